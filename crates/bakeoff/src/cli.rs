@@ -1,0 +1,270 @@
+//! The command line as the user types it: clap-derive structures only.
+//!
+//! Parsing lives here; validation into typed configs happens in each command's
+//! module (`cmd::*`), so that every bad value gets an error naming the option and the fix.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Node.js or Python for your backend? Measured on your machine, for your workload.
+#[derive(Debug, Parser)]
+#[command(name = "bakeoff", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Drive HTTP load at one URL (open loop with --rate, closed loop without).
+    Load(LoadArgs),
+    /// Install the contenders from their lockfiles and generate the data.
+    Setup(SetupArgs),
+    /// Check that every contender really serves the app contract.
+    Verify(VerifyArgs),
+    /// Run the contenders through the workloads and store the evidence.
+    Run(RunArgs),
+    /// List the stored runs.
+    Runs(StoreArgs),
+    /// Dump one stored run.
+    Show(ShowArgs),
+    /// Render a stored run as text, Markdown, JSON or HTML.
+    Report(ReportArgs),
+    /// Compare two stored runs cell by cell.
+    Compare(CompareArgs),
+    /// Check the blog's claims against a stored run.
+    Claims(ClaimsArgs),
+    /// Recommend a stack for a team's profile, with a capacity plan.
+    Advise(AdviseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Target URL, e.g. http://127.0.0.1:8080/json
+    pub url: String,
+    /// Open-loop request rate per second; without it the load is closed-loop.
+    #[arg(long, short = 'r')]
+    pub rate: Option<f64>,
+    /// Spread open-loop sends as a Poisson process instead of fixed intervals.
+    #[arg(long, requires = "rate")]
+    pub poisson: bool,
+    /// Number of keep-alive connections.
+    #[arg(long, short = 'c', default_value_t = 64)]
+    pub connections: u32,
+    /// Measured duration, e.g. 10s (default 10s unless --requests is given).
+    #[arg(long, short = 'd')]
+    pub duration: Option<String>,
+    /// Stop after this many measured requests.
+    #[arg(long, short = 'n')]
+    pub requests: Option<u64>,
+    /// Warm-up excluded from the statistics, e.g. 2s, or "auto" (stable throughput).
+    #[arg(long, default_value = "0s")]
+    pub warmup: String,
+    /// HTTP method.
+    #[arg(long, short = 'm', default_value = "GET")]
+    pub method: String,
+    /// Extra header 'Name: value' (repeatable).
+    #[arg(long = "header", short = 'H')]
+    pub headers: Vec<String>,
+    /// Request body: literal text, or @file.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "2s")]
+    pub timeout: String,
+    /// Pin the generator thread to this CPU.
+    #[arg(long)]
+    pub pin: Option<usize>,
+    /// Allow a target that is not a loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Print one JSON document (schema: docs/schema/load.json) and nothing else on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which contenders to act on.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ContenderArgs {
+    /// Comma-separated reference contenders (e.g. node-fastify,python-flask).
+    #[arg(long, value_delimiter = ',')]
+    pub contenders: Vec<String>,
+    /// A user's contender directory (with bakeoff.toml); repeatable.
+    #[arg(long = "contender")]
+    pub contender_paths: Vec<PathBuf>,
+    /// Directory of the reference contenders.
+    #[arg(long, env = "BAKEOFF_CONTENDERS_DIR", default_value = "contenders")]
+    pub contenders_dir: PathBuf,
+    /// Results directory (caches, data, logs, default database).
+    #[arg(long, env = "BAKEOFF_RESULTS_DIR", default_value = "bakeoff-results")]
+    pub results_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub contenders: ContenderArgs,
+    /// Reinstall even when the lockfile is unchanged.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub contenders: ContenderArgs,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    Quick,
+    Standard,
+    Full,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub contenders: ContenderArgs,
+    /// quick (default, ≤ 8 min), standard (all six, 3 trials), full (sweeps, 5 trials).
+    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    pub profile: Profile,
+    /// Comma-separated workloads (default: the profile's).
+    #[arg(long, value_delimiter = ',')]
+    pub workloads: Vec<String>,
+    /// Latency SLO on the corrected p99, e.g. 100ms.
+    #[arg(long, default_value = "100ms")]
+    pub slo_p99: String,
+    /// Trials per cell (default: the profile's).
+    #[arg(long)]
+    pub trials: Option<u32>,
+    /// Comma-separated worker counts to sweep (default: the profile's).
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<u32>,
+    /// Multiply every phase's duration by this factor (tests use 0.1).
+    #[arg(long, default_value_t = 1.0)]
+    pub duration_scale: f64,
+    /// The results database.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// No live progress.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The results database (default: bakeoff-results/bakeoff.db).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Run id, or "latest".
+    #[arg(default_value = "latest")]
+    pub run: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Md,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run id, or "latest".
+    #[arg(default_value = "latest")]
+    pub run: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write to this file instead of stdout (html defaults to bakeoff-results/run-<id>/report.html).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline run id.
+    pub a: String,
+    /// The candidate run id.
+    pub b: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Exit 1 when any cell regressed by more than PCT percent.
+    #[arg(long, value_name = "PCT")]
+    pub fail_on_regression: Option<f64>,
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// Run id, or "latest".
+    #[arg(default_value = "latest")]
+    pub run: String,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    /// Run id, or "latest".
+    #[arg(long, default_value = "latest")]
+    pub run: String,
+    /// Workload mix in percent, e.g. realtime=40,io=40,data=20.
+    #[arg(long)]
+    pub mix: Option<String>,
+    /// The team's skills: js, python or both.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Domain needs, comma-separated (ml, data-science, shared-frontend-code, admin-ui, ...).
+    #[arg(long, value_delimiter = ',')]
+    pub needs: Vec<String>,
+    /// Expected peak requests per second.
+    #[arg(long)]
+    pub peak_rps: Option<f64>,
+    /// Latency SLO on p99, e.g. 100ms.
+    #[arg(long)]
+    pub slo_p99: Option<String>,
+    /// Weight overrides, e.g. performance=50,fit=20,ecosystem=15,learning=15.
+    #[arg(long)]
+    pub weights: Option<String>,
+    /// A TOML profile file with the same keys.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Run the missing measurements first.
+    #[arg(long)]
+    pub measure: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,55 @@
+//! One module per subcommand. Each validates its arguments into a config, calls the
+//! library, prints, and returns the exit status. Ctrl-C and SIGTERM cancel the
+//! token every command receives.
+
+use anyhow::Result;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command};
+
+mod advise;
+mod claims;
+mod compare;
+mod load;
+mod report;
+mod run;
+mod setup;
+mod show;
+mod verify;
+
+/// Run one parsed command line; returns the process exit status.
+pub async fn execute(cli: Cli) -> Result<u8> {
+    let cancel = CancellationToken::new();
+    spawn_signal_watcher(cancel.clone());
+    match cli.command {
+        Command::Load(args) => load::execute(args, cancel).await,
+        Command::Setup(args) => setup::execute(args, cancel).await,
+        Command::Verify(args) => verify::execute(args, cancel).await,
+        Command::Run(args) => run::execute(args, cancel).await,
+        Command::Runs(args) => show::runs(args).await,
+        Command::Show(args) => show::show(args).await,
+        Command::Report(args) => report::execute(args).await,
+        Command::Compare(args) => compare::execute(args).await,
+        Command::Claims(args) => claims::execute(args).await,
+        Command::Advise(args) => advise::execute(args, cancel).await,
+    }
+}
+
+/// Cancel on the first SIGINT or SIGTERM. Commands then stop their load, reap their
+/// children and return [`crate::Interrupted`].
+fn spawn_signal_watcher(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {},
+            _ = term.recv() => {},
+        }
+        cancel.cancel();
+    });
+}

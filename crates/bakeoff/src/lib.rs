@@ -1,0 +1,32 @@
+//! bakeoff: Node.js or Python for your backend, settled with measurements.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the clap-derive command line, as typed.
+//! - [`cmd`]: one module per subcommand; turns arguments into validated configs
+//!   and calls the library. The only place that prints.
+//! - [`contender`]: the manifest (`bakeoff.toml`), `setup` (installs and data
+//!   generation) and the supervisor (processes, health, logs, teardown).
+//! - [`workload`]: the workloads, the upstream service, and `verify`.
+//! - [`suite`]: the plan, the capacity search, trials and statistics.
+//! - [`measure`]: resource sampling of a process tree from `/proc`.
+//! - [`store`]: the SQLite results store (the only module that speaks SQL).
+//! - [`report`]: pure renderers from [`model`] to text, Markdown, JSON and HTML.
+//! - [`verdict`]: the blog's claims checked, and the advisor.
+//! - [`model`]: the results as plain data, shared by all of the above.
+//!
+//! The load engine itself is the `bakeoff-load` crate.
+
+pub mod cli;
+pub mod cmd;
+pub mod contender;
+pub mod error;
+pub mod measure;
+pub mod model;
+pub mod report;
+pub mod store;
+pub mod suite;
+pub mod verdict;
+pub mod workload;
+
+pub use error::{exit_code, InputError, Interrupted};
