@@ -1,10 +1,149 @@
-//! `bakeoff advise`.
+//! `bakeoff advise`: a team's profile from flags, a TOML file or prompts, turned
+//! into a ranked recommendation with a capacity plan.
 
-use anyhow::Result;
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::AdviseArgs;
+use super::load_stored_run;
+use crate::cli::{AdviseArgs, ContenderArgs, Profile, RunArgs};
+use crate::verdict::advice::{advise, Ecosystem};
+use crate::verdict::profile::{parse_pairs, Category, Inputs, ProfileFile};
+use crate::verdict::render;
+use crate::InputError;
 
-pub async fn execute(_args: AdviseArgs, _cancel: CancellationToken) -> Result<u8> {
-    anyhow::bail!("`bakeoff advise` is not built yet")
+pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> {
+    let eco = Ecosystem::builtin();
+    let mut inputs = Inputs {
+        mix: args
+            .mix
+            .as_deref()
+            .map(|m| parse_pairs(m, "--mix"))
+            .transpose()
+            .map_err(input)?,
+        team: args.team.clone(),
+        needs: args.needs.clone(),
+        peak_rps: args.peak_rps,
+        slo_p99: args.slo_p99.clone(),
+        weights: args
+            .weights
+            .as_deref()
+            .map(|w| parse_pairs(w, "--weights"))
+            .transpose()
+            .map_err(input)?,
+    };
+    if let Some(path) = &args.profile {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::new(format!("--profile {}: {e}", path.display())))?;
+        let file = ProfileFile::parse(&text)
+            .map_err(|e| InputError::new(format!("--profile {}: {e}", path.display())))?;
+        inputs = inputs.or_file(file);
+    }
+    if inputs.mix.is_none() && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        prompt(&mut inputs, &eco)?;
+    }
+
+    let mut run = load_stored_run(args.db.as_deref(), &args.run)?;
+    let measured: Vec<Category> = Category::ALL
+        .into_iter()
+        .filter(|c| {
+            run.cells
+                .iter()
+                .any(|cell| c.workloads().contains(&cell.workload.as_str()) && cell.status.is_ok())
+        })
+        .collect();
+    let profile = inputs
+        .validate(&measured, &eco.need_names())
+        .map_err(|e| InputError::new(e.to_string()))?;
+    let mut advice = advise(&run, &profile, &eco);
+
+    if args.measure {
+        if let Some(cmd) = &advice.measure_command {
+            eprintln!("measuring the missing cells: {cmd}");
+            let workloads = cmd.rsplit(' ').next().unwrap_or_default();
+            let contenders = run.contenders.iter().map(|c| c.name.clone()).collect();
+            let run_args = RunArgs {
+                contenders: ContenderArgs {
+                    contenders,
+                    contender_paths: Vec::new(),
+                    contenders_dir: "contenders".into(),
+                    results_dir: "bakeoff-results".into(),
+                },
+                profile: Profile::Quick,
+                workloads: workloads.split(',').map(str::to_string).collect(),
+                slo_p99: format!("{}ms", run.settings.slo_p99_ms),
+                trials: None,
+                workers: Vec::new(),
+                duration_scale: 1.0,
+                db: args.db.clone(),
+                quiet: false,
+            };
+            super::run::execute(run_args, cancel)
+                .await
+                .context("measuring the missing cells")?;
+            run = load_stored_run(args.db.as_deref(), "latest")?;
+            advice = advise(&run, &profile, &eco);
+        }
+    }
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &advice)?;
+        writeln!(out)?;
+    } else {
+        render::advice_text(&advice, &mut out)?;
+    }
+    Ok(0)
+}
+
+fn input(e: crate::verdict::profile::ProfileError) -> InputError {
+    InputError::new(e.to_string())
+}
+
+/// Ask for what the flags did not give, when a person is at the terminal.
+fn prompt(inputs: &mut Inputs, eco: &Ecosystem) -> Result<()> {
+    use dialoguer::{Input, Select};
+    let mix: String = Input::new()
+        .with_prompt("Workload mix in percent (api, crud, io, cpu, data, realtime)")
+        .default("api=40,crud=30,io=30".into())
+        .validate_with(|s: &String| parse_pairs(s, "mix").map(|_| ()).map_err(|e| e.to_string()))
+        .interact_text()?;
+    inputs.mix = Some(parse_pairs(&mix, "mix").map_err(input)?);
+    if inputs.team.is_none() {
+        let teams = ["js", "python", "both"];
+        let i = Select::new()
+            .with_prompt("Your team's skills")
+            .items(&teams)
+            .default(2)
+            .interact()?;
+        inputs.team = Some(teams[i].into());
+    }
+    if inputs.needs.is_empty() {
+        let needs: String = Input::new()
+            .with_prompt(format!(
+                "Domain needs, comma-separated ({}), or empty",
+                eco.need_names().join(", ")
+            ))
+            .allow_empty(true)
+            .interact_text()?;
+        inputs.needs = needs
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    if inputs.peak_rps.is_none() {
+        let peak: String = Input::new()
+            .with_prompt("Expected peak requests per second")
+            .default("1000".into())
+            .interact_text()?;
+        inputs.peak_rps = Some(
+            peak.trim()
+                .parse()
+                .map_err(|_| InputError::new(format!("peak `{peak}` is not a number")))?,
+        );
+    }
+    Ok(())
 }

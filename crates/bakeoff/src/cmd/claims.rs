@@ -1,9 +1,23 @@
-//! `bakeoff claims`.
+//! `bakeoff claims`: the blog's claims checked against a stored run.
+
+use std::io::Write;
 
 use anyhow::Result;
 
+use super::load_stored_run;
 use crate::cli::ClaimsArgs;
+use crate::verdict::{claims, render};
 
-pub async fn execute(_args: ClaimsArgs) -> Result<u8> {
-    anyhow::bail!("`bakeoff claims` is not built yet")
+pub async fn execute(args: ClaimsArgs) -> Result<u8> {
+    let run = load_stored_run(args.db.as_deref(), &args.run)?;
+    let results = claims::check_all(&run);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let doc = serde_json::json!({ "run_id": run.id, "claims": results });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        render::claims_text(&results, &mut out)?;
+    }
+    Ok(0)
 }

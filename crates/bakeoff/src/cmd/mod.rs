@@ -17,6 +17,20 @@ mod setup;
 mod show;
 mod verify;
 
+/// Open the results store and load one run ("latest" or an id).
+pub(crate) fn load_stored_run(
+    db: Option<&std::path::Path>,
+    run: &str,
+) -> Result<crate::model::Run> {
+    use anyhow::Context;
+    let path = db.unwrap_or(std::path::Path::new(crate::store::DEFAULT_DB));
+    let store = crate::store::Store::open(path)?;
+    let id = store.resolve(run)?;
+    store
+        .load_run(id)
+        .with_context(|| format!("reading run {id} from {}", path.display()))
+}
+
 /// Run one parsed command line; returns the process exit status.
 pub async fn execute(cli: Cli) -> Result<u8> {
     let cancel = CancellationToken::new();

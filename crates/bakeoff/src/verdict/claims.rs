@@ -1,0 +1,738 @@
+//! The blog's claims as hypotheses, each tested over a run's cells.
+//!
+//! A verdict is `supported`, `not_supported` or `inconclusive`. It is
+//! inconclusive when the confidence intervals overlap (see
+//! [`super::compare_estimates`]) or when a cell it needs is missing; the missing
+//! cells are named. Every verdict carries the numbers behind it and the scope it
+//! holds for.
+
+use serde::Serialize;
+
+use super::{
+    best_capacity, cells_of, compare_estimates, compare_points, ratio_interval, scope, Order,
+};
+use crate::model::{Run, WsPoint};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Supported,
+    NotSupported,
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Supported => "supported",
+            Verdict::NotSupported => "not supported",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// One number behind a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub what: String,
+    pub contender: Option<String>,
+    pub value: f64,
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClaimResult {
+    pub id: u8,
+    /// The blog's words.
+    pub quote: &'static str,
+    pub hypothesis: &'static str,
+    pub test: &'static str,
+    pub verdict: Verdict,
+    /// Why, in one or two sentences with the numbers.
+    pub reason: String,
+    pub evidence: Vec<Evidence>,
+    /// Cells (`contender-language/workload`) that were needed but not measured.
+    pub missing: Vec<String>,
+    pub scope: String,
+}
+
+/// Check all seven claims against a run.
+pub fn check_all(run: &Run) -> Vec<ClaimResult> {
+    let scope = scope(run);
+    let mut out = vec![
+        claim1_speed(run),
+        claim2_realtime(run),
+        claim3_io(run),
+        claim4_memory(run),
+        claim5_data(run),
+        claim6_high_load(run),
+        claim7_python_versions(run),
+    ];
+    for c in &mut out {
+        c.scope = scope.clone();
+    }
+    out
+}
+
+struct Draft {
+    verdict: Verdict,
+    reason: String,
+    evidence: Vec<Evidence>,
+    missing: Vec<String>,
+}
+
+impl Draft {
+    fn new() -> Draft {
+        Draft {
+            verdict: Verdict::Inconclusive,
+            reason: String::new(),
+            evidence: Vec::new(),
+            missing: Vec::new(),
+        }
+    }
+
+    fn ev(&mut self, what: impl Into<String>, contender: Option<&str>, value: f64, unit: &str) {
+        self.evidence.push(Evidence {
+            what: what.into(),
+            contender: contender.map(str::to_string),
+            value,
+            unit: unit.into(),
+        });
+    }
+
+    fn finish(
+        self,
+        id: u8,
+        quote: &'static str,
+        hypothesis: &'static str,
+        test: &'static str,
+    ) -> ClaimResult {
+        ClaimResult {
+            id,
+            quote,
+            hypothesis,
+            test,
+            verdict: self.verdict,
+            reason: self.reason,
+            evidence: self.evidence,
+            missing: self.missing,
+            scope: String::new(),
+        }
+    }
+}
+
+/// Best Node vs best Python capacity on one workload: the order, the ratio, and evidence.
+fn node_vs_python(run: &Run, workload: &str, d: &mut Draft) -> Option<(Order, f64)> {
+    let node = best_capacity(run, workload, "node");
+    let py = best_capacity(run, workload, "python");
+    if node.is_none() {
+        d.missing.push(format!("node/{workload}"));
+    }
+    if py.is_none() {
+        d.missing.push(format!("python/{workload}"));
+    }
+    let ((nc, ne), (pc, pe)) = (node?, py?);
+    d.ev(
+        format!("{workload} capacity, best Node.js"),
+        Some(&nc.contender),
+        ne.median,
+        "req/s",
+    );
+    d.ev(
+        format!("{workload} capacity, best Python"),
+        Some(&pc.contender),
+        pe.median,
+        "req/s",
+    );
+    let (ratio, lo, hi) = ratio_interval(&ne, &pe)?;
+    d.ev(format!("{workload} Node.js ÷ Python"), None, ratio, "×");
+    if ne.n >= 2 && pe.n >= 2 {
+        d.ev(format!("{workload} ratio CI low"), None, lo, "×");
+        d.ev(format!("{workload} ratio CI high"), None, hi, "×");
+    }
+    Some((compare_estimates(&ne, &pe), ratio))
+}
+
+fn claim1_speed(run: &Run) -> ClaimResult {
+    let mut d = Draft::new();
+    let mut results = Vec::new();
+    for w in ["json", "plaintext"] {
+        if let Some(r) = node_vs_python(run, w, &mut d) {
+            results.push((w, r));
+        }
+    }
+    // plaintext is optional (not in the quick profile) when json was measured.
+    if results.iter().any(|(w, _)| *w == "json") {
+        d.missing.retain(|m| !m.ends_with("/plaintext"));
+    }
+    if results.is_empty() {
+        d.reason = "needs json (or plaintext) capacity for both languages".into();
+    } else if results.iter().any(|(_, (o, _))| *o == Order::Less) {
+        d.verdict = Verdict::NotSupported;
+        d.reason = "the best Python contender had the higher capacity".into();
+    } else if results
+        .iter()
+        .all(|(_, (o, r))| *o == Order::Greater && *r <= 2.0)
+    {
+        d.verdict = Verdict::Supported;
+        d.reason = format!(
+            "Node.js led, and Python stayed within 2× ({})",
+            fmt_ratios(&results)
+        );
+    } else if results
+        .iter()
+        .any(|(_, (o, r))| *o == Order::Greater && *r > 2.0)
+    {
+        d.verdict = Verdict::NotSupported;
+        d.reason = format!(
+            "Node.js led by more than 2×: Python was far behind ({})",
+            fmt_ratios(&results)
+        );
+    } else {
+        d.reason = format!("the intervals overlap ({})", fmt_ratios(&results));
+    }
+    d.finish(
+        1,
+        "Node.js with its V8 engine … is one of the fastest server-side solutions; Python is not that far behind.",
+        "The best Node.js contender has a higher capacity than the best Python one on json and plaintext, and Python stays within 2× of it.",
+        "Best Node.js ÷ best Python capacity at the SLO on json and plaintext.",
+    )
+}
+
+fn fmt_ratios(results: &[(&str, (Order, f64))]) -> String {
+    results
+        .iter()
+        .map(|(w, (_, r))| format!("{w}: {r:.2}×"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ws point with the most clients for the best (lowest p99) contender of a language.
+fn best_ws<'a>(run: &'a Run, language: &str) -> Option<(String, &'a WsPoint)> {
+    cells_of(run, "ws", language)
+        .into_iter()
+        .filter_map(|c| {
+            c.ws.iter()
+                .max_by_key(|p| p.clients)
+                .map(|p| (c.contender.clone(), p))
+        })
+        .min_by(|a, b| a.1.p99_ms.total_cmp(&b.1.p99_ms))
+}
+
+fn claim2_realtime(run: &Run) -> ClaimResult {
+    let mut d = Draft::new();
+    let node = best_ws(run, "node");
+    let py = best_ws(run, "python");
+    if node.is_none() {
+        d.missing.push("node/ws".into());
+    }
+    if py.is_none() {
+        d.missing.push("python/ws".into());
+    }
+    if let (Some((nn, np)), Some((pn, pp))) = (node, py) {
+        d.ev(
+            format!("fan-out p99 at {} clients", np.clients),
+            Some(&nn),
+            np.p99_ms,
+            "ms",
+        );
+        d.ev(
+            format!("fan-out p99 at {} clients", pp.clients),
+            Some(&pn),
+            pp.p99_ms,
+            "ms",
+        );
+        d.ev(
+            "memory per connection",
+            Some(&nn),
+            np.bytes_per_connection,
+            "bytes",
+        );
+        d.ev(
+            "memory per connection",
+            Some(&pn),
+            pp.bytes_per_connection,
+            "bytes",
+        );
+        d.ev(
+            "missing deliveries",
+            Some(&nn),
+            np.missing as f64,
+            "messages",
+        );
+        d.ev(
+            "missing deliveries",
+            Some(&pn),
+            pp.missing as f64,
+            "messages",
+        );
+        let latency = compare_points(pp.p99_ms, np.p99_ms); // Greater: Python slower
+        let memory = compare_points(pp.bytes_per_connection, np.bytes_per_connection);
+        let lossier_node = np.missing > pp.missing;
+        (d.verdict, d.reason) = match (latency, memory) {
+            (Order::Greater, Order::Greater | Order::Overlap) if !lossier_node => (
+                Verdict::Supported,
+                format!("Node.js delivered with lower p99 ({:.1} vs {:.1} ms) and no more memory per connection", np.p99_ms, pp.p99_ms),
+            ),
+            (Order::Less, _) | (_, Order::Less) => (
+                Verdict::NotSupported,
+                format!("Python was faster or leaner: p99 {:.1} vs {:.1} ms, {:.0} vs {:.0} bytes/connection", pp.p99_ms, np.p99_ms, pp.bytes_per_connection, np.bytes_per_connection),
+            ),
+            _ => (
+                Verdict::Inconclusive,
+                "fan-out latency and memory per connection are within the noise, or lost messages disagree".to_string(),
+            ),
+        };
+    } else {
+        d.reason =
+            "needs ws cells for both languages (Django and Flask do not serve /ws; FastAPI does)"
+                .into();
+    }
+    d.finish(
+        2,
+        "Node.js is the best option for real-time … projects like chatting or streaming.",
+        "In a WebSocket chat room, the best Node.js contender delivers with lower fan-out p99 latency and no more memory per connection than the best Python one.",
+        "ws fan-out p99 at the largest client count, missing deliveries, and memory per connection.",
+    )
+}
+
+fn claim3_io(run: &Run) -> ClaimResult {
+    let mut d = Draft::new();
+    let io = node_vs_python(run, "io", &mut d);
+    // Part B: light-request p99 under heavy requests (head-of-line blocking).
+    let light = |lang: &str| {
+        cells_of(run, "cpu-mixed", lang)
+            .into_iter()
+            .filter_map(|c| {
+                c.equal_load
+                    .as_ref()
+                    .and_then(|e| e.light)
+                    .map(|l| (c.contender.clone(), l.p99))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    let (nl, pl) = (light("node"), light("python"));
+    if nl.is_none() {
+        d.missing.push("node/cpu-mixed".into());
+    }
+    if pl.is_none() {
+        d.missing.push("python/cpu-mixed".into());
+    }
+    let heavy = match (&nl, &pl) {
+        (Some((nn, n)), Some((pn, p))) => {
+            d.ev(
+                "cpu-mixed light-request p99 at equal load",
+                Some(nn),
+                *n,
+                "ms",
+            );
+            d.ev(
+                "cpu-mixed light-request p99 at equal load",
+                Some(pn),
+                *p,
+                "ms",
+            );
+            Some(compare_points(*n, *p)) // Greater: Node's light requests wait longer
+        }
+        _ => None,
+    };
+    (d.verdict, d.reason) = match (io, heavy) {
+        (Some((Order::Greater, r)), Some(Order::Greater)) => (
+            Verdict::Supported,
+            format!("Node.js served {r:.2}× the I/O-bound capacity, and its light requests suffered more from heavy ones (head-of-line blocking)"),
+        ),
+        (Some((Order::Less, r)), _) => (
+            Verdict::NotSupported,
+            format!("Python served more I/O-bound load ({r:.2}× Node.js ÷ Python)"),
+        ),
+        (Some((Order::Greater, r)), Some(Order::Less)) => (
+            Verdict::NotSupported,
+            format!("Node.js led on I/O ({r:.2}×) but its light requests fared better than Python's under heavy requests, so heavy processing did not hurt it more"),
+        ),
+        (Some((Order::Greater, r)), _) => (
+            Verdict::Inconclusive,
+            format!("Node.js led on I/O ({r:.2}×), but the heavy-processing half is missing or within the noise"),
+        ),
+        _ => (Verdict::Inconclusive, "the I/O capacities overlap or are missing".to_string()),
+    };
+    d.finish(
+        3,
+        "Node.js is ideal for projects that don't require heavy processing and are good with I/O operations.",
+        "Node.js has the higher capacity on I/O waits, and heavy CPU requests hurt its light requests' p99 more than Python's.",
+        "io capacity (best per language), and the light-request p99 in cpu-mixed at equal load.",
+    )
+}
+
+fn claim4_memory(run: &Run) -> ClaimResult {
+    let mut d = Draft::new();
+    let mut node_wins = 0;
+    let mut py_wins = 0;
+    let mut compared = 0;
+    let workloads: Vec<String> = {
+        let mut w: Vec<String> = run.cells.iter().map(|c| c.workload.clone()).collect();
+        w.sort();
+        w.dedup();
+        w
+    };
+    for w in workloads.iter().filter(|w| *w != "ws" && *w != "startup") {
+        let min_rss = |lang: &str| {
+            cells_of(run, w, lang)
+                .into_iter()
+                .filter_map(|c| {
+                    c.equal_load
+                        .as_ref()
+                        .map(|e| (c.contender.clone(), e.rss_mean_bytes as f64))
+                })
+                .filter(|(_, r)| *r > 0.0)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        if let (Some((nn, n)), Some((pn, p))) = (min_rss("node"), min_rss("python")) {
+            compared += 1;
+            d.ev(format!("{w} mean RSS at equal load"), Some(&nn), n, "bytes");
+            d.ev(format!("{w} mean RSS at equal load"), Some(&pn), p, "bytes");
+            match compare_points(p, n) {
+                Order::Greater => node_wins += 1,
+                Order::Less => py_wins += 1,
+                Order::Overlap => {}
+            }
+        }
+    }
+    if let (Some((nn, np)), Some((pn, pp))) = (best_ws(run, "node"), best_ws(run, "python")) {
+        compared += 1;
+        d.ev(
+            "memory per WebSocket connection",
+            Some(&nn),
+            np.bytes_per_connection,
+            "bytes",
+        );
+        d.ev(
+            "memory per WebSocket connection",
+            Some(&pn),
+            pp.bytes_per_connection,
+            "bytes",
+        );
+        match compare_points(pp.bytes_per_connection, np.bytes_per_connection) {
+            Order::Greater => node_wins += 1,
+            Order::Less => py_wins += 1,
+            Order::Overlap => {}
+        }
+    }
+    if compared == 0 {
+        d.missing.push("equal-load cells for both languages".into());
+        d.reason = "no workload has equal-load memory for both languages".into();
+    } else if node_wins * 2 > compared {
+        d.verdict = Verdict::Supported;
+        d.reason = format!("Node.js used less memory in {node_wins} of {compared} comparisons");
+    } else if py_wins * 2 > compared {
+        d.verdict = Verdict::NotSupported;
+        d.reason = format!("Python used less memory in {py_wins} of {compared} comparisons");
+    } else {
+        d.reason = format!("no majority: Node.js leaner in {node_wins}, Python in {py_wins}, of {compared} comparisons");
+    }
+    d.finish(
+        4,
+        "Node.js is also preferred for memory-intensive applications.",
+        "The leanest Node.js contender uses less memory than the leanest Python one in most workloads (RSS at equal load, and memory per WebSocket connection).",
+        "Mean RSS (PSS where available) at equal load per workload, and bytes per WebSocket connection; a majority decides.",
+    )
+}
+
+fn claim5_data(run: &Run) -> ClaimResult {
+    let mut d = Draft::new();
+    let cap = node_vs_python(run, "data", &mut d);
+    (d.verdict, d.reason) = match cap {
+        Some((Order::Less, r)) => (
+            Verdict::Supported,
+            format!("the best Python contender (pandas) aggregated with the higher capacity (Node.js ÷ Python = {r:.2}×)"),
+        ),
+        Some((Order::Greater, r)) => (
+            Verdict::NotSupported,
+            format!("plain JavaScript aggregated with the higher capacity (Node.js ÷ Python = {r:.2}×)"),
+        ),
+        Some((Order::Overlap, r)) => (Verdict::Inconclusive, format!("the intervals overlap ({r:.2}×)")),
+        None => (Verdict::Inconclusive, "needs data cells for both languages".to_string()),
+    };
+    for lang in ["node", "python"] {
+        if let Some(c) = best_capacity(run, "data", lang).map(|(c, _)| c) {
+            if let Some(e) = &c.equal_load {
+                d.ev(
+                    "data p99 at equal load",
+                    Some(&c.contender),
+                    e.latency.p99,
+                    "ms",
+                );
+            }
+        }
+    }
+    d.finish(
+        5,
+        "Python … is strong and natural at handling big data sets.",
+        "Aggregating the sales dataset, the best Python contender (pandas) has a higher capacity than the best Node.js one (plain JavaScript).",
+        "data capacity at the SLO (best per language), with p99 at equal load.",
+    )
+}
+
+fn is_async_python(run: &Run, contender: &str) -> bool {
+    run.contender(contender)
+        .map(|c| {
+            let s = c.server.to_ascii_lowercase();
+            s.contains("uvicorn") || s.contains("asgi") || s.contains("hypercorn")
+        })
+        .unwrap_or(false)
+}
+
+fn claim6_high_load(run: &Run) -> ClaimResult {
+    let mut d = Draft::new();
+    let mut workloads: Vec<&str> = run
+        .cells
+        .iter()
+        .filter(|c| c.capacity.is_some())
+        .map(|c| c.workload.as_str())
+        .collect();
+    workloads.sort_unstable();
+    workloads.dedup();
+    let (mut py_ahead, mut node_ahead, mut compared) = (0, 0, 0);
+    for w in &workloads {
+        let node = best_capacity(run, w, "node");
+        let py_cells = cells_of(run, w, "python");
+        let best_of = |asynchronous: bool| {
+            py_cells
+                .iter()
+                .filter(|c| is_async_python(run, &c.contender) == asynchronous)
+                .filter_map(|c| c.capacity.map(|e| (c.contender.clone(), e)))
+                .max_by(|a, b| a.1.median.total_cmp(&b.1.median))
+        };
+        let (sync, asyn) = (best_of(false), best_of(true));
+        if let Some((n, e)) = &sync {
+            d.ev(
+                format!("{w} capacity, best sync Python"),
+                Some(n),
+                e.median,
+                "req/s",
+            );
+        }
+        if let Some((n, e)) = &asyn {
+            d.ev(
+                format!("{w} capacity, best async Python"),
+                Some(n),
+                e.median,
+                "req/s",
+            );
+        }
+        let best_py = [sync, asyn]
+            .into_iter()
+            .flatten()
+            .max_by(|a, b| a.1.median.total_cmp(&b.1.median));
+        if let (Some((nc, ne)), Some((_, pe))) = (node, best_py) {
+            d.ev(
+                format!("{w} capacity, best Node.js"),
+                Some(&nc.contender),
+                ne.median,
+                "req/s",
+            );
+            compared += 1;
+            match compare_estimates(&pe, &ne) {
+                Order::Greater => py_ahead += 1,
+                Order::Less => node_ahead += 1,
+                Order::Overlap => {}
+            }
+        }
+    }
+    if compared == 0 {
+        d.missing.push("capacity cells for both languages".into());
+        d.reason = "no workload has capacity for both languages".into();
+    } else if py_ahead * 2 > compared {
+        d.verdict = Verdict::Supported;
+        d.reason = format!("Python had the higher capacity in {py_ahead} of {compared} workloads");
+    } else if node_ahead * 2 > compared {
+        d.verdict = Verdict::NotSupported;
+        d.reason = format!("Node.js had the higher capacity in {node_ahead} of {compared} workloads (sync and async Python shown separately)");
+    } else {
+        d.reason = format!("no majority: Python ahead in {py_ahead}, Node.js in {node_ahead}, of {compared} workloads");
+    }
+    d.finish(
+        6,
+        "Python is synchronous … In other cases where high load is a concern, Python is recommended.",
+        "Under load, the best Python contender sustains a higher capacity at the SLO than the best Node.js one in most workloads.",
+        "Capacity at the SLO per workload, best Python (sync gunicorn and async uvicorn shown separately) against best Node.js; a majority decides.",
+    )
+}
+
+fn claim7_python_versions(run: &Run) -> ClaimResult {
+    let mut d = Draft::new();
+    // Pairs of Python contenders on the same framework and server but different interpreters.
+    let py: Vec<_> = run
+        .contenders
+        .iter()
+        .filter(|c| c.language == "python")
+        .collect();
+    let mut best: Option<(f64, String)> = None;
+    for a in &py {
+        for b in &py {
+            if a.name >= b.name
+                || a.framework != b.framework
+                || a.runtime_version == b.runtime_version
+            {
+                continue;
+            }
+            let (old, new) = if version_key(&a.runtime_version) < version_key(&b.runtime_version) {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            for cell in run.cells.iter().filter(|c| c.contender == old.name) {
+                let (Some(o), Some(n)) = (
+                    cell.capacity,
+                    run.cell(&new.name, &cell.workload).and_then(|c| c.capacity),
+                ) else {
+                    continue;
+                };
+                let speedup = n.median / o.median - 1.0;
+                d.ev(
+                    format!(
+                        "{} capacity, Python {} → {}",
+                        cell.workload, old.runtime_version, new.runtime_version
+                    ),
+                    Some(&new.name),
+                    speedup * 100.0,
+                    "% change",
+                );
+                if compare_estimates(&n, &o) == Order::Greater
+                    && best.as_ref().is_none_or(|(s, _)| speedup > *s)
+                {
+                    best = Some((speedup, cell.workload.clone()));
+                }
+            }
+        }
+    }
+    if d.evidence.is_empty() {
+        d.missing
+            .push("the same Python contender on two interpreter versions".into());
+        d.reason = "this run measured one Python version. Install a second interpreter (e.g. `pyenv install 3.13`), copy a Python contender's directory, set its manifest's name and put that interpreter in its setup, then `bakeoff run --contender PATH`".into();
+    } else if let Some((s, w)) = best {
+        d.verdict = if s >= 0.10 {
+            Verdict::Supported
+        } else {
+            Verdict::Inconclusive
+        };
+        d.reason = format!(
+            "the newer interpreter was up to {:.0}% faster ({w})",
+            s * 100.0
+        );
+    } else {
+        d.verdict = Verdict::NotSupported;
+        d.reason = "the newer interpreter was not measurably faster on any workload".into();
+    }
+    d.finish(
+        7,
+        "With the latest release and speed optimizations, [Python] has achieved up to 50% speed improvement in some cases.",
+        "The same Python contender is measurably faster (≥ 10%) on a newer interpreter in at least one workload.",
+        "Capacity of the same framework on two Python versions, per workload.",
+    )
+}
+
+fn version_key(v: &str) -> Vec<u32> {
+    v.trim_start_matches(|c: char| !c.is_ascii_digit())
+        .split('.')
+        .map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::fixture;
+
+    fn by_id(results: &[ClaimResult], id: u8) -> &ClaimResult {
+        results.iter().find(|c| c.id == id).unwrap()
+    }
+
+    #[test]
+    fn all_seven_claims_get_a_verdict_and_scope() {
+        let r = check_all(&fixture::run());
+        assert_eq!(r.len(), 7);
+        for c in &r {
+            assert!(c.scope.contains("run 7"), "{}", c.scope);
+            assert!(!c.reason.is_empty(), "claim {} has no reason", c.id);
+        }
+    }
+
+    #[test]
+    fn verdicts_on_the_fixture() {
+        let r = check_all(&fixture::run());
+        // json 2.0x and plaintext 2.0x: Node leads, Python within 2x.
+        assert_eq!(
+            by_id(&r, 1).verdict,
+            Verdict::Supported,
+            "{:?}",
+            by_id(&r, 1)
+        );
+        assert_eq!(by_id(&r, 2).verdict, Verdict::Supported);
+        assert_eq!(by_id(&r, 3).verdict, Verdict::Supported);
+        assert_eq!(by_id(&r, 4).verdict, Verdict::Supported);
+        assert_eq!(by_id(&r, 5).verdict, Verdict::Supported);
+        assert_eq!(by_id(&r, 6).verdict, Verdict::NotSupported);
+        assert_eq!(by_id(&r, 7).verdict, Verdict::Inconclusive);
+        assert!(!by_id(&r, 7).missing.is_empty());
+    }
+
+    #[test]
+    fn overlapping_intervals_give_inconclusive() {
+        let mut run = fixture::run();
+        for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+            c.capacity = Some(fixture::est(300.0, 60.0, 3));
+        }
+        let r = check_all(&run);
+        assert_eq!(by_id(&r, 5).verdict, Verdict::Inconclusive);
+        assert!(by_id(&r, 5).reason.contains("overlap"));
+    }
+
+    #[test]
+    fn a_missing_cell_gives_inconclusive_naming_it() {
+        let mut run = fixture::run();
+        run.cells
+            .retain(|c| !(c.workload == "data" && c.contender.starts_with("python")));
+        let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+        assert_eq!(c5.verdict, Verdict::Inconclusive);
+        assert_eq!(c5.missing, vec!["python/data".to_string()]);
+    }
+
+    #[test]
+    fn python_far_behind_contradicts_claim_one() {
+        let mut run = fixture::run();
+        for c in run.cells.iter_mut().filter(|c| {
+            c.contender == "python-fastapi" && (c.workload == "json" || c.workload == "plaintext")
+        }) {
+            c.capacity = Some(fixture::est(1000.0, 30.0, 3));
+        }
+        assert_eq!(check_all(&run)[0].verdict, Verdict::NotSupported);
+    }
+
+    #[test]
+    fn a_faster_newer_python_supports_claim_seven() {
+        let mut run = fixture::run();
+        let mut newer = run.contender("python-flask").unwrap().clone();
+        newer.name = "python-flask-313".into();
+        newer.runtime_version = "3.13.0".into();
+        run.contenders.push(newer);
+        let mut cell = run.cell("python-flask", "json").unwrap().clone();
+        cell.contender = "python-flask-313".into();
+        cell.capacity = Some(fixture::est(3500.0, 50.0, 3));
+        run.cells.push(cell);
+        let c7 = check_all(&run).into_iter().find(|c| c.id == 7).unwrap();
+        assert_eq!(c7.verdict, Verdict::Supported, "{c7:?}");
+        assert!(c7.reason.contains("40%"), "{}", c7.reason);
+    }
+
+    #[test]
+    fn version_keys_order_numerically() {
+        assert!(version_key("3.9.18") < version_key("3.13.0"));
+        assert!(version_key("v20.1.0") > version_key("v18.20.0"));
+    }
+}
