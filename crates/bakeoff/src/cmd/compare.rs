@@ -31,8 +31,12 @@ pub async fn execute(args: CompareArgs) -> Result<u8> {
     let store = open_existing(&path)?;
     let a = resolve(&store, &args.a).context("run A")?;
     let b = resolve(&store, &args.b).context("run B")?;
-    let run_a = store.load_run(a).with_context(|| format!("reading run {a}"))?;
-    let run_b = store.load_run(b).with_context(|| format!("reading run {b}"))?;
+    let run_a = store
+        .load_run(a)
+        .with_context(|| format!("reading run {a}"))?;
+    let run_b = store
+        .load_run(b)
+        .with_context(|| format!("reading run {b}"))?;
     let comparison = Comparison::new(&run_a, &run_b, args.fail_on_regression);
     let mut out = std::io::stdout().lock();
     render(&comparison, format, &mut out)?;

@@ -104,15 +104,16 @@ impl Comparison {
     /// Compare run `a` (baseline) with run `b` (candidate).
     pub fn new(a: &Run, b: &Run, threshold_pct: Option<f64>) -> Comparison {
         let index = |run: &Run| -> BTreeMap<CellKey, Cell> {
-            run.cells
-                .iter()
-                .map(|c| (key_of(c), c.clone()))
-                .collect()
+            run.cells.iter().map(|c| (key_of(c), c.clone())).collect()
         };
         let (cells_a, cells_b) = (index(a), index(b));
         let cells = cells_a
             .iter()
-            .filter_map(|(k, ca)| cells_b.get(k).map(|cb| compare_cell(k, ca, cb, threshold_pct)))
+            .filter_map(|(k, ca)| {
+                cells_b
+                    .get(k)
+                    .map(|cb| compare_cell(k, ca, cb, threshold_pct))
+            })
             .collect();
         let only = |x: &BTreeMap<CellKey, Cell>, y: &BTreeMap<CellKey, Cell>| {
             x.keys().filter(|k| !y.contains_key(*k)).cloned().collect()
@@ -185,16 +186,25 @@ fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> Ce
     );
     let p99 = |c: &Cell| c.equal_load.as_ref().map(|e| e.latency.p99);
     let cpu = |c: &Cell| c.equal_load.as_ref().map(|e| e.cpu_ms_per_request);
-    let p99_ms = metric(p99(a), p99(b), Mark::NotApplicable, Worse::Higher, threshold);
-    let cpu_ms_per_request = metric(cpu(a), cpu(b), Mark::NotApplicable, Worse::Higher, threshold);
+    let p99_ms = metric(
+        p99(a),
+        p99(b),
+        Mark::NotApplicable,
+        Worse::Higher,
+        threshold,
+    );
+    let cpu_ms_per_request = metric(
+        cpu(a),
+        cpu(b),
+        Mark::NotApplicable,
+        Worse::Higher,
+        threshold,
+    );
 
     let mut regressions = Vec::new();
     if threshold.is_some() {
         if a.status.is_ok() && !b.status.is_ok() {
-            regressions.push(format!(
-                "was ok, now {}",
-                problem(b).unwrap_or_default()
-            ));
+            regressions.push(format!("was ok, now {}", problem(b).unwrap_or_default()));
         }
         for (name, m) in [
             ("capacity", &capacity),
@@ -320,7 +330,11 @@ fn rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
                 delta(&cell.cpu_ms_per_request),
             ];
             if gate {
-                let verdict = if cell.regressions.is_empty() { "ok" } else { "REGRESSED" };
+                let verdict = if cell.regressions.is_empty() {
+                    "ok"
+                } else {
+                    "REGRESSED"
+                };
                 row.push(verdict.into());
             }
             row
@@ -349,7 +363,12 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
     let (head, body) = rows(c);
     let md = format == Format::Md;
     if md {
-        writeln!(out, "## Comparison: {} → {}", describe(&c.a), describe(&c.b))?;
+        writeln!(
+            out,
+            "## Comparison: {} → {}",
+            describe(&c.a),
+            describe(&c.b)
+        )?;
     } else {
         writeln!(out, "Comparison: A = {}", describe(&c.a))?;
         writeln!(out, "            B = {}", describe(&c.b))?;
@@ -373,7 +392,10 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
                 .into_iter()
                 .filter_map(move |(side, p)| {
                     p.as_ref().map(|p| {
-                        format!("{} {} ×{} in {side}: {p}", k.contender, k.workload, k.workers)
+                        format!(
+                            "{} {} ×{} in {side}: {p}",
+                            k.contender, k.workload, k.workers
+                        )
                     })
                 })
         })
@@ -384,8 +406,20 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
             .map(|k| format!("{} {} ×{}", k.contender, k.workload, k.workers))
             .collect()
     };
-    section(out, md, &format!("Only in run {} (A)", c.a.id), bullet, &keys(&c.only_a))?;
-    section(out, md, &format!("Only in run {} (B)", c.b.id), bullet, &keys(&c.only_b))?;
+    section(
+        out,
+        md,
+        &format!("Only in run {} (A)", c.a.id),
+        bullet,
+        &keys(&c.only_a),
+    )?;
+    section(
+        out,
+        md,
+        &format!("Only in run {} (B)", c.b.id),
+        bullet,
+        &keys(&c.only_b),
+    )?;
     writeln!(
         out,
         "Δ = (B − A) / A. sig (capacity): * the 95% confidence intervals do not overlap, \
@@ -393,7 +427,10 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
     )?;
     writeln!(out)?;
     match c.threshold_pct {
-        None => writeln!(out, "No regression gate (--fail-on-regression PCT not given).")?,
+        None => writeln!(
+            out,
+            "No regression gate (--fail-on-regression PCT not given)."
+        )?,
         Some(t) => {
             let failing: Vec<String> = c
                 .cells
@@ -489,13 +526,21 @@ pub(crate) fn table_text(
 
 fn table_md(out: &mut impl Write, head: &[String], body: &[Vec<String>]) -> io::Result<()> {
     let esc = |s: &String| s.replace('|', "\\|");
-    writeln!(out, "| {} |", head.iter().map(esc).collect::<Vec<_>>().join(" | "))?;
+    writeln!(
+        out,
+        "| {} |",
+        head.iter().map(esc).collect::<Vec<_>>().join(" | ")
+    )?;
     let rule: Vec<&str> = (0..head.len())
         .map(|i| if numeric_column(i) { "---:" } else { "---" })
         .collect();
     writeln!(out, "| {} |", rule.join(" | "))?;
     for row in body {
-        writeln!(out, "| {} |", row.iter().map(esc).collect::<Vec<_>>().join(" | "))?;
+        writeln!(
+            out,
+            "| {} |",
+            row.iter().map(esc).collect::<Vec<_>>().join(" | ")
+        )?;
     }
     Ok(())
 }
@@ -503,9 +548,7 @@ fn table_md(out: &mut impl Write, head: &[String], body: &[Vec<String>]) -> io::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
-        EqualLoad, Environment, Estimate, LittlesLaw, Percentiles, Settings,
-    };
+    use crate::model::{Environment, EqualLoad, Estimate, LittlesLaw, Percentiles, Settings};
 
     fn estimate(median: f64, half_width: f64, n: u32) -> Estimate {
         Estimate {
@@ -585,10 +628,22 @@ mod tests {
         let a = run(
             1,
             vec![
-                cell("node-fastify", "json", estimate(10000.0, 200.0, 3), 2.0, 0.05),
+                cell(
+                    "node-fastify",
+                    "json",
+                    estimate(10000.0, 200.0, 3),
+                    2.0,
+                    0.05,
+                ),
                 cell("python-flask", "json", estimate(1000.0, 50.0, 3), 20.0, 0.9),
                 cell("node-express", "io", estimate(3000.0, 100.0, 3), 55.0, 0.1),
-                cell("node-express", "json", estimate(5000.0, 100.0, 3), 3.0, 0.08),
+                cell(
+                    "node-express",
+                    "json",
+                    estimate(5000.0, 100.0, 3),
+                    3.0,
+                    0.08,
+                ),
             ],
         );
         let mut failed = cell("node-express", "io", estimate(0.0, 0.0, 1), 0.0, 0.0);
@@ -600,10 +655,28 @@ mod tests {
         let b = run(
             2,
             vec![
-                cell("node-fastify", "json", estimate(8000.0, 200.0, 3), 2.2, 0.05),
-                cell("python-flask", "json", estimate(1020.0, 50.0, 3), 19.0, 0.95),
+                cell(
+                    "node-fastify",
+                    "json",
+                    estimate(8000.0, 200.0, 3),
+                    2.2,
+                    0.05,
+                ),
+                cell(
+                    "python-flask",
+                    "json",
+                    estimate(1020.0, 50.0, 3),
+                    19.0,
+                    0.95,
+                ),
                 failed,
-                cell("python-fastapi", "json", estimate(4000.0, 100.0, 3), 4.0, 0.2),
+                cell(
+                    "python-fastapi",
+                    "json",
+                    estimate(4000.0, 100.0, 3),
+                    4.0,
+                    0.2,
+                ),
             ],
         );
         (a, b)
@@ -614,12 +687,20 @@ mod tests {
         let (a, b) = pair();
         let c = Comparison::new(&a, &b, None);
         assert_eq!(c.cells.len(), 3);
-        let fastify = c.cells.iter().find(|x| x.key.contender == "node-fastify").unwrap();
+        let fastify = c
+            .cells
+            .iter()
+            .find(|x| x.key.contender == "node-fastify")
+            .unwrap();
         assert!((fastify.capacity.delta_pct.unwrap() + 20.0).abs() < 1e-9);
         assert_eq!(fastify.capacity.mark, Mark::Significant);
         assert!((fastify.p99_ms.delta_pct.unwrap() - 10.0).abs() < 1e-9);
         assert_eq!(fastify.p99_ms.mark, Mark::NotApplicable);
-        let flask = c.cells.iter().find(|x| x.key.contender == "python-flask").unwrap();
+        let flask = c
+            .cells
+            .iter()
+            .find(|x| x.key.contender == "python-flask")
+            .unwrap();
         assert_eq!(flask.capacity.mark, Mark::Overlap);
         assert_eq!(c.only_a.len(), 1);
         assert_eq!(c.only_a[0].contender, "node-express");
@@ -642,19 +723,34 @@ mod tests {
         assert_eq!(failing, ["node-express"]);
         // 5%: fastify now fails on capacity and p99; flask on CPU (+5.6%).
         let c = Comparison::new(&a, &b, Some(5.0));
-        let fastify = c.cells.iter().find(|x| x.key.contender == "node-fastify").unwrap();
+        let fastify = c
+            .cells
+            .iter()
+            .find(|x| x.key.contender == "node-fastify")
+            .unwrap();
         assert_eq!(fastify.regressions, ["capacity -20.0%", "p99 +10.0%"]);
-        let flask = c.cells.iter().find(|x| x.key.contender == "python-flask").unwrap();
+        let flask = c
+            .cells
+            .iter()
+            .find(|x| x.key.contender == "python-flask")
+            .unwrap();
         assert_eq!(flask.regressions, ["CPU per request +5.6%"]);
         // An improvement never fails the gate: compare B → A.
         let c = Comparison::new(&b, &a, Some(5.0));
-        let fastify = c.cells.iter().find(|x| x.key.contender == "node-fastify").unwrap();
+        let fastify = c
+            .cells
+            .iter()
+            .find(|x| x.key.contender == "node-fastify")
+            .unwrap();
         assert!(fastify.regressions.is_empty());
     }
 
     #[test]
     fn single_trials_have_no_significance() {
-        let a = run(1, vec![cell("a", "json", estimate(100.0, 0.0, 1), 1.0, 1.0)]);
+        let a = run(
+            1,
+            vec![cell("a", "json", estimate(100.0, 0.0, 1), 1.0, 1.0)],
+        );
         let b = run(2, vec![cell("a", "json", estimate(50.0, 0.0, 1), 1.0, 0.0)]);
         let c = Comparison::new(&a, &b, Some(10.0));
         assert_eq!(c.cells[0].capacity.mark, Mark::NotApplicable);
@@ -685,7 +781,10 @@ mod tests {
 
     #[test]
     fn no_common_cells() {
-        let a = run(1, vec![cell("a", "json", estimate(100.0, 0.0, 1), 1.0, 1.0)]);
+        let a = run(
+            1,
+            vec![cell("a", "json", estimate(100.0, 0.0, 1), 1.0, 1.0)],
+        );
         let b = run(2, Vec::new());
         insta::assert_snapshot!(rendered(&Comparison::new(&a, &b, Some(5.0)), Format::Text));
     }

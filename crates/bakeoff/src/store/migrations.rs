@@ -107,7 +107,8 @@ mod tests {
         assert!(matches!(check(&conn), Err(Refusal::Newer(v)) if v == SCHEMA_VERSION + 1));
 
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE notes (body TEXT)").unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT)")
+            .unwrap();
         assert!(matches!(check(&conn), Err(Refusal::Foreign)));
     }
 }

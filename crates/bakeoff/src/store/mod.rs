@@ -157,8 +157,14 @@ impl Store {
         environment: &Environment,
         contenders: &[ContenderInfo],
     ) -> Result<i64, StoreError> {
-        write::begin_run(&mut self.conn, started_at, settings, environment, contenders)
-            .map_err(|e| self.err(e))
+        write::begin_run(
+            &mut self.conn,
+            started_at,
+            settings,
+            environment,
+            contenders,
+        )
+        .map_err(|e| self.err(e))
     }
 
     /// Write one finished cell (with trials, steps, metrics, timeline and
@@ -255,7 +261,9 @@ fn describe_open_error(e: &rusqlite::Error) -> String {
              move it away or use --db another file"
         ),
         Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
-            format!("cannot open it ({e}); check the path and permissions, or use --db another file")
+            format!(
+                "cannot open it ({e}); check the path and permissions, or use --db another file"
+            )
         }
         Some(ErrorCode::ReadOnly) => {
             format!("is read-only ({e}); make it writable or use --db another file")

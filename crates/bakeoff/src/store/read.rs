@@ -4,16 +4,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::RunSummary;
 use crate::model::{
-    Cell, CellStatus, ContenderInfo, EqualLoad, Environment, Estimate, LittlesLaw, Percentiles,
+    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Estimate, LittlesLaw, Percentiles,
     Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, WsPoint,
 };
 
 fn bad_data(msg: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        msg.into(),
-    )
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
@@ -79,7 +75,8 @@ pub(super) fn list_runs(conn: &Connection) -> rusqlite::Result<Vec<RunSummary>> 
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     // The contenders actually set up (user apps included) beat the requested names.
-    let mut names = conn.prepare("SELECT name FROM contenders WHERE run_id = ?1 ORDER BY position")?;
+    let mut names =
+        conn.prepare("SELECT name FROM contenders WHERE run_id = ?1 ORDER BY position")?;
     for run in &mut runs {
         let set_up: Vec<String> = names
             .query_map([run.id], |r| r.get(0))?

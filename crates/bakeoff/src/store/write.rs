@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use super::owner;
 use crate::model::{
-    Cell, CellStatus, ContenderInfo, EqualLoad, Environment, Percentiles, RunStatus, Settings,
+    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Percentiles, RunStatus, Settings,
     Startup, Trial, WsPoint,
 };
 
@@ -99,7 +99,11 @@ pub(super) fn begin_run(
 }
 
 /// False when the run does not exist.
-pub(super) fn record_cell(conn: &mut Connection, run_id: i64, cell: &Cell) -> rusqlite::Result<bool> {
+pub(super) fn record_cell(
+    conn: &mut Connection,
+    run_id: i64,
+    cell: &Cell,
+) -> rusqlite::Result<bool> {
     let tx = write_tx(conn)?;
     let exists = tx
         .query_row("SELECT 1 FROM runs WHERE id = ?1", [run_id], |_| Ok(()))
