@@ -140,7 +140,11 @@ impl Store {
             conn,
             busy_timeout,
         };
-        write::mark_dead_runs_interrupted(&mut store.conn).map_err(|e| store.err(e))?;
+        // Best effort: when another process is mid-write, the next open marks them.
+        match write::mark_dead_runs_interrupted(&mut store.conn) {
+            Err(e) if !is_busy(&e) => return Err(store.err(e)),
+            _ => {}
+        }
         Ok(store)
     }
 
@@ -171,8 +175,12 @@ impl Store {
     /// histograms) in one transaction.
     pub fn record_cell(&mut self, run_id: i64, cell: &Cell) -> Result<(), StoreError> {
         match write::record_cell(&mut self.conn, run_id, cell) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(StoreError::NoSuchRun(run_id.to_string())),
+            Ok(write::Recorded::Done) => Ok(()),
+            Ok(write::Recorded::NoSuchRun) => Err(StoreError::NoSuchRun(run_id.to_string())),
+            Ok(write::Recorded::Duplicate) => Err(StoreError::Sql(format!(
+                "run {run_id} already has a cell for {} {} ×{}; a cell is recorded once",
+                cell.contender, cell.workload, cell.workers
+            ))),
             Err(e) => Err(self.err(e)),
         }
     }

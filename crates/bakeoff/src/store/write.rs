@@ -98,19 +98,39 @@ pub(super) fn begin_run(
     Ok(run_id)
 }
 
-/// False when the run does not exist.
+/// What [`record_cell`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Recorded {
+    Done,
+    NoSuchRun,
+    /// The run already has a cell for this contender, workload and worker count.
+    Duplicate,
+}
+
 pub(super) fn record_cell(
     conn: &mut Connection,
     run_id: i64,
     cell: &Cell,
-) -> rusqlite::Result<bool> {
+) -> rusqlite::Result<Recorded> {
     let tx = write_tx(conn)?;
     let exists = tx
         .query_row("SELECT 1 FROM runs WHERE id = ?1", [run_id], |_| Ok(()))
         .optional()?
         .is_some();
     if !exists {
-        return Ok(false);
+        return Ok(Recorded::NoSuchRun);
+    }
+    let duplicate = tx
+        .query_row(
+            "SELECT 1 FROM cells
+             WHERE run_id = ?1 AND contender = ?2 AND workload = ?3 AND workers = ?4",
+            params![run_id, cell.contender, cell.workload, cell.workers],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if duplicate {
+        return Ok(Recorded::Duplicate);
     }
     let (state, reason) = match &cell.status {
         CellStatus::Ok => ("ok", None),
@@ -153,7 +173,7 @@ pub(super) fn record_cell(
         insert_startup(&tx, cell_id, s)?;
     }
     tx.commit()?;
-    Ok(true)
+    Ok(Recorded::Done)
 }
 
 fn insert_trials(tx: &Transaction<'_>, cell_id: i64, trials: &[Trial]) -> rusqlite::Result<()> {
