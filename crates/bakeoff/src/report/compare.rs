@@ -405,7 +405,13 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
     writeln!(out)?;
     if !c.caveats.is_empty() {
         let bullet = if md { "- " } else { "  " };
-        section(out, md, "Caveats (the runs are less comparable)", bullet, &c.caveats)?;
+        section(
+            out,
+            md,
+            "Caveats (the runs are less comparable)",
+            bullet,
+            &c.caveats,
+        )?;
     }
     if body.is_empty() {
         writeln!(out, "No cell is present in both runs.")?;
@@ -439,20 +445,10 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
             .map(|k| format!("{} {} ×{}", k.contender, k.workload, k.workers))
             .collect()
     };
-    section(
-        out,
-        md,
-        &format!("Only in run {} (A)", c.a.id),
-        bullet,
-        &keys(&c.only_a),
-    )?;
-    section(
-        out,
-        md,
-        &format!("Only in run {} (B)", c.b.id),
-        bullet,
-        &keys(&c.only_b),
-    )?;
+    for (label, id, ks) in [("A", c.a.id, &c.only_a), ("B", c.b.id, &c.only_b)] {
+        let title = format!("Only in run {id} ({label})");
+        section(out, md, &title, bullet, &keys(ks))?;
+    }
     writeln!(
         out,
         "Δ = (B − A) / A. sig (capacity): * the 95% confidence intervals do not overlap, \

@@ -31,14 +31,7 @@ fn schema() -> serde_json::Value {
 #[test]
 fn show_json_validates_against_the_checked_in_schema() {
     let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
-    let expected = write_run(
-        &mut store,
-        "2026-11-28T12:00:00Z",
-        rich_cells(),
-        RunStatus::Complete,
-    );
-    drop(store);
+    let expected = stored_rich_run(&path);
     let db = path.to_str().unwrap();
     let out = bakeoff(&["show", "latest", "--json", "--db", db]);
     assert!(out.status.success(), "{}", stderr(&out));

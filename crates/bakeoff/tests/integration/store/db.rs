@@ -14,14 +14,7 @@ use super::fixtures::*;
 #[test]
 fn a_rich_run_round_trips_exactly_histograms_included() {
     let (_dir, path) = temp_db();
-    let mut store = Store::open(&path).unwrap();
-    let expected = write_run(
-        &mut store,
-        "2026-11-28T12:00:00Z",
-        rich_cells(),
-        RunStatus::Complete,
-    );
-    drop(store);
+    let expected = stored_rich_run(&path);
 
     let store = Store::open(&path).unwrap();
     let got = store.load_run(expected.id).unwrap();
@@ -158,25 +151,11 @@ fn an_unusable_directory_gives_a_clear_error() {
 fn runs_of_a_dead_process_are_marked_interrupted_on_open() {
     let (_dir, path) = temp_db();
     let mut store = Store::open(&path).unwrap();
-    let dead = store
-        .begin_run(
-            "2026-11-28T12:00:00Z",
-            &settings(),
-            &environment(),
-            &contenders(),
-        )
-        .unwrap();
+    let dead = begin(&mut store, "2026-11-28T12:00:00Z");
     store
         .record_cell(dead, &ok_cell("node-fastify", "json", 1, 100.0, 1.0, 0.1))
         .unwrap();
-    let alive = store
-        .begin_run(
-            "2026-11-28T12:05:00Z",
-            &settings(),
-            &environment(),
-            &contenders(),
-        )
-        .unwrap();
+    let alive = begin(&mut store, "2026-11-28T12:05:00Z");
     drop(store);
 
     let mut child = Command::new("true").spawn().unwrap();
@@ -201,14 +180,7 @@ fn runs_of_a_dead_process_are_marked_interrupted_on_open() {
 fn a_cell_that_fails_mid_write_leaves_nothing() {
     let (_dir, path) = temp_db();
     let mut store = Store::open(&path).unwrap();
-    let id = store
-        .begin_run(
-            "2026-11-28T12:00:00Z",
-            &settings(),
-            &environment(),
-            &contenders(),
-        )
-        .unwrap();
+    let id = begin(&mut store, "2026-11-28T12:00:00Z");
     // The cell row, the first trial and its steps go in; the second trial's
     // duplicate index violates a constraint.
     let mut bad = ok_cell("node-fastify", "json", 1, 100.0, 1.0, 0.1);
@@ -247,14 +219,7 @@ fn a_cell_that_fails_mid_write_leaves_nothing() {
 fn a_write_lock_held_elsewhere_gives_a_clear_error_not_corruption() {
     let (_dir, path) = temp_db();
     let mut store = Store::open_with_timeout(&path, Duration::from_millis(200)).unwrap();
-    let id = store
-        .begin_run(
-            "2026-11-28T12:00:00Z",
-            &settings(),
-            &environment(),
-            &contenders(),
-        )
-        .unwrap();
+    let id = begin(&mut store, "2026-11-28T12:00:00Z");
     let other = raw(&path);
     other
         .execute_batch("BEGIN IMMEDIATE; UPDATE runs SET profile = 'quick';")

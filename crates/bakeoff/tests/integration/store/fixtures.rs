@@ -262,9 +262,7 @@ pub(super) fn write_run(
     cells: Vec<Cell>,
     status: RunStatus,
 ) -> Run {
-    let id = store
-        .begin_run(started, &settings(), &environment(), &contenders())
-        .unwrap();
+    let id = begin(store, started);
     for cell in &cells {
         store.record_cell(id, cell).unwrap();
     }
@@ -302,4 +300,22 @@ pub(super) fn open_message(result: Result<Store, StoreError>) -> String {
         Ok(_) => panic!("the store opened a file it should refuse"),
         Err(e) => e.to_string(),
     }
+}
+
+/// A run begun (status `running`) with the standard settings.
+pub(super) fn begin(store: &mut Store, started: &str) -> i64 {
+    store
+        .begin_run(started, &settings(), &environment(), &contenders())
+        .unwrap()
+}
+
+/// A complete run of [`rich_cells`] in a new store at `path`.
+pub(super) fn stored_rich_run(path: &Path) -> Run {
+    let mut store = Store::open(path).unwrap();
+    write_run(
+        &mut store,
+        "2026-11-28T12:00:00Z",
+        rich_cells(),
+        RunStatus::Complete,
+    )
 }
