@@ -1,13 +1,204 @@
-//! `bakeoff runs` and `bakeoff show`.
+//! `bakeoff runs` and `bakeoff show`, and the store helpers the read-only
+//! commands share (open an existing database, resolve a run reference).
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
 
 use crate::cli::{ShowArgs, StoreArgs};
+use crate::model::{CellStatus, Run};
+use crate::report::compare::table_text;
+use crate::store::{Store, StoreError, DEFAULT_DB};
+use crate::InputError;
 
-pub async fn runs(_args: StoreArgs) -> Result<u8> {
-    anyhow::bail!("`bakeoff runs` is not built yet")
+/// The database path a command uses.
+pub(super) fn db_path(db: Option<PathBuf>) -> PathBuf {
+    db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
 }
 
-pub async fn show(_args: ShowArgs) -> Result<u8> {
-    anyhow::bail!("`bakeoff show` is not built yet")
+/// Open a database that must already exist (reading never creates one).
+pub(super) fn open_existing(path: &Path) -> Result<Store> {
+    if !path.exists() {
+        anyhow::bail!(
+            "no results database at {}; `bakeoff run` makes one, or pass --db PATH",
+            path.display()
+        );
+    }
+    Ok(Store::open(path)?)
+}
+
+/// "latest" or an id. A malformed reference is bad input (exit 2).
+pub(super) fn resolve(store: &Store, run: &str) -> Result<i64> {
+    store.resolve(run).map_err(|e| match e {
+        StoreError::BadRunRef(_) => anyhow::Error::new(InputError::new(e.to_string())),
+        other => other.into(),
+    })
+}
+
+pub async fn runs(args: StoreArgs) -> Result<u8> {
+    let path = db_path(args.db);
+    if !path.exists() {
+        if args.json {
+            println!("[]");
+        } else {
+            println!(
+                "No runs yet (no database at {}); `bakeoff run` makes one.",
+                path.display()
+            );
+        }
+        return Ok(0);
+    }
+    let store = Store::open(&path)?;
+    let runs = store.list_runs()?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(0);
+    }
+    if runs.is_empty() {
+        println!(
+            "No runs yet in {}; `bakeoff run` makes one.",
+            path.display()
+        );
+        return Ok(0);
+    }
+    let head: Vec<String> = [
+        "id",
+        "started",
+        "status",
+        "profile",
+        "contenders",
+        "workloads",
+        "cells ok",
+        "failed",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let body: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.started_at.clone(),
+                r.status.as_str().to_string(),
+                r.profile.clone(),
+                r.contenders.join(","),
+                r.workloads.join(","),
+                r.cells_ok.to_string(),
+                r.cells_failed.to_string(),
+            ]
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    table_text(&mut out, &head, &body, |i| i == 0 || i >= 6)?;
+    Ok(0)
+}
+
+pub async fn show(args: ShowArgs) -> Result<u8> {
+    let path = db_path(args.store.db);
+    let store = open_existing(&path)?;
+    let id = resolve(&store, &args.run)?;
+    let run = store
+        .load_run(id)
+        .with_context(|| format!("reading run {id}"))?;
+    if args.store.json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        print!("{}", summary(&run));
+    }
+    Ok(0)
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// A short human summary of a run; `--json` has everything.
+fn summary(run: &Run) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let st = &run.settings;
+    let env = &run.environment;
+    let _ = writeln!(
+        s,
+        "Run {}: {}, profile {}, started {}{}",
+        run.id,
+        run.status.as_str(),
+        st.profile,
+        run.started_at,
+        run.finished_at
+            .as_deref()
+            .map(|f| format!(", finished {f}"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        s,
+        "Settings: SLO p99 {} ms, {} trial(s), duration scale {}, workers {:?}",
+        st.slo_p99_ms, st.trials, st.duration_scale, st.workers
+    );
+    let _ = writeln!(
+        s,
+        "Machine: {}, {} cores, {}, {} ({}); {}",
+        env.cpu_model,
+        env.cores,
+        gib(env.memory_bytes),
+        env.os,
+        env.kernel,
+        env.pinning
+    );
+    let _ = writeln!(
+        s,
+        "bakeoff {}{}",
+        env.bakeoff_version,
+        env.git_revision
+            .as_deref()
+            .map(|g| format!(" ({g})"))
+            .unwrap_or_default()
+    );
+    for c in &run.contenders {
+        let _ = writeln!(
+            s,
+            "Contender {}: {} {} on {} {} ({})",
+            c.name, c.framework, c.framework_version, c.runtime, c.runtime_version, c.server
+        );
+    }
+    let count = |f: fn(&CellStatus) -> bool| run.cells.iter().filter(|c| f(&c.status)).count();
+    let _ = writeln!(
+        s,
+        "Cells: {} ok, {} failed, {} skipped",
+        count(|c| matches!(c, CellStatus::Ok)),
+        count(|c| matches!(c, CellStatus::Failed { .. })),
+        count(|c| matches!(c, CellStatus::Skipped { .. })),
+    );
+    for c in &run.cells {
+        let what = match &c.status {
+            CellStatus::Ok => {
+                let mut parts = Vec::new();
+                if let Some(cap) = &c.capacity {
+                    parts.push(format!("capacity {:.0}/s (n={})", cap.median, cap.n));
+                }
+                if let Some(eq) = &c.equal_load {
+                    parts.push(format!(
+                        "p99 {:.2} ms at {:.0}/s, CPU {:.3} ms/req",
+                        eq.latency.p99, eq.target_rps, eq.cpu_ms_per_request
+                    ));
+                }
+                if let Some(st) = &c.startup {
+                    parts.push(format!("startup {:.0} ms", st.to_healthy_ms.median));
+                }
+                if !c.ws.is_empty() {
+                    parts.push(format!("{} ws point(s)", c.ws.len()));
+                }
+                if !c.flags.is_empty() {
+                    parts.push(format!("flags: {}", c.flags.join(",")));
+                }
+                format!("ok  {}", parts.join("; "))
+            }
+            CellStatus::Failed { reason } => format!("FAILED: {reason}"),
+            CellStatus::Skipped { reason } => format!("skipped: {reason}"),
+        };
+        let _ = writeln!(s, "  {} {} ×{}: {what}", c.contender, c.workload, c.workers);
+    }
+    let _ = writeln!(s, "Everything: bakeoff show {} --json", run.id);
+    s
 }

@@ -1,1 +1,3 @@
 //! report (being built).
+
+pub mod compare;

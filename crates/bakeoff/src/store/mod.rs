@@ -1,13 +1,31 @@
 //! The SQLite results store: the only module that speaks SQL.
 //!
-//! (Interface fixed; implementation in progress.)
+//! One file (default [`DEFAULT_DB`]) in WAL mode with foreign keys on, versioned by
+//! `PRAGMA user_version` ([`migrations`]); the tables are in `schema_v1.sql`.
+//! [`Store::record_cell`] writes one finished cell in one transaction, so an
+//! interrupted run keeps exactly the cells that finished. [`Store::open`] never
+//! writes to a file it cannot use (not SQLite, corrupt, someone else's, or made by
+//! a newer bakeoff), and marks runs left `running` by a dead process `interrupted`.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::model::{Cell, ContenderInfo, Environment, Run, RunStatus, Settings};
 
+mod migrations;
+mod owner;
+mod read;
+mod write;
+
+pub use migrations::SCHEMA_VERSION;
+
 /// The default database path, relative to the working directory.
 pub const DEFAULT_DB: &str = "bakeoff-results/bakeoff.db";
+
+/// How long a write waits for another process's write to finish.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -19,6 +37,15 @@ pub enum StoreError {
     Empty,
     #[error("results database: {0}")]
     Sql(String),
+    /// Another process held the write lock for longer than the busy timeout.
+    #[error(
+        "results database {path}: the database is locked by another bakeoff process \
+         (waited {waited_ms} ms); wait for it to finish, or use --db another file"
+    )]
+    Locked { path: PathBuf, waited_ms: u128 },
+    /// A run reference that is neither an id nor `latest` (bad user input).
+    #[error("`{0}` is not a run id; give a number from `bakeoff runs`, or `latest`")]
+    BadRunRef(String),
 }
 
 /// One line of `bakeoff runs`.
@@ -36,17 +63,94 @@ pub struct RunSummary {
 }
 
 pub struct Store {
-    _path: PathBuf,
+    path: PathBuf,
+    conn: Connection,
+    busy_timeout: Duration,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
 }
 
 impl Store {
     /// Open (creating directories and the file if needed), migrate, and mark runs
     /// left `running` by a dead process as `interrupted`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Err(StoreError::Open {
+        Store::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`Store::open`] with a chosen busy timeout (tests use a short one).
+    pub fn open_with_timeout(path: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
+        let open_err = |message: String| StoreError::Open {
             path: path.to_path_buf(),
-            message: "store not built yet".into(),
-        })
+            message,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                open_err(format!(
+                    "cannot create the directory {}: {e}; choose a writable place with --db",
+                    dir.display()
+                ))
+            })?;
+        }
+        if path.is_dir() {
+            return Err(open_err(
+                "is a directory; give --db a file path, e.g. bakeoff-results/bakeoff.db".into(),
+            ));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| open_err(describe_open_error(&e)))?;
+        conn.busy_timeout(busy_timeout)
+            .map_err(|e| open_err(describe_open_error(&e)))?;
+        let sql_err = |e: rusqlite::Error| {
+            if is_busy(&e) {
+                locked(path, busy_timeout)
+            } else {
+                open_err(describe_open_error(&e))
+            }
+        };
+        // Read-only checks first: nothing is written to a file we refuse.
+        let version = migrations::check(&conn).map_err(|r| match r {
+            migrations::Refusal::Sql(e) => sql_err(e),
+            migrations::Refusal::Newer(v) => open_err(format!(
+                "created by a newer bakeoff (schema v{v}, this one knows v{SCHEMA_VERSION}); \
+                 upgrade bakeoff or use --db another file"
+            )),
+            migrations::Refusal::Foreign => open_err(
+                "is an SQLite database, but not a bakeoff results database; it was left \
+                 untouched; use --db another file"
+                    .into(),
+            ),
+        })?;
+        configure(&conn).map_err(sql_err)?;
+        migrations::apply(&mut conn, version).map_err(|e| {
+            if is_busy(&e) {
+                locked(path, busy_timeout)
+            } else {
+                open_err(format!("migrating to schema v{SCHEMA_VERSION}: {e}"))
+            }
+        })?;
+        let mut store = Store {
+            path: path.to_path_buf(),
+            conn,
+            busy_timeout,
+        };
+        // Best effort: when another process is mid-write, the next open marks them.
+        match write::mark_dead_runs_interrupted(&mut store.conn) {
+            Err(e) if !is_busy(&e) => return Err(store.err(e)),
+            _ => {}
+        }
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Insert a new run in state `running`; returns its id.
@@ -57,15 +161,28 @@ impl Store {
         environment: &Environment,
         contenders: &[ContenderInfo],
     ) -> Result<i64, StoreError> {
-        let _ = (started_at, settings, environment, contenders);
-        Err(StoreError::Sql("store not built yet".into()))
+        write::begin_run(
+            &mut self.conn,
+            started_at,
+            settings,
+            environment,
+            contenders,
+        )
+        .map_err(|e| self.err(e))
     }
 
     /// Write one finished cell (with trials, steps, metrics, timeline and
     /// histograms) in one transaction.
     pub fn record_cell(&mut self, run_id: i64, cell: &Cell) -> Result<(), StoreError> {
-        let _ = (run_id, cell);
-        Err(StoreError::Sql("store not built yet".into()))
+        match write::record_cell(&mut self.conn, run_id, cell) {
+            Ok(write::Recorded::Done) => Ok(()),
+            Ok(write::Recorded::NoSuchRun) => Err(StoreError::NoSuchRun(run_id.to_string())),
+            Ok(write::Recorded::Duplicate) => Err(StoreError::Sql(format!(
+                "run {run_id} already has a cell for {} {} ×{}; a cell is recorded once",
+                cell.contender, cell.workload, cell.workers
+            ))),
+            Err(e) => Err(self.err(e)),
+        }
     }
 
     pub fn finish_run(
@@ -74,20 +191,91 @@ impl Store {
         status: RunStatus,
         finished_at: &str,
     ) -> Result<(), StoreError> {
-        let _ = (run_id, status, finished_at);
-        Err(StoreError::Sql("store not built yet".into()))
+        match write::finish_run(&mut self.conn, run_id, status, finished_at) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StoreError::NoSuchRun(run_id.to_string())),
+            Err(e) => Err(self.err(e)),
+        }
     }
 
+    /// Every run, newest first.
     pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
-        Err(StoreError::Sql("store not built yet".into()))
+        read::list_runs(&self.conn).map_err(|e| self.err(e))
     }
 
     pub fn load_run(&self, id: i64) -> Result<Run, StoreError> {
-        Err(StoreError::NoSuchRun(id.to_string()))
+        read::load_run(&self.conn, id)
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| StoreError::NoSuchRun(id.to_string()))
     }
 
     /// "latest" or a run id.
     pub fn resolve(&self, run: &str) -> Result<i64, StoreError> {
-        Err(StoreError::NoSuchRun(run.to_string()))
+        let run = run.trim();
+        if run.eq_ignore_ascii_case("latest") {
+            return read::latest_run(&self.conn)
+                .map_err(|e| self.err(e))?
+                .ok_or(StoreError::Empty);
+        }
+        let id: i64 = run
+            .strip_prefix('#')
+            .unwrap_or(run)
+            .parse()
+            .map_err(|_| StoreError::BadRunRef(run.to_string()))?;
+        if read::run_exists(&self.conn, id).map_err(|e| self.err(e))? {
+            Ok(id)
+        } else {
+            Err(StoreError::NoSuchRun(run.to_string()))
+        }
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        if is_busy(&e) {
+            locked(&self.path, self.busy_timeout)
+        } else {
+            StoreError::Sql(format!("{} ({})", e, self.path.display()))
+        }
+    }
+}
+
+/// WAL lets `bakeoff report` read while a run writes; NORMAL sync is durable
+/// enough with WAL (a power cut may lose the last cell, never corrupt the file).
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+fn locked(path: &Path, waited: Duration) -> StoreError {
+    StoreError::Locked {
+        path: path.to_path_buf(),
+        waited_ms: waited.as_millis(),
+    }
+}
+
+/// The message for a file SQLite cannot open or read, with the fix.
+fn describe_open_error(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => format!(
+            "is not a readable SQLite database ({e}); it was left untouched; \
+             move it away or use --db another file"
+        ),
+        Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
+            format!(
+                "cannot open it ({e}); check the path and permissions, or use --db another file"
+            )
+        }
+        Some(ErrorCode::ReadOnly) => {
+            format!("is read-only ({e}); make it writable or use --db another file")
+        }
+        _ => e.to_string(),
     }
 }

@@ -1,0 +1,578 @@
+//! `bakeoff compare`: cell-by-cell differences between two stored runs, and their
+//! text and Markdown rendering. Pure: runs in, a [`Comparison`] out, bytes out.
+//!
+//! Cells match on (contender, workload, workers). Per matched cell three metrics
+//! are compared: capacity at the SLO, the corrected p99 at equal load, and
+//! CPU-ms per request. Δ is (B − A) / A.
+//!
+//! **Significance** is defined for capacity only: `*` when both runs have at least
+//! two trials and the 95% confidence intervals do not overlap, `~` when they
+//! overlap, `n/a` when either side has a single trial. The p99 and CPU figures are
+//! single equal-load measurements, so their mark is always `n/a`.
+//!
+//! **The regression gate** (`--fail-on-regression PCT`) fails a cell when its
+//! capacity dropped by more than PCT %, its p99 or CPU per request rose by more
+//! than PCT %, or it was ok in A and failed in B. The gate looks at the size of
+//! the change, not its significance: quick runs have one trial and no interval.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::model::{Cell, CellStatus, Run, RunStatus};
+
+/// Output format of [`render`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Md,
+}
+
+/// Which run a comparison side is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunHeader {
+    pub id: i64,
+    pub started_at: String,
+    pub profile: String,
+    pub status: RunStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CellKey {
+    pub contender: String,
+    pub workload: String,
+    pub workers: u32,
+}
+
+/// The significance mark of one metric's change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// The confidence intervals do not overlap.
+    Significant,
+    /// They overlap.
+    Overlap,
+    /// No interval to judge by (single trial or single measurement).
+    NotApplicable,
+}
+
+impl Mark {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Mark::Significant => "*",
+            Mark::Overlap => "~",
+            Mark::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// One metric of one cell in both runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDelta {
+    pub a: Option<f64>,
+    pub b: Option<f64>,
+    /// (b − a) / a × 100, when both exist and a ≠ 0.
+    pub delta_pct: Option<f64>,
+    pub mark: Mark,
+    /// Beyond the gate's threshold in the bad direction.
+    pub regressed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellComparison {
+    pub key: CellKey,
+    /// None when ok; otherwise "failed: reason" / "skipped: reason".
+    pub problem_a: Option<String>,
+    pub problem_b: Option<String>,
+    pub capacity: MetricDelta,
+    pub p99_ms: MetricDelta,
+    pub cpu_ms_per_request: MetricDelta,
+    /// Why the gate fails this cell; empty when it passes or no gate was set.
+    pub regressions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub a: RunHeader,
+    pub b: RunHeader,
+    /// The `--fail-on-regression` threshold in percent, if given.
+    pub threshold_pct: Option<f64>,
+    pub cells: Vec<CellComparison>,
+    pub only_a: Vec<CellKey>,
+    pub only_b: Vec<CellKey>,
+    /// Differences in settings or machine that make the runs less comparable.
+    pub caveats: Vec<String>,
+}
+
+impl Comparison {
+    /// Compare run `a` (baseline) with run `b` (candidate).
+    pub fn new(a: &Run, b: &Run, threshold_pct: Option<f64>) -> Comparison {
+        let index = |run: &Run| -> BTreeMap<CellKey, Cell> {
+            run.cells.iter().map(|c| (key_of(c), c.clone())).collect()
+        };
+        let (cells_a, cells_b) = (index(a), index(b));
+        let cells = cells_a
+            .iter()
+            .filter_map(|(k, ca)| {
+                cells_b
+                    .get(k)
+                    .map(|cb| compare_cell(k, ca, cb, threshold_pct))
+            })
+            .collect();
+        let only = |x: &BTreeMap<CellKey, Cell>, y: &BTreeMap<CellKey, Cell>| {
+            x.keys().filter(|k| !y.contains_key(*k)).cloned().collect()
+        };
+        Comparison {
+            a: header(a),
+            b: header(b),
+            threshold_pct,
+            only_a: only(&cells_a, &cells_b),
+            only_b: only(&cells_b, &cells_a),
+            cells,
+            caveats: caveats(a, b),
+        }
+    }
+
+    /// True when the gate was set and some cell fails it.
+    pub fn regressed(&self) -> bool {
+        self.cells.iter().any(|c| !c.regressions.is_empty())
+    }
+}
+
+/// Settings and machine facts that should match for a like-for-like comparison.
+fn caveats(a: &Run, b: &Run) -> Vec<String> {
+    let (sa, sb, ea, eb) = (&a.settings, &b.settings, &a.environment, &b.environment);
+    let pairs = [
+        (
+            "SLO p99 (ms)",
+            sa.slo_p99_ms.to_string(),
+            sb.slo_p99_ms.to_string(),
+        ),
+        (
+            "duration scale",
+            sa.duration_scale.to_string(),
+            sb.duration_scale.to_string(),
+        ),
+        ("trials", sa.trials.to_string(), sb.trials.to_string()),
+        ("CPU", ea.cpu_model.clone(), eb.cpu_model.clone()),
+        ("cores", ea.cores.to_string(), eb.cores.to_string()),
+        ("pinning", ea.pinning.clone(), eb.pinning.clone()),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, x, y)| x != y)
+        .map(|(what, x, y)| format!("{what} differs: {x} (A) vs {y} (B)"))
+        .collect()
+}
+
+fn header(run: &Run) -> RunHeader {
+    RunHeader {
+        id: run.id,
+        started_at: run.started_at.clone(),
+        profile: run.settings.profile.clone(),
+        status: run.status,
+    }
+}
+
+fn key_of(c: &Cell) -> CellKey {
+    CellKey {
+        contender: c.contender.clone(),
+        workload: c.workload.clone(),
+        workers: c.workers,
+    }
+}
+
+fn problem(c: &Cell) -> Option<String> {
+    match &c.status {
+        CellStatus::Ok => None,
+        CellStatus::Failed { reason } => Some(format!("failed: {reason}")),
+        CellStatus::Skipped { reason } => Some(format!("skipped: {reason}")),
+    }
+}
+
+/// Which way is worse for a metric.
+#[derive(Clone, Copy)]
+enum Worse {
+    Lower,
+    Higher,
+}
+
+fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> CellComparison {
+    let capacity_mark = match (&a.capacity, &b.capacity) {
+        (Some(x), Some(y)) if x.n >= 2 && y.n >= 2 => {
+            if x.ci_high < y.ci_low || y.ci_high < x.ci_low {
+                Mark::Significant
+            } else {
+                Mark::Overlap
+            }
+        }
+        _ => Mark::NotApplicable,
+    };
+    let capacity = metric(
+        a.capacity.map(|e| e.median),
+        b.capacity.map(|e| e.median),
+        capacity_mark,
+        Worse::Lower,
+        threshold,
+    );
+    let p99 = |c: &Cell| c.equal_load.as_ref().map(|e| e.latency.p99);
+    let cpu = |c: &Cell| c.equal_load.as_ref().map(|e| e.cpu_ms_per_request);
+    let p99_ms = metric(
+        p99(a),
+        p99(b),
+        Mark::NotApplicable,
+        Worse::Higher,
+        threshold,
+    );
+    let cpu_ms_per_request = metric(
+        cpu(a),
+        cpu(b),
+        Mark::NotApplicable,
+        Worse::Higher,
+        threshold,
+    );
+
+    let mut regressions = Vec::new();
+    if threshold.is_some() {
+        if a.status.is_ok() && !b.status.is_ok() {
+            regressions.push(format!("was ok, now {}", problem(b).unwrap_or_default()));
+        }
+        for (name, m) in [
+            ("capacity", &capacity),
+            ("p99", &p99_ms),
+            ("CPU per request", &cpu_ms_per_request),
+        ] {
+            if let (true, Some(d)) = (m.regressed, m.delta_pct) {
+                regressions.push(format!("{name} {}", pct(d)));
+            }
+        }
+    }
+    CellComparison {
+        key: key.clone(),
+        problem_a: problem(a),
+        problem_b: problem(b),
+        capacity,
+        p99_ms,
+        cpu_ms_per_request,
+        regressions,
+    }
+}
+
+fn metric(
+    a: Option<f64>,
+    b: Option<f64>,
+    mark: Mark,
+    worse: Worse,
+    threshold: Option<f64>,
+) -> MetricDelta {
+    let delta_pct = match (a, b) {
+        (Some(a), Some(b)) if a != 0.0 && a.is_finite() && b.is_finite() => {
+            Some((b - a) / a.abs() * 100.0)
+        }
+        _ => None,
+    };
+    let regressed = match (delta_pct, threshold) {
+        (Some(d), Some(t)) => match worse {
+            Worse::Lower => d < -t,
+            Worse::Higher => d > t,
+        },
+        _ => false,
+    };
+    MetricDelta {
+        a,
+        b,
+        delta_pct,
+        mark,
+        regressed,
+    }
+}
+
+/// A number with precision that suits its size.
+fn num(x: Option<f64>) -> String {
+    match x {
+        None => "—".into(),
+        Some(x) if !x.is_finite() => "—".into(),
+        Some(x) => {
+            let m = x.abs();
+            if m >= 100.0 {
+                format!("{x:.0}")
+            } else if m >= 10.0 {
+                format!("{x:.1}")
+            } else if m >= 1.0 {
+                format!("{x:.2}")
+            } else {
+                format!("{x:.3}")
+            }
+        }
+    }
+}
+
+fn pct(d: f64) -> String {
+    format!("{d:+.1}%")
+}
+
+fn delta(m: &MetricDelta) -> String {
+    m.delta_pct.map(pct).unwrap_or_else(|| "—".into())
+}
+
+const HEADINGS: [&str; 13] = [
+    "contender",
+    "workload",
+    "workers",
+    "capacity A req/s",
+    "capacity B req/s",
+    "Δ capacity",
+    "sig",
+    "p99 A ms",
+    "p99 B ms",
+    "Δ p99",
+    "CPU A ms/req",
+    "CPU B ms/req",
+    "Δ CPU",
+];
+
+fn rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
+    let gate = c.threshold_pct.is_some();
+    let mut head: Vec<String> = HEADINGS.iter().map(|s| s.to_string()).collect();
+    if gate {
+        head.push("gate".into());
+    }
+    let body = c
+        .cells
+        .iter()
+        .map(|cell| {
+            let side = |problem: &Option<String>, v: Option<f64>| match problem {
+                Some(p) => p.split(':').next().unwrap_or("failed").to_string(),
+                None => num(v),
+            };
+            let mut row = vec![
+                cell.key.contender.clone(),
+                cell.key.workload.clone(),
+                cell.key.workers.to_string(),
+                side(&cell.problem_a, cell.capacity.a),
+                side(&cell.problem_b, cell.capacity.b),
+                delta(&cell.capacity),
+                cell.capacity.mark.symbol().into(),
+                num(cell.p99_ms.a),
+                num(cell.p99_ms.b),
+                delta(&cell.p99_ms),
+                num(cell.cpu_ms_per_request.a),
+                num(cell.cpu_ms_per_request.b),
+                delta(&cell.cpu_ms_per_request),
+            ];
+            if gate {
+                let verdict = if cell.regressions.is_empty() {
+                    "ok"
+                } else {
+                    "REGRESSED"
+                };
+                row.push(verdict.into());
+            }
+            row
+        })
+        .collect();
+    (head, body)
+}
+
+fn describe(h: &RunHeader) -> String {
+    format!(
+        "run {} ({}, {}, {})",
+        h.id,
+        h.started_at,
+        h.profile,
+        h.status.as_str()
+    )
+}
+
+/// Columns that hold numbers are right-aligned.
+fn numeric_column(i: usize) -> bool {
+    (2..13).contains(&i) && i != 6
+}
+
+/// Render a comparison as an aligned text table or a Markdown document.
+pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Result<()> {
+    let (head, body) = rows(c);
+    let md = format == Format::Md;
+    if md {
+        writeln!(
+            out,
+            "## Comparison: {} → {}",
+            describe(&c.a),
+            describe(&c.b)
+        )?;
+    } else {
+        writeln!(out, "Comparison: A = {}", describe(&c.a))?;
+        writeln!(out, "            B = {}", describe(&c.b))?;
+    }
+    writeln!(out)?;
+    if !c.caveats.is_empty() {
+        let bullet = if md { "- " } else { "  " };
+        section(
+            out,
+            md,
+            "Caveats (the runs are less comparable)",
+            bullet,
+            &c.caveats,
+        )?;
+    }
+    if body.is_empty() {
+        writeln!(out, "No cell is present in both runs.")?;
+    } else if md {
+        table_md(out, &head, &body)?;
+    } else {
+        table_text(out, &head, &body, numeric_column)?;
+    }
+    writeln!(out)?;
+    let bullet = if md { "- " } else { "  " };
+    let notes: Vec<String> = c
+        .cells
+        .iter()
+        .flat_map(|cell| {
+            let k = &cell.key;
+            [("A", &cell.problem_a), ("B", &cell.problem_b)]
+                .into_iter()
+                .filter_map(move |(side, p)| {
+                    p.as_ref().map(|p| {
+                        format!(
+                            "{} {} ×{} in {side}: {p}",
+                            k.contender, k.workload, k.workers
+                        )
+                    })
+                })
+        })
+        .collect();
+    section(out, md, "Cells that did not run", bullet, &notes)?;
+    let keys = |ks: &[CellKey]| -> Vec<String> {
+        ks.iter()
+            .map(|k| format!("{} {} ×{}", k.contender, k.workload, k.workers))
+            .collect()
+    };
+    for (label, id, ks) in [("A", c.a.id, &c.only_a), ("B", c.b.id, &c.only_b)] {
+        let title = format!("Only in run {id} ({label})");
+        section(out, md, &title, bullet, &keys(ks))?;
+    }
+    writeln!(
+        out,
+        "Δ = (B − A) / A. sig (capacity): * the 95% confidence intervals do not overlap, \
+         ~ they overlap, n/a a single trial; p99 and CPU are single measurements."
+    )?;
+    writeln!(out)?;
+    match c.threshold_pct {
+        None => writeln!(
+            out,
+            "No regression gate (--fail-on-regression PCT not given)."
+        )?,
+        Some(t) => {
+            let failing: Vec<String> = c
+                .cells
+                .iter()
+                .filter(|cell| !cell.regressions.is_empty())
+                .map(|cell| {
+                    let k = &cell.key;
+                    format!(
+                        "{} {} ×{}: {}",
+                        k.contender,
+                        k.workload,
+                        k.workers,
+                        cell.regressions.join(", ")
+                    )
+                })
+                .collect();
+            if failing.is_empty() {
+                writeln!(out, "Gate: no cell regressed by more than {t}%.")?;
+            } else {
+                writeln!(out)?;
+                section(
+                    out,
+                    md,
+                    &format!("REGRESSIONS beyond {t}% (capacity down, p99 or CPU/request up)"),
+                    bullet,
+                    &failing,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn section(
+    out: &mut impl Write,
+    md: bool,
+    title: &str,
+    bullet: &str,
+    lines: &[String],
+) -> io::Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if md {
+        writeln!(out, "**{title}**")?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{title}:")?;
+    }
+    for line in lines {
+        writeln!(out, "{bullet}{line}")?;
+    }
+    writeln!(out)
+}
+
+/// An aligned plain-text table; `right_align(i)` for columns of numbers.
+pub(crate) fn table_text(
+    out: &mut impl Write,
+    head: &[String],
+    body: &[Vec<String>],
+    right_align: impl Fn(usize) -> bool,
+) -> io::Result<()> {
+    let widths: Vec<usize> = (0..head.len())
+        .map(|i| {
+            std::iter::once(&head[i])
+                .chain(body.iter().map(|r| &r[i]))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |row: &[String]| -> String {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let pad = " ".repeat(widths[i].saturating_sub(s.chars().count()));
+                if right_align(i) {
+                    format!("{pad}{s}")
+                } else {
+                    format!("{s}{pad}")
+                }
+            })
+            .collect();
+        cells.join("  ").trim_end().to_string()
+    };
+    writeln!(out, "{}", line(head))?;
+    for row in body {
+        writeln!(out, "{}", line(row))?;
+    }
+    Ok(())
+}
+
+fn table_md(out: &mut impl Write, head: &[String], body: &[Vec<String>]) -> io::Result<()> {
+    let esc = |s: &String| s.replace('|', "\\|");
+    writeln!(
+        out,
+        "| {} |",
+        head.iter().map(esc).collect::<Vec<_>>().join(" | ")
+    )?;
+    let rule: Vec<&str> = (0..head.len())
+        .map(|i| if numeric_column(i) { "---:" } else { "---" })
+        .collect();
+    writeln!(out, "| {} |", rule.join(" | "))?;
+    for row in body {
+        writeln!(
+            out,
+            "| {} |",
+            row.iter().map(esc).collect::<Vec<_>>().join(" | ")
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,247 @@
+//! Unit and snapshot tests of the comparison and its renderers.
+
+use super::*;
+use crate::model::{Environment, EqualLoad, Estimate, LittlesLaw, Percentiles, Settings};
+
+fn estimate(median: f64, half_width: f64, n: u32) -> Estimate {
+    Estimate {
+        median,
+        ci_low: median - half_width,
+        ci_high: median + half_width,
+        cv: 0.02,
+        n,
+        noisy: false,
+    }
+}
+
+fn cell(contender: &str, workload: &str, cap: Estimate, p99: f64, cpu: f64) -> Cell {
+    Cell {
+        contender: contender.into(),
+        workload: workload.into(),
+        workers: 1,
+        status: CellStatus::Ok,
+        capacity: Some(cap),
+        trials: Vec::new(),
+        equal_load: Some(EqualLoad {
+            target_rps: 500.0,
+            achieved_rps: 499.0,
+            requests: 5000,
+            errors: 0,
+            latency: Percentiles {
+                p99,
+                ..Percentiles::default()
+            },
+            service: Percentiles::default(),
+            light: None,
+            spectrum: Vec::new(),
+            service_spectrum: Vec::new(),
+            cpu_ms_per_request: cpu,
+            rss_peak_bytes: 0,
+            rss_mean_bytes: 0,
+            timeline: Vec::new(),
+            littles_law: LittlesLaw {
+                observed_concurrency: 1.0,
+                predicted_concurrency: 1.0,
+                ok: true,
+            },
+            histograms: Vec::new(),
+        }),
+        ws: Vec::new(),
+        startup: None,
+        scaling_efficiency: None,
+        flags: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn run(id: i64, cells: Vec<Cell>) -> Run {
+    Run {
+        id,
+        started_at: format!("2026-11-2{id}T10:00:00Z"),
+        finished_at: None,
+        status: RunStatus::Complete,
+        settings: Settings {
+            profile: "standard".into(),
+            slo_p99_ms: 100.0,
+            trials: 3,
+            duration_scale: 1.0,
+            contenders: Vec::new(),
+            workloads: Vec::new(),
+            workers: vec![1],
+        },
+        environment: Environment::default(),
+        contenders: Vec::new(),
+        cells,
+    }
+}
+
+/// A: baseline. B: fastify json lost 20% capacity (significant), flask json
+/// is within noise, express io failed, and one cell on each side is unmatched.
+fn pair() -> (Run, Run) {
+    let a = run(
+        1,
+        vec![
+            cell(
+                "node-fastify",
+                "json",
+                estimate(10000.0, 200.0, 3),
+                2.0,
+                0.05,
+            ),
+            cell("python-flask", "json", estimate(1000.0, 50.0, 3), 20.0, 0.9),
+            cell("node-express", "io", estimate(3000.0, 100.0, 3), 55.0, 0.1),
+            cell(
+                "node-express",
+                "json",
+                estimate(5000.0, 100.0, 3),
+                3.0,
+                0.08,
+            ),
+        ],
+    );
+    let mut failed = cell("node-express", "io", estimate(0.0, 0.0, 1), 0.0, 0.0);
+    failed.status = CellStatus::Failed {
+        reason: "crashed (exit 137)".into(),
+    };
+    failed.capacity = None;
+    failed.equal_load = None;
+    let mut a = a;
+    a.environment.cores = 2;
+    let mut b = run(
+        2,
+        vec![
+            cell(
+                "node-fastify",
+                "json",
+                estimate(8000.0, 200.0, 3),
+                2.2,
+                0.05,
+            ),
+            cell(
+                "python-flask",
+                "json",
+                estimate(1020.0, 50.0, 3),
+                19.0,
+                0.95,
+            ),
+            failed,
+            cell(
+                "python-fastapi",
+                "json",
+                estimate(4000.0, 100.0, 3),
+                4.0,
+                0.2,
+            ),
+        ],
+    );
+    b.environment.cores = 4;
+    (a, b)
+}
+
+#[test]
+fn deltas_marks_and_unmatched_cells() {
+    let (a, b) = pair();
+    let c = Comparison::new(&a, &b, None);
+    assert_eq!(c.cells.len(), 3);
+    let fastify = c
+        .cells
+        .iter()
+        .find(|x| x.key.contender == "node-fastify")
+        .unwrap();
+    assert!((fastify.capacity.delta_pct.unwrap() + 20.0).abs() < 1e-9);
+    assert_eq!(fastify.capacity.mark, Mark::Significant);
+    assert!((fastify.p99_ms.delta_pct.unwrap() - 10.0).abs() < 1e-9);
+    assert_eq!(fastify.p99_ms.mark, Mark::NotApplicable);
+    let flask = c
+        .cells
+        .iter()
+        .find(|x| x.key.contender == "python-flask")
+        .unwrap();
+    assert_eq!(flask.capacity.mark, Mark::Overlap);
+    assert_eq!(c.only_a.len(), 1);
+    assert_eq!(c.only_a[0].contender, "node-express");
+    assert_eq!(c.only_b[0].contender, "python-fastapi");
+    // No threshold: never a regression.
+    assert!(!c.regressed());
+    assert_eq!(c.caveats, ["cores differs: 2 (A) vs 4 (B)"]);
+}
+
+#[test]
+fn the_gate_fails_on_each_metric_and_on_a_new_failure() {
+    let (a, b) = pair();
+    // 25%: fastify's -20% capacity and +10% p99 pass; express io failed in B.
+    let c = Comparison::new(&a, &b, Some(25.0));
+    let failing: Vec<&str> = c
+        .cells
+        .iter()
+        .filter(|x| !x.regressions.is_empty())
+        .map(|x| x.key.contender.as_str())
+        .collect();
+    assert_eq!(failing, ["node-express"]);
+    // 5%: fastify now fails on capacity and p99; flask on CPU (+5.6%).
+    let c = Comparison::new(&a, &b, Some(5.0));
+    let fastify = c
+        .cells
+        .iter()
+        .find(|x| x.key.contender == "node-fastify")
+        .unwrap();
+    assert_eq!(fastify.regressions, ["capacity -20.0%", "p99 +10.0%"]);
+    let flask = c
+        .cells
+        .iter()
+        .find(|x| x.key.contender == "python-flask")
+        .unwrap();
+    assert_eq!(flask.regressions, ["CPU per request +5.6%"]);
+    // An improvement never fails the gate: compare B → A.
+    let c = Comparison::new(&b, &a, Some(5.0));
+    let fastify = c
+        .cells
+        .iter()
+        .find(|x| x.key.contender == "node-fastify")
+        .unwrap();
+    assert!(fastify.regressions.is_empty());
+}
+
+#[test]
+fn single_trials_have_no_significance() {
+    let a = run(
+        1,
+        vec![cell("a", "json", estimate(100.0, 0.0, 1), 1.0, 1.0)],
+    );
+    let b = run(2, vec![cell("a", "json", estimate(50.0, 0.0, 1), 1.0, 0.0)]);
+    let c = Comparison::new(&a, &b, Some(10.0));
+    assert_eq!(c.cells[0].capacity.mark, Mark::NotApplicable);
+    assert_eq!(c.cells[0].cpu_ms_per_request.delta_pct, Some(-100.0));
+    // A zero baseline has no percentage.
+    let c = Comparison::new(&b, &a, Some(10.0));
+    assert_eq!(c.cells[0].cpu_ms_per_request.delta_pct, None);
+    assert!(c.cells[0].regressions.is_empty());
+}
+
+fn rendered(c: &Comparison, f: Format) -> String {
+    let mut out = Vec::new();
+    render(c, f, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn text_snapshot() {
+    let (a, b) = pair();
+    insta::assert_snapshot!(rendered(&Comparison::new(&a, &b, Some(5.0)), Format::Text));
+}
+
+#[test]
+fn markdown_snapshot() {
+    let (a, b) = pair();
+    insta::assert_snapshot!(rendered(&Comparison::new(&a, &b, None), Format::Md));
+}
+
+#[test]
+fn no_common_cells() {
+    let a = run(
+        1,
+        vec![cell("a", "json", estimate(100.0, 0.0, 1), 1.0, 1.0)],
+    );
+    let b = run(2, Vec::new());
+    insta::assert_snapshot!(rendered(&Comparison::new(&a, &b, Some(5.0)), Format::Text));
+}

@@ -1,0 +1,415 @@
+//! Reading runs back into the [`crate::model`] exactly as they were written.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::RunSummary;
+use crate::model::{
+    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Estimate, LittlesLaw, Percentiles,
+    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, WsPoint,
+};
+
+fn bad_data(msg: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| bad_data(format!("stored JSON {text:?}: {e}")))
+}
+
+/// A non-optional REAL: NULL is how SQLite stored a NaN.
+fn real(row: &Row<'_>, idx: usize) -> rusqlite::Result<f64> {
+    Ok(row.get::<_, Option<f64>>(idx)?.unwrap_or(f64::NAN))
+}
+
+/// An optional REAL guarded by its `has_*` flag column.
+fn opt_real(row: &Row<'_>, has: usize, idx: usize) -> rusqlite::Result<Option<f64>> {
+    Ok(if row.get::<_, bool>(has)? {
+        Some(real(row, idx)?)
+    } else {
+        None
+    })
+}
+
+fn parse_status(s: &str) -> rusqlite::Result<RunStatus> {
+    Ok(match s {
+        "running" => RunStatus::Running,
+        "complete" => RunStatus::Complete,
+        "interrupted" => RunStatus::Interrupted,
+        "failed" => RunStatus::Failed,
+        other => return Err(bad_data(format!("unknown run status {other:?}"))),
+    })
+}
+
+pub(super) fn latest_run(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT max(id) FROM runs", [], |r| r.get(0))
+}
+
+pub(super) fn run_exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM runs WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+pub(super) fn list_runs(conn: &Connection) -> rusqlite::Result<Vec<RunSummary>> {
+    let mut stmt = conn.prepare(
+        "SELECT r.id, r.started_at, r.finished_at, r.status, r.profile, r.contenders_json,
+                r.workloads_json,
+                (SELECT count(*) FROM cells c WHERE c.run_id = r.id AND c.state = 'ok'),
+                (SELECT count(*) FROM cells c WHERE c.run_id = r.id AND c.state = 'failed')
+         FROM runs r ORDER BY r.id DESC",
+    )?;
+    let mut runs = stmt
+        .query_map([], |r| {
+            Ok(RunSummary {
+                id: r.get(0)?,
+                started_at: r.get(1)?,
+                finished_at: r.get(2)?,
+                status: parse_status(&r.get::<_, String>(3)?)?,
+                profile: r.get(4)?,
+                contenders: from_json(&r.get::<_, String>(5)?)?,
+                workloads: from_json(&r.get::<_, String>(6)?)?,
+                cells_ok: r.get(7)?,
+                cells_failed: r.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // The contenders actually set up (user apps included) beat the requested names.
+    let mut names =
+        conn.prepare("SELECT name FROM contenders WHERE run_id = ?1 ORDER BY position")?;
+    for run in &mut runs {
+        let set_up: Vec<String> = names
+            .query_map([run.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !set_up.is_empty() {
+            run.contenders = set_up;
+        }
+    }
+    Ok(runs)
+}
+
+/// None when there is no such run.
+pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Run>> {
+    let head = conn
+        .query_row(
+            "SELECT started_at, finished_at, status, profile, slo_p99_ms, trials, duration_scale,
+                    contenders_json, workloads_json, workers_json
+             FROM runs WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    parse_status(&r.get::<_, String>(2)?)?,
+                    Settings {
+                        profile: r.get(3)?,
+                        slo_p99_ms: real(r, 4)?,
+                        trials: r.get(5)?,
+                        duration_scale: real(r, 6)?,
+                        contenders: from_json(&r.get::<_, String>(7)?)?,
+                        workloads: from_json(&r.get::<_, String>(8)?)?,
+                        workers: from_json(&r.get::<_, String>(9)?)?,
+                    },
+                ))
+            },
+        )
+        .optional()?;
+    let Some((started_at, finished_at, status, settings)) = head else {
+        return Ok(None);
+    };
+    Ok(Some(Run {
+        id,
+        started_at,
+        finished_at,
+        status,
+        settings,
+        environment: load_environment(conn, id)?,
+        contenders: load_contenders(conn, id)?,
+        cells: load_cells(conn, id)?,
+    }))
+}
+
+fn load_environment(conn: &Connection, run_id: i64) -> rusqlite::Result<Environment> {
+    conn.query_row(
+        "SELECT cpu_model, cores, memory_bytes, kernel, os, bakeoff_version, git_revision,
+                pinning, runtimes_json
+         FROM environment WHERE run_id = ?1",
+        [run_id],
+        |r| {
+            Ok(Environment {
+                cpu_model: r.get(0)?,
+                cores: r.get(1)?,
+                memory_bytes: r.get(2)?,
+                kernel: r.get(3)?,
+                os: r.get(4)?,
+                bakeoff_version: r.get(5)?,
+                git_revision: r.get(6)?,
+                pinning: r.get(7)?,
+                runtimes: from_json(&r.get::<_, String>(8)?)?,
+            })
+        },
+    )
+}
+
+fn load_contenders(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<ContenderInfo>> {
+    conn.prepare(
+        "SELECT name, language, runtime, runtime_version, framework, framework_version, server,
+                deps_direct, deps_total, install_bytes, install_secs, app_loc, unsupported_json,
+                disclosures_json
+         FROM contenders WHERE run_id = ?1 ORDER BY position",
+    )?
+    .query_map([run_id], |r| {
+        Ok(ContenderInfo {
+            name: r.get(0)?,
+            language: r.get(1)?,
+            runtime: r.get(2)?,
+            runtime_version: r.get(3)?,
+            framework: r.get(4)?,
+            framework_version: r.get(5)?,
+            server: r.get(6)?,
+            deps_direct: r.get(7)?,
+            deps_total: r.get(8)?,
+            install_bytes: r.get(9)?,
+            install_secs: real(r, 10)?,
+            app_loc: r.get(11)?,
+            unsupported: from_json(&r.get::<_, String>(12)?)?,
+            disclosures: from_json(&r.get::<_, String>(13)?)?,
+        })
+    })?
+    .collect()
+}
+
+fn load_cells(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<Cell>> {
+    let rows: Vec<(i64, Cell)> = conn
+        .prepare(
+            "SELECT id, contender, workload, workers, state, reason, has_capacity,
+                    capacity_median, capacity_ci_low, capacity_ci_high, capacity_cv, capacity_n,
+                    capacity_noisy, has_scaling, scaling_efficiency, flags_json, notes_json
+             FROM cells WHERE run_id = ?1 ORDER BY id",
+        )?
+        .query_map([run_id], |r| {
+            let reason = || -> rusqlite::Result<String> {
+                Ok(r.get::<_, Option<String>>(5)?.unwrap_or_default())
+            };
+            let status = match r.get::<_, String>(4)?.as_str() {
+                "ok" => CellStatus::Ok,
+                "failed" => CellStatus::Failed { reason: reason()? },
+                "skipped" => CellStatus::Skipped { reason: reason()? },
+                other => return Err(bad_data(format!("unknown cell state {other:?}"))),
+            };
+            let capacity = if r.get::<_, bool>(6)? {
+                Some(Estimate {
+                    median: real(r, 7)?,
+                    ci_low: real(r, 8)?,
+                    ci_high: real(r, 9)?,
+                    cv: real(r, 10)?,
+                    n: r.get(11)?,
+                    noisy: r.get(12)?,
+                })
+            } else {
+                None
+            };
+            let cell = Cell {
+                contender: r.get(1)?,
+                workload: r.get(2)?,
+                workers: r.get(3)?,
+                status,
+                capacity,
+                trials: Vec::new(),
+                equal_load: None,
+                ws: Vec::new(),
+                startup: None,
+                scaling_efficiency: opt_real(r, 13, 14)?,
+                flags: from_json(&r.get::<_, String>(15)?)?,
+                notes: from_json(&r.get::<_, String>(16)?)?,
+            };
+            Ok((r.get(0)?, cell))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(cell_id, mut cell)| {
+            cell.trials = load_trials(conn, cell_id)?;
+            cell.equal_load = load_equal_load(conn, cell_id)?;
+            cell.ws = load_ws(conn, cell_id)?;
+            cell.startup = load_startup(conn, cell_id)?;
+            Ok(cell)
+        })
+        .collect()
+}
+
+fn load_trials(conn: &Connection, cell_id: i64) -> rusqlite::Result<Vec<Trial>> {
+    let trials: Vec<(i64, Trial)> = conn
+        .prepare_cached(
+            "SELECT id, idx, has_capacity, capacity_rps FROM trials
+             WHERE cell_id = ?1 ORDER BY position",
+        )?
+        .query_map([cell_id], |r| {
+            Ok((
+                r.get(0)?,
+                Trial {
+                    index: r.get(1)?,
+                    capacity_rps: opt_real(r, 2, 3)?,
+                    steps: Vec::new(),
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut steps = conn.prepare_cached(
+        "SELECT idx, phase, target_rps, achieved_rps, p99_ms, error_rate, pass
+         FROM search_steps WHERE trial_id = ?1 ORDER BY position",
+    )?;
+    trials
+        .into_iter()
+        .map(|(trial_id, mut trial)| {
+            trial.steps = steps
+                .query_map([trial_id], |r| {
+                    Ok(SearchStep {
+                        index: r.get(0)?,
+                        phase: r.get(1)?,
+                        target_rps: real(r, 2)?,
+                        achieved_rps: real(r, 3)?,
+                        p99_ms: real(r, 4)?,
+                        error_rate: real(r, 5)?,
+                        pass: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(trial)
+        })
+        .collect()
+}
+
+fn load_equal_load(conn: &Connection, cell_id: i64) -> rusqlite::Result<Option<EqualLoad>> {
+    let eq = conn
+        .prepare_cached(
+            "SELECT target_rps, achieved_rps, requests, errors, cpu_ms_per_request,
+                    rss_peak_bytes, rss_mean_bytes, ll_observed, ll_predicted, ll_ok
+             FROM equal_load WHERE cell_id = ?1",
+        )?
+        .query_row([cell_id], |r| {
+            Ok(EqualLoad {
+                target_rps: real(r, 0)?,
+                achieved_rps: real(r, 1)?,
+                requests: r.get(2)?,
+                errors: r.get(3)?,
+                latency: Percentiles::default(),
+                service: Percentiles::default(),
+                light: None,
+                spectrum: Vec::new(),
+                service_spectrum: Vec::new(),
+                cpu_ms_per_request: real(r, 4)?,
+                rss_peak_bytes: r.get(5)?,
+                rss_mean_bytes: r.get(6)?,
+                timeline: Vec::new(),
+                littles_law: LittlesLaw {
+                    observed_concurrency: real(r, 7)?,
+                    predicted_concurrency: real(r, 8)?,
+                    ok: r.get(9)?,
+                },
+                histograms: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut eq) = eq else {
+        return Ok(None);
+    };
+    let mut pct = conn.prepare_cached(
+        "SELECT kind, p50, p90, p99, p999, p9999, max, mean FROM percentiles WHERE cell_id = ?1",
+    )?;
+    let rows = pct.query_map([cell_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Percentiles {
+                p50: real(r, 1)?,
+                p90: real(r, 2)?,
+                p99: real(r, 3)?,
+                p999: real(r, 4)?,
+                p9999: real(r, 5)?,
+                max: real(r, 6)?,
+                mean: real(r, 7)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (kind, p) = row?;
+        match kind.as_str() {
+            "latency" => eq.latency = p,
+            "service" => eq.service = p,
+            _ => eq.light = Some(p),
+        }
+    }
+    let mut spec = conn.prepare_cached(
+        "SELECT quantile, ms FROM spectra WHERE cell_id = ?1 AND kind = ?2 ORDER BY position",
+    )?;
+    for (kind, out) in [
+        ("latency", &mut eq.spectrum),
+        ("service", &mut eq.service_spectrum),
+    ] {
+        *out = spec
+            .query_map(params![cell_id, kind], |r| Ok([real(r, 0)?, real(r, 1)?]))?
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    eq.timeline = conn
+        .prepare_cached(
+            "SELECT second, rps, p99_ms, errors FROM timelines WHERE cell_id = ?1 ORDER BY position",
+        )?
+        .query_map([cell_id], |r| {
+            Ok(TimelinePoint {
+                second: r.get(0)?,
+                rps: real(r, 1)?,
+                p99_ms: real(r, 2)?,
+                errors: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    eq.histograms = conn
+        .prepare_cached("SELECT name, data FROM histograms WHERE cell_id = ?1 ORDER BY position")?
+        .query_map([cell_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(eq))
+}
+
+fn load_ws(conn: &Connection, cell_id: i64) -> rusqlite::Result<Vec<WsPoint>> {
+    conn.prepare_cached(
+        "SELECT clients, rate, sent, expected_deliveries, deliveries, missing, p50_ms, p99_ms,
+                rss_idle_bytes, rss_loaded_bytes, bytes_per_connection
+         FROM ws_points WHERE cell_id = ?1 ORDER BY position",
+    )?
+    .query_map([cell_id], |r| {
+        Ok(WsPoint {
+            clients: r.get(0)?,
+            rate: real(r, 1)?,
+            sent: r.get(2)?,
+            expected_deliveries: r.get(3)?,
+            deliveries: r.get(4)?,
+            missing: r.get(5)?,
+            p50_ms: real(r, 6)?,
+            p99_ms: real(r, 7)?,
+            rss_idle_bytes: r.get(8)?,
+            rss_loaded_bytes: r.get(9)?,
+            bytes_per_connection: real(r, 10)?,
+        })
+    })?
+    .collect()
+}
+
+fn load_startup(conn: &Connection, cell_id: i64) -> rusqlite::Result<Option<Startup>> {
+    conn.prepare_cached(
+        "SELECT median_ms, ci_low_ms, ci_high_ms, cv, n, noisy, idle_rss_bytes
+         FROM startups WHERE cell_id = ?1",
+    )?
+    .query_row([cell_id], |r| {
+        Ok(Startup {
+            to_healthy_ms: Estimate {
+                median: real(r, 0)?,
+                ci_low: real(r, 1)?,
+                ci_high: real(r, 2)?,
+                cv: real(r, 3)?,
+                n: r.get(4)?,
+                noisy: r.get(5)?,
+            },
+            idle_rss_bytes: r.get(6)?,
+        })
+    })
+    .optional()
+}

@@ -1,0 +1,284 @@
+//! The store against real SQLite files: round trip, migrations, refusals,
+//! interruption, atomicity and lock contention.
+
+use std::process::Command;
+use std::time::Duration;
+
+use bakeoff::model::RunStatus;
+use bakeoff::store::{Store, StoreError, SCHEMA_VERSION};
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::Histogram;
+
+use super::fixtures::*;
+
+#[test]
+fn a_rich_run_round_trips_exactly_histograms_included() {
+    let (_dir, path) = temp_db();
+    let expected = stored_rich_run(&path);
+
+    let store = Store::open(&path).unwrap();
+    let got = store.load_run(expected.id).unwrap();
+    assert_eq!(got, expected);
+    // serde(skip) does not hide the histograms from this comparison: check them
+    // directly, and that the blob still decodes into the recorded distribution.
+    let eq = got.cells[0].equal_load.as_ref().unwrap();
+    assert_eq!(
+        eq.histograms,
+        expected.cells[0].equal_load.as_ref().unwrap().histograms
+    );
+    let h: Histogram<u64> = Deserializer::new()
+        .deserialize(&mut eq.histograms[0].1.as_slice())
+        .unwrap();
+    assert_eq!(h.len(), 1000);
+    assert!((h.value_at_quantile(0.99) as f64 - 9900.0).abs() <= 10.0);
+    assert_eq!(store.resolve("latest").unwrap(), expected.id);
+    assert_eq!(
+        store.resolve(&expected.id.to_string()).unwrap(),
+        expected.id
+    );
+}
+
+#[test]
+fn nan_and_optional_numbers_stay_distinct() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let mut a = ok_cell("a", "json", 1, 100.0, 1.0, 1.0);
+    a.capacity.as_mut().unwrap().cv = f64::NAN;
+    a.scaling_efficiency = Some(f64::NAN);
+    let mut b = ok_cell("b", "json", 1, 100.0, 1.0, 1.0);
+    b.scaling_efficiency = None;
+    let run = write_run(
+        &mut store,
+        "2026-11-28T12:00:00Z",
+        vec![a, b],
+        RunStatus::Complete,
+    );
+    let got = store.load_run(run.id).unwrap();
+    assert!(got.cells[0].capacity.unwrap().cv.is_nan());
+    assert!(got.cells[0].scaling_efficiency.unwrap().is_nan());
+    assert_eq!(got.cells[1].scaling_efficiency, None);
+}
+
+#[test]
+fn a_fresh_file_is_migrated_to_the_current_schema_in_wal_mode() {
+    let (_dir, path) = temp_db();
+    assert!(!path.parent().unwrap().exists());
+    let store = Store::open(&path).unwrap();
+    assert!(store.list_runs().unwrap().is_empty());
+    assert!(matches!(store.resolve("latest"), Err(StoreError::Empty)));
+    drop(store);
+    let conn = raw(&path);
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    for table in [
+        "runs",
+        "cells",
+        "trials",
+        "search_steps",
+        "histograms",
+        "timelines",
+    ] {
+        assert_eq!(count(&conn, table), 0);
+    }
+    // An empty (zero-byte) file is a fresh database too.
+    let empty = path.with_file_name("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    Store::open(&empty).unwrap();
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_byte_for_byte_unchanged() {
+    let (_dir, path) = temp_db();
+    Store::open(&path).unwrap();
+    raw(&path)
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let msg = open_message(Store::open(&path));
+    assert!(
+        msg.contains(&format!(
+            "created by a newer bakeoff (schema v{}, this one knows v{SCHEMA_VERSION})",
+            SCHEMA_VERSION + 1
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("--db another file"), "{msg}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_corrupt_or_foreign_file_is_refused_and_left_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 13) as u8).collect();
+    std::fs::write(&path, &garbage).unwrap();
+    let msg = open_message(Store::open(&path));
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("not a readable SQLite database"), "{msg}");
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    assert!(!dir.path().join("notes.db-wal").exists());
+
+    // Someone else's SQLite database.
+    let other = dir.path().join("other.db");
+    raw(&other)
+        .execute_batch("CREATE TABLE customers (name TEXT); INSERT INTO customers VALUES ('x');")
+        .unwrap();
+    let before = std::fs::read(&other).unwrap();
+    let msg = open_message(Store::open(&other));
+    assert!(msg.contains("not a bakeoff results database"), "{msg}");
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+}
+
+#[test]
+fn an_unusable_directory_gives_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"x").unwrap();
+    let msg = open_message(Store::open(&file.join("sub").join("bakeoff.db")));
+    assert!(msg.contains("cannot create the directory"), "{msg}");
+    assert!(msg.contains("--db"), "{msg}");
+    let msg = open_message(Store::open(dir.path()));
+    assert!(msg.contains("is a directory"), "{msg}");
+}
+
+#[test]
+fn runs_of_a_dead_process_are_marked_interrupted_on_open() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let dead = begin(&mut store, "2026-11-28T12:00:00Z");
+    store
+        .record_cell(dead, &ok_cell("node-fastify", "json", 1, 100.0, 1.0, 0.1))
+        .unwrap();
+    let alive = begin(&mut store, "2026-11-28T12:05:00Z");
+    drop(store);
+
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    raw(&path)
+        .execute(
+            "UPDATE runs SET owner_pid = ?1 WHERE id = ?2",
+            (dead_pid, dead),
+        )
+        .unwrap();
+
+    let store = Store::open(&path).unwrap();
+    let run = store.load_run(dead).unwrap();
+    assert_eq!(run.status, RunStatus::Interrupted);
+    assert_eq!(run.cells.len(), 1, "the finished cell is kept");
+    // This process is alive: its run is still running.
+    assert_eq!(store.load_run(alive).unwrap().status, RunStatus::Running);
+}
+
+#[test]
+fn a_cell_that_fails_mid_write_leaves_nothing() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let id = begin(&mut store, "2026-11-28T12:00:00Z");
+    // The cell row, the first trial and its steps go in; the second trial's
+    // duplicate index violates a constraint.
+    let mut bad = ok_cell("node-fastify", "json", 1, 100.0, 1.0, 0.1);
+    bad.trials[1].index = bad.trials[0].index;
+    let err = store.record_cell(id, &bad).unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    let conn = raw(&path);
+    for table in [
+        "cells",
+        "trials",
+        "search_steps",
+        "equal_load",
+        "histograms",
+    ] {
+        assert_eq!(count(&conn, table), 0, "{table} after a failed cell");
+    }
+    // The store is still usable, and a cell for a missing run is refused.
+    let good = ok_cell("node-fastify", "json", 1, 100.0, 1.0, 0.1);
+    store.record_cell(id, &good).unwrap();
+    assert_eq!(store.load_run(id).unwrap().cells, vec![good.clone()]);
+    // A cell is recorded once; a second copy is refused and changes nothing.
+    let err = store.record_cell(id, &good).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("already has a cell for node-fastify json ×1"),
+        "{err}"
+    );
+    assert_eq!(count(&raw(&path), "trials"), 3);
+    assert!(matches!(
+        store.record_cell(id + 1, &good),
+        Err(StoreError::NoSuchRun(_))
+    ));
+}
+
+#[test]
+fn a_write_lock_held_elsewhere_gives_a_clear_error_not_corruption() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open_with_timeout(&path, Duration::from_millis(200)).unwrap();
+    let id = begin(&mut store, "2026-11-28T12:00:00Z");
+    let other = raw(&path);
+    other
+        .execute_batch("BEGIN IMMEDIATE; UPDATE runs SET profile = 'quick';")
+        .unwrap();
+    let cell = ok_cell("node-fastify", "json", 1, 100.0, 1.0, 0.1);
+    let started = std::time::Instant::now();
+    let err = store.record_cell(id, &cell).unwrap_err();
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "waited for the lock"
+    );
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("locked by another bakeoff process"),
+        "{err}"
+    );
+    // Reads still work under WAL while the other writer holds its lock.
+    assert_eq!(store.list_runs().unwrap().len(), 1);
+    other.execute_batch("ROLLBACK").unwrap();
+    store.record_cell(id, &cell).unwrap();
+    let check: String = raw(&path)
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    assert_eq!(store.load_run(id).unwrap().cells.len(), 1);
+}
+
+#[test]
+fn list_runs_summarises_newest_first() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let first = write_run(
+        &mut store,
+        "2026-11-28T10:00:00Z",
+        rich_cells(),
+        RunStatus::Complete,
+    );
+    let second = write_run(
+        &mut store,
+        "2026-11-28T11:00:00Z",
+        Vec::new(),
+        RunStatus::Failed,
+    );
+    let runs = store.list_runs().unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [second.id, first.id]
+    );
+    let r = &runs[1];
+    assert_eq!((r.cells_ok, r.cells_failed), (4, 1));
+    assert_eq!(r.contenders, ["node-fastify", "python-flask"]);
+    assert_eq!(r.workloads, settings().workloads);
+    assert_eq!(r.status, RunStatus::Complete);
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert!(matches!(
+        store.resolve("abc"),
+        Err(StoreError::BadRunRef(_))
+    ));
+    assert!(matches!(store.resolve("99"), Err(StoreError::NoSuchRun(_))));
+    assert!(matches!(store.load_run(99), Err(StoreError::NoSuchRun(_))));
+}

@@ -1,0 +1,321 @@
+//! Runs built in code with every field populated, written through the store API.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use bakeoff::model::{
+    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Estimate, LittlesLaw, Percentiles,
+    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, WsPoint,
+};
+use bakeoff::store::{Store, StoreError};
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+
+pub(super) fn settings() -> Settings {
+    Settings {
+        profile: "standard".into(),
+        slo_p99_ms: 100.0,
+        trials: 3,
+        duration_scale: 0.1,
+        contenders: vec!["node-fastify".into(), "python-flask".into()],
+        workloads: vec!["json".into(), "io".into(), "ws".into(), "startup".into()],
+        workers: vec![1, 2],
+    }
+}
+
+pub(super) fn environment() -> Environment {
+    Environment {
+        cpu_model: "Test CPU @ 3.0GHz".into(),
+        cores: 2,
+        memory_bytes: 1 << 40,
+        kernel: "6.1.0-test".into(),
+        os: "Debian GNU/Linux 12".into(),
+        bakeoff_version: "0.1.0".into(),
+        git_revision: Some("e0f0793".into()),
+        pinning: "generator: cpu 0; contender: cpu 1".into(),
+        runtimes: BTreeMap::from([
+            ("node".into(), "v20.20.2".into()),
+            ("python".into(), "3.11.7".into()),
+        ]),
+    }
+}
+
+pub(super) fn contenders() -> Vec<ContenderInfo> {
+    let node = ContenderInfo {
+        name: "node-fastify".into(),
+        language: "node".into(),
+        runtime: "node".into(),
+        runtime_version: "v20.20.2".into(),
+        framework: "fastify".into(),
+        framework_version: "4.28.1".into(),
+        server: "node:http".into(),
+        deps_direct: 3,
+        deps_total: 61,
+        install_bytes: i64::MAX as u64,
+        install_secs: 4.25,
+        app_loc: 180,
+        unsupported: BTreeMap::from([("ws-binary".into(), "text frames only".into())]),
+        disclosures: vec!["uses fast-json-stringify".into(), "cluster module".into()],
+    };
+    let flask = ContenderInfo {
+        name: "python-flask".into(),
+        language: "python".into(),
+        runtime: "python".into(),
+        runtime_version: "3.11.7".into(),
+        framework: "flask".into(),
+        framework_version: "3.0.3".into(),
+        server: "gunicorn".into(),
+        ..ContenderInfo::default()
+    };
+    vec![node, flask]
+}
+
+pub(super) fn hdr_blob(scale: u64) -> Vec<u8> {
+    let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+    for v in 1..=1000u64 {
+        h.record(v * scale).unwrap();
+    }
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
+    buf
+}
+
+pub(super) fn percentiles(base: f64) -> Percentiles {
+    Percentiles {
+        p50: base,
+        p90: base * 1.5,
+        p99: base * 3.0,
+        p999: base * 5.0,
+        p9999: base * 8.0,
+        max: base * 10.0,
+        mean: base * 1.1,
+    }
+}
+
+pub(super) fn estimate(median: f64, n: u32) -> Estimate {
+    Estimate {
+        median,
+        ci_low: median * 0.97,
+        ci_high: median * 1.03,
+        cv: 0.021,
+        n,
+        noisy: false,
+    }
+}
+
+pub(super) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
+    EqualLoad {
+        target_rps: 1500.0,
+        achieved_rps: 1499.7,
+        requests: 44_991,
+        errors: 2,
+        latency: percentiles(p99 / 3.0),
+        service: percentiles(p99 / 4.0),
+        light: Some(percentiles(0.4)),
+        spectrum: vec![[50.0, 0.8], [99.0, 2.4], [99.99, 6.4]],
+        service_spectrum: vec![[50.0, 0.6], [99.0, 1.8]],
+        cpu_ms_per_request: cpu,
+        rss_peak_bytes: 81_000_000,
+        rss_mean_bytes: 78_500_000,
+        timeline: vec![
+            TimelinePoint {
+                second: 0,
+                rps: 1498.0,
+                p99_ms: 2.3,
+                errors: 0,
+            },
+            TimelinePoint {
+                second: 1,
+                rps: 1501.5,
+                p99_ms: 2.5,
+                errors: 2,
+            },
+        ],
+        littles_law: LittlesLaw {
+            observed_concurrency: 1.21,
+            predicted_concurrency: 1.2,
+            ok: true,
+        },
+        histograms: vec![
+            ("latency".into(), hdr_blob(10)),
+            ("service".into(), hdr_blob(7)),
+        ],
+    }
+}
+
+pub(super) fn ok_cell(
+    contender: &str,
+    workload: &str,
+    workers: u32,
+    cap: f64,
+    p99: f64,
+    cpu: f64,
+) -> Cell {
+    Cell {
+        contender: contender.into(),
+        workload: workload.into(),
+        workers,
+        status: CellStatus::Ok,
+        capacity: Some(estimate(cap, 3)),
+        trials: (0..3)
+            .map(|i| Trial {
+                index: i,
+                capacity_rps: Some(cap * (0.98 + 0.02 * i as f64)),
+                steps: vec![
+                    SearchStep {
+                        index: 0,
+                        phase: "ramp".into(),
+                        target_rps: cap / 2.0,
+                        achieved_rps: cap / 2.0 - 1.0,
+                        p99_ms: 3.0,
+                        error_rate: 0.0,
+                        pass: true,
+                    },
+                    SearchStep {
+                        index: 1,
+                        phase: "bisect".into(),
+                        target_rps: cap * 1.1,
+                        achieved_rps: cap,
+                        p99_ms: 250.0,
+                        error_rate: 0.002,
+                        pass: false,
+                    },
+                ],
+            })
+            .collect(),
+        equal_load: Some(equal_load(p99, cpu)),
+        ws: Vec::new(),
+        startup: None,
+        scaling_efficiency: None,
+        flags: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// Every kind of cell, with every optional part populated somewhere.
+pub(super) fn rich_cells() -> Vec<Cell> {
+    let mut json1 = ok_cell("node-fastify", "json", 1, 12_000.0, 2.4, 0.081);
+    json1.flags = vec!["noisy".into(), "littles-law".into()];
+    json1.notes = vec!["cv 12% over 3 trials".into()];
+    json1.trials[1].capacity_rps = None;
+    let mut json2 = ok_cell("node-fastify", "json", 2, 21_000.0, 2.1, 0.09);
+    json2.scaling_efficiency = Some(0.875);
+    json2.flags = vec!["contended".into()];
+    let failed = Cell {
+        status: CellStatus::Failed {
+            reason: "crashed mid-run (exit 137)".into(),
+        },
+        capacity: None,
+        equal_load: None,
+        trials: Vec::new(),
+        ..ok_cell("python-flask", "io", 1, 1.0, 1.0, 1.0)
+    };
+    let skipped = Cell {
+        status: CellStatus::Skipped {
+            reason: "does not serve /ws".into(),
+        },
+        capacity: None,
+        equal_load: None,
+        trials: Vec::new(),
+        ..ok_cell("python-flask", "ws", 1, 1.0, 1.0, 1.0)
+    };
+    let mut ws = ok_cell("node-fastify", "ws", 1, 50_000.0, 1.0, 1.0);
+    ws.equal_load = None;
+    ws.ws = [100u32, 1000]
+        .iter()
+        .map(|&clients| WsPoint {
+            clients,
+            rate: 50.0,
+            sent: 500,
+            expected_deliveries: 500 * clients as u64,
+            deliveries: 500 * clients as u64 - 3,
+            missing: 3,
+            p50_ms: 1.5,
+            p99_ms: 9.25,
+            rss_idle_bytes: 60_000_000,
+            rss_loaded_bytes: 60_000_000 + 41_000 * clients as u64,
+            bytes_per_connection: 41_000.0,
+        })
+        .collect();
+    let mut startup = ok_cell("python-flask", "startup", 1, 1.0, 1.0, 1.0);
+    startup.capacity = None;
+    startup.trials = Vec::new();
+    startup.equal_load = None;
+    startup.startup = Some(Startup {
+        to_healthy_ms: Estimate {
+            median: 412.0,
+            ci_low: 380.5,
+            ci_high: 455.0,
+            cv: 0.07,
+            n: 5,
+            noisy: false,
+        },
+        idle_rss_bytes: 31_000_000,
+    });
+    vec![json1, json2, failed, skipped, ws, startup]
+}
+
+/// Write a run with these cells; returns the Run as it should read back.
+pub(super) fn write_run(
+    store: &mut Store,
+    started: &str,
+    cells: Vec<Cell>,
+    status: RunStatus,
+) -> Run {
+    let id = begin(store, started);
+    for cell in &cells {
+        store.record_cell(id, cell).unwrap();
+    }
+    let finished = "2026-11-28T12:10:00Z";
+    store.finish_run(id, status, finished).unwrap();
+    Run {
+        id,
+        started_at: started.into(),
+        finished_at: Some(finished.into()),
+        status,
+        settings: settings(),
+        environment: environment(),
+        contenders: contenders(),
+        cells,
+    }
+}
+
+pub(super) fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results").join("bakeoff.db");
+    (dir, path)
+}
+
+pub(super) fn raw(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
+
+pub(super) fn count(conn: &rusqlite::Connection, table: &str) -> i64 {
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+pub(super) fn open_message(result: Result<Store, StoreError>) -> String {
+    match result {
+        Ok(_) => panic!("the store opened a file it should refuse"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// A run begun (status `running`) with the standard settings.
+pub(super) fn begin(store: &mut Store, started: &str) -> i64 {
+    store
+        .begin_run(started, &settings(), &environment(), &contenders())
+        .unwrap()
+}
+
+/// A complete run of [`rich_cells`] in a new store at `path`.
+pub(super) fn stored_rich_run(path: &Path) -> Run {
+    let mut store = Store::open(path).unwrap();
+    write_run(
+        &mut store,
+        "2026-11-28T12:00:00Z",
+        rich_cells(),
+        RunStatus::Complete,
+    )
+}

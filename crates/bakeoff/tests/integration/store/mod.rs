@@ -1,0 +1,5 @@
+//! The results store and the commands that read it (`runs`, `show`, `compare`).
+
+mod cli;
+mod db;
+mod fixtures;
