@@ -17,15 +17,15 @@ mod setup;
 mod show;
 mod verify;
 
-/// Open the results store and load one run ("latest" or an id).
+/// Open an existing results store and load one run ("latest" or an id).
 pub(crate) fn load_stored_run(
     db: Option<&std::path::Path>,
     run: &str,
 ) -> Result<crate::model::Run> {
     use anyhow::Context;
-    let path = db.unwrap_or(std::path::Path::new(crate::store::DEFAULT_DB));
-    let store = crate::store::Store::open(path)?;
-    let id = store.resolve(run)?;
+    let path = show::db_path(db.map(std::path::Path::to_path_buf));
+    let store = show::open_existing(&path)?;
+    let id = show::resolve(&store, run)?;
     store
         .load_run(id)
         .with_context(|| format!("reading run {id} from {}", path.display()))
