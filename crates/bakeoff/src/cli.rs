@@ -44,7 +44,7 @@ pub struct LoadArgs {
     /// Target URL, e.g. http://127.0.0.1:8080/json
     pub url: String,
     /// Open-loop request rate per second; without it the load is closed-loop.
-    #[arg(long, short = 'r')]
+    #[arg(long, short = 'r', allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Spread open-loop sends as a Poisson process instead of fixed intervals.
     #[arg(long, requires = "rate")]
@@ -146,7 +146,7 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub workers: Vec<u32>,
     /// Multiply every phase's duration by this factor (tests use 0.1).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub duration_scale: f64,
     /// The results database.
     #[arg(long)]
@@ -206,7 +206,7 @@ pub struct CompareArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Exit 1 when any cell regressed by more than PCT percent.
-    #[arg(long, value_name = "PCT")]
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
     pub fail_on_regression: Option<f64>,
     #[arg(long)]
     pub db: Option<PathBuf>,
@@ -238,7 +238,7 @@ pub struct AdviseArgs {
     #[arg(long, value_delimiter = ',')]
     pub needs: Vec<String>,
     /// Expected peak requests per second.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub peak_rps: Option<f64>,
     /// Latency SLO on p99, e.g. 100ms.
     #[arg(long)]

@@ -11,7 +11,7 @@ use bakeoff::store::{Store, StoreError};
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
-pub(super) fn settings() -> Settings {
+pub(crate) fn settings() -> Settings {
     Settings {
         profile: "standard".into(),
         slo_p99_ms: 100.0,
@@ -23,7 +23,7 @@ pub(super) fn settings() -> Settings {
     }
 }
 
-pub(super) fn environment() -> Environment {
+pub(crate) fn environment() -> Environment {
     Environment {
         cpu_model: "Test CPU @ 3.0GHz".into(),
         cores: 2,
@@ -40,7 +40,7 @@ pub(super) fn environment() -> Environment {
     }
 }
 
-pub(super) fn contenders() -> Vec<ContenderInfo> {
+pub(crate) fn contenders() -> Vec<ContenderInfo> {
     let node = ContenderInfo {
         name: "node-fastify".into(),
         language: "node".into(),
@@ -70,7 +70,7 @@ pub(super) fn contenders() -> Vec<ContenderInfo> {
     vec![node, flask]
 }
 
-pub(super) fn hdr_blob(scale: u64) -> Vec<u8> {
+pub(crate) fn hdr_blob(scale: u64) -> Vec<u8> {
     let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     for v in 1..=1000u64 {
         h.record(v * scale).unwrap();
@@ -80,7 +80,7 @@ pub(super) fn hdr_blob(scale: u64) -> Vec<u8> {
     buf
 }
 
-pub(super) fn percentiles(base: f64) -> Percentiles {
+pub(crate) fn percentiles(base: f64) -> Percentiles {
     Percentiles {
         p50: base,
         p90: base * 1.5,
@@ -92,7 +92,7 @@ pub(super) fn percentiles(base: f64) -> Percentiles {
     }
 }
 
-pub(super) fn estimate(median: f64, n: u32) -> Estimate {
+pub(crate) fn estimate(median: f64, n: u32) -> Estimate {
     Estimate {
         median,
         ci_low: median * 0.97,
@@ -103,7 +103,7 @@ pub(super) fn estimate(median: f64, n: u32) -> Estimate {
     }
 }
 
-pub(super) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
+pub(crate) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
     EqualLoad {
         target_rps: 1500.0,
         achieved_rps: 1499.7,
@@ -143,7 +143,7 @@ pub(super) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
     }
 }
 
-pub(super) fn ok_cell(
+pub(crate) fn ok_cell(
     contender: &str,
     workload: &str,
     workers: u32,
@@ -193,7 +193,7 @@ pub(super) fn ok_cell(
 }
 
 /// Every kind of cell, with every optional part populated somewhere.
-pub(super) fn rich_cells() -> Vec<Cell> {
+pub(crate) fn rich_cells() -> Vec<Cell> {
     let mut json1 = ok_cell("node-fastify", "json", 1, 12_000.0, 2.4, 0.081);
     json1.flags = vec!["noisy".into(), "littles-law".into()];
     json1.notes = vec!["cv 12% over 3 trials".into()];
@@ -256,7 +256,7 @@ pub(super) fn rich_cells() -> Vec<Cell> {
 }
 
 /// Write a run with these cells; returns the Run as it should read back.
-pub(super) fn write_run(
+pub(crate) fn write_run(
     store: &mut Store,
     started: &str,
     cells: Vec<Cell>,
@@ -280,22 +280,22 @@ pub(super) fn write_run(
     }
 }
 
-pub(super) fn temp_db() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn temp_db() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("results").join("bakeoff.db");
     (dir, path)
 }
 
-pub(super) fn raw(path: &Path) -> rusqlite::Connection {
+pub(crate) fn raw(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap()
 }
 
-pub(super) fn count(conn: &rusqlite::Connection, table: &str) -> i64 {
+pub(crate) fn count(conn: &rusqlite::Connection, table: &str) -> i64 {
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
         .unwrap()
 }
 
-pub(super) fn open_message(result: Result<Store, StoreError>) -> String {
+pub(crate) fn open_message(result: Result<Store, StoreError>) -> String {
     match result {
         Ok(_) => panic!("the store opened a file it should refuse"),
         Err(e) => e.to_string(),
@@ -303,14 +303,14 @@ pub(super) fn open_message(result: Result<Store, StoreError>) -> String {
 }
 
 /// A run begun (status `running`) with the standard settings.
-pub(super) fn begin(store: &mut Store, started: &str) -> i64 {
+pub(crate) fn begin(store: &mut Store, started: &str) -> i64 {
     store
         .begin_run(started, &settings(), &environment(), &contenders())
         .unwrap()
 }
 
 /// A complete run of [`rich_cells`] in a new store at `path`.
-pub(super) fn stored_rich_run(path: &Path) -> Run {
+pub(crate) fn stored_rich_run(path: &Path) -> Run {
     let mut store = Store::open(path).unwrap();
     write_run(
         &mut store,

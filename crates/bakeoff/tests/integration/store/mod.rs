@@ -2,4 +2,4 @@
 
 mod cli;
 mod db;
-mod fixtures;
+pub(crate) mod fixtures;
