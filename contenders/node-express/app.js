@@ -143,6 +143,11 @@ function createApp(config, isReady) {
     }
   });
 
+  // Reached only without an Upgrade header: ws answers /ws upgrades itself.
+  app.get('/ws', (req, res) => {
+    res.status(426).json({ error: 'WebSocket upgrade required' });
+  });
+
   app.use((req, res) => {
     res.status(404).json({ error: 'not found' });
   });

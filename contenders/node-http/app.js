@@ -141,6 +141,8 @@ function createServer(config) {
       else if (!dataset.regions.has(region)) sendJson(res, 404, { error: `unknown region: ${region}` });
       else sendJson(res, 200, sales.aggregate(dataset, region));
     },
+    // Reached only without an Upgrade header: ws answers /ws upgrades itself.
+    '/ws': (req, res) => sendJson(res, 426, { error: 'WebSocket upgrade required' }),
   };
 
   const server = http.createServer(async (req, res) => {
