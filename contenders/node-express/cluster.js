@@ -25,7 +25,8 @@ function runPrimary(workers) {
 
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers).length === 0) process.exit(0);
+      // process.exitCode was set by stop(): 1 when a worker failed to start.
+      if (Object.keys(cluster.workers).length === 0) process.exit();
       return;
     }
     const how = signal ? `signal ${signal}` : `code ${code}`;

@@ -146,19 +146,17 @@ function createServer(config) {
   };
 
   const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url, 'http://127.0.0.1');
-    const route = routes[url.pathname];
-    if (route === undefined) {
-      sendJson(res, 404, { error: 'not found' });
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      sendJson(res, 405, { error: 'method not allowed' });
-      return;
-    }
     try {
-      await route(req, res, url.searchParams);
+      const url = new URL(req.url, 'http://127.0.0.1');
+      const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+      if (route === undefined) {
+        sendJson(res, 404, { error: 'not found' });
+      } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        sendJson(res, 405, { error: 'method not allowed' });
+      } else {
+        await route(req, res, url.searchParams);
+      }
     } catch (err) {
       console.error(err);
       if (!res.headersSent) sendJson(res, 500, { error: 'internal server error' });
