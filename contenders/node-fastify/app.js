@@ -1,0 +1,218 @@
+'use strict';
+// One worker's Fastify application: every contract endpoint as a Fastify route
+// with a response schema, SQLite through better-sqlite3, the fortunes page
+// through @fastify/view + EJS, /io through an undici pool and /ws through
+// @fastify/websocket.
+
+const path = require('node:path');
+const Database = require('better-sqlite3');
+const ejs = require('ejs');
+const fastify = require('fastify');
+const { Pool } = require('undici');
+const sales = require('./sales');
+
+const SERVER = 'fastify';
+const IO_TIMEOUT_MS = 15000;
+
+// TechEmpower's rule: not an integer means the default; out of range is clamped.
+// Fastify gives an array for a repeated parameter: the first one counts.
+function intParam(raw, fallback, min, max) {
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  const value = typeof text === 'string' && /^\s*[+-]?\d+\s*$/.test(text) ? Number.parseInt(text, 10) : fallback;
+  return Math.min(max, Math.max(min, value));
+}
+
+const randomId = () => 1 + Math.floor(Math.random() * 10000);
+
+function countPrimes(n) {
+  let count = 0;
+  for (let i = 2; i <= n; i += 1) {
+    let prime = true;
+    for (let d = 2; d * d <= i; d += 1) {
+      if (i % d === 0) {
+        prime = false;
+        break;
+      }
+    }
+    if (prime) count += 1;
+  }
+  return count;
+}
+
+// JS compares strings by UTF-16 code unit, which equals code-point order for
+// the fortunes (all in the Basic Multilingual Plane).
+const byMessage = (a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
+
+const worldSchema = {
+  type: 'object',
+  properties: { id: { type: 'integer' }, randomNumber: { type: 'integer' } },
+  required: ['id', 'randomNumber'],
+};
+const worldsSchema = { type: 'array', items: worldSchema };
+const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] };
+const dataSchema = {
+  type: 'object',
+  properties: {
+    region: { type: 'string' },
+    products: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          product: { type: 'string' },
+          count: { type: 'integer' },
+          units: { type: 'integer' },
+          revenue: { type: 'number' },
+          mean_unit_price: { type: 'number' },
+        },
+        required: ['product', 'count', 'units', 'revenue', 'mean_unit_price'],
+      },
+    },
+  },
+  required: ['region', 'products'],
+};
+
+async function buildApp(config, isReady) {
+  const db = new Database(config.sqlitePath, { fileMustExist: true, timeout: 5000 });
+  const selectWorld = db.prepare('SELECT id, randomNumber FROM world WHERE id = ?');
+  const selectFortunes = db.prepare('SELECT id, message FROM fortune');
+  const updateWorld = db.prepare('UPDATE world SET randomNumber = ? WHERE id = ?');
+  const updateWorlds = db.transaction((worlds) => {
+    for (const w of worlds) updateWorld.run(w.randomNumber, w.id);
+  });
+
+  const dataset = sales.load(config.dataPath);
+  const upstreamUrl = new URL(config.upstream);
+  const upstreamPrefix = upstreamUrl.pathname.replace(/\/+$/, '');
+  const upstream = new Pool(upstreamUrl.origin);
+
+  const app = fastify({ logger: { level: 'warn' } });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('Server', SERVER);
+    done();
+  });
+  app.addHook('onClose', async () => {
+    await upstream.close();
+    db.close();
+  });
+
+  await app.register(require('@fastify/view'), {
+    engine: { ejs },
+    root: path.join(__dirname, 'views'),
+    production: true,
+  });
+  await app.register(require('@fastify/websocket'));
+  app.websocketServer.on('headers', (headers) => {
+    headers.push(`Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`);
+  });
+
+  app.get('/health', async (request, reply) => {
+    if (isReady()) return 'ok';
+    return reply.code(503).send('starting');
+  });
+
+  app.get('/plaintext', async () => 'Hello, World!');
+
+  app.get(
+    '/json',
+    { schema: { response: { 200: { type: 'object', properties: { message: { type: 'string' } } } } } },
+    async () => ({ message: 'Hello, World!' }),
+  );
+
+  app.get('/db', { schema: { response: { 200: worldSchema } } }, async () => selectWorld.get(randomId()));
+
+  app.get('/queries', { schema: { response: { 200: worldsSchema } } }, async (request) => {
+    const n = intParam(request.query.queries, 1, 1, 500);
+    const worlds = [];
+    for (let i = 0; i < n; i += 1) worlds.push(selectWorld.get(randomId()));
+    return worlds;
+  });
+
+  app.get('/fortunes', async (request, reply) => {
+    const fortunes = selectFortunes.all();
+    fortunes.push({ id: 0, message: 'Additional fortune added at request time.' });
+    fortunes.sort(byMessage);
+    return reply.view('fortunes.ejs', { fortunes });
+  });
+
+  app.get('/updates', { schema: { response: { 200: worldsSchema } } }, async (request) => {
+    const n = intParam(request.query.queries, 1, 1, 500);
+    const worlds = [];
+    for (let i = 0; i < n; i += 1) {
+      const world = selectWorld.get(randomId());
+      world.randomNumber = randomId();
+      worlds.push(world);
+    }
+    updateWorlds.immediate(worlds);
+    return worlds;
+  });
+
+  // No response schema: the upstream's object is passed through unchanged.
+  app.get('/io', async (request, reply) => {
+    const ms = intParam(request.query.ms, 0, 0, 10000);
+    try {
+      const { statusCode, body } = await upstream.request({
+        method: 'GET',
+        path: `${upstreamPrefix}/delay?ms=${ms}`,
+        headersTimeout: IO_TIMEOUT_MS,
+        bodyTimeout: IO_TIMEOUT_MS,
+      });
+      if (statusCode !== 200) {
+        await body.dump();
+        throw new Error(`upstream answered ${statusCode}`);
+      }
+      return await body.json();
+    } catch (err) {
+      return reply.code(502).send({ error: `upstream call failed: ${err.message}` });
+    }
+  });
+
+  app.get(
+    '/cpu',
+    {
+      schema: {
+        response: {
+          200: { type: 'object', properties: { n: { type: 'integer' }, primes: { type: 'integer' } } },
+        },
+      },
+    },
+    async (request) => {
+      const n = intParam(request.query.n, 10000, 1, 10000000);
+      return { n, primes: countPrimes(n) };
+    },
+  );
+
+  app.get('/data', { schema: { response: { 200: dataSchema, 404: errorSchema } } }, async (request, reply) => {
+    const region = request.query.region;
+    if (typeof region !== 'string' || region === '') {
+      return reply.code(404).send({ error: 'missing region parameter' });
+    }
+    if (!dataset.regions.has(region)) {
+      return reply.code(404).send({ error: `unknown region: ${region}` });
+    }
+    return sales.aggregate(dataset, region);
+  });
+
+  // One chat room per worker; bakeoff runs WebSocket cells with one worker.
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    handler: async (request, reply) => reply.code(426).send({ error: 'WebSocket upgrade required' }),
+    wsHandler: (socket) => {
+      socket.on('message', (data, isBinary) => {
+        for (const client of app.websocketServer.clients) {
+          if (client.readyState === client.OPEN) client.send(data, { binary: isBinary });
+        }
+      });
+    },
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not found' });
+  });
+
+  return app;
+}
+
+module.exports = { buildApp };

@@ -1,0 +1,34 @@
+'use strict';
+// Reads and validates the bakeoff app-contract environment once, so a bad
+// value fails at start-up with a message naming the variable.
+
+function required(name) {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new Error(`environment variable ${name} is not set (bakeoff sets it; set it yourself to run the app by hand)`);
+  }
+  return value;
+}
+
+function positiveInt(name, value, max) {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new Error(`${name}=${JSON.stringify(value)} is not an integer between 1 and ${max}`);
+  }
+  return Number(value);
+}
+
+function load() {
+  const upstream = required('BAKEOFF_UPSTREAM').replace(/\/+$/, '');
+  if (!URL.canParse(upstream) || new URL(upstream).protocol !== 'http:') {
+    throw new Error(`BAKEOFF_UPSTREAM=${JSON.stringify(upstream)} is not an http:// URL`);
+  }
+  return {
+    port: positiveInt('PORT', required('PORT'), 65535),
+    workers: positiveInt('BAKEOFF_WORKERS', process.env.BAKEOFF_WORKERS || '1', 1024),
+    sqlitePath: required('BAKEOFF_SQLITE'),
+    dataPath: required('BAKEOFF_DATA'),
+    upstream, // base URL without a trailing slash
+  };
+}
+
+module.exports = { load };
