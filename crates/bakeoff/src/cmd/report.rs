@@ -13,7 +13,10 @@ use crate::store::{self, Store, StoreError};
 use crate::InputError;
 
 pub async fn execute(args: ReportArgs) -> Result<u8> {
-    let db = args.db.clone().unwrap_or_else(|| PathBuf::from(store::DEFAULT_DB));
+    let db = args
+        .db
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(store::DEFAULT_DB));
     let run = load(&db, &args.run)?;
     match (args.format, &args.out) {
         (ReportFormat::Html, None) => {
@@ -25,9 +28,11 @@ pub async fn execute(args: ReportArgs) -> Result<u8> {
             let mut page = Vec::new();
             render(&run, format, false, &mut page).context("rendering the report")?;
             if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
             }
-            std::fs::write(out, page).with_context(|| format!("writing the report to {}", out.display()))?;
+            std::fs::write(out, page)
+                .with_context(|| format!("writing the report to {}", out.display()))?;
             if format == ReportFormat::Html {
                 println!("{}", out.display());
             }
@@ -46,13 +51,19 @@ pub async fn execute(args: ReportArgs) -> Result<u8> {
 
 /// Load the run named "latest" or by id; an unknown run is bad input (exit 2).
 fn load(db: &Path, run: &str) -> Result<Run> {
-    let store = Store::open(db).with_context(|| format!("opening the results database {}", db.display()))?;
+    let store = Store::open(db)
+        .with_context(|| format!("opening the results database {}", db.display()))?;
     let input = |e: StoreError| match e {
-        StoreError::NoSuchRun(_) | StoreError::Empty => anyhow::Error::new(InputError::new(e.to_string())),
+        StoreError::NoSuchRun(_) | StoreError::Empty => {
+            anyhow::Error::new(InputError::new(e.to_string()))
+        }
         other => anyhow::Error::new(other),
     };
     let id = store.resolve(run).map_err(input)?;
-    store.load_run(id).map_err(input).with_context(|| format!("loading run {id}"))
+    store
+        .load_run(id)
+        .map_err(input)
+        .with_context(|| format!("loading run {id}"))
 }
 
 /// Reports live next to the database: `bakeoff-results/run-<id>/report.html`.

@@ -33,7 +33,11 @@ pub fn sample_run() -> Run {
     let mut cells = Vec::new();
     for (ci, &(name, language, speed, _, _)) in CONTENDERS.iter().enumerate() {
         for &(workload, base, p99, py) in &WORKLOADS {
-            let speed = if language == "python" { speed * py } else { speed };
+            let speed = if language == "python" {
+                speed * py
+            } else {
+                speed
+            };
             if workload == "ws" {
                 cells.push(ws_cell(name, speed, base, p99));
                 continue;
@@ -92,27 +96,46 @@ pub fn sample_run() -> Run {
                 ("python".to_string(), "3.11.7".to_string()),
             ]),
         },
-        contenders: CONTENDERS.iter().enumerate().map(|(i, c)| contender_info(i, c)).collect(),
+        contenders: CONTENDERS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| contender_info(i, c))
+            .collect(),
         cells,
     }
 }
 
-fn contender_info(i: usize, &(name, language, _, framework, server): &(&str, &str, f64, &str, &str)) -> ContenderInfo {
+fn contender_info(
+    i: usize,
+    &(name, language, _, framework, server): &(&str, &str, f64, &str, &str),
+) -> ContenderInfo {
     let mut unsupported = BTreeMap::new();
-    let mut disclosures = vec![format!("{framework} runs with its defaults; no tuning beyond the worker count.")];
+    let mut disclosures = vec![format!(
+        "{framework} runs with its defaults; no tuning beyond the worker count."
+    )];
     if name == "python-flask" {
-        unsupported.insert("ws".to_string(), "Flask has no WebSocket support without an extension".to_string());
-        disclosures.push("gunicorn sync workers answer `Connection: close`; keep-alive is off.".into());
+        unsupported.insert(
+            "ws".to_string(),
+            "Flask has no WebSocket support without an extension".to_string(),
+        );
+        disclosures
+            .push("gunicorn sync workers answer `Connection: close`; keep-alive is off.".into());
     }
     if name == "node-express" {
-        disclosures.push("/data is served by plain JavaScript loops <no dataframe library>.".into());
+        disclosures
+            .push("/data is served by plain JavaScript loops <no dataframe library>.".into());
     }
     let i = i as u32;
     ContenderInfo {
         name: name.into(),
         language: language.into(),
         runtime: language.into(),
-        runtime_version: if language == "node" { "v20.20.2" } else { "3.11.7" }.into(),
+        runtime_version: if language == "node" {
+            "v20.20.2"
+        } else {
+            "3.11.7"
+        }
+        .into(),
         framework: framework.into(),
         framework_version: format!("{}.{}.0", 4 + i, 10 + i),
         server: server.into(),
@@ -161,26 +184,53 @@ fn spectrum(p: &Percentiles) -> Vec<[f64; 2]> {
     ]
 }
 
-fn http_cell(name: &str, workload: &str, workers: u32, capacity: f64, base_p99: f64, ci: usize) -> Cell {
+fn http_cell(
+    name: &str,
+    workload: &str,
+    workers: u32,
+    capacity: f64,
+    base_p99: f64,
+    ci: usize,
+) -> Cell {
     let slowdown = 1.0 + ci as f64 * 0.45;
-    let spread = if name == "python-flask" && workload == "io" { 0.3 } else { 0.04 + 0.01 * ci as f64 };
+    let spread = if name == "python-flask" && workload == "io" {
+        0.3
+    } else {
+        0.04 + 0.01 * ci as f64
+    };
     let cap = estimate(capacity.round(), spread);
     let trials = (0..3)
-        .map(|t| search_trial(t, capacity * (0.97 + 0.03 * f64::from(t)), base_p99 * slowdown))
+        .map(|t| {
+            search_trial(
+                t,
+                capacity * (0.97 + 0.03 * f64::from(t)),
+                base_p99 * slowdown,
+            )
+        })
         .collect();
-    let common = (WORKLOADS.iter().find(|w| w.0 == workload).map_or(100.0, |w| w.1) * 0.25).round();
+    let common = (WORKLOADS
+        .iter()
+        .find(|w| w.0 == workload)
+        .map_or(100.0, |w| w.1)
+        * 0.25)
+        .round();
     let latency = percentiles(base_p99 * slowdown);
     let service = percentiles(base_p99 * slowdown * 0.8);
     let mut flags = Vec::new();
     let mut notes = Vec::new();
     if cap.noisy {
         flags.push("noisy".to_string());
-        notes.push(format!("capacity varies {:.0}% across trials", cap.cv * 100.0));
+        notes.push(format!(
+            "capacity varies {:.0}% across trials",
+            cap.cv * 100.0
+        ));
     }
     let littles_ok = !(name == "python-flask" && workload == "json");
     if !littles_ok {
         flags.push("littles-law".to_string());
-        notes.push("observed concurrency 9.1 vs predicted 4.0: time is lost outside the server".into());
+        notes.push(
+            "observed concurrency 9.1 vs predicted 4.0: time is lost outside the server".into(),
+        );
     }
     if workload == "io" && name == "node-fastify" {
         flags.push("contended".to_string());
@@ -211,7 +261,8 @@ fn http_cell(name: &str, workload: &str, workers: u32, capacity: f64, base_p99: 
             service_spectrum: spectrum(&service),
             latency,
             service,
-            cpu_ms_per_request: (0.08 + 0.05 * ci as f64) * if workload == "cpu-mixed" { 12.0 } else { 1.0 },
+            cpu_ms_per_request: (0.08 + 0.05 * ci as f64)
+                * if workload == "cpu-mixed" { 12.0 } else { 1.0 },
             rss_peak_bytes: (48 + 21 * ci as u64 + 8 * u64::from(workers)) << 20,
             rss_mean_bytes: (44 + 20 * ci as u64 + 8 * u64::from(workers)) << 20,
             timeline,
@@ -230,15 +281,21 @@ fn http_cell(name: &str, workload: &str, workers: u32, capacity: f64, base_p99: 
     }
 }
 
-/// A ramp that doubles until the SLO breaks, then three bisection steps.
+/// A ramp that doubles until the SLO breaks, then three bisection steps
+/// between the last pass and the first failure.
 fn search_trial(index: u32, capacity: f64, p99_at_capacity: f64) -> Trial {
     let mut steps = Vec::new();
     let mut rate = (capacity / 8.0).round();
     let mut i = 0;
-    while rate <= capacity {
-        steps.push(step(i, "ramp", rate, capacity, p99_at_capacity));
-        rate *= 2.0;
+    loop {
+        let s = step(i, "ramp", rate, capacity, p99_at_capacity);
         i += 1;
+        let pass = s.pass;
+        steps.push(s);
+        if !pass {
+            break;
+        }
+        rate *= 2.0;
     }
     let (mut lo, mut hi) = (rate / 2.0, rate);
     for _ in 0..3 {
@@ -252,11 +309,9 @@ fn search_trial(index: u32, capacity: f64, p99_at_capacity: f64) -> Trial {
         steps.push(s);
         i += 1;
     }
-    steps.push(step(i, "ramp", rate, capacity, p99_at_capacity));
-    let best = steps.iter().filter(|s| s.pass).map(|s| s.target_rps).fold(0.0, f64::max);
     Trial {
         index,
-        capacity_rps: Some(best),
+        capacity_rps: Some(lo),
         steps,
     }
 }
@@ -269,7 +324,11 @@ fn step(index: u32, phase: &str, target: f64, capacity: f64, p99_at_capacity: f6
         phase: phase.into(),
         target_rps: target,
         achieved_rps: target.min(capacity * 1.05),
-        p99_ms: if pass { p99_at_capacity * load.max(0.2) } else { 100.0 * load * load * 2.0 },
+        p99_ms: if pass {
+            p99_at_capacity * load.max(0.2)
+        } else {
+            100.0 * load * load * 2.0
+        },
         error_rate: if pass { 0.0 } else { 0.002 },
         pass,
     }

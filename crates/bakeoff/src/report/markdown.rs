@@ -20,11 +20,18 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         writeln!(w)?;
         writeln!(w, "## Best Node.js vs best Python")?;
         writeln!(w)?;
-        writeln!(w, "| workload | best Node.js | best Python | Node/Python (interval) | verdict |")?;
+        writeln!(
+            w,
+            "| workload | best Node.js | best Python | Node/Python (interval) | verdict |"
+        )?;
         writeln!(w, "|---|---|---|---:|---|")?;
         for h in &headlines {
             let unit = h.kind.metric().1;
-            let f = if h.kind.higher_is_better() { table::fmt_rate } else { table::fmt_ms };
+            let f = if h.kind.higher_is_better() {
+                table::fmt_rate
+            } else {
+                table::fmt_ms
+            };
             writeln!(
                 w,
                 "| {} | {} {} {unit} | {} {} {unit} | {:.2}x ({:.2}–{:.2}) | {} |",
@@ -67,7 +74,10 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         }
     }
     writeln!(w)?;
-    writeln!(w, "`{BEST_MARK}` (bold) marks the best contender of each language on that workload.")?;
+    writeln!(
+        w,
+        "`{BEST_MARK}` (bold) marks the best contender of each language on that workload."
+    )?;
     let flags = table::run_flags(run);
     if !flags.is_empty() {
         writeln!(w)?;
@@ -108,7 +118,11 @@ fn cell_text(s: &str) -> String {
 fn write_table<W: Write>(t: &Table, w: &mut W) -> io::Result<()> {
     let header: Vec<String> = t.headers.iter().map(|h| cell_text(h)).collect();
     writeln!(w, "| {} |", header.join(" | "))?;
-    let align: Vec<&str> = t.numeric.iter().map(|&n| if n { "---:" } else { "---" }).collect();
+    let align: Vec<&str> = t
+        .numeric
+        .iter()
+        .map(|&n| if n { "---:" } else { "---" })
+        .collect();
     writeln!(w, "|{}|", align.join("|"))?;
     for row in &t.rows {
         let cells: Vec<String> = row

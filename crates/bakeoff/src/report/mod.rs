@@ -53,7 +53,10 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
         ("kernel".into(), e.kernel.clone()),
         ("pinning".into(), e.pinning.clone()),
         ("bakeoff".into(), e.bakeoff_version.clone()),
-        ("git revision".into(), e.git_revision.clone().unwrap_or_else(|| "-".into())),
+        (
+            "git revision".into(),
+            e.git_revision.clone().unwrap_or_else(|| "-".into()),
+        ),
     ];
     for (name, version) in &e.runtimes {
         rows.push((name.clone(), version.clone()));

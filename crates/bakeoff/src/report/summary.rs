@@ -143,7 +143,12 @@ pub fn contenders_of<'a>(run: &'a Run, workload: &str) -> Vec<&'a str> {
     let known = run.contenders.iter().map(|c| c.name.as_str());
     let in_cells = run.cells.iter().map(|c| c.contender.as_str());
     for name in known.chain(in_cells) {
-        if !out.contains(&name) && run.cells.iter().any(|c| c.contender == name && c.workload == workload) {
+        if !out.contains(&name)
+            && run
+                .cells
+                .iter()
+                .any(|c| c.contender == name && c.workload == workload)
+        {
             out.push(name);
         }
     }
@@ -151,7 +156,8 @@ pub fn contenders_of<'a>(run: &'a Run, workload: &str) -> Vec<&'a str> {
 }
 
 pub fn language_of<'a>(run: &'a Run, contender: &str) -> &'a str {
-    run.contender(contender).map_or("unknown", |c| c.language.as_str())
+    run.contender(contender)
+        .map_or("unknown", |c| c.language.as_str())
 }
 
 pub fn summarize(run: &Run) -> Vec<WorkloadSummary<'_>> {
@@ -194,9 +200,19 @@ fn summarize_workload<'a>(run: &'a Run, workload: &'a str) -> WorkloadSummary<'a
 }
 
 fn best_index(rows: &[Row<'_>], language: &str, kind: Kind) -> Option<usize> {
-    let better = |a: f64, b: f64| if kind.higher_is_better() { a > b } else { a < b };
+    let better = |a: f64, b: f64| {
+        if kind.higher_is_better() {
+            a > b
+        } else {
+            a < b
+        }
+    };
     let mut best: Option<(usize, f64)> = None;
-    for (i, r) in rows.iter().enumerate().filter(|(_, r)| r.language == language) {
+    for (i, r) in rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.language == language)
+    {
         if let Some(e) = r.headline() {
             if best.is_none_or(|(_, b)| better(e.median, b)) {
                 best = Some((i, e.median));
@@ -236,14 +252,22 @@ impl Headline<'_> {
     /// One sentence: who wins, by how much, and whether the interval is decisive.
     pub fn sentence(&self) -> String {
         let r = self.ratio;
-        let node_ahead = if self.kind.higher_is_better() { r.median >= 1.0 } else { r.median <= 1.0 };
+        let node_ahead = if self.kind.higher_is_better() {
+            r.median >= 1.0
+        } else {
+            r.median <= 1.0
+        };
         let (winner, factor) = match (node_ahead, self.kind.higher_is_better()) {
             (true, true) => ("Node.js", r.median),
             (false, true) => ("Python", 1.0 / r.median),
             (true, false) => ("Node.js", 1.0 / r.median),
             (false, false) => ("Python", r.median),
         };
-        let what = if self.kind.higher_is_better() { "more" } else { "faster" };
+        let what = if self.kind.higher_is_better() {
+            "more"
+        } else {
+            "faster"
+        };
         if r.decisive() {
             format!("{winner} {factor:.2}x {what}")
         } else {
@@ -263,10 +287,82 @@ pub fn problem(cell: &Cell) -> (&'static str, &str) {
 
 /// p99 at the highest client count of a `ws` cell.
 pub fn ws_p99(cell: &Cell) -> Option<(u32, f64)> {
-    cell.ws.iter().max_by_key(|p| p.clients).map(|p| (p.clients, p.p99_ms))
+    cell.ws
+        .iter()
+        .max_by_key(|p| p.clients)
+        .map(|p| (p.clients, p.p99_ms))
 }
 
 /// Mean bytes per WebSocket connection over the measured points.
 pub fn ws_bytes_per_connection(cell: &Cell) -> Option<f64> {
-    (!cell.ws.is_empty()).then(|| cell.ws.iter().map(|p| p.bytes_per_connection).sum::<f64>() / cell.ws.len() as f64)
+    (!cell.ws.is_empty())
+        .then(|| cell.ws.iter().map(|p| p.bytes_per_connection).sum::<f64>() / cell.ws.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures::sample_run;
+
+    fn est(median: f64, lo: f64, hi: f64) -> Estimate {
+        Estimate {
+            median,
+            ci_low: lo,
+            ci_high: hi,
+            cv: 0.05,
+            n: 3,
+            noisy: false,
+        }
+    }
+
+    #[test]
+    fn ratio_interval_takes_the_extremes() {
+        let r = Ratio::of(&est(200.0, 180.0, 220.0), &est(100.0, 90.0, 110.0)).unwrap();
+        assert_eq!(r.median, 2.0);
+        assert!((r.low - 180.0 / 110.0).abs() < 1e-12);
+        assert!((r.high - 220.0 / 90.0).abs() < 1e-12);
+        assert!(r.decisive());
+        let close = Ratio::of(&est(105.0, 95.0, 115.0), &est(100.0, 90.0, 110.0)).unwrap();
+        assert!(
+            !close.decisive(),
+            "overlapping intervals are no clear winner"
+        );
+        assert!(Ratio::of(&est(1.0, 1.0, 1.0), &est(0.0, 0.0, 0.0)).is_none());
+    }
+
+    #[test]
+    fn best_of_language_and_headlines_follow_the_metric() {
+        let run = sample_run();
+        let s = summarize(&run);
+        let json = s.iter().find(|s| s.workload == "json").unwrap();
+        let best: Vec<&str> = json
+            .rows
+            .iter()
+            .filter(|r| r.best_of_language)
+            .map(|r| r.cell.contender.as_str())
+            .collect();
+        assert_eq!(best, ["node-fastify", "python-fastapi"]);
+        assert!(
+            json.rows.iter().all(|r| r.cell.workers == 1),
+            "tables use the lowest worker count"
+        );
+        let startup = headlines(&s)
+            .into_iter()
+            .find(|h| h.workload == "startup")
+            .unwrap();
+        assert!(
+            startup.ratio.median < 1.0 && startup.sentence().starts_with("Node.js"),
+            "lower start-up time wins"
+        );
+        let mixed = s.iter().find(|s| s.workload == "cpu-mixed").unwrap();
+        assert_eq!(
+            mixed.problems.len(),
+            1,
+            "the failed cell is listed, not tabled"
+        );
+        assert_eq!(
+            workloads(&run),
+            ["json", "io", "cpu-mixed", "ws", "startup"]
+        );
+    }
 }

@@ -51,7 +51,11 @@ pub fn workload_table(s: &WorkloadSummary<'_>) -> Table {
     ];
     match s.kind {
         Kind::Http => {
-            let rate = s.rows.iter().find_map(|r| r.cell.equal_load.as_ref()).map(|e| e.target_rps);
+            let rate = s
+                .rows
+                .iter()
+                .find_map(|r| r.cell.equal_load.as_ref())
+                .map(|e| e.target_rps);
             headers.push(match rate {
                 Some(r) => format!("p99 @ {} req/s (ms)", fmt_rate(r)),
                 None => "p99 at equal load (ms)".into(),
@@ -59,7 +63,11 @@ pub fn workload_table(s: &WorkloadSummary<'_>) -> Table {
             headers.extend(["CPU ms/req".into(), "RSS peak".into()]);
         }
         Kind::Ws => {
-            let clients = s.rows.iter().find_map(|r| summary::ws_p99(r.cell)).map(|(c, _)| c);
+            let clients = s
+                .rows
+                .iter()
+                .find_map(|r| summary::ws_p99(r.cell))
+                .map(|(c, _)| c);
             headers.push(match clients {
                 Some(c) => format!("p99 @ {c} clients (ms)"),
                 None => "p99 (ms)".into(),
@@ -98,25 +106,48 @@ fn row(r: &Row<'_>, kind: Kind) -> Vec<TableCell> {
         Kind::Http => {
             out.push(TableCell::plain(est(fmt_rate)));
             let el = cell.equal_load.as_ref();
-            out.push(TableCell::plain(el.map_or("-".into(), |e| fmt_ms(e.latency.p99))));
-            out.push(TableCell::plain(el.map_or("-".into(), |e| fmt_ms(e.cpu_ms_per_request))));
-            out.push(TableCell::plain(el.map_or("-".into(), |e| fmt_bytes(e.rss_peak_bytes as f64))));
+            out.push(TableCell::plain(
+                el.map_or("-".into(), |e| fmt_ms(e.latency.p99)),
+            ));
+            out.push(TableCell::plain(
+                el.map_or("-".into(), |e| fmt_ms(e.cpu_ms_per_request)),
+            ));
+            out.push(TableCell::plain(
+                el.map_or("-".into(), |e| fmt_bytes(e.rss_peak_bytes as f64)),
+            ));
         }
         Kind::Ws => {
             out.push(TableCell::plain(est(fmt_rate)));
-            out.push(TableCell::plain(summary::ws_p99(cell).map_or("-".into(), |(_, p)| fmt_ms(p))));
-            out.push(TableCell::plain(summary::ws_bytes_per_connection(cell).map_or("-".into(), fmt_bytes)));
-            let loaded = cell.ws.iter().max_by_key(|p| p.clients).map(|p| p.rss_loaded_bytes);
-            out.push(TableCell::plain(loaded.map_or("-".into(), |b| fmt_bytes(b as f64))));
+            out.push(TableCell::plain(
+                summary::ws_p99(cell).map_or("-".into(), |(_, p)| fmt_ms(p)),
+            ));
+            out.push(TableCell::plain(
+                summary::ws_bytes_per_connection(cell).map_or("-".into(), fmt_bytes),
+            ));
+            let loaded = cell
+                .ws
+                .iter()
+                .max_by_key(|p| p.clients)
+                .map(|p| p.rss_loaded_bytes);
+            out.push(TableCell::plain(
+                loaded.map_or("-".into(), |b| fmt_bytes(b as f64)),
+            ));
         }
         Kind::Startup => {
             out.push(TableCell::plain(est(fmt_ms)));
-            out.push(TableCell::plain(cell.startup.map_or("-".into(), |s| fmt_bytes(s.idle_rss_bytes as f64))));
+            out.push(TableCell::plain(
+                cell.startup
+                    .map_or("-".into(), |s| fmt_bytes(s.idle_rss_bytes as f64)),
+            ));
         }
     }
     let flags = flags(cell);
     out.push(TableCell {
-        style: if flags.is_empty() { Style::Plain } else { Style::Warn },
+        style: if flags.is_empty() {
+            Style::Plain
+        } else {
+            Style::Warn
+        },
         text: flags.join(", "),
     });
     out

@@ -52,22 +52,44 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
     let headlines = summary::headlines(&summaries);
     if !headlines.is_empty() {
         writeln!(w)?;
-        writeln!(w, "{}", p.paint(BOLD, "Best Node.js vs best Python (ratio Node/Python, conservative interval)"))?;
+        writeln!(
+            w,
+            "{}",
+            p.paint(
+                BOLD,
+                "Best Node.js vs best Python (ratio Node/Python, conservative interval)"
+            )
+        )?;
         for h in &headlines {
             writeln!(w, "  {}", headline_line(h))?;
         }
     }
     writeln!(w)?;
-    writeln!(w, "{}", p.paint(DIM, &format!("{BEST_MARK} best of its language on that workload")))?;
+    writeln!(
+        w,
+        "{}",
+        p.paint(
+            DIM,
+            &format!("{BEST_MARK} best of its language on that workload")
+        )
+    )?;
     for flag in table::run_flags(run) {
-        writeln!(w, "{}", p.paint(DIM, &format!("{flag}: {}", table::flag_meaning(&flag))))?;
+        writeln!(
+            w,
+            "{}",
+            p.paint(DIM, &format!("{flag}: {}", table::flag_meaning(&flag)))
+        )?;
     }
     Ok(())
 }
 
 fn headline_line(h: &Headline<'_>) -> String {
     let unit = h.kind.metric().1;
-    let f = if h.kind.higher_is_better() { table::fmt_rate } else { table::fmt_ms };
+    let f = if h.kind.higher_is_better() {
+        table::fmt_rate
+    } else {
+        table::fmt_ms
+    };
     format!(
         "{}: {} {} {unit} vs {} {} {unit} -> {:.2}x [{:.2}–{:.2}]: {}",
         h.workload,
@@ -98,14 +120,23 @@ fn write_table<W: Write>(t: &Table, p: &Painter, w: &mut W) -> io::Result<()> {
     let last = t.headers.len() - 1;
     let pad = |text: &str, i: usize| {
         // The last column is left-aligned text: no trailing fill.
-        let fill = if i == last { String::new() } else { " ".repeat(widths[i] - width(text)) };
+        let fill = if i == last {
+            String::new()
+        } else {
+            " ".repeat(widths[i] - width(text))
+        };
         if t.numeric[i] {
             format!("{fill}{text}")
         } else {
             format!("{text}{fill}")
         }
     };
-    let header: Vec<String> = t.headers.iter().enumerate().map(|(i, h)| pad(h, i)).collect();
+    let header: Vec<String> = t
+        .headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| pad(h, i))
+        .collect();
     writeln!(w, "  {}", p.paint(BOLD, header.join("  ").trim_end()))?;
     for row in &t.rows {
         let cells: Vec<String> = row

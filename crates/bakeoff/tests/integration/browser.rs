@@ -25,7 +25,12 @@ fn find_chromium() -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH")?;
     for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
+        for name in [
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ] {
             let p = dir.join(name);
             if p.is_file() {
                 return Some(p);
@@ -91,12 +96,17 @@ async fn devtools_url(browser: &mut Browser, profile: &Path) -> String {
             let log = std::fs::read_to_string(profile.with_extension("log")).unwrap_or_default();
             panic!("chromium exited ({status}) before opening DevTools:\n{log}");
         }
-        assert!(Instant::now() < deadline, "chromium did not write {} within {STEP:?}", file.display());
+        assert!(
+            Instant::now() < deadline,
+            "chromium did not write {} within {STEP:?}",
+            file.display()
+        );
         sleep(Duration::from_millis(100)).await;
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A minimal CDP client over one flattened page session; events are kept.
 struct Cdp {
@@ -157,28 +167,57 @@ impl Cdp {
     /// Collect whatever events arrive during `d` (late console errors, requests).
     async fn drain(&mut self, d: Duration) {
         let end = Instant::now() + d;
-        while let Ok(Some(Ok(Message::Text(text)))) = timeout(end.saturating_duration_since(Instant::now()), self.ws.next()).await {
-            self.events.push(serde_json::from_str(text.as_str()).expect("DevTools sends JSON"));
+        while let Ok(Some(Ok(Message::Text(text)))) = timeout(
+            end.saturating_duration_since(Instant::now()),
+            self.ws.next(),
+        )
+        .await
+        {
+            self.events
+                .push(serde_json::from_str(text.as_str()).expect("DevTools sends JSON"));
         }
     }
 
     async fn eval(&mut self, expression: &str) -> Value {
-        let r = self.call("Runtime.evaluate", json!({ "expression": expression, "returnByValue": true })).await;
-        assert!(r.get("exceptionDetails").is_none(), "evaluation threw: {}", r["exceptionDetails"]);
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "returnByValue": true }),
+            )
+            .await;
+        assert!(
+            r.get("exceptionDetails").is_none(),
+            "evaluation threw: {}",
+            r["exceptionDetails"]
+        );
         r["result"]["value"].clone()
     }
 
     async fn navigate(&mut self, url: &str) {
         self.events.retain(|e| e["method"] != "Page.loadEventFired");
         let r = self.call("Page.navigate", json!({ "url": url })).await;
-        assert!(r.get("errorText").is_none(), "navigation to {url} failed: {}", r["errorText"]);
+        assert!(
+            r.get("errorText").is_none(),
+            "navigation to {url} failed: {}",
+            r["errorText"]
+        );
         self.wait_event("Page.loadEventFired").await;
     }
 
     fn take_requests(&mut self) -> Vec<String> {
-        let (reqs, rest): (Vec<Value>, Vec<Value>) = self.events.drain(..).partition(|e| e["method"] == "Network.requestWillBeSent");
+        let (reqs, rest): (Vec<Value>, Vec<Value>) = self
+            .events
+            .drain(..)
+            .partition(|e| e["method"] == "Network.requestWillBeSent");
         self.events = rest;
-        reqs.iter().map(|e| e["params"]["request"]["url"].as_str().unwrap_or_default().to_string()).collect()
+        reqs.iter()
+            .map(|e| {
+                e["params"]["request"]["url"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
     }
 
     fn errors(&self) -> Vec<String> {
@@ -187,9 +226,17 @@ impl Cdp {
             .filter_map(|e| {
                 let p = &e["params"];
                 match e["method"].as_str()? {
-                    "Runtime.exceptionThrown" => Some(format!("exception: {}", p["exceptionDetails"])),
-                    "Runtime.consoleAPICalled" if matches!(p["type"].as_str(), Some("error" | "assert")) => Some(format!("console.{}: {}", p["type"], p["args"])),
-                    "Log.entryAdded" if p["entry"]["level"] == "error" => Some(format!("log: {}", p["entry"]["text"])),
+                    "Runtime.exceptionThrown" => {
+                        Some(format!("exception: {}", p["exceptionDetails"]))
+                    }
+                    "Runtime.consoleAPICalled"
+                        if matches!(p["type"].as_str(), Some("error" | "assert")) =>
+                    {
+                        Some(format!("console.{}: {}", p["type"], p["args"]))
+                    }
+                    "Log.entryAdded" if p["entry"]["level"] == "error" => {
+                        Some(format!("log: {}", p["entry"]["text"]))
+                    }
                     _ => None,
                 }
             })
@@ -206,21 +253,28 @@ fn base64_decode(s: &str) -> Vec<u8> {
         b'/' => 63,
         _ => panic!("not base64: {c}"),
     };
-    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).map(val).collect();
+    let bytes: Vec<u8> = s
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .map(val)
+        .collect();
     let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
     for chunk in bytes.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (18 - 6 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (18 - 6 * i));
         out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
     }
     out
 }
 
-async fn screenshot(cdp: &mut Cdp, height: f64, path: &Path) {
+async fn screenshot(cdp: &mut Cdp, y: f64, height: f64, path: &Path) {
     let shot = cdp
         .call(
             "Page.captureScreenshot",
             json!({ "format": "png", "captureBeyondViewport": true,
-                    "clip": { "x": 0, "y": 0, "width": 1200, "height": height, "scale": 1 } }),
+                    "clip": { "x": 0, "y": y, "width": 1200, "height": height, "scale": 1 } }),
         )
         .await;
     let png = base64_decode(shot["data"].as_str().expect("screenshot data"));
@@ -272,8 +326,14 @@ async fn html_report_renders_in_headless_chromium() {
         let height = cdp.eval("document.documentElement.scrollHeight").await.as_f64().expect("page height");
         let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
         std::fs::create_dir_all(&artifacts).unwrap();
-        screenshot(&mut cdp, height.min(16_000.0), &artifacts.join("report-full.png")).await;
-        screenshot(&mut cdp, 1800.0, &artifacts.join("report-top.png")).await;
+        screenshot(&mut cdp, 0.0, height.min(16_000.0), &artifacts.join("report-full.png")).await;
+        // Readable pieces for people: the top, and each later section.
+        screenshot(&mut cdp, 0.0, 1800.0, &artifacts.join("report-top.png")).await;
+        for section in ["latency", "cost", "cells", "problems"] {
+            let y = cdp.eval(&format!("document.getElementById('{section}').getBoundingClientRect().top + window.scrollY")).await;
+            let y = y.as_f64().unwrap_or_else(|| panic!("section {section} is missing"));
+            screenshot(&mut cdp, y, 1800.0_f64.min(height - y), &artifacts.join(format!("report-{section}.png"))).await;
+        }
         cdp.drain(Duration::from_millis(300)).await;
 
         let errors = cdp.errors();

@@ -11,16 +11,36 @@ use bakeoff::report::{self, fixtures::sample_run, HtmlExtras};
 /// (not from the renderer): per-workload charts plus three per measured HTTP cell.
 pub fn expected_charts(run: &Run) -> Vec<String> {
     let mut out: Vec<String> = [
-        "capacity-json", "capacity-io", "capacity-cpu-mixed", "capacity-ws", "capacity-startup",
-        "spectrum-json", "service-json", "spectrum-io", "service-io", "spectrum-cpu-mixed",
-        "service-cpu-mixed", "cost-cpu", "cost-rss", "cost-ws-memory", "scaling-json", "fanout-ws",
+        "capacity-json",
+        "capacity-io",
+        "capacity-cpu-mixed",
+        "capacity-ws",
+        "capacity-startup",
+        "spectrum-json",
+        "service-json",
+        "spectrum-io",
+        "service-io",
+        "spectrum-cpu-mixed",
+        "service-cpu-mixed",
+        "cost-cpu",
+        "cost-rss",
+        "cost-ws-memory",
+        "scaling-json",
+        "fanout-ws",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for c in run.cells.iter().filter(|c| c.status.is_ok() && !c.trials.is_empty()) {
+    for c in run
+        .cells
+        .iter()
+        .filter(|c| c.status.is_ok() && !c.trials.is_empty())
+    {
         for kind in ["search", "timeline-rps", "timeline-p99"] {
-            out.push(format!("{kind}-{}-{}-w{}", c.contender, c.workload, c.workers));
+            out.push(format!(
+                "{kind}-{}-{}-w{}",
+                c.contender, c.workload, c.workers
+            ));
         }
     }
     out
@@ -41,7 +61,10 @@ pub fn chart_marks(html: &str) -> BTreeMap<String, usize> {
             .expect("every svg has data-chart")
             .to_string();
         let marks = svg.matches("class=\"mark\"").count();
-        assert!(out.insert(name.clone(), marks).is_none(), "chart {name} appears twice");
+        assert!(
+            out.insert(name.clone(), marks).is_none(),
+            "chart {name} appears twice"
+        );
         rest = &rest[end..];
     }
     out
@@ -70,13 +93,26 @@ fn text_report_snapshot() {
 fn text_report_colours_only_when_asked() {
     let run = sample_run();
     let coloured = text(&run, true);
-    assert!(coloured.contains("\x1b[32m"), "best-of-language rows are green");
+    assert!(
+        coloured.contains("\x1b[32m"),
+        "best-of-language rows are green"
+    );
     let stripped = coloured
         .split('\x1b')
         .enumerate()
-        .map(|(i, part)| if i == 0 { part } else { part.split_once('m').map_or(part, |(_, rest)| rest) })
+        .map(|(i, part)| {
+            if i == 0 {
+                part
+            } else {
+                part.split_once('m').map_or(part, |(_, rest)| rest)
+            }
+        })
         .collect::<String>();
-    assert_eq!(stripped, text(&run, false), "colour changes nothing but escapes");
+    assert_eq!(
+        stripped,
+        text(&run, false),
+        "colour changes nothing but escapes"
+    );
 }
 
 #[test]
@@ -97,13 +133,22 @@ fn json_report_is_the_whole_run() {
     let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/schema/run.json");
     match std::fs::read_to_string(schema_path) {
         Ok(schema) => {
-            let schema: serde_json::Value = serde_json::from_str(&schema).expect("the schema is JSON");
+            let schema: serde_json::Value =
+                serde_json::from_str(&schema).expect("the schema is JSON");
             let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
             let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-            let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path)).collect();
-            assert!(errors.is_empty(), "report JSON violates docs/schema/run.json: {errors:#?}");
+            let errors: Vec<String> = validator
+                .iter_errors(&doc)
+                .map(|e| format!("{e} at {}", e.instance_path))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "report JSON violates docs/schema/run.json: {errors:#?}"
+            );
         }
-        Err(_) => eprintln!("SKIPPED schema validation: docs/schema/run.json is not checked in on this branch yet"),
+        Err(_) => eprintln!(
+            "SKIPPED schema validation: docs/schema/run.json is not checked in on this branch yet"
+        ),
     }
 }
 
@@ -113,7 +158,10 @@ fn html_has_every_chart_with_marks() {
     let page = html(&run, &HtmlExtras::default());
     let marks = chart_marks(&page);
     for name in expected_charts(&run) {
-        let n = marks.get(&name).copied().unwrap_or_else(|| panic!("chart {name} missing; have {:?}", marks.keys()));
+        let n = marks
+            .get(&name)
+            .copied()
+            .unwrap_or_else(|| panic!("chart {name} missing; have {:?}", marks.keys()));
         assert!(n > 0, "chart {name} has no data marks");
     }
     // Capacity bars: one per measured cell of that workload.
@@ -125,7 +173,9 @@ fn html_has_every_chart_with_marks() {
 #[test]
 fn html_is_self_contained() {
     let page = html(&sample_run(), &HtmlExtras::default());
-    for needle in ["http://", "https://", "<script", "<link", "<img", "@import", "url(http", "//cdn"] {
+    for needle in [
+        "http://", "https://", "<script", "<link", "<img", "@import", "url(http", "//cdn",
+    ] {
         assert!(!page.contains(needle), "page contains {needle}");
     }
     assert!(page.starts_with("<!DOCTYPE html>"));
@@ -137,17 +187,26 @@ fn html_is_self_contained() {
 fn html_escapes_everything_from_the_run() {
     let mut run = sample_run();
     let evil = "<script>alert('x')</script> & \"quoted\"";
-    run.cells[1].status = CellStatus::Failed { reason: evil.into() };
+    run.cells[1].status = CellStatus::Failed {
+        reason: evil.into(),
+    };
     run.contenders[0].disclosures.push(evil.into());
-    run.contenders[1].unsupported.insert("<u>ws</u>".into(), evil.into());
+    run.contenders[1]
+        .unsupported
+        .insert("<u>ws</u>".into(), evil.into());
     run.environment.cpu_model = evil.into();
     let page = html(&run, &HtmlExtras::default());
     assert!(!page.contains("<script"), "raw script tag leaked");
     assert!(!page.contains("<u>ws</u>"));
-    assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quoted&quot;"));
+    assert!(
+        page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quoted&quot;")
+    );
     let mut md = Vec::new();
     report::render_markdown(&run, &mut md).unwrap();
-    assert!(!String::from_utf8(md).unwrap().contains("<script"), "Markdown escapes HTML too");
+    assert!(
+        !String::from_utf8(md).unwrap().contains("<script"),
+        "Markdown escapes HTML too"
+    );
 }
 
 #[test]
@@ -168,9 +227,15 @@ fn html_extras_appear_only_when_given() {
 fn html_shows_headline_failures_and_disclosures() {
     let page = html(&sample_run(), &HtmlExtras::default());
     assert!(page.contains("exit status 137"), "failed reason shown");
-    assert!(page.contains("Flask has no WebSocket support"), "skip reason shown");
+    assert!(
+        page.contains("Flask has no WebSocket support"),
+        "skip reason shown"
+    );
     assert!(page.contains("keep-alive is off"), "disclosure shown");
-    assert!(page.contains("Node/Python: node-fastify"), "headline names the best of each language");
+    assert!(
+        page.contains("Node/Python: node-fastify"),
+        "headline names the best of each language"
+    );
     assert!(page.contains("Sample CPU @ 3.00GHz"), "environment shown");
 }
 
@@ -197,7 +262,10 @@ fn cli_report_names_a_missing_database_problem() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("db-is-a-dir"), "the error names the database: {err}");
+    assert!(
+        err.contains("db-is-a-dir"),
+        "the error names the database: {err}"
+    );
 }
 
 /// End to end through the SQLite store: store a run, then render it via the CLI.
@@ -210,27 +278,63 @@ fn cli_report_renders_a_stored_run() {
     let run = sample_run();
     let id = {
         let mut store = Store::open(&db).unwrap();
-        let id = store.begin_run(&run.started_at, &run.settings, &run.environment, &run.contenders).unwrap();
+        let id = store
+            .begin_run(
+                &run.started_at,
+                &run.settings,
+                &run.environment,
+                &run.contenders,
+            )
+            .unwrap();
         for cell in &run.cells {
             store.record_cell(id, cell).unwrap();
         }
-        store.finish_run(id, run.status, run.finished_at.as_deref().unwrap()).unwrap();
+        store
+            .finish_run(id, run.status, run.finished_at.as_deref().unwrap())
+            .unwrap();
         id
     };
     let stored = Store::open(&db).unwrap().load_run(id).unwrap();
     let bin = env!("CARGO_BIN_EXE_bakeoff");
-    let md = std::process::Command::new(bin).args(["report", "latest", "--format", "md", "--db"]).arg(&db).output().unwrap();
-    assert!(md.status.success(), "{}", String::from_utf8_lossy(&md.stderr));
+    let md = std::process::Command::new(bin)
+        .args(["report", "latest", "--format", "md", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        md.status.success(),
+        "{}",
+        String::from_utf8_lossy(&md.stderr)
+    );
     let mut expected = Vec::new();
     report::render_markdown(&stored, &mut expected).unwrap();
     assert_eq!(md.stdout, expected);
-    let html = std::process::Command::new(bin).args(["report", &id.to_string(), "--format", "html", "--db"]).arg(&db).output().unwrap();
-    assert!(html.status.success(), "{}", String::from_utf8_lossy(&html.stderr));
+    let html = std::process::Command::new(bin)
+        .args(["report", &id.to_string(), "--format", "html", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        html.status.success(),
+        "{}",
+        String::from_utf8_lossy(&html.stderr)
+    );
     let path = dir.path().join(format!("run-{id}")).join("report.html");
-    assert_eq!(String::from_utf8_lossy(&html.stdout).trim(), path.display().to_string());
+    assert_eq!(
+        String::from_utf8_lossy(&html.stdout).trim(),
+        path.display().to_string()
+    );
     assert!(path.exists());
-    let missing = std::process::Command::new(bin).args(["report", "999", "--db"]).arg(&db).output().unwrap();
-    assert_eq!(missing.status.code(), Some(2), "an unknown run is bad input");
+    let missing = std::process::Command::new(bin)
+        .args(["report", "999", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "an unknown run is bad input"
+    );
 }
 
 /// JSON equality, with floats equal to 1e-12 relative (text round trips may move the last bit).
@@ -239,7 +343,10 @@ fn assert_json_close(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            assert!((x - y).abs() <= 1e-12 * x.abs().max(y.abs()), "{at}: {x} != {y}");
+            assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+                "{at}: {x} != {y}"
+            );
         }
         (Value::Array(x), Value::Array(y)) => {
             assert_eq!(x.len(), y.len(), "{at}: lengths differ");
@@ -248,7 +355,11 @@ fn assert_json_close(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
             }
         }
         (Value::Object(x), Value::Object(y)) => {
-            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>(), "{at}: keys differ");
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{at}: keys differ"
+            );
             for (k, v) in x {
                 assert_json_close(v, &y[k], &format!("{at}.{k}"));
             }

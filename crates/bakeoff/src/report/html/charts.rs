@@ -32,28 +32,46 @@ pub fn looks(run: &Run) -> BTreeMap<String, Look> {
 }
 
 fn look_of(looks: &BTreeMap<String, Look>, name: &str) -> Look {
-    looks.get(name).cloned().unwrap_or_else(|| Look::new("other", 0))
+    looks
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| Look::new("other", 0))
 }
 
 fn ok_cells<'a>(run: &'a Run, workload: &'a str) -> impl Iterator<Item = &'a Cell> + 'a {
-    run.cells.iter().filter(move |c| c.workload == workload && c.status.is_ok())
+    run.cells
+        .iter()
+        .filter(move |c| c.workload == workload && c.status.is_ok())
 }
 
 /// Capacity (or time to healthy) per contender, grouped by worker count, with CI error bars.
-pub fn capacity(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look>) -> Option<String> {
+pub fn capacity(
+    run: &Run,
+    s: &WorkloadSummary<'_>,
+    looks: &BTreeMap<String, Look>,
+) -> Option<String> {
     let (metric, unit) = s.kind.metric();
-    let fmt = if s.kind == Kind::Startup { fmt_ms } else { fmt_rate };
+    let fmt = if s.kind == Kind::Startup {
+        fmt_ms
+    } else {
+        fmt_rate
+    };
     let mut workers: Vec<u32> = ok_cells(run, s.workload).map(|c| c.workers).collect();
     workers.sort_unstable();
     workers.dedup();
     let groups: Vec<BarGroup> = workers
         .iter()
         .map(|&w| BarGroup {
-            label: if workers.len() > 1 { format!("{w} worker{}", if w == 1 { "" } else { "s" }) } else { String::new() },
+            label: if workers.len() > 1 {
+                format!("{w} worker{}", if w == 1 { "" } else { "s" })
+            } else {
+                String::new()
+            },
             bars: summary::contenders_of(run, s.workload)
                 .into_iter()
                 .filter_map(|name| {
-                    let cell = ok_cells(run, s.workload).find(|c| c.contender == name && c.workers == w)?;
+                    let cell = ok_cells(run, s.workload)
+                        .find(|c| c.contender == name && c.workers == w)?;
                     let e = summary::headline_estimate(cell)?;
                     Some(Bar {
                         label: name.to_string(),
@@ -71,17 +89,33 @@ pub fn capacity(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Loo
         return None;
     }
     let title = format!("{}: {metric}, median and 95% CI over trials", s.workload);
-    Some(svg::bar_chart(&format!("capacity-{}", s.workload), &title, &format!("{metric} ({unit})"), &groups))
+    Some(svg::bar_chart(
+        &format!("capacity-{}", s.workload),
+        &title,
+        &format!("{metric} ({unit})"),
+        &groups,
+    ))
 }
 
 /// The latency percentile spectrum at equal load, corrected or service time.
-pub fn spectrum(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look>, service: bool) -> Option<String> {
+pub fn spectrum(
+    run: &Run,
+    s: &WorkloadSummary<'_>,
+    looks: &BTreeMap<String, Look>,
+    service: bool,
+) -> Option<String> {
     let mut series = Vec::new();
     let mut rate = None;
     for row in &s.rows {
-        let Some(el) = row.cell.equal_load.as_ref() else { continue };
+        let Some(el) = row.cell.equal_load.as_ref() else {
+            continue;
+        };
         rate = rate.or(Some(el.target_rps));
-        let pts = if service { &el.service_spectrum } else { &el.spectrum };
+        let pts = if service {
+            &el.service_spectrum
+        } else {
+            &el.spectrum
+        };
         series.push(Series {
             name: row.cell.contender.clone(),
             look: look_of(looks, &row.cell.contender),
@@ -92,8 +126,13 @@ pub fn spectrum(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Loo
     }
     let rate = rate?;
     let values = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-    let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let top_q = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0.9999, f64::max);
+    let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let top_q = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(0.9999, f64::max);
     let (kind, chart) = if service {
         ("service time (from the actual send)", "service")
     } else {
@@ -105,7 +144,9 @@ pub fn spectrum(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Loo
         &format!("{}: {kind} at {} req/s", s.workload, fmt_rate(rate)),
         &Axis {
             label: "percentile".into(),
-            scale: Scale::Nines { max_nines: -(1.0 - top_q.min(0.99999)).log10() },
+            scale: Scale::Nines {
+                max_nines: -(1.0 - top_q.min(0.99999)).log10(),
+            },
             fmt: percentile_label,
         },
         &Axis {
@@ -119,7 +160,15 @@ pub fn spectrum(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Loo
 }
 
 /// A bar chart of one per-cell cost figure, grouped by workload.
-fn cost(run: &Run, looks: &BTreeMap<String, Look>, chart: &str, title: &str, x_label: &str, value: impl Fn(&Cell) -> Option<f64>, text: fn(f64) -> String) -> Option<String> {
+fn cost(
+    run: &Run,
+    looks: &BTreeMap<String, Look>,
+    chart: &str,
+    title: &str,
+    x_label: &str,
+    value: impl Fn(&Cell) -> Option<f64>,
+    text: fn(f64) -> String,
+) -> Option<String> {
     let groups: Vec<BarGroup> = summary::summarize(run)
         .iter()
         .map(|s| BarGroup {
@@ -148,9 +197,33 @@ fn cost(run: &Run, looks: &BTreeMap<String, Look>, chart: &str, title: &str, x_l
 pub fn costs(run: &Run, looks: &BTreeMap<String, Look>) -> Vec<String> {
     let mib = |b: f64| b / (1024.0 * 1024.0);
     [
-        cost(run, looks, "cost-cpu", "CPU time per request at equal load", "CPU ms per request", |c| c.equal_load.as_ref().map(|e| e.cpu_ms_per_request), |v| format!("{} ms", fmt_ms(v))),
-        cost(run, looks, "cost-rss", "Peak resident memory at equal load", "peak RSS (MiB)", |c| c.equal_load.as_ref().map(|e| mib(e.rss_peak_bytes as f64)), |v| fmt_bytes(v * 1024.0 * 1024.0)),
-        cost(run, looks, "cost-ws-memory", "Memory per WebSocket connection", "bytes per connection (KiB)", |c| summary::ws_bytes_per_connection(c).map(|b| b / 1024.0), |v| fmt_bytes(v * 1024.0)),
+        cost(
+            run,
+            looks,
+            "cost-cpu",
+            "CPU time per request at equal load",
+            "CPU ms per request",
+            |c| c.equal_load.as_ref().map(|e| e.cpu_ms_per_request),
+            |v| format!("{} ms", fmt_ms(v)),
+        ),
+        cost(
+            run,
+            looks,
+            "cost-rss",
+            "Peak resident memory at equal load",
+            "peak RSS (MiB)",
+            |c| c.equal_load.as_ref().map(|e| mib(e.rss_peak_bytes as f64)),
+            |v| fmt_bytes(v * 1024.0 * 1024.0),
+        ),
+        cost(
+            run,
+            looks,
+            "cost-ws-memory",
+            "Memory per WebSocket connection",
+            "bytes per connection (KiB)",
+            |c| summary::ws_bytes_per_connection(c).map(|b| b / 1024.0),
+            |v| fmt_bytes(v * 1024.0),
+        ),
     ]
     .into_iter()
     .flatten()
@@ -158,7 +231,11 @@ pub fn costs(run: &Run, looks: &BTreeMap<String, Look>) -> Vec<String> {
 }
 
 /// Capacity against worker count, one line per contender (only with a sweep).
-pub fn scaling(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look>) -> Option<String> {
+pub fn scaling(
+    run: &Run,
+    s: &WorkloadSummary<'_>,
+    looks: &BTreeMap<String, Look>,
+) -> Option<String> {
     let series: Vec<Series> = summary::contenders_of(run, s.workload)
         .into_iter()
         .map(|name| {
@@ -180,8 +257,14 @@ pub fn scaling(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look
     if series.is_empty() {
         return None;
     }
-    let max_w = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(1.0, f64::max);
-    let max_c = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let max_w = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(1.0, f64::max);
+    let max_c = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
     let unit = s.kind.metric().1;
     Some(svg::line_chart(
         &format!("scaling-{}", s.workload),
@@ -189,7 +272,7 @@ pub fn scaling(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look
         &Axis {
             label: "workers".into(),
             scale: Scale::linear_from_zero(max_w),
-            fmt: svg::short_number,
+            fmt: svg::whole_number,
         },
         &Axis {
             label: format!("capacity ({unit})"),
@@ -202,7 +285,11 @@ pub fn scaling(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look
 }
 
 /// Fan-out p99 against connected clients for a `ws` workload.
-pub fn fanout(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look>) -> Option<String> {
+pub fn fanout(
+    run: &Run,
+    s: &WorkloadSummary<'_>,
+    looks: &BTreeMap<String, Look>,
+) -> Option<String> {
     let series: Vec<Series> = s
         .rows
         .iter()
@@ -210,7 +297,12 @@ pub fn fanout(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look>
         .map(|r| Series {
             name: r.cell.contender.clone(),
             look: look_of(looks, &r.cell.contender),
-            points: r.cell.ws.iter().map(|p| (f64::from(p.clients), p.p99_ms)).collect(),
+            points: r
+                .cell
+                .ws
+                .iter()
+                .map(|p| (f64::from(p.clients), p.p99_ms))
+                .collect(),
             line: true,
             markers: None,
         })
@@ -218,8 +310,14 @@ pub fn fanout(run: &Run, s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look>
     if series.is_empty() {
         return None;
     }
-    let max_x = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(1.0, f64::max);
-    let max_y = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let max_x = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(1.0, f64::max);
+    let max_y = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
     let _ = run;
     Some(svg::line_chart(
         &format!("fanout-{}", s.workload),
@@ -253,23 +351,44 @@ pub fn search(cell: &Cell) -> Option<String> {
         .map(|t| Series {
             name: format!("trial {}", t.index + 1),
             look: Look::new("other", t.index as usize),
-            points: t.steps.iter().map(|s| (f64::from(s.index), s.target_rps)).collect(),
+            points: t
+                .steps
+                .iter()
+                .map(|s| (f64::from(s.index), s.target_rps))
+                .collect(),
             line: true,
-            markers: Some(t.steps.iter().map(|s| if s.pass { Marker::Circle } else { Marker::Cross }).collect()),
+            markers: Some(
+                t.steps
+                    .iter()
+                    .map(|s| {
+                        if s.pass {
+                            Marker::Circle
+                        } else {
+                            Marker::Cross
+                        }
+                    })
+                    .collect(),
+            ),
         })
         .collect();
     if series.is_empty() {
         return None;
     }
-    let max_x = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(1.0, f64::max);
-    let max_y = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let max_x = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(1.0, f64::max);
+    let max_y = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
     Some(svg::line_chart(
         &format!("search-{}", cell_key(cell)),
         "capacity search (o met SLO, x missed)",
         &Axis {
             label: "step".into(),
             scale: Scale::linear_from_zero(max_x),
-            fmt: svg::short_number,
+            fmt: svg::whole_number,
         },
         &Axis {
             label: "target rate (req/s)".into(),
@@ -287,35 +406,49 @@ pub fn timeline(cell: &Cell, looks: &BTreeMap<String, Look>) -> Vec<String> {
         return Vec::new();
     };
     let look = look_of(looks, &cell.contender);
-    let max_s = el.timeline.iter().map(|p| f64::from(p.second)).fold(1.0, f64::max);
-    let one = |chart: &str, title: &str, label: &str, y: fn(&crate::model::TimelinePoint) -> f64| {
-        let points: Vec<(f64, f64)> = el.timeline.iter().map(|p| (f64::from(p.second), y(p))).collect();
-        let max_y = points.iter().map(|p| p.1).fold(0.0, f64::max);
-        svg::line_chart(
-            &format!("{chart}-{}", cell_key(cell)),
-            title,
-            &Axis {
-                label: "second".into(),
-                scale: Scale::linear_from_zero(max_s),
-                fmt: svg::short_number,
-            },
-            &Axis {
-                label: label.into(),
-                scale: Scale::linear_from_zero(max_y),
-                fmt: svg::short_number,
-            },
-            &[Series {
-                name: cell.contender.clone(),
-                look: look.clone(),
-                points,
-                line: true,
-                markers: None,
-            }],
-            Size::Small,
-        )
-    };
+    let max_s = el
+        .timeline
+        .iter()
+        .map(|p| f64::from(p.second))
+        .fold(1.0, f64::max);
+    let one =
+        |chart: &str, title: &str, label: &str, y: fn(&crate::model::TimelinePoint) -> f64| {
+            let points: Vec<(f64, f64)> = el
+                .timeline
+                .iter()
+                .map(|p| (f64::from(p.second), y(p)))
+                .collect();
+            let max_y = points.iter().map(|p| p.1).fold(0.0, f64::max);
+            svg::line_chart(
+                &format!("{chart}-{}", cell_key(cell)),
+                title,
+                &Axis {
+                    label: "second".into(),
+                    scale: Scale::linear_from_zero(max_s),
+                    fmt: svg::whole_number,
+                },
+                &Axis {
+                    label: label.into(),
+                    scale: Scale::linear_from_zero(max_y),
+                    fmt: svg::short_number,
+                },
+                &[Series {
+                    name: cell.contender.clone(),
+                    look: look.clone(),
+                    points,
+                    line: true,
+                    markers: None,
+                }],
+                Size::Small,
+            )
+        };
     vec![
-        one("timeline-rps", &format!("throughput at {} req/s target", fmt_rate(el.target_rps)), "req/s", |p| p.rps),
+        one(
+            "timeline-rps",
+            &format!("throughput at {} req/s target", fmt_rate(el.target_rps)),
+            "req/s",
+            |p| p.rps,
+        ),
         one("timeline-p99", "p99 per second", "p99 (ms)", |p| p.p99_ms),
     ]
 }

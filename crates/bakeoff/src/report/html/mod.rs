@@ -53,10 +53,17 @@ pub fn write_html_report(run: &Run, results_dir: &Path) -> Result<PathBuf, Repor
 }
 
 /// [`write_html_report`] with the optional sections.
-pub fn write_html_report_with(run: &Run, extras: &HtmlExtras, results_dir: &Path) -> Result<PathBuf, ReportWriteError> {
+pub fn write_html_report_with(
+    run: &Run,
+    extras: &HtmlExtras,
+    results_dir: &Path,
+) -> Result<PathBuf, ReportWriteError> {
     let dir = results_dir.join(format!("run-{}", run.id));
     let path = dir.join("report.html");
-    let err = |source| ReportWriteError { path: path.clone(), source };
+    let err = |source| ReportWriteError {
+        path: path.clone(),
+        source,
+    };
     std::fs::create_dir_all(&dir).map_err(err)?;
     let mut page = Vec::new();
     render_html(run, extras, &mut page).map_err(err)?;
@@ -113,7 +120,19 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
         t = esc(&title),
         s = esc(&super::subtitle(run))
     );
-    let mut nav = vec![("headline", "Headline"), ("capacity", "Capacity"), ("latency", "Latency"), ("cost", "Cost"), ("scalability", "Scalability"), ("cells", "Cells"), ("problems", "Failed and skipped"), ("contenders", "Contenders"), ("environment", "Environment"), ("flags", "Flags"), ("methodology", "Methodology")];
+    let mut nav = vec![
+        ("headline", "Headline"),
+        ("capacity", "Capacity"),
+        ("latency", "Latency"),
+        ("cost", "Cost"),
+        ("scalability", "Scalability"),
+        ("cells", "Cells"),
+        ("problems", "Failed and skipped"),
+        ("contenders", "Contenders"),
+        ("environment", "Environment"),
+        ("flags", "Flags"),
+        ("methodology", "Methodology"),
+    ];
     if extras.claims_html.is_some() {
         nav.push(("claims", "Claims"));
     }
@@ -146,9 +165,17 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
     section(h, "latency", "Latency percentile spectrum at equal load");
     h.push_str("<p>Every contender of a workload driven at the same rate. <b>Corrected</b> latency counts from when each request should have been sent, so queueing behind a stalled server is included; <b>service time</b> counts from when it was actually sent. Both axes are logarithmic.</p>");
     for s in summaries.iter().filter(|s| s.kind == Kind::Http) {
-        let pair: Vec<String> = [false, true].iter().filter_map(|&svc| charts::spectrum(run, s, &looks, svc)).collect();
+        let pair: Vec<String> = [false, true]
+            .iter()
+            .filter_map(|&svc| charts::spectrum(run, s, &looks, svc))
+            .collect();
         if !pair.is_empty() {
-            let _ = write!(h, "<h3>{}</h3><div class=\"charts\">{}</div>", esc(s.workload), pair.join(""));
+            let _ = write!(
+                h,
+                "<h3>{}</h3><div class=\"charts\">{}</div>",
+                esc(s.workload),
+                pair.join("")
+            );
         }
     }
 
@@ -216,13 +243,19 @@ fn headline(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
     section(h, "headline", "Best Node.js vs best Python");
     let heads = summary::headlines(summaries);
     if heads.is_empty() {
-        h.push_str("<p class=\"muted\">No workload has a measured contender of both languages.</p>");
+        h.push_str(
+            "<p class=\"muted\">No workload has a measured contender of both languages.</p>",
+        );
         return;
     }
     h.push_str("<div class=\"headline\">");
     for hd in &heads {
         let unit = hd.kind.metric().1;
-        let f = if hd.kind.higher_is_better() { fmt_rate } else { fmt_ms };
+        let f = if hd.kind.higher_is_better() {
+            fmt_rate
+        } else {
+            fmt_ms
+        };
         let _ = write!(
             h,
             "<div class=\"card\"><div><b>{w}</b> <span class=\"muted\">{m}</span></div><div class=\"ratio\">{r:.2}&times; <span class=\"muted\" style=\"font-size:15px\">[{lo:.2}&ndash;{hi:.2}]</span></div>\
@@ -262,7 +295,11 @@ fn table_html(t: &Table, h: &mut String) {
             }
             // The star comes from CSS for the best row; drop the text mark.
             let text = c.text.trim_end_matches(table::BEST_MARK).trim_end();
-            let text = if c.style == Style::Best { text } else { c.text.as_str() };
+            let text = if c.style == Style::Best {
+                text
+            } else {
+                c.text.as_str()
+            };
             let _ = write!(h, "<td class=\"{}\">{}</td>", class.join(" "), esc(text));
         }
         h.push_str("</tr>");
@@ -271,7 +308,11 @@ fn table_html(t: &Table, h: &mut String) {
 }
 
 fn scaling_table(run: &Run, h: &mut String) {
-    let swept: Vec<&crate::model::Cell> = run.cells.iter().filter(|c| c.scaling_efficiency.is_some()).collect();
+    let swept: Vec<&crate::model::Cell> = run
+        .cells
+        .iter()
+        .filter(|c| c.scaling_efficiency.is_some())
+        .collect();
     if swept.is_empty() {
         return;
     }
@@ -300,7 +341,9 @@ fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &m
         if svgs.is_empty() {
             continue;
         }
-        let cap = c.capacity.map_or(String::new(), |e| format!(": capacity {} req/s", fmt_rate(e.median)));
+        let cap = c.capacity.map_or(String::new(), |e| {
+            format!(": capacity {} req/s", fmt_rate(e.median))
+        });
         let _ = write!(
             h,
             "<details{}><summary>{} &middot; {} &middot; {} worker{}{}</summary><div class=\"charts\">{}</div></details>",
@@ -318,7 +361,10 @@ fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &m
 
 fn problems(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
     section(h, "problems", "Failed and skipped cells");
-    let all: Vec<&crate::model::Cell> = summaries.iter().flat_map(|s| s.problems.iter().copied()).collect();
+    let all: Vec<&crate::model::Cell> = summaries
+        .iter()
+        .flat_map(|s| s.problems.iter().copied())
+        .collect();
     if all.is_empty() {
         h.push_str("<p>Every cell was measured.</p>");
         return;
@@ -339,7 +385,11 @@ fn problems(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
 }
 
 fn contenders(run: &Run, h: &mut String) {
-    section(h, "contenders", "Contenders, disclosures and unsupported endpoints");
+    section(
+        h,
+        "contenders",
+        "Contenders, disclosures and unsupported endpoints",
+    );
     h.push_str("<table><tr><th>contender</th><th>language</th><th>runtime</th><th>framework</th><th>server</th><th>deps (direct / total)</th><th>install size</th><th>install time</th><th>app lines</th></tr>");
     for c in &run.contenders {
         let _ = write!(
@@ -360,13 +410,22 @@ fn contenders(run: &Run, h: &mut String) {
         );
     }
     h.push_str("</table>");
-    for c in run.contenders.iter().filter(|c| !c.disclosures.is_empty() || !c.unsupported.is_empty()) {
+    for c in run
+        .contenders
+        .iter()
+        .filter(|c| !c.disclosures.is_empty() || !c.unsupported.is_empty())
+    {
         let _ = write!(h, "<h3>{}</h3><ul>", esc(&c.name));
         for d in &c.disclosures {
             let _ = write!(h, "<li>{}</li>", esc(d));
         }
         for (endpoint, reason) in &c.unsupported {
-            let _ = write!(h, "<li>does not serve <code>{}</code>: {}</li>", esc(endpoint), esc(reason));
+            let _ = write!(
+                h,
+                "<li>does not serve <code>{}</code>: {}</li>",
+                esc(endpoint),
+                esc(reason)
+            );
         }
         h.push_str("</ul>");
     }
@@ -393,14 +452,23 @@ fn environment(run: &Run, h: &mut String) {
 
 fn flags(run: &Run, h: &mut String) {
     section(h, "flags", "Noise and sanity flags");
-    let flagged: Vec<&crate::model::Cell> = run.cells.iter().filter(|c| !table::flags(c).is_empty() || !c.notes.is_empty()).collect();
+    let flagged: Vec<&crate::model::Cell> = run
+        .cells
+        .iter()
+        .filter(|c| !table::flags(c).is_empty() || !c.notes.is_empty())
+        .collect();
     if flagged.is_empty() {
         h.push_str("<p>No cell was flagged.</p>");
         return;
     }
     h.push_str("<ul>");
     for f in table::run_flags(run) {
-        let _ = write!(h, "<li><code>{}</code>: {}</li>", esc(&f), esc(table::flag_meaning(&f)));
+        let _ = write!(
+            h,
+            "<li><code>{}</code>: {}</li>",
+            esc(&f),
+            esc(table::flag_meaning(&f))
+        );
     }
     h.push_str("</ul><table><tr><th>contender</th><th>workload</th><th>workers</th><th>flags</th><th>notes</th></tr>");
     for c in flagged {
@@ -415,14 +483,4 @@ fn flags(run: &Run, h: &mut String) {
         );
     }
     h.push_str("</table>");
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dump_fixture_page() {
-        let mut out = Vec::new();
-        super::render_html(&crate::report::fixtures::sample_run(), &Default::default(), &mut out).unwrap();
-        std::fs::write("/tmp/report-fixture.html", out).unwrap();
-    }
 }

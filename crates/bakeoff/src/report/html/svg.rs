@@ -36,7 +36,12 @@ const PYTHON: [&str; 4] = ["#0b3d91", "#4a86d8", "#27548f", "#9cc3f5"];
 const OTHER: [&str; 4] = ["#333333", "#777777", "#555555", "#aaaaaa"];
 const DASH_SOLID: [&str; 4] = ["", "10 3", "10 3 2 3", "2 2"];
 const DASH_PY: [&str; 4] = ["6 4", "2 3", "8 3 2 3 2 3", "12 4"];
-const MARKERS: [Marker; 4] = [Marker::Circle, Marker::Square, Marker::Triangle, Marker::Diamond];
+const MARKERS: [Marker; 4] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Diamond,
+];
 
 impl Look {
     /// The look of the `rank`-th contender of `language`.
@@ -67,7 +72,11 @@ pub enum Scale {
 impl Scale {
     /// A linear scale from 0 to a round number above `max`.
     pub fn linear_from_zero(max: f64) -> Scale {
-        let max = if max > 0.0 && max.is_finite() { max } else { 1.0 };
+        let max = if max > 0.0 && max.is_finite() {
+            max
+        } else {
+            1.0
+        };
         let step = nice_step(max / 5.0);
         Scale::Linear {
             min: 0.0,
@@ -77,8 +86,16 @@ impl Scale {
 
     /// A log scale covering whole decades around the data.
     pub fn log_around(min: f64, max: f64) -> Scale {
-        let min = if min > 0.0 && min.is_finite() { min } else { 0.1 };
-        let max = if max > min && max.is_finite() { max } else { min * 10.0 };
+        let min = if min > 0.0 && min.is_finite() {
+            min
+        } else {
+            0.1
+        };
+        let max = if max > min && max.is_finite() {
+            max
+        } else {
+            min * 10.0
+        };
         Scale::Log {
             min: 10f64.powf(min.log10().floor()),
             max: 10f64.powf(max.log10().ceil()),
@@ -88,7 +105,9 @@ impl Scale {
     fn norm(&self, v: f64) -> f64 {
         let t = match *self {
             Scale::Linear { min, max } => (v - min) / (max - min),
-            Scale::Log { min, max } => (v.max(min * 1e-3).log10() - min.log10()) / (max.log10() - min.log10()),
+            Scale::Log { min, max } => {
+                (v.max(min * 1e-3).log10() - min.log10()) / (max.log10() - min.log10())
+            }
             Scale::Nines { max_nines } => (nines(v) - nines(0.5)) / (max_nines - nines(0.5)),
         };
         if t.is_finite() {
@@ -112,13 +131,22 @@ impl Scale {
             }
             Scale::Log { min, max } => {
                 let (lo, hi) = (min.log10().round() as i32, max.log10().round() as i32);
-                (lo..=hi).map(|e| (10f64.powi(e), fmt(10f64.powi(e)))).collect()
+                (lo..=hi)
+                    .map(|e| (10f64.powi(e), fmt(10f64.powi(e))))
+                    .collect()
             }
-            Scale::Nines { max_nines } => [(0.5, "p50"), (0.9, "p90"), (0.99, "p99"), (0.999, "p99.9"), (0.9999, "p99.99"), (0.99999, "p99.999")]
-                .into_iter()
-                .filter(|(q, _)| nines(*q) <= max_nines + 1e-9)
-                .map(|(q, l)| (q, l.to_string()))
-                .collect(),
+            Scale::Nines { max_nines } => [
+                (0.5, "p50"),
+                (0.9, "p90"),
+                (0.99, "p99"),
+                (0.999, "p99.9"),
+                (0.9999, "p99.99"),
+                (0.99999, "p99.999"),
+            ]
+            .into_iter()
+            .filter(|(q, _)| nines(*q) <= max_nines + 1e-9)
+            .map(|(q, l)| (q, l.to_string()))
+            .collect(),
         }
     }
 }
@@ -159,17 +187,32 @@ pub fn short_number(v: f64) -> String {
     } else if a >= 10.0 || a == 0.0 {
         format!("{v:.0}")
     } else if a >= 1.0 {
-        format!("{v:.1}")
+        format!("{v:.1}").replace(".0", "")
     } else {
         format!("{v:.2}")
     };
     s.replace(".0k", "k").replace(".0M", "M")
 }
 
+/// Tick labels for counts (workers, steps, seconds): whole numbers only.
+pub fn whole_number(v: f64) -> String {
+    if v.fract().abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
 /// Unique, attribute-safe id fragment from a chart name.
 fn slug(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -211,7 +254,12 @@ pub fn bar_chart(chart: &str, title: &str, x_label: &str, groups: &[BarGroup]) -
     for g in groups {
         if show_groups {
             y += 4.0;
-            let _ = write!(body, r#"<text class="group" x="8" y="{:.1}">{}</text>"#, y + 11.0, esc(&g.label));
+            let _ = write!(
+                body,
+                r#"<text class="group" x="8" y="{:.1}">{}</text>"#,
+                y + 11.0,
+                esc(&g.label)
+            );
             y += ROW - 4.0;
         }
         for b in &g.bars {
@@ -314,7 +362,14 @@ pub enum Size {
 }
 
 /// A line chart with markers at every data point.
-pub fn line_chart(chart: &str, title: &str, x_axis: &Axis, y_axis: &Axis, series: &[Series], size: Size) -> String {
+pub fn line_chart(
+    chart: &str,
+    title: &str,
+    x_axis: &Axis,
+    y_axis: &Axis,
+    series: &[Series],
+    size: Size,
+) -> String {
     let (w, h, right) = match size {
         Size::Wide => (680.0, 320.0, 170.0),
         Size::Small => (340.0, 210.0, 12.0),
@@ -352,7 +407,12 @@ pub fn line_chart(chart: &str, title: &str, x_axis: &Axis, y_axis: &Axis, series
         r = left + pw
     );
     for (i, s) in series.iter().enumerate() {
-        let pts: Vec<(f64, f64)> = s.points.iter().filter(|(a, b)| a.is_finite() && b.is_finite()).map(|&(a, b)| (px(a), py(b))).collect();
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|(a, b)| a.is_finite() && b.is_finite())
+            .map(|&(a, b)| (px(a), py(b)))
+            .collect();
         if s.line && pts.len() > 1 {
             let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
             let _ = write!(
@@ -364,7 +424,11 @@ pub fn line_chart(chart: &str, title: &str, x_axis: &Axis, y_axis: &Axis, series
             );
         }
         for (j, &(a, b)) in pts.iter().enumerate() {
-            let marker = s.markers.as_ref().and_then(|m| m.get(j).copied()).unwrap_or(s.look.marker);
+            let marker = s
+                .markers
+                .as_ref()
+                .and_then(|m| m.get(j).copied())
+                .unwrap_or(s.look.marker);
             let (dx, dy) = s.points[j];
             let tip = format!("{}: {}, {}", s.name, (x_axis.fmt)(dx), (y_axis.fmt)(dy));
             out.push_str(&marker_svg(marker, a, b, &s.look, &tip));
@@ -408,7 +472,9 @@ fn marker_shape(marker: Marker, x: f64, y: f64, look: &Look) -> String {
     let c = look.color;
     let r = 4.0;
     match marker {
-        Marker::Circle => format!(r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r}" fill="{fill}" stroke="{c}" stroke-width="1.6"/>"#),
+        Marker::Circle => format!(
+            r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r}" fill="{fill}" stroke="{c}" stroke-width="1.6"/>"#
+        ),
         Marker::Square => format!(
             r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{fill}" stroke="{c}" stroke-width="1.6"/>"#,
             x - r,
@@ -453,10 +519,22 @@ mod tests {
     #[test]
     fn scales_map_to_unit_interval() {
         let lin = Scale::linear_from_zero(9.3);
-        assert_eq!(lin, Scale::Linear { min: 0.0, max: 10.0 });
+        assert_eq!(
+            lin,
+            Scale::Linear {
+                min: 0.0,
+                max: 10.0
+            }
+        );
         assert!((lin.norm(5.0) - 0.5).abs() < 1e-9);
         let log = Scale::log_around(0.7, 350.0);
-        assert_eq!(log, Scale::Log { min: 0.1, max: 1000.0 });
+        assert_eq!(
+            log,
+            Scale::Log {
+                min: 0.1,
+                max: 1000.0
+            }
+        );
         assert!((log.norm(10.0) - 0.5).abs() < 1e-9);
         let n = Scale::Nines { max_nines: 4.0 };
         assert!(n.norm(0.5).abs() < 1e-9);
@@ -467,7 +545,12 @@ mod tests {
 
     #[test]
     fn looks_differ_within_and_across_languages() {
-        let looks = [Look::new("node", 0), Look::new("node", 1), Look::new("python", 0), Look::new("python", 1)];
+        let looks = [
+            Look::new("node", 0),
+            Look::new("node", 1),
+            Look::new("python", 0),
+            Look::new("python", 1),
+        ];
         for (i, a) in looks.iter().enumerate() {
             for b in &looks[i + 1..] {
                 assert_ne!((a.color, a.dash), (b.color, b.dash));
@@ -481,7 +564,15 @@ mod tests {
         assert_eq!(short_number(2500.0), "2.5k");
         assert_eq!(short_number(20000.0), "20k");
         assert_eq!(short_number(0.5), "0.50");
-        let t: Vec<f64> = Scale::linear_from_zero(9300.0).ticks(short_number).into_iter().map(|t| t.0).collect();
+        assert_eq!(short_number(2.0), "2");
+        assert_eq!(short_number(2.5), "2.5");
+        assert_eq!(whole_number(0.5), "");
+        assert_eq!(whole_number(3.0), "3");
+        let t: Vec<f64> = Scale::linear_from_zero(9300.0)
+            .ticks(short_number)
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
         assert_eq!(t, [0.0, 2000.0, 4000.0, 6000.0, 8000.0, 10000.0]);
     }
 }
