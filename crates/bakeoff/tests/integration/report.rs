@@ -367,3 +367,32 @@ fn assert_json_close(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
         _ => assert_eq!(a, b, "{at}"),
     }
 }
+
+/// Degenerate runs (no cells; every figure zero or NaN) render in every format
+/// without panicking, and the page stays self-contained.
+#[test]
+fn degenerate_runs_render_everywhere() {
+    let mut empty = sample_run();
+    empty.cells.clear();
+    let mut nan = sample_run();
+    for c in &mut nan.cells {
+        if let Some(e) = c.capacity.as_mut() {
+            (e.median, e.ci_low, e.ci_high) = (f64::NAN, 0.0, f64::INFINITY);
+        }
+        if let Some(el) = c.equal_load.as_mut() {
+            el.spectrum = vec![[0.5, 0.0], [0.99, f64::NAN]];
+            el.timeline.clear();
+            el.target_rps = 0.0;
+        }
+        for t in &mut c.trials {
+            t.steps.truncate(1);
+        }
+    }
+    for run in [empty, nan] {
+        let page = html(&run, &HtmlExtras::default());
+        assert!(!page.contains("http://") && !page.contains("NaN") && !page.contains("inf"), "page shows raw non-numbers");
+        let _ = text(&run, true);
+        let mut md = Vec::new();
+        report::render_markdown(&run, &mut md).unwrap();
+    }
+}

@@ -407,14 +407,16 @@ pub fn line_chart(
         r = left + pw
     );
     for (i, s) in series.iter().enumerate() {
-        let pts: Vec<(f64, f64)> = s
+        // (index into the data, pixel x, pixel y) of the drawable points.
+        let pts: Vec<(usize, f64, f64)> = s
             .points
             .iter()
-            .filter(|(a, b)| a.is_finite() && b.is_finite())
-            .map(|&(a, b)| (px(a), py(b)))
+            .enumerate()
+            .filter(|(_, (a, b))| a.is_finite() && b.is_finite())
+            .map(|(j, &(a, b))| (j, px(a), py(b)))
             .collect();
         if s.line && pts.len() > 1 {
-            let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
+            let path: Vec<String> = pts.iter().map(|(_, a, b)| format!("{a:.1},{b:.1}")).collect();
             let _ = write!(
                 out,
                 r#"<polyline class="series" points="{}" fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}"/>"#,
@@ -423,7 +425,7 @@ pub fn line_chart(
                 s.look.dash
             );
         }
-        for (j, &(a, b)) in pts.iter().enumerate() {
+        for &(j, a, b) in &pts {
             let marker = s
                 .markers
                 .as_ref()
