@@ -347,6 +347,11 @@ fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
         .iter()
         .map(|&clients| {
             let expected = 20 * u64::from(clients) * 30;
+            let lost = if name == "node-express" && clients == 200 {
+                12
+            } else {
+                0
+            };
             let idle = 40u64 << 20;
             let per_conn = 30_000.0 / speed;
             WsPoint {
@@ -354,8 +359,9 @@ fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
                 rate: 20.0,
                 sent: 600,
                 expected_deliveries: expected,
-                deliveries: expected,
-                missing: 0,
+                // node-express drops a few broadcasts at its busiest point.
+                deliveries: expected - lost,
+                missing: lost,
                 p50_ms: p99 / speed * 0.4 * (1.0 + f64::from(clients) / 100.0),
                 p99_ms: p99 / speed * (1.0 + f64::from(clients) / 60.0),
                 rss_idle_bytes: idle,

@@ -198,16 +198,26 @@ pub fn fmt_rate(x: f64) -> String {
     if x.abs() < 100.0 {
         return format!("{x:.1}");
     }
-    let digits = format!("{:.0}", x.abs());
+    let grouped = group_thousands(&format!("{:.0}", x.abs()));
+    if x < 0.0 {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
+/// A count with thousands separators.
+pub fn fmt_count(n: u64) -> String {
+    group_thousands(&n.to_string())
+}
+
+fn group_thousands(digits: &str) -> String {
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(ch);
-    }
-    if x < 0.0 {
-        out.insert(0, '-');
     }
     out
 }
@@ -255,5 +265,7 @@ mod tests {
         assert_eq!(fmt_bytes(30_000.0), "29.3 KiB");
         assert_eq!(fmt_bytes((48u64 << 20) as f64), "48.0 MiB");
         assert_eq!(fmt_rate(f64::NAN), "-");
+        assert_eq!(fmt_count(0), "0");
+        assert_eq!(fmt_count(1_234_567), "1,234,567");
     }
 }

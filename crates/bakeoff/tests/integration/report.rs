@@ -237,6 +237,14 @@ fn html_shows_headline_failures_and_disclosures() {
         "headline names the best of each language"
     );
     assert!(page.contains("Sample CPU @ 3.00GHz"), "environment shown");
+    assert!(
+        page.contains("light requests only"),
+        "cpu-mixed light percentiles shown"
+    );
+    assert!(
+        page.contains("<td class=\"num warn\">12</td>"),
+        "lost broadcasts stand out"
+    );
 }
 
 #[test]
@@ -390,7 +398,10 @@ fn degenerate_runs_render_everywhere() {
     }
     for run in [empty, nan] {
         let page = html(&run, &HtmlExtras::default());
-        assert!(!page.contains("http://") && !page.contains("NaN") && !page.contains("inf"), "page shows raw non-numbers");
+        assert!(
+            !page.contains("http://") && !page.contains("NaN") && !page.contains("inf"),
+            "page shows raw non-numbers"
+        );
         let _ = text(&run, true);
         let mut md = Vec::new();
         report::render_markdown(&run, &mut md).unwrap();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::model::Run;
 
 use super::summary::{self, Kind, RATIO_METHOD};
-use super::table::{self, fmt_bytes, fmt_ms, fmt_rate, Style, Table};
+use super::table::{self, fmt_bytes, fmt_count, fmt_ms, fmt_rate, Style, Table};
 
 pub mod charts;
 pub mod svg;
@@ -177,6 +177,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
                 pair.join("")
             );
         }
+        percentile_table(s, h);
     }
 
     section(h, "cost", "Cost");
@@ -199,6 +200,9 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
         }
     }
     scaling_table(run, h);
+    for s in summaries.iter().filter(|s| s.kind == Kind::Ws) {
+        fanout_table(s, h);
+    }
     if !any {
         h.push_str("<p class=\"muted\">No worker sweep or fan-out was measured in this run.</p>");
     }
@@ -481,6 +485,80 @@ fn flags(run: &Run, h: &mut String) {
             esc(&table::flags(c).join(", ")),
             esc(&c.notes.join("; "))
         );
+    }
+    h.push_str("</table>");
+}
+
+/// Corrected and service percentiles per contender, plus the light requests of a mix.
+fn percentile_table(s: &summary::WorkloadSummary<'_>, h: &mut String) {
+    let rows: Vec<_> = s
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.cell, r.cell.equal_load.as_ref()?)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let has_light = rows.iter().any(|(_, el)| el.light.is_some());
+    h.push_str("<table><tr><th>contender</th><th>kind</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>p99.99</th><th>max</th><th>errors</th></tr>");
+    for (cell, el) in rows {
+        let mut kinds = vec![("corrected", el.latency), ("service", el.service)];
+        if let Some(light) = el.light {
+            kinds.push(("light requests only (corrected)", light));
+        }
+        for (i, (kind, p)) in kinds.into_iter().enumerate() {
+            let name = if i == 0 {
+                esc(&cell.contender)
+            } else {
+                String::new()
+            };
+            let errors = if i == 0 {
+                format!("{} of {}", fmt_count(el.errors), fmt_count(el.requests))
+            } else {
+                String::new()
+            };
+            let _ = write!(h, "<tr><td>{name}</td><td>{kind}</td>");
+            for v in [p.p50, p.p90, p.p99, p.p999, p.p9999, p.max] {
+                let _ = write!(h, "<td class=\"num\">{} ms</td>", fmt_ms(v));
+            }
+            let _ = write!(h, "<td class=\"num\">{errors}</td></tr>");
+        }
+    }
+    h.push_str("</table>");
+    if has_light {
+        h.push_str("<p class=\"muted\">Light requests only: the cheap <code>/json</code> requests of the mix, showing how much the heavy ones delay them.</p>");
+    }
+}
+
+/// Every fan-out point: deliveries, losses, latency and memory.
+fn fanout_table(s: &summary::WorkloadSummary<'_>, h: &mut String) {
+    if s.rows.iter().all(|r| r.cell.ws.is_empty()) {
+        return;
+    }
+    h.push_str("<table><tr><th>contender</th><th>clients</th><th>messages/s in</th><th>deliveries</th><th>missing</th><th>p50</th><th>p99</th><th>RSS idle</th><th>RSS loaded</th><th>per connection</th></tr>");
+    for r in &s.rows {
+        for p in &r.cell.ws {
+            let missing = if p.missing > 0 {
+                " class=\"num warn\""
+            } else {
+                " class=\"num\""
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} of {}</td><td{missing}>{}</td><td class=\"num\">{} ms</td><td class=\"num\">{} ms</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                esc(&r.cell.contender),
+                p.clients,
+                fmt_rate(p.rate),
+                fmt_count(p.deliveries),
+                fmt_count(p.expected_deliveries),
+                p.missing,
+                fmt_ms(p.p50_ms),
+                fmt_ms(p.p99_ms),
+                fmt_bytes(p.rss_idle_bytes as f64),
+                fmt_bytes(p.rss_loaded_bytes as f64),
+                fmt_bytes(p.bytes_per_connection)
+            );
+        }
     }
     h.push_str("</table>");
 }

@@ -416,7 +416,10 @@ pub fn line_chart(
             .map(|(j, &(a, b))| (j, px(a), py(b)))
             .collect();
         if s.line && pts.len() > 1 {
-            let path: Vec<String> = pts.iter().map(|(_, a, b)| format!("{a:.1},{b:.1}")).collect();
+            let path: Vec<String> = pts
+                .iter()
+                .map(|(_, a, b)| format!("{a:.1},{b:.1}"))
+                .collect();
             let _ = write!(
                 out,
                 r#"<polyline class="series" points="{}" fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}"/>"#,
