@@ -12,7 +12,9 @@ pub mod summary;
 pub mod table;
 pub mod text;
 
-pub use html::{render_html, write_html_report, HtmlExtras};
+pub use html::{
+    render_html, write_html_report, write_html_report_with, HtmlExtras, ReportWriteError,
+};
 pub use markdown::render_markdown;
 pub use text::render_text;
 
