@@ -27,10 +27,12 @@ pub(super) fn open_existing(path: &Path) -> Result<Store> {
     Ok(Store::open(path)?)
 }
 
-/// "latest" or an id. A malformed reference is bad input (exit 2).
+/// "latest" or an id. A malformed or unknown reference is bad input (exit 2).
 pub(super) fn resolve(store: &Store, run: &str) -> Result<i64> {
     store.resolve(run).map_err(|e| match e {
-        StoreError::BadRunRef(_) => anyhow::Error::new(InputError::new(e.to_string())),
+        StoreError::BadRunRef(_) | StoreError::NoSuchRun(_) => {
+            anyhow::Error::new(InputError::new(e.to_string()))
+        }
         other => other.into(),
     })
 }

@@ -1,3 +1,84 @@
-//! report (being built).
+//! The reports: pure renderers from a stored [`Run`] to text, Markdown, JSON
+//! and one self-contained HTML page. Each takes `&Run` and any `io::Write`.
+
+use std::io::{self, Write};
+
+use crate::model::Run;
 
 pub mod compare;
+pub mod fixtures;
+pub mod html;
+pub mod markdown;
+pub mod summary;
+pub mod table;
+pub mod text;
+
+pub use html::{
+    render_html, write_html_report, write_html_report_with, HtmlExtras, ReportWriteError,
+};
+pub use markdown::render_markdown;
+pub use text::render_text;
+
+/// The whole run as JSON: the same document as `bakeoff show --json`
+/// (schema: `docs/schema/run.json`).
+pub fn render_json<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, run)?;
+    writeln!(w)
+}
+
+/// "bakeoff run 7: complete"
+fn title(run: &Run) -> String {
+    format!("bakeoff run {}: {}", run.id, run.status.as_str())
+}
+
+/// Profile, SLO, trials and times in one line.
+fn subtitle(run: &Run) -> String {
+    let s = &run.settings;
+    format!(
+        "profile {}, SLO p99 <= {} ms, {} trial{}, started {}, finished {}",
+        s.profile,
+        table::fmt_ms(s.slo_p99_ms),
+        s.trials,
+        if s.trials == 1 { "" } else { "s" },
+        run.started_at,
+        run.finished_at.as_deref().unwrap_or("-"),
+    )
+}
+
+/// The environment as (label, value) rows, shared by Markdown and HTML.
+fn environment_rows(run: &Run) -> Vec<(String, String)> {
+    let e = &run.environment;
+    let mut rows = vec![
+        ("CPU".to_string(), e.cpu_model.clone()),
+        ("cores".into(), e.cores.to_string()),
+        ("memory".into(), table::fmt_bytes(e.memory_bytes as f64)),
+        ("OS".into(), e.os.clone()),
+        ("kernel".into(), e.kernel.clone()),
+        ("pinning".into(), e.pinning.clone()),
+        ("bakeoff".into(), e.bakeoff_version.clone()),
+        (
+            "git revision".into(),
+            e.git_revision.clone().unwrap_or_else(|| "-".into()),
+        ),
+    ];
+    for (name, version) in &e.runtimes {
+        rows.push((name.clone(), version.clone()));
+    }
+    rows
+}
+
+/// The short methodology paragraph, with this run's SLO and trial count.
+fn methodology(run: &Run) -> String {
+    format!(
+        "Load is open-loop at fixed rates, and latency is measured from each request's \
+         intended send time, so a stalled server cannot hide its queue (coordinated \
+         omission corrected); service time, from the actual send, is shown alongside. \
+         Capacity is the highest rate whose p99 stays within {} ms without excess errors, \
+         found by a ramp then a bisection, repeated over {} trial(s); tables show the \
+         median with a 95% bootstrap confidence interval. Latency percentiles, CPU time per \
+         request and peak RSS are measured at the same rate for every contender of a workload. \
+         Generator and contender run on separate cores when the machine allows it.",
+        table::fmt_ms(run.settings.slo_p99_ms),
+        run.settings.trials
+    )
+}

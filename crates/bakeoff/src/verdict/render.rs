@@ -194,6 +194,88 @@ pub fn claims_html(claims: &[ClaimResult], w: &mut impl Write) -> io::Result<()>
     writeln!(w, "</tbody></table>")
 }
 
+/// The advice as an HTML section body, for the report page.
+pub fn advice_html(a: &Advice, w: &mut impl Write) -> io::Result<()> {
+    let mix: Vec<String> = a
+        .profile
+        .mix
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.0}%"))
+        .collect();
+    writeln!(
+        w,
+        "<p>For a team profile of <b>{}</b> (team: {:?}, peak {:.0} req/s{}):</p>",
+        escape_html(&mix.join(", ")),
+        a.profile.team,
+        a.peak_rps,
+        if a.peak_is_default { ", default" } else { "" }
+    )?;
+    writeln!(
+        w,
+        "<p class=\"recommendation\"><b>{}</b></p>",
+        escape_html(&a.recommendation)
+    )?;
+    writeln!(w, "<table class=\"advice\"><thead><tr><th>contender</th><th>score</th><th>performance</th><th>fit</th><th>ecosystem</th><th>learning</th><th>cores for the peak</th></tr></thead><tbody>")?;
+    for r in &a.ranking {
+        let b = &r.breakdown;
+        let cores = a
+            .plan
+            .iter()
+            .find(|p| p.contender == r.contender)
+            .map(|p| {
+                p.cores
+                    .map_or_else(|| escape_html(&p.basis), |c| c.to_string())
+            })
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "<tr><td>{}</td><td>{:.1}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td></tr>",
+            escape_html(&r.contender),
+            r.score,
+            b.performance,
+            b.fit,
+            b.ecosystem,
+            b.learning,
+            cores
+        )?;
+    }
+    writeln!(w, "</tbody></table><ul>")?;
+    for line in a.reasons.iter().chain(&a.caveats) {
+        writeln!(w, "<li>{}</li>", escape_html(line))?;
+    }
+    writeln!(w, "</ul><p><small>Other profiles: <code>bakeoff advise --mix … --team … --peak-rps …</code></small></p>")
+}
+
+/// The claims check and a default-profile advice, as fragments for the HTML report.
+pub fn html_extras(run: &crate::model::Run) -> crate::report::HtmlExtras {
+    use super::advice::{advise, Ecosystem};
+    use super::claims::check_all;
+    use super::profile::{Category, Inputs};
+    let mut claims = Vec::new();
+    let _ = claims_html(&check_all(run), &mut claims);
+    let eco = Ecosystem::builtin();
+    let measured: Vec<Category> = Category::ALL
+        .into_iter()
+        .filter(|c| {
+            run.cells
+                .iter()
+                .any(|cell| cell.status.is_ok() && c.workloads().contains(&cell.workload.as_str()))
+        })
+        .collect();
+    let advice = Inputs::default()
+        .validate(&measured, &eco.need_names())
+        .ok()
+        .map(|profile| {
+            let mut buf = Vec::new();
+            let _ = advice_html(&advise(run, &profile, &eco), &mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        });
+    crate::report::HtmlExtras {
+        claims_html: Some(String::from_utf8_lossy(&claims).into_owned()),
+        advice_html: advice,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +311,15 @@ mod tests {
         p.slo_p99_ms = Some(50.0);
         let a = advise(&fixture::run(), &p, &eco);
         insta::assert_snapshot!(text(|w| advice_text(&a, w)));
+    }
+
+    #[test]
+    fn html_extras_carry_claims_and_advice() {
+        let extras = html_extras(&fixture::run());
+        assert!(extras.claims_html.unwrap().contains("class=\"claims\""));
+        let advice = extras.advice_html.unwrap();
+        assert!(advice.contains("Choose node-fastify"), "{advice}");
+        assert!(advice.contains("cores for the peak"));
     }
 
     #[test]

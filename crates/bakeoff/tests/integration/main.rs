@@ -1,2 +1,4 @@
+mod browser;
+mod report;
 mod store;
 mod verdict;

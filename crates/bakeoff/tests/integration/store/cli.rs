@@ -133,7 +133,7 @@ fn show_and_runs_on_the_command_line() {
         stderr(&out)
     );
     let out = bakeoff(&["show", "42", "--db", db]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no run 42"), "{}", stderr(&out));
 
     // A database from a newer bakeoff: a clear error, exit 1, file untouched.
@@ -239,6 +239,6 @@ fn compare_reports_deltas_and_gates_the_exit_status() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
     }
     let out = bakeoff(&["compare", &a, "77", "--db", db]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no run 77"), "{}", stderr(&out));
 }

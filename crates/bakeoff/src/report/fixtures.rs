@@ -1,0 +1,427 @@
+//! A rich sample [`Run`] built in code, for the renderers' tests, the browser
+//! test and the `compare` tests. Deterministic: every figure is a formula of
+//! the contender and workload, so snapshots are stable. Not measured data.
+
+use std::collections::BTreeMap;
+
+use crate::model::{
+    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Estimate, LittlesLaw, Percentiles,
+    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, WsPoint,
+};
+
+/// (name, language, relative speed, framework, server)
+const CONTENDERS: [(&str, &str, f64, &str, &str); 4] = [
+    ("node-fastify", "node", 1.0, "fastify", "node:http"),
+    ("node-express", "node", 0.62, "express", "node:http"),
+    ("python-fastapi", "python", 0.55, "fastapi", "uvicorn"),
+    ("python-flask", "python", 0.31, "flask", "gunicorn (sync)"),
+];
+
+/// (workload, base capacity at speed 1.0 in req/s, base p99 at equal load in ms,
+/// factor applied to Python's speed so the headlines differ per workload)
+const WORKLOADS: [(&str, f64, f64, f64); 4] = [
+    ("json", 9000.0, 4.0, 1.0),
+    ("io", 2400.0, 58.0, 1.75),
+    ("cpu-mixed", 700.0, 40.0, 0.8),
+    ("ws", 30000.0, 6.0, 1.1),
+];
+
+/// A complete sample run: four contenders (two per language), HTTP workloads
+/// with a worker sweep on `json`, a WebSocket fan-out, start-up, one failed and
+/// one skipped cell, and noise flags.
+pub fn sample_run() -> Run {
+    let mut cells = Vec::new();
+    for (ci, &(name, language, speed, _, _)) in CONTENDERS.iter().enumerate() {
+        for &(workload, base, p99, py) in &WORKLOADS {
+            let speed = if language == "python" {
+                speed * py
+            } else {
+                speed
+            };
+            if workload == "ws" {
+                cells.push(ws_cell(name, speed, base, p99));
+                continue;
+            }
+            if workload == "cpu-mixed" && name == "node-express" {
+                cells.push(failed_cell(name, workload, 1, "contender exited during the capacity search: exit status 137 (killed: out of memory?)"));
+                continue;
+            }
+            let workers: &[u32] = if workload == "json" { &[1, 2] } else { &[1] };
+            for &w in workers {
+                // Python scales with processes better than Node's single loop here.
+                let scale = if w == 1 {
+                    1.0
+                } else if language == "python" {
+                    1.8
+                } else {
+                    1.6
+                };
+                let mut cell = http_cell(name, workload, w, base * speed * scale, p99, ci);
+                if w > 1 {
+                    cell.scaling_efficiency = Some(scale / f64::from(w));
+                }
+                cells.push(cell);
+            }
+        }
+        cells.push(startup_cell(name, language, ci));
+    }
+    Run {
+        id: 7,
+        started_at: "2026-11-28T14:00:00Z".into(),
+        finished_at: Some("2026-11-28T14:42:10Z".into()),
+        status: RunStatus::Complete,
+        settings: Settings {
+            profile: "quick".into(),
+            slo_p99_ms: 100.0,
+            trials: 3,
+            duration_scale: 1.0,
+            contenders: CONTENDERS.iter().map(|c| c.0.to_string()).collect(),
+            workloads: ["json", "io", "cpu-mixed", "ws", "startup"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            workers: vec![1, 2],
+        },
+        environment: Environment {
+            cpu_model: "Sample CPU @ 3.00GHz".into(),
+            cores: 2,
+            memory_bytes: 8 << 30,
+            kernel: "6.1.0-sample".into(),
+            os: "Debian GNU/Linux 12 (bookworm)".into(),
+            bakeoff_version: "0.1.0".into(),
+            git_revision: Some("e0f0793".into()),
+            pinning: "generator: cpu 0; contender: cpu 1".into(),
+            runtimes: BTreeMap::from([
+                ("node".to_string(), "v20.20.2".to_string()),
+                ("python".to_string(), "3.11.7".to_string()),
+            ]),
+        },
+        contenders: CONTENDERS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| contender_info(i, c))
+            .collect(),
+        cells,
+    }
+}
+
+fn contender_info(
+    i: usize,
+    &(name, language, _, framework, server): &(&str, &str, f64, &str, &str),
+) -> ContenderInfo {
+    let mut unsupported = BTreeMap::new();
+    let mut disclosures = vec![format!(
+        "{framework} runs with its defaults; no tuning beyond the worker count."
+    )];
+    if name == "python-flask" {
+        unsupported.insert(
+            "ws".to_string(),
+            "Flask has no WebSocket support without an extension".to_string(),
+        );
+        disclosures
+            .push("gunicorn sync workers answer `Connection: close`; keep-alive is off.".into());
+    }
+    if name == "node-express" {
+        disclosures
+            .push("/data is served by plain JavaScript loops <no dataframe library>.".into());
+    }
+    let i = i as u32;
+    ContenderInfo {
+        name: name.into(),
+        language: language.into(),
+        runtime: language.into(),
+        runtime_version: if language == "node" {
+            "v20.20.2"
+        } else {
+            "3.11.7"
+        }
+        .into(),
+        framework: framework.into(),
+        framework_version: format!("{}.{}.0", 4 + i, 10 + i),
+        server: server.into(),
+        deps_direct: 2 + i,
+        deps_total: 40 + 17 * i,
+        install_bytes: (12 + 9 * u64::from(i)) << 20,
+        install_secs: 3.5 + f64::from(i),
+        app_loc: 120 + 15 * i,
+        unsupported,
+        disclosures,
+    }
+}
+
+fn estimate(median: f64, spread: f64) -> Estimate {
+    let cv = spread / 2.0;
+    Estimate {
+        median,
+        ci_low: median * (1.0 - spread),
+        ci_high: median * (1.0 + spread * 0.8),
+        cv,
+        n: 3,
+        noisy: cv > 0.10,
+    }
+}
+
+fn percentiles(p99: f64) -> Percentiles {
+    Percentiles {
+        p50: p99 * 0.35,
+        p90: p99 * 0.7,
+        p99,
+        p999: p99 * 1.9,
+        p9999: p99 * 3.2,
+        max: p99 * 4.0,
+        mean: p99 * 0.42,
+    }
+}
+
+fn spectrum(p: &Percentiles) -> Vec<[f64; 2]> {
+    vec![
+        [0.5, p.p50],
+        [0.75, (p.p50 + p.p90) / 2.0],
+        [0.9, p.p90],
+        [0.99, p.p99],
+        [0.999, p.p999],
+        [0.9999, p.p9999],
+    ]
+}
+
+fn http_cell(
+    name: &str,
+    workload: &str,
+    workers: u32,
+    capacity: f64,
+    base_p99: f64,
+    ci: usize,
+) -> Cell {
+    let slowdown = 1.0 + ci as f64 * 0.45;
+    let spread = if name == "python-flask" && workload == "io" {
+        0.3
+    } else {
+        0.04 + 0.01 * ci as f64
+    };
+    let cap = estimate(capacity.round(), spread);
+    let trials = (0..3)
+        .map(|t| {
+            search_trial(
+                t,
+                capacity * (0.97 + 0.03 * f64::from(t)),
+                base_p99 * slowdown,
+            )
+        })
+        .collect();
+    let common = (WORKLOADS
+        .iter()
+        .find(|w| w.0 == workload)
+        .map_or(100.0, |w| w.1)
+        * 0.25)
+        .round();
+    let latency = percentiles(base_p99 * slowdown);
+    let service = percentiles(base_p99 * slowdown * 0.8);
+    let mut flags = Vec::new();
+    let mut notes = Vec::new();
+    if cap.noisy {
+        flags.push("noisy".to_string());
+        notes.push(format!(
+            "capacity varies {:.0}% across trials",
+            cap.cv * 100.0
+        ));
+    }
+    let littles_ok = !(name == "python-flask" && workload == "json");
+    if !littles_ok {
+        flags.push("littles-law".to_string());
+        notes.push(
+            "observed concurrency 9.1 vs predicted 4.0: time is lost outside the server".into(),
+        );
+    }
+    if workload == "io" && name == "node-fastify" {
+        flags.push("contended".to_string());
+        notes.push("the generator used 93% of its core; figures are a lower bound".into());
+    }
+    let timeline = (0..10)
+        .map(|s| TimelinePoint {
+            second: s,
+            rps: common * (0.98 + 0.004 * f64::from(s % 5)),
+            p99_ms: base_p99 * slowdown * (0.9 + 0.05 * f64::from(s % 4)),
+            errors: u64::from(s == 7 && ci == 3),
+        })
+        .collect();
+    Cell {
+        contender: name.into(),
+        workload: workload.into(),
+        workers,
+        status: CellStatus::Ok,
+        capacity: Some(cap),
+        trials,
+        equal_load: Some(EqualLoad {
+            target_rps: common,
+            achieved_rps: common * 0.995,
+            requests: (common * 10.0) as u64,
+            errors: u64::from(ci == 3),
+            light: (workload == "cpu-mixed").then(|| percentiles(base_p99 * slowdown * 0.3)),
+            spectrum: spectrum(&latency),
+            service_spectrum: spectrum(&service),
+            latency,
+            service,
+            cpu_ms_per_request: (0.08 + 0.05 * ci as f64)
+                * if workload == "cpu-mixed" { 12.0 } else { 1.0 },
+            rss_peak_bytes: (48 + 21 * ci as u64 + 8 * u64::from(workers)) << 20,
+            rss_mean_bytes: (44 + 20 * ci as u64 + 8 * u64::from(workers)) << 20,
+            timeline,
+            littles_law: LittlesLaw {
+                observed_concurrency: if littles_ok { 4.1 } else { 9.1 },
+                predicted_concurrency: 4.0,
+                ok: littles_ok,
+            },
+            histograms: Vec::new(),
+        }),
+        ws: Vec::new(),
+        startup: None,
+        scaling_efficiency: None,
+        flags,
+        notes,
+    }
+}
+
+/// A ramp that doubles until the SLO breaks, then three bisection steps
+/// between the last pass and the first failure.
+fn search_trial(index: u32, capacity: f64, p99_at_capacity: f64) -> Trial {
+    let mut steps = Vec::new();
+    let mut rate = (capacity / 8.0).round();
+    let mut i = 0;
+    loop {
+        let s = step(i, "ramp", rate, capacity, p99_at_capacity);
+        i += 1;
+        let pass = s.pass;
+        steps.push(s);
+        if !pass {
+            break;
+        }
+        rate *= 2.0;
+    }
+    let (mut lo, mut hi) = (rate / 2.0, rate);
+    for _ in 0..3 {
+        let mid = ((lo + hi) / 2.0).round();
+        let s = step(i, "bisect", mid, capacity, p99_at_capacity);
+        if s.pass {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        steps.push(s);
+        i += 1;
+    }
+    Trial {
+        index,
+        capacity_rps: Some(lo),
+        steps,
+    }
+}
+
+fn step(index: u32, phase: &str, target: f64, capacity: f64, p99_at_capacity: f64) -> SearchStep {
+    let load = target / capacity;
+    let pass = load <= 1.0;
+    SearchStep {
+        index,
+        phase: phase.into(),
+        target_rps: target,
+        achieved_rps: target.min(capacity * 1.05),
+        p99_ms: if pass {
+            p99_at_capacity * load.max(0.2)
+        } else {
+            100.0 * load * load * 2.0
+        },
+        error_rate: if pass { 0.0 } else { 0.002 },
+        pass,
+    }
+}
+
+fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
+    if name == "python-flask" {
+        return Cell {
+            status: CellStatus::Skipped {
+                reason: "python-flask does not serve ws: Flask has no WebSocket support without an extension".into(),
+            },
+            ..failed_cell(name, "ws", 1, "")
+        };
+    }
+    let ws = [10u32, 50, 100, 200]
+        .iter()
+        .map(|&clients| {
+            let expected = 20 * u64::from(clients) * 30;
+            let lost = if name == "node-express" && clients == 200 {
+                12
+            } else {
+                0
+            };
+            let idle = 40u64 << 20;
+            let per_conn = 30_000.0 / speed;
+            WsPoint {
+                clients,
+                rate: 20.0,
+                sent: 600,
+                expected_deliveries: expected,
+                // node-express drops a few broadcasts at its busiest point.
+                deliveries: expected - lost,
+                missing: lost,
+                p50_ms: p99 / speed * 0.4 * (1.0 + f64::from(clients) / 100.0),
+                p99_ms: p99 / speed * (1.0 + f64::from(clients) / 60.0),
+                rss_idle_bytes: idle,
+                rss_loaded_bytes: idle + (per_conn * f64::from(clients)) as u64,
+                bytes_per_connection: per_conn,
+            }
+        })
+        .collect();
+    Cell {
+        contender: name.into(),
+        workload: "ws".into(),
+        workers: 1,
+        status: CellStatus::Ok,
+        capacity: Some(estimate((base * speed).round(), 0.05)),
+        trials: Vec::new(),
+        equal_load: None,
+        ws,
+        startup: None,
+        scaling_efficiency: None,
+        flags: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn startup_cell(name: &str, language: &str, ci: usize) -> Cell {
+    let base = if language == "node" { 180.0 } else { 650.0 };
+    Cell {
+        contender: name.into(),
+        workload: "startup".into(),
+        workers: 1,
+        status: CellStatus::Ok,
+        capacity: None,
+        trials: Vec::new(),
+        equal_load: None,
+        ws: Vec::new(),
+        startup: Some(Startup {
+            to_healthy_ms: estimate(base * (1.0 + 0.2 * ci as f64), 0.06),
+            idle_rss_bytes: (35 + 12 * ci as u64) << 20,
+        }),
+        scaling_efficiency: None,
+        flags: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn failed_cell(name: &str, workload: &str, workers: u32, reason: &str) -> Cell {
+    Cell {
+        contender: name.into(),
+        workload: workload.into(),
+        workers,
+        status: CellStatus::Failed {
+            reason: reason.into(),
+        },
+        capacity: None,
+        trials: Vec::new(),
+        equal_load: None,
+        ws: Vec::new(),
+        startup: None,
+        scaling_efficiency: None,
+        flags: Vec::new(),
+        notes: Vec::new(),
+    }
+}

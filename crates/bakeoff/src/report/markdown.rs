@@ -1,0 +1,141 @@
+//! The Markdown report, ready for a README or a pull request: the headline,
+//! the per-workload tables, failed and skipped cells, the environment and a
+//! short methodology paragraph.
+
+use std::io::{self, Write};
+
+use crate::model::Run;
+
+use super::summary::{self, RATIO_METHOD};
+use super::table::{self, Style, Table, BEST_MARK};
+
+/// Render the run as Markdown.
+pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
+    writeln!(w, "# {}", super::title(run))?;
+    writeln!(w)?;
+    writeln!(w, "{}", super::subtitle(run))?;
+    let summaries = summary::summarize(run);
+    let headlines = summary::headlines(&summaries);
+    if !headlines.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "## Best Node.js vs best Python")?;
+        writeln!(w)?;
+        writeln!(
+            w,
+            "| workload | best Node.js | best Python | Node/Python (interval) | verdict |"
+        )?;
+        writeln!(w, "|---|---|---|---:|---|")?;
+        for h in &headlines {
+            let unit = h.kind.metric().1;
+            let f = if h.kind.higher_is_better() {
+                table::fmt_rate
+            } else {
+                table::fmt_ms
+            };
+            writeln!(
+                w,
+                "| {} | {} {} {unit} | {} {} {unit} | {:.2}x ({:.2}–{:.2}) | {} |",
+                cell_text(h.workload),
+                cell_text(&h.node.contender),
+                f(h.node_est.median),
+                cell_text(&h.python.contender),
+                f(h.python_est.median),
+                h.ratio.median,
+                h.ratio.low,
+                h.ratio.high,
+                h.sentence()
+            )?;
+        }
+        writeln!(w)?;
+        writeln!(w, "{RATIO_METHOD}")?;
+    }
+    for s in &summaries {
+        writeln!(w)?;
+        writeln!(w, "## {}", cell_text(s.workload))?;
+        writeln!(w)?;
+        if s.rows.is_empty() {
+            writeln!(w, "No cell measured.")?;
+        } else {
+            write_table(&table::workload_table(s), w)?;
+        }
+        if !s.problems.is_empty() {
+            writeln!(w)?;
+            for cell in &s.problems {
+                let (state, reason) = summary::problem(cell);
+                writeln!(
+                    w,
+                    "- **{}** ({} worker{}) {state}: {}",
+                    cell_text(&cell.contender),
+                    cell.workers,
+                    if cell.workers == 1 { "" } else { "s" },
+                    cell_text(reason)
+                )?;
+            }
+        }
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "`{BEST_MARK}` (bold) marks the best contender of each language on that workload."
+    )?;
+    let flags = table::run_flags(run);
+    if !flags.is_empty() {
+        writeln!(w)?;
+        for flag in flags {
+            writeln!(w, "- `{flag}`: {}", table::flag_meaning(&flag))?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "## Environment")?;
+    writeln!(w)?;
+    writeln!(w, "| | |")?;
+    writeln!(w, "|---|---|")?;
+    for (k, v) in super::environment_rows(run) {
+        writeln!(w, "| {} | {} |", cell_text(&k), cell_text(&v))?;
+    }
+    writeln!(w)?;
+    writeln!(w, "## Methodology")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{} See [docs/methodology.md](docs/methodology.md).",
+        super::methodology(run)
+    )?;
+    Ok(())
+}
+
+/// Text safe inside a table cell: no pipes, no newlines, no raw HTML.
+fn cell_text(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+        .replace('*', "\\*")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn write_table<W: Write>(t: &Table, w: &mut W) -> io::Result<()> {
+    let header: Vec<String> = t.headers.iter().map(|h| cell_text(h)).collect();
+    writeln!(w, "| {} |", header.join(" | "))?;
+    let align: Vec<&str> = t
+        .numeric
+        .iter()
+        .map(|&n| if n { "---:" } else { "---" })
+        .collect();
+    writeln!(w, "|{}|", align.join("|"))?;
+    for row in &t.rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| {
+                let text = cell_text(&c.text);
+                match c.style {
+                    Style::Best => format!("**{text}**"),
+                    _ => text,
+                }
+            })
+            .collect();
+        writeln!(w, "| {} |", cells.join(" | "))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! The summary tables as rows of formatted strings with a style hint per cell,
+//! shared by the text, Markdown and HTML renderers, plus number formatting.
+
+use crate::model::{Estimate, Run};
+
+use super::summary::{self, Kind, Row, WorkloadSummary};
+
+/// How a table cell should stand out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    /// The best contender of its language.
+    Best,
+    /// A flag worth a second look.
+    Warn,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableCell {
+    pub text: String,
+    pub style: Style,
+}
+
+impl TableCell {
+    fn plain(text: impl Into<String>) -> TableCell {
+        TableCell {
+            text: text.into(),
+            style: Style::Plain,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<TableCell>>,
+    /// Columns holding numbers (right-aligned).
+    pub numeric: Vec<bool>,
+}
+
+/// The mark after the best contender of each language.
+pub const BEST_MARK: &str = "*";
+
+/// The summary table of one workload.
+pub fn workload_table(s: &WorkloadSummary<'_>) -> Table {
+    let (metric, unit) = s.kind.metric();
+    let mut headers = vec![
+        "contender".to_string(),
+        "language".to_string(),
+        format!("{metric} ({unit}, 95% CI)"),
+    ];
+    match s.kind {
+        Kind::Http => {
+            let rate = s
+                .rows
+                .iter()
+                .find_map(|r| r.cell.equal_load.as_ref())
+                .map(|e| e.target_rps);
+            headers.push(match rate {
+                Some(r) => format!("p99 @ {} req/s (ms)", fmt_rate(r)),
+                None => "p99 at equal load (ms)".into(),
+            });
+            headers.extend(["CPU ms/req".into(), "RSS peak".into()]);
+        }
+        Kind::Ws => {
+            let clients = s
+                .rows
+                .iter()
+                .find_map(|r| summary::ws_p99(r.cell))
+                .map(|(c, _)| c);
+            headers.push(match clients {
+                Some(c) => format!("p99 @ {c} clients (ms)"),
+                None => "p99 (ms)".into(),
+            });
+            headers.extend(["bytes/conn".into(), "RSS loaded".into()]);
+        }
+        Kind::Startup => headers.push("idle RSS".into()),
+    }
+    headers.push("flags".into());
+    let mut numeric = vec![true; headers.len()];
+    numeric[0] = false;
+    numeric[1] = false;
+    *numeric.last_mut().expect("headers are never empty") = false;
+    let rows = s.rows.iter().map(|r| row(r, s.kind)).collect();
+    Table {
+        headers,
+        rows,
+        numeric,
+    }
+}
+
+fn row(r: &Row<'_>, kind: Kind) -> Vec<TableCell> {
+    let cell = r.cell;
+    let name = if r.best_of_language {
+        TableCell {
+            text: format!("{} {BEST_MARK}", cell.contender),
+            style: Style::Best,
+        }
+    } else {
+        TableCell::plain(&cell.contender)
+    };
+    let headline = r.headline();
+    let est = |f: fn(f64) -> String| headline.map_or("-".to_string(), |e| fmt_estimate(&e, f));
+    let mut out = vec![name, TableCell::plain(r.language)];
+    match kind {
+        Kind::Http => {
+            out.push(TableCell::plain(est(fmt_rate)));
+            let el = cell.equal_load.as_ref();
+            out.push(TableCell::plain(
+                el.map_or("-".into(), |e| fmt_ms(e.latency.p99)),
+            ));
+            out.push(TableCell::plain(
+                el.map_or("-".into(), |e| fmt_ms(e.cpu_ms_per_request)),
+            ));
+            out.push(TableCell::plain(
+                el.map_or("-".into(), |e| fmt_bytes(e.rss_peak_bytes as f64)),
+            ));
+        }
+        Kind::Ws => {
+            out.push(TableCell::plain(est(fmt_rate)));
+            out.push(TableCell::plain(
+                summary::ws_p99(cell).map_or("-".into(), |(_, p)| fmt_ms(p)),
+            ));
+            out.push(TableCell::plain(
+                summary::ws_bytes_per_connection(cell).map_or("-".into(), fmt_bytes),
+            ));
+            let loaded = cell
+                .ws
+                .iter()
+                .max_by_key(|p| p.clients)
+                .map(|p| p.rss_loaded_bytes);
+            out.push(TableCell::plain(
+                loaded.map_or("-".into(), |b| fmt_bytes(b as f64)),
+            ));
+        }
+        Kind::Startup => {
+            out.push(TableCell::plain(est(fmt_ms)));
+            out.push(TableCell::plain(
+                cell.startup
+                    .map_or("-".into(), |s| fmt_bytes(s.idle_rss_bytes as f64)),
+            ));
+        }
+    }
+    let flags = flags(cell);
+    out.push(TableCell {
+        style: if flags.is_empty() {
+            Style::Plain
+        } else {
+            Style::Warn
+        },
+        text: flags.join(", "),
+    });
+    out
+}
+
+/// The cell's flags, with `noisy` added when the capacity estimate says so.
+pub fn flags(cell: &crate::model::Cell) -> Vec<String> {
+    let mut flags = cell.flags.clone();
+    if cell.capacity.is_some_and(|c| c.noisy) && !flags.iter().any(|f| f == "noisy") {
+        flags.push("noisy".into());
+    }
+    flags
+}
+
+/// What each flag means, for the legends.
+pub fn flag_meaning(flag: &str) -> &'static str {
+    match flag {
+        "noisy" => "trials disagree by more than 10% (coefficient of variation); rerun on a quieter machine",
+        "contended" => "the load generator competed for CPU; figures are a lower bound",
+        "littles-law" => "measured concurrency disagrees with throughput × latency; time was lost outside the server",
+        "generator-limited" => "the generator could not send at the target rate; capacity may be higher",
+        _ => "see the cell's notes",
+    }
+}
+
+/// All distinct flags in the run, in first-seen order.
+pub fn run_flags(run: &Run) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &run.cells {
+        for f in flags(c) {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+pub fn fmt_estimate(e: &Estimate, f: fn(f64) -> String) -> String {
+    format!("{} [{}–{}]", f(e.median), f(e.ci_low), f(e.ci_high))
+}
+
+/// Requests per second: whole numbers with thousands separators from 100 up.
+pub fn fmt_rate(x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    if x.abs() < 100.0 {
+        return format!("{x:.1}");
+    }
+    let grouped = group_thousands(&format!("{:.0}", x.abs()));
+    if x < 0.0 {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
+/// A count with thousands separators.
+pub fn fmt_count(n: u64) -> String {
+    group_thousands(&n.to_string())
+}
+
+fn group_thousands(digits: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Milliseconds with three significant figures or so.
+pub fn fmt_ms(x: f64) -> String {
+    if !x.is_finite() {
+        "-".into()
+    } else if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+pub fn fmt_bytes(b: f64) -> String {
+    const KIB: f64 = 1024.0;
+    if b >= KIB * KIB * KIB {
+        format!("{:.1} GiB", b / (KIB * KIB * KIB))
+    } else if b >= KIB * KIB {
+        format!("{:.1} MiB", b / (KIB * KIB))
+    } else if b >= KIB {
+        format!("{:.1} KiB", b / KIB)
+    } else {
+        format!("{b:.0} B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_formatted_for_people() {
+        assert_eq!(fmt_rate(1234567.4), "1,234,567");
+        assert_eq!(fmt_rate(999.0), "999");
+        assert_eq!(fmt_rate(12.34), "12.3");
+        assert_eq!(fmt_rate(-4321.0), "-4,321");
+        assert_eq!(fmt_ms(0.1234), "0.12");
+        assert_eq!(fmt_ms(12.34), "12.3");
+        assert_eq!(fmt_ms(1234.5), "1234");
+        assert_eq!(fmt_bytes(512.0), "512 B");
+        assert_eq!(fmt_bytes(30_000.0), "29.3 KiB");
+        assert_eq!(fmt_bytes((48u64 << 20) as f64), "48.0 MiB");
+        assert_eq!(fmt_rate(f64::NAN), "-");
+        assert_eq!(fmt_count(0), "0");
+        assert_eq!(fmt_count(1_234_567), "1,234,567");
+    }
+}

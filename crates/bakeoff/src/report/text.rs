@@ -1,0 +1,161 @@
+//! The terminal report: per-workload summary tables, failed and skipped cells,
+//! the Node-vs-Python headline and the flags. ANSI colour only when asked.
+
+use std::io::{self, Write};
+
+use crate::model::Run;
+
+use super::summary::{self, Headline};
+use super::table::{self, Style, Table, BEST_MARK};
+
+const BOLD: &str = "\x1b[1m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[31m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color && !text.is_empty() {
+            format!("{code}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Render the run as plain-text tables; `color` adds ANSI escapes.
+pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()> {
+    let p = Painter { color };
+    writeln!(w, "{}", p.paint(BOLD, &super::title(run)))?;
+    writeln!(w, "{}", super::subtitle(run))?;
+    let summaries = summary::summarize(run);
+    for s in &summaries {
+        writeln!(w)?;
+        writeln!(w, "{}", p.paint(BOLD, s.workload))?;
+        if s.rows.is_empty() {
+            writeln!(w, "  no cell measured")?;
+        } else {
+            write_table(&table::workload_table(s), &p, w)?;
+        }
+        for cell in &s.problems {
+            let (state, reason) = summary::problem(cell);
+            let head = format!("{} ({}): {state}", cell.contender, workers(cell.workers));
+            writeln!(w, "  {} - {}", p.paint(RED, &head), one_line(reason))?;
+        }
+    }
+    let headlines = summary::headlines(&summaries);
+    if !headlines.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            p.paint(
+                BOLD,
+                "Best Node.js vs best Python (ratio Node/Python, conservative interval)"
+            )
+        )?;
+        for h in &headlines {
+            writeln!(w, "  {}", headline_line(h))?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{}",
+        p.paint(
+            DIM,
+            &format!("{BEST_MARK} best of its language on that workload")
+        )
+    )?;
+    for flag in table::run_flags(run) {
+        writeln!(
+            w,
+            "{}",
+            p.paint(DIM, &format!("{flag}: {}", table::flag_meaning(&flag)))
+        )?;
+    }
+    Ok(())
+}
+
+fn headline_line(h: &Headline<'_>) -> String {
+    let unit = h.kind.metric().1;
+    let f = if h.kind.higher_is_better() {
+        table::fmt_rate
+    } else {
+        table::fmt_ms
+    };
+    format!(
+        "{}: {} {} {unit} vs {} {} {unit} -> {:.2}x [{:.2}–{:.2}]: {}",
+        h.workload,
+        h.node.contender,
+        f(h.node_est.median),
+        h.python.contender,
+        f(h.python_est.median),
+        h.ratio.median,
+        h.ratio.low,
+        h.ratio.high,
+        h.sentence()
+    )
+}
+
+/// Reasons can carry newlines (stderr tails); a table line must not.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn write_table<W: Write>(t: &Table, p: &Painter, w: &mut W) -> io::Result<()> {
+    let width = |s: &str| s.chars().count();
+    let mut widths: Vec<usize> = t.headers.iter().map(|h| width(h)).collect();
+    for row in &t.rows {
+        for (i, c) in row.iter().enumerate() {
+            widths[i] = widths[i].max(width(&c.text));
+        }
+    }
+    let last = t.headers.len() - 1;
+    let pad = |text: &str, i: usize| {
+        // The last column is left-aligned text: no trailing fill.
+        let fill = if i == last {
+            String::new()
+        } else {
+            " ".repeat(widths[i] - width(text))
+        };
+        if t.numeric[i] {
+            format!("{fill}{text}")
+        } else {
+            format!("{text}{fill}")
+        }
+    };
+    let header: Vec<String> = t
+        .headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| pad(h, i))
+        .collect();
+    writeln!(w, "  {}", p.paint(BOLD, header.join("  ").trim_end()))?;
+    for row in &t.rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let text = pad(&one_line(&c.text), i);
+                match c.style {
+                    Style::Plain => text,
+                    Style::Best => p.paint(GREEN, &text),
+                    Style::Warn => p.paint(YELLOW, &text),
+                }
+            })
+            .collect();
+        writeln!(w, "  {}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
+}
+
+fn workers(n: u32) -> String {
+    format!("{n} worker{}", if n == 1 { "" } else { "s" })
+}
