@@ -145,7 +145,10 @@ async fn handle(
             if ms > 0 {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            Ok(json(StatusCode::OK, format!(r#"{{"ms":{ms},"seq":{seq}}}"#)))
+            Ok(json(
+                StatusCode::OK,
+                format!(r#"{{"ms":{ms},"seq":{seq}}}"#),
+            ))
         }
         "/stats" => {
             let n = calls.load(Ordering::SeqCst);

@@ -11,7 +11,11 @@ pub(super) async fn plaintext(p: &mut Probe<'_>) {
     let path = "/plaintext";
     if let Some(resp) = p.get(path, 200, Kind::Text).await {
         if resp.body != b"Hello, World!" {
-            p.fail(path, "body `Hello, World!`", format!("`{}`", resp.body_text()));
+            p.fail(
+                path,
+                "body `Hello, World!`",
+                format!("`{}`", resp.body_text()),
+            );
         }
     }
 }
@@ -35,6 +39,9 @@ pub(super) async fn io(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     let mut made = 0u64;
     for ms in IO_DELAYS_MS {
         let path = format!("/io?ms={ms}");
+        if p.is_dead() {
+            break;
+        }
         let started = Instant::now();
         made += 1;
         let Some((_, v)) = p.get_json(&path, 200).await else {
@@ -97,7 +104,11 @@ pub(super) async fn cpu(p: &mut Probe<'_>) {
     let cases: [(String, u64, u64); 4] = [
         ("/cpu?n=10".into(), 10, 4),
         ("/cpu?n=10000".into(), 10_000, 1229),
-        (format!("/cpu?n={random_n}"), random_n, prime_count(random_n)),
+        (
+            format!("/cpu?n={random_n}"),
+            random_n,
+            prime_count(random_n),
+        ),
         ("/cpu".into(), 10_000, 1229),
     ];
     for (path, n, primes) in cases {

@@ -118,7 +118,8 @@ pub(super) fn compare(region: &str, want: &[ProductAggregate], got: &Value) -> V
     if obj.get("region").and_then(Value::as_str) != Some(region) {
         reasons.push(format!(
             "expected \"region\":\"{region}\", got {}",
-            obj.get("region").map_or("nothing".into(), |v| v.to_string())
+            obj.get("region")
+                .map_or("nothing".into(), |v| v.to_string())
         ));
     }
     let Some(items) = obj.get("products").and_then(Value::as_array) else {
@@ -167,8 +168,18 @@ pub(super) fn compare(region: &str, want: &[ProductAggregate], got: &Value) -> V
                 reasons.push(format!("{}: expected {name} {want}, got {got}", w.product));
             }
         };
-        field("count", g.count == w.count, w.count.to_string(), g.count.to_string());
-        field("units", g.units == w.units, w.units.to_string(), g.units.to_string());
+        field(
+            "count",
+            g.count == w.count,
+            w.count.to_string(),
+            g.count.to_string(),
+        );
+        field(
+            "units",
+            g.units == w.units,
+            w.units.to_string(),
+            g.units.to_string(),
+        );
         field(
             "revenue",
             close(g.revenue, w.revenue),
@@ -194,7 +205,10 @@ fn parse_product(v: &Value) -> Result<ProductAggregate, String> {
     const KEYS: [&str; 5] = ["product", "count", "units", "revenue", "mean_unit_price"];
     let obj = v.as_object().ok_or("expected an object")?;
     if let Some(extra) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(format!("unexpected key `{extra}` (allowed: {})", KEYS.join(", ")));
+        return Err(format!(
+            "unexpected key `{extra}` (allowed: {})",
+            KEYS.join(", ")
+        ));
     }
     let int = |k: &str| {
         obj.get(k)
@@ -227,10 +241,19 @@ pub(super) async fn check(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     let reference = match tokio::task::spawn_blocking(move || reference_aggregation(&path)).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return p.reasons.push(format!("data: {e}")),
-        Err(e) => return p.reasons.push(format!("data: the reference aggregation failed: {e}")),
+        Err(e) => {
+            return p
+                .reasons
+                .push(format!("data: the reference aggregation failed: {e}"))
+        }
     };
     let mut regions: Vec<&str> = REGIONS.to_vec();
-    regions.extend(reference.keys().map(String::as_str).filter(|r| !REGIONS.contains(r)));
+    regions.extend(
+        reference
+            .keys()
+            .map(String::as_str)
+            .filter(|r| !REGIONS.contains(r)),
+    );
     for region in regions {
         let url = format!("/data?region={region}");
         let Some(want) = reference.get(region) else {
@@ -268,7 +291,8 @@ mod tests {
     fn write_csv(dir: &Path, body: &str) -> PathBuf {
         let path = dir.join("sales.csv");
         let mut f = std::fs::File::create(&path).unwrap();
-        f.write_all(b"region,product,units,unit_price,day\n").unwrap();
+        f.write_all(b"region,product,units,unit_price,day\n")
+            .unwrap();
         f.write_all(body.as_bytes()).unwrap();
         path
     }
@@ -321,7 +345,10 @@ europe,product-03,10,5.00,2025-03-02\n";
                 {"product":"product-03","count":1,"units":10,"revenue":50.00000000001,"mean_unit_price":5.0},
             ]})
         };
-        assert_eq!(compare("europe", want, &body(102.0000000001, 6)), Vec::<String>::new());
+        assert_eq!(
+            compare("europe", want, &body(102.0000000001, 6)),
+            Vec::<String>::new()
+        );
         let r = compare("europe", want, &body(103.0, 6));
         assert!(r.iter().any(|m| m.contains("revenue")), "{r:?}");
         let r = compare("europe", want, &body(102.0, 7));
@@ -330,7 +357,11 @@ europe,product-03,10,5.00,2025-03-02\n";
         assert!(r.iter().any(|m| m.contains("sorted")), "{r:?}");
         let r = compare("asia", want, &body(102.0, 6));
         assert!(r[0].contains("region"), "{r:?}");
-        let r = compare("europe", want, &json!({"region":"europe","products":[{"product":"product-01","count":2.0}]}));
+        let r = compare(
+            "europe",
+            want,
+            &json!({"region":"europe","products":[{"product":"product-01","count":2.0}]}),
+        );
         assert!(r[0].contains("count"), "{r:?}");
     }
 }

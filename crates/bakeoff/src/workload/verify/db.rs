@@ -119,8 +119,11 @@ impl RowErrors {
             p.reasons.push(format!("GET {}: {e}", self.path));
         }
         if n > SHOWN {
-            p.reasons
-                .push(format!("GET {}: ... and {} more bad rows", self.path, n - SHOWN));
+            p.reasons.push(format!(
+                "GET {}: ... and {} more bad rows",
+                self.path,
+                n - SHOWN
+            ));
         }
     }
 }
@@ -235,7 +238,11 @@ fn check_count(p: &mut Probe<'_>, path: &str, param: Option<&str>, want: usize, 
             Some(q) => format!("queries={q:?} means {want}"),
             None => format!("a missing queries means {want}"),
         };
-        p.fail(path, format!("{want} rows ({rule}, clamped to 1..=500)"), format!("{got} rows"));
+        p.fail(
+            path,
+            format!("{want} rows ({rule}, clamped to 1..=500)"),
+            format!("{got} rows"),
+        );
     }
 }
 
@@ -321,7 +328,11 @@ fn check_persisted(
         .iter()
         .filter(|(id, n)| before.get(id) == Some(n))
         .count();
-    let allowed = if rows.len() >= 5 { 1 + rows.len() / 100 } else { rows.len() };
+    let allowed = if rows.len() >= 5 {
+        1 + rows.len() / 100
+    } else {
+        rows.len()
+    };
     if unchanged > allowed {
         p.fail(
             path,

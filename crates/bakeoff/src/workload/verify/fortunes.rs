@@ -128,7 +128,12 @@ pub fn parse_fortunes(html: &str) -> Result<Vec<FortuneRow>, String> {
         let id = decode_entities(cells[0])
             .trim()
             .parse::<i64>()
-            .map_err(|_| format!("data row {n} has a non-integer id `{}`", super::snippet(cells[0])))?;
+            .map_err(|_| {
+                format!(
+                    "data row {n} has a non-integer id `{}`",
+                    super::snippet(cells[0])
+                )
+            })?;
         rows.push(FortuneRow {
             id,
             message: decode_entities(cells[1]),
@@ -171,7 +176,11 @@ pub(super) fn compare_rows(want: &[FortuneRow], got: &[FortuneRow]) -> Vec<Strin
     let mut sorted = got.to_vec();
     sorted.sort_by(|a, b| a.message.cmp(&b.message));
     if sorted != got {
-        let at = sorted.iter().zip(got).position(|(a, b)| a != b).unwrap_or(0);
+        let at = sorted
+            .iter()
+            .zip(got)
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
         reasons.push(format!(
             "expected rows sorted by message (code-point order); row {} is {} where {} belongs",
             at + 1,
@@ -244,7 +253,10 @@ mod tests {
             "<script>alert(\"x\");</script>"
         );
         assert_eq!(decode_entities("a &amp; b"), "a & b");
-        assert_eq!(decode_entities("it&#39;s it&#x27;s it&#X27;s it&apos;s"), "it's it's it's it's");
+        assert_eq!(
+            decode_entities("it&#39;s it&#x27;s it&#X27;s it&apos;s"),
+            "it's it's it's it's"
+        );
         assert_eq!(decode_entities("&#12501;&#x30EC;"), "フレ");
         assert_eq!(decode_entities("&amp;lt;"), "&lt;");
         // Unknown or broken references stay as written.
@@ -286,7 +298,10 @@ mod tests {
         let err = parse_fortunes("<tr><td>one</td><td>x</td></tr>").unwrap_err();
         assert!(err.contains("non-integer id"), "{err}");
         // <tbody> or <title> must not be taken for rows or cells.
-        assert_eq!(parse_fortunes("<title>t</title><tbody></tbody>").unwrap(), vec![]);
+        assert_eq!(
+            parse_fortunes("<title>t</title><tbody></tbody>").unwrap(),
+            vec![]
+        );
     }
 
     #[test]
@@ -310,7 +325,14 @@ mod tests {
         let r = compare_rows(&want, &reversed);
         assert_eq!(r.len(), 1, "{r:?}");
         assert!(r[0].contains("sorted"), "{r:?}");
-        let altered = vec![want[0].clone(), want[1].clone(), FortuneRow { id: 2, message: "c".into() }];
+        let altered = vec![
+            want[0].clone(),
+            want[1].clone(),
+            FortuneRow {
+                id: 2,
+                message: "c".into(),
+            },
+        ];
         let r = compare_rows(&want, &altered);
         assert!(r.iter().any(|m| m.contains("missing")), "{r:?}");
         assert!(r.iter().any(|m| m.contains("unexpected")), "{r:?}");

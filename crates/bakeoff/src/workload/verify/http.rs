@@ -295,7 +295,9 @@ impl ChunkedDecoder {
                     return Ok(false);
                 }
                 if &rest[..2] != b"\r\n" {
-                    return Err(FetchError::Malformed("chunk data not followed by CRLF".into()));
+                    return Err(FetchError::Malformed(
+                        "chunk data not followed by CRLF".into(),
+                    ));
                 }
                 self.pos += 2;
                 self.need_crlf = false;
@@ -391,7 +393,7 @@ mod tests {
         let (status, headers, len) = parse_head(b"HTTP/1.1 404 Not Found\r\nA: b\r\n\r\nbody")
             .unwrap()
             .unwrap();
-        assert_eq!((status, len), (404, 36));
+        assert_eq!((status, len), (404, 32));
         assert_eq!(headers, vec![("A".to_string(), "b".to_string())]);
         assert!(matches!(
             parse_head(b"\x00\xffgarbage\r\n\r\n"),

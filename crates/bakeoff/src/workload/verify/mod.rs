@@ -243,6 +243,11 @@ impl<'a> Probe<'a> {
         }
     }
 
+    /// The server stopped answering; further requests are skipped.
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
     /// Record "GET path: expected X, got Y" with Y cut to a snippet.
     pub fn fail(&mut self, path: &str, expected: impl Display, got: impl Display) {
         self.reasons.push(format!(
@@ -361,8 +366,14 @@ mod tests {
         assert!(content_type_ok("text/plain; charset=UTF-8", Kind::Text));
         assert!(!content_type_ok("text/html", Kind::Text));
         assert!(content_type_ok("application/json", Kind::Json));
-        assert!(content_type_ok("application/json;charset=\"utf-8\"", Kind::Json));
-        assert!(!content_type_ok("application/json; charset=latin1", Kind::Json));
+        assert!(content_type_ok(
+            "application/json;charset=\"utf-8\"",
+            Kind::Json
+        ));
+        assert!(!content_type_ok(
+            "application/json; charset=latin1",
+            Kind::Json
+        ));
         assert!(!content_type_ok("text/json", Kind::Json));
         assert!(content_type_ok("text/html; charset=utf-8", Kind::Html));
         assert!(content_type_ok("Text/HTML;Charset=UTF-8", Kind::Html));

@@ -63,9 +63,9 @@ pub(super) async fn check(p: &mut Probe<'_>) {
             Ok(Err(e)) => p
                 .reasons
                 .push(format!("ws: client {i} could not send its message: {e}")),
-            Err(_) => p
-                .reasons
-                .push(format!("ws: client {i} could not send its message within {limit:?}")),
+            Err(_) => p.reasons.push(format!(
+                "ws: client {i} could not send its message within {limit:?}"
+            )),
         }
     }
 
@@ -116,10 +116,9 @@ pub(super) async fn check(p: &mut Probe<'_>) {
                 p.reasons.push(format!(
                     "ws: client {c}: expected {whose} {:?} within {limit:?}, got nothing{}",
                     messages[s],
-                    error.as_deref().map_or(String::new(), |e| format!(
-                        " ({})",
-                        super::snippet(e)
-                    ))
+                    error
+                        .as_deref()
+                        .map_or(String::new(), |e| format!(" ({})", super::snippet(e)))
                 ));
             }
         }
