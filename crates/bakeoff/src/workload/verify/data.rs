@@ -255,7 +255,8 @@ pub(super) async fn check(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
             .filter(|r| !REGIONS.contains(r)),
     );
     for region in regions {
-        let url = format!("/data?region={region}");
+        let encoded: String = url::form_urlencoded::byte_serialize(region.as_bytes()).collect();
+        let url = format!("/data?region={encoded}");
         let Some(want) = reference.get(region) else {
             // A contract region the dataset lacks: the contender must say 404.
             not_found(p, &url).await;
