@@ -75,6 +75,7 @@ type Resp = Response<Full<Bytes>>;
 pub async fn start(sqlite: &Path, data: &Path, upstream: &str, faults: Faults) -> TestServer {
     let db = rusqlite::Connection::open(sqlite).unwrap();
     db.busy_timeout(Duration::from_secs(5)).unwrap();
+    db.pragma_update(None, "synchronous", "NORMAL").unwrap();
     let mut reader = csv::Reader::from_path(data).unwrap();
     let sales = reader
         .records()
@@ -417,6 +418,8 @@ pub enum Raw {
     Garbage,
     /// A valid head, then a body that never ends.
     EndlessBody,
+    /// Promises 100 bytes, sends 5 and closes.
+    ShortBody,
 }
 
 /// Start a raw misbehaving server; stops when dropped.
@@ -449,6 +452,11 @@ pub async fn start_raw(kind: Raw) -> TestServer {
                                 .await;
                             let block = vec![b'x'; 64 * 1024];
                             while stream.write_all(&block).await.is_ok() {}
+                        }
+                        Raw::ShortBody => {
+                            let _ = stream
+                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+                                .await;
                         }
                     }
                 };
