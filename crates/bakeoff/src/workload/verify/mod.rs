@@ -380,6 +380,62 @@ mod tests {
         assert!(!content_type_ok("text/html", Kind::Html));
     }
 
+    fn headers(list: &[(&str, String)]) -> Response {
+        Response {
+            status: 200,
+            headers: list
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            body: Vec::new(),
+        }
+    }
+
+    fn header_reasons(resp: &Response, kind: Kind) -> Vec<String> {
+        let target = Target::parse("http://127.0.0.1:1").unwrap();
+        let opts = VerifyOptions::default();
+        let mut p = Probe::new(&target, &opts);
+        p.check_headers("/x", resp, kind);
+        p.reasons
+    }
+
+    #[test]
+    fn common_headers_are_required_and_dates_current() {
+        let now = httpdate::fmt_http_date(SystemTime::now());
+        let good = headers(&[
+            ("Server", "s".into()),
+            ("date", now.clone()),
+            ("Content-Type", "application/json".into()),
+        ]);
+        assert!(header_reasons(&good, Kind::Json).is_empty());
+
+        let r = header_reasons(&good, Kind::Html);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].starts_with("GET /x: expected Content-Type: text/html; charset=utf-8, got Content-Type: application/json"), "{r:?}");
+
+        let stale = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(120));
+        let r = header_reasons(
+            &headers(&[("date", stale), ("content-type", "text/plain".into())]),
+            Kind::Text,
+        );
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[0].contains("expected a Server header, got none"), "{r:?}");
+        assert!(
+            r[1].contains("a current Date") && r[1].contains("s off"),
+            "{r:?}"
+        );
+
+        let r = header_reasons(
+            &headers(&[("Server", "s".into()), ("Date", "yesterday".into())]),
+            Kind::Text,
+        );
+        assert!(
+            r[0].contains("RFC 7231") && r[0].contains("yesterday"),
+            "{r:?}"
+        );
+        assert!(r[1].contains("no Content-Type"), "{r:?}");
+    }
+
     #[test]
     fn snippets_are_short_and_escaped() {
         let long = "x".repeat(500);

@@ -15,7 +15,7 @@ const CLIENTS: usize = 3;
 /// Largest WebSocket message accepted from the contender.
 const MAX_MESSAGE: usize = 1024 * 1024;
 /// Lets the server add the last client to the room before anyone speaks.
-const SETTLE: Duration = Duration::from_millis(200);
+const SETTLE: Duration = Duration::from_millis(500);
 
 pub(super) async fn check(p: &mut Probe<'_>) {
     let url = format!("ws://{}/ws", p.target.authority());
