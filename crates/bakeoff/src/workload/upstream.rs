@@ -2,7 +2,8 @@
 //! `{"ms":M,"seq":S}` after M ms and counts its calls; `GET /stats` answers
 //! `{"calls":n}`. Binds 127.0.0.1 only.
 //!
-//! One hyper HTTP/1.1 connection task per socket (keep-alive), so thousands of
+//! It runs on a dedicated thread with a single-threaded tokio runtime, one
+//! hyper HTTP/1.1 connection task per socket (keep-alive), so thousands of
 //! idle or waiting connections cost a few KiB each. Everything stops when the
 //! token is cancelled or the [`Upstream`] is dropped.
 
@@ -31,6 +32,8 @@ const BACKLOG: u32 = 4096;
 pub enum UpstreamError {
     #[error("cannot bind the upstream service on 127.0.0.1: {0}")]
     Bind(#[source] std::io::Error),
+    #[error("cannot start the upstream service's thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 /// A running upstream service; stops when dropped or when its token is cancelled.
@@ -38,24 +41,42 @@ pub struct Upstream {
     addr: SocketAddr,
     cancel: CancellationToken,
     calls: Arc<AtomicU64>,
-    task: tokio::task::JoinHandle<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Upstream {
     /// Start on 127.0.0.1 with an ephemeral port.
+    ///
+    /// The service runs on its own thread with its own single-threaded
+    /// runtime, so a load generator saturating the caller's runtime cannot
+    /// delay the upstream's answers (which would be charged to the contender).
     pub async fn start(cancel: CancellationToken) -> Result<Upstream, UpstreamError> {
-        let listener = bind().map_err(UpstreamError::Bind)?;
-        let addr = listener.local_addr().map_err(UpstreamError::Bind)?;
         // A child token: cancelling the parent stops us, and Drop stops us
         // without touching the parent.
         let cancel = cancel.child_token();
         let calls = Arc::new(AtomicU64::new(0));
-        let task = tokio::spawn(accept_loop(listener, cancel.clone(), calls.clone()));
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name("bakeoff-upstream".into())
+            .spawn({
+                let cancel = cancel.clone();
+                let calls = calls.clone();
+                move || serve_on_this_thread(ready_tx, cancel, calls)
+            })
+            .map_err(UpstreamError::Thread)?;
+        let addr = match ready_rx.await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(UpstreamError::Thread(std::io::Error::other(
+                    "the upstream thread ended before it was ready",
+                )))
+            }
+        };
         Ok(Upstream {
             addr,
             cancel,
             calls,
-            task,
+            thread: Some(thread),
         })
     }
 
@@ -73,17 +94,52 @@ impl Upstream {
         self.calls.load(Ordering::SeqCst)
     }
 
-    /// Stop serving and wait until the accept loop has ended.
+    /// Stop serving and wait until the service's thread has ended (its
+    /// connections are closed by then).
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
-        let _ = (&mut self.task).await;
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 }
 
 impl Drop for Upstream {
     fn drop(&mut self) {
+        // The thread notices within a scheduler tick and exits on its own;
+        // joining here would block the caller's runtime.
         self.cancel.cancel();
     }
+}
+
+type Ready = tokio::sync::oneshot::Sender<Result<SocketAddr, UpstreamError>>;
+
+fn serve_on_this_thread(ready: Ready, cancel: CancellationToken, calls: Arc<AtomicU64>) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(UpstreamError::Thread(e)));
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let bound = bind().and_then(|l| Ok((l.local_addr()?, l)));
+        let listener = match bound {
+            Ok((addr, listener)) => {
+                let _ = ready.send(Ok(addr));
+                listener
+            }
+            Err(e) => {
+                let _ = ready.send(Err(UpstreamError::Bind(e)));
+                return;
+            }
+        };
+        accept_loop(listener, cancel, calls).await;
+    });
+    // Dropping the runtime drops every connection task still alive.
 }
 
 fn bind() -> std::io::Result<TcpListener> {

@@ -461,6 +461,26 @@ async fn upstream_serves_many_concurrent_connections() {
 }
 
 #[tokio::test]
+async fn upstream_answers_while_the_callers_runtime_is_busy() {
+    use std::io::{Read, Write};
+    let up = Upstream::start(CancellationToken::new()).await.unwrap();
+    let addr = up.addr();
+    let client = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        s.write_all(b"GET /delay?ms=0 HTTP/1.1\r\nHost: up\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).map(|_| out)
+    });
+    // Block this (single-threaded) runtime for longer than the client waits:
+    // a service sharing it could not answer in time.
+    std::thread::sleep(Duration::from_millis(1500));
+    let answer = client.join().unwrap().expect("answered within 1 s");
+    assert!(answer.contains(r#"{"ms":0,"seq":1}"#), "{answer}");
+}
+
+#[tokio::test]
 async fn upstream_stops_on_cancel_and_on_drop() {
     let cancel = CancellationToken::new();
     let up = Upstream::start(cancel.clone()).await.unwrap();
