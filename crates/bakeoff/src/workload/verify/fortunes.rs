@@ -78,13 +78,50 @@ fn find_open_tag(lower: &str, from: usize, name: &str) -> Option<(usize, usize)>
     None
 }
 
-/// The table rows of a fortunes page. Header rows (`<th>`) are skipped; a
+/// The raw contents of the `tag` cells (`td` or `th`) of one row.
+fn cells<'h>(
+    html: &'h str,
+    lower: &str,
+    row_start: usize,
+    row_end: usize,
+    tag: &str,
+) -> Vec<&'h str> {
+    let close = format!("</{tag}");
+    let mut out = Vec::new();
+    let mut at = row_start;
+    while let Some((_, cell_start)) = find_open_tag(&lower[..row_end], at, tag) {
+        let cell_end = lower[cell_start..row_end]
+            .find(&close)
+            .map_or(row_end, |e| cell_start + e);
+        out.push(html[cell_start..cell_end].trim());
+        at = cell_end;
+    }
+    out
+}
+
+fn cells_text(html: &str, lower: &str, row_start: usize, row_end: usize, tag: &str) -> Vec<String> {
+    cells(html, lower, row_start, row_end, tag)
+        .into_iter()
+        .map(|c| decode_entities(c).trim().to_string())
+        .collect()
+}
+
+/// A parsed fortunes page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FortunesPage {
+    /// The first header row's `<th>` texts, e.g. `["id", "message"]`.
+    pub header: Vec<String>,
+    pub rows: Vec<FortuneRow>,
+}
+
+/// The table of a fortunes page. Header rows (`<th>`) are kept apart; a
 /// data row must have exactly two cells, an integer id and a message with no
 /// raw `<` or `>` (which would mean the message was not escaped).
-pub fn parse_fortunes(html: &str) -> Result<Vec<FortuneRow>, String> {
+pub fn parse_fortunes(html: &str) -> Result<FortunesPage, String> {
     // ASCII lowercasing keeps byte offsets, so indexes carry over to `html`.
     let lower = html.to_ascii_lowercase();
-    let mut rows = Vec::new();
+    let mut page = FortunesPage::default();
+    let rows = &mut page.rows;
     let mut pos = 0;
     while let Some((_, row_start)) = find_open_tag(&lower, pos, "tr") {
         let row_end = [
@@ -96,17 +133,12 @@ pub fn parse_fortunes(html: &str) -> Result<Vec<FortuneRow>, String> {
         .flatten()
         .min()
         .map_or(lower.len(), |e| row_start + e);
-        let mut cells = Vec::new();
-        let mut at = row_start;
-        while let Some((_, cell_start)) = find_open_tag(&lower[..row_end], at, "td") {
-            let cell_end = lower[cell_start..row_end]
-                .find("</td")
-                .map_or(row_end, |e| cell_start + e);
-            cells.push(html[cell_start..cell_end].trim());
-            at = cell_end;
-        }
+        let cells = cells(html, &lower, row_start, row_end, "td");
         pos = row_end;
         if cells.is_empty() {
+            if page.header.is_empty() {
+                page.header = cells_text(html, &lower, row_start, row_end, "th");
+            }
             continue;
         }
         let n = rows.len() + 1;
@@ -139,7 +171,7 @@ pub fn parse_fortunes(html: &str) -> Result<Vec<FortuneRow>, String> {
             message: decode_entities(cells[1]),
         });
     }
-    Ok(rows)
+    Ok(page)
 }
 
 /// The rows `/fortunes` must show: the database's plus the added one,
@@ -223,13 +255,21 @@ pub(super) async fn check(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     {
         p.fail(path, "an HTML document starting with <!DOCTYPE html>", html);
     }
-    let got = match parse_fortunes(html) {
-        Ok(rows) => rows,
+    let page = match parse_fortunes(html) {
+        Ok(page) => page,
         Err(e) => {
             p.reasons.push(format!("GET {path}: {e}"));
             return;
         }
     };
+    if page.header != ["id", "message"] {
+        p.fail(
+            path,
+            "a header row <tr><th>id</th><th>message</th></tr>",
+            format!("header cells {:?}", page.header),
+        );
+    }
+    let got = page.rows;
     let db = match super::db::fortunes(&ctx.sqlite).await {
         Ok(rows) => rows,
         Err(e) => {
@@ -268,9 +308,10 @@ mod tests {
 
     #[test]
     fn rows_parse_tolerantly() {
-        let rows = parse_fortunes(PAGE).unwrap();
+        let page = parse_fortunes(PAGE).unwrap();
+        assert_eq!(page.header, ["id", "message"]);
         assert_eq!(
-            rows,
+            page.rows,
             vec![
                 FortuneRow {
                     id: 11,
@@ -300,7 +341,7 @@ mod tests {
         // <tbody> or <title> must not be taken for rows or cells.
         assert_eq!(
             parse_fortunes("<title>t</title><tbody></tbody>").unwrap(),
-            vec![]
+            FortunesPage::default()
         );
     }
 

@@ -24,7 +24,7 @@ pub mod http;
 mod ws;
 
 pub use data::{reference_aggregation, ProductAggregate, RegionAggregates};
-pub use fortunes::{decode_entities, parse_fortunes, FortuneRow};
+pub use fortunes::{decode_entities, parse_fortunes, FortuneRow, FortunesPage};
 
 use http::{Response, Target};
 
