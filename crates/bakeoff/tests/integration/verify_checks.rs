@@ -232,7 +232,7 @@ async fn io_that_skips_the_upstream_fails() {
     .await;
     let r = failed_reasons(&checks, "io");
     assert!(
-        r.contains("GET /io?ms=20") && r.contains("never issued"),
+        r.contains("GET /io?ms=20") && r.contains("did not return the upstream's answer"),
         "{r}"
     );
     assert!(

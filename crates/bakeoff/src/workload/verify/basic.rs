@@ -53,13 +53,19 @@ pub(super) async fn io(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
             Err(e) => p.fail(&path, format!("{{\"ms\":{ms},\"seq\":S}} ({e})"), &v),
             Ok(seq) => {
                 if seq <= last_seq || seq > now {
+                    let expected = if now > last_seq {
+                        format!(
+                            "a seq the upstream issued during this request ({}..={now})",
+                            last_seq + 1
+                        )
+                    } else {
+                        "a seq the upstream issued during this request (it received no call)"
+                            .to_string()
+                    };
                     p.fail(
                         &path,
-                        format!(
-                            "the upstream's seq, in {}..={now} (the calls it has seen)",
-                            last_seq + 1
-                        ),
-                        format!("seq {seq}: the upstream never issued it, so /io did not return its answer"),
+                        expected,
+                        format!("seq {seq}: /io did not return the upstream's answer"),
                     );
                 } else {
                     last_seq = seq;

@@ -233,6 +233,9 @@ fn parse_product(v: &Value) -> Result<ProductAggregate, String> {
     })
 }
 
+/// Differences quoted per region; the rest are counted.
+const SHOWN_PER_REGION: usize = 4;
+
 /// A region no dataset has, for the 404 check.
 const UNKNOWN_REGION: &str = "atlantis";
 
@@ -265,8 +268,14 @@ pub(super) async fn check(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
         let Some((_, v)) = p.get_json(&url, 200).await else {
             continue;
         };
-        for reason in compare(region, want, &v) {
+        let reasons = compare(region, want, &v);
+        let more = reasons.len().saturating_sub(SHOWN_PER_REGION);
+        for reason in reasons.into_iter().take(SHOWN_PER_REGION) {
             p.reasons.push(format!("GET {url}: {reason}"));
+        }
+        if more > 0 {
+            p.reasons
+                .push(format!("GET {url}: ... and {more} more differences"));
         }
     }
     not_found(p, &format!("/data?region={UNKNOWN_REGION}")).await;

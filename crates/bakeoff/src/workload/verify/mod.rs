@@ -126,10 +126,16 @@ pub async fn verify_contender_with(
                 opts.endpoint_timeout
             ));
         }
+        let mut reasons = probe.reasons;
+        if reasons.len() > MAX_REASONS {
+            let more = reasons.len() - MAX_REASONS;
+            reasons.truncate(MAX_REASONS);
+            reasons.push(format!("{ep}: ... and {more} more failures"));
+        }
         checks.push(Check {
             endpoint: ep.clone(),
-            passed: probe.reasons.is_empty(),
-            reasons: probe.reasons,
+            passed: reasons.is_empty(),
+            reasons,
         });
     }
     checks
@@ -161,6 +167,9 @@ fn failed(endpoint: &str, reasons: Vec<String>) -> Check {
         reasons,
     }
 }
+
+/// Reasons kept per endpoint; a broken endpoint needs a few, not hundreds.
+const MAX_REASONS: usize = 12;
 
 /// Longest excerpt of a server's answer quoted in a reason.
 const SNIPPET_CHARS: usize = 200;
