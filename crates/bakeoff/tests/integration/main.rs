@@ -2,3 +2,4 @@ mod browser;
 mod report;
 mod store;
 mod verdict;
+mod verify_checks;
