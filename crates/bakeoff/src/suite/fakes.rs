@@ -410,6 +410,7 @@ impl Sampling for FakeSampling {
                 mem_peak_bytes: mem + 1_000_000,
                 mem_mean_bytes: mem,
                 samples: 5,
+                pss: true,
             })
         }
         .boxed()

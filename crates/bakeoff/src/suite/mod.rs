@@ -77,7 +77,9 @@ pub enum Warmup {
     None,
     Fixed(Duration),
     /// Until throughput is stable, at most `max`.
-    Adaptive { max: Duration },
+    Adaptive {
+        max: Duration,
+    },
 }
 
 impl Warmup {
@@ -200,6 +202,8 @@ pub struct ResourceUsage {
     pub mem_peak_bytes: u64,
     pub mem_mean_bytes: u64,
     pub samples: u32,
+    /// Every memory reading was PSS (else some were RSS).
+    pub pss: bool,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -323,7 +323,11 @@ impl Plan {
             trials: self.trials,
             duration_scale: self.duration_scale,
             contenders: self.contenders.iter().map(|c| c.name.clone()).collect(),
-            workloads: self.workloads.iter().map(|w| w.name().to_string()).collect(),
+            workloads: self
+                .workloads
+                .iter()
+                .map(|w| w.name().to_string())
+                .collect(),
             workers: self.workers.clone(),
         }
     }
@@ -429,8 +433,11 @@ impl Plan {
         for trial in 0..self.trials {
             for c in &self.contenders {
                 for workers in self.worker_counts(c) {
-                    let workloads: Vec<_> =
-                        http.iter().copied().filter(|&w| live(c, w, workers)).collect();
+                    let workloads: Vec<_> = http
+                        .iter()
+                        .copied()
+                        .filter(|&w| live(c, w, workers))
+                        .collect();
                     if !workloads.is_empty() {
                         out.push(Launch {
                             kind: LaunchKind::Capacity { trial },
@@ -499,7 +506,11 @@ impl Plan {
         match launch.kind {
             LaunchKind::Capacity { .. } => {
                 for (i, _) in launch.workloads.iter().enumerate() {
-                    let warm = if i == 0 { p.first_warmup_max } else { p.warmup_max };
+                    let warm = if i == 0 {
+                        p.first_warmup_max
+                    } else {
+                        p.warmup_max
+                    };
                     // Warm-up and first window, then the budget; the last window may
                     // start just before the budget ends.
                     let window = p.step_warmup + p.step_max;
@@ -507,7 +518,8 @@ impl Plan {
                 }
             }
             LaunchKind::Final => {
-                t += self.scaled(p.equal_warmup_max + p.equal_window) * launch.workloads.len() as u32;
+                t += self.scaled(p.equal_warmup_max + p.equal_window)
+                    * launch.workloads.len() as u32;
                 if launch.ws {
                     let per = p.idle_sample + p.ws_window + Duration::from_secs(1);
                     t += self.scaled(per) * self.phases.ws_clients.len() as u32;
@@ -642,18 +654,30 @@ mod tests {
         o.workers = vec![2];
         o.workloads = vec!["json".into(), "ws".into(), "db".into()];
         let mut b = spec("b");
-        b.unsupported.insert("db".into(), "no database driver".into());
+        b.unsupported
+            .insert("db".into(), "no database driver".into());
         let p = Plan::build(&o, vec![spec("a"), b]).unwrap();
         let finals: Vec<Launch> = p
             .launches()
             .into_iter()
             .filter(|l| l.kind == LaunchKind::Final)
             .collect();
-        assert!(finals.iter().any(|l| l.contender == "a" && l.workers == 1 && l.ws && l.workloads.is_empty()));
-        assert!(finals.iter().any(|l| l.contender == "a" && l.workers == 2 && !l.ws));
-        let key = CellKey { contender: "b".into(), workload: Workload::Db, workers: 2 };
+        assert!(finals
+            .iter()
+            .any(|l| l.contender == "a" && l.workers == 1 && l.ws && l.workloads.is_empty()));
+        assert!(finals
+            .iter()
+            .any(|l| l.contender == "a" && l.workers == 2 && !l.ws));
+        let key = CellKey {
+            contender: "b".into(),
+            workload: Workload::Db,
+            workers: 2,
+        };
         assert!(p.skip_reason(&key).unwrap().contains("no database driver"));
-        assert!(p.launches().iter().all(|l| !(l.contender == "b" && l.workloads.contains(&Workload::Db))));
+        assert!(p
+            .launches()
+            .iter()
+            .all(|l| !(l.contender == "b" && l.workloads.contains(&Workload::Db))));
     }
 
     #[test]
@@ -662,7 +686,10 @@ mod tests {
         let mut o = opts(Profile::Quick);
         o.workloads = vec!["jsn".into()];
         let e = Plan::build(&o, cs()).unwrap_err().to_string();
-        assert!(e.contains("--workloads") && e.contains("jsn") && e.contains("cpu-mixed"), "{e}");
+        assert!(
+            e.contains("--workloads") && e.contains("jsn") && e.contains("cpu-mixed"),
+            "{e}"
+        );
 
         let mut o = opts(Profile::Quick);
         o.trials = Some(0);
@@ -688,7 +715,9 @@ mod tests {
         let e = Plan::build(&o, cs()).unwrap_err().to_string();
         assert!(e.contains("--workers 0"), "{e}");
 
-        let e = Plan::build(&opts(Profile::Quick), vec![]).unwrap_err().to_string();
+        let e = Plan::build(&opts(Profile::Quick), vec![])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--contenders"), "{e}");
         let e = Plan::build(&opts(Profile::Quick), vec![spec("a"), spec("a")]).unwrap_err();
         assert_eq!(e, PlanError::DuplicateContender("a".into()));

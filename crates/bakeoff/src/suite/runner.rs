@@ -20,9 +20,7 @@ use super::{
     DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, SampleError,
     Sampler, Warmup, WindowPurpose, WindowSpec, WsSpec,
 };
-use crate::model::{
-    Cell, CellStatus, EqualLoad, LittlesLaw, SearchStep, Startup, Trial, WsPoint,
-};
+use crate::model::{Cell, CellStatus, EqualLoad, LittlesLaw, SearchStep, Startup, Trial, WsPoint};
 use crate::workload::Workload;
 
 /// Little's law holds when |observed − predicted| ≤ REL × max(both) + ABS.
@@ -318,7 +316,8 @@ impl Runner<'_> {
         result?;
         if let Err(e) = stopped {
             if let Some(st) = self.cells.get_mut(&startup_key) {
-                st.notes.push(format!("stopping {} failed: {e}", launch.contender));
+                st.notes
+                    .push(format!("stopping {} failed: {e}", launch.contender));
             }
         }
         Ok(())
@@ -334,7 +333,10 @@ impl Runner<'_> {
         if wants_startup {
             let ms = handle.startup_time().as_secs_f64() * 1000.0;
             let idle = self.idle_memory(&procs).await?;
-            let st = self.cells.get_mut(&Self::key(launch, Workload::Startup)).expect("cell");
+            let st = self
+                .cells
+                .get_mut(&Self::key(launch, Workload::Startup))
+                .expect("cell");
             st.startup_ms.push(ms);
             match idle {
                 Ok(bytes) => st.idle_mem.push(bytes),
@@ -354,7 +356,8 @@ impl Runner<'_> {
             }
             let res = match launch.kind {
                 LaunchKind::Capacity { trial } => {
-                    self.capacity(launch, &key, handle.base_url(), trial, i == 0).await
+                    self.capacity(launch, &key, handle.base_url(), trial, i == 0)
+                        .await
                 }
                 LaunchKind::Final => self.equal_load(&key, handle.base_url(), &procs).await,
                 LaunchKind::StartupOnly => Ok(()),
@@ -427,7 +430,11 @@ impl Runner<'_> {
         first: bool,
     ) -> Result<(), DriveError> {
         let p = &self.plan.phases;
-        let hint = self.cells[key].trials.iter().rev().find_map(|t| t.capacity_rps);
+        let hint = self.cells[key]
+            .trials
+            .iter()
+            .rev()
+            .find_map(|t| t.capacity_rps);
         let (start_rps, ramp_factor) = SearchConfig::start_rate(key.workload, hint);
         let cfg = SearchConfig {
             slo_p99_ms: self.plan.slo_p99_ms,
@@ -439,7 +446,11 @@ impl Runner<'_> {
             max_steps: p.max_steps,
             budget: self.plan.scaled(p.search_budget),
             first_warmup: Warmup::Adaptive {
-                max: self.plan.scaled(if first { p.first_warmup_max } else { p.warmup_max }),
+                max: self.plan.scaled(if first {
+                    p.first_warmup_max
+                } else {
+                    p.warmup_max
+                }),
             },
             step_warmup: self.plan.scaled(p.step_warmup),
             step_min: self.plan.scaled(p.step_min),
@@ -467,7 +478,14 @@ impl Runner<'_> {
             search_capacity(driver, url, key.workload, &cfg, cancel, &mut on_step).await
         };
         // Progress from inside the search carries no ETA; refresh it once here.
-        self.report(&what, ProgressPhase::Search { step: seen.len() as u32 }, None, None);
+        self.report(
+            &what,
+            ProgressPhase::Search {
+                step: seen.len() as u32,
+            },
+            None,
+            None,
+        );
         let out = out?;
         let st = self.cells.get_mut(key).expect("cell");
         if out.generator_limited {
@@ -493,7 +511,9 @@ impl Runner<'_> {
                 continue;
             }
             let caps: Vec<f64> = st.trials.iter().filter_map(|t| t.capacity_rps).collect();
-            let Some(m) = stats::median(&caps) else { continue };
+            let Some(m) = stats::median(&caps) else {
+                continue;
+            };
             let group = (key.workload, self.worker_group(key.workers));
             let e = lowest.entry(group).or_insert(m);
             *e = e.min(m);
@@ -517,12 +537,14 @@ impl Runner<'_> {
         procs: &ProcessSet,
     ) -> Result<(), DriveError> {
         let group = (key.workload, self.worker_group(key.workers));
-        let rate = self.equal_rates.as_ref().and_then(|m| m.get(&group).copied());
+        let rate = self
+            .equal_rates
+            .as_ref()
+            .and_then(|m| m.get(&group).copied());
         let Some(rate) = rate else {
             let st = self.cells.get_mut(key).expect("cell");
-            st.notes.push(
-                "no equal-load window: no contender met the SLO on this workload".into(),
-            );
+            st.notes
+                .push("no equal-load window: no contender met the SLO on this workload".into());
             return Ok(());
         };
         let p = &self.plan.phases;
@@ -577,7 +599,8 @@ impl Runner<'_> {
             ),
             Ok(_) => (0.0, 0, 0),
             Err(e) => {
-                st.notes.push(format!("{e}; CPU and memory at equal load not measured"));
+                st.notes
+                    .push(format!("{e}; CPU and memory at equal load not measured"));
                 (0.0, 0, 0)
             }
         };
@@ -601,7 +624,9 @@ impl Runner<'_> {
                 "generator-limited",
                 format!(
                     "the load generator fell behind during the equal-load window{}",
-                    r.generator_note.map(|n| format!(": {n}")).unwrap_or_default()
+                    r.generator_note
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
                 ),
             );
         }
@@ -636,7 +661,12 @@ impl Runner<'_> {
             if self.cancel.is_cancelled() {
                 return Err(DriveError::Cancelled);
             }
-            self.report(&key.to_string(), ProgressPhase::Ws { clients }, Some(self.plan.phases.ws_rate), None);
+            self.report(
+                &key.to_string(),
+                ProgressPhase::Ws { clients },
+                Some(self.plan.phases.ws_rate),
+                None,
+            );
             let idle = match self.idle_memory(procs).await {
                 Ok(r) => r,
                 Err(_) => return Err(DriveError::Cancelled),
@@ -663,7 +693,10 @@ impl Runner<'_> {
                 }
             };
             if r.connected < clients {
-                st.notes.push(format!("only {} of {clients} ws clients connected", r.connected));
+                st.notes.push(format!(
+                    "only {} of {clients} ws clients connected",
+                    r.connected
+                ));
             }
             st.ws.push(WsPoint {
                 clients,
@@ -714,7 +747,10 @@ impl Runner<'_> {
             if e.noisy {
                 st.flag(
                     "noisy",
-                    format!("capacity varies by {:.0}% across trials (CV > 10%)", e.cv * 100.0),
+                    format!(
+                        "capacity varies by {:.0}% across trials (CV > 10%)",
+                        e.cv * 100.0
+                    ),
                 );
             }
         }
@@ -751,7 +787,10 @@ impl Runner<'_> {
         if let Some(s) = startup.filter(|s| s.to_healthy_ms.noisy) {
             st.flag(
                 "noisy",
-                format!("start-up time varies by {:.0}% (CV > 10%)", s.to_healthy_ms.cv * 100.0),
+                format!(
+                    "start-up time varies by {:.0}% (CV > 10%)",
+                    s.to_healthy_ms.cv * 100.0
+                ),
             );
         }
         let status = match (&st.skipped, &st.failed) {
@@ -768,7 +807,11 @@ impl Runner<'_> {
             trials: std::mem::take(&mut st.trials),
             equal_load: st.equal.take(),
             ws: std::mem::take(&mut st.ws),
-            startup: if key.workload == Workload::Startup { startup } else { None },
+            startup: if key.workload == Workload::Startup {
+                startup
+            } else {
+                None
+            },
             scaling_efficiency,
             flags: st.flags.iter().cloned().collect(),
             notes: std::mem::take(&mut st.notes),

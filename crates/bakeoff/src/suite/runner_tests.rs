@@ -48,7 +48,11 @@ impl Harness {
         }
     }
 
-    async fn run(&mut self, plan: &Plan, cancel: &CancellationToken) -> Result<RunOutcome, SuiteError> {
+    async fn run(
+        &mut self,
+        plan: &Plan,
+        cancel: &CancellationToken,
+    ) -> Result<RunOutcome, SuiteError> {
         let launcher = FakeLauncher::on(self.world.clone());
         let driver = FakeDriver::on(self.world.clone());
         let sampler = FakeSampler {
@@ -61,7 +65,16 @@ impl Harness {
             Ok(())
         };
         let mut on_progress = |p: &Progress| progress.push(p.clone());
-        run_plan(plan, &launcher, &driver, &sampler, cancel, &mut on_progress, &mut sink).await
+        run_plan(
+            plan,
+            &launcher,
+            &driver,
+            &sampler,
+            cancel,
+            &mut on_progress,
+            &mut sink,
+        )
+        .await
     }
 
     fn cell(&self, contender: &str, workload: &str) -> &Cell {
@@ -87,7 +100,10 @@ async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
     );
     let out = h.run(&p, &CancellationToken::new()).await.unwrap();
     assert_eq!(out.cells.len(), 3 * 4);
-    assert_eq!(out.cells, h.cells, "the sink saw every cell the outcome lists");
+    assert_eq!(
+        out.cells, h.cells,
+        "the sink saw every cell the outcome lists"
+    );
     for c in &out.cells {
         assert_eq!(c.status, CellStatus::Ok, "{c:?}");
     }
@@ -101,11 +117,20 @@ async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
         // Equal load at half of b's capacity for everyone.
         let b_cap = h.cell("b", "json").capacity.unwrap().median;
         let el = c.equal_load.as_ref().unwrap();
-        assert!((el.target_rps - b_cap / 2.0).abs() < 1e-9, "{} vs {}", el.target_rps, b_cap);
+        assert!(
+            (el.target_rps - b_cap / 2.0).abs() < 1e-9,
+            "{} vs {}",
+            el.target_rps,
+            b_cap
+        );
         assert!(el.littles_law.ok, "{:?}", el.littles_law);
         // FakeSampler: 0.5 CPU-s per s; at rate R that is 500/R ms per request.
         let want = 500.0 / el.achieved_rps;
-        assert!((el.cpu_ms_per_request - want).abs() / want < 0.01, "{} vs {want}", el.cpu_ms_per_request);
+        assert!(
+            (el.cpu_ms_per_request - want).abs() / want < 0.01,
+            "{} vs {want}",
+            el.cpu_ms_per_request
+        );
         assert_eq!(el.rss_mean_bytes, 100_000_000);
         assert!(!el.histograms.is_empty());
         // 2 workers + 1 generator core fit 2 cores? 1 + 1 = 2: not contended.
@@ -121,16 +146,29 @@ async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
     assert!(ws.ws.iter().all(|p| p.missing == 1));
     // Loaded is the fake's peak: 10 kB per client + 1 MB over the idle mean.
     let want = (100.0 * 10_000.0 + 1_000_000.0) / 100.0;
-    assert!((ws.ws[1].bytes_per_connection - want).abs() < 1e-9, "{:?}", ws.ws[1]);
+    assert!(
+        (ws.ws[1].bytes_per_connection - want).abs() < 1e-9,
+        "{:?}",
+        ws.ws[1]
+    );
 
     let st = h.cell("b", "startup").startup.unwrap();
-    assert_eq!(st.to_healthy_ms.n, 3, "2 capacity launches + 1 final launch");
+    assert_eq!(
+        st.to_healthy_ms.n, 3,
+        "2 capacity launches + 1 final launch"
+    );
     assert!((st.to_healthy_ms.median - 800.0).abs() < 1e-9);
     assert_eq!(st.idle_rss_bytes, 100_000_000);
 
     // Progress carried phases, rates and an ETA that shrinks to zero-ish.
-    assert!(h.progress.iter().any(|p| matches!(p.phase, ProgressPhase::Search { .. }) && p.rate.is_some()));
-    assert!(h.progress.iter().any(|p| p.phase == ProgressPhase::EqualLoad));
+    assert!(h
+        .progress
+        .iter()
+        .any(|p| matches!(p.phase, ProgressPhase::Search { .. }) && p.rate.is_some()));
+    assert!(h
+        .progress
+        .iter()
+        .any(|p| p.phase == ProgressPhase::EqualLoad));
     assert!(h.progress.first().unwrap().eta > h.progress.last().unwrap().eta);
 }
 
@@ -139,7 +177,14 @@ async fn launches_interleave_contenders_across_trials() {
     let mut h = Harness::new(vec![("a", fc(500.0)), ("b", fc(500.0)), ("c", fc(500.0))]);
     let p = plan(vec![spec("a"), spec("b"), spec("c")], &["json"], 2, &[]);
     h.run(&p, &CancellationToken::new()).await.unwrap();
-    let order: Vec<String> = h.world.lock().unwrap().launches.iter().map(|(n, _)| n.clone()).collect();
+    let order: Vec<String> = h
+        .world
+        .lock()
+        .unwrap()
+        .launches
+        .iter()
+        .map(|(n, _)| n.clone())
+        .collect();
     assert_eq!(order, ["a", "b", "c", "a", "b", "c", "a", "b", "c"]);
     let w = h.world.lock().unwrap();
     assert_eq!(w.stops, 9, "every launch was stopped");
@@ -150,12 +195,19 @@ async fn failed_launch_fails_its_cells_and_the_run_goes_on() {
     let mut bad = fc(500.0);
     bad.fail_launch = true;
     let mut h = Harness::new(vec![("a", fc(500.0)), ("bad", bad)]);
-    let p = plan(vec![spec("a"), spec("bad")], &["json", "db", "startup"], 1, &[]);
+    let p = plan(
+        vec![spec("a"), spec("bad")],
+        &["json", "db", "startup"],
+        1,
+        &[],
+    );
     let out = h.run(&p, &CancellationToken::new()).await.unwrap();
     assert_eq!(out.cells.len(), 6);
     for w in ["json", "db", "startup"] {
         match &h.cell("bad", w).status {
-            CellStatus::Failed { reason } => assert!(reason.contains("failed to start"), "{reason}"),
+            CellStatus::Failed { reason } => {
+                assert!(reason.contains("failed to start"), "{reason}")
+            }
             s => panic!("{w}: {s:?}"),
         }
         assert_eq!(h.cell("a", w).status, CellStatus::Ok);
@@ -178,7 +230,10 @@ async fn crash_mid_run_fails_the_rest_of_that_contender() {
     for w in ["json", "db"] {
         match &h.cell("crashy", w).status {
             CellStatus::Failed { reason } => {
-                assert!(reason.contains("crashed") && reason.contains("signal 9"), "{reason}")
+                assert!(
+                    reason.contains("crashed") && reason.contains("signal 9"),
+                    "{reason}"
+                )
             }
             s => panic!("{w}: {s:?}"),
         }
@@ -189,7 +244,8 @@ async fn crash_mid_run_fails_the_rest_of_that_contender() {
 #[tokio::test(start_paused = true)]
 async fn unsupported_endpoints_are_skipped() {
     let mut b = spec("b");
-    b.unsupported.insert("ws".into(), "Django needs Channels for WebSockets".into());
+    b.unsupported
+        .insert("ws".into(), "Django needs Channels for WebSockets".into());
     let mut h = Harness::new(vec![("a", fc(500.0)), ("b", fc(500.0))]);
     let p = plan(vec![spec("a"), b], &["json", "ws"], 1, &[]);
     h.run(&p, &CancellationToken::new()).await.unwrap();
@@ -201,13 +257,21 @@ async fn unsupported_endpoints_are_skipped() {
     assert_eq!(h.cell("a", "ws").status, CellStatus::Ok);
     // b was never driven over ws.
     let w = h.world.lock().unwrap();
-    assert!(!w.windows.iter().any(|l| l.contender == "b" && l.workload.is_none()));
+    assert!(!w
+        .windows
+        .iter()
+        .any(|l| l.contender == "b" && l.workload.is_none()));
 }
 
 #[tokio::test(start_paused = true)]
 async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_cells() {
     let mut h = Harness::new(vec![("a", fc(500.0)), ("b", fc(500.0))]);
-    let p = plan(vec![spec("a"), spec("b")], &["json", "db", "startup"], 1, &[]);
+    let p = plan(
+        vec![spec("a"), spec("b")],
+        &["json", "db", "startup"],
+        1,
+        &[],
+    );
     let cancel = CancellationToken::new();
     // Cancel while the final pass of `b` runs: `a`'s cells are finished by then.
     let trigger = cancel.clone();
@@ -225,10 +289,19 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
     });
     let err = h.run(&p, &cancel).await.unwrap_err();
     watcher.await.unwrap();
-    let SuiteError::Interrupted { finished, .. } = &err else { panic!("{err:?}") };
+    let SuiteError::Interrupted { finished, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(*finished, h.cells.len());
-    let names: Vec<(&str, &str)> = h.cells.iter().map(|c| (c.contender.as_str(), c.workload.as_str())).collect();
-    assert!(names.contains(&("a", "json")) && names.contains(&("a", "db")), "{names:?}");
+    let names: Vec<(&str, &str)> = h
+        .cells
+        .iter()
+        .map(|c| (c.contender.as_str(), c.workload.as_str()))
+        .collect();
+    assert!(
+        names.contains(&("a", "json")) && names.contains(&("a", "db")),
+        "{names:?}"
+    );
     assert!(!names.iter().any(|(c, _)| *c == "b"), "{names:?}");
     // The chain carries crate::Interrupted so the CLI exits 130.
     let any = anyhow::Error::new(err);

@@ -213,8 +213,9 @@ pub async fn search_capacity(
     out.capacity = lo;
     if out.generator_limited {
         if let Some(l) = lo {
-            out.notes
-                .push(format!("{workload}: capacity is at least {l:.0} rps (generator-limited)"));
+            out.notes.push(format!(
+                "{workload}: capacity is at least {l:.0} rps (generator-limited)"
+            ));
         }
     }
     Ok(out)
@@ -249,16 +250,32 @@ mod tests {
     async fn search(model: ServerModel, c: &SearchConfig) -> SearchOutcome {
         let driver = FakeDriver::new(model);
         let cancel = CancellationToken::new();
-        search_capacity(&driver, "http://fake", Workload::Json, c, &cancel, &mut |_| {})
-            .await
-            .unwrap()
+        search_capacity(
+            &driver,
+            "http://fake",
+            Workload::Json,
+            c,
+            &cancel,
+            &mut |_| {},
+        )
+        .await
+        .unwrap()
     }
 
     fn check(out: &SearchOutcome, capacity: f64, max_steps: usize) {
         let got = out.capacity.expect("some window passed");
         let err = (got - capacity).abs() / capacity;
-        assert!(err <= 0.05, "capacity {got} vs {capacity} ({:.1}%)", err * 100.0);
-        assert!(out.steps.len() <= max_steps, "{} steps: {:?}", out.steps.len(), out.steps);
+        assert!(
+            err <= 0.05,
+            "capacity {got} vs {capacity} ({:.1}%)",
+            err * 100.0
+        );
+        assert!(
+            out.steps.len() <= max_steps,
+            "{} steps: {:?}",
+            out.steps.len(),
+            out.steps
+        );
         for (i, s) in out.steps.iter().enumerate() {
             assert_eq!(s.index as usize, i);
         }
@@ -286,9 +303,18 @@ mod tests {
     async fn a_hint_shortens_the_search() {
         let capacity = 800.0;
         let cold = search(ServerModel::mm1(capacity), &cfg(Workload::Json, None)).await;
-        let warm = search(ServerModel::mm1(capacity), &cfg(Workload::Json, Some(790.0))).await;
+        let warm = search(
+            ServerModel::mm1(capacity),
+            &cfg(Workload::Json, Some(790.0)),
+        )
+        .await;
         check(&warm, capacity, 8);
-        assert!(warm.steps.len() < cold.steps.len(), "{} vs {}", warm.steps.len(), cold.steps.len());
+        assert!(
+            warm.steps.len() < cold.steps.len(),
+            "{} vs {}",
+            warm.steps.len(),
+            cold.steps.len()
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -298,8 +324,14 @@ mod tests {
         let started = Instant::now();
         let out = search(ServerModel::mm1(20_000.0), &c).await;
         // Warm-up and first window, the budget, and one window started just before its end.
-        assert!(started.elapsed() <= Duration::from_secs(3) + Duration::from_millis(2000 + 2 * 1700));
-        assert!(out.notes.iter().any(|n| n.contains("time limit")), "{:?}", out.notes);
+        assert!(
+            started.elapsed() <= Duration::from_secs(3) + Duration::from_millis(2000 + 2 * 1700)
+        );
+        assert!(
+            out.notes.iter().any(|n| n.contains("time limit")),
+            "{:?}",
+            out.notes
+        );
         assert!(out.steps.len() < 8);
     }
 
@@ -317,13 +349,21 @@ mod tests {
         let out = search(ServerModel::knee(0.1), &cfg(Workload::Json, None)).await;
         assert_eq!(out.capacity, None);
         assert!(out.steps.iter().all(|s| !s.pass));
-        assert!(out.notes.iter().any(|n| n.contains("fails the SLO")), "{:?}", out.notes);
+        assert!(
+            out.notes.iter().any(|n| n.contains("fails the SLO")),
+            "{:?}",
+            out.notes
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn errors_fail_a_window() {
         // Fine latency, but 1% errors above 500 rps.
-        let out = search(ServerModel::knee(1e9).with_errors_above(500.0, 0.01), &cfg(Workload::Json, None)).await;
+        let out = search(
+            ServerModel::knee(1e9).with_errors_above(500.0, 0.01),
+            &cfg(Workload::Json, None),
+        )
+        .await;
         check(&out, 500.0, 14);
     }
 
@@ -343,12 +383,19 @@ mod tests {
         let cancel = CancellationToken::new();
         let c = cfg(Workload::Json, None);
         let mut n = 0;
-        let r = search_capacity(&driver, "http://fake", Workload::Json, &c, &cancel, &mut |_| {
-            n += 1;
-            if n == 2 {
-                cancel.cancel();
-            }
-        })
+        let r = search_capacity(
+            &driver,
+            "http://fake",
+            Workload::Json,
+            &c,
+            &cancel,
+            &mut |_| {
+                n += 1;
+                if n == 2 {
+                    cancel.cancel();
+                }
+            },
+        )
         .await;
         assert!(matches!(r, Err(DriveError::Cancelled)));
         assert_eq!(driver.windows(), 2);

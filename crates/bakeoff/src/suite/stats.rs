@@ -136,7 +136,10 @@ mod tests {
     #[test]
     fn single_sample_gives_degenerate_interval() {
         let e = estimate(&[1234.5]).unwrap();
-        assert_eq!((e.median, e.ci_low, e.ci_high, e.n), (1234.5, 1234.5, 1234.5, 1));
+        assert_eq!(
+            (e.median, e.ci_low, e.ci_high, e.n),
+            (1234.5, 1234.5, 1234.5, 1)
+        );
         assert!(!e.noisy);
         assert!(estimate(&[]).is_none());
     }
