@@ -167,8 +167,10 @@ pub async fn run_plan(
         equal_rates: None,
     };
     for key in plan.cells() {
-        let mut st = CellState::default();
-        st.skipped = plan.skip_reason(&key);
+        let st = CellState {
+            skipped: plan.skip_reason(&key),
+            ..CellState::default()
+        };
         r.cells.insert(key, st);
     }
     let skipped: Vec<CellKey> = r
@@ -218,6 +220,17 @@ pub async fn run_plan(
     Ok(RunOutcome { cells: r.emitted })
 }
 
+/// (share of launches done, upper estimate of the time left) from the worst-case
+/// budget of each launch.
+fn eta(budgets: &[Duration], current: usize, started: Instant) -> (f64, Duration) {
+    let n = budgets.len().max(1);
+    let left: Duration = budgets.iter().skip(current + 1).sum();
+    let here = budgets
+        .get(current)
+        .map_or(Duration::ZERO, |b| b.saturating_sub(started.elapsed()));
+    (current as f64 / n as f64, left + here)
+}
+
 struct Runner<'a> {
     plan: &'a Plan,
     launcher: &'a dyn Launcher,
@@ -256,16 +269,14 @@ impl Runner<'_> {
     }
 
     fn report(&mut self, what: &str, phase: ProgressPhase, rate: Option<f64>, p99: Option<f64>) {
-        let n = self.budgets.len().max(1);
-        let left: Duration = self.budgets[self.current + 1..].iter().sum();
-        let here = self.budgets[self.current].saturating_sub(self.current_started.elapsed());
+        let (done, eta) = eta(&self.budgets, self.current, self.current_started);
         (self.progress)(&Progress {
             cell: what.to_string(),
             phase,
             rate,
             p99_ms: p99,
-            done: self.current as f64 / n as f64,
-            eta: left + here,
+            done,
+            eta,
         });
     }
 
@@ -356,8 +367,7 @@ impl Runner<'_> {
             }
             let res = match launch.kind {
                 LaunchKind::Capacity { trial } => {
-                    self.capacity(launch, &key, handle.base_url(), trial, i == 0)
-                        .await
+                    self.capacity(&key, handle.base_url(), trial, i == 0).await
                 }
                 LaunchKind::Final => self.equal_load(&key, handle.base_url(), &procs).await,
                 LaunchKind::StartupOnly => Ok(()),
@@ -423,7 +433,6 @@ impl Runner<'_> {
 
     async fn capacity(
         &mut self,
-        launch: &Launch,
         key: &CellKey,
         url: &str,
         trial: u32,
@@ -458,35 +467,21 @@ impl Runner<'_> {
             target_requests: p.step_target_requests,
         };
         let what = format!("{key}, trial {}/{}", trial + 1, self.plan.trials);
-        let _ = launch;
-        let driver = self.driver;
-        let cancel = self.cancel;
-        let mut seen: Vec<SearchStep> = Vec::new();
-        let out = {
-            let progress = &mut *self.progress;
-            let mut on_step = |s: &SearchStep| {
-                seen.push(s.clone());
-                progress(&Progress {
-                    cell: what.clone(),
-                    phase: ProgressPhase::Search { step: s.index },
-                    rate: Some(s.target_rps),
-                    p99_ms: Some(s.p99_ms),
-                    done: 0.0,
-                    eta: Duration::ZERO,
-                });
-            };
-            search_capacity(driver, url, key.workload, &cfg, cancel, &mut on_step).await
+        let (driver, cancel) = (self.driver, self.cancel);
+        let (budgets, current, started) = (&self.budgets, self.current, self.current_started);
+        let progress = &mut *self.progress;
+        let mut on_step = |s: &SearchStep| {
+            let (done, eta) = eta(budgets, current, started);
+            progress(&Progress {
+                cell: what.clone(),
+                phase: ProgressPhase::Search { step: s.index },
+                rate: Some(s.target_rps),
+                p99_ms: Some(s.p99_ms),
+                done,
+                eta,
+            });
         };
-        // Progress from inside the search carries no ETA; refresh it once here.
-        self.report(
-            &what,
-            ProgressPhase::Search {
-                step: seen.len() as u32,
-            },
-            None,
-            None,
-        );
-        let out = out?;
+        let out = search_capacity(driver, url, key.workload, &cfg, cancel, &mut on_step).await?;
         let st = self.cells.get_mut(key).expect("cell");
         if out.generator_limited {
             st.flags.insert("generator-limited".into());
@@ -592,11 +587,17 @@ impl Runner<'_> {
         let st = self.cells.get_mut(key).expect("cell");
         let (cpu_ms, peak, mean) = match usage {
             // CPU rate over request rate: the settle runs at the same rate as the window.
-            Ok(u) if r.achieved_rps > 0.0 && sampled_secs > 0.0 => (
-                u.cpu_seconds / sampled_secs / r.achieved_rps * 1000.0,
-                u.mem_peak_bytes,
-                u.mem_mean_bytes,
-            ),
+            Ok(u) if r.achieved_rps > 0.0 && sampled_secs > 0.0 => {
+                if !u.pss {
+                    st.notes
+                        .push("memory is RSS: this kernel gave no PSS".into());
+                }
+                (
+                    u.cpu_seconds / sampled_secs / r.achieved_rps * 1000.0,
+                    u.mem_peak_bytes,
+                    u.mem_mean_bytes,
+                )
+            }
             Ok(_) => (0.0, 0, 0),
             Err(e) => {
                 st.notes

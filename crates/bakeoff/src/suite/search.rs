@@ -373,7 +373,7 @@ mod tests {
         let out = search(model, &cfg(Workload::Json, None)).await;
         assert!(out.generator_limited);
         let cap = out.capacity.unwrap();
-        assert!(cap <= 3_000.0 && cap >= 3_000.0 * 0.95, "{cap}");
+        assert!((3_000.0 * 0.95..=3_000.0).contains(&cap), "{cap}");
         assert!(out.notes.iter().any(|n| n.contains("generator")));
     }
 
