@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::{Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
+mod cell;
 pub mod plan;
 pub mod runner;
 pub mod search;

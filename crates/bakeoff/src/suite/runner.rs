@@ -7,20 +7,20 @@
 //! and the WebSocket points; then extra spawns for the `startup` samples. A cell is
 //! emitted as soon as nothing later in the plan can change it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::cell::CellState;
 use super::plan::{CellKey, Launch, LaunchKind, Plan, ASSUMED_STARTUP};
 use super::search::{search_capacity, SearchConfig, MIN_ACHIEVED_RATIO};
-use super::stats;
 use super::{
     DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, SampleError,
     Sampler, Warmup, WindowPurpose, WindowSpec, WsSpec,
 };
-use crate::model::{Cell, CellStatus, EqualLoad, LittlesLaw, SearchStep, Startup, Trial, WsPoint};
+use crate::model::{Cell, EqualLoad, LittlesLaw, SearchStep, Trial, WsPoint};
 use crate::workload::Workload;
 
 /// Little's law holds when |observed − predicted| ≤ REL × max(both) + ABS.
@@ -92,32 +92,6 @@ pub struct Progress {
     pub done: f64,
     /// Upper estimate of the time left.
     pub eta: Duration,
-}
-
-#[derive(Debug, Default)]
-struct CellState {
-    trials: Vec<Trial>,
-    failed: Option<String>,
-    skipped: Option<String>,
-    done: bool,
-    equal: Option<EqualLoad>,
-    ws: Vec<WsPoint>,
-    startup_ms: Vec<f64>,
-    idle_mem: Vec<u64>,
-    flags: BTreeSet<String>,
-    notes: Vec<String>,
-}
-
-impl CellState {
-    fn live(&self) -> bool {
-        !self.done && self.failed.is_none() && self.skipped.is_none()
-    }
-    fn flag(&mut self, flag: &str, note: String) {
-        self.flags.insert(flag.to_string());
-        if !self.notes.contains(&note) {
-            self.notes.push(note);
-        }
-    }
 }
 
 /// Why the current launch ended early.
@@ -505,8 +479,7 @@ impl Runner<'_> {
             if st.failed.is_some() || st.skipped.is_some() {
                 continue;
             }
-            let caps: Vec<f64> = st.trials.iter().filter_map(|t| t.capacity_rps).collect();
-            let Some(m) = stats::median(&caps) else {
+            let Some(m) = st.median_capacity() else {
                 continue;
             };
             let group = (key.workload, self.worker_group(key.workers));
@@ -739,94 +712,14 @@ impl Runner<'_> {
             workers: 1,
             ..key.clone()
         });
-        let cores = self.plan.available_cores;
         let st = self.cells.get_mut(key).expect("cell");
-        st.done = true;
-        let caps: Vec<f64> = st.trials.iter().filter_map(|t| t.capacity_rps).collect();
-        let capacity = stats::estimate(&caps);
-        if let Some(e) = capacity {
-            if e.noisy {
-                st.flag(
-                    "noisy",
-                    format!(
-                        "capacity varies by {:.0}% across trials (CV > 10%)",
-                        e.cv * 100.0
-                    ),
-                );
-            }
-        }
-        if caps.len() < st.trials.len() {
-            st.notes.push(format!(
-                "{} of {} trials found no rate meeting the SLO",
-                st.trials.len() - caps.len(),
-                st.trials.len()
-            ));
-        }
-        let scaling_efficiency = match (capacity, cap1) {
-            (Some(e), Some(c1)) if key.workers > 1 && c1 > 0.0 => {
-                Some(e.median / (key.workers as f64 * c1))
-            }
-            _ => None,
-        };
-        let loads = !matches!(key.workload, Workload::Startup);
-        if loads && st.skipped.is_none() && key.workers + 1 > cores {
-            st.flag(
-                "contended",
-                format!(
-                    "{} workers + 1 generator core > {cores} cores: they share CPUs",
-                    key.workers
-                ),
-            );
-        }
-        let startup = stats::estimate(&st.startup_ms).map(|to_healthy_ms| Startup {
-            to_healthy_ms,
-            idle_rss_bytes: stats::median(
-                &st.idle_mem.iter().map(|&b| b as f64).collect::<Vec<_>>(),
-            )
-            .unwrap_or(0.0) as u64,
-        });
-        if let Some(s) = startup.filter(|s| s.to_healthy_ms.noisy) {
-            st.flag(
-                "noisy",
-                format!(
-                    "start-up time varies by {:.0}% (CV > 10%)",
-                    s.to_healthy_ms.cv * 100.0
-                ),
-            );
-        }
-        let status = match (&st.skipped, &st.failed) {
-            (Some(r), _) => CellStatus::Skipped { reason: r.clone() },
-            (None, Some(r)) => CellStatus::Failed { reason: r.clone() },
-            (None, None) => CellStatus::Ok,
-        };
-        let cell = Cell {
-            contender: key.contender.clone(),
-            workload: key.workload.name().to_string(),
-            workers: key.workers,
-            status,
-            capacity,
-            trials: std::mem::take(&mut st.trials),
-            equal_load: st.equal.take(),
-            ws: std::mem::take(&mut st.ws),
-            startup: if key.workload == Workload::Startup {
-                startup
-            } else {
-                None
-            },
-            scaling_efficiency,
-            flags: st.flags.iter().cloned().collect(),
-            notes: std::mem::take(&mut st.notes),
-        };
-        // Keep the capacities for later scaling efficiencies and equal-load rates.
-        st.trials = cell.trials.clone();
+        let cell = st.finish(key, cap1, self.plan.available_cores);
         self.sink.cell_finished(&cell).map_err(SuiteError::Sink)?;
         self.emitted.push(cell);
         Ok(())
     }
 
     fn median_capacity(&self, key: &CellKey) -> Option<f64> {
-        let st = self.cells.get(key)?;
-        let caps: Vec<f64> = st.trials.iter().filter_map(|t| t.capacity_rps).collect();
-        stats::median(&caps)
+        self.cells.get(key)?.median_capacity()
     }
 }
