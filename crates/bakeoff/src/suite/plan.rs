@@ -518,9 +518,11 @@ impl Plan {
                 }
             }
             LaunchKind::Final => {
-                t += self.scaled(p.equal_warmup_max + p.equal_window)
-                    * launch.workloads.len() as u32;
+                // Adaptive warm-up + its short window, then settle + measured window.
+                let per = p.equal_warmup_max + p.step_warmup * 2 + p.equal_window;
+                t += self.scaled(per) * launch.workloads.len() as u32;
                 if launch.ws {
+                    // Idle sample, window, and about a second to connect the clients.
                     let per = p.idle_sample + p.ws_window + Duration::from_secs(1);
                     t += self.scaled(per) * self.phases.ws_clients.len() as u32;
                 }
