@@ -412,34 +412,12 @@ impl Runner<'_> {
         trial: u32,
         first: bool,
     ) -> Result<(), DriveError> {
-        let p = &self.plan.phases;
         let hint = self.cells[key]
             .trials
             .iter()
             .rev()
             .find_map(|t| t.capacity_rps);
-        let (start_rps, ramp_factor) = SearchConfig::start_rate(key.workload, hint);
-        let cfg = SearchConfig {
-            slo_p99_ms: self.plan.slo_p99_ms,
-            start_rps,
-            ramp_factor,
-            min_rps: 1.0,
-            max_rps: 1_000_000.0,
-            precision: 0.03,
-            max_steps: p.max_steps,
-            budget: self.plan.scaled(p.search_budget),
-            first_warmup: Warmup::Adaptive {
-                max: self.plan.scaled(if first {
-                    p.first_warmup_max
-                } else {
-                    p.warmup_max
-                }),
-            },
-            step_warmup: self.plan.scaled(p.step_warmup),
-            step_min: self.plan.scaled(p.step_min),
-            step_max: self.plan.scaled(p.step_max),
-            target_requests: p.step_target_requests,
-        };
+        let cfg = SearchConfig::for_plan(self.plan, key.workload, hint, first);
         let what = format!("{key}, trial {}/{}", trial + 1, self.plan.trials);
         let (driver, cancel) = (self.driver, self.cancel);
         let (budgets, current, started) = (&self.budgets, self.current, self.current_started);

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::plan::Plan;
 use super::{DriveError, Driver, Warmup, WindowPurpose, WindowResult, WindowSpec};
 use crate::model::SearchStep;
 use crate::workload::Workload;
@@ -57,6 +58,35 @@ impl SearchConfig {
             _ => 200.0,
         };
         (start, 4.0)
+    }
+
+    /// The search of `workload` under this plan's phases and scale. `first`: the
+    /// contender's first workload since it started (longer warm-up cap).
+    pub fn for_plan(plan: &Plan, workload: Workload, hint: Option<f64>, first: bool) -> Self {
+        let p = &plan.phases;
+        let (start_rps, ramp_factor) = SearchConfig::start_rate(workload, hint);
+        let warm = if first {
+            p.first_warmup_max
+        } else {
+            p.warmup_max
+        };
+        SearchConfig {
+            slo_p99_ms: plan.slo_p99_ms,
+            start_rps,
+            ramp_factor,
+            min_rps: 1.0,
+            max_rps: 1_000_000.0,
+            precision: 0.03,
+            max_steps: p.max_steps,
+            budget: plan.scaled(p.search_budget),
+            first_warmup: Warmup::Adaptive {
+                max: plan.scaled(warm),
+            },
+            step_warmup: plan.scaled(p.step_warmup),
+            step_min: plan.scaled(p.step_min),
+            step_max: plan.scaled(p.step_max),
+            target_requests: p.step_target_requests,
+        }
     }
 
     pub fn window_for(&self, rate: f64) -> Duration {
@@ -296,6 +326,42 @@ mod tests {
             let model = ServerModel::mm1(capacity).with_noise(0.02, 7 + i as u64);
             let out = search(model, &cfg(Workload::Io, None)).await;
             check(&out, capacity, 14);
+        }
+    }
+
+    /// The real profiles' settings (time budget included) still converge.
+    #[tokio::test(start_paused = true)]
+    async fn converges_under_the_profiles_own_limits() {
+        use crate::cli::Profile;
+        use crate::suite::plan::{ContenderSpec, PlanOptions};
+        for profile in [Profile::Quick, Profile::Standard] {
+            let opts = PlanOptions {
+                profile,
+                workloads: vec![],
+                trials: None,
+                workers: vec![],
+                slo_p99: "100ms".into(),
+                duration_scale: 1.0,
+                available_cores: 2,
+            };
+            let c = ContenderSpec {
+                name: "a".into(),
+                default_workers: 1,
+                max_workers: 1,
+                unsupported: Default::default(),
+            };
+            let plan = Plan::build(&opts, vec![c]).unwrap();
+            for (w, capacity) in [
+                (Workload::Io, 30.0),
+                (Workload::Cpu, 30.0),
+                (Workload::Json, 800.0),
+                (Workload::Json, 20_000.0),
+                (Workload::Data, 150.0),
+            ] {
+                let model = ServerModel::mm1(capacity).with_noise(0.02, 3);
+                let cold = search(model, &SearchConfig::for_plan(&plan, w, None, true)).await;
+                check(&cold, capacity, plan.phases.max_steps as usize);
+            }
         }
     }
 
