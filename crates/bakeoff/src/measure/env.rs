@@ -99,6 +99,30 @@ pub fn set_affinity(pid: u32, cpus: &[usize]) -> Result<(), MeasureError> {
     Ok(())
 }
 
+/// Pin every thread of every process in `target` to `cpus` (a contender already
+/// running: node's libuv pool and gunicorn's workers included). Returns the number
+/// of threads pinned. Threads that exit meanwhile are skipped.
+pub fn pin_processes(
+    target: &crate::suite::ProcessSet,
+    cpus: &[usize],
+) -> Result<usize, MeasureError> {
+    let mut pinned = 0;
+    for pid in super::members(target) {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for tid in tasks.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+            match set_affinity(tid, cpus) {
+                Ok(()) => pinned += 1,
+                // ESRCH: the thread is gone.
+                Err(_) if !std::path::Path::new(&format!("/proc/{pid}/task/{tid}")).exists() => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(pinned)
+}
+
 /// Where the generator and the contender run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinLayout {
@@ -184,6 +208,35 @@ mod tests {
         .unwrap();
         assert_eq!(got, vec![last]);
         assert!(set_affinity(0, &[]).is_err());
+    }
+
+    #[test]
+    fn pins_a_child_process_group() {
+        use std::os::unix::process::CommandExt;
+        let cpus = allowed_cpus().unwrap();
+        let first = cpus[0];
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let target = crate::suite::ProcessSet {
+            pgid: Some(pid),
+            pids: vec![],
+        };
+        let n = pin_processes(&target, &[first]);
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(n.unwrap(), 1);
+        let list = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap()
+            .trim()
+            .to_string();
+        assert_eq!(list, first.to_string());
         assert!(set_affinity(0, &[1 << 20]).is_err());
     }
 }

@@ -23,7 +23,9 @@ use crate::suite::{ProcessSet, ResourceUsage, SampleError, Sampler, Sampling};
 pub mod env;
 pub mod procfs;
 
-pub use env::{allowed_cpus, available_cores, probe_environment, set_affinity, PinLayout};
+pub use env::{
+    allowed_cpus, available_cores, pin_processes, probe_environment, set_affinity, PinLayout,
+};
 pub use procfs::MemKind;
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(200);
