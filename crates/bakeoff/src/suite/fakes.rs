@@ -158,6 +158,7 @@ pub struct WindowLog {
     pub workload: Option<Workload>,
     pub rate: f64,
     pub purpose: Option<WindowPurpose>,
+    pub warmup: Warmup,
 }
 
 #[derive(Debug, Default)]
@@ -250,6 +251,7 @@ impl Driver for FakeDriver {
                 workload: Some(spec.workload),
                 rate: spec.rate,
                 purpose: Some(spec.purpose),
+                warmup: spec.warmup,
             })?;
             sleep_or_cancel(spec.warmup.max() + spec.duration, cancel).await?;
             let mut w = self.world.lock().unwrap();
@@ -277,6 +279,7 @@ impl Driver for FakeDriver {
                 workload: None,
                 rate: spec.rate,
                 purpose: None,
+                warmup: Warmup::None,
             })?;
             self.world.lock().unwrap().ws_clients_seen = spec.clients;
             sleep_or_cancel(spec.duration, cancel).await?;

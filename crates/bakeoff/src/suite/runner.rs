@@ -331,7 +331,8 @@ impl Runner<'_> {
         if launch.kind == LaunchKind::Final && self.equal_rates.is_none() {
             self.equal_rates = Some(self.compute_equal_rates());
         }
-        for (i, &w) in launch.workloads.iter().enumerate() {
+        let mut first = true;
+        for &w in &launch.workloads {
             let key = Self::key(launch, w);
             if !self.live(&key) {
                 continue;
@@ -341,7 +342,9 @@ impl Runner<'_> {
             }
             let res = match launch.kind {
                 LaunchKind::Capacity { trial } => {
-                    self.capacity(&key, handle.base_url(), trial, i == 0).await
+                    let warm_first = std::mem::replace(&mut first, false);
+                    self.capacity(&key, handle.base_url(), trial, warm_first)
+                        .await
                 }
                 LaunchKind::Final => self.equal_load(&key, handle.base_url(), &procs).await,
                 LaunchKind::StartupOnly => Ok(()),

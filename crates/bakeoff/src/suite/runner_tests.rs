@@ -10,6 +10,7 @@ use super::plan::{ContenderSpec, Plan, PlanOptions};
 use super::*;
 use crate::cli::Profile;
 use crate::model::{Cell, CellStatus};
+use crate::workload::Workload;
 
 fn spec(name: &str) -> ContenderSpec {
     ContenderSpec {
@@ -188,6 +189,51 @@ async fn launches_interleave_contenders_across_trials() {
     assert_eq!(order, ["a", "b", "c", "a", "b", "c", "a", "b", "c"]);
     let w = h.world.lock().unwrap();
     assert_eq!(w.stops, 9, "every launch was stopped");
+}
+
+#[tokio::test(start_paused = true)]
+async fn warm_ups_long_for_a_fresh_process_short_after() {
+    let mut h = Harness::new(vec![("a", fc(500.0))]);
+    let p = plan(vec![spec("a")], &["json", "db"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let w = h.world.lock().unwrap();
+    let search: Vec<&WindowLog> = w
+        .windows
+        .iter()
+        .filter(|l| l.purpose == Some(WindowPurpose::Search))
+        .collect();
+    let first_db = search
+        .iter()
+        .position(|l| l.workload == Some(Workload::Db))
+        .unwrap();
+    // Scale 0.1: 5 s → 0.5 s for the first workload, 2 s → 0.2 s for the next.
+    assert_eq!(
+        search[0].warmup,
+        Warmup::Adaptive {
+            max: Duration::from_millis(500)
+        }
+    );
+    assert_eq!(search[1].warmup, Warmup::Fixed(Duration::from_millis(20)));
+    assert_eq!(
+        search[first_db].warmup,
+        Warmup::Adaptive {
+            max: Duration::from_millis(200)
+        }
+    );
+    // Equal load: an adaptive warm-up window, then the measured one after a settle.
+    let eq: Vec<&WindowLog> = w
+        .windows
+        .iter()
+        .filter(|l| l.purpose == Some(WindowPurpose::EqualLoad))
+        .collect();
+    assert_eq!(eq.len(), 4);
+    assert_eq!(
+        eq[0].warmup,
+        Warmup::Adaptive {
+            max: Duration::from_millis(150)
+        }
+    );
+    assert_eq!(eq[1].warmup, Warmup::Fixed(Duration::from_millis(20)));
 }
 
 #[tokio::test(start_paused = true)]
