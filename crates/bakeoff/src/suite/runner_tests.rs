@@ -403,3 +403,33 @@ async fn a_failing_sink_stops_the_run() {
     .unwrap_err();
     assert!(matches!(err, SuiteError::Sink(_)), "{err:?}");
 }
+
+/// The quick profile at full scale, on the paused clock: the runner's real time use
+/// stays inside the plan's worst-case budget, which stays inside 8 minutes.
+#[tokio::test(start_paused = true)]
+async fn quick_profile_runs_inside_its_budget() {
+    let names = super::plan::QUICK_CONTENDERS;
+    let mut h = Harness::new(names.iter().map(|n| (*n, fc(800.0))).collect());
+    let opts = PlanOptions {
+        profile: Profile::Quick,
+        workloads: vec![],
+        trials: None,
+        workers: vec![],
+        slo_p99: "100ms".into(),
+        duration_scale: 1.0,
+        available_cores: 2,
+    };
+    let p = Plan::build(&opts, names.iter().map(|n| spec(n)).collect()).unwrap();
+    let started = tokio::time::Instant::now();
+    let out = h.run(&p, &CancellationToken::new()).await.unwrap();
+    let took = started.elapsed();
+    eprintln!("quick profile on fakes: {took:?}");
+    assert_eq!(out.cells.len(), 4 * 7);
+    assert!(out.cells.iter().all(|c| c.status == CellStatus::Ok));
+    // FakeLauncher takes 0.8 s per start against the budget's 3 s.
+    let budget = p.budget(super::plan::ASSUMED_STARTUP);
+    assert!(took <= budget, "took {took:?}, budget {budget:?}");
+    assert!(budget <= Duration::from_secs(480));
+    // Not vacuous: the windows really took most of it.
+    assert!(took >= budget / 2, "took {took:?}, budget {budget:?}");
+}
