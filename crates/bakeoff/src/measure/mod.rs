@@ -127,6 +127,12 @@ struct ProcSampling {
 
 impl Sampler for ProcSampler {
     fn start(&self, target: &ProcessSet) -> Result<Box<dyn Sampling>, SampleError> {
+        Ok(Box::new(self.begin(target)?))
+    }
+}
+
+impl ProcSampler {
+    fn begin(&self, target: &ProcessSet) -> Result<ProcSampling, SampleError> {
         let mut acc = Acc {
             all_pss: true,
             ..Acc::default()
@@ -149,23 +155,30 @@ impl Sampler for ProcSampler {
                 }
             }
         });
-        Ok(Box::new(ProcSampling {
+        Ok(ProcSampling {
             stop,
             task,
             target: target.clone(),
-        }))
+        })
+    }
+}
+
+/// A sampling dropped without `finish` (an early return) stops its task.
+impl Drop for ProcSampling {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 
 impl Sampling for ProcSampling {
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<ResourceUsage, SampleError>> {
         async move {
-            self.stop.cancel();
-            let mut acc = self
-                .task
+            let mut this = self;
+            this.stop.cancel();
+            let mut acc = (&mut this.task)
                 .await
                 .map_err(|e| SampleError(format!("sampling task failed: {e}")))?;
-            acc.sample(&self.target);
+            acc.sample(&this.target);
             Ok(acc.usage())
         }
         .boxed()
@@ -256,6 +269,19 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let u = s.finish().await.unwrap();
         assert!(u.cpu_seconds <= 0.02, "{u:?}");
+    }
+
+    #[tokio::test]
+    async fn dropping_a_sampling_stops_its_task() {
+        let target = ProcessSet {
+            pgid: None,
+            pids: vec![std::process::id()],
+        };
+        let s = ProcSampler::default().begin(&target).unwrap();
+        let stop = s.stop.clone();
+        assert!(!stop.is_cancelled());
+        drop(s);
+        assert!(stop.is_cancelled());
     }
 
     #[tokio::test]
