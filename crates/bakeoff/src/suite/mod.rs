@@ -115,8 +115,11 @@ pub struct WindowSpec {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct WindowResult {
     pub target_rps: f64,
+    /// Responses per second over the measured window (after the warm-up).
     pub achieved_rps: f64,
+    /// Requests answered without error (the ones in the histograms).
     pub requests: u64,
+    /// Requests that failed (connect, timeout, reset, parse, non-2xx status).
     pub errors: u64,
     /// From the intended send time (coordinated-omission corrected).
     pub latency: Percentiles,
