@@ -57,6 +57,11 @@ pub enum SuiteError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
     pub cells: Vec<Cell>,
+    /// Wall time of the whole plan.
+    pub wall: Duration,
+    /// Time inside measurements (warm-ups, windows, idle samples); the rest is
+    /// bakeoff's overhead (start-ups, stops, bookkeeping).
+    pub measuring: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,6 +125,7 @@ pub async fn run_plan(
     progress: &mut (dyn FnMut(&Progress) + Send),
     sink: &mut dyn CellSink,
 ) -> Result<RunOutcome, SuiteError> {
+    let began = Instant::now();
     let launches = plan.launches();
     let budgets = launches
         .iter()
@@ -139,6 +145,7 @@ pub async fn run_plan(
         current: 0,
         current_started: Instant::now(),
         equal_rates: None,
+        measuring: Duration::ZERO,
     };
     for key in plan.cells() {
         let st = CellState {
@@ -191,7 +198,11 @@ pub async fn run_plan(
     for key in rest {
         r.emit(&key)?;
     }
-    Ok(RunOutcome { cells: r.emitted })
+    Ok(RunOutcome {
+        cells: r.emitted,
+        wall: began.elapsed(),
+        measuring: r.measuring,
+    })
 }
 
 /// (share of launches done, upper estimate of the time left) from the worst-case
@@ -220,6 +231,7 @@ struct Runner<'a> {
     current_started: Instant,
     /// (workload, worker group) → equal-load rate; computed before the first final launch.
     equal_rates: Option<BTreeMap<(Workload, u32), f64>>,
+    measuring: Duration,
 }
 
 impl Runner<'_> {
@@ -317,7 +329,9 @@ impl Runner<'_> {
         let procs = handle.processes();
         if wants_startup {
             let ms = handle.startup_time().as_secs_f64() * 1000.0;
+            let t = Instant::now();
             let idle = self.idle_memory(&procs).await?;
+            self.measuring += t.elapsed();
             let st = self
                 .cells
                 .get_mut(&Self::key(launch, Workload::Startup))
@@ -340,6 +354,7 @@ impl Runner<'_> {
             if self.cancel.is_cancelled() {
                 return Err(Abort::Cancelled);
             }
+            let t = Instant::now();
             let res = match launch.kind {
                 LaunchKind::Capacity { trial } => {
                     let warm_first = std::mem::replace(&mut first, false);
@@ -349,6 +364,7 @@ impl Runner<'_> {
                 LaunchKind::Final => self.equal_load(&key, handle.base_url(), &procs).await,
                 LaunchKind::StartupOnly => Ok(()),
             };
+            self.measuring += t.elapsed();
             match res {
                 Ok(()) => {}
                 Err(DriveError::Cancelled) => return Err(Abort::Cancelled),
@@ -373,7 +389,10 @@ impl Runner<'_> {
             }
         }
         if launch.ws && self.live(&Self::key(launch, Workload::Ws)) {
-            match self.ws_points(launch, handle.base_url(), &procs).await {
+            let t = Instant::now();
+            let res = self.ws_points(launch, handle.base_url(), &procs).await;
+            self.measuring += t.elapsed();
+            match res {
                 Ok(()) => self.emit(&Self::key(launch, Workload::Ws))?,
                 Err(DriveError::Cancelled) => return Err(Abort::Cancelled),
                 Err(DriveError::Failed(msg)) => {

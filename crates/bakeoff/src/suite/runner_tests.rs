@@ -432,4 +432,12 @@ async fn quick_profile_runs_inside_its_budget() {
     assert!(budget <= Duration::from_secs(480));
     // Not vacuous: the windows really took most of it.
     assert!(took >= budget / 2, "took {took:?}, budget {budget:?}");
+    // Overhead outside measurements: the 12 fake start-ups of 0.8 s.
+    assert_eq!(out.wall, took);
+    let overhead = out.wall - out.measuring;
+    assert!(overhead >= Duration::from_millis(12 * 800), "{overhead:?}");
+    assert!(
+        overhead <= Duration::from_millis(12 * 800 + 100),
+        "{overhead:?}"
+    );
 }
