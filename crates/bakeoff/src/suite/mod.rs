@@ -1,5 +1,5 @@
 //! The suite: the plan, the capacity search, trials and statistics, and the runner
-//! that turns them into [`model::Cell`]s.
+//! that turns them into [`crate::model::Cell`]s.
 //!
 //! Side effects sit behind three traits, in hyperfine's executor style, so the
 //! logic is unit-tested with fakes:
@@ -10,6 +10,16 @@
 //!
 //! Submodules: [`plan`] (profiles, options → [`plan::Plan`]), [`search`] (capacity
 //! at the SLO), [`runner`] (executes a plan), [`stats`] (median, bootstrap CI).
+//!
+//! Wiring (in `cmd::run`): resolve the contenders (names from
+//! [`plan::default_contenders`] or `--contenders`) into [`ContenderSpec`]s, build
+//! the plan with [`Plan::build`] (its [`PlanError`] converts into
+//! [`crate::InputError`]), then call [`run_plan`] with the supervisor as
+//! [`Launcher`], a `bakeoff-load` adapter as [`Driver`],
+//! [`crate::measure::ProcSampler`], the command's cancellation token, a progress
+//! closure, and a sink closure that stores each cell in one transaction. On
+//! [`SuiteError::Interrupted`] mark the run `interrupted` (its source is
+//! [`crate::Interrupted`], so the exit status is 130).
 
 use std::time::Duration;
 
