@@ -1,1 +1,235 @@
-//! suite (being built).
+//! The suite: the plan, the capacity search, trials and statistics, and the runner
+//! that turns them into [`crate::model::Cell`]s.
+//!
+//! Side effects sit behind three traits, in hyperfine's executor style, so the
+//! logic is unit-tested with fakes:
+//! - [`Launcher`]: starts a contender with a worker count ([`RunningContender`]);
+//! - [`Driver`]: runs one open-loop HTTP window or one WebSocket window;
+//! - [`Sampler`]: CPU time and memory of a process set over a window (the real one
+//!   is [`crate::measure::ProcSampler`]).
+//!
+//! Submodules: [`plan`] (profiles, options → [`plan::Plan`]), [`search`] (capacity
+//! at the SLO), [`runner`] (executes a plan), [`stats`] (median, bootstrap CI).
+//!
+//! Wiring (in `cmd::run`): resolve the contenders (names from
+//! [`plan::default_contenders`] or `--contenders`) into [`ContenderSpec`]s, build
+//! the plan with [`Plan::build`] (its [`PlanError`] converts into
+//! [`crate::InputError`]), then call [`run_plan`] with the supervisor as
+//! [`Launcher`], a `bakeoff-load` adapter as [`Driver`],
+//! [`crate::measure::ProcSampler`], the command's cancellation token, a progress
+//! closure, and a sink closure that stores each cell in one transaction. On
+//! [`SuiteError::Interrupted`] mark the run `interrupted` (its source is
+//! [`crate::Interrupted`], so the exit status is 130).
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{Percentiles, TimelinePoint};
+use crate::workload::Workload;
+
+mod cell;
+pub mod plan;
+pub mod runner;
+pub mod search;
+pub mod stats;
+
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod runner_tests;
+
+pub use plan::{ContenderSpec, Phases, Plan, PlanError, PlanOptions};
+pub use runner::{run_plan, CellSink, Progress, ProgressPhase, RunOutcome, SuiteError};
+pub use search::{search_capacity, SearchConfig, SearchOutcome};
+
+/// The processes whose resources are charged to a contender: its process group
+/// (which catches forked workers) plus any explicit pids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessSet {
+    pub pgid: Option<u32>,
+    pub pids: Vec<u32>,
+}
+
+/// A contender could not be started (or stopped cleanly).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct LaunchError(pub String);
+
+/// A started contender. Dropping it without [`RunningContender::stop`] is a bug in
+/// the caller; the real implementation also kills its group on drop.
+pub trait RunningContender: Send {
+    /// e.g. `http://127.0.0.1:41234` (no trailing slash).
+    fn base_url(&self) -> &str;
+    fn processes(&self) -> ProcessSet;
+    /// Spawn to first healthy answer.
+    fn startup_time(&self) -> Duration;
+    /// `Some(reason)` once the contender has exited on its own (a crash).
+    fn exited(&mut self) -> Option<String>;
+    /// SIGTERM, grace, SIGKILL of the group; bounded in time.
+    fn stop(self: Box<Self>) -> BoxFuture<'static, Result<(), LaunchError>>;
+}
+
+/// Starts contenders; the real one is the supervisor.
+pub trait Launcher: Send + Sync {
+    /// Start `contender` with `workers` workers and wait (bounded) until healthy.
+    fn launch<'a>(
+        &'a self,
+        contender: &'a str,
+        workers: u32,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>>;
+}
+
+/// The warm-up before a measured window, excluded from its statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warmup {
+    None,
+    Fixed(Duration),
+    /// Until throughput is stable, at most `max`.
+    Adaptive {
+        max: Duration,
+    },
+}
+
+impl Warmup {
+    /// The longest this warm-up can take.
+    pub fn max(self) -> Duration {
+        match self {
+            Warmup::None => Duration::ZERO,
+            Warmup::Fixed(d) | Warmup::Adaptive { max: d } => d,
+        }
+    }
+}
+
+/// Why a window runs; the driver may use it for labels only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowPurpose {
+    Search,
+    EqualLoad,
+}
+
+/// One open-loop HTTP window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowSpec {
+    pub base_url: String,
+    pub workload: Workload,
+    pub rate: f64,
+    pub duration: Duration,
+    pub warmup: Warmup,
+    pub purpose: WindowPurpose,
+}
+
+/// What one HTTP window measured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WindowResult {
+    pub target_rps: f64,
+    /// Responses per second over the measured window (after the warm-up).
+    pub achieved_rps: f64,
+    /// Requests answered without error (the ones in the histograms).
+    pub requests: u64,
+    /// Requests that failed (connect, timeout, reset, parse, non-2xx status).
+    pub errors: u64,
+    /// From the intended send time (coordinated-omission corrected).
+    pub latency: Percentiles,
+    /// From the actual send.
+    pub service: Percentiles,
+    /// `cpu-mixed`: the light class alone, corrected.
+    pub light: Option<Percentiles>,
+    pub spectrum: Vec<[f64; 2]>,
+    pub service_spectrum: Vec<[f64; 2]>,
+    pub timeline: Vec<TimelinePoint>,
+    /// Time-averaged requests in flight at the generator.
+    pub mean_in_flight: f64,
+    /// HdrHistogram V2 (deflate) blobs by name ("latency", "service", "light").
+    pub histograms: Vec<(String, Vec<u8>)>,
+    /// False when the generator itself fell behind its schedule: the window says
+    /// nothing about the server.
+    pub generator_valid: bool,
+    pub generator_note: Option<String>,
+}
+
+impl WindowResult {
+    pub fn error_rate(&self) -> f64 {
+        let total = self.requests + self.errors;
+        if total == 0 {
+            0.0
+        } else {
+            self.errors as f64 / total as f64
+        }
+    }
+}
+
+/// One WebSocket window: `clients` in one room, `rate` messages/s into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WsSpec {
+    pub base_url: String,
+    pub clients: u32,
+    pub rate: f64,
+    pub duration: Duration,
+}
+
+/// What one WebSocket window measured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WsResult {
+    pub connected: u32,
+    pub sent: u64,
+    pub expected_deliveries: u64,
+    pub deliveries: u64,
+    /// Fan-out latency, send to receipt, over all deliveries.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// A window could not run.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DriveError {
+    #[error("cancelled")]
+    Cancelled,
+    /// The target refused or dropped every connection, or the engine failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Drives load; the real one wraps `bakeoff-load`.
+pub trait Driver: Send + Sync {
+    fn http_window<'a>(
+        &'a self,
+        spec: &'a WindowSpec,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<WindowResult, DriveError>>;
+
+    fn ws_window<'a>(
+        &'a self,
+        spec: &'a WsSpec,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<WsResult, DriveError>>;
+}
+
+/// Resources of a process set over a window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ResourceUsage {
+    /// user + system CPU seconds consumed during the window.
+    pub cpu_seconds: f64,
+    /// Memory (PSS where the kernel has it, else RSS), bytes.
+    pub mem_peak_bytes: u64,
+    pub mem_mean_bytes: u64,
+    pub samples: u32,
+    /// Every memory reading was PSS (else some were RSS).
+    pub pss: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("resource sampling: {0}")]
+pub struct SampleError(pub String);
+
+/// A sampling in progress; [`Sampling::finish`] stops it and returns the totals.
+pub trait Sampling: Send {
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<ResourceUsage, SampleError>>;
+}
+
+/// Starts resource sampling of a process set.
+pub trait Sampler: Send + Sync {
+    fn start(&self, target: &ProcessSet) -> Result<Box<dyn Sampling>, SampleError>;
+}

@@ -1,0 +1,242 @@
+//! The machine a run measured on (CPU, cores, memory, kernel, OS) and CPU pinning
+//! with `sched_setaffinity`: the generator on one core, the contender on the rest.
+
+use std::fs;
+
+use crate::model::Environment;
+
+use super::MeasureError;
+
+/// The environment, without runtimes or git revision (the caller adds those).
+pub fn probe_environment() -> Environment {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            matches!(k.trim(), "model name" | "Model" | "Hardware").then(|| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let memory_bytes = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            let l = t.lines().find(|l| l.starts_with("MemTotal:"))?;
+            l.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024);
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| format!("Linux {}", s.trim()))
+        .unwrap_or_else(|_| "unknown".into());
+    let os = fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            let l = t.lines().find(|l| l.starts_with("PRETTY_NAME="))?;
+            Some(l["PRETTY_NAME=".len()..].trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::OS.to_string());
+    let cpus = allowed_cpus().unwrap_or_default();
+    let cores = available_cores();
+    Environment {
+        cpu_model,
+        cores,
+        memory_bytes,
+        kernel,
+        os,
+        bakeoff_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_revision: None,
+        pinning: PinLayout::for_cpus(&cpus).description,
+        runtimes: Default::default(),
+    }
+}
+
+/// Cores this process may use (affinity and cgroup quota aware).
+pub fn available_cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+/// The CPUs the calling thread may run on.
+pub fn allowed_cpus() -> Result<Vec<usize>, MeasureError> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Err(MeasureError::Affinity(
+                std::io::Error::last_os_error().to_string(),
+            ));
+        }
+        Ok((0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect())
+    }
+}
+
+/// Restrict `pid` (0: the calling thread) to `cpus`. Allocates nothing on success,
+/// so a supervisor may call it in a `pre_exec` hook; children inherit the mask.
+pub fn set_affinity(pid: u32, cpus: &[usize]) -> Result<(), MeasureError> {
+    if cpus.is_empty() {
+        return Err(MeasureError::Affinity("no CPU given".into()));
+    }
+    // SAFETY: as above; CPU_SET ignores nothing out of range because we check it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in cpus {
+            if c >= libc::CPU_SETSIZE as usize {
+                return Err(MeasureError::Affinity(format!("cpu {c} is out of range")));
+            }
+            libc::CPU_SET(c, &mut set);
+        }
+        if libc::sched_setaffinity(
+            pid as libc::pid_t,
+            std::mem::size_of::<libc::cpu_set_t>(),
+            &set,
+        ) != 0
+        {
+            return Err(MeasureError::Affinity(
+                std::io::Error::last_os_error().to_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Pin every thread of every process in `target` to `cpus` (a contender already
+/// running: node's libuv pool and gunicorn's workers included). Returns the number
+/// of threads pinned. Threads that exit meanwhile are skipped.
+pub fn pin_processes(
+    target: &crate::suite::ProcessSet,
+    cpus: &[usize],
+) -> Result<usize, MeasureError> {
+    let mut pinned = 0;
+    for pid in super::members(target) {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for tid in tasks.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+            match set_affinity(tid, cpus) {
+                Ok(()) => pinned += 1,
+                // ESRCH: the thread is gone.
+                Err(_) if !std::path::Path::new(&format!("/proc/{pid}/task/{tid}")).exists() => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(pinned)
+}
+
+/// Where the generator and the contender run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinLayout {
+    /// `None`: unpinned.
+    pub generator: Option<usize>,
+    /// Empty: unpinned.
+    pub contender: Vec<usize>,
+    /// e.g. "generator: cpu 0; contender: cpu 1", recorded in the environment.
+    pub description: String,
+}
+
+impl PinLayout {
+    /// With ≥ 2 allowed CPUs: the generator on the first, the contender on the rest.
+    pub fn for_cpus(cpus: &[usize]) -> PinLayout {
+        if cpus.len() < 2 {
+            return PinLayout {
+                generator: None,
+                contender: Vec::new(),
+                description: format!(
+                    "unpinned ({} core{})",
+                    cpus.len().max(1),
+                    if cpus.len() > 1 { "s" } else { "" }
+                ),
+            };
+        }
+        let rest = cpus[1..].to_vec();
+        let list = if rest.len() == 1 {
+            format!("cpu {}", rest[0])
+        } else {
+            format!(
+                "cpus {}",
+                rest.iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        PinLayout {
+            generator: Some(cpus[0]),
+            description: format!("generator: cpu {}; contender: {list}", cpus[0]),
+            contender: rest,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_this_machine() {
+        let e = probe_environment();
+        assert!(e.cores >= 1);
+        assert!(e.memory_bytes > 64 * 1024 * 1024, "{}", e.memory_bytes);
+        assert!(e.kernel.starts_with("Linux "), "{}", e.kernel);
+        assert!(!e.os.is_empty() && !e.cpu_model.is_empty());
+        assert_eq!(e.bakeoff_version, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn layouts() {
+        let two = PinLayout::for_cpus(&[0, 1]);
+        assert_eq!(two.description, "generator: cpu 0; contender: cpu 1");
+        assert_eq!((two.generator, two.contender), (Some(0), vec![1]));
+        let four = PinLayout::for_cpus(&[0, 1, 2, 3]);
+        assert_eq!(four.description, "generator: cpu 0; contender: cpus 1,2,3");
+        let one = PinLayout::for_cpus(&[3]);
+        assert_eq!(one.description, "unpinned (1 core)");
+        assert_eq!(one.generator, None);
+    }
+
+    #[test]
+    fn pins_a_thread() {
+        let cpus = allowed_cpus().unwrap();
+        assert!(!cpus.is_empty());
+        let last = *cpus.last().unwrap();
+        // On a throwaway thread: affinity is per thread and must not leak into others.
+        let got = std::thread::spawn(move || {
+            set_affinity(0, &[last]).unwrap();
+            allowed_cpus().unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(got, vec![last]);
+        assert!(set_affinity(0, &[]).is_err());
+    }
+
+    #[test]
+    fn pins_a_child_process_group() {
+        use std::os::unix::process::CommandExt;
+        let cpus = allowed_cpus().unwrap();
+        let first = cpus[0];
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let target = crate::suite::ProcessSet {
+            pgid: Some(pid),
+            pids: vec![],
+        };
+        let n = pin_processes(&target, &[first]);
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(n.unwrap(), 1);
+        let list = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap()
+            .trim()
+            .to_string();
+        assert_eq!(list, first.to_string());
+        assert!(set_affinity(0, &[1 << 20]).is_err());
+    }
+}

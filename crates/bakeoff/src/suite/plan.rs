@@ -1,0 +1,741 @@
+//! The plan: profile + options → contenders × workloads × worker counts × trials,
+//! the launch order (interleaved trials), and the phase durations with their
+//! time budget (see docs/methodology.md, "Time budget").
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::cli::Profile;
+use crate::model::Settings;
+use crate::workload::Workload;
+
+/// The quick profile's contenders.
+pub const QUICK_CONTENDERS: [&str; 4] = [
+    "node-fastify",
+    "node-express",
+    "python-fastapi",
+    "python-flask",
+];
+/// The standard profile's contenders (the six reference apps).
+pub const STANDARD_CONTENDERS: [&str; 6] = [
+    "node-http",
+    "node-express",
+    "node-fastify",
+    "python-flask",
+    "python-django",
+    "python-fastapi",
+];
+const QUICK_WORKLOADS: [Workload; 7] = [
+    Workload::Json,
+    Workload::Db,
+    Workload::Io,
+    Workload::CpuMixed,
+    Workload::Data,
+    Workload::Ws,
+    Workload::Startup,
+];
+/// Worker sweep of the full profile.
+const FULL_WORKERS: [u32; 3] = [1, 2, 4];
+const MAX_TRIALS: u32 = 100;
+const MAX_WORKERS: u32 = 256;
+const SCALE_RANGE: (f64, f64) = (0.01, 100.0);
+const SLO_MAX: Duration = Duration::from_secs(60);
+/// Start-up time assumed by the budget (the reference apps take 0.5–3 s here).
+pub const ASSUMED_STARTUP: Duration = Duration::from_secs(3);
+
+/// The profile's default contender names, `None` meaning "every contender available".
+pub fn default_contenders(profile: Profile) -> Option<&'static [&'static str]> {
+    match profile {
+        Profile::Quick => Some(&QUICK_CONTENDERS),
+        Profile::Standard => Some(&STANDARD_CONTENDERS),
+        Profile::Full => None,
+    }
+}
+
+pub fn profile_name(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Quick => "quick",
+        Profile::Standard => "standard",
+        Profile::Full => "full",
+    }
+}
+
+/// The options of `bakeoff run` that shape the plan, as typed by the user.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub profile: Profile,
+    /// Empty: the profile's workloads.
+    pub workloads: Vec<String>,
+    pub trials: Option<u32>,
+    /// Empty: each contender's manifest default (full: 1, 2, 4).
+    pub workers: Vec<u32>,
+    /// e.g. "100ms".
+    pub slo_p99: String,
+    pub duration_scale: f64,
+    /// Cores available to this process (for the `contended` flag).
+    pub available_cores: u32,
+}
+
+/// A contender as the plan needs it (resolved by the caller from its manifest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContenderSpec {
+    pub name: String,
+    pub default_workers: u32,
+    pub max_workers: u32,
+    /// Endpoint name → why it is not served.
+    pub unsupported: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("--workloads: {0}")]
+    UnknownWorkload(String),
+    #[error("--workloads lists `{0}` twice; name each workload once")]
+    DuplicateWorkload(String),
+    #[error("--trials {0}: give a number of trials from 1 to {MAX_TRIALS}")]
+    Trials(u32),
+    #[error("--duration-scale {0}: give a factor from {lo} to {hi} (tests use 0.1)", lo = SCALE_RANGE.0, hi = SCALE_RANGE.1)]
+    Scale(f64),
+    #[error("--slo-p99 `{value}`: {reason}; give a positive duration such as 100ms")]
+    Slo { value: String, reason: String },
+    #[error("--workers {0}: give worker counts from 1 to {MAX_WORKERS}, e.g. --workers 1,2,4")]
+    Workers(u32),
+    #[error("no contenders to run; name some with --contenders or add one with --contender PATH")]
+    NoContenders,
+    #[error("contender `{0}` is listed twice; name each contender once")]
+    DuplicateContender(String),
+}
+
+impl From<PlanError> for crate::InputError {
+    fn from(e: PlanError) -> Self {
+        crate::InputError::new(e.to_string())
+    }
+}
+
+/// Phase durations at scale 1 (see [`Plan::scaled`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phases {
+    /// Adaptive warm-up cap before a contender's first workload (JIT, pools).
+    pub first_warmup_max: Duration,
+    /// Adaptive warm-up cap before each further workload's search.
+    pub warmup_max: Duration,
+    /// Fixed settle time before each search window.
+    pub step_warmup: Duration,
+    /// A search window lasts `step_target_requests / rate`, within these bounds.
+    pub step_min: Duration,
+    pub step_max: Duration,
+    pub step_target_requests: u32,
+    pub max_steps: u32,
+    /// No new search window starts after this much time in one search.
+    pub search_budget: Duration,
+    pub equal_warmup_max: Duration,
+    pub equal_window: Duration,
+    /// Idle memory sampling after start-up and before each ws point.
+    pub idle_sample: Duration,
+    pub ws_clients: Vec<u32>,
+    /// Messages per second into the room.
+    pub ws_rate: f64,
+    pub ws_window: Duration,
+    /// Start-up samples per contender, at least (extra spawns make up the difference).
+    pub startup_spawns: u32,
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+impl Phases {
+    pub fn for_profile(profile: Profile) -> Phases {
+        match profile {
+            Profile::Quick => Phases {
+                first_warmup_max: secs(5.0),
+                warmup_max: secs(2.0),
+                step_warmup: secs(0.2),
+                step_min: secs(0.5),
+                step_max: secs(1.5),
+                step_target_requests: 300,
+                max_steps: 14,
+                search_budget: secs(7.0),
+                equal_warmup_max: secs(1.5),
+                equal_window: secs(3.0),
+                idle_sample: secs(0.5),
+                ws_clients: vec![100, 1000],
+                ws_rate: 10.0,
+                ws_window: secs(3.0),
+                startup_spawns: 3,
+            },
+            Profile::Standard => Phases {
+                first_warmup_max: secs(5.0),
+                warmup_max: secs(1.0),
+                step_warmup: secs(0.2),
+                step_min: secs(0.5),
+                step_max: secs(1.5),
+                step_target_requests: 300,
+                max_steps: 14,
+                search_budget: secs(6.0),
+                equal_warmup_max: secs(1.0),
+                equal_window: secs(3.0),
+                idle_sample: secs(0.5),
+                ws_clients: vec![100, 1000],
+                ws_rate: 10.0,
+                ws_window: secs(3.0),
+                startup_spawns: 5,
+            },
+            Profile::Full => Phases {
+                first_warmup_max: secs(10.0),
+                warmup_max: secs(5.0),
+                step_warmup: secs(0.5),
+                step_min: secs(2.0),
+                step_max: secs(5.0),
+                step_target_requests: 2000,
+                max_steps: 20,
+                search_budget: secs(60.0),
+                equal_warmup_max: secs(5.0),
+                equal_window: secs(15.0),
+                idle_sample: secs(1.0),
+                ws_clients: vec![100, 1000, 5000],
+                ws_rate: 10.0,
+                ws_window: secs(10.0),
+                startup_spawns: 10,
+            },
+        }
+    }
+}
+
+/// One cell's coordinates.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CellKey {
+    pub contender: String,
+    pub workload: Workload,
+    pub workers: u32,
+}
+
+impl std::fmt::Display for CellKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ×{}", self.contender, self.workload, self.workers)
+    }
+}
+
+/// Why a contender is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchKind {
+    /// Capacity searches of one trial.
+    Capacity { trial: u32 },
+    /// Equal-load windows and the ws points, once the capacities are known.
+    Final,
+    /// Only to sample spawn → healthy time and idle memory.
+    StartupOnly,
+}
+
+/// One start of a contender and what runs while it is up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Launch {
+    pub kind: LaunchKind,
+    pub contender: String,
+    pub workers: u32,
+    /// HTTP workloads measured during this launch.
+    pub workloads: Vec<Workload>,
+    pub ws: bool,
+}
+
+/// A validated plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub profile: Profile,
+    pub slo_p99_ms: f64,
+    pub trials: u32,
+    pub duration_scale: f64,
+    pub available_cores: u32,
+    pub contenders: Vec<ContenderSpec>,
+    pub workloads: Vec<Workload>,
+    /// The worker counts asked for (empty: each contender's default).
+    pub workers: Vec<u32>,
+    pub phases: Phases,
+}
+
+impl Plan {
+    /// Validate the options against the profile and the resolved contenders.
+    pub fn build(opts: &PlanOptions, contenders: Vec<ContenderSpec>) -> Result<Plan, PlanError> {
+        let trials = opts.trials.unwrap_or(match opts.profile {
+            Profile::Quick => 1,
+            Profile::Standard => 3,
+            Profile::Full => 5,
+        });
+        if trials == 0 || trials > MAX_TRIALS {
+            return Err(PlanError::Trials(trials));
+        }
+        let scale = opts.duration_scale;
+        if !(scale.is_finite() && (SCALE_RANGE.0..=SCALE_RANGE.1).contains(&scale)) {
+            return Err(PlanError::Scale(scale));
+        }
+        let slo_p99_ms = parse_slo(&opts.slo_p99)?;
+        let workloads = if opts.workloads.is_empty() {
+            match opts.profile {
+                Profile::Quick => QUICK_WORKLOADS.to_vec(),
+                Profile::Standard | Profile::Full => Workload::ALL.to_vec(),
+            }
+        } else {
+            let mut v = Vec::new();
+            for name in &opts.workloads {
+                let w = Workload::parse(name.trim())
+                    .map_err(|e| PlanError::UnknownWorkload(e.to_string()))?;
+                if v.contains(&w) {
+                    return Err(PlanError::DuplicateWorkload(w.name().into()));
+                }
+                v.push(w);
+            }
+            v
+        };
+        let mut workers = opts.workers.clone();
+        if let Some(&bad) = workers.iter().find(|&&w| w == 0 || w > MAX_WORKERS) {
+            return Err(PlanError::Workers(bad));
+        }
+        if workers.is_empty() && opts.profile == Profile::Full {
+            workers = FULL_WORKERS.to_vec();
+        }
+        workers.sort_unstable();
+        workers.dedup();
+        if contenders.is_empty() {
+            return Err(PlanError::NoContenders);
+        }
+        for (i, c) in contenders.iter().enumerate() {
+            if contenders[..i].iter().any(|o| o.name == c.name) {
+                return Err(PlanError::DuplicateContender(c.name.clone()));
+            }
+        }
+        Ok(Plan {
+            profile: opts.profile,
+            slo_p99_ms,
+            trials,
+            duration_scale: scale,
+            available_cores: opts.available_cores.max(1),
+            contenders,
+            workloads,
+            workers,
+            phases: Phases::for_profile(opts.profile),
+        })
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            profile: profile_name(self.profile).into(),
+            slo_p99_ms: self.slo_p99_ms,
+            trials: self.trials,
+            duration_scale: self.duration_scale,
+            contenders: self.contenders.iter().map(|c| c.name.clone()).collect(),
+            workloads: self
+                .workloads
+                .iter()
+                .map(|w| w.name().to_string())
+                .collect(),
+            workers: self.workers.clone(),
+        }
+    }
+
+    /// A phase duration at this plan's scale.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.duration_scale)
+    }
+
+    /// WebSocket client counts; the duration scale shrinks them too (min 2).
+    pub fn ws_clients(&self) -> Vec<u32> {
+        let s = self.duration_scale.min(1.0);
+        self.phases
+            .ws_clients
+            .iter()
+            .map(|&c| ((c as f64 * s).round() as u32).max(2))
+            .collect()
+    }
+
+    pub fn contender(&self, name: &str) -> Option<&ContenderSpec> {
+        self.contenders.iter().find(|c| c.name == name)
+    }
+
+    /// The worker counts used for a contender's HTTP workloads.
+    pub fn worker_counts(&self, c: &ContenderSpec) -> Vec<u32> {
+        if self.workers.is_empty() {
+            vec![c.default_workers.max(1)]
+        } else {
+            self.workers.clone()
+        }
+    }
+
+    /// The worker count of a contender's `startup` cell (its lowest).
+    pub fn startup_workers(&self, c: &ContenderSpec) -> u32 {
+        self.worker_counts(c).into_iter().min().unwrap_or(1)
+    }
+
+    fn http_workloads(&self) -> Vec<Workload> {
+        self.workloads
+            .iter()
+            .copied()
+            .filter(|w| !matches!(w, Workload::Ws | Workload::Startup))
+            .collect()
+    }
+
+    fn has(&self, w: Workload) -> bool {
+        self.workloads.contains(&w)
+    }
+
+    /// Every cell of the plan, in a stable order. `ws` runs with 1 worker only.
+    pub fn cells(&self) -> Vec<CellKey> {
+        let mut out = Vec::new();
+        for c in &self.contenders {
+            for &w in &self.workloads {
+                let counts = match w {
+                    Workload::Ws => vec![1],
+                    Workload::Startup => vec![self.startup_workers(c)],
+                    _ => self.worker_counts(c),
+                };
+                for workers in counts {
+                    out.push(CellKey {
+                        contender: c.name.clone(),
+                        workload: w,
+                        workers,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Why a cell will not be measured, if it will not.
+    pub fn skip_reason(&self, key: &CellKey) -> Option<String> {
+        let c = self.contender(&key.contender)?;
+        for ep in key.workload.endpoints() {
+            if let Some(why) = c.unsupported.get(*ep) {
+                return Some(format!("`{ep}` is not served by {}: {why}", c.name));
+            }
+        }
+        if key.workers > c.max_workers {
+            return Some(format!(
+                "{} allows at most {} workers (manifest `workers.max`)",
+                c.name, c.max_workers
+            ));
+        }
+        None
+    }
+
+    /// The launches in order: the capacity trials interleaved (A B C A B C), then
+    /// one final pass per contender (equal load, ws), then any extra spawns the
+    /// `startup` cells need.
+    pub fn launches(&self) -> Vec<Launch> {
+        let live = |c: &ContenderSpec, w: Workload, workers: u32| {
+            self.skip_reason(&CellKey {
+                contender: c.name.clone(),
+                workload: w,
+                workers,
+            })
+            .is_none()
+        };
+        let http = self.http_workloads();
+        let mut out = Vec::new();
+        for trial in 0..self.trials {
+            for c in &self.contenders {
+                for workers in self.worker_counts(c) {
+                    let workloads: Vec<_> = http
+                        .iter()
+                        .copied()
+                        .filter(|&w| live(c, w, workers))
+                        .collect();
+                    if !workloads.is_empty() {
+                        out.push(Launch {
+                            kind: LaunchKind::Capacity { trial },
+                            contender: c.name.clone(),
+                            workers,
+                            workloads,
+                            ws: false,
+                        });
+                    }
+                }
+            }
+        }
+        for c in &self.contenders {
+            let ws = self.has(Workload::Ws) && live(c, Workload::Ws, 1);
+            let mut counts = self.worker_counts(c);
+            if ws && !counts.contains(&1) {
+                counts.insert(0, 1);
+            }
+            for workers in counts {
+                let workloads: Vec<_> = http
+                    .iter()
+                    .copied()
+                    .filter(|&w| live(c, w, workers) && self.worker_counts(c).contains(&workers))
+                    .collect();
+                let ws_here = ws && workers == 1;
+                if !workloads.is_empty() || ws_here {
+                    out.push(Launch {
+                        kind: LaunchKind::Final,
+                        contender: c.name.clone(),
+                        workers,
+                        workloads,
+                        ws: ws_here,
+                    });
+                }
+            }
+        }
+        if self.has(Workload::Startup) {
+            for c in &self.contenders {
+                let sw = self.startup_workers(c);
+                if !live(c, Workload::Startup, sw) {
+                    continue;
+                }
+                let have = out
+                    .iter()
+                    .filter(|l| l.contender == c.name && l.workers == sw)
+                    .count() as u32;
+                for _ in have..self.phases.startup_spawns {
+                    out.push(Launch {
+                        kind: LaunchKind::StartupOnly,
+                        contender: c.name.clone(),
+                        workers: sw,
+                        workloads: Vec::new(),
+                        ws: false,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Worst-case duration of one launch at this scale, with `startup` per start.
+    pub fn launch_budget(&self, launch: &Launch, startup: Duration) -> Duration {
+        let p = &self.phases;
+        let stop = Duration::from_millis(500);
+        let mut t = startup + self.scaled(p.idle_sample) + stop;
+        match launch.kind {
+            LaunchKind::Capacity { .. } => {
+                for (i, _) in launch.workloads.iter().enumerate() {
+                    let warm = if i == 0 {
+                        p.first_warmup_max
+                    } else {
+                        p.warmup_max
+                    };
+                    // Warm-up and first window, then the budget; the last window may
+                    // start just before the budget ends.
+                    let window = p.step_warmup + p.step_max;
+                    t += self.scaled(warm + window + p.search_budget + window);
+                }
+            }
+            LaunchKind::Final => {
+                // Adaptive warm-up + its short window, then settle + measured window.
+                let per = p.equal_warmup_max + p.step_warmup * 2 + p.equal_window;
+                t += self.scaled(per) * launch.workloads.len() as u32;
+                if launch.ws {
+                    // Idle sample, window, and about a second to connect the clients.
+                    let per = p.idle_sample + p.ws_window + Duration::from_secs(1);
+                    t += self.scaled(per) * self.phases.ws_clients.len() as u32;
+                }
+            }
+            LaunchKind::StartupOnly => {}
+        }
+        t
+    }
+
+    /// Worst-case duration of the whole plan, assuming `startup` per start.
+    pub fn budget(&self, startup: Duration) -> Duration {
+        self.launches()
+            .iter()
+            .map(|l| self.launch_budget(l, startup))
+            .sum()
+    }
+}
+
+fn parse_slo(value: &str) -> Result<f64, PlanError> {
+    let err = |reason: &str| PlanError::Slo {
+        value: value.into(),
+        reason: reason.into(),
+    };
+    let d = humantime::parse_duration(value.trim()).map_err(|e| err(&e.to_string()))?;
+    if d.is_zero() {
+        return Err(err("the SLO must be greater than zero"));
+    }
+    if d > SLO_MAX {
+        return Err(err("an SLO above 60s is not a latency objective"));
+    }
+    Ok(d.as_secs_f64() * 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn spec(name: &str) -> ContenderSpec {
+        ContenderSpec {
+            name: name.into(),
+            default_workers: 1,
+            max_workers: 64,
+            unsupported: BTreeMap::new(),
+        }
+    }
+
+    fn opts(profile: Profile) -> PlanOptions {
+        PlanOptions {
+            profile,
+            workloads: vec![],
+            trials: None,
+            workers: vec![],
+            slo_p99: "100ms".into(),
+            duration_scale: 1.0,
+            available_cores: 2,
+        }
+    }
+
+    fn quick_contenders() -> Vec<ContenderSpec> {
+        QUICK_CONTENDERS.iter().map(|n| spec(n)).collect()
+    }
+
+    #[test]
+    fn quick_profile_defaults() {
+        let p = Plan::build(&opts(Profile::Quick), quick_contenders()).unwrap();
+        assert_eq!(p.trials, 1);
+        assert_eq!(p.slo_p99_ms, 100.0);
+        assert_eq!(p.workloads, QUICK_WORKLOADS.to_vec());
+        // 5 HTTP + ws + startup per contender, all with one worker.
+        assert_eq!(p.cells().len(), 4 * 7);
+        let s = p.settings();
+        assert_eq!(s.profile, "quick");
+        assert_eq!(s.workloads[3], "cpu-mixed");
+    }
+
+    #[test]
+    fn quick_profile_fits_eight_minutes_on_its_worst_case() {
+        let p = Plan::build(&opts(Profile::Quick), quick_contenders()).unwrap();
+        let b = p.budget(ASSUMED_STARTUP);
+        eprintln!("quick worst case: {b:?}");
+        assert!(b <= Duration::from_secs(8 * 60), "quick budget {b:?}");
+        // and it is not trivially small: the windows are really there
+        assert!(b >= Duration::from_secs(5 * 60), "quick budget {b:?}");
+    }
+
+    #[test]
+    fn standard_profile_fits_forty_five_minutes() {
+        let all = STANDARD_CONTENDERS.iter().map(|n| spec(n)).collect();
+        let p = Plan::build(&opts(Profile::Standard), all).unwrap();
+        assert_eq!(p.trials, 3);
+        let b = p.budget(ASSUMED_STARTUP);
+        eprintln!("standard worst case: {b:?}");
+        assert!(b <= Duration::from_secs(45 * 60), "standard budget {b:?}");
+    }
+
+    #[test]
+    fn duration_scale_shrinks_the_budget() {
+        let mut o = opts(Profile::Quick);
+        o.duration_scale = 0.1;
+        let p = Plan::build(&o, quick_contenders()).unwrap();
+        let full = Plan::build(&opts(Profile::Quick), quick_contenders()).unwrap();
+        // Stopping a contender is not scaled; everything else is.
+        assert!(p.budget(Duration::ZERO) * 5 < full.budget(Duration::ZERO));
+        assert_eq!(p.ws_clients(), vec![10, 100]);
+    }
+
+    #[test]
+    fn launches_interleave_trials_then_final_then_startup() {
+        let mut o = opts(Profile::Quick);
+        o.trials = Some(2);
+        let cs = vec![spec("a"), spec("b"), spec("c")];
+        let p = Plan::build(&o, cs).unwrap();
+        let order: Vec<(String, LaunchKind)> = p
+            .launches()
+            .into_iter()
+            .map(|l| (l.contender, l.kind))
+            .collect();
+        let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(&names[..6], ["a", "b", "c", "a", "b", "c"]);
+        assert_eq!(order[0].1, LaunchKind::Capacity { trial: 0 });
+        assert_eq!(order[3].1, LaunchKind::Capacity { trial: 1 });
+        assert_eq!(&names[6..9], ["a", "b", "c"]);
+        assert!(order[6..9].iter().all(|(_, k)| *k == LaunchKind::Final));
+        // 2 capacity + 1 final launches give 3 start-up samples: no extra spawns.
+        assert_eq!(order.len(), 9);
+    }
+
+    #[test]
+    fn ws_gets_a_one_worker_launch_and_unsupported_is_skipped() {
+        let mut o = opts(Profile::Quick);
+        o.workers = vec![2];
+        o.workloads = vec!["json".into(), "ws".into(), "db".into()];
+        let mut b = spec("b");
+        b.unsupported
+            .insert("db".into(), "no database driver".into());
+        let p = Plan::build(&o, vec![spec("a"), b]).unwrap();
+        let finals: Vec<Launch> = p
+            .launches()
+            .into_iter()
+            .filter(|l| l.kind == LaunchKind::Final)
+            .collect();
+        assert!(finals
+            .iter()
+            .any(|l| l.contender == "a" && l.workers == 1 && l.ws && l.workloads.is_empty()));
+        assert!(finals
+            .iter()
+            .any(|l| l.contender == "a" && l.workers == 2 && !l.ws));
+        let key = CellKey {
+            contender: "b".into(),
+            workload: Workload::Db,
+            workers: 2,
+        };
+        assert!(p.skip_reason(&key).unwrap().contains("no database driver"));
+        assert!(p
+            .launches()
+            .iter()
+            .all(|l| !(l.contender == "b" && l.workloads.contains(&Workload::Db))));
+    }
+
+    #[test]
+    fn bad_options_name_the_option_and_the_fix() {
+        let cs = || vec![spec("a")];
+        let mut o = opts(Profile::Quick);
+        o.workloads = vec!["jsn".into()];
+        let e = Plan::build(&o, cs()).unwrap_err().to_string();
+        assert!(
+            e.contains("--workloads") && e.contains("jsn") && e.contains("cpu-mixed"),
+            "{e}"
+        );
+
+        let mut o = opts(Profile::Quick);
+        o.trials = Some(0);
+        let e = Plan::build(&o, cs()).unwrap_err().to_string();
+        assert!(e.contains("--trials 0") && e.contains("from 1"), "{e}");
+
+        for bad in [0.0, -1.0, f64::NAN, 1e9] {
+            let mut o = opts(Profile::Quick);
+            o.duration_scale = bad;
+            let e = Plan::build(&o, cs()).unwrap_err().to_string();
+            assert!(e.contains("--duration-scale"), "{e}");
+        }
+
+        for bad in ["0ms", "100", "fast", "2h"] {
+            let mut o = opts(Profile::Quick);
+            o.slo_p99 = bad.into();
+            let e = Plan::build(&o, cs()).unwrap_err().to_string();
+            assert!(e.contains("--slo-p99") && e.contains("100ms"), "{bad}: {e}");
+        }
+
+        let mut o = opts(Profile::Quick);
+        o.workers = vec![1, 0];
+        let e = Plan::build(&o, cs()).unwrap_err().to_string();
+        assert!(e.contains("--workers 0"), "{e}");
+
+        let e = Plan::build(&opts(Profile::Quick), vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--contenders"), "{e}");
+        let e = Plan::build(&opts(Profile::Quick), vec![spec("a"), spec("a")]).unwrap_err();
+        assert_eq!(e, PlanError::DuplicateContender("a".into()));
+    }
+
+    #[test]
+    fn full_profile_sweeps_workers() {
+        let p = Plan::build(&opts(Profile::Full), vec![spec("a")]).unwrap();
+        assert_eq!(p.workers, vec![1, 2, 4]);
+        assert_eq!(p.trials, 5);
+        let json: Vec<u32> = p
+            .cells()
+            .into_iter()
+            .filter(|k| k.workload == Workload::Json)
+            .map(|k| k.workers)
+            .collect();
+        assert_eq!(json, vec![1, 2, 4]);
+    }
+}

@@ -1,0 +1,443 @@
+//! Tests of [`super::run_plan`] with the fakes, on tokio's paused clock.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::fakes::*;
+use super::plan::{ContenderSpec, Plan, PlanOptions};
+use super::*;
+use crate::cli::Profile;
+use crate::model::{Cell, CellStatus};
+use crate::workload::Workload;
+
+fn spec(name: &str) -> ContenderSpec {
+    ContenderSpec {
+        name: name.into(),
+        default_workers: 1,
+        max_workers: 8,
+        unsupported: BTreeMap::new(),
+    }
+}
+
+fn plan(contenders: Vec<ContenderSpec>, workloads: &[&str], trials: u32, workers: &[u32]) -> Plan {
+    let opts = PlanOptions {
+        profile: Profile::Quick,
+        workloads: workloads.iter().map(|s| s.to_string()).collect(),
+        trials: Some(trials),
+        workers: workers.to_vec(),
+        slo_p99: "100ms".into(),
+        duration_scale: 0.1,
+        available_cores: 2,
+    };
+    Plan::build(&opts, contenders).unwrap()
+}
+
+struct Harness {
+    world: SharedWorld,
+    cells: Vec<Cell>,
+    progress: Vec<Progress>,
+}
+
+impl Harness {
+    fn new(contenders: Vec<(&str, FakeContender)>) -> Self {
+        Harness {
+            world: world(contenders),
+            cells: Vec::new(),
+            progress: Vec::new(),
+        }
+    }
+
+    async fn run(
+        &mut self,
+        plan: &Plan,
+        cancel: &CancellationToken,
+    ) -> Result<RunOutcome, SuiteError> {
+        let launcher = FakeLauncher::on(self.world.clone());
+        let driver = FakeDriver::on(self.world.clone());
+        let sampler = FakeSampler {
+            world: self.world.clone(),
+        };
+        let cells = &mut self.cells;
+        let progress = &mut self.progress;
+        let mut sink = |c: &Cell| -> Result<(), runner::BoxError> {
+            cells.push(c.clone());
+            Ok(())
+        };
+        let mut on_progress = |p: &Progress| progress.push(p.clone());
+        run_plan(
+            plan,
+            &launcher,
+            &driver,
+            &sampler,
+            cancel,
+            &mut on_progress,
+            &mut sink,
+        )
+        .await
+    }
+
+    fn cell(&self, contender: &str, workload: &str) -> &Cell {
+        self.cells
+            .iter()
+            .find(|c| c.contender == contender && c.workload == workload)
+            .unwrap_or_else(|| panic!("no cell {contender} {workload}"))
+    }
+}
+
+fn fc(capacity: f64) -> FakeContender {
+    FakeContender::new(ServerModel::mm1(capacity))
+}
+
+#[tokio::test(start_paused = true)]
+async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
+    let mut h = Harness::new(vec![("a", fc(800.0)), ("b", fc(300.0)), ("c", fc(2000.0))]);
+    let p = plan(
+        vec![spec("a"), spec("b"), spec("c")],
+        &["json", "cpu-mixed", "ws", "startup"],
+        2,
+        &[],
+    );
+    let out = h.run(&p, &CancellationToken::new()).await.unwrap();
+    assert_eq!(out.cells.len(), 3 * 4);
+    assert_eq!(
+        out.cells, h.cells,
+        "the sink saw every cell the outcome lists"
+    );
+    for c in &out.cells {
+        assert_eq!(c.status, CellStatus::Ok, "{c:?}");
+    }
+    for (name, cap) in [("a", 800.0), ("b", 300.0), ("c", 2000.0)] {
+        let c = h.cell(name, "json");
+        let e = c.capacity.unwrap();
+        assert!((e.median - cap).abs() / cap <= 0.05, "{name}: {e:?}");
+        assert_eq!(e.n, 2);
+        assert_eq!(c.trials.len(), 2);
+        assert!(!c.trials[0].steps.is_empty());
+        // Equal load at half of b's capacity for everyone.
+        let b_cap = h.cell("b", "json").capacity.unwrap().median;
+        let el = c.equal_load.as_ref().unwrap();
+        assert!(
+            (el.target_rps - b_cap / 2.0).abs() < 1e-9,
+            "{} vs {}",
+            el.target_rps,
+            b_cap
+        );
+        assert!(el.littles_law.ok, "{:?}", el.littles_law);
+        // FakeSampler: 0.5 CPU-s per s; at rate R that is 500/R ms per request.
+        let want = 500.0 / el.achieved_rps;
+        assert!(
+            (el.cpu_ms_per_request - want).abs() / want < 0.01,
+            "{} vs {want}",
+            el.cpu_ms_per_request
+        );
+        assert_eq!(el.rss_mean_bytes, 100_000_000);
+        assert!(!el.histograms.is_empty());
+        // 2 workers + 1 generator core fit 2 cores? 1 + 1 = 2: not contended.
+        assert!(!c.flags.contains(&"contended".to_string()));
+    }
+    let mixed = h.cell("a", "cpu-mixed").equal_load.as_ref().unwrap();
+    assert!(mixed.light.is_some());
+
+    let ws = h.cell("a", "ws");
+    assert_eq!(ws.workers, 1);
+    let clients: Vec<u32> = ws.ws.iter().map(|p| p.clients).collect();
+    assert_eq!(clients, vec![10, 100]);
+    assert!(ws.ws.iter().all(|p| p.missing == 1));
+    // Loaded is the fake's peak: 10 kB per client + 1 MB over the idle mean.
+    let want = (100.0 * 10_000.0 + 1_000_000.0) / 100.0;
+    assert!(
+        (ws.ws[1].bytes_per_connection - want).abs() < 1e-9,
+        "{:?}",
+        ws.ws[1]
+    );
+
+    let st = h.cell("b", "startup").startup.unwrap();
+    assert_eq!(
+        st.to_healthy_ms.n, 3,
+        "2 capacity launches + 1 final launch"
+    );
+    assert!((st.to_healthy_ms.median - 800.0).abs() < 1e-9);
+    assert_eq!(st.idle_rss_bytes, 100_000_000);
+
+    // Progress carried phases, rates and an ETA that shrinks to zero-ish.
+    assert!(h
+        .progress
+        .iter()
+        .any(|p| matches!(p.phase, ProgressPhase::Search { .. }) && p.rate.is_some()));
+    assert!(h
+        .progress
+        .iter()
+        .any(|p| p.phase == ProgressPhase::EqualLoad));
+    assert!(h.progress.first().unwrap().eta > h.progress.last().unwrap().eta);
+}
+
+#[tokio::test(start_paused = true)]
+async fn launches_interleave_contenders_across_trials() {
+    let mut h = Harness::new(vec![("a", fc(500.0)), ("b", fc(500.0)), ("c", fc(500.0))]);
+    let p = plan(vec![spec("a"), spec("b"), spec("c")], &["json"], 2, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let order: Vec<String> = h
+        .world
+        .lock()
+        .unwrap()
+        .launches
+        .iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    assert_eq!(order, ["a", "b", "c", "a", "b", "c", "a", "b", "c"]);
+    let w = h.world.lock().unwrap();
+    assert_eq!(w.stops, 9, "every launch was stopped");
+}
+
+#[tokio::test(start_paused = true)]
+async fn warm_ups_long_for_a_fresh_process_short_after() {
+    let mut h = Harness::new(vec![("a", fc(500.0))]);
+    let p = plan(vec![spec("a")], &["json", "db"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let w = h.world.lock().unwrap();
+    let search: Vec<&WindowLog> = w
+        .windows
+        .iter()
+        .filter(|l| l.purpose == Some(WindowPurpose::Search))
+        .collect();
+    let first_db = search
+        .iter()
+        .position(|l| l.workload == Some(Workload::Db))
+        .unwrap();
+    // Scale 0.1: 5 s → 0.5 s for the first workload, 2 s → 0.2 s for the next.
+    assert_eq!(
+        search[0].warmup,
+        Warmup::Adaptive {
+            max: Duration::from_millis(500)
+        }
+    );
+    assert_eq!(search[1].warmup, Warmup::Fixed(Duration::from_millis(20)));
+    assert_eq!(
+        search[first_db].warmup,
+        Warmup::Adaptive {
+            max: Duration::from_millis(200)
+        }
+    );
+    // Equal load: an adaptive warm-up window, then the measured one after a settle.
+    let eq: Vec<&WindowLog> = w
+        .windows
+        .iter()
+        .filter(|l| l.purpose == Some(WindowPurpose::EqualLoad))
+        .collect();
+    assert_eq!(eq.len(), 4);
+    assert_eq!(
+        eq[0].warmup,
+        Warmup::Adaptive {
+            max: Duration::from_millis(150)
+        }
+    );
+    assert_eq!(eq[1].warmup, Warmup::Fixed(Duration::from_millis(20)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_launch_fails_its_cells_and_the_run_goes_on() {
+    let mut bad = fc(500.0);
+    bad.fail_launch = true;
+    let mut h = Harness::new(vec![("a", fc(500.0)), ("bad", bad)]);
+    let p = plan(
+        vec![spec("a"), spec("bad")],
+        &["json", "db", "startup"],
+        1,
+        &[],
+    );
+    let out = h.run(&p, &CancellationToken::new()).await.unwrap();
+    assert_eq!(out.cells.len(), 6);
+    for w in ["json", "db", "startup"] {
+        match &h.cell("bad", w).status {
+            CellStatus::Failed { reason } => {
+                assert!(reason.contains("failed to start"), "{reason}")
+            }
+            s => panic!("{w}: {s:?}"),
+        }
+        assert_eq!(h.cell("a", w).status, CellStatus::Ok);
+    }
+    // Equal load still ran for `a`, at half its own capacity.
+    let el = h.cell("a", "json").equal_load.as_ref().unwrap();
+    assert!((el.target_rps * 2.0 - 500.0).abs() / 500.0 < 0.05);
+    // The failed contender was not retried once its cells were failed.
+    let w = h.world.lock().unwrap();
+    assert_eq!(w.launches.iter().filter(|(n, _)| n == "bad").count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn crash_mid_run_fails_the_rest_of_that_contender() {
+    let mut crashy = fc(500.0);
+    crashy.crash_at_window = Some(3);
+    let mut h = Harness::new(vec![("a", fc(500.0)), ("crashy", crashy)]);
+    let p = plan(vec![spec("a"), spec("crashy")], &["json", "db"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    for w in ["json", "db"] {
+        match &h.cell("crashy", w).status {
+            CellStatus::Failed { reason } => {
+                assert!(
+                    reason.contains("crashed") && reason.contains("signal 9"),
+                    "{reason}"
+                )
+            }
+            s => panic!("{w}: {s:?}"),
+        }
+        assert_eq!(h.cell("a", w).status, CellStatus::Ok);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn unsupported_endpoints_are_skipped() {
+    let mut b = spec("b");
+    b.unsupported
+        .insert("ws".into(), "Django needs Channels for WebSockets".into());
+    let mut h = Harness::new(vec![("a", fc(500.0)), ("b", fc(500.0))]);
+    let p = plan(vec![spec("a"), b], &["json", "ws"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    match &h.cell("b", "ws").status {
+        CellStatus::Skipped { reason } => assert!(reason.contains("Channels"), "{reason}"),
+        s => panic!("{s:?}"),
+    }
+    assert_eq!(h.cell("b", "json").status, CellStatus::Ok);
+    assert_eq!(h.cell("a", "ws").status, CellStatus::Ok);
+    // b was never driven over ws.
+    let w = h.world.lock().unwrap();
+    assert!(!w
+        .windows
+        .iter()
+        .any(|l| l.contender == "b" && l.workload.is_none()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_cells() {
+    let mut h = Harness::new(vec![("a", fc(500.0)), ("b", fc(500.0))]);
+    let p = plan(
+        vec![spec("a"), spec("b")],
+        &["json", "db", "startup"],
+        1,
+        &[],
+    );
+    let cancel = CancellationToken::new();
+    // Cancel while the final pass of `b` runs: `a`'s cells are finished by then.
+    let trigger = cancel.clone();
+    let world = h.world.clone();
+    let watcher = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let w = world.lock().unwrap();
+            let finals_b = w.launches.iter().filter(|(n, _)| n == "b").count();
+            if finals_b >= 2 {
+                trigger.cancel();
+                return;
+            }
+        }
+    });
+    let err = h.run(&p, &cancel).await.unwrap_err();
+    watcher.await.unwrap();
+    let SuiteError::Interrupted { finished, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*finished, h.cells.len());
+    let names: Vec<(&str, &str)> = h
+        .cells
+        .iter()
+        .map(|c| (c.contender.as_str(), c.workload.as_str()))
+        .collect();
+    assert!(
+        names.contains(&("a", "json")) && names.contains(&("a", "db")),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|(c, _)| *c == "b"), "{names:?}");
+    // The chain carries crate::Interrupted so the CLI exits 130.
+    let any = anyhow::Error::new(err);
+    assert_eq!(crate::exit_code(&any), 130);
+    // Nothing left running, nothing started after the cancel.
+    let w = h.world.lock().unwrap();
+    assert_eq!(w.stops as usize, w.launches.len());
+    assert!(w.contenders.values().all(|c| !c.alive));
+}
+
+#[tokio::test(start_paused = true)]
+async fn worker_sweep_gives_scaling_efficiency_and_contention() {
+    let mut h = Harness::new(vec![("a", fc(1000.0))]);
+    let p = plan(vec![spec("a")], &["json"], 1, &[1, 2]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let one = h.cells.iter().find(|c| c.workers == 1).unwrap();
+    let two = h.cells.iter().find(|c| c.workers == 2).unwrap();
+    assert_eq!(one.scaling_efficiency, None);
+    // The fake ignores workers: same capacity, so efficiency ≈ 1/2.
+    let eff = two.scaling_efficiency.unwrap();
+    assert!((eff - 0.5).abs() < 0.05, "{eff}");
+    assert!(two.flags.contains(&"contended".to_string()));
+    assert!(!one.flags.contains(&"contended".to_string()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn inconsistent_in_flight_count_flags_littles_law() {
+    let mut liar = fc(500.0);
+    liar.model.in_flight_skew = 5.0;
+    let mut h = Harness::new(vec![("liar", liar)]);
+    let p = plan(vec![spec("liar")], &["json"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let c = h.cell("liar", "json");
+    assert!(c.flags.contains(&"littles-law".to_string()), "{c:?}");
+    assert!(!c.equal_load.as_ref().unwrap().littles_law.ok);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_sink_stops_the_run() {
+    let world = world(vec![("a", fc(500.0))]);
+    let p = plan(vec![spec("a")], &["json"], 1, &[]);
+    let mut sink = |_: &Cell| -> Result<(), runner::BoxError> { Err("disk full".into()) };
+    let err = run_plan(
+        &p,
+        &FakeLauncher::on(world.clone()),
+        &FakeDriver::on(world.clone()),
+        &FakeSampler { world },
+        &CancellationToken::new(),
+        &mut |_| {},
+        &mut sink,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, SuiteError::Sink(_)), "{err:?}");
+}
+
+/// The quick profile at full scale, on the paused clock: the runner's real time use
+/// stays inside the plan's worst-case budget, which stays inside 8 minutes.
+#[tokio::test(start_paused = true)]
+async fn quick_profile_runs_inside_its_budget() {
+    let names = super::plan::QUICK_CONTENDERS;
+    let mut h = Harness::new(names.iter().map(|n| (*n, fc(800.0))).collect());
+    let opts = PlanOptions {
+        profile: Profile::Quick,
+        workloads: vec![],
+        trials: None,
+        workers: vec![],
+        slo_p99: "100ms".into(),
+        duration_scale: 1.0,
+        available_cores: 2,
+    };
+    let p = Plan::build(&opts, names.iter().map(|n| spec(n)).collect()).unwrap();
+    let started = tokio::time::Instant::now();
+    let out = h.run(&p, &CancellationToken::new()).await.unwrap();
+    let took = started.elapsed();
+    eprintln!("quick profile on fakes: {took:?}");
+    assert_eq!(out.cells.len(), 4 * 7);
+    assert!(out.cells.iter().all(|c| c.status == CellStatus::Ok));
+    // FakeLauncher takes 0.8 s per start against the budget's 3 s.
+    let budget = p.budget(super::plan::ASSUMED_STARTUP);
+    assert!(took <= budget, "took {took:?}, budget {budget:?}");
+    assert!(budget <= Duration::from_secs(480));
+    // Not vacuous: the windows really took most of it.
+    assert!(took >= budget / 2, "took {took:?}, budget {budget:?}");
+    // Overhead outside measurements: the 12 fake start-ups of 0.8 s.
+    assert_eq!(out.wall, took);
+    let overhead = out.wall - out.measuring;
+    assert!(overhead >= Duration::from_millis(12 * 800), "{overhead:?}");
+    assert!(
+        overhead <= Duration::from_millis(12 * 800 + 100),
+        "{overhead:?}"
+    );
+}
