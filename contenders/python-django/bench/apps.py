@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class BenchConfig(AppConfig):
+    name = "bench"
+
+    def ready(self):
+        # Read the sales dataset at start-up (before gunicorn forks, as
+        # preload_app is on), not on the first /data request.
+        from . import sales  # noqa: F401

@@ -1,0 +1,24 @@
+"""The sales dataset, read once per process at import and aggregated with pandas."""
+
+import pandas as pd
+from django.conf import settings
+
+SALES = pd.read_csv(settings.BAKEOFF_DATA)
+REGIONS = frozenset(SALES["region"].unique())
+
+
+def summarize(region):
+    """Per-product totals for one region, largest revenue first."""
+    rows = SALES[SALES["region"] == region]
+    rows = rows.assign(revenue=rows["units"] * rows["unit_price"])
+    summary = (
+        rows.groupby("product", as_index=False)
+        .agg(
+            count=("units", "size"),
+            units=("units", "sum"),
+            revenue=("revenue", "sum"),
+            mean_unit_price=("unit_price", "mean"),
+        )
+        .sort_values(["revenue", "product"], ascending=[False, True])
+    )
+    return summary.to_dict(orient="records")

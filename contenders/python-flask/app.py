@@ -1,0 +1,170 @@
+"""Flask reference contender for bakeoff (see docs/contract.md).
+
+Runs on gunicorn with sync workers (gunicorn.conf.py). SQLite through the
+standard library's sqlite3 module, one connection per request as in Flask's
+"Using SQLite 3 with Flask" pattern; /io through a per-worker requests.Session;
+/data through pandas on a DataFrame loaded once at start.
+"""
+
+import os
+import random
+import sqlite3
+
+import pandas as pd
+import requests
+from flask import Flask, g, jsonify, render_template, request
+
+DB_PATH = os.environ["BAKEOFF_SQLITE"]
+UPSTREAM = os.environ["BAKEOFF_UPSTREAM"].rstrip("/")
+IO_TIMEOUT_S = 30  # upstream delays are at most 10 s
+
+app = Flask(__name__)
+
+# Loaded once at start (before gunicorn forks, since preload_app is on).
+SALES = pd.read_csv(os.environ["BAKEOFF_DATA"])
+REGIONS = frozenset(SALES["region"].unique())
+
+# One pooled keep-alive client per worker process.
+http = requests.Session()
+
+
+def get_db():
+    if "db" not in g:
+        # timeout is sqlite's busy timeout: workers write concurrently in /updates.
+        g.db = sqlite3.connect(DB_PATH, timeout=5.0)
+    return g.db
+
+
+@app.teardown_appcontext
+def close_db(exc):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def query_count():
+    """TechEmpower's rule: missing or invalid means 1, clamped to 1..500."""
+    try:
+        n = int(request.args.get("queries", "1"))
+    except ValueError:
+        return 1
+    return min(max(n, 1), 500)
+
+
+def int_arg(name, default, low, high):
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError:
+        return default
+    return min(max(value, low), high)
+
+
+def random_world(db):
+    row = db.execute(
+        "SELECT id, randomNumber FROM world WHERE id = ?", (random.randint(1, 10000),)
+    ).fetchone()
+    return {"id": row[0], "randomNumber": row[1]}
+
+
+@app.get("/health")
+def health():
+    return {"status": "ok"}
+
+
+@app.get("/plaintext")
+def plaintext():
+    return "Hello, World!", 200, {"Content-Type": "text/plain"}
+
+
+@app.get("/json")
+def json_endpoint():
+    return jsonify(message="Hello, World!")
+
+
+@app.get("/db")
+def single_query():
+    return jsonify(random_world(get_db()))
+
+
+@app.get("/queries")
+def multiple_queries():
+    db = get_db()
+    return jsonify([random_world(db) for _ in range(query_count())])
+
+
+@app.get("/fortunes")
+def fortunes():
+    rows = get_db().execute("SELECT id, message FROM fortune").fetchall()
+    items = [{"id": fid, "message": message} for fid, message in rows]
+    items.append({"id": 0, "message": "Additional fortune added at request time."})
+    items.sort(key=lambda f: f["message"])
+    return render_template("fortunes.html", fortunes=items)
+
+
+@app.get("/updates")
+def updates():
+    db = get_db()
+    # Distinct ids, so every returned row is exactly what is persisted.
+    ids = random.sample(range(1, 10001), query_count())
+    worlds = []
+    for wid in ids:
+        row = db.execute("SELECT id, randomNumber FROM world WHERE id = ?", (wid,)).fetchone()
+        worlds.append({"id": row[0], "randomNumber": random.randint(1, 10000)})
+    with db:  # one transaction, committed on exit
+        db.executemany(
+            "UPDATE world SET randomNumber = ? WHERE id = ?",
+            [(w["randomNumber"], w["id"]) for w in worlds],
+        )
+    return jsonify(worlds)
+
+
+@app.get("/io")
+def io():
+    ms = int_arg("ms", 0, 0, 10_000)
+    try:
+        resp = http.get(f"{UPSTREAM}/delay", params={"ms": ms}, timeout=IO_TIMEOUT_S)
+        resp.raise_for_status()
+    except requests.RequestException as exc:
+        return jsonify(error=f"upstream call failed: {exc}"), 502
+    return jsonify(resp.json())
+
+
+def count_primes(n):
+    count = 0
+    for i in range(2, n + 1):
+        d = 2
+        prime = True
+        while d * d <= i:
+            if i % d == 0:
+                prime = False
+                break
+            d += 1
+        if prime:
+            count += 1
+    return count
+
+
+@app.get("/cpu")
+def cpu():
+    n = int_arg("n", 10_000, 1, 10_000_000)
+    return jsonify(n=n, primes=count_primes(n))
+
+
+@app.get("/data")
+def data():
+    region = request.args.get("region")
+    if region not in REGIONS:
+        return jsonify(error=f"unknown region: {region!r}"), 404
+    rows = SALES[SALES["region"] == region]
+    rows = rows.assign(revenue=rows["units"] * rows["unit_price"])
+    summary = (
+        rows.groupby("product", as_index=False)
+        .agg(
+            count=("units", "size"),
+            units=("units", "sum"),
+            revenue=("revenue", "sum"),
+            mean_unit_price=("unit_price", "mean"),
+        )
+        .sort_values(["revenue", "product"], ascending=[False, True])
+    )
+    return jsonify(region=region, products=summary.to_dict(orient="records"))
