@@ -168,7 +168,11 @@ impl SplitMix64 {
 
 fn write_sqlite(path: &Path, seed: u64) -> Result<(), DataError> {
     let tmp = with_suffix(path, ".tmp");
-    for p in [tmp.clone(), with_suffix(&tmp, "-wal"), with_suffix(&tmp, "-shm")] {
+    for p in [
+        tmp.clone(),
+        with_suffix(&tmp, "-wal"),
+        with_suffix(&tmp, "-shm"),
+    ] {
         let _ = fs::remove_file(p);
     }
     let sql = |source| DataError::Sqlite {
@@ -178,7 +182,8 @@ fn write_sqlite(path: &Path, seed: u64) -> Result<(), DataError> {
     {
         let mut conn = rusqlite::Connection::open(&tmp).map_err(sql)?;
         // journal_mode=WAL is persistent in the file, so copies stay in WAL mode.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
         conn.execute_batch(
             "CREATE TABLE world (id INTEGER PRIMARY KEY, randomNumber INTEGER NOT NULL);
              CREATE TABLE fortune (id INTEGER PRIMARY KEY, message TEXT NOT NULL);",
@@ -309,7 +314,14 @@ mod tests {
     #[test]
     fn csv_values_follow_the_contract() {
         let mut out = Vec::new();
-        write_csv_rows(&mut out, DataSpec { seed: 1, csv_rows: 2000 }).unwrap();
+        write_csv_rows(
+            &mut out,
+            DataSpec {
+                seed: 1,
+                csv_rows: 2000,
+            },
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some("region,product,units,unit_price,day"));

@@ -83,9 +83,13 @@ pub fn dir_bytes(dir: &Path) -> u64 {
     let mut total = 0u64;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.filter_map(Result::ok) {
-            let Ok(meta) = entry.path().symlink_metadata() else { continue };
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
             if meta.is_dir() {
                 stack.push(entry.path());
             } else if meta.is_file() {
@@ -98,16 +102,17 @@ pub fn dir_bytes(dir: &Path) -> u64 {
 
 /// (direct, total) from package.json and package-lock.json texts.
 pub fn npm_deps(package_json: &str, lock: &str) -> (u32, u32) {
-    let count_keys = |v: Option<&serde_json::Value>| {
-        v.and_then(|d| d.as_object()).map_or(0, |o| o.len() as u32)
-    };
+    let count_keys =
+        |v: Option<&serde_json::Value>| v.and_then(|d| d.as_object()).map_or(0, |o| o.len() as u32);
     let pkg: serde_json::Value = serde_json::from_str(package_json).unwrap_or_default();
     let direct = count_keys(pkg.get("dependencies"));
     let lock: serde_json::Value = serde_json::from_str(lock).unwrap_or_default();
     let total = lock
         .get("packages")
         .and_then(|p| p.as_object())
-        .map_or(0, |o| o.keys().filter(|k| k.contains("node_modules/")).count() as u32);
+        .map_or(0, |o| {
+            o.keys().filter(|k| k.contains("node_modules/")).count() as u32
+        });
     (direct, total)
 }
 
@@ -167,7 +172,11 @@ pub fn roots(names: &[String], requires: &BTreeMap<String, Vec<String>>) -> Vec<
         .filter(|(owner, _)| names.contains(owner))
         .flat_map(|(owner, deps)| deps.iter().filter(move |d| *d != owner).cloned())
         .collect();
-    names.iter().filter(|n| !required.contains(*n)).cloned().collect()
+    names
+        .iter()
+        .filter(|n| !required.contains(*n))
+        .cloned()
+        .collect()
 }
 
 /// Run by the venv's python: prints `{"framework_version": ..., "requires": {name: [dep, ...]}}`
@@ -237,7 +246,10 @@ mod tests {
         let names = requirement_names(text);
         assert_eq!(names, vec!["flask", "werkzeug", "jinja2", "gunicorn"]);
         let mut req = BTreeMap::new();
-        req.insert("flask".to_string(), vec!["werkzeug".into(), "jinja2".into(), "click".into()]);
+        req.insert(
+            "flask".to_string(),
+            vec!["werkzeug".into(), "jinja2".into(), "click".into()],
+        );
         req.insert("gunicorn".to_string(), vec!["packaging".into()]);
         assert_eq!(roots(&names, &req), vec!["flask", "gunicorn"]);
         assert_eq!(normalise("Typing_Extensions"), "typing-extensions");

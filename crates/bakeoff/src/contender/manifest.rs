@@ -149,10 +149,12 @@ pub fn load(file: &Path) -> Result<Manifest, ManifestError> {
 
 /// Validate manifest text; `file` is only used in messages.
 pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
-    let table: Table = text.parse().map_err(|e: toml::de::Error| ManifestError::Syntax {
-        file: file.to_path_buf(),
-        message: e.to_string().trim_end().to_string(),
-    })?;
+    let table: Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ManifestError::Syntax {
+            file: file.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
     Walker { file }.manifest(&table)
 }
 
@@ -254,7 +256,14 @@ impl Walker<'_> {
             .collect()
     }
 
-    fn duration(&self, t: &Table, prefix: &str, key: &str, default: Duration, max: Duration) -> R<Duration> {
+    fn duration(
+        &self,
+        t: &Table,
+        prefix: &str,
+        key: &str,
+        default: Duration,
+        max: Duration,
+    ) -> R<Duration> {
         let field = join(prefix, key);
         let Some(v) = t.get(key) else {
             return Ok(default);
@@ -262,11 +271,17 @@ impl Walker<'_> {
         let Value::String(s) = v else {
             return Err(self.err(
                 &field,
-                format!("must be a duration string such as \"30s\" or \"500ms\", not a {}", type_name(v)),
+                format!(
+                    "must be a duration string such as \"30s\" or \"500ms\", not a {}",
+                    type_name(v)
+                ),
             ));
         };
         let d = humantime::parse_duration(s.trim()).map_err(|e| {
-            self.err(&field, format!("`{s}` is not a duration ({e}); write e.g. \"30s\" or \"500ms\""))
+            self.err(
+                &field,
+                format!("`{s}` is not a duration ({e}); write e.g. \"30s\" or \"500ms\""),
+            )
         })?;
         if d.is_zero() || d > max {
             return Err(self.err(
@@ -289,7 +304,9 @@ impl Walker<'_> {
             }
             Some(v) => Err(self.err(
                 &field,
-                format!("must be an integer from 1 to {MAX_WORKERS}, e.g. {key} = {default}; got {v}"),
+                format!(
+                    "must be an integer from 1 to {MAX_WORKERS}, e.g. {key} = {default}; got {v}"
+                ),
             )),
         }
     }
@@ -299,13 +316,24 @@ impl Walker<'_> {
             "",
             t,
             &[
-                "name", "language", "runtime", "framework", "server", "description", "setup",
-                "start", "workers", "endpoints", "disclosures",
+                "name",
+                "language",
+                "runtime",
+                "framework",
+                "server",
+                "description",
+                "setup",
+                "start",
+                "workers",
+                "endpoints",
+                "disclosures",
             ],
         )?;
         let name = self.required_string(t, "", "name", "my-app")?;
         let name_ok = name.len() <= 64
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !name.starts_with('-');
         if !name_ok {
             return Err(self.err(
@@ -323,7 +351,9 @@ impl Walker<'_> {
         }
         let framework = self.required_string(t, "", "framework", "fastify")?;
         let server = self.required_string(t, "", "server", "node:cluster")?;
-        let description = self.string(t, "", "description", "Fastify 5 on node:cluster")?.unwrap_or_default();
+        let description = self
+            .string(t, "", "description", "Fastify 5 on node:cluster")?
+            .unwrap_or_default();
         let setup = self.setup(t)?;
         let start = self.start(t)?;
         let workers = self.workers(t)?;
@@ -369,16 +399,24 @@ impl Walker<'_> {
                 ))
             }
             (_, None) => {
-                let example = if kind == SetupKind::Npm { "package-lock.json" } else { "requirements.txt" };
+                let example = if kind == SetupKind::Npm {
+                    "package-lock.json"
+                } else {
+                    "requirements.txt"
+                };
                 return Err(self.err(
                     "setup.lockfile",
-                    format!("is required for kind = \"{}\", e.g. lockfile = \"{example}\"", kind.as_str()),
+                    format!(
+                        "is required for kind = \"{}\", e.g. lockfile = \"{example}\"",
+                        kind.as_str()
+                    ),
                 ));
             }
             (_, Some(l)) => {
                 let p = PathBuf::from(&l);
                 let escapes = p.is_absolute()
-                    || p.components().any(|c| matches!(c, std::path::Component::ParentDir));
+                    || p.components()
+                        .any(|c| matches!(c, std::path::Component::ParentDir));
                 if escapes {
                     return Err(self.err(
                         "setup.lockfile",
@@ -396,7 +434,10 @@ impl Walker<'_> {
                     let field = format!("setup.commands[{i}]");
                     let argv = self.string_list(&field, cmd, "[\"npm\", \"run\", \"build\"]")?;
                     if argv.is_empty() {
-                        return Err(self.err(&field, "must not be empty, e.g. [\"npm\", \"run\", \"build\"]"));
+                        return Err(self.err(
+                            &field,
+                            "must not be empty, e.g. [\"npm\", \"run\", \"build\"]",
+                        ));
                     }
                     out.push(argv);
                 }
@@ -409,18 +450,28 @@ impl Walker<'_> {
                 ))
             }
         };
-        Ok(Setup { kind, lockfile, commands })
+        Ok(Setup {
+            kind,
+            lockfile,
+            commands,
+        })
     }
 
     fn start(&self, root: &Table) -> R<Start> {
         let t = self.table(root, "start", true)?.unwrap_or(root);
-        self.reject_unknown("start", t, &["command", "health_path", "start_timeout", "stop_grace"])?;
+        self.reject_unknown(
+            "start",
+            t,
+            &["command", "health_path", "start_timeout", "stop_grace"],
+        )?;
         let example = "[\"node\", \"server.js\"]";
         let command = match t.get("command") {
             None => {
                 return Err(self.err(
                     "start.command",
-                    format!("is required: an argv list (never a shell string), e.g. command = {example}"),
+                    format!(
+                    "is required: an argv list (never a shell string), e.g. command = {example}"
+                ),
                 ))
             }
             Some(v) => self.string_list("start.command", v, example)?,
@@ -435,27 +486,52 @@ impl Walker<'_> {
             if let Some(bad) = unknown_placeholder(arg) {
                 return Err(self.err(
                     "start.command",
-                    format!("unknown placeholder `{bad}` in `{arg}`; allowed: {}", PLACEHOLDERS.join(", ")),
+                    format!(
+                        "unknown placeholder `{bad}` in `{arg}`; allowed: {}",
+                        PLACEHOLDERS.join(", ")
+                    ),
                 ));
             }
         }
-        let health_path = self.string(t, "start", "health_path", "/health")?.unwrap_or_else(|| "/health".into());
-        let path_ok = health_path.starts_with('/')
-            && health_path.bytes().all(|b| b.is_ascii_graphic());
+        let health_path = self
+            .string(t, "start", "health_path", "/health")?
+            .unwrap_or_else(|| "/health".into());
+        let path_ok =
+            health_path.starts_with('/') && health_path.bytes().all(|b| b.is_ascii_graphic());
         if !path_ok {
             return Err(self.err(
                 "start.health_path",
                 format!("`{health_path}` must be a URL path starting with '/' without spaces, e.g. \"/health\""),
             ));
         }
-        let start_timeout = self.duration(t, "start", "start_timeout", Duration::from_secs(30), Duration::from_secs(600))?;
-        let stop_grace = self.duration(t, "start", "stop_grace", Duration::from_secs(5), Duration::from_secs(120))?;
-        Ok(Start { command, health_path, start_timeout, stop_grace })
+        let start_timeout = self.duration(
+            t,
+            "start",
+            "start_timeout",
+            Duration::from_secs(30),
+            Duration::from_secs(600),
+        )?;
+        let stop_grace = self.duration(
+            t,
+            "start",
+            "stop_grace",
+            Duration::from_secs(5),
+            Duration::from_secs(120),
+        )?;
+        Ok(Start {
+            command,
+            health_path,
+            start_timeout,
+            stop_grace,
+        })
     }
 
     fn workers(&self, root: &Table) -> R<Workers> {
         let Some(t) = self.table(root, "workers", false)? else {
-            return Ok(Workers { default: 1, max: 64 });
+            return Ok(Workers {
+                default: 1,
+                max: 64,
+            });
         };
         self.reject_unknown("workers", t, &["default", "max"])?;
         let default = self.int(t, "workers", "default", 1)?;
@@ -486,7 +562,10 @@ impl Walker<'_> {
         for e in &supported {
             self.check_endpoint_name("endpoints.supported", e)?;
             if seen.contains(e) {
-                return Err(self.err("endpoints.supported", format!("`{e}` is listed twice; list it once")));
+                return Err(self.err(
+                    "endpoints.supported",
+                    format!("`{e}` is listed twice; list it once"),
+                ));
             }
             seen.push(e.clone());
         }
@@ -519,7 +598,10 @@ impl Walker<'_> {
             Some(v) => {
                 return Err(self.err(
                     "endpoints.unsupported",
-                    format!("must be a table of endpoint = \"reason\", not a {}", type_name(v)),
+                    format!(
+                        "must be a table of endpoint = \"reason\", not a {}",
+                        type_name(v)
+                    ),
                 ))
             }
         }
@@ -541,7 +623,10 @@ impl Walker<'_> {
         } else {
             Err(self.err(
                 field,
-                format!("`{e}` is not a contract endpoint; use one of: {}", ENDPOINTS.join(", ")),
+                format!(
+                    "`{e}` is not a contract endpoint; use one of: {}",
+                    ENDPOINTS.join(", ")
+                ),
             ))
         }
     }
@@ -558,7 +643,12 @@ impl Walker<'_> {
                         return Err(self.err(&prefix, fix));
                     };
                     self.reject_unknown(&prefix, t, &["text"])?;
-                    out.push(self.required_string(t, &prefix, "text", "gunicorn sync workers close every connection")?);
+                    out.push(self.required_string(
+                        t,
+                        &prefix,
+                        "text",
+                        "gunicorn sync workers close every connection",
+                    )?);
                 }
                 Ok(out)
             }
@@ -580,9 +670,7 @@ fn unknown_placeholder(arg: &str) -> Option<String> {
     let mut rest = arg;
     while let Some(open) = rest.find('{') {
         let after = &rest[open..];
-        let Some(close) = after.find('}') else {
-            return None;
-        };
+        let close = after.find('}')?;
         let token = &after[..=close];
         if !PLACEHOLDERS.contains(&token) {
             return Some(token.to_string());

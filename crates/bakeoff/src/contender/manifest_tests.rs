@@ -53,7 +53,13 @@ fn valid_manifest_parses() {
     assert_eq!(m.name, "node-fastify");
     assert_eq!(m.setup.kind, SetupKind::Npm);
     assert_eq!(m.start.start_timeout, Duration::from_secs(30));
-    assert_eq!(m.workers, Workers { default: 1, max: 64 });
+    assert_eq!(
+        m.workers,
+        Workers {
+            default: 1,
+            max: 64
+        }
+    );
     assert_eq!(m.supported.len(), 9);
     assert_eq!(m.unsupported["ws"], "no broker");
     assert_eq!(m.disclosures, vec!["something to disclose".to_string()]);
@@ -70,14 +76,20 @@ fn error_names_file_field_and_fix() {
         msg.starts_with("contenders/x/bakeoff.toml: start.command: must be a list of non-empty strings, e.g. [\"node\", \"server.js\"]"),
         "{msg}"
     );
-    let (field, msg) = err_of(&VALID.replace(r#"command = ["node", "server.js", "--port", "{port}"]"#, "command = []"));
+    let (field, msg) = err_of(&VALID.replace(
+        r#"command = ["node", "server.js", "--port", "{port}"]"#,
+        "command = []",
+    ));
     assert_eq!(field, "start.command");
     assert!(msg.contains("non-empty list"), "{msg}");
 }
 
 #[test]
 fn unknown_keys_are_rejected_with_their_path() {
-    let (field, msg) = err_of(&VALID.replace("stop_grace = \"5s\"", "stop_grace = \"5s\"\nhealthpath = \"/h\""));
+    let (field, msg) = err_of(&VALID.replace(
+        "stop_grace = \"5s\"",
+        "stop_grace = \"5s\"\nhealthpath = \"/h\"",
+    ));
     assert_eq!(field, "start.healthpath");
     assert!(msg.contains("allowed here: command, health_path"), "{msg}");
     let (field, _) = err_of(&format!("colour = \"red\"\n{VALID}"));
@@ -96,7 +108,10 @@ fn endpoint_rules() {
     assert_eq!(field, "endpoints.unsupported.ws");
     let (field, msg) = err_of(&VALID.replace("ws = \"no broker\"", ""));
     assert_eq!(field, "endpoints");
-    assert!(msg.contains("`ws` is neither supported nor unsupported"), "{msg}");
+    assert!(
+        msg.contains("`ws` is neither supported nor unsupported"),
+        "{msg}"
+    );
     let (field, msg) = err_of(&VALID.replace("\"plaintext\", \"json\"", "\"json\", \"json\""));
     assert_eq!(field, "endpoints.supported");
     assert!(msg.contains("twice"), "{msg}");
@@ -123,15 +138,31 @@ fn other_field_rules() {
         ("runtime = \"node\"", "runtime = \"node 20\"", "runtime"),
         ("kind = \"npm\"", "kind = \"yarn\"", "setup.kind"),
         ("lockfile = \"package-lock.json\"", "", "setup.lockfile"),
-        ("lockfile = \"package-lock.json\"", "lockfile = \"../x.json\"", "setup.lockfile"),
+        (
+            "lockfile = \"package-lock.json\"",
+            "lockfile = \"../x.json\"",
+            "setup.lockfile",
+        ),
         ("commands = []", "commands = [[]]", "setup.commands[0]"),
-        ("commands = []", "commands = \"npm run build\"", "setup.commands"),
+        (
+            "commands = []",
+            "commands = \"npm run build\"",
+            "setup.commands",
+        ),
         ("\"{port}\"]", "\"{host}\"]", "start.command"),
-        ("health_path = \"/health\"", "health_path = \"health\"", "start.health_path"),
+        (
+            "health_path = \"/health\"",
+            "health_path = \"health\"",
+            "start.health_path",
+        ),
         ("default = 1", "default = 0", "workers.default"),
         ("default = 1", "default = 65", "workers.default"),
         ("max = 64", "max = 1.5", "workers.max"),
-        ("text = \"something to disclose\"", "txt = \"x\"", "disclosures[0].txt"),
+        (
+            "text = \"something to disclose\"",
+            "txt = \"x\"",
+            "disclosures[0].txt",
+        ),
         ("[setup]", "[setupp]", "setupp"),
     ];
     for (from, to, field) in cases {
@@ -153,8 +184,14 @@ fn none_setup_needs_no_lockfile_and_python_placeholder_is_allowed() {
     let m = check(&text).unwrap();
     assert_eq!(m.setup.kind, SetupKind::None);
     assert_eq!(m.setup.lockfile, None);
-    assert_eq!(substitute("--bind=127.0.0.1:{port}", 8080, 2, "py"), "--bind=127.0.0.1:8080");
-    assert_eq!(substitute("{python}", 1, 2, "/v/bin/python"), "/v/bin/python");
+    assert_eq!(
+        substitute("--bind=127.0.0.1:{port}", 8080, 2, "py"),
+        "--bind=127.0.0.1:8080"
+    );
+    assert_eq!(
+        substitute("{python}", 1, 2, "/v/bin/python"),
+        "/v/bin/python"
+    );
 }
 
 #[test]

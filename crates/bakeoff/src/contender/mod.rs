@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::ContenderArgs;
 use crate::model::ContenderInfo;
 
+pub mod check;
 pub mod datagen;
 pub mod footprint;
 pub mod manifest;
@@ -77,7 +78,11 @@ pub enum ContenderError {
     #[error("no contenders found in {dir} (no */bakeoff.toml); pass --contenders-dir DIR or --contender PATH", dir = .dir.display())]
     NoneFound { dir: PathBuf },
     #[error("contender name `{name}` is used by both {a} and {b}; names must be unique (change `name` in one bakeoff.toml)", a = .a.display(), b = .b.display())]
-    Duplicate { name: String, a: PathBuf, b: PathBuf },
+    Duplicate {
+        name: String,
+        a: PathBuf,
+        b: PathBuf,
+    },
 }
 
 /// The contenders the command line selects: each `--contenders` name from the

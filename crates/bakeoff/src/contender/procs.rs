@@ -59,7 +59,10 @@ pub fn parse_stat(s: &str) -> Option<Stat> {
 pub fn signal_group(pgid: i32, sig: i32) -> io::Result<()> {
     if pgid <= 1 {
         // Never signal our own group (0) or every process (-1 / 1).
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "refusing to signal pgid <= 1"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "refusing to signal pgid <= 1",
+        ));
     }
     // SAFETY: killpg has no memory-safety preconditions.
     let rc = unsafe { libc::killpg(pgid, sig) };
@@ -104,7 +107,10 @@ impl CpuMask {
         let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
         let limit = 8 * std::mem::size_of::<libc::cpu_set_t>();
         if cpus.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty CPU list"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "empty CPU list",
+            ));
         }
         for &cpu in cpus {
             if cpu >= limit {
@@ -122,9 +128,8 @@ impl CpuMask {
     /// Apply to the calling process (async-signal-safe: one syscall).
     pub fn apply(&self) -> io::Result<()> {
         // SAFETY: the set is a valid cpu_set_t of the size we pass.
-        let rc = unsafe {
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0)
-        };
+        let rc =
+            unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0) };
         if rc == 0 {
             Ok(())
         } else {

@@ -168,7 +168,10 @@ pub async fn ensure_one(
     };
     let key = install_key(c, &lock_text, &package_json, &runtime_version);
     let kind = m.setup.kind.as_str();
-    let install_dir = opts.cache_dir.join(kind).join(format!("{name}-{}", &key[..16]));
+    let install_dir = opts
+        .cache_dir
+        .join(kind)
+        .join(format!("{name}-{}", &key[..16]));
     let stamp_path = install_dir.join(STAMP);
     let stamp = std::fs::read(&stamp_path)
         .ok()
@@ -191,7 +194,12 @@ pub async fn ensure_one(
             let _ = std::fs::remove_dir_all(&install_dir);
             std::fs::create_dir_all(&install_dir).map_err(io(&install_dir))?;
             let log = install_dir.join("install.log");
-            let run = Runner { name: &name, log: &log, timeout: opts.install_timeout, cancel };
+            let run = Runner {
+                name: &name,
+                log: &log,
+                timeout: opts.install_timeout,
+                cancel,
+            };
             match m.setup.kind {
                 SetupKind::Npm => install_npm(c, &install_dir, &run).await?,
                 SetupKind::Pip => install_pip(c, &venv, &run).await?,
@@ -204,7 +212,18 @@ pub async fn ensure_one(
                 run.run(argv, &c.dir, &path_dirs).await?;
             }
             let install_secs = started.elapsed().as_secs_f64();
-            let stamp = measure(c, &install_dir, &venv, &lock_text, &package_json, &runtime_version, key, install_secs, &run).await?;
+            let stamp = measure(
+                c,
+                &install_dir,
+                &venv,
+                &lock_text,
+                &package_json,
+                &runtime_version,
+                key,
+                install_secs,
+                &run,
+            )
+            .await?;
             let bytes = serde_json::to_vec_pretty(&stamp).unwrap_or_default();
             std::fs::write(&stamp_path, bytes).map_err(io(&stamp_path))?;
             stamp
@@ -240,7 +259,9 @@ fn install_key(c: &Contender, lock: &[u8], package_json: &[u8], runtime_version:
         m.setup.kind.as_str().as_bytes(),
         lock,
         package_json,
-        serde_json::to_string(&m.setup.commands).unwrap_or_default().as_bytes(),
+        serde_json::to_string(&m.setup.commands)
+            .unwrap_or_default()
+            .as_bytes(),
         runtime_version.as_bytes(),
     ] {
         h.update((part.len() as u64).to_le_bytes());
@@ -249,7 +270,11 @@ fn install_key(c: &Contender, lock: &[u8], package_json: &[u8], runtime_version:
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn install_npm(c: &Contender, install_dir: &Path, run: &Runner<'_>) -> Result<(), SetupError> {
+async fn install_npm(
+    c: &Contender,
+    install_dir: &Path,
+    run: &Runner<'_>,
+) -> Result<(), SetupError> {
     let lock = c.manifest.setup.lockfile.clone().unwrap_or_default();
     for (from, to) in [
         (c.dir.join("package.json"), install_dir.join("package.json")),
@@ -278,7 +303,12 @@ async fn install_npm(c: &Contender, install_dir: &Path, run: &Runner<'_>) -> Res
 async fn install_pip(c: &Contender, venv: &Path, run: &Runner<'_>) -> Result<(), SetupError> {
     let m = &c.manifest;
     let lock = c.dir.join(m.setup.lockfile.clone().unwrap_or_default());
-    let create = [m.runtime.clone(), "-m".into(), "venv".into(), venv.display().to_string()];
+    let create = [
+        m.runtime.clone(),
+        "-m".into(),
+        "venv".into(),
+        venv.display().to_string(),
+    ];
     run.run(&create, &c.dir, &[]).await?;
     let install = [
         venv.join("bin/python").display().to_string(),
@@ -331,39 +361,52 @@ async fn measure(
 ) -> Result<Stamp, SetupError> {
     let m = &c.manifest;
     let builtin = || format!("builtin ({} {runtime_version})", m.runtime);
-    let (runtime_version, framework_version, deps_direct, deps_total, install_bytes) = match m.setup.kind {
-        SetupKind::Npm => {
-            let nm = install_dir.join("node_modules");
-            let (direct, total) = footprint::npm_deps(
-                &String::from_utf8_lossy(package_json),
-                &String::from_utf8_lossy(lock),
-            );
-            let fw = footprint::npm_version(&nm, &m.framework).unwrap_or_else(builtin);
-            (runtime_version.to_string(), fw, direct, total, footprint::dir_bytes(&nm))
-        }
-        SetupKind::Pip => {
-            let python = venv.join("bin/python");
-            let names = footprint::requirement_names(&String::from_utf8_lossy(lock));
-            let mut argv = vec![
-                python.display().to_string(),
-                "-c".into(),
-                footprint::PIP_PROBE.into(),
-                m.framework.clone(),
-            ];
-            argv.extend(names.iter().cloned());
-            let out = run.output(&argv, &c.dir).await?;
-            let probe: PipProbe = serde_json::from_slice(&out).unwrap_or_default();
-            let direct = footprint::roots(&names, &probe.requires).len() as u32;
-            let version = version_of(&python.display().to_string())
-                .await
-                .ok()
-                .and_then(|v| parse_version(&v).map(|_| clean_version(&v)))
-                .unwrap_or_else(|| runtime_version.to_string());
-            let fw = probe.framework_version.unwrap_or_else(builtin);
-            (version, fw, direct, names.len() as u32, footprint::dir_bytes(venv))
-        }
-        SetupKind::None => (runtime_version.to_string(), builtin(), 0, 0, 0),
-    };
+    let (runtime_version, framework_version, deps_direct, deps_total, install_bytes) =
+        match m.setup.kind {
+            SetupKind::Npm => {
+                let nm = install_dir.join("node_modules");
+                let (direct, total) = footprint::npm_deps(
+                    &String::from_utf8_lossy(package_json),
+                    &String::from_utf8_lossy(lock),
+                );
+                let fw = footprint::npm_version(&nm, &m.framework).unwrap_or_else(builtin);
+                (
+                    runtime_version.to_string(),
+                    fw,
+                    direct,
+                    total,
+                    footprint::dir_bytes(&nm),
+                )
+            }
+            SetupKind::Pip => {
+                let python = venv.join("bin/python");
+                let names = footprint::requirement_names(&String::from_utf8_lossy(lock));
+                let mut argv = vec![
+                    python.display().to_string(),
+                    "-c".into(),
+                    footprint::PIP_PROBE.into(),
+                    m.framework.clone(),
+                ];
+                argv.extend(names.iter().cloned());
+                let out = run.output(&argv, &c.dir).await?;
+                let probe: PipProbe = serde_json::from_slice(&out).unwrap_or_default();
+                let direct = footprint::roots(&names, &probe.requires).len() as u32;
+                let version = version_of(&python.display().to_string())
+                    .await
+                    .ok()
+                    .and_then(|v| parse_version(&v).map(|_| clean_version(&v)))
+                    .unwrap_or_else(|| runtime_version.to_string());
+                let fw = probe.framework_version.unwrap_or_else(builtin);
+                (
+                    version,
+                    fw,
+                    direct,
+                    names.len() as u32,
+                    footprint::dir_bytes(venv),
+                )
+            }
+            SetupKind::None => (runtime_version.to_string(), builtin(), 0, 0, 0),
+        };
     Ok(Stamp {
         key,
         runtime_version,
@@ -391,13 +434,22 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    async fn run(&self, argv: &[String], dir: &Path, path_dirs: &[PathBuf]) -> Result<(), SetupError> {
+    async fn run(
+        &self,
+        argv: &[String],
+        dir: &Path,
+        path_dirs: &[PathBuf],
+    ) -> Result<(), SetupError> {
         let io = |source| SetupError::Io {
             name: self.name.to_string(),
             path: self.log.to_path_buf(),
             source,
         };
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log).map_err(io)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log)
+            .map_err(io)?;
         let log2 = log.try_clone().map_err(io)?;
         let mut cmd = self.command(argv, dir, path_dirs);
         cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log2));
@@ -411,7 +463,11 @@ impl Runner<'_> {
             path: self.log.to_path_buf(),
             source,
         };
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log).map_err(io)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log)
+            .map_err(io)?;
         let mut cmd = self.command(argv, dir, &[]);
         cmd.stdout(Stdio::piped()).stderr(Stdio::from(log));
         self.finish(argv, cmd).await
@@ -497,21 +553,29 @@ async fn check_runtime(c: &Contender) -> Result<String, SetupError> {
     let is_node = m.setup.kind == SetupKind::Npm || m.language == "node";
     let is_python = m.setup.kind == SetupKind::Pip || m.language == "python";
     let (need, how) = if is_node {
-        (Some(MIN_NODE), "install Node.js 20 or newer (https://nodejs.org, or `nvm install 20`)")
+        (
+            Some(MIN_NODE),
+            "install Node.js 20 or newer (https://nodejs.org, or `nvm install 20`)",
+        )
     } else if is_python {
         (
             Some(MIN_PYTHON),
             "install Python 3.10 or newer with venv (e.g. `apt install python3 python3-venv`, or https://www.python.org)",
         )
     } else {
-        (None, "install it or fix `runtime` in the contender's bakeoff.toml")
+        (
+            None,
+            "install it or fix `runtime` in the contender's bakeoff.toml",
+        )
     };
     let missing = |runtime: &str| SetupError::RuntimeMissing {
         name: m.name.clone(),
         runtime: runtime.to_string(),
         how: how.to_string(),
     };
-    let raw = version_of(&m.runtime).await.map_err(|_| missing(&m.runtime))?;
+    let raw = version_of(&m.runtime)
+        .await
+        .map_err(|_| missing(&m.runtime))?;
     if let Some(need) = need {
         let found = parse_version(&raw).unwrap_or((0, 0));
         if found < need {
@@ -533,7 +597,10 @@ async fn check_runtime(c: &Contender) -> Result<String, SetupError> {
 /// `<cmd> --version`, stdout or stderr (old Pythons print there), bounded in time.
 async fn version_of(cmd: &str) -> Result<String, std::io::Error> {
     let mut command = Command::new(cmd);
-    command.arg("--version").stdin(Stdio::null()).kill_on_drop(true);
+    command
+        .arg("--version")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
     let out = tokio::time::timeout(VERSION_TIMEOUT, command.output())
         .await
         .map_err(|_| std::io::Error::other("timed out"))??;
@@ -560,7 +627,10 @@ pub fn parse_version(s: &str) -> Option<(u32, u32)> {
 
 /// "Python 3.11.7" -> "3.11.7"; "v20.20.2" stays (node's own spelling).
 fn clean_version(s: &str) -> String {
-    s.trim().strip_prefix("Python ").unwrap_or(s.trim()).to_string()
+    s.trim()
+        .strip_prefix("Python ")
+        .unwrap_or(s.trim())
+        .to_string()
 }
 
 #[cfg(test)]

@@ -122,11 +122,11 @@ pub enum SuperviseError {
         log: PathBuf,
         tail: String,
     },
-    #[error("{name} did not answer GET {path} with 200 within {timeout:?} (last attempt: {last}); raise start.start_timeout in its bakeoff.toml if it is just slow; last lines of {log}:\n{tail}", log = .log.display())]
+    #[error("{name} did not answer its health check with 200 within {timeout:?} (last attempt: {last}); raise start.start_timeout in its bakeoff.toml if it is just slow; last lines of {log}:\n{tail}", log = .log.display())]
     Unhealthy {
         name: String,
-        path: String,
         timeout: Duration,
+        /// e.g. "GET /health: status 503".
         last: String,
         log: PathBuf,
         tail: String,
@@ -161,7 +161,10 @@ pub struct Running {
 impl Running {
     /// Spawn and wait until healthy, bounded by `spec.start_timeout` (per port attempt).
     /// On any error the process group is killed before returning.
-    pub async fn start(spec: &SpawnSpec, cancel: &CancellationToken) -> Result<Running, SuperviseError> {
+    pub async fn start(
+        spec: &SpawnSpec,
+        cancel: &CancellationToken,
+    ) -> Result<Running, SuperviseError> {
         let mask = match &spec.cpus {
             Some(cpus) => Some(CpuMask::new(cpus).map_err(|source| SuperviseError::Pin {
                 name: spec.name.clone(),
@@ -284,13 +287,19 @@ impl Running {
         status
     }
 
-    async fn wait_healthy(&mut self, spec: &SpawnSpec, cancel: &CancellationToken) -> Result<(), SuperviseError> {
+    async fn wait_healthy(
+        &mut self,
+        spec: &SpawnSpec,
+        cancel: &CancellationToken,
+    ) -> Result<(), SuperviseError> {
         let spawned = Instant::now();
         let deadline = spawned + spec.start_timeout;
         let mut last = String::from("no attempt yet");
         loop {
             if cancel.is_cancelled() {
-                return Err(SuperviseError::Cancelled { name: self.name.clone() });
+                return Err(SuperviseError::Cancelled {
+                    name: self.name.clone(),
+                });
             }
             if let Some(status) = self.try_exited() {
                 return Err(SuperviseError::ExitedEarly {
@@ -305,7 +314,6 @@ impl Running {
             if left.is_zero() {
                 return Err(SuperviseError::Unhealthy {
                     name: self.name.clone(),
-                    path: spec.health_path.clone(),
                     timeout: spec.start_timeout,
                     last,
                     log: self.log_path.clone(),
@@ -317,8 +325,8 @@ impl Running {
                     self.startup = spawned.elapsed();
                     return Ok(());
                 }
-                Ok(code) => last = format!("status {code}"),
-                Err(e) => last = e,
+                Ok(code) => last = format!("GET {}: status {code}", spec.health_path),
+                Err(e) => last = format!("GET {}: {e}", spec.health_path),
             }
             tokio::select! {
                 _ = cancel.cancelled() => {}
@@ -345,8 +353,14 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
         .iter()
         .map(|a| substitute(a, port, spec.workers, &spec.python))
         .collect();
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-    let log_path = spec.log_dir.join(format!("{}-w{}-{stamp}-p{port}.log", spec.name, spec.workers));
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let log_path = spec.log_dir.join(format!(
+        "{}-w{}-{stamp}-p{port}.log",
+        spec.name, spec.workers
+    ));
     let log_err = |source| SuperviseError::Log {
         path: log_path.clone(),
         source,
@@ -421,8 +435,11 @@ pub async fn probe(port: u16, path: &str, timeout: Duration) -> Result<u16, Stri
         let mut s = TcpStream::connect(("127.0.0.1", port))
             .await
             .map_err(|e| format!("connect: {e}"))?;
-        let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.map_err(|e| format!("write: {e}"))?;
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))?;
         let mut buf = Vec::with_capacity(256);
         let mut chunk = [0u8; 256];
         while !buf.contains(&b'\n') && buf.len() < 4096 {
@@ -443,7 +460,10 @@ fn parse_status_line(buf: &[u8]) -> Result<u16, String> {
     let line = buf.split(|b| *b == b'\n').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
     let mut parts = line.split_whitespace();
-    match (parts.next(), parts.next().and_then(|c| c.parse::<u16>().ok())) {
+    match (
+        parts.next(),
+        parts.next().and_then(|c| c.parse::<u16>().ok()),
+    ) {
         (Some(v), Some(code)) if v.starts_with("HTTP/") => Ok(code),
         _ if buf.is_empty() => Err("connection closed without a response".into()),
         _ => Err(format!("not an HTTP response: {:?}", line.trim_end())),
@@ -481,12 +501,16 @@ mod tests {
         assert_eq!(parse_status_line(b"HTTP/1.1 200 OK\r\n"), Ok(200));
         assert_eq!(parse_status_line(b"HTTP/1.0 503 Nope\r\n"), Ok(503));
         assert!(parse_status_line(b"").is_err());
-        assert!(parse_status_line(b"SSH-2.0\r\n").unwrap_err().contains("not an HTTP"));
+        assert!(parse_status_line(b"SSH-2.0\r\n")
+            .unwrap_err()
+            .contains("not an HTTP"));
     }
 
     #[test]
     fn port_races_are_recognised() {
-        assert!(port_taken("Error: listen EADDRINUSE: address already in use 127.0.0.1:1"));
+        assert!(port_taken(
+            "Error: listen EADDRINUSE: address already in use 127.0.0.1:1"
+        ));
         assert!(port_taken("OSError: [Errno 98] Address already in use"));
         assert!(!port_taken("SyntaxError"));
     }
@@ -498,7 +522,10 @@ mod tests {
         let text: String = (1..=30).map(|i| format!("line {i}\n")).collect();
         std::fs::write(&p, text).unwrap();
         let tail = log_tail(&p, 20);
-        assert!(tail.starts_with("  | line 11") && tail.ends_with("line 30"), "{tail}");
+        assert!(
+            tail.starts_with("  | line 11") && tail.ends_with("line 30"),
+            "{tail}"
+        );
         assert!(log_tail(&dir.path().join("none"), 5).contains("no log file"));
     }
 }

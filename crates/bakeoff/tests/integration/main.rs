@@ -1,1 +1,4 @@
-
+mod contender;
+mod setup;
+mod supervisor;
+mod verify;
