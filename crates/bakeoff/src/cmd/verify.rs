@@ -65,10 +65,23 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
     Ok(if passed { 0 } else { 1 })
 }
 
+/// Unsupported-endpoint reasons longer than this are shortened in the table and
+/// given in full below it.
+const REASON_WIDTH: usize = 60;
+
+fn shorten(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(width - 1).collect::<String>())
+    }
+}
+
 /// The pass/fail table, then each failure's reasons.
 fn render(verdicts: &[Verdict]) -> String {
     let mut rows = Vec::new();
     let mut details = Vec::new();
+    let mut unsupported = Vec::new();
     for v in verdicts {
         if let Some(err) = &v.error {
             rows.push(vec![v.contender.clone(), "(start)".into(), "FAIL".into()]);
@@ -78,7 +91,13 @@ fn render(verdicts: &[Verdict]) -> String {
             let result = match e.status {
                 EndpointStatus::Pass => "pass".to_string(),
                 EndpointStatus::Fail => "FAIL".to_string(),
-                EndpointStatus::NotApplicable => format!("n/a ({})", e.reasons.join("; ")),
+                EndpointStatus::NotApplicable => {
+                    let why = e.reasons.join("; ");
+                    if why.chars().count() > REASON_WIDTH {
+                        unsupported.push(format!("{} /{}: {why}", v.contender, e.endpoint));
+                    }
+                    format!("n/a ({})", shorten(&why, REASON_WIDTH))
+                }
             };
             rows.push(vec![v.contender.clone(), e.endpoint.clone(), result]);
             if e.status == EndpointStatus::Fail {
@@ -99,10 +118,77 @@ fn render(verdicts: &[Verdict]) -> String {
                 .join("\n"),
         );
     }
+    if !unsupported.is_empty() {
+        out.push_str("\n\nnot applicable (from the manifests):\n");
+        out.push_str(
+            &unsupported
+                .iter()
+                .map(|d| format!("- {d}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
     let passed = verdicts.iter().filter(|v| v.passed()).count();
     out.push_str(&format!(
         "\n\n{passed}/{} contenders passed",
         verdicts.len()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contender::check::EndpointResult;
+
+    fn endpoint(name: &str, status: EndpointStatus, reasons: &[&str]) -> EndpointResult {
+        EndpointResult {
+            endpoint: name.into(),
+            status,
+            reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn table_shows_failures_reasons_and_gaps() {
+        let long = "x".repeat(80);
+        let verdicts = vec![
+            Verdict {
+                contender: "a".into(),
+                error: None,
+                startup_ms: Some(10.0),
+                log: None,
+                endpoints: vec![
+                    endpoint("json", EndpointStatus::Fail, &["expected {\"message\":..}"]),
+                    endpoint("db", EndpointStatus::Pass, &[]),
+                    endpoint("ws", EndpointStatus::NotApplicable, &["no broker"]),
+                    endpoint("io", EndpointStatus::NotApplicable, &[&long]),
+                ],
+            },
+            Verdict {
+                contender: "b".into(),
+                error: Some("b exited (exit status: 3)".into()),
+                startup_ms: None,
+                log: None,
+                endpoints: vec![],
+            },
+        ];
+        let out = render(&verdicts);
+        assert!(out.contains("a          json      FAIL"), "{out}");
+        assert!(
+            out.contains("a          ws        n/a (no broker)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("- a /json: expected {\"message\":..}"),
+            "{out}"
+        );
+        assert!(out.contains("b          (start)   FAIL"), "{out}");
+        assert!(
+            out.contains("- b (start): b exited (exit status: 3)"),
+            "{out}"
+        );
+        assert!(out.contains(&format!("- a /io: {long}")), "{out}");
+        assert!(out.ends_with("0/2 contenders passed"), "{out}");
+    }
 }

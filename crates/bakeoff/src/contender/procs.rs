@@ -5,13 +5,13 @@ use std::io;
 
 /// The PIDs whose process group is `pgid`, read from `/proc/<pid>/stat`.
 /// Zombies are included until reaped (they still hold the group).
-pub fn group_members(pgid: i32) -> Vec<i32> {
+pub fn group_members(pgid: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let mut pids: Vec<i32> = entries
+    let mut pids: Vec<u32> = entries
         .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
@@ -24,7 +24,7 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
 }
 
 /// Members of the group that are not zombies (still running code).
-pub fn live_members(pgid: i32) -> Vec<i32> {
+pub fn live_members(pgid: u32) -> Vec<u32> {
     group_members(pgid)
         .into_iter()
         .filter(|pid| {
@@ -40,8 +40,8 @@ pub fn live_members(pgid: i32) -> Vec<i32> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stat {
     pub state: char,
-    pub ppid: i32,
-    pub pgrp: i32,
+    pub ppid: u32,
+    pub pgrp: u32,
 }
 
 /// Parse `/proc/<pid>/stat`. The command name (field 2) may contain spaces and
@@ -56,7 +56,13 @@ pub fn parse_stat(s: &str) -> Option<Stat> {
 }
 
 /// Send `sig` to every process in the group. "No such process" is not an error.
-pub fn signal_group(pgid: i32, sig: i32) -> io::Result<()> {
+pub fn signal_group(pgid: u32, sig: i32) -> io::Result<()> {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "pgid out of range",
+        ));
+    };
     if pgid <= 1 {
         // Never signal our own group (0) or every process (-1 / 1).
         return Err(io::Error::new(
@@ -80,7 +86,7 @@ pub fn signal_group(pgid: i32, sig: i32) -> io::Result<()> {
 /// SIGKILLs a process group when dropped, unless disarmed: for helper processes
 /// (installers) whose futures may be cancelled.
 #[derive(Debug)]
-pub struct GroupGuard(pub i32);
+pub struct GroupGuard(pub u32);
 
 impl GroupGuard {
     pub fn disarm(mut self) {
@@ -160,8 +166,8 @@ mod tests {
     #[test]
     fn our_own_group_is_found() {
         // SAFETY: getpgrp has no preconditions.
-        let pgid = unsafe { libc::getpgrp() };
-        assert!(group_members(pgid).contains(&(std::process::id() as i32)));
+        let pgid = unsafe { libc::getpgrp() } as u32;
+        assert!(group_members(pgid).contains(&std::process::id()));
     }
 
     #[test]

@@ -501,7 +501,7 @@ impl Runner<'_> {
             log: self.log.to_path_buf(),
             tail: String::new(),
         })?;
-        let guard = GroupGuard(child.id().map_or(0, |p| p as i32));
+        let guard = GroupGuard(child.id().unwrap_or(0));
         let out = tokio::select! {
             r = tokio::time::timeout(self.timeout, child.wait_with_output()) => r,
             _ = self.cancel.cancelled() => return Err(SetupError::Cancelled { name: self.name.to_string() }),

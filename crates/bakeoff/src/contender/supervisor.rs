@@ -149,7 +149,7 @@ pub struct StopOutcome {
 pub struct Running {
     name: String,
     child: Child,
-    pgid: i32,
+    pgid: u32,
     port: u16,
     base_url: String,
     log_path: PathBuf,
@@ -211,13 +211,13 @@ impl Running {
     }
 
     /// The process group id (= the leader's pid).
-    pub fn pgid(&self) -> i32 {
+    pub fn pgid(&self) -> u32 {
         self.pgid
     }
 
     /// Every process currently in the contender's process group (workers included).
     /// A process that moves itself to another group (setsid) is not seen.
-    pub fn pids(&self) -> Vec<i32> {
+    pub fn pids(&self) -> Vec<u32> {
         procs::live_members(self.pgid)
     }
 
@@ -405,7 +405,7 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
         dir: spec.dir.clone(),
         source,
     })?;
-    let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+    let pgid = child.id().unwrap_or(0);
     Ok(Running {
         name: spec.name.clone(),
         child,

@@ -11,14 +11,14 @@ use tokio_util::sync::CancellationToken;
 use crate::contender::{installed, spec};
 
 /// Poll until the group has no live member (bounded), then assert it.
-async fn assert_group_gone(pgid: i32) {
+async fn assert_group_gone(pgid: u32) {
     let deadline = Instant::now() + Duration::from_secs(3);
     while !procs::live_members(pgid).is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(
         procs::live_members(pgid),
-        Vec::<i32>::new(),
+        Vec::<u32>::new(),
         "processes left in group {pgid}"
     );
 }
@@ -162,14 +162,14 @@ async fn cancellation_during_start_returns_promptly_and_leaves_nothing() {
         "BAKEOFF_SQLITE={}",
         tmp.path().join("unused.sqlite").display()
     );
-    assert_eq!(processes_with_env(&marker), Vec::<i32>::new());
+    assert_eq!(processes_with_env(&marker), Vec::<u32>::new());
 }
 
 /// Live processes whose environment contains `needle`.
-fn processes_with_env(needle: &str) -> Vec<i32> {
+fn processes_with_env(needle: &str) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
         let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
