@@ -62,6 +62,28 @@ pub fn spec(installed: &Installed, workers: u32, logs: &Path) -> SpawnSpec {
     SpawnSpec::new(installed, workers, &env)
 }
 
+/// Live (non-zombie) processes whose `/proc/<pid>/<file>` has a NUL-separated entry
+/// equal to `needle` (`environ` or `cmdline`).
+pub fn live_processes_with(file: &str, needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(format!("/proc/{pid}/{file}")) else {
+            continue;
+        };
+        let live = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| bakeoff::contender::procs::parse_stat(&s))
+            .is_some_and(|st| st.state != 'Z');
+        if live && bytes.split(|b| *b == 0).any(|e| e == needle.as_bytes()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
 fn args(dir: &Path) -> ContenderArgs {
     ContenderArgs {
         contenders_dir: dir.to_path_buf(),

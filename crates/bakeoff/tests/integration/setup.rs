@@ -151,3 +151,130 @@ fn unknown_contender_is_an_input_error() {
         "{err}"
     );
 }
+
+/// A contender dir `name` under `root` with a `kind = "none"` manifest.
+fn none_contender(root: &Path, name: &str, language: &str, runtime: &str, commands: &str) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text =
+        std::fs::read_to_string(crate::contender::fixtures_dir().join("healthy/bakeoff.toml"))
+            .unwrap()
+            .replace("name = \"healthy\"", &format!("name = \"{name}\""))
+            .replace(
+                "language = \"python\"",
+                &format!("language = \"{language}\""),
+            )
+            .replace("runtime = \"python3\"", &format!("runtime = \"{runtime}\""))
+            .replace(
+                "kind = \"none\"",
+                &format!("kind = \"none\"\ncommands = {commands}"),
+            );
+    std::fs::write(dir.join("bakeoff.toml"), text).unwrap();
+}
+
+#[test]
+fn missing_or_old_runtimes_say_which_and_how_to_install() {
+    let tmp = tempfile::tempdir().unwrap();
+    none_contender(
+        tmp.path(),
+        "needs-python9",
+        "python",
+        "python9-bakeoff-missing",
+        "[]",
+    );
+    let (code, _, err) = setup(
+        tmp.path(),
+        &tmp.path().join("r"),
+        &tmp.path().join("c"),
+        "needs-python9",
+        false,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "`python9-bakeoff-missing` was not found on PATH; install Python 3.10 or newer"
+        ),
+        "{err}"
+    );
+
+    // A stand-in `node` that reports an old version (only its --version is run).
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("node");
+    std::fs::write(&fake, "#!/bin/sh\necho v18.19.0\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    none_contender(tmp.path(), "old-node", "node", "node", "[]");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(["setup", "--contenders", "old-node", "--contenders-dir"])
+        .arg(tmp.path())
+        .arg("--results-dir")
+        .arg(tmp.path().join("r"))
+        .env("BAKEOFF_CACHE_DIR", tmp.path().join("c"))
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "`node` is version v18.19.0, but 20.0 or newer is required; install Node.js 20"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn ctrl_c_during_setup_stops_the_installer_and_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = format!("bakeoff-setup-sleeper-{}", std::process::id());
+    none_contender(
+        tmp.path(),
+        "slow",
+        "python",
+        "python3",
+        &format!("[[\"python3\", \"-c\", \"import time; time.sleep(60)\", \"{marker}\"]]"),
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(["setup", "--contenders", "slow", "--contenders-dir"])
+        .arg(tmp.path())
+        .arg("--results-dir")
+        .arg(tmp.path().join("r"))
+        .env("BAKEOFF_CACHE_DIR", tmp.path().join("c"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the installer command runs, then interrupt bakeoff.
+    let t = std::time::Instant::now();
+    while sleepers(&marker).is_empty() && t.elapsed() < std::time::Duration::from_secs(15) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !sleepers(&marker).is_empty(),
+        "the setup command never started"
+    );
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let t = std::time::Instant::now();
+    while !sleepers(&marker).is_empty() && t.elapsed() < std::time::Duration::from_secs(3) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        sleepers(&marker),
+        Vec::<u32>::new(),
+        "the installer outlived bakeoff"
+    );
+}
+
+fn sleepers(marker: &str) -> Vec<u32> {
+    crate::contender::live_processes_with("cmdline", marker)
+}

@@ -162,28 +162,10 @@ async fn cancellation_during_start_returns_promptly_and_leaves_nothing() {
         "BAKEOFF_SQLITE={}",
         tmp.path().join("unused.sqlite").display()
     );
-    assert_eq!(processes_with_env(&marker), Vec::<u32>::new());
-}
-
-/// Live processes whose environment contains `needle`.
-fn processes_with_env(needle: &str) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
-            continue;
-        };
-        let live = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| procs::parse_stat(&s))
-            .is_some_and(|st| st.state != 'Z');
-        if live && env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
-            found.push(pid);
-        }
-    }
-    found
+    assert_eq!(
+        crate::contender::live_processes_with("environ", &marker),
+        Vec::<u32>::new()
+    );
 }
 
 #[tokio::test]
