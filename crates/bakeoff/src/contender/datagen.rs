@@ -97,7 +97,9 @@ pub fn ensure(results_dir: &Path) -> Result<DataFiles, DataError> {
 
 /// Ensure the data for `spec` exists; regenerates when the stamp differs or a file is missing.
 pub fn ensure_with(results_dir: &Path, spec: DataSpec) -> Result<DataFiles, DataError> {
-    let dir = results_dir.join("data");
+    // Absolute: contenders get these paths and run in their own directories.
+    let dir =
+        std::path::absolute(results_dir.join("data")).map_err(|source| io(results_dir, source))?;
     let files = DataFiles {
         sqlite: dir.join("bakeoff.sqlite"),
         csv: dir.join("sales.csv"),

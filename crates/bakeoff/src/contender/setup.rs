@@ -44,12 +44,14 @@ pub struct SetupOptions {
 }
 
 impl SetupOptions {
-    /// Cache at `$BAKEOFF_CACHE_DIR` if set, else `<results_dir>/cache`.
+    /// Cache at `$BAKEOFF_CACHE_DIR` if set, else `<results_dir>/cache`; made
+    /// absolute, since symlinks and `{python}` point into it from elsewhere.
     pub fn new(results_dir: &Path, force: bool) -> SetupOptions {
         let cache_dir = std::env::var_os("BAKEOFF_CACHE_DIR")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| results_dir.join("cache"));
+        let cache_dir = std::path::absolute(&cache_dir).unwrap_or(cache_dir);
         SetupOptions {
             results_dir: results_dir.to_path_buf(),
             cache_dir,
@@ -168,10 +170,8 @@ pub async fn ensure_one(
     };
     let key = install_key(c, &lock_text, &package_json, &runtime_version);
     let kind = m.setup.kind.as_str();
-    let install_dir = opts
-        .cache_dir
-        .join(kind)
-        .join(format!("{name}-{}", &key[..16]));
+    let cache_dir = std::path::absolute(&opts.cache_dir).map_err(io(&opts.cache_dir))?;
+    let install_dir = cache_dir.join(kind).join(format!("{name}-{}", &key[..16]));
     let stamp_path = install_dir.join(STAMP);
     let stamp = std::fs::read(&stamp_path)
         .ok()

@@ -68,6 +68,8 @@ impl SpawnSpec {
     pub fn new(installed: &Installed, workers: u32, env: &ContractEnv) -> SpawnSpec {
         let c = &installed.contender;
         let m = &c.manifest;
+        // The contract promises absolute paths; the app runs in its own directory.
+        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         SpawnSpec {
             name: m.name.clone(),
             dir: c.dir.clone(),
@@ -75,15 +77,18 @@ impl SpawnSpec {
             workers,
             python: installed.python.clone(),
             env: vec![
-                ("BAKEOFF_SQLITE".into(), env.sqlite.display().to_string()),
-                ("BAKEOFF_DATA".into(), env.data.display().to_string()),
+                (
+                    "BAKEOFF_SQLITE".into(),
+                    abs(&env.sqlite).display().to_string(),
+                ),
+                ("BAKEOFF_DATA".into(), abs(&env.data).display().to_string()),
                 ("BAKEOFF_UPSTREAM".into(), env.upstream.clone()),
             ],
             path_dirs: installed.path_dirs.clone(),
             health_path: m.start.health_path.clone(),
             start_timeout: m.start.start_timeout,
             stop_grace: m.start.stop_grace,
-            log_dir: env.log_dir.clone(),
+            log_dir: abs(&env.log_dir),
             cpus: None,
         }
     }
@@ -399,12 +404,22 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
             cmd.pre_exec(move || mask.apply());
         }
     }
-    let child = cmd.spawn().map_err(|source| SuperviseError::Spawn {
-        name: spec.name.clone(),
-        program: program.clone(),
-        dir: spec.dir.clone(),
-        source,
-    })?;
+    let child = cmd
+        .spawn()
+        .map_err(|source| match (&spec.cpus, source.raw_os_error()) {
+            // sched_setaffinity in pre_exec: a CPU that is offline or not ours.
+            (Some(cpus), Some(libc::EINVAL)) => SuperviseError::Pin {
+                name: spec.name.clone(),
+                cpus: cpus.clone(),
+                source,
+            },
+            _ => SuperviseError::Spawn {
+                name: spec.name.clone(),
+                program: program.clone(),
+                dir: spec.dir.clone(),
+                source,
+            },
+        })?;
     let pgid = child.id().unwrap_or(0);
     Ok(Running {
         name: spec.name.clone(),

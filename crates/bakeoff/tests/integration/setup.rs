@@ -278,3 +278,32 @@ fn ctrl_c_during_setup_stops_the_installer_and_exits_130() {
 fn sleepers(marker: &str) -> Vec<u32> {
     crate::contender::live_processes_with("cmdline", marker)
 }
+
+#[test]
+fn relative_results_dir_still_gives_working_links() {
+    let fx = copy_fixtures(&["npm-tiny"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args([
+            "setup",
+            "--contenders",
+            "npm-tiny",
+            "--contenders-dir",
+            ".",
+            "--results-dir",
+            "rel-results",
+        ])
+        .current_dir(fx.path())
+        .env_remove("BAKEOFF_CACHE_DIR")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let link = fx.path().join("npm-tiny/node_modules");
+    let target = std::fs::read_link(&link).unwrap();
+    assert!(target.is_absolute(), "{target:?}");
+    assert!(
+        target.starts_with(fx.path().join("rel-results/cache")),
+        "{target:?}"
+    );
+    assert!(link.is_dir(), "the link does not resolve: {target:?}");
+}

@@ -203,3 +203,16 @@ async fn pinning_applies_to_the_whole_tree() {
     running.stop().await;
     assert_group_gone(pgid).await;
 }
+
+#[tokio::test]
+async fn pinning_to_a_cpu_we_do_not_have_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("healthy", tmp.path()).await;
+    let mut s = spec(&inst, 1, tmp.path());
+    s.cpus = Some(vec![1000]);
+    let msg = Running::start(&s, &CancellationToken::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("cannot pin healthy to CPUs [1000]"), "{msg}");
+}
