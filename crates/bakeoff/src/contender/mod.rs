@@ -1,6 +1,32 @@
 //! Contenders: the manifest ([`manifest`]), discovery from the command line
 //! ([`discover`]), installs ([`setup`]), the generated data ([`datagen`]) and the
 //! supervisor that runs them ([`supervisor`], with [`procs`] for process groups).
+//! [`check`] ties them to the contract verifier.
+//!
+//! The flow a command follows:
+//!
+//! ```no_run
+//! # async fn f(args: bakeoff::cli::ContenderArgs, upstream_url: String) -> anyhow::Result<()> {
+//! use bakeoff::contender::{self, datagen, setup, supervisor};
+//! let cancel = tokio_util::sync::CancellationToken::new();
+//! let contenders = contender::discover(&args)?;
+//! let opts = setup::SetupOptions::new(&args.results_dir, false);
+//! let installed = setup::ensure(&contenders, &opts, &cancel).await?; // info: ContenderInfo
+//! let data = datagen::ensure(&args.results_dir)?;
+//! for inst in &installed {
+//!     let env = supervisor::ContractEnv {
+//!         sqlite: data.working_copy(inst.contender.name())?, // fresh per start
+//!         data: data.csv.clone(),
+//!         upstream: upstream_url.clone(),
+//!         log_dir: args.results_dir.join("logs"),
+//!     };
+//!     let spec = supervisor::SpawnSpec::new(inst, 2, &env); // 2 workers
+//!     let running = supervisor::Running::start(&spec, &cancel).await?;
+//!     let (_url, _pids, _t) = (running.base_url(), running.pids(), running.startup_time());
+//!     running.stop().await;
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::path::{Path, PathBuf};
 

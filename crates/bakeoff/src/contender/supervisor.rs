@@ -22,7 +22,8 @@ use super::setup::Installed;
 const TAIL_LINES: usize = 20;
 /// Port races (another process took the port between our probe and the bind).
 const PORT_ATTEMPTS: u32 = 3;
-const POLL_EVERY: Duration = Duration::from_millis(50);
+/// Health polling interval: also the resolution of [`Running::startup_time`].
+const POLL_EVERY: Duration = Duration::from_millis(10);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// After SIGKILL: how long to wait for the kernel to tear the group down.
 const KILL_WAIT: Duration = Duration::from_secs(3);
