@@ -94,7 +94,7 @@ pub struct Workers {
 /// Why a manifest was rejected. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{file}: cannot read: {source}", file = .file.display())]
+    #[error("{file}: cannot read: {source} (a contender directory holds a bakeoff.toml; see docs/contract.md)", file = .file.display())]
     Read {
         file: PathBuf,
         #[source]

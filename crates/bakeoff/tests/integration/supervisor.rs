@@ -216,3 +216,22 @@ async fn pinning_to_a_cpu_we_do_not_have_is_a_clear_error() {
         .to_string();
     assert!(msg.contains("cannot pin healthy to CPUs [1000]"), "{msg}");
 }
+
+#[tokio::test]
+async fn a_leader_that_dies_early_does_not_leave_its_children() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("orphaning", tmp.path()).await;
+    let err = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SuperviseError::ExitedEarly { .. }), "{err}");
+    assert!(err.to_string().contains("leaving a child behind"), "{err}");
+    let marker = format!(
+        "BAKEOFF_SQLITE={}",
+        tmp.path().join("unused.sqlite").display()
+    );
+    assert_eq!(
+        crate::contender::live_processes_with("environ", &marker),
+        Vec::<u32>::new()
+    );
+}
