@@ -171,9 +171,14 @@ pub fn discover(args: &ContenderArgs) -> Result<Vec<Contender>, ContenderError> 
 
 /// Sub-directories of `dir` holding a bakeoff.toml, sorted by name.
 fn available(dir: &Path) -> Result<Vec<PathBuf>, ContenderError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ContenderError::Io {
-        path: dir.to_path_buf(),
-        source,
+    let entries = std::fs::read_dir(dir).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => ContenderError::NoneFound {
+            dir: dir.to_path_buf(),
+        },
+        _ => ContenderError::Io {
+            path: dir.to_path_buf(),
+            source,
+        },
     })?;
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(Result::ok)

@@ -136,6 +136,13 @@ fn unknown_and_duplicate_contenders_are_rejected() {
     let empty = tempfile::tempdir().unwrap();
     let msg = discover(&args(empty.path())).unwrap_err().to_string();
     assert!(msg.contains("no contenders found"), "{msg}");
+    let msg = discover(&args(&empty.path().join("missing")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("no contenders found") && msg.contains("--contenders-dir"),
+        "{msg}"
+    );
 }
 
 #[test]
