@@ -1,10 +1,141 @@
-//! `bakeoff setup`.
+//! `bakeoff setup`: install the selected contenders from their lockfiles, generate
+//! the data, and print the recorded footprint of each.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::SetupArgs;
+use crate::cli::{ContenderArgs, SetupArgs};
+use crate::contender::setup::{self, SetupError, SetupOptions};
+use crate::contender::{self, datagen, Contender};
+use crate::{InputError, Interrupted};
 
-pub async fn execute(_args: SetupArgs, _cancel: CancellationToken) -> Result<u8> {
-    anyhow::bail!("`bakeoff setup` is not built yet")
+pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
+    let contenders = discover(&args.contenders)?;
+    let results_dir = args.contenders.results_dir.clone();
+    eprintln!(
+        "generating the data in {}",
+        results_dir.join("data").display()
+    );
+    let data = generate_data(&results_dir).await?;
+    eprintln!("  {} and {}", data.sqlite.display(), data.csv.display());
+    let opts = SetupOptions::new(&results_dir, args.force);
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for c in &contenders {
+        eprintln!(
+            "{}: installing ({}) …",
+            c.name(),
+            c.manifest.setup.kind.as_str()
+        );
+        match setup::ensure_one(c, &opts, &cancel).await {
+            Ok(inst) => {
+                eprintln!(
+                    "{}: {}",
+                    c.name(),
+                    if inst.cached {
+                        "unchanged, skipped"
+                    } else {
+                        "installed"
+                    }
+                );
+                let i = &inst.info;
+                rows.push(vec![
+                    i.name.clone(),
+                    format!("{} {}", i.runtime, i.runtime_version),
+                    format!("{} {}", i.framework, i.framework_version),
+                    if inst.cached {
+                        format!("{:.1}s (cached)", i.install_secs)
+                    } else {
+                        format!("{:.1}s", i.install_secs)
+                    },
+                    format!("{}/{}", i.deps_direct, i.deps_total),
+                    format!("{:.1} MB", i.install_bytes as f64 / 1e6),
+                    i.app_loc.to_string(),
+                ]);
+            }
+            Err(SetupError::Cancelled { .. }) => return Err(Interrupted.into()),
+            Err(e) => {
+                eprintln!("{}: FAILED", c.name());
+                failures.push(format!("{e}"));
+            }
+        }
+    }
+    if !rows.is_empty() {
+        println!(
+            "{}",
+            text_table(
+                &[
+                    "contender",
+                    "runtime",
+                    "framework",
+                    "install",
+                    "deps direct/total",
+                    "size",
+                    "app LOC"
+                ],
+                &rows
+            )
+        );
+        println!("cache: {}", opts.cache_dir.display());
+    }
+    for f in &failures {
+        eprintln!("error: {f}");
+    }
+    Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+/// The selected contenders; a bad selection or manifest is an input error (exit 2).
+pub(super) fn discover(args: &ContenderArgs) -> Result<Vec<Contender>> {
+    contender::discover(args).map_err(|e| InputError::new(e.to_string()).into())
+}
+
+pub(super) async fn generate_data(results_dir: &std::path::Path) -> Result<datagen::DataFiles> {
+    let dir = results_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || datagen::ensure(&dir))
+        .await
+        .context("data generation panicked")?
+        .context("generating the database and dataset")
+}
+
+/// A plain left-aligned text table.
+pub(super) fn text_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = vec![line(headers.to_vec())];
+    out.push(line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    ));
+    for row in rows {
+        out.push(line(row.iter().map(String::as_str).collect()));
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_aligns_columns() {
+        let t = super::text_table(&["a", "bb"], &[vec!["xxx".into(), "y".into()]]);
+        assert_eq!(t, "a    bb\n---  --\nxxx  y");
+    }
 }

@@ -1,10 +1,194 @@
-//! `bakeoff verify`.
+//! `bakeoff verify`: set up, generate the data, start the upstream, then start,
+//! check and stop each contender; print a pass/fail table (or one JSON document)
+//! and exit 1 if anything failed.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::setup::{discover, generate_data, text_table};
 use crate::cli::VerifyArgs;
+use crate::contender::check::{verify_one, EndpointStatus, Verdict};
+use crate::contender::setup::{self, SetupError, SetupOptions};
+use crate::workload::upstream::Upstream;
+use crate::Interrupted;
 
-pub async fn execute(_args: VerifyArgs, _cancel: CancellationToken) -> Result<u8> {
-    anyhow::bail!("`bakeoff verify` is not built yet")
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    passed: bool,
+    contenders: &'a [Verdict],
+}
+
+pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> {
+    let contenders = discover(&args.contenders)?;
+    let results_dir = args.contenders.results_dir.clone();
+    let data = generate_data(&results_dir).await?;
+    let upstream = Upstream::start(cancel.child_token())
+        .await
+        .context("starting the upstream service")?;
+    let opts = SetupOptions::new(&results_dir, false);
+    let log_dir = results_dir.join("logs");
+    let mut verdicts = Vec::new();
+    for c in &contenders {
+        if cancel.is_cancelled() {
+            return Err(Interrupted.into());
+        }
+        eprintln!("{}: setting up …", c.name());
+        let installed = match setup::ensure_one(c, &opts, &cancel).await {
+            Ok(i) => i,
+            Err(SetupError::Cancelled { .. }) => return Err(Interrupted.into()),
+            Err(e) => {
+                verdicts.push(Verdict::failed(c, format!("setup failed: {e}")));
+                continue;
+            }
+        };
+        eprintln!("{}: starting and verifying …", c.name());
+        let verdict = verify_one(&installed, &data, &upstream, log_dir.clone(), &cancel).await?;
+        eprintln!(
+            "{}: {}",
+            c.name(),
+            if verdict.passed() { "pass" } else { "FAIL" }
+        );
+        verdicts.push(verdict);
+    }
+    let passed = verdicts.iter().all(Verdict::passed);
+    if args.json {
+        let doc = serde_json::to_string_pretty(&Report {
+            passed,
+            contenders: &verdicts,
+        })
+        .context("serializing the verify report")?;
+        println!("{doc}");
+    } else {
+        println!("{}", render(&verdicts));
+    }
+    Ok(if passed { 0 } else { 1 })
+}
+
+/// Unsupported-endpoint reasons longer than this are shortened in the table and
+/// given in full below it.
+const REASON_WIDTH: usize = 60;
+
+fn shorten(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(width - 1).collect::<String>())
+    }
+}
+
+/// The pass/fail table, then each failure's reasons.
+fn render(verdicts: &[Verdict]) -> String {
+    let mut rows = Vec::new();
+    let mut details = Vec::new();
+    let mut unsupported = Vec::new();
+    for v in verdicts {
+        if let Some(err) = &v.error {
+            rows.push(vec![v.contender.clone(), "(start)".into(), "FAIL".into()]);
+            details.push(format!("{} (start): {err}", v.contender));
+        }
+        for e in &v.endpoints {
+            let result = match e.status {
+                EndpointStatus::Pass => "pass".to_string(),
+                EndpointStatus::Fail => "FAIL".to_string(),
+                EndpointStatus::NotApplicable => {
+                    let why = e.reasons.join("; ");
+                    if why.chars().count() > REASON_WIDTH {
+                        unsupported.push(format!("{} /{}: {why}", v.contender, e.endpoint));
+                    }
+                    format!("n/a ({})", shorten(&why, REASON_WIDTH))
+                }
+            };
+            rows.push(vec![v.contender.clone(), e.endpoint.clone(), result]);
+            if e.status == EndpointStatus::Fail {
+                for r in &e.reasons {
+                    details.push(format!("{} /{}: {r}", v.contender, e.endpoint));
+                }
+            }
+        }
+    }
+    let mut out = text_table(&["contender", "endpoint", "result"], &rows);
+    if !details.is_empty() {
+        out.push_str("\n\nfailures:\n");
+        out.push_str(
+            &details
+                .iter()
+                .map(|d| format!("- {d}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    if !unsupported.is_empty() {
+        out.push_str("\n\nnot applicable (from the manifests):\n");
+        out.push_str(
+            &unsupported
+                .iter()
+                .map(|d| format!("- {d}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    let passed = verdicts.iter().filter(|v| v.passed()).count();
+    out.push_str(&format!(
+        "\n\n{passed}/{} contenders passed",
+        verdicts.len()
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contender::check::EndpointResult;
+
+    fn endpoint(name: &str, status: EndpointStatus, reasons: &[&str]) -> EndpointResult {
+        EndpointResult {
+            endpoint: name.into(),
+            status,
+            reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn table_shows_failures_reasons_and_gaps() {
+        let long = "x".repeat(80);
+        let verdicts = vec![
+            Verdict {
+                contender: "a".into(),
+                error: None,
+                startup_ms: Some(10.0),
+                log: None,
+                endpoints: vec![
+                    endpoint("json", EndpointStatus::Fail, &["expected {\"message\":..}"]),
+                    endpoint("db", EndpointStatus::Pass, &[]),
+                    endpoint("ws", EndpointStatus::NotApplicable, &["no broker"]),
+                    endpoint("io", EndpointStatus::NotApplicable, &[&long]),
+                ],
+            },
+            Verdict {
+                contender: "b".into(),
+                error: Some("b exited (exit status: 3)".into()),
+                startup_ms: None,
+                log: None,
+                endpoints: vec![],
+            },
+        ];
+        let out = render(&verdicts);
+        assert!(out.contains("a          json      FAIL"), "{out}");
+        assert!(
+            out.contains("a          ws        n/a (no broker)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("- a /json: expected {\"message\":..}"),
+            "{out}"
+        );
+        assert!(out.contains("b          (start)   FAIL"), "{out}");
+        assert!(
+            out.contains("- b (start): b exited (exit status: 3)"),
+            "{out}"
+        );
+        assert!(out.contains(&format!("- a /io: {long}")), "{out}");
+        assert!(out.ends_with("0/2 contenders passed"), "{out}");
+    }
 }

@@ -1,5 +1,9 @@
 mod browser;
+mod contender;
 mod report;
+mod setup;
 mod store;
+mod supervisor;
 mod verdict;
+mod verify;
 mod verify_checks;

@@ -1,0 +1,165 @@
+//! Verification of one installed contender: start it on a fresh database, run the
+//! contract checks (`workload::verify`) on its supported endpoints, stop it. A
+//! contender that cannot start is a failed verdict carrying the error and log tail,
+//! not a crash. Used by `bakeoff verify` and, before measuring, by `bakeoff run`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::datagen::DataFiles;
+use super::setup::Installed;
+use super::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
+use super::Contender;
+use crate::workload::upstream::Upstream;
+use crate::workload::verify::{verify_contender, VerifyContext};
+use crate::Interrupted;
+
+/// The outcome of verifying one contender.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub contender: String,
+    /// Why it could not be checked at all (setup or start failure), with the log tail.
+    pub error: Option<String>,
+    /// Spawn to healthy, when it started.
+    pub startup_ms: Option<f64>,
+    /// The contender's log file, when it was started.
+    pub log: Option<PathBuf>,
+    /// Supported endpoints first (in manifest order), then the unsupported ones.
+    pub endpoints: Vec<EndpointResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointResult {
+    pub endpoint: String,
+    pub status: EndpointStatus,
+    /// Failure reasons, or the reason an endpoint is unsupported.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointStatus {
+    Pass,
+    Fail,
+    /// Declared unsupported in the manifest.
+    NotApplicable,
+}
+
+impl Verdict {
+    /// True when it started and every supported endpoint passed.
+    pub fn passed(&self) -> bool {
+        self.error.is_none()
+            && self
+                .endpoints
+                .iter()
+                .all(|e| e.status != EndpointStatus::Fail)
+    }
+
+    /// A contender that could not be checked.
+    pub fn failed(c: &Contender, error: String) -> Verdict {
+        Verdict {
+            contender: c.name().to_string(),
+            error: Some(error),
+            startup_ms: None,
+            log: None,
+            endpoints: unsupported(c),
+        }
+    }
+}
+
+fn unsupported(c: &Contender) -> Vec<EndpointResult> {
+    c.manifest
+        .unsupported
+        .iter()
+        .map(|(e, why)| EndpointResult {
+            endpoint: e.clone(),
+            status: EndpointStatus::NotApplicable,
+            reasons: vec![why.clone()],
+        })
+        .collect()
+}
+
+/// Start `installed` with its default worker count, check its supported endpoints,
+/// stop it. Only cancellation is an error.
+pub async fn verify_one(
+    installed: &Installed,
+    data: &DataFiles,
+    upstream: &Upstream,
+    log_dir: PathBuf,
+    cancel: &CancellationToken,
+) -> Result<Verdict, Interrupted> {
+    let c = &installed.contender;
+    let sqlite = match data.working_copy(c.name()) {
+        Ok(p) => p,
+        Err(e) => return Ok(Verdict::failed(c, e.to_string())),
+    };
+    let env = ContractEnv {
+        sqlite: sqlite.clone(),
+        data: data.csv.clone(),
+        upstream: upstream.base_url(),
+        log_dir,
+    };
+    let spec = SpawnSpec::new(installed, c.manifest.workers.default, &env);
+    let mut running = match Running::start(&spec, cancel).await {
+        Ok(r) => r,
+        Err(SuperviseError::Cancelled { .. }) => return Err(Interrupted),
+        Err(e) => return Ok(Verdict::failed(c, e.to_string())),
+    };
+    let ctx = VerifyContext {
+        sqlite,
+        data: data.csv.clone(),
+        upstream,
+    };
+    let checks = tokio::select! {
+        checks = verify_contender(running.base_url(), &c.manifest.supported, &ctx) => checks,
+        _ = cancel.cancelled() => {
+            running.stop().await;
+            return Err(Interrupted);
+        }
+    };
+    let crashed = running.try_exited();
+    let mut verdict = Verdict {
+        contender: c.name().to_string(),
+        error: crashed.map(|status| {
+            format!(
+                "{} exited ({status}) during verification; last lines of {}:\n{}",
+                c.name(),
+                running.log_path().display(),
+                running.log_tail()
+            )
+        }),
+        startup_ms: Some(running.startup_time().as_secs_f64() * 1e3),
+        log: Some(running.log_path().to_path_buf()),
+        endpoints: Vec::new(),
+    };
+    running.stop().await;
+    for endpoint in &c.manifest.supported {
+        // An endpoint the verifier did not report is a failure, never a silent pass.
+        let result = match checks.iter().find(|ch| &ch.endpoint == endpoint) {
+            Some(ch) if ch.passed => EndpointResult {
+                endpoint: endpoint.clone(),
+                status: EndpointStatus::Pass,
+                reasons: Vec::new(),
+            },
+            Some(ch) => EndpointResult {
+                endpoint: endpoint.clone(),
+                status: EndpointStatus::Fail,
+                reasons: if ch.reasons.is_empty() {
+                    vec!["failed (no reason given)".into()]
+                } else {
+                    ch.reasons.clone()
+                },
+            },
+            None => EndpointResult {
+                endpoint: endpoint.clone(),
+                status: EndpointStatus::Fail,
+                reasons: vec!["the verifier returned no result for this endpoint".into()],
+            },
+        };
+        verdict.endpoints.push(result);
+    }
+    verdict.endpoints.extend(unsupported(c));
+    Ok(verdict)
+}

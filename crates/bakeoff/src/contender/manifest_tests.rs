@@ -1,0 +1,251 @@
+//! Unit tests of manifest validation: each rule, the messages, and a proptest that
+//! no input panics and every rejection of well-formed TOML names a field.
+
+use super::*;
+use proptest::prelude::*;
+
+const VALID: &str = r#"
+name = "node-fastify"
+language = "node"
+runtime = "node"
+framework = "fastify"
+server = "node:cluster"
+description = "Fastify 5 on node:cluster"
+
+[setup]
+kind = "npm"
+lockfile = "package-lock.json"
+commands = []
+
+[start]
+command = ["node", "server.js", "--port", "{port}"]
+health_path = "/health"
+start_timeout = "30s"
+stop_grace = "5s"
+
+[workers]
+default = 1
+max = 64
+
+[endpoints]
+supported = ["plaintext", "json", "db", "queries", "fortunes", "updates", "io", "cpu", "data"]
+
+[endpoints.unsupported]
+ws = "no broker"
+
+[[disclosures]]
+text = "something to disclose"
+"#;
+
+fn check(text: &str) -> Result<Manifest, ManifestError> {
+    parse(Path::new("contenders/x/bakeoff.toml"), text)
+}
+
+fn err_of(text: &str) -> (String, String) {
+    let e = check(text).expect_err("should be rejected");
+    let field = e.field().unwrap_or("").to_string();
+    (field, e.to_string())
+}
+
+#[test]
+fn valid_manifest_parses() {
+    let m = check(VALID).unwrap();
+    assert_eq!(m.name, "node-fastify");
+    assert_eq!(m.setup.kind, SetupKind::Npm);
+    assert_eq!(m.start.start_timeout, Duration::from_secs(30));
+    assert_eq!(
+        m.workers,
+        Workers {
+            default: 1,
+            max: 64
+        }
+    );
+    assert_eq!(m.supported.len(), 9);
+    assert_eq!(m.unsupported["ws"], "no broker");
+    assert_eq!(m.disclosures, vec!["something to disclose".to_string()]);
+}
+
+#[test]
+fn error_names_file_field_and_fix() {
+    let (field, msg) = err_of(&VALID.replace(
+        r#"command = ["node", "server.js", "--port", "{port}"]"#,
+        r#"command = "node server.js""#,
+    ));
+    assert_eq!(field, "start.command");
+    assert!(
+        msg.starts_with("contenders/x/bakeoff.toml: start.command: must be a list of non-empty strings, e.g. [\"node\", \"server.js\"]"),
+        "{msg}"
+    );
+    let (field, msg) = err_of(&VALID.replace(
+        r#"command = ["node", "server.js", "--port", "{port}"]"#,
+        "command = []",
+    ));
+    assert_eq!(field, "start.command");
+    assert!(msg.contains("non-empty list"), "{msg}");
+}
+
+#[test]
+fn unknown_keys_are_rejected_with_their_path() {
+    let (field, msg) = err_of(&VALID.replace(
+        "stop_grace = \"5s\"",
+        "stop_grace = \"5s\"\nhealthpath = \"/h\"",
+    ));
+    assert_eq!(field, "start.healthpath");
+    assert!(msg.contains("allowed here: command, health_path"), "{msg}");
+    let (field, _) = err_of(&format!("colour = \"red\"\n{VALID}"));
+    assert_eq!(field, "colour");
+}
+
+#[test]
+fn endpoint_rules() {
+    let (field, msg) = err_of(&VALID.replace("\"plaintext\", \"json\"", "\"plaintext\", \"jsn\""));
+    assert_eq!(field, "endpoints.supported");
+    assert!(msg.contains("`jsn` is not a contract endpoint"), "{msg}");
+    let (field, msg) = err_of(&VALID.replace("\"data\"]", "\"data\", \"ws\"]"));
+    assert_eq!(field, "endpoints.unsupported.ws");
+    assert!(msg.contains("either supported or not"), "{msg}");
+    let (field, _) = err_of(&VALID.replace("ws = \"no broker\"", "ws = \"\""));
+    assert_eq!(field, "endpoints.unsupported.ws");
+    let (field, msg) = err_of(&VALID.replace("ws = \"no broker\"", ""));
+    assert_eq!(field, "endpoints");
+    assert!(
+        msg.contains("`ws` is neither supported nor unsupported"),
+        "{msg}"
+    );
+    let (field, msg) = err_of(&VALID.replace("\"plaintext\", \"json\"", "\"json\", \"json\""));
+    assert_eq!(field, "endpoints.supported");
+    assert!(msg.contains("twice"), "{msg}");
+}
+
+#[test]
+fn durations_use_humantime_and_are_bounded() {
+    let m = check(&VALID.replace("\"30s\"", "\"1m 30s\"")).unwrap();
+    assert_eq!(m.start.start_timeout, Duration::from_secs(90));
+    let (field, msg) = err_of(&VALID.replace("\"30s\"", "\"thirty\""));
+    assert_eq!(field, "start.start_timeout");
+    assert!(msg.contains("\"30s\""), "{msg}");
+    let (field, _) = err_of(&VALID.replace("\"30s\"", "\"0s\""));
+    assert_eq!(field, "start.start_timeout");
+    let (field, _) = err_of(&VALID.replace("stop_grace = \"5s\"", "stop_grace = 5"));
+    assert_eq!(field, "start.stop_grace");
+}
+
+#[test]
+fn other_field_rules() {
+    let cases = [
+        ("name = \"node-fastify\"", "name = \"Node Fastify\"", "name"),
+        ("name = \"node-fastify\"", "", "name"),
+        ("runtime = \"node\"", "runtime = \"node 20\"", "runtime"),
+        ("kind = \"npm\"", "kind = \"yarn\"", "setup.kind"),
+        ("lockfile = \"package-lock.json\"", "", "setup.lockfile"),
+        (
+            "lockfile = \"package-lock.json\"",
+            "lockfile = \"../x.json\"",
+            "setup.lockfile",
+        ),
+        ("commands = []", "commands = [[]]", "setup.commands[0]"),
+        (
+            "commands = []",
+            "commands = \"npm run build\"",
+            "setup.commands",
+        ),
+        ("\"{port}\"]", "\"{host}\"]", "start.command"),
+        (
+            "health_path = \"/health\"",
+            "health_path = \"health\"",
+            "start.health_path",
+        ),
+        ("default = 1", "default = 0", "workers.default"),
+        ("default = 1", "default = 65", "workers.default"),
+        ("max = 64", "max = 1.5", "workers.max"),
+        (
+            "text = \"something to disclose\"",
+            "txt = \"x\"",
+            "disclosures[0].txt",
+        ),
+        ("[setup]", "[setupp]", "setupp"),
+    ];
+    for (from, to, field) in cases {
+        let text = VALID.replacen(from, to, 1);
+        assert_ne!(text, VALID, "case {from} did not apply");
+        let (got, msg) = err_of(&text);
+        assert_eq!(got, field, "{from} -> {to}: {msg}");
+    }
+    let (_, msg) = err_of("name = ");
+    assert!(msg.contains("not valid TOML"), "{msg}");
+}
+
+#[test]
+fn none_setup_needs_no_lockfile_and_python_placeholder_is_allowed() {
+    let text = VALID
+        .replace("kind = \"npm\"", "kind = \"none\"")
+        .replace("lockfile = \"package-lock.json\"\n", "")
+        .replace("\"node\", \"server.js\"", "\"{python}\", \"app.py\"");
+    let m = check(&text).unwrap();
+    assert_eq!(m.setup.kind, SetupKind::None);
+    assert_eq!(m.setup.lockfile, None);
+    assert_eq!(
+        substitute("--bind=127.0.0.1:{port}", 8080, 2, "py"),
+        "--bind=127.0.0.1:8080"
+    );
+    assert_eq!(
+        substitute("{python}", 1, 2, "/v/bin/python"),
+        "/v/bin/python"
+    );
+}
+
+#[test]
+fn load_checks_the_lockfile_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bakeoff.toml");
+    std::fs::write(&file, VALID).unwrap();
+    let e = load(&file).unwrap_err();
+    assert_eq!(e.field(), Some("setup.lockfile"));
+    std::fs::write(dir.path().join("package-lock.json"), "{}").unwrap();
+    load(&file).unwrap();
+    let e = load(&dir.path().join("missing.toml")).unwrap_err();
+    assert!(e.to_string().contains("cannot read"), "{e}");
+}
+
+/// Lines of VALID, each optionally replaced by a random fragment.
+fn mutated() -> impl Strategy<Value = String> {
+    let lines: Vec<String> = VALID.lines().map(str::to_string).collect();
+    let n = lines.len();
+    let fragment = prop_oneof![
+        Just(String::new()),
+        "[a-z_\\.]{1,12} = [0-9]{1,3}",
+        "[a-z_]{1,10} = \"[ -~]{0,12}\"",
+        "[a-z_]{1,10} = \\[\"[a-z{}]{0,6}\"\\]",
+        "\\[[a-z\\.]{1,10}\\]",
+        "[ -~]{0,30}",
+        Just("workers = 3".to_string()),
+        Just("start = \"x\"".to_string()),
+        Just("[[disclosures]]".to_string()),
+    ];
+    proptest::collection::vec((0..n, fragment), 0..4).prop_map(move |edits| {
+        let mut out = lines.clone();
+        for (i, frag) in edits {
+            out[i] = frag;
+        }
+        out.join("\n")
+    })
+}
+
+proptest! {
+    #[test]
+    fn validation_never_panics_and_names_a_field(text in mutated()) {
+        match check(&text) {
+            Ok(_) | Err(ManifestError::Syntax { .. }) => {}
+            Err(ManifestError::Invalid { field, message, .. }) => {
+                prop_assert!(!field.is_empty());
+                prop_assert!(!message.is_empty());
+            }
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        let _ = check(&text);
+    }
+}

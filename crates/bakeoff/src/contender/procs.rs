@@ -1,0 +1,180 @@
+//! Process groups on Linux: who is in a group (from `/proc/*/stat`), signalling a
+//! whole group, and the CPU affinity mask applied before `exec`.
+
+use std::io;
+
+/// The PIDs whose process group is `pgid`, read from `/proc/<pid>/stat`.
+/// Zombies are included until reaped (they still hold the group).
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| parse_stat(&s))
+                .is_some_and(|st| st.pgrp == pgid)
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Members of the group that are not zombies (still running code).
+pub fn live_members(pgid: u32) -> Vec<u32> {
+    group_members(pgid)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| parse_stat(&s))
+                .is_some_and(|st| st.state != 'Z')
+        })
+        .collect()
+}
+
+/// The fields of `/proc/<pid>/stat` we use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub state: char,
+    pub ppid: u32,
+    pub pgrp: u32,
+}
+
+/// Parse `/proc/<pid>/stat`. The command name (field 2) may contain spaces and
+/// parentheses, so fields are counted from the last `)`.
+pub fn parse_stat(s: &str) -> Option<Stat> {
+    let rest = &s[s.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace();
+    let state = f.next()?.chars().next()?;
+    let ppid = f.next()?.parse().ok()?;
+    let pgrp = f.next()?.parse().ok()?;
+    Some(Stat { state, ppid, pgrp })
+}
+
+/// Send `sig` to every process in the group. "No such process" is not an error.
+pub fn signal_group(pgid: u32, sig: i32) -> io::Result<()> {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "pgid out of range",
+        ));
+    };
+    if pgid <= 1 {
+        // Never signal our own group (0) or every process (-1 / 1).
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "refusing to signal pgid <= 1",
+        ));
+    }
+    // SAFETY: killpg has no memory-safety preconditions.
+    let rc = unsafe { libc::killpg(pgid, sig) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::ESRCH) {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
+/// SIGKILLs a process group when dropped, unless disarmed: for helper processes
+/// (installers) whose futures may be cancelled.
+#[derive(Debug)]
+pub struct GroupGuard(pub u32);
+
+impl GroupGuard {
+    pub fn disarm(mut self) {
+        self.0 = 0;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if self.0 > 1 {
+            let _ = signal_group(self.0, libc::SIGKILL);
+        }
+    }
+}
+
+/// An affinity mask built before `fork`, so the child only makes a syscall.
+#[derive(Clone, Copy)]
+pub struct CpuMask(libc::cpu_set_t);
+
+impl CpuMask {
+    /// A mask of `cpus`; errors name a CPU that is out of range.
+    pub fn new(cpus: &[usize]) -> io::Result<CpuMask> {
+        // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let limit = 8 * std::mem::size_of::<libc::cpu_set_t>();
+        if cpus.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "empty CPU list",
+            ));
+        }
+        for &cpu in cpus {
+            if cpu >= limit {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("CPU {cpu} is beyond the affinity mask size ({limit})"),
+                ));
+            }
+            // SAFETY: cpu is below the set's bit size, checked above.
+            unsafe { libc::CPU_SET(cpu, &mut set) };
+        }
+        Ok(CpuMask(set))
+    }
+
+    /// Apply to the calling process (async-signal-safe: one syscall).
+    pub fn apply(&self) -> io::Result<()> {
+        // SAFETY: the set is a valid cpu_set_t of the size we pass.
+        let rc =
+            unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_parsing_survives_odd_names() {
+        let s = "1234 (we ird) (name)) S 1 1234 1234 0 -1 4194560 100 0";
+        assert_eq!(
+            parse_stat(s),
+            Some(Stat {
+                state: 'S',
+                ppid: 1,
+                pgrp: 1234
+            })
+        );
+        assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat("1 (x) S"), None);
+    }
+
+    #[test]
+    fn our_own_group_is_found() {
+        // SAFETY: getpgrp has no preconditions.
+        let pgid = unsafe { libc::getpgrp() } as u32;
+        assert!(group_members(pgid).contains(&std::process::id()));
+    }
+
+    #[test]
+    fn refuses_dangerous_groups() {
+        assert!(signal_group(0, 0).is_err());
+        assert!(signal_group(1, 0).is_err());
+        assert!(CpuMask::new(&[]).is_err());
+        assert!(CpuMask::new(&[1 << 20]).is_err());
+    }
+}

@@ -1,0 +1,650 @@
+//! `setup`: installs each contender's dependencies from its lockfile into a cache
+//! and records its footprint ([`ContenderInfo`]).
+//!
+//! - `npm`: `npm ci --no-audit --no-fund` in `<cache>/npm/<name>-<key>/` (a copy of
+//!   package.json and the lockfile), then `<contender>/node_modules` becomes a
+//!   symlink to it, so a fresh clone with a warm cache skips the native builds.
+//!   Like `npm ci`, this replaces an existing `node_modules` directory.
+//! - `pip`: `python -m venv` + `pip install -r <lockfile>` in `<cache>/pip/<name>-<key>/venv`.
+//! - `none`: nothing to install.
+//!
+//! The key is a SHA-256 of the lockfile (plus package.json, the extra commands and
+//! the runtime version, which native modules depend on). A stamp in the install
+//! directory holds the key and the measured figures, so an unchanged contender is
+//! skipped and still reported. The cache is `$BAKEOFF_CACHE_DIR`, else `<results>/cache`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+use super::footprint;
+use super::procs::GroupGuard;
+use super::supervisor::log_tail;
+use super::{Contender, SetupKind};
+use crate::model::ContenderInfo;
+
+const MIN_NODE: (u32, u32) = (20, 0);
+const MIN_PYTHON: (u32, u32) = (3, 10);
+const VERSION_TIMEOUT: Duration = Duration::from_secs(20);
+const TAIL_LINES: usize = 25;
+
+#[derive(Debug, Clone)]
+pub struct SetupOptions {
+    pub results_dir: PathBuf,
+    pub cache_dir: PathBuf,
+    /// Reinstall even when the key is unchanged.
+    pub force: bool,
+    /// Bound on each installer command.
+    pub install_timeout: Duration,
+}
+
+impl SetupOptions {
+    /// Cache at `$BAKEOFF_CACHE_DIR` if set, else `<results_dir>/cache`; made
+    /// absolute, since symlinks and `{python}` point into it from elsewhere.
+    pub fn new(results_dir: &Path, force: bool) -> SetupOptions {
+        let cache_dir = std::env::var_os("BAKEOFF_CACHE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| results_dir.join("cache"));
+        let cache_dir = std::path::absolute(&cache_dir).unwrap_or(cache_dir);
+        SetupOptions {
+            results_dir: results_dir.to_path_buf(),
+            cache_dir,
+            force,
+            install_timeout: Duration::from_secs(20 * 60),
+        }
+    }
+}
+
+/// An installed contender, ready for the supervisor.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub contender: Contender,
+    pub info: ContenderInfo,
+    /// Value of the `{python}` placeholder: the venv's interpreter, else the runtime.
+    pub python: String,
+    /// Prepended to `PATH` when the contender starts.
+    pub path_dirs: Vec<PathBuf>,
+    /// True when the install was skipped (key unchanged).
+    pub cached: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{name}: `{runtime}` was not found on PATH; {how}")]
+    RuntimeMissing {
+        name: String,
+        runtime: String,
+        how: String,
+    },
+    #[error("{name}: `{runtime}` is version {found}, but {need} or newer is required; {how}")]
+    RuntimeTooOld {
+        name: String,
+        runtime: String,
+        found: String,
+        need: String,
+        how: String,
+    },
+    #[error("{name}: {path}: {source}", path = .path.display())]
+    Io {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: `{command}` failed ({status}); last lines of {log}:\n{tail}", log = .log.display())]
+    Command {
+        name: String,
+        command: String,
+        status: String,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("{name}: `{command}` did not finish within {timeout:?}; last lines of {log}:\n{tail}", log = .log.display())]
+    Timeout {
+        name: String,
+        command: String,
+        timeout: Duration,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("interrupted while setting up {name}")]
+    Cancelled { name: String },
+}
+
+/// The figures persisted with a finished install.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Stamp {
+    key: String,
+    runtime_version: String,
+    framework_version: String,
+    deps_direct: u32,
+    deps_total: u32,
+    install_bytes: u64,
+    install_secs: f64,
+}
+
+const STAMP: &str = "bakeoff-stamp.json";
+
+/// Install (or reuse) every contender, in order; stops at the first error.
+pub async fn ensure(
+    contenders: &[Contender],
+    opts: &SetupOptions,
+    cancel: &CancellationToken,
+) -> Result<Vec<Installed>, SetupError> {
+    let mut out = Vec::new();
+    for c in contenders {
+        out.push(ensure_one(c, opts, cancel).await?);
+    }
+    Ok(out)
+}
+
+/// Install (or reuse) one contender and measure its footprint.
+pub async fn ensure_one(
+    c: &Contender,
+    opts: &SetupOptions,
+    cancel: &CancellationToken,
+) -> Result<Installed, SetupError> {
+    let m = &c.manifest;
+    let name = m.name.clone();
+    let runtime_version = check_runtime(c).await?;
+    let io = |path: &Path| {
+        let name = name.clone();
+        let path = path.to_path_buf();
+        move |source| SetupError::Io { name, path, source }
+    };
+    let lock_text = match &m.setup.lockfile {
+        Some(l) => std::fs::read(c.dir.join(l)).map_err(io(&c.dir.join(l)))?,
+        None => Vec::new(),
+    };
+    let package_json = if m.setup.kind == SetupKind::Npm {
+        let p = c.dir.join("package.json");
+        std::fs::read(&p).map_err(io(&p))?
+    } else {
+        Vec::new()
+    };
+    let key = install_key(c, &lock_text, &package_json, &runtime_version);
+    let kind = m.setup.kind.as_str();
+    let cache_dir = std::path::absolute(&opts.cache_dir).map_err(io(&opts.cache_dir))?;
+    let install_dir = cache_dir.join(kind).join(format!("{name}-{}", &key[..16]));
+    let stamp_path = install_dir.join(STAMP);
+    let stamp = std::fs::read(&stamp_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Stamp>(&b).ok())
+        .filter(|s| s.key == key && !opts.force);
+    let venv = install_dir.join("venv");
+    let (python, path_dirs) = match m.setup.kind {
+        SetupKind::Pip => (
+            venv.join("bin/python").display().to_string(),
+            vec![venv.join("bin")],
+        ),
+        SetupKind::Npm => (m.runtime.clone(), vec![c.dir.join("node_modules/.bin")]),
+        SetupKind::None => (m.runtime.clone(), Vec::new()),
+    };
+    let cached = stamp.is_some();
+    let stamp = match stamp {
+        Some(s) => s,
+        None => {
+            let started = Instant::now();
+            let _ = std::fs::remove_dir_all(&install_dir);
+            std::fs::create_dir_all(&install_dir).map_err(io(&install_dir))?;
+            let log = install_dir.join("install.log");
+            let run = Runner {
+                name: &name,
+                log: &log,
+                timeout: opts.install_timeout,
+                cancel,
+            };
+            match m.setup.kind {
+                SetupKind::Npm => install_npm(c, &install_dir, &run).await?,
+                SetupKind::Pip => install_pip(c, &venv, &run).await?,
+                SetupKind::None => {}
+            }
+            if m.setup.kind == SetupKind::Npm {
+                link_node_modules(c, &install_dir)?;
+            }
+            for argv in &m.setup.commands {
+                run.run(argv, &c.dir, &path_dirs).await?;
+            }
+            let install_secs = started.elapsed().as_secs_f64();
+            let stamp = measure(
+                c,
+                &install_dir,
+                &venv,
+                &lock_text,
+                &package_json,
+                &runtime_version,
+                key,
+                install_secs,
+                &run,
+            )
+            .await?;
+            let bytes = serde_json::to_vec_pretty(&stamp).unwrap_or_default();
+            std::fs::write(&stamp_path, bytes).map_err(io(&stamp_path))?;
+            stamp
+        }
+    };
+    if cached && m.setup.kind == SetupKind::Npm {
+        // A fresh clone with a warm cache: only the link is missing.
+        link_node_modules(c, &install_dir)?;
+    }
+    let info = ContenderInfo {
+        runtime_version: stamp.runtime_version.clone(),
+        framework_version: stamp.framework_version.clone(),
+        deps_direct: stamp.deps_direct,
+        deps_total: stamp.deps_total,
+        install_bytes: stamp.install_bytes,
+        install_secs: stamp.install_secs,
+        app_loc: footprint::app_loc(&c.dir),
+        ..c.base_info()
+    };
+    Ok(Installed {
+        contender: c.clone(),
+        info,
+        python,
+        path_dirs,
+        cached,
+    })
+}
+
+fn install_key(c: &Contender, lock: &[u8], package_json: &[u8], runtime_version: &str) -> String {
+    let m = &c.manifest;
+    let mut h = Sha256::new();
+    for part in [
+        m.setup.kind.as_str().as_bytes(),
+        lock,
+        package_json,
+        serde_json::to_string(&m.setup.commands)
+            .unwrap_or_default()
+            .as_bytes(),
+        runtime_version.as_bytes(),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn install_npm(
+    c: &Contender,
+    install_dir: &Path,
+    run: &Runner<'_>,
+) -> Result<(), SetupError> {
+    let lock = c.manifest.setup.lockfile.clone().unwrap_or_default();
+    for (from, to) in [
+        (c.dir.join("package.json"), install_dir.join("package.json")),
+        (c.dir.join(&lock), install_dir.join("package-lock.json")),
+        (c.dir.join(".npmrc"), install_dir.join(".npmrc")),
+    ] {
+        if from.is_file() {
+            std::fs::copy(&from, &to).map_err(|source| SetupError::Io {
+                name: run.name.to_string(),
+                path: from.clone(),
+                source,
+            })?;
+        }
+    }
+    let argv = ["npm", "ci", "--no-audit", "--no-fund"].map(String::from);
+    run.run(&argv, install_dir, &[]).await?;
+    // npm creates no node_modules for a package without dependencies.
+    let nm = install_dir.join("node_modules");
+    std::fs::create_dir_all(&nm).map_err(|source| SetupError::Io {
+        name: run.name.to_string(),
+        path: nm,
+        source,
+    })
+}
+
+async fn install_pip(c: &Contender, venv: &Path, run: &Runner<'_>) -> Result<(), SetupError> {
+    let m = &c.manifest;
+    let lock = c.dir.join(m.setup.lockfile.clone().unwrap_or_default());
+    let create = [
+        m.runtime.clone(),
+        "-m".into(),
+        "venv".into(),
+        venv.display().to_string(),
+    ];
+    run.run(&create, &c.dir, &[]).await?;
+    let install = [
+        venv.join("bin/python").display().to_string(),
+        "-m".into(),
+        "pip".into(),
+        "install".into(),
+        "--disable-pip-version-check".into(),
+        "--no-input".into(),
+        "-r".into(),
+        lock.display().to_string(),
+    ];
+    run.run(&install, &c.dir, &[]).await
+}
+
+/// `<contender>/node_modules` -> `<install_dir>/node_modules`.
+fn link_node_modules(c: &Contender, install_dir: &Path) -> Result<(), SetupError> {
+    let link = c.dir.join("node_modules");
+    let target = install_dir.join("node_modules");
+    let io = |source| SetupError::Io {
+        name: c.manifest.name.clone(),
+        path: link.clone(),
+        source,
+    };
+    match link.symlink_metadata() {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            if std::fs::read_link(&link).ok().as_deref() == Some(target.as_path()) {
+                return Ok(());
+            }
+            std::fs::remove_file(&link).map_err(io)?;
+        }
+        // What `npm ci` does too: a previous node_modules is replaced.
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&link).map_err(io)?,
+        Ok(_) => std::fs::remove_file(&link).map_err(io)?,
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(&target, &link).map_err(io)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    c: &Contender,
+    install_dir: &Path,
+    venv: &Path,
+    lock: &[u8],
+    package_json: &[u8],
+    runtime_version: &str,
+    key: String,
+    install_secs: f64,
+    run: &Runner<'_>,
+) -> Result<Stamp, SetupError> {
+    let m = &c.manifest;
+    let builtin = || format!("builtin ({} {runtime_version})", m.runtime);
+    let (runtime_version, framework_version, deps_direct, deps_total, install_bytes) =
+        match m.setup.kind {
+            SetupKind::Npm => {
+                let nm = install_dir.join("node_modules");
+                let (direct, total) = footprint::npm_deps(
+                    &String::from_utf8_lossy(package_json),
+                    &String::from_utf8_lossy(lock),
+                );
+                let fw = footprint::npm_version(&nm, &m.framework).unwrap_or_else(builtin);
+                (
+                    runtime_version.to_string(),
+                    fw,
+                    direct,
+                    total,
+                    footprint::dir_bytes(&nm),
+                )
+            }
+            SetupKind::Pip => {
+                let python = venv.join("bin/python");
+                let names = footprint::requirement_names(&String::from_utf8_lossy(lock));
+                let mut argv = vec![
+                    python.display().to_string(),
+                    "-c".into(),
+                    footprint::PIP_PROBE.into(),
+                    m.framework.clone(),
+                ];
+                argv.extend(names.iter().cloned());
+                let out = run.output(&argv, &c.dir).await?;
+                let probe: PipProbe = serde_json::from_slice(&out).unwrap_or_default();
+                let direct = footprint::roots(&names, &probe.requires).len() as u32;
+                let version = version_of(&python.display().to_string())
+                    .await
+                    .ok()
+                    .and_then(|v| parse_version(&v).map(|_| clean_version(&v)))
+                    .unwrap_or_else(|| runtime_version.to_string());
+                let fw = probe.framework_version.unwrap_or_else(builtin);
+                (
+                    version,
+                    fw,
+                    direct,
+                    names.len() as u32,
+                    footprint::dir_bytes(venv),
+                )
+            }
+            SetupKind::None => (runtime_version.to_string(), builtin(), 0, 0, 0),
+        };
+    Ok(Stamp {
+        key,
+        runtime_version,
+        framework_version,
+        deps_direct,
+        deps_total,
+        install_bytes,
+        install_secs,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PipProbe {
+    framework_version: Option<String>,
+    #[serde(default)]
+    requires: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// Runs installer commands in their own process group, logging to one file.
+struct Runner<'a> {
+    name: &'a str,
+    log: &'a Path,
+    timeout: Duration,
+    cancel: &'a CancellationToken,
+}
+
+impl Runner<'_> {
+    async fn run(
+        &self,
+        argv: &[String],
+        dir: &Path,
+        path_dirs: &[PathBuf],
+    ) -> Result<(), SetupError> {
+        let io = |source| SetupError::Io {
+            name: self.name.to_string(),
+            path: self.log.to_path_buf(),
+            source,
+        };
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log)
+            .map_err(io)?;
+        let log2 = log.try_clone().map_err(io)?;
+        let mut cmd = self.command(argv, dir, path_dirs);
+        cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log2));
+        self.finish(argv, cmd).await.map(|_| ())
+    }
+
+    /// Run and return stdout (stderr goes to the log).
+    async fn output(&self, argv: &[String], dir: &Path) -> Result<Vec<u8>, SetupError> {
+        let io = |source| SetupError::Io {
+            name: self.name.to_string(),
+            path: self.log.to_path_buf(),
+            source,
+        };
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log)
+            .map_err(io)?;
+        let mut cmd = self.command(argv, dir, &[]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::from(log));
+        self.finish(argv, cmd).await
+    }
+
+    fn command(&self, argv: &[String], dir: &Path, path_dirs: &[PathBuf]) -> Command {
+        let mut cmd = Command::new(argv.first().map(String::as_str).unwrap_or(""));
+        cmd.args(argv.iter().skip(1))
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        if !path_dirs.is_empty() {
+            let mut dirs = path_dirs.to_vec();
+            if let Some(p) = std::env::var_os("PATH") {
+                dirs.extend(std::env::split_paths(&p));
+            }
+            if let Ok(joined) = std::env::join_paths(dirs) {
+                cmd.env("PATH", joined);
+            }
+        }
+        cmd
+    }
+
+    async fn finish(&self, argv: &[String], mut cmd: Command) -> Result<Vec<u8>, SetupError> {
+        let shown = shown(argv);
+        let child = cmd.spawn().map_err(|e| SetupError::Command {
+            name: self.name.to_string(),
+            command: shown.clone(),
+            status: format!("cannot start: {e}"),
+            log: self.log.to_path_buf(),
+            tail: String::new(),
+        })?;
+        let guard = GroupGuard(child.id().unwrap_or(0));
+        let out = tokio::select! {
+            r = tokio::time::timeout(self.timeout, child.wait_with_output()) => r,
+            _ = self.cancel.cancelled() => return Err(SetupError::Cancelled { name: self.name.to_string() }),
+        };
+        let tail = || log_tail(self.log, TAIL_LINES);
+        let out = match out {
+            Err(_) => {
+                return Err(SetupError::Timeout {
+                    name: self.name.to_string(),
+                    command: shown,
+                    timeout: self.timeout,
+                    log: self.log.to_path_buf(),
+                    tail: tail(),
+                })
+            }
+            Ok(r) => r.map_err(|source| SetupError::Io {
+                name: self.name.to_string(),
+                path: self.log.to_path_buf(),
+                source,
+            })?,
+        };
+        // The installer is done; kill anything it left behind in its group.
+        drop(guard);
+        if !out.status.success() {
+            return Err(SetupError::Command {
+                name: self.name.to_string(),
+                command: shown,
+                status: out.status.to_string(),
+                log: self.log.to_path_buf(),
+                tail: tail(),
+            });
+        }
+        Ok(out.stdout)
+    }
+}
+
+fn shown(argv: &[String]) -> String {
+    let s = argv.join(" ");
+    if s.chars().count() > 120 {
+        format!("{}…", s.chars().take(120).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// Check the runtime the contender needs; returns its version string.
+async fn check_runtime(c: &Contender) -> Result<String, SetupError> {
+    let m = &c.manifest;
+    let is_node = m.setup.kind == SetupKind::Npm || m.language == "node";
+    let is_python = m.setup.kind == SetupKind::Pip || m.language == "python";
+    let (need, how) = if is_node {
+        (
+            Some(MIN_NODE),
+            "install Node.js 20 or newer (https://nodejs.org, or `nvm install 20`)",
+        )
+    } else if is_python {
+        (
+            Some(MIN_PYTHON),
+            "install Python 3.10 or newer with venv (e.g. `apt install python3 python3-venv`, or https://www.python.org)",
+        )
+    } else {
+        (
+            None,
+            "install it or fix `runtime` in the contender's bakeoff.toml",
+        )
+    };
+    let missing = |runtime: &str| SetupError::RuntimeMissing {
+        name: m.name.clone(),
+        runtime: runtime.to_string(),
+        how: how.to_string(),
+    };
+    let raw = version_of(&m.runtime)
+        .await
+        .map_err(|_| missing(&m.runtime))?;
+    if let Some(need) = need {
+        let found = parse_version(&raw).unwrap_or((0, 0));
+        if found < need {
+            return Err(SetupError::RuntimeTooOld {
+                name: m.name.clone(),
+                runtime: m.runtime.clone(),
+                found: raw.trim().to_string(),
+                need: format!("{}.{}", need.0, need.1),
+                how: how.to_string(),
+            });
+        }
+    }
+    if m.setup.kind == SetupKind::Npm {
+        version_of("npm").await.map_err(|_| missing("npm"))?;
+    }
+    Ok(clean_version(&raw))
+}
+
+/// `<cmd> --version`, stdout or stderr (old Pythons print there), bounded in time.
+async fn version_of(cmd: &str) -> Result<String, std::io::Error> {
+    let mut command = Command::new(cmd);
+    command
+        .arg("--version")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(VERSION_TIMEOUT, command.output())
+        .await
+        .map_err(|_| std::io::Error::other("timed out"))??;
+    if !out.status.success() {
+        return Err(std::io::Error::other(format!("exit {}", out.status)));
+    }
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if text.trim().is_empty() {
+        text = String::from_utf8_lossy(&out.stderr).into_owned();
+    }
+    Ok(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// The first `major.minor` in a version line: "v20.20.2" -> (20, 20), "Python 3.11.7" -> (3, 11).
+pub fn parse_version(s: &str) -> Option<(u32, u32)> {
+    s.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find_map(|tok| {
+            let mut parts = tok.split('.');
+            let major = parts.next()?.parse().ok()?;
+            let minor = parts.next()?.parse().ok()?;
+            Some((major, minor))
+        })
+}
+
+/// "Python 3.11.7" -> "3.11.7"; "v20.20.2" stays (node's own spelling).
+fn clean_version(s: &str) -> String {
+    s.trim()
+        .strip_prefix("Python ")
+        .unwrap_or(s.trim())
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(parse_version("v20.20.2"), Some((20, 20)));
+        assert_eq!(parse_version("Python 3.11.7"), Some((3, 11)));
+        assert_eq!(parse_version("v18.1.0"), Some((18, 1)));
+        assert!(parse_version("v18.1.0").unwrap() < MIN_NODE);
+        assert!(parse_version("Python 3.9.2").unwrap() < MIN_PYTHON);
+        assert_eq!(parse_version("nothing"), None);
+        assert_eq!(clean_version("Python 3.11.7\n"), "3.11.7");
+    }
+}

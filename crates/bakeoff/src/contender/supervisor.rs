@@ -1,0 +1,547 @@
+//! The supervisor: starts one contender process in its own process group on a free
+//! port with the contract's environment, logs its output to a file, waits for its
+//! health check, knows its process tree, and stops it (SIGTERM, then SIGKILL after
+//! the grace period). Dropping a [`Running`] SIGKILLs the group, so nothing outlives
+//! an error path or a panic.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+use super::manifest::substitute;
+use super::procs::{self, CpuMask};
+use super::setup::Installed;
+
+/// Lines of the log carried by start errors.
+const TAIL_LINES: usize = 20;
+/// Port races (another process took the port between our probe and the bind).
+const PORT_ATTEMPTS: u32 = 3;
+/// Health polling interval: also the resolution of [`Running::startup_time`].
+const POLL_EVERY: Duration = Duration::from_millis(10);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// After SIGKILL: how long to wait for the kernel to tear the group down.
+const KILL_WAIT: Duration = Duration::from_secs(3);
+
+/// The environment a contender is started with, shared by all contenders of a run.
+#[derive(Debug, Clone)]
+pub struct ContractEnv {
+    /// `BAKEOFF_SQLITE` (use a fresh working copy per start).
+    pub sqlite: PathBuf,
+    /// `BAKEOFF_DATA`.
+    pub data: PathBuf,
+    /// `BAKEOFF_UPSTREAM`, without a trailing slash.
+    pub upstream: String,
+    /// Where log files go (`<results>/logs`).
+    pub log_dir: PathBuf,
+}
+
+/// Everything needed to start one contender process.
+#[derive(Debug, Clone)]
+pub struct SpawnSpec {
+    pub name: String,
+    /// Working directory.
+    pub dir: PathBuf,
+    /// argv with `{port}`, `{workers}`, `{python}` placeholders.
+    pub command: Vec<String>,
+    pub workers: u32,
+    /// Value of `{python}`.
+    pub python: String,
+    /// Extra environment (the contract variables except `PORT`/`BAKEOFF_WORKERS`).
+    pub env: Vec<(String, String)>,
+    /// Directories prepended to `PATH` (a venv's `bin`, `node_modules/.bin`).
+    pub path_dirs: Vec<PathBuf>,
+    pub health_path: String,
+    pub start_timeout: Duration,
+    pub stop_grace: Duration,
+    pub log_dir: PathBuf,
+    /// Pin the whole process tree to these CPUs.
+    pub cpus: Option<Vec<usize>>,
+}
+
+impl SpawnSpec {
+    /// The spec for an installed contender with `workers` workers.
+    pub fn new(installed: &Installed, workers: u32, env: &ContractEnv) -> SpawnSpec {
+        let c = &installed.contender;
+        let m = &c.manifest;
+        // The contract promises absolute paths; the app runs in its own directory.
+        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        SpawnSpec {
+            name: m.name.clone(),
+            dir: c.dir.clone(),
+            command: m.start.command.clone(),
+            workers,
+            python: installed.python.clone(),
+            env: vec![
+                (
+                    "BAKEOFF_SQLITE".into(),
+                    abs(&env.sqlite).display().to_string(),
+                ),
+                ("BAKEOFF_DATA".into(), abs(&env.data).display().to_string()),
+                ("BAKEOFF_UPSTREAM".into(), env.upstream.clone()),
+            ],
+            path_dirs: installed.path_dirs.clone(),
+            health_path: m.start.health_path.clone(),
+            start_timeout: m.start.start_timeout,
+            stop_grace: m.start.stop_grace,
+            log_dir: abs(&env.log_dir),
+            cpus: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuperviseError {
+    #[error("cannot find a free port on 127.0.0.1: {0}")]
+    Port(#[source] std::io::Error),
+    #[error("cannot open the log file {path}: {source}", path = .path.display())]
+    Log {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot pin {name} to CPUs {cpus:?}: {source}")]
+    Pin {
+        name: String,
+        cpus: Vec<usize>,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start {name}: `{program}` in {dir}: {source} (is it installed and on PATH? run `bakeoff setup`)", dir = .dir.display())]
+    Spawn {
+        name: String,
+        program: String,
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name} exited ({status}) {after:.1?} after start, before answering its health check; last lines of {log}:\n{tail}", log = .log.display())]
+    ExitedEarly {
+        name: String,
+        status: String,
+        after: Duration,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("{name} did not answer its health check with 200 within {timeout:?} (last attempt: {last}); raise start.start_timeout in its bakeoff.toml if it is just slow; last lines of {log}:\n{tail}", log = .log.display())]
+    Unhealthy {
+        name: String,
+        timeout: Duration,
+        /// e.g. "GET /health: status 503".
+        last: String,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("interrupted while starting {name}")]
+    Cancelled { name: String },
+}
+
+/// How a stop went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopOutcome {
+    /// Everything exited on SIGTERM within the grace period.
+    pub graceful: bool,
+    /// The leader's exit status, if it was reaped.
+    pub status: Option<ExitStatus>,
+}
+
+/// A started, healthy contender. Its process group dies with it.
+#[derive(Debug)]
+pub struct Running {
+    name: String,
+    child: Child,
+    pgid: u32,
+    port: u16,
+    base_url: String,
+    log_path: PathBuf,
+    startup: Duration,
+    stop_grace: Duration,
+    stopped: bool,
+}
+
+impl Running {
+    /// Spawn and wait until healthy, bounded by `spec.start_timeout` (per port attempt).
+    /// On any error the process group is killed before returning.
+    pub async fn start(
+        spec: &SpawnSpec,
+        cancel: &CancellationToken,
+    ) -> Result<Running, SuperviseError> {
+        let mask = match &spec.cpus {
+            Some(cpus) => Some(CpuMask::new(cpus).map_err(|source| SuperviseError::Pin {
+                name: spec.name.clone(),
+                cpus: cpus.clone(),
+                source,
+            })?),
+            None => None,
+        };
+        std::fs::create_dir_all(&spec.log_dir).map_err(|source| SuperviseError::Log {
+            path: spec.log_dir.clone(),
+            source,
+        })?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let port = free_port().map_err(SuperviseError::Port)?;
+            let mut running = spawn(spec, port, mask)?;
+            match running.wait_healthy(spec, cancel).await {
+                Ok(()) => return Ok(running),
+                Err(SuperviseError::ExitedEarly { ref tail, .. })
+                    if attempt < PORT_ATTEMPTS && port_taken(tail) =>
+                {
+                    running.kill_now().await;
+                }
+                Err(e) => {
+                    running.kill_now().await;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// e.g. `http://127.0.0.1:40123`, no trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The process group id (= the leader's pid).
+    pub fn pgid(&self) -> u32 {
+        self.pgid
+    }
+
+    /// Every process currently in the contender's process group (workers included).
+    /// A process that moves itself to another group (setsid) is not seen.
+    pub fn pids(&self) -> Vec<u32> {
+        procs::live_members(self.pgid)
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Spawn to the first healthy answer.
+    pub fn startup_time(&self) -> Duration {
+        self.startup
+    }
+
+    /// `Some(status)` once the leader has exited (a crash under load, say).
+    pub fn try_exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// The last lines of the log file.
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.log_path, TAIL_LINES)
+    }
+
+    /// SIGTERM the group, wait up to the grace period for every member to exit,
+    /// then SIGKILL the group; reap the leader. Bounded by grace + a few seconds.
+    pub async fn stop(mut self) -> StopOutcome {
+        let _ = procs::signal_group(self.pgid, libc::SIGTERM);
+        let deadline = Instant::now() + self.stop_grace;
+        let mut graceful = false;
+        loop {
+            let leader_done = self.child.try_wait().ok().flatten().is_some();
+            if leader_done && procs::live_members(self.pgid).is_empty() {
+                graceful = true;
+                break;
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !graceful {
+            let _ = procs::signal_group(self.pgid, libc::SIGKILL);
+        }
+        let status = self.reap().await;
+        self.stopped = true;
+        StopOutcome { graceful, status }
+    }
+
+    /// SIGKILL the group now and reap (error paths).
+    async fn kill_now(&mut self) {
+        let _ = procs::signal_group(self.pgid, libc::SIGKILL);
+        self.reap().await;
+        self.stopped = true;
+    }
+
+    /// Reap the leader and wait (bounded) for the rest of the group to vanish.
+    async fn reap(&mut self) -> Option<ExitStatus> {
+        let status = tokio::time::timeout(KILL_WAIT, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        let deadline = Instant::now() + KILL_WAIT;
+        while !procs::live_members(self.pgid).is_empty() && Instant::now() < deadline {
+            // A member that survived (it was forked after the signal): kill again.
+            let _ = procs::signal_group(self.pgid, libc::SIGKILL);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        status
+    }
+
+    async fn wait_healthy(
+        &mut self,
+        spec: &SpawnSpec,
+        cancel: &CancellationToken,
+    ) -> Result<(), SuperviseError> {
+        let spawned = Instant::now();
+        let deadline = spawned + spec.start_timeout;
+        let mut last = String::from("no attempt yet");
+        loop {
+            if cancel.is_cancelled() {
+                return Err(SuperviseError::Cancelled {
+                    name: self.name.clone(),
+                });
+            }
+            if let Some(status) = self.try_exited() {
+                return Err(SuperviseError::ExitedEarly {
+                    name: self.name.clone(),
+                    status: status.to_string(),
+                    after: spawned.elapsed(),
+                    log: self.log_path.clone(),
+                    tail: self.log_tail(),
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(SuperviseError::Unhealthy {
+                    name: self.name.clone(),
+                    timeout: spec.start_timeout,
+                    last,
+                    log: self.log_path.clone(),
+                    tail: self.log_tail(),
+                });
+            }
+            match probe(self.port, &spec.health_path, left.min(PROBE_TIMEOUT)).await {
+                Ok(200) => {
+                    self.startup = spawned.elapsed();
+                    return Ok(());
+                }
+                Ok(code) => last = format!("GET {}: status {code}", spec.health_path),
+                Err(e) => last = format!("GET {}: {e}", spec.health_path),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = tokio::time::sleep(POLL_EVERY.min(deadline.saturating_duration_since(Instant::now()))) => {}
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.stopped {
+            // Last resort (error path, panic, cancelled future): nothing may be orphaned.
+            let _ = procs::signal_group(self.pgid, libc::SIGKILL);
+            let _ = self.child.start_kill();
+            let _ = self.child.try_wait();
+        }
+    }
+}
+
+fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, SuperviseError> {
+    let argv: Vec<String> = spec
+        .command
+        .iter()
+        .map(|a| substitute(a, port, spec.workers, &spec.python))
+        .collect();
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let log_path = spec.log_dir.join(format!(
+        "{}-w{}-{stamp}-p{port}.log",
+        spec.name, spec.workers
+    ));
+    let log_err = |source| SuperviseError::Log {
+        path: log_path.clone(),
+        source,
+    };
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(log_err)?;
+    let log2 = log.try_clone().map_err(log_err)?;
+
+    let program = argv.first().cloned().unwrap_or_default();
+    let mut cmd = Command::new(&program);
+    cmd.args(&argv[1..])
+        .current_dir(&spec.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(log2))
+        .env("PORT", port.to_string())
+        .env("BAKEOFF_WORKERS", spec.workers.to_string())
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .process_group(0);
+    if !spec.path_dirs.is_empty() {
+        let mut dirs: Vec<PathBuf> = spec.path_dirs.clone();
+        if let Some(path) = std::env::var_os("PATH") {
+            dirs.extend(std::env::split_paths(&path));
+        }
+        if let Ok(joined) = std::env::join_paths(dirs) {
+            cmd.env("PATH", joined);
+        }
+    }
+    if let Some(mask) = mask {
+        // SAFETY: the closure only calls sched_setaffinity, which is async-signal-safe,
+        // on a mask built before fork.
+        unsafe {
+            cmd.pre_exec(move || mask.apply());
+        }
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|source| match (&spec.cpus, source.raw_os_error()) {
+            // sched_setaffinity in pre_exec: a CPU that is offline or not ours.
+            (Some(cpus), Some(libc::EINVAL)) => SuperviseError::Pin {
+                name: spec.name.clone(),
+                cpus: cpus.clone(),
+                source,
+            },
+            _ => SuperviseError::Spawn {
+                name: spec.name.clone(),
+                program: program.clone(),
+                dir: spec.dir.clone(),
+                source,
+            },
+        })?;
+    let pgid = child.id().unwrap_or(0);
+    Ok(Running {
+        name: spec.name.clone(),
+        child,
+        pgid,
+        port,
+        base_url: format!("http://127.0.0.1:{port}"),
+        log_path,
+        startup: Duration::ZERO,
+        stop_grace: spec.stop_grace,
+        stopped: false,
+    })
+}
+
+/// An ephemeral port that was free a moment ago (bind, read, release).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn port_taken(tail: &str) -> bool {
+    let t = tail.to_ascii_lowercase();
+    t.contains("eaddrinuse") || t.contains("address already in use")
+}
+
+/// One bounded `GET path` on 127.0.0.1:port; the status code or why there is none.
+pub async fn probe(port: u16, path: &str, timeout: Duration) -> Result<u16, String> {
+    let fut = async {
+        let mut s = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut buf = Vec::with_capacity(256);
+        let mut chunk = [0u8; 256];
+        while !buf.contains(&b'\n') && buf.len() < 4096 {
+            let n = s.read(&mut chunk).await.map_err(|e| format!("read: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        parse_status_line(&buf)
+    };
+    tokio::time::timeout(timeout, fut)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
+}
+
+fn parse_status_line(buf: &[u8]) -> Result<u16, String> {
+    let line = buf.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split_whitespace();
+    match (
+        parts.next(),
+        parts.next().and_then(|c| c.parse::<u16>().ok()),
+    ) {
+        (Some(v), Some(code)) if v.starts_with("HTTP/") => Ok(code),
+        _ if buf.is_empty() => Err("connection closed without a response".into()),
+        _ => Err(format!("not an HTTP response: {:?}", line.trim_end())),
+    }
+}
+
+/// The last `n` lines of a file, indented, read from at most its last 64 KiB.
+pub fn log_tail(path: &Path, n: usize) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return "  (no log file)".into();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+    let mut bytes = Vec::new();
+    let _ = f.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return "  (log is empty)".into();
+    }
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(parse_status_line(b"HTTP/1.1 200 OK\r\n"), Ok(200));
+        assert_eq!(parse_status_line(b"HTTP/1.0 503 Nope\r\n"), Ok(503));
+        assert!(parse_status_line(b"").is_err());
+        assert!(parse_status_line(b"SSH-2.0\r\n")
+            .unwrap_err()
+            .contains("not an HTTP"));
+    }
+
+    #[test]
+    fn port_races_are_recognised() {
+        assert!(port_taken(
+            "Error: listen EADDRINUSE: address already in use 127.0.0.1:1"
+        ));
+        assert!(port_taken("OSError: [Errno 98] Address already in use"));
+        assert!(!port_taken("SyntaxError"));
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.log");
+        let text: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&p, text).unwrap();
+        let tail = log_tail(&p, 20);
+        assert!(
+            tail.starts_with("  | line 11") && tail.ends_with("line 30"),
+            "{tail}"
+        );
+        assert!(log_tail(&dir.path().join("none"), 5).contains("no log file"));
+    }
+}

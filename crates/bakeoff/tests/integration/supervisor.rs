@@ -1,0 +1,237 @@
+//! The supervisor against real fixture processes: start errors carry the log tail
+//! within the timeout, the process tree is known, and nothing survives a stop, a
+//! drop or a cancellation.
+
+use std::time::{Duration, Instant};
+
+use bakeoff::contender::procs;
+use bakeoff::contender::supervisor::{probe, Running, SuperviseError};
+use tokio_util::sync::CancellationToken;
+
+use crate::contender::{installed, spec};
+
+/// Poll until the group has no live member (bounded), then assert it.
+async fn assert_group_gone(pgid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !procs::live_members(pgid).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        procs::live_members(pgid),
+        Vec::<u32>::new(),
+        "processes left in group {pgid}"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_at_start_is_reported_with_the_log_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("crashing", tmp.path()).await;
+    let t = Instant::now();
+    let err = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        t.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        t.elapsed()
+    );
+    let msg = err.to_string();
+    assert!(matches!(err, SuperviseError::ExitedEarly { .. }), "{msg}");
+    assert!(msg.contains("crashing exited (exit status: 3)"), "{msg}");
+    assert!(
+        msg.contains("cannot load configuration: /etc/fixture.conf missing"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_contender_that_never_becomes_healthy_times_out_with_the_log_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("unhealthy", tmp.path()).await;
+    let t = Instant::now();
+    let err = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
+        .await
+        .unwrap_err();
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "took {took:?}"
+    );
+    let msg = err.to_string();
+    assert!(matches!(err, SuperviseError::Unhealthy { .. }), "{msg}");
+    assert!(
+        msg.contains("within 2s (last attempt: GET /health: status 503)"),
+        "{msg}"
+    );
+    assert!(msg.contains("fixture unhealthy: listening"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_healthy_contender_runs_reports_its_tree_and_stops_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("healthy", tmp.path()).await;
+    let running = Running::start(&spec(&inst, 3, tmp.path()), &CancellationToken::new())
+        .await
+        .unwrap();
+    let pgid = running.pgid();
+    // The leader plus two forked workers.
+    let pids = running.pids();
+    assert!(pids.len() >= 3 && pids.contains(&pgid), "{pids:?}");
+    assert!(running.startup_time() > Duration::ZERO);
+    assert!(running.base_url().starts_with("http://127.0.0.1:"));
+    assert_eq!(
+        probe(running.port(), "/plaintext", Duration::from_secs(2)).await,
+        Ok(200)
+    );
+    let log = std::fs::read_to_string(running.log_path()).unwrap();
+    assert!(log.contains("with 3 worker(s)"), "{log}");
+    let out = running.stop().await;
+    assert!(out.graceful, "{out:?}");
+    assert_group_gone(pgid).await;
+}
+
+#[tokio::test]
+async fn a_forked_child_that_ignores_sigterm_is_killed_with_the_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("forking", tmp.path()).await;
+    let running = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
+        .await
+        .unwrap();
+    let pgid = running.pgid();
+    assert!(running.pids().len() >= 2, "{:?}", running.pids());
+    let t = Instant::now();
+    let out = running.stop().await;
+    assert!(
+        !out.graceful,
+        "the child ignores SIGTERM, so SIGKILL was needed"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_group_gone(pgid).await;
+}
+
+#[tokio::test]
+async fn a_leader_that_ignores_sigterm_gets_sigkill_after_the_grace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("stubborn", tmp.path()).await;
+    let running = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
+        .await
+        .unwrap();
+    let pgid = running.pgid();
+    let t = Instant::now();
+    let out = running.stop().await;
+    let took = t.elapsed();
+    assert!(!out.graceful);
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert_group_gone(pgid).await;
+}
+
+#[tokio::test]
+async fn dropping_a_running_contender_kills_its_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("forking", tmp.path()).await;
+    let running = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
+        .await
+        .unwrap();
+    let pgid = running.pgid();
+    drop(running);
+    assert_group_gone(pgid).await;
+}
+
+#[tokio::test]
+async fn cancellation_during_start_returns_promptly_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("unhealthy", tmp.path()).await;
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        c2.cancel();
+    });
+    let t = Instant::now();
+    let err = Running::start(&spec(&inst, 1, tmp.path()), &cancel)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SuperviseError::Cancelled { .. }), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    // The error carries no pgid: find our processes by their unique environment.
+    let marker = format!(
+        "BAKEOFF_SQLITE={}",
+        tmp.path().join("unused.sqlite").display()
+    );
+    assert_eq!(
+        crate::contender::live_processes_with("environ", &marker),
+        Vec::<u32>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_missing_program_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("healthy", tmp.path()).await;
+    let mut s = spec(&inst, 1, tmp.path());
+    s.command = vec!["bakeoff-no-such-program".into()];
+    let msg = Running::start(&s, &CancellationToken::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("`bakeoff-no-such-program`") && msg.contains("PATH"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn pinning_applies_to_the_whole_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("healthy", tmp.path()).await;
+    let mut s = spec(&inst, 2, tmp.path());
+    s.cpus = Some(vec![0]);
+    let running = Running::start(&s, &CancellationToken::new()).await.unwrap();
+    for pid in running.pids() {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("Cpus_allowed_list"))
+            .unwrap();
+        assert!(line.ends_with("\t0"), "pid {pid}: {line}");
+    }
+    let pgid = running.pgid();
+    running.stop().await;
+    assert_group_gone(pgid).await;
+}
+
+#[tokio::test]
+async fn pinning_to_a_cpu_we_do_not_have_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("healthy", tmp.path()).await;
+    let mut s = spec(&inst, 1, tmp.path());
+    s.cpus = Some(vec![1000]);
+    let msg = Running::start(&s, &CancellationToken::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("cannot pin healthy to CPUs [1000]"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_leader_that_dies_early_does_not_leave_its_children() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("orphaning", tmp.path()).await;
+    let err = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SuperviseError::ExitedEarly { .. }), "{err}");
+    assert!(err.to_string().contains("leaving a child behind"), "{err}");
+    let marker = format!(
+        "BAKEOFF_SQLITE={}",
+        tmp.path().join("unused.sqlite").display()
+    );
+    assert_eq!(
+        crate::contender::live_processes_with("environ", &marker),
+        Vec::<u32>::new()
+    );
+}

@@ -1,0 +1,125 @@
+//! `bakeoff verify` end to end on the `broken` fixture contender.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::contender::copy_fixtures;
+
+#[test]
+#[ignore = "needs workload::verify (endpoint checks) and workload::upstream"]
+fn verify_names_each_broken_endpoint() {
+    let fx = copy_fixtures(&["broken"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(["verify", "--contenders", "broken", "--contenders-dir"])
+        .arg(fx.path())
+        .arg("--results-dir")
+        .arg(fx.path().join("results"))
+        .env("BAKEOFF_CACHE_DIR", fx.path().join("cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let row = |endpoint: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(endpoint))
+            .unwrap_or_else(|| panic!("no row for {endpoint}:\n{stdout}"))
+            .to_string()
+    };
+    for broken in ["json", "fortunes", "queries"] {
+        assert!(
+            row(broken).contains("FAIL"),
+            "{broken} should fail:\n{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("- broken /{broken}: ")),
+            "no reason for {broken}:\n{stdout}"
+        );
+    }
+    for fine in ["plaintext", "db"] {
+        assert!(row(fine).contains("pass"), "{fine} should pass:\n{stdout}");
+    }
+    assert!(
+        row("ws").contains("n/a (fixture: not implemented)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+#[ignore = "needs workload::upstream"]
+fn verify_reports_a_contender_that_cannot_start_as_a_failure() {
+    let fx = copy_fixtures(&["crashing"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args([
+            "verify",
+            "--json",
+            "--contenders",
+            "crashing",
+            "--contenders-dir",
+        ])
+        .arg(fx.path())
+        .arg("--results-dir")
+        .arg(fx.path().join("results"))
+        .env("BAKEOFF_CACHE_DIR", fx.path().join("cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["passed"], false);
+    let c = &doc["contenders"][0];
+    assert_eq!(c["contender"], "crashing");
+    let err = c["error"].as_str().unwrap();
+    assert!(err.contains("cannot load configuration"), "{err}");
+    assert_eq!(c["endpoints"][0]["status"], "not_applicable");
+}
+
+#[test]
+#[ignore = "needs workload::upstream"]
+fn ctrl_c_during_verify_stops_the_contender_and_exits_130() {
+    // Never healthy, and patient: the interrupt lands while bakeoff waits for it.
+    let fx = copy_fixtures(&["unhealthy"]);
+    let manifest = fx.path().join("unhealthy/bakeoff.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("start_timeout = \"2s\"", "start_timeout = \"60s\""),
+    )
+    .unwrap();
+    let results = fx.path().join("results");
+    let child = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(["verify", "--contenders", "unhealthy", "--contenders-dir"])
+        .arg(fx.path())
+        .arg("--results-dir")
+        .arg(&results)
+        .env("BAKEOFF_CACHE_DIR", fx.path().join("cache"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The contender's unique environment entry: its working copy of the database.
+    let marker = format!(
+        "BAKEOFF_SQLITE={}",
+        std::path::absolute(results.join("data/work/unhealthy.sqlite"))
+            .unwrap()
+            .display()
+    );
+    let ours = || crate::contender::live_processes_with("environ", &marker);
+    let t = Instant::now();
+    while ours().is_empty() && t.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!ours().is_empty(), "the contender never started");
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let t = Instant::now();
+    while !ours().is_empty() && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(ours(), Vec::<u32>::new(), "the contender outlived bakeoff");
+}
