@@ -24,8 +24,9 @@ use crate::{
     Schedule, Warmup,
 };
 
-/// A send later than this behind its intended time counts as late.
-const LATE: Duration = Duration::from_millis(1);
+/// A send later than this behind its intended time counts as late. Tokio's
+/// timer has 1 ms granularity, so smaller lags are the clock, not a backlog.
+const LATE: Duration = Duration::from_millis(2);
 const TICK: Duration = Duration::from_millis(250);
 
 /// Reject values that cannot describe a run.
@@ -171,7 +172,10 @@ impl Scheduler {
             return None;
         }
         if self.measure_start.is_some_and(|m| intended >= m) {
-            if self.max_requests.is_some_and(|max| self.issued_measured >= max) {
+            if self
+                .max_requests
+                .is_some_and(|max| self.issued_measured >= max)
+            {
                 self.stopped = true;
                 return None;
             }
@@ -231,7 +235,8 @@ pub(crate) async fn drive(
         Warmup::Fixed(d) => Some(t0 + d),
         Warmup::Adaptive { .. } => None,
     };
-    let seed = t0.elapsed().as_nanos() as u64 ^ 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id());
+    let seed =
+        t0.elapsed().as_nanos() as u64 ^ 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id());
     let engine = Rc::new(Engine {
         plan,
         addr: target.addr,
@@ -250,7 +255,11 @@ pub(crate) async fn drive(
             stopped: false,
             rng: Rng(seed | 1),
         }),
-        rec: RefCell::new(Recorder::new(classes, measure_start.map(Into::into), t0.into())),
+        rec: RefCell::new(Recorder::new(
+            classes,
+            measure_start.map(Into::into),
+            t0.into(),
+        )),
         rng: RefCell::new(Rng(seed.rotate_left(17) | 1)),
         late_sends: Cell::new(0),
         max_lag: Cell::new(Duration::ZERO),
@@ -334,7 +343,8 @@ pub(crate) async fn drive(
     }
     abort_all();
     if abandoned {
-        warnings.push("some requests were still in flight at the hard stop and were abandoned".into());
+        warnings
+            .push("some requests were still in flight at the hard stop and were abandoned".into());
     }
     if unsent > 0 {
         warnings.push(format!(

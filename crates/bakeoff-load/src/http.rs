@@ -28,14 +28,17 @@ pub(crate) fn serialize(spec: &RequestSpec, authority: &str) -> Result<Bytes, Lo
     out.push(b' ');
     out.extend_from_slice(spec.path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    let has = |name: &str| spec.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let has = |name: &str| {
+        spec.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    };
     if !has("host") {
         out.extend_from_slice(format!("Host: {authority}\r\n").as_bytes());
     }
     for (k, v) in &spec.headers {
         let name_ok = !k.is_empty()
-            && k
-                .bytes()
+            && k.bytes()
                 .all(|b| b.is_ascii_graphic() && b != b':' && b != b'(' && b != b')');
         if !name_ok {
             return Err(bad(&format!("invalid header name `{k}`")));
@@ -46,7 +49,10 @@ pub(crate) fn serialize(spec: &RequestSpec, authority: &str) -> Result<Bytes, Lo
         out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
     }
     let wants_length = !spec.body.is_empty()
-        || matches!(spec.method.to_ascii_uppercase().as_str(), "POST" | "PUT" | "PATCH");
+        || matches!(
+            spec.method.to_ascii_uppercase().as_str(),
+            "POST" | "PUT" | "PATCH"
+        );
     if wants_length && !has("content-length") && !has("transfer-encoding") {
         out.extend_from_slice(format!("Content-Length: {}\r\n", spec.body.len()).as_bytes());
     }
@@ -96,7 +102,11 @@ impl Conn {
 
     /// Send one pre-serialized request and read its response. `head` says the
     /// request was a HEAD (no body follows).
-    pub async fn exchange(&mut self, request: &[u8], head: bool) -> Result<Response, ExchangeError> {
+    pub async fn exchange(
+        &mut self,
+        request: &[u8],
+        head: bool,
+    ) -> Result<Response, ExchangeError> {
         if self.stream.write_all(request).await.is_err() {
             return Err(if self.served > 0 {
                 ExchangeError::ClosedBeforeResponse

@@ -70,7 +70,9 @@ pub enum Warmup {
     Fixed(Duration),
     /// Ends once throughput is stable within 2% over three consecutive 1 s windows,
     /// or at `max`.
-    Adaptive { max: Duration },
+    Adaptive {
+        max: Duration,
+    },
 }
 
 /// What to run.
@@ -204,7 +206,7 @@ pub struct LoadReport {
     pub timeline: Vec<Second>,
     /// Time-averaged requests in flight during the measured window.
     pub mean_in_flight: f64,
-    /// Open loop: sends more than 1 ms behind their intended time.
+    /// Open loop: sends more than 2 ms behind their intended time.
     pub late_sends: u64,
     pub max_send_lag: Duration,
     /// Open loop: scheduled sends that never went out before the run's hard stop.
@@ -244,7 +246,10 @@ pub enum LoadError {
         source: std::io::Error,
     },
     #[error("`{host}` resolves to {addr}, which is not a loopback address; bakeoff only loads this machine unless --allow-remote is given")]
-    NotLoopback { host: String, addr: std::net::IpAddr },
+    NotLoopback {
+        host: String,
+        addr: std::net::IpAddr,
+    },
     #[error("nothing is listening at {target}: {reason}; start the server first or fix the port")]
     Unreachable { target: String, reason: String },
     #[error("invalid load configuration: {0}")]

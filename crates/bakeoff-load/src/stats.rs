@@ -233,7 +233,13 @@ mod tests {
         r.on_send(t0);
         r.on_done(t0 + Duration::from_secs(1));
         r.record(0, t0, t0, t0 + Duration::from_millis(500), Ok(200));
-        r.record(0, t0, t0, t0 + Duration::from_millis(2500), Err(ErrorKind::Timeout));
+        r.record(
+            0,
+            t0,
+            t0,
+            t0 + Duration::from_millis(2500),
+            Err(ErrorKind::Timeout),
+        );
         r.finish_timeline();
         let secs: Vec<(u32, u64, u64)> = r
             .timeline

@@ -90,14 +90,20 @@ struct Shared {
 
 impl Shared {
     fn error(&self, kind: &str) {
-        *self.errors.borrow_mut().entry(kind.to_string()).or_default() += 1;
+        *self
+            .errors
+            .borrow_mut()
+            .entry(kind.to_string())
+            .or_default() += 1;
     }
 }
 
 /// Run the fan-out load. Cancelling `cancel` returns [`LoadError::Cancelled`].
 pub async fn run(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, LoadError> {
     if cfg.clients == 0 {
-        return Err(LoadError::InvalidConfig("clients must be at least 1".into()));
+        return Err(LoadError::InvalidConfig(
+            "clients must be at least 1".into(),
+        ));
     }
     if !(cfg.rate.is_finite() && cfg.rate > 0.0) {
         return Err(LoadError::InvalidConfig(
@@ -112,8 +118,7 @@ pub async fn run(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, L
     let engine_cancel = cancel.child_token();
     let _guard = engine_cancel.clone().drop_guard();
     let pin = cfg.pin_cpu;
-    let (mut report, usage) =
-        sys::on_engine_thread(pin, move || drive(cfg, engine_cancel)).await?;
+    let (mut report, usage) = sys::on_engine_thread(pin, move || drive(cfg, engine_cancel)).await?;
     report.generator_cpu_s = usage.cpu.as_secs_f64();
     if usage.cpu_fraction() > 0.9 {
         report.valid = false;
@@ -202,10 +207,8 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
             while text.len() < cfg.message_bytes {
                 text.push('x');
             }
-            let send = tokio::time::timeout(
-                cfg.connect_timeout,
-                sinks[client].send(Message::text(text)),
-            );
+            let send =
+                tokio::time::timeout(cfg.connect_timeout, sinks[client].send(Message::text(text)));
             match send.await {
                 Ok(Ok(())) => {
                     sent += 1;
