@@ -265,6 +265,17 @@ fn latency_line(label: &str, h: &Histogram<u64>) -> String {
     )
 }
 
+/// `label  a: 1, b: 2`, or `none`.
+fn counts_line(label: &str, items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    let text = if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    };
+    format!("  {label:<20} {text}\n")
+}
+
 fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
     let mode = match (r.target_rate, cfg.schedule) {
         (Some(rate), Schedule::Poisson) => format!("open loop at {rate} req/s (Poisson)"),
@@ -283,31 +294,14 @@ fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
     );
     s += &latency_line("latency (corrected)", &r.latency);
     s += &latency_line("service time", &r.service);
-    let status: Vec<String> = r.status.iter().map(|(c, n)| format!("{c}: {n}")).collect();
-    s += &format!(
-        "  {:<20} {}\n",
-        "status",
-        if status.is_empty() {
-            "none".to_string()
-        } else {
-            status.join(", ")
-        }
-    );
-    let errors: Vec<String> = r
+    let status = r.status.iter().map(|(c, n)| format!("{c}: {n}"));
+    s += &counts_line("status", status);
+    let errors = r
         .errors
         .iter()
         .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| format!("{}: {n}", k.as_str()))
-        .collect();
-    s += &format!(
-        "  {:<20} {}\n",
-        "errors",
-        if errors.is_empty() {
-            "none".to_string()
-        } else {
-            errors.join(", ")
-        }
-    );
+        .map(|(k, n)| format!("{}: {n}", k.as_str()));
+    s += &counts_line("errors", errors);
     s += &format!(
         "  {:<20} {} reconnects, {:.1} in flight on average\n",
         "connections", r.reconnects, r.mean_in_flight
