@@ -1,1 +1,297 @@
-pub fn _x() {}
+//! bakeoff-load: an open-loop, coordinated-omission-corrected HTTP/1.1 load engine,
+//! and a WebSocket fan-out load engine ([`ws`]).
+//!
+//! This file owns the public types; the work happens in:
+//! - `engine`: the schedule, the connections and the run control (warm-up, end);
+//! - `http`: pre-serialized requests and the `httparse` response reader;
+//! - `stats`: the recorder (histograms, timeline, Little's law);
+//! - `target`: URL checks, loopback policy, the reachability probe;
+//! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`.
+//!
+//! Everything runs on ONE dedicated OS thread with a current-thread tokio runtime,
+//! so the caller's runtime is untouched and the generator's CPU use is measurable.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use hdrhistogram::Histogram;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+pub use url::Url;
+
+mod engine;
+mod http;
+mod stats;
+mod sys;
+mod target;
+pub mod ws;
+
+/// One kind of request in the mix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSpec {
+    /// Name used in [`LoadReport::classes`].
+    pub class: String,
+    pub method: String,
+    /// Path and query, e.g. `/queries?queries=20`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: bytes::Bytes,
+    /// Relative weight in the mix (0 = never chosen).
+    pub weight: u32,
+}
+
+impl RequestSpec {
+    /// A `GET path` of weight 1 whose class is the path.
+    pub fn get(path: impl Into<String>) -> Self {
+        let path = path.into();
+        RequestSpec {
+            class: path.clone(),
+            method: "GET".into(),
+            path,
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+            weight: 1,
+        }
+    }
+}
+
+/// How open-loop send times are spaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// Fixed intervals of 1/rate.
+    Uniform,
+    /// Exponential gaps with mean 1/rate.
+    Poisson,
+}
+
+/// The warm-up excluded from the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warmup {
+    Fixed(Duration),
+    /// Ends once throughput is stable within 2% over three consecutive 1 s windows,
+    /// or at `max`.
+    Adaptive {
+        max: Duration,
+    },
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// Scheme, host and port; its path is the request when `requests` is empty.
+    pub target: Url,
+    /// Weighted mix, chosen per request.
+    pub requests: Vec<RequestSpec>,
+    pub connections: u32,
+    /// Requests per second; `None` is a closed loop (maximum throughput).
+    pub rate: Option<f64>,
+    pub schedule: Schedule,
+    /// Measured duration (after warm-up).
+    pub duration: Option<Duration>,
+    /// Stop after this many measured requests.
+    pub max_requests: Option<u64>,
+    pub warmup: Warmup,
+    /// Per-request timeout, from the actual send.
+    pub timeout: Duration,
+    /// Pin the engine thread to this CPU.
+    pub pin_cpu: Option<usize>,
+    /// Allow a target that does not resolve to a loopback address.
+    pub allow_remote: bool,
+}
+
+impl LoadConfig {
+    /// A 10 s closed loop over 64 connections against `target`, no warm-up, 2 s timeout.
+    pub fn new(target: Url) -> Self {
+        LoadConfig {
+            target,
+            requests: Vec::new(),
+            connections: 64,
+            rate: None,
+            schedule: Schedule::Uniform,
+            duration: Some(Duration::from_secs(10)),
+            max_requests: None,
+            warmup: Warmup::Fixed(Duration::ZERO),
+            timeout: Duration::from_secs(2),
+            pin_cpu: None,
+            allow_remote: false,
+        }
+    }
+}
+
+/// Why a request failed. Failures are counted, never abort the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The TCP connection could not be opened.
+    Connect,
+    /// No complete response within the timeout.
+    Timeout,
+    /// The connection broke (reset, or closed mid-response).
+    Reset,
+    /// The response was not valid HTTP/1.1.
+    Parse,
+    /// A complete response with a non-2xx status.
+    Status,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 5] = [
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Reset,
+        ErrorKind::Parse,
+        ErrorKind::Status,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Parse => "parse",
+            ErrorKind::Status => "status",
+        }
+    }
+}
+
+/// Per-class statistics (latencies in microseconds).
+#[derive(Debug, Clone)]
+pub struct ClassStats {
+    pub requests: u64,
+    pub latency: Histogram<u64>,
+    pub service: Histogram<u64>,
+}
+
+/// One second of the measured run, by completion time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Second {
+    pub second: u32,
+    /// Responses completed in this second (any status).
+    pub requests: u64,
+    pub errors: u64,
+    /// Corrected p99 of the responses completed in this second.
+    pub p99_us: u64,
+}
+
+/// Live state, published about four times a second.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Progress {
+    /// Since the start, warm-up included.
+    pub elapsed: Duration,
+    pub warming_up: bool,
+    /// Measured responses so far.
+    pub requests: u64,
+    /// Measured errors so far.
+    pub errors: u64,
+    /// Responses per second over the last interval.
+    pub current_rate: f64,
+}
+
+/// The result of one run. Latencies are microseconds.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    pub target_rate: Option<f64>,
+    pub achieved_rate: f64,
+    /// Measured responses (any status).
+    pub requests: u64,
+    /// The measured window.
+    pub elapsed: Duration,
+    pub errors: BTreeMap<ErrorKind, u64>,
+    pub status: BTreeMap<u16, u64>,
+    /// From the intended send time (coordinated-omission corrected).
+    pub latency: Histogram<u64>,
+    /// From the actual send.
+    pub service: Histogram<u64>,
+    pub classes: BTreeMap<String, ClassStats>,
+    pub timeline: Vec<Second>,
+    /// Time-averaged requests in flight during the measured window.
+    pub mean_in_flight: f64,
+    /// Open loop: sends more than 2 ms behind their intended time.
+    pub late_sends: u64,
+    pub max_send_lag: Duration,
+    /// Open loop: scheduled sends that never went out before the run's hard stop.
+    pub unsent: u64,
+    /// User + system CPU of the engine thread, warm-up included.
+    pub generator_cpu_s: f64,
+    /// Wall time of the engine thread, warm-up included.
+    pub generator_wall_s: f64,
+    /// Connections re-opened after the server closed them.
+    pub reconnects: u64,
+    /// How long the warm-up lasted.
+    pub warmup: Duration,
+    pub valid: bool,
+    pub warnings: Vec<String>,
+}
+
+impl LoadReport {
+    /// Total errors of every kind.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// Why a run could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("invalid target URL `{url}`: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("unsupported URL scheme `{scheme}`; use {expected}")]
+    UnsupportedScheme {
+        scheme: String,
+        expected: &'static str,
+    },
+    #[error("cannot resolve `{host}`: {source}")]
+    Resolve {
+        host: String,
+        source: std::io::Error,
+    },
+    #[error("`{host}` resolves to {addr}, which is not a loopback address; bakeoff only loads this machine unless --allow-remote is given")]
+    NotLoopback {
+        host: String,
+        addr: std::net::IpAddr,
+    },
+    #[error("nothing is listening at {target}: {reason}; start the server first or fix the port")]
+    Unreachable { target: String, reason: String },
+    #[error("invalid load configuration: {0}")]
+    InvalidConfig(String),
+    #[error("cannot pin the load thread to CPU {cpu}: {source}")]
+    Pin { cpu: usize, source: std::io::Error },
+    #[error("load engine failure: {0}")]
+    Engine(String),
+    #[error("the run was cancelled")]
+    Cancelled,
+}
+
+impl LoadError {
+    /// True when the error is the caller's input (bad URL, policy, port, value).
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            LoadError::InvalidUrl { .. }
+                | LoadError::UnsupportedScheme { .. }
+                | LoadError::Resolve { .. }
+                | LoadError::NotLoopback { .. }
+                | LoadError::Unreachable { .. }
+                | LoadError::InvalidConfig(_)
+                | LoadError::Pin { .. }
+        )
+    }
+}
+
+/// Run one load. Validates the config, resolves and probes the target, then drives
+/// the load on a dedicated thread. Cancelling `cancel` (or dropping this future)
+/// stops the run and returns [`LoadError::Cancelled`].
+pub async fn run(
+    config: LoadConfig,
+    cancel: CancellationToken,
+    progress: Option<tokio::sync::watch::Sender<Progress>>,
+) -> Result<LoadReport, LoadError> {
+    engine::validate(&config)?;
+    let engine_cancel = cancel.child_token();
+    // Dropping this future cancels the engine thread too.
+    let _guard = engine_cancel.clone().drop_guard();
+    let pin = config.pin_cpu;
+    let (report, usage) =
+        sys::on_engine_thread(pin, move || engine::drive(config, engine_cancel, progress)).await?;
+    Ok(engine::finish_report(report, usage))
+}

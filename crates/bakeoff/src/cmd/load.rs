@@ -1,10 +1,402 @@
-//! `bakeoff load`.
+//! `bakeoff load URL`: validate the options into a [`LoadConfig`], drive the load
+//! with a live progress line on stderr, then print a text summary or one JSON
+//! document (schema: `docs/schema/load.json`).
 
-use anyhow::Result;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bakeoff_load::{
+    ErrorKind, Histogram, LoadConfig, LoadError, LoadReport, RequestSpec, Schedule, Warmup,
+};
+use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::LoadArgs;
+use crate::{InputError, Interrupted};
 
-pub async fn execute(_args: LoadArgs, _cancel: CancellationToken) -> Result<u8> {
-    anyhow::bail!("`bakeoff load` is not built yet")
+/// The adaptive warm-up's cap (`--warmup auto`).
+const AUTO_WARMUP_CAP: Duration = Duration::from_secs(30);
+
+pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
+    let config = config_from_args(&args)?;
+    let json_out = args.json;
+    let (tx, rx) = tokio::sync::watch::channel(bakeoff_load::Progress::default());
+    let bar = progress_line(rx);
+    let result = bakeoff_load::run(config.clone(), cancel, Some(tx)).await;
+    bar.finish_and_clear();
+    let report = match result {
+        Ok(r) => r,
+        Err(LoadError::Cancelled) => return Err(Interrupted.into()),
+        Err(e) if e.is_input() => return Err(InputError::new(e.to_string()).into()),
+        Err(e) => return Err(e).context("the load run failed"),
+    };
+    if json_out {
+        let doc = to_json(&args.url, &config, &report);
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", summary(&args.url, &config, &report));
+    }
+    Ok(0)
+}
+
+fn input(msg: String) -> anyhow::Error {
+    InputError::new(msg).into()
+}
+
+fn parse_duration(option: &str, text: &str, allow_zero: bool) -> Result<Duration> {
+    let d = humantime::parse_duration(text.trim()).map_err(|e| {
+        input(format!(
+            "{option} `{text}` is not a duration ({e}); write e.g. 10s, 500ms or 2m"
+        ))
+    })?;
+    if d.is_zero() && !allow_zero {
+        return Err(input(format!("{option} must be greater than zero")));
+    }
+    Ok(d)
+}
+
+/// Turn the command line into a checked config; every error names the option.
+fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
+    let url = url::Url::parse(&args.url).map_err(|e| {
+        input(format!(
+            "malformed URL `{}` ({e}); expected e.g. http://127.0.0.1:8080/json",
+            args.url
+        ))
+    })?;
+    if url.scheme() != "http" {
+        return Err(input(format!(
+            "unsupported scheme `{}` in `{}`; bakeoff load speaks plain http://",
+            url.scheme(),
+            args.url
+        )));
+    }
+    if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(input(format!(
+                "--rate must be a number of requests per second greater than zero (got {rate})"
+            )));
+        }
+    }
+    if args.connections == 0 {
+        return Err(input("--connections must be at least 1".into()));
+    }
+    if args.requests == Some(0) {
+        return Err(input("--requests must be at least 1".into()));
+    }
+    let duration = match (&args.duration, args.requests) {
+        (Some(d), _) => Some(parse_duration("--duration", d, false)?),
+        (None, Some(_)) => None,
+        (None, None) => Some(Duration::from_secs(10)),
+    };
+    let warmup = if args.warmup.trim().eq_ignore_ascii_case("auto") {
+        Warmup::Adaptive {
+            max: AUTO_WARMUP_CAP,
+        }
+    } else {
+        Warmup::Fixed(parse_duration("--warmup", &args.warmup, true)?)
+    };
+    let timeout = parse_duration("--timeout", &args.timeout, false)?;
+    let method = args.method.trim().to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(input(format!(
+            "--method `{}` is not an HTTP method; use e.g. GET or POST",
+            args.method
+        )));
+    }
+    let mut headers = Vec::new();
+    for h in &args.headers {
+        let Some((name, value)) = h.split_once(':') else {
+            return Err(input(format!(
+                "-H `{h}` is not a header; write it as 'Name: value'"
+            )));
+        };
+        let name = name.trim();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(input(format!("-H `{h}` has an invalid header name")));
+        }
+        headers.push((name.to_string(), value.trim().to_string()));
+    }
+    let body = match args.body.as_deref() {
+        None => bytes::Bytes::new(),
+        Some(b) => match b.strip_prefix('@') {
+            Some(path) => bytes::Bytes::from(
+                std::fs::read(path)
+                    .map_err(|e| input(format!("--body @{path}: cannot read the file ({e})")))?,
+            ),
+            None => bytes::Bytes::from(b.to_string()),
+        },
+    };
+    let mut path = url.path().to_string();
+    if let Some(q) = url.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    let spec = RequestSpec {
+        class: path.clone(),
+        method,
+        path,
+        headers,
+        body,
+        weight: 1,
+    };
+    Ok(LoadConfig {
+        target: url,
+        requests: vec![spec],
+        connections: args.connections,
+        rate: args.rate,
+        schedule: if args.poisson {
+            Schedule::Poisson
+        } else {
+            Schedule::Uniform
+        },
+        duration,
+        max_requests: args.requests,
+        warmup,
+        timeout,
+        pin_cpu: args.pin,
+        allow_remote: args.allow_remote,
+    })
+}
+
+/// A spinner on stderr fed by the engine's progress (hidden when stderr is not a terminal).
+fn progress_line(
+    mut rx: tokio::sync::watch::Receiver<bakeoff_load::Progress>,
+) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(250));
+    let b = bar.clone();
+    tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let p = rx.borrow_and_update().clone();
+            let phase = if p.warming_up {
+                "warming up"
+            } else {
+                "measuring"
+            };
+            b.set_message(format!(
+                "{phase} {:.1}s · {:.0} req/s · {} responses · {} errors",
+                p.elapsed.as_secs_f64(),
+                p.current_rate,
+                p.requests,
+                p.errors
+            ));
+        }
+    });
+    bar
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+/// p50, p90, p99, p99.9, max and mean in milliseconds.
+fn percentiles(h: &Histogram<u64>) -> Value {
+    if h.is_empty() {
+        return json!({"p50": 0.0, "p90": 0.0, "p99": 0.0, "p999": 0.0, "max": 0.0, "mean": 0.0});
+    }
+    json!({
+        "p50": ms(h.value_at_quantile(0.5)),
+        "p90": ms(h.value_at_quantile(0.9)),
+        "p99": ms(h.value_at_quantile(0.99)),
+        "p999": ms(h.value_at_quantile(0.999)),
+        "max": ms(h.max()),
+        "mean": h.mean() / 1000.0,
+    })
+}
+
+fn to_json(url: &str, cfg: &LoadConfig, r: &LoadReport) -> Value {
+    let errors: serde_json::Map<String, Value> = ErrorKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.as_str().to_string(),
+                json!(r.errors.get(k).copied().unwrap_or(0)),
+            )
+        })
+        .collect();
+    let status: serde_json::Map<String, Value> = r
+        .status
+        .iter()
+        .map(|(code, n)| (code.to_string(), json!(n)))
+        .collect();
+    let timeline: Vec<Value> = r
+        .timeline
+        .iter()
+        .map(|s| {
+            json!({"second": s.second, "requests": s.requests, "errors": s.errors, "p99_ms": ms(s.p99_us)})
+        })
+        .collect();
+    json!({
+        "url": url,
+        "connections": cfg.connections,
+        "target_rate": r.target_rate,
+        "achieved_rate": r.achieved_rate,
+        "requests": r.requests,
+        "duration_s": r.elapsed.as_secs_f64(),
+        "warmup_s": r.warmup.as_secs_f64(),
+        "errors": errors,
+        "status": status,
+        "latency_ms": percentiles(&r.latency),
+        "service_ms": percentiles(&r.service),
+        "timeline": timeline,
+        "mean_in_flight": r.mean_in_flight,
+        "late_sends": r.late_sends,
+        "max_send_lag_ms": r.max_send_lag.as_secs_f64() * 1000.0,
+        "unsent": r.unsent,
+        "reconnects": r.reconnects,
+        "generator_cpu_s": r.generator_cpu_s,
+        "valid": r.valid,
+        "warnings": r.warnings,
+    })
+}
+
+fn latency_line(label: &str, h: &Histogram<u64>) -> String {
+    if h.is_empty() {
+        return format!("  {label:<20} no responses\n");
+    }
+    format!(
+        "  {label:<20} p50 {:>8.2}  p90 {:>8.2}  p99 {:>8.2}  p99.9 {:>8.2}  max {:>8.2}  mean {:>8.2}  (ms)\n",
+        ms(h.value_at_quantile(0.5)),
+        ms(h.value_at_quantile(0.9)),
+        ms(h.value_at_quantile(0.99)),
+        ms(h.value_at_quantile(0.999)),
+        ms(h.max()),
+        h.mean() / 1000.0
+    )
+}
+
+/// `label  a: 1, b: 2`, or `none`.
+fn counts_line(label: &str, items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    let text = if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    };
+    format!("  {label:<20} {text}\n")
+}
+
+fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
+    let mode = match (r.target_rate, cfg.schedule) {
+        (Some(rate), Schedule::Poisson) => format!("open loop at {rate} req/s (Poisson)"),
+        (Some(rate), Schedule::Uniform) => format!("open loop at {rate} req/s"),
+        (None, _) => "closed loop".to_string(),
+    };
+    let mut s = format!(
+        "bakeoff load {url}: {mode}, {} connections, {:.2}s measured after {:.1}s warm-up\n",
+        cfg.connections,
+        r.elapsed.as_secs_f64(),
+        r.warmup.as_secs_f64()
+    );
+    s += &format!(
+        "  {:<20} {:.1} req/s ({} responses)\n",
+        "throughput", r.achieved_rate, r.requests
+    );
+    s += &latency_line("latency (corrected)", &r.latency);
+    s += &latency_line("service time", &r.service);
+    let status = r.status.iter().map(|(c, n)| format!("{c}: {n}"));
+    s += &counts_line("status", status);
+    let errors = r
+        .errors
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{}: {n}", k.as_str()));
+    s += &counts_line("errors", errors);
+    s += &format!(
+        "  {:<20} {} reconnects, {:.1} in flight on average\n",
+        "connections", r.reconnects, r.mean_in_flight
+    );
+    if r.target_rate.is_some() {
+        s += &format!(
+            "  {:<20} {} late sends (max lag {:.1} ms), {} never sent\n",
+            "schedule",
+            r.late_sends,
+            r.max_send_lag.as_secs_f64() * 1000.0,
+            r.unsent
+        );
+    }
+    let share = if r.generator_wall_s > 0.0 {
+        100.0 * r.generator_cpu_s / r.generator_wall_s
+    } else {
+        0.0
+    };
+    s += &format!(
+        "  {:<20} {:.2} CPU-s ({share:.0}% of a core)\n",
+        "generator", r.generator_cpu_s
+    );
+    s += &format!("  {:<20} {}\n", "valid", if r.valid { "yes" } else { "NO" });
+    for w in &r.warnings {
+        s += &format!("  warning: {w}\n");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<LoadConfig> {
+        let mut argv = vec!["bakeoff", "load"];
+        argv.extend_from_slice(args);
+        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+        let crate::cli::Command::Load(a) = cli.command else {
+            unreachable!()
+        };
+        config_from_args(&a)
+    }
+
+    fn is_input(r: Result<LoadConfig>) -> bool {
+        r.err().is_some_and(|e| crate::exit_code(&e) == 2)
+    }
+
+    #[test]
+    fn options_become_a_config() {
+        let c = parse(&[
+            "http://127.0.0.1:8080/q?a=1",
+            "--rate",
+            "100",
+            "--poisson",
+            "-c",
+            "8",
+            "--warmup",
+            "auto",
+            "-m",
+            "post",
+            "-H",
+            "X-Key: v:1",
+            "--body",
+            "hi",
+        ])
+        .unwrap();
+        assert_eq!(c.rate, Some(100.0));
+        assert_eq!(c.schedule, Schedule::Poisson);
+        assert_eq!(c.connections, 8);
+        assert_eq!(c.duration, Some(Duration::from_secs(10)));
+        assert!(matches!(c.warmup, Warmup::Adaptive { .. }));
+        let r = &c.requests[0];
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, "/q?a=1");
+        assert_eq!(r.headers, vec![("X-Key".to_string(), "v:1".to_string())]);
+        assert_eq!(&r.body[..], b"hi");
+        let c = parse(&["http://127.0.0.1:1/", "-n", "5"]).unwrap();
+        assert_eq!((c.duration, c.max_requests), (None, Some(5)));
+    }
+
+    #[test]
+    fn bad_values_are_input_errors() {
+        assert!(is_input(parse(&["not a url"])));
+        assert!(is_input(parse(&["ftp://127.0.0.1/"])));
+        assert!(is_input(parse(&["http://127.0.0.1/", "--rate=0"])));
+        assert!(is_input(parse(&["http://127.0.0.1/", "--rate=-3"])));
+        assert!(is_input(parse(&["http://127.0.0.1/", "-d", "0s"])));
+        assert!(is_input(parse(&["http://127.0.0.1/", "-d", "-1s"])));
+        assert!(is_input(parse(&["http://127.0.0.1/", "--timeout", "soon"])));
+        assert!(is_input(parse(&["http://127.0.0.1/", "-H", "nocolon"])));
+        assert!(is_input(parse(&[
+            "http://127.0.0.1/",
+            "--body",
+            "@/nonexistent/x"
+        ])));
+    }
 }

@@ -1,5 +1,6 @@
 mod browser;
 mod contender;
+mod load;
 mod report;
 mod setup;
 mod store;

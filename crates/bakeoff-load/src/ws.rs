@@ -1,0 +1,328 @@
+//! WebSocket fan-out load: N clients join one room, timestamped text messages go
+//! out at a total rate spread round-robin over the clients, and every client
+//! records the latency of every delivery it receives (the sender included, as
+//! the contract's chat room echoes to everyone). Missing deliveries are counted.
+//!
+//! Runs on the same dedicated engine thread as the HTTP engine.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, StreamExt};
+use futures_util::SinkExt;
+use hdrhistogram::Histogram;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::stats::new_histogram;
+use crate::{sys, target, LoadError};
+
+/// How long to wait for the last deliveries after the final send.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct WsConfig {
+    /// `ws://host:port/path`
+    pub url: Url,
+    pub clients: u32,
+    /// Messages per second in total, spread over the clients.
+    pub rate: f64,
+    pub duration: Duration,
+    pub connect_timeout: Duration,
+    /// Size of each text message (at least the timestamp header).
+    pub message_bytes: usize,
+    pub pin_cpu: Option<usize>,
+    pub allow_remote: bool,
+}
+
+impl WsConfig {
+    /// 10 clients, 100 messages/s for 10 s, 64-byte messages, 5 s connect timeout.
+    pub fn new(url: Url) -> Self {
+        WsConfig {
+            url,
+            clients: 10,
+            rate: 100.0,
+            duration: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            message_bytes: 64,
+            pin_cpu: None,
+            allow_remote: false,
+        }
+    }
+}
+
+/// The result of one WebSocket run. Latencies are microseconds.
+#[derive(Debug, Clone)]
+pub struct WsReport {
+    pub clients: u32,
+    pub connected: u32,
+    pub sent: u64,
+    /// `sent` × connected clients.
+    pub expected_deliveries: u64,
+    pub deliveries: u64,
+    pub missing: u64,
+    /// Send to receipt, every delivery at every receiver.
+    pub latency: Histogram<u64>,
+    /// By kind: "connect", "handshake", "send", "closed", "protocol".
+    pub errors: BTreeMap<String, u64>,
+    pub generator_cpu_s: f64,
+    pub valid: bool,
+    pub warnings: Vec<String>,
+}
+
+type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
+
+struct Shared {
+    base: Instant,
+    nonce: String,
+    latency: RefCell<Histogram<u64>>,
+    deliveries: Cell<u64>,
+    errors: RefCell<BTreeMap<String, u64>>,
+    stopping: Cell<bool>,
+}
+
+impl Shared {
+    fn error(&self, kind: &str) {
+        *self
+            .errors
+            .borrow_mut()
+            .entry(kind.to_string())
+            .or_default() += 1;
+    }
+}
+
+/// Run the fan-out load. Cancelling `cancel` returns [`LoadError::Cancelled`].
+pub async fn run(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, LoadError> {
+    if cfg.clients == 0 {
+        return Err(LoadError::InvalidConfig(
+            "clients must be at least 1".into(),
+        ));
+    }
+    if !(cfg.rate.is_finite() && cfg.rate > 0.0) {
+        return Err(LoadError::InvalidConfig(
+            "the message rate must be a positive number per second".into(),
+        ));
+    }
+    if cfg.duration.is_zero() || cfg.connect_timeout.is_zero() {
+        return Err(LoadError::InvalidConfig(
+            "the duration and connect timeout must be greater than zero".into(),
+        ));
+    }
+    let engine_cancel = cancel.child_token();
+    let _guard = engine_cancel.clone().drop_guard();
+    let pin = cfg.pin_cpu;
+    let (mut report, usage) = sys::on_engine_thread(pin, move || drive(cfg, engine_cancel)).await?;
+    report.generator_cpu_s = usage.cpu.as_secs_f64();
+    if usage.cpu_fraction() > 0.9 {
+        report.valid = false;
+        report.warnings.push(format!(
+            "the load generator used {:.0}% of a core: it may have limited the results",
+            usage.cpu_fraction() * 100.0
+        ));
+    }
+    Ok(report)
+}
+
+async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, LoadError> {
+    let target = tokio::select! {
+        t = target::probe(&cfg.url, "ws", cfg.allow_remote, cfg.connect_timeout) => t?,
+        _ = cancel.cancelled() => return Err(LoadError::Cancelled),
+    };
+    let start = Instant::now();
+    let shared = Rc::new(Shared {
+        base: start,
+        nonce: format!(
+            "bk{:08x}",
+            (start.elapsed().as_nanos() as u32) ^ std::process::id().rotate_left(13)
+        ),
+        latency: RefCell::new(new_histogram()),
+        deliveries: Cell::new(0),
+        errors: RefCell::new(BTreeMap::new()),
+        stopping: Cell::new(false),
+    });
+
+    // Connect every client concurrently, each bounded by the connect timeout.
+    let connects = (0..cfg.clients).map(|_| {
+        let url = cfg.url.as_str().to_string();
+        let addr = target.addr;
+        async move {
+            let stream = TcpStream::connect(addr).await.map_err(|_| "connect")?;
+            let _ = stream.set_nodelay(true);
+            tokio_tungstenite::client_async(url, stream)
+                .await
+                .map(|(ws, _)| ws)
+                .map_err(|_| "handshake")
+        }
+    });
+    let all = futures_util::future::join_all(
+        connects.map(|c| tokio::time::timeout(cfg.connect_timeout, c)),
+    );
+    let results = tokio::select! {
+        r = all => r,
+        _ = cancel.cancelled() => return Err(LoadError::Cancelled),
+    };
+    let mut sinks: Vec<Sink> = Vec::new();
+    let mut readers = Vec::new();
+    for r in results {
+        match r {
+            Ok(Ok(ws)) => {
+                let (sink, stream) = ws.split();
+                sinks.push(sink);
+                readers.push(tokio::task::spawn_local(receive(stream, shared.clone())));
+            }
+            Ok(Err(kind)) => shared.error(kind),
+            Err(_) => shared.error("connect"),
+        }
+    }
+    let connected = sinks.len() as u32;
+    let mut sent = 0u64;
+    let mut expected = 0u64;
+    let mut send_error = false;
+    if connected > 0 {
+        let origin = Instant::now();
+        let end = origin + cfg.duration;
+        let sleep = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(sleep);
+        let mut k = 0u64;
+        loop {
+            let at = origin + Duration::from_secs_f64(k as f64 / cfg.rate);
+            if at >= end {
+                break;
+            }
+            sleep.as_mut().reset(at);
+            tokio::select! {
+                _ = &mut sleep => {}
+                _ = cancel.cancelled() => return Err(LoadError::Cancelled),
+            }
+            let client = (k % u64::from(connected)) as usize;
+            let sent_us = (Instant::now() - shared.base).as_micros();
+            let mut text = format!("{} {client} {k} {sent_us} ", shared.nonce);
+            while text.len() < cfg.message_bytes {
+                text.push('x');
+            }
+            let send =
+                tokio::time::timeout(cfg.connect_timeout, sinks[client].send(Message::text(text)));
+            match send.await {
+                Ok(Ok(())) => {
+                    sent += 1;
+                    expected += u64::from(connected);
+                }
+                _ => {
+                    shared.error("send");
+                    send_error = true;
+                }
+            }
+            k += 1;
+        }
+        // Drain: wait for the last deliveries, bounded.
+        let drain_end = Instant::now() + DRAIN;
+        while shared.deliveries.get() < expected && Instant::now() < drain_end {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = cancel.cancelled() => return Err(LoadError::Cancelled),
+            }
+        }
+    }
+    shared.stopping.set(true);
+    for sink in &mut sinks {
+        let _ = tokio::time::timeout(Duration::from_millis(200), sink.close()).await;
+    }
+    readers.iter().for_each(|r| r.abort());
+
+    let deliveries = shared.deliveries.get();
+    let missing = expected.saturating_sub(deliveries);
+    let mut warnings = Vec::new();
+    let mut valid = true;
+    if connected < cfg.clients {
+        valid = false;
+        warnings.push(format!(
+            "only {connected} of {} clients connected",
+            cfg.clients
+        ));
+    }
+    if missing > 0 {
+        warnings.push(format!(
+            "{missing} of {expected} expected deliveries never arrived"
+        ));
+    }
+    if send_error {
+        warnings.push("some messages could not be sent".into());
+    }
+    let latency = shared.latency.borrow().clone();
+    let errors = shared.errors.borrow().clone();
+    Ok(WsReport {
+        clients: cfg.clients,
+        connected,
+        sent,
+        expected_deliveries: expected,
+        deliveries,
+        missing,
+        latency,
+        errors,
+        generator_cpu_s: 0.0,
+        valid,
+        warnings,
+    })
+}
+
+/// One client's receiving side: time every message of this run.
+async fn receive(
+    mut stream: futures_util::stream::SplitStream<WebSocketStream<TcpStream>>,
+    shared: Rc<Shared>,
+) {
+    while let Some(msg) = stream.next().await {
+        match msg {
+            Ok(Message::Text(text)) => {
+                if let Some(sent_us) = parse_stamp(text.as_str(), &shared.nonce) {
+                    let now_us = (Instant::now() - shared.base).as_micros() as u64;
+                    shared
+                        .latency
+                        .borrow_mut()
+                        .saturating_record(now_us.saturating_sub(sent_us).max(1));
+                    shared.deliveries.set(shared.deliveries.get() + 1);
+                }
+            }
+            Ok(Message::Close(_)) => break,
+            Ok(_) => {}
+            Err(_) => {
+                if !shared.stopping.get() {
+                    shared.error("protocol");
+                }
+                return;
+            }
+        }
+    }
+    if !shared.stopping.get() {
+        shared.error("closed");
+    }
+}
+
+/// The send timestamp of a message from this run (`<nonce> <client> <seq> <us> pad`).
+fn parse_stamp(text: &str, nonce: &str) -> Option<u64> {
+    let mut parts = text.split(' ');
+    if parts.next()? != nonce {
+        return None;
+    }
+    parts.next()?;
+    parts.next()?;
+    parts.next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_round_trip_and_foreign_messages_are_ignored() {
+        assert_eq!(parse_stamp("bk1 3 9 12345 xxxx", "bk1"), Some(12345));
+        assert_eq!(parse_stamp("bk2 3 9 12345 xxxx", "bk1"), None);
+        assert_eq!(parse_stamp("hello", "bk1"), None);
+    }
+}

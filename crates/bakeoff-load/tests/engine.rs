@@ -1,0 +1,224 @@
+//! The load engine against real servers on 127.0.0.1: latency accuracy,
+//! coordinated-omission correction, response framing, closes, statuses,
+//! timeouts, and WebSocket fan-out.
+
+mod server;
+
+use std::time::{Duration, Instant};
+
+use bakeoff_load::{run, ErrorKind, LoadConfig, LoadError, Schedule, Warmup};
+use server::Mode;
+use tokio_util::sync::CancellationToken;
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn config(url: url::Url, rate: Option<f64>, connections: u32, secs: f64) -> LoadConfig {
+    LoadConfig {
+        rate,
+        connections,
+        duration: Some(Duration::from_secs_f64(secs)),
+        ..LoadConfig::new(url)
+    }
+}
+
+fn errors(r: &bakeoff_load::LoadReport, kind: ErrorKind) -> u64 {
+    r.errors.get(&kind).copied().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_delay_gives_service_p50_within_ten_percent() {
+    let srv = server::http(Mode::Delay(Duration::from_millis(20))).await;
+    let mut cfg = config(srv.url("/"), Some(500.0), 32, 3.0);
+    cfg.warmup = Warmup::Fixed(Duration::from_millis(500));
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    let p50 = ms(r.service.value_at_quantile(0.5));
+    assert!((18.0..=22.0).contains(&p50), "service p50 {p50} ms");
+    assert!(
+        (r.achieved_rate - 500.0).abs() < 25.0,
+        "achieved {}",
+        r.achieved_rate
+    );
+    assert!(r.requests >= 1400, "{}", r.requests);
+    assert_eq!(r.error_count(), 0);
+    // Warm-up excluded: 3 s measured at 500/s, not 3.5 s.
+    assert!(r.requests <= 1510, "{}", r.requests);
+    // Little's law: ~500/s × 20 ms ≈ 10 in flight.
+    assert!(
+        (8.0..=13.0).contains(&r.mean_in_flight),
+        "{}",
+        r.mean_in_flight
+    );
+    assert!(r.timeline.len() >= 3, "{:?}", r.timeline);
+    assert!(r.generator_cpu_s > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinated_omission_is_corrected() {
+    let srv = server::http(Mode::Stall {
+        base: Duration::from_millis(5),
+        from: Duration::from_secs(2),
+        len: Duration::from_secs(1),
+    })
+    .await;
+    let cfg = LoadConfig {
+        schedule: Schedule::Uniform,
+        ..config(srv.url("/"), Some(200.0), 16, 6.0)
+    };
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    let corrected_p99 = ms(r.latency.value_at_quantile(0.99));
+    let service_p50 = ms(r.service.value_at_quantile(0.5));
+    assert!(
+        corrected_p99 >= 500.0,
+        "corrected p99 {corrected_p99} ms hides the stall"
+    );
+    assert!(
+        (4.0..=15.0).contains(&service_p50),
+        "service p50 {service_p50} ms"
+    );
+    // Only the ~16 requests caught in flight saw the stall as service time; the
+    // ~200 intended during it all see it in the corrected latency.
+    let corrected_p90 = ms(r.latency.value_at_quantile(0.90));
+    let service_p90 = ms(r.service.value_at_quantile(0.90));
+    assert!(corrected_p90 >= 100.0, "corrected p90 {corrected_p90} ms");
+    assert!(service_p90 < 50.0, "service p90 {service_p90} ms");
+    // The schedule waited rather than dropping: all ~1200 requests went out late.
+    assert!(r.requests >= 1150, "{}", r.requests);
+    assert!(r.late_sends > 50, "late sends {}", r.late_sends);
+    assert!(r.max_send_lag >= Duration::from_millis(500));
+    assert_eq!(r.error_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_responses_are_read_whole() {
+    let srv = server::http(Mode::Chunked).await;
+    let mut cfg = config(srv.url("/"), None, 4, 10.0);
+    cfg.duration = None;
+    cfg.max_requests = Some(500);
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    assert_eq!(r.requests, 500);
+    assert_eq!(srv.requests.load(std::sync::atomic::Ordering::SeqCst), 500);
+    assert_eq!(r.status.get(&200), Some(&500));
+    assert_eq!(r.error_count(), 0, "{:?}", r.errors);
+    // Keep-alive held: one connection each, no reconnects.
+    assert_eq!(r.reconnects, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_closing_connections_is_counted_not_an_error() {
+    for mode in [Mode::AnnouncedClose(7), Mode::SilentClose(5)] {
+        let srv = server::http(mode).await;
+        let mut cfg = config(srv.url("/"), Some(400.0), 4, 1.5);
+        cfg.timeout = Duration::from_secs(1);
+        let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+        assert!(r.requests >= 550, "{mode:?}: {}", r.requests);
+        assert_eq!(r.error_count(), 0, "{mode:?}: {:?}", r.errors);
+        assert!(r.reconnects >= 50, "{mode:?}: reconnects {}", r.reconnects);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_2xx_statuses_are_counted_by_code() {
+    let srv = server::http(Mode::AlternateStatus).await;
+    let mut cfg = config(srv.url("/"), None, 1, 10.0);
+    cfg.duration = None;
+    cfg.max_requests = Some(200);
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    assert_eq!(r.requests, 200);
+    assert_eq!(r.status.get(&200), Some(&100));
+    assert_eq!(r.status.get(&503), Some(&100));
+    assert_eq!(errors(&r, ErrorKind::Status), 100);
+    assert_eq!(r.error_count(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_are_counted_and_the_run_stays_bounded() {
+    let srv = server::http(Mode::Hang).await;
+    let mut cfg = config(srv.url("/"), None, 4, 1.0);
+    cfg.timeout = Duration::from_millis(200);
+    let t0 = Instant::now();
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert_eq!(r.requests, 0);
+    let timeouts = errors(&r, ErrorKind::Timeout);
+    assert!((12..=28).contains(&timeouts), "timeouts {timeouts}");
+    assert_eq!(r.error_count(), timeouts, "{:?}", r.errors);
+    assert!(!r.valid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_is_a_parse_error() {
+    let srv = server::http(Mode::Garbage).await;
+    let mut cfg = config(srv.url("/"), None, 2, 10.0);
+    cfg.duration = None;
+    cfg.max_requests = Some(20);
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    assert_eq!(errors(&r, ErrorKind::Parse), 20, "{:?}", r.errors);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_and_refusals_are_errors() {
+    let srv = server::http(Mode::Delay(Duration::from_millis(1))).await;
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        c2.cancel();
+    });
+    let t0 = Instant::now();
+    let r = run(config(srv.url("/"), None, 2, 30.0), cancel, None).await;
+    assert!(matches!(r, Err(LoadError::Cancelled)), "{r:?}");
+    assert!(t0.elapsed() < Duration::from_secs(2));
+
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let url = url::Url::parse(&format!("http://{dead}/")).unwrap();
+    let e = run(config(url, None, 1, 1.0), CancellationToken::new(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LoadError::Unreachable { .. }), "{e}");
+    assert!(e.is_input());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_warmup_ends_when_throughput_settles() {
+    let srv = server::http(Mode::Delay(Duration::from_millis(2))).await;
+    let mut cfg = config(srv.url("/"), Some(200.0), 8, 1.0);
+    cfg.warmup = Warmup::Adaptive {
+        max: Duration::from_secs(6),
+    };
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    // A steady open loop settles after three 1 s windows, well before the cap.
+    assert!(
+        r.warmup >= Duration::from_millis(2900) && r.warmup < Duration::from_secs(5),
+        "{:?}",
+        r.warmup
+    );
+    assert!((150..=215).contains(&r.requests), "{}", r.requests);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_fan_out_delivers_every_message_to_every_client() {
+    let srv = server::ws_room().await;
+    let url = url::Url::parse(&format!("ws://{}/ws", srv.addr)).unwrap();
+    let cfg = bakeoff_load::ws::WsConfig {
+        clients: 5,
+        rate: 50.0,
+        duration: Duration::from_secs(1),
+        ..bakeoff_load::ws::WsConfig::new(url)
+    };
+    let r = bakeoff_load::ws::run(cfg, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(r.connected, 5);
+    assert!((45..=51).contains(&r.sent), "sent {}", r.sent);
+    assert_eq!(r.expected_deliveries, r.sent * 5);
+    assert_eq!(r.deliveries, r.sent * 5, "{:?}", r.errors);
+    assert_eq!(r.missing, 0);
+    assert_eq!(r.latency.len(), r.deliveries);
+    assert!(r.latency.value_at_quantile(0.5) < 50_000);
+    assert!(r.valid, "{:?}", r.warnings);
+}

@@ -1,0 +1,212 @@
+//! Real HTTP/1.1 and WebSocket test servers on 127.0.0.1:0, written on raw tokio
+//! sockets so each test can choose exactly how the server misbehaves.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast;
+
+/// How the HTTP test server answers.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    /// 200 with a small Content-Length body after a fixed delay.
+    Delay(Duration),
+    /// Like `Delay`, but every request arriving in [from, from+len) after the
+    /// first request waits until the end of that window (a one-off stall).
+    Stall {
+        base: Duration,
+        from: Duration,
+        len: Duration,
+    },
+    /// 200 with a chunked body sent in several writes.
+    Chunked,
+    /// Announce `Connection: close` on every n-th response and close.
+    AnnouncedClose(u64),
+    /// Close silently after n responses on a connection (keep-alive race).
+    SilentClose(u64),
+    /// Every second response is a 503.
+    AlternateStatus,
+    /// Never answer.
+    Hang,
+    /// Answer with bytes that are not HTTP.
+    Garbage,
+}
+
+pub struct HttpServer {
+    pub addr: SocketAddr,
+    pub requests: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl HttpServer {
+    pub fn url(&self, path: &str) -> url::Url {
+        url::Url::parse(&format!("http://{}{path}", self.addr)).unwrap()
+    }
+}
+
+pub async fn http(mode: Mode) -> HttpServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicU64::new(0));
+    let first: Arc<std::sync::OnceLock<Instant>> = Arc::new(std::sync::OnceLock::new());
+    let counter = requests.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let counter = counter.clone();
+            let first = first.clone();
+            tokio::spawn(async move {
+                let _ = serve(sock, mode, counter, first).await;
+            });
+        }
+    });
+    HttpServer {
+        addr,
+        requests,
+        task,
+    }
+}
+
+async fn serve(
+    mut sock: TcpStream,
+    mode: Mode,
+    counter: Arc<AtomicU64>,
+    first: Arc<std::sync::OnceLock<Instant>>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut on_conn = 0u64;
+    loop {
+        // Read one request head (the engine's test requests have no body).
+        let end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = sock.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        buf.drain(..end);
+        let arrived = Instant::now();
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        on_conn += 1;
+        const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
+        match mode {
+            Mode::Delay(d) => {
+                tokio::time::sleep(d).await;
+                sock.write_all(OK).await?;
+            }
+            Mode::Stall { base, from, len } => {
+                let t0 = *first.get_or_init(|| arrived);
+                let since = arrived - t0;
+                if since >= from && since < from + len {
+                    tokio::time::sleep_until((t0 + from + len).into()).await;
+                }
+                tokio::time::sleep(base).await;
+                sock.write_all(OK).await?;
+            }
+            Mode::Chunked => {
+                sock.write_all(
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nHello\r\n",
+                )
+                .await?;
+                sock.flush().await?;
+                tokio::task::yield_now().await;
+                sock.write_all(b"8\r\n, World!\r\n1A;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n")
+                    .await?;
+                sock.write_all(b"0\r\nX-Trailer: 1\r\n\r\n").await?;
+            }
+            Mode::AnnouncedClose(every) => {
+                if n % every == 0 {
+                    sock.write_all(
+                        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+                    )
+                    .await?;
+                    return Ok(());
+                }
+                sock.write_all(OK).await?;
+            }
+            Mode::SilentClose(after) => {
+                sock.write_all(OK).await?;
+                if on_conn >= after {
+                    return Ok(());
+                }
+            }
+            Mode::AlternateStatus => {
+                if n % 2 == 0 {
+                    sock.write_all(b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy")
+                        .await?;
+                } else {
+                    sock.write_all(OK).await?;
+                }
+            }
+            Mode::Hang => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            Mode::Garbage => {
+                sock.write_all(b"SPLAT \x00\x01\x02 nonsense\r\n\r\n")
+                    .await?;
+            }
+        }
+    }
+}
+
+/// A WebSocket chat room: every text message goes to every connected client.
+pub struct WsServer {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WsServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn ws_room() -> WsServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, _) = broadcast::channel::<String>(65_536);
+    let task = tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Ok(ws) = tokio_tungstenite::accept_async(sock).await else {
+                    return;
+                };
+                let (mut sink, mut stream) = ws.split();
+                let mut rx = tx.subscribe();
+                let forward = tokio::spawn(async move {
+                    while let Ok(text) = rx.recv().await {
+                        if sink
+                            .send(tokio_tungstenite::tungstenite::Message::text(text))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+                while let Some(Ok(msg)) = stream.next().await {
+                    if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+                        let _ = tx.send(t.as_str().to_string());
+                    }
+                }
+                forward.abort();
+            });
+        }
+    });
+    WsServer { addr, task }
+}

@@ -1,0 +1,125 @@
+//! `bakeoff load` as a user runs it: bad inputs exit 2 with a one-line error, and
+//! a real run against a local server prints a summary or schema-valid JSON.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Output};
+
+fn bakeoff(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .arg("load")
+        .args(args)
+        .output()
+        .expect("run bakeoff")
+}
+
+/// A keep-alive HTTP/1.1 server on 127.0.0.1:0 (one thread per connection),
+/// alive until the test process exits.
+fn hello_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for sock in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(sock.try_clone().unwrap());
+                let mut writer = sock;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    match reader.read_line(&mut line) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if line == "\r\n" => {
+                            let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
+                            if writer.write_all(ok).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn assert_input_error(args: &[&str], needle: &str) {
+    let out = bakeoff(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?}: stdout not empty");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{args:?}: not one line: {stderr}");
+    assert!(
+        lines[0].to_lowercase().contains(needle),
+        "{args:?}: `{}` does not mention `{needle}`",
+        lines[0]
+    );
+}
+
+#[test]
+fn load_bad_inputs_exit_2_with_one_line() {
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dead_url = format!("http://{dead}/");
+    assert_input_error(&["http://[::1"], "malformed url");
+    assert_input_error(&["https://127.0.0.1:9/"], "unsupported scheme");
+    assert_input_error(&["http://127.0.0.1:9/", "--rate=0"], "--rate");
+    assert_input_error(&["http://127.0.0.1:9/", "--rate=-5"], "--rate");
+    assert_input_error(&["http://127.0.0.1:9/", "-d", "0s"], "--duration");
+    assert_input_error(&["http://127.0.0.1:9/", "--duration=-2s"], "--duration");
+    assert_input_error(&[&dead_url, "-d", "1s"], "nothing is listening");
+    assert_input_error(&["http://192.0.2.1:80/", "-d", "1s"], "loopback");
+}
+
+#[test]
+fn load_json_matches_the_schema() {
+    let addr = hello_server();
+    let url = format!("http://{addr}/hello");
+    let out = bakeoff(&[&url, "-c", "2", "-n", "300", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../docs/schema/load.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let problems: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(problems.is_empty(), "{problems:?}\n{doc:#}");
+    assert_eq!(doc["requests"], 300);
+    assert_eq!(doc["status"]["200"], 300);
+    assert_eq!(doc["errors"]["status"], 0);
+    assert!(doc["target_rate"].is_null());
+    assert!(doc["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+
+    // The schema is not a rubber stamp: a missing field fails it.
+    let mut broken = doc.clone();
+    broken.as_object_mut().unwrap().remove("service_ms");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn load_text_summary_reports_both_latencies() {
+    let addr = hello_server();
+    let url = format!("http://{addr}/");
+    let out = bakeoff(&[&url, "-c", "2", "--rate", "100", "-d", "1s"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for needle in [
+        "throughput",
+        "latency (corrected)",
+        "service time",
+        "p99.9",
+        "status               200: ",
+        "generator",
+        "valid",
+    ] {
+        assert!(stdout.contains(needle), "missing `{needle}` in:\n{stdout}");
+    }
+}
