@@ -53,13 +53,13 @@ pub struct LoadArgs {
     #[arg(long, short = 'c', default_value_t = 64)]
     pub connections: u32,
     /// Measured duration, e.g. 10s (default 10s unless --requests is given).
-    #[arg(long, short = 'd')]
+    #[arg(long, short = 'd', allow_hyphen_values = true)]
     pub duration: Option<String>,
     /// Stop after this many measured requests.
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', allow_negative_numbers = true)]
     pub requests: Option<u64>,
     /// Warm-up excluded from the statistics, e.g. 2s, or "auto" (stable throughput).
-    #[arg(long, default_value = "0s")]
+    #[arg(long, default_value = "0s", allow_hyphen_values = true)]
     pub warmup: String,
     /// HTTP method.
     #[arg(long, short = 'm', default_value = "GET")]
@@ -71,7 +71,7 @@ pub struct LoadArgs {
     #[arg(long)]
     pub body: Option<String>,
     /// Per-request timeout.
-    #[arg(long, default_value = "2s")]
+    #[arg(long, default_value = "2s", allow_hyphen_values = true)]
     pub timeout: String,
     /// Pin the generator thread to this CPU.
     #[arg(long)]
@@ -137,7 +137,7 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub workloads: Vec<String>,
     /// Latency SLO on the corrected p99, e.g. 100ms.
-    #[arg(long, default_value = "100ms")]
+    #[arg(long, default_value = "100ms", allow_hyphen_values = true)]
     pub slo_p99: String,
     /// Trials per cell (default: the profile's).
     #[arg(long)]
@@ -241,7 +241,7 @@ pub struct AdviseArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub peak_rps: Option<f64>,
     /// Latency SLO on p99, e.g. 100ms.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub slo_p99: Option<String>,
     /// Weight overrides, e.g. performance=50,fit=20,ecosystem=15,learning=15.
     #[arg(long)]
