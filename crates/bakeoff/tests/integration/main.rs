@@ -2,6 +2,7 @@ mod browser;
 mod contender;
 mod load;
 mod report;
+mod run;
 mod setup;
 mod store;
 mod supervisor;
