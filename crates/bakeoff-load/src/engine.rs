@@ -27,6 +27,8 @@ use crate::{
 /// A send later than this behind its intended time counts as late. Tokio's
 /// timer has 1 ms granularity, so smaller lags are the clock, not a backlog.
 const LATE: Duration = Duration::from_millis(2);
+/// Open loop: how far ahead of its intended time a request may be sent.
+const EARLY: Duration = Duration::from_millis(1);
 const TICK: Duration = Duration::from_millis(250);
 
 /// Reject values that cannot describe a run.
@@ -533,8 +535,10 @@ async fn connection(e: Rc<Engine>) {
         };
         let idx = e.plan.pick(&mut e.rng.borrow_mut());
         let class = e.plan.class_of[idx];
-        if intended > now {
-            sleep.as_mut().reset(intended);
+        // Tokio's timer fires on the first 1 ms tick at or after a deadline; aiming
+        // one tick early keeps the timer's slack out of the corrected latency.
+        if intended > now + EARLY {
+            sleep.as_mut().reset(intended - EARLY);
             (&mut sleep).await;
         }
         if conn.is_none() {

@@ -198,7 +198,8 @@ pub struct LoadReport {
     pub elapsed: Duration,
     pub errors: BTreeMap<ErrorKind, u64>,
     pub status: BTreeMap<u16, u64>,
-    /// From the intended send time (coordinated-omission corrected).
+    /// From the intended send time (coordinated-omission corrected). Sends may be
+    /// released up to 1 ms early (the timer's tick); those count from the actual send.
     pub latency: Histogram<u64>,
     /// From the actual send.
     pub service: Histogram<u64>,
