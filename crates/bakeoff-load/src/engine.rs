@@ -1,5 +1,5 @@
-//! The HTTP load engine: the send schedule, one task per keep-alive connection,
-//! and the run control (warm-up, end, hard stop, progress).
+//! The HTTP load engine: one task per keep-alive connection pulling from the
+//! schedule (`schedule.rs`), and the run control (warm-up, end, hard stop, progress).
 //!
 //! Connections *pull* tickets from the schedule when they are free. A ticket
 //! carries its intended send time: in the open loop that is the schedule's next
