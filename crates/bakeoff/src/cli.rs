@@ -52,7 +52,7 @@ pub struct LoadArgs {
     /// Number of keep-alive connections.
     #[arg(long, short = 'c', default_value_t = 64)]
     pub connections: u32,
-    /// Measured duration, e.g. 10s (default 10s unless --requests is given).
+    /// Measured duration, e.g. 10s (default 10s; with --requests alone, at most 10 minutes).
     #[arg(long, short = 'd', allow_hyphen_values = true)]
     pub duration: Option<String>,
     /// Stop after this many measured requests.
