@@ -145,6 +145,10 @@ pub struct RunArgs {
     /// Comma-separated worker counts to sweep (default: the profile's).
     #[arg(long, value_delimiter = ',')]
     pub workers: Vec<u32>,
+    /// Also measure the Python contenders on these interpreters: versions found on
+    /// PATH or under pyenv (e.g. 3.13), or paths. Each becomes `<name>-py313`.
+    #[arg(long = "python", value_delimiter = ',', value_name = "VERSION|PATH")]
+    pub pythons: Vec<String>,
     /// Multiply every phase's duration by this factor (tests use 0.1).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub duration_scale: f64,

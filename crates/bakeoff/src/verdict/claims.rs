@@ -608,7 +608,15 @@ fn claim7_python_versions(run: &Run) -> ClaimResult {
     if d.evidence.is_empty() {
         d.missing
             .push("the same Python contender on two interpreter versions".into());
-        d.reason = "this run measured one Python version. To test it: install a second interpreter (e.g. `pyenv install 3.13`), copy a Python contender (e.g. contenders/python-fastapi) to a new directory, set `name = \"python-fastapi-313\"` and `runtime = \"/path/to/python3.13\"` in its bakeoff.toml, then run `bakeoff run --contenders python-fastapi --contender DIR`".into();
+        let found = run
+            .environment
+            .runtimes
+            .get("python interpreters found")
+            .map(String::as_str)
+            .unwrap_or("none recorded");
+        d.reason = format!(
+            "this run measured one Python version (interpreters on this machine: {found}). Measure another with `bakeoff run --python 3.13` (install it first, e.g. `pyenv install 3.13`), which adds each Python contender on that interpreter as `<name>-py313`"
+        );
     } else if let Some((s, w)) = best {
         d.verdict = if s >= 0.10 {
             Verdict::Supported
