@@ -1,5 +1,8 @@
 mod browser;
 mod contender;
+mod faults_load;
+mod hardening;
+mod hardening_cli;
 mod load;
 mod report;
 mod setup;
