@@ -108,7 +108,10 @@ fn flag_input(e: crate::verdict::profile::ProfileError) -> InputError {
         return input(e);
     }
     let flag = e.key.replace('_', "-");
-    InputError::new(format!("--{flag} ({} in a profile file): {}", e.key, e.message))
+    InputError::new(format!(
+        "--{flag} ({} in a profile file): {}",
+        e.key, e.message
+    ))
 }
 
 /// Ask for what the flags did not give, when a person is at the terminal.

@@ -12,7 +12,8 @@ use crate::hardening::{run_bounded, FaultServer, Finished, Marker};
 fn load(marker: &Marker, url: &str, extra: &[&str], secs: u64) -> (Finished, Value) {
     let duration = format!("{secs}s");
     let mut cmd = marker.bakeoff();
-    cmd.args(["load", url, "--json", "-d", &duration]).args(extra);
+    cmd.args(["load", url, "--json", "-d", &duration])
+        .args(extra);
     let done = run_bounded(&mut cmd, Duration::from_secs(secs + 20));
     assert!(
         !done.stderr.contains("panicked"),
@@ -26,7 +27,9 @@ fn load(marker: &Marker, url: &str, extra: &[&str], secs: u64) -> (Finished, Val
 }
 
 fn errors(doc: &Value, kind: &str) -> u64 {
-    doc["errors"][kind].as_u64().unwrap_or_else(|| panic!("errors.{kind} in {doc}"))
+    doc["errors"][kind]
+        .as_u64()
+        .unwrap_or_else(|| panic!("errors.{kind} in {doc}"))
 }
 
 fn ok_responses(doc: &Value) -> u64 {
@@ -98,7 +101,10 @@ fn a_server_crashing_under_load_is_counted_and_the_run_ends() {
         3,
     );
     let ok = ok_responses(&doc);
-    assert!(ok > 0 && ok <= 50, "the fixture serves 50 then exits: {doc}");
+    assert!(
+        ok > 0 && ok <= 50,
+        "the fixture serves 50 then exits: {doc}"
+    );
     let failed = errors(&doc, "connect") + errors(&doc, "reset");
     assert!(failed > 0, "{doc}");
     drop(server);

@@ -177,7 +177,15 @@ fn advise_and_compare_numbers_at_and_beyond_their_bounds() {
         cases.push((marker.bakeoff(), args, "--slo-p99"));
     }
     for pct in ["-1", "NaN", "inf", "-inf", "lots"] {
-        let args = strings(&["compare", "1", "2", "--db", &db, "--fail-on-regression", pct]);
+        let args = strings(&[
+            "compare",
+            "1",
+            "2",
+            "--db",
+            &db,
+            "--fail-on-regression",
+            pct,
+        ]);
         cases.push((marker.bakeoff(), args, "--fail-on-regression"));
     }
     all_rejected(cases);
