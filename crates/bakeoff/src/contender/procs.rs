@@ -1,5 +1,6 @@
 //! Process groups on Linux: who is in a group (from `/proc/*/stat`), signalling a
-//! whole group, and the CPU affinity mask applied before `exec`.
+//! whole group, the processes that carry an environment tag (which finds children
+//! that left the group with `setsid`), and the CPU affinity mask applied before `exec`.
 
 use std::io;
 
@@ -34,6 +35,49 @@ pub fn live_members(pgid: u32) -> Vec<u32> {
                 .is_some_and(|st| st.state != 'Z')
         })
         .collect()
+}
+
+/// Live processes (not zombies, not this one) whose environment holds `var=value`.
+/// Children inherit the environment, so this finds a contender's descendants even
+/// after they left its process group (`setsid`), unless they replaced their
+/// environment at `exec`.
+pub fn tagged(var: &str, value: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let needle = format!("{var}={value}");
+    let me = std::process::id();
+    let mut pids: Vec<u32> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+        })
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| parse_stat(&s))
+                .is_some_and(|st| st.state != 'Z')
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Send `sig` to every process [`tagged`] with `var=value`; how many there were.
+pub fn signal_tagged(var: &str, value: &str, sig: i32) -> usize {
+    let pids = tagged(var, value);
+    for &pid in &pids {
+        if let Ok(pid) = libc::pid_t::try_from(pid) {
+            if pid > 1 {
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe { libc::kill(pid, sig) };
+            }
+        }
+    }
+    pids.len()
 }
 
 /// The fields of `/proc/<pid>/stat` we use.
@@ -168,6 +212,24 @@ mod tests {
         // SAFETY: getpgrp has no preconditions.
         let pgid = unsafe { libc::getpgrp() } as u32;
         assert!(group_members(pgid).contains(&std::process::id()));
+    }
+
+    #[test]
+    fn tagged_processes_are_found_by_their_environment() {
+        let value = format!("t{}", std::process::id());
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env("BAKEOFF_PROCS_TEST", &value)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert_eq!(tagged("BAKEOFF_PROCS_TEST", &value), vec![pid]);
+        assert_eq!(
+            signal_tagged("BAKEOFF_PROCS_TEST", &value, libc::SIGKILL),
+            1
+        );
+        child.wait().unwrap();
+        assert!(tagged("BAKEOFF_PROCS_TEST", &value).is_empty());
     }
 
     #[test]
