@@ -1,10 +1,290 @@
-//! `bakeoff run`.
+//! `bakeoff run`: set up and verify the contenders where needed, measure the
+//! plan, store every finished cell, then print the summary and write the HTML report.
 
-use anyhow::Result;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
+use super::setup::{discover, generate_data};
 use crate::cli::RunArgs;
+use crate::contender::check::verify_one;
+use crate::contender::setup::{self, Installed, SetupError, SetupOptions};
+use crate::contender::verified;
+use crate::measure::{self, PinLayout, ProcSampler};
+use crate::model::{ContenderInfo, RunStatus};
+use crate::store::Store;
+use crate::suite::live::{EngineDriver, SupervisorLauncher};
+use crate::suite::plan::default_contenders;
+use crate::suite::{run_plan, ContenderSpec, Plan, PlanOptions, Progress, SuiteError};
+use crate::workload::upstream::Upstream;
+use crate::{InputError, Interrupted};
 
-pub async fn execute(_args: RunArgs, _cancel: CancellationToken) -> Result<u8> {
-    anyhow::bail!("`bakeoff run` is not built yet")
+/// Per-request timeout of measured windows: far above any SLO, so a timeout is a
+/// failure of the server, not of the generator's patience.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8> {
+    let began = Instant::now();
+    let quiet = args.quiet;
+    let say = |msg: &str| {
+        if !quiet {
+            eprintln!("{msg}");
+        }
+    };
+
+    // The profile's contenders, unless named, or the user brought their own.
+    if args.contenders.contenders.is_empty() && args.contenders.contender_paths.is_empty() {
+        let available = discover(&args.contenders)?;
+        args.contenders.contenders = match default_contenders(args.profile) {
+            Some(names) => names.iter().map(|s| s.to_string()).collect(),
+            None => available.iter().map(|c| c.name().to_string()).collect(),
+        };
+    }
+    let contenders = discover(&args.contenders)?;
+    let results_dir = args.contenders.results_dir.clone();
+    let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
+    let layout = PinLayout::for_cpus(&cpus);
+    let specs: Vec<ContenderSpec> = contenders
+        .iter()
+        .map(|c| ContenderSpec {
+            name: c.name().to_string(),
+            default_workers: c.manifest.workers.default,
+            max_workers: c.manifest.workers.max,
+            unsupported: c.manifest.unsupported.clone(),
+        })
+        .collect();
+    let plan = Plan::build(
+        &PlanOptions {
+            profile: args.profile,
+            workloads: args.workloads.clone(),
+            trials: args.trials,
+            workers: args.workers.clone(),
+            slo_p99: args.slo_p99.clone(),
+            duration_scale: args.duration_scale,
+            available_cores: cpus.len() as u32,
+        },
+        specs,
+    )
+    .map_err(InputError::from)?;
+
+    // Open the store first: a locked or unwritable database fails before any work.
+    let db = args
+        .db
+        .clone()
+        .unwrap_or_else(|| results_dir.join("bakeoff.db"));
+    let mut store = Store::open(&db)
+        .with_context(|| format!("opening the results database {}", db.display()))?;
+
+    say(&format!(
+        "bakeoff run: profile {}, {} contender(s), {} workload(s), {} trial(s); {}",
+        plan.settings().profile,
+        plan.contenders.len(),
+        plan.workloads.len(),
+        plan.trials,
+        layout.description
+    ));
+    let data = generate_data(&results_dir).await?;
+    let upstream = Upstream::start(cancel.child_token())
+        .await
+        .context("starting the upstream service")?;
+    let log_dir = results_dir.join("logs");
+
+    // Set up and verify; a contender that fails either is measured as failed cells.
+    let opts = SetupOptions::new(&results_dir, false);
+    let mut installed: Vec<Installed> = Vec::new();
+    let mut infos: Vec<ContenderInfo> = Vec::new();
+    let mut rejected = BTreeMap::new();
+    for c in &contenders {
+        check_cancel(&cancel)?;
+        say(&format!("{}: setting up …", c.name()));
+        let inst = match setup::ensure_one(c, &opts, &cancel).await {
+            Ok(i) => i,
+            Err(SetupError::Cancelled { .. }) => return Err(Interrupted.into()),
+            Err(e) => {
+                rejected.insert(c.name().to_string(), format!("setup failed: {e}"));
+                infos.push(c.base_info());
+                continue;
+            }
+        };
+        let key = verified::key(&inst, &data);
+        if verified::is_verified(&results_dir, c.name(), &key) {
+            say(&format!("{}: verified before, unchanged", c.name()));
+        } else {
+            say(&format!("{}: verifying the app contract …", c.name()));
+            let verdict = verify_one(&inst, &data, &upstream, log_dir.clone(), &cancel).await?;
+            if verdict.passed() {
+                verified::record(&results_dir, c.name(), &key);
+            } else {
+                let reason = verified::failure_summary(&verdict);
+                say(&format!("{}: FAILED verification: {reason}", c.name()));
+                rejected.insert(
+                    c.name().to_string(),
+                    format!("failed verification: {reason}"),
+                );
+            }
+        }
+        infos.push(inst.info.clone());
+        installed.push(inst);
+    }
+
+    let mut environment = measure::probe_environment();
+    environment.pinning = layout.description.clone();
+    environment.git_revision = git_revision();
+    for info in &infos {
+        if !info.runtime_version.is_empty() {
+            environment
+                .runtimes
+                .entry(info.language.clone())
+                .or_insert_with(|| info.runtime_version.clone());
+        }
+    }
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let run_id = store
+        .begin_run(&started_at, &plan.settings(), &environment, &infos)
+        .context("recording the run")?;
+    say(&format!(
+        "run {run_id}: measuring (Ctrl-C stops and keeps the finished cells) …"
+    ));
+
+    let launcher = SupervisorLauncher::new(
+        installed,
+        rejected,
+        data,
+        upstream.base_url(),
+        log_dir,
+        (!layout.contender.is_empty()).then(|| layout.contender.clone()),
+    );
+    let driver = EngineDriver {
+        pin_cpu: layout.generator,
+        timeout: REQUEST_TIMEOUT,
+        slo: Duration::from_secs_f64(plan.slo_p99_ms / 1000.0),
+    };
+    let sampler = ProcSampler::default();
+    let bar = progress_bar(quiet);
+    let mut last_cell = String::new();
+    let mut on_progress = |p: &Progress| {
+        if let Some(bar) = &bar {
+            bar.set_position((p.done * 1000.0) as u64);
+            bar.set_message(progress_line(p));
+        } else if !quiet && p.cell != last_cell {
+            eprintln!("  {}", progress_line(p));
+            last_cell = p.cell.clone();
+        }
+    };
+    let mut sink = |cell: &crate::model::Cell| -> Result<(), crate::suite::runner::BoxError> {
+        store
+            .record_cell(run_id, cell)
+            .map_err(|e| Box::new(e) as _)
+    };
+    let outcome = run_plan(
+        &plan,
+        &launcher,
+        &driver,
+        &sampler,
+        &cancel,
+        &mut on_progress,
+        &mut sink,
+    )
+    .await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    upstream.shutdown().await;
+    let finished_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(SuiteError::Interrupted { .. }) => {
+            store.finish_run(run_id, RunStatus::Interrupted, &finished_at)?;
+            eprintln!(
+                "run {run_id} interrupted; its finished cells are kept in {}",
+                db.display()
+            );
+            return Err(Interrupted.into());
+        }
+        Err(e) => {
+            store.finish_run(run_id, RunStatus::Failed, &finished_at)?;
+            return Err(anyhow::Error::new(e).context(format!("run {run_id} failed")));
+        }
+    };
+    store.finish_run(run_id, RunStatus::Complete, &finished_at)?;
+
+    let run = store.load_run(run_id).context("reading the run back")?;
+    let mut out = std::io::stdout().lock();
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    crate::report::render_text(&run, color, &mut out)?;
+    let extras = crate::verdict::render::html_extras(&run);
+    let html = crate::report::write_html_report_with(&run, &extras, &results_dir)?;
+    let wall = began.elapsed();
+    writeln!(
+        out,
+        "\nrun {run_id}: {} in {:.0} s ({:.0} s measuring, {:.0}% outside measured windows and warm-ups)",
+        RunStatus::Complete.as_str(),
+        wall.as_secs_f64(),
+        outcome.measuring.as_secs_f64(),
+        overhead_pct(wall, outcome.measuring)
+    )?;
+    writeln!(out, "HTML report: {}", html.display())?;
+    writeln!(
+        out,
+        "Next: `bakeoff claims`, `bakeoff advise --mix io=50,api=50 --team js`"
+    )?;
+    Ok(0)
+}
+
+fn check_cancel(cancel: &CancellationToken) -> Result<()> {
+    if cancel.is_cancelled() {
+        return Err(Interrupted.into());
+    }
+    Ok(())
+}
+
+fn overhead_pct(wall: Duration, measuring: Duration) -> f64 {
+    if wall.is_zero() {
+        return 0.0;
+    }
+    100.0 * wall.saturating_sub(measuring).as_secs_f64() / wall.as_secs_f64()
+}
+
+fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(1000);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(250));
+    Some(bar)
+}
+
+fn progress_line(p: &Progress) -> String {
+    let mut s = format!("{} · {:?}", p.cell, p.phase);
+    if let Some(r) = p.rate {
+        s.push_str(&format!(" · {r:.0} req/s"));
+    }
+    if let Some(p99) = p.p99_ms {
+        s.push_str(&format!(" · p99 {p99:.1} ms"));
+    }
+    s.push_str(&format!(
+        " · ETA ≤ {}",
+        humantime::format_duration(Duration::from_secs(p.eta.as_secs()))
+    ));
+    s
+}
+
+/// The git revision of the working directory's checkout, if any.
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
 }

@@ -52,7 +52,7 @@ pub fn app_loc(dir: &Path) -> u32 {
     total
 }
 
-fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
+pub fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -40,6 +40,7 @@ pub mod manifest;
 pub mod procs;
 pub mod setup;
 pub mod supervisor;
+pub mod verified;
 
 pub use manifest::{Manifest, ManifestError, SetupKind};
 

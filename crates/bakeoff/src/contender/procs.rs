@@ -4,37 +4,25 @@
 
 use std::io;
 
+use crate::measure::procfs;
+
 /// The PIDs whose process group is `pgid`, read from `/proc/<pid>/stat`.
 /// Zombies are included until reaped (they still hold the group).
 pub fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut pids: Vec<u32> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| parse_stat(&s))
-                .is_some_and(|st| st.pgrp == pgid)
-        })
-        .collect();
+    let mut pids: Vec<u32> = procfs::group_members(pgid).iter().map(|s| s.pid).collect();
     pids.sort_unstable();
     pids
 }
 
 /// Members of the group that are not zombies (still running code).
 pub fn live_members(pgid: u32) -> Vec<u32> {
-    group_members(pgid)
-        .into_iter()
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| parse_stat(&s))
-                .is_some_and(|st| st.state != 'Z')
-        })
-        .collect()
+    let mut pids: Vec<u32> = procfs::group_members(pgid)
+        .iter()
+        .filter(|s| s.state != 'Z')
+        .map(|s| s.pid)
+        .collect();
+    pids.sort_unstable();
+    pids
 }
 
 /// Live processes (not zombies, not this one) whose environment holds `var=value`.
@@ -55,12 +43,7 @@ pub fn tagged(var: &str, value: &str) -> Vec<u32> {
             std::fs::read(format!("/proc/{pid}/environ"))
                 .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
         })
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| parse_stat(&s))
-                .is_some_and(|st| st.state != 'Z')
-        })
+        .filter(|&pid| procfs::read_stat(pid).is_some_and(|st| st.state != 'Z'))
         .collect();
     pids.sort_unstable();
     pids
@@ -78,25 +61,6 @@ pub fn signal_tagged(var: &str, value: &str, sig: i32) -> usize {
         }
     }
     pids.len()
-}
-
-/// The fields of `/proc/<pid>/stat` we use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
-    pub state: char,
-    pub ppid: u32,
-    pub pgrp: u32,
-}
-
-/// Parse `/proc/<pid>/stat`. The command name (field 2) may contain spaces and
-/// parentheses, so fields are counted from the last `)`.
-pub fn parse_stat(s: &str) -> Option<Stat> {
-    let rest = &s[s.rfind(')')? + 1..];
-    let mut f = rest.split_whitespace();
-    let state = f.next()?.chars().next()?;
-    let ppid = f.next()?.parse().ok()?;
-    let pgrp = f.next()?.parse().ok()?;
-    Some(Stat { state, ppid, pgrp })
 }
 
 /// Send `sig` to every process in the group. "No such process" is not an error.
@@ -193,21 +157,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stat_parsing_survives_odd_names() {
-        let s = "1234 (we ird) (name)) S 1 1234 1234 0 -1 4194560 100 0";
-        assert_eq!(
-            parse_stat(s),
-            Some(Stat {
-                state: 'S',
-                ppid: 1,
-                pgrp: 1234
-            })
-        );
-        assert_eq!(parse_stat("garbage"), None);
-        assert_eq!(parse_stat("1 (x) S"), None);
-    }
-
-    #[test]
     fn our_own_group_is_found() {
         // SAFETY: getpgrp has no preconditions.
         let pgid = unsafe { libc::getpgrp() } as u32;
@@ -224,10 +173,7 @@ mod tests {
             .unwrap();
         let pid = child.id();
         assert_eq!(tagged("BAKEOFF_PROCS_TEST", &value), vec![pid]);
-        assert_eq!(
-            signal_tagged("BAKEOFF_PROCS_TEST", &value, libc::SIGKILL),
-            1
-        );
+        assert_eq!(signal_tagged("BAKEOFF_PROCS_TEST", &value, libc::SIGKILL), 1);
         child.wait().unwrap();
         assert!(tagged("BAKEOFF_PROCS_TEST", &value).is_empty());
     }

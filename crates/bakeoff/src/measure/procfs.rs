@@ -8,6 +8,8 @@ use std::fs;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcStat {
     pub pid: u32,
+    /// `R`, `S`, `Z` (zombie: exited, not yet reaped), …
+    pub state: char,
     pub ppid: u32,
     pub pgrp: u32,
     /// utime + stime, in clock ticks.
@@ -25,6 +27,7 @@ pub fn parse_stat(line: &str) -> Option<ProcStat> {
     let field = |n: usize| rest.get(n - 3).and_then(|s| s.parse::<u64>().ok());
     Some(ProcStat {
         pid,
+        state: rest.first()?.chars().next()?,
         ppid: field(4)? as u32,
         pgrp: field(5)? as u32,
         cpu_ticks: field(14)? + field(15)?,
@@ -99,6 +102,7 @@ mod tests {
             s,
             ProcStat {
                 pid: 4242,
+                state: 'S',
                 ppid: 1,
                 pgrp: 4200,
                 cpu_ticks: 300

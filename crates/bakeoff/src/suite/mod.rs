@@ -30,6 +30,7 @@ use crate::model::{Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
 mod cell;
+pub mod live;
 pub mod plan;
 pub mod runner;
 pub mod search;

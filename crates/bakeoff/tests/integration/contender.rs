@@ -75,7 +75,7 @@ pub fn live_processes_with(file: &str, needle: &str) -> Vec<u32> {
         };
         let live = std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
-            .and_then(|s| bakeoff::contender::procs::parse_stat(&s))
+            .and_then(|s| bakeoff::measure::procfs::parse_stat(&s))
             .is_some_and(|st| st.state != 'Z');
         if live && bytes.split(|b| *b == 0).any(|e| e == needle.as_bytes()) {
             found.push(pid);

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use crate::contender::copy_fixtures;
 
 #[test]
-#[ignore = "needs workload::verify (endpoint checks) and workload::upstream"]
 fn verify_names_each_broken_endpoint() {
     let fx = copy_fixtures(&["broken"]);
     let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
@@ -47,7 +46,6 @@ fn verify_names_each_broken_endpoint() {
 }
 
 #[test]
-#[ignore = "needs workload::upstream"]
 fn verify_reports_a_contender_that_cannot_start_as_a_failure() {
     let fx = copy_fixtures(&["crashing"]);
     let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
@@ -77,7 +75,6 @@ fn verify_reports_a_contender_that_cannot_start_as_a_failure() {
 }
 
 #[test]
-#[ignore = "needs workload::upstream"]
 fn ctrl_c_during_verify_stops_the_contender_and_exits_130() {
     // Never healthy, and patient: the interrupt lands while bakeoff waits for it.
     let fx = copy_fixtures(&["unhealthy"]);

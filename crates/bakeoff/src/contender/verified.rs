@@ -1,0 +1,70 @@
+//! Which contenders passed verification, remembered under the results directory
+//! so `bakeoff run` verifies again only what changed: the key hashes bakeoff's
+//! version, the data, the installed runtime and every file of the app.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::check::{EndpointStatus, Verdict};
+use super::datagen::DataFiles;
+use super::footprint;
+use super::setup::Installed;
+
+fn stamp(results_dir: &Path, name: &str) -> PathBuf {
+    results_dir.join("verified").join(format!("{name}.key"))
+}
+
+/// A hash of everything a verification result depends on.
+pub fn key(inst: &Installed, data: &DataFiles) -> String {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    h.update(format!("{:?}", data.spec));
+    h.update(&inst.info.runtime_version);
+    h.update(&inst.info.framework_version);
+    let mut files = Vec::new();
+    footprint::walk(&inst.contender.dir, &mut |p| files.push(p.to_path_buf()));
+    files.sort();
+    for f in files {
+        if f.file_name().is_some_and(|n| n == "bakeoff-stamp.json") {
+            continue;
+        }
+        h.update(f.to_string_lossy().as_bytes());
+        if let Ok(bytes) = std::fs::read(&f) {
+            h.update(&bytes);
+        }
+    }
+    format!("{:x}", h.finalize())
+}
+
+pub fn is_verified(results_dir: &Path, name: &str, key: &str) -> bool {
+    std::fs::read_to_string(stamp(results_dir, name)).is_ok_and(|k| k.trim() == key)
+}
+
+/// Best effort: a stamp that cannot be written only means verifying again next time.
+pub fn record(results_dir: &Path, name: &str, key: &str) {
+    let path = stamp(results_dir, name);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(path, key);
+}
+
+/// One line naming what failed.
+pub fn failure_summary(v: &Verdict) -> String {
+    if let Some(e) = &v.error {
+        return e.lines().next().unwrap_or_default().to_string();
+    }
+    v.endpoints
+        .iter()
+        .filter(|e| e.status == EndpointStatus::Fail)
+        .map(|e| {
+            format!(
+                "{} ({})",
+                e.endpoint,
+                e.reasons.first().map(String::as_str).unwrap_or("failed")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

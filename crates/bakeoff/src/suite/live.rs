@@ -1,0 +1,355 @@
+//! The real side effects behind the suite's traits: [`SupervisorLauncher`]
+//! starts installed contenders through the supervisor, and [`EngineDriver`]
+//! drives windows with the `bakeoff-load` engine. Everything here is a thin
+//! translation; the logic lives in the suite and is tested with fakes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bakeoff_load::{self as load, Histogram, LoadConfig, LoadError, RequestSpec, Schedule};
+use futures_util::future::BoxFuture;
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    DriveError, Driver, LaunchError, Launcher, ProcessSet, RunningContender, Warmup, WindowResult,
+    WindowSpec, WsResult, WsSpec,
+};
+use crate::contender::datagen::DataFiles;
+use crate::contender::setup::Installed;
+use crate::contender::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
+use crate::model::{Percentiles, TimelinePoint};
+
+/// Quantiles drawn in the percentile spectrum.
+const SPECTRUM: [f64; 10] = [
+    0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0,
+];
+
+/// Starts contenders with the supervisor, each on a fresh copy of the database.
+pub struct SupervisorLauncher {
+    installed: BTreeMap<String, Installed>,
+    /// Contenders that may not run, with the reason (failed setup or verification).
+    rejected: BTreeMap<String, String>,
+    data: DataFiles,
+    upstream: String,
+    log_dir: std::path::PathBuf,
+    cpus: Option<Vec<usize>>,
+}
+
+impl SupervisorLauncher {
+    pub fn new(
+        installed: Vec<Installed>,
+        rejected: BTreeMap<String, String>,
+        data: DataFiles,
+        upstream: String,
+        log_dir: std::path::PathBuf,
+        cpus: Option<Vec<usize>>,
+    ) -> SupervisorLauncher {
+        SupervisorLauncher {
+            installed: installed
+                .into_iter()
+                .map(|i| (i.contender.name().to_string(), i))
+                .collect(),
+            rejected,
+            data,
+            upstream,
+            log_dir,
+            cpus,
+        }
+    }
+}
+
+impl Launcher for SupervisorLauncher {
+    fn launch<'a>(
+        &'a self,
+        contender: &'a str,
+        workers: u32,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>> {
+        Box::pin(async move {
+            if let Some(reason) = self.rejected.get(contender) {
+                return Err(LaunchError(reason.clone()));
+            }
+            let installed = self
+                .installed
+                .get(contender)
+                .ok_or_else(|| LaunchError(format!("{contender} is not installed")))?;
+            let sqlite = self
+                .data
+                .working_copy(contender)
+                .map_err(|e| LaunchError(e.to_string()))?;
+            let env = ContractEnv {
+                sqlite,
+                data: self.data.csv.clone(),
+                upstream: self.upstream.clone(),
+                log_dir: self.log_dir.clone(),
+            };
+            let mut spec = SpawnSpec::new(installed, workers, &env);
+            spec.cpus = self.cpus.clone();
+            match Running::start(&spec, cancel).await {
+                Ok(r) => Ok(Box::new(Live(Some(r))) as Box<dyn RunningContender>),
+                Err(SuperviseError::Cancelled { .. }) => Err(LaunchError("cancelled".into())),
+                Err(e) => Err(LaunchError(e.to_string())),
+            }
+        })
+    }
+}
+
+/// A running contender; `Option` so `stop` can take it out of the box.
+struct Live(Option<Running>);
+
+impl RunningContender for Live {
+    fn base_url(&self) -> &str {
+        self.0.as_ref().map_or("", |r| r.base_url())
+    }
+
+    fn processes(&self) -> ProcessSet {
+        ProcessSet {
+            pgid: self.0.as_ref().map(|r| r.pgid()),
+            pids: Vec::new(),
+        }
+    }
+
+    fn startup_time(&self) -> Duration {
+        self.0.as_ref().map_or(Duration::ZERO, |r| r.startup_time())
+    }
+
+    fn exited(&mut self) -> Option<String> {
+        let r = self.0.as_mut()?;
+        let status = r.try_exited()?;
+        Some(format!(
+            "{} exited ({status}) while being measured; last lines of {}:\n{}",
+            r.name(),
+            r.log_path().display(),
+            r.log_tail()
+        ))
+    }
+
+    fn stop(mut self: Box<Self>) -> BoxFuture<'static, Result<(), LaunchError>> {
+        let running = self.0.take();
+        Box::pin(async move {
+            if let Some(r) = running {
+                r.stop().await;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Drives windows with the `bakeoff-load` engine, pinned to the generator's core.
+pub struct EngineDriver {
+    pub pin_cpu: Option<usize>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Latency objective, to size the connection pool.
+    pub slo: Duration,
+}
+
+impl EngineDriver {
+    /// Enough connections to keep `rate` in flight at the SLO's latency (Little's
+    /// law with 2× headroom), so the pool is never what limits an open-loop window.
+    fn connections(&self, rate: f64) -> u32 {
+        (rate * self.slo.as_secs_f64() * 2.0)
+            .ceil()
+            .clamp(16.0, 2048.0) as u32
+    }
+}
+
+impl Driver for EngineDriver {
+    fn http_window<'a>(
+        &'a self,
+        spec: &'a WindowSpec,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<WindowResult, DriveError>> {
+        Box::pin(async move {
+            let target = load::Url::parse(&spec.base_url).map_err(|e| {
+                DriveError::Failed(format!("bad contender URL {}: {e}", spec.base_url))
+            })?;
+            let requests = spec
+                .workload
+                .requests()
+                .into_iter()
+                .map(|r| RequestSpec {
+                    class: r.class.to_string(),
+                    weight: r.weight,
+                    ..RequestSpec::get(r.path)
+                })
+                .collect();
+            let config = LoadConfig {
+                requests,
+                connections: self.connections(spec.rate),
+                rate: Some(spec.rate),
+                schedule: Schedule::Uniform,
+                duration: Some(spec.duration),
+                warmup: match spec.warmup {
+                    Warmup::None => load::Warmup::Fixed(Duration::ZERO),
+                    Warmup::Fixed(d) => load::Warmup::Fixed(d),
+                    Warmup::Adaptive { max } => load::Warmup::Adaptive { max },
+                },
+                timeout: self.timeout,
+                pin_cpu: self.pin_cpu,
+                ..LoadConfig::new(target)
+            };
+            let report = load::run(config, cancel.clone(), None)
+                .await
+                .map_err(drive_error)?;
+            Ok(window_result(&report))
+        })
+    }
+
+    fn ws_window<'a>(
+        &'a self,
+        spec: &'a WsSpec,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<WsResult, DriveError>> {
+        Box::pin(async move {
+            let url = format!("{}/ws", spec.base_url.replacen("http://", "ws://", 1));
+            let url = load::Url::parse(&url)
+                .map_err(|e| DriveError::Failed(format!("bad WebSocket URL {url}: {e}")))?;
+            let config = load::ws::WsConfig {
+                clients: spec.clients,
+                rate: spec.rate,
+                duration: spec.duration,
+                pin_cpu: self.pin_cpu,
+                ..load::ws::WsConfig::new(url)
+            };
+            let r = load::ws::run(config, cancel.clone())
+                .await
+                .map_err(drive_error)?;
+            if r.connected == 0 {
+                let errors: Vec<String> =
+                    r.errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                return Err(DriveError::Failed(format!(
+                    "no WebSocket client could join the room ({})",
+                    errors.join(", ")
+                )));
+            }
+            Ok(WsResult {
+                connected: r.connected,
+                sent: r.sent,
+                expected_deliveries: r.expected_deliveries,
+                deliveries: r.deliveries,
+                p50_ms: ms(r.latency.value_at_quantile(0.5)),
+                p99_ms: ms(r.latency.value_at_quantile(0.99)),
+            })
+        })
+    }
+}
+
+fn drive_error(e: LoadError) -> DriveError {
+    match e {
+        LoadError::Cancelled => DriveError::Cancelled,
+        other => DriveError::Failed(other.to_string()),
+    }
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+/// Percentiles in milliseconds from a microsecond histogram.
+pub fn percentiles(h: &Histogram<u64>) -> Percentiles {
+    if h.is_empty() {
+        return Percentiles::default();
+    }
+    Percentiles {
+        p50: ms(h.value_at_quantile(0.5)),
+        p90: ms(h.value_at_quantile(0.9)),
+        p99: ms(h.value_at_quantile(0.99)),
+        p999: ms(h.value_at_quantile(0.999)),
+        p9999: ms(h.value_at_quantile(0.9999)),
+        max: ms(h.max()),
+        mean: h.mean() / 1000.0,
+    }
+}
+
+/// (quantile, ms) points for the spectrum chart.
+pub fn spectrum(h: &Histogram<u64>) -> Vec<[f64; 2]> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    SPECTRUM
+        .iter()
+        .map(|&q| [q, ms(h.value_at_quantile(q))])
+        .collect()
+}
+
+fn v2(h: &Histogram<u64>) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new().serialize(h, &mut buf).ok()?;
+    Some(buf)
+}
+
+/// Translate an engine report into the suite's window result.
+pub fn window_result(r: &load::LoadReport) -> WindowResult {
+    let status_errors = r.errors.get(&load::ErrorKind::Status).copied().unwrap_or(0);
+    let light = r.classes.get("light").map(|c| &c.latency);
+    let mut histograms = Vec::new();
+    for (name, h) in [
+        ("latency", Some(&r.latency)),
+        ("service", Some(&r.service)),
+        ("light", light),
+    ] {
+        if let Some(blob) = h.and_then(v2) {
+            histograms.push((name.to_string(), blob));
+        }
+    }
+    WindowResult {
+        target_rps: r.target_rate.unwrap_or(0.0),
+        achieved_rps: r.achieved_rate,
+        requests: r.requests.saturating_sub(status_errors),
+        errors: r.error_count(),
+        latency: percentiles(&r.latency),
+        service: percentiles(&r.service),
+        light: light.map(percentiles),
+        spectrum: spectrum(&r.latency),
+        service_spectrum: spectrum(&r.service),
+        timeline: r
+            .timeline
+            .iter()
+            .map(|s| TimelinePoint {
+                second: s.second,
+                rps: s.requests as f64,
+                p99_ms: ms(s.p99_us),
+                errors: s.errors,
+            })
+            .collect(),
+        mean_in_flight: r.mean_in_flight,
+        histograms,
+        generator_valid: r.valid,
+        generator_note: (!r.warnings.is_empty()).then(|| r.warnings.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_milliseconds() {
+        let mut h = Histogram::<u64>::new(3).unwrap();
+        for us in 1..=1000u64 {
+            h.record(us * 1000).unwrap();
+        }
+        let p = percentiles(&h);
+        assert!((p.p50 - 500.0).abs() < 1.0, "{p:?}");
+        assert!((p.p99 - 990.0).abs() < 2.0, "{p:?}");
+        assert!((p.max - 1000.0).abs() < 1.0, "{p:?}");
+        let s = spectrum(&h);
+        assert_eq!(s.len(), SPECTRUM.len());
+        assert!(s.windows(2).all(|w| w[0][1] <= w[1][1]));
+        assert!(percentiles(&Histogram::<u64>::new(3).unwrap()).p99 == 0.0);
+    }
+
+    #[test]
+    fn the_pool_follows_the_rate() {
+        let d = EngineDriver {
+            pin_cpu: None,
+            timeout: Duration::from_secs(5),
+            slo: Duration::from_millis(100),
+        };
+        assert_eq!(d.connections(10.0), 16);
+        assert_eq!(d.connections(1000.0), 200);
+        assert_eq!(d.connections(1e6), 2048);
+    }
+}
