@@ -173,7 +173,10 @@ mod tests {
             .unwrap();
         let pid = child.id();
         assert_eq!(tagged("BAKEOFF_PROCS_TEST", &value), vec![pid]);
-        assert_eq!(signal_tagged("BAKEOFF_PROCS_TEST", &value, libc::SIGKILL), 1);
+        assert_eq!(
+            signal_tagged("BAKEOFF_PROCS_TEST", &value, libc::SIGKILL),
+            1
+        );
         child.wait().unwrap();
         assert!(tagged("BAKEOFF_PROCS_TEST", &value).is_empty());
     }

@@ -1,6 +1,7 @@
 mod browser;
 mod contender;
 mod faults_load;
+mod faults_run;
 mod faults_supervisor;
 mod hardening;
 mod hardening_cli;
