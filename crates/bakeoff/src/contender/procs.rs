@@ -25,34 +25,45 @@ pub fn live_members(pgid: u32) -> Vec<u32> {
     pids
 }
 
-/// Live processes (not zombies, not this one) whose environment holds `var=value`.
-/// Children inherit the environment, so this finds a contender's descendants even
-/// after they left its process group (`setsid`), unless they replaced their
-/// environment at `exec`.
-pub fn tagged(var: &str, value: &str) -> Vec<u32> {
+/// Live processes (not zombies, not this one) whose environment sets `var`, with
+/// its value. Children inherit the environment, so this finds a contender's
+/// descendants even after they left its process group (`setsid`), unless they
+/// replaced their environment at `exec`.
+pub fn env_values(var: &str) -> Vec<(u32, String)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let needle = format!("{var}={value}");
+    let prefix = format!("{var}=");
     let me = std::process::id();
-    let mut pids: Vec<u32> = entries
+    let mut found: Vec<(u32, String)> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|&pid| pid != me)
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+        .filter_map(|pid| {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let value = env
+                .split(|b| *b == 0)
+                .find_map(|v| v.strip_prefix(prefix.as_bytes()))?;
+            Some((pid, String::from_utf8_lossy(value).into_owned()))
         })
-        .filter(|&pid| procfs::read_stat(pid).is_some_and(|st| st.state != 'Z'))
+        .filter(|(pid, _)| procfs::read_stat(*pid).is_some_and(|st| st.state != 'Z'))
         .collect();
-    pids.sort_unstable();
-    pids
+    found.sort_unstable();
+    found
 }
 
-/// Send `sig` to every process [`tagged`] with `var=value`; how many there were.
-pub fn signal_tagged(var: &str, value: &str, sig: i32) -> usize {
-    let pids = tagged(var, value);
-    for &pid in &pids {
+/// Live processes whose environment holds `var=value` (see [`env_values`]).
+pub fn tagged(var: &str, value: &str) -> Vec<u32> {
+    env_values(var)
+        .into_iter()
+        .filter(|(_, v)| v == value)
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Send `sig` to each of `pids` (never to pid 0 or 1).
+pub fn signal_pids(pids: &[u32], sig: i32) {
+    for &pid in pids {
         if let Ok(pid) = libc::pid_t::try_from(pid) {
             if pid > 1 {
                 // SAFETY: kill has no memory-safety preconditions.
@@ -60,6 +71,12 @@ pub fn signal_tagged(var: &str, value: &str, sig: i32) -> usize {
             }
         }
     }
+}
+
+/// Send `sig` to every process [`tagged`] with `var=value`; how many there were.
+pub fn signal_tagged(var: &str, value: &str, sig: i32) -> usize {
+    let pids = tagged(var, value);
+    signal_pids(&pids, sig);
     pids.len()
 }
 

@@ -379,7 +379,7 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis();
-    let instance = format!("{}-{}-{stamp}-{port}", spec.name, std::process::id());
+    let instance = format!("{}-{}-{port}-{stamp}", owner_tag(), spec.name);
     let log_path = spec.log_dir.join(format!(
         "{}-w{}-{stamp}-p{port}.log",
         spec.name, spec.workers
@@ -452,6 +452,34 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
         stopped: false,
         instance,
     })
+}
+
+/// `<pid>-<start ticks>` of this bakeoff: the head of every [`INSTANCE_VAR`] value,
+/// so a later bakeoff can tell whose contenders are orphans.
+fn owner_tag() -> String {
+    let (pid, start) = crate::store::owner::current();
+    format!("{pid}-{}", start.unwrap_or(-1))
+}
+
+/// SIGKILL the contender processes a bakeoff left behind when it was killed
+/// (SIGKILL cannot be handled): processes tagged with [`INSTANCE_VAR`] whose owner
+/// is gone. Returns their pids.
+pub fn reap_orphans() -> Vec<u32> {
+    let orphans: Vec<u32> = procs::env_values(INSTANCE_VAR)
+        .into_iter()
+        .filter(|(_, value)| {
+            let mut parts = value.splitn(3, '-');
+            let pid = parts.next().and_then(|p| p.parse::<i64>().ok());
+            let start = parts.next().and_then(|s| s.parse::<i64>().ok());
+            match pid {
+                Some(pid) => !crate::store::owner::is_alive(pid, start.filter(|s| *s >= 0)),
+                None => false,
+            }
+        })
+        .map(|(pid, _)| pid)
+        .collect();
+    procs::signal_pids(&orphans, libc::SIGKILL);
+    orphans
 }
 
 /// An ephemeral port that was free a moment ago (bind, read, release).

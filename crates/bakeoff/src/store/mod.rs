@@ -15,7 +15,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use crate::model::{Cell, ContenderInfo, Environment, Run, RunStatus, Settings};
 
 mod migrations;
-mod owner;
+pub(crate) mod owner;
 mod read;
 mod write;
 

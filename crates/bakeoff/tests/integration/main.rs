@@ -2,6 +2,7 @@ mod browser;
 mod contender;
 mod faults_load;
 mod faults_run;
+mod faults_signals;
 mod faults_supervisor;
 mod hardening;
 mod hardening_cli;
