@@ -36,8 +36,21 @@ impl Area {
         self.dir.path().join("events")
     }
 
-    /// `bakeoff run` of these fault fixtures on `json` at a 0.05 duration scale.
+    /// `bakeoff run` of these fault fixtures on `json` at a duration scale, with
+    /// this area's database and results directory.
     pub fn run_cmd(&self, marker: &Marker, fixtures: &[&str], scale: &str) -> Command {
+        self.run_cmd_at(marker, fixtures, scale, &self.db(), &self.results())
+    }
+
+    /// [`Area::run_cmd`] with another database and results directory.
+    pub fn run_cmd_at(
+        &self,
+        marker: &Marker,
+        fixtures: &[&str],
+        scale: &str,
+        db: &Path,
+        results: &Path,
+    ) -> Command {
         let mut cmd = marker.bakeoff();
         cmd.arg("run");
         for f in fixtures {
@@ -45,9 +58,9 @@ impl Area {
         }
         cmd.args(["--workloads", "json", "--duration-scale", scale, "-q"])
             .arg("--db")
-            .arg(self.db())
+            .arg(db)
             .arg("--results-dir")
-            .arg(self.results())
+            .arg(results)
             .env("BAKEOFF_TEST_EVENTS", self.events())
             .env("BAKEOFF_FAULT_STATE", self.dir.path());
         cmd

@@ -1,5 +1,6 @@
 mod browser;
 mod contender;
+mod faults_files;
 mod faults_load;
 mod faults_run;
 mod faults_signals;
