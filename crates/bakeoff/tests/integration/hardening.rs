@@ -231,18 +231,3 @@ pub fn signal(pid: u32, sig: i32) {
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(pid as i32, sig) };
 }
-
-/// Wait (bounded) until `path` contains a line starting with `prefix`.
-pub fn wait_for_event(path: &Path, prefix: &str, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if std::fs::read_to_string(path)
-            .map(|t| t.lines().any(|l| l.starts_with(prefix)))
-            .unwrap_or(false)
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}

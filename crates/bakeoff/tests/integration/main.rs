@@ -7,6 +7,7 @@ mod faults_signals;
 mod faults_supervisor;
 mod hardening;
 mod hardening_cli;
+mod hardening_security;
 mod load;
 mod report;
 mod setup;
