@@ -176,3 +176,20 @@ fn contenders_that_resist_stopping_are_measured_and_leave_nothing() {
     );
     marker.assert_no_orphans(Duration::from_secs(3));
 }
+
+#[test]
+fn a_missing_runtime_fails_the_cell_with_a_clear_reason() {
+    let marker = Marker::new();
+    let area = Area::new();
+    let empty = area.dir.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    // No python3 (nor anything else) on PATH.
+    let mut cmd = area.run_cmd(&marker, &["steady"], "0.05");
+    cmd.env("PATH", &empty);
+    let done = run_bounded(&mut cmd, Duration::from_secs(60));
+    assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    let reason = failure(&area.latest(), "fault-steady");
+    assert!(reason.contains("python3"), "{reason}");
+    marker.assert_no_orphans(Duration::from_secs(3));
+}
