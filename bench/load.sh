@@ -20,8 +20,12 @@ work=$(mktemp -d /tmp/bakeoff-bench.XXXXXX)
 nginx_pid=""
 
 cleanup() {
+    # nginx runs in its own session (setsid), so its master's pid is its process
+    # group: stop the whole group. setsid may fork, so the pid comes from nginx.
+    if [[ -z "$nginx_pid" && -s "$work/nginx.pid" ]]; then
+        nginx_pid=$(cat "$work/nginx.pid")
+    fi
     if [[ -n "$nginx_pid" ]]; then
-        # nginx runs in its own process group (setsid): stop the whole group.
         kill -TERM -- "-$nginx_pid" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL -- "-$nginx_pid" 2>/dev/null || true
@@ -67,10 +71,16 @@ http {
 }
 CONF
 setsid taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -p "$work" >"$work/nginx.out" 2>&1 &
-nginx_pid=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    kill -0 "$nginx_pid" 2>/dev/null || { echo "error: nginx did not start:" >&2; cat "$work/nginx.out" "$work/error.log" >&2; exit 1; }
+for i in $(seq 101); do
+    if [[ -s "$work/nginx.pid" ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+        nginx_pid=$(cat "$work/nginx.pid")
+        break
+    fi
+    if [[ $i == 101 ]]; then
+        echo "error: nginx did not start on 127.0.0.1:$PORT (is the port taken? set PORT=...):" >&2
+        cat "$work/nginx.out" "$work/error.log" >&2 2>/dev/null
+        exit 1
+    fi
     sleep 0.1
 done
 url="http://127.0.0.1:$PORT/"

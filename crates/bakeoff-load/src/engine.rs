@@ -1,5 +1,5 @@
-//! The HTTP load engine: the send schedule, one task per keep-alive connection,
-//! and the run control (warm-up, end, hard stop, progress).
+//! The HTTP load engine: one task per keep-alive connection pulling from the
+//! schedule (`schedule.rs`), and the run control (warm-up, end, hard stop, progress).
 //!
 //! Connections *pull* tickets from the schedule when they are free. A ticket
 //! carries its intended send time: in the open loop that is the schedule's next
@@ -11,22 +11,23 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::{watch, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::http::{self, Conn, ExchangeError};
+use crate::http::{Conn, ExchangeError};
+use crate::schedule::{Plan, Rng, Scheduler, WarmupTracker};
 use crate::stats::Recorder;
 use crate::sys::Usage;
 use crate::{
-    target, ClassStats, ErrorKind, LoadConfig, LoadError, LoadReport, Progress, RequestSpec,
-    Schedule, Warmup,
+    target, ClassStats, ErrorKind, LoadConfig, LoadError, LoadReport, Progress, Schedule, Warmup,
 };
 
 /// A send later than this behind its intended time counts as late. Tokio's
 /// timer has 1 ms granularity, so smaller lags are the clock, not a backlog.
 const LATE: Duration = Duration::from_millis(2);
+/// Open loop: how far ahead of its intended time a request may be sent.
+const EARLY: Duration = Duration::from_millis(1);
 const TICK: Duration = Duration::from_millis(250);
 
 /// Reject values that cannot describe a run.
@@ -66,143 +67,6 @@ pub(crate) fn validate(cfg: &LoadConfig) -> Result<(), LoadError> {
         return bad("every request in the mix has weight 0");
     }
     Ok(())
-}
-
-/// Pre-serialized requests and their weights.
-struct Plan {
-    bytes: Vec<Bytes>,
-    head: Vec<bool>,
-    /// Index into `class_names` per request.
-    class_of: Vec<usize>,
-    class_names: Vec<String>,
-    cumulative: Vec<u64>,
-}
-
-impl Plan {
-    fn new(cfg: &LoadConfig, authority: &str) -> Result<Plan, LoadError> {
-        let specs = if cfg.requests.is_empty() {
-            let mut path = cfg.target.path().to_string();
-            if let Some(q) = cfg.target.query() {
-                path.push('?');
-                path.push_str(q);
-            }
-            vec![RequestSpec::get(path)]
-        } else {
-            cfg.requests.clone()
-        };
-        let mut plan = Plan {
-            bytes: Vec::new(),
-            head: Vec::new(),
-            class_of: Vec::new(),
-            class_names: Vec::new(),
-            cumulative: Vec::new(),
-        };
-        let mut total = 0u64;
-        for spec in &specs {
-            plan.bytes.push(http::serialize(spec, authority)?);
-            plan.head.push(spec.method.eq_ignore_ascii_case("HEAD"));
-            let class = match plan.class_names.iter().position(|c| c == &spec.class) {
-                Some(i) => i,
-                None => {
-                    plan.class_names.push(spec.class.clone());
-                    plan.class_names.len() - 1
-                }
-            };
-            plan.class_of.push(class);
-            total += u64::from(spec.weight);
-            plan.cumulative.push(total);
-        }
-        Ok(plan)
-    }
-
-    /// A request index drawn by weight.
-    fn pick(&self, rng: &mut Rng) -> usize {
-        if self.bytes.len() == 1 {
-            return 0;
-        }
-        let total = *self.cumulative.last().unwrap_or(&1);
-        let x = rng.next() % total.max(1);
-        self.cumulative.partition_point(|&c| c <= x)
-    }
-}
-
-/// xorshift64*: a cheap generator for picking requests and Poisson gaps.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in (0, 1].
-    fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// The schedule of intended send times and the run's bounds.
-struct Scheduler {
-    rate: Option<f64>,
-    poisson: bool,
-    origin: Instant,
-    issued: u64,
-    next: Instant,
-    /// No ticket is intended at or after this instant.
-    end: Option<Instant>,
-    measure_start: Option<Instant>,
-    max_requests: Option<u64>,
-    issued_measured: u64,
-    stopped: bool,
-    rng: Rng,
-}
-
-impl Scheduler {
-    fn next_ticket(&mut self, now: Instant) -> Option<Instant> {
-        if self.stopped {
-            return None;
-        }
-        let intended = match self.rate {
-            None => now,
-            Some(rate) => {
-                let t = self.next;
-                self.issued += 1;
-                self.next = if self.poisson {
-                    t + Duration::from_secs_f64(-self.rng.unit().ln() / rate)
-                } else {
-                    self.origin + Duration::from_secs_f64(self.issued as f64 / rate)
-                };
-                t
-            }
-        };
-        if self.end.is_some_and(|end| intended >= end) {
-            self.stopped = true;
-            return None;
-        }
-        if self.measure_start.is_some_and(|m| intended >= m) {
-            if self
-                .max_requests
-                .is_some_and(|max| self.issued_measured >= max)
-            {
-                self.stopped = true;
-                return None;
-            }
-            self.issued_measured += 1;
-        }
-        Some(intended)
-    }
-
-    /// Scheduled sends in the window that never went out (open loop).
-    fn backlog(&self) -> u64 {
-        match (self.rate, self.end) {
-            (Some(rate), Some(end)) if !self.stopped || self.next < end => {
-                (end.saturating_duration_since(self.next).as_secs_f64() * rate).ceil() as u64
-            }
-            _ => 0,
-        }
-    }
 }
 
 /// State shared by the connection tasks and the control loop (one thread).
@@ -443,55 +307,6 @@ pub(crate) async fn drive(
     })
 }
 
-/// Adaptive warm-up: three consecutive 1 s windows within 2% of each other.
-struct WarmupTracker {
-    window_start: Instant,
-    window_responses: u64,
-    rates: Vec<f64>,
-    t0: Instant,
-}
-
-impl WarmupTracker {
-    fn new(t0: Instant) -> Self {
-        WarmupTracker {
-            window_start: t0,
-            window_responses: 0,
-            rates: Vec::new(),
-            t0,
-        }
-    }
-
-    /// `Some(capped)` when the warm-up should end now.
-    fn observe(&mut self, now: Instant, responses: u64, max: Duration) -> Option<bool> {
-        if now - self.t0 >= max {
-            return Some(true);
-        }
-        let dt = now - self.window_start;
-        if dt < Duration::from_secs(1) {
-            return None;
-        }
-        let rate = (responses - self.window_responses) as f64 / dt.as_secs_f64();
-        self.window_start = now;
-        self.window_responses = responses;
-        self.rates.push(rate);
-        if self.rates.len() > 3 {
-            self.rates.remove(0);
-        }
-        stable(&self.rates).then_some(false)
-    }
-}
-
-/// Three positive rates whose spread is within 2% of their mean.
-fn stable(rates: &[f64]) -> bool {
-    if rates.len() < 3 {
-        return false;
-    }
-    let max = rates.iter().cloned().fold(f64::MIN, f64::max);
-    let min = rates.iter().cloned().fold(f64::MAX, f64::min);
-    let mean = rates.iter().sum::<f64>() / rates.len() as f64;
-    mean > 0.0 && (max - min) / mean <= 0.02
-}
-
 /// The self-check: generator CPU and whether the generator limited the rate.
 pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
     let mut r = raw.report;
@@ -543,8 +358,10 @@ async fn connection(e: Rc<Engine>) {
         };
         let idx = e.plan.pick(&mut e.rng.borrow_mut());
         let class = e.plan.class_of[idx];
-        if intended > now {
-            sleep.as_mut().reset(intended);
+        // Tokio's timer fires on the first 1 ms tick at or after a deadline; aiming
+        // one tick early keeps the timer's slack out of the corrected latency.
+        if intended > now + EARLY {
+            sleep.as_mut().reset(intended - EARLY);
             (&mut sleep).await;
         }
         if conn.is_none() {
@@ -658,95 +475,6 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sched(rate: Option<f64>, poisson: bool, t0: Instant) -> Scheduler {
-        Scheduler {
-            rate,
-            poisson,
-            origin: t0,
-            issued: 0,
-            next: t0,
-            end: Some(t0 + Duration::from_secs(1)),
-            measure_start: Some(t0),
-            max_requests: None,
-            issued_measured: 0,
-            stopped: false,
-            rng: Rng(42),
-        }
-    }
-
-    #[test]
-    fn uniform_schedule_spaces_sends_and_stops_at_the_end() {
-        let t0 = Instant::now();
-        let mut s = sched(Some(100.0), false, t0);
-        let mut times = Vec::new();
-        while let Some(t) = s.next_ticket(t0) {
-            times.push(t);
-        }
-        assert_eq!(times.len(), 100);
-        assert_eq!(times[1] - times[0], Duration::from_millis(10));
-        assert_eq!(times[99] - t0, Duration::from_millis(990));
-        assert_eq!(s.backlog(), 0);
-    }
-
-    #[test]
-    fn poisson_schedule_has_the_right_mean_rate() {
-        let t0 = Instant::now();
-        let mut s = sched(Some(10_000.0), true, t0);
-        let mut n = 0;
-        while s.next_ticket(t0).is_some() {
-            n += 1;
-        }
-        assert!((9_500..=10_500).contains(&n), "{n}");
-    }
-
-    #[test]
-    fn max_requests_bounds_the_measured_tickets() {
-        let t0 = Instant::now();
-        let mut s = sched(None, false, t0);
-        s.end = None;
-        s.max_requests = Some(5);
-        let n = std::iter::from_fn(|| s.next_ticket(t0)).count();
-        assert_eq!(n, 5);
-    }
-
-    #[test]
-    fn stability_needs_three_close_windows() {
-        assert!(!stable(&[100.0, 100.0]));
-        assert!(stable(&[100.0, 101.0, 99.5]));
-        assert!(!stable(&[100.0, 105.0, 100.0]));
-        assert!(!stable(&[0.0, 0.0, 0.0]));
-    }
-
-    #[test]
-    fn weighted_pick_follows_weights() {
-        let cfg = LoadConfig {
-            requests: vec![
-                RequestSpec {
-                    weight: 3,
-                    ..RequestSpec::get("/a")
-                },
-                RequestSpec {
-                    weight: 1,
-                    ..RequestSpec::get("/b")
-                },
-                RequestSpec {
-                    weight: 0,
-                    ..RequestSpec::get("/never")
-                },
-            ],
-            ..LoadConfig::new(url::Url::parse("http://127.0.0.1:1/").unwrap())
-        };
-        let plan = Plan::new(&cfg, "h").unwrap();
-        let mut rng = Rng(7);
-        let mut counts = [0u32; 3];
-        for _ in 0..40_000 {
-            counts[plan.pick(&mut rng)] += 1;
-        }
-        assert_eq!(counts[2], 0);
-        let share = f64::from(counts[0]) / 40_000.0;
-        assert!((0.72..0.78).contains(&share), "{share}");
-    }
 
     #[test]
     fn validation_names_the_problem() {

@@ -145,7 +145,13 @@ impl Conn {
                         return Err(ExchangeError::Parse);
                     }
                 }
-                if !self.fill().await? {
+                // EOF or a reset before any byte of the response: the peer had
+                // closed the connection (a keep-alive race), not broken a response.
+                let more = match self.fill().await {
+                    Err(_) if !got_any => false,
+                    other => other?,
+                };
+                if !more {
                     return Err(if got_any {
                         ExchangeError::Reset
                     } else {

@@ -3,6 +3,7 @@
 //!
 //! This file owns the public types; the work happens in:
 //! - `engine`: the schedule, the connections and the run control (warm-up, end);
+//! - `schedule`: the request mix, intended send times, warm-up stability;
 //! - `http`: pre-serialized requests and the `httparse` response reader;
 //! - `stats`: the recorder (histograms, timeline, Little's law);
 //! - `target`: URL checks, loopback policy, the reachability probe;
@@ -21,6 +22,7 @@ pub use url::Url;
 
 mod engine;
 mod http;
+mod schedule;
 mod stats;
 mod sys;
 mod target;
@@ -205,7 +207,8 @@ pub struct LoadReport {
     pub elapsed: Duration,
     pub errors: BTreeMap<ErrorKind, u64>,
     pub status: BTreeMap<u16, u64>,
-    /// From the intended send time (coordinated-omission corrected).
+    /// From the intended send time (coordinated-omission corrected). Sends may be
+    /// released up to 1 ms early (the timer's tick); those count from the actual send.
     pub latency: Histogram<u64>,
     /// From the actual send.
     pub service: Histogram<u64>,

@@ -143,7 +143,8 @@ impl Recorder {
         self.roll_to(done.saturating_duration_since(start).as_secs() as u32);
         match outcome {
             Ok(status) => {
-                let corrected = micros(done - intended);
+                // A send released early (within the timer's 1 ms tick) counts from its actual send.
+                let corrected = micros(done - intended.min(sent));
                 let service = micros(done - sent);
                 self.requests += 1;
                 *self.status.entry(status).or_default() += 1;
@@ -224,6 +225,13 @@ mod tests {
         assert!((109_000..=111_000).contains(&c), "{c}");
         let s = r.service.max();
         assert!((9_900..=10_100).contains(&s), "{s}");
+        // Sent 1 ms early: corrected equals service, never less.
+        let sent = start + Duration::from_millis(500);
+        let intended = sent + Duration::from_millis(1);
+        r.latency.reset();
+        r.service.reset();
+        r.record(0, intended, sent, sent + Duration::from_millis(3), Ok(200));
+        assert_eq!(r.latency.max(), r.service.max());
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod server;
 
 use std::time::{Duration, Instant};
 
-use bakeoff_load::{run, ErrorKind, LoadConfig, LoadError, Schedule, Warmup};
+use bakeoff_load::{run, ErrorKind, LoadConfig, LoadError, RequestSpec, Schedule, Warmup};
 use server::Mode;
 use tokio_util::sync::CancellationToken;
 
@@ -221,4 +221,34 @@ async fn websocket_fan_out_delivers_every_message_to_every_client() {
     assert_eq!(r.latency.len(), r.deliveries);
     assert!(r.latency.value_at_quantile(0.5) < 50_000);
     assert!(r.valid, "{:?}", r.warnings);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weighted_mix_sends_posts_with_headers_and_bodies() {
+    let srv = server::http(Mode::CheckPost).await;
+    let post = RequestSpec {
+        class: "post".into(),
+        method: "POST".into(),
+        path: "/submit?x=1".into(),
+        headers: vec![("X-Test".into(), "1".into())],
+        body: bytes::Bytes::from_static(b"hello"),
+        weight: 1,
+    };
+    let get = RequestSpec {
+        weight: 3,
+        ..RequestSpec::get("/a")
+    };
+    let mut cfg = config(srv.url("/"), Some(1000.0), 8, 10.0);
+    cfg.requests = vec![get, post];
+    cfg.schedule = Schedule::Poisson;
+    cfg.duration = None;
+    cfg.max_requests = Some(2000);
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    assert_eq!(r.requests, 2000);
+    assert_eq!(r.status.get(&200), Some(&2000), "{:?}", r.status);
+    let posts = r.classes["post"].requests;
+    let gets = r.classes["/a"].requests;
+    assert_eq!(posts + gets, 2000);
+    assert!((380..=620).contains(&posts), "posts {posts}");
+    assert_eq!(r.classes["post"].latency.len(), posts);
 }

@@ -35,6 +35,9 @@ pub enum Mode {
     Hang,
     /// Answer with bytes that are not HTTP.
     Garbage,
+    /// 200 for a GET, or for a POST whose body is `hello` and that carries
+    /// `X-Test: 1`; 400 otherwise.
+    CheckPost,
 }
 
 pub struct HttpServer {
@@ -98,7 +101,22 @@ async fn serve(
             }
             buf.extend_from_slice(&chunk[..n]);
         };
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
         buf.drain(..end);
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < length {
+            let mut chunk = [0u8; 4096];
+            let n = sock.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body: Vec<u8> = buf.drain(..length).collect();
         let arrived = Instant::now();
         let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
         on_conn += 1;
@@ -154,6 +172,18 @@ async fn serve(
             }
             Mode::Hang => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            Mode::CheckPost => {
+                let ok = head.starts_with("get ")
+                    || (head.starts_with("post ")
+                        && body == b"hello"
+                        && head.contains("\r\nx-test: 1\r\n"));
+                if ok {
+                    sock.write_all(OK).await?;
+                } else {
+                    sock.write_all(b"HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n")
+                        .await?;
+                }
             }
             Mode::Garbage => {
                 sock.write_all(b"SPLAT \x00\x01\x02 nonsense\r\n\r\n")

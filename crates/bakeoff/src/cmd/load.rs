@@ -401,7 +401,7 @@ mod tests {
         assert!(is_input(parse(&["http://127.0.0.1/", "--rate=0"])));
         assert!(is_input(parse(&["http://127.0.0.1/", "--rate=-3"])));
         assert!(is_input(parse(&["http://127.0.0.1/", "-d", "0s"])));
-        assert!(is_input(parse(&["http://127.0.0.1/", "-d", "-1s"])));
+        assert!(is_input(parse(&["http://127.0.0.1/", "--duration=-1s"])));
         assert!(is_input(parse(&["http://127.0.0.1/", "--timeout", "soon"])));
         assert!(is_input(parse(&["http://127.0.0.1/", "-H", "nocolon"])));
         assert!(is_input(parse(&[

@@ -271,7 +271,7 @@ fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
 }
 
 fn progress_line(p: &Progress) -> String {
-    let mut s = format!("{} · {:?}", p.cell, p.phase);
+    let mut s = format!("{} · {}", p.cell, p.phase);
     if let Some(r) = p.rate {
         s.push_str(&format!(" · {r:.0} req/s"));
     }

@@ -172,6 +172,13 @@ pub async fn ensure_one(
     let kind = m.setup.kind.as_str();
     let cache_dir = std::path::absolute(&opts.cache_dir).map_err(io(&opts.cache_dir))?;
     let install_dir = cache_dir.join(kind).join(format!("{name}-{}", &key[..16]));
+    // Another bakeoff (or a parallel test) may be installing the same entry.
+    let _lock = CacheLock::acquire(&install_dir, opts.install_timeout, cancel)
+        .await
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::Interrupted => SetupError::Cancelled { name: name.clone() },
+            _ => io(&install_dir)(source),
+        })?;
     let stamp_path = install_dir.join(STAMP);
     let stamp = std::fs::read(&stamp_path)
         .ok()
@@ -250,6 +257,55 @@ pub async fn ensure_one(
         path_dirs,
         cached,
     })
+}
+
+/// An exclusive `flock` on `<entry>.lock`, held while an install entry is checked
+/// or built; released when dropped (the file closes).
+struct CacheLock(std::fs::File);
+
+impl CacheLock {
+    async fn acquire(
+        entry: &Path,
+        wait: Duration,
+        cancel: &CancellationToken,
+    ) -> std::io::Result<CacheLock> {
+        use std::os::fd::AsRawFd;
+        let path = entry.with_extension("lock");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        let deadline = Instant::now() + wait;
+        loop {
+            // SAFETY: flock on a descriptor we own.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(CacheLock(file));
+            }
+            if Instant::now() >= deadline {
+                return Err(std::io::Error::other(format!(
+                    "{} is held by another bakeoff for over {}s",
+                    path.display(),
+                    wait.as_secs()
+                )));
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(std::io::ErrorKind::Interrupted.into()),
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+    }
+}
+
+impl Drop for CacheLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: unlocking our own descriptor; closing would release it anyway.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
 }
 
 fn install_key(c: &Contender, lock: &[u8], package_json: &[u8], runtime_version: &str) -> String {

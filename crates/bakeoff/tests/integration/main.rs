@@ -10,6 +10,7 @@ mod hardening_cli;
 mod hardening_security;
 mod load;
 mod report;
+mod run;
 mod setup;
 mod store;
 mod supervisor;

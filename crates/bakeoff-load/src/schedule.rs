@@ -1,0 +1,290 @@
+//! The send schedule: pre-serialized requests picked by weight, the intended
+//! send times (uniform or Poisson) within the run's bounds, and the adaptive
+//! warm-up's stability rule.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use crate::{http, LoadConfig, LoadError, RequestSpec};
+
+/// Pre-serialized requests and their weights.
+pub(crate) struct Plan {
+    pub(crate) bytes: Vec<Bytes>,
+    pub(crate) head: Vec<bool>,
+    /// Index into `class_names` per request.
+    pub(crate) class_of: Vec<usize>,
+    pub(crate) class_names: Vec<String>,
+    pub(crate) cumulative: Vec<u64>,
+}
+
+impl Plan {
+    pub(crate) fn new(cfg: &LoadConfig, authority: &str) -> Result<Plan, LoadError> {
+        let specs = if cfg.requests.is_empty() {
+            let mut path = cfg.target.path().to_string();
+            if let Some(q) = cfg.target.query() {
+                path.push('?');
+                path.push_str(q);
+            }
+            vec![RequestSpec::get(path)]
+        } else {
+            cfg.requests.clone()
+        };
+        let mut plan = Plan {
+            bytes: Vec::new(),
+            head: Vec::new(),
+            class_of: Vec::new(),
+            class_names: Vec::new(),
+            cumulative: Vec::new(),
+        };
+        let mut total = 0u64;
+        for spec in &specs {
+            plan.bytes.push(http::serialize(spec, authority)?);
+            plan.head.push(spec.method.eq_ignore_ascii_case("HEAD"));
+            let class = match plan.class_names.iter().position(|c| c == &spec.class) {
+                Some(i) => i,
+                None => {
+                    plan.class_names.push(spec.class.clone());
+                    plan.class_names.len() - 1
+                }
+            };
+            plan.class_of.push(class);
+            total += u64::from(spec.weight);
+            plan.cumulative.push(total);
+        }
+        Ok(plan)
+    }
+
+    /// A request index drawn by weight.
+    pub(crate) fn pick(&self, rng: &mut Rng) -> usize {
+        if self.bytes.len() == 1 {
+            return 0;
+        }
+        let total = *self.cumulative.last().unwrap_or(&1);
+        let x = rng.next() % total.max(1);
+        self.cumulative.partition_point(|&c| c <= x)
+    }
+}
+
+/// xorshift64*: a cheap generator for picking requests and Poisson gaps.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in (0, 1].
+    pub(crate) fn unit(&mut self) -> f64 {
+        ((self.next() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The schedule of intended send times and the run's bounds.
+pub(crate) struct Scheduler {
+    pub(crate) rate: Option<f64>,
+    pub(crate) poisson: bool,
+    pub(crate) origin: Instant,
+    pub(crate) issued: u64,
+    pub(crate) next: Instant,
+    /// No ticket is intended at or after this instant.
+    pub(crate) end: Option<Instant>,
+    pub(crate) measure_start: Option<Instant>,
+    pub(crate) max_requests: Option<u64>,
+    pub(crate) issued_measured: u64,
+    pub(crate) stopped: bool,
+    pub(crate) rng: Rng,
+}
+
+impl Scheduler {
+    pub(crate) fn next_ticket(&mut self, now: Instant) -> Option<Instant> {
+        if self.stopped {
+            return None;
+        }
+        let intended = match self.rate {
+            None => now,
+            Some(rate) => {
+                let t = self.next;
+                self.issued += 1;
+                self.next = if self.poisson {
+                    t + Duration::from_secs_f64(-self.rng.unit().ln() / rate)
+                } else {
+                    self.origin + Duration::from_secs_f64(self.issued as f64 / rate)
+                };
+                t
+            }
+        };
+        if self.end.is_some_and(|end| intended >= end) {
+            self.stopped = true;
+            return None;
+        }
+        if self.measure_start.is_some_and(|m| intended >= m) {
+            if self
+                .max_requests
+                .is_some_and(|max| self.issued_measured >= max)
+            {
+                self.stopped = true;
+                return None;
+            }
+            self.issued_measured += 1;
+        }
+        Some(intended)
+    }
+
+    /// Scheduled sends in the window that never went out (open loop).
+    pub(crate) fn backlog(&self) -> u64 {
+        match (self.rate, self.end) {
+            (Some(rate), Some(end)) if !self.stopped || self.next < end => {
+                (end.saturating_duration_since(self.next).as_secs_f64() * rate).ceil() as u64
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// Adaptive warm-up: three consecutive 1 s windows within 2% of each other.
+pub(crate) struct WarmupTracker {
+    pub(crate) window_start: Instant,
+    pub(crate) window_responses: u64,
+    pub(crate) rates: Vec<f64>,
+    t0: Instant,
+}
+
+impl WarmupTracker {
+    pub(crate) fn new(t0: Instant) -> Self {
+        WarmupTracker {
+            window_start: t0,
+            window_responses: 0,
+            rates: Vec::new(),
+            t0,
+        }
+    }
+
+    /// `Some(capped)` when the warm-up should end now.
+    pub(crate) fn observe(&mut self, now: Instant, responses: u64, max: Duration) -> Option<bool> {
+        if now - self.t0 >= max {
+            return Some(true);
+        }
+        let dt = now - self.window_start;
+        if dt < Duration::from_secs(1) {
+            return None;
+        }
+        let rate = (responses - self.window_responses) as f64 / dt.as_secs_f64();
+        self.window_start = now;
+        self.window_responses = responses;
+        self.rates.push(rate);
+        if self.rates.len() > 3 {
+            self.rates.remove(0);
+        }
+        stable(&self.rates).then_some(false)
+    }
+}
+
+/// Three positive rates whose spread is within 2% of their mean.
+pub(crate) fn stable(rates: &[f64]) -> bool {
+    if rates.len() < 3 {
+        return false;
+    }
+    let max = rates.iter().cloned().fold(f64::MIN, f64::max);
+    let min = rates.iter().cloned().fold(f64::MAX, f64::min);
+    let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+    mean > 0.0 && (max - min) / mean <= 0.02
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sched(rate: Option<f64>, poisson: bool, t0: Instant) -> Scheduler {
+        Scheduler {
+            rate,
+            poisson,
+            origin: t0,
+            issued: 0,
+            next: t0,
+            end: Some(t0 + Duration::from_secs(1)),
+            measure_start: Some(t0),
+            max_requests: None,
+            issued_measured: 0,
+            stopped: false,
+            rng: Rng(42),
+        }
+    }
+
+    #[test]
+    fn uniform_schedule_spaces_sends_and_stops_at_the_end() {
+        let t0 = Instant::now();
+        let mut s = sched(Some(100.0), false, t0);
+        let mut times = Vec::new();
+        while let Some(t) = s.next_ticket(t0) {
+            times.push(t);
+        }
+        assert_eq!(times.len(), 100);
+        assert_eq!(times[1] - times[0], Duration::from_millis(10));
+        assert_eq!(times[99] - t0, Duration::from_millis(990));
+        assert_eq!(s.backlog(), 0);
+    }
+
+    #[test]
+    fn poisson_schedule_has_the_right_mean_rate() {
+        let t0 = Instant::now();
+        let mut s = sched(Some(10_000.0), true, t0);
+        let mut n = 0;
+        while s.next_ticket(t0).is_some() {
+            n += 1;
+        }
+        assert!((9_500..=10_500).contains(&n), "{n}");
+    }
+
+    #[test]
+    fn max_requests_bounds_the_measured_tickets() {
+        let t0 = Instant::now();
+        let mut s = sched(None, false, t0);
+        s.end = None;
+        s.max_requests = Some(5);
+        let n = std::iter::from_fn(|| s.next_ticket(t0)).count();
+        assert_eq!(n, 5);
+    }
+
+    #[test]
+    fn stability_needs_three_close_windows() {
+        assert!(!stable(&[100.0, 100.0]));
+        assert!(stable(&[100.0, 101.0, 99.5]));
+        assert!(!stable(&[100.0, 105.0, 100.0]));
+        assert!(!stable(&[0.0, 0.0, 0.0]));
+    }
+
+    #[test]
+    fn weighted_pick_follows_weights() {
+        let cfg = LoadConfig {
+            requests: vec![
+                RequestSpec {
+                    weight: 3,
+                    ..RequestSpec::get("/a")
+                },
+                RequestSpec {
+                    weight: 1,
+                    ..RequestSpec::get("/b")
+                },
+                RequestSpec {
+                    weight: 0,
+                    ..RequestSpec::get("/never")
+                },
+            ],
+            ..LoadConfig::new(url::Url::parse("http://127.0.0.1:1/").unwrap())
+        };
+        let plan = Plan::new(&cfg, "h").unwrap();
+        let mut rng = Rng(7);
+        let mut counts = [0u32; 3];
+        for _ in 0..40_000 {
+            counts[plan.pick(&mut rng)] += 1;
+        }
+        assert_eq!(counts[2], 0);
+        let share = f64::from(counts[0]) / 40_000.0;
+        assert!((0.72..0.78).contains(&share), "{share}");
+    }
+}

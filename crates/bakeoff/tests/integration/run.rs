@@ -1,0 +1,257 @@
+//! `bakeoff run` end to end on the real reference contenders: a small run is
+//! stored completely and read back, the claims and the advisor work on it, and
+//! Ctrl-C leaves a consistent database and no processes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Contender installs are shared by every test and every `cargo test` of this
+/// checkout (CI points BAKEOFF_CACHE_DIR at a cache outside the clone).
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("BAKEOFF_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("contender-cache"))
+}
+
+pub fn contenders_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders")
+}
+
+/// A `bakeoff` command against the real contenders, tagged with `marker` so its
+/// whole process tree can be found afterwards.
+pub fn bakeoff(results: &Path, marker: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bakeoff"));
+    cmd.env("BAKEOFF_CACHE_DIR", cache_dir())
+        .env("BAKEOFF_CONTENDERS_DIR", contenders_dir())
+        .env("BAKEOFF_RESULTS_DIR", results)
+        .env("BAKEOFF_TEST_MARKER", marker)
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Live processes whose environment carries `BAKEOFF_TEST_MARKER=marker`.
+pub fn marked_processes(marker: &str) -> Vec<u32> {
+    let needle = format!("BAKEOFF_TEST_MARKER={marker}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let live = bakeoff::measure::procfs::read_stat(pid).is_some_and(|s| s.state != 'Z');
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if live && env.split(|b| *b == 0).any(|e| e == needle.as_bytes()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn assert_no_orphans(marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marked_processes(marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        marked_processes(marker),
+        Vec::<u32>::new(),
+        "processes left behind"
+    );
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_small_real_run_is_stored_and_read_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let db = results.join("bakeoff.db");
+    let marker = format!("run-small-{}", std::process::id());
+    let out = bakeoff(&results, &marker)
+        .args([
+            "run",
+            "--profile",
+            "quick",
+            "--contenders",
+            "node-fastify,python-flask",
+        ])
+        .args([
+            "--workloads",
+            "json,io,ws",
+            "--duration-scale",
+            "0.1",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    ok(&out, "bakeoff run");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("HTML report: "), "{stdout}");
+    assert_no_orphans(&marker);
+
+    let out = bakeoff(&results, &marker)
+        .args(["show", "latest", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    ok(&out, "bakeoff show");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schema/run.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let run: bakeoff::model::Run = serde_json::from_value(doc).unwrap();
+    assert_eq!(run.status, bakeoff::model::RunStatus::Complete);
+    assert_eq!(run.contenders.len(), 2);
+    assert!(!run.environment.pinning.is_empty());
+    for contender in ["node-fastify", "python-flask"] {
+        for workload in ["json", "io"] {
+            let cell = run
+                .cell(contender, workload)
+                .unwrap_or_else(|| panic!("no {contender}/{workload}"));
+            assert!(
+                cell.status.is_ok(),
+                "{contender}/{workload}: {:?}",
+                cell.status
+            );
+            let cap = cell
+                .capacity
+                .unwrap_or_else(|| panic!("{contender}/{workload} has no capacity"));
+            assert!(cap.median > 0.0);
+            assert!(!cell.trials[0].steps.is_empty());
+            let eq = cell.equal_load.as_ref().expect("equal-load window");
+            assert!(eq.requests > 0 && eq.latency.p99 > 0.0 && eq.cpu_ms_per_request > 0.0);
+            assert!(eq.rss_peak_bytes > 0);
+        }
+    }
+    let ws = run.cell("node-fastify", "ws").unwrap();
+    assert!(ws.status.is_ok(), "{:?}", ws.status);
+    assert!(!ws.ws.is_empty() && ws.ws[0].deliveries > 0);
+    let flask_ws = run.cell("python-flask", "ws").unwrap();
+    assert!(matches!(
+        flask_ws.status,
+        bakeoff::model::CellStatus::Skipped { .. }
+    ));
+    assert!(results.join(format!("run-{}/report.html", run.id)).exists());
+
+    let out = bakeoff(&results, &marker)
+        .args(["claims", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    ok(&out, "bakeoff claims");
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let claims = claims["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 7);
+    assert!(claims.iter().all(|c| c["verdict"].is_string()
+        && !c["evidence"].as_array().unwrap().is_empty()
+        || !c["missing"].as_array().unwrap().is_empty()));
+
+    let out = bakeoff(&results, &marker)
+        .args(["advise", "--mix", "realtime=100", "--team", "js", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    ok(&out, "bakeoff advise");
+    let advice = text(&out.stdout);
+    assert!(
+        advice.starts_with("Choose node-fastify") || advice.starts_with("Choose python-flask"),
+        "{advice}"
+    );
+    assert!(advice.contains("Capacity plan for a peak of"), "{advice}");
+}
+
+#[test]
+fn sigint_keeps_finished_cells_and_leaves_nothing_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let db = results.join("bakeoff.db");
+    let marker = format!("run-sigint-{}", std::process::id());
+    let mut child = bakeoff(&results, &marker)
+        .args([
+            "run",
+            "--contenders",
+            "node-fastify",
+            "--workloads",
+            "json,io",
+        ])
+        .args(["--duration-scale", "0.2", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run is recorded and measuring (set-up may install first).
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        assert!(Instant::now() < deadline, "the run never started measuring");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "bakeoff run ended before it was interrupted"
+        );
+        if db.exists() {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            let running: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM runs WHERE status = 'running'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap_or(0);
+            if running > 0 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let waited = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "bakeoff did not stop within 30 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stderr = {
+        use std::io::Read;
+        let mut s = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert_no_orphans(&marker);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let status: String = conn
+        .query_row("SELECT status FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "interrupted");
+}
