@@ -231,5 +231,5 @@ fn a_disk_that_fills_mid_run_fails_it_cleanly() {
     // The next open marks the run its dead writer could not finish.
     let runs = Store::open(&db).unwrap().list_runs().unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_ne!(runs[0].status, RunStatus::Running);
+    assert_eq!(runs[0].status, RunStatus::Interrupted);
 }
