@@ -66,11 +66,11 @@ pub struct DataFiles {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("cannot write the generated data at {path}: {source}", path = .path.display())]
+    // Not a `#[source]`: the message carries the OS error once, for `{}` and `{:#}` alike.
+    #[error("cannot write the generated data at {path}: {error}; give --results-dir a writable directory", path = .path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot build the SQLite database at {path}: {source}", path = .path.display())]
     Sqlite {
@@ -282,7 +282,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 fn io(path: &Path, source: std::io::Error) -> DataError {
     DataError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     }
 }
 
