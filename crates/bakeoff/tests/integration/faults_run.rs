@@ -178,18 +178,37 @@ fn contenders_that_resist_stopping_are_measured_and_leave_nothing() {
 }
 
 #[test]
-fn a_missing_runtime_fails_the_cell_with_a_clear_reason() {
+fn missing_runtimes_fail_their_cells_with_a_clear_reason() {
     let marker = Marker::new();
     let area = Area::new();
     let empty = area.dir.path().join("empty-bin");
     std::fs::create_dir_all(&empty).unwrap();
-    // No python3 (nor anything else) on PATH.
+    // No python3 and no node (nor anything else) on PATH.
+    let npm_tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/npm-tiny");
     let mut cmd = area.run_cmd(&marker, &["steady"], "0.05");
-    cmd.env("PATH", &empty);
+    cmd.arg("--contender")
+        .arg(npm_tiny)
+        .args(["--workloads", "plaintext"])
+        .env("PATH", &empty);
     let done = run_bounded(&mut cmd, Duration::from_secs(60));
     assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
     assert_eq!(done.code(), Some(0), "{}", done.stderr);
-    let reason = failure(&area.latest(), "fault-steady");
-    assert!(reason.contains("python3"), "{reason}");
+    let run = area.latest();
+    let reason = failure(&run, "fault-steady");
+    assert!(
+        reason.contains("`python3` was not found on PATH"),
+        "{reason}"
+    );
+    let node = run
+        .cells
+        .iter()
+        .find(|c| c.contender == "npm-tiny" && c.workload == "plaintext")
+        .map(|c| c.status.clone());
+    match node {
+        Some(CellStatus::Failed { reason }) => {
+            assert!(reason.contains("`node` was not found on PATH"), "{reason}")
+        }
+        other => panic!("npm-tiny plaintext: {other:?}"),
+    }
     marker.assert_no_orphans(Duration::from_secs(3));
 }
