@@ -10,6 +10,7 @@ use super::setup::{discover, generate_data, text_table};
 use crate::cli::VerifyArgs;
 use crate::contender::check::{verify_one, EndpointStatus, Verdict};
 use crate::contender::setup::{self, SetupError, SetupOptions};
+use crate::contender::verified;
 use crate::workload::upstream::Upstream;
 use crate::Interrupted;
 
@@ -44,6 +45,10 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
         };
         eprintln!("{}: starting and verifying …", c.name());
         let verdict = verify_one(&installed, &data, &upstream, log_dir.clone(), &cancel).await?;
+        if verdict.passed() {
+            // `bakeoff run` skips verifying what passed and has not changed since.
+            verified::record(&results_dir, c.name(), &verified::key(&installed, &data));
+        }
         eprintln!(
             "{}: {}",
             c.name(),

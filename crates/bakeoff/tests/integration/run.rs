@@ -49,7 +49,7 @@ pub fn marked_processes(marker: &str) -> Vec<u32> {
     found
 }
 
-fn assert_no_orphans(marker: &str) {
+pub fn assert_no_orphans(marker: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !marked_processes(marker).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));

@@ -120,3 +120,39 @@ fn ctrl_c_during_verify_stops_the_contender_and_exits_130() {
     }
     assert_eq!(ours(), Vec::<u32>::new(), "the contender outlived bakeoff");
 }
+
+/// The six reference contenders, installed from their lockfiles, all serve the
+/// contract (TechEmpower-style checks of every supported endpoint).
+#[test]
+fn all_six_reference_contenders_pass_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let marker = format!("verify-six-{}", std::process::id());
+    let out = crate::run::bakeoff(&results, &marker)
+        .args(["verify", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("verify --json printed no JSON ({e}):\n{stdout}\n{stderr}"));
+    let names: Vec<&str> = doc["contenders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["contender"].as_str().unwrap())
+        .collect();
+    for name in [
+        "node-http",
+        "node-express",
+        "node-fastify",
+        "python-flask",
+        "python-django",
+        "python-fastapi",
+    ] {
+        assert!(names.contains(&name), "{name} was not verified: {names:?}");
+    }
+    assert_eq!(doc["passed"], true, "{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(0));
+    crate::run::assert_no_orphans(&marker);
+}
