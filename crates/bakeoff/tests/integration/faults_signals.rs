@@ -167,3 +167,27 @@ fn sigkill_mid_run_leaves_a_database_the_next_start_repairs() {
     assert_eq!(next.code(), Some(2), "{}", next.stderr);
     marker.assert_no_orphans(Duration::from_secs(3));
 }
+
+#[test]
+fn sigterm_during_setup() {
+    let marker = Marker::new();
+    let area = Area::new();
+    let child = spawn_run(&marker, &area, "slow-setup", "0.05");
+    wait_until("the setup command runs", Duration::from_secs(60), || {
+        has_event(&area.events(), "setup")
+    });
+    interrupt(&marker, &area, child, &[libc::SIGTERM]);
+}
+
+#[test]
+fn sigint_then_sigterm_during_verification() {
+    let marker = Marker::new();
+    let area = Area::new();
+    let child = spawn_run(&marker, &area, "slowloris", "0.05");
+    wait_until(
+        "verification reaches /json",
+        Duration::from_secs(60),
+        || json_served(&area.events()) >= 1,
+    );
+    interrupt(&marker, &area, child, &[libc::SIGINT, libc::SIGTERM]);
+}
