@@ -54,7 +54,7 @@ pub struct LoadArgs {
     /// Number of keep-alive connections.
     #[arg(long, short = 'c', default_value_t = 64, allow_hyphen_values = true)]
     pub connections: u32,
-    /// Measured duration, e.g. 10s (default 10s unless --requests is given).
+    /// Measured duration, e.g. 10s (default 10s; with --requests alone, at most 10 minutes).
     #[arg(long, short = 'd', allow_hyphen_values = true)]
     pub duration: Option<String>,
     /// Stop after this many measured requests.
@@ -147,6 +147,10 @@ pub struct RunArgs {
     /// Comma-separated worker counts to sweep (default: the profile's).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub workers: Vec<u32>,
+    /// Also measure the Python contenders on these interpreters: versions found on
+    /// PATH or under pyenv (e.g. 3.13), or paths. Each becomes `<name>-py313`.
+    #[arg(long = "python", value_delimiter = ',', value_name = "VERSION|PATH")]
+    pub pythons: Vec<String>,
     /// Multiply every phase's duration by this factor (tests use 0.1).
     #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub duration_scale: f64,

@@ -17,6 +17,9 @@ use crate::{InputError, Interrupted};
 /// The adaptive warm-up's cap (`--warmup auto`).
 const AUTO_WARMUP_CAP: Duration = Duration::from_secs(30);
 
+/// The time bound of a run given only `--requests`.
+const REQUESTS_ONLY_CAP: Duration = Duration::from_secs(600);
+
 pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
     let config = config_from_args(&args)?;
     let json_out = args.json;
@@ -96,7 +99,8 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
     }
     let duration = match (&args.duration, args.requests) {
         (Some(d), _) => Some(parse_duration("--duration", d, false)?),
-        (None, Some(_)) => None,
+        // A count alone still gets a time bound, so a stalled server cannot hold the run.
+        (None, Some(_)) => Some(REQUESTS_ONLY_CAP),
         (None, None) => Some(Duration::from_secs(10)),
     };
     let warmup = if args.warmup.trim().eq_ignore_ascii_case("auto") {
@@ -391,7 +395,10 @@ mod tests {
         assert_eq!(r.headers, vec![("X-Key".to_string(), "v:1".to_string())]);
         assert_eq!(&r.body[..], b"hi");
         let c = parse(&["http://127.0.0.1:1/", "-n", "5"]).unwrap();
-        assert_eq!((c.duration, c.max_requests), (None, Some(5)));
+        assert_eq!(
+            (c.duration, c.max_requests),
+            (Some(REQUESTS_ONLY_CAP), Some(5))
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::setup::{discover, generate_data};
 use crate::cli::RunArgs;
 use crate::contender::check::verify_one;
 use crate::contender::setup::{self, Installed, SetupError, SetupOptions};
-use crate::contender::verified;
+use crate::contender::{interpreters, verified};
 use crate::measure::{self, PinLayout, ProcSampler};
 use crate::model::{ContenderInfo, RunStatus};
 use crate::store::Store;
@@ -52,7 +52,18 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             None => available.iter().map(|c| c.name().to_string()).collect(),
         };
     }
-    let contenders = discover(&args.contenders)?;
+    let mut contenders = discover(&args.contenders)?;
+    let pythons = interpreters::resolve(&args.pythons).map_err(InputError::new)?;
+    let derived: Vec<_> = contenders
+        .iter()
+        .filter(|c| c.manifest.language == "python")
+        .flat_map(|c| {
+            pythons
+                .iter()
+                .map(move |p| interpreters::on_interpreter(c, p))
+        })
+        .collect();
+    contenders.extend(derived);
     let results_dir = args.contenders.results_dir.clone();
     let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
     let layout = PinLayout::for_cpus(&cpus);
@@ -149,6 +160,15 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
                 .entry(info.language.clone())
                 .or_insert_with(|| info.runtime_version.clone());
         }
+    }
+    let found: Vec<String> = interpreters::discover()
+        .into_iter()
+        .map(|i| i.version)
+        .collect();
+    if !found.is_empty() {
+        environment
+            .runtimes
+            .insert("python interpreters found".into(), found.join(", "));
     }
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let run_id = store

@@ -36,6 +36,7 @@ use crate::model::ContenderInfo;
 pub mod check;
 pub mod datagen;
 pub mod footprint;
+pub mod interpreters;
 pub mod manifest;
 pub mod procs;
 pub mod setup;

@@ -608,7 +608,15 @@ fn claim7_python_versions(run: &Run) -> ClaimResult {
     if d.evidence.is_empty() {
         d.missing
             .push("the same Python contender on two interpreter versions".into());
-        d.reason = "this run measured one Python version. Install a second interpreter (e.g. `pyenv install 3.13`), copy a Python contender's directory, set its manifest's name and put that interpreter in its setup, then `bakeoff run --contender PATH`".into();
+        let found = run
+            .environment
+            .runtimes
+            .get("python interpreters found")
+            .map(String::as_str)
+            .unwrap_or("none recorded");
+        d.reason = format!(
+            "this run measured one Python version (interpreters on this machine: {found}). Measure another with `bakeoff run --python 3.13` (install it first, e.g. `pyenv install 3.13`), which adds each Python contender on that interpreter as `<name>-py313`"
+        );
     } else if let Some((s, w)) = best {
         d.verdict = if s >= 0.10 {
             Verdict::Supported

@@ -255,3 +255,25 @@ fn sigint_keeps_finished_cells_and_leaves_nothing_running() {
         .unwrap();
     assert_eq!(status, "interrupted");
 }
+
+#[test]
+fn an_unknown_python_interpreter_is_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bakeoff(&tmp.path().join("results"), "run-python-9")
+        .args([
+            "run",
+            "--contenders",
+            "python-flask",
+            "--python",
+            "9.9",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--python 9.9") && err.contains("pyenv install 9.9"),
+        "{err}"
+    );
+}
