@@ -33,13 +33,23 @@ const TICK: Duration = Duration::from_millis(250);
 /// Reject values that cannot describe a run.
 pub(crate) fn validate(cfg: &LoadConfig) -> Result<(), LoadError> {
     let bad = |m: &str| Err(LoadError::InvalidConfig(m.to_string()));
-    if cfg.connections == 0 || cfg.connections > 50_000 {
+    if cfg.connections == 0 || cfg.connections > crate::MAX_CONNECTIONS {
         return bad("connections must be between 1 and 50000");
     }
     if let Some(r) = cfg.rate {
-        if !(r.is_finite() && r > 0.0) {
-            return bad("the rate must be a positive number of requests per second");
+        if !(r.is_finite() && r > 0.0 && r <= crate::MAX_RATE) {
+            return bad(
+                "the rate must be a positive number of requests per second, at most 10000000",
+            );
         }
+    }
+    // Deadlines are `Instant + span`: an unbounded span overflows (a panic).
+    let warmup = match cfg.warmup {
+        Warmup::Fixed(d) | Warmup::Adaptive { max: d } => d,
+    };
+    let spans = [cfg.duration.unwrap_or_default(), warmup, cfg.timeout];
+    if spans.iter().any(|d| *d > crate::MAX_SPAN) {
+        return bad("the duration, warm-up and timeout must each be at most 7 days");
     }
     if cfg.duration.is_some_and(|d| d.is_zero()) {
         return bad("the duration must be greater than zero");

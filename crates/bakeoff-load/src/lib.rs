@@ -28,6 +28,13 @@ mod sys;
 mod target;
 pub mod ws;
 
+/// The most connections one run opens.
+pub const MAX_CONNECTIONS: u32 = 50_000;
+/// The highest open-loop rate accepted, requests per second.
+pub const MAX_RATE: f64 = 10_000_000.0;
+/// The longest duration, warm-up or timeout accepted (deadlines must not overflow).
+pub const MAX_SPAN: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// One kind of request in the mix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestSpec {

@@ -2,6 +2,8 @@
 //!
 //! Parsing lives here; validation into typed configs happens in each command's
 //! module (`cmd::*`), so that every bad value gets an error naming the option and the fix.
+//! Numeric and duration options take `allow_hyphen_values`, so that `-1` or `-inf`
+//! reaches that validation instead of being read as an unknown flag.
 
 use std::path::PathBuf;
 
@@ -44,19 +46,19 @@ pub struct LoadArgs {
     /// Target URL, e.g. http://127.0.0.1:8080/json
     pub url: String,
     /// Open-loop request rate per second; without it the load is closed-loop.
-    #[arg(long, short = 'r', allow_negative_numbers = true)]
+    #[arg(long, short = 'r', allow_hyphen_values = true)]
     pub rate: Option<f64>,
     /// Spread open-loop sends as a Poisson process instead of fixed intervals.
     #[arg(long, requires = "rate")]
     pub poisson: bool,
     /// Number of keep-alive connections.
-    #[arg(long, short = 'c', default_value_t = 64)]
+    #[arg(long, short = 'c', default_value_t = 64, allow_hyphen_values = true)]
     pub connections: u32,
     /// Measured duration, e.g. 10s (default 10s; with --requests alone, at most 10 minutes).
     #[arg(long, short = 'd', allow_hyphen_values = true)]
     pub duration: Option<String>,
     /// Stop after this many measured requests.
-    #[arg(long, short = 'n', allow_negative_numbers = true)]
+    #[arg(long, short = 'n', allow_hyphen_values = true)]
     pub requests: Option<u64>,
     /// Warm-up excluded from the statistics, e.g. 2s, or "auto" (stable throughput).
     #[arg(long, default_value = "0s", allow_hyphen_values = true)]
@@ -74,7 +76,7 @@ pub struct LoadArgs {
     #[arg(long, default_value = "2s", allow_hyphen_values = true)]
     pub timeout: String,
     /// Pin the generator thread to this CPU.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub pin: Option<usize>,
     /// Allow a target that is not a loopback address.
     #[arg(long)]
@@ -140,17 +142,17 @@ pub struct RunArgs {
     #[arg(long, default_value = "100ms", allow_hyphen_values = true)]
     pub slo_p99: String,
     /// Trials per cell (default: the profile's).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub trials: Option<u32>,
     /// Comma-separated worker counts to sweep (default: the profile's).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub workers: Vec<u32>,
     /// Also measure the Python contenders on these interpreters: versions found on
     /// PATH or under pyenv (e.g. 3.13), or paths. Each becomes `<name>-py313`.
     #[arg(long = "python", value_delimiter = ',', value_name = "VERSION|PATH")]
     pub pythons: Vec<String>,
     /// Multiply every phase's duration by this factor (tests use 0.1).
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub duration_scale: f64,
     /// The results database.
     #[arg(long)]
@@ -210,7 +212,7 @@ pub struct CompareArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Exit 1 when any cell regressed by more than PCT percent.
-    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
+    #[arg(long, value_name = "PCT", allow_hyphen_values = true)]
     pub fail_on_regression: Option<f64>,
     #[arg(long)]
     pub db: Option<PathBuf>,
@@ -242,7 +244,7 @@ pub struct AdviseArgs {
     #[arg(long, value_delimiter = ',')]
     pub needs: Vec<String>,
     /// Expected peak requests per second.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub peak_rps: Option<f64>,
     /// Latency SLO on p99, e.g. 100ms.
     #[arg(long, allow_hyphen_values = true)]

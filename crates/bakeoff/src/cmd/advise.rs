@@ -55,7 +55,7 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
         .collect();
     let profile = inputs
         .validate(&measured, &eco.need_names())
-        .map_err(|e| InputError::new(e.to_string()))?;
+        .map_err(flag_input)?;
     let mut advice = advise(&run, &profile, &eco);
 
     if args.measure {
@@ -100,6 +100,19 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
 
 fn input(e: crate::verdict::profile::ProfileError) -> InputError {
     InputError::new(e.to_string())
+}
+
+/// A validation error names the flag as well as the profile key, whichever the
+/// value came from.
+fn flag_input(e: crate::verdict::profile::ProfileError) -> InputError {
+    if e.key.starts_with("--") {
+        return input(e);
+    }
+    let flag = e.key.replace('_', "-");
+    InputError::new(format!(
+        "--{flag} ({} in a profile file): {}",
+        e.key, e.message
+    ))
 }
 
 /// Ask for what the flags did not give, when a person is at the terminal.

@@ -30,6 +30,7 @@ pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
     let report = match result {
         Ok(r) => r,
         Err(LoadError::Cancelled) => return Err(Interrupted.into()),
+        Err(e @ LoadError::Pin { .. }) => return Err(InputError::new(format!("--pin: {e}")).into()),
         Err(e) if e.is_input() => return Err(InputError::new(e.to_string()).into()),
         Err(e) => return Err(e).context("the load run failed"),
     };
@@ -55,6 +56,11 @@ fn parse_duration(option: &str, text: &str, allow_zero: bool) -> Result<Duration
     if d.is_zero() && !allow_zero {
         return Err(input(format!("{option} must be greater than zero")));
     }
+    if d > bakeoff_load::MAX_SPAN {
+        return Err(input(format!(
+            "{option} `{text}` is longer than the 7-day limit; write e.g. 10s, 500ms or 2m"
+        )));
+    }
     Ok(d)
 }
 
@@ -74,14 +80,19 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         )));
     }
     if let Some(rate) = args.rate {
-        if !(rate.is_finite() && rate > 0.0) {
+        if !(rate.is_finite() && rate > 0.0 && rate <= bakeoff_load::MAX_RATE) {
             return Err(input(format!(
-                "--rate must be a number of requests per second greater than zero (got {rate})"
+                "--rate must be a number of requests per second greater than zero and at most {} (got {rate})",
+                bakeoff_load::MAX_RATE
             )));
         }
     }
-    if args.connections == 0 {
-        return Err(input("--connections must be at least 1".into()));
+    if args.connections == 0 || args.connections > bakeoff_load::MAX_CONNECTIONS {
+        return Err(input(format!(
+            "--connections must be between 1 and {} (got {})",
+            bakeoff_load::MAX_CONNECTIONS,
+            args.connections
+        )));
     }
     if args.requests == Some(0) {
         return Err(input("--requests must be at least 1".into()));

@@ -35,6 +35,15 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         }
     };
 
+    // Contenders orphaned by a bakeoff that was SIGKILLed would skew this run.
+    let orphans = crate::contender::supervisor::reap_orphans();
+    if !orphans.is_empty() {
+        say(&format!(
+            "killed {} contender process(es) left running by a bakeoff that was killed",
+            orphans.len()
+        ));
+    }
+
     // The profile's contenders, unless named, or the user brought their own.
     if args.contenders.contenders.is_empty() && args.contenders.contender_paths.is_empty() {
         let available = discover(&args.contenders)?;

@@ -66,11 +66,11 @@ pub struct DataFiles {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("cannot write the generated data at {path}: {source}", path = .path.display())]
+    // Not a `#[source]`: the message carries the OS error once, for `{}` and `{:#}` alike.
+    #[error("cannot write the generated data at {path}: {error}; give --results-dir a writable directory", path = .path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot build the SQLite database at {path}: {source}", path = .path.display())]
     Sqlite {
@@ -138,7 +138,7 @@ impl DataFiles {
         for suffix in ["-wal", "-shm"] {
             let _ = fs::remove_file(with_suffix(&dest, suffix));
         }
-        let tmp = with_suffix(&dest, ".tmp");
+        let tmp = with_suffix(&dest, &tmp_suffix());
         fs::copy(&self.sqlite, &tmp).map_err(|source| io(&tmp, source))?;
         fs::rename(&tmp, &dest).map_err(|source| io(&dest, source))?;
         Ok(dest)
@@ -169,7 +169,7 @@ impl SplitMix64 {
 }
 
 fn write_sqlite(path: &Path, seed: u64) -> Result<(), DataError> {
-    let tmp = with_suffix(path, ".tmp");
+    let tmp = with_suffix(path, &tmp_suffix());
     for p in [
         tmp.clone(),
         with_suffix(&tmp, "-wal"),
@@ -256,7 +256,7 @@ fn atomic_write(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), DataError> {
-    let tmp = with_suffix(path, ".tmp");
+    let tmp = with_suffix(path, &tmp_suffix());
     let result = (|| {
         let file = fs::File::create(&tmp)?;
         let mut w = BufWriter::new(file);
@@ -265,6 +265,12 @@ fn atomic_write(
     })();
     result.map_err(|source| io(&tmp, source))?;
     fs::rename(&tmp, path).map_err(|source| io(path, source))
+}
+
+/// Per process, so two bakeoffs sharing a results directory never write (or
+/// delete) each other's temporary files before the atomic rename.
+fn tmp_suffix() -> String {
+    format!(".tmp{}", std::process::id())
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -276,7 +282,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 fn io(path: &Path, source: std::io::Error) -> DataError {
     DataError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Process groups on Linux: who is in a group (from `/proc/*/stat`), signalling a
-//! whole group, and the CPU affinity mask applied before `exec`.
+//! whole group, the processes that carry an environment tag (which finds children
+//! that left the group with `setsid`), and the CPU affinity mask applied before `exec`.
 
 use std::io;
 
@@ -22,6 +23,61 @@ pub fn live_members(pgid: u32) -> Vec<u32> {
         .collect();
     pids.sort_unstable();
     pids
+}
+
+/// Live processes (not zombies, not this one) whose environment sets `var`, with
+/// its value. Children inherit the environment, so this finds a contender's
+/// descendants even after they left its process group (`setsid`), unless they
+/// replaced their environment at `exec`.
+pub fn env_values(var: &str) -> Vec<(u32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let prefix = format!("{var}=");
+    let me = std::process::id();
+    let mut found: Vec<(u32, String)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .filter_map(|pid| {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let value = env
+                .split(|b| *b == 0)
+                .find_map(|v| v.strip_prefix(prefix.as_bytes()))?;
+            Some((pid, String::from_utf8_lossy(value).into_owned()))
+        })
+        .filter(|(pid, _)| procfs::read_stat(*pid).is_some_and(|st| st.state != 'Z'))
+        .collect();
+    found.sort_unstable();
+    found
+}
+
+/// Live processes whose environment holds `var=value` (see [`env_values`]).
+pub fn tagged(var: &str, value: &str) -> Vec<u32> {
+    env_values(var)
+        .into_iter()
+        .filter(|(_, v)| v == value)
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Send `sig` to each of `pids` (never to pid 0 or 1).
+pub fn signal_pids(pids: &[u32], sig: i32) {
+    for &pid in pids {
+        if let Ok(pid) = libc::pid_t::try_from(pid) {
+            if pid > 1 {
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe { libc::kill(pid, sig) };
+            }
+        }
+    }
+}
+
+/// Send `sig` to every process [`tagged`] with `var=value`; how many there were.
+pub fn signal_tagged(var: &str, value: &str, sig: i32) -> usize {
+    let pids = tagged(var, value);
+    signal_pids(&pids, sig);
+    pids.len()
 }
 
 /// Send `sig` to every process in the group. "No such process" is not an error.
@@ -122,6 +178,24 @@ mod tests {
         // SAFETY: getpgrp has no preconditions.
         let pgid = unsafe { libc::getpgrp() } as u32;
         assert!(group_members(pgid).contains(&std::process::id()));
+    }
+
+    #[test]
+    fn tagged_processes_are_found_by_their_environment() {
+        let value = format!("t{}", std::process::id());
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env("BAKEOFF_PROCS_TEST", &value)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert_eq!(tagged("BAKEOFF_PROCS_TEST", &value), vec![pid]);
+        assert_eq!(
+            signal_tagged("BAKEOFF_PROCS_TEST", &value, libc::SIGKILL),
+            1
+        );
+        child.wait().unwrap();
+        assert!(tagged("BAKEOFF_PROCS_TEST", &value).is_empty());
     }
 
     #[test]

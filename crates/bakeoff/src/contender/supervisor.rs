@@ -25,6 +25,9 @@ const PORT_ATTEMPTS: u32 = 3;
 /// Health polling interval: also the resolution of [`Running::startup_time`].
 const POLL_EVERY: Duration = Duration::from_millis(10);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Set to a per-start value in every contender's environment: its descendants
+/// inherit it, so a child that left the group (`setsid`) is still found and killed.
+pub const INSTANCE_VAR: &str = "BAKEOFF_INSTANCE";
 /// After SIGKILL: how long to wait for the kernel to tear the group down.
 const KILL_WAIT: Duration = Duration::from_secs(3);
 
@@ -162,6 +165,8 @@ pub struct Running {
     startup: Duration,
     stop_grace: Duration,
     stopped: bool,
+    /// The value of [`INSTANCE_VAR`] this start was given.
+    instance: String,
 }
 
 impl Running {
@@ -250,11 +255,15 @@ impl Running {
     /// then SIGKILL the group; reap the leader. Bounded by grace + a few seconds.
     pub async fn stop(mut self) -> StopOutcome {
         let _ = procs::signal_group(self.pgid, libc::SIGTERM);
+        procs::signal_tagged(INSTANCE_VAR, &self.instance, libc::SIGTERM);
         let deadline = Instant::now() + self.stop_grace;
         let mut graceful = false;
         loop {
             let leader_done = self.child.try_wait().ok().flatten().is_some();
-            if leader_done && procs::live_members(self.pgid).is_empty() {
+            if leader_done
+                && procs::live_members(self.pgid).is_empty()
+                && procs::tagged(INSTANCE_VAR, &self.instance).is_empty()
+            {
                 graceful = true;
                 break;
             }
@@ -288,6 +297,12 @@ impl Running {
         while !procs::live_members(self.pgid).is_empty() && Instant::now() < deadline {
             // A member that survived (it was forked after the signal): kill again.
             let _ = procs::signal_group(self.pgid, libc::SIGKILL);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Descendants that left the group (setsid) still carry the instance tag.
+        while procs::signal_tagged(INSTANCE_VAR, &self.instance, libc::SIGKILL) > 0
+            && Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         status
@@ -347,6 +362,7 @@ impl Drop for Running {
         if !self.stopped {
             // Last resort (error path, panic, cancelled future): nothing may be orphaned.
             let _ = procs::signal_group(self.pgid, libc::SIGKILL);
+            procs::signal_tagged(INSTANCE_VAR, &self.instance, libc::SIGKILL);
             let _ = self.child.start_kill();
             let _ = self.child.try_wait();
         }
@@ -363,6 +379,7 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis();
+    let instance = format!("{}-{}-{port}-{stamp}", owner_tag(), spec.name);
     let log_path = spec.log_dir.join(format!(
         "{}-w{}-{stamp}-p{port}.log",
         spec.name, spec.workers
@@ -388,6 +405,7 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
         .env("PORT", port.to_string())
         .env("BAKEOFF_WORKERS", spec.workers.to_string())
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env(INSTANCE_VAR, &instance)
         .process_group(0);
     if !spec.path_dirs.is_empty() {
         let mut dirs: Vec<PathBuf> = spec.path_dirs.clone();
@@ -432,7 +450,36 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
         startup: Duration::ZERO,
         stop_grace: spec.stop_grace,
         stopped: false,
+        instance,
     })
+}
+
+/// `<pid>-<start ticks>` of this bakeoff: the head of every [`INSTANCE_VAR`] value,
+/// so a later bakeoff can tell whose contenders are orphans.
+fn owner_tag() -> String {
+    let (pid, start) = crate::store::owner::current();
+    format!("{pid}-{}", start.unwrap_or(-1))
+}
+
+/// SIGKILL the contender processes a bakeoff left behind when it was killed
+/// (SIGKILL cannot be handled): processes tagged with [`INSTANCE_VAR`] whose owner
+/// is gone. Returns their pids.
+pub fn reap_orphans() -> Vec<u32> {
+    let orphans: Vec<u32> = procs::env_values(INSTANCE_VAR)
+        .into_iter()
+        .filter(|(_, value)| {
+            let mut parts = value.splitn(3, '-');
+            let pid = parts.next().and_then(|p| p.parse::<i64>().ok());
+            let start = parts.next().and_then(|s| s.parse::<i64>().ok());
+            match pid {
+                Some(pid) => !crate::store::owner::is_alive(pid, start.filter(|s| *s >= 0)),
+                None => false,
+            }
+        })
+        .map(|(pid, _)| pid)
+        .collect();
+    procs::signal_pids(&orphans, libc::SIGKILL);
+    orphans
 }
 
 /// An ephemeral port that was free a moment ago (bind, read, release).

@@ -15,7 +15,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use crate::model::{Cell, ContenderInfo, Environment, Run, RunStatus, Settings};
 
 mod migrations;
-mod owner;
+pub(crate) mod owner;
 mod read;
 mod write;
 
@@ -104,14 +104,14 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| open_err(describe_open_error(&e)))?;
+            .map_err(|e| open_err(describe_open_error(&e, path)))?;
         conn.busy_timeout(busy_timeout)
-            .map_err(|e| open_err(describe_open_error(&e)))?;
+            .map_err(|e| open_err(describe_open_error(&e, path)))?;
         let sql_err = |e: rusqlite::Error| {
             if is_busy(&e) {
                 locked(path, busy_timeout)
             } else {
-                open_err(describe_open_error(&e))
+                open_err(describe_open_error(&e, path))
             }
         };
         // Read-only checks first: nothing is written to a file we refuse.
@@ -232,6 +232,15 @@ impl Store {
     fn err(&self, e: rusqlite::Error) -> StoreError {
         if is_busy(&e) {
             locked(&self.path, self.busy_timeout)
+        } else if matches!(
+            e.sqlite_error_code(),
+            Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure)
+        ) && disk_full(&self.path)
+        {
+            StoreError::Open {
+                path: self.path.clone(),
+                message: full_message(&e, &self.path),
+            }
         } else {
             StoreError::Sql(format!("{} ({})", e, self.path.display()))
         }
@@ -261,8 +270,47 @@ fn locked(path: &Path, waited: Duration) -> StoreError {
     }
 }
 
+/// Less than this free on the database's filesystem counts as a full disk.
+const FULL_BELOW: u64 = 64 * 1024;
+
+/// True when the filesystem holding `path` has (almost) no space left for us.
+/// SQLite reports a full disk as SQLITE_FULL, or as an I/O error when it cannot
+/// even create its `-wal`/`-shm` files.
+fn disk_full(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statvfs writes into the zeroed struct we own; `c` is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return false;
+    }
+    (st.f_bavail as u64).saturating_mul(st.f_frsize as u64) < FULL_BELOW
+}
+
+/// The message for a full disk, with the fix.
+fn full_message(e: &rusqlite::Error, path: &Path) -> String {
+    format!(
+        "the disk holding it is full ({e}); the database was left consistent; \
+         free space on {} or use --db another file",
+        path.parent().unwrap_or(Path::new(".")).display()
+    )
+}
+
 /// The message for a file SQLite cannot open or read, with the fix.
-fn describe_open_error(e: &rusqlite::Error) -> String {
+fn describe_open_error(e: &rusqlite::Error, path: &Path) -> String {
+    let io_or_full = matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure)
+    );
+    if io_or_full && disk_full(path) {
+        return full_message(e, path);
+    }
     match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => format!(
             "is not a readable SQLite database ({e}); it was left untouched; \

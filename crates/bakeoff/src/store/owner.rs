@@ -5,13 +5,13 @@
 //! for the owner.
 
 /// This process: (pid, start time in ticks when `/proc` has it).
-pub(super) fn current() -> (i64, Option<i64>) {
+pub(crate) fn current() -> (i64, Option<i64>) {
     let pid = std::process::id() as i64;
     (pid, start_ticks(pid))
 }
 
 /// Is the process that wrote a run still running?
-pub(super) fn is_alive(pid: i64, recorded_start: Option<i64>) -> bool {
+pub(crate) fn is_alive(pid: i64, recorded_start: Option<i64>) -> bool {
     let Ok(raw) = libc::pid_t::try_from(pid) else {
         return false;
     };

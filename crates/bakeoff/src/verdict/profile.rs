@@ -361,12 +361,18 @@ fn validate_mix(raw: &BTreeMap<String, f64>) -> Result<BTreeMap<Category, f64>, 
     Ok(mix)
 }
 
+/// An SLO beyond this is not a latency objective (and would overflow later sums).
+const MAX_SLO: Duration = Duration::from_secs(3600);
+
 /// Parse an SLO like `100ms` or `0.25s` into milliseconds.
 pub fn parse_slo(s: &str) -> Result<f64, ProfileError> {
     let d: Duration = humantime::parse_duration(s.trim())
         .map_err(|e| ProfileError::new("slo_p99", format!("`{s}`: {e}; write e.g. 100ms")))?;
-    if d.is_zero() {
-        return Err(ProfileError::new("slo_p99", "must be above 0, e.g. 100ms"));
+    if d.is_zero() || d > MAX_SLO {
+        return Err(ProfileError::new(
+            "slo_p99",
+            format!("`{s}` must be above 0 and at most 1h, e.g. 100ms"),
+        ));
     }
     Ok(d.as_secs_f64() * 1000.0)
 }

@@ -1,5 +1,13 @@
 mod browser;
 mod contender;
+mod faults_files;
+mod faults_load;
+mod faults_run;
+mod faults_signals;
+mod faults_supervisor;
+mod hardening;
+mod hardening_cli;
+mod hardening_security;
 mod load;
 mod report;
 mod run;

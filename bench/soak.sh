@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Soak: does the load generator's memory stay flat over a long fixed-rate run, and
+# how much does the results database grow per cell?
+#
+# 1. `bakeoff load --rate RATE` against a local nginx (one worker, a fixed 13-byte
+#    body; python3 -m http.server when nginx is missing) for DURATION seconds,
+#    sampling the generator's RSS (VmRSS) every SAMPLE seconds. Prints the first
+#    (after WARM seconds), last and max RSS and whether it stayed flat: growth from
+#    first to last within max(2 MiB, 5 % of first).
+# 2. RUNS short `bakeoff run`s of the tests' `steady` fixture into one database,
+#    checkpointing the WAL after each, and prints the bytes added per stored cell.
+#
+# Usage: bench/soak.sh   (env: DURATION=600 RATE=2000 SAMPLE=5 RUNS=10 BAKEOFF=path)
+set -euo pipefail
+
+DURATION=${DURATION:-600}
+RATE=${RATE:-2000}
+CONNS=${CONNS:-16}
+SAMPLE=${SAMPLE:-5}
+WARM=${WARM:-5}
+RUNS=${RUNS:-10}
+PORT=${PORT:-18091}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/bakeoff-soak.XXXXXX)
+server_pid=""
+load_pid=""
+
+cleanup() {
+    [[ -n "$load_pid" ]] && kill -TERM "$load_pid" 2>/dev/null || true
+    if [[ -n "$server_pid" ]]; then
+        # The server runs in its own process group (setsid): stop the whole group.
+        kill -TERM -- "-$server_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ -z "${BAKEOFF:-}" ]]; then
+    echo "building bakeoff (debug; set BAKEOFF=target/release/bakeoff for a release binary)..." >&2
+    (cd "$root" && cargo build -q -p bakeoff)
+    BAKEOFF="$root/target/debug/bakeoff"
+fi
+for tool in python3 sqlite3; do
+    command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 2; }
+done
+
+# --- the server -------------------------------------------------------------
+if command -v nginx >/dev/null; then
+    mkdir -p "$work"/{body,proxy,fastcgi,uwsgi,scgi}
+    cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $work/body;
+    proxy_temp_path $work/proxy;
+    fastcgi_temp_path $work/fastcgi;
+    uwsgi_temp_path $work/uwsgi;
+    scgi_temp_path $work/scgi;
+    server {
+        listen 127.0.0.1:$PORT;
+        location / { default_type text/plain; return 200 "Hello, World!"; }
+    }
+}
+CONF
+    setsid nginx -c "$work/nginx.conf" -p "$work" &
+    server="nginx (1 worker)"
+else
+    mkdir -p "$work/www" && printf 'Hello, World!' >"$work/www/index.html"
+    setsid python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &
+    server="python3 -m http.server"
+fi
+server_pid=$!
+for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    sleep 0.1
+done
+
+# --- 1. generator RSS over a fixed-rate run -----------------------------------
+echo "soak: bakeoff load --rate $RATE -c $CONNS for ${DURATION}s against $server; RSS every ${SAMPLE}s" >&2
+"$BAKEOFF" load "http://127.0.0.1:$PORT/" --rate "$RATE" -c "$CONNS" -d "${DURATION}s" --json \
+    >"$work/load.json" 2>"$work/load.err" &
+load_pid=$!
+sleep "$WARM"
+samples=()
+while kill -0 "$load_pid" 2>/dev/null; do
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$load_pid/status" 2>/dev/null || true)
+    [[ -n "$rss" ]] && samples+=("$rss")
+    sleep "$SAMPLE"
+done
+wait "$load_pid" || { echo "error: bakeoff load failed:" >&2; cat "$work/load.err" >&2; exit 1; }
+load_pid=""
+printf '%s\n' "${samples[@]}" >"$work/rss"
+python3 - "$work/rss" "$work/load.json" <<'PY'
+import json, sys
+rss = [int(x) for x in open(sys.argv[1]).read().split()]
+report = json.load(open(sys.argv[2]))
+if len(rss) < 2:
+    sys.exit("error: fewer than two RSS samples; raise DURATION")
+first, last, peak = rss[0], rss[-1], max(rss)
+allowed = max(2048, first * 0.05)
+flat = last - first <= allowed
+print(f"generator RSS: first {first/1024:.1f} MiB, last {last/1024:.1f} MiB, "
+      f"max {peak/1024:.1f} MiB over {len(rss)} samples -> "
+      f"{'FLAT' if flat else 'GROWING'} (growth {(last-first)/1024:+.1f} MiB, allowed {allowed/1024:.1f} MiB)")
+errors = sum(report["errors"].values())
+print(f"load: {report['requests']} responses at {report['achieved_rate']:.0f} req/s "
+      f"(target {report['target_rate']}), {errors} errors")
+sys.exit(0 if flat else 1)
+PY
+
+# --- 2. database growth per cell ------------------------------------------------
+fixture="$root/crates/bakeoff/tests/fixtures/faults/steady"
+db="$work/soak.db"
+prev=0
+total_bytes=0
+total_cells=0
+for i in $(seq "$RUNS"); do
+    "$BAKEOFF" run -q --contender "$fixture" --workloads json --duration-scale 0.05 \
+        --db "$db" --results-dir "$work/results" >/dev/null
+    sqlite3 "$db" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    size=$(stat -c %s "$db")
+    cells=$(sqlite3 "$db" "SELECT count(*) FROM cells WHERE run_id = (SELECT max(id) FROM runs);")
+    if (( i > 1 )); then  # the first run also pays for the schema
+        total_bytes=$((total_bytes + size - prev))
+        total_cells=$((total_cells + cells))
+    fi
+    echo "db after run $i: $size bytes ($cells cell(s) in this run)"
+    prev=$size
+done
+if (( total_cells > 0 )); then
+    echo "db growth: $((total_bytes / total_cells)) bytes per one-cell run, the run's own rows included (runs 2..$RUNS, after WAL checkpoints)"
+fi
