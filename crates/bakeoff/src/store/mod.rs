@@ -127,14 +127,29 @@ impl Store {
                     .into(),
             ),
         })?;
-        configure(&conn).map_err(sql_err)?;
-        migrations::apply(&mut conn, version).map_err(|e| {
-            if is_busy(&e) {
-                locked(path, busy_timeout)
-            } else {
-                open_err(format!("migrating to schema v{SCHEMA_VERSION}: {e}"))
+        // Two processes opening a fresh file at once can get SQLITE_BUSY without the
+        // busy handler (switching to WAL, or upgrading a read lock): retry until the
+        // busy timeout, as the handler would have.
+        let deadline = std::time::Instant::now() + busy_timeout;
+        loop {
+            let attempt = match configure(&conn) {
+                Ok(()) => migrations::apply(&mut conn, version).map_err(|e| (e, true)),
+                Err(e) => Err((e, false)),
+            };
+            match attempt {
+                Ok(()) => break,
+                Err((e, _)) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err((e, _)) if is_busy(&e) => return Err(locked(path, busy_timeout)),
+                Err((e, true)) => {
+                    return Err(open_err(format!(
+                        "migrating to schema v{SCHEMA_VERSION}: {e}"
+                    )))
+                }
+                Err((e, false)) => return Err(open_err(describe_open_error(&e, path))),
             }
-        })?;
+        }
         let mut store = Store {
             path: path.to_path_buf(),
             conn,
