@@ -139,7 +139,7 @@ async fn timeouts_are_counted_and_the_run_stays_bounded() {
     cfg.timeout = Duration::from_millis(200);
     let t0 = Instant::now();
     let r = run(cfg, CancellationToken::new(), None).await.unwrap();
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     assert_eq!(r.requests, 0);
     let timeouts = errors(&r, ErrorKind::Timeout);
     assert!((12..=28).contains(&timeouts), "timeouts {timeouts}");
@@ -169,7 +169,7 @@ async fn cancellation_and_refusals_are_errors() {
     let t0 = Instant::now();
     let r = run(config(srv.url("/"), None, 2, 30.0), cancel, None).await;
     assert!(matches!(r, Err(LoadError::Cancelled)), "{r:?}");
-    assert!(t0.elapsed() < Duration::from_secs(2));
+    assert!(t0.elapsed() < Duration::from_secs(8));
 
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

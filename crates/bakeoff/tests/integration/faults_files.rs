@@ -69,7 +69,7 @@ fn a_results_directory_that_cannot_be_created_is_a_clear_error() {
     let mut cmd = area.run_cmd_at(&marker, &["steady"], "0.05", &area.db(), &results);
     let done = run_bounded(&mut cmd, Duration::from_secs(60));
     assert_clear_failure(&done, &[&file.display().to_string()]);
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn a_database_path_that_cannot_be_created_is_a_clear_error() {
     let done = run_bounded(&mut cmd, Duration::from_secs(60));
     assert_clear_failure(&done, &[&file.display().to_string()]);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a directory");
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]
@@ -96,7 +96,7 @@ fn a_read_only_results_directory_is_a_clear_error() {
     let mut cmd = area.run_cmd_at(&marker, &["steady"], "0.05", &area.db(), &ro.path);
     let done = run_bounded(&mut cmd, Duration::from_secs(60));
     assert_clear_failure(&done, &[&ro.path.display().to_string(), "Read-only"]);
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 /// Fill the filesystem holding `dir` (the file is left in place).
@@ -130,7 +130,7 @@ fn a_full_disk_fails_the_run_and_keeps_the_database_consistent() {
         Duration::from_secs(120),
     );
     assert_clear_failure(&done, &["full"]);
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
     std::fs::remove_file(filler).unwrap();
     integrity_ok(&db);
     let store = Store::open(&db).unwrap();
@@ -157,7 +157,7 @@ fn a_database_locked_by_another_process_is_a_clear_error() {
     assert_clear_failure(&done, &["locked"]);
     holder.execute_batch("ROLLBACK").unwrap();
     drop(holder);
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
     integrity_ok(&area.db());
 }
 
@@ -193,7 +193,7 @@ fn two_runs_on_one_database_are_both_stored() {
     assert!(runs
         .iter()
         .all(|r| r.status == RunStatus::Complete && r.cells_ok == 1));
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]
@@ -225,7 +225,7 @@ fn a_disk_that_fills_mid_run_fails_it_cleanly() {
     let filler = fill(&small.path);
     let done = wait_bounded(child, Duration::from_secs(120));
     assert_clear_failure(&done, &["full"]);
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
     std::fs::remove_file(filler).unwrap();
     integrity_ok(&db);
     // The next open marks the run its dead writer could not finish.

@@ -128,7 +128,7 @@ fn contract_breakers_fail_their_cells_and_the_run_continues() {
     }
     assert!(cell(&run, "fault-steady").status.is_ok(), "{:?}", run.cells);
     integrity_ok(&area.db());
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn a_slowloris_contender_fails_within_the_verifier_timeout() {
     let reason = failure(&area.latest(), "fault-slowloris");
     assert!(reason.contains("no complete response"), "{reason}");
     assert!(done.took < Duration::from_secs(60), "took {:?}", done.took);
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]
@@ -155,7 +155,7 @@ fn a_crash_mid_measurement_fails_the_cell_with_the_exit_status() {
         "the log tail is kept: {reason}"
     );
     assert!(cell(&run, "fault-steady").status.is_ok(), "{:?}", run.cells);
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]
@@ -174,7 +174,7 @@ fn contenders_that_resist_stopping_are_measured_and_leave_nothing() {
         events.lines().any(|l| l.starts_with("escaped ")),
         "{events}"
     );
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]
@@ -210,5 +210,5 @@ fn missing_runtimes_fail_their_cells_with_a_clear_reason() {
         }
         other => panic!("npm-tiny plaintext: {other:?}"),
     }
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }

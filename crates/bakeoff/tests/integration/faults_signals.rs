@@ -61,7 +61,7 @@ fn interrupt(marker: &Marker, area: &Area, child: Child, signals: &[i32]) -> Fin
     let done = wait_bounded(child, Duration::from_secs(20));
     assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
     assert_eq!(done.code(), Some(130), "stderr: {}", done.stderr);
-    marker.assert_no_orphans(Duration::from_secs(5));
+    marker.assert_no_orphans(Duration::from_secs(10));
     if area.db().exists() {
         integrity_ok(&area.db());
         let store = Store::open(&area.db()).unwrap();
@@ -165,7 +165,7 @@ fn sigkill_mid_run_leaves_a_database_the_next_start_repairs() {
         Duration::from_secs(30),
     );
     assert_eq!(next.code(), Some(2), "{}", next.stderr);
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]

@@ -101,7 +101,7 @@ fn load_options_at_and_beyond_their_bounds() {
             .collect(),
     );
     drop(server);
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn run_options_at_and_beyond_their_bounds() {
             })
             .collect(),
     );
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 /// A results database holding two complete runs (ids 1 and 2).

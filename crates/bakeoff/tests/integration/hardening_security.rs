@@ -70,7 +70,7 @@ fn shell_syntax_in_a_command_runs_no_shell() {
     }
     // Extra arguments are just arguments: the app starts and is measured.
     assert!(status("in-args").is_ok(), "{:?}", status("in-args"));
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]
@@ -89,7 +89,7 @@ fn a_name_with_shell_syntax_is_rejected_by_validation() {
         !area.db().exists(),
         "nothing is recorded for a rejected manifest"
     );
-    marker.assert_no_orphans(Duration::from_secs(3));
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 #[test]

@@ -12,7 +12,7 @@ use crate::contender::{installed, spec};
 
 /// Poll until the group has no live member (bounded), then assert it.
 async fn assert_group_gone(pgid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let deadline = Instant::now() + Duration::from_secs(10);
     while !procs::live_members(pgid).is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -32,7 +32,7 @@ async fn a_crash_at_start_is_reported_with_the_log_tail() {
         .await
         .unwrap_err();
     assert!(
-        t.elapsed() < Duration::from_secs(8),
+        t.elapsed() < Duration::from_secs(20),
         "took {:?}",
         t.elapsed()
     );
@@ -55,7 +55,7 @@ async fn a_contender_that_never_becomes_healthy_times_out_with_the_log_tail() {
         .unwrap_err();
     let took = t.elapsed();
     assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        took >= Duration::from_secs(2) && took < Duration::from_secs(20),
         "took {took:?}"
     );
     let msg = err.to_string();
@@ -106,7 +106,7 @@ async fn a_forked_child_that_ignores_sigterm_is_killed_with_the_group() {
         !out.graceful,
         "the child ignores SIGTERM, so SIGKILL was needed"
     );
-    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(t.elapsed() < Duration::from_secs(15));
     assert_group_gone(pgid).await;
 }
 
@@ -123,7 +123,7 @@ async fn a_leader_that_ignores_sigterm_gets_sigkill_after_the_grace() {
     let took = t.elapsed();
     assert!(!out.graceful);
     assert!(
-        took >= Duration::from_secs(1) && took < Duration::from_secs(5),
+        took >= Duration::from_secs(1) && took < Duration::from_secs(15),
         "{took:?}"
     );
     assert_group_gone(pgid).await;
@@ -156,7 +156,7 @@ async fn cancellation_during_start_returns_promptly_and_leaves_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(err, SuperviseError::Cancelled { .. }), "{err}");
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     // The error carries no pgid: find our processes by their unique environment.
     let marker = format!(
         "BAKEOFF_SQLITE={}",

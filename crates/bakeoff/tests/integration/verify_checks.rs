@@ -320,7 +320,7 @@ async fn verify_raw(kind: Raw, endpoints: &[&str]) -> (Vec<Check>, Duration) {
 #[tokio::test]
 async fn a_hanging_server_fails_in_bounded_time() {
     let (checks, took) = verify_raw(Raw::Hang, &ENDPOINTS).await;
-    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
     for c in &checks {
         assert!(!c.passed, "{c:?}");
     }
@@ -347,7 +347,7 @@ async fn an_endless_body_is_capped() {
     let (checks, took) = verify_raw(Raw::EndlessBody, &["plaintext"]).await;
     let r = failed_reasons(&checks, "plaintext");
     assert!(r.contains("larger than the 262144-byte limit"), "{r}");
-    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
 #[tokio::test]
@@ -451,7 +451,7 @@ async fn upstream_serves_many_concurrent_connections() {
     }
     // All waited concurrently: far less than n × 300 ms (600 s).
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
@@ -502,5 +502,5 @@ async fn upstream_stops_on_cancel_and_on_drop() {
     drop(up);
     let started = Instant::now();
     assert!(pending.await.unwrap().is_err());
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(8));
 }
