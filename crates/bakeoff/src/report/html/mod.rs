@@ -85,7 +85,8 @@ table{border-collapse:collapse;margin:8px 0 14px;font-size:14px}
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.best{font-weight:700}td.best::after{content:" \2605"}td.warn{color:var(--warn)}
-.state-failed{color:var(--bad);font-weight:700}.state-skipped{color:var(--warn);font-weight:700}
+.state-failed{color:var(--bad);font-weight:700}
+td.supported{border-left:4px solid #1f6f3f}td.not-supported{border-left:4px dashed var(--bad)}td.inconclusive{border-left:4px dotted var(--muted)}.state-skipped{color:var(--warn);font-weight:700}
 .headline{display:flex;flex-wrap:wrap;gap:12px}
 .card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:250px;flex:1}
 .card .ratio{font-size:24px;font-weight:700}.card .who{font-size:13px;color:var(--muted)}
