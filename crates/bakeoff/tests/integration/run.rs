@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use crate::hardening::Marker;
 use std::time::{Duration, Instant};
 
 /// Contender installs are shared by every test and every `cargo test` of this
@@ -20,45 +22,17 @@ pub fn contenders_dir() -> PathBuf {
 
 /// A `bakeoff` command against the real contenders, tagged with `marker` so its
 /// whole process tree can be found afterwards.
-pub fn bakeoff(results: &Path, marker: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bakeoff"));
+pub fn bakeoff(results: &Path, marker: &Marker) -> Command {
+    let mut cmd = marker.bakeoff();
     cmd.env("BAKEOFF_CACHE_DIR", cache_dir())
         .env("BAKEOFF_CONTENDERS_DIR", contenders_dir())
         .env("BAKEOFF_RESULTS_DIR", results)
-        .env("BAKEOFF_TEST_MARKER", marker)
         .env("NO_COLOR", "1");
     cmd
 }
 
-/// Live processes whose environment carries `BAKEOFF_TEST_MARKER=marker`.
-pub fn marked_processes(marker: &str) -> Vec<u32> {
-    let needle = format!("BAKEOFF_TEST_MARKER={marker}");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let live = bakeoff::measure::procfs::read_stat(pid).is_some_and(|s| s.state != 'Z');
-        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
-            continue;
-        };
-        if live && env.split(|b| *b == 0).any(|e| e == needle.as_bytes()) {
-            found.push(pid);
-        }
-    }
-    found
-}
-
-pub fn assert_no_orphans(marker: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !marked_processes(marker).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        marked_processes(marker),
-        Vec::<u32>::new(),
-        "processes left behind"
-    );
+pub fn assert_no_orphans(marker: &Marker) {
+    marker.assert_no_orphans(Duration::from_secs(10));
 }
 
 fn text(b: &[u8]) -> String {
@@ -80,7 +54,7 @@ fn a_small_real_run_is_stored_and_read_back() {
     let tmp = tempfile::tempdir().unwrap();
     let results = tmp.path().join("results");
     let db = results.join("bakeoff.db");
-    let marker = format!("run-small-{}", std::process::id());
+    let marker = Marker::new();
     let out = bakeoff(&results, &marker)
         .args([
             "run",
@@ -186,7 +160,7 @@ fn sigint_keeps_finished_cells_and_leaves_nothing_running() {
     let tmp = tempfile::tempdir().unwrap();
     let results = tmp.path().join("results");
     let db = results.join("bakeoff.db");
-    let marker = format!("run-sigint-{}", std::process::id());
+    let marker = Marker::new();
     let mut child = bakeoff(&results, &marker)
         .args([
             "run",
@@ -259,7 +233,7 @@ fn sigint_keeps_finished_cells_and_leaves_nothing_running() {
 #[test]
 fn an_unknown_python_interpreter_is_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = bakeoff(&tmp.path().join("results"), "run-python-9")
+    let out = bakeoff(&tmp.path().join("results"), &Marker::new())
         .args([
             "run",
             "--contenders",

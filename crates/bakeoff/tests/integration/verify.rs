@@ -127,7 +127,7 @@ fn ctrl_c_during_verify_stops_the_contender_and_exits_130() {
 fn all_six_reference_contenders_pass_verify() {
     let tmp = tempfile::tempdir().unwrap();
     let results = tmp.path().join("results");
-    let marker = format!("verify-six-{}", std::process::id());
+    let marker = crate::hardening::Marker::new();
     let out = crate::run::bakeoff(&results, &marker)
         .args(["verify", "--json"])
         .output()
