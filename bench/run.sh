@@ -39,4 +39,4 @@ echo
 echo "$line"
 printf 'wall time:            %s s (%s min; target ≤ 8 min)\n' "$wall" "$minutes"
 printf 'measuring:            %s s\n' "$measuring"
-printf 'outside measurements: %s%% of the wall time (target ≤ 10%%; includes bakeoff run's own cached setup and verify checks)\n' "$overhead"
+printf 'outside measurements: %s%% of the wall time (target ≤ 10%%; includes the cached setup and verify checks inside bakeoff run)\n' "$overhead"
