@@ -61,7 +61,6 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
     if args.measure {
         if let Some(cmd) = &advice.measure_command {
             eprintln!("measuring the missing cells: {cmd}");
-            let workloads = cmd.rsplit(' ').next().unwrap_or_default();
             let contenders = run.contenders.iter().map(|c| c.name.clone()).collect();
             let run_args = RunArgs {
                 contenders: ContenderArgs {
@@ -71,7 +70,7 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
                     results_dir: "bakeoff-results".into(),
                 },
                 profile: Profile::Quick,
-                workloads: workloads.split(',').map(str::to_string).collect(),
+                workloads: advice.missing_workloads.clone(),
                 slo_p99: format!("{}ms", run.settings.slo_p99_ms),
                 trials: None,
                 workers: Vec::new(),

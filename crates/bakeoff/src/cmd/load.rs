@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::LoadArgs;
+use crate::suite::live;
 use crate::{InputError, Interrupted};
 
 /// The adaptive warm-up's cap (`--warmup auto`).
@@ -204,19 +205,10 @@ fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
-/// p50, p90, p99, p99.9, max and mean in milliseconds.
+/// p50, p90, p99, p99.9, max and mean in milliseconds (the schema's fields).
 fn percentiles(h: &Histogram<u64>) -> Value {
-    if h.is_empty() {
-        return json!({"p50": 0.0, "p90": 0.0, "p99": 0.0, "p999": 0.0, "max": 0.0, "mean": 0.0});
-    }
-    json!({
-        "p50": ms(h.value_at_quantile(0.5)),
-        "p90": ms(h.value_at_quantile(0.9)),
-        "p99": ms(h.value_at_quantile(0.99)),
-        "p999": ms(h.value_at_quantile(0.999)),
-        "max": ms(h.max()),
-        "mean": h.mean() / 1000.0,
-    })
+    let p = live::percentiles(h);
+    json!({"p50": p.p50, "p90": p.p90, "p99": p.p99, "p999": p.p999, "max": p.max, "mean": p.mean})
 }
 
 fn to_json(url: &str, cfg: &LoadConfig, r: &LoadReport) -> Value {
@@ -269,14 +261,10 @@ fn latency_line(label: &str, h: &Histogram<u64>) -> String {
     if h.is_empty() {
         return format!("  {label:<20} no responses\n");
     }
+    let p = live::percentiles(h);
     format!(
         "  {label:<20} p50 {:>8.2}  p90 {:>8.2}  p99 {:>8.2}  p99.9 {:>8.2}  max {:>8.2}  mean {:>8.2}  (ms)\n",
-        ms(h.value_at_quantile(0.5)),
-        ms(h.value_at_quantile(0.9)),
-        ms(h.value_at_quantile(0.99)),
-        ms(h.value_at_quantile(0.999)),
-        ms(h.max()),
-        h.mean() / 1000.0
+        p.p50, p.p90, p.p99, p.p999, p.max, p.mean
     )
 }
 

@@ -103,6 +103,8 @@ pub struct Advice {
     pub plan: Vec<PlanRow>,
     /// Cells the mix needs that the run lacks (`contender/workload`).
     pub missing: Vec<String>,
+    /// The workloads that would measure them.
+    pub missing_workloads: Vec<String>,
     /// The command that measures them.
     pub measure_command: Option<String>,
     /// Ecosystem entries behind the needs, with sources.
@@ -330,6 +332,7 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         peak_is_default: profile.peak_rps.is_none(),
         plan,
         missing,
+        missing_workloads: missing_workloads.iter().map(|w| w.to_string()).collect(),
         measure_command,
         ecosystem,
     }
