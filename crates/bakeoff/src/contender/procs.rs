@@ -28,7 +28,8 @@ pub fn live_members(pgid: u32) -> Vec<u32> {
 /// Live processes (not zombies, not this one) whose environment sets `var`, with
 /// its value. Children inherit the environment, so this finds a contender's
 /// descendants even after they left its process group (`setsid`), unless they
-/// replaced their environment at `exec`.
+/// replaced their environment at `exec`. A process in the middle of `exec` shows
+/// an empty environment for a moment, so callers that must not miss one re-scan.
 pub fn env_values(var: &str) -> Vec<(u32, String)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -189,7 +190,15 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id();
-        assert_eq!(tagged("BAKEOFF_PROCS_TEST", &value), vec![pid]);
+        // spawn returns once exec has begun, but the kernel publishes the new
+        // environment a moment later (env_end is 0 until the ELF tables exist).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut found = tagged("BAKEOFF_PROCS_TEST", &value);
+        while found.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            found = tagged("BAKEOFF_PROCS_TEST", &value);
+        }
+        assert_eq!(found, vec![pid]);
         assert_eq!(
             signal_tagged("BAKEOFF_PROCS_TEST", &value, libc::SIGKILL),
             1
