@@ -6,6 +6,10 @@
 //! slot, so when every connection is busy the schedule waits (nothing is dropped)
 //! and the wait shows up in the corrected latency and the send lag. In the closed
 //! loop the intended time is "now", so corrected and service time coincide.
+//!
+//! Open-loop connections are read on the 1 ms ticks of a `ticked::Ticker` and
+//! time their answers by the kernel's arrival stamp; closed-loop connections stay
+//! in tokio's reactor and react to each response at once.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -19,6 +23,7 @@ use crate::http::{Conn, ExchangeError};
 use crate::schedule::{Plan, Rng, Scheduler, WarmupTracker};
 use crate::stats::Recorder;
 use crate::sys::Usage;
+use crate::ticked::Ticker;
 use crate::{
     target, ClassStats, ErrorKind, LoadConfig, LoadError, LoadReport, Progress, Schedule, Warmup,
 };
@@ -83,6 +88,8 @@ struct Engine {
     reconnects: Cell<u64>,
     live: Cell<u32>,
     all_done: Notify,
+    /// Open loop: connections are read on its ticks (see `ticked`).
+    ticker: Option<Rc<Ticker>>,
 }
 
 /// What the engine thread hands back; [`finish_report`] adds the self-check.
@@ -111,6 +118,15 @@ pub(crate) async fn drive(
     };
     let seed =
         t0.elapsed().as_nanos() as u64 ^ 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id());
+    // The closed loop reacts to each response at once (it is about maximum
+    // throughput); the open loop batches its reads on the timer's ticks.
+    let ticker = match cfg.rate {
+        Some(_) => Some(
+            Ticker::new()
+                .map_err(|e| LoadError::Engine(format!("cannot create an epoll set: {e}")))?,
+        ),
+        None => None,
+    };
     let engine = Rc::new(Engine {
         plan,
         addr: target.addr,
@@ -140,10 +156,14 @@ pub(crate) async fn drive(
         reconnects: Cell::new(0),
         live: Cell::new(cfg.connections),
         all_done: Notify::new(),
+        ticker: ticker.clone(),
     });
-    let tasks: Vec<_> = (0..cfg.connections)
+    let mut tasks: Vec<_> = (0..cfg.connections)
         .map(|_| tokio::task::spawn_local(connection(engine.clone())))
         .collect();
+    if let Some(t) = ticker {
+        tasks.push(tokio::task::spawn_local(t.run()));
+    }
     let abort_all = || tasks.iter().for_each(|t| t.abort());
 
     let mut warnings = Vec::new();
@@ -365,7 +385,7 @@ async fn connection(e: Rc<Engine>) {
             (&mut sleep).await;
         }
         if conn.is_none() {
-            match tokio::time::timeout(e.timeout, Conn::connect(e.addr)).await {
+            match tokio::time::timeout(e.timeout, Conn::connect(e.addr, e.ticker.as_ref())).await {
                 Ok(Ok(c)) => {
                     if opened_before {
                         e.reconnects.set(e.reconnects.get() + 1);
@@ -400,6 +420,7 @@ async fn connection(e: Rc<Engine>) {
         let request = &e.plan.bytes[idx];
         let head = e.plan.head[idx];
         let mut retried = false;
+        let mut arrived = None;
         let outcome = loop {
             let Some(c) = conn.as_mut() else {
                 break Err(ErrorKind::Reset);
@@ -415,6 +436,7 @@ async fn connection(e: Rc<Engine>) {
                     if resp.close {
                         conn = None;
                     }
+                    arrived = resp.arrived;
                     break Ok(resp.status);
                 }
                 None => {
@@ -427,7 +449,7 @@ async fn connection(e: Rc<Engine>) {
                     conn = None;
                     let fresh = tokio::select! {
                         biased;
-                        c = Conn::connect(e.addr) => c.ok(),
+                        c = Conn::connect(e.addr, e.ticker.as_ref()) => c.ok(),
                         _ = &mut sleep => None,
                     };
                     match fresh {
@@ -448,7 +470,10 @@ async fn connection(e: Rc<Engine>) {
                 }
             }
         };
-        record(&e, class, intended, sent, Instant::now(), outcome, true);
+        // A tick-harvested response counts from when the kernel received it.
+        let now = Instant::now();
+        let done = arrived.map_or(now, |at| Instant::from_std(at).max(sent).min(now));
+        record(&e, class, intended, sent, done, outcome, true);
     }
     e.live.set(e.live.get() - 1);
     if e.live.get() == 0 {
@@ -467,7 +492,7 @@ fn record(
 ) {
     let mut rec = e.rec.borrow_mut();
     if was_sent {
-        rec.on_done(done.into());
+        rec.on_done(sent.into(), done.into());
     }
     rec.record(class, intended.into(), sent.into(), done.into(), outcome);
 }

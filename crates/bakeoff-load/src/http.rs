@@ -4,11 +4,16 @@
 
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::ticked::{TickedStream, Ticker};
 use crate::{LoadError, RequestSpec};
 
 const MAX_HEAD: usize = 64 * 1024;
@@ -80,20 +85,73 @@ pub(crate) struct Response {
     pub status: u16,
     /// The server will close (or has closed) the connection after this response.
     pub close: bool,
+    /// When the kernel received its last bytes (tick-harvested connections).
+    pub arrived: Option<Instant>,
+}
+
+/// A socket in tokio's reactor (woken per event) or in a [`Ticker`]'s set.
+enum Stream {
+    Reactor(TcpStream),
+    Ticked(TickedStream),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Reactor(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Ticked(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Reactor(s) => Pin::new(s).poll_write(cx, data),
+            Stream::Ticked(s) => Pin::new(s).poll_write(cx, data),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Reactor(s) => Pin::new(s).poll_flush(cx),
+            Stream::Ticked(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Reactor(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Ticked(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
 }
 
 /// One keep-alive connection with its reusable read buffer.
 pub(crate) struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     buf: BytesMut,
     /// Responses completed on this connection.
     pub served: u64,
 }
 
 impl Conn {
-    pub async fn connect(addr: SocketAddr) -> std::io::Result<Conn> {
+    /// Connect; with a `ticker`, the socket is read on its ticks (open loop).
+    pub async fn connect(addr: SocketAddr, ticker: Option<&Rc<Ticker>>) -> std::io::Result<Conn> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
+        let stream = match ticker {
+            Some(t) => Stream::Ticked(TickedStream::new(stream, t)?),
+            None => Stream::Reactor(stream),
+        };
         Ok(Conn {
             stream,
             buf: BytesMut::with_capacity(READ_CHUNK),
@@ -115,7 +173,10 @@ impl Conn {
                 ExchangeError::Reset
             });
         }
-        let resp = self.read_response(head).await?;
+        let mut resp = self.read_response(head).await?;
+        if let Stream::Ticked(s) = &mut self.stream {
+            resp.arrived = s.take_last_rx();
+        }
         self.served += 1;
         Ok(resp)
     }
@@ -181,7 +242,11 @@ impl Conn {
                     true
                 }
             };
-            return Ok(Response { status, close });
+            return Ok(Response {
+                status,
+                close,
+                arrived: None,
+            });
         }
     }
 

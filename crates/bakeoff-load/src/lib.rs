@@ -7,6 +7,7 @@
 //! - `http`: pre-serialized requests and the `httparse` response reader;
 //! - `stats`: the recorder (histograms, timeline, Little's law);
 //! - `target`: URL checks, loopback policy, the reachability probe;
+//! - `ticked`: open-loop sockets harvested once per 1 ms tick, with kernel arrival times;
 //! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`.
 //!
 //! Everything runs on ONE dedicated OS thread with a current-thread tokio runtime,
@@ -26,6 +27,7 @@ mod schedule;
 mod stats;
 mod sys;
 mod target;
+mod ticked;
 pub mod ws;
 
 /// The most connections one run opens.
@@ -207,8 +209,9 @@ pub struct LoadReport {
     pub elapsed: Duration,
     pub errors: BTreeMap<ErrorKind, u64>,
     pub status: BTreeMap<u16, u64>,
-    /// From the intended send time (coordinated-omission corrected). Sends may be
-    /// released up to 1 ms early (the timer's tick); those count from the actual send.
+    /// From the intended send time (coordinated-omission corrected) to the
+    /// answer (open loop: the kernel's arrival time of its last bytes). Sends may
+    /// be released up to 1 ms early (the timer's tick); those count from the actual send.
     pub latency: Histogram<u64>,
     /// From the actual send.
     pub service: Histogram<u64>,

@@ -45,9 +45,13 @@ pub(crate) struct Recorder {
     sec_hist: Histogram<u64>,
     sec_requests: u64,
     sec_errors: u64,
+    /// Requests sent and not yet done.
     in_flight: u32,
+    /// Σ over those of their send time, clipped to the measured window (s since `base`).
+    in_flight_sent: f64,
+    /// Σ over done requests of their time in flight within the window (s).
     in_flight_area: f64,
-    last_change: Instant,
+    base: Instant,
 }
 
 impl Recorder {
@@ -74,15 +78,17 @@ impl Recorder {
             sec_requests: 0,
             sec_errors: 0,
             in_flight: 0,
+            in_flight_sent: 0.0,
             in_flight_area: 0.0,
-            last_change: now,
+            base: now,
         }
     }
 
     /// End the warm-up now (adaptive warm-up).
     pub fn start_measuring(&mut self, at: Instant) {
-        self.advance_area(at);
         self.measure_start = Some(at);
+        // Everything in flight was sent before `at`: it counts from `at`.
+        self.in_flight_sent = f64::from(self.in_flight) * self.secs(at);
         self.in_flight_area = 0.0;
     }
 
@@ -91,34 +97,40 @@ impl Recorder {
         self.errors.values().sum()
     }
 
-    fn advance_area(&mut self, now: Instant) {
-        if let Some(start) = self.measure_start {
-            let from = self.last_change.max(start);
-            if now > from {
-                self.in_flight_area += f64::from(self.in_flight) * (now - from).as_secs_f64();
-            }
-        }
-        self.last_change = self.last_change.max(now);
+    fn secs(&self, t: Instant) -> f64 {
+        t.saturating_duration_since(self.base).as_secs_f64()
     }
 
-    pub fn on_send(&mut self, now: Instant) {
-        self.advance_area(now);
+    /// A send time clipped to the start of the measured window.
+    fn clipped(&self, sent: Instant) -> f64 {
+        self.secs(self.measure_start.map_or(sent, |start| sent.max(start)))
+    }
+
+    pub fn on_send(&mut self, sent: Instant) {
         self.in_flight += 1;
+        self.in_flight_sent += self.clipped(sent);
     }
 
-    pub fn on_done(&mut self, now: Instant) {
-        self.advance_area(now);
+    /// A request sent at `sent` is done at `done`. Calls may come out of time
+    /// order (tick-harvested responses carry earlier arrival times), so the area
+    /// is summed per request rather than integrated between events.
+    pub fn on_done(&mut self, sent: Instant, done: Instant) {
+        let from = self.clipped(sent);
         self.in_flight = self.in_flight.saturating_sub(1);
+        self.in_flight_sent -= from;
+        if self.measure_start.is_some() {
+            self.in_flight_area += (self.secs(done) - from).max(0.0);
+        }
     }
 
-    /// Time-averaged requests in flight over `window` of measurement.
+    /// Time-averaged requests in flight over `window` of measurement, those
+    /// still in flight counted up to `end`.
     pub fn mean_in_flight(&mut self, end: Instant, window: Duration) -> f64 {
-        self.advance_area(end);
-        if window.is_zero() {
-            0.0
-        } else {
-            self.in_flight_area / window.as_secs_f64()
+        if window.is_zero() || self.measure_start.is_none() {
+            return 0.0;
         }
+        let open = f64::from(self.in_flight) * self.secs(end) - self.in_flight_sent;
+        (self.in_flight_area + open.max(0.0)) / window.as_secs_f64()
     }
 
     /// One finished request: `Ok(status)` for a complete response, else the error.
@@ -139,7 +151,7 @@ impl Recorder {
         if intended < start {
             return;
         }
-        self.last_done = Some(done);
+        self.last_done = Some(self.last_done.map_or(done, |d| d.max(done)));
         self.roll_to(done.saturating_duration_since(start).as_secs() as u32);
         match outcome {
             Ok(status) => {
@@ -239,7 +251,14 @@ mod tests {
         let t0 = Instant::now();
         let mut r = Recorder::new(1, Some(t0), t0);
         r.on_send(t0);
-        r.on_done(t0 + Duration::from_secs(1));
+        r.on_done(t0, t0 + Duration::from_secs(1));
+        // Out of time order, and still in flight at the end: 0.5 s more.
+        r.on_send(t0 + Duration::from_millis(1200));
+        r.on_send(t0 + Duration::from_millis(1500));
+        r.on_done(
+            t0 + Duration::from_millis(1200),
+            t0 + Duration::from_millis(1400),
+        );
         r.record(0, t0, t0, t0 + Duration::from_millis(500), Ok(200));
         r.record(
             0,
@@ -256,6 +275,6 @@ mod tests {
             .collect();
         assert_eq!(secs, vec![(0, 1, 0), (1, 0, 0), (2, 0, 1)]);
         let m = r.mean_in_flight(t0 + Duration::from_secs(2), Duration::from_secs(2));
-        assert!((m - 0.5).abs() < 1e-6, "{m}");
+        assert!((m - (1.0 + 0.2 + 0.5) / 2.0).abs() < 1e-6, "{m}");
     }
 }

@@ -54,6 +54,27 @@ async fn known_delay_gives_service_p50_within_ten_percent() {
     assert!(r.generator_cpu_s > 0.0);
 }
 
+/// Open-loop answers are collected on 1 ms ticks but timed by the kernel's
+/// arrival stamp: read on the tick alone, an instant answer would take ~1 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_loop_times_answers_by_their_arrival_not_by_the_tick() {
+    let srv = server::http(Mode::Delay(Duration::ZERO)).await;
+    let r = run(
+        config(srv.url("/"), Some(400.0), 8, 2.0),
+        CancellationToken::new(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.error_count(), 0);
+    assert!(r.requests >= 700, "{}", r.requests);
+    let p50 = ms(r.service.value_at_quantile(0.5));
+    assert!(
+        p50 < 0.6,
+        "service p50 {p50} ms: timed on the tick, not on arrival"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinated_omission_is_corrected() {
     let srv = server::http(Mode::Stall {

@@ -123,7 +123,9 @@ async fn serve(
         const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
         match mode {
             Mode::Delay(d) => {
-                tokio::time::sleep(d).await;
+                if !d.is_zero() {
+                    tokio::time::sleep(d).await;
+                }
                 sock.write_all(OK).await?;
             }
             Mode::Stall { base, from, len } => {

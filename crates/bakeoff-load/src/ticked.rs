@@ -1,0 +1,463 @@
+//! Tick-harvested sockets for the open loop: responses are collected once per
+//! millisecond tick instead of waking the engine thread for each one, and each
+//! read carries the kernel's arrival timestamp, so latency stays exact.
+//!
+//! Why: a sleep/wake of the engine thread is the dominant cost of an open loop
+//! (tens of µs of CPU each on a VM). Tokio wakes the thread for every socket
+//! event; here the sockets sit in a private edge-triggered epoll set that only
+//! the [`Ticker`] reads, with a zero timeout, on tokio's 1 ms timer, which the
+//! send schedule wakes on anyway. A connection therefore becomes free again up
+//! to one tick after its response arrived; the timestamps make that delay
+//! invisible to the latency figures (`SO_TIMESTAMPNS`, the time the kernel
+//! received the last bytes read).
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
+
+/// How often waiting connections are harvested.
+pub(crate) const TICK: Duration = Duration::from_millis(1);
+/// Arrival timestamps older than this are not trusted (the wall clock was set).
+const MAX_AGE: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+struct Slot {
+    readable: bool,
+    writable: bool,
+    /// The peer closed or the socket broke: sticky, as the edge does not repeat
+    /// (a read that drains the data before the FIN must still see the EOF).
+    read_closed: bool,
+    broken: bool,
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+/// The private epoll set and the wakers of the connections waiting on it.
+pub(crate) struct Ticker {
+    epfd: OwnedFd,
+    slots: RefCell<Vec<Slot>>,
+    free: RefCell<Vec<usize>>,
+    /// Registered wakers; the ticker sleeps while there are none.
+    waiting: Cell<usize>,
+    wake: Notify,
+}
+
+impl Ticker {
+    pub fn new() -> io::Result<Rc<Ticker>> {
+        // SAFETY: epoll_create1 has no memory-safety preconditions.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Rc::new(Ticker {
+            // SAFETY: fd is a new descriptor that nothing else owns.
+            epfd: unsafe { OwnedFd::from_raw_fd(fd) },
+            slots: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            waiting: Cell::new(0),
+            wake: Notify::new(),
+        }))
+    }
+
+    /// Harvest every tick while anyone waits; sleep otherwise. Runs until aborted.
+    pub async fn run(self: Rc<Self>) {
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if self.waiting.get() == 0 {
+                self.wake.notified().await;
+                interval.reset();
+            }
+            interval.tick().await;
+            self.harvest();
+        }
+    }
+
+    /// Collect the events queued since the last harvest and wake their waiters.
+    fn harvest(&self) {
+        const N: usize = 256;
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; N];
+        loop {
+            // SAFETY: the buffer holds N events; a zero timeout never blocks.
+            let n = unsafe {
+                libc::epoll_wait(self.epfd.as_raw_fd(), events.as_mut_ptr(), N as i32, 0)
+            };
+            if n <= 0 {
+                return; // nothing queued (or EINTR: the next tick retries)
+            }
+            let mut slots = self.slots.borrow_mut();
+            for ev in &events[..n as usize] {
+                let Some(slot) = slots.get_mut(ev.u64 as usize) else {
+                    continue;
+                };
+                let bits = ev.events as i32;
+                let broken = bits & (libc::EPOLLHUP | libc::EPOLLERR) != 0;
+                slot.broken |= broken;
+                slot.read_closed |= broken || bits & libc::EPOLLRDHUP != 0;
+                if broken || bits & (libc::EPOLLIN | libc::EPOLLRDHUP) != 0 {
+                    slot.readable = true;
+                    if let Some(w) = slot.reader.take() {
+                        self.waiting.set(self.waiting.get() - 1);
+                        w.wake();
+                    }
+                }
+                if broken || bits & libc::EPOLLOUT != 0 {
+                    slot.writable = true;
+                    if let Some(w) = slot.writer.take() {
+                        self.waiting.set(self.waiting.get() - 1);
+                        w.wake();
+                    }
+                }
+            }
+            if (n as usize) < N {
+                return;
+            }
+        }
+    }
+
+    fn register(&self, fd: i32) -> io::Result<usize> {
+        let index = self.free.borrow_mut().pop().unwrap_or_else(|| {
+            let mut slots = self.slots.borrow_mut();
+            slots.push(Slot::default());
+            slots.len() - 1
+        });
+        // Data may already be queued: try the first read instead of waiting a tick.
+        self.slots.borrow_mut()[index] = Slot {
+            readable: true,
+            writable: true,
+            ..Slot::default()
+        };
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+            u64: index as u64,
+        };
+        // SAFETY: both descriptors are open; ev is a valid event.
+        let rc =
+            unsafe { libc::epoll_ctl(self.epfd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
+        if rc != 0 {
+            self.free.borrow_mut().push(index);
+            return Err(io::Error::last_os_error());
+        }
+        Ok(index)
+    }
+
+    fn release(&self, index: usize, fd: i32) {
+        // Explicitly: a forked child may briefly hold the socket open, and its
+        // events must not reach the slot's next owner.
+        // SAFETY: a null event is allowed for EPOLL_CTL_DEL.
+        unsafe {
+            libc::epoll_ctl(
+                self.epfd.as_raw_fd(),
+                libc::EPOLL_CTL_DEL,
+                fd,
+                std::ptr::null_mut(),
+            )
+        };
+        let mut slots = self.slots.borrow_mut();
+        let slot = std::mem::take(&mut slots[index]);
+        let dropped = usize::from(slot.reader.is_some()) + usize::from(slot.writer.is_some());
+        self.waiting.set(self.waiting.get() - dropped);
+        self.free.borrow_mut().push(index);
+    }
+
+    /// Whether the slot may have data; if not, park `waker` until a harvest.
+    fn poll_ready(&self, index: usize, write: bool, waker: &Waker) -> bool {
+        let mut slots = self.slots.borrow_mut();
+        let slot = &mut slots[index];
+        let (ready, parked) = if write {
+            (slot.writable || slot.broken, &mut slot.writer)
+        } else {
+            (slot.readable || slot.read_closed, &mut slot.reader)
+        };
+        if ready {
+            return true;
+        }
+        if parked.is_none() {
+            let before = self.waiting.get();
+            self.waiting.set(before + 1);
+            if before == 0 {
+                self.wake.notify_one();
+            }
+        }
+        match parked {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *parked = Some(waker.clone()),
+        }
+        false
+    }
+
+    fn clear(&self, index: usize, write: bool) {
+        let mut slots = self.slots.borrow_mut();
+        if write {
+            slots[index].writable = false;
+        } else {
+            slots[index].readable = false;
+        }
+    }
+}
+
+/// A non-blocking TCP socket outside tokio's reactor, read on ticks.
+pub(crate) struct TickedStream {
+    sock: std::net::TcpStream,
+    slot: usize,
+    ticker: Rc<Ticker>,
+    /// When the kernel received the bytes of the last read.
+    last_rx: Option<Instant>,
+}
+
+impl TickedStream {
+    /// Take `stream` out of tokio's reactor into the ticker's epoll set.
+    pub fn new(stream: tokio::net::TcpStream, ticker: &Rc<Ticker>) -> io::Result<TickedStream> {
+        let sock = stream.into_std()?;
+        let on: libc::c_int = 1;
+        // SAFETY: the option value is a c_int of the size given.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_TIMESTAMPNS,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let slot = ticker.register(sock.as_raw_fd())?;
+        Ok(TickedStream {
+            sock,
+            slot,
+            ticker: ticker.clone(),
+            last_rx: None,
+        })
+    }
+
+    /// The kernel arrival time of the bytes read last, if the kernel gave one.
+    pub fn take_last_rx(&mut self) -> Option<Instant> {
+        self.last_rx.take()
+    }
+}
+
+impl Drop for TickedStream {
+    fn drop(&mut self) {
+        self.ticker.release(self.slot, self.sock.as_raw_fd());
+    }
+}
+
+/// Convert a `CLOCK_REALTIME` arrival stamp to an `Instant`.
+fn arrival(ts: libc::timespec) -> Option<Instant> {
+    let now = Instant::now();
+    let wall = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    let stamp = Duration::new(
+        u64::try_from(ts.tv_sec).ok()?,
+        u32::try_from(ts.tv_nsec).ok()?,
+    );
+    match wall.checked_sub(stamp) {
+        Some(age) if age <= MAX_AGE => now.checked_sub(age),
+        Some(_) => None,
+        None => Some(now), // stamped after our clock read: it is "now"
+    }
+}
+
+impl AsyncRead for TickedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if !this.ticker.poll_ready(this.slot, false, cx.waker()) {
+                return Poll::Pending;
+            }
+            // SAFETY: recvmsg only writes initialized bytes, and we mark only those.
+            let unfilled = unsafe { buf.unfilled_mut() };
+            let cap = unfilled.len();
+            let mut iov = libc::iovec {
+                iov_base: unfilled.as_mut_ptr().cast(),
+                iov_len: cap,
+            };
+            let mut control = [0u64; 8];
+            // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&control) as _;
+            // SAFETY: msg points at live buffers of the lengths it states.
+            let n = unsafe { libc::recvmsg(this.sock.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                match err.kind() {
+                    io::ErrorKind::WouldBlock => {
+                        this.ticker.clear(this.slot, false);
+                        continue; // parks the waker
+                    }
+                    io::ErrorKind::Interrupted => continue,
+                    _ => return Poll::Ready(Err(err)),
+                }
+            }
+            let n = n as usize;
+            if n > 0 && n < cap {
+                // Drained: the next arrival queues a new edge (as tokio does).
+                this.ticker.clear(this.slot, false);
+            }
+            // SAFETY: walking the control buffer the kernel filled, by its macros.
+            unsafe {
+                let mut c = libc::CMSG_FIRSTHDR(&msg);
+                while !c.is_null() {
+                    if (*c).cmsg_level == libc::SOL_SOCKET
+                        && (*c).cmsg_type == libc::SCM_TIMESTAMPNS
+                    {
+                        let ts: libc::timespec =
+                            std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                        if let Some(at) = arrival(ts) {
+                            this.last_rx = Some(at);
+                        }
+                    }
+                    c = libc::CMSG_NXTHDR(&msg, c);
+                }
+                buf.assume_init(n);
+            }
+            buf.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+    }
+}
+
+impl AsyncWrite for TickedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        loop {
+            if !this.ticker.poll_ready(this.slot, true, cx.waker()) {
+                return Poll::Pending;
+            }
+            // SAFETY: data is a live slice of the length given.
+            let n = unsafe {
+                libc::send(
+                    this.sock.as_raw_fd(),
+                    data.as_ptr().cast(),
+                    data.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
+            if n >= 0 {
+                return Poll::Ready(Ok(n as usize));
+            }
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::WouldBlock => this.ticker.clear(this.slot, true),
+                io::ErrorKind::Interrupted => {}
+                _ => return Poll::Ready(Err(err)),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.sock.shutdown(std::net::Shutdown::Write))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A reply to `ping` from a peer on its own thread; then it waits for EOF.
+    fn echo_peer() -> std::net::SocketAddr {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut b = [0u8; 4];
+            s.read_exact(&mut b).unwrap();
+            s.write_all(b"pong").unwrap();
+            let _ = s.read(&mut b);
+        });
+        addr
+    }
+
+    /// A response read long after it arrived carries its arrival time.
+    #[test]
+    fn reads_carry_the_kernel_arrival_time() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let addr = echo_peer();
+            let ticker = Ticker::new().unwrap();
+            let run = tokio::task::spawn_local(ticker.clone().run());
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let mut s = TickedStream::new(stream, &ticker).unwrap();
+            let sent = Instant::now();
+            s.write_all(b"ping").await.unwrap();
+            // Block this thread: the reply arrives meanwhile and is read late.
+            std::thread::sleep(Duration::from_millis(50));
+            let mut out = [0u8; 4];
+            tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut out))
+                .await
+                .expect("the reply is harvested")
+                .unwrap();
+            assert_eq!(&out, b"pong");
+            let at = s.take_last_rx().expect("a kernel timestamp");
+            let rtt = at - sent;
+            assert!(
+                rtt < Duration::from_millis(25),
+                "arrival {rtt:?} after the send"
+            );
+            assert!(sent.elapsed() >= Duration::from_millis(50));
+            drop(s);
+            assert_eq!(ticker.waiting.get(), 0);
+            run.abort();
+        });
+    }
+
+    #[test]
+    fn a_silent_peer_parks_the_reader_until_data_comes() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (mut s, _) = listener.accept().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                s.write_all(b"late").await.unwrap();
+            });
+            let ticker = Ticker::new().unwrap();
+            let run = tokio::task::spawn_local(ticker.clone().run());
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let mut s = TickedStream::new(stream, &ticker).unwrap();
+            let t0 = Instant::now();
+            let mut out = Vec::new();
+            tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+                .await
+                .expect("the reply and the close are harvested")
+                .unwrap();
+            assert_eq!(out, b"late");
+            assert!(t0.elapsed() >= Duration::from_millis(25));
+            run.abort();
+        });
+    }
+}
