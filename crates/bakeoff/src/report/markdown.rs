@@ -1,6 +1,6 @@
 //! The Markdown report, ready for a README or a pull request: the headline,
-//! the per-workload tables, failed and skipped cells, the environment and a
-//! short methodology paragraph.
+//! the per-workload tables, failed and skipped cells, the scaling over workers,
+//! the environment and a short methodology paragraph.
 
 use std::io::{self, Write};
 
@@ -72,6 +72,14 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
                 )?;
             }
         }
+    }
+    if let Some(t) = table::scaling_table(run) {
+        writeln!(w)?;
+        writeln!(w, "## Scaling over workers")?;
+        writeln!(w)?;
+        write_table(&t, w)?;
+        writeln!(w)?;
+        writeln!(w, "{}", table::SCALING_NOTE)?;
     }
     writeln!(w)?;
     writeln!(

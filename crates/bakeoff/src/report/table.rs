@@ -1,7 +1,7 @@
 //! The summary tables as rows of formatted strings with a style hint per cell,
 //! shared by the text, Markdown and HTML renderers, plus number formatting.
 
-use crate::model::{Estimate, Run};
+use crate::model::{Cell, Estimate, Run};
 
 use super::summary::{self, Kind, Row, WorkloadSummary};
 
@@ -87,6 +87,76 @@ pub fn workload_table(s: &WorkloadSummary<'_>) -> Table {
         rows,
         numeric,
     }
+}
+
+/// What the scaling table's last figure means.
+pub const SCALING_NOTE: &str =
+    "Scaling efficiency is capacity with w workers divided by w times the one-worker capacity.";
+
+/// Capacity by worker count for every contender and workload where a worker
+/// sweep ran (the summary tables show the lowest count only); `None` without one.
+pub fn scaling_table(run: &Run) -> Option<Table> {
+    let swept: std::collections::BTreeSet<(&str, &str)> = run
+        .cells
+        .iter()
+        .filter(|c| c.workers > 1 && c.capacity.is_some())
+        .map(|c| (c.workload.as_str(), c.contender.as_str()))
+        .collect();
+    if swept.is_empty() {
+        return None;
+    }
+    let mut cells: Vec<&Cell> = run
+        .cells
+        .iter()
+        .filter(|c| swept.contains(&(c.workload.as_str(), c.contender.as_str())))
+        .collect();
+    cells.sort_by(|a, b| {
+        (&a.workload, &a.contender, a.workers).cmp(&(&b.workload, &b.contender, b.workers))
+    });
+    let rows = cells
+        .iter()
+        .map(|c| {
+            let efficiency = match c.scaling_efficiency {
+                _ if c.workers == 1 => "baseline".to_string(),
+                Some(e) => format!("{:.0}%", e * 100.0),
+                None => "-".to_string(),
+            };
+            let contended = c.flags.iter().any(|f| f == "contended");
+            vec![
+                TableCell::plain(&c.contender),
+                TableCell::plain(&c.workload),
+                TableCell::plain(c.workers.to_string()),
+                TableCell::plain(
+                    c.capacity
+                        .as_ref()
+                        .map_or("-".into(), |e| fmt_estimate(e, fmt_rate)),
+                ),
+                TableCell::plain(efficiency),
+                if contended {
+                    TableCell {
+                        text: "contended".into(),
+                        style: Style::Warn,
+                    }
+                } else {
+                    TableCell::plain("")
+                },
+            ]
+        })
+        .collect();
+    Some(Table {
+        headers: [
+            "contender",
+            "workload",
+            "workers",
+            "capacity (req/s, 95% CI)",
+            "scaling efficiency",
+            "flags",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        numeric: vec![false, false, true, true, true, false],
+    })
 }
 
 fn row(r: &Row<'_>, kind: Kind) -> Vec<TableCell> {
@@ -251,6 +321,30 @@ pub fn fmt_bytes(b: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scaling_table_lists_each_swept_pair_from_its_baseline() {
+        let mut run = crate::report::fixtures::sample_run();
+        let t = scaling_table(&run).expect("the fixture sweeps workers");
+        let swept = run.cells.iter().filter(|c| c.workers > 1).count();
+        assert_eq!(t.rows.len(), 2 * swept);
+        assert_eq!(t.rows[0][2].text, "1");
+        assert_eq!(t.rows[0][4].text, "baseline");
+        assert_eq!(t.rows[1][2].text, "2");
+        assert!(t.rows[1][4].text.ends_with('%'), "{:?}", t.rows[1]);
+        let two = run.cells.iter_mut().find(|c| c.workers > 1).unwrap();
+        two.flags.push("contended".into());
+        let (name, workload) = (two.contender.clone(), two.workload.clone());
+        let t = scaling_table(&run).unwrap();
+        let row = t
+            .rows
+            .iter()
+            .find(|r| r[0].text == name && r[1].text == workload && r[2].text == "2")
+            .unwrap();
+        assert_eq!(row[5].style, Style::Warn);
+        run.cells.retain(|c| c.workers == 1);
+        assert!(scaling_table(&run).is_none());
+    }
 
     #[test]
     fn numbers_are_formatted_for_people() {

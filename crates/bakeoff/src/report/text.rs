@@ -1,5 +1,5 @@
 //! The terminal report: per-workload summary tables, failed and skipped cells,
-//! the Node-vs-Python headline and the flags. ANSI colour only when asked.
+//! the scaling over workers, the Node-vs-Python headline and the flags. ANSI colour only when asked.
 
 use std::io::{self, Write};
 
@@ -48,6 +48,12 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
             let head = format!("{} ({}): {state}", cell.contender, workers(cell.workers));
             writeln!(w, "  {} - {}", p.paint(RED, &head), one_line(reason))?;
         }
+    }
+    if let Some(t) = table::scaling_table(run) {
+        writeln!(w)?;
+        writeln!(w, "{}", p.paint(BOLD, "Scaling over workers"))?;
+        write_table(&t, &p, w)?;
+        writeln!(w, "  {}", p.paint(DIM, table::SCALING_NOTE))?;
     }
     let headlines = summary::headlines(&summaries);
     if !headlines.is_empty() {

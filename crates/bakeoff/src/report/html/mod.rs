@@ -313,27 +313,10 @@ fn table_html(t: &Table, h: &mut String) {
 }
 
 fn scaling_table(run: &Run, h: &mut String) {
-    let swept: Vec<&crate::model::Cell> = run
-        .cells
-        .iter()
-        .filter(|c| c.scaling_efficiency.is_some())
-        .collect();
-    if swept.is_empty() {
-        return;
+    if let Some(t) = table::scaling_table(run) {
+        table_html(&t, h);
+        let _ = write!(h, "<p class=\"muted\">{}</p>", esc(table::SCALING_NOTE));
     }
-    h.push_str("<table><tr><th>contender</th><th>workload</th><th>workers</th><th>capacity (req/s)</th><th>scaling efficiency</th></tr>");
-    for c in swept {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}%</td></tr>",
-            esc(&c.contender),
-            esc(&c.workload),
-            c.workers,
-            c.capacity.map_or("-".into(), |e| fmt_rate(e.median)),
-            c.scaling_efficiency.unwrap_or(0.0) * 100.0
-        );
-    }
-    h.push_str("</table><p class=\"muted\">Scaling efficiency is capacity with w workers divided by w times the one-worker capacity.</p>");
 }
 
 fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &mut String) {
