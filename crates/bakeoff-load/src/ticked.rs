@@ -378,6 +378,15 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// Run `f` as the engine runs: a current-thread runtime with a `LocalSet`.
+    fn on_engine_like_thread(f: impl std::future::Future<Output = ()>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, f);
+    }
+
     /// A reply to `ping` from a peer on its own thread; then it waits for EOF.
     fn echo_peer() -> std::net::SocketAddr {
         use std::io::{Read, Write};
@@ -396,12 +405,7 @@ mod tests {
     /// A response read long after it arrived carries its arrival time.
     #[test]
     fn reads_carry_the_kernel_arrival_time() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async {
+        on_engine_like_thread(async {
             let addr = echo_peer();
             let ticker = Ticker::new().unwrap();
             let run = tokio::task::spawn_local(ticker.clone().run());
@@ -432,12 +436,7 @@ mod tests {
 
     #[test]
     fn a_silent_peer_parks_the_reader_until_data_comes() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async {
+        on_engine_like_thread(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             tokio::spawn(async move {
