@@ -6,7 +6,7 @@
 //! (tens of µs of CPU each on a VM). Tokio wakes the thread for every socket
 //! event; here the sockets sit in a private edge-triggered epoll set that only
 //! the [`Ticker`] reads, with a zero timeout, on tokio's 1 ms timer, which the
-//! send schedule wakes on anyway. A connection therefore becomes free again up
+//! send schedule wakes on anyway (less often while nothing arrives). A connection therefore becomes free again up
 //! to one tick after its response arrived; the timestamps make that delay
 //! invisible to the latency figures (`SO_TIMESTAMPNS`, the time the kernel
 //! received the last bytes read).
@@ -22,8 +22,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
-/// How often waiting connections are harvested.
+/// How often waiting connections are harvested while answers keep coming.
 pub(crate) const TICK: Duration = Duration::from_millis(1);
+/// The longest wait between harvests when nothing has arrived for a while.
+const MAX_PERIOD: Duration = Duration::from_millis(16);
 /// Arrival timestamps older than this are not trusted (the wall clock was set).
 const MAX_AGE: Duration = Duration::from_secs(60);
 
@@ -47,6 +49,8 @@ pub(crate) struct Ticker {
     /// Registered wakers; the ticker sleeps while there are none.
     waiting: Cell<usize>,
     wake: Notify,
+    /// Harvests so far (the back-off's effect is visible in tests).
+    harvests: Cell<u64>,
 }
 
 impl Ticker {
@@ -63,35 +67,49 @@ impl Ticker {
             free: RefCell::new(Vec::new()),
             waiting: Cell::new(0),
             wake: Notify::new(),
+            harvests: Cell::new(0),
         }))
     }
 
-    /// Harvest every tick while anyone waits; sleep otherwise. Runs until aborted.
+    /// Harvest while anyone waits; sleep otherwise. Runs until aborted. The
+    /// period doubles, up to [`MAX_PERIOD`], while harvests find nothing, so a
+    /// slow server (answers 50 ms apart) costs a few wake-ups per answer instead
+    /// of one per millisecond; a busy one is harvested every tick.
     pub async fn run(self: Rc<Self>) {
-        let mut interval = tokio::time::interval(TICK);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let sleep = tokio::time::sleep(TICK);
+        tokio::pin!(sleep);
+        let mut period = TICK;
         loop {
             if self.waiting.get() == 0 {
                 self.wake.notified().await;
-                interval.reset();
+                period = TICK;
             }
-            interval.tick().await;
-            self.harvest();
+            sleep.as_mut().reset(tokio::time::Instant::now() + period);
+            (&mut sleep).await;
+            period = if self.harvest() {
+                TICK
+            } else {
+                (period * 2).min(MAX_PERIOD)
+            };
         }
     }
 
-    /// Collect the events queued since the last harvest and wake their waiters.
-    fn harvest(&self) {
+    /// Collect the events queued since the last harvest and wake their waiters;
+    /// whether there were any.
+    fn harvest(&self) -> bool {
         const N: usize = 256;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; N];
+        let mut found = false;
+        self.harvests.set(self.harvests.get() + 1);
         loop {
             // SAFETY: the buffer holds N events; a zero timeout never blocks.
             let n = unsafe {
                 libc::epoll_wait(self.epfd.as_raw_fd(), events.as_mut_ptr(), N as i32, 0)
             };
             if n <= 0 {
-                return; // nothing queued (or EINTR: the next tick retries)
+                return found; // nothing queued (or EINTR: the next tick retries)
             }
+            found = true;
             let mut slots = self.slots.borrow_mut();
             for ev in &events[..n as usize] {
                 let Some(slot) = slots.get_mut(ev.u64 as usize) else {
@@ -117,7 +135,7 @@ impl Ticker {
                 }
             }
             if (n as usize) < N {
-                return;
+                return found;
             }
         }
     }
@@ -430,6 +448,33 @@ mod tests {
             assert!(sent.elapsed() >= Duration::from_millis(50));
             drop(s);
             assert_eq!(ticker.waiting.get(), 0);
+            run.abort();
+        });
+    }
+
+    /// Waiting 100 ms for an answer takes a handful of harvests, not one per tick.
+    #[test]
+    fn harvests_back_off_while_nothing_arrives() {
+        on_engine_like_thread(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (mut s, _) = listener.accept().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                s.write_all(b"late").await.unwrap();
+            });
+            let ticker = Ticker::new().unwrap();
+            let run = tokio::task::spawn_local(ticker.clone().run());
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let mut s = TickedStream::new(stream, &ticker).unwrap();
+            let mut out = Vec::new();
+            tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+                .await
+                .expect("the answer is harvested")
+                .unwrap();
+            assert_eq!(out, b"late");
+            let n = ticker.harvests.get();
+            assert!((1..30).contains(&n), "{n} harvests for one 100 ms wait");
             run.abort();
         });
     }

@@ -207,18 +207,23 @@ async fn cancellation_and_refusals_are_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adaptive_warmup_ends_when_throughput_settles() {
     let srv = server::http(Mode::Delay(Duration::from_millis(2))).await;
-    let mut cfg = config(srv.url("/"), Some(200.0), 8, 1.0);
-    cfg.warmup = Warmup::Adaptive {
-        max: Duration::from_secs(6),
-    };
+    let mut cfg = config(srv.url("/"), Some(400.0), 16, 1.0);
+    let cap = Duration::from_secs(10);
+    cfg.warmup = Warmup::Adaptive { max: cap };
     let r = run(cfg, CancellationToken::new(), None).await.unwrap();
-    // A steady open loop settles after three 1 s windows, well before the cap.
+    // A steady open loop settles after three 1 s windows, before the cap; a VM
+    // stall may spoil a window or two, so the bound is the cap, not 3 s.
     assert!(
-        r.warmup >= Duration::from_millis(2900) && r.warmup < Duration::from_secs(5),
+        r.warmup >= Duration::from_millis(2900) && r.warmup < cap,
         "{:?}",
         r.warmup
     );
-    assert!((150..=215).contains(&r.requests), "{}", r.requests);
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("reached its cap")),
+        "{:?}",
+        r.warnings
+    );
+    assert!((300..=430).contains(&r.requests), "{}", r.requests);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
