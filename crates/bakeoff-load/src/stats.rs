@@ -125,7 +125,7 @@ impl Recorder {
 
     /// Time-averaged requests in flight over `window` of measurement, those
     /// still in flight counted up to `end`.
-    pub fn mean_in_flight(&mut self, end: Instant, window: Duration) -> f64 {
+    pub fn mean_in_flight(&self, end: Instant, window: Duration) -> f64 {
         if window.is_zero() || self.measure_start.is_none() {
             return 0.0;
         }

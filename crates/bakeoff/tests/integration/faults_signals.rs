@@ -72,75 +72,100 @@ fn interrupt(marker: &Marker, area: &Area, child: Child, signals: &[i32]) -> Fin
     done
 }
 
+/// The phase of a run a signal is timed to, with the fixture that holds it there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Setup,
+    ContenderStart,
+    Verification,
+    Measuring,
+}
+
+impl Phase {
+    /// The fixture and `--duration-scale` that make the phase last.
+    fn fixture(self) -> (&'static str, &'static str) {
+        match self {
+            Phase::Setup => ("slow-setup", "0.05"),
+            Phase::ContenderStart => ("slow-start", "0.05"),
+            // The slowloris fixture holds verification on its first /json for seconds.
+            Phase::Verification => ("slowloris", "0.05"),
+            Phase::Measuring => ("steady", "1"),
+        }
+    }
+
+    fn reached(self, area: &Area) -> bool {
+        let events = area.events();
+        match self {
+            Phase::Setup => has_event(&events, "setup"),
+            Phase::ContenderStart => has_event(&events, "start "),
+            Phase::Verification => json_served(&events) >= 1,
+            // Verification serves fewer than 50 /json (the crash-mid fixture
+            // passes it), so more than 60 means the load is on.
+            Phase::Measuring => json_served(&events) > 60,
+        }
+    }
+}
+
+/// Start a run whose fixture holds `phase` and wait (bounded) until it is there.
+fn run_reaching(marker: &Marker, phase: Phase) -> (Area, Child) {
+    let area = Area::new();
+    let (fixture, scale) = phase.fixture();
+    let child = spawn_run(marker, &area, fixture, scale);
+    wait_until(&format!("{phase:?}"), Duration::from_secs(90), || {
+        phase.reached(&area)
+    });
+    (area, child)
+}
+
+/// Interrupt a run in `phase` with `signals`: exit 130 and a clean state.
+fn interrupt_during(phase: Phase, signals: &[i32]) {
+    let marker = Marker::new();
+    let (area, child) = run_reaching(&marker, phase);
+    interrupt(&marker, &area, child, signals);
+    if phase == Phase::Measuring {
+        assert_eq!(area.latest().status, RunStatus::Interrupted);
+    }
+}
+
 #[test]
 fn sigint_during_setup() {
-    let marker = Marker::new();
-    let area = Area::new();
-    let child = spawn_run(&marker, &area, "slow-setup", "0.05");
-    wait_until("the setup command runs", Duration::from_secs(60), || {
-        has_event(&area.events(), "setup")
-    });
-    interrupt(&marker, &area, child, &[libc::SIGINT]);
+    interrupt_during(Phase::Setup, &[libc::SIGINT]);
+}
+
+#[test]
+fn sigterm_during_setup() {
+    interrupt_during(Phase::Setup, &[libc::SIGTERM]);
 }
 
 #[test]
 fn sigint_while_a_contender_starts() {
-    let marker = Marker::new();
-    let area = Area::new();
-    let child = spawn_run(&marker, &area, "slow-start", "0.05");
-    wait_until("the contender starts", Duration::from_secs(60), || {
-        has_event(&area.events(), "start ")
-    });
-    interrupt(&marker, &area, child, &[libc::SIGINT]);
+    interrupt_during(Phase::ContenderStart, &[libc::SIGINT]);
 }
 
 #[test]
 fn sigint_during_verification() {
-    let marker = Marker::new();
-    let area = Area::new();
-    // The slowloris fixture holds verification on its first /json for seconds.
-    let child = spawn_run(&marker, &area, "slowloris", "0.05");
-    wait_until(
-        "verification reaches /json",
-        Duration::from_secs(60),
-        || json_served(&area.events()) >= 1,
-    );
-    interrupt(&marker, &area, child, &[libc::SIGINT]);
-}
-
-/// Verification serves fewer than 50 /json (the crash-mid fixture passes it), so
-/// more than 60 means the load is on.
-fn measuring(area: &Area) -> bool {
-    json_served(&area.events()) > 60
+    interrupt_during(Phase::Verification, &[libc::SIGINT]);
 }
 
 #[test]
-fn sigint_then_sigterm_while_measuring() {
-    let marker = Marker::new();
-    let area = Area::new();
-    let child = spawn_run(&marker, &area, "steady", "1");
-    wait_until("measuring", Duration::from_secs(90), || measuring(&area));
-    interrupt(&marker, &area, child, &[libc::SIGINT, libc::SIGTERM]);
-    let run = area.latest();
-    assert_eq!(run.status, RunStatus::Interrupted);
+fn sigint_then_sigterm_during_verification() {
+    interrupt_during(Phase::Verification, &[libc::SIGINT, libc::SIGTERM]);
 }
 
 #[test]
 fn sigterm_while_measuring() {
-    let marker = Marker::new();
-    let area = Area::new();
-    let child = spawn_run(&marker, &area, "steady", "1");
-    wait_until("measuring", Duration::from_secs(90), || measuring(&area));
-    interrupt(&marker, &area, child, &[libc::SIGTERM]);
-    assert_eq!(area.latest().status, RunStatus::Interrupted);
+    interrupt_during(Phase::Measuring, &[libc::SIGTERM]);
+}
+
+#[test]
+fn sigint_then_sigterm_while_measuring() {
+    interrupt_during(Phase::Measuring, &[libc::SIGINT, libc::SIGTERM]);
 }
 
 #[test]
 fn sigkill_mid_run_leaves_a_database_the_next_start_repairs() {
     let marker = Marker::new();
-    let area = Area::new();
-    let child = spawn_run(&marker, &area, "steady", "1");
-    wait_until("measuring", Duration::from_secs(90), || measuring(&area));
+    let (area, child) = run_reaching(&marker, Phase::Measuring);
     signal(child.id(), libc::SIGKILL);
     let done = wait_bounded(child, Duration::from_secs(10));
     assert_eq!(done.status.code(), None, "killed by a signal");
@@ -166,28 +191,4 @@ fn sigkill_mid_run_leaves_a_database_the_next_start_repairs() {
     );
     assert_eq!(next.code(), Some(2), "{}", next.stderr);
     marker.assert_no_orphans(Duration::from_secs(10));
-}
-
-#[test]
-fn sigterm_during_setup() {
-    let marker = Marker::new();
-    let area = Area::new();
-    let child = spawn_run(&marker, &area, "slow-setup", "0.05");
-    wait_until("the setup command runs", Duration::from_secs(60), || {
-        has_event(&area.events(), "setup")
-    });
-    interrupt(&marker, &area, child, &[libc::SIGTERM]);
-}
-
-#[test]
-fn sigint_then_sigterm_during_verification() {
-    let marker = Marker::new();
-    let area = Area::new();
-    let child = spawn_run(&marker, &area, "slowloris", "0.05");
-    wait_until(
-        "verification reaches /json",
-        Duration::from_secs(60),
-        || json_served(&area.events()) >= 1,
-    );
-    interrupt(&marker, &area, child, &[libc::SIGINT, libc::SIGTERM]);
 }

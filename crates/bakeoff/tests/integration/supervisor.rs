@@ -23,19 +23,26 @@ async fn assert_group_gone(pgid: u32) {
     );
 }
 
+/// Install fixture `name` in a fresh directory and start it with `workers`: the
+/// directory (keep it while the contender runs), the outcome and how long the
+/// start took.
+async fn start(
+    name: &str,
+    workers: u32,
+) -> (tempfile::TempDir, Result<Running, SuperviseError>, Duration) {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed(name, tmp.path()).await;
+    let t = Instant::now();
+    let outcome =
+        Running::start(&spec(&inst, workers, tmp.path()), &CancellationToken::new()).await;
+    (tmp, outcome, t.elapsed())
+}
+
 #[tokio::test]
 async fn a_crash_at_start_is_reported_with_the_log_tail() {
-    let tmp = tempfile::tempdir().unwrap();
-    let inst = installed("crashing", tmp.path()).await;
-    let t = Instant::now();
-    let err = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
-        .await
-        .unwrap_err();
-    assert!(
-        t.elapsed() < Duration::from_secs(20),
-        "took {:?}",
-        t.elapsed()
-    );
+    let (_tmp, outcome, took) = start("crashing", 1).await;
+    let err = outcome.unwrap_err();
+    assert!(took < Duration::from_secs(20), "took {took:?}");
     let msg = err.to_string();
     assert!(matches!(err, SuperviseError::ExitedEarly { .. }), "{msg}");
     assert!(msg.contains("crashing exited (exit status: 3)"), "{msg}");
@@ -47,13 +54,8 @@ async fn a_crash_at_start_is_reported_with_the_log_tail() {
 
 #[tokio::test]
 async fn a_contender_that_never_becomes_healthy_times_out_with_the_log_tail() {
-    let tmp = tempfile::tempdir().unwrap();
-    let inst = installed("unhealthy", tmp.path()).await;
-    let t = Instant::now();
-    let err = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
-        .await
-        .unwrap_err();
-    let took = t.elapsed();
+    let (_tmp, outcome, took) = start("unhealthy", 1).await;
+    let err = outcome.unwrap_err();
     assert!(
         took >= Duration::from_secs(2) && took < Duration::from_secs(20),
         "took {took:?}"
@@ -69,11 +71,8 @@ async fn a_contender_that_never_becomes_healthy_times_out_with_the_log_tail() {
 
 #[tokio::test]
 async fn a_healthy_contender_runs_reports_its_tree_and_stops_cleanly() {
-    let tmp = tempfile::tempdir().unwrap();
-    let inst = installed("healthy", tmp.path()).await;
-    let running = Running::start(&spec(&inst, 3, tmp.path()), &CancellationToken::new())
-        .await
-        .unwrap();
+    let (_tmp, outcome, _) = start("healthy", 3).await;
+    let running = outcome.unwrap();
     let pgid = running.pgid();
     // The leader plus two forked workers.
     let pids = running.pids();
@@ -93,11 +92,8 @@ async fn a_healthy_contender_runs_reports_its_tree_and_stops_cleanly() {
 
 #[tokio::test]
 async fn a_forked_child_that_ignores_sigterm_is_killed_with_the_group() {
-    let tmp = tempfile::tempdir().unwrap();
-    let inst = installed("forking", tmp.path()).await;
-    let running = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
-        .await
-        .unwrap();
+    let (_tmp, outcome, _) = start("forking", 1).await;
+    let running = outcome.unwrap();
     let pgid = running.pgid();
     assert!(running.pids().len() >= 2, "{:?}", running.pids());
     let t = Instant::now();
@@ -112,11 +108,8 @@ async fn a_forked_child_that_ignores_sigterm_is_killed_with_the_group() {
 
 #[tokio::test]
 async fn a_leader_that_ignores_sigterm_gets_sigkill_after_the_grace() {
-    let tmp = tempfile::tempdir().unwrap();
-    let inst = installed("stubborn", tmp.path()).await;
-    let running = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
-        .await
-        .unwrap();
+    let (_tmp, outcome, _) = start("stubborn", 1).await;
+    let running = outcome.unwrap();
     let pgid = running.pgid();
     let t = Instant::now();
     let out = running.stop().await;
@@ -131,11 +124,8 @@ async fn a_leader_that_ignores_sigterm_gets_sigkill_after_the_grace() {
 
 #[tokio::test]
 async fn dropping_a_running_contender_kills_its_group() {
-    let tmp = tempfile::tempdir().unwrap();
-    let inst = installed("forking", tmp.path()).await;
-    let running = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
-        .await
-        .unwrap();
+    let (_tmp, outcome, _) = start("forking", 1).await;
+    let running = outcome.unwrap();
     let pgid = running.pgid();
     drop(running);
     assert_group_gone(pgid).await;
@@ -219,11 +209,8 @@ async fn pinning_to_a_cpu_we_do_not_have_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_leader_that_dies_early_does_not_leave_its_children() {
-    let tmp = tempfile::tempdir().unwrap();
-    let inst = installed("orphaning", tmp.path()).await;
-    let err = Running::start(&spec(&inst, 1, tmp.path()), &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let (tmp, outcome, _) = start("orphaning", 1).await;
+    let err = outcome.unwrap_err();
     assert!(matches!(err, SuperviseError::ExitedEarly { .. }), "{err}");
     assert!(err.to_string().contains("leaving a child behind"), "{err}");
     let marker = format!(
