@@ -239,7 +239,7 @@ fn ctrl_c_during_setup_stops_the_installer_and_exits_130() {
         "python3",
         &format!("[[\"python3\", \"-c\", \"import time; time.sleep(60)\", \"{marker}\"]]"),
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
         .args(["setup", "--contenders", "slow", "--contenders-dir"])
         .arg(tmp.path())
         .arg("--results-dir")
@@ -251,13 +251,22 @@ fn ctrl_c_during_setup_stops_the_installer_and_exits_130() {
         .unwrap();
     // Wait (bounded) until the installer command runs, then interrupt bakeoff.
     let t = std::time::Instant::now();
-    while sleepers(&marker).is_empty() && t.elapsed() < std::time::Duration::from_secs(15) {
+    // Scan once per turn: the command reaches python through pyenv's shims, and a
+    // process in mid-`exec` shows an empty command line, so a second scan may miss it.
+    let mut found = sleepers(&marker);
+    while found.is_empty() && t.elapsed() < std::time::Duration::from_secs(60) {
         std::thread::sleep(std::time::Duration::from_millis(50));
+        found = sleepers(&marker);
     }
-    assert!(
-        !sleepers(&marker).is_empty(),
-        "the setup command never started"
-    );
+    if found.is_empty() {
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        panic!(
+            "the setup command never started; bakeoff {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
