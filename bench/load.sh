@@ -5,8 +5,11 @@
 # runs pinned to GEN_CPU under /usr/bin/time (user+sys CPU, peak RSS of the whole
 # process). Prints the ratios of issue 2, section 5. The three comparison runs
 # alternate for ROUNDS rounds and the ratios are the medians of the per-round
-# ratios, so one noisy run on a shared VM does not decide a target. Needs root to
-# install wrk and nginx when they are missing. Usage: bench/load.sh  (env vars below override).
+# ratios, so one noisy run on a shared VM does not decide a target. Each round
+# also runs the floors (crates/bakeoff-load/examples/floor.rs: bare epoll loops
+# with no runtime, parsing or statistics), closed and at the open loop's rate, to
+# show how much CPU no implementation on this machine can avoid. Needs root to install wrk and nginx when they are missing.
+# Usage: bench/load.sh  (env vars below override).
 set -euo pipefail
 
 DURATION=${DURATION:-10}         # seconds per closed-loop / open-loop run
@@ -47,8 +50,9 @@ for tool in taskset python3 /usr/bin/time; do
 done
 
 echo "building bakeoff (release)..." >&2
-(cd "$root" && cargo build --release -q -p bakeoff)
+(cd "$root" && cargo build --release -q -p bakeoff && cargo build --release -q -p bakeoff-load --example floor)
 bakeoff="$root/target/release/bakeoff"
+floor="$root/target/release/examples/floor"
 
 mkdir -p "$work"/{body,proxy,fastcgi,uwsgi,scgi}
 cat >"$work/nginx.conf" <<CONF
@@ -101,6 +105,9 @@ for r in $(seq "$ROUNDS"); do
     timed "bk_closed_$r" "$bakeoff" load "$url" -c "$CONNS" -d "${DURATION}s" --json >"$work/bk_closed_$r.json"
     echo "round $r/$ROUNDS: bakeoff open loop: $OPEN_RATE req/s, ${DURATION}s..." >&2
     timed "bk_open_$r" "$bakeoff" load "$url" -c "$CONNS" --rate "$OPEN_RATE" -d "${DURATION}s" --json >"$work/bk_open_$r.json"
+    echo "round $r/$ROUNDS: floors: closed loop, then $OPEN_RATE req/s, ${DURATION}s each..." >&2
+    timed "floor_closed_$r" "$floor" closed "127.0.0.1:$PORT" "$DURATION" "$CONNS" >"$work/floor_closed_$r.json"
+    timed "floor_$r" "$floor" open "127.0.0.1:$PORT" "$OPEN_RATE" "$DURATION" "$CONNS" >"$work/floor_$r.json"
 done
 echo "bakeoff open loop for peak RSS: $OPEN_RATE req/s, ${RSS_DURATION}s..." >&2
 timed bk_rss "$bakeoff" load "$url" -c "$CONNS" --rate "$OPEN_RATE" -d "${RSS_DURATION}s" --json >"$work/bk_rss.json"
@@ -127,6 +134,10 @@ def one_round(r):
     opened = json.load(open(f"{work}/bk_open_{r}.json"))
     bk_cpu, bk_rss = usage(f"bk_closed_{r}")
     open_cpu, _ = usage(f"bk_open_{r}")
+    floor = json.load(open(f"{work}/floor_{r}.json"))
+    floor_cpu, _ = usage(f"floor_{r}")
+    floor_closed = json.load(open(f"{work}/floor_closed_{r}.json"))
+    floor_closed_cpu, _ = usage(f"floor_closed_{r}")
     wrk_requests = int(re.search(r"(\d+) requests in", wrk).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", wrk)
     return {
@@ -145,6 +156,8 @@ def one_round(r):
         "open_100k": per100k(open_cpu, opened["requests"]),
         "open_lat": (opened["latency_ms"]["p50"], opened["latency_ms"]["p99"]),
         "open_svc": (opened["service_ms"]["p50"], opened["service_ms"]["p99"]),
+        "floor_100k": per100k(floor_cpu, floor["requests"]),
+        "floor_closed_100k": per100k(floor_closed_cpu, floor_closed["requests"]),
         "closed": closed,
         "opened": opened,
     }
@@ -155,6 +168,10 @@ ratios = {
     "tput": [x["bk_rps"] / x["wrk_rps"] for x in runs],
     "cpu": [x["bk_100k"] / x["wrk_100k"] for x in runs],
     "open": [x["open_100k"] / x["wrk_100k"] for x in runs],
+    "floor": [x["floor_100k"] / x["wrk_100k"] for x in runs],
+    "above_floor": [x["open_100k"] / x["floor_100k"] for x in runs],
+    "floor_closed": [x["floor_closed_100k"] / x["wrk_100k"] for x in runs],
+    "above_floor_closed": [x["bk_100k"] / x["floor_closed_100k"] for x in runs],
 }
 rss_run = json.load(open(f"{work}/bk_rss.json"))
 _, bk_rss = usage("bk_rss")
@@ -162,7 +179,8 @@ _, bk_rss = usage("bk_rss")
 def row(name, values, target, ok):
     each = " ".join(f"{v:.2f}" for v in values)
     m = statistics.median(values)
-    print(f"  {name:<52} {m:>6.2f}   target {target:<7} {'ok' if ok(m) else 'MISSED'}   (rounds: {each})")
+    verdict = f"target {target:<7} {'ok' if ok(m) else 'MISSED'}" if ok else f"{'(the floor)':<17}"
+    print(f"  {name:<52} {m:>6.2f}   {verdict}   (rounds: {each})")
 
 print(f"\nbakeoff vs wrk ({conns} connections, one generator thread; {rounds} rounds of {duration}s runs; medians)")
 print(f"  {'':<52} {'wrk':>10}   {'bakeoff':>10}")
@@ -173,13 +191,19 @@ print(f"  {'closed-loop p99 (ms)':<52} {med('wrk_p99'):>10.3f}   {med('bk_p99'):
 print(f"  {'peak RSS, closed loop (MiB)':<52} {med('wrk_rss'):>10.1f}   {med('bk_rss'):>10.1f}")
 print(f"  {'bakeoff open loop %.0f req/s: achieved' % open_rate:<52} {'':>10}   {med('open_rate'):>10.0f}")
 print(f"  {'bakeoff open loop: CPU-s per 100k requests':<52} {'':>10}   {med('open_100k'):>10.3f}")
+print(f"  {'closed-loop floor (bare epoll loop): CPU-s per 100k':<52} {'':>10}   {med('floor_closed_100k'):>10.3f}")
+print(f"  {'open-loop floor (bare 1 ms loop): CPU-s per 100k':<52} {'':>10}   {med('floor_100k'):>10.3f}")
 for x in runs:
     print(f"  {'bakeoff open loop: corrected p50 / p99 (ms)':<52} {'':>10}   {x['open_lat'][0]:.3f} / {x['open_lat'][1]:.3f}   service {x['open_svc'][0]:.3f} / {x['open_svc'][1]:.3f}")
 print(f"  {'bakeoff %ss at %.0f req/s: peak RSS (MiB)' % (rss_duration, open_rate):<52} {'':>10}   {bk_rss:>10.1f}")
 print("\nratios (median of the rounds)")
 row("closed-loop throughput, bakeoff / wrk", ratios["tput"], ">= 1.0", lambda m: m >= 1.0)
 row("CPU-s per 100k, closed loop, bakeoff / wrk", ratios["cpu"], "<= 0.8", lambda m: m <= 0.8)
+row("  closed-loop floor / wrk", ratios["floor_closed"], "", None)
+row("  bakeoff closed loop / closed-loop floor", ratios["above_floor_closed"], "", None)
 row("CPU-s per 100k, bakeoff open loop / wrk closed loop", ratios["open"], "<= 1.0", lambda m: m <= 1.0)
+row("  open-loop floor (1 ms ticks) / wrk closed loop", ratios["floor"], "", None)
+row("  bakeoff open loop / open-loop floor", ratios["above_floor"], "", None)
 row(f"peak RSS over {rss_duration}s fixed-rate run (MiB)", [bk_rss], "<= 16", lambda m: m <= 16)
 print("\nvalidity (bakeoff's self-check)")
 docs = [(f"closed/{i}", x["closed"]) for i, x in enumerate(runs, 1)]

@@ -283,14 +283,14 @@ pub(crate) async fn drive(
         .plan
         .class_names
         .iter()
-        .zip(rec.classes.iter())
-        .map(|(name, c)| {
+        .zip(rec.class_stats())
+        .map(|(name, (requests, latency, service))| {
             (
                 name.clone(),
                 ClassStats {
-                    requests: c.requests,
-                    latency: c.latency.clone(),
-                    service: c.service.clone(),
+                    requests,
+                    latency: latency.clone(),
+                    service: service.clone(),
                 },
             )
         })
@@ -368,11 +368,17 @@ async fn connection(e: Rc<Engine>) {
     let mut conn: Option<Conn> = None;
     let mut opened_before = false;
     let mut connect_failures = 0u32;
-    // One timer per connection, reset for each wait and each timeout.
-    let sleep = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(sleep);
+    // The schedule's waits and the connect back-off.
+    let wait = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(wait);
+    // The request timeout, moved lazily (see `within`): a busy connection
+    // touches the timer wheel about once per timeout period, not per request.
+    let expiry = tokio::time::sleep(e.timeout);
+    tokio::pin!(expiry);
+    // The previous exchange's end time serves as "now" for the next ticket: one
+    // clock read fewer per request.
+    let mut now = Instant::now();
     loop {
-        let now = Instant::now();
         let Some(intended) = e.sched.borrow_mut().next_ticket(now) else {
             break;
         };
@@ -381,8 +387,8 @@ async fn connection(e: Rc<Engine>) {
         // Tokio's timer fires on the first 1 ms tick at or after a deadline; aiming
         // one tick early keeps the timer's slack out of the corrected latency.
         if intended > now + EARLY {
-            sleep.as_mut().reset(intended - EARLY);
-            (&mut sleep).await;
+            wait.as_mut().reset(intended - EARLY);
+            (&mut wait).await;
         }
         if conn.is_none() {
             match tokio::time::timeout(e.timeout, Conn::connect(e.addr, e.ticker.as_ref())).await {
@@ -399,15 +405,17 @@ async fn connection(e: Rc<Engine>) {
                     record(&e, class, intended, t, t, Err(ErrorKind::Connect), false);
                     // Back off so a dead server does not turn into a busy loop.
                     connect_failures = (connect_failures + 1).min(6);
-                    sleep
-                        .as_mut()
+                    wait.as_mut()
                         .reset(t + Duration::from_millis(5 << connect_failures));
-                    (&mut sleep).await;
+                    (&mut wait).await;
+                    now = Instant::now();
                     continue;
                 }
             }
         }
         let sent = Instant::now();
+        // Closed loop: the request is intended the moment it is sent.
+        let intended = if e.open_loop { intended } else { sent };
         if e.open_loop {
             let lag = sent.saturating_duration_since(intended);
             if lag > LATE {
@@ -416,7 +424,7 @@ async fn connection(e: Rc<Engine>) {
             }
         }
         e.rec.borrow_mut().on_send(sent.into());
-        sleep.as_mut().reset(sent + e.timeout);
+        let deadline = sent + e.timeout;
         let request = &e.plan.bytes[idx];
         let head = e.plan.head[idx];
         let mut retried = false;
@@ -425,11 +433,7 @@ async fn connection(e: Rc<Engine>) {
             let Some(c) = conn.as_mut() else {
                 break Err(ErrorKind::Reset);
             };
-            let result = tokio::select! {
-                biased;
-                r = c.exchange(request, head) => Some(r),
-                _ = &mut sleep => None,
-            };
+            let result = within(deadline, expiry.as_mut(), c.exchange(request, head)).await;
             let served = c.served;
             match result {
                 Some(Ok(resp)) => {
@@ -447,17 +451,13 @@ async fn connection(e: Rc<Engine>) {
                 Some(Err(ExchangeError::ClosedBeforeResponse)) if !retried && served > 0 => {
                     retried = true;
                     conn = None;
-                    let fresh = tokio::select! {
-                        biased;
-                        c = Conn::connect(e.addr, e.ticker.as_ref()) => c.ok(),
-                        _ = &mut sleep => None,
-                    };
-                    match fresh {
-                        Some(c) => {
+                    let connect = Conn::connect(e.addr, e.ticker.as_ref());
+                    match within(deadline, expiry.as_mut(), connect).await {
+                        Some(Ok(c)) => {
                             e.reconnects.set(e.reconnects.get() + 1);
                             conn = Some(c);
                         }
-                        None => break Err(ErrorKind::Connect),
+                        _ => break Err(ErrorKind::Connect),
                     }
                 }
                 Some(Err(ExchangeError::Parse)) => {
@@ -471,13 +471,37 @@ async fn connection(e: Rc<Engine>) {
             }
         };
         // A tick-harvested response counts from when the kernel received it.
-        let now = Instant::now();
+        now = Instant::now();
         let done = arrived.map_or(now, |at| Instant::from_std(at).max(sent).min(now));
         record(&e, class, intended, sent, done, outcome, true);
     }
     e.live.set(e.live.get() - 1);
     if e.live.get() == 0 {
         e.all_done.notify_one();
+    }
+}
+
+/// Run `work` until it finishes, or `None` once `deadline` has passed. `timer`
+/// may still be armed for an earlier request's deadline (deadlines only move
+/// forward): when it fires early it is moved to `deadline`, so the wheel is
+/// touched once per timeout period instead of once per request.
+async fn within<F: std::future::Future>(
+    deadline: Instant,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    work: F,
+) -> Option<F::Output> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut work => return Some(out),
+            _ = timer.as_mut() => {
+                if timer.deadline() >= deadline {
+                    return None;
+                }
+                timer.as_mut().reset(deadline);
+            }
+        }
     }
 }
 
@@ -500,6 +524,35 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lazily moved timeout: a timer still armed for an earlier request's
+    /// deadline neither cuts the current request short nor lets it run forever.
+    #[tokio::test(start_paused = true)]
+    async fn a_timer_left_at_an_earlier_deadline_times_out_at_the_current_one() {
+        let t0 = Instant::now();
+        let timer = tokio::time::sleep_until(t0 + Duration::from_secs(1));
+        tokio::pin!(timer);
+        let never = std::future::pending::<()>();
+        let deadline = t0 + Duration::from_millis(1500);
+        assert_eq!(within(deadline, timer.as_mut(), never).await, None);
+        assert_eq!(t0.elapsed(), Duration::from_millis(1500));
+        // The timer has long fired: work that ends before its own deadline completes.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let t1 = Instant::now();
+        let work = async {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            7
+        };
+        let deadline = t1 + Duration::from_secs(1);
+        assert_eq!(within(deadline, timer.as_mut(), work).await, Some(7));
+        assert_eq!(t1.elapsed(), Duration::from_millis(700));
+        // And the next one, slower than its deadline, times out exactly there.
+        let t2 = Instant::now();
+        let slow = tokio::time::sleep(Duration::from_secs(5));
+        let deadline = t2 + Duration::from_secs(1);
+        assert_eq!(within(deadline, timer.as_mut(), slow).await, None);
+        assert_eq!(t2.elapsed(), Duration::from_secs(1));
+    }
 
     #[test]
     fn validation_names_the_problem() {

@@ -168,7 +168,9 @@ impl Recorder {
                 self.service.saturating_record(service);
                 self.sec_hist.saturating_record(corrected);
                 self.sec_requests += 1;
-                if let Some(c) = self.classes.get_mut(class) {
+                // One class is the whole run: `class_stats` reuses the overall figures.
+                let several = self.classes.len() > 1;
+                if let Some(c) = self.classes.get_mut(class).filter(|_| several) {
                     c.requests += 1;
                     c.latency.saturating_record(corrected);
                     c.service.saturating_record(service);
@@ -179,6 +181,17 @@ impl Recorder {
                 self.sec_errors += 1;
             }
         }
+    }
+
+    /// Per class: requests, corrected and service-time histograms.
+    pub fn class_stats(&self) -> Vec<(u64, &Histogram<u64>, &Histogram<u64>)> {
+        if self.classes.len() == 1 {
+            return vec![(self.requests, &self.latency, &self.service)];
+        }
+        self.classes
+            .iter()
+            .map(|c| (c.requests, &c.latency, &c.service))
+            .collect()
     }
 
     /// Close the seconds before `sec`, including empty ones.
@@ -244,6 +257,28 @@ mod tests {
         r.service.reset();
         r.record(0, intended, sent, sent + Duration::from_millis(3), Ok(200));
         assert_eq!(r.latency.max(), r.service.max());
+    }
+
+    #[test]
+    fn one_class_reports_the_overall_figures_and_several_their_own() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut one = Recorder::new(1, Some(t0), t0);
+        one.record(0, t0, t0, t0 + ms(5), Ok(200));
+        one.record(0, t0, t0, t0 + ms(9), Ok(200));
+        let [(n, latency, service)] = one.class_stats()[..] else {
+            panic!("one class expected");
+        };
+        assert_eq!((n, latency.len(), service.len()), (2, 2, 2));
+        assert_eq!(latency.max(), one.latency.max());
+        let mut two = Recorder::new(2, Some(t0), t0);
+        two.record(0, t0, t0, t0 + ms(5), Ok(200));
+        two.record(1, t0, t0, t0 + ms(9), Ok(200));
+        two.record(1, t0, t0, t0 + ms(9), Err(ErrorKind::Timeout));
+        let stats = two.class_stats();
+        assert_eq!(stats.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 1]);
+        assert!(stats[0].1.max() < stats[1].1.max());
+        assert_eq!(two.latency.len(), 2);
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub(crate) struct Ticker {
     wake: Notify,
     /// Harvests so far (the back-off's effect is visible in tests).
     harvests: Cell<u64>,
+    /// Both clocks as read at the last harvest: arrival stamps are converted
+    /// through it (two clock reads per tick instead of per response).
+    clocks: Cell<Option<Clocks>>,
 }
 
 impl Ticker {
@@ -68,6 +71,7 @@ impl Ticker {
             waiting: Cell::new(0),
             wake: Notify::new(),
             harvests: Cell::new(0),
+            clocks: Cell::new(None),
         }))
     }
 
@@ -82,6 +86,7 @@ impl Ticker {
         loop {
             if self.waiting.get() == 0 {
                 self.wake.notified().await;
+                self.clocks.set(None); // too old to convert stamps by now
                 period = TICK;
             }
             sleep.as_mut().reset(tokio::time::Instant::now() + period);
@@ -101,6 +106,7 @@ impl Ticker {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; N];
         let mut found = false;
         self.harvests.set(self.harvests.get() + 1);
+        self.clocks.set(Clocks::now());
         loop {
             // SAFETY: the buffer holds N events; a zero timeout never blocks.
             let n = unsafe {
@@ -138,6 +144,14 @@ impl Ticker {
                 return found;
             }
         }
+    }
+
+    /// The clock reading of the last harvest, or a fresh one before the first.
+    fn clocks(&self) -> Option<Clocks> {
+        if self.clocks.get().is_none() {
+            self.clocks.set(Clocks::now());
+        }
+        self.clocks.get()
     }
 
     fn register(&self, fd: i32) -> io::Result<usize> {
@@ -269,18 +283,36 @@ impl Drop for TickedStream {
     }
 }
 
-/// Convert a `CLOCK_REALTIME` arrival stamp to an `Instant`.
-fn arrival(ts: libc::timespec) -> Option<Instant> {
-    let now = Instant::now();
-    let wall = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
-    let stamp = Duration::new(
-        u64::try_from(ts.tv_sec).ok()?,
-        u32::try_from(ts.tv_nsec).ok()?,
-    );
-    match wall.checked_sub(stamp) {
-        Some(age) if age <= MAX_AGE => now.checked_sub(age),
-        Some(_) => None,
-        None => Some(now), // stamped after our clock read: it is "now"
+/// One reading of both clocks: the monotonic `Instant` and the wall clock the
+/// kernel stamps arrivals with.
+#[derive(Clone, Copy)]
+struct Clocks {
+    mono: Instant,
+    wall: Duration,
+}
+
+impl Clocks {
+    fn now() -> Option<Clocks> {
+        let mono = Instant::now();
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+        Some(Clocks { mono, wall })
+    }
+
+    /// Convert a `CLOCK_REALTIME` arrival stamp to an `Instant`, through this
+    /// reading (taken at most a harvest period away, so the clocks' drift
+    /// between the two is nanoseconds; a wall-clock step shows as a stale stamp).
+    fn arrival(self, ts: libc::timespec) -> Option<Instant> {
+        let stamp = Duration::new(
+            u64::try_from(ts.tv_sec).ok()?,
+            u32::try_from(ts.tv_nsec).ok()?,
+        );
+        match self.wall.checked_sub(stamp) {
+            Some(age) if age <= MAX_AGE => self.mono.checked_sub(age),
+            Some(_) => None,
+            // Arrived after the reading (a read between harvests).
+            None if stamp - self.wall <= MAX_AGE => self.mono.checked_add(stamp - self.wall),
+            None => None,
+        }
     }
 }
 
@@ -336,7 +368,7 @@ impl AsyncRead for TickedStream {
                     {
                         let ts: libc::timespec =
                             std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                        if let Some(at) = arrival(ts) {
+                        if let Some(at) = this.ticker.clocks().and_then(|c| c.arrival(ts)) {
                             this.last_rx = Some(at);
                         }
                     }
@@ -418,6 +450,24 @@ mod tests {
             let _ = s.read(&mut b);
         });
         addr
+    }
+
+    /// Stamps are converted through the harvest's clock reading, before or after it.
+    #[test]
+    fn stamps_convert_through_one_clock_reading() {
+        let reading = Clocks::now().unwrap();
+        let stamp = |d: Duration| libc::timespec {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_nsec: d.subsec_nanos() as _,
+        };
+        let ms = Duration::from_millis;
+        let before = reading.arrival(stamp(reading.wall - ms(3))).unwrap();
+        assert_eq!(reading.mono - before, ms(3));
+        let after = reading.arrival(stamp(reading.wall + ms(2))).unwrap();
+        assert_eq!(after - reading.mono, ms(2));
+        // A stamp from before a wall-clock step is not trusted either way.
+        assert!(reading.arrival(stamp(reading.wall - MAX_AGE * 2)).is_none());
+        assert!(reading.arrival(stamp(reading.wall + MAX_AGE * 2)).is_none());
     }
 
     /// A response read long after it arrived carries its arrival time.
