@@ -8,7 +8,9 @@
 # ratios, so one noisy run on a shared VM does not decide a target. Each round
 # also runs the floors (crates/bakeoff-load/examples/floor.rs: bare epoll loops
 # with no runtime, parsing or statistics), closed and at the open loop's rate, to
-# show how much CPU no implementation on this machine can avoid. Needs root to install wrk and nginx when they are missing.
+# show how much CPU no implementation on this machine can avoid. When `oha` is
+# on PATH (cargo install oha), each round also runs it closed and open loop
+# (-q with --latency-correction), the tool the issue compares against. Needs root to install wrk and nginx when they are missing.
 # Usage: bench/load.sh  (env vars below override).
 set -euo pipefail
 
@@ -20,6 +22,7 @@ CONNS=${CONNS:-64}
 PORT=${PORT:-18089}
 SERVER_CPU=${SERVER_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
+OHA=${OHA:-$(command -v oha || true)} # optional; empty skips oha
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/bakeoff-bench.XXXXXX)
@@ -108,13 +111,19 @@ for r in $(seq "$ROUNDS"); do
     echo "round $r/$ROUNDS: floors: closed loop, then $OPEN_RATE req/s, ${DURATION}s each..." >&2
     timed "floor_closed_$r" "$floor" closed "127.0.0.1:$PORT" "$DURATION" "$CONNS" >"$work/floor_closed_$r.json"
     timed "floor_$r" "$floor" open "127.0.0.1:$PORT" "$OPEN_RATE" "$DURATION" "$CONNS" >"$work/floor_$r.json"
+    if [[ -n "$OHA" ]]; then
+        echo "round $r/$ROUNDS: oha: closed loop, then $OPEN_RATE req/s, ${DURATION}s each..." >&2
+        timed "oha_closed_$r" "$OHA" -z "${DURATION}s" -c "$CONNS" --no-tui --output-format json "$url" >"$work/oha_closed_$r.json"
+        timed "oha_open_$r" "$OHA" -z "${DURATION}s" -c "$CONNS" -q "$OPEN_RATE" --latency-correction --no-tui --output-format json "$url" >"$work/oha_open_$r.json"
+    fi
 done
 echo "bakeoff open loop for peak RSS: $OPEN_RATE req/s, ${RSS_DURATION}s..." >&2
 timed bk_rss "$bakeoff" load "$url" -c "$CONNS" --rate "$OPEN_RATE" -d "${RSS_DURATION}s" --json >"$work/bk_rss.json"
 
-python3 - "$work" "$DURATION" "$RSS_DURATION" "$OPEN_RATE" "$CONNS" "$ROUNDS" <<'PY'
+python3 - "$work" "$DURATION" "$RSS_DURATION" "$OPEN_RATE" "$CONNS" "$ROUNDS" "$OHA" <<'PY'
 import json, re, statistics, sys
 work, duration, rss_duration, open_rate, conns, rounds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+with_oha = bool(sys.argv[7])
 
 def usage(name):
     u, s, rss = open(f"{work}/{name}.time").read().split()[-3:]
@@ -140,7 +149,16 @@ def one_round(r):
     floor_closed_cpu, _ = usage(f"floor_closed_{r}")
     wrk_requests = int(re.search(r"(\d+) requests in", wrk).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", wrk)
-    return {
+    extra = {}
+    if with_oha:
+        for kind in ("closed", "open"):
+            doc = json.load(open(f"{work}/oha_{kind}_{r}.json"))
+            cpu, rss = usage(f"oha_{kind}_{r}")
+            answered = sum(doc["statusCodeDistribution"].values())
+            extra[f"oha_{kind}_100k"] = per100k(cpu, answered)
+            extra[f"oha_{kind}_rss"] = rss
+            extra[f"oha_{kind}_rps"] = doc["summary"]["requestsPerSec"]
+    return extra | {
         "wrk_rps": float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1)),
         "wrk_100k": per100k(wrk_cpu, wrk_requests),
         "wrk_p50": to_ms(re.search(r"\n\s+50%\s+(\S+)", wrk).group(1)),
@@ -173,13 +191,17 @@ ratios = {
     "floor_closed": [x["floor_closed_100k"] / x["wrk_100k"] for x in runs],
     "above_floor_closed": [x["bk_100k"] / x["floor_closed_100k"] for x in runs],
 }
+if with_oha:
+    ratios["oha_closed"] = [x["oha_closed_100k"] / x["wrk_100k"] for x in runs]
+    ratios["oha_open"] = [x["oha_open_100k"] / x["wrk_100k"] for x in runs]
+    ratios["bk_vs_oha_open"] = [x["open_100k"] / x["oha_open_100k"] for x in runs]
 rss_run = json.load(open(f"{work}/bk_rss.json"))
 _, bk_rss = usage("bk_rss")
 
 def row(name, values, target, ok):
     each = " ".join(f"{v:.2f}" for v in values)
     m = statistics.median(values)
-    verdict = f"target {target:<7} {'ok' if ok(m) else 'MISSED'}" if ok else f"{'(the floor)':<17}"
+    verdict = f"target {target:<7} {'ok' if ok(m) else 'MISSED'}" if ok else f"{'':<17}"
     print(f"  {name:<52} {m:>6.2f}   {verdict}   (rounds: {each})")
 
 print(f"\nbakeoff vs wrk ({conns} connections, one generator thread; {rounds} rounds of {duration}s runs; medians)")
@@ -195,6 +217,10 @@ print(f"  {'closed-loop floor (bare epoll loop): CPU-s per 100k':<52} {'':>10}  
 print(f"  {'open-loop floor (bare 1 ms loop): CPU-s per 100k':<52} {'':>10}   {med('floor_100k'):>10.3f}")
 for x in runs:
     print(f"  {'bakeoff open loop: corrected p50 / p99 (ms)':<52} {'':>10}   {x['open_lat'][0]:.3f} / {x['open_lat'][1]:.3f}   service {x['open_svc'][0]:.3f} / {x['open_svc'][1]:.3f}")
+if with_oha:
+    print(f"  {'oha closed loop: throughput (req/s)':<52} {'':>10}   {med('oha_closed_rps'):>10.0f}")
+    print(f"  {'oha closed loop: CPU-s per 100k / peak RSS (MiB)':<52} {'':>10}   {med('oha_closed_100k'):>10.3f} / {med('oha_closed_rss'):.1f}")
+    print(f"  {'oha -q open loop: CPU-s per 100k / peak RSS (MiB)':<52} {'':>10}   {med('oha_open_100k'):>10.3f} / {med('oha_open_rss'):.1f}")
 print(f"  {'bakeoff %ss at %.0f req/s: peak RSS (MiB)' % (rss_duration, open_rate):<52} {'':>10}   {bk_rss:>10.1f}")
 print("\nratios (median of the rounds)")
 row("closed-loop throughput, bakeoff / wrk", ratios["tput"], ">= 1.0", lambda m: m >= 1.0)
@@ -205,6 +231,11 @@ row("CPU-s per 100k, bakeoff open loop / wrk closed loop", ratios["open"], "<= 1
 row("  open-loop floor (1 ms ticks) / wrk closed loop", ratios["floor"], "", None)
 row("  bakeoff open loop / open-loop floor", ratios["above_floor"], "", None)
 row(f"peak RSS over {rss_duration}s fixed-rate run (MiB)", [bk_rss], "<= 16", lambda m: m <= 16)
+if with_oha:
+    print("\noha on the same server (for reference)")
+    row("CPU-s per 100k, oha closed loop / wrk", ratios["oha_closed"], "", None)
+    row("CPU-s per 100k, oha -q open loop / wrk closed loop", ratios["oha_open"], "", None)
+    row("CPU-s per 100k, bakeoff open loop / oha -q open loop", ratios["bk_vs_oha_open"], "", None)
 print("\nvalidity (bakeoff's self-check)")
 docs = [(f"closed/{i}", x["closed"]) for i, x in enumerate(runs, 1)]
 docs += [(f"open/{i}", x["opened"]) for i, x in enumerate(runs, 1)] + [("rss", rss_run)]
