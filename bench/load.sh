@@ -241,7 +241,7 @@ docs = [(f"closed/{i}", x["closed"]) for i, x in enumerate(runs, 1)]
 docs += [(f"open/{i}", x["opened"]) for i, x in enumerate(runs, 1)] + [("rss", rss_run)]
 for name, doc in docs:
     errs = sum(doc["errors"].values())
-    print(f"  {name:<8} valid={doc['valid']} errors={errs} late_sends={doc['late_sends']} generator_cpu_s={doc['generator_cpu_s']:.2f} warnings={doc['warnings']}")
+    print(f"  {name:<8} valid={doc['valid']} errors={errs} late_sends={doc['late_sends']} (generator's: {doc['late_stalled']}) generator_cpu_s={doc['generator_cpu_s']:.2f} warnings={doc['warnings']}")
 for i, x in enumerate(runs, 1):
     if x["wrk_errors"]:
         print(f"  wrk round {i} reported errors: {x['wrk_errors']}")

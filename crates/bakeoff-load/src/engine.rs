@@ -84,6 +84,7 @@ struct Engine {
     rec: RefCell<Recorder>,
     rng: RefCell<Rng>,
     late_sends: Cell<u64>,
+    late_stalled: Cell<u64>,
     max_lag: Cell<Duration>,
     reconnects: Cell<u64>,
     live: Cell<u32>,
@@ -152,6 +153,7 @@ pub(crate) async fn drive(
         )),
         rng: RefCell::new(Rng(seed.rotate_left(17) | 1)),
         late_sends: Cell::new(0),
+        late_stalled: Cell::new(0),
         max_lag: Cell::new(Duration::ZERO),
         reconnects: Cell::new(0),
         live: Cell::new(cfg.connections),
@@ -312,6 +314,7 @@ pub(crate) async fn drive(
         timeline: std::mem::take(&mut rec.timeline),
         mean_in_flight,
         late_sends: engine.late_sends.get(),
+        late_stalled: engine.late_stalled.get(),
         max_send_lag: engine.max_lag.get(),
         unsent,
         generator_cpu_s: 0.0,
@@ -356,11 +359,30 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
             }
         }
     }
+    if let Some(w) = stall_warning(r.late_stalled, r.requests + r.error_count(), r.max_send_lag) {
+        r.warnings.push(w);
+    }
     if r.requests == 0 && r.valid {
         r.valid = false;
         r.warnings.push("no request got a response".into());
     }
     r
+}
+
+/// A warning when over 1% of `sends` left late through the engine's own delay.
+/// Not a reason to mark the run invalid: the corrected latency stays honest (it
+/// counts from the intended time), but part of it is then the machine's.
+fn stall_warning(late_stalled: u64, sends: u64, max_lag: Duration) -> Option<String> {
+    (late_stalled * 100 > sends).then(|| {
+        format!(
+            "{late_stalled} sends ({:.1}%) left over {} ms late although a connection was free: \
+             the generator thread was held up (a busy or stalling machine; the longest lag was \
+             {:.0} ms), and the corrected latency includes those delays",
+            100.0 * late_stalled as f64 / sends as f64,
+            LATE.as_millis(),
+            max_lag.as_secs_f64() * 1000.0
+        )
+    })
 }
 
 /// One keep-alive connection: take a ticket, wait for its time, send, record.
@@ -378,12 +400,23 @@ async fn connection(e: Rc<Engine>) {
     // The previous exchange's end time serves as "now" for the next ticket: one
     // clock read fewer per request.
     let mut now = Instant::now();
+    // When the previous answer arrived (the kernel's stamp when harvested), and
+    // how late the previous send was through the engine's own delay.
+    let mut free_since = now;
+    let mut engine_lag = Duration::ZERO;
     loop {
         let Some(intended) = e.sched.borrow_mut().next_ticket(now) else {
             break;
         };
         let idx = e.plan.pick(&mut e.rng.borrow_mut());
         let class = e.plan.class_of[idx];
+        // Whose is a late send? The engine's when this connection was free at
+        // the intended time, or would have been had its previous send not been
+        // late through the engine (catching up after a stall); the server's (or
+        // the connection count's) when it was waiting for an answer or a connect.
+        let mut engines = free_since
+            .checked_sub(engine_lag)
+            .is_none_or(|free| free <= intended + LATE);
         // Tokio's timer fires on the first 1 ms tick at or after a deadline; aiming
         // one tick early keeps the timer's slack out of the corrected latency.
         if intended > now + EARLY {
@@ -391,6 +424,7 @@ async fn connection(e: Rc<Engine>) {
             (&mut wait).await;
         }
         if conn.is_none() {
+            engines = false; // connecting takes the server's time too
             match tokio::time::timeout(e.timeout, Conn::connect(e.addr, e.ticker.as_ref())).await {
                 Ok(Ok(c)) => {
                     if opened_before {
@@ -416,11 +450,19 @@ async fn connection(e: Rc<Engine>) {
         let sent = Instant::now();
         // Closed loop: the request is intended the moment it is sent.
         let intended = if e.open_loop { intended } else { sent };
-        if e.open_loop {
-            let lag = sent.saturating_duration_since(intended);
-            if lag > LATE {
-                e.late_sends.set(e.late_sends.get() + 1);
-                e.max_lag.set(e.max_lag.get().max(lag));
+        let lag = sent.saturating_duration_since(intended);
+        let engine_late = e.open_loop && lag > LATE && engines;
+        engine_lag = if engine_late { lag } else { Duration::ZERO };
+        let measured = e
+            .rec
+            .borrow()
+            .measure_start
+            .is_some_and(|m| intended >= m.into());
+        if e.open_loop && measured && lag > LATE {
+            e.late_sends.set(e.late_sends.get() + 1);
+            e.max_lag.set(e.max_lag.get().max(lag));
+            if engine_late {
+                e.late_stalled.set(e.late_stalled.get() + 1);
             }
         }
         e.rec.borrow_mut().on_send(sent.into());
@@ -473,6 +515,7 @@ async fn connection(e: Rc<Engine>) {
         // A tick-harvested response counts from when the kernel received it.
         now = Instant::now();
         let done = arrived.map_or(now, |at| Instant::from_std(at).max(sent).min(now));
+        free_since = done;
         record(&e, class, intended, sent, done, outcome, true);
     }
     e.live.set(e.live.get() - 1);
@@ -552,6 +595,16 @@ mod tests {
         let deadline = t2 + Duration::from_secs(1);
         assert_eq!(within(deadline, timer.as_mut(), slow).await, None);
         assert_eq!(t2.elapsed(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn stalls_past_one_percent_of_sends_are_named() {
+        let lag = Duration::from_millis(230);
+        assert_eq!(stall_warning(10, 1000, lag), None);
+        let w = stall_warning(11, 1000, lag).unwrap();
+        assert!(w.starts_with("11 sends (1.1%)"), "{w}");
+        assert!(w.contains("held up") && w.contains("230 ms"), "{w}");
+        assert_eq!(stall_warning(0, 0, lag), None);
     }
 
     #[test]

@@ -219,8 +219,12 @@ pub struct LoadReport {
     pub timeline: Vec<Second>,
     /// Time-averaged requests in flight during the measured window.
     pub mean_in_flight: f64,
-    /// Open loop: sends more than 2 ms behind their intended time.
+    /// Open loop: measured sends more than 2 ms behind their intended time.
     pub late_sends: u64,
+    /// Those of them that a free connection held in time but the engine thread
+    /// sent late: the generator was held up (a busy or stalling machine). The
+    /// rest waited for a connection (every one was busy at the intended time).
+    pub late_stalled: u64,
     pub max_send_lag: Duration,
     /// Open loop: scheduled sends that never went out before the run's hard stop.
     pub unsent: u64,

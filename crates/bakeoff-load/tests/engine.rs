@@ -107,6 +107,15 @@ async fn coordinated_omission_is_corrected() {
     // The schedule waited rather than dropping: all ~1200 requests went out late.
     assert!(r.requests >= 1150, "{}", r.requests);
     assert!(r.late_sends > 50, "late sends {}", r.late_sends);
+    // The ~200 intended during the stall waited for connections the server held,
+    // so they are the server's, not the engine's (whose share depends on how
+    // busy this machine is: parallel tests hold the engine up too).
+    let servers = r.late_sends - r.late_stalled;
+    assert!(
+        servers >= 150,
+        "{servers} of {} late sends blamed on the server",
+        r.late_sends
+    );
     assert!(r.max_send_lag >= Duration::from_millis(500));
     assert_eq!(r.error_count(), 0);
 }

@@ -248,6 +248,7 @@ fn to_json(url: &str, cfg: &LoadConfig, r: &LoadReport) -> Value {
         "timeline": timeline,
         "mean_in_flight": r.mean_in_flight,
         "late_sends": r.late_sends,
+        "late_stalled": r.late_stalled,
         "max_send_lag_ms": r.max_send_lag.as_secs_f64() * 1000.0,
         "unsent": r.unsent,
         "reconnects": r.reconnects,
@@ -311,9 +312,10 @@ fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
     );
     if r.target_rate.is_some() {
         s += &format!(
-            "  {:<20} {} late sends (max lag {:.1} ms), {} never sent\n",
+            "  {:<20} {} late sends ({} with a free connection), max lag {:.1} ms, {} never sent\n",
             "schedule",
             r.late_sends,
+            r.late_stalled,
             r.max_send_lag.as_secs_f64() * 1000.0,
             r.unsent
         );

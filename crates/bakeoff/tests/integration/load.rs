@@ -123,3 +123,37 @@ fn load_text_summary_reports_both_latencies() {
         assert!(stdout.contains(needle), "missing `{needle}` in:\n{stdout}");
     }
 }
+
+/// A generator held up by its own machine (here: the whole process stopped for
+/// 300 ms) is told apart from connections kept busy by the server, and the run
+/// says so.
+#[test]
+fn a_held_up_generator_is_named_in_the_warnings() {
+    let addr = hello_server();
+    let url = format!("http://{addr}/");
+    let child = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args([
+            "load", &url, "-c", "8", "--rate", "500", "-d", "3s", "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run bakeoff");
+    let pid = child.id() as libc::pid_t;
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // SAFETY: signalling our own child, which has not been reaped yet.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let out = child.wait_with_output().expect("bakeoff finishes");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let stalled = doc["late_stalled"].as_u64().unwrap();
+    // About 150 requests were due during the stop; every connection was free.
+    assert!(stalled >= 50, "{stalled} stalled sends\n{doc:#}");
+    assert!(doc["late_sends"].as_u64().unwrap() >= stalled);
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("held up"), "{warnings}");
+}
