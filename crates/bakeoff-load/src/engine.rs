@@ -359,7 +359,8 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
             }
         }
     }
-    if let Some(w) = stall_warning(r.late_stalled, r.requests + r.error_count(), r.max_send_lag) {
+    let sends = r.requests + r.error_count();
+    if let Some(w) = stall_warning(r.late_stalled, sends, r.max_send_lag, usage.steal) {
         r.warnings.push(w);
     }
     if r.requests == 0 && r.valid {
@@ -372,12 +373,26 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
 /// A warning when over 1% of `sends` left late through the engine's own delay.
 /// Not a reason to mark the run invalid: the corrected latency stays honest (it
 /// counts from the intended time), but part of it is then the machine's.
-fn stall_warning(late_stalled: u64, sends: u64, max_lag: Duration) -> Option<String> {
+/// `steal` is the share of the machine's CPU time its hypervisor took, named
+/// when it is large enough to explain the delays.
+fn stall_warning(
+    late_stalled: u64,
+    sends: u64,
+    max_lag: Duration,
+    steal: Option<f64>,
+) -> Option<String> {
     (late_stalled * 100 > sends).then(|| {
+        let stolen = match steal {
+            Some(share) if share >= 0.02 => format!(
+                "; meanwhile the hypervisor took {:.0}% of this machine's CPU time (steal)",
+                share * 100.0
+            ),
+            _ => String::new(),
+        };
         format!(
             "{late_stalled} sends ({:.1}%) left over {} ms late although a connection was free: \
              the generator thread was held up (a busy or stalling machine; the longest lag was \
-             {:.0} ms), and the corrected latency includes those delays",
+             {:.0} ms), and the corrected latency includes those delays{stolen}",
             100.0 * late_stalled as f64 / sends as f64,
             LATE.as_millis(),
             max_lag.as_secs_f64() * 1000.0
@@ -600,11 +615,17 @@ mod tests {
     #[test]
     fn stalls_past_one_percent_of_sends_are_named() {
         let lag = Duration::from_millis(230);
-        assert_eq!(stall_warning(10, 1000, lag), None);
-        let w = stall_warning(11, 1000, lag).unwrap();
+        assert_eq!(stall_warning(10, 1000, lag, None), None);
+        let w = stall_warning(11, 1000, lag, Some(0.01)).unwrap();
         assert!(w.starts_with("11 sends (1.1%)"), "{w}");
         assert!(w.contains("held up") && w.contains("230 ms"), "{w}");
-        assert_eq!(stall_warning(0, 0, lag), None);
+        assert!(!w.contains("steal"), "1% steal explains nothing: {w}");
+        let w = stall_warning(300, 1000, lag, Some(0.27)).unwrap();
+        assert!(
+            w.ends_with("took 27% of this machine's CPU time (steal)"),
+            "{w}"
+        );
+        assert_eq!(stall_warning(0, 0, lag, None), None);
     }
 
     #[test]

@@ -11,6 +11,28 @@ use crate::LoadError;
 pub(crate) struct Usage {
     pub cpu: Duration,
     pub wall: Duration,
+    /// Share of the machine's CPU time its hypervisor took meanwhile ("steal"
+    /// in /proc/stat), where the kernel reports it.
+    pub steal: Option<f64>,
+}
+
+/// CPU time the hypervisor has taken from this machine, over all CPUs, and the
+/// number of CPUs it is summed over.
+fn steal_time() -> Option<(Duration, usize)> {
+    parse_steal(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+fn parse_steal(stat: &str) -> Option<(Duration, usize)> {
+    let total = stat.lines().find(|l| l.starts_with("cpu "))?;
+    // cpu user nice system idle iowait irq softirq steal ...
+    let ticks: u64 = total.split_whitespace().nth(8)?.parse().ok()?;
+    let cpus = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count();
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0 && cpus > 0).then(|| (Duration::from_secs_f64(ticks as f64 / hz as f64), cpus))
 }
 
 impl Usage {
@@ -81,15 +103,25 @@ where
                     .build()
                     .map_err(|e| LoadError::Engine(format!("cannot start the runtime: {e}")))?;
                 let cpu0 = thread_cpu();
+                let steal0 = steal_time();
                 let t0 = Instant::now();
                 let local = tokio::task::LocalSet::new();
                 let value = local.block_on(&rt, make())?;
                 // Close sockets and timers before reading the clock, so they count.
                 drop(local);
                 drop(rt);
+                let wall = t0.elapsed();
+                let steal = match (steal0, steal_time()) {
+                    (Some((before, cpus)), Some((after, _))) if !wall.is_zero() => Some(
+                        after.saturating_sub(before).as_secs_f64()
+                            / (wall.as_secs_f64() * cpus as f64),
+                    ),
+                    _ => None,
+                };
                 let usage = Usage {
                     cpu: thread_cpu().saturating_sub(cpu0),
-                    wall: t0.elapsed(),
+                    wall,
+                    steal,
                 };
                 Ok((value, usage))
             })();
@@ -114,6 +146,21 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(thread_cpu() > before);
+    }
+
+    #[test]
+    fn steal_is_read_from_the_total_line_over_the_cpus() {
+        let stat = "cpu  2133035 46845 337093 1242513 27354 0 45850 96927 0 0\n\
+                    cpu0 1019136 22882 165884 678833 9746 0 20405 47997 0 0\n\
+                    cpu1 1113899 23963 171209 563679 17608 0 25445 48930 0 0\n\
+                    intr 1 2 3\n";
+        let (steal, cpus) = parse_steal(stat).unwrap();
+        // SAFETY: sysconf has no memory-safety preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        assert_eq!(cpus, 2);
+        assert!((steal.as_secs_f64() - 96927.0 / hz).abs() < 1e-6);
+        assert!(parse_steal("cpu  1 2 3\n").is_none(), "no steal column");
+        assert!(steal_time().is_some(), "this kernel reports steal");
     }
 
     #[test]
