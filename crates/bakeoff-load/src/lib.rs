@@ -221,9 +221,10 @@ pub struct LoadReport {
     pub mean_in_flight: f64,
     /// Open loop: measured sends more than 2 ms behind their intended time.
     pub late_sends: u64,
-    /// Those of them that a free connection held in time but the engine thread
-    /// sent late: the generator was held up (a busy or stalling machine). The
-    /// rest waited for a connection (every one was busy at the intended time).
+    /// Those of them late through the engine thread itself (a busy or stalling
+    /// machine): their connection was free at the intended time, or busy only
+    /// catching up after such a send. The rest waited for the server's answers
+    /// or connects.
     pub late_stalled: u64,
     pub max_send_lag: Duration,
     /// Open loop: scheduled sends that never went out before the run's hard stop.

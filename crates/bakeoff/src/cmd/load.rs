@@ -312,7 +312,7 @@ fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
     );
     if r.target_rate.is_some() {
         s += &format!(
-            "  {:<20} {} late sends ({} with a free connection), max lag {:.1} ms, {} never sent\n",
+            "  {:<20} {} late sends ({} held up by the generator), max lag {:.1} ms, {} never sent\n",
             "schedule",
             r.late_sends,
             r.late_stalled,
