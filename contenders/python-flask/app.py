@@ -1,45 +1,55 @@
 """Flask reference contender for bakeoff (see docs/contract.md).
 
-Runs on gunicorn with sync workers (gunicorn.conf.py). SQLite through the
-standard library's sqlite3 module, one connection per request as in Flask's
-"Using SQLite 3 with Flask" pattern; /io through a per-worker requests.Session;
-/data through pandas on a DataFrame loaded once at start.
+Runs on gunicorn gthread workers (gunicorn.conf.py; WORKER_CLASS=sync for sync
+workers). SQLite through the standard library's sqlite3 module, one connection
+per thread, opened on first use with the contract's PRAGMAs; /io through a
+per-worker requests.Session; /data through pandas, imported and loaded at start
+only when BAKEOFF_DATA is set.
 """
 
 import os
 import random
 import sqlite3
+import threading
 
-import pandas as pd
 import requests
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 
 DB_PATH = os.environ["BAKEOFF_SQLITE"]
 UPSTREAM = os.environ["BAKEOFF_UPSTREAM"].rstrip("/")
+DATA_PATH = os.environ.get("BAKEOFF_DATA")
 IO_TIMEOUT_S = 30  # upstream delays are at most 10 s
+# The contract's settings, the same in every contender: WAL with NORMAL sync
+# (durable at checkpoints, what better-sqlite3 builds with) and a busy timeout,
+# since workers write concurrently in /updates.
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
 
 app = Flask(__name__)
 
-# Loaded once at start (before gunicorn forks, since preload_app is on).
-SALES = pd.read_csv(os.environ["BAKEOFF_DATA"])
-REGIONS = frozenset(SALES["region"].unique())
+if DATA_PATH:
+    # Only launches that serve /data pay for pandas. Loaded once, before
+    # gunicorn forks (preload_app), so workers share it copy-on-write.
+    import pandas as pd
+
+    SALES = pd.read_csv(DATA_PATH, dtype={"region": "category", "product": "category"})
+    REGIONS = frozenset(SALES["region"].cat.categories)
 
 # One pooled keep-alive client per worker process.
 http = requests.Session()
 
+# One connection per gunicorn thread, kept for the thread's life: a sqlite3
+# connection may only be used by the thread that opened it.
+local = threading.local()
+
 
 def get_db():
-    if "db" not in g:
-        # timeout is sqlite's busy timeout: workers write concurrently in /updates.
-        g.db = sqlite3.connect(DB_PATH, timeout=5.0)
-    return g.db
-
-
-@app.teardown_appcontext
-def close_db(exc):
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
+    db = getattr(local, "db", None)
+    if db is None:
+        db = sqlite3.connect(DB_PATH)
+        for pragma in PRAGMAS:
+            db.execute(pragma)
+        local.db = db
+    return db
 
 
 def query_count():
@@ -152,13 +162,15 @@ def cpu():
 
 @app.get("/data")
 def data():
+    if not DATA_PATH:
+        return jsonify(error="BAKEOFF_DATA is not set: this launch has no sales dataset"), 503
     region = request.args.get("region")
     if region not in REGIONS:
         return jsonify(error=f"unknown region: {region!r}"), 404
     rows = SALES[SALES["region"] == region]
     rows = rows.assign(revenue=rows["units"] * rows["unit_price"])
     summary = (
-        rows.groupby("product", as_index=False)
+        rows.groupby("product", as_index=False, observed=True)
         .agg(
             count=("units", "size"),
             units=("units", "sum"),

@@ -6,7 +6,6 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import sales
 from .models import Fortune, World
 
 IO_TIMEOUT_S = 30  # upstream delays are at most 10 s
@@ -122,6 +121,12 @@ def cpu(request):
 
 @require_GET
 def data(request):
+    if not settings.BAKEOFF_DATA:
+        return JsonResponse(
+            {"error": "BAKEOFF_DATA is not set: this launch has no sales dataset"}, status=503
+        )
+    from . import sales  # loaded at start-up by BenchConfig.ready
+
     region = request.GET.get("region")
     if region not in sales.REGIONS:
         return JsonResponse({"error": f"unknown region: {region!r}"}, status=404)

@@ -12,11 +12,11 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = ["bench"]
 
-# No session, auth, CSRF or messages middleware: the app has no users or forms.
-MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.common.CommonMiddleware",
-]
+# No middleware, as TechEmpower's Django (hello/settings.py): the app has no
+# users, forms, sessions or redirects, and is served on plain HTTP on loopback,
+# so Security's headers and Common's URL rewriting have nothing to do here.
+# gunicorn adds the contract's Server and Date headers itself.
+MIDDLEWARE = []
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -34,10 +34,18 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ["BAKEOFF_SQLITE"],
+        # Persistent connections: one per gunicorn thread (Django keeps a
+        # connection per thread), kept across requests and checked before reuse.
+        "CONN_MAX_AGE": None,
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
-            # Busy timeout, and BEGIN IMMEDIATE for atomic blocks: gunicorn
-            # workers write concurrently during /updates.
-            "timeout": 5,
+            # The contract's PRAGMAs, run on every new connection (Django 5.1+):
+            # WAL, NORMAL sync and a busy timeout, since workers write
+            # concurrently in /updates; BEGIN IMMEDIATE for atomic blocks, so
+            # writers wait for the lock instead of failing on an upgrade.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000"
+            ),
             "transaction_mode": "IMMEDIATE",
         },
     }
@@ -49,7 +57,8 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-BAKEOFF_DATA = os.environ["BAKEOFF_DATA"]
+# Set only for launches that serve /data: without it pandas is never imported.
+BAKEOFF_DATA = os.environ.get("BAKEOFF_DATA")
 BAKEOFF_UPSTREAM = os.environ["BAKEOFF_UPSTREAM"].rstrip("/")
 
 LOGGING = {
