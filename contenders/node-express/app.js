@@ -42,7 +42,13 @@ function countPrimes(n) {
 const byMessage = (a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 
 function createApp(config, isReady) {
-  const db = new Database(config.sqlitePath, { fileMustExist: true, timeout: 5000 });
+  const db = new Database(config.sqlitePath, { fileMustExist: true });
+  // The contract's settings, set explicitly as in every contender (better-sqlite3
+  // builds with NORMAL sync for WAL, Python's sqlite3 does not): workers write
+  // concurrently in /updates.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
   const selectWorld = db.prepare('SELECT id, randomNumber FROM world WHERE id = ?');
   const selectFortunes = db.prepare('SELECT id, message FROM fortune');
   const updateWorld = db.prepare('UPDATE world SET randomNumber = ? WHERE id = ?');
@@ -50,13 +56,19 @@ function createApp(config, isReady) {
     for (const w of worlds) updateWorld.run(w.randomNumber, w.id);
   });
 
-  const dataset = sales.load(config.dataPath);
+  const dataset = config.dataPath ? sales.load(config.dataPath) : null;
   const upstreamUrl = new URL(config.upstream);
   const upstreamPrefix = upstreamUrl.pathname.replace(/\/+$/, '');
   const upstream = new Pool(upstreamUrl.origin);
 
   const app = express();
-  app.disable('x-powered-by');
+  // TechEmpower's Express trims (frameworks/JavaScript/express), both sane in
+  // production: no X-Powered-By, and no ETag hashing of every response body.
+  // EXPRESS_DEFAULTS=1 keeps Express's defaults (the node-express@defaults variant).
+  if (!config.expressDefaults) {
+    app.disable('x-powered-by');
+    app.disable('etag');
+  }
   app.set('views', path.join(__dirname, 'views'));
   app.set('view engine', 'ejs');
   app.enable('view cache');
@@ -134,7 +146,9 @@ function createApp(config, isReady) {
 
   app.get('/data', (req, res) => {
     const region = req.query.region;
-    if (typeof region !== 'string' || region === '') {
+    if (dataset === null) {
+      res.status(503).json({ error: sales.NOT_LOADED });
+    } else if (typeof region !== 'string' || region === '') {
       res.status(404).json({ error: 'missing region parameter' });
     } else if (!dataset.regions.has(region)) {
       res.status(404).json({ error: `unknown region: ${region}` });

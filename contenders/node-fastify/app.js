@@ -73,7 +73,13 @@ const dataSchema = {
 };
 
 async function buildApp(config, isReady) {
-  const db = new Database(config.sqlitePath, { fileMustExist: true, timeout: 5000 });
+  const db = new Database(config.sqlitePath, { fileMustExist: true });
+  // The contract's settings, set explicitly as in every contender (better-sqlite3
+  // builds with NORMAL sync for WAL, Python's sqlite3 does not): workers write
+  // concurrently in /updates.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
   const selectWorld = db.prepare('SELECT id, randomNumber FROM world WHERE id = ?');
   const selectFortunes = db.prepare('SELECT id, message FROM fortune');
   const updateWorld = db.prepare('UPDATE world SET randomNumber = ? WHERE id = ?');
@@ -81,12 +87,20 @@ async function buildApp(config, isReady) {
     for (const w of worlds) updateWorld.run(w.randomNumber, w.id);
   });
 
-  const dataset = sales.load(config.dataPath);
+  const dataset = config.dataPath ? sales.load(config.dataPath) : null;
   const upstreamUrl = new URL(config.upstream);
   const upstreamPrefix = upstreamUrl.pathname.replace(/\/+$/, '');
   const upstream = new Pool(upstreamUrl.origin);
 
-  const app = fastify({ logger: { level: 'warn' } });
+  // No logger, as TechEmpower's Fastify (frameworks/JavaScript/fastify/create-server.js)
+  // and Fastify's own default; server errors still reach stderr, through the
+  // error handler below, as in the other Node.js contenders.
+  const app = fastify({ logger: false });
+  app.setErrorHandler((err, request, reply) => {
+    const status = err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) console.error(err);
+    reply.code(status).send({ error: status >= 500 ? 'internal server error' : err.message });
+  });
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('Server', SERVER);
@@ -183,8 +197,11 @@ async function buildApp(config, isReady) {
     },
   );
 
-  app.get('/data', { schema: { response: { 200: dataSchema, 404: errorSchema } } }, async (request, reply) => {
+  app.get('/data', { schema: { response: { 200: dataSchema, 404: errorSchema, 503: errorSchema } } }, async (request, reply) => {
     const region = request.query.region;
+    if (dataset === null) {
+      return reply.code(503).send({ error: sales.NOT_LOADED });
+    }
     if (typeof region !== 'string' || region === '') {
       return reply.code(404).send({ error: 'missing region parameter' });
     }

@@ -26,7 +26,8 @@ function load() {
     port: positiveInt('PORT', required('PORT'), 65535),
     workers: positiveInt('BAKEOFF_WORKERS', process.env.BAKEOFF_WORKERS || '1', 1024),
     sqlitePath: required('BAKEOFF_SQLITE'),
-    dataPath: required('BAKEOFF_DATA'),
+    // Set only for launches that serve /data: without it the CSV is never parsed.
+    dataPath: process.env.BAKEOFF_DATA || null,
     upstream, // base URL without a trailing slash
   };
 }

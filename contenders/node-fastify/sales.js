@@ -1,10 +1,12 @@
 'use strict';
 // The sales dataset: parsed once at start-up into plain objects, aggregated
-// per request with plain JavaScript (the contract's "/data" endpoint).
+// per request with plain JavaScript (the contract's "/data" endpoint). Parsed
+// only when BAKEOFF_DATA is set; /data answers 503 with NOT_LOADED otherwise.
 
 const fs = require('node:fs');
 
 const COLUMNS = ['region', 'product', 'units', 'unit_price'];
+const NOT_LOADED = 'BAKEOFF_DATA is not set: this launch has no sales dataset';
 
 function load(path) {
   const lines = fs.readFileSync(path, 'utf8').split('\n');
@@ -58,4 +60,4 @@ function aggregate(dataset, region) {
   return { region, products };
 }
 
-module.exports = { load, aggregate };
+module.exports = { load, aggregate, NOT_LOADED };

@@ -42,7 +42,13 @@ function countPrimes(n) {
 const byMessage = (a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 
 function createServer(config) {
-  const db = new Database(config.sqlitePath, { fileMustExist: true, timeout: 5000 });
+  const db = new Database(config.sqlitePath, { fileMustExist: true });
+  // The contract's settings, set explicitly as in every contender (better-sqlite3
+  // builds with NORMAL sync for WAL, Python's sqlite3 does not): workers write
+  // concurrently in /updates.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
   const selectWorld = db.prepare('SELECT id, randomNumber FROM world WHERE id = ?');
   const selectFortunes = db.prepare('SELECT id, message FROM fortune');
   const updateWorld = db.prepare('UPDATE world SET randomNumber = ? WHERE id = ?');
@@ -50,7 +56,7 @@ function createServer(config) {
     for (const w of worlds) updateWorld.run(w.randomNumber, w.id);
   });
 
-  const dataset = sales.load(config.dataPath);
+  const dataset = config.dataPath ? sales.load(config.dataPath) : null;
   const templatePath = path.join(__dirname, 'views', 'fortunes.ejs');
   const renderFortunes = ejs.compile(fs.readFileSync(templatePath, 'utf8'), { filename: templatePath });
   const upstreamAgent = new http.Agent({ keepAlive: true });
@@ -137,7 +143,8 @@ function createServer(config) {
     },
     '/data': (req, res, query) => {
       const region = query.get('region');
-      if (!region) sendJson(res, 404, { error: 'missing region parameter' });
+      if (dataset === null) sendJson(res, 503, { error: sales.NOT_LOADED });
+      else if (!region) sendJson(res, 404, { error: 'missing region parameter' });
       else if (!dataset.regions.has(region)) sendJson(res, 404, { error: `unknown region: ${region}` });
       else sendJson(res, 200, sales.aggregate(dataset, region));
     },

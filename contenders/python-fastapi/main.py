@@ -1,55 +1,46 @@
 """FastAPI reference contender for bakeoff (see docs/contract.md).
 
-Runs on uvicorn with uvloop and httptools. SQLite through SQLAlchemy's asyncio
-ORM on aiosqlite (no blocking I/O on the event loop), Jinja2 templates,
-httpx.AsyncClient for /io, pandas for /data, and a native WebSocket chat room.
+Runs on uvicorn with uvloop and httptools. Two switches select the variants:
+
+- DB_LAYER: `raw` (default, db_raw.py: stdlib sqlite3 in `def` path operations
+  on FastAPI's threadpool) or `orm` (db_orm.py: SQLAlchemy asyncio on aiosqlite).
+- HTTP_CLIENT: `httpx` (default, one httpx.AsyncClient per worker) or
+  `aiohttp` (one aiohttp.ClientSession per worker) for /io.
+
+Jinja2 templates, pandas for /data (imported only when BAKEOFF_DATA is set),
+and a native WebSocket chat room.
 """
 
 import os
-import random
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Annotated, AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import AsyncIterator
 
-import httpx
-import pandas as pd
-from fastapi import Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+
+def choice(name: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name, allowed[0])
+    if value not in allowed:
+        raise SystemExit(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
+DB_LAYER = choice("DB_LAYER", ("raw", "orm"))
+HTTP_CLIENT = choice("HTTP_CLIENT", ("httpx", "aiohttp"))
 UPSTREAM = os.environ["BAKEOFF_UPSTREAM"].rstrip("/")
+DATA_PATH = os.environ.get("BAKEOFF_DATA")
 IO_TIMEOUT_S = 30.0  # upstream delays are at most 10 s
 
-# timeout is sqlite's busy timeout: workers write concurrently in /updates.
-engine = create_async_engine(
-    f"sqlite+aiosqlite:///{os.environ['BAKEOFF_SQLITE']}", connect_args={"timeout": 5}
-)
-SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+if DB_LAYER == "orm":
+    import db_orm as db_layer
+else:
+    import db_raw as db_layer
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class World(Base):
-    __tablename__ = "world"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    random_number: Mapped[int] = mapped_column("randomNumber")
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "randomNumber": self.random_number}
-
-
-class Fortune(Base):
-    __tablename__ = "fortune"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    message: Mapped[str]
+if HTTP_CLIENT == "aiohttp":
+    import aiohttp
+else:
+    import httpx
 
 
 class ChatRoom:
@@ -71,30 +62,30 @@ room = ChatRoom()
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    sales = pd.read_csv(os.environ["BAKEOFF_DATA"])
-    app.state.sales = sales
-    app.state.regions = frozenset(sales["region"].unique())
-    async with httpx.AsyncClient(base_url=UPSTREAM, timeout=IO_TIMEOUT_S) as client:
-        app.state.http = client
+    if DATA_PATH:
+        # Only launches that serve /data pay for pandas; each worker loads it.
+        import pandas as pd
+
+        # The labels repeat: categorical, as pandas documents for such columns.
+        sales = pd.read_csv(DATA_PATH, dtype={"region": "category", "product": "category"})
+        app.state.sales = sales
+        app.state.regions = frozenset(sales["region"].cat.categories)
+    async with AsyncExitStack() as stack:
+        if HTTP_CLIENT == "aiohttp":
+            timeout = aiohttp.ClientTimeout(total=IO_TIMEOUT_S)
+            app.state.http = await stack.enter_async_context(
+                aiohttp.ClientSession(timeout=timeout)
+            )
+        else:
+            app.state.http = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=UPSTREAM, timeout=IO_TIMEOUT_S)
+            )
         yield
-    await engine.dispose()
+    await db_layer.close()
 
 
 app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-
-
-async def get_session() -> AsyncIterator[AsyncSession]:
-    async with SessionLocal() as session:
-        yield session
-
-
-def query_count(queries: str = "1") -> int:
-    """TechEmpower's rule: missing or invalid means 1, clamped to 1..500."""
-    try:
-        n = int(queries)
-    except ValueError:
-        return 1
-    return min(max(n, 1), 500)
+app.include_router(db_layer.router)
 
 
 def clamp_int(value: str | None, default: int, low: int, high: int) -> int:
@@ -103,15 +94,6 @@ def clamp_int(value: str | None, default: int, low: int, high: int) -> int:
     except ValueError:
         return default
     return min(max(n, low), high)
-
-
-Session = Annotated[AsyncSession, Depends(get_session)]
-QueryCount = Annotated[int, Depends(query_count)]
-
-
-async def random_world(session: AsyncSession, world_id: int) -> World:
-    # A SELECT per row (session.get could answer a repeated id from the identity map).
-    return (await session.execute(select(World).where(World.id == world_id))).scalar_one()
 
 
 @app.get("/health")
@@ -129,44 +111,33 @@ async def json_endpoint() -> dict:
     return {"message": "Hello, World!"}
 
 
-@app.get("/db")
-async def single_query(session: Session) -> dict:
-    world = await random_world(session, random.randint(1, 10000))
-    return world.as_dict()
+def upstream_failed(exc: Exception) -> JSONResponse:
+    return JSONResponse({"error": f"upstream call failed: {exc!r}"}, status_code=502)
 
 
-@app.get("/queries")
-async def multiple_queries(session: Session, n: QueryCount) -> list[dict]:
-    return [(await random_world(session, random.randint(1, 10000))).as_dict() for _ in range(n)]
+if HTTP_CLIENT == "aiohttp":
 
+    @app.get("/io")
+    async def io(request: Request, ms: str | None = None):
+        params = {"ms": clamp_int(ms, 0, 0, 10_000)}
+        try:
+            async with request.app.state.http.get(f"{UPSTREAM}/delay", params=params) as resp:
+                resp.raise_for_status()
+                return await resp.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return upstream_failed(exc)
 
-@app.get("/fortunes")
-async def fortunes(request: Request, session: Session):
-    items = list((await session.scalars(select(Fortune))).all())
-    items.append(Fortune(id=0, message="Additional fortune added at request time."))
-    items.sort(key=lambda f: f.message)
-    return templates.TemplateResponse(request, "fortunes.html", {"fortunes": items})
+else:
 
-
-@app.get("/updates")
-async def updates(session: Session, n: QueryCount) -> list[dict]:
-    # Distinct ids, so every returned row is exactly what is persisted.
-    worlds = [await random_world(session, wid) for wid in random.sample(range(1, 10001), n)]
-    for world in worlds:
-        world.random_number = random.randint(1, 10000)
-    await session.commit()  # one transaction: the ORM batches the UPDATEs
-    return [world.as_dict() for world in worlds]
-
-
-@app.get("/io")
-async def io(request: Request, ms: str | None = None):
-    delay = clamp_int(ms, 0, 0, 10_000)
-    try:
-        resp = await request.app.state.http.get("/delay", params={"ms": delay})
-        resp.raise_for_status()
-    except httpx.HTTPError as exc:
-        return JSONResponse({"error": f"upstream call failed: {exc}"}, status_code=502)
-    return resp.json()
+    @app.get("/io")
+    async def io(request: Request, ms: str | None = None):
+        params = {"ms": clamp_int(ms, 0, 0, 10_000)}
+        try:
+            resp = await request.app.state.http.get("/delay", params=params)
+            resp.raise_for_status()
+        except httpx.HTTPError as exc:
+            return upstream_failed(exc)
+        return resp.json()
 
 
 def count_primes(n: int) -> int:
@@ -194,13 +165,18 @@ def cpu(n: str | None = None) -> dict:
 
 @app.get("/data")
 def data(request: Request, region: str | None = None):
+    if not DATA_PATH:
+        return JSONResponse(
+            {"error": "BAKEOFF_DATA is not set: this launch has no sales dataset"},
+            status_code=503,
+        )
     if region not in request.app.state.regions:
         return JSONResponse({"error": f"unknown region: {region!r}"}, status_code=404)
     sales = request.app.state.sales
     rows = sales[sales["region"] == region]
     rows = rows.assign(revenue=rows["units"] * rows["unit_price"])
     summary = (
-        rows.groupby("product", as_index=False)
+        rows.groupby("product", as_index=False, observed=True)
         .agg(
             count=("units", "size"),
             units=("units", "sum"),
