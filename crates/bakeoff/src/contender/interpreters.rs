@@ -117,10 +117,19 @@ pub fn resolve(specs: &[String]) -> Result<Vec<Interpreter>, String> {
     Ok(out)
 }
 
-/// The same Python contender on another interpreter, named `<name>-py<tag>`.
+/// The same Python contender on another interpreter, named `<name>-py<tag>`
+/// (a variant keeps its `@variant` suffix).
 pub fn on_interpreter(c: &Contender, python: &Interpreter) -> Contender {
     let mut derived = c.clone();
-    derived.manifest.name = format!("{}-py{}", c.manifest.name, python.tag());
+    let tag = python.tag();
+    match derived.variant.as_mut() {
+        // `python-flask@sync` on 3.13 is `python-flask-py313@sync`, a variant of `python-flask-py313`.
+        Some(v) => {
+            v.base = format!("{}-py{tag}", v.base);
+            derived.manifest.name = format!("{}@{}", v.base, v.name);
+        }
+        None => derived.manifest.name = format!("{}-py{tag}", c.manifest.name),
+    }
     derived.manifest.runtime = python.path.display().to_string();
     derived
 }

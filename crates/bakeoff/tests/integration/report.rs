@@ -217,6 +217,7 @@ fn html_extras_appear_only_when_given() {
     let extras = HtmlExtras {
         claims_html: Some("<p class=\"claims-probe\">claims</p>".into()),
         advice_html: Some("<p class=\"advice-probe\">advice</p>".into()),
+        ..HtmlExtras::default()
     };
     let page = html(&run, &extras);
     assert!(page.contains("id=\"claims\"") && page.contains("claims-probe"));

@@ -21,6 +21,9 @@ pub mod svg;
 pub struct HtmlExtras {
     pub claims_html: Option<String>,
     pub advice_html: Option<String>,
+    /// Absolute path of `docs/fairness.md` ([`super::fairness_doc`]), linked as a
+    /// `file://` URL; without it the page names the file in the repository.
+    pub fairness_doc: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,7 +213,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
 
     cells(run, &looks, h);
     problems(&summaries, h);
-    contenders(run, h);
+    contenders(run, extras, h);
     environment(run, h);
     flags(run, h);
     section(h, "methodology", "Methodology");
@@ -372,7 +375,7 @@ fn problems(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
     h.push_str("</table>");
 }
 
-fn contenders(run: &Run, h: &mut String) {
+fn contenders(run: &Run, extras: &HtmlExtras, h: &mut String) {
     section(
         h,
         "contenders",
@@ -380,10 +383,19 @@ fn contenders(run: &Run, h: &mut String) {
     );
     h.push_str("<table><tr><th>contender</th><th>language</th><th>runtime</th><th>framework</th><th>server</th><th>deps (direct / total)</th><th>install size</th><th>install time</th><th>app lines</th></tr>");
     for c in &run.contenders {
+        let name = match &c.variant {
+            Some(v) => format!(
+                "{}<br><span class=\"muted\">variant of {}: {}</span>",
+                esc(&c.name),
+                esc(&v.of),
+                esc(&v.description)
+            ),
+            None => esc(&c.name),
+        };
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{} {}</td><td>{}</td><td class=\"num\">{} / {}</td><td class=\"num\">{}</td><td class=\"num\">{:.1} s</td><td class=\"num\">{}</td></tr>",
-            esc(&c.name),
+            name,
             esc(&c.language),
             esc(&c.runtime),
             esc(&c.runtime_version),
@@ -398,12 +410,27 @@ fn contenders(run: &Run, h: &mut String) {
         );
     }
     h.push_str("</table>");
+    let fairness = match &extras.fairness_doc {
+        Some(path) => format!(
+            "<a href=\"file://{}\">{}</a>",
+            esc(&path.display().to_string()),
+            super::FAIRNESS_DOC
+        ),
+        None => format!(
+            "<code>{}</code> in the bakeoff repository",
+            super::FAIRNESS_DOC
+        ),
+    };
+    let _ = write!(
+        h,
+        "<p>How each contender is configured (server and workers, keep-alive, database, logging, the io client), with a reference for each choice: {fairness}. A variant (<code>contender@variant</code>) is the same app started with another configuration; its disclosures follow its base's.</p>"
+    );
     for c in run
         .contenders
         .iter()
         .filter(|c| !c.disclosures.is_empty() || !c.unsupported.is_empty())
     {
-        let _ = write!(h, "<h3>{}</h3><ul>", esc(&c.name));
+        let _ = write!(h, "<h3>{}</h3><ul>", esc(&c.label()));
         for d in &c.disclosures {
             let _ = write!(h, "<li>{}</li>", esc(d));
         }
