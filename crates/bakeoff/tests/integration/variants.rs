@@ -26,7 +26,13 @@ fn a_contender_and_its_variant_are_stored_and_reported_as_two_rows() {
     let marker = Marker::new();
     let out = bakeoff(&results, &marker)
         .args(["run", "--contenders", "python-flask,python-flask@sync"])
-        .args(["--workloads", "json,io", "--duration-scale", "0.1", "--quiet"])
+        .args([
+            "--workloads",
+            "json,io",
+            "--duration-scale",
+            "0.1",
+            "--quiet",
+        ])
         .arg("--results-dir")
         .arg(&results)
         .output()
@@ -44,7 +50,10 @@ fn a_contender_and_its_variant_are_stored_and_reported_as_two_rows() {
     assert_eq!(names, ["python-flask", "python-flask@sync"]);
     let (base, sync) = (&run.contenders[0], &run.contenders[1]);
     assert_eq!(base.variant, None);
-    let v = sync.variant.as_ref().expect("the variant's identity is stored");
+    let v = sync
+        .variant
+        .as_ref()
+        .expect("the variant's identity is stored");
     assert_eq!((v.of.as_str(), v.name.as_str()), ("python-flask", "sync"));
     assert!(v.description.contains("sync workers"), "{v:?}");
     // Each row has its own disclosures: the variant's follow its base's.

@@ -304,7 +304,10 @@ fn list_runs_summarises_newest_first() {
     );
     let r = &runs[1];
     assert_eq!((r.cells_ok, r.cells_failed), (4, 1));
-    assert_eq!(r.contenders, ["node-fastify", "python-flask"]);
+    assert_eq!(
+        r.contenders,
+        ["node-fastify", "python-flask", "python-flask@sync"]
+    );
     assert_eq!(r.workloads, settings().workloads);
     assert_eq!(r.status, RunStatus::Complete);
     assert_eq!(runs[0].status, RunStatus::Failed);

@@ -56,6 +56,7 @@ pub(crate) fn contenders() -> Vec<ContenderInfo> {
         app_loc: 180,
         unsupported: BTreeMap::from([("ws-binary".into(), "text frames only".into())]),
         disclosures: vec!["uses fast-json-stringify".into(), "cluster module".into()],
+        variant: None,
     };
     let flask = ContenderInfo {
         name: "python-flask".into(),
