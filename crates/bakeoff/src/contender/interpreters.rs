@@ -149,6 +149,22 @@ mod tests {
     }
 
     #[test]
+    fn a_variant_on_another_interpreter_keeps_its_suffix() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders/python-flask");
+        let base = Contender::load(&dir).unwrap();
+        let py = Interpreter {
+            version: "3.13.1".into(),
+            path: "/opt/py/bin/python3.13".into(),
+        };
+        let derived = on_interpreter(&base.variant("sync").unwrap(), &py);
+        assert_eq!(derived.name(), "python-flask-py313@sync");
+        assert_eq!(derived.install_name(), "python-flask-py313");
+        assert_eq!(derived.manifest.runtime, "/opt/py/bin/python3.13");
+        assert_eq!(on_interpreter(&base, &py).name(), "python-flask-py313");
+    }
+
+    #[test]
     fn unknown_versions_and_paths_are_clear_errors() {
         let e = resolve(&["2.1".to_string()]).unwrap_err();
         assert!(
