@@ -271,8 +271,14 @@ fn every_report_labels_a_variant_and_shows_its_disclosures() {
     }
     let page = html(&run, &HtmlExtras::default());
     assert!(
-        page.contains(&format!("<h3>{label}</h3>")),
+        page.contains(&format!(
+            "<h3 id=\"disclosures-python-flask@sync\">{label}</h3>"
+        )),
         "disclosure heading"
+    );
+    assert!(
+        page.contains("<a href=\"#disclosures-python-flask@sync\" title=\"its disclosures\">python-flask@sync</a>"),
+        "the name in the numbers links to the disclosures"
     );
     assert!(
         page.contains("python-flask@sync<br><span class=\"muted\">variant of python-flask: gunicorn sync workers, no keep-alive</span>"),
