@@ -424,7 +424,37 @@ async fn install_pip(
         "-r".into(),
         lock.display().to_string(),
     ];
-    run.run(&install, &c.dir, &[]).await
+    // The venv path is long and the shown command is cut: name the lockfile instead.
+    let shown = format!("pip install -r {}", lock.display());
+    run.run(&install, &c.dir, &[]).await.map_err(|e| match e {
+        SetupError::Command {
+            name,
+            status,
+            log,
+            tail,
+            ..
+        } => SetupError::Command {
+            name,
+            command: shown,
+            status,
+            log,
+            tail,
+        },
+        SetupError::Timeout {
+            name,
+            timeout,
+            log,
+            tail,
+            ..
+        } => SetupError::Timeout {
+            name,
+            command: shown,
+            timeout,
+            log,
+            tail,
+        },
+        other => other,
+    })
 }
 
 /// `<contender>/node_modules` -> `<install_dir>/node_modules`.
