@@ -192,6 +192,8 @@ pub enum ContenderError {
         dir: PathBuf,
         available: String,
     },
+    #[error("`{name}` is selected twice; name each contender (and each variant) once")]
+    SelectedTwice { name: String },
     #[error("no contenders found in {dir} (no */bakeoff.toml); pass --contenders-dir DIR or --contender PATH", dir = .dir.display())]
     NoneFound { dir: PathBuf },
     #[error("contender name `{name}` is used by both {a} and {b}; names must be unique (change `name` in one bakeoff.toml)", a = .a.display(), b = .b.display())]
@@ -274,6 +276,11 @@ pub fn discover(args: &ContenderArgs) -> Result<Vec<Contender>, ContenderError> 
             c = c.variant(&v)?;
         }
         if let Some(prev) = out.iter().find(|p| p.name() == c.name()) {
+            if prev.dir == c.dir && c.variant.is_some() {
+                return Err(ContenderError::SelectedTwice {
+                    name: c.name().to_string(),
+                });
+            }
             return Err(ContenderError::Duplicate {
                 name: c.name().to_string(),
                 a: prev.dir.clone(),
@@ -392,6 +399,58 @@ mod tests {
         );
         let msg = select(&["@sync"]).unwrap_err().to_string();
         assert!(msg.contains("no contender ``"), "{msg}");
+    }
+
+    #[test]
+    fn the_variant_env_reaches_the_process_and_its_own_verification_key() {
+        use super::datagen::{DataFiles, DataSpec};
+        use super::setup::Installed;
+        use super::supervisor::{ContractEnv, SpawnSpec};
+        let both = select(&["python-flask", "python-flask@sync"]).unwrap();
+        let installed = |c: &Contender| Installed {
+            contender: c.clone(),
+            info: c.base_info(),
+            python: "python3".into(),
+            path_dirs: Vec::new(),
+            cached: true,
+        };
+        let env = ContractEnv {
+            sqlite: "/d/db.sqlite".into(),
+            data: "/d/data.csv".into(),
+            upstream: "http://127.0.0.1:9".into(),
+            log_dir: "/d/logs".into(),
+        };
+        let base = SpawnSpec::new(&installed(&both[0]), 1, &env);
+        let sync = SpawnSpec::new(&installed(&both[1]), 1, &env);
+        let has = |s: &SpawnSpec| {
+            s.env
+                .iter()
+                .any(|(k, v)| k == "WORKER_CLASS" && v == "sync")
+        };
+        assert!(has(&sync) && !has(&base), "{:?}", sync.env);
+        assert!(sync.env.iter().any(|(k, _)| k == "BAKEOFF_SQLITE"));
+        assert_eq!(sync.name, "python-flask@sync");
+        let data = DataFiles {
+            dir: "/d".into(),
+            sqlite: "/d/db.sqlite".into(),
+            csv: "/d/data.csv".into(),
+            spec: DataSpec::default(),
+        };
+        assert_ne!(
+            super::verified::key(&installed(&both[0]), &data),
+            super::verified::key(&installed(&both[1]), &data)
+        );
+    }
+
+    #[test]
+    fn selecting_a_variant_twice_is_refused() {
+        let msg = select(&["python-flask@sync", "python-flask@sync"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("`python-flask@sync` is selected twice"),
+            "{msg}"
+        );
     }
 
     #[test]
