@@ -426,34 +426,11 @@ async fn install_pip(
     ];
     // The venv path is long and the shown command is cut: name the lockfile instead.
     let shown = format!("pip install -r {}", lock.display());
-    run.run(&install, &c.dir, &[]).await.map_err(|e| match e {
-        SetupError::Command {
-            name,
-            status,
-            log,
-            tail,
-            ..
-        } => SetupError::Command {
-            name,
-            command: shown,
-            status,
-            log,
-            tail,
-        },
-        SetupError::Timeout {
-            name,
-            timeout,
-            log,
-            tail,
-            ..
-        } => SetupError::Timeout {
-            name,
-            command: shown,
-            timeout,
-            log,
-            tail,
-        },
-        other => other,
+    run.run(&install, &c.dir, &[]).await.map_err(|mut e| {
+        if let SetupError::Command { command, .. } | SetupError::Timeout { command, .. } = &mut e {
+            *command = shown;
+        }
+        e
     })
 }
 
