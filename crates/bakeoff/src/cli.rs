@@ -89,10 +89,11 @@ pub struct LoadArgs {
 /// Which contenders to act on.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ContenderArgs {
-    /// Comma-separated reference contenders (e.g. node-fastify,python-flask).
+    /// Comma-separated reference contenders (e.g. node-fastify,python-flask); a
+    /// configuration variant is <contender>@<variant> (e.g. python-flask@sync).
     #[arg(long, value_delimiter = ',')]
     pub contenders: Vec<String>,
-    /// A user's contender directory (with bakeoff.toml); repeatable.
+    /// A user's contender directory (with bakeoff.toml), or DIR@variant; repeatable.
     #[arg(long = "contender")]
     pub contender_paths: Vec<PathBuf>,
     /// Directory of the reference contenders.

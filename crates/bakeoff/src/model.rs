@@ -89,7 +89,32 @@ pub struct ContenderInfo {
     pub app_loc: u32,
     /// Endpoint/workload name -> reason it is not served.
     pub unsupported: BTreeMap<String, String>,
+    /// The base's disclosures, then the variant's own.
     pub disclosures: Vec<String>,
+    /// Set when this contender is a configuration variant (`<of>@<name>`).
+    #[serde(default)]
+    pub variant: Option<VariantInfo>,
+}
+
+/// A contender's `[[variants]]` identity: `python-flask@sync` is variant `sync`
+/// of `python-flask`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct VariantInfo {
+    /// The base contender's name.
+    pub of: String,
+    /// The variant's name (after the `@`).
+    pub name: String,
+    pub description: String,
+}
+
+impl ContenderInfo {
+    /// "python-flask@sync — variant of python-flask: <description>", or just the name.
+    pub fn label(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{} — variant of {}: {}", self.name, v.of, v.description),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// One contender × workload × worker count.

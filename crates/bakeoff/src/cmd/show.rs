@@ -163,6 +163,9 @@ fn summary(run: &Run) -> String {
             "Contender {}: {} {} on {} {} ({})",
             c.name, c.framework, c.framework_version, c.runtime, c.runtime_version, c.server
         );
+        if let Some(v) = &c.variant {
+            let _ = writeln!(s, "  variant of {}: {}", v.of, v.description);
+        }
     }
     let count = |f: fn(&CellStatus) -> bool| run.cells.iter().filter(|c| f(&c.status)).count();
     let _ = writeln!(

@@ -117,10 +117,19 @@ pub fn resolve(specs: &[String]) -> Result<Vec<Interpreter>, String> {
     Ok(out)
 }
 
-/// The same Python contender on another interpreter, named `<name>-py<tag>`.
+/// The same Python contender on another interpreter, named `<name>-py<tag>`
+/// (a variant keeps its `@variant` suffix).
 pub fn on_interpreter(c: &Contender, python: &Interpreter) -> Contender {
     let mut derived = c.clone();
-    derived.manifest.name = format!("{}-py{}", c.manifest.name, python.tag());
+    let tag = python.tag();
+    match derived.variant.as_mut() {
+        // `python-flask@sync` on 3.13 is `python-flask-py313@sync`, a variant of `python-flask-py313`.
+        Some(v) => {
+            v.base = format!("{}-py{tag}", v.base);
+            derived.manifest.name = format!("{}@{}", v.base, v.name);
+        }
+        None => derived.manifest.name = format!("{}-py{tag}", c.manifest.name),
+    }
     derived.manifest.runtime = python.path.display().to_string();
     derived
 }
@@ -137,6 +146,22 @@ mod tests {
         };
         assert_eq!(i.tag(), "313");
         assert!(version_key("3.9.18") < version_key("3.10.1"));
+    }
+
+    #[test]
+    fn a_variant_on_another_interpreter_keeps_its_suffix() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders/python-flask");
+        let base = Contender::load(&dir).unwrap();
+        let py = Interpreter {
+            version: "3.13.1".into(),
+            path: "/opt/py/bin/python3.13".into(),
+        };
+        let derived = on_interpreter(&base.variant("sync").unwrap(), &py);
+        assert_eq!(derived.name(), "python-flask-py313@sync");
+        assert_eq!(derived.install_name(), "python-flask-py313");
+        assert_eq!(derived.manifest.runtime, "/opt/py/bin/python3.13");
+        assert_eq!(on_interpreter(&base, &py).name(), "python-flask-py313");
     }
 
     #[test]

@@ -48,6 +48,24 @@ pub struct Manifest {
     /// Endpoint name -> why the stack cannot serve it idiomatically.
     pub unsupported: BTreeMap<String, String>,
     pub disclosures: Vec<String>,
+    /// `[[variants]]`: named configurations of the same app, in manifest order.
+    pub variants: Vec<Variant>,
+}
+
+/// One `[[variants]]` entry: the same install, started differently.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variant {
+    /// `[a-z0-9-]`, unique within the manifest; selected as `<contender>@<name>`.
+    pub name: String,
+    pub description: String,
+    /// Environment overrides for the started process.
+    pub env: BTreeMap<String, String>,
+    /// Replaces `start.command` when set (same placeholders).
+    pub command: Option<Vec<String>>,
+    /// Overrides the manifest's top-level `keep_alive` when set.
+    pub keep_alive: Option<bool>,
+    /// Appended to the base's disclosures.
+    pub disclosures: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,6 +93,9 @@ pub struct Setup {
     pub lockfile: Option<PathBuf>,
     /// Extra argv lists run after the install, in the contender directory.
     pub commands: Vec<Vec<String>>,
+    /// `lockfiles`: Python minor version ("3.12") -> lockfile used instead of
+    /// `lockfile` when the venv's interpreter is that version (pip only).
+    pub lockfiles: BTreeMap<String, PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -130,8 +151,21 @@ pub fn load(file: &Path) -> Result<Manifest, ManifestError> {
         source,
     })?;
     let manifest = parse(file, &text)?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    for (minor, lock) in &manifest.setup.lockfiles {
+        if !dir.join(lock).is_file() {
+            return Err(invalid(
+                file,
+                &format!("setup.lockfiles.\"{minor}\""),
+                format!(
+                    "`{}` does not exist in {}; commit it (pin every package, resolved with Python {minor}) or remove the entry",
+                    lock.display(),
+                    dir.display()
+                ),
+            ));
+        }
+    }
     if let Some(lock) = &manifest.setup.lockfile {
-        let dir = file.parent().unwrap_or(Path::new("."));
         if !dir.join(lock).is_file() {
             return Err(invalid(
                 file,
@@ -327,15 +361,17 @@ impl Walker<'_> {
                 "workers",
                 "endpoints",
                 "disclosures",
+                "variants",
             ],
         )?;
         let name = self.required_string(t, "", "name", "my-app")?;
-        let name_ok = name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !name.starts_with('-');
-        if !name_ok {
+        if name.contains('@') {
+            return Err(self.err(
+                "name",
+                format!("`{name}` must not contain '@', which separates a contender from its variant (`<contender>@<variant>`); declare configurations as [[variants]] instead, e.g. name = \"my-app\""),
+            ));
+        }
+        if !is_slug(&name) {
             return Err(self.err(
                 "name",
                 format!("`{name}` must use only a-z, 0-9 and '-' (not first), at most 64 characters, e.g. name = \"my-app\""),
@@ -359,6 +395,7 @@ impl Walker<'_> {
         let workers = self.workers(t)?;
         let (supported, unsupported) = self.endpoints(t)?;
         let disclosures = self.disclosures(t)?;
+        let variants = self.variants(t)?;
         Ok(Manifest {
             name,
             language,
@@ -372,12 +409,13 @@ impl Walker<'_> {
             supported,
             unsupported,
             disclosures,
+            variants,
         })
     }
 
     fn setup(&self, root: &Table) -> R<Setup> {
         let t = self.table(root, "setup", true)?.unwrap_or(root);
-        self.reject_unknown("setup", t, &["kind", "lockfile", "commands"])?;
+        self.reject_unknown("setup", t, &["kind", "lockfile", "lockfiles", "commands"])?;
         let kind = match self.required_string(t, "setup", "kind", "npm")?.as_str() {
             "npm" => SetupKind::Npm,
             "pip" => SetupKind::Pip,
@@ -450,10 +488,12 @@ impl Walker<'_> {
                 ))
             }
         };
+        let lockfiles = self.lockfiles(t, kind)?;
         Ok(Setup {
             kind,
             lockfile,
             commands,
+            lockfiles,
         })
     }
 
@@ -476,23 +516,7 @@ impl Walker<'_> {
             }
             Some(v) => self.string_list("start.command", v, example)?,
         };
-        if command.is_empty() {
-            return Err(self.err(
-                "start.command",
-                format!("must be a non-empty list of strings, e.g. {example}"),
-            ));
-        }
-        for arg in &command {
-            if let Some(bad) = unknown_placeholder(arg) {
-                return Err(self.err(
-                    "start.command",
-                    format!(
-                        "unknown placeholder `{bad}` in `{arg}`; allowed: {}",
-                        PLACEHOLDERS.join(", ")
-                    ),
-                ));
-            }
-        }
+        self.check_command("start.command", &command)?;
         let health_path = self
             .string(t, "start", "health_path", "/health")?
             .unwrap_or_else(|| "/health".into());
@@ -524,6 +548,28 @@ impl Walker<'_> {
             start_timeout,
             stop_grace,
         })
+    }
+
+    /// A start command: non-empty, only known placeholders.
+    fn check_command(&self, field: &str, command: &[String]) -> R<()> {
+        if command.is_empty() {
+            return Err(self.err(
+                field,
+                "must be a non-empty list of strings, e.g. [\"node\", \"server.js\"]",
+            ));
+        }
+        for arg in command {
+            if let Some(bad) = unknown_placeholder(arg) {
+                return Err(self.err(
+                    field,
+                    format!(
+                        "unknown placeholder `{bad}` in `{arg}`; allowed: {}",
+                        PLACEHOLDERS.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn workers(&self, root: &Table) -> R<Workers> {
@@ -665,6 +711,16 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
+/// `[a-z0-9-]`, not starting with '-', at most 64 characters.
+fn is_slug(name: &str) -> bool {
+    name.len() <= 64
+        && !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+}
+
 /// The first `{...}` in `arg` that is not an allowed placeholder.
 fn unknown_placeholder(arg: &str) -> Option<String> {
     let mut rest = arg;
@@ -686,6 +742,9 @@ pub fn substitute(arg: &str, port: u16, workers: u32, python: &str) -> String {
         .replace("{workers}", &workers.to_string())
         .replace("{python}", python)
 }
+
+#[path = "manifest_variants.rs"]
+mod variants;
 
 #[cfg(test)]
 #[path = "manifest_tests.rs"]

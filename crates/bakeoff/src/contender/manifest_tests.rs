@@ -207,6 +207,209 @@ fn load_checks_the_lockfile_exists() {
     assert!(e.to_string().contains("cannot read"), "{e}");
 }
 
+const VARIANTS: &str = r#"
+[[variants]]
+name = "sync"
+description = "gunicorn sync workers"
+env = { WORKER_CLASS = "sync", THREADS = "1" }
+command = ["{python}", "-m", "gunicorn", "--bind", "127.0.0.1:{port}", "app:app"]
+keep_alive = false
+disclosures = ["no keep-alive", "2N+1 workers"]
+
+[[variants]]
+name = "defaults"
+description = "no trims"
+"#;
+
+#[test]
+fn variants_parse_in_order_with_their_overrides() {
+    let m = check(&format!("{VALID}{VARIANTS}")).unwrap();
+    assert_eq!(m.variants.len(), 2);
+    let sync = &m.variants[0];
+    assert_eq!(sync.name, "sync");
+    assert_eq!(sync.description, "gunicorn sync workers");
+    assert_eq!(sync.env["WORKER_CLASS"], "sync");
+    assert_eq!(sync.env["THREADS"], "1");
+    assert_eq!(sync.command.as_ref().unwrap()[0], "{python}");
+    assert_eq!(sync.keep_alive, Some(false));
+    assert_eq!(sync.disclosures, vec!["no keep-alive", "2N+1 workers"]);
+    let defaults = &m.variants[1];
+    assert!(defaults.env.is_empty() && defaults.disclosures.is_empty());
+    assert_eq!(
+        (defaults.command.clone(), defaults.keep_alive),
+        (None, None)
+    );
+    assert!(check(VALID).unwrap().variants.is_empty());
+}
+
+#[test]
+fn variant_errors_name_the_field_and_the_fix() {
+    let with = |from: &str, to: &str| {
+        let v = VARIANTS.replacen(from, to, 1);
+        assert_ne!(v, VARIANTS, "case {from} did not apply");
+        err_of(&format!("{VALID}{v}"))
+    };
+    let cases = [
+        (
+            "keep_alive = false",
+            "keepalive = false",
+            "variants[0].keepalive",
+            "allowed here: name, description, env",
+        ),
+        (
+            "name = \"defaults\"",
+            "name = \"sync\"",
+            "variants[1].name",
+            "already the name of another variant",
+        ),
+        (
+            "name = \"sync\"",
+            "name = \"Sync Workers\"",
+            "variants[0].name",
+            "a-z, 0-9 and '-'",
+        ),
+        (
+            "name = \"sync\"",
+            "name = \"a@b\"",
+            "variants[0].name",
+            "<contender>@<name>",
+        ),
+        (
+            "description = \"no trims\"\n",
+            "",
+            "variants[1].description",
+            "is required",
+        ),
+        (
+            "WORKER_CLASS = \"sync\"",
+            "WORKER-CLASS = \"sync\"",
+            "variants[0].env.WORKER-CLASS",
+            "not an environment variable name",
+        ),
+        (
+            "WORKER_CLASS = \"sync\"",
+            "WORKER_CLASS = 1",
+            "variants[0].env.WORKER_CLASS",
+            "must be a string",
+        ),
+        (
+            "WORKER_CLASS = \"sync\"",
+            "PORT = \"1\"",
+            "variants[0].env.PORT",
+            "set by bakeoff",
+        ),
+        (
+            "WORKER_CLASS = \"sync\"",
+            "BAKEOFF_DATA = \"x\"",
+            "variants[0].env.BAKEOFF_DATA",
+            "set by bakeoff",
+        ),
+        (
+            "env = {",
+            "env = [] #",
+            "variants[0].env",
+            "table of NAME = \"value\"",
+        ),
+        (
+            "\"app:app\"]",
+            "\"{host}\"]",
+            "variants[0].command",
+            "unknown placeholder `{host}`",
+        ),
+        (
+            "keep_alive = false",
+            "keep_alive = \"no\"",
+            "variants[0].keep_alive",
+            "true or false",
+        ),
+        (
+            "\"2N+1 workers\"]",
+            "\"\"]",
+            "variants[0].disclosures",
+            "non-empty strings",
+        ),
+    ];
+    for (from, to, field, fix) in cases {
+        let (got, msg) = with(from, to);
+        assert_eq!(got, field, "{from} -> {to}: {msg}");
+        assert!(msg.contains(fix), "{from} -> {to}: {msg}");
+        assert!(msg.starts_with("contenders/x/bakeoff.toml: "), "{msg}");
+    }
+    let (field, _) = err_of(&format!("variants = \"sync\"\n{VALID}"));
+    assert_eq!(field, "variants");
+}
+
+#[test]
+fn an_at_sign_in_the_name_is_rejected_with_the_reason() {
+    let (field, msg) = err_of(&VALID.replace("name = \"node-fastify\"", "name = \"node@fastify\""));
+    assert_eq!(field, "name");
+    assert!(
+        msg.contains("must not contain '@'") && msg.contains("[[variants]]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn lockfiles_per_python_minor_are_parsed_and_checked() {
+    let pip = VALID
+        .replace("kind = \"npm\"", "kind = \"pip\"")
+        .replace("package-lock.json", "requirements.txt");
+    let text = pip.replace(
+        "commands = []",
+        "commands = []\nlockfiles = { \"3.10\" = \"requirements-py310.txt\", \"3.13\" = \"req/py313.txt\" }",
+    );
+    let m = check(&text).unwrap();
+    assert_eq!(
+        m.setup.lockfiles["3.10"],
+        PathBuf::from("requirements-py310.txt")
+    );
+    assert_eq!(m.setup.lockfiles["3.13"], PathBuf::from("req/py313.txt"));
+    let bad = [
+        (
+            "\"3.10\" = \"requirements-py310.txt\"",
+            "\"3\" = \"r.txt\"",
+            "setup.lockfiles.\"3\"",
+        ),
+        (
+            "\"3.10\" = \"requirements-py310.txt\"",
+            "\"3.10\" = \"../r.txt\"",
+            "setup.lockfiles.\"3.10\"",
+        ),
+        (
+            "\"3.10\" = \"requirements-py310.txt\"",
+            "\"3.10\" = 310",
+            "setup.lockfiles.\"3.10\"",
+        ),
+    ];
+    for (from, to, field) in bad {
+        let (got, msg) = err_of(&text.replace(from, to));
+        assert_eq!(got, field, "{to}: {msg}");
+    }
+    let npm = VALID.replace(
+        "commands = []",
+        "commands = []\nlockfiles = { \"3.10\" = \"r.txt\" }",
+    );
+    let (field, msg) = err_of(&npm);
+    assert_eq!(field, "setup.lockfiles");
+    assert!(msg.contains("only used with kind = \"pip\""), "{msg}");
+
+    // load() checks that every listed file exists, naming the entry.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bakeoff.toml");
+    std::fs::write(&file, &text).unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), "").unwrap();
+    std::fs::write(dir.path().join("requirements-py310.txt"), "").unwrap();
+    let e = load(&file).unwrap_err();
+    assert_eq!(e.field(), Some("setup.lockfiles.\"3.13\""));
+    assert!(
+        e.to_string().contains("`req/py313.txt` does not exist"),
+        "{e}"
+    );
+    std::fs::create_dir(dir.path().join("req")).unwrap();
+    std::fs::write(dir.path().join("req/py313.txt"), "").unwrap();
+    load(&file).unwrap();
+}
+
 /// Lines of VALID, each optionally replaced by a random fragment.
 fn mutated() -> impl Strategy<Value = String> {
     let lines: Vec<String> = VALID.lines().map(str::to_string).collect();
@@ -221,6 +424,8 @@ fn mutated() -> impl Strategy<Value = String> {
         Just("workers = 3".to_string()),
         Just("start = \"x\"".to_string()),
         Just("[[disclosures]]".to_string()),
+        Just("[[variants]]".to_string()),
+        Just("env = { A = 1 }".to_string()),
     ];
     proptest::collection::vec((0..n, fragment), 0..4).prop_map(move |edits| {
         let mut out = lines.clone();

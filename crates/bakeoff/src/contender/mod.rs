@@ -28,10 +28,11 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::cli::ContenderArgs;
-use crate::model::ContenderInfo;
+use crate::model::{ContenderInfo, VariantInfo};
 
 pub mod check;
 pub mod datagen;
@@ -48,12 +49,30 @@ pub use manifest::{Manifest, ManifestError, SetupKind};
 /// The manifest file name inside a contender directory.
 pub const MANIFEST: &str = "bakeoff.toml";
 
-/// One contender: its directory and its validated manifest.
+/// One contender: its directory and its validated manifest. A variant
+/// (`<base>@<variant>`) is a contender too: its manifest is the base's with the
+/// variant's command and disclosures merged in, and its name is `base@variant`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contender {
     /// Absolute path of the contender directory.
     pub dir: PathBuf,
     pub manifest: Manifest,
+    /// Environment overrides passed to the process (a variant's `env`).
+    pub env: BTreeMap<String, String>,
+    /// Set when this contender is a `[[variants]]` entry of another.
+    pub variant: Option<VariantOf>,
+}
+
+/// Which variant of which contender a [`Contender`] is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantOf {
+    /// The base contender's name, e.g. `python-flask`.
+    pub base: String,
+    /// The variant's name, e.g. `sync`.
+    pub name: String,
+    pub description: String,
+    /// The variant's `keep_alive` override, if any (the manifest's otherwise).
+    pub keep_alive: Option<bool>,
 }
 
 impl Contender {
@@ -64,11 +83,63 @@ impl Contender {
             source,
         })?;
         let manifest = manifest::load(&dir.join(MANIFEST))?;
-        Ok(Contender { dir, manifest })
+        Ok(Contender {
+            dir,
+            manifest,
+            env: BTreeMap::new(),
+            variant: None,
+        })
     }
 
+    /// `base@variant` for a variant.
     pub fn name(&self) -> &str {
         &self.manifest.name
+    }
+
+    /// The contender whose install this one uses: the base of a variant, else itself.
+    pub fn install_name(&self) -> &str {
+        self.variant
+            .as_ref()
+            .map_or(self.manifest.name.as_str(), |v| v.base.as_str())
+    }
+
+    /// The variant `name` of this contender: the base's manifest with the
+    /// variant's command, environment and disclosures (appended to the base's).
+    pub fn variant(&self, name: &str) -> Result<Contender, ContenderError> {
+        let m = &self.manifest;
+        let Some(v) = m.variants.iter().find(|v| v.name == name) else {
+            let names: Vec<&str> = m.variants.iter().map(|v| v.name.as_str()).collect();
+            return Err(ContenderError::UnknownVariant {
+                name: format!("{}@{name}", m.name),
+                manifest: self.dir.join(MANIFEST),
+                available: if names.is_empty() {
+                    "none (add [[variants]] to its bakeoff.toml)".into()
+                } else {
+                    names
+                        .iter()
+                        .map(|n| format!("{}@{n}", m.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            });
+        };
+        let mut out = self.clone();
+        out.manifest.name = format!("{}@{}", m.name, v.name);
+        if let Some(command) = &v.command {
+            out.manifest.start.command = command.clone();
+        }
+        out.manifest
+            .disclosures
+            .extend(v.disclosures.iter().cloned());
+        out.manifest.variants.clear();
+        out.env.extend(v.env.clone());
+        out.variant = Some(VariantOf {
+            base: m.name.clone(),
+            name: v.name.clone(),
+            description: v.description.clone(),
+            keep_alive: v.keep_alive,
+        });
+        Ok(out)
     }
 
     /// The identity part of [`ContenderInfo`]; setup fills in the measured footprint.
@@ -82,6 +153,11 @@ impl Contender {
             server: m.server.clone(),
             unsupported: m.unsupported.clone(),
             disclosures: m.disclosures.clone(),
+            variant: self.variant.as_ref().map(|v| VariantInfo {
+                of: v.base.clone(),
+                name: v.name.clone(),
+                description: v.description.clone(),
+            }),
             ..ContenderInfo::default()
         }
     }
@@ -103,6 +179,21 @@ pub enum ContenderError {
         dir: PathBuf,
         available: String,
     },
+    #[error("unknown variant `{name}` ({manifest} declares no such [[variants]] name); available: {available}", manifest = .manifest.display())]
+    UnknownVariant {
+        name: String,
+        manifest: PathBuf,
+        available: String,
+    },
+    #[error("`{name}` names a variant of `{base}`, but there is no contender `{base}` in {dir}; available: {available}", dir = .dir.display())]
+    VariantOfMissing {
+        name: String,
+        base: String,
+        dir: PathBuf,
+        available: String,
+    },
+    #[error("`{name}` is selected twice; name each contender (and each variant) once")]
+    SelectedTwice { name: String },
     #[error("no contenders found in {dir} (no */bakeoff.toml); pass --contenders-dir DIR or --contender PATH", dir = .dir.display())]
     NoneFound { dir: PathBuf },
     #[error("contender name `{name}` is used by both {a} and {b}; names must be unique (change `name` in one bakeoff.toml)", a = .a.display(), b = .b.display())]
@@ -117,16 +208,24 @@ pub enum ContenderError {
 /// contenders directory, then each `--contender PATH`; all of the contenders
 /// directory when neither is given.
 pub fn discover(args: &ContenderArgs) -> Result<Vec<Contender>, ContenderError> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
+    // (directory, variant name)
+    let mut dirs: Vec<(PathBuf, Option<String>)> = Vec::new();
     if args.contenders.is_empty() && args.contender_paths.is_empty() {
-        dirs = available(&args.contenders_dir)?;
+        dirs = available(&args.contenders_dir)?
+            .into_iter()
+            .map(|d| (d, None))
+            .collect();
         if dirs.is_empty() {
             return Err(ContenderError::NoneFound {
                 dir: args.contenders_dir.clone(),
             });
         }
     }
-    for name in &args.contenders {
+    for selected in &args.contenders {
+        let (name, variant) = match selected.split_once('@') {
+            Some((base, v)) => (base, Some(v.to_string())),
+            None => (selected.as_str(), None),
+        };
         let dir = args.contenders_dir.join(name);
         let plain = !name.is_empty() && !name.contains(['/', '\\']) && name != "." && name != "..";
         if !plain || !dir.join(MANIFEST).is_file() {
@@ -135,31 +234,53 @@ pub fn discover(args: &ContenderArgs) -> Result<Vec<Contender>, ContenderError> 
                 .iter()
                 .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .collect();
-            return Err(ContenderError::Unknown {
-                name: name.clone(),
-                dir: args.contenders_dir.clone(),
-                available: if names.is_empty() {
-                    "none".into()
-                } else {
-                    names.join(", ")
+            let available = if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            };
+            return Err(match variant {
+                Some(_) => ContenderError::VariantOfMissing {
+                    name: selected.clone(),
+                    base: name.to_string(),
+                    dir: args.contenders_dir.clone(),
+                    available,
+                },
+                None => ContenderError::Unknown {
+                    name: name.to_string(),
+                    dir: args.contenders_dir.clone(),
+                    available,
                 },
             });
         }
-        dirs.push(dir);
+        dirs.push((dir, variant));
     }
     for path in &args.contender_paths {
+        // `PATH@variant` selects a variant, unless PATH itself exists with an '@'.
+        let (path, variant) = match path.to_str().and_then(|s| s.rsplit_once('@')) {
+            Some((p, v)) if !path.exists() => (PathBuf::from(p), Some(v.to_string())),
+            _ => (path.clone(), None),
+        };
         // Accept the directory or its bakeoff.toml.
         let dir = if path.file_name().is_some_and(|n| n == MANIFEST) {
             path.parent().unwrap_or(Path::new(".")).to_path_buf()
         } else {
-            path.clone()
+            path
         };
-        dirs.push(dir);
+        dirs.push((dir, variant));
     }
     let mut out: Vec<Contender> = Vec::new();
-    for dir in dirs {
-        let c = Contender::load(&dir)?;
+    for (dir, variant) in dirs {
+        let mut c = Contender::load(&dir)?;
+        if let Some(v) = variant {
+            c = c.variant(&v)?;
+        }
         if let Some(prev) = out.iter().find(|p| p.name() == c.name()) {
+            if prev.dir == c.dir && c.variant.is_some() {
+                return Err(ContenderError::SelectedTwice {
+                    name: c.name().to_string(),
+                });
+            }
             return Err(ContenderError::Duplicate {
                 name: c.name().to_string(),
                 a: prev.dir.clone(),
@@ -189,4 +310,157 @@ fn available(dir: &Path) -> Result<Vec<PathBuf>, ContenderError> {
         .collect();
     dirs.sort();
     Ok(dirs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped reference contenders.
+    fn reference() -> ContenderArgs {
+        ContenderArgs {
+            contenders_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders"),
+            ..ContenderArgs::default()
+        }
+    }
+
+    fn select(names: &[&str]) -> Result<Vec<Contender>, ContenderError> {
+        discover(&ContenderArgs {
+            contenders: names.iter().map(|s| s.to_string()).collect(),
+            ..reference()
+        })
+    }
+
+    #[test]
+    fn a_variant_is_its_own_contender_on_its_base_install() {
+        let both = select(&["python-flask", "python-flask@sync"]).unwrap();
+        let (base, sync) = (&both[0], &both[1]);
+        assert_eq!(sync.name(), "python-flask@sync");
+        assert_eq!(sync.install_name(), "python-flask");
+        assert_eq!(base.install_name(), "python-flask");
+        assert_eq!(sync.dir, base.dir);
+        assert_eq!(sync.env["WORKER_CLASS"], "sync");
+        assert!(base.env.is_empty() && base.variant.is_none());
+        let v = sync.variant.as_ref().unwrap();
+        assert_eq!((v.base.as_str(), v.name.as_str()), ("python-flask", "sync"));
+        assert_eq!(v.keep_alive, Some(false));
+        // The base's disclosures, then the variant's own.
+        let n = base.manifest.disclosures.len();
+        assert_eq!(
+            sync.manifest.disclosures[..n],
+            base.manifest.disclosures[..]
+        );
+        assert!(sync.manifest.disclosures.len() > n);
+        let info = sync.base_info();
+        assert_eq!(info.name, "python-flask@sync");
+        assert_eq!(info.variant.as_ref().unwrap().of, "python-flask");
+        assert!(info
+            .label()
+            .starts_with("python-flask@sync — variant of python-flask: "));
+        assert_eq!(base.base_info().variant, None);
+    }
+
+    #[test]
+    fn every_shipped_variant_resolves() {
+        for name in [
+            "python-flask@sync",
+            "python-django@sync",
+            "python-fastapi@orm",
+            "python-fastapi@aiohttp",
+            "node-express@defaults",
+        ] {
+            let c = select(&[name]).unwrap();
+            assert_eq!(c[0].name(), name);
+            assert!(!c[0].env.is_empty(), "{name} sets its switch");
+        }
+    }
+
+    #[test]
+    fn an_unknown_variant_lists_the_available_ones() {
+        let msg = select(&["python-flask@gthread"]).unwrap_err().to_string();
+        assert!(
+            msg.contains("unknown variant `python-flask@gthread`")
+                && msg.contains("bakeoff.toml")
+                && msg.contains("available: python-flask@sync"),
+            "{msg}"
+        );
+        let msg = select(&["node-http@x"]).unwrap_err().to_string();
+        assert!(msg.contains("available: none (add [[variants]]"), "{msg}");
+    }
+
+    #[test]
+    fn a_variant_of_a_missing_contender_names_the_base() {
+        let msg = select(&["python-nope@sync"]).unwrap_err().to_string();
+        assert!(
+            msg.contains("`python-nope@sync` names a variant of `python-nope`")
+                && msg.contains("no contender `python-nope`")
+                && msg.contains("python-flask"),
+            "{msg}"
+        );
+        let msg = select(&["@sync"]).unwrap_err().to_string();
+        assert!(msg.contains("no contender ``"), "{msg}");
+    }
+
+    #[test]
+    fn the_variant_env_reaches_the_process_and_its_own_verification_key() {
+        use super::datagen::{DataFiles, DataSpec};
+        use super::setup::Installed;
+        use super::supervisor::{ContractEnv, SpawnSpec};
+        let both = select(&["python-flask", "python-flask@sync"]).unwrap();
+        let installed = |c: &Contender| Installed {
+            contender: c.clone(),
+            info: c.base_info(),
+            python: "python3".into(),
+            path_dirs: Vec::new(),
+            cached: true,
+        };
+        let env = ContractEnv {
+            sqlite: "/d/db.sqlite".into(),
+            data: "/d/data.csv".into(),
+            upstream: "http://127.0.0.1:9".into(),
+            log_dir: "/d/logs".into(),
+        };
+        let base = SpawnSpec::new(&installed(&both[0]), 1, &env);
+        let sync = SpawnSpec::new(&installed(&both[1]), 1, &env);
+        let has = |s: &SpawnSpec| {
+            s.env
+                .iter()
+                .any(|(k, v)| k == "WORKER_CLASS" && v == "sync")
+        };
+        assert!(has(&sync) && !has(&base), "{:?}", sync.env);
+        assert!(sync.env.iter().any(|(k, _)| k == "BAKEOFF_SQLITE"));
+        assert_eq!(sync.name, "python-flask@sync");
+        let data = DataFiles {
+            dir: "/d".into(),
+            sqlite: "/d/db.sqlite".into(),
+            csv: "/d/data.csv".into(),
+            spec: DataSpec::default(),
+        };
+        assert_ne!(
+            super::verified::key(&installed(&both[0]), &data),
+            super::verified::key(&installed(&both[1]), &data)
+        );
+    }
+
+    #[test]
+    fn selecting_a_variant_twice_is_refused() {
+        let msg = select(&["python-flask@sync", "python-flask@sync"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("`python-flask@sync` is selected twice"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_path_may_select_a_variant() {
+        let dir = reference().contenders_dir.join("python-flask");
+        let c = discover(&ContenderArgs {
+            contender_paths: vec![PathBuf::from(format!("{}@sync", dir.display()))],
+            ..reference()
+        })
+        .unwrap();
+        assert_eq!(c[0].name(), "python-flask@sync");
+    }
 }

@@ -5,10 +5,13 @@
 //!   package.json and the lockfile), then `<contender>/node_modules` becomes a
 //!   symlink to it, so a fresh clone with a warm cache skips the native builds.
 //!   Like `npm ci`, this replaces an existing `node_modules` directory.
-//! - `pip`: `python -m venv` + `pip install -r <lockfile>` in `<cache>/pip/<name>-<key>/venv`.
+//! - `pip`: `python -m venv` + `pip install -r <lockfile>` in `<cache>/pip/<name>-<key>/venv`;
+//!   the lockfile is `setup.lockfiles["3.N"]` for the interpreter's minor version
+//!   when listed, else `setup.lockfile`.
 //! - `none`: nothing to install.
 //!
-//! The key is a SHA-256 of the lockfile (plus package.json, the extra commands and
+//! A variant (`base@variant`) shares its base's entry: `<name>` is the base's name.
+//! The key is a SHA-256 of the lockfile used (plus package.json, the extra commands and
 //! the runtime version, which native modules depend on). A stamp in the install
 //! directory holds the key and the measured figures, so an unchanged contender is
 //! skipped and still reported. The cache is `$BAKEOFF_CACHE_DIR`, else `<results>/cache`.
@@ -158,7 +161,8 @@ pub async fn ensure_one(
         let path = path.to_path_buf();
         move |source| SetupError::Io { name, path, source }
     };
-    let lock_text = match &m.setup.lockfile {
+    let (lockfile, lock_note) = choose_lockfile(m, &runtime_version);
+    let lock_text = match &lockfile {
         Some(l) => std::fs::read(c.dir.join(l)).map_err(io(&c.dir.join(l)))?,
         None => Vec::new(),
     };
@@ -171,7 +175,9 @@ pub async fn ensure_one(
     let key = install_key(c, &lock_text, &package_json, &runtime_version);
     let kind = m.setup.kind.as_str();
     let cache_dir = std::path::absolute(&opts.cache_dir).map_err(io(&opts.cache_dir))?;
-    let install_dir = cache_dir.join(kind).join(format!("{name}-{}", &key[..16]));
+    let install_dir = cache_dir
+        .join(kind)
+        .join(format!("{}-{}", c.install_name(), &key[..16]));
     // Another bakeoff (or a parallel test) may be installing the same entry.
     let _lock = CacheLock::acquire(&install_dir, opts.install_timeout, cancel)
         .await
@@ -209,7 +215,10 @@ pub async fn ensure_one(
             };
             match m.setup.kind {
                 SetupKind::Npm => install_npm(c, &install_dir, &run).await?,
-                SetupKind::Pip => install_pip(c, &venv, &run).await?,
+                SetupKind::Pip => {
+                    let lock = c.dir.join(lockfile.clone().unwrap_or_default());
+                    install_pip(c, &lock, &venv, &run).await?
+                }
                 SetupKind::None => {}
             }
             if m.setup.kind == SetupKind::Npm {
@@ -240,6 +249,8 @@ pub async fn ensure_one(
         // A fresh clone with a warm cache: only the link is missing.
         link_node_modules(c, &install_dir)?;
     }
+    let mut base = c.base_info();
+    base.disclosures.extend(lock_note);
     let info = ContenderInfo {
         runtime_version: stamp.runtime_version.clone(),
         framework_version: stamp.framework_version.clone(),
@@ -248,7 +259,7 @@ pub async fn ensure_one(
         install_bytes: stamp.install_bytes,
         install_secs: stamp.install_secs,
         app_loc: footprint::app_loc(&c.dir),
-        ..c.base_info()
+        ..base
     };
     Ok(Installed {
         contender: c.clone(),
@@ -308,6 +319,39 @@ impl Drop for CacheLock {
     }
 }
 
+/// The lockfile for this runtime version: `setup.lockfiles["3.N"]` when listed
+/// for the interpreter's minor version, else `setup.lockfile`; with a disclosure
+/// line naming the choice whenever per-version lockfiles exist.
+fn choose_lockfile(
+    m: &super::Manifest,
+    runtime_version: &str,
+) -> (Option<PathBuf>, Option<String>) {
+    let locks = &m.setup.lockfiles;
+    if locks.is_empty() {
+        return (m.setup.lockfile.clone(), None);
+    }
+    let minor = parse_version(runtime_version).map(|(a, b)| format!("{a}.{b}"));
+    let fallback = m.setup.lockfile.clone().unwrap_or_default();
+    match minor.as_ref().and_then(|v| locks.get(v).map(|l| (v, l))) {
+        Some((v, lock)) => (
+            Some(lock.clone()),
+            Some(format!(
+                "dependencies installed from {}, the lockfile resolved for Python {v} (setup.lockfiles)",
+                lock.display()
+            )),
+        ),
+        None => (
+            m.setup.lockfile.clone(),
+            Some(format!(
+                "dependencies installed from {}: setup.lockfiles lists no lockfile for Python {} (it has {})",
+                fallback.display(),
+                minor.as_deref().unwrap_or(runtime_version),
+                locks.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        ),
+    }
+}
+
 fn install_key(c: &Contender, lock: &[u8], package_json: &[u8], runtime_version: &str) -> String {
     let m = &c.manifest;
     let mut h = Sha256::new();
@@ -356,9 +400,13 @@ async fn install_npm(
     })
 }
 
-async fn install_pip(c: &Contender, venv: &Path, run: &Runner<'_>) -> Result<(), SetupError> {
+async fn install_pip(
+    c: &Contender,
+    lock: &Path,
+    venv: &Path,
+    run: &Runner<'_>,
+) -> Result<(), SetupError> {
     let m = &c.manifest;
-    let lock = c.dir.join(m.setup.lockfile.clone().unwrap_or_default());
     let create = [
         m.runtime.clone(),
         "-m".into(),
@@ -376,7 +424,14 @@ async fn install_pip(c: &Contender, venv: &Path, run: &Runner<'_>) -> Result<(),
         "-r".into(),
         lock.display().to_string(),
     ];
-    run.run(&install, &c.dir, &[]).await
+    // The venv path is long and the shown command is cut: name the lockfile instead.
+    let shown = format!("pip install -r {}", lock.display());
+    run.run(&install, &c.dir, &[]).await.map_err(|mut e| {
+        if let SetupError::Command { command, .. } | SetupError::Timeout { command, .. } = &mut e {
+            *command = shown;
+        }
+        e
+    })
 }
 
 /// `<contender>/node_modules` -> `<install_dir>/node_modules`.
@@ -702,5 +757,28 @@ mod tests {
         assert!(parse_version("Python 3.9.2").unwrap() < MIN_PYTHON);
         assert_eq!(parse_version("nothing"), None);
         assert_eq!(clean_version("Python 3.11.7\n"), "3.11.7");
+    }
+
+    #[test]
+    fn the_lockfile_matches_the_interpreters_minor_version() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders/python-flask");
+        let mut m = super::super::manifest::load(&dir.join("bakeoff.toml")).unwrap();
+        let base = m.setup.lockfile.clone().unwrap();
+        // No per-version lockfiles: the lockfile, and nothing to disclose.
+        assert_eq!(choose_lockfile(&m, "3.12.1"), (Some(base.clone()), None));
+        m.setup.lockfiles = [("3.12".to_string(), PathBuf::from("requirements-py312.txt"))].into();
+        let (lock, note) = choose_lockfile(&m, "3.12.1");
+        assert_eq!(lock, Some(PathBuf::from("requirements-py312.txt")));
+        assert!(note
+            .unwrap()
+            .contains("requirements-py312.txt, the lockfile resolved for Python 3.12"));
+        let (lock, note) = choose_lockfile(&m, "3.10.12");
+        assert_eq!(lock, Some(base.clone()));
+        let note = note.unwrap();
+        assert!(
+            note.contains(&format!("from {}", base.display()))
+                && note.contains("no lockfile for Python 3.10 (it has 3.12)"),
+            "{note}"
+        );
     }
 }

@@ -55,7 +55,8 @@ pub struct SpawnSpec {
     pub workers: u32,
     /// Value of `{python}`.
     pub python: String,
-    /// Extra environment (the contract variables except `PORT`/`BAKEOFF_WORKERS`).
+    /// Extra environment (the contract variables except `PORT`/`BAKEOFF_WORKERS`,
+    /// then a variant's `env`).
     pub env: Vec<(String, String)>,
     /// Directories prepended to `PATH` (a venv's `bin`, `node_modules/.bin`).
     pub path_dirs: Vec<PathBuf>,
@@ -74,20 +75,23 @@ impl SpawnSpec {
         let m = &c.manifest;
         // The contract promises absolute paths; the app runs in its own directory.
         let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let mut vars = vec![
+            (
+                "BAKEOFF_SQLITE".to_string(),
+                abs(&env.sqlite).display().to_string(),
+            ),
+            ("BAKEOFF_DATA".into(), abs(&env.data).display().to_string()),
+            ("BAKEOFF_UPSTREAM".into(), env.upstream.clone()),
+        ];
+        // A variant's overrides; the manifest forbids the contract's own names.
+        vars.extend(c.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         SpawnSpec {
             name: m.name.clone(),
             dir: c.dir.clone(),
             command: m.start.command.clone(),
             workers,
             python: installed.python.clone(),
-            env: vec![
-                (
-                    "BAKEOFF_SQLITE".into(),
-                    abs(&env.sqlite).display().to_string(),
-                ),
-                ("BAKEOFF_DATA".into(), abs(&env.data).display().to_string()),
-                ("BAKEOFF_UPSTREAM".into(), env.upstream.clone()),
-            ],
+            env: vars,
             path_dirs: installed.path_dirs.clone(),
             health_path: m.start.health_path.clone(),
             start_timeout: m.start.start_timeout,

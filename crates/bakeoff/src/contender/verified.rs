@@ -1,6 +1,7 @@
 //! Which contenders passed verification, remembered under the results directory
 //! so `bakeoff run` verifies again only what changed: the key hashes bakeoff's
-//! version, the data, the installed runtime and every file of the app.
+//! version, the data, the installed runtime, every file of the app, and the
+//! variant's name, start command and environment (each variant has its own stamp).
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,13 @@ pub fn key(inst: &Installed, data: &DataFiles) -> String {
     h.update(format!("{:?}", data.spec));
     h.update(&inst.info.runtime_version);
     h.update(&inst.info.framework_version);
+    // A variant starts the same files differently: its name, command and env count.
+    let c = &inst.contender;
+    h.update(c.name());
+    h.update(c.manifest.start.command.join("\0"));
+    for (k, v) in &c.env {
+        h.update(format!("{k}={v}\0"));
+    }
     let mut files = Vec::new();
     footprint::walk(&inst.contender.dir, &mut |p| files.push(p.to_path_buf()));
     files.sort();

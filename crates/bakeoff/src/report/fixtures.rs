@@ -146,6 +146,7 @@ fn contender_info(
         app_loc: 120 + 15 * i,
         unsupported,
         disclosures,
+        variant: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Markdown report, ready for a README or a pull request: the headline,
-//! the per-workload tables, failed and skipped cells, the scaling over workers,
+//! the per-workload tables, failed and skipped cells, each contender's variant
+//! label and disclosures, the scaling over workers,
 //! the environment and a short methodology paragraph.
 
 use std::io::{self, Write};
@@ -72,6 +73,27 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
                 )?;
             }
         }
+    }
+    let notes: Vec<_> = super::disclosed(run).collect();
+    if !notes.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "## Contenders: variants and disclosures")?;
+        for c in notes {
+            writeln!(w)?;
+            writeln!(w, "**{}**", cell_text(&c.label()))?;
+            if !c.disclosures.is_empty() {
+                writeln!(w)?;
+            }
+            for d in &c.disclosures {
+                writeln!(w, "- {}", cell_text(d))?;
+            }
+        }
+        writeln!(w)?;
+        writeln!(
+            w,
+            "How each contender is configured, with references: [{0}]({0}).",
+            super::FAIRNESS_DOC
+        )?;
     }
     if let Some(t) = table::scaling_table(run) {
         writeln!(w)?;

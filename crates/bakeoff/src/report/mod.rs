@@ -2,8 +2,9 @@
 //! and one self-contained HTML page. Each takes `&Run` and any `io::Write`.
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
-use crate::model::Run;
+use crate::model::{ContenderInfo, Run};
 
 pub mod compare;
 pub mod fixtures;
@@ -81,4 +82,33 @@ fn methodology(run: &Run) -> String {
         table::fmt_ms(run.settings.slo_p99_ms),
         run.settings.trials
     )
+}
+
+/// The contenders that have something to say next to their numbers: a variant
+/// label or disclosures.
+fn disclosed(run: &Run) -> impl Iterator<Item = &ContenderInfo> {
+    run.contenders
+        .iter()
+        .filter(|c| c.variant.is_some() || !c.disclosures.is_empty())
+}
+
+/// Where the fairness review lives in the repository.
+pub const FAIRNESS_DOC: &str = "docs/fairness.md";
+
+/// `docs/fairness.md` of the bakeoff checkout, when it exists: the sibling of the
+/// contenders directory (`$BAKEOFF_CONTENDERS_DIR`, else `./contenders`), else the
+/// source tree this binary was built from. Absolute, for a `file://` link.
+pub fn fairness_doc() -> Option<PathBuf> {
+    let contenders = std::env::var_os("BAKEOFF_CONTENDERS_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("contenders"));
+    let contenders = std::path::absolute(&contenders).ok()?;
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    [contenders.parent().map(Path::to_path_buf), Some(built_from)]
+        .into_iter()
+        .flatten()
+        .map(|root| root.join(FAIRNESS_DOC))
+        .find(|p| p.is_file())
+        .and_then(|p| p.canonicalize().ok())
 }

@@ -1,5 +1,5 @@
 //! The terminal report: per-workload summary tables, failed and skipped cells,
-//! the scaling over workers, the Node-vs-Python headline and the flags. ANSI colour only when asked.
+//! each contender's variant label and disclosures, the scaling over workers, the Node-vs-Python headline and the flags. ANSI colour only when asked.
 
 use std::io::{self, Write};
 
@@ -47,6 +47,21 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
             let (state, reason) = summary::problem(cell);
             let head = format!("{} ({}): {state}", cell.contender, workers(cell.workers));
             writeln!(w, "  {} - {}", p.paint(RED, &head), one_line(reason))?;
+        }
+    }
+    let notes: Vec<_> = super::disclosed(run).collect();
+    if !notes.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            p.paint(BOLD, "Contenders: variants and disclosures")
+        )?;
+        for c in notes {
+            writeln!(w, "  {}", one_line(&c.label()))?;
+            for d in &c.disclosures {
+                writeln!(w, "    - {}", one_line(d))?;
+            }
         }
     }
     if let Some(t) = table::scaling_table(run) {

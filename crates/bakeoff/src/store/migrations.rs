@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// Migration SQL, in order. `MIGRATIONS.len()` is the version this binary writes.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
 
 /// The schema version this binary knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -96,7 +96,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 13, "the v1 tables");
+        assert_eq!(tables, 13, "the v1 tables (v2 adds columns only)");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::RunSummary;
 use crate::model::{
     Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Estimate, LittlesLaw, Percentiles,
-    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, WsPoint,
+    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, VariantInfo, WsPoint,
 };
 
 fn bad_data(msg: String) -> rusqlite::Error {
@@ -155,7 +155,7 @@ fn load_contenders(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<Conte
     conn.prepare(
         "SELECT name, language, runtime, runtime_version, framework, framework_version, server,
                 deps_direct, deps_total, install_bytes, install_secs, app_loc, unsupported_json,
-                disclosures_json
+                disclosures_json, variant_of, variant_name, variant_description
          FROM contenders WHERE run_id = ?1 ORDER BY position",
     )?
     .query_map([run_id], |r| {
@@ -174,6 +174,17 @@ fn load_contenders(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<Conte
             app_loc: r.get(11)?,
             unsupported: from_json(&r.get::<_, String>(12)?)?,
             disclosures: from_json(&r.get::<_, String>(13)?)?,
+            variant: match (
+                r.get::<_, Option<String>>(14)?,
+                r.get::<_, Option<String>>(15)?,
+            ) {
+                (Some(of), Some(name)) => Some(VariantInfo {
+                    of,
+                    name,
+                    description: r.get::<_, Option<String>>(16)?.unwrap_or_default(),
+                }),
+                _ => None,
+            },
         })
     })?
     .collect()

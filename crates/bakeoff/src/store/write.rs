@@ -70,8 +70,10 @@ pub(super) fn begin_run(
         let mut stmt = tx.prepare(
             "INSERT INTO contenders (run_id, position, name, language, runtime, runtime_version,
                  framework, framework_version, server, deps_direct, deps_total, install_bytes,
-                 install_secs, app_loc, unsupported_json, disclosures_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 install_secs, app_loc, unsupported_json, disclosures_json, variant_of,
+                 variant_name, variant_description)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?19)",
         )?;
         for (pos, c) in contenders.iter().enumerate() {
             stmt.execute(params![
@@ -91,6 +93,9 @@ pub(super) fn begin_run(
                 c.app_loc,
                 json(&c.unsupported)?,
                 json(&c.disclosures)?,
+                c.variant.as_ref().map(|v| &v.of),
+                c.variant.as_ref().map(|v| &v.name),
+                c.variant.as_ref().map(|v| &v.description),
             ])?;
         }
     }

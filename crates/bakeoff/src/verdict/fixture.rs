@@ -54,6 +54,7 @@ pub fn contender(name: &str, language: &str, server: &str, loc: u32) -> Contende
         app_loc: loc,
         unsupported: BTreeMap::new(),
         disclosures: vec![],
+        variant: None,
     }
 }
 

@@ -273,6 +273,7 @@ pub fn html_extras(run: &crate::model::Run) -> crate::report::HtmlExtras {
     crate::report::HtmlExtras {
         claims_html: Some(String::from_utf8_lossy(&claims).into_owned()),
         advice_html: advice,
+        fairness_doc: crate::report::fairness_doc(),
     }
 }
 

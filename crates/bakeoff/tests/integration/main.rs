@@ -14,6 +14,7 @@ mod run;
 mod setup;
 mod store;
 mod supervisor;
+mod variants;
 mod verdict;
 mod verify;
 mod verify_checks;

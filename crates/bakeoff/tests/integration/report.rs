@@ -217,10 +217,92 @@ fn html_extras_appear_only_when_given() {
     let extras = HtmlExtras {
         claims_html: Some("<p class=\"claims-probe\">claims</p>".into()),
         advice_html: Some("<p class=\"advice-probe\">advice</p>".into()),
+        ..HtmlExtras::default()
     };
     let page = html(&run, &extras);
     assert!(page.contains("id=\"claims\"") && page.contains("claims-probe"));
     assert!(page.contains("id=\"advice\"") && page.contains("advice-probe"));
+}
+
+/// The sample run with python-flask measured as variant `sync` of python-flask.
+fn run_with_a_variant() -> Run {
+    let mut run = sample_run();
+    let name = "python-flask@sync";
+    for c in run
+        .contenders
+        .iter_mut()
+        .filter(|c| c.name == "python-flask")
+    {
+        c.name = name.into();
+        c.disclosures
+            .push("WORKER_CLASS=sync: 2N+1 sync workers".into());
+        c.variant = Some(bakeoff::model::VariantInfo {
+            of: "python-flask".into(),
+            name: "sync".into(),
+            description: "gunicorn sync workers, no keep-alive".into(),
+        });
+    }
+    for cell in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.contender == "python-flask")
+    {
+        cell.contender = name.into();
+    }
+    run
+}
+
+#[test]
+fn every_report_labels_a_variant_and_shows_its_disclosures() {
+    let run = run_with_a_variant();
+    let label = "python-flask@sync — variant of python-flask: gunicorn sync workers, no keep-alive";
+    let mut text = Vec::new();
+    report::render_text(&run, false, &mut text).unwrap();
+    let mut md = Vec::new();
+    report::render_markdown(&run, &mut md).unwrap();
+    for out in [text, md] {
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains(label), "{out}");
+        let at = out.find(label).unwrap();
+        assert!(
+            out[at..].contains("WORKER_CLASS=sync: 2N+1 sync workers"),
+            "the variant's disclosures follow its label: {out}"
+        );
+    }
+    let page = html(&run, &HtmlExtras::default());
+    assert!(
+        page.contains(&format!(
+            "<h3 id=\"disclosures-python-flask@sync\">{label}</h3>"
+        )),
+        "disclosure heading"
+    );
+    assert!(
+        page.contains("<a href=\"#disclosures-python-flask@sync\" title=\"its disclosures\">python-flask@sync</a>"),
+        "the name in the numbers links to the disclosures"
+    );
+    assert!(
+        page.contains("python-flask@sync<br><span class=\"muted\">variant of python-flask: gunicorn sync workers, no keep-alive</span>"),
+        "contenders table"
+    );
+    assert!(page.contains("WORKER_CLASS=sync: 2N+1 sync workers"));
+}
+
+#[test]
+fn html_links_the_fairness_review() {
+    let page = html(&sample_run(), &HtmlExtras::default());
+    assert!(
+        page.contains("<code>docs/fairness.md</code> in the bakeoff repository"),
+        "named without a link when the file is not found"
+    );
+    let extras = HtmlExtras {
+        fairness_doc: Some("/repo/docs/fairness.md".into()),
+        ..HtmlExtras::default()
+    };
+    let page = html(&sample_run(), &extras);
+    assert!(
+        page.contains("<a href=\"file:///repo/docs/fairness.md\">docs/fairness.md</a>"),
+        "linked when found"
+    );
 }
 
 #[test]

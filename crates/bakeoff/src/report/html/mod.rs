@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::model::Run;
+use crate::model::{ContenderInfo, Run};
 
 use super::summary::{self, Kind, RATIO_METHOD};
 use super::table::{self, fmt_bytes, fmt_count, fmt_ms, fmt_rate, Style, Table};
@@ -21,6 +21,9 @@ pub mod svg;
 pub struct HtmlExtras {
     pub claims_html: Option<String>,
     pub advice_html: Option<String>,
+    /// Absolute path of `docs/fairness.md` ([`super::fairness_doc`]), linked as a
+    /// `file://` URL; without it the page names the file in the repository.
+    pub fairness_doc: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,24 @@ pub struct ReportWriteError {
     pub path: PathBuf,
     #[source]
     pub source: io::Error,
+}
+
+fn has_notes(c: &ContenderInfo) -> bool {
+    !c.disclosures.is_empty() || !c.unsupported.is_empty()
+}
+
+/// Contenders listed with their disclosures in the contenders section.
+fn disclosed(run: &Run) -> Vec<&str> {
+    run.contenders
+        .iter()
+        .filter(|c| has_notes(c))
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
+/// The id of a contender's disclosure list (names are `[a-z0-9-@]`; escaped anyway).
+fn anchor(name: &str) -> String {
+    format!("disclosures-{}", esc(name))
 }
 
 /// Escape text for HTML content and attribute values.
@@ -112,6 +133,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
     let summaries = summary::summarize(run);
     let looks = charts::looks(run);
     let title = super::title(run);
+    let disclosed = disclosed(run);
     let _ = write!(
         h,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -160,7 +182,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
         if let Some(svg) = charts::capacity(run, s, &looks) {
             h.push_str(&svg);
         }
-        table_html(&table::workload_table(s), h);
+        table_html(&table::workload_table(s), &disclosed, h);
     }
 
     section(h, "latency", "Latency percentile spectrum at equal load");
@@ -210,7 +232,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
 
     cells(run, &looks, h);
     problems(&summaries, h);
-    contenders(run, h);
+    contenders(run, extras, h);
     environment(run, h);
     flags(run, h);
     section(h, "methodology", "Methodology");
@@ -280,7 +302,10 @@ fn headline(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
     let _ = write!(h, "</div><p class=\"muted\">{}</p>", esc(RATIO_METHOD));
 }
 
-fn table_html(t: &Table, h: &mut String) {
+/// `disclosed`: contenders with a disclosure list, whose names in a table's
+/// `contender` column link to it, so the caveats sit one click from the numbers.
+fn table_html(t: &Table, disclosed: &[&str], h: &mut String) {
+    let linked = t.headers.first().is_some_and(|c| c == "contender");
     h.push_str("<table><tr>");
     for head in &t.headers {
         let _ = write!(h, "<th>{}</th>", esc(head));
@@ -305,7 +330,15 @@ fn table_html(t: &Table, h: &mut String) {
             } else {
                 c.text.as_str()
             };
-            let _ = write!(h, "<td class=\"{}\">{}</td>", class.join(" "), esc(text));
+            let cell = match disclosed.iter().find(|n| **n == text) {
+                Some(name) if i == 0 && linked => format!(
+                    "<a href=\"#{}\" title=\"its disclosures\">{}</a>",
+                    anchor(name),
+                    esc(name)
+                ),
+                _ => esc(text),
+            };
+            let _ = write!(h, "<td class=\"{}\">{cell}</td>", class.join(" "));
         }
         h.push_str("</tr>");
     }
@@ -314,7 +347,7 @@ fn table_html(t: &Table, h: &mut String) {
 
 fn scaling_table(run: &Run, h: &mut String) {
     if let Some(t) = table::scaling_table(run) {
-        table_html(&t, h);
+        table_html(&t, &disclosed(run), h);
         let _ = write!(h, "<p class=\"muted\">{}</p>", esc(table::SCALING_NOTE));
     }
 }
@@ -372,7 +405,7 @@ fn problems(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
     h.push_str("</table>");
 }
 
-fn contenders(run: &Run, h: &mut String) {
+fn contenders(run: &Run, extras: &HtmlExtras, h: &mut String) {
     section(
         h,
         "contenders",
@@ -380,10 +413,19 @@ fn contenders(run: &Run, h: &mut String) {
     );
     h.push_str("<table><tr><th>contender</th><th>language</th><th>runtime</th><th>framework</th><th>server</th><th>deps (direct / total)</th><th>install size</th><th>install time</th><th>app lines</th></tr>");
     for c in &run.contenders {
+        let name = match &c.variant {
+            Some(v) => format!(
+                "{}<br><span class=\"muted\">variant of {}: {}</span>",
+                esc(&c.name),
+                esc(&v.of),
+                esc(&v.description)
+            ),
+            None => esc(&c.name),
+        };
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{} {}</td><td>{}</td><td class=\"num\">{} / {}</td><td class=\"num\">{}</td><td class=\"num\">{:.1} s</td><td class=\"num\">{}</td></tr>",
-            esc(&c.name),
+            name,
             esc(&c.language),
             esc(&c.runtime),
             esc(&c.runtime_version),
@@ -398,12 +440,28 @@ fn contenders(run: &Run, h: &mut String) {
         );
     }
     h.push_str("</table>");
-    for c in run
-        .contenders
-        .iter()
-        .filter(|c| !c.disclosures.is_empty() || !c.unsupported.is_empty())
-    {
-        let _ = write!(h, "<h3>{}</h3><ul>", esc(&c.name));
+    let fairness = match &extras.fairness_doc {
+        Some(path) => format!(
+            "<a href=\"file://{}\">{}</a>",
+            esc(&path.display().to_string()),
+            super::FAIRNESS_DOC
+        ),
+        None => format!(
+            "<code>{}</code> in the bakeoff repository",
+            super::FAIRNESS_DOC
+        ),
+    };
+    let _ = write!(
+        h,
+        "<p>How each contender is configured (server and workers, keep-alive, database, logging, the io client), with a reference for each choice: {fairness}. A variant (<code>contender@variant</code>) is the same app started with another configuration; its disclosures follow its base's. A contender's name in the tables above links to its disclosures below.</p>"
+    );
+    for c in run.contenders.iter().filter(|c| has_notes(c)) {
+        let _ = write!(
+            h,
+            "<h3 id=\"{}\">{}</h3><ul>",
+            anchor(&c.name),
+            esc(&c.label())
+        );
         for d in &c.disclosures {
             let _ = write!(h, "<li>{}</li>", esc(d));
         }

@@ -93,6 +93,39 @@ fn a_fresh_file_is_migrated_to_the_current_schema_in_wal_mode() {
 }
 
 #[test]
+fn a_version_1_store_with_runs_is_migrated_and_still_reads() {
+    let (_dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let conn = raw(&path);
+    conn.execute_batch(include_str!("../../../src/store/schema_v1.sql"))
+        .unwrap();
+    conn.execute_batch(
+        "PRAGMA user_version = 1;
+         INSERT INTO runs (id, started_at, finished_at, status, profile, slo_p99_ms, trials,
+             duration_scale, contenders_json, workloads_json, workers_json)
+         VALUES (1, '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', 'complete', 'quick',
+             100.0, 1, 1.0, '[\"python-flask\"]', '[\"json\"]', '[1]');
+         INSERT INTO environment VALUES (1, 'cpu', 2, 1024, 'linux', 'debian', '0.1.0',
+             NULL, 'none', '{}');
+         INSERT INTO contenders VALUES (1, 0, 'python-flask', 'python', 'python3', '3.11.7',
+             'flask', '3.1.0', 'gunicorn', 3, 20, 1000, 2.5, 100, '{}', '[\"sync workers\"]');",
+    )
+    .unwrap();
+    drop(conn);
+    let store = Store::open(&path).unwrap();
+    let run = store.load_run(1).unwrap();
+    assert_eq!(run.contenders.len(), 1);
+    assert_eq!(run.contenders[0].name, "python-flask");
+    assert_eq!(run.contenders[0].disclosures, vec!["sync workers"]);
+    assert_eq!(run.contenders[0].variant, None);
+    drop(store);
+    let version: u32 = raw(&path)
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+#[test]
 fn a_newer_schema_is_refused_and_left_byte_for_byte_unchanged() {
     let (_dir, path) = temp_db();
     Store::open(&path).unwrap();
@@ -271,7 +304,10 @@ fn list_runs_summarises_newest_first() {
     );
     let r = &runs[1];
     assert_eq!((r.cells_ok, r.cells_failed), (4, 1));
-    assert_eq!(r.contenders, ["node-fastify", "python-flask"]);
+    assert_eq!(
+        r.contenders,
+        ["node-fastify", "python-flask", "python-flask@sync"]
+    );
     assert_eq!(r.workloads, settings().workloads);
     assert_eq!(r.status, RunStatus::Complete);
     assert_eq!(runs[0].status, RunStatus::Failed);

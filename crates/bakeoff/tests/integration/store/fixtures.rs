@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use bakeoff::model::{
     Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Estimate, LittlesLaw, Percentiles,
-    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, WsPoint,
+    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, VariantInfo, WsPoint,
 };
 use bakeoff::store::{Store, StoreError};
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
@@ -56,6 +56,7 @@ pub(crate) fn contenders() -> Vec<ContenderInfo> {
         app_loc: 180,
         unsupported: BTreeMap::from([("ws-binary".into(), "text frames only".into())]),
         disclosures: vec!["uses fast-json-stringify".into(), "cluster module".into()],
+        variant: None,
     };
     let flask = ContenderInfo {
         name: "python-flask".into(),
@@ -67,7 +68,18 @@ pub(crate) fn contenders() -> Vec<ContenderInfo> {
         server: "gunicorn".into(),
         ..ContenderInfo::default()
     };
-    vec![node, flask]
+    // A configuration variant: its identity must round-trip too.
+    let flask_sync = ContenderInfo {
+        name: "python-flask@sync".into(),
+        disclosures: vec!["gunicorn sync workers: no keep-alive".into()],
+        variant: Some(VariantInfo {
+            of: "python-flask".into(),
+            name: "sync".into(),
+            description: "gunicorn sync workers (2N+1), no keep-alive".into(),
+        }),
+        ..flask.clone()
+    };
+    vec![node, flask, flask_sync]
 }
 
 pub(crate) fn hdr_blob(scale: u64) -> Vec<u8> {
