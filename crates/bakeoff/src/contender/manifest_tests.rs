@@ -73,7 +73,10 @@ fn keep_alive_is_an_optional_boolean() {
     assert!(check(&with("keep_alive = true")).unwrap().keep_alive);
     let (field, msg) = err_of(&with("keep_alive = \"no\""));
     assert_eq!(field, "keep_alive");
-    assert!(msg.contains("true or false") && msg.contains("string"), "{msg}");
+    assert!(
+        msg.contains("true or false") && msg.contains("string"),
+        "{msg}"
+    );
     let (field, _) = err_of(&with("keepalive = false"));
     assert_eq!(field, "keepalive");
 }

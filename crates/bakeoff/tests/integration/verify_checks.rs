@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use bakeoff::workload::upstream::Upstream;
 use bakeoff::workload::verify::http::{self, Target};
 use bakeoff::workload::verify::{
-    verify_contender, verify_contender_with, Check, VerifyContext, VerifyOptions, COMMON,
-    ENDPOINTS,
+    verify_contender, verify_contender_with, Check, VerifyContext, VerifyOptions, COMMON, ENDPOINTS,
 };
 use rand::{Rng, SeedableRng};
 use server::{Faults, Raw};

@@ -133,7 +133,11 @@ pub(super) async fn cpu(p: &mut Probe<'_>) {
         })
         .collect();
     // An extra against special-casing the fixed values; never the only check.
-    cases.push((format!("/cpu?n={random_n}"), random_n, prime_count(random_n)));
+    cases.push((
+        format!("/cpu?n={random_n}"),
+        random_n,
+        prime_count(random_n),
+    ));
     for (path, n, primes) in cases {
         let Some((_, v)) = p.get_json(&path, 200).await else {
             continue;

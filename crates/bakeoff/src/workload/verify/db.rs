@@ -28,7 +28,12 @@ fn open_rw(path: &Path) -> Result<Connection, String> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| format!("cannot open the database {} for writing: {e}", path.display()))?;
+    .map_err(|e| {
+        format!(
+            "cannot open the database {} for writing: {e}",
+            path.display()
+        )
+    })?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(|e| format!("cannot set a busy timeout on {}: {e}", path.display()))?;
     Ok(conn)
@@ -56,7 +61,7 @@ pub(super) async fn rotate_world(path: &Path) -> Result<(), String> {
             [WORLD_ROWS],
         )
         .map(drop)
-            .map_err(|e| format!("cannot change `world` in {}: {e}", path.display()))
+        .map_err(|e| format!("cannot change `world` in {}: {e}", path.display()))
     };
     tokio::task::spawn_blocking(write)
         .await
@@ -73,7 +78,7 @@ pub(super) async fn set_fortune(path: &Path, id: i64, message: String) -> Result
             rusqlite::params![message, id],
         )
         .map(drop)
-            .map_err(|e| format!("cannot change `fortune` in {}: {e}", path.display()))
+        .map_err(|e| format!("cannot change `fortune` in {}: {e}", path.display()))
     };
     tokio::task::spawn_blocking(write)
         .await

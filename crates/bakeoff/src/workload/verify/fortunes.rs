@@ -246,7 +246,10 @@ const MARKED_ID: i64 = 1;
 
 /// `message` with a fresh marker that also needs escaping.
 fn marked(message: &str) -> String {
-    format!("{message} [bakeoff-verify {:08x} <&>]", rand::random::<u32>())
+    format!(
+        "{message} [bakeoff-verify {:08x} <&>]",
+        rand::random::<u32>()
+    )
 }
 
 pub(super) async fn check(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
@@ -267,7 +270,8 @@ pub(super) async fn check(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     page(p, ctx, path).await;
     if let Some(m) = restore {
         if let Err(e) = super::db::set_fortune(&ctx.sqlite, MARKED_ID, m).await {
-            p.reasons.push(format!("fortunes: restoring fortune {MARKED_ID}: {e}"));
+            p.reasons
+                .push(format!("fortunes: restoring fortune {MARKED_ID}: {e}"));
         }
     }
 }

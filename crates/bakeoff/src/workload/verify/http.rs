@@ -160,10 +160,9 @@ impl Conn {
         );
         self.stream.write_all(request.as_bytes()).await?;
         let resp = self.read_response(max_body).await?;
-        let announces_close = resp.header("connection").is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("close"))
-        });
+        let announces_close = resp
+            .header("connection")
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
         self.closed |= announces_close;
         Ok(resp)
     }

@@ -106,9 +106,15 @@ async fn rows_served_from_a_start_up_cache_fail() {
         &["db", "queries"],
     )
     .await;
-    for (ep, path) in [("db", "GET /db: row id"), ("queries", "GET /queries?queries=0: row id")] {
+    for (ep, path) in [
+        ("db", "GET /db: row id"),
+        ("queries", "GET /queries?queries=0: row id"),
+    ] {
         let r = failed_reasons(&checks, ep);
-        assert!(r.contains(path) && r.contains("a cached or made-up row is stale"), "{r}");
+        assert!(
+            r.contains(path) && r.contains("a cached or made-up row is stale"),
+            "{r}"
+        );
     }
 }
 
@@ -124,11 +130,15 @@ async fn a_constant_row_fails_the_randomness_checks() {
     .await;
     let r = failed_reasons(&checks, "db");
     assert!(
-        r.contains("over 10 calls of GET /db: expected random ids") && r.contains("only 1 distinct"),
+        r.contains("over 10 calls of GET /db: expected random ids")
+            && r.contains("only 1 distinct"),
         "{r}"
     );
     let r = failed_reasons(&checks, "queries");
-    assert!(r.contains("GET /queries?queries=500: expected random ids"), "{r}");
+    assert!(
+        r.contains("GET /queries?queries=500: expected random ids"),
+        "{r}"
+    );
 }
 
 #[tokio::test]
@@ -146,7 +156,10 @@ async fn queries_that_ignore_n_fail() {
         r.contains("GET /queries?queries=20: expected 20 rows") && r.contains("got 1 rows"),
         "{r}"
     );
-    assert!(r.contains("GET /queries?queries=501: expected 500 rows"), "{r}");
+    assert!(
+        r.contains("GET /queries?queries=501: expected 500 rows"),
+        "{r}"
+    );
 }
 
 #[tokio::test]
@@ -233,7 +246,10 @@ async fn data_sorted_by_product_fails() {
         r.contains("GET /data?region=africa: expected products sorted by revenue descending"),
         "{r}"
     );
-    assert!(!r.contains("expected revenue"), "the numbers are right: {r}");
+    assert!(
+        !r.contains("expected revenue"),
+        "the numbers are right: {r}"
+    );
 }
 
 #[tokio::test]

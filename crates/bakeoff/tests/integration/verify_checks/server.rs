@@ -294,7 +294,11 @@ async fn route(mut req: Request<Incoming>, state: &Arc<State>) -> Resp {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(10_000)
                 .clamp(1, 10_000_000);
-            let counted = if f.cpu_below_n { primes(n - 1) } else { primes(n) };
+            let counted = if f.cpu_below_n {
+                primes(n - 1)
+            } else {
+                primes(n)
+            };
             json_resp(state, StatusCode::OK, &json!({"n": n, "primes": counted}))
         }
         "/data" => match query_param(&req, "region").and_then(|r| aggregate(state, r)) {
