@@ -298,3 +298,32 @@ async fn more_bytes_than_the_content_length_fail() {
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn keep_alive_ignored_silently_fails() {
+    let (checks, _) = verify_raw(Raw::SilentClose, &["plaintext"]).await;
+    assert!(checks[0].passed, "{:?}", checks[0]);
+    let r = failed_reasons(&checks, COMMON);
+    assert!(
+        r.contains("keep_alive = true")
+            && r.contains(
+                "closed the connection after one answer to GET /plaintext without announcing it"
+            ),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn an_echo_server_is_not_a_chat_room() {
+    let checks = verify_faulty(
+        Faults {
+            ws_echo_only: true,
+            ..Faults::default()
+        },
+        &["ws"],
+    )
+    .await;
+    let r = failed_reasons(&checks, "ws");
+    assert!(r.contains("client 0: expected client 1's message"), "{r}");
+    assert!(!r.contains("its own message"), "{r}");
+}

@@ -41,6 +41,8 @@ pub struct Faults {
     pub wrong_data: bool,
     /// The chat room broadcasts to everyone but the sender.
     pub ws_no_self_echo: bool,
+    /// `/ws` is an echo server: each client gets only its own messages.
+    pub ws_echo_only: bool,
     /// `/updates` returns new numbers without writing them.
     pub updates_not_persisted: bool,
     /// The Date header is computed once, at start-up.
@@ -515,6 +517,7 @@ where
             got = rx.recv() => match got {
                 Ok((from, text)) => {
                     if state.faults.ws_no_self_echo && from == me { continue; }
+                    if state.faults.ws_echo_only && from != me { continue; }
                     if sink.send(Message::text(text)).await.is_err() { return; }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -538,6 +541,9 @@ pub enum Raw {
     /// A correct `/plaintext` answer whose body is written twice: 13 bytes
     /// promised, 26 sent.
     DoubleBody,
+    /// A correct `/plaintext` answer, then the connection is closed without
+    /// `Connection: close` (keep-alive ignored silently).
+    SilentClose,
 }
 
 /// Start a raw misbehaving server; stops when dropped.
@@ -571,14 +577,19 @@ pub async fn start_raw(kind: Raw) -> TestServer {
                             let block = vec![b'x'; 64 * 1024];
                             while stream.write_all(&block).await.is_ok() {}
                         }
-                        Raw::DoubleBody => {
+                        Raw::DoubleBody | Raw::SilentClose => {
+                            let double = matches!(kind, Raw::DoubleBody);
                             let head = format!(
-                                "HTTP/1.1 200 OK\r\nServer: raw\r\nDate: {}\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\n",
-                                httpdate::fmt_http_date(SystemTime::now())
+                                "HTTP/1.1 200 OK\r\nServer: raw\r\nDate: {}\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n{}\r\n",
+                                httpdate::fmt_http_date(SystemTime::now()),
+                                if double { "Connection: close\r\n" } else { "" }
                             );
-                            let _ = stream
-                                .write_all(format!("{head}Hello, World!Hello, World!").as_bytes())
-                                .await;
+                            let body = if double {
+                                "Hello, World!Hello, World!"
+                            } else {
+                                "Hello, World!"
+                            };
+                            let _ = stream.write_all(format!("{head}{body}").as_bytes()).await;
                         }
                         Raw::ShortBody => {
                             let _ = stream
