@@ -12,6 +12,7 @@ use crate::contender::check::{verify_one, EndpointStatus, Verdict};
 use crate::contender::setup::{self, SetupError, SetupOptions};
 use crate::contender::verified;
 use crate::workload::upstream::Upstream;
+use crate::workload::verify::COMMON;
 use crate::Interrupted;
 
 #[derive(Debug, Serialize)]
@@ -106,8 +107,14 @@ fn render(verdicts: &[Verdict]) -> String {
             };
             rows.push(vec![v.contender.clone(), e.endpoint.clone(), result]);
             if e.status == EndpointStatus::Fail {
+                // The common check is no endpoint: no leading slash.
+                let label = if e.endpoint == COMMON {
+                    format!("({COMMON})")
+                } else {
+                    format!("/{}", e.endpoint)
+                };
                 for r in &e.reasons {
-                    details.push(format!("{} /{}: {r}", v.contender, e.endpoint));
+                    details.push(format!("{} {label}: {r}", v.contender));
                 }
             }
         }
@@ -166,6 +173,7 @@ mod tests {
                 endpoints: vec![
                     endpoint("json", EndpointStatus::Fail, &["expected {\"message\":..}"]),
                     endpoint("db", EndpointStatus::Pass, &[]),
+                    endpoint("http", EndpointStatus::Fail, &["keep-alive: declared"]),
                     endpoint("ws", EndpointStatus::NotApplicable, &["no broker"]),
                     endpoint("io", EndpointStatus::NotApplicable, &[&long]),
                 ],
@@ -188,6 +196,7 @@ mod tests {
             out.contains("- a /json: expected {\"message\":..}"),
             "{out}"
         );
+        assert!(out.contains("- a (http): keep-alive: declared"), "{out}");
         assert!(out.contains("b          (start)   FAIL"), "{out}");
         assert!(
             out.contains("- b (start): b exited (exit status: 3)"),

@@ -13,7 +13,7 @@ use super::setup::Installed;
 use super::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
 use super::Contender;
 use crate::workload::upstream::Upstream;
-use crate::workload::verify::{verify_contender, VerifyContext};
+use crate::workload::verify::{verify_contender, VerifyContext, COMMON};
 use crate::Interrupted;
 
 /// The outcome of verifying one contender.
@@ -26,7 +26,8 @@ pub struct Verdict {
     pub startup_ms: Option<f64>,
     /// The contender's log file, when it was started.
     pub log: Option<PathBuf>,
-    /// Supported endpoints first (in manifest order), then the unsupported ones.
+    /// Supported endpoints first (in manifest order), then the common check of
+    /// every response ([`COMMON`]: Date, keep-alive), then the unsupported ones.
     pub endpoints: Vec<EndpointResult>,
 }
 
@@ -111,6 +112,8 @@ pub async fn verify_one(
         sqlite,
         data: data.csv.clone(),
         upstream,
+        keep_alive: c.manifest.keep_alive,
+        health_path: c.manifest.start.health_path.clone(),
     };
     let checks = tokio::select! {
         checks = verify_contender(running.base_url(), &c.manifest.supported, &ctx) => checks,
@@ -135,7 +138,7 @@ pub async fn verify_one(
         endpoints: Vec::new(),
     };
     running.stop().await;
-    for endpoint in &c.manifest.supported {
+    for endpoint in c.manifest.supported.iter().chain([&COMMON.to_string()]) {
         // An endpoint the verifier did not report is a failure, never a silent pass.
         let result = match checks.iter().find(|ch| &ch.endpoint == endpoint) {
             Some(ch) if ch.passed => EndpointResult {

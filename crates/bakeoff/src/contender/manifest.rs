@@ -40,6 +40,9 @@ pub struct Manifest {
     pub framework: String,
     pub server: String,
     pub description: String,
+    /// Whether the server honours HTTP/1.1 keep-alive (default true). `false`
+    /// declares a server that closes every connection; `verify` checks the claim.
+    pub keep_alive: bool,
     pub setup: Setup,
     pub start: Start,
     pub workers: Workers,
@@ -356,6 +359,7 @@ impl Walker<'_> {
                 "framework",
                 "server",
                 "description",
+                "keep_alive",
                 "setup",
                 "start",
                 "workers",
@@ -390,6 +394,7 @@ impl Walker<'_> {
         let description = self
             .string(t, "", "description", "Fastify 5 on node:cluster")?
             .unwrap_or_default();
+        let keep_alive = self.keep_alive(t)?;
         let setup = self.setup(t)?;
         let start = self.start(t)?;
         let workers = self.workers(t)?;
@@ -403,6 +408,7 @@ impl Walker<'_> {
             framework,
             server,
             description,
+            keep_alive,
             setup,
             start,
             workers,
@@ -411,6 +417,21 @@ impl Walker<'_> {
             disclosures,
             variants,
         })
+    }
+
+    /// Top-level `keep_alive`: a boolean, true when absent.
+    fn keep_alive(&self, root: &Table) -> R<bool> {
+        match root.get("keep_alive") {
+            None => Ok(true),
+            Some(Value::Boolean(b)) => Ok(*b),
+            Some(v) => Err(self.err(
+                "keep_alive",
+                format!(
+                    "must be true or false (no quotes), not a {}; write keep_alive = false only for a server that closes every connection (e.g. gunicorn sync workers), and disclose it",
+                    type_name(v)
+                ),
+            )),
+        }
     }
 
     fn setup(&self, root: &Table) -> R<Setup> {

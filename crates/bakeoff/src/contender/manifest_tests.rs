@@ -63,6 +63,22 @@ fn valid_manifest_parses() {
     assert_eq!(m.supported.len(), 9);
     assert_eq!(m.unsupported["ws"], "no broker");
     assert_eq!(m.disclosures, vec!["something to disclose".to_string()]);
+    assert!(m.keep_alive, "keep-alive is the default");
+}
+
+#[test]
+fn keep_alive_is_an_optional_boolean() {
+    let with = |line: &str| VALID.replacen("[setup]", &format!("{line}\n\n[setup]"), 1);
+    assert!(!check(&with("keep_alive = false")).unwrap().keep_alive);
+    assert!(check(&with("keep_alive = true")).unwrap().keep_alive);
+    let (field, msg) = err_of(&with("keep_alive = \"no\""));
+    assert_eq!(field, "keep_alive");
+    assert!(
+        msg.contains("true or false") && msg.contains("string"),
+        "{msg}"
+    );
+    let (field, _) = err_of(&with("keepalive = false"));
+    assert_eq!(field, "keepalive");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! variant fails with a reason naming the endpoint, the expectation and what
 //! came; misbehaving servers fail in bounded time.
 
+mod faults;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use bakeoff::workload::upstream::Upstream;
 use bakeoff::workload::verify::http::{self, Target};
 use bakeoff::workload::verify::{
-    verify_contender, verify_contender_with, Check, VerifyContext, VerifyOptions, ENDPOINTS,
+    verify_contender, verify_contender_with, Check, VerifyContext, VerifyOptions, COMMON, ENDPOINTS,
 };
 use rand::{Rng, SeedableRng};
 use server::{Faults, Raw};
@@ -118,6 +119,8 @@ impl Fixture {
             sqlite: self.sqlite.clone(),
             data: self.data.clone(),
             upstream: &self.upstream,
+            keep_alive: true,
+            health_path: "/health".into(),
         }
     }
 }
@@ -128,9 +131,18 @@ fn names(list: &[&str]) -> Vec<String> {
 
 /// Verify `endpoints` on a mini contender with `faults`.
 async fn verify_faulty(faults: Faults, endpoints: &[&str]) -> Vec<Check> {
+    verify_declared(faults, endpoints, true).await
+}
+
+/// [`verify_faulty`] with the manifest's `keep_alive` declaration.
+async fn verify_declared(faults: Faults, endpoints: &[&str], keep_alive: bool) -> Vec<Check> {
     let fx = fixture().await;
     let srv = server::start(&fx.sqlite, &fx.data, &fx.upstream.base_url(), faults).await;
-    verify_contender(&srv.base_url, &names(endpoints), &fx.ctx()).await
+    let ctx = VerifyContext {
+        keep_alive,
+        ..fx.ctx()
+    };
+    verify_contender(&srv.base_url, &names(endpoints), &ctx).await
 }
 
 /// The reasons of the single failed check of `endpoint`.
@@ -144,7 +156,8 @@ fn failed_reasons(checks: &[Check], endpoint: &str) -> String {
 #[tokio::test]
 async fn a_correct_contender_passes_every_check() {
     let checks = verify_faulty(Faults::default(), &ENDPOINTS).await;
-    assert_eq!(checks.len(), ENDPOINTS.len());
+    assert_eq!(checks.len(), ENDPOINTS.len() + 1);
+    assert_eq!(checks.last().unwrap().endpoint, COMMON);
     for c in &checks {
         assert!(c.passed, "{}: {:#?}", c.endpoint, c.reasons);
     }
@@ -236,7 +249,7 @@ async fn io_that_skips_the_upstream_fails() {
         "{r}"
     );
     assert!(
-        r.contains("exactly 2 /delay calls") && r.contains("received 0"),
+        r.contains("exactly 3 /delay calls") && r.contains("received 0"),
         "{r}"
     );
 }

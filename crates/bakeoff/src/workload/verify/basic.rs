@@ -30,8 +30,9 @@ pub(super) async fn json(p: &mut Probe<'_>) {
     }
 }
 
-/// Delays asked of `/io`; two different values so a hard-coded answer fails.
-const IO_DELAYS_MS: [u64; 2] = [20, 35];
+/// Delays asked of `/io`: two different values so a hard-coded answer fails,
+/// and a repeat so an answer cached per `ms` fails (its seq is not new).
+const IO_DELAYS_MS: [u64; 3] = [20, 35, 20];
 
 pub(super) async fn io(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     let before = ctx.upstream.calls();
@@ -105,25 +106,52 @@ fn io_seq(v: &Value, ms: u64) -> Result<u64, String> {
 /// `n` the random `/cpu` case is drawn from.
 const CPU_RANDOM_N: std::ops::Range<u64> = 2..50_000;
 
+/// Fixed `/cpu` cases, `(query, n answered, primes)`. The primes 2 and 7919
+/// catch a count of primes *below* n (random draws are rarely prime); 0 and
+/// `foo` check clamping and the default.
+const CPU_CASES: [(&str, u64, u64); 7] = [
+    ("n=10", 10, 4),
+    ("n=2", 2, 1),
+    ("n=7919", 7919, 1000),
+    ("n=10000", 10_000, 1229),
+    ("n=0", 1, 0),
+    ("n=foo", 10_000, 1229),
+    ("", 10_000, 1229),
+];
+
 pub(super) async fn cpu(p: &mut Probe<'_>) {
     let random_n = rand::random_range(CPU_RANDOM_N);
-    let cases: [(String, u64, u64); 4] = [
-        ("/cpu?n=10".into(), 10, 4),
-        ("/cpu?n=10000".into(), 10_000, 1229),
-        (
-            format!("/cpu?n={random_n}"),
-            random_n,
-            prime_count(random_n),
-        ),
-        ("/cpu".into(), 10_000, 1229),
-    ];
+    let mut cases: Vec<(String, u64, u64)> = CPU_CASES
+        .iter()
+        .map(|&(q, n, k)| {
+            let path = if q.is_empty() {
+                "/cpu".to_string()
+            } else {
+                format!("/cpu?{q}")
+            };
+            (path, n, k)
+        })
+        .collect();
+    // An extra against special-casing the fixed values; never the only check.
+    cases.push((
+        format!("/cpu?n={random_n}"),
+        random_n,
+        prime_count(random_n),
+    ));
     for (path, n, primes) in cases {
         let Some((_, v)) = p.get_json(&path, 200).await else {
             continue;
         };
         let want = json!({"n": n, "primes": primes});
         if v != want {
-            p.fail(&path, want, v);
+            let got = v.get("primes").and_then(Value::as_u64);
+            let hint = if got == Some(primes.wrapping_sub(1)) && prime_count(n) > prime_count(n - 1)
+            {
+                format!(" (primes ≤ {n} counts {n} itself: it is prime)")
+            } else {
+                String::new()
+            };
+            p.fail(&path, format!("{want}{hint}"), v);
         }
     }
 }
@@ -154,6 +182,9 @@ mod tests {
 
     #[test]
     fn prime_counts_match_known_values() {
+        for &(_, n, k) in &CPU_CASES {
+            assert_eq!(prime_count(n), k, "n={n}");
+        }
         for (n, k) in [
             (0, 0),
             (1, 0),

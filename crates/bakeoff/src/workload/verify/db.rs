@@ -1,6 +1,9 @@
 //! Checks of the database endpoints — `/db`, `/queries`, `/updates` — against
 //! the SQLite file itself: rows must exist with the values returned, ids must
-//! vary, `queries` must be clamped, and updates must be persisted.
+//! vary, `queries` must be clamped, and updates must be persisted. Before each
+//! `/db` and `/queries` request the verifier changes every row's randomNumber
+//! in the contender's (working copy of the) database, so a row served from a
+//! cache instead of a `SELECT` always shows a stale value.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +23,22 @@ type Row = (i64, i64);
 /// The whole `world` table, id → randomNumber.
 type World = HashMap<i64, i64>;
 
+fn open_rw(path: &Path) -> Result<Connection, String> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| {
+        format!(
+            "cannot open the database {} for writing: {e}",
+            path.display()
+        )
+    })?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| format!("cannot set a busy timeout on {}: {e}", path.display()))?;
+    Ok(conn)
+}
+
 fn open(path: &Path) -> Result<Connection, String> {
     let conn = Connection::open_with_flags(
         path,
@@ -29,6 +48,41 @@ fn open(path: &Path) -> Result<Connection, String> {
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(|e| format!("cannot set a busy timeout on {}: {e}", path.display()))?;
     Ok(conn)
+}
+
+/// Change every row's randomNumber (n → n % 10000 + 1: always different, still
+/// in 1..=10000), as another writer could at any time.
+pub(super) async fn rotate_world(path: &Path) -> Result<(), String> {
+    let path: PathBuf = path.to_path_buf();
+    let write = move || -> Result<(), String> {
+        let conn = open_rw(&path)?;
+        conn.execute(
+            "UPDATE world SET randomNumber = randomNumber % ?1 + 1",
+            [WORLD_ROWS],
+        )
+        .map(drop)
+        .map_err(|e| format!("cannot change `world` in {}: {e}", path.display()))
+    };
+    tokio::task::spawn_blocking(write)
+        .await
+        .map_err(|e| format!("database writer failed: {e}"))?
+}
+
+/// Set the message of fortune `id`.
+pub(super) async fn set_fortune(path: &Path, id: i64, message: String) -> Result<(), String> {
+    let path: PathBuf = path.to_path_buf();
+    let write = move || -> Result<(), String> {
+        let conn = open_rw(&path)?;
+        conn.execute(
+            "UPDATE fortune SET message = ?1 WHERE id = ?2",
+            rusqlite::params![message, id],
+        )
+        .map(drop)
+        .map_err(|e| format!("cannot change `fortune` in {}: {e}", path.display()))
+    };
+    tokio::task::spawn_blocking(write)
+        .await
+        .map_err(|e| format!("database writer failed: {e}"))?
 }
 
 /// Read all of `world` (10,000 rows: a few milliseconds).
@@ -156,11 +210,49 @@ fn match_db(rows: &[Row], world: &World, errs: &mut RowErrors) {
         match world.get(id) {
             None => errs.push(format!("row id {id}: no such row in the database")),
             Some(db) if db != n => errs.push(format!(
-                "row id {id}: expected randomNumber {db} (the database's value), got {n}"
+                "row id {id}: expected randomNumber {db} (the database's value; bakeoff changed every row just before the request, so a cached or made-up row is stale), got {n}"
             )),
             Some(_) => {}
         }
     }
+}
+
+/// Change the database, GET `path`, and match the returned rows (one object
+/// when `single`, else an array) against the database as it is then. Returns
+/// the body and its well-formed rows; `None` when the request failed.
+async fn fresh_rows(
+    p: &mut Probe<'_>,
+    ctx: &VerifyContext<'_>,
+    path: &str,
+    single: bool,
+    errs: &mut RowErrors,
+) -> Option<(Value, Vec<Row>)> {
+    if let Err(e) = rotate_world(&ctx.sqlite).await {
+        p.reasons.push(format!("{path}: {e}"));
+        return None;
+    }
+    let (_, v) = p.get_json(path, 200).await?;
+    let rows = if single {
+        match parse_row(&v) {
+            Ok(r) => vec![r],
+            Err(e) => {
+                errs.push(format!(
+                    "expected {{\"id\":1..10000,\"randomNumber\":1..10000}} ({e}), got {}",
+                    super::snippet(&v.to_string())
+                ));
+                Vec::new()
+            }
+        }
+    } else {
+        parse_rows(&v, errs)?
+    };
+    if !rows.is_empty() {
+        match world(&ctx.sqlite).await {
+            Ok(w) => match_db(&rows, &w, errs),
+            Err(e) => p.reasons.push(format!("{path}: {e}")),
+        }
+    }
+    Some((v, rows))
 }
 
 /// Fewest distinct ids accepted among `n` random ones (collisions in
@@ -192,21 +284,11 @@ pub(super) async fn db(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     let mut rows = Vec::new();
     let mut errs = RowErrors::new(path);
     for _ in 0..DB_CALLS {
-        let Some((_, v)) = p.get_json(path, 200).await else {
-            continue;
-        };
-        match parse_row(&v) {
-            Ok(r) => rows.push(r),
-            Err(e) => errs.push(format!(
-                "expected {{\"id\":1..10000,\"randomNumber\":1..10000}} ({e}), got {}",
-                super::snippet(&v.to_string())
-            )),
+        if p.is_dead() {
+            break;
         }
-    }
-    if !rows.is_empty() {
-        match world(&ctx.sqlite).await {
-            Ok(w) => match_db(&rows, &w, &mut errs),
-            Err(e) => p.reasons.push(format!("db: {e}")),
+        if let Some((_, got)) = fresh_rows(p, ctx, path, true, &mut errs).await {
+            rows.extend(got);
         }
     }
     errs.report(p);
@@ -216,13 +298,17 @@ pub(super) async fn db(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
 }
 
 /// `(queries parameter, rows expected)`; `None` means no parameter at all.
-const QUERY_CASES: [(Option<&str>, usize); 6] = [
+/// The two 500-row calls share ~25 ids, so a cache filled on first read
+/// (not only one filled at start-up) returns stale values in the second.
+const QUERY_CASES: [(Option<&str>, usize); 8] = [
     (Some("0"), 1),
     (Some("501"), 500),
     (Some("foo"), 1),
     (Some(""), 1),
     (None, 1),
+    (Some("-3"), 1),
     (Some("20"), 20),
+    (Some("500"), 500),
 ];
 
 fn with_queries(endpoint: &str, param: Option<&str>) -> String {
@@ -248,17 +334,13 @@ fn check_count(p: &mut Probe<'_>, path: &str, param: Option<&str>, want: usize, 
 
 pub(super) async fn queries(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     for (param, want) in QUERY_CASES {
+        if p.is_dead() {
+            break;
+        }
         let path = with_queries("queries", param);
-        let Some((_, v)) = p.get_json(&path, 200).await else {
-            continue;
-        };
         let mut errs = RowErrors::new(&path);
-        if let Some(rows) = parse_rows(&v, &mut errs) {
+        if let Some((v, rows)) = fresh_rows(p, ctx, &path, false, &mut errs).await {
             check_count(p, &path, param, want, v.as_array().map_or(0, Vec::len));
-            match world(&ctx.sqlite).await {
-                Ok(w) => match_db(&rows, &w, &mut errs),
-                Err(e) => p.reasons.push(format!("queries: {e}")),
-            }
             if rows.len() == want {
                 check_distinct(p, &format!("GET {path}"), &rows);
             }

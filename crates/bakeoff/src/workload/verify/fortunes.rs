@@ -1,7 +1,9 @@
 //! The `/fortunes` check: parse the HTML table (tolerant of whitespace,
 //! attributes and entity forms), require every cell to be escaped, and compare
 //! the rows with the database's fortunes plus the one added at request time,
-//! sorted by message in code-point order.
+//! sorted by message in code-point order. Just before the request the verifier
+//! rewrites one fortune with a fresh marker (restored after), so a page that
+//! was not read from the database per request fails.
 
 use super::{Kind, Probe, VerifyContext};
 
@@ -223,7 +225,7 @@ pub(super) fn compare_rows(want: &[FortuneRow], got: &[FortuneRow]) -> Vec<Strin
     for w in want {
         if !got.contains(w) {
             reasons.push(format!(
-                "expected the fortune {}, it is missing or altered",
+                "expected the fortune {} (as the database holds it at request time), it is missing or altered",
                 super::snippet(&show(w))
             ));
         }
@@ -239,8 +241,42 @@ pub(super) fn compare_rows(want: &[FortuneRow], got: &[FortuneRow]) -> Vec<Strin
     reasons
 }
 
+/// The fortune whose message the check marks (its sort position is kept).
+const MARKED_ID: i64 = 1;
+
+/// `message` with a fresh marker that also needs escaping.
+fn marked(message: &str) -> String {
+    format!(
+        "{message} [bakeoff-verify {:08x} <&>]",
+        rand::random::<u32>()
+    )
+}
+
 pub(super) async fn check(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     let path = "/fortunes";
+    let original = match super::db::fortunes(&ctx.sqlite).await {
+        Ok(rows) => rows,
+        Err(e) => return p.reasons.push(format!("fortunes: {e}")),
+    };
+    let restore = original
+        .iter()
+        .find(|(id, _)| *id == MARKED_ID)
+        .map(|(_, m)| m.clone());
+    if let Some(m) = &restore {
+        if let Err(e) = super::db::set_fortune(&ctx.sqlite, MARKED_ID, marked(m)).await {
+            return p.reasons.push(format!("fortunes: {e}"));
+        }
+    }
+    page(p, ctx, path).await;
+    if let Some(m) = restore {
+        if let Err(e) = super::db::set_fortune(&ctx.sqlite, MARKED_ID, m).await {
+            p.reasons
+                .push(format!("fortunes: restoring fortune {MARKED_ID}: {e}"));
+        }
+    }
+}
+
+async fn page(p: &mut Probe<'_>, ctx: &VerifyContext<'_>, path: &str) {
     let Some(resp) = p.get(path, 200, Kind::Html).await else {
         return;
     };

@@ -1,7 +1,8 @@
 //! A small, suspicious HTTP/1.1 client for the verifier: one request per
-//! connection, a deadline on the whole exchange, capped header and body sizes,
-//! and typed errors for every way a server can lie (garbage, bad framing,
-//! hanging, an endless body).
+//! connection (or, for the keep-alive check, several in turn on a [`Conn`]),
+//! a deadline on the whole exchange, capped header and body sizes, no byte
+//! allowed beyond the announced body, and typed errors for every way a server
+//! can lie (garbage, bad framing, hanging, an endless body).
 
 use std::time::Duration;
 
@@ -90,99 +91,182 @@ pub enum FetchError {
     TooLarge(usize),
     #[error("connection closed before the response was complete ({0})")]
     Truncated(&'static str),
+    #[error("the server sent {0} bytes after the body its Content-Length or chunked framing announced (a Content-Length that counts characters instead of UTF-8 bytes, or a body written twice?)")]
+    Overlong(usize),
 }
 
-/// `GET path` with a deadline on the whole exchange and a body size cap.
+/// `GET path` on a new connection that the request asks to close, with a
+/// deadline on the whole exchange and a body size cap. The server must then
+/// close after exactly the body its framing announced: bytes beyond it (a
+/// Content-Length that counts characters, a body written twice) are an error.
 pub async fn get(
     target: &Target,
     path: &str,
     timeout: Duration,
     max_body: usize,
 ) -> Result<Response, FetchError> {
-    match tokio::time::timeout(timeout, exchange(target, path, max_body)).await {
+    let exchange = async {
+        let mut conn = Conn::open(target).await?;
+        let resp = conn.request(path, true, max_body).await?;
+        conn.expect_close().await?;
+        Ok(resp)
+    };
+    match tokio::time::timeout(timeout, exchange).await {
         Ok(r) => r,
         Err(_) => Err(FetchError::Timeout(timeout)),
     }
 }
 
-async fn exchange(target: &Target, path: &str, max_body: usize) -> Result<Response, FetchError> {
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| FetchError::Connect(target.authority(), e))?;
-    let _ = stream.set_nodelay(true);
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: bakeoff-verify\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        target.authority()
-    );
-    stream.write_all(request.as_bytes()).await?;
+/// How long a server that was asked to close may take to do so before its
+/// silence counts as "no more bytes" (it kept the connection: not our concern).
+const CLOSE_GRACE: Duration = Duration::from_millis(100);
 
-    let mut buf: Vec<u8> = Vec::with_capacity(8192);
-    let mut chunk = vec![0u8; 16 * 1024];
-    // Read the head.
-    let (status, headers, head_len) = loop {
-        if let Some(head) = parse_head(&buf)? {
-            // Skip interim 1xx responses (e.g. 100 Continue).
-            if (100..200).contains(&head.0) && head.0 != 101 {
-                buf.drain(..head.2);
-                continue;
+/// One connection carrying requests in turn, for the keep-alive check.
+pub struct Conn {
+    stream: TcpStream,
+    authority: String,
+    /// Bytes read past the last response (the start of the next one).
+    buf: Vec<u8>,
+    /// The server announced or did an end of the connection.
+    closed: bool,
+}
+
+impl Conn {
+    pub async fn open(target: &Target) -> Result<Conn, FetchError> {
+        let stream = TcpStream::connect((target.host.as_str(), target.port))
+            .await
+            .map_err(|e| FetchError::Connect(target.authority(), e))?;
+        let _ = stream.set_nodelay(true);
+        Ok(Conn {
+            stream,
+            authority: target.authority(),
+            buf: Vec::new(),
+            closed: false,
+        })
+    }
+
+    /// `GET path` on this connection; `close` adds `Connection: close`. No
+    /// deadline of its own: wrap it in one.
+    pub async fn request(
+        &mut self,
+        path: &str,
+        close: bool,
+        max_body: usize,
+    ) -> Result<Response, FetchError> {
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: bakeoff-verify\r\nAccept: */*\r\n{}\r\n",
+            self.authority,
+            if close { "Connection: close\r\n" } else { "" }
+        );
+        self.stream.write_all(request.as_bytes()).await?;
+        let resp = self.read_response(max_body).await?;
+        let announces_close = resp
+            .header("connection")
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
+        self.closed |= announces_close;
+        Ok(resp)
+    }
+
+    /// The server sent `Connection: close` or framed a body by closing.
+    pub fn closed_by_server(&self) -> bool {
+        self.closed
+    }
+
+    /// After a `Connection: close` exchange: no byte may follow the body.
+    async fn expect_close(&mut self) -> Result<(), FetchError> {
+        let mut extra = std::mem::take(&mut self.buf).len();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(CLOSE_GRACE, self.stream.read(&mut chunk)).await {
+                Ok(Ok(0)) | Err(_) => break,
+                // A reset after the response is how some servers close.
+                Ok(Err(_)) => break,
+                Ok(Ok(n)) => {
+                    extra += n;
+                    if extra > MAX_HEAD {
+                        break;
+                    }
+                }
             }
-            break head;
         }
-        if buf.len() > MAX_HEAD {
-            return Err(FetchError::Malformed(format!(
-                "no end of headers within {MAX_HEAD} bytes"
-            )));
+        if extra > 0 {
+            return Err(FetchError::Overlong(extra));
         }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(if buf.is_empty() {
-                FetchError::Truncated("no response at all")
-            } else {
-                FetchError::Truncated("inside the headers")
-            });
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    buf.drain(..head_len);
+        Ok(())
+    }
 
-    let find = |name: &str| {
-        headers
+    async fn read_response(&mut self, max_body: usize) -> Result<Response, FetchError> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut chunk = vec![0u8; 16 * 1024];
+        // Read the head.
+        let (status, headers, head_len) = loop {
+            if let Some(head) = parse_head(&buf)? {
+                // Skip interim 1xx responses (e.g. 100 Continue).
+                if (100..200).contains(&head.0) && head.0 != 101 {
+                    buf.drain(..head.2);
+                    continue;
+                }
+                break head;
+            }
+            if buf.len() > MAX_HEAD {
+                return Err(FetchError::Malformed(format!(
+                    "no end of headers within {MAX_HEAD} bytes"
+                )));
+            }
+            let n = self.stream.read(&mut chunk).await?;
+            if n == 0 {
+                self.closed = true;
+                return Err(if buf.is_empty() {
+                    FetchError::Truncated("no response at all")
+                } else {
+                    FetchError::Truncated("inside the headers")
+                });
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        buf.drain(..head_len);
+
+        let find = |name: &str| {
+            headers
+                .iter()
+                .filter(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_string())
+                .collect::<Vec<_>>()
+        };
+        let chunked = find("transfer-encoding")
             .iter()
-            .filter(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_string())
-            .collect::<Vec<_>>()
-    };
-    let chunked = find("transfer-encoding")
-        .iter()
-        .any(|v| v.to_ascii_lowercase().contains("chunked"));
-    let lengths = find("content-length");
-    let framing = if status == 204 || status == 304 {
-        Framing::Empty
-    } else if chunked {
-        Framing::Chunked(ChunkedDecoder::default())
-    } else if let Some(first) = lengths.first() {
-        if lengths.iter().any(|l| l != first) {
-            return Err(FetchError::Malformed(format!(
-                "conflicting Content-Length headers: {lengths:?}"
-            )));
-        }
-        let len: usize = first
-            .parse()
-            .map_err(|_| FetchError::Malformed(format!("bad Content-Length `{first}`")))?;
-        if len > max_body {
-            return Err(FetchError::TooLarge(max_body));
-        }
-        Framing::Length(len)
-    } else {
-        Framing::UntilClose
-    };
+            .any(|v| v.to_ascii_lowercase().contains("chunked"));
+        let lengths = find("content-length");
+        let framing = if status == 204 || status == 304 {
+            Framing::Empty
+        } else if chunked {
+            Framing::Chunked(ChunkedDecoder::default())
+        } else if let Some(first) = lengths.first() {
+            if lengths.iter().any(|l| l != first) {
+                return Err(FetchError::Malformed(format!(
+                    "conflicting Content-Length headers: {lengths:?}"
+                )));
+            }
+            let len: usize = first
+                .parse()
+                .map_err(|_| FetchError::Malformed(format!("bad Content-Length `{first}`")))?;
+            if len > max_body {
+                return Err(FetchError::TooLarge(max_body));
+            }
+            Framing::Length(len)
+        } else {
+            self.closed = true;
+            Framing::UntilClose
+        };
 
-    let body = read_body(&mut stream, buf, framing, max_body, &mut chunk).await?;
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+        let (body, rest) = read_body(&mut self.stream, buf, framing, max_body, &mut chunk).await?;
+        self.buf = rest;
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
 }
 
 enum Framing {
@@ -198,19 +282,20 @@ async fn read_body(
     mut framing: Framing,
     max_body: usize,
     chunk: &mut [u8],
-) -> Result<Vec<u8>, FetchError> {
+) -> Result<(Vec<u8>, Vec<u8>), FetchError> {
     loop {
         match &mut framing {
-            Framing::Empty => return Ok(Vec::new()),
+            Framing::Empty => return Ok((Vec::new(), buf)),
             Framing::Length(len) => {
                 if buf.len() >= *len {
-                    buf.truncate(*len);
-                    return Ok(buf);
+                    let rest = buf.split_off(*len);
+                    return Ok((buf, rest));
                 }
             }
             Framing::Chunked(dec) => {
                 if dec.feed(&buf, max_body)? {
-                    return Ok(std::mem::take(&mut dec.body));
+                    let rest = buf.split_off(dec.pos);
+                    return Ok((std::mem::take(&mut dec.body), rest));
                 }
             }
             Framing::UntilClose => {
@@ -222,7 +307,7 @@ async fn read_body(
         let n = stream.read(chunk).await?;
         if n == 0 {
             return match framing {
-                Framing::UntilClose => Ok(buf),
+                Framing::UntilClose => Ok((buf, Vec::new())),
                 Framing::Chunked(_) => Err(FetchError::Truncated("inside a chunked body")),
                 _ => Err(FetchError::Truncated("before Content-Length bytes arrived")),
             };

@@ -3,10 +3,12 @@
 //! a current `Date`, `Content-Type`), body shape and values against bakeoff's
 //! own references (the SQLite db, the upstream's call counter, a Rust prime
 //! count and a Rust aggregation of the dataset), clamping, escaping,
-//! persistence and WebSocket broadcast.
+//! persistence and WebSocket broadcast — plus, once per contender, the rules no
+//! single request can see (a `Date` that advances, keep-alive as declared).
 //!
 //! Submodules: [`http`] (the bounded client), `basic` (plaintext, json, io,
-//! cpu), `db` (db, queries, updates), `fortunes`, `data`, `ws`.
+//! cpu), `db` (db, queries, updates), `fortunes`, `data`, `ws`, `common`
+//! (Date and keep-alive, reported as the check named [`COMMON`]).
 //! Every network step is bounded in time; a lying server yields a failed
 //! [`Check`] with reasons, never a panic or a hang. See docs/verification.md.
 
@@ -17,12 +19,14 @@ use std::time::{Duration, SystemTime};
 use super::upstream::Upstream;
 
 mod basic;
+mod common;
 mod data;
 mod db;
 mod fortunes;
 pub mod http;
 mod ws;
 
+pub use common::COMMON;
 pub use data::{reference_aggregation, ProductAggregate, RegionAggregates};
 pub use fortunes::{decode_entities, parse_fortunes, FortuneRow, FortunesPage};
 
@@ -50,6 +54,11 @@ pub struct VerifyContext<'a> {
     pub data: PathBuf,
     /// The upstream service the contender was started with (to check its call counter).
     pub upstream: &'a Upstream,
+    /// The manifest's `keep_alive` declaration, checked against the server.
+    pub keep_alive: bool,
+    /// The manifest's health path, for the common checks when the contender
+    /// serves neither `/plaintext` nor `/json`.
+    pub health_path: String,
 }
 
 /// The outcome of checking one endpoint.
@@ -86,7 +95,8 @@ impl Default for VerifyOptions {
     }
 }
 
-/// Check each of `endpoints` (contract names) on the contender at `base_url`.
+/// Check each of `endpoints` (contract names) on the contender at `base_url`,
+/// then the rules of every response (the check named [`COMMON`], last).
 /// Never panics on a lying server; every network step is bounded in time.
 pub async fn verify_contender(
     base_url: &str,
@@ -97,7 +107,8 @@ pub async fn verify_contender(
 }
 
 /// [`verify_contender`] with explicit bounds. Endpoints are checked one after
-/// the other: the upstream counter and the database must not see other traffic.
+/// the other (the upstream counter and the database must not see other
+/// traffic); the common check, which touches neither, runs alongside them.
 pub async fn verify_contender_with(
     base_url: &str,
     endpoints: &[String],
@@ -109,13 +120,42 @@ pub async fn verify_contender_with(
         Err(e) => {
             return endpoints
                 .iter()
+                .map(String::as_str)
+                .chain([COMMON])
                 .map(|ep| failed(ep, vec![e.to_string()]))
                 .collect()
         }
     };
-    let mut checks = Vec::with_capacity(endpoints.len());
+    let path = common::probe_path(endpoints, ctx);
+    let common = async {
+        let run = common::check(&target, path, ctx.keep_alive, opts);
+        let reasons = match tokio::time::timeout(opts.endpoint_timeout, run).await {
+            Ok(reasons) => reasons,
+            Err(_) => vec![format!(
+                "{COMMON}: the check did not finish within {:?}; the server is too slow or hangs",
+                opts.endpoint_timeout
+            )],
+        };
+        Check {
+            endpoint: COMMON.to_string(),
+            passed: reasons.is_empty(),
+            reasons,
+        }
+    };
+    let (mut checks, common) = tokio::join!(check_endpoints(&target, endpoints, ctx, opts), common);
+    checks.push(common);
+    checks
+}
+
+async fn check_endpoints(
+    target: &Target,
+    endpoints: &[String],
+    ctx: &VerifyContext<'_>,
+    opts: &VerifyOptions,
+) -> Vec<Check> {
+    let mut checks = Vec::with_capacity(endpoints.len() + 1);
     for ep in endpoints {
-        let mut probe = Probe::new(&target, opts);
+        let mut probe = Probe::new(target, opts);
         let run = check_endpoint(ep, &mut probe, ctx);
         if tokio::time::timeout(opts.endpoint_timeout, run)
             .await

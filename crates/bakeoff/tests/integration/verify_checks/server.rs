@@ -1,7 +1,7 @@
 //! A mini contender for the verifier's tests: a hyper server on 127.0.0.1:0
 //! that serves the whole app contract correctly, unless a [`Faults`] flag
-//! breaks one part of it; plus raw servers that hang, send garbage or an
-//! endless body.
+//! breaks one part of it; plus raw servers that hang, send garbage, an
+//! endless body or more bytes than they announce.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -41,8 +41,38 @@ pub struct Faults {
     pub wrong_data: bool,
     /// The chat room broadcasts to everyone but the sender.
     pub ws_no_self_echo: bool,
+    /// `/ws` is an echo server: each client gets only its own messages.
+    pub ws_echo_only: bool,
     /// `/updates` returns new numbers without writing them.
     pub updates_not_persisted: bool,
+    /// The Date header is computed once, at start-up.
+    pub frozen_date: bool,
+    /// Every response says `Connection: close` (gunicorn sync workers).
+    pub no_keep_alive: bool,
+    /// `/cpu` counts primes below n instead of up to n.
+    pub cpu_below_n: bool,
+    /// `/io` calls the upstream once per `ms` and then answers from a cache.
+    pub cached_io: bool,
+    /// `/db` and `/queries` serve `world` from a copy read at start-up.
+    pub cached_rows: bool,
+    /// `/db` and `/queries` always return row 42.
+    pub constant_row: bool,
+    /// `/queries` always returns one row, whatever `queries` says.
+    pub queries_ignore_n: bool,
+    /// `/updates` writes a different number than the one it returns.
+    pub updates_persist_other: bool,
+    /// `/fortunes` leaves out the row added at request time.
+    pub fortunes_no_added_row: bool,
+    /// `/fortunes` keeps the database's order.
+    pub fortunes_unsorted: bool,
+    /// `/fortunes` renders the page once, at start-up.
+    pub fortunes_cached: bool,
+    /// `/data` sorts products by name instead of revenue.
+    pub data_unsorted: bool,
+    /// `/data` rounds `mean_unit_price` to cents.
+    pub data_rounded: bool,
+    /// `/data` answers an unknown region with 200 and no products.
+    pub data_unknown_region_ok: bool,
 }
 
 /// A running test server; stops when dropped.
@@ -67,6 +97,14 @@ struct State {
     room: broadcast::Sender<(u64, String)>,
     next_conn: AtomicU64,
     cancel: CancellationToken,
+    /// The Date of every response under `frozen_date`.
+    start_date: String,
+    /// `world` as read at start-up, for `cached_rows`.
+    world_copy: Vec<i64>,
+    /// Answers per `ms`, for `cached_io`.
+    io_cache: Mutex<BTreeMap<u64, Bytes>>,
+    /// The page rendered at start-up, for `fortunes_cached`.
+    fortunes_copy: Mutex<Option<String>>,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -89,6 +127,13 @@ pub async fn start(sqlite: &Path, data: &Path, upstream: &str, faults: Faults) -
             }
         })
         .collect();
+    let world_copy = {
+        let mut stmt = db
+            .prepare("SELECT randomNumber FROM world ORDER BY id")
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        std::iter::once(0).chain(rows.map(Result::unwrap)).collect()
+    };
     let cancel = CancellationToken::new();
     let state = Arc::new(State {
         db: Mutex::new(db),
@@ -99,7 +144,14 @@ pub async fn start(sqlite: &Path, data: &Path, upstream: &str, faults: Faults) -
         room: broadcast::channel(64).0,
         next_conn: AtomicU64::new(0),
         cancel: cancel.clone(),
+        start_date: httpdate::fmt_http_date(SystemTime::now()),
+        world_copy,
+        io_cache: Mutex::new(BTreeMap::new()),
+        fortunes_copy: Mutex::new(None),
     });
+    if faults.fortunes_cached {
+        *state.fortunes_copy.lock().unwrap() = Some(fortunes_page(&state));
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -117,7 +169,8 @@ pub async fn start(sqlite: &Path, data: &Path, upstream: &str, faults: Faults) -
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     // hyper adds a Date itself unless told not to.
-                    .auto_date_header(!state.faults.no_date)
+                    .auto_date_header(!state.faults.no_date && !state.faults.frozen_date)
+                    .keep_alive(!state.faults.no_keep_alive)
                     .serve_connection(TokioIo::new(stream), service)
                     .with_upgrades();
                 tokio::select! {
@@ -149,7 +202,11 @@ fn respond(state: &State, status: StatusCode, content_type: &'static str, body: 
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert("server", HeaderValue::from_static("mini-contender"));
     if !state.faults.no_date {
-        let date = httpdate::fmt_http_date(SystemTime::now());
+        let date = if state.faults.frozen_date {
+            state.start_date.clone()
+        } else {
+            httpdate::fmt_http_date(SystemTime::now())
+        };
         h.insert("date", HeaderValue::from_str(&date).unwrap());
     }
     resp
@@ -167,6 +224,7 @@ fn json_resp(state: &State, status: StatusCode, v: &Value) -> Resp {
 async fn route(mut req: Request<Incoming>, state: &Arc<State>) -> Resp {
     let f = state.faults;
     match req.uri().path() {
+        "/health" => respond(state, StatusCode::OK, "text/plain", b"ok".to_vec()),
         "/plaintext" => respond(
             state,
             StatusCode::OK,
@@ -186,19 +244,26 @@ async fn route(mut req: Request<Incoming>, state: &Arc<State>) -> Resp {
             json_resp(state, StatusCode::OK, &row)
         }
         "/queries" => {
-            let n = queries_param(query_param(&req, "queries"), f.unclamped_queries);
+            let mut n = queries_param(query_param(&req, "queries"), f.unclamped_queries);
+            if f.queries_ignore_n {
+                n = 1;
+            }
             json_resp(state, StatusCode::OK, &Value::Array(random_rows(state, n)))
         }
         "/updates" => {
             let n = queries_param(query_param(&req, "queries"), false);
             json_resp(state, StatusCode::OK, &Value::Array(update_rows(state, n)))
         }
-        "/fortunes" => respond(
-            state,
-            StatusCode::OK,
-            "text/html; charset=utf-8",
-            fortunes_page(state).into_bytes(),
-        ),
+        "/fortunes" => {
+            let cached = state.fortunes_copy.lock().unwrap().clone();
+            let page = cached.unwrap_or_else(|| fortunes_page(state));
+            respond(
+                state,
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                page.into_bytes(),
+            )
+        }
         "/io" => {
             let ms: u64 = query_param(&req, "ms")
                 .and_then(|v| v.parse().ok())
@@ -207,9 +272,23 @@ async fn route(mut req: Request<Incoming>, state: &Arc<State>) -> Resp {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 return json_resp(state, StatusCode::OK, &json!({"ms": ms, "seq": 424242}));
             }
-            let uri = format!("{}/delay?ms={ms}", state.upstream).parse().unwrap();
-            let resp = state.client.get(uri).await.unwrap();
-            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            let cached = f
+                .cached_io
+                .then(|| state.io_cache.lock().unwrap().get(&ms).cloned())
+                .flatten();
+            let body = match cached {
+                Some(body) => {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    body
+                }
+                None => {
+                    let uri = format!("{}/delay?ms={ms}", state.upstream).parse().unwrap();
+                    let resp = state.client.get(uri).await.unwrap();
+                    let body = resp.into_body().collect().await.unwrap().to_bytes();
+                    state.io_cache.lock().unwrap().insert(ms, body.clone());
+                    body
+                }
+            };
             respond(state, StatusCode::OK, "application/json", body.to_vec())
         }
         "/cpu" => {
@@ -217,10 +296,20 @@ async fn route(mut req: Request<Incoming>, state: &Arc<State>) -> Resp {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(10_000)
                 .clamp(1, 10_000_000);
-            json_resp(state, StatusCode::OK, &json!({"n": n, "primes": primes(n)}))
+            let counted = if f.cpu_below_n {
+                primes(n - 1)
+            } else {
+                primes(n)
+            };
+            json_resp(state, StatusCode::OK, &json!({"n": n, "primes": counted}))
         }
         "/data" => match query_param(&req, "region").and_then(|r| aggregate(state, r)) {
             Some(v) => json_resp(state, StatusCode::OK, &v),
+            None if f.data_unknown_region_ok => json_resp(
+                state,
+                StatusCode::OK,
+                &json!({"region": query_param(&req, "region"), "products": []}),
+            ),
             None => json_resp(
                 state,
                 StatusCode::NOT_FOUND,
@@ -246,10 +335,19 @@ fn random_rows(state: &State, n: usize) -> Vec<Value> {
     let mut stmt = db
         .prepare_cached("SELECT id, randomNumber FROM world WHERE id = ?1")
         .unwrap();
+    let f = state.faults;
     (0..n)
         .map(|_| {
-            let id: i64 = rand::rng().random_range(1..=10_000);
-            let num: i64 = stmt.query_row([id], |r| r.get(1)).unwrap();
+            let id: i64 = if f.constant_row {
+                42
+            } else {
+                rand::rng().random_range(1..=10_000)
+            };
+            let num: i64 = if f.cached_rows {
+                state.world_copy[id as usize]
+            } else {
+                stmt.query_row([id], |r| r.get(1)).unwrap()
+            };
             json!({"id": id, "randomNumber": num})
         })
         .collect()
@@ -262,10 +360,15 @@ fn update_rows(state: &State, n: usize) -> Vec<Value> {
         .map(|row| {
             let id = row["id"].as_i64().unwrap();
             let new: i64 = rand::rng().random_range(1..=10_000);
+            let written = if state.faults.updates_persist_other {
+                new % 10_000 + 1
+            } else {
+                new
+            };
             if !state.faults.updates_not_persisted {
                 db.execute(
                     "UPDATE world SET randomNumber = ?1 WHERE id = ?2",
-                    [new, id],
+                    [written, id],
                 )
                 .unwrap();
             }
@@ -291,8 +394,12 @@ fn fortunes_page(state: &State) -> String {
             .map(Result::unwrap)
             .collect()
     };
-    rows.push((0, "Additional fortune added at request time.".into()));
-    rows.sort_by(|a, b| a.1.cmp(&b.1));
+    if !state.faults.fortunes_no_added_row {
+        rows.push((0, "Additional fortune added at request time.".into()));
+    }
+    if !state.faults.fortunes_unsorted {
+        rows.sort_by(|a, b| a.1.cmp(&b.1));
+    }
     let mut html = String::from(
         "<!DOCTYPE html>\n<html><head><title>Fortunes</title></head><body><table>\n<tr><th>id</th><th>message</th></tr>\n",
     );
@@ -338,9 +445,19 @@ fn aggregate(state: &State, region: &str) -> Option<Value> {
     let skew = if state.faults.wrong_data { 1.01 } else { 1.0 };
     let mut products: Vec<(&str, u64, u64, f64, f64)> = groups
         .into_iter()
-        .map(|(p, (c, u, r, ps))| (p, c, u, r * skew, ps / c as f64))
+        .map(|(p, (c, u, r, ps))| {
+            let mean = ps / c as f64;
+            let mean = if state.faults.data_rounded {
+                (mean * 100.0).round() / 100.0
+            } else {
+                mean
+            };
+            (p, c, u, r * skew, mean)
+        })
         .collect();
-    products.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(b.0)));
+    if !state.faults.data_unsorted {
+        products.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(b.0)));
+    }
     let products: Vec<Value> = products
         .into_iter()
         .map(|(p, c, u, r, m)| {
@@ -400,6 +517,7 @@ where
             got = rx.recv() => match got {
                 Ok((from, text)) => {
                     if state.faults.ws_no_self_echo && from == me { continue; }
+                    if state.faults.ws_echo_only && from != me { continue; }
                     if sink.send(Message::text(text)).await.is_err() { return; }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -420,6 +538,12 @@ pub enum Raw {
     EndlessBody,
     /// Promises 100 bytes, sends 5 and closes.
     ShortBody,
+    /// A correct `/plaintext` answer whose body is written twice: 13 bytes
+    /// promised, 26 sent.
+    DoubleBody,
+    /// A correct `/plaintext` answer, then the connection is closed without
+    /// `Connection: close` (keep-alive ignored silently).
+    SilentClose,
 }
 
 /// Start a raw misbehaving server; stops when dropped.
@@ -452,6 +576,20 @@ pub async fn start_raw(kind: Raw) -> TestServer {
                                 .await;
                             let block = vec![b'x'; 64 * 1024];
                             while stream.write_all(&block).await.is_ok() {}
+                        }
+                        Raw::DoubleBody | Raw::SilentClose => {
+                            let double = matches!(kind, Raw::DoubleBody);
+                            let head = format!(
+                                "HTTP/1.1 200 OK\r\nServer: raw\r\nDate: {}\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n{}\r\n",
+                                httpdate::fmt_http_date(SystemTime::now()),
+                                if double { "Connection: close\r\n" } else { "" }
+                            );
+                            let body = if double {
+                                "Hello, World!Hello, World!"
+                            } else {
+                                "Hello, World!"
+                            };
+                            let _ = stream.write_all(format!("{head}{body}").as_bytes()).await;
                         }
                         Raw::ShortBody => {
                             let _ = stream
