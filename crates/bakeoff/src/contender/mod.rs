@@ -132,6 +132,7 @@ impl Contender {
             .disclosures
             .extend(v.disclosures.iter().cloned());
         out.manifest.variants.clear();
+        out.manifest.keep_alive = v.keep_alive.unwrap_or(m.keep_alive);
         out.env.extend(v.env.clone());
         out.variant = Some(VariantOf {
             base: m.name.clone(),
