@@ -133,7 +133,9 @@ impl CellStatus {
 }
 
 /// A cell's value across trials, with an interval whose kind says what it is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Serialized with one derived field more, `indicative` (a single trial), so a
+/// JSON reader need not know the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct Estimate {
     pub median: f64,
     pub mean: f64,
@@ -151,6 +153,24 @@ pub struct Estimate {
     pub interval: Interval,
 }
 
+impl Serialize for Estimate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Estimate", 10)?;
+        st.serialize_field("median", &self.median)?;
+        st.serialize_field("mean", &self.mean)?;
+        st.serialize_field("sd", &self.sd)?;
+        st.serialize_field("ci_low", &self.ci_low)?;
+        st.serialize_field("ci_high", &self.ci_high)?;
+        st.serialize_field("cv", &self.cv)?;
+        st.serialize_field("n", &self.n)?;
+        st.serialize_field("noisy", &self.noisy)?;
+        st.serialize_field("interval", &self.interval)?;
+        st.serialize_field("indicative", &self.is_single())?;
+        st.end()
+    }
+}
+
 impl Estimate {
     /// The headline value: the mean under a t-interval, the median otherwise.
     pub fn center(&self) -> f64 {
@@ -162,7 +182,7 @@ impl Estimate {
 
     /// One sample: the value is indicative, with no interval at all.
     pub fn is_single(&self) -> bool {
-        self.interval == Interval::Single
+        self.n < 2
     }
 }
 
@@ -445,6 +465,33 @@ pub struct Startup {
     /// Spawn to first healthy answer, across trials.
     pub to_healthy_ms: Estimate,
     pub idle_rss_bytes: u64,
+}
+
+/// Flags that keep a cell's capacity out of verdicts: the search could not give a
+/// plain capacity.
+pub const FLAGS_OUT_OF_VERDICTS: [&str; 2] = ["machine-noisy", "truncated"];
+
+impl Cell {
+    /// Why this cell's capacity is left out of verdicts, if it is: a flag in
+    /// [`FLAGS_OUT_OF_VERDICTS`], or a trial that only gave a lower bound.
+    pub fn out_of_verdicts(&self) -> Option<String> {
+        if let Some(f) = self
+            .flags
+            .iter()
+            .find(|f| FLAGS_OUT_OF_VERDICTS.contains(&f.as_str()))
+        {
+            return Some(f.clone());
+        }
+        self.trials
+            .iter()
+            .find(|t| t.outcome == TrialOutcome::GeneratorLimited)
+            .map(|_| "generator-limited".to_string())
+    }
+
+    /// The capacity, unless the cell is left out of verdicts.
+    pub fn verdict_capacity(&self) -> Option<Estimate> {
+        self.capacity.filter(|_| self.out_of_verdicts().is_none())
+    }
 }
 
 impl Run {

@@ -458,3 +458,20 @@ fn failed_cell(name: &str, workload: &str, workers: u32, reason: &str) -> Cell {
         notes: Vec::new(),
     }
 }
+
+/// `run` as if every cell had been measured over a single trial: each estimate
+/// becomes its center alone (indicative), and each cell keeps its first trial.
+pub fn single_trial(mut run: Run) -> Run {
+    let one = |e: &Estimate| crate::suite::stats::estimate(&[e.center()]).expect("one sample");
+    run.settings.trials = 1;
+    for c in &mut run.cells {
+        c.capacity = c.capacity.as_ref().map(one);
+        c.trials.truncate(1);
+        if let Some(s) = c.startup.as_mut() {
+            s.to_healthy_ms = one(&s.to_healthy_ms);
+        }
+        c.flags.retain(|f| f != "noisy");
+        c.notes.retain(|n| !n.contains("across trials"));
+    }
+    run
+}

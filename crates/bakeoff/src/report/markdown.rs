@@ -22,7 +22,7 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         writeln!(w)?;
         writeln!(
             w,
-            "| workload | best Node.js | best Python | Node/Python (interval) | verdict |"
+            "| workload | best Node.js | best Python | Node/Python | verdict |"
         )?;
         writeln!(w, "|---|---|---|---:|---|")?;
         for h in &headlines {
@@ -34,16 +34,14 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
             };
             writeln!(
                 w,
-                "| {} | {} {} {unit} | {} {} {unit} | {:.2}x ({:.2}–{:.2}) | {} |",
+                "| {} | {} {} {unit} | {} {} {unit} | {} | {} |",
                 cell_text(h.workload),
                 cell_text(&h.node.contender),
-                f(h.node_est.median),
+                f(h.node_est.center()),
                 cell_text(&h.python.contender),
-                f(h.python_est.median),
-                h.ratio.median,
-                h.ratio.low,
-                h.ratio.high,
-                h.sentence()
+                f(h.python_est.center()),
+                cell_text(&h.ratio.text()),
+                cell_text(&h.sentence())
             )?;
         }
         writeln!(w)?;

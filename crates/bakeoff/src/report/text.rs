@@ -63,7 +63,7 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
             "{}",
             p.paint(
                 BOLD,
-                "Best Node.js vs best Python (ratio Node/Python, conservative interval)"
+                "Best Node.js vs best Python (ratio Node/Python, its interval named)"
             )
         )?;
         for h in &headlines {
@@ -97,15 +97,13 @@ fn headline_line(h: &Headline<'_>) -> String {
         table::fmt_ms
     };
     format!(
-        "{}: {} {} {unit} vs {} {} {unit} -> {:.2}x [{:.2}–{:.2}]: {}",
+        "{}: {} {} {unit} vs {} {} {unit} -> {}: {}",
         h.workload,
         h.node.contender,
-        f(h.node_est.median),
+        f(h.node_est.center()),
         h.python.contender,
-        f(h.python_est.median),
-        h.ratio.median,
-        h.ratio.low,
-        h.ratio.high,
+        f(h.python_est.center()),
+        h.ratio.text(),
         h.sentence()
     )
 }

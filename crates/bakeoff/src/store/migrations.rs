@@ -263,4 +263,83 @@ mod tests {
             .unwrap();
         assert!(matches!(check(&conn), Err(Refusal::Foreign)));
     }
+
+    /// A database written by schema v1 (bootstrap intervals, Little's law, no
+    /// outcomes) reads back under v2 with its estimates recomputed.
+    #[test]
+    fn a_v1_database_reads_after_the_migration() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_v1_only(&mut conn);
+        conn.execute_batch(
+            r#"
+            INSERT INTO runs (id, started_at, status, profile, slo_p99_ms, trials, duration_scale,
+                              contenders_json, workloads_json, workers_json)
+            VALUES (1, '2026-11-01T00:00:00Z', 'complete', 'quick', 100, 3, 1,
+                    '["a"]', '["json"]', '[1]');
+            INSERT INTO environment VALUES (1, 'cpu', 2, 1, 'k', 'os', '0.1', NULL, 'p', '{}');
+            INSERT INTO cells (id, run_id, contender, workload, workers, state, has_capacity,
+                               capacity_median, capacity_ci_low, capacity_ci_high, capacity_cv,
+                               capacity_n, capacity_noisy, has_scaling, flags_json, notes_json)
+            VALUES (10, 1, 'a', 'json', 1, 'ok', 1, 900, 800, 1000, 0.11, 2, 1, 0,
+                    '["noisy","littles-law"]',
+                    '["Little''s law: 9.1 observed, 4.0 predicted","kept"]');
+            INSERT INTO trials VALUES (100, 10, 0, 0, 1, 800);
+            INSERT INTO trials VALUES (101, 10, 1, 1, 0, NULL);
+            INSERT INTO trials VALUES (102, 10, 2, 2, 1, 1000);
+            INSERT INTO search_steps VALUES (100, 0, 0, 'ramp', 400, 399, 3, 0, 1);
+            INSERT INTO search_steps VALUES (100, 1, 1, 'bisect', 900, 700, 300, 0.1, 0);
+            INSERT INTO equal_load VALUES (10, 400, 399, 4000, 0, 5, 0.4, 1, 1, 2.0, 2.1, 1);
+            INSERT INTO cells (id, run_id, contender, workload, workers, state, has_capacity,
+                               has_scaling, flags_json, notes_json)
+            VALUES (11, 1, 'a', 'startup', 1, 'ok', 0, 0, '[]', '[]');
+            INSERT INTO startups VALUES (11, 200, 190, 210, 0.05, 5, 0, 1000);
+            "#,
+        )
+        .unwrap();
+        assert_eq!(check(&conn).unwrap(), 1);
+        apply(&mut conn, 1).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+
+        let run = super::super::read::load_run(&conn, 1).unwrap().unwrap();
+        let cell = &run.cells[0];
+        // Samples 800, 0 (the trial that found nothing), 1000: a range of 3.
+        let cap = cell.capacity.unwrap();
+        assert_eq!((cap.n, cap.interval), (3, Interval::Range));
+        assert_eq!((cap.median, cap.ci_low, cap.ci_high), (800.0, 0.0, 1000.0));
+        assert_eq!(cell.flags, ["noisy"]);
+        assert_eq!(cell.notes, ["kept"]);
+        let outcomes: Vec<_> = cell.trials.iter().map(|t| t.outcome).collect();
+        use crate::model::{StepPhase, StepVerdict, TrialOutcome};
+        assert_eq!(
+            outcomes,
+            [
+                TrialOutcome::Confirmed,
+                TrialOutcome::NoCapacity,
+                TrialOutcome::Confirmed
+            ]
+        );
+        let steps = &cell.trials[0].steps;
+        assert_eq!(
+            (steps[0].phase, steps[0].verdict, steps[1].verdict),
+            (StepPhase::Ramp, StepVerdict::Pass, StepVerdict::Fail)
+        );
+        assert!(steps[0].duration_s.is_nan() && steps[0].reasons.is_empty());
+        let eq = cell.equal_load.as_ref().unwrap();
+        assert_eq!(eq.cpu_ms_per_request, 0.4);
+        assert!(eq.consistency.is_none() && eq.marginal_cpu_ms_per_request.is_none());
+        // Start-up kept only its summary: five samples become a t-interval.
+        let st = run.cells[1].startup.unwrap().to_healthy_ms;
+        assert_eq!(
+            (st.interval, st.mean, st.n),
+            (Interval::TInterval95, 200.0, 5)
+        );
+        assert!(st.ci_low < 200.0 && st.ci_high > 200.0);
+    }
+
+    fn apply_v1_only(conn: &mut Connection) {
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[0].sql).unwrap();
+        tx.pragma_update(None, "user_version", 1).unwrap();
+        tx.commit().unwrap();
+    }
 }

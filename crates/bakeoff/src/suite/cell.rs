@@ -136,6 +136,17 @@ impl CellState {
             }
             _ => None,
         };
+        if let Some(c) = self
+            .equal
+            .as_ref()
+            .and_then(|e| e.consistency.clone())
+            .filter(|c| !c.ok)
+        {
+            self.flag(
+                "inconsistent",
+                format!("{} check failed: {}", c.check, c.detail),
+            );
+        }
         let loads = !matches!(key.workload, Workload::Startup);
         if loads && self.skipped.is_none() && key.workers + 1 > cores {
             self.flag(

@@ -106,7 +106,7 @@ pub fn welch_p(a: &Estimate, b: &Estimate) -> Option<f64> {
     let (va, vb) = (a.sd * a.sd / na, b.sd * b.sd / nb);
     let se2 = va + vb;
     let diff = a.mean - b.mean;
-    if !(se2 > 0.0) {
+    if se2.is_nan() || se2 <= 0.0 {
         return Some(if diff == 0.0 { 1.0 } else { 0.0 });
     }
     let t = diff / se2.sqrt();

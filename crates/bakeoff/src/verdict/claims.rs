@@ -1,17 +1,19 @@
 //! The blog's claims as hypotheses, each tested over a run's cells.
 //!
 //! A verdict is `supported`, `not_supported` or `inconclusive`. It is
-//! inconclusive when the confidence intervals overlap (see
-//! [`super::compare_estimates`]) or when a cell it needs is missing; the missing
-//! cells are named. Every verdict carries the numbers behind it and the scope it
-//! holds for.
+//! inconclusive when the capacities show no clear difference (Welch's t-test at
+//! 5%, see [`super::compare_estimates`]) or when a cell it needs is missing or
+//! left out of verdicts (truncated, machine-noisy); those cells are named. A
+//! verdict that rests on a single-trial comparison is marked `indicative`. Every
+//! verdict carries the numbers behind it and the scope it holds for.
 
 use serde::Serialize;
 
 use super::{
-    best_capacity, cells_of, compare_estimates, compare_points, ratio_interval, scope, Order,
+    best_capacity, cells_of, compare_estimates, compare_points, is_indicative, ratio_interval,
+    scope, Order, RatioKind,
 };
-use crate::model::{Run, WsPoint};
+use crate::model::{Estimate, Run, WsPoint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,7 +55,20 @@ pub struct ClaimResult {
     pub evidence: Vec<Evidence>,
     /// Cells (`contender-language/workload`) that were needed but not measured.
     pub missing: Vec<String>,
+    /// Some comparison behind the verdict rests on a single trial: indicative only.
+    pub indicative: bool,
     pub scope: String,
+}
+
+impl ClaimResult {
+    /// The verdict's label, marked when it rests on a single trial.
+    pub fn verdict_label(&self) -> String {
+        if self.indicative {
+            format!("{} (indicative: single trial)", self.verdict.label())
+        } else {
+            self.verdict.label().to_string()
+        }
+    }
 }
 
 /// Check all seven claims against a run.
@@ -79,6 +94,7 @@ struct Draft {
     reason: String,
     evidence: Vec<Evidence>,
     missing: Vec<String>,
+    indicative: bool,
 }
 
 impl Draft {
@@ -88,7 +104,14 @@ impl Draft {
             reason: String::new(),
             evidence: Vec::new(),
             missing: Vec::new(),
+            indicative: false,
         }
+    }
+
+    /// [`compare_estimates`], remembering when the comparison is indicative.
+    fn compare(&mut self, a: &Estimate, b: &Estimate) -> Order {
+        self.indicative |= is_indicative(a, b);
+        compare_estimates(a, b)
     }
 
     fn ev(&mut self, what: impl Into<String>, contender: Option<&str>, value: f64, unit: &str) {
@@ -116,6 +139,7 @@ impl Draft {
             reason: self.reason,
             evidence: self.evidence,
             missing: self.missing,
+            indicative: self.indicative,
             scope: String::new(),
         }
     }
@@ -135,22 +159,32 @@ fn node_vs_python(run: &Run, workload: &str, d: &mut Draft) -> Option<(Order, f6
     d.ev(
         format!("{workload} capacity, best Node.js"),
         Some(&nc.contender),
-        ne.median,
+        ne.center(),
         "req/s",
     );
     d.ev(
         format!("{workload} capacity, best Python"),
         Some(&pc.contender),
-        pe.median,
+        pe.center(),
         "req/s",
     );
-    let (ratio, lo, hi) = ratio_interval(&ne, &pe)?;
-    d.ev(format!("{workload} Node.js ÷ Python"), None, ratio, "×");
-    if ne.n >= 2 && pe.n >= 2 {
-        d.ev(format!("{workload} ratio CI low"), None, lo, "×");
-        d.ev(format!("{workload} ratio CI high"), None, hi, "×");
+    let r = ratio_interval(&ne, &pe)?;
+    d.ev(format!("{workload} Node.js ÷ Python"), None, r.ratio, "×");
+    if r.kind != RatioKind::Point {
+        d.ev(
+            format!("{workload} ratio ({}), low", r.kind.label()),
+            None,
+            r.low,
+            "×",
+        );
+        d.ev(
+            format!("{workload} ratio ({}), high", r.kind.label()),
+            None,
+            r.high,
+            "×",
+        );
     }
-    Some((compare_estimates(&ne, &pe), ratio))
+    Some((d.compare(&ne, &pe), r.ratio))
 }
 
 fn claim1_speed(run: &Run) -> ClaimResult {
@@ -189,7 +223,7 @@ fn claim1_speed(run: &Run) -> ClaimResult {
             fmt_ratios(&results)
         );
     } else {
-        d.reason = format!("the intervals overlap ({})", fmt_ratios(&results));
+        d.reason = format!("no clear difference ({})", fmt_ratios(&results));
     }
     d.finish(
         1,
@@ -353,7 +387,7 @@ fn claim3_io(run: &Run) -> ClaimResult {
             Verdict::Inconclusive,
             format!("Node.js led on I/O ({r:.2}×), but the heavy-processing half is missing or within the noise"),
         ),
-        _ => (Verdict::Inconclusive, "the I/O capacities overlap or are missing".to_string()),
+        _ => (Verdict::Inconclusive, "the I/O capacities show no clear difference, or are missing".to_string()),
     };
     d.finish(
         3,
@@ -449,7 +483,7 @@ fn claim5_data(run: &Run) -> ClaimResult {
             Verdict::NotSupported,
             format!("plain JavaScript aggregated with the higher capacity (Node.js ÷ Python = {r:.2}×)"),
         ),
-        Some((Order::Overlap, r)) => (Verdict::Inconclusive, format!("the intervals overlap ({r:.2}×)")),
+        Some((Order::Overlap, r)) => (Verdict::Inconclusive, format!("no clear difference ({r:.2}×)")),
         None => (Verdict::Inconclusive, "needs data cells for both languages".to_string()),
     };
     for lang in ["node", "python"] {
@@ -499,15 +533,15 @@ fn claim6_high_load(run: &Run) -> ClaimResult {
             py_cells
                 .iter()
                 .filter(|c| is_async_python(run, &c.contender) == asynchronous)
-                .filter_map(|c| c.capacity.map(|e| (c.contender.clone(), e)))
-                .max_by(|a, b| a.1.median.total_cmp(&b.1.median))
+                .filter_map(|c| c.verdict_capacity().map(|e| (c.contender.clone(), e)))
+                .max_by(|a, b| a.1.center().total_cmp(&b.1.center()))
         };
         let (sync, asyn) = (best_of(false), best_of(true));
         if let Some((n, e)) = &sync {
             d.ev(
                 format!("{w} capacity, best sync Python"),
                 Some(n),
-                e.median,
+                e.center(),
                 "req/s",
             );
         }
@@ -515,23 +549,23 @@ fn claim6_high_load(run: &Run) -> ClaimResult {
             d.ev(
                 format!("{w} capacity, best async Python"),
                 Some(n),
-                e.median,
+                e.center(),
                 "req/s",
             );
         }
         let best_py = [sync, asyn]
             .into_iter()
             .flatten()
-            .max_by(|a, b| a.1.median.total_cmp(&b.1.median));
+            .max_by(|a, b| a.1.center().total_cmp(&b.1.center()));
         if let (Some((nc, ne)), Some((_, pe))) = (node, best_py) {
             d.ev(
                 format!("{w} capacity, best Node.js"),
                 Some(&nc.contender),
-                ne.median,
+                ne.center(),
                 "req/s",
             );
             compared += 1;
-            match compare_estimates(&pe, &ne) {
+            match d.compare(&pe, &ne) {
                 Order::Greater => py_ahead += 1,
                 Order::Less => node_ahead += 1,
                 Order::Overlap => {}
@@ -582,12 +616,16 @@ fn claim7_python_versions(run: &Run) -> ClaimResult {
             };
             for cell in run.cells.iter().filter(|c| c.contender == old.name) {
                 let (Some(o), Some(n)) = (
-                    cell.capacity,
-                    run.cell(&new.name, &cell.workload).and_then(|c| c.capacity),
+                    cell.verdict_capacity(),
+                    run.cell(&new.name, &cell.workload)
+                        .and_then(|c| c.verdict_capacity()),
                 ) else {
                     continue;
                 };
-                let speedup = n.median / o.median - 1.0;
+                if o.center() <= 0.0 {
+                    continue;
+                }
+                let speedup = n.center() / o.center() - 1.0;
                 d.ev(
                     format!(
                         "{} capacity, Python {} → {}",
@@ -597,7 +635,7 @@ fn claim7_python_versions(run: &Run) -> ClaimResult {
                     speedup * 100.0,
                     "% change",
                 );
-                if compare_estimates(&n, &o) == Order::Greater
+                if d.compare(&n, &o) == Order::Greater
                     && best.as_ref().is_none_or(|(s, _)| speedup > *s)
                 {
                     best = Some((speedup, cell.workload.clone()));
@@ -691,14 +729,15 @@ mod tests {
     }
 
     #[test]
-    fn overlapping_intervals_give_inconclusive() {
+    fn no_clear_difference_gives_inconclusive() {
         let mut run = fixture::run();
         for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
             c.capacity = Some(fixture::est(300.0, 60.0, 3));
         }
         let r = check_all(&run);
         assert_eq!(by_id(&r, 5).verdict, Verdict::Inconclusive);
-        assert!(by_id(&r, 5).reason.contains("overlap"));
+        assert!(by_id(&r, 5).reason.contains("no clear difference"));
+        assert!(!by_id(&r, 5).indicative);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Cell, Run};
+use crate::model::{Cell, Interval, Run};
 use crate::report::summary::{self, Kind, WorkloadSummary};
 use crate::report::table::{fmt_bytes, fmt_ms, fmt_rate};
 
@@ -75,10 +75,16 @@ pub fn capacity(
                     let e = summary::headline_estimate(cell)?;
                     Some(Bar {
                         label: name.to_string(),
-                        value: e.median,
-                        interval: Some((e.ci_low, e.ci_high)),
+                        value: e.center(),
+                        // One trial has no interval to draw.
+                        interval: (!e.is_single()).then_some((e.ci_low, e.ci_high)),
                         look: look_of(looks, name),
-                        value_text: format!("{} {unit}", fmt(e.median)),
+                        value_text: match e.interval {
+                            Interval::Single => {
+                                format!("{} {unit} (1 trial, indicative)", fmt(e.center()))
+                            }
+                            _ => format!("{} {unit}", fmt(e.center())),
+                        },
                     })
                 })
                 .collect(),
@@ -88,7 +94,10 @@ pub fn capacity(
     if groups.is_empty() {
         return None;
     }
-    let title = format!("{}: {metric}, median and 95% CI over trials", s.workload);
+    let title = format!(
+        "{}: {metric} over trials (whiskers: the range below 5 trials, the 95% t-interval from 5)",
+        s.workload
+    );
     Some(svg::bar_chart(
         &format!("capacity-{}", s.workload),
         &title,

@@ -152,7 +152,7 @@ fn welch_on_identical_distributions_rarely_finds_a_difference() {
         for skewed in [false, true] {
             let mut false_differences = 0;
             for _ in 0..PAIRS {
-                let mut draw = |rng: &mut StdRng| -> Estimate {
+                let draw = |rng: &mut StdRng| -> Estimate {
                     let s: Vec<f64> = (0..n)
                         .map(|_| {
                             if skewed {
