@@ -250,7 +250,7 @@ pub fn scaling(
         .map(|name| {
             let mut points: Vec<(f64, f64)> = ok_cells(run, s.workload)
                 .filter(|c| c.contender == name)
-                .filter_map(|c| Some((f64::from(c.workers), c.capacity?.median)))
+                .filter_map(|c| Some((f64::from(c.workers), c.capacity?.center())))
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
             Series {
