@@ -91,6 +91,15 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
             writeln!(w, "- `{flag}`: {}", table::flag_meaning(&flag))?;
         }
     }
+    let notes = table::explained_notes(run);
+    if !notes.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "Why cells are flagged:")?;
+        writeln!(w)?;
+        for n in notes {
+            writeln!(w, "- {}", cell_text(&n))?;
+        }
+    }
     writeln!(w)?;
     writeln!(w, "## Environment")?;
     writeln!(w)?;

@@ -253,6 +253,38 @@ pub fn flag_meaning(flag: &str) -> &'static str {
     }
 }
 
+/// Flags whose reason the text and Markdown reports spell out per cell (the
+/// cell's notes), since they change what its figures mean.
+pub const EXPLAINED_FLAGS: [&str; 4] = [
+    "truncated",
+    "machine-noisy",
+    "generator-limited",
+    "inconsistent",
+];
+
+/// "contender workload ×w: note; note" for each cell carrying an
+/// [`EXPLAINED_FLAGS`] flag and notes.
+pub fn explained_notes(run: &Run) -> Vec<String> {
+    run.cells
+        .iter()
+        .filter(|c| !c.notes.is_empty())
+        .filter(|c| {
+            c.flags
+                .iter()
+                .any(|f| EXPLAINED_FLAGS.contains(&f.as_str()))
+        })
+        .map(|c| {
+            format!(
+                "{} {} ×{}: {}",
+                c.contender,
+                c.workload,
+                c.workers,
+                c.notes.join("; ")
+            )
+        })
+        .collect()
+}
+
 /// All distinct flags in the run, in first-seen order.
 pub fn run_flags(run: &Run) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -86,6 +86,14 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
             p.paint(DIM, &format!("{flag}: {}", table::flag_meaning(&flag)))
         )?;
     }
+    let notes = table::explained_notes(run);
+    if !notes.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", p.paint(BOLD, "Why cells are flagged"))?;
+        for n in notes {
+            writeln!(w, "  {}", one_line(&n))?;
+        }
+    }
     Ok(())
 }
 

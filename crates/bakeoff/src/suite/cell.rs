@@ -201,3 +201,108 @@ impl CellState {
         cell
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Consistency, Interval};
+
+    fn trial(index: u32, capacity_rps: Option<f64>, outcome: TrialOutcome) -> Trial {
+        Trial {
+            index,
+            capacity_rps,
+            outcome,
+            note: Some(format!("note {index}")),
+            steps: Vec::new(),
+        }
+    }
+
+    fn key() -> CellKey {
+        CellKey {
+            contender: "a".into(),
+            workload: Workload::Json,
+            workers: 1,
+        }
+    }
+
+    #[test]
+    fn a_trial_with_nothing_passing_is_a_zero_sample() {
+        let mut st = CellState {
+            trials: vec![
+                trial(0, Some(1000.0), TrialOutcome::Confirmed),
+                trial(1, None, TrialOutcome::NoCapacity),
+                trial(2, Some(1100.0), TrialOutcome::Confirmed),
+            ],
+            ..CellState::default()
+        };
+        let cell = st.finish(&key(), None, 4);
+        let cap = cell.capacity.unwrap();
+        assert_eq!(
+            (cap.n, cap.interval, cap.center()),
+            (3, Interval::Range, 1000.0)
+        );
+        assert_eq!(cap.ci_low, 0.0);
+        assert!(cell.out_of_verdicts().is_none(), "{:?}", cell.flags);
+        assert!(cell
+            .notes
+            .iter()
+            .any(|n| n.contains("1 of 3 trials found no rate")));
+    }
+
+    #[test]
+    fn lower_bounds_are_not_samples_and_keep_the_cell_out_of_verdicts() {
+        let mut st = CellState {
+            trials: vec![
+                trial(0, Some(1000.0), TrialOutcome::Confirmed),
+                trial(1, Some(700.0), TrialOutcome::Truncated),
+                trial(2, None, TrialOutcome::MachineNoisy),
+                trial(3, Some(900.0), TrialOutcome::GeneratorLimited),
+            ],
+            ..CellState::default()
+        };
+        let cell = st.finish(&key(), None, 4);
+        let cap = cell.capacity.unwrap();
+        assert_eq!(
+            (cap.n, cap.interval, cap.center()),
+            (1, Interval::Single, 1000.0)
+        );
+        for flag in ["truncated", "machine-noisy", "generator-limited"] {
+            assert!(
+                cell.flags.iter().any(|f| f == flag),
+                "{flag}: {:?}",
+                cell.flags
+            );
+        }
+        let truncated = cell
+            .notes
+            .iter()
+            .find(|n| n.starts_with("1 of 4 trials truncated"))
+            .expect("a note on the truncated trial");
+        assert!(
+            truncated.contains("trial 2 at ≥ 700 rps: note 1"),
+            "{truncated}"
+        );
+        assert!(cell.out_of_verdicts().is_some());
+        assert!(cell.verdict_capacity().is_none());
+    }
+
+    #[test]
+    fn a_failed_consistency_check_flags_the_cell() {
+        let mut eq = crate::verdict::fixture::equal_load(5.0, None, 1 << 20);
+        eq.consistency = Some(Consistency {
+            check: "upstream calls".into(),
+            ok: false,
+            detail: "412 calls > 400 sent".into(),
+        });
+        let mut st = CellState {
+            trials: vec![trial(0, Some(1000.0), TrialOutcome::Confirmed)],
+            equal: Some(eq),
+            ..CellState::default()
+        };
+        let cell = st.finish(&key(), None, 4);
+        assert!(cell.flags.contains(&"inconsistent".to_string()));
+        assert!(cell
+            .notes
+            .contains(&"upstream calls check failed: 412 calls > 400 sent".to_string()));
+    }
+}

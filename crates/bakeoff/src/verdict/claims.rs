@@ -145,15 +145,35 @@ impl Draft {
     }
 }
 
+/// `language/workload`, with why when its cells were measured but left out of
+/// verdicts (truncated, machine-noisy, generator-limited).
+fn missing_capacity(run: &Run, workload: &str, language: &str) -> String {
+    let left_out: Vec<String> = cells_of(run, workload, language)
+        .into_iter()
+        .filter(|c| c.capacity.is_some())
+        .filter_map(|c| {
+            c.out_of_verdicts()
+                .map(|why| format!("{} {why}", c.contender))
+        })
+        .collect();
+    if left_out.is_empty() {
+        format!("{language}/{workload}")
+    } else {
+        format!(
+            "{language}/{workload} (left out of verdicts: {})",
+            left_out.join(", ")
+        )
+    }
+}
+
 /// Best Node vs best Python capacity on one workload: the order, the ratio, and evidence.
 fn node_vs_python(run: &Run, workload: &str, d: &mut Draft) -> Option<(Order, f64)> {
     let node = best_capacity(run, workload, "node");
     let py = best_capacity(run, workload, "python");
-    if node.is_none() {
-        d.missing.push(format!("node/{workload}"));
-    }
-    if py.is_none() {
-        d.missing.push(format!("python/{workload}"));
+    for (lang, found) in [("node", node.is_some()), ("python", py.is_some())] {
+        if !found {
+            d.missing.push(missing_capacity(run, workload, lang));
+        }
     }
     let ((nc, ne), (pc, pe)) = (node?, py?);
     d.ev(
@@ -738,6 +758,55 @@ mod tests {
         assert_eq!(by_id(&r, 5).verdict, Verdict::Inconclusive);
         assert!(by_id(&r, 5).reason.contains("no clear difference"));
         assert!(!by_id(&r, 5).indicative);
+    }
+
+    #[test]
+    fn truncated_and_machine_noisy_cells_are_left_out_and_named() {
+        let mut run = fixture::run();
+        for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+            let flag = if c.contender.starts_with("python") {
+                "truncated"
+            } else {
+                "machine-noisy"
+            };
+            c.flags.push(flag.into());
+        }
+        let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+        assert_eq!(c5.verdict, Verdict::Inconclusive);
+        assert!(
+            c5.missing
+                .iter()
+                .any(|m| m.starts_with("python/data (left out of verdicts:")
+                    && m.contains("truncated")),
+            "{:?}",
+            c5.missing
+        );
+        assert!(c5.missing.iter().any(|m| m.contains("machine-noisy")));
+    }
+
+    #[test]
+    fn a_single_trial_verdict_is_indicative_and_needs_the_margin() {
+        let mut run = fixture::run();
+        // Python 20% ahead on data with one trial each: within the 25% margin.
+        for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+            let v = if c.contender.starts_with("python") {
+                240.0
+            } else {
+                200.0
+            };
+            c.capacity = crate::suite::stats::estimate(&[v]);
+        }
+        let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+        assert_eq!(c5.verdict, Verdict::Inconclusive);
+        assert!(c5.indicative && c5.verdict_label().contains("indicative"));
+        for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+            if c.contender.starts_with("python") {
+                c.capacity = crate::suite::stats::estimate(&[400.0]);
+            }
+        }
+        let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+        assert_eq!(c5.verdict, Verdict::Supported);
+        assert!(c5.indicative);
     }
 
     #[test]

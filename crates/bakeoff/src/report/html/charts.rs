@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Cell, Interval, Run};
+use crate::model::{Cell, Interval, Run, StepVerdict};
 use crate::report::summary::{self, Kind, WorkloadSummary};
 use crate::report::table::{fmt_bytes, fmt_ms, fmt_rate};
 
@@ -351,7 +351,9 @@ pub fn cell_key(cell: &Cell) -> String {
     format!("{}-{}-w{}", cell.contender, cell.workload, cell.workers)
 }
 
-/// Each trial's capacity search: target rate per step, filled = met the SLO, cross = missed.
+/// Each trial's capacity search: target rate per step; circle = met the SLO,
+/// cross = missed, diamond = not judged (the machine stalled the generator, or it
+/// could not send the rate).
 pub fn search(cell: &Cell) -> Option<String> {
     let series: Vec<Series> = cell
         .trials
@@ -369,12 +371,10 @@ pub fn search(cell: &Cell) -> Option<String> {
             markers: Some(
                 t.steps
                     .iter()
-                    .map(|s| {
-                        if s.pass() {
-                            Marker::Circle
-                        } else {
-                            Marker::Cross
-                        }
+                    .map(|s| match s.verdict {
+                        StepVerdict::Pass => Marker::Circle,
+                        StepVerdict::Fail => Marker::Cross,
+                        StepVerdict::Stalled | StepVerdict::GeneratorLimited => Marker::Diamond,
                     })
                     .collect(),
             ),
@@ -393,7 +393,7 @@ pub fn search(cell: &Cell) -> Option<String> {
         .fold(0.0, f64::max);
     Some(svg::line_chart(
         &format!("search-{}", cell_key(cell)),
-        "capacity search (o met SLO, x missed)",
+        "capacity search (o met SLO, x missed, diamond not judged: stalled or generator-limited)",
         &Axis {
             label: "step".into(),
             scale: Scale::linear_from_zero(max_x),
