@@ -136,6 +136,7 @@ fn t_interval_coverage_is_what_it_claims() {
                 }
             }
             let coverage = covered as f64 / RUNS as f64;
+            eprintln!("t-interval coverage, n {n}, skewed {skewed}: {coverage:.4}");
             assert!(
                 (coverage - 0.95).abs() <= 0.015,
                 "n {n}, skewed {skewed}: coverage {coverage:.4}"
@@ -170,9 +171,9 @@ fn welch_on_identical_distributions_rarely_finds_a_difference() {
                 }
             }
             let rate = false_differences as f64 / PAIRS as f64;
-            // Welch is slightly conservative for equal variances; 5% plus the
-            // simulation's own error (±0.3 points at 20,000 pairs) is the bound.
-            assert!(rate <= 0.053, "n {n}, skewed {skewed}: {rate:.4}");
+            eprintln!("Welch false differences, n {n} vs {n}, skewed {skewed}: {rate:.4}");
+            // Welch is slightly conservative for equal variances (3.2–4.5% here).
+            assert!(rate <= ALPHA, "n {n}, skewed {skewed}: {rate:.4}");
             assert!(rate > 0.02, "a test that never fires is no test: {rate:.4}");
         }
     }
