@@ -202,7 +202,8 @@ fn cost(
     (!groups.is_empty()).then(|| svg::bar_chart(chart, title, x_label, &groups))
 }
 
-/// CPU-ms per request, peak RSS, and memory per WebSocket connection.
+/// CPU-ms per request (average, and marginal where measured), peak RSS, and
+/// memory per WebSocket connection.
 pub fn costs(run: &Run, looks: &BTreeMap<String, Look>) -> Vec<String> {
     let mib = |b: f64| b / (1024.0 * 1024.0);
     [
@@ -210,9 +211,22 @@ pub fn costs(run: &Run, looks: &BTreeMap<String, Look>) -> Vec<String> {
             run,
             looks,
             "cost-cpu",
-            "CPU time per request at equal load",
+            "CPU time per request at equal load (average, idle CPU included)",
             "CPU ms per request",
             |c| c.equal_load.as_ref().map(|e| e.cpu_ms_per_request),
+            |v| format!("{} ms", fmt_ms(v)),
+        ),
+        cost(
+            run,
+            looks,
+            "cost-cpu-marginal",
+            "Marginal CPU time per request at equal load (idle CPU subtracted)",
+            "marginal CPU ms per request",
+            |c| {
+                c.equal_load
+                    .as_ref()
+                    .and_then(|e| e.marginal_cpu_ms_per_request)
+            },
             |v| format!("{} ms", fmt_ms(v)),
         ),
         cost(
