@@ -180,7 +180,10 @@ fn summary(run: &Run) -> String {
             CellStatus::Ok => {
                 let mut parts = Vec::new();
                 if let Some(cap) = &c.capacity {
-                    parts.push(format!("capacity {:.0}/s (n={})", cap.median, cap.n));
+                    parts.push(format!(
+                        "capacity {}/s",
+                        crate::report::table::fmt_estimate(cap, crate::report::table::fmt_rate)
+                    ));
                 }
                 if let Some(eq) = &c.equal_load {
                     parts.push(format!(
@@ -189,7 +192,7 @@ fn summary(run: &Run) -> String {
                     ));
                 }
                 if let Some(st) = &c.startup {
-                    parts.push(format!("startup {:.0} ms", st.to_healthy_ms.median));
+                    parts.push(format!("startup {:.0} ms", st.to_healthy_ms.center()));
                 }
                 if !c.ws.is_empty() {
                     parts.push(format!("{} ws point(s)", c.ws.len()));

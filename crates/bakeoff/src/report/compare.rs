@@ -6,9 +6,13 @@
 //! CPU-ms per request. Δ is (B − A) / A.
 //!
 //! **Significance** is defined for capacity only: `*` when both runs have at least
-//! two trials and the 95% confidence intervals do not overlap, `~` when they
-//! overlap, `n/a` when either side has a single trial. The p99 and CPU figures are
-//! single equal-load measurements, so their mark is always `n/a`.
+//! two trials and Welch's t-test at 5% finds a difference, `~` when it does not,
+//! `n/a` when either side has a single trial. The p99 and CPU figures are single
+//! equal-load measurements, so their mark is always `n/a`.
+//!
+//! **Equal-load rates**: p99 and CPU per request are only comparable at the same
+//! rate. When a cell's equal-load `target_rps` differs between the runs, the
+//! report says so, and the gate does not judge that cell's p99 and CPU.
 //!
 //! **The regression gate** (`--fail-on-regression PCT`) fails a cell when its
 //! capacity dropped by more than PCT %, its p99 or CPU per request rose by more
@@ -19,6 +23,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::model::{Cell, CellStatus, Run, RunStatus};
+use crate::verdict::{self, Order};
 
 /// Output format of [`render`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +51,9 @@ pub struct CellKey {
 /// The significance mark of one metric's change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
-    /// The confidence intervals do not overlap.
+    /// Welch's t-test at 5% finds a difference.
     Significant,
-    /// They overlap.
+    /// It does not.
     Overlap,
     /// No interval to judge by (single trial or single measurement).
     NotApplicable,
@@ -85,6 +90,9 @@ pub struct CellComparison {
     pub capacity: MetricDelta,
     pub p99_ms: MetricDelta,
     pub cpu_ms_per_request: MetricDelta,
+    /// The equal-load rates (A, B) when they differ: p99 and CPU are then not
+    /// comparable.
+    pub rates_differ: Option<(f64, f64)>,
     /// Why the gate fails this cell; empty when it passes or no gate was set.
     pub regressions: Vec<String>,
 }
@@ -197,18 +205,26 @@ enum Worse {
 
 fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> CellComparison {
     let capacity_mark = match (&a.capacity, &b.capacity) {
-        (Some(x), Some(y)) if x.n >= 2 && y.n >= 2 => {
-            if x.ci_high < y.ci_low || y.ci_high < x.ci_low {
-                Mark::Significant
-            } else {
-                Mark::Overlap
+        (Some(x), Some(y)) if !verdict::is_indicative(x, y) => {
+            match verdict::compare_estimates(x, y) {
+                Order::Overlap => Mark::Overlap,
+                Order::Greater | Order::Less => Mark::Significant,
             }
         }
         _ => Mark::NotApplicable,
     };
+    let rates_differ = match (&a.equal_load, &b.equal_load) {
+        (Some(x), Some(y))
+            if (x.target_rps - y.target_rps).abs()
+                > 1e-6 * x.target_rps.abs().max(y.target_rps.abs()) =>
+        {
+            Some((x.target_rps, y.target_rps))
+        }
+        _ => None,
+    };
     let capacity = metric(
-        a.capacity.map(|e| e.median),
-        b.capacity.map(|e| e.median),
+        a.capacity.map(|e| e.center()),
+        b.capacity.map(|e| e.center()),
         capacity_mark,
         Worse::Lower,
         threshold,
@@ -235,11 +251,16 @@ fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> Ce
         if a.status.is_ok() && !b.status.is_ok() {
             regressions.push(format!("was ok, now {}", problem(b).unwrap_or_default()));
         }
+        let same_rate = rates_differ.is_none();
         for (name, m) in [
-            ("capacity", &capacity),
-            ("p99", &p99_ms),
-            ("CPU per request", &cpu_ms_per_request),
-        ] {
+            ("capacity", &capacity, true),
+            ("p99", &p99_ms, same_rate),
+            ("CPU per request", &cpu_ms_per_request, same_rate),
+        ]
+        .into_iter()
+        .filter(|(_, _, comparable)| *comparable)
+        .map(|(name, m, _)| (name, m))
+        {
             if let (true, Some(d)) = (m.regressed, m.delta_pct) {
                 regressions.push(format!("{name} {}", pct(d)));
             }
@@ -252,6 +273,7 @@ fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> Ce
         capacity,
         p99_ms,
         cpu_ms_per_request,
+        rates_differ,
         regressions,
     }
 }
@@ -440,6 +462,29 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
         })
         .collect();
     section(out, md, "Cells that did not run", bullet, &notes)?;
+    let rates: Vec<String> = c
+        .cells
+        .iter()
+        .filter_map(|cell| {
+            let (ra, rb) = cell.rates_differ?;
+            let k = &cell.key;
+            Some(format!(
+                "{} {} ×{}: {} req/s (A) vs {} req/s (B)",
+                k.contender,
+                k.workload,
+                k.workers,
+                num(Some(ra)),
+                num(Some(rb))
+            ))
+        })
+        .collect();
+    section(
+        out,
+        md,
+        "Equal-load rates differ: p99 and CPU at different rates are not comparable (the gate skips them)",
+        bullet,
+        &rates,
+    )?;
     let keys = |ks: &[CellKey]| -> Vec<String> {
         ks.iter()
             .map(|k| format!("{} {} ×{}", k.contender, k.workload, k.workers))
@@ -451,8 +496,9 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
     }
     writeln!(
         out,
-        "Δ = (B − A) / A. sig (capacity): * the 95% confidence intervals do not overlap, \
-         ~ they overlap, n/a a single trial; p99 and CPU are single measurements."
+        "Δ = (B − A) / A. sig (capacity): * Welch's t-test at 5% finds a difference, \
+         ~ no clear difference, n/a a single trial on either side; p99 and CPU are single \
+         measurements."
     )?;
     writeln!(out)?;
     match c.threshold_pct {

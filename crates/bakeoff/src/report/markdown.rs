@@ -23,7 +23,7 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         writeln!(w)?;
         writeln!(
             w,
-            "| workload | best Node.js | best Python | Node/Python (interval) | verdict |"
+            "| workload | best Node.js | best Python | Node/Python | verdict |"
         )?;
         writeln!(w, "|---|---|---|---:|---|")?;
         for h in &headlines {
@@ -35,16 +35,14 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
             };
             writeln!(
                 w,
-                "| {} | {} {} {unit} | {} {} {unit} | {:.2}x ({:.2}–{:.2}) | {} |",
+                "| {} | {} {} {unit} | {} {} {unit} | {} | {} |",
                 cell_text(h.workload),
                 cell_text(&h.node.contender),
-                f(h.node_est.median),
+                f(h.node_est.center()),
                 cell_text(&h.python.contender),
-                f(h.python_est.median),
-                h.ratio.median,
-                h.ratio.low,
-                h.ratio.high,
-                h.sentence()
+                f(h.python_est.center()),
+                cell_text(&h.ratio.text()),
+                cell_text(&h.sentence())
             )?;
         }
         writeln!(w)?;
@@ -113,6 +111,15 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         writeln!(w)?;
         for flag in flags {
             writeln!(w, "- `{flag}`: {}", table::flag_meaning(&flag))?;
+        }
+    }
+    let notes = table::explained_notes(run);
+    if !notes.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "Why cells are flagged:")?;
+        writeln!(w)?;
+        for n in notes {
+            writeln!(w, "- {}", cell_text(&n))?;
         }
     }
     writeln!(w)?;

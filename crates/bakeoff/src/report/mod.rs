@@ -9,6 +9,8 @@ use crate::model::{ContenderInfo, Run};
 pub mod compare;
 pub mod fixtures;
 pub mod html;
+#[cfg(test)]
+mod indicative_tests;
 pub mod markdown;
 pub mod summary;
 pub mod table;
@@ -75,9 +77,11 @@ fn methodology(run: &Run) -> String {
          intended send time, so a stalled server cannot hide its queue (coordinated \
          omission corrected); service time, from the actual send, is shown alongside. \
          Capacity is the highest rate whose p99 stays within {} ms without excess errors, \
-         found by a ramp then a bisection, repeated over {} trial(s); tables show the \
-         median with a 95% bootstrap confidence interval. Latency percentiles, CPU time per \
-         request and peak RSS are measured at the same rate for every contender of a workload. \
+         found by a ramp then a bisection, repeated over {} independent trial(s). One trial \
+         is shown alone and is indicative only; two to four trials show their median and \
+         range; five or more show the mean with a 95% t-interval. Latency percentiles, CPU \
+         time per request (average, and marginal with the idle baseline subtracted) and peak \
+         RSS are measured at the same rate for every contender of a workload. \
          Generator and contender run on separate cores when the machine allows it.",
         table::fmt_ms(run.settings.slo_p99_ms),
         run.settings.trials

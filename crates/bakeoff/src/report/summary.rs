@@ -1,8 +1,10 @@
 //! The per-workload summary every renderer shows: which cells go in a workload's
 //! table, the best contender of each language, and the Node-vs-Python headline
-//! with its conservative ratio interval. Pure functions of a [`Run`].
+//! with its ratio, an interval that says what it is, and the verdict's test
+//! ([`crate::verdict::compare_estimates`]). Pure functions of a [`Run`].
 
 use crate::model::{Cell, CellStatus, Estimate, Run};
+use crate::verdict::{self, Order, RatioKind};
 
 /// What a workload's headline figure measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,12 @@ impl Row<'_> {
     pub fn headline(&self) -> Option<Estimate> {
         headline_estimate(self.cell)
     }
+
+    /// The headline estimate if the cell takes part in verdicts.
+    pub fn verdict_headline(&self) -> Option<Estimate> {
+        self.headline()
+            .filter(|_| self.cell.out_of_verdicts().is_none())
+    }
 }
 
 /// A workload's table: its measured rows (at the lowest worker count) and the
@@ -76,39 +84,62 @@ pub struct Headline<'a> {
     pub ratio: Ratio,
 }
 
-/// Node ÷ Python of the headline metric with a conservative interval.
+/// Node ÷ Python of the headline metric, its interval, and the verdict's test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ratio {
-    pub median: f64,
+    /// Node's center ÷ Python's center.
+    pub value: f64,
     pub low: f64,
     pub high: f64,
+    /// What `low..high` is.
+    pub kind: RatioKind,
+    /// Node against Python, by Welch's t-test (or the indicative margin).
+    pub order: Order,
+    /// A single trial on either side: the verdict is indicative only.
+    pub indicative: bool,
 }
 
 impl Ratio {
-    /// The interval from the extremes of two intervals: if both 95% intervals
-    /// hold (probability ≥ 90% by Bonferroni), the ratio lies inside this one.
     pub fn of(num: &Estimate, den: &Estimate) -> Option<Ratio> {
-        if den.median <= 0.0 || den.ci_low <= 0.0 {
-            return None;
-        }
+        let r = verdict::ratio_interval(num, den)?;
         Some(Ratio {
-            median: num.median / den.median,
-            low: num.ci_low / den.ci_high,
-            high: num.ci_high / den.ci_low,
+            value: r.ratio,
+            low: r.low,
+            high: r.high,
+            kind: r.kind,
+            order: verdict::compare_estimates(num, den),
+            indicative: verdict::is_indicative(num, den),
         })
     }
 
-    /// Whether the interval excludes 1, i.e. one side is clearly ahead.
+    /// Whether one side is clearly ahead (the test, not the interval, decides).
     pub fn decisive(&self) -> bool {
-        self.low > 1.0 || self.high < 1.0
+        self.order != Order::Overlap
+    }
+
+    /// The ratio with its interval named, e.g. "1.84x (range of ratios 1.50–2.10)".
+    pub fn text(&self) -> String {
+        match self.kind {
+            RatioKind::Point => format!("{:.2}x ({})", self.value, self.kind.label()),
+            _ => format!(
+                "{:.2}x ({} {:.2}–{:.2})",
+                self.value,
+                self.kind.label(),
+                self.low,
+                self.high
+            ),
+        }
     }
 }
 
-/// How the headline interval is computed, for the reports to say so.
-pub const RATIO_METHOD: &str = "The ratio's interval is conservative: its low end divides the \
-lower 95% bound of one side by the upper bound of the other, and its high end the reverse. \
-When both intervals hold (at least 90% of the time, by Bonferroni) the true ratio lies inside; \
-it is wider than a bootstrap of the ratio would be. An interval containing 1 means no clear winner.";
+/// How the headline is decided and what its interval is, for the reports to say so.
+pub const RATIO_METHOD: &str = "Who wins is decided by Welch's two-sided t-test at 5% over the \
+trials; otherwise there is no clear difference. With a single trial on either side there is no \
+test: the two must differ by more than 25%, and the verdict is indicative. Each value is the \
+median of its trials below five trials and the mean from five up. The ratio's interval says what \
+it is: with fewer than five trials on a side, a range of ratios (from the extremes of the two \
+ranges; no coverage is claimed); with five or more on both, a 95% interval (two 97.5% \
+t-intervals combined by Bonferroni). Truncated and machine-noisy cells are left out.";
 
 pub fn headline_estimate(cell: &Cell) -> Option<Estimate> {
     if !cell.status.is_ok() {
@@ -213,9 +244,9 @@ fn best_index(rows: &[Row<'_>], language: &str, kind: Kind) -> Option<usize> {
         .enumerate()
         .filter(|(_, r)| r.language == language)
     {
-        if let Some(e) = r.headline() {
-            if best.is_none_or(|(_, b)| better(e.median, b)) {
-                best = Some((i, e.median));
+        if let Some(e) = r.verdict_headline() {
+            if best.is_none_or(|(_, b)| better(e.center(), b)) {
+                best = Some((i, e.center()));
             }
         }
     }
@@ -231,7 +262,7 @@ pub fn headlines<'a>(summaries: &[WorkloadSummary<'a>]) -> Vec<Headline<'a>> {
                 s.rows
                     .iter()
                     .find(|r| r.best_of_language && r.language == lang)
-                    .and_then(|r| Some((r.cell, r.headline()?)))
+                    .and_then(|r| Some((r.cell, r.verdict_headline()?)))
             };
             let (node, node_est) = best("node")?;
             let (python, python_est) = best("python")?;
@@ -249,29 +280,35 @@ pub fn headlines<'a>(summaries: &[WorkloadSummary<'a>]) -> Vec<Headline<'a>> {
 }
 
 impl Headline<'_> {
-    /// One sentence: who wins, by how much, and whether the interval is decisive.
+    /// One sentence: who wins, by how much, whether the test says so, and
+    /// whether it rests on a single trial.
     pub fn sentence(&self) -> String {
         let r = self.ratio;
         let node_ahead = if self.kind.higher_is_better() {
-            r.median >= 1.0
+            r.value >= 1.0
         } else {
-            r.median <= 1.0
+            r.value <= 1.0
         };
         let (winner, factor) = match (node_ahead, self.kind.higher_is_better()) {
-            (true, true) => ("Node.js", r.median),
-            (false, true) => ("Python", 1.0 / r.median),
-            (true, false) => ("Node.js", 1.0 / r.median),
-            (false, false) => ("Python", r.median),
+            (true, true) => ("Node.js", r.value),
+            (false, true) => ("Python", 1.0 / r.value),
+            (true, false) => ("Node.js", 1.0 / r.value),
+            (false, false) => ("Python", r.value),
         };
         let what = if self.kind.higher_is_better() {
             "more"
         } else {
             "faster"
         };
-        if r.decisive() {
-            format!("{winner} {factor:.2}x {what}")
-        } else {
-            format!("no clear winner ({winner} {factor:.2}x {what}, interval spans 1)")
+        match (r.decisive(), r.indicative) {
+            (true, false) => format!("{winner} {factor:.2}x {what}"),
+            (true, true) => format!("{winner} {factor:.2}x {what} (indicative: single trial)"),
+            (false, false) => format!(
+                "no clear difference ({winner} {factor:.2}x {what}; Welch's t-test, p ≥ 0.05)"
+            ),
+            (false, true) => format!(
+                "no clear difference ({winner} {factor:.2}x {what}, within the 25% margin; indicative: single trial)"
+            ),
         }
     }
 }
@@ -304,30 +341,24 @@ mod tests {
     use super::*;
     use crate::report::fixtures::sample_run;
 
-    fn est(median: f64, lo: f64, hi: f64) -> Estimate {
-        Estimate {
-            median,
-            ci_low: lo,
-            ci_high: hi,
-            cv: 0.05,
-            n: 3,
-            noisy: false,
-        }
+    fn est(samples: &[f64]) -> Estimate {
+        crate::suite::stats::estimate(samples).unwrap()
     }
 
     #[test]
-    fn ratio_interval_takes_the_extremes() {
-        let r = Ratio::of(&est(200.0, 180.0, 220.0), &est(100.0, 90.0, 110.0)).unwrap();
-        assert_eq!(r.median, 2.0);
+    fn ratio_names_its_interval_and_the_test_decides() {
+        let r = Ratio::of(&est(&[180.0, 200.0, 220.0]), &est(&[90.0, 100.0, 110.0])).unwrap();
+        assert_eq!(r.value, 2.0);
         assert!((r.low - 180.0 / 110.0).abs() < 1e-12);
         assert!((r.high - 220.0 / 90.0).abs() < 1e-12);
-        assert!(r.decisive());
-        let close = Ratio::of(&est(105.0, 95.0, 115.0), &est(100.0, 90.0, 110.0)).unwrap();
-        assert!(
-            !close.decisive(),
-            "overlapping intervals are no clear winner"
-        );
-        assert!(Ratio::of(&est(1.0, 1.0, 1.0), &est(0.0, 0.0, 0.0)).is_none());
+        assert!(r.decisive() && !r.indicative);
+        assert!(r.text().contains("range of ratios"), "{}", r.text());
+        let close = Ratio::of(&est(&[95.0, 105.0, 115.0]), &est(&[90.0, 100.0, 110.0])).unwrap();
+        assert!(!close.decisive(), "no clear difference");
+        let one = Ratio::of(&est(&[200.0]), &est(&[100.0])).unwrap();
+        assert!(one.decisive() && one.indicative);
+        assert_eq!(one.text(), "2.00x (indicative: 1 trial)");
+        assert!(Ratio::of(&est(&[1.0]), &est(&[0.0])).is_none());
     }
 
     #[test]
@@ -351,7 +382,7 @@ mod tests {
             .find(|h| h.workload == "startup")
             .unwrap();
         assert!(
-            startup.ratio.median < 1.0 && startup.sentence().starts_with("Node.js"),
+            startup.ratio.value < 1.0 && startup.sentence().starts_with("Node.js"),
             "lower start-up time wins"
         );
         let mixed = s.iter().find(|s| s.workload == "cpu-mixed").unwrap();

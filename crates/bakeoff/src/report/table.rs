@@ -1,7 +1,7 @@
 //! The summary tables as rows of formatted strings with a style hint per cell,
 //! shared by the text, Markdown and HTML renderers, plus number formatting.
 
-use crate::model::{Cell, Estimate, Run};
+use crate::model::{Cell, Estimate, Interval, Run};
 
 use super::summary::{self, Kind, Row, WorkloadSummary};
 
@@ -47,7 +47,7 @@ pub fn workload_table(s: &WorkloadSummary<'_>) -> Table {
     let mut headers = vec![
         "contender".to_string(),
         "language".to_string(),
-        format!("{metric} ({unit}, 95% CI)"),
+        format!("{metric} ({unit})"),
     ];
     match s.kind {
         Kind::Http => {
@@ -60,7 +60,11 @@ pub fn workload_table(s: &WorkloadSummary<'_>) -> Table {
                 Some(r) => format!("p99 @ {} req/s (ms)", fmt_rate(r)),
                 None => "p99 at equal load (ms)".into(),
             });
-            headers.extend(["CPU ms/req".into(), "RSS peak".into()]);
+            headers.extend([
+                "CPU ms/req".into(),
+                "marginal CPU ms/req".into(),
+                "RSS peak".into(),
+            ]);
         }
         Kind::Ws => {
             let clients = s
@@ -148,7 +152,7 @@ pub fn scaling_table(run: &Run) -> Option<Table> {
             "contender",
             "workload",
             "workers",
-            "capacity (req/s, 95% CI)",
+            "capacity (req/s)",
             "scaling efficiency",
             "flags",
         ]
@@ -181,6 +185,10 @@ fn row(r: &Row<'_>, kind: Kind) -> Vec<TableCell> {
             ));
             out.push(TableCell::plain(
                 el.map_or("-".into(), |e| fmt_ms(e.cpu_ms_per_request)),
+            ));
+            out.push(TableCell::plain(
+                el.and_then(|e| e.marginal_cpu_ms_per_request)
+                    .map_or("-".into(), fmt_ms),
             ));
             out.push(TableCell::plain(
                 el.map_or("-".into(), |e| fmt_bytes(e.rss_peak_bytes as f64)),
@@ -237,10 +245,44 @@ pub fn flag_meaning(flag: &str) -> &'static str {
     match flag {
         "noisy" => "trials disagree by more than 10% (coefficient of variation); rerun on a quieter machine",
         "contended" => "the load generator competed for CPU; figures are a lower bound",
-        "littles-law" => "measured concurrency disagrees with throughput × latency; time was lost outside the server",
-        "generator-limited" => "the generator could not send at the target rate; capacity may be higher",
+        "generator-limited" => "the generator could not send at the target rate; capacity may be higher (a lower bound, left out of verdicts)",
+        "machine-noisy" => "the machine held the generator up in every retry, so no clean window could be had; left out of verdicts",
+        "truncated" => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
+        "inconsistent" => "the engine's counts disagree with an independent count (see the cell's notes)",
         _ => "see the cell's notes",
     }
+}
+
+/// Flags whose reason the text and Markdown reports spell out per cell (the
+/// cell's notes), since they change what its figures mean.
+pub const EXPLAINED_FLAGS: [&str; 4] = [
+    "truncated",
+    "machine-noisy",
+    "generator-limited",
+    "inconsistent",
+];
+
+/// "contender workload ×w: note; note" for each cell carrying an
+/// [`EXPLAINED_FLAGS`] flag and notes.
+pub fn explained_notes(run: &Run) -> Vec<String> {
+    run.cells
+        .iter()
+        .filter(|c| !c.notes.is_empty())
+        .filter(|c| {
+            c.flags
+                .iter()
+                .any(|f| EXPLAINED_FLAGS.contains(&f.as_str()))
+        })
+        .map(|c| {
+            format!(
+                "{} {} ×{}: {}",
+                c.contender,
+                c.workload,
+                c.workers,
+                c.notes.join("; ")
+            )
+        })
+        .collect()
 }
 
 /// All distinct flags in the run, in first-seen order.
@@ -256,8 +298,26 @@ pub fn run_flags(run: &Run) -> Vec<String> {
     out
 }
 
+/// An estimate with its interval named: "51,200 (1 trial, indicative)",
+/// "51,200 (range 48,000–53,000 of 3)", "51,200 (95% CI 50,100–52,300, n 5)".
 pub fn fmt_estimate(e: &Estimate, f: fn(f64) -> String) -> String {
-    format!("{} [{}–{}]", f(e.median), f(e.ci_low), f(e.ci_high))
+    match e.interval {
+        Interval::Single => format!("{} (1 trial, indicative)", f(e.center())),
+        Interval::Range => format!(
+            "{} (range {}–{} of {})",
+            f(e.center()),
+            f(e.ci_low),
+            f(e.ci_high),
+            e.n
+        ),
+        Interval::TInterval95 => format!(
+            "{} (95% CI {}–{}, n {})",
+            f(e.center()),
+            f(e.ci_low),
+            f(e.ci_high),
+            e.n
+        ),
+    }
 }
 
 /// Requests per second: whole numbers with thousands separators from 100 up.

@@ -78,7 +78,7 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
             "{}",
             p.paint(
                 BOLD,
-                "Best Node.js vs best Python (ratio Node/Python, conservative interval)"
+                "Best Node.js vs best Python (ratio Node/Python, its interval named)"
             )
         )?;
         for h in &headlines {
@@ -101,6 +101,14 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
             p.paint(DIM, &format!("{flag}: {}", table::flag_meaning(&flag)))
         )?;
     }
+    let notes = table::explained_notes(run);
+    if !notes.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", p.paint(BOLD, "Why cells are flagged"))?;
+        for n in notes {
+            writeln!(w, "  {}", one_line(&n))?;
+        }
+    }
     Ok(())
 }
 
@@ -112,15 +120,13 @@ fn headline_line(h: &Headline<'_>) -> String {
         table::fmt_ms
     };
     format!(
-        "{}: {} {} {unit} vs {} {} {unit} -> {:.2}x [{:.2}–{:.2}]: {}",
+        "{}: {} {} {unit} vs {} {} {unit} -> {}: {}",
         h.workload,
         h.node.contender,
-        f(h.node_est.median),
+        f(h.node_est.center()),
         h.python.contender,
-        f(h.python_est.median),
-        h.ratio.median,
-        h.ratio.low,
-        h.ratio.high,
+        f(h.python_est.center()),
+        h.ratio.text(),
         h.sentence()
     )
 }

@@ -1,12 +1,13 @@
 //! The state of one cell while a run measures it, and its assembly into a
 //! finished [`Cell`]: capacity estimate over trials, scaling efficiency, the
-//! `noisy` and `contended` flags, the start-up estimate, and the status.
+//! `noisy`, `truncated`, `machine-noisy`, `generator-limited` and `contended`
+//! flags, the start-up estimate, and the status.
 
 use std::collections::BTreeSet;
 
 use super::plan::CellKey;
 use super::stats;
-use crate::model::{Cell, CellStatus, EqualLoad, Startup, Trial, WsPoint};
+use crate::model::{Cell, CellStatus, EqualLoad, Startup, Trial, TrialOutcome, WsPoint};
 use crate::workload::Workload;
 
 #[derive(Debug, Default)]
@@ -36,17 +37,77 @@ impl CellState {
 }
 
 impl CellState {
+    /// The trials' samples: confirmed capacities, and 0 for each trial where
+    /// nothing passed. Truncated, machine-noisy and generator-limited trials are
+    /// not samples.
+    pub(super) fn samples(&self) -> Vec<f64> {
+        self.trials.iter().filter_map(Trial::sample).collect()
+    }
+
+    /// The headline capacity over the samples so far ([`crate::model::Estimate::center`]).
     pub(super) fn median_capacity(&self) -> Option<f64> {
-        let caps: Vec<f64> = self.trials.iter().filter_map(|t| t.capacity_rps).collect();
-        stats::median(&caps)
+        stats::estimate(&self.samples()).map(|e| e.center())
+    }
+
+    /// Flag and explain the trials that are not samples, one line per outcome.
+    fn flag_unsampled_trials(&mut self) {
+        let total = self.trials.len();
+        for (outcome, flag, what) in [
+            (
+                TrialOutcome::Truncated,
+                "truncated",
+                "truncated (capacity is a lower bound)",
+            ),
+            (
+                TrialOutcome::MachineNoisy,
+                "machine-noisy",
+                "machine-noisy (no clean window)",
+            ),
+            (
+                TrialOutcome::GeneratorLimited,
+                "generator-limited",
+                "generator-limited (capacity is a lower bound)",
+            ),
+        ] {
+            let hit: Vec<&Trial> = self
+                .trials
+                .iter()
+                .filter(|t| t.outcome == outcome)
+                .collect();
+            if hit.is_empty() {
+                continue;
+            }
+            let why: Vec<String> = hit
+                .iter()
+                .map(|t| {
+                    let bound = t
+                        .capacity_rps
+                        .map(|c| format!(" at ≥ {c:.0} rps"))
+                        .unwrap_or_default();
+                    let note = t
+                        .note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default();
+                    format!("trial {}{bound}{note}", t.index + 1)
+                })
+                .collect();
+            let note = format!(
+                "{} of {total} trials {what}, left out of the estimate and of verdicts; {}",
+                hit.len(),
+                why.join("; ")
+            );
+            self.flag(flag, note);
+        }
     }
 
     /// Assemble the finished cell and mark this state done. `cap1` is the median
     /// capacity of the same contender and workload with one worker, if measured.
     pub(super) fn finish(&mut self, key: &CellKey, cap1: Option<f64>, cores: u32) -> Cell {
         self.done = true;
-        let caps: Vec<f64> = self.trials.iter().filter_map(|t| t.capacity_rps).collect();
-        let capacity = stats::estimate(&caps);
+        let samples = self.samples();
+        let capacity = stats::estimate(&samples);
+        self.flag_unsampled_trials();
         if let Some(e) = capacity {
             if e.noisy {
                 self.flag(
@@ -58,19 +119,34 @@ impl CellState {
                 );
             }
         }
-        if caps.len() < self.trials.len() {
+        let none = self
+            .trials
+            .iter()
+            .filter(|t| t.outcome == TrialOutcome::NoCapacity)
+            .count();
+        if none > 0 {
             self.notes.push(format!(
-                "{} of {} trials found no rate meeting the SLO",
-                self.trials.len() - caps.len(),
+                "{none} of {} trials found no rate meeting the SLO (each counted as 0)",
                 self.trials.len()
             ));
         }
         let scaling_efficiency = match (capacity, cap1) {
             (Some(e), Some(c1)) if key.workers > 1 && c1 > 0.0 => {
-                Some(e.median / (key.workers as f64 * c1))
+                Some(e.center() / (key.workers as f64 * c1))
             }
             _ => None,
         };
+        if let Some(c) = self
+            .equal
+            .as_ref()
+            .and_then(|e| e.consistency.clone())
+            .filter(|c| !c.ok)
+        {
+            self.flag(
+                "inconsistent",
+                format!("{} check failed: {}", c.check, c.detail),
+            );
+        }
         let loads = !matches!(key.workload, Workload::Startup);
         if loads && self.skipped.is_none() && key.workers + 1 > cores {
             self.flag(
@@ -123,5 +199,110 @@ impl CellState {
         // Keep the capacities for later scaling efficiencies and equal-load rates.
         self.trials = cell.trials.clone();
         cell
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Consistency, Interval};
+
+    fn trial(index: u32, capacity_rps: Option<f64>, outcome: TrialOutcome) -> Trial {
+        Trial {
+            index,
+            capacity_rps,
+            outcome,
+            note: Some(format!("note {index}")),
+            steps: Vec::new(),
+        }
+    }
+
+    fn key() -> CellKey {
+        CellKey {
+            contender: "a".into(),
+            workload: Workload::Json,
+            workers: 1,
+        }
+    }
+
+    #[test]
+    fn a_trial_with_nothing_passing_is_a_zero_sample() {
+        let mut st = CellState {
+            trials: vec![
+                trial(0, Some(1000.0), TrialOutcome::Confirmed),
+                trial(1, None, TrialOutcome::NoCapacity),
+                trial(2, Some(1100.0), TrialOutcome::Confirmed),
+            ],
+            ..CellState::default()
+        };
+        let cell = st.finish(&key(), None, 4);
+        let cap = cell.capacity.unwrap();
+        assert_eq!(
+            (cap.n, cap.interval, cap.center()),
+            (3, Interval::Range, 1000.0)
+        );
+        assert_eq!(cap.ci_low, 0.0);
+        assert!(cell.out_of_verdicts().is_none(), "{:?}", cell.flags);
+        assert!(cell
+            .notes
+            .iter()
+            .any(|n| n.contains("1 of 3 trials found no rate")));
+    }
+
+    #[test]
+    fn lower_bounds_are_not_samples_and_keep_the_cell_out_of_verdicts() {
+        let mut st = CellState {
+            trials: vec![
+                trial(0, Some(1000.0), TrialOutcome::Confirmed),
+                trial(1, Some(700.0), TrialOutcome::Truncated),
+                trial(2, None, TrialOutcome::MachineNoisy),
+                trial(3, Some(900.0), TrialOutcome::GeneratorLimited),
+            ],
+            ..CellState::default()
+        };
+        let cell = st.finish(&key(), None, 4);
+        let cap = cell.capacity.unwrap();
+        assert_eq!(
+            (cap.n, cap.interval, cap.center()),
+            (1, Interval::Single, 1000.0)
+        );
+        for flag in ["truncated", "machine-noisy", "generator-limited"] {
+            assert!(
+                cell.flags.iter().any(|f| f == flag),
+                "{flag}: {:?}",
+                cell.flags
+            );
+        }
+        let truncated = cell
+            .notes
+            .iter()
+            .find(|n| n.starts_with("1 of 4 trials truncated"))
+            .expect("a note on the truncated trial");
+        assert!(
+            truncated.contains("trial 2 at ≥ 700 rps: note 1"),
+            "{truncated}"
+        );
+        assert!(cell.out_of_verdicts().is_some());
+        assert!(cell.verdict_capacity().is_none());
+    }
+
+    #[test]
+    fn a_failed_consistency_check_flags_the_cell() {
+        let mut eq = crate::verdict::fixture::equal_load(5.0, None, 1 << 20);
+        eq.consistency = Some(Consistency {
+            check: "upstream calls".into(),
+            ok: false,
+            detail: "412 calls > 400 sent".into(),
+        });
+        let mut st = CellState {
+            trials: vec![trial(0, Some(1000.0), TrialOutcome::Confirmed)],
+            equal: Some(eq),
+            ..CellState::default()
+        };
+        let cell = st.finish(&key(), None, 4);
+        assert!(cell.flags.contains(&"inconsistent".to_string()));
+        assert!(cell
+            .notes
+            .contains(&"upstream calls check failed: 412 calls > 400 sent".to_string()));
     }
 }

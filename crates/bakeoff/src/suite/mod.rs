@@ -9,7 +9,7 @@
 //!   is [`crate::measure::ProcSampler`]).
 //!
 //! Submodules: [`plan`] (profiles, options → [`plan::Plan`]), [`search`] (capacity
-//! at the SLO), [`runner`] (executes a plan), [`stats`] (median, bootstrap CI).
+//! at the SLO), [`runner`] (executes a plan), [`stats`] (estimates and Welch's test).
 //!
 //! Wiring (in `cmd::run`): resolve the contenders (names from
 //! [`plan::default_contenders`] or `--contenders`) into [`ContenderSpec`]s, build

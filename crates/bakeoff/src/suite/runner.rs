@@ -20,12 +20,8 @@ use super::{
     DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, SampleError,
     Sampler, Warmup, WindowPurpose, WindowSpec, WsSpec,
 };
-use crate::model::{Cell, EqualLoad, LittlesLaw, SearchStep, Trial, WsPoint};
+use crate::model::{Cell, EqualLoad, SearchStep, Trial, TrialOutcome, WsPoint};
 use crate::workload::Workload;
-
-/// Little's law holds when |observed − predicted| ≤ REL × max(both) + ABS.
-pub const LITTLE_REL: f64 = 0.20;
-pub const LITTLE_ABS: f64 = 0.5;
 
 /// Receives each finished cell (the store writes it in one transaction).
 pub trait CellSink: Send {
@@ -463,9 +459,16 @@ impl Runner<'_> {
         for n in out.notes {
             st.notes.push(format!("trial {}: {n}", trial + 1));
         }
+        let outcome = match out.capacity {
+            None => TrialOutcome::NoCapacity,
+            Some(_) if out.generator_limited => TrialOutcome::GeneratorLimited,
+            Some(_) => TrialOutcome::Confirmed,
+        };
         st.trials.push(Trial {
             index: trial,
             capacity_rps: out.capacity,
+            outcome,
+            note: None,
             steps: out.steps,
         });
         Ok(())
@@ -550,13 +553,6 @@ impl Runner<'_> {
             Some(r.achieved_rps),
             Some(r.latency.p99),
         );
-        let observed = r.mean_in_flight;
-        let predicted = r.achieved_rps * r.service.mean / 1000.0;
-        let littles = LittlesLaw {
-            observed_concurrency: observed,
-            predicted_concurrency: predicted,
-            ok: (observed - predicted).abs() <= LITTLE_REL * observed.max(predicted) + LITTLE_ABS,
-        };
         let st = self.cells.get_mut(key).expect("cell");
         let (cpu_ms, peak, mean) = match usage {
             // CPU rate over request rate: the settle runs at the same rate as the window.
@@ -578,15 +574,6 @@ impl Runner<'_> {
                 (0.0, 0, 0)
             }
         };
-        if !littles.ok {
-            st.flag(
-                "littles-law",
-                format!(
-                    "Little's law: {observed:.2} requests in flight observed, {predicted:.2} predicted \
-                     (rate × mean service time); the measurement is inconsistent"
-                ),
-            );
-        }
         if r.achieved_rps < MIN_ACHIEVED_RATIO * rate {
             st.notes.push(format!(
                 "at the equal-load rate of {rate:.0} rps it achieved only {:.0} rps",
@@ -618,7 +605,9 @@ impl Runner<'_> {
             rss_peak_bytes: peak,
             rss_mean_bytes: mean,
             timeline: r.timeline,
-            littles_law: littles,
+            idle_cpu_cores: None,
+            marginal_cpu_ms_per_request: None,
+            consistency: None,
             histograms: r.histograms,
         });
         Ok(())

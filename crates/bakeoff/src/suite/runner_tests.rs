@@ -124,7 +124,6 @@ async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
             el.target_rps,
             b_cap
         );
-        assert!(el.littles_law.ok, "{:?}", el.littles_law);
         // FakeSampler: 0.5 CPU-s per s; at rate R that is 500/R ms per request.
         let want = 500.0 / el.achieved_rps;
         assert!(
@@ -371,18 +370,6 @@ async fn worker_sweep_gives_scaling_efficiency_and_contention() {
     assert!((eff - 0.5).abs() < 0.05, "{eff}");
     assert!(two.flags.contains(&"contended".to_string()));
     assert!(!one.flags.contains(&"contended".to_string()));
-}
-
-#[tokio::test(start_paused = true)]
-async fn inconsistent_in_flight_count_flags_littles_law() {
-    let mut liar = fc(500.0);
-    liar.model.in_flight_skew = 5.0;
-    let mut h = Harness::new(vec![("liar", liar)]);
-    let p = plan(vec![spec("liar")], &["json"], 1, &[]);
-    h.run(&p, &CancellationToken::new()).await.unwrap();
-    let c = h.cell("liar", "json");
-    assert!(c.flags.contains(&"littles-law".to_string()), "{c:?}");
-    assert!(!c.equal_load.as_ref().unwrap().littles_law.ok);
 }
 
 #[tokio::test(start_paused = true)]

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::Plan;
 use super::{DriveError, Driver, Warmup, WindowPurpose, WindowResult, WindowSpec};
-use crate::model::SearchStep;
+use crate::model::{SearchStep, StepPhase, StepVerdict};
 use crate::workload::Workload;
 
 /// Errors above this share fail a window (0.1%).
@@ -167,12 +167,24 @@ pub async fn search_capacity(
         let pass = passes(&r, rate, cfg.slo_p99_ms);
         let step = SearchStep {
             index: out.steps.len() as u32,
-            phase: if bracketed { "bisect" } else { "ramp" }.into(),
+            phase: if bracketed {
+                StepPhase::Bisect
+            } else {
+                StepPhase::Ramp
+            },
             target_rps: rate,
             achieved_rps: r.achieved_rps,
             p99_ms: r.latency.p99,
             error_rate: r.error_rate(),
-            pass,
+            verdict: if pass {
+                StepVerdict::Pass
+            } else if !r.generator_valid {
+                StepVerdict::GeneratorLimited
+            } else {
+                StepVerdict::Fail
+            },
+            duration_s: spec.duration.as_secs_f64(),
+            reasons: Vec::new(),
         };
         on_step(&step);
         out.steps.push(step);
@@ -309,7 +321,7 @@ mod tests {
         for (i, s) in out.steps.iter().enumerate() {
             assert_eq!(s.index as usize, i);
         }
-        assert!(out.steps.iter().any(|s| s.phase == "bisect"));
+        assert!(out.steps.iter().any(|s| s.phase == StepPhase::Bisect));
     }
 
     #[tokio::test(start_paused = true)]
@@ -414,7 +426,7 @@ mod tests {
     async fn a_server_that_never_meets_the_slo_has_no_capacity() {
         let out = search(ServerModel::knee(0.1), &cfg(Workload::Json, None)).await;
         assert_eq!(out.capacity, None);
-        assert!(out.steps.iter().all(|s| !s.pass));
+        assert!(out.steps.iter().all(|s| !s.pass()));
         assert!(
             out.notes.iter().any(|n| n.contains("fails the SLO")),
             "{:?}",

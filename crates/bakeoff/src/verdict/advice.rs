@@ -96,6 +96,9 @@ pub struct Advice {
     pub profile: TeamProfile,
     pub ranking: Vec<Ranked>,
     pub recommendation: String,
+    /// Some capacity behind the ranking rests on a single trial: the
+    /// recommendation is indicative only.
+    pub indicative: bool,
     pub reasons: Vec<String>,
     pub caveats: Vec<String>,
     pub peak_rps: f64,
@@ -131,7 +134,7 @@ fn perf_value(cell: &Cell, cat: Category) -> Option<f64> {
         };
         return (p.p99_ms > 0.0).then(|| delivered / p.p99_ms);
     }
-    cell.capacity.map(|e| e.median)
+    cell.verdict_capacity().map(|e| e.center())
 }
 
 /// p99 at equal load (lower is better), or the ws fan-out p99.
@@ -275,8 +278,30 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         "Measured in {}; it says nothing beyond this machine and these versions.",
         scope(run)
     )];
-    if run.settings.trials < 2 {
-        caveats.push("One trial per cell: differences under 10% are treated as ties. `--profile standard` runs 3 interleaved trials with confidence intervals.".into());
+    let indicative = run
+        .cells
+        .iter()
+        .any(|c| c.status.is_ok() && c.verdict_capacity().is_some_and(|e| e.n < 2));
+    if indicative {
+        caveats.push(format!(
+            "Indicative: some capacities rest on a single trial, so differences under {:.0}% are treated as ties and none is tested. `--profile standard` runs several independent trials.",
+            super::INDICATIVE_MARGIN * 100.0
+        ));
+    }
+    let left_out: Vec<String> = run
+        .cells
+        .iter()
+        .filter(|c| c.capacity.is_some())
+        .filter_map(|c| {
+            c.out_of_verdicts()
+                .map(|why| format!("{}/{} ({why})", c.contender, c.workload))
+        })
+        .collect();
+    if !left_out.is_empty() {
+        caveats.push(format!(
+            "Left out of the ranking, their capacity being only a lower bound or unmeasurable on this machine: {}.",
+            left_out.join("; ")
+        ));
     }
     if let Some(slo) = profile.slo_p99_ms {
         if (slo - run.settings.slo_p99_ms).abs() > 1e-9 {
@@ -297,7 +322,10 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     }
     caveats.push("The plan assumes capacity grows linearly with cores; a worker sweep (`--workers 1,2`) measures the real scaling.".into());
 
-    let (recommendation, reasons) = explain(run, &ranking, &plan);
+    let (mut recommendation, reasons) = explain(run, &ranking, &plan);
+    if indicative {
+        recommendation = format!("Indicative (single trial): {recommendation}");
+    }
     let measure_command = (!missing_workloads.is_empty()).then(|| {
         format!(
             "bakeoff run --contenders {} --workloads {}",
@@ -326,6 +354,7 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         profile: profile.clone(),
         ranking,
         recommendation,
+        indicative,
         reasons,
         caveats,
         peak_rps,
@@ -362,8 +391,12 @@ fn plan_row(run: &Run, c: &ContenderInfo, profile: &TeamProfile, peak: f64) -> P
         let cap = category_cell(run, &c.name, *cat)
             .filter(|cell| cell.status.is_ok())
             .and_then(|cell| {
-                cell.capacity
-                    .map(|e| (cell.workload.clone(), e.median / cell.workers.max(1) as f64))
+                cell.verdict_capacity().map(|e| {
+                    (
+                        cell.workload.clone(),
+                        e.center() / cell.workers.max(1) as f64,
+                    )
+                })
             });
         match cap {
             Some((w, per_core)) if per_core > 0.0 => {
@@ -452,10 +485,17 @@ fn explain(run: &Run, ranking: &[Ranked], plan: &[PlanRow]) -> (String, Vec<Stri
     }
     for cat in ["io", "data", "ws"] {
         if let Some(cell) = run.cell(&top.contender, cat) {
-            if let Some(e) = cell.capacity {
+            if let Some(e) = cell.verdict_capacity() {
                 reasons.push(format!(
-                    "{} sustained {:.0} req/s on `{cat}` at p99 ≤ {} ms.",
-                    top.contender, e.median, run.settings.slo_p99_ms
+                    "{} sustained {:.0} req/s on `{cat}` at p99 ≤ {} ms{}.",
+                    top.contender,
+                    e.center(),
+                    run.settings.slo_p99_ms,
+                    if e.n < 2 {
+                        " (1 trial, indicative)"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }

@@ -1,17 +1,19 @@
 //! The blog's claims as hypotheses, each tested over a run's cells.
 //!
 //! A verdict is `supported`, `not_supported` or `inconclusive`. It is
-//! inconclusive when the confidence intervals overlap (see
-//! [`super::compare_estimates`]) or when a cell it needs is missing; the missing
-//! cells are named. Every verdict carries the numbers behind it and the scope it
-//! holds for.
+//! inconclusive when the capacities show no clear difference (Welch's t-test at
+//! 5%, see [`super::compare_estimates`]) or when a cell it needs is missing or
+//! left out of verdicts (truncated, machine-noisy); those cells are named. A
+//! verdict that rests on a single-trial comparison is marked `indicative`. Every
+//! verdict carries the numbers behind it and the scope it holds for.
 
 use serde::Serialize;
 
 use super::{
-    best_capacity, cells_of, compare_estimates, compare_points, ratio_interval, scope, Order,
+    best_capacity, cells_of, compare_estimates, compare_points, is_indicative, ratio_interval,
+    scope, Order, RatioKind,
 };
-use crate::model::{Run, WsPoint};
+use crate::model::{Estimate, Run, WsPoint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,7 +55,20 @@ pub struct ClaimResult {
     pub evidence: Vec<Evidence>,
     /// Cells (`contender-language/workload`) that were needed but not measured.
     pub missing: Vec<String>,
+    /// Some comparison behind the verdict rests on a single trial: indicative only.
+    pub indicative: bool,
     pub scope: String,
+}
+
+impl ClaimResult {
+    /// The verdict's label, marked when it rests on a single trial.
+    pub fn verdict_label(&self) -> String {
+        if self.indicative {
+            format!("{} (indicative: single trial)", self.verdict.label())
+        } else {
+            self.verdict.label().to_string()
+        }
+    }
 }
 
 /// Check all seven claims against a run.
@@ -79,6 +94,7 @@ struct Draft {
     reason: String,
     evidence: Vec<Evidence>,
     missing: Vec<String>,
+    indicative: bool,
 }
 
 impl Draft {
@@ -88,7 +104,14 @@ impl Draft {
             reason: String::new(),
             evidence: Vec::new(),
             missing: Vec::new(),
+            indicative: false,
         }
+    }
+
+    /// [`compare_estimates`], remembering when the comparison is indicative.
+    fn compare(&mut self, a: &Estimate, b: &Estimate) -> Order {
+        self.indicative |= is_indicative(a, b);
+        compare_estimates(a, b)
     }
 
     fn ev(&mut self, what: impl Into<String>, contender: Option<&str>, value: f64, unit: &str) {
@@ -116,8 +139,30 @@ impl Draft {
             reason: self.reason,
             evidence: self.evidence,
             missing: self.missing,
+            indicative: self.indicative,
             scope: String::new(),
         }
+    }
+}
+
+/// `language/workload`, with why when its cells were measured but left out of
+/// verdicts (truncated, machine-noisy, generator-limited).
+fn missing_capacity(run: &Run, workload: &str, language: &str) -> String {
+    let left_out: Vec<String> = cells_of(run, workload, language)
+        .into_iter()
+        .filter(|c| c.capacity.is_some())
+        .filter_map(|c| {
+            c.out_of_verdicts()
+                .map(|why| format!("{} {why}", c.contender))
+        })
+        .collect();
+    if left_out.is_empty() {
+        format!("{language}/{workload}")
+    } else {
+        format!(
+            "{language}/{workload} (left out of verdicts: {})",
+            left_out.join(", ")
+        )
     }
 }
 
@@ -125,32 +170,41 @@ impl Draft {
 fn node_vs_python(run: &Run, workload: &str, d: &mut Draft) -> Option<(Order, f64)> {
     let node = best_capacity(run, workload, "node");
     let py = best_capacity(run, workload, "python");
-    if node.is_none() {
-        d.missing.push(format!("node/{workload}"));
-    }
-    if py.is_none() {
-        d.missing.push(format!("python/{workload}"));
+    for (lang, found) in [("node", node.is_some()), ("python", py.is_some())] {
+        if !found {
+            d.missing.push(missing_capacity(run, workload, lang));
+        }
     }
     let ((nc, ne), (pc, pe)) = (node?, py?);
     d.ev(
         format!("{workload} capacity, best Node.js"),
         Some(&nc.contender),
-        ne.median,
+        ne.center(),
         "req/s",
     );
     d.ev(
         format!("{workload} capacity, best Python"),
         Some(&pc.contender),
-        pe.median,
+        pe.center(),
         "req/s",
     );
-    let (ratio, lo, hi) = ratio_interval(&ne, &pe)?;
-    d.ev(format!("{workload} Node.js ÷ Python"), None, ratio, "×");
-    if ne.n >= 2 && pe.n >= 2 {
-        d.ev(format!("{workload} ratio CI low"), None, lo, "×");
-        d.ev(format!("{workload} ratio CI high"), None, hi, "×");
+    let r = ratio_interval(&ne, &pe)?;
+    d.ev(format!("{workload} Node.js ÷ Python"), None, r.ratio, "×");
+    if r.kind != RatioKind::Point {
+        d.ev(
+            format!("{workload} ratio ({}), low", r.kind.label()),
+            None,
+            r.low,
+            "×",
+        );
+        d.ev(
+            format!("{workload} ratio ({}), high", r.kind.label()),
+            None,
+            r.high,
+            "×",
+        );
     }
-    Some((compare_estimates(&ne, &pe), ratio))
+    Some((d.compare(&ne, &pe), r.ratio))
 }
 
 fn claim1_speed(run: &Run) -> ClaimResult {
@@ -189,7 +243,7 @@ fn claim1_speed(run: &Run) -> ClaimResult {
             fmt_ratios(&results)
         );
     } else {
-        d.reason = format!("the intervals overlap ({})", fmt_ratios(&results));
+        d.reason = format!("no clear difference ({})", fmt_ratios(&results));
     }
     d.finish(
         1,
@@ -353,7 +407,7 @@ fn claim3_io(run: &Run) -> ClaimResult {
             Verdict::Inconclusive,
             format!("Node.js led on I/O ({r:.2}×), but the heavy-processing half is missing or within the noise"),
         ),
-        _ => (Verdict::Inconclusive, "the I/O capacities overlap or are missing".to_string()),
+        _ => (Verdict::Inconclusive, "the I/O capacities show no clear difference, or are missing".to_string()),
     };
     d.finish(
         3,
@@ -449,7 +503,7 @@ fn claim5_data(run: &Run) -> ClaimResult {
             Verdict::NotSupported,
             format!("plain JavaScript aggregated with the higher capacity (Node.js ÷ Python = {r:.2}×)"),
         ),
-        Some((Order::Overlap, r)) => (Verdict::Inconclusive, format!("the intervals overlap ({r:.2}×)")),
+        Some((Order::Overlap, r)) => (Verdict::Inconclusive, format!("no clear difference ({r:.2}×)")),
         None => (Verdict::Inconclusive, "needs data cells for both languages".to_string()),
     };
     for lang in ["node", "python"] {
@@ -499,15 +553,15 @@ fn claim6_high_load(run: &Run) -> ClaimResult {
             py_cells
                 .iter()
                 .filter(|c| is_async_python(run, &c.contender) == asynchronous)
-                .filter_map(|c| c.capacity.map(|e| (c.contender.clone(), e)))
-                .max_by(|a, b| a.1.median.total_cmp(&b.1.median))
+                .filter_map(|c| c.verdict_capacity().map(|e| (c.contender.clone(), e)))
+                .max_by(|a, b| a.1.center().total_cmp(&b.1.center()))
         };
         let (sync, asyn) = (best_of(false), best_of(true));
         if let Some((n, e)) = &sync {
             d.ev(
                 format!("{w} capacity, best sync Python"),
                 Some(n),
-                e.median,
+                e.center(),
                 "req/s",
             );
         }
@@ -515,23 +569,23 @@ fn claim6_high_load(run: &Run) -> ClaimResult {
             d.ev(
                 format!("{w} capacity, best async Python"),
                 Some(n),
-                e.median,
+                e.center(),
                 "req/s",
             );
         }
         let best_py = [sync, asyn]
             .into_iter()
             .flatten()
-            .max_by(|a, b| a.1.median.total_cmp(&b.1.median));
+            .max_by(|a, b| a.1.center().total_cmp(&b.1.center()));
         if let (Some((nc, ne)), Some((_, pe))) = (node, best_py) {
             d.ev(
                 format!("{w} capacity, best Node.js"),
                 Some(&nc.contender),
-                ne.median,
+                ne.center(),
                 "req/s",
             );
             compared += 1;
-            match compare_estimates(&pe, &ne) {
+            match d.compare(&pe, &ne) {
                 Order::Greater => py_ahead += 1,
                 Order::Less => node_ahead += 1,
                 Order::Overlap => {}
@@ -582,12 +636,16 @@ fn claim7_python_versions(run: &Run) -> ClaimResult {
             };
             for cell in run.cells.iter().filter(|c| c.contender == old.name) {
                 let (Some(o), Some(n)) = (
-                    cell.capacity,
-                    run.cell(&new.name, &cell.workload).and_then(|c| c.capacity),
+                    cell.verdict_capacity(),
+                    run.cell(&new.name, &cell.workload)
+                        .and_then(|c| c.verdict_capacity()),
                 ) else {
                     continue;
                 };
-                let speedup = n.median / o.median - 1.0;
+                if o.center() <= 0.0 {
+                    continue;
+                }
+                let speedup = n.center() / o.center() - 1.0;
                 d.ev(
                     format!(
                         "{} capacity, Python {} → {}",
@@ -597,7 +655,7 @@ fn claim7_python_versions(run: &Run) -> ClaimResult {
                     speedup * 100.0,
                     "% change",
                 );
-                if compare_estimates(&n, &o) == Order::Greater
+                if d.compare(&n, &o) == Order::Greater
                     && best.as_ref().is_none_or(|(s, _)| speedup > *s)
                 {
                     best = Some((speedup, cell.workload.clone()));
@@ -653,94 +711,4 @@ fn version_key(v: &str) -> Vec<u32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::verdict::fixture;
-
-    fn by_id(results: &[ClaimResult], id: u8) -> &ClaimResult {
-        results.iter().find(|c| c.id == id).unwrap()
-    }
-
-    #[test]
-    fn all_seven_claims_get_a_verdict_and_scope() {
-        let r = check_all(&fixture::run());
-        assert_eq!(r.len(), 7);
-        for c in &r {
-            assert!(c.scope.contains("run 7"), "{}", c.scope);
-            assert!(!c.reason.is_empty(), "claim {} has no reason", c.id);
-        }
-    }
-
-    #[test]
-    fn verdicts_on_the_fixture() {
-        let r = check_all(&fixture::run());
-        // json 2.0x and plaintext 2.0x: Node leads, Python within 2x.
-        assert_eq!(
-            by_id(&r, 1).verdict,
-            Verdict::Supported,
-            "{:?}",
-            by_id(&r, 1)
-        );
-        assert_eq!(by_id(&r, 2).verdict, Verdict::Supported);
-        assert_eq!(by_id(&r, 3).verdict, Verdict::Supported);
-        assert_eq!(by_id(&r, 4).verdict, Verdict::Supported);
-        assert_eq!(by_id(&r, 5).verdict, Verdict::Supported);
-        assert_eq!(by_id(&r, 6).verdict, Verdict::NotSupported);
-        assert_eq!(by_id(&r, 7).verdict, Verdict::Inconclusive);
-        assert!(!by_id(&r, 7).missing.is_empty());
-    }
-
-    #[test]
-    fn overlapping_intervals_give_inconclusive() {
-        let mut run = fixture::run();
-        for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
-            c.capacity = Some(fixture::est(300.0, 60.0, 3));
-        }
-        let r = check_all(&run);
-        assert_eq!(by_id(&r, 5).verdict, Verdict::Inconclusive);
-        assert!(by_id(&r, 5).reason.contains("overlap"));
-    }
-
-    #[test]
-    fn a_missing_cell_gives_inconclusive_naming_it() {
-        let mut run = fixture::run();
-        run.cells
-            .retain(|c| !(c.workload == "data" && c.contender.starts_with("python")));
-        let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
-        assert_eq!(c5.verdict, Verdict::Inconclusive);
-        assert_eq!(c5.missing, vec!["python/data".to_string()]);
-    }
-
-    #[test]
-    fn python_far_behind_contradicts_claim_one() {
-        let mut run = fixture::run();
-        for c in run.cells.iter_mut().filter(|c| {
-            c.contender == "python-fastapi" && (c.workload == "json" || c.workload == "plaintext")
-        }) {
-            c.capacity = Some(fixture::est(1000.0, 30.0, 3));
-        }
-        assert_eq!(check_all(&run)[0].verdict, Verdict::NotSupported);
-    }
-
-    #[test]
-    fn a_faster_newer_python_supports_claim_seven() {
-        let mut run = fixture::run();
-        let mut newer = run.contender("python-flask").unwrap().clone();
-        newer.name = "python-flask-313".into();
-        newer.runtime_version = "3.13.0".into();
-        run.contenders.push(newer);
-        let mut cell = run.cell("python-flask", "json").unwrap().clone();
-        cell.contender = "python-flask-313".into();
-        cell.capacity = Some(fixture::est(3500.0, 50.0, 3));
-        run.cells.push(cell);
-        let c7 = check_all(&run).into_iter().find(|c| c.id == 7).unwrap();
-        assert_eq!(c7.verdict, Verdict::Supported, "{c7:?}");
-        assert!(c7.reason.contains("40%"), "{}", c7.reason);
-    }
-
-    #[test]
-    fn version_keys_order_numerically() {
-        assert!(version_key("3.9.18") < version_key("3.13.0"));
-        assert!(version_key("v20.1.0") > version_key("v18.20.0"));
-    }
-}
+mod tests;

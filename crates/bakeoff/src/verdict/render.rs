@@ -31,7 +31,7 @@ pub fn claims_text(claims: &[ClaimResult], w: &mut impl Write) -> io::Result<()>
         writeln!(
             w,
             "   verdict:    {} — {}",
-            c.verdict.label().to_uppercase(),
+            c.verdict_label().to_uppercase(),
             c.reason
         )?;
         for e in &c.evidence {
@@ -186,7 +186,7 @@ pub fn claims_html(claims: &[ClaimResult], w: &mut impl Write) -> io::Result<()>
             c.id,
             escape_html(c.quote),
             escape_html(c.hypothesis),
-            c.verdict.label(),
+            escape_html(&c.verdict_label()),
             escape_html(&c.reason),
             evidence.join("<br>")
         )?;

@@ -23,6 +23,7 @@ pub fn expected_charts(run: &Run) -> Vec<String> {
         "spectrum-cpu-mixed",
         "service-cpu-mixed",
         "cost-cpu",
+        "cost-cpu-marginal",
         "cost-rss",
         "cost-ws-memory",
         "scaling-json",

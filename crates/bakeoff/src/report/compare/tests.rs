@@ -1,16 +1,23 @@
 //! Unit and snapshot tests of the comparison and its renderers.
 
 use super::*;
-use crate::model::{Environment, EqualLoad, Estimate, LittlesLaw, Percentiles, Settings};
+use crate::model::{Environment, EqualLoad, Estimate, Interval, Percentiles, Settings};
 
 fn estimate(median: f64, half_width: f64, n: u32) -> Estimate {
     Estimate {
         median,
+        mean: median,
         ci_low: median - half_width,
         ci_high: median + half_width,
         cv: 0.02,
+        sd: 0.02 * median,
         n,
         noisy: false,
+        interval: if n == 1 {
+            Interval::Single
+        } else {
+            Interval::Range
+        },
     }
 }
 
@@ -39,11 +46,9 @@ fn cell(contender: &str, workload: &str, cap: Estimate, p99: f64, cpu: f64) -> C
             rss_peak_bytes: 0,
             rss_mean_bytes: 0,
             timeline: Vec::new(),
-            littles_law: LittlesLaw {
-                observed_concurrency: 1.0,
-                predicted_concurrency: 1.0,
-                ok: true,
-            },
+            idle_cpu_cores: None,
+            marginal_cpu_ms_per_request: None,
+            consistency: None,
             histograms: Vec::new(),
         }),
         ws: Vec::new(),
@@ -244,4 +249,37 @@ fn no_common_cells() {
     );
     let b = run(2, Vec::new());
     insta::assert_snapshot!(rendered(&Comparison::new(&a, &b, Some(5.0)), Format::Text));
+}
+
+#[test]
+fn different_equal_load_rates_are_named_and_not_gated() {
+    let (a, mut b) = pair();
+    // flask json: p99 doubled, but at a different equal-load rate.
+    let el = b.cells[1].equal_load.as_mut().unwrap();
+    el.target_rps = 620.0;
+    el.latency.p99 *= 2.0;
+    let c = Comparison::new(&a, &b, Some(5.0));
+    let flask = c
+        .cells
+        .iter()
+        .find(|x| x.key.contender == "python-flask")
+        .unwrap();
+    assert_eq!(flask.rates_differ, Some((500.0, 620.0)));
+    assert!(flask.p99_ms.delta_pct.unwrap() > 50.0);
+    assert!(
+        flask.regressions.iter().all(|r| !r.starts_with("p99")),
+        "{:?}",
+        flask.regressions
+    );
+    let text = rendered(&c, Format::Text);
+    assert!(text.contains("Equal-load rates differ"), "{text}");
+    assert!(
+        text.contains("python-flask json ×1: 500 req/s (A) vs 620 req/s (B)"),
+        "{text}"
+    );
+    // Same rates: nothing said.
+    let (a, b) = pair();
+    let c = Comparison::new(&a, &b, None);
+    assert!(c.cells.iter().all(|x| x.rates_differ.is_none()));
+    assert!(!rendered(&c, Format::Text).contains("Equal-load rates differ"));
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Cell, Run};
+use crate::model::{Cell, Interval, Run, StepVerdict};
 use crate::report::summary::{self, Kind, WorkloadSummary};
 use crate::report::table::{fmt_bytes, fmt_ms, fmt_rate};
 
@@ -75,10 +75,16 @@ pub fn capacity(
                     let e = summary::headline_estimate(cell)?;
                     Some(Bar {
                         label: name.to_string(),
-                        value: e.median,
-                        interval: Some((e.ci_low, e.ci_high)),
+                        value: e.center(),
+                        // One trial has no interval to draw.
+                        interval: (!e.is_single()).then_some((e.ci_low, e.ci_high)),
                         look: look_of(looks, name),
-                        value_text: format!("{} {unit}", fmt(e.median)),
+                        value_text: match e.interval {
+                            Interval::Single => {
+                                format!("{} {unit} (1 trial, indicative)", fmt(e.center()))
+                            }
+                            _ => format!("{} {unit}", fmt(e.center())),
+                        },
                     })
                 })
                 .collect(),
@@ -88,7 +94,10 @@ pub fn capacity(
     if groups.is_empty() {
         return None;
     }
-    let title = format!("{}: {metric}, median and 95% CI over trials", s.workload);
+    let title = format!(
+        "{}: {metric} over trials (whiskers: the range below 5 trials, the 95% t-interval from 5)",
+        s.workload
+    );
     Some(svg::bar_chart(
         &format!("capacity-{}", s.workload),
         &title,
@@ -193,7 +202,8 @@ fn cost(
     (!groups.is_empty()).then(|| svg::bar_chart(chart, title, x_label, &groups))
 }
 
-/// CPU-ms per request, peak RSS, and memory per WebSocket connection.
+/// CPU-ms per request (average, and marginal where measured), peak RSS, and
+/// memory per WebSocket connection.
 pub fn costs(run: &Run, looks: &BTreeMap<String, Look>) -> Vec<String> {
     let mib = |b: f64| b / (1024.0 * 1024.0);
     [
@@ -201,9 +211,22 @@ pub fn costs(run: &Run, looks: &BTreeMap<String, Look>) -> Vec<String> {
             run,
             looks,
             "cost-cpu",
-            "CPU time per request at equal load",
+            "CPU time per request at equal load (average, idle CPU included)",
             "CPU ms per request",
             |c| c.equal_load.as_ref().map(|e| e.cpu_ms_per_request),
+            |v| format!("{} ms", fmt_ms(v)),
+        ),
+        cost(
+            run,
+            looks,
+            "cost-cpu-marginal",
+            "Marginal CPU time per request at equal load (idle CPU subtracted)",
+            "marginal CPU ms per request",
+            |c| {
+                c.equal_load
+                    .as_ref()
+                    .and_then(|e| e.marginal_cpu_ms_per_request)
+            },
             |v| format!("{} ms", fmt_ms(v)),
         ),
         cost(
@@ -241,7 +264,7 @@ pub fn scaling(
         .map(|name| {
             let mut points: Vec<(f64, f64)> = ok_cells(run, s.workload)
                 .filter(|c| c.contender == name)
-                .filter_map(|c| Some((f64::from(c.workers), c.capacity?.median)))
+                .filter_map(|c| Some((f64::from(c.workers), c.capacity?.center())))
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
             Series {
@@ -342,7 +365,9 @@ pub fn cell_key(cell: &Cell) -> String {
     format!("{}-{}-w{}", cell.contender, cell.workload, cell.workers)
 }
 
-/// Each trial's capacity search: target rate per step, filled = met the SLO, cross = missed.
+/// Each trial's capacity search: target rate per step; circle = met the SLO,
+/// cross = missed, diamond = not judged (the machine stalled the generator, or it
+/// could not send the rate).
 pub fn search(cell: &Cell) -> Option<String> {
     let series: Vec<Series> = cell
         .trials
@@ -360,12 +385,10 @@ pub fn search(cell: &Cell) -> Option<String> {
             markers: Some(
                 t.steps
                     .iter()
-                    .map(|s| {
-                        if s.pass {
-                            Marker::Circle
-                        } else {
-                            Marker::Cross
-                        }
+                    .map(|s| match s.verdict {
+                        StepVerdict::Pass => Marker::Circle,
+                        StepVerdict::Fail => Marker::Cross,
+                        StepVerdict::Stalled | StepVerdict::GeneratorLimited => Marker::Diamond,
                     })
                     .collect(),
             ),
@@ -384,7 +407,7 @@ pub fn search(cell: &Cell) -> Option<String> {
         .fold(0.0, f64::max);
     Some(svg::line_chart(
         &format!("search-{}", cell_key(cell)),
-        "capacity search (o met SLO, x missed)",
+        "capacity search (o met SLO, x missed, diamond not judged: stalled or generator-limited)",
         &Axis {
             label: "step".into(),
             scale: Scale::linear_from_zero(max_x),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::model::{ContenderInfo, Run};
 
 use super::summary::{self, Kind, RATIO_METHOD};
-use super::table::{self, fmt_bytes, fmt_count, fmt_ms, fmt_rate, Style, Table};
+use super::table::{self, fmt_bytes, fmt_count, fmt_estimate, fmt_ms, fmt_rate, Style, Table};
 
 pub mod charts;
 pub mod svg;
@@ -285,18 +285,20 @@ fn headline(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
         };
         let _ = write!(
             h,
-            "<div class=\"card\"><div><b>{w}</b> <span class=\"muted\">{m}</span></div><div class=\"ratio\">{r:.2}&times; <span class=\"muted\" style=\"font-size:15px\">[{lo:.2}&ndash;{hi:.2}]</span></div>\
+            "<div class=\"card\"><div><b>{w}</b> <span class=\"muted\">{m}</span></div><div class=\"ratio\">{r:.2}&times; <span class=\"muted\" style=\"font-size:15px\">{interval}</span></div>\
              <div>{sent}</div><div class=\"who\">Node/Python: {n} {nv} {unit} vs {p} {pv} {unit}</div></div>",
             w = esc(hd.workload),
             m = esc(hd.kind.metric().0),
-            r = hd.ratio.median,
-            lo = hd.ratio.low,
-            hi = hd.ratio.high,
+            r = hd.ratio.value,
+            interval = esc(&match hd.ratio.kind {
+                crate::verdict::RatioKind::Point => format!("({})", hd.ratio.kind.label()),
+                k => format!("{} {:.2}–{:.2}", k.label(), hd.ratio.low, hd.ratio.high),
+            }),
             sent = esc(&hd.sentence()),
             n = esc(&hd.node.contender),
-            nv = f(hd.node_est.median),
+            nv = f(hd.node_est.center()),
             p = esc(&hd.python.contender),
-            pv = f(hd.python_est.median),
+            pv = f(hd.python_est.center()),
         );
     }
     let _ = write!(h, "</div><p class=\"muted\">{}</p>", esc(RATIO_METHOD));
@@ -363,7 +365,7 @@ fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &m
             continue;
         }
         let cap = c.capacity.map_or(String::new(), |e| {
-            format!(": capacity {} req/s", fmt_rate(e.median))
+            format!(": capacity {} req/s", fmt_estimate(&e, fmt_rate))
         });
         let _ = write!(
             h,

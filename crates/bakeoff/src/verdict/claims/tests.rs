@@ -1,0 +1,142 @@
+//! The claims on hand-built runs: each verdict, its boundaries, and the cells
+//! named when missing or left out.
+
+use super::*;
+use crate::verdict::fixture;
+
+fn by_id(results: &[ClaimResult], id: u8) -> &ClaimResult {
+    results.iter().find(|c| c.id == id).unwrap()
+}
+
+#[test]
+fn all_seven_claims_get_a_verdict_and_scope() {
+    let r = check_all(&fixture::run());
+    assert_eq!(r.len(), 7);
+    for c in &r {
+        assert!(c.scope.contains("run 7"), "{}", c.scope);
+        assert!(!c.reason.is_empty(), "claim {} has no reason", c.id);
+    }
+}
+
+#[test]
+fn verdicts_on_the_fixture() {
+    let r = check_all(&fixture::run());
+    // json 2.0x and plaintext 2.0x: Node leads, Python within 2x.
+    assert_eq!(
+        by_id(&r, 1).verdict,
+        Verdict::Supported,
+        "{:?}",
+        by_id(&r, 1)
+    );
+    assert_eq!(by_id(&r, 2).verdict, Verdict::Supported);
+    assert_eq!(by_id(&r, 3).verdict, Verdict::Supported);
+    assert_eq!(by_id(&r, 4).verdict, Verdict::Supported);
+    assert_eq!(by_id(&r, 5).verdict, Verdict::Supported);
+    assert_eq!(by_id(&r, 6).verdict, Verdict::NotSupported);
+    assert_eq!(by_id(&r, 7).verdict, Verdict::Inconclusive);
+    assert!(!by_id(&r, 7).missing.is_empty());
+}
+
+#[test]
+fn no_clear_difference_gives_inconclusive() {
+    let mut run = fixture::run();
+    for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+        c.capacity = Some(fixture::est(300.0, 60.0, 3));
+    }
+    let r = check_all(&run);
+    assert_eq!(by_id(&r, 5).verdict, Verdict::Inconclusive);
+    assert!(by_id(&r, 5).reason.contains("no clear difference"));
+    assert!(!by_id(&r, 5).indicative);
+}
+
+#[test]
+fn truncated_and_machine_noisy_cells_are_left_out_and_named() {
+    let mut run = fixture::run();
+    for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+        let flag = if c.contender.starts_with("python") {
+            "truncated"
+        } else {
+            "machine-noisy"
+        };
+        c.flags.push(flag.into());
+    }
+    let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+    assert_eq!(c5.verdict, Verdict::Inconclusive);
+    assert!(
+        c5.missing
+            .iter()
+            .any(|m| m.starts_with("python/data (left out of verdicts:")
+                && m.contains("truncated")),
+        "{:?}",
+        c5.missing
+    );
+    assert!(c5.missing.iter().any(|m| m.contains("machine-noisy")));
+}
+
+#[test]
+fn a_single_trial_verdict_is_indicative_and_needs_the_margin() {
+    let mut run = fixture::run();
+    // Python 20% ahead on data with one trial each: within the 25% margin.
+    for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+        let v = if c.contender.starts_with("python") {
+            240.0
+        } else {
+            200.0
+        };
+        c.capacity = crate::suite::stats::estimate(&[v]);
+    }
+    let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+    assert_eq!(c5.verdict, Verdict::Inconclusive);
+    assert!(c5.indicative && c5.verdict_label().contains("indicative"));
+    for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+        if c.contender.starts_with("python") {
+            c.capacity = crate::suite::stats::estimate(&[400.0]);
+        }
+    }
+    let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+    assert_eq!(c5.verdict, Verdict::Supported);
+    assert!(c5.indicative);
+}
+
+#[test]
+fn a_missing_cell_gives_inconclusive_naming_it() {
+    let mut run = fixture::run();
+    run.cells
+        .retain(|c| !(c.workload == "data" && c.contender.starts_with("python")));
+    let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+    assert_eq!(c5.verdict, Verdict::Inconclusive);
+    assert_eq!(c5.missing, vec!["python/data".to_string()]);
+}
+
+#[test]
+fn python_far_behind_contradicts_claim_one() {
+    let mut run = fixture::run();
+    for c in run.cells.iter_mut().filter(|c| {
+        c.contender == "python-fastapi" && (c.workload == "json" || c.workload == "plaintext")
+    }) {
+        c.capacity = Some(fixture::est(1000.0, 30.0, 3));
+    }
+    assert_eq!(check_all(&run)[0].verdict, Verdict::NotSupported);
+}
+
+#[test]
+fn a_faster_newer_python_supports_claim_seven() {
+    let mut run = fixture::run();
+    let mut newer = run.contender("python-flask").unwrap().clone();
+    newer.name = "python-flask-313".into();
+    newer.runtime_version = "3.13.0".into();
+    run.contenders.push(newer);
+    let mut cell = run.cell("python-flask", "json").unwrap().clone();
+    cell.contender = "python-flask-313".into();
+    cell.capacity = Some(fixture::est(3500.0, 50.0, 3));
+    run.cells.push(cell);
+    let c7 = check_all(&run).into_iter().find(|c| c.id == 7).unwrap();
+    assert_eq!(c7.verdict, Verdict::Supported, "{c7:?}");
+    assert!(c7.reason.contains("40%"), "{}", c7.reason);
+}
+
+#[test]
+fn version_keys_order_numerically() {
+    assert!(version_key("3.9.18") < version_key("3.13.0"));
+    assert!(version_key("v20.1.0") > version_key("v18.20.0"));
+}
