@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::search::SearchConfig;
 use crate::cli::Profile;
 use crate::model::Settings;
 use crate::workload::Workload;
@@ -128,6 +129,15 @@ pub struct Phases {
     pub max_steps: u32,
     /// No new search window starts after this much time in one search.
     pub search_budget: Duration,
+    /// The search bisects until high ÷ low ≤ 1 + resolution.
+    pub resolution: f64,
+    /// Re-runs of a window the machine stalled, per step.
+    pub max_retries: u32,
+    /// The window that confirms a search's candidate, and how many may be tried.
+    pub confirm_window: Duration,
+    pub max_confirms: u32,
+    /// The longest wait for an overloaded server to work off its queue.
+    pub max_drain: Duration,
     pub equal_warmup_max: Duration,
     pub equal_window: Duration,
     /// Idle memory sampling after start-up and before each ws point.
@@ -154,8 +164,13 @@ impl Phases {
                 step_min: secs(0.5),
                 step_max: secs(1.5),
                 step_target_requests: 300,
-                max_steps: 14,
-                search_budget: secs(7.0),
+                max_steps: 12,
+                search_budget: secs(8.0),
+                resolution: 0.03,
+                max_retries: 2,
+                confirm_window: secs(5.0),
+                max_confirms: 2,
+                max_drain: secs(2.0),
                 equal_warmup_max: secs(1.5),
                 equal_window: secs(3.0),
                 idle_sample: secs(0.5),
@@ -171,8 +186,13 @@ impl Phases {
                 step_min: secs(0.5),
                 step_max: secs(1.5),
                 step_target_requests: 300,
-                max_steps: 14,
-                search_budget: secs(6.0),
+                max_steps: 12,
+                search_budget: secs(8.0),
+                resolution: 0.03,
+                max_retries: 2,
+                confirm_window: secs(10.0),
+                max_confirms: 2,
+                max_drain: secs(2.0),
                 equal_warmup_max: secs(1.0),
                 equal_window: secs(3.0),
                 idle_sample: secs(0.5),
@@ -190,6 +210,11 @@ impl Phases {
                 step_target_requests: 2000,
                 max_steps: 20,
                 search_budget: secs(60.0),
+                resolution: 0.02,
+                max_retries: 3,
+                confirm_window: secs(30.0),
+                max_confirms: 3,
+                max_drain: secs(5.0),
                 equal_warmup_max: secs(5.0),
                 equal_window: secs(15.0),
                 idle_sample: secs(1.0),
@@ -236,6 +261,8 @@ pub struct Launch {
     /// HTTP workloads measured during this launch.
     pub workloads: Vec<Workload>,
     pub ws: bool,
+    /// The contender gets the dataset (`BAKEOFF_DATA`): only launches of `data`.
+    pub data: bool,
 }
 
 /// A validated plan.
@@ -347,6 +374,12 @@ impl Plan {
             .collect()
     }
 
+    /// Clients in the room while the fan-out capacity is searched: the
+    /// profile's first ws point.
+    pub fn ws_search_clients(&self) -> u32 {
+        self.ws_clients().first().copied().unwrap_or(2)
+    }
+
     pub fn contender(&self, name: &str) -> Option<&ContenderSpec> {
         self.contenders.iter().find(|c| c.name == name)
     }
@@ -416,105 +449,107 @@ impl Plan {
         None
     }
 
-    /// The launches in order: the capacity trials interleaved (A B C A B C), then
-    /// one final pass per contender (equal load, ws), then any extra spawns the
+    fn live(&self, c: &ContenderSpec, w: Workload, workers: u32) -> bool {
+        self.skip_reason(&CellKey {
+            contender: c.name.clone(),
+            workload: w,
+            workers,
+        })
+        .is_none()
+    }
+
+    /// The launches in order: the capacity trials interleaved, then one final
+    /// pass per contender (equal load, ws memory), then any extra spawns the
     /// `startup` cells need.
+    ///
+    /// Order is a Latin square: trial t runs the contenders rotated by t, and
+    /// each launch's workloads rotated by t plus the contender's position, so
+    /// no contender or workload always goes first (drift, thermal state).
+    /// `data` runs in launches of its own, the only ones given the dataset, so
+    /// no other measurement (start-up, idle memory) carries it.
     pub fn launches(&self) -> Vec<Launch> {
-        let live = |c: &ContenderSpec, w: Workload, workers: u32| {
-            self.skip_reason(&CellKey {
-                contender: c.name.clone(),
-                workload: w,
-                workers,
-            })
-            .is_none()
-        };
         let http = self.http_workloads();
+        let ws = self.has(Workload::Ws);
         let mut out = Vec::new();
+        let n = self.contenders.len().max(1);
         for trial in 0..self.trials {
-            for c in &self.contenders {
-                for workers in self.worker_counts(c) {
-                    let workloads: Vec<_> = http
+            for k in 0..n {
+                let i = (k + trial as usize) % n;
+                let c = &self.contenders[i];
+                let counts = self.worker_counts(c);
+                for &workers in &counts {
+                    let mut workloads: Vec<Workload> = http
                         .iter()
                         .copied()
-                        .filter(|&w| live(c, w, workers))
+                        .filter(|&w| w != Workload::Data && self.live(c, w, workers))
                         .collect();
                     if !workloads.is_empty() {
-                        out.push(Launch {
-                            kind: LaunchKind::Capacity { trial },
-                            contender: c.name.clone(),
-                            workers,
-                            workloads,
-                            ws: false,
-                        });
+                        let r = (trial as usize + i) % workloads.len();
+                        workloads.rotate_left(r);
                     }
+                    let ws_here = ws && workers == 1 && self.live(c, Workload::Ws, 1);
+                    push(&mut out, LaunchKind::Capacity { trial }, c, workers, workloads, ws_here, false);
+                    if http.contains(&Workload::Data) && self.live(c, Workload::Data, workers) {
+                        push(&mut out, LaunchKind::Capacity { trial }, c, workers, vec![Workload::Data], false, true);
+                    }
+                }
+                if ws && !counts.contains(&1) && self.live(c, Workload::Ws, 1) {
+                    push(&mut out, LaunchKind::Capacity { trial }, c, 1, Vec::new(), true, false);
                 }
             }
         }
         for c in &self.contenders {
-            let ws = self.has(Workload::Ws) && live(c, Workload::Ws, 1);
-            let mut counts = self.worker_counts(c);
-            if ws && !counts.contains(&1) {
-                counts.insert(0, 1);
+            let counts = self.worker_counts(c);
+            let ws_live = ws && self.live(c, Workload::Ws, 1);
+            let mut all = counts.clone();
+            if ws_live && !all.contains(&1) {
+                all.insert(0, 1);
             }
-            for workers in counts {
-                let workloads: Vec<_> = http
+            for workers in all {
+                let measured = counts.contains(&workers);
+                let workloads: Vec<Workload> = http
                     .iter()
                     .copied()
-                    .filter(|&w| live(c, w, workers) && self.worker_counts(c).contains(&workers))
+                    .filter(|&w| measured && w != Workload::Data && self.live(c, w, workers))
                     .collect();
-                let ws_here = ws && workers == 1;
-                if !workloads.is_empty() || ws_here {
-                    out.push(Launch {
-                        kind: LaunchKind::Final,
-                        contender: c.name.clone(),
-                        workers,
-                        workloads,
-                        ws: ws_here,
-                    });
+                push(&mut out, LaunchKind::Final, c, workers, workloads, ws_live && workers == 1, false);
+                if measured && http.contains(&Workload::Data) && self.live(c, Workload::Data, workers) {
+                    push(&mut out, LaunchKind::Final, c, workers, vec![Workload::Data], false, true);
                 }
             }
         }
         if self.has(Workload::Startup) {
             for c in &self.contenders {
                 let sw = self.startup_workers(c);
-                if !live(c, Workload::Startup, sw) {
+                if !self.live(c, Workload::Startup, sw) {
                     continue;
                 }
                 let have = out
                     .iter()
-                    .filter(|l| l.contender == c.name && l.workers == sw)
+                    .filter(|l| l.contender == c.name && l.workers == sw && !l.data)
                     .count() as u32;
                 for _ in have..self.phases.startup_spawns {
-                    out.push(Launch {
-                        kind: LaunchKind::StartupOnly,
-                        contender: c.name.clone(),
-                        workers: sw,
-                        workloads: Vec::new(),
-                        ws: false,
-                    });
+                    push(&mut out, LaunchKind::StartupOnly, c, sw, Vec::new(), false, false);
                 }
             }
         }
         out
     }
 
-    /// Worst-case duration of one launch at this scale, with `startup` per start.
+    /// The longest one launch can take at this scale, with `startup` per start,
+    /// from the same settings the runner uses.
     pub fn launch_budget(&self, launch: &Launch, startup: Duration) -> Duration {
         let p = &self.phases;
         let stop = Duration::from_millis(500);
         let mut t = startup + self.scaled(p.idle_sample) + stop;
         match launch.kind {
             LaunchKind::Capacity { .. } => {
-                for (i, _) in launch.workloads.iter().enumerate() {
-                    let warm = if i == 0 {
-                        p.first_warmup_max
-                    } else {
-                        p.warmup_max
-                    };
-                    // Warm-up and first window, then the budget; the last window may
-                    // start just before the budget ends.
-                    let window = p.step_warmup + p.step_max;
-                    t += self.scaled(warm + window + p.search_budget + window);
+                for (i, &w) in launch.workloads.iter().enumerate() {
+                    t += SearchConfig::for_plan(self, w, i == 0).worst_case();
+                }
+                if launch.ws {
+                    t += SearchConfig::for_plan(self, Workload::Ws, launch.workloads.is_empty())
+                        .worst_case();
                 }
             }
             LaunchKind::Final => {
@@ -539,6 +574,29 @@ impl Plan {
             .map(|l| self.launch_budget(l, startup))
             .sum()
     }
+}
+
+/// Add a launch unless it has nothing to do.
+fn push(
+    out: &mut Vec<Launch>,
+    kind: LaunchKind,
+    c: &ContenderSpec,
+    workers: u32,
+    workloads: Vec<Workload>,
+    ws: bool,
+    data: bool,
+) {
+    if workloads.is_empty() && !ws {
+        return;
+    }
+    out.push(Launch {
+        kind,
+        contender: c.name.clone(),
+        workers,
+        workloads,
+        ws,
+        data,
+    });
 }
 
 fn parse_slo(value: &str) -> Result<f64, PlanError> {
