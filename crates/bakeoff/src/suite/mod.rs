@@ -8,8 +8,11 @@
 //! - [`Sampler`]: CPU time and memory of a process set over a window (the real one
 //!   is [`crate::measure::ProcSampler`]).
 //!
-//! Submodules: [`plan`] (profiles, options → [`plan::Plan`]), [`search`] (capacity
-//! at the SLO), [`runner`] (executes a plan), [`stats`] (median, bootstrap CI).
+//! Submodules: [`plan`] (profiles, options → [`plan::Plan`], the Latin-square
+//! launch order), [`search`] (capacity at the SLO: the window rules, retries of
+//! stalled windows, confirmation), [`windows`] (HTTP and WebSocket windows as the
+//! search sees them), [`runner`] (executes a plan), [`stats`] (estimates over
+//! trials), [`live`] (the real launcher and driver).
 //!
 //! Wiring (in `cmd::run`): resolve the contenders (names from
 //! [`plan::default_contenders`] or `--contenders`) into [`ContenderSpec`]s, build

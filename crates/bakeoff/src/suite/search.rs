@@ -15,7 +15,9 @@
 //!    they fail); after the first failure above a pass, any further step is at
 //!    most ×`narrow_factor`. A failing window whose throughput was measured caps
 //!    the bracket near that throughput.
-//! 4. **Bisect** geometrically until high ÷ low ≤ 1 + `resolution`.
+//! 4. **Bisect** geometrically until high ÷ low ≤ 1 + `resolution`; then
+//!    re-test the upper bound once, since one failing window may have been a
+//!    dip in the server's capacity (if it passes, the search goes on above it).
 //! 5. **Confirm** the candidate with a window of `confirm` length; if it fails,
 //!    step down and confirm again (at most `max_confirms` windows).
 //! 6. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
@@ -343,6 +345,11 @@ impl Search<'_> {
         let mut generator_note: Option<String> = None;
         let mut rate = cfg.start_rps.clamp(cfg.min_rps, cfg.max_rps);
         let mut windows = 0u32;
+        // A single failing window may have been a dip in the server's capacity
+        // (another tenant, a GC): before the bracket closes on it, its upper
+        // bound is re-tested once. A bound that fails twice stands.
+        let mut retested = false;
+        let mut retesting = false;
         loop {
             if windows >= cfg.max_steps {
                 return Ok(truncated(
@@ -359,7 +366,9 @@ impl Search<'_> {
                     ),
                 ));
             }
-            let phase = if lo.is_some() && hi.is_some() {
+            let phase = if retesting {
+                StepPhase::Retest
+            } else if lo.is_some() && hi.is_some() {
                 StepPhase::Bisect
             } else {
                 StepPhase::Ramp
@@ -378,10 +387,15 @@ impl Search<'_> {
             let attempt = self.attempt(phase, probe).await?;
             started.get_or_insert_with(Instant::now);
             windows += 1;
+            let was_retest = std::mem::replace(&mut retesting, false);
             match attempt {
                 Attempt::Stalled(why) => return Ok(Bracket::MachineNoisy { why }),
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     lo = Some(lo.map_or(rate, |l| l.max(rate)));
+                    if was_retest {
+                        // The bound was a dip: search above it again.
+                        hi = None;
+                    }
                 }
                 Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
                     generator_note = Some(format!(
@@ -405,12 +419,18 @@ impl Search<'_> {
             rate = match (lo, hi) {
                 (Some(l), Some(h)) => {
                     if h / l <= 1.0 + cfg.resolution {
-                        return Ok(match generator_note {
-                            Some(why) => Bracket::GeneratorLimited { low: Some(l), why },
-                            None => Bracket::Closed { low: l },
-                        });
+                        if let Some(why) = generator_note {
+                            return Ok(Bracket::GeneratorLimited { low: Some(l), why });
+                        }
+                        if retested {
+                            return Ok(Bracket::Closed { low: l });
+                        }
+                        retested = true;
+                        retesting = true;
+                        h
+                    } else {
+                        (l * h).sqrt().min(l * cfg.narrow_factor)
                     }
-                    (l * h).sqrt().min(l * cfg.narrow_factor)
                 }
                 (Some(l), None) => {
                     if l >= cfg.max_rps {
@@ -419,7 +439,12 @@ impl Search<'_> {
                             format!("passed at the search ceiling of {:.0} req/s", cfg.max_rps),
                         ));
                     }
-                    (l * cfg.ramp_factor).min(cfg.max_rps)
+                    let factor = if retested {
+                        cfg.narrow_factor
+                    } else {
+                        cfg.ramp_factor
+                    };
+                    (l * factor).min(cfg.max_rps)
                 }
                 (None, Some(h)) => {
                     if let Some(why) = generator_note.take() {
