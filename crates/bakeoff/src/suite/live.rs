@@ -282,7 +282,6 @@ fn v2(h: &Histogram<u64>) -> Option<Vec<u8>> {
 
 /// Translate an engine report into the suite's window result.
 pub fn window_result(r: &load::LoadReport) -> WindowResult {
-    let status_errors = r.errors.get(&load::ErrorKind::Status).copied().unwrap_or(0);
     let light = r.classes.get("light").map(|c| &c.latency);
     let mut histograms = Vec::new();
     for (name, h) in [
@@ -297,7 +296,7 @@ pub fn window_result(r: &load::LoadReport) -> WindowResult {
     WindowResult {
         target_rps: r.target_rate.unwrap_or(0.0),
         achieved_rps: r.achieved_rate,
-        requests: r.requests.saturating_sub(status_errors),
+        requests: r.successes,
         errors: r.error_count(),
         latency: percentiles(&r.latency),
         service: percentiles(&r.service),
