@@ -31,6 +31,8 @@ pub enum Mode {
     SilentClose(u64),
     /// Every second response is a 503.
     AlternateStatus,
+    /// Every second response is a 503 at once; the others are 200 after the delay.
+    FastFailSlowOk(Duration),
     /// Never answer.
     Hang,
     /// Answer with bytes that are not HTTP.
@@ -43,6 +45,9 @@ pub enum Mode {
 pub struct HttpServer {
     pub addr: SocketAddr,
     pub requests: Arc<AtomicU64>,
+    /// Connections accepted, and how many had been when the first request came.
+    pub accepts: Arc<AtomicU64>,
+    pub accepts_at_first_request: Arc<std::sync::OnceLock<u64>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -62,13 +67,25 @@ pub async fn http(mode: Mode) -> HttpServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let requests = Arc::new(AtomicU64::new(0));
+    let accepts = Arc::new(AtomicU64::new(0));
+    let at_first: Arc<std::sync::OnceLock<u64>> = Arc::new(std::sync::OnceLock::new());
     let first: Arc<std::sync::OnceLock<Instant>> = Arc::new(std::sync::OnceLock::new());
     let counter = requests.clone();
+    let (accepted, seen) = (accepts.clone(), at_first.clone());
     let task = tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
+            accepted.fetch_add(1, Ordering::SeqCst);
             let counter = counter.clone();
             let first = first.clone();
+            let (accepted, seen) = (accepted.clone(), seen.clone());
             tokio::spawn(async move {
+                let mut buf = [0u8; 1];
+                // The first byte of any request: note how many connections were
+                // open (after 10 ms, for the accept loop to catch up).
+                if sock.peek(&mut buf).await.is_ok_and(|n| n > 0) && seen.get().is_none() {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    seen.get_or_init(|| accepted.load(Ordering::SeqCst));
+                }
                 let _ = serve(sock, mode, counter, first).await;
             });
         }
@@ -76,6 +93,8 @@ pub async fn http(mode: Mode) -> HttpServer {
     HttpServer {
         addr,
         requests,
+        accepts,
+        accepts_at_first_request: at_first,
         task,
     }
 }
@@ -172,6 +191,15 @@ async fn serve(
                     sock.write_all(OK).await?;
                 }
             }
+            Mode::FastFailSlowOk(d) => {
+                if n % 2 == 0 {
+                    sock.write_all(b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy")
+                        .await?;
+                } else {
+                    tokio::time::sleep(d).await;
+                    sock.write_all(OK).await?;
+                }
+            }
             Mode::Hang => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
             }
@@ -208,12 +236,26 @@ impl Drop for WsServer {
 }
 
 pub async fn ws_room() -> WsServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ws_room_stalling(None).await
+}
+
+/// A chat room that, given `stall`, stops reading from the first client to
+/// send a message for that long, with small receive buffers, so the sender
+/// soon blocks on that client (backpressure).
+pub async fn ws_room_stalling(stall: Option<Duration>) -> WsServer {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if stall.is_some() {
+        socket.set_recv_buffer_size(4096).unwrap();
+    }
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1024).unwrap();
     let addr = listener.local_addr().unwrap();
+    let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (tx, _) = broadcast::channel::<String>(65_536);
     let task = tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
             let tx = tx.clone();
+            let stalled = stalled.clone();
             tokio::spawn(async move {
                 let Ok(ws) = tokio_tungstenite::accept_async(sock).await else {
                     return;
@@ -234,6 +276,11 @@ pub async fn ws_room() -> WsServer {
                 while let Some(Ok(msg)) = stream.next().await {
                     if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
                         let _ = tx.send(t.as_str().to_string());
+                        if let Some(d) = stall {
+                            if !stalled.swap(true, Ordering::SeqCst) {
+                                tokio::time::sleep(d).await;
+                            }
+                        }
                     }
                 }
                 forward.abort();
