@@ -110,7 +110,9 @@ pub struct Cell {
     pub startup: Option<Startup>,
     /// Scaling efficiency cap(w) / (w × cap(1)), when a worker sweep ran.
     pub scaling_efficiency: Option<f64>,
-    /// Machine-readable flags: "noisy", "contended", "littles-law", "generator-limited".
+    /// Machine-readable flags ("noisy", "contended", "generator-limited",
+    /// "machine-noisy", "truncated", "inconsistent"); their meanings are in
+    /// `report::table::flag_meaning`.
     pub flags: Vec<String>,
     /// Human notes behind the flags.
     pub notes: Vec<String>,
@@ -130,39 +132,233 @@ impl CellStatus {
     }
 }
 
-/// A median with its 95% bootstrap confidence interval over trials.
+/// A cell's value across trials, with an interval whose kind says what it is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     pub median: f64,
+    pub mean: f64,
+    /// Sample standard deviation (n − 1); 0 for one sample.
+    pub sd: f64,
     pub ci_low: f64,
     pub ci_high: f64,
     /// Coefficient of variation of the samples.
     pub cv: f64,
+    /// Number of samples (every trial that counts, a failed one as 0).
     pub n: u32,
     /// cv > 10%
     pub noisy: bool,
+    /// What `ci_low..ci_high` is.
+    pub interval: Interval,
+}
+
+impl Estimate {
+    /// The headline value: the mean under a t-interval, the median otherwise.
+    pub fn center(&self) -> f64 {
+        match self.interval {
+            Interval::TInterval95 => self.mean,
+            Interval::Single | Interval::Range => self.median,
+        }
+    }
+
+    /// One sample: the value is indicative, with no interval at all.
+    pub fn is_single(&self) -> bool {
+        self.interval == Interval::Single
+    }
+}
+
+/// The kind of interval an [`Estimate`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interval {
+    /// One sample: `ci_low = ci_high = ` the value; indicative only.
+    Single,
+    /// 2 to 4 samples: `[min, max]` of the samples; no coverage is claimed.
+    Range,
+    /// 5 samples or more: mean ± t(0.975, n − 1) · sd / √n.
+    #[serde(rename = "t_interval_95")]
+    TInterval95,
+}
+
+impl Interval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interval::Single => "single",
+            Interval::Range => "range",
+            Interval::TInterval95 => "t_interval_95",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Interval> {
+        [Interval::Single, Interval::Range, Interval::TInterval95]
+            .into_iter()
+            .find(|i| i.as_str() == s)
+    }
+}
+
+/// How one trial's capacity search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialOutcome {
+    /// `capacity_rps` is the rate that passed its confirmation window.
+    Confirmed,
+    /// Even the lowest rate failed; `capacity_rps` is None and counts as a 0 sample.
+    NoCapacity,
+    /// The search stopped before its resolution; `capacity_rps` is a lower bound.
+    Truncated,
+    /// No clean window could be had; `capacity_rps` is None.
+    MachineNoisy,
+    /// The generator could not go higher; `capacity_rps` is a lower bound.
+    GeneratorLimited,
+}
+
+impl TrialOutcome {
+    pub const ALL: [TrialOutcome; 5] = [
+        TrialOutcome::Confirmed,
+        TrialOutcome::NoCapacity,
+        TrialOutcome::Truncated,
+        TrialOutcome::MachineNoisy,
+        TrialOutcome::GeneratorLimited,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrialOutcome::Confirmed => "confirmed",
+            TrialOutcome::NoCapacity => "no_capacity",
+            TrialOutcome::Truncated => "truncated",
+            TrialOutcome::MachineNoisy => "machine_noisy",
+            TrialOutcome::GeneratorLimited => "generator_limited",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TrialOutcome> {
+        TrialOutcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The trial's sample for the cell's estimate: its capacity when confirmed, 0
+    /// when nothing passed, and none (not a sample) otherwise.
+    pub fn sample(self, capacity_rps: Option<f64>) -> Option<f64> {
+        match self {
+            TrialOutcome::Confirmed => capacity_rps,
+            TrialOutcome::NoCapacity => Some(0.0),
+            TrialOutcome::Truncated
+            | TrialOutcome::MachineNoisy
+            | TrialOutcome::GeneratorLimited => None,
+        }
+    }
 }
 
 /// One trial's capacity search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trial {
     pub index: u32,
-    /// The highest rate that met the SLO, if any did.
+    /// See [`TrialOutcome`] for what this is under each outcome.
     pub capacity_rps: Option<f64>,
+    pub outcome: TrialOutcome,
+    /// Why the trial ended as it did, when it is not plainly confirmed.
+    pub note: Option<String>,
     pub steps: Vec<SearchStep>,
+}
+
+impl Trial {
+    /// This trial's sample for the estimate (see [`TrialOutcome::sample`]).
+    pub fn sample(&self) -> Option<f64> {
+        self.outcome.sample(self.capacity_rps)
+    }
+}
+
+/// Which part of the search a window belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepPhase {
+    Ramp,
+    Bisect,
+    /// A stalled window run again.
+    Retest,
+    /// The long window that holds the candidate capacity.
+    Confirm,
+}
+
+impl StepPhase {
+    pub const ALL: [StepPhase; 4] = [
+        StepPhase::Ramp,
+        StepPhase::Bisect,
+        StepPhase::Retest,
+        StepPhase::Confirm,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepPhase::Ramp => "ramp",
+            StepPhase::Bisect => "bisect",
+            StepPhase::Retest => "retest",
+            StepPhase::Confirm => "confirm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StepPhase> {
+        StepPhase::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for StepPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a search window was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepVerdict {
+    Pass,
+    Fail,
+    /// The machine held the generator up; the window is retried, not judged.
+    Stalled,
+    GeneratorLimited,
+}
+
+impl StepVerdict {
+    pub const ALL: [StepVerdict; 4] = [
+        StepVerdict::Pass,
+        StepVerdict::Fail,
+        StepVerdict::Stalled,
+        StepVerdict::GeneratorLimited,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepVerdict::Pass => "pass",
+            StepVerdict::Fail => "fail",
+            StepVerdict::Stalled => "stalled",
+            StepVerdict::GeneratorLimited => "generator_limited",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StepVerdict> {
+        StepVerdict::ALL.into_iter().find(|v| v.as_str() == s)
+    }
 }
 
 /// One window of the capacity search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchStep {
     pub index: u32,
-    /// "ramp" | "bisect"
-    pub phase: String,
+    pub phase: StepPhase,
     pub target_rps: f64,
     pub achieved_rps: f64,
     pub p99_ms: f64,
     pub error_rate: f64,
-    pub pass: bool,
+    pub verdict: StepVerdict,
+    /// The measured window's length, seconds.
+    pub duration_s: f64,
+    /// Why it failed or was stalled, e.g. "p99 131 ms > 100 ms".
+    pub reasons: Vec<String>,
+}
+
+impl SearchStep {
+    pub fn pass(&self) -> bool {
+        self.verdict == StepVerdict::Pass
+    }
 }
 
 /// Latency percentiles in milliseconds.
@@ -193,11 +389,17 @@ pub struct EqualLoad {
     pub spectrum: Vec<[f64; 2]>,
     /// (quantile, ms) points from p50 to p99.99, service time.
     pub service_spectrum: Vec<[f64; 2]>,
+    /// Average CPU per request, the contender's idle CPU included.
     pub cpu_ms_per_request: f64,
+    /// The contender's idle CPU, in cores, when measured.
+    pub idle_cpu_cores: Option<f64>,
+    /// CPU per request with the idle baseline subtracted.
+    pub marginal_cpu_ms_per_request: Option<f64>,
     pub rss_peak_bytes: u64,
     pub rss_mean_bytes: u64,
     pub timeline: Vec<TimelinePoint>,
-    pub littles_law: LittlesLaw,
+    /// A check of the measurement against an independent count, when one exists.
+    pub consistency: Option<Consistency>,
     /// HdrHistogram V2 (deflate) blobs, by name ("latency", "service", "light").
     /// Persisted by the store; not part of the JSON document.
     #[serde(skip)]
@@ -212,14 +414,13 @@ pub struct TimelinePoint {
     pub errors: u64,
 }
 
-/// Little's law: mean in-flight requests ≈ throughput × mean latency.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct LittlesLaw {
-    /// Measured mean number of requests in flight.
-    pub observed_concurrency: f64,
-    /// achieved_rps × mean service time.
-    pub predicted_concurrency: f64,
+/// A cross-check of the engine's counts against an independent source, e.g.
+/// check "upstream calls": ok_all ≤ calls ≤ sent_all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consistency {
+    pub check: String,
     pub ok: bool,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

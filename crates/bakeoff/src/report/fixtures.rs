@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::model::{
-    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Estimate, LittlesLaw, Percentiles,
-    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, WsPoint,
+    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
+    Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
+    TimelinePoint, Trial, TrialOutcome, WsPoint,
 };
 
 /// (name, language, relative speed, framework, server)
@@ -153,11 +154,14 @@ fn estimate(median: f64, spread: f64) -> Estimate {
     let cv = spread / 2.0;
     Estimate {
         median,
+        mean: median * (1.0 - spread * 0.05),
+        sd: cv * median,
         ci_low: median * (1.0 - spread),
         ci_high: median * (1.0 + spread * 0.8),
         cv,
         n: 3,
         noisy: cv > 0.10,
+        interval: Interval::Range,
     }
 }
 
@@ -225,17 +229,30 @@ fn http_cell(
             cap.cv * 100.0
         ));
     }
-    let littles_ok = !(name == "python-flask" && workload == "json");
-    if !littles_ok {
-        flags.push("littles-law".to_string());
-        notes.push(
-            "observed concurrency 9.1 vs predicted 4.0: time is lost outside the server".into(),
-        );
+    // The upstream's call counter against the engine's counts, on `io` only;
+    // python-flask's disagrees.
+    let consistency = (workload == "io").then(|| {
+        let ok = name != "python-flask";
+        let sent = (common * 10.0) as u64;
+        let calls = if ok { sent - 3 } else { sent + 412 };
+        Consistency {
+            check: "upstream calls".into(),
+            ok,
+            detail: format!(
+                "{calls} upstream calls for {} answered of {sent} sent",
+                sent - 3
+            ),
+        }
+    });
+    if let Some(c) = consistency.as_ref().filter(|c| !c.ok) {
+        flags.push("inconsistent".to_string());
+        notes.push(format!("{} check failed: {}", c.check, c.detail));
     }
     if workload == "io" && name == "node-fastify" {
         flags.push("contended".to_string());
         notes.push("the generator used 93% of its core; figures are a lower bound".into());
     }
+    let cpu_ms = (0.08 + 0.05 * ci as f64) * if workload == "cpu-mixed" { 12.0 } else { 1.0 };
     let timeline = (0..10)
         .map(|s| TimelinePoint {
             second: s,
@@ -261,16 +278,13 @@ fn http_cell(
             service_spectrum: spectrum(&service),
             latency,
             service,
-            cpu_ms_per_request: (0.08 + 0.05 * ci as f64)
-                * if workload == "cpu-mixed" { 12.0 } else { 1.0 },
+            cpu_ms_per_request: cpu_ms,
+            idle_cpu_cores: Some(0.002 + 0.003 * ci as f64),
+            marginal_cpu_ms_per_request: Some(cpu_ms - (0.002 + 0.003 * ci as f64) / common * 1e3),
             rss_peak_bytes: (48 + 21 * ci as u64 + 8 * u64::from(workers)) << 20,
             rss_mean_bytes: (44 + 20 * ci as u64 + 8 * u64::from(workers)) << 20,
             timeline,
-            littles_law: LittlesLaw {
-                observed_concurrency: if littles_ok { 4.1 } else { 9.1 },
-                predicted_concurrency: 4.0,
-                ok: littles_ok,
-            },
+            consistency,
             histograms: Vec::new(),
         }),
         ws: Vec::new(),
@@ -288,9 +302,9 @@ fn search_trial(index: u32, capacity: f64, p99_at_capacity: f64) -> Trial {
     let mut rate = (capacity / 8.0).round();
     let mut i = 0;
     loop {
-        let s = step(i, "ramp", rate, capacity, p99_at_capacity);
+        let s = step(i, StepPhase::Ramp, rate, capacity, p99_at_capacity);
         i += 1;
-        let pass = s.pass;
+        let pass = s.pass();
         steps.push(s);
         if !pass {
             break;
@@ -300,8 +314,8 @@ fn search_trial(index: u32, capacity: f64, p99_at_capacity: f64) -> Trial {
     let (mut lo, mut hi) = (rate / 2.0, rate);
     for _ in 0..3 {
         let mid = ((lo + hi) / 2.0).round();
-        let s = step(i, "bisect", mid, capacity, p99_at_capacity);
-        if s.pass {
+        let s = step(i, StepPhase::Bisect, mid, capacity, p99_at_capacity);
+        if s.pass() {
             lo = mid;
         } else {
             hi = mid;
@@ -312,25 +326,44 @@ fn search_trial(index: u32, capacity: f64, p99_at_capacity: f64) -> Trial {
     Trial {
         index,
         capacity_rps: Some(lo),
+        outcome: TrialOutcome::Confirmed,
+        note: None,
         steps,
     }
 }
 
-fn step(index: u32, phase: &str, target: f64, capacity: f64, p99_at_capacity: f64) -> SearchStep {
+fn step(
+    index: u32,
+    phase: StepPhase,
+    target: f64,
+    capacity: f64,
+    p99_at_capacity: f64,
+) -> SearchStep {
     let load = target / capacity;
     let pass = load <= 1.0;
+    let p99_ms = if pass {
+        p99_at_capacity * load.max(0.2)
+    } else {
+        100.0 * load * load * 2.0
+    };
     SearchStep {
         index,
-        phase: phase.into(),
+        phase,
         target_rps: target,
         achieved_rps: target.min(capacity * 1.05),
-        p99_ms: if pass {
-            p99_at_capacity * load.max(0.2)
-        } else {
-            100.0 * load * load * 2.0
-        },
+        p99_ms,
         error_rate: if pass { 0.0 } else { 0.002 },
-        pass,
+        verdict: if pass {
+            StepVerdict::Pass
+        } else {
+            StepVerdict::Fail
+        },
+        duration_s: 2.0,
+        reasons: if pass {
+            Vec::new()
+        } else {
+            vec![format!("p99 {p99_ms:.0} ms > 100 ms")]
+        },
     }
 }
 

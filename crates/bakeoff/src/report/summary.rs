@@ -302,16 +302,20 @@ pub fn ws_bytes_per_connection(cell: &Cell) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Interval;
     use crate::report::fixtures::sample_run;
 
     fn est(median: f64, lo: f64, hi: f64) -> Estimate {
         Estimate {
             median,
+            mean: median,
             ci_low: lo,
             ci_high: hi,
             cv: 0.05,
+            sd: 0.05 * median,
             n: 3,
             noisy: false,
+            interval: Interval::Range,
         }
     }
 

@@ -1,12 +1,30 @@
 //! The store's schema versions: an ordered list of migrations, applied on open.
 //!
 //! The version lives in `PRAGMA user_version`. Migration `i` (0-based) takes the
-//! database from version `i` to `i + 1`. Never edit a shipped migration; append one.
+//! database from version `i` to `i + 1`: its SQL, then an optional Rust fix-up for
+//! what SQL cannot compute. Never edit a shipped migration; append one.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-/// Migration SQL, in order. `MIGRATIONS.len()` is the version this binary writes.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+use crate::model::{Estimate, Interval};
+use crate::suite::stats;
+
+struct Migration {
+    sql: &'static str,
+    fixup: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
+}
+
+/// The migrations, in order. `MIGRATIONS.len()` is the version this binary writes.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        sql: include_str!("schema_v1.sql"),
+        fixup: None,
+    },
+    Migration {
+        sql: include_str!("schema_v2.sql"),
+        fixup: Some(v2_fixup),
+    },
+];
 
 /// The schema version this binary knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -47,13 +65,16 @@ pub(super) fn check(conn: &Connection) -> Result<u32, Refusal> {
 /// Apply the migrations after `from`, each in its own transaction with its
 /// version bump, so a crash mid-way leaves a consistent older version.
 pub(super) fn apply(conn: &mut Connection, from: u32) -> rusqlite::Result<()> {
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(from as usize) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Re-read under the write lock: another process may have migrated meanwhile.
         if user_version(&tx)? > i as u32 {
             continue;
         }
-        tx.execute_batch(sql)?;
+        tx.execute_batch(m.sql)?;
+        if let Some(fixup) = m.fixup {
+            fixup(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i as u32 + 1)?;
         tx.commit()?;
     }
@@ -73,6 +94,137 @@ fn has_foreign_tables(conn: &Connection) -> rusqlite::Result<bool> {
     )
     .optional()
     .map(|found| found.is_some())
+}
+
+/// v1 → v2: recompute each cell's capacity estimate from its stored trials under
+/// the v2 rules (a trial that found nothing is a 0 sample; the interval is single,
+/// range or t), and drop the Little's-law flag and notes.
+fn v2_fixup(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let cells: Vec<(i64, String, String)> = tx
+        .prepare("SELECT id, flags_json, notes_json FROM cells")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut samples_of = tx.prepare(
+        "SELECT has_capacity, capacity_rps FROM trials WHERE cell_id = ?1 ORDER BY position",
+    )?;
+    for (id, flags, notes) in cells {
+        let samples: Vec<f64> = samples_of
+            .query_map([id], |r| {
+                let has: bool = r.get(0)?;
+                let cap: Option<f64> = r.get(1)?;
+                Ok(if has { cap.unwrap_or(f64::NAN) } else { 0.0 })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(e) = stats::estimate(&samples) {
+            tx.execute(
+                "UPDATE cells SET has_capacity = 1, capacity_median = ?2, capacity_mean = ?3,
+                     capacity_sd = ?4, capacity_ci_low = ?5, capacity_ci_high = ?6,
+                     capacity_cv = ?7, capacity_n = ?8, capacity_noisy = ?9,
+                     capacity_interval = ?10
+                 WHERE id = ?1",
+                params![
+                    id,
+                    e.median,
+                    e.mean,
+                    e.sd,
+                    e.ci_low,
+                    e.ci_high,
+                    e.cv,
+                    e.n,
+                    e.noisy,
+                    e.interval.as_str()
+                ],
+            )?;
+        }
+        let flags: Vec<String> = serde_json::from_str(&flags).unwrap_or_default();
+        let notes: Vec<String> = serde_json::from_str(&notes).unwrap_or_default();
+        let flags: Vec<String> = flags.into_iter().filter(|f| f != "littles-law").collect();
+        let notes: Vec<String> = notes
+            .into_iter()
+            .filter(|n| !n.starts_with("Little's law"))
+            .collect();
+        tx.execute(
+            "UPDATE cells SET flags_json = ?2, notes_json = ?3 WHERE id = ?1",
+            params![
+                id,
+                serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()),
+                serde_json::to_string(&notes).unwrap_or_else(|_| "[]".into())
+            ],
+        )?;
+    }
+    // Cells with a capacity but no stored trials, and start-up times, kept only
+    // their summary: take the median as the mean and cv × median as the sd.
+    let legacy: Vec<(&str, i64, Estimate)> = {
+        let mut out = Vec::new();
+        for (table, sql) in [
+            (
+                "cells",
+                "SELECT id, capacity_median, capacity_ci_low, capacity_ci_high, capacity_cv,
+                        capacity_n
+                 FROM cells WHERE has_capacity = 1 AND capacity_interval IS NULL",
+            ),
+            (
+                "startups",
+                "SELECT cell_id, median_ms, ci_low_ms, ci_high_ms, cv, n FROM startups",
+            ),
+        ] {
+            let rows: Vec<(i64, Estimate)> = tx
+                .prepare(sql)?
+                .query_map([], |r| {
+                    let get = |i| -> rusqlite::Result<f64> {
+                        Ok(r.get::<_, Option<f64>>(i)?.unwrap_or(f64::NAN))
+                    };
+                    Ok((
+                        r.get(0)?,
+                        legacy_estimate(get(1)?, get(2)?, get(3)?, get(4)?, r.get(5)?),
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            out.extend(rows.into_iter().map(|(id, e)| (table, id, e)));
+        }
+        out
+    };
+    for (table, id, e) in legacy {
+        let sql = if table == "cells" {
+            "UPDATE cells SET capacity_mean = ?2, capacity_sd = ?3, capacity_ci_low = ?4,
+                 capacity_ci_high = ?5, capacity_interval = ?6 WHERE id = ?1"
+        } else {
+            "UPDATE startups SET mean_ms = ?2, sd_ms = ?3, ci_low_ms = ?4, ci_high_ms = ?5,
+                 interval = ?6 WHERE cell_id = ?1"
+        };
+        tx.execute(
+            sql,
+            params![id, e.mean, e.sd, e.ci_low, e.ci_high, e.interval.as_str()],
+        )?;
+    }
+    Ok(())
+}
+
+/// A v1 summary (median, bootstrap interval, cv, n) in v2 terms. Below five
+/// samples the bootstrap interval of the median is (close to) the range of the
+/// samples, so it is kept and called a range; from five up it is replaced by the
+/// t-interval of the approximate mean and sd.
+fn legacy_estimate(median: f64, ci_low: f64, ci_high: f64, cv: f64, n: u32) -> Estimate {
+    let sd = cv * median.abs();
+    let (interval, ci_low, ci_high) = match n as usize {
+        0 | 1 => (Interval::Single, median, median),
+        n if n < stats::T_INTERVAL_MIN_N => (Interval::Range, ci_low, ci_high),
+        n => {
+            let half = stats::t_quantile(0.975, n as f64 - 1.0) * sd / (n as f64).sqrt();
+            (Interval::TInterval95, median - half, median + half)
+        }
+    };
+    Estimate {
+        median,
+        mean: median,
+        sd,
+        ci_low,
+        ci_high,
+        cv,
+        n,
+        noisy: cv > stats::NOISY_CV,
+        interval,
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::RunSummary;
 use crate::model::{
-    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Estimate, LittlesLaw, Percentiles,
-    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, WsPoint,
+    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
+    Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
+    TimelinePoint, Trial, TrialOutcome, WsPoint,
 };
 
 fn bad_data(msg: String) -> rusqlite::Error {
@@ -28,6 +29,17 @@ fn opt_real(row: &Row<'_>, has: usize, idx: usize) -> rusqlite::Result<Option<f6
     } else {
         None
     })
+}
+
+/// A stored enum's text back into the enum, or a clear error naming the column.
+fn parse_text<T>(
+    row: &Row<'_>,
+    idx: usize,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(idx)?;
+    parse(&text).ok_or_else(|| bad_data(format!("unknown {what} {text:?}")))
 }
 
 fn parse_status(s: &str) -> rusqlite::Result<RunStatus> {
@@ -184,7 +196,8 @@ fn load_cells(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<Cell>> {
         .prepare(
             "SELECT id, contender, workload, workers, state, reason, has_capacity,
                     capacity_median, capacity_ci_low, capacity_ci_high, capacity_cv, capacity_n,
-                    capacity_noisy, has_scaling, scaling_efficiency, flags_json, notes_json
+                    capacity_noisy, has_scaling, scaling_efficiency, flags_json, notes_json,
+                    capacity_mean, capacity_sd, capacity_interval
              FROM cells WHERE run_id = ?1 ORDER BY id",
         )?
         .query_map([run_id], |r| {
@@ -200,11 +213,14 @@ fn load_cells(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<Cell>> {
             let capacity = if r.get::<_, bool>(6)? {
                 Some(Estimate {
                     median: real(r, 7)?,
+                    mean: real(r, 17)?,
+                    sd: real(r, 18)?,
                     ci_low: real(r, 8)?,
                     ci_high: real(r, 9)?,
                     cv: real(r, 10)?,
                     n: r.get(11)?,
                     noisy: r.get(12)?,
+                    interval: parse_text(r, 19, "interval", Interval::parse)?,
                 })
             } else {
                 None
@@ -240,7 +256,7 @@ fn load_cells(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<Cell>> {
 fn load_trials(conn: &Connection, cell_id: i64) -> rusqlite::Result<Vec<Trial>> {
     let trials: Vec<(i64, Trial)> = conn
         .prepare_cached(
-            "SELECT id, idx, has_capacity, capacity_rps FROM trials
+            "SELECT id, idx, has_capacity, capacity_rps, outcome, note FROM trials
              WHERE cell_id = ?1 ORDER BY position",
         )?
         .query_map([cell_id], |r| {
@@ -249,13 +265,16 @@ fn load_trials(conn: &Connection, cell_id: i64) -> rusqlite::Result<Vec<Trial>> 
                 Trial {
                     index: r.get(1)?,
                     capacity_rps: opt_real(r, 2, 3)?,
+                    outcome: parse_text(r, 4, "trial outcome", TrialOutcome::parse)?,
+                    note: r.get(5)?,
                     steps: Vec::new(),
                 },
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut steps = conn.prepare_cached(
-        "SELECT idx, phase, target_rps, achieved_rps, p99_ms, error_rate, pass
+        "SELECT idx, phase, target_rps, achieved_rps, p99_ms, error_rate, verdict, duration_s,
+                reasons_json
          FROM search_steps WHERE trial_id = ?1 ORDER BY position",
     )?;
     trials
@@ -265,12 +284,14 @@ fn load_trials(conn: &Connection, cell_id: i64) -> rusqlite::Result<Vec<Trial>> 
                 .query_map([trial_id], |r| {
                     Ok(SearchStep {
                         index: r.get(0)?,
-                        phase: r.get(1)?,
+                        phase: parse_text(r, 1, "search phase", StepPhase::parse)?,
                         target_rps: real(r, 2)?,
                         achieved_rps: real(r, 3)?,
                         p99_ms: real(r, 4)?,
                         error_rate: real(r, 5)?,
-                        pass: r.get(6)?,
+                        verdict: parse_text(r, 6, "step verdict", StepVerdict::parse)?,
+                        duration_s: real(r, 7)?,
+                        reasons: from_json(&r.get::<_, String>(8)?)?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -283,7 +304,9 @@ fn load_equal_load(conn: &Connection, cell_id: i64) -> rusqlite::Result<Option<E
     let eq = conn
         .prepare_cached(
             "SELECT target_rps, achieved_rps, requests, errors, cpu_ms_per_request,
-                    rss_peak_bytes, rss_mean_bytes, ll_observed, ll_predicted, ll_ok
+                    rss_peak_bytes, rss_mean_bytes, has_idle_cpu, idle_cpu_cores,
+                    has_marginal_cpu, marginal_cpu_ms_per_request, consistency_check,
+                    consistency_ok, consistency_detail
              FROM equal_load WHERE cell_id = ?1",
         )?
         .query_row([cell_id], |r| {
@@ -298,13 +321,18 @@ fn load_equal_load(conn: &Connection, cell_id: i64) -> rusqlite::Result<Option<E
                 spectrum: Vec::new(),
                 service_spectrum: Vec::new(),
                 cpu_ms_per_request: real(r, 4)?,
+                idle_cpu_cores: opt_real(r, 7, 8)?,
+                marginal_cpu_ms_per_request: opt_real(r, 9, 10)?,
                 rss_peak_bytes: r.get(5)?,
                 rss_mean_bytes: r.get(6)?,
                 timeline: Vec::new(),
-                littles_law: LittlesLaw {
-                    observed_concurrency: real(r, 7)?,
-                    predicted_concurrency: real(r, 8)?,
-                    ok: r.get(9)?,
+                consistency: match r.get::<_, Option<String>>(11)? {
+                    Some(check) => Some(Consistency {
+                        check,
+                        ok: r.get(12)?,
+                        detail: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
+                    }),
+                    None => None,
                 },
                 histograms: Vec::new(),
             })
@@ -395,18 +423,22 @@ fn load_ws(conn: &Connection, cell_id: i64) -> rusqlite::Result<Vec<WsPoint>> {
 
 fn load_startup(conn: &Connection, cell_id: i64) -> rusqlite::Result<Option<Startup>> {
     conn.prepare_cached(
-        "SELECT median_ms, ci_low_ms, ci_high_ms, cv, n, noisy, idle_rss_bytes
+        "SELECT median_ms, ci_low_ms, ci_high_ms, cv, n, noisy, idle_rss_bytes, mean_ms, sd_ms,
+                interval
          FROM startups WHERE cell_id = ?1",
     )?
     .query_row([cell_id], |r| {
         Ok(Startup {
             to_healthy_ms: Estimate {
                 median: real(r, 0)?,
+                mean: real(r, 7)?,
+                sd: real(r, 8)?,
                 ci_low: real(r, 1)?,
                 ci_high: real(r, 2)?,
                 cv: real(r, 3)?,
                 n: r.get(4)?,
                 noisy: r.get(5)?,
+                interval: parse_text(r, 9, "interval", Interval::parse)?,
             },
             idle_rss_bytes: r.get(6)?,
         })

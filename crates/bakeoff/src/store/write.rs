@@ -141,8 +141,10 @@ pub(super) fn record_cell(
     tx.execute(
         "INSERT INTO cells (run_id, contender, workload, workers, state, reason,
              has_capacity, capacity_median, capacity_ci_low, capacity_ci_high, capacity_cv,
-             capacity_n, capacity_noisy, has_scaling, scaling_efficiency, flags_json, notes_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             capacity_n, capacity_noisy, has_scaling, scaling_efficiency, flags_json, notes_json,
+             capacity_mean, capacity_sd, capacity_interval)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20)",
         params![
             run_id,
             cell.contender,
@@ -161,6 +163,9 @@ pub(super) fn record_cell(
             cell.scaling_efficiency,
             json(&cell.flags)?,
             json(&cell.notes)?,
+            cap.map(|c| c.mean),
+            cap.map(|c| c.sd),
+            cap.map(|c| c.interval.as_str()),
         ],
     )?;
     let cell_id = tx.last_insert_rowid();
@@ -178,13 +183,13 @@ pub(super) fn record_cell(
 
 fn insert_trials(tx: &Transaction<'_>, cell_id: i64, trials: &[Trial]) -> rusqlite::Result<()> {
     let mut trial_stmt = tx.prepare_cached(
-        "INSERT INTO trials (cell_id, position, idx, has_capacity, capacity_rps)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO trials (cell_id, position, idx, has_capacity, capacity_rps, outcome, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     let mut step_stmt = tx.prepare_cached(
         "INSERT INTO search_steps (trial_id, position, idx, phase, target_rps, achieved_rps,
-             p99_ms, error_rate, pass)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             p99_ms, error_rate, pass, verdict, duration_s, reasons_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     for (pos, t) in trials.iter().enumerate() {
         trial_stmt.execute(params![
@@ -192,7 +197,9 @@ fn insert_trials(tx: &Transaction<'_>, cell_id: i64, trials: &[Trial]) -> rusqli
             pos,
             t.index,
             t.capacity_rps.is_some(),
-            t.capacity_rps
+            t.capacity_rps,
+            t.outcome.as_str(),
+            t.note,
         ])?;
         let trial_id = tx.last_insert_rowid();
         for (spos, s) in t.steps.iter().enumerate() {
@@ -200,12 +207,15 @@ fn insert_trials(tx: &Transaction<'_>, cell_id: i64, trials: &[Trial]) -> rusqli
                 trial_id,
                 spos,
                 s.index,
-                s.phase,
+                s.phase.as_str(),
                 s.target_rps,
                 s.achieved_rps,
                 s.p99_ms,
                 s.error_rate,
-                s.pass
+                s.pass(),
+                s.verdict.as_str(),
+                s.duration_s,
+                json(&s.reasons)?,
             ])?;
         }
     }
@@ -215,8 +225,10 @@ fn insert_trials(tx: &Transaction<'_>, cell_id: i64, trials: &[Trial]) -> rusqli
 fn insert_equal_load(tx: &Transaction<'_>, cell_id: i64, eq: &EqualLoad) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO equal_load (cell_id, target_rps, achieved_rps, requests, errors, p99_ms,
-             cpu_ms_per_request, rss_peak_bytes, rss_mean_bytes, ll_observed, ll_predicted, ll_ok)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             cpu_ms_per_request, rss_peak_bytes, rss_mean_bytes, has_idle_cpu, idle_cpu_cores,
+             has_marginal_cpu, marginal_cpu_ms_per_request, consistency_check, consistency_ok,
+             consistency_detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             cell_id,
             eq.target_rps,
@@ -227,9 +239,13 @@ fn insert_equal_load(tx: &Transaction<'_>, cell_id: i64, eq: &EqualLoad) -> rusq
             eq.cpu_ms_per_request,
             eq.rss_peak_bytes,
             eq.rss_mean_bytes,
-            eq.littles_law.observed_concurrency,
-            eq.littles_law.predicted_concurrency,
-            eq.littles_law.ok,
+            eq.idle_cpu_cores.is_some(),
+            eq.idle_cpu_cores,
+            eq.marginal_cpu_ms_per_request.is_some(),
+            eq.marginal_cpu_ms_per_request,
+            eq.consistency.as_ref().map(|c| c.check.as_str()),
+            eq.consistency.as_ref().map(|c| c.ok),
+            eq.consistency.as_ref().map(|c| c.detail.as_str()),
         ],
     )?;
     insert_percentiles(tx, cell_id, "latency", &eq.latency)?;
@@ -308,8 +324,8 @@ fn insert_startup(tx: &Transaction<'_>, cell_id: i64, s: &Startup) -> rusqlite::
     let e = &s.to_healthy_ms;
     tx.execute(
         "INSERT INTO startups (cell_id, median_ms, ci_low_ms, ci_high_ms, cv, n, noisy,
-             idle_rss_bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             idle_rss_bytes, mean_ms, sd_ms, interval)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             cell_id,
             e.median,
@@ -318,7 +334,10 @@ fn insert_startup(tx: &Transaction<'_>, cell_id: i64, s: &Startup) -> rusqlite::
             e.cv,
             e.n,
             e.noisy,
-            s.idle_rss_bytes
+            s.idle_rss_bytes,
+            e.mean,
+            e.sd,
+            e.interval.as_str(),
         ],
     )?;
     Ok(())

@@ -1,12 +1,13 @@
 //! The state of one cell while a run measures it, and its assembly into a
 //! finished [`Cell`]: capacity estimate over trials, scaling efficiency, the
-//! `noisy` and `contended` flags, the start-up estimate, and the status.
+//! `noisy`, `truncated`, `machine-noisy`, `generator-limited` and `contended`
+//! flags, the start-up estimate, and the status.
 
 use std::collections::BTreeSet;
 
 use super::plan::CellKey;
 use super::stats;
-use crate::model::{Cell, CellStatus, EqualLoad, Startup, Trial, WsPoint};
+use crate::model::{Cell, CellStatus, EqualLoad, Startup, Trial, TrialOutcome, WsPoint};
 use crate::workload::Workload;
 
 #[derive(Debug, Default)]
@@ -36,17 +37,77 @@ impl CellState {
 }
 
 impl CellState {
+    /// The trials' samples: confirmed capacities, and 0 for each trial where
+    /// nothing passed. Truncated, machine-noisy and generator-limited trials are
+    /// not samples.
+    pub(super) fn samples(&self) -> Vec<f64> {
+        self.trials.iter().filter_map(Trial::sample).collect()
+    }
+
+    /// The headline capacity over the samples so far ([`crate::model::Estimate::center`]).
     pub(super) fn median_capacity(&self) -> Option<f64> {
-        let caps: Vec<f64> = self.trials.iter().filter_map(|t| t.capacity_rps).collect();
-        stats::median(&caps)
+        stats::estimate(&self.samples()).map(|e| e.center())
+    }
+
+    /// Flag and explain the trials that are not samples, one line per outcome.
+    fn flag_unsampled_trials(&mut self) {
+        let total = self.trials.len();
+        for (outcome, flag, what) in [
+            (
+                TrialOutcome::Truncated,
+                "truncated",
+                "truncated (capacity is a lower bound)",
+            ),
+            (
+                TrialOutcome::MachineNoisy,
+                "machine-noisy",
+                "machine-noisy (no clean window)",
+            ),
+            (
+                TrialOutcome::GeneratorLimited,
+                "generator-limited",
+                "generator-limited (capacity is a lower bound)",
+            ),
+        ] {
+            let hit: Vec<&Trial> = self
+                .trials
+                .iter()
+                .filter(|t| t.outcome == outcome)
+                .collect();
+            if hit.is_empty() {
+                continue;
+            }
+            let why: Vec<String> = hit
+                .iter()
+                .map(|t| {
+                    let bound = t
+                        .capacity_rps
+                        .map(|c| format!(" at ≥ {c:.0} rps"))
+                        .unwrap_or_default();
+                    let note = t
+                        .note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default();
+                    format!("trial {}{bound}{note}", t.index + 1)
+                })
+                .collect();
+            let note = format!(
+                "{} of {total} trials {what}, left out of the estimate and of verdicts; {}",
+                hit.len(),
+                why.join("; ")
+            );
+            self.flag(flag, note);
+        }
     }
 
     /// Assemble the finished cell and mark this state done. `cap1` is the median
     /// capacity of the same contender and workload with one worker, if measured.
     pub(super) fn finish(&mut self, key: &CellKey, cap1: Option<f64>, cores: u32) -> Cell {
         self.done = true;
-        let caps: Vec<f64> = self.trials.iter().filter_map(|t| t.capacity_rps).collect();
-        let capacity = stats::estimate(&caps);
+        let samples = self.samples();
+        let capacity = stats::estimate(&samples);
+        self.flag_unsampled_trials();
         if let Some(e) = capacity {
             if e.noisy {
                 self.flag(
@@ -58,16 +119,20 @@ impl CellState {
                 );
             }
         }
-        if caps.len() < self.trials.len() {
+        let none = self
+            .trials
+            .iter()
+            .filter(|t| t.outcome == TrialOutcome::NoCapacity)
+            .count();
+        if none > 0 {
             self.notes.push(format!(
-                "{} of {} trials found no rate meeting the SLO",
-                self.trials.len() - caps.len(),
+                "{none} of {} trials found no rate meeting the SLO (each counted as 0)",
                 self.trials.len()
             ));
         }
         let scaling_efficiency = match (capacity, cap1) {
             (Some(e), Some(c1)) if key.workers > 1 && c1 > 0.0 => {
-                Some(e.median / (key.workers as f64 * c1))
+                Some(e.center() / (key.workers as f64 * c1))
             }
             _ => None,
         };

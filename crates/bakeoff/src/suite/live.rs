@@ -265,7 +265,9 @@ impl Driver for EngineDriver {
                 p50_ms: ms(r.latency.value_at_quantile(0.5)),
                 p99_ms: ms(r.latency.value_at_quantile(0.99)),
                 trend_p50_ms: None,
-                stalled: stall(r.late_stalled, r.sent, r.steal),
+                // A late ws send may be the server's backpressure: only steal
+                // marks the window as the machine's.
+                stalled: stall(0, r.sent, r.steal),
                 valid: r.valid,
                 warnings: r.warnings.clone(),
             })

@@ -1,14 +1,22 @@
-//! Statistics over trials: median, coefficient of variation, and a percentile
-//! bootstrap 95% confidence interval of the median with a fixed-seed RNG, so the
-//! same samples always give the same interval.
+//! Statistics over trials: the estimate of a cell's value with an interval that
+//! claims no more than it has, and Welch's t-test for verdicts.
+//!
+//! - 1 sample: the value alone ([`Interval::Single`]), indicative only.
+//! - 2–4 samples: the range [min, max] around the median ([`Interval::Range`]);
+//!   with so few samples no interval has a coverage worth stating.
+//! - 5 samples or more: mean ± t(0.975, n − 1) · sd / √n ([`Interval::TInterval95`]).
+//!
+//! The Student t distribution is computed exactly (regularized incomplete beta),
+//! so Welch's fractional degrees of freedom need no table.
 
-use crate::model::Estimate;
+use crate::model::{Estimate, Interval};
 
 /// A cell is noisy when its coefficient of variation exceeds this.
 pub const NOISY_CV: f64 = 0.10;
-/// Bootstrap resamples; 2,000 keeps the 2.5/97.5 percentiles stable to a few ‰.
-pub const BOOTSTRAP_RESAMPLES: usize = 2_000;
-const SEED: u64 = 0x6261_6b65_6f66_6621; // "bakeoff!"
+/// From this many samples the estimate carries a 95% t-interval.
+pub const T_INTERVAL_MIN_N: usize = 5;
+/// Two-sided significance level of the verdict test.
+pub const ALPHA: f64 = 0.05;
 
 /// Median of the samples (mean of the two middle values for an even count).
 /// `None` for no samples.
@@ -34,141 +42,194 @@ pub fn mean(samples: &[f64]) -> Option<f64> {
     }
 }
 
-/// Sample standard deviation (n − 1) over the mean; 0 for fewer than two samples
-/// or a zero mean.
-pub fn cv(samples: &[f64]) -> f64 {
+/// Sample standard deviation (n − 1); 0 for fewer than two samples.
+pub fn sd(samples: &[f64]) -> f64 {
     let n = samples.len();
     let Some(m) = mean(samples) else { return 0.0 };
-    if n < 2 || m == 0.0 {
+    if n < 2 {
         return 0.0;
     }
-    let var = samples.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n as f64 - 1.0);
-    var.sqrt() / m.abs()
+    (samples.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt()
 }
 
-/// Percentile bootstrap 95% CI of the median. One sample (or identical samples)
-/// gives the degenerate interval [x, x].
-pub fn bootstrap_ci(samples: &[f64]) -> Option<(f64, f64)> {
-    let n = samples.len();
-    if n == 0 {
-        return None;
+/// Sample standard deviation over the mean; 0 for fewer than two samples or a
+/// zero mean.
+pub fn cv(samples: &[f64]) -> f64 {
+    match mean(samples) {
+        Some(m) if samples.len() >= 2 && m != 0.0 => sd(samples) / m.abs(),
+        _ => 0.0,
     }
-    if n == 1 {
-        return Some((samples[0], samples[0]));
-    }
-    let mut rng = SplitMix64(SEED);
-    let mut medians = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
-    let mut resample = vec![0.0; n];
-    for _ in 0..BOOTSTRAP_RESAMPLES {
-        for slot in resample.iter_mut() {
-            *slot = samples[rng.below(n as u64) as usize];
-        }
-        medians.push(median(&resample).unwrap_or(0.0));
-    }
-    medians.sort_by(f64::total_cmp);
-    Some((
-        quantile_sorted(&medians, 0.025),
-        quantile_sorted(&medians, 0.975),
-    ))
 }
 
-/// Linear-interpolated quantile of sorted data.
-fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    let frac = pos - lo as f64;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
-}
-
-/// Median, bootstrap CI, CV and the noisy flag. `None` for no samples.
+/// The estimate over the samples, its interval chosen by their number (see the
+/// module docs). `None` for no samples.
 pub fn estimate(samples: &[f64]) -> Option<Estimate> {
     let median = median(samples)?;
-    let (ci_low, ci_high) = bootstrap_ci(samples)?;
+    let mean = mean(samples)?;
+    let n = samples.len();
+    let sd = sd(samples);
     let cv = cv(samples);
+    let (interval, ci_low, ci_high) = match n {
+        1 => (Interval::Single, samples[0], samples[0]),
+        n if n < T_INTERVAL_MIN_N => {
+            let lo = samples.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = samples.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (Interval::Range, lo, hi)
+        }
+        n => {
+            let half = t_quantile(0.975, n as f64 - 1.0) * sd / (n as f64).sqrt();
+            (Interval::TInterval95, mean - half, mean + half)
+        }
+    };
     Some(Estimate {
         median,
+        mean,
+        sd,
         ci_low,
         ci_high,
         cv,
-        n: samples.len() as u32,
+        n: n as u32,
         noisy: cv > NOISY_CV,
+        interval,
     })
 }
 
-/// SplitMix64: tiny, deterministic across platforms and crate versions.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+/// Welch's two-sided t-test of equal means from two estimates' summaries.
+/// `None` when either side has fewer than two samples. Both standard deviations
+/// zero: the means differ for sure when they are unequal (p = 0), not at all
+/// when equal (p = 1).
+pub fn welch_p(a: &Estimate, b: &Estimate) -> Option<f64> {
+    if a.n < 2 || b.n < 2 {
+        return None;
     }
-
-    /// Uniform in 0..n (multiply-shift; the bias is negligible for small n).
-    fn below(&mut self, n: u64) -> u64 {
-        ((self.next() as u128 * n as u128) >> 64) as u64
+    let (na, nb) = (a.n as f64, b.n as f64);
+    let (va, vb) = (a.sd * a.sd / na, b.sd * b.sd / nb);
+    let se2 = va + vb;
+    let diff = a.mean - b.mean;
+    if !(se2 > 0.0) {
+        return Some(if diff == 0.0 { 1.0 } else { 0.0 });
     }
+    let t = diff / se2.sqrt();
+    // Welch–Satterthwaite degrees of freedom; a zero-variance side adds nothing.
+    let mut den = 0.0;
+    if va > 0.0 {
+        den += va * va / (na - 1.0);
+    }
+    if vb > 0.0 {
+        den += vb * vb / (nb - 1.0);
+    }
+    let df = se2 * se2 / den;
+    Some(2.0 * t_sf(t.abs(), df))
+}
+
+/// Upper tail P(T > t) of Student's t with `df` degrees of freedom, t ≥ 0.
+pub fn t_sf(t: f64, df: f64) -> f64 {
+    if t.is_infinite() {
+        return 0.0;
+    }
+    0.5 * inc_beta(df / 2.0, 0.5, df / (df + t * t))
+}
+
+/// The q-quantile of Student's t with `df` degrees of freedom (0 < q < 1), by
+/// bisection on the exact CDF: 200 halvings of [−1e6, 1e6] are far below f64
+/// resolution.
+pub fn t_quantile(q: f64, df: f64) -> f64 {
+    let cdf = |t: f64| {
+        if t >= 0.0 {
+            1.0 - t_sf(t, df)
+        } else {
+            t_sf(-t, df)
+        }
+    };
+    let (mut lo, mut hi) = (-1e6, 1e6);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) < q {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Regularized incomplete beta I_x(a, b), by the continued fraction (modified
+/// Lentz), using the symmetry I_x(a, b) = 1 − I_{1−x}(b, a) where it converges
+/// faster.
+fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        ln_front.exp() * beta_cf(a, b, x) / a
+    } else {
+        1.0 - ln_front.exp() * beta_cf(b, a, 1.0 - x) / b
+    }
+}
+
+fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let mut c = 1.0;
+    let mut d = 1.0 - (a + b) * x / (a + 1.0);
+    if d.abs() < TINY {
+        d = TINY;
+    }
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..=300 {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        for aa in [
+            m * (b - m) * x / ((a + m2 - 1.0) * (a + m2)),
+            -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0)),
+        ] {
+            d = 1.0 + aa * d;
+            if d.abs() < TINY {
+                d = TINY;
+            }
+            c = 1.0 + aa / c;
+            if c.abs() < TINY {
+                c = TINY;
+            }
+            d = 1.0 / d;
+            h *= d * c;
+            if (d * c - 1.0).abs() < 1e-15 {
+                return h;
+            }
+        }
+    }
+    h
+}
+
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; ~15 significant digits).
+fn ln_gamma(x: f64) -> f64 {
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x)Γ(1−x) = π / sin(πx).
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = G[0];
+    let t = x + 7.5;
+    for (i, g) in G.iter().enumerate().skip(1) {
+        a += g / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_odd_even_empty() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
-        assert_eq!(median(&[]), None);
-    }
-
-    #[test]
-    fn cv_on_fixed_samples() {
-        // mean 10, sample sd = sqrt(((−2)² + 0 + 2²)/2) = 2 → cv 0.2
-        assert!((cv(&[8.0, 10.0, 12.0]) - 0.2).abs() < 1e-12);
-        assert_eq!(cv(&[5.0]), 0.0);
-        assert_eq!(cv(&[0.0, 0.0]), 0.0);
-    }
-
-    #[test]
-    fn single_sample_gives_degenerate_interval() {
-        let e = estimate(&[1234.5]).unwrap();
-        assert_eq!(
-            (e.median, e.ci_low, e.ci_high, e.n),
-            (1234.5, 1234.5, 1234.5, 1)
-        );
-        assert!(!e.noisy);
-        assert!(estimate(&[]).is_none());
-    }
-
-    #[test]
-    fn quiet_samples_are_not_noisy_and_ci_brackets_median() {
-        let s = [1000.0, 1010.0, 990.0, 1005.0, 995.0];
-        let e = estimate(&s).unwrap();
-        assert_eq!(e.median, 1000.0);
-        assert!(e.ci_low <= e.median && e.median <= e.ci_high, "{e:?}");
-        assert!(e.ci_low >= 990.0 && e.ci_high <= 1010.0, "{e:?}");
-        assert!(e.cv < 0.02 && !e.noisy, "{e:?}");
-    }
-
-    #[test]
-    fn spread_samples_are_noisy_with_a_wide_interval() {
-        let s = [700.0, 1000.0, 1300.0];
-        let e = estimate(&s).unwrap();
-        assert!(e.noisy && (e.cv - 0.3).abs() < 1e-9, "{e:?}");
-        // With three samples the bootstrap medians are drawn from {700, 1000, 1300}.
-        assert_eq!(e.ci_low, 700.0);
-        assert_eq!(e.ci_high, 1300.0);
-    }
-
-    #[test]
-    fn bootstrap_is_deterministic() {
-        let s = [12.0, 15.0, 11.0, 19.0, 14.0, 13.0, 16.0, 30.0];
-        assert_eq!(bootstrap_ci(&s), bootstrap_ci(&s));
-        let (lo, hi) = bootstrap_ci(&s).unwrap();
-        assert!(lo >= 11.0 && hi <= 30.0 && lo < hi);
-    }
-}
+mod tests;

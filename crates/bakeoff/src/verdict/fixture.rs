@@ -8,11 +8,18 @@ use crate::model::*;
 pub fn est(median: f64, half_width: f64, n: u32) -> Estimate {
     Estimate {
         median,
+        mean: median,
         ci_low: median - half_width,
         ci_high: median + half_width,
         cv: 0.02,
+        sd: 0.02 * median,
         n,
         noisy: false,
+        interval: if n == 1 {
+            Interval::Single
+        } else {
+            Interval::Range
+        },
     }
 }
 
@@ -89,11 +96,9 @@ pub fn equal_load(p99: f64, light_p99: Option<f64>, rss: u64) -> EqualLoad {
         rss_peak_bytes: rss + rss / 10,
         rss_mean_bytes: rss,
         timeline: vec![],
-        littles_law: LittlesLaw {
-            observed_concurrency: 1.0,
-            predicted_concurrency: 1.0,
-            ok: true,
-        },
+        idle_cpu_cores: None,
+        marginal_cpu_ms_per_request: None,
+        consistency: None,
         histograms: vec![],
     }
 }

@@ -136,15 +136,23 @@ pub(crate) mod fixture;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Interval;
 
     fn est(median: f64, lo: f64, hi: f64, n: u32) -> Estimate {
         Estimate {
             median,
+            mean: median,
             ci_low: lo,
             ci_high: hi,
             cv: 0.0,
+            sd: 0.0 * median,
             n,
             noisy: false,
+            interval: if n == 1 {
+                Interval::Single
+            } else {
+                Interval::Range
+            },
         }
     }
 

@@ -1,16 +1,23 @@
 //! Unit and snapshot tests of the comparison and its renderers.
 
 use super::*;
-use crate::model::{Environment, EqualLoad, Estimate, LittlesLaw, Percentiles, Settings};
+use crate::model::{Environment, EqualLoad, Estimate, Interval, Percentiles, Settings};
 
 fn estimate(median: f64, half_width: f64, n: u32) -> Estimate {
     Estimate {
         median,
+        mean: median,
         ci_low: median - half_width,
         ci_high: median + half_width,
         cv: 0.02,
+        sd: 0.02 * median,
         n,
         noisy: false,
+        interval: if n == 1 {
+            Interval::Single
+        } else {
+            Interval::Range
+        },
     }
 }
 
@@ -39,11 +46,9 @@ fn cell(contender: &str, workload: &str, cap: Estimate, p99: f64, cpu: f64) -> C
             rss_peak_bytes: 0,
             rss_mean_bytes: 0,
             timeline: Vec::new(),
-            littles_law: LittlesLaw {
-                observed_concurrency: 1.0,
-                predicted_concurrency: 1.0,
-                ok: true,
-            },
+            idle_cpu_cores: None,
+            marginal_cpu_ms_per_request: None,
+            consistency: None,
             histograms: Vec::new(),
         }),
         ws: Vec::new(),

@@ -361,7 +361,7 @@ pub fn search(cell: &Cell) -> Option<String> {
                 t.steps
                     .iter()
                     .map(|s| {
-                        if s.pass {
+                        if s.pass() {
                             Marker::Circle
                         } else {
                             Marker::Cross

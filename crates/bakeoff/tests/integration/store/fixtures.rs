@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bakeoff::model::{
-    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Estimate, LittlesLaw, Percentiles,
-    Run, RunStatus, SearchStep, Settings, Startup, TimelinePoint, Trial, WsPoint,
+    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
+    Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
+    TimelinePoint, Trial, TrialOutcome, WsPoint,
 };
 use bakeoff::store::{Store, StoreError};
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
@@ -95,11 +96,18 @@ pub(crate) fn percentiles(base: f64) -> Percentiles {
 pub(crate) fn estimate(median: f64, n: u32) -> Estimate {
     Estimate {
         median,
+        mean: median * 1.001,
+        sd: median * 0.021,
         ci_low: median * 0.97,
         ci_high: median * 1.03,
         cv: 0.021,
         n,
         noisy: false,
+        interval: if n >= 5 {
+            Interval::TInterval95
+        } else {
+            Interval::Range
+        },
     }
 }
 
@@ -131,11 +139,13 @@ pub(crate) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
                 errors: 2,
             },
         ],
-        littles_law: LittlesLaw {
-            observed_concurrency: 1.21,
-            predicted_concurrency: 1.2,
+        idle_cpu_cores: Some(0.004),
+        marginal_cpu_ms_per_request: Some(cpu * 0.97),
+        consistency: Some(Consistency {
+            check: "upstream calls".into(),
             ok: true,
-        },
+            detail: "44,989 ≤ 44,990 ≤ 44,991".into(),
+        }),
         histograms: vec![
             ("latency".into(), hdr_blob(10)),
             ("service".into(), hdr_blob(7)),
@@ -161,24 +171,33 @@ pub(crate) fn ok_cell(
             .map(|i| Trial {
                 index: i,
                 capacity_rps: Some(cap * (0.98 + 0.02 * i as f64)),
+                outcome: TrialOutcome::Confirmed,
+                note: None,
                 steps: vec![
                     SearchStep {
                         index: 0,
-                        phase: "ramp".into(),
+                        phase: StepPhase::Ramp,
                         target_rps: cap / 2.0,
                         achieved_rps: cap / 2.0 - 1.0,
                         p99_ms: 3.0,
                         error_rate: 0.0,
-                        pass: true,
+                        verdict: StepVerdict::Pass,
+                        duration_s: 1.5,
+                        reasons: Vec::new(),
                     },
                     SearchStep {
                         index: 1,
-                        phase: "bisect".into(),
+                        phase: StepPhase::Bisect,
                         target_rps: cap * 1.1,
                         achieved_rps: cap,
                         p99_ms: 250.0,
                         error_rate: 0.002,
-                        pass: false,
+                        verdict: StepVerdict::Fail,
+                        duration_s: 1.5,
+                        reasons: vec![
+                            "p99 250 ms > 100 ms".into(),
+                            "backlog grew: p50 4 → 38 ms across the window".into(),
+                        ],
                     },
                 ],
             })
@@ -195,9 +214,31 @@ pub(crate) fn ok_cell(
 /// Every kind of cell, with every optional part populated somewhere.
 pub(crate) fn rich_cells() -> Vec<Cell> {
     let mut json1 = ok_cell("node-fastify", "json", 1, 12_000.0, 2.4, 0.081);
-    json1.flags = vec!["noisy".into(), "littles-law".into()];
+    json1.flags = vec!["noisy".into(), "truncated".into()];
     json1.notes = vec!["cv 12% over 3 trials".into()];
     json1.trials[1].capacity_rps = None;
+    json1.trials[1].outcome = TrialOutcome::NoCapacity;
+    json1.trials[2].outcome = TrialOutcome::Truncated;
+    json1.trials[2].note = Some("stopped at the search's time cap".into());
+    json1.trials[2].steps[1].verdict = StepVerdict::Stalled;
+    json1.trials[2].steps[1].phase = StepPhase::Retest;
+    json1.trials[2].steps.push(SearchStep {
+        index: 2,
+        phase: StepPhase::Confirm,
+        target_rps: 11_800.0,
+        achieved_rps: 11_790.0,
+        p99_ms: 41.0,
+        error_rate: 0.0,
+        verdict: StepVerdict::GeneratorLimited,
+        duration_s: 5.0,
+        reasons: vec!["2.4% of sends late through the generator".into()],
+    });
+    json1.equal_load.as_mut().unwrap().consistency = Some(Consistency {
+        check: "upstream calls".into(),
+        ok: false,
+        detail: "45,400 calls > 44,991 sent".into(),
+    });
+    json1.equal_load.as_mut().unwrap().idle_cpu_cores = None;
     let mut json2 = ok_cell("node-fastify", "json", 2, 21_000.0, 2.1, 0.09);
     json2.scaling_efficiency = Some(0.875);
     json2.flags = vec!["contended".into()];
@@ -244,11 +285,14 @@ pub(crate) fn rich_cells() -> Vec<Cell> {
     startup.startup = Some(Startup {
         to_healthy_ms: Estimate {
             median: 412.0,
+            mean: 415.5,
+            sd: 29.0,
             ci_low: 380.5,
             ci_high: 455.0,
             cv: 0.07,
             n: 5,
             noisy: false,
+            interval: Interval::TInterval95,
         },
         idle_rss_bytes: 31_000_000,
     });
