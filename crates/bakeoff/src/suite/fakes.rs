@@ -22,8 +22,6 @@ use crate::model::Percentiles;
 /// window starts with whatever has not drained meanwhile, on tokio's clock.
 #[derive(Debug, Clone)]
 pub struct ServerModel {
-    /// Capacity at a 100 ms p99 SLO, by construction.
-    pub capacity: f64,
     /// The service ceiling (requests per second the server completes).
     ceiling: f64,
     base_ms: f64,
@@ -61,7 +59,6 @@ impl ServerModel {
     /// A 5 ms service up to `capacity`; beyond it the backlog grows at R − C.
     pub fn knee(capacity: f64) -> Self {
         ServerModel {
-            capacity,
             ceiling: capacity,
             base_ms: 5.0,
             mm1: false,
@@ -85,14 +82,14 @@ impl ServerModel {
         }
     }
 
-    /// Each window sees the ceiling scaled by a uniform factor in 1 ± `frac`.
+    /// Each second of a window sees the ceiling scaled by a uniform factor in 1 ± `frac`.
     pub fn with_noise(mut self, frac: f64, seed: u64) -> Self {
         self.noise = Noise::Uniform(frac);
         self.seed = seed;
         self
     }
 
-    /// Most windows see the ceiling within ±1%; one in `rare` anywhere in ±`frac`.
+    /// Most seconds see the ceiling within ±1%; one in `rare` anywhere in ±`frac`.
     pub fn with_rare_noise(mut self, frac: f64, rare: u32, seed: u64) -> Self {
         self.noise = Noise::Rare { frac, rare };
         self.seed = seed;
@@ -124,31 +121,43 @@ impl ServerModel {
         (self.seed >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn window_ceiling(&mut self) -> f64 {
-        let factor = match self.noise {
-            Noise::None => 1.0,
-            Noise::Uniform(f) => 1.0 + f * (self.unit() * 2.0 - 1.0),
-            Noise::Rare { frac, rare } => {
-                let wide = self.unit() * f64::from(rare) < 1.0;
-                let u = self.unit() * 2.0 - 1.0;
-                1.0 + if wide { frac * u } else { 0.01 * u }
-            }
-        };
-        self.ceiling * factor
+    /// The ceiling each second of a window of `secs` sees: the noise is drawn
+    /// per second (a busy neighbour for a second), and the queue follows it.
+    fn window_ceilings(&mut self, secs: f64) -> Vec<f64> {
+        let draws = secs.ceil().max(1.0) as usize;
+        (0..draws)
+            .map(|_| {
+                let noise = match self.noise {
+                    Noise::None => 0.0,
+                    Noise::Uniform(f) => f * (self.unit() * 2.0 - 1.0),
+                    Noise::Rare { frac, rare } => {
+                        let wide = self.unit() * f64::from(rare) < 1.0;
+                        let u = self.unit() * 2.0 - 1.0;
+                        if wide {
+                            frac * u
+                        } else {
+                            0.01 * u
+                        }
+                    }
+                };
+                self.ceiling * (1.0 + noise)
+            })
+            .collect()
     }
 
     /// One window of `secs` at `rate` after `settle` seconds at the same rate;
     /// answers count until `grace` past its end.
     pub fn window(&mut self, rate: f64, settle: f64, secs: f64, grace: f64) -> WindowResult {
         let now = tokio::time::Instant::now();
-        let c = self.window_ceiling();
+        let cs = self.window_ceilings(secs);
+        let ceiling_at = |t: f64| cs[((t.max(0.0)) as usize).min(cs.len() - 1)];
+        let c = cs.iter().sum::<f64>() / cs.len() as f64;
         // What the server still held from earlier windows, less what it served since.
         let gap = self
             .last_cutoff
             .map_or(0.0, |t| now.duration_since(t).as_secs_f64() - settle - secs);
-        let mut b0 = (self.backlog - self.ceiling * gap.max(0.0)).max(0.0);
-        b0 = (b0 + (rate - c) * settle).max(0.0);
-        let backlog_at = |t: f64| (b0 + (rate - c) * t).max(0.0);
+        let b0 = (self.backlog - self.ceiling * gap.max(0.0)).max(0.0);
+        let mut backlog = (b0 + (rate - cs[0]) * settle).max(0.0);
         // Stationary queueing below the ceiling (M/M/1), in seconds.
         let (q50, q99) = if self.mm1 && rate < c {
             (2f64.ln() / (c - rate), 100f64.ln() / (c - rate))
@@ -162,9 +171,12 @@ impl ServerModel {
         let cutoff = secs + grace;
         let mut lat = [Vec::new(), Vec::new(), Vec::new()];
         let mut censored = 0usize;
+        let dt = secs / ARRIVALS as f64;
         for i in 0..ARRIVALS {
-            let t = (i as f64 + 0.5) / ARRIVALS as f64 * secs;
-            let mut l = self.base_ms / 1000.0 + backlog_at(t) / c + stall_s;
+            let t = (i as f64 + 0.5) * dt;
+            let ct = ceiling_at(t);
+            backlog = (backlog + (rate - ct) * dt).max(0.0);
+            let mut l = self.base_ms / 1000.0 + backlog / ct + stall_s;
             if t + l > cutoff {
                 censored += 1;
                 l = cutoff - t;
@@ -181,7 +193,10 @@ impl ServerModel {
         });
         let sent = rate * secs;
         let overload = sent * censored as f64 / ARRIVALS as f64;
-        self.backlog = (backlog_at(secs) - c * grace).max(0.0);
+        // Only the requests on the generator's connections reached the server;
+        // the rest were never sent and leave nothing behind.
+        let pool = (rate * 0.2).clamp(16.0, 2048.0);
+        self.backlog = (backlog - ceiling_at(secs) * grace).clamp(0.0, pool);
         self.last_cutoff = Some(now);
         let mut achieved = (sent - overload) / secs;
         let mut generator = None;
@@ -510,6 +525,8 @@ struct FakeSampling {
 
 impl Sampler for FakeSampler {
     fn start(&self, _target: &ProcessSet) -> Result<Box<dyn Sampling>, SampleError> {
+        // Only the clients connected while sampling count.
+        self.world.lock().unwrap().ws_clients_seen = 0;
         Ok(Box::new(FakeSampling {
             started: tokio::time::Instant::now(),
             world: self.world.clone(),

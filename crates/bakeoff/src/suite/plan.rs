@@ -41,6 +41,8 @@ const MAX_TRIALS: u32 = 100;
 const MAX_WORKERS: u32 = 256;
 const SCALE_RANGE: (f64, f64) = (0.01, 100.0);
 const SLO_MAX: Duration = Duration::from_secs(60);
+/// Deliveries each WebSocket window rests on, at least, at scale 1.
+pub const WS_MIN_DELIVERIES: u64 = 1_000;
 /// Start-up time assumed by the budget (the reference apps take 0.5–3 s here).
 pub const ASSUMED_STARTUP: Duration = Duration::from_secs(3);
 
@@ -159,20 +161,20 @@ impl Phases {
         match profile {
             Profile::Quick => Phases {
                 first_warmup_max: secs(5.0),
-                warmup_max: secs(2.0),
+                warmup_max: secs(1.0),
                 step_warmup: secs(0.2),
                 step_min: secs(0.5),
-                step_max: secs(1.5),
-                step_target_requests: 300,
-                max_steps: 12,
-                search_budget: secs(8.0),
-                resolution: 0.03,
+                step_max: secs(1.0),
+                step_target_requests: 200,
+                max_steps: 14,
+                search_budget: secs(12.0),
+                resolution: 0.05,
                 max_retries: 2,
                 confirm_window: secs(5.0),
-                max_confirms: 2,
-                max_drain: secs(2.0),
-                equal_warmup_max: secs(1.5),
-                equal_window: secs(3.0),
+                max_confirms: 4,
+                max_drain: secs(1.0),
+                equal_warmup_max: secs(1.0),
+                equal_window: secs(2.0),
                 idle_sample: secs(0.5),
                 ws_clients: vec![100, 1000],
                 ws_rate: 10.0,
@@ -186,12 +188,12 @@ impl Phases {
                 step_min: secs(0.5),
                 step_max: secs(1.5),
                 step_target_requests: 300,
-                max_steps: 12,
-                search_budget: secs(8.0),
+                max_steps: 14,
+                search_budget: secs(14.0),
                 resolution: 0.03,
                 max_retries: 2,
                 confirm_window: secs(10.0),
-                max_confirms: 2,
+                max_confirms: 4,
                 max_drain: secs(2.0),
                 equal_warmup_max: secs(1.0),
                 equal_window: secs(3.0),
@@ -213,7 +215,7 @@ impl Phases {
                 resolution: 0.02,
                 max_retries: 3,
                 confirm_window: secs(30.0),
-                max_confirms: 3,
+                max_confirms: 4,
                 max_drain: secs(5.0),
                 equal_warmup_max: secs(5.0),
                 equal_window: secs(15.0),
@@ -372,6 +374,11 @@ impl Plan {
             .iter()
             .map(|&c| ((c as f64 * s).round() as u32).max(2))
             .collect()
+    }
+
+    /// Deliveries each WebSocket window rests on, at least (1,000 at scale 1).
+    pub fn ws_min_deliveries(&self) -> u64 {
+        ((WS_MIN_DELIVERIES as f64 * self.duration_scale.min(1.0)) as u64).max(100)
     }
 
     /// Clients in the room while the fan-out capacity is searched: the
@@ -576,7 +583,7 @@ impl Plan {
     }
 }
 
-/// Add a launch unless it has nothing to do.
+/// Add a launch unless it has nothing to do (a start-up spawn always has).
 fn push(
     out: &mut Vec<Launch>,
     kind: LaunchKind,
@@ -586,7 +593,7 @@ fn push(
     ws: bool,
     data: bool,
 ) {
-    if workloads.is_empty() && !ws {
+    if workloads.is_empty() && !ws && kind != LaunchKind::StartupOnly {
         return;
     }
     out.push(Launch {
@@ -683,8 +690,8 @@ mod tests {
         o.duration_scale = 0.1;
         let p = Plan::build(&o, quick_contenders()).unwrap();
         let full = Plan::build(&opts(Profile::Quick), quick_contenders()).unwrap();
-        // Stopping a contender is not scaled; everything else is.
-        assert!(p.budget(Duration::ZERO) * 5 < full.budget(Duration::ZERO));
+        // Stopping a contender and a server's drain are not scaled; the rest is.
+        assert!(p.budget(Duration::ZERO) * 3 < full.budget(Duration::ZERO));
         assert_eq!(p.ws_clients(), vec![10, 100]);
     }
 
@@ -692,6 +699,7 @@ mod tests {
     fn launches_interleave_trials_then_final_then_startup() {
         let mut o = opts(Profile::Quick);
         o.trials = Some(2);
+        o.workloads = vec!["json".into(), "ws".into(), "startup".into()];
         let cs = vec![spec("a"), spec("b"), spec("c")];
         let p = Plan::build(&o, cs).unwrap();
         let order: Vec<(String, LaunchKind)> = p

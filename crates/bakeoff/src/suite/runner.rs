@@ -28,8 +28,6 @@ use super::{
 use crate::model::{Cell, EqualLoad, SearchStep, Trial, WsPoint};
 use crate::workload::Workload;
 
-/// Deliveries each fan-out search window rests on, at least.
-pub const WS_MIN_DELIVERIES: u64 = 1_000;
 
 /// Receives each finished cell (the store writes it in one transaction).
 pub trait CellSink: Send {
@@ -470,6 +468,7 @@ impl Runner<'_> {
         let d = self.plan.scaled(self.plan.phases.idle_sample);
         let t = Instant::now();
         let usage = self.sampled(procs, d).await?;
+        self.measuring += t.elapsed();
         let secs = t.elapsed().as_secs_f64();
         match usage {
             Ok(u) => Ok(Some(Idle {
@@ -506,7 +505,7 @@ impl Runner<'_> {
             driver,
             base_url: url,
             clients: self.plan.ws_search_clients(),
-            min_deliveries: WS_MIN_DELIVERIES,
+            min_deliveries: self.plan.ws_min_deliveries(),
         };
         let windows: &dyn Windows = if key.workload == Workload::Ws {
             &ws
@@ -675,7 +674,7 @@ impl Runner<'_> {
                 driver: self.driver,
                 base_url: url,
                 clients,
-                min_deliveries: WS_MIN_DELIVERIES,
+                min_deliveries: self.plan.ws_min_deliveries(),
             };
             let spec = WsSpec {
                 base_url: url.to_string(),
@@ -736,11 +735,10 @@ impl Runner<'_> {
 
     /// Sample the process set for `d`, stopping early on cancellation.
     async fn sampled(
-        &mut self,
+        &self,
         procs: &ProcessSet,
         d: Duration,
     ) -> Result<Result<ResourceUsage, super::SampleError>, Abort> {
-        let t = Instant::now();
         let sampling = self.sampler.start(procs);
         let slept = tokio::select! {
             _ = tokio::time::sleep(d) => true,
@@ -750,7 +748,6 @@ impl Runner<'_> {
             Ok(s) => s.finish().await,
             Err(e) => Err(e),
         };
-        self.measuring += t.elapsed();
         if slept {
             Ok(usage)
         } else {
@@ -784,8 +781,8 @@ impl Runner<'_> {
                 ..key.clone()
             })
             .and_then(CellState::median_capacity);
-        let st = self.state(key);
-        let cell = st.finish(key, cap1, self.plan.available_cores);
+        let cores = self.plan.available_cores;
+        let cell = self.state(key).finish(key, cap1, cores);
         self.sink.cell_finished(&cell).map_err(SuiteError::Sink)?;
         self.emitted.push(cell);
         Ok(())

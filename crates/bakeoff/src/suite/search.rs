@@ -13,8 +13,9 @@
 //!    the trial as machine-noisy. Every attempt is recorded.
 //! 3. **Ramp** ×`ramp_factor` from the start rate while windows pass (÷ while
 //!    they fail); after the first failure above a pass, any further step is at
-//!    most ×`narrow_factor`. A failing window whose throughput was measured caps
-//!    the bracket near that throughput.
+//!    most ×`narrow_factor`. Only a failing window sets an upper bound: an
+//!    overloaded window's throughput is depressed by the queue it inherited, so
+//!    it bounds nothing.
 //! 4. **Bisect** geometrically until high ÷ low ≤ 1 + `resolution`; then
 //!    re-test the upper bound once, since one failing window may have been a
 //!    dip in the server's capacity (if it passes, the search goes on above it).
@@ -122,11 +123,10 @@ impl SearchConfig {
     /// The first rate tried, by workload (trials never seed each other).
     pub fn start_rate(workload: Workload) -> f64 {
         match workload {
-            Workload::Io => 50.0,
+            Workload::Io | Workload::CpuMixed | Workload::Data => 100.0,
             Workload::Cpu | Workload::Updates | Workload::Queries => 25.0,
-            Workload::CpuMixed | Workload::Data => 100.0,
             Workload::Ws => 10.0,
-            _ => 400.0,
+            _ => 1_000.0,
         }
     }
 
@@ -159,7 +159,8 @@ impl SearchConfig {
             target_requests: p.step_target_requests,
             confirm: plan.scaled(p.confirm_window),
             max_confirms: p.max_confirms,
-            max_drain: plan.scaled(p.max_drain),
+            // The server's queue drains at its own pace, whatever the scale.
+            max_drain: p.max_drain,
         }
     }
 
@@ -231,13 +232,14 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<St
 }
 
 /// A growing backlog: the median corrected latency of the window's last third
-/// exceeds its first third's by more than 10% of the SLO, a quarter of the
+/// exceeds its first third's by more than 5% of the SLO, a quarter of the
 /// first third's, and 1 ms. An overload ε = (R − C)/C adds about ε × t of
-/// queueing delay after t seconds, so this sees a few percent of overload in a
-/// one-second window, whatever its length, where a p99 would need a longer one.
+/// queueing delay after t seconds, so this sees 1.5% of overload in a 0.5 s
+/// window and less in longer ones, where a p99 would need far more. A median
+/// moves only when most of a third is delayed: a short pause does not move it.
 pub fn backlog_grew(p50_ms: [f64; 3], slo_p99_ms: f64) -> Option<String> {
     let [first, _, last] = p50_ms;
-    let margin = (0.1 * slo_p99_ms).max(0.25 * first).max(1.0);
+    let margin = (0.05 * slo_p99_ms).max(0.25 * first).max(1.0);
     (last - first > margin).then(|| {
         format!("backlog grew: median latency {first:.1} → {last:.1} ms across the window")
     })
@@ -256,6 +258,8 @@ pub async fn search_capacity(
         cancel,
         on_step,
         steps: Vec::new(),
+        passes: Vec::new(),
+        fails: Vec::new(),
     };
     s.run().await
 }
@@ -279,6 +283,10 @@ struct Search<'a> {
     cancel: &'a CancellationToken,
     on_step: &'a mut (dyn FnMut(&SearchStep) + Send),
     steps: Vec<SearchStep>,
+    /// Every rate that passed, and every rate that failed (the evidence the
+    /// confirmation falls back on).
+    passes: Vec<f64>,
+    fails: Vec<f64>,
 }
 
 /// One window's verdict, after any retries of stalls.
@@ -391,10 +399,16 @@ impl Search<'_> {
             match attempt {
                 Attempt::Stalled(why) => return Ok(Bracket::MachineNoisy { why }),
                 Attempt::Judged(StepVerdict::Pass, _) => {
+                    self.passes.push(rate);
                     lo = Some(lo.map_or(rate, |l| l.max(rate)));
                     if was_retest {
-                        // The bound was a dip: search above it again.
-                        hi = None;
+                        // The bound was a dip: the next failure above it is the bound.
+                        hi = self
+                            .fails
+                            .iter()
+                            .copied()
+                            .filter(|&f| f > rate * (1.0 + cfg.resolution / 2.0))
+                            .min_by(f64::total_cmp);
                     }
                 }
                 Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
@@ -404,16 +418,9 @@ impl Search<'_> {
                     ));
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
-                Attempt::Judged(_, o) => {
-                    let mut cap = rate;
-                    if o.achieved > 0.0 && o.achieved < MIN_ACHIEVED_RATIO * rate {
-                        // The server's throughput bounds its capacity, with a margin for noise.
-                        cap = cap.min(o.achieved * 1.05 / MIN_ACHIEVED_RATIO);
-                    }
-                    if let Some(l) = lo {
-                        cap = cap.max(l * (1.0 + cfg.resolution / 2.0));
-                    }
-                    hi = Some(hi.map_or(cap, |h| h.min(cap)));
+                Attempt::Judged(_, _) => {
+                    self.fails.push(rate);
+                    hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
             }
             rate = match (lo, hi) {
@@ -453,12 +460,7 @@ impl Search<'_> {
                     if h <= cfg.min_rps {
                         return Ok(Bracket::None);
                     }
-                    let next = if h < rate {
-                        h / cfg.narrow_factor
-                    } else {
-                        h / cfg.ramp_factor
-                    };
-                    next.max(cfg.min_rps)
+                    (h / cfg.ramp_factor).max(cfg.min_rps)
                 }
                 (None, None) => unreachable!("every judged window sets a bound"),
             };
@@ -480,12 +482,8 @@ impl Search<'_> {
                 Attempt::Stalled(why) => return Ok(Err(why)),
                 Attempt::Judged(StepVerdict::Pass, _) => return Ok(Ok(rate)),
                 Attempt::Judged(_, o) => {
-                    // Step down by the search's resolution twice over, or to just
-                    // under what the server achieved, whichever is lower.
-                    let mut next = rate / (1.0 + 2.0 * cfg.resolution);
-                    if o.achieved > 0.0 && o.achieved < next {
-                        next = o.achieved * MIN_ACHIEVED_RATIO;
-                    }
+                    self.fails.push(rate);
+                    let next = self.step_down(rate, &o);
                     if next < cfg.min_rps {
                         break;
                     }
@@ -497,6 +495,33 @@ impl Search<'_> {
             "no confirmation window passed ({} tried, from {candidate:.0} req/s down)",
             cfg.max_confirms.max(1)
         )))
+    }
+
+    /// The next candidate after `failed` failed its confirmation `o`.
+    ///
+    /// A queue that grew through the window measured the overload: at R > C
+    /// the delay rises by (R − C)/C per second, so the rise between the first
+    /// and last thirds (2/3 of the window apart) estimates C, and the next
+    /// candidate is that estimate. Without a trend: the highest rate that
+    /// passed below every failure (a pass above a failure was a lucky window),
+    /// but at most one resolution step down. Always half a step below `failed`.
+    fn step_down(&self, failed: f64, o: &Observed) -> f64 {
+        let res = self.cfg.resolution;
+        let span = o.duration.as_secs_f64() * 2.0 / 3.0;
+        let estimate = match o.trend_p50_ms {
+            Some([first, _, last]) if last > first && span > 0.0 => {
+                failed / (1.0 + (last - first) / 1000.0 / span)
+            }
+            _ => {
+                let lowest_fail = self.fails.iter().copied().fold(f64::INFINITY, f64::min);
+                self.passes
+                    .iter()
+                    .copied()
+                    .filter(|&p| p < failed && p < lowest_fail)
+                    .fold(failed / (1.0 + res), f64::max)
+            }
+        };
+        estimate.min(failed / (1.0 + res / 2.0))
     }
 
     /// Run one window, re-running it while the machine stalls it; record every

@@ -24,7 +24,7 @@ fn cfg(workload: Workload) -> SearchConfig {
         step_max: Duration::from_millis(1500),
         target_requests: 300,
         confirm: Duration::from_secs(5),
-        max_confirms: 3,
+        max_confirms: 4,
         max_drain: Duration::from_secs(5),
     }
 }
@@ -108,7 +108,7 @@ async fn a_growing_backlog_fails_a_window_the_p99_would_pass() {
 #[test]
 fn backlog_growth_needs_more_than_jitter() {
     assert!(backlog_grew([5.0, 6.0, 9.0], 100.0).is_none());
-    assert!(backlog_grew([5.0, 9.0, 16.0], 100.0).is_some());
+    assert!(backlog_grew([5.0, 9.0, 11.0], 100.0).is_some());
     // A slow base latency needs a proportionally larger rise.
     assert!(backlog_grew([50.0, 55.0, 62.0], 100.0).is_none());
     assert!(backlog_grew([50.0, 60.0, 70.0], 100.0).is_some());
@@ -121,10 +121,10 @@ fn backlog_growth_needs_more_than_jitter() {
 async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
     let c = cfg(Workload::Json);
     let mut worst = (f64::MAX, f64::MIN);
-    for seed in 0..60u64 {
+    for seed in 0..100u64 {
         for capacity in [300.0, 4_000.0] {
             let model = ServerModel::knee(capacity)
-                .with_rare_noise(0.15, 10, 100 + seed)
+                .with_rare_noise(0.15, 20, 100 + seed)
                 .with_stalls(0.05);
             let t0 = Instant::now();
             let out = search(model, &c).await;
@@ -137,8 +137,18 @@ async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
             if out.outcome == TrialOutcome::MachineNoisy {
                 continue; // three stalls in a row: told, not judged
             }
+            let r = out.capacity.unwrap_or(0.0) / capacity;
+            if std::env::var("SEARCH_SURVEY").is_ok() {
+                eprintln!("seed {seed} cap {capacity}: {:?} {r:.3} in {} windows", out.outcome, out.steps.len());
+                if !(0.95..=1.02).contains(&r) {
+                    for st in &out.steps {
+                        eprintln!("   {:?} {:.1} p99 {:.1} {:?} {:?}", st.phase, st.target_rps, st.p99_ms, st.verdict, st.reasons);
+                    }
+                }
+                worst = (worst.0.min(r), worst.1.max(r));
+                continue;
+            }
             check(&out, capacity, 40);
-            let r = out.capacity.unwrap() / capacity;
             worst = (worst.0.min(r), worst.1.max(r));
         }
     }
@@ -171,22 +181,23 @@ async fn a_stalled_window_is_retried_and_every_attempt_recorded() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_confirmation_steps_down_and_confirms_again() {
     let mut c = cfg(Workload::Json);
-    // Short windows cannot see a 2% overload; the 5 s confirmation can.
-    c.resolution = 0.005;
+    // 0.3 s windows cannot see a 2% overload; the 5 s confirmation can.
+    c.resolution = 0.01;
     c.step_min = Duration::from_millis(300);
     c.step_max = Duration::from_millis(300);
+    c.max_confirms = 5;
     let out = search(ServerModel::knee(1_000.0), &c).await;
     let confirms: Vec<&SearchStep> = out
         .steps
         .iter()
         .filter(|s| s.phase == StepPhase::Confirm)
         .collect();
-    assert!(!confirms.is_empty());
+    assert!(confirms.len() >= 2, "{:?}", out.steps);
+    assert!(!confirms[0].pass() && confirms[0].target_rps > 1_000.0);
+    assert!(confirms[1].target_rps < confirms[0].target_rps);
+    assert_eq!(out.outcome, TrialOutcome::Confirmed);
     let got = out.capacity.unwrap();
-    assert!(got <= 1_020.0, "{got}: {:?}", out.steps);
-    if confirms.len() > 1 {
-        assert!(!confirms[0].pass() && confirms[1].target_rps < confirms[0].target_rps);
-    }
+    assert!((950.0..=1_000.1).contains(&got), "{got}: {:?}", out.steps);
 }
 
 /// The real profiles' settings (time budget included) still converge.
@@ -218,7 +229,8 @@ async fn converges_under_the_profiles_own_limits() {
             (Workload::Json, 20_000.0),
             (Workload::Data, 150.0),
         ] {
-            let model = ServerModel::mm1(capacity).with_noise(0.02, 3);
+            // 1% noise on the ceiling is 2.5% on an M/M/1 capacity of 30.
+            let model = ServerModel::mm1(capacity).with_noise(0.01, 3);
             let c = SearchConfig::for_plan(&plan, w, true);
             let t0 = Instant::now();
             let out = search(model, &c).await;
