@@ -34,9 +34,11 @@ async fn load(srv: &FixedServiceServer, rate: Option<f64>, conns: u32, secs: f64
     run(cfg, CancellationToken::new(), None).await.unwrap()
 }
 
-/// What a closed loop saturating the server reaches.
+/// What a closed loop saturating the server reaches. Many connections keep
+/// its queue deep, so a generator held up by a busy machine does not leave
+/// the server idle (8 connections measured 30% low on a loaded 2-core VM).
 async fn ceiling(srv: &FixedServiceServer) -> f64 {
-    let r = load(srv, None, 8, 1.5).await;
+    let r = load(srv, None, 64, 1.5).await;
     assert_eq!(r.error_count(), 0, "{:?}", r.errors);
     r.achieved_rate
 }
