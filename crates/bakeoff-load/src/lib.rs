@@ -2,13 +2,17 @@
 //! and a WebSocket fan-out load engine ([`ws`]).
 //!
 //! This file owns the public types; the work happens in:
-//! - `engine`: the schedule, the connections and the run control (warm-up, end);
+//! - `engine`: the connections and the run control (preconnect, warm-up, the cutoff);
 //! - `schedule`: the request mix, intended send times, warm-up stability;
 //! - `http`: pre-serialized requests and the `httparse` response reader;
-//! - `stats`: the recorder (histograms, timeline, Little's law);
+//! - `stats`: the recorder (histograms, timeline, trend, in-flight averages);
 //! - `target`: URL checks, loopback policy, the reachability probe;
 //! - `ticked`: open-loop sockets harvested once per 1 ms tick, with kernel arrival times;
-//! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`.
+//! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`;
+//! - `testkit` (feature `testkit`): a server of known ceiling for tests.
+//!
+//! The window semantics (what counts as an answer, what is overload, what goes
+//! into which histogram) are on [`LoadReport`] and in `docs/methodology.md`.
 //!
 //! Everything runs on ONE dedicated OS thread with a current-thread tokio runtime,
 //! so the caller's runtime is untouched and the generator's CPU use is measurable.
@@ -278,8 +282,9 @@ pub struct LoadReport {
     pub max_send_lag: Duration,
     /// Measured requests never sent by the cutoff (overload errors).
     pub unsent: u64,
-    /// Measured requests sent but unanswered at the cutoff (overload errors):
-    /// work the server still holds when the run stops.
+    /// Measured requests sent but unanswered when the run stopped at the
+    /// cutoff (overload errors): work the server still holds. The overload
+    /// count is `unsent` + `outstanding` + answers that arrived after the cutoff.
     pub outstanding: u64,
     /// Open loop with a duration: the measured window in thirds.
     pub trend: Option<Trend>,

@@ -286,6 +286,7 @@ async fn connections_open_before_the_run() {
         // The probe's connection, then the 24.
         if preconnect {
             assert_eq!(at_first, 25, "accepted before the first request");
+            assert_eq!(srv.accepts.load(std::sync::atomic::Ordering::SeqCst), 25);
         } else {
             assert!(
                 at_first < 10,
@@ -370,7 +371,7 @@ async fn websocket_fan_out_delivers_every_message_to_every_client() {
     assert!((45..=51).contains(&r.sent), "sent {}", r.sent);
     assert_eq!(r.expected_deliveries, r.sent * 5);
     assert_eq!(r.deliveries, r.sent * 5, "{:?}", r.errors);
-    assert_eq!(r.missing, 0);
+    assert_eq!((r.missing, r.unsent), (0, 0));
     assert_eq!(r.latency.len(), r.deliveries);
     assert!(r.latency.value_at_quantile(0.5) < 50_000);
     assert!(r.valid, "{:?}", r.warnings);
@@ -404,36 +405,4 @@ async fn weighted_mix_sends_posts_with_headers_and_bodies() {
     assert_eq!(posts + gets, 2000);
     assert!((380..=620).contains(&posts), "posts {posts}");
     assert_eq!(r.classes["post"].latency.len(), posts);
-}
-
-/// Fan-out latency counts from each message's intended send time: a sender
-/// held up by a client that stops reading shows the hold-up in the latency
-/// of the messages it delayed, not only of the few already in the buffers.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_latency_counts_from_the_intended_send() {
-    let stall = Duration::from_millis(800);
-    let srv = server::ws_room_stalling(Some(stall)).await;
-    let url = url::Url::parse(&format!("ws://{}/ws", srv.addr)).unwrap();
-    let cfg = bakeoff_load::ws::WsConfig {
-        clients: 2,
-        rate: 100.0,
-        duration: Duration::from_secs(2),
-        message_bytes: 64 * 1024,
-        grace: Some(Duration::from_secs(2)),
-        ..bakeoff_load::ws::WsConfig::new(url)
-    };
-    let r = bakeoff_load::ws::run(cfg, CancellationToken::new())
-        .await
-        .unwrap();
-    assert_eq!(r.connected, 2);
-    assert_eq!(r.missing, 0, "{:?} {:?}", r.errors, r.warnings);
-    assert!(
-        r.late_sends >= 20,
-        "late sends {} of {}",
-        r.late_sends,
-        r.sent
-    );
-    // About a quarter of the messages waited behind the stall.
-    let p90 = ms(r.latency.value_at_quantile(0.9));
-    assert!(p90 >= 150.0, "p90 {p90} ms hides the stalled sender");
 }

@@ -8,6 +8,9 @@ use bakeoff_load::testkit::FixedServiceServer;
 use bakeoff_load::{run, LoadConfig, LoadReport, Trend};
 use tokio_util::sync::CancellationToken;
 
+/// One test at a time: both pin their servers to the same CPU.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The engine on CPU 0 and the server on CPU 1, where there are two.
 fn cpus() -> (Option<usize>, Option<usize>) {
     let n = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -31,9 +34,11 @@ async fn load(srv: &FixedServiceServer, rate: Option<f64>, conns: u32, secs: f64
     run(cfg, CancellationToken::new(), None).await.unwrap()
 }
 
-/// What a closed loop saturating the server reaches.
+/// What a closed loop saturating the server reaches. Many connections keep
+/// its queue deep, so a generator held up by a busy machine does not leave
+/// the server idle (8 connections measured 30% low on a loaded 2-core VM).
 async fn ceiling(srv: &FixedServiceServer) -> f64 {
-    let r = load(srv, None, 8, 1.5).await;
+    let r = load(srv, None, 64, 1.5).await;
     assert_eq!(r.error_count(), 0, "{:?}", r.errors);
     r.achieved_rate
 }
@@ -57,13 +62,21 @@ fn show(t: &Trend) -> String {
 /// only 2xx answers that arrive by the cutoff count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn achieved_rate_is_the_ceiling_when_offered_twice_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let srv = FixedServiceServer::start(Duration::from_millis(5), cpus().1).unwrap();
-    let c = ceiling(&srv).await;
-    let r = load(&srv, Some(2.0 * c), 64, 2.0).await;
+    let before = ceiling(&srv).await;
+    let r = load(&srv, Some(2.0 * before), 64, 2.0).await;
+    // On a shared machine the ceiling moves: measure it on both sides.
+    let after = ceiling(&srv).await;
+    let (low, high) = (before.min(after), before.max(after));
     assert!(
-        r.achieved_rate > 0.75 * c && r.achieved_rate < 1.1 * c,
-        "achieved {:.0} req/s against a ceiling of {c:.0}",
+        r.achieved_rate > 0.7 * low && r.achieved_rate < 1.15 * high,
+        "achieved {:.0} req/s against a ceiling of {before:.0} then {after:.0}",
         r.achieved_rate
+    );
+    assert!(
+        r.achieved_rate < 0.75 * 2.0 * before,
+        "the target was counted"
     );
     assert!(r.outstanding + r.unsent > 0, "a backlog at the cutoff");
     assert!(r.ok_all >= r.successes && r.sent_all >= r.ok_all);
@@ -75,6 +88,7 @@ async fn achieved_rate_is_the_ceiling_when_offered_twice_it() {
 /// stay where they were.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trend_rises_above_the_ceiling_and_stays_flat_below() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let srv = FixedServiceServer::start(Duration::from_millis(4), cpus().1).unwrap();
     let c = ceiling(&srv).await;
 

@@ -236,26 +236,12 @@ impl Drop for WsServer {
 }
 
 pub async fn ws_room() -> WsServer {
-    ws_room_stalling(None).await
-}
-
-/// A chat room that, given `stall`, stops reading from the first client to
-/// send a message for that long, with small receive buffers, so the sender
-/// soon blocks on that client (backpressure).
-pub async fn ws_room_stalling(stall: Option<Duration>) -> WsServer {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    if stall.is_some() {
-        socket.set_recv_buffer_size(4096).unwrap();
-    }
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = socket.listen(1024).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (tx, _) = broadcast::channel::<String>(65_536);
     let task = tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
             let tx = tx.clone();
-            let stalled = stalled.clone();
             tokio::spawn(async move {
                 let Ok(ws) = tokio_tungstenite::accept_async(sock).await else {
                     return;
@@ -276,11 +262,6 @@ pub async fn ws_room_stalling(stall: Option<Duration>) -> WsServer {
                 while let Some(Ok(msg)) = stream.next().await {
                     if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
                         let _ = tx.send(t.as_str().to_string());
-                        if let Some(d) = stall {
-                            if !stalled.swap(true, Ordering::SeqCst) {
-                                tokio::time::sleep(d).await;
-                            }
-                        }
                     }
                 }
                 forward.abort();
