@@ -27,10 +27,15 @@ fn cpus() -> (Option<usize>, Option<usize>) {
     }
 }
 
-/// The ceiling a closed loop measures: the most the server completes per second.
+/// The tests stop this whole process or time it: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The ceiling a closed loop measures: the most the server completes per
+/// second. Many connections keep its queue deep, so a generator held up by a
+/// busy machine does not leave the server idle.
 async fn ceiling(server: &FixedServiceServer, generator: Option<usize>) -> f64 {
     let config = LoadConfig {
-        connections: 8,
+        connections: 64,
         duration: Some(Duration::from_secs(3)),
         warmup: bakeoff_load::Warmup::Fixed(Duration::from_millis(500)),
         pin_cpu: generator,
@@ -68,6 +73,7 @@ fn config(start: f64) -> SearchConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (generator, server_cpu) = cpus();
     let driver = EngineDriver {
         pin_cpu: generator,
@@ -78,7 +84,7 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
     // A few hundred and a few thousand requests per second.
     for (service, start) in [(Duration::from_micros(2_500), 50.0), (Duration::from_micros(250), 400.0)] {
         let server = FixedServiceServer::start(service, server_cpu).expect("test server");
-        let ceiling = ceiling(&server, generator).await;
+        let before = ceiling(&server, generator).await;
         let base = format!("http://{}", server.addr());
         let windows = HttpWindows {
             driver: &driver,
@@ -98,6 +104,9 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
             }
         }
         let out = outcome.expect("a search that got clean windows");
+        // Measured on both sides of the search: a busy moment in one closed
+        // loop does not lower the ceiling.
+        let ceiling = before.max(ceiling(&server, generator).await);
         let capacity = out.capacity.unwrap_or(0.0);
         let ratio = capacity / ceiling;
         eprintln!(
@@ -124,6 +133,7 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
 /// the machine's, not the server's: it is recorded as stalled and run again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_window_with_a_stopped_generator_is_retried() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (generator, server_cpu) = cpus();
     let driver = EngineDriver {
         pin_cpu: generator,
