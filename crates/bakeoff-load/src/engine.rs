@@ -1,5 +1,11 @@
 //! The HTTP load engine: one task per keep-alive connection pulling from the
-//! schedule (`schedule.rs`), and the run control (warm-up, end, hard stop, progress).
+//! schedule (`schedule.rs`), and the run control (preconnect, warm-up, the
+//! cutoff, progress).
+//!
+//! The run stops at the cutoff (the measured window's end + grace): the
+//! connection tasks are aborted, and every measured request still in the
+//! schedule or held by a connection (each connection's ticket sits in a shared
+//! slot) becomes an overload error at its age at the cutoff.
 //!
 //! Connections *pull* tickets from the schedule when they are free. A ticket
 //! carries its intended send time: in the open loop that is the schedule's next
@@ -68,6 +74,9 @@ pub(crate) fn validate(cfg: &LoadConfig) -> Result<(), LoadError> {
     if cfg.timeout.is_zero() {
         return bad("the timeout must be greater than zero");
     }
+    if cfg.grace.is_some_and(|g| g > crate::MAX_SPAN) {
+        return bad("the grace period must be at most 7 days");
+    }
     if !cfg.requests.is_empty() && cfg.requests.iter().all(|r| r.weight == 0) {
         return bad("every request in the mix has weight 0");
     }
@@ -91,6 +100,18 @@ struct Engine {
     all_done: Notify,
     /// Open loop: connections are read on its ticks (see `ticked`).
     ticker: Option<Rc<Ticker>>,
+    /// Each connection's current ticket, read by the control loop at the cutoff.
+    tickets: Box<[Cell<Option<Ticket>>]>,
+    /// The window's end + grace, once known; a send due after it is not made.
+    cutoff: Cell<Option<Instant>>,
+}
+
+/// A request a connection holds, from taking its ticket until it is recorded.
+#[derive(Clone, Copy)]
+struct Ticket {
+    intended: Instant,
+    class: u32,
+    sent: bool,
 }
 
 /// What the engine thread hands back; [`finish_report`] adds the self-check.
@@ -112,13 +133,6 @@ pub(crate) async fn drive(
     };
     let plan = Plan::new(&cfg, &target.authority)?;
     let classes = plan.class_names.len();
-    let t0 = Instant::now();
-    let measure_start = match cfg.warmup {
-        Warmup::Fixed(d) => Some(t0 + d),
-        Warmup::Adaptive { .. } => None,
-    };
-    let seed =
-        t0.elapsed().as_nanos() as u64 ^ 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id());
     // The closed loop reacts to each response at once (it is about maximum
     // throughput); the open loop batches its reads on the timer's ticks.
     let ticker = match cfg.rate {
@@ -128,18 +142,49 @@ pub(crate) async fn drive(
         ),
         None => None,
     };
+    let mut warnings = Vec::new();
+    // Open the connections before the clock starts, so their cost stays out of the run.
+    let preconnected = if cfg.preconnect {
+        let connects = (0..cfg.connections).map(|_| {
+            tokio::time::timeout(cfg.timeout, Conn::connect(target.addr, ticker.as_ref()))
+        });
+        let all = futures_util::future::join_all(connects);
+        let opened: Vec<Option<Conn>> = tokio::select! {
+            r = all => r.into_iter().map(|r| r.ok().and_then(Result::ok)).collect(),
+            _ = cancel.cancelled() => return Err(LoadError::Cancelled),
+        };
+        let failed = opened.iter().filter(|c| c.is_none()).count();
+        if failed > 0 {
+            warnings.push(format!(
+                "{failed} of {} connections could not be opened before the run; they connect at their first request",
+                cfg.connections
+            ));
+        }
+        opened
+    } else {
+        (0..cfg.connections).map(|_| None).collect()
+    };
+    let t0 = Instant::now();
+    let measure_start = match cfg.warmup {
+        Warmup::Fixed(d) => Some(t0 + d),
+        Warmup::Adaptive { .. } => None,
+    };
+    let grace = cfg.grace.unwrap_or(cfg.timeout);
+    let open_loop = cfg.rate.is_some();
+    let seed =
+        t0.elapsed().as_nanos() as u64 ^ 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id());
     let engine = Rc::new(Engine {
         plan,
         addr: target.addr,
         timeout: cfg.timeout,
-        open_loop: cfg.rate.is_some(),
+        open_loop,
         sched: RefCell::new(Scheduler {
             rate: cfg.rate,
             poisson: cfg.schedule == Schedule::Poisson,
             origin: t0,
             issued: 0,
             next: t0,
-            end: measure_start.and_then(|m| cfg.duration.map(|d| m + d)),
+            end: None,
             measure_start,
             max_requests: cfg.max_requests,
             issued_measured: 0,
@@ -159,21 +204,37 @@ pub(crate) async fn drive(
         live: Cell::new(cfg.connections),
         all_done: Notify::new(),
         ticker: ticker.clone(),
+        tickets: (0..cfg.connections).map(|_| Cell::new(None)).collect(),
+        cutoff: Cell::new(None),
     });
-    let mut tasks: Vec<_> = (0..cfg.connections)
-        .map(|_| tokio::task::spawn_local(connection(engine.clone())))
+    // The window's end and cutoff, once the warm-up's end is known.
+    let set_window = |start: Instant| {
+        let end = cfg.duration.map(|d| start + d)?;
+        let cutoff = end + grace;
+        engine.sched.borrow_mut().end = Some(end);
+        engine
+            .rec
+            .borrow_mut()
+            .set_window(end.into(), Some(cutoff.into()), open_loop);
+        engine.cutoff.set(Some(cutoff));
+        Some(cutoff)
+    };
+    let mut cutoff = measure_start.and_then(set_window);
+    let mut tasks: Vec<_> = preconnected
+        .into_iter()
+        .enumerate()
+        .map(|(id, conn)| tokio::task::spawn_local(connection(engine.clone(), id, conn)))
         .collect();
-    if let Some(t) = ticker {
+    if let Some(t) = ticker.clone() {
         tasks.push(tokio::task::spawn_local(t.run()));
     }
     let abort_all = || tasks.iter().for_each(|t| t.abort());
 
-    let mut warnings = Vec::new();
-    let mut unsent = 0;
-    let mut abandoned = false;
     let mut warmup = WarmupTracker::new(t0);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let stop = tokio::time::sleep_until(cutoff.unwrap_or(t0));
+    tokio::pin!(stop);
     let mut last_responses = 0u64;
     let mut last_tick = t0;
     loop {
@@ -186,6 +247,17 @@ pub(crate) async fn drive(
                 if engine.live.get() == 0 {
                     break;
                 }
+            }
+            // Precisely at the cutoff: what has not arrived by now never counts.
+            _ = &mut stop, if cutoff.is_some() => {
+                engine.sched.borrow_mut().stopped = true;
+                if let Some(t) = &ticker {
+                    // Answers that arrived by the cutoff but wait for the
+                    // next harvest: hand them to their connections first.
+                    t.harvest();
+                }
+                tokio::time::sleep(EARLY).await;
+                break;
             }
             _ = tick.tick() => {}
         }
@@ -200,23 +272,12 @@ pub(crate) async fn drive(
                         ));
                     }
                     engine.rec.borrow_mut().start_measuring(now.into());
-                    let mut s = engine.sched.borrow_mut();
-                    s.measure_start = Some(now);
-                    s.end = cfg.duration.map(|d| now + d);
+                    engine.sched.borrow_mut().measure_start = Some(now);
+                    cutoff = set_window(now);
+                    if let Some(c) = cutoff {
+                        stop.as_mut().reset(c);
+                    }
                 }
-            }
-        }
-        // Hard stop: the backlog has had one timeout past the end to drain.
-        let end = engine.sched.borrow().end;
-        if let Some(end) = end {
-            let mut s = engine.sched.borrow_mut();
-            if now >= end + cfg.timeout + TICK && !s.stopped {
-                unsent = s.backlog();
-                s.stopped = true;
-            }
-            if now >= end + cfg.timeout * 2 + TICK * 4 {
-                abandoned = true;
-                break;
             }
         }
         if let Some(tx) = &progress {
@@ -238,19 +299,21 @@ pub(crate) async fn drive(
         }
     }
     abort_all();
-    if abandoned {
-        warnings
-            .push("some requests were still in flight at the hard stop and were abandoned".into());
-    }
-    if unsent > 0 {
-        warnings.push(format!(
-            "about {unsent} scheduled requests were never sent: every connection stayed busy; add connections"
-        ));
+    if cutoff.is_some() {
+        censor_at_cutoff(&engine);
     }
 
     let end_now = Instant::now();
     let sched = engine.sched.borrow();
     let mut rec = engine.rec.borrow_mut();
+    if rec.unsent + rec.outstanding > 0 {
+        warnings.push(format!(
+            "at the cutoff ({} ms after the window), {} measured requests were still unsent and {} unanswered: counted as overload errors",
+            grace.as_millis(),
+            rec.unsent,
+            rec.outstanding
+        ));
+    }
     rec.finish_timeline();
     let (window, measured) = match rec.measure_start {
         None => {
@@ -302,8 +365,9 @@ pub(crate) async fn drive(
         achieved_rate: if window.is_zero() {
             0.0
         } else {
-            rec.requests as f64 / window.as_secs_f64()
+            rec.successes as f64 / window.as_secs_f64()
         },
+        successes: rec.successes,
         requests: rec.requests,
         elapsed: window,
         errors: std::mem::take(&mut rec.errors),
@@ -316,7 +380,12 @@ pub(crate) async fn drive(
         late_sends: engine.late_sends.get(),
         late_stalled: engine.late_stalled.get(),
         max_send_lag: engine.max_lag.get(),
-        unsent,
+        unsent: rec.unsent,
+        outstanding: rec.outstanding,
+        trend: rec.trend(),
+        sent_all: rec.sent_all,
+        ok_all: rec.ok_all,
+        steal: None,
         generator_cpu_s: 0.0,
         generator_wall_s: 0.0,
         reconnects: engine.reconnects.get(),
@@ -330,11 +399,30 @@ pub(crate) async fn drive(
     })
 }
 
+/// At the cutoff: every measured request still in the schedule, or held by a
+/// connection (sent or not), is an overload error at its age then. The
+/// connection tasks are already aborted, so the tickets are final.
+fn censor_at_cutoff(e: &Engine) {
+    let mut rec = e.rec.borrow_mut();
+    let mut sched = e.sched.borrow_mut();
+    sched.stopped = false;
+    let cutoff = e.cutoff.get().unwrap_or_else(Instant::now);
+    // The schedule's remaining tickets up to the window's end (it stops there).
+    while let Some(intended) = sched.next_ticket(cutoff) {
+        let class = e.plan.class_of[e.plan.pick(&mut e.rng.borrow_mut())];
+        rec.censor(class, intended.into(), false);
+    }
+    for ticket in e.tickets.iter().filter_map(Cell::take) {
+        rec.censor(ticket.class as usize, ticket.intended.into(), ticket.sent);
+    }
+}
+
 /// The self-check: generator CPU and whether the generator limited the rate.
 pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
     let mut r = raw.report;
     r.generator_cpu_s = usage.cpu.as_secs_f64();
     r.generator_wall_s = usage.wall.as_secs_f64();
+    r.steal = usage.steal;
     let cpu = usage.cpu_fraction();
     if cpu > 0.9 {
         r.valid = false;
@@ -359,7 +447,7 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
             }
         }
     }
-    let sends = r.requests + r.error_count();
+    let sends = r.requests + r.error_count() - r.errors.get(&ErrorKind::Status).unwrap_or(&0);
     if let Some(w) = stall_warning(r.late_stalled, sends, r.max_send_lag, usage.steal) {
         r.warnings.push(w);
     }
@@ -400,10 +488,14 @@ fn stall_warning(
     })
 }
 
-/// One keep-alive connection: take a ticket, wait for its time, send, record.
-async fn connection(e: Rc<Engine>) {
-    let mut conn: Option<Conn> = None;
-    let mut opened_before = false;
+/// One keep-alive connection (`conn` when opened before the run): take a
+/// ticket, wait for its time, send, record. `id` is its slot in `tickets`.
+async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>) {
+    let mut opened_before = conn.is_some();
+    // A connection opened before the run may have been closed while idle:
+    // its first request gets the keep-alive retry too.
+    let mut idle_since_open = conn.is_some();
+    let held = &e.tickets[id];
     let mut connect_failures = 0u32;
     // The schedule's waits and the connect back-off.
     let wait = tokio::time::sleep(Duration::ZERO);
@@ -425,6 +517,12 @@ async fn connection(e: Rc<Engine>) {
         };
         let idx = e.plan.pick(&mut e.rng.borrow_mut());
         let class = e.plan.class_of[idx];
+        let mut ticket = Ticket {
+            intended,
+            class: class as u32,
+            sent: false,
+        };
+        held.set(Some(ticket));
         // Whose is a late send? The engine's when this connection was free at
         // the intended time, or would have been had its previous send not been
         // late through the engine (catching up after a stall); the server's (or
@@ -452,6 +550,7 @@ async fn connection(e: Rc<Engine>) {
                 _ => {
                     let t = Instant::now();
                     record(&e, class, intended, t, t, Err(ErrorKind::Connect), false);
+                    held.set(None);
                     // Back off so a dead server does not turn into a busy loop.
                     connect_failures = (connect_failures + 1).min(6);
                     wait.as_mut()
@@ -463,8 +562,14 @@ async fn connection(e: Rc<Engine>) {
             }
         }
         let sent = Instant::now();
+        if e.cutoff.get().is_some_and(|c| sent >= c) {
+            break; // too late to count: the control loop censors the ticket
+        }
         // Closed loop: the request is intended the moment it is sent.
         let intended = if e.open_loop { intended } else { sent };
+        ticket.intended = intended;
+        ticket.sent = true;
+        held.set(Some(ticket));
         let lag = sent.saturating_duration_since(intended);
         let engine_late = e.open_loop && lag > LATE && engines;
         engine_lag = if engine_late { lag } else { Duration::ZERO };
@@ -480,7 +585,7 @@ async fn connection(e: Rc<Engine>) {
                 e.late_stalled.set(e.late_stalled.get() + 1);
             }
         }
-        e.rec.borrow_mut().on_send(sent.into());
+        e.rec.borrow_mut().on_send(intended.into(), sent.into());
         let deadline = sent + e.timeout;
         let request = &e.plan.bytes[idx];
         let head = e.plan.head[idx];
@@ -505,7 +610,9 @@ async fn connection(e: Rc<Engine>) {
                     break Err(ErrorKind::Timeout);
                 }
                 // The server closed an idle keep-alive connection: retry once.
-                Some(Err(ExchangeError::ClosedBeforeResponse)) if !retried && served > 0 => {
+                Some(Err(ExchangeError::ClosedBeforeResponse))
+                    if !retried && (served > 0 || idle_since_open) =>
+                {
                     retried = true;
                     conn = None;
                     let connect = Conn::connect(e.addr, e.ticker.as_ref());
@@ -527,11 +634,13 @@ async fn connection(e: Rc<Engine>) {
                 }
             }
         };
+        idle_since_open = false;
         // A tick-harvested response counts from when the kernel received it.
         now = Instant::now();
         let done = arrived.map_or(now, |at| Instant::from_std(at).max(sent).min(now));
         free_since = done;
         record(&e, class, intended, sent, done, outcome, true);
+        held.set(None);
     }
     e.live.set(e.live.get() - 1);
     if e.live.get() == 0 {

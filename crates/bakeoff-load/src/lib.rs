@@ -2,13 +2,17 @@
 //! and a WebSocket fan-out load engine ([`ws`]).
 //!
 //! This file owns the public types; the work happens in:
-//! - `engine`: the schedule, the connections and the run control (warm-up, end);
+//! - `engine`: the connections and the run control (preconnect, warm-up, the cutoff);
 //! - `schedule`: the request mix, intended send times, warm-up stability;
 //! - `http`: pre-serialized requests and the `httparse` response reader;
-//! - `stats`: the recorder (histograms, timeline, Little's law);
+//! - `stats`: the recorder (histograms, timeline, trend, in-flight averages);
 //! - `target`: URL checks, loopback policy, the reachability probe;
 //! - `ticked`: open-loop sockets harvested once per 1 ms tick, with kernel arrival times;
-//! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`.
+//! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`;
+//! - `testkit` (feature `testkit`): a server of known ceiling for tests.
+//!
+//! The window semantics (what counts as an answer, what is overload, what goes
+//! into which histogram) are on [`LoadReport`] and in `docs/methodology.md`.
 //!
 //! Everything runs on ONE dedicated OS thread with a current-thread tokio runtime,
 //! so the caller's runtime is untouched and the generator's CPU use is measurable.
@@ -27,6 +31,8 @@ mod schedule;
 mod stats;
 mod sys;
 mod target;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod ticked;
 pub mod ws;
 
@@ -104,6 +110,13 @@ pub struct LoadConfig {
     pub warmup: Warmup,
     /// Per-request timeout, from the actual send.
     pub timeout: Duration,
+    /// How long after the measured window's end answers still count: the run
+    /// stops at the **cutoff** (end + grace). `None` is the timeout. Runs
+    /// without a duration have no cutoff.
+    pub grace: Option<Duration>,
+    /// Open every connection before the run's clock starts (a failed one
+    /// connects lazily later). Off: each connects at its first request.
+    pub preconnect: bool,
     /// Pin the engine thread to this CPU.
     pub pin_cpu: Option<usize>,
     /// Allow a target that does not resolve to a loopback address.
@@ -123,6 +136,8 @@ impl LoadConfig {
             max_requests: None,
             warmup: Warmup::Fixed(Duration::ZERO),
             timeout: Duration::from_secs(2),
+            grace: None,
+            preconnect: true,
             pin_cpu: None,
             allow_remote: false,
         }
@@ -143,15 +158,19 @@ pub enum ErrorKind {
     Parse,
     /// A complete response with a non-2xx status.
     Status,
+    /// Unsent or unanswered at the cutoff (the window's end + grace), or
+    /// answered after it: the server could not keep up.
+    Overload,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 5] = [
+    pub const ALL: [ErrorKind; 6] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Reset,
         ErrorKind::Parse,
         ErrorKind::Status,
+        ErrorKind::Overload,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -161,13 +180,16 @@ impl ErrorKind {
             ErrorKind::Reset => "reset",
             ErrorKind::Parse => "parse",
             ErrorKind::Status => "status",
+            ErrorKind::Overload => "overload",
         }
     }
 }
 
-/// Per-class statistics (latencies in microseconds).
+/// Per-class statistics (latencies in microseconds), with the rules of
+/// [`LoadReport::latency`] and [`LoadReport::service`].
 #[derive(Debug, Clone)]
 pub struct ClassStats {
+    /// Measured answers of any status by the cutoff.
     pub requests: u64,
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
@@ -180,8 +202,29 @@ pub struct Second {
     /// Responses completed in this second (any status).
     pub requests: u64,
     pub errors: u64,
-    /// Corrected p99 of the responses completed in this second.
+    /// Corrected p99 of what completed in this second (2xx answers and
+    /// failures, non-2xx excluded; see [`LoadReport::latency`]).
     pub p99_us: u64,
+}
+
+/// One third of an open-loop measured window, by intended send time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct TrendThird {
+    /// Measured requests intended in this third, every outcome.
+    pub requests: u64,
+    /// Corrected latency percentiles of those requests (the rules of
+    /// [`LoadReport::latency`]: censored overloads in, non-2xx out), µs.
+    pub p50_us: u64,
+    pub p90_us: u64,
+    /// Mean requests in flight (sent, unanswered) seen by each send in this third.
+    pub mean_in_flight: f64,
+}
+
+/// The measured window in thirds: a backlog that grows shows as latency and
+/// in-flight counts rising from the first third to the last.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Trend {
+    pub thirds: [TrendThird; 3],
 }
 
 /// Live state, published about four times a second.
@@ -199,21 +242,31 @@ pub struct Progress {
 }
 
 /// The result of one run. Latencies are microseconds.
+///
+/// Measured requests are those intended in the window [measure start, end).
+/// The run stops at the **cutoff** (end + grace): what is unsent or unanswered
+/// then, or answered later, is an [`ErrorKind::Overload`] error.
 #[derive(Debug, Clone)]
 pub struct LoadReport {
     pub target_rate: Option<f64>,
+    /// `successes` ÷ the window's length.
     pub achieved_rate: f64,
-    /// Measured responses (any status).
+    /// Measured 2xx answers that arrived by the cutoff.
+    pub successes: u64,
+    /// Measured answers of any status that arrived by the cutoff.
     pub requests: u64,
     /// The measured window.
     pub elapsed: Duration,
     pub errors: BTreeMap<ErrorKind, u64>,
     pub status: BTreeMap<u16, u64>,
     /// From the intended send time (coordinated-omission corrected) to the
-    /// answer (open loop: the kernel's arrival time of its last bytes). Sends may
-    /// be released up to 1 ms early (the timer's tick); those count from the actual send.
+    /// answer (open loop: the kernel's arrival time of its last bytes), for
+    /// 2xx answers and for every failure that cost time (timeout, reset,
+    /// connect, parse: at their elapsed time; overload: censored at its age at
+    /// the cutoff). Non-2xx answers are left out. Sends may be released up to
+    /// 1 ms early (the timer's tick); those count from the actual send.
     pub latency: Histogram<u64>,
-    /// From the actual send.
+    /// 2xx answers only, from the actual send.
     pub service: Histogram<u64>,
     pub classes: BTreeMap<String, ClassStats>,
     pub timeline: Vec<Second>,
@@ -227,8 +280,20 @@ pub struct LoadReport {
     /// or connects.
     pub late_stalled: u64,
     pub max_send_lag: Duration,
-    /// Open loop: scheduled sends that never went out before the run's hard stop.
+    /// Measured requests never sent by the cutoff (overload errors).
     pub unsent: u64,
+    /// Measured requests sent but unanswered when the run stopped at the
+    /// cutoff (overload errors): work the server still holds. The overload
+    /// count is `unsent` + `outstanding` + answers that arrived after the cutoff.
+    pub outstanding: u64,
+    /// Open loop with a duration: the measured window in thirds.
+    pub trend: Option<Trend>,
+    /// Requests written over the whole run, warm-up included.
+    pub sent_all: u64,
+    /// 2xx answers received over the whole run, warm-up included (late ones too).
+    pub ok_all: u64,
+    /// The hypervisor's share of this machine's CPU time during the run.
+    pub steal: Option<f64>,
     /// User + system CPU of the engine thread, warm-up included.
     pub generator_cpu_s: f64,
     /// Wall time of the engine thread, warm-up included.

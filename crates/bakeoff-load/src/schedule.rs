@@ -134,16 +134,6 @@ impl Scheduler {
         }
         Some(intended)
     }
-
-    /// Scheduled sends in the window that never went out (open loop).
-    pub(crate) fn backlog(&self) -> u64 {
-        match (self.rate, self.end) {
-            (Some(rate), Some(end)) if !self.stopped || self.next < end => {
-                (end.saturating_duration_since(self.next).as_secs_f64() * rate).ceil() as u64
-            }
-            _ => 0,
-        }
-    }
 }
 
 /// Adaptive warm-up: three consecutive 1 s windows within 2% of each other.
@@ -226,7 +216,7 @@ mod tests {
         assert_eq!(times.len(), 100);
         assert_eq!(times[1] - times[0], Duration::from_millis(10));
         assert_eq!(times[99] - t0, Duration::from_millis(990));
-        assert_eq!(s.backlog(), 0);
+        assert!(s.next_ticket(t0).is_none(), "nothing after the end");
     }
 
     #[test]

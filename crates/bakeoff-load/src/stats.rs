@@ -1,13 +1,18 @@
 //! The recorder: everything a completed request adds to the statistics, in
-//! constant memory (HdrHistograms), plus the per-second timeline and the
-//! time-averaged number of requests in flight (for Little's law).
+//! constant memory (HdrHistograms), plus the per-second timeline, the window's
+//! trend in thirds, and the time-averaged number of requests in flight.
+//!
+//! The rules (see `LoadReport`): 2xx answers go into both histograms, non-2xx
+//! into neither, failures into the corrected one at their elapsed time, and
+//! whatever the cutoff finds unsent or unanswered, or answered after it, is an
+//! overload error at its age at the cutoff.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::{ErrorKind, Second};
+use crate::{ErrorKind, Second, Trend, TrendThird};
 
 /// Highest recordable latency: 10 minutes in microseconds (larger values saturate).
 const MAX_US: u64 = 600_000_000;
@@ -28,10 +33,48 @@ pub(crate) struct ClassRec {
     pub service: Histogram<u64>,
 }
 
+/// The measured window in thirds by intended time (see [`Trend`]).
+struct TrendRec {
+    /// Where the second and third thirds start, and where the window ends.
+    bounds: [Instant; 3],
+    start: Instant,
+    requests: [u64; 3],
+    latency: [Histogram<u64>; 3],
+    in_flight_sum: [u64; 3],
+    sends: [u64; 3],
+}
+
+impl TrendRec {
+    /// Which third `intended` falls in (comparisons only: this runs per send).
+    fn third(&self, intended: Instant) -> Option<usize> {
+        if intended < self.start {
+            None
+        } else if intended < self.bounds[0] {
+            Some(0)
+        } else if intended < self.bounds[1] {
+            Some(1)
+        } else if intended < self.bounds[2] {
+            Some(2)
+        } else {
+            None
+        }
+    }
+}
+
 pub(crate) struct Recorder {
     /// Requests intended before this instant are warm-up; `None` while warming up.
     pub measure_start: Option<Instant>,
+    /// Requests intended at or after this instant are not measured.
+    window_end: Option<Instant>,
+    /// Answers arriving after this instant are overload errors.
+    cutoff: Option<Instant>,
+    /// Measured answers of any status by the cutoff.
     pub requests: u64,
+    /// Measured 2xx answers by the cutoff.
+    pub successes: u64,
+    /// Measured requests unsent / sent but unanswered at the cutoff.
+    pub unsent: u64,
+    pub outstanding: u64,
     pub errors: BTreeMap<ErrorKind, u64>,
     pub status: BTreeMap<u16, u64>,
     pub latency: Histogram<u64>,
@@ -40,7 +83,11 @@ pub(crate) struct Recorder {
     pub timeline: Vec<Second>,
     /// Every response, warm-up included (drives the adaptive warm-up and progress).
     pub all_responses: u64,
+    /// Requests written and 2xx answers received, warm-up and late ones included.
+    pub sent_all: u64,
+    pub ok_all: u64,
     pub last_done: Option<Instant>,
+    trend: Option<Box<TrendRec>>,
     sec: u32,
     sec_hist: Histogram<u64>,
     sec_requests: u64,
@@ -58,7 +105,12 @@ impl Recorder {
     pub fn new(classes: usize, measure_start: Option<Instant>, now: Instant) -> Self {
         Recorder {
             measure_start,
+            window_end: None,
+            cutoff: None,
             requests: 0,
+            successes: 0,
+            unsent: 0,
+            outstanding: 0,
             errors: BTreeMap::new(),
             status: BTreeMap::new(),
             latency: new_histogram(),
@@ -72,7 +124,10 @@ impl Recorder {
                 .collect(),
             timeline: Vec::new(),
             all_responses: 0,
+            sent_all: 0,
+            ok_all: 0,
             last_done: None,
+            trend: None,
             sec: 0,
             sec_hist: new_histogram(),
             sec_requests: 0,
@@ -92,6 +147,26 @@ impl Recorder {
         self.in_flight_area = 0.0;
     }
 
+    /// The measured window ends at `end` (set once `measure_start` is);
+    /// answers after `cutoff` are overload errors; `trend` splits the window
+    /// in thirds.
+    pub fn set_window(&mut self, end: Instant, cutoff: Option<Instant>, trend: bool) {
+        self.window_end = Some(end);
+        self.cutoff = cutoff;
+        let Some(start) = self.measure_start.filter(|_| trend) else {
+            return;
+        };
+        let third = end.saturating_duration_since(start) / 3;
+        self.trend = Some(Box::new(TrendRec {
+            bounds: [start + third, start + third * 2, end],
+            start,
+            requests: [0; 3],
+            latency: std::array::from_fn(|_| new_histogram()),
+            in_flight_sum: [0; 3],
+            sends: [0; 3],
+        }));
+    }
+
     /// Measured errors so far.
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
@@ -101,12 +176,21 @@ impl Recorder {
         t.saturating_duration_since(self.base).as_secs_f64()
     }
 
-    /// A send time clipped to the start of the measured window.
-    fn clipped(&self, sent: Instant) -> f64 {
-        self.secs(self.measure_start.map_or(sent, |start| sent.max(start)))
+    /// A time clipped to the measured window.
+    fn clipped(&self, t: Instant) -> f64 {
+        let t = self.measure_start.map_or(t, |start| t.max(start));
+        self.secs(self.window_end.map_or(t, |end| t.min(end)))
     }
 
-    pub fn on_send(&mut self, sent: Instant) {
+    /// A request intended at `intended` was written at `sent`.
+    pub fn on_send(&mut self, intended: Instant, sent: Instant) {
+        self.sent_all += 1;
+        if let Some(t) = &mut self.trend {
+            if let Some(i) = t.third(intended) {
+                t.in_flight_sum[i] += u64::from(self.in_flight);
+                t.sends[i] += 1;
+            }
+        }
         self.in_flight += 1;
         self.in_flight_sent += self.clipped(sent);
     }
@@ -119,7 +203,7 @@ impl Recorder {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.in_flight_sent -= from;
         if self.measure_start.is_some() {
-            self.in_flight_area += (self.secs(done) - from).max(0.0);
+            self.in_flight_area += (self.clipped(done) - from).max(0.0);
         }
     }
 
@@ -133,7 +217,27 @@ impl Recorder {
         (self.in_flight_area + open.max(0.0)) / window.as_secs_f64()
     }
 
-    /// One finished request: `Ok(status)` for a complete response, else the error.
+    /// A measured request still unsent (`sent` false) or unanswered at the
+    /// cutoff: an overload error at its age then (a censored latency).
+    pub fn censor(&mut self, class: usize, intended: Instant, sent: bool) {
+        let (Some(start), Some(cutoff)) = (self.measure_start, self.cutoff) else {
+            return;
+        };
+        if intended < start || self.window_end.is_some_and(|end| intended >= end) {
+            return;
+        }
+        if sent {
+            self.outstanding += 1;
+        } else {
+            self.unsent += 1;
+        }
+        self.record(class, intended, cutoff, cutoff, Err(ErrorKind::Overload));
+    }
+
+    /// One finished request: `Ok(status)` for a complete response, else the
+    /// error. 2xx answers enter both histograms, non-2xx neither, failures the
+    /// corrected one at their elapsed time. An answer after the cutoff is an
+    /// overload error at its age at the cutoff.
     pub fn record(
         &mut self,
         class: usize,
@@ -142,8 +246,11 @@ impl Recorder {
         done: Instant,
         outcome: Result<u16, ErrorKind>,
     ) {
-        if outcome.is_ok() {
+        if let Ok(status) = outcome {
             self.all_responses += 1;
+            if (200..300).contains(&status) {
+                self.ok_all += 1;
+            }
         }
         let Some(start) = self.measure_start else {
             return;
@@ -151,36 +258,84 @@ impl Recorder {
         if intended < start {
             return;
         }
+        let (done, outcome) = match self.cutoff {
+            Some(cutoff) if done > cutoff => (cutoff, Err(ErrorKind::Overload)),
+            _ => (done, outcome),
+        };
         self.last_done = Some(self.last_done.map_or(done, |d| d.max(done)));
         self.roll_to(done.saturating_duration_since(start).as_secs() as u32);
-        match outcome {
+        // A send released early (within the timer's 1 ms tick) counts from its actual send.
+        let corrected = micros(done.saturating_duration_since(intended.min(sent)));
+        // One class is the whole run: `class_stats` reuses the overall figures.
+        let several = self.classes.len() > 1;
+        let mut class = self.classes.get_mut(class).filter(|_| several);
+        let timed = match outcome {
             Ok(status) => {
-                // A send released early (within the timer's 1 ms tick) counts from its actual send.
-                let corrected = micros(done - intended.min(sent));
-                let service = micros(done - sent);
                 self.requests += 1;
+                self.sec_requests += 1;
                 *self.status.entry(status).or_default() += 1;
-                if !(200..300).contains(&status) {
+                if let Some(c) = class.as_deref_mut() {
+                    c.requests += 1;
+                }
+                if (200..300).contains(&status) {
+                    self.successes += 1;
+                    let service = micros(done.saturating_duration_since(sent));
+                    self.service.saturating_record(service);
+                    if let Some(c) = class.as_deref_mut() {
+                        c.service.saturating_record(service);
+                    }
+                    true
+                } else {
                     *self.errors.entry(ErrorKind::Status).or_default() += 1;
                     self.sec_errors += 1;
-                }
-                self.latency.saturating_record(corrected);
-                self.service.saturating_record(service);
-                self.sec_hist.saturating_record(corrected);
-                self.sec_requests += 1;
-                // One class is the whole run: `class_stats` reuses the overall figures.
-                let several = self.classes.len() > 1;
-                if let Some(c) = self.classes.get_mut(class).filter(|_| several) {
-                    c.requests += 1;
-                    c.latency.saturating_record(corrected);
-                    c.service.saturating_record(service);
+                    false
                 }
             }
             Err(kind) => {
                 *self.errors.entry(kind).or_default() += 1;
                 self.sec_errors += 1;
+                true
+            }
+        };
+        if timed {
+            self.latency.saturating_record(corrected);
+            self.sec_hist.saturating_record(corrected);
+            if let Some(c) = class {
+                c.latency.saturating_record(corrected);
             }
         }
+        if let Some(t) = &mut self.trend {
+            if let Some(i) = t.third(intended) {
+                t.requests[i] += 1;
+                if timed {
+                    t.latency[i].saturating_record(corrected);
+                }
+            }
+        }
+    }
+
+    /// The window in thirds, when it was asked for.
+    pub fn trend(&self) -> Option<Trend> {
+        let t = self.trend.as_deref()?;
+        let q = |h: &Histogram<u64>, p: f64| {
+            if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(p)
+            }
+        };
+        Some(Trend {
+            thirds: std::array::from_fn(|i| TrendThird {
+                requests: t.requests[i],
+                p50_us: q(&t.latency[i], 0.5),
+                p90_us: q(&t.latency[i], 0.9),
+                mean_in_flight: if t.sends[i] == 0 {
+                    0.0
+                } else {
+                    t.in_flight_sum[i] as f64 / t.sends[i] as f64
+                },
+            }),
+        })
     }
 
     /// Per class: requests, corrected and service-time histograms.
@@ -238,14 +393,12 @@ mod tests {
         // Intended during warm-up: ignored.
         r.record(0, t0, t0, t0 + Duration::from_millis(5), Ok(200));
         assert_eq!(r.requests, 0);
-        assert_eq!(r.all_responses, 1);
+        assert_eq!((r.all_responses, r.ok_all), (1, 1));
         // Intended 100 ms before it was sent: corrected 110 ms, service 10 ms.
         let intended = start + Duration::from_millis(100);
         let sent = intended + Duration::from_millis(100);
-        r.record(0, intended, sent, sent + Duration::from_millis(10), Ok(503));
-        assert_eq!(r.requests, 1);
-        assert_eq!(r.errors[&ErrorKind::Status], 1);
-        assert_eq!(r.status[&503], 1);
+        r.record(0, intended, sent, sent + Duration::from_millis(10), Ok(201));
+        assert_eq!((r.requests, r.successes), (1, 1));
         let c = r.latency.max();
         assert!((109_000..=111_000).contains(&c), "{c}");
         let s = r.service.max();
@@ -257,6 +410,91 @@ mod tests {
         r.service.reset();
         r.record(0, intended, sent, sent + Duration::from_millis(3), Ok(200));
         assert_eq!(r.latency.max(), r.service.max());
+    }
+
+    /// Non-2xx answers are errors kept out of both histograms; failures that
+    /// cost time are in the corrected one at their elapsed time.
+    #[test]
+    fn non_2xx_are_left_out_and_failures_are_timed() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut r = Recorder::new(1, Some(t0), t0);
+        r.record(0, t0, t0, t0 + ms(1), Ok(503));
+        assert_eq!((r.requests, r.successes), (1, 0));
+        assert_eq!(r.errors[&ErrorKind::Status], 1);
+        assert_eq!(r.status[&503], 1);
+        assert!(r.latency.is_empty() && r.service.is_empty());
+        // A timeout 300 ms after a send 50 ms late: 350 ms corrected, no service time.
+        r.record(0, t0, t0 + ms(50), t0 + ms(350), Err(ErrorKind::Timeout));
+        assert_eq!(r.latency.len(), 1);
+        assert!((349_000..=351_000).contains(&r.latency.max()));
+        assert!(r.service.is_empty());
+        r.record(0, t0, t0 + ms(2), t0 + ms(2), Err(ErrorKind::Connect));
+        assert_eq!(r.latency.len(), 2);
+        assert_eq!(r.requests, 1, "failures are not answers");
+        r.finish_timeline();
+        assert_eq!(r.timeline[0].errors, 3);
+        assert_eq!(r.timeline[0].p99_us, r.latency.max());
+    }
+
+    /// An answer after the cutoff is an overload error at its age at the
+    /// cutoff; what is unsent or unanswered at the cutoff is censored the same
+    /// way, and requests outside the window are not.
+    #[test]
+    fn the_cutoff_censors_late_answers_and_leftovers() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let (end, cutoff) = (t0 + ms(1000), t0 + ms(1200));
+        let mut r = Recorder::new(1, Some(t0), t0);
+        r.set_window(end, Some(cutoff), false);
+        r.record(0, t0 + ms(900), t0 + ms(900), t0 + ms(1500), Ok(200));
+        assert_eq!((r.requests, r.successes), (0, 0));
+        assert_eq!(r.errors[&ErrorKind::Overload], 1);
+        assert_eq!(r.ok_all, 1, "the server did answer it");
+        assert!((299_000..=301_000).contains(&r.latency.max()));
+        assert!(r.service.is_empty());
+        r.latency.reset();
+        r.censor(0, t0 + ms(400), true);
+        r.censor(0, t0 + ms(999), false);
+        r.censor(0, t0 + ms(1000), false); // not in the window
+        assert_eq!((r.outstanding, r.unsent), (1, 1));
+        assert_eq!(r.errors[&ErrorKind::Overload], 3);
+        assert!((799_000..=801_000).contains(&r.latency.max()));
+        assert!((200_000..=201_000).contains(&r.latency.min()));
+        // By the cutoff, an answer counts.
+        r.record(0, t0 + ms(990), t0 + ms(990), cutoff, Ok(200));
+        assert_eq!(r.successes, 1);
+    }
+
+    /// Thirds by intended time: counts, censored latencies, and the in-flight
+    /// count each send saw.
+    #[test]
+    fn the_trend_splits_the_window_in_thirds() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut r = Recorder::new(1, Some(t0), t0);
+        r.set_window(t0 + ms(300), Some(t0 + ms(400)), true);
+        // Third 0: one send alone, answered in 5 ms.
+        r.on_send(t0, t0);
+        r.on_done(t0, t0 + ms(5));
+        r.record(0, t0, t0, t0 + ms(5), Ok(200));
+        // Third 2: three sends piling up; one 503 (counted, not timed), one censored.
+        for k in 0..3 {
+            let at = t0 + ms(200 + k);
+            r.on_send(at, at);
+        }
+        r.record(0, t0 + ms(200), t0 + ms(200), t0 + ms(260), Ok(200));
+        r.record(0, t0 + ms(201), t0 + ms(201), t0 + ms(202), Ok(503));
+        r.censor(0, t0 + ms(202), true);
+        let t = r.trend().unwrap();
+        assert_eq!(t.thirds.map(|x| x.requests), [1, 0, 3]);
+        assert_eq!(t.thirds[0].mean_in_flight, 0.0);
+        assert_eq!(t.thirds[2].mean_in_flight, 1.0, "0, 1, 2 in flight");
+        assert!((4_900..=5_100).contains(&t.thirds[0].p50_us));
+        // 60 ms and 198 ms (censored): the 503 is not among them.
+        assert!((59_000..=61_000).contains(&t.thirds[2].p50_us), "{t:?}");
+        assert!((197_000..=199_000).contains(&t.thirds[2].p90_us), "{t:?}");
+        assert_eq!(t.thirds[1], TrendThird::default());
     }
 
     #[test]
@@ -278,18 +516,20 @@ mod tests {
         let stats = two.class_stats();
         assert_eq!(stats.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 1]);
         assert!(stats[0].1.max() < stats[1].1.max());
-        assert_eq!(two.latency.len(), 2);
+        // The timeout is timed in the corrected histogram, not in service time.
+        assert_eq!((two.latency.len(), two.service.len()), (3, 2));
+        assert_eq!(stats[1].1.len(), 2);
     }
 
     #[test]
     fn timeline_has_empty_seconds_and_little_law_area() {
         let t0 = Instant::now();
         let mut r = Recorder::new(1, Some(t0), t0);
-        r.on_send(t0);
+        r.on_send(t0, t0);
         r.on_done(t0, t0 + Duration::from_secs(1));
         // Out of time order, and still in flight at the end: 0.5 s more.
-        r.on_send(t0 + Duration::from_millis(1200));
-        r.on_send(t0 + Duration::from_millis(1500));
+        r.on_send(t0, t0 + Duration::from_millis(1200));
+        r.on_send(t0, t0 + Duration::from_millis(1500));
         r.on_done(
             t0 + Duration::from_millis(1200),
             t0 + Duration::from_millis(1400),

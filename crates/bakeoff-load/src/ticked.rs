@@ -101,7 +101,7 @@ impl Ticker {
 
     /// Collect the events queued since the last harvest and wake their waiters;
     /// whether there were any.
-    fn harvest(&self) -> bool {
+    pub(crate) fn harvest(&self) -> bool {
         const N: usize = 256;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; N];
         let mut found = false;

@@ -3,6 +3,11 @@
 //! records the latency of every delivery it receives (the sender included, as
 //! the contract's chat room echoes to everyone). Missing deliveries are counted.
 //!
+//! Each message carries its **intended** send time (origin + k/rate), so a
+//! sender held up (by the server's backpressure or this machine) shows in the
+//! latency rather than hiding it (coordinated omission). Deliveries arriving
+//! after the window's end + grace are missing.
+//!
 //! Runs on the same dedicated engine thread as the HTTP engine.
 
 use std::cell::{Cell, RefCell};
@@ -23,8 +28,10 @@ use url::Url;
 use crate::stats::new_histogram;
 use crate::{sys, target, LoadError};
 
-/// How long to wait for the last deliveries after the final send.
-const DRAIN: Duration = Duration::from_secs(2);
+/// The default grace: how long after the window deliveries still count.
+const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+/// A send later than this behind its intended time counts as late (as in HTTP).
+const LATE: Duration = Duration::from_millis(2);
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -38,6 +45,9 @@ pub struct WsConfig {
     pub connect_timeout: Duration,
     /// Size of each text message (at least the timestamp header).
     pub message_bytes: usize,
+    /// Deliveries arriving after the window's end + grace are missing, and
+    /// messages not sent by then are unsent. `None` is 2 s.
+    pub grace: Option<Duration>,
     pub pin_cpu: Option<usize>,
     pub allow_remote: bool,
 }
@@ -52,6 +62,7 @@ impl WsConfig {
             duration: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             message_bytes: 64,
+            grace: None,
             pin_cpu: None,
             allow_remote: false,
         }
@@ -64,15 +75,23 @@ pub struct WsReport {
     pub clients: u32,
     pub connected: u32,
     pub sent: u64,
-    /// `sent` × connected clients.
+    /// Messages intended in the window but not sent by the cutoff.
+    pub unsent: u64,
+    /// Sends more than 2 ms behind their intended time.
+    pub late_sends: u64,
+    /// (`sent` + `unsent`) × connected clients.
     pub expected_deliveries: u64,
+    /// Deliveries received by the cutoff (the window's end + grace).
     pub deliveries: u64,
     pub missing: u64,
-    /// Send to receipt, every delivery at every receiver.
+    /// From the message's intended send time to its receipt, every delivery
+    /// (by the cutoff) at every receiver.
     pub latency: Histogram<u64>,
     /// By kind: "connect", "handshake", "send", "closed", "protocol".
     pub errors: BTreeMap<String, u64>,
     pub generator_cpu_s: f64,
+    /// The hypervisor's share of this machine's CPU time during the run.
+    pub steal: Option<f64>,
     pub valid: bool,
     pub warnings: Vec<String>,
 }
@@ -86,6 +105,8 @@ struct Shared {
     deliveries: Cell<u64>,
     errors: RefCell<BTreeMap<String, u64>>,
     stopping: Cell<bool>,
+    /// Deliveries after this instant do not count.
+    cutoff: Cell<Option<Instant>>,
 }
 
 impl Shared {
@@ -120,6 +141,7 @@ pub async fn run(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, L
     let pin = cfg.pin_cpu;
     let (mut report, usage) = sys::on_engine_thread(pin, move || drive(cfg, engine_cancel)).await?;
     report.generator_cpu_s = usage.cpu.as_secs_f64();
+    report.steal = usage.steal;
     if usage.cpu_fraction() > 0.9 {
         report.valid = false;
         report.warnings.push(format!(
@@ -146,6 +168,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         deliveries: Cell::new(0),
         errors: RefCell::new(BTreeMap::new()),
         stopping: Cell::new(false),
+        cutoff: Cell::new(None),
     });
 
     // Connect every client concurrently, each bounded by the connect timeout.
@@ -183,11 +206,14 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     }
     let connected = sinks.len() as u32;
     let mut sent = 0u64;
-    let mut expected = 0u64;
+    let mut unsent = 0u64;
+    let mut late_sends = 0u64;
     let mut send_error = false;
     if connected > 0 {
         let origin = Instant::now();
         let end = origin + cfg.duration;
+        let cutoff = end + cfg.grace.unwrap_or(DEFAULT_GRACE);
+        shared.cutoff.set(Some(cutoff));
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
         let mut k = 0u64;
@@ -201,35 +227,50 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
                 _ = &mut sleep => {}
                 _ = cancel.cancelled() => return Err(LoadError::Cancelled),
             }
+            let now = Instant::now();
+            if now >= cutoff {
+                // The rest of the window's messages are never sent.
+                unsent += ((end - at).as_secs_f64() * cfg.rate).ceil() as u64;
+                break;
+            }
+            if now - at > LATE {
+                late_sends += 1;
+            }
             let client = (k % u64::from(connected)) as usize;
-            let sent_us = (Instant::now() - shared.base).as_micros();
-            let mut text = format!("{} {client} {k} {sent_us} ", shared.nonce);
+            // The intended time, not the actual send: a held-up sender shows.
+            let intended_us = (at - shared.base).as_micros();
+            let mut text = format!("{} {client} {k} {intended_us} ", shared.nonce);
             while text.len() < cfg.message_bytes {
                 text.push('x');
             }
-            let send =
-                tokio::time::timeout(cfg.connect_timeout, sinks[client].send(Message::text(text)));
+            let until = cutoff.min(now + cfg.connect_timeout);
+            let send = tokio::time::timeout_at(until, sinks[client].send(Message::text(text)));
             match send.await {
-                Ok(Ok(())) => {
-                    sent += 1;
-                    expected += u64::from(connected);
-                }
-                _ => {
+                Ok(Ok(())) => sent += 1,
+                Ok(Err(_)) => {
                     shared.error("send");
                     send_error = true;
+                }
+                Err(_) => {
+                    unsent += 1; // held until the cutoff
+                    if Instant::now() < cutoff {
+                        shared.error("send");
+                        send_error = true;
+                    }
                 }
             }
             k += 1;
         }
-        // Drain: wait for the last deliveries, bounded.
-        let drain_end = Instant::now() + DRAIN;
-        while shared.deliveries.get() < expected && Instant::now() < drain_end {
+        // Wait for the last deliveries, up to the cutoff.
+        let expected = (sent + unsent) * u64::from(connected);
+        while shared.deliveries.get() < expected && Instant::now() < cutoff {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
                 _ = cancel.cancelled() => return Err(LoadError::Cancelled),
             }
         }
     }
+    let expected = (sent + unsent) * u64::from(connected);
     shared.stopping.set(true);
     for sink in &mut sinks {
         let _ = tokio::time::timeout(Duration::from_millis(200), sink.close()).await;
@@ -255,18 +296,26 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     if send_error {
         warnings.push("some messages could not be sent".into());
     }
+    if unsent > 0 {
+        warnings.push(format!(
+            "{unsent} messages were not sent by the cutoff: the sender was held up"
+        ));
+    }
     let latency = shared.latency.borrow().clone();
     let errors = shared.errors.borrow().clone();
     Ok(WsReport {
         clients: cfg.clients,
         connected,
         sent,
+        unsent,
+        late_sends,
         expected_deliveries: expected,
         deliveries,
         missing,
         latency,
         errors,
         generator_cpu_s: 0.0,
+        steal: None,
         valid,
         warnings,
     })
@@ -281,7 +330,11 @@ async fn receive(
         match msg {
             Ok(Message::Text(text)) => {
                 if let Some(sent_us) = parse_stamp(text.as_str(), &shared.nonce) {
-                    let now_us = (Instant::now() - shared.base).as_micros() as u64;
+                    let now = Instant::now();
+                    if shared.cutoff.get().is_some_and(|c| now > c) {
+                        continue; // after the cutoff: missing
+                    }
+                    let now_us = (now - shared.base).as_micros() as u64;
                     shared
                         .latency
                         .borrow_mut()
@@ -304,7 +357,7 @@ async fn receive(
     }
 }
 
-/// The send timestamp of a message from this run (`<nonce> <client> <seq> <us> pad`).
+/// The intended send time of a message from this run (`<nonce> <client> <seq> <us> pad`).
 fn parse_stamp(text: &str, nonce: &str) -> Option<u64> {
     let mut parts = text.split(' ');
     if parts.next()? != nonce {

@@ -171,10 +171,129 @@ async fn timeouts_are_counted_and_the_run_stays_bounded() {
     let r = run(cfg, CancellationToken::new(), None).await.unwrap();
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     assert_eq!(r.requests, 0);
-    let timeouts = errors(&r, ErrorKind::Timeout);
-    assert!((12..=28).contains(&timeouts), "timeouts {timeouts}");
-    assert_eq!(r.error_count(), timeouts, "{:?}", r.errors);
+    // The last sends may still be waiting at the cutoff (end + the timeout).
+    let failed = errors(&r, ErrorKind::Timeout) + errors(&r, ErrorKind::Overload);
+    assert!((12..=28).contains(&failed), "{:?}", r.errors);
+    assert_eq!(r.error_count(), failed, "{:?}", r.errors);
     assert!(!r.valid);
+}
+
+/// Timeouts are in the corrected histogram at their elapsed time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_are_in_the_corrected_latency() {
+    let srv = server::http(Mode::Hang).await;
+    let mut cfg = config(srv.url("/"), Some(50.0), 80, 1.0);
+    cfg.timeout = Duration::from_millis(200);
+    cfg.grace = Some(Duration::from_millis(600));
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    let timeouts = errors(&r, ErrorKind::Timeout);
+    assert!((45..=50).contains(&timeouts), "{:?}", r.errors);
+    assert_eq!(r.error_count(), timeouts, "{:?}", r.errors);
+    assert_eq!(r.latency.len(), timeouts);
+    assert!(r.service.is_empty());
+    let p50 = ms(r.latency.value_at_quantile(0.5));
+    assert!((195.0..=260.0).contains(&p50), "timeouts at p50 {p50} ms");
+}
+
+/// A server that never answers: at the cutoff (end + grace) the run stops,
+/// long before the timeout, and every measured request, unsent or unanswered,
+/// is an overload error at its age then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsent_and_unanswered_requests_are_overload_at_the_cutoff() {
+    let srv = server::http(Mode::Hang).await;
+    let mut cfg = config(srv.url("/"), Some(200.0), 8, 1.0);
+    cfg.timeout = Duration::from_secs(30);
+    cfg.grace = Some(Duration::from_millis(300));
+    let t0 = Instant::now();
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    let took = t0.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "ran {took:?}: it waited for the timeout"
+    );
+    let overload = errors(&r, ErrorKind::Overload);
+    assert_eq!(r.error_count(), overload, "{:?}", r.errors);
+    assert!((195..=200).contains(&overload), "{overload}");
+    assert_eq!(r.outstanding, 8, "each connection holds one request");
+    assert_eq!(r.unsent + r.outstanding, overload);
+    assert_eq!((r.requests, r.successes, r.achieved_rate), (0, 0, 0.0));
+    // Censored at the cutoff: from 0.3 s (intended at the end) to 1.3 s.
+    assert_eq!(r.latency.len(), overload);
+    let (min, max) = (ms(r.latency.min()), ms(r.latency.max()));
+    assert!((295.0..=320.0).contains(&min), "youngest {min} ms");
+    assert!((1290.0..=1310.0).contains(&max), "oldest {max} ms");
+    assert_eq!(r.sent_all, 8);
+}
+
+/// Answers that come after the cutoff do not count as answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_after_the_cutoff_are_overload() {
+    let srv = server::http(Mode::Delay(Duration::from_millis(410))).await;
+    let mut cfg = config(srv.url("/"), Some(50.0), 64, 1.0);
+    cfg.grace = Some(Duration::from_millis(200));
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    // Intended in [0, 0.8 s): answered by the 1.2 s cutoff; the last 10 are not.
+    let overload = errors(&r, ErrorKind::Overload);
+    assert!((8..=12).contains(&overload), "{:?}", r.errors);
+    assert_eq!(r.successes + overload, 50, "{:?}", r.errors);
+    assert!(
+        (38.0..=42.0).contains(&r.achieved_rate),
+        "achieved {}",
+        r.achieved_rate
+    );
+    assert_eq!(r.outstanding, overload);
+    // Both are timed: the overloads at their (censored) ages at the cutoff.
+    assert_eq!(r.latency.len(), 50);
+    assert_eq!(r.service.len(), r.successes);
+}
+
+/// Non-2xx answers are errors, never latency: a server that fails fast and
+/// succeeds slowly shows only its slow successes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_2xx_are_kept_out_of_the_latency() {
+    let srv = server::http(Mode::FastFailSlowOk(Duration::from_millis(30))).await;
+    let r = run(
+        config(srv.url("/"), Some(100.0), 16, 1.5),
+        CancellationToken::new(),
+        None,
+    )
+    .await
+    .unwrap();
+    let ok = r.status.get(&200).copied().unwrap_or(0);
+    let failed = r.status.get(&503).copied().unwrap_or(0);
+    assert!(ok >= 60 && failed >= 60, "{:?}", r.status);
+    assert_eq!(errors(&r, ErrorKind::Status), failed);
+    assert_eq!(r.successes, ok);
+    assert_eq!((r.latency.len(), r.service.len()), (ok, ok));
+    assert!(ms(r.latency.min()) >= 29.0, "{}", ms(r.latency.min()));
+    assert!(ms(r.service.min()) >= 29.0, "{}", ms(r.service.min()));
+    assert!(r
+        .timeline
+        .iter()
+        .all(|s| s.p99_us == 0 || s.p99_us >= 29_000));
+}
+
+/// Connections are open before the first request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_open_before_the_run() {
+    for preconnect in [true, false] {
+        let srv = server::http(Mode::Delay(Duration::ZERO)).await;
+        let mut cfg = config(srv.url("/"), Some(20.0), 24, 0.5);
+        cfg.preconnect = preconnect;
+        let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+        assert_eq!(r.error_count(), 0, "{:?}", r.errors);
+        let at_first = *srv.accepts_at_first_request.get().unwrap();
+        // The probe's connection, then the 24.
+        if preconnect {
+            assert_eq!(at_first, 25, "accepted before the first request");
+            assert_eq!(srv.accepts.load(std::sync::atomic::Ordering::SeqCst), 25);
+        } else {
+            assert!(
+                at_first < 10,
+                "{at_first} accepted before the first request"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,7 +371,7 @@ async fn websocket_fan_out_delivers_every_message_to_every_client() {
     assert!((45..=51).contains(&r.sent), "sent {}", r.sent);
     assert_eq!(r.expected_deliveries, r.sent * 5);
     assert_eq!(r.deliveries, r.sent * 5, "{:?}", r.errors);
-    assert_eq!(r.missing, 0);
+    assert_eq!((r.missing, r.unsent), (0, 0));
     assert_eq!(r.latency.len(), r.deliveries);
     assert!(r.latency.value_at_quantile(0.5) < 50_000);
     assert!(r.valid, "{:?}", r.warnings);

@@ -31,6 +31,8 @@ pub enum Mode {
     SilentClose(u64),
     /// Every second response is a 503.
     AlternateStatus,
+    /// Every second response is a 503 at once; the others are 200 after the delay.
+    FastFailSlowOk(Duration),
     /// Never answer.
     Hang,
     /// Answer with bytes that are not HTTP.
@@ -43,6 +45,9 @@ pub enum Mode {
 pub struct HttpServer {
     pub addr: SocketAddr,
     pub requests: Arc<AtomicU64>,
+    /// Connections accepted, and how many had been when the first request came.
+    pub accepts: Arc<AtomicU64>,
+    pub accepts_at_first_request: Arc<std::sync::OnceLock<u64>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -62,13 +67,25 @@ pub async fn http(mode: Mode) -> HttpServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let requests = Arc::new(AtomicU64::new(0));
+    let accepts = Arc::new(AtomicU64::new(0));
+    let at_first: Arc<std::sync::OnceLock<u64>> = Arc::new(std::sync::OnceLock::new());
     let first: Arc<std::sync::OnceLock<Instant>> = Arc::new(std::sync::OnceLock::new());
     let counter = requests.clone();
+    let (accepted, seen) = (accepts.clone(), at_first.clone());
     let task = tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
+            accepted.fetch_add(1, Ordering::SeqCst);
             let counter = counter.clone();
             let first = first.clone();
+            let (accepted, seen) = (accepted.clone(), seen.clone());
             tokio::spawn(async move {
+                let mut buf = [0u8; 1];
+                // The first byte of any request: note how many connections were
+                // open (after 10 ms, for the accept loop to catch up).
+                if sock.peek(&mut buf).await.is_ok_and(|n| n > 0) && seen.get().is_none() {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    seen.get_or_init(|| accepted.load(Ordering::SeqCst));
+                }
                 let _ = serve(sock, mode, counter, first).await;
             });
         }
@@ -76,6 +93,8 @@ pub async fn http(mode: Mode) -> HttpServer {
     HttpServer {
         addr,
         requests,
+        accepts,
+        accepts_at_first_request: at_first,
         task,
     }
 }
@@ -169,6 +188,15 @@ async fn serve(
                     sock.write_all(b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy")
                         .await?;
                 } else {
+                    sock.write_all(OK).await?;
+                }
+            }
+            Mode::FastFailSlowOk(d) => {
+                if n % 2 == 0 {
+                    sock.write_all(b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy")
+                        .await?;
+                } else {
+                    tokio::time::sleep(d).await;
                     sock.write_all(OK).await?;
                 }
             }

@@ -169,6 +169,8 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         max_requests: args.requests,
         warmup,
         timeout,
+        grace: None,
+        preconnect: true,
         pin_cpu: args.pin,
         allow_remote: args.allow_remote,
     })
@@ -238,6 +240,7 @@ fn to_json(url: &str, cfg: &LoadConfig, r: &LoadReport) -> Value {
         "connections": cfg.connections,
         "target_rate": r.target_rate,
         "achieved_rate": r.achieved_rate,
+        "successes": r.successes,
         "requests": r.requests,
         "duration_s": r.elapsed.as_secs_f64(),
         "warmup_s": r.warmup.as_secs_f64(),
@@ -251,6 +254,16 @@ fn to_json(url: &str, cfg: &LoadConfig, r: &LoadReport) -> Value {
         "late_stalled": r.late_stalled,
         "max_send_lag_ms": r.max_send_lag.as_secs_f64() * 1000.0,
         "unsent": r.unsent,
+        "outstanding": r.outstanding,
+        "trend": r.trend.map(|t| t.thirds.map(|third| json!({
+            "requests": third.requests,
+            "p50_ms": ms(third.p50_us),
+            "p90_ms": ms(third.p90_us),
+            "mean_in_flight": third.mean_in_flight,
+        }))),
+        "sent_all": r.sent_all,
+        "ok_all": r.ok_all,
+        "steal": r.steal,
         "reconnects": r.reconnects,
         "generator_cpu_s": r.generator_cpu_s,
         "valid": r.valid,
@@ -293,8 +306,8 @@ fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
         r.warmup.as_secs_f64()
     );
     s += &format!(
-        "  {:<20} {:.1} req/s ({} responses)\n",
-        "throughput", r.achieved_rate, r.requests
+        "  {:<20} {:.1} req/s ({} 2xx of {} responses by the cutoff)\n",
+        "throughput", r.achieved_rate, r.successes, r.requests
     );
     s += &latency_line("latency (corrected)", &r.latency);
     s += &latency_line("service time", &r.service);
@@ -312,13 +325,28 @@ fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
     );
     if r.target_rate.is_some() {
         s += &format!(
-            "  {:<20} {} late sends ({} held up by the generator), max lag {:.1} ms, {} never sent\n",
+            "  {:<20} {} late sends ({} held up by the generator), max lag {:.1} ms, {} never sent, {} unanswered at the cutoff\n",
             "schedule",
             r.late_sends,
             r.late_stalled,
             r.max_send_lag.as_secs_f64() * 1000.0,
-            r.unsent
+            r.unsent,
+            r.outstanding
         );
+        if let Some(t) = &r.trend {
+            let thirds: Vec<String> = t
+                .thirds
+                .iter()
+                .map(|x| {
+                    format!(
+                        "p90 {:.2} ms, {:.1} in flight",
+                        ms(x.p90_us),
+                        x.mean_in_flight
+                    )
+                })
+                .collect();
+            s += &format!("  {:<20} {}\n", "trend (thirds)", thirds.join(" | "));
+        }
     }
     let share = if r.generator_wall_s > 0.0 {
         100.0 * r.generator_cpu_s / r.generator_wall_s

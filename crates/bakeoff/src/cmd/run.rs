@@ -190,7 +190,19 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         pin_cpu: layout.generator,
         timeout: REQUEST_TIMEOUT,
         slo: Duration::from_secs_f64(plan.slo_p99_ms / 1000.0),
+        upstream_calls: Some(upstream.call_counter()),
     };
+    // bakeoff's own threads (the upstream service, the sampler, the runtime)
+    // share the generator's core, never the contender's.
+    if let Some(cpu) = layout.generator {
+        let me = crate::suite::ProcessSet {
+            pgid: None,
+            pids: vec![std::process::id()],
+        };
+        if let Err(e) = measure::pin_processes(&me, &[cpu]) {
+            say(&format!("warning: could not pin bakeoff's threads to cpu {cpu}: {e}"));
+        }
+    }
     let sampler = ProcSampler::default();
     let bar = progress_bar(quiet);
     let mut last_cell = String::new();

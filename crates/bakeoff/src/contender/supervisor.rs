@@ -102,6 +102,15 @@ impl SpawnSpec {
     }
 }
 
+impl SpawnSpec {
+    /// Without `BAKEOFF_DATA`: the contract gives the dataset only to launches
+    /// that measure or verify `data`, so no other start loads it.
+    pub fn without_data(mut self) -> SpawnSpec {
+        self.env.retain(|(k, _)| k != "BAKEOFF_DATA");
+        self
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SuperviseError {
     #[error("cannot find a free port on 127.0.0.1: {0}")]

@@ -162,7 +162,10 @@ impl PinLayout {
         };
         PinLayout {
             generator: Some(cpus[0]),
-            description: format!("generator: cpu {}; contender: {list}", cpus[0]),
+            description: format!(
+                "generator, upstream and bakeoff: cpu {}; contender: {list}",
+                cpus[0]
+            ),
             contender: rest,
         }
     }
@@ -185,10 +188,16 @@ mod tests {
     #[test]
     fn layouts() {
         let two = PinLayout::for_cpus(&[0, 1]);
-        assert_eq!(two.description, "generator: cpu 0; contender: cpu 1");
+        assert_eq!(
+            two.description,
+            "generator, upstream and bakeoff: cpu 0; contender: cpu 1"
+        );
         assert_eq!((two.generator, two.contender), (Some(0), vec![1]));
         let four = PinLayout::for_cpus(&[0, 1, 2, 3]);
-        assert_eq!(four.description, "generator: cpu 0; contender: cpus 1,2,3");
+        assert_eq!(
+            four.description,
+            "generator, upstream and bakeoff: cpu 0; contender: cpus 1,2,3"
+        );
         let one = PinLayout::for_cpus(&[3]);
         assert_eq!(one.description, "unpinned (1 core)");
         assert_eq!(one.generator, None);

@@ -13,46 +13,92 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::model::Percentiles;
 
-/// How a synthetic server answers a given open-loop rate.
+/// How a synthetic server answers an open-loop rate: a queue with a ceiling.
+///
+/// Below the ceiling the latency is the base (plus M/M/1 queueing for
+/// [`ServerModel::mm1`]); above it the backlog grows at R − C through the
+/// window and the latency follows it. The requests still queued at a window's
+/// cutoff are censored (overload errors) and stay queued in the server: the next
+/// window starts with whatever has not drained meanwhile, on tokio's clock.
 #[derive(Debug, Clone)]
 pub struct ServerModel {
-    /// Capacity at a 100 ms p99 SLO, by construction.
-    pub capacity: f64,
-    queue: bool,
-    noise: f64,
+    /// The service ceiling (requests per second the server completes).
+    ceiling: f64,
+    base_ms: f64,
+    mm1: bool,
+    noise: Noise,
     seed: u64,
     errors_above: Option<(f64, f64)>,
     generator_limit: Option<f64>,
-    /// Multiplies the reported in-flight count (1.0 = consistent with Little's law).
-    pub in_flight_skew: f64,
+    /// Share of windows the machine stalls (the generator is held up).
+    stalls: f64,
+    /// Requests left queued at the last cutoff, and when that was.
+    backlog: f64,
+    last_cutoff: Option<tokio::time::Instant>,
 }
 
+/// Per-window capacity noise.
+#[derive(Debug, Clone, Copy)]
+enum Noise {
+    None,
+    /// Uniform in 1 ± frac.
+    Uniform(f64),
+    /// Most windows within ±1%; one in `rare` anywhere within ±frac.
+    Rare { frac: f64, rare: u32 },
+}
+
+/// How long answers count past a fake window's end.
+const FAKE_GRACE: f64 = 0.2;
+/// Deliveries per second a fake room fans out before it falls behind.
+pub const WS_FAKE_CEILING: f64 = 50_000.0;
+
+/// Arrivals simulated per window (evenly spaced, as the engine's uniform schedule).
+const ARRIVALS: usize = 600;
+
 impl ServerModel {
-    /// p99 5 ms up to `capacity`, 10 s beyond; throughput capped at `capacity`.
+    /// A 5 ms service up to `capacity`; beyond it the backlog grows at R − C.
     pub fn knee(capacity: f64) -> Self {
         ServerModel {
-            capacity,
-            queue: false,
-            noise: 0.0,
+            ceiling: capacity,
+            base_ms: 5.0,
+            mm1: false,
+            noise: Noise::None,
             seed: 1,
             errors_above: None,
             generator_limit: None,
-            in_flight_skew: 1.0,
+            stalls: 0.0,
+            backlog: 0.0,
+            last_cutoff: None,
         }
     }
 
     /// M/M/1: p99 = ln(100) / (μ − λ), with μ chosen so p99 = 100 ms at `capacity`.
     pub fn mm1(capacity: f64) -> Self {
         ServerModel {
-            queue: true,
+            ceiling: capacity + 100f64.ln() / 0.1,
+            base_ms: 0.0,
+            mm1: true,
             ..ServerModel::knee(capacity)
         }
     }
 
-    /// Each window sees the capacity scaled by a uniform factor in 1 ± `frac`.
+    /// Each second of a window sees the ceiling scaled by a uniform factor in 1 ± `frac`.
     pub fn with_noise(mut self, frac: f64, seed: u64) -> Self {
-        self.noise = frac;
+        self.noise = Noise::Uniform(frac);
         self.seed = seed;
+        self
+    }
+
+    /// Most seconds see the ceiling within ±1%; one in `rare` anywhere in ±`frac`.
+    pub fn with_rare_noise(mut self, frac: f64, rare: u32, seed: u64) -> Self {
+        self.noise = Noise::Rare { frac, rare };
+        self.seed = seed;
+        self
+    }
+
+    /// A share of windows is stalled by the machine.
+    pub fn with_stalls(mut self, share: f64) -> Self {
+        self.stalls = share;
         self
     }
 
@@ -66,48 +112,112 @@ impl ServerModel {
         self
     }
 
-    fn window(&mut self, rate: f64, secs: f64) -> WindowResult {
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
         self.seed = self
             .seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let u = ((self.seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0;
-        let cap = self.capacity * (1.0 + self.noise * u);
-        let (p99_s, throughput) = if self.queue {
-            let mu = cap + 100f64.ln() / 0.1;
-            if rate < mu {
-                (100f64.ln() / (mu - rate), rate)
-            } else {
-                (10.0, mu)
-            }
-        } else if rate <= cap {
-            (0.005, rate)
+        (self.seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The ceiling each second of a window of `secs` sees: the noise is drawn
+    /// per second (a busy neighbour for a second), and the queue follows it.
+    fn window_ceilings(&mut self, secs: f64) -> Vec<f64> {
+        let draws = secs.ceil().max(1.0) as usize;
+        (0..draws)
+            .map(|_| {
+                let noise = match self.noise {
+                    Noise::None => 0.0,
+                    Noise::Uniform(f) => f * (self.unit() * 2.0 - 1.0),
+                    Noise::Rare { frac, rare } => {
+                        let wide = self.unit() * f64::from(rare) < 1.0;
+                        let u = self.unit() * 2.0 - 1.0;
+                        if wide {
+                            frac * u
+                        } else {
+                            0.01 * u
+                        }
+                    }
+                };
+                self.ceiling * (1.0 + noise)
+            })
+            .collect()
+    }
+
+    /// One window of `secs` at `rate` after `settle` seconds at the same rate;
+    /// answers count until `grace` past its end.
+    pub fn window(&mut self, rate: f64, settle: f64, secs: f64, grace: f64) -> WindowResult {
+        let now = tokio::time::Instant::now();
+        let cs = self.window_ceilings(secs);
+        let ceiling_at = |t: f64| cs[((t.max(0.0)) as usize).min(cs.len() - 1)];
+        let c = cs.iter().sum::<f64>() / cs.len() as f64;
+        // What the server still held from earlier windows, less what it served since.
+        let gap = self
+            .last_cutoff
+            .map_or(0.0, |t| now.duration_since(t).as_secs_f64() - settle - secs);
+        let b0 = (self.backlog - self.ceiling * gap.max(0.0)).max(0.0);
+        let mut backlog = (b0 + (rate - cs[0]) * settle).max(0.0);
+        // Stationary queueing below the ceiling (M/M/1), in seconds.
+        let (q50, q99) = if self.mm1 && rate < c {
+            (2f64.ln() / (c - rate), 100f64.ln() / (c - rate))
+        } else if self.mm1 {
+            (1.0, 10.0)
         } else {
-            (10.0, cap)
+            (0.0, 0.0)
         };
-        let mut achieved = throughput;
-        let mut valid = true;
-        if let Some(g) = self.generator_limit {
-            if rate > g {
-                valid = false;
-                achieved = achieved.min(g);
+        let stalled = self.stalls > 0.0 && self.unit() < self.stalls;
+        let stall_s = if stalled { 0.2 } else { 0.0 };
+        let cutoff = secs + grace;
+        let mut lat = [Vec::new(), Vec::new(), Vec::new()];
+        let mut censored = 0usize;
+        let dt = secs / ARRIVALS as f64;
+        for i in 0..ARRIVALS {
+            let t = (i as f64 + 0.5) * dt;
+            let ct = ceiling_at(t);
+            backlog = (backlog + (rate - ct) * dt).max(0.0);
+            let mut l = self.base_ms / 1000.0 + backlog / ct + stall_s;
+            if t + l > cutoff {
+                censored += 1;
+                l = cutoff - t;
             }
+            lat[(3 * i / ARRIVALS).min(2)].push(l);
+        }
+        let mut all: Vec<f64> = lat.iter().flatten().copied().collect();
+        all.sort_by(f64::total_cmp);
+        let q = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        let p99 = (q(&all, 0.99) + q99) * 1000.0;
+        let trend = lat.map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            (q(&v, 0.5) + q50) * 1000.0
+        });
+        let sent = rate * secs;
+        let overload = sent * censored as f64 / ARRIVALS as f64;
+        // Only the requests on the generator's connections reached the server;
+        // the rest were never sent and leave nothing behind.
+        let pool = (rate * 0.2).clamp(16.0, 2048.0);
+        self.backlog = (backlog - ceiling_at(secs) * grace).clamp(0.0, pool);
+        self.last_cutoff = Some(now);
+        let mut achieved = (sent - overload) / secs;
+        let mut generator = None;
+        if let Some(g) = self.generator_limit.filter(|&g| rate > g) {
+            achieved = achieved.min(g);
+            generator = Some(format!("fell behind its schedule above {g:.0} req/s"));
         }
         let requests = (achieved * secs).round() as u64;
-        let errors = match self.errors_above {
-            Some((r, f)) if rate > r => (requests as f64 * f).ceil() as u64,
-            _ => 0,
-        };
-        let p99 = p99_s * 1000.0;
-        let mean = p99 / 4.0;
+        let mut errors = overload.round() as u64;
+        if let Some((r, f)) = self.errors_above.filter(|(r, _)| rate > *r) {
+            let _ = r;
+            errors += (requests as f64 * f).ceil() as u64;
+        }
         let pct = Percentiles {
-            p50: mean,
-            p90: p99 / 2.0,
+            p50: trend[1],
+            p90: (trend[1] + p99) / 2.0,
             p99,
-            p999: p99 * 1.5,
-            p9999: p99 * 2.0,
-            max: p99 * 3.0,
-            mean,
+            p999: p99 * 1.2,
+            p9999: p99 * 1.4,
+            max: p99 * 1.5,
+            mean: (trend[0] + trend[1] + trend[2]) / 3.0,
         };
         WindowResult {
             target_rps: rate,
@@ -120,10 +230,14 @@ impl ServerModel {
             spectrum: vec![[50.0, pct.p50], [99.0, pct.p99]],
             service_spectrum: vec![[50.0, pct.p50], [99.0, pct.p99]],
             timeline: vec![],
-            mean_in_flight: achieved * mean / 1000.0 * self.in_flight_skew,
             histograms: vec![("latency".into(), vec![1, 2, 3])],
-            generator_valid: valid,
-            generator_note: (!valid).then(|| "fell behind its schedule".into()),
+            trend_p50_ms: Some(trend),
+            stalled: stalled.then(|| "5.0% of sends left late through the generator".into()),
+            outstanding: overload.round() as u64,
+            duration: Duration::from_secs_f64(secs),
+            generator_valid: generator.is_none(),
+            generator_note: generator,
+            ..WindowResult::default()
         }
     }
 }
@@ -165,6 +279,8 @@ pub struct WindowLog {
 pub struct World {
     pub contenders: BTreeMap<String, FakeContender>,
     pub launches: Vec<(String, u32)>,
+    /// Whether each launch was given the dataset.
+    pub with_data: Vec<bool>,
     pub stops: u32,
     pub windows: Vec<WindowLog>,
     pub ws_clients_seen: u32,
@@ -256,7 +372,12 @@ impl Driver for FakeDriver {
             sleep_or_cancel(spec.warmup.max() + spec.duration, cancel).await?;
             let mut w = self.world.lock().unwrap();
             let c = w.contenders.get_mut(&name).expect("entered");
-            let mut r = c.model.window(spec.rate, spec.duration.as_secs_f64());
+            let mut r = c.model.window(
+                spec.rate,
+                spec.warmup.max().as_secs_f64(),
+                spec.duration.as_secs_f64(),
+                FAKE_GRACE,
+            );
             if spec.workload == Workload::CpuMixed {
                 r.light = Some(Percentiles {
                     p99: r.latency.p99 / 2.0,
@@ -282,16 +403,23 @@ impl Driver for FakeDriver {
                 warmup: Warmup::None,
             })?;
             self.world.lock().unwrap().ws_clients_seen = spec.clients;
-            sleep_or_cancel(spec.duration, cancel).await?;
+            sleep_or_cancel(spec.warmup + spec.duration, cancel).await?;
+            // A room that fans out WS_FAKE_CEILING deliveries per second.
             let sent = (spec.rate * spec.duration.as_secs_f64()).round() as u64;
             let expected = sent * spec.clients as u64;
+            let load = spec.rate * f64::from(spec.clients) / WS_FAKE_CEILING;
+            let p99 = if load < 1.0 { 2.0 + 40.0 * load } else { 500.0 };
             Ok(WsResult {
                 connected: spec.clients,
                 sent,
                 expected_deliveries: expected,
-                deliveries: expected.saturating_sub(1),
-                p50_ms: 1.0,
-                p99_ms: 2.0 + spec.clients as f64 / 100.0,
+                deliveries: if load < 1.0 { expected } else { expected / 2 },
+                p50_ms: p99 / 2.0,
+                p99_ms: p99,
+                trend_p50_ms: Some([p99 / 2.0; 3]),
+                stalled: None,
+                valid: true,
+                warnings: Vec::new(),
             })
         }
         .boxed()
@@ -356,12 +484,14 @@ impl Launcher for FakeLauncher {
         &'a self,
         contender: &'a str,
         workers: u32,
+        data: bool,
         _cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>> {
         async move {
             tokio::time::sleep(self.startup).await;
             let mut w = self.world.lock().unwrap();
             w.launches.push((contender.to_string(), workers));
+            w.with_data.push(data);
             let c = w
                 .contenders
                 .get_mut(contender)
@@ -395,6 +525,8 @@ struct FakeSampling {
 
 impl Sampler for FakeSampler {
     fn start(&self, _target: &ProcessSet) -> Result<Box<dyn Sampling>, SampleError> {
+        // Only the clients connected while sampling count.
+        self.world.lock().unwrap().ws_clients_seen = 0;
         Ok(Box::new(FakeSampling {
             started: tokio::time::Instant::now(),
             world: self.world.clone(),

@@ -4,6 +4,7 @@
 //! translation; the logic lives in the suite and is tested with fakes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bakeoff_load::{self as load, Histogram, LoadConfig, LoadError, RequestSpec, Schedule};
@@ -18,7 +19,8 @@ use super::{
 use crate::contender::datagen::DataFiles;
 use crate::contender::setup::Installed;
 use crate::contender::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
-use crate::model::{Percentiles, TimelinePoint};
+use crate::model::{Consistency, Percentiles, TimelinePoint};
+use crate::workload::Workload;
 
 /// Quantiles drawn in the percentile spectrum.
 const SPECTRUM: [f64; 10] = [
@@ -64,6 +66,7 @@ impl Launcher for SupervisorLauncher {
         &'a self,
         contender: &'a str,
         workers: u32,
+        data: bool,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>> {
         Box::pin(async move {
@@ -85,6 +88,9 @@ impl Launcher for SupervisorLauncher {
                 log_dir: self.log_dir.clone(),
             };
             let mut spec = SpawnSpec::new(installed, workers, &env);
+            if !data {
+                spec = spec.without_data();
+            }
             spec.cpus = self.cpus.clone();
             match Running::start(&spec, cancel).await {
                 Ok(r) => Ok(Box::new(Live(Some(r))) as Box<dyn RunningContender>),
@@ -141,8 +147,24 @@ pub struct EngineDriver {
     pub pin_cpu: Option<usize>,
     /// Per-request timeout.
     pub timeout: Duration,
-    /// Latency objective, to size the connection pool.
+    /// Latency objective: sizes the connection pool and the windows' grace.
     pub slo: Duration,
+    /// The upstream service's call counter, checked against the `io` windows.
+    pub upstream_calls: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
+}
+
+/// A window is the machine's, not the server's, when more than this share of
+/// its sends left late through the generator itself…
+pub const STALLED_SENDS: f64 = 0.01;
+/// …or the hypervisor took this share of the machine's CPU time meanwhile.
+pub const STALLED_STEAL: f64 = 0.02;
+
+impl EngineDriver {
+    /// How long after a window's end its answers still count: twice the SLO
+    /// (an answer later than that fails the SLO anyway), at least 50 ms.
+    pub fn grace(&self) -> Duration {
+        (self.slo * 2).max(Duration::from_millis(50))
+    }
 }
 
 impl EngineDriver {
@@ -187,13 +209,23 @@ impl Driver for EngineDriver {
                     Warmup::Adaptive { max } => load::Warmup::Adaptive { max },
                 },
                 timeout: self.timeout,
+                grace: Some(self.grace()),
                 pin_cpu: self.pin_cpu,
                 ..LoadConfig::new(target)
             };
+            let counter = self
+                .upstream_calls
+                .as_ref()
+                .filter(|_| spec.workload == Workload::Io);
+            let before = counter.map(|c| c());
             let report = load::run(config, cancel.clone(), None)
                 .await
                 .map_err(drive_error)?;
-            Ok(window_result(&report))
+            let mut result = window_result(&report);
+            if let (Some(c), Some(before)) = (counter, before) {
+                result.consistency = Some(upstream_check(c() - before, &report));
+            }
+            Ok(result)
         })
     }
 
@@ -210,6 +242,7 @@ impl Driver for EngineDriver {
                 clients: spec.clients,
                 rate: spec.rate,
                 duration: spec.duration,
+                grace: Some(self.grace()),
                 pin_cpu: self.pin_cpu,
                 ..load::ws::WsConfig::new(url)
             };
@@ -231,6 +264,12 @@ impl Driver for EngineDriver {
                 deliveries: r.deliveries,
                 p50_ms: ms(r.latency.value_at_quantile(0.5)),
                 p99_ms: ms(r.latency.value_at_quantile(0.99)),
+                trend_p50_ms: None,
+                // A late ws send may be the server's backpressure: only steal
+                // marks the window as the machine's.
+                stalled: stall(0, r.sent, r.steal),
+                valid: r.valid,
+                warnings: r.warnings.clone(),
             })
         })
     }
@@ -282,7 +321,6 @@ fn v2(h: &Histogram<u64>) -> Option<Vec<u8>> {
 
 /// Translate an engine report into the suite's window result.
 pub fn window_result(r: &load::LoadReport) -> WindowResult {
-    let status_errors = r.errors.get(&load::ErrorKind::Status).copied().unwrap_or(0);
     let light = r.classes.get("light").map(|c| &c.latency);
     let mut histograms = Vec::new();
     for (name, h) in [
@@ -294,11 +332,12 @@ pub fn window_result(r: &load::LoadReport) -> WindowResult {
             histograms.push((name.to_string(), blob));
         }
     }
+    let errors = r.error_count();
     WindowResult {
         target_rps: r.target_rate.unwrap_or(0.0),
         achieved_rps: r.achieved_rate,
-        requests: r.requests.saturating_sub(status_errors),
-        errors: r.error_count(),
+        requests: r.successes,
+        errors,
         latency: percentiles(&r.latency),
         service: percentiles(&r.service),
         light: light.map(percentiles),
@@ -314,10 +353,55 @@ pub fn window_result(r: &load::LoadReport) -> WindowResult {
                 errors: s.errors,
             })
             .collect(),
-        mean_in_flight: r.mean_in_flight,
         histograms,
+        trend_p50_ms: r.trend.map(|t| t.thirds.map(|third| ms(third.p50_us))),
+        stalled: stall(r.late_stalled, r.successes + errors, r.steal),
+        outstanding: r.outstanding,
+        duration: r.elapsed,
+        sent_all: r.sent_all,
+        ok_all: r.ok_all,
+        consistency: None,
         generator_valid: r.valid,
         generator_note: (!r.warnings.is_empty()).then(|| r.warnings.join("; ")),
+    }
+}
+
+/// Why a window is the machine's rather than the server's, if it is: its sends
+/// were held up by the generator's own thread, or the hypervisor took CPU time.
+pub fn stall(late_stalled: u64, sends: u64, steal: Option<f64>) -> Option<String> {
+    if sends > 0 && late_stalled as f64 > STALLED_SENDS * sends as f64 {
+        return Some(format!(
+            "{:.1}% of sends left late through the generator (held up by the machine)",
+            100.0 * late_stalled as f64 / sends as f64
+        ));
+    }
+    steal.filter(|s| *s >= STALLED_STEAL).map(|s| {
+        format!(
+            "the hypervisor took {:.1}% of the machine's CPU time (steal) during the window",
+            s * 100.0
+        )
+    })
+}
+
+/// Every successful `/io` answer needs one upstream call, and no call can come
+/// from a request that was never sent: ok ≤ calls ≤ sent, over the whole window.
+pub fn upstream_check(calls: u64, r: &load::LoadReport) -> Consistency {
+    let ok = r.ok_all <= calls && calls <= r.sent_all;
+    Consistency {
+        check: "upstream calls".into(),
+        ok,
+        detail: format!(
+            "the upstream received {calls} calls for {} requests sent and {} answered 2xx{}",
+            r.sent_all,
+            r.ok_all,
+            if ok {
+                ""
+            } else if calls < r.ok_all {
+                ": some answers did not come from the upstream (a cache, or a fake)"
+            } else {
+                ": more calls than requests (another client, or retries)"
+            }
+        ),
     }
 }
 
@@ -342,12 +426,23 @@ mod tests {
     }
 
     #[test]
+    fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
+        assert_eq!(stall(10, 1000, None), None);
+        assert!(stall(11, 1000, None).unwrap().contains("1.1% of sends"));
+        assert_eq!(stall(0, 1000, Some(0.019)), None);
+        assert!(stall(0, 1000, Some(0.02)).unwrap().contains("steal"));
+        assert_eq!(stall(5, 0, None), None);
+    }
+
+    #[test]
     fn the_pool_follows_the_rate() {
         let d = EngineDriver {
             pin_cpu: None,
             timeout: Duration::from_secs(5),
             slo: Duration::from_millis(100),
+            upstream_calls: None,
         };
+        assert_eq!(d.grace(), Duration::from_millis(200));
         assert_eq!(d.connections(10.0), 16);
         assert_eq!(d.connections(1000.0), 200);
         assert_eq!(d.connections(1e6), 2048);

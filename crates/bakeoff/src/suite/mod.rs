@@ -8,8 +8,11 @@
 //! - [`Sampler`]: CPU time and memory of a process set over a window (the real one
 //!   is [`crate::measure::ProcSampler`]).
 //!
-//! Submodules: [`plan`] (profiles, options → [`plan::Plan`]), [`search`] (capacity
-//! at the SLO), [`runner`] (executes a plan), [`stats`] (estimates and Welch's test).
+//! Submodules: [`plan`] (profiles, options → [`plan::Plan`], the Latin-square
+//! launch order), [`search`] (capacity at the SLO: the window rules, retries of
+//! stalled windows, confirmation), [`windows`] (HTTP and WebSocket windows as the
+//! search sees them), [`runner`] (executes a plan), [`stats`] (estimates over
+//! trials, Welch's test), [`live`] (the real launcher and driver).
 //!
 //! Wiring (in `cmd::run`): resolve the contenders (names from
 //! [`plan::default_contenders`] or `--contenders`) into [`ContenderSpec`]s, build
@@ -26,7 +29,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{Percentiles, TimelinePoint};
+use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
 mod cell;
@@ -35,6 +38,7 @@ pub mod plan;
 pub mod runner;
 pub mod search;
 pub mod stats;
+pub mod windows;
 
 #[cfg(test)]
 mod fakes;
@@ -74,11 +78,13 @@ pub trait RunningContender: Send {
 
 /// Starts contenders; the real one is the supervisor.
 pub trait Launcher: Send + Sync {
-    /// Start `contender` with `workers` workers and wait (bounded) until healthy.
+    /// Start `contender` with `workers` workers and wait (bounded) until healthy;
+    /// `data`: give it the dataset (`BAKEOFF_DATA`).
     fn launch<'a>(
         &'a self,
         contender: &'a str,
         workers: u32,
+        data: bool,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>>;
 }
@@ -108,6 +114,8 @@ impl Warmup {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowPurpose {
     Search,
+    /// The longer window that confirms a search's candidate.
+    Confirm,
     EqualLoad,
 }
 
@@ -141,10 +149,24 @@ pub struct WindowResult {
     pub spectrum: Vec<[f64; 2]>,
     pub service_spectrum: Vec<[f64; 2]>,
     pub timeline: Vec<TimelinePoint>,
-    /// Time-averaged requests in flight at the generator.
-    pub mean_in_flight: f64,
     /// HdrHistogram V2 (deflate) blobs by name ("latency", "service", "light").
     pub histograms: Vec<(String, Vec<u8>)>,
+    /// Median corrected latency of each third of the window, by intended send
+    /// time: a rising one is a growing backlog.
+    pub trend_p50_ms: Option<[f64; 3]>,
+    /// The machine held the generator up (late sends, hypervisor steal): the
+    /// window says nothing about the server and is re-run.
+    pub stalled: Option<String>,
+    /// Requests the server still held at the window's cutoff.
+    pub outstanding: u64,
+    /// The measured window's length.
+    pub duration: Duration,
+    /// Every request written and every 2xx answer over the whole window, warm-up
+    /// included (for the upstream-counter check).
+    pub sent_all: u64,
+    pub ok_all: u64,
+    /// A check of the window's counts against an independent source.
+    pub consistency: Option<Consistency>,
     /// False when the generator itself fell behind its schedule: the window says
     /// nothing about the server.
     pub generator_valid: bool,
@@ -169,6 +191,8 @@ pub struct WsSpec {
     pub clients: u32,
     pub rate: f64,
     pub duration: Duration,
+    /// Time before the measured window (connects, settle).
+    pub warmup: Duration,
 }
 
 /// What one WebSocket window measured.
@@ -178,9 +202,16 @@ pub struct WsResult {
     pub sent: u64,
     pub expected_deliveries: u64,
     pub deliveries: u64,
-    /// Fan-out latency, send to receipt, over all deliveries.
+    /// Fan-out latency, intended send to receipt, over all deliveries.
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Median latency of each third of the window, by intended send time.
+    pub trend_p50_ms: Option<[f64; 3]>,
+    /// The machine held the generator up: re-run the window.
+    pub stalled: Option<String>,
+    /// False when the generator could not keep its schedule, or clients failed.
+    pub valid: bool,
+    pub warnings: Vec<String>,
 }
 
 /// A window could not run.

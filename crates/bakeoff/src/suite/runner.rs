@@ -1,11 +1,15 @@
 //! Executes a [`Plan`]: starts each contender once per launch, runs its windows
 //! while it is up, and hands every finished [`Cell`] to a [`CellSink`].
 //!
-//! Order (see docs/methodology.md): the capacity trials, interleaved A B C A B C;
-//! then one final launch per contender for the equal-load windows (at half the
-//! lowest median capacity of the workload, known only once every trial is done)
-//! and the WebSocket points; then extra spawns for the `startup` samples. A cell is
-//! emitted as soon as nothing later in the plan can change it.
+//! Three phases (see docs/methodology.md):
+//! 1. the capacity trials, in the plan's Latin-square order, each trial an
+//!    independent search ([`search_capacity`]) — no trial is seeded from another;
+//! 2. with every trial done, the equal-load rates (half the lowest median
+//!    capacity of each workload, [`EqualRates`]);
+//! 3. one final launch per contender for the equal-load windows and the
+//!    WebSocket memory points, then extra spawns for the `startup` samples.
+//!
+//! A cell is emitted as soon as nothing later in the plan can change it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,13 +19,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::cell::CellState;
 use super::plan::{CellKey, Launch, LaunchKind, Plan, ASSUMED_STARTUP};
-use super::search::{search_capacity, SearchConfig, MIN_ACHIEVED_RATIO};
+use super::search::{search_capacity, SearchConfig, Windows, MIN_ACHIEVED_RATIO};
+use super::windows::{HttpWindows, WsWindows};
 use super::{
-    DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, SampleError,
-    Sampler, Warmup, WindowPurpose, WindowSpec, WsSpec,
+    DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, Sampler, Warmup,
+    WindowPurpose, WindowSpec, WsSpec,
 };
-use crate::model::{Cell, EqualLoad, SearchStep, Trial, TrialOutcome, WsPoint};
+use crate::model::{Cell, EqualLoad, SearchStep, Trial, WsPoint};
 use crate::workload::Workload;
+
 
 /// Receives each finished cell (the store writes it in one transaction).
 pub trait CellSink: Send {
@@ -140,7 +146,7 @@ pub async fn run_plan(
         budgets,
         current: 0,
         current_started: Instant::now(),
-        equal_rates: None,
+        equal_rates: EqualRates::default(),
         measuring: Duration::ZERO,
     };
     for key in plan.cells() {
@@ -159,7 +165,15 @@ pub async fn run_plan(
     for key in skipped {
         r.emit(&key)?;
     }
+    let finals = launches
+        .iter()
+        .position(|l| !matches!(l.kind, LaunchKind::Capacity { .. }))
+        .unwrap_or(launches.len());
     for (i, launch) in launches.iter().enumerate() {
+        if i == finals {
+            // Every trial is done: the common rates of the final pass.
+            r.equal_rates = EqualRates::of(&r.cells, plan);
+        }
         if cancel.is_cancelled() {
             return Err(r.interrupted());
         }
@@ -175,11 +189,7 @@ pub async fn run_plan(
             .iter()
             .any(|l| l.contender == launch.contender && l.workers == launch.workers);
         if !later {
-            let key = CellKey {
-                contender: launch.contender.clone(),
-                workload: Workload::Startup,
-                workers: launch.workers,
-            };
+            let key = Runner::key(launch, Workload::Startup);
             if r.cells.get(&key).is_some_and(|s| !s.done) {
                 r.emit(&key)?;
             }
@@ -212,6 +222,60 @@ fn eta(budgets: &[Duration], current: usize, started: Instant) -> (f64, Duration
     (current as f64 / n as f64, left + here)
 }
 
+/// The equal-load rate of each (workload, worker group): half the lowest median
+/// capacity among the contenders measured on it. Contenders whose launch failed,
+/// that met the SLO at no rate, or whose trials were all inconclusive do not lower
+/// it. Rounded down to two significant figures, so that small run-to-run
+/// differences in the lowest capacity rarely move it.
+#[derive(Debug, Default)]
+struct EqualRates(BTreeMap<(Workload, u32), f64>);
+
+impl EqualRates {
+    fn of(cells: &BTreeMap<CellKey, CellState>, plan: &Plan) -> EqualRates {
+        let mut lowest: BTreeMap<(Workload, u32), f64> = BTreeMap::new();
+        for (key, st) in cells {
+            if st.failed.is_some() || st.skipped.is_some() {
+                continue;
+            }
+            let Some(m) = st.median_capacity().filter(|m| *m > 0.0) else {
+                continue;
+            };
+            let e = lowest.entry((key.workload, worker_group(plan, key.workers))).or_insert(m);
+            *e = e.min(m);
+        }
+        EqualRates(
+            lowest
+                .into_iter()
+                .map(|(k, v)| (k, two_figures_down(v / 2.0)))
+                .collect(),
+        )
+    }
+
+    fn get(&self, plan: &Plan, key: &CellKey) -> Option<f64> {
+        self.0
+            .get(&(key.workload, worker_group(plan, key.workers)))
+            .copied()
+    }
+}
+
+/// Contenders run at their own default worker counts unless the run sweeps them.
+fn worker_group(plan: &Plan, workers: u32) -> u32 {
+    if plan.workers.is_empty() {
+        0
+    } else {
+        workers
+    }
+}
+
+/// `x` rounded down to two significant figures (1,234 → 1,200; 0.87 → 0.87).
+fn two_figures_down(x: f64) -> f64 {
+    if x <= 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(x.log10().floor() as i32 - 1);
+    (x / scale).floor() * scale
+}
+
 struct Runner<'a> {
     plan: &'a Plan,
     launcher: &'a dyn Launcher,
@@ -225,9 +289,15 @@ struct Runner<'a> {
     budgets: Vec<Duration>,
     current: usize,
     current_started: Instant,
-    /// (workload, worker group) → equal-load rate; computed before the first final launch.
-    equal_rates: Option<BTreeMap<(Workload, u32), f64>>,
+    equal_rates: EqualRates,
     measuring: Duration,
+}
+
+/// What a contender did at rest, right after it started.
+struct Idle {
+    mem_bytes: u64,
+    /// CPU cores used while idle.
+    cpu_cores: f64,
 }
 
 impl Runner<'_> {
@@ -250,6 +320,10 @@ impl Runner<'_> {
         self.cells.get(key).is_some_and(CellState::live)
     }
 
+    fn state(&mut self, key: &CellKey) -> &mut CellState {
+        self.cells.get_mut(key).expect("every planned cell has a state")
+    }
+
     fn report(&mut self, what: &str, phase: ProgressPhase, rate: Option<f64>, p99: Option<f64>) {
         let (done, eta) = eta(&self.budgets, self.current, self.current_started);
         (self.progress)(&Progress {
@@ -264,13 +338,13 @@ impl Runner<'_> {
 
     async fn run_launch(&mut self, launch: &Launch) -> Result<(), Abort> {
         let startup_key = Self::key(launch, Workload::Startup);
-        let wants_startup = self.live(&startup_key);
+        // A launch with the dataset loaded says nothing about a plain start-up.
+        let wants_startup = !launch.data && self.live(&startup_key);
         let any_http = launch
             .workloads
             .iter()
             .any(|&w| self.live(&Self::key(launch, w)));
-        let ws_key = Self::key(launch, Workload::Ws);
-        let any_ws = launch.ws && self.live(&ws_key);
+        let any_ws = launch.ws && self.live(&Self::key(launch, Workload::Ws));
         if !wants_startup && !any_http && !any_ws {
             return Ok(());
         }
@@ -288,7 +362,7 @@ impl Runner<'_> {
         self.report(&label, ProgressPhase::Starting, None, None);
         let launched = self
             .launcher
-            .launch(&launch.contender, launch.workers, self.cancel)
+            .launch(&launch.contender, launch.workers, launch.data, self.cancel)
             .await;
         if self.cancel.is_cancelled() {
             if let Ok(h) = launched {
@@ -323,26 +397,27 @@ impl Runner<'_> {
         wants_startup: bool,
     ) -> Result<(), Abort> {
         let procs = handle.processes();
+        let idle = if wants_startup || launch.kind == LaunchKind::Final {
+            self.idle(launch, &procs).await?
+        } else {
+            None
+        };
         if wants_startup {
             let ms = handle.startup_time().as_secs_f64() * 1000.0;
-            let t = Instant::now();
-            let idle = self.idle_memory(&procs).await?;
-            self.measuring += t.elapsed();
-            let st = self
-                .cells
-                .get_mut(&Self::key(launch, Workload::Startup))
-                .expect("cell");
+            let st = self.state(&Self::key(launch, Workload::Startup));
             st.startup_ms.push(ms);
-            match idle {
-                Ok(bytes) => st.idle_mem.push(bytes),
-                Err(e) => st.notes.push(e.to_string()),
+            if let Some(i) = &idle {
+                st.idle_mem.push(i.mem_bytes);
             }
         }
-        if launch.kind == LaunchKind::Final && self.equal_rates.is_none() {
-            self.equal_rates = Some(self.compute_equal_rates());
-        }
+        let idle_cpu = idle.map(|i| i.cpu_cores);
         let mut first = true;
-        for &w in &launch.workloads {
+        let mut steps: Vec<(Workload, bool)> =
+            launch.workloads.iter().map(|&w| (w, false)).collect();
+        if launch.ws {
+            steps.push((Workload::Ws, true));
+        }
+        for (w, is_ws) in steps {
             let key = Self::key(launch, w);
             if !self.live(&key) {
                 continue;
@@ -351,14 +426,15 @@ impl Runner<'_> {
                 return Err(Abort::Cancelled);
             }
             let t = Instant::now();
-            let res = match launch.kind {
-                LaunchKind::Capacity { trial } => {
+            let url = handle.base_url().to_string();
+            let res = match (launch.kind, is_ws) {
+                (LaunchKind::Capacity { trial }, _) => {
                     let warm_first = std::mem::replace(&mut first, false);
-                    self.capacity(&key, handle.base_url(), trial, warm_first)
-                        .await
+                    self.capacity(&key, &url, trial, warm_first).await
                 }
-                LaunchKind::Final => self.equal_load(&key, handle.base_url(), &procs).await,
-                LaunchKind::StartupOnly => Ok(()),
+                (LaunchKind::Final, false) => self.equal_load(&key, &url, &procs, idle_cpu).await,
+                (LaunchKind::Final, true) => self.ws_points(&key, &url, &procs).await,
+                (LaunchKind::StartupOnly, _) => Ok(()),
             };
             self.measuring += t.elapsed();
             match res {
@@ -370,8 +446,7 @@ impl Runner<'_> {
                         self.fail_group(launch, &why)?;
                         return Ok(());
                     }
-                    let st = self.cells.get_mut(&key).expect("cell");
-                    st.failed = Some(format!("load failed: {msg}"));
+                    self.state(&key).failed = Some(format!("load failed: {msg}"));
                     self.emit(&key)?;
                     continue;
                 }
@@ -384,45 +459,33 @@ impl Runner<'_> {
                 self.emit(&key)?;
             }
         }
-        if launch.ws && self.live(&Self::key(launch, Workload::Ws)) {
-            let t = Instant::now();
-            let res = self.ws_points(launch, handle.base_url(), &procs).await;
-            self.measuring += t.elapsed();
-            match res {
-                Ok(()) => self.emit(&Self::key(launch, Workload::Ws))?,
-                Err(DriveError::Cancelled) => return Err(Abort::Cancelled),
-                Err(DriveError::Failed(msg)) => {
-                    let why = match handle.exited() {
-                        Some(reason) => format!("crashed during ws: {reason} (load: {msg})"),
-                        None => format!("load failed: {msg}"),
-                    };
-                    let key = Self::key(launch, Workload::Ws);
-                    self.cells.get_mut(&key).expect("cell").failed = Some(why);
-                    self.emit(&key)?;
-                }
-            }
-        }
         Ok(())
     }
 
-    /// Mean memory of the idle contender over the idle-sample period.
-    async fn idle_memory(&mut self, procs: &ProcessSet) -> Result<Result<u64, SampleError>, Abort> {
+    /// Memory and CPU of the idle contender over the idle-sample period; a
+    /// sampling error becomes a note on the launch's cells.
+    async fn idle(&mut self, launch: &Launch, procs: &ProcessSet) -> Result<Option<Idle>, Abort> {
         let d = self.plan.scaled(self.plan.phases.idle_sample);
-        let sampling = match self.sampler.start(procs) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e)),
-        };
-        let slept = tokio::select! {
-            _ = tokio::time::sleep(d) => true,
-            _ = self.cancel.cancelled() => false,
-        };
-        let usage = sampling.finish().await;
-        if !slept {
-            return Err(Abort::Cancelled);
+        let t = Instant::now();
+        let usage = self.sampled(procs, d).await?;
+        self.measuring += t.elapsed();
+        let secs = t.elapsed().as_secs_f64();
+        match usage {
+            Ok(u) => Ok(Some(Idle {
+                mem_bytes: u.mem_mean_bytes,
+                cpu_cores: if secs > 0.0 { u.cpu_seconds / secs } else { 0.0 },
+            })),
+            Err(e) => {
+                let key = Self::key(launch, Workload::Startup);
+                if let Some(st) = self.cells.get_mut(&key) {
+                    st.notes.push(e.to_string());
+                }
+                Ok(None)
+            }
         }
-        Ok(usage.map(|u| u.mem_mean_bytes))
     }
 
+    /// One trial's capacity search of a cell: an HTTP workload, or the ws fan-out.
     async fn capacity(
         &mut self,
         key: &CellKey,
@@ -430,14 +493,25 @@ impl Runner<'_> {
         trial: u32,
         first: bool,
     ) -> Result<(), DriveError> {
-        let hint = self.cells[key]
-            .trials
-            .iter()
-            .rev()
-            .find_map(|t| t.capacity_rps);
-        let cfg = SearchConfig::for_plan(self.plan, key.workload, hint, first);
+        let cfg = SearchConfig::for_plan(self.plan, key.workload, first);
         let what = format!("{key}, trial {}/{}", trial + 1, self.plan.trials);
         let (driver, cancel) = (self.driver, self.cancel);
+        let http = HttpWindows {
+            driver,
+            base_url: url,
+            workload: key.workload,
+        };
+        let ws = WsWindows {
+            driver,
+            base_url: url,
+            clients: self.plan.ws_search_clients(),
+            min_deliveries: self.plan.ws_min_deliveries(),
+        };
+        let windows: &dyn Windows = if key.workload == Workload::Ws {
+            &ws
+        } else {
+            &http
+        };
         let (budgets, current, started) = (&self.budgets, self.current, self.current_started);
         let progress = &mut *self.progress;
         let mut on_step = |s: &SearchStep| {
@@ -451,54 +525,19 @@ impl Runner<'_> {
                 eta,
             });
         };
-        let out = search_capacity(driver, url, key.workload, &cfg, cancel, &mut on_step).await?;
-        let st = self.cells.get_mut(key).expect("cell");
-        if out.generator_limited {
-            st.flags.insert("generator-limited".into());
-        }
-        for n in out.notes {
+        let out = search_capacity(windows, &cfg, cancel, &mut on_step).await?;
+        let st = self.state(key);
+        if let Some(n) = &out.note {
             st.notes.push(format!("trial {}: {n}", trial + 1));
         }
-        let outcome = match out.capacity {
-            None => TrialOutcome::NoCapacity,
-            Some(_) if out.generator_limited => TrialOutcome::GeneratorLimited,
-            Some(_) => TrialOutcome::Confirmed,
-        };
         st.trials.push(Trial {
             index: trial,
             capacity_rps: out.capacity,
-            outcome,
-            note: None,
+            outcome: out.outcome,
+            note: out.note,
             steps: out.steps,
         });
         Ok(())
-    }
-
-    /// Half the lowest median capacity among the contenders, per workload (and per
-    /// worker count when the run sweeps workers).
-    fn compute_equal_rates(&self) -> BTreeMap<(Workload, u32), f64> {
-        let mut lowest: BTreeMap<(Workload, u32), f64> = BTreeMap::new();
-        for (key, st) in &self.cells {
-            if st.failed.is_some() || st.skipped.is_some() {
-                continue;
-            }
-            let Some(m) = st.median_capacity() else {
-                continue;
-            };
-            let group = (key.workload, self.worker_group(key.workers));
-            let e = lowest.entry(group).or_insert(m);
-            *e = e.min(m);
-        }
-        lowest.into_iter().map(|(k, v)| (k, v / 2.0)).collect()
-    }
-
-    /// Contenders run at their own default worker counts unless the run sweeps them.
-    fn worker_group(&self, workers: u32) -> u32 {
-        if self.plan.workers.is_empty() {
-            0
-        } else {
-            workers
-        }
     }
 
     async fn equal_load(
@@ -506,15 +545,11 @@ impl Runner<'_> {
         key: &CellKey,
         url: &str,
         procs: &ProcessSet,
+        idle_cpu: Option<f64>,
     ) -> Result<(), DriveError> {
-        let group = (key.workload, self.worker_group(key.workers));
-        let rate = self
-            .equal_rates
-            .as_ref()
-            .and_then(|m| m.get(&group).copied());
-        let Some(rate) = rate else {
-            let st = self.cells.get_mut(key).expect("cell");
-            st.notes
+        let Some(rate) = self.equal_rates.get(self.plan, key) else {
+            self.state(key)
+                .notes
                 .push("no equal-load window: no contender met the SLO on this workload".into());
             return Ok(());
         };
@@ -542,7 +577,7 @@ impl Runner<'_> {
         let started = Instant::now();
         let res = self.driver.http_window(&spec, self.cancel).await;
         let sampled_secs = started.elapsed().as_secs_f64();
-        let usage: Result<ResourceUsage, SampleError> = match sampling {
+        let usage: Result<ResourceUsage, super::SampleError> = match sampling {
             Ok(s) => s.finish().await,
             Err(e) => Err(e),
         };
@@ -553,30 +588,25 @@ impl Runner<'_> {
             Some(r.achieved_rps),
             Some(r.latency.p99),
         );
-        let st = self.cells.get_mut(key).expect("cell");
-        let (cpu_ms, peak, mean) = match usage {
-            // CPU rate over request rate: the settle runs at the same rate as the window.
+        let st = self.state(key);
+        let cost = match usage {
             Ok(u) if r.achieved_rps > 0.0 && sampled_secs > 0.0 => {
                 if !u.pss {
                     st.notes
                         .push("memory is RSS: this kernel gave no PSS".into());
                 }
-                (
-                    u.cpu_seconds / sampled_secs / r.achieved_rps * 1000.0,
-                    u.mem_peak_bytes,
-                    u.mem_mean_bytes,
-                )
+                Some(Cost::of(&u, sampled_secs, r.achieved_rps, idle_cpu))
             }
-            Ok(_) => (0.0, 0, 0),
+            Ok(_) => None,
             Err(e) => {
                 st.notes
                     .push(format!("{e}; CPU and memory at equal load not measured"));
-                (0.0, 0, 0)
+                None
             }
         };
         if r.achieved_rps < MIN_ACHIEVED_RATIO * rate {
             st.notes.push(format!(
-                "at the equal-load rate of {rate:.0} rps it achieved only {:.0} rps",
+                "at the equal-load rate of {rate:.0} req/s it achieved only {:.0} req/s",
                 r.achieved_rps
             ));
         }
@@ -586,11 +616,16 @@ impl Runner<'_> {
                 format!(
                     "the load generator fell behind during the equal-load window{}",
                     r.generator_note
+                        .as_ref()
                         .map(|n| format!(": {n}"))
                         .unwrap_or_default()
                 ),
             );
         }
+        if let Some(c) = r.consistency.as_ref().filter(|c| !c.ok) {
+            st.flag("inconsistent", format!("{}: {}", c.check, c.detail));
+        }
+        let cost = cost.unwrap_or_default();
         st.equal = Some(EqualLoad {
             target_rps: rate,
             achieved_rps: r.achieved_rps,
@@ -601,25 +636,26 @@ impl Runner<'_> {
             light: r.light,
             spectrum: r.spectrum,
             service_spectrum: r.service_spectrum,
-            cpu_ms_per_request: cpu_ms,
-            rss_peak_bytes: peak,
-            rss_mean_bytes: mean,
+            cpu_ms_per_request: cost.cpu_ms,
+            idle_cpu_cores: idle_cpu,
+            marginal_cpu_ms_per_request: cost.marginal_cpu_ms,
+            rss_peak_bytes: cost.peak,
+            rss_mean_bytes: cost.mean,
             timeline: r.timeline,
-            idle_cpu_cores: None,
-            marginal_cpu_ms_per_request: None,
-            consistency: None,
+            consistency: r.consistency,
             histograms: r.histograms,
         });
         Ok(())
     }
 
+    /// Memory per connection and fan-out latency at each client count.
     async fn ws_points(
         &mut self,
-        launch: &Launch,
+        key: &CellKey,
         url: &str,
         procs: &ProcessSet,
     ) -> Result<(), DriveError> {
-        let key = Self::key(launch, Workload::Ws);
+        let rate = self.plan.phases.ws_rate;
         for clients in self.plan.ws_clients() {
             if self.cancel.is_cancelled() {
                 return Err(DriveError::Cancelled);
@@ -627,18 +663,25 @@ impl Runner<'_> {
             self.report(
                 &key.to_string(),
                 ProgressPhase::Ws { clients },
-                Some(self.plan.phases.ws_rate),
+                Some(rate),
                 None,
             );
-            let idle = match self.idle_memory(procs).await {
-                Ok(r) => r,
-                Err(_) => return Err(DriveError::Cancelled),
+            let idle = match self.sampled(procs, self.plan.scaled(self.plan.phases.idle_sample)).await {
+                Ok(u) => u,
+                Err(Abort::Cancelled) | Err(Abort::Sink(_)) => return Err(DriveError::Cancelled),
+            };
+            let windows = WsWindows {
+                driver: self.driver,
+                base_url: url,
+                clients,
+                min_deliveries: self.plan.ws_min_deliveries(),
             };
             let spec = WsSpec {
                 base_url: url.to_string(),
                 clients,
-                rate: self.plan.phases.ws_rate,
-                duration: self.plan.scaled(self.plan.phases.ws_window),
+                rate,
+                duration: windows.duration(rate, self.plan.scaled(self.plan.phases.ws_window)),
+                warmup: Duration::ZERO,
             };
             let sampling = self.sampler.start(procs);
             let res = self.driver.ws_window(&spec, self.cancel).await;
@@ -647,9 +690,9 @@ impl Runner<'_> {
                 Err(e) => Err(e),
             };
             let r = res?;
-            let st = self.cells.get_mut(&key).expect("cell");
+            let st = self.state(key);
             let (idle, loaded) = match (idle, loaded) {
-                (Ok(i), Ok(l)) => (i, l),
+                (Ok(i), Ok(l)) => (i.mem_mean_bytes, l),
                 (Err(e), _) | (_, Err(e)) => {
                     st.notes.push(format!("{e}; ws memory not measured"));
                     (0, 0)
@@ -660,6 +703,18 @@ impl Runner<'_> {
                     "only {} of {clients} ws clients connected",
                     r.connected
                 ));
+            }
+            for w in &r.warnings {
+                let note = format!("ws {clients} clients: {w}");
+                if !st.notes.contains(&note) {
+                    st.notes.push(note);
+                }
+            }
+            if !r.valid {
+                st.flag(
+                    "generator-limited",
+                    format!("ws {clients} clients: the window is not valid ({})", r.warnings.join("; ")),
+                );
             }
             st.ws.push(WsPoint {
                 clients,
@@ -678,6 +733,28 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// Sample the process set for `d`, stopping early on cancellation.
+    async fn sampled(
+        &self,
+        procs: &ProcessSet,
+        d: Duration,
+    ) -> Result<Result<ResourceUsage, super::SampleError>, Abort> {
+        let sampling = self.sampler.start(procs);
+        let slept = tokio::select! {
+            _ = tokio::time::sleep(d) => true,
+            _ = self.cancel.cancelled() => false,
+        };
+        let usage = match sampling {
+            Ok(s) => s.finish().await,
+            Err(e) => Err(e),
+        };
+        if slept {
+            Ok(usage)
+        } else {
+            Err(Abort::Cancelled)
+        }
+    }
+
     /// Every unfinished cell of this contender at this worker count fails.
     fn fail_group(&mut self, launch: &Launch, reason: &str) -> Result<(), Abort> {
         let keys: Vec<CellKey> = self
@@ -689,7 +766,7 @@ impl Runner<'_> {
             .map(|(k, _)| k.clone())
             .collect();
         for key in keys {
-            self.cells.get_mut(&key).expect("cell").failed = Some(reason.to_string());
+            self.state(&key).failed = Some(reason.to_string());
             self.emit(&key)?;
         }
         Ok(())
@@ -697,18 +774,67 @@ impl Runner<'_> {
 
     /// Build the cell from its state, hand it to the sink, and mark it done.
     fn emit(&mut self, key: &CellKey) -> Result<(), SuiteError> {
-        let cap1 = self.median_capacity(&CellKey {
-            workers: 1,
-            ..key.clone()
-        });
-        let st = self.cells.get_mut(key).expect("cell");
-        let cell = st.finish(key, cap1, self.plan.available_cores);
+        let cap1 = self
+            .cells
+            .get(&CellKey {
+                workers: 1,
+                ..key.clone()
+            })
+            .and_then(CellState::median_capacity);
+        let cores = self.plan.available_cores;
+        let cell = self.state(key).finish(key, cap1, cores);
         self.sink.cell_finished(&cell).map_err(SuiteError::Sink)?;
         self.emitted.push(cell);
         Ok(())
     }
+}
 
-    fn median_capacity(&self, key: &CellKey) -> Option<f64> {
-        self.cells.get(key)?.median_capacity()
+/// CPU and memory at equal load.
+#[derive(Debug, Default)]
+struct Cost {
+    /// CPU rate over request rate: the settle runs at the same rate as the window.
+    cpu_ms: f64,
+    /// The same with the contender's idle CPU subtracted.
+    marginal_cpu_ms: Option<f64>,
+    peak: u64,
+    mean: u64,
+}
+
+impl Cost {
+    fn of(u: &ResourceUsage, secs: f64, rps: f64, idle_cores: Option<f64>) -> Cost {
+        let cores = u.cpu_seconds / secs;
+        Cost {
+            cpu_ms: cores / rps * 1000.0,
+            marginal_cpu_ms: idle_cores.map(|idle| (cores - idle).max(0.0) / rps * 1000.0),
+            peak: u.mem_peak_bytes,
+            mean: u.mem_mean_bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_rates_round_down_to_two_figures() {
+        assert_eq!(two_figures_down(1234.0), 1200.0);
+        assert_eq!(two_figures_down(99.9), 99.0);
+        assert_eq!(two_figures_down(5.0), 5.0);
+        assert!((two_figures_down(0.876) - 0.87).abs() < 1e-12);
+        assert_eq!(two_figures_down(0.0), 0.0);
+    }
+
+    #[test]
+    fn marginal_cpu_subtracts_the_idle_baseline() {
+        let u = ResourceUsage {
+            cpu_seconds: 3.0,
+            ..ResourceUsage::default()
+        };
+        // 1 core busy for 3 s at 500 req/s: 2 ms per request; 0.25 cores idle.
+        let c = Cost::of(&u, 3.0, 500.0, Some(0.25));
+        assert!((c.cpu_ms - 2.0).abs() < 1e-9);
+        assert!((c.marginal_cpu_ms.unwrap() - 1.5).abs() < 1e-9);
+        assert_eq!(Cost::of(&u, 3.0, 500.0, None).marginal_cpu_ms, None);
     }
 }

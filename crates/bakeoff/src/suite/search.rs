@@ -1,20 +1,45 @@
-//! Capacity at the SLO: the highest open-loop rate at which the corrected p99 ≤
-//! SLO, the error rate ≤ 0.1% and the achieved rate ≥ 98% of the target.
+//! Capacity at the SLO: the highest open-loop rate a server sustains with the
+//! corrected p99 ≤ SLO, errors ≤ 0.1%, the achieved rate ≥ 98% of the target,
+//! and no growing backlog — confirmed by one longer window.
 //!
-//! An exponential ramp (up from a start rate, or down after a failure) brackets
-//! it; a geometric bisection narrows the bracket to `precision`. A failing window
-//! whose server throughput was measurable also caps the bracket at what the
-//! server achieved, which saves most of the ramp's overshoot. The search is
-//! bounded in steps and in time; every window is recorded as a `SearchStep`.
+//! The rules, in the order a search applies them (docs/methodology.md, "Capacity
+//! at the SLO"):
+//! 1. **Judge** each window ([`judge`]): the fixed criteria, plus a backlog that
+//!    grows across the window (the median corrected latency of its last third
+//!    against its first), which a short window's p99 would hide.
+//! 2. **Stalls are the machine's**: a window the generator was held up in (late
+//!    sends or hypervisor steal, see [`Observed::stalled`]) is re-run, at most
+//!    `max_retries` times per step; a step that never gets a clean window ends
+//!    the trial as machine-noisy. Every attempt is recorded.
+//! 3. **Ramp** ×`ramp_factor` from the start rate while windows pass (÷ while
+//!    they fail); after the first failure above a pass, any further step is at
+//!    most ×`narrow_factor`. Only a failing window sets an upper bound: an
+//!    overloaded window's throughput is depressed by the queue it inherited, so
+//!    it bounds nothing.
+//! 4. **Bisect** geometrically until high ÷ low ≤ 1 + `resolution`; then
+//!    re-test the upper bound once, since one failing window may have been a
+//!    dip in the server's capacity (if it passes, the search goes on above it).
+//! 5. **Confirm** the candidate with a window of `confirm` length; if it fails,
+//!    step down and confirm again (at most `max_confirms` windows).
+//! 6. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
+//!    short reports its best lower bound as [`TrialOutcome::Truncated`], never
+//!    as a plain capacity.
+//!
+//! After an overloaded window the server still holds the requests it had
+//! queued; the search waits for it to drain before the next window.
+//!
+//! The search drives windows through [`Windows`], so HTTP and WebSocket fan-out
+//! use the same rules.
 
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::plan::Plan;
-use super::{DriveError, Driver, Warmup, WindowPurpose, WindowResult, WindowSpec};
-use crate::model::{SearchStep, StepPhase, StepVerdict};
+use super::{DriveError, Warmup, WindowPurpose};
+use crate::model::{SearchStep, StepPhase, StepVerdict, TrialOutcome};
 use crate::workload::Workload;
 
 /// Errors above this share fail a window (0.1%).
@@ -22,49 +47,93 @@ pub const MAX_ERROR_RATE: f64 = 0.001;
 /// A window fails when it achieved less than this share of its target rate.
 pub const MIN_ACHIEVED_RATIO: f64 = 0.98;
 
+/// What the search needs to know of one window.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Observed {
+    /// Successful answers per second that arrived within the window's grace.
+    pub achieved: f64,
+    /// Corrected p99 (failures at their elapsed time, the unanswered censored).
+    pub p99_ms: f64,
+    pub error_rate: f64,
+    /// Median corrected latency of each third of the window, by intended time.
+    pub trend_p50_ms: Option<[f64; 3]>,
+    /// The generator could not keep its schedule: nothing is known above this rate.
+    pub generator_limited: Option<String>,
+    /// The machine held the generator up: the window says nothing about the server.
+    pub stalled: Option<String>,
+    /// Requests the server still held at the window's cutoff.
+    pub outstanding: u64,
+    /// The measured window's length.
+    pub duration: Duration,
+}
+
+/// One window to run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probe {
+    pub rate: f64,
+    pub duration: Duration,
+    pub warmup: Warmup,
+    pub purpose: WindowPurpose,
+}
+
+/// Runs the search's windows against one target (HTTP or WebSocket).
+pub trait Windows: Send + Sync {
+    fn run<'a>(
+        &'a self,
+        probe: Probe,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Observed, DriveError>>;
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchConfig {
     pub slo_p99_ms: f64,
     pub start_rps: f64,
-    /// Multiplier of the ramp (up and down) before the first bracket.
+    /// Multiplier of the ramp before the first failure above a pass.
     pub ramp_factor: f64,
+    /// The largest step after it (≤ 2).
+    pub narrow_factor: f64,
     pub min_rps: f64,
     pub max_rps: f64,
-    /// Stop once high / low ≤ 1 + precision.
-    pub precision: f64,
+    /// Bisect until high ÷ low ≤ 1 + resolution.
+    pub resolution: f64,
+    /// Search windows at most (retries of stalled windows and confirmations apart).
     pub max_steps: u32,
-    /// No window starts after this much time past the first window.
+    /// Re-runs of a stalled window, per step.
+    pub max_retries: u32,
+    /// No search window starts after this much time past the first one.
     pub budget: Duration,
     /// Warm-up before the first window (a workload's warm-up).
     pub first_warmup: Warmup,
     /// Settle time before every later window.
-    pub step_warmup: Duration,
-    /// A window lasts `target_requests / rate`, clamped to these bounds.
+    pub settle: Duration,
+    /// A search window lasts `target_requests / rate`, clamped to these bounds.
     pub step_min: Duration,
     pub step_max: Duration,
     pub target_requests: u32,
+    /// The confirmation window's length.
+    pub confirm: Duration,
+    /// Confirmation windows at most (each failure steps down).
+    pub max_confirms: u32,
+    /// The longest wait for an overloaded server to work off its queue.
+    pub max_drain: Duration,
 }
 
 impl SearchConfig {
-    /// Start rates by workload; a hint (an earlier trial's capacity) replaces them.
-    pub fn start_rate(workload: Workload, hint: Option<f64>) -> (f64, f64) {
-        if let Some(h) = hint.filter(|h| *h > 0.0) {
-            return (h * 0.95, 1.25);
-        }
-        let start = match workload {
-            Workload::Io => 50.0,
+    /// The first rate tried, by workload (trials never seed each other).
+    pub fn start_rate(workload: Workload) -> f64 {
+        match workload {
+            Workload::Io | Workload::CpuMixed | Workload::Data => 100.0,
             Workload::Cpu | Workload::Updates | Workload::Queries => 25.0,
-            Workload::CpuMixed | Workload::Data => 100.0,
-            _ => 200.0,
-        };
-        (start, 4.0)
+            Workload::Ws => 10.0,
+            _ => 1_000.0,
+        }
     }
 
     /// The search of `workload` under this plan's phases and scale. `first`: the
     /// contender's first workload since it started (longer warm-up cap).
-    pub fn for_plan(plan: &Plan, workload: Workload, hint: Option<f64>, first: bool) -> Self {
+    pub fn for_plan(plan: &Plan, workload: Workload, first: bool) -> Self {
         let p = &plan.phases;
-        let (start_rps, ramp_factor) = SearchConfig::start_rate(workload, hint);
         let warm = if first {
             p.first_warmup_max
         } else {
@@ -72,20 +141,26 @@ impl SearchConfig {
         };
         SearchConfig {
             slo_p99_ms: plan.slo_p99_ms,
-            start_rps,
-            ramp_factor,
+            start_rps: SearchConfig::start_rate(workload),
+            ramp_factor: 4.0,
+            narrow_factor: 2.0,
             min_rps: 1.0,
             max_rps: 1_000_000.0,
-            precision: 0.03,
+            resolution: p.resolution,
             max_steps: p.max_steps,
+            max_retries: p.max_retries,
             budget: plan.scaled(p.search_budget),
             first_warmup: Warmup::Adaptive {
                 max: plan.scaled(warm),
             },
-            step_warmup: plan.scaled(p.step_warmup),
+            settle: plan.scaled(p.step_warmup),
             step_min: plan.scaled(p.step_min),
             step_max: plan.scaled(p.step_max),
             target_requests: p.step_target_requests,
+            confirm: plan.scaled(p.confirm_window),
+            max_confirms: p.max_confirms,
+            // The server's queue drains at its own pace, whatever the scale.
+            max_drain: p.max_drain,
         }
     }
 
@@ -93,389 +168,420 @@ impl SearchConfig {
         let want = Duration::from_secs_f64(self.target_requests as f64 / rate.max(1e-3));
         want.clamp(self.step_min, self.step_max.max(self.step_min))
     }
+
+    /// The longest one search can take: warm-up, the budget plus one window
+    /// that starts just before it ends, the confirmations, drains and retries.
+    pub fn worst_case(&self) -> Duration {
+        let window = self.settle + self.step_max + self.max_drain;
+        let confirm = self.settle + self.confirm + self.max_drain;
+        let retries = (window + window) * self.max_retries;
+        self.first_warmup.max()
+            + window
+            + self.budget
+            + window
+            + confirm * self.max_confirms
+            + retries
+    }
 }
 
 /// The search's result.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SearchOutcome {
-    /// Highest passing rate, if any window passed.
+    pub outcome: TrialOutcome,
+    /// Confirmed: the capacity. Truncated or generator-limited: a lower bound.
     pub capacity: Option<f64>,
     pub steps: Vec<SearchStep>,
-    /// Some window was generator-limited: capacity is a lower bound.
-    pub generator_limited: bool,
-    /// Human notes (why the search stopped early, what limited it).
-    pub notes: Vec<String>,
+    /// Why the search ended as it did, for the cell's notes.
+    pub note: Option<String>,
 }
 
-/// Did the window meet the SLO? Generator-invalid windows never pass.
-pub fn passes(r: &WindowResult, target: f64, slo_p99_ms: f64) -> bool {
-    r.generator_valid
-        && r.latency.p99 <= slo_p99_ms
-        && r.error_rate() <= MAX_ERROR_RATE
-        && r.achieved_rps >= MIN_ACHIEVED_RATIO * target
+/// Judge one window against its target and the SLO: the verdict and why.
+pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<String>) {
+    if let Some(why) = &o.stalled {
+        return (StepVerdict::Stalled, vec![why.clone()]);
+    }
+    if let Some(why) = &o.generator_limited {
+        return (StepVerdict::GeneratorLimited, vec![why.clone()]);
+    }
+    let mut reasons = Vec::new();
+    if o.p99_ms > slo_p99_ms {
+        reasons.push(format!("p99 {:.1} ms > {slo_p99_ms:.0} ms", o.p99_ms));
+    }
+    if o.error_rate > MAX_ERROR_RATE {
+        reasons.push(format!(
+            "{:.2}% errors > {:.1}%",
+            o.error_rate * 100.0,
+            MAX_ERROR_RATE * 100.0
+        ));
+    }
+    if o.achieved < MIN_ACHIEVED_RATIO * target {
+        reasons.push(format!(
+            "achieved {:.0} of {target:.0} req/s (< {:.0}%)",
+            o.achieved,
+            MIN_ACHIEVED_RATIO * 100.0
+        ));
+    }
+    if let Some(why) = o.trend_p50_ms.and_then(|t| backlog_grew(t, slo_p99_ms)) {
+        reasons.push(why);
+    }
+    if reasons.is_empty() {
+        (StepVerdict::Pass, reasons)
+    } else {
+        (StepVerdict::Fail, reasons)
+    }
 }
 
-/// Run the search against `base_url`. `on_step` sees every finished window.
+/// A growing backlog: the median corrected latency of the window's last third
+/// exceeds its first third's by more than 5% of the SLO, a quarter of the
+/// first third's, and 1 ms. An overload ε = (R − C)/C adds about ε × t of
+/// queueing delay after t seconds, so this sees 1.5% of overload in a 0.5 s
+/// window and less in longer ones, where a p99 would need far more. A median
+/// moves only when most of a third is delayed: a short pause does not move it.
+pub fn backlog_grew(p50_ms: [f64; 3], slo_p99_ms: f64) -> Option<String> {
+    let [first, _, last] = p50_ms;
+    let margin = (0.05 * slo_p99_ms).max(0.25 * first).max(1.0);
+    (last - first > margin).then(|| {
+        format!("backlog grew: median latency {first:.1} → {last:.1} ms across the window")
+    })
+}
+
+/// Run the search. `on_step` sees every window as it finishes.
 pub async fn search_capacity(
-    driver: &dyn Driver,
-    base_url: &str,
-    workload: Workload,
+    windows: &dyn Windows,
     cfg: &SearchConfig,
     cancel: &CancellationToken,
     on_step: &mut (dyn FnMut(&SearchStep) + Send),
 ) -> Result<SearchOutcome, DriveError> {
-    // The clock starts after the first window, so the warm-up is not charged to it.
-    let mut started: Option<Instant> = None;
-    let mut out = SearchOutcome::default();
-    let mut lo: Option<f64> = None;
-    let mut hi: Option<f64> = None;
-    let mut factor = cfg.ramp_factor.max(1.05);
-    let mut rate = cfg.start_rps.clamp(cfg.min_rps, cfg.max_rps);
-    loop {
-        if cancel.is_cancelled() {
-            return Err(DriveError::Cancelled);
-        }
-        if out.steps.len() as u32 >= cfg.max_steps {
-            out.notes.push(format!(
-                "{workload}: search stopped at its {} step limit",
-                cfg.max_steps
-            ));
-            break;
-        }
-        if started.is_some_and(|t| t.elapsed() >= cfg.budget) {
-            out.notes.push(format!(
-                "{workload}: search stopped at its {:.1}s time limit",
-                cfg.budget.as_secs_f64()
-            ));
-            break;
-        }
-        let bracketed = lo.is_some() && hi.is_some();
-        let spec = WindowSpec {
-            base_url: base_url.to_string(),
-            workload,
-            rate,
-            duration: cfg.window_for(rate),
-            warmup: if out.steps.is_empty() {
-                cfg.first_warmup
-            } else {
-                Warmup::Fixed(cfg.step_warmup)
-            },
-            purpose: WindowPurpose::Search,
+    let mut s = Search {
+        windows,
+        cfg,
+        cancel,
+        on_step,
+        steps: Vec::new(),
+        passes: Vec::new(),
+        fails: Vec::new(),
+    };
+    s.run().await
+}
+
+/// Why the search part ended.
+enum Bracket {
+    /// high ÷ low ≤ 1 + resolution; confirm `low`.
+    Closed { low: f64 },
+    /// Even the lowest rate failed.
+    None,
+    /// The generator could not go higher; `low` is a lower bound.
+    GeneratorLimited { low: Option<f64>, why: String },
+    /// Cut short: `low` is a lower bound.
+    Truncated { low: Option<f64>, why: String },
+    MachineNoisy { why: String },
+}
+
+struct Search<'a> {
+    windows: &'a dyn Windows,
+    cfg: &'a SearchConfig,
+    cancel: &'a CancellationToken,
+    on_step: &'a mut (dyn FnMut(&SearchStep) + Send),
+    steps: Vec<SearchStep>,
+    /// Every rate that passed, and every rate that failed (the evidence the
+    /// confirmation falls back on).
+    passes: Vec<f64>,
+    fails: Vec<f64>,
+}
+
+/// One window's verdict, after any retries of stalls.
+enum Attempt {
+    Judged(StepVerdict, Observed),
+    /// Every attempt stalled.
+    Stalled(String),
+}
+
+impl Search<'_> {
+    async fn run(&mut self) -> Result<SearchOutcome, DriveError> {
+        let bracket = self.bracket().await?;
+        let out = |outcome, capacity, note: Option<String>, steps| SearchOutcome {
+            outcome,
+            capacity,
+            steps,
+            note,
         };
-        let r = driver.http_window(&spec, cancel).await?;
-        started.get_or_insert_with(Instant::now);
-        let pass = passes(&r, rate, cfg.slo_p99_ms);
-        let step = SearchStep {
-            index: out.steps.len() as u32,
-            phase: if bracketed {
+        Ok(match bracket {
+            Bracket::Closed { low } => {
+                let confirmed = self.confirm(low).await?;
+                let steps = std::mem::take(&mut self.steps);
+                match confirmed {
+                    Ok(rate) => out(TrialOutcome::Confirmed, Some(rate), None, steps),
+                    Err(why) => out(TrialOutcome::Truncated, None, Some(why), steps),
+                }
+            }
+            Bracket::None => out(
+                TrialOutcome::NoCapacity,
+                None,
+                Some(format!(
+                    "fails the SLO even at {:.1} req/s",
+                    self.cfg.min_rps
+                )),
+                std::mem::take(&mut self.steps),
+            ),
+            Bracket::GeneratorLimited { low, why } => out(
+                TrialOutcome::GeneratorLimited,
+                low,
+                Some(why),
+                std::mem::take(&mut self.steps),
+            ),
+            Bracket::Truncated { low, why } => out(
+                TrialOutcome::Truncated,
+                low,
+                Some(why),
+                std::mem::take(&mut self.steps),
+            ),
+            Bracket::MachineNoisy { why } => out(
+                TrialOutcome::MachineNoisy,
+                None,
+                Some(why),
+                std::mem::take(&mut self.steps),
+            ),
+        })
+    }
+
+    /// Ramp and bisect until the bracket is narrow enough, or a bound stops it.
+    async fn bracket(&mut self) -> Result<Bracket, DriveError> {
+        let cfg = self.cfg;
+        let mut started: Option<Instant> = None;
+        let mut lo: Option<f64> = None;
+        let mut hi: Option<f64> = None;
+        let mut generator_note: Option<String> = None;
+        let mut rate = cfg.start_rps.clamp(cfg.min_rps, cfg.max_rps);
+        let mut windows = 0u32;
+        // A single failing window may have been a dip in the server's capacity
+        // (another tenant, a GC): before the bracket closes on it, its upper
+        // bound is re-tested once. A bound that fails twice stands.
+        let mut retested = false;
+        let mut retesting = false;
+        loop {
+            if windows >= cfg.max_steps {
+                return Ok(truncated(
+                    lo,
+                    format!("the search stopped at its limit of {} windows", cfg.max_steps),
+                ));
+            }
+            if started.is_some_and(|t| t.elapsed() >= cfg.budget) {
+                return Ok(truncated(
+                    lo,
+                    format!(
+                        "the search stopped at its {:.1} s time limit",
+                        cfg.budget.as_secs_f64()
+                    ),
+                ));
+            }
+            let phase = if retesting {
+                StepPhase::Retest
+            } else if lo.is_some() && hi.is_some() {
                 StepPhase::Bisect
             } else {
                 StepPhase::Ramp
-            },
-            target_rps: rate,
-            achieved_rps: r.achieved_rps,
-            p99_ms: r.latency.p99,
-            error_rate: r.error_rate(),
-            verdict: if pass {
-                StepVerdict::Pass
-            } else if !r.generator_valid {
-                StepVerdict::GeneratorLimited
+            };
+            let warmup = if windows == 0 {
+                cfg.first_warmup
             } else {
-                StepVerdict::Fail
-            },
-            duration_s: spec.duration.as_secs_f64(),
-            reasons: Vec::new(),
-        };
-        on_step(&step);
-        out.steps.push(step);
-
-        if pass {
-            lo = Some(lo.map_or(rate, |l: f64| l.max(rate)));
-        } else if !r.generator_valid {
-            // Not the server's failure: only a ceiling on what can be measured.
-            out.generator_limited = true;
-            out.notes.push(format!(
-                "{workload}: the load generator could not sustain {rate:.0} rps{}",
-                r.generator_note
-                    .as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            ));
-            hi = Some(hi.map_or(rate, |h: f64| h.min(rate)));
-        } else {
-            let mut cap = rate;
-            if r.achieved_rps < MIN_ACHIEVED_RATIO * rate && r.achieved_rps > 0.0 {
-                // The server's throughput bounds its capacity, with a margin for noise.
-                cap = cap.min(r.achieved_rps * 1.05 / MIN_ACHIEVED_RATIO);
-            }
-            if let Some(l) = lo {
-                cap = cap.max(l * (1.0 + cfg.precision / 2.0));
-            }
-            hi = Some(hi.map_or(cap, |h: f64| h.min(cap)));
-        }
-
-        rate = match (lo, hi) {
-            (Some(l), Some(h)) => {
-                if h / l <= 1.0 + cfg.precision {
-                    break;
+                Warmup::Fixed(cfg.settle)
+            };
+            let probe = Probe {
+                rate,
+                duration: cfg.window_for(rate),
+                warmup,
+                purpose: WindowPurpose::Search,
+            };
+            let attempt = self.attempt(phase, probe).await?;
+            started.get_or_insert_with(Instant::now);
+            windows += 1;
+            let was_retest = std::mem::replace(&mut retesting, false);
+            match attempt {
+                Attempt::Stalled(why) => return Ok(Bracket::MachineNoisy { why }),
+                Attempt::Judged(StepVerdict::Pass, _) => {
+                    self.passes.push(rate);
+                    lo = Some(lo.map_or(rate, |l| l.max(rate)));
+                    if was_retest {
+                        // The bound was a dip: the next failure above it is the bound.
+                        hi = self
+                            .fails
+                            .iter()
+                            .copied()
+                            .filter(|&f| f > rate * (1.0 + cfg.resolution / 2.0))
+                            .min_by(f64::total_cmp);
+                    }
                 }
-                (l * h).sqrt()
-            }
-            (Some(l), None) => {
-                if l >= cfg.max_rps {
-                    out.notes.push(format!(
-                        "{workload}: passed at the search ceiling of {:.0} rps",
-                        cfg.max_rps
+                Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
+                    generator_note = Some(format!(
+                        "the load generator could not sustain {rate:.0} req/s ({}); the capacity is at least the highest rate that passed",
+                        o.generator_limited.as_deref().unwrap_or("fell behind")
                     ));
-                    break;
+                    hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
-                let next = (l * factor).min(cfg.max_rps);
-                factor = (factor * factor).min(8.0);
-                next
+                Attempt::Judged(_, _) => {
+                    self.fails.push(rate);
+                    hi = Some(hi.map_or(rate, |h| h.min(rate)));
+                }
             }
-            (None, Some(h)) => {
-                let next = if h < rate { h / 2.0 } else { h / factor };
-                factor = (factor * factor).min(8.0);
-                if next < cfg.min_rps {
-                    if h <= cfg.min_rps {
-                        out.notes.push(format!(
-                            "{workload}: fails the SLO even at {:.1} rps",
-                            cfg.min_rps
+            rate = match (lo, hi) {
+                (Some(l), Some(h)) => {
+                    if h / l <= 1.0 + cfg.resolution {
+                        if let Some(why) = generator_note {
+                            return Ok(Bracket::GeneratorLimited { low: Some(l), why });
+                        }
+                        if retested {
+                            return Ok(Bracket::Closed { low: l });
+                        }
+                        retested = true;
+                        retesting = true;
+                        h
+                    } else {
+                        (l * h).sqrt().min(l * cfg.narrow_factor)
+                    }
+                }
+                (Some(l), None) => {
+                    if l >= cfg.max_rps {
+                        return Ok(truncated(
+                            Some(l),
+                            format!("passed at the search ceiling of {:.0} req/s", cfg.max_rps),
                         ));
+                    }
+                    let factor = if retested {
+                        cfg.narrow_factor
+                    } else {
+                        cfg.ramp_factor
+                    };
+                    (l * factor).min(cfg.max_rps)
+                }
+                (None, Some(h)) => {
+                    if let Some(why) = generator_note.take() {
+                        return Ok(Bracket::GeneratorLimited { low: None, why });
+                    }
+                    if h <= cfg.min_rps {
+                        return Ok(Bracket::None);
+                    }
+                    (h / cfg.ramp_factor).max(cfg.min_rps)
+                }
+                (None, None) => unreachable!("every judged window sets a bound"),
+            };
+        }
+    }
+
+    /// Hold the candidate for the confirmation window; step down on failure.
+    async fn confirm(&mut self, candidate: f64) -> Result<Result<f64, String>, DriveError> {
+        let cfg = self.cfg;
+        let mut rate = candidate;
+        for _ in 0..cfg.max_confirms.max(1) {
+            let probe = Probe {
+                rate,
+                duration: cfg.confirm,
+                warmup: Warmup::Fixed(cfg.settle),
+                purpose: WindowPurpose::Confirm,
+            };
+            match self.attempt(StepPhase::Confirm, probe).await? {
+                Attempt::Stalled(why) => return Ok(Err(why)),
+                Attempt::Judged(StepVerdict::Pass, _) => return Ok(Ok(rate)),
+                Attempt::Judged(_, o) => {
+                    self.fails.push(rate);
+                    let next = self.step_down(rate, &o);
+                    if next < cfg.min_rps {
                         break;
                     }
-                    cfg.min_rps
-                } else {
-                    next
+                    rate = next;
                 }
             }
-            (None, None) => unreachable!("every window sets a bound"),
-        };
+        }
+        Ok(Err(format!(
+            "no confirmation window passed ({} tried, from {candidate:.0} req/s down)",
+            cfg.max_confirms.max(1)
+        )))
     }
-    out.capacity = lo;
-    if out.generator_limited {
-        if let Some(l) = lo {
-            out.notes.push(format!(
-                "{workload}: capacity is at least {l:.0} rps (generator-limited)"
-            ));
+
+    /// The next candidate after `failed` failed its confirmation `o`.
+    ///
+    /// A queue that grew through the window measured the overload: at R > C
+    /// the delay rises by (R − C)/C per second, so the rise between the first
+    /// and last thirds (2/3 of the window apart) estimates C, and the next
+    /// candidate is that estimate. Without a trend: the highest rate that
+    /// passed below every failure (a pass above a failure was a lucky window),
+    /// but at most one resolution step down. Always half a step below `failed`.
+    fn step_down(&self, failed: f64, o: &Observed) -> f64 {
+        let res = self.cfg.resolution;
+        let span = o.duration.as_secs_f64() * 2.0 / 3.0;
+        let estimate = match o.trend_p50_ms {
+            Some([first, _, last]) if last > first && span > 0.0 => {
+                failed / (1.0 + (last - first) / 1000.0 / span)
+            }
+            _ => {
+                let lowest_fail = self.fails.iter().copied().fold(f64::INFINITY, f64::min);
+                self.passes
+                    .iter()
+                    .copied()
+                    .filter(|&p| p < failed && p < lowest_fail)
+                    .fold(failed / (1.0 + res), f64::max)
+            }
+        };
+        estimate.min(failed / (1.0 + res / 2.0))
+    }
+
+    /// Run one window, re-running it while the machine stalls it; record every
+    /// attempt; wait for an overloaded server to drain.
+    async fn attempt(&mut self, phase: StepPhase, probe: Probe) -> Result<Attempt, DriveError> {
+        let mut retries = 0;
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(DriveError::Cancelled);
+            }
+            let o = self.windows.run(probe, self.cancel).await?;
+            let (verdict, reasons) = judge(&o, probe.rate, self.cfg.slo_p99_ms);
+            let step = SearchStep {
+                index: self.steps.len() as u32,
+                phase,
+                target_rps: probe.rate,
+                achieved_rps: o.achieved,
+                p99_ms: o.p99_ms,
+                error_rate: o.error_rate,
+                verdict,
+                duration_s: o.duration.as_secs_f64(),
+                reasons,
+            };
+            (self.on_step)(&step);
+            self.steps.push(step);
+            self.drain(&o).await?;
+            if verdict != StepVerdict::Stalled {
+                return Ok(Attempt::Judged(verdict, o));
+            }
+            if retries >= self.cfg.max_retries {
+                return Ok(Attempt::Stalled(format!(
+                    "no clean window at {:.0} req/s in {} attempts: {}",
+                    probe.rate,
+                    retries + 1,
+                    o.stalled.unwrap_or_default()
+                )));
+            }
+            retries += 1;
         }
     }
-    Ok(out)
+
+    /// After an overloaded window the server still works through the requests
+    /// it queued; starting the next window before it has would charge them to it.
+    async fn drain(&self, o: &Observed) -> Result<(), DriveError> {
+        if o.outstanding == 0 {
+            return Ok(());
+        }
+        let secs = 1.2 * o.outstanding as f64 / o.achieved.max(1.0);
+        let wait = Duration::from_secs_f64(secs.min(self.cfg.max_drain.as_secs_f64()));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = self.cancel.cancelled() => Err(DriveError::Cancelled),
+        }
+    }
+}
+
+fn truncated(low: Option<f64>, why: String) -> Bracket {
+    Bracket::Truncated { low, why }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::suite::fakes::{FakeDriver, ServerModel};
-
-    fn cfg(workload: Workload, hint: Option<f64>) -> SearchConfig {
-        let (start_rps, ramp_factor) = SearchConfig::start_rate(workload, hint);
-        SearchConfig {
-            slo_p99_ms: 100.0,
-            start_rps,
-            ramp_factor,
-            min_rps: 1.0,
-            max_rps: 1_000_000.0,
-            precision: 0.03,
-            max_steps: 16,
-            budget: Duration::from_secs(30),
-            first_warmup: Warmup::Adaptive {
-                max: Duration::from_secs(2),
-            },
-            step_warmup: Duration::from_millis(200),
-            step_min: Duration::from_millis(500),
-            step_max: Duration::from_millis(1500),
-            target_requests: 300,
-        }
-    }
-
-    async fn search(model: ServerModel, c: &SearchConfig) -> SearchOutcome {
-        let driver = FakeDriver::new(model);
-        let cancel = CancellationToken::new();
-        search_capacity(
-            &driver,
-            "http://fake",
-            Workload::Json,
-            c,
-            &cancel,
-            &mut |_| {},
-        )
-        .await
-        .unwrap()
-    }
-
-    fn check(out: &SearchOutcome, capacity: f64, max_steps: usize) {
-        let got = out.capacity.expect("some window passed");
-        let err = (got - capacity).abs() / capacity;
-        assert!(
-            err <= 0.05,
-            "capacity {got} vs {capacity} ({:.1}%)",
-            err * 100.0
-        );
-        assert!(
-            out.steps.len() <= max_steps,
-            "{} steps: {:?}",
-            out.steps.len(),
-            out.steps
-        );
-        for (i, s) in out.steps.iter().enumerate() {
-            assert_eq!(s.index as usize, i);
-        }
-        assert!(out.steps.iter().any(|s| s.phase == StepPhase::Bisect));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn converges_on_a_sharp_knee_across_decades() {
-        for capacity in [30.0, 800.0, 20_000.0] {
-            let out = search(ServerModel::knee(capacity), &cfg(Workload::Json, None)).await;
-            check(&out, capacity, 14);
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn converges_on_a_queue_with_noise() {
-        for (i, capacity) in [30.0, 800.0, 20_000.0].into_iter().enumerate() {
-            let model = ServerModel::mm1(capacity).with_noise(0.02, 7 + i as u64);
-            let out = search(model, &cfg(Workload::Io, None)).await;
-            check(&out, capacity, 14);
-        }
-    }
-
-    /// The real profiles' settings (time budget included) still converge.
-    #[tokio::test(start_paused = true)]
-    async fn converges_under_the_profiles_own_limits() {
-        use crate::cli::Profile;
-        use crate::suite::plan::{ContenderSpec, PlanOptions};
-        for profile in [Profile::Quick, Profile::Standard] {
-            let opts = PlanOptions {
-                profile,
-                workloads: vec![],
-                trials: None,
-                workers: vec![],
-                slo_p99: "100ms".into(),
-                duration_scale: 1.0,
-                available_cores: 2,
-            };
-            let c = ContenderSpec {
-                name: "a".into(),
-                default_workers: 1,
-                max_workers: 1,
-                unsupported: Default::default(),
-            };
-            let plan = Plan::build(&opts, vec![c]).unwrap();
-            for (w, capacity) in [
-                (Workload::Io, 30.0),
-                (Workload::Cpu, 30.0),
-                (Workload::Json, 800.0),
-                (Workload::Json, 20_000.0),
-                (Workload::Data, 150.0),
-            ] {
-                let model = ServerModel::mm1(capacity).with_noise(0.02, 3);
-                let cold = search(model, &SearchConfig::for_plan(&plan, w, None, true)).await;
-                check(&cold, capacity, plan.phases.max_steps as usize);
-            }
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_hint_shortens_the_search() {
-        let capacity = 800.0;
-        let cold = search(ServerModel::mm1(capacity), &cfg(Workload::Json, None)).await;
-        let warm = search(
-            ServerModel::mm1(capacity),
-            &cfg(Workload::Json, Some(790.0)),
-        )
-        .await;
-        check(&warm, capacity, 8);
-        assert!(
-            warm.steps.len() < cold.steps.len(),
-            "{} vs {}",
-            warm.steps.len(),
-            cold.steps.len()
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn bounded_by_time() {
-        let mut c = cfg(Workload::Json, None);
-        c.budget = Duration::from_secs(3);
-        let started = Instant::now();
-        let out = search(ServerModel::mm1(20_000.0), &c).await;
-        // Warm-up and first window, the budget, and one window started just before its end.
-        assert!(
-            started.elapsed() <= Duration::from_secs(3) + Duration::from_millis(2000 + 2 * 1700)
-        );
-        assert!(
-            out.notes.iter().any(|n| n.contains("time limit")),
-            "{:?}",
-            out.notes
-        );
-        assert!(out.steps.len() < 8);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn bounded_by_steps() {
-        let mut c = cfg(Workload::Json, None);
-        c.max_steps = 3;
-        let out = search(ServerModel::mm1(20_000.0), &c).await;
-        assert_eq!(out.steps.len(), 3);
-        assert!(out.notes.iter().any(|n| n.contains("step limit")));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_server_that_never_meets_the_slo_has_no_capacity() {
-        let out = search(ServerModel::knee(0.1), &cfg(Workload::Json, None)).await;
-        assert_eq!(out.capacity, None);
-        assert!(out.steps.iter().all(|s| !s.pass()));
-        assert!(
-            out.notes.iter().any(|n| n.contains("fails the SLO")),
-            "{:?}",
-            out.notes
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn errors_fail_a_window() {
-        // Fine latency, but 1% errors above 500 rps.
-        let out = search(
-            ServerModel::knee(1e9).with_errors_above(500.0, 0.01),
-            &cfg(Workload::Json, None),
-        )
-        .await;
-        check(&out, 500.0, 14);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn generator_limit_is_flagged_not_failed() {
-        let model = ServerModel::knee(1e9).with_generator_limit(3_000.0);
-        let out = search(model, &cfg(Workload::Json, None)).await;
-        assert!(out.generator_limited);
-        let cap = out.capacity.unwrap();
-        assert!((3_000.0 * 0.95..=3_000.0).contains(&cap), "{cap}");
-        assert!(out.notes.iter().any(|n| n.contains("generator")));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn cancellation_stops_before_the_next_window() {
-        let driver = FakeDriver::new(ServerModel::knee(800.0));
-        let cancel = CancellationToken::new();
-        let c = cfg(Workload::Json, None);
-        let mut n = 0;
-        let r = search_capacity(
-            &driver,
-            "http://fake",
-            Workload::Json,
-            &c,
-            &cancel,
-            &mut |_| {
-                n += 1;
-                if n == 2 {
-                    cancel.cancel();
-                }
-            },
-        )
-        .await;
-        assert!(matches!(r, Err(DriveError::Cancelled)));
-        assert_eq!(driver.windows(), 2);
-    }
-}
+#[path = "search_tests.rs"]
+mod tests;

@@ -94,6 +94,12 @@ impl Upstream {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// A reader of the call counter that outlives this borrow (for the driver).
+    pub fn call_counter(&self) -> Arc<dyn Fn() -> u64 + Send + Sync> {
+        let calls = self.calls.clone();
+        Arc::new(move || calls.load(Ordering::SeqCst))
+    }
+
     /// Stop serving and wait until the service's thread has ended (its
     /// connections are closed by then).
     pub async fn shutdown(mut self) {

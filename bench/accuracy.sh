@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Accuracy of the capacity search against real servers of known ceiling: one
+# thread spending a fixed time per request (bakeoff-load's testkit), its ceiling
+# measured by a closed loop in the same run, then the search with the real engine.
+# Prints capacity ÷ ceiling per server; the test asserts 0.85–1.0.
+# Usage: bench/accuracy.sh [rounds]   (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-3}"
+cargo build -q --release -p bakeoff --tests
+for i in $(seq 1 "$rounds"); do
+  echo "round $i:"
+  cargo test -q --release -p bakeoff --test capacity -- --nocapture 2>&1 |
+    grep -E '^service .*ceiling' || { echo "capacity test failed" >&2; exit 1; }
+done

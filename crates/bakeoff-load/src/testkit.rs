@@ -1,0 +1,198 @@
+//! A known-ceiling HTTP/1.1 server for tests (feature `testkit`): ONE OS
+//! thread, optionally pinned, serving any number of keep-alive connections,
+//! where every request costs a busy spin of a fixed service time on that
+//! thread before its 200 answer. Its throughput ceiling is therefore about
+//! 1/service, and requests queue on the thread as on a real single-threaded
+//! server (tokio's current-thread scheduler runs woken connections in order).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const OK: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, World!";
+const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/// The server; it stops when dropped.
+pub struct FixedServiceServer {
+    addr: SocketAddr,
+    requests: Arc<AtomicU64>,
+    accepts: Arc<AtomicU64>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FixedServiceServer {
+    /// Start on 127.0.0.1:0, each request costing `service` of busy CPU on the
+    /// server's one thread, pinned to `cpu` when given.
+    pub fn start(service: Duration, cpu: Option<usize>) -> std::io::Result<FixedServiceServer> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let requests = Arc::new(AtomicU64::new(0));
+        let accepts = Arc::new(AtomicU64::new(0));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+        let (req, acc) = (requests.clone(), accepts.clone());
+        let thread = std::thread::Builder::new()
+            .name("fixed-service".into())
+            .spawn(move || {
+                let setup = (|| {
+                    if let Some(cpu) = cpu {
+                        crate::sys::pin_current_thread(cpu)?;
+                    }
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    let listener = rt.block_on(async { TcpListener::from_std(listener) })?;
+                    Ok((rt, listener))
+                })();
+                let (rt, listener) = match setup {
+                    Ok(v) => {
+                        let _ = ready_tx.send(Ok(()));
+                        v
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let accept = async {
+                        while let Ok((sock, _)) = listener.accept().await {
+                            acc.fetch_add(1, Ordering::SeqCst);
+                            tokio::spawn(serve(sock, service, req.clone()));
+                        }
+                    };
+                    tokio::select! {
+                        _ = accept => {}
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the server thread exited"))??;
+        Ok(FixedServiceServer {
+            addr,
+            requests,
+            accepts,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:port{path}`.
+    pub fn url(&self, path: &str) -> url::Url {
+        url::Url::parse(&format!("http://{}{path}", self.addr)).expect("a valid URL")
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn accepts(&self) -> u64 {
+        self.accepts.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FixedServiceServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Busy-wait for `d` on this thread: the work a request costs.
+fn spin(d: Duration) {
+    let t0 = Instant::now();
+    while t0.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// One keep-alive connection: read a request (head and Content-Length body),
+/// spin, answer; pipelined requests are served in order.
+async fn serve(mut sock: TcpStream, service: Duration, requests: Arc<AtomicU64>) {
+    let _ = sock.set_nodelay(true);
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let (end, length) = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map(|v| v.trim().parse::<usize>());
+                match length {
+                    Some(Err(_)) => {
+                        let _ = sock.write_all(BAD).await;
+                        return;
+                    }
+                    other => break (i + 4, other.and_then(Result::ok).unwrap_or(0)),
+                }
+            }
+            match sock.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        while buf.len() < end + length {
+            match sock.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buf.drain(..end + length);
+        spin(service);
+        requests.fetch_add(1, Ordering::SeqCst);
+        if sock.write_all(OK).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// Two requests on one connection take at least two service times.
+    #[test]
+    fn every_request_costs_the_service_time() {
+        let srv = FixedServiceServer::start(Duration::from_millis(20), None).unwrap();
+        let mut s = std::net::TcpStream::connect(srv.addr()).unwrap();
+        let t0 = Instant::now();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut got = Vec::new();
+        let mut b = [0u8; 1024];
+        while got.windows(13).filter(|w| w == b"Hello, World!").count() < 2 {
+            let n = s.read(&mut b).unwrap();
+            assert!(n > 0, "closed early");
+            got.extend_from_slice(&b[..n]);
+        }
+        assert!(
+            t0.elapsed() >= Duration::from_millis(40),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(srv.requests(), 2);
+        assert_eq!(srv.accepts(), 1);
+    }
+}

@@ -1,0 +1,50 @@
+//! WebSocket fan-out latency counts from each message's intended send time: a
+//! sender held up (here: this whole process stopped for half a second, as a
+//! stalling machine would) shows the hold-up in the latency of every message
+//! it delayed. Timed from the actual send, those messages would look fast.
+//! Its own test binary: the stop would disturb other tests' timing.
+
+#[allow(dead_code)]
+mod server;
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_sender_shows_in_the_fan_out_latency() {
+    let srv = server::ws_room().await;
+    let url = url::Url::parse(&format!("ws://{}/ws", srv.addr)).unwrap();
+    let cfg = bakeoff_load::ws::WsConfig {
+        clients: 2,
+        rate: 100.0,
+        duration: Duration::from_secs(2),
+        ..bakeoff_load::ws::WsConfig::new(url)
+    };
+    // Stop the process 0.8 s in for 0.5 s, from a process of its own.
+    let pid = std::process::id();
+    let mut stopper = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "sleep 0.8; kill -STOP {pid}; sleep 0.5; kill -CONT {pid}"
+        ))
+        .spawn()
+        .expect("sh runs");
+    let r = bakeoff_load::ws::run(cfg, CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(stopper.wait().unwrap().success());
+    assert_eq!(r.connected, 2);
+    assert_eq!(r.missing, 0, "{:?} {:?}", r.errors, r.warnings);
+    // About 50 sends were due during the stop and went out late.
+    assert!(
+        r.late_sends >= 30,
+        "late sends {} of {}",
+        r.late_sends,
+        r.sent
+    );
+    // Their deliveries (about a quarter) waited 0-500 ms behind schedule.
+    let p90 = r.latency.value_at_quantile(0.9) as f64 / 1000.0;
+    assert!(p90 >= 100.0, "p90 {p90} ms hides the stalled sender");
+    assert!(r.latency.max() >= 400_000, "max {} µs", r.latency.max());
+}

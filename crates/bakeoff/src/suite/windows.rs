@@ -1,0 +1,127 @@
+//! The search's view of a target: [`HttpWindows`] drives a workload's HTTP
+//! mix through a [`Driver`], [`WsWindows`] a WebSocket room's fan-out, and both
+//! reduce a window to the [`Observed`] figures the search judges.
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use super::search::{Observed, Probe, Windows};
+use super::{DriveError, Driver, WindowResult, WindowSpec, WsResult, WsSpec};
+use crate::workload::Workload;
+
+/// A workload's HTTP windows against one contender.
+pub struct HttpWindows<'a> {
+    pub driver: &'a dyn Driver,
+    pub base_url: &'a str,
+    pub workload: Workload,
+}
+
+impl Windows for HttpWindows<'_> {
+    fn run<'a>(
+        &'a self,
+        probe: Probe,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Observed, DriveError>> {
+        Box::pin(async move {
+            let spec = WindowSpec {
+                base_url: self.base_url.to_string(),
+                workload: self.workload,
+                rate: probe.rate,
+                duration: probe.duration,
+                warmup: probe.warmup,
+                purpose: probe.purpose,
+            };
+            let r = self.driver.http_window(&spec, cancel).await?;
+            Ok(observed(&r))
+        })
+    }
+}
+
+/// What the search judges of an HTTP window.
+pub fn observed(r: &WindowResult) -> Observed {
+    Observed {
+        achieved: r.achieved_rps,
+        p99_ms: r.latency.p99,
+        error_rate: r.error_rate(),
+        trend_p50_ms: r.trend_p50_ms,
+        generator_limited: (!r.generator_valid).then(|| {
+            r.generator_note
+                .clone()
+                .unwrap_or_else(|| "the generator fell behind its schedule".into())
+        }),
+        stalled: r.stalled.clone(),
+        outstanding: r.outstanding,
+        duration: r.duration,
+    }
+}
+
+/// Fan-out windows: `clients` in one room, the search's rate in messages per
+/// second into it. A window passes when every delivery arrives, and the
+/// delivery p99 (from each message's intended send) meets the SLO.
+pub struct WsWindows<'a> {
+    pub driver: &'a dyn Driver,
+    pub base_url: &'a str,
+    pub clients: u32,
+    /// Each window lasts long enough for this many deliveries.
+    pub min_deliveries: u64,
+}
+
+impl WsWindows<'_> {
+    /// The window's length at `rate`: the probe's, stretched to reach the
+    /// minimum number of deliveries.
+    pub fn duration(&self, rate: f64, probe: Duration) -> Duration {
+        let per_second = rate.max(1e-3) * f64::from(self.clients.max(1));
+        probe.max(Duration::from_secs_f64(
+            self.min_deliveries as f64 / per_second,
+        ))
+    }
+}
+
+impl Windows for WsWindows<'_> {
+    fn run<'a>(
+        &'a self,
+        probe: Probe,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Observed, DriveError>> {
+        Box::pin(async move {
+            let spec = WsSpec {
+                base_url: self.base_url.to_string(),
+                clients: self.clients,
+                rate: probe.rate,
+                duration: self.duration(probe.rate, probe.duration),
+                warmup: probe.warmup.max(),
+            };
+            let r = self.driver.ws_window(&spec, cancel).await?;
+            Ok(ws_observed(&r, &spec))
+        })
+    }
+}
+
+/// What the search judges of a fan-out window.
+pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
+    let secs = spec.duration.as_secs_f64().max(1e-9);
+    let per_client = r.deliveries as f64 / f64::from(r.connected.max(1));
+    let missing = r.expected_deliveries.saturating_sub(r.deliveries);
+    let mut error_rate = if r.expected_deliveries == 0 {
+        1.0
+    } else {
+        missing as f64 / r.expected_deliveries as f64
+    };
+    // Clients the server refused are failures of the server, not of the generator.
+    let all_joined = r.connected >= spec.clients;
+    if !all_joined {
+        error_rate = error_rate.max(1.0 - f64::from(r.connected) / f64::from(spec.clients));
+    }
+    Observed {
+        achieved: per_client / secs,
+        p99_ms: r.p99_ms,
+        error_rate,
+        trend_p50_ms: r.trend_p50_ms,
+        generator_limited: (!r.valid && all_joined).then(|| r.warnings.join("; ")),
+        stalled: r.stalled.clone(),
+        outstanding: 0,
+        duration: spec.duration,
+    }
+}

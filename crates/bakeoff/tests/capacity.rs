@@ -1,0 +1,180 @@
+//! The capacity search against real servers whose ceiling is known: one thread
+//! that spends a fixed time on every request. A closed loop that saturates it
+//! measures its ceiling; the search, with the real engine, must report a
+//! capacity between 0.85× and 1.0× of that ceiling — never more than the server
+//! can sustain.
+//!
+//! Its own test binary, so nothing else runs beside it: the server and the
+//! generator each get a core.
+
+use std::time::Duration;
+
+use bakeoff::suite::live::EngineDriver;
+use bakeoff::suite::search::{search_capacity, SearchConfig};
+use bakeoff::suite::windows::HttpWindows;
+use bakeoff::suite::Warmup;
+use bakeoff::workload::Workload;
+use bakeoff_load::testkit::FixedServiceServer;
+use bakeoff_load::LoadConfig;
+use tokio_util::sync::CancellationToken;
+
+/// (generator, server) CPUs: different cores when there are two.
+fn cpus() -> (Option<usize>, Option<usize>) {
+    let allowed = bakeoff::measure::allowed_cpus().unwrap_or_default();
+    match allowed.as_slice() {
+        [a, b, ..] => (Some(*a), Some(*b)),
+        _ => (None, None),
+    }
+}
+
+/// The tests stop this whole process or time it: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The ceiling a closed loop measures: the most the server completes per
+/// second. Many connections keep its queue deep, so a generator held up by a
+/// busy machine does not leave the server idle.
+async fn ceiling(server: &FixedServiceServer, generator: Option<usize>) -> f64 {
+    let config = LoadConfig {
+        connections: 64,
+        duration: Some(Duration::from_secs(3)),
+        warmup: bakeoff_load::Warmup::Fixed(Duration::from_millis(500)),
+        pin_cpu: generator,
+        ..LoadConfig::new(server.url("/json"))
+    };
+    let r = bakeoff_load::run(config, CancellationToken::new(), None)
+        .await
+        .expect("closed loop");
+    assert_eq!(r.error_count(), 0, "{:?}", r.errors);
+    r.achieved_rate
+}
+
+fn config(start: f64) -> SearchConfig {
+    SearchConfig {
+        slo_p99_ms: 100.0,
+        start_rps: start,
+        ramp_factor: 4.0,
+        narrow_factor: 2.0,
+        min_rps: 1.0,
+        max_rps: 1_000_000.0,
+        resolution: 0.03,
+        max_steps: 14,
+        max_retries: 2,
+        budget: Duration::from_secs(20),
+        first_warmup: Warmup::Fixed(Duration::from_millis(500)),
+        settle: Duration::from_millis(200),
+        step_min: Duration::from_millis(600),
+        step_max: Duration::from_millis(1200),
+        target_requests: 300,
+        confirm: Duration::from_secs(5),
+        max_confirms: 2,
+        max_drain: Duration::from_secs(2),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (generator, server_cpu) = cpus();
+    let driver = EngineDriver {
+        pin_cpu: generator,
+        timeout: Duration::from_secs(5),
+        slo: Duration::from_millis(100),
+        upstream_calls: None,
+    };
+    // A few hundred and a few thousand requests per second.
+    for (service, start) in [(Duration::from_micros(2_500), 50.0), (Duration::from_micros(250), 400.0)] {
+        let server = FixedServiceServer::start(service, server_cpu).expect("test server");
+        let before = ceiling(&server, generator).await;
+        let base = format!("http://{}", server.addr());
+        let windows = HttpWindows {
+            driver: &driver,
+            base_url: &base,
+            workload: Workload::Json,
+        };
+        let cancel = CancellationToken::new();
+        let mut outcome = None;
+        // A machine that stalls every window of a search gets one more search.
+        for _ in 0..2 {
+            let out = search_capacity(&windows, &config(start), &cancel, &mut |_| {})
+                .await
+                .expect("search");
+            if out.outcome != bakeoff::model::TrialOutcome::MachineNoisy {
+                outcome = Some(out);
+                break;
+            }
+        }
+        let out = outcome.expect("a search that got clean windows");
+        // Measured on both sides of the search: a busy moment in one closed
+        // loop does not lower the ceiling.
+        let ceiling = before.max(ceiling(&server, generator).await);
+        let capacity = out.capacity.unwrap_or(0.0);
+        let ratio = capacity / ceiling;
+        eprintln!(
+            "service {service:?}: ceiling {ceiling:.0} req/s, capacity {capacity:.0} ({ratio:.3}×), {:?}, {} windows",
+            out.outcome,
+            out.steps.len()
+        );
+        assert_eq!(
+            out.outcome,
+            bakeoff::model::TrialOutcome::Confirmed,
+            "{:?}: {:#?}",
+            out.note,
+            out.steps
+        );
+        assert!(
+            (0.85..=1.0).contains(&ratio),
+            "capacity {capacity:.0} vs ceiling {ceiling:.0} ({ratio:.3}×): {:#?}",
+            out.steps
+        );
+    }
+}
+
+/// A window during which the whole process (generator included) is stopped is
+/// the machine's, not the server's: it is recorded as stalled and run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_with_a_stopped_generator_is_retried() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (generator, server_cpu) = cpus();
+    let driver = EngineDriver {
+        pin_cpu: generator,
+        timeout: Duration::from_secs(5),
+        slo: Duration::from_millis(100),
+        upstream_calls: None,
+    };
+    let server =
+        FixedServiceServer::start(Duration::from_micros(250), server_cpu).expect("test server");
+    let base = format!("http://{}", server.addr());
+    let windows = HttpWindows {
+        driver: &driver,
+        base_url: &base,
+        workload: Workload::Json,
+    };
+    let mut c = config(500.0);
+    c.first_warmup = Warmup::Fixed(Duration::ZERO);
+    c.step_min = Duration::from_secs(2);
+    c.step_max = Duration::from_secs(2);
+    c.max_steps = 1;
+    // Stop this process for 300 ms in the middle of the first window.
+    let pid = std::process::id();
+    let mut stopper = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("sleep 0.8; kill -STOP {pid}; sleep 0.3; kill -CONT {pid}"))
+        .spawn()
+        .expect("sh");
+    let out = search_capacity(&windows, &c, &CancellationToken::new(), &mut |_| {})
+        .await
+        .expect("search");
+    stopper.wait().expect("stopper");
+    let first = &out.steps[0];
+    assert_eq!(
+        first.verdict,
+        bakeoff::model::StepVerdict::Stalled,
+        "{:#?}",
+        out.steps
+    );
+    assert!(first.reasons[0].contains("late through the generator"), "{first:?}");
+    // The retry ran the same rate again, and was judged on its own.
+    let second = &out.steps[1];
+    assert_eq!(second.target_rps, first.target_rps);
+    assert_ne!(second.verdict, bakeoff::model::StepVerdict::Stalled, "{second:?}");
+}
