@@ -3,7 +3,7 @@
 //!
 //! Scores are in 0–1 per ground and combined with the profile's weights:
 //! - **performance**: capacity at the SLO relative to the best contender, per
-//!   category of the mix (for `realtime`, fan-out p99 and delivered share);
+//!   category of the mix (for `realtime`, the fan-out capacity, else the fan-out p99 and delivered share);
 //! - **fit**: whether the contender serves each category at all (unsupported
 //!   and failed cells score 0), times its p99 at equal load relative to the best;
 //! - **ecosystem**: the curated `data/ecosystem.toml` strength for the team's
@@ -119,13 +119,18 @@ fn category_cell<'a>(run: &'a Run, contender: &str, cat: Category) -> Option<&'a
     cat.workloads().iter().find_map(|w| run.cell(contender, w))
 }
 
-/// Performance value of a cell for its category: capacity, or for realtime the
-/// inverse fan-out p99 weighted by the delivered share (higher is better).
+/// Performance value of a cell for its category: capacity (for realtime, the
+/// fan-out capacity), or for a realtime cell without one the inverse fan-out
+/// p99 weighted by the delivered share (higher is better).
 fn perf_value(cell: &Cell, cat: Category) -> Option<f64> {
     if !cell.status.is_ok() {
         return None;
     }
     if cat == Category::Realtime {
+        // The fan-out capacity (messages per second into a room) when measured.
+        if let Some(e) = cell.verdict_capacity() {
+            return Some(e.center());
+        }
         let p = cell.ws.iter().max_by_key(|p| p.clients)?;
         let delivered = if p.expected_deliveries == 0 {
             0.0
