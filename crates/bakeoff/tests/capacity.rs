@@ -82,7 +82,10 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
         upstream_calls: None,
     };
     // A few hundred and a few thousand requests per second.
-    for (service, start) in [(Duration::from_micros(2_500), 50.0), (Duration::from_micros(250), 400.0)] {
+    for (service, start) in [
+        (Duration::from_micros(2_500), 50.0),
+        (Duration::from_micros(250), 400.0),
+    ] {
         let server = FixedServiceServer::start(service, server_cpu).expect("test server");
         let before = ceiling(&server, generator).await;
         let base = format!("http://{}", server.addr());
@@ -158,7 +161,9 @@ async fn a_window_with_a_stopped_generator_is_retried() {
     let pid = std::process::id();
     let mut stopper = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("sleep 0.8; kill -STOP {pid}; sleep 0.3; kill -CONT {pid}"))
+        .arg(format!(
+            "sleep 0.8; kill -STOP {pid}; sleep 0.3; kill -CONT {pid}"
+        ))
         .spawn()
         .expect("sh");
     let out = search_capacity(&windows, &c, &CancellationToken::new(), &mut |_| {})
@@ -172,9 +177,16 @@ async fn a_window_with_a_stopped_generator_is_retried() {
         "{:#?}",
         out.steps
     );
-    assert!(first.reasons[0].contains("late through the generator"), "{first:?}");
+    assert!(
+        first.reasons[0].contains("late through the generator"),
+        "{first:?}"
+    );
     // The retry ran the same rate again, and was judged on its own.
     let second = &out.steps[1];
     assert_eq!(second.target_rps, first.target_rps);
-    assert_ne!(second.verdict, bakeoff::model::StepVerdict::Stalled, "{second:?}");
+    assert_ne!(
+        second.verdict,
+        bakeoff::model::StepVerdict::Stalled,
+        "{second:?}"
+    );
 }

@@ -200,7 +200,9 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             pids: vec![std::process::id()],
         };
         if let Err(e) = measure::pin_processes(&me, &[cpu]) {
-            say(&format!("warning: could not pin bakeoff's threads to cpu {cpu}: {e}"));
+            say(&format!(
+                "warning: could not pin bakeoff's threads to cpu {cpu}: {e}"
+            ));
         }
     }
     let sampler = ProcSampler::default();

@@ -44,7 +44,10 @@ enum Noise {
     /// Uniform in 1 ± frac.
     Uniform(f64),
     /// Most windows within ±1%; one in `rare` anywhere within ±frac.
-    Rare { frac: f64, rare: u32 },
+    Rare {
+        frac: f64,
+        rare: u32,
+    },
 }
 
 /// How long answers count past a fake window's end.

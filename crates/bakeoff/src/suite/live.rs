@@ -267,7 +267,7 @@ impl Driver for EngineDriver {
                 trend_p50_ms: None,
                 // A late ws send may be the server's backpressure: only steal
                 // marks the window as the machine's.
-                stalled: stall(0, r.sent, r.steal),
+                stalled: stall(0, r.sent, r.steal, true),
                 valid: r.valid,
                 warnings: r.warnings.clone(),
             })
@@ -355,21 +355,50 @@ pub fn window_result(r: &load::LoadReport) -> WindowResult {
             .collect(),
         histograms,
         trend_p50_ms: r.trend.map(|t| t.thirds.map(|third| ms(third.p50_us))),
-        stalled: stall(r.late_stalled, r.successes + errors, r.steal),
+        stalled: stall(r.late_stalled, r.successes + errors, r.steal, kept_up(r)),
         outstanding: r.outstanding,
         duration: r.elapsed,
         sent_all: r.sent_all,
         ok_all: r.ok_all,
         consistency: None,
-        generator_valid: r.valid,
+        generator_valid: !generator_bound(r),
         generator_note: (!r.warnings.is_empty()).then(|| r.warnings.join("; ")),
     }
 }
 
-/// Why a window is the machine's rather than the server's, if it is: its sends
-/// were held up by the generator's own thread, or the hypervisor took CPU time.
-pub fn stall(late_stalled: u64, sends: u64, steal: Option<f64>) -> Option<String> {
-    if sends > 0 && late_stalled as f64 > STALLED_SENDS * sends as f64 {
+/// The generator, not the server, limited the window: its thread was near a
+/// full core (the engine's own self-check). A server that answered nothing is
+/// a failing server, not a limited generator.
+fn generator_bound(r: &load::LoadReport) -> bool {
+    let cpu = if r.generator_wall_s > 0.0 {
+        r.generator_cpu_s / r.generator_wall_s
+    } else {
+        0.0
+    };
+    let behind = r.target_rate.is_some_and(|t| r.achieved_rate < 0.95 * t);
+    cpu > 0.9 || (behind && cpu > 0.8)
+}
+
+/// The server kept up with the schedule: it achieved the rate, and nothing was
+/// left unsent or unanswered at the cutoff.
+fn kept_up(r: &load::LoadReport) -> bool {
+    let overload = r
+        .errors
+        .get(&load::ErrorKind::Overload)
+        .copied()
+        .unwrap_or(0);
+    r.target_rate
+        .is_none_or(|t| r.achieved_rate >= super::search::MIN_ACHIEVED_RATIO * t)
+        && overload == 0
+}
+
+/// Why a window is the machine's rather than the server's, if it is: the
+/// hypervisor took CPU time, or its sends were held up by the generator's own
+/// thread while the server kept up. (When the server falls behind, its queue
+/// delays the sends too, and lateness cannot be told apart: the window is
+/// judged as the server's.)
+pub fn stall(late_stalled: u64, sends: u64, steal: Option<f64>, kept_up: bool) -> Option<String> {
+    if kept_up && sends > 0 && late_stalled as f64 > STALLED_SENDS * sends as f64 {
         return Some(format!(
             "{:.1}% of sends left late through the generator (held up by the machine)",
             100.0 * late_stalled as f64 / sends as f64
@@ -383,10 +412,12 @@ pub fn stall(late_stalled: u64, sends: u64, steal: Option<f64>) -> Option<String
     })
 }
 
-/// Every successful `/io` answer needs one upstream call, and no call can come
-/// from a request that was never sent: ok ≤ calls ≤ sent, over the whole window.
+/// Every successful `/io` answer needs one upstream call: ok ≤ calls over the
+/// whole window, or some answers did not come from the upstream. (More calls
+/// than sends can be an earlier window's abandoned requests finishing: noted,
+/// not a failure.)
 pub fn upstream_check(calls: u64, r: &load::LoadReport) -> Consistency {
-    let ok = r.ok_all <= calls && calls <= r.sent_all;
+    let ok = r.ok_all <= calls;
     Consistency {
         check: "upstream calls".into(),
         ok,
@@ -396,10 +427,8 @@ pub fn upstream_check(calls: u64, r: &load::LoadReport) -> Consistency {
             r.ok_all,
             if ok {
                 ""
-            } else if calls < r.ok_all {
-                ": some answers did not come from the upstream (a cache, or a fake)"
             } else {
-                ": more calls than requests (another client, or retries)"
+                ": some answers did not come from the upstream (a cache, or a fake)"
             }
         ),
     }
@@ -427,11 +456,66 @@ mod tests {
 
     #[test]
     fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
-        assert_eq!(stall(10, 1000, None), None);
-        assert!(stall(11, 1000, None).unwrap().contains("1.1% of sends"));
-        assert_eq!(stall(0, 1000, Some(0.019)), None);
-        assert!(stall(0, 1000, Some(0.02)).unwrap().contains("steal"));
-        assert_eq!(stall(5, 0, None), None);
+        assert_eq!(stall(10, 1000, None, true), None);
+        assert!(stall(11, 1000, None, true)
+            .unwrap()
+            .contains("1.1% of sends"));
+        // A server that fell behind delays the sends itself.
+        assert_eq!(stall(110, 1000, None, false), None);
+        assert_eq!(stall(0, 1000, Some(0.019), true), None);
+        assert!(stall(0, 1000, Some(0.02), false).unwrap().contains("steal"));
+        assert_eq!(stall(5, 0, None, true), None);
+    }
+
+    #[test]
+    fn answers_without_upstream_calls_are_inconsistent() {
+        let mut r = load::LoadReport {
+            ok_all: 100,
+            sent_all: 120,
+            ..empty_report()
+        };
+        assert!(upstream_check(100, &r).ok);
+        assert!(upstream_check(130, &r).ok, "leftovers of an earlier window");
+        let c = upstream_check(60, &r);
+        assert!(
+            !c.ok && c.detail.contains("did not come from the upstream"),
+            "{c:?}"
+        );
+        r.ok_all = 0;
+        assert!(upstream_check(0, &r).ok);
+    }
+
+    fn empty_report() -> load::LoadReport {
+        let h = || Histogram::<u64>::new(3).unwrap();
+        load::LoadReport {
+            target_rate: None,
+            achieved_rate: 0.0,
+            successes: 0,
+            requests: 0,
+            elapsed: Duration::ZERO,
+            errors: BTreeMap::new(),
+            status: BTreeMap::new(),
+            latency: h(),
+            service: h(),
+            classes: BTreeMap::new(),
+            timeline: Vec::new(),
+            mean_in_flight: 0.0,
+            late_sends: 0,
+            late_stalled: 0,
+            max_send_lag: Duration::ZERO,
+            unsent: 0,
+            outstanding: 0,
+            trend: None,
+            sent_all: 0,
+            ok_all: 0,
+            steal: None,
+            generator_cpu_s: 0.0,
+            generator_wall_s: 0.0,
+            reconnects: 0,
+            warmup: Duration::ZERO,
+            valid: true,
+            warnings: Vec::new(),
+        }
     }
 
     #[test]

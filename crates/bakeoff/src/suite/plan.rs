@@ -171,7 +171,7 @@ impl Phases {
                 resolution: 0.05,
                 max_retries: 2,
                 confirm_window: secs(5.0),
-                max_confirms: 4,
+                max_confirms: 3,
                 max_drain: secs(1.0),
                 equal_warmup_max: secs(1.0),
                 equal_window: secs(2.0),
@@ -495,13 +495,37 @@ impl Plan {
                         workloads.rotate_left(r);
                     }
                     let ws_here = ws && workers == 1 && self.live(c, Workload::Ws, 1);
-                    push(&mut out, LaunchKind::Capacity { trial }, c, workers, workloads, ws_here, false);
+                    push(
+                        &mut out,
+                        LaunchKind::Capacity { trial },
+                        c,
+                        workers,
+                        workloads,
+                        ws_here,
+                        false,
+                    );
                     if http.contains(&Workload::Data) && self.live(c, Workload::Data, workers) {
-                        push(&mut out, LaunchKind::Capacity { trial }, c, workers, vec![Workload::Data], false, true);
+                        push(
+                            &mut out,
+                            LaunchKind::Capacity { trial },
+                            c,
+                            workers,
+                            vec![Workload::Data],
+                            false,
+                            true,
+                        );
                     }
                 }
                 if ws && !counts.contains(&1) && self.live(c, Workload::Ws, 1) {
-                    push(&mut out, LaunchKind::Capacity { trial }, c, 1, Vec::new(), true, false);
+                    push(
+                        &mut out,
+                        LaunchKind::Capacity { trial },
+                        c,
+                        1,
+                        Vec::new(),
+                        true,
+                        false,
+                    );
                 }
             }
         }
@@ -519,9 +543,28 @@ impl Plan {
                     .copied()
                     .filter(|&w| measured && w != Workload::Data && self.live(c, w, workers))
                     .collect();
-                push(&mut out, LaunchKind::Final, c, workers, workloads, ws_live && workers == 1, false);
-                if measured && http.contains(&Workload::Data) && self.live(c, Workload::Data, workers) {
-                    push(&mut out, LaunchKind::Final, c, workers, vec![Workload::Data], false, true);
+                push(
+                    &mut out,
+                    LaunchKind::Final,
+                    c,
+                    workers,
+                    workloads,
+                    ws_live && workers == 1,
+                    false,
+                );
+                if measured
+                    && http.contains(&Workload::Data)
+                    && self.live(c, Workload::Data, workers)
+                {
+                    push(
+                        &mut out,
+                        LaunchKind::Final,
+                        c,
+                        workers,
+                        vec![Workload::Data],
+                        false,
+                        true,
+                    );
                 }
             }
         }
@@ -536,7 +579,15 @@ impl Plan {
                     .filter(|l| l.contender == c.name && l.workers == sw && !l.data)
                     .count() as u32;
                 for _ in have..self.phases.startup_spawns {
-                    push(&mut out, LaunchKind::StartupOnly, c, sw, Vec::new(), false, false);
+                    push(
+                        &mut out,
+                        LaunchKind::StartupOnly,
+                        c,
+                        sw,
+                        Vec::new(),
+                        false,
+                        false,
+                    );
                 }
             }
         }
@@ -681,7 +732,10 @@ mod tests {
         let p = Plan::build(&opts(Profile::Standard), all).unwrap();
         assert_eq!(p.trials, 3);
         assert_eq!(p.phases.confirm_window, Duration::from_secs(10));
-        assert_eq!(Phases::for_profile(Profile::Quick).confirm_window, Duration::from_secs(5));
+        assert_eq!(
+            Phases::for_profile(Profile::Quick).confirm_window,
+            Duration::from_secs(5)
+        );
     }
 
     #[test]
@@ -734,7 +788,9 @@ mod tests {
         for l in &launches {
             assert_eq!(l.data, l.workloads == vec![Workload::Data], "{l:?}");
         }
-        assert!(launches.iter().any(|l| l.data && l.kind == LaunchKind::Final));
+        assert!(launches
+            .iter()
+            .any(|l| l.data && l.kind == LaunchKind::Final));
     }
 
     #[test]
@@ -755,10 +811,13 @@ mod tests {
             .iter()
             .any(|l| l.contender == "a" && l.workers == 1 && l.ws && l.workloads.is_empty()));
         // The fan-out capacity is searched in each trial, with one worker.
-        assert!(p.launches().iter().any(|l| matches!(l.kind, LaunchKind::Capacity { .. })
-            && l.contender == "a"
-            && l.workers == 1
-            && l.ws));
+        assert!(p
+            .launches()
+            .iter()
+            .any(|l| matches!(l.kind, LaunchKind::Capacity { .. })
+                && l.contender == "a"
+                && l.workers == 1
+                && l.ws));
         assert!(finals
             .iter()
             .any(|l| l.contender == "a" && l.workers == 2 && !l.ws));

@@ -28,7 +28,6 @@ use super::{
 use crate::model::{Cell, EqualLoad, SearchStep, Trial, WsPoint};
 use crate::workload::Workload;
 
-
 /// Receives each finished cell (the store writes it in one transaction).
 pub trait CellSink: Send {
     fn cell_finished(&mut self, cell: &Cell) -> Result<(), BoxError>;
@@ -240,7 +239,9 @@ impl EqualRates {
             let Some(m) = st.median_capacity().filter(|m| *m > 0.0) else {
                 continue;
             };
-            let e = lowest.entry((key.workload, worker_group(plan, key.workers))).or_insert(m);
+            let e = lowest
+                .entry((key.workload, worker_group(plan, key.workers)))
+                .or_insert(m);
             *e = e.min(m);
         }
         EqualRates(
@@ -321,7 +322,9 @@ impl Runner<'_> {
     }
 
     fn state(&mut self, key: &CellKey) -> &mut CellState {
-        self.cells.get_mut(key).expect("every planned cell has a state")
+        self.cells
+            .get_mut(key)
+            .expect("every planned cell has a state")
     }
 
     fn report(&mut self, what: &str, phase: ProgressPhase, rate: Option<f64>, p99: Option<f64>) {
@@ -473,7 +476,11 @@ impl Runner<'_> {
         match usage {
             Ok(u) => Ok(Some(Idle {
                 mem_bytes: u.mem_mean_bytes,
-                cpu_cores: if secs > 0.0 { u.cpu_seconds / secs } else { 0.0 },
+                cpu_cores: if secs > 0.0 {
+                    u.cpu_seconds / secs
+                } else {
+                    0.0
+                },
             })),
             Err(e) => {
                 let key = Self::key(launch, Workload::Startup);
@@ -666,7 +673,10 @@ impl Runner<'_> {
                 Some(rate),
                 None,
             );
-            let idle = match self.sampled(procs, self.plan.scaled(self.plan.phases.idle_sample)).await {
+            let idle = match self
+                .sampled(procs, self.plan.scaled(self.plan.phases.idle_sample))
+                .await
+            {
                 Ok(u) => u,
                 Err(Abort::Cancelled) | Err(Abort::Sink(_)) => return Err(DriveError::Cancelled),
             };
@@ -713,7 +723,10 @@ impl Runner<'_> {
             if !r.valid {
                 st.flag(
                     "generator-limited",
-                    format!("ws {clients} clients: the window is not valid ({})", r.warnings.join("; ")),
+                    format!(
+                        "ws {clients} clients: the window is not valid ({})",
+                        r.warnings.join("; ")
+                    ),
                 );
             }
             st.ws.push(WsPoint {

@@ -455,7 +455,10 @@ async fn quick_profile_runs_inside_its_budget() {
                 c.workload,
                 t.steps.len(),
                 t.outcome,
-                t.steps.iter().map(|s| (s.target_rps.round(), s.verdict)).collect::<Vec<_>>()
+                t.steps
+                    .iter()
+                    .map(|s| (s.target_rps.round(), s.verdict))
+                    .collect::<Vec<_>>()
             );
         }
     }
@@ -470,7 +473,10 @@ async fn quick_profile_runs_inside_its_budget() {
     assert_eq!(out.wall, took);
     let overhead = out.wall - out.measuring;
     let starts = h.world.lock().unwrap().launches.len() as u32;
-    assert!(overhead >= Duration::from_millis(800) * starts, "{overhead:?}");
+    assert!(
+        overhead >= Duration::from_millis(800) * starts,
+        "{overhead:?}"
+    );
     assert!(
         overhead <= Duration::from_millis(800) * starts + Duration::from_millis(100),
         "{overhead:?} for {starts} starts"

@@ -267,14 +267,24 @@ pub async fn search_capacity(
 /// Why the search part ended.
 enum Bracket {
     /// high ÷ low ≤ 1 + resolution; confirm `low`.
-    Closed { low: f64 },
+    Closed {
+        low: f64,
+    },
     /// Even the lowest rate failed.
     None,
     /// The generator could not go higher; `low` is a lower bound.
-    GeneratorLimited { low: Option<f64>, why: String },
+    GeneratorLimited {
+        low: Option<f64>,
+        why: String,
+    },
     /// Cut short: `low` is a lower bound.
-    Truncated { low: Option<f64>, why: String },
-    MachineNoisy { why: String },
+    Truncated {
+        low: Option<f64>,
+        why: String,
+    },
+    MachineNoisy {
+        why: String,
+    },
 }
 
 struct Search<'a> {
@@ -362,7 +372,10 @@ impl Search<'_> {
             if windows >= cfg.max_steps {
                 return Ok(truncated(
                     lo,
-                    format!("the search stopped at its limit of {} windows", cfg.max_steps),
+                    format!(
+                        "the search stopped at its limit of {} windows",
+                        cfg.max_steps
+                    ),
                 ));
             }
             if started.is_some_and(|t| t.elapsed() >= cfg.budget) {

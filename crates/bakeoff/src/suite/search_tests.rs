@@ -139,10 +139,17 @@ async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
             }
             let r = out.capacity.unwrap_or(0.0) / capacity;
             if std::env::var("SEARCH_SURVEY").is_ok() {
-                eprintln!("seed {seed} cap {capacity}: {:?} {r:.3} in {} windows", out.outcome, out.steps.len());
+                eprintln!(
+                    "seed {seed} cap {capacity}: {:?} {r:.3} in {} windows",
+                    out.outcome,
+                    out.steps.len()
+                );
                 if !(0.95..=1.02).contains(&r) {
                     for st in &out.steps {
-                        eprintln!("   {:?} {:.1} p99 {:.1} {:?} {:?}", st.phase, st.target_rps, st.p99_ms, st.verdict, st.reasons);
+                        eprintln!(
+                            "   {:?} {:.1} p99 {:.1} {:?} {:?}",
+                            st.phase, st.target_rps, st.p99_ms, st.verdict, st.reasons
+                        );
                     }
                 }
                 worst = (worst.0.min(r), worst.1.max(r));
@@ -152,12 +159,19 @@ async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
             worst = (worst.0.min(r), worst.1.max(r));
         }
     }
-    eprintln!("capacity ÷ truth over all seeds: {:.3}–{:.3}", worst.0, worst.1);
+    eprintln!(
+        "capacity ÷ truth over all seeds: {:.3}–{:.3}",
+        worst.0, worst.1
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_stalled_window_is_retried_and_every_attempt_recorded() {
-    let out = search(ServerModel::knee(800.0).with_stalls(0.3), &cfg(Workload::Json)).await;
+    let out = search(
+        ServerModel::knee(800.0).with_stalls(0.3),
+        &cfg(Workload::Json),
+    )
+    .await;
     let stalled = out
         .steps
         .iter()
@@ -170,7 +184,11 @@ async fn a_stalled_window_is_retried_and_every_attempt_recorded() {
         .filter(|s| s.verdict == StepVerdict::Stalled)
         .all(|s| s.reasons[0].contains("late")));
     // A machine that always stalls gets no verdict at all.
-    let out = search(ServerModel::knee(800.0).with_stalls(1.0), &cfg(Workload::Json)).await;
+    let out = search(
+        ServerModel::knee(800.0).with_stalls(1.0),
+        &cfg(Workload::Json),
+    )
+    .await;
     assert_eq!(out.outcome, TrialOutcome::MachineNoisy, "{out:?}");
     assert_eq!(out.capacity, None);
     assert_eq!(out.steps.len(), 3, "one window and its two retries");
