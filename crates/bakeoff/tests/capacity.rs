@@ -48,6 +48,16 @@ async fn ceiling(server: &FixedServiceServer, generator: Option<usize>) -> f64 {
     r.achieved_rate
 }
 
+/// The suite's driver, as `bakeoff run` builds it, on the generator's CPU.
+fn driver(generator: Option<usize>) -> EngineDriver {
+    EngineDriver {
+        pin_cpu: generator,
+        timeout: Duration::from_secs(5),
+        slo: Duration::from_millis(100),
+        upstream_calls: None,
+    }
+}
+
 fn config(start: f64) -> SearchConfig {
     SearchConfig {
         slo_p99_ms: 100.0,
@@ -75,12 +85,7 @@ fn config(start: f64) -> SearchConfig {
 async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (generator, server_cpu) = cpus();
-    let driver = EngineDriver {
-        pin_cpu: generator,
-        timeout: Duration::from_secs(5),
-        slo: Duration::from_millis(100),
-        upstream_calls: None,
-    };
+    let driver = driver(generator);
     // A few hundred and a few thousand requests per second.
     for (service, start) in [
         (Duration::from_micros(2_500), 50.0),
@@ -138,12 +143,7 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
 async fn a_window_with_a_stopped_generator_is_retried() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (generator, server_cpu) = cpus();
-    let driver = EngineDriver {
-        pin_cpu: generator,
-        timeout: Duration::from_secs(5),
-        slo: Duration::from_millis(100),
-        upstream_calls: None,
-    };
+    let driver = driver(generator);
     let server =
         FixedServiceServer::start(Duration::from_micros(250), server_cpu).expect("test server");
     let base = format!("http://{}", server.addr());
