@@ -166,8 +166,8 @@ impl Phases {
                 step_min: secs(0.5),
                 step_max: secs(1.0),
                 step_target_requests: 200,
-                max_steps: 14,
-                search_budget: secs(12.0),
+                max_steps: 18,
+                search_budget: secs(16.0),
                 resolution: 0.05,
                 max_retries: 2,
                 confirm_window: secs(5.0),
@@ -186,14 +186,14 @@ impl Phases {
                 warmup_max: secs(1.0),
                 step_warmup: secs(0.2),
                 step_min: secs(0.5),
-                step_max: secs(1.5),
-                step_target_requests: 300,
-                max_steps: 14,
-                search_budget: secs(14.0),
+                step_max: secs(1.0),
+                step_target_requests: 200,
+                max_steps: 18,
+                search_budget: secs(18.0),
                 resolution: 0.03,
                 max_retries: 2,
                 confirm_window: secs(10.0),
-                max_confirms: 4,
+                max_confirms: 3,
                 max_drain: secs(2.0),
                 equal_warmup_max: secs(1.0),
                 equal_window: secs(3.0),
@@ -300,8 +300,10 @@ impl Plan {
         let slo_p99_ms = parse_slo(&opts.slo_p99)?;
         let workloads = if opts.workloads.is_empty() {
             match opts.profile {
-                Profile::Quick => QUICK_WORKLOADS.to_vec(),
-                Profile::Standard | Profile::Full => Workload::ALL.to_vec(),
+                // Standard repeats quick's workloads on all six contenders, three
+                // times, inside 45 minutes; the rest with --workloads or full.
+                Profile::Quick | Profile::Standard => QUICK_WORKLOADS.to_vec(),
+                Profile::Full => Workload::ALL.to_vec(),
             }
         } else {
             let mut v = Vec::new();
@@ -731,6 +733,7 @@ mod tests {
         let all = STANDARD_CONTENDERS.iter().map(|n| spec(n)).collect();
         let p = Plan::build(&opts(Profile::Standard), all).unwrap();
         assert_eq!(p.trials, 3);
+        assert_eq!(p.workloads, QUICK_WORKLOADS.to_vec());
         assert_eq!(p.phases.confirm_window, Duration::from_secs(10));
         assert_eq!(
             Phases::for_profile(Profile::Quick).confirm_window,
@@ -744,8 +747,9 @@ mod tests {
         o.duration_scale = 0.1;
         let p = Plan::build(&o, quick_contenders()).unwrap();
         let full = Plan::build(&opts(Profile::Quick), quick_contenders()).unwrap();
-        // Stopping a contender and a server's drain are not scaled; the rest is.
-        assert!(p.budget(Duration::ZERO) * 3 < full.budget(Duration::ZERO));
+        // Stopping a contender, a server's drain and the windows' floors are
+        // not scaled; the rest is.
+        assert!(p.budget(Duration::ZERO) * 2 < full.budget(Duration::ZERO));
         assert_eq!(p.ws_clients(), vec![10, 100]);
     }
 

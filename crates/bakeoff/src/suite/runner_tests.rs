@@ -467,8 +467,6 @@ async fn quick_profile_runs_inside_its_budget() {
     // FakeLauncher takes 0.8 s per start against the budget's 3 s.
     let budget = p.budget(super::plan::ASSUMED_STARTUP);
     assert!(took <= budget, "took {took:?}, budget {budget:?}");
-    // On fakes that converge at once the run takes well under 8 minutes.
-    assert!(took <= Duration::from_secs(480), "took {took:?}");
     // Overhead outside measurements: the fake start-ups of 0.8 s each.
     assert_eq!(out.wall, took);
     let overhead = out.wall - out.measuring;

@@ -44,8 +44,11 @@ use crate::workload::Workload;
 
 /// Errors above this share fail a window (0.1%).
 pub const MAX_ERROR_RATE: f64 = 0.001;
-/// A window fails when it achieved less than this share of its target rate.
+/// A window fails when it achieved less than this share of its target rate
+/// (less one request, the schedule's rounding at the window's edges).
 pub const MIN_ACHIEVED_RATIO: f64 = 0.98;
+/// The fewest requests a search window holds (see [`SearchConfig::window_for`]).
+pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
 
 /// What the search needs to know of one window.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -132,13 +135,25 @@ impl SearchConfig {
 
     /// The search of `workload` under this plan's phases and scale. `first`: the
     /// contender's first workload since it started (longer warm-up cap).
+    ///
+    /// Windows keep a floor at any scale: shorter ones hold too few requests
+    /// per third to see a queue grow, and the budget holds its windows.
     pub fn for_plan(plan: &Plan, workload: Workload, first: bool) -> Self {
+        const MIN_WINDOW: Duration = Duration::from_millis(250);
+        const MIN_CONFIRM: Duration = Duration::from_secs(1);
         let p = &plan.phases;
         let warm = if first {
             p.first_warmup_max
         } else {
             p.warmup_max
         };
+        let settle = plan.scaled(p.step_warmup);
+        let step_min = plan.scaled(p.step_min).max(MIN_WINDOW);
+        let step_max = plan.scaled(p.step_max).max(MIN_WINDOW);
+        // Room for every window, and for the drains after a few overloads.
+        let budget = plan
+            .scaled(p.search_budget)
+            .max((settle + step_max) * p.max_steps + p.max_drain * 3);
         SearchConfig {
             slo_p99_ms: plan.slo_p99_ms,
             start_rps: SearchConfig::start_rate(workload),
@@ -149,24 +164,29 @@ impl SearchConfig {
             resolution: p.resolution,
             max_steps: p.max_steps,
             max_retries: p.max_retries,
-            budget: plan.scaled(p.search_budget),
+            budget,
             first_warmup: Warmup::Adaptive {
                 max: plan.scaled(warm),
             },
-            settle: plan.scaled(p.step_warmup),
-            step_min: plan.scaled(p.step_min),
-            step_max: plan.scaled(p.step_max),
+            settle,
+            step_min,
+            step_max,
             target_requests: p.step_target_requests,
-            confirm: plan.scaled(p.confirm_window),
+            confirm: plan.scaled(p.confirm_window).max(MIN_CONFIRM),
             max_confirms: p.max_confirms,
             // The server's queue drains at its own pace, whatever the scale.
             max_drain: p.max_drain,
         }
     }
 
+    /// A window lasts `target_requests / rate` within the step bounds, but
+    /// holds at least [`MIN_WINDOW_REQUESTS`] (at most 5 s): at a few requests
+    /// per window one late answer would be several percent of them.
     pub fn window_for(&self, rate: f64) -> Duration {
-        let want = Duration::from_secs_f64(self.target_requests as f64 / rate.max(1e-3));
-        want.clamp(self.step_min, self.step_max.max(self.step_min))
+        let per = |n: f64| Duration::from_secs_f64(n / rate.max(1e-3));
+        let want = per(f64::from(self.target_requests))
+            .clamp(self.step_min, self.step_max.max(self.step_min));
+        want.max(per(MIN_WINDOW_REQUESTS).min(Duration::from_secs(5)))
     }
 
     /// The longest one search can take: warm-up, the budget plus one window
@@ -214,7 +234,8 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<St
             MAX_ERROR_RATE * 100.0
         ));
     }
-    if o.achieved < MIN_ACHIEVED_RATIO * target {
+    let one_request = 1.0 / o.duration.as_secs_f64().max(1e-3);
+    if o.achieved < MIN_ACHIEVED_RATIO * target - one_request {
         reasons.push(format!(
             "achieved {:.0} of {target:.0} req/s (< {:.0}%)",
             o.achieved,

@@ -282,7 +282,9 @@ async fn bounded_by_steps() {
 
 #[tokio::test(start_paused = true)]
 async fn a_server_that_never_meets_the_slo_has_no_capacity() {
-    let out = search(ServerModel::knee(0.1), &cfg(Workload::Json)).await;
+    let mut c = cfg(Workload::Json);
+    c.budget = Duration::from_secs(60); // low-rate windows last up to 5 s
+    let out = search(ServerModel::knee(0.1), &c).await;
     assert_eq!(out.outcome, TrialOutcome::NoCapacity);
     assert_eq!(out.capacity, None);
     assert!(out.steps.iter().all(|s| !s.pass()));

@@ -108,10 +108,18 @@ fn a_small_real_run_is_stored_and_read_back() {
                 "{contender}/{workload}: {:?}",
                 cell.status
             );
-            let cap = cell
-                .capacity
-                .unwrap_or_else(|| panic!("{contender}/{workload} has no capacity"));
-            assert!(cap.median > 0.0);
+            let cap = cell.capacity.unwrap_or_else(|| {
+                panic!(
+                    "{contender}/{workload} has no capacity: {:?}\n{:#?}",
+                    cell.notes, cell.trials
+                )
+            });
+            assert!(
+                cap.median > 0.0,
+                "{contender}/{workload}: {:?}\n{:#?}",
+                cell.notes,
+                cell.trials
+            );
             assert!(!cell.trials[0].steps.is_empty());
             let eq = cell.equal_load.as_ref().expect("equal-load window");
             assert!(eq.requests > 0 && eq.latency.p99 > 0.0 && eq.cpu_ms_per_request > 0.0);
