@@ -11,7 +11,8 @@
 //! Submodules: [`plan`] (profiles, options → [`plan::Plan`], the Latin-square
 //! launch order), [`search`] (capacity at the SLO: the window rules, retries of
 //! stalled windows, confirmation), [`windows`] (HTTP and WebSocket windows as the
-//! search sees them), [`runner`] (executes a plan), [`stats`] (estimates over
+//! search sees them), [`runner`] (executes a plan), `equal` (the equal-load rates
+//! and the cost figures at them), [`stats`] (estimates over
 //! trials, Welch's test), [`live`] (the real launcher and driver).
 //!
 //! Wiring (in `cmd::run`): resolve the contenders (names from
@@ -33,6 +34,7 @@ use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
 mod cell;
+mod equal;
 pub mod live;
 pub mod plan;
 pub mod runner;

@@ -1,0 +1,219 @@
+//! Tests of the plan: profiles, options, the launch order and the budget.
+
+use super::*;
+
+pub(crate) fn spec(name: &str) -> ContenderSpec {
+    ContenderSpec {
+        name: name.into(),
+        default_workers: 1,
+        max_workers: 64,
+        unsupported: BTreeMap::new(),
+    }
+}
+
+fn opts(profile: Profile) -> PlanOptions {
+    PlanOptions {
+        profile,
+        workloads: vec![],
+        trials: None,
+        workers: vec![],
+        slo_p99: "100ms".into(),
+        duration_scale: 1.0,
+        available_cores: 2,
+    }
+}
+
+fn quick_contenders() -> Vec<ContenderSpec> {
+    QUICK_CONTENDERS.iter().map(|n| spec(n)).collect()
+}
+
+#[test]
+fn quick_profile_defaults() {
+    let p = Plan::build(&opts(Profile::Quick), quick_contenders()).unwrap();
+    assert_eq!(p.trials, 1);
+    assert_eq!(p.slo_p99_ms, 100.0);
+    assert_eq!(p.workloads, QUICK_WORKLOADS.to_vec());
+    // 5 HTTP + ws + startup per contender, all with one worker.
+    assert_eq!(p.cells().len(), 4 * 7);
+    let s = p.settings();
+    assert_eq!(s.profile, "quick");
+    assert_eq!(s.workloads[3], "cpu-mixed");
+}
+
+/// The worst case (every warm-up at its cap, every search to its limits,
+/// every retry and confirmation) bounds the ETA; the 8-minute target of
+/// quick is measured (docs/benchmarks.md), since typical searches end early.
+#[test]
+fn quick_profile_worst_case_is_bounded() {
+    let p = Plan::build(&opts(Profile::Quick), quick_contenders()).unwrap();
+    let b = p.budget(ASSUMED_STARTUP);
+    eprintln!("quick worst case: {b:?}");
+    assert!(b <= Duration::from_secs(30 * 60), "quick budget {b:?}");
+    assert!(b >= Duration::from_secs(5 * 60), "quick budget {b:?}");
+}
+
+#[test]
+fn standard_profile_has_three_trials_and_ten_second_confirmations() {
+    let all = STANDARD_CONTENDERS.iter().map(|n| spec(n)).collect();
+    let p = Plan::build(&opts(Profile::Standard), all).unwrap();
+    assert_eq!(p.trials, 3);
+    assert_eq!(p.workloads, QUICK_WORKLOADS.to_vec());
+    assert_eq!(p.phases.confirm_window, Duration::from_secs(10));
+    assert_eq!(
+        Phases::for_profile(Profile::Quick).confirm_window,
+        Duration::from_secs(5)
+    );
+}
+
+#[test]
+fn duration_scale_shrinks_the_budget() {
+    let mut o = opts(Profile::Quick);
+    o.duration_scale = 0.1;
+    let p = Plan::build(&o, quick_contenders()).unwrap();
+    let full = Plan::build(&opts(Profile::Quick), quick_contenders()).unwrap();
+    // Stopping a contender, a server's drain and the windows' floors are
+    // not scaled; the rest is.
+    assert!(p.budget(Duration::ZERO) * 2 < full.budget(Duration::ZERO));
+    assert_eq!(p.ws_clients(), vec![10, 100]);
+}
+
+#[test]
+fn launches_interleave_trials_then_final_then_startup() {
+    let mut o = opts(Profile::Quick);
+    o.trials = Some(2);
+    o.workloads = vec!["json".into(), "ws".into(), "startup".into()];
+    let cs = vec![spec("a"), spec("b"), spec("c")];
+    let p = Plan::build(&o, cs).unwrap();
+    let order: Vec<(String, LaunchKind)> = p
+        .launches()
+        .into_iter()
+        .map(|l| (l.contender, l.kind))
+        .collect();
+    let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
+    // A Latin square: the second trial starts with the second contender.
+    assert_eq!(&names[..6], ["a", "b", "c", "b", "c", "a"]);
+    assert_eq!(order[0].1, LaunchKind::Capacity { trial: 0 });
+    assert_eq!(order[3].1, LaunchKind::Capacity { trial: 1 });
+    assert_eq!(&names[6..9], ["a", "b", "c"]);
+    assert!(order[6..9].iter().all(|(_, k)| *k == LaunchKind::Final));
+    // 2 capacity + 1 final launches give 3 start-up samples: no extra spawns.
+    assert_eq!(order.len(), 9);
+}
+
+#[test]
+fn workloads_rotate_and_data_runs_alone_with_the_dataset() {
+    let mut o = opts(Profile::Quick);
+    o.trials = Some(2);
+    o.workloads = vec!["json".into(), "db".into(), "data".into(), "startup".into()];
+    let p = Plan::build(&o, vec![spec("a"), spec("b")]).unwrap();
+    let launches = p.launches();
+    let caps: Vec<&Launch> = launches
+        .iter()
+        .filter(|l| matches!(l.kind, LaunchKind::Capacity { .. }) && !l.data)
+        .collect();
+    assert_eq!(caps[0].workloads, vec![Workload::Json, Workload::Db]);
+    assert_eq!(caps[1].workloads, vec![Workload::Db, Workload::Json]);
+    for l in &launches {
+        assert_eq!(l.data, l.workloads == vec![Workload::Data], "{l:?}");
+    }
+    assert!(launches
+        .iter()
+        .any(|l| l.data && l.kind == LaunchKind::Final));
+}
+
+#[test]
+fn ws_gets_a_one_worker_launch_and_unsupported_is_skipped() {
+    let mut o = opts(Profile::Quick);
+    o.workers = vec![2];
+    o.workloads = vec!["json".into(), "ws".into(), "db".into()];
+    let mut b = spec("b");
+    b.unsupported
+        .insert("db".into(), "no database driver".into());
+    let p = Plan::build(&o, vec![spec("a"), b]).unwrap();
+    let finals: Vec<Launch> = p
+        .launches()
+        .into_iter()
+        .filter(|l| l.kind == LaunchKind::Final)
+        .collect();
+    assert!(finals
+        .iter()
+        .any(|l| l.contender == "a" && l.workers == 1 && l.ws && l.workloads.is_empty()));
+    // The fan-out capacity is searched in each trial, with one worker.
+    assert!(p
+        .launches()
+        .iter()
+        .any(|l| matches!(l.kind, LaunchKind::Capacity { .. })
+            && l.contender == "a"
+            && l.workers == 1
+            && l.ws));
+    assert!(finals
+        .iter()
+        .any(|l| l.contender == "a" && l.workers == 2 && !l.ws));
+    let key = CellKey {
+        contender: "b".into(),
+        workload: Workload::Db,
+        workers: 2,
+    };
+    assert!(p.skip_reason(&key).unwrap().contains("no database driver"));
+    assert!(p
+        .launches()
+        .iter()
+        .all(|l| !(l.contender == "b" && l.workloads.contains(&Workload::Db))));
+}
+
+#[test]
+fn bad_options_name_the_option_and_the_fix() {
+    let cs = || vec![spec("a")];
+    let mut o = opts(Profile::Quick);
+    o.workloads = vec!["jsn".into()];
+    let e = Plan::build(&o, cs()).unwrap_err().to_string();
+    assert!(
+        e.contains("--workloads") && e.contains("jsn") && e.contains("cpu-mixed"),
+        "{e}"
+    );
+
+    let mut o = opts(Profile::Quick);
+    o.trials = Some(0);
+    let e = Plan::build(&o, cs()).unwrap_err().to_string();
+    assert!(e.contains("--trials 0") && e.contains("from 1"), "{e}");
+
+    for bad in [0.0, -1.0, f64::NAN, 1e9] {
+        let mut o = opts(Profile::Quick);
+        o.duration_scale = bad;
+        let e = Plan::build(&o, cs()).unwrap_err().to_string();
+        assert!(e.contains("--duration-scale"), "{e}");
+    }
+
+    for bad in ["0ms", "100", "fast", "2h"] {
+        let mut o = opts(Profile::Quick);
+        o.slo_p99 = bad.into();
+        let e = Plan::build(&o, cs()).unwrap_err().to_string();
+        assert!(e.contains("--slo-p99") && e.contains("100ms"), "{bad}: {e}");
+    }
+
+    let mut o = opts(Profile::Quick);
+    o.workers = vec![1, 0];
+    let e = Plan::build(&o, cs()).unwrap_err().to_string();
+    assert!(e.contains("--workers 0"), "{e}");
+
+    let e = Plan::build(&opts(Profile::Quick), vec![])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--contenders"), "{e}");
+    let e = Plan::build(&opts(Profile::Quick), vec![spec("a"), spec("a")]).unwrap_err();
+    assert_eq!(e, PlanError::DuplicateContender("a".into()));
+}
+
+#[test]
+fn full_profile_sweeps_workers() {
+    let p = Plan::build(&opts(Profile::Full), vec![spec("a")]).unwrap();
+    assert_eq!(p.workers, vec![1, 2, 4]);
+    assert_eq!(p.trials, 5);
+    let json: Vec<u32> = p
+        .cells()
+        .into_iter()
+        .filter(|k| k.workload == Workload::Json)
+        .map(|k| k.workers)
+        .collect();
+    assert_eq!(json, vec![1, 2, 4]);
+}
