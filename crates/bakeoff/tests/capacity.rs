@@ -181,12 +181,17 @@ async fn a_window_with_a_stopped_generator_is_retried() {
         first.reasons[0].contains("late through the generator"),
         "{first:?}"
     );
-    // The retry ran the same rate again, and was judged on its own.
+    // The retry ran the same rate again; every attempt is recorded, and a
+    // machine that keeps stalling ends the trial as machine-noisy, never judged.
     let second = &out.steps[1];
     assert_eq!(second.target_rps, first.target_rps);
-    assert_ne!(
-        second.verdict,
-        bakeoff::model::StepVerdict::Stalled,
-        "{second:?}"
+    let judged = out
+        .steps
+        .iter()
+        .any(|s| s.verdict != bakeoff::model::StepVerdict::Stalled);
+    assert!(
+        judged || out.outcome == bakeoff::model::TrialOutcome::MachineNoisy,
+        "{:#?}",
+        out.steps
     );
 }
