@@ -143,20 +143,38 @@ pub(crate) async fn drive(
         None => None,
     };
     let mut warnings = Vec::new();
-    // Open the connections before the clock starts, so their cost stays out of the run.
+    // The harvester runs from the start: primed connections read through it.
+    let harvester = ticker.clone().map(|t| tokio::task::spawn_local(t.run()));
+    // Open the connections before the clock starts, so their cost stays out of
+    // the run; primed, each has carried one exchange too.
     let preconnected = if cfg.preconnect {
-        let connects = (0..cfg.connections).map(|_| {
-            tokio::time::timeout(cfg.timeout, Conn::connect(target.addr, ticker.as_ref()))
+        let prime = cfg.prime.then(|| (&plan.bytes[0], plan.head[0]));
+        let connects = (0..cfg.connections).map(|_| async {
+            let connect = Conn::connect(target.addr, ticker.as_ref());
+            let mut conn = tokio::time::timeout(cfg.timeout, connect)
+                .await
+                .ok()?
+                .ok()?;
+            if let Some((request, head)) = prime {
+                match tokio::time::timeout(cfg.timeout, conn.exchange(request, head)).await {
+                    Ok(Ok(resp)) if !resp.close => {}
+                    _ => return None,
+                }
+            }
+            Some(conn)
         });
         let all = futures_util::future::join_all(connects);
         let opened: Vec<Option<Conn>> = tokio::select! {
-            r = all => r.into_iter().map(|r| r.ok().and_then(Result::ok)).collect(),
-            _ = cancel.cancelled() => return Err(LoadError::Cancelled),
+            r = all => r,
+            _ = cancel.cancelled() => {
+                harvester.iter().for_each(|t| t.abort());
+                return Err(LoadError::Cancelled);
+            }
         };
         let failed = opened.iter().filter(|c| c.is_none()).count();
         if failed > 0 {
             warnings.push(format!(
-                "{failed} of {} connections could not be opened before the run; they connect at their first request",
+                "{failed} of {} connections could not be opened (or primed) before the run; they connect at their first request",
                 cfg.connections
             ));
         }
@@ -225,9 +243,7 @@ pub(crate) async fn drive(
         .enumerate()
         .map(|(id, conn)| tokio::task::spawn_local(connection(engine.clone(), id, conn)))
         .collect();
-    if let Some(t) = ticker.clone() {
-        tasks.push(tokio::task::spawn_local(t.run()));
-    }
+    tasks.extend(harvester);
     let abort_all = || tasks.iter().for_each(|t| t.abort());
 
     let mut warmup = WarmupTracker::new(t0);
@@ -417,6 +433,27 @@ fn censor_at_cutoff(e: &Engine) {
     }
 }
 
+/// The self-check's rule, one for the HTTP and WebSocket engines and the suite:
+/// the generator's thread used over 90% of a core, or over 80% while it fell
+/// more than 5% behind its target rate, so it, not the server, may have
+/// limited the window. `cpu` is the share of a core; returns why, if so.
+pub fn generator_saturated(cpu: f64, achieved: f64, target: Option<f64>) -> Option<String> {
+    let behind = target.filter(|&t| achieved < 0.95 * t);
+    if cpu > 0.9 {
+        Some(format!(
+            "the load generator used {:.0}% of a core: it, not the server, may have limited the results",
+            cpu * 100.0
+        ))
+    } else {
+        behind.filter(|_| cpu > 0.8).map(|t| {
+            format!(
+                "achieved {achieved:.0} of the {t:.0} req/s target while the generator was near saturation ({:.0}% of a core)",
+                cpu * 100.0
+            )
+        })
+    }
+}
+
 /// The self-check: generator CPU and whether the generator limited the rate.
 pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
     let mut r = raw.report;
@@ -424,28 +461,14 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
     r.generator_wall_s = usage.wall.as_secs_f64();
     r.steal = usage.steal;
     let cpu = usage.cpu_fraction();
-    if cpu > 0.9 {
+    if let Some(why) = generator_saturated(cpu, r.achieved_rate, r.target_rate) {
         r.valid = false;
+        r.warnings.push(why);
+    } else if let Some(target) = r.target_rate.filter(|&t| r.achieved_rate < 0.95 * t) {
         r.warnings.push(format!(
-            "the load generator used {:.0}% of a core: it, not the server, may have limited the results",
-            cpu * 100.0
+            "the server fell behind: achieved {:.0} of the {:.0} req/s target with {} connections; the corrected latency includes the queueing",
+            r.achieved_rate, target, raw.connections
         ));
-    }
-    if let Some(target) = r.target_rate {
-        if r.achieved_rate < 0.95 * target {
-            if cpu > 0.8 {
-                r.valid = false;
-                r.warnings.push(format!(
-                    "achieved {:.0} of the {:.0} req/s target while the generator was near saturation ({:.0}% of a core)",
-                    r.achieved_rate, target, cpu * 100.0
-                ));
-            } else {
-                r.warnings.push(format!(
-                    "the server fell behind: achieved {:.0} of the {:.0} req/s target with {} connections; the corrected latency includes the queueing",
-                    r.achieved_rate, target, raw.connections
-                ));
-            }
-        }
     }
     let sends = r.requests + r.error_count() - r.errors.get(&ErrorKind::Status).unwrap_or(&0);
     if let Some(w) = stall_warning(r.late_stalled, sends, r.max_send_lag, usage.steal) {

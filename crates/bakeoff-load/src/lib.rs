@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use engine::generator_saturated;
 pub use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -117,6 +118,13 @@ pub struct LoadConfig {
     /// Open every connection before the run's clock starts (a failed one
     /// connects lazily later). Off: each connects at its first request.
     pub preconnect: bool,
+    /// With `preconnect`: each connection also carries one request (the mix's
+    /// first) before the clock starts, its answer discarded, so the server has
+    /// accepted and served every connection before the run. A window then
+    /// measures the server's steady state, not a storm of new connections (a
+    /// Node.js cluster hands each one from its primary to a worker). A
+    /// connection that fails it connects lazily at its first request.
+    pub prime: bool,
     /// Pin the engine thread to this CPU.
     pub pin_cpu: Option<usize>,
     /// Allow a target that does not resolve to a loopback address.
@@ -138,6 +146,7 @@ impl LoadConfig {
             timeout: Duration::from_secs(2),
             grace: None,
             preconnect: true,
+            prime: false,
             pin_cpu: None,
             allow_remote: false,
         }

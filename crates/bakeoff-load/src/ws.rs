@@ -142,12 +142,9 @@ pub async fn run(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, L
     let (mut report, usage) = sys::on_engine_thread(pin, move || drive(cfg, engine_cancel)).await?;
     report.generator_cpu_s = usage.cpu.as_secs_f64();
     report.steal = usage.steal;
-    if usage.cpu_fraction() > 0.9 {
+    if let Some(why) = crate::generator_saturated(usage.cpu_fraction(), 0.0, None) {
         report.valid = false;
-        report.warnings.push(format!(
-            "the load generator used {:.0}% of a core: it may have limited the results",
-            usage.cpu_fraction() * 100.0
-        ));
+        report.warnings.push(why);
     }
     Ok(report)
 }

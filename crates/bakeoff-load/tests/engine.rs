@@ -296,6 +296,27 @@ async fn connections_open_before_the_run() {
     }
 }
 
+/// Primed, every connection has carried one request before the clock starts
+/// (the server accepted and served it), and none of those is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn primed_connections_each_carry_one_request_before_the_run() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let srv = server::http(Mode::Delay(Duration::ZERO)).await;
+    let mut cfg = config(srv.url("/"), Some(20.0), 24, 0.5);
+    cfg.prime = true;
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    assert_eq!(r.error_count(), 0, "{:?}", r.errors);
+    assert!(r.successes >= 8, "{}", r.successes);
+    // The probe's connection, then the 24, each kept after its priming request.
+    assert_eq!(srv.accepts.load(SeqCst), 25);
+    let served = srv.requests.load(SeqCst);
+    assert!(
+        (24 + r.successes..=24 + r.successes + 2).contains(&served),
+        "{served} served for {} counted",
+        r.successes
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_is_a_parse_error() {
     let srv = server::http(Mode::Garbage).await;

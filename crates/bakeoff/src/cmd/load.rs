@@ -171,6 +171,7 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         timeout,
         grace: None,
         preconnect: true,
+        prime: false,
         pin_cpu: args.pin,
         allow_remote: args.allow_remote,
     })

@@ -18,7 +18,9 @@ use crate::model::{ContenderInfo, RunStatus};
 use crate::store::Store;
 use crate::suite::live::{EngineDriver, SupervisorLauncher};
 use crate::suite::plan::default_contenders;
-use crate::suite::{run_plan, ContenderSpec, Plan, PlanOptions, Progress, SuiteError};
+use crate::suite::{
+    run_plan, ContenderSpec, Plan, PlanOptions, PreviousRates, Progress, SuiteError,
+};
 use crate::workload::upstream::Upstream;
 use crate::{InputError, Interrupted};
 
@@ -76,7 +78,7 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             unsupported: c.manifest.unsupported.clone(),
         })
         .collect();
-    let plan = Plan::build(
+    let mut plan = Plan::build(
         &PlanOptions {
             profile: args.profile,
             workloads: args.workloads.clone(),
@@ -97,6 +99,17 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         .unwrap_or_else(|| results_dir.join("bakeoff.db"));
     let mut store = Store::open(&db)
         .with_context(|| format!("opening the results database {}", db.display()))?;
+    // Runs of one plan measure CPU and p99 at the same equal-load rates.
+    if let Some(earlier) = store
+        .previous_equal_rates(&plan.settings())
+        .context("reading the equal-load rates of earlier runs")?
+    {
+        plan.previous_equal_rates = Some(PreviousRates::from_rows(
+            &plan,
+            earlier.run_id,
+            &earlier.rates,
+        ));
+    }
 
     say(&format!(
         "bakeoff run: profile {}, {} contender(s), {} workload(s), {} trial(s); {}",
@@ -307,7 +320,7 @@ fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
 fn progress_line(p: &Progress) -> String {
     let mut s = format!("{} · {}", p.cell, p.phase);
     if let Some(r) = p.rate {
-        s.push_str(&format!(" · {r:.0} req/s"));
+        s.push_str(&format!(" · {r:.0} {}", p.unit));
     }
     if let Some(p99) = p.p99_ms {
         s.push_str(&format!(" · p99 {p99:.1} ms"));

@@ -25,6 +25,7 @@ const PORT_ATTEMPTS: u32 = 3;
 /// Health polling interval: also the resolution of [`Running::startup_time`].
 const POLL_EVERY: Duration = Duration::from_millis(10);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+const NO_ANSWER_YET: &str = "no attempt yet";
 /// Set to a per-start value in every contender's environment: its descendants
 /// inherit it, so a child that left the group (`setsid`) is still found and killed.
 pub const INSTANCE_VAR: &str = "BAKEOFF_INSTANCE";
@@ -328,7 +329,7 @@ impl Running {
     ) -> Result<(), SuperviseError> {
         let spawned = Instant::now();
         let deadline = spawned + spec.start_timeout;
-        let mut last = String::from("no attempt yet");
+        let mut last = String::from(NO_ANSWER_YET);
         loop {
             if cancel.is_cancelled() {
                 return Err(SuperviseError::Cancelled {
@@ -354,12 +355,16 @@ impl Running {
                     tail: self.log_tail(),
                 });
             }
-            match probe(self.port, &spec.health_path, left.min(PROBE_TIMEOUT)).await {
+            let budget = left.min(PROBE_TIMEOUT);
+            match probe(self.port, &spec.health_path, budget).await {
                 Ok(200) => {
                     self.startup = spawned.elapsed();
                     return Ok(());
                 }
                 Ok(code) => last = format!("GET {}: status {code}", spec.health_path),
+                // A probe cut short by the deadline says nothing about the
+                // contender; keep the last real answer for the error.
+                Err(_) if budget < PROBE_TIMEOUT && last != NO_ANSWER_YET => {}
                 Err(e) => last = format!("GET {}: {e}", spec.health_path),
             }
             tokio::select! {

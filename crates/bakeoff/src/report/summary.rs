@@ -151,6 +151,26 @@ pub fn headline_estimate(cell: &Cell) -> Option<Estimate> {
     }
 }
 
+/// With no estimate, the highest lower bound a trial reached (a truncated or
+/// generator-limited search): shown as "≥ N", never as a capacity.
+pub fn lower_bound(cell: &Cell) -> Option<f64> {
+    use crate::model::TrialOutcome;
+    if !cell.status.is_ok() || cell.capacity.is_some() {
+        return None;
+    }
+    cell.trials
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.outcome,
+                TrialOutcome::Truncated | TrialOutcome::GeneratorLimited
+            )
+        })
+        .filter_map(|t| t.capacity_rps)
+        .filter(|c| c.is_finite() && *c > 0.0)
+        .max_by(f64::total_cmp)
+}
+
 /// The workloads in the run, in the settings' order, then any others in cell order.
 pub fn workloads(run: &Run) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
@@ -395,5 +415,32 @@ mod tests {
             workloads(&run),
             ["json", "io", "cpu-mixed", "ws", "startup"]
         );
+    }
+
+    /// A cell whose trials only reached lower bounds shows the highest of them,
+    /// and only when it has no estimate at all.
+    #[test]
+    fn a_lower_bound_is_the_highest_bounded_trial_and_only_without_an_estimate() {
+        use crate::model::{Trial, TrialOutcome};
+        let run = sample_run();
+        let mut cell = run.cells[0].clone();
+        assert!(cell.capacity.is_some());
+        assert_eq!(lower_bound(&cell), None);
+        let trial = |capacity_rps, outcome| Trial {
+            index: 0,
+            capacity_rps,
+            outcome,
+            note: None,
+            steps: vec![],
+        };
+        cell.capacity = None;
+        cell.trials = vec![
+            trial(Some(900.0), TrialOutcome::Truncated),
+            trial(Some(1_200.0), TrialOutcome::GeneratorLimited),
+            trial(None, TrialOutcome::MachineNoisy),
+        ];
+        assert_eq!(lower_bound(&cell), Some(1_200.0));
+        cell.trials = vec![trial(None, TrialOutcome::Truncated)];
+        assert_eq!(lower_bound(&cell), None);
     }
 }

@@ -174,7 +174,11 @@ fn row(r: &Row<'_>, kind: Kind) -> Vec<TableCell> {
         TableCell::plain(&cell.contender)
     };
     let headline = r.headline();
-    let est = |f: fn(f64) -> String| headline.map_or("-".to_string(), |e| fmt_estimate(&e, f));
+    let est = |f: fn(f64) -> String| match (headline, summary::lower_bound(cell)) {
+        (Some(e), _) => fmt_estimate(&e, f),
+        (None, Some(low)) => format!("≥ {} (lower bound)", f(low)),
+        (None, None) => "-".to_string(),
+    };
     let mut out = vec![name, TableCell::plain(r.language)];
     match kind {
         Kind::Http => {

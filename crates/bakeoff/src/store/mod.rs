@@ -22,6 +22,14 @@ mod write;
 
 pub use migrations::SCHEMA_VERSION;
 
+/// The equal-load rates one stored run used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEqualRates {
+    pub run_id: i64,
+    /// (workload name, workers, req/s).
+    pub rates: Vec<(String, u32, f64)>,
+}
+
 /// The default database path, relative to the working directory.
 pub const DEFAULT_DB: &str = "bakeoff-results/bakeoff.db";
 
@@ -217,6 +225,16 @@ impl Store {
     /// Every run, newest first.
     pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
         read::list_runs(&self.conn).map_err(|e| self.err(e))
+    }
+
+    /// The equal-load rates the newest complete run of the same plan used
+    /// (its profile, SLO, scale, contenders and worker counts), with its id, so
+    /// that runs of one plan measure CPU and p99 at the same rates.
+    pub fn previous_equal_rates(
+        &self,
+        settings: &Settings,
+    ) -> Result<Option<StoredEqualRates>, StoreError> {
+        read::previous_equal_rates(&self.conn, settings).map_err(|e| self.err(e))
     }
 
     pub fn load_run(&self, id: i64) -> Result<Run, StoreError> {

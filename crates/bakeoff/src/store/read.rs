@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::RunSummary;
+use super::{RunSummary, StoredEqualRates};
 use crate::model::{
     Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
     Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
@@ -54,6 +54,47 @@ fn parse_status(s: &str) -> rusqlite::Result<RunStatus> {
 
 pub(super) fn latest_run(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     conn.query_row("SELECT max(id) FROM runs", [], |r| r.get(0))
+}
+
+/// The equal-load rates of the newest complete run with the same profile, SLO,
+/// scale, contenders and worker counts.
+pub(super) fn previous_equal_rates(
+    conn: &Connection,
+    settings: &Settings,
+) -> rusqlite::Result<Option<StoredEqualRates>> {
+    let contenders =
+        serde_json::to_string(&settings.contenders).map_err(|e| bad_data(e.to_string()))?;
+    let workers = serde_json::to_string(&settings.workers).map_err(|e| bad_data(e.to_string()))?;
+    let run: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM runs
+             WHERE status = 'complete' AND profile = ?1 AND slo_p99_ms = ?2
+               AND duration_scale = ?3 AND contenders_json = ?4 AND workers_json = ?5
+             ORDER BY id DESC LIMIT 1",
+            params![
+                settings.profile,
+                settings.slo_p99_ms,
+                settings.duration_scale,
+                contenders,
+                workers
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(run) = run else { return Ok(None) };
+    let mut stmt = conn.prepare(
+        "SELECT c.workload, c.workers, max(e.target_rps) FROM equal_load e
+         JOIN cells c ON c.id = e.cell_id
+         WHERE c.run_id = ?1 AND e.target_rps > 0
+         GROUP BY c.workload, c.workers",
+    )?;
+    let rows = stmt
+        .query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some(StoredEqualRates {
+        run_id: run,
+        rates: rows,
+    }))
 }
 
 pub(super) fn run_exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 
 use super::plan::CellKey;
 use super::stats;
-use crate::model::{Cell, CellStatus, EqualLoad, Startup, Trial, TrialOutcome, WsPoint};
+use crate::model::{
+    Cell, CellStatus, EqualLoad, Startup, StepPhase, StepVerdict, Trial, TrialOutcome, WsPoint,
+};
 use crate::workload::Workload;
 
 #[derive(Debug, Default)]
@@ -47,6 +49,24 @@ impl CellState {
     /// The headline capacity over the samples so far ([`crate::model::Estimate::center`]).
     pub(super) fn median_capacity(&self) -> Option<f64> {
         stats::estimate(&self.samples()).map(|e| e.center())
+    }
+
+    /// What the equal-load rate of this cell's workload may rest on: the
+    /// median capacity, or without one, the lowest rate a truncated trial
+    /// failed in a confirmation-length window. The server did not sustain that
+    /// rate, so half of it keeps the equal-load window below what it can;
+    /// leaving such a cell out would put it far past its capacity.
+    pub(super) fn equal_load_basis(&self) -> Option<f64> {
+        self.median_capacity().filter(|m| *m > 0.0).or_else(|| {
+            self.trials
+                .iter()
+                .filter(|t| t.outcome == TrialOutcome::Truncated)
+                .flat_map(|t| &t.steps)
+                .filter(|s| s.phase == StepPhase::Confirm && s.verdict == StepVerdict::Fail)
+                .map(|s| s.target_rps)
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .min_by(f64::total_cmp)
+        })
     }
 
     /// Flag and explain the trials that are not samples, one line per outcome.
@@ -304,5 +324,41 @@ mod tests {
         assert!(cell
             .notes
             .contains(&"upstream calls check failed: 412 calls > 400 sent".to_string()));
+    }
+
+    /// A truncated cell still bounds the equal-load rate: by the lowest rate
+    /// it failed in a long window; a confirmed capacity comes first.
+    #[test]
+    fn equal_load_rests_on_the_capacity_or_the_lowest_long_failure() {
+        use crate::model::SearchStep;
+        let step = |phase, target_rps, verdict| SearchStep {
+            index: 0,
+            phase,
+            target_rps,
+            achieved_rps: target_rps,
+            p99_ms: 300.0,
+            error_rate: 0.0,
+            verdict,
+            duration_s: 5.0,
+            reasons: vec![],
+        };
+        let mut t = trial(0, None, TrialOutcome::Truncated);
+        t.steps = vec![
+            step(StepPhase::Bisect, 900.0, StepVerdict::Fail),
+            step(StepPhase::Confirm, 1_800.0, StepVerdict::Fail),
+            step(StepPhase::Confirm, 1_200.0, StepVerdict::Fail),
+            step(StepPhase::Confirm, 1_100.0, StepVerdict::Stalled),
+        ];
+        let mut st = CellState {
+            trials: vec![t.clone()],
+            ..CellState::default()
+        };
+        assert_eq!(st.equal_load_basis(), Some(1_200.0));
+        st.trials
+            .push(trial(1, Some(1_500.0), TrialOutcome::Confirmed));
+        assert_eq!(st.equal_load_basis(), Some(1_500.0));
+        let limited = trial(0, Some(700.0), TrialOutcome::GeneratorLimited);
+        st.trials = vec![limited];
+        assert_eq!(st.equal_load_basis(), None);
     }
 }

@@ -10,12 +10,50 @@ use super::ResourceUsage;
 use crate::workload::Workload;
 
 /// The equal-load rate of each (workload, worker group): half the lowest median
-/// capacity among the contenders measured on it. Contenders whose launch failed,
-/// that met the SLO at no rate, or whose trials were all inconclusive do not lower
-/// it. Rounded down to two significant figures, so that small run-to-run
-/// differences in the lowest capacity rarely move it.
+/// capacity among the contenders measured on it ([`CellState::equal_load_basis`]:
+/// for a truncated cell, the lowest rate it failed in a long window). Contenders
+/// whose launch failed, that met the SLO at no rate, or whose trials were
+/// otherwise inconclusive do not lower it. Rounded down to two significant figures, so that small run-to-run
+/// differences in the lowest capacity rarely move it; and the rate an earlier
+/// run of the same plan used is kept while it still lies between a quarter and
+/// three quarters of that lowest capacity, so runs of one plan compare CPU and
+/// p99 at the same rate.
 #[derive(Debug, Default)]
-pub(super) struct EqualRates(BTreeMap<(Workload, u32), f64>);
+pub(super) struct EqualRates(BTreeMap<(Workload, u32), EqualRate>);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct EqualRate {
+    pub(super) rps: f64,
+    /// The earlier run whose rate this is.
+    pub(super) reused_from: Option<i64>,
+}
+
+/// The equal-load rates of an earlier run of the same plan (see
+/// `Store::previous_equal_rates`), by workload and worker group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PreviousRates {
+    pub run_id: i64,
+    rates: BTreeMap<(Workload, u32), f64>,
+}
+
+impl PreviousRates {
+    /// From the store's rows (workload name, workers, rate); unknown workload
+    /// names (from a newer bakeoff) are ignored.
+    pub fn from_rows(plan: &Plan, run_id: i64, rows: &[(String, u32, f64)]) -> PreviousRates {
+        let rates = rows
+            .iter()
+            .filter(|(_, _, rps)| rps.is_finite() && *rps > 0.0)
+            .filter_map(|(name, workers, rps)| {
+                let w = Workload::parse(name).ok()?;
+                Some(((w, worker_group(plan, *workers)), *rps))
+            })
+            .collect();
+        PreviousRates { run_id, rates }
+    }
+}
+
+/// The reused rate keeps the weakest contender between these shares of its capacity.
+const REUSE_WITHIN: (f64, f64) = (0.25, 0.75);
 
 impl EqualRates {
     pub(super) fn of(cells: &BTreeMap<CellKey, CellState>, plan: &Plan) -> EqualRates {
@@ -24,7 +62,7 @@ impl EqualRates {
             if st.failed.is_some() || st.skipped.is_some() {
                 continue;
             }
-            let Some(m) = st.median_capacity().filter(|m| *m > 0.0) else {
+            let Some(m) = st.equal_load_basis() else {
                 continue;
             };
             let e = lowest
@@ -32,15 +70,31 @@ impl EqualRates {
                 .or_insert(m);
             *e = e.min(m);
         }
+        let previous = plan.previous_equal_rates.as_ref();
         EqualRates(
             lowest
                 .into_iter()
-                .map(|(k, v)| (k, two_figures_down(v / 2.0)))
+                .map(|(k, low)| {
+                    let reused = previous.and_then(|p| {
+                        let rps = *p.rates.get(&k)?;
+                        (REUSE_WITHIN.0 * low..=REUSE_WITHIN.1 * low)
+                            .contains(&rps)
+                            .then_some(EqualRate {
+                                rps,
+                                reused_from: Some(p.run_id),
+                            })
+                    });
+                    let rate = reused.unwrap_or(EqualRate {
+                        rps: two_figures_down(low / 2.0),
+                        reused_from: None,
+                    });
+                    (k, rate)
+                })
                 .collect(),
         )
     }
 
-    pub(super) fn get(&self, plan: &Plan, key: &CellKey) -> Option<f64> {
+    pub(super) fn get(&self, plan: &Plan, key: &CellKey) -> Option<EqualRate> {
         self.0
             .get(&(key.workload, worker_group(plan, key.workers)))
             .copied()

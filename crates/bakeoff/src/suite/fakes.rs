@@ -32,6 +32,8 @@ pub struct ServerModel {
     generator_limit: Option<f64>,
     /// Share of windows the machine stalls (the generator is held up).
     stalls: f64,
+    /// After this many seconds of a window, the ceiling drops to this share.
+    fade: Option<(f64, f64)>,
     /// Requests left queued at the last cutoff, and when that was.
     backlog: f64,
     last_cutoff: Option<tokio::time::Instant>,
@@ -70,6 +72,7 @@ impl ServerModel {
             errors_above: None,
             generator_limit: None,
             stalls: 0.0,
+            fade: None,
             backlog: 0.0,
             last_cutoff: None,
         }
@@ -102,6 +105,13 @@ impl ServerModel {
     /// A share of windows is stalled by the machine.
     pub fn with_stalls(mut self, share: f64) -> Self {
         self.stalls = share;
+        self
+    }
+
+    /// Sustained load wears the server down: `after_s` seconds into a window
+    /// its ceiling drops to `share` of itself (a short window never sees it).
+    pub fn with_fade(mut self, after_s: f64, share: f64) -> Self {
+        self.fade = Some((after_s, share));
         self
     }
 
@@ -177,7 +187,10 @@ impl ServerModel {
         let dt = secs / ARRIVALS as f64;
         for i in 0..ARRIVALS {
             let t = (i as f64 + 0.5) * dt;
-            let ct = ceiling_at(t);
+            let ct = match self.fade {
+                Some((after, share)) if t > after => ceiling_at(t) * share,
+                _ => ceiling_at(t),
+            };
             backlog = (backlog + (rate - ct) * dt).max(0.0);
             let mut l = self.base_ms / 1000.0 + backlog / ct + stall_s;
             if t + l > cutoff {

@@ -47,6 +47,7 @@ mod fakes;
 #[cfg(test)]
 mod runner_tests;
 
+pub use equal::PreviousRates;
 pub use plan::{ContenderSpec, Phases, Plan, PlanError, PlanOptions};
 pub use runner::{run_plan, CellSink, Progress, ProgressPhase, RunOutcome, SuiteError};
 pub use search::{search_capacity, SearchConfig, SearchOutcome};

@@ -160,10 +160,10 @@ impl Phases {
     pub fn for_profile(profile: Profile) -> Phases {
         match profile {
             Profile::Quick => Phases {
-                first_warmup_max: secs(5.0),
+                first_warmup_max: secs(3.0),
                 warmup_max: secs(1.0),
-                step_warmup: secs(0.2),
-                step_min: secs(0.5),
+                step_warmup: secs(0.1),
+                step_min: secs(0.3),
                 step_max: secs(1.0),
                 step_target_requests: 200,
                 max_steps: 18,
@@ -171,10 +171,10 @@ impl Phases {
                 resolution: 0.05,
                 max_retries: 2,
                 confirm_window: secs(5.0),
-                max_confirms: 3,
+                max_confirms: 4,
                 max_drain: secs(1.0),
-                equal_warmup_max: secs(1.0),
-                equal_window: secs(2.0),
+                equal_warmup_max: secs(0.5),
+                equal_window: secs(1.0),
                 idle_sample: secs(0.5),
                 ws_clients: vec![100, 1000],
                 ws_rate: 10.0,
@@ -193,7 +193,7 @@ impl Phases {
                 resolution: 0.03,
                 max_retries: 2,
                 confirm_window: secs(10.0),
-                max_confirms: 3,
+                max_confirms: 4,
                 max_drain: secs(2.0),
                 equal_warmup_max: secs(1.0),
                 equal_window: secs(3.0),
@@ -215,7 +215,7 @@ impl Phases {
                 resolution: 0.02,
                 max_retries: 3,
                 confirm_window: secs(30.0),
-                max_confirms: 4,
+                max_confirms: 5,
                 max_drain: secs(5.0),
                 equal_warmup_max: secs(5.0),
                 equal_window: secs(15.0),
@@ -280,6 +280,9 @@ pub struct Plan {
     /// The worker counts asked for (empty: each contender's default).
     pub workers: Vec<u32>,
     pub phases: Phases,
+    /// The equal-load rates an earlier run of the same plan used, to reuse
+    /// (set by the caller from the store; none: derived afresh).
+    pub previous_equal_rates: Option<super::equal::PreviousRates>,
 }
 
 impl Plan {
@@ -344,6 +347,7 @@ impl Plan {
             workloads,
             workers,
             phases: Phases::for_profile(opts.profile),
+            previous_equal_rates: None,
         })
     }
 
@@ -676,4 +680,4 @@ fn parse_slo(value: &str) -> Result<f64, PlanError> {
 
 #[cfg(test)]
 #[path = "plan_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// A contender with one worker by default (shared by the suite's tests).
 pub(crate) fn spec(name: &str) -> ContenderSpec {
     ContenderSpec {
         name: name.into(),
@@ -11,7 +12,8 @@ pub(crate) fn spec(name: &str) -> ContenderSpec {
     }
 }
 
-fn opts(profile: Profile) -> PlanOptions {
+/// A profile's defaults at full scale on 2 cores (shared by the suite's tests).
+pub(crate) fn opts(profile: Profile) -> PlanOptions {
     PlanOptions {
         profile,
         workloads: vec![],

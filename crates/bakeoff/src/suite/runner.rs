@@ -94,6 +94,8 @@ pub struct Progress {
     pub cell: String,
     pub phase: ProgressPhase,
     pub rate: Option<f64>,
+    /// What `rate` counts ("req/s", or "msg/s" for ws).
+    pub unit: &'static str,
     pub p99_ms: Option<f64>,
     /// Launches done / all launches.
     pub done: f64,
@@ -272,12 +274,19 @@ impl Runner<'_> {
             .expect("every planned cell has a state")
     }
 
-    fn report(&mut self, what: &str, phase: ProgressPhase, rate: Option<f64>, p99: Option<f64>) {
+    fn report(
+        &mut self,
+        what: &str,
+        phase: ProgressPhase,
+        rate: Option<(f64, Workload)>,
+        p99: Option<f64>,
+    ) {
         let (done, eta) = eta(&self.budgets, self.current, self.current_started);
         (self.progress)(&Progress {
             cell: what.to_string(),
             phase,
-            rate,
+            rate: rate.map(|(r, _)| r),
+            unit: rate.map_or("req/s", |(_, w)| w.rate_unit()),
             p99_ms: p99,
             done,
             eta,
@@ -472,6 +481,7 @@ impl Runner<'_> {
                 cell: what.clone(),
                 phase: ProgressPhase::Search { step: s.index },
                 rate: Some(s.target_rps),
+                unit: key.workload.rate_unit(),
                 p99_ms: Some(s.p99_ms),
                 done,
                 eta,
@@ -499,15 +509,26 @@ impl Runner<'_> {
         procs: &ProcessSet,
         idle_cpu: Option<f64>,
     ) -> Result<(), DriveError> {
-        let Some(rate) = self.equal_rates.get(self.plan, key) else {
+        let Some(equal) = self.equal_rates.get(self.plan, key) else {
             self.state(key)
                 .notes
                 .push("no equal-load window: no contender met the SLO on this workload".into());
             return Ok(());
         };
+        let rate = equal.rps;
+        if let Some(run) = equal.reused_from {
+            self.state(key).notes.push(format!(
+                "equal-load rate {rate} req/s as in run {run} (the same plan), still between a quarter and three quarters of the lowest capacity"
+            ));
+        }
         let p = &self.plan.phases;
         let settle = self.plan.scaled(p.step_warmup);
-        self.report(&key.to_string(), ProgressPhase::EqualLoad, Some(rate), None);
+        self.report(
+            &key.to_string(),
+            ProgressPhase::EqualLoad,
+            Some((rate, key.workload)),
+            None,
+        );
         // Warm up apart from the measured window, so its CPU is not charged.
         let warm = WindowSpec {
             base_url: url.to_string(),
@@ -537,7 +558,7 @@ impl Runner<'_> {
         self.report(
             &key.to_string(),
             ProgressPhase::EqualLoad,
-            Some(r.achieved_rps),
+            Some((r.achieved_rps, key.workload)),
             Some(r.latency.p99),
         );
         let st = self.state(key);
@@ -615,7 +636,7 @@ impl Runner<'_> {
             self.report(
                 &key.to_string(),
                 ProgressPhase::Ws { clients },
-                Some(rate),
+                Some((rate, Workload::Ws)),
                 None,
             );
             let idle = match self

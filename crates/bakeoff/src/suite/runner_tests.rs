@@ -1,35 +1,25 @@
 //! Tests of [`super::run_plan`] with the fakes, on tokio's paused clock.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use super::fakes::*;
+use super::plan::tests::{opts, spec};
 use super::plan::{ContenderSpec, Plan, PlanOptions};
 use super::*;
 use crate::cli::Profile;
 use crate::model::{Cell, CellStatus};
+use crate::suite::PreviousRates;
 use crate::workload::Workload;
-
-fn spec(name: &str) -> ContenderSpec {
-    ContenderSpec {
-        name: name.into(),
-        default_workers: 1,
-        max_workers: 8,
-        unsupported: BTreeMap::new(),
-    }
-}
 
 fn plan(contenders: Vec<ContenderSpec>, workloads: &[&str], trials: u32, workers: &[u32]) -> Plan {
     let opts = PlanOptions {
-        profile: Profile::Quick,
         workloads: workloads.iter().map(|s| s.to_string()).collect(),
         trials: Some(trials),
         workers: workers.to_vec(),
-        slo_p99: "100ms".into(),
         duration_scale: 0.1,
-        available_cores: 2,
+        ..opts(Profile::Quick)
     };
     Plan::build(&opts, contenders).unwrap()
 }
@@ -225,20 +215,15 @@ async fn warm_ups_long_for_a_fresh_process_short_after() {
         .iter()
         .position(|l| l.workload == Some(Workload::Db))
         .unwrap();
-    // Scale 0.1: 5 s → 0.5 s for the first workload, 1 s → 0.1 s for the next.
-    assert_eq!(
-        search[0].warmup,
-        Warmup::Adaptive {
-            max: Duration::from_millis(500)
-        }
-    );
-    assert_eq!(search[1].warmup, Warmup::Fixed(Duration::from_millis(20)));
-    assert_eq!(
-        search[first_db].warmup,
-        Warmup::Adaptive {
-            max: Duration::from_millis(100)
-        }
-    );
+    // At scale 0.1: quick's 3 s cap for the first workload, 1 s for the next,
+    // and its settle before every later window.
+    let ph = &p.phases;
+    let adaptive = |d| Warmup::Adaptive { max: p.scaled(d) };
+    let settle = Warmup::Fixed(p.scaled(ph.step_warmup));
+    assert_eq!(p.scaled(ph.first_warmup_max), Duration::from_millis(300));
+    assert_eq!(search[0].warmup, adaptive(ph.first_warmup_max));
+    assert_eq!(search[1].warmup, settle);
+    assert_eq!(search[first_db].warmup, adaptive(ph.warmup_max));
     // Equal load: an adaptive warm-up window, then the measured one after a settle.
     let eq: Vec<&WindowLog> = w
         .windows
@@ -246,13 +231,8 @@ async fn warm_ups_long_for_a_fresh_process_short_after() {
         .filter(|l| l.purpose == Some(WindowPurpose::EqualLoad))
         .collect();
     assert_eq!(eq.len(), 4);
-    assert_eq!(
-        eq[0].warmup,
-        Warmup::Adaptive {
-            max: Duration::from_millis(100)
-        }
-    );
-    assert_eq!(eq[1].warmup, Warmup::Fixed(Duration::from_millis(20)));
+    assert_eq!(eq[0].warmup, adaptive(ph.equal_warmup_max));
+    assert_eq!(eq[1].warmup, settle);
 }
 
 #[tokio::test(start_paused = true)]
@@ -432,16 +412,11 @@ async fn a_failing_sink_stops_the_run() {
 async fn quick_profile_runs_inside_its_budget() {
     let names = super::plan::QUICK_CONTENDERS;
     let mut h = Harness::new(names.iter().map(|n| (*n, fc(800.0))).collect());
-    let opts = PlanOptions {
-        profile: Profile::Quick,
-        workloads: vec![],
-        trials: None,
-        workers: vec![],
-        slo_p99: "100ms".into(),
-        duration_scale: 1.0,
-        available_cores: 2,
-    };
-    let p = Plan::build(&opts, names.iter().map(|n| spec(n)).collect()).unwrap();
+    let p = Plan::build(
+        &opts(Profile::Quick),
+        names.iter().map(|n| spec(n)).collect(),
+    )
+    .unwrap();
     let started = tokio::time::Instant::now();
     let out = h.run(&p, &CancellationToken::new()).await.unwrap();
     let took = started.elapsed();
@@ -479,4 +454,34 @@ async fn quick_profile_runs_inside_its_budget() {
         overhead <= Duration::from_millis(800) * starts + Duration::from_millis(100),
         "{overhead:?} for {starts} starts"
     );
+}
+
+/// A rate an earlier run of the same plan used is kept while it lies between a
+/// quarter and three quarters of this run's lowest capacity, and said; one
+/// outside that range is replaced by this run's own.
+#[tokio::test(start_paused = true)]
+async fn an_earlier_runs_equal_load_rate_is_reused_while_it_still_fits() {
+    for (earlier, reused) in [(170.0, true), (290.0, false), (40.0, false)] {
+        let mut h = Harness::new(vec![("a", fc(800.0)), ("b", fc(300.0))]);
+        let mut p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
+        let rows = vec![
+            ("json".to_string(), 1, earlier),
+            ("no-such-workload".to_string(), 1, 5.0),
+        ];
+        p.previous_equal_rates = Some(PreviousRates::from_rows(&p, 7, &rows));
+        h.run(&p, &CancellationToken::new()).await.unwrap();
+        for name in ["a", "b"] {
+            let c = h.cell(name, "json");
+            let el = c.equal_load.as_ref().unwrap();
+            let said = c.notes.iter().any(|n| n.contains("as in run 7"));
+            if reused {
+                assert_eq!(el.target_rps, earlier, "{name}: {:?}", c.notes);
+                assert!(said, "{:?}", c.notes);
+            } else {
+                assert_ne!(el.target_rps, earlier, "{name}: {:?}", c.notes);
+                assert!(el.target_rps <= 150.0 && el.target_rps >= 135.0);
+                assert!(!said, "{:?}", c.notes);
+            }
+        }
+    }
 }

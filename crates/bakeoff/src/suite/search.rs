@@ -19,8 +19,13 @@
 //! 4. **Bisect** geometrically until high ÷ low ≤ 1 + `resolution`; then
 //!    re-test the upper bound once, since one failing window may have been a
 //!    dip in the server's capacity (if it passes, the search goes on above it).
-//! 5. **Confirm** the candidate with a window of `confirm` length; if it fails,
-//!    step down and confirm again (at most `max_confirms` windows).
+//! 5. **Confirm** the candidate with a window of `confirm` length. If it fails,
+//!    the search goes on below it with windows of that length (steps that grow
+//!    below a failure, or a jump to the capacity a growing queue measured, and
+//!    bisection once a long window passed), until a rate that held one has a
+//!    long-window failure within the resolution above it; at most
+//!    `max_confirms` windows. Short windows find the bracket cheaply; only long
+//!    windows decide the capacity.
 //! 6. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
 //!    short reports its best lower bound as [`TrialOutcome::Truncated`], never
 //!    as a plain capacity.
@@ -279,7 +284,6 @@ pub async fn search_capacity(
         cancel,
         on_step,
         steps: Vec::new(),
-        passes: Vec::new(),
         fails: Vec::new(),
     };
     s.run().await
@@ -290,6 +294,7 @@ enum Bracket {
     /// high ÷ low ≤ 1 + resolution; confirm `low`.
     Closed {
         low: f64,
+        high: f64,
     },
     /// Even the lowest rate failed.
     None,
@@ -314,9 +319,7 @@ struct Search<'a> {
     cancel: &'a CancellationToken,
     on_step: &'a mut (dyn FnMut(&SearchStep) + Send),
     steps: Vec<SearchStep>,
-    /// Every rate that passed, and every rate that failed (the evidence the
-    /// confirmation falls back on).
-    passes: Vec<f64>,
+    /// Every rate that failed (a retest that passes looks for the next bound).
     fails: Vec<f64>,
 }
 
@@ -337,12 +340,12 @@ impl Search<'_> {
             note,
         };
         Ok(match bracket {
-            Bracket::Closed { low } => {
-                let confirmed = self.confirm(low).await?;
+            Bracket::Closed { low, high } => {
+                let confirmed = self.confirm(low, high).await?;
                 let steps = std::mem::take(&mut self.steps);
                 match confirmed {
                     Ok(rate) => out(TrialOutcome::Confirmed, Some(rate), None, steps),
-                    Err(why) => out(TrialOutcome::Truncated, None, Some(why), steps),
+                    Err((low, why)) => out(TrialOutcome::Truncated, low, Some(why), steps),
                 }
             }
             Bracket::None => out(
@@ -433,7 +436,6 @@ impl Search<'_> {
             match attempt {
                 Attempt::Stalled(why) => return Ok(Bracket::MachineNoisy { why }),
                 Attempt::Judged(StepVerdict::Pass, _) => {
-                    self.passes.push(rate);
                     lo = Some(lo.map_or(rate, |l| l.max(rate)));
                     if was_retest {
                         // The bound was a dip: the next failure above it is the bound.
@@ -464,7 +466,7 @@ impl Search<'_> {
                             return Ok(Bracket::GeneratorLimited { low: Some(l), why });
                         }
                         if retested {
-                            return Ok(Bracket::Closed { low: l });
+                            return Ok(Bracket::Closed { low: l, high: h });
                         }
                         retested = true;
                         retesting = true;
@@ -501,61 +503,105 @@ impl Search<'_> {
         }
     }
 
-    /// Hold the candidate for the confirmation window; step down on failure.
-    async fn confirm(&mut self, candidate: f64) -> Result<Result<f64, String>, DriveError> {
+    /// Hold the candidate for confirmation-length windows, and if it fails,
+    /// search below it with windows of that length, so the capacity is a rate
+    /// that held a long window with a long-window failure (or the search's
+    /// retested bound `bound`) within the resolution above it.
+    ///
+    /// Below a failure the step grows (×(1 + resolution) first, then twice,
+    /// four times that), or goes straight to the capacity a growing queue
+    /// measured; above a pass it is one resolution at most, since a pass after
+    /// a measured estimate is usually just below the capacity.
+    async fn confirm(
+        &mut self,
+        candidate: f64,
+        bound: f64,
+    ) -> Result<Result<f64, (Option<f64>, String)>, DriveError> {
         let cfg = self.cfg;
+        let res = cfg.resolution;
+        let closed = |low: f64, high: f64| high / low <= 1.0 + res + 1e-9;
         let mut rate = candidate;
-        for _ in 0..cfg.max_confirms.max(1) {
+        let mut held: Option<f64> = None;
+        let mut broke: Option<f64> = None;
+        let mut fails_in_a_row = 0;
+        let tries = cfg.max_confirms.max(1);
+        for _ in 0..tries {
             let probe = Probe {
                 rate,
                 duration: cfg.confirm,
                 warmup: Warmup::Fixed(cfg.settle),
                 purpose: WindowPurpose::Confirm,
             };
-            match self.attempt(StepPhase::Confirm, probe).await? {
-                Attempt::Stalled(why) => return Ok(Err(why)),
-                Attempt::Judged(StepVerdict::Pass, _) => return Ok(Ok(rate)),
+            let next = match self.attempt(StepPhase::Confirm, probe).await? {
+                Attempt::Stalled(why) => return Ok(Err((held, why))),
+                Attempt::Judged(StepVerdict::Pass, _) => {
+                    fails_in_a_row = 0;
+                    held = Some(rate);
+                    let above = broke.unwrap_or(bound);
+                    if closed(rate, above) {
+                        return Ok(Ok(rate));
+                    }
+                    (rate * above).sqrt().min(rate * (1.0 + res))
+                }
                 Attempt::Judged(_, o) => {
                     self.fails.push(rate);
-                    let next = self.step_down(rate, &o);
-                    if next < cfg.min_rps {
-                        break;
+                    broke = Some(rate);
+                    match held {
+                        Some(h) if closed(h, rate) => return Ok(Ok(h)),
+                        Some(h) => (h * rate).sqrt(),
+                        None => {
+                            let next = self.step_down(rate, &o, fails_in_a_row);
+                            fails_in_a_row += 1;
+                            next
+                        }
                     }
-                    rate = next;
                 }
+            };
+            if next < cfg.min_rps {
+                break;
             }
+            rate = next;
         }
-        Ok(Err(format!(
-            "no confirmation window passed ({} tried, from {candidate:.0} req/s down)",
-            cfg.max_confirms.max(1)
-        )))
+        let why = match (held, broke) {
+            (Some(h), Some(b)) => format!(
+                "{tries} confirmation windows left {h:.0}–{b:.0} req/s wider than the {:.0}% resolution; the capacity is at least {h:.0}",
+                res * 100.0
+            ),
+            _ => format!(
+                "no confirmation window passed ({tries} tried, from {candidate:.0} req/s down)"
+            ),
+        };
+        Ok(Err((held, why)))
     }
 
-    /// The next candidate after `failed` failed its confirmation `o`.
+    /// The next rate after `failed` failed a confirmation-length window `o`,
+    /// the `k`-th failure in a row (from 0).
     ///
-    /// A queue that grew through the window measured the overload: at R > C
-    /// the delay rises by (R − C)/C per second, so the rise between the first
-    /// and last thirds (2/3 of the window apart) estimates C, and the next
-    /// candidate is that estimate. Without a trend: the highest rate that
-    /// passed below every failure (a pass above a failure was a lucky window),
-    /// but at most one resolution step down. Always half a step below `failed`.
-    fn step_down(&self, failed: f64, o: &Observed) -> f64 {
+    /// What the window measured comes first. A server that fell behind showed
+    /// its sustained throughput: the answers per second it achieved. A queue
+    /// that grew through the window measured the overload: at R > C the delay
+    /// rises by (R − C)/C per second, so the rise between the first and last
+    /// thirds (2/3 of the window apart) estimates C. The next rate is half a
+    /// step below the lower estimate. With neither (a tail over the SLO with no
+    /// trend), the step grows with each failure in a row: 1, 2, 4 resolutions.
+    fn step_down(&self, failed: f64, o: &Observed, k: u32) -> f64 {
         let res = self.cfg.resolution;
         let span = o.duration.as_secs_f64() * 2.0 / 3.0;
-        let estimate = match o.trend_p50_ms {
+        let from_trend = match o.trend_p50_ms {
             Some([first, _, last]) if last > first && span > 0.0 => {
-                failed / (1.0 + (last - first) / 1000.0 / span)
+                Some(failed / (1.0 + (last - first) / 1000.0 / span))
             }
-            _ => {
-                let lowest_fail = self.fails.iter().copied().fold(f64::INFINITY, f64::min);
-                self.passes
-                    .iter()
-                    .copied()
-                    .filter(|&p| p < failed && p < lowest_fail)
-                    .fold(failed / (1.0 + res), f64::max)
-            }
+            _ => None,
         };
-        estimate.min(failed / (1.0 + res / 2.0))
+        let from_throughput =
+            (o.achieved > 0.0 && o.achieved < MIN_ACHIEVED_RATIO * failed).then_some(o.achieved);
+        match (from_trend, from_throughput) {
+            (None, None) => failed / (1.0 + res * f64::from(1u32 << k.min(8))),
+            (a, b) => {
+                let estimate = a.unwrap_or(f64::INFINITY).min(b.unwrap_or(f64::INFINITY));
+                (estimate / (1.0 + res / 2.0)).min(failed / (1.0 + res))
+            }
+        }
     }
 
     /// Run one window, re-running it while the machine stalls it; record every

@@ -65,9 +65,12 @@ fn check(out: &SearchOutcome, capacity: f64, max_windows: usize) {
     for (i, s) in out.steps.iter().enumerate() {
         assert_eq!(s.index as usize, i);
     }
-    let last = out.steps.last().unwrap();
-    assert_eq!(last.phase, StepPhase::Confirm);
-    assert!(last.pass() && last.target_rps == got);
+    // The capacity held a long window; the search ended in the long windows.
+    assert_eq!(out.steps.last().unwrap().phase, StepPhase::Confirm);
+    assert!(out
+        .steps
+        .iter()
+        .any(|s| s.phase == StepPhase::Confirm && s.pass() && s.target_rps == got));
 }
 
 #[tokio::test(start_paused = true)]
@@ -218,28 +221,73 @@ async fn a_failed_confirmation_steps_down_and_confirms_again() {
     assert!((950.0..=1_000.1).contains(&got), "{got}: {:?}", out.steps);
 }
 
+/// A server whose throughput wears down after a second of sustained load
+/// passes every short window above what it sustains: the long windows search
+/// below the failed confirmation and find the sustained capacity.
+#[tokio::test(start_paused = true)]
+async fn a_server_that_wears_down_is_searched_with_long_windows() {
+    for (share, seed) in [(0.85, 1), (0.7, 2), (0.95, 3)] {
+        let sustained = 1_000.0 * share;
+        let c = cfg(Workload::Json);
+        let out = search(ServerModel::knee(1_000.0).with_fade(1.0, share), &c).await;
+        assert_eq!(
+            out.outcome,
+            TrialOutcome::Confirmed,
+            "{share}: {:?}",
+            out.steps
+        );
+        let got = out.capacity.unwrap();
+        assert!(
+            (0.93 * sustained..=1.01 * sustained).contains(&got),
+            "{share} (seed {seed}): {got:.0} vs {sustained:.0}: {:?}",
+            out.steps
+        );
+        let long: Vec<&SearchStep> = out
+            .steps
+            .iter()
+            .filter(|s| s.phase == StepPhase::Confirm)
+            .collect();
+        assert!(long.len() <= c.max_confirms as usize, "{:?}", out.steps);
+        // The capacity held a long window, and a long window (or the search's
+        // bound) failed within the resolution above it.
+        assert!(long.iter().any(|s| s.pass() && s.target_rps == got));
+        let above = long
+            .iter()
+            .filter(|s| !s.pass())
+            .map(|s| s.target_rps)
+            .fold(f64::INFINITY, f64::min);
+        assert!(above / got <= 1.0 + c.resolution + 1e-9, "{:?}", out.steps);
+    }
+}
+
+/// Out of long windows with a bracket still wider than the resolution: the
+/// trial is truncated, with the rate that held a long window as its lower bound.
+#[tokio::test(start_paused = true)]
+async fn out_of_long_windows_is_truncated_with_the_long_pass_as_a_lower_bound() {
+    let mut c = cfg(Workload::Json);
+    c.max_confirms = 2;
+    let out = search(ServerModel::knee(1_000.0).with_fade(1.0, 0.6), &c).await;
+    assert_eq!(out.outcome, TrialOutcome::Truncated, "{:?}", out.steps);
+    let long: Vec<&SearchStep> = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Confirm)
+        .collect();
+    assert_eq!(long.len(), 2, "{:?}", out.steps);
+    match out.capacity {
+        Some(low) => assert!(long.iter().any(|s| s.pass() && s.target_rps == low)),
+        None => assert!(long.iter().all(|s| !s.pass())),
+    }
+    assert!(out.note.unwrap().contains("confirmation window"));
+}
+
 /// The real profiles' settings (time budget included) still converge.
 #[tokio::test(start_paused = true)]
 async fn converges_under_the_profiles_own_limits() {
     use crate::cli::Profile;
-    use crate::suite::plan::{ContenderSpec, PlanOptions};
+    use crate::suite::plan::tests::{opts, spec};
     for profile in [Profile::Quick, Profile::Standard] {
-        let opts = PlanOptions {
-            profile,
-            workloads: vec![],
-            trials: None,
-            workers: vec![],
-            slo_p99: "100ms".into(),
-            duration_scale: 1.0,
-            available_cores: 2,
-        };
-        let c = ContenderSpec {
-            name: "a".into(),
-            default_workers: 1,
-            max_workers: 1,
-            unsupported: Default::default(),
-        };
-        let plan = Plan::build(&opts, vec![c]).unwrap();
+        let plan = Plan::build(&opts(profile), vec![spec("a")]).unwrap();
         for (w, capacity) in [
             (Workload::Io, 30.0),
             (Workload::Cpu, 30.0),

@@ -82,6 +82,14 @@ impl Workload {
         }
     }
 
+    /// What a rate of this workload counts: messages for `ws`, else requests.
+    pub fn rate_unit(self) -> &'static str {
+        match self {
+            Workload::Ws => "msg/s",
+            _ => "req/s",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Workload, UnknownWorkload> {
         Workload::ALL
             .into_iter()

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use bakeoff::model::RunStatus;
+use bakeoff::model::{RunStatus, Settings};
 use bakeoff::store::{Store, StoreError, SCHEMA_VERSION};
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
@@ -317,4 +317,43 @@ fn list_runs_summarises_newest_first() {
     ));
     assert!(matches!(store.resolve("99"), Err(StoreError::NoSuchRun(_))));
     assert!(matches!(store.load_run(99), Err(StoreError::NoSuchRun(_))));
+}
+
+/// The equal-load rates to reuse come from the newest *complete* run of the
+/// same plan; an interrupted run, or one with other settings, is passed over.
+#[test]
+fn the_newest_complete_run_of_the_same_plan_gives_its_equal_load_rates() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.previous_equal_rates(&settings()).unwrap(), None);
+    let cell = |cpu| ok_cell("node-fastify", "json", 1, 12_000.0, 2.4, cpu);
+    let older = write_run(
+        &mut store,
+        "2026-11-28T10:00:00Z",
+        vec![cell(0.1)],
+        RunStatus::Complete,
+    );
+    let mut newer = vec![cell(0.1)];
+    newer[0].equal_load.as_mut().unwrap().target_rps = 1_200.0;
+    let newer = write_run(
+        &mut store,
+        "2026-11-28T11:00:00Z",
+        newer,
+        RunStatus::Complete,
+    );
+    write_run(
+        &mut store,
+        "2026-11-28T12:00:00Z",
+        vec![cell(0.1)],
+        RunStatus::Interrupted,
+    );
+    let got = store.previous_equal_rates(&settings()).unwrap().unwrap();
+    assert_ne!(got.run_id, older.id);
+    assert_eq!(got.run_id, newer.id);
+    assert_eq!(got.rates, vec![("json".to_string(), 1, 1_200.0)]);
+    let other = Settings {
+        slo_p99_ms: 50.0,
+        ..settings()
+    };
+    assert_eq!(store.previous_equal_rates(&other).unwrap(), None);
 }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Repeatability of the headline capacities: the same `bakeoff run` several times
+# back to back into one database, then each cell's headline capacity per run,
+# its coefficient of variation across the runs and the largest pairwise gap.
+# Targets (issue 11): CV ≤ 5% over three `standard` runs; every capacity within
+# 10% between two `quick` runs. Cells without a plain capacity (truncated,
+# machine-noisy, generator-limited) are shown with their flag and not counted.
+# Usage: bench/repeatability.sh
+#   PROFILE=standard RUNS=3 CONTENDERS=node-fastify,python-flask WORKLOADS=json,db (the defaults)
+#   PROFILE=quick RUNS=2 CONTENDERS= WORKLOADS=   (the profile's own contenders and workloads)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+export BAKEOFF_CACHE_DIR=${BAKEOFF_CACHE_DIR:-$HOME/.cache/bakeoff}
+export BAKEOFF_CONTENDERS_DIR="$root/contenders"
+profile=${PROFILE:-standard}
+runs=${RUNS:-3}
+contenders=${CONTENDERS-node-fastify,python-flask}
+workloads=${WORKLOADS-json,db}
+work=${WORK:-$(mktemp -d /tmp/bakeoff-repeat.XXXXXX)}
+mkdir -p "$work"
+
+cargo build --release -q -p bakeoff --manifest-path "$root/Cargo.toml"
+bin="$root/target/release/bakeoff"
+
+opts=(--profile "$profile" --quiet --results-dir "$work/results")
+if [[ -n "$contenders" ]]; then opts+=(--contenders "$contenders"); fi
+if [[ -n "$workloads" ]]; then opts+=(--workloads "$workloads"); fi
+
+for i in $(seq 1 "$runs"); do
+  echo "run $i of $runs: bakeoff run ${opts[*]}"
+  start=$(date +%s)
+  "$bin" run "${opts[@]}" >"$work/run-$i.txt"
+  echo "  $(grep -E '^run [0-9]+: complete in' "$work/run-$i.txt") (wall $(($(date +%s) - start)) s)"
+done
+
+python3 - "$work/results/bakeoff.db" <<'EOF'
+import json, sqlite3, statistics, sys
+
+db = sqlite3.connect(sys.argv[1])
+runs = [r[0] for r in db.execute("SELECT id FROM runs WHERE status = 'complete' ORDER BY id")]
+cells = {}
+for run, contender, workload, has, cap, flags in db.execute(
+    "SELECT run_id, contender, workload, has_capacity, capacity_median, flags_json FROM cells "
+    "WHERE state = 'ok' AND workload NOT IN ('startup')"
+):
+    flags = [f for f in json.loads(flags) if f not in ("noisy",)]
+    cells.setdefault((contender, workload), {})[run] = (cap if has else None, flags)
+
+print()
+print("capacity per run (req/s; msg/s for ws), CV and largest gap across the runs")
+head = ["contender", "workload"] + [f"run {r}" for r in runs] + ["CV", "max/min"]
+print(" | ".join(head))
+cvs, gaps = [], []
+for (contender, workload), by_run in sorted(cells.items()):
+    row, values = [contender, workload], []
+    for r in runs:
+        cap, flags = by_run.get(r, (None, ["missing"]))
+        if cap is None:
+            row.append(",".join(flags) or "-")
+        else:
+            row.append(f"{cap:,.0f}")
+            values.append(cap)
+    if len(values) == len(runs) and len(values) >= 2:
+        cv = statistics.stdev(values) / statistics.mean(values)
+        gap = max(values) / min(values)
+        cvs.append(cv)
+        gaps.append(gap)
+        row += [f"{cv * 100:.1f}%", f"{gap:.3f}"]
+    else:
+        row += ["-", "-"]
+    print(" | ".join(row))
+if cvs:
+    print()
+    print(f"cells with a capacity in every run: {len(cvs)} of {len(cells)}")
+    print(f"CV: median {statistics.median(cvs) * 100:.1f}%, worst {max(cvs) * 100:.1f}%")
+    print(f"largest gap between two runs: {(max(gaps) - 1) * 100:.1f}%")
+EOF
+echo "(results in $work)"
