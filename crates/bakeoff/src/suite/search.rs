@@ -508,10 +508,10 @@ impl Search<'_> {
     /// that held a long window with a long-window failure (or the search's
     /// retested bound `bound`) within the resolution above it.
     ///
-    /// Below a failure the step grows (×(1 + resolution) first, then twice,
-    /// four times that), or goes straight to the capacity a growing queue
-    /// measured; above a pass it is one resolution at most, since a pass after
-    /// a measured estimate is usually just below the capacity.
+    /// Below a failure it goes to what the window measured, or takes a blind
+    /// step that grows ([`Search::step_down`]); above a pass it is one
+    /// resolution at most, since a pass after a measured estimate is usually
+    /// just below the capacity.
     async fn confirm(
         &mut self,
         candidate: f64,
@@ -583,7 +583,7 @@ impl Search<'_> {
     /// rises by (R − C)/C per second, so the rise between the first and last
     /// thirds (2/3 of the window apart) estimates C. The next rate is half a
     /// step below the lower estimate. With neither (a tail over the SLO with no
-    /// trend), the step grows with each failure in a row: 1, 2, 4 resolutions.
+    /// trend), see [`blind_step`].
     fn step_down(&self, failed: f64, o: &Observed, k: u32) -> f64 {
         let res = self.cfg.resolution;
         let span = o.duration.as_secs_f64() * 2.0 / 3.0;
@@ -596,7 +596,7 @@ impl Search<'_> {
         let from_throughput =
             (o.achieved > 0.0 && o.achieved < MIN_ACHIEVED_RATIO * failed).then_some(o.achieved);
         match (from_trend, from_throughput) {
-            (None, None) => failed / (1.0 + res * f64::from(1u32 << k.min(8))),
+            (None, None) => failed / (1.0 + blind_step(res, k, o.p99_ms, self.cfg.slo_p99_ms)),
             (a, b) => {
                 let estimate = a.unwrap_or(f64::INFINITY).min(b.unwrap_or(f64::INFINITY));
                 (estimate / (1.0 + res / 2.0)).min(failed / (1.0 + res))
@@ -656,6 +656,18 @@ impl Search<'_> {
             _ = self.cancel.cancelled() => Err(DriveError::Cancelled),
         }
     }
+}
+
+/// The step below a long window that failed on its tail alone (no growing
+/// queue, no shortfall to estimate from), as a share of the rate: one
+/// resolution, doubled for each failure in a row (`k`), and doubled again for
+/// each doubling of the p99 past the SLO (at most three), since a tail several
+/// times the SLO is rarely one resolution step from it. A pass below then
+/// turns the search into a bisection, so a step too large costs little.
+fn blind_step(resolution: f64, k: u32, p99_ms: f64, slo_ms: f64) -> f64 {
+    let excess = (p99_ms / slo_ms.max(1e-9)).max(1.0);
+    let doublings = k + (excess.log2().floor() as u32).min(3);
+    resolution * f64::from(1u32 << doublings.min(8))
 }
 
 fn truncated(low: Option<f64>, why: String) -> Bracket {

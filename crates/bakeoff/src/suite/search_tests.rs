@@ -381,3 +381,22 @@ async fn cancellation_stops_before_the_next_window() {
     assert!(matches!(r, Err(DriveError::Cancelled)));
     assert_eq!(driver.windows(), 2);
 }
+
+/// A tail just past the SLO steps one resolution; one several times the SLO
+/// steps further, and every failure in a row doubles it.
+#[test]
+fn a_blind_step_grows_with_the_tail_and_with_each_failure() {
+    let step = |k, p99| blind_step(0.03, k, p99, 100.0);
+    assert!((step(0, 105.0) - 0.03).abs() < 1e-12);
+    assert!((step(0, 199.0) - 0.03).abs() < 1e-12);
+    assert!((step(0, 345.0) - 0.06).abs() < 1e-12);
+    assert!((step(0, 840.0) - 0.24).abs() < 1e-12);
+    assert!(
+        (step(0, 10_000.0) - 0.24).abs() < 1e-12,
+        "at most three doublings for the tail"
+    );
+    assert!((step(1, 105.0) - 0.06).abs() < 1e-12);
+    assert!((step(2, 345.0) - 0.24).abs() < 1e-12);
+    // A p99 under the SLO (another reason failed it) is a plain step.
+    assert!((step(0, 20.0) - 0.03).abs() < 1e-12);
+}
