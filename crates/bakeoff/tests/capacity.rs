@@ -2,7 +2,7 @@
 //! that spends a fixed time on every request. A closed loop that saturates it
 //! measures its ceiling; the search, with the real engine, must report a
 //! capacity between 0.85× and 1.0× of that ceiling — never more than the server
-//! can sustain.
+//! can sustain, within the closed loops' own spread (at least 0.5%).
 //!
 //! Its own test binary, so nothing else runs beside it: the server and the
 //! generator each get a core.
@@ -114,7 +114,13 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
         let out = outcome.expect("a search that got clean windows");
         // Measured on both sides of the search: a busy moment in one closed
         // loop does not lower the ceiling.
-        let ceiling = before.max(ceiling(&server, generator).await);
+        let after = ceiling(&server, generator).await;
+        let ceiling = before.max(after);
+        // The ceiling is a measurement too: the two closed loops' own spread
+        // (at least 0.5%) is how far above it a capacity may land and still be
+        // one the server sustains. A search that overstates, as the old one did
+        // by 6–16%, is far outside it.
+        let spread = ((before - after).abs() / ceiling).max(0.005);
         let capacity = out.capacity.unwrap_or(0.0);
         let ratio = capacity / ceiling;
         eprintln!(
@@ -130,8 +136,8 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
             out.steps
         );
         assert!(
-            (0.85..=1.0).contains(&ratio),
-            "capacity {capacity:.0} vs ceiling {ceiling:.0} ({ratio:.3}×): {:#?}",
+            (0.85..=1.0 + spread).contains(&ratio),
+            "capacity {capacity:.0} vs ceiling {ceiling:.0} ({ratio:.3}×; closed loops {before:.0} and {after:.0}): {:#?}",
             out.steps
         );
     }
