@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use engine::generator_saturated;
+pub use engine::{generator_saturated, sends_stalled};
 pub use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;

@@ -34,6 +34,8 @@ pub struct ServerModel {
     stalls: f64,
     /// After this many seconds of a window, the ceiling drops to this share.
     fade: Option<(f64, f64)>,
+    /// Windows longer than this many seconds are stalled by the machine.
+    stall_longer_than: Option<f64>,
     /// Requests left queued at the last cutoff, and when that was.
     backlog: f64,
     last_cutoff: Option<tokio::time::Instant>,
@@ -73,6 +75,7 @@ impl ServerModel {
             generator_limit: None,
             stalls: 0.0,
             fade: None,
+            stall_longer_than: None,
             backlog: 0.0,
             last_cutoff: None,
         }
@@ -112,6 +115,12 @@ impl ServerModel {
     /// its ceiling drops to `share` of itself (a short window never sees it).
     pub fn with_fade(mut self, after_s: f64, share: f64) -> Self {
         self.fade = Some((after_s, share));
+        self
+    }
+
+    /// The machine stalls every window longer than `secs` (the long ones).
+    pub fn with_long_windows_stalled(mut self, secs: f64) -> Self {
+        self.stall_longer_than = Some(secs);
         self
     }
 
@@ -179,7 +188,8 @@ impl ServerModel {
         } else {
             (0.0, 0.0)
         };
-        let stalled = self.stalls > 0.0 && self.unit() < self.stalls;
+        let stalled = (self.stalls > 0.0 && self.unit() < self.stalls)
+            || self.stall_longer_than.is_some_and(|s| secs > s);
         let stall_s = if stalled { 0.2 } else { 0.0 };
         let cutoff = secs + grace;
         let mut lat = [Vec::new(), Vec::new(), Vec::new()];

@@ -153,12 +153,8 @@ pub struct EngineDriver {
     pub upstream_calls: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
 }
 
-/// A window is the machine's, not the server's, when more than this share of
-/// its sends left late through the generator itself…
-pub const STALLED_SENDS: f64 = 0.01;
-/// …and at least this many of them: at a few dozen sends per window one late
-/// send is several percent, and says nothing about the machine.
-pub const MIN_STALLED_SENDS: u64 = 3;
+/// A window is the machine's, not the server's, when its sends were held up
+/// by the generator ([`load::sends_stalled`])…
 /// …or the hypervisor took this share of the machine's CPU time meanwhile.
 pub const STALLED_STEAL: f64 = 0.02;
 
@@ -403,11 +399,7 @@ fn kept_up(r: &load::LoadReport) -> bool {
 /// delays the sends too, and lateness cannot be told apart: the window is
 /// judged as the server's.)
 pub fn stall(late_stalled: u64, sends: u64, steal: Option<f64>, kept_up: bool) -> Option<String> {
-    if kept_up
-        && sends > 0
-        && late_stalled >= MIN_STALLED_SENDS
-        && late_stalled as f64 > STALLED_SENDS * sends as f64
-    {
+    if kept_up && load::sends_stalled(late_stalled, sends) {
         return Some(format!(
             "{:.1}% of sends left late through the generator (held up by the machine)",
             100.0 * late_stalled as f64 / sends as f64

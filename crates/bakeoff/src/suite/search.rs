@@ -323,6 +323,15 @@ struct Search<'a> {
     fails: Vec<f64>,
 }
 
+/// Why the long windows ended without a capacity.
+enum Unconfirmed {
+    /// The machine stalled every attempt at a long window before any held.
+    Stalled(String),
+    /// Out of long windows (or stalled after one held): `low` is the best
+    /// rate that held one, a lower bound.
+    Short { low: Option<f64>, why: String },
+}
+
 /// One window's verdict, after any retries of stalls.
 enum Attempt {
     Judged(StepVerdict, Observed),
@@ -345,7 +354,12 @@ impl Search<'_> {
                 let steps = std::mem::take(&mut self.steps);
                 match confirmed {
                     Ok(rate) => out(TrialOutcome::Confirmed, Some(rate), None, steps),
-                    Err((low, why)) => out(TrialOutcome::Truncated, low, Some(why), steps),
+                    Err(Unconfirmed::Stalled(why)) => {
+                        out(TrialOutcome::MachineNoisy, None, Some(why), steps)
+                    }
+                    Err(Unconfirmed::Short { low, why }) => {
+                        out(TrialOutcome::Truncated, low, Some(why), steps)
+                    }
                 }
             }
             Bracket::None => out(
@@ -516,7 +530,7 @@ impl Search<'_> {
         &mut self,
         candidate: f64,
         bound: f64,
-    ) -> Result<Result<f64, (Option<f64>, String)>, DriveError> {
+    ) -> Result<Result<f64, Unconfirmed>, DriveError> {
         let cfg = self.cfg;
         let res = cfg.resolution;
         let closed = |low: f64, high: f64| high / low <= 1.0 + res + 1e-9;
@@ -533,7 +547,12 @@ impl Search<'_> {
                 purpose: WindowPurpose::Confirm,
             };
             let next = match self.attempt(StepPhase::Confirm, probe).await? {
-                Attempt::Stalled(why) => return Ok(Err((held, why))),
+                Attempt::Stalled(why) => {
+                    return Ok(Err(match held {
+                        None => Unconfirmed::Stalled(why),
+                        low => Unconfirmed::Short { low, why },
+                    }))
+                }
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     fails_in_a_row = 0;
                     held = Some(rate);
@@ -544,7 +563,6 @@ impl Search<'_> {
                     (rate * above).sqrt().min(rate * (1.0 + res))
                 }
                 Attempt::Judged(_, o) => {
-                    self.fails.push(rate);
                     broke = Some(rate);
                     match held {
                         Some(h) if closed(h, rate) => return Ok(Ok(h)),
@@ -571,7 +589,7 @@ impl Search<'_> {
                 "no confirmation window passed ({tries} tried, from {candidate:.0} req/s down)"
             ),
         };
-        Ok(Err((held, why)))
+        Ok(Err(Unconfirmed::Short { low: held, why }))
     }
 
     /// The next rate after `failed` failed a confirmation-length window `o`,

@@ -281,6 +281,26 @@ async fn out_of_long_windows_is_truncated_with_the_long_pass_as_a_lower_bound() 
     assert!(out.note.unwrap().contains("confirmation window"));
 }
 
+/// A machine that stalls every long window before one held: machine-noisy,
+/// never a truncated "lower bound" of nothing.
+#[tokio::test(start_paused = true)]
+async fn a_confirmation_the_machine_always_stalls_is_machine_noisy() {
+    let c = cfg(Workload::Json);
+    let out = search(
+        ServerModel::knee(1_000.0).with_long_windows_stalled(2.0),
+        &c,
+    )
+    .await;
+    assert_eq!(out.outcome, TrialOutcome::MachineNoisy, "{:?}", out.steps);
+    assert_eq!(out.capacity, None);
+    let stalled = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Confirm && s.verdict == StepVerdict::Stalled)
+        .count();
+    assert_eq!(stalled as u32, c.max_retries + 1, "{:?}", out.steps);
+}
+
 /// The real profiles' settings (time budget included) still converge.
 #[tokio::test(start_paused = true)]
 async fn converges_under_the_profiles_own_limits() {
