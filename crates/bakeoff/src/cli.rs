@@ -133,7 +133,7 @@ pub enum Profile {
 pub struct RunArgs {
     #[command(flatten)]
     pub contenders: ContenderArgs,
-    /// quick (default, about 11 min on 2 cores), standard (all six on quick's workloads, 3 trials), full (every workload, sweeps, 5 trials).
+    /// quick (default, 1 trial, about 9 min on 2 cores), standard (quick's plan, 3 trials, longer windows, fan-out search), full (every contender and workload, sweeps, 5 trials).
     #[arg(long, value_enum, default_value_t = Profile::Quick)]
     pub profile: Profile,
     /// Comma-separated workloads (default: the profile's).

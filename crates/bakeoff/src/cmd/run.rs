@@ -218,7 +218,10 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             ));
         }
     }
-    let sampler = ProcSampler::default();
+    let sampler = ProcSampler {
+        probe_cpu: layout.contender.first().copied(),
+        ..ProcSampler::default()
+    };
     let bar = progress_bar(quiet);
     let mut last_cell = String::new();
     let mut on_progress = |p: &Progress| {

@@ -1,6 +1,6 @@
 //! Resource measurement from `/proc`: the real [`Sampler`] (CPU seconds and memory
-//! of a contender's process group over a window), the environment probe, and CPU
-//! pinning.
+//! of a contender's process group over a window, and the machine-drift probe of
+//! [`speed`]), the environment probe, and CPU pinning.
 //!
 //! - CPU: utime + stime of every member of the process group (and any explicit
 //!   pids), in clock ticks; the window's figure is the sum over processes of
@@ -22,6 +22,7 @@ use crate::suite::{ProcessSet, ResourceUsage, SampleError, Sampler, Sampling};
 
 pub mod env;
 pub mod procfs;
+pub mod speed;
 
 pub use env::{
     allowed_cpus, available_cores, pin_processes, probe_environment, set_affinity, PinLayout,
@@ -40,12 +41,15 @@ pub enum MeasureError {
 #[derive(Debug, Clone)]
 pub struct ProcSampler {
     pub interval: Duration,
+    /// The contender's core, where the drift probe runs (`None`: unpinned).
+    pub probe_cpu: Option<usize>,
 }
 
 impl Default for ProcSampler {
     fn default() -> Self {
         ProcSampler {
             interval: DEFAULT_INTERVAL,
+            probe_cpu: None,
         }
     }
 }
@@ -128,6 +132,10 @@ struct ProcSampling {
 impl Sampler for ProcSampler {
     fn start(&self, target: &ProcessSet) -> Result<Box<dyn Sampling>, SampleError> {
         Ok(Box::new(self.begin(target)?))
+    }
+
+    fn core_speed(&self) -> Option<f64> {
+        speed::core_speed(self.probe_cpu).ok()
     }
 }
 
@@ -244,6 +252,7 @@ mod tests {
         };
         let sampler = ProcSampler {
             interval: Duration::from_millis(50),
+            ..ProcSampler::default()
         };
         let s = sampler.start(&target).unwrap();
         tokio::time::sleep(Duration::from_millis(800)).await;

@@ -253,17 +253,19 @@ pub fn flag_meaning(flag: &str) -> &'static str {
         "machine-noisy" => "the machine held the generator up in every retry, so no clean window could be had; left out of verdicts",
         "truncated" => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
         "inconsistent" => "the engine's counts disagree with an independent count (see the cell's notes)",
+        "drift" => "the machine's speed changed during a search (a fixed CPU loop on the contender's core ran more than 10% off its speed at the run's start); compare with care",
         _ => "see the cell's notes",
     }
 }
 
 /// Flags whose reason the text and Markdown reports spell out per cell (the
 /// cell's notes), since they change what its figures mean.
-pub const EXPLAINED_FLAGS: [&str; 4] = [
+pub const EXPLAINED_FLAGS: [&str; 5] = [
     "truncated",
     "machine-noisy",
     "generator-limited",
     "inconsistent",
+    "drift",
 ];
 
 /// "contender workload ×w: note; note" for each cell carrying an

@@ -30,6 +30,8 @@ pub struct ServerModel {
     seed: u64,
     errors_above: Option<(f64, f64)>,
     generator_limit: Option<f64>,
+    /// The generator limit applies only to windows longer than this (seconds).
+    generator_limit_longer_than: f64,
     /// Share of windows the machine stalls (the generator is held up).
     stalls: f64,
     /// After this many seconds of a window, the ceiling drops to this share.
@@ -73,6 +75,7 @@ impl ServerModel {
             seed: 1,
             errors_above: None,
             generator_limit: None,
+            generator_limit_longer_than: 0.0,
             stalls: 0.0,
             fade: None,
             stall_longer_than: None,
@@ -131,6 +134,14 @@ impl ServerModel {
 
     pub fn with_generator_limit(mut self, rate: f64) -> Self {
         self.generator_limit = Some(rate);
+        self
+    }
+
+    /// The generator falls behind above `rate` only in windows longer than
+    /// `secs` (it holds a burst, not a sustained rate).
+    pub fn with_generator_limit_in_long_windows(mut self, rate: f64, secs: f64) -> Self {
+        self.generator_limit = Some(rate);
+        self.generator_limit_longer_than = secs;
         self
     }
 
@@ -226,7 +237,10 @@ impl ServerModel {
         self.last_cutoff = Some(now);
         let mut achieved = (sent - overload) / secs;
         let mut generator = None;
-        if let Some(g) = self.generator_limit.filter(|&g| rate > g) {
+        if let Some(g) = self
+            .generator_limit
+            .filter(|&g| rate > g && secs > self.generator_limit_longer_than)
+        {
             achieved = achieved.min(g);
             generator = Some(format!("fell behind its schedule above {g:.0} req/s"));
         }
@@ -310,6 +324,8 @@ pub struct World {
     pub stops: u32,
     pub windows: Vec<WindowLog>,
     pub ws_clients_seen: u32,
+    /// The drift probe's readings, one per call, in order; none: no probe.
+    pub core_speeds: std::collections::VecDeque<f64>,
 }
 
 pub type SharedWorld = Arc<Mutex<World>>;
@@ -557,6 +573,10 @@ impl Sampler for FakeSampler {
             started: tokio::time::Instant::now(),
             world: self.world.clone(),
         }))
+    }
+
+    fn core_speed(&self) -> Option<f64> {
+        self.world.lock().unwrap().core_speeds.pop_front()
     }
 }
 

@@ -267,4 +267,10 @@ pub trait Sampling: Send {
 /// Starts resource sampling of a process set.
 pub trait Sampler: Send + Sync {
     fn start(&self, target: &ProcessSet) -> Result<Box<dyn Sampling>, SampleError>;
+
+    /// The speed of the contender's core now, in the drift probe's units
+    /// (`measure::speed`); `None` when it cannot be probed.
+    fn core_speed(&self) -> Option<f64> {
+        None
+    }
 }

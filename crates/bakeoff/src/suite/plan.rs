@@ -10,21 +10,15 @@ use crate::cli::Profile;
 use crate::model::Settings;
 use crate::workload::Workload;
 
-/// The quick profile's contenders.
-pub const QUICK_CONTENDERS: [&str; 4] = [
+/// The contenders of quick and standard: the two most used frameworks of each
+/// language. node-http and python-django join with `--contenders` or in full;
+/// six contenders × three trials do not fit standard's 45 minutes on 2 cores
+/// (docs/benchmarks.md, "Time").
+pub const DEFAULT_CONTENDERS: [&str; 4] = [
     "node-fastify",
     "node-express",
     "python-fastapi",
     "python-flask",
-];
-/// The standard profile's contenders (the six reference apps).
-pub const STANDARD_CONTENDERS: [&str; 6] = [
-    "node-http",
-    "node-express",
-    "node-fastify",
-    "python-flask",
-    "python-django",
-    "python-fastapi",
 ];
 const QUICK_WORKLOADS: [Workload; 7] = [
     Workload::Json,
@@ -49,8 +43,7 @@ pub const ASSUMED_STARTUP: Duration = Duration::from_secs(3);
 /// The profile's default contender names, `None` meaning "every contender available".
 pub fn default_contenders(profile: Profile) -> Option<&'static [&'static str]> {
     match profile {
-        Profile::Quick => Some(&QUICK_CONTENDERS),
-        Profile::Standard => Some(&STANDARD_CONTENDERS),
+        Profile::Quick | Profile::Standard => Some(&DEFAULT_CONTENDERS),
         Profile::Full => None,
     }
 }
@@ -145,6 +138,10 @@ pub struct Phases {
     /// Idle memory sampling after start-up and before each ws point.
     pub idle_sample: Duration,
     pub ws_clients: Vec<u32>,
+    /// Search the WebSocket fan-out capacity. Quick does not: on 2 cores the
+    /// generator, not the server, bounds it, and the search would cost quick
+    /// about a minute and a half for a lower bound (docs/benchmarks.md, "Time").
+    pub ws_search: bool,
     /// Messages per second into the room.
     pub ws_rate: f64,
     pub ws_window: Duration,
@@ -160,7 +157,7 @@ impl Phases {
     pub fn for_profile(profile: Profile) -> Phases {
         match profile {
             Profile::Quick => Phases {
-                first_warmup_max: secs(3.0),
+                first_warmup_max: secs(2.0),
                 warmup_max: secs(1.0),
                 step_warmup: secs(0.1),
                 step_min: secs(0.3),
@@ -168,15 +165,16 @@ impl Phases {
                 step_target_requests: 200,
                 max_steps: 18,
                 search_budget: secs(16.0),
-                resolution: 0.05,
+                resolution: 0.08,
                 max_retries: 2,
                 confirm_window: secs(5.0),
-                max_confirms: 4,
+                max_confirms: 2,
                 max_drain: secs(1.0),
                 equal_warmup_max: secs(0.5),
                 equal_window: secs(1.0),
                 idle_sample: secs(0.5),
                 ws_clients: vec![100, 1000],
+                ws_search: false,
                 ws_rate: 10.0,
                 ws_window: secs(3.0),
                 startup_spawns: 3,
@@ -184,8 +182,8 @@ impl Phases {
             Profile::Standard => Phases {
                 first_warmup_max: secs(5.0),
                 warmup_max: secs(1.0),
-                step_warmup: secs(0.2),
-                step_min: secs(0.5),
+                step_warmup: secs(0.1),
+                step_min: secs(0.3),
                 step_max: secs(1.0),
                 step_target_requests: 200,
                 max_steps: 18,
@@ -193,12 +191,13 @@ impl Phases {
                 resolution: 0.03,
                 max_retries: 2,
                 confirm_window: secs(10.0),
-                max_confirms: 4,
+                max_confirms: 3,
                 max_drain: secs(2.0),
                 equal_warmup_max: secs(1.0),
                 equal_window: secs(3.0),
                 idle_sample: secs(0.5),
                 ws_clients: vec![100, 1000],
+                ws_search: true,
                 ws_rate: 10.0,
                 ws_window: secs(3.0),
                 startup_spawns: 5,
@@ -221,6 +220,7 @@ impl Phases {
                 equal_window: secs(15.0),
                 idle_sample: secs(1.0),
                 ws_clients: vec![100, 1000, 5000],
+                ws_search: true,
                 ws_rate: 10.0,
                 ws_window: secs(10.0),
                 startup_spawns: 10,
@@ -303,8 +303,8 @@ impl Plan {
         let slo_p99_ms = parse_slo(&opts.slo_p99)?;
         let workloads = if opts.workloads.is_empty() {
             match opts.profile {
-                // Standard repeats quick's workloads on all six contenders, three
-                // times, inside 45 minutes; the rest with --workloads or full.
+                // Standard repeats quick's plan three times, with longer windows,
+                // inside 45 minutes; the rest with --workloads or full.
                 Profile::Quick | Profile::Standard => QUICK_WORKLOADS.to_vec(),
                 Profile::Full => Workload::ALL.to_vec(),
             }
@@ -483,6 +483,7 @@ impl Plan {
     pub fn launches(&self) -> Vec<Launch> {
         let http = self.http_workloads();
         let ws = self.has(Workload::Ws);
+        let ws_search = ws && self.phases.ws_search;
         let mut out = Vec::new();
         let n = self.contenders.len().max(1);
         for trial in 0..self.trials {
@@ -500,7 +501,7 @@ impl Plan {
                         let r = (trial as usize + i) % workloads.len();
                         workloads.rotate_left(r);
                     }
-                    let ws_here = ws && workers == 1 && self.live(c, Workload::Ws, 1);
+                    let ws_here = ws_search && workers == 1 && self.live(c, Workload::Ws, 1);
                     push(
                         &mut out,
                         LaunchKind::Capacity { trial },
@@ -522,7 +523,7 @@ impl Plan {
                         );
                     }
                 }
-                if ws && !counts.contains(&1) && self.live(c, Workload::Ws, 1) {
+                if ws_search && !counts.contains(&1) && self.live(c, Workload::Ws, 1) {
                     push(
                         &mut out,
                         LaunchKind::Capacity { trial },

@@ -26,7 +26,7 @@ pub(crate) fn opts(profile: Profile) -> PlanOptions {
 }
 
 fn quick_contenders() -> Vec<ContenderSpec> {
-    QUICK_CONTENDERS.iter().map(|n| spec(n)).collect()
+    DEFAULT_CONTENDERS.iter().map(|n| spec(n)).collect()
 }
 
 #[test]
@@ -56,10 +56,15 @@ fn quick_profile_worst_case_is_bounded() {
 
 #[test]
 fn standard_profile_has_three_trials_and_ten_second_confirmations() {
-    let all = STANDARD_CONTENDERS.iter().map(|n| spec(n)).collect();
+    let all = DEFAULT_CONTENDERS.iter().map(|n| spec(n)).collect();
     let p = Plan::build(&opts(Profile::Standard), all).unwrap();
     assert_eq!(p.trials, 3);
     assert_eq!(p.workloads, QUICK_WORKLOADS.to_vec());
+    // Quick's plan three times: six contenders would not fit 45 minutes.
+    assert_eq!(
+        default_contenders(Profile::Standard),
+        default_contenders(Profile::Quick)
+    );
     assert_eq!(p.phases.confirm_window, Duration::from_secs(10));
     assert_eq!(
         Phases::for_profile(Profile::Quick).confirm_window,
@@ -140,8 +145,17 @@ fn ws_gets_a_one_worker_launch_and_unsupported_is_skipped() {
     assert!(finals
         .iter()
         .any(|l| l.contender == "a" && l.workers == 1 && l.ws && l.workloads.is_empty()));
-    // The fan-out capacity is searched in each trial, with one worker.
-    assert!(p
+    // Quick searches no fan-out capacity; standard does, in each trial, with
+    // one worker.
+    let capacity_ws = |p: &Plan| {
+        p.launches()
+            .iter()
+            .any(|l| matches!(l.kind, LaunchKind::Capacity { .. }) && l.ws)
+    };
+    assert!(!capacity_ws(&p));
+    o.profile = Profile::Standard;
+    let standard = Plan::build(&o, vec![spec("a")]).unwrap();
+    assert!(standard
         .launches()
         .iter()
         .any(|l| matches!(l.kind, LaunchKind::Capacity { .. })

@@ -150,12 +150,19 @@ pub async fn run_plan(
         current_started: Instant::now(),
         equal_rates: EqualRates::default(),
         measuring: Duration::ZERO,
+        core_speed_at_start: sampler.core_speed(),
     };
     for key in plan.cells() {
-        let st = CellState {
+        let mut st = CellState {
             skipped: plan.skip_reason(&key),
             ..CellState::default()
         };
+        if key.workload == Workload::Ws && !plan.phases.ws_search {
+            st.notes.push(format!(
+                "fan-out capacity not searched in the {} profile (standard and full search it)",
+                super::plan::profile_name(plan.profile)
+            ));
+        }
         r.cells.insert(key, st);
     }
     let skipped: Vec<CellKey> = r
@@ -224,6 +231,22 @@ fn eta(budgets: &[Duration], current: usize, started: Instant) -> (f64, Duration
     (current as f64 / n as f64, left + here)
 }
 
+/// More than this change in the drift probe, either way, flags a trial.
+const DRIFT: f64 = 0.10;
+
+/// The core's speed before and after a search as shares of its speed at the
+/// run's start, when either lies more than [`DRIFT`] away from it.
+pub(super) fn drift(
+    start: Option<f64>,
+    before: Option<f64>,
+    after: Option<f64>,
+) -> Option<(f64, f64)> {
+    let start = start.filter(|&s| s > 0.0)?;
+    let (a, b) = (before? / start, after? / start);
+    let (lo, hi) = (a.min(b), a.max(b));
+    (lo < 1.0 - DRIFT || hi > 1.0 + DRIFT).then_some((lo, hi))
+}
+
 struct Runner<'a> {
     plan: &'a Plan,
     launcher: &'a dyn Launcher,
@@ -239,6 +262,8 @@ struct Runner<'a> {
     current_started: Instant,
     equal_rates: EqualRates,
     measuring: Duration,
+    /// The drift probe on the contender's core before the first launch.
+    core_speed_at_start: Option<f64>,
 }
 
 /// What a contender did at rest, right after it started.
@@ -487,8 +512,25 @@ impl Runner<'_> {
                 eta,
             });
         };
+        let speed_before = self.sampler.core_speed();
         let out = search_capacity(windows, &cfg, cancel, &mut on_step).await?;
+        let drift = drift(
+            self.core_speed_at_start,
+            speed_before,
+            self.sampler.core_speed(),
+        );
         let st = self.state(key);
+        if let Some((lo, hi)) = drift {
+            st.flag(
+                "drift",
+                format!(
+                    "trial {}: the contender's core ran at {:.0}–{:.0}% of its speed at the run's start (a fixed loop timed before and after the search): the machine changed, not only the server",
+                    trial + 1,
+                    lo * 100.0,
+                    hi * 100.0
+                ),
+            );
+        }
         if let Some(n) = &out.note {
             st.notes.push(format!("trial {}: {n}", trial + 1));
         }

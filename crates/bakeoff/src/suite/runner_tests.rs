@@ -83,12 +83,14 @@ fn fc(capacity: f64) -> FakeContender {
 #[tokio::test(start_paused = true)]
 async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
     let mut h = Harness::new(vec![("a", fc(800.0)), ("b", fc(300.0)), ("c", fc(2000.0))]);
-    let p = plan(
+    let mut p = plan(
         vec![spec("a"), spec("b"), spec("c")],
         &["json", "cpu-mixed", "ws", "startup"],
         2,
         &[],
     );
+    // Quick's phases with standard's fan-out search.
+    p.phases.ws_search = true;
     let out = h.run(&p, &CancellationToken::new()).await.unwrap();
     assert_eq!(out.cells.len(), 3 * 4);
     assert_eq!(
@@ -200,6 +202,65 @@ async fn launches_interleave_contenders_across_trials() {
     assert_eq!(w.stops, 9, "every launch was stopped");
 }
 
+/// A core that ran 30% slower around a search than at the run's start flags
+/// that trial's cell `drift`, with the probe's readings; a steady core flags
+/// nothing.
+#[tokio::test(start_paused = true)]
+async fn a_slower_machine_around_a_search_flags_drift() {
+    let mut h = Harness::new(vec![("a", fc(500.0))]);
+    let p = plan(vec![spec("a")], &["json", "db"], 1, &[]);
+    // The run's start, then before and after each search (json or db first,
+    // whichever the rotation puts first): steady, then slowed.
+    h.world.lock().unwrap().core_speeds = [100.0, 101.0, 99.0, 70.0, 72.0].into();
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let flagged: Vec<&Cell> = h
+        .cells
+        .iter()
+        .filter(|c| c.flags.iter().any(|f| f == "drift"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{:#?}", h.cells);
+    let note = flagged[0]
+        .notes
+        .iter()
+        .find(|n| n.contains("of its speed at the run's start"))
+        .unwrap();
+    assert!(note.contains("70–72%"), "{note}");
+    assert_eq!(
+        super::runner::drift(Some(100.0), Some(95.0), Some(105.0)),
+        None
+    );
+    assert_eq!(super::runner::drift(None, Some(50.0), Some(50.0)), None);
+    assert_eq!(
+        super::runner::drift(Some(100.0), Some(100.0), Some(115.0)),
+        Some((1.0, 1.15))
+    );
+}
+
+/// Quick measures the ws points but searches no fan-out capacity, and says so.
+#[tokio::test(start_paused = true)]
+async fn quick_measures_ws_points_without_a_fan_out_search() {
+    let mut h = Harness::new(vec![("a", fc(800.0))]);
+    let p = plan(vec![spec("a")], &["json", "ws"], 1, &[]);
+    assert!(!p.phases.ws_search);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let ws = h.cell("a", "ws");
+    assert!(ws.trials.is_empty(), "{:?}", ws.trials);
+    assert_eq!(ws.capacity, None);
+    assert_eq!(ws.ws.len(), 2, "both client counts measured");
+    assert!(
+        ws.notes
+            .iter()
+            .any(|n| n.contains("not searched in the quick profile")),
+        "{:?}",
+        ws.notes
+    );
+    let w = h.world.lock().unwrap();
+    assert!(w
+        .windows
+        .iter()
+        .all(|l| l.purpose != Some(WindowPurpose::Search) || l.workload != Some(Workload::Ws)));
+}
+
 #[tokio::test(start_paused = true)]
 async fn warm_ups_long_for_a_fresh_process_short_after() {
     let mut h = Harness::new(vec![("a", fc(500.0))]);
@@ -215,12 +276,12 @@ async fn warm_ups_long_for_a_fresh_process_short_after() {
         .iter()
         .position(|l| l.workload == Some(Workload::Db))
         .unwrap();
-    // At scale 0.1: quick's 3 s cap for the first workload, 1 s for the next,
+    // At scale 0.1: quick's 2 s cap for the first workload, 1 s for the next,
     // and its settle before every later window.
     let ph = &p.phases;
     let adaptive = |d| Warmup::Adaptive { max: p.scaled(d) };
     let settle = Warmup::Fixed(p.scaled(ph.step_warmup));
-    assert_eq!(p.scaled(ph.first_warmup_max), Duration::from_millis(300));
+    assert_eq!(p.scaled(ph.first_warmup_max), Duration::from_millis(200));
     assert_eq!(search[0].warmup, adaptive(ph.first_warmup_max));
     assert_eq!(search[1].warmup, settle);
     assert_eq!(search[first_db].warmup, adaptive(ph.warmup_max));
@@ -410,7 +471,7 @@ async fn a_failing_sink_stops_the_run() {
 /// stays inside the plan's worst-case budget.
 #[tokio::test(start_paused = true)]
 async fn quick_profile_runs_inside_its_budget() {
-    let names = super::plan::QUICK_CONTENDERS;
+    let names = super::plan::DEFAULT_CONTENDERS;
     let mut h = Harness::new(names.iter().map(|n| (*n, fc(800.0))).collect());
     let p = Plan::build(
         &opts(Profile::Quick),

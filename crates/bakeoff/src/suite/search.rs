@@ -25,7 +25,8 @@
 //!    bisection once a long window passed), until a rate that held one has a
 //!    long-window failure within the resolution above it; at most
 //!    `max_confirms` windows. Short windows find the bracket cheaply; only long
-//!    windows decide the capacity.
+//!    windows decide the capacity. A long window the generator could not hold
+//!    ends the trial generator-limited: below it only the generator is measured.
 //! 6. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
 //!    short reports its best lower bound as [`TrialOutcome::Truncated`], never
 //!    as a plain capacity.
@@ -330,6 +331,9 @@ enum Unconfirmed {
     /// Out of long windows (or stalled after one held): `low` is the best
     /// rate that held one, a lower bound.
     Short { low: Option<f64>, why: String },
+    /// The generator could not hold a long window's rate: nothing is known
+    /// above it, and stepping down would only measure the generator.
+    GeneratorLimited { low: Option<f64>, why: String },
 }
 
 /// One window's verdict, after any retries of stalls.
@@ -359,6 +363,9 @@ impl Search<'_> {
                     }
                     Err(Unconfirmed::Short { low, why }) => {
                         out(TrialOutcome::Truncated, low, Some(why), steps)
+                    }
+                    Err(Unconfirmed::GeneratorLimited { low, why }) => {
+                        out(TrialOutcome::GeneratorLimited, low, Some(why), steps)
                     }
                 }
             }
@@ -561,6 +568,15 @@ impl Search<'_> {
                         return Ok(Ok(rate));
                     }
                     (rate * above).sqrt().min(rate * (1.0 + res))
+                }
+                Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
+                    return Ok(Err(Unconfirmed::GeneratorLimited {
+                        low: held,
+                        why: format!(
+                            "the load generator could not hold {rate:.0} req/s for a confirmation window ({}); the capacity is at least the highest rate that held one",
+                            o.generator_limited.as_deref().unwrap_or("fell behind")
+                        ),
+                    }));
                 }
                 Attempt::Judged(_, o) => {
                     broke = Some(rate);

@@ -281,6 +281,30 @@ async fn out_of_long_windows_is_truncated_with_the_long_pass_as_a_lower_bound() 
     assert!(out.note.unwrap().contains("confirmation window"));
 }
 
+/// A generator that holds short bursts but not a long window's rate ends the
+/// trial generator-limited at once: stepping down would measure the generator.
+#[tokio::test(start_paused = true)]
+async fn a_generator_that_cannot_hold_a_long_window_ends_the_trial() {
+    let c = cfg(Workload::Json);
+    let model = ServerModel::knee(1_000.0).with_generator_limit_in_long_windows(800.0, 2.0);
+    let out = search(model, &c).await;
+    assert_eq!(
+        out.outcome,
+        TrialOutcome::GeneratorLimited,
+        "{:?}",
+        out.steps
+    );
+    assert_eq!(out.capacity, None, "no long window held");
+    let long: Vec<&SearchStep> = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Confirm)
+        .collect();
+    assert_eq!(long.len(), 1, "{:?}", out.steps);
+    assert_eq!(long[0].verdict, StepVerdict::GeneratorLimited);
+    assert!(out.note.unwrap().contains("confirmation window"));
+}
+
 /// A machine that stalls every long window before one held: machine-noisy,
 /// never a truncated "lower bound" of nothing.
 #[tokio::test(start_paused = true)]

@@ -1,0 +1,73 @@
+//! The machine-drift probe: a fixed integer loop timed on one core. The runner
+//! times it on the contender's core at the run's start and around each
+//! capacity search, so a machine that slowed down (a busy neighbour on the
+//! host, a lower clock) is told apart from a server that did.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use super::{set_affinity, MeasureError};
+
+/// Loop iterations per timing: a few milliseconds on a current x86 core.
+const ITERATIONS: u64 = 2_000_000;
+/// Timings per probe; the median is kept, so one preemption does not count.
+const ROUNDS: usize = 5;
+
+/// Millions of loop iterations per second on `cpu` (anywhere if `None`): the
+/// median of [`ROUNDS`] timings, on a thread of its own so the caller's
+/// threads keep their pinning. About 15 ms.
+pub fn core_speed(cpu: Option<usize>) -> Result<f64, MeasureError> {
+    let probe = move || -> Result<f64, MeasureError> {
+        if let Some(c) = cpu {
+            // pid 0: the calling thread, this probe's own.
+            set_affinity(0, &[c])?;
+        }
+        let mut times: Vec<Duration> = (0..ROUNDS)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(spin(black_box(ITERATIONS)));
+                t.elapsed()
+            })
+            .collect();
+        times.sort_unstable();
+        let median = times[ROUNDS / 2].as_secs_f64().max(1e-9);
+        Ok(ITERATIONS as f64 / median / 1e6)
+    };
+    std::thread::scope(|s| {
+        s.spawn(probe).join().unwrap_or_else(|_| {
+            Err(MeasureError::Affinity(
+                "the speed probe's thread panicked".into(),
+            ))
+        })
+    })
+}
+
+/// A dependent chain of shifts and adds: one core's integer speed, with no
+/// memory traffic to make it depend on the other core's.
+fn spin(n: u64) -> u64 {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x = x.wrapping_add(i);
+    }
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_measures_a_positive_speed_on_an_allowed_core() {
+        let cpu = crate::measure::allowed_cpus().unwrap().first().copied();
+        let s = core_speed(cpu).unwrap();
+        assert!(s.is_finite() && s > 1.0, "{s} M iterations/s");
+    }
+
+    #[test]
+    fn a_core_that_does_not_exist_is_an_error() {
+        assert!(core_speed(Some(100_000)).is_err());
+    }
+}
