@@ -231,22 +231,6 @@ fn eta(budgets: &[Duration], current: usize, started: Instant) -> (f64, Duration
     (current as f64 / n as f64, left + here)
 }
 
-/// More than this change in the drift probe, either way, flags a trial.
-const DRIFT: f64 = 0.10;
-
-/// The core's speed before and after a search as shares of its speed at the
-/// run's start, when either lies more than [`DRIFT`] away from it.
-pub(super) fn drift(
-    start: Option<f64>,
-    before: Option<f64>,
-    after: Option<f64>,
-) -> Option<(f64, f64)> {
-    let start = start.filter(|&s| s > 0.0)?;
-    let (a, b) = (before? / start, after? / start);
-    let (lo, hi) = (a.min(b), a.max(b));
-    (lo < 1.0 - DRIFT || hi > 1.0 + DRIFT).then_some((lo, hi))
-}
-
 struct Runner<'a> {
     plan: &'a Plan,
     launcher: &'a dyn Launcher,
@@ -514,23 +498,13 @@ impl Runner<'_> {
         };
         let speed_before = self.sampler.core_speed();
         let out = search_capacity(windows, &cfg, cancel, &mut on_step).await?;
-        let drift = drift(
+        let speeds = [
             self.core_speed_at_start,
             speed_before,
             self.sampler.core_speed(),
-        );
+        ];
         let st = self.state(key);
-        if let Some((lo, hi)) = drift {
-            st.flag(
-                "drift",
-                format!(
-                    "trial {}: the contender's core ran at {:.0}–{:.0}% of its speed at the run's start (a fixed loop timed before and after the search): the machine changed, not only the server",
-                    trial + 1,
-                    lo * 100.0,
-                    hi * 100.0
-                ),
-            );
-        }
+        st.check_drift(trial, speeds);
         if let Some(n) = &out.note {
             st.notes.push(format!("trial {}: {n}", trial + 1));
         }

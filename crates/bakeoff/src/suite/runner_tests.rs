@@ -225,13 +225,11 @@ async fn a_slower_machine_around_a_search_flags_drift() {
         .find(|n| n.contains("of its speed at the run's start"))
         .unwrap();
     assert!(note.contains("70–72%"), "{note}");
+    use super::cell::drift;
+    assert_eq!(drift([Some(100.0), Some(95.0), Some(105.0)]), None);
+    assert_eq!(drift([None, Some(50.0), Some(50.0)]), None);
     assert_eq!(
-        super::runner::drift(Some(100.0), Some(95.0), Some(105.0)),
-        None
-    );
-    assert_eq!(super::runner::drift(None, Some(50.0), Some(50.0)), None);
-    assert_eq!(
-        super::runner::drift(Some(100.0), Some(100.0), Some(115.0)),
+        drift([Some(100.0), Some(100.0), Some(115.0)]),
         Some((1.0, 1.15))
     );
 }
