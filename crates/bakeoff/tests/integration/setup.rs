@@ -147,7 +147,9 @@ fn unknown_contender_is_an_input_error() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("unknown contender `nope`") && err.contains("available: healthy"),
+        err.contains("unknown contender `nope`")
+            && err.contains("found these contenders: healthy")
+            && err.contains("--contenders-dir DIR (or set BAKEOFF_CONTENDERS_DIR)"),
         "{err}"
     );
 }

@@ -1,0 +1,44 @@
+//! `bakeoff completions SHELL` and `bakeoff man`: generated from the clap
+//! definitions, so they never drift from the real command line.
+
+use anyhow::{Context, Result};
+use clap::CommandFactory;
+
+use crate::cli::{Cli, CompletionsArgs};
+
+pub fn completions(args: CompletionsArgs) -> Result<u8> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "bakeoff", &mut std::io::stdout().lock());
+    Ok(0)
+}
+
+pub fn man() -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    man_page(&mut out).context("writing the man page")?;
+    Ok(0)
+}
+
+/// The roff man page of `bakeoff` and its subcommands' one-line summaries.
+pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    clap_mangen::Man::new(Cli::command()).render(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completions_and_the_man_page_generate() {
+        for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "bakeoff", &mut buf);
+            let text = String::from_utf8(buf).unwrap();
+            assert!(text.contains("contenders-dir") && text.contains("prune"), "{shell}: {text}");
+        }
+        let mut buf = Vec::new();
+        man_page(&mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH bakeoff"), "{text}");
+        assert!(text.contains("completions") && text.contains("verify"), "{text}");
+    }
+}
