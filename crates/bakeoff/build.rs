@@ -11,10 +11,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Entries an install or an interpreter leaves inside a contender; never embedded.
-const SKIP: &[&str] = &["node_modules", "__pycache__", ".venv", "venv", ".pytest_cache"];
+const SKIP: &[&str] = &[
+    "node_modules",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".pytest_cache",
+];
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let manifest_dir =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
     println!("cargo:rerun-if-changed=build.rs");
 
@@ -34,8 +41,12 @@ fn main() {
     let mut src = String::from("&[\n");
     for (rel, abs, exec) in &files {
         println!("cargo:rerun-if-changed={}", abs.display());
-        writeln!(src, "    ({rel:?}, {exec}, include_bytes!({:?}) as &[u8]),", abs.display().to_string())
-            .expect("write to String");
+        writeln!(
+            src,
+            "    ({rel:?}, {exec}, include_bytes!({:?}) as &[u8]),",
+            abs.display().to_string()
+        )
+        .expect("write to String");
     }
     src.push(']');
     std::fs::write(out_dir.join("contenders.rs"), src).expect("write contenders.rs");
@@ -54,7 +65,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, bool)>) {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         let meta = std::fs::symlink_metadata(&path).expect("stat a contender file");
-        if meta.file_type().is_symlink() || SKIP.contains(&name.as_str()) || name.ends_with(".pyc") {
+        if meta.file_type().is_symlink() || SKIP.contains(&name.as_str()) || name.ends_with(".pyc")
+        {
             clean = false;
             continue;
         }
@@ -93,10 +105,20 @@ fn git_revision(manifest_dir: &Path) {
         Some(rev) => {
             // Rebuild when HEAD moves: HEAD itself, and the branch it points to.
             for name in ["HEAD", "packed-refs"] {
-                watch(git(&["rev-parse", "--path-format=absolute", "--git-path", name]));
+                watch(git(&[
+                    "rev-parse",
+                    "--path-format=absolute",
+                    "--git-path",
+                    name,
+                ]));
             }
             if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-                watch(git(&["rev-parse", "--path-format=absolute", "--git-path", &branch]));
+                watch(git(&[
+                    "rev-parse",
+                    "--path-format=absolute",
+                    "--git-path",
+                    &branch,
+                ]));
             }
             format!("{version} (git {rev})")
         }

@@ -293,7 +293,12 @@ pub enum CacheAction {
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Remove the installs last used longer ago than this, e.g. 30d.
-    #[arg(long, required_unless_present = "all", conflicts_with = "all", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        required_unless_present = "all",
+        conflicts_with = "all",
+        allow_hyphen_values = true
+    )]
     pub older_than: Option<String>,
     /// Remove every install.
     #[arg(long)]

@@ -22,7 +22,8 @@ pub fn execute(args: CacheArgs) -> Result<u8> {
 }
 
 fn list(dir: &std::path::Path, json: bool) -> Result<u8> {
-    let entries = cache::list(dir).with_context(|| format!("reading the cache {}", dir.display()))?;
+    let entries =
+        cache::list(dir).with_context(|| format!("reading the cache {}", dir.display()))?;
     if json {
         let doc = serde_json::json!({
             "cache": dir,
@@ -51,25 +52,45 @@ fn prune(dir: &std::path::Path, args: &PruneArgs) -> Result<u8> {
         (_, true) => Prune::All,
         (Some(age), false) => Prune::OlderThan(parse_age(age)?),
         // clap requires one of the two.
-        (None, false) => return Err(InputError::new("pass --older-than AGE (e.g. 30d) or --all").into()),
+        (None, false) => {
+            return Err(InputError::new("pass --older-than AGE (e.g. 30d) or --all").into())
+        }
     };
     let now = SystemTime::now();
     if args.dry_run {
-        let entries = cache::list(dir).with_context(|| format!("reading the cache {}", dir.display()))?;
+        let entries =
+            cache::list(dir).with_context(|| format!("reading the cache {}", dir.display()))?;
         let selected: Vec<Entry> = entries
             .into_iter()
             .filter(|e| match which {
                 Prune::All => true,
-                Prune::OlderThan(age) => now.duration_since(e.last_use).is_ok_and(|idle| idle > age),
+                Prune::OlderThan(age) => {
+                    now.duration_since(e.last_use).is_ok_and(|idle| idle > age)
+                }
             })
             .collect();
         println!("would remove from {}:", dir.display());
-        println!("{}", if selected.is_empty() { "(nothing)".into() } else { table(&selected) });
+        println!(
+            "{}",
+            if selected.is_empty() {
+                "(nothing)".into()
+            } else {
+                table(&selected)
+            }
+        );
         return Ok(0);
     }
-    let out = cache::prune(dir, which, now).with_context(|| format!("pruning the cache {}", dir.display()))?;
+    let out = cache::prune(dir, which, now)
+        .with_context(|| format!("pruning the cache {}", dir.display()))?;
     println!("removed from {}:", dir.display());
-    println!("{}", if out.removed.is_empty() { "(nothing)".into() } else { table(&out.removed) });
+    println!(
+        "{}",
+        if out.removed.is_empty() {
+            "(nothing)".into()
+        } else {
+            table(&out.removed)
+        }
+    );
     let freed: u64 = out.removed.iter().map(|e| e.bytes).sum();
     println!("{} entries, {} freed", out.removed.len(), size(freed));
     if !out.skipped.is_empty() {
@@ -97,17 +118,22 @@ fn table(entries: &[Entry]) -> String {
             vec![
                 e.describe(),
                 size(e.bytes),
-                ago(now, e.last_use),
-                if e.in_use { "in use".into() } else { String::new() },
+                match e.in_use {
+                    true => format!("{} (in use)", ago(now, e.last_use)),
+                    false => ago(now, e.last_use),
+                },
                 e.path.display().to_string(),
             ]
         })
         .collect();
-    text_table(&["entry", "size", "last use", "", "path"], &rows)
+    text_table(&["entry", "size", "last use", "path"], &rows)
 }
 
 fn entry_json(e: &Entry) -> serde_json::Value {
-    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
     serde_json::json!({
         "kind": e.kind,
         "contender": e.contender,
@@ -144,9 +170,15 @@ mod tests {
     fn ages_parse_and_print() {
         assert_eq!(parse_age("30d").unwrap(), Duration::from_secs(30 * 86_400));
         let msg = parse_age("soon").unwrap_err().to_string();
-        assert!(msg.contains("--older-than `soon`") && msg.contains("30d"), "{msg}");
+        assert!(
+            msg.contains("--older-than `soon`") && msg.contains("30d"),
+            "{msg}"
+        );
         let now = SystemTime::now();
-        assert_eq!(ago(now, now - Duration::from_secs(3 * 86_400 + 5)), "3 days ago");
+        assert_eq!(
+            ago(now, now - Duration::from_secs(3 * 86_400 + 5)),
+            "3 days ago"
+        );
         assert_eq!(ago(now, now - Duration::from_secs(7200)), "2 h ago");
         assert_eq!(ago(now, now), "just now");
     }

@@ -191,7 +191,10 @@ mod tests {
         std::fs::create_dir_all(dir.join("lib")).unwrap();
         std::fs::write(dir.join("lib/blob"), vec![0u8; 1000]).unwrap();
         std::fs::write(dir.join(STAMP), r#"{"runtime_version":"v22.1.0"}"#).unwrap();
-        let f = std::fs::File::options().write(true).open(dir.join(STAMP)).unwrap();
+        let f = std::fs::File::options()
+            .write(true)
+            .open(dir.join(STAMP))
+            .unwrap();
         f.set_modified(SystemTime::now() - age).unwrap();
         dir
     }
@@ -206,11 +209,16 @@ mod tests {
         std::fs::write(cache.join("unrelated.txt"), "not an entry").unwrap();
         let listed = list(cache).unwrap();
         assert_eq!(
-            listed.iter().map(|e| e.contender.as_str()).collect::<Vec<_>>(),
+            listed
+                .iter()
+                .map(|e| e.contender.as_str())
+                .collect::<Vec<_>>(),
             ["node-busy", "node-old", "python-fresh"],
             "oldest use first"
         );
-        assert!(listed.iter().all(|e| e.bytes >= 1000 && e.complete && !e.in_use));
+        assert!(listed
+            .iter()
+            .all(|e| e.bytes >= 1000 && e.complete && !e.in_use));
         assert_eq!(listed[1].describe(), "npm node-old (v22.1.0)");
 
         let held = try_lock(&busy).unwrap();

@@ -139,7 +139,11 @@ pub fn data_dir() -> Option<PathBuf> {
 /// `$<var>/bakeoff` when that variable holds an absolute path, else
 /// `$HOME/<fallback>/bakeoff`.
 pub(crate) fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env(var)
         .filter(|p| p.is_absolute())
         .or_else(|| env("HOME").map(|home| home.join(fallback)))
@@ -149,8 +153,16 @@ pub(crate) fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
 /// Unpack `files` into `<data_dir>/contenders-<version>-<hash>` unless it is there
 /// already; returns that directory. Safe against a concurrent unpack of the same
 /// copy (both return the one that won the rename).
-pub fn unpack(files: &[EmbeddedFile], data_dir: &Path, version: &str) -> Result<PathBuf, LocateError> {
-    let target = data_dir.join(format!("contenders-{}-{}", slug(version), content_hash(files)));
+pub fn unpack(
+    files: &[EmbeddedFile],
+    data_dir: &Path,
+    version: &str,
+) -> Result<PathBuf, LocateError> {
+    let target = data_dir.join(format!(
+        "contenders-{}-{}",
+        slug(version),
+        content_hash(files)
+    ));
     if target.is_dir() {
         return Ok(target);
     }
@@ -228,7 +240,10 @@ fn content_hash(files: &[EmbeddedFile]) -> String {
             h.update(part);
         }
     }
-    h.finalize()[..6].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -243,12 +258,20 @@ mod tests {
     #[test]
     fn the_embedded_copy_holds_every_reference_contender_and_no_install() {
         let names = embedded_names();
-        for name in ["node-express", "node-fastify", "node-http", "python-django", "python-fastapi", "python-flask"] {
+        for name in [
+            "node-express",
+            "node-fastify",
+            "node-http",
+            "python-django",
+            "python-fastapi",
+            "python-flask",
+        ] {
             assert!(names.contains(&name), "{name} is not embedded: {names:?}");
         }
         for (rel, _, _) in EMBEDDED {
             assert!(
-                !rel.split('/').any(|p| ["node_modules", "__pycache__", ".venv"].contains(&p)),
+                !rel.split('/')
+                    .any(|p| ["node_modules", "__pycache__", ".venv"].contains(&p)),
                 "{rel} should not be embedded"
             );
         }
@@ -260,13 +283,29 @@ mod tests {
         let a = unpack(FILES, tmp.path(), "0.1.0").unwrap();
         let b = unpack(FILES, tmp.path(), "0.2.0 (git abc1234)").unwrap();
         assert_ne!(a, b);
-        assert!(a.file_name().unwrap().to_str().unwrap().starts_with("contenders-0.1.0-"));
-        assert!(b.file_name().unwrap().to_str().unwrap().starts_with("contenders-0.2.0-abc1234-"));
+        assert!(a
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("contenders-0.1.0-"));
+        assert!(b
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("contenders-0.2.0-abc1234-"));
         for dir in [&a, &b] {
-            assert_eq!(std::fs::read(dir.join("app-a/bakeoff.toml")).unwrap(), FILES[0].2);
+            assert_eq!(
+                std::fs::read(dir.join("app-a/bakeoff.toml")).unwrap(),
+                FILES[0].2
+            );
         }
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(a.join("app-a/run.sh")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(a.join("app-a/run.sh"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o111, 0o111);
         // The same version again reuses its copy; no temporary directory is left.
         std::fs::write(a.join("marker"), "kept").unwrap();
@@ -308,18 +347,29 @@ mod tests {
         // A foreign ./contenders (none of bakeoff's names) is not taken for the clone's.
         std::fs::create_dir_all(tmp.path().join("contenders/mine")).unwrap();
         std::fs::write(tmp.path().join("contenders/mine").join(MANIFEST), "").unwrap();
-        assert_eq!(resolve(None, tmp.path(), Some(&data)).unwrap().origin, Origin::Embedded);
+        assert_eq!(
+            resolve(None, tmp.path(), Some(&data)).unwrap().origin,
+            Origin::Embedded
+        );
         // bakeoff's ./contenders: used as is, so edits there take effect.
         let local = tmp.path().join("contenders/node-http");
         std::fs::create_dir_all(&local).unwrap();
         std::fs::write(local.join(MANIFEST), "edited").unwrap();
         let got = resolve(None, tmp.path(), Some(&data)).unwrap();
-        assert_eq!(got, ContendersDir { path: tmp.path().join("contenders"), origin: Origin::Clone });
+        assert_eq!(
+            got,
+            ContendersDir {
+                path: tmp.path().join("contenders"),
+                origin: Origin::Clone
+            }
+        );
         // A given directory wins over both, and needs no data directory.
         let got = resolve(Some(Path::new("/elsewhere")), tmp.path(), None).unwrap();
         assert_eq!(got, ContendersDir::given("/elsewhere"));
         // Without a data directory the embedded copy has nowhere to go: say so.
-        let msg = resolve(None, &tmp.path().join("nowhere"), None).unwrap_err().to_string();
+        let msg = resolve(None, &tmp.path().join("nowhere"), None)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("--contenders-dir"), "{msg}");
     }
 }

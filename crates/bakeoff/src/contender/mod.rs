@@ -180,7 +180,9 @@ pub enum ContenderError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unknown contender `{name}`: bakeoff looked in {dir} and found {found}; {HOW_TO_POINT}")]
+    #[error(
+        "unknown contender `{name}`: bakeoff looked in {dir} and found {found}; {HOW_TO_POINT}"
+    )]
     Unknown {
         name: String,
         dir: ContendersDir,
@@ -362,9 +364,10 @@ fn found_in(dir: &Path) -> String {
     other.sort();
     let shown = other.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
     let more = if other.len() > 5 { ", …" } else { "" };
+    let n = other.len();
+    let entries = if n == 1 { "entry" } else { "entries" };
     format!(
-        "no contender in it (no */bakeoff.toml among its {} entries: {shown}{more}); it is not a contenders directory",
-        other.len()
+        "no contender in it (no */bakeoff.toml among its {n} {entries}: {shown}{more}); it is not a contenders directory"
     )
 }
 

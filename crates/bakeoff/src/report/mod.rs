@@ -111,10 +111,13 @@ pub fn fairness_doc() -> Option<PathBuf> {
     let contenders = crate::contender::locate::resolve_local(given.as_deref(), &cwd)
         .and_then(|d| std::path::absolute(d.path).ok());
     let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    [contenders.and_then(|c| c.parent().map(Path::to_path_buf)), Some(built_from)]
-        .into_iter()
-        .flatten()
-        .map(|root| root.join(FAIRNESS_DOC))
-        .find(|p| p.is_file())
-        .and_then(|p| p.canonicalize().ok())
+    [
+        contenders.and_then(|c| c.parent().map(Path::to_path_buf)),
+        Some(built_from),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|root| root.join(FAIRNESS_DOC))
+    .find(|p| p.is_file())
+    .and_then(|p| p.canonicalize().ok())
 }

@@ -61,7 +61,11 @@ fn inside_a_clone_its_own_contenders_are_used() {
     std::fs::create_dir_all(&dir).unwrap();
     let src = crate::run::contenders_dir().join("node-http/bakeoff.toml");
     let text = std::fs::read_to_string(src).unwrap();
-    std::fs::write(dir.join("bakeoff.toml"), format!("edited_in_the_clone = 1\n{text}")).unwrap();
+    std::fs::write(
+        dir.join("bakeoff.toml"),
+        format!("edited_in_the_clone = 1\n{text}"),
+    )
+    .unwrap();
     let marker = Marker::new();
     let done = run(
         &mut outside(clone.path(), clone.path(), &marker),
@@ -69,11 +73,15 @@ fn inside_a_clone_its_own_contenders_are_used() {
     );
     assert_eq!(done.code(), Some(2), "{}", done.stderr);
     assert!(
-        done.stderr.contains("edited_in_the_clone") && done.stderr.contains(&dir.display().to_string()),
+        done.stderr.contains("edited_in_the_clone")
+            && done.stderr.contains(&dir.display().to_string()),
         "the edited manifest was not the one read: {}",
         done.stderr
     );
-    assert!(unpacked(clone.path()).is_empty(), "the built-in copy was unpacked anyway");
+    assert!(
+        unpacked(clone.path()).is_empty(),
+        "the built-in copy was unpacked anyway"
+    );
 }
 
 #[test]
@@ -94,7 +102,11 @@ fn lookup_errors_say_where_bakeoff_looked_and_how_to_point_elsewhere() {
         "--contenders-dir",
         "BAKEOFF_CONTENDERS_DIR",
     ] {
-        assert!(done.stderr.contains(part), "no {part:?} in: {}", done.stderr);
+        assert!(
+            done.stderr.contains(part),
+            "no {part:?} in: {}",
+            done.stderr
+        );
     }
 
     // A directory that is not a contenders directory, and an empty one, say so.
@@ -103,7 +115,10 @@ fn lookup_errors_say_where_bakeoff_looked_and_how_to_point_elsewhere() {
     std::fs::write(foreign.join("Cargo.toml"), "").unwrap();
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    for (dir, says) in [(&foreign, "not a contenders directory"), (&empty, "an empty directory")] {
+    for (dir, says) in [
+        (&foreign, "not a contenders directory"),
+        (&empty, "an empty directory"),
+    ] {
         let done = run(
             &mut outside(tmp.path(), tmp.path(), &marker),
             &["verify", "--contenders-dir", dir.to_str().unwrap()],
@@ -124,7 +139,11 @@ fn cache_prune_removes_what_it_lists_and_list_shows_it() {
     let entry = |name: &str| {
         let dir = cache.join("npm").join(format!("{name}-0123456789abcdef"));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("bakeoff-stamp.json"), r#"{"runtime_version":"v22.0.0"}"#).unwrap();
+        std::fs::write(
+            dir.join("bakeoff-stamp.json"),
+            r#"{"runtime_version":"v22.0.0"}"#,
+        )
+        .unwrap();
         dir
     };
     let (a, b) = (entry("node-a"), entry("node-b"));
@@ -143,17 +162,34 @@ fn cache_prune_removes_what_it_lists_and_list_shows_it() {
     );
     // Used just now: an age selector leaves both; --dry-run removes nothing.
     let kept = run(&mut cmd(), &["cache", "prune", "--older-than", "30d"]);
-    assert!(kept.stdout.contains("(nothing)") && a.is_dir() && b.is_dir(), "{}", kept.stdout);
+    assert!(
+        kept.stdout.contains("(nothing)") && a.is_dir() && b.is_dir(),
+        "{}",
+        kept.stdout
+    );
     let dry = run(&mut cmd(), &["cache", "prune", "--all", "--dry-run"]);
-    assert!(dry.stdout.contains(&a.display().to_string()) && a.is_dir(), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains(&a.display().to_string()) && a.is_dir(),
+        "{}",
+        dry.stdout
+    );
     let pruned = run(&mut cmd(), &["cache", "prune", "--all"]);
     assert_eq!(pruned.code(), Some(0), "{}", pruned.stderr);
     for dir in [&a, &b] {
-        assert!(pruned.stdout.contains(&dir.display().to_string()), "{}", pruned.stdout);
+        assert!(
+            pruned.stdout.contains(&dir.display().to_string()),
+            "{}",
+            pruned.stdout
+        );
         assert!(!dir.exists());
     }
     let none = run(&mut cmd(), &["cache", "prune"]);
-    assert_eq!(none.code(), Some(2), "a prune without a selector: {}", none.stderr);
+    assert_eq!(
+        none.code(),
+        Some(2),
+        "a prune without a selector: {}",
+        none.stderr
+    );
     assert!(none.stderr.contains("--older-than"), "{}", none.stderr);
 }
 
@@ -162,16 +198,28 @@ fn completions_man_page_and_version() {
     let tmp = tempfile::tempdir().unwrap();
     let marker = Marker::new();
     for shell in ["bash", "zsh", "fish"] {
-        let done = run(&mut outside(tmp.path(), tmp.path(), &marker), &["completions", shell]);
+        let done = run(
+            &mut outside(tmp.path(), tmp.path(), &marker),
+            &["completions", shell],
+        );
         assert_eq!(done.code(), Some(0), "{shell}: {}", done.stderr);
-        assert!(done.stdout.contains("contenders-dir"), "{shell}: {}", done.stdout);
+        assert!(
+            done.stdout.contains("contenders-dir"),
+            "{shell}: {}",
+            done.stdout
+        );
     }
     let man = run(&mut outside(tmp.path(), tmp.path(), &marker), &["man"]);
     assert_eq!(man.code(), Some(0), "{}", man.stderr);
     assert!(man.stdout.contains(".TH bakeoff"), "{}", man.stdout);
 
-    let version = run(&mut outside(tmp.path(), tmp.path(), &marker), &["--version"]);
-    assert!(version.stdout.starts_with(&format!("bakeoff {}", env!("CARGO_PKG_VERSION"))));
+    let version = run(
+        &mut outside(tmp.path(), tmp.path(), &marker),
+        &["--version"],
+    );
+    assert!(version
+        .stdout
+        .starts_with(&format!("bakeoff {}", env!("CARGO_PKG_VERSION"))));
     // Built from a clone with git: the revision it was built from.
     let rev = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
@@ -181,6 +229,10 @@ fn completions_man_page_and_version() {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     if let Some(rev) = rev {
-        assert!(version.stdout.contains(&format!("(git {rev})")), "{}", version.stdout);
+        assert!(
+            version.stdout.contains(&format!("(git {rev})")),
+            "{}",
+            version.stdout
+        );
     }
 }
