@@ -224,8 +224,8 @@ mod tests {
         let held = try_lock(&busy).unwrap();
         let out = prune(cache, Prune::OlderThan(30 * DAY), SystemTime::now()).unwrap();
         let paths = |v: &[Entry]| v.iter().map(|e| e.path.clone()).collect::<Vec<_>>();
-        assert_eq!(paths(&out.removed), [old.clone()]);
-        assert_eq!(paths(&out.skipped), [busy.clone()]);
+        assert_eq!(paths(&out.removed), std::slice::from_ref(&old));
+        assert_eq!(paths(&out.skipped), std::slice::from_ref(&busy));
         assert!(!old.exists() && fresh.is_dir() && busy.is_dir());
         assert!(cache.join("unrelated.txt").is_file());
         drop(held);
