@@ -53,6 +53,40 @@ fn verify_outside_the_clone_uses_the_built_in_contenders() {
     crate::run::assert_no_orphans(&marker);
 }
 
+/// A tiny run from outside the clone: set up, verified, measured and stored with
+/// the built-in contenders, results next to the user's project.
+#[test]
+fn a_tiny_run_outside_the_clone_uses_the_built_in_contenders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = Marker::new();
+    let done = run(
+        &mut outside(tmp.path(), tmp.path(), &marker),
+        &[
+            "run",
+            "--workloads",
+            "json",
+            "--contenders",
+            "node-http",
+            "--duration-scale",
+            "0.05",
+            "-q",
+        ],
+    );
+    assert_eq!(done.code(), Some(0), "{}\n{}", done.stdout, done.stderr);
+    let db = tmp.path().join("bakeoff-results/bakeoff.db");
+    let runs = bakeoff::store::Store::open(&db)
+        .unwrap()
+        .list_runs()
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].contenders, ["node-http"]);
+    assert_eq!(runs[0].status, bakeoff::model::RunStatus::Complete);
+    assert!(unpacked(tmp.path())[0]
+        .join("node-http/bakeoff.toml")
+        .is_file());
+    crate::run::assert_no_orphans(&marker);
+}
+
 #[test]
 fn inside_a_clone_its_own_contenders_are_used() {
     let clone = tempfile::tempdir().unwrap();
