@@ -12,7 +12,7 @@
 //! let cancel = tokio_util::sync::CancellationToken::new();
 //! let cwd = std::env::current_dir()?;
 //! let dir = locate::resolve(None, &cwd, locate::data_dir().as_deref())?;
-//! let selection = Selection { names: vec!["node-http".into()], paths: vec![], dir };
+//! let selection = Selection { names: vec!["node-http".into()], paths: vec![], dir: Some(dir) };
 //! let contenders = contender::discover(&selection)?;
 //! let opts = setup::SetupOptions::new(&results_dir, false);
 //! let installed = setup::ensure(&contenders, &opts, &cancel).await?; // info: ContenderInfo
