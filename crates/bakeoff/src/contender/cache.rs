@@ -4,9 +4,11 @@
 //! Layout (written by [`super::setup`]): `<cache>/<kind>/<name>-<key>/` per
 //! install (`kind` is npm, pip or none; `key` the first 16 hex digits of the
 //! install key), with `bakeoff-stamp.json` inside once the install finished, and
-//! `<cache>/<kind>/<name>-<key>.lock`, flocked while bakeoff checks or uses it.
-//! The stamp's mtime is the entry's last use: setup touches it whenever it hands
-//! the install to a command.
+//! `<cache>/<kind>/<name>-<key>.lock`, flocked exclusively while setup checks or
+//! builds it, and `<cache>/<kind>/<name>-<key>.use`, flocked shared by every
+//! command using the install ([`InUse`]). [`prune`] needs both exclusively, so
+//! it never removes an install being built or run. The stamp's mtime is the
+//! entry's last use: setup touches it whenever it hands the install to a command.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -78,7 +80,7 @@ pub fn list(cache: &Path) -> std::io::Result<Vec<Entry>> {
         let kind_name = kind.file_name().to_string_lossy().into_owned();
         for e in std::fs::read_dir(kind.path())?.filter_map(Result::ok) {
             if !e.file_type().is_ok_and(|t| t.is_dir()) {
-                continue; // the .lock files
+                continue; // the .lock and .use files
             }
             let path = e.path();
             let dir_name = e.file_name().to_string_lossy().into_owned();
@@ -158,18 +160,45 @@ pub fn prune(cache: &Path, which: Prune, now: SystemTime) -> std::io::Result<Pru
     Ok(out)
 }
 
-/// The entry's lock, if nobody holds it (released when dropped: the file closes).
-fn try_lock(entry: &Path) -> Option<std::fs::File> {
-    use std::os::fd::AsRawFd;
-    let file = std::fs::OpenOptions::new()
+/// A command's hold on an install: a shared flock on `<entry>.use`, released when
+/// the last clone of the [`super::setup::Installed`] holding it is dropped.
+#[derive(Debug)]
+pub struct InUse {
+    _file: std::fs::File,
+}
+
+impl InUse {
+    /// Take the shared hold; waits only while a prune removes this very entry.
+    pub fn acquire(entry: &Path) -> std::io::Result<InUse> {
+        use std::os::fd::AsRawFd;
+        let file = open_lock(entry, "use")?;
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(InUse { _file: file })
+    }
+}
+
+fn open_lock(entry: &Path, ext: &str) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(entry.with_extension("lock"))
-        .ok()?;
-    // SAFETY: flock on a descriptor we own, non-blocking.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    (rc == 0).then_some(file)
+        .open(entry.with_extension(ext))
+}
+
+/// Both of the entry's locks, exclusively, if nobody holds either (released when
+/// dropped: the files close).
+fn try_lock(entry: &Path) -> Option<(std::fs::File, std::fs::File)> {
+    use std::os::fd::AsRawFd;
+    let exclusive = |ext: &str| {
+        let file = open_lock(entry, ext).ok()?;
+        // SAFETY: flock on a descriptor we own, non-blocking.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        (rc == 0).then_some(file)
+    };
+    Some((exclusive("lock")?, exclusive("use")?))
 }
 
 /// Record a use of the entry whose stamp is `stamp` (its mtime is the last use).
@@ -206,6 +235,7 @@ mod tests {
         let old = entry(cache, "npm", "node-old", 40 * DAY);
         let fresh = entry(cache, "pip", "python-fresh", DAY);
         let busy = entry(cache, "npm", "node-busy", 50 * DAY);
+        let building = entry(cache, "npm", "node-building", 45 * DAY);
         std::fs::write(cache.join("unrelated.txt"), "not an entry").unwrap();
         let listed = list(cache).unwrap();
         assert_eq!(
@@ -213,25 +243,36 @@ mod tests {
                 .iter()
                 .map(|e| e.contender.as_str())
                 .collect::<Vec<_>>(),
-            ["node-busy", "node-old", "python-fresh"],
+            ["node-busy", "node-building", "node-old", "python-fresh"],
             "oldest use first"
         );
         assert!(listed
             .iter()
             .all(|e| e.bytes >= 1000 && e.complete && !e.in_use));
-        assert_eq!(listed[1].describe(), "npm node-old (v22.1.0)");
+        assert_eq!(listed[2].describe(), "npm node-old (v22.1.0)");
 
-        let held = try_lock(&busy).unwrap();
+        // A command running node-busy, and a setup checking node-building.
+        let running = InUse::acquire(&busy).unwrap();
+        let setup = open_lock(&building, "lock").unwrap();
+        // SAFETY: flock on a descriptor we own.
+        assert_eq!(
+            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&setup), libc::LOCK_EX) },
+            0
+        );
+        assert!(list(cache).unwrap().iter().filter(|e| e.in_use).count() == 2);
         let out = prune(cache, Prune::OlderThan(30 * DAY), SystemTime::now()).unwrap();
         let paths = |v: &[Entry]| v.iter().map(|e| e.path.clone()).collect::<Vec<_>>();
         assert_eq!(paths(&out.removed), std::slice::from_ref(&old));
-        assert_eq!(paths(&out.skipped), std::slice::from_ref(&busy));
-        assert!(!old.exists() && fresh.is_dir() && busy.is_dir());
+        assert_eq!(paths(&out.skipped), [busy.clone(), building.clone()]);
+        assert!(!old.exists() && fresh.is_dir() && busy.is_dir() && building.is_dir());
         assert!(cache.join("unrelated.txt").is_file());
-        drop(held);
+        drop((running, setup));
 
         let out = prune(cache, Prune::All, SystemTime::now()).unwrap();
-        assert_eq!(paths(&out.removed), [busy.clone(), fresh.clone()]);
+        assert_eq!(
+            paths(&out.removed),
+            [busy.clone(), building.clone(), fresh.clone()]
+        );
         assert!(list(cache).unwrap().is_empty());
         assert!(cache.join("unrelated.txt").is_file());
     }

@@ -470,6 +470,7 @@ mod tests {
             python: "python3".into(),
             path_dirs: Vec::new(),
             cached: true,
+            in_use: None,
         };
         let env = ContractEnv {
             sqlite: "/d/db.sqlite".into(),

@@ -71,6 +71,8 @@ pub struct Installed {
     pub path_dirs: Vec<PathBuf>,
     /// True when the install was skipped (key unchanged).
     pub cached: bool,
+    /// Keeps `bakeoff cache prune` off the install while this (or a clone) lives.
+    pub in_use: Option<std::sync::Arc<super::cache::InUse>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +183,7 @@ pub async fn ensure_one(
             std::io::ErrorKind::Interrupted => SetupError::Cancelled { name: name.clone() },
             _ => io(&install_dir)(source),
         })?;
+    let in_use = super::cache::InUse::acquire(&install_dir).map_err(io(&install_dir))?;
     let stamp_path = install_dir.join(STAMP);
     let stamp = std::fs::read(&stamp_path)
         .ok()
@@ -264,6 +267,7 @@ pub async fn ensure_one(
         python,
         path_dirs,
         cached,
+        in_use: Some(std::sync::Arc::new(in_use)),
     })
 }
 

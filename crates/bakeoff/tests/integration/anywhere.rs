@@ -270,3 +270,21 @@ fn completions_man_page_and_version() {
         );
     }
 }
+
+/// An install handed to a command stays in use, so a prune skips it, until the
+/// command drops it.
+#[tokio::test]
+async fn prune_skips_an_install_a_command_is_using() {
+    use bakeoff::contender::cache::{self, Prune};
+    let tmp = tempfile::tempdir().unwrap();
+    let installed = crate::contender::installed("healthy", tmp.path()).await;
+    let cache_dir = tmp.path().join("cache");
+    let out = cache::prune(&cache_dir, Prune::All, std::time::SystemTime::now()).unwrap();
+    assert!(out.removed.is_empty(), "{:?}", out.removed);
+    assert_eq!(out.skipped.len(), 1);
+    assert!(out.skipped[0].in_use && out.skipped[0].path.is_dir());
+    drop(installed);
+    let out = cache::prune(&cache_dir, Prune::All, std::time::SystemTime::now()).unwrap();
+    assert_eq!(out.removed.len(), 1);
+    assert!(!out.removed[0].path.exists());
+}
