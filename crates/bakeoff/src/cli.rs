@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Node.js or Python for your backend? Measured on your machine, for your workload.
 #[derive(Debug, Parser)]
-#[command(name = "bakeoff", version, about, long_about = None)]
+#[command(name = "bakeoff", version = crate::contender::locate::VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -39,6 +39,12 @@ pub enum Command {
     Claims(ClaimsArgs),
     /// Recommend a stack for a team's profile, with a capacity plan.
     Advise(AdviseArgs),
+    /// List or prune the install cache ($BAKEOFF_CACHE_DIR, else ~/.cache/bakeoff).
+    Cache(CacheArgs),
+    /// Print a shell completion script, e.g. `bakeoff completions bash > ~/.local/share/bash-completion/completions/bakeoff`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. `bakeoff man > bakeoff.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -96,9 +102,10 @@ pub struct ContenderArgs {
     /// A user's contender directory (with bakeoff.toml), or DIR@variant; repeatable.
     #[arg(long = "contender")]
     pub contender_paths: Vec<PathBuf>,
-    /// Directory of the reference contenders.
-    #[arg(long, env = "BAKEOFF_CONTENDERS_DIR", default_value = "contenders")]
-    pub contenders_dir: PathBuf,
+    /// Directory of the reference contenders (default: ./contenders inside
+    /// bakeoff's clone, else the copy built into bakeoff).
+    #[arg(long, env = "BAKEOFF_CONTENDERS_DIR")]
+    pub contenders_dir: Option<PathBuf>,
     /// Results directory (caches, data, logs, default database).
     #[arg(long, env = "BAKEOFF_RESULTS_DIR", default_value = "bakeoff-results")]
     pub results_dir: PathBuf,
@@ -263,6 +270,49 @@ pub struct AdviseArgs {
     pub json: bool,
     #[arg(long)]
     pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Each install: what it is, its size, its last use.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove installs; those another bakeoff is using are skipped.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove the installs last used longer ago than this, e.g. 30d.
+    #[arg(
+        long,
+        required_unless_present = "all",
+        conflicts_with = "all",
+        allow_hyphen_values = true
+    )]
+    pub older_than: Option<String>,
+    /// Remove every install.
+    #[arg(long)]
+    pub all: bool,
+    /// List what would be removed, and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 //! - [`cli`]: the clap-derive command line, as typed.
 //! - [`cmd`]: one module per subcommand; turns arguments into validated configs
 //!   and calls the library. The only place that prints.
-//! - [`contender`]: the manifest (`bakeoff.toml`), `setup` (installs and data
-//!   generation) and the supervisor (processes, health, logs, teardown).
+//! - [`contender`]: the manifest (`bakeoff.toml`), where the reference contenders
+//!   are (`locate`: the clone's, or the copy built into the binary), `setup`
+//!   (installs, their `cache`, and data generation) and the supervisor (processes,
+//!   health, logs, teardown).
 //! - [`workload`]: the workloads, the upstream service, and `verify`.
 //! - [`suite`]: the plan, the capacity search, trials and statistics.
 //! - [`measure`]: resource sampling of a process tree from `/proc`.

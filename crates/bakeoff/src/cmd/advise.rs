@@ -66,7 +66,8 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
                 contenders: ContenderArgs {
                     contenders,
                     contender_paths: Vec::new(),
-                    contenders_dir: "contenders".into(),
+                    // The same lookup as every command: the clone's, else the built-in copy.
+                    contenders_dir: None,
                     results_dir: "bakeoff-results".into(),
                 },
                 profile: Profile::Quick,

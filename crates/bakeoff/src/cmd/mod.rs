@@ -8,12 +8,14 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Cli, Command};
 
 mod advise;
+mod cache;
 mod claims;
 mod compare;
 mod load;
 mod report;
 mod run;
 mod setup;
+mod shell;
 mod show;
 mod verify;
 
@@ -46,6 +48,9 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::Compare(args) => compare::execute(args).await,
         Command::Claims(args) => claims::execute(args).await,
         Command::Advise(args) => advise::execute(args, cancel).await,
+        Command::Cache(args) => cache::execute(args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man => shell::man(),
     }
 }
 

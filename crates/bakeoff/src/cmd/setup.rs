@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{ContenderArgs, SetupArgs};
 use crate::contender::setup::{self, SetupError, SetupOptions};
-use crate::contender::{self, datagen, Contender};
+use crate::contender::{self, datagen, locate, Contender, ContendersDir, Selection};
 use crate::{InputError, Interrupted};
 
 pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
@@ -84,9 +84,27 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
     Ok(if failures.is_empty() { 0 } else { 1 })
 }
 
+/// The reference contenders' directory: `given` (the flag or its variable), else
+/// the clone's `./contenders`, else the built-in copy ([`locate::resolve`]).
+pub(super) fn contenders_dir(given: Option<&std::path::Path>) -> Result<ContendersDir> {
+    // A deleted working directory only rules out the clone's copy.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    Ok(locate::resolve(given, &cwd, locate::data_dir().as_deref())?)
+}
+
 /// The selected contenders; a bad selection or manifest is an input error (exit 2).
 pub(super) fn discover(args: &ContenderArgs) -> Result<Vec<Contender>> {
-    contender::discover(args).map_err(|e| InputError::new(e.to_string()).into())
+    // Only paths: no reference contender is needed, so nothing is unpacked.
+    let needs_dir = !args.contenders.is_empty() || args.contender_paths.is_empty();
+    let selection = Selection {
+        names: args.contenders.clone(),
+        paths: args.contender_paths.clone(),
+        dir: match needs_dir {
+            true => Some(contenders_dir(args.contenders_dir.as_deref())?),
+            false => None,
+        },
+    };
+    contender::discover(&selection).map_err(|e| InputError::new(e.to_string()).into())
 }
 
 pub(super) async fn generate_data(results_dir: &std::path::Path) -> Result<datagen::DataFiles> {

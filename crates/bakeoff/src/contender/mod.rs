@@ -1,24 +1,28 @@
-//! Contenders: the manifest ([`manifest`]), discovery from the command line
-//! ([`discover`]), installs ([`setup`]), the generated data ([`datagen`]) and the
+//! Contenders: the manifest ([`manifest`]), where the reference ones are
+//! ([`locate`]), discovery of a selection ([`discover`]), installs ([`setup`]) and
+//! their cache ([`cache`]), the generated data ([`datagen`]) and the
 //! supervisor that runs them ([`supervisor`], with [`procs`] for process groups).
 //! [`check`] ties them to the contract verifier.
 //!
 //! The flow a command follows:
 //!
 //! ```no_run
-//! # async fn f(args: bakeoff::cli::ContenderArgs, upstream_url: String) -> anyhow::Result<()> {
-//! use bakeoff::contender::{self, datagen, setup, supervisor};
+//! # async fn f(results_dir: std::path::PathBuf, upstream_url: String) -> anyhow::Result<()> {
+//! use bakeoff::contender::{self, datagen, locate, setup, supervisor, Selection};
 //! let cancel = tokio_util::sync::CancellationToken::new();
-//! let contenders = contender::discover(&args)?;
-//! let opts = setup::SetupOptions::new(&args.results_dir, false);
+//! let cwd = std::env::current_dir()?;
+//! let dir = locate::resolve(None, &cwd, locate::data_dir().as_deref())?;
+//! let selection = Selection { names: vec!["node-http".into()], paths: vec![], dir: Some(dir) };
+//! let contenders = contender::discover(&selection)?;
+//! let opts = setup::SetupOptions::new(&results_dir, false);
 //! let installed = setup::ensure(&contenders, &opts, &cancel).await?; // info: ContenderInfo
-//! let data = datagen::ensure(&args.results_dir)?;
+//! let data = datagen::ensure(&results_dir)?;
 //! for inst in &installed {
 //!     let env = supervisor::ContractEnv {
 //!         sqlite: data.working_copy(inst.contender.name())?, // fresh per start
 //!         data: data.csv.clone(),
 //!         upstream: upstream_url.clone(),
-//!         log_dir: args.results_dir.join("logs"),
+//!         log_dir: results_dir.join("logs"),
 //!     };
 //!     let spec = supervisor::SpawnSpec::new(inst, 2, &env); // 2 workers
 //!     let running = supervisor::Running::start(&spec, &cancel).await?;
@@ -31,19 +35,21 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::cli::ContenderArgs;
 use crate::model::{ContenderInfo, VariantInfo};
 
+pub mod cache;
 pub mod check;
 pub mod datagen;
 pub mod footprint;
 pub mod interpreters;
+pub mod locate;
 pub mod manifest;
 pub mod procs;
 pub mod setup;
 pub mod supervisor;
 pub mod verified;
 
+pub use locate::ContendersDir;
 pub use manifest::{Manifest, ManifestError, SetupKind};
 
 /// The manifest file name inside a contender directory.
@@ -174,11 +180,13 @@ pub enum ContenderError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unknown contender `{name}` in {dir}; available: {available}", dir = .dir.display())]
+    #[error(
+        "unknown contender `{name}`: bakeoff looked in {dir} and found {found}; {HOW_TO_POINT}"
+    )]
     Unknown {
         name: String,
-        dir: PathBuf,
-        available: String,
+        dir: ContendersDir,
+        found: String,
     },
     #[error("unknown variant `{name}` ({manifest} declares no such [[variants]] name); available: {available}", manifest = .manifest.display())]
     UnknownVariant {
@@ -186,17 +194,19 @@ pub enum ContenderError {
         manifest: PathBuf,
         available: String,
     },
-    #[error("`{name}` names a variant of `{base}`, but there is no contender `{base}` in {dir}; available: {available}", dir = .dir.display())]
+    #[error("`{name}` names a variant of `{base}`, but bakeoff looked for `{base}` in {dir} and found {found}; {HOW_TO_POINT}")]
     VariantOfMissing {
         name: String,
         base: String,
-        dir: PathBuf,
-        available: String,
+        dir: ContendersDir,
+        found: String,
     },
     #[error("`{name}` is selected twice; name each contender (and each variant) once")]
     SelectedTwice { name: String },
-    #[error("no contenders found in {dir} (no */bakeoff.toml); pass --contenders-dir DIR or --contender PATH", dir = .dir.display())]
-    NoneFound { dir: PathBuf },
+    #[error("no contenders directory to look names up in; {HOW_TO_POINT}")]
+    NoDir,
+    #[error("no contenders found in {dir}: {found}; {HOW_TO_POINT}")]
+    NoneFound { dir: ContendersDir, found: String },
     #[error("contender name `{name}` is used by both {a} and {b}; names must be unique (change `name` in one bakeoff.toml)", a = .a.display(), b = .b.display())]
     Duplicate {
         name: String,
@@ -205,58 +215,70 @@ pub enum ContenderError {
     },
 }
 
-/// The contenders the command line selects: each `--contenders` name from the
-/// contenders directory, then each `--contender PATH`; all of the contenders
-/// directory when neither is given.
-pub fn discover(args: &ContenderArgs) -> Result<Vec<Contender>, ContenderError> {
+/// How to point bakeoff at other contenders; the end of every lookup error.
+const HOW_TO_POINT: &str = "pass --contenders-dir DIR (or set BAKEOFF_CONTENDERS_DIR) for bakeoff's reference contenders elsewhere, or --contender PATH for an app with its own bakeoff.toml";
+
+/// Which contenders a command acts on: names from the reference directory and
+/// paths of the user's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Names in [`Selection::dir`], each optionally `name@variant`.
+    pub names: Vec<String>,
+    /// Contender directories (or their bakeoff.toml), each optionally `PATH@variant`.
+    pub paths: Vec<PathBuf>,
+    /// The reference contenders' directory ([`locate::resolve`]); consulted only
+    /// for names, or when neither names nor paths are given.
+    pub dir: Option<ContendersDir>,
+}
+
+/// The contenders a selection names: each name from the contenders directory,
+/// then each path; all of the contenders directory when neither is given.
+pub fn discover(sel: &Selection) -> Result<Vec<Contender>, ContenderError> {
     // (directory, variant name)
     let mut dirs: Vec<(PathBuf, Option<String>)> = Vec::new();
-    if args.contenders.is_empty() && args.contender_paths.is_empty() {
-        dirs = available(&args.contenders_dir)?
-            .into_iter()
-            .map(|d| (d, None))
-            .collect();
+    let needs_dir = !sel.names.is_empty() || sel.paths.is_empty();
+    let sel_dir = match &sel.dir {
+        Some(d) => d.clone(),
+        None if needs_dir => return Err(ContenderError::NoDir),
+        // Only paths: the directory is never consulted.
+        None => ContendersDir::given(""),
+    };
+    let root = sel_dir.path.as_path();
+    if sel.names.is_empty() && sel.paths.is_empty() {
+        dirs = available(root)?.into_iter().map(|d| (d, None)).collect();
         if dirs.is_empty() {
             return Err(ContenderError::NoneFound {
-                dir: args.contenders_dir.clone(),
+                dir: sel_dir.clone(),
+                found: found_in(root),
             });
         }
     }
-    for selected in &args.contenders {
+    for selected in &sel.names {
         let (name, variant) = match selected.split_once('@') {
             Some((base, v)) => (base, Some(v.to_string())),
             None => (selected.as_str(), None),
         };
-        let dir = args.contenders_dir.join(name);
+        let dir = root.join(name);
         let plain = !name.is_empty() && !name.contains(['/', '\\']) && name != "." && name != "..";
         if !plain || !dir.join(MANIFEST).is_file() {
-            let names: Vec<String> = available(&args.contenders_dir)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .collect();
-            let available = if names.is_empty() {
-                "none".into()
-            } else {
-                names.join(", ")
-            };
+            let found = found_in(root);
             return Err(match variant {
                 Some(_) => ContenderError::VariantOfMissing {
                     name: selected.clone(),
                     base: name.to_string(),
-                    dir: args.contenders_dir.clone(),
-                    available,
+                    dir: sel_dir.clone(),
+                    found,
                 },
                 None => ContenderError::Unknown {
                     name: name.to_string(),
-                    dir: args.contenders_dir.clone(),
-                    available,
+                    dir: sel_dir.clone(),
+                    found,
                 },
             });
         }
         dirs.push((dir, variant));
     }
-    for path in &args.contender_paths {
+    for path in &sel.paths {
         // `PATH@variant` selects a variant, unless PATH itself exists with an '@'.
         let (path, variant) = match path.to_str().and_then(|s| s.rsplit_once('@')) {
             Some((p, v)) if !path.exists() => (PathBuf::from(p), Some(v.to_string())),
@@ -293,17 +315,19 @@ pub fn discover(args: &ContenderArgs) -> Result<Vec<Contender>, ContenderError> 
     Ok(out)
 }
 
-/// Sub-directories of `dir` holding a bakeoff.toml, sorted by name.
+/// Sub-directories of `dir` holding a bakeoff.toml, sorted by name; none when
+/// `dir` does not exist.
 fn available(dir: &Path) -> Result<Vec<PathBuf>, ContenderError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => ContenderError::NoneFound {
-            dir: dir.to_path_buf(),
-        },
-        _ => ContenderError::Io {
-            path: dir.to_path_buf(),
-            source,
-        },
-    })?;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(ContenderError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -313,22 +337,54 @@ fn available(dir: &Path) -> Result<Vec<PathBuf>, ContenderError> {
     Ok(dirs)
 }
 
+/// What a contenders directory holds, for an error: its contenders, or why it
+/// has none (missing, empty, or foreign: entries but no `*/bakeoff.toml`).
+fn found_in(dir: &Path) -> String {
+    let names = |paths: Vec<PathBuf>| -> Vec<String> {
+        paths
+            .iter()
+            .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect()
+    };
+    match available(dir) {
+        Ok(c) if !c.is_empty() => return format!("these contenders: {}", names(c).join(", ")),
+        Err(e) => return format!("nothing readable ({e})"),
+        Ok(_) => {}
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return "no such directory".into();
+    };
+    let mut other: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if other.is_empty() {
+        return "an empty directory".into();
+    }
+    other.sort();
+    let shown = other.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    let more = if other.len() > 5 { ", …" } else { "" };
+    let n = other.len();
+    let entries = if n == 1 { "entry" } else { "entries" };
+    format!(
+        "no contender in it (no */bakeoff.toml among its {n} {entries}: {shown}{more}); it is not a contenders directory"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The shipped reference contenders.
-    fn reference() -> ContenderArgs {
-        ContenderArgs {
-            contenders_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders"),
-            ..ContenderArgs::default()
-        }
+    fn reference() -> ContendersDir {
+        ContendersDir::given(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders"))
     }
 
     fn select(names: &[&str]) -> Result<Vec<Contender>, ContenderError> {
-        discover(&ContenderArgs {
-            contenders: names.iter().map(|s| s.to_string()).collect(),
-            ..reference()
+        discover(&Selection {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            paths: Vec::new(),
+            dir: Some(reference()),
         })
     }
 
@@ -394,12 +450,12 @@ mod tests {
         let msg = select(&["python-nope@sync"]).unwrap_err().to_string();
         assert!(
             msg.contains("`python-nope@sync` names a variant of `python-nope`")
-                && msg.contains("no contender `python-nope`")
+                && msg.contains("looked for `python-nope`")
                 && msg.contains("python-flask"),
             "{msg}"
         );
         let msg = select(&["@sync"]).unwrap_err().to_string();
-        assert!(msg.contains("no contender ``"), "{msg}");
+        assert!(msg.contains("looked for ``"), "{msg}");
     }
 
     #[test]
@@ -414,6 +470,7 @@ mod tests {
             python: "python3".into(),
             path_dirs: Vec::new(),
             cached: true,
+            in_use: None,
         };
         let env = ContractEnv {
             sqlite: "/d/db.sqlite".into(),
@@ -456,10 +513,11 @@ mod tests {
 
     #[test]
     fn a_path_may_select_a_variant() {
-        let dir = reference().contenders_dir.join("python-flask");
-        let c = discover(&ContenderArgs {
-            contender_paths: vec![PathBuf::from(format!("{}@sync", dir.display()))],
-            ..reference()
+        let dir = reference().path.join("python-flask");
+        let c = discover(&Selection {
+            names: Vec::new(),
+            paths: vec![PathBuf::from(format!("{}@sync", dir.display()))],
+            dir: Some(reference()),
         })
         .unwrap();
         assert_eq!(c[0].name(), "python-flask@sync");

@@ -14,7 +14,9 @@
 //! The key is a SHA-256 of the lockfile used (plus package.json, the extra commands and
 //! the runtime version, which native modules depend on). A stamp in the install
 //! directory holds the key and the measured figures, so an unchanged contender is
-//! skipped and still reported. The cache is `$BAKEOFF_CACHE_DIR`, else `<results>/cache`.
+//! skipped and still reported; its mtime records the entry's last use ([`super::cache`]).
+//! The cache is [`super::cache::default_dir`]: `$BAKEOFF_CACHE_DIR`, else
+//! `$XDG_CACHE_HOME/bakeoff`, else `~/.cache/bakeoff`.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -47,17 +49,11 @@ pub struct SetupOptions {
 }
 
 impl SetupOptions {
-    /// Cache at `$BAKEOFF_CACHE_DIR` if set, else `<results_dir>/cache`; made
-    /// absolute, since symlinks and `{python}` point into it from elsewhere.
+    /// The cache at [`super::cache::default_dir`].
     pub fn new(results_dir: &Path, force: bool) -> SetupOptions {
-        let cache_dir = std::env::var_os("BAKEOFF_CACHE_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| results_dir.join("cache"));
-        let cache_dir = std::path::absolute(&cache_dir).unwrap_or(cache_dir);
         SetupOptions {
             results_dir: results_dir.to_path_buf(),
-            cache_dir,
+            cache_dir: super::cache::default_dir(results_dir),
             force,
             install_timeout: Duration::from_secs(20 * 60),
         }
@@ -75,6 +71,8 @@ pub struct Installed {
     pub path_dirs: Vec<PathBuf>,
     /// True when the install was skipped (key unchanged).
     pub cached: bool,
+    /// Keeps `bakeoff cache prune` off the install while this (or a clone) lives.
+    pub in_use: Option<std::sync::Arc<super::cache::InUse>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +130,7 @@ struct Stamp {
     install_secs: f64,
 }
 
-const STAMP: &str = "bakeoff-stamp.json";
+use super::cache::STAMP;
 
 /// Install (or reuse) every contender, in order; stops at the first error.
 pub async fn ensure(
@@ -185,6 +183,7 @@ pub async fn ensure_one(
             std::io::ErrorKind::Interrupted => SetupError::Cancelled { name: name.clone() },
             _ => io(&install_dir)(source),
         })?;
+    let in_use = super::cache::InUse::acquire(&install_dir).map_err(io(&install_dir))?;
     let stamp_path = install_dir.join(STAMP);
     let stamp = std::fs::read(&stamp_path)
         .ok()
@@ -245,6 +244,7 @@ pub async fn ensure_one(
             stamp
         }
     };
+    super::cache::touch(&stamp_path);
     if cached && m.setup.kind == SetupKind::Npm {
         // A fresh clone with a warm cache: only the link is missing.
         link_node_modules(c, &install_dir)?;
@@ -267,6 +267,7 @@ pub async fn ensure_one(
         python,
         path_dirs,
         cached,
+        in_use: Some(std::sync::Arc::new(in_use)),
     })
 }
 

@@ -100,19 +100,24 @@ fn disclosed(run: &Run) -> impl Iterator<Item = &ContenderInfo> {
 pub const FAIRNESS_DOC: &str = "docs/fairness.md";
 
 /// `docs/fairness.md` of the bakeoff checkout, when it exists: the sibling of the
-/// contenders directory (`$BAKEOFF_CONTENDERS_DIR`, else `./contenders`), else the
-/// source tree this binary was built from. Absolute, for a `file://` link.
+/// contenders directory (`$BAKEOFF_CONTENDERS_DIR`, else the clone's `./contenders`,
+/// as [`crate::contender::locate::resolve_local`] finds them), else the source
+/// tree this binary was built from. Absolute, for a `file://` link.
 pub fn fairness_doc() -> Option<PathBuf> {
-    let contenders = std::env::var_os("BAKEOFF_CONTENDERS_DIR")
+    let given = std::env::var_os("BAKEOFF_CONTENDERS_DIR")
         .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("contenders"));
-    let contenders = std::path::absolute(&contenders).ok()?;
+        .map(PathBuf::from);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let contenders = crate::contender::locate::resolve_local(given.as_deref(), &cwd)
+        .and_then(|d| std::path::absolute(d.path).ok());
     let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    [contenders.parent().map(Path::to_path_buf), Some(built_from)]
-        .into_iter()
-        .flatten()
-        .map(|root| root.join(FAIRNESS_DOC))
-        .find(|p| p.is_file())
-        .and_then(|p| p.canonicalize().ok())
+    [
+        contenders.and_then(|c| c.parent().map(Path::to_path_buf)),
+        Some(built_from),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|root| root.join(FAIRNESS_DOC))
+    .find(|p| p.is_file())
+    .and_then(|p| p.canonicalize().ok())
 }

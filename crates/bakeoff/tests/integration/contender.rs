@@ -3,11 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use bakeoff::cli::ContenderArgs;
 use bakeoff::contender::datagen::{self, DataSpec, FORTUNES};
 use bakeoff::contender::setup::{self, Installed, SetupOptions};
 use bakeoff::contender::supervisor::{ContractEnv, SpawnSpec};
-use bakeoff::contender::{discover, Contender, ContenderError};
+use bakeoff::contender::{discover, Contender, ContenderError, ContendersDir, Selection};
 use tokio_util::sync::CancellationToken;
 
 pub fn fixtures_dir() -> PathBuf {
@@ -84,11 +83,11 @@ pub fn live_processes_with(file: &str, needle: &str) -> Vec<u32> {
     found
 }
 
-fn args(dir: &Path) -> ContenderArgs {
-    ContenderArgs {
-        contenders_dir: dir.to_path_buf(),
-        results_dir: dir.join("results"),
-        ..ContenderArgs::default()
+fn args(dir: &Path) -> Selection {
+    Selection {
+        names: Vec::new(),
+        paths: Vec::new(),
+        dir: Some(ContendersDir::given(dir)),
     }
 }
 
@@ -106,8 +105,8 @@ fn discovers_all_named_and_path_contenders() {
     assert_eq!(names, sorted);
 
     let mut a = args(&fixtures_dir());
-    a.contenders = vec!["healthy".into()];
-    a.contender_paths = vec![fixtures_dir().join("broken/bakeoff.toml")];
+    a.names = vec!["healthy".into()];
+    a.paths = vec![fixtures_dir().join("broken/bakeoff.toml")];
     let two = discover(&a).unwrap();
     assert_eq!(
         two.iter().map(Contender::name).collect::<Vec<_>>(),
@@ -119,7 +118,7 @@ fn discovers_all_named_and_path_contenders() {
 #[test]
 fn unknown_and_duplicate_contenders_are_rejected() {
     let mut a = args(&fixtures_dir());
-    a.contenders = vec!["nope".into()];
+    a.names = vec!["nope".into()];
     let e = discover(&a).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, ContenderError::Unknown { .. }));
@@ -128,8 +127,8 @@ fn unknown_and_duplicate_contenders_are_rejected() {
         "{msg}"
     );
 
-    a.contenders = vec!["healthy".into()];
-    a.contender_paths = vec![fixtures_dir().join("healthy")];
+    a.names = vec!["healthy".into()];
+    a.paths = vec![fixtures_dir().join("healthy")];
     let msg = discover(&a).unwrap_err().to_string();
     assert!(msg.contains("`healthy` is used by both"), "{msg}");
 
@@ -155,7 +154,7 @@ fn a_bad_manifest_names_file_and_field() {
         .replace("kind = \"none\"", "kind = \"conda\"");
     std::fs::write(dir.join("bakeoff.toml"), text).unwrap();
     let mut a = args(tmp.path());
-    a.contender_paths = vec![dir.clone()];
+    a.paths = vec![dir.clone()];
     let msg = discover(&a).unwrap_err().to_string();
     assert!(
         msg.contains("mine/bakeoff.toml: setup.kind: `conda`"),

@@ -1,3 +1,4 @@
+mod anywhere;
 mod browser;
 mod contender;
 mod faults_files;

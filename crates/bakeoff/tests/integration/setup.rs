@@ -147,7 +147,9 @@ fn unknown_contender_is_an_input_error() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("unknown contender `nope`") && err.contains("available: healthy"),
+        err.contains("unknown contender `nope`")
+            && err.contains("found these contenders: healthy")
+            && err.contains("--contenders-dir DIR (or set BAKEOFF_CONTENDERS_DIR)"),
         "{err}"
     );
 }
@@ -289,30 +291,43 @@ fn sleepers(marker: &str) -> Vec<u32> {
 }
 
 #[test]
-fn relative_results_dir_still_gives_working_links() {
+fn relative_cache_dir_still_gives_working_links_and_xdg_is_the_default() {
     let fx = copy_fixtures(&["npm-tiny"]);
-    let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
-        .args([
-            "setup",
-            "--contenders",
-            "npm-tiny",
-            "--contenders-dir",
-            ".",
-            "--results-dir",
-            "rel-results",
-        ])
-        .current_dir(fx.path())
-        .env_remove("BAKEOFF_CACHE_DIR")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    let link = fx.path().join("npm-tiny/node_modules");
-    let target = std::fs::read_link(&link).unwrap();
-    assert!(target.is_absolute(), "{target:?}");
+    let setup = |cache_env: (&str, &str)| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+            .args([
+                "setup",
+                "--contenders",
+                "npm-tiny",
+                "--contenders-dir",
+                ".",
+                "--results-dir",
+                "rel-results",
+                "--force",
+            ])
+            .current_dir(fx.path())
+            .env_remove("BAKEOFF_CACHE_DIR")
+            .env_remove("XDG_CACHE_HOME")
+            .env(cache_env.0, cache_env.1)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let link = fx.path().join("npm-tiny/node_modules");
+        let target = std::fs::read_link(&link).unwrap();
+        assert!(target.is_absolute(), "{target:?}");
+        assert!(link.is_dir(), "the link does not resolve: {target:?}");
+        target
+    };
+    // A relative $BAKEOFF_CACHE_DIR is made absolute.
+    let target = setup(("BAKEOFF_CACHE_DIR", "rel-cache"));
     assert!(
-        target.starts_with(fx.path().join("rel-results/cache")),
+        target.starts_with(fx.path().join("rel-cache")),
         "{target:?}"
     );
-    assert!(link.is_dir(), "the link does not resolve: {target:?}");
+    // Without it, the XDG cache directory, shared by every project.
+    let xdg = fx.path().join("xdg-cache");
+    let target = setup(("XDG_CACHE_HOME", xdg.to_str().unwrap()));
+    assert!(target.starts_with(xdg.join("bakeoff")), "{target:?}");
+    assert!(!fx.path().join("rel-results/cache").exists());
 }
