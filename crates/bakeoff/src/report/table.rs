@@ -253,7 +253,7 @@ pub fn flag_meaning(flag: &str) -> &'static str {
         "machine-noisy" => "the machine held the generator up in every retry, so no clean window could be had; left out of verdicts",
         "truncated" => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
         "inconsistent" => "the engine's counts disagree with an independent count (see the cell's notes)",
-        "drift" => "the machine's speed changed during a search (a fixed CPU loop on the contender's core ran more than 10% off its speed at the run's start); compare with care",
+        "drift" => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",
         _ => "see the cell's notes",
     }
 }

@@ -38,28 +38,28 @@ impl CellState {
     }
 }
 
-/// More than this change in the drift probe, either way, flags a trial.
+/// More than this slowdown in the drift probe flags a trial.
 const DRIFT: f64 = 0.10;
 
-/// The core's speed before and after a search as shares of its speed at the
-/// run's start (`[start, before, after]`), when either lies more than
-/// [`DRIFT`] away from it.
-pub(super) fn drift([start, before, after]: [Option<f64>; 3]) -> Option<(f64, f64)> {
-    let start = start.filter(|&s| s > 0.0)?;
-    let (a, b) = (before? / start, after? / start);
+/// The core's speed before and after a search as shares of the fastest
+/// reading of the run so far (`[fastest, before, after]`), when either is more
+/// than [`DRIFT`] below it.
+pub(super) fn drift([fastest, before, after]: [Option<f64>; 3]) -> Option<(f64, f64)> {
+    let fastest = fastest.filter(|&s| s > 0.0)?;
+    let (a, b) = (before? / fastest, after? / fastest);
     let (lo, hi) = (a.min(b), a.max(b));
-    (lo < 1.0 - DRIFT || hi > 1.0 + DRIFT).then_some((lo, hi))
+    (lo < 1.0 - DRIFT).then_some((lo, hi))
 }
 
 impl CellState {
     /// Flag `drift` when the probe readings around trial `trial`'s search
-    /// (`[start of the run, before, after]`) moved.
+    /// (`[fastest of the run so far, before, after]`) fell behind.
     pub(super) fn check_drift(&mut self, trial: u32, speeds: [Option<f64>; 3]) {
         if let Some((lo, hi)) = drift(speeds) {
             self.flag(
                 "drift",
                 format!(
-                    "trial {}: the contender's core ran at {:.0}–{:.0}% of its speed at the run's start (a fixed loop timed before and after the search): the machine changed, not only the server",
+                    "trial {}: the contender's core ran at {:.0}–{:.0}% of the fastest speed this run measured on it (a fixed loop timed before and after the search): the machine slowed down, not only the server",
                     trial + 1,
                     lo * 100.0,
                     hi * 100.0

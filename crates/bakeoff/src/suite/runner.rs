@@ -150,7 +150,7 @@ pub async fn run_plan(
         current_started: Instant::now(),
         equal_rates: EqualRates::default(),
         measuring: Duration::ZERO,
-        core_speed_at_start: sampler.core_speed(),
+        fastest_core_speed: sampler.core_speed(),
     };
     for key in plan.cells() {
         let mut st = CellState {
@@ -246,8 +246,9 @@ struct Runner<'a> {
     current_started: Instant,
     equal_rates: EqualRates,
     measuring: Duration,
-    /// The drift probe on the contender's core before the first launch.
-    core_speed_at_start: Option<f64>,
+    /// The fastest drift-probe reading on the contender's core so far (the
+    /// first before the first launch).
+    fastest_core_speed: Option<f64>,
 }
 
 /// What a contender did at rest, right after it started.
@@ -498,13 +499,16 @@ impl Runner<'_> {
         };
         let speed_before = self.sampler.core_speed();
         let out = search_capacity(windows, &cfg, cancel, &mut on_step).await?;
-        let speeds = [
-            self.core_speed_at_start,
-            speed_before,
-            self.sampler.core_speed(),
-        ];
+        let speed_after = self.sampler.core_speed();
+        // The fastest reading so far: a start the machine slowed down is not
+        // the yardstick for the whole run.
+        let fastest = [self.fastest_core_speed, speed_before, speed_after]
+            .into_iter()
+            .flatten()
+            .reduce(f64::max);
+        self.fastest_core_speed = fastest;
         let st = self.state(key);
-        st.check_drift(trial, speeds);
+        st.check_drift(trial, [fastest, speed_before, speed_after]);
         if let Some(n) = &out.note {
             st.notes.push(format!("trial {}: {n}", trial + 1));
         }
