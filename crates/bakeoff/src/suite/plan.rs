@@ -168,7 +168,7 @@ impl Phases {
                 resolution: 0.08,
                 max_retries: 2,
                 confirm_window: secs(5.0),
-                max_confirms: 2,
+                max_confirms: 3,
                 max_drain: secs(1.0),
                 equal_warmup_max: secs(0.5),
                 equal_window: secs(1.0),
