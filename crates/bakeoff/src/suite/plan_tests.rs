@@ -35,8 +35,12 @@ fn quick_profile_defaults() {
     assert_eq!(p.trials, 1);
     assert_eq!(p.slo_p99_ms, 100.0);
     assert_eq!(p.workloads, QUICK_WORKLOADS.to_vec());
-    // 5 HTTP + ws + startup per contender, all with one worker.
-    assert_eq!(p.cells().len(), 4 * 7);
+    assert!(
+        !p.workloads.contains(&Workload::Data),
+        "data is left to standard"
+    );
+    // 4 HTTP + ws + startup per contender, all with one worker.
+    assert_eq!(p.cells().len(), 4 * 6);
     let s = p.settings();
     assert_eq!(s.profile, "quick");
     assert_eq!(s.workloads[3], "cpu-mixed");
@@ -59,8 +63,9 @@ fn standard_profile_has_three_trials_and_ten_second_confirmations() {
     let all = DEFAULT_CONTENDERS.iter().map(|n| spec(n)).collect();
     let p = Plan::build(&opts(Profile::Standard), all).unwrap();
     assert_eq!(p.trials, 3);
-    assert_eq!(p.workloads, QUICK_WORKLOADS.to_vec());
-    // Quick's plan three times: six contenders would not fit 45 minutes.
+    assert_eq!(p.workloads, STANDARD_WORKLOADS.to_vec());
+    assert!(p.workloads.contains(&Workload::Data));
+    // Quick's contenders: six would not fit 45 minutes.
     assert_eq!(
         default_contenders(Profile::Standard),
         default_contenders(Profile::Quick)

@@ -497,7 +497,7 @@ async fn quick_profile_runs_inside_its_budget() {
             );
         }
     }
-    assert_eq!(out.cells.len(), 4 * 7);
+    assert_eq!(out.cells.len(), 4 * 6);
     assert!(out.cells.iter().all(|c| c.status == CellStatus::Ok));
     // FakeLauncher takes 0.8 s per start against the budget's 3 s.
     let budget = p.budget(super::plan::ASSUMED_STARTUP);

@@ -145,9 +145,15 @@ impl Draft {
     }
 }
 
-/// `language/workload`, with why when its cells were measured but left out of
-/// verdicts (truncated, machine-noisy, generator-limited).
+/// `language/workload`, with why: not in the run's plan, or measured but left
+/// out of verdicts (truncated, machine-noisy, generator-limited).
 fn missing_capacity(run: &Run, workload: &str, language: &str) -> String {
+    if run.cells.iter().all(|c| c.workload != workload) {
+        // Quick leaves `data` to standard, and `--workloads` narrows any plan.
+        return format!(
+            "{language}/{workload} (not in this run's plan: `bakeoff run --workloads {workload}` measures it)"
+        );
+    }
     let left_out: Vec<String> = cells_of(run, workload, language)
         .into_iter()
         .filter(|c| c.capacity.is_some())
@@ -217,7 +223,11 @@ fn claim1_speed(run: &Run) -> ClaimResult {
     }
     // plaintext is optional (not in the quick profile) when json was measured.
     if results.iter().any(|(w, _)| *w == "json") {
-        d.missing.retain(|m| !m.ends_with("/plaintext"));
+        d.missing.retain(|m| {
+            !m.split_whitespace()
+                .next()
+                .is_some_and(|k| k.ends_with("/plaintext"))
+        });
     }
     if results.is_empty() {
         d.reason = "needs json (or plaintext) capacity for both languages".into();

@@ -140,3 +140,18 @@ fn version_keys_order_numerically() {
     assert!(version_key("3.9.18") < version_key("3.13.0"));
     assert!(version_key("v20.1.0") > version_key("v18.20.0"));
 }
+
+#[test]
+fn a_workload_left_out_of_the_plan_says_how_to_measure_it() {
+    let mut run = fixture::run();
+    run.cells.retain(|c| c.workload != "data");
+    let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+    assert_eq!(c5.verdict, Verdict::Inconclusive);
+    assert_eq!(c5.missing.len(), 2, "{:?}", c5.missing);
+    for m in &c5.missing {
+        assert!(
+            m.contains("not in this run's plan") && m.contains("--workloads data"),
+            "{m}"
+        );
+    }
+}
