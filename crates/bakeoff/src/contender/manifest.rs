@@ -12,6 +12,8 @@ use std::time::Duration;
 use serde::Serialize;
 use toml::{Table, Value};
 
+use crate::database::Database;
+
 /// The contract's endpoint names, as used in `endpoints.supported`.
 pub const ENDPOINTS: [&str; 10] = [
     "plaintext",
@@ -53,6 +55,9 @@ pub struct Manifest {
     pub disclosures: Vec<String>,
     /// `[[variants]]`: named configurations of the same app, in manifest order.
     pub variants: Vec<Variant>,
+    /// `databases`: where the app can read the db workloads' rows (absent:
+    /// `["sqlite"]`), in manifest order, each once.
+    pub databases: Vec<Database>,
 }
 
 /// One `[[variants]]` entry: the same install, started differently.
@@ -366,6 +371,7 @@ impl Walker<'_> {
                 "endpoints",
                 "disclosures",
                 "variants",
+                "databases",
             ],
         )?;
         let name = self.required_string(t, "", "name", "my-app")?;
@@ -401,6 +407,7 @@ impl Walker<'_> {
         let (supported, unsupported) = self.endpoints(t)?;
         let disclosures = self.disclosures(t)?;
         let variants = self.variants(t)?;
+        let databases = self.databases(t)?;
         Ok(Manifest {
             name,
             language,
@@ -416,7 +423,38 @@ impl Walker<'_> {
             unsupported,
             disclosures,
             variants,
+            databases,
         })
+    }
+
+    /// Top-level `databases`: a non-empty list of known names, each once.
+    fn databases(&self, root: &Table) -> R<Vec<Database>> {
+        let names: Vec<&str> = Database::ALL.iter().map(|d| d.as_str()).collect();
+        let example = "databases = [\"sqlite\", \"postgres\"]";
+        let Some(v) = root.get("databases") else {
+            return Ok(vec![Database::Sqlite]);
+        };
+        let list = self.string_list("databases", v, example)?;
+        if list.is_empty() {
+            return Err(self.err(
+                "databases",
+                format!("must name at least one database, e.g. {example}; remove the key to mean [\"sqlite\"]"),
+            ));
+        }
+        let mut out = Vec::new();
+        for name in list {
+            let Some(d) = Database::parse(&name) else {
+                return Err(self.err(
+                    "databases",
+                    format!("`{name}` is not a database bakeoff runs; use {}", names.join(" or ")),
+                ));
+            };
+            if out.contains(&d) {
+                return Err(self.err("databases", format!("`{name}` is listed twice; name each database once")));
+            }
+            out.push(d);
+        }
+        Ok(out)
     }
 
     /// Top-level `keep_alive`: a boolean, true when absent.
