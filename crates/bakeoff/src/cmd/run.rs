@@ -125,8 +125,13 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     ));
     let data = generate_data(&results_dir).await?;
     // Sized to the largest worker count any cell starts, pinned beside the generator.
+    let reads_db = plan.workloads.iter().any(|w| w.uses_database());
     let postgres = match database {
         Database::Sqlite => None,
+        Database::Postgres if !reads_db => {
+            say("no database workload in the plan: PostgreSQL is not started");
+            None
+        }
         Database::Postgres => {
             let max_workers = plan.cells().iter().map(|k| k.workers).max().unwrap_or(1);
             let pg = start_postgres(
@@ -167,7 +172,12 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
                 continue;
             }
         };
-        let (stamp, key) = verified::key_on(&inst, &data, database);
+        // Verified where its db endpoints are checked: PostgreSQL when it runs.
+        let checked_on = match postgres {
+            Some(_) => Database::Postgres,
+            None => Database::Sqlite,
+        };
+        let (stamp, key) = verified::key_on(&inst, &data, checked_on);
         if verified::is_verified(&results_dir, &stamp, &key) {
             say(&format!("{}: verified before, unchanged", c.name()));
         } else {

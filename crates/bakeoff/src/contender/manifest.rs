@@ -427,36 +427,6 @@ impl Walker<'_> {
         })
     }
 
-    /// Top-level `databases`: a non-empty list of known names, each once.
-    fn databases(&self, root: &Table) -> R<Vec<Database>> {
-        let names: Vec<&str> = Database::ALL.iter().map(|d| d.as_str()).collect();
-        let example = "databases = [\"sqlite\", \"postgres\"]";
-        let Some(v) = root.get("databases") else {
-            return Ok(vec![Database::Sqlite]);
-        };
-        let list = self.string_list("databases", v, example)?;
-        if list.is_empty() {
-            return Err(self.err(
-                "databases",
-                format!("must name at least one database, e.g. {example}; remove the key to mean [\"sqlite\"]"),
-            ));
-        }
-        let mut out = Vec::new();
-        for name in list {
-            let Some(d) = Database::parse(&name) else {
-                return Err(self.err(
-                    "databases",
-                    format!("`{name}` is not a database bakeoff runs; use {}", names.join(" or ")),
-                ));
-            };
-            if out.contains(&d) {
-                return Err(self.err("databases", format!("`{name}` is listed twice; name each database once")));
-            }
-            out.push(d);
-        }
-        Ok(out)
-    }
-
     /// Top-level `keep_alive`: a boolean, true when absent.
     fn keep_alive(&self, root: &Table) -> R<bool> {
         match root.get("keep_alive") {

@@ -462,16 +462,21 @@ impl Drop for Server {
         if self.stopped {
             return;
         }
-        // Last resort (error path, Ctrl-C, panic): synchronous and bounded.
-        let mut cmd = std::process::Command::new(self.bins.pg_ctl());
-        cmd.args(["stop", "-m", "immediate", "-w", "-t", "10", "-s", "-D"])
-            .arg(&self.data)
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        prepare_child(&mut cmd, self.owner, None);
-        let _ = cmd.status();
+        // Last resort (error path, Ctrl-C, panic): synchronous and bounded; fast
+        // (a checkpoint) first, so the next start needs no crash recovery.
+        for mode in ["fast", "immediate"] {
+            let mut cmd = std::process::Command::new(self.bins.pg_ctl());
+            cmd.args(["stop", "-m", mode, "-w", "-t", "10", "-s", "-D"])
+                .arg(&self.data)
+                .current_dir(&self.dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            prepare_child(&mut cmd, self.owner, None);
+            if cmd.status().is_ok_and(|s| s.success()) || !self.is_running() {
+                break;
+            }
+        }
         kill_hard(self.pid);
     }
 }

@@ -53,7 +53,10 @@ impl Seed {
     pub fn script(&self) -> String {
         let mut s = String::with_capacity(16 * self.world.len() + 1024);
         s.push_str(
-            "BEGIN;\n\
+            // The server runs synchronous_commit=off; the seed itself must survive
+            // an immediate stop, since a reused cluster is not reseeded at start.
+            "SET synchronous_commit = on;\n\
+             BEGIN;\n\
              DROP TABLE IF EXISTS world;\n\
              DROP TABLE IF EXISTS fortune;\n\
              CREATE TABLE world (id integer PRIMARY KEY, randomnumber integer NOT NULL);\n\

@@ -46,6 +46,11 @@ async fn count(pg: &Postgres, table: &str) -> usize {
     rows[0][0].parse().unwrap()
 }
 
+async fn random_number(pg: &Postgres, id: i64) -> i64 {
+    let sql = format!("SELECT randomnumber FROM world WHERE id = {id};");
+    pg.server.query(&sql).await.unwrap()[0][0].parse().unwrap()
+}
+
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| !s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
@@ -73,21 +78,18 @@ async fn a_cluster_is_seeded_like_sqlite_reset_and_stopped() {
         .collect();
     assert_eq!(fortunes, want, "the same rows, byte for byte, as SQLite");
     let seed_row = pg.seed.world[41];
-    let row = |pg: &Postgres| {
-        let pg = pg.server.query(&format!(
-            "SELECT randomnumber FROM world WHERE id = {};",
-            seed_row.0
-        ));
-        async move { pg.await.unwrap()[0][0].parse::<i64>().unwrap() }
-    };
-    assert_eq!(row(&pg).await, seed_row.1);
+    assert_eq!(random_number(&pg, seed_row.0).await, seed_row.1);
     pg.server
         .psql(DB_NAME, "UPDATE world SET randomnumber = 0;")
         .await
         .unwrap();
-    assert_eq!(row(&pg).await, 0);
+    assert_eq!(random_number(&pg, seed_row.0).await, 0);
     pg.reset().await.unwrap();
-    assert_eq!(row(&pg).await, seed_row.1, "reset restores the seed");
+    assert_eq!(
+        random_number(&pg, seed_row.0).await,
+        seed_row.1,
+        "reset restores the seed"
+    );
     // The contract's URL is served on loopback with the contract's password.
     assert_eq!(
         pg.server.url(),
