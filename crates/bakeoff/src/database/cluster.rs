@@ -173,12 +173,14 @@ impl Server {
         super::url(self.port)
     }
 
-    /// The postmaster's pid; its backends share its process group.
+    /// The postmaster's pid; its backends are its children (each leads its own
+    /// session, so they are found by parent, not by process group).
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
-    /// The server's processes, for CPU sampling.
+    /// The server's processes, for CPU sampling with children
+    /// ([`crate::measure::ProcSampler::children`]).
     pub fn processes(&self) -> crate::suite::ProcessSet {
         crate::suite::ProcessSet {
             pgid: Some(self.pid),

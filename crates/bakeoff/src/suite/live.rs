@@ -285,7 +285,11 @@ impl Driver for EngineDriver {
                     if spec.workload.uses_database()
                         && spec.purpose == super::WindowPurpose::EqualLoad =>
                 {
-                    crate::measure::ProcSampler::default().start(p).ok()
+                    let sampler = crate::measure::ProcSampler {
+                        children: true,
+                        ..crate::measure::ProcSampler::default()
+                    };
+                    sampler.start(p).ok()
                 }
                 _ => None,
             };
