@@ -10,10 +10,10 @@ use super::load_stored_run;
 use crate::cli::{AdviseArgs, ContenderArgs, Profile, RunArgs};
 use crate::database::Database;
 use crate::model::Run;
-use crate::workload::Workload;
 use crate::verdict::advice::{advise, Ecosystem};
 use crate::verdict::profile::{parse_pairs, Category, Inputs, ProfileFile};
 use crate::verdict::render;
+use crate::workload::Workload;
 use crate::InputError;
 
 /// The newest complete PostgreSQL run with measured database cells, when `run`
@@ -224,7 +224,9 @@ mod tests {
     #[test]
     fn postgres_cells_replace_the_database_workloads_only() {
         let mut sqlite = run();
-        sqlite.cells.push(cell("node-http", "db", Some(est(900.0, 10.0, 3))));
+        sqlite
+            .cells
+            .push(cell("node-http", "db", Some(est(900.0, 10.0, 3))));
         let mut pg = run();
         pg.id = sqlite.id + 1;
         pg.settings.database = Database::Postgres;

@@ -145,7 +145,11 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             say(&format!(
                 "PostgreSQL: {} ({})",
                 pg.description(),
-                if pg.server.reused() { "reused" } else { "initialized and seeded" }
+                if pg.server.reused() {
+                    "reused"
+                } else {
+                    "initialized and seeded"
+                }
             ));
             Some(Arc::new(pg))
         }
@@ -210,9 +214,10 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     environment.pinning = layout.description.clone();
     if let Some(pg) = &postgres {
         if let Some(cpu) = layout.generator {
-            environment
-                .pinning
-                .push_str(&format!("; PostgreSQL: cpu {cpu} (beside the generator)"));
+            environment.pinning.push_str(&format!(
+                "; PostgreSQL: cpu {cpu} (beside the generator, nice {})",
+                crate::database::cluster::PINNED_NICE
+            ));
         }
         environment
             .runtimes
@@ -382,10 +387,12 @@ pub(super) async fn start_postgres(
     {
         Ok(pg) => Ok(pg),
         Err(DatabaseError::Cancelled) => Err(Interrupted.into()),
-        Err(e @ (DatabaseError::Missing { .. }
-        | DatabaseError::NoPostgresUser
-        | DatabaseError::Unreachable { .. }
-        | DatabaseError::Busy { .. })) => Err(InputError::new(e.to_string()).into()),
+        Err(
+            e @ (DatabaseError::Missing { .. }
+            | DatabaseError::NoPostgresUser
+            | DatabaseError::Unreachable { .. }
+            | DatabaseError::Busy { .. }),
+        ) => Err(InputError::new(e.to_string()).into()),
         Err(e) => Err(anyhow::Error::new(e).context("starting PostgreSQL")),
     }
 }

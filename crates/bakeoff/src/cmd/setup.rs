@@ -25,7 +25,8 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
             .map(|c| c.manifest.workers.default)
             .max()
             .unwrap_or(1);
-        let pg = super::run::start_postgres(&results_dir, &data, max_workers, None, &cancel).await?;
+        let pg =
+            super::run::start_postgres(&results_dir, &data, max_workers, None, &cancel).await?;
         eprintln!(
             "PostgreSQL: {} ({})",
             pg.description(),

@@ -6,17 +6,17 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::run::start_postgres;
 use super::setup::{discover, generate_data, text_table};
 use crate::cli::VerifyArgs;
 use crate::contender::check::{verify_one, EndpointStatus, Verdict};
 use crate::contender::setup::{self, SetupError, SetupOptions};
 use crate::contender::verified;
 use crate::database::Database;
-use super::run::start_postgres;
-use std::sync::Arc;
 use crate::workload::upstream::Upstream;
 use crate::workload::verify::COMMON;
 use crate::Interrupted;
+use std::sync::Arc;
 
 #[derive(Debug, Serialize)]
 struct Report<'a> {

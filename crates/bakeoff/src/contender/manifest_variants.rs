@@ -33,11 +33,17 @@ impl Walker<'_> {
             let Some(d) = Database::parse(&name) else {
                 return Err(self.err(
                     "databases",
-                    format!("`{name}` is not a database bakeoff runs; use {}", names.join(" or ")),
+                    format!(
+                        "`{name}` is not a database bakeoff runs; use {}",
+                        names.join(" or ")
+                    ),
                 ));
             };
             if out.contains(&d) {
-                return Err(self.err("databases", format!("`{name}` is listed twice; name each database once")));
+                return Err(self.err(
+                    "databases",
+                    format!("`{name}` is listed twice; name each database once"),
+                ));
             }
             out.push(d);
         }

@@ -57,7 +57,8 @@ pub fn find() -> Result<Binaries, DatabaseError> {
         .unwrap_or_default();
     if let Some(dir) = std::env::var_os(BIN_VAR).filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
-        return find_in(std::slice::from_ref(&dir), &[dir.clone()]);
+        let dirs = std::slice::from_ref(&dir);
+        return find_in(dirs, dirs);
     }
     let mut candidates = path.clone();
     candidates.extend(debian_dirs(Path::new(DEBIAN_ROOT)));
@@ -165,7 +166,14 @@ mod tests {
         let dirs = debian_dirs(root.path());
         let names: Vec<String> = dirs
             .iter()
-            .map(|d| d.parent().unwrap().file_name().unwrap().to_string_lossy().into())
+            .map(|d| {
+                d.parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into()
+            })
             .collect();
         assert_eq!(names, ["15", "13", "9.6"]);
     }

@@ -43,6 +43,10 @@ const MAX_SOCKET_DIR: usize = 90;
 const FIELD_SEP: &str = "\u{1f}";
 const RECORD_SEP: &str = "\u{1e}";
 const STAMP_FORMAT: u32 = 1;
+/// The niceness of a server pinned beside the generator: the generator's sends
+/// come first on that core (a held-up send would void the window), the server
+/// has the rest of it.
+pub const PINNED_NICE: i32 = 19;
 
 /// What [`Server::start`] needs.
 #[derive(Debug, Clone)]
@@ -334,8 +338,7 @@ impl Server {
 
     /// Write the configuration and start on a free port (retrying on a port race).
     async fn start_server(&mut self, opts: &ClusterOptions) -> Result<(), DatabaseError> {
-        let socket_dir =
-            (self.dir.as_os_str().len() <= MAX_SOCKET_DIR).then(|| self.dir.clone());
+        let socket_dir = (self.dir.as_os_str().len() <= MAX_SOCKET_DIR).then(|| self.dir.clone());
         let conf = self.data.join("postgresql.conf");
         let mut last_port = 0;
         for attempt in 1..=PORT_ATTEMPTS {
@@ -483,18 +486,22 @@ impl Drop for Server {
     }
 }
 
-/// Drop to the cluster's owner and pin, in the child before exec.
+/// Drop to the cluster's owner, and pin (at [`PINNED_NICE`]), in the child
+/// before exec.
 fn prepare_child(cmd: &mut std::process::Command, owner: Option<Owner>, mask: Option<CpuMask>) {
     if owner.is_none() && mask.is_none() {
         return;
     }
     // SAFETY: between fork and exec the closure only makes async-signal-safe
-    // syscalls (sched_setaffinity, setgroups, setgid, setuid) on values
-    // computed before the fork; it allocates nothing.
+    // syscalls (sched_setaffinity, setpriority, setgroups, setgid, setuid) on
+    // values computed before the fork; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
             if let Some(mask) = mask {
                 mask.apply()?;
+                if libc::setpriority(libc::PRIO_PROCESS, 0, PINNED_NICE) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             if let Some(o) = owner {
                 let groups = [o.gid];

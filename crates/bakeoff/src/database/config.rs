@@ -22,7 +22,11 @@ pub fn settings(
         ("port", port.to_string(), "a free port picked at start"),
         (
             "unix_socket_directories",
-            quoted(&socket_dir.map(|d| d.display().to_string()).unwrap_or_default()),
+            quoted(
+                &socket_dir
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
+            ),
             "the cluster directory (empty: its path is too long for a socket)",
         ),
         (
@@ -70,7 +74,11 @@ pub fn settings(
             quoted("warning"),
             "errors such as too many clients are kept",
         ),
-        ("timezone", quoted("UTC"), "no dependence on the host's zone"),
+        (
+            "timezone",
+            quoted("UTC"),
+            "no dependence on the host's zone",
+        ),
     ]
 }
 

@@ -259,6 +259,9 @@ mod tests {
 
     #[test]
     fn url_follows_the_contract() {
-        assert_eq!(url(5433), "postgres://bakeoff:bakeoff@127.0.0.1:5433/bakeoff");
+        assert_eq!(
+            url(5433),
+            "postgres://bakeoff:bakeoff@127.0.0.1:5433/bakeoff"
+        );
     }
 }

@@ -123,7 +123,10 @@ mod tests {
     #[test]
     fn copy_values_are_escaped() {
         assert_eq!(copy_escape("a\tb\\c\nd\re"), "a\\tb\\\\c\\nd\\re");
-        assert_eq!(copy_escape("<script>\"x\"</script>"), "<script>\"x\"</script>");
+        assert_eq!(
+            copy_escape("<script>\"x\"</script>"),
+            "<script>\"x\"</script>"
+        );
     }
 
     #[test]

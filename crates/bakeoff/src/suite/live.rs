@@ -14,8 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     DriveError, Driver, LaunchError, Launcher, ProcessSet, RunningContender, Sampler, Warmup,
-    WindowResult,
-    WindowSpec, WsResult, WsSpec,
+    WindowResult, WindowSpec, WsResult, WsSpec,
 };
 use crate::contender::datagen::DataFiles;
 use crate::contender::setup::Installed;
