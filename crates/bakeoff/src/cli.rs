@@ -111,10 +111,34 @@ pub struct ContenderArgs {
     pub results_dir: PathBuf,
 }
 
+/// Where the db, queries, fortunes and updates workloads read their rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DatabaseArg {
+    /// The SQLite file inside each app (the default).
+    #[default]
+    Sqlite,
+    /// A private PostgreSQL server bakeoff starts from the machine's own
+    /// `postgresql` package, pinned next to the generator.
+    Postgres,
+}
+
+impl DatabaseArg {
+    /// The library's type.
+    pub fn database(self) -> crate::database::Database {
+        match self {
+            DatabaseArg::Sqlite => crate::database::Database::Sqlite,
+            DatabaseArg::Postgres => crate::database::Database::Postgres,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     #[command(flatten)]
     pub contenders: ContenderArgs,
+    /// With postgres, also prepare the PostgreSQL cluster (init and seed) for later runs.
+    #[arg(long, value_enum, default_value_t = DatabaseArg::Sqlite)]
+    pub database: DatabaseArg,
     /// Reinstall even when the lockfile is unchanged.
     #[arg(long)]
     pub force: bool,
@@ -124,6 +148,9 @@ pub struct SetupArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub contenders: ContenderArgs,
+    /// The database the db endpoints are checked on.
+    #[arg(long, value_enum, default_value_t = DatabaseArg::Sqlite)]
+    pub database: DatabaseArg,
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -146,6 +173,10 @@ pub struct RunArgs {
     /// Comma-separated workloads (default: the profile's).
     #[arg(long, value_delimiter = ',')]
     pub workloads: Vec<String>,
+    /// Where the db, queries, fortunes and updates workloads read their rows:
+    /// sqlite (in the app) or postgres (a private server, over TCP, through a pool).
+    #[arg(long, value_enum, default_value_t = DatabaseArg::Sqlite)]
+    pub database: DatabaseArg,
     /// Latency SLO on the corrected p99, e.g. 100ms.
     #[arg(long, default_value = "100ms", allow_hyphen_values = true)]
     pub slo_p99: String,

@@ -9,6 +9,7 @@
 //!   are (`locate`: the clone's, or the copy built into the binary), `setup`
 //!   (installs, their `cache`, and data generation) and the supervisor (processes,
 //!   health, logs, teardown).
+//! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.
 //! - [`workload`]: the workloads, the upstream service, and `verify`.
 //! - [`suite`]: the plan, the capacity search, trials and statistics.
 //! - [`measure`]: resource sampling of a process tree from `/proc`.
@@ -22,6 +23,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod contender;
+pub mod database;
 pub mod error;
 pub mod measure;
 pub mod model;

@@ -53,6 +53,9 @@ pub struct Settings {
     pub contenders: Vec<String>,
     pub workloads: Vec<String>,
     pub workers: Vec<u32>,
+    /// Where the database workloads read their rows (sqlite for older runs).
+    #[serde(default)]
+    pub database: crate::database::Database,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -440,6 +443,9 @@ pub struct EqualLoad {
     pub idle_cpu_cores: Option<f64>,
     /// CPU per request with the idle baseline subtracted.
     pub marginal_cpu_ms_per_request: Option<f64>,
+    /// The database server's CPU per request (postgres runs' db workloads).
+    #[serde(default)]
+    pub database_cpu_ms_per_request: Option<f64>,
     pub rss_peak_bytes: u64,
     pub rss_mean_bytes: u64,
     pub timeline: Vec<TimelinePoint>,

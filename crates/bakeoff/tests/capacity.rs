@@ -55,6 +55,8 @@ fn driver(generator: Option<usize>) -> EngineDriver {
         timeout: Duration::from_secs(5),
         slo: Duration::from_millis(100),
         upstream_calls: None,
+        database_down: None,
+        database_procs: None,
     }
 }
 

@@ -8,10 +8,52 @@ use tokio_util::sync::CancellationToken;
 
 use super::load_stored_run;
 use crate::cli::{AdviseArgs, ContenderArgs, Profile, RunArgs};
+use crate::database::Database;
+use crate::model::Run;
 use crate::verdict::advice::{advise, Ecosystem};
 use crate::verdict::profile::{parse_pairs, Category, Inputs, ProfileFile};
 use crate::verdict::render;
+use crate::workload::Workload;
 use crate::InputError;
+
+/// The newest complete PostgreSQL run with measured database cells, when `run`
+/// is a SQLite one: a real service reaches its data over a socket, so the
+/// advisor prefers those figures.
+fn postgres_run(db: Option<&std::path::Path>, run: &Run) -> Result<Option<Run>> {
+    if run.settings.database != Database::Sqlite {
+        return Ok(None);
+    }
+    let path = super::show::db_path(db.map(std::path::Path::to_path_buf));
+    let store = super::show::open_existing(&path)?;
+    let Some(id) = store.latest_complete_on(Database::Postgres)? else {
+        return Ok(None);
+    };
+    let pg = store.load_run(id)?;
+    Ok(pg
+        .cells
+        .iter()
+        .any(|c| is_database_cell(c) && c.status.is_ok())
+        .then_some(pg))
+}
+
+fn is_database_cell(c: &crate::model::Cell) -> bool {
+    Workload::parse(&c.workload).is_ok_and(|w| w.uses_database())
+}
+
+/// `run` with its database-workload cells replaced by `pg`'s (all of them, so a
+/// category compares contenders measured together) and its database set to `pg`'s.
+fn with_database_cells(mut run: Run, pg: &Run) -> Run {
+    run.cells.retain(|c| !is_database_cell(c));
+    run.cells
+        .extend(pg.cells.iter().filter(|c| is_database_cell(c)).cloned());
+    for info in &pg.contenders {
+        if !run.contenders.iter().any(|c| c.name == info.name) {
+            run.contenders.push(info.clone());
+        }
+    }
+    run.settings.database = pg.settings.database;
+    run
+}
 
 pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> {
     let eco = Ecosystem::builtin();
@@ -45,6 +87,13 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
     }
 
     let mut run = load_stored_run(args.db.as_deref(), &args.run)?;
+    if let Some(pg) = postgres_run(args.db.as_deref(), &run)? {
+        eprintln!(
+            "database workloads: the figures of run {} (PostgreSQL) replace run {}'s (SQLite)",
+            pg.id, run.id
+        );
+        run = with_database_cells(run, &pg);
+    }
     let measured: Vec<Category> = Category::ALL
         .into_iter()
         .filter(|c| {
@@ -72,6 +121,11 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
                 },
                 profile: Profile::Quick,
                 workloads: advice.missing_workloads.clone(),
+                // Measure on the database the advice rests on.
+                database: match run.settings.database {
+                    Database::Sqlite => crate::cli::DatabaseArg::Sqlite,
+                    Database::Postgres => crate::cli::DatabaseArg::Postgres,
+                },
                 slo_p99: format!("{}ms", run.settings.slo_p99_ms),
                 trials: None,
                 workers: Vec::new(),
@@ -160,4 +214,32 @@ fn prompt(inputs: &mut Inputs, eco: &Ecosystem) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::fixture::{cell, est, run};
+
+    #[test]
+    fn postgres_cells_replace_the_database_workloads_only() {
+        let mut sqlite = run();
+        sqlite
+            .cells
+            .push(cell("node-http", "db", Some(est(900.0, 10.0, 3))));
+        let mut pg = run();
+        pg.id = sqlite.id + 1;
+        pg.settings.database = Database::Postgres;
+        pg.cells = vec![cell("node-http", "db", Some(est(400.0, 10.0, 3)))];
+        let others_before = sqlite.cells.iter().filter(|c| c.workload != "db").count();
+        let merged = with_database_cells(sqlite, &pg);
+        let db: Vec<_> = merged.cells.iter().filter(|c| c.workload == "db").collect();
+        assert_eq!(db.len(), 1);
+        assert_eq!(db[0].capacity.unwrap().median, 400.0);
+        assert_eq!(
+            merged.cells.iter().filter(|c| c.workload != "db").count(),
+            others_before
+        );
+        assert_eq!(merged.settings.database, Database::Postgres);
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -13,6 +14,7 @@ use crate::cli::RunArgs;
 use crate::contender::check::verify_one;
 use crate::contender::setup::{self, Installed, SetupError, SetupOptions};
 use crate::contender::{interpreters, verified};
+use crate::database::{Database, DatabaseError, Postgres};
 use crate::measure::{self, PinLayout, ProcSampler};
 use crate::model::{ContenderInfo, RunStatus};
 use crate::store::Store;
@@ -69,13 +71,14 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     let results_dir = args.contenders.results_dir.clone();
     let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
     let layout = PinLayout::for_cpus(&cpus);
+    let database = args.database.database();
     let specs: Vec<ContenderSpec> = contenders
         .iter()
         .map(|c| ContenderSpec {
             name: c.name().to_string(),
             default_workers: c.manifest.workers.default,
             max_workers: c.manifest.workers.max,
-            unsupported: c.manifest.unsupported.clone(),
+            unsupported: c.unsupported_on(database),
         })
         .collect();
     let mut plan = Plan::build(
@@ -91,6 +94,7 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         specs,
     )
     .map_err(InputError::from)?;
+    plan.database = database;
 
     // Open the store first: a locked or unwritable database fails before any work.
     let db = args
@@ -120,6 +124,36 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         layout.description
     ));
     let data = generate_data(&results_dir).await?;
+    // Sized to the largest worker count any cell starts, pinned beside the generator.
+    let reads_db = plan.workloads.iter().any(|w| w.uses_database());
+    let postgres = match database {
+        Database::Sqlite => None,
+        Database::Postgres if !reads_db => {
+            say("no database workload in the plan: PostgreSQL is not started");
+            None
+        }
+        Database::Postgres => {
+            let max_workers = plan.cells().iter().map(|k| k.workers).max().unwrap_or(1);
+            let pg = start_postgres(
+                &results_dir,
+                &data,
+                max_workers,
+                layout.generator.map(|c| vec![c]),
+                &cancel,
+            )
+            .await?;
+            say(&format!(
+                "PostgreSQL: {} ({})",
+                pg.description(),
+                if pg.server.reused() {
+                    "reused"
+                } else {
+                    "initialized and seeded"
+                }
+            ));
+            Some(Arc::new(pg))
+        }
+    };
     let upstream = Upstream::start(cancel.child_token())
         .await
         .context("starting the upstream service")?;
@@ -142,14 +176,27 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
                 continue;
             }
         };
-        let key = verified::key(&inst, &data);
-        if verified::is_verified(&results_dir, c.name(), &key) {
+        // Verified where its db endpoints are checked: PostgreSQL when it runs.
+        let checked_on = match postgres {
+            Some(_) => Database::Postgres,
+            None => Database::Sqlite,
+        };
+        let (stamp, key) = verified::key_on(&inst, &data, checked_on);
+        if verified::is_verified(&results_dir, &stamp, &key) {
             say(&format!("{}: verified before, unchanged", c.name()));
         } else {
             say(&format!("{}: verifying the app contract …", c.name()));
-            let verdict = verify_one(&inst, &data, &upstream, log_dir.clone(), &cancel).await?;
+            let verdict = verify_one(
+                &inst,
+                &data,
+                &upstream,
+                postgres.as_deref(),
+                log_dir.clone(),
+                &cancel,
+            )
+            .await?;
             if verdict.passed() {
-                verified::record(&results_dir, c.name(), &key);
+                verified::record(&results_dir, &stamp, &key);
             } else {
                 let reason = verified::failure_summary(&verdict);
                 say(&format!("{}: FAILED verification: {reason}", c.name()));
@@ -165,6 +212,25 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
 
     let mut environment = measure::probe_environment();
     environment.pinning = layout.description.clone();
+    if let Some(pg) = &postgres {
+        if let Some(cpu) = layout.generator {
+            environment.pinning.push_str(&format!(
+                "; PostgreSQL: cpu {cpu} (beside the generator, nice {})",
+                crate::database::cluster::PINNED_NICE
+            ));
+        }
+        environment
+            .runtimes
+            .insert("postgresql".into(), pg.description());
+        environment.runtimes.insert(
+            "postgresql pool per process".into(),
+            format!(
+                "max(2, ceil({} / workers)); max_connections {}",
+                crate::database::CONNECTION_BUDGET,
+                pg.server.max_connections()
+            ),
+        );
+    }
     environment.git_revision = git_revision();
     for info in &infos {
         if !info.runtime_version.is_empty() {
@@ -191,7 +257,7 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         "run {run_id}: measuring (Ctrl-C stops and keeps the finished cells) …"
     ));
 
-    let launcher = SupervisorLauncher::new(
+    let mut launcher = SupervisorLauncher::new(
         installed,
         rejected,
         data,
@@ -199,11 +265,18 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         log_dir,
         (!layout.contender.is_empty()).then(|| layout.contender.clone()),
     );
+    if let Some(pg) = &postgres {
+        launcher = launcher.with_postgres(pg.clone());
+    }
     let driver = EngineDriver {
         pin_cpu: layout.generator,
         timeout: REQUEST_TIMEOUT,
         slo: Duration::from_secs_f64(plan.slo_p99_ms / 1000.0),
         upstream_calls: Some(upstream.call_counter()),
+        database_down: postgres.clone().map(|pg| {
+            Arc::new(move || down_reason(&pg)) as Arc<dyn Fn() -> Option<String> + Send + Sync>
+        }),
+        database_procs: postgres.as_ref().map(|pg| pg.server.processes()),
     };
     // bakeoff's own threads (the upstream service, the sampler, the runtime)
     // share the generator's core, never the contender's.
@@ -252,6 +325,8 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         bar.finish_and_clear();
     }
     upstream.shutdown().await;
+    drop((launcher, driver));
+    stop_postgres(postgres, &say).await;
     let finished_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let outcome = match outcome {
         Ok(o) => o,
@@ -291,6 +366,56 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         "Next: `bakeoff claims`, `bakeoff advise --mix io=50,api=50 --team js`"
     )?;
     Ok(0)
+}
+
+/// Start the command's PostgreSQL with `max_connections` for `max_workers`.
+pub(super) async fn start_postgres(
+    results_dir: &std::path::Path,
+    data: &crate::contender::datagen::DataFiles,
+    max_workers: u32,
+    cpus: Option<Vec<usize>>,
+    cancel: &CancellationToken,
+) -> Result<Postgres> {
+    match Postgres::start(
+        results_dir,
+        &data.sqlite,
+        crate::database::max_connections(max_workers),
+        cpus,
+        cancel,
+    )
+    .await
+    {
+        Ok(pg) => Ok(pg),
+        Err(DatabaseError::Cancelled) => Err(Interrupted.into()),
+        Err(
+            e @ (DatabaseError::Missing { .. }
+            | DatabaseError::NoPostgresUser
+            | DatabaseError::Unreachable { .. }
+            | DatabaseError::Busy { .. }),
+        ) => Err(InputError::new(e.to_string()).into()),
+        Err(e) => Err(anyhow::Error::new(e).context("starting PostgreSQL")),
+    }
+}
+
+/// Stop the server (`pg_ctl stop -m fast`); a clone still alive stops it on drop.
+pub(super) async fn stop_postgres(postgres: Option<Arc<Postgres>>, say: &dyn Fn(&str)) {
+    if let Some(pg) = postgres.and_then(|pg| Arc::try_unwrap(pg).ok()) {
+        if let Err(e) = pg.server.stop().await {
+            say(&format!("warning: stopping PostgreSQL: {e}"));
+        }
+    }
+}
+
+/// Why the run's PostgreSQL cannot serve, if it cannot.
+fn down_reason(pg: &Postgres) -> Option<String> {
+    (!pg.server.is_running()).then(|| {
+        format!(
+            "PostgreSQL (pid {}) is no longer running, so the database workloads cannot be measured; last lines of {}:\n{}",
+            pg.server.pid(),
+            pg.server.log_path().display(),
+            crate::contender::supervisor::log_tail(pg.server.log_path(), 10)
+        )
+    })
 }
 
 fn check_cancel(cancel: &CancellationToken) -> Result<()> {

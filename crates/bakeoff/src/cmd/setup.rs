@@ -18,6 +18,26 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
     );
     let data = generate_data(&results_dir).await?;
     eprintln!("  {} and {}", data.sqlite.display(), data.csv.display());
+    if args.database.database() == crate::database::Database::Postgres {
+        // Init and seed now, so the first run only starts the server.
+        let max_workers = contenders
+            .iter()
+            .map(|c| c.manifest.workers.default)
+            .max()
+            .unwrap_or(1);
+        let pg =
+            super::run::start_postgres(&results_dir, &data, max_workers, None, &cancel).await?;
+        eprintln!(
+            "PostgreSQL: {} ({})",
+            pg.description(),
+            if pg.server.reused() {
+                "reused: the seed is unchanged"
+            } else {
+                "initialized and seeded"
+            }
+        );
+        pg.server.stop().await.context("stopping PostgreSQL")?;
+    }
     let opts = SetupOptions::new(&results_dir, args.force);
     let mut rows = Vec::new();
     let mut failures = Vec::new();

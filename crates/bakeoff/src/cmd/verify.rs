@@ -6,14 +6,17 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::run::start_postgres;
 use super::setup::{discover, generate_data, text_table};
 use crate::cli::VerifyArgs;
 use crate::contender::check::{verify_one, EndpointStatus, Verdict};
 use crate::contender::setup::{self, SetupError, SetupOptions};
 use crate::contender::verified;
+use crate::database::Database;
 use crate::workload::upstream::Upstream;
 use crate::workload::verify::COMMON;
 use crate::Interrupted;
+use std::sync::Arc;
 
 #[derive(Debug, Serialize)]
 struct Report<'a> {
@@ -25,6 +28,20 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
     let contenders = discover(&args.contenders)?;
     let results_dir = args.contenders.results_dir.clone();
     let data = generate_data(&results_dir).await?;
+    let database = args.database.database();
+    let postgres = match database {
+        Database::Sqlite => None,
+        Database::Postgres => {
+            let max_workers = contenders
+                .iter()
+                .map(|c| c.manifest.workers.default)
+                .max()
+                .unwrap_or(1);
+            let pg = start_postgres(&results_dir, &data, max_workers, None, &cancel).await?;
+            eprintln!("PostgreSQL: {}", pg.description());
+            Some(Arc::new(pg))
+        }
+    };
     let upstream = Upstream::start(cancel.child_token())
         .await
         .context("starting the upstream service")?;
@@ -45,10 +62,19 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
             }
         };
         eprintln!("{}: starting and verifying …", c.name());
-        let verdict = verify_one(&installed, &data, &upstream, log_dir.clone(), &cancel).await?;
+        let verdict = verify_one(
+            &installed,
+            &data,
+            &upstream,
+            postgres.as_deref(),
+            log_dir.clone(),
+            &cancel,
+        )
+        .await?;
         if verdict.passed() {
             // `bakeoff run` skips verifying what passed and has not changed since.
-            verified::record(&results_dir, c.name(), &verified::key(&installed, &data));
+            let (stamp, key) = verified::key_on(&installed, &data, database);
+            verified::record(&results_dir, &stamp, &key);
         }
         eprintln!(
             "{}: {}",
@@ -57,6 +83,7 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
         );
         verdicts.push(verdict);
     }
+    super::run::stop_postgres(postgres, &|m: &str| eprintln!("{m}")).await;
     let passed = verdicts.iter().all(Verdict::passed);
     if args.json {
         let doc = serde_json::to_string_pretty(&Report {

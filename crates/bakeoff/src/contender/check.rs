@@ -12,6 +12,7 @@ use super::datagen::DataFiles;
 use super::setup::Installed;
 use super::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
 use super::Contender;
+use crate::database::{Database, Postgres};
 use crate::workload::upstream::Upstream;
 use crate::workload::verify::{verify_contender, VerifyContext, COMMON};
 use crate::Interrupted;
@@ -71,9 +72,11 @@ impl Verdict {
 }
 
 fn unsupported(c: &Contender) -> Vec<EndpointResult> {
-    c.manifest
-        .unsupported
-        .iter()
+    not_applicable(&c.manifest.unsupported)
+}
+
+fn not_applicable(gaps: &std::collections::BTreeMap<String, String>) -> Vec<EndpointResult> {
+    gaps.iter()
         .map(|(e, why)| EndpointResult {
             endpoint: e.clone(),
             status: EndpointStatus::NotApplicable,
@@ -83,15 +86,39 @@ fn unsupported(c: &Contender) -> Vec<EndpointResult> {
 }
 
 /// Start `installed` with its default worker count, check its supported endpoints,
-/// stop it. Only cancellation is an error.
+/// stop it. With `postgres`, the database endpoints are checked on it (reset to
+/// the seed first); a contender that does not declare `postgres` has them as
+/// not applicable. Only cancellation is an error.
 pub async fn verify_one(
     installed: &Installed,
     data: &DataFiles,
     upstream: &Upstream,
+    postgres: Option<&Postgres>,
     log_dir: PathBuf,
     cancel: &CancellationToken,
 ) -> Result<Verdict, Interrupted> {
     let c = &installed.contender;
+    let database = match postgres {
+        Some(_) => Database::Postgres,
+        None => Database::Sqlite,
+    };
+    let gaps = c.unsupported_on(database);
+    let supported: Vec<String> = c
+        .manifest
+        .supported
+        .iter()
+        .filter(|e| !gaps.contains_key(*e))
+        .cloned()
+        .collect();
+    let postgres = postgres.filter(|_| c.manifest.databases.contains(&Database::Postgres));
+    if let Some(pg) = postgres {
+        if let Err(e) = pg.reset().await {
+            return Ok(Verdict::failed(
+                c,
+                format!("resetting PostgreSQL to the seed: {e}"),
+            ));
+        }
+    }
     let sqlite = match data.working_copy(c.name()) {
         Ok(p) => p,
         Err(e) => return Ok(Verdict::failed(c, e.to_string())),
@@ -101,6 +128,7 @@ pub async fn verify_one(
         data: data.csv.clone(),
         upstream: upstream.base_url(),
         log_dir,
+        database_url: postgres.map(|pg| pg.server.url()),
     };
     let spec = SpawnSpec::new(installed, c.manifest.workers.default, &env);
     let mut running = match Running::start(&spec, cancel).await {
@@ -114,9 +142,10 @@ pub async fn verify_one(
         upstream,
         keep_alive: c.manifest.keep_alive,
         health_path: c.manifest.start.health_path.clone(),
+        postgres,
     };
     let checks = tokio::select! {
-        checks = verify_contender(running.base_url(), &c.manifest.supported, &ctx) => checks,
+        checks = verify_contender(running.base_url(), &supported, &ctx) => checks,
         _ = cancel.cancelled() => {
             running.stop().await;
             return Err(Interrupted);
@@ -138,7 +167,7 @@ pub async fn verify_one(
         endpoints: Vec::new(),
     };
     running.stop().await;
-    for endpoint in c.manifest.supported.iter().chain([&COMMON.to_string()]) {
+    for endpoint in supported.iter().chain([&COMMON.to_string()]) {
         // An endpoint the verifier did not report is a failure, never a silent pass.
         let result = match checks.iter().find(|ch| &ch.endpoint == endpoint) {
             Some(ch) if ch.passed => EndpointResult {
@@ -163,6 +192,6 @@ pub async fn verify_one(
         };
         verdict.endpoints.push(result);
     }
-    verdict.endpoints.extend(unsupported(c));
+    verdict.endpoints.extend(not_applicable(&gaps));
     Ok(verdict)
 }

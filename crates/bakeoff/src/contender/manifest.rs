@@ -12,6 +12,8 @@ use std::time::Duration;
 use serde::Serialize;
 use toml::{Table, Value};
 
+use crate::database::Database;
+
 /// The contract's endpoint names, as used in `endpoints.supported`.
 pub const ENDPOINTS: [&str; 10] = [
     "plaintext",
@@ -53,6 +55,9 @@ pub struct Manifest {
     pub disclosures: Vec<String>,
     /// `[[variants]]`: named configurations of the same app, in manifest order.
     pub variants: Vec<Variant>,
+    /// `databases`: where the app can read the db workloads' rows (absent:
+    /// `["sqlite"]`), in manifest order, each once.
+    pub databases: Vec<Database>,
 }
 
 /// One `[[variants]]` entry: the same install, started differently.
@@ -366,6 +371,7 @@ impl Walker<'_> {
                 "endpoints",
                 "disclosures",
                 "variants",
+                "databases",
             ],
         )?;
         let name = self.required_string(t, "", "name", "my-app")?;
@@ -401,6 +407,7 @@ impl Walker<'_> {
         let (supported, unsupported) = self.endpoints(t)?;
         let disclosures = self.disclosures(t)?;
         let variants = self.variants(t)?;
+        let databases = self.databases(t)?;
         Ok(Manifest {
             name,
             language,
@@ -416,6 +423,7 @@ impl Walker<'_> {
             unsupported,
             disclosures,
             variants,
+            databases,
         })
     }
 

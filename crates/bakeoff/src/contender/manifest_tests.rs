@@ -452,6 +452,25 @@ fn mutated() -> impl Strategy<Value = String> {
     })
 }
 
+#[test]
+fn databases_default_to_sqlite_and_are_validated() {
+    use crate::database::Database;
+    assert_eq!(check(VALID).unwrap().databases, [Database::Sqlite]);
+    let with = |line: &str| format!("{line}\n{VALID}");
+    let m = check(&with(r#"databases = ["sqlite", "postgres"]"#)).unwrap();
+    assert_eq!(m.databases, [Database::Sqlite, Database::Postgres]);
+    for (line, needle) in [
+        (r#"databases = ["mysql"]"#, "`mysql` is not a database"),
+        (r#"databases = []"#, "at least one"),
+        (r#"databases = ["postgres", "postgres"]"#, "listed twice"),
+        (r#"databases = "postgres""#, "list of non-empty strings"),
+    ] {
+        let (field, msg) = err_of(&with(line));
+        assert_eq!(field, "databases", "{msg}");
+        assert!(msg.contains(needle), "{line}: {msg}");
+    }
+}
+
 proptest! {
     #[test]
     fn validation_never_panics_and_names_a_field(text in mutated()) {

@@ -1,5 +1,6 @@
-//! The manifest's `[[variants]]` and `setup.lockfiles`, walked in the same style
-//! as the rest of the manifest (every error names the dotted field and the fix).
+//! The manifest's `[[variants]]`, `setup.lockfiles` and `databases`, walked in
+//! the same style as the rest of the manifest (every error names the dotted
+//! field and the fix).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,11 +8,48 @@ use std::path::PathBuf;
 use toml::{Table, Value};
 
 use super::{is_slug, type_name, SetupKind, Variant, Walker, R};
+use crate::database::Database;
 
 /// Environment names bakeoff sets itself; a variant cannot override them.
 const RESERVED_ENV: [&str; 3] = ["PORT", "PATH", "BAKEOFF_"];
 
 impl Walker<'_> {
+    /// Top-level `databases`: a non-empty list of known names, each once.
+    pub(super) fn databases(&self, root: &Table) -> R<Vec<Database>> {
+        let names: Vec<&str> = Database::ALL.iter().map(|d| d.as_str()).collect();
+        let example = "databases = [\"sqlite\", \"postgres\"]";
+        let Some(v) = root.get("databases") else {
+            return Ok(vec![Database::Sqlite]);
+        };
+        let list = self.string_list("databases", v, example)?;
+        if list.is_empty() {
+            return Err(self.err(
+                "databases",
+                format!("must name at least one database, e.g. {example}; remove the key to mean [\"sqlite\"]"),
+            ));
+        }
+        let mut out = Vec::new();
+        for name in list {
+            let Some(d) = Database::parse(&name) else {
+                return Err(self.err(
+                    "databases",
+                    format!(
+                        "`{name}` is not a database bakeoff runs; use {}",
+                        names.join(" or ")
+                    ),
+                ));
+            };
+            if out.contains(&d) {
+                return Err(self.err(
+                    "databases",
+                    format!("`{name}` is listed twice; name each database once"),
+                ));
+            }
+            out.push(d);
+        }
+        Ok(out)
+    }
+
     pub(super) fn variants(&self, root: &Table) -> R<Vec<Variant>> {
         let fix = "must be [[variants]] tables with name = \"...\" and description = \"...\"";
         let items = match root.get("variants") {

@@ -23,6 +23,7 @@
 //!         data: data.csv.clone(),
 //!         upstream: upstream_url.clone(),
 //!         log_dir: results_dir.join("logs"),
+//!         database_url: None, // or the PostgreSQL server's URL
 //!     };
 //!     let spec = supervisor::SpawnSpec::new(inst, 2, &env); // 2 workers
 //!     let running = supervisor::Running::start(&spec, &cancel).await?;
@@ -82,6 +83,27 @@ pub struct VariantOf {
 }
 
 impl Contender {
+    /// The manifest's unsupported endpoints, plus the database endpoints when
+    /// the contender does not declare `database` in its `databases`.
+    pub fn unsupported_on(&self, database: crate::database::Database) -> BTreeMap<String, String> {
+        let mut out = self.manifest.unsupported.clone();
+        if !self.manifest.databases.contains(&database) {
+            let db_endpoints = crate::workload::Workload::ALL
+                .into_iter()
+                .filter(|w| w.uses_database())
+                .flat_map(|w| w.endpoints().iter());
+            for ep in db_endpoints {
+                out.entry(ep.to_string()).or_insert_with(|| {
+                    format!(
+                        "{} does not declare `{database}` in its manifest's `databases`",
+                        self.name()
+                    )
+                });
+            }
+        }
+        out
+    }
+
     /// Load `<dir>/bakeoff.toml`.
     pub fn load(dir: &Path) -> Result<Contender, ContenderError> {
         let dir = std::path::absolute(dir).map_err(|source| ContenderError::Io {
@@ -477,6 +499,7 @@ mod tests {
             data: "/d/data.csv".into(),
             upstream: "http://127.0.0.1:9".into(),
             log_dir: "/d/logs".into(),
+            database_url: None,
         };
         let base = SpawnSpec::new(&installed(&both[0]), 1, &env);
         let sync = SpawnSpec::new(&installed(&both[1]), 1, &env);
@@ -498,6 +521,43 @@ mod tests {
             super::verified::key(&installed(&both[0]), &data),
             super::verified::key(&installed(&both[1]), &data)
         );
+    }
+
+    #[test]
+    fn only_a_postgres_contender_gets_the_url_and_its_pool() {
+        use super::setup::Installed;
+        use super::supervisor::{ContractEnv, SpawnSpec};
+        use crate::database::{pool_size, Database, POOL_VAR, URL_VAR};
+        let mut c = select(&["node-http"]).unwrap().remove(0);
+        c.manifest.databases = vec![Database::Sqlite];
+        let installed = |c: &Contender| Installed {
+            contender: c.clone(),
+            info: c.base_info(),
+            python: "python3".into(),
+            path_dirs: Vec::new(),
+            cached: true,
+            in_use: None,
+        };
+        let env = ContractEnv {
+            sqlite: "/d/db.sqlite".into(),
+            data: "/d/data.csv".into(),
+            upstream: "http://127.0.0.1:9".into(),
+            log_dir: "/d/logs".into(),
+            database_url: Some(crate::database::url(5999)),
+        };
+        let get = |s: &SpawnSpec, k: &str| {
+            s.env
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        };
+        let sqlite_only = SpawnSpec::new(&installed(&c), 4, &env);
+        assert_eq!(get(&sqlite_only, URL_VAR), None);
+        c.manifest.databases.push(Database::Postgres);
+        let both = SpawnSpec::new(&installed(&c), 4, &env);
+        assert_eq!(get(&both, URL_VAR), env.database_url);
+        assert_eq!(get(&both, POOL_VAR), Some(pool_size(4).to_string()));
+        assert!(get(&both, "BAKEOFF_SQLITE").is_some());
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct ContractEnv {
     pub upstream: String,
     /// Where log files go (`<results>/logs`).
     pub log_dir: PathBuf,
+    /// `BAKEOFF_DATABASE_URL` when the run's database is PostgreSQL; given,
+    /// with `BAKEOFF_DB_POOL_SIZE`, to contenders that declare `postgres`.
+    pub database_url: Option<String>,
 }
 
 /// Everything needed to start one contender process.
@@ -84,6 +87,13 @@ impl SpawnSpec {
             ("BAKEOFF_DATA".into(), abs(&env.data).display().to_string()),
             ("BAKEOFF_UPSTREAM".into(), env.upstream.clone()),
         ];
+        if let Some(url) = &env.database_url {
+            if m.databases.contains(&crate::database::Database::Postgres) {
+                use crate::database::{pool_size, POOL_VAR, URL_VAR};
+                vars.push((URL_VAR.into(), url.clone()));
+                vars.push((POOL_VAR.into(), pool_size(workers).to_string()));
+            }
+        }
         // A variant's overrides; the manifest forbids the contract's own names.
         vars.extend(c.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         SpawnSpec {

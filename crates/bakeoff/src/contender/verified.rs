@@ -45,6 +45,20 @@ pub fn key(inst: &Installed, data: &DataFiles) -> String {
     format!("{:x}", h.finalize())
 }
 
+/// The stamp name and key of a verification on `database`: SQLite keeps the
+/// contender's own stamp; PostgreSQL has its own (`<name>.postgres`).
+pub fn key_on(
+    inst: &Installed,
+    data: &DataFiles,
+    database: crate::database::Database,
+) -> (String, String) {
+    let name = inst.contender.name();
+    match database {
+        crate::database::Database::Sqlite => (name.to_string(), key(inst, data)),
+        db => (format!("{name}.{db}"), format!("{}-{db}", key(inst, data))),
+    }
+}
+
 pub fn is_verified(results_dir: &Path, name: &str, key: &str) -> bool {
     std::fs::read_to_string(stamp(results_dir, name)).is_ok_and(|k| k.trim() == key)
 }

@@ -43,6 +43,9 @@ pub struct ProcSampler {
     pub interval: Duration,
     /// The contender's core, where the drift probe runs (`None`: unpinned).
     pub probe_cpu: Option<usize>,
+    /// Also sample every child of the target's pids, wherever its process
+    /// group: PostgreSQL's backends each lead their own session.
+    pub children: bool,
 }
 
 impl Default for ProcSampler {
@@ -50,6 +53,7 @@ impl Default for ProcSampler {
         ProcSampler {
             interval: DEFAULT_INTERVAL,
             probe_cpu: None,
+            children: false,
         }
     }
 }
@@ -75,17 +79,35 @@ pub fn members(target: &ProcessSet) -> Vec<u32> {
     pids
 }
 
+/// The children (by parent pid) of `parents` that exist now.
+pub fn children_of(parents: &[u32]) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(procfs::read_stat)
+        .filter(|s| parents.contains(&s.ppid))
+        .map(|s| s.pid)
+        .collect()
+}
+
 #[derive(Debug, Default)]
 struct Acc {
     first_ticks: HashMap<u32, u64>,
     last_ticks: HashMap<u32, u64>,
     mem: Vec<u64>,
     all_pss: bool,
+    children: bool,
 }
 
 impl Acc {
     fn sample(&mut self, target: &ProcessSet) -> usize {
-        let pids = members(target);
+        let mut pids = members(target);
+        if self.children {
+            pids.extend(children_of(&target.pids));
+            pids.sort_unstable();
+            pids.dedup();
+        }
         let mut total = 0;
         let mut seen = 0;
         for pid in pids {
@@ -143,6 +165,7 @@ impl ProcSampler {
     fn begin(&self, target: &ProcessSet) -> Result<ProcSampling, SampleError> {
         let mut acc = Acc {
             all_pss: true,
+            children: self.children,
             ..Acc::default()
         };
         if acc.sample(target) == 0 {
@@ -265,6 +288,27 @@ mod tests {
             "{u:?}"
         );
         assert!(u.mem_peak_bytes < 512 * 1024 * 1024, "{u:?}");
+    }
+
+    #[tokio::test]
+    async fn children_are_found_by_parent_in_any_group() {
+        // The child leads its own session, as a PostgreSQL backend does.
+        let g = spawn_group("setsid sleep 30 & wait");
+        let parent = g.0.id();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut kids = Vec::new();
+        while kids.is_empty() && std::time::Instant::now() < deadline {
+            kids = children_of(&[parent]);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(kids.len(), 1, "{kids:?}");
+        let in_group = members(&ProcessSet {
+            pgid: Some(parent),
+            pids: vec![],
+        });
+        assert!(!in_group.contains(&kids[0]), "setsid left the group");
+        // SAFETY: kill on a pid we just found as our grandchild.
+        unsafe { libc::kill(kids[0] as i32, libc::SIGKILL) };
     }
 
     #[tokio::test]

@@ -82,6 +82,7 @@ pub fn sample_run() -> Run {
                 .map(|s| s.to_string())
                 .collect(),
             workers: vec![1, 2],
+            database: Default::default(),
         },
         environment: Environment {
             cpu_model: "Sample CPU @ 3.00GHz".into(),
@@ -282,6 +283,7 @@ fn http_cell(
             cpu_ms_per_request: cpu_ms,
             idle_cpu_cores: Some(0.002 + 0.003 * ci as f64),
             marginal_cpu_ms_per_request: Some(cpu_ms - (0.002 + 0.003 * ci as f64) / common * 1e3),
+            database_cpu_ms_per_request: None,
             rss_peak_bytes: (48 + 21 * ci as u64 + 8 * u64::from(workers)) << 20,
             rss_mean_bytes: (44 + 20 * ci as u64 + 8 * u64::from(workers)) << 20,
             timeline,

@@ -50,7 +50,11 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
     }
     for s in &summaries {
         writeln!(w)?;
-        writeln!(w, "## {}", cell_text(s.workload))?;
+        writeln!(
+            w,
+            "## {}",
+            cell_text(&super::workload_heading(run, s.workload))
+        )?;
         writeln!(w)?;
         if s.rows.is_empty() {
             writeln!(w, "No cell measured.")?;

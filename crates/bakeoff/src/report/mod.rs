@@ -34,11 +34,15 @@ fn title(run: &Run) -> String {
     format!("bakeoff run {}: {}", run.id, run.status.as_str())
 }
 
-/// Profile, SLO, trials and times in one line.
+/// Profile, SLO, trials and times in one line (and the database, when not SQLite).
 fn subtitle(run: &Run) -> String {
     let s = &run.settings;
+    let database = match s.database {
+        crate::database::Database::Sqlite => String::new(),
+        db => format!(", database {db}"),
+    };
     format!(
-        "profile {}, SLO p99 <= {} ms, {} trial{}, started {}, finished {}",
+        "profile {}, SLO p99 <= {} ms, {} trial{}{database}, started {}, finished {}",
         s.profile,
         table::fmt_ms(s.slo_p99_ms),
         s.trials,
@@ -46,6 +50,17 @@ fn subtitle(run: &Run) -> String {
         run.started_at,
         run.finished_at.as_deref().unwrap_or("-"),
     )
+}
+
+/// A workload's heading: a database workload of a non-SQLite run says its
+/// database, so a figure is never read as the other database's.
+pub(crate) fn workload_heading(run: &Run, workload: &str) -> String {
+    let db = run.settings.database;
+    let on_db = crate::workload::Workload::parse(workload).is_ok_and(|w| w.uses_database());
+    match (db, on_db) {
+        (crate::database::Database::Sqlite, _) | (_, false) => workload.to_string(),
+        (db, true) => format!("{workload} (on {db})"),
+    }
 }
 
 /// The environment as (label, value) rows, shared by Markdown and HTML.

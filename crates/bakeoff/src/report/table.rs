@@ -60,11 +60,11 @@ pub fn workload_table(s: &WorkloadSummary<'_>) -> Table {
                 Some(r) => format!("p99 @ {} req/s (ms)", fmt_rate(r)),
                 None => "p99 at equal load (ms)".into(),
             });
-            headers.extend([
-                "CPU ms/req".into(),
-                "marginal CPU ms/req".into(),
-                "RSS peak".into(),
-            ]);
+            headers.extend(["CPU ms/req".into(), "marginal CPU ms/req".into()]);
+            if has_database_cpu(s) {
+                headers.push("DB server CPU ms/req".into());
+            }
+            headers.push("RSS peak".into());
         }
         Kind::Ws => {
             let clients = s
@@ -85,7 +85,8 @@ pub fn workload_table(s: &WorkloadSummary<'_>) -> Table {
     numeric[0] = false;
     numeric[1] = false;
     *numeric.last_mut().expect("headers are never empty") = false;
-    let rows = s.rows.iter().map(|r| row(r, s.kind)).collect();
+    let db_cpu = has_database_cpu(s);
+    let rows = s.rows.iter().map(|r| row(r, s.kind, db_cpu)).collect();
     Table {
         headers,
         rows,
@@ -163,7 +164,17 @@ pub fn scaling_table(run: &Run) -> Option<Table> {
     })
 }
 
-fn row(r: &Row<'_>, kind: Kind) -> Vec<TableCell> {
+/// Whether any row has the database server's CPU (postgres runs' db workloads).
+fn has_database_cpu(s: &WorkloadSummary<'_>) -> bool {
+    s.rows.iter().any(|r| {
+        r.cell
+            .equal_load
+            .as_ref()
+            .is_some_and(|e| e.database_cpu_ms_per_request.is_some())
+    })
+}
+
+fn row(r: &Row<'_>, kind: Kind, db_cpu: bool) -> Vec<TableCell> {
     let cell = r.cell;
     let name = if r.best_of_language {
         TableCell {
@@ -194,6 +205,12 @@ fn row(r: &Row<'_>, kind: Kind) -> Vec<TableCell> {
                 el.and_then(|e| e.marginal_cpu_ms_per_request)
                     .map_or("-".into(), fmt_ms),
             ));
+            if db_cpu {
+                out.push(TableCell::plain(
+                    el.and_then(|e| e.database_cpu_ms_per_request)
+                        .map_or("-".into(), fmt_ms),
+                ));
+            }
             out.push(TableCell::plain(
                 el.map_or("-".into(), |e| fmt_bytes(e.rss_peak_bytes as f64)),
             ));

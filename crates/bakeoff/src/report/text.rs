@@ -37,7 +37,11 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
     let summaries = summary::summarize(run);
     for s in &summaries {
         writeln!(w)?;
-        writeln!(w, "{}", p.paint(BOLD, s.workload))?;
+        writeln!(
+            w,
+            "{}",
+            p.paint(BOLD, &super::workload_heading(run, s.workload))
+        )?;
         if s.rows.is_empty() {
             writeln!(w, "  no cell measured")?;
         } else {

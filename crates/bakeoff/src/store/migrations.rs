@@ -28,6 +28,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("schema_v3.sql"),
         fixup: None,
     },
+    Migration {
+        sql: include_str!("schema_v4.sql"),
+        fixup: None,
+    },
 ];
 
 /// The schema version this binary knows.

@@ -237,6 +237,20 @@ impl Store {
         read::previous_equal_rates(&self.conn, settings).map_err(|e| self.err(e))
     }
 
+    /// The newest complete run whose database workloads ran on `database`.
+    pub fn latest_complete_on(
+        &self,
+        database: crate::database::Database,
+    ) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT max(id) FROM runs WHERE status = 'complete' AND database = ?1",
+                [database.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     pub fn load_run(&self, id: i64) -> Result<Run, StoreError> {
         read::load_run(&self.conn, id)
             .map_err(|e| self.err(e))?

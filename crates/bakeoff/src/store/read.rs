@@ -70,13 +70,15 @@ pub(super) fn previous_equal_rates(
             "SELECT id FROM runs
              WHERE status = 'complete' AND profile = ?1 AND slo_p99_ms = ?2
                AND duration_scale = ?3 AND contenders_json = ?4 AND workers_json = ?5
+               AND database = ?6
              ORDER BY id DESC LIMIT 1",
             params![
                 settings.profile,
                 settings.slo_p99_ms,
                 settings.duration_scale,
                 contenders,
-                workers
+                workers,
+                settings.database.as_str()
             ],
             |r| r.get(0),
         )
@@ -146,7 +148,7 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
     let head = conn
         .query_row(
             "SELECT started_at, finished_at, status, profile, slo_p99_ms, trials, duration_scale,
-                    contenders_json, workloads_json, workers_json
+                    contenders_json, workloads_json, workers_json, database
              FROM runs WHERE id = ?1",
             [id],
             |r| {
@@ -162,6 +164,11 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
                         contenders: from_json(&r.get::<_, String>(7)?)?,
                         workloads: from_json(&r.get::<_, String>(8)?)?,
                         workers: from_json(&r.get::<_, String>(9)?)?,
+                        database: {
+                            let name: String = r.get(10)?;
+                            crate::database::Database::parse(&name)
+                                .ok_or_else(|| bad_data(format!("unknown database `{name}`")))?
+                        },
                     },
                 ))
             },
@@ -358,7 +365,7 @@ fn load_equal_load(conn: &Connection, cell_id: i64) -> rusqlite::Result<Option<E
             "SELECT target_rps, achieved_rps, requests, errors, cpu_ms_per_request,
                     rss_peak_bytes, rss_mean_bytes, has_idle_cpu, idle_cpu_cores,
                     has_marginal_cpu, marginal_cpu_ms_per_request, consistency_check,
-                    consistency_ok, consistency_detail
+                    consistency_ok, consistency_detail, database_cpu_ms_per_request
              FROM equal_load WHERE cell_id = ?1",
         )?
         .query_row([cell_id], |r| {
@@ -375,6 +382,7 @@ fn load_equal_load(conn: &Connection, cell_id: i64) -> rusqlite::Result<Option<E
                 cpu_ms_per_request: real(r, 4)?,
                 idle_cpu_cores: opt_real(r, 7, 8)?,
                 marginal_cpu_ms_per_request: opt_real(r, 9, 10)?,
+                database_cpu_ms_per_request: r.get(14)?,
                 rss_peak_bytes: r.get(5)?,
                 rss_mean_bytes: r.get(6)?,
                 timeline: Vec::new(),

@@ -33,8 +33,9 @@ pub(super) fn begin_run(
     let tx = write_tx(conn)?;
     tx.execute(
         "INSERT INTO runs (started_at, status, owner_pid, owner_start, profile, slo_p99_ms,
-                           trials, duration_scale, contenders_json, workloads_json, workers_json)
-         VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           trials, duration_scale, contenders_json, workloads_json, workers_json,
+                           database)
+         VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             started_at,
             pid,
@@ -46,6 +47,7 @@ pub(super) fn begin_run(
             json(&settings.contenders)?,
             json(&settings.workloads)?,
             json(&settings.workers)?,
+            settings.database.as_str(),
         ],
     )?;
     let run_id = tx.last_insert_rowid();
@@ -232,8 +234,8 @@ fn insert_equal_load(tx: &Transaction<'_>, cell_id: i64, eq: &EqualLoad) -> rusq
         "INSERT INTO equal_load (cell_id, target_rps, achieved_rps, requests, errors, p99_ms,
              cpu_ms_per_request, rss_peak_bytes, rss_mean_bytes, has_idle_cpu, idle_cpu_cores,
              has_marginal_cpu, marginal_cpu_ms_per_request, consistency_check, consistency_ok,
-             consistency_detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             consistency_detail, database_cpu_ms_per_request)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
             cell_id,
             eq.target_rps,
@@ -251,6 +253,7 @@ fn insert_equal_load(tx: &Transaction<'_>, cell_id: i64, eq: &EqualLoad) -> rusq
             eq.consistency.as_ref().map(|c| c.check.as_str()),
             eq.consistency.as_ref().map(|c| c.ok),
             eq.consistency.as_ref().map(|c| c.detail.as_str()),
+            eq.database_cpu_ms_per_request.filter(|v| v.is_finite()),
         ],
     )?;
     insert_percentiles(tx, cell_id, "latency", &eq.latency)?;

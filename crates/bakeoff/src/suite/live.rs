@@ -13,12 +13,13 @@ use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    DriveError, Driver, LaunchError, Launcher, ProcessSet, RunningContender, Warmup, WindowResult,
-    WindowSpec, WsResult, WsSpec,
+    DriveError, Driver, LaunchError, Launcher, ProcessSet, RunningContender, Sampler, Warmup,
+    WindowResult, WindowSpec, WsResult, WsSpec,
 };
 use crate::contender::datagen::DataFiles;
 use crate::contender::setup::Installed;
 use crate::contender::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
+use crate::database::Postgres;
 use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
@@ -36,6 +37,8 @@ pub struct SupervisorLauncher {
     upstream: String,
     log_dir: std::path::PathBuf,
     cpus: Option<Vec<usize>>,
+    /// The run's PostgreSQL, reset to the seed before each start.
+    postgres: Option<Arc<Postgres>>,
 }
 
 impl SupervisorLauncher {
@@ -57,7 +60,14 @@ impl SupervisorLauncher {
             upstream,
             log_dir,
             cpus,
+            postgres: None,
         }
+    }
+
+    /// Give contenders the PostgreSQL server (URL, pool size), reset before each start.
+    pub fn with_postgres(mut self, postgres: Arc<Postgres>) -> SupervisorLauncher {
+        self.postgres = Some(postgres);
+        self
     }
 }
 
@@ -81,58 +91,96 @@ impl Launcher for SupervisorLauncher {
                 .data
                 .working_copy(contender)
                 .map_err(|e| LaunchError(e.to_string()))?;
+            if let Some(pg) = &self.postgres {
+                // A server that died is reported by the db cells themselves
+                // ([`EngineDriver::database_down`]); the others still run.
+                if let Err(e) = pg.reset().await {
+                    if pg.server.is_running() {
+                        return Err(LaunchError(format!(
+                            "resetting PostgreSQL to the seed: {e}"
+                        )));
+                    }
+                }
+            }
             let env = ContractEnv {
                 sqlite,
                 data: self.data.csv.clone(),
                 upstream: self.upstream.clone(),
                 log_dir: self.log_dir.clone(),
+                database_url: self.postgres.as_ref().map(|pg| pg.server.url()),
             };
             let mut spec = SpawnSpec::new(installed, workers, &env);
             if !data {
                 spec = spec.without_data();
             }
             spec.cpus = self.cpus.clone();
+            let max_connections = self.postgres.as_ref().map(|pg| pg.server.max_connections());
+            let explain = |msg: String| match max_connections {
+                Some(max) if crate::database::is_connection_exhaustion(&msg) => format!(
+                    "{}; {msg}",
+                    crate::database::exhaustion_message(contender, workers, max)
+                ),
+                _ => msg,
+            };
             match Running::start(&spec, cancel).await {
-                Ok(r) => Ok(Box::new(Live(Some(r))) as Box<dyn RunningContender>),
+                Ok(r) => Ok(Box::new(Live {
+                    running: Some(r),
+                    workers,
+                    max_connections,
+                }) as Box<dyn RunningContender>),
                 Err(SuperviseError::Cancelled { .. }) => Err(LaunchError("cancelled".into())),
-                Err(e) => Err(LaunchError(e.to_string())),
+                Err(e) => Err(LaunchError(explain(e.to_string()))),
             }
         })
     }
 }
 
 /// A running contender; `Option` so `stop` can take it out of the box.
-struct Live(Option<Running>);
+struct Live {
+    running: Option<Running>,
+    workers: u32,
+    /// The PostgreSQL server's, when the run has one.
+    max_connections: Option<u32>,
+}
 
 impl RunningContender for Live {
     fn base_url(&self) -> &str {
-        self.0.as_ref().map_or("", |r| r.base_url())
+        self.running.as_ref().map_or("", |r| r.base_url())
     }
 
     fn processes(&self) -> ProcessSet {
         ProcessSet {
-            pgid: self.0.as_ref().map(|r| r.pgid()),
+            pgid: self.running.as_ref().map(|r| r.pgid()),
             pids: Vec::new(),
         }
     }
 
     fn startup_time(&self) -> Duration {
-        self.0.as_ref().map_or(Duration::ZERO, |r| r.startup_time())
+        self.running
+            .as_ref()
+            .map_or(Duration::ZERO, |r| r.startup_time())
     }
 
     fn exited(&mut self) -> Option<String> {
-        let r = self.0.as_mut()?;
+        let r = self.running.as_mut()?;
         let status = r.try_exited()?;
+        let tail = r.log_tail();
+        let pool = match self.max_connections {
+            Some(max) if crate::database::is_connection_exhaustion(&tail) => format!(
+                "{}; ",
+                crate::database::exhaustion_message(r.name(), self.workers, max)
+            ),
+            _ => String::new(),
+        };
         Some(format!(
-            "{} exited ({status}) while being measured; last lines of {}:\n{}",
+            "{pool}{} exited ({status}) while being measured; last lines of {}:\n{tail}",
             r.name(),
             r.log_path().display(),
-            r.log_tail()
         ))
     }
 
     fn stop(mut self: Box<Self>) -> BoxFuture<'static, Result<(), LaunchError>> {
-        let running = self.0.take();
+        let running = self.running.take();
         Box::pin(async move {
             if let Some(r) = running {
                 r.stop().await;
@@ -151,6 +199,12 @@ pub struct EngineDriver {
     pub slo: Duration,
     /// The upstream service's call counter, checked against the `io` windows.
     pub upstream_calls: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
+    /// Why the run's database server is down, if it is: a window of a
+    /// workload that reads it then fails with that reason instead of running.
+    pub database_down: Option<Arc<dyn Fn() -> Option<String> + Send + Sync>>,
+    /// The database server's processes, sampled over the equal-load windows
+    /// of the database workloads (its CPU per request).
+    pub database_procs: Option<ProcessSet>,
 }
 
 /// A window is the machine's, not the server's, when its sends were held up
@@ -183,6 +237,11 @@ impl Driver for EngineDriver {
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<WindowResult, DriveError>> {
         Box::pin(async move {
+            if spec.workload.uses_database() {
+                if let Some(why) = self.database_down.as_ref().and_then(|f| f()) {
+                    return Err(DriveError::Failed(why));
+                }
+            }
             let target = load::Url::parse(&spec.base_url).map_err(|e| {
                 DriveError::Failed(format!("bad contender URL {}: {e}", spec.base_url))
             })?;
@@ -220,10 +279,30 @@ impl Driver for EngineDriver {
                 .as_ref()
                 .filter(|_| spec.workload == Workload::Io);
             let before = counter.map(|c| c());
+            let db_sampling = match &self.database_procs {
+                Some(p)
+                    if spec.workload.uses_database()
+                        && spec.purpose == super::WindowPurpose::EqualLoad =>
+                {
+                    let sampler = crate::measure::ProcSampler {
+                        children: true,
+                        ..crate::measure::ProcSampler::default()
+                    };
+                    sampler.start(p).ok()
+                }
+                _ => None,
+            };
+            let sampled_from = std::time::Instant::now();
             let report = load::run(config, cancel.clone(), None)
                 .await
                 .map_err(drive_error)?;
             let mut result = window_result(&report);
+            if let Some(s) = db_sampling {
+                let secs = sampled_from.elapsed().as_secs_f64();
+                if let Ok(u) = s.finish().await {
+                    result.database_cpu_cores = (secs > 0.0).then(|| u.cpu_seconds / secs);
+                }
+            }
             if let (Some(c), Some(before)) = (counter, before) {
                 result.consistency = Some(upstream_check(c() - before, &report));
             }
@@ -365,6 +444,7 @@ pub fn window_result(r: &load::LoadReport) -> WindowResult {
         consistency: None,
         generator_valid: !generator_bound(r),
         generator_note: (!r.warnings.is_empty()).then(|| r.warnings.join("; ")),
+        database_cpu_cores: None,
     }
 }
 
@@ -529,6 +609,8 @@ mod tests {
             timeout: Duration::from_secs(5),
             slo: Duration::from_millis(100),
             upstream_calls: None,
+            database_down: None,
+            database_procs: None,
         };
         assert_eq!(d.grace(), Duration::from_millis(200));
         assert_eq!(d.connections(10.0), 16);

@@ -174,6 +174,9 @@ pub struct WindowResult {
     /// nothing about the server.
     pub generator_valid: bool,
     pub generator_note: Option<String>,
+    /// Cores the database server used over the window, when it was sampled
+    /// (equal-load windows of database workloads on PostgreSQL).
+    pub database_cpu_cores: Option<f64>,
 }
 
 impl WindowResult {

@@ -293,6 +293,8 @@ pub struct Plan {
     /// The equal-load rates an earlier run of the same plan used, to reuse
     /// (set by the caller from the store; none: derived afresh).
     pub previous_equal_rates: Option<super::equal::PreviousRates>,
+    /// Where the database workloads read their rows (set by the caller).
+    pub database: crate::database::Database,
 }
 
 impl Plan {
@@ -359,6 +361,7 @@ impl Plan {
             workers,
             phases: Phases::for_profile(opts.profile),
             previous_equal_rates: None,
+            database: crate::database::Database::default(),
         })
     }
 
@@ -375,6 +378,7 @@ impl Plan {
                 .map(|w| w.name().to_string())
                 .collect(),
             workers: self.workers.clone(),
+            database: self.database,
         }
     }
 

@@ -632,6 +632,10 @@ impl Runner<'_> {
             cpu_ms_per_request: cost.cpu_ms,
             idle_cpu_cores: idle_cpu,
             marginal_cpu_ms_per_request: cost.marginal_cpu_ms,
+            database_cpu_ms_per_request: r
+                .database_cpu_cores
+                .filter(|_| r.achieved_rps > 0.0)
+                .map(|cores| cores / r.achieved_rps * 1000.0),
             rss_peak_bytes: cost.peak,
             rss_mean_bytes: cost.mean,
             timeline: r.timeline,

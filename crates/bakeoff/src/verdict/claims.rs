@@ -182,6 +182,8 @@ fn node_vs_python(run: &Run, workload: &str, d: &mut Draft) -> Option<(Order, f6
         }
     }
     let ((nc, ne), (pc, pe)) = (node?, py?);
+    // "db (on postgres)": a database figure names the database it rests on.
+    let workload = &crate::report::workload_heading(run, workload);
     d.ev(
         format!("{workload} capacity, best Node.js"),
         Some(&nc.contender),

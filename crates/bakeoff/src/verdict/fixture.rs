@@ -99,6 +99,7 @@ pub fn equal_load(p99: f64, light_p99: Option<f64>, rss: u64) -> EqualLoad {
         timeline: vec![],
         idle_cpu_cores: None,
         marginal_cpu_ms_per_request: None,
+        database_cpu_ms_per_request: None,
         consistency: None,
         histograms: vec![],
     }
@@ -191,6 +192,7 @@ pub fn run() -> Run {
             contenders: vec![],
             workloads: vec![],
             workers: vec![1],
+            database: Default::default(),
         },
         environment: Environment {
             cpu_model: "Test CPU".into(),

@@ -192,8 +192,21 @@ pub fn scope(run: &Run) -> String {
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
+    let db_cells = run
+        .cells
+        .iter()
+        .any(|c| crate::workload::Workload::parse(&c.workload).is_ok_and(|w| w.uses_database()));
+    let database = match (db_cells, run.settings.database) {
+        (false, _) => String::new(),
+        (true, crate::database::Database::Sqlite) => {
+            ", database workloads on SQLite (inside each app)".to_string()
+        }
+        (true, db) => {
+            format!(", database workloads on {db} (a private server beside the generator)")
+        }
+    };
     format!(
-        "run {} on this machine ({}, {} cores), {}, profile `{}`, SLO p99 ≤ {} ms",
+        "run {} on this machine ({}, {} cores), {}, profile `{}`, SLO p99 ≤ {} ms{database}",
         run.id,
         if env.cpu_model.is_empty() {
             "unknown CPU"

@@ -98,6 +98,14 @@ impl Workload {
     }
 
     /// The contract endpoints (manifest `endpoints.supported` names) this workload needs.
+    /// Whether the workload reads the database (SQLite or PostgreSQL).
+    pub fn uses_database(self) -> bool {
+        matches!(
+            self,
+            Workload::Db | Workload::Queries | Workload::Fortunes | Workload::Updates
+        )
+    }
+
     pub fn endpoints(self) -> &'static [&'static str] {
         match self {
             Workload::Plaintext => &["plaintext"],

@@ -57,6 +57,7 @@ pub fn spec(installed: &Installed, workers: u32, logs: &Path) -> SpawnSpec {
         data: logs.join("unused.csv"),
         upstream: "http://127.0.0.1:9".into(),
         log_dir: logs.to_path_buf(),
+        database_url: None,
     };
     SpawnSpec::new(installed, workers, &env)
 }

@@ -10,6 +10,7 @@ mod hardening;
 mod hardening_cli;
 mod hardening_security;
 mod load;
+mod postgres;
 mod report;
 mod run;
 mod setup;

@@ -121,6 +121,7 @@ impl Fixture {
             upstream: &self.upstream,
             keep_alive: true,
             health_path: "/health".into(),
+            postgres: None,
         }
     }
 }

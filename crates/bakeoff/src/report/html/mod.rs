@@ -178,7 +178,11 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
         legend_keys()
     );
     for s in &summaries {
-        let _ = write!(h, "<h3>{}</h3>", esc(s.workload));
+        let _ = write!(
+            h,
+            "<h3>{}</h3>",
+            esc(&super::workload_heading(run, s.workload))
+        );
         if let Some(svg) = charts::capacity(run, s, &looks) {
             h.push_str(&svg);
         }

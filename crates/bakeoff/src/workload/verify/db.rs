@@ -1,6 +1,7 @@
 //! Checks of the database endpoints — `/db`, `/queries`, `/updates` — against
-//! the SQLite file itself: rows must exist with the values returned, ids must
-//! vary, `queries` must be clamped, and updates must be persisted. Before each
+//! the database itself (the SQLite file here, or PostgreSQL through `truth`):
+//! rows must exist with the values returned, ids must vary, `queries` must be
+//! clamped, and updates must be persisted. Before each
 //! `/db` and `/queries` request the verifier changes every row's randomNumber
 //! in the contender's (working copy of the) database, so a row served from a
 //! cache instead of a `SELECT` always shows a stale value.
@@ -21,7 +22,7 @@ const WORLD_ROWS: i64 = 10_000;
 type Row = (i64, i64);
 
 /// The whole `world` table, id → randomNumber.
-type World = HashMap<i64, i64>;
+pub(super) type World = HashMap<i64, i64>;
 
 fn open_rw(path: &Path) -> Result<Connection, String> {
     let conn = Connection::open_with_flags(
@@ -227,7 +228,7 @@ async fn fresh_rows(
     single: bool,
     errs: &mut RowErrors,
 ) -> Option<(Value, Vec<Row>)> {
-    if let Err(e) = rotate_world(&ctx.sqlite).await {
+    if let Err(e) = super::truth::rotate_world(ctx).await {
         p.reasons.push(format!("{path}: {e}"));
         return None;
     }
@@ -247,7 +248,7 @@ async fn fresh_rows(
         parse_rows(&v, errs)?
     };
     if !rows.is_empty() {
-        match world(&ctx.sqlite).await {
+        match super::truth::world(ctx).await {
             Ok(w) => match_db(&rows, &w, errs),
             Err(e) => p.reasons.push(format!("{path}: {e}")),
         }
@@ -359,7 +360,7 @@ const UPDATE_CASES: [(Option<&str>, usize); 4] = [
 pub(super) async fn updates(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     for (param, want) in UPDATE_CASES {
         let path = with_queries("updates", param);
-        let before = match world(&ctx.sqlite).await {
+        let before = match super::truth::world(ctx).await {
             Ok(w) => w,
             Err(e) => {
                 p.reasons.push(format!("updates: {e}"));
@@ -372,7 +373,7 @@ pub(super) async fn updates(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
         let mut errs = RowErrors::new(&path);
         if let Some(rows) = parse_rows(&v, &mut errs) {
             check_count(p, &path, param, want, v.as_array().map_or(0, Vec::len));
-            match world(&ctx.sqlite).await {
+            match super::truth::world(ctx).await {
                 Ok(after) => check_persisted(p, &path, &rows, &before, &after, &mut errs),
                 Err(e) => p.reasons.push(format!("updates: {e}")),
             }

@@ -254,7 +254,7 @@ fn marked(message: &str) -> String {
 
 pub(super) async fn check(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     let path = "/fortunes";
-    let original = match super::db::fortunes(&ctx.sqlite).await {
+    let original = match super::truth::fortunes(ctx).await {
         Ok(rows) => rows,
         Err(e) => return p.reasons.push(format!("fortunes: {e}")),
     };
@@ -263,13 +263,13 @@ pub(super) async fn check(p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
         .find(|(id, _)| *id == MARKED_ID)
         .map(|(_, m)| m.clone());
     if let Some(m) = &restore {
-        if let Err(e) = super::db::set_fortune(&ctx.sqlite, MARKED_ID, marked(m)).await {
+        if let Err(e) = super::truth::set_fortune(ctx, MARKED_ID, marked(m)).await {
             return p.reasons.push(format!("fortunes: {e}"));
         }
     }
     page(p, ctx, path).await;
     if let Some(m) = restore {
-        if let Err(e) = super::db::set_fortune(&ctx.sqlite, MARKED_ID, m).await {
+        if let Err(e) = super::truth::set_fortune(ctx, MARKED_ID, m).await {
             p.reasons
                 .push(format!("fortunes: restoring fortune {MARKED_ID}: {e}"));
         }
@@ -306,7 +306,7 @@ async fn page(p: &mut Probe<'_>, ctx: &VerifyContext<'_>, path: &str) {
         );
     }
     let got = page.rows;
-    let db = match super::db::fortunes(&ctx.sqlite).await {
+    let db = match super::truth::fortunes(ctx).await {
         Ok(rows) => rows,
         Err(e) => {
             p.reasons.push(format!("fortunes: {e}"));

@@ -24,6 +24,7 @@ mod data;
 mod db;
 mod fortunes;
 pub mod http;
+mod truth;
 mod ws;
 
 pub use common::COMMON;
@@ -59,6 +60,9 @@ pub struct VerifyContext<'a> {
     /// The manifest's health path, for the common checks when the contender
     /// serves neither `/plaintext` nor `/json`.
     pub health_path: String,
+    /// The PostgreSQL server the contender was started on, if it was: the
+    /// database checks then read and change it instead of `sqlite`.
+    pub postgres: Option<&'a crate::database::Postgres>,
 }
 
 /// The outcome of checking one endpoint.

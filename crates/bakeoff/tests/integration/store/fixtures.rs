@@ -21,6 +21,7 @@ pub(crate) fn settings() -> Settings {
         contenders: vec!["node-fastify".into(), "python-flask".into()],
         workloads: vec!["json".into(), "io".into(), "ws".into(), "startup".into()],
         workers: vec![1, 2],
+        database: Default::default(),
     }
 }
 
@@ -153,6 +154,7 @@ pub(crate) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
         ],
         idle_cpu_cores: Some(0.004),
         marginal_cpu_ms_per_request: Some(cpu * 0.97),
+        database_cpu_ms_per_request: None,
         consistency: Some(Consistency {
             check: "upstream calls".into(),
             ok: true,

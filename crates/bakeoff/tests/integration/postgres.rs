@@ -1,0 +1,312 @@
+//! `--database postgres` on the machine's real PostgreSQL: the cluster starts,
+//! is seeded with the SQLite file's rows, resets, stops, is reused, survives a
+//! crashed run's leftovers, names the package when the binaries are missing,
+//! and a small run measures the db workload on it. Root (CI) exercises the
+//! `postgres`-user path. Every test is bounded in time.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bakeoff::contender::datagen::{self, FORTUNES, WORLD_ROWS};
+use bakeoff::database::{binaries, Database, Postgres, DB_NAME};
+use tokio_util::sync::CancellationToken;
+
+use crate::hardening::{run_bounded, Marker};
+use crate::run::bakeoff;
+
+/// Whole-test bound: initdb and a start take a few seconds on a loaded machine.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A results directory under /tmp (the `postgres` user must reach it when root).
+fn results() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("bakeoff-pg-")
+        .tempdir_in("/tmp")
+        .unwrap()
+}
+
+async fn start(results: &Path) -> Postgres {
+    let data = datagen::ensure(results).unwrap();
+    tokio::time::timeout(
+        LIMIT,
+        Postgres::start(results, &data.sqlite, 100, None, &CancellationToken::new()),
+    )
+    .await
+    .expect("PostgreSQL starts within the limit")
+    .expect("PostgreSQL starts")
+}
+
+async fn count(pg: &Postgres, table: &str) -> usize {
+    let rows = pg
+        .server
+        .query(&format!("SELECT count(*) FROM {table};"))
+        .await
+        .unwrap();
+    rows[0][0].parse().unwrap()
+}
+
+async fn random_number(pg: &Postgres, id: i64) -> i64 {
+    let sql = format!("SELECT randomnumber FROM world WHERE id = {id};");
+    pg.server.query(&sql).await.unwrap()[0][0].parse().unwrap()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+fn pid_file(results: &Path) -> PathBuf {
+    results.join("postgres/data/postmaster.pid")
+}
+
+#[tokio::test]
+async fn a_cluster_is_seeded_like_sqlite_reset_and_stopped() {
+    let tmp = results();
+    let pg = start(tmp.path()).await;
+    assert!(!pg.server.reused());
+    assert_eq!(count(&pg, "world").await, WORLD_ROWS as usize);
+    let fortunes = pg
+        .server
+        .query("SELECT id, message FROM fortune ORDER BY id;")
+        .await
+        .unwrap();
+    let want: Vec<Vec<String>> = FORTUNES
+        .iter()
+        .map(|(id, m)| vec![id.to_string(), m.to_string()])
+        .collect();
+    assert_eq!(fortunes, want, "the same rows, byte for byte, as SQLite");
+    let seed_row = pg.seed.world[41];
+    assert_eq!(random_number(&pg, seed_row.0).await, seed_row.1);
+    pg.server
+        .psql(DB_NAME, "UPDATE world SET randomnumber = 0;")
+        .await
+        .unwrap();
+    assert_eq!(random_number(&pg, seed_row.0).await, 0);
+    pg.reset().await.unwrap();
+    assert_eq!(
+        random_number(&pg, seed_row.0).await,
+        seed_row.1,
+        "reset restores the seed"
+    );
+    // The contract's URL is served on loopback with the contract's password.
+    assert_eq!(
+        pg.server.url(),
+        format!(
+            "postgres://bakeoff:bakeoff@127.0.0.1:{}/bakeoff",
+            pg.server.port()
+        )
+    );
+    let pid = pg.server.pid();
+    assert!(alive(pid));
+    pg.server.stop().await.unwrap();
+    assert!(!alive(pid), "the postmaster is gone after stop");
+    assert!(!pid_file(tmp.path()).exists());
+}
+
+#[tokio::test]
+async fn an_unchanged_seed_reuses_the_cluster_and_a_drop_stops_it() {
+    let tmp = results();
+    let first = start(tmp.path()).await;
+    let pid = first.server.pid();
+    // Dropped, not stopped: the error and Ctrl-C path.
+    drop(first);
+    assert!(!alive(pid), "dropping the server stops it");
+    let again = start(tmp.path()).await;
+    assert!(again.server.reused(), "same seed: no initdb");
+    assert_eq!(count(&again, "world").await, WORLD_ROWS as usize);
+    again.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_crashed_runs_server_and_stale_pid_file_are_cleaned_up() {
+    let tmp = results();
+    let pg = start(tmp.path()).await;
+    let port = pg.server.port();
+    pg.server.stop().await.unwrap();
+    // A crashed bakeoff's server: started behind our back, still running.
+    let bins = binaries::find().unwrap();
+    let data = tmp.path().join("postgres/data");
+    let mut pg_ctl = std::process::Command::new(bins.pg_ctl());
+    pg_ctl
+        .args(["start", "-w", "-t", "60", "-s", "-D"])
+        .arg(&data)
+        .args(["-o", &format!("-p {port}")])
+        .args(["-l"])
+        .arg(tmp.path().join("postgres/server.log"));
+    let pg_ctl = as_postgres_user(pg_ctl);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut c = pg_ctl;
+        c.output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let leftover: u32 = std::fs::read_to_string(pid_file(tmp.path()))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(alive(leftover));
+    let pg = start(tmp.path()).await;
+    assert!(!alive(leftover), "the crashed run's server was stopped");
+    assert_ne!(pg.server.pid(), leftover);
+    pg.server.stop().await.unwrap();
+    // A stale pid file whose process is gone.
+    std::fs::write(pid_file(tmp.path()), "4194000\n").unwrap();
+    let pg = start(tmp.path()).await;
+    assert_eq!(count(&pg, "fortune").await, FORTUNES.len());
+    pg.server.stop().await.unwrap();
+}
+
+/// `cmd` as the `postgres` user when the test runs as root (PostgreSQL refuses root).
+fn as_postgres_user(cmd: std::process::Command) -> std::process::Command {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return cmd;
+    }
+    let mut wrapped = std::process::Command::new("runuser");
+    wrapped
+        .args(["-u", "postgres", "--"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    wrapped
+}
+
+#[test]
+fn missing_binaries_name_the_package() {
+    let tmp = results();
+    let empty = tmp.path().join("no-postgres-here");
+    std::fs::create_dir_all(&empty).unwrap();
+    let marker = Marker::new();
+    let mut cmd = bakeoff(&tmp.path().join("results"), &marker);
+    cmd.args([
+        "verify",
+        "--database",
+        "postgres",
+        "--contenders",
+        "node-http",
+    ])
+    .env(binaries::BIN_VAR, &empty);
+    let done = run_bounded(&mut cmd, LIMIT);
+    assert_eq!(done.code(), Some(2), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("apt-get install postgresql"),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains(&empty.display().to_string()),
+        "{}",
+        done.stderr
+    );
+}
+
+/// The contender's manifest declares `postgres` (helper B's contenders do).
+fn declares_postgres(name: &str) -> bool {
+    let dir = crate::run::contenders_dir().join(name);
+    let c = bakeoff::contender::Contender::load(&dir).unwrap();
+    c.manifest.databases.contains(&Database::Postgres)
+}
+
+#[test]
+fn a_small_postgres_run_measures_the_db_workload_and_stops_the_server() {
+    let tmp = results();
+    let results = tmp.path().join("results");
+    let marker = Marker::new();
+    let mut cmd = bakeoff(&results, &marker);
+    cmd.args(["run", "--database", "postgres", "--contenders", "node-http"])
+        .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"]);
+    let done = run_bounded(&mut cmd, Duration::from_secs(600));
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
+    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
+    assert_eq!(run.settings.database, Database::Postgres);
+    assert!(
+        run.environment
+            .runtimes
+            .get("postgresql")
+            .is_some_and(|v| v.contains("max_connections")),
+        "{:?}",
+        run.environment.runtimes
+    );
+    let db = run
+        .cells
+        .iter()
+        .find(|c| c.workload == "db")
+        .expect("a db cell");
+    if declares_postgres("node-http") {
+        assert!(db.status.is_ok(), "{:?}", db.status);
+        // A window on a loaded machine may be voided (machine-noisy); one that
+        // was measured carries the server's CPU beside the contender's.
+        if let Some(eq) = &db.equal_load {
+            assert!(
+                eq.database_cpu_ms_per_request.is_some_and(|v| v >= 0.0),
+                "{eq:?}"
+            );
+        }
+    } else {
+        let text = format!("{:?}", db.status);
+        assert!(text.contains("does not declare `postgres`"), "{text}");
+    }
+    let json = run.cells.iter().find(|c| c.workload == "json").unwrap();
+    assert!(json.status.is_ok(), "{:?}", json.status);
+    assert!(!pid_file(&results).exists(), "PostgreSQL outlived the run");
+    crate::run::assert_no_orphans(&marker);
+}
+
+#[test]
+fn postgres_killed_mid_run_fails_the_db_cells_and_the_run_ends_cleanly() {
+    let tmp = results();
+    let results = tmp.path().join("results");
+    let marker = Marker::new();
+    let mut cmd = bakeoff(&results, &marker);
+    cmd.args(["run", "--database", "postgres", "--contenders", "node-http"])
+        .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"])
+        .process_group(0);
+    let child = cmd.spawn().unwrap();
+    // Verified on PostgreSQL: measuring starts now. Kill the server (SIGKILL
+    // cannot be handled: the crash of a real database).
+    let verified = results.join("verified/node-http.postgres.key");
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while !verified.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node-http was not verified on PostgreSQL in time"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid: u32 = std::fs::read_to_string(pid_file(&results))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    crate::hardening::signal(pid, libc::SIGKILL);
+    let done = crate::hardening::wait_bounded(child, Duration::from_secs(600));
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
+    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
+    let status = |w: &str| {
+        run.cells
+            .iter()
+            .find(|c| c.workload == w)
+            .map(|c| format!("{:?}", c.status))
+            .unwrap()
+    };
+    if declares_postgres("node-http") {
+        let db = status("db");
+        assert!(
+            db.contains("Failed") && db.contains("PostgreSQL"),
+            "the db cell names the dead server: {db}"
+        );
+    }
+    assert!(status("json").contains("Ok"), "{}", status("json"));
+    assert!(!alive(pid));
+    crate::run::assert_no_orphans(&marker);
+}
