@@ -22,8 +22,9 @@ from shared import EXTRA_FORTUNE, PRAGMAS, db_pool_size, query_count, templates
 DATABASE_URL = os.environ.get("BAKEOFF_DATABASE_URL")
 
 if DATABASE_URL:
-    # SQLAlchemy names the driver in the URL's scheme. A fixed-size pool (no
-    # overflow), so the worker never holds more than BAKEOFF_DB_POOL_SIZE.
+    # SQLAlchemy names the driver in the URL's scheme. Its pool opens
+    # connections on demand, and with no overflow the worker never holds more
+    # than BAKEOFF_DB_POOL_SIZE.
     engine = create_async_engine(
         make_url(DATABASE_URL).set(drivername="postgresql+asyncpg"),
         pool_size=db_pool_size(),

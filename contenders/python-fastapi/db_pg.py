@@ -25,9 +25,10 @@ pool: asyncpg.Pool | None = None
 async def connect() -> None:
     global pool
     size = db_pool_size()
-    # A fixed-size pool: its connections open here, before /health turns 200.
+    # At most BAKEOFF_DB_POOL_SIZE; asyncpg's default minimum of 10 opens here,
+    # before /health turns 200, and the pool grows under load.
     pool = await asyncpg.create_pool(
-        os.environ["BAKEOFF_DATABASE_URL"], min_size=size, max_size=size
+        os.environ["BAKEOFF_DATABASE_URL"], min_size=min(10, size), max_size=size
     )
 
 

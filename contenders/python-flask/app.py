@@ -157,15 +157,16 @@ def get_pool():
 
     gunicorn loads the app in the master and forks (preload_app), and a pool's
     connections and background threads must not cross a fork, so each worker
-    opens its own after it. Fixed size (min_size = max_size), as TechEmpower's
-    Flask pool (minconn = maxconn): the connections stay open once made.
+    opens its own after it. At most BAKEOFF_DB_POOL_SIZE connections; it keeps
+    psycopg_pool's default minimum of 4 open and grows when a thread has to
+    wait, so a process uses about as many as it has threads.
     """
     global _pool
     if _pool is None:
         with _pool_lock:
             if _pool is None:
                 _pool = ConnectionPool(
-                    DATABASE_URL, min_size=POOL_SIZE, max_size=POOL_SIZE, open=True
+                    DATABASE_URL, min_size=min(4, POOL_SIZE), max_size=POOL_SIZE, open=True
                 )
                 # Close the connections when the worker exits, not at garbage collection.
                 atexit.register(_pool.close)

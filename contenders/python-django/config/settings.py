@@ -77,8 +77,9 @@ if DATABASE_URL:
         # Pooled connections are not persistent ones: Django requires 0 here.
         "CONN_MAX_AGE": 0,
         "OPTIONS": {
-            # A fixed-size pool: the connections stay open once made.
-            "pool": {"min_size": int(pool_size), "max_size": int(pool_size)},
+            # At most BAKEOFF_DB_POOL_SIZE; psycopg_pool's default minimum of 4
+            # kept open, more made when a thread has to wait.
+            "pool": {"min_size": min(4, int(pool_size)), "max_size": int(pool_size)},
         },
     }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
