@@ -1,12 +1,14 @@
 'use strict';
 // One worker's Express application: every contract endpoint as an Express
-// route, SQLite through better-sqlite3, the fortunes page through Express's
-// EJS view engine and /io through an undici connection pool.
+// route, SQLite through better-sqlite3 or, with BAKEOFF_DATABASE_URL, PostgreSQL
+// through postgres.js, the fortunes page through Express's EJS view engine and
+// /io through an undici connection pool.
 
 const path = require('node:path');
 const Database = require('better-sqlite3');
 const express = require('express');
 const { Pool } = require('undici');
+const pgDatabase = require('./database-pg');
 const sales = require('./sales');
 
 const SERVER = 'express';
@@ -41,7 +43,9 @@ function countPrimes(n) {
 // the fortunes (all in the Basic Multilingual Plane).
 const byMessage = (a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 
-function createApp(config, isReady) {
+// The four database endpoints on SQLite: better-sqlite3, synchronous, one
+// connection per worker process.
+function sqliteRoutes(config, router) {
   const db = new Database(config.sqlitePath, { fileMustExist: true });
   // The contract's settings, set explicitly as in every contender (better-sqlite3
   // builds with NORMAL sync for WAL, Python's sqlite3 does not): workers write
@@ -56,6 +60,72 @@ function createApp(config, isReady) {
     for (const w of worlds) updateWorld.run(w.randomNumber, w.id);
   });
 
+  router.get('/db', (req, res) => {
+    res.json(selectWorld.get(randomId()));
+  });
+
+  router.get('/queries', (req, res) => {
+    const n = intParam(req.query.queries, 1, 1, 500);
+    const worlds = [];
+    for (let i = 0; i < n; i += 1) worlds.push(selectWorld.get(randomId()));
+    res.json(worlds);
+  });
+
+  router.get('/fortunes', (req, res) => {
+    const fortunes = selectFortunes.all();
+    fortunes.push({ id: 0, message: 'Additional fortune added at request time.' });
+    fortunes.sort(byMessage);
+    res.render('fortunes', { fortunes });
+  });
+
+  router.get('/updates', (req, res) => {
+    const n = intParam(req.query.queries, 1, 1, 500);
+    const worlds = [];
+    for (let i = 0; i < n; i += 1) {
+      const world = selectWorld.get(randomId());
+      world.randomNumber = randomId();
+      worlds.push(world);
+    }
+    updateWorlds.immediate(worlds);
+    res.json(worlds);
+  });
+
+  return async () => db.close();
+}
+
+// The same endpoints on PostgreSQL (BAKEOFF_DATABASE_URL): async handlers (Express 5
+// passes a rejected promise to the error handler) on this worker's postgres.js pool.
+function postgresRoutes(config, router) {
+  const pg = pgDatabase.open(config.databaseUrl, config.dbPoolSize);
+
+  router.get('/db', async (req, res) => {
+    res.json(await pg.world(randomId()));
+  });
+
+  router.get('/queries', async (req, res) => {
+    const n = intParam(req.query.queries, 1, 1, 500);
+    res.json(await pg.worlds(Array.from({ length: n }, randomId)));
+  });
+
+  router.get('/fortunes', async (req, res) => {
+    const fortunes = await pg.fortunes();
+    fortunes.push({ id: 0, message: 'Additional fortune added at request time.' });
+    fortunes.sort(byMessage);
+    res.render('fortunes', { fortunes });
+  });
+
+  router.get('/updates', async (req, res) => {
+    const n = intParam(req.query.queries, 1, 1, 500);
+    const worlds = await pg.worlds(pgDatabase.distinctIds(n));
+    for (const world of worlds) world.randomNumber = randomId();
+    await pg.updateWorlds(worlds);
+    res.json(worlds);
+  });
+
+  return pg.close;
+}
+
+function createApp(config, isReady) {
   const dataset = config.dataPath ? sales.load(config.dataPath) : null;
   const upstreamUrl = new URL(config.upstream);
   const upstreamPrefix = upstreamUrl.pathname.replace(/\/+$/, '');
@@ -90,35 +160,7 @@ function createApp(config, isReady) {
     res.json({ message: 'Hello, World!' });
   });
 
-  app.get('/db', (req, res) => {
-    res.json(selectWorld.get(randomId()));
-  });
-
-  app.get('/queries', (req, res) => {
-    const n = intParam(req.query.queries, 1, 1, 500);
-    const worlds = [];
-    for (let i = 0; i < n; i += 1) worlds.push(selectWorld.get(randomId()));
-    res.json(worlds);
-  });
-
-  app.get('/fortunes', (req, res) => {
-    const fortunes = selectFortunes.all();
-    fortunes.push({ id: 0, message: 'Additional fortune added at request time.' });
-    fortunes.sort(byMessage);
-    res.render('fortunes', { fortunes });
-  });
-
-  app.get('/updates', (req, res) => {
-    const n = intParam(req.query.queries, 1, 1, 500);
-    const worlds = [];
-    for (let i = 0; i < n; i += 1) {
-      const world = selectWorld.get(randomId());
-      world.randomNumber = randomId();
-      worlds.push(world);
-    }
-    updateWorlds.immediate(worlds);
-    res.json(worlds);
-  });
+  const closeDatabase = (config.databaseUrl ? postgresRoutes : sqliteRoutes)(config, app);
 
   app.get('/io', async (req, res) => {
     const ms = intParam(req.query.ms, 0, 0, 10000);
@@ -175,7 +217,7 @@ function createApp(config, isReady) {
 
   const close = () => {
     upstream.destroy().catch(() => {});
-    db.close();
+    return closeDatabase();
   };
   return { app, close };
 }

@@ -45,8 +45,7 @@ if (cluster.isPrimary) {
     (done) => {
       for (const client of wss.clients) client.terminate();
       server.close(() => {
-        close();
-        done();
+        close().then(done, done);
       });
       server.closeIdleConnections();
     },

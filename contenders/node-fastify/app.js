@@ -1,6 +1,7 @@
 'use strict';
 // One worker's Fastify application: every contract endpoint as a Fastify route
-// with a response schema, SQLite through better-sqlite3, the fortunes page
+// with a response schema, SQLite through better-sqlite3 or, with
+// BAKEOFF_DATABASE_URL, PostgreSQL through postgres.js, the fortunes page
 // through @fastify/view + EJS, /io through an undici pool and /ws through
 // @fastify/websocket.
 
@@ -9,6 +10,7 @@ const Database = require('better-sqlite3');
 const ejs = require('ejs');
 const fastify = require('fastify');
 const { Pool } = require('undici');
+const pgDatabase = require('./database-pg');
 const sales = require('./sales');
 
 const SERVER = 'fastify';
@@ -72,7 +74,9 @@ const dataSchema = {
   required: ['region', 'products'],
 };
 
-async function buildApp(config, isReady) {
+// The four database endpoints on SQLite: better-sqlite3, synchronous, one
+// connection per worker process.
+function sqliteRoutes(config, app) {
   const db = new Database(config.sqlitePath, { fileMustExist: true });
   // The contract's settings, set explicitly as in every contender (better-sqlite3
   // builds with NORMAL sync for WAL, Python's sqlite3 does not): workers write
@@ -86,53 +90,6 @@ async function buildApp(config, isReady) {
   const updateWorlds = db.transaction((worlds) => {
     for (const w of worlds) updateWorld.run(w.randomNumber, w.id);
   });
-
-  const dataset = config.dataPath ? sales.load(config.dataPath) : null;
-  const upstreamUrl = new URL(config.upstream);
-  const upstreamPrefix = upstreamUrl.pathname.replace(/\/+$/, '');
-  const upstream = new Pool(upstreamUrl.origin);
-
-  // No logger, as TechEmpower's Fastify (frameworks/JavaScript/fastify/create-server.js)
-  // and Fastify's own default; server errors still reach stderr, through the
-  // error handler below, as in the other Node.js contenders.
-  const app = fastify({ logger: false });
-  app.setErrorHandler((err, request, reply) => {
-    const status = err.statusCode >= 400 ? err.statusCode : 500;
-    if (status >= 500) console.error(err);
-    reply.code(status).send({ error: status >= 500 ? 'internal server error' : err.message });
-  });
-
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('Server', SERVER);
-    done();
-  });
-  app.addHook('onClose', async () => {
-    await upstream.close();
-    db.close();
-  });
-
-  await app.register(require('@fastify/view'), {
-    engine: { ejs },
-    root: path.join(__dirname, 'views'),
-    production: true,
-  });
-  await app.register(require('@fastify/websocket'));
-  app.websocketServer.on('headers', (headers) => {
-    headers.push(`Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`);
-  });
-
-  app.get('/health', async (request, reply) => {
-    if (isReady()) return 'ok';
-    return reply.code(503).send('starting');
-  });
-
-  app.get('/plaintext', async () => 'Hello, World!');
-
-  app.get(
-    '/json',
-    { schema: { response: { 200: { type: 'object', properties: { message: { type: 'string' } } } } } },
-    async () => ({ message: 'Hello, World!' }),
-  );
 
   app.get('/db', { schema: { response: { 200: worldSchema } } }, async () => selectWorld.get(randomId()));
 
@@ -161,6 +118,89 @@ async function buildApp(config, isReady) {
     updateWorlds.immediate(worlds);
     return worlds;
   });
+
+  return async () => db.close();
+}
+
+// The same endpoints on PostgreSQL (BAKEOFF_DATABASE_URL), awaiting this worker's
+// postgres.js pool.
+function postgresRoutes(config, app) {
+  const pg = pgDatabase.open(config.databaseUrl, config.dbPoolSize);
+
+  app.get('/db', { schema: { response: { 200: worldSchema } } }, async () => pg.world(randomId()));
+
+  app.get('/queries', { schema: { response: { 200: worldsSchema } } }, async (request) => {
+    const n = intParam(request.query.queries, 1, 1, 500);
+    return pg.worlds(Array.from({ length: n }, randomId));
+  });
+
+  app.get('/fortunes', async (request, reply) => {
+    const fortunes = await pg.fortunes();
+    fortunes.push({ id: 0, message: 'Additional fortune added at request time.' });
+    fortunes.sort(byMessage);
+    return reply.view('fortunes.ejs', { fortunes });
+  });
+
+  app.get('/updates', { schema: { response: { 200: worldsSchema } } }, async (request) => {
+    const n = intParam(request.query.queries, 1, 1, 500);
+    const worlds = await pg.worlds(pgDatabase.distinctIds(n));
+    for (const world of worlds) world.randomNumber = randomId();
+    await pg.updateWorlds(worlds);
+    return worlds;
+  });
+
+  return pg.close;
+}
+
+async function buildApp(config, isReady) {
+  const dataset = config.dataPath ? sales.load(config.dataPath) : null;
+  const upstreamUrl = new URL(config.upstream);
+  const upstreamPrefix = upstreamUrl.pathname.replace(/\/+$/, '');
+  const upstream = new Pool(upstreamUrl.origin);
+
+  // No logger, as TechEmpower's Fastify (frameworks/JavaScript/fastify/create-server.js)
+  // and Fastify's own default; server errors still reach stderr, through the
+  // error handler below, as in the other Node.js contenders.
+  const app = fastify({ logger: false });
+  app.setErrorHandler((err, request, reply) => {
+    const status = err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) console.error(err);
+    reply.code(status).send({ error: status >= 500 ? 'internal server error' : err.message });
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('Server', SERVER);
+    done();
+  });
+  app.addHook('onClose', async () => {
+    await upstream.close();
+    await closeDatabase();
+  });
+
+  await app.register(require('@fastify/view'), {
+    engine: { ejs },
+    root: path.join(__dirname, 'views'),
+    production: true,
+  });
+  await app.register(require('@fastify/websocket'));
+  app.websocketServer.on('headers', (headers) => {
+    headers.push(`Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`);
+  });
+
+  app.get('/health', async (request, reply) => {
+    if (isReady()) return 'ok';
+    return reply.code(503).send('starting');
+  });
+
+  app.get('/plaintext', async () => 'Hello, World!');
+
+  app.get(
+    '/json',
+    { schema: { response: { 200: { type: 'object', properties: { message: { type: 'string' } } } } } },
+    async () => ({ message: 'Hello, World!' }),
+  );
+
+  const closeDatabase = (config.databaseUrl ? postgresRoutes : sqliteRoutes)(config, app);
 
   // No response schema: the upstream's object is passed through unchanged.
   app.get('/io', async (request, reply) => {

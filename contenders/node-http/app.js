@@ -1,7 +1,8 @@
 'use strict';
 // One worker's HTTP server: routes every contract endpoint with plain node:http,
-// SQLite through better-sqlite3, the fortunes page through EJS, /io through a
-// keep-alive http.Agent and /ws through the ws package.
+// SQLite through better-sqlite3 or, with BAKEOFF_DATABASE_URL, PostgreSQL
+// through postgres.js, the fortunes page through EJS, /io through a keep-alive
+// http.Agent and /ws through the ws package.
 
 const fs = require('node:fs');
 const http = require('node:http');
@@ -9,6 +10,7 @@ const path = require('node:path');
 const Database = require('better-sqlite3');
 const ejs = require('ejs');
 const { WebSocketServer, WebSocket } = require('ws');
+const pgDatabase = require('./database-pg');
 const sales = require('./sales');
 
 const SERVER = 'node';
@@ -41,7 +43,9 @@ function countPrimes(n) {
 // the fortunes (all in the Basic Multilingual Plane).
 const byMessage = (a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 
-function createServer(config) {
+// The four database endpoints on SQLite: better-sqlite3, synchronous, one
+// connection per worker process.
+function sqliteRoutes(config, { send, sendJson, renderFortunes }) {
   const db = new Database(config.sqlitePath, { fileMustExist: true });
   // The contract's settings, set explicitly as in every contender (better-sqlite3
   // builds with NORMAL sync for WAL, Python's sqlite3 does not): workers write
@@ -56,6 +60,63 @@ function createServer(config) {
     for (const w of worlds) updateWorld.run(w.randomNumber, w.id);
   });
 
+  const routes = {
+    '/db': (req, res) => sendJson(res, 200, selectWorld.get(randomId())),
+    '/queries': (req, res, query) => {
+      const n = intParam(query.get('queries'), 1, 1, 500);
+      const worlds = [];
+      for (let i = 0; i < n; i += 1) worlds.push(selectWorld.get(randomId()));
+      sendJson(res, 200, worlds);
+    },
+    '/fortunes': (req, res) => {
+      const fortunes = selectFortunes.all();
+      fortunes.push({ id: 0, message: 'Additional fortune added at request time.' });
+      fortunes.sort(byMessage);
+      send(res, 200, 'text/html; charset=utf-8', renderFortunes({ fortunes }));
+    },
+    '/updates': (req, res, query) => {
+      const n = intParam(query.get('queries'), 1, 1, 500);
+      const worlds = [];
+      for (let i = 0; i < n; i += 1) {
+        const world = selectWorld.get(randomId());
+        world.randomNumber = randomId();
+        worlds.push(world);
+      }
+      updateWorlds.immediate(worlds);
+      sendJson(res, 200, worlds);
+    },
+  };
+  return { routes, close: async () => db.close() };
+}
+
+// The same endpoints on PostgreSQL (BAKEOFF_DATABASE_URL): async, through this
+// worker's postgres.js pool.
+function postgresRoutes(config, { send, sendJson, renderFortunes }) {
+  const pg = pgDatabase.open(config.databaseUrl, config.dbPoolSize);
+  const routes = {
+    '/db': async (req, res) => sendJson(res, 200, await pg.world(randomId())),
+    '/queries': async (req, res, query) => {
+      const n = intParam(query.get('queries'), 1, 1, 500);
+      sendJson(res, 200, await pg.worlds(Array.from({ length: n }, randomId)));
+    },
+    '/fortunes': async (req, res) => {
+      const fortunes = await pg.fortunes();
+      fortunes.push({ id: 0, message: 'Additional fortune added at request time.' });
+      fortunes.sort(byMessage);
+      send(res, 200, 'text/html; charset=utf-8', renderFortunes({ fortunes }));
+    },
+    '/updates': async (req, res, query) => {
+      const n = intParam(query.get('queries'), 1, 1, 500);
+      const worlds = await pg.worlds(pgDatabase.distinctIds(n));
+      for (const world of worlds) world.randomNumber = randomId();
+      await pg.updateWorlds(worlds);
+      sendJson(res, 200, worlds);
+    },
+  };
+  return { routes, close: pg.close };
+}
+
+function createServer(config) {
   const dataset = config.dataPath ? sales.load(config.dataPath) : null;
   const templatePath = path.join(__dirname, 'views', 'fortunes.ejs');
   const renderFortunes = ejs.compile(fs.readFileSync(templatePath, 'utf8'), { filename: templatePath });
@@ -71,6 +132,7 @@ function createServer(config) {
     res.end(body);
   }
   const sendJson = (res, status, value) => send(res, status, 'application/json', JSON.stringify(value));
+  const database = (config.databaseUrl ? postgresRoutes : sqliteRoutes)(config, { send, sendJson, renderFortunes });
 
   function callUpstream(ms) {
     return new Promise((resolve, reject) => {
@@ -105,30 +167,7 @@ function createServer(config) {
     },
     '/plaintext': (req, res) => send(res, 200, 'text/plain', 'Hello, World!'),
     '/json': (req, res) => sendJson(res, 200, { message: 'Hello, World!' }),
-    '/db': (req, res) => sendJson(res, 200, selectWorld.get(randomId())),
-    '/queries': (req, res, query) => {
-      const n = intParam(query.get('queries'), 1, 1, 500);
-      const worlds = [];
-      for (let i = 0; i < n; i += 1) worlds.push(selectWorld.get(randomId()));
-      sendJson(res, 200, worlds);
-    },
-    '/fortunes': (req, res) => {
-      const fortunes = selectFortunes.all();
-      fortunes.push({ id: 0, message: 'Additional fortune added at request time.' });
-      fortunes.sort(byMessage);
-      send(res, 200, 'text/html; charset=utf-8', renderFortunes({ fortunes }));
-    },
-    '/updates': (req, res, query) => {
-      const n = intParam(query.get('queries'), 1, 1, 500);
-      const worlds = [];
-      for (let i = 0; i < n; i += 1) {
-        const world = selectWorld.get(randomId());
-        world.randomNumber = randomId();
-        worlds.push(world);
-      }
-      updateWorlds.immediate(worlds);
-      sendJson(res, 200, worlds);
-    },
+    ...database.routes,
     '/io': async (req, res, query) => {
       const ms = intParam(query.get('ms'), 0, 0, 10000);
       try {
@@ -192,8 +231,7 @@ function createServer(config) {
       for (const client of wss.clients) client.terminate();
       server.close(() => {
         upstreamAgent.destroy();
-        db.close();
-        done();
+        database.close().then(done, done);
       });
       server.closeIdleConnections();
     },

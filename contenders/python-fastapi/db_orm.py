@@ -1,8 +1,11 @@
-"""The `orm` database layer (DB_LAYER=orm): SQLAlchemy 2.0's asyncio ORM on aiosqlite.
+"""The `orm` database layer (DB_LAYER=orm): SQLAlchemy 2.0's asyncio ORM.
 
 The `python-fastapi@orm` variant, as TechEmpower's FastAPI ORM entry
-(frameworks/Python/fastapi/app_orm.py): async path operations, each statement
-run by aiosqlite on its connection's own thread, never on the event loop.
+(frameworks/Python/fastapi/app_orm.py): async path operations. On SQLite through
+aiosqlite, each statement run on its connection's own thread, never on the event
+loop; with BAKEOFF_DATABASE_URL, on PostgreSQL through asyncpg
+(`postgresql+asyncpg`), SQLAlchemy's pool of BAKEOFF_DB_POOL_SIZE connections
+per worker process.
 """
 
 import os
@@ -10,23 +13,36 @@ import random
 from typing import Annotated, AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import event, select
+from sqlalchemy import event, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared import EXTRA_FORTUNE, PRAGMAS, query_count, templates
+from shared import EXTRA_FORTUNE, PRAGMAS, db_pool_size, query_count, templates
 
-engine = create_async_engine(f"sqlite+aiosqlite:///{os.environ['BAKEOFF_SQLITE']}")
+DATABASE_URL = os.environ.get("BAKEOFF_DATABASE_URL")
+
+if DATABASE_URL:
+    # SQLAlchemy names the driver in the URL's scheme. Its pool opens
+    # connections on demand, and with no overflow the worker never holds more
+    # than BAKEOFF_DB_POOL_SIZE.
+    engine = create_async_engine(
+        make_url(DATABASE_URL).set(drivername="postgresql+asyncpg"),
+        pool_size=db_pool_size(),
+        max_overflow=0,
+    )
+else:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{os.environ['BAKEOFF_SQLITE']}")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def set_pragmas(dbapi_connection, connection_record) -> None:
+        # SQLAlchemy's documented hook for per-connection SQLite PRAGMAs.
+        cursor = dbapi_connection.cursor()
+        for pragma in PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
-
-
-@event.listens_for(engine.sync_engine, "connect")
-def set_pragmas(dbapi_connection, connection_record) -> None:
-    # SQLAlchemy's documented hook for per-connection SQLite PRAGMAs.
-    cursor = dbapi_connection.cursor()
-    for pragma in PRAGMAS:
-        cursor.execute(pragma)
-    cursor.close()
 
 
 class Base(DeclarativeBase):
@@ -37,7 +53,9 @@ class World(Base):
     __tablename__ = "world"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    random_number: Mapped[int] = mapped_column("randomNumber")
+    # Column `randomnumber`: PostgreSQL folds TechEmpower's unquoted randomNumber
+    # to lower case, and SQLite's names ignore case, so one spelling fits both.
+    random_number: Mapped[int] = mapped_column("randomnumber")
 
     def as_dict(self) -> dict:
         return {"id": self.id, "randomNumber": self.random_number}
@@ -92,8 +110,13 @@ async def updates(session: Session, n: QueryCount) -> list[dict]:
     worlds = [await random_world(session, wid) for wid in random.sample(range(1, 10001), n)]
     for world in worlds:
         world.random_number = random.randint(1, 10000)
-    await session.commit()  # one transaction: the ORM batches the UPDATEs
+    # One transaction: the ORM batches the UPDATEs, in primary-key order.
+    await session.commit()
     return [world.as_dict() for world in worlds]
+
+
+async def connect() -> None:
+    """The engine's pool opens connections on first use."""
 
 
 async def close() -> None:

@@ -77,5 +77,9 @@ def updates(queries: str = "1") -> list[dict]:
     return worlds
 
 
+async def connect() -> None:
+    """Connections open on first use, one per threadpool thread."""
+
+
 async def close() -> None:
     """Pool threads' connections close when their threads end."""

@@ -3,7 +3,9 @@
 Runs on uvicorn with uvloop and httptools. Two switches select the variants:
 
 - DB_LAYER: `raw` (default, db_raw.py: stdlib sqlite3 in `def` path operations
-  on FastAPI's threadpool) or `orm` (db_orm.py: SQLAlchemy asyncio on aiosqlite).
+  on FastAPI's threadpool; db_pg.py when BAKEOFF_DATABASE_URL is set: asyncpg in
+  `async def` path operations) or `orm` (db_orm.py: SQLAlchemy asyncio on
+  aiosqlite, or on asyncpg when BAKEOFF_DATABASE_URL is set).
 - HTTP_CLIENT: `httpx` (default, one httpx.AsyncClient per worker) or
   `aiohttp` (one aiohttp.ClientSession per worker) for /io.
 
@@ -34,6 +36,8 @@ IO_TIMEOUT_S = 30.0  # upstream delays are at most 10 s
 
 if DB_LAYER == "orm":
     import db_orm as db_layer
+elif os.environ.get("BAKEOFF_DATABASE_URL"):
+    import db_pg as db_layer
 else:
     import db_raw as db_layer
 
@@ -70,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sales = pd.read_csv(DATA_PATH, dtype={"region": "category", "product": "category"})
         app.state.sales = sales
         app.state.regions = frozenset(sales["region"].cat.categories)
+    await db_layer.connect()
     async with AsyncExitStack() as stack:
         if HTTP_CLIENT == "aiohttp":
             timeout = aiohttp.ClientTimeout(total=IO_TIMEOUT_S)

@@ -1,5 +1,6 @@
 """What both database layers (db_raw.py, db_orm.py) share with main.py."""
 
+import os
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
@@ -20,3 +21,11 @@ def query_count(queries: str = "1") -> int:
     except ValueError:
         return 1
     return min(max(n, 1), 500)
+
+
+def db_pool_size() -> int:
+    """BAKEOFF_DB_POOL_SIZE: the pool's size in each worker process (10 if unset)."""
+    raw = os.environ.get("BAKEOFF_DB_POOL_SIZE", "10")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1024:
+        raise SystemExit(f"BAKEOFF_DB_POOL_SIZE={raw!r} is not an integer between 1 and 1024")
+    return int(raw)

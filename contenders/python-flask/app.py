@@ -2,22 +2,27 @@
 
 Runs on gunicorn gthread workers (gunicorn.conf.py; WORKER_CLASS=sync for sync
 workers). SQLite through the standard library's sqlite3 module, one connection
-per thread, opened on first use with the contract's PRAGMAs; /io through a
-per-worker requests.Session; /data through pandas, imported and loaded at start
-only when BAKEOFF_DATA is set.
+per thread, opened on first use with the contract's PRAGMAs; or, when
+BAKEOFF_DATABASE_URL is set, PostgreSQL through psycopg 3 and one
+psycopg_pool.ConnectionPool per worker process. /io through a per-worker
+requests.Session; /data through pandas, imported and loaded at start only when
+BAKEOFF_DATA is set.
 """
 
+import atexit
 import os
 import random
 import sqlite3
 import threading
 
 import requests
-from flask import Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template, request
 
 DB_PATH = os.environ["BAKEOFF_SQLITE"]
 UPSTREAM = os.environ["BAKEOFF_UPSTREAM"].rstrip("/")
 DATA_PATH = os.environ.get("BAKEOFF_DATA")
+# Set for PostgreSQL runs: the database endpoints then use it instead of SQLite.
+DATABASE_URL = os.environ.get("BAKEOFF_DATABASE_URL")
 IO_TIMEOUT_S = 30  # upstream delays are at most 10 s
 # The contract's settings, the same in every contender: WAL with NORMAL sync
 # (durable at checkpoints, what better-sqlite3 builds with) and a busy timeout,
@@ -25,6 +30,9 @@ IO_TIMEOUT_S = 30  # upstream delays are at most 10 s
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
 
 app = Flask(__name__)
+# The database endpoints: one of these two blueprints is registered below.
+sqlite_db = Blueprint("sqlite_db", __name__)
+postgres_db = Blueprint("postgres_db", __name__)
 
 if DATA_PATH:
     # Only launches that serve /data pay for pandas. Loaded once, before
@@ -91,18 +99,18 @@ def json_endpoint():
     return jsonify(message="Hello, World!")
 
 
-@app.get("/db")
+@sqlite_db.get("/db")
 def single_query():
     return jsonify(random_world(get_db()))
 
 
-@app.get("/queries")
+@sqlite_db.get("/queries")
 def multiple_queries():
     db = get_db()
     return jsonify([random_world(db) for _ in range(query_count())])
 
 
-@app.get("/fortunes")
+@sqlite_db.get("/fortunes")
 def fortunes():
     rows = get_db().execute("SELECT id, message FROM fortune").fetchall()
     items = [{"id": fid, "message": message} for fid, message in rows]
@@ -111,7 +119,7 @@ def fortunes():
     return render_template("fortunes.html", fortunes=items)
 
 
-@app.get("/updates")
+@sqlite_db.get("/updates")
 def updates():
     db = get_db()
     # Distinct ids, so every returned row is exactly what is persisted.
@@ -126,6 +134,99 @@ def updates():
             [(w["randomNumber"], w["id"]) for w in worlds],
         )
     return jsonify(worlds)
+
+
+def pool_size():
+    raw = os.environ.get("BAKEOFF_DB_POOL_SIZE", "10")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1024:
+        raise SystemExit(f"BAKEOFF_DB_POOL_SIZE={raw!r} is not an integer between 1 and 1024")
+    return int(raw)
+
+
+if DATABASE_URL:
+    from psycopg_pool import ConnectionPool
+
+    POOL_SIZE = pool_size()
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def get_pool():
+    """This worker process's pool, opened on its first request.
+
+    gunicorn loads the app in the master and forks (preload_app), and a pool's
+    connections and background threads must not cross a fork, so each worker
+    opens its own after it. At most BAKEOFF_DB_POOL_SIZE connections; it keeps
+    psycopg_pool's default minimum of 4 open and grows when a thread has to
+    wait, so a process uses about as many as it has threads.
+    """
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ConnectionPool(
+                    DATABASE_URL, min_size=min(4, POOL_SIZE), max_size=POOL_SIZE, open=True
+                )
+                # Close the connections when the worker exits, not at garbage collection.
+                atexit.register(_pool.close)
+    return _pool
+
+
+def pg_world(cur, wid):
+    # PostgreSQL folds the unquoted column name to lower case; psycopg prepares
+    # the statement on the server once it has run a few times on a connection.
+    cur.execute("SELECT id, randomnumber FROM world WHERE id = %s", (wid,))
+    row = cur.fetchone()
+    return {"id": row[0], "randomNumber": row[1]}
+
+
+# Each request borrows one pooled connection for its duration; leaving the
+# `with` block commits the transaction and returns the connection.
+@postgres_db.get("/db")
+def pg_single_query():
+    with get_pool().connection() as conn, conn.cursor() as cur:
+        return jsonify(pg_world(cur, random.randint(1, 10000)))
+
+
+@postgres_db.get("/queries")
+def pg_multiple_queries():
+    n = query_count()
+    with get_pool().connection() as conn, conn.cursor() as cur:
+        return jsonify([pg_world(cur, random.randint(1, 10000)) for _ in range(n)])
+
+
+@postgres_db.get("/fortunes")
+def pg_fortunes():
+    with get_pool().connection() as conn:
+        rows = conn.execute("SELECT id, message FROM fortune").fetchall()
+    items = [{"id": fid, "message": message} for fid, message in rows]
+    items.append({"id": 0, "message": "Additional fortune added at request time."})
+    items.sort(key=lambda f: f["message"])
+    return render_template("fortunes.html", fortunes=items)
+
+
+@postgres_db.get("/updates")
+def pg_updates():
+    # Distinct ids, sorted: concurrent requests then lock rows in the same
+    # order and cannot deadlock (TechEmpower's rule).
+    ids = sorted(random.sample(range(1, 10001), query_count()))
+    with get_pool().connection() as conn, conn.cursor() as cur:
+        worlds = []
+        for wid in ids:
+            world = pg_world(cur, wid)
+            world["randomNumber"] = random.randint(1, 10000)
+            worlds.append(world)
+        # One transaction, committed when the `with` block ends; psycopg sends
+        # executemany's statements in one pipeline.
+        cur.executemany(
+            "UPDATE world SET randomnumber = %s WHERE id = %s",
+            [(w["randomNumber"], w["id"]) for w in worlds],
+        )
+    return jsonify(worlds)
+
+
+app.register_blueprint(postgres_db if DATABASE_URL else sqlite_db)
 
 
 @app.get("/io")

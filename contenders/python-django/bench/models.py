@@ -2,7 +2,9 @@ from django.db import models
 
 
 class World(models.Model):
-    randomnumber = models.IntegerField(db_column="randomNumber")
+    # Column `randomnumber`: PostgreSQL folds TechEmpower's unquoted randomNumber
+    # to lower case, and SQLite's names ignore case, so one spelling fits both.
+    randomnumber = models.IntegerField()
 
     class Meta:
         db_table = "world"

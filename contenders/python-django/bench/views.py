@@ -81,7 +81,9 @@ def updates(request):
         world = World.objects.get(id=wid)
         world.randomnumber = random.randint(1, 10000)
         worlds.append(world)
-    World.objects.bulk_update(worlds, ["randomnumber"])  # one transaction
+    # One UPDATE ... CASE statement in one transaction, rows in id order so
+    # that concurrent requests lock them in the same order (no deadlock).
+    World.objects.bulk_update(sorted(worlds, key=lambda w: w.id), ["randomnumber"])
     return JsonResponse([as_dict(w) for w in worlds], safe=False)
 
 

@@ -1,6 +1,7 @@
 """Django settings for the bakeoff contender; deployment values come from the environment."""
 
 import os
+from urllib.parse import unquote, urlsplit
 
 from django.core.management.utils import get_random_secret_key
 
@@ -50,6 +51,37 @@ DATABASES = {
         },
     }
 }
+
+# PostgreSQL runs set BAKEOFF_DATABASE_URL: the same ORM code on Django's
+# postgresql backend (psycopg 3), with Django's own connection pool (5.1+; a
+# psycopg_pool.ConnectionPool per worker process, created on first use, so after
+# gunicorn's fork) of BAKEOFF_DB_POOL_SIZE connections. Each request borrows a
+# connection and returns it when Django closes it at the request's end.
+DATABASE_URL = os.environ.get("BAKEOFF_DATABASE_URL")
+if DATABASE_URL:
+    url = urlsplit(DATABASE_URL)
+    if url.scheme not in ("postgres", "postgresql"):
+        raise SystemExit("BAKEOFF_DATABASE_URL is not a postgres:// URL")
+    pool_size = os.environ.get("BAKEOFF_DB_POOL_SIZE", "10")
+    if not pool_size.isdigit() or not 1 <= int(pool_size) <= 1024:
+        raise SystemExit(
+            f"BAKEOFF_DB_POOL_SIZE={pool_size!r} is not an integer between 1 and 1024"
+        )
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(url.path.lstrip("/")),
+        "USER": unquote(url.username or ""),
+        "PASSWORD": unquote(url.password or ""),
+        "HOST": url.hostname or "",
+        "PORT": str(url.port or ""),
+        # Pooled connections are not persistent ones: Django requires 0 here.
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {
+            # At most BAKEOFF_DB_POOL_SIZE; psycopg_pool's default minimum of 4
+            # kept open, more made when a thread has to wait.
+            "pool": {"min_size": min(4, int(pool_size)), "max_size": int(pool_size)},
+        },
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 LANGUAGE_CODE = "en-us"
