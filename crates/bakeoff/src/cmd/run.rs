@@ -70,7 +70,6 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     contenders.extend(derived);
     let results_dir = args.contenders.results_dir.clone();
     let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
-    let layout = PinLayout::for_cpus(&cpus);
     let database = args.database.database();
     let specs: Vec<ContenderSpec> = contenders
         .iter()
@@ -95,6 +94,11 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     )
     .map_err(InputError::from)?;
     plan.database = database;
+    let reads_db = plan.workloads.iter().any(|w| w.uses_database());
+    let layout = match database {
+        Database::Postgres if reads_db => PinLayout::with_database(&cpus),
+        _ => PinLayout::for_cpus(&cpus),
+    };
 
     // Open the store first: a locked or unwritable database fails before any work.
     let db = args
@@ -124,8 +128,7 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         layout.description
     ));
     let data = generate_data(&results_dir).await?;
-    // Sized to the largest worker count any cell starts, pinned beside the generator.
-    let reads_db = plan.workloads.iter().any(|w| w.uses_database());
+    // Sized to the largest worker count any cell starts, pinned off the generator's core.
     let postgres = match database {
         Database::Sqlite => None,
         Database::Postgres if !reads_db => {
@@ -138,7 +141,7 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
                 &results_dir,
                 &data,
                 max_workers,
-                layout.generator.map(|c| vec![c]),
+                (!layout.database.is_empty()).then(|| layout.database.clone()),
                 &cancel,
             )
             .await?;
@@ -213,12 +216,6 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     let mut environment = measure::probe_environment();
     environment.pinning = layout.description.clone();
     if let Some(pg) = &postgres {
-        if let Some(cpu) = layout.generator {
-            environment.pinning.push_str(&format!(
-                "; PostgreSQL: cpu {cpu} (beside the generator, nice {})",
-                crate::database::cluster::PINNED_NICE
-            ));
-        }
         environment
             .runtimes
             .insert("postgresql".into(), pg.description());

@@ -9,8 +9,10 @@
 //!
 //! PostgreSQL refuses to run as root: when bakeoff is root, initdb, pg_ctl and
 //! the server run as the `postgres` system user (setuid in the child), and the
-//! cluster directory is given to it. The server is pinned where it is told
-//! (the generator's core) through the affinity `pg_ctl` passes on.
+//! cluster directory is given to it (or, when that user cannot reach the
+//! results directory, a directory under /var/tmp that it links to). The server
+//! is pinned where it is told (never the generator's core, see
+//! `PinLayout::with_database`) through the affinity `pg_ctl` passes on.
 //!
 //! A [`Server`] is stopped by [`Server::stop`], and by its `Drop` on every other
 //! path (error, Ctrl-C, panic), so no postgres process outlives bakeoff.
@@ -43,10 +45,8 @@ const MAX_SOCKET_DIR: usize = 90;
 const FIELD_SEP: &str = "\u{1f}";
 const RECORD_SEP: &str = "\u{1e}";
 const STAMP_FORMAT: u32 = 1;
-/// The niceness of a server pinned beside the generator: the generator's sends
-/// come first on that core (a held-up send would void the window), the server
-/// has the rest of it.
-pub const PINNED_NICE: i32 = 19;
+/// Root's clusters whose results directory the `postgres` user cannot reach.
+const RELOCATED: &str = "/var/tmp/bakeoff-postgres";
 
 /// What [`Server::start`] needs.
 #[derive(Debug, Clone)]
@@ -108,11 +108,16 @@ impl Server {
         opts: &ClusterOptions,
         cancel: &CancellationToken,
     ) -> Result<Server, DatabaseError> {
-        let dir = std::path::absolute(&opts.dir).map_err(|e| io("resolving", &opts.dir, e))?;
+        let mut dir = std::path::absolute(&opts.dir).map_err(|e| io("resolving", &opts.dir, e))?;
         let owner = match is_root() {
             true => Some(postgres_user().ok_or(DatabaseError::NoPostgresUser)?),
             false => None,
         };
+        if let Some(o) = owner {
+            if check_reachable(&dir, o).is_err() {
+                dir = relocate_for(&dir, o)?;
+            }
+        }
         std::fs::create_dir_all(&dir).map_err(|e| io("creating", &dir, e))?;
         if let Some(o) = owner {
             check_reachable(&dir, o)?;
@@ -486,22 +491,18 @@ impl Drop for Server {
     }
 }
 
-/// Drop to the cluster's owner, and pin (at [`PINNED_NICE`]), in the child
-/// before exec.
+/// Drop to the cluster's owner, and pin, in the child before exec.
 fn prepare_child(cmd: &mut std::process::Command, owner: Option<Owner>, mask: Option<CpuMask>) {
     if owner.is_none() && mask.is_none() {
         return;
     }
     // SAFETY: between fork and exec the closure only makes async-signal-safe
-    // syscalls (sched_setaffinity, setpriority, setgroups, setgid, setuid) on
+    // syscalls (sched_setaffinity, setgroups, setgid, setuid) on
     // values computed before the fork; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
             if let Some(mask) = mask {
                 mask.apply()?;
-                if libc::setpriority(libc::PRIO_PROCESS, 0, PINNED_NICE) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
             }
             if let Some(o) = owner {
                 let groups = [o.gid];
@@ -544,6 +545,34 @@ fn postgres_user() -> Option<Owner> {
         uid: pwd.pw_uid,
         gid: pwd.pw_gid,
     })
+}
+
+/// Where the cluster goes when bakeoff is root and the `postgres` user cannot
+/// reach `dir` (a results directory under /root, say): under [`RELOCATED`],
+/// named by a hash of `dir`, with `dir` made a symbolic link to it so the
+/// results directory still shows it. An existing non-empty `dir` is left
+/// alone and the cluster is used where the link would point.
+fn relocate_for(dir: &Path, owner: Owner) -> Result<PathBuf, DatabaseError> {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let base = Path::new(RELOCATED);
+    std::fs::create_dir_all(base).map_err(|e| io("creating", base, e))?;
+    let target = base.join(name);
+    std::fs::create_dir_all(&target).map_err(|e| io("creating", &target, e))?;
+    check_reachable(&target, owner)?;
+    let is_link = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+    let empty_dir = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+    if !is_link && (empty_dir || !dir.exists()) {
+        if empty_dir {
+            let _ = std::fs::remove_dir(dir);
+        }
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io("creating", parent, e))?;
+        }
+        std::os::unix::fs::symlink(&target, dir).map_err(|e| io("linking", dir, e))?;
+    }
+    Ok(target)
 }
 
 /// Every ancestor of `dir` must let the owner through (search permission).

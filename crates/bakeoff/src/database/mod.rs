@@ -98,9 +98,15 @@ pub fn pool_size(workers: u32) -> u32 {
     CONNECTION_BUDGET.div_ceil(workers.max(1)).max(MIN_POOL)
 }
 
-/// Connections a contender with `workers` processes may open: workers × pool.
+/// Processes a contender may run for `workers`: gunicorn's (2 × workers) + 1
+/// (the Flask contender), the most of any reference app; the pool is per process.
+pub fn processes(workers: u32) -> u32 {
+    2 * workers.max(1) + 1
+}
+
+/// Connections a contender with `workers` may open: its processes × pool.
 pub fn connections(workers: u32) -> u32 {
-    workers.max(1) * pool_size(workers)
+    processes(workers) * pool_size(workers)
 }
 
 /// `max_connections` for a run whose largest worker count is `max_workers`:
@@ -209,7 +215,8 @@ pub fn is_connection_exhaustion(text: &str) -> bool {
 /// The error for a contender whose pools exhausted the server's connections.
 pub fn exhaustion_message(name: &str, workers: u32, max_connections: u32) -> String {
     format!(
-        "PostgreSQL refused {name} a connection (too many clients): {workers} process(es) × pool {} = {} connections are allowed within max_connections {max_connections}; the app must cap its pool at {POOL_VAR} per process",
+        "PostgreSQL refused {name} a connection (too many clients): with {workers} worker(s), up to {} processes × pool {} = {} connections are allowed within max_connections {max_connections}; the app must cap its pool at {POOL_VAR} per process",
+        processes(workers),
         pool_size(workers),
         connections(workers)
     )
@@ -237,9 +244,9 @@ mod tests {
         for w in 1..=256 {
             assert!(pool_size(w) >= MIN_POOL);
             assert!(connections(w) + RESERVED_CONNECTIONS <= max_connections(w));
-            // Never fewer connections in total than the budget, nor much more.
-            assert!(connections(w) >= CONNECTION_BUDGET.min(w * MIN_POOL));
-            assert!(connections(w) < CONNECTION_BUDGET + w || w * MIN_POOL == connections(w));
+            // gunicorn's 2w + 1 processes each with a full pool fit.
+            assert_eq!(connections(w), (2 * w + 1) * pool_size(w));
+            assert!(connections(w) >= CONNECTION_BUDGET);
         }
     }
 

@@ -130,6 +130,8 @@ pub struct PinLayout {
     pub generator: Option<usize>,
     /// Empty: unpinned.
     pub contender: Vec<usize>,
+    /// The run's database server (PostgreSQL); empty: none, or unpinned.
+    pub database: Vec<usize>,
     /// e.g. "generator: cpu 0; contender: cpu 1", recorded in the environment.
     pub description: String,
 }
@@ -141,6 +143,7 @@ impl PinLayout {
             return PinLayout {
                 generator: None,
                 contender: Vec::new(),
+                database: Vec::new(),
                 description: format!(
                     "unpinned ({} core{})",
                     cpus.len().max(1),
@@ -167,7 +170,39 @@ impl PinLayout {
                 cpus[0]
             ),
             contender: rest,
+            database: Vec::new(),
         }
+    }
+
+    /// The layout of a run with a database server: never on the generator's
+    /// core, where its CPU held up the generator's sends (every fast `db`
+    /// window voided as machine-noisy, docs/methodology.md "PostgreSQL"). With
+    /// 3 or more CPUs it gets the last one to itself; with 2 it shares the
+    /// contender's, so a request's database work is paid from the contender's
+    /// core, as on a one-machine deployment.
+    pub fn with_database(cpus: &[usize]) -> PinLayout {
+        let mut layout = PinLayout::for_cpus(cpus);
+        match cpus.len() {
+            0 | 1 => layout.description.push_str("; PostgreSQL: unpinned"),
+            2 => {
+                layout.database = layout.contender.clone();
+                layout.description.push_str(&format!(
+                    "; PostgreSQL: cpu {} (shares the contender's core)",
+                    cpus[1]
+                ));
+            }
+            n => {
+                let last = cpus[n - 1];
+                layout.contender.retain(|&c| c != last);
+                layout.database = vec![last];
+                let mut pinned = PinLayout::for_cpus(&cpus[..n - 1]);
+                pinned
+                    .description
+                    .push_str(&format!("; PostgreSQL: cpu {last} (its own)"));
+                layout.description = pinned.description;
+            }
+        }
+        layout
     }
 }
 
@@ -183,6 +218,28 @@ mod tests {
         assert!(e.kernel.starts_with("Linux "), "{}", e.kernel);
         assert!(!e.os.is_empty() && !e.cpu_model.is_empty());
         assert_eq!(e.bakeoff_version, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn a_database_never_shares_the_generators_core() {
+        let two = PinLayout::with_database(&[0, 1]);
+        assert_eq!((two.generator, two.contender.clone()), (Some(0), vec![1]));
+        assert_eq!(two.database, vec![1]);
+        assert!(two
+            .description
+            .ends_with("PostgreSQL: cpu 1 (shares the contender's core)"));
+        let four = PinLayout::with_database(&[0, 1, 2, 3]);
+        assert_eq!(
+            (four.generator, four.contender.clone()),
+            (Some(0), vec![1, 2])
+        );
+        assert_eq!(four.database, vec![3]);
+        assert_eq!(
+            four.description,
+            "generator, upstream and bakeoff: cpu 0; contender: cpus 1,2; PostgreSQL: cpu 3 (its own)"
+        );
+        let one = PinLayout::with_database(&[0]);
+        assert!(one.database.is_empty() && one.generator.is_none());
     }
 
     #[test]

@@ -202,7 +202,7 @@ pub fn scope(run: &Run) -> String {
             ", database workloads on SQLite (inside each app)".to_string()
         }
         (true, db) => {
-            format!(", database workloads on {db} (a private server beside the generator)")
+            format!(", database workloads on {db} (a private server over loopback)")
         }
     };
     format!(
