@@ -160,6 +160,9 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
             sb.duration_scale.to_string(),
         ),
         ("trials", sa.trials.to_string(), sb.trials.to_string()),
+        // The database is an axis: the same contender on SQLite and on
+        // PostgreSQL are two runs, compared here.
+        ("database", sa.database.to_string(), sb.database.to_string()),
         ("CPU", ea.cpu_model.clone(), eb.cpu_model.clone()),
         ("cores", ea.cores.to_string(), eb.cores.to_string()),
         ("pinning", ea.pinning.clone(), eb.pinning.clone()),

@@ -285,3 +285,17 @@ fn different_equal_load_rates_are_named_and_not_gated() {
     assert!(c.cells.iter().all(|x| x.rates_differ.is_none()));
     assert!(!rendered(&c, Format::Text).contains("Equal-load rates differ"));
 }
+
+#[test]
+fn a_sqlite_run_against_a_postgres_run_says_the_database_differs() {
+    let (a, mut b) = pair();
+    b.settings.database = crate::database::Database::Postgres;
+    let c = Comparison::new(&a, &b, None);
+    assert!(
+        c.caveats
+            .iter()
+            .any(|x| x == "database differs: sqlite (A) vs postgres (B)"),
+        "{:?}",
+        c.caveats
+    );
+}
