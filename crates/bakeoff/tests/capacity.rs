@@ -69,7 +69,7 @@ fn config(start: f64) -> SearchConfig {
         min_rps: 1.0,
         max_rps: 1_000_000.0,
         resolution: 0.03,
-        max_steps: 14,
+        max_steps: 18, // as the quick and standard profiles
         max_retries: 2,
         budget: Duration::from_secs(20),
         first_warmup: Warmup::Fixed(Duration::from_millis(500)),
@@ -103,8 +103,10 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
         };
         let cancel = CancellationToken::new();
         let mut outcome = None;
-        // A machine that stalls every window of a search gets one more search.
-        for _ in 0..2 {
+        // A machine that stalls a search (hypervisor steal, late sends) gets
+        // another: such a search ends at its first unclean step, in seconds,
+        // and this test is about accuracy, not the machine's quiet.
+        for _ in 0..4 {
             let out = search_capacity(&windows, &config(start), &cancel, &mut |_| {})
                 .await
                 .expect("search");
