@@ -480,20 +480,23 @@ mod tests {
         assert!(msg.contains("looked for ``"), "{msg}");
     }
 
-    #[test]
-    fn the_variant_env_reaches_the_process_and_its_own_verification_key() {
-        use super::datagen::{DataFiles, DataSpec};
-        use super::setup::Installed;
-        use super::supervisor::{ContractEnv, SpawnSpec};
-        let both = select(&["python-flask", "python-flask@sync"]).unwrap();
-        let installed = |c: &Contender| Installed {
+    /// An install record for spawn-spec tests (nothing is installed).
+    fn installed(c: &Contender) -> super::setup::Installed {
+        super::setup::Installed {
             contender: c.clone(),
             info: c.base_info(),
             python: "python3".into(),
             path_dirs: Vec::new(),
             cached: true,
             in_use: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_variant_env_reaches_the_process_and_its_own_verification_key() {
+        use super::datagen::{DataFiles, DataSpec};
+        use super::supervisor::{ContractEnv, SpawnSpec};
+        let both = select(&["python-flask", "python-flask@sync"]).unwrap();
         let env = ContractEnv {
             sqlite: "/d/db.sqlite".into(),
             data: "/d/data.csv".into(),
@@ -525,19 +528,10 @@ mod tests {
 
     #[test]
     fn only_a_postgres_contender_gets_the_url_and_its_pool() {
-        use super::setup::Installed;
         use super::supervisor::{ContractEnv, SpawnSpec};
         use crate::database::{pool_size, Database, POOL_VAR, URL_VAR};
         let mut c = select(&["node-http"]).unwrap().remove(0);
         c.manifest.databases = vec![Database::Sqlite];
-        let installed = |c: &Contender| Installed {
-            contender: c.clone(),
-            info: c.base_info(),
-            python: "python3".into(),
-            path_dirs: Vec::new(),
-            cached: true,
-            in_use: None,
-        };
         let env = ContractEnv {
             sqlite: "/d/db.sqlite".into(),
             data: "/d/data.csv".into(),

@@ -17,6 +17,16 @@ pub struct Seed {
     pub fortune: Vec<(i64, String)>,
 }
 
+/// Every row of a two-column query.
+fn rows<A: rusqlite::types::FromSql, B: rusqlite::types::FromSql>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+) -> rusqlite::Result<Vec<(A, B)>> {
+    let mut s = conn.prepare(sql)?;
+    let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 impl Seed {
     /// Read the pristine SQLite database written by `contender::datagen`.
     pub fn from_sqlite(path: &Path) -> Result<Seed, DatabaseError> {
@@ -27,24 +37,8 @@ impl Seed {
         let conn =
             rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .map_err(err)?;
-        let world = conn
-            .prepare("SELECT id, randomNumber FROM world ORDER BY id")
-            .and_then(|mut s| {
-                let rows = s
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<Vec<_>, _>>();
-                rows
-            })
-            .map_err(err)?;
-        let fortune = conn
-            .prepare("SELECT id, message FROM fortune ORDER BY id")
-            .and_then(|mut s| {
-                let rows = s
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<Vec<_>, _>>();
-                rows
-            })
-            .map_err(err)?;
+        let world = rows(&conn, "SELECT id, randomNumber FROM world ORDER BY id").map_err(err)?;
+        let fortune = rows(&conn, "SELECT id, message FROM fortune ORDER BY id").map_err(err)?;
         Ok(Seed { world, fortune })
     }
 

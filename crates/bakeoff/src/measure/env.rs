@@ -181,27 +181,21 @@ impl PinLayout {
     /// contender's, so a request's database work is paid from the contender's
     /// core, as on a one-machine deployment.
     pub fn with_database(cpus: &[usize]) -> PinLayout {
-        let mut layout = PinLayout::for_cpus(cpus);
-        match cpus.len() {
-            0 | 1 => layout.description.push_str("; PostgreSQL: unpinned"),
-            2 => {
-                layout.database = layout.contender.clone();
-                layout.description.push_str(&format!(
-                    "; PostgreSQL: cpu {} (shares the contender's core)",
-                    cpus[1]
-                ));
-            }
-            n => {
-                let last = cpus[n - 1];
-                layout.contender.retain(|&c| c != last);
-                layout.database = vec![last];
-                let mut pinned = PinLayout::for_cpus(&cpus[..n - 1]);
-                pinned
-                    .description
-                    .push_str(&format!("; PostgreSQL: cpu {last} (its own)"));
-                layout.description = pinned.description;
-            }
-        }
+        let n = cpus.len();
+        let mut layout = PinLayout::for_cpus(&cpus[..n.saturating_sub((n >= 3) as usize)]);
+        layout.database = match n {
+            0 | 1 => Vec::new(),
+            2 => layout.contender.clone(),
+            _ => vec![cpus[n - 1]],
+        };
+        let placed = match (n, layout.database.first()) {
+            (2, Some(c)) => format!("cpu {c} (shares the contender's core)"),
+            (_, Some(c)) => format!("cpu {c} (its own)"),
+            (_, None) => "unpinned".to_string(),
+        };
+        layout
+            .description
+            .push_str(&format!("; PostgreSQL: {placed}"));
         layout
     }
 }
