@@ -320,35 +320,25 @@ impl Trial {
 pub enum StepPhase {
     Ramp,
     Bisect,
-    /// A short window's failing bound tested again (older runs: the long
-    /// check replaced it).
+    /// A stalled window run again.
     Retest,
-    /// A long window at or above the short windows' failing bound.
-    Check,
     /// The long window that holds the candidate capacity.
     Confirm,
 }
 
 impl StepPhase {
-    pub const ALL: [StepPhase; 5] = [
+    pub const ALL: [StepPhase; 4] = [
         StepPhase::Ramp,
         StepPhase::Bisect,
         StepPhase::Retest,
-        StepPhase::Check,
         StepPhase::Confirm,
     ];
-
-    /// A check or a confirmation: the windows that decide the capacity.
-    pub fn is_long(self) -> bool {
-        matches!(self, StepPhase::Check | StepPhase::Confirm)
-    }
 
     pub fn as_str(self) -> &'static str {
         match self {
             StepPhase::Ramp => "ramp",
             StepPhase::Bisect => "bisect",
             StepPhase::Retest => "retest",
-            StepPhase::Check => "check",
             StepPhase::Confirm => "confirm",
         }
     }

@@ -78,9 +78,7 @@ fn config(start: f64) -> SearchConfig {
         step_max: Duration::from_millis(1200),
         target_requests: 300,
         confirm: Duration::from_secs(5),
-        check: Duration::from_millis(2500),
-        max_confirms: 4, // as quick
-
+        max_confirms: 3,
         max_drain: Duration::from_secs(2),
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use super::plan::CellKey;
 use super::stats;
 use crate::model::{
-    Cell, CellStatus, EqualLoad, Startup, StepVerdict, Trial, TrialOutcome, WsPoint,
+    Cell, CellStatus, EqualLoad, Startup, StepPhase, StepVerdict, Trial, TrialOutcome, WsPoint,
 };
 use crate::workload::Workload;
 
@@ -91,7 +91,7 @@ impl CellState {
                 .iter()
                 .filter(|t| t.outcome == TrialOutcome::Truncated)
                 .flat_map(|t| &t.steps)
-                .filter(|s| s.phase.is_long() && s.verdict == StepVerdict::Fail)
+                .filter(|s| s.phase == StepPhase::Confirm && s.verdict == StepVerdict::Fail)
                 .map(|s| s.target_rps)
                 .filter(|r| r.is_finite() && *r > 0.0)
                 .min_by(f64::total_cmp)
@@ -254,7 +254,7 @@ impl CellState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Consistency, Interval, StepPhase};
+    use crate::model::{Consistency, Interval};
 
     fn trial(index: u32, capacity_rps: Option<f64>, outcome: TrialOutcome) -> Trial {
         Trial {

@@ -38,9 +38,6 @@ pub struct ServerModel {
     fade: Option<(f64, f64)>,
     /// Windows longer than this many seconds are stalled by the machine.
     stall_longer_than: Option<f64>,
-    /// The server stops for this many seconds, this many times a second on
-    /// average (a GC): its own pauses, not the machine's.
-    pauses: Option<(f64, f64)>,
     /// Requests left queued at the last cutoff, and when that was.
     backlog: f64,
     last_cutoff: Option<tokio::time::Instant>,
@@ -82,7 +79,6 @@ impl ServerModel {
             stalls: 0.0,
             fade: None,
             stall_longer_than: None,
-            pauses: None,
             backlog: 0.0,
             last_cutoff: None,
         }
@@ -123,22 +119,6 @@ impl ServerModel {
     pub fn with_fade(mut self, after_s: f64, share: f64) -> Self {
         self.fade = Some((after_s, share));
         self
-    }
-
-    /// The server pauses for `pause_s`, `per_second` times a second at random
-    /// moments (a GC): near its ceiling a pause leaves a queue that takes a
-    /// while to work off, which a short window's backlog test sees and a long
-    /// window absorbs. Its sustained capacity is the ceiling less the time
-    /// paused ([`ServerModel::sustained`]).
-    pub fn with_pauses(mut self, per_second: f64, pause_s: f64) -> Self {
-        self.pauses = Some((per_second, pause_s));
-        self
-    }
-
-    /// The rate the server sustains: the ceiling less its pauses' share of time.
-    pub fn sustained(&self) -> f64 {
-        let paused = self.pauses.map_or(0.0, |(n, p)| n * p);
-        self.ceiling * (1.0 - paused)
     }
 
     /// The machine stalls every window longer than `secs` (the long ones).
@@ -222,16 +202,6 @@ impl ServerModel {
         let stalled = (self.stalls > 0.0 && self.unit() < self.stalls)
             || self.stall_longer_than.is_some_and(|s| secs > s);
         let stall_s = if stalled { 0.2 } else { 0.0 };
-        // The server's own pauses in the window, as (start, end).
-        let mut paused = Vec::new();
-        if let Some((per_second, pause_s)) = self.pauses {
-            let expected = per_second * secs;
-            let n = expected.floor() as usize + usize::from(self.unit() < expected.fract());
-            for _ in 0..n {
-                let start = self.unit() * secs;
-                paused.push((start, start + pause_s));
-            }
-        }
         let cutoff = secs + grace;
         let mut lat = [Vec::new(), Vec::new(), Vec::new()];
         let mut censored = 0usize;
@@ -242,14 +212,8 @@ impl ServerModel {
                 Some((after, share)) if t > after => ceiling_at(t) * share,
                 _ => ceiling_at(t),
             };
-            let pause_left = paused
-                .iter()
-                .filter(|(a, b)| *a <= t && t < *b)
-                .map(|(_, b)| b - t)
-                .fold(0.0, f64::max);
-            let served = if pause_left > 0.0 { 0.0 } else { ct };
-            backlog = (backlog + (rate - served) * dt).max(0.0);
-            let mut l = self.base_ms / 1000.0 + backlog / ct + pause_left + stall_s;
+            backlog = (backlog + (rate - ct) * dt).max(0.0);
+            let mut l = self.base_ms / 1000.0 + backlog / ct + stall_s;
             if t + l > cutoff {
                 censored += 1;
                 l = cutoff - t;
@@ -268,7 +232,7 @@ impl ServerModel {
         let overload = sent * censored as f64 / ARRIVALS as f64;
         // Only the requests on the generator's connections reached the server;
         // the rest were never sent and leave nothing behind.
-        let pool = (rate * 0.2).clamp(16.0, 2048.0);
+        let pool = (rate * 0.2).clamp(16.0, 512.0);
         self.backlog = (backlog - ceiling_at(secs) * grace).clamp(0.0, pool);
         self.last_cutoff = Some(now);
         let mut achieved = (sent - overload) / secs;

@@ -16,26 +16,23 @@
 //!    most ×`narrow_factor`. Only a failing window sets an upper bound: an
 //!    overloaded window's throughput is depressed by the queue it inherited, so
 //!    it bounds nothing.
-//! 4. **Bisect** geometrically until high ÷ low ≤ 1 + `resolution`.
-//! 5. **Long windows decide.** Near its capacity a server fails a short window
-//!    on a pause (a GC, a slow spell) that a longer one absorbs, so the
-//!    bracket's failing rate is *checked* with a window of `check` length
-//!    (half a confirmation). If it passes, checks climb in growing steps and
-//!    bisect until a passing check lies within the resolution below a failing
-//!    one. The rate left is then *confirmed* with a window of `confirm` length.
-//!    If that fails, the search goes on below it with windows of that length
-//!    (steps that grow below a failure, or a jump to the capacity a growing
-//!    queue measured, and bisection once a long window passed), until a rate
-//!    that held one has a long-window failure within the resolution above it.
-//!    At most `max_confirms` long windows, checks included. A long window the
-//!    generator could not hold ends the trial generator-limited: below it only
-//!    the generator is measured.
+//! 4. **Bisect** geometrically until high ÷ low ≤ 1 + `resolution`; then
+//!    re-test the upper bound once, since one failing window may have been a
+//!    dip in the server's capacity (if it passes, the search goes on above it).
+//! 5. **Confirm** the candidate with a window of `confirm` length. If it fails,
+//!    the search goes on below it with windows of that length (steps that grow
+//!    below a failure, or a jump to the capacity a growing queue measured, and
+//!    bisection once a long window passed), until a rate that held one has a
+//!    long-window failure within the resolution above it; at most
+//!    `max_confirms` windows. Short windows find the bracket cheaply; only long
+//!    windows decide the capacity. A long window the generator could not hold
+//!    ends the trial generator-limited: below it only the generator is measured.
 //! 6. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
 //!    short reports its best lower bound as [`TrialOutcome::Truncated`], never
 //!    as a plain capacity.
 //!
 //! After an overloaded window the server still holds the requests it had
-//! queued; the search waits for it to drain before the next window.
+//! queued; the search waits for its CPU to fall idle before the next window.
 //!
 //! The search drives windows through [`Windows`], so HTTP and WebSocket fan-out
 //! use the same rules.
@@ -95,7 +92,19 @@ pub trait Windows: Send + Sync {
         probe: Probe,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Observed, DriveError>>;
+
+    /// The CPU seconds the server has used so far, so that the drain after an
+    /// overloaded window can wait for it to fall idle; `None` when unknown
+    /// (the drain then waits on its estimate from the queue's size).
+    fn server_cpu_seconds(&self) -> Option<f64> {
+        None
+    }
 }
+
+/// How often the drain reads the server's CPU, and below how many cores it is
+/// idle (one clock tick of ten in a reading: a timer, not a queue).
+const IDLE_PROBE: Duration = Duration::from_millis(100);
+const IDLE_CORES: f64 = 0.15;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchConfig {
@@ -125,9 +134,7 @@ pub struct SearchConfig {
     pub target_requests: u32,
     /// The confirmation window's length.
     pub confirm: Duration,
-    /// The length of a check above the bracket (half a confirmation's).
-    pub check: Duration,
-    /// Long windows (checks and confirmations) at most.
+    /// Confirmation windows at most (each failure steps down).
     pub max_confirms: u32,
     /// The longest wait for an overloaded server to work off its queue.
     pub max_drain: Duration,
@@ -184,7 +191,6 @@ impl SearchConfig {
             step_max,
             target_requests: p.step_target_requests,
             confirm: plan.scaled(p.confirm_window).max(MIN_CONFIRM),
-            check: (plan.scaled(p.confirm_window) / 2).max(MIN_CONFIRM / 2),
             max_confirms: p.max_confirms,
             // The server's queue drains at its own pace, whatever the scale.
             max_drain: p.max_drain,
@@ -291,6 +297,7 @@ pub async fn search_capacity(
         cancel,
         on_step,
         steps: Vec::new(),
+        fails: Vec::new(),
     };
     s.run().await
 }
@@ -325,6 +332,8 @@ struct Search<'a> {
     cancel: &'a CancellationToken,
     on_step: &'a mut (dyn FnMut(&SearchStep) + Send),
     steps: Vec<SearchStep>,
+    /// Every rate that failed (a retest that passes looks for the next bound).
+    fails: Vec<f64>,
 }
 
 /// Why the long windows ended without a capacity.
@@ -411,6 +420,11 @@ impl Search<'_> {
         let mut generator_note: Option<String> = None;
         let mut rate = cfg.start_rps.clamp(cfg.min_rps, cfg.max_rps);
         let mut windows = 0u32;
+        // A single failing window may have been a dip in the server's capacity
+        // (another tenant, a GC): before the bracket closes on it, its upper
+        // bound is re-tested once. A bound that fails twice stands.
+        let mut retested = false;
+        let mut retesting = false;
         loop {
             if windows >= cfg.max_steps {
                 return Ok(truncated(
@@ -430,7 +444,9 @@ impl Search<'_> {
                     ),
                 ));
             }
-            let phase = if lo.is_some() && hi.is_some() {
+            let phase = if retesting {
+                StepPhase::Retest
+            } else if lo.is_some() && hi.is_some() {
                 StepPhase::Bisect
             } else {
                 StepPhase::Ramp
@@ -449,10 +465,20 @@ impl Search<'_> {
             let attempt = self.attempt(phase, probe).await?;
             started.get_or_insert_with(Instant::now);
             windows += 1;
+            let was_retest = std::mem::replace(&mut retesting, false);
             match attempt {
                 Attempt::Stalled(why) => return Ok(Bracket::MachineNoisy { why }),
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     lo = Some(lo.map_or(rate, |l| l.max(rate)));
+                    if was_retest {
+                        // The bound was a dip: the next failure above it is the bound.
+                        hi = self
+                            .fails
+                            .iter()
+                            .copied()
+                            .filter(|&f| f > rate * (1.0 + cfg.resolution / 2.0))
+                            .min_by(f64::total_cmp);
+                    }
                 }
                 Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
                     generator_note = Some(format!(
@@ -462,6 +488,7 @@ impl Search<'_> {
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
                 Attempt::Judged(_, _) => {
+                    self.fails.push(rate);
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
             }
@@ -471,9 +498,15 @@ impl Search<'_> {
                         if let Some(why) = generator_note {
                             return Ok(Bracket::GeneratorLimited { low: Some(l), why });
                         }
-                        return Ok(Bracket::Closed { low: l, high: h });
+                        if retested {
+                            return Ok(Bracket::Closed { low: l, high: h });
+                        }
+                        retested = true;
+                        retesting = true;
+                        h
+                    } else {
+                        (l * h).sqrt().min(l * cfg.narrow_factor)
                     }
-                    (l * h).sqrt().min(l * cfg.narrow_factor)
                 }
                 (Some(l), None) => {
                     if l >= cfg.max_rps {
@@ -482,7 +515,12 @@ impl Search<'_> {
                             format!("passed at the search ceiling of {:.0} req/s", cfg.max_rps),
                         ));
                     }
-                    (l * cfg.ramp_factor).min(cfg.max_rps)
+                    let factor = if retested {
+                        cfg.narrow_factor
+                    } else {
+                        cfg.ramp_factor
+                    };
+                    (l * factor).min(cfg.max_rps)
                 }
                 (None, Some(h)) => {
                     if let Some(why) = generator_note.take() {
@@ -498,127 +536,28 @@ impl Search<'_> {
         }
     }
 
-    /// The long windows, which alone decide the capacity: first
-    /// [`Search::check_above`] the short windows' bracket, then
-    /// [`Search::hold`] the rate it leaves, out of one budget of
-    /// `max_confirms` long windows.
-    async fn confirm(
-        &mut self,
-        low: f64,
-        high: f64,
-    ) -> Result<Result<f64, Unconfirmed>, DriveError> {
-        let tries = self.cfg.max_confirms.max(2);
-        let (candidate, bound, used) = match self.check_above(low, high, tries - 1).await? {
-            Ok(found) => found,
-            Err(e) => return Ok(Err(e)),
-        };
-        self.hold(candidate, bound, tries - used).await
-    }
-
-    /// Check the bracket's failing rate `high` with a window of `check` length.
-    /// Near a server's capacity a short window fails on a pause (a GC, a slow
-    /// spell) that a longer one absorbs: a short failure alone is no upper
-    /// bound. A check that passes climbs in growing steps (×(1 + r), then
-    /// ×(1 + 2r), …) until one fails; then checks bisect until the highest
-    /// passing rate lies within the resolution below the lowest failing one
-    /// (starting from a queue's own estimate of the capacity when the failing
-    /// window measured one). Returns the rate to hold, the long failure above
-    /// it (`None`: the checks ran out before one failed) and the windows used.
-    async fn check_above(
-        &mut self,
-        low: f64,
-        high: f64,
-        tries: u32,
-    ) -> Result<Result<(f64, Option<f64>, u32), Unconfirmed>, DriveError> {
-        let res = self.cfg.resolution;
-        let closed = |l: f64, h: f64| h / l <= 1.0 + res + 1e-9;
-        let mut pass = low;
-        // The highest rate a check held (`pass` starts at a short window's).
-        let mut checked: Option<f64> = None;
-        let mut fail: Option<f64> = None;
-        let mut climb = res;
-        let mut rate = high;
-        let mut used = 0;
-        while used < tries {
-            let probe = Probe {
-                rate,
-                duration: self.cfg.check,
-                warmup: Warmup::Fixed(self.cfg.settle),
-                purpose: WindowPurpose::Confirm,
-            };
-            used += 1;
-            match self.attempt(StepPhase::Check, probe).await? {
-                Attempt::Stalled(why) => return Ok(Err(Unconfirmed::Stalled(why))),
-                Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
-                    return Ok(Err(Unconfirmed::GeneratorLimited {
-                        low: checked,
-                        why: format!(
-                            "the load generator could not hold {rate:.0} req/s for a long window ({}); {}",
-                            o.generator_limited.as_deref().unwrap_or("fell behind"),
-                            match checked {
-                                Some(c) => format!("the capacity is at least {c:.0}, the highest rate that held one"),
-                                None => "no long window held".into(),
-                            }
-                        ),
-                    }));
-                }
-                Attempt::Judged(StepVerdict::Pass, _) => {
-                    pass = rate;
-                    checked = Some(rate);
-                    rate = match fail {
-                        Some(f) if closed(pass, f) => break,
-                        Some(f) => (pass * f).sqrt(),
-                        None => {
-                            let next = (pass * (1.0 + climb)).min(self.cfg.max_rps);
-                            climb *= 2.0;
-                            next
-                        }
-                    };
-                    if rate <= pass {
-                        break; // at the search ceiling
-                    }
-                }
-                Attempt::Judged(_, o) => {
-                    fail = Some(rate);
-                    if closed(pass, rate) {
-                        break;
-                    }
-                    let mid = (pass * rate).sqrt();
-                    let measured = self.step_down(rate, &o, 0);
-                    rate = if measured > mid && measured < rate {
-                        measured
-                    } else {
-                        mid
-                    };
-                }
-            }
-        }
-        Ok(Ok((pass, fail, used)))
-    }
-
-    /// Hold `candidate` for confirmation-length windows, and if it fails,
+    /// Hold the candidate for confirmation-length windows, and if it fails,
     /// search below it with windows of that length, so the capacity is a rate
-    /// that held one with a long failure (`bound`, or one of these) within the
-    /// resolution above it.
+    /// that held a long window with a long-window failure (or the search's
+    /// retested bound `bound`) within the resolution above it.
     ///
     /// Below a failure it goes to what the window measured, or takes a blind
     /// step that grows ([`Search::step_down`]); above a pass it is one
     /// resolution at most, since a pass after a measured estimate is usually
     /// just below the capacity.
-    async fn hold(
+    async fn confirm(
         &mut self,
         candidate: f64,
-        bound: Option<f64>,
-        tries: u32,
+        bound: f64,
     ) -> Result<Result<f64, Unconfirmed>, DriveError> {
         let cfg = self.cfg;
         let res = cfg.resolution;
         let closed = |low: f64, high: f64| high / low <= 1.0 + res + 1e-9;
         let mut rate = candidate;
         let mut held: Option<f64> = None;
-        let mut broke: Option<f64> = bound;
+        let mut broke: Option<f64> = None;
         let mut fails_in_a_row = 0;
-        let tries = tries.max(1);
+        let tries = cfg.max_confirms.max(1);
         for _ in 0..tries {
             let probe = Probe {
                 rate,
@@ -636,11 +575,11 @@ impl Search<'_> {
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     fails_in_a_row = 0;
                     held = Some(rate);
-                    match broke {
-                        Some(above) if closed(rate, above) => return Ok(Ok(rate)),
-                        Some(above) => (rate * above).sqrt().min(rate * (1.0 + res)),
-                        None => (rate * (1.0 + res)).min(cfg.max_rps),
+                    let above = broke.unwrap_or(bound);
+                    if closed(rate, above) {
+                        return Ok(Ok(rate));
                     }
+                    (rate * above).sqrt().min(rate * (1.0 + res))
                 }
                 Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
                     return Ok(Err(Unconfirmed::GeneratorLimited {
@@ -652,7 +591,7 @@ impl Search<'_> {
                     }));
                 }
                 Attempt::Judged(_, o) => {
-                    broke = Some(broke.map_or(rate, |b| b.min(rate)));
+                    broke = Some(rate);
                     match held {
                         Some(h) if closed(h, rate) => return Ok(Ok(h)),
                         Some(h) => (h * rate).sqrt(),
@@ -664,18 +603,15 @@ impl Search<'_> {
                     }
                 }
             };
-            if next < cfg.min_rps || held.is_some_and(|h| next <= h) {
+            if next < cfg.min_rps {
                 break;
             }
             rate = next;
         }
         let why = match (held, broke) {
             (Some(h), Some(b)) => format!(
-                "the long windows ran out with {h:.0}–{b:.0} req/s wider than the {:.0}% resolution; the capacity is at least {h:.0}",
+                "{tries} confirmation windows left {h:.0}–{b:.0} req/s wider than the {:.0}% resolution; the capacity is at least {h:.0}",
                 res * 100.0
-            ),
-            (Some(h), None) => format!(
-                "every long window passed, up to {h:.0} req/s, and none was left to find a failure above it; the capacity is at least {h:.0}"
             ),
             _ => format!(
                 "no confirmation window passed ({tries} tried, from {candidate:.0} req/s down)"
@@ -737,7 +673,7 @@ impl Search<'_> {
             };
             (self.on_step)(&step);
             self.steps.push(step);
-            self.drain(&o).await?;
+            self.drain(&o, verdict).await?;
             if verdict != StepVerdict::Stalled {
                 return Ok(Attempt::Judged(verdict, o));
             }
@@ -754,13 +690,43 @@ impl Search<'_> {
     }
 
     /// After an overloaded window the server still works through the requests
-    /// it queued; starting the next window before it has would charge them to it.
-    async fn drain(&self, o: &Observed) -> Result<(), DriveError> {
-        if o.outstanding == 0 {
+    /// it queued (and the garbage they left); starting the next window before
+    /// it has would charge that work to it. Wait until its CPU falls idle, or
+    /// without a reading, for its queue at the rate it achieved; at most
+    /// `max_drain` either way.
+    async fn drain(&self, o: &Observed, verdict: StepVerdict) -> Result<(), DriveError> {
+        if o.outstanding == 0 && verdict != StepVerdict::Fail {
             return Ok(());
         }
-        let secs = 1.2 * o.outstanding as f64 / o.achieved.max(1.0);
-        let wait = Duration::from_secs_f64(secs.min(self.cfg.max_drain.as_secs_f64()));
+        let max = self.cfg.max_drain;
+        let Some(mut used) = self.windows.server_cpu_seconds() else {
+            if o.outstanding == 0 {
+                return Ok(());
+            }
+            let secs = 1.2 * o.outstanding as f64 / o.achieved.max(1.0);
+            return self
+                .sleep(Duration::from_secs_f64(secs.min(max.as_secs_f64())))
+                .await;
+        };
+        let started = Instant::now();
+        let mut read_at = started;
+        while started.elapsed() < max {
+            self.sleep(IDLE_PROBE.min(max.saturating_sub(started.elapsed())))
+                .await?;
+            let Some(now) = self.windows.server_cpu_seconds() else {
+                break;
+            };
+            let secs = read_at.elapsed().as_secs_f64().max(1e-3);
+            let busy = (now - used).max(0.0) / secs;
+            (used, read_at) = (now, Instant::now());
+            if busy < IDLE_CORES {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn sleep(&self, wait: Duration) -> Result<(), DriveError> {
         tokio::select! {
             _ = tokio::time::sleep(wait) => Ok(()),
             _ = self.cancel.cancelled() => Err(DriveError::Cancelled),

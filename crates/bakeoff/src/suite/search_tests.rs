@@ -24,8 +24,7 @@ fn cfg(workload: Workload) -> SearchConfig {
         step_max: Duration::from_millis(1500),
         target_requests: 300,
         confirm: Duration::from_secs(5),
-        check: Duration::from_millis(2500),
-        max_confirms: 6,
+        max_confirms: 4,
         max_drain: Duration::from_secs(5),
     }
 }
@@ -120,13 +119,11 @@ fn backlog_growth_needs_more_than_jitter() {
 
 /// The test: capacity noise of up to ±15% between windows and the
 /// machine stalling now and then; over many seeds the search lands within 5%
-/// of the true capacity, never more than 2% above it, in bounded windows and
-/// time (all but a few: see below).
+/// of the true capacity, never more than 2% above it, in bounded windows and time.
 #[tokio::test(start_paused = true)]
 async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
     let c = cfg(Workload::Json);
     let mut worst = (f64::MAX, f64::MIN);
-    let mut outliers = 0;
     for seed in 0..100u64 {
         for capacity in [300.0, 4_000.0] {
             let model = ServerModel::knee(capacity)
@@ -161,27 +158,14 @@ async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
                 worst = (worst.0.min(r), worst.1.max(r));
                 continue;
             }
-            // A second of noise 15% down in a long window is a real dip the
-            // server did not sustain through: a few trials land below 95%
-            // (and the grid can put one a hair above 2%), none far out.
-            assert!(
-                (0.90..=1.025).contains(&r),
-                "seed {seed}: {r:.3}: {:?}",
-                out.steps
-            );
-            if (0.95..=1.02).contains(&r) {
-                check(&out, capacity, 40);
-            } else {
-                outliers += 1;
-            }
+            check(&out, capacity, 40);
             worst = (worst.0.min(r), worst.1.max(r));
         }
     }
     eprintln!(
-        "capacity ÷ truth over all seeds: {:.3}–{:.3}, {outliers} of 200 outside 0.95–1.02",
+        "capacity ÷ truth over all seeds: {:.3}–{:.3}",
         worst.0, worst.1
     );
-    assert!(outliers <= 10, "{outliers} of 200 outside 0.95–1.02");
 }
 
 #[tokio::test(start_paused = true)]
@@ -258,13 +242,15 @@ async fn a_server_that_wears_down_is_searched_with_long_windows() {
             "{share} (seed {seed}): {got:.0} vs {sustained:.0}: {:?}",
             out.steps
         );
-        let long: Vec<&SearchStep> = out.steps.iter().filter(|s| s.phase.is_long()).collect();
-        assert!(long.len() <= c.max_confirms as usize, "{:?}", out.steps);
-        // The capacity held a confirmation, and a long window failed within
-        // the resolution above it.
-        assert!(long
+        let long: Vec<&SearchStep> = out
+            .steps
             .iter()
-            .any(|s| s.phase == StepPhase::Confirm && s.pass() && s.target_rps == got));
+            .filter(|s| s.phase == StepPhase::Confirm)
+            .collect();
+        assert!(long.len() <= c.max_confirms as usize, "{:?}", out.steps);
+        // The capacity held a long window, and a long window (or the search's
+        // bound) failed within the resolution above it.
+        assert!(long.iter().any(|s| s.pass() && s.target_rps == got));
         let above = long
             .iter()
             .filter(|s| !s.pass())
@@ -279,11 +265,15 @@ async fn a_server_that_wears_down_is_searched_with_long_windows() {
 #[tokio::test(start_paused = true)]
 async fn out_of_long_windows_is_truncated_with_the_long_pass_as_a_lower_bound() {
     let mut c = cfg(Workload::Json);
-    c.max_confirms = 3;
+    c.max_confirms = 2;
     let out = search(ServerModel::knee(1_000.0).with_fade(1.0, 0.6), &c).await;
     assert_eq!(out.outcome, TrialOutcome::Truncated, "{:?}", out.steps);
-    let long: Vec<&SearchStep> = out.steps.iter().filter(|s| s.phase.is_long()).collect();
-    assert_eq!(long.len(), 3, "{:?}", out.steps);
+    let long: Vec<&SearchStep> = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Confirm)
+        .collect();
+    assert_eq!(long.len(), 2, "{:?}", out.steps);
     match out.capacity {
         Some(low) => assert!(long.iter().any(|s| s.pass() && s.target_rps == low)),
         None => assert!(long.iter().all(|s| !s.pass())),
@@ -305,10 +295,14 @@ async fn a_generator_that_cannot_hold_a_long_window_ends_the_trial() {
         out.steps
     );
     assert_eq!(out.capacity, None, "no long window held");
-    let long: Vec<&SearchStep> = out.steps.iter().filter(|s| s.phase.is_long()).collect();
+    let long: Vec<&SearchStep> = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Confirm)
+        .collect();
     assert_eq!(long.len(), 1, "{:?}", out.steps);
     assert_eq!(long[0].verdict, StepVerdict::GeneratorLimited);
-    assert!(out.note.unwrap().contains("long window"));
+    assert!(out.note.unwrap().contains("confirmation window"));
 }
 
 /// A machine that stalls every long window before one held: machine-noisy,
@@ -326,7 +320,7 @@ async fn a_confirmation_the_machine_always_stalls_is_machine_noisy() {
     let stalled = out
         .steps
         .iter()
-        .filter(|s| s.phase.is_long() && s.verdict == StepVerdict::Stalled)
+        .filter(|s| s.phase == StepPhase::Confirm && s.verdict == StepVerdict::Stalled)
         .count();
     assert_eq!(stalled as u32, c.max_retries + 1, "{:?}", out.steps);
 }
@@ -350,11 +344,7 @@ async fn converges_under_the_profiles_own_limits() {
             let c = SearchConfig::for_plan(&plan, w, true);
             let t0 = Instant::now();
             let out = search(model, &c).await;
-            check(
-                &out,
-                capacity,
-                (plan.phases.max_steps + plan.phases.max_confirms) as usize,
-            );
+            check(&out, capacity, (plan.phases.max_steps + 4) as usize);
             assert!(t0.elapsed() <= c.worst_case());
         }
     }
@@ -369,7 +359,7 @@ async fn bounded_by_time_and_flagged_as_truncated() {
     assert!(started.elapsed() <= c.worst_case());
     assert_eq!(out.outcome, TrialOutcome::Truncated, "{out:?}");
     assert!(out.note.unwrap().contains("time limit"));
-    assert!(out.steps.iter().all(|s| !s.phase.is_long()));
+    assert!(out.steps.iter().all(|s| s.phase != StepPhase::Confirm));
 }
 
 #[tokio::test(start_paused = true)]
@@ -455,66 +445,80 @@ fn a_blind_step_grows_with_the_tail_and_with_each_failure() {
     assert!((step(0, 20.0) - 0.03).abs() < 1e-12);
 }
 
-/// A server that pauses (a GC) fails short windows near its ceiling that long
-/// ones pass. A short failure is no bound: the long check above the bracket
-/// finds the capacity the short windows understate.
-#[tokio::test(start_paused = true)]
-async fn pauses_that_fail_short_windows_do_not_bound_the_capacity() {
-    let c = cfg(Workload::Json);
-    let (mut short_fails_below, mut checks_passed, mut truncated) = (0, 0, 0);
-    for seed in 0..40u64 {
-        let model = ServerModel::knee(10_000.0)
-            .with_pauses(0.25, 0.03)
-            .with_noise(0.005, seed);
-        let truth = model.sustained();
-        let out = search(model, &c).await;
-        let r = out.capacity.unwrap_or(0.0) / truth;
-        if std::env::var("SEARCH_SURVEY").is_ok() {
-            eprintln!(
-                "seed {seed}: {:?} {r:.3} in {} windows",
-                out.outcome,
-                out.steps.len()
-            );
-            for st in &out.steps {
-                eprintln!(
-                    "   {:?} {:.1} p99 {:.1} {:?} {:?}",
-                    st.phase, st.target_rps, st.p99_ms, st.verdict, st.reasons
-                );
-            }
-            continue;
-        }
-        // The bracket closed below 95% of the truth: short windows alone, as
-        // the search had them, would have confirmed that.
-        let bracket_high = out
-            .steps
-            .iter()
-            .filter(|s| !s.phase.is_long() && s.verdict == StepVerdict::Fail)
-            .map(|s| s.target_rps)
-            .fold(f64::INFINITY, f64::min);
-        short_fails_below += usize::from(bracket_high < 0.95 * truth);
-        checks_passed += usize::from(
-            out.steps
-                .iter()
-                .any(|s| s.phase == StepPhase::Check && s.pass()),
-        );
-        if out.outcome == TrialOutcome::Truncated {
-            truncated += 1;
-            assert!(
-                r >= 0.95,
-                "seed {seed}: a lower bound of {r:.3}: {:?}",
-                out.steps
-            );
-            continue;
-        }
-        check(&out, truth, 40);
+/// A server that stays busy for a while after each overloaded window.
+struct BusyAfterOverload<'a> {
+    inner: HttpWindows<'a>,
+    busy_for: Duration,
+    /// (when each window was started, until when the server was busy after it)
+    log: std::sync::Mutex<Vec<(Instant, Option<Instant>)>>,
+}
+
+impl Windows for BusyAfterOverload<'_> {
+    fn run<'a>(
+        &'a self,
+        probe: Probe,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Observed, DriveError>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let o = self.inner.run(probe, cancel).await?;
+            let failed = judge(&o, probe.rate, 100.0).0 == StepVerdict::Fail;
+            let busy = failed.then(|| Instant::now() + self.busy_for);
+            self.log.lock().unwrap().push((started, busy));
+            Ok(o)
+        })
     }
-    if std::env::var("SEARCH_SURVEY").is_err() {
-        // Some brackets closed on a pause: short windows alone would have
-        // confirmed a rate below 95% of the truth, and checks climbed past it.
-        assert!(
-            short_fails_below >= 1 && checks_passed >= 3,
-            "{short_fails_below} bracket(s) below 95%, {checks_passed} passing check(s)"
-        );
-        assert!(truncated <= 2, "{truncated} of 40 truncated");
+
+    /// One core while busy, nothing otherwise.
+    fn server_cpu_seconds(&self) -> Option<f64> {
+        let now = Instant::now();
+        let log = self.log.lock().unwrap();
+        let busy: f64 = log
+            .iter()
+            .filter_map(|(_, until)| *until)
+            .map(|until| {
+                let from = until - self.busy_for;
+                (until.min(now).max(from) - from).as_secs_f64()
+            })
+            .sum();
+        Some(busy)
+    }
+}
+
+/// After an overloaded window the search waits until the server's CPU falls
+/// idle, not on a guess from its queue, and at most the longest drain.
+#[tokio::test(start_paused = true)]
+async fn the_drain_waits_for_the_server_to_fall_idle() {
+    for (busy_ms, max_drain_ms) in [(700, 5_000), (3_000, 1_000)] {
+        let driver = FakeDriver::new(ServerModel::knee(1_000.0));
+        let windows = BusyAfterOverload {
+            inner: HttpWindows {
+                driver: &driver,
+                base_url: "http://fake",
+                workload: Workload::Json,
+            },
+            busy_for: Duration::from_millis(busy_ms),
+            log: std::sync::Mutex::new(Vec::new()),
+        };
+        let mut c = cfg(Workload::Json);
+        c.max_drain = Duration::from_millis(max_drain_ms);
+        let out = search_capacity(&windows, &c, &CancellationToken::new(), &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(out.outcome, TrialOutcome::Confirmed, "{:?}", out.steps);
+        let log = windows.log.lock().unwrap();
+        let waits: Vec<Duration> = log
+            .windows(2)
+            .filter_map(|w| Some(w[1].0 - (w[0].1? - windows.busy_for)))
+            .collect();
+        assert!(waits.len() >= 3, "{} overloaded windows", waits.len());
+        let wanted = Duration::from_millis(busy_ms.min(max_drain_ms));
+        for wait in waits {
+            // Idle seen within one reading (and a reading's rounding) of the end.
+            assert!(
+                wait >= wanted && wait <= wanted + IDLE_PROBE * 2,
+                "waited {wait:?} for {wanted:?}"
+            );
+        }
     }
 }
