@@ -159,21 +159,6 @@ impl Sampler for ProcSampler {
     fn core_speed(&self) -> Option<f64> {
         speed::core_speed(self.probe_cpu).ok()
     }
-
-    fn cpu_seconds(&self, target: &ProcessSet) -> Option<f64> {
-        let mut pids = members(target);
-        if self.children {
-            pids.extend(children_of(&target.pids));
-            pids.sort_unstable();
-            pids.dedup();
-        }
-        let ticks: u64 = pids
-            .into_iter()
-            .filter_map(procfs::read_stat)
-            .map(|s| s.cpu_ticks)
-            .sum();
-        (ticks > 0).then(|| ticks as f64 / procfs::clock_ticks())
-    }
 }
 
 impl ProcSampler {

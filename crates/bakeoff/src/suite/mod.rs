@@ -276,10 +276,4 @@ pub trait Sampler: Send + Sync {
     fn core_speed(&self) -> Option<f64> {
         None
     }
-
-    /// The CPU seconds `target`'s processes have used so far; `None` when
-    /// they cannot be read.
-    fn cpu_seconds(&self, _target: &ProcessSet) -> Option<f64> {
-        None
-    }
 }

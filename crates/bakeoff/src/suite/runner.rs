@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 use super::cell::CellState;
 use super::equal::{Cost, EqualRates};
 use super::plan::{CellKey, Launch, LaunchKind, Plan, ASSUMED_STARTUP};
-use super::search::{search_capacity, SearchConfig, MIN_ACHIEVED_RATIO};
-use super::windows::{HttpWindows, Metered, WsWindows};
+use super::search::{search_capacity, SearchConfig, Windows, MIN_ACHIEVED_RATIO};
+use super::windows::{HttpWindows, WsWindows};
 use super::{
     DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, Sampler, Warmup,
     WindowPurpose, WindowSpec, WsSpec,
@@ -397,7 +397,7 @@ impl Runner<'_> {
             let res = match (launch.kind, is_ws) {
                 (LaunchKind::Capacity { trial }, _) => {
                     let warm_first = std::mem::replace(&mut first, false);
-                    self.capacity(&key, &url, &procs, trial, warm_first).await
+                    self.capacity(&key, &url, trial, warm_first).await
                 }
                 (LaunchKind::Final, false) => self.equal_load(&key, &url, &procs, idle_cpu).await,
                 (LaunchKind::Final, true) => self.ws_points(&key, &url, &procs).await,
@@ -461,7 +461,6 @@ impl Runner<'_> {
         &mut self,
         key: &CellKey,
         url: &str,
-        procs: &ProcessSet,
         trial: u32,
         first: bool,
     ) -> Result<(), DriveError> {
@@ -479,14 +478,10 @@ impl Runner<'_> {
             clients: self.plan.ws_search_clients(),
             min_deliveries: self.plan.ws_min_deliveries(),
         };
-        let windows = Metered {
-            windows: if key.workload == Workload::Ws {
-                &ws
-            } else {
-                &http
-            },
-            sampler: self.sampler,
-            procs,
+        let windows: &dyn Windows = if key.workload == Workload::Ws {
+            &ws
+        } else {
+            &http
         };
         let (budgets, current, started) = (&self.budgets, self.current, self.current_started);
         let progress = &mut *self.progress;
@@ -503,7 +498,7 @@ impl Runner<'_> {
             });
         };
         let speed_before = self.sampler.core_speed();
-        let out = search_capacity(&windows, &cfg, cancel, &mut on_step).await?;
+        let out = search_capacity(windows, &cfg, cancel, &mut on_step).await?;
         let speed_after = self.sampler.core_speed();
         // The fastest reading so far: a start the machine slowed down is not
         // the yardstick for the whole run.

@@ -32,7 +32,7 @@
 //!    as a plain capacity.
 //!
 //! After an overloaded window the server still holds the requests it had
-//! queued; the search waits for its CPU to fall idle before the next window.
+//! queued; the search waits for it to drain before the next window.
 //!
 //! The search drives windows through [`Windows`], so HTTP and WebSocket fan-out
 //! use the same rules.
@@ -92,19 +92,7 @@ pub trait Windows: Send + Sync {
         probe: Probe,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Observed, DriveError>>;
-
-    /// The CPU seconds the server has used so far, so that the drain after an
-    /// overloaded window can wait for it to fall idle; `None` when unknown
-    /// (the drain then waits on its estimate from the queue's size).
-    fn server_cpu_seconds(&self) -> Option<f64> {
-        None
-    }
 }
-
-/// How often the drain reads the server's CPU, and below how many cores it is
-/// idle (one clock tick of ten in a reading: a timer, not a queue).
-const IDLE_PROBE: Duration = Duration::from_millis(100);
-const IDLE_CORES: f64 = 0.15;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchConfig {
@@ -673,7 +661,7 @@ impl Search<'_> {
             };
             (self.on_step)(&step);
             self.steps.push(step);
-            self.drain(&o, verdict).await?;
+            self.drain(&o).await?;
             if verdict != StepVerdict::Stalled {
                 return Ok(Attempt::Judged(verdict, o));
             }
@@ -690,43 +678,13 @@ impl Search<'_> {
     }
 
     /// After an overloaded window the server still works through the requests
-    /// it queued (and the garbage they left); starting the next window before
-    /// it has would charge that work to it. Wait until its CPU falls idle, or
-    /// without a reading, for its queue at the rate it achieved; at most
-    /// `max_drain` either way.
-    async fn drain(&self, o: &Observed, verdict: StepVerdict) -> Result<(), DriveError> {
-        if o.outstanding == 0 && verdict != StepVerdict::Fail {
+    /// it queued; starting the next window before it has would charge them to it.
+    async fn drain(&self, o: &Observed) -> Result<(), DriveError> {
+        if o.outstanding == 0 {
             return Ok(());
         }
-        let max = self.cfg.max_drain;
-        let Some(mut used) = self.windows.server_cpu_seconds() else {
-            if o.outstanding == 0 {
-                return Ok(());
-            }
-            let secs = 1.2 * o.outstanding as f64 / o.achieved.max(1.0);
-            return self
-                .sleep(Duration::from_secs_f64(secs.min(max.as_secs_f64())))
-                .await;
-        };
-        let started = Instant::now();
-        let mut read_at = started;
-        while started.elapsed() < max {
-            self.sleep(IDLE_PROBE.min(max.saturating_sub(started.elapsed())))
-                .await?;
-            let Some(now) = self.windows.server_cpu_seconds() else {
-                break;
-            };
-            let secs = read_at.elapsed().as_secs_f64().max(1e-3);
-            let busy = (now - used).max(0.0) / secs;
-            (used, read_at) = (now, Instant::now());
-            if busy < IDLE_CORES {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    async fn sleep(&self, wait: Duration) -> Result<(), DriveError> {
+        let secs = 1.2 * o.outstanding as f64 / o.achieved.max(1.0);
+        let wait = Duration::from_secs_f64(secs.min(self.cfg.max_drain.as_secs_f64()));
         tokio::select! {
             _ = tokio::time::sleep(wait) => Ok(()),
             _ = self.cancel.cancelled() => Err(DriveError::Cancelled),

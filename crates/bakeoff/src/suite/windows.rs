@@ -1,7 +1,6 @@
 //! The search's view of a target: [`HttpWindows`] drives a workload's HTTP
 //! mix through a [`Driver`], [`WsWindows`] a WebSocket room's fan-out, and both
-//! reduce a window to the [`Observed`] figures the search judges; [`Metered`]
-//! adds the server's CPU, for the drain between windows.
+//! reduce a window to the [`Observed`] figures the search judges.
 
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use super::search::{Observed, Probe, Windows};
-use super::{DriveError, Driver, ProcessSet, Sampler, WindowResult, WindowSpec, WsResult, WsSpec};
+use super::{DriveError, Driver, WindowResult, WindowSpec, WsResult, WsSpec};
 use crate::workload::Workload;
 
 /// A workload's HTTP windows against one contender.
@@ -37,28 +36,6 @@ impl Windows for HttpWindows<'_> {
             let r = self.driver.http_window(&spec, cancel).await?;
             Ok(observed(&r))
         })
-    }
-}
-
-/// A target's windows with its server's CPU read through the sampler, so the
-/// search's drain can wait for the server to fall idle.
-pub struct Metered<'a> {
-    pub windows: &'a dyn Windows,
-    pub sampler: &'a dyn Sampler,
-    pub procs: &'a ProcessSet,
-}
-
-impl Windows for Metered<'_> {
-    fn run<'a>(
-        &'a self,
-        probe: Probe,
-        cancel: &'a CancellationToken,
-    ) -> BoxFuture<'a, Result<Observed, DriveError>> {
-        self.windows.run(probe, cancel)
-    }
-
-    fn server_cpu_seconds(&self) -> Option<f64> {
-        self.sampler.cpu_seconds(self.procs)
     }
 }
 
