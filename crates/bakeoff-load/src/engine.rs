@@ -404,6 +404,7 @@ pub(crate) async fn drive(
         steal: None,
         generator_cpu_s: 0.0,
         generator_wall_s: 0.0,
+        generator_core_busy: None,
         reconnects: engine.reconnects.get(),
         warmup: warmup_len,
         valid: measured,
@@ -459,6 +460,7 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
     let mut r = raw.report;
     r.generator_cpu_s = usage.cpu.as_secs_f64();
     r.generator_wall_s = usage.wall.as_secs_f64();
+    r.generator_core_busy = usage.core_busy;
     r.steal = usage.steal;
     let cpu = usage.cpu_fraction();
     if let Some(why) = generator_saturated(cpu, r.achieved_rate, r.target_rate) {

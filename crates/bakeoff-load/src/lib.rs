@@ -307,6 +307,9 @@ pub struct LoadReport {
     pub generator_cpu_s: f64,
     /// Wall time of the engine thread, warm-up included.
     pub generator_wall_s: f64,
+    /// Share of the generator's CPU (when pinned) that was busy over the run:
+    /// its thread, the kernel's network work, anything else on that core.
+    pub generator_core_busy: Option<f64>,
     /// Connections re-opened after the server closed them.
     pub reconnects: u64,
     /// How long the warm-up lasted.

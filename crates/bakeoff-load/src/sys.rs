@@ -14,12 +14,40 @@ pub(crate) struct Usage {
     /// Share of the machine's CPU time its hypervisor took meanwhile ("steal"
     /// in /proc/stat), where the kernel reports it.
     pub steal: Option<f64>,
+    /// Share of the pinned CPU's time it was busy meanwhile (anything but idle
+    /// and steal: this thread, the kernel's network work for its sockets, and
+    /// whatever else runs there).
+    pub core_busy: Option<f64>,
 }
 
 /// CPU time the hypervisor has taken from this machine, over all CPUs, and the
 /// number of CPUs it is summed over.
 fn steal_time() -> Option<(Duration, usize)> {
     parse_steal(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+/// (busy, busy + idle) ticks of one CPU from /proc/stat: busy is user, nice,
+/// system, irq and softirq; idle is idle and iowait (steal is neither).
+fn cpu_ticks(stat: &str, cpu: usize) -> Option<(u64, u64)> {
+    let name = format!("cpu{cpu}");
+    let line = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(7)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    let [user, nice, system, idle, iowait, irq, softirq] = f[..] else {
+        return None;
+    };
+    let busy = user + nice + system + irq + softirq;
+    Some((busy, busy + idle + iowait))
+}
+
+fn core_ticks(cpu: usize) -> Option<(u64, u64)> {
+    cpu_ticks(&std::fs::read_to_string("/proc/stat").ok()?, cpu)
 }
 
 fn parse_steal(stat: &str) -> Option<(Duration, usize)> {
@@ -104,6 +132,7 @@ where
                     .map_err(|e| LoadError::Engine(format!("cannot start the runtime: {e}")))?;
                 let cpu0 = thread_cpu();
                 let steal0 = steal_time();
+                let core0 = pin.and_then(core_ticks);
                 let t0 = Instant::now();
                 let local = tokio::task::LocalSet::new();
                 let value = local.block_on(&rt, make())?;
@@ -118,10 +147,17 @@ where
                     ),
                     _ => None,
                 };
+                let core_busy = match (core0, pin.and_then(core_ticks)) {
+                    (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
+                        Some(b1.saturating_sub(b0) as f64 / (t1 - t0) as f64)
+                    }
+                    _ => None,
+                };
                 let usage = Usage {
                     cpu: thread_cpu().saturating_sub(cpu0),
                     wall,
                     steal,
+                    core_busy,
                 };
                 Ok((value, usage))
             })();
@@ -135,6 +171,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_cpus_busy_and_total_ticks() {
+        let stat = "cpu  10 0 10 100 0 0 0 5 0 0\n\
+                    cpu0 1 2 3 40 5 6 7 8 0 0\n\
+                    cpu1 9 0 1 50 0 0 0 0 0 0\n\
+                    intr 1 2 3\n";
+        assert_eq!(cpu_ticks(stat, 0), Some((1 + 2 + 3 + 6 + 7, 19 + 40 + 5)));
+        assert_eq!(cpu_ticks(stat, 1), Some((10, 60)));
+        assert_eq!(cpu_ticks(stat, 2), None);
+        assert_eq!(cpu_ticks("cpu0 1 2\n", 0), None);
+    }
 
     #[test]
     fn thread_cpu_grows_with_work() {

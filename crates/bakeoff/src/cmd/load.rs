@@ -354,8 +354,12 @@ fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
     } else {
         0.0
     };
+    let core = r
+        .generator_core_busy
+        .map(|c| format!("; its core busy {:.0}%", c * 100.0))
+        .unwrap_or_default();
     s += &format!(
-        "  {:<20} {:.2} CPU-s ({share:.0}% of a core)\n",
+        "  {:<20} {:.2} CPU-s ({share:.0}% of a core{core})\n",
         "generator", r.generator_cpu_s
     );
     s += &format!("  {:<20} {}\n", "valid", if r.valid { "yes" } else { "NO" });
