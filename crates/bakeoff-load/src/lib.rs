@@ -323,6 +323,15 @@ impl LoadReport {
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
+
+    /// The engine thread's CPU as a share of one core over the run.
+    pub fn generator_cpu_share(&self) -> f64 {
+        if self.generator_wall_s > 0.0 {
+            self.generator_cpu_s / self.generator_wall_s
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Why a run could not start or finish.

@@ -20,10 +20,42 @@ pub(crate) struct Usage {
     pub core_busy: Option<f64>,
 }
 
-/// CPU time the hypervisor has taken from this machine, over all CPUs, and the
-/// number of CPUs it is summed over.
-fn steal_time() -> Option<(Duration, usize)> {
-    parse_steal(&std::fs::read_to_string("/proc/stat").ok()?)
+/// What the run reads of /proc/stat at its start and end: the steal of the
+/// whole machine and the pinned CPU's ticks, from one read of the file.
+#[derive(Debug, Clone, Copy, Default)]
+struct StatSnapshot {
+    steal: Option<(Duration, usize)>,
+    core: Option<(u64, u64)>,
+}
+
+impl StatSnapshot {
+    fn read(pin: Option<usize>) -> StatSnapshot {
+        let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+            return StatSnapshot::default();
+        };
+        StatSnapshot {
+            steal: parse_steal(&stat),
+            core: pin.and_then(|cpu| cpu_ticks(&stat, cpu)),
+        }
+    }
+
+    /// The machine's steal share and the pinned CPU's busy share from `self`
+    /// to `end`, `wall` apart.
+    fn shares(self, end: StatSnapshot, wall: Duration) -> (Option<f64>, Option<f64>) {
+        let steal = match (self.steal, end.steal) {
+            (Some((before, cpus)), Some((after, _))) if !wall.is_zero() => Some(
+                after.saturating_sub(before).as_secs_f64() / (wall.as_secs_f64() * cpus as f64),
+            ),
+            _ => None,
+        };
+        let core_busy = match (self.core, end.core) {
+            (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
+                Some(b1.saturating_sub(b0) as f64 / (t1 - t0) as f64)
+            }
+            _ => None,
+        };
+        (steal, core_busy)
+    }
 }
 
 /// (busy, busy + idle) ticks of one CPU from /proc/stat: busy is user, nice,
@@ -44,10 +76,6 @@ fn cpu_ticks(stat: &str, cpu: usize) -> Option<(u64, u64)> {
     };
     let busy = user + nice + system + irq + softirq;
     Some((busy, busy + idle + iowait))
-}
-
-fn core_ticks(cpu: usize) -> Option<(u64, u64)> {
-    cpu_ticks(&std::fs::read_to_string("/proc/stat").ok()?, cpu)
 }
 
 fn parse_steal(stat: &str) -> Option<(Duration, usize)> {
@@ -131,8 +159,7 @@ where
                     .build()
                     .map_err(|e| LoadError::Engine(format!("cannot start the runtime: {e}")))?;
                 let cpu0 = thread_cpu();
-                let steal0 = steal_time();
-                let core0 = pin.and_then(core_ticks);
+                let stat0 = StatSnapshot::read(pin);
                 let t0 = Instant::now();
                 let local = tokio::task::LocalSet::new();
                 let value = local.block_on(&rt, make())?;
@@ -140,19 +167,7 @@ where
                 drop(local);
                 drop(rt);
                 let wall = t0.elapsed();
-                let steal = match (steal0, steal_time()) {
-                    (Some((before, cpus)), Some((after, _))) if !wall.is_zero() => Some(
-                        after.saturating_sub(before).as_secs_f64()
-                            / (wall.as_secs_f64() * cpus as f64),
-                    ),
-                    _ => None,
-                };
-                let core_busy = match (core0, pin.and_then(core_ticks)) {
-                    (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
-                        Some(b1.saturating_sub(b0) as f64 / (t1 - t0) as f64)
-                    }
-                    _ => None,
-                };
+                let (steal, core_busy) = stat0.shares(StatSnapshot::read(pin), wall);
                 let usage = Usage {
                     cpu: thread_cpu().saturating_sub(cpu0),
                     wall,
@@ -172,15 +187,19 @@ where
 mod tests {
     use super::*;
 
+    /// Two CPUs of a VM's /proc/stat (user nice system idle iowait irq softirq steal …).
+    const STAT: &str = "cpu  2133035 46845 337093 1242513 27354 0 45850 96927 0 0\n\
+                        cpu0 1019136 22882 165884 678833 9746 0 20405 47997 0 0\n\
+                        cpu1 1113899 23963 171209 563679 17608 0 25445 48930 0 0\n\
+                        intr 1 2 3\n";
+
     #[test]
     fn one_cpus_busy_and_total_ticks() {
-        let stat = "cpu  10 0 10 100 0 0 0 5 0 0\n\
-                    cpu0 1 2 3 40 5 6 7 8 0 0\n\
-                    cpu1 9 0 1 50 0 0 0 0 0 0\n\
-                    intr 1 2 3\n";
-        assert_eq!(cpu_ticks(stat, 0), Some((1 + 2 + 3 + 6 + 7, 19 + 40 + 5)));
-        assert_eq!(cpu_ticks(stat, 1), Some((10, 60)));
-        assert_eq!(cpu_ticks(stat, 2), None);
+        let busy = 1019136 + 22882 + 165884 + 20405;
+        assert_eq!(cpu_ticks(STAT, 0), Some((busy, busy + 678833 + 9746)));
+        let busy = 1113899 + 23963 + 171209 + 25445;
+        assert_eq!(cpu_ticks(STAT, 1), Some((busy, busy + 563679 + 17608)));
+        assert_eq!(cpu_ticks(STAT, 2), None);
         assert_eq!(cpu_ticks("cpu0 1 2\n", 0), None);
     }
 
@@ -198,17 +217,16 @@ mod tests {
 
     #[test]
     fn steal_is_read_from_the_total_line_over_the_cpus() {
-        let stat = "cpu  2133035 46845 337093 1242513 27354 0 45850 96927 0 0\n\
-                    cpu0 1019136 22882 165884 678833 9746 0 20405 47997 0 0\n\
-                    cpu1 1113899 23963 171209 563679 17608 0 25445 48930 0 0\n\
-                    intr 1 2 3\n";
-        let (steal, cpus) = parse_steal(stat).unwrap();
+        let (steal, cpus) = parse_steal(STAT).unwrap();
         // SAFETY: sysconf has no memory-safety preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
         assert_eq!(cpus, 2);
         assert!((steal.as_secs_f64() - 96927.0 / hz).abs() < 1e-6);
         assert!(parse_steal("cpu  1 2 3\n").is_none(), "no steal column");
-        assert!(steal_time().is_some(), "this kernel reports steal");
+        assert!(
+            StatSnapshot::read(None).steal.is_some(),
+            "this kernel reports steal"
+        );
     }
 
     #[test]

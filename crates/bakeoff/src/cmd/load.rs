@@ -349,11 +349,7 @@ fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
             s += &format!("  {:<20} {}\n", "trend (thirds)", thirds.join(" | "));
         }
     }
-    let share = if r.generator_wall_s > 0.0 {
-        100.0 * r.generator_cpu_s / r.generator_wall_s
-    } else {
-        0.0
-    };
+    let share = 100.0 * r.generator_cpu_share();
     let core = r
         .generator_core_busy
         .map(|c| format!("; its core busy {:.0}%", c * 100.0))

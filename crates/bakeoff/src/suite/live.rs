@@ -464,15 +464,6 @@ pub fn window_result(r: &load::LoadReport) -> WindowResult {
     }
 }
 
-/// The engine thread's CPU share of one core over the run.
-fn generator_cpu(r: &load::LoadReport) -> f64 {
-    if r.generator_wall_s > 0.0 {
-        r.generator_cpu_s / r.generator_wall_s
-    } else {
-        0.0
-    }
-}
-
 /// From these shares up (of the engine thread's CPU, or of its core's busy
 /// time), sends late through the generator are its own load's, not a stall.
 const GENERATOR_BUSY: f64 = 0.5;
@@ -488,7 +479,7 @@ const GENERATOR_CORE_BUSY: f64 = 0.7;
 /// bakeoff's upstream and sampler, starts leaving sends late.) An idle core
 /// whose thread was held up is the machine's: see [`stall`].
 fn generator_late(r: &load::LoadReport, sends: u64) -> Option<String> {
-    let cpu = generator_cpu(r);
+    let cpu = r.generator_cpu_share();
     let core = r.generator_core_busy.unwrap_or(0.0);
     let busy = cpu >= GENERATOR_BUSY || core >= GENERATOR_CORE_BUSY;
     (kept_up(r) && load::sends_stalled(r.late_stalled, sends) && busy).then(|| {
@@ -507,7 +498,7 @@ fn generator_late(r: &load::LoadReport, sends: u64) -> Option<String> {
 /// self-check). A server that answered nothing is a failing server, not a
 /// limited generator.
 fn generator_bound(r: &load::LoadReport) -> bool {
-    load::generator_saturated(generator_cpu(r), r.achieved_rate, r.target_rate).is_some()
+    load::generator_saturated(r.generator_cpu_share(), r.achieved_rate, r.target_rate).is_some()
 }
 
 /// The server kept up with the schedule: it achieved the rate, and nothing was
