@@ -28,10 +28,11 @@ use tokio_util::sync::CancellationToken;
 use crate::http::{Conn, ExchangeError};
 use crate::schedule::{Plan, Rng, Scheduler, WarmupTracker};
 use crate::stats::Recorder;
-use crate::sys::Usage;
+use crate::sys::{Usage, WindowProbe};
 use crate::ticked::Ticker;
 use crate::{
-    target, ClassStats, ErrorKind, LoadConfig, LoadError, LoadReport, Progress, Schedule, Warmup,
+    target, Abandon, Abandoned, ClassStats, ErrorKind, LoadConfig, LoadError, LoadReport, Progress,
+    Schedule, Warmup,
 };
 
 /// A send later than this behind its intended time counts as late. Tokio's
@@ -40,6 +41,13 @@ const LATE: Duration = Duration::from_millis(2);
 /// Open loop: how far ahead of its intended time a request may be sent.
 const EARLY: Duration = Duration::from_millis(1);
 const TICK: Duration = Duration::from_millis(250);
+/// How often a window with an [`Abandon`] rule checks whether it is decided.
+const ABANDON_CHECK: Duration = Duration::from_millis(50);
+/// A control loop that wakes this much later than its checks are due was
+/// held up with the whole engine thread (a stopped or starved process): the
+/// window's late answers are then the machine's, and it runs its length so
+/// that the caller's stall rule can judge it.
+const HELD_UP: Duration = Duration::from_millis(ABANDON_CHECK.as_millis() as u64 + 25);
 
 /// Reject values that cannot describe a run.
 pub(crate) fn validate(cfg: &LoadConfig) -> Result<(), LoadError> {
@@ -76,6 +84,12 @@ pub(crate) fn validate(cfg: &LoadConfig) -> Result<(), LoadError> {
     }
     if cfg.grace.is_some_and(|g| g > crate::MAX_SPAN) {
         return bad("the grace period must be at most 7 days");
+    }
+    if cfg
+        .abandon
+        .is_some_and(|a| a.latency.is_zero() || a.latency > crate::MAX_SPAN)
+    {
+        return bad("the abandon latency must be greater than zero and at most 7 days");
     }
     if !cfg.requests.is_empty() && cfg.requests.iter().all(|r| r.weight == 0) {
         return bad("every request in the mix has weight 0");
@@ -225,6 +239,9 @@ pub(crate) async fn drive(
         tickets: (0..cfg.connections).map(|_| Cell::new(None)).collect(),
         cutoff: Cell::new(None),
     });
+    // Only an open-loop window with an end can be decided before it.
+    let abandon = cfg.abandon.filter(|_| open_loop && cfg.duration.is_some());
+    let track_growth = abandon.is_some();
     // The window's end and cutoff, once the warm-up's end is known.
     let set_window = |start: Instant| {
         let end = cfg.duration.map(|d| start + d)?;
@@ -234,9 +251,15 @@ pub(crate) async fn drive(
             .rec
             .borrow_mut()
             .set_window(end.into(), Some(cutoff.into()), open_loop);
+        if track_growth {
+            engine.rec.borrow_mut().track_growth(end.into());
+        }
         engine.cutoff.set(Some(cutoff));
         Some(cutoff)
     };
+    engine.rec.borrow_mut().over_us = abandon.map(|a| a.latency.as_micros() as u64);
+    let mut abandoned = None;
+    let mut held_up = false;
     let mut cutoff = measure_start.and_then(set_window);
     let mut tasks: Vec<_> = preconnected
         .into_iter()
@@ -249,10 +272,17 @@ pub(crate) async fn drive(
     let mut warmup = WarmupTracker::new(t0);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut check = tokio::time::interval(ABANDON_CHECK);
+    check.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let stop = tokio::time::sleep_until(cutoff.unwrap_or(t0));
     tokio::pin!(stop);
     let mut last_responses = 0u64;
     let mut last_tick = t0;
+    let mut last_wake = t0;
+    // The engine's CPU over the measured window: from the control loop's
+    // first wake in it to its first wake past the window's end (or the stop).
+    let mut window_probe: Option<WindowProbe> = None;
+    let mut window_usage = None;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => {
@@ -276,8 +306,44 @@ pub(crate) async fn drive(
                 break;
             }
             _ = tick.tick() => {}
+            _ = check.tick(), if abandon.is_some() => {}
         }
         let now = Instant::now();
+        if window_probe.is_none() {
+            let start = engine.rec.borrow().measure_start;
+            if start.is_some_and(|m| now >= m.into()) {
+                window_probe = Some(WindowProbe::start(cfg.pin_cpu));
+            }
+        } else if window_usage.is_none() && engine.sched.borrow().end.is_some_and(|e| now >= e) {
+            window_usage = window_probe.map(WindowProbe::finish);
+        }
+        held_up |= abandon.is_some() && now - last_wake > HELD_UP;
+        last_wake = now;
+        let rule = abandon.filter(|_| !held_up);
+        if let Some((rule, over)) =
+            rule.and_then(|rule| decided_over(&engine, rule, now).map(|over| (rule, over)))
+        {
+            // The window's tail is decided: end it here, as at a cutoff.
+            engine.sched.borrow_mut().end = Some(now);
+            engine.sched.borrow_mut().stopped = true;
+            // Requests intended in the last 1.5 × the latency are still
+            // mostly unanswered (they would be censored short): fit before.
+            let fit_end = now.checked_sub(rule.latency.mul_f64(1.5)).unwrap_or(now);
+            let growth = engine.rec.borrow().growth(fit_end.into());
+            engine.rec.borrow_mut().end_early(now.into());
+            engine.cutoff.set(Some(now));
+            cutoff = Some(now);
+            abandoned = cfg.duration.map(|planned| Abandoned {
+                planned,
+                over,
+                growth,
+            });
+            if let Some(t) = &ticker {
+                t.harvest();
+            }
+            tokio::time::sleep(EARLY).await;
+            break;
+        }
         if let Warmup::Adaptive { max } = cfg.warmup {
             if engine.rec.borrow().measure_start.is_none() {
                 let responses = engine.rec.borrow().all_responses;
@@ -315,6 +381,7 @@ pub(crate) async fn drive(
         }
     }
     abort_all();
+    let window_usage = window_usage.or_else(|| window_probe.map(WindowProbe::finish));
     if cutoff.is_some() {
         censor_at_cutoff(&engine);
     }
@@ -322,7 +389,16 @@ pub(crate) async fn drive(
     let end_now = Instant::now();
     let sched = engine.sched.borrow();
     let mut rec = engine.rec.borrow_mut();
-    if rec.unsent + rec.outstanding > 0 {
+    if let (Some(a), Some(rule), Some(start)) = (abandoned, abandon, rec.measure_start) {
+        warnings.push(format!(
+            "stopped {:.2} s into the planned {:.2} s window: {} measured requests were already over {} ms, more than the {} that decide its p99",
+            sched.end.map_or(0.0, |end| end.saturating_duration_since(start.into()).as_secs_f64()),
+            a.planned.as_secs_f64(),
+            a.over,
+            rule.latency.as_millis(),
+            rule.count
+        ));
+    } else if rec.unsent + rec.outstanding > 0 {
         warnings.push(format!(
             "at the cutoff ({} ms after the window), {} measured requests were still unsent and {} unanswered: counted as overload errors",
             grace.as_millis(),
@@ -398,6 +474,7 @@ pub(crate) async fn drive(
         max_send_lag: engine.max_lag.get(),
         unsent: rec.unsent,
         outstanding: rec.outstanding,
+        unanswered: u64::from(rec.in_flight()),
         trend: rec.trend(),
         sent_all: rec.sent_all,
         ok_all: rec.ok_all,
@@ -405,8 +482,11 @@ pub(crate) async fn drive(
         generator_cpu_s: 0.0,
         generator_wall_s: 0.0,
         generator_core_busy: None,
+        window_generator_cpu: window_usage.map(|u| u.0),
+        window_core_busy: window_usage.and_then(|u| u.1),
         reconnects: engine.reconnects.get(),
         warmup: warmup_len,
+        abandoned,
         valid: measured,
         warnings,
     };
@@ -414,6 +494,28 @@ pub(crate) async fn drive(
         report,
         connections: cfg.connections,
     })
+}
+
+/// An [`Abandon`] rule's count of measured requests over its latency, once
+/// it exceeds the rule's: those timed over it, plus those a connection holds
+/// or the schedule still owes whose intended time is that long past. `None`
+/// while the window is undecided, or outside it.
+fn decided_over(e: &Engine, rule: Abandon, now: Instant) -> Option<u64> {
+    let rec = e.rec.borrow();
+    let start: Instant = rec.measure_start?.into();
+    let sched = e.sched.borrow();
+    if sched.end.is_none_or(|end| now >= end) {
+        return None;
+    }
+    let old = now.checked_sub(rule.latency)?;
+    let held = e
+        .tickets
+        .iter()
+        .filter_map(Cell::get)
+        .filter(|t| t.intended >= start && t.intended < old)
+        .count() as u64;
+    let over = rec.over + held + sched.owed_before(old, start);
+    (over > rule.count).then_some(over)
 }
 
 /// At the cutoff: every measured request still in the schedule, or held by a

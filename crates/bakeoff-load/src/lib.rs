@@ -125,6 +125,9 @@ pub struct LoadConfig {
     /// Node.js cluster hands each one from its primary to a worker). A
     /// connection that fails it connects lazily at its first request.
     pub prime: bool,
+    /// Open loop with a duration: end the measured window as soon as its
+    /// tail is decided (see [`Abandon`]).
+    pub abandon: Option<Abandon>,
     /// Pin the engine thread to this CPU.
     pub pin_cpu: Option<usize>,
     /// Allow a target that does not resolve to a loopback address.
@@ -147,10 +150,51 @@ impl LoadConfig {
             grace: None,
             preconnect: true,
             prime: false,
+            abandon: None,
             pin_cpu: None,
             allow_remote: false,
         }
     }
+}
+
+/// End an open-loop window early once more than `count` of its measured
+/// requests have a corrected latency over `latency`: answered or failed that
+/// late, or still unsent or unanswered that long after their intended time.
+/// With `count` at 1% of the window's requests its p99 is then over `latency`
+/// whatever the rest of the window does, so running on only loads an
+/// overloaded server further (a capacity search's doomed windows).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Abandon {
+    pub latency: Duration,
+    pub count: u64,
+}
+
+impl Abandon {
+    /// The rule that decides a p99 over `latency` in a window of `rate` ×
+    /// `duration` requests: more than 1% of them (plus one, for the
+    /// schedule's rounding at the window's edges).
+    pub fn p99_over(latency: Duration, rate: f64, duration: Duration) -> Abandon {
+        let planned = rate.max(0.0) * duration.as_secs_f64();
+        Abandon {
+            latency,
+            count: (planned / 100.0).floor() as u64 + 1,
+        }
+    }
+}
+
+/// How an abandoned window ended (see [`Abandon`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Abandoned {
+    /// The window's planned length; the report's `elapsed` is what ran.
+    pub planned: Duration,
+    /// Measured requests over the latency when it stopped.
+    pub over: u64,
+    /// How fast the corrected latency was rising before it stopped, in
+    /// seconds per second of intended time (a least-squares slope over the
+    /// last third of the requests answered by then): a queue that grows at
+    /// (R − C)/C per second rises at that rate, so C ≈ R ÷ (1 + growth).
+    /// `None` when too little was answered to fit a slope.
+    pub growth: Option<f64>,
 }
 
 /// Why a request failed. Failures are counted, never abort the run.
@@ -295,6 +339,9 @@ pub struct LoadReport {
     /// cutoff (overload errors): work the server still holds. The overload
     /// count is `unsent` + `outstanding` + answers that arrived after the cutoff.
     pub outstanding: u64,
+    /// Requests written and unanswered when the run stopped, warm-up
+    /// included: the work the server still holds.
+    pub unanswered: u64,
     /// Open loop with a duration: the measured window in thirds.
     pub trend: Option<Trend>,
     /// Requests written over the whole run, warm-up included.
@@ -310,10 +357,18 @@ pub struct LoadReport {
     /// Share of the generator's CPU (when pinned) that was busy over the run:
     /// its thread, the kernel's network work, anything else on that core.
     pub generator_core_busy: Option<f64>,
+    /// The same two over the measured window alone (from the control loop's
+    /// first wake in it to the stop): the run's shares include connects,
+    /// priming and the grace, and understate a short window's.
+    pub window_generator_cpu: Option<f64>,
+    pub window_core_busy: Option<f64>,
     /// Connections re-opened after the server closed them.
     pub reconnects: u64,
     /// How long the warm-up lasted.
     pub warmup: Duration,
+    /// The window was ended early by [`LoadConfig::abandon`]: its statistics
+    /// cover what ran (`elapsed`), and it has no trend.
+    pub abandoned: Option<Abandoned>,
     pub valid: bool,
     pub warnings: Vec<String>,
 }

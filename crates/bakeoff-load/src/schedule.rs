@@ -136,6 +136,23 @@ impl Scheduler {
     }
 }
 
+impl Scheduler {
+    /// Open loop: the tickets not yet issued whose intended time lies in
+    /// [`from`, `before`) (exact for the uniform schedule, the expected count
+    /// for Poisson's).
+    pub(crate) fn owed_before(&self, before: Instant, from: Instant) -> u64 {
+        let Some(rate) = self.rate.filter(|_| !self.stopped) else {
+            return 0;
+        };
+        let first = self.next.max(from);
+        let last = self.end.map_or(before, |end| end.min(before));
+        if last <= first {
+            return 0;
+        }
+        ((last - first).as_secs_f64() * rate).ceil() as u64
+    }
+}
+
 /// Adaptive warm-up: three consecutive 1 s windows within 2% of each other.
 pub(crate) struct WarmupTracker {
     pub(crate) window_start: Instant,
@@ -238,6 +255,27 @@ mod tests {
         s.max_requests = Some(5);
         let n = std::iter::from_fn(|| s.next_ticket(t0)).count();
         assert_eq!(n, 5);
+    }
+
+    #[test]
+    fn owed_tickets_are_the_unissued_ones_due_in_the_span() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut s = sched(Some(1_000.0), false, t0);
+        // None issued yet: 100 slots in [t0, t0 + 100 ms), 50 of them from t0 + 50 ms.
+        assert_eq!(s.owed_before(t0 + ms(100), t0), 100);
+        assert_eq!(s.owed_before(t0 + ms(100), t0 + ms(50)), 50);
+        for _ in 0..30 {
+            s.next_ticket(t0);
+        }
+        assert_eq!(s.owed_before(t0 + ms(100), t0), 70, "30 were issued");
+        assert_eq!(
+            s.owed_before(t0 + ms(20), t0),
+            0,
+            "all due by then were issued"
+        );
+        s.stopped = true;
+        assert_eq!(s.owed_before(t0 + ms(100), t0), 0);
     }
 
     #[test]

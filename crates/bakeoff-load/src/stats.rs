@@ -61,6 +61,18 @@ impl TrendRec {
     }
 }
 
+/// Buckets of the window by intended time for [`Recorder::growth`].
+const SLOPE_BUCKETS: usize = 200;
+
+/// Sum and count of corrected latencies (s) per bucket of intended time.
+struct SlopeRec {
+    start: Instant,
+    /// Seconds per bucket.
+    width: f64,
+    sum: [f64; SLOPE_BUCKETS],
+    n: [u32; SLOPE_BUCKETS],
+}
+
 pub(crate) struct Recorder {
     /// Requests intended before this instant are warm-up; `None` while warming up.
     pub measure_start: Option<Instant>,
@@ -87,6 +99,11 @@ pub(crate) struct Recorder {
     pub sent_all: u64,
     pub ok_all: u64,
     pub last_done: Option<Instant>,
+    /// Measured requests timed over `over_us` (see `LoadConfig::abandon`).
+    pub over: u64,
+    pub over_us: Option<u64>,
+    /// With `over_us`: corrected latency by intended time, for the slope.
+    slope: Option<Box<SlopeRec>>,
     trend: Option<Box<TrendRec>>,
     sec: u32,
     sec_hist: Histogram<u64>,
@@ -127,6 +144,9 @@ impl Recorder {
             sent_all: 0,
             ok_all: 0,
             last_done: None,
+            over: 0,
+            over_us: None,
+            slope: None,
             trend: None,
             sec: 0,
             sec_hist: new_histogram(),
@@ -167,6 +187,57 @@ impl Recorder {
         }));
     }
 
+    /// Keep the corrected latency by intended time over the window (set once
+    /// `measure_start` and the end are), for [`Recorder::growth`].
+    pub fn track_growth(&mut self, end: Instant) {
+        if let Some(start) = self.measure_start {
+            self.slope = Some(Box::new(SlopeRec {
+                start,
+                width: end.saturating_duration_since(start).as_secs_f64() / SLOPE_BUCKETS as f64,
+                sum: [0.0; SLOPE_BUCKETS],
+                n: [0; SLOPE_BUCKETS],
+            }));
+        }
+    }
+
+    /// The rise of the corrected latency (s per s of intended time) over the
+    /// last third of [start, `fit_end`): a weighted least-squares slope of the
+    /// buckets' mean latencies. `None` with fewer than three buckets answered.
+    pub fn growth(&self, fit_end: Instant) -> Option<f64> {
+        let s = self.slope.as_deref()?;
+        let end = fit_end.saturating_duration_since(s.start).as_secs_f64();
+        let from = end * 2.0 / 3.0;
+        let points: Vec<(f64, f64, f64)> = (0..SLOPE_BUCKETS)
+            .filter(|&i| s.n[i] > 0)
+            .map(|i| {
+                (
+                    (i as f64 + 0.5) * s.width,
+                    s.sum[i] / f64::from(s.n[i]),
+                    f64::from(s.n[i]),
+                )
+            })
+            .filter(|&(t, _, _)| t >= from && t + s.width / 2.0 <= end)
+            .collect();
+        if points.len() < 3 {
+            return None;
+        }
+        let w: f64 = points.iter().map(|p| p.2).sum();
+        let mt = points.iter().map(|p| p.0 * p.2).sum::<f64>() / w;
+        let ml = points.iter().map(|p| p.1 * p.2).sum::<f64>() / w;
+        let stt: f64 = points.iter().map(|p| p.2 * (p.0 - mt).powi(2)).sum();
+        let stl: f64 = points.iter().map(|p| p.2 * (p.0 - mt) * (p.1 - ml)).sum();
+        (stt > 0.0).then(|| stl / stt)
+    }
+
+    /// End the measured window at `at`, ahead of its planned end: requests
+    /// intended from then on are not measured, and what is unanswered then is
+    /// censored at its age. The thirds of the planned window mean nothing now.
+    pub fn end_early(&mut self, at: Instant) {
+        self.window_end = Some(at);
+        self.cutoff = Some(at);
+        self.trend = None;
+    }
+
     /// Measured errors so far.
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
@@ -205,6 +276,11 @@ impl Recorder {
         if self.measure_start.is_some() {
             self.in_flight_area += (self.clipped(done) - from).max(0.0);
         }
+    }
+
+    /// Requests sent and not yet done.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight
     }
 
     /// Time-averaged requests in flight over `window` of measurement, those
@@ -298,6 +374,17 @@ impl Recorder {
             }
         };
         if timed {
+            if self.over_us.is_some_and(|limit| corrected > limit) {
+                self.over += 1;
+            }
+            if let Some(s) = &mut self.slope {
+                let at = intended.saturating_duration_since(s.start).as_secs_f64();
+                let i = (at / s.width.max(1e-9)) as usize;
+                if intended >= s.start && i < SLOPE_BUCKETS {
+                    s.sum[i] += corrected as f64 / 1e6;
+                    s.n[i] += 1;
+                }
+            }
             self.latency.saturating_record(corrected);
             self.sec_hist.saturating_record(corrected);
             if let Some(c) = class {

@@ -23,13 +23,13 @@ pub(crate) struct Usage {
 /// What the run reads of /proc/stat at its start and end: the steal of the
 /// whole machine and the pinned CPU's ticks, from one read of the file.
 #[derive(Debug, Clone, Copy, Default)]
-struct StatSnapshot {
+pub(crate) struct StatSnapshot {
     steal: Option<(Duration, usize)>,
     core: Option<(u64, u64)>,
 }
 
 impl StatSnapshot {
-    fn read(pin: Option<usize>) -> StatSnapshot {
+    pub(crate) fn read(pin: Option<usize>) -> StatSnapshot {
         let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
             return StatSnapshot::default();
         };
@@ -41,7 +41,7 @@ impl StatSnapshot {
 
     /// The machine's steal share and the pinned CPU's busy share from `self`
     /// to `end`, `wall` apart.
-    fn shares(self, end: StatSnapshot, wall: Duration) -> (Option<f64>, Option<f64>) {
+    pub(crate) fn shares(self, end: StatSnapshot, wall: Duration) -> (Option<f64>, Option<f64>) {
         let steal = match (self.steal, end.steal) {
             (Some((before, cpus)), Some((after, _))) if !wall.is_zero() => Some(
                 after.saturating_sub(before).as_secs_f64() / (wall.as_secs_f64() * cpus as f64),
@@ -112,6 +112,36 @@ pub(crate) fn thread_cpu() -> Duration {
     }
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
     tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// The engine thread's CPU and its core's busy share over part of a run:
+/// [`WindowProbe::start`] on the engine thread, then [`WindowProbe::finish`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WindowProbe {
+    at: Instant,
+    cpu: Duration,
+    stat: StatSnapshot,
+    pin: Option<usize>,
+}
+
+impl WindowProbe {
+    pub(crate) fn start(pin: Option<usize>) -> WindowProbe {
+        WindowProbe {
+            at: Instant::now(),
+            cpu: thread_cpu(),
+            stat: StatSnapshot::read(pin),
+            pin,
+        }
+    }
+
+    /// (the thread's CPU as a share of a core, the pinned core's busy share).
+    pub(crate) fn finish(self) -> (f64, Option<f64>) {
+        let wall = self.at.elapsed();
+        let cpu =
+            thread_cpu().saturating_sub(self.cpu).as_secs_f64() / wall.as_secs_f64().max(1e-9);
+        let (_, core) = self.stat.shares(StatSnapshot::read(self.pin), wall);
+        (cpu, core)
+    }
 }
 
 /// Restrict the calling thread to one CPU.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bakeoff_load::testkit::FixedServiceServer;
-use bakeoff_load::{run, LoadConfig, LoadReport, Trend};
+use bakeoff_load::{run, Abandon, LoadConfig, LoadReport, Trend};
 use tokio_util::sync::CancellationToken;
 
 /// One test at a time: both pin their servers to the same CPU.
@@ -112,4 +112,62 @@ async fn the_trend_rises_above_the_ceiling_and_stays_flat_below() {
         show(&t)
     );
     assert!(first.requests > 0 && last.requests > 0);
+}
+
+/// A window whose p99 is decided stops there. At 1.5× the ceiling the queue
+/// passes 100 ms within about a second of a 4 s window (through the server's
+/// queue and the schedule's, with 16 connections); at half the ceiling the
+/// same rule never fires and the window runs its length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decided_window_stops_early_and_an_undecided_one_runs_out() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let srv = FixedServiceServer::start(Duration::from_millis(2), cpus().1).unwrap();
+    let ceiling = ceiling(&srv).await;
+    let planned = Duration::from_secs(4);
+    let slo = Duration::from_millis(100);
+    let at = |rate: f64| {
+        let cfg = LoadConfig {
+            rate: Some(rate),
+            connections: 16,
+            duration: Some(planned),
+            grace: Some(Duration::from_millis(200)),
+            timeout: Duration::from_secs(5),
+            abandon: Some(Abandon::p99_over(slo, rate, planned)),
+            pin_cpu: cpus().0,
+            ..LoadConfig::new(srv.url("/"))
+        };
+        run(cfg, CancellationToken::new(), None)
+    };
+    let over = at(1.5 * ceiling).await.unwrap();
+    let a = over
+        .abandoned
+        .expect("a window 50% over the ceiling is decided");
+    assert_eq!(a.planned, planned);
+    let rule = Abandon::p99_over(slo, 1.5 * ceiling, planned);
+    assert!(a.over > rule.count, "{a:?} vs {rule:?}");
+    assert!(
+        over.elapsed < planned / 2,
+        "stopped after {:?}",
+        over.elapsed
+    );
+    assert!(
+        over.latency.value_at_quantile(0.99) > 100_000,
+        "the p99 it stopped on: {} µs",
+        over.latency.value_at_quantile(0.99)
+    );
+    assert!(over.trend.is_none(), "thirds of the planned window");
+    // At 1.2× the ceiling the queue grows at 0.2 s per second: the slope
+    // before the stop measures it (the ceiling itself is measured, hence
+    // the width).
+    let mild = at(1.2 * ceiling).await.unwrap();
+    let growth = mild.abandoned.and_then(|a| a.growth);
+    assert!(
+        growth.is_some_and(|g| (0.05..0.5).contains(&g)),
+        "growth {growth:?} after {:?}",
+        mild.elapsed
+    );
+    let under = at(0.5 * ceiling).await.unwrap();
+    assert_eq!(under.abandoned, None, "{:?}", under.warnings);
+    assert_eq!(under.elapsed, planned);
+    assert!(under.latency.value_at_quantile(0.99) < 100_000);
 }

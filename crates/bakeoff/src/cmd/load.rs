@@ -172,6 +172,7 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         grace: None,
         preconnect: true,
         prime: false,
+        abandon: None,
         pin_cpu: args.pin,
         allow_remote: args.allow_remote,
     })

@@ -58,6 +58,8 @@ enum Noise {
 
 /// How long answers count past a fake window's end.
 const FAKE_GRACE: f64 = 0.2;
+/// The SLO a fake driver abandons decided windows at (the tests' SLO).
+const FAKE_SLO_MS: f64 = 100.0;
 /// Deliveries per second a fake room fans out before it falls behind.
 pub const WS_FAKE_CEILING: f64 = 50_000.0;
 
@@ -181,14 +183,28 @@ impl ServerModel {
     /// One window of `secs` at `rate` after `settle` seconds at the same rate;
     /// answers count until `grace` past its end.
     pub fn window(&mut self, rate: f64, settle: f64, secs: f64, grace: f64) -> WindowResult {
-        let now = tokio::time::Instant::now();
-        let cs = self.window_ceilings(secs);
+        self.window_abandoning(rate, settle, secs, grace, None)
+    }
+
+    /// [`ServerModel::window`], called as the window starts, which ends early
+    /// as the engine's `Abandon` rule does when `abandon_ms` is given: once
+    /// more than 1% of the planned arrivals are known to be over it.
+    pub fn window_abandoning(
+        &mut self,
+        rate: f64,
+        settle: f64,
+        planned: f64,
+        grace: f64,
+        abandon_ms: Option<f64>,
+    ) -> WindowResult {
+        let start = tokio::time::Instant::now();
+        let cs = self.window_ceilings(planned);
         let ceiling_at = |t: f64| cs[((t.max(0.0)) as usize).min(cs.len() - 1)];
         let c = cs.iter().sum::<f64>() / cs.len() as f64;
         // What the server still held from earlier windows, less what it served since.
         let gap = self
             .last_cutoff
-            .map_or(0.0, |t| now.duration_since(t).as_secs_f64() - settle - secs);
+            .map_or(0.0, |t| start.saturating_duration_since(t).as_secs_f64());
         let b0 = (self.backlog - self.ceiling * gap.max(0.0)).max(0.0);
         let mut backlog = (b0 + (rate - cs[0]) * settle).max(0.0);
         // Stationary queueing below the ceiling (M/M/1), in seconds.
@@ -200,12 +216,11 @@ impl ServerModel {
             (0.0, 0.0)
         };
         let stalled = (self.stalls > 0.0 && self.unit() < self.stalls)
-            || self.stall_longer_than.is_some_and(|s| secs > s);
+            || self.stall_longer_than.is_some_and(|s| planned > s);
         let stall_s = if stalled { 0.2 } else { 0.0 };
-        let cutoff = secs + grace;
-        let mut lat = [Vec::new(), Vec::new(), Vec::new()];
-        let mut censored = 0usize;
-        let dt = secs / ARRIVALS as f64;
+        let dt = planned / ARRIVALS as f64;
+        // Each arrival's time, latency, and the backlog after it.
+        let mut arrivals = Vec::with_capacity(ARRIVALS);
         for i in 0..ARRIVALS {
             let t = (i as f64 + 0.5) * dt;
             let ct = match self.fade {
@@ -213,28 +228,64 @@ impl ServerModel {
                 _ => ceiling_at(t),
             };
             backlog = (backlog + (rate - ct) * dt).max(0.0);
-            let mut l = self.base_ms / 1000.0 + backlog / ct + stall_s;
+            let l = self.base_ms / 1000.0 + backlog / ct + stall_s;
+            arrivals.push((t, l, backlog));
+        }
+        // Abandoned as the engine would: only a window whose p99 fails, when
+        // the expected count of arrivals over the threshold (M/M/1: a sojourn
+        // past what the queue left of it) passes 1% of the planned ones, at
+        // the tipping arrival's time + the threshold.
+        let stop = abandon_ms.and_then(|ms| {
+            let limit = ms / 1000.0;
+            let full = self.p99_of(&arrivals, planned + grace, q99);
+            if full <= limit {
+                return None;
+            }
+            let mut over = 0.0;
+            let tip = arrivals.iter().find(|&&(_, l, _)| {
+                over += if l >= limit || (self.mm1 && rate >= c) {
+                    1.0
+                } else if self.mm1 {
+                    (-(c - rate) * (limit - l)).exp()
+                } else {
+                    0.0
+                };
+                over > (ARRIVALS / 100 + 1) as f64
+            })?;
+            Some(tip.0 + limit).filter(|&t| t < planned)
+        });
+        let secs = stop.unwrap_or(planned);
+        let cutoff = stop.unwrap_or(planned + grace);
+        let kept = arrivals.iter().take_while(|a| a.0 < secs).count().max(1);
+        backlog = arrivals[kept - 1].2;
+        let mut lat = [Vec::new(), Vec::new(), Vec::new()];
+        let mut censored = 0usize;
+        for (i, &(t, l, _)) in arrivals[..kept].iter().enumerate() {
+            let mut l = l;
             if t + l > cutoff {
                 censored += 1;
                 l = cutoff - t;
             }
-            lat[(3 * i / ARRIVALS).min(2)].push(l);
+            lat[(3 * i / kept).min(2)].push(l);
         }
         let mut all: Vec<f64> = lat.iter().flatten().copied().collect();
         all.sort_by(f64::total_cmp);
-        let q = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-        let p99 = (q(&all, 0.99) + q99) * 1000.0;
+        let p99 = (quantile(&all, 0.99) + q99) * 1000.0;
         let trend = lat.map(|mut v| {
+            if v.is_empty() {
+                return q50 * 1000.0;
+            }
             v.sort_by(f64::total_cmp);
-            (q(&v, 0.5) + q50) * 1000.0
+            (quantile(&v, 0.5) + q50) * 1000.0
         });
         let sent = rate * secs;
-        let overload = sent * censored as f64 / ARRIVALS as f64;
+        let overload = sent * censored as f64 / kept as f64;
         // Only the requests on the generator's connections reached the server;
         // the rest were never sent and leave nothing behind.
         let pool = (rate * 0.2).clamp(16.0, 512.0);
-        self.backlog = (backlog - ceiling_at(secs) * grace).clamp(0.0, pool);
-        self.last_cutoff = Some(now);
+        let drained = if stop.is_some() { 0.0 } else { grace };
+        self.backlog = (backlog - ceiling_at(secs) * drained).clamp(0.0, pool);
+        self.last_cutoff = Some(start + Duration::from_secs_f64(settle + secs));
         let mut achieved = (sent - overload) / secs;
         let mut generator = None;
         if let Some(g) = self
@@ -271,15 +322,58 @@ impl ServerModel {
             service_spectrum: vec![[50.0, pct.p50], [99.0, pct.p99]],
             timeline: vec![],
             histograms: vec![("latency".into(), vec![1, 2, 3])],
-            trend_p50_ms: Some(trend),
+            trend_p50_ms: stop.is_none().then_some(trend),
+            abandoned: stop.map(|tau| bakeoff_load::Abandoned {
+                planned: Duration::from_secs_f64(planned),
+                over: (sent / 100.0) as u64 + 1,
+                growth: growth(&arrivals, tau - 1.5 * abandon_ms.unwrap_or(0.0) / 1000.0),
+            }),
+            // What the server answered over the settle and the window.
+            served_rps: rate.min(c),
             stalled: stalled.then(|| "5.0% of sends left late through the generator".into()),
-            outstanding: overload.round() as u64,
+            outstanding: (overload.round() as u64).max(self.backlog.round() as u64),
             duration: Duration::from_secs_f64(secs),
             generator_valid: generator.is_none(),
             generator_note: generator,
             ..WindowResult::default()
         }
     }
+}
+
+impl ServerModel {
+    /// The p99 (seconds) of `arrivals` (time, latency, backlog) censored at `cutoff`.
+    fn p99_of(&self, arrivals: &[(f64, f64, f64)], cutoff: f64, q99: f64) -> f64 {
+        let mut all: Vec<f64> = arrivals
+            .iter()
+            .map(|&(t, l, _)| l.min(cutoff - t))
+            .collect();
+        all.sort_by(f64::total_cmp);
+        quantile(&all, 0.99) + q99
+    }
+}
+
+/// The engine's slope of latency over intended time (`Recorder::growth`):
+/// least squares over the arrivals in the last third of [0, `fit_end`).
+fn growth(arrivals: &[(f64, f64, f64)], fit_end: f64) -> Option<f64> {
+    let pts: Vec<(f64, f64)> = arrivals
+        .iter()
+        .filter(|a| a.0 >= fit_end * 2.0 / 3.0 && a.0 < fit_end)
+        .map(|a| (a.0, a.1))
+        .collect();
+    if pts.len() < 3 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mt = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let ml = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let stt: f64 = pts.iter().map(|p| (p.0 - mt).powi(2)).sum();
+    let stl: f64 = pts.iter().map(|p| (p.0 - mt) * (p.1 - ml)).sum();
+    (stt > 0.0).then(|| stl / stt)
+}
+
+/// The `p` quantile of sorted values.
+fn quantile(v: &[f64], p: f64) -> f64 {
+    v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
 /// One fake contender's behaviour and state.
@@ -411,15 +505,18 @@ impl Driver for FakeDriver {
                 purpose: Some(spec.purpose),
                 warmup: spec.warmup,
             })?;
-            sleep_or_cancel(spec.warmup.max() + spec.duration, cancel).await?;
-            let mut w = self.world.lock().unwrap();
-            let c = w.contenders.get_mut(&name).expect("entered");
-            let mut r = c.model.window(
-                spec.rate,
-                spec.warmup.max().as_secs_f64(),
-                spec.duration.as_secs_f64(),
-                FAKE_GRACE,
-            );
+            let mut r = {
+                let mut w = self.world.lock().unwrap();
+                let c = w.contenders.get_mut(&name).expect("entered");
+                c.model.window_abandoning(
+                    spec.rate,
+                    spec.warmup.max().as_secs_f64(),
+                    spec.duration.as_secs_f64(),
+                    FAKE_GRACE,
+                    spec.purpose.abandons().then_some(FAKE_SLO_MS),
+                )
+            };
+            sleep_or_cancel(spec.warmup.max() + r.duration, cancel).await?;
             if spec.workload == Workload::CpuMixed {
                 r.light = Some(Percentiles {
                     p99: r.latency.p99 / 2.0,

@@ -280,6 +280,10 @@ impl Driver for EngineDriver {
                 // Every connection accepted and served before the settle: a
                 // window measures steady state, not a connection storm.
                 prime: true,
+                abandon: spec
+                    .purpose
+                    .abandons()
+                    .then(|| load::Abandon::p99_over(self.slo, spec.rate, spec.duration)),
                 pin_cpu: self.pin_cpu,
                 ..LoadConfig::new(target)
             };
@@ -306,6 +310,18 @@ impl Driver for EngineDriver {
                 .await
                 .map_err(drive_error)?;
             let mut result = window_result(&report);
+            // The run lasted its warm-up, its window, and the grace unless abandoned.
+            let grace = if report.abandoned.is_some() {
+                Duration::ZERO
+            } else {
+                self.grace()
+            };
+            let ran = (report.warmup + report.elapsed + grace).as_secs_f64();
+            result.served_rps = if ran > 0.0 {
+                report.ok_all as f64 / ran
+            } else {
+                0.0
+            };
             if let Some(s) = db_sampling {
                 let secs = sampled_from.elapsed().as_secs_f64();
                 if let Ok(u) = s.finish().await {
@@ -450,8 +466,13 @@ pub fn window_result(r: &load::LoadReport) -> WindowResult {
             .is_none()
             .then(|| stall(r.late_stalled, r.successes + errors, r.steal, kept_up(r)))
             .flatten(),
-        outstanding: r.outstanding,
+        // What the server still holds: the window's unanswered requests, and
+        // the settle's too when the window was abandoned early.
+        outstanding: r.outstanding.max(r.unanswered),
         duration: r.elapsed,
+        abandoned: r.abandoned,
+        // The driver knows the grace the run lasted (see `http_window`).
+        served_rps: 0.0,
         sent_all: r.sent_all,
         ok_all: r.ok_all,
         consistency: None,
@@ -479,15 +500,19 @@ const GENERATOR_CORE_BUSY: f64 = 0.7;
 /// bakeoff's upstream and sampler, starts leaving sends late.) An idle core
 /// whose thread was held up is the machine's: see [`stall`].
 fn generator_late(r: &load::LoadReport, sends: u64) -> Option<String> {
-    let cpu = r.generator_cpu_share();
-    let core = r.generator_core_busy.unwrap_or(0.0);
-    let busy = cpu >= GENERATOR_BUSY || core >= GENERATOR_CORE_BUSY;
+    // The window's own shares where the engine took them: the run's include
+    // connects, priming and the grace, and understate a short window's.
+    let cpu = r
+        .window_generator_cpu
+        .unwrap_or_else(|| r.generator_cpu_share());
+    let core_share = r.window_core_busy.or(r.generator_core_busy);
+    let busy = cpu >= GENERATOR_BUSY || core_share.unwrap_or(0.0) >= GENERATOR_CORE_BUSY;
     (kept_up(r) && load::sends_stalled(r.late_stalled, sends) && busy).then(|| {
         format!(
             "{:.1}% of sends left late through the generator while its thread used {:.0}% of a core{}: at this rate the generator, not the server, sets the limit",
             100.0 * r.late_stalled as f64 / sends.max(1) as f64,
             cpu * 100.0,
-            r.generator_core_busy
+            core_share
                 .map(|c| format!(" and its core was busy {:.0}% of the time", c * 100.0))
                 .unwrap_or_default()
         )
@@ -631,6 +656,23 @@ mod tests {
         let w = window_result(&idle);
         assert!(w.generator_valid, "{:?}", w.generator_note);
         assert!(w.stalled.unwrap().contains("held up by the machine"));
+        // The window's own shares decide over the run's: a thread busy in the
+        // window is the generator's limit though the whole run averaged low…
+        let busy_window = load::LoadReport {
+            window_generator_cpu: Some(0.8),
+            window_core_busy: Some(0.85),
+            ..idle.clone()
+        };
+        let w = window_result(&busy_window);
+        assert!(!w.generator_valid && w.stalled.is_none());
+        assert!(w.generator_note.unwrap().contains("80% of a core"));
+        // …and an idle window is the machine's though the run averaged high.
+        let idle_window = load::LoadReport {
+            window_generator_cpu: Some(0.1),
+            window_core_busy: Some(0.2),
+            ..r.clone()
+        };
+        assert!(window_result(&idle_window).stalled.is_some());
         // A server that fell behind owns its late sends.
         let behind = load::LoadReport {
             achieved_rate: 30_000.0,
@@ -678,6 +720,7 @@ mod tests {
             max_send_lag: Duration::ZERO,
             unsent: 0,
             outstanding: 0,
+            unanswered: 0,
             trend: None,
             sent_all: 0,
             ok_all: 0,
@@ -685,8 +728,11 @@ mod tests {
             generator_cpu_s: 0.0,
             generator_wall_s: 0.0,
             generator_core_busy: None,
+            window_generator_cpu: None,
+            window_core_busy: None,
             reconnects: 0,
             warmup: Duration::ZERO,
+            abandoned: None,
             valid: true,
             warnings: Vec::new(),
         }

@@ -113,13 +113,23 @@ impl Warmup {
     }
 }
 
-/// Why a window runs; the driver may use it for labels only.
+/// Why a window runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowPurpose {
     Search,
     /// The longer window that confirms a search's candidate.
     Confirm,
     EqualLoad,
+}
+
+impl WindowPurpose {
+    /// A search's windows are judged pass or fail, so one whose p99 is
+    /// already over the SLO ends there (the engine's `Abandon` rule): running
+    /// on only loads an overloaded server further. An equal-load window
+    /// measures resources over its whole length.
+    pub fn abandons(self) -> bool {
+        matches!(self, WindowPurpose::Search | WindowPurpose::Confirm)
+    }
 }
 
 /// One open-loop HTTP window.
@@ -164,6 +174,10 @@ pub struct WindowResult {
     pub outstanding: u64,
     /// The measured window's length.
     pub duration: Duration,
+    /// Ended early with its p99 decided over the SLO.
+    pub abandoned: Option<bakeoff_load::Abandoned>,
+    /// 2xx answers per second over the whole run, settle and grace included.
+    pub served_rps: f64,
     /// Every request written and every 2xx answer over the whole window, warm-up
     /// included (for the upstream-counter check).
     pub sent_all: u64,

