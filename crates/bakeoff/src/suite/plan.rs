@@ -138,7 +138,8 @@ pub struct Phases {
     pub resolution: f64,
     /// Re-runs of a window the machine stalled, per step.
     pub max_retries: u32,
-    /// The window that confirms a search's candidate, and how many may be tried.
+    /// The window that confirms a search's candidate, and how many windows' worth
+    /// of running time the long windows may take (see `SearchConfig::max_confirms`).
     pub confirm_window: Duration,
     pub max_confirms: u32,
     /// The longest wait for an overloaded server to work off its queue.
