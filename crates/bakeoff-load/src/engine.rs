@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::http::{Conn, ExchangeError};
 use crate::schedule::{Plan, Rng, Scheduler, WarmupTracker};
 use crate::stats::Recorder;
-use crate::sys::{Usage, WindowProbe};
+use crate::sys::WindowProbe;
 use crate::ticked::Ticker;
 use crate::{
     target, Abandon, Abandoned, ClassStats, ErrorKind, LoadConfig, LoadError, LoadReport, Progress,
@@ -37,7 +37,7 @@ use crate::{
 
 /// A send later than this behind its intended time counts as late. Tokio's
 /// timer has 1 ms granularity, so smaller lags are the clock, not a backlog.
-const LATE: Duration = Duration::from_millis(2);
+pub(crate) const LATE: Duration = Duration::from_millis(2);
 /// Open loop: how far ahead of its intended time a request may be sent.
 const EARLY: Duration = Duration::from_millis(1);
 const TICK: Duration = Duration::from_millis(250);
@@ -128,10 +128,10 @@ struct Ticket {
     sent: bool,
 }
 
-/// What the engine thread hands back; [`finish_report`] adds the self-check.
+/// What the engine thread hands back; `selfcheck::finish_report` adds the self-check.
 pub(crate) struct RawReport {
-    report: LoadReport,
-    connections: u32,
+    pub(crate) report: LoadReport,
+    pub(crate) connections: u32,
 }
 
 /// Run the load on the current (engine) thread.
@@ -536,93 +536,6 @@ fn censor_at_cutoff(e: &Engine) {
     }
 }
 
-/// The self-check's rule, one for the HTTP and WebSocket engines and the suite:
-/// the generator's thread used over 90% of a core, or over 80% while it fell
-/// more than 5% behind its target rate, so it, not the server, may have
-/// limited the window. `cpu` is the share of a core; returns why, if so.
-pub fn generator_saturated(cpu: f64, achieved: f64, target: Option<f64>) -> Option<String> {
-    let behind = target.filter(|&t| achieved < 0.95 * t);
-    if cpu > 0.9 {
-        Some(format!(
-            "the load generator used {:.0}% of a core: it, not the server, may have limited the results",
-            cpu * 100.0
-        ))
-    } else {
-        behind.filter(|_| cpu > 0.8).map(|t| {
-            format!(
-                "achieved {achieved:.0} of the {t:.0} req/s target while the generator was near saturation ({:.0}% of a core)",
-                cpu * 100.0
-            )
-        })
-    }
-}
-
-/// The self-check: generator CPU and whether the generator limited the rate.
-pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
-    let mut r = raw.report;
-    r.generator_cpu_s = usage.cpu.as_secs_f64();
-    r.generator_wall_s = usage.wall.as_secs_f64();
-    r.generator_core_busy = usage.core_busy;
-    r.steal = usage.steal;
-    let cpu = usage.cpu_fraction();
-    if let Some(why) = generator_saturated(cpu, r.achieved_rate, r.target_rate) {
-        r.valid = false;
-        r.warnings.push(why);
-    } else if let Some(target) = r.target_rate.filter(|&t| r.achieved_rate < 0.95 * t) {
-        r.warnings.push(format!(
-            "the server fell behind: achieved {:.0} of the {:.0} req/s target with {} connections; the corrected latency includes the queueing",
-            r.achieved_rate, target, raw.connections
-        ));
-    }
-    let sends = r.requests + r.error_count() - r.errors.get(&ErrorKind::Status).unwrap_or(&0);
-    if let Some(w) = stall_warning(r.late_stalled, sends, r.max_send_lag, usage.steal) {
-        r.warnings.push(w);
-    }
-    if r.requests == 0 && r.valid {
-        r.valid = false;
-        r.warnings.push("no request got a response".into());
-    }
-    r
-}
-
-/// The rule for a machine that held the generator up, one for `bakeoff load`'s
-/// warning and the suite's retry: more than 1% of the sends, and at least
-/// three, left late through the engine's own delay (at a few dozen sends per
-/// window one late send is several percent, and says nothing).
-pub fn sends_stalled(late_stalled: u64, sends: u64) -> bool {
-    sends > 0 && late_stalled >= 3 && late_stalled * 100 > sends
-}
-
-/// A warning when [`sends_stalled`].
-/// Not a reason to mark the run invalid: the corrected latency stays honest (it
-/// counts from the intended time), but part of it is then the machine's.
-/// `steal` is the share of the machine's CPU time its hypervisor took, named
-/// when it is large enough to explain the delays.
-fn stall_warning(
-    late_stalled: u64,
-    sends: u64,
-    max_lag: Duration,
-    steal: Option<f64>,
-) -> Option<String> {
-    sends_stalled(late_stalled, sends).then(|| {
-        let stolen = match steal {
-            Some(share) if share >= 0.02 => format!(
-                "; meanwhile the hypervisor took {:.0}% of this machine's CPU time (steal)",
-                share * 100.0
-            ),
-            _ => String::new(),
-        };
-        format!(
-            "{late_stalled} sends ({:.1}%) left over {} ms late through the generator, not the \
-             server: its thread was held up (a busy or stalling machine; the longest lag was \
-             {:.0} ms), and the corrected latency includes those delays{stolen}",
-            100.0 * late_stalled as f64 / sends as f64,
-            LATE.as_millis(),
-            max_lag.as_secs_f64() * 1000.0
-        )
-    })
-}
-
 /// One keep-alive connection (`conn` when opened before the run): take a
 /// ticket, wait for its time, send, record. `id` is its slot in `tickets`.
 async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>) {
@@ -854,25 +767,6 @@ mod tests {
         let deadline = t2 + Duration::from_secs(1);
         assert_eq!(within(deadline, timer.as_mut(), slow).await, None);
         assert_eq!(t2.elapsed(), Duration::from_secs(1));
-    }
-
-    #[test]
-    fn stalls_past_one_percent_of_sends_are_named() {
-        let lag = Duration::from_millis(230);
-        assert_eq!(stall_warning(10, 1000, lag, None), None);
-        let w = stall_warning(11, 1000, lag, Some(0.01)).unwrap();
-        assert!(w.starts_with("11 sends (1.1%)"), "{w}");
-        assert!(w.contains("held up") && w.contains("230 ms"), "{w}");
-        assert!(!w.contains("steal"), "1% steal explains nothing: {w}");
-        let w = stall_warning(300, 1000, lag, Some(0.27)).unwrap();
-        assert!(
-            w.ends_with("took 27% of this machine's CPU time (steal)"),
-            "{w}"
-        );
-        assert_eq!(stall_warning(0, 0, lag, None), None);
-        // One or two late sends in a window of 50 are not a stalled machine.
-        assert_eq!(stall_warning(2, 50, lag, None), None);
-        assert!(stall_warning(3, 50, lag, None).is_some());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! and a WebSocket fan-out load engine ([`ws`]).
 //!
 //! This file owns the public types; the work happens in:
-//! - `engine`: the connections and the run control (preconnect, warm-up, the cutoff);
+//! - `engine`: the connections and the run control (preconnect, warm-up, the
+//!   cutoff, a window abandoned once its p99 is decided);
+//! - `selfcheck`: whether the generator or the machine, not the server, limited a run;
 //! - `schedule`: the request mix, intended send times, warm-up stability;
 //! - `http`: pre-serialized requests and the `httparse` response reader;
 //! - `stats`: the recorder (histograms, timeline, trend, in-flight averages);
@@ -20,8 +22,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use engine::{generator_saturated, sends_stalled};
 pub use hdrhistogram::Histogram;
+pub use selfcheck::{generator_saturated, sends_stalled};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 pub use url::Url;
@@ -29,6 +31,7 @@ pub use url::Url;
 mod engine;
 mod http;
 mod schedule;
+mod selfcheck;
 mod stats;
 mod sys;
 mod target;
@@ -452,5 +455,5 @@ pub async fn run(
     let pin = config.pin_cpu;
     let (report, usage) =
         sys::on_engine_thread(pin, move || engine::drive(config, engine_cancel, progress)).await?;
-    Ok(engine::finish_report(report, usage))
+    Ok(selfcheck::finish_report(report, usage))
 }

@@ -35,6 +35,7 @@ use crate::workload::Workload;
 
 mod cell;
 mod equal;
+mod judge;
 pub mod live;
 pub mod plan;
 pub mod runner;

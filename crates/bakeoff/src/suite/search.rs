@@ -53,6 +53,8 @@ use super::{DriveError, Warmup, WindowPurpose};
 use crate::model::{SearchStep, StepPhase, StepVerdict, TrialOutcome};
 use crate::workload::Workload;
 
+pub use super::judge::{backlog_grew, judge};
+
 /// Errors above this share fail a window (0.1%).
 pub const MAX_ERROR_RATE: f64 = 0.001;
 /// A window fails when it achieved less than this share of its target rate
@@ -237,67 +239,6 @@ pub struct SearchOutcome {
     pub steps: Vec<SearchStep>,
     /// Why the search ended as it did, for the cell's notes.
     pub note: Option<String>,
-}
-
-/// Judge one window against its target and the SLO: the verdict and why.
-pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<String>) {
-    if let Some(why) = &o.stalled {
-        return (StepVerdict::Stalled, vec![why.clone()]);
-    }
-    if let Some(why) = &o.generator_limited {
-        return (StepVerdict::GeneratorLimited, vec![why.clone()]);
-    }
-    let mut reasons = Vec::new();
-    if o.p99_ms > slo_p99_ms {
-        reasons.push(format!("p99 {:.1} ms > {slo_p99_ms:.0} ms", o.p99_ms));
-    }
-    if o.error_rate > MAX_ERROR_RATE {
-        reasons.push(format!(
-            "{:.2}% errors > {:.1}%",
-            o.error_rate * 100.0,
-            MAX_ERROR_RATE * 100.0
-        ));
-    }
-    let one_request = 1.0 / o.duration.as_secs_f64().max(1e-3);
-    if o.achieved < MIN_ACHIEVED_RATIO * target - one_request {
-        reasons.push(format!(
-            "achieved {:.0} of {target:.0} req/s (< {:.0}%)",
-            o.achieved,
-            MIN_ACHIEVED_RATIO * 100.0
-        ));
-    }
-    if let Some(why) = o.trend_p50_ms.and_then(|t| backlog_grew(t, slo_p99_ms)) {
-        reasons.push(why);
-    }
-    if let Some(a) = o.abandoned {
-        reasons.push(format!(
-            "stopped after {:.2} of {:.2} s, its p99 already over the SLO{}",
-            o.duration.as_secs_f64(),
-            a.planned.as_secs_f64(),
-            a.growth
-                .map(|g| format!(" (latency rising {:.0} ms per s)", g * 1000.0))
-                .unwrap_or_default()
-        ));
-    }
-    if reasons.is_empty() {
-        (StepVerdict::Pass, reasons)
-    } else {
-        (StepVerdict::Fail, reasons)
-    }
-}
-
-/// A growing backlog: the median corrected latency of the window's last third
-/// exceeds its first third's by more than 5% of the SLO, a quarter of the
-/// first third's, and 1 ms. An overload ε = (R − C)/C adds about ε × t of
-/// queueing delay after t seconds, so this sees 1.5% of overload in a 0.5 s
-/// window and less in longer ones, where a p99 would need far more. A median
-/// moves only when most of a third is delayed: a short pause does not move it.
-pub fn backlog_grew(p50_ms: [f64; 3], slo_p99_ms: f64) -> Option<String> {
-    let [first, _, last] = p50_ms;
-    let margin = (0.05 * slo_p99_ms).max(0.25 * first).max(1.0);
-    (last - first > margin).then(|| {
-        format!("backlog grew: median latency {first:.1} → {last:.1} ms across the window")
-    })
 }
 
 /// Run the search. `on_step` sees every window as it finishes.
