@@ -4,7 +4,7 @@
 //! database from version `i` to `i + 1`: its SQL, then an optional Rust fix-up for
 //! what SQL cannot compute. Never edit a shipped migration; append one.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, Transaction};
 
 use crate::model::{Estimate, Interval};
 use crate::suite::stats;
@@ -58,9 +58,7 @@ impl From<rusqlite::Error> for Refusal {
 /// readable SQLite database, not newer than us, and ours (or empty).
 /// Returns the current version.
 pub(super) fn check(conn: &Connection) -> Result<u32, Refusal> {
-    let version = user_version(conn)?;
-    // Reading the schema page catches a corrupt first page the header read misses.
-    let foreign = has_foreign_tables(conn)?;
+    let (version, foreign) = version_and_tables(conn)?;
     if version > SCHEMA_VERSION {
         return Err(Refusal::Newer(version));
     }
@@ -93,15 +91,19 @@ pub(super) fn user_version(conn: &Connection) -> rusqlite::Result<u32> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-/// A version-0 file with tables of its own belongs to someone else: never touch it.
-fn has_foreign_tables(conn: &Connection) -> rusqlite::Result<bool> {
+/// The schema version and whether the file has tables, read in one statement
+/// and so from one snapshot: another process creating the schema commits its
+/// tables and its version together, and two separate reads could see the
+/// tables without the version (and refuse our own file as foreign). Reading
+/// the schema page also catches a corrupt first page the header read misses.
+/// A version-0 file with tables of its own belongs to someone else.
+fn version_and_tables(conn: &Connection) -> rusqlite::Result<(u32, bool)> {
     conn.query_row(
-        "SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' LIMIT 1",
+        "SELECT (SELECT user_version FROM pragma_user_version), \
+                EXISTS (SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')",
         [],
-        |_| Ok(()),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )
-    .optional()
-    .map(|found| found.is_some())
 }
 
 /// v1 → v2: recompute each cell's capacity estimate from its stored trials under

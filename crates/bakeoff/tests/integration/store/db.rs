@@ -92,6 +92,36 @@ fn a_fresh_file_is_migrated_to_the_current_schema_in_wal_mode() {
     Store::open(&empty).unwrap();
 }
 
+/// Many processes' first open of one new file at once: each sees either an
+/// empty file or a complete schema, never tables without their version (the
+/// race that once refused a file as "not a bakeoff results database").
+#[test]
+fn concurrent_first_opens_of_a_new_file_all_succeed() {
+    for round in 0..40 {
+        let (_dir, path) = temp_db();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    Store::open(&path).map(drop)
+                })
+            })
+            .collect();
+        for opener in openers {
+            if let Err(e) = opener.join().unwrap() {
+                panic!("round {round}: {e}");
+            }
+        }
+        let version: u32 = raw(&path)
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+}
+
 #[test]
 fn a_version_1_store_with_runs_is_migrated_and_still_reads() {
     let (_dir, path) = temp_db();
