@@ -56,6 +56,9 @@ pub struct ClusterOptions {
     pub max_connections: u32,
     /// Pin the server (every backend inherits it) to these CPUs.
     pub cpus: Option<Vec<usize>>,
+    /// A port to try before asking the kernel for a free one. When it is taken,
+    /// the start goes on as after a port race: on a free port.
+    pub first_port: Option<u16>,
 }
 
 impl ClusterOptions {
@@ -64,6 +67,7 @@ impl ClusterOptions {
             dir: results_dir.join("postgres"),
             max_connections,
             cpus: None,
+            first_port: None,
         }
     }
 }
@@ -347,8 +351,11 @@ impl Server {
         let conf = self.data.join("postgresql.conf");
         let mut last_port = 0;
         for attempt in 1..=PORT_ATTEMPTS {
-            let port = crate::contender::supervisor::free_port()
-                .map_err(|e| io("finding a free port for", &self.dir, e))?;
+            let port = match opts.first_port.filter(|_| attempt == 1) {
+                Some(port) => port,
+                None => crate::contender::supervisor::free_port()
+                    .map_err(|e| io("finding a free port for", &self.dir, e))?,
+            };
             last_port = port;
             let text = config::render(port, opts.max_connections, socket_dir.as_deref());
             std::fs::write(&conf, text).map_err(|e| io("writing", &conf, e))?;

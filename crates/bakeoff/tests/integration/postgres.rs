@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bakeoff::contender::datagen::{self, FORTUNES, WORLD_ROWS};
-use bakeoff::database::{binaries, Database, Postgres, DB_NAME};
+use bakeoff::database::{binaries, ClusterOptions, Database, Postgres, Server, DB_NAME};
 use tokio_util::sync::CancellationToken;
 
 use crate::hardening::{run_bounded, Marker};
@@ -117,6 +117,40 @@ async fn an_unchanged_seed_reuses_the_cluster_and_a_drop_stops_it() {
     assert!(again.server.reused(), "same seed: no initdb");
     assert_eq!(count(&again, "world").await, WORLD_ROWS as usize);
     again.server.stop().await.unwrap();
+}
+
+/// A port taken between the pick and PostgreSQL's bind (here: held by the test
+/// before the start) sends the start to another free port, and the server
+/// answers there.
+#[tokio::test]
+async fn a_port_already_in_use_moves_the_server_to_a_free_one() {
+    let tmp = results();
+    let data = datagen::ensure(tmp.path()).unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    let opts = ClusterOptions {
+        first_port: Some(busy),
+        ..ClusterOptions::new(tmp.path(), 100)
+    };
+    let bins = binaries::find().unwrap();
+    let seed = bakeoff::database::seed::Seed::from_sqlite(&data.sqlite).unwrap();
+    let server = tokio::time::timeout(
+        LIMIT,
+        Server::start(&bins, &seed, &opts, &CancellationToken::new()),
+    )
+    .await
+    .expect("PostgreSQL starts within the limit")
+    .expect("PostgreSQL starts on another port");
+    assert_ne!(server.port(), busy, "not on the port someone else holds");
+    let log = std::fs::read_to_string(server.dir().join("server.log")).unwrap();
+    assert!(
+        log.contains("could not bind") || log.contains("already in use"),
+        "the first attempt met the busy port: {log}"
+    );
+    let pg = Postgres { server, seed };
+    assert_eq!(count(&pg, "world").await, WORLD_ROWS as usize);
+    pg.server.stop().await.unwrap();
+    drop(taken);
 }
 
 #[tokio::test]
