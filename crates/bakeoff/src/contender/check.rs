@@ -130,11 +130,16 @@ pub async fn verify_one(
         log_dir,
         database_url: postgres.map(|pg| pg.server.url()),
     };
-    let spec = SpawnSpec::new(installed, c.manifest.workers.default, &env);
+    let workers = c.manifest.workers.default;
+    let max_connections = postgres.map(|pg| pg.server.max_connections());
+    let explain = |message: String| {
+        crate::database::explain_exhaustion(message, c.name(), workers, max_connections)
+    };
+    let spec = SpawnSpec::new(installed, workers, &env);
     let mut running = match Running::start(&spec, cancel).await {
         Ok(r) => r,
         Err(SuperviseError::Cancelled { .. }) => return Err(Interrupted),
-        Err(e) => return Ok(Verdict::failed(c, e.to_string())),
+        Err(e) => return Ok(Verdict::failed(c, explain(e.to_string()))),
     };
     let ctx = VerifyContext {
         sqlite,
@@ -155,12 +160,12 @@ pub async fn verify_one(
     let mut verdict = Verdict {
         contender: c.name().to_string(),
         error: crashed.map(|status| {
-            format!(
+            explain(format!(
                 "{} exited ({status}) during verification; last lines of {}:\n{}",
                 c.name(),
                 running.log_path().display(),
                 running.log_tail()
-            )
+            ))
         }),
         startup_ms: Some(running.startup_time().as_secs_f64() * 1e3),
         log: Some(running.log_path().to_path_buf()),

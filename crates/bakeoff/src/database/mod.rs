@@ -207,7 +207,7 @@ pub enum DatabaseError {
 }
 
 /// What PostgreSQL says when a pool asks for more than `max_connections`.
-pub fn is_connection_exhaustion(text: &str) -> bool {
+fn is_connection_exhaustion(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     t.contains("too many clients already") || t.contains("remaining connection slots are reserved")
 }
@@ -220,6 +220,23 @@ pub fn exhaustion_message(name: &str, workers: u32, max_connections: u32) -> Str
         pool_size(workers),
         connections(workers)
     )
+}
+
+/// A contender's failure `message`, led by [`exhaustion_message`] when it
+/// carries PostgreSQL's refusal for too many clients (`max_connections`: the
+/// run's server's, none without one).
+pub fn explain_exhaustion(
+    message: String,
+    name: &str,
+    workers: u32,
+    max_connections: Option<u32>,
+) -> String {
+    match max_connections {
+        Some(max) if is_connection_exhaustion(&message) => {
+            format!("{}; {message}", exhaustion_message(name, workers, max))
+        }
+        _ => message,
+    }
 }
 
 #[cfg(test)]

@@ -115,13 +115,6 @@ impl Launcher for SupervisorLauncher {
             }
             spec.cpus = self.cpus.clone();
             let max_connections = self.postgres.as_ref().map(|pg| pg.server.max_connections());
-            let explain = |msg: String| match max_connections {
-                Some(max) if crate::database::is_connection_exhaustion(&msg) => format!(
-                    "{}; {msg}",
-                    crate::database::exhaustion_message(contender, workers, max)
-                ),
-                _ => msg,
-            };
             match Running::start(&spec, cancel).await {
                 Ok(r) => Ok(Box::new(Live {
                     running: Some(r),
@@ -129,7 +122,12 @@ impl Launcher for SupervisorLauncher {
                     max_connections,
                 }) as Box<dyn RunningContender>),
                 Err(SuperviseError::Cancelled { .. }) => Err(LaunchError("cancelled".into())),
-                Err(e) => Err(LaunchError(explain(e.to_string()))),
+                Err(e) => Err(LaunchError(crate::database::explain_exhaustion(
+                    e.to_string(),
+                    contender,
+                    workers,
+                    max_connections,
+                ))),
             }
         })
     }
@@ -164,18 +162,17 @@ impl RunningContender for Live {
     fn exited(&mut self) -> Option<String> {
         let r = self.running.as_mut()?;
         let status = r.try_exited()?;
-        let tail = r.log_tail();
-        let pool = match self.max_connections {
-            Some(max) if crate::database::is_connection_exhaustion(&tail) => format!(
-                "{}; ",
-                crate::database::exhaustion_message(r.name(), self.workers, max)
-            ),
-            _ => String::new(),
-        };
-        Some(format!(
-            "{pool}{} exited ({status}) while being measured; last lines of {}:\n{tail}",
+        let message = format!(
+            "{} exited ({status}) while being measured; last lines of {}:\n{}",
             r.name(),
             r.log_path().display(),
+            r.log_tail(),
+        );
+        Some(crate::database::explain_exhaustion(
+            message,
+            r.name(),
+            self.workers,
+            self.max_connections,
         ))
     }
 

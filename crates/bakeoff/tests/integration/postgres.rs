@@ -381,3 +381,31 @@ async fn a_results_directory_postgres_cannot_reach_gets_a_linked_cluster() {
     assert!(!alive(pid), "the server stops with its guard");
     let _ = std::fs::remove_dir_all(&target);
 }
+
+/// An app whose pool asks PostgreSQL for more than `max_connections` (the
+/// `pool-hog` fixture opens 150 connections at start, ignoring its pool size)
+/// fails with the refusal explained: the pool size and the limit it must fit.
+#[test]
+fn a_pool_past_max_connections_is_named_with_its_size() {
+    let fx = crate::contender::copy_fixtures(&["pool-hog"]);
+    let marker = Marker::new();
+    let mut cmd = marker.bakeoff();
+    cmd.args(["verify", "--json", "--database", "postgres"])
+        .args(["--contenders", "pool-hog", "--contenders-dir"])
+        .arg(fx.path())
+        .arg("--results-dir")
+        .arg(fx.path().join("results"))
+        .env("BAKEOFF_CACHE_DIR", fx.path().join("cache"));
+    let done = run_bounded(&mut cmd, LIMIT);
+    assert_eq!(done.code(), Some(1), "{}\n{}", done.stdout, done.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&done.stdout).unwrap();
+    let err = doc["contenders"][0]["error"].as_str().unwrap_or_default();
+    assert!(err.contains("too many clients already"), "{err}");
+    let pool = bakeoff::database::pool_size(1);
+    assert!(
+        err.contains(&format!("pool {pool}")) && err.contains("BAKEOFF_DB_POOL_SIZE"),
+        "the explanation names the pool and the variable: {err}"
+    );
+    crate::run::assert_no_orphans(&marker);
+    assert!(!pid_file(&fx.path().join("results")).exists());
+}
