@@ -25,10 +25,12 @@ use tokio::sync::{watch, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use crate::expect::{self, Expect};
 use crate::http::{Conn, ExchangeError};
 use crate::schedule::{Plan, Rng, Scheduler, WarmupTracker};
 use crate::stats::Recorder;
 use crate::sys::WindowProbe;
+use crate::template::Render;
 use crate::ticked::Ticker;
 use crate::{
     target, Abandon, Abandoned, ClassStats, ErrorKind, LoadConfig, LoadError, LoadReport, Progress,
@@ -118,6 +120,12 @@ struct Engine {
     tickets: Box<[Cell<Option<Ticket>>]>,
     /// The window's end + grace, once known; a send due after it is not made.
     cutoff: Cell<Option<Instant>>,
+    /// The `Host` templated requests carry.
+    authority: String,
+    /// Templates' `{{ seq }}`: the next number.
+    seq: Cell<u64>,
+    /// Templates' sequential tables: each one's next row.
+    cursors: Box<[Cell<usize>]>,
 }
 
 /// A request a connection holds, from taking its ticket until it is recorded.
@@ -170,7 +178,7 @@ pub(crate) async fn drive(
                 .ok()?
                 .ok()?;
             if let Some((request, head)) = prime {
-                match tokio::time::timeout(cfg.timeout, conn.exchange(request, head)).await {
+                match tokio::time::timeout(cfg.timeout, conn.exchange(request, head, false)).await {
                     Ok(Ok(resp)) if !resp.close => {}
                     _ => return None,
                 }
@@ -206,7 +214,6 @@ pub(crate) async fn drive(
     let seed =
         t0.elapsed().as_nanos() as u64 ^ 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id());
     let engine = Rc::new(Engine {
-        plan,
         addr: target.addr,
         timeout: cfg.timeout,
         open_loop,
@@ -223,11 +230,11 @@ pub(crate) async fn drive(
             stopped: false,
             rng: Rng(seed | 1),
         }),
-        rec: RefCell::new(Recorder::new(
-            classes,
-            measure_start.map(Into::into),
-            t0.into(),
-        )),
+        rec: RefCell::new({
+            let mut rec = Recorder::new(classes, measure_start.map(Into::into), t0.into());
+            rec.expect(plan.expect.clone());
+            rec
+        }),
         rng: RefCell::new(Rng(seed.rotate_left(17) | 1)),
         late_sends: Cell::new(0),
         late_stalled: Cell::new(0),
@@ -238,6 +245,10 @@ pub(crate) async fn drive(
         ticker: ticker.clone(),
         tickets: (0..cfg.connections).map(|_| Cell::new(None)).collect(),
         cutoff: Cell::new(None),
+        authority: target.authority.clone(),
+        seq: Cell::new(0),
+        cursors: plan.tables.0.iter().map(|_| Cell::new(0)).collect(),
+        plan,
     });
     // Only an open-loop window with an end can be decided before it.
     let abandon = cfg.abandon.filter(|_| open_loop && cfg.duration.is_some());
@@ -489,6 +500,7 @@ pub(crate) async fn drive(
         abandoned,
         valid: measured,
         warnings,
+        expectation_examples: std::mem::take(&mut rec.examples),
     };
     Ok(RawReport {
         report,
@@ -559,6 +571,8 @@ async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>) {
     // how late the previous send was through the engine's own delay.
     let mut free_since = now;
     let mut engine_lag = Duration::ZERO;
+    // A templated request's rendering, its body's, and its table rows: reused.
+    let (mut rendered, mut scratch, mut rows) = (Vec::new(), Vec::new(), Vec::new());
     loop {
         let Some(intended) = e.sched.borrow_mut().next_ticket(now) else {
             break;
@@ -609,6 +623,20 @@ async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>) {
                 }
             }
         }
+        let template = e.plan.template[idx].as_deref();
+        if let Some(t) = template {
+            let seq = e.seq.get();
+            e.seq.set(seq + 1);
+            let mut rng = e.rng.borrow_mut();
+            let mut render = Render {
+                rng: &mut rng,
+                seq,
+                tables: &e.plan.tables,
+                cursors: &e.cursors,
+                rows: &mut rows,
+            };
+            t.render(&e.authority, &mut rendered, &mut scratch, &mut render);
+        }
         let sent = Instant::now();
         if e.cutoff.get().is_some_and(|c| sent >= c) {
             break; // too late to count: the control loop censors the ticket
@@ -635,23 +663,40 @@ async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>) {
         }
         e.rec.borrow_mut().on_send(intended.into(), sent.into());
         let deadline = sent + e.timeout;
-        let request = &e.plan.bytes[idx];
+        let request: &[u8] = match template {
+            Some(_) => &rendered,
+            None => &e.plan.bytes[idx],
+        };
         let head = e.plan.head[idx];
+        let expect = e.plan.expect[class].as_deref();
+        let keep_body = expect.is_some_and(Expect::reads_body);
         let mut retried = false;
         let mut arrived = None;
         let outcome = loop {
             let Some(c) = conn.as_mut() else {
                 break Err(ErrorKind::Reset);
             };
-            let result = within(deadline, expiry.as_mut(), c.exchange(request, head)).await;
+            let exchange = c.exchange(request, head, keep_body);
+            let result = within(deadline, expiry.as_mut(), exchange).await;
             let served = c.served;
             match result {
                 Some(Ok(resp)) => {
+                    let checked = expect.map_or(Ok(()), |x| {
+                        x.check(resp.status, &c.body).map_err(|why| {
+                            expect::example(&e.plan.class_names[class], &why, &c.body)
+                        })
+                    });
                     if resp.close {
                         conn = None;
                     }
                     arrived = resp.arrived;
-                    break Ok(resp.status);
+                    break match checked {
+                        Ok(()) => Ok(resp.status),
+                        Err(example) => {
+                            e.rec.borrow_mut().missed(example);
+                            Err(ErrorKind::Expectation)
+                        }
+                    };
                 }
                 None => {
                     conn = None;

@@ -1,6 +1,7 @@
 //! HTTP/1.1 on the wire: requests serialized once up front, and a response reader
 //! built on `httparse` that handles Content-Length, chunked and close-delimited
-//! bodies while reusing one buffer per connection (bodies are skipped, not kept).
+//! bodies while reusing one buffer per connection (bodies are skipped, or kept for a
+//! class whose expectation reads them).
 
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::expect::MAX_BODY;
 use crate::ticked::{TickedStream, Ticker};
 use crate::{LoadError, RequestSpec};
 
@@ -139,6 +141,10 @@ impl AsyncWrite for Stream {
 pub(crate) struct Conn {
     stream: Stream,
     buf: BytesMut,
+    /// The last response's body (its first [`MAX_BODY`] bytes), when the
+    /// exchange asked to keep it.
+    pub body: Vec<u8>,
+    keep_body: bool,
     /// Responses completed on this connection.
     pub served: u64,
 }
@@ -155,17 +161,23 @@ impl Conn {
         Ok(Conn {
             stream,
             buf: BytesMut::with_capacity(READ_CHUNK),
+            body: Vec::new(),
+            keep_body: false,
             served: 0,
         })
     }
 
     /// Send one pre-serialized request and read its response. `head` says the
-    /// request was a HEAD (no body follows).
+    /// request was a HEAD (no body follows); with `keep_body`, the body is
+    /// kept in [`Conn::body`] instead of skipped.
     pub async fn exchange(
         &mut self,
         request: &[u8],
         head: bool,
+        keep_body: bool,
     ) -> Result<Response, ExchangeError> {
+        self.keep_body = keep_body;
+        self.body.clear();
         if self.stream.write_all(request).await.is_err() {
             return Err(if self.served > 0 {
                 ExchangeError::ClosedBeforeResponse
@@ -236,8 +248,12 @@ impl Conn {
                     close
                 }
                 Framing::UntilClose => {
-                    while self.fill().await? {
+                    loop {
+                        self.keep(self.buf.len());
                         self.buf.clear();
+                        if !self.fill().await? {
+                            break;
+                        }
                     }
                     true
                 }
@@ -250,10 +266,19 @@ impl Conn {
         }
     }
 
-    /// Discard `n` body bytes.
+    /// Keep the first `n` buffered bytes as body, when asked to.
+    fn keep(&mut self, n: usize) {
+        if self.keep_body && self.body.len() < MAX_BODY {
+            let room = MAX_BODY - self.body.len();
+            self.body.extend_from_slice(&self.buf[..n.min(room)]);
+        }
+    }
+
+    /// Consume `n` body bytes (kept when asked to, else discarded).
     async fn skip(&mut self, mut n: u64) -> Result<(), ExchangeError> {
         loop {
             let take = (self.buf.len() as u64).min(n);
+            self.keep(take as usize);
             self.buf.advance(take as usize);
             n -= take;
             if n == 0 {

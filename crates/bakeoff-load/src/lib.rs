@@ -29,12 +29,14 @@ use tokio_util::sync::CancellationToken;
 pub use url::Url;
 
 mod engine;
+pub mod expect;
 mod http;
 mod schedule;
 mod selfcheck;
 mod stats;
 mod sys;
 mod target;
+pub mod template;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod ticked;
@@ -59,6 +61,11 @@ pub struct RequestSpec {
     pub body: bytes::Bytes,
     /// Relative weight in the mix (0 = never chosen).
     pub weight: u32,
+    /// Rendered per request in place of `method`, `path`, `headers` and
+    /// `body` (scenario files): see [`template`].
+    pub template: Option<std::sync::Arc<template::RequestTemplate>>,
+    /// What its responses must be; none: any 2xx.
+    pub expect: Option<std::sync::Arc<expect::Expect>>,
 }
 
 impl RequestSpec {
@@ -72,6 +79,8 @@ impl RequestSpec {
             headers: Vec::new(),
             body: bytes::Bytes::new(),
             weight: 1,
+            template: None,
+            expect: None,
         }
     }
 }
@@ -212,20 +221,25 @@ pub enum ErrorKind {
     Reset,
     /// The response was not valid HTTP/1.1.
     Parse,
-    /// A complete response with a non-2xx status.
+    /// A complete response with a non-2xx status (when its class expects
+    /// nothing else).
     Status,
+    /// A complete response that missed its class's [`expect::Expect`]: a
+    /// status outside its list, or a body check that failed.
+    Expectation,
     /// Unsent or unanswered at the cutoff (the window's end + grace), or
     /// answered after it: the server could not keep up.
     Overload,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 6] = [
+    pub const ALL: [ErrorKind; 7] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Reset,
         ErrorKind::Parse,
         ErrorKind::Status,
+        ErrorKind::Expectation,
         ErrorKind::Overload,
     ];
 
@@ -236,6 +250,7 @@ impl ErrorKind {
             ErrorKind::Reset => "reset",
             ErrorKind::Parse => "parse",
             ErrorKind::Status => "status",
+            ErrorKind::Expectation => "expectation",
             ErrorKind::Overload => "overload",
         }
     }
@@ -374,6 +389,9 @@ pub struct LoadReport {
     pub abandoned: Option<Abandoned>,
     pub valid: bool,
     pub warnings: Vec<String>,
+    /// The first few responses that missed their class's expectation (see
+    /// [`ErrorKind::Expectation`]), quoted with the start of their body.
+    pub expectation_examples: Vec<String>,
 }
 
 impl LoadReport {

@@ -7,12 +7,23 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use std::cell::Cell;
+use std::sync::Arc;
+
+use crate::expect::Expect;
+use crate::template::{Render, RequestTemplate, Tables};
 use crate::{http, LoadConfig, LoadError, RequestSpec};
 
-/// Pre-serialized requests and their weights.
+/// Pre-serialized requests and their weights; a templated request's bytes
+/// are one sample rendering (for priming), its template renders each send.
 pub(crate) struct Plan {
     pub(crate) bytes: Vec<Bytes>,
     pub(crate) head: Vec<bool>,
+    pub(crate) template: Vec<Option<Arc<RequestTemplate>>>,
+    /// Per class (not per request): what its responses must be.
+    pub(crate) expect: Vec<Option<Arc<Expect>>>,
+    /// The tables the templates read (one scenario's, shared).
+    pub(crate) tables: Tables,
     /// Index into `class_names` per request.
     pub(crate) class_of: Vec<usize>,
     pub(crate) class_names: Vec<String>,
@@ -34,21 +45,40 @@ impl Plan {
         let mut plan = Plan {
             bytes: Vec::new(),
             head: Vec::new(),
+            template: Vec::new(),
+            expect: Vec::new(),
+            tables: Tables::default(),
             class_of: Vec::new(),
             class_names: Vec::new(),
             cumulative: Vec::new(),
         };
         let mut total = 0u64;
         for spec in &specs {
-            plan.bytes.push(http::serialize(spec, authority)?);
-            plan.head.push(spec.method.eq_ignore_ascii_case("HEAD"));
+            match &spec.template {
+                Some(t) => {
+                    plan.bytes.push(sample(spec, t, authority)?);
+                    plan.head.push(t.method.eq_ignore_ascii_case("HEAD"));
+                    if plan.tables.0.is_empty() {
+                        plan.tables = t.tables.clone();
+                    }
+                }
+                None => {
+                    plan.bytes.push(http::serialize(spec, authority)?);
+                    plan.head.push(spec.method.eq_ignore_ascii_case("HEAD"));
+                }
+            }
+            plan.template.push(spec.template.clone());
             let class = match plan.class_names.iter().position(|c| c == &spec.class) {
                 Some(i) => i,
                 None => {
                     plan.class_names.push(spec.class.clone());
+                    plan.expect.push(None);
                     plan.class_names.len() - 1
                 }
             };
+            if spec.expect.is_some() {
+                plan.expect[class] = spec.expect.clone();
+            }
             plan.class_of.push(class);
             total += u64::from(spec.weight);
             plan.cumulative.push(total);
@@ -64,6 +94,45 @@ impl Plan {
         let total = *self.cumulative.last().unwrap_or(&1);
         let x = rng.next() % total.max(1);
         self.cumulative.partition_point(|&c| c <= x)
+    }
+}
+
+/// One rendering of a templated request, checked as a request line and
+/// headers: a template that cannot make a valid request fails before the run.
+fn sample(spec: &RequestSpec, t: &RequestTemplate, authority: &str) -> Result<Bytes, LoadError> {
+    let bad = |what: String| LoadError::InvalidConfig(format!("request `{}`: {what}", spec.class));
+    if t.method.is_empty() || !t.method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(bad("the method must be letters only, e.g. GET".into()));
+    }
+    let cursors: Vec<Cell<usize>> = t.tables.0.iter().map(|_| Cell::new(0)).collect();
+    let (mut out, mut body, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    t.render(
+        authority,
+        &mut out,
+        &mut body,
+        &mut Render {
+            rng: &mut rng,
+            seq: 0,
+            tables: &t.tables,
+            cursors: &cursors,
+            rows: &mut rows,
+        },
+    );
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(&out) {
+        Ok(httparse::Status::Complete(_)) if req.path.is_some_and(|p| p.starts_with('/')) => {
+            Ok(Bytes::from(out))
+        }
+        Ok(_) => Err(bad(format!(
+            "the path must start with / (rendered: {:?})",
+            String::from_utf8_lossy(&out[..out.len().min(200)])
+        ))),
+        Err(e) => Err(bad(format!(
+            "it does not render as a valid HTTP request ({e}): {:?}",
+            String::from_utf8_lossy(&out[..out.len().min(200)])
+        ))),
     }
 }
 

@@ -46,7 +46,12 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
             r.achieved_rate, target, raw.connections
         ));
     }
-    let sends = r.requests + r.error_count() - r.errors.get(&ErrorKind::Status).unwrap_or(&0);
+    // Non-2xx and missed expectations are counted as answers and as errors.
+    let answered_errors = [ErrorKind::Status, ErrorKind::Expectation]
+        .iter()
+        .map(|k| r.errors.get(k).unwrap_or(&0))
+        .sum::<u64>();
+    let sends = r.requests + r.error_count() - answered_errors;
     if let Some(w) = stall_warning(r.late_stalled, sends, r.max_send_lag, usage.steal) {
         r.warnings.push(w);
     }

@@ -8,10 +8,12 @@
 //! overload error at its age at the cutoff.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+use crate::expect::Expect;
 use crate::{ErrorKind, Second, Trend, TrendThird};
 
 /// Highest recordable latency: 10 minutes in microseconds (larger values saturate).
@@ -116,6 +118,10 @@ pub(crate) struct Recorder {
     /// Σ over done requests of their time in flight within the window (s).
     in_flight_area: f64,
     base: Instant,
+    /// Per class, what its responses must be (none: any 2xx).
+    accept: Vec<Option<Arc<Expect>>>,
+    /// The first few responses that missed their class's expectation, quoted.
+    pub examples: Vec<String>,
 }
 
 impl Recorder {
@@ -156,6 +162,27 @@ impl Recorder {
             in_flight_sent: 0.0,
             in_flight_area: 0.0,
             base: now,
+            accept: Vec::new(),
+            examples: Vec::new(),
+        }
+    }
+
+    /// Each class's expectation (by class index); a status it lists is a success.
+    pub fn expect(&mut self, per_class: Vec<Option<Arc<Expect>>>) {
+        self.accept = per_class;
+    }
+
+    /// Quote a missed expectation, while fewer than [`crate::expect::EXAMPLES`] are.
+    pub fn missed(&mut self, example: String) {
+        if self.examples.len() < crate::expect::EXAMPLES {
+            self.examples.push(example);
+        }
+    }
+
+    fn accepts(&self, class: usize, status: u16) -> bool {
+        match self.accept.get(class) {
+            Some(Some(x)) => x.accepts(status),
+            _ => (200..300).contains(&status),
         }
     }
 
@@ -324,9 +351,12 @@ impl Recorder {
     ) {
         if let Ok(status) = outcome {
             self.all_responses += 1;
-            if (200..300).contains(&status) {
+            if self.accepts(class, status) {
                 self.ok_all += 1;
             }
+        }
+        if outcome == Err(ErrorKind::Expectation) {
+            self.all_responses += 1;
         }
         let Some(start) = self.measure_start else {
             return;
@@ -343,6 +373,7 @@ impl Recorder {
         // A send released early (within the timer's 1 ms tick) counts from its actual send.
         let corrected = micros(done.saturating_duration_since(intended.min(sent)));
         // One class is the whole run: `class_stats` reuses the overall figures.
+        let accepted = outcome.is_ok_and(|status| self.accepts(class, status));
         let several = self.classes.len() > 1;
         let mut class = self.classes.get_mut(class).filter(|_| several);
         let timed = match outcome {
@@ -353,7 +384,7 @@ impl Recorder {
                 if let Some(c) = class.as_deref_mut() {
                     c.requests += 1;
                 }
-                if (200..300).contains(&status) {
+                if accepted {
                     self.successes += 1;
                     let service = micros(done.saturating_duration_since(sent));
                     self.service.saturating_record(service);
@@ -366,6 +397,18 @@ impl Recorder {
                     self.sec_errors += 1;
                     false
                 }
+            }
+            // A complete answer that missed its expectation: counted as an
+            // answer and kept out of the latency, as a non-2xx one is.
+            Err(ErrorKind::Expectation) => {
+                self.requests += 1;
+                self.sec_requests += 1;
+                if let Some(c) = class.as_deref_mut() {
+                    c.requests += 1;
+                }
+                *self.errors.entry(ErrorKind::Expectation).or_default() += 1;
+                self.sec_errors += 1;
+                false
             }
             Err(kind) => {
                 *self.errors.entry(kind).or_default() += 1;

@@ -2,6 +2,7 @@
 //! coordinated-omission correction, response framing, closes, statuses,
 //! timeouts, and WebSocket fan-out.
 
+#[allow(dead_code)] // each test binary uses some of the servers
 mod server;
 
 use std::time::{Duration, Instant};
@@ -408,6 +409,8 @@ async fn weighted_mix_sends_posts_with_headers_and_bodies() {
         headers: vec![("X-Test".into(), "1".into())],
         body: bytes::Bytes::from_static(b"hello"),
         weight: 1,
+        template: None,
+        expect: None,
     };
     let get = RequestSpec {
         weight: 3,

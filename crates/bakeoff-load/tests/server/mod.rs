@@ -40,6 +40,10 @@ pub enum Mode {
     /// 200 for a GET, or for a POST whose body is `hello` and that carries
     /// `X-Test: 1`; 400 otherwise.
     CheckPost,
+    /// 200 with a JSON body echoing the request (`path`, the `x-id` header,
+    /// `body`), logged in [`HttpServer::seen`]; 404 with `nope` for a path
+    /// under `/missing`.
+    Echo,
 }
 
 pub struct HttpServer {
@@ -48,6 +52,8 @@ pub struct HttpServer {
     /// Connections accepted, and how many had been when the first request came.
     pub accepts: Arc<AtomicU64>,
     pub accepts_at_first_request: Arc<std::sync::OnceLock<u64>>,
+    /// [`Mode::Echo`]: every request's echo, in arrival order.
+    pub seen: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -71,6 +77,8 @@ pub async fn http(mode: Mode) -> HttpServer {
     let at_first: Arc<std::sync::OnceLock<u64>> = Arc::new(std::sync::OnceLock::new());
     let first: Arc<std::sync::OnceLock<Instant>> = Arc::new(std::sync::OnceLock::new());
     let counter = requests.clone();
+    let log: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let echoes = log.clone();
     let (accepted, seen) = (accepts.clone(), at_first.clone());
     let task = tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
@@ -78,6 +86,7 @@ pub async fn http(mode: Mode) -> HttpServer {
             let counter = counter.clone();
             let first = first.clone();
             let (accepted, seen) = (accepted.clone(), seen.clone());
+            let echoes = echoes.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 1];
                 // The first byte of any request: note how many connections were
@@ -86,7 +95,7 @@ pub async fn http(mode: Mode) -> HttpServer {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     seen.get_or_init(|| accepted.load(Ordering::SeqCst));
                 }
-                let _ = serve(sock, mode, counter, first).await;
+                let _ = serve(sock, mode, counter, first, echoes).await;
             });
         }
     });
@@ -95,6 +104,7 @@ pub async fn http(mode: Mode) -> HttpServer {
         requests,
         accepts,
         accepts_at_first_request: at_first,
+        seen: log,
         task,
     }
 }
@@ -104,6 +114,7 @@ async fn serve(
     mode: Mode,
     counter: Arc<AtomicU64>,
     first: Arc<std::sync::OnceLock<Instant>>,
+    echoes: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(4096);
     let mut on_conn = 0u64;
@@ -120,7 +131,8 @@ async fn serve(
             }
             buf.extend_from_slice(&chunk[..n]);
         };
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let raw_head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        let head = raw_head.to_ascii_lowercase();
         buf.drain(..end);
         let length: usize = head
             .lines()
@@ -214,6 +226,30 @@ async fn serve(
                     sock.write_all(b"HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n")
                         .await?;
                 }
+            }
+            Mode::Echo => {
+                let path = raw_head.split(' ').nth(1).unwrap_or("").to_string();
+                let id = raw_head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("X-Id: "))
+                    .unwrap_or("")
+                    .to_string();
+                let echo = serde_json::json!({
+                    "path": path,
+                    "x_id": id,
+                    "body": String::from_utf8_lossy(&body),
+                });
+                echoes.lock().unwrap().push(echo.clone());
+                let (status, text) = if path.starts_with("/missing") {
+                    ("404 Not Found", "nope".to_string())
+                } else {
+                    ("200 OK", echo.to_string())
+                };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{text}",
+                    text.len()
+                );
+                sock.write_all(response.as_bytes()).await?;
             }
             Mode::Garbage => {
                 sock.write_all(b"SPLAT \x00\x01\x02 nonsense\r\n\r\n")

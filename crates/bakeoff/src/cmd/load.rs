@@ -154,6 +154,8 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         headers,
         body,
         weight: 1,
+        template: None,
+        expect: None,
     };
     Ok(LoadConfig {
         target: url,

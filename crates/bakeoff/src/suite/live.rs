@@ -732,6 +732,7 @@ mod tests {
             abandoned: None,
             valid: true,
             warnings: Vec::new(),
+            expectation_examples: Vec::new(),
         }
     }
 
