@@ -33,8 +33,8 @@ use crate::sys::WindowProbe;
 use crate::template::Render;
 use crate::ticked::Ticker;
 use crate::{
-    target, Abandon, Abandoned, ClassStats, ErrorKind, LoadConfig, LoadError, LoadReport, Progress,
-    Schedule, Warmup,
+    target, Abandon, Abandoned, ErrorKind, LoadConfig, LoadError, LoadReport, Progress, Schedule,
+    Warmup,
 };
 
 /// A send later than this behind its intended time counts as late. Tokio's
@@ -451,17 +451,8 @@ pub(crate) async fn drive(
         .plan
         .class_names
         .iter()
+        .cloned()
         .zip(rec.class_stats())
-        .map(|(name, (requests, latency, service))| {
-            (
-                name.clone(),
-                ClassStats {
-                    requests,
-                    latency: latency.clone(),
-                    service: service.clone(),
-                },
-            )
-        })
         .collect();
     let report = LoadReport {
         target_rate: cfg.rate,

@@ -262,6 +262,10 @@ impl ErrorKind {
 pub struct ClassStats {
     /// Measured answers of any status by the cutoff.
     pub requests: u64,
+    /// Those that succeeded (2xx, or what the class expects).
+    pub successes: u64,
+    /// The class's failed requests by kind.
+    pub errors: BTreeMap<ErrorKind, u64>,
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use crate::expect::Expect;
-use crate::{ErrorKind, Second, Trend, TrendThird};
+use crate::{ClassStats, ErrorKind, Second, Trend, TrendThird};
 
 /// Highest recordable latency: 10 minutes in microseconds (larger values saturate).
 const MAX_US: u64 = 600_000_000;
@@ -31,6 +31,8 @@ fn micros(d: Duration) -> u64 {
 /// Statistics of one request class.
 pub(crate) struct ClassRec {
     pub requests: u64,
+    pub successes: u64,
+    pub errors: BTreeMap<ErrorKind, u64>,
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
 }
@@ -141,6 +143,8 @@ impl Recorder {
             classes: (0..classes)
                 .map(|_| ClassRec {
                     requests: 0,
+                    successes: 0,
+                    errors: BTreeMap::new(),
                     latency: new_histogram(),
                     service: new_histogram(),
                 })
@@ -386,6 +390,9 @@ impl Recorder {
                 }
                 if accepted {
                     self.successes += 1;
+                    if let Some(c) = class.as_deref_mut() {
+                        c.successes += 1;
+                    }
                     let service = micros(done.saturating_duration_since(sent));
                     self.service.saturating_record(service);
                     if let Some(c) = class.as_deref_mut() {
@@ -394,6 +401,9 @@ impl Recorder {
                     true
                 } else {
                     *self.errors.entry(ErrorKind::Status).or_default() += 1;
+                    if let Some(c) = class.as_deref_mut() {
+                        *c.errors.entry(ErrorKind::Status).or_default() += 1;
+                    }
                     self.sec_errors += 1;
                     false
                 }
@@ -405,6 +415,7 @@ impl Recorder {
                 self.sec_requests += 1;
                 if let Some(c) = class.as_deref_mut() {
                     c.requests += 1;
+                    *c.errors.entry(ErrorKind::Expectation).or_default() += 1;
                 }
                 *self.errors.entry(ErrorKind::Expectation).or_default() += 1;
                 self.sec_errors += 1;
@@ -412,6 +423,9 @@ impl Recorder {
             }
             Err(kind) => {
                 *self.errors.entry(kind).or_default() += 1;
+                if let Some(c) = class.as_deref_mut() {
+                    *c.errors.entry(kind).or_default() += 1;
+                }
                 self.sec_errors += 1;
                 true
             }
@@ -469,13 +483,25 @@ impl Recorder {
     }
 
     /// Per class: requests, corrected and service-time histograms.
-    pub fn class_stats(&self) -> Vec<(u64, &Histogram<u64>, &Histogram<u64>)> {
+    pub fn class_stats(&self) -> Vec<ClassStats> {
         if self.classes.len() == 1 {
-            return vec![(self.requests, &self.latency, &self.service)];
+            return vec![ClassStats {
+                requests: self.requests,
+                successes: self.successes,
+                errors: self.errors.clone(),
+                latency: self.latency.clone(),
+                service: self.service.clone(),
+            }];
         }
         self.classes
             .iter()
-            .map(|c| (c.requests, &c.latency, &c.service))
+            .map(|c| ClassStats {
+                requests: c.requests,
+                successes: c.successes,
+                errors: c.errors.clone(),
+                latency: c.latency.clone(),
+                service: c.service.clone(),
+            })
             .collect()
     }
 
@@ -634,21 +660,31 @@ mod tests {
         let mut one = Recorder::new(1, Some(t0), t0);
         one.record(0, t0, t0, t0 + ms(5), Ok(200));
         one.record(0, t0, t0, t0 + ms(9), Ok(200));
-        let [(n, latency, service)] = one.class_stats()[..] else {
+        let [ref only] = one.class_stats()[..] else {
             panic!("one class expected");
         };
-        assert_eq!((n, latency.len(), service.len()), (2, 2, 2));
-        assert_eq!(latency.max(), one.latency.max());
+        assert_eq!(
+            (only.requests, only.latency.len(), only.service.len()),
+            (2, 2, 2)
+        );
+        assert_eq!(only.latency.max(), one.latency.max());
         let mut two = Recorder::new(2, Some(t0), t0);
         two.record(0, t0, t0, t0 + ms(5), Ok(200));
         two.record(1, t0, t0, t0 + ms(9), Ok(200));
         two.record(1, t0, t0, t0 + ms(9), Err(ErrorKind::Timeout));
         let stats = two.class_stats();
-        assert_eq!(stats.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 1]);
-        assert!(stats[0].1.max() < stats[1].1.max());
+        assert_eq!(
+            stats.iter().map(|s| s.requests).collect::<Vec<_>>(),
+            vec![1, 1]
+        );
+        assert!(stats[0].latency.max() < stats[1].latency.max());
         // The timeout is timed in the corrected histogram, not in service time.
         assert_eq!((two.latency.len(), two.service.len()), (3, 2));
-        assert_eq!(stats[1].1.len(), 2);
+        assert_eq!(stats[1].latency.len(), 2);
+        // Each class counts its own successes and errors.
+        assert_eq!((stats[0].successes, stats[1].successes), (1, 1));
+        assert!(stats[0].errors.is_empty());
+        assert_eq!(stats[1].errors.get(&ErrorKind::Timeout), Some(&1));
     }
 
     #[test]

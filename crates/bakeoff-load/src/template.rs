@@ -32,8 +32,8 @@ pub enum TemplateError {
     Unknown(String),
     #[error("`{{{{ {placeholder} }}}}`: {why}")]
     Arguments { placeholder: String, why: String },
-    #[error("`{{{{ csv {0} }}}}`: no table of that name; declare it under [data.<name>]")]
-    NoTable(String),
+    #[error("`{{{{ csv {reference} }}}}`: no table `{table}`; declare it under [data.{table}]")]
+    NoTable { reference: String, table: String },
     #[error("`{{{{ csv {table}.{column} }}}}`: the table has no column `{column}`; its columns are {columns}")]
     NoColumn {
         table: String,
@@ -249,7 +249,10 @@ fn placeholder(inner: &str, tables: &Tables) -> Result<Part, TemplateError> {
                 return Err(bad("give table.column, e.g. {{ csv users.name }}"));
             };
             let Some(t) = tables.0.iter().position(|t| t.name == table) else {
-                return Err(TemplateError::NoTable(table.to_string()));
+                return Err(TemplateError::NoTable {
+                    reference: reference.to_string(),
+                    table: table.to_string(),
+                });
             };
             let found = &tables.0[t];
             let Some(c) = found.columns.iter().position(|c| c == column) else {
@@ -544,7 +547,8 @@ mod tests {
         assert!(err("/{{ int 5 1 }}").contains("low bound is above"));
         assert!(err("/{{ int a 1 }}").contains("integers"));
         assert!(err("/{{ pick }}").contains("at least one word"));
-        assert!(err("/{{ csv orders.id }}").contains("no table of that name"));
+        assert!(err("/{{ csv orders.id }}")
+            .contains("no table `orders`; declare it under [data.orders]"));
         assert!(err("/{{ csv users.mail }}").contains("its columns are name, pass"));
         assert!(err("/{{ seq 1 }}").contains("no arguments"));
         let literal = Text::parse("/plain", Context::Path, &tables).unwrap();

@@ -49,8 +49,14 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// Target URL, e.g. http://127.0.0.1:8080/json
-    pub url: String,
+    /// Target URL, e.g. http://127.0.0.1:8080/json; with --scenario, the
+    /// service's base URL (default: the scenario's `target`).
+    #[arg(required_unless_present = "scenario")]
+    pub url: Option<String>,
+    /// A scenario file (TOML; docs/scenarios.md): the service's own requests,
+    /// weights, templates and expectations, reported per class.
+    #[arg(long, conflicts_with_all = ["method", "headers", "body"])]
+    pub scenario: Option<PathBuf>,
     /// Open-loop request rate per second; without it the load is closed-loop.
     #[arg(long, short = 'r', allow_hyphen_values = true)]
     pub rate: Option<f64>,

@@ -10,6 +10,8 @@
 //!   (installs, their `cache`, and data generation) and the supervisor (processes,
 //!   health, logs, teardown).
 //! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.
+//! - [`scenario`]: scenario files (a service's own requests, templates and
+//!   expectations) turned into the engine's request mix.
 //! - [`workload`]: the workloads, the upstream service, and `verify`.
 //! - [`suite`]: the plan, the capacity search, trials and statistics.
 //! - [`measure`]: resource sampling of a process tree from `/proc`.
@@ -28,6 +30,7 @@ pub mod error;
 pub mod measure;
 pub mod model;
 pub mod report;
+pub mod scenario;
 pub mod store;
 pub mod suite;
 pub mod verdict;

@@ -1,6 +1,7 @@
-//! `bakeoff load URL`: validate the options into a [`LoadConfig`], drive the load
-//! with a live progress line on stderr, then print a text summary or one JSON
-//! document (schema: `docs/schema/load.json`).
+//! `bakeoff load URL` (or `--scenario FILE`): validate the options into a
+//! [`LoadConfig`], drive the load with a live progress line on stderr, then
+//! print a text summary (per class, with a scenario) or one JSON document
+//! (schema: `docs/schema/load.json`).
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ const REQUESTS_ONLY_CAP: Duration = Duration::from_secs(600);
 
 pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
     let config = config_from_args(&args)?;
+    let shown_url = config.target.to_string();
     let json_out = args.json;
     let (tx, rx) = tokio::sync::watch::channel(bakeoff_load::Progress::default());
     let bar = progress_line(rx);
@@ -36,10 +38,10 @@ pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
         Err(e) => return Err(e).context("the load run failed"),
     };
     if json_out {
-        let doc = to_json(&args.url, &config, &report);
+        let doc = to_json(&shown_url, &config, &report);
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", summary(&args.url, &config, &report));
+        print!("{}", summary(&shown_url, &config, &report));
     }
     Ok(0)
 }
@@ -67,17 +69,27 @@ fn parse_duration(option: &str, text: &str, allow_zero: bool) -> Result<Duration
 
 /// Turn the command line into a checked config; every error names the option.
 fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
-    let url = url::Url::parse(&args.url).map_err(|e| {
+    let scenario = match &args.scenario {
+        Some(path) => Some(crate::scenario::load(path).map_err(|e| input(e.to_string()))?),
+        None => None,
+    };
+    let text = match (&args.url, scenario.as_ref().and_then(|s| s.target.as_ref())) {
+        (Some(url), _) | (None, Some(url)) => url.clone(),
+        (None, None) => {
+            return Err(input(
+                "no target: give the service's URL, or a `target` in the scenario file".into(),
+            ))
+        }
+    };
+    let url = url::Url::parse(&text).map_err(|e| {
         input(format!(
-            "malformed URL `{}` ({e}); expected e.g. http://127.0.0.1:8080/json",
-            args.url
+            "malformed URL `{text}` ({e}); expected e.g. http://127.0.0.1:8080/json"
         ))
     })?;
     if url.scheme() != "http" {
         return Err(input(format!(
-            "unsupported scheme `{}` in `{}`; bakeoff load speaks plain http://",
+            "unsupported scheme `{}` in `{text}`; bakeoff load speaks plain http://",
             url.scheme(),
-            args.url
         )));
     }
     if let Some(rate) = args.rate {
@@ -157,9 +169,13 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         template: None,
         expect: None,
     };
+    let requests = match scenario {
+        Some(s) => s.requests,
+        None => vec![spec],
+    };
     Ok(LoadConfig {
         target: url,
-        requests: vec![spec],
+        requests,
         connections: args.connections,
         rate: args.rate,
         schedule: if args.poisson {
@@ -218,15 +234,7 @@ fn percentiles(h: &Histogram<u64>) -> Value {
 }
 
 fn to_json(url: &str, cfg: &LoadConfig, r: &LoadReport) -> Value {
-    let errors: serde_json::Map<String, Value> = ErrorKind::ALL
-        .iter()
-        .map(|k| {
-            (
-                k.as_str().to_string(),
-                json!(r.errors.get(k).copied().unwrap_or(0)),
-            )
-        })
-        .collect();
+    let errors = errors_json(&r.errors);
     let status: serde_json::Map<String, Value> = r
         .status
         .iter()
@@ -270,9 +278,44 @@ fn to_json(url: &str, cfg: &LoadConfig, r: &LoadReport) -> Value {
         "steal": r.steal,
         "reconnects": r.reconnects,
         "generator_cpu_s": r.generator_cpu_s,
+        "classes": classes_json(r),
+        "expectation_examples": r.expectation_examples,
         "valid": r.valid,
         "warnings": r.warnings,
     })
+}
+
+fn errors_json(errors: &std::collections::BTreeMap<ErrorKind, u64>) -> Value {
+    ErrorKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.as_str().to_string(),
+                json!(errors.get(k).copied().unwrap_or(0)),
+            )
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into()
+}
+
+/// Per request class: its answers, successes, errors by kind and latencies.
+fn classes_json(r: &LoadReport) -> Value {
+    r.classes
+        .iter()
+        .map(|(name, c)| {
+            (
+                name.clone(),
+                json!({
+                    "requests": c.requests,
+                    "successes": c.successes,
+                    "errors": errors_json(&c.errors),
+                    "latency_ms": percentiles(&c.latency),
+                    "service_ms": percentiles(&c.service),
+                }),
+            )
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into()
 }
 
 fn latency_line(label: &str, h: &Histogram<u64>) -> String {
@@ -361,6 +404,31 @@ fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
         "  {:<20} {:.2} CPU-s ({share:.0}% of a core{core})\n",
         "generator", r.generator_cpu_s
     );
+    if r.classes.len() > 1 {
+        s += "  per class:\n";
+        for (name, c) in &r.classes {
+            let errors: Vec<String> = c
+                .errors
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{}: {n}", k.as_str()))
+                .collect();
+            s += &format!(
+                "    {name}: {} answers, {} ok{}\n",
+                c.requests,
+                c.successes,
+                if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(", errors {}", errors.join(", "))
+                }
+            );
+            s += &latency_line("  latency (corrected)", &c.latency);
+        }
+    }
+    for example in &r.expectation_examples {
+        s += &format!("  missed: {example}\n");
+    }
     s += &format!("  {:<20} {}\n", "valid", if r.valid { "yes" } else { "NO" });
     for w in &r.warnings {
         s += &format!("  warning: {w}\n");

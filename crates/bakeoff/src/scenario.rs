@@ -1,0 +1,464 @@
+//! Scenario files (`docs/scenarios.md`): a TOML description of a service's own
+//! requests (named classes with methods, paths, queries, headers, bodies,
+//! weights, templates and expectations, and CSV tables their templates read),
+//! turned into the engine's [`RequestSpec`]s. Every error names the file, the
+//! request or table, and the fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bakeoff_load::expect::Expect;
+use bakeoff_load::template::{Context, Order, RequestTemplate, Table, Tables, Text};
+use bakeoff_load::RequestSpec;
+use bytes::Bytes;
+use serde::Deserialize;
+
+/// Why a scenario file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("scenario {}: {message}", path.display())]
+pub struct ScenarioError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// A loaded scenario: its requests, ready for a `LoadConfig`.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The service's base URL, when the file names one.
+    pub target: Option<String>,
+    pub requests: Vec<RequestSpec>,
+}
+
+impl Scenario {
+    /// The class names, in the file's order.
+    pub fn classes(&self) -> Vec<&str> {
+        self.requests.iter().map(|r| r.class.as_str()).collect()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    target: Option<String>,
+    #[serde(default)]
+    data: BTreeMap<String, DataFile>,
+    #[serde(default)]
+    defaults: Defaults,
+    #[serde(default)]
+    request: Vec<RequestFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataFile {
+    file: String,
+    #[serde(default)]
+    order: OrderName,
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum OrderName {
+    #[default]
+    Sequential,
+    Random,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    expect: Option<ExpectFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestFile {
+    name: String,
+    #[serde(default = "get")]
+    method: String,
+    path: String,
+    #[serde(default)]
+    query: BTreeMap<String, String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    body_file: Option<String>,
+    #[serde(default = "one")]
+    weight: u32,
+    expect: Option<ExpectFile>,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectFile {
+    status: Option<Vec<u16>>,
+    body_contains: Option<String>,
+    json: Option<JsonFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonFile {
+    pointer: String,
+    equals: toml::Value,
+}
+
+/// Read and check the scenario at `path`.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let fail = |message: String| ScenarioError {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it ({e})")))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    parse(&text, dir).map_err(fail)
+}
+
+/// Parse a scenario's text; `dir` is where its relative file names start.
+pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
+    let file: File = toml::from_str(text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| format!("line {}: ", text[..s.start].lines().count().max(1)))
+            .unwrap_or_default();
+        format!("{at}{}; see docs/scenarios.md", e.message().trim_end())
+    })?;
+    if file.request.is_empty() {
+        return Err(
+            "no [[request]]: declare at least one, e.g. [[request]] name = \"home\" path = \"/\""
+                .into(),
+        );
+    }
+    let tables = Tables(Arc::new(
+        file.data
+            .iter()
+            .map(|(name, d)| table(name, d, dir))
+            .collect::<Result<Vec<_>, _>>()?,
+    ));
+    let mut names = BTreeSet::new();
+    let mut requests = Vec::new();
+    for r in &file.request {
+        if r.name.trim().is_empty() {
+            return Err("a [[request]] has an empty name; give each a name".into());
+        }
+        if !names.insert(r.name.as_str()) {
+            return Err(format!(
+                "two [[request]]s are named `{}`; names must be unique",
+                r.name
+            ));
+        }
+        requests.push(
+            request(r, &file.defaults, &tables, dir)
+                .map_err(|e| format!("request `{}`: {e}", r.name))?,
+        );
+    }
+    if requests.iter().all(|r| r.weight == 0) {
+        return Err("every request has weight 0; give at least one a weight above 0".into());
+    }
+    if let Some(target) = &file.target {
+        let url = url::Url::parse(target).map_err(|e| {
+            format!("target `{target}` is not a URL ({e}); e.g. http://127.0.0.1:8080")
+        })?;
+        if url.scheme() != "http" {
+            return Err(format!("target `{target}`: only http:// is supported"));
+        }
+    }
+    Ok(Scenario {
+        target: file.target,
+        requests,
+    })
+}
+
+fn table(name: &str, d: &DataFile, dir: &Path) -> Result<Table, String> {
+    let valid_name = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid_name {
+        return Err(format!(
+            "[data.{name}]: a table's name may hold only letters, digits, _ and -"
+        ));
+    }
+    let path = dir.join(&d.file);
+    let bad = |why: String| format!("[data.{name}] file {}: {why}", path.display());
+    let mut reader =
+        csv::Reader::from_path(&path).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad(format!("no header line ({e})")))?
+        .iter()
+        .map(|c| c.trim().to_string())
+        .collect();
+    if columns.iter().any(String::is_empty) {
+        return Err(bad("its header line has an empty column name".into()));
+    }
+    let mut rows = Vec::new();
+    for record in reader.byte_records() {
+        let record = record.map_err(|e| bad(format!("{e}")))?;
+        rows.push(record.iter().map(Bytes::copy_from_slice).collect());
+    }
+    if rows.is_empty() {
+        return Err(bad("no rows after the header line".into()));
+    }
+    Ok(Table {
+        name: name.to_string(),
+        columns,
+        rows,
+        order: match d.order {
+            OrderName::Sequential => Order::Sequential,
+            OrderName::Random => Order::Random,
+        },
+    })
+}
+
+fn request(
+    r: &RequestFile,
+    defaults: &Defaults,
+    tables: &Tables,
+    dir: &Path,
+) -> Result<RequestSpec, String> {
+    let method = r.method.trim().to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(format!(
+            "method `{}` is not an HTTP method; use e.g. GET or POST",
+            r.method
+        ));
+    }
+    if !r.path.starts_with('/') {
+        return Err(format!("path `{}` must start with /", r.path));
+    }
+    let mut target = r.path.clone();
+    for (i, (key, value)) in r.query.iter().enumerate() {
+        target.push(if i == 0 && !r.path.contains('?') {
+            '?'
+        } else {
+            '&'
+        });
+        target.push_str(&encode_key(key));
+        target.push('=');
+        target.push_str(value);
+    }
+    let path = Text::parse(&target, Context::Path, tables).map_err(|e| format!("path: {e}"))?;
+    let mut merged = defaults.headers.clone();
+    merged.extend(r.headers.clone());
+    let mut headers = Vec::new();
+    for (name, value) in &merged {
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+        if !valid {
+            return Err(format!(
+                "header name `{name}` is not a valid HTTP header name"
+            ));
+        }
+        if value.contains(['\r', '\n']) {
+            return Err(format!("header `{name}` has a line break in its value"));
+        }
+        let text = Text::parse(value, Context::Header, tables)
+            .map_err(|e| format!("header `{name}`: {e}"))?;
+        text.check_header_values(tables)
+            .map_err(|e| format!("header `{name}`: {e}"))?;
+        headers.push((name.clone(), text));
+    }
+    let body = match (&r.body, &r.body_file) {
+        (Some(_), Some(_)) => {
+            return Err("give body or body_file, not both".into());
+        }
+        (Some(b), None) => b.clone(),
+        (None, Some(f)) => {
+            let p = dir.join(f);
+            std::fs::read_to_string(&p)
+                .map_err(|e| format!("body_file {}: cannot read it ({e})", p.display()))?
+        }
+        (None, None) => String::new(),
+    };
+    let body = Text::parse(&body, Context::Body, tables).map_err(|e| format!("body: {e}"))?;
+    let expect = match r.expect.clone().or_else(|| defaults.expect.clone()) {
+        Some(e) => Some(Arc::new(expectation(e)?)),
+        None => None,
+    };
+    Ok(RequestSpec {
+        class: r.name.clone(),
+        weight: r.weight,
+        template: Some(Arc::new(RequestTemplate {
+            method: method.clone(),
+            path,
+            headers,
+            body,
+            tables: tables.clone(),
+        })),
+        expect,
+        method,
+        ..RequestSpec::get(r.path.clone())
+    })
+}
+
+fn expectation(e: ExpectFile) -> Result<Expect, String> {
+    let status = e.status.unwrap_or_default();
+    if let Some(bad) = status.iter().find(|s| !(100..=599).contains(*s)) {
+        return Err(format!(
+            "expect.status {bad} is not an HTTP status (100 to 599)"
+        ));
+    }
+    let json = match e.json {
+        Some(j) => {
+            if !(j.pointer.is_empty() || j.pointer.starts_with('/')) {
+                return Err(format!(
+                    "expect.json.pointer `{}` is not a JSON pointer; it starts with /, e.g. /user/id",
+                    j.pointer
+                ));
+            }
+            let value =
+                serde_json::to_value(&j.equals).map_err(|e| format!("expect.json.equals: {e}"))?;
+            Some((j.pointer, value))
+        }
+        None => None,
+    };
+    Ok(Expect {
+        status,
+        body_contains: e.body_contains,
+        json,
+    })
+}
+
+/// A query key as written, with what a query cannot carry percent-encoded.
+fn encode_key(key: &str) -> String {
+    key.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHOP: &str = r#"
+target = "http://127.0.0.1:8080"
+
+[data.users]
+file = "users.csv"
+order = "random"
+
+[defaults]
+headers = { Accept = "application/json" }
+
+[[request]]
+name = "search"
+path = "/search"
+query = { q = "{{ pick shoes hats }}", "page no" = "{{ int 1 5 }}" }
+headers = { X-User = "{{ csv users.id }}" }
+weight = 3
+expect = { status = [200], body_contains = "results" }
+
+[[request]]
+name = "login"
+method = "post"
+path = "/login"
+body = '{"user": "{{ csv users.name }}"}'
+expect = { json = { pointer = "/ok", equals = true } }
+"#;
+
+    fn dir_with_users() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("users.csv"), "id,name\n1,ann\n2,bo\n").unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_scenario_becomes_templated_requests() {
+        let dir = dir_with_users();
+        let s = parse(SHOP, dir.path()).unwrap();
+        assert_eq!(s.target.as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(s.classes(), ["search", "login"]);
+        let search = &s.requests[0];
+        assert_eq!(search.weight, 3);
+        let t = search.template.as_ref().unwrap();
+        assert_eq!(t.method, "GET");
+        assert_eq!(t.headers.len(), 2, "the default header and its own");
+        let x = search.expect.as_ref().unwrap();
+        assert_eq!(x.status, [200]);
+        assert_eq!(x.body_contains.as_deref(), Some("results"));
+        let login = &s.requests[1];
+        assert_eq!(login.template.as_ref().unwrap().method, "POST");
+        assert_eq!(
+            login.expect.as_ref().unwrap().json,
+            Some(("/ok".into(), serde_json::json!(true)))
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named_with_their_fix() {
+        let dir = dir_with_users();
+        let err = |text: &str| parse(text, dir.path()).unwrap_err();
+        assert!(err("").contains("no [[request]]"));
+        assert!(err("[[request]]\nname = \"a\"\npath = \"/\"\nspeed = 3\n")
+            .contains("unknown field `speed`"));
+        assert!(err("[[request]]\nname = \"a\"\npath = \"x\"\n").contains("must start with /"));
+        assert!(err(
+            "[[request]]\nname = \"a\"\npath = \"/\"\n[[request]]\nname = \"a\"\npath = \"/\"\n"
+        )
+        .contains("named `a`"));
+        assert!(
+            err("[[request]]\nname = \"a\"\npath = \"/{{ csv nobody.id }}\"\n")
+                .contains("request `a`: path: `{{ csv nobody.id }}`: no table")
+        );
+        assert!(err("[data.users]\nfile = \"users.csv\"\n[[request]]\nname = \"a\"\npath = \"/{{ csv users.mail }}\"\n")
+            .contains("its columns are id, name"));
+        assert!(err(
+            "[data.users]\nfile = \"none.csv\"\n[[request]]\nname = \"a\"\npath = \"/\"\n"
+        )
+        .contains("cannot read it"));
+        assert!(
+            err("[[request]]\nname = \"a\"\npath = \"/\"\nbody = \"x\"\nbody_file = \"y\"\n")
+                .contains("not both")
+        );
+        assert!(
+            err("[[request]]\nname = \"a\"\npath = \"/\"\nexpect = { status = [42] }\n")
+                .contains("not an HTTP status")
+        );
+        assert!(err("[[request]]\nname = \"a\"\npath = \"/\"\nweight = 0\n").contains("weight 0"));
+        assert!(
+            err("[[request]]\nname = \"a\"\npath = \"/\"\nmethod = \"GE T\"\n")
+                .contains("not an HTTP method")
+        );
+        assert!(err(
+            "[[request]]\nname = \"a\"\npath = \"/\"\nheaders = { \"Bad Name\" = \"1\" }\n"
+        )
+        .contains("not a valid HTTP header name"));
+        assert!(
+            err("target = \"ftp://x\"\n[[request]]\nname = \"a\"\npath = \"/\"\n")
+                .contains("only http://")
+        );
+        assert!(err("[[request]]\nname = \"a\"\npath = \"/\"\nexpect = { json = { pointer = \"ok\", equals = 1 } }\n")
+            .contains("not a JSON pointer"));
+        assert!(
+            err("[[request]]\nname = \"a\"\n").contains("line"),
+            "{}",
+            err("[[request]]\nname = \"a\"\n")
+        );
+    }
+
+    #[test]
+    fn query_keys_are_encoded_and_appended() {
+        assert_eq!(encode_key("page no"), "page%20no");
+        assert_eq!(encode_key("a-b_c"), "a-b_c");
+    }
+}
