@@ -28,6 +28,7 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use super::footprint;
+use super::node_versions::NodeRuntime;
 use super::procs::GroupGuard;
 use super::supervisor::log_tail;
 use super::{Contender, SetupKind};
@@ -118,6 +119,31 @@ pub enum SetupError {
     Cancelled { name: String },
 }
 
+impl SetupError {
+    /// Why `contender`, derived for another runtime (`--python`, `--node`), is
+    /// skipped rather than failed: that runtime is below the floor, or its
+    /// dependencies do not install there (no wheel, a build that fails). None for
+    /// any other error, and for every error of a contender on the runtime on PATH.
+    pub fn runtime_skip(&self, contender: &Contender) -> Option<String> {
+        super::runtimes::split_name(contender.name()).1?;
+        match self {
+            SetupError::RuntimeTooOld { runtime, found, need, .. } => Some(format!(
+                "skipped: {runtime} is {found}, below the {need} bakeoff's contenders need"
+            )),
+            SetupError::Command { command, status, log, tail, .. } => {
+                let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+                Some(format!(
+                    "skipped: its dependencies do not install on {}: `{command}` failed ({status}): {} (log: {})",
+                    contender.manifest.runtime,
+                    last.trim(),
+                    log.display()
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The figures persisted with a finished install.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Stamp {
@@ -190,14 +216,33 @@ pub async fn ensure_one(
         .and_then(|b| serde_json::from_slice::<Stamp>(&b).ok())
         .filter(|s| s.key == key && !opts.force);
     let venv = install_dir.join("venv");
+    // A Node.js from bakeoff's cache (`--node`): first on PATH for npm, node-gyp
+    // (with its headers) and the app, which runs from a copy beside its own
+    // node_modules, so that the contender on PATH's node keeps its own.
+    let node_home = match m.setup.kind {
+        SetupKind::Npm => NodeRuntime::home_of(&m.runtime),
+        _ => None,
+    };
+    let app_dir = match &node_home {
+        Some(_) => install_dir.join("app"),
+        None => c.dir.clone(),
+    };
+    let runtime_dirs: Vec<PathBuf> = node_home.iter().map(|h| h.join("bin")).collect();
     let (python, path_dirs) = match m.setup.kind {
         SetupKind::Pip => (
             venv.join("bin/python").display().to_string(),
             vec![venv.join("bin")],
         ),
-        SetupKind::Npm => (m.runtime.clone(), vec![c.dir.join("node_modules/.bin")]),
+        SetupKind::Npm => (
+            m.runtime.clone(),
+            [runtime_dirs.clone(), vec![app_dir.join("node_modules/.bin")]].concat(),
+        ),
         SetupKind::None => (m.runtime.clone(), Vec::new()),
     };
+    let install_env: Vec<(String, String)> = node_home
+        .iter()
+        .map(|h| ("npm_config_nodedir".to_string(), h.display().to_string()))
+        .collect();
     let cached = stamp.is_some();
     let stamp = match stamp {
         Some(s) => s,
@@ -211,9 +256,10 @@ pub async fn ensure_one(
                 log: &log,
                 timeout: opts.install_timeout,
                 cancel,
+                env: &install_env,
             };
             match m.setup.kind {
-                SetupKind::Npm => install_npm(c, &install_dir, &run).await?,
+                SetupKind::Npm => install_npm(c, &install_dir, &runtime_dirs, &run).await?,
                 SetupKind::Pip => {
                     let lock = c.dir.join(lockfile.clone().unwrap_or_default());
                     install_pip(c, &lock, &venv, &run).await?
@@ -221,10 +267,13 @@ pub async fn ensure_one(
                 SetupKind::None => {}
             }
             if m.setup.kind == SetupKind::Npm {
-                link_node_modules(c, &install_dir)?;
+                if node_home.is_some() {
+                    copy_app(c, &app_dir)?;
+                }
+                link_node_modules(c, &app_dir, &install_dir)?;
             }
             for argv in &m.setup.commands {
-                run.run(argv, &c.dir, &path_dirs).await?;
+                run.run(argv, &app_dir, &path_dirs).await?;
             }
             let install_secs = started.elapsed().as_secs_f64();
             let stamp = measure(
@@ -246,8 +295,12 @@ pub async fn ensure_one(
     };
     super::cache::touch(&stamp_path);
     if cached && m.setup.kind == SetupKind::Npm {
+        // The app's own files may have changed since; the copy follows them.
+        if node_home.is_some() {
+            copy_app(c, &app_dir)?;
+        }
         // A fresh clone with a warm cache: only the link is missing.
-        link_node_modules(c, &install_dir)?;
+        link_node_modules(c, &app_dir, &install_dir)?;
     }
     let mut base = c.base_info();
     base.disclosures.extend(lock_note);
@@ -261,8 +314,10 @@ pub async fn ensure_one(
         app_loc: footprint::app_loc(&c.dir),
         ..base
     };
+    let mut contender = c.clone();
+    contender.dir = app_dir;
     Ok(Installed {
-        contender: c.clone(),
+        contender,
         info,
         python,
         path_dirs,
@@ -273,10 +328,10 @@ pub async fn ensure_one(
 
 /// An exclusive `flock` on `<entry>.lock`, held while an install entry is checked
 /// or built; released when dropped (the file closes).
-struct CacheLock(std::fs::File);
+pub(crate) struct CacheLock(std::fs::File);
 
 impl CacheLock {
-    async fn acquire(
+    pub(crate) async fn acquire(
         entry: &Path,
         wait: Duration,
         cancel: &CancellationToken,
@@ -374,6 +429,7 @@ fn install_key(c: &Contender, lock: &[u8], package_json: &[u8], runtime_version:
 async fn install_npm(
     c: &Contender,
     install_dir: &Path,
+    runtime_dirs: &[PathBuf],
     run: &Runner<'_>,
 ) -> Result<(), SetupError> {
     let lock = c.manifest.setup.lockfile.clone().unwrap_or_default();
@@ -391,7 +447,7 @@ async fn install_npm(
         }
     }
     let argv = ["npm", "ci", "--no-audit", "--no-fund"].map(String::from);
-    run.run(&argv, install_dir, &[]).await?;
+    run.run(&argv, install_dir, runtime_dirs).await?;
     // npm creates no node_modules for a package without dependencies.
     let nm = install_dir.join("node_modules");
     std::fs::create_dir_all(&nm).map_err(|source| SetupError::Io {
@@ -435,9 +491,39 @@ async fn install_pip(
     })
 }
 
-/// `<contender>/node_modules` -> `<install_dir>/node_modules`.
-fn link_node_modules(c: &Contender, install_dir: &Path) -> Result<(), SetupError> {
-    let link = c.dir.join("node_modules");
+/// The app's files (all but `node_modules`) copied into `app_dir`, replacing an
+/// older copy: a real copy, since Node resolves a symlinked main module to its
+/// real directory and would load the `node_modules` beside the original.
+fn copy_app(c: &Contender, app_dir: &Path) -> Result<(), SetupError> {
+    let io = |path: &Path| {
+        let name = c.manifest.name.clone();
+        let path = path.to_path_buf();
+        move |source| SetupError::Io { name, path, source }
+    };
+    let _ = std::fs::remove_dir_all(app_dir);
+    fn copy(from: &Path, to: &Path, top: bool) -> std::io::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            let name = e.file_name();
+            if top && name == "node_modules" {
+                continue;
+            }
+            let kind = e.file_type()?;
+            if kind.is_dir() {
+                copy(&e.path(), &to.join(&name), false)?;
+            } else if kind.is_file() {
+                std::fs::copy(e.path(), to.join(&name))?;
+            }
+        }
+        Ok(())
+    }
+    copy(&c.dir, app_dir, true).map_err(io(&c.dir))
+}
+
+/// `<app_dir>/node_modules` -> `<install_dir>/node_modules`.
+fn link_node_modules(c: &Contender, app_dir: &Path, install_dir: &Path) -> Result<(), SetupError> {
+    let link = app_dir.join("node_modules");
     let target = install_dir.join("node_modules");
     let io = |source| SetupError::Io {
         name: c.manifest.name.clone(),
@@ -543,6 +629,8 @@ struct Runner<'a> {
     log: &'a Path,
     timeout: Duration,
     cancel: &'a CancellationToken,
+    /// Set on every command (e.g. node-gyp's `nodedir` for a cached Node.js).
+    env: &'a [(String, String)],
 }
 
 impl Runner<'_> {
@@ -591,7 +679,8 @@ impl Runner<'_> {
             .current_dir(dir)
             .stdin(Stdio::null())
             .process_group(0)
-            .kill_on_drop(true);
+            .kill_on_drop(true)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         if !path_dirs.is_empty() {
             let mut dirs = path_dirs.to_vec();
             if let Some(p) = std::env::var_os("PATH") {

@@ -9,6 +9,7 @@ pub(crate) fn spec(name: &str) -> ContenderSpec {
         default_workers: 1,
         max_workers: 64,
         unsupported: BTreeMap::new(),
+        skipped: None,
     }
 }
 
