@@ -67,7 +67,14 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
                 let i = &inst.info;
                 rows.push(vec![
                     i.name.clone(),
-                    format!("{} {}", i.runtime, i.runtime_version),
+                    // A cached runtime's path is long; its version says which it is.
+                    format!(
+                        "{} {}",
+                        std::path::Path::new(&i.runtime)
+                            .file_name()
+                            .map_or(i.runtime.clone(), |n| n.to_string_lossy().into_owned()),
+                        i.runtime_version
+                    ),
                     format!("{} {}", i.framework, i.framework_version),
                     if inst.cached {
                         format!("{:.1}s (cached)", i.install_secs)

@@ -41,6 +41,7 @@ use crate::model::{ContenderInfo, VariantInfo};
 pub mod cache;
 pub mod check;
 pub mod datagen;
+pub mod eol;
 pub mod footprint;
 pub mod interpreters;
 pub mod locate;

@@ -127,9 +127,14 @@ impl SetupError {
     pub fn runtime_skip(&self, contender: &Contender) -> Option<String> {
         super::runtimes::split_name(contender.name()).1?;
         match self {
-            SetupError::RuntimeTooOld { runtime, found, need, .. } => Some(format!(
-                "skipped: {runtime} is {found}, below the {need} bakeoff's contenders need"
-            )),
+            SetupError::RuntimeTooOld { runtime, found, need, .. } => {
+                // "Python 3.9.16 (7.3.11+dfsg…)\n[PyPy …]": the language version only.
+                let found: Vec<&str> = found.split_whitespace().take(2).collect();
+                Some(format!(
+                    "skipped: {runtime} is {}, below the {need} bakeoff's contenders need",
+                    found.join(" ")
+                ))
+            }
             SetupError::Command { command, status, log, tail, .. } => {
                 let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
                 Some(format!(
