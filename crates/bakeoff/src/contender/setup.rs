@@ -127,7 +127,12 @@ impl SetupError {
     pub fn runtime_skip(&self, contender: &Contender) -> Option<String> {
         super::runtimes::split_name(contender.name()).1?;
         match self {
-            SetupError::RuntimeTooOld { runtime, found, need, .. } => {
+            SetupError::RuntimeTooOld {
+                runtime,
+                found,
+                need,
+                ..
+            } => {
                 // "Python 3.9.16 (7.3.11+dfsg…)\n[PyPy …]": the language version only.
                 let found: Vec<&str> = found.split_whitespace().take(2).collect();
                 Some(format!(
@@ -135,12 +140,22 @@ impl SetupError {
                     found.join(" ")
                 ))
             }
-            SetupError::Command { command, status, log, tail, .. } => {
-                let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            SetupError::Command {
+                command,
+                status,
+                log,
+                tail,
+                ..
+            } => {
+                let last = tail
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
                 Some(format!(
                     "skipped: its dependencies do not install on {}: `{command}` failed ({status}): {} (log: {})",
                     contender.manifest.runtime,
-                    last.trim(),
+                    last.trim().trim_start_matches('|').trim(),
                     log.display()
                 ))
             }
@@ -240,7 +255,11 @@ pub async fn ensure_one(
         ),
         SetupKind::Npm => (
             m.runtime.clone(),
-            [runtime_dirs.clone(), vec![app_dir.join("node_modules/.bin")]].concat(),
+            [
+                runtime_dirs.clone(),
+                vec![app_dir.join("node_modules/.bin")],
+            ]
+            .concat(),
         ),
         SetupKind::None => (m.runtime.clone(), Vec::new()),
     };

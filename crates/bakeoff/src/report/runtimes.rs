@@ -238,18 +238,26 @@ pub fn table(rv: &RuntimeVersions) -> Option<Table> {
             let cell = |text: String, style| TableCell { text, style };
             rows.push(vec![
                 cell(
-                    if i == 0 { g.contender.clone() } else { String::new() },
+                    if i == 0 {
+                        g.contender.clone()
+                    } else {
+                        String::new()
+                    },
                     Style::Plain,
                 ),
                 cell(
-                    if i == 0 { g.workload.clone() } else { String::new() },
+                    if i == 0 {
+                        g.workload.clone()
+                    } else {
+                        String::new()
+                    },
                     Style::Plain,
                 ),
                 cell(v.runtime.clone(), Style::Plain),
                 cell(
-                    v.estimate
-                        .as_ref()
-                        .map_or("-".into(), |e| format!("{} {}", fmt_estimate(e, fmt), g.unit)),
+                    v.estimate.as_ref().map_or("-".into(), |e| {
+                        format!("{} {}", fmt_estimate(e, fmt), g.unit)
+                    }),
                     Style::Plain,
                 ),
                 cell(
@@ -300,34 +308,7 @@ are listed as skipped cells.";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures::sample_run;
-
-    /// The sample run with python-fastapi also measured on CPython 3.13, a bit faster.
-    pub(crate) fn run_on_two_pythons() -> Run {
-        let mut run = sample_run();
-        let base = run.contender("python-fastapi").unwrap().clone();
-        let mut derived = base.clone();
-        derived.name = "python-fastapi-py313".into();
-        derived.runtime = "/usr/local/bin/python3.13".into();
-        derived.runtime_version = "3.13.1".into();
-        run.contenders.push(derived);
-        let cells: Vec<_> = run
-            .cells
-            .iter()
-            .filter(|c| c.contender == "python-fastapi")
-            .cloned()
-            .collect();
-        for mut c in cells {
-            c.contender = "python-fastapi-py313".into();
-            if let Some(e) = c.capacity.as_mut() {
-                for x in [&mut e.median, &mut e.mean, &mut e.ci_low, &mut e.ci_high] {
-                    *x *= 1.5;
-                }
-            }
-            run.cells.push(c);
-        }
-        run
-    }
+    use crate::report::fixtures::{run_on_two_pythons, sample_run};
 
     #[test]
     fn two_versions_make_a_group_with_a_ratio_to_the_oldest() {
@@ -367,9 +348,14 @@ mod tests {
             }
         }
         let notes = eol_notes(&run);
-        let node = notes.iter().find(|n| n.runtime == "Node.js v20.20.2").unwrap();
+        let node = notes
+            .iter()
+            .find(|n| n.runtime == "Node.js v20.20.2")
+            .unwrap();
         assert!(node.past && node.end_of_life == "2026-04-30");
-        assert!(node.sentence().contains("past its end of life (2026-04-30)"));
+        assert!(node
+            .sentence()
+            .contains("past its end of life (2026-04-30)"));
         run.started_at = "2026-01-01T00:00:00Z".into();
         assert!(eol_notes(&run).iter().all(|n| !n.past));
     }
