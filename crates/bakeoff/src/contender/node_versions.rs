@@ -48,6 +48,11 @@ impl NodeRuntime {
         format!("node{}", self.major)
     }
 
+    /// The cache entry holding a package directory (`<entry>/node_modules/<package>`).
+    pub fn entry_of(home: &Path) -> Option<PathBuf> {
+        Some(home.parent()?.parent()?.to_path_buf())
+    }
+
     /// The package directory of a `node` binary installed here, if `runtime` is one.
     pub fn home_of(runtime: &str) -> Option<PathBuf> {
         let p = Path::new(runtime);

@@ -239,7 +239,7 @@ pub async fn ensure_one(
             std::io::ErrorKind::Interrupted => SetupError::Cancelled { name: name.clone() },
             _ => io(&install_dir)(source),
         })?;
-    let in_use = super::cache::InUse::acquire(&install_dir).map_err(io(&install_dir))?;
+    let mut in_use = super::cache::InUse::acquire(&install_dir).map_err(io(&install_dir))?;
     let stamp_path = install_dir.join(STAMP);
     let stamp = std::fs::read(&stamp_path)
         .ok()
@@ -258,6 +258,10 @@ pub async fn ensure_one(
         None => c.dir.clone(),
     };
     let runtime_dirs: Vec<PathBuf> = node_home.iter().map(|h| h.join("bin")).collect();
+    // `bakeoff cache prune` leaves that Node.js alone while the install is in use.
+    if let Some(entry) = node_home.as_deref().and_then(NodeRuntime::entry_of) {
+        in_use.also(&entry).map_err(io(&entry))?;
+    }
     let (python, path_dirs) = match m.setup.kind {
         SetupKind::Pip => (
             venv.join("bin/python").display().to_string(),

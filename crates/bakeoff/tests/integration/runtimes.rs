@@ -86,6 +86,14 @@ async fn a_node_release_installs_from_the_registry_and_a_contender_runs_on_it() 
         "runs from its own copy: {}",
         inst.contender.dir.display()
     );
+    // While the install is in use, `bakeoff cache prune` leaves its Node.js alone.
+    let entries = bakeoff::contender::cache::list(&cache).unwrap();
+    let cached_node = entries.iter().find(|e| e.kind == "node").unwrap();
+    assert!(cached_node.in_use, "{cached_node:?}");
+    assert_eq!(
+        cached_node.describe(),
+        format!("node node ({})", node.version)
+    );
     let logs = tmp.path().join("logs");
     let running = tokio::time::timeout(
         Duration::from_secs(30),
