@@ -174,9 +174,9 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
                 match e.runtime_skip(c) {
                     // Not this contender's fault: its cells are recorded as skipped.
                     Some(reason) => {
-                        say(&format!("{}: {reason}", c.name()));
+                        say(&format!("{}: skipped: {reason}", c.name()));
                         plan.skip_contender(c.name(), &reason);
-                        info.disclosures.push(reason);
+                        info.disclosures.push(format!("skipped: {reason}"));
                     }
                     None => {
                         rejected.insert(c.name().to_string(), format!("setup failed: {e}"));

@@ -88,7 +88,7 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
             }
             Err(SetupError::Cancelled { .. }) => return Err(Interrupted.into()),
             Err(e) => match e.runtime_skip(c) {
-                Some(reason) => eprintln!("{}: {reason}", c.name()),
+                Some(reason) => eprintln!("{}: skipped: {reason}", c.name()),
                 None => {
                     eprintln!("{}: FAILED", c.name());
                     failures.push(format!("{e}"));

@@ -64,7 +64,7 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
             Err(SetupError::Cancelled { .. }) => return Err(Interrupted.into()),
             Err(e) => {
                 if let Some(reason) = e.runtime_skip(c) {
-                    eprintln!("{}: {reason}", c.name());
+                    eprintln!("{}: skipped: {reason}", c.name());
                     continue;
                 }
                 verdicts.push(Verdict::failed(c, format!("setup failed: {e}")));

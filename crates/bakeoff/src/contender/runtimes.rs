@@ -133,10 +133,12 @@ pub fn split_name(name: &str) -> (String, Option<String>) {
 
 /// The interpreter a derived Python contender runs on (for the disclosure).
 pub(super) fn python_disclosure(python: &Interpreter) -> String {
+    let runtime = match python.pypy {
+        Some(_) => format!("{} (Python {})", python.implementation(), python.version),
+        None => format!("CPython {}", python.version),
+    };
     format!(
-        "runs on {} {} ({}), with its own virtual environment",
-        python.implementation(),
-        python.version,
+        "runs on {runtime} ({}), with its own virtual environment",
         python.path.display()
     )
 }

@@ -134,7 +134,7 @@ impl SetupError {
                 // "Python 3.9.16 (7.3.11+dfsg…)\n[PyPy …]": the language version only.
                 let found: Vec<&str> = found.split_whitespace().take(2).collect();
                 Some(format!(
-                    "skipped: {runtime} is {}, below the {need} bakeoff's contenders need",
+                    "{runtime} is {}, below the {need} bakeoff's contenders need",
                     found.join(" ")
                 ))
             }
@@ -151,7 +151,7 @@ impl SetupError {
                     .find(|l| !l.trim().is_empty())
                     .unwrap_or("");
                 Some(format!(
-                    "skipped: its dependencies do not install on {}: `{command}` failed ({status}): {} (log: {})",
+                    "its dependencies do not install on {}: `{command}` failed ({status}): {} (log: {})",
                     contender.manifest.runtime,
                     last.trim().trim_start_matches('|').trim(),
                     log.display()

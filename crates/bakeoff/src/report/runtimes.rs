@@ -45,6 +45,9 @@ pub struct VersionPoint {
     /// e.g. "CPython 3.13.1", "Node.js v22.23.5".
     pub runtime: String,
     pub estimate: Option<Estimate>,
+    /// Without an estimate, the highest rate a truncated or generator-limited trial
+    /// passed ([`summary::lower_bound`]): "at least", never a capacity.
+    pub lower_bound: Option<f64>,
     /// This version ÷ the oldest; None for the oldest itself or without both estimates.
     pub ratio_to_oldest: Option<VersionRatio>,
 }
@@ -130,6 +133,7 @@ pub fn runtime_versions(run: &Run) -> RuntimeVersions {
                     contender: r.cell.contender.clone(),
                     runtime: runtime_label(c),
                     estimate: r.headline(),
+                    lower_bound: summary::lower_bound(r.cell),
                     ratio_to_oldest: match (i, r.verdict_headline(), oldest) {
                         (1.., Some(e), Some(o)) => version_ratio(&e, &o, s.kind),
                         _ => None,
@@ -255,9 +259,11 @@ pub fn table(rv: &RuntimeVersions) -> Option<Table> {
                 ),
                 cell(v.runtime.clone(), Style::Plain),
                 cell(
-                    v.estimate.as_ref().map_or("-".into(), |e| {
-                        format!("{} {}", fmt_estimate(e, fmt), g.unit)
-                    }),
+                    match (&v.estimate, v.lower_bound) {
+                        (Some(e), _) => format!("{} {}", fmt_estimate(e, fmt), g.unit),
+                        (None, Some(b)) => format!("≥ {} {} (lower bound)", fmt(b), g.unit),
+                        (None, None) => "-".into(),
+                    },
                     Style::Plain,
                 ),
                 cell(
