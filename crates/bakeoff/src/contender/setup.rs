@@ -365,11 +365,12 @@ pub async fn ensure_one(
         link_node_modules(c, &app_dir, &install_dir)?;
     }
     let mut base = c.base_info();
-    base.disclosures.extend(lock_note);
-    // First, so a variant's disclosures still begin with its base's.
-    if let Some(note) = runtime_note(m, &stamp) {
-        base.disclosures.insert(0, note);
-    }
+    // The install's own notes first, so a variant's disclosures still begin with its base's.
+    let notes: Vec<String> = runtime_note(m, &stamp)
+        .into_iter()
+        .chain(lock_note)
+        .collect();
+    base.disclosures.splice(0..0, notes);
     let info = ContenderInfo {
         runtime_version: stamp.runtime_version.clone(),
         framework_version: stamp.framework_version.clone(),
@@ -717,7 +718,13 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders/python-flask");
         let mut m = super::super::manifest::load(&dir.join("bakeoff.toml")).unwrap();
         let base = m.setup.lockfile.clone().unwrap();
+        // The reference contender locks 3.10 apart (pandas 3 needs 3.11).
+        assert_eq!(
+            choose_lockfile(&m, "3.10.13").0,
+            Some(PathBuf::from("requirements-py310.txt"))
+        );
         // No per-version lockfiles: the lockfile, and nothing to disclose.
+        m.setup.lockfiles.clear();
         assert_eq!(choose_lockfile(&m, "3.12.1"), (Some(base.clone()), None));
         m.setup.lockfiles = [("3.12".to_string(), PathBuf::from("requirements-py312.txt"))].into();
         let (lock, note) = choose_lockfile(&m, "3.12.1");
