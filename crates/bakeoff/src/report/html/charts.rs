@@ -507,7 +507,7 @@ pub fn runtime_versions(
                     .filter_map(|(i, v)| {
                         let e = v.estimate?;
                         let ratio = match &v.ratio_to_oldest {
-                            Some(r) => format!(", {:.2}x the oldest", r.value),
+                            Some(r) => format!(" ({:.2}x)", r.value),
                             None => String::new(),
                         };
                         Some(Bar {
@@ -528,7 +528,7 @@ pub fn runtime_versions(
     }
     Some(svg::bar_chart(
         &format!("runtimes-{workload}"),
-        &format!("{workload}: {metric} per runtime version (whiskers: the range below 5 trials, the 95% t-interval from 5)"),
+        &format!("{workload}: {metric} per runtime version"),
         &format!("{metric} ({unit})"),
         &groups,
     ))

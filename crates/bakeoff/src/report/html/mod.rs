@@ -273,7 +273,11 @@ fn runtime_versions(run: &Run, disclosed: &[&str], h: &mut String) {
             "<p class=\"muted\">Every contender ran on one runtime version (measure others with --python or --node).</p>",
         ),
         Some(t) => {
-            let _ = write!(h, "<p>{}</p>", esc(runtimes::INTRO));
+            let _ = write!(
+                h,
+                "<p>{} Whiskers: the range below 5 trials, the 95% t-interval from 5.</p>",
+                esc(runtimes::INTRO)
+            );
             let mut workloads: Vec<&str> = rv.groups.iter().map(|g| g.workload.as_str()).collect();
             workloads.dedup();
             for w in workloads {
