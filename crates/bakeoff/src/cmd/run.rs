@@ -61,6 +61,7 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
         discover(&args.contenders)?,
         &args.runtimes,
         &results_dir,
+        quiet,
         &cancel,
     )
     .await?;

@@ -15,6 +15,7 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
         discover(&args.contenders)?,
         &args.runtimes,
         &results_dir,
+        false,
         &cancel,
     )
     .await?;
@@ -149,10 +150,11 @@ pub(super) async fn with_runtimes(
     contenders: Vec<Contender>,
     args: &RuntimeArgs,
     results_dir: &std::path::Path,
+    quiet: bool,
     cancel: &CancellationToken,
 ) -> Result<Vec<Contender>> {
     let axis = args.axis();
-    if !axis.node.is_empty() {
+    if !axis.node.is_empty() && !quiet {
         eprintln!(
             "Node.js {}: installing from the npm registry where not cached …",
             axis.node.join(", ")

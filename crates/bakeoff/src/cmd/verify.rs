@@ -30,6 +30,7 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
         discover(&args.contenders)?,
         &args.runtimes,
         &results_dir,
+        false,
         &cancel,
     )
     .await?;
