@@ -1,8 +1,9 @@
 //! Contenders: the manifest ([`manifest`]), where the reference ones are
 //! ([`locate`]), discovery of a selection ([`discover`]), installs ([`setup`]) and
-//! their cache ([`cache`]), the generated data ([`datagen`]) and the
-//! supervisor that runs them ([`supervisor`], with [`procs`] for process groups).
-//! [`check`] ties them to the contract verifier.
+//! their cache ([`cache`]), the same contenders on other runtime versions
+//! ([`runtimes`], with [`interpreters`], [`node_versions`] and [`eol`]), the
+//! generated data ([`datagen`]) and the supervisor that runs them ([`supervisor`],
+//! with [`procs`] for process groups). [`check`] ties them to the contract verifier.
 //!
 //! The flow a command follows:
 //!
