@@ -281,3 +281,59 @@ fn two_versions_rows_land_in_the_store_and_the_report_section() {
         "the HTML draws it"
     );
 }
+
+/// `bakeoff run` with a derived contender that cannot run: its cells are stored
+/// as skipped with the reason, the run says so, and the other contender is measured.
+#[test]
+fn a_run_records_a_skipped_runtime_with_its_reason() {
+    let fx = copy_fixtures(&["pip-tiny"]);
+    let old = fx.path().join("bin/python3.9");
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    std::fs::write(&old, "#!/bin/sh\necho 'Python 3.9.18'\n").unwrap();
+    let mut perm = std::fs::metadata(&old).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&old, perm).unwrap();
+    let results = fx.path().join("results");
+    let db = results.join("bakeoff.db");
+    let marker = crate::hardening::Marker::new();
+    let out = crate::run::bakeoff(&results, &marker)
+        .arg("run")
+        .arg("--contender")
+        .arg(fx.path().join("pip-tiny"))
+        .args(["--workloads", "plaintext", "--duration-scale", "0.1"])
+        .arg("--python")
+        .arg(&old)
+        .arg("--db")
+        .arg(&db)
+        .env("BAKEOFF_CACHE_DIR", fx.path().join("cache"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("pip-tiny-py39: skipped: ")
+            && err.contains("is Python 3.9.18, below the 3.10"),
+        "{err}"
+    );
+    crate::run::assert_no_orphans(&marker);
+
+    let store = Store::open(&db).unwrap();
+    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
+    let skipped = run
+        .cell("pip-tiny-py39", "plaintext")
+        .expect("its cell is stored");
+    match &skipped.status {
+        bakeoff::model::CellStatus::Skipped { reason } => {
+            assert!(reason.contains("below the 3.10"), "{reason}")
+        }
+        s => panic!("{s:?}"),
+    }
+    let row = run.contender("pip-tiny-py39").expect("its row is stored");
+    assert!(
+        row.disclosures.iter().any(|d| d.starts_with("skipped: ")),
+        "{:?}",
+        row.disclosures
+    );
+    let measured = run.cell("pip-tiny", "plaintext").unwrap();
+    assert!(measured.status.is_ok(), "{:?}", measured.status);
+}
