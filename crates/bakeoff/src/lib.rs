@@ -7,8 +7,9 @@
 //!   and calls the library. The only place that prints.
 //! - [`contender`]: the manifest (`bakeoff.toml`), where the reference contenders
 //!   are (`locate`: the clone's, or the copy built into the binary), `setup`
-//!   (installs, their `cache`, and data generation) and the supervisor (processes,
-//!   health, logs, teardown).
+//!   (installs, their `cache`, and data generation), other runtime versions
+//!   (`runtimes`: `--python` interpreters, `--node` releases from the npm registry,
+//!   end-of-life dates in `eol`) and the supervisor (processes, health, logs, teardown).
 //! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.
 //! - [`scenario`]: scenario files (a service's own requests, templates and
 //!   expectations) turned into the engine's request mix.

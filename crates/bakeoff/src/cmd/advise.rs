@@ -129,7 +129,7 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
                 slo_p99: format!("{}ms", run.settings.slo_p99_ms),
                 trials: None,
                 workers: Vec::new(),
-                pythons: Vec::new(),
+                runtimes: Default::default(),
                 duration_scale: 1.0,
                 db: args.db.clone(),
                 quiet: false,

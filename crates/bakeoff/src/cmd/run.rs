@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use super::setup::{discover, generate_data};
+use super::setup::{discover, generate_data, with_runtimes};
 use crate::cli::RunArgs;
 use crate::contender::check::verify_one;
 use crate::contender::setup::{self, Installed, SetupError, SetupOptions};
@@ -56,19 +56,15 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             None => available.iter().map(|c| c.name().to_string()).collect(),
         };
     }
-    let mut contenders = discover(&args.contenders)?;
-    let pythons = interpreters::resolve(&args.pythons).map_err(InputError::new)?;
-    let derived: Vec<_> = contenders
-        .iter()
-        .filter(|c| c.manifest.language == "python")
-        .flat_map(|c| {
-            pythons
-                .iter()
-                .map(move |p| interpreters::on_interpreter(c, p))
-        })
-        .collect();
-    contenders.extend(derived);
     let results_dir = args.contenders.results_dir.clone();
+    let contenders = with_runtimes(
+        discover(&args.contenders)?,
+        &args.runtimes,
+        &results_dir,
+        quiet,
+        &cancel,
+    )
+    .await?;
     let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
     let database = args.database.database();
     let specs: Vec<ContenderSpec> = contenders
@@ -78,6 +74,7 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             default_workers: c.manifest.workers.default,
             max_workers: c.manifest.workers.max,
             unsupported: c.unsupported_on(database),
+            skipped: None,
         })
         .collect();
     let mut plan = Plan::build(
@@ -174,8 +171,19 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             Ok(i) => i,
             Err(SetupError::Cancelled { .. }) => return Err(Interrupted.into()),
             Err(e) => {
-                rejected.insert(c.name().to_string(), format!("setup failed: {e}"));
-                infos.push(c.base_info());
+                let mut info = c.base_info();
+                match e.runtime_skip(c) {
+                    // Not this contender's fault: its cells are recorded as skipped.
+                    Some(reason) => {
+                        say(&format!("{}: skipped: {reason}", c.name()));
+                        plan.skip_contender(c.name(), &reason);
+                        info.disclosures.push(format!("skipped: {reason}"));
+                    }
+                    None => {
+                        rejected.insert(c.name().to_string(), format!("setup failed: {e}"));
+                    }
+                }
+                infos.push(info);
                 continue;
             }
         };
@@ -239,7 +247,10 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     }
     let found: Vec<String> = interpreters::discover()
         .into_iter()
-        .map(|i| i.version)
+        .map(|i| match i.pypy {
+            Some(_) => format!("{} ({})", i.version, i.implementation()),
+            None => i.version,
+        })
         .collect();
     if !found.is_empty() {
         environment

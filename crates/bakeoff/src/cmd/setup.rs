@@ -4,14 +4,21 @@
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{ContenderArgs, SetupArgs};
+use crate::cli::{ContenderArgs, RuntimeArgs, SetupArgs};
 use crate::contender::setup::{self, SetupError, SetupOptions};
 use crate::contender::{self, datagen, locate, Contender, ContendersDir, Selection};
 use crate::{InputError, Interrupted};
 
 pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
-    let contenders = discover(&args.contenders)?;
     let results_dir = args.contenders.results_dir.clone();
+    let contenders = with_runtimes(
+        discover(&args.contenders)?,
+        &args.runtimes,
+        &results_dir,
+        false,
+        &cancel,
+    )
+    .await?;
     eprintln!(
         "generating the data in {}",
         results_dir.join("data").display()
@@ -61,7 +68,14 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
                 let i = &inst.info;
                 rows.push(vec![
                     i.name.clone(),
-                    format!("{} {}", i.runtime, i.runtime_version),
+                    // A cached runtime's path is long; its version says which it is.
+                    format!(
+                        "{} {}",
+                        std::path::Path::new(&i.runtime)
+                            .file_name()
+                            .map_or(i.runtime.clone(), |n| n.to_string_lossy().into_owned()),
+                        i.runtime_version
+                    ),
                     format!("{} {}", i.framework, i.framework_version),
                     if inst.cached {
                         format!("{:.1}s (cached)", i.install_secs)
@@ -74,10 +88,13 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
                 ]);
             }
             Err(SetupError::Cancelled { .. }) => return Err(Interrupted.into()),
-            Err(e) => {
-                eprintln!("{}: FAILED", c.name());
-                failures.push(format!("{e}"));
-            }
+            Err(e) => match e.runtime_skip(c) {
+                Some(reason) => eprintln!("{}: skipped: {reason}", c.name()),
+                None => {
+                    eprintln!("{}: FAILED", c.name());
+                    failures.push(format!("{e}"));
+                }
+            },
         }
     }
     if !rows.is_empty() {
@@ -125,6 +142,30 @@ pub(super) fn discover(args: &ContenderArgs) -> Result<Vec<Contender>> {
         },
     };
     contender::discover(&selection).map_err(|e| InputError::new(e.to_string()).into())
+}
+
+/// The selection plus the same contenders on the `--python` and `--node` runtimes
+/// (Node.js releases are installed into the cache first).
+pub(super) async fn with_runtimes(
+    contenders: Vec<Contender>,
+    args: &RuntimeArgs,
+    results_dir: &std::path::Path,
+    quiet: bool,
+    cancel: &CancellationToken,
+) -> Result<Vec<Contender>> {
+    let axis = args.axis();
+    if !axis.node.is_empty() && !quiet {
+        eprintln!(
+            "Node.js {}: installing from the npm registry where not cached …",
+            axis.node.join(", ")
+        );
+    }
+    let cache = contender::cache::default_dir(results_dir);
+    match contender::runtimes::expand(contenders, &axis, &cache, cancel).await {
+        Ok(all) => Ok(all),
+        Err(e) if e.is_cancelled() => Err(Interrupted.into()),
+        Err(e) => Err(InputError::new(e.to_string()).into()),
+    }
 }
 
 pub(super) async fn generate_data(results_dir: &std::path::Path) -> Result<datagen::DataFiles> {

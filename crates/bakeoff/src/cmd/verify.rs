@@ -7,7 +7,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::run::start_postgres;
-use super::setup::{discover, generate_data, text_table};
+use super::setup::{discover, generate_data, text_table, with_runtimes};
 use crate::cli::VerifyArgs;
 use crate::contender::check::{verify_one, EndpointStatus, Verdict};
 use crate::contender::setup::{self, SetupError, SetupOptions};
@@ -25,8 +25,15 @@ struct Report<'a> {
 }
 
 pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> {
-    let contenders = discover(&args.contenders)?;
     let results_dir = args.contenders.results_dir.clone();
+    let contenders = with_runtimes(
+        discover(&args.contenders)?,
+        &args.runtimes,
+        &results_dir,
+        false,
+        &cancel,
+    )
+    .await?;
     let data = generate_data(&results_dir).await?;
     let database = args.database.database();
     let postgres = match database {
@@ -57,6 +64,10 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
             Ok(i) => i,
             Err(SetupError::Cancelled { .. }) => return Err(Interrupted.into()),
             Err(e) => {
+                if let Some(reason) = e.runtime_skip(c) {
+                    eprintln!("{}: skipped: {reason}", c.name());
+                    continue;
+                }
                 verdicts.push(Verdict::failed(c, format!("setup failed: {e}")));
                 continue;
             }

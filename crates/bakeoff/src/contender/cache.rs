@@ -164,20 +164,32 @@ pub fn prune(cache: &Path, which: Prune, now: SystemTime) -> std::io::Result<Pru
 /// the last clone of the [`super::setup::Installed`] holding it is dropped.
 #[derive(Debug)]
 pub struct InUse {
-    _file: std::fs::File,
+    _files: Vec<std::fs::File>,
 }
 
 impl InUse {
     /// Take the shared hold; waits only while a prune removes this very entry.
     pub fn acquire(entry: &Path) -> std::io::Result<InUse> {
-        use std::os::fd::AsRawFd;
-        let file = open_lock(entry, "use")?;
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(InUse { _file: file })
+        Ok(InUse {
+            _files: vec![shared(entry)?],
+        })
     }
+
+    /// Hold another entry the install needs too (the cached Node.js it runs on).
+    pub fn also(&mut self, entry: &Path) -> std::io::Result<()> {
+        self._files.push(shared(entry)?);
+        Ok(())
+    }
+}
+
+fn shared(entry: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let file = open_lock(entry, "use")?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
 }
 
 fn open_lock(entry: &Path, ext: &str) -> std::io::Result<std::fs::File> {

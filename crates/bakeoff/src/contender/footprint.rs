@@ -182,10 +182,11 @@ pub fn roots(names: &[String], requires: &BTreeMap<String, Vec<String>>) -> Vec<
 /// Run by the venv's python: prints `{"framework_version": ..., "requires": {name: [dep, ...]}}`
 /// for the framework (argv[1]) and the requirement names (argv[2:]).
 pub const PIP_PROBE: &str = r#"
-import json, re, sys
+import json, platform, re, sys
 import importlib.metadata as md
 def norm(n): return re.sub(r"[-_.]+", "-", n).lower()
-out = {"framework_version": None, "requires": {}}
+out = {"framework_version": None, "requires": {}, "versions": {},
+       "runtime": platform.python_implementation() + " " + " ".join(sys.version.split())}
 try:
     out["framework_version"] = md.version(sys.argv[1])
 except Exception:
@@ -203,6 +204,10 @@ for name in sys.argv[2:]:
         if m:
             deps.append(norm(m.group(0)))
     out["requires"][name] = deps
+    try:
+        out["versions"][name] = md.version(name)
+    except Exception:
+        pass
 print(json.dumps(out))
 "#;
 

@@ -1,8 +1,9 @@
 //! Contenders: the manifest ([`manifest`]), where the reference ones are
 //! ([`locate`]), discovery of a selection ([`discover`]), installs ([`setup`]) and
-//! their cache ([`cache`]), the generated data ([`datagen`]) and the
-//! supervisor that runs them ([`supervisor`], with [`procs`] for process groups).
-//! [`check`] ties them to the contract verifier.
+//! their cache ([`cache`]), the same contenders on other runtime versions
+//! ([`runtimes`], with [`interpreters`], [`node_versions`] and [`eol`]), the
+//! generated data ([`datagen`]) and the supervisor that runs them ([`supervisor`],
+//! with [`procs`] for process groups). [`check`] ties them to the contract verifier.
 //!
 //! The flow a command follows:
 //!
@@ -41,11 +42,14 @@ use crate::model::{ContenderInfo, VariantInfo};
 pub mod cache;
 pub mod check;
 pub mod datagen;
+pub mod eol;
 pub mod footprint;
 pub mod interpreters;
 pub mod locate;
 pub mod manifest;
+pub mod node_versions;
 pub mod procs;
+pub mod runtimes;
 pub mod setup;
 pub mod supervisor;
 pub mod verified;

@@ -28,8 +28,7 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use super::footprint;
-use super::procs::GroupGuard;
-use super::supervisor::log_tail;
+use super::node_versions::NodeRuntime;
 use super::{Contender, SetupKind};
 use crate::model::ContenderInfo;
 
@@ -118,6 +117,51 @@ pub enum SetupError {
     Cancelled { name: String },
 }
 
+impl SetupError {
+    /// Why `contender`, derived for another runtime (`--python`, `--node`), is
+    /// skipped rather than failed: that runtime is below the floor, or its
+    /// dependencies do not install there (no wheel, a build that fails). None for
+    /// any other error, and for every error of a contender on the runtime on PATH.
+    pub fn runtime_skip(&self, contender: &Contender) -> Option<String> {
+        super::runtimes::split_name(contender.name()).1?;
+        match self {
+            SetupError::RuntimeTooOld {
+                runtime,
+                found,
+                need,
+                ..
+            } => {
+                // "Python 3.9.16 (7.3.11+dfsg…)\n[PyPy …]": the language version only.
+                let found: Vec<&str> = found.split_whitespace().take(2).collect();
+                Some(format!(
+                    "{runtime} is {}, below the {need} bakeoff's contenders need",
+                    found.join(" ")
+                ))
+            }
+            SetupError::Command {
+                command,
+                status,
+                log,
+                tail,
+                ..
+            } => {
+                let last = tail
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                Some(format!(
+                    "its dependencies do not install on {}: `{command}` failed ({status}): {} (log: {})",
+                    contender.manifest.runtime,
+                    last.trim().trim_start_matches('|').trim(),
+                    log.display()
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The figures persisted with a finished install.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Stamp {
@@ -128,9 +172,21 @@ struct Stamp {
     deps_total: u32,
     install_bytes: u64,
     install_secs: f64,
+    /// The runtime exactly (Python's `sys.version` with its implementation), and
+    /// the direct dependencies' installed versions; None in stamps from before
+    /// they were recorded (filled in on the next use).
+    #[serde(default)]
+    runtime_detail: Option<String>,
+    #[serde(default)]
+    libraries: Option<Vec<(String, String)>>,
 }
 
 use super::cache::STAMP;
+
+mod record;
+mod runner;
+use record::{measure, runtime_and_libraries, runtime_note};
+use runner::Runner;
 
 /// Install (or reuse) every contender, in order; stops at the first error.
 pub async fn ensure(
@@ -183,23 +239,69 @@ pub async fn ensure_one(
             std::io::ErrorKind::Interrupted => SetupError::Cancelled { name: name.clone() },
             _ => io(&install_dir)(source),
         })?;
-    let in_use = super::cache::InUse::acquire(&install_dir).map_err(io(&install_dir))?;
+    let mut in_use = super::cache::InUse::acquire(&install_dir).map_err(io(&install_dir))?;
     let stamp_path = install_dir.join(STAMP);
     let stamp = std::fs::read(&stamp_path)
         .ok()
         .and_then(|b| serde_json::from_slice::<Stamp>(&b).ok())
         .filter(|s| s.key == key && !opts.force);
     let venv = install_dir.join("venv");
+    // A Node.js from bakeoff's cache (`--node`): first on PATH for npm, node-gyp
+    // (with its headers) and the app, which runs from a copy beside its own
+    // node_modules, so that the contender on PATH's node keeps its own.
+    let node_home = match m.setup.kind {
+        SetupKind::Npm => NodeRuntime::home_of(&m.runtime),
+        _ => None,
+    };
+    let app_dir = match &node_home {
+        Some(_) => install_dir.join("app"),
+        None => c.dir.clone(),
+    };
+    let runtime_dirs: Vec<PathBuf> = node_home.iter().map(|h| h.join("bin")).collect();
+    // `bakeoff cache prune` leaves that Node.js alone while the install is in use.
+    if let Some(entry) = node_home.as_deref().and_then(NodeRuntime::entry_of) {
+        in_use.also(&entry).map_err(io(&entry))?;
+    }
     let (python, path_dirs) = match m.setup.kind {
         SetupKind::Pip => (
             venv.join("bin/python").display().to_string(),
             vec![venv.join("bin")],
         ),
-        SetupKind::Npm => (m.runtime.clone(), vec![c.dir.join("node_modules/.bin")]),
+        SetupKind::Npm => (
+            m.runtime.clone(),
+            [
+                runtime_dirs.clone(),
+                vec![app_dir.join("node_modules/.bin")],
+            ]
+            .concat(),
+        ),
         SetupKind::None => (m.runtime.clone(), Vec::new()),
     };
+    let install_env: Vec<(String, String)> = node_home
+        .iter()
+        .map(|h| ("npm_config_nodedir".to_string(), h.display().to_string()))
+        .collect();
     let cached = stamp.is_some();
     let stamp = match stamp {
+        // An older stamp: record the runtime and libraries now, from the install.
+        Some(mut s) if s.libraries.is_none() => {
+            let log = install_dir.join("install.log");
+            let run = Runner {
+                name: &name,
+                log: &log,
+                timeout: opts.install_timeout,
+                cancel,
+                env: &install_env,
+            };
+            let (detail, libs) =
+                runtime_and_libraries(c, &install_dir, &venv, &lock_text, &package_json, &run)
+                    .await;
+            s.runtime_detail = Some(detail.unwrap_or_else(|| s.runtime_version.clone()));
+            s.libraries = Some(libs);
+            let bytes = serde_json::to_vec_pretty(&s).unwrap_or_default();
+            let _ = std::fs::write(&stamp_path, bytes);
+            s
+        }
         Some(s) => s,
         None => {
             let started = Instant::now();
@@ -211,9 +313,10 @@ pub async fn ensure_one(
                 log: &log,
                 timeout: opts.install_timeout,
                 cancel,
+                env: &install_env,
             };
             match m.setup.kind {
-                SetupKind::Npm => install_npm(c, &install_dir, &run).await?,
+                SetupKind::Npm => install_npm(c, &install_dir, &runtime_dirs, &run).await?,
                 SetupKind::Pip => {
                     let lock = c.dir.join(lockfile.clone().unwrap_or_default());
                     install_pip(c, &lock, &venv, &run).await?
@@ -221,13 +324,19 @@ pub async fn ensure_one(
                 SetupKind::None => {}
             }
             if m.setup.kind == SetupKind::Npm {
-                link_node_modules(c, &install_dir)?;
+                if node_home.is_some() {
+                    copy_app(c, &app_dir)?;
+                }
+                link_node_modules(c, &app_dir, &install_dir)?;
             }
             for argv in &m.setup.commands {
-                run.run(argv, &c.dir, &path_dirs).await?;
+                run.run(argv, &app_dir, &path_dirs).await?;
             }
             let install_secs = started.elapsed().as_secs_f64();
-            let stamp = measure(
+            let (detail, libs) =
+                runtime_and_libraries(c, &install_dir, &venv, &lock_text, &package_json, &run)
+                    .await;
+            let mut stamp = measure(
                 c,
                 &install_dir,
                 &venv,
@@ -239,6 +348,8 @@ pub async fn ensure_one(
                 &run,
             )
             .await?;
+            stamp.runtime_detail = Some(detail.unwrap_or_else(|| stamp.runtime_version.clone()));
+            stamp.libraries = Some(libs);
             let bytes = serde_json::to_vec_pretty(&stamp).unwrap_or_default();
             std::fs::write(&stamp_path, bytes).map_err(io(&stamp_path))?;
             stamp
@@ -246,11 +357,20 @@ pub async fn ensure_one(
     };
     super::cache::touch(&stamp_path);
     if cached && m.setup.kind == SetupKind::Npm {
+        // The app's own files may have changed since; the copy follows them.
+        if node_home.is_some() {
+            copy_app(c, &app_dir)?;
+        }
         // A fresh clone with a warm cache: only the link is missing.
-        link_node_modules(c, &install_dir)?;
+        link_node_modules(c, &app_dir, &install_dir)?;
     }
     let mut base = c.base_info();
-    base.disclosures.extend(lock_note);
+    // The install's own notes first, so a variant's disclosures still begin with its base's.
+    let notes: Vec<String> = runtime_note(m, &stamp)
+        .into_iter()
+        .chain(lock_note)
+        .collect();
+    base.disclosures.splice(0..0, notes);
     let info = ContenderInfo {
         runtime_version: stamp.runtime_version.clone(),
         framework_version: stamp.framework_version.clone(),
@@ -261,8 +381,10 @@ pub async fn ensure_one(
         app_loc: footprint::app_loc(&c.dir),
         ..base
     };
+    let mut contender = c.clone();
+    contender.dir = app_dir;
     Ok(Installed {
-        contender: c.clone(),
+        contender,
         info,
         python,
         path_dirs,
@@ -273,10 +395,10 @@ pub async fn ensure_one(
 
 /// An exclusive `flock` on `<entry>.lock`, held while an install entry is checked
 /// or built; released when dropped (the file closes).
-struct CacheLock(std::fs::File);
+pub(crate) struct CacheLock(std::fs::File);
 
 impl CacheLock {
-    async fn acquire(
+    pub(crate) async fn acquire(
         entry: &Path,
         wait: Duration,
         cancel: &CancellationToken,
@@ -374,6 +496,7 @@ fn install_key(c: &Contender, lock: &[u8], package_json: &[u8], runtime_version:
 async fn install_npm(
     c: &Contender,
     install_dir: &Path,
+    runtime_dirs: &[PathBuf],
     run: &Runner<'_>,
 ) -> Result<(), SetupError> {
     let lock = c.manifest.setup.lockfile.clone().unwrap_or_default();
@@ -391,7 +514,7 @@ async fn install_npm(
         }
     }
     let argv = ["npm", "ci", "--no-audit", "--no-fund"].map(String::from);
-    run.run(&argv, install_dir, &[]).await?;
+    run.run(&argv, install_dir, runtime_dirs).await?;
     // npm creates no node_modules for a package without dependencies.
     let nm = install_dir.join("node_modules");
     std::fs::create_dir_all(&nm).map_err(|source| SetupError::Io {
@@ -435,9 +558,39 @@ async fn install_pip(
     })
 }
 
-/// `<contender>/node_modules` -> `<install_dir>/node_modules`.
-fn link_node_modules(c: &Contender, install_dir: &Path) -> Result<(), SetupError> {
-    let link = c.dir.join("node_modules");
+/// The app's files (all but `node_modules`) copied into `app_dir`, replacing an
+/// older copy: a real copy, since Node resolves a symlinked main module to its
+/// real directory and would load the `node_modules` beside the original.
+fn copy_app(c: &Contender, app_dir: &Path) -> Result<(), SetupError> {
+    let io = |path: &Path| {
+        let name = c.manifest.name.clone();
+        let path = path.to_path_buf();
+        move |source| SetupError::Io { name, path, source }
+    };
+    let _ = std::fs::remove_dir_all(app_dir);
+    fn copy(from: &Path, to: &Path, top: bool) -> std::io::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            let name = e.file_name();
+            if top && name == "node_modules" {
+                continue;
+            }
+            let kind = e.file_type()?;
+            if kind.is_dir() {
+                copy(&e.path(), &to.join(&name), false)?;
+            } else if kind.is_file() {
+                std::fs::copy(e.path(), to.join(&name))?;
+            }
+        }
+        Ok(())
+    }
+    copy(&c.dir, app_dir, true).map_err(io(&c.dir))
+}
+
+/// `<app_dir>/node_modules` -> `<install_dir>/node_modules`.
+fn link_node_modules(c: &Contender, app_dir: &Path, install_dir: &Path) -> Result<(), SetupError> {
+    let link = app_dir.join("node_modules");
     let target = install_dir.join("node_modules");
     let io = |source| SetupError::Io {
         name: c.manifest.name.clone(),
@@ -457,206 +610,6 @@ fn link_node_modules(c: &Contender, install_dir: &Path) -> Result<(), SetupError
         Err(_) => {}
     }
     std::os::unix::fs::symlink(&target, &link).map_err(io)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn measure(
-    c: &Contender,
-    install_dir: &Path,
-    venv: &Path,
-    lock: &[u8],
-    package_json: &[u8],
-    runtime_version: &str,
-    key: String,
-    install_secs: f64,
-    run: &Runner<'_>,
-) -> Result<Stamp, SetupError> {
-    let m = &c.manifest;
-    let builtin = || format!("builtin ({} {runtime_version})", m.runtime);
-    let (runtime_version, framework_version, deps_direct, deps_total, install_bytes) =
-        match m.setup.kind {
-            SetupKind::Npm => {
-                let nm = install_dir.join("node_modules");
-                let (direct, total) = footprint::npm_deps(
-                    &String::from_utf8_lossy(package_json),
-                    &String::from_utf8_lossy(lock),
-                );
-                let fw = footprint::npm_version(&nm, &m.framework).unwrap_or_else(builtin);
-                (
-                    runtime_version.to_string(),
-                    fw,
-                    direct,
-                    total,
-                    footprint::dir_bytes(&nm),
-                )
-            }
-            SetupKind::Pip => {
-                let python = venv.join("bin/python");
-                let names = footprint::requirement_names(&String::from_utf8_lossy(lock));
-                let mut argv = vec![
-                    python.display().to_string(),
-                    "-c".into(),
-                    footprint::PIP_PROBE.into(),
-                    m.framework.clone(),
-                ];
-                argv.extend(names.iter().cloned());
-                let out = run.output(&argv, &c.dir).await?;
-                let probe: PipProbe = serde_json::from_slice(&out).unwrap_or_default();
-                let direct = footprint::roots(&names, &probe.requires).len() as u32;
-                let version = version_of(&python.display().to_string())
-                    .await
-                    .ok()
-                    .and_then(|v| parse_version(&v).map(|_| clean_version(&v)))
-                    .unwrap_or_else(|| runtime_version.to_string());
-                let fw = probe.framework_version.unwrap_or_else(builtin);
-                (
-                    version,
-                    fw,
-                    direct,
-                    names.len() as u32,
-                    footprint::dir_bytes(venv),
-                )
-            }
-            SetupKind::None => (runtime_version.to_string(), builtin(), 0, 0, 0),
-        };
-    Ok(Stamp {
-        key,
-        runtime_version,
-        framework_version,
-        deps_direct,
-        deps_total,
-        install_bytes,
-        install_secs,
-    })
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct PipProbe {
-    framework_version: Option<String>,
-    #[serde(default)]
-    requires: std::collections::BTreeMap<String, Vec<String>>,
-}
-
-/// Runs installer commands in their own process group, logging to one file.
-struct Runner<'a> {
-    name: &'a str,
-    log: &'a Path,
-    timeout: Duration,
-    cancel: &'a CancellationToken,
-}
-
-impl Runner<'_> {
-    async fn run(
-        &self,
-        argv: &[String],
-        dir: &Path,
-        path_dirs: &[PathBuf],
-    ) -> Result<(), SetupError> {
-        let io = |source| SetupError::Io {
-            name: self.name.to_string(),
-            path: self.log.to_path_buf(),
-            source,
-        };
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log)
-            .map_err(io)?;
-        let log2 = log.try_clone().map_err(io)?;
-        let mut cmd = self.command(argv, dir, path_dirs);
-        cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log2));
-        self.finish(argv, cmd).await.map(|_| ())
-    }
-
-    /// Run and return stdout (stderr goes to the log).
-    async fn output(&self, argv: &[String], dir: &Path) -> Result<Vec<u8>, SetupError> {
-        let io = |source| SetupError::Io {
-            name: self.name.to_string(),
-            path: self.log.to_path_buf(),
-            source,
-        };
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log)
-            .map_err(io)?;
-        let mut cmd = self.command(argv, dir, &[]);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::from(log));
-        self.finish(argv, cmd).await
-    }
-
-    fn command(&self, argv: &[String], dir: &Path, path_dirs: &[PathBuf]) -> Command {
-        let mut cmd = Command::new(argv.first().map(String::as_str).unwrap_or(""));
-        cmd.args(argv.iter().skip(1))
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true);
-        if !path_dirs.is_empty() {
-            let mut dirs = path_dirs.to_vec();
-            if let Some(p) = std::env::var_os("PATH") {
-                dirs.extend(std::env::split_paths(&p));
-            }
-            if let Ok(joined) = std::env::join_paths(dirs) {
-                cmd.env("PATH", joined);
-            }
-        }
-        cmd
-    }
-
-    async fn finish(&self, argv: &[String], mut cmd: Command) -> Result<Vec<u8>, SetupError> {
-        let shown = shown(argv);
-        let child = cmd.spawn().map_err(|e| SetupError::Command {
-            name: self.name.to_string(),
-            command: shown.clone(),
-            status: format!("cannot start: {e}"),
-            log: self.log.to_path_buf(),
-            tail: String::new(),
-        })?;
-        let guard = GroupGuard(child.id().unwrap_or(0));
-        let out = tokio::select! {
-            r = tokio::time::timeout(self.timeout, child.wait_with_output()) => r,
-            _ = self.cancel.cancelled() => return Err(SetupError::Cancelled { name: self.name.to_string() }),
-        };
-        let tail = || log_tail(self.log, TAIL_LINES);
-        let out = match out {
-            Err(_) => {
-                return Err(SetupError::Timeout {
-                    name: self.name.to_string(),
-                    command: shown,
-                    timeout: self.timeout,
-                    log: self.log.to_path_buf(),
-                    tail: tail(),
-                })
-            }
-            Ok(r) => r.map_err(|source| SetupError::Io {
-                name: self.name.to_string(),
-                path: self.log.to_path_buf(),
-                source,
-            })?,
-        };
-        // The installer is done; kill anything it left behind in its group.
-        drop(guard);
-        if !out.status.success() {
-            return Err(SetupError::Command {
-                name: self.name.to_string(),
-                command: shown,
-                status: out.status.to_string(),
-                log: self.log.to_path_buf(),
-                tail: tail(),
-            });
-        }
-        Ok(out.stdout)
-    }
-}
-
-fn shown(argv: &[String]) -> String {
-    let s = argv.join(" ");
-    if s.chars().count() > 120 {
-        format!("{}…", s.chars().take(120).collect::<String>())
-    } else {
-        s
-    }
 }
 
 /// Check the runtime the contender needs; returns its version string.
@@ -765,7 +718,13 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders/python-flask");
         let mut m = super::super::manifest::load(&dir.join("bakeoff.toml")).unwrap();
         let base = m.setup.lockfile.clone().unwrap();
+        // The reference contender locks 3.10 apart (pandas 3 needs 3.11).
+        assert_eq!(
+            choose_lockfile(&m, "3.10.13").0,
+            Some(PathBuf::from("requirements-py310.txt"))
+        );
         // No per-version lockfiles: the lockfile, and nothing to disclose.
+        m.setup.lockfiles.clear();
         assert_eq!(choose_lockfile(&m, "3.12.1"), (Some(base.clone()), None));
         m.setup.lockfiles = [("3.12".to_string(), PathBuf::from("requirements-py312.txt"))].into();
         let (lock, note) = choose_lockfile(&m, "3.12.1");

@@ -478,3 +478,34 @@ pub fn single_trial(mut run: Run) -> Run {
     }
     run
 }
+
+/// The sample run with python-fastapi also measured on CPython 3.13.1
+/// (`python-fastapi-py313`, `--python 3.13`), its capacities 1.5 times the 3.11 ones.
+pub fn run_on_two_pythons() -> Run {
+    let mut run = sample_run();
+    let base = run
+        .contender("python-fastapi")
+        .expect("the sample run has python-fastapi")
+        .clone();
+    let mut derived = base.clone();
+    derived.name = "python-fastapi-py313".into();
+    derived.runtime = "/usr/local/bin/python3.13".into();
+    derived.runtime_version = "3.13.1".into();
+    run.contenders.push(derived);
+    let cells: Vec<_> = run
+        .cells
+        .iter()
+        .filter(|c| c.contender == "python-fastapi")
+        .cloned()
+        .collect();
+    for mut c in cells {
+        c.contender = "python-fastapi-py313".into();
+        if let Some(e) = c.capacity.as_mut() {
+            for x in [&mut e.median, &mut e.mean, &mut e.ci_low, &mut e.ci_high] {
+                *x *= 1.5;
+            }
+        }
+        run.cells.push(c);
+    }
+    run
+}

@@ -105,6 +105,27 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         writeln!(w)?;
         writeln!(w, "{}", table::SCALING_NOTE)?;
     }
+    let rv = super::runtimes::runtime_versions(run);
+    let past: Vec<_> = rv.end_of_life.iter().filter(|n| n.past).collect();
+    let versions = super::runtimes::table(&rv);
+    if versions.is_some() || !past.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "## Runtime versions")?;
+        writeln!(w)?;
+        if let Some(t) = &versions {
+            writeln!(w, "{}", super::runtimes::INTRO)?;
+            writeln!(w)?;
+            write_table(t, w)?;
+            writeln!(w)?;
+        }
+        for n in past {
+            writeln!(w, "- **{}**", cell_text(&n.sentence()))?;
+        }
+        if !rv.end_of_life.iter().all(|n| !n.past) {
+            writeln!(w)?;
+        }
+        writeln!(w, "{}", super::runtimes::EOL_SOURCE)?;
+    }
     writeln!(w)?;
     writeln!(
         w,

@@ -12,6 +12,7 @@ pub mod html;
 #[cfg(test)]
 mod indicative_tests;
 pub mod markdown;
+pub mod runtimes;
 pub mod summary;
 pub mod table;
 pub mod text;
@@ -23,9 +24,20 @@ pub use markdown::render_markdown;
 pub use text::render_text;
 
 /// The whole run as JSON: the same document as `bakeoff show --json`
-/// (schema: `docs/schema/run.json`).
+/// (schema: `docs/schema/run.json`), with the "Runtime versions" section
+/// ([`runtimes::runtime_versions`]) as `runtime_versions`.
 pub fn render_json<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, run)?;
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        #[serde(flatten)]
+        run: &'a Run,
+        runtime_versions: runtimes::RuntimeVersions,
+    }
+    let doc = Document {
+        run,
+        runtime_versions: runtimes::runtime_versions(run),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)
 }
 

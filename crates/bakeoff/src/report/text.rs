@@ -74,6 +74,20 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
         write_table(&t, &p, w)?;
         writeln!(w, "  {}", p.paint(DIM, table::SCALING_NOTE))?;
     }
+    let rv = super::runtimes::runtime_versions(run);
+    let past: Vec<_> = rv.end_of_life.iter().filter(|n| n.past).collect();
+    let versions = super::runtimes::table(&rv);
+    if versions.is_some() || !past.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", p.paint(BOLD, "Runtime versions"))?;
+        if let Some(t) = &versions {
+            write_table(t, &p, w)?;
+        }
+        for n in past {
+            writeln!(w, "  {}", p.paint(YELLOW, &n.sentence()))?;
+        }
+        writeln!(w, "  {}", p.paint(DIM, super::runtimes::EOL_SOURCE))?;
+    }
     let headlines = summary::headlines(&summaries);
     if !headlines.is_empty() {
         writeln!(w)?;

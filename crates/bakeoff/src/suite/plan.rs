@@ -90,6 +90,9 @@ pub struct ContenderSpec {
     pub max_workers: u32,
     /// Endpoint name → why it is not served.
     pub unsupported: BTreeMap<String, String>,
+    /// Why none of its cells is measured (e.g. its dependencies do not install on
+    /// the runtime it was derived for); set after setup by [`Plan::skip_contender`].
+    pub skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -461,9 +464,19 @@ impl Plan {
         out
     }
 
+    /// Skip every cell of `name`, for `reason` (recorded with each cell).
+    pub fn skip_contender(&mut self, name: &str, reason: &str) {
+        if let Some(c) = self.contenders.iter_mut().find(|c| c.name == name) {
+            c.skipped = Some(reason.to_string());
+        }
+    }
+
     /// Why a cell will not be measured, if it will not.
     pub fn skip_reason(&self, key: &CellKey) -> Option<String> {
         let c = self.contender(&key.contender)?;
+        if let Some(why) = &c.skipped {
+            return Some(why.clone());
+        }
         for ep in key.workload.endpoints() {
             if let Some(why) = c.unsupported.get(*ep) {
                 return Some(format!("`{ep}` is not served by {}: {why}", c.name));

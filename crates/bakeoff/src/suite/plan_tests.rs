@@ -9,6 +9,7 @@ pub(crate) fn spec(name: &str) -> ContenderSpec {
         default_workers: 1,
         max_workers: 64,
         unsupported: BTreeMap::new(),
+        skipped: None,
     }
 }
 
@@ -180,6 +181,29 @@ fn ws_gets_a_one_worker_launch_and_unsupported_is_skipped() {
         .launches()
         .iter()
         .all(|l| !(l.contender == "b" && l.workloads.contains(&Workload::Db))));
+}
+
+/// A contender skipped after setup (e.g. its dependencies do not install on
+/// the runtime it was derived for) has every cell skipped with the reason and
+/// no launch; the others are untouched.
+#[test]
+fn a_contender_skipped_after_setup_has_every_cell_skipped_and_no_launch() {
+    let mut p = Plan::build(&opts(Profile::Quick), vec![spec("a"), spec("a-pypy39")]).unwrap();
+    assert!(p.launches().iter().any(|l| l.contender == "a-pypy39"));
+    p.skip_contender("a-pypy39", "its dependencies do not install on pypy3");
+    p.skip_contender("no-such-contender", "ignored");
+    for key in p.cells() {
+        let reason = p.skip_reason(&key);
+        match key.contender.as_str() {
+            "a-pypy39" => assert_eq!(
+                reason.as_deref(),
+                Some("its dependencies do not install on pypy3")
+            ),
+            _ => assert_eq!(reason, None, "{key:?}"),
+        }
+    }
+    assert!(p.launches().iter().all(|l| l.contender != "a-pypy39"));
+    assert!(p.launches().iter().any(|l| l.contender == "a"));
 }
 
 #[test]

@@ -15,6 +15,10 @@ use super::{
 };
 use crate::model::{Estimate, Run, WsPoint};
 
+mod versions;
+#[cfg(test)]
+use versions::version_key;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -42,10 +46,21 @@ pub struct Evidence {
     pub unit: String,
 }
 
+/// Whose statement a [`ClaimResult`] tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The blog's claim, in its words.
+    Blog,
+    /// bakeoff's own observation, checked the same way (not the blog's).
+    Bakeoff,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClaimResult {
     pub id: u8,
-    /// The blog's words.
+    pub source: Source,
+    /// The blog's words (or, for [`Source::Bakeoff`], the statement checked).
     pub quote: &'static str,
     pub hypothesis: &'static str,
     pub test: &'static str,
@@ -71,7 +86,7 @@ impl ClaimResult {
     }
 }
 
-/// Check all seven claims against a run.
+/// Check the blog's seven claims, then bakeoff's own observations, against a run.
 pub fn check_all(run: &Run) -> Vec<ClaimResult> {
     let scope = scope(run);
     let mut out = vec![
@@ -81,7 +96,8 @@ pub fn check_all(run: &Run) -> Vec<ClaimResult> {
         claim4_memory(run),
         claim5_data(run),
         claim6_high_load(run),
-        claim7_python_versions(run),
+        versions::claim7_python_versions(run),
+        versions::node_versions_observation(run),
     ];
     for c in &mut out {
         c.scope = scope.clone();
@@ -132,6 +148,7 @@ impl Draft {
     ) -> ClaimResult {
         ClaimResult {
             id,
+            source: Source::Blog,
             quote,
             hypothesis,
             test,
@@ -622,104 +639,6 @@ fn claim6_high_load(run: &Run) -> ClaimResult {
         "Under load, the best Python contender sustains a higher capacity at the SLO than the best Node.js one in most workloads.",
         "Capacity at the SLO per workload, best Python (sync gunicorn and async uvicorn shown separately) against best Node.js; a majority decides.",
     )
-}
-
-fn claim7_python_versions(run: &Run) -> ClaimResult {
-    let mut d = Draft::new();
-    // Pairs of Python contenders on the same framework and server but different interpreters.
-    let py: Vec<_> = run
-        .contenders
-        .iter()
-        .filter(|c| c.language == "python")
-        .collect();
-    let mut best: Option<(f64, String)> = None;
-    for a in &py {
-        for b in &py {
-            if a.name >= b.name
-                || a.framework != b.framework
-                || a.runtime_version == b.runtime_version
-            {
-                continue;
-            }
-            let (old, new) = if version_key(&a.runtime_version) < version_key(&b.runtime_version) {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            for cell in run.cells.iter().filter(|c| c.contender == old.name) {
-                let (Some(o), Some(n)) = (
-                    cell.verdict_capacity(),
-                    run.cell(&new.name, &cell.workload)
-                        .and_then(|c| c.verdict_capacity()),
-                ) else {
-                    continue;
-                };
-                if o.center() <= 0.0 {
-                    continue;
-                }
-                let speedup = n.center() / o.center() - 1.0;
-                d.ev(
-                    format!(
-                        "{} capacity, Python {} → {}",
-                        cell.workload, old.runtime_version, new.runtime_version
-                    ),
-                    Some(&new.name),
-                    speedup * 100.0,
-                    "% change",
-                );
-                if d.compare(&n, &o) == Order::Greater
-                    && best.as_ref().is_none_or(|(s, _)| speedup > *s)
-                {
-                    best = Some((speedup, cell.workload.clone()));
-                }
-            }
-        }
-    }
-    if d.evidence.is_empty() {
-        d.missing
-            .push("the same Python contender on two interpreter versions".into());
-        let found = run
-            .environment
-            .runtimes
-            .get("python interpreters found")
-            .map(String::as_str)
-            .unwrap_or("none recorded");
-        d.reason = format!(
-            "this run measured one Python version (interpreters on this machine: {found}). Measure another with `bakeoff run --python 3.13` (install it first, e.g. `pyenv install 3.13`), which adds each Python contender on that interpreter as `<name>-py313`"
-        );
-    } else if let Some((s, w)) = best {
-        d.verdict = if s >= 0.10 {
-            Verdict::Supported
-        } else {
-            Verdict::Inconclusive
-        };
-        d.reason = format!(
-            "the newer interpreter was up to {:.0}% faster ({w})",
-            s * 100.0
-        );
-    } else {
-        d.verdict = Verdict::NotSupported;
-        d.reason = "the newer interpreter was not measurably faster on any workload".into();
-    }
-    d.finish(
-        7,
-        "With the latest release and speed optimizations, [Python] has achieved up to 50% speed improvement in some cases.",
-        "The same Python contender is measurably faster (≥ 10%) on a newer interpreter in at least one workload.",
-        "Capacity of the same framework on two Python versions, per workload.",
-    )
-}
-
-fn version_key(v: &str) -> Vec<u32> {
-    v.trim_start_matches(|c: char| !c.is_ascii_digit())
-        .split('.')
-        .map(|p| {
-            p.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-                .parse()
-                .unwrap_or(0)
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::advice::Advice;
-use super::claims::{ClaimResult, Verdict};
+use super::claims::{ClaimResult, Source, Verdict};
 
 fn fmt_value(v: f64, unit: &str) -> String {
     match unit {
@@ -25,7 +25,10 @@ pub fn claims_text(claims: &[ClaimResult], w: &mut impl Write) -> io::Result<()>
     }
     for c in claims {
         writeln!(w)?;
-        writeln!(w, "{}. \"{}\"", c.id, c.quote)?;
+        match c.source {
+            Source::Blog => writeln!(w, "{}. \"{}\"", c.id, c.quote)?,
+            Source::Bakeoff => writeln!(w, "{}. {}", c.id, c.quote)?,
+        }
         writeln!(w, "   hypothesis: {}", c.hypothesis)?;
         writeln!(w, "   test:       {}", c.test)?;
         writeln!(
@@ -182,9 +185,12 @@ pub fn claims_html(claims: &[ClaimResult], w: &mut impl Write) -> io::Result<()>
             .collect();
         writeln!(
             w,
-            "<tr><td>{}</td><td><q>{}</q><br><small>{}</small></td><td class=\"{class}\"><b>{}</b><br>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}<br><small>{}</small></td><td class=\"{class}\"><b>{}</b><br>{}</td><td>{}</td></tr>",
             c.id,
-            escape_html(c.quote),
+            match c.source {
+                Source::Blog => format!("<q>{}</q>", escape_html(c.quote)),
+                Source::Bakeoff => format!("<i>{}</i>", escape_html(c.quote)),
+            },
             escape_html(c.hypothesis),
             escape_html(&c.verdict_label()),
             escape_html(&c.reason),
@@ -330,6 +336,8 @@ mod tests {
         let html = text(|w| claims_html(&claims, w));
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;"));
-        assert_eq!(html.matches("<tr>").count(), 8);
+        // The header, the seven claims and bakeoff's own observation.
+        assert_eq!(html.matches("<tr>").count(), 9);
+        assert!(html.contains("<i>Newer Node.js is faster (bakeoff&#39;s own observation"));
     }
 }

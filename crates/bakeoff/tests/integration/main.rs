@@ -13,6 +13,7 @@ mod load;
 mod postgres;
 mod report;
 mod run;
+mod runtimes;
 mod setup;
 mod store;
 mod supervisor;

@@ -16,14 +16,19 @@ fn text(b: &[u8]) -> String {
 }
 
 #[test]
-fn claims_json_lists_seven_claims_with_verdicts() {
+fn claims_json_lists_seven_claims_and_the_observation_with_verdicts() {
     let (_dir, path) = temp_db();
     stored_rich_run(&path);
     let out = bakeoff(&["claims", "--json", "--db", path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let claims = doc["claims"].as_array().unwrap();
-    assert_eq!(claims.len(), 7);
+    assert_eq!(claims.len(), 8);
+    let sources: Vec<&str> = claims
+        .iter()
+        .map(|c| c["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, [&["blog"; 7][..], &["bakeoff"]].concat());
     for c in claims {
         let v = c["verdict"].as_str().unwrap();
         assert!(

@@ -481,3 +481,55 @@ fn percentile_label(q: f64) -> String {
     let s = format!("{:.3}", q * 100.0);
     format!("p{}", s.trim_end_matches('0').trim_end_matches('.'))
 }
+
+/// One workload's contenders across runtime versions: a group per base contender,
+/// a bar per version (oldest first), with the interval as whiskers.
+pub fn runtime_versions(
+    rv: &crate::report::runtimes::RuntimeVersions,
+    workload: &str,
+) -> Option<String> {
+    let mut unit = "";
+    let mut metric = "";
+    let groups: Vec<BarGroup> = rv
+        .groups
+        .iter()
+        .filter(|g| g.workload == workload)
+        .map(|g| {
+            unit = &g.unit;
+            metric = &g.metric;
+            let fmt = if g.unit == "ms" { fmt_ms } else { fmt_rate };
+            BarGroup {
+                label: g.contender.clone(),
+                bars: g
+                    .versions
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| {
+                        let e = v.estimate?;
+                        let ratio = match &v.ratio_to_oldest {
+                            Some(r) => format!(" ({:.2}x)", r.value),
+                            None => String::new(),
+                        };
+                        Some(Bar {
+                            label: v.runtime.clone(),
+                            value: e.center(),
+                            interval: (!e.is_single()).then_some((e.ci_low, e.ci_high)),
+                            look: Look::new(&g.language, i),
+                            value_text: format!("{} {}{ratio}", fmt(e.center()), g.unit),
+                        })
+                    })
+                    .collect(),
+            }
+        })
+        .filter(|g| !g.bars.is_empty())
+        .collect();
+    if groups.is_empty() {
+        return None;
+    }
+    Some(svg::bar_chart(
+        &format!("runtimes-{workload}"),
+        &format!("{workload}: {metric} per runtime version"),
+        &format!("{metric} ({unit})"),
+        &groups,
+    ))
+}

@@ -149,6 +149,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
         ("latency", "Latency"),
         ("cost", "Cost"),
         ("scalability", "Scalability"),
+        ("runtimes", "Runtime versions"),
         ("cells", "Cells"),
         ("problems", "Failed and skipped"),
         ("contenders", "Contenders"),
@@ -234,6 +235,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
         h.push_str("<p class=\"muted\">No worker sweep or fan-out was measured in this run.</p>");
     }
 
+    runtime_versions(run, &disclosed, h);
     cells(run, &looks, h);
     problems(&summaries, h);
     contenders(run, extras, h);
@@ -255,6 +257,38 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
         h.push_str(advice);
     }
     h.push_str("</body></html>\n");
+}
+
+/// Each contender across the runtime versions measured, drawn per workload, and
+/// the runtimes past their end of life.
+fn runtime_versions(run: &Run, disclosed: &[&str], h: &mut String) {
+    use super::runtimes;
+    let rv = runtimes::runtime_versions(run);
+    section(h, "runtimes", "Runtime versions");
+    for n in rv.end_of_life.iter().filter(|n| n.past) {
+        let _ = write!(h, "<p><b>{}</b></p>", esc(&n.sentence()));
+    }
+    match runtimes::table(&rv) {
+        None => h.push_str(
+            "<p class=\"muted\">Every contender ran on one runtime version (measure others with --python or --node).</p>",
+        ),
+        Some(t) => {
+            let _ = write!(
+                h,
+                "<p>{} Whiskers: the range below 5 trials, the 95% t-interval from 5.</p>",
+                esc(runtimes::INTRO)
+            );
+            let mut workloads: Vec<&str> = rv.groups.iter().map(|g| g.workload.as_str()).collect();
+            workloads.dedup();
+            for w in workloads {
+                if let Some(svg) = charts::runtime_versions(&rv, w) {
+                    h.push_str(&svg);
+                }
+            }
+            table_html(&t, disclosed, h);
+        }
+    }
+    let _ = write!(h, "<p class=\"muted\">{}</p>", esc(runtimes::EOL_SOURCE));
 }
 
 fn section(h: &mut String, id: &str, title: &str) {

@@ -9,9 +9,11 @@ fn by_id(results: &[ClaimResult], id: u8) -> &ClaimResult {
 }
 
 #[test]
-fn all_seven_claims_get_a_verdict_and_scope() {
+fn all_seven_claims_and_the_observation_get_a_verdict_and_scope() {
     let r = check_all(&fixture::run());
-    assert_eq!(r.len(), 7);
+    assert_eq!(r.len(), 8);
+    assert!(r[..7].iter().all(|c| c.source == Source::Blog));
+    assert_eq!(r[7].source, Source::Bakeoff);
     for c in &r {
         assert!(c.scope.contains("run 7"), "{}", c.scope);
         assert!(!c.reason.is_empty(), "claim {} has no reason", c.id);
@@ -123,16 +125,70 @@ fn python_far_behind_contradicts_claim_one() {
 fn a_faster_newer_python_supports_claim_seven() {
     let mut run = fixture::run();
     let mut newer = run.contender("python-flask").unwrap().clone();
-    newer.name = "python-flask-313".into();
+    newer.name = "python-flask-py313".into();
     newer.runtime_version = "3.13.0".into();
     run.contenders.push(newer);
     let mut cell = run.cell("python-flask", "json").unwrap().clone();
-    cell.contender = "python-flask-313".into();
+    cell.contender = "python-flask-py313".into();
     cell.capacity = Some(fixture::est(3500.0, 50.0, 3));
     run.cells.push(cell);
     let c7 = check_all(&run).into_iter().find(|c| c.id == 7).unwrap();
     assert_eq!(c7.verdict, Verdict::Supported, "{c7:?}");
     assert!(c7.reason.contains("40%"), "{}", c7.reason);
+}
+
+/// Claim 7 compares a contender with itself on another interpreter only: a
+/// variant (or another contender of the same framework) is not a newer Python.
+#[test]
+fn claim_seven_pairs_a_contender_with_itself_only() {
+    let mut run = fixture::run();
+    let mut other = run.contender("python-flask").unwrap().clone();
+    other.name = "python-flask-py313@sync".into();
+    other.runtime_version = "3.13.0".into();
+    run.contenders.push(other);
+    let mut cell = run.cell("python-flask", "json").unwrap().clone();
+    cell.contender = "python-flask-py313@sync".into();
+    cell.capacity = Some(fixture::est(9000.0, 50.0, 3));
+    run.cells.push(cell);
+    let c7 = check_all(&run).into_iter().find(|c| c.id == 7).unwrap();
+    assert_eq!(c7.verdict, Verdict::Inconclusive, "{c7:?}");
+    assert!(c7.evidence.is_empty(), "{c7:?}");
+}
+
+/// bakeoff's own Node.js observation, tested as claim 7 is, over three majors.
+#[test]
+fn newer_node_is_checked_against_the_oldest_version() {
+    let mut run = fixture::run();
+    let base = run
+        .contenders
+        .iter()
+        .find(|c| c.language == "node")
+        .unwrap()
+        .clone();
+    let json = run.cell(&base.name, "json").unwrap().clone();
+    let old = json.capacity.unwrap().center();
+    for (major, factor) in [(22, 1.02), (24, 1.25)] {
+        let mut c = base.clone();
+        c.name = format!("{}-node{major}", base.name);
+        c.runtime_version = format!("v{major}.1.0");
+        run.contenders.push(c);
+        let mut cell = json.clone();
+        cell.contender = format!("{}-node{major}", base.name);
+        cell.capacity = Some(fixture::est(old * factor, 50.0, 3));
+        run.cells.push(cell);
+    }
+    let r = check_all(&run).into_iter().find(|c| c.id == 8).unwrap();
+    assert_eq!(r.source, Source::Bakeoff);
+    assert_eq!(r.evidence.len(), 2, "{r:?}");
+    assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
+    assert!(r.reason.contains("25%"), "{}", r.reason);
+    // One Node.js version: inconclusive, and says how to measure more.
+    let one = check_all(&fixture::run())
+        .into_iter()
+        .find(|c| c.id == 8)
+        .unwrap();
+    assert_eq!(one.verdict, Verdict::Inconclusive);
+    assert!(one.reason.contains("--node 22,24"), "{}", one.reason);
 }
 
 #[test]

@@ -1,0 +1,160 @@
+//! Claims about runtime versions: the blog's claim 7 ("up to 50% speed
+//! improvement" with Python's latest release) and bakeoff's own parallel
+//! observation for Node.js ("newer Node.js is faster"), tested the same way:
+//! the same contender (by base name, [`split_name`]) on each newer version
+//! against its oldest, per workload, by the capacity test of every claim.
+
+use super::{ClaimResult, Draft, Source, Verdict};
+use crate::contender::runtimes::split_name;
+use crate::model::{ContenderInfo, Run};
+use crate::verdict::Order;
+
+/// The smallest improvement that supports "faster".
+const MEANINGFUL: f64 = 0.10;
+
+/// Each newer version of a contender with its oldest: (oldest, newer) pairs of
+/// `language`'s contenders sharing a base name (variants apart), PyPy left out
+/// (another implementation, not a newer release).
+fn version_pairs<'a>(run: &'a Run, language: &str) -> Vec<(&'a ContenderInfo, &'a ContenderInfo)> {
+    let mut groups: Vec<(String, Vec<&ContenderInfo>)> = Vec::new();
+    for c in run
+        .contenders
+        .iter()
+        .filter(|c| c.language == language && !c.runtime.contains("pypy"))
+    {
+        let base = split_name(&c.name).0;
+        match groups.iter_mut().find(|(b, _)| *b == base) {
+            Some((_, g)) => g.push(c),
+            None => groups.push((base, vec![c])),
+        }
+    }
+    let mut out = Vec::new();
+    for (_, mut g) in groups {
+        g.sort_by_key(|c| version_key(&c.runtime_version));
+        let Some(&oldest) = g.first() else { continue };
+        for &newer in &g[1..] {
+            if version_key(&newer.runtime_version) > version_key(&oldest.runtime_version) {
+                out.push((oldest, newer));
+            }
+        }
+    }
+    out
+}
+
+/// Compare every pair per workload; returns the largest clear improvement.
+fn compare_versions(
+    run: &Run,
+    language: &str,
+    label: &str,
+    d: &mut Draft,
+) -> Option<(f64, String)> {
+    let mut best: Option<(f64, String)> = None;
+    for (old, new) in version_pairs(run, language) {
+        for cell in run.cells.iter().filter(|c| c.contender == old.name) {
+            let (Some(o), Some(n)) = (
+                cell.verdict_capacity(),
+                run.cell(&new.name, &cell.workload)
+                    .and_then(|c| c.verdict_capacity()),
+            ) else {
+                continue;
+            };
+            if o.center() <= 0.0 {
+                continue;
+            }
+            let speedup = n.center() / o.center() - 1.0;
+            d.ev(
+                format!(
+                    "{} capacity, {label} {} → {}",
+                    cell.workload, old.runtime_version, new.runtime_version
+                ),
+                Some(&new.name),
+                speedup * 100.0,
+                "% change",
+            );
+            if d.compare(&n, &o) == Order::Greater
+                && best.as_ref().is_none_or(|(s, _)| speedup > *s)
+            {
+                best = Some((speedup, cell.workload.clone()));
+            }
+        }
+    }
+    best
+}
+
+/// The verdict from the largest clear improvement, if any was measured.
+fn decide(d: &mut Draft, best: Option<(f64, String)>, newer: &str) {
+    match best {
+        Some((s, w)) => {
+            d.verdict = if s >= MEANINGFUL {
+                Verdict::Supported
+            } else {
+                Verdict::Inconclusive
+            };
+            d.reason = format!("the newer {newer} was up to {:.0}% faster ({w})", s * 100.0);
+        }
+        None => {
+            d.verdict = Verdict::NotSupported;
+            d.reason = format!("the newer {newer} was not measurably faster on any workload");
+        }
+    }
+}
+
+pub(super) fn claim7_python_versions(run: &Run) -> ClaimResult {
+    let mut d = Draft::new();
+    let best = compare_versions(run, "python", "Python", &mut d);
+    if d.evidence.is_empty() {
+        d.missing
+            .push("the same Python contender on two interpreter versions".into());
+        let found = run
+            .environment
+            .runtimes
+            .get("python interpreters found")
+            .map(String::as_str)
+            .unwrap_or("none recorded");
+        d.reason = format!(
+            "this run measured one Python version (interpreters on this machine: {found}). Measure another with `bakeoff run --python 3.13` (install it first, e.g. `pyenv install 3.13`), which adds each Python contender on that interpreter as `<name>-py313`"
+        );
+    } else {
+        decide(&mut d, best, "interpreter");
+    }
+    d.finish(
+        7,
+        "With the latest release and speed optimizations, [Python] has achieved up to 50% speed improvement in some cases.",
+        "The same Python contender is measurably faster (≥ 10%) on a newer interpreter in at least one workload.",
+        "Capacity of the same contender on each newer CPython version against its oldest, per workload (PyPy is another implementation and is left out).",
+    )
+}
+
+/// bakeoff's own observation, checked as claim 7 is: not the blog's.
+pub(super) fn node_versions_observation(run: &Run) -> ClaimResult {
+    let mut d = Draft::new();
+    let best = compare_versions(run, "node", "Node.js", &mut d);
+    if d.evidence.is_empty() {
+        d.missing
+            .push("the same Node.js contender on two Node.js versions".into());
+        d.reason = "this run measured one Node.js version. Measure others with `bakeoff run --node 22,24`, which installs them from the npm registry and adds each Node.js contender on them as `<name>-node22`".into();
+    } else {
+        decide(&mut d, best, "Node.js");
+    }
+    let mut r = d.finish(
+        8,
+        "Newer Node.js is faster (bakeoff's own observation, not the blog's).",
+        "The same Node.js contender is measurably faster (≥ 10%) on a newer Node.js major in at least one workload.",
+        "Capacity of the same contender on each newer Node.js version against its oldest, per workload.",
+    );
+    r.source = Source::Bakeoff;
+    r
+}
+
+pub(super) fn version_key(v: &str) -> Vec<u32> {
+    v.trim_start_matches(|c: char| !c.is_ascii_digit())
+        .split('.')
+        .map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect()
+}
