@@ -132,6 +132,8 @@ struct Ticket {
 pub(crate) struct RawReport {
     pub(crate) report: LoadReport,
     pub(crate) connections: u32,
+    /// The wall-clock time the run's clock started.
+    pub(crate) started_at: std::time::SystemTime,
 }
 
 /// Run the load on the current (engine) thread.
@@ -196,6 +198,13 @@ pub(crate) async fn drive(
     } else {
         (0..cfg.connections).map(|_| None).collect()
     };
+    if let Some(at) = cfg.start_at {
+        if let Err(e) = wait_until(at, &cancel).await {
+            harvester.iter().for_each(|t| t.abort());
+            return Err(e);
+        }
+    }
+    let started_at = std::time::SystemTime::now();
     let t0 = Instant::now();
     let measure_start = match cfg.warmup {
         Warmup::Fixed(d) => Some(t0 + d),
@@ -493,7 +502,26 @@ pub(crate) async fn drive(
     Ok(RawReport {
         report,
         connections: cfg.connections,
+        started_at,
     })
+}
+
+/// Sleep until the wall-clock time `at`; refuse when it is already more than
+/// [`crate::MAX_START_LATE`] past.
+async fn wait_until(
+    at: std::time::SystemTime,
+    cancel: &CancellationToken,
+) -> Result<(), LoadError> {
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(wait) => tokio::select! {
+            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = cancel.cancelled() => Err(LoadError::Cancelled),
+        },
+        Err(past) if past.duration() > crate::MAX_START_LATE => Err(LoadError::TooLate {
+            late: past.duration(),
+        }),
+        Err(_) => Ok(()),
+    }
 }
 
 /// An [`Abandon`] rule's count of measured requests over its latency, once

@@ -21,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Drive HTTP load at one URL (open loop with --rate, closed loop without).
     Load(LoadArgs),
+    /// Merge the JSON of a test's segments (`load --segment I/N --json`) into one result, exactly.
+    Merge(MergeArgs),
     /// Install the contenders from their lockfiles and generate the data.
     Setup(SetupArgs),
     /// Check that every contender really serves the app contract.
@@ -81,13 +83,35 @@ pub struct LoadArgs {
     /// Per-request timeout.
     #[arg(long, default_value = "2s", allow_hyphen_values = true)]
     pub timeout: String,
-    /// Pin the generator thread to this CPU.
+    /// Pin the generator thread to this CPU (with --threads N, shard i to CPU PIN+i).
     #[arg(long, allow_hyphen_values = true)]
     pub pin: Option<usize>,
+    /// Generator threads, each with its share of the rate or connections: a
+    /// number, or "auto" (the online CPUs minus one, at least 1).
+    #[arg(long, default_value = "1", allow_hyphen_values = true)]
+    pub threads: String,
+    /// Run segment I of N of a test (its share of the rate or connections),
+    /// e.g. 0/4; needs --start-at. Merge the segments' --json with `bakeoff merge`.
+    #[arg(long, requires = "start_at", allow_hyphen_values = true)]
+    pub segment: Option<String>,
+    /// The wall-clock time (RFC 3339, e.g. 2026-12-01T10:00:00Z) at which every
+    /// segment starts its clock; a segment more than 60 s late refuses to run.
+    #[arg(long, requires = "segment")]
+    pub start_at: Option<String>,
     /// Allow a target that is not a loopback address.
     #[arg(long)]
     pub allow_remote: bool,
     /// Print one JSON document (schema: docs/schema/load.json) and nothing else on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The segments' JSON files (`bakeoff load … --segment I/N --json`), each once.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print one JSON document (the schema of `load --json`) and nothing else on stdout.
     #[arg(long)]
     pub json: bool,
 }

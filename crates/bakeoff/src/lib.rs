@@ -9,6 +9,8 @@
 //!   are (`locate`: the clone's, or the copy built into the binary), `setup`
 //!   (installs, their `cache`, and data generation) and the supervisor (processes,
 //!   health, logs, teardown).
+//! - [`distributed`]: a test split into segments run on many machines, their
+//!   exact merge, and the Kubernetes Indexed Job that runs them.
 //! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.
 //! - [`workload`]: the workloads, the upstream service, and `verify`.
 //! - [`suite`]: the plan, the capacity search, trials and statistics.
@@ -24,6 +26,7 @@ pub mod cli;
 pub mod cmd;
 pub mod contender;
 pub mod database;
+pub mod distributed;
 pub mod error;
 pub mod measure;
 pub mod model;

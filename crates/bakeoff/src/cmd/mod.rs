@@ -12,6 +12,7 @@ mod cache;
 mod claims;
 mod compare;
 mod load;
+mod merge;
 mod report;
 mod run;
 mod setup;
@@ -39,6 +40,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
     spawn_signal_watcher(cancel.clone());
     match cli.command {
         Command::Load(args) => load::execute(args, cancel).await,
+        Command::Merge(args) => merge::execute(args),
         Command::Setup(args) => setup::execute(args, cancel).await,
         Command::Verify(args) => verify::execute(args, cancel).await,
         Command::Run(args) => run::execute(args, cancel).await,
