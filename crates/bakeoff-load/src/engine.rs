@@ -768,6 +768,37 @@ fn record(
 mod tests {
     use super::*;
 
+    /// A shared start: wait for it, start at once a little late, refuse past 60 s.
+    #[tokio::test]
+    async fn a_start_time_is_awaited_and_one_long_past_refused() {
+        use std::time::SystemTime;
+        let cancel = CancellationToken::new();
+        let t = Instant::now();
+        wait_until(SystemTime::now() + Duration::from_millis(80), &cancel)
+            .await
+            .unwrap();
+        assert!(
+            t.elapsed() >= Duration::from_millis(75),
+            "{:?}",
+            t.elapsed()
+        );
+        let t = Instant::now();
+        wait_until(SystemTime::now() - Duration::from_secs(59), &cancel)
+            .await
+            .unwrap();
+        assert!(t.elapsed() < Duration::from_millis(50));
+        let e = wait_until(SystemTime::now() - Duration::from_secs(61), &cancel)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LoadError::TooLate { .. }), "{e}");
+        assert!(e.to_string().contains("more than the 60s allowed"), "{e}");
+        cancel.cancel();
+        let e = wait_until(SystemTime::now() + Duration::from_secs(60), &cancel)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LoadError::Cancelled));
+    }
+
     /// The lazily moved timeout: a timer still armed for an earlier request's
     /// deadline neither cuts the current request short nor lets it run forever.
     #[tokio::test(start_paused = true)]

@@ -1,6 +1,7 @@
 mod anywhere;
 mod browser;
 mod contender;
+mod distributed;
 mod faults_files;
 mod faults_load;
 mod faults_run;
