@@ -126,7 +126,8 @@ fn plan_from_args(args: &LoadArgs, whole: &LoadConfig, now: SystemTime) -> Resul
     let mut segment = None;
     if let (Some(seg), Some(at)) = (&args.segment, &args.start_at) {
         let seg = Segment::parse(seg).map_err(|e| input(e.to_string()))?;
-        let start = parse_start_at(at, now).map_err(|e| input(e.to_string()))?;
+        let start = parse_start_at(at, now, bakeoff_load::MAX_START_LATE)
+            .map_err(|e| input(e.to_string()))?;
         if whole.connections < seg.count {
             return Err(input(format!(
                 "--segment {}/{}: {} connections cannot be split over {} segments; -c is the whole test's, give at least {}",

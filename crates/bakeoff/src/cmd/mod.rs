@@ -11,6 +11,7 @@ mod advise;
 mod cache;
 mod claims;
 mod compare;
+mod k8s;
 mod load;
 mod merge;
 mod report;
@@ -41,6 +42,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Load(args) => load::execute(args, cancel).await,
         Command::Merge(args) => merge::execute(args),
+        Command::K8s(args) => k8s::execute(args),
         Command::Setup(args) => setup::execute(args, cancel).await,
         Command::Verify(args) => verify::execute(args, cancel).await,
         Command::Run(args) => run::execute(args, cancel).await,

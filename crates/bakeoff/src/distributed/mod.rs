@@ -17,6 +17,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub mod k8s;
 pub mod merge;
 
 /// Why a segment's options, document or merge was refused.
@@ -30,7 +31,7 @@ pub enum DistError {
         "--start-at `{text}` is not an RFC 3339 time ({reason}); write e.g. 2026-12-01T10:00:00Z"
     )]
     StartSyntax { text: String, reason: String },
-    #[error("--start-at {text} is {ago:.1?} in the past; every segment must wait for a shared start in the future (e.g. a minute from now)")]
+    #[error("--start-at {text} is {ago:.1?} in the past; the segments must share a start in the future (e.g. two minutes from now), and one more than 60 s late refuses to run")]
     StartPast { text: String, ago: Duration },
     #[error("{file}: {reason}")]
     Document { file: String, reason: String },
@@ -90,14 +91,19 @@ impl Segment {
     }
 }
 
-/// Parse an RFC 3339 start time that is still ahead of `now`.
-pub fn parse_start_at(text: &str, now: SystemTime) -> Result<SystemTime, DistError> {
+/// Parse an RFC 3339 start time that is ahead of `now`, or at most `late` behind
+/// it (a segment's pod may be scheduled a little after the shared start).
+pub fn parse_start_at(
+    text: &str,
+    now: SystemTime,
+    late: Duration,
+) -> Result<SystemTime, DistError> {
     let at = humantime::parse_rfc3339_weak(text.trim()).map_err(|e| DistError::StartSyntax {
         text: text.to_string(),
         reason: e.to_string(),
     })?;
     match now.duration_since(at) {
-        Ok(ago) if !ago.is_zero() => Err(DistError::StartPast {
+        Ok(ago) if ago > late => Err(DistError::StartPast {
             text: text.to_string(),
             ago,
         }),
@@ -265,13 +271,18 @@ mod tests {
     #[test]
     fn start_times_must_be_rfc3339_and_ahead() {
         let now = humantime::parse_rfc3339("2026-12-01T10:00:00Z").unwrap();
-        let at = parse_start_at("2026-12-01T10:00:30Z", now).unwrap();
+        let z = Duration::ZERO;
+        let at = parse_start_at("2026-12-01T10:00:30Z", now, z).unwrap();
         assert_eq!(at.duration_since(now).unwrap(), Duration::from_secs(30));
-        let e = parse_start_at("2026-12-01T09:59:00Z", now).unwrap_err();
+        let e = parse_start_at("2026-12-01T09:59:00Z", now, z).unwrap_err();
         assert!(matches!(e, DistError::StartPast { .. }), "{e}");
         assert!(e.to_string().contains("60.0s in the past"), "{e}");
+        // A segment scheduled a little late still runs, at once.
+        let late = Duration::from_secs(60);
+        assert!(parse_start_at("2026-12-01T09:59:00Z", now, late).is_ok());
+        assert!(parse_start_at("2026-12-01T09:58:59Z", now, late).is_err());
         assert!(matches!(
-            parse_start_at("tomorrow", now),
+            parse_start_at("tomorrow", now, z),
             Err(DistError::StartSyntax { .. })
         ));
         assert_eq!(format_time(at), "2026-12-01T10:00:30.000000Z");

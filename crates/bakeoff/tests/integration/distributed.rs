@@ -84,7 +84,7 @@ fn threads_split_the_rate_and_merge_into_one_document() {
 fn bad_segments_and_start_times_are_refused() {
     let url = "http://127.0.0.1:9/";
     let soon = rfc3339(SystemTime::now() + Duration::from_secs(120));
-    let past = rfc3339(SystemTime::now() - Duration::from_secs(5));
+    let past = rfc3339(SystemTime::now() - Duration::from_secs(90));
     assert_refused(
         &["load", url, "--segment", "3/3", "--start-at", &soon],
         "below the count",
