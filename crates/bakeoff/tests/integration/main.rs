@@ -11,6 +11,7 @@ mod hardening;
 mod hardening_cli;
 mod hardening_security;
 mod load;
+mod netns;
 mod postgres;
 mod report;
 mod run;
