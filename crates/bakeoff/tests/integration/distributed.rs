@@ -78,9 +78,15 @@ fn threads_split_the_rate_and_merge_into_one_document() {
     assert_eq!(doc["target_rate"], 1000.0);
     assert_refused(&["load", &url, "--threads", "0"], "--threads");
     // A shard's input error wins over the cancellations it causes in the others.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let dead = format!("http://{dead}/");
-    assert_refused(&["load", &dead, "--threads", "2", "-d", "1s"], "nothing is listening");
+    assert_refused(
+        &["load", &dead, "--threads", "2", "-d", "1s"],
+        "nothing is listening",
+    );
     assert_refused(&["load", &url, "--threads", "2", "-c", "1"], "-c 2");
 }
 
