@@ -140,6 +140,8 @@ struct Ticket {
 pub(crate) struct RawReport {
     pub(crate) report: LoadReport,
     pub(crate) connections: u32,
+    /// The wall-clock time the run's clock started.
+    pub(crate) started_at: std::time::SystemTime,
 }
 
 /// Run the load on the current (engine) thread.
@@ -204,6 +206,13 @@ pub(crate) async fn drive(
     } else {
         (0..cfg.connections).map(|_| None).collect()
     };
+    if let Some(at) = cfg.start_at {
+        if let Err(e) = wait_until(at, &cancel).await {
+            harvester.iter().for_each(|t| t.abort());
+            return Err(e);
+        }
+    }
+    let started_at = std::time::SystemTime::now();
     let t0 = Instant::now();
     let measure_start = match cfg.warmup {
         Warmup::Fixed(d) => Some(t0 + d),
@@ -496,7 +505,26 @@ pub(crate) async fn drive(
     Ok(RawReport {
         report,
         connections: cfg.connections,
+        started_at,
     })
+}
+
+/// Sleep until the wall-clock time `at`; refuse when it is already more than
+/// [`crate::MAX_START_LATE`] past.
+async fn wait_until(
+    at: std::time::SystemTime,
+    cancel: &CancellationToken,
+) -> Result<(), LoadError> {
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(wait) => tokio::select! {
+            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = cancel.cancelled() => Err(LoadError::Cancelled),
+        },
+        Err(past) if past.duration() > crate::MAX_START_LATE => Err(LoadError::TooLate {
+            late: past.duration(),
+        }),
+        Err(_) => Ok(()),
+    }
 }
 
 /// An [`Abandon`] rule's count of measured requests over its latency, once
@@ -775,6 +803,37 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shared start: wait for it, start at once a little late, refuse past 60 s.
+    #[tokio::test]
+    async fn a_start_time_is_awaited_and_one_long_past_refused() {
+        use std::time::SystemTime;
+        let cancel = CancellationToken::new();
+        let t = Instant::now();
+        wait_until(SystemTime::now() + Duration::from_millis(80), &cancel)
+            .await
+            .unwrap();
+        assert!(
+            t.elapsed() >= Duration::from_millis(75),
+            "{:?}",
+            t.elapsed()
+        );
+        let t = Instant::now();
+        wait_until(SystemTime::now() - Duration::from_secs(59), &cancel)
+            .await
+            .unwrap();
+        assert!(t.elapsed() < Duration::from_millis(50));
+        let e = wait_until(SystemTime::now() - Duration::from_secs(61), &cancel)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LoadError::TooLate { .. }), "{e}");
+        assert!(e.to_string().contains("more than the 60s allowed"), "{e}");
+        cancel.cancel();
+        let e = wait_until(SystemTime::now() + Duration::from_secs(60), &cancel)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LoadError::Cancelled));
+    }
 
     /// The lazily moved timeout: a timer still armed for an earlier request's
     /// deadline neither cuts the current request short nor lets it run forever.

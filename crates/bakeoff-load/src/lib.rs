@@ -10,14 +10,16 @@
 //! - `stats`: the recorder (histograms, timeline, trend, in-flight averages);
 //! - `target`: URL checks, loopback policy, the reachability probe;
 //! - `ticked`: open-loop sockets harvested once per 1 ms tick, with kernel arrival times;
+//! - `shard`: N engine threads for one run, and the exact merge of their reports;
 //! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`;
 //! - `testkit` (feature `testkit`): a server of known ceiling for tests.
 //!
 //! The window semantics (what counts as an answer, what is overload, what goes
 //! into which histogram) are on [`LoadReport`] and in `docs/methodology.md`.
 //!
-//! Everything runs on ONE dedicated OS thread with a current-thread tokio runtime,
-//! so the caller's runtime is untouched and the generator's CPU use is measurable.
+//! A run's engine runs on ONE dedicated OS thread with a current-thread tokio
+//! runtime, so the caller's runtime is untouched and the generator's CPU use is
+//! measurable; [`shard::run_sharded`] runs several such engines and merges them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,6 +35,7 @@ pub mod expect;
 mod http;
 mod schedule;
 mod selfcheck;
+pub mod shard;
 mod stats;
 mod sys;
 mod target;
@@ -48,6 +51,9 @@ pub const MAX_CONNECTIONS: u32 = 50_000;
 pub const MAX_RATE: f64 = 10_000_000.0;
 /// The longest duration, warm-up or timeout accepted (deadlines must not overflow).
 pub const MAX_SPAN: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How late past [`LoadConfig::start_at`] a run may still start: later, it
+/// would not overlap the test's other segments, and it refuses.
+pub const MAX_START_LATE: Duration = Duration::from_secs(60);
 
 /// One kind of request in the mix.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +150,10 @@ pub struct LoadConfig {
     pub pin_cpu: Option<usize>,
     /// Allow a target that does not resolve to a loopback address.
     pub allow_remote: bool,
+    /// Start the run's clock at this wall-clock time, after connecting (the
+    /// shared start of a test's segments on several machines). A run that
+    /// reaches it more than [`MAX_START_LATE`] late refuses to start.
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 impl LoadConfig {
@@ -165,6 +175,7 @@ impl LoadConfig {
             abandon: None,
             pin_cpu: None,
             allow_remote: false,
+            start_at: None,
         }
     }
 }
@@ -444,6 +455,8 @@ pub enum LoadError {
     Engine(String),
     #[error("the run was cancelled")]
     Cancelled,
+    #[error("this run reached its start time {late:.1?} late, more than the {max:?} allowed, so it would not overlap the test's other segments; refusing to run (check this machine's clock (NTP) and start the test with a later --start-at)", max = MAX_START_LATE)]
+    TooLate { late: Duration },
 }
 
 impl LoadError {
@@ -458,6 +471,7 @@ impl LoadError {
                 | LoadError::Unreachable { .. }
                 | LoadError::InvalidConfig(_)
                 | LoadError::Pin { .. }
+                | LoadError::TooLate { .. }
         )
     }
 }

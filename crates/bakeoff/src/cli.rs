@@ -21,6 +21,10 @@ pub struct Cli {
 pub enum Command {
     /// Drive HTTP load at one URL (open loop with --rate, closed loop without).
     Load(LoadArgs),
+    /// Merge the JSON of a test's segments (`load --segment I/N --json`) into one result, exactly.
+    Merge(MergeArgs),
+    /// Run a test's segments on Kubernetes: write the Indexed Job (`k8s job`).
+    K8s(K8sArgs),
     /// Install the contenders from their lockfiles and generate the data.
     Setup(SetupArgs),
     /// Check that every contender really serves the app contract.
@@ -87,13 +91,82 @@ pub struct LoadArgs {
     /// Per-request timeout.
     #[arg(long, default_value = "2s", allow_hyphen_values = true)]
     pub timeout: String,
-    /// Pin the generator thread to this CPU.
+    /// Pin the generator thread to this CPU (with --threads N, shard i to CPU PIN+i).
     #[arg(long, allow_hyphen_values = true)]
     pub pin: Option<usize>,
+    /// Generator threads, each with its share of the rate or connections: a
+    /// number, or "auto" (the online CPUs minus one, at least 1).
+    #[arg(long, default_value = "1", allow_hyphen_values = true)]
+    pub threads: String,
+    /// Run segment I of N of a test (its share of the rate or connections),
+    /// e.g. 0/4; needs --start-at. Merge the segments' --json with `bakeoff merge`.
+    #[arg(long, requires = "start_at", allow_hyphen_values = true)]
+    pub segment: Option<String>,
+    /// The wall-clock time (RFC 3339, e.g. 2026-12-01T10:00:00Z) at which every
+    /// segment starts its clock; a segment up to 60 s late starts at once, later refuses.
+    #[arg(long, requires = "segment")]
+    pub start_at: Option<String>,
     /// Allow a target that is not a loopback address.
     #[arg(long)]
     pub allow_remote: bool,
     /// Print one JSON document (schema: docs/schema/load.json) and nothing else on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    #[command(subcommand)]
+    pub command: K8sCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Print an Indexed Job manifest (YAML) whose N pods each run one segment
+    /// of the test from a shared start; apply it with `kubectl apply -f -`.
+    Job(K8sJobArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sJobArgs {
+    /// The Job's name (lowercase letters, digits and '-').
+    #[arg(long)]
+    pub name: String,
+    /// The Job's namespace (default: kubectl's).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// The target URL as the pods reach it (remote by nature; printed).
+    #[arg(long)]
+    pub target: String,
+    /// The whole test's open-loop rate, split over the agents.
+    #[arg(long, short = 'r', allow_hyphen_values = true)]
+    pub rate: Option<f64>,
+    /// The whole test's connections, split over the agents (default 64 per agent).
+    #[arg(long, short = 'c', allow_hyphen_values = true)]
+    pub connections: Option<u32>,
+    /// Measured duration of every segment, e.g. 60s.
+    #[arg(long, short = 'd', allow_hyphen_values = true)]
+    pub duration: String,
+    /// Pods (segments) of the test.
+    #[arg(long, allow_hyphen_values = true)]
+    pub agents: u32,
+    /// The container image with bakeoff on its PATH (see the Dockerfile).
+    #[arg(long)]
+    pub image: String,
+    /// The shared start (RFC 3339); default: now + --start-in.
+    #[arg(long, conflicts_with = "start_in")]
+    pub start_at: Option<String>,
+    /// Time for the pods to be scheduled and pull the image before the start.
+    #[arg(long, default_value = "2m", allow_hyphen_values = true)]
+    pub start_in: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The segments' JSON files (`bakeoff load … --segment I/N --json`), each once.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print one JSON document (the schema of `load --json`) and nothing else on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -10,6 +10,8 @@
 //!   (installs, their `cache`, and data generation), other runtime versions
 //!   (`runtimes`: `--python` interpreters, `--node` releases from the npm registry,
 //!   end-of-life dates in `eol`) and the supervisor (processes, health, logs, teardown).
+//! - [`distributed`]: a test split into segments run on many machines, their
+//!   exact merge, and the Kubernetes Indexed Job that runs them.
 //! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.
 //! - [`scenario`]: scenario files (a service's own requests, templates and
 //!   expectations) turned into the engine's request mix.
@@ -27,6 +29,7 @@ pub mod cli;
 pub mod cmd;
 pub mod contender;
 pub mod database;
+pub mod distributed;
 pub mod error;
 pub mod measure;
 pub mod model;

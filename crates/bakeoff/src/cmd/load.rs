@@ -3,9 +3,10 @@
 //! print a text summary (per class, with a scenario) or one JSON document
 //! (schema: `docs/schema/load.json`).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
+use bakeoff_load::shard::{self, run_sharded, ShardInfo};
 use bakeoff_load::{
     ErrorKind, Histogram, LoadConfig, LoadError, LoadReport, RequestSpec, Schedule, Warmup,
 };
@@ -13,6 +14,8 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::LoadArgs;
+use crate::distributed::merge::segment_fields;
+use crate::distributed::{format_time, parse_start_at, Segment, TestIdentity};
 use crate::suite::live;
 use crate::{InputError, Interrupted};
 
@@ -25,25 +28,196 @@ const REQUESTS_ONLY_CAP: Duration = Duration::from_secs(600);
 pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
     let config = config_from_args(&args)?;
     let shown_url = config.target.to_string();
+    let plan = plan_from_args(&args, &config, SystemTime::now())?;
     let json_out = args.json;
     let (tx, rx) = tokio::sync::watch::channel(bakeoff_load::Progress::default());
     let bar = progress_line(rx);
-    let result = bakeoff_load::run(config.clone(), cancel, Some(tx)).await;
+    if let Some(seg) = &plan.segment {
+        // On stderr, so a pod's log shows what it waits for.
+        eprintln!(
+            "segment {}/{} of test {} against {}: starting at {}",
+            seg.segment.index, seg.segment.count, seg.test.id, shown_url, seg.test.start_at
+        );
+    }
+    let result = run_sharded(plan.config.clone(), plan.pins.clone(), cancel, Some(tx)).await;
     bar.finish_and_clear();
-    let report = match result {
+    let out = match result {
         Ok(r) => r,
         Err(LoadError::Cancelled) => return Err(Interrupted.into()),
         Err(e @ LoadError::Pin { .. }) => return Err(InputError::new(format!("--pin: {e}")).into()),
         Err(e) if e.is_input() => return Err(InputError::new(e.to_string()).into()),
         Err(e) => return Err(e).context("the load run failed"),
     };
+    let shape = Shape::of(&config);
     if json_out {
-        let doc = to_json(&shown_url, &config, &report);
+        let mut doc = to_json(&shown_url, &shape, &out.report);
+        doc["threads"] = json!(out.shards.len());
+        doc["shards"] = shards_json(&out.shards);
+        if let Some(seg) = &plan.segment {
+            let extra = segment_fields(&seg.test, seg.segment, out.started_at, &out.report);
+            for (k, v) in extra.as_object().into_iter().flatten() {
+                doc[k] = v.clone();
+            }
+        }
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", summary(&shown_url, &config, &report));
+        let mut text = summary(&shown_url, &shape, &out.report);
+        text += &shards_line(&out.shards);
+        if let Some(seg) = &plan.segment {
+            text += &format!(
+                "  {:<20} {}/{} of test {}, started {}\n",
+                "segment",
+                seg.segment.index,
+                seg.segment.count,
+                seg.test.id,
+                format_time(out.started_at)
+            );
+        }
+        print!("{text}");
     }
     Ok(0)
+}
+
+/// What the output needs of the whole test's options.
+pub(crate) struct Shape {
+    pub connections: u32,
+    pub schedule: Schedule,
+}
+
+impl Shape {
+    fn of(cfg: &LoadConfig) -> Shape {
+        Shape {
+            connections: cfg.connections,
+            schedule: cfg.schedule,
+        }
+    }
+}
+
+/// A segment of a distributed test.
+struct SegmentPlan {
+    segment: Segment,
+    test: TestIdentity,
+}
+
+/// How the run is split: its threads' pins, its segment, and the config
+/// they share (the segment's share, starting at `--start-at`).
+struct RunPlan {
+    config: LoadConfig,
+    pins: Vec<Option<usize>>,
+    segment: Option<SegmentPlan>,
+}
+
+fn plan_from_args(args: &LoadArgs, whole: &LoadConfig, now: SystemTime) -> Result<RunPlan> {
+    let online = shard::online_cpus();
+    let threads = match args.threads.trim() {
+        t if t.eq_ignore_ascii_case("auto") => shard::auto_threads(online),
+        t => match t.parse::<u32>() {
+            Ok(n) if (1..=shard::MAX_SHARDS).contains(&n) => n,
+            _ => {
+                return Err(input(format!(
+                    "--threads `{}` must be a number from 1 to {} or `auto`",
+                    args.threads,
+                    shard::MAX_SHARDS
+                )))
+            }
+        },
+    };
+    let pins =
+        shard::plan_pins(threads, args.pin, online).map_err(|e| input(format!("--pin: {e}")))?;
+    let mut config = whole.clone();
+    let mut segment = None;
+    if let (Some(seg), Some(at)) = (&args.segment, &args.start_at) {
+        let seg = Segment::parse(seg).map_err(|e| input(e.to_string()))?;
+        let start = parse_start_at(at, now, bakeoff_load::MAX_START_LATE)
+            .map_err(|e| input(e.to_string()))?;
+        if whole.connections < seg.count {
+            return Err(input(format!(
+                "--segment {}/{}: {} connections cannot be split over {} segments; -c is the whole test's, give at least {}",
+                seg.index, seg.count, whole.connections, seg.count, seg.count
+            )));
+        }
+        if whole.duration.is_none() || args.requests.is_some() {
+            return Err(input(
+                "--segment runs need --duration and no --requests, so that every segment measures the same window".into(),
+            ));
+        }
+        config = shard::shard_config(whole, seg.index, seg.count)
+            .map_err(|e| input(format!("--segment: {e}")))?;
+        config.start_at = Some(start);
+        let test = TestIdentity::new(
+            whole.target.as_str(),
+            &whole.requests[0].method,
+            whole.rate,
+            whole.connections,
+            whole.duration.unwrap_or_default(),
+            seg.count,
+            start,
+        );
+        segment = Some(SegmentPlan { segment: seg, test });
+    }
+    if config.connections < threads {
+        return Err(input(format!(
+            "--threads {threads}: {} connections cannot be split over {threads} threads; give -c {} or more",
+            config.connections,
+            threads * segment.as_ref().map_or(1, |s| s.segment.count)
+        )));
+    }
+    Ok(RunPlan {
+        config,
+        pins,
+        segment,
+    })
+}
+
+fn shards_json(shards: &[ShardInfo]) -> Value {
+    shards
+        .iter()
+        .map(|s| {
+            json!({
+                "cpu": s.cpu,
+                "connections": s.connections,
+                "target_rate": s.target_rate,
+                "achieved_rate": s.achieved_rate,
+                "requests": s.requests,
+                "generator_cpu_s": s.generator_cpu_s,
+                "generator_cpu_share": s.cpu_share(),
+                "valid": s.valid,
+            })
+        })
+        .collect()
+}
+
+/// One line per run of several threads: each one's CPU, pin and share.
+fn shards_line(shards: &[ShardInfo]) -> String {
+    if shards.len() < 2 {
+        return String::new();
+    }
+    let each: Vec<String> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let pin = s
+                .cpu
+                .map(|c| format!("CPU {c}"))
+                .unwrap_or("unpinned".into());
+            format!(
+                "#{i} {pin} {:.0}% of a core, {:.0} req/s",
+                100.0 * s.cpu_share(),
+                s.achieved_rate
+            )
+        })
+        .collect();
+    let note = if shards.iter().all(|s| s.cpu.is_none()) {
+        " (not pinned: --pin FIRST puts thread i on CPU FIRST+i)"
+    } else {
+        ""
+    };
+    format!(
+        "  {:<20} {} threads{note}: {}\n",
+        "threads",
+        shards.len(),
+        each.join("; ")
+    )
 }
 
 fn input(msg: String) -> anyhow::Error {
@@ -193,6 +367,7 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         abandon: None,
         pin_cpu: args.pin,
         allow_remote: args.allow_remote,
+        start_at: None,
     })
 }
 
@@ -233,7 +408,7 @@ fn percentiles(h: &Histogram<u64>) -> Value {
     json!({"p50": p.p50, "p90": p.p90, "p99": p.p99, "p999": p.p999, "max": p.max, "mean": p.mean})
 }
 
-fn to_json(url: &str, cfg: &LoadConfig, r: &LoadReport) -> Value {
+pub(crate) fn to_json(url: &str, cfg: &Shape, r: &LoadReport) -> Value {
     let errors = errors_json(&r.errors);
     let status: serde_json::Map<String, Value> = r
         .status
@@ -278,6 +453,7 @@ fn to_json(url: &str, cfg: &LoadConfig, r: &LoadReport) -> Value {
         "steal": r.steal,
         "reconnects": r.reconnects,
         "generator_cpu_s": r.generator_cpu_s,
+        "generator_wall_s": r.generator_wall_s,
         "classes": classes_json(r),
         "expectation_examples": r.expectation_examples,
         "valid": r.valid,
@@ -340,7 +516,7 @@ fn counts_line(label: &str, items: impl Iterator<Item = String>) -> String {
     format!("  {label:<20} {text}\n")
 }
 
-fn summary(url: &str, cfg: &LoadConfig, r: &LoadReport) -> String {
+pub(crate) fn summary(url: &str, cfg: &Shape, r: &LoadReport) -> String {
     let mode = match (r.target_rate, cfg.schedule) {
         (Some(rate), Schedule::Poisson) => format!("open loop at {rate} req/s (Poisson)"),
         (Some(rate), Schedule::Uniform) => format!("open loop at {rate} req/s"),

@@ -11,7 +11,9 @@ mod advise;
 mod cache;
 mod claims;
 mod compare;
+mod k8s;
 mod load;
+mod merge;
 mod report;
 mod run;
 mod setup;
@@ -39,6 +41,8 @@ pub async fn execute(cli: Cli) -> Result<u8> {
     spawn_signal_watcher(cancel.clone());
     match cli.command {
         Command::Load(args) => load::execute(args, cancel).await,
+        Command::Merge(args) => merge::execute(args),
+        Command::K8s(args) => k8s::execute(args),
         Command::Setup(args) => setup::execute(args, cancel).await,
         Command::Verify(args) => verify::execute(args, cancel).await,
         Command::Run(args) => run::execute(args, cancel).await,

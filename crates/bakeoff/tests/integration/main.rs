@@ -1,6 +1,7 @@
 mod anywhere;
 mod browser;
 mod contender;
+mod distributed;
 mod faults_files;
 mod faults_load;
 mod faults_run;
@@ -10,6 +11,7 @@ mod hardening;
 mod hardening_cli;
 mod hardening_security;
 mod load;
+mod netns;
 mod postgres;
 mod report;
 mod run;

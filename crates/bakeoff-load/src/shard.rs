@@ -1,0 +1,617 @@
+//! Load beyond one core: N engine shards, each on its own OS thread with its
+//! own current-thread runtime (optionally pinned), each with its share of the
+//! rate or connections and its own schedule, so nothing on the request path is
+//! shared. Their reports merge exactly ([`merge_reports`]): histograms are
+//! added, counts and rates summed, never averaged.
+//!
+//! The same merge serves the segments of a test run on several machines.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    engine, selfcheck, sys, Abandon, Abandoned, ClassStats, Histogram, LoadConfig, LoadError,
+    LoadReport, Progress, Second, Trend,
+};
+
+/// The most shards one process runs.
+pub const MAX_SHARDS: u32 = 256;
+
+/// What one shard of a sharded run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardInfo {
+    /// The CPU its thread was pinned to, if any.
+    pub cpu: Option<usize>,
+    pub connections: u32,
+    pub target_rate: Option<f64>,
+    pub achieved_rate: f64,
+    pub requests: u64,
+    pub generator_cpu_s: f64,
+    pub generator_wall_s: f64,
+    pub valid: bool,
+}
+
+impl ShardInfo {
+    /// What a finished shard reports of itself.
+    pub fn of(report: &LoadReport, cpu: Option<usize>, connections: u32) -> ShardInfo {
+        ShardInfo {
+            cpu,
+            connections,
+            target_rate: report.target_rate,
+            achieved_rate: report.achieved_rate,
+            requests: report.requests,
+            generator_cpu_s: report.generator_cpu_s,
+            generator_wall_s: report.generator_wall_s,
+            valid: report.valid,
+        }
+    }
+
+    /// Its thread's CPU as a share of one core.
+    pub fn cpu_share(&self) -> f64 {
+        if self.generator_wall_s > 0.0 {
+            self.generator_cpu_s / self.generator_wall_s
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The merged result of a sharded run, with each shard's own figures.
+#[derive(Debug, Clone)]
+pub struct ShardedReport {
+    pub report: LoadReport,
+    pub shards: Vec<ShardInfo>,
+    /// The wall-clock time the first shard's clock started.
+    pub started_at: SystemTime,
+}
+
+/// The share `index` (of `count`) of `total`, spread so the shares differ by
+/// at most one and sum to `total`.
+pub fn even_share(total: u64, index: u32, count: u32) -> u64 {
+    let (n, i) = (u64::from(count), u64::from(index));
+    total / n + u64::from(i < total % n)
+}
+
+/// Shard `index` of `count` of `cfg`: its share of the rate (open loop), the
+/// connections and the request count, and of the abandon rule's count.
+pub fn shard_config(cfg: &LoadConfig, index: u32, count: u32) -> Result<LoadConfig, LoadError> {
+    if count == 0 || count > MAX_SHARDS || index >= count {
+        return Err(LoadError::InvalidConfig(format!(
+            "shard {index} of {count}: the count must be between 1 and {MAX_SHARDS} and the index below it"
+        )));
+    }
+    if cfg.connections < count {
+        return Err(LoadError::InvalidConfig(format!(
+            "{} connections cannot be split over {count} shards; give at least one connection per shard (-c {count} or more)",
+            cfg.connections
+        )));
+    }
+    if cfg.max_requests.is_some_and(|n| n < u64::from(count)) {
+        return Err(LoadError::InvalidConfig(format!(
+            "a request count below {count} cannot be split over {count} shards"
+        )));
+    }
+    let mut c = cfg.clone();
+    c.connections = even_share(u64::from(cfg.connections), index, count) as u32;
+    c.rate = cfg.rate.map(|r| r / f64::from(count));
+    c.max_requests = cfg.max_requests.map(|n| even_share(n, index, count));
+    c.abandon = cfg.abandon.map(|a| Abandon {
+        latency: a.latency,
+        count: a.count.div_ceil(u64::from(count)),
+    });
+    Ok(c)
+}
+
+/// Run `cfg` as `pins.len()` shards, shard i pinned to `pins[i]`, and merge
+/// their reports. Progress (when asked for) is the sum over the shards.
+pub async fn run_sharded(
+    cfg: LoadConfig,
+    pins: Vec<Option<usize>>,
+    cancel: CancellationToken,
+    progress: Option<tokio::sync::watch::Sender<Progress>>,
+) -> Result<ShardedReport, LoadError> {
+    engine::validate(&cfg)?;
+    let count = u32::try_from(pins.len()).unwrap_or(u32::MAX);
+    let configs: Vec<LoadConfig> = (0..count)
+        .map(|i| {
+            let mut c = shard_config(&cfg, i, count)?;
+            c.pin_cpu = pins[i as usize];
+            Ok(c)
+        })
+        .collect::<Result<_, LoadError>>()?;
+    let engine_cancel = cancel.child_token();
+    // Dropping this future cancels every shard; so does the first to fail.
+    let _guard = engine_cancel.clone().drop_guard();
+    let mut feeds = Vec::new();
+    let runs: Vec<_> = configs
+        .into_iter()
+        .map(|c| {
+            let (tx, rx) = tokio::sync::watch::channel(Progress::default());
+            feeds.push(rx);
+            let token = engine_cancel.clone();
+            let pin = c.pin_cpu;
+            let connections = c.connections;
+            async move {
+                let out =
+                    sys::on_engine_thread(pin, move || engine::drive(c, token, Some(tx))).await;
+                out.map(|(raw, usage)| {
+                    let started = raw.started_at;
+                    let report = selfcheck::finish_report(raw, usage);
+                    let info = ShardInfo::of(&report, pin, connections);
+                    (report, info, started)
+                })
+            }
+        })
+        .collect();
+    let summing = progress.map(|tx| tokio::spawn(sum_progress(feeds, tx)));
+    let results = futures_util::future::join_all(runs.into_iter().map(|f| {
+        let token = engine_cancel.clone();
+        async move {
+            let r = f.await;
+            if r.is_err() {
+                token.cancel();
+            }
+            r
+        }
+    }))
+    .await;
+    if let Some(task) = summing {
+        task.abort();
+    }
+    // The first real error wins over the cancellations it caused.
+    let mut reports = Vec::new();
+    let mut shards = Vec::new();
+    let mut cancelled = None;
+    let mut started_at: Option<SystemTime> = None;
+    for r in results {
+        match r {
+            Ok((report, info, started)) => {
+                reports.push(report);
+                shards.push(info);
+                started_at = Some(started_at.map_or(started, |s| s.min(started)));
+            }
+            Err(LoadError::Cancelled) => cancelled = Some(LoadError::Cancelled),
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(e) = cancelled {
+        return Err(e);
+    }
+    let report = merge_reports(reports).map_err(|e| LoadError::Engine(e.to_string()))?;
+    Ok(ShardedReport {
+        report,
+        shards,
+        started_at: started_at.unwrap_or_else(SystemTime::now),
+    })
+}
+
+/// Publish the sum of the shards' progress whenever one of them changes.
+async fn sum_progress(
+    mut feeds: Vec<tokio::sync::watch::Receiver<Progress>>,
+    tx: tokio::sync::watch::Sender<Progress>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let mut sum = Progress::default();
+        for f in &mut feeds {
+            let p = f.borrow_and_update();
+            sum.elapsed = sum.elapsed.max(p.elapsed);
+            sum.warming_up |= p.warming_up;
+            sum.requests += p.requests;
+            sum.errors += p.errors;
+            sum.current_rate += p.current_rate;
+        }
+        if tx.send(sum).is_err() {
+            return;
+        }
+    }
+}
+
+/// Why reports could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("there is nothing to merge")]
+    Empty,
+    #[error("cannot add the {what} histograms: {reason}")]
+    Histogram { what: String, reason: String },
+}
+
+fn add(into: &mut Histogram<u64>, from: &Histogram<u64>, what: &str) -> Result<(), MergeError> {
+    into.add(from).map_err(|e| MergeError::Histogram {
+        what: what.to_string(),
+        reason: format!("{e:?}"),
+    })
+}
+
+/// Merge the reports of shards or segments that ran the same test at the same
+/// time. Exact where the data allows: histograms are added, counts, rates and
+/// mean in-flight counts summed, the windows' lengths and lags the largest,
+/// `valid` only when every part is. Each second's and third's percentiles are
+/// the largest of the parts' (an upper bound of the exact figure: no part has
+/// more than 1% of its samples over its own p99), as only their figures are kept.
+/// Generator CPU and wall time are summed, so `generator_cpu_share` is the
+/// mean share per thread. Warnings are deduplicated, first seen first.
+pub fn merge_reports(reports: Vec<LoadReport>) -> Result<LoadReport, MergeError> {
+    let mut parts = reports.into_iter();
+    let mut m = parts.next().ok_or(MergeError::Empty)?;
+    let mut core_busy = Share::of(m.generator_core_busy);
+    let mut window_cpu = Share::of(m.window_generator_cpu);
+    let mut window_core = Share::of(m.window_core_busy);
+    for r in parts {
+        m.target_rate = match (m.target_rate, r.target_rate) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        m.achieved_rate += r.achieved_rate;
+        m.successes += r.successes;
+        m.requests += r.requests;
+        m.elapsed = m.elapsed.max(r.elapsed);
+        sum_into(&mut m.errors, &r.errors);
+        sum_into(&mut m.status, &r.status);
+        add(&mut m.latency, &r.latency, "latency")?;
+        add(&mut m.service, &r.service, "service time")?;
+        for (name, c) in r.classes {
+            match m.classes.get_mut(&name) {
+                Some(mine) => {
+                    mine.requests += c.requests;
+                    mine.successes += c.successes;
+                    for (kind, n) in &c.errors {
+                        *mine.errors.entry(*kind).or_default() += n;
+                    }
+                    add(&mut mine.latency, &c.latency, &name)?;
+                    add(&mut mine.service, &c.service, &name)?;
+                }
+                None => {
+                    m.classes.insert(name, c);
+                }
+            }
+        }
+        m.timeline = merge_timelines(&m.timeline, &r.timeline);
+        m.mean_in_flight += r.mean_in_flight;
+        m.late_sends += r.late_sends;
+        m.late_stalled += r.late_stalled;
+        m.max_send_lag = m.max_send_lag.max(r.max_send_lag);
+        m.unsent += r.unsent;
+        m.outstanding += r.outstanding;
+        m.unanswered += r.unanswered;
+        m.trend = match (m.trend, r.trend) {
+            (Some(a), Some(b)) => Some(merge_trends(a, b)),
+            (a, b) => a.or(b),
+        };
+        m.sent_all += r.sent_all;
+        m.ok_all += r.ok_all;
+        m.steal = match (m.steal, r.steal) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        m.generator_cpu_s += r.generator_cpu_s;
+        m.generator_wall_s += r.generator_wall_s;
+        core_busy.push(r.generator_core_busy);
+        window_cpu.push(r.window_generator_cpu);
+        window_core.push(r.window_core_busy);
+        m.reconnects += r.reconnects;
+        m.warmup = m.warmup.max(r.warmup);
+        m.abandoned = match (m.abandoned, r.abandoned) {
+            (Some(a), Some(b)) => Some(Abandoned {
+                planned: a.planned.max(b.planned),
+                over: a.over + b.over,
+                growth: match (a.growth, b.growth) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    (x, y) => x.or(y),
+                },
+            }),
+            (a, b) => a.or(b),
+        };
+        m.valid &= r.valid;
+        for x in r.expectation_examples {
+            if m.expectation_examples.len() < crate::expect::EXAMPLES {
+                m.expectation_examples.push(x);
+            }
+        }
+        for w in r.warnings {
+            if !m.warnings.contains(&w) {
+                m.warnings.push(w);
+            }
+        }
+    }
+    m.generator_core_busy = core_busy.mean();
+    m.window_generator_cpu = window_cpu.mean();
+    m.window_core_busy = window_core.mean();
+    Ok(m)
+}
+
+/// The mean of the parts' optional shares (None when no part had one).
+struct Share {
+    sum: f64,
+    n: u32,
+}
+
+impl Share {
+    fn of(v: Option<f64>) -> Share {
+        let mut s = Share { sum: 0.0, n: 0 };
+        s.push(v);
+        s
+    }
+    fn push(&mut self, v: Option<f64>) {
+        if let Some(v) = v {
+            self.sum += v;
+            self.n += 1;
+        }
+    }
+    fn mean(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / f64::from(self.n))
+    }
+}
+
+fn sum_into<K: Ord + Copy>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
+    for (k, n) in from {
+        *into.entry(*k).or_insert(0) += n;
+    }
+}
+
+/// Second by second: counts summed, p99 the largest of the parts'.
+pub fn merge_timelines(a: &[Second], b: &[Second]) -> Vec<Second> {
+    let mut by_second: BTreeMap<u32, Second> = BTreeMap::new();
+    for s in a.iter().chain(b) {
+        let e = by_second.entry(s.second).or_insert(Second {
+            second: s.second,
+            requests: 0,
+            errors: 0,
+            p99_us: 0,
+        });
+        e.requests += s.requests;
+        e.errors += s.errors;
+        e.p99_us = e.p99_us.max(s.p99_us);
+    }
+    by_second.into_values().collect()
+}
+
+fn merge_trends(a: Trend, b: Trend) -> Trend {
+    Trend {
+        thirds: std::array::from_fn(|i| {
+            let (x, y) = (a.thirds[i], b.thirds[i]);
+            crate::TrendThird {
+                requests: x.requests + y.requests,
+                p50_us: x.p50_us.max(y.p50_us),
+                p90_us: x.p90_us.max(y.p90_us),
+                // Each part's mean in flight is its own; the whole holds their sum.
+                mean_in_flight: x.mean_in_flight + y.mean_in_flight,
+            }
+        }),
+    }
+}
+
+/// A class's statistics with empty histograms of the engine's bounds.
+pub fn empty_class() -> ClassStats {
+    ClassStats {
+        requests: 0,
+        successes: 0,
+        errors: Default::default(),
+        latency: crate::stats::new_histogram(),
+        service: crate::stats::new_histogram(),
+    }
+}
+
+/// An empty histogram with the engine's bounds (µs, 3 significant digits).
+pub fn new_histogram() -> Histogram<u64> {
+    crate::stats::new_histogram()
+}
+
+/// The CPUs to pin `count` shards to: `first`, `first + 1`, … when `first`
+/// is given and they all exist among `online` CPUs; otherwise unpinned.
+pub fn plan_pins(
+    count: u32,
+    first: Option<usize>,
+    online: usize,
+) -> Result<Vec<Option<usize>>, LoadError> {
+    match first {
+        None => Ok(vec![None; count as usize]),
+        Some(c) if c + count as usize <= online => {
+            Ok((0..count as usize).map(|i| Some(c + i)).collect())
+        }
+        Some(c) => Err(LoadError::InvalidConfig(format!(
+            "{count} shards pinned from CPU {c} need CPUs {c}..={}, but this machine has {online} (0..={}); lower --threads or --pin",
+            c + count as usize - 1,
+            online.saturating_sub(1)
+        ))),
+    }
+}
+
+/// `--threads auto`: the online CPUs minus one (left to the target), at least 1.
+pub fn auto_threads(online: usize) -> u32 {
+    (online.saturating_sub(1).max(1)).min(MAX_SHARDS as usize) as u32
+}
+
+/// The CPUs this process may run on.
+pub fn online_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ErrorKind, TrendThird};
+    use rand::{Rng, SeedableRng};
+
+    /// A report holding `samples` (µs) as 2xx answers, over a 1 s window.
+    fn report_of(samples: &[u64], rate: Option<f64>) -> LoadReport {
+        let mut latency = new_histogram();
+        for &s in samples {
+            latency.record(s).unwrap();
+        }
+        let n = samples.len() as u64;
+        let p99 = if latency.is_empty() {
+            0
+        } else {
+            latency.value_at_quantile(0.99)
+        };
+        let mut classes = BTreeMap::new();
+        classes.insert(
+            "/".to_string(),
+            ClassStats {
+                requests: n,
+                successes: n,
+                errors: Default::default(),
+                latency: latency.clone(),
+                service: latency.clone(),
+            },
+        );
+        LoadReport {
+            target_rate: rate,
+            achieved_rate: n as f64,
+            successes: n,
+            requests: n,
+            elapsed: Duration::from_secs(1),
+            errors: BTreeMap::from([(ErrorKind::Timeout, 1)]),
+            status: BTreeMap::from([(200, n)]),
+            service: latency.clone(),
+            latency,
+            classes,
+            timeline: vec![Second {
+                second: 0,
+                requests: n,
+                errors: 1,
+                p99_us: p99,
+            }],
+            mean_in_flight: 2.0,
+            late_sends: 1,
+            late_stalled: 0,
+            max_send_lag: Duration::from_millis(n % 7),
+            unsent: 0,
+            outstanding: 1,
+            unanswered: 1,
+            trend: Some(Trend {
+                thirds: [TrendThird::default(); 3],
+            }),
+            sent_all: n + 1,
+            ok_all: n,
+            steal: None,
+            generator_cpu_s: 0.5,
+            generator_wall_s: 1.0,
+            generator_core_busy: Some(0.5),
+            window_generator_cpu: None,
+            window_core_busy: None,
+            reconnects: 0,
+            warmup: Duration::ZERO,
+            abandoned: None,
+            valid: true,
+            warnings: vec![format!("part of {n}"), "shared".into()],
+            expectation_examples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn merged_percentiles_equal_one_histogram_of_every_sample() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+        // Parts of unequal size and spread: a fast shard and a slow one.
+        let parts: Vec<Vec<u64>> = (0..5)
+            .map(|i| {
+                let n = 1000 + 700 * i;
+                let scale = 100 * (i as u64 + 1);
+                (0..n).map(|_| rng.random_range(1..scale * 50)).collect()
+            })
+            .collect();
+        let mut all = new_histogram();
+        for s in parts.iter().flatten() {
+            all.record(*s).unwrap();
+        }
+        let merged =
+            merge_reports(parts.iter().map(|p| report_of(p, Some(100.0))).collect()).unwrap();
+        for q in [0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(
+                merged.latency.value_at_quantile(q),
+                all.value_at_quantile(q),
+                "q {q}"
+            );
+            assert_eq!(
+                merged.classes["/"].latency.value_at_quantile(q),
+                all.value_at_quantile(q)
+            );
+        }
+        assert_eq!(merged.latency.len(), all.len());
+        assert_eq!(merged.latency.mean(), all.mean());
+        let n = all.len();
+        assert_eq!(
+            (merged.requests, merged.successes, merged.status[&200]),
+            (n, n, n)
+        );
+        assert_eq!(merged.errors[&ErrorKind::Timeout], 5);
+        assert_eq!(merged.target_rate, Some(500.0));
+        assert_eq!(merged.achieved_rate, n as f64);
+        assert_eq!(merged.timeline.len(), 1);
+        assert_eq!(merged.timeline[0].requests, n);
+        // The second's p99 is bounded by the largest part's, never below the exact one.
+        assert!(merged.timeline[0].p99_us >= all.value_at_quantile(0.99));
+        assert_eq!(merged.mean_in_flight, 10.0);
+        assert_eq!(
+            (merged.generator_cpu_s, merged.generator_wall_s),
+            (2.5, 5.0)
+        );
+        assert_eq!(merged.warnings.iter().filter(|w| *w == "shared").count(), 1);
+        assert_eq!(merged.warnings.len(), 6);
+        assert!(merged.valid);
+    }
+
+    #[test]
+    fn one_invalid_part_makes_the_whole_invalid() {
+        let mut bad = report_of(&[10, 20], None);
+        bad.valid = false;
+        let m = merge_reports(vec![report_of(&[5], None), bad]).unwrap();
+        assert!(!m.valid);
+        assert_eq!(m.target_rate, None);
+        assert!(matches!(merge_reports(Vec::new()), Err(MergeError::Empty)));
+    }
+
+    #[test]
+    fn histograms_of_other_bounds_are_refused() {
+        let mut small = report_of(&[10], None);
+        small.latency = Histogram::new_with_bounds(1, 100, 2).unwrap();
+        let mut big = report_of(&[10], None);
+        big.latency.record(500_000_000).unwrap();
+        let e = merge_reports(vec![small, big]).unwrap_err();
+        assert!(e.to_string().contains("latency"), "{e}");
+    }
+
+    #[test]
+    fn shares_are_even_and_sum_to_the_whole() {
+        for (total, count) in [(10u64, 3u32), (64, 2), (7, 7), (1000, 9)] {
+            let shares: Vec<u64> = (0..count).map(|i| even_share(total, i, count)).collect();
+            assert_eq!(shares.iter().sum::<u64>(), total);
+            assert!(shares.iter().max().unwrap() - shares.iter().min().unwrap() <= 1);
+        }
+        let cfg = LoadConfig {
+            rate: Some(9000.0),
+            connections: 10,
+            max_requests: Some(101),
+            ..LoadConfig::new("http://127.0.0.1:1/".parse().unwrap())
+        };
+        let parts: Vec<LoadConfig> = (0..3).map(|i| shard_config(&cfg, i, 3).unwrap()).collect();
+        assert!(parts.iter().all(|p| p.rate == Some(3000.0)));
+        assert_eq!(parts.iter().map(|p| p.connections).sum::<u32>(), 10);
+        assert_eq!(
+            parts.iter().map(|p| p.max_requests.unwrap()).sum::<u64>(),
+            101
+        );
+        let few = LoadConfig {
+            connections: 2,
+            ..cfg.clone()
+        };
+        let e = shard_config(&few, 0, 3).unwrap_err().to_string();
+        assert!(e.contains("-c 3"), "{e}");
+        assert!(shard_config(&cfg, 3, 3).is_err());
+    }
+
+    #[test]
+    fn pins_are_distinct_cpus_that_exist() {
+        assert_eq!(plan_pins(2, None, 2).unwrap(), vec![None, None]);
+        assert_eq!(plan_pins(2, Some(0), 2).unwrap(), vec![Some(0), Some(1)]);
+        let e = plan_pins(2, Some(1), 2).unwrap_err().to_string();
+        assert!(e.contains("CPUs 1..=2") && e.contains("--threads"), "{e}");
+        assert_eq!(auto_threads(1), 1);
+        assert_eq!(auto_threads(2), 1);
+        assert_eq!(auto_threads(8), 7);
+    }
+}

@@ -1,0 +1,359 @@
+//! `bakeoff merge`: segments' JSON documents read back into reports, checked
+//! (one test, every segment exactly once, sound histograms) and merged exactly
+//! with [`bakeoff_load::shard::merge_reports`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use bakeoff_load::{ClassStats, ErrorKind, LoadReport, Second, Trend, TrendThird};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{decode_histogram, encode_histogram, DistError, Segment, TestIdentity, SKEW_WARNING};
+
+/// The part of a `bakeoff load --json` document a merge reads.
+#[derive(Debug, Deserialize)]
+struct Doc {
+    url: String,
+    target_rate: Option<f64>,
+    achieved_rate: f64,
+    successes: u64,
+    requests: u64,
+    duration_s: f64,
+    warmup_s: f64,
+    errors: BTreeMap<String, u64>,
+    status: BTreeMap<String, u64>,
+    timeline: Vec<SecondDoc>,
+    mean_in_flight: f64,
+    late_sends: u64,
+    late_stalled: u64,
+    max_send_lag_ms: f64,
+    unsent: u64,
+    outstanding: u64,
+    trend: Option<[ThirdDoc; 3]>,
+    sent_all: u64,
+    ok_all: u64,
+    steal: Option<f64>,
+    reconnects: u64,
+    generator_cpu_s: f64,
+    #[serde(default)]
+    generator_wall_s: Option<f64>,
+    valid: bool,
+    warnings: Vec<String>,
+    #[serde(default)]
+    expectation_examples: Vec<String>,
+    test: Option<TestIdentity>,
+    segment: Option<SegmentDoc>,
+    histograms: Option<HistogramsDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SecondDoc {
+    second: u32,
+    requests: u64,
+    errors: u64,
+    p99_ms: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct ThirdDoc {
+    requests: u64,
+    p50_ms: f64,
+    p90_ms: f64,
+    mean_in_flight: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct SegmentDoc {
+    index: u32,
+    count: u32,
+    started_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct HistogramsDoc {
+    latency: String,
+    service: String,
+    #[serde(default)]
+    classes: BTreeMap<String, ClassDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ClassDoc {
+    requests: u64,
+    latency: String,
+    service: String,
+}
+
+/// One segment read back.
+#[derive(Debug, Clone)]
+pub struct SegmentReport {
+    pub file: String,
+    pub test: TestIdentity,
+    pub segment: Segment,
+    pub started_at: SystemTime,
+    pub report: LoadReport,
+}
+
+/// The merged test.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub test: TestIdentity,
+    pub report: LoadReport,
+    /// Per segment, by index: its file, start and how far after the first it started.
+    pub segments: Vec<(Segment, String, SystemTime, Duration)>,
+    /// The spread of the segments' start times.
+    pub skew: Duration,
+}
+
+fn us(ms: f64) -> u64 {
+    (ms * 1000.0).round().max(0.0) as u64
+}
+
+/// The JSON a segment adds to `bakeoff load --json`: the test, the segment
+/// (with the wall-clock time its clock started) and the histograms.
+pub fn segment_fields(
+    test: &TestIdentity,
+    segment: Segment,
+    started_at: SystemTime,
+    r: &LoadReport,
+) -> Value {
+    json!({
+        "test": test,
+        "segment": {
+            "index": segment.index,
+            "count": segment.count,
+            "started_at": super::format_time(started_at),
+        },
+        "histograms": histograms_json(r),
+    })
+}
+
+/// The report's histograms in their wire form.
+pub fn histograms_json(r: &LoadReport) -> Value {
+    let classes: serde_json::Map<String, Value> = r
+        .classes
+        .iter()
+        .map(|(name, c)| {
+            (
+                name.clone(),
+                json!({
+                    "requests": c.requests,
+                    "latency": encode_histogram(&c.latency),
+                    "service": encode_histogram(&c.service),
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "latency": encode_histogram(&r.latency),
+        "service": encode_histogram(&r.service),
+        "classes": classes,
+    })
+}
+
+/// Read one segment's document (`file` names it in errors).
+pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> {
+    let bad = |reason: String| DistError::Document {
+        file: file.to_string(),
+        reason,
+    };
+    let doc: Doc = serde_json::from_str(text)
+        .map_err(|e| bad(format!("not a `bakeoff load --json` document ({e})")))?;
+    let (Some(test), Some(seg), Some(hist)) = (doc.test, doc.segment, doc.histograms) else {
+        return Err(bad(
+            "not a segment's document (no `test`, `segment` or `histograms`); run `bakeoff load … --segment I/N --start-at T --json`".into(),
+        ));
+    };
+    if !test.is_consistent() {
+        return Err(bad(format!(
+            "its test id {} does not match its test's fields: the document was edited",
+            test.id
+        )));
+    }
+    if seg.count != test.segments || seg.index >= seg.count {
+        return Err(bad(format!(
+            "segment {}/{} does not fit its test of {} segments",
+            seg.index, seg.count, test.segments
+        )));
+    }
+    let started_at = humantime::parse_rfc3339_weak(&seg.started_at)
+        .map_err(|e| bad(format!("segment.started_at `{}`: {e}", seg.started_at)))?;
+    let decode = |what: &str, text: &str| {
+        decode_histogram(text).map_err(|reason| DistError::CorruptHistogram {
+            file: file.to_string(),
+            what: what.to_string(),
+            reason,
+        })
+    };
+    let latency = decode("latency", &hist.latency)?;
+    let service = decode("service time", &hist.service)?;
+    if service.len() > latency.len() {
+        return Err(DistError::CorruptHistogram {
+            file: file.to_string(),
+            what: "service time".into(),
+            reason: format!(
+                "it holds {} answers, more than the {} of the latency histogram that includes them",
+                service.len(),
+                latency.len()
+            ),
+        });
+    }
+    let mut classes = BTreeMap::new();
+    for (name, c) in hist.classes {
+        classes.insert(name.clone(), {
+            let service = decode(&format!("`{name}` service time"), &c.service)?;
+            ClassStats {
+                requests: c.requests,
+                // The service histogram holds exactly the class's successes.
+                successes: service.len(),
+                // Per-class errors are not carried by a segment document.
+                errors: BTreeMap::new(),
+                latency: decode(&format!("`{name}` latency"), &c.latency)?,
+                service,
+            }
+        });
+    }
+    let mut errors = BTreeMap::new();
+    for (k, n) in doc.errors {
+        let kind = ErrorKind::ALL
+            .into_iter()
+            .find(|e| e.as_str() == k)
+            .ok_or_else(|| bad(format!("unknown error kind `{k}`")))?;
+        errors.insert(kind, n);
+    }
+    let mut status = BTreeMap::new();
+    for (code, n) in doc.status {
+        let c: u16 = code
+            .parse()
+            .map_err(|_| bad(format!("status `{code}` is not an HTTP status code")))?;
+        status.insert(c, n);
+    }
+    let report = LoadReport {
+        target_rate: doc.target_rate,
+        achieved_rate: doc.achieved_rate,
+        successes: doc.successes,
+        requests: doc.requests,
+        elapsed: Duration::from_secs_f64(doc.duration_s.max(0.0)),
+        errors,
+        status,
+        latency,
+        service,
+        classes,
+        timeline: doc
+            .timeline
+            .into_iter()
+            .map(|s| Second {
+                second: s.second,
+                requests: s.requests,
+                errors: s.errors,
+                p99_us: us(s.p99_ms),
+            })
+            .collect(),
+        mean_in_flight: doc.mean_in_flight,
+        late_sends: doc.late_sends,
+        late_stalled: doc.late_stalled,
+        max_send_lag: Duration::from_secs_f64(doc.max_send_lag_ms.max(0.0) / 1000.0),
+        unsent: doc.unsent,
+        outstanding: doc.outstanding,
+        unanswered: 0,
+        trend: doc.trend.map(|t| Trend {
+            thirds: t.map(|x| TrendThird {
+                requests: x.requests,
+                p50_us: us(x.p50_ms),
+                p90_us: us(x.p90_ms),
+                mean_in_flight: x.mean_in_flight,
+            }),
+        }),
+        sent_all: doc.sent_all,
+        ok_all: doc.ok_all,
+        steal: doc.steal,
+        generator_cpu_s: doc.generator_cpu_s,
+        generator_wall_s: doc.generator_wall_s.unwrap_or(0.0),
+        generator_core_busy: None,
+        window_generator_cpu: None,
+        window_core_busy: None,
+        reconnects: doc.reconnects,
+        warmup: Duration::from_secs_f64(doc.warmup_s.max(0.0)),
+        abandoned: None,
+        valid: doc.valid,
+        warnings: doc.warnings,
+        expectation_examples: doc.expectation_examples,
+    };
+    if doc.url != test.url {
+        return Err(bad(format!(
+            "its url {} is not its test's {}",
+            doc.url, test.url
+        )));
+    }
+    Ok(SegmentReport {
+        file: file.to_string(),
+        test,
+        segment: Segment {
+            index: seg.index,
+            count: seg.count,
+        },
+        started_at,
+        report,
+    })
+}
+
+/// Check that `parts` are every segment of one test exactly once, then merge them.
+pub fn merge_segments(parts: Vec<SegmentReport>) -> Result<Merged, DistError> {
+    let first = parts.first().ok_or(DistError::Empty)?;
+    let test = first.test.clone();
+    let mut by_index: BTreeMap<u32, &SegmentReport> = BTreeMap::new();
+    for p in &parts {
+        let diff = test.differences(&p.test);
+        if !diff.is_empty() {
+            return Err(DistError::OtherTest {
+                file: p.file.clone(),
+                first: first.file.clone(),
+                diff: diff.join(", "),
+            });
+        }
+        if let Some(other) = by_index.insert(p.segment.index, p) {
+            return Err(DistError::Duplicate {
+                index: p.segment.index,
+                count: test.segments,
+                a: other.file.clone(),
+                b: p.file.clone(),
+            });
+        }
+    }
+    let missing: Vec<String> = (0..test.segments)
+        .filter(|i| !by_index.contains_key(i))
+        .map(|i| i.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(DistError::Missing {
+            missing: missing.join(", "),
+            count: test.segments,
+        });
+    }
+    let earliest = parts.iter().map(|p| p.started_at).min().expect("not empty");
+    let latest = parts.iter().map(|p| p.started_at).max().expect("not empty");
+    let skew = latest.duration_since(earliest).unwrap_or_default();
+    let segments = by_index
+        .values()
+        .map(|p| {
+            let after = p.started_at.duration_since(earliest).unwrap_or_default();
+            (p.segment, p.file.clone(), p.started_at, after)
+        })
+        .collect();
+    let mut report =
+        bakeoff_load::shard::merge_reports(parts.into_iter().map(|p| p.report).collect())?;
+    if skew > SKEW_WARNING {
+        report.warnings.push(format!(
+            "the segments started {:.1} ms apart (clock skew over {} ms): their windows overlap less than planned; synchronise the machines' clocks (NTP)",
+            skew.as_secs_f64() * 1000.0,
+            SKEW_WARNING.as_millis()
+        ));
+    }
+    Ok(Merged {
+        test,
+        report,
+        segments,
+        skew,
+    })
+}
