@@ -13,6 +13,8 @@
 //! - [`distributed`]: a test split into segments run on many machines, their
 //!   exact merge, and the Kubernetes Indexed Job that runs them.
 //! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.
+//! - [`load_doc`]: the `bakeoff load --json` document as serde structs, and
+//!   the schema generated from them (`docs/schema/load.json`).
 //! - [`scenario`]: scenario files (a service's own requests, templates and
 //!   expectations) turned into the engine's request mix.
 //! - [`workload`]: the workloads, the upstream service, and `verify`.
@@ -31,6 +33,7 @@ pub mod contender;
 pub mod database;
 pub mod distributed;
 pub mod error;
+pub mod load_doc;
 pub mod measure;
 pub mod model;
 pub mod report;

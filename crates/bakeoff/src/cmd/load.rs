@@ -7,15 +7,13 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use bakeoff_load::shard::{self, run_sharded, ShardInfo};
-use bakeoff_load::{
-    ErrorKind, Histogram, LoadConfig, LoadError, LoadReport, RequestSpec, Schedule, Warmup,
-};
-use serde_json::{json, Value};
+use bakeoff_load::{Histogram, LoadConfig, LoadError, LoadReport, RequestSpec, Schedule, Warmup};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::LoadArgs;
-use crate::distributed::merge::segment_fields;
+use crate::distributed::merge::add_segment;
 use crate::distributed::{format_time, parse_start_at, Segment, TestIdentity};
+use crate::load_doc::{LoadDoc, ShardDoc};
 use crate::suite::live;
 use crate::{InputError, Interrupted};
 
@@ -50,14 +48,17 @@ pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
     };
     let shape = Shape::of(&config);
     if json_out {
-        let mut doc = to_json(&shown_url, &shape, &out.report);
-        doc["threads"] = json!(out.shards.len());
-        doc["shards"] = shards_json(&out.shards);
+        let mut doc = LoadDoc::of(&shown_url, shape.connections, &out.report);
+        doc.threads = Some(out.shards.len());
+        doc.shards = Some(out.shards.iter().map(ShardDoc::of).collect());
         if let Some(seg) = &plan.segment {
-            let extra = segment_fields(&seg.test, seg.segment, out.started_at, &out.report);
-            for (k, v) in extra.as_object().into_iter().flatten() {
-                doc[k] = v.clone();
-            }
+            add_segment(
+                &mut doc,
+                &seg.test,
+                seg.segment,
+                out.started_at,
+                &out.report,
+            );
         }
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
@@ -167,24 +168,6 @@ fn plan_from_args(args: &LoadArgs, whole: &LoadConfig, now: SystemTime) -> Resul
         pins,
         segment,
     })
-}
-
-fn shards_json(shards: &[ShardInfo]) -> Value {
-    shards
-        .iter()
-        .map(|s| {
-            json!({
-                "cpu": s.cpu,
-                "connections": s.connections,
-                "target_rate": s.target_rate,
-                "achieved_rate": s.achieved_rate,
-                "requests": s.requests,
-                "generator_cpu_s": s.generator_cpu_s,
-                "generator_cpu_share": s.cpu_share(),
-                "valid": s.valid,
-            })
-        })
-        .collect()
 }
 
 /// One line per run of several threads: each one's CPU, pin and share.
@@ -400,98 +383,6 @@ fn progress_line(
 
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
-}
-
-/// p50, p90, p99, p99.9, max and mean in milliseconds (the schema's fields).
-fn percentiles(h: &Histogram<u64>) -> Value {
-    let p = live::percentiles(h);
-    json!({"p50": p.p50, "p90": p.p90, "p99": p.p99, "p999": p.p999, "max": p.max, "mean": p.mean})
-}
-
-pub(crate) fn to_json(url: &str, cfg: &Shape, r: &LoadReport) -> Value {
-    let errors = errors_json(&r.errors);
-    let status: serde_json::Map<String, Value> = r
-        .status
-        .iter()
-        .map(|(code, n)| (code.to_string(), json!(n)))
-        .collect();
-    let timeline: Vec<Value> = r
-        .timeline
-        .iter()
-        .map(|s| {
-            json!({"second": s.second, "requests": s.requests, "errors": s.errors, "p99_ms": ms(s.p99_us)})
-        })
-        .collect();
-    json!({
-        "url": url,
-        "connections": cfg.connections,
-        "target_rate": r.target_rate,
-        "achieved_rate": r.achieved_rate,
-        "successes": r.successes,
-        "requests": r.requests,
-        "duration_s": r.elapsed.as_secs_f64(),
-        "warmup_s": r.warmup.as_secs_f64(),
-        "errors": errors,
-        "status": status,
-        "latency_ms": percentiles(&r.latency),
-        "service_ms": percentiles(&r.service),
-        "timeline": timeline,
-        "mean_in_flight": r.mean_in_flight,
-        "late_sends": r.late_sends,
-        "late_stalled": r.late_stalled,
-        "max_send_lag_ms": r.max_send_lag.as_secs_f64() * 1000.0,
-        "unsent": r.unsent,
-        "outstanding": r.outstanding,
-        "trend": r.trend.map(|t| t.thirds.map(|third| json!({
-            "requests": third.requests,
-            "p50_ms": ms(third.p50_us),
-            "p90_ms": ms(third.p90_us),
-            "mean_in_flight": third.mean_in_flight,
-        }))),
-        "sent_all": r.sent_all,
-        "ok_all": r.ok_all,
-        "steal": r.steal,
-        "reconnects": r.reconnects,
-        "generator_cpu_s": r.generator_cpu_s,
-        "generator_wall_s": r.generator_wall_s,
-        "classes": classes_json(r),
-        "expectation_examples": r.expectation_examples,
-        "valid": r.valid,
-        "warnings": r.warnings,
-    })
-}
-
-fn errors_json(errors: &std::collections::BTreeMap<ErrorKind, u64>) -> Value {
-    ErrorKind::ALL
-        .iter()
-        .map(|k| {
-            (
-                k.as_str().to_string(),
-                json!(errors.get(k).copied().unwrap_or(0)),
-            )
-        })
-        .collect::<serde_json::Map<String, Value>>()
-        .into()
-}
-
-/// Per request class: its answers, successes, errors by kind and latencies.
-fn classes_json(r: &LoadReport) -> Value {
-    r.classes
-        .iter()
-        .map(|(name, c)| {
-            (
-                name.clone(),
-                json!({
-                    "requests": c.requests,
-                    "successes": c.successes,
-                    "errors": errors_json(&c.errors),
-                    "latency_ms": percentiles(&c.latency),
-                    "service_ms": percentiles(&c.service),
-                }),
-            )
-        })
-        .collect::<serde_json::Map<String, Value>>()
-        .into()
 }
 
 fn latency_line(label: &str, h: &Histogram<u64>) -> String {

@@ -3,14 +3,14 @@
 //! as `bakeoff load` does (text, or `--json` with load's schema).
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::cli::MergeArgs;
-use crate::distributed::merge::{histograms_json, merge_segments, read_segment};
+use crate::distributed::merge::{histograms_doc, merge_segments, read_segment};
 use crate::distributed::{format_time, DistError};
+use crate::load_doc::{LoadDoc, MergedSegmentDoc};
 use crate::InputError;
 
-use super::load::{summary, to_json, Shape};
+use super::load::{summary, Shape};
 
 pub fn execute(args: MergeArgs) -> Result<u8> {
     let mut parts = Vec::new();
@@ -26,22 +26,21 @@ pub fn execute(args: MergeArgs) -> Result<u8> {
         schedule: bakeoff_load::Schedule::Uniform,
     };
     if args.json {
-        let mut doc = to_json(&m.test.url, &shape, &m.report);
-        doc["test"] = json!(m.test);
-        doc["histograms"] = histograms_json(&m.report);
-        doc["segments"] = m
-            .segments
-            .iter()
-            .map(|(seg, file, at, after)| {
-                json!({
-                    "index": seg.index,
-                    "file": file,
-                    "started_at": format_time(*at),
-                    "start_offset_ms": after.as_secs_f64() * 1000.0,
+        let mut doc = LoadDoc::of(&m.test.url, shape.connections, &m.report);
+        doc.test = Some(m.test.clone());
+        doc.histograms = Some(histograms_doc(&m.report));
+        doc.segments = Some(
+            m.segments
+                .iter()
+                .map(|(seg, file, at, after)| MergedSegmentDoc {
+                    index: seg.index,
+                    file: file.clone(),
+                    started_at: format_time(*at),
+                    start_offset_ms: after.as_secs_f64() * 1000.0,
                 })
-            })
-            .collect();
-        doc["skew_ms"] = json!(m.skew.as_secs_f64() * 1000.0);
+                .collect(),
+        );
+        doc.skew_ms = Some(m.skew.as_secs_f64() * 1000.0);
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         let mut text = summary(&m.test.url, &shape, &m.report);

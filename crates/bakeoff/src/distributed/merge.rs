@@ -5,85 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use bakeoff_load::{ClassStats, ErrorKind, LoadReport, Second, Trend, TrendThird};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use bakeoff_load::{ClassStats, LoadReport, Second, Trend, TrendThird};
+
+use crate::load_doc::{ClassHistogramsDoc, HistogramsDoc, LoadDoc, SegmentDoc};
 
 use super::{decode_histogram, encode_histogram, DistError, Segment, TestIdentity, SKEW_WARNING};
-
-/// The part of a `bakeoff load --json` document a merge reads.
-#[derive(Debug, Deserialize)]
-struct Doc {
-    url: String,
-    target_rate: Option<f64>,
-    achieved_rate: f64,
-    successes: u64,
-    requests: u64,
-    duration_s: f64,
-    warmup_s: f64,
-    errors: BTreeMap<String, u64>,
-    status: BTreeMap<String, u64>,
-    timeline: Vec<SecondDoc>,
-    mean_in_flight: f64,
-    late_sends: u64,
-    late_stalled: u64,
-    max_send_lag_ms: f64,
-    unsent: u64,
-    outstanding: u64,
-    trend: Option<[ThirdDoc; 3]>,
-    sent_all: u64,
-    ok_all: u64,
-    steal: Option<f64>,
-    reconnects: u64,
-    generator_cpu_s: f64,
-    #[serde(default)]
-    generator_wall_s: Option<f64>,
-    valid: bool,
-    warnings: Vec<String>,
-    #[serde(default)]
-    expectation_examples: Vec<String>,
-    test: Option<TestIdentity>,
-    segment: Option<SegmentDoc>,
-    histograms: Option<HistogramsDoc>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SecondDoc {
-    second: u32,
-    requests: u64,
-    errors: u64,
-    p99_ms: f64,
-}
-
-#[derive(Debug, Deserialize)]
-struct ThirdDoc {
-    requests: u64,
-    p50_ms: f64,
-    p90_ms: f64,
-    mean_in_flight: f64,
-}
-
-#[derive(Debug, Deserialize)]
-struct SegmentDoc {
-    index: u32,
-    count: u32,
-    started_at: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct HistogramsDoc {
-    latency: String,
-    service: String,
-    #[serde(default)]
-    classes: BTreeMap<String, ClassDoc>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ClassDoc {
-    requests: u64,
-    latency: String,
-    service: String,
-}
 
 /// One segment read back.
 #[derive(Debug, Clone)]
@@ -110,46 +36,42 @@ fn us(ms: f64) -> u64 {
     (ms * 1000.0).round().max(0.0) as u64
 }
 
-/// The JSON a segment adds to `bakeoff load --json`: the test, the segment
-/// (with the wall-clock time its clock started) and the histograms.
-pub fn segment_fields(
+/// What a segment adds to its `bakeoff load --json` document: the test, the
+/// segment (with the wall-clock time its clock started) and the histograms.
+pub fn add_segment(
+    doc: &mut LoadDoc,
     test: &TestIdentity,
     segment: Segment,
     started_at: SystemTime,
     r: &LoadReport,
-) -> Value {
-    json!({
-        "test": test,
-        "segment": {
-            "index": segment.index,
-            "count": segment.count,
-            "started_at": super::format_time(started_at),
-        },
-        "histograms": histograms_json(r),
-    })
+) {
+    doc.test = Some(test.clone());
+    doc.segment = Some(SegmentDoc {
+        index: segment.index,
+        count: segment.count,
+        started_at: super::format_time(started_at),
+    });
+    doc.histograms = Some(histograms_doc(r));
 }
 
 /// The report's histograms in their wire form.
-pub fn histograms_json(r: &LoadReport) -> Value {
-    let classes: serde_json::Map<String, Value> = r
-        .classes
-        .iter()
-        .map(|(name, c)| {
-            (
-                name.clone(),
-                json!({
-                    "requests": c.requests,
-                    "latency": encode_histogram(&c.latency),
-                    "service": encode_histogram(&c.service),
-                }),
-            )
-        })
-        .collect();
-    json!({
-        "latency": encode_histogram(&r.latency),
-        "service": encode_histogram(&r.service),
-        "classes": classes,
-    })
+pub fn histograms_doc(r: &LoadReport) -> HistogramsDoc {
+    HistogramsDoc {
+        latency: encode_histogram(&r.latency),
+        service: encode_histogram(&r.service),
+        classes: r
+            .classes
+            .iter()
+            .map(|(name, c)| {
+                let doc = ClassHistogramsDoc {
+                    requests: c.requests,
+                    latency: encode_histogram(&c.latency),
+                    service: encode_histogram(&c.service),
+                };
+                (name.clone(), doc)
+            })
+            .collect(),
+    }
 }
 
 /// Read one segment's document (`file` names it in errors).
@@ -158,7 +80,7 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         file: file.to_string(),
         reason,
     };
-    let doc: Doc = serde_json::from_str(text)
+    let doc: LoadDoc = serde_json::from_str(text)
         .map_err(|e| bad(format!("not a `bakeoff load --json` document ({e})")))?;
     let (Some(test), Some(seg), Some(hist)) = (doc.test, doc.segment, doc.histograms) else {
         return Err(bad(
@@ -201,27 +123,24 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
     }
     let mut classes = BTreeMap::new();
     for (name, c) in hist.classes {
+        let errors = doc
+            .classes
+            .get(&name)
+            .map(|d| d.errors.to_map())
+            .unwrap_or_default();
         classes.insert(name.clone(), {
             let service = decode(&format!("`{name}` service time"), &c.service)?;
             ClassStats {
                 requests: c.requests,
                 // The service histogram holds exactly the class's successes.
                 successes: service.len(),
-                // Per-class errors are not carried by a segment document.
-                errors: BTreeMap::new(),
+                errors,
                 latency: decode(&format!("`{name}` latency"), &c.latency)?,
                 service,
             }
         });
     }
-    let mut errors = BTreeMap::new();
-    for (k, n) in doc.errors {
-        let kind = ErrorKind::ALL
-            .into_iter()
-            .find(|e| e.as_str() == k)
-            .ok_or_else(|| bad(format!("unknown error kind `{k}`")))?;
-        errors.insert(kind, n);
-    }
+    let errors = doc.errors.to_map();
     let mut status = BTreeMap::new();
     for (code, n) in doc.status {
         let c: u16 = code
@@ -256,7 +175,7 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         max_send_lag: Duration::from_secs_f64(doc.max_send_lag_ms.max(0.0) / 1000.0),
         unsent: doc.unsent,
         outstanding: doc.outstanding,
-        unanswered: 0,
+        unanswered: doc.unanswered,
         trend: doc.trend.map(|t| Trend {
             thirds: t.map(|x| TrendThird {
                 requests: x.requests,
@@ -269,10 +188,10 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         ok_all: doc.ok_all,
         steal: doc.steal,
         generator_cpu_s: doc.generator_cpu_s,
-        generator_wall_s: doc.generator_wall_s.unwrap_or(0.0),
-        generator_core_busy: None,
-        window_generator_cpu: None,
-        window_core_busy: None,
+        generator_wall_s: doc.generator_wall_s,
+        generator_core_busy: doc.generator_core_busy,
+        window_generator_cpu: doc.window_generator_cpu,
+        window_core_busy: doc.window_core_busy,
         reconnects: doc.reconnects,
         warmup: Duration::from_secs_f64(doc.warmup_s.max(0.0)),
         abandoned: None,

@@ -118,7 +118,8 @@ pub fn format_time(t: SystemTime) -> String {
 
 /// What makes two segments parts of the same test: everything that sets its
 /// load, the segment count and the shared start.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TestIdentity {
     /// A hash of the fields below (16 hex digits).
     pub id: String,
@@ -130,6 +131,7 @@ pub struct TestIdentity {
     pub connections: u32,
     pub duration_s: f64,
     pub segments: u32,
+    /// RFC 3339, UTC.
     pub start_at: String,
 }
 
