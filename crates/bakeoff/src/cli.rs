@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::suite::Profile;
+
 /// Node.js or Python for your backend? Measured on your machine, for your workload.
 #[derive(Debug, Parser)]
 #[command(name = "bakeoff", version = crate::contender::locate::VERSION, about, long_about = None)]
@@ -266,13 +268,6 @@ pub struct VerifyArgs {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Profile {
-    Quick,
-    Standard,
-    Full,
 }
 
 #[derive(Debug, Args)]

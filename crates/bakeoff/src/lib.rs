@@ -2,9 +2,11 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the clap-derive command line, as typed.
+//! - [`cli`]: the clap-derive command line, as typed (feature `cli`, on by
+//!   default; the rest of the library builds without clap).
 //! - [`cmd`]: one module per subcommand; turns arguments into validated configs
-//!   and calls the library. The only place that prints.
+//!   the library owns and calls the library. The only place that prints
+//!   (feature `cli`).
 //! - [`contender`]: the manifest (`bakeoff.toml`), where the reference contenders
 //!   are (`locate`: the clone's, or the copy built into the binary), `setup`
 //!   (installs, their `cache`, and data generation), other runtime versions
@@ -27,7 +29,9 @@
 //!
 //! The load engine itself is the `bakeoff-load` crate.
 
+#[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
 pub mod cmd;
 pub mod contender;
 pub mod database;

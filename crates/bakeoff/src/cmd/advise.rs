@@ -7,9 +7,10 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use super::load_stored_run;
-use crate::cli::{AdviseArgs, ContenderArgs, Profile, RunArgs};
+use crate::cli::{AdviseArgs, ContenderArgs, RunArgs};
 use crate::database::Database;
 use crate::model::Run;
+use crate::suite::Profile;
 use crate::verdict::advice::{advise, Ecosystem};
 use crate::verdict::profile::{parse_pairs, Category, Inputs, ProfileFile};
 use crate::verdict::render;

@@ -49,7 +49,7 @@ mod fakes;
 mod runner_tests;
 
 pub use equal::PreviousRates;
-pub use plan::{ContenderSpec, Phases, Plan, PlanError, PlanOptions};
+pub use plan::{ContenderSpec, Phases, Plan, PlanError, PlanOptions, Profile};
 pub use runner::{run_plan, CellSink, Progress, ProgressPhase, RunOutcome, SuiteError};
 pub use search::{search_capacity, SearchConfig, SearchOutcome};
 

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::search::SearchConfig;
-use crate::cli::Profile;
 use crate::model::Settings;
 use crate::workload::Workload;
 
@@ -67,6 +66,16 @@ pub fn profile_name(profile: Profile) -> &'static str {
 }
 
 /// The options of `bakeoff run` that shape the plan, as typed by the user.
+/// How much a run measures: quick (one trial, short windows), standard (three
+/// trials, the data workload) or full (every contender and workload, sweeps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Profile {
+    Quick,
+    Standard,
+    Full,
+}
+
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
     pub profile: Profile,

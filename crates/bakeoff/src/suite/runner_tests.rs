@@ -8,8 +8,8 @@ use super::fakes::*;
 use super::plan::tests::{opts, spec};
 use super::plan::{ContenderSpec, Plan, PlanOptions};
 use super::*;
-use crate::cli::Profile;
 use crate::model::{Cell, CellStatus};
+use crate::suite::plan::Profile;
 use crate::suite::PreviousRates;
 use crate::workload::Workload;
 

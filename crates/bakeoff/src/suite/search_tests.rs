@@ -365,8 +365,8 @@ async fn a_confirmation_the_machine_always_stalls_is_machine_noisy() {
 /// The real profiles' settings (time budget included) still converge.
 #[tokio::test(start_paused = true)]
 async fn converges_under_the_profiles_own_limits() {
-    use crate::cli::Profile;
     use crate::suite::plan::tests::{opts, spec};
+    use crate::suite::plan::Profile;
     for profile in [Profile::Quick, Profile::Standard] {
         let plan = Plan::build(&opts(profile), vec![spec("a")]).unwrap();
         for (w, capacity) in [
