@@ -22,8 +22,29 @@ impl InputError {
 #[error("interrupted")]
 pub struct Interrupted;
 
+/// Stdout's reader stopped early (`bakeoff show | head`). Not a failure:
+/// bakeoff ends quietly with status 0, as ripgrep does. It travels inside the
+/// `io::Error` of the write that found the pipe closed.
+#[derive(Debug, Error)]
+#[error("stdout was closed by its reader")]
+pub struct StdoutClosed;
+
+/// Whether `err` is a write to a closed stdout, however it was wrapped.
+pub fn is_stdout_closed(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.is::<StdoutClosed>()
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|e| e.get_ref())
+                .is_some_and(|inner| inner.is::<StdoutClosed>())
+    })
+}
+
 /// The process exit status for an error.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if is_stdout_closed(err) {
+        return 0;
+    }
     for cause in err.chain() {
         if cause.is::<Interrupted>() {
             return 130;
@@ -39,6 +60,18 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 mod tests {
     use super::*;
     use anyhow::Context;
+
+    #[test]
+    fn a_closed_stdout_exits_0_however_it_is_wrapped() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, StdoutClosed);
+        let wrapped = anyhow::Error::new(io).context("printing the report");
+        assert!(is_stdout_closed(&wrapped));
+        assert_eq!(exit_code(&wrapped), 0);
+        // A broken pipe elsewhere (a socket, a child's stdin) is a real failure.
+        let socket = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(!is_stdout_closed(&socket));
+        assert_eq!(exit_code(&socket), 1);
+    }
 
     #[test]
     fn exit_codes_follow_the_chain() {

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(bakeoff::cmd::execute(cli)) {
         Ok(code) => ExitCode::from(code),
+        Err(err) if bakeoff::error::is_stdout_closed(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(bakeoff::exit_code(&err))

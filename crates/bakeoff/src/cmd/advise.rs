@@ -143,10 +143,10 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
         }
     }
 
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &advice)?;
-        writeln!(out)?;
+        // Through a string: serde_json's error would hide the closed pipe.
+        writeln!(out, "{}", serde_json::to_string_pretty(&advice)?)?;
     } else {
         render::advice_text(&advice, &mut out)?;
     }

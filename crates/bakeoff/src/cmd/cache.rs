@@ -29,21 +29,21 @@ fn list(dir: &std::path::Path, json: bool) -> Result<u8> {
             "cache": dir,
             "entries": entries.iter().map(entry_json).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(0);
     }
-    println!("cache: {}", dir.display());
+    outln!("cache: {}", dir.display())?;
     if entries.is_empty() {
-        println!("(empty)");
+        outln!("(empty)")?;
         return Ok(0);
     }
-    println!("{}", table(&entries));
+    outln!("{}", table(&entries))?;
     let total: u64 = entries.iter().map(|e| e.bytes).sum();
-    println!(
+    outln!(
         "{} entries, {}; remove old ones with `bakeoff cache prune --older-than 30d`",
         entries.len(),
         size(total)
-    );
+    )?;
     Ok(0)
 }
 
@@ -69,33 +69,33 @@ fn prune(dir: &std::path::Path, args: &PruneArgs) -> Result<u8> {
                 }
             })
             .collect();
-        println!("would remove from {}:", dir.display());
-        println!(
+        outln!("would remove from {}:", dir.display())?;
+        outln!(
             "{}",
             if selected.is_empty() {
                 "(nothing)".into()
             } else {
                 table(&selected)
             }
-        );
+        )?;
         return Ok(0);
     }
     let out = cache::prune(dir, which, now)
         .with_context(|| format!("pruning the cache {}", dir.display()))?;
-    println!("removed from {}:", dir.display());
-    println!(
+    outln!("removed from {}:", dir.display())?;
+    outln!(
         "{}",
         if out.removed.is_empty() {
             "(nothing)".into()
         } else {
             table(&out.removed)
         }
-    );
+    )?;
     let freed: u64 = out.removed.iter().map(|e| e.bytes).sum();
-    println!("{} entries, {} freed", out.removed.len(), size(freed));
+    outln!("{} entries, {} freed", out.removed.len(), size(freed))?;
     if !out.skipped.is_empty() {
-        println!("skipped (in use by a running bakeoff):");
-        println!("{}", table(&out.skipped));
+        outln!("skipped (in use by a running bakeoff):")?;
+        outln!("{}", table(&out.skipped))?;
     }
     Ok(0)
 }

@@ -11,11 +11,11 @@ use crate::verdict::{claims, render};
 pub async fn execute(args: ClaimsArgs) -> Result<u8> {
     let run = load_stored_run(args.db.as_deref(), &args.run)?;
     let results = claims::check_all(&run);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     if args.json {
         let doc = serde_json::json!({ "run_id": run.id, "claims": results });
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
+        // Through a string: serde_json's error would hide the closed pipe.
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         render::claims_text(&results, &mut out)?;
     }

@@ -38,7 +38,7 @@ pub async fn execute(args: CompareArgs) -> Result<u8> {
         .load_run(b)
         .with_context(|| format!("reading run {b}"))?;
     let comparison = Comparison::new(&run_a, &run_b, args.fail_on_regression);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     render(&comparison, format, &mut out)?;
     Ok(if comparison.regressed() { 1 } else { 0 })
 }

@@ -75,7 +75,7 @@ fn job(a: K8sJobArgs) -> Result<u8> {
         size.memory_mib,
         size.threads,
     );
-    print!("{}", to_yaml(&p.job()));
+    out!("{}", to_yaml(&p.job()))?;
     Ok(0)
 }
 

@@ -60,7 +60,7 @@ pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
                 &out.report,
             );
         }
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         let mut text = summary(&shown_url, &shape, &out.report);
         text += &shards_line(&out.shards);
@@ -74,7 +74,7 @@ pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
                 format_time(out.started_at)
             );
         }
-        print!("{text}");
+        out!("{text}")?;
     }
     Ok(0)
 }

@@ -41,7 +41,7 @@ pub fn execute(args: MergeArgs) -> Result<u8> {
                 .collect(),
         );
         doc.skew_ms = Some(m.skew.as_secs_f64() * 1000.0);
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         let mut text = summary(&m.test.url, &shape, &m.report);
         text += &format!(
@@ -52,7 +52,7 @@ pub fn execute(args: MergeArgs) -> Result<u8> {
             m.test.start_at,
             m.skew.as_secs_f64() * 1000.0
         );
-        print!("{text}");
+        out!("{text}")?;
     }
     Ok(0)
 }

@@ -6,6 +6,23 @@ use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command};
+use crate::error::StdoutClosed;
+
+/// `println!` through [`stdout`]: returns the write's error instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!($crate::cmd::stdout(), $($arg)*)
+    }};
+}
+
+/// `print!` through [`stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!($crate::cmd::stdout(), $($arg)*)
+    }};
+}
 
 mod advise;
 mod cache;
@@ -20,6 +37,32 @@ mod setup;
 mod shell;
 mod show;
 mod verify;
+
+/// Stdout for a command's output. When its reader stops early (`| head`), a
+/// write fails with [`StdoutClosed`] inside the `io::Error`, and `main` ends
+/// quietly with status 0; `println!` would panic.
+pub(crate) struct Stdout(std::io::StdoutLock<'static>);
+
+pub(crate) fn stdout() -> Stdout {
+    Stdout(std::io::stdout().lock())
+}
+
+fn closed(e: std::io::Error) -> std::io::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::io::Error::new(std::io::ErrorKind::BrokenPipe, StdoutClosed)
+    } else {
+        e
+    }
+}
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(closed)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(closed)
+    }
+}
 
 /// Open an existing results store and load one run ("latest" or an id).
 pub(crate) fn load_stored_run(

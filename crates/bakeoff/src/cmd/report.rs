@@ -22,7 +22,7 @@ pub async fn execute(args: ReportArgs) -> Result<u8> {
             let dir = results_dir(&db);
             let extras = crate::verdict::render::html_extras(&run);
             let path = report::write_html_report_with(&run, &extras, &dir)?;
-            println!("{}", path.display());
+            outln!("{}", path.display())?;
         }
         (format, Some(out)) => {
             let mut page = Vec::new();
@@ -34,13 +34,13 @@ pub async fn execute(args: ReportArgs) -> Result<u8> {
             std::fs::write(out, page)
                 .with_context(|| format!("writing the report to {}", out.display()))?;
             if format == ReportFormat::Html {
-                println!("{}", out.display());
+                outln!("{}", out.display())?;
             }
         }
         (format, None) => {
             let stdout = std::io::stdout();
             let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let mut lock = stdout.lock();
+            let mut lock = super::stdout();
             render(&run, format, color, &mut lock)
                 .and_then(|()| lock.flush())
                 .context("writing the report to stdout")?;

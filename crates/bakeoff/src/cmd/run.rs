@@ -354,7 +354,7 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     store.finish_run(run_id, RunStatus::Complete, &finished_at)?;
 
     let run = store.load_run(run_id).context("reading the run back")?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     crate::report::render_text(&run, color, &mut out)?;
     let extras = crate::verdict::render::html_extras(&run);

@@ -41,26 +41,26 @@ pub async fn runs(args: StoreArgs) -> Result<u8> {
     let path = db_path(args.db);
     if !path.exists() {
         if args.json {
-            println!("[]");
+            outln!("[]")?;
         } else {
-            println!(
+            outln!(
                 "No runs yet (no database at {}); `bakeoff run` makes one.",
                 path.display()
-            );
+            )?;
         }
         return Ok(0);
     }
     let store = Store::open(&path)?;
     let runs = store.list_runs()?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
+        outln!("{}", serde_json::to_string_pretty(&runs)?)?;
         return Ok(0);
     }
     if runs.is_empty() {
-        println!(
+        outln!(
             "No runs yet in {}; `bakeoff run` makes one.",
             path.display()
-        );
+        )?;
         return Ok(0);
     }
     let head: Vec<String> = [
@@ -91,7 +91,7 @@ pub async fn runs(args: StoreArgs) -> Result<u8> {
             ]
         })
         .collect();
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     table_text(&mut out, &head, &body, |i| i == 0 || i >= 6)?;
     Ok(0)
 }
@@ -104,9 +104,9 @@ pub async fn show(args: ShowArgs) -> Result<u8> {
         .load_run(id)
         .with_context(|| format!("reading run {id}"))?;
     if args.store.json {
-        println!("{}", serde_json::to_string_pretty(&run)?);
+        outln!("{}", serde_json::to_string_pretty(&run)?)?;
     } else {
-        print!("{}", summary(&run));
+        out!("{}", summary(&run))?;
     }
     Ok(0)
 }

@@ -75,6 +75,29 @@ fn load_bad_inputs_exit_2_with_one_line() {
 }
 
 #[test]
+fn a_closed_stdout_ends_load_quietly_with_status_0() {
+    let addr = hello_server();
+    let url = format!("http://{addr}/hello");
+    for json in [false, true] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut args = vec![url.as_str(), "-c", "2", "-n", "50"];
+        if json {
+            args.push("--json");
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+            .arg("load")
+            .args(&args)
+            .stdout(writer)
+            .output()
+            .expect("run bakeoff");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "--json {json}: {stderr}");
+        assert!(!stderr.contains("error"), "--json {json}: {stderr}");
+    }
+}
+
+#[test]
 fn load_json_matches_the_schema() {
     let addr = hello_server();
     let url = format!("http://{addr}/hello");

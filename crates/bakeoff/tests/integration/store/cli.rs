@@ -242,3 +242,44 @@ fn compare_reports_deltas_and_gates_the_exit_status() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no run 77"), "{}", stderr(&out));
 }
+
+/// Run bakeoff with a stdout whose reader has already gone (`bakeoff … | head`
+/// after head exited): its first write fails with EPIPE.
+fn with_closed_stdout(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run the bakeoff binary")
+}
+
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly_with_status_0() {
+    let (_dir, path) = temp_db();
+    stored_rich_run(&path);
+    let db = path.to_str().unwrap();
+    for args in [
+        vec!["show", "latest", "--db", db],
+        vec!["show", "latest", "--json", "--db", db],
+        vec!["runs", "--db", db],
+        vec!["runs", "--json", "--db", db],
+        vec!["report", "latest", "--db", db],
+        vec!["report", "latest", "--format", "json", "--db", db],
+        vec!["report", "latest", "--format", "md", "--db", db],
+        vec!["claims", "latest", "--db", db],
+        vec!["claims", "latest", "--json", "--db", db],
+    ] {
+        let out = with_closed_stdout(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", stderr(&out));
+        // The same command with an open stdout prints something: the closed
+        // pipe was really written to.
+        assert!(
+            !bakeoff(&args).stdout.is_empty(),
+            "{args:?} printed nothing"
+        );
+    }
+}
