@@ -79,8 +79,9 @@ fn a_closed_stdout_ends_load_quietly_with_status_0() {
     let addr = hello_server();
     let url = format!("http://{addr}/hello");
     for json in [false, true] {
-        let (reader, writer) = std::io::pipe().unwrap();
+        let (reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
         drop(reader);
+        let writer = std::os::fd::OwnedFd::from(writer);
         let mut args = vec![url.as_str(), "-c", "2", "-n", "50"];
         if json {
             args.push("--json");

@@ -244,10 +244,12 @@ fn compare_reports_deltas_and_gates_the_exit_status() {
 }
 
 /// Run bakeoff with a stdout whose reader has already gone (`bakeoff … | head`
-/// after head exited): its first write fails with EPIPE.
+/// after head exited): its first write fails with EPIPE (a socket pair stands
+/// in for the pipe: `std::io::pipe` is newer than our MSRV).
 fn with_closed_stdout(args: &[&str]) -> Output {
-    let (reader, writer) = std::io::pipe().unwrap();
+    let (reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
     drop(reader);
+    let writer = std::os::fd::OwnedFd::from(writer);
     Command::new(env!("CARGO_BIN_EXE_bakeoff"))
         .args(args)
         .stdout(writer)
