@@ -181,3 +181,112 @@ fn a_held_up_generator_is_named_in_the_warnings() {
     let warnings = doc["warnings"].to_string();
     assert!(warnings.contains("held up"), "{warnings}");
 }
+
+/// A scenario through the binary: two classes mixed by weight, a CSV table, a
+/// templated path, and an expectation one class always misses.
+#[test]
+fn a_scenario_reports_each_class_and_quotes_missed_expectations() {
+    let addr = hello_server();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("users.csv"), "id,name\n1,ada\n2,grace\n").unwrap();
+    let file = dir.path().join("shop.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"target = "http://{addr}"
+
+[data.users]
+file = "users.csv"
+
+[defaults]
+expect = {{ status = [200] }}
+
+[[request]]
+name = "home"
+path = "/home/{{{{ csv users.name }}}}?n={{{{ int 1 9 }}}}"
+weight = 3
+expect = {{ body_contains = "Hello" }}
+
+[[request]]
+name = "search"
+path = "/search"
+query = {{ q = "{{{{ pick a b }}}}" }}
+expect = {{ body_contains = "results" }}
+"#
+        ),
+    )
+    .unwrap();
+    let out = bakeoff(&[
+        "--scenario",
+        file.to_str().unwrap(),
+        "-c",
+        "2",
+        "-n",
+        "400",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../docs/schema/load.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(problems.is_empty(), "{problems:?}");
+
+    let (home, search) = (&doc["classes"]["home"], &doc["classes"]["search"]);
+    let (h, s) = (
+        home["requests"].as_u64().unwrap(),
+        search["requests"].as_u64().unwrap(),
+    );
+    assert_eq!(h + s, 400, "{doc:#}");
+    // 3 : 1 by weight, within sampling noise of 400 draws.
+    assert!((250..=350).contains(&h), "home {h} of 400");
+    assert_eq!(home["successes"], h);
+    assert_eq!(home["errors"]["expectation"], 0);
+    // Every search answer is 200 "Hello, World!", which misses "results".
+    assert_eq!(search["successes"], 0);
+    assert_eq!(search["errors"]["expectation"], s);
+    assert_eq!(doc["errors"]["expectation"], s);
+    let examples = doc["expectation_examples"].as_array().unwrap();
+    assert!(!examples.is_empty() && examples.len() <= 3, "{examples:?}");
+    assert!(
+        examples[0].as_str().unwrap().contains("Hello, World!"),
+        "{examples:?}"
+    );
+
+    // The text summary has a line per class.
+    let text = bakeoff(&["--scenario", file.to_str().unwrap(), "-c", "2", "-n", "100"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(
+        text.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    assert!(
+        stdout.contains("home") && stdout.contains("search"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_bad_scenario_file_names_the_field_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "target = \"http://127.0.0.1:9\"\n[[request]]\nname = \"a\"\npath = \"/\"\nwieght = 2\n",
+    )
+    .unwrap();
+    assert_input_error(
+        &["--scenario", file.to_str().unwrap(), "-n", "10"],
+        "wieght",
+    );
+    std::fs::write(
+        &file,
+        "target = \"http://127.0.0.1:9\"\n[[request]]\nname = \"a\"\npath = \"/{{ csv nope.id }}\"\n",
+    )
+    .unwrap();
+    assert_input_error(&["--scenario", file.to_str().unwrap(), "-n", "10"], "nope");
+}
