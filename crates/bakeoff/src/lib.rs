@@ -16,7 +16,9 @@
 //!   exact merge, and the Kubernetes Indexed Job that runs them.
 //! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.
 //! - [`load_doc`]: the `bakeoff load --json` document as serde structs, and
-//!   the schema generated from them (`docs/schema/load.json`).
+//!   the schema generated from them.
+//! - [`schema`]: every JSON Schema checked in under `docs/schema/`, generated
+//!   from serde structs; a new document's schema is one line there.
 //! - [`scenario`]: scenario files (a service's own requests, templates and
 //!   expectations) turned into the engine's request mix.
 //! - [`workload`]: the workloads, the upstream service, and `verify`.
@@ -42,6 +44,7 @@ pub mod measure;
 pub mod model;
 pub mod report;
 pub mod scenario;
+pub mod schema;
 pub mod store;
 pub mod suite;
 pub mod verdict;

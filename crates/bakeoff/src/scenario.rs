@@ -12,6 +12,7 @@ use bakeoff_load::expect::Expect;
 use bakeoff_load::template::{Context, Order, RequestTemplate, Table, Tables, Text};
 use bakeoff_load::RequestSpec;
 use bytes::Bytes;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// Why a scenario file cannot be used.
@@ -37,27 +38,37 @@ impl Scenario {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A `bakeoff load --scenario` file (TOML): a service's own requests, mixed by
+/// weight, with templated values and checks on each response (docs/scenarios.md).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "bakeoff scenario file")]
 struct File {
+    /// The service's base URL; a URL on the command line wins. Scheme, host and
+    /// port are used; every request names its own path.
     target: Option<String>,
+    /// Tables a template reads with `{{ csv TABLE.COLUMN }}`.
     #[serde(default)]
     data: BTreeMap<String, DataFile>,
+    /// Applied to every request; a request's own headers and expectation win.
     #[serde(default)]
     defaults: Defaults,
+    /// The request classes.
     #[serde(default)]
     request: Vec<RequestFile>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DataFile {
+    /// A CSV file, relative to the scenario file; its first line names the columns.
     file: String,
+    /// Which row each request reads.
     #[serde(default)]
     order: OrderName,
 }
 
-#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[derive(Debug, Default, Deserialize, Clone, Copy, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum OrderName {
     #[default]
@@ -65,7 +76,7 @@ enum OrderName {
     Random,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Defaults {
     #[serde(default)]
@@ -73,19 +84,24 @@ struct Defaults {
     expect: Option<ExpectFile>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RequestFile {
+    /// The class name in the results; unique.
     name: String,
     #[serde(default = "get")]
     method: String,
+    /// The path and query, templated.
     path: String,
+    /// Appended to the path; values templated.
     #[serde(default)]
     query: BTreeMap<String, String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    /// The body, templated (or `body_file`, relative to the scenario file).
     body: Option<String>,
     body_file: Option<String>,
+    /// Share of the mix (0 = never).
     #[serde(default = "one")]
     weight: u32,
     expect: Option<ExpectFile>,
@@ -99,19 +115,31 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// What a response must be; a miss is an error of kind `expectation`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ExpectFile {
+    /// The accepted statuses (default: any 2xx).
     status: Option<Vec<u16>>,
+    /// The body contains this text.
     body_contains: Option<String>,
+    /// The body is JSON with this value at this pointer.
     json: Option<JsonFile>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct JsonFile {
+    /// An RFC 6901 JSON pointer.
     pointer: String,
+    #[schemars(with = "serde_json::Value")]
     equals: toml::Value,
+}
+
+/// The scenario file's JSON Schema (`docs/schema/scenario.json`), for editors
+/// that check TOML against one.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(File)).expect("a schema is plain JSON")
 }
 
 /// Read and check the scenario at `path`.
