@@ -111,9 +111,31 @@ pub struct LoadArgs {
     /// Allow a target that is not a loopback address.
     #[arg(long)]
     pub allow_remote: bool,
-    /// Print one JSON document (schema: docs/schema/load.json) and nothing else on stdout.
+    /// Print one JSON document (schema: docs/schema/load.json; with
+    /// --find-capacity, docs/schema/capacity.json) and nothing else on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Find the highest open-loop rate the target sustains at the latency SLO,
+    /// with `bakeoff run`'s capacity search (ramp, bisection, confirmation);
+    /// the search sets the rates, windows and connections itself.
+    #[arg(long, conflicts_with_all = ["rate", "poisson", "duration", "requests", "connections", "threads", "segment", "start_at", "warmup"])]
+    pub find_capacity: bool,
+    /// --find-capacity: the corrected p99 a rate must hold.
+    #[arg(
+        long,
+        default_value = "100ms",
+        requires = "find_capacity",
+        allow_hyphen_values = true
+    )]
+    pub slo_p99: String,
+    /// --find-capacity: the longest the whole search may take (at least 20s).
+    #[arg(
+        long,
+        default_value = "2m",
+        requires = "find_capacity",
+        allow_hyphen_values = true
+    )]
+    pub max_time: String,
 }
 
 #[derive(Debug, Args)]

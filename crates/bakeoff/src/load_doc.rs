@@ -1,6 +1,7 @@
-//! The `bakeoff load --json` document (and `bakeoff merge --json`'s): serde
-//! structs that are written, read back by a merge, and generate the schema
-//! checked in as `docs/schema/load.json` ([`schema`]; a test keeps it current).
+//! The `bakeoff load --json` document (and `bakeoff merge --json`'s), and
+//! `bakeoff load --find-capacity --json`'s: serde structs that are written,
+//! read back by a merge, and generate the schemas checked in under
+//! `docs/schema/` (see [`crate::schema`]).
 //!
 //! A field added later gets `#[serde(default)]`, so a merge still reads the
 //! segments an older bakeoff wrote.
@@ -392,6 +393,89 @@ impl LoadDoc {
 /// The document's JSON Schema, as checked in at `docs/schema/load.json`.
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(LoadDoc)).expect("a schema is plain JSON")
+}
+
+/// `bakeoff load --find-capacity --json`: the highest open-loop rate the
+/// target sustained at the SLO, found by `bakeoff run`'s capacity search, and
+/// every window it ran. Rates are requests per second, latencies milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "bakeoff load --find-capacity --json")]
+pub struct CapacityDoc {
+    pub url: String,
+    /// The corrected p99 each rate had to hold.
+    pub slo_p99_ms: f64,
+    /// confirmed (the capacity held a confirmation window), no_capacity (even
+    /// the lowest rate failed), truncated (the time ran out: a lower bound),
+    /// machine_noisy (no clean window could be had), generator_limited (the
+    /// generator could not go higher: a lower bound).
+    pub outcome: String,
+    /// Confirmed: the capacity; truncated or generator-limited: a lower bound;
+    /// otherwise null.
+    pub capacity_rps: Option<f64>,
+    /// Why the search ended as it did.
+    pub note: Option<String>,
+    /// The whole search's wall time.
+    pub elapsed_s: f64,
+    /// Every window, in order.
+    pub steps: Vec<StepDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepDoc {
+    pub index: u32,
+    /// ramp, bisect, retest or confirm.
+    pub phase: String,
+    pub target_rps: f64,
+    pub achieved_rps: f64,
+    /// Corrected p99 (from the intended send time).
+    pub p99_ms: f64,
+    pub error_rate: f64,
+    /// pass, fail, stalled (the machine held the generator up) or
+    /// generator_limited (the generator could not hold the rate).
+    pub verdict: String,
+    pub duration_s: f64,
+    /// Why it failed or stalled.
+    pub reasons: Vec<String>,
+}
+
+impl CapacityDoc {
+    pub fn of(
+        url: &str,
+        slo_p99_ms: f64,
+        out: &crate::suite::SearchOutcome,
+        elapsed: std::time::Duration,
+    ) -> CapacityDoc {
+        CapacityDoc {
+            url: url.to_string(),
+            slo_p99_ms,
+            outcome: out.outcome.as_str().to_string(),
+            capacity_rps: out.capacity,
+            note: out.note.clone(),
+            elapsed_s: elapsed.as_secs_f64(),
+            steps: out
+                .steps
+                .iter()
+                .map(|s| StepDoc {
+                    index: s.index,
+                    phase: s.phase.as_str().to_string(),
+                    target_rps: s.target_rps,
+                    achieved_rps: s.achieved_rps,
+                    p99_ms: s.p99_ms,
+                    error_rate: s.error_rate,
+                    verdict: s.verdict.as_str().to_string(),
+                    duration_s: s.duration_s,
+                    reasons: s.reasons.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The capacity document's JSON Schema (`docs/schema/capacity.json`).
+pub fn capacity_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(CapacityDoc)).expect("a schema is plain JSON")
 }
 
 #[cfg(test)]

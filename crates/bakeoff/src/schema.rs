@@ -7,6 +7,7 @@
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
     vec![
         ("load.json", crate::load_doc::schema()),
+        ("capacity.json", crate::load_doc::capacity_schema()),
         ("scenario.json", crate::scenario::schema()),
     ]
 }

@@ -57,6 +57,7 @@ fn driver(generator: Option<usize>) -> EngineDriver {
         upstream_calls: None,
         database_down: None,
         database_procs: None,
+        requests: None,
     }
 }
 
@@ -204,4 +205,76 @@ async fn a_window_with_a_stopped_generator_is_retried() {
         "{:#?}",
         out.steps
     );
+}
+
+/// `bakeoff load --find-capacity` through the binary, pinned to the generator's
+/// core, against a server of known ceiling: the same bounds as the search's,
+/// a JSON document that fits its schema, and every window on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
+    let _serial = SERIAL.lock().await;
+    let (generator, server_cpu) = cpus();
+    let server =
+        FixedServiceServer::start(Duration::from_micros(2_500), server_cpu).expect("test server");
+    let before = ceiling(&server, generator).await;
+    let url = server.url("/json").to_string();
+    let mut args = vec![
+        "load".to_string(),
+        url.clone(),
+        "--find-capacity".into(),
+        "--slo-p99".into(),
+        "100ms".into(),
+        "--max-time".into(),
+        "40s".into(),
+        "--json".into(),
+    ];
+    if let Some(cpu) = generator {
+        args.extend(["--pin".to_string(), cpu.to_string()]);
+    }
+    let mut doc = serde_json::Value::Null;
+    // As above: a machine that stalls a search, or holds the generator's core
+    // busy with other work, gets another.
+    for _ in 0..3 {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+            .args(&args)
+            .output()
+            .await
+            .expect("run bakeoff");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("req/s"),
+            "no window lines on stderr: {stderr}"
+        );
+        doc = serde_json::from_slice(&out.stdout).expect("one JSON document");
+        if doc["outcome"] != "machine_noisy" && doc["outcome"] != "generator_limited" {
+            break;
+        }
+    }
+    let after = ceiling(&server, generator).await;
+    let ceiling = before.max(after);
+    let spread = ((before - after).abs() / ceiling).clamp(0.005, 0.02);
+
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../docs/schema/capacity.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(problems.is_empty(), "{problems:?}\n{doc:#}");
+    assert_eq!(doc["outcome"], "confirmed", "{doc:#}");
+    let capacity = doc["capacity_rps"].as_f64().unwrap();
+    let ratio = capacity / ceiling;
+    eprintln!("--find-capacity: ceiling {ceiling:.0} req/s, capacity {capacity:.0} ({ratio:.3}×)");
+    assert!(
+        (0.85..=1.0 + spread).contains(&ratio),
+        "capacity {capacity:.0} vs ceiling {ceiling:.0} ({ratio:.3}×): {doc:#}"
+    );
+    let steps = doc["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["phase"] == "confirm" && s["verdict"] == "pass"),
+        "{doc:#}"
+    );
+    // Bounded by --max-time (and the drains after overloaded windows).
+    assert!(doc["elapsed_s"].as_f64().unwrap() < 50.0, "{doc:#}");
 }

@@ -25,6 +25,9 @@ const REQUESTS_ONLY_CAP: Duration = Duration::from_secs(600);
 
 pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
     let config = config_from_args(&args)?;
+    if args.find_capacity {
+        return super::load_capacity::execute(&args, config, cancel).await;
+    }
     let shown_url = config.target.to_string();
     let plan = plan_from_args(&args, &config, SystemTime::now())?;
     let json_out = args.json;
@@ -203,11 +206,11 @@ fn shards_line(shards: &[ShardInfo]) -> String {
     )
 }
 
-fn input(msg: String) -> anyhow::Error {
+pub(super) fn input(msg: String) -> anyhow::Error {
     InputError::new(msg).into()
 }
 
-fn parse_duration(option: &str, text: &str, allow_zero: bool) -> Result<Duration> {
+pub(super) fn parse_duration(option: &str, text: &str, allow_zero: bool) -> Result<Duration> {
     let d = humantime::parse_duration(text.trim()).map_err(|e| {
         input(format!(
             "{option} `{text}` is not a duration ({e}); write e.g. 10s, 500ms or 2m"

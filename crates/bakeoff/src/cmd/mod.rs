@@ -30,6 +30,7 @@ mod claims;
 mod compare;
 mod k8s;
 mod load;
+mod load_capacity;
 mod merge;
 mod report;
 mod run;

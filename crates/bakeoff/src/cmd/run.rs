@@ -285,6 +285,7 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             Arc::new(move || down_reason(&pg)) as Arc<dyn Fn() -> Option<String> + Send + Sync>
         }),
         database_procs: postgres.as_ref().map(|pg| pg.server.processes()),
+        requests: None,
     };
     // bakeoff's own threads (the upstream service, the sampler, the runtime)
     // share the generator's core, never the contender's.

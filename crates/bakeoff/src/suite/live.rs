@@ -202,6 +202,9 @@ pub struct EngineDriver {
     /// The database server's processes, sampled over the equal-load windows
     /// of the database workloads (its CPU per request).
     pub database_procs: Option<ProcessSet>,
+    /// The requests of `bakeoff load --find-capacity` (a URL's, or a
+    /// scenario's mix) instead of the workload's.
+    pub requests: Option<Vec<RequestSpec>>,
 }
 
 /// A window is the machine's, not the server's, when its sends were held up
@@ -251,16 +254,19 @@ impl Driver for EngineDriver {
             let target = load::Url::parse(&spec.base_url).map_err(|e| {
                 DriveError::Failed(format!("bad contender URL {}: {e}", spec.base_url))
             })?;
-            let requests = spec
-                .workload
-                .requests()
-                .into_iter()
-                .map(|r| RequestSpec {
-                    class: r.class.to_string(),
-                    weight: r.weight,
-                    ..RequestSpec::get(r.path)
-                })
-                .collect();
+            let requests = match &self.requests {
+                Some(own) => own.clone(),
+                None => spec
+                    .workload
+                    .requests()
+                    .into_iter()
+                    .map(|r| RequestSpec {
+                        class: r.class.to_string(),
+                        weight: r.weight,
+                        ..RequestSpec::get(r.path)
+                    })
+                    .collect(),
+            };
             let config = LoadConfig {
                 requests,
                 connections: self.connections(spec.rate),
@@ -745,6 +751,7 @@ mod tests {
             upstream_calls: None,
             database_down: None,
             database_procs: None,
+            requests: None,
         };
         assert_eq!(d.grace(), Duration::from_millis(200));
         assert_eq!(d.connections(10.0), 16);

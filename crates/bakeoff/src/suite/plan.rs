@@ -65,7 +65,6 @@ pub fn profile_name(profile: Profile) -> &'static str {
     }
 }
 
-/// The options of `bakeoff run` that shape the plan, as typed by the user.
 /// How much a run measures: quick (one trial, short windows), standard (three
 /// trials, the data workload) or full (every contender and workload, sweeps).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +75,7 @@ pub enum Profile {
     Full,
 }
 
+/// The options of `bakeoff run` that shape the plan, as typed by the user.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
     pub profile: Profile,

@@ -48,7 +48,7 @@ use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::plan::Plan;
+use super::plan::{Phases, Plan, Profile};
 use super::{DriveError, Warmup, WindowPurpose};
 use crate::model::{SearchStep, StepPhase, StepVerdict, TrialOutcome};
 use crate::workload::Workload;
@@ -60,6 +60,9 @@ pub const MAX_ERROR_RATE: f64 = 0.001;
 /// A window fails when it achieved less than this share of its target rate
 /// (less one request, the schedule's rounding at the window's edges).
 pub const MIN_ACHIEVED_RATIO: f64 = 0.98;
+/// The shortest `--max-time` of a standalone search: two standard
+/// confirmation windows' worth.
+pub const STANDALONE_MIN_TIME: Duration = Duration::from_secs(20);
 /// The fewest requests a search window holds (see [`SearchConfig::window_for`]).
 pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
 
@@ -162,24 +165,52 @@ impl SearchConfig {
     /// Windows keep a floor at any scale: shorter ones hold too few requests
     /// per third to see a queue grow, and the budget holds its windows.
     pub fn for_plan(plan: &Plan, workload: Workload, first: bool) -> Self {
+        SearchConfig::from_phases(
+            &plan.phases,
+            |d| plan.scaled(d),
+            plan.slo_p99_ms,
+            SearchConfig::start_rate(workload),
+            first,
+        )
+    }
+
+    /// A search outside a run (`bakeoff load --find-capacity`): the standard
+    /// profile's windows, resolution and confirmation, all of it bounded by
+    /// `max_time` (at least [`STANDALONE_MIN_TIME`]): confirmations get at
+    /// most half of it, the search windows the rest.
+    pub fn standalone(slo_p99_ms: f64, start_rps: f64, max_time: Duration) -> Self {
+        let phases = Phases::for_profile(Profile::Standard);
+        let mut cfg = SearchConfig::from_phases(&phases, |d| d, slo_p99_ms, start_rps, true);
+        let half = max_time.max(STANDALONE_MIN_TIME) / 2;
+        let fit = (half.as_secs_f64() / cfg.confirm.as_secs_f64()).floor() as u32;
+        cfg.max_confirms = fit.clamp(1, cfg.max_confirms);
+        cfg.budget = max_time.max(STANDALONE_MIN_TIME) - cfg.confirm * cfg.max_confirms;
+        cfg
+    }
+
+    fn from_phases(
+        p: &Phases,
+        scaled: impl Fn(Duration) -> Duration,
+        slo_p99_ms: f64,
+        start_rps: f64,
+        first: bool,
+    ) -> Self {
         const MIN_WINDOW: Duration = Duration::from_millis(250);
         const MIN_CONFIRM: Duration = Duration::from_secs(1);
-        let p = &plan.phases;
         let warm = if first {
             p.first_warmup_max
         } else {
             p.warmup_max
         };
-        let settle = plan.scaled(p.step_warmup);
-        let step_min = plan.scaled(p.step_min).max(MIN_WINDOW);
-        let step_max = plan.scaled(p.step_max).max(MIN_WINDOW);
+        let settle = scaled(p.step_warmup);
+        let step_min = scaled(p.step_min).max(MIN_WINDOW);
+        let step_max = scaled(p.step_max).max(MIN_WINDOW);
         // Room for every window, and for the drains after a few overloads.
-        let budget = plan
-            .scaled(p.search_budget)
-            .max((settle + step_max) * p.max_steps + p.max_drain * 3);
+        let budget =
+            scaled(p.search_budget).max((settle + step_max) * p.max_steps + p.max_drain * 3);
         SearchConfig {
-            slo_p99_ms: plan.slo_p99_ms,
-            start_rps: SearchConfig::start_rate(workload),
+            slo_p99_ms,
+            start_rps,
             ramp_factor: 4.0,
             narrow_factor: 2.0,
             min_rps: 1.0,
@@ -188,14 +219,12 @@ impl SearchConfig {
             max_steps: p.max_steps,
             max_retries: p.max_retries,
             budget,
-            first_warmup: Warmup::Adaptive {
-                max: plan.scaled(warm),
-            },
+            first_warmup: Warmup::Adaptive { max: scaled(warm) },
             settle,
             step_min,
             step_max,
             target_requests: p.step_target_requests,
-            confirm: plan.scaled(p.confirm_window).max(MIN_CONFIRM),
+            confirm: scaled(p.confirm_window).max(MIN_CONFIRM),
             max_confirms: p.max_confirms,
             // The server's queue drains at its own pace, whatever the scale.
             max_drain: p.max_drain,

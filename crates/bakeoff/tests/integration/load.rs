@@ -290,3 +290,27 @@ fn a_bad_scenario_file_names_the_field_and_exits_2() {
     .unwrap();
     assert_input_error(&["--scenario", file.to_str().unwrap(), "-n", "10"], "nope");
 }
+
+#[test]
+fn find_capacity_refuses_what_the_search_sets_and_bad_bounds() {
+    let url = "http://127.0.0.1:9/";
+    for extra in [
+        ["--rate", "100"],
+        ["-c", "8"],
+        ["-d", "5s"],
+        ["--threads", "2"],
+    ] {
+        let mut args = vec![url, "--find-capacity"];
+        args.extend(extra);
+        let out = bakeoff(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot be used with"), "{args:?}: {stderr}");
+    }
+    assert_input_error(&[url, "--find-capacity", "--max-time", "5s"], "--max-time");
+    assert_input_error(&[url, "--find-capacity", "--slo-p99", "0ms"], "--slo-p99");
+    assert_input_error(&[url, "--find-capacity", "--slo-p99", "fast"], "--slo-p99");
+    // The SLO and the time bound belong to the search.
+    let out = bakeoff(&[url, "--max-time", "30s"]);
+    assert_eq!(out.status.code(), Some(2));
+}

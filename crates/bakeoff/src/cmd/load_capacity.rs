@@ -1,0 +1,134 @@
+//! `bakeoff load --find-capacity`: the capacity at a latency SLO of any
+//! target (a URL, or a scenario's request mix), found with the capacity search
+//! `bakeoff run` uses (suite::search): open-loop windows that ramp, bisect and
+//! confirm, judged on the corrected p99, errors, the achieved rate and a
+//! growing backlog. Each window is a line on stderr; the result on stdout.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bakeoff_load::LoadConfig;
+use tokio_util::sync::CancellationToken;
+
+use super::load::{input, parse_duration};
+use crate::cli::LoadArgs;
+use crate::load_doc::CapacityDoc;
+use crate::model::{SearchStep, TrialOutcome};
+use crate::suite::live::EngineDriver;
+use crate::suite::search::STANDALONE_MIN_TIME;
+use crate::suite::windows::HttpWindows;
+use crate::suite::{search_capacity, DriveError, SearchConfig};
+use crate::workload::Workload;
+use crate::Interrupted;
+
+/// The first rate tried: the search ramps ×4 from it.
+const START_RPS: f64 = 50.0;
+
+pub async fn execute(args: &LoadArgs, config: LoadConfig, cancel: CancellationToken) -> Result<u8> {
+    let slo = parse_duration("--slo-p99", &args.slo_p99, false)?;
+    if slo < Duration::from_millis(1) || slo > Duration::from_secs(60) {
+        return Err(input(format!(
+            "--slo-p99 `{}` must be between 1ms and 60s",
+            args.slo_p99
+        )));
+    }
+    let max_time = parse_duration("--max-time", &args.max_time, false)?;
+    if max_time < STANDALONE_MIN_TIME || max_time > Duration::from_secs(3600) {
+        return Err(input(format!(
+            "--max-time `{}` must be between {}s (two confirmation windows) and 1h",
+            args.max_time,
+            STANDALONE_MIN_TIME.as_secs()
+        )));
+    }
+    let slo_ms = slo.as_secs_f64() * 1000.0;
+    let search = SearchConfig::standalone(slo_ms, START_RPS, max_time);
+    let url = config.target.to_string();
+    let driver = EngineDriver {
+        pin_cpu: config.pin_cpu,
+        timeout: config.timeout,
+        slo,
+        upstream_calls: None,
+        database_down: None,
+        database_procs: None,
+        requests: Some(config.requests.clone()),
+    };
+    let windows = HttpWindows {
+        driver: &driver,
+        base_url: &url,
+        // The driver sends its own requests; the workload only names the
+        // window for the fakes and the database checks, which do not apply.
+        workload: Workload::Json,
+    };
+    let started = Instant::now();
+    let mut on_step = |s: &SearchStep| eprintln!("{}", step_line(s));
+    let out = match search_capacity(&windows, &search, &cancel, &mut on_step).await {
+        Ok(out) => out,
+        Err(DriveError::Cancelled) => return Err(Interrupted.into()),
+        Err(e) => return Err(e).context("the capacity search failed"),
+    };
+    let doc = CapacityDoc::of(&url, slo_ms, &out, started.elapsed());
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        out!("{}", summary(&doc, &out.outcome))?;
+    }
+    Ok(0)
+}
+
+/// One window, as the search finished it.
+fn step_line(s: &SearchStep) -> String {
+    let reasons = if s.reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", s.reasons.join("; "))
+    };
+    format!(
+        "  {:>2} {:<7} {:>10.0} req/s  achieved {:>10.0}  p99 {:>9.2} ms  {:.1}s  {}{reasons}",
+        s.index + 1,
+        s.phase.as_str(),
+        s.target_rps,
+        s.achieved_rps,
+        s.p99_ms,
+        s.duration_s,
+        s.verdict.as_str(),
+    )
+}
+
+fn summary(doc: &CapacityDoc, outcome: &TrialOutcome) -> String {
+    let rate = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.0} req/s"));
+    let headline = match outcome {
+        TrialOutcome::Confirmed => format!(
+            "capacity at p99 ≤ {} ms: {} (held a {:.0}s confirmation window)",
+            doc.slo_p99_ms,
+            rate(doc.capacity_rps),
+            doc.steps
+                .iter()
+                .rev()
+                .find(|s| s.phase == "confirm" && s.verdict == "pass")
+                .map_or(0.0, |s| s.duration_s)
+        ),
+        TrialOutcome::NoCapacity => format!(
+            "no capacity at p99 ≤ {} ms: even the lowest rate failed",
+            doc.slo_p99_ms
+        ),
+        TrialOutcome::Truncated | TrialOutcome::GeneratorLimited => format!(
+            "capacity at p99 ≤ {} ms: at least {} ({}; not a capacity)",
+            doc.slo_p99_ms,
+            rate(doc.capacity_rps),
+            outcome.as_str().replace('_', " ")
+        ),
+        TrialOutcome::MachineNoisy => {
+            "no capacity: the machine held the generator up in every retry of a window".to_string()
+        }
+    };
+    let mut text = format!("{}\n  {headline}\n", doc.url);
+    if let Some(note) = &doc.note {
+        text += &format!("  {note}\n");
+    }
+    text += &format!(
+        "  {} windows in {:.1}s; a single search is indicative: repeat it to see its spread\n",
+        doc.steps.len(),
+        doc.elapsed_s
+    );
+    text
+}
