@@ -161,7 +161,7 @@ pub fn prune(cache: &Path, which: Prune, now: SystemTime) -> std::io::Result<Pru
 }
 
 /// A command's hold on an install: a shared flock on `<entry>.use`, released when
-/// the last clone of the [`super::setup::Installed`] holding it is dropped.
+/// the last clone of the [`super::Installed`] holding it is dropped.
 #[derive(Debug)]
 pub struct InUse {
     _files: Vec<std::fs::File>,
