@@ -3,9 +3,10 @@
 //! steps every command shares: the selection from a config, other runtimes, the
 //! data), installs ([`setup`], giving an [`Installed`]) and their cache
 //! ([`cache`]), the same contenders on other runtime versions ([`runtimes`], with
-//! [`interpreters`], [`node_versions`] and [`eol`]), the generated data
-//! ([`datagen`]) and the supervisor that runs them ([`supervisor`], with [`procs`]
-//! for process groups and [`logfile`] for the log tails errors carry).
+//! [`interpreters`], [`node_versions`], [`eol`], and [`version`] for version
+//! lines), the generated data ([`datagen`]) and the supervisor that runs them
+//! ([`supervisor`], with [`procs`] for process groups and [`logfile`] for the
+//! log tails errors carry).
 //!
 //! Verifying the contract: [`verification`] starts one installed contender, runs
 //! the endpoint checks of `workload::verify` and gives its verdict;
@@ -64,6 +65,7 @@ pub mod setup;
 pub mod supervisor;
 pub mod verification;
 pub mod verify_stamps;
+pub mod version;
 
 pub use locate::ContendersDir;
 pub use manifest::{Manifest, ManifestError, SetupKind};

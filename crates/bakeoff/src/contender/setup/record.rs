@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::installer::Installer;
-use super::{clean_version, parse_version, version_of, SetupError, Stamp};
+use super::{version_of, SetupError, Stamp};
+use crate::contender::version::{clean_version, parse_version};
 use crate::contender::{footprint, Contender, SetupKind};
 
 #[allow(clippy::too_many_arguments)]

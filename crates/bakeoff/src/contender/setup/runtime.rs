@@ -6,6 +6,7 @@ use std::process::Stdio;
 use tokio::process::Command;
 
 use super::{SetupError, MIN_NODE, MIN_PYTHON, VERSION_TIMEOUT};
+use crate::contender::version::{clean_version, parse_version};
 use crate::contender::{Contender, SetupKind};
 
 /// Check the runtime the contender needs; returns its version string.
@@ -73,23 +74,4 @@ pub(super) async fn version_of(cmd: &str) -> Result<String, std::io::Error> {
         text = String::from_utf8_lossy(&out.stderr).into_owned();
     }
     Ok(text.lines().next().unwrap_or("").trim().to_string())
-}
-
-/// The first `major.minor` in a version line: "v20.20.2" -> (20, 20), "Python 3.11.7" -> (3, 11).
-pub fn parse_version(s: &str) -> Option<(u32, u32)> {
-    s.split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .find_map(|tok| {
-            let mut parts = tok.split('.');
-            let major = parts.next()?.parse().ok()?;
-            let minor = parts.next()?.parse().ok()?;
-            Some((major, minor))
-        })
-}
-
-/// "Python 3.11.7" -> "3.11.7"; "v20.20.2" stays (node's own spelling).
-pub(super) fn clean_version(s: &str) -> String {
-    s.trim()
-        .strip_prefix("Python ")
-        .unwrap_or(s.trim())
-        .to_string()
 }
