@@ -189,8 +189,8 @@ pub async fn ensure(
 }
 
 /// Install (or reuse) one contender and measure its footprint. The steps: check
-/// the runtime, read what the install depends on ([`Inputs`]), lock its cache
-/// entry ([`Entry`]), reuse or build the install ([`Entry::stamp`]), link
+/// the runtime, read what the install depends on (`Inputs`), lock its cache
+/// entry (`Entry`), reuse or build the install (`Entry::stamp`), link
 /// `node_modules`, and describe the result ([`ContenderInfo`]).
 pub async fn ensure_one(
     c: &Contender,
