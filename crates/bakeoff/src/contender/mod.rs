@@ -426,6 +426,10 @@ fn found_in(dir: &Path) -> String {
 }
 
 #[cfg(test)]
+#[path = "layout_tests.rs"]
+mod layout_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
