@@ -1,6 +1,7 @@
-//! `bakeoff verify`: set up, generate the data, start the upstream, then start,
-//! check and stop each contender; print a pass/fail table (or one JSON document)
-//! and exit 1 if anything failed.
+//! `bakeoff verify`, the command: set up, generate the data, start the upstream,
+//! then verify each contender (start, check, stop: [`crate::contender::verification`])
+//! and stamp those that pass ([`crate::contender::verify_stamps`]); print a
+//! pass/fail table (or one JSON document) and exit 1 if anything failed.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
