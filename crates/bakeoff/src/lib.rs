@@ -7,11 +7,14 @@
 //! - [`cmd`]: one module per subcommand; turns arguments into validated configs
 //!   the library owns and calls the library. The only place that prints
 //!   (feature `cli`).
-//! - [`contender`]: the manifest (`bakeoff.toml`), where the reference contenders
-//!   are (`locate`: the clone's, or the copy built into the binary), `setup`
+//! - [`contender`]: the manifest (`bakeoff.toml`; a new field goes in its table's
+//!   struct in `manifest_toml.rs` and its rule in `manifest.rs`), where the
+//!   reference contenders are (`locate`: the clone's, or the copy built into the
+//!   binary), `select` (the selection every command starts from), `setup`
 //!   (installs, their `cache`, and data generation), other runtime versions
 //!   (`runtimes`: `--python` interpreters, `--node` releases from the npm registry,
-//!   end-of-life dates in `eol`) and the supervisor (processes, health, logs, teardown).
+//!   end-of-life dates in `eol`), the supervisor (processes, health, logs,
+//!   teardown), and the contract's `verification` with its `verify_stamps`.
 //! - [`distributed`]: a test split into segments run on many machines, their
 //!   exact merge, and the Kubernetes Indexed Job that runs them.
 //! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.

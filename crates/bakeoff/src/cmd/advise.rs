@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use super::load_stored_run;
+use super::{db_path, load_stored_run, open_existing};
 use crate::cli::{AdviseArgs, ContenderArgs, RunArgs};
 use crate::database::Database;
 use crate::model::Run;
@@ -24,8 +24,8 @@ fn postgres_run(db: Option<&std::path::Path>, run: &Run) -> Result<Option<Run>> 
     if run.settings.database != Database::Sqlite {
         return Ok(None);
     }
-    let path = super::show::db_path(db.map(std::path::Path::to_path_buf));
-    let store = super::show::open_existing(&path)?;
+    let path = db_path(db.map(std::path::Path::to_path_buf));
+    let store = open_existing(&path)?;
     let Some(id) = store.latest_complete_on(Database::Postgres)? else {
         return Ok(None);
     };
@@ -56,7 +56,12 @@ fn with_database_cells(mut run: Run, pg: &Run) -> Run {
     run
 }
 
-pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> {
+/// `measure` is `bakeoff run`, called with `--measure` for the missing cells.
+pub async fn execute(
+    args: AdviseArgs,
+    cancel: CancellationToken,
+    measure: impl AsyncFnOnce(RunArgs, CancellationToken) -> Result<u8>,
+) -> Result<u8> {
     let eco = Ecosystem::builtin();
     let mut inputs = Inputs {
         mix: args
@@ -135,7 +140,7 @@ pub async fn execute(args: AdviseArgs, cancel: CancellationToken) -> Result<u8> 
                 db: args.db.clone(),
                 quiet: false,
             };
-            super::run::execute(run_args, cancel)
+            measure(run_args, cancel)
                 .await
                 .context("measuring the missing cells")?;
             run = load_stored_run(args.db.as_deref(), "latest")?;

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use super::show::{db_path, open_existing, resolve};
+use super::{db_path, open_existing, resolve};
 use crate::cli::{CompareArgs, ReportFormat};
 use crate::report::compare::{render, Comparison, Format};
 use crate::InputError;

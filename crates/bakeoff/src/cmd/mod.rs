@@ -1,12 +1,26 @@
 //! One module per subcommand. Each validates its arguments into a config, calls the
 //! library, prints, and returns the exit status. Ctrl-C and SIGTERM cancel the
 //! token every command receives.
+//!
+//! Command modules do not import each other: what several share is in the
+//! library; here are only the flags' translation into its configs, its errors'
+//! into exit statuses (bad input 2, an interruption 130: `crate::error`), and
+//! the opening of an existing results store.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ContenderArgs, RuntimeArgs};
+use crate::contender::datagen::DataFiles;
+use crate::contender::select::{self, SelectConfig, SelectError};
+use crate::contender::Contender;
+use crate::database::{DatabaseError, Postgres};
 use crate::error::StdoutClosed;
+use crate::store::{Store, StoreError, DEFAULT_DB};
+use crate::{InputError, Interrupted};
 
 /// `println!` through [`stdout`]: returns the write's error instead of panicking.
 macro_rules! outln {
@@ -65,15 +79,116 @@ impl std::io::Write for Stdout {
     }
 }
 
+/// The library's selection from the contender and runtime flags.
+fn select_config(args: &ContenderArgs, runtimes: &RuntimeArgs) -> SelectConfig {
+    SelectConfig {
+        names: args.contenders.clone(),
+        paths: args.contender_paths.clone(),
+        contenders_dir: args.contenders_dir.clone(),
+        runtimes: runtimes.axis(),
+        results_dir: args.results_dir.clone(),
+    }
+}
+
+/// A bad selection, manifest or runtime is an input error (exit 2).
+fn selection_error(e: SelectError) -> anyhow::Error {
+    if e.is_cancelled() {
+        Interrupted.into()
+    } else if e.is_input() {
+        InputError::new(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
+/// The selected contenders with the same ones on the other runtimes; `quiet`
+/// keeps the Node.js install notice off stderr.
+async fn select_contenders(
+    config: &SelectConfig,
+    quiet: bool,
+    cancel: &CancellationToken,
+) -> Result<Vec<Contender>> {
+    let notify = |msg: &str| {
+        if !quiet {
+            eprintln!("{msg}");
+        }
+    };
+    config
+        .select(&notify, cancel)
+        .await
+        .map_err(selection_error)
+}
+
+async fn generate_data(results_dir: &Path) -> Result<DataFiles> {
+    select::generate_data(results_dir)
+        .await
+        .context("generating the database and dataset")
+}
+
+/// Start the command's PostgreSQL with `max_connections` for `max_workers`; a
+/// machine without a usable PostgreSQL is an input error (the message says how
+/// to fix it).
+async fn start_postgres(
+    results_dir: &Path,
+    data: &DataFiles,
+    max_workers: u32,
+    cpus: Option<Vec<usize>>,
+    cancel: &CancellationToken,
+) -> Result<Postgres> {
+    let max_connections = crate::database::max_connections(max_workers);
+    match Postgres::start(results_dir, &data.sqlite, max_connections, cpus, cancel).await {
+        Ok(pg) => Ok(pg),
+        Err(DatabaseError::Cancelled) => Err(Interrupted.into()),
+        Err(
+            e @ (DatabaseError::Missing { .. }
+            | DatabaseError::NoPostgresUser
+            | DatabaseError::Unreachable { .. }
+            | DatabaseError::Busy { .. }),
+        ) => Err(InputError::new(e.to_string()).into()),
+        Err(e) => Err(anyhow::Error::new(e).context("starting PostgreSQL")),
+    }
+}
+
+/// Stop the server (`pg_ctl stop -m fast`); a clone still alive stops it on drop.
+async fn stop_postgres(postgres: Option<Arc<Postgres>>, say: &dyn Fn(&str)) {
+    if let Some(pg) = postgres.and_then(|pg| Arc::try_unwrap(pg).ok()) {
+        if let Err(e) = pg.server.stop().await {
+            say(&format!("warning: stopping PostgreSQL: {e}"));
+        }
+    }
+}
+
+/// The database path a command uses.
+fn db_path(db: Option<PathBuf>) -> PathBuf {
+    db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+}
+
+/// Open a database that must already exist (reading never creates one).
+fn open_existing(path: &Path) -> Result<Store> {
+    if !path.exists() {
+        anyhow::bail!(
+            "no results database at {}; `bakeoff run` makes one, or pass --db PATH",
+            path.display()
+        );
+    }
+    Ok(Store::open(path)?)
+}
+
+/// "latest" or an id. A malformed or unknown reference is bad input (exit 2).
+fn resolve(store: &Store, run: &str) -> Result<i64> {
+    store.resolve(run).map_err(|e| match e {
+        StoreError::BadRunRef(_) | StoreError::NoSuchRun(_) => {
+            anyhow::Error::new(InputError::new(e.to_string()))
+        }
+        other => other.into(),
+    })
+}
+
 /// Open an existing results store and load one run ("latest" or an id).
-pub(crate) fn load_stored_run(
-    db: Option<&std::path::Path>,
-    run: &str,
-) -> Result<crate::model::Run> {
-    use anyhow::Context;
-    let path = show::db_path(db.map(std::path::Path::to_path_buf));
-    let store = show::open_existing(&path)?;
-    let id = show::resolve(&store, run)?;
+pub(crate) fn load_stored_run(db: Option<&Path>, run: &str) -> Result<crate::model::Run> {
+    let path = db_path(db.map(Path::to_path_buf));
+    let store = open_existing(&path)?;
+    let id = resolve(&store, run)?;
     store
         .load_run(id)
         .with_context(|| format!("reading run {id} from {}", path.display()))
@@ -95,7 +210,8 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::Report(args) => report::execute(args).await,
         Command::Compare(args) => compare::execute(args).await,
         Command::Claims(args) => claims::execute(args).await,
-        Command::Advise(args) => advise::execute(args, cancel).await,
+        // `--measure` runs `bakeoff run` for the missing cells.
+        Command::Advise(args) => advise::execute(args, cancel, run::execute).await,
         Command::Cache(args) => cache::execute(args),
         Command::Completions(args) => shell::completions(args),
         Command::Man => shell::man(),

@@ -9,12 +9,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use super::setup::{discover, generate_data, with_runtimes};
+use super::{
+    generate_data, select_config, select_contenders, selection_error, start_postgres, stop_postgres,
+};
 use crate::cli::RunArgs;
-use crate::contender::check::verify_one;
-use crate::contender::setup::{self, Installed, SetupError, SetupOptions};
-use crate::contender::{interpreters, verified};
-use crate::database::{Database, DatabaseError, Postgres};
+use crate::contender::setup::{self, SetupError, SetupOptions};
+use crate::contender::verification::verify_one;
+use crate::contender::Installed;
+use crate::contender::{interpreters, verify_stamps};
+use crate::database::{Database, Postgres};
 use crate::measure::{self, PinLayout, ProcSampler};
 use crate::model::{ContenderInfo, RunStatus};
 use crate::store::Store;
@@ -30,7 +33,7 @@ use crate::{InputError, Interrupted};
 /// failure of the server, not of the generator's patience.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8> {
+pub async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<u8> {
     let began = Instant::now();
     let quiet = args.quiet;
     let say = |msg: &str| {
@@ -49,22 +52,16 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     }
 
     // The profile's contenders, unless named, or the user brought their own.
-    if args.contenders.contenders.is_empty() && args.contenders.contender_paths.is_empty() {
-        let available = discover(&args.contenders)?;
-        args.contenders.contenders = match default_contenders(args.profile) {
+    let mut selection = select_config(&args.contenders, &args.runtimes);
+    if selection.names.is_empty() && selection.paths.is_empty() {
+        let available = selection.discover().map_err(selection_error)?;
+        selection.names = match default_contenders(args.profile) {
             Some(names) => names.iter().map(|s| s.to_string()).collect(),
             None => available.iter().map(|c| c.name().to_string()).collect(),
         };
     }
-    let results_dir = args.contenders.results_dir.clone();
-    let contenders = with_runtimes(
-        discover(&args.contenders)?,
-        &args.runtimes,
-        &results_dir,
-        quiet,
-        &cancel,
-    )
-    .await?;
+    let results_dir = selection.results_dir.clone();
+    let contenders = select_contenders(&selection, quiet, &cancel).await?;
     let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
     let database = args.database.database();
     let specs: Vec<ContenderSpec> = contenders
@@ -192,8 +189,8 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             Some(_) => Database::Postgres,
             None => Database::Sqlite,
         };
-        let (stamp, key) = verified::key_on(&inst, &data, checked_on);
-        if verified::is_verified(&results_dir, &stamp, &key) {
+        let (stamp, key) = verify_stamps::key_on(&inst, &data, checked_on);
+        if verify_stamps::is_verified(&results_dir, &stamp, &key) {
             say(&format!("{}: verified before, unchanged", c.name()));
         } else {
             say(&format!("{}: verifying the app contract …", c.name()));
@@ -207,9 +204,9 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
             )
             .await?;
             if verdict.passed() {
-                verified::record(&results_dir, &stamp, &key);
+                verify_stamps::record(&results_dir, &stamp, &key);
             } else {
-                let reason = verified::failure_summary(&verdict);
+                let reason = verdict.failure_summary();
                 say(&format!("{}: FAILED verification: {reason}", c.name()));
                 rejected.insert(
                     c.name().to_string(),
@@ -377,44 +374,6 @@ pub async fn execute(mut args: RunArgs, cancel: CancellationToken) -> Result<u8>
     Ok(0)
 }
 
-/// Start the command's PostgreSQL with `max_connections` for `max_workers`.
-pub(super) async fn start_postgres(
-    results_dir: &std::path::Path,
-    data: &crate::contender::datagen::DataFiles,
-    max_workers: u32,
-    cpus: Option<Vec<usize>>,
-    cancel: &CancellationToken,
-) -> Result<Postgres> {
-    match Postgres::start(
-        results_dir,
-        &data.sqlite,
-        crate::database::max_connections(max_workers),
-        cpus,
-        cancel,
-    )
-    .await
-    {
-        Ok(pg) => Ok(pg),
-        Err(DatabaseError::Cancelled) => Err(Interrupted.into()),
-        Err(
-            e @ (DatabaseError::Missing { .. }
-            | DatabaseError::NoPostgresUser
-            | DatabaseError::Unreachable { .. }
-            | DatabaseError::Busy { .. }),
-        ) => Err(InputError::new(e.to_string()).into()),
-        Err(e) => Err(anyhow::Error::new(e).context("starting PostgreSQL")),
-    }
-}
-
-/// Stop the server (`pg_ctl stop -m fast`); a clone still alive stops it on drop.
-pub(super) async fn stop_postgres(postgres: Option<Arc<Postgres>>, say: &dyn Fn(&str)) {
-    if let Some(pg) = postgres.and_then(|pg| Arc::try_unwrap(pg).ok()) {
-        if let Err(e) = pg.server.stop().await {
-            say(&format!("warning: stopping PostgreSQL: {e}"));
-        }
-    }
-}
-
 /// Why the run's PostgreSQL cannot serve, if it cannot.
 fn down_reason(pg: &Postgres) -> Option<String> {
     (!pg.server.is_running()).then(|| {
@@ -422,7 +381,7 @@ fn down_reason(pg: &Postgres) -> Option<String> {
             "PostgreSQL (pid {}) is no longer running, so the database workloads cannot be measured; last lines of {}:\n{}",
             pg.server.pid(),
             pg.server.log_path().display(),
-            crate::contender::supervisor::log_tail(pg.server.log_path(), 10)
+            crate::contender::logfile::log_tail(pg.server.log_path(), 10)
         )
     })
 }

@@ -4,21 +4,15 @@
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{ContenderArgs, RuntimeArgs, SetupArgs};
+use super::{generate_data, select_config, select_contenders, start_postgres};
+use crate::cli::SetupArgs;
 use crate::contender::setup::{self, SetupError, SetupOptions};
-use crate::contender::{self, datagen, locate, Contender, ContendersDir, Selection};
-use crate::{InputError, Interrupted};
+use crate::Interrupted;
 
 pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
-    let results_dir = args.contenders.results_dir.clone();
-    let contenders = with_runtimes(
-        discover(&args.contenders)?,
-        &args.runtimes,
-        &results_dir,
-        false,
-        &cancel,
-    )
-    .await?;
+    let selection = select_config(&args.contenders, &args.runtimes);
+    let results_dir = selection.results_dir.clone();
+    let contenders = select_contenders(&selection, false, &cancel).await?;
     eprintln!(
         "generating the data in {}",
         results_dir.join("data").display()
@@ -32,8 +26,7 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
             .map(|c| c.manifest.workers.default)
             .max()
             .unwrap_or(1);
-        let pg =
-            super::run::start_postgres(&results_dir, &data, max_workers, None, &cancel).await?;
+        let pg = start_postgres(&results_dir, &data, max_workers, None, &cancel).await?;
         eprintln!(
             "PostgreSQL: {} ({})",
             pg.description(),
@@ -119,61 +112,6 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
         eprintln!("error: {f}");
     }
     Ok(if failures.is_empty() { 0 } else { 1 })
-}
-
-/// The reference contenders' directory: `given` (the flag or its variable), else
-/// the clone's `./contenders`, else the built-in copy ([`locate::resolve`]).
-pub(super) fn contenders_dir(given: Option<&std::path::Path>) -> Result<ContendersDir> {
-    // A deleted working directory only rules out the clone's copy.
-    let cwd = std::env::current_dir().unwrap_or_default();
-    Ok(locate::resolve(given, &cwd, locate::data_dir().as_deref())?)
-}
-
-/// The selected contenders; a bad selection or manifest is an input error (exit 2).
-pub(super) fn discover(args: &ContenderArgs) -> Result<Vec<Contender>> {
-    // Only paths: no reference contender is needed, so nothing is unpacked.
-    let needs_dir = !args.contenders.is_empty() || args.contender_paths.is_empty();
-    let selection = Selection {
-        names: args.contenders.clone(),
-        paths: args.contender_paths.clone(),
-        dir: match needs_dir {
-            true => Some(contenders_dir(args.contenders_dir.as_deref())?),
-            false => None,
-        },
-    };
-    contender::discover(&selection).map_err(|e| InputError::new(e.to_string()).into())
-}
-
-/// The selection plus the same contenders on the `--python` and `--node` runtimes
-/// (Node.js releases are installed into the cache first).
-pub(super) async fn with_runtimes(
-    contenders: Vec<Contender>,
-    args: &RuntimeArgs,
-    results_dir: &std::path::Path,
-    quiet: bool,
-    cancel: &CancellationToken,
-) -> Result<Vec<Contender>> {
-    let axis = args.axis();
-    if !axis.node.is_empty() && !quiet {
-        eprintln!(
-            "Node.js {}: installing from the npm registry where not cached …",
-            axis.node.join(", ")
-        );
-    }
-    let cache = contender::cache::default_dir(results_dir);
-    match contender::runtimes::expand(contenders, &axis, &cache, cancel).await {
-        Ok(all) => Ok(all),
-        Err(e) if e.is_cancelled() => Err(Interrupted.into()),
-        Err(e) => Err(InputError::new(e.to_string()).into()),
-    }
-}
-
-pub(super) async fn generate_data(results_dir: &std::path::Path) -> Result<datagen::DataFiles> {
-    let dir = results_dir.to_path_buf();
-    tokio::task::spawn_blocking(move || datagen::ensure(&dir))
-        .await
-        .context("data generation panicked")?
-        .context("generating the database and dataset")
 }
 
 /// A plain left-aligned text table.

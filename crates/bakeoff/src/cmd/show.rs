@@ -1,41 +1,12 @@
-//! `bakeoff runs` and `bakeoff show`, and the store helpers the read-only
-//! commands share (open an existing database, resolve a run reference).
-
-use std::path::{Path, PathBuf};
+//! `bakeoff runs` and `bakeoff show`.
 
 use anyhow::{Context, Result};
 
+use super::{db_path, open_existing, resolve};
 use crate::cli::{ShowArgs, StoreArgs};
 use crate::model::{CellStatus, Run};
 use crate::report::compare::table_text;
-use crate::store::{Store, StoreError, DEFAULT_DB};
-use crate::InputError;
-
-/// The database path a command uses.
-pub(super) fn db_path(db: Option<PathBuf>) -> PathBuf {
-    db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
-}
-
-/// Open a database that must already exist (reading never creates one).
-pub(super) fn open_existing(path: &Path) -> Result<Store> {
-    if !path.exists() {
-        anyhow::bail!(
-            "no results database at {}; `bakeoff run` makes one, or pass --db PATH",
-            path.display()
-        );
-    }
-    Ok(Store::open(path)?)
-}
-
-/// "latest" or an id. A malformed or unknown reference is bad input (exit 2).
-pub(super) fn resolve(store: &Store, run: &str) -> Result<i64> {
-    store.resolve(run).map_err(|e| match e {
-        StoreError::BadRunRef(_) | StoreError::NoSuchRun(_) => {
-            anyhow::Error::new(InputError::new(e.to_string()))
-        }
-        other => other.into(),
-    })
-}
+use crate::store::Store;
 
 pub async fn runs(args: StoreArgs) -> Result<u8> {
     let path = db_path(args.db);

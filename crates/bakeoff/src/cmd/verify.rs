@@ -1,17 +1,18 @@
-//! `bakeoff verify`: set up, generate the data, start the upstream, then start,
-//! check and stop each contender; print a pass/fail table (or one JSON document)
-//! and exit 1 if anything failed.
+//! `bakeoff verify`, the command: set up, generate the data, start the upstream,
+//! then verify each contender (start, check, stop: [`crate::contender::verification`])
+//! and stamp those that pass ([`crate::contender::verify_stamps`]); print a
+//! pass/fail table (or one JSON document) and exit 1 if anything failed.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::run::start_postgres;
-use super::setup::{discover, generate_data, text_table, with_runtimes};
+use super::setup::text_table;
+use super::{generate_data, select_config, select_contenders, start_postgres, stop_postgres};
 use crate::cli::VerifyArgs;
-use crate::contender::check::{verify_one, EndpointStatus, Verdict};
 use crate::contender::setup::{self, SetupError, SetupOptions};
-use crate::contender::verified;
+use crate::contender::verification::{verify_one, EndpointStatus, Verdict};
+use crate::contender::verify_stamps;
 use crate::database::Database;
 use crate::workload::upstream::Upstream;
 use crate::workload::verify::COMMON;
@@ -25,15 +26,9 @@ struct Report<'a> {
 }
 
 pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> {
-    let results_dir = args.contenders.results_dir.clone();
-    let contenders = with_runtimes(
-        discover(&args.contenders)?,
-        &args.runtimes,
-        &results_dir,
-        false,
-        &cancel,
-    )
-    .await?;
+    let selection = select_config(&args.contenders, &args.runtimes);
+    let results_dir = selection.results_dir.clone();
+    let contenders = select_contenders(&selection, false, &cancel).await?;
     let data = generate_data(&results_dir).await?;
     let database = args.database.database();
     let postgres = match database {
@@ -84,8 +79,8 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
         .await?;
         if verdict.passed() {
             // `bakeoff run` skips verifying what passed and has not changed since.
-            let (stamp, key) = verified::key_on(&installed, &data, database);
-            verified::record(&results_dir, &stamp, &key);
+            let (stamp, key) = verify_stamps::key_on(&installed, &data, database);
+            verify_stamps::record(&results_dir, &stamp, &key);
         }
         eprintln!(
             "{}: {}",
@@ -94,7 +89,7 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
         );
         verdicts.push(verdict);
     }
-    super::run::stop_postgres(postgres, &|m: &str| eprintln!("{m}")).await;
+    stop_postgres(postgres, &|m: &str| eprintln!("{m}")).await;
     let passed = verdicts.iter().all(Verdict::passed);
     if args.json {
         let doc = serde_json::to_string_pretty(&Report {
@@ -189,7 +184,7 @@ fn render(verdicts: &[Verdict]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contender::check::EndpointResult;
+    use crate::contender::verification::EndpointResult;
 
     fn endpoint(name: &str, status: EndpointStatus, reasons: &[&str]) -> EndpointResult {
         EndpointResult {

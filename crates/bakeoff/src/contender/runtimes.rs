@@ -65,7 +65,7 @@ pub async fn expand(
     let mut out = contenders.clone();
     for c in &contenders {
         match c.manifest.language.as_str() {
-            "python" => out.extend(pythons.iter().map(|p| interpreters::on_interpreter(c, p))),
+            "python" => out.extend(pythons.iter().map(|p| on_interpreter(c, p))),
             "node" => out.extend(nodes.iter().map(|n| on_node(c, n))),
             _ => {}
         }
@@ -89,6 +89,12 @@ pub fn derive(c: &Contender, tag: &str, runtime: &Path, disclosure: String) -> C
     // First, so a variant's disclosures still begin with its base's.
     derived.manifest.disclosures.insert(0, disclosure);
     derived
+}
+
+/// The same Python contender on another interpreter, named `<name>-py313`
+/// (`<name>-pypy39`; a variant keeps its `@variant` suffix).
+pub fn on_interpreter(c: &Contender, python: &Interpreter) -> Contender {
+    derive(c, &python.tag(), &python.path, python_disclosure(python))
 }
 
 /// A Node.js contender on a cached Node.js release: `<name>-node22`.

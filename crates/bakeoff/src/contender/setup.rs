@@ -19,17 +19,16 @@
 //! `$XDG_CACHE_HOME/bakeoff`, else `~/.cache/bakeoff`.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
+use super::cache::CacheLock;
 use super::footprint;
 use super::node_versions::NodeRuntime;
-use super::{Contender, SetupKind};
+use super::{Contender, Installed, SetupKind};
 use crate::model::ContenderInfo;
 
 const MIN_NODE: (u32, u32) = (20, 0);
@@ -57,21 +56,6 @@ impl SetupOptions {
             install_timeout: Duration::from_secs(20 * 60),
         }
     }
-}
-
-/// An installed contender, ready for the supervisor.
-#[derive(Debug, Clone)]
-pub struct Installed {
-    pub contender: Contender,
-    pub info: ContenderInfo,
-    /// Value of the `{python}` placeholder: the venv's interpreter, else the runtime.
-    pub python: String,
-    /// Prepended to `PATH` when the contender starts.
-    pub path_dirs: Vec<PathBuf>,
-    /// True when the install was skipped (key unchanged).
-    pub cached: bool,
-    /// Keeps `bakeoff cache prune` off the install while this (or a clone) lives.
-    pub in_use: Option<std::sync::Arc<super::cache::InUse>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,10 +167,13 @@ struct Stamp {
 
 use super::cache::STAMP;
 
+mod installer;
 mod record;
-mod runner;
+mod runtime;
+use super::version::parse_version;
+use installer::Installer;
 use record::{measure, runtime_and_libraries, runtime_note};
-use runner::Runner;
+use runtime::{check_runtime, version_of};
 
 /// Install (or reuse) every contender, in order; stops at the first error.
 pub async fn ensure(
@@ -201,177 +188,312 @@ pub async fn ensure(
     Ok(out)
 }
 
-/// Install (or reuse) one contender and measure its footprint.
+/// Install (or reuse) one contender and measure its footprint. The steps: check
+/// the runtime, read what the install depends on (`Inputs`), lock its cache
+/// entry (`Entry`), reuse or build the install (`Entry::stamp`), link
+/// `node_modules`, and describe the result ([`ContenderInfo`]).
 pub async fn ensure_one(
     c: &Contender,
     opts: &SetupOptions,
     cancel: &CancellationToken,
 ) -> Result<Installed, SetupError> {
-    let m = &c.manifest;
-    let name = m.name.clone();
     let runtime_version = check_runtime(c).await?;
-    let io = |path: &Path| {
-        let name = name.clone();
-        let path = path.to_path_buf();
-        move |source| SetupError::Io { name, path, source }
-    };
-    let (lockfile, lock_note) = choose_lockfile(m, &runtime_version);
-    let lock_text = match &lockfile {
-        Some(l) => std::fs::read(c.dir.join(l)).map_err(io(&c.dir.join(l)))?,
-        None => Vec::new(),
-    };
-    let package_json = if m.setup.kind == SetupKind::Npm {
-        let p = c.dir.join("package.json");
-        std::fs::read(&p).map_err(io(&p))?
-    } else {
-        Vec::new()
-    };
-    let key = install_key(c, &lock_text, &package_json, &runtime_version);
-    let kind = m.setup.kind.as_str();
-    let cache_dir = std::path::absolute(&opts.cache_dir).map_err(io(&opts.cache_dir))?;
-    let install_dir = cache_dir
-        .join(kind)
-        .join(format!("{}-{}", c.install_name(), &key[..16]));
-    // Another bakeoff (or a parallel test) may be installing the same entry.
-    let _lock = CacheLock::acquire(&install_dir, opts.install_timeout, cancel)
-        .await
-        .map_err(|source| match source.kind() {
-            std::io::ErrorKind::Interrupted => SetupError::Cancelled { name: name.clone() },
-            _ => io(&install_dir)(source),
-        })?;
-    let mut in_use = super::cache::InUse::acquire(&install_dir).map_err(io(&install_dir))?;
-    let stamp_path = install_dir.join(STAMP);
-    let stamp = std::fs::read(&stamp_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Stamp>(&b).ok())
-        .filter(|s| s.key == key && !opts.force);
-    let venv = install_dir.join("venv");
-    // A Node.js from bakeoff's cache (`--node`): first on PATH for npm, node-gyp
-    // (with its headers) and the app, which runs from a copy beside its own
-    // node_modules, so that the contender on PATH's node keeps its own.
-    let node_home = match m.setup.kind {
-        SetupKind::Npm => NodeRuntime::home_of(&m.runtime),
-        _ => None,
-    };
-    let app_dir = match &node_home {
-        Some(_) => install_dir.join("app"),
-        None => c.dir.clone(),
-    };
-    let runtime_dirs: Vec<PathBuf> = node_home.iter().map(|h| h.join("bin")).collect();
-    // `bakeoff cache prune` leaves that Node.js alone while the install is in use.
-    if let Some(entry) = node_home.as_deref().and_then(NodeRuntime::entry_of) {
-        in_use.also(&entry).map_err(io(&entry))?;
-    }
-    let (python, path_dirs) = match m.setup.kind {
-        SetupKind::Pip => (
-            venv.join("bin/python").display().to_string(),
-            vec![venv.join("bin")],
-        ),
-        SetupKind::Npm => (
-            m.runtime.clone(),
-            [
-                runtime_dirs.clone(),
-                vec![app_dir.join("node_modules/.bin")],
-            ]
-            .concat(),
-        ),
-        SetupKind::None => (m.runtime.clone(), Vec::new()),
-    };
-    let install_env: Vec<(String, String)> = node_home
-        .iter()
-        .map(|h| ("npm_config_nodedir".to_string(), h.display().to_string()))
-        .collect();
-    let cached = stamp.is_some();
-    let stamp = match stamp {
-        // An older stamp: record the runtime and libraries now, from the install.
-        Some(mut s) if s.libraries.is_none() => {
-            let log = install_dir.join("install.log");
-            let run = Runner {
-                name: &name,
-                log: &log,
-                timeout: opts.install_timeout,
-                cancel,
-                env: &install_env,
-            };
-            let (detail, libs) =
-                runtime_and_libraries(c, &install_dir, &venv, &lock_text, &package_json, &run)
-                    .await;
-            s.runtime_detail = Some(detail.unwrap_or_else(|| s.runtime_version.clone()));
-            s.libraries = Some(libs);
-            let bytes = serde_json::to_vec_pretty(&s).unwrap_or_default();
-            let _ = std::fs::write(&stamp_path, bytes);
-            s
-        }
-        Some(s) => s,
-        None => {
-            let started = Instant::now();
-            let _ = std::fs::remove_dir_all(&install_dir);
-            std::fs::create_dir_all(&install_dir).map_err(io(&install_dir))?;
-            let log = install_dir.join("install.log");
-            let run = Runner {
-                name: &name,
-                log: &log,
-                timeout: opts.install_timeout,
-                cancel,
-                env: &install_env,
-            };
-            match m.setup.kind {
-                SetupKind::Npm => install_npm(c, &install_dir, &runtime_dirs, &run).await?,
-                SetupKind::Pip => {
-                    let lock = c.dir.join(lockfile.clone().unwrap_or_default());
-                    install_pip(c, &lock, &venv, &run).await?
-                }
-                SetupKind::None => {}
-            }
-            if m.setup.kind == SetupKind::Npm {
-                if node_home.is_some() {
-                    copy_app(c, &app_dir)?;
-                }
-                link_node_modules(c, &app_dir, &install_dir)?;
-            }
-            for argv in &m.setup.commands {
-                run.run(argv, &app_dir, &path_dirs).await?;
-            }
-            let install_secs = started.elapsed().as_secs_f64();
-            let (detail, libs) =
-                runtime_and_libraries(c, &install_dir, &venv, &lock_text, &package_json, &run)
-                    .await;
-            let mut stamp = measure(
-                c,
-                &install_dir,
-                &venv,
-                &lock_text,
-                &package_json,
-                &runtime_version,
-                key,
-                install_secs,
-                &run,
-            )
-            .await?;
-            stamp.runtime_detail = Some(detail.unwrap_or_else(|| stamp.runtime_version.clone()));
-            stamp.libraries = Some(libs);
-            let bytes = serde_json::to_vec_pretty(&stamp).unwrap_or_default();
-            std::fs::write(&stamp_path, bytes).map_err(io(&stamp_path))?;
-            stamp
-        }
-    };
-    super::cache::touch(&stamp_path);
-    if cached && m.setup.kind == SetupKind::Npm {
+    let inputs = Inputs::read(c, runtime_version)?;
+    let entry = Entry::lock(c, &inputs.key, opts, cancel).await?;
+    let (stamp, cached) = entry.stamp(c, &inputs, opts, cancel).await?;
+    super::cache::touch(&entry.dir.join(STAMP));
+    if cached && c.manifest.setup.kind == SetupKind::Npm {
         // The app's own files may have changed since; the copy follows them.
-        if node_home.is_some() {
-            copy_app(c, &app_dir)?;
+        if entry.node_home.is_some() {
+            copy_app(c, &entry.app_dir)?;
         }
         // A fresh clone with a warm cache: only the link is missing.
-        link_node_modules(c, &app_dir, &install_dir)?;
+        link_node_modules(c, &entry.app_dir, &entry.dir)?;
     }
+    let info = contender_info(c, &stamp, inputs.lock_note);
+    let mut contender = c.clone();
+    contender.dir = entry.app_dir;
+    Ok(Installed {
+        contender,
+        info,
+        python: entry.python,
+        path_dirs: entry.path_dirs,
+        cached,
+        in_use: Some(std::sync::Arc::new(entry.in_use)),
+    })
+}
+
+/// `SetupError::Io` for `path`, naming the contender.
+fn io_error(name: &str, path: &Path) -> impl FnOnce(std::io::Error) -> SetupError {
+    let (name, path) = (name.to_string(), path.to_path_buf());
+    move |source| SetupError::Io { name, path, source }
+}
+
+/// What an install depends on, read from the contender directory; `key` hashes it.
+struct Inputs {
+    runtime_version: String,
+    /// The lockfile for this runtime ([`choose_lockfile`]) and the disclosure naming it.
+    lockfile: Option<PathBuf>,
+    lock_note: Option<String>,
+    lock_text: Vec<u8>,
+    /// Empty unless `setup.kind` is npm.
+    package_json: Vec<u8>,
+    key: String,
+}
+
+impl Inputs {
+    fn read(c: &Contender, runtime_version: String) -> Result<Inputs, SetupError> {
+        let m = &c.manifest;
+        let read = |path: PathBuf| std::fs::read(&path).map_err(io_error(&m.name, &path));
+        let (lockfile, lock_note) = choose_lockfile(m, &runtime_version);
+        let lock_text = match &lockfile {
+            Some(l) => read(c.dir.join(l))?,
+            None => Vec::new(),
+        };
+        let package_json = match m.setup.kind {
+            SetupKind::Npm => read(c.dir.join("package.json"))?,
+            _ => Vec::new(),
+        };
+        let key = install_key(c, &lock_text, &package_json, &runtime_version);
+        Ok(Inputs {
+            runtime_version,
+            lockfile,
+            lock_note,
+            lock_text,
+            package_json,
+            key,
+        })
+    }
+}
+
+/// One locked cache entry and the paths the contender runs with from it.
+struct Entry {
+    /// `<cache>/<kind>/<name>-<key>`.
+    dir: PathBuf,
+    /// Held until the install is checked or built.
+    _lock: CacheLock,
+    in_use: super::cache::InUse,
+    venv: PathBuf,
+    /// A Node.js from bakeoff's cache (`--node`), when the runtime is one.
+    node_home: Option<PathBuf>,
+    /// Where the app runs: the contender directory, or a copy beside the
+    /// install's `node_modules` for a cached Node.js.
+    app_dir: PathBuf,
+    /// The cached Node.js's `bin`, first on PATH for npm and node-gyp.
+    runtime_dirs: Vec<PathBuf>,
+    /// The `{python}` placeholder and the PATH prefix of [`Installed`].
+    python: String,
+    path_dirs: Vec<PathBuf>,
+    /// Set on every installer command.
+    install_env: Vec<(String, String)>,
+}
+
+impl Entry {
+    /// Lock the entry for `key`: another bakeoff (or a parallel test) may be
+    /// installing it, and `bakeoff cache prune` must leave it alone while in use.
+    async fn lock(
+        c: &Contender,
+        key: &str,
+        opts: &SetupOptions,
+        cancel: &CancellationToken,
+    ) -> Result<Entry, SetupError> {
+        let m = &c.manifest;
+        let io = |path: &Path| io_error(&m.name, path);
+        let cache_dir = std::path::absolute(&opts.cache_dir).map_err(io(&opts.cache_dir))?;
+        let dir = cache_dir.join(m.setup.kind.as_str()).join(format!(
+            "{}-{}",
+            c.install_name(),
+            &key[..16]
+        ));
+        let lock = CacheLock::acquire(&dir, opts.install_timeout, cancel)
+            .await
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::Interrupted => SetupError::Cancelled {
+                    name: m.name.clone(),
+                },
+                _ => io(&dir)(source),
+            })?;
+        let mut in_use = super::cache::InUse::acquire(&dir).map_err(io(&dir))?;
+        // The app runs from a copy beside its own node_modules, so that the
+        // contender on PATH's node keeps its own.
+        let node_home = match m.setup.kind {
+            SetupKind::Npm => NodeRuntime::home_of(&m.runtime),
+            _ => None,
+        };
+        if let Some(entry) = node_home.as_deref().and_then(NodeRuntime::entry_of) {
+            in_use.also(&entry).map_err(io(&entry))?;
+        }
+        let app_dir = match &node_home {
+            Some(_) => dir.join("app"),
+            None => c.dir.clone(),
+        };
+        let venv = dir.join("venv");
+        let runtime_dirs: Vec<PathBuf> = node_home.iter().map(|h| h.join("bin")).collect();
+        let (python, path_dirs) = match m.setup.kind {
+            SetupKind::Pip => (
+                venv.join("bin/python").display().to_string(),
+                vec![venv.join("bin")],
+            ),
+            SetupKind::Npm => (
+                m.runtime.clone(),
+                [
+                    runtime_dirs.clone(),
+                    vec![app_dir.join("node_modules/.bin")],
+                ]
+                .concat(),
+            ),
+            SetupKind::None => (m.runtime.clone(), Vec::new()),
+        };
+        // node-gyp builds native modules against the cached Node.js's headers.
+        let install_env = node_home
+            .iter()
+            .map(|h| ("npm_config_nodedir".to_string(), h.display().to_string()))
+            .collect();
+        Ok(Entry {
+            dir,
+            _lock: lock,
+            in_use,
+            venv,
+            node_home,
+            app_dir,
+            runtime_dirs,
+            python,
+            path_dirs,
+            install_env,
+        })
+    }
+
+    fn installer<'a>(
+        &'a self,
+        name: &'a str,
+        log: &'a Path,
+        opts: &SetupOptions,
+        cancel: &'a CancellationToken,
+    ) -> Installer<'a> {
+        Installer {
+            name,
+            log,
+            timeout: opts.install_timeout,
+            cancel,
+            env: &self.install_env,
+        }
+    }
+
+    /// The entry's stamp: the one on disk when its key matches (and `--force`
+    /// is off), completed if it predates the runtime and libraries record; else
+    /// a fresh install's. True when the install was reused.
+    async fn stamp(
+        &self,
+        c: &Contender,
+        inputs: &Inputs,
+        opts: &SetupOptions,
+        cancel: &CancellationToken,
+    ) -> Result<(Stamp, bool), SetupError> {
+        let stamp_path = self.dir.join(STAMP);
+        let found = std::fs::read(&stamp_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Stamp>(&b).ok())
+            .filter(|s| s.key == inputs.key && !opts.force);
+        let log = self.dir.join("install.log");
+        let run = self.installer(&c.manifest.name, &log, opts, cancel);
+        match found {
+            // An older stamp: record the runtime and libraries now, from the install.
+            Some(mut s) if s.libraries.is_none() => {
+                let (detail, libs) = self.runtime_and_libraries(c, inputs, &run).await;
+                s.runtime_detail = Some(detail.unwrap_or_else(|| s.runtime_version.clone()));
+                s.libraries = Some(libs);
+                let bytes = serde_json::to_vec_pretty(&s).unwrap_or_default();
+                let _ = std::fs::write(&stamp_path, bytes);
+                Ok((s, true))
+            }
+            Some(s) => Ok((s, true)),
+            None => {
+                let _ = std::fs::remove_dir_all(&self.dir);
+                let io = |path: &Path| io_error(&c.manifest.name, path);
+                std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+                let stamp = self.install(c, inputs, &run).await?;
+                let bytes = serde_json::to_vec_pretty(&stamp).unwrap_or_default();
+                std::fs::write(&stamp_path, bytes).map_err(io(&stamp_path))?;
+                Ok((stamp, false))
+            }
+        }
+    }
+
+    /// Install into the (empty) entry, run the extra commands, and measure.
+    async fn install(
+        &self,
+        c: &Contender,
+        inputs: &Inputs,
+        run: &Installer<'_>,
+    ) -> Result<Stamp, SetupError> {
+        let m = &c.manifest;
+        let started = Instant::now();
+        match m.setup.kind {
+            SetupKind::Npm => install_npm(c, &self.dir, &self.runtime_dirs, run).await?,
+            SetupKind::Pip => {
+                let lock = c.dir.join(inputs.lockfile.clone().unwrap_or_default());
+                install_pip(c, &lock, &self.venv, run).await?
+            }
+            SetupKind::None => {}
+        }
+        if m.setup.kind == SetupKind::Npm {
+            if self.node_home.is_some() {
+                copy_app(c, &self.app_dir)?;
+            }
+            link_node_modules(c, &self.app_dir, &self.dir)?;
+        }
+        for argv in &m.setup.commands {
+            run.run(argv, &self.app_dir, &self.path_dirs).await?;
+        }
+        let install_secs = started.elapsed().as_secs_f64();
+        let (detail, libs) = self.runtime_and_libraries(c, inputs, run).await;
+        let mut stamp = measure(
+            c,
+            &self.dir,
+            &self.venv,
+            &inputs.lock_text,
+            &inputs.package_json,
+            &inputs.runtime_version,
+            inputs.key.clone(),
+            install_secs,
+            run,
+        )
+        .await?;
+        stamp.runtime_detail = Some(detail.unwrap_or_else(|| stamp.runtime_version.clone()));
+        stamp.libraries = Some(libs);
+        Ok(stamp)
+    }
+
+    /// The exact runtime and the direct dependencies' installed versions.
+    async fn runtime_and_libraries(
+        &self,
+        c: &Contender,
+        inputs: &Inputs,
+        run: &Installer<'_>,
+    ) -> (Option<String>, Vec<(String, String)>) {
+        runtime_and_libraries(
+            c,
+            &self.dir,
+            &self.venv,
+            &inputs.lock_text,
+            &inputs.package_json,
+            run,
+        )
+        .await
+    }
+}
+
+/// The run's record of the contender: its identity, the install's figures, and
+/// the install's notes before the manifest's disclosures (so a variant's still
+/// begin with its base's).
+fn contender_info(c: &Contender, stamp: &Stamp, lock_note: Option<String>) -> ContenderInfo {
     let mut base = c.base_info();
-    // The install's own notes first, so a variant's disclosures still begin with its base's.
-    let notes: Vec<String> = runtime_note(m, &stamp)
+    let notes: Vec<String> = runtime_note(&c.manifest, stamp)
         .into_iter()
         .chain(lock_note)
         .collect();
     base.disclosures.splice(0..0, notes);
-    let info = ContenderInfo {
+    ContenderInfo {
         runtime_version: stamp.runtime_version.clone(),
         framework_version: stamp.framework_version.clone(),
         deps_direct: stamp.deps_direct,
@@ -380,65 +502,6 @@ pub async fn ensure_one(
         install_secs: stamp.install_secs,
         app_loc: footprint::app_loc(&c.dir),
         ..base
-    };
-    let mut contender = c.clone();
-    contender.dir = app_dir;
-    Ok(Installed {
-        contender,
-        info,
-        python,
-        path_dirs,
-        cached,
-        in_use: Some(std::sync::Arc::new(in_use)),
-    })
-}
-
-/// An exclusive `flock` on `<entry>.lock`, held while an install entry is checked
-/// or built; released when dropped (the file closes).
-pub(crate) struct CacheLock(std::fs::File);
-
-impl CacheLock {
-    pub(crate) async fn acquire(
-        entry: &Path,
-        wait: Duration,
-        cancel: &CancellationToken,
-    ) -> std::io::Result<CacheLock> {
-        use std::os::fd::AsRawFd;
-        let path = entry.with_extension("lock");
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        let deadline = Instant::now() + wait;
-        loop {
-            // SAFETY: flock on a descriptor we own.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                return Ok(CacheLock(file));
-            }
-            if Instant::now() >= deadline {
-                return Err(std::io::Error::other(format!(
-                    "{} is held by another bakeoff for over {}s",
-                    path.display(),
-                    wait.as_secs()
-                )));
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return Err(std::io::ErrorKind::Interrupted.into()),
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-            }
-        }
-    }
-}
-
-impl Drop for CacheLock {
-    fn drop(&mut self) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: unlocking our own descriptor; closing would release it anyway.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }
 
@@ -497,7 +560,7 @@ async fn install_npm(
     c: &Contender,
     install_dir: &Path,
     runtime_dirs: &[PathBuf],
-    run: &Runner<'_>,
+    run: &Installer<'_>,
 ) -> Result<(), SetupError> {
     let lock = c.manifest.setup.lockfile.clone().unwrap_or_default();
     for (from, to) in [
@@ -528,7 +591,7 @@ async fn install_pip(
     c: &Contender,
     lock: &Path,
     venv: &Path,
-    run: &Runner<'_>,
+    run: &Installer<'_>,
 ) -> Result<(), SetupError> {
     let m = &c.manifest;
     let create = [
@@ -612,105 +675,14 @@ fn link_node_modules(c: &Contender, app_dir: &Path, install_dir: &Path) -> Resul
     std::os::unix::fs::symlink(&target, &link).map_err(io)
 }
 
-/// Check the runtime the contender needs; returns its version string.
-async fn check_runtime(c: &Contender) -> Result<String, SetupError> {
-    let m = &c.manifest;
-    let is_node = m.setup.kind == SetupKind::Npm || m.language == "node";
-    let is_python = m.setup.kind == SetupKind::Pip || m.language == "python";
-    let (need, how) = if is_node {
-        (
-            Some(MIN_NODE),
-            "install Node.js 20 or newer (https://nodejs.org, or `nvm install 20`)",
-        )
-    } else if is_python {
-        (
-            Some(MIN_PYTHON),
-            "install Python 3.10 or newer with venv (e.g. `apt install python3 python3-venv`, or https://www.python.org)",
-        )
-    } else {
-        (
-            None,
-            "install it or fix `runtime` in the contender's bakeoff.toml",
-        )
-    };
-    let missing = |runtime: &str| SetupError::RuntimeMissing {
-        name: m.name.clone(),
-        runtime: runtime.to_string(),
-        how: how.to_string(),
-    };
-    let raw = version_of(&m.runtime)
-        .await
-        .map_err(|_| missing(&m.runtime))?;
-    if let Some(need) = need {
-        let found = parse_version(&raw).unwrap_or((0, 0));
-        if found < need {
-            return Err(SetupError::RuntimeTooOld {
-                name: m.name.clone(),
-                runtime: m.runtime.clone(),
-                found: raw.trim().to_string(),
-                need: format!("{}.{}", need.0, need.1),
-                how: how.to_string(),
-            });
-        }
-    }
-    if m.setup.kind == SetupKind::Npm {
-        version_of("npm").await.map_err(|_| missing("npm"))?;
-    }
-    Ok(clean_version(&raw))
-}
-
-/// `<cmd> --version`, stdout or stderr (old Pythons print there), bounded in time.
-async fn version_of(cmd: &str) -> Result<String, std::io::Error> {
-    let mut command = Command::new(cmd);
-    command
-        .arg("--version")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(VERSION_TIMEOUT, command.output())
-        .await
-        .map_err(|_| std::io::Error::other("timed out"))??;
-    if !out.status.success() {
-        return Err(std::io::Error::other(format!("exit {}", out.status)));
-    }
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if text.trim().is_empty() {
-        text = String::from_utf8_lossy(&out.stderr).into_owned();
-    }
-    Ok(text.lines().next().unwrap_or("").trim().to_string())
-}
-
-/// The first `major.minor` in a version line: "v20.20.2" -> (20, 20), "Python 3.11.7" -> (3, 11).
-pub fn parse_version(s: &str) -> Option<(u32, u32)> {
-    s.split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .find_map(|tok| {
-            let mut parts = tok.split('.');
-            let major = parts.next()?.parse().ok()?;
-            let minor = parts.next()?.parse().ok()?;
-            Some((major, minor))
-        })
-}
-
-/// "Python 3.11.7" -> "3.11.7"; "v20.20.2" stays (node's own spelling).
-fn clean_version(s: &str) -> String {
-    s.trim()
-        .strip_prefix("Python ")
-        .unwrap_or(s.trim())
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn versions_parse() {
-        assert_eq!(parse_version("v20.20.2"), Some((20, 20)));
-        assert_eq!(parse_version("Python 3.11.7"), Some((3, 11)));
-        assert_eq!(parse_version("v18.1.0"), Some((18, 1)));
+    fn old_versions_are_below_the_floors() {
         assert!(parse_version("v18.1.0").unwrap() < MIN_NODE);
         assert!(parse_version("Python 3.9.2").unwrap() < MIN_PYTHON);
-        assert_eq!(parse_version("nothing"), None);
-        assert_eq!(clean_version("Python 3.11.7\n"), "3.11.7");
     }
 
     #[test]

@@ -14,9 +14,10 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
+use super::logfile::log_tail;
 use super::manifest::substitute;
 use super::procs::{self, CpuMask};
-use super::setup::Installed;
+use super::Installed;
 
 /// Lines of the log carried by start errors.
 const TAIL_LINES: usize = 20;
@@ -561,28 +562,6 @@ fn parse_status_line(buf: &[u8]) -> Result<u16, String> {
     }
 }
 
-/// The last `n` lines of a file, indented, read from at most its last 64 KiB.
-pub fn log_tail(path: &Path, n: usize) -> String {
-    use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return "  (no log file)".into();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
-    let mut bytes = Vec::new();
-    let _ = f.read_to_end(&mut bytes);
-    let text = String::from_utf8_lossy(&bytes);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
-        return "  (log is empty)".into();
-    }
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|l| format!("  | {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,19 +583,5 @@ mod tests {
         ));
         assert!(port_taken("OSError: [Errno 98] Address already in use"));
         assert!(!port_taken("SyntaxError"));
-    }
-
-    #[test]
-    fn tail_keeps_the_last_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.log");
-        let text: String = (1..=30).map(|i| format!("line {i}\n")).collect();
-        std::fs::write(&p, text).unwrap();
-        let tail = log_tail(&p, 20);
-        assert!(
-            tail.starts_with("  | line 11") && tail.ends_with("line 30"),
-            "{tail}"
-        );
-        assert!(log_tail(&dir.path().join("none"), 5).contains("no log file"));
     }
 }

@@ -395,7 +395,7 @@ impl Server {
                                 port,
                                 attempts: attempt,
                                 log: self.log.clone(),
-                                tail: crate::contender::supervisor::log_tail(&self.log, 20),
+                                tail: crate::contender::logfile::log_tail(&self.log, 20),
                             },
                             other => other,
                         });
@@ -407,7 +407,7 @@ impl Server {
             port: last_port,
             attempts: PORT_ATTEMPTS,
             log: self.log.clone(),
-            tail: crate::contender::supervisor::log_tail(&self.log, 20),
+            tail: crate::contender::logfile::log_tail(&self.log, 20),
         })
     }
 

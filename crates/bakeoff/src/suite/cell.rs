@@ -27,7 +27,8 @@ pub(super) struct CellState {
 }
 
 impl CellState {
-    pub(super) fn live(&self) -> bool {
+    /// Still to be measured: not finished, failed or skipped.
+    pub(super) fn pending(&self) -> bool {
         !self.done && self.failed.is_none() && self.skipped.is_none()
     }
     pub(super) fn flag(&mut self, flag: &str, note: String) {

@@ -17,8 +17,8 @@ use super::{
     WindowResult, WindowSpec, WsResult, WsSpec,
 };
 use crate::contender::datagen::DataFiles;
-use crate::contender::setup::Installed;
 use crate::contender::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
+use crate::contender::Installed;
 use crate::database::Postgres;
 use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;

@@ -500,7 +500,8 @@ impl Plan {
         None
     }
 
-    fn live(&self, c: &ContenderSpec, w: Workload, workers: u32) -> bool {
+    /// No skip reason: the plan measures `w` for `c` at `workers`.
+    fn runnable(&self, c: &ContenderSpec, w: Workload, workers: u32) -> bool {
         self.skip_reason(&CellKey {
             contender: c.name.clone(),
             workload: w,
@@ -533,13 +534,13 @@ impl Plan {
                     let mut workloads: Vec<Workload> = http
                         .iter()
                         .copied()
-                        .filter(|&w| w != Workload::Data && self.live(c, w, workers))
+                        .filter(|&w| w != Workload::Data && self.runnable(c, w, workers))
                         .collect();
                     if !workloads.is_empty() {
                         let r = (trial as usize + i) % workloads.len();
                         workloads.rotate_left(r);
                     }
-                    let ws_here = ws_search && workers == 1 && self.live(c, Workload::Ws, 1);
+                    let ws_here = ws_search && workers == 1 && self.runnable(c, Workload::Ws, 1);
                     push(
                         &mut out,
                         LaunchKind::Capacity { trial },
@@ -549,7 +550,7 @@ impl Plan {
                         ws_here,
                         false,
                     );
-                    if http.contains(&Workload::Data) && self.live(c, Workload::Data, workers) {
+                    if http.contains(&Workload::Data) && self.runnable(c, Workload::Data, workers) {
                         push(
                             &mut out,
                             LaunchKind::Capacity { trial },
@@ -561,7 +562,7 @@ impl Plan {
                         );
                     }
                 }
-                if ws_search && !counts.contains(&1) && self.live(c, Workload::Ws, 1) {
+                if ws_search && !counts.contains(&1) && self.runnable(c, Workload::Ws, 1) {
                     push(
                         &mut out,
                         LaunchKind::Capacity { trial },
@@ -576,9 +577,9 @@ impl Plan {
         }
         for c in &self.contenders {
             let counts = self.worker_counts(c);
-            let ws_live = ws && self.live(c, Workload::Ws, 1);
+            let ws_runnable = ws && self.runnable(c, Workload::Ws, 1);
             let mut all = counts.clone();
-            if ws_live && !all.contains(&1) {
+            if ws_runnable && !all.contains(&1) {
                 all.insert(0, 1);
             }
             for workers in all {
@@ -586,7 +587,7 @@ impl Plan {
                 let workloads: Vec<Workload> = http
                     .iter()
                     .copied()
-                    .filter(|&w| measured && w != Workload::Data && self.live(c, w, workers))
+                    .filter(|&w| measured && w != Workload::Data && self.runnable(c, w, workers))
                     .collect();
                 push(
                     &mut out,
@@ -594,12 +595,12 @@ impl Plan {
                     c,
                     workers,
                     workloads,
-                    ws_live && workers == 1,
+                    ws_runnable && workers == 1,
                     false,
                 );
                 if measured
                     && http.contains(&Workload::Data)
-                    && self.live(c, Workload::Data, workers)
+                    && self.runnable(c, Workload::Data, workers)
                 {
                     push(
                         &mut out,
@@ -616,7 +617,7 @@ impl Plan {
         if self.has(Workload::Startup) {
             for c in &self.contenders {
                 let sw = self.startup_workers(c);
-                if !self.live(c, Workload::Startup, sw) {
+                if !self.runnable(c, Workload::Startup, sw) {
                     continue;
                 }
                 let have = out

@@ -87,7 +87,7 @@ impl std::fmt::Display for ProgressPhase {
     }
 }
 
-/// A live progress report.
+/// A progress report, sent while the plan runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     /// e.g. "node-fastify json ×1, trial 1/3".
@@ -135,7 +135,7 @@ pub async fn run_plan(
         .iter()
         .map(|l| plan.launch_budget(l, ASSUMED_STARTUP))
         .collect();
-    let mut r = Runner {
+    let mut r = PlanExecution {
         plan,
         launcher,
         driver,
@@ -198,7 +198,7 @@ pub async fn run_plan(
             .iter()
             .any(|l| l.contender == launch.contender && l.workers == launch.workers);
         if !later {
-            let key = Runner::key(launch, Workload::Startup);
+            let key = PlanExecution::key(launch, Workload::Startup);
             if r.cells.get(&key).is_some_and(|s| !s.done) {
                 r.emit(&key)?;
             }
@@ -231,7 +231,8 @@ fn eta(budgets: &[Duration], current: usize, started: Instant) -> (f64, Duration
     (current as f64 / n as f64, left + here)
 }
 
-struct Runner<'a> {
+/// The state of one plan's execution: the cells so far, the budgets, the equal-load rates.
+struct PlanExecution<'a> {
     plan: &'a Plan,
     launcher: &'a dyn Launcher,
     driver: &'a dyn Driver,
@@ -258,7 +259,7 @@ struct Idle {
     cpu_cores: f64,
 }
 
-impl Runner<'_> {
+impl PlanExecution<'_> {
     fn interrupted(&self) -> SuiteError {
         SuiteError::Interrupted {
             finished: self.emitted.len(),
@@ -274,8 +275,9 @@ impl Runner<'_> {
         }
     }
 
-    fn live(&self, key: &CellKey) -> bool {
-        self.cells.get(key).is_some_and(CellState::live)
+    /// Whether the cell at `key` is still to be measured.
+    fn pending(&self, key: &CellKey) -> bool {
+        self.cells.get(key).is_some_and(CellState::pending)
     }
 
     fn state(&mut self, key: &CellKey) -> &mut CellState {
@@ -306,12 +308,12 @@ impl Runner<'_> {
     async fn run_launch(&mut self, launch: &Launch) -> Result<(), Abort> {
         let startup_key = Self::key(launch, Workload::Startup);
         // A launch with the dataset loaded says nothing about a plain start-up.
-        let wants_startup = !launch.data && self.live(&startup_key);
+        let wants_startup = !launch.data && self.pending(&startup_key);
         let any_http = launch
             .workloads
             .iter()
-            .any(|&w| self.live(&Self::key(launch, w)));
-        let any_ws = launch.ws && self.live(&Self::key(launch, Workload::Ws));
+            .any(|&w| self.pending(&Self::key(launch, w)));
+        let any_ws = launch.ws && self.pending(&Self::key(launch, Workload::Ws));
         if !wants_startup && !any_http && !any_ws {
             return Ok(());
         }
@@ -386,7 +388,7 @@ impl Runner<'_> {
         }
         for (w, is_ws) in steps {
             let key = Self::key(launch, w);
-            if !self.live(&key) {
+            if !self.pending(&key) {
                 continue;
             }
             if self.cancel.is_cancelled() {
@@ -764,7 +766,7 @@ impl Runner<'_> {
             .cells
             .iter()
             .filter(|(k, s)| {
-                k.contender == launch.contender && k.workers == launch.workers && s.live()
+                k.contender == launch.contender && k.workers == launch.workers && s.pending()
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use bakeoff::contender::datagen::{self, DataSpec, FORTUNES};
-use bakeoff::contender::setup::{self, Installed, SetupOptions};
+use bakeoff::contender::setup::{self, SetupOptions};
 use bakeoff::contender::supervisor::{ContractEnv, SpawnSpec};
+use bakeoff::contender::Installed;
 use bakeoff::contender::{discover, Contender, ContenderError, ContendersDir, Selection};
 use tokio_util::sync::CancellationToken;
 

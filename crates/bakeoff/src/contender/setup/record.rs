@@ -6,8 +6,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::runner::Runner;
-use super::{clean_version, parse_version, version_of, SetupError, Stamp};
+use super::installer::Installer;
+use super::{version_of, SetupError, Stamp};
+use crate::contender::version::{clean_version, parse_version};
 use crate::contender::{footprint, Contender, SetupKind};
 
 #[allow(clippy::too_many_arguments)]
@@ -20,7 +21,7 @@ pub(super) async fn measure(
     runtime_version: &str,
     key: String,
     install_secs: f64,
-    run: &Runner<'_>,
+    run: &Installer<'_>,
 ) -> Result<Stamp, SetupError> {
     let m = &c.manifest;
     // A cached runtime's path is long: its file name and version say which it is.
@@ -107,7 +108,7 @@ pub(super) async fn runtime_and_libraries(
     venv: &Path,
     lock: &[u8],
     package_json: &[u8],
-    run: &Runner<'_>,
+    run: &Installer<'_>,
 ) -> (Option<String>, Vec<(String, String)>) {
     let m = &c.manifest;
     match m.setup.kind {

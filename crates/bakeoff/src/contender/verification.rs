@@ -1,7 +1,9 @@
-//! Verification of one installed contender: start it on a fresh database, run the
-//! contract checks (`workload::verify`) on its supported endpoints, stop it. A
-//! contender that cannot start is a failed verdict carrying the error and log tail,
-//! not a crash. Used by `bakeoff verify` and, before measuring, by `bakeoff run`.
+//! One verification of an installed contender, giving its [`Verdict`]: start it
+//! on a fresh database, run the contract checks (`workload::verify`, one per
+//! endpoint) on its supported endpoints, stop it. A contender that cannot start
+//! is a failed verdict carrying the error and log tail, not a crash. The
+//! `bakeoff verify` command runs it for each contender, `bakeoff run` before
+//! measuring; [`super::verify_stamps`] remembers which passed.
 
 use std::path::PathBuf;
 
@@ -9,9 +11,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::datagen::DataFiles;
-use super::setup::Installed;
 use super::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
 use super::Contender;
+use super::Installed;
 use crate::database::{Database, Postgres};
 use crate::workload::upstream::Upstream;
 use crate::workload::verify::{verify_contender, VerifyContext, COMMON};
@@ -68,6 +70,25 @@ impl Verdict {
             log: None,
             endpoints: unsupported(c),
         }
+    }
+
+    /// One line naming what failed.
+    pub fn failure_summary(&self) -> String {
+        if let Some(e) = &self.error {
+            return e.lines().next().unwrap_or_default().to_string();
+        }
+        self.endpoints
+            .iter()
+            .filter(|e| e.status == EndpointStatus::Fail)
+            .map(|e| {
+                format!(
+                    "{} ({})",
+                    e.endpoint,
+                    e.reasons.first().map(String::as_str).unwrap_or("failed")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 

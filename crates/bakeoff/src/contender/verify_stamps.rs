@@ -1,5 +1,5 @@
-//! Which contenders passed verification, remembered under the results directory
-//! so `bakeoff run` verifies again only what changed: the key hashes bakeoff's
+//! Stamps of passed verifications ([`super::verification`]), remembered under the
+//! results directory so `bakeoff run` verifies again only what changed: the key hashes bakeoff's
 //! version, the data, the installed runtime, every file of the app, and the
 //! variant's name, start command and environment (each variant has its own stamp).
 
@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::check::{EndpointStatus, Verdict};
 use super::datagen::DataFiles;
 use super::footprint;
-use super::setup::Installed;
+use super::Installed;
 
 fn stamp(results_dir: &Path, name: &str) -> PathBuf {
     results_dir.join("verified").join(format!("{name}.key"))
@@ -70,23 +69,4 @@ pub fn record(results_dir: &Path, name: &str, key: &str) {
         let _ = std::fs::create_dir_all(dir);
     }
     let _ = std::fs::write(path, key);
-}
-
-/// One line naming what failed.
-pub fn failure_summary(v: &Verdict) -> String {
-    if let Some(e) = &v.error {
-        return e.lines().next().unwrap_or_default().to_string();
-    }
-    v.endpoints
-        .iter()
-        .filter(|e| e.status == EndpointStatus::Fail)
-        .map(|e| {
-            format!(
-                "{} ({})",
-                e.endpoint,
-                e.reasons.first().map(String::as_str).unwrap_or("failed")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }

@@ -9,11 +9,11 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use super::{SetupError, TAIL_LINES};
+use crate::contender::logfile::log_tail;
 use crate::contender::procs::GroupGuard;
-use crate::contender::supervisor::log_tail;
 
 /// Runs installer commands in their own process group, logging to one file.
-pub(super) struct Runner<'a> {
+pub(super) struct Installer<'a> {
     pub(super) name: &'a str,
     pub(super) log: &'a Path,
     pub(super) timeout: Duration,
@@ -22,7 +22,7 @@ pub(super) struct Runner<'a> {
     pub(super) env: &'a [(String, String)],
 }
 
-impl Runner<'_> {
+impl Installer<'_> {
     pub(super) async fn run(
         &self,
         argv: &[String],

@@ -1,0 +1,156 @@
+//! The steps every command that installs or starts contenders takes first
+//! (`bakeoff setup`, `verify`, `run`): find the reference contenders' directory,
+//! discover the selection, add the same contenders on the other runtimes asked
+//! for ([`super::runtimes`]), and generate the data ([`super::datagen`]). The CLI
+//! fills a [`SelectConfig`] from its flags; nothing here knows about them.
+
+use std::path::{Path, PathBuf};
+
+use tokio_util::sync::CancellationToken;
+
+use super::datagen::{self, DataError, DataFiles};
+use super::locate::{self, ContendersDir, LocateError};
+use super::runtimes::{self, RuntimeAxis, RuntimeError};
+use super::{Contender, ContenderError, Selection};
+
+/// Which contenders a command works on, and where its results go.
+#[derive(Debug, Clone, Default)]
+pub struct SelectConfig {
+    /// Reference contenders by name, each optionally `name@variant`.
+    pub names: Vec<String>,
+    /// Contender directories, each optionally `PATH@variant`.
+    pub paths: Vec<PathBuf>,
+    /// The reference contenders' directory; None: the clone's `./contenders`,
+    /// else the built-in copy ([`locate::resolve`]).
+    pub contenders_dir: Option<PathBuf>,
+    /// The other Python and Node.js runtimes to add the contenders on.
+    pub runtimes: RuntimeAxis,
+    /// Where the data, the logs and (without `$BAKEOFF_CACHE_DIR`) the cache go.
+    pub results_dir: PathBuf,
+}
+
+/// Why the contenders could not be selected.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    /// The reference contenders' directory could not be found or unpacked.
+    #[error(transparent)]
+    Locate(#[from] LocateError),
+    /// A name, path or manifest of the selection is wrong (bad input).
+    #[error(transparent)]
+    Contender(#[from] ContenderError),
+    /// A runtime asked for is not available (bad input), or its install was cancelled.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+impl SelectError {
+    /// True when the input (a name, a path, a manifest, a runtime) is at fault.
+    pub fn is_input(&self) -> bool {
+        match self {
+            SelectError::Locate(_) => false,
+            SelectError::Contender(_) => true,
+            SelectError::Runtime(e) => !e.is_cancelled(),
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, SelectError::Runtime(e) if e.is_cancelled())
+    }
+}
+
+impl SelectConfig {
+    /// The reference contenders' directory: the configured one, else the
+    /// clone's `./contenders`, else the built-in copy.
+    pub fn contenders_dir(&self) -> Result<ContendersDir, LocateError> {
+        // A deleted working directory only rules out the clone's copy.
+        let cwd = std::env::current_dir().unwrap_or_default();
+        locate::resolve(
+            self.contenders_dir.as_deref(),
+            &cwd,
+            locate::data_dir().as_deref(),
+        )
+    }
+
+    /// The selected contenders, on the runtimes on PATH only.
+    pub fn discover(&self) -> Result<Vec<Contender>, SelectError> {
+        // Only paths: no reference contender is needed, so nothing is unpacked.
+        let needs_dir = !self.names.is_empty() || self.paths.is_empty();
+        let selection = Selection {
+            names: self.names.clone(),
+            paths: self.paths.clone(),
+            dir: match needs_dir {
+                true => Some(self.contenders_dir()?),
+                false => None,
+            },
+        };
+        Ok(super::discover(&selection)?)
+    }
+
+    /// The selection plus the same contenders on the other runtimes; Node.js
+    /// releases are installed into the cache first, and `notify` is told so.
+    pub async fn select(
+        &self,
+        notify: &dyn Fn(&str),
+        cancel: &CancellationToken,
+    ) -> Result<Vec<Contender>, SelectError> {
+        let contenders = self.discover()?;
+        let axis = &self.runtimes;
+        if !axis.node.is_empty() {
+            notify(&format!(
+                "Node.js {}: installing from the npm registry where not cached …",
+                axis.node.join(", ")
+            ));
+        }
+        let cache = super::cache::default_dir(&self.results_dir);
+        Ok(runtimes::expand(contenders, axis, &cache, cancel).await?)
+    }
+}
+
+/// [`datagen::ensure`] off the async runtime's threads: the first generation
+/// writes a database and a dataset.
+pub async fn generate_data(results_dir: &Path) -> Result<DataFiles, DataError> {
+    let dir = results_dir.to_path_buf();
+    match tokio::task::spawn_blocking(move || datagen::ensure(&dir)).await {
+        Ok(result) => result,
+        // A panic in the generator is a bug: it stays a panic.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders")
+    }
+
+    #[test]
+    fn a_config_discovers_names_and_paths() {
+        let cfg = SelectConfig {
+            names: vec!["node-http".into()],
+            paths: vec![reference().join("python-flask")],
+            contenders_dir: Some(reference()),
+            ..SelectConfig::default()
+        };
+        let names: Vec<String> = cfg
+            .discover()
+            .unwrap()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        assert_eq!(names, ["node-http", "python-flask"]);
+    }
+
+    #[test]
+    fn an_unknown_name_is_an_input_error_and_not_a_cancellation() {
+        let cfg = SelectConfig {
+            names: vec!["no-such-contender".into()],
+            contenders_dir: Some(reference()),
+            ..SelectConfig::default()
+        };
+        let e = cfg.discover().unwrap_err();
+        assert!(e.is_input() && !e.is_cancelled(), "{e}");
+        assert!(e.to_string().contains("no-such-contender"), "{e}");
+    }
+}
