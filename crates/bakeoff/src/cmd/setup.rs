@@ -141,7 +141,23 @@ pub(super) fn discover(args: &ContenderArgs) -> Result<Vec<Contender>> {
             false => None,
         },
     };
-    contender::discover(&selection).map_err(|e| InputError::new(e.to_string()).into())
+    contender::discover(&selection).map_err(input_unless_io)
+}
+
+/// A selection's error is the user's (exit 2) unless the system failed to read
+/// or write something that exists (exit 1, with the OS error kept as its source).
+/// A missing file is a wrong path: the user's.
+fn input_unless_io<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() != std::io::ErrorKind::NotFound {
+                return anyhow::Error::new(e);
+            }
+        }
+        cause = c.source();
+    }
+    InputError::new(e.to_string()).into()
 }
 
 /// The selection plus the same contenders on the `--python` and `--node` runtimes
@@ -164,7 +180,7 @@ pub(super) async fn with_runtimes(
     match contender::runtimes::expand(contenders, &axis, &cache, cancel).await {
         Ok(all) => Ok(all),
         Err(e) if e.is_cancelled() => Err(Interrupted.into()),
-        Err(e) => Err(InputError::new(e.to_string()).into()),
+        Err(e) => Err(input_unless_io(e)),
     }
 }
 
@@ -176,42 +192,45 @@ pub(super) async fn generate_data(results_dir: &std::path::Path) -> Result<datag
         .context("generating the database and dataset")
 }
 
-/// A plain left-aligned text table.
+/// A plain left-aligned text table with a rule under its header.
 pub(super) fn text_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = vec![line(headers.to_vec())];
-    out.push(line(
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str)
-            .collect(),
-    ));
-    for row in rows {
-        out.push(line(row.iter().map(String::as_str).collect()));
-    }
-    out.join("\n")
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    crate::report::table::plain_lines(&headers, rows, |_| false, true).join("\n")
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_exit_1_and_bad_input_exits_2() {
+        use crate::contender::node_versions::NodeError;
+        use crate::contender::runtimes::RuntimeError;
+        use crate::contender::ContenderError;
+        let denied = ContenderError::Io {
+            path: "/x/bakeoff.toml".into(),
+            source: std::io::ErrorKind::PermissionDenied.into(),
+        };
+        let e = input_unless_io(denied);
+        assert_eq!(crate::exit_code(&e), 1, "{e:#}");
+        assert!(e.chain().any(|c| c.is::<std::io::Error>()), "{e:#}");
+        let missing = ContenderError::Io {
+            path: "/x".into(),
+            source: std::io::ErrorKind::NotFound.into(),
+        };
+        assert_eq!(crate::exit_code(&input_unless_io(missing)), 2);
+        let twice = ContenderError::SelectedTwice { name: "a".into() };
+        assert_eq!(crate::exit_code(&input_unless_io(twice)), 2);
+        let disk = RuntimeError::Node(NodeError::Io {
+            spec: "22".into(),
+            path: "/cache/node".into(),
+            source: std::io::Error::other("disk full"),
+        });
+        assert_eq!(crate::exit_code(&input_unless_io(disk)), 1);
+        let bad = RuntimeError::Node(NodeError::BadSpec { spec: "x".into() });
+        assert_eq!(crate::exit_code(&input_unless_io(bad)), 2);
+    }
+
     #[test]
     fn table_aligns_columns() {
         let t = super::text_table(&["a", "bb"], &[vec!["xxx".into(), "y".into()]]);

@@ -403,7 +403,6 @@ impl CacheLock {
         wait: Duration,
         cancel: &CancellationToken,
     ) -> std::io::Result<CacheLock> {
-        use std::os::fd::AsRawFd;
         let path = entry.with_extension("lock");
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -415,8 +414,9 @@ impl CacheLock {
             .open(&path)?;
         let deadline = Instant::now() + wait;
         loop {
-            // SAFETY: flock on a descriptor we own.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            let locked =
+                rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive);
+            if locked.is_ok() {
                 return Ok(CacheLock(file));
             }
             if Instant::now() >= deadline {
@@ -436,9 +436,8 @@ impl CacheLock {
 
 impl Drop for CacheLock {
     fn drop(&mut self) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: unlocking our own descriptor; closing would release it anyway.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+        // Closing would release it anyway.
+        let _ = rustix::fs::flock(&self.0, rustix::fs::FlockOperation::Unlock);
     }
 }
 

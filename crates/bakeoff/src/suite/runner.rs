@@ -11,6 +11,7 @@
 //!
 //! A cell is emitted as soon as nothing later in the plan can change it.
 
+use crate::error::chain;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -340,7 +341,7 @@ impl Runner<'_> {
         let mut handle = match launched {
             Ok(h) => h,
             Err(e) => {
-                self.fail_group(launch, &format!("failed to start: {e}"))?;
+                self.fail_group(launch, &format!("failed to start: {}", chain(&e)))?;
                 return Ok(());
             }
         };
@@ -350,8 +351,11 @@ impl Runner<'_> {
         result?;
         if let Err(e) = stopped {
             if let Some(st) = self.cells.get_mut(&startup_key) {
-                st.notes
-                    .push(format!("stopping {} failed: {e}", launch.contender));
+                st.notes.push(format!(
+                    "stopping {} failed: {}",
+                    launch.contender,
+                    chain(&e)
+                ));
             }
         }
         Ok(())
@@ -407,7 +411,8 @@ impl Runner<'_> {
             match res {
                 Ok(()) => {}
                 Err(DriveError::Cancelled) => return Err(Abort::Cancelled),
-                Err(DriveError::Failed(msg)) => {
+                Err(e @ DriveError::Failed { .. }) => {
+                    let msg = chain(&e);
                     if let Some(reason) = handle.exited() {
                         let why = format!("crashed during {w}: {reason} (load: {msg})");
                         self.fail_group(launch, &why)?;
@@ -449,7 +454,7 @@ impl Runner<'_> {
             Err(e) => {
                 let key = Self::key(launch, Workload::Startup);
                 if let Some(st) = self.cells.get_mut(&key) {
-                    st.notes.push(e.to_string());
+                    st.notes.push(chain(&e));
                 }
                 Ok(None)
             }
@@ -592,8 +597,10 @@ impl Runner<'_> {
             }
             Ok(_) => None,
             Err(e) => {
-                st.notes
-                    .push(format!("{e}; CPU and memory at equal load not measured"));
+                st.notes.push(format!(
+                    "{}; CPU and memory at equal load not measured",
+                    chain(&e)
+                ));
                 None
             }
         };
@@ -694,7 +701,8 @@ impl Runner<'_> {
             let (idle, loaded) = match (idle, loaded) {
                 (Ok(i), Ok(l)) => (i.mem_mean_bytes, l),
                 (Err(e), _) | (_, Err(e)) => {
-                    st.notes.push(format!("{e}; ws memory not measured"));
+                    st.notes
+                        .push(format!("{}; ws memory not measured", chain(&e)));
                     (0, 0)
                 }
             };
