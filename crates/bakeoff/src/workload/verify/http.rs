@@ -464,6 +464,26 @@ mod tests {
     }
 
     #[test]
+    fn framing_follows_the_shared_head_rules() {
+        let framing = |head: &[u8]| {
+            let (status, _, _, fields) = parse_head(head).unwrap().unwrap();
+            fields.framing(status, false)
+        };
+        let gzip_chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+        assert_eq!(framing(gzip_chunked), head::Framing::Chunked);
+        // Chunked not last: the body runs to the close, Content-Length ignored.
+        let chunked_gzip =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nContent-Length: 2\r\n\r\n";
+        assert_eq!(framing(chunked_gzip), head::Framing::UntilClose);
+        let two = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n";
+        assert!(
+            matches!(parse_head(two), Err(FetchError::Malformed(m)) if m.contains("conflicting"))
+        );
+        let http10 = b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert!(parse_head(http10).unwrap().unwrap().3.close());
+    }
+
+    #[test]
     fn heads_parse_or_fail_cleanly() {
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nA: b").unwrap().is_none());
         let (status, headers, len, _) = parse_head(b"HTTP/1.1 404 Not Found\r\nA: b\r\n\r\nbody")
