@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::expect::MAX_BODY;
+use crate::head::{Fields, Framing};
 use crate::ticked::{TickedStream, Ticker};
 use crate::{LoadError, RequestSpec};
 
@@ -209,7 +210,7 @@ impl Conn {
     async fn read_response(&mut self, head_request: bool) -> Result<Response, ExchangeError> {
         let mut got_any = !self.buf.is_empty();
         loop {
-            let (status, framing, close) = loop {
+            let (status, fields) = loop {
                 if !self.buf.is_empty() {
                     if let Some(parsed) = parse_head(&mut self.buf)? {
                         break parsed;
@@ -236,9 +237,9 @@ impl Conn {
             if (100..200).contains(&status) {
                 continue; // an interim response; the real one follows
             }
-            let no_body = head_request || status == 204 || status == 304;
-            let close = match framing {
-                _ if no_body => close,
+            let close = fields.close();
+            let close = match fields.framing(status, head_request) {
+                Framing::Empty => close,
                 Framing::Length(n) => {
                     self.skip(n).await?;
                     close
@@ -348,15 +349,8 @@ impl Conn {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    Length(u64),
-    Chunked,
-    UntilClose,
-}
-
 /// Parse a response head from the front of `buf`, consuming it when complete.
-fn parse_head(buf: &mut BytesMut) -> Result<Option<(u16, Framing, bool)>, ExchangeError> {
+fn parse_head(buf: &mut BytesMut) -> Result<Option<(u16, Fields)>, ExchangeError> {
     // Uninitialized header slots: zeroing 64 of them per response showed in profiles.
     let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
     let mut resp = httparse::Response::new(&mut []);
@@ -371,44 +365,14 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<(u16, Framing, bool)>, Exchan
         Err(_) => return Err(ExchangeError::Parse),
     };
     let status = resp.code.ok_or(ExchangeError::Parse)?;
-    let http10 = resp.version == Some(0);
-    let mut length = None;
-    let mut chunked = false;
-    let mut close = http10;
+    let mut fields = Fields::new(resp.version == Some(0));
     for h in resp.headers.iter() {
-        if h.name.eq_ignore_ascii_case("content-length") {
-            let text = std::str::from_utf8(h.value).map_err(|_| ExchangeError::Parse)?;
-            let n: u64 = text.trim().parse().map_err(|_| ExchangeError::Parse)?;
-            if length.is_some_and(|m| m != n) {
-                return Err(ExchangeError::Parse);
-            }
-            length = Some(n);
-        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = h
-                .value
-                .split(|&b| b == b',')
-                .next_back()
-                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if h.name.eq_ignore_ascii_case("connection") {
-            for token in h.value.split(|&b| b == b',') {
-                let token = token.trim_ascii();
-                if token.eq_ignore_ascii_case(b"close") {
-                    close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    close = false;
-                }
-            }
-        }
+        fields
+            .add(h.name, h.value)
+            .map_err(|_| ExchangeError::Parse)?;
     }
-    let framing = if chunked {
-        Framing::Chunked
-    } else if let Some(n) = length {
-        Framing::Length(n)
-    } else {
-        Framing::UntilClose
-    };
     buf.advance(used);
-    Ok(Some((status, framing, close)))
+    Ok(Some((status, fields)))
 }
 
 #[cfg(test)]
@@ -442,18 +406,29 @@ mod tests {
     #[test]
     fn parses_heads() {
         let mut b = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"[..]);
+        let (status, f) = parse_head(&mut b).unwrap().unwrap();
         assert_eq!(
-            parse_head(&mut b).unwrap(),
-            Some((200, Framing::Length(5), false))
+            (status, f.framing(status, false), f.close()),
+            (200, Framing::Length(5), false)
         );
         assert_eq!(&b[..], b"hello");
         let mut b = BytesMut::from(
             &b"HTTP/1.1 503 X\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"[..],
         );
+        let (status, f) = parse_head(&mut b).unwrap().unwrap();
         assert_eq!(
-            parse_head(&mut b).unwrap(),
-            Some((503, Framing::Chunked, true))
+            (status, f.framing(status, false), f.close()),
+            (503, Framing::Chunked, true)
         );
+        let mut b =
+            BytesMut::from(&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"[..]);
+        let (status, f) = parse_head(&mut b).unwrap().unwrap();
+        assert_eq!(f.framing(status, false), Framing::Chunked);
+        let mut b = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nContent-Length: 3\r\n\r\n"[..],
+        );
+        let (status, f) = parse_head(&mut b).unwrap().unwrap();
+        assert_eq!(f.framing(status, false), Framing::UntilClose);
         let mut b = BytesMut::from(&b"HTTP/1.0 200 OK\r\n"[..]);
         assert_eq!(parse_head(&mut b).unwrap(), None);
         let mut b = BytesMut::from(&b"garbage\r\n\r\n"[..]);

@@ -7,6 +7,9 @@
 //! - `selfcheck`: whether the generator or the machine, not the server, limited a run;
 //! - `schedule`: the request mix, intended send times, warm-up stability;
 //! - `http`: pre-serialized requests and the `httparse` response reader;
+//! - [`head`]: the framing rules of a response head (status line, Content-Length,
+//!   Transfer-Encoding, Connection), shared with bakeoff's verifier and health probe;
+//! - [`rng`]: the one seeded generator (splitmix64) both crates use;
 //! - `stats`: the recorder (histograms, timeline, trend, in-flight averages);
 //! - `target`: URL checks, loopback policy, the reachability probe;
 //! - `ticked`: open-loop sockets harvested once per 1 ms tick, with kernel arrival times;
@@ -32,7 +35,9 @@ pub use url::Url;
 
 mod engine;
 pub mod expect;
+pub mod head;
 mod http;
+pub mod rng;
 mod schedule;
 mod selfcheck;
 pub mod shard;
@@ -451,8 +456,14 @@ pub enum LoadError {
     InvalidConfig(String),
     #[error("cannot pin the load thread to CPU {cpu}: {source}")]
     Pin { cpu: usize, source: std::io::Error },
-    #[error("load engine failure: {0}")]
-    Engine(String),
+    /// The engine could not run (a thread, runtime or epoll set it needs); the
+    /// source, when there is one, is the system's error.
+    #[error("load engine failure: {what}")]
+    Engine {
+        what: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     #[error("the run was cancelled")]
     Cancelled,
     #[error("this run reached its start time {late:.1?} late, more than the {max:?} allowed, so it would not overlap the test's other segments; refusing to run (check this machine's clock (NTP) and start the test with a later --start-at)", max = MAX_START_LATE)]
@@ -460,6 +471,17 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// An engine failure caused by `source`.
+    pub(crate) fn engine(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        LoadError::Engine {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
     /// True when the error is the caller's input (bad URL, policy, port, value).
     pub fn is_input(&self) -> bool {
         matches!(

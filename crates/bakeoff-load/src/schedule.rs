@@ -11,6 +11,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use crate::expect::Expect;
+use crate::rng::Rng;
 use crate::template::{Render, RequestTemplate, Tables};
 use crate::{http, LoadConfig, LoadError, RequestSpec};
 
@@ -92,7 +93,7 @@ impl Plan {
             return 0;
         }
         let total = *self.cumulative.last().unwrap_or(&1);
-        let x = rng.next() % total.max(1);
+        let x = rng.next_u64() % total.max(1);
         self.cumulative.partition_point(|&c| c <= x)
     }
 }
@@ -106,7 +107,7 @@ fn sample(spec: &RequestSpec, t: &RequestTemplate, authority: &str) -> Result<By
     }
     let cursors: Vec<Cell<usize>> = t.tables.0.iter().map(|_| Cell::new(0)).collect();
     let (mut out, mut body, mut rows) = (Vec::new(), Vec::new(), Vec::new());
-    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
     t.render(
         authority,
         &mut out,
@@ -133,23 +134,6 @@ fn sample(spec: &RequestSpec, t: &RequestTemplate, authority: &str) -> Result<By
             "it does not render as a valid HTTP request ({e}): {:?}",
             String::from_utf8_lossy(&out[..out.len().min(200)])
         ))),
-    }
-}
-
-/// xorshift64*: a cheap generator for picking requests and Poisson gaps.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in (0, 1].
-    pub(crate) fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -287,7 +271,7 @@ mod tests {
             max_requests: None,
             issued_measured: 0,
             stopped: false,
-            rng: Rng(42),
+            rng: Rng::new(42),
         }
     }
 
@@ -375,7 +359,7 @@ mod tests {
             ..LoadConfig::new(url::Url::parse("http://127.0.0.1:1/").unwrap())
         };
         let plan = Plan::new(&cfg, "h").unwrap();
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let mut counts = [0u32; 3];
         for _ in 0..40_000 {
             counts[plan.pick(&mut rng)] += 1;

@@ -179,7 +179,8 @@ pub async fn run_sharded(
     if let Some(e) = cancelled {
         return Err(e);
     }
-    let report = merge_reports(reports).map_err(|e| LoadError::Engine(e.to_string()))?;
+    let report =
+        merge_reports(reports).map_err(|e| LoadError::engine("merging the shards' reports", e))?;
     Ok(ShardedReport {
         report,
         shards,

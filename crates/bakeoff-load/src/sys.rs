@@ -86,8 +86,7 @@ fn parse_steal(stat: &str) -> Option<(Duration, usize)> {
         .lines()
         .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
         .count();
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = rustix::param::clock_ticks_per_second();
     (hz > 0 && cpus > 0).then(|| (Duration::from_secs_f64(ticks as f64 / hz as f64), cpus))
 }
 
@@ -146,22 +145,16 @@ impl WindowProbe {
 
 /// Restrict the calling thread to one CPU.
 pub(crate) fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
-    if cpu >= libc::CPU_SETSIZE as usize {
+    use rustix::thread::CpuSet;
+    if cpu >= CpuSet::MAX_CPU {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "CPU number out of range",
         ));
     }
-    // SAFETY: cpu_set_t is plain data; CPU_SET is bounds-checked above.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    let mut set = CpuSet::new();
+    set.set(cpu);
+    Ok(rustix::thread::sched_setaffinity(None, &set)?)
 }
 
 /// Run `make()`'s future on a new OS thread with its own current-thread runtime
@@ -187,7 +180,7 @@ where
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(|e| LoadError::Engine(format!("cannot start the runtime: {e}")))?;
+                    .map_err(|e| LoadError::engine("cannot start the runtime", e))?;
                 let cpu0 = thread_cpu();
                 let stat0 = StatSnapshot::read(pin);
                 let t0 = Instant::now();
@@ -208,14 +201,30 @@ where
             })();
             let _ = tx.send(out);
         })
-        .map_err(|e| LoadError::Engine(format!("cannot start the load thread: {e}")))?;
-    rx.await
-        .map_err(|_| LoadError::Engine("the load thread stopped unexpectedly".into()))?
+        .map_err(|e| LoadError::engine("cannot start the load thread", e))?;
+    rx.await.map_err(|_| LoadError::Engine {
+        what: "the load thread stopped unexpectedly".into(),
+        source: None,
+    })?
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_failures_keep_the_system_error() {
+        use std::error::Error as _;
+        let e = LoadError::engine(
+            "cannot start the load thread",
+            std::io::Error::other("EAGAIN"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "load engine failure: cannot start the load thread"
+        );
+        assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("EAGAIN"));
+    }
 
     /// Two CPUs of a VM's /proc/stat (user nice system idle iowait irq softirq steal …).
     const STAT: &str = "cpu  2133035 46845 337093 1242513 27354 0 45850 96927 0 0\n\

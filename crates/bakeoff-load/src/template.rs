@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::schedule::Rng;
+use crate::rng::Rng;
 
 /// Why a template or a table cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -178,7 +178,7 @@ impl Text {
                     out.extend_from_slice(format_int(r.seq as i64, &mut digits));
                 }
                 Part::Uuid => {
-                    let (a, b) = (r.rng.next(), r.rng.next());
+                    let (a, b) = (r.rng.next_u64(), r.rng.next_u64());
                     uuid(out, a, b);
                 }
             }
@@ -293,7 +293,7 @@ impl Render<'_> {
             return 0;
         }
         // Multiply-shift: no modulo bias worth measuring at 64 bits.
-        ((u128::from(self.rng.next()) * u128::from(n)) >> 64) as u64
+        ((u128::from(self.rng.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
     fn row(&mut self, table: usize) -> usize {
@@ -449,7 +449,7 @@ mod tests {
     }
 
     fn render_all(t: &Text, tables: &Tables, n: usize) -> Vec<String> {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
         let cursors: Vec<Cell<usize>> = tables.0.iter().map(|_| Cell::new(0)).collect();
         let mut rows = Vec::new();
         (0..n)

@@ -56,6 +56,19 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
+/// An error and its sources, joined by ": " (as `{:#}` prints an anyhow chain),
+/// for messages that are kept as text (a failed cell's reason, a note).
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +93,31 @@ mod tests {
         let e: anyhow::Result<()> = Err(Interrupted).context("run");
         assert_eq!(exit_code(&e.unwrap_err()), 130);
         assert_eq!(exit_code(&anyhow::anyhow!("boom")), 1);
+    }
+
+    #[test]
+    fn library_errors_keep_their_source() {
+        use crate::suite::{DriveError, LaunchError, SampleError};
+        use std::error::Error as _;
+        let io = || std::io::Error::other("disk on fire");
+        let launch = LaunchError::caused("preparing its data", io());
+        let sample = SampleError::caused("sampling task failed", io());
+        let drive = DriveError::caused("the load engine failed", io());
+        let store = crate::store::StoreError::Sql {
+            path: "/r/bakeoff.db".into(),
+            source: rusqlite::Error::InvalidQuery,
+        };
+        let errors: [&(dyn std::error::Error + 'static); 4] = [&launch, &sample, &drive, &store];
+        for e in errors {
+            assert!(e.source().is_some(), "{e}");
+        }
+        // The text keeps what the old one-string messages said, source last.
+        assert_eq!(chain(&launch), "preparing its data: disk on fire");
+        assert_eq!(
+            chain(&sample),
+            "resource sampling: sampling task failed: disk on fire"
+        );
+        assert!(chain(&store).starts_with("results database /r/bakeoff.db: "));
+        assert!(LaunchError::new("cancelled").source().is_none());
     }
 }

@@ -53,4 +53,7 @@ pub mod suite;
 pub mod verdict;
 pub mod workload;
 
+#[cfg(test)]
+mod unused_deps;
+
 pub use error::{exit_code, InputError, Interrupted};

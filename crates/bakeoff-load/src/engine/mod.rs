@@ -26,7 +26,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::http::Conn;
-use crate::schedule::{Plan, Rng, Scheduler, WarmupTracker};
+use crate::rng::Rng;
+use crate::schedule::{Plan, Scheduler, WarmupTracker};
 use crate::stats::Recorder;
 use crate::sys::WindowProbe;
 use crate::ticked::Ticker;
@@ -160,10 +161,9 @@ pub(crate) async fn drive(
     // The closed loop reacts to each response at once (it is about maximum
     // throughput); the open loop batches its reads on the timer's ticks.
     let ticker = match cfg.rate {
-        Some(_) => Some(
-            Ticker::new()
-                .map_err(|e| LoadError::Engine(format!("cannot create an epoll set: {e}")))?,
-        ),
+        Some(_) => {
+            Some(Ticker::new().map_err(|e| LoadError::engine("cannot create an epoll set", e))?)
+        }
         None => None,
     };
     let mut warnings = Vec::new();
@@ -237,14 +237,14 @@ pub(crate) async fn drive(
             max_requests: cfg.max_requests,
             issued_measured: 0,
             stopped: false,
-            rng: Rng(seed | 1),
+            rng: Rng::new(seed),
         }),
         rec: RefCell::new({
             let mut rec = Recorder::new(classes, measure_start.map(Into::into), t0.into());
             rec.expect(plan.expect.clone());
             rec
         }),
-        rng: RefCell::new(Rng(seed.rotate_left(17) | 1)),
+        rng: RefCell::new(Rng::new(seed.rotate_left(17))),
         late_sends: Cell::new(0),
         late_stalled: Cell::new(0),
         max_lag: Cell::new(Duration::ZERO),

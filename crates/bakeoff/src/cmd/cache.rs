@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::setup::text_table;
 use crate::cli::{CacheAction, CacheArgs, PruneArgs};
 use crate::contender::cache::{self, Entry, Prune};
+use crate::report::table::text_table;
 use crate::InputError;
 
 pub fn execute(args: CacheArgs) -> Result<u8> {

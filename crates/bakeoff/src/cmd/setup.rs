@@ -91,9 +91,9 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
         }
     }
     if !rows.is_empty() {
-        println!(
+        outln!(
             "{}",
-            text_table(
+            crate::report::table::text_table(
                 &[
                     "contender",
                     "runtime",
@@ -105,54 +105,11 @@ pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
                 ],
                 &rows
             )
-        );
-        println!("cache: {}", opts.cache_dir.display());
+        )?;
+        outln!("cache: {}", opts.cache_dir.display())?;
     }
     for f in &failures {
         eprintln!("error: {f}");
     }
     Ok(if failures.is_empty() { 0 } else { 1 })
-}
-
-/// A plain left-aligned text table.
-pub(super) fn text_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = vec![line(headers.to_vec())];
-    out.push(line(
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str)
-            .collect(),
-    ));
-    for row in rows {
-        out.push(line(row.iter().map(String::as_str).collect()));
-    }
-    out.join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn table_aligns_columns() {
-        let t = super::text_table(&["a", "bb"], &[vec!["xxx".into(), "y".into()]]);
-        assert_eq!(t, "a    bb\n---  --\nxxx  y");
-    }
 }

@@ -7,13 +7,13 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::setup::text_table;
 use super::{generate_data, select_config, select_contenders, start_postgres, stop_postgres};
 use crate::cli::VerifyArgs;
 use crate::contender::setup::{self, SetupError, SetupOptions};
 use crate::contender::verification::{verify_one, EndpointStatus, Verdict};
 use crate::contender::verify_stamps;
 use crate::database::Database;
+use crate::report::table::text_table;
 use crate::workload::upstream::Upstream;
 use crate::workload::verify::COMMON;
 use crate::Interrupted;
@@ -97,9 +97,9 @@ pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> 
             contenders: &verdicts,
         })
         .context("serializing the verify report")?;
-        println!("{doc}");
+        outln!("{doc}")?;
     } else {
-        println!("{}", render(&verdicts));
+        outln!("{}", render(&verdicts))?;
     }
     Ok(if passed { 0 } else { 1 })
 }

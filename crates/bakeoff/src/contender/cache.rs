@@ -10,6 +10,7 @@
 //! it never removes an install being built or run. The stamp's mtime is the
 //! entry's last use: setup touches it whenever it hands the install to a command.
 
+use rustix::fs::{flock, FlockOperation};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -185,12 +186,8 @@ impl InUse {
 }
 
 fn shared(entry: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::fd::AsRawFd;
     let file = open_lock(entry, "use")?;
-    // SAFETY: flock on a descriptor we own.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    flock(&file, FlockOperation::LockShared)?;
     Ok(file)
 }
 
@@ -205,12 +202,10 @@ fn open_lock(entry: &Path, ext: &str) -> std::io::Result<std::fs::File> {
 /// Both of the entry's locks, exclusively, if nobody holds either (released when
 /// dropped: the files close).
 fn try_lock(entry: &Path) -> Option<(std::fs::File, std::fs::File)> {
-    use std::os::fd::AsRawFd;
     let exclusive = |ext: &str| {
         let file = open_lock(entry, ext).ok()?;
-        // SAFETY: flock on a descriptor we own, non-blocking.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        (rc == 0).then_some(file)
+        flock(&file, FlockOperation::NonBlockingLockExclusive).ok()?;
+        Some(file)
     };
     Some((exclusive("lock")?, exclusive("use")?))
 }
@@ -232,7 +227,6 @@ impl CacheLock {
         wait: Duration,
         cancel: &CancellationToken,
     ) -> std::io::Result<CacheLock> {
-        use std::os::fd::AsRawFd;
         let path = entry.with_extension("lock");
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -244,8 +238,9 @@ impl CacheLock {
             .open(&path)?;
         let deadline = Instant::now() + wait;
         loop {
-            // SAFETY: flock on a descriptor we own.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            let locked =
+                rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive);
+            if locked.is_ok() {
                 return Ok(CacheLock(file));
             }
             if Instant::now() >= deadline {
@@ -265,9 +260,8 @@ impl CacheLock {
 
 impl Drop for CacheLock {
     fn drop(&mut self) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: unlocking our own descriptor; closing would release it anyway.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+        // Closing would release it anyway.
+        let _ = rustix::fs::flock(&self.0, rustix::fs::FlockOperation::Unlock);
     }
 }
 
@@ -317,11 +311,7 @@ mod tests {
         // A command running node-busy, and a setup checking node-building.
         let running = InUse::acquire(&busy).unwrap();
         let setup = open_lock(&building, "lock").unwrap();
-        // SAFETY: flock on a descriptor we own.
-        assert_eq!(
-            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&setup), libc::LOCK_EX) },
-            0
-        );
+        flock(&setup, FlockOperation::LockExclusive).unwrap();
         assert!(list(cache).unwrap().iter().filter(|e| e.in_use).count() == 2);
         let out = prune(cache, Prune::OlderThan(30 * DAY), SystemTime::now()).unwrap();
         let paths = |v: &[Entry]| v.iter().map(|e| e.path.clone()).collect::<Vec<_>>();

@@ -145,28 +145,8 @@ impl DataFiles {
     }
 }
 
-/// splitmix64: tiny, well distributed, and fixed forever.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), by multiply-shift (bias below 2^-32 for our n).
-    pub fn below(&mut self, n: u32) -> u32 {
-        ((u128::from(self.next_u64()) * u128::from(n.max(1))) >> 64) as u32
-    }
-}
+/// The dataset's generator: splitmix64, whose sequence is fixed forever.
+pub use bakeoff_load::rng::Rng as SplitMix64;
 
 fn write_sqlite(path: &Path, seed: u64) -> Result<(), DataError> {
     let tmp = with_suffix(path, &tmp_suffix());
@@ -289,26 +269,6 @@ fn io(path: &Path, source: std::io::Error) -> DataError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splitmix_is_fixed_forever() {
-        // Reference values of splitmix64 seeded with 0 (Vigna's reference implementation).
-        let mut r = SplitMix64::new(0);
-        assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
-        assert_eq!(r.next_u64(), 0x6E78_9E6A_A1B9_65F4);
-    }
-
-    #[test]
-    fn below_stays_in_range() {
-        let mut r = SplitMix64::new(7);
-        let mut seen = [false; 7];
-        for _ in 0..1000 {
-            let v = r.below(7);
-            assert!(v < 7);
-            seen[v as usize] = true;
-        }
-        assert!(seen.iter().all(|s| *s));
-    }
 
     #[test]
     fn month_day_covers_the_year() {

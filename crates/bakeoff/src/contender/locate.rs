@@ -212,7 +212,7 @@ fn write_all(files: &[EmbeddedFile], dir: &Path) -> std::io::Result<()> {
 /// A fresh, uniquely named directory `<dir>/.contenders-tmp-<pid>-<n>`.
 fn tempdir_in(dir: &Path) -> std::io::Result<PathBuf> {
     let pid = std::process::id();
-    let mut n: u32 = rand::random();
+    let mut n = bakeoff_load::rng::Rng::unseeded().next_u64() as u32;
     loop {
         let path = dir.join(format!(".contenders-tmp-{pid}-{n:08x}"));
         match std::fs::create_dir(&path) {

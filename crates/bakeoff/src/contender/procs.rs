@@ -4,6 +4,10 @@
 
 use std::io;
 
+use rustix::io::Errno;
+use rustix::process::Pid;
+use rustix::thread::CpuSet;
+
 use crate::measure::procfs;
 
 /// The PIDs whose process group is `pgid`, read from `/proc/<pid>/stat`.
@@ -62,50 +66,44 @@ pub fn tagged(var: &str, value: &str) -> Vec<u32> {
         .collect()
 }
 
+pub use rustix::process::Signal;
+
 /// Send `sig` to each of `pids` (never to pid 0 or 1).
-pub fn signal_pids(pids: &[u32], sig: i32) {
+pub fn signal_pids(pids: &[u32], sig: Signal) {
     for &pid in pids {
-        if let Ok(pid) = libc::pid_t::try_from(pid) {
-            if pid > 1 {
-                // SAFETY: kill has no memory-safety preconditions.
-                unsafe { libc::kill(pid, sig) };
-            }
+        let pid = i32::try_from(pid).ok().filter(|p| *p > 1);
+        if let Some(pid) = pid.and_then(Pid::from_raw) {
+            // A process that has already gone is what the caller wanted.
+            let _ = rustix::process::kill_process(pid, sig);
         }
     }
 }
 
 /// Send `sig` to every process [`tagged`] with `var=value`; how many there were.
-pub fn signal_tagged(var: &str, value: &str, sig: i32) -> usize {
+pub fn signal_tagged(var: &str, value: &str, sig: Signal) -> usize {
     let pids = tagged(var, value);
     signal_pids(&pids, sig);
     pids.len()
 }
 
 /// Send `sig` to every process in the group. "No such process" is not an error.
-pub fn signal_group(pgid: u32, sig: i32) -> io::Result<()> {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+pub fn signal_group(pgid: u32, sig: Signal) -> io::Result<()> {
+    let Ok(pgid) = i32::try_from(pgid) else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "pgid out of range",
         ));
     };
-    if pgid <= 1 {
+    let Some(pgid) = Pid::from_raw(pgid).filter(|_| pgid > 1) else {
         // Never signal our own group (0) or every process (-1 / 1).
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "refusing to signal pgid <= 1",
         ));
-    }
-    // SAFETY: killpg has no memory-safety preconditions.
-    let rc = unsafe { libc::killpg(pgid, sig) };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::ESRCH) {
-        Ok(())
-    } else {
-        Err(err)
+    };
+    match rustix::process::kill_process_group(pgid, sig) {
+        Ok(()) | Err(Errno::SRCH) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -123,21 +121,20 @@ impl GroupGuard {
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if self.0 > 1 {
-            let _ = signal_group(self.0, libc::SIGKILL);
+            let _ = signal_group(self.0, Signal::KILL);
         }
     }
 }
 
 /// An affinity mask built before `fork`, so the child only makes a syscall.
+/// The one place bakeoff (outside the load engine) sets CPU affinity.
 #[derive(Clone, Copy)]
-pub struct CpuMask(libc::cpu_set_t);
+pub struct CpuMask(CpuSet);
 
 impl CpuMask {
     /// A mask of `cpus`; errors name a CPU that is out of range.
     pub fn new(cpus: &[usize]) -> io::Result<CpuMask> {
-        // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        let limit = 8 * std::mem::size_of::<libc::cpu_set_t>();
+        let mut set = CpuSet::new();
         if cpus.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -145,28 +142,40 @@ impl CpuMask {
             ));
         }
         for &cpu in cpus {
-            if cpu >= limit {
+            if cpu >= CpuSet::MAX_CPU {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("CPU {cpu} is beyond the affinity mask size ({limit})"),
+                    format!(
+                        "CPU {cpu} is beyond the affinity mask size ({})",
+                        CpuSet::MAX_CPU
+                    ),
                 ));
             }
-            // SAFETY: cpu is below the set's bit size, checked above.
-            unsafe { libc::CPU_SET(cpu, &mut set) };
+            set.set(cpu);
         }
         Ok(CpuMask(set))
     }
 
-    /// Apply to the calling process (async-signal-safe: one syscall).
+    /// Apply to the calling process (async-signal-safe: one syscall, no allocation).
     pub fn apply(&self) -> io::Result<()> {
-        // SAFETY: the set is a valid cpu_set_t of the size we pass.
-        let rc =
-            unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        Ok(rustix::thread::sched_setaffinity(None, &self.0)?)
+    }
+
+    /// Apply to another process (`pid` > 0).
+    pub fn apply_to(&self, pid: u32) -> io::Result<()> {
+        let pid = i32::try_from(pid)
+            .ok()
+            .and_then(Pid::from_raw)
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("no process {pid}"))
+            })?;
+        Ok(rustix::thread::sched_setaffinity(Some(pid), &self.0)?)
+    }
+
+    /// The CPUs the calling process may run on.
+    pub fn current_cpus() -> io::Result<Vec<usize>> {
+        let set = rustix::thread::sched_getaffinity(None)?;
+        Ok((0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c)).collect())
     }
 }
 
@@ -176,8 +185,7 @@ mod tests {
 
     #[test]
     fn our_own_group_is_found() {
-        // SAFETY: getpgrp has no preconditions.
-        let pgid = unsafe { libc::getpgrp() } as u32;
+        let pgid = rustix::process::getpgrp().as_raw_pid() as u32;
         assert!(group_members(pgid).contains(&std::process::id()));
     }
 
@@ -199,18 +207,15 @@ mod tests {
             found = tagged("BAKEOFF_PROCS_TEST", &value);
         }
         assert_eq!(found, vec![pid]);
-        assert_eq!(
-            signal_tagged("BAKEOFF_PROCS_TEST", &value, libc::SIGKILL),
-            1
-        );
+        assert_eq!(signal_tagged("BAKEOFF_PROCS_TEST", &value, Signal::KILL), 1);
         child.wait().unwrap();
         assert!(tagged("BAKEOFF_PROCS_TEST", &value).is_empty());
     }
 
     #[test]
     fn refuses_dangerous_groups() {
-        assert!(signal_group(0, 0).is_err());
-        assert!(signal_group(1, 0).is_err());
+        assert!(signal_group(0, Signal::KILL).is_err());
+        assert!(signal_group(1, Signal::KILL).is_err());
         assert!(CpuMask::new(&[]).is_err());
         assert!(CpuMask::new(&[1 << 20]).is_err());
     }

@@ -44,18 +44,35 @@ pub enum SelectError {
 }
 
 impl SelectError {
-    /// True when the input (a name, a path, a manifest, a runtime) is at fault.
+    /// True when the input (a name, a path, a manifest, a runtime) is at fault:
+    /// not when the system failed to read or write something that exists (an
+    /// I/O error other than a missing file, kept as the source). A missing
+    /// file is a wrong path: the user's.
     pub fn is_input(&self) -> bool {
         match self {
             SelectError::Locate(_) => false,
-            SelectError::Contender(_) => true,
-            SelectError::Runtime(e) => !e.is_cancelled(),
+            SelectError::Contender(e) => !system_failure(e),
+            SelectError::Runtime(e) => !e.is_cancelled() && !system_failure(e),
         }
     }
 
     pub fn is_cancelled(&self) -> bool {
         matches!(self, SelectError::Runtime(e) if e.is_cancelled())
     }
+}
+
+/// An I/O error other than "not found" in `e`'s chain.
+fn system_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() != std::io::ErrorKind::NotFound {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
 }
 
 impl SelectConfig {
@@ -120,6 +137,31 @@ pub async fn generate_data(results_dir: &Path) -> Result<DataFiles, DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_failures_are_the_systems_and_bad_input_the_users() {
+        use crate::contender::node_versions::NodeError;
+        let denied = SelectError::Contender(ContenderError::Io {
+            path: "/x/bakeoff.toml".into(),
+            source: std::io::ErrorKind::PermissionDenied.into(),
+        });
+        assert!(!denied.is_input(), "{denied}");
+        let missing = SelectError::Contender(ContenderError::Io {
+            path: "/x".into(),
+            source: std::io::ErrorKind::NotFound.into(),
+        });
+        assert!(missing.is_input());
+        let twice = SelectError::Contender(ContenderError::SelectedTwice { name: "a".into() });
+        assert!(twice.is_input());
+        let disk = SelectError::Runtime(RuntimeError::Node(NodeError::Io {
+            spec: "22".into(),
+            path: "/cache/node".into(),
+            source: std::io::Error::other("disk full"),
+        }));
+        assert!(!disk.is_input());
+        let bad = SelectError::Runtime(RuntimeError::Node(NodeError::BadSpec { spec: "x".into() }));
+        assert!(bad.is_input());
+    }
 
     fn reference() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders")

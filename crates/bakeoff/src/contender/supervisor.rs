@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rustix::io::Errno;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::logfile::log_tail;
 use super::manifest::substitute;
-use super::procs::{self, CpuMask};
+use super::procs::{self, CpuMask, Signal};
 use super::Installed;
 
 /// Lines of the log carried by start errors.
@@ -279,8 +280,8 @@ impl Running {
     /// SIGTERM the group, wait up to the grace period for every member to exit,
     /// then SIGKILL the group; reap the leader. Bounded by grace + a few seconds.
     pub async fn stop(mut self) -> StopOutcome {
-        let _ = procs::signal_group(self.pgid, libc::SIGTERM);
-        procs::signal_tagged(INSTANCE_VAR, &self.instance, libc::SIGTERM);
+        let _ = procs::signal_group(self.pgid, Signal::TERM);
+        procs::signal_tagged(INSTANCE_VAR, &self.instance, Signal::TERM);
         let deadline = Instant::now() + self.stop_grace;
         let mut graceful = false;
         loop {
@@ -298,7 +299,7 @@ impl Running {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         if !graceful {
-            let _ = procs::signal_group(self.pgid, libc::SIGKILL);
+            let _ = procs::signal_group(self.pgid, Signal::KILL);
         }
         let status = self.reap().await;
         self.stopped = true;
@@ -307,7 +308,7 @@ impl Running {
 
     /// SIGKILL the group now and reap (error paths).
     async fn kill_now(&mut self) {
-        let _ = procs::signal_group(self.pgid, libc::SIGKILL);
+        let _ = procs::signal_group(self.pgid, Signal::KILL);
         self.reap().await;
         self.stopped = true;
     }
@@ -321,11 +322,11 @@ impl Running {
         let deadline = Instant::now() + KILL_WAIT;
         while !procs::live_members(self.pgid).is_empty() && Instant::now() < deadline {
             // A member that survived (it was forked after the signal): kill again.
-            let _ = procs::signal_group(self.pgid, libc::SIGKILL);
+            let _ = procs::signal_group(self.pgid, Signal::KILL);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // Descendants that left the group (setsid) still carry the instance tag.
-        while procs::signal_tagged(INSTANCE_VAR, &self.instance, libc::SIGKILL) > 0
+        while procs::signal_tagged(INSTANCE_VAR, &self.instance, Signal::KILL) > 0
             && Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -390,8 +391,8 @@ impl Drop for Running {
     fn drop(&mut self) {
         if !self.stopped {
             // Last resort (error path, panic, cancelled future): nothing may be orphaned.
-            let _ = procs::signal_group(self.pgid, libc::SIGKILL);
-            procs::signal_tagged(INSTANCE_VAR, &self.instance, libc::SIGKILL);
+            let _ = procs::signal_group(self.pgid, Signal::KILL);
+            procs::signal_tagged(INSTANCE_VAR, &self.instance, Signal::KILL);
             let _ = self.child.start_kill();
             let _ = self.child.try_wait();
         }
@@ -456,11 +457,13 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
         .spawn()
         .map_err(|source| match (&spec.cpus, source.raw_os_error()) {
             // sched_setaffinity in pre_exec: a CPU that is offline or not ours.
-            (Some(cpus), Some(libc::EINVAL)) => SuperviseError::Pin {
-                name: spec.name.clone(),
-                cpus: cpus.clone(),
-                source,
-            },
+            (Some(cpus), Some(code)) if code == Errno::INVAL.raw_os_error() => {
+                SuperviseError::Pin {
+                    name: spec.name.clone(),
+                    cpus: cpus.clone(),
+                    source,
+                }
+            }
             _ => SuperviseError::Spawn {
                 name: spec.name.clone(),
                 program: program.clone(),
@@ -507,7 +510,7 @@ pub fn reap_orphans() -> Vec<u32> {
         })
         .map(|(pid, _)| pid)
         .collect();
-    procs::signal_pids(&orphans, libc::SIGKILL);
+    procs::signal_pids(&orphans, Signal::KILL);
     orphans
 }
 
@@ -541,40 +544,16 @@ pub async fn probe(port: u16, path: &str, timeout: Duration) -> Result<u16, Stri
             }
             buf.extend_from_slice(&chunk[..n]);
         }
-        parse_status_line(&buf)
+        bakeoff_load::head::status_line(&buf).map_err(|e| e.to_string())
     };
     tokio::time::timeout(timeout, fut)
         .await
         .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
 }
 
-fn parse_status_line(buf: &[u8]) -> Result<u16, String> {
-    let line = buf.split(|b| *b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let mut parts = line.split_whitespace();
-    match (
-        parts.next(),
-        parts.next().and_then(|c| c.parse::<u16>().ok()),
-    ) {
-        (Some(v), Some(code)) if v.starts_with("HTTP/") => Ok(code),
-        _ if buf.is_empty() => Err("connection closed without a response".into()),
-        _ => Err(format!("not an HTTP response: {:?}", line.trim_end())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn status_lines() {
-        assert_eq!(parse_status_line(b"HTTP/1.1 200 OK\r\n"), Ok(200));
-        assert_eq!(parse_status_line(b"HTTP/1.0 503 Nope\r\n"), Ok(503));
-        assert!(parse_status_line(b"").is_err());
-        assert!(parse_status_line(b"SSH-2.0\r\n")
-            .unwrap_err()
-            .contains("not an HTTP"));
-    }
 
     #[test]
     fn port_races_are_recognised() {

@@ -498,59 +498,33 @@ impl Drop for Server {
     }
 }
 
-/// Drop to the cluster's owner, and pin, in the child before exec.
+/// Drop to the cluster's owner (std sets the groups, gid and uid), and pin,
+/// in the child before exec.
 fn prepare_child(cmd: &mut std::process::Command, owner: Option<Owner>, mask: Option<CpuMask>) {
-    if owner.is_none() && mask.is_none() {
-        return;
+    if let Some(o) = owner {
+        // As root, std also drops the supplementary groups before setuid.
+        cmd.uid(o.uid).gid(o.gid);
     }
-    // SAFETY: between fork and exec the closure only makes async-signal-safe
-    // syscalls (sched_setaffinity, setgroups, setgid, setuid) on
-    // values computed before the fork; it allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            if let Some(mask) = mask {
-                mask.apply()?;
-            }
-            if let Some(o) = owner {
-                let groups = [o.gid];
-                if libc::setgroups(1, groups.as_ptr()) != 0
-                    || libc::setgid(o.gid) != 0
-                    || libc::setuid(o.uid) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
+    if let Some(mask) = mask {
+        // SAFETY: between fork and exec the closure makes one async-signal-safe
+        // syscall (sched_setaffinity) on a mask built before the fork; it
+        // allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || mask.apply());
+        }
     }
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
-/// The `postgres` system user's uid and gid.
+/// The `postgres` system user's uid and gid (through NSS, as `id postgres` does).
 fn postgres_user() -> Option<Owner> {
-    let name = std::ffi::CString::new("postgres").ok()?;
-    // SAFETY: passwd is plain data; zeroed is a valid empty value.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call and buf outlives it; pwd's
-    // string fields point into buf, and only the numeric fields are read.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            name.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    (rc == 0 && !result.is_null()).then_some(Owner {
-        uid: pwd.pw_uid,
-        gid: pwd.pw_gid,
+    let user = nix::unistd::User::from_name("postgres").ok()??;
+    Some(Owner {
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
     })
 }
 
@@ -608,7 +582,6 @@ fn check_reachable(dir: &Path, owner: Owner) -> Result<(), DatabaseError> {
 
 /// Take `<dir>/bakeoff.lock` exclusively, or say who holds it.
 fn lock(dir: &Path) -> Result<File, DatabaseError> {
-    use std::os::fd::AsRawFd;
     let path = dir.join("bakeoff.lock");
     let f = std::fs::OpenOptions::new()
         .create(true)
@@ -616,18 +589,12 @@ fn lock(dir: &Path) -> Result<File, DatabaseError> {
         .write(true)
         .open(&path)
         .map_err(|e| io("opening", &path, e))?;
-    // SAFETY: flock on a file descriptor we own, open for the call's duration.
-    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(f);
-    }
-    let e = std::io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Err(DatabaseError::Busy {
+    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(f),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(DatabaseError::Busy {
             dir: dir.to_path_buf(),
-        })
-    } else {
-        Err(io("locking", &path, e))
+        }),
+        Err(e) => Err(io("locking", &path, e.into())),
     }
 }
 
@@ -645,12 +612,7 @@ fn read_pid(data: &Path) -> Option<u32> {
 
 fn alive(pid: u32) -> bool {
     // A zombie has no cmdline and no state worth keeping: treat it as gone.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(") ")
-                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-        })
-        .unwrap_or(false)
+    crate::measure::procfs::read_stat(pid).is_some_and(|st| st.state != 'Z')
 }
 
 fn is_postgres(pid: u32) -> bool {
@@ -665,8 +627,9 @@ fn kill_hard(pid: u32) {
     if pid <= 1 || !alive(pid) || !is_postgres(pid) {
         return;
     }
-    let _ = crate::contender::procs::signal_group(pid, libc::SIGKILL);
-    crate::contender::procs::signal_pids(&[pid], libc::SIGKILL);
+    use crate::contender::procs::{signal_group, signal_pids, Signal};
+    let _ = signal_group(pid, Signal::KILL);
+    signal_pids(&[pid], Signal::KILL);
     for _ in 0..100 {
         if !alive(pid) {
             return;

@@ -6,6 +6,7 @@ use std::fs;
 use crate::model::Environment;
 
 use super::MeasureError;
+use crate::contender::procs::CpuMask;
 
 /// The environment, without runtimes or git revision (the caller adds those).
 pub fn probe_environment() -> Environment {
@@ -56,47 +57,21 @@ pub fn available_cores() -> u32 {
 
 /// The CPUs the calling thread may run on.
 pub fn allowed_cpus() -> Result<Vec<usize>, MeasureError> {
-    // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most its size.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            return Err(MeasureError::Affinity(
-                std::io::Error::last_os_error().to_string(),
-            ));
-        }
-        Ok((0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &set))
-            .collect())
-    }
+    CpuMask::current_cpus().map_err(|e| MeasureError::Affinity(e.to_string()))
 }
 
-/// Restrict `pid` (0: the calling thread) to `cpus`. Allocates nothing on success,
-/// so a supervisor may call it in a `pre_exec` hook; children inherit the mask.
+/// Restrict `pid` (0: the calling thread) to `cpus`; children inherit the mask.
 pub fn set_affinity(pid: u32, cpus: &[usize]) -> Result<(), MeasureError> {
     if cpus.is_empty() {
         return Err(MeasureError::Affinity("no CPU given".into()));
     }
-    // SAFETY: as above; CPU_SET ignores nothing out of range because we check it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for &c in cpus {
-            if c >= libc::CPU_SETSIZE as usize {
-                return Err(MeasureError::Affinity(format!("cpu {c} is out of range")));
-            }
-            libc::CPU_SET(c, &mut set);
-        }
-        if libc::sched_setaffinity(
-            pid as libc::pid_t,
-            std::mem::size_of::<libc::cpu_set_t>(),
-            &set,
-        ) != 0
-        {
-            return Err(MeasureError::Affinity(
-                std::io::Error::last_os_error().to_string(),
-            ));
-        }
-    }
-    Ok(())
+    let mask = CpuMask::new(cpus).map_err(|e| MeasureError::Affinity(e.to_string()))?;
+    let applied = if pid == 0 {
+        mask.apply()
+    } else {
+        mask.apply_to(pid)
+    };
+    applied.map_err(|e| MeasureError::Affinity(e.to_string()))
 }
 
 /// Pin every thread of every process in `target` to `cpus` (a contender already

@@ -169,7 +169,7 @@ impl ProcSampler {
             ..Acc::default()
         };
         if acc.sample(target) == 0 {
-            return Err(SampleError(format!(
+            return Err(SampleError::new(format!(
                 "no process of the contender is running (group {:?}, pids {:?})",
                 target.pgid, target.pids
             )));
@@ -208,7 +208,7 @@ impl Sampling for ProcSampling {
             this.stop.cancel();
             let mut acc = (&mut this.task)
                 .await
-                .map_err(|e| SampleError(format!("sampling task failed: {e}")))?;
+                .map_err(|e| SampleError::caused("sampling task failed", e))?;
             acc.sample(&this.target);
             Ok(acc.usage())
         }
@@ -227,10 +227,11 @@ mod tests {
 
     impl Drop for Group {
         fn drop(&mut self) {
-            // SAFETY: killpg on the group we created; errors (already gone) are fine.
-            unsafe {
-                libc::killpg(self.0.id() as libc::pid_t, libc::SIGKILL);
-            }
+            // Errors (already gone) are fine.
+            let _ = crate::contender::procs::signal_group(
+                self.0.id(),
+                crate::contender::procs::Signal::KILL,
+            );
             let _ = self.0.wait();
         }
     }
@@ -307,8 +308,7 @@ mod tests {
             pids: vec![],
         });
         assert!(!in_group.contains(&kids[0]), "setsid left the group");
-        // SAFETY: kill on a pid we just found as our grandchild.
-        unsafe { libc::kill(kids[0] as i32, libc::SIGKILL) };
+        crate::contender::procs::signal_pids(&kids[..1], crate::contender::procs::Signal::KILL);
     }
 
     #[tokio::test]

@@ -14,6 +14,9 @@ pub struct ProcStat {
     pub pgrp: u32,
     /// utime + stime, in clock ticks.
     pub cpu_ticks: u64,
+    /// When the process started, in clock ticks since boot (field 22): with the
+    /// pid, it names one process even after the pid is recycled.
+    pub start_ticks: u64,
 }
 
 /// Parse one `/proc/PID/stat` line. The command name may hold spaces and
@@ -22,7 +25,7 @@ pub fn parse_stat(line: &str) -> Option<ProcStat> {
     let open = line.find('(')?;
     let close = line.rfind(')')?;
     let pid = line[..open].trim().parse().ok()?;
-    // After ") ": state(3) ppid(4) pgrp(5) ... utime(14) stime(15), 1-based.
+    // After ") ": state(3) ppid(4) pgrp(5) ... utime(14) stime(15) ... starttime(22), 1-based.
     let rest: Vec<&str> = line.get(close + 1..)?.split_whitespace().collect();
     let field = |n: usize| rest.get(n - 3).and_then(|s| s.parse::<u64>().ok());
     Some(ProcStat {
@@ -31,6 +34,7 @@ pub fn parse_stat(line: &str) -> Option<ProcStat> {
         ppid: field(4)? as u32,
         pgrp: field(5)? as u32,
         cpu_ticks: field(14)? + field(15)?,
+        start_ticks: field(22)?,
     })
 }
 
@@ -81,12 +85,9 @@ pub fn group_members(pgid: u32) -> Vec<ProcStat> {
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, 100 on Linux in practice).
 pub fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
+    match rustix::param::clock_ticks_per_second() {
+        0 => 100.0,
+        t => t as f64,
     }
 }
 
@@ -105,7 +106,8 @@ mod tests {
                 state: 'S',
                 ppid: 1,
                 pgrp: 4200,
-                cpu_ticks: 300
+                cpu_ticks: 300,
+                start_ticks: 123,
             }
         );
         assert!(parse_stat("garbage").is_none());

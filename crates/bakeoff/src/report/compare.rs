@@ -571,33 +571,8 @@ pub(crate) fn table_text(
     body: &[Vec<String>],
     right_align: impl Fn(usize) -> bool,
 ) -> io::Result<()> {
-    let widths: Vec<usize> = (0..head.len())
-        .map(|i| {
-            std::iter::once(&head[i])
-                .chain(body.iter().map(|r| &r[i]))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |row: &[String]| -> String {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let pad = " ".repeat(widths[i].saturating_sub(s.chars().count()));
-                if right_align(i) {
-                    format!("{pad}{s}")
-                } else {
-                    format!("{s}{pad}")
-                }
-            })
-            .collect();
-        cells.join("  ").trim_end().to_string()
-    };
-    writeln!(out, "{}", line(head))?;
-    for row in body {
-        writeln!(out, "{}", line(row))?;
+    for line in super::table::plain_lines(head, body, right_align, false) {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::model::{ContenderInfo, Run};
 
 pub mod compare;
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod html;
 #[cfg(test)]

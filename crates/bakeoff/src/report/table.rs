@@ -1,5 +1,6 @@
 //! The summary tables as rows of formatted strings with a style hint per cell,
-//! shared by the text, Markdown and HTML renderers, plus number formatting.
+//! shared by the text, Markdown and HTML renderers, plus number formatting and
+//! the one plain-text table layout (column widths, padding) every command uses.
 
 use crate::model::{Cell, Estimate, Interval, Run};
 
@@ -401,9 +402,98 @@ pub fn fmt_bytes(b: f64) -> String {
     }
 }
 
+/// The width of each column, in characters, over the rows given (header included).
+pub fn column_widths<S: AsRef<str>>(rows: &[&[S]]) -> Vec<usize> {
+    let mut widths = Vec::new();
+    for row in rows {
+        widths.resize(widths.len().max(row.len()), 0);
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.as_ref().chars().count());
+        }
+    }
+    widths
+}
+
+/// `text` filled with spaces to `width` characters: on the left when `right`.
+pub fn pad(text: &str, width: usize, right: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(text.chars().count()));
+    if right {
+        format!("{fill}{text}")
+    } else {
+        format!("{text}{fill}")
+    }
+}
+
+/// A plain left-aligned text table with a rule under its header (the
+/// commands' tables: setup, verify, cache).
+pub fn text_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    plain_lines(&headers, rows, |_| false, true).join("\n")
+}
+
+/// A plain-text table, one string per line: columns two spaces apart, those
+/// where `right(i)` right-aligned, a rule of dashes under the header when
+/// `rule`, no trailing spaces.
+pub fn plain_lines<S: AsRef<str>>(
+    head: &[S],
+    body: &[Vec<S>],
+    right: impl Fn(usize) -> bool,
+    rule: bool,
+) -> Vec<String> {
+    let rows: Vec<&[S]> = std::iter::once(head)
+        .chain(body.iter().map(Vec::as_slice))
+        .collect();
+    let widths = column_widths(&rows);
+    let line = |cells: &mut dyn Iterator<Item = String>| {
+        cells.collect::<Vec<_>>().join("  ").trim_end().to_string()
+    };
+    let row_line = |row: &[S]| {
+        line(
+            &mut row
+                .iter()
+                .enumerate()
+                .map(|(i, c)| pad(c.as_ref(), widths[i], right(i))),
+        )
+    };
+    let mut out = vec![row_line(head)];
+    if rule {
+        out.push(line(&mut widths.iter().map(|w| "-".repeat(*w))));
+    }
+    out.extend(body.iter().map(|r| row_line(r)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_table_aligns_columns() {
+        let t = text_table(&["a", "bb"], &[vec!["xxx".into(), "y".into()]]);
+        assert_eq!(t, "a    bb\n---  --\nxxx  y");
+    }
+
+    #[test]
+    fn plain_tables_align_their_columns() {
+        let head = ["name", "n"];
+        let body = vec![vec!["pypy", "12345"], vec!["node-http", "7"]];
+        assert_eq!(
+            plain_lines(&head, &body, |i| i == 1, true),
+            [
+                "name           n",
+                "---------  -----",
+                "pypy       12345",
+                "node-http      7"
+            ]
+        );
+        // Characters, not bytes; the last column leaves no trailing spaces.
+        assert_eq!(
+            plain_lines(&["é", "x"], &[vec!["ab", ""]], |_| false, false),
+            ["é   x", "ab"]
+        );
+        assert_eq!(pad("7", 3, true), "  7");
+        assert_eq!(column_widths(&[&["abc", "d"][..], &["e"][..]]), [3, 1]);
+    }
 
     #[test]
     fn the_scaling_table_lists_each_swept_pair_from_its_baseline() {

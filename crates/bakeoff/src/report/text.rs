@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use crate::model::Run;
 
 use super::summary::{self, Headline};
-use super::table::{self, Style, Table, BEST_MARK};
+use super::table::{self, column_widths, pad, Style, Table, BEST_MARK};
 
 const BOLD: &str = "\x1b[1m";
 const GREEN: &str = "\x1b[32m";
@@ -155,32 +155,22 @@ fn one_line(s: &str) -> String {
 }
 
 fn write_table<W: Write>(t: &Table, p: &Painter, w: &mut W) -> io::Result<()> {
-    let width = |s: &str| s.chars().count();
-    let mut widths: Vec<usize> = t.headers.iter().map(|h| width(h)).collect();
-    for row in &t.rows {
-        for (i, c) in row.iter().enumerate() {
-            widths[i] = widths[i].max(width(&c.text));
-        }
-    }
+    let mut rows: Vec<&[String]> = vec![&t.headers];
+    let texts: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|r| r.iter().map(|c| one_line(&c.text)).collect())
+        .collect();
+    rows.extend(texts.iter().map(Vec::as_slice));
+    let widths = column_widths(&rows);
     let last = t.headers.len() - 1;
-    let pad = |text: &str, i: usize| {
-        // The last column is left-aligned text: no trailing fill.
-        let fill = if i == last {
-            String::new()
-        } else {
-            " ".repeat(widths[i] - width(text))
-        };
-        if t.numeric[i] {
-            format!("{fill}{text}")
-        } else {
-            format!("{text}{fill}")
-        }
-    };
+    // The last column is left-aligned text: no trailing fill (it would be painted).
+    let fit = |text: &str, i: usize| pad(text, if i == last { 0 } else { widths[i] }, t.numeric[i]);
     let header: Vec<String> = t
         .headers
         .iter()
         .enumerate()
-        .map(|(i, h)| pad(h, i))
+        .map(|(i, h)| fit(h, i))
         .collect();
     writeln!(w, "  {}", p.paint(BOLD, header.join("  ").trim_end()))?;
     for row in &t.rows {
@@ -188,7 +178,7 @@ fn write_table<W: Write>(t: &Table, p: &Painter, w: &mut W) -> io::Result<()> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let text = pad(&one_line(&c.text), i);
+                let text = fit(&one_line(&c.text), i);
                 match c.style {
                     Style::Plain => text,
                     Style::Best => p.paint(GREEN, &text),

@@ -44,8 +44,16 @@ pub enum StoreError {
     NoSuchRun(String),
     #[error("the results database has no runs yet; `bakeoff run` makes one")]
     Empty,
-    #[error("results database: {0}")]
-    Sql(String),
+    /// SQLite failed; the source is its error.
+    #[error("results database {}", path.display())]
+    Sql {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A cell was recorded twice (a bug in the caller, not in the file).
+    #[error("run {run_id} already has a cell for {cell}; a cell is recorded once")]
+    DuplicateCell { run_id: i64, cell: String },
     /// Another process held the write lock for longer than the busy timeout.
     #[error(
         "results database {path}: the database is locked by another bakeoff process \
@@ -201,10 +209,10 @@ impl Store {
         match write::record_cell(&mut self.conn, run_id, cell) {
             Ok(write::Recorded::Done) => Ok(()),
             Ok(write::Recorded::NoSuchRun) => Err(StoreError::NoSuchRun(run_id.to_string())),
-            Ok(write::Recorded::Duplicate) => Err(StoreError::Sql(format!(
-                "run {run_id} already has a cell for {} {} ×{}; a cell is recorded once",
-                cell.contender, cell.workload, cell.workers
-            ))),
+            Ok(write::Recorded::Duplicate) => Err(StoreError::DuplicateCell {
+                run_id,
+                cell: format!("{} {} ×{}", cell.contender, cell.workload, cell.workers),
+            }),
             Err(e) => Err(self.err(e)),
         }
     }
@@ -290,7 +298,10 @@ impl Store {
                 message: full_message(&e, &self.path),
             }
         } else {
-            StoreError::Sql(format!("{} ({})", e, self.path.display()))
+            StoreError::Sql {
+                path: self.path.clone(),
+                source: e,
+            }
         }
     }
 }
@@ -325,20 +336,14 @@ const FULL_BELOW: u64 = 64 * 1024;
 /// SQLite reports a full disk as SQLITE_FULL, or as an I/O error when it cannot
 /// even create its `-wal`/`-shm` files.
 fn disk_full(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+    let Ok(st) = rustix::fs::statvfs(dir) else {
         return false;
     };
-    // SAFETY: statvfs writes into the zeroed struct we own; `c` is NUL-terminated.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return false;
-    }
-    (st.f_bavail as u64).saturating_mul(st.f_frsize as u64) < FULL_BELOW
+    st.f_bavail.saturating_mul(st.f_frsize) < FULL_BELOW
 }
 
 /// The message for a full disk, with the fix.

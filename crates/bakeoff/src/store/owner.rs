@@ -4,6 +4,11 @@
 //! of `/proc/PID/stat`), so a pid recycled by an unrelated process is not mistaken
 //! for the owner.
 
+use rustix::io::Errno;
+use rustix::process::Pid;
+
+use crate::measure::procfs;
+
 /// This process: (pid, start time in ticks when `/proc` has it).
 pub(crate) fn current() -> (i64, Option<i64>) {
     let pid = std::process::id() as i64;
@@ -12,39 +17,33 @@ pub(crate) fn current() -> (i64, Option<i64>) {
 
 /// Is the process that wrote a run still running?
 pub(crate) fn is_alive(pid: i64, recorded_start: Option<i64>) -> bool {
-    let Ok(raw) = libc::pid_t::try_from(pid) else {
+    let Some(raw) = i32::try_from(pid)
+        .ok()
+        .filter(|p| *p > 0)
+        .and_then(Pid::from_raw)
+    else {
         return false;
     };
-    if raw <= 0 {
-        return false;
-    }
     // Signal 0 only checks existence; EPERM means it exists under another user.
-    // SAFETY: kill with signal 0 sends nothing.
-    let rc = unsafe { libc::kill(raw, 0) };
-    if rc != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
-        return false;
+    if let Err(e) = rustix::process::test_kill_process(raw) {
+        if e != Errno::PERM {
+            return false;
+        }
     }
-    match (stat_fields(pid), recorded_start) {
+    let Ok(pid) = u32::try_from(pid) else {
+        return false;
+    };
+    match (procfs::read_stat(pid), recorded_start) {
         // A zombie has finished its work; its run will never be finished.
-        (Some((state, _)), _) if state == "Z" || state == "X" => false,
-        (Some((_, Some(now))), Some(then)) => now == then,
+        (Some(st), _) if st.state == 'Z' || st.state == 'X' => false,
+        (Some(st), Some(then)) => i64::try_from(st.start_ticks).is_ok_and(|now| now == then),
         _ => true,
     }
 }
 
 fn start_ticks(pid: i64) -> Option<i64> {
-    stat_fields(pid).and_then(|(_, start)| start)
-}
-
-/// (state, start time) from `/proc/PID/stat`. The command name may contain spaces
-/// and parentheses, so fields are counted from the last `)`.
-fn stat_fields(pid: i64) -> Option<(String, Option<i64>)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the name: field 3 (state) is index 0, field 22 (starttime) index 19.
-    let state = fields.first()?.to_string();
-    Some((state, fields.get(19).and_then(|s| s.parse().ok())))
+    let st = procfs::read_stat(u32::try_from(pid).ok()?)?;
+    i64::try_from(st.start_ticks).ok()
 }
 
 #[cfg(test)]

@@ -81,24 +81,22 @@ impl Launcher for SupervisorLauncher {
     ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>> {
         Box::pin(async move {
             if let Some(reason) = self.rejected.get(contender) {
-                return Err(LaunchError(reason.clone()));
+                return Err(LaunchError::new(reason.clone()));
             }
             let installed = self
                 .installed
                 .get(contender)
-                .ok_or_else(|| LaunchError(format!("{contender} is not installed")))?;
+                .ok_or_else(|| LaunchError::new(format!("{contender} is not installed")))?;
             let sqlite = self
                 .data
                 .working_copy(contender)
-                .map_err(|e| LaunchError(e.to_string()))?;
+                .map_err(|e| LaunchError::caused("preparing its data", e))?;
             if let Some(pg) = &self.postgres {
                 // A server that died is reported by the db cells themselves
                 // ([`EngineDriver::database_down`]); the others still run.
                 if let Err(e) = pg.reset().await {
                     if pg.server.is_running() {
-                        return Err(LaunchError(format!(
-                            "resetting PostgreSQL to the seed: {e}"
-                        )));
+                        return Err(LaunchError::caused("resetting PostgreSQL to the seed", e));
                     }
                 }
             }
@@ -121,8 +119,8 @@ impl Launcher for SupervisorLauncher {
                     workers,
                     max_connections,
                 }) as Box<dyn RunningContender>),
-                Err(SuperviseError::Cancelled { .. }) => Err(LaunchError("cancelled".into())),
-                Err(e) => Err(LaunchError(crate::database::explain_exhaustion(
+                Err(SuperviseError::Cancelled { .. }) => Err(LaunchError::new("cancelled")),
+                Err(e) => Err(LaunchError::new(crate::database::explain_exhaustion(
                     e.to_string(),
                     contender,
                     workers,
@@ -248,11 +246,11 @@ impl Driver for EngineDriver {
         Box::pin(async move {
             if spec.workload.uses_database() {
                 if let Some(why) = self.database_down.as_ref().and_then(|f| f()) {
-                    return Err(DriveError::Failed(why));
+                    return Err(DriveError::failed(why));
                 }
             }
             let target = load::Url::parse(&spec.base_url).map_err(|e| {
-                DriveError::Failed(format!("bad contender URL {}: {e}", spec.base_url))
+                DriveError::caused(format!("bad contender URL {}", spec.base_url), e)
             })?;
             let requests = match &self.requests {
                 Some(own) => own.clone(),
@@ -346,7 +344,7 @@ impl Driver for EngineDriver {
         Box::pin(async move {
             let url = format!("{}/ws", spec.base_url.replacen("http://", "ws://", 1));
             let url = load::Url::parse(&url)
-                .map_err(|e| DriveError::Failed(format!("bad WebSocket URL {url}: {e}")))?;
+                .map_err(|e| DriveError::caused(format!("bad WebSocket URL {url}"), e))?;
             let config = load::ws::WsConfig {
                 clients: spec.clients,
                 rate: spec.rate,
@@ -361,7 +359,7 @@ impl Driver for EngineDriver {
             if r.connected == 0 {
                 let errors: Vec<String> =
                     r.errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                return Err(DriveError::Failed(format!(
+                return Err(DriveError::failed(format!(
                     "no WebSocket client could join the room ({})",
                     errors.join(", ")
                 )));
@@ -387,7 +385,7 @@ impl Driver for EngineDriver {
 fn drive_error(e: LoadError) -> DriveError {
     match e {
         LoadError::Cancelled => DriveError::Cancelled,
-        other => DriveError::Failed(other.to_string()),
+        other => DriveError::caused("the load engine failed", other),
     }
 }
 

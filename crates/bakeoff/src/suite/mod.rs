@@ -61,10 +61,39 @@ pub struct ProcessSet {
     pub pids: Vec<u32>,
 }
 
-/// A contender could not be started (or stopped cleanly).
+/// An underlying error kept as a source; shared, so the suite's errors stay `Clone`.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
+/// A contender could not be started (or stopped cleanly). `message` says what
+/// failed; `source`, when there is one, says why (shown after it in a chain).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct LaunchError(pub String);
+#[error("{message}")]
+pub struct LaunchError {
+    pub message: String,
+    #[source]
+    pub source: Option<Cause>,
+}
+
+impl LaunchError {
+    /// A failure with no underlying error.
+    pub fn new(message: impl Into<String>) -> Self {
+        LaunchError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub fn caused(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        LaunchError {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+}
 
 /// A started contender. Dropping it without [`RunningContender::stop`] is a bug in
 /// the caller; the real implementation also kills its group on drop.
@@ -240,9 +269,35 @@ pub struct WsResult {
 pub enum DriveError {
     #[error("cancelled")]
     Cancelled,
-    /// The target refused or dropped every connection, or the engine failed.
-    #[error("{0}")]
-    Failed(String),
+    /// The target refused or dropped every connection, or the engine failed
+    /// (then `source` is the engine's error).
+    #[error("{message}")]
+    Failed {
+        message: String,
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+impl DriveError {
+    /// A failure with no underlying error.
+    pub fn failed(message: impl Into<String>) -> Self {
+        DriveError::Failed {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub fn caused(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        DriveError::Failed {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
 }
 
 /// Drives load; the real one wraps `bakeoff-load`.
@@ -273,9 +328,35 @@ pub struct ResourceUsage {
     pub pss: bool,
 }
 
+/// Resources could not be sampled; `source`, when there is one, says why.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("resource sampling: {0}")]
-pub struct SampleError(pub String);
+#[error("resource sampling: {message}")]
+pub struct SampleError {
+    pub message: String,
+    #[source]
+    pub source: Option<Cause>,
+}
+
+impl SampleError {
+    /// A failure with no underlying error.
+    pub fn new(message: impl Into<String>) -> Self {
+        SampleError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub fn caused(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        SampleError {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+}
 
 /// A sampling in progress; [`Sampling::finish`] stops it and returns the totals.
 pub trait Sampling: Send {

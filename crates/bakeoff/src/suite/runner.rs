@@ -11,6 +11,7 @@
 //!
 //! A cell is emitted as soon as nothing later in the plan can change it.
 
+use crate::error::chain;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -342,7 +343,7 @@ impl PlanExecution<'_> {
         let mut handle = match launched {
             Ok(h) => h,
             Err(e) => {
-                self.fail_group(launch, &format!("failed to start: {e}"))?;
+                self.fail_group(launch, &format!("failed to start: {}", chain(&e)))?;
                 return Ok(());
             }
         };
@@ -352,8 +353,11 @@ impl PlanExecution<'_> {
         result?;
         if let Err(e) = stopped {
             if let Some(st) = self.cells.get_mut(&startup_key) {
-                st.notes
-                    .push(format!("stopping {} failed: {e}", launch.contender));
+                st.notes.push(format!(
+                    "stopping {} failed: {}",
+                    launch.contender,
+                    chain(&e)
+                ));
             }
         }
         Ok(())
@@ -409,7 +413,8 @@ impl PlanExecution<'_> {
             match res {
                 Ok(()) => {}
                 Err(DriveError::Cancelled) => return Err(Abort::Cancelled),
-                Err(DriveError::Failed(msg)) => {
+                Err(e @ DriveError::Failed { .. }) => {
+                    let msg = chain(&e);
                     if let Some(reason) = handle.exited() {
                         let why = format!("crashed during {w}: {reason} (load: {msg})");
                         self.fail_group(launch, &why)?;
@@ -451,7 +456,7 @@ impl PlanExecution<'_> {
             Err(e) => {
                 let key = Self::key(launch, Workload::Startup);
                 if let Some(st) = self.cells.get_mut(&key) {
-                    st.notes.push(e.to_string());
+                    st.notes.push(chain(&e));
                 }
                 Ok(None)
             }
@@ -594,8 +599,10 @@ impl PlanExecution<'_> {
             }
             Ok(_) => None,
             Err(e) => {
-                st.notes
-                    .push(format!("{e}; CPU and memory at equal load not measured"));
+                st.notes.push(format!(
+                    "{}; CPU and memory at equal load not measured",
+                    chain(&e)
+                ));
                 None
             }
         };
@@ -696,7 +703,8 @@ impl PlanExecution<'_> {
             let (idle, loaded) = match (idle, loaded) {
                 (Ok(i), Ok(l)) => (i.mem_mean_bytes, l),
                 (Err(e), _) | (_, Err(e)) => {
-                    st.notes.push(format!("{e}; ws memory not measured"));
+                    st.notes
+                        .push(format!("{}; ws memory not measured", chain(&e)));
                     (0, 0)
                 }
             };

@@ -120,7 +120,8 @@ const CPU_CASES: [(&str, u64, u64); 7] = [
 ];
 
 pub(super) async fn cpu(p: &mut Probe<'_>) {
-    let random_n = rand::random_range(CPU_RANDOM_N);
+    let span = (CPU_RANDOM_N.end - CPU_RANDOM_N.start) as u32;
+    let random_n = CPU_RANDOM_N.start + u64::from(bakeoff_load::rng::Rng::unseeded().below(span));
     let mut cases: Vec<(String, u64, u64)> = CPU_CASES
         .iter()
         .map(|&(q, n, k)| {

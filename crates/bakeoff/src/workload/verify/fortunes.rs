@@ -248,7 +248,7 @@ const MARKED_ID: i64 = 1;
 fn marked(message: &str) -> String {
     format!(
         "{message} [bakeoff-verify {:08x} <&>]",
-        rand::random::<u32>()
+        bakeoff_load::rng::Rng::unseeded().next_u64() as u32
     )
 }
 

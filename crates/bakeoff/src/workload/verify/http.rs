@@ -9,6 +9,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use bakeoff_load::head;
+
 /// Largest response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 100;
@@ -159,10 +161,7 @@ impl Conn {
             if close { "Connection: close\r\n" } else { "" }
         );
         self.stream.write_all(request.as_bytes()).await?;
-        let resp = self.read_response(max_body).await?;
-        let announces_close = resp
-            .header("connection")
-            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
+        let (resp, announces_close) = self.read_response(max_body).await?;
         self.closed |= announces_close;
         Ok(resp)
     }
@@ -195,11 +194,12 @@ impl Conn {
         Ok(())
     }
 
-    async fn read_response(&mut self, max_body: usize) -> Result<Response, FetchError> {
+    /// The response, and whether the server will close the connection after it.
+    async fn read_response(&mut self, max_body: usize) -> Result<(Response, bool), FetchError> {
         let mut buf = std::mem::take(&mut self.buf);
         let mut chunk = vec![0u8; 16 * 1024];
         // Read the head.
-        let (status, headers, head_len) = loop {
+        let (status, headers, head_len, fields) = loop {
             if let Some(head) = parse_head(&buf)? {
                 // Skip interim 1xx responses (e.g. 100 Continue).
                 if (100..200).contains(&head.0) && head.0 != 101 {
@@ -226,46 +226,30 @@ impl Conn {
         };
         buf.drain(..head_len);
 
-        let find = |name: &str| {
-            headers
-                .iter()
-                .filter(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_string())
-                .collect::<Vec<_>>()
-        };
-        let chunked = find("transfer-encoding")
-            .iter()
-            .any(|v| v.to_ascii_lowercase().contains("chunked"));
-        let lengths = find("content-length");
-        let framing = if status == 204 || status == 304 {
-            Framing::Empty
-        } else if chunked {
-            Framing::Chunked(ChunkedDecoder::default())
-        } else if let Some(first) = lengths.first() {
-            if lengths.iter().any(|l| l != first) {
-                return Err(FetchError::Malformed(format!(
-                    "conflicting Content-Length headers: {lengths:?}"
-                )));
+        let framing = match fields.framing(status, false) {
+            head::Framing::Empty => Framing::Empty,
+            head::Framing::Chunked => Framing::Chunked(ChunkedDecoder::default()),
+            head::Framing::Length(len) => {
+                let len = usize::try_from(len).unwrap_or(usize::MAX);
+                if len > max_body {
+                    return Err(FetchError::TooLarge(max_body));
+                }
+                Framing::Length(len)
             }
-            let len: usize = first
-                .parse()
-                .map_err(|_| FetchError::Malformed(format!("bad Content-Length `{first}`")))?;
-            if len > max_body {
-                return Err(FetchError::TooLarge(max_body));
+            head::Framing::UntilClose => {
+                self.closed = true;
+                Framing::UntilClose
             }
-            Framing::Length(len)
-        } else {
-            self.closed = true;
-            Framing::UntilClose
         };
 
         let (body, rest) = read_body(&mut self.stream, buf, framing, max_body, &mut chunk).await?;
         self.buf = rest;
-        Ok(Response {
+        let response = Response {
             status,
             headers,
             body,
-        })
+        };
+        Ok((response, fields.close()))
     }
 }
 
@@ -316,7 +300,8 @@ async fn read_body(
     }
 }
 
-type Head = (u16, Vec<(String, String)>, usize);
+/// Status, headers, head length, and what the framing headers say.
+type Head = (u16, Vec<(String, String)>, usize, head::Fields);
 
 /// Parse a response head; `None` while incomplete.
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, FetchError> {
@@ -326,6 +311,12 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, FetchError> {
         Ok(httparse::Status::Partial) => Ok(None),
         Ok(httparse::Status::Complete(len)) => {
             let status = resp.code.unwrap_or(0);
+            let mut fields = head::Fields::new(resp.version == Some(0));
+            for h in resp.headers.iter() {
+                fields
+                    .add(h.name, h.value)
+                    .map_err(|e| FetchError::Malformed(e.to_string()))?;
+            }
             let headers = resp
                 .headers
                 .iter()
@@ -336,7 +327,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, FetchError> {
                     )
                 })
                 .collect();
-            Ok(Some((status, headers, len)))
+            Ok(Some((status, headers, len, fields)))
         }
         Err(e) => Err(FetchError::Malformed(format!(
             "{e} (first bytes: {})",
@@ -473,9 +464,29 @@ mod tests {
     }
 
     #[test]
+    fn framing_follows_the_shared_head_rules() {
+        let framing = |head: &[u8]| {
+            let (status, _, _, fields) = parse_head(head).unwrap().unwrap();
+            fields.framing(status, false)
+        };
+        let gzip_chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+        assert_eq!(framing(gzip_chunked), head::Framing::Chunked);
+        // Chunked not last: the body runs to the close, Content-Length ignored.
+        let chunked_gzip =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nContent-Length: 2\r\n\r\n";
+        assert_eq!(framing(chunked_gzip), head::Framing::UntilClose);
+        let two = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n";
+        assert!(
+            matches!(parse_head(two), Err(FetchError::Malformed(m)) if m.contains("conflicting"))
+        );
+        let http10 = b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert!(parse_head(http10).unwrap().unwrap().3.close());
+    }
+
+    #[test]
     fn heads_parse_or_fail_cleanly() {
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nA: b").unwrap().is_none());
-        let (status, headers, len) = parse_head(b"HTTP/1.1 404 Not Found\r\nA: b\r\n\r\nbody")
+        let (status, headers, len, _) = parse_head(b"HTTP/1.1 404 Not Found\r\nA: b\r\n\r\nbody")
             .unwrap()
             .unwrap();
         assert_eq!((status, len), (404, 32));

@@ -51,7 +51,7 @@ pub(super) async fn check(p: &mut Probe<'_>) {
     }
     tokio::time::sleep(SETTLE).await;
 
-    let nonce: u64 = rand::random();
+    let nonce: u64 = bakeoff_load::rng::Rng::unseeded().next_u64();
     let messages: Vec<String> = (0..CLIENTS)
         .map(|i| format!("bakeoff-verify {nonce:016x} from client {i}: héllo ✓ \"<&>\""))
         .collect();

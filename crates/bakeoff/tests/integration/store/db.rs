@@ -249,7 +249,10 @@ fn a_cell_that_fails_mid_write_leaves_nothing() {
     let mut bad = ok_cell("node-fastify", "json", 1, 100.0, 1.0, 0.1);
     bad.trials[1].index = bad.trials[0].index;
     let err = store.record_cell(id, &bad).unwrap_err();
-    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    // SQLite's own words are the error's source, printed after it in the chain.
+    let text = bakeoff::error::chain(&err);
+    assert!(text.contains("UNIQUE"), "{text}");
+    assert!(std::error::Error::source(&err).is_some(), "{err:?}");
     let conn = raw(&path);
     for table in [
         "cells",
