@@ -8,6 +8,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::workload::Workload;
+
+mod text;
+use text::text_enum;
+pub use text::{Language, UnknownName};
+
 /// One `bakeoff run`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -22,8 +28,7 @@ pub struct Run {
     pub cells: Vec<Cell>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunStatus {
     Running,
     Complete,
@@ -32,6 +37,13 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    pub const ALL: [RunStatus; 4] = [
+        RunStatus::Running,
+        RunStatus::Complete,
+        RunStatus::Interrupted,
+        RunStatus::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
@@ -41,6 +53,7 @@ impl RunStatus {
         }
     }
 }
+text_enum!(RunStatus, "run status");
 
 /// What the user asked for, after the profile was applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,7 +64,7 @@ pub struct Settings {
     pub trials: u32,
     pub duration_scale: f64,
     pub contenders: Vec<String>,
-    pub workloads: Vec<String>,
+    pub workloads: Vec<Workload>,
     pub workers: Vec<u32>,
     /// Where the database workloads read their rows (sqlite for older runs).
     #[serde(default)]
@@ -78,8 +91,7 @@ pub struct Environment {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ContenderInfo {
     pub name: String,
-    /// "node" | "python" | other
-    pub language: String,
+    pub language: Language,
     pub runtime: String,
     pub runtime_version: String,
     pub framework: String,
@@ -124,7 +136,7 @@ impl ContenderInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     pub contender: String,
-    pub workload: String,
+    pub workload: Workload,
     pub workers: u32,
     pub status: CellStatus,
     /// Capacity at the SLO (req/s) across trials. For `ws`, messages/s.
@@ -215,19 +227,19 @@ impl Estimate {
 }
 
 /// The kind of interval an [`Estimate`] carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interval {
     /// One sample: `ci_low = ci_high = ` the value; indicative only.
     Single,
     /// 2 to 4 samples: `[min, max]` of the samples; no coverage is claimed.
     Range,
     /// 5 samples or more: mean ± t(0.975, n − 1) · sd / √n.
-    #[serde(rename = "t_interval_95")]
     TInterval95,
 }
 
 impl Interval {
+    pub const ALL: [Interval; 3] = [Interval::Single, Interval::Range, Interval::TInterval95];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Interval::Single => "single",
@@ -235,17 +247,11 @@ impl Interval {
             Interval::TInterval95 => "t_interval_95",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Interval> {
-        [Interval::Single, Interval::Range, Interval::TInterval95]
-            .into_iter()
-            .find(|i| i.as_str() == s)
-    }
 }
+text_enum!(Interval, "interval");
 
 /// How one trial's capacity search ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrialOutcome {
     /// `capacity_rps` is the rate that passed its confirmation window.
     Confirmed,
@@ -278,10 +284,6 @@ impl TrialOutcome {
         }
     }
 
-    pub fn parse(s: &str) -> Option<TrialOutcome> {
-        TrialOutcome::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-
     /// The trial's sample for the cell's estimate: its capacity when confirmed, 0
     /// when nothing passed, and none (not a sample) otherwise.
     pub fn sample(self, capacity_rps: Option<f64>) -> Option<f64> {
@@ -294,6 +296,7 @@ impl TrialOutcome {
         }
     }
 }
+text_enum!(TrialOutcome, "trial outcome");
 
 /// One trial's capacity search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,8 +318,7 @@ impl Trial {
 }
 
 /// Which part of the search a window belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepPhase {
     Ramp,
     Bisect,
@@ -342,21 +344,11 @@ impl StepPhase {
             StepPhase::Confirm => "confirm",
         }
     }
-
-    pub fn parse(s: &str) -> Option<StepPhase> {
-        StepPhase::ALL.into_iter().find(|p| p.as_str() == s)
-    }
 }
-
-impl std::fmt::Display for StepPhase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_enum!(StepPhase, "search phase");
 
 /// How a search window was judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepVerdict {
     Pass,
     Fail,
@@ -381,11 +373,8 @@ impl StepVerdict {
             StepVerdict::GeneratorLimited => "generator_limited",
         }
     }
-
-    pub fn parse(s: &str) -> Option<StepVerdict> {
-        StepVerdict::ALL.into_iter().find(|v| v.as_str() == s)
-    }
 }
+text_enum!(StepVerdict, "step verdict");
 
 /// One window of the capacity search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -532,10 +521,10 @@ impl Run {
 
     /// The cell for this contender and workload at the run's default worker count
     /// (the lowest worker count measured for that pair).
-    pub fn cell(&self, contender: &str, workload: &str) -> Option<&Cell> {
+    pub fn cell(&self, contender: &str, workload: &Workload) -> Option<&Cell> {
         self.cells
             .iter()
-            .filter(|c| c.contender == contender && c.workload == workload)
+            .filter(|c| c.contender == contender && c.workload == *workload)
             .min_by_key(|c| c.workers)
     }
 }

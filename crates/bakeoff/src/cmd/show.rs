@@ -85,7 +85,11 @@ pub async fn runs(args: StoreArgs) -> Result<u8> {
                 r.status.as_str().to_string(),
                 r.profile.clone(),
                 r.contenders.join(","),
-                r.workloads.join(","),
+                r.workloads
+                    .iter()
+                    .map(|w| w.name())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 r.cells_ok.to_string(),
                 r.cells_failed.to_string(),
             ]

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use crate::model::{
     Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
-    Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
+    Language, Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
     TimelinePoint, Trial, TrialOutcome, WsPoint,
 };
+use crate::workload::Workload;
 
 /// (name, language, relative speed, framework, server)
 const CONTENDERS: [(&str, &str, f64, &str, &str); 4] = [
@@ -77,10 +78,13 @@ pub fn sample_run() -> Run {
             trials: 3,
             duration_scale: 1.0,
             contenders: CONTENDERS.iter().map(|c| c.0.to_string()).collect(),
-            workloads: ["json", "io", "cpu-mixed", "ws", "startup"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            workloads: vec![
+                Workload::Json,
+                Workload::Io,
+                Workload::CpuMixed,
+                Workload::Ws,
+                Workload::Startup,
+            ],
             workers: vec![1, 2],
             database: Default::default(),
         },
@@ -130,7 +134,7 @@ fn contender_info(
     let i = i as u32;
     ContenderInfo {
         name: name.into(),
-        language: language.into(),
+        language: Language::from_name(language),
         runtime: language.into(),
         runtime_version: if language == "node" {
             "v20.20.2"
@@ -265,7 +269,7 @@ fn http_cell(
         .collect();
     Cell {
         contender: name.into(),
-        workload: workload.into(),
+        workload: Workload::from_name(workload),
         workers,
         status: CellStatus::Ok,
         capacity: Some(cap),
@@ -408,7 +412,7 @@ fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
         .collect();
     Cell {
         contender: name.into(),
-        workload: "ws".into(),
+        workload: Workload::Ws,
         workers: 1,
         status: CellStatus::Ok,
         capacity: Some(estimate((base * speed).round(), 0.05)),
@@ -426,7 +430,7 @@ fn startup_cell(name: &str, language: &str, ci: usize) -> Cell {
     let base = if language == "node" { 180.0 } else { 650.0 };
     Cell {
         contender: name.into(),
-        workload: "startup".into(),
+        workload: Workload::Startup,
         workers: 1,
         status: CellStatus::Ok,
         capacity: None,
@@ -446,7 +450,7 @@ fn startup_cell(name: &str, language: &str, ci: usize) -> Cell {
 fn failed_cell(name: &str, workload: &str, workers: u32, reason: &str) -> Cell {
     Cell {
         contender: name.into(),
-        workload: workload.into(),
+        workload: Workload::from_name(workload),
         workers,
         status: CellStatus::Failed {
             reason: reason.into(),

@@ -2,6 +2,7 @@
 //! shared by the text, Markdown and HTML renderers, plus number formatting.
 
 use crate::model::{Cell, Estimate, Interval, Run};
+use crate::workload::Workload;
 
 use super::summary::{self, Kind, Row, WorkloadSummary};
 
@@ -101,11 +102,11 @@ pub const SCALING_NOTE: &str =
 /// Capacity by worker count for every contender and workload where a worker
 /// sweep ran (the summary tables show the lowest count only); `None` without one.
 pub fn scaling_table(run: &Run) -> Option<Table> {
-    let swept: std::collections::BTreeSet<(&str, &str)> = run
+    let swept: std::collections::BTreeSet<(&Workload, &str)> = run
         .cells
         .iter()
         .filter(|c| c.workers > 1 && c.capacity.is_some())
-        .map(|c| (c.workload.as_str(), c.contender.as_str()))
+        .map(|c| (&c.workload, c.contender.as_str()))
         .collect();
     if swept.is_empty() {
         return None;
@@ -113,10 +114,15 @@ pub fn scaling_table(run: &Run) -> Option<Table> {
     let mut cells: Vec<&Cell> = run
         .cells
         .iter()
-        .filter(|c| swept.contains(&(c.workload.as_str(), c.contender.as_str())))
+        .filter(|c| swept.contains(&(&c.workload, c.contender.as_str())))
         .collect();
+    // Workloads by name, as the table has always listed them.
     cells.sort_by(|a, b| {
-        (&a.workload, &a.contender, a.workers).cmp(&(&b.workload, &b.contender, b.workers))
+        (a.workload.name(), &a.contender, a.workers).cmp(&(
+            b.workload.name(),
+            &b.contender,
+            b.workers,
+        ))
     });
     let rows = cells
         .iter()
@@ -129,7 +135,7 @@ pub fn scaling_table(run: &Run) -> Option<Table> {
             let contended = c.flags.iter().any(|f| f == "contended");
             vec![
                 TableCell::plain(&c.contender),
-                TableCell::plain(&c.workload),
+                TableCell::plain(c.workload.name()),
                 TableCell::plain(c.workers.to_string()),
                 TableCell::plain(
                     c.capacity
@@ -190,7 +196,7 @@ fn row(r: &Row<'_>, kind: Kind, db_cpu: bool) -> Vec<TableCell> {
         (None, Some(low)) => format!("≥ {} (lower bound)", f(low)),
         (None, None) => "-".to_string(),
     };
-    let mut out = vec![name, TableCell::plain(r.language)];
+    let mut out = vec![name, TableCell::plain(r.language.name())];
     match kind {
         Kind::Http => {
             out.push(TableCell::plain(est(fmt_rate)));
@@ -422,7 +428,7 @@ mod tests {
         let row = t
             .rows
             .iter()
-            .find(|r| r[0].text == name && r[1].text == workload && r[2].text == "2")
+            .find(|r| r[0].text == name && r[1].text == workload.name() && r[2].text == "2")
             .unwrap();
         assert_eq!(row[5].style, Style::Warn);
         run.cells.retain(|c| c.workers == 1);

@@ -229,7 +229,7 @@ impl CellState {
         };
         let cell = Cell {
             contender: key.contender.clone(),
-            workload: key.workload.name().to_string(),
+            workload: key.workload.clone(),
             workers: key.workers,
             status,
             capacity,

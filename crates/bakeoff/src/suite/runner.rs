@@ -288,7 +288,7 @@ impl Runner<'_> {
         &mut self,
         what: &str,
         phase: ProgressPhase,
-        rate: Option<(f64, Workload)>,
+        rate: Option<(f64, &Workload)>,
         p99: Option<f64>,
     ) {
         let (done, eta) = eta(&self.budgets, self.current, self.current_started);
@@ -310,7 +310,7 @@ impl Runner<'_> {
         let any_http = launch
             .workloads
             .iter()
-            .any(|&w| self.live(&Self::key(launch, w)));
+            .any(|w| self.live(&Self::key(launch, w.clone())));
         let any_ws = launch.ws && self.live(&Self::key(launch, Workload::Ws));
         if !wants_startup && !any_http && !any_ws {
             return Ok(());
@@ -379,13 +379,16 @@ impl Runner<'_> {
         }
         let idle_cpu = idle.map(|i| i.cpu_cores);
         let mut first = true;
-        let mut steps: Vec<(Workload, bool)> =
-            launch.workloads.iter().map(|&w| (w, false)).collect();
+        let mut steps: Vec<(Workload, bool)> = launch
+            .workloads
+            .iter()
+            .map(|w| (w.clone(), false))
+            .collect();
         if launch.ws {
             steps.push((Workload::Ws, true));
         }
         for (w, is_ws) in steps {
-            let key = Self::key(launch, w);
+            let key = Self::key(launch, w.clone());
             if !self.live(&key) {
                 continue;
             }
@@ -464,13 +467,13 @@ impl Runner<'_> {
         trial: u32,
         first: bool,
     ) -> Result<(), DriveError> {
-        let cfg = SearchConfig::for_plan(self.plan, key.workload, first);
+        let cfg = SearchConfig::for_plan(self.plan, &key.workload, first);
         let what = format!("{key}, trial {}/{}", trial + 1, self.plan.trials);
         let (driver, cancel) = (self.driver, self.cancel);
         let http = HttpWindows {
             driver,
             base_url: url,
-            workload: key.workload,
+            workload: key.workload.clone(),
         };
         let ws = WsWindows {
             driver,
@@ -546,13 +549,13 @@ impl Runner<'_> {
         self.report(
             &key.to_string(),
             ProgressPhase::EqualLoad,
-            Some((rate, key.workload)),
+            Some((rate, &key.workload)),
             None,
         );
         // Warm up apart from the measured window, so its CPU is not charged.
         let warm = WindowSpec {
             base_url: url.to_string(),
-            workload: key.workload,
+            workload: key.workload.clone(),
             rate,
             duration: settle,
             warmup: Warmup::Adaptive {
@@ -578,7 +581,7 @@ impl Runner<'_> {
         self.report(
             &key.to_string(),
             ProgressPhase::EqualLoad,
-            Some((r.achieved_rps, key.workload)),
+            Some((r.achieved_rps, &key.workload)),
             Some(r.latency.p99),
         );
         let st = self.state(key);
@@ -660,7 +663,7 @@ impl Runner<'_> {
             self.report(
                 &key.to_string(),
                 ProgressPhase::Ws { clients },
-                Some((rate, Workload::Ws)),
+                Some((rate, &Workload::Ws)),
                 None,
             );
             let idle = match self

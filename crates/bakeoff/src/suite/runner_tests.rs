@@ -71,7 +71,7 @@ impl Harness {
     fn cell(&self, contender: &str, workload: &str) -> &Cell {
         self.cells
             .iter()
-            .find(|c| c.contender == contender && c.workload == workload)
+            .find(|c| c.contender == contender && c.workload.name() == workload)
             .unwrap_or_else(|| panic!("no cell {contender} {workload}"))
     }
 }
@@ -401,7 +401,7 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
     let names: Vec<(&str, &str)> = h
         .cells
         .iter()
-        .map(|c| (c.contender.as_str(), c.workload.as_str()))
+        .map(|c| (c.contender.as_str(), c.workload.name()))
         .collect();
     assert!(
         names.contains(&("a", "json")) && names.contains(&("a", "db")),
@@ -525,8 +525,8 @@ async fn an_earlier_runs_equal_load_rate_is_reused_while_it_still_fits() {
         let mut h = Harness::new(vec![("a", fc(800.0)), ("b", fc(300.0))]);
         let mut p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
         let rows = vec![
-            ("json".to_string(), 1, earlier),
-            ("no-such-workload".to_string(), 1, 5.0),
+            (Workload::Json, 1, earlier),
+            (Workload::from_name("no-such-workload"), 1, 5.0),
         ];
         p.previous_equal_rates = Some(PreviousRates::from_rows(&p, 7, &rows));
         h.run(&p, &CancellationToken::new()).await.unwrap();

@@ -147,7 +147,7 @@ pub struct SearchConfig {
 
 impl SearchConfig {
     /// The first rate tried, by workload (trials never seed each other).
-    pub fn start_rate(workload: Workload) -> f64 {
+    pub fn start_rate(workload: &Workload) -> f64 {
         match workload {
             Workload::Io | Workload::CpuMixed | Workload::Data => 100.0,
             Workload::Cpu | Workload::Updates | Workload::Queries => 25.0,
@@ -161,7 +161,7 @@ impl SearchConfig {
     ///
     /// Windows keep a floor at any scale: shorter ones hold too few requests
     /// per third to see a queue grow, and the budget holds its windows.
-    pub fn for_plan(plan: &Plan, workload: Workload, first: bool) -> Self {
+    pub fn for_plan(plan: &Plan, workload: &Workload, first: bool) -> Self {
         const MIN_WINDOW: Duration = Duration::from_millis(250);
         const MIN_CONFIRM: Duration = Duration::from_secs(1);
         let p = &plan.phases;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::*;
+use crate::workload::Workload;
 
 pub fn est(median: f64, half_width: f64, n: u32) -> Estimate {
     Estimate {
@@ -38,7 +39,7 @@ pub fn pct(p99: f64) -> Percentiles {
 pub fn contender(name: &str, language: &str, server: &str, loc: u32) -> ContenderInfo {
     ContenderInfo {
         name: name.into(),
-        language: language.into(),
+        language: Language::from_name(language),
         runtime: if language == "node" {
             "node"
         } else {
@@ -68,7 +69,7 @@ pub fn contender(name: &str, language: &str, server: &str, loc: u32) -> Contende
 pub fn cell(contender: &str, workload: &str, capacity: Option<Estimate>) -> Cell {
     Cell {
         contender: contender.into(),
-        workload: workload.into(),
+        workload: Workload::from_name(workload),
         workers: 1,
         status: CellStatus::Ok,
         capacity,

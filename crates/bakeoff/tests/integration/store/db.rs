@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bakeoff::model::{RunStatus, Settings};
 use bakeoff::store::{Store, StoreError, SCHEMA_VERSION};
+use bakeoff::workload::Workload;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 
@@ -380,7 +381,7 @@ fn the_newest_complete_run_of_the_same_plan_gives_its_equal_load_rates() {
     let got = store.previous_equal_rates(&settings()).unwrap().unwrap();
     assert_ne!(got.run_id, older.id);
     assert_eq!(got.run_id, newer.id);
-    assert_eq!(got.rates, vec![("json".to_string(), 1, 1_200.0)]);
+    assert_eq!(got.rates, vec![(Workload::Json, 1, 1_200.0)]);
     let other = Settings {
         slo_p99_ms: 50.0,
         ..settings()
