@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::workload::Workload;
 
+mod flag;
 mod text;
+pub use flag::Flag;
 use text::text_enum;
 pub use text::{Language, UnknownName};
 
@@ -150,10 +152,8 @@ pub struct Cell {
     pub startup: Option<Startup>,
     /// Scaling efficiency cap(w) / (w × cap(1)), when a worker sweep ran.
     pub scaling_efficiency: Option<f64>,
-    /// Machine-readable flags ("noisy", "contended", "generator-limited",
-    /// "machine-noisy", "truncated", "inconsistent"); their meanings are in
-    /// `report::table::flag_meaning`.
-    pub flags: Vec<String>,
+    /// What the suite noticed; their meanings are in `report::table::flag_meaning`.
+    pub flags: Vec<Flag>,
     /// Human notes behind the flags.
     pub notes: Vec<String>,
 }
@@ -489,23 +489,23 @@ pub struct Startup {
 
 /// Flags that keep a cell's capacity out of verdicts: the search could not give a
 /// plain capacity.
-pub const FLAGS_OUT_OF_VERDICTS: [&str; 2] = ["machine-noisy", "truncated"];
+pub const FLAGS_OUT_OF_VERDICTS: [Flag; 2] = [Flag::MachineNoisy, Flag::Truncated];
 
 impl Cell {
     /// Why this cell's capacity is left out of verdicts, if it is: a flag in
     /// [`FLAGS_OUT_OF_VERDICTS`], or a trial that only gave a lower bound.
-    pub fn out_of_verdicts(&self) -> Option<String> {
+    pub fn out_of_verdicts(&self) -> Option<Flag> {
         if let Some(f) = self
             .flags
             .iter()
-            .find(|f| FLAGS_OUT_OF_VERDICTS.contains(&f.as_str()))
+            .find(|f| FLAGS_OUT_OF_VERDICTS.contains(f))
         {
             return Some(f.clone());
         }
         self.trials
             .iter()
             .find(|t| t.outcome == TrialOutcome::GeneratorLimited)
-            .map(|_| "generator-limited".to_string())
+            .map(|_| Flag::GeneratorLimited)
     }
 
     /// The capacity, unless the cell is left out of verdicts.

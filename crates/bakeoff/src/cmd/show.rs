@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::cli::{ShowArgs, StoreArgs};
-use crate::model::{CellStatus, Run};
+use crate::model::{CellStatus, Flag, Run};
 use crate::report::compare::table_text;
 use crate::store::{Store, StoreError, DEFAULT_DB};
 use crate::InputError;
@@ -202,7 +202,7 @@ fn summary(run: &Run) -> String {
                     parts.push(format!("{} ws point(s)", c.ws.len()));
                 }
                 if !c.flags.is_empty() {
-                    parts.push(format!("flags: {}", c.flags.join(",")));
+                    parts.push(format!("flags: {}", Flag::list(&c.flags, ",")));
                 }
                 format!("ok  {}", parts.join("; "))
             }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::{
-    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
+    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval,
     Language, Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
     TimelinePoint, Trial, TrialOutcome, WsPoint,
 };
@@ -229,7 +229,7 @@ fn http_cell(
     let mut flags = Vec::new();
     let mut notes = Vec::new();
     if cap.noisy {
-        flags.push("noisy".to_string());
+        flags.push(Flag::Noisy);
         notes.push(format!(
             "capacity varies {:.0}% across trials",
             cap.cv * 100.0
@@ -251,11 +251,11 @@ fn http_cell(
         }
     });
     if let Some(c) = consistency.as_ref().filter(|c| !c.ok) {
-        flags.push("inconsistent".to_string());
+        flags.push(Flag::Inconsistent);
         notes.push(format!("{} check failed: {}", c.check, c.detail));
     }
     if workload == "io" && name == "node-fastify" {
-        flags.push("contended".to_string());
+        flags.push(Flag::Contended);
         notes.push("the generator used 93% of its core; figures are a lower bound".into());
     }
     let cpu_ms = (0.08 + 0.05 * ci as f64) * if workload == "cpu-mixed" { 12.0 } else { 1.0 };
@@ -477,7 +477,7 @@ pub fn single_trial(mut run: Run) -> Run {
         if let Some(s) = c.startup.as_mut() {
             s.to_healthy_ms = one(&s.to_healthy_ms);
         }
-        c.flags.retain(|f| f != "noisy");
+        c.flags.retain(|f| *f != Flag::Noisy);
         c.notes.retain(|n| !n.contains("across trials"));
     }
     run

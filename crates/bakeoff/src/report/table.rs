@@ -1,7 +1,7 @@
 //! The summary tables as rows of formatted strings with a style hint per cell,
 //! shared by the text, Markdown and HTML renderers, plus number formatting.
 
-use crate::model::{Cell, Estimate, Interval, Run};
+use crate::model::{Cell, Estimate, Flag, Interval, Run};
 use crate::workload::Workload;
 
 use super::summary::{self, Kind, Row, WorkloadSummary};
@@ -132,7 +132,7 @@ pub fn scaling_table(run: &Run) -> Option<Table> {
                 Some(e) => format!("{:.0}%", e * 100.0),
                 None => "-".to_string(),
             };
-            let contended = c.flags.iter().any(|f| f == "contended");
+            let contended = c.flags.contains(&Flag::Contended);
             vec![
                 TableCell::plain(&c.contender),
                 TableCell::plain(c.workload.name()),
@@ -253,42 +253,42 @@ fn row(r: &Row<'_>, kind: Kind, db_cpu: bool) -> Vec<TableCell> {
         } else {
             Style::Warn
         },
-        text: flags.join(", "),
+        text: Flag::list(&flags, ", "),
     });
     out
 }
 
 /// The cell's flags, with `noisy` added when the capacity estimate says so.
-pub fn flags(cell: &crate::model::Cell) -> Vec<String> {
+pub fn flags(cell: &crate::model::Cell) -> Vec<Flag> {
     let mut flags = cell.flags.clone();
-    if cell.capacity.is_some_and(|c| c.noisy) && !flags.iter().any(|f| f == "noisy") {
-        flags.push("noisy".into());
+    if cell.capacity.is_some_and(|c| c.noisy) && !flags.contains(&Flag::Noisy) {
+        flags.push(Flag::Noisy);
     }
     flags
 }
 
 /// What each flag means, for the legends.
-pub fn flag_meaning(flag: &str) -> &'static str {
+pub fn flag_meaning(flag: &Flag) -> &'static str {
     match flag {
-        "noisy" => "trials disagree by more than 10% (coefficient of variation); rerun on a quieter machine",
-        "contended" => "the load generator competed for CPU; figures are a lower bound",
-        "generator-limited" => "the generator could not send at the target rate; capacity may be higher (a lower bound, left out of verdicts)",
-        "machine-noisy" => "the machine held the generator up in every retry, so no clean window could be had; left out of verdicts",
-        "truncated" => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
-        "inconsistent" => "the engine's counts disagree with an independent count (see the cell's notes)",
-        "drift" => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",
-        _ => "see the cell's notes",
+        Flag::Noisy => "trials disagree by more than 10% (coefficient of variation); rerun on a quieter machine",
+        Flag::Contended => "the load generator competed for CPU; figures are a lower bound",
+        Flag::GeneratorLimited => "the generator could not send at the target rate; capacity may be higher (a lower bound, left out of verdicts)",
+        Flag::MachineNoisy => "the machine held the generator up in every retry, so no clean window could be had; left out of verdicts",
+        Flag::Truncated => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
+        Flag::Inconsistent => "the engine's counts disagree with an independent count (see the cell's notes)",
+        Flag::Drift => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",
+        Flag::Other(_) => "see the cell's notes",
     }
 }
 
 /// Flags whose reason the text and Markdown reports spell out per cell (the
 /// cell's notes), since they change what its figures mean.
-pub const EXPLAINED_FLAGS: [&str; 5] = [
-    "truncated",
-    "machine-noisy",
-    "generator-limited",
-    "inconsistent",
-    "drift",
+pub const EXPLAINED_FLAGS: [Flag; 5] = [
+    Flag::Truncated,
+    Flag::MachineNoisy,
+    Flag::GeneratorLimited,
+    Flag::Inconsistent,
+    Flag::Drift,
 ];
 
 /// "contender workload ×w: note; note" for each cell carrying an
@@ -297,11 +297,7 @@ pub fn explained_notes(run: &Run) -> Vec<String> {
     run.cells
         .iter()
         .filter(|c| !c.notes.is_empty())
-        .filter(|c| {
-            c.flags
-                .iter()
-                .any(|f| EXPLAINED_FLAGS.contains(&f.as_str()))
-        })
+        .filter(|c| c.flags.iter().any(|f| EXPLAINED_FLAGS.contains(f)))
         .map(|c| {
             format!(
                 "{} {} ×{}: {}",
@@ -315,8 +311,8 @@ pub fn explained_notes(run: &Run) -> Vec<String> {
 }
 
 /// All distinct flags in the run, in first-seen order.
-pub fn run_flags(run: &Run) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+pub fn run_flags(run: &Run) -> Vec<Flag> {
+    let mut out: Vec<Flag> = Vec::new();
     for c in &run.cells {
         for f in flags(c) {
             if !out.contains(&f) {
@@ -422,7 +418,7 @@ mod tests {
         assert_eq!(t.rows[1][2].text, "2");
         assert!(t.rows[1][4].text.ends_with('%'), "{:?}", t.rows[1]);
         let two = run.cells.iter_mut().find(|c| c.workers > 1).unwrap();
-        two.flags.push("contended".into());
+        two.flags.push(Flag::Contended);
         let (name, workload) = (two.contender.clone(), two.workload.clone());
         let t = scaling_table(&run).unwrap();
         let row = t

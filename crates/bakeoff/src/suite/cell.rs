@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use super::plan::CellKey;
 use super::stats;
 use crate::model::{
-    Cell, CellStatus, EqualLoad, Startup, StepPhase, StepVerdict, Trial, TrialOutcome, WsPoint,
+    Cell, CellStatus, EqualLoad, Flag, Startup, StepPhase, StepVerdict, Trial, TrialOutcome,
+    WsPoint,
 };
 use crate::workload::Workload;
 
@@ -22,7 +23,7 @@ pub(super) struct CellState {
     pub(super) ws: Vec<WsPoint>,
     pub(super) startup_ms: Vec<f64>,
     pub(super) idle_mem: Vec<u64>,
-    pub(super) flags: BTreeSet<String>,
+    pub(super) flags: BTreeSet<Flag>,
     pub(super) notes: Vec<String>,
 }
 
@@ -30,8 +31,8 @@ impl CellState {
     pub(super) fn live(&self) -> bool {
         !self.done && self.failed.is_none() && self.skipped.is_none()
     }
-    pub(super) fn flag(&mut self, flag: &str, note: String) {
-        self.flags.insert(flag.to_string());
+    pub(super) fn flag(&mut self, flag: Flag, note: String) {
+        self.flags.insert(flag);
         if !self.notes.contains(&note) {
             self.notes.push(note);
         }
@@ -57,7 +58,7 @@ impl CellState {
     pub(super) fn check_drift(&mut self, trial: u32, speeds: [Option<f64>; 3]) {
         if let Some((lo, hi)) = drift(speeds) {
             self.flag(
-                "drift",
+                Flag::Drift,
                 format!(
                     "trial {}: the contender's core ran at {:.0}–{:.0}% of the fastest speed this run measured on it (a fixed loop timed before and after the search): the machine slowed down, not only the server",
                     trial + 1,
@@ -104,17 +105,17 @@ impl CellState {
         for (outcome, flag, what) in [
             (
                 TrialOutcome::Truncated,
-                "truncated",
+                Flag::Truncated,
                 "truncated (capacity is a lower bound)",
             ),
             (
                 TrialOutcome::MachineNoisy,
-                "machine-noisy",
+                Flag::MachineNoisy,
                 "machine-noisy (no clean window)",
             ),
             (
                 TrialOutcome::GeneratorLimited,
-                "generator-limited",
+                Flag::GeneratorLimited,
                 "generator-limited (capacity is a lower bound)",
             ),
         ] {
@@ -160,7 +161,7 @@ impl CellState {
         if let Some(e) = capacity {
             if e.noisy {
                 self.flag(
-                    "noisy",
+                    Flag::Noisy,
                     format!(
                         "capacity varies by {:.0}% across trials (CV > 10%)",
                         e.cv * 100.0
@@ -192,14 +193,14 @@ impl CellState {
             .filter(|c| !c.ok)
         {
             self.flag(
-                "inconsistent",
+                Flag::Inconsistent,
                 format!("{} check failed: {}", c.check, c.detail),
             );
         }
         let loads = !matches!(key.workload, Workload::Startup);
         if loads && self.skipped.is_none() && key.workers + 1 > cores {
             self.flag(
-                "contended",
+                Flag::Contended,
                 format!(
                     "{} workers + 1 generator core > {cores} cores: they share CPUs",
                     key.workers
@@ -215,7 +216,7 @@ impl CellState {
         });
         if let Some(s) = startup.filter(|s| s.to_healthy_ms.noisy) {
             self.flag(
-                "noisy",
+                Flag::Noisy,
                 format!(
                     "start-up time varies by {:.0}% (CV > 10%)",
                     s.to_healthy_ms.cv * 100.0
@@ -315,12 +316,8 @@ mod tests {
             (cap.n, cap.interval, cap.center()),
             (1, Interval::Single, 1000.0)
         );
-        for flag in ["truncated", "machine-noisy", "generator-limited"] {
-            assert!(
-                cell.flags.iter().any(|f| f == flag),
-                "{flag}: {:?}",
-                cell.flags
-            );
+        for flag in [Flag::Truncated, Flag::MachineNoisy, Flag::GeneratorLimited] {
+            assert!(cell.flags.contains(&flag), "{flag}: {:?}", cell.flags);
         }
         let truncated = cell
             .notes
@@ -349,7 +346,7 @@ mod tests {
             ..CellState::default()
         };
         let cell = st.finish(&key(), None, 4);
-        assert!(cell.flags.contains(&"inconsistent".to_string()));
+        assert!(cell.flags.contains(&Flag::Inconsistent));
         assert!(cell
             .notes
             .contains(&"upstream calls check failed: 412 calls > 400 sent".to_string()));

@@ -26,7 +26,7 @@ use super::{
     DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, Sampler, Warmup,
     WindowPurpose, WindowSpec, WsSpec,
 };
-use crate::model::{Cell, EqualLoad, SearchStep, Trial, WsPoint};
+use crate::model::{Cell, EqualLoad, Flag, SearchStep, Trial, WsPoint};
 use crate::workload::Workload;
 
 /// Receives each finished cell (the store writes it in one transaction).
@@ -608,7 +608,7 @@ impl Runner<'_> {
         }
         if !r.generator_valid {
             st.flag(
-                "generator-limited",
+                Flag::GeneratorLimited,
                 format!(
                     "the load generator fell behind during the equal-load window{}",
                     r.generator_note
@@ -619,7 +619,7 @@ impl Runner<'_> {
             );
         }
         if let Some(c) = r.consistency.as_ref().filter(|c| !c.ok) {
-            st.flag("inconsistent", format!("{}: {}", c.check, c.detail));
+            st.flag(Flag::Inconsistent, format!("{}: {}", c.check, c.detail));
         }
         let cost = cost.unwrap_or_default();
         st.equal = Some(EqualLoad {
@@ -715,7 +715,7 @@ impl Runner<'_> {
             }
             if !r.valid {
                 st.flag(
-                    "generator-limited",
+                    Flag::GeneratorLimited,
                     format!(
                         "ws {clients} clients: the window is not valid ({})",
                         r.warnings.join("; ")

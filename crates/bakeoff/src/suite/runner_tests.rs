@@ -9,7 +9,7 @@ use super::plan::tests::{opts, spec};
 use super::plan::{ContenderSpec, Plan, PlanOptions};
 use super::*;
 use crate::cli::Profile;
-use crate::model::{Cell, CellStatus};
+use crate::model::{Cell, CellStatus, Flag};
 use crate::suite::PreviousRates;
 use crate::workload::Workload;
 
@@ -139,7 +139,7 @@ async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
         assert_eq!(el.rss_mean_bytes, 100_000_000);
         assert!(!el.histograms.is_empty());
         // 2 workers + 1 generator core fit 2 cores? 1 + 1 = 2: not contended.
-        assert!(!c.flags.contains(&"contended".to_string()));
+        assert!(!c.flags.contains(&Flag::Contended));
     }
     let mixed = h.cell("a", "cpu-mixed").equal_load.as_ref().unwrap();
     assert!(mixed.light.is_some());
@@ -217,7 +217,7 @@ async fn a_slower_machine_around_a_search_flags_drift() {
     let flagged: Vec<&Cell> = h
         .cells
         .iter()
-        .filter(|c| c.flags.iter().any(|f| f == "drift"))
+        .filter(|c| c.flags.contains(&Flag::Drift))
         .collect();
     assert_eq!(flagged.len(), 1, "{:#?}", h.cells);
     let note = flagged[0]
@@ -428,8 +428,8 @@ async fn worker_sweep_gives_scaling_efficiency_and_contention() {
     // The fake ignores workers: same capacity, so efficiency ≈ 1/2.
     let eff = two.scaling_efficiency.unwrap();
     assert!((eff - 0.5).abs() < 0.05, "{eff}");
-    assert!(two.flags.contains(&"contended".to_string()));
-    assert!(!one.flags.contains(&"contended".to_string()));
+    assert!(two.flags.contains(&Flag::Contended));
+    assert!(!one.flags.contains(&Flag::Contended));
 }
 
 #[tokio::test(start_paused = true)]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::profile::{Category, TeamProfile, DEFAULT_PEAK_RPS};
 use super::scope;
-use crate::model::{Cell, ContenderInfo, Language, Run};
+use crate::model::{Cell, ContenderInfo, Flag, Language, Run};
 use crate::workload::Workload;
 
 /// The curated ecosystem knowledge, compiled in.
@@ -323,7 +323,14 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         .cells
         .iter()
         .filter(|c| !c.flags.is_empty())
-        .map(|c| format!("{}/{} ({})", c.contender, c.workload, c.flags.join(", ")))
+        .map(|c| {
+            format!(
+                "{}/{} ({})",
+                c.contender,
+                c.workload,
+                Flag::list(&c.flags, ", ")
+            )
+        })
         .collect();
     if !flagged.is_empty() {
         caveats.push(format!("Flagged cells: {}.", flagged.join("; ")));

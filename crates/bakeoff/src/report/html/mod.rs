@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::model::{ContenderInfo, Language, Run};
+use crate::model::{ContenderInfo, Flag, Language, Run};
 use crate::workload::Workload;
 
 use super::summary::{self, Kind, RATIO_METHOD};
@@ -553,7 +553,7 @@ fn flags(run: &Run, h: &mut String) {
         let _ = write!(
             h,
             "<li><code>{}</code>: {}</li>",
-            esc(&f),
+            esc(f.name()),
             esc(table::flag_meaning(&f))
         );
     }
@@ -565,7 +565,7 @@ fn flags(run: &Run, h: &mut String) {
             esc(&c.contender),
             esc(c.workload.name()),
             c.workers,
-            esc(&table::flags(c).join(", ")),
+            esc(&Flag::list(&table::flags(c), ", ")),
             esc(&c.notes.join("; "))
         );
     }

@@ -2,6 +2,7 @@
 //! named when missing or left out.
 
 use super::*;
+use crate::model::Flag;
 use crate::verdict::fixture;
 
 fn by_id(results: &[ClaimResult], id: u8) -> &ClaimResult {
@@ -64,11 +65,11 @@ fn truncated_and_machine_noisy_cells_are_left_out_and_named() {
         .filter(|c| c.workload == Workload::Data)
     {
         let flag = if c.contender.starts_with("python") {
-            "truncated"
+            Flag::Truncated
         } else {
-            "machine-noisy"
+            Flag::MachineNoisy
         };
-        c.flags.push(flag.into());
+        c.flags.push(flag);
     }
     let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
     assert_eq!(c5.verdict, Verdict::Inconclusive);

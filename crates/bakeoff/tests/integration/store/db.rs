@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use bakeoff::model::{Language, RunStatus, Settings};
+use bakeoff::model::{Flag, Language, RunStatus, Settings};
 use bakeoff::store::{Store, StoreError, SCHEMA_VERSION};
 use bakeoff::workload::Workload;
 use hdrhistogram::serialization::Deserializer;
@@ -164,7 +164,8 @@ fn unknown_workload_and_language_names_read_back_as_custom_and_round_trip() {
     let expected = stored_rich_run(&path);
     raw(&path)
         .execute_batch(
-            "UPDATE cells SET workload = 'checkout-flow' WHERE id = (SELECT min(id) FROM cells);
+            "UPDATE cells SET workload = 'checkout-flow', flags_json = '[\"noisy\",\"hot-cache\"]'
+                 WHERE id = (SELECT min(id) FROM cells);
              UPDATE runs SET workloads_json = '[\"json\",\"checkout-flow\"]';
              UPDATE contenders SET language = 'ruby' WHERE position = 0;",
         )
@@ -173,6 +174,10 @@ fn unknown_workload_and_language_names_read_back_as_custom_and_round_trip() {
     let run = store.load_run(expected.id).unwrap();
     let custom = Workload::Custom("checkout-flow".into());
     assert_eq!(run.cells[0].workload, custom);
+    assert_eq!(
+        run.cells[0].flags,
+        [Flag::Noisy, Flag::Other("hot-cache".into())]
+    );
     assert_eq!(run.settings.workloads, [Workload::Json, custom.clone()]);
     assert_eq!(run.contenders[0].language, Language::Other("ruby".into()));
     assert_eq!(run.contenders[1..], expected.contenders[1..]);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bakeoff::model::{
-    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
+    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval,
     Language, Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
     TimelinePoint, Trial, TrialOutcome, VariantInfo, WsPoint,
 };
@@ -234,7 +234,7 @@ pub(crate) fn ok_cell(
 /// Every kind of cell, with every optional part populated somewhere.
 pub(crate) fn rich_cells() -> Vec<Cell> {
     let mut json1 = ok_cell("node-fastify", "json", 1, 12_000.0, 2.4, 0.081);
-    json1.flags = vec!["noisy".into(), "truncated".into()];
+    json1.flags = vec![Flag::Noisy, Flag::Truncated];
     json1.notes = vec!["cv 12% over 3 trials".into()];
     json1.trials[1].capacity_rps = None;
     json1.trials[1].outcome = TrialOutcome::NoCapacity;
@@ -261,7 +261,7 @@ pub(crate) fn rich_cells() -> Vec<Cell> {
     json1.equal_load.as_mut().unwrap().idle_cpu_cores = None;
     let mut json2 = ok_cell("node-fastify", "json", 2, 21_000.0, 2.1, 0.09);
     json2.scaling_efficiency = Some(0.875);
-    json2.flags = vec!["contended".into()];
+    json2.flags = vec![Flag::Contended];
     let failed = Cell {
         status: CellStatus::Failed {
             reason: "crashed mid-run (exit 137)".into(),
