@@ -3,6 +3,11 @@
 //! The suite produces these structs, the store persists them, and the reports and
 //! the verdict read them. Nothing here does I/O. All latencies are milliseconds,
 //! rates are requests per second, memory is bytes.
+//!
+//! Every kind is an enum with one table to and from its text (`text` for the
+//! closed kinds, each open kind's `name`). A workload, language or flag this
+//! bakeoff does not know reads back as [`Workload::Custom`], [`Language::Other`]
+//! or [`Flag::Other`], so a store or a document from another version still reads.
 
 use std::collections::BTreeMap;
 
