@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Text that names none of a closed kind's values.
+/// Text that names none of a kind's known values (a closed kind, or the built-in workloads).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} `{name}`; expected one of: {expected}")]
 pub struct UnknownName {

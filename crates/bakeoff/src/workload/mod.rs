@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::model::UnknownName;
+
 pub mod upstream;
 pub mod verify;
 
@@ -54,10 +56,6 @@ pub const REGIONS: [&str; 7] = [
     "north-america",
     "oceania",
 ];
-
-#[derive(Debug, thiserror::Error)]
-#[error("unknown workload `{0}`; expected one of: {names}", names = Workload::ALL.iter().map(|w| w.name()).collect::<Vec<_>>().join(", "))]
-pub struct UnknownWorkload(pub String);
 
 impl Workload {
     /// The built-in workloads.
@@ -112,11 +110,15 @@ impl Workload {
     }
 
     /// A built-in workload by name; any other name is an error that lists them.
-    pub fn parse(s: &str) -> Result<Workload, UnknownWorkload> {
+    pub fn parse(s: &str) -> Result<Workload, UnknownName> {
         Workload::ALL
             .into_iter()
             .find(|w| w.name() == s)
-            .ok_or_else(|| UnknownWorkload(s.to_string()))
+            .ok_or_else(|| UnknownName {
+                what: "workload",
+                name: s.to_string(),
+                expected: Workload::ALL.map(|w| w.name().to_string()).join(", "),
+            })
     }
 
     /// The workload of this name: a built-in one, else [`Workload::Custom`].
@@ -203,9 +205,9 @@ impl fmt::Display for Workload {
 }
 
 impl std::str::FromStr for Workload {
-    type Err = UnknownWorkload;
+    type Err = UnknownName;
 
-    fn from_str(s: &str) -> Result<Workload, UnknownWorkload> {
+    fn from_str(s: &str) -> Result<Workload, UnknownName> {
         Workload::parse(s)
     }
 }
