@@ -457,4 +457,39 @@ mod tests {
         cell.trials = vec![trial(None, TrialOutcome::Truncated)];
         assert_eq!(lower_bound(&cell), None);
     }
+
+    /// A workload bakeoff does not define (a custom one, or one from another
+    /// version) gets its own table under its name in every renderer, and a
+    /// claim that needed the workload it replaced names the gap.
+    #[test]
+    fn a_custom_workload_is_tabled_under_its_name() {
+        let mut run = sample_run();
+        let custom = Workload::from_name("checkout-flow");
+        let rename = |w: &mut Workload| {
+            if *w == Workload::Io {
+                *w = custom.clone();
+            }
+        };
+        run.cells.iter_mut().for_each(|c| rename(&mut c.workload));
+        run.settings.workloads.iter_mut().for_each(rename);
+        let s = summarize(&run);
+        let table = s.iter().find(|s| *s.workload == custom).expect("a table");
+        assert_eq!(table.kind, Kind::Http);
+        assert!(!table.rows.is_empty());
+        let mut text = Vec::new();
+        crate::report::render_text(&run, false, &mut text).unwrap();
+        assert!(String::from_utf8(text).unwrap().contains("checkout-flow"));
+        let mut md = Vec::new();
+        crate::report::render_markdown(&run, &mut md).unwrap();
+        assert!(String::from_utf8(md).unwrap().contains("checkout-flow"));
+        let io_claim = crate::verdict::claims::check_all(&run)
+            .into_iter()
+            .find(|c| c.id == 3)
+            .unwrap();
+        assert!(
+            io_claim.missing.iter().any(|m| m.starts_with("node/io")),
+            "{:?}",
+            io_claim.missing
+        );
+    }
 }
