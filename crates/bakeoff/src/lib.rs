@@ -30,7 +30,10 @@
 //! - [`store`]: the SQLite results store (the only module that speaks SQL).
 //! - [`report`]: pure renderers from [`model`] to text, Markdown, JSON and HTML.
 //! - [`verdict`]: the blog's claims checked, and the advisor.
-//! - [`model`]: the results as plain data, shared by all of the above.
+//! - [`model`]: the results as plain data, shared by all of the above. Its kinds
+//!   (workload, language, flag, status, outcome, phase, verdict) are enums, each
+//!   mapped to and from its text in one place (`model::text` and the kind's own
+//!   `name`), so strings appear only in SQLite columns, JSON and the CLI.
 //!
 //! The load engine itself is the `bakeoff-load` crate.
 

@@ -3,10 +3,23 @@
 //! The suite produces these structs, the store persists them, and the reports and
 //! the verdict read them. Nothing here does I/O. All latencies are milliseconds,
 //! rates are requests per second, memory is bytes.
+//!
+//! Every kind is an enum with one table to and from its text (`text` for the
+//! closed kinds, each open kind's `name`). A workload, language or flag this
+//! bakeoff does not know reads back as [`Workload::Custom`], [`Language::Other`]
+//! or [`Flag::Other`], so a store or a document from another version still reads.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::workload::Workload;
+
+mod flag;
+mod text;
+pub use flag::Flag;
+use text::text_enum;
+pub use text::{Language, UnknownName};
 
 /// One `bakeoff run`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,8 +35,7 @@ pub struct Run {
     pub cells: Vec<Cell>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunStatus {
     Running,
     Complete,
@@ -32,6 +44,13 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    pub const ALL: [RunStatus; 4] = [
+        RunStatus::Running,
+        RunStatus::Complete,
+        RunStatus::Interrupted,
+        RunStatus::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
@@ -41,6 +60,7 @@ impl RunStatus {
         }
     }
 }
+text_enum!(RunStatus, "run status");
 
 /// What the user asked for, after the profile was applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,7 +71,7 @@ pub struct Settings {
     pub trials: u32,
     pub duration_scale: f64,
     pub contenders: Vec<String>,
-    pub workloads: Vec<String>,
+    pub workloads: Vec<Workload>,
     pub workers: Vec<u32>,
     /// Where the database workloads read their rows (sqlite for older runs).
     #[serde(default)]
@@ -78,8 +98,7 @@ pub struct Environment {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ContenderInfo {
     pub name: String,
-    /// "node" | "python" | other
-    pub language: String,
+    pub language: Language,
     pub runtime: String,
     pub runtime_version: String,
     pub framework: String,
@@ -124,7 +143,7 @@ impl ContenderInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     pub contender: String,
-    pub workload: String,
+    pub workload: Workload,
     pub workers: u32,
     pub status: CellStatus,
     /// Capacity at the SLO (req/s) across trials. For `ws`, messages/s.
@@ -138,10 +157,8 @@ pub struct Cell {
     pub startup: Option<Startup>,
     /// Scaling efficiency cap(w) / (w × cap(1)), when a worker sweep ran.
     pub scaling_efficiency: Option<f64>,
-    /// Machine-readable flags ("noisy", "contended", "generator-limited",
-    /// "machine-noisy", "truncated", "inconsistent"); their meanings are in
-    /// `report::table::flag_meaning`.
-    pub flags: Vec<String>,
+    /// What the suite noticed; their meanings are in `report::table::flag_meaning`.
+    pub flags: Vec<Flag>,
     /// Human notes behind the flags.
     pub notes: Vec<String>,
 }
@@ -215,19 +232,19 @@ impl Estimate {
 }
 
 /// The kind of interval an [`Estimate`] carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interval {
     /// One sample: `ci_low = ci_high = ` the value; indicative only.
     Single,
     /// 2 to 4 samples: `[min, max]` of the samples; no coverage is claimed.
     Range,
     /// 5 samples or more: mean ± t(0.975, n − 1) · sd / √n.
-    #[serde(rename = "t_interval_95")]
     TInterval95,
 }
 
 impl Interval {
+    pub const ALL: [Interval; 3] = [Interval::Single, Interval::Range, Interval::TInterval95];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Interval::Single => "single",
@@ -235,17 +252,11 @@ impl Interval {
             Interval::TInterval95 => "t_interval_95",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Interval> {
-        [Interval::Single, Interval::Range, Interval::TInterval95]
-            .into_iter()
-            .find(|i| i.as_str() == s)
-    }
 }
+text_enum!(Interval, "interval");
 
 /// How one trial's capacity search ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrialOutcome {
     /// `capacity_rps` is the rate that passed its confirmation window.
     Confirmed,
@@ -278,10 +289,6 @@ impl TrialOutcome {
         }
     }
 
-    pub fn parse(s: &str) -> Option<TrialOutcome> {
-        TrialOutcome::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-
     /// The trial's sample for the cell's estimate: its capacity when confirmed, 0
     /// when nothing passed, and none (not a sample) otherwise.
     pub fn sample(self, capacity_rps: Option<f64>) -> Option<f64> {
@@ -294,6 +301,7 @@ impl TrialOutcome {
         }
     }
 }
+text_enum!(TrialOutcome, "trial outcome");
 
 /// One trial's capacity search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,8 +323,7 @@ impl Trial {
 }
 
 /// Which part of the search a window belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepPhase {
     Ramp,
     Bisect,
@@ -342,21 +349,11 @@ impl StepPhase {
             StepPhase::Confirm => "confirm",
         }
     }
-
-    pub fn parse(s: &str) -> Option<StepPhase> {
-        StepPhase::ALL.into_iter().find(|p| p.as_str() == s)
-    }
 }
-
-impl std::fmt::Display for StepPhase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_enum!(StepPhase, "search phase");
 
 /// How a search window was judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepVerdict {
     Pass,
     Fail,
@@ -381,11 +378,8 @@ impl StepVerdict {
             StepVerdict::GeneratorLimited => "generator_limited",
         }
     }
-
-    pub fn parse(s: &str) -> Option<StepVerdict> {
-        StepVerdict::ALL.into_iter().find(|v| v.as_str() == s)
-    }
 }
+text_enum!(StepVerdict, "step verdict");
 
 /// One window of the capacity search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -500,23 +494,23 @@ pub struct Startup {
 
 /// Flags that keep a cell's capacity out of verdicts: the search could not give a
 /// plain capacity.
-pub const FLAGS_OUT_OF_VERDICTS: [&str; 2] = ["machine-noisy", "truncated"];
+pub const FLAGS_OUT_OF_VERDICTS: [Flag; 2] = [Flag::MachineNoisy, Flag::Truncated];
 
 impl Cell {
     /// Why this cell's capacity is left out of verdicts, if it is: a flag in
     /// [`FLAGS_OUT_OF_VERDICTS`], or a trial that only gave a lower bound.
-    pub fn out_of_verdicts(&self) -> Option<String> {
+    pub fn out_of_verdicts(&self) -> Option<Flag> {
         if let Some(f) = self
             .flags
             .iter()
-            .find(|f| FLAGS_OUT_OF_VERDICTS.contains(&f.as_str()))
+            .find(|f| FLAGS_OUT_OF_VERDICTS.contains(f))
         {
             return Some(f.clone());
         }
         self.trials
             .iter()
             .find(|t| t.outcome == TrialOutcome::GeneratorLimited)
-            .map(|_| "generator-limited".to_string())
+            .map(|_| Flag::GeneratorLimited)
     }
 
     /// The capacity, unless the cell is left out of verdicts.
@@ -532,10 +526,10 @@ impl Run {
 
     /// The cell for this contender and workload at the run's default worker count
     /// (the lowest worker count measured for that pair).
-    pub fn cell(&self, contender: &str, workload: &str) -> Option<&Cell> {
+    pub fn cell(&self, contender: &str, workload: &Workload) -> Option<&Cell> {
         self.cells
             .iter()
-            .filter(|c| c.contender == contender && c.workload == workload)
+            .filter(|c| c.contender == contender && c.workload == *workload)
             .min_by_key(|c| c.workers)
     }
 }

@@ -38,7 +38,7 @@ fn postgres_run(db: Option<&std::path::Path>, run: &Run) -> Result<Option<Run>> 
 }
 
 fn is_database_cell(c: &crate::model::Cell) -> bool {
-    Workload::parse(&c.workload).is_ok_and(|w| w.uses_database())
+    c.workload.uses_database()
 }
 
 /// `run` with its database-workload cells replaced by `pg`'s (all of them, so a
@@ -105,7 +105,7 @@ pub async fn execute(
         .filter(|c| {
             run.cells
                 .iter()
-                .any(|cell| c.workloads().contains(&cell.workload.as_str()) && cell.status.is_ok())
+                .any(|cell| c.workloads().contains(&cell.workload) && cell.status.is_ok())
         })
         .collect();
     let profile = inputs
@@ -126,7 +126,11 @@ pub async fn execute(
                     results_dir: "bakeoff-results".into(),
                 },
                 profile: Profile::Quick,
-                workloads: advice.missing_workloads.clone(),
+                workloads: advice
+                    .missing_workloads
+                    .iter()
+                    .map(Workload::to_string)
+                    .collect(),
                 // Measure on the database the advice rests on.
                 database: match run.settings.database {
                     Database::Sqlite => crate::cli::DatabaseArg::Sqlite,
@@ -237,13 +241,25 @@ mod tests {
         pg.id = sqlite.id + 1;
         pg.settings.database = Database::Postgres;
         pg.cells = vec![cell("node-http", "db", Some(est(400.0, 10.0, 3)))];
-        let others_before = sqlite.cells.iter().filter(|c| c.workload != "db").count();
+        let others_before = sqlite
+            .cells
+            .iter()
+            .filter(|c| c.workload != Workload::Db)
+            .count();
         let merged = with_database_cells(sqlite, &pg);
-        let db: Vec<_> = merged.cells.iter().filter(|c| c.workload == "db").collect();
+        let db: Vec<_> = merged
+            .cells
+            .iter()
+            .filter(|c| c.workload == Workload::Db)
+            .collect();
         assert_eq!(db.len(), 1);
         assert_eq!(db[0].capacity.unwrap().median, 400.0);
         assert_eq!(
-            merged.cells.iter().filter(|c| c.workload != "db").count(),
+            merged
+                .cells
+                .iter()
+                .filter(|c| c.workload != Workload::Db)
+                .count(),
             others_before
         );
         assert_eq!(merged.settings.database, Database::Postgres);

@@ -55,9 +55,9 @@ pub async fn execute(args: &LoadArgs, config: LoadConfig, cancel: CancellationTo
     let windows = HttpWindows {
         driver: &driver,
         base_url: &url,
-        // The driver sends its own requests; the workload only names the
-        // window for the fakes and the database checks, which do not apply.
-        workload: Workload::Json,
+        // The driver sends the requests given; a custom workload has no
+        // built-in requests, database or upstream checks.
+        workload: Workload::Custom("load".into()),
     };
     let started = Instant::now();
     let mut on_step = |s: &SearchStep| eprintln!("{}", step_line(s));

@@ -238,7 +238,7 @@ pub async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<u8> {
         if !info.runtime_version.is_empty() {
             environment
                 .runtimes
-                .entry(info.language.clone())
+                .entry(info.language.to_string())
                 .or_insert_with(|| info.runtime_version.clone());
         }
     }

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 
 use super::{db_path, open_existing, resolve};
 use crate::cli::{ShowArgs, StoreArgs};
-use crate::model::{CellStatus, Run};
+use crate::model::{CellStatus, Flag, Run};
 use crate::report::compare::table_text;
 use crate::store::Store;
 
@@ -56,7 +56,11 @@ pub async fn runs(args: StoreArgs) -> Result<u8> {
                 r.status.as_str().to_string(),
                 r.profile.clone(),
                 r.contenders.join(","),
-                r.workloads.join(","),
+                r.workloads
+                    .iter()
+                    .map(|w| w.name())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 r.cells_ok.to_string(),
                 r.cells_failed.to_string(),
             ]
@@ -169,7 +173,7 @@ fn summary(run: &Run) -> String {
                     parts.push(format!("{} ws point(s)", c.ws.len()));
                 }
                 if !c.flags.is_empty() {
-                    parts.push(format!("flags: {}", c.flags.join(",")));
+                    parts.push(format!("flags: {}", Flag::list(&c.flags, ",")));
                 }
                 format!("ok  {}", parts.join("; "))
             }

@@ -193,7 +193,7 @@ impl Contender {
         let m = &self.manifest;
         ContenderInfo {
             name: m.name.clone(),
-            language: m.language.clone(),
+            language: crate::model::Language::from_name(&m.language),
             runtime: m.runtime.clone(),
             framework: m.framework.clone(),
             server: m.server.clone(),

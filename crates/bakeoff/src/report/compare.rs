@@ -24,6 +24,7 @@ use std::io::{self, Write};
 
 use crate::model::{Cell, CellStatus, Run, RunStatus};
 use crate::verdict::{self, Order};
+use crate::workload::Workload;
 
 /// Output format of [`render`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +42,27 @@ pub struct RunHeader {
     pub status: RunStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CellKey {
     pub contender: String,
-    pub workload: String,
+    pub workload: Workload,
     pub workers: u32,
+}
+
+/// By contender, then workload name (the comparison lists cells alphabetically),
+/// then workers.
+impl Ord for CellKey {
+    fn cmp(&self, o: &CellKey) -> std::cmp::Ordering {
+        (&self.contender, self.workload.name(), self.workers)
+            .cmp(&(&o.contender, o.workload.name(), o.workers))
+            .then_with(|| self.workload.cmp(&o.workload))
+    }
+}
+
+impl PartialOrd for CellKey {
+    fn partial_cmp(&self, o: &CellKey) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
 }
 
 /// The significance mark of one metric's change.
@@ -370,7 +387,7 @@ fn rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
             };
             let mut row = vec![
                 cell.key.contender.clone(),
-                cell.key.workload.clone(),
+                cell.key.workload.to_string(),
                 cell.key.workers.to_string(),
                 side(&cell.problem_a, cell.capacity.a),
                 side(&cell.problem_b, cell.capacity.b),

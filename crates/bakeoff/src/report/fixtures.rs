@@ -5,26 +5,39 @@
 use std::collections::BTreeMap;
 
 use crate::model::{
-    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
-    Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
+    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval,
+    Language, Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
     TimelinePoint, Trial, TrialOutcome, WsPoint,
 };
+use crate::workload::Workload;
 
 /// (name, language, relative speed, framework, server)
-const CONTENDERS: [(&str, &str, f64, &str, &str); 4] = [
-    ("node-fastify", "node", 1.0, "fastify", "node:http"),
-    ("node-express", "node", 0.62, "express", "node:http"),
-    ("python-fastapi", "python", 0.55, "fastapi", "uvicorn"),
-    ("python-flask", "python", 0.31, "flask", "gunicorn (sync)"),
+const CONTENDERS: [(&str, Language, f64, &str, &str); 4] = [
+    ("node-fastify", Language::Node, 1.0, "fastify", "node:http"),
+    ("node-express", Language::Node, 0.62, "express", "node:http"),
+    (
+        "python-fastapi",
+        Language::Python,
+        0.55,
+        "fastapi",
+        "uvicorn",
+    ),
+    (
+        "python-flask",
+        Language::Python,
+        0.31,
+        "flask",
+        "gunicorn (sync)",
+    ),
 ];
 
 /// (workload, base capacity at speed 1.0 in req/s, base p99 at equal load in ms,
 /// factor applied to Python's speed so the headlines differ per workload)
-const WORKLOADS: [(&str, f64, f64, f64); 4] = [
-    ("json", 9000.0, 4.0, 1.0),
-    ("io", 2400.0, 58.0, 1.75),
-    ("cpu-mixed", 700.0, 40.0, 0.8),
-    ("ws", 30000.0, 6.0, 1.1),
+const WORKLOADS: [(Workload, f64, f64, f64); 4] = [
+    (Workload::Json, 9000.0, 4.0, 1.0),
+    (Workload::Io, 2400.0, 58.0, 1.75),
+    (Workload::CpuMixed, 700.0, 40.0, 0.8),
+    (Workload::Ws, 30000.0, 6.0, 1.1),
 ];
 
 /// A complete sample run: four contenders (two per language), HTTP workloads
@@ -32,27 +45,29 @@ const WORKLOADS: [(&str, f64, f64, f64); 4] = [
 /// one skipped cell, and noise flags.
 pub fn sample_run() -> Run {
     let mut cells = Vec::new();
-    for (ci, &(name, language, speed, _, _)) in CONTENDERS.iter().enumerate() {
-        for &(workload, base, p99, py) in &WORKLOADS {
-            let speed = if language == "python" {
-                speed * py
-            } else {
-                speed
-            };
-            if workload == "ws" {
+    for (ci, (name, language, speed, _, _)) in CONTENDERS.iter().enumerate() {
+        let (name, python) = (*name, *language == Language::Python);
+        for (workload, base, p99, py) in &WORKLOADS {
+            let (base, p99) = (*base, *p99);
+            let speed = if python { speed * py } else { *speed };
+            if *workload == Workload::Ws {
                 cells.push(ws_cell(name, speed, base, p99));
                 continue;
             }
-            if workload == "cpu-mixed" && name == "node-express" {
+            if *workload == Workload::CpuMixed && name == "node-express" {
                 cells.push(failed_cell(name, workload, 1, "contender exited during the capacity search: exit status 137 (killed: out of memory?)"));
                 continue;
             }
-            let workers: &[u32] = if workload == "json" { &[1, 2] } else { &[1] };
+            let workers: &[u32] = if *workload == Workload::Json {
+                &[1, 2]
+            } else {
+                &[1]
+            };
             for &w in workers {
                 // Python scales with processes better than Node's single loop here.
                 let scale = if w == 1 {
                     1.0
-                } else if language == "python" {
+                } else if python {
                     1.8
                 } else {
                     1.6
@@ -77,10 +92,13 @@ pub fn sample_run() -> Run {
             trials: 3,
             duration_scale: 1.0,
             contenders: CONTENDERS.iter().map(|c| c.0.to_string()).collect(),
-            workloads: ["json", "io", "cpu-mixed", "ws", "startup"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            workloads: vec![
+                Workload::Json,
+                Workload::Io,
+                Workload::CpuMixed,
+                Workload::Ws,
+                Workload::Startup,
+            ],
             workers: vec![1, 2],
             database: Default::default(),
         },
@@ -109,8 +127,9 @@ pub fn sample_run() -> Run {
 
 fn contender_info(
     i: usize,
-    &(name, language, _, framework, server): &(&str, &str, f64, &str, &str),
+    (name, language, _, framework, server): &(&str, Language, f64, &str, &str),
 ) -> ContenderInfo {
+    let (name, framework, server) = (*name, *framework, *server);
     let mut unsupported = BTreeMap::new();
     let mut disclosures = vec![format!(
         "{framework} runs with its defaults; no tuning beyond the worker count."
@@ -130,9 +149,9 @@ fn contender_info(
     let i = i as u32;
     ContenderInfo {
         name: name.into(),
-        language: language.into(),
-        runtime: language.into(),
-        runtime_version: if language == "node" {
+        language: language.clone(),
+        runtime: language.to_string(),
+        runtime_version: if *language == Language::Node {
             "v20.20.2"
         } else {
             "3.11.7"
@@ -192,14 +211,16 @@ fn spectrum(p: &Percentiles) -> Vec<[f64; 2]> {
 
 fn http_cell(
     name: &str,
-    workload: &str,
+    workload: &Workload,
     workers: u32,
     capacity: f64,
     base_p99: f64,
     ci: usize,
 ) -> Cell {
     let slowdown = 1.0 + ci as f64 * 0.45;
-    let spread = if name == "python-flask" && workload == "io" {
+    let io = *workload == Workload::Io;
+    let mixed = *workload == Workload::CpuMixed;
+    let spread = if name == "python-flask" && io {
         0.3
     } else {
         0.04 + 0.01 * ci as f64
@@ -216,7 +237,7 @@ fn http_cell(
         .collect();
     let common = (WORKLOADS
         .iter()
-        .find(|w| w.0 == workload)
+        .find(|w| w.0 == *workload)
         .map_or(100.0, |w| w.1)
         * 0.25)
         .round();
@@ -225,7 +246,7 @@ fn http_cell(
     let mut flags = Vec::new();
     let mut notes = Vec::new();
     if cap.noisy {
-        flags.push("noisy".to_string());
+        flags.push(Flag::Noisy);
         notes.push(format!(
             "capacity varies {:.0}% across trials",
             cap.cv * 100.0
@@ -233,7 +254,7 @@ fn http_cell(
     }
     // The upstream's call counter against the engine's counts, on `io` only;
     // python-flask's disagrees.
-    let consistency = (workload == "io").then(|| {
+    let consistency = io.then(|| {
         let ok = name != "python-flask";
         let sent = (common * 10.0) as u64;
         let calls = if ok { sent - 3 } else { sent + 412 };
@@ -247,14 +268,14 @@ fn http_cell(
         }
     });
     if let Some(c) = consistency.as_ref().filter(|c| !c.ok) {
-        flags.push("inconsistent".to_string());
+        flags.push(Flag::Inconsistent);
         notes.push(format!("{} check failed: {}", c.check, c.detail));
     }
-    if workload == "io" && name == "node-fastify" {
-        flags.push("contended".to_string());
+    if io && name == "node-fastify" {
+        flags.push(Flag::Contended);
         notes.push("the generator used 93% of its core; figures are a lower bound".into());
     }
-    let cpu_ms = (0.08 + 0.05 * ci as f64) * if workload == "cpu-mixed" { 12.0 } else { 1.0 };
+    let cpu_ms = (0.08 + 0.05 * ci as f64) * if mixed { 12.0 } else { 1.0 };
     let timeline = (0..10)
         .map(|s| TimelinePoint {
             second: s,
@@ -265,7 +286,7 @@ fn http_cell(
         .collect();
     Cell {
         contender: name.into(),
-        workload: workload.into(),
+        workload: workload.clone(),
         workers,
         status: CellStatus::Ok,
         capacity: Some(cap),
@@ -275,7 +296,7 @@ fn http_cell(
             achieved_rps: common * 0.995,
             requests: (common * 10.0) as u64,
             errors: u64::from(ci == 3),
-            light: (workload == "cpu-mixed").then(|| percentiles(base_p99 * slowdown * 0.3)),
+            light: mixed.then(|| percentiles(base_p99 * slowdown * 0.3)),
             spectrum: spectrum(&latency),
             service_spectrum: spectrum(&service),
             latency,
@@ -376,7 +397,7 @@ fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
             status: CellStatus::Skipped {
                 reason: "python-flask does not serve ws: Flask has no WebSocket support without an extension".into(),
             },
-            ..failed_cell(name, "ws", 1, "")
+            ..failed_cell(name, &Workload::Ws, 1, "")
         };
     }
     let ws = [10u32, 50, 100, 200]
@@ -408,7 +429,7 @@ fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
         .collect();
     Cell {
         contender: name.into(),
-        workload: "ws".into(),
+        workload: Workload::Ws,
         workers: 1,
         status: CellStatus::Ok,
         capacity: Some(estimate((base * speed).round(), 0.05)),
@@ -422,11 +443,15 @@ fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
     }
 }
 
-fn startup_cell(name: &str, language: &str, ci: usize) -> Cell {
-    let base = if language == "node" { 180.0 } else { 650.0 };
+fn startup_cell(name: &str, language: &Language, ci: usize) -> Cell {
+    let base = if *language == Language::Node {
+        180.0
+    } else {
+        650.0
+    };
     Cell {
         contender: name.into(),
-        workload: "startup".into(),
+        workload: Workload::Startup,
         workers: 1,
         status: CellStatus::Ok,
         capacity: None,
@@ -443,10 +468,10 @@ fn startup_cell(name: &str, language: &str, ci: usize) -> Cell {
     }
 }
 
-fn failed_cell(name: &str, workload: &str, workers: u32, reason: &str) -> Cell {
+fn failed_cell(name: &str, workload: &Workload, workers: u32, reason: &str) -> Cell {
     Cell {
         contender: name.into(),
-        workload: workload.into(),
+        workload: workload.clone(),
         workers,
         status: CellStatus::Failed {
             reason: reason.into(),
@@ -473,7 +498,7 @@ pub fn single_trial(mut run: Run) -> Run {
         if let Some(s) = c.startup.as_mut() {
             s.to_healthy_ms = one(&s.to_healthy_ms);
         }
-        c.flags.retain(|f| f != "noisy");
+        c.flags.retain(|f| *f != Flag::Noisy);
         c.notes.retain(|n| !n.contains("across trials"));
     }
     run

@@ -36,7 +36,7 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
             writeln!(
                 w,
                 "| {} | {} {} {unit} | {} {} {unit} | {} | {} |",
-                cell_text(h.workload),
+                cell_text(h.workload.name()),
                 cell_text(&h.node.contender),
                 f(h.node_est.center()),
                 cell_text(&h.python.contender),

@@ -67,10 +67,9 @@ fn subtitle(run: &Run) -> String {
 
 /// A workload's heading: a database workload of a non-SQLite run says its
 /// database, so a figure is never read as the other database's.
-pub(crate) fn workload_heading(run: &Run, workload: &str) -> String {
+pub(crate) fn workload_heading(run: &Run, workload: &crate::workload::Workload) -> String {
     let db = run.settings.database;
-    let on_db = crate::workload::Workload::parse(workload).is_ok_and(|w| w.uses_database());
-    match (db, on_db) {
+    match (db, workload.uses_database()) {
         (crate::database::Database::Sqlite, _) | (_, false) => workload.to_string(),
         (db, true) => format!("{workload} (on {db})"),
     }

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use crate::contender::eol;
 use crate::contender::runtimes::split_name;
-use crate::model::{ContenderInfo, Estimate, Run};
+use crate::model::{ContenderInfo, Estimate, Language, Run};
 use crate::verdict::Order;
+use crate::workload::Workload;
 
 use super::summary::{self, Kind, Ratio};
 use super::table::{fmt_estimate, fmt_ms, fmt_rate, Style, Table, TableCell};
@@ -27,9 +28,8 @@ pub struct RuntimeVersions {
 pub struct VersionGroup {
     /// The base contender, e.g. "python-flask".
     pub contender: String,
-    /// "node", "python", …
-    pub language: String,
-    pub workload: String,
+    pub language: Language,
+    pub workload: Workload,
     /// e.g. "capacity at SLO".
     pub metric: String,
     pub unit: String,
@@ -85,11 +85,11 @@ pub const EOL_SOURCE: &str = "End-of-life dates: the Node.js release schedule \
 /// "Node.js v22.23.5", "CPython 3.13.1", "PyPy (Python 3.9.16)".
 pub fn runtime_label(c: &ContenderInfo) -> String {
     let v = c.runtime_version.split_whitespace().next().unwrap_or("?");
-    match c.language.as_str() {
-        "node" => format!("Node.js {v}"),
-        "python" if c.runtime.contains("pypy") => format!("PyPy (Python {v})"),
-        "python" => format!("CPython {v}"),
-        _ => format!("{} {v}", c.runtime),
+    match c.language {
+        Language::Node => format!("Node.js {v}"),
+        Language::Python if c.runtime.contains("pypy") => format!("PyPy (Python {v})"),
+        Language::Python => format!("CPython {v}"),
+        Language::Other(_) => format!("{} {v}", c.runtime),
     }
 }
 
@@ -143,7 +143,7 @@ pub fn runtime_versions(run: &Run) -> RuntimeVersions {
             groups.push(VersionGroup {
                 language: rows[0].0.language.clone(),
                 contender: base,
-                workload: s.workload.to_string(),
+                workload: s.workload.clone(),
                 metric: metric.to_string(),
                 unit: unit.to_string(),
                 higher_is_better: s.kind.higher_is_better(),
@@ -181,7 +181,7 @@ fn eol_notes(run: &Run) -> Vec<EolNote> {
         if c.runtime.contains("pypy") {
             continue;
         }
-        let Some(end) = eol::end_of_life(&c.language, version) else {
+        let Some(end) = eol::end_of_life(c.language.name(), version) else {
             continue;
         };
         let runtime = runtime_label(c);
@@ -251,7 +251,7 @@ pub fn table(rv: &RuntimeVersions) -> Option<Table> {
                 ),
                 cell(
                     if i == 0 {
-                        g.workload.clone()
+                        g.workload.to_string()
                     } else {
                         String::new()
                     },
@@ -323,7 +323,7 @@ mod tests {
         let json = rv
             .groups
             .iter()
-            .find(|g| g.workload == "json")
+            .find(|g| g.workload == Workload::Json)
             .expect("a json group");
         assert_eq!(json.contender, "python-fastapi");
         let names: Vec<&str> = json.versions.iter().map(|v| v.contender.as_str()).collect();
@@ -349,7 +349,7 @@ mod tests {
         let mut run = sample_run();
         run.started_at = "2026-11-30T12:00:00Z".into();
         for c in run.contenders.iter_mut() {
-            if c.language == "node" {
+            if c.language == Language::Node {
                 c.runtime_version = "v20.20.2".into();
             }
         }

@@ -3,8 +3,9 @@
 //! with its ratio, an interval that says what it is, and the verdict's test
 //! ([`crate::verdict::compare_estimates`]). Pure functions of a [`Run`].
 
-use crate::model::{Cell, CellStatus, Estimate, Run};
+use crate::model::{Cell, CellStatus, Estimate, Language, Run};
 use crate::verdict::{self, Order, RatioKind};
+use crate::workload::Workload;
 
 /// What a workload's headline figure measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,10 +19,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn of(workload: &str) -> Kind {
+    pub fn of(workload: &Workload) -> Kind {
         match workload {
-            "ws" => Kind::Ws,
-            "startup" => Kind::Startup,
+            Workload::Ws => Kind::Ws,
+            Workload::Startup => Kind::Startup,
             _ => Kind::Http,
         }
     }
@@ -44,7 +45,7 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub struct Row<'a> {
     pub cell: &'a Cell,
-    pub language: &'a str,
+    pub language: &'a Language,
     /// The best contender of its language on this workload.
     pub best_of_language: bool,
 }
@@ -66,7 +67,7 @@ impl Row<'_> {
 /// cells that failed or were skipped (at any worker count).
 #[derive(Debug, Clone)]
 pub struct WorkloadSummary<'a> {
-    pub workload: &'a str,
+    pub workload: &'a Workload,
     pub kind: Kind,
     pub rows: Vec<Row<'a>>,
     pub problems: Vec<&'a Cell>,
@@ -75,7 +76,7 @@ pub struct WorkloadSummary<'a> {
 /// The headline of one workload: best Node.js vs best Python.
 #[derive(Debug, Clone)]
 pub struct Headline<'a> {
-    pub workload: &'a str,
+    pub workload: &'a Workload,
     pub kind: Kind,
     pub node: &'a Cell,
     pub python: &'a Cell,
@@ -172,16 +173,16 @@ pub fn lower_bound(cell: &Cell) -> Option<f64> {
 }
 
 /// The workloads in the run, in the settings' order, then any others in cell order.
-pub fn workloads(run: &Run) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    let in_cells = |w: &str| run.cells.iter().any(|c| c.workload == w);
+pub fn workloads(run: &Run) -> Vec<&Workload> {
+    let mut out: Vec<&Workload> = Vec::new();
+    let in_cells = |w: &Workload| run.cells.iter().any(|c| c.workload == *w);
     for w in &run.settings.workloads {
-        if in_cells(w) && !out.contains(&w.as_str()) {
+        if in_cells(w) && !out.contains(&w) {
             out.push(w);
         }
     }
     for c in &run.cells {
-        if !out.contains(&c.workload.as_str()) {
+        if !out.contains(&&c.workload) {
             out.push(&c.workload);
         }
     }
@@ -189,7 +190,7 @@ pub fn workloads(run: &Run) -> Vec<&str> {
 }
 
 /// The contenders that have cells for `workload`, in the run's contender order.
-pub fn contenders_of<'a>(run: &'a Run, workload: &str) -> Vec<&'a str> {
+pub fn contenders_of<'a>(run: &'a Run, workload: &Workload) -> Vec<&'a str> {
     let mut out: Vec<&str> = Vec::new();
     let known = run.contenders.iter().map(|c| c.name.as_str());
     let in_cells = run.cells.iter().map(|c| c.contender.as_str());
@@ -198,7 +199,7 @@ pub fn contenders_of<'a>(run: &'a Run, workload: &str) -> Vec<&'a str> {
             && run
                 .cells
                 .iter()
-                .any(|c| c.contender == name && c.workload == workload)
+                .any(|c| c.contender == name && c.workload == *workload)
         {
             out.push(name);
         }
@@ -206,9 +207,13 @@ pub fn contenders_of<'a>(run: &'a Run, workload: &str) -> Vec<&'a str> {
     out
 }
 
-pub fn language_of<'a>(run: &'a Run, contender: &str) -> &'a str {
-    run.contender(contender)
-        .map_or("unknown", |c| c.language.as_str())
+/// The language shown for a contender the run does not list.
+static UNKNOWN: std::sync::LazyLock<Language> =
+    std::sync::LazyLock::new(|| Language::Other("unknown".into()));
+
+/// A contender's language, "unknown" for a contender the run does not list.
+pub fn language_of<'a>(run: &'a Run, contender: &str) -> &'a Language {
+    verdict::language_of(run, contender).unwrap_or(&UNKNOWN)
 }
 
 pub fn summarize(run: &Run) -> Vec<WorkloadSummary<'_>> {
@@ -218,7 +223,7 @@ pub fn summarize(run: &Run) -> Vec<WorkloadSummary<'_>> {
         .collect()
 }
 
-fn summarize_workload<'a>(run: &'a Run, workload: &'a str) -> WorkloadSummary<'a> {
+fn summarize_workload<'a>(run: &'a Run, workload: &'a Workload) -> WorkloadSummary<'a> {
     let kind = Kind::of(workload);
     let mut rows = Vec::new();
     let mut problems = Vec::new();
@@ -226,7 +231,7 @@ fn summarize_workload<'a>(run: &'a Run, workload: &'a str) -> WorkloadSummary<'a
         let mut cells: Vec<&Cell> = run
             .cells
             .iter()
-            .filter(|c| c.contender == name && c.workload == workload)
+            .filter(|c| c.contender == name && c.workload == *workload)
             .collect();
         cells.sort_by_key(|c| c.workers);
         problems.extend(cells.iter().copied().filter(|c| !c.status.is_ok()));
@@ -250,7 +255,7 @@ fn summarize_workload<'a>(run: &'a Run, workload: &'a str) -> WorkloadSummary<'a
     }
 }
 
-fn best_index(rows: &[Row<'_>], language: &str, kind: Kind) -> Option<usize> {
+fn best_index(rows: &[Row<'_>], language: &Language, kind: Kind) -> Option<usize> {
     let better = |a: f64, b: f64| {
         if kind.higher_is_better() {
             a > b
@@ -278,14 +283,14 @@ pub fn headlines<'a>(summaries: &[WorkloadSummary<'a>]) -> Vec<Headline<'a>> {
     summaries
         .iter()
         .filter_map(|s| {
-            let best = |lang: &str| {
+            let best = |lang: &Language| {
                 s.rows
                     .iter()
                     .find(|r| r.best_of_language && r.language == lang)
                     .and_then(|r| Some((r.cell, r.verdict_headline()?)))
             };
-            let (node, node_est) = best("node")?;
-            let (python, python_est) = best("python")?;
+            let (node, node_est) = best(&Language::Node)?;
+            let (python, python_est) = best(&Language::Python)?;
             Some(Headline {
                 workload: s.workload,
                 kind: s.kind,
@@ -385,7 +390,7 @@ mod tests {
     fn best_of_language_and_headlines_follow_the_metric() {
         let run = sample_run();
         let s = summarize(&run);
-        let json = s.iter().find(|s| s.workload == "json").unwrap();
+        let json = s.iter().find(|s| *s.workload == Workload::Json).unwrap();
         let best: Vec<&str> = json
             .rows
             .iter()
@@ -399,13 +404,16 @@ mod tests {
         );
         let startup = headlines(&s)
             .into_iter()
-            .find(|h| h.workload == "startup")
+            .find(|h| *h.workload == Workload::Startup)
             .unwrap();
         assert!(
             startup.ratio.value < 1.0 && startup.sentence().starts_with("Node.js"),
             "lower start-up time wins"
         );
-        let mixed = s.iter().find(|s| s.workload == "cpu-mixed").unwrap();
+        let mixed = s
+            .iter()
+            .find(|s| *s.workload == Workload::CpuMixed)
+            .unwrap();
         assert_eq!(
             mixed.problems.len(),
             1,
@@ -413,7 +421,13 @@ mod tests {
         );
         assert_eq!(
             workloads(&run),
-            ["json", "io", "cpu-mixed", "ws", "startup"]
+            [
+                &Workload::Json,
+                &Workload::Io,
+                &Workload::CpuMixed,
+                &Workload::Ws,
+                &Workload::Startup
+            ]
         );
     }
 
@@ -442,5 +456,40 @@ mod tests {
         assert_eq!(lower_bound(&cell), Some(1_200.0));
         cell.trials = vec![trial(None, TrialOutcome::Truncated)];
         assert_eq!(lower_bound(&cell), None);
+    }
+
+    /// A workload bakeoff does not define (a custom one, or one from another
+    /// version) gets its own table under its name in every renderer, and a
+    /// claim that needed the workload it replaced names the gap.
+    #[test]
+    fn a_custom_workload_is_tabled_under_its_name() {
+        let mut run = sample_run();
+        let custom = Workload::from_name("checkout-flow");
+        let rename = |w: &mut Workload| {
+            if *w == Workload::Io {
+                *w = custom.clone();
+            }
+        };
+        run.cells.iter_mut().for_each(|c| rename(&mut c.workload));
+        run.settings.workloads.iter_mut().for_each(rename);
+        let s = summarize(&run);
+        let table = s.iter().find(|s| *s.workload == custom).expect("a table");
+        assert_eq!(table.kind, Kind::Http);
+        assert!(!table.rows.is_empty());
+        let mut text = Vec::new();
+        crate::report::render_text(&run, false, &mut text).unwrap();
+        assert!(String::from_utf8(text).unwrap().contains("checkout-flow"));
+        let mut md = Vec::new();
+        crate::report::render_markdown(&run, &mut md).unwrap();
+        assert!(String::from_utf8(md).unwrap().contains("checkout-flow"));
+        let io_claim = crate::verdict::claims::check_all(&run)
+            .into_iter()
+            .find(|c| c.id == 3)
+            .unwrap();
+        assert!(
+            io_claim.missing.iter().any(|m| m.starts_with("node/io")),
+            "{:?}",
+            io_claim.missing
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! shared by the text, Markdown and HTML renderers, plus number formatting and
 //! the one plain-text table layout (column widths, padding) every command uses.
 
-use crate::model::{Cell, Estimate, Interval, Run};
+use crate::model::{Cell, Estimate, Flag, Interval, Run};
+use crate::workload::Workload;
 
 use super::summary::{self, Kind, Row, WorkloadSummary};
 
@@ -102,11 +103,11 @@ pub const SCALING_NOTE: &str =
 /// Capacity by worker count for every contender and workload where a worker
 /// sweep ran (the summary tables show the lowest count only); `None` without one.
 pub fn scaling_table(run: &Run) -> Option<Table> {
-    let swept: std::collections::BTreeSet<(&str, &str)> = run
+    let swept: std::collections::BTreeSet<(&Workload, &str)> = run
         .cells
         .iter()
         .filter(|c| c.workers > 1 && c.capacity.is_some())
-        .map(|c| (c.workload.as_str(), c.contender.as_str()))
+        .map(|c| (&c.workload, c.contender.as_str()))
         .collect();
     if swept.is_empty() {
         return None;
@@ -114,10 +115,15 @@ pub fn scaling_table(run: &Run) -> Option<Table> {
     let mut cells: Vec<&Cell> = run
         .cells
         .iter()
-        .filter(|c| swept.contains(&(c.workload.as_str(), c.contender.as_str())))
+        .filter(|c| swept.contains(&(&c.workload, c.contender.as_str())))
         .collect();
+    // Workloads by name, as the table has always listed them.
     cells.sort_by(|a, b| {
-        (&a.workload, &a.contender, a.workers).cmp(&(&b.workload, &b.contender, b.workers))
+        (a.workload.name(), &a.contender, a.workers).cmp(&(
+            b.workload.name(),
+            &b.contender,
+            b.workers,
+        ))
     });
     let rows = cells
         .iter()
@@ -127,10 +133,10 @@ pub fn scaling_table(run: &Run) -> Option<Table> {
                 Some(e) => format!("{:.0}%", e * 100.0),
                 None => "-".to_string(),
             };
-            let contended = c.flags.iter().any(|f| f == "contended");
+            let contended = c.flags.contains(&Flag::Contended);
             vec![
                 TableCell::plain(&c.contender),
-                TableCell::plain(&c.workload),
+                TableCell::plain(c.workload.name()),
                 TableCell::plain(c.workers.to_string()),
                 TableCell::plain(
                     c.capacity
@@ -191,7 +197,7 @@ fn row(r: &Row<'_>, kind: Kind, db_cpu: bool) -> Vec<TableCell> {
         (None, Some(low)) => format!("≥ {} (lower bound)", f(low)),
         (None, None) => "-".to_string(),
     };
-    let mut out = vec![name, TableCell::plain(r.language)];
+    let mut out = vec![name, TableCell::plain(r.language.name())];
     match kind {
         Kind::Http => {
             out.push(TableCell::plain(est(fmt_rate)));
@@ -248,42 +254,42 @@ fn row(r: &Row<'_>, kind: Kind, db_cpu: bool) -> Vec<TableCell> {
         } else {
             Style::Warn
         },
-        text: flags.join(", "),
+        text: Flag::list(&flags, ", "),
     });
     out
 }
 
 /// The cell's flags, with `noisy` added when the capacity estimate says so.
-pub fn flags(cell: &crate::model::Cell) -> Vec<String> {
+pub fn flags(cell: &crate::model::Cell) -> Vec<Flag> {
     let mut flags = cell.flags.clone();
-    if cell.capacity.is_some_and(|c| c.noisy) && !flags.iter().any(|f| f == "noisy") {
-        flags.push("noisy".into());
+    if cell.capacity.is_some_and(|c| c.noisy) && !flags.contains(&Flag::Noisy) {
+        flags.push(Flag::Noisy);
     }
     flags
 }
 
 /// What each flag means, for the legends.
-pub fn flag_meaning(flag: &str) -> &'static str {
+pub fn flag_meaning(flag: &Flag) -> &'static str {
     match flag {
-        "noisy" => "trials disagree by more than 10% (coefficient of variation); rerun on a quieter machine",
-        "contended" => "the load generator competed for CPU; figures are a lower bound",
-        "generator-limited" => "the generator could not send at the target rate; capacity may be higher (a lower bound, left out of verdicts)",
-        "machine-noisy" => "the machine held the generator up in every retry, so no clean window could be had; left out of verdicts",
-        "truncated" => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
-        "inconsistent" => "the engine's counts disagree with an independent count (see the cell's notes)",
-        "drift" => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",
-        _ => "see the cell's notes",
+        Flag::Noisy => "trials disagree by more than 10% (coefficient of variation); rerun on a quieter machine",
+        Flag::Contended => "the load generator competed for CPU; figures are a lower bound",
+        Flag::GeneratorLimited => "the generator could not send at the target rate; capacity may be higher (a lower bound, left out of verdicts)",
+        Flag::MachineNoisy => "the machine held the generator up in every retry, so no clean window could be had; left out of verdicts",
+        Flag::Truncated => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
+        Flag::Inconsistent => "the engine's counts disagree with an independent count (see the cell's notes)",
+        Flag::Drift => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",
+        Flag::Other(_) => "see the cell's notes",
     }
 }
 
 /// Flags whose reason the text and Markdown reports spell out per cell (the
 /// cell's notes), since they change what its figures mean.
-pub const EXPLAINED_FLAGS: [&str; 5] = [
-    "truncated",
-    "machine-noisy",
-    "generator-limited",
-    "inconsistent",
-    "drift",
+pub const EXPLAINED_FLAGS: [Flag; 5] = [
+    Flag::Truncated,
+    Flag::MachineNoisy,
+    Flag::GeneratorLimited,
+    Flag::Inconsistent,
+    Flag::Drift,
 ];
 
 /// "contender workload ×w: note; note" for each cell carrying an
@@ -292,11 +298,7 @@ pub fn explained_notes(run: &Run) -> Vec<String> {
     run.cells
         .iter()
         .filter(|c| !c.notes.is_empty())
-        .filter(|c| {
-            c.flags
-                .iter()
-                .any(|f| EXPLAINED_FLAGS.contains(&f.as_str()))
-        })
+        .filter(|c| c.flags.iter().any(|f| EXPLAINED_FLAGS.contains(f)))
         .map(|c| {
             format!(
                 "{} {} ×{}: {}",
@@ -310,8 +312,8 @@ pub fn explained_notes(run: &Run) -> Vec<String> {
 }
 
 /// All distinct flags in the run, in first-seen order.
-pub fn run_flags(run: &Run) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+pub fn run_flags(run: &Run) -> Vec<Flag> {
+    let mut out: Vec<Flag> = Vec::new();
     for c in &run.cells {
         for f in flags(c) {
             if !out.contains(&f) {
@@ -506,13 +508,13 @@ mod tests {
         assert_eq!(t.rows[1][2].text, "2");
         assert!(t.rows[1][4].text.ends_with('%'), "{:?}", t.rows[1]);
         let two = run.cells.iter_mut().find(|c| c.workers > 1).unwrap();
-        two.flags.push("contended".into());
+        two.flags.push(Flag::Contended);
         let (name, workload) = (two.contender.clone(), two.workload.clone());
         let t = scaling_table(&run).unwrap();
         let row = t
             .rows
             .iter()
-            .find(|r| r[0].text == name && r[1].text == workload && r[2].text == "2")
+            .find(|r| r[0].text == name && r[1].text == workload.name() && r[2].text == "2")
             .unwrap();
         assert_eq!(row[5].style, Style::Warn);
         run.cells.retain(|c| c.workers == 1);

@@ -316,7 +316,7 @@ mod tests {
         let cap = cell.capacity.unwrap();
         assert_eq!((cap.n, cap.interval), (3, Interval::Range));
         assert_eq!((cap.median, cap.ci_low, cap.ci_high), (800.0, 0.0, 1000.0));
-        assert_eq!(cell.flags, ["noisy"]);
+        assert_eq!(cell.flags, [crate::model::Flag::Noisy]);
         assert_eq!(cell.notes, ["kept"]);
         let outcomes: Vec<_> = cell.trials.iter().map(|t| t.outcome).collect();
         use crate::model::{StepPhase, StepVerdict, TrialOutcome};

@@ -14,7 +14,9 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::model::{Cell, ContenderInfo, Environment, Run, RunStatus, Settings};
+use crate::workload::Workload;
 
+mod columns;
 mod migrations;
 pub(crate) mod owner;
 mod read;
@@ -26,8 +28,8 @@ pub use migrations::SCHEMA_VERSION;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEqualRates {
     pub run_id: i64,
-    /// (workload name, workers, req/s).
-    pub rates: Vec<(String, u32, f64)>,
+    /// (workload, workers, req/s).
+    pub rates: Vec<(Workload, u32, f64)>,
 }
 
 /// The default database path, relative to the working directory.
@@ -74,7 +76,7 @@ pub struct RunSummary {
     pub status: RunStatus,
     pub profile: String,
     pub contenders: Vec<String>,
-    pub workloads: Vec<String>,
+    pub workloads: Vec<Workload>,
     pub cells_ok: u32,
     pub cells_failed: u32,
 }

@@ -42,16 +42,6 @@ fn parse_text<T>(
     parse(&text).ok_or_else(|| bad_data(format!("unknown {what} {text:?}")))
 }
 
-fn parse_status(s: &str) -> rusqlite::Result<RunStatus> {
-    Ok(match s {
-        "running" => RunStatus::Running,
-        "complete" => RunStatus::Complete,
-        "interrupted" => RunStatus::Interrupted,
-        "failed" => RunStatus::Failed,
-        other => return Err(bad_data(format!("unknown run status {other:?}"))),
-    })
-}
-
 pub(super) fn latest_run(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     conn.query_row("SELECT max(id) FROM runs", [], |r| r.get(0))
 }
@@ -120,7 +110,7 @@ pub(super) fn list_runs(conn: &Connection) -> rusqlite::Result<Vec<RunSummary>> 
                 id: r.get(0)?,
                 started_at: r.get(1)?,
                 finished_at: r.get(2)?,
-                status: parse_status(&r.get::<_, String>(3)?)?,
+                status: parse_text(r, 3, "run status", RunStatus::parse)?,
                 profile: r.get(4)?,
                 contenders: from_json(&r.get::<_, String>(5)?)?,
                 workloads: from_json(&r.get::<_, String>(6)?)?,
@@ -155,7 +145,7 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, Option<String>>(1)?,
-                    parse_status(&r.get::<_, String>(2)?)?,
+                    parse_text(r, 2, "run status", RunStatus::parse)?,
                     Settings {
                         profile: r.get(3)?,
                         slo_p99_ms: real(r, 4)?,

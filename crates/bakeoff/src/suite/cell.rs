@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use super::plan::CellKey;
 use super::stats;
 use crate::model::{
-    Cell, CellStatus, EqualLoad, Startup, StepPhase, StepVerdict, Trial, TrialOutcome, WsPoint,
+    Cell, CellStatus, EqualLoad, Flag, Startup, StepPhase, StepVerdict, Trial, TrialOutcome,
+    WsPoint,
 };
 use crate::workload::Workload;
 
@@ -22,7 +23,7 @@ pub(super) struct CellState {
     pub(super) ws: Vec<WsPoint>,
     pub(super) startup_ms: Vec<f64>,
     pub(super) idle_mem: Vec<u64>,
-    pub(super) flags: BTreeSet<String>,
+    pub(super) flags: BTreeSet<Flag>,
     pub(super) notes: Vec<String>,
 }
 
@@ -31,8 +32,8 @@ impl CellState {
     pub(super) fn pending(&self) -> bool {
         !self.done && self.failed.is_none() && self.skipped.is_none()
     }
-    pub(super) fn flag(&mut self, flag: &str, note: String) {
-        self.flags.insert(flag.to_string());
+    pub(super) fn flag(&mut self, flag: Flag, note: String) {
+        self.flags.insert(flag);
         if !self.notes.contains(&note) {
             self.notes.push(note);
         }
@@ -58,7 +59,7 @@ impl CellState {
     pub(super) fn check_drift(&mut self, trial: u32, speeds: [Option<f64>; 3]) {
         if let Some((lo, hi)) = drift(speeds) {
             self.flag(
-                "drift",
+                Flag::Drift,
                 format!(
                     "trial {}: the contender's core ran at {:.0}–{:.0}% of the fastest speed this run measured on it (a fixed loop timed before and after the search): the machine slowed down, not only the server",
                     trial + 1,
@@ -105,17 +106,17 @@ impl CellState {
         for (outcome, flag, what) in [
             (
                 TrialOutcome::Truncated,
-                "truncated",
+                Flag::Truncated,
                 "truncated (capacity is a lower bound)",
             ),
             (
                 TrialOutcome::MachineNoisy,
-                "machine-noisy",
+                Flag::MachineNoisy,
                 "machine-noisy (no clean window)",
             ),
             (
                 TrialOutcome::GeneratorLimited,
-                "generator-limited",
+                Flag::GeneratorLimited,
                 "generator-limited (capacity is a lower bound)",
             ),
         ] {
@@ -161,7 +162,7 @@ impl CellState {
         if let Some(e) = capacity {
             if e.noisy {
                 self.flag(
-                    "noisy",
+                    Flag::Noisy,
                     format!(
                         "capacity varies by {:.0}% across trials (CV > 10%)",
                         e.cv * 100.0
@@ -193,14 +194,14 @@ impl CellState {
             .filter(|c| !c.ok)
         {
             self.flag(
-                "inconsistent",
+                Flag::Inconsistent,
                 format!("{} check failed: {}", c.check, c.detail),
             );
         }
         let loads = !matches!(key.workload, Workload::Startup);
         if loads && self.skipped.is_none() && key.workers + 1 > cores {
             self.flag(
-                "contended",
+                Flag::Contended,
                 format!(
                     "{} workers + 1 generator core > {cores} cores: they share CPUs",
                     key.workers
@@ -216,7 +217,7 @@ impl CellState {
         });
         if let Some(s) = startup.filter(|s| s.to_healthy_ms.noisy) {
             self.flag(
-                "noisy",
+                Flag::Noisy,
                 format!(
                     "start-up time varies by {:.0}% (CV > 10%)",
                     s.to_healthy_ms.cv * 100.0
@@ -230,7 +231,7 @@ impl CellState {
         };
         let cell = Cell {
             contender: key.contender.clone(),
-            workload: key.workload.name().to_string(),
+            workload: key.workload.clone(),
             workers: key.workers,
             status,
             capacity,
@@ -316,12 +317,8 @@ mod tests {
             (cap.n, cap.interval, cap.center()),
             (1, Interval::Single, 1000.0)
         );
-        for flag in ["truncated", "machine-noisy", "generator-limited"] {
-            assert!(
-                cell.flags.iter().any(|f| f == flag),
-                "{flag}: {:?}",
-                cell.flags
-            );
+        for flag in [Flag::Truncated, Flag::MachineNoisy, Flag::GeneratorLimited] {
+            assert!(cell.flags.contains(&flag), "{flag}: {:?}", cell.flags);
         }
         let truncated = cell
             .notes
@@ -350,7 +347,7 @@ mod tests {
             ..CellState::default()
         };
         let cell = st.finish(&key(), None, 4);
-        assert!(cell.flags.contains(&"inconsistent".to_string()));
+        assert!(cell.flags.contains(&Flag::Inconsistent));
         assert!(cell
             .notes
             .contains(&"upstream calls check failed: 412 calls > 400 sent".to_string()));

@@ -37,16 +37,12 @@ pub struct PreviousRates {
 }
 
 impl PreviousRates {
-    /// From the store's rows (workload name, workers, rate); unknown workload
-    /// names (from a newer bakeoff) are ignored.
-    pub fn from_rows(plan: &Plan, run_id: i64, rows: &[(String, u32, f64)]) -> PreviousRates {
+    /// From the store's rows (workload, workers, rate).
+    pub fn from_rows(plan: &Plan, run_id: i64, rows: &[(Workload, u32, f64)]) -> PreviousRates {
         let rates = rows
             .iter()
             .filter(|(_, _, rps)| rps.is_finite() && *rps > 0.0)
-            .filter_map(|(name, workers, rps)| {
-                let w = Workload::parse(name).ok()?;
-                Some(((w, worker_group(plan, *workers)), *rps))
-            })
+            .map(|(w, workers, rps)| ((w.clone(), worker_group(plan, *workers)), *rps))
             .collect();
         PreviousRates { run_id, rates }
     }
@@ -66,7 +62,7 @@ impl EqualRates {
                 continue;
             };
             let e = lowest
-                .entry((key.workload, worker_group(plan, key.workers)))
+                .entry((key.workload.clone(), worker_group(plan, key.workers)))
                 .or_insert(m);
             *e = e.min(m);
         }
@@ -96,7 +92,7 @@ impl EqualRates {
 
     pub(super) fn get(&self, plan: &Plan, key: &CellKey) -> Option<EqualRate> {
         self.0
-            .get(&(key.workload, worker_group(plan, key.workers)))
+            .get(&(key.workload.clone(), worker_group(plan, key.workers)))
             .copied()
     }
 }

@@ -504,7 +504,7 @@ impl Driver for FakeDriver {
             let name = name_of(&spec.base_url);
             self.enter(WindowLog {
                 contender: name.clone(),
-                workload: Some(spec.workload),
+                workload: Some(spec.workload.clone()),
                 rate: spec.rate,
                 purpose: Some(spec.purpose),
                 warmup: spec.warmup,

@@ -385,11 +385,7 @@ impl Plan {
             trials: self.trials,
             duration_scale: self.duration_scale,
             contenders: self.contenders.iter().map(|c| c.name.clone()).collect(),
-            workloads: self
-                .workloads
-                .iter()
-                .map(|w| w.name().to_string())
-                .collect(),
+            workloads: self.workloads.clone(),
             workers: self.workers.clone(),
             database: self.database,
         }
@@ -442,20 +438,20 @@ impl Plan {
     fn http_workloads(&self) -> Vec<Workload> {
         self.workloads
             .iter()
-            .copied()
             .filter(|w| !matches!(w, Workload::Ws | Workload::Startup))
+            .cloned()
             .collect()
     }
 
-    fn has(&self, w: Workload) -> bool {
-        self.workloads.contains(&w)
+    fn has(&self, w: &Workload) -> bool {
+        self.workloads.contains(w)
     }
 
     /// Every cell of the plan, in a stable order. `ws` runs with 1 worker only.
     pub fn cells(&self) -> Vec<CellKey> {
         let mut out = Vec::new();
         for c in &self.contenders {
-            for &w in &self.workloads {
+            for w in &self.workloads {
                 let counts = match w {
                     Workload::Ws => vec![1],
                     Workload::Startup => vec![self.startup_workers(c)],
@@ -464,7 +460,7 @@ impl Plan {
                 for workers in counts {
                     out.push(CellKey {
                         contender: c.name.clone(),
-                        workload: w,
+                        workload: w.clone(),
                         workers,
                     });
                 }
@@ -501,10 +497,10 @@ impl Plan {
     }
 
     /// No skip reason: the plan measures `w` for `c` at `workers`.
-    fn runnable(&self, c: &ContenderSpec, w: Workload, workers: u32) -> bool {
+    fn runnable(&self, c: &ContenderSpec, w: &Workload, workers: u32) -> bool {
         self.skip_reason(&CellKey {
             contender: c.name.clone(),
-            workload: w,
+            workload: w.clone(),
             workers,
         })
         .is_none()
@@ -521,7 +517,7 @@ impl Plan {
     /// no other measurement (start-up, idle memory) carries it.
     pub fn launches(&self) -> Vec<Launch> {
         let http = self.http_workloads();
-        let ws = self.has(Workload::Ws);
+        let ws = self.has(&Workload::Ws);
         let ws_search = ws && self.phases.ws_search;
         let mut out = Vec::new();
         let n = self.contenders.len().max(1);
@@ -533,14 +529,14 @@ impl Plan {
                 for &workers in &counts {
                     let mut workloads: Vec<Workload> = http
                         .iter()
-                        .copied()
-                        .filter(|&w| w != Workload::Data && self.runnable(c, w, workers))
+                        .filter(|&w| *w != Workload::Data && self.runnable(c, w, workers))
+                        .cloned()
                         .collect();
                     if !workloads.is_empty() {
                         let r = (trial as usize + i) % workloads.len();
                         workloads.rotate_left(r);
                     }
-                    let ws_here = ws_search && workers == 1 && self.runnable(c, Workload::Ws, 1);
+                    let ws_here = ws_search && workers == 1 && self.runnable(c, &Workload::Ws, 1);
                     push(
                         &mut out,
                         LaunchKind::Capacity { trial },
@@ -550,7 +546,8 @@ impl Plan {
                         ws_here,
                         false,
                     );
-                    if http.contains(&Workload::Data) && self.runnable(c, Workload::Data, workers) {
+                    if http.contains(&Workload::Data) && self.runnable(c, &Workload::Data, workers)
+                    {
                         push(
                             &mut out,
                             LaunchKind::Capacity { trial },
@@ -562,7 +559,7 @@ impl Plan {
                         );
                     }
                 }
-                if ws_search && !counts.contains(&1) && self.runnable(c, Workload::Ws, 1) {
+                if ws_search && !counts.contains(&1) && self.runnable(c, &Workload::Ws, 1) {
                     push(
                         &mut out,
                         LaunchKind::Capacity { trial },
@@ -577,7 +574,7 @@ impl Plan {
         }
         for c in &self.contenders {
             let counts = self.worker_counts(c);
-            let ws_runnable = ws && self.runnable(c, Workload::Ws, 1);
+            let ws_runnable = ws && self.runnable(c, &Workload::Ws, 1);
             let mut all = counts.clone();
             if ws_runnable && !all.contains(&1) {
                 all.insert(0, 1);
@@ -586,8 +583,8 @@ impl Plan {
                 let measured = counts.contains(&workers);
                 let workloads: Vec<Workload> = http
                     .iter()
-                    .copied()
-                    .filter(|&w| measured && w != Workload::Data && self.runnable(c, w, workers))
+                    .filter(|&w| measured && *w != Workload::Data && self.runnable(c, w, workers))
+                    .cloned()
                     .collect();
                 push(
                     &mut out,
@@ -600,7 +597,7 @@ impl Plan {
                 );
                 if measured
                     && http.contains(&Workload::Data)
-                    && self.runnable(c, Workload::Data, workers)
+                    && self.runnable(c, &Workload::Data, workers)
                 {
                     push(
                         &mut out,
@@ -614,10 +611,10 @@ impl Plan {
                 }
             }
         }
-        if self.has(Workload::Startup) {
+        if self.has(&Workload::Startup) {
             for c in &self.contenders {
                 let sw = self.startup_workers(c);
-                if !self.runnable(c, Workload::Startup, sw) {
+                if !self.runnable(c, &Workload::Startup, sw) {
                     continue;
                 }
                 let have = out
@@ -648,11 +645,11 @@ impl Plan {
         let mut t = startup + self.scaled(p.idle_sample) + stop;
         match launch.kind {
             LaunchKind::Capacity { .. } => {
-                for (i, &w) in launch.workloads.iter().enumerate() {
+                for (i, w) in launch.workloads.iter().enumerate() {
                     t += SearchConfig::for_plan(self, w, i == 0).worst_case();
                 }
                 if launch.ws {
-                    t += SearchConfig::for_plan(self, Workload::Ws, launch.workloads.is_empty())
+                    t += SearchConfig::for_plan(self, &Workload::Ws, launch.workloads.is_empty())
                         .worst_case();
                 }
             }

@@ -44,7 +44,7 @@ fn quick_profile_defaults() {
     assert_eq!(p.cells().len(), 4 * 6);
     let s = p.settings();
     assert_eq!(s.profile, "quick");
-    assert_eq!(s.workloads[3], "cpu-mixed");
+    assert_eq!(s.workloads[3], Workload::CpuMixed);
 }
 
 /// The worst case (every warm-up at its cap, every search to its limits,

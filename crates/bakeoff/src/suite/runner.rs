@@ -27,7 +27,7 @@ use super::{
     DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, Sampler, Warmup,
     WindowPurpose, WindowSpec, WsSpec,
 };
-use crate::model::{Cell, EqualLoad, SearchStep, Trial, WsPoint};
+use crate::model::{Cell, EqualLoad, Flag, SearchStep, Trial, WsPoint};
 use crate::workload::Workload;
 
 /// Receives each finished cell (the store writes it in one transaction).
@@ -291,7 +291,7 @@ impl PlanExecution<'_> {
         &mut self,
         what: &str,
         phase: ProgressPhase,
-        rate: Option<(f64, Workload)>,
+        rate: Option<(f64, &Workload)>,
         p99: Option<f64>,
     ) {
         let (done, eta) = eta(&self.budgets, self.current, self.current_started);
@@ -313,7 +313,7 @@ impl PlanExecution<'_> {
         let any_http = launch
             .workloads
             .iter()
-            .any(|&w| self.pending(&Self::key(launch, w)));
+            .any(|w| self.pending(&Self::key(launch, w.clone())));
         let any_ws = launch.ws && self.pending(&Self::key(launch, Workload::Ws));
         if !wants_startup && !any_http && !any_ws {
             return Ok(());
@@ -385,13 +385,16 @@ impl PlanExecution<'_> {
         }
         let idle_cpu = idle.map(|i| i.cpu_cores);
         let mut first = true;
-        let mut steps: Vec<(Workload, bool)> =
-            launch.workloads.iter().map(|&w| (w, false)).collect();
+        let mut steps: Vec<(Workload, bool)> = launch
+            .workloads
+            .iter()
+            .map(|w| (w.clone(), false))
+            .collect();
         if launch.ws {
             steps.push((Workload::Ws, true));
         }
         for (w, is_ws) in steps {
-            let key = Self::key(launch, w);
+            let key = Self::key(launch, w.clone());
             if !self.pending(&key) {
                 continue;
             }
@@ -471,13 +474,13 @@ impl PlanExecution<'_> {
         trial: u32,
         first: bool,
     ) -> Result<(), DriveError> {
-        let cfg = SearchConfig::for_plan(self.plan, key.workload, first);
+        let cfg = SearchConfig::for_plan(self.plan, &key.workload, first);
         let what = format!("{key}, trial {}/{}", trial + 1, self.plan.trials);
         let (driver, cancel) = (self.driver, self.cancel);
         let http = HttpWindows {
             driver,
             base_url: url,
-            workload: key.workload,
+            workload: key.workload.clone(),
         };
         let ws = WsWindows {
             driver,
@@ -553,13 +556,13 @@ impl PlanExecution<'_> {
         self.report(
             &key.to_string(),
             ProgressPhase::EqualLoad,
-            Some((rate, key.workload)),
+            Some((rate, &key.workload)),
             None,
         );
         // Warm up apart from the measured window, so its CPU is not charged.
         let warm = WindowSpec {
             base_url: url.to_string(),
-            workload: key.workload,
+            workload: key.workload.clone(),
             rate,
             duration: settle,
             warmup: Warmup::Adaptive {
@@ -585,7 +588,7 @@ impl PlanExecution<'_> {
         self.report(
             &key.to_string(),
             ProgressPhase::EqualLoad,
-            Some((r.achieved_rps, key.workload)),
+            Some((r.achieved_rps, &key.workload)),
             Some(r.latency.p99),
         );
         let st = self.state(key);
@@ -614,7 +617,7 @@ impl PlanExecution<'_> {
         }
         if !r.generator_valid {
             st.flag(
-                "generator-limited",
+                Flag::GeneratorLimited,
                 format!(
                     "the load generator fell behind during the equal-load window{}",
                     r.generator_note
@@ -625,7 +628,7 @@ impl PlanExecution<'_> {
             );
         }
         if let Some(c) = r.consistency.as_ref().filter(|c| !c.ok) {
-            st.flag("inconsistent", format!("{}: {}", c.check, c.detail));
+            st.flag(Flag::Inconsistent, format!("{}: {}", c.check, c.detail));
         }
         let cost = cost.unwrap_or_default();
         st.equal = Some(EqualLoad {
@@ -669,7 +672,7 @@ impl PlanExecution<'_> {
             self.report(
                 &key.to_string(),
                 ProgressPhase::Ws { clients },
-                Some((rate, Workload::Ws)),
+                Some((rate, &Workload::Ws)),
                 None,
             );
             let idle = match self
@@ -722,7 +725,7 @@ impl PlanExecution<'_> {
             }
             if !r.valid {
                 st.flag(
-                    "generator-limited",
+                    Flag::GeneratorLimited,
                     format!(
                         "ws {clients} clients: the window is not valid ({})",
                         r.warnings.join("; ")

@@ -8,7 +8,7 @@ use super::fakes::*;
 use super::plan::tests::{opts, spec};
 use super::plan::{ContenderSpec, Plan, PlanOptions};
 use super::*;
-use crate::model::{Cell, CellStatus};
+use crate::model::{Cell, CellStatus, Flag};
 use crate::suite::plan::Profile;
 use crate::suite::PreviousRates;
 use crate::workload::Workload;
@@ -71,7 +71,7 @@ impl Harness {
     fn cell(&self, contender: &str, workload: &str) -> &Cell {
         self.cells
             .iter()
-            .find(|c| c.contender == contender && c.workload == workload)
+            .find(|c| c.contender == contender && c.workload.name() == workload)
             .unwrap_or_else(|| panic!("no cell {contender} {workload}"))
     }
 }
@@ -139,7 +139,7 @@ async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
         assert_eq!(el.rss_mean_bytes, 100_000_000);
         assert!(!el.histograms.is_empty());
         // 2 workers + 1 generator core fit 2 cores? 1 + 1 = 2: not contended.
-        assert!(!c.flags.contains(&"contended".to_string()));
+        assert!(!c.flags.contains(&Flag::Contended));
     }
     let mixed = h.cell("a", "cpu-mixed").equal_load.as_ref().unwrap();
     assert!(mixed.light.is_some());
@@ -217,7 +217,7 @@ async fn a_slower_machine_around_a_search_flags_drift() {
     let flagged: Vec<&Cell> = h
         .cells
         .iter()
-        .filter(|c| c.flags.iter().any(|f| f == "drift"))
+        .filter(|c| c.flags.contains(&Flag::Drift))
         .collect();
     assert_eq!(flagged.len(), 1, "{:#?}", h.cells);
     let note = flagged[0]
@@ -401,7 +401,7 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
     let names: Vec<(&str, &str)> = h
         .cells
         .iter()
-        .map(|c| (c.contender.as_str(), c.workload.as_str()))
+        .map(|c| (c.contender.as_str(), c.workload.name()))
         .collect();
     assert!(
         names.contains(&("a", "json")) && names.contains(&("a", "db")),
@@ -428,8 +428,8 @@ async fn worker_sweep_gives_scaling_efficiency_and_contention() {
     // The fake ignores workers: same capacity, so efficiency ≈ 1/2.
     let eff = two.scaling_efficiency.unwrap();
     assert!((eff - 0.5).abs() < 0.05, "{eff}");
-    assert!(two.flags.contains(&"contended".to_string()));
-    assert!(!one.flags.contains(&"contended".to_string()));
+    assert!(two.flags.contains(&Flag::Contended));
+    assert!(!one.flags.contains(&Flag::Contended));
 }
 
 #[tokio::test(start_paused = true)]
@@ -525,8 +525,8 @@ async fn an_earlier_runs_equal_load_rate_is_reused_while_it_still_fits() {
         let mut h = Harness::new(vec![("a", fc(800.0)), ("b", fc(300.0))]);
         let mut p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
         let rows = vec![
-            ("json".to_string(), 1, earlier),
-            ("no-such-workload".to_string(), 1, 5.0),
+            (Workload::Json, 1, earlier),
+            (Workload::from_name("no-such-workload"), 1, 5.0),
         ];
         p.previous_equal_rates = Some(PreviousRates::from_rows(&p, 7, &rows));
         h.run(&p, &CancellationToken::new()).await.unwrap();

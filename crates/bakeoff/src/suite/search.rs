@@ -150,7 +150,7 @@ pub struct SearchConfig {
 
 impl SearchConfig {
     /// The first rate tried, by workload (trials never seed each other).
-    pub fn start_rate(workload: Workload) -> f64 {
+    pub fn start_rate(workload: &Workload) -> f64 {
         match workload {
             Workload::Io | Workload::CpuMixed | Workload::Data => 100.0,
             Workload::Cpu | Workload::Updates | Workload::Queries => 25.0,
@@ -164,7 +164,7 @@ impl SearchConfig {
     ///
     /// Windows keep a floor at any scale: shorter ones hold too few requests
     /// per third to see a queue grow, and the budget holds its windows.
-    pub fn for_plan(plan: &Plan, workload: Workload, first: bool) -> Self {
+    pub fn for_plan(plan: &Plan, workload: &Workload, first: bool) -> Self {
         SearchConfig::from_phases(
             &plan.phases,
             |d| plan.scaled(d),

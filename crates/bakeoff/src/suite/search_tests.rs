@@ -7,7 +7,7 @@ use crate::suite::windows::HttpWindows;
 fn cfg(workload: Workload) -> SearchConfig {
     SearchConfig {
         slo_p99_ms: 100.0,
-        start_rps: SearchConfig::start_rate(workload),
+        start_rps: SearchConfig::start_rate(&workload),
         ramp_factor: 4.0,
         narrow_factor: 2.0,
         min_rps: 1.0,
@@ -378,7 +378,7 @@ async fn converges_under_the_profiles_own_limits() {
         ] {
             // 1% noise on the ceiling is 2.5% on an M/M/1 capacity of 30.
             let model = ServerModel::mm1(capacity).with_noise(0.01, 3);
-            let c = SearchConfig::for_plan(&plan, w, true);
+            let c = SearchConfig::for_plan(&plan, &w, true);
             let t0 = Instant::now();
             let out = search(model, &c).await;
             check(&out, capacity, (plan.phases.max_steps + 4) as usize);

@@ -27,7 +27,7 @@ impl Windows for HttpWindows<'_> {
         Box::pin(async move {
             let spec = WindowSpec {
                 base_url: self.base_url.to_string(),
-                workload: self.workload,
+                workload: self.workload.clone(),
                 rate: probe.rate,
                 duration: probe.duration,
                 warmup: probe.warmup,

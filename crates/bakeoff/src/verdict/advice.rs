@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::profile::{Category, Team, TeamProfile, DEFAULT_PEAK_RPS};
+use super::profile::{Category, TeamProfile, DEFAULT_PEAK_RPS};
 use super::scope;
-use crate::model::{Cell, ContenderInfo, Run};
+use crate::model::{Cell, ContenderInfo, Flag, Language, Run};
+use crate::workload::Workload;
 
 /// The curated ecosystem knowledge, compiled in.
 pub const ECOSYSTEM_TOML: &str = include_str!("../../../../data/ecosystem.toml");
@@ -53,12 +54,12 @@ impl Ecosystem {
         self.needs.keys().cloned().collect()
     }
 
-    fn entry(&self, need: &str, language: &str) -> Option<&Entry> {
+    fn entry(&self, need: &str, language: &Language) -> Option<&Entry> {
         let n = self.needs.get(need)?;
         match language {
-            "node" => Some(&n.node),
-            "python" => Some(&n.python),
-            _ => None,
+            Language::Node => Some(&n.node),
+            Language::Python => Some(&n.python),
+            Language::Other(_) => None,
         }
     }
 }
@@ -74,7 +75,7 @@ pub struct Breakdown {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ranked {
     pub contender: String,
-    pub language: String,
+    pub language: Language,
     /// 0–100.
     pub score: f64,
     pub breakdown: Breakdown,
@@ -107,7 +108,7 @@ pub struct Advice {
     /// Cells the mix needs that the run lacks (`contender/workload`).
     pub missing: Vec<String>,
     /// The workloads that would measure them.
-    pub missing_workloads: Vec<String>,
+    pub missing_workloads: Vec<Workload>,
     /// The command that measures them.
     pub measure_command: Option<String>,
     /// Ecosystem entries behind the needs, with sources.
@@ -175,11 +176,12 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
                 None if !c
                     .unsupported
                     .keys()
-                    .any(|k| cat.workloads().contains(&k.as_str())) =>
+                    .any(|k| cat.workloads().contains(&Workload::from_name(k))) =>
                 {
-                    missing.push(format!("{}/{}", c.name, cat.workloads()[0]));
-                    if !missing_workloads.contains(&cat.workloads()[0]) {
-                        missing_workloads.push(cat.workloads()[0]);
+                    let first = &cat.workloads()[0];
+                    missing.push(format!("{}/{first}", c.name));
+                    if !missing_workloads.contains(first) {
+                        missing_workloads.push(first.clone());
                     }
                 }
                 None => {}
@@ -237,9 +239,10 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
             } else {
                 1.0
             };
-            let skill = match (profile.team, c.language.as_str()) {
-                (Team::Both, _) | (Team::Js, "node") | (Team::Python, "python") => 1.0,
-                _ => 0.3,
+            let skill = if profile.team.speaks(&c.language) {
+                1.0
+            } else {
+                0.3
             };
             let size_score = if c.app_loc > 0 && min_loc > 0 {
                 min_loc as f64 / c.app_loc as f64
@@ -320,7 +323,14 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         .cells
         .iter()
         .filter(|c| !c.flags.is_empty())
-        .map(|c| format!("{}/{} ({})", c.contender, c.workload, c.flags.join(", ")))
+        .map(|c| {
+            format!(
+                "{}/{} ({})",
+                c.contender,
+                c.workload,
+                Flag::list(&c.flags, ", ")
+            )
+        })
         .collect();
     if !flagged.is_empty() {
         caveats.push(format!("Flagged cells: {}.", flagged.join("; ")));
@@ -339,7 +349,11 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
                 .map(|c| c.name.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
-            missing_workloads.join(",")
+            missing_workloads
+                .iter()
+                .map(Workload::name)
+                .collect::<Vec<_>>()
+                .join(",")
         )
     });
     let ecosystem = profile
@@ -348,8 +362,8 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         .filter_map(|n| {
             let need = eco.needs.get(n)?;
             let mut m = BTreeMap::new();
-            m.insert("node".to_string(), need.node.clone());
-            m.insert("python".to_string(), need.python.clone());
+            m.insert(Language::Node.to_string(), need.node.clone());
+            m.insert(Language::Python.to_string(), need.python.clone());
             Some((n.clone(), m))
         })
         .collect();
@@ -366,7 +380,7 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         peak_is_default: profile.peak_rps.is_none(),
         plan,
         missing,
-        missing_workloads: missing_workloads.iter().map(|w| w.to_string()).collect(),
+        missing_workloads,
         measure_command,
         ecosystem,
     }
@@ -436,17 +450,10 @@ fn explain(run: &Run, ranking: &[Ranked], plan: &[PlanRow]) -> (String, Vec<Stri
             .find(|p| p.contender == name)
             .and_then(|p| p.cores)
     };
-    fn lang(l: &str) -> &str {
-        match l {
-            "node" => "Node.js",
-            "python" => "Python",
-            other => other,
-        }
-    }
     let mut rec = format!(
         "Choose {} ({}), score {:.0}/100",
         top.contender,
-        lang(&top.language),
+        top.language.label(),
         top.score
     );
     if let Some(n) = cores(&top.contender) {
@@ -483,13 +490,13 @@ fn explain(run: &Run, ranking: &[Ranked], plan: &[PlanRow]) -> (String, Vec<Stri
         }
         rec.push_str(&format!(
             " The best {} option is {} ({:.0}/100).",
-            lang(&rival.language),
+            rival.language.label(),
             rival.contender,
             rival.score
         ));
     }
-    for cat in ["io", "data", "ws"] {
-        if let Some(cell) = run.cell(&top.contender, cat) {
+    for cat in [Workload::Io, Workload::Data, Workload::Ws] {
+        if let Some(cell) = run.cell(&top.contender, &cat) {
             if let Some(e) = cell.verdict_capacity() {
                 reasons.push(format!(
                     "{} sustained {:.0} req/s on `{cat}` at p99 ≤ {} ms{}.",
@@ -541,7 +548,7 @@ mod tests {
     fn realtime_for_a_js_team_picks_node_with_a_plan() {
         let run = fixture::run();
         let a = advise(&run, &profile("realtime=100", "js"), &Ecosystem::builtin());
-        assert_eq!(a.ranking[0].language, "node");
+        assert_eq!(a.ranking[0].language, Language::Node);
         assert!(
             a.recommendation.contains("node-fastify"),
             "{}",
@@ -580,7 +587,7 @@ mod tests {
         let mut p = profile("data=100", "python");
         p.needs = vec!["ml".into(), "data-science".into()];
         let a = advise(&run, &p, &eco);
-        assert_eq!(a.ranking[0].language, "python");
+        assert_eq!(a.ranking[0].language, Language::Python);
         // With only the learning ground and a JS team, Node wins.
         let mut p = profile("data=100", "js");
         p.weights = Weights::default()
@@ -589,7 +596,7 @@ mod tests {
             )
             .unwrap();
         let a = advise(&run, &p, &eco);
-        assert_eq!(a.ranking[0].language, "node");
+        assert_eq!(a.ranking[0].language, Language::Node);
         // With only performance, the data leader (python-fastapi) wins whatever the team.
         p.weights = Weights::default()
             .with_overrides(
@@ -604,7 +611,7 @@ mod tests {
     #[test]
     fn missing_cells_are_named_with_the_command() {
         let mut run = fixture::run();
-        run.cells.retain(|c| c.workload != "io");
+        run.cells.retain(|c| c.workload != Workload::Io);
         let a = advise(&run, &profile("io=100", "both"), &Ecosystem::builtin());
         assert!(
             a.missing.contains(&"node-fastify/io".to_string()),
@@ -623,7 +630,7 @@ mod tests {
     fn unsupported_is_not_missing_and_scores_zero_fit() {
         let mut run = fixture::run();
         run.cells
-            .retain(|c| !(c.contender == "python-flask" && c.workload == "ws"));
+            .retain(|c| !(c.contender == "python-flask" && c.workload == Workload::Ws));
         run.contenders
             .iter_mut()
             .find(|c| c.name == "python-flask")

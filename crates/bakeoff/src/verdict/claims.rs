@@ -13,7 +13,8 @@ use super::{
     best_capacity, cells_of, compare_estimates, compare_points, is_indicative, ratio_interval,
     scope, Order, RatioKind,
 };
-use crate::model::{Estimate, Run, WsPoint};
+use crate::model::{Estimate, Language, Run, WsPoint};
+use crate::workload::Workload;
 
 mod versions;
 #[cfg(test)]
@@ -164,8 +165,8 @@ impl Draft {
 
 /// `language/workload`, with why: not in the run's plan, or measured but left
 /// out of verdicts (truncated, machine-noisy, generator-limited).
-fn missing_capacity(run: &Run, workload: &str, language: &str) -> String {
-    if run.cells.iter().all(|c| c.workload != workload) {
+fn missing_capacity(run: &Run, workload: &Workload, language: &Language) -> String {
+    if run.cells.iter().all(|c| c.workload != *workload) {
         // Quick leaves `data` to standard, and `--workloads` narrows any plan.
         return format!(
             "{language}/{workload} (not in this run's plan: `bakeoff run --workloads {workload}` measures it)"
@@ -190,12 +191,15 @@ fn missing_capacity(run: &Run, workload: &str, language: &str) -> String {
 }
 
 /// Best Node vs best Python capacity on one workload: the order, the ratio, and evidence.
-fn node_vs_python(run: &Run, workload: &str, d: &mut Draft) -> Option<(Order, f64)> {
-    let node = best_capacity(run, workload, "node");
-    let py = best_capacity(run, workload, "python");
-    for (lang, found) in [("node", node.is_some()), ("python", py.is_some())] {
+fn node_vs_python(run: &Run, workload: &Workload, d: &mut Draft) -> Option<(Order, f64)> {
+    let node = best_capacity(run, workload, &Language::Node);
+    let py = best_capacity(run, workload, &Language::Python);
+    for (lang, found) in [
+        (Language::Node, node.is_some()),
+        (Language::Python, py.is_some()),
+    ] {
         if !found {
-            d.missing.push(missing_capacity(run, workload, lang));
+            d.missing.push(missing_capacity(run, workload, &lang));
         }
     }
     let ((nc, ne), (pc, pe)) = (node?, py?);
@@ -235,17 +239,18 @@ fn node_vs_python(run: &Run, workload: &str, d: &mut Draft) -> Option<(Order, f6
 fn claim1_speed(run: &Run) -> ClaimResult {
     let mut d = Draft::new();
     let mut results = Vec::new();
-    for w in ["json", "plaintext"] {
-        if let Some(r) = node_vs_python(run, w, &mut d) {
+    for w in [Workload::Json, Workload::Plaintext] {
+        if let Some(r) = node_vs_python(run, &w, &mut d) {
             results.push((w, r));
         }
     }
     // plaintext is optional (not in the quick profile) when json was measured.
-    if results.iter().any(|(w, _)| *w == "json") {
+    if results.iter().any(|(w, _)| *w == Workload::Json) {
+        let plaintext = format!("/{}", Workload::Plaintext);
         d.missing.retain(|m| {
             !m.split_whitespace()
                 .next()
-                .is_some_and(|k| k.ends_with("/plaintext"))
+                .is_some_and(|k| k.ends_with(&plaintext))
         });
     }
     if results.is_empty() {
@@ -282,7 +287,7 @@ fn claim1_speed(run: &Run) -> ClaimResult {
     )
 }
 
-fn fmt_ratios(results: &[(&str, (Order, f64))]) -> String {
+fn fmt_ratios(results: &[(Workload, (Order, f64))]) -> String {
     results
         .iter()
         .map(|(w, (_, r))| format!("{w}: {r:.2}×"))
@@ -291,8 +296,8 @@ fn fmt_ratios(results: &[(&str, (Order, f64))]) -> String {
 }
 
 /// The ws point with the most clients for the best (lowest p99) contender of a language.
-fn best_ws<'a>(run: &'a Run, language: &str) -> Option<(String, &'a WsPoint)> {
-    cells_of(run, "ws", language)
+fn best_ws<'a>(run: &'a Run, language: &Language) -> Option<(String, &'a WsPoint)> {
+    cells_of(run, &Workload::Ws, language)
         .into_iter()
         .filter_map(|c| {
             c.ws.iter()
@@ -304,8 +309,8 @@ fn best_ws<'a>(run: &'a Run, language: &str) -> Option<(String, &'a WsPoint)> {
 
 fn claim2_realtime(run: &Run) -> ClaimResult {
     let mut d = Draft::new();
-    let node = best_ws(run, "node");
-    let py = best_ws(run, "python");
+    let node = best_ws(run, &Language::Node);
+    let py = best_ws(run, &Language::Python);
     if node.is_none() {
         d.missing.push("node/ws".into());
     }
@@ -381,10 +386,10 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
 
 fn claim3_io(run: &Run) -> ClaimResult {
     let mut d = Draft::new();
-    let io = node_vs_python(run, "io", &mut d);
+    let io = node_vs_python(run, &Workload::Io, &mut d);
     // Part B: light-request p99 under heavy requests (head-of-line blocking).
-    let light = |lang: &str| {
-        cells_of(run, "cpu-mixed", lang)
+    let light = |lang: &Language| {
+        cells_of(run, &Workload::CpuMixed, lang)
             .into_iter()
             .filter_map(|c| {
                 c.equal_load
@@ -394,7 +399,7 @@ fn claim3_io(run: &Run) -> ClaimResult {
             })
             .min_by(|a, b| a.1.total_cmp(&b.1))
     };
-    let (nl, pl) = (light("node"), light("python"));
+    let (nl, pl) = (light(&Language::Node), light(&Language::Python));
     if nl.is_none() {
         d.missing.push("node/cpu-mixed".into());
     }
@@ -451,14 +456,18 @@ fn claim4_memory(run: &Run) -> ClaimResult {
     let mut node_wins = 0;
     let mut py_wins = 0;
     let mut compared = 0;
-    let workloads: Vec<String> = {
-        let mut w: Vec<String> = run.cells.iter().map(|c| c.workload.clone()).collect();
-        w.sort();
+    let workloads: Vec<&Workload> = {
+        let mut w: Vec<&Workload> = run.cells.iter().map(|c| &c.workload).collect();
+        // By name: the evidence lists workloads alphabetically.
+        w.sort_by_key(|w| w.name());
         w.dedup();
         w
     };
-    for w in workloads.iter().filter(|w| *w != "ws" && *w != "startup") {
-        let min_rss = |lang: &str| {
+    for w in workloads
+        .into_iter()
+        .filter(|w| !matches!(w, Workload::Ws | Workload::Startup))
+    {
+        let min_rss = |lang: &Language| {
             cells_of(run, w, lang)
                 .into_iter()
                 .filter_map(|c| {
@@ -469,7 +478,9 @@ fn claim4_memory(run: &Run) -> ClaimResult {
                 .filter(|(_, r)| *r > 0.0)
                 .min_by(|a, b| a.1.total_cmp(&b.1))
         };
-        if let (Some((nn, n)), Some((pn, p))) = (min_rss("node"), min_rss("python")) {
+        if let (Some((nn, n)), Some((pn, p))) =
+            (min_rss(&Language::Node), min_rss(&Language::Python))
+        {
             compared += 1;
             d.ev(format!("{w} mean RSS at equal load"), Some(&nn), n, "bytes");
             d.ev(format!("{w} mean RSS at equal load"), Some(&pn), p, "bytes");
@@ -480,7 +491,10 @@ fn claim4_memory(run: &Run) -> ClaimResult {
             }
         }
     }
-    if let (Some((nn, np)), Some((pn, pp))) = (best_ws(run, "node"), best_ws(run, "python")) {
+    if let (Some((nn, np)), Some((pn, pp))) = (
+        best_ws(run, &Language::Node),
+        best_ws(run, &Language::Python),
+    ) {
         compared += 1;
         d.ev(
             "memory per WebSocket connection",
@@ -522,7 +536,7 @@ fn claim4_memory(run: &Run) -> ClaimResult {
 
 fn claim5_data(run: &Run) -> ClaimResult {
     let mut d = Draft::new();
-    let cap = node_vs_python(run, "data", &mut d);
+    let cap = node_vs_python(run, &Workload::Data, &mut d);
     (d.verdict, d.reason) = match cap {
         Some((Order::Less, r)) => (
             Verdict::Supported,
@@ -535,8 +549,8 @@ fn claim5_data(run: &Run) -> ClaimResult {
         Some((Order::Overlap, r)) => (Verdict::Inconclusive, format!("no clear difference ({r:.2}×)")),
         None => (Verdict::Inconclusive, "needs data cells for both languages".to_string()),
     };
-    for lang in ["node", "python"] {
-        if let Some(c) = best_capacity(run, "data", lang).map(|(c, _)| c) {
+    for lang in Language::COMPARED {
+        if let Some(c) = best_capacity(run, &Workload::Data, &lang).map(|(c, _)| c) {
             if let Some(e) = &c.equal_load {
                 d.ev(
                     "data p99 at equal load",
@@ -566,18 +580,18 @@ fn is_async_python(run: &Run, contender: &str) -> bool {
 
 fn claim6_high_load(run: &Run) -> ClaimResult {
     let mut d = Draft::new();
-    let mut workloads: Vec<&str> = run
+    let mut workloads: Vec<&Workload> = run
         .cells
         .iter()
         .filter(|c| c.capacity.is_some())
-        .map(|c| c.workload.as_str())
+        .map(|c| &c.workload)
         .collect();
-    workloads.sort_unstable();
+    workloads.sort_unstable_by_key(|w| w.name());
     workloads.dedup();
     let (mut py_ahead, mut node_ahead, mut compared) = (0, 0, 0);
     for w in &workloads {
-        let node = best_capacity(run, w, "node");
-        let py_cells = cells_of(run, w, "python");
+        let node = best_capacity(run, w, &Language::Node);
+        let py_cells = cells_of(run, w, &Language::Python);
         let best_of = |asynchronous: bool| {
             py_cells
                 .iter()

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::*;
+use crate::workload::Workload;
 
 pub fn est(median: f64, half_width: f64, n: u32) -> Estimate {
     Estimate {
@@ -36,26 +37,18 @@ pub fn pct(p99: f64) -> Percentiles {
 }
 
 pub fn contender(name: &str, language: &str, server: &str, loc: u32) -> ContenderInfo {
+    let language = Language::from_name(language);
+    let node = language == Language::Node;
     ContenderInfo {
         name: name.into(),
-        language: language.into(),
-        runtime: if language == "node" {
-            "node"
-        } else {
-            "python3"
-        }
-        .into(),
-        runtime_version: if language == "node" {
-            "v20.20.2"
-        } else {
-            "3.11.7"
-        }
-        .into(),
+        language,
+        runtime: if node { "node" } else { "python3" }.into(),
+        runtime_version: if node { "v20.20.2" } else { "3.11.7" }.into(),
         framework: name.split('-').nth(1).unwrap_or(name).into(),
         framework_version: "1.0.0".into(),
         server: server.into(),
         deps_direct: 3,
-        deps_total: if language == "node" { 60 } else { 20 },
+        deps_total: if node { 60 } else { 20 },
         install_bytes: 30_000_000,
         install_secs: 10.0,
         app_loc: loc,
@@ -68,7 +61,7 @@ pub fn contender(name: &str, language: &str, server: &str, loc: u32) -> Contende
 pub fn cell(contender: &str, workload: &str, capacity: Option<Estimate>) -> Cell {
     Cell {
         contender: contender.into(),
-        workload: workload.into(),
+        workload: Workload::from_name(workload),
         workers: 1,
         status: CellStatus::Ok,
         capacity,
@@ -150,7 +143,7 @@ pub fn run() -> Run {
     for (name, workload, cap) in caps {
         let mut c = cell(name, workload, Some(est(cap, cap * 0.03, 3)));
         let node = name.starts_with("node");
-        let light = (workload == "cpu-mixed").then_some(if node { 40.0 } else { 12.0 });
+        let light = (c.workload == Workload::CpuMixed).then_some(if node { 40.0 } else { 12.0 });
         c.equal_load = Some(equal_load(
             if node { 5.0 } else { 9.0 },
             light,

@@ -14,8 +14,9 @@ pub mod claims;
 pub mod profile;
 pub mod render;
 
-use crate::model::{Cell, Estimate, Interval, Run};
+use crate::model::{Cell, Estimate, Interval, Language, Run};
 use crate::suite::stats;
+use crate::workload::Workload;
 
 /// Relative difference required when either side has a single trial. The
 /// search's own trial-to-trial error reaches 15–25% on a shared machine (the
@@ -148,19 +149,17 @@ fn t_interval(e: &Estimate, level: f64) -> (f64, f64) {
     (e.mean - half, e.mean + half)
 }
 
-/// Language label of a contender ("node", "python", …), or "" when unknown.
-pub fn language_of<'a>(run: &'a Run, contender: &str) -> &'a str {
-    run.contender(contender)
-        .map(|c| c.language.as_str())
-        .unwrap_or("")
+/// A contender's language, or `None` when the run does not list it.
+pub fn language_of<'a>(run: &'a Run, contender: &str) -> Option<&'a Language> {
+    run.contender(contender).map(|c| &c.language)
 }
 
 /// The successful cells of one workload for one language, at each contender's lowest worker count.
-pub fn cells_of<'a>(run: &'a Run, workload: &str, language: &str) -> Vec<&'a Cell> {
+pub fn cells_of<'a>(run: &'a Run, workload: &Workload, language: &Language) -> Vec<&'a Cell> {
     let mut names: Vec<&str> = run
         .cells
         .iter()
-        .filter(|c| c.workload == workload && language_of(run, &c.contender) == language)
+        .filter(|c| c.workload == *workload && language_of(run, &c.contender) == Some(language))
         .map(|c| c.contender.as_str())
         .collect();
     names.sort_unstable();
@@ -175,8 +174,8 @@ pub fn cells_of<'a>(run: &'a Run, workload: &str, language: &str) -> Vec<&'a Cel
 /// The contender of `language` with the highest capacity on `workload`.
 pub fn best_capacity<'a>(
     run: &'a Run,
-    workload: &str,
-    language: &str,
+    workload: &Workload,
+    language: &Language,
 ) -> Option<(&'a Cell, Estimate)> {
     cells_of(run, workload, language)
         .into_iter()
@@ -192,10 +191,7 @@ pub fn scope(run: &Run) -> String {
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    let db_cells = run
-        .cells
-        .iter()
-        .any(|c| crate::workload::Workload::parse(&c.workload).is_ok_and(|w| w.uses_database()));
+    let db_cells = run.cells.iter().any(|c| c.workload.uses_database());
     let database = match (db_cells, run.settings.database) {
         (false, _) => String::new(),
         (true, crate::database::Database::Sqlite) => {

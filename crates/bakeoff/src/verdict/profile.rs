@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Language;
+use crate::workload::Workload;
+
 /// A use-case category of the mix, and the workloads that measure it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -49,14 +52,19 @@ impl Category {
     }
 
     /// Workloads that measure this category, in order of preference.
-    pub fn workloads(self) -> &'static [&'static str] {
+    pub fn workloads(self) -> &'static [Workload] {
         match self {
-            Category::Api => &["json", "plaintext"],
-            Category::Crud => &["db", "queries", "updates", "fortunes"],
-            Category::Io => &["io"],
-            Category::Cpu => &["cpu-mixed", "cpu"],
-            Category::Data => &["data"],
-            Category::Realtime => &["ws"],
+            Category::Api => &[Workload::Json, Workload::Plaintext],
+            Category::Crud => &[
+                Workload::Db,
+                Workload::Queries,
+                Workload::Updates,
+                Workload::Fortunes,
+            ],
+            Category::Io => &[Workload::Io],
+            Category::Cpu => &[Workload::CpuMixed, Workload::Cpu],
+            Category::Data => &[Workload::Data],
+            Category::Realtime => &[Workload::Ws],
         }
     }
 
@@ -99,6 +107,14 @@ impl Team {
                 format!("`{other}` is not a team skill; use js, python or both"),
             )),
         }
+    }
+
+    /// Whether the team already writes `language`.
+    pub fn speaks(self, language: &Language) -> bool {
+        matches!(
+            (self, language),
+            (Team::Both, _) | (Team::Js, Language::Node) | (Team::Python, Language::Python)
+        )
     }
 }
 

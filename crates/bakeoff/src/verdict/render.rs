@@ -265,7 +265,7 @@ pub fn html_extras(run: &crate::model::Run) -> crate::report::HtmlExtras {
         .filter(|c| {
             run.cells
                 .iter()
-                .any(|cell| cell.status.is_ok() && c.workloads().contains(&cell.workload.as_str()))
+                .any(|cell| cell.status.is_ok() && c.workloads().contains(&cell.workload))
         })
         .collect();
     let advice = Inputs::default()

@@ -4,11 +4,19 @@
 
 use std::fmt;
 
+use crate::model::UnknownName;
+
 pub mod upstream;
 pub mod verify;
 
-/// A workload modelling one of the blog's use cases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A workload: one of bakeoff's own, each modelling one of the blog's use cases,
+/// or a custom one known by its name.
+///
+/// Its text is [`Workload::name`]; [`Workload::parse`] (and `FromStr`) accept only
+/// the built-in names, for what a user types, while [`Workload::from_name`] (and
+/// serde) turn any other name into [`Workload::Custom`], for what a store or a
+/// JSON document written elsewhere holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Workload {
     Plaintext,
     Json,
@@ -22,6 +30,10 @@ pub enum Workload {
     Data,
     Ws,
     Startup,
+    /// A workload bakeoff does not define: user-defined, or written by another
+    /// bakeoff version. Never a built-in name: build it with [`Workload::from_name`].
+    /// It has no endpoints or request mix of its own here.
+    Custom(String),
 }
 
 /// One request kind in a workload's mix.
@@ -45,11 +57,8 @@ pub const REGIONS: [&str; 7] = [
     "oceania",
 ];
 
-#[derive(Debug, thiserror::Error)]
-#[error("unknown workload `{0}`; expected one of: {names}", names = Workload::ALL.iter().map(|w| w.name()).collect::<Vec<_>>().join(", "))]
-pub struct UnknownWorkload(pub String);
-
 impl Workload {
+    /// The built-in workloads.
     pub const ALL: [Workload; 12] = [
         Workload::Plaintext,
         Workload::Json,
@@ -65,7 +74,8 @@ impl Workload {
         Workload::Startup,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// The workload's text in the CLI, the store and every JSON document.
+    pub fn name(&self) -> &str {
         match self {
             Workload::Plaintext => "plaintext",
             Workload::Json => "json",
@@ -79,34 +89,53 @@ impl Workload {
             Workload::Data => "data",
             Workload::Ws => "ws",
             Workload::Startup => "startup",
+            Workload::Custom(name) => name,
+        }
+    }
+
+    /// A custom workload's name, or `None` for a built-in one.
+    pub fn custom_name(&self) -> Option<&str> {
+        match self {
+            Workload::Custom(name) => Some(name),
+            _ => None,
         }
     }
 
     /// What a rate of this workload counts: messages for `ws`, else requests.
-    pub fn rate_unit(self) -> &'static str {
+    pub fn rate_unit(&self) -> &'static str {
         match self {
             Workload::Ws => "msg/s",
             _ => "req/s",
         }
     }
 
-    pub fn parse(s: &str) -> Result<Workload, UnknownWorkload> {
+    /// A built-in workload by name; any other name is an error that lists them.
+    pub fn parse(s: &str) -> Result<Workload, UnknownName> {
         Workload::ALL
             .into_iter()
             .find(|w| w.name() == s)
-            .ok_or_else(|| UnknownWorkload(s.to_string()))
+            .ok_or_else(|| UnknownName {
+                what: "workload",
+                name: s.to_string(),
+                expected: Workload::ALL.map(|w| w.name().to_string()).join(", "),
+            })
     }
 
-    /// The contract endpoints (manifest `endpoints.supported` names) this workload needs.
+    /// The workload of this name: a built-in one, else [`Workload::Custom`].
+    pub fn from_name(s: &str) -> Workload {
+        Workload::parse(s).unwrap_or_else(|_| Workload::Custom(s.to_string()))
+    }
+
     /// Whether the workload reads the database (SQLite or PostgreSQL).
-    pub fn uses_database(self) -> bool {
+    pub fn uses_database(&self) -> bool {
         matches!(
             self,
             Workload::Db | Workload::Queries | Workload::Fortunes | Workload::Updates
         )
     }
 
-    pub fn endpoints(self) -> &'static [&'static str] {
+    /// The contract endpoints (manifest `endpoints.supported` names) this workload needs.
+    pub fn endpoints(&self) -> &'static [&'static str] {
         match self {
             Workload::Plaintext => &["plaintext"],
             Workload::Json => &["json"],
@@ -119,12 +148,12 @@ impl Workload {
             Workload::CpuMixed => &["json", "cpu"],
             Workload::Data => &["data"],
             Workload::Ws => &["ws"],
-            Workload::Startup => &[],
+            Workload::Startup | Workload::Custom(_) => &[],
         }
     }
 
     /// The HTTP request mix; empty for `ws` and `startup`, which are driven differently.
-    pub fn requests(self) -> Vec<WeightedRequest> {
+    pub fn requests(&self) -> Vec<WeightedRequest> {
         let one = |path: &str| {
             vec![WeightedRequest {
                 class: "all",
@@ -161,7 +190,7 @@ impl Workload {
                     weight: 1,
                 })
                 .collect(),
-            Workload::Ws | Workload::Startup => Vec::new(),
+            Workload::Ws | Workload::Startup | Workload::Custom(_) => Vec::new(),
         }
     }
 }
@@ -175,6 +204,28 @@ impl fmt::Display for Workload {
     }
 }
 
+impl std::str::FromStr for Workload {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Workload, UnknownName> {
+        Workload::parse(s)
+    }
+}
+
+impl serde::Serialize for Workload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Lenient, as [`Workload::from_name`]: a document from another bakeoff still reads.
+impl<'de> serde::Deserialize<'de> for Workload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Workload, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(Workload::from_name(&name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,8 +234,34 @@ mod tests {
     fn names_round_trip() {
         for w in Workload::ALL {
             assert_eq!(Workload::parse(w.name()).unwrap(), w);
+            assert_eq!(w.to_string().parse::<Workload>().unwrap(), w);
+            assert_eq!(Workload::from_name(w.name()), w);
+            assert_eq!(w.custom_name(), None);
         }
         let err = Workload::parse("nope").unwrap_err().to_string();
         assert!(err.contains("nope") && err.contains("cpu-mixed"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_name_is_a_custom_workload_that_round_trips() {
+        let w = Workload::from_name("checkout-flow");
+        assert_eq!(w, Workload::Custom("checkout-flow".into()));
+        assert_eq!(w.name(), "checkout-flow");
+        assert_eq!(w.to_string(), "checkout-flow");
+        assert_eq!(w.custom_name(), Some("checkout-flow"));
+        // A user's typing is checked; only stored text becomes custom.
+        assert!("checkout-flow".parse::<Workload>().is_err());
+        assert!(w.endpoints().is_empty() && w.requests().is_empty());
+    }
+
+    #[test]
+    fn serde_uses_the_same_names() {
+        let mut all: Vec<Workload> = Workload::ALL.to_vec();
+        all.push(Workload::Custom("checkout-flow".into()));
+        for w in all {
+            let json = serde_json::to_string(&w).unwrap();
+            assert_eq!(json, format!("\"{}\"", w.name()));
+            assert_eq!(serde_json::from_str::<Workload>(&json).unwrap(), w);
+        }
     }
 }

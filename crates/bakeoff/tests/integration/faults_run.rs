@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bakeoff::model::{Cell, CellStatus, Run, RunStatus};
 use bakeoff::store::Store;
+use bakeoff::workload::Workload;
 
 use crate::hardening::{fixture, run_bounded, Finished, Marker};
 
@@ -96,7 +97,7 @@ fn run_faults(marker: &Marker, area: &Area, fixtures: &[&str], limit: u64) -> Fi
 fn cell<'a>(run: &'a Run, contender: &str) -> &'a Cell {
     run.cells
         .iter()
-        .find(|c| c.contender == contender && c.workload == "json")
+        .find(|c| c.contender == contender && c.workload == Workload::Json)
         .unwrap_or_else(|| panic!("no json cell for {contender}: {:?}", run.cells))
 }
 
@@ -202,7 +203,7 @@ fn missing_runtimes_fail_their_cells_with_a_clear_reason() {
     let node = run
         .cells
         .iter()
-        .find(|c| c.contender == "npm-tiny" && c.workload == "plaintext")
+        .find(|c| c.contender == "npm-tiny" && c.workload == Workload::Plaintext)
         .map(|c| c.status.clone());
     match node {
         Some(CellStatus::Failed { reason }) => {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bakeoff::contender::datagen::{self, FORTUNES, WORLD_ROWS};
 use bakeoff::database::{binaries, ClusterOptions, Database, Postgres, Server, DB_NAME};
+use bakeoff::workload::Workload;
 use tokio_util::sync::CancellationToken;
 
 use crate::hardening::{run_bounded, Marker};
@@ -271,7 +272,7 @@ fn a_small_postgres_run_measures_the_db_workload_and_stops_the_server() {
     let db = run
         .cells
         .iter()
-        .find(|c| c.workload == "db")
+        .find(|c| c.workload == Workload::Db)
         .expect("a db cell");
     assert!(
         declares_postgres("node-http"),
@@ -295,7 +296,11 @@ fn a_small_postgres_run_measures_the_db_workload_and_stops_the_server() {
             run.environment.pinning
         );
     }
-    let json = run.cells.iter().find(|c| c.workload == "json").unwrap();
+    let json = run
+        .cells
+        .iter()
+        .find(|c| c.workload == Workload::Json)
+        .unwrap();
     assert!(json.status.is_ok(), "{:?}", json.status);
     assert!(!pid_file(&results).exists(), "PostgreSQL outlived the run");
     crate::run::assert_no_orphans(&marker);
@@ -337,7 +342,7 @@ fn postgres_killed_mid_run_fails_the_db_cells_and_the_run_ends_cleanly() {
     let status = |w: &str| {
         run.cells
             .iter()
-            .find(|c| c.workload == w)
+            .find(|c| c.workload.name() == w)
             .map(|c| format!("{:?}", c.status))
             .unwrap()
     };

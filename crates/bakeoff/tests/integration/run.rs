@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::hardening::Marker;
 use bakeoff::model::TrialOutcome;
+use bakeoff::workload::Workload;
 use std::time::{Duration, Instant};
 
 /// Contender installs are shared by every test and every `cargo test` of this
@@ -102,7 +103,7 @@ fn a_small_real_run_is_stored_and_read_back() {
     for contender in ["node-fastify", "python-flask"] {
         for workload in ["json", "io"] {
             let cell = run
-                .cell(contender, workload)
+                .cell(contender, &Workload::from_name(workload))
                 .unwrap_or_else(|| panic!("no {contender}/{workload}"));
             assert!(
                 cell.status.is_ok(),
@@ -134,10 +135,10 @@ fn a_small_real_run_is_stored_and_read_back() {
             }
         }
     }
-    let ws = run.cell("node-fastify", "ws").unwrap();
+    let ws = run.cell("node-fastify", &Workload::Ws).unwrap();
     assert!(ws.status.is_ok(), "{:?}", ws.status);
     assert!(!ws.ws.is_empty() && ws.ws[0].deliveries > 0);
-    let flask_ws = run.cell("python-flask", "ws").unwrap();
+    let flask_ws = run.cell("python-flask", &Workload::Ws).unwrap();
     assert!(matches!(
         flask_ws.status,
         bakeoff::model::CellStatus::Skipped { .. }

@@ -15,6 +15,7 @@ use bakeoff::contender::supervisor::Running;
 use bakeoff::contender::Contender;
 use bakeoff::report::{self, fixtures::run_on_two_pythons, runtimes};
 use bakeoff::store::Store;
+use bakeoff::workload::Workload;
 use tokio_util::sync::CancellationToken;
 
 use crate::contender::{copy_fixtures, fixtures_dir, spec};
@@ -231,7 +232,11 @@ fn two_versions_rows_land_in_the_store_and_the_report_section() {
     assert_eq!(derived.runtime, "/usr/local/bin/python3.13");
 
     let rv = runtimes::runtime_versions(&back);
-    let g = rv.groups.iter().find(|g| g.workload == "json").unwrap();
+    let g = rv
+        .groups
+        .iter()
+        .find(|g| g.workload == Workload::Json)
+        .unwrap();
     let shown: Vec<&str> = g.versions.iter().map(|v| v.runtime.as_str()).collect();
     assert_eq!(shown, ["CPython 3.11.7", "CPython 3.13.1"]);
     let r = g.versions[1].ratio_to_oldest.as_ref().unwrap();
@@ -320,7 +325,7 @@ fn a_run_records_a_skipped_runtime_with_its_reason() {
     let store = Store::open(&db).unwrap();
     let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
     let skipped = run
-        .cell("pip-tiny-py39", "plaintext")
+        .cell("pip-tiny-py39", &Workload::Plaintext)
         .expect("its cell is stored");
     match &skipped.status {
         bakeoff::model::CellStatus::Skipped { reason } => {
@@ -334,6 +339,6 @@ fn a_run_records_a_skipped_runtime_with_its_reason() {
         "{:?}",
         row.disclosures
     );
-    let measured = run.cell("pip-tiny", "plaintext").unwrap();
+    let measured = run.cell("pip-tiny", &Workload::Plaintext).unwrap();
     assert!(measured.status.is_ok(), "{:?}", measured.status);
 }

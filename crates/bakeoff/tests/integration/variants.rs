@@ -6,6 +6,7 @@ use std::process::Output;
 
 use crate::hardening::Marker;
 use crate::run::{assert_no_orphans, bakeoff};
+use bakeoff::workload::Workload;
 
 fn ok(out: &Output, what: &str) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -71,7 +72,8 @@ fn a_contender_and_its_variant_are_stored_and_reported_as_two_rows() {
     for contender in ["python-flask", "python-flask@sync"] {
         for workload in ["json", "io"] {
             assert!(
-                run.cell(contender, workload).is_some(),
+                run.cell(contender, &Workload::from_name(workload))
+                    .is_some(),
                 "no {contender}/{workload} cell"
             );
         }

@@ -24,7 +24,7 @@ fn estimate(median: f64, half_width: f64, n: u32) -> Estimate {
 fn cell(contender: &str, workload: &str, cap: Estimate, p99: f64, cpu: f64) -> Cell {
     Cell {
         contender: contender.into(),
-        workload: workload.into(),
+        workload: Workload::from_name(workload),
         workers: 1,
         status: CellStatus::Ok,
         capacity: Some(cap),

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Cell, Interval, Run, StepVerdict};
+use crate::model::{Cell, Interval, Language, Run, StepVerdict};
 use crate::report::summary::{self, Kind, WorkloadSummary};
 use crate::report::table::{fmt_bytes, fmt_ms, fmt_rate};
+use crate::workload::Workload;
 
 use super::svg::{self, Axis, Bar, BarGroup, Look, Marker, Scale, Series, Size};
 
@@ -18,7 +19,7 @@ pub fn looks(run: &Run) -> BTreeMap<String, Look> {
             names.push(&c.contender);
         }
     }
-    let mut rank: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut rank: BTreeMap<&Language, usize> = BTreeMap::new();
     names
         .into_iter()
         .map(|name| {
@@ -35,13 +36,13 @@ fn look_of(looks: &BTreeMap<String, Look>, name: &str) -> Look {
     looks
         .get(name)
         .cloned()
-        .unwrap_or_else(|| Look::new("other", 0))
+        .unwrap_or_else(|| Look::new(&Language::default(), 0))
 }
 
-fn ok_cells<'a>(run: &'a Run, workload: &'a str) -> impl Iterator<Item = &'a Cell> + 'a {
+fn ok_cells<'a>(run: &'a Run, workload: &'a Workload) -> impl Iterator<Item = &'a Cell> + 'a {
     run.cells
         .iter()
-        .filter(move |c| c.workload == workload && c.status.is_ok())
+        .filter(move |c| c.workload == *workload && c.status.is_ok())
 }
 
 /// Capacity (or time to healthy) per contender, grouped by worker count, with CI error bars.
@@ -375,7 +376,7 @@ pub fn search(cell: &Cell) -> Option<String> {
         .filter(|t| !t.steps.is_empty())
         .map(|t| Series {
             name: format!("trial {}", t.index + 1),
-            look: Look::new("other", t.index as usize),
+            look: Look::new(&Language::default(), t.index as usize),
             points: t
                 .steps
                 .iter()
@@ -486,14 +487,14 @@ fn percentile_label(q: f64) -> String {
 /// a bar per version (oldest first), with the interval as whiskers.
 pub fn runtime_versions(
     rv: &crate::report::runtimes::RuntimeVersions,
-    workload: &str,
+    workload: &Workload,
 ) -> Option<String> {
     let mut unit = "";
     let mut metric = "";
     let groups: Vec<BarGroup> = rv
         .groups
         .iter()
-        .filter(|g| g.workload == workload)
+        .filter(|g| g.workload == *workload)
         .map(|g| {
             unit = &g.unit;
             metric = &g.metric;

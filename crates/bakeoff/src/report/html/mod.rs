@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::model::{ContenderInfo, Run};
+use crate::model::{ContenderInfo, Flag, Language, Run};
+use crate::workload::Workload;
 
 use super::summary::{self, Kind, RATIO_METHOD};
 use super::table::{self, fmt_bytes, fmt_count, fmt_estimate, fmt_ms, fmt_rate, Style, Table};
@@ -201,7 +202,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
             let _ = write!(
                 h,
                 "<h3>{}</h3><div class=\"charts\">{}</div>",
-                esc(s.workload),
+                esc(s.workload.name()),
                 pair.join("")
             );
         }
@@ -278,7 +279,7 @@ fn runtime_versions(run: &Run, disclosed: &[&str], h: &mut String) {
                 "<p>{} Whiskers: the range below 5 trials, the 95% t-interval from 5.</p>",
                 esc(runtimes::INTRO)
             );
-            let mut workloads: Vec<&str> = rv.groups.iter().map(|g| g.workload.as_str()).collect();
+            let mut workloads: Vec<&Workload> = rv.groups.iter().map(|g| &g.workload).collect();
             workloads.dedup();
             for w in workloads {
                 if let Some(svg) = charts::runtime_versions(&rv, w) {
@@ -296,8 +297,8 @@ fn section(h: &mut String, id: &str, title: &str) {
 }
 
 fn legend_keys() -> String {
-    let node = svg::Look::new("node", 0);
-    let py = svg::Look::new("python", 0);
+    let node = svg::Look::new(&Language::Node, 0);
+    let py = svg::Look::new(&Language::Python, 0);
     format!(
         "<span class=\"legend-key\" style=\"background:{}\"></span>Node.js <span class=\"legend-key\" style=\"background:repeating-linear-gradient(45deg,{} 0 3px,#fff 3px 5px)\"></span>Python.",
         node.color, py.color
@@ -325,7 +326,7 @@ fn headline(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
             h,
             "<div class=\"card\"><div><b>{w}</b> <span class=\"muted\">{m}</span></div><div class=\"ratio\">{r:.2}&times; <span class=\"muted\" style=\"font-size:15px\">{interval}</span></div>\
              <div>{sent}</div><div class=\"who\">Node/Python: {n} {nv} {unit} vs {p} {pv} {unit}</div></div>",
-            w = esc(hd.workload),
+            w = esc(hd.workload.name()),
             m = esc(hd.kind.metric().0),
             r = hd.ratio.value,
             interval = esc(&match hd.ratio.kind {
@@ -410,7 +411,7 @@ fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &m
             "<details{}><summary>{} &middot; {} &middot; {} worker{}{}</summary><div class=\"charts\">{}</div></details>",
             if first { " open" } else { "" },
             esc(&c.contender),
-            esc(&c.workload),
+            esc(c.workload.name()),
             c.workers,
             if c.workers == 1 { "" } else { "s" },
             esc(&cap),
@@ -437,7 +438,7 @@ fn problems(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
             h,
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"state-{state}\">{state}</td><td>{}</td></tr>",
             esc(&c.contender),
-            esc(&c.workload),
+            esc(c.workload.name()),
             c.workers,
             esc(reason)
         );
@@ -466,7 +467,7 @@ fn contenders(run: &Run, extras: &HtmlExtras, h: &mut String) {
             h,
             "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{} {}</td><td>{}</td><td class=\"num\">{} / {}</td><td class=\"num\">{}</td><td class=\"num\">{:.1} s</td><td class=\"num\">{}</td></tr>",
             name,
-            esc(&c.language),
+            esc(c.language.name()),
             esc(&c.runtime),
             esc(&c.runtime_version),
             esc(&c.framework),
@@ -552,7 +553,7 @@ fn flags(run: &Run, h: &mut String) {
         let _ = write!(
             h,
             "<li><code>{}</code>: {}</li>",
-            esc(&f),
+            esc(f.name()),
             esc(table::flag_meaning(&f))
         );
     }
@@ -562,9 +563,9 @@ fn flags(run: &Run, h: &mut String) {
             h,
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"warn\">{}</td><td>{}</td></tr>",
             esc(&c.contender),
-            esc(&c.workload),
+            esc(c.workload.name()),
             c.workers,
-            esc(&table::flags(c).join(", ")),
+            esc(&Flag::list(&table::flags(c), ", ")),
             esc(&c.notes.join("; "))
         );
     }

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use super::esc;
+use crate::model::Language;
 
 /// How a contender is drawn: hue by language, lightness, dash and marker by
 /// its rank within the language, so charts still read in greyscale.
@@ -45,12 +46,12 @@ const MARKERS: [Marker; 4] = [
 
 impl Look {
     /// The look of the `rank`-th contender of `language`.
-    pub fn new(language: &str, rank: usize) -> Look {
+    pub fn new(language: &Language, rank: usize) -> Look {
         let i = rank % 4;
         let (palette, dashes, hatched) = match language {
-            "node" => (NODE, DASH_SOLID, false),
-            "python" => (PYTHON, DASH_PY, true),
-            _ => (OTHER, DASH_SOLID, false),
+            Language::Node => (NODE, DASH_SOLID, false),
+            Language::Python => (PYTHON, DASH_PY, true),
+            Language::Other(_) => (OTHER, DASH_SOLID, false),
         };
         Look {
             color: palette[i],
@@ -551,10 +552,10 @@ mod tests {
     #[test]
     fn looks_differ_within_and_across_languages() {
         let looks = [
-            Look::new("node", 0),
-            Look::new("node", 1),
-            Look::new("python", 0),
-            Look::new("python", 1),
+            Look::new(&Language::Node, 0),
+            Look::new(&Language::Node, 1),
+            Look::new(&Language::Python, 0),
+            Look::new(&Language::Python, 1),
         ];
         for (i, a) in looks.iter().enumerate() {
             for b in &looks[i + 1..] {

@@ -2,6 +2,7 @@
 //! named when missing or left out.
 
 use super::*;
+use crate::model::Flag;
 use crate::verdict::fixture;
 
 fn by_id(results: &[ClaimResult], id: u8) -> &ClaimResult {
@@ -42,7 +43,11 @@ fn verdicts_on_the_fixture() {
 #[test]
 fn no_clear_difference_gives_inconclusive() {
     let mut run = fixture::run();
-    for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.workload == Workload::Data)
+    {
         c.capacity = Some(fixture::est(300.0, 60.0, 3));
     }
     let r = check_all(&run);
@@ -54,13 +59,17 @@ fn no_clear_difference_gives_inconclusive() {
 #[test]
 fn truncated_and_machine_noisy_cells_are_left_out_and_named() {
     let mut run = fixture::run();
-    for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.workload == Workload::Data)
+    {
         let flag = if c.contender.starts_with("python") {
-            "truncated"
+            Flag::Truncated
         } else {
-            "machine-noisy"
+            Flag::MachineNoisy
         };
-        c.flags.push(flag.into());
+        c.flags.push(flag);
     }
     let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
     assert_eq!(c5.verdict, Verdict::Inconclusive);
@@ -79,7 +88,11 @@ fn truncated_and_machine_noisy_cells_are_left_out_and_named() {
 fn a_single_trial_verdict_is_indicative_and_needs_the_margin() {
     let mut run = fixture::run();
     // Python 20% ahead on data with one trial each: within the 25% margin.
-    for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.workload == Workload::Data)
+    {
         let v = if c.contender.starts_with("python") {
             240.0
         } else {
@@ -90,7 +103,11 @@ fn a_single_trial_verdict_is_indicative_and_needs_the_margin() {
     let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
     assert_eq!(c5.verdict, Verdict::Inconclusive);
     assert!(c5.indicative && c5.verdict_label().contains("indicative"));
-    for c in run.cells.iter_mut().filter(|c| c.workload == "data") {
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.workload == Workload::Data)
+    {
         if c.contender.starts_with("python") {
             c.capacity = crate::suite::stats::estimate(&[400.0]);
         }
@@ -104,7 +121,7 @@ fn a_single_trial_verdict_is_indicative_and_needs_the_margin() {
 fn a_missing_cell_gives_inconclusive_naming_it() {
     let mut run = fixture::run();
     run.cells
-        .retain(|c| !(c.workload == "data" && c.contender.starts_with("python")));
+        .retain(|c| !(c.workload == Workload::Data && c.contender.starts_with("python")));
     let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
     assert_eq!(c5.verdict, Verdict::Inconclusive);
     assert_eq!(c5.missing, vec!["python/data".to_string()]);
@@ -114,7 +131,8 @@ fn a_missing_cell_gives_inconclusive_naming_it() {
 fn python_far_behind_contradicts_claim_one() {
     let mut run = fixture::run();
     for c in run.cells.iter_mut().filter(|c| {
-        c.contender == "python-fastapi" && (c.workload == "json" || c.workload == "plaintext")
+        c.contender == "python-fastapi"
+            && (c.workload == Workload::Json || c.workload == Workload::Plaintext)
     }) {
         c.capacity = Some(fixture::est(1000.0, 30.0, 3));
     }
@@ -128,7 +146,7 @@ fn a_faster_newer_python_supports_claim_seven() {
     newer.name = "python-flask-py313".into();
     newer.runtime_version = "3.13.0".into();
     run.contenders.push(newer);
-    let mut cell = run.cell("python-flask", "json").unwrap().clone();
+    let mut cell = run.cell("python-flask", &Workload::Json).unwrap().clone();
     cell.contender = "python-flask-py313".into();
     cell.capacity = Some(fixture::est(3500.0, 50.0, 3));
     run.cells.push(cell);
@@ -146,7 +164,7 @@ fn claim_seven_pairs_a_contender_with_itself_only() {
     other.name = "python-flask-py313@sync".into();
     other.runtime_version = "3.13.0".into();
     run.contenders.push(other);
-    let mut cell = run.cell("python-flask", "json").unwrap().clone();
+    let mut cell = run.cell("python-flask", &Workload::Json).unwrap().clone();
     cell.contender = "python-flask-py313@sync".into();
     cell.capacity = Some(fixture::est(9000.0, 50.0, 3));
     run.cells.push(cell);
@@ -162,10 +180,10 @@ fn newer_node_is_checked_against_the_oldest_version() {
     let base = run
         .contenders
         .iter()
-        .find(|c| c.language == "node")
+        .find(|c| c.language == Language::Node)
         .unwrap()
         .clone();
-    let json = run.cell(&base.name, "json").unwrap().clone();
+    let json = run.cell(&base.name, &Workload::Json).unwrap().clone();
     let old = json.capacity.unwrap().center();
     for (major, factor) in [(22, 1.02), (24, 1.25)] {
         let mut c = base.clone();
@@ -200,7 +218,7 @@ fn version_keys_order_numerically() {
 #[test]
 fn a_workload_left_out_of_the_plan_says_how_to_measure_it() {
     let mut run = fixture::run();
-    run.cells.retain(|c| c.workload != "data");
+    run.cells.retain(|c| c.workload != Workload::Data);
     let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
     assert_eq!(c5.verdict, Verdict::Inconclusive);
     assert_eq!(c5.missing.len(), 2, "{:?}", c5.missing);

@@ -6,7 +6,7 @@
 
 use super::{ClaimResult, Draft, Source, Verdict};
 use crate::contender::runtimes::split_name;
-use crate::model::{ContenderInfo, Run};
+use crate::model::{ContenderInfo, Language, Run};
 use crate::verdict::Order;
 
 /// The smallest improvement that supports "faster".
@@ -15,12 +15,15 @@ const MEANINGFUL: f64 = 0.10;
 /// Each newer version of a contender with its oldest: (oldest, newer) pairs of
 /// `language`'s contenders sharing a base name (variants apart), PyPy left out
 /// (another implementation, not a newer release).
-fn version_pairs<'a>(run: &'a Run, language: &str) -> Vec<(&'a ContenderInfo, &'a ContenderInfo)> {
+fn version_pairs<'a>(
+    run: &'a Run,
+    language: &Language,
+) -> Vec<(&'a ContenderInfo, &'a ContenderInfo)> {
     let mut groups: Vec<(String, Vec<&ContenderInfo>)> = Vec::new();
     for c in run
         .contenders
         .iter()
-        .filter(|c| c.language == language && !c.runtime.contains("pypy"))
+        .filter(|c| c.language == *language && !c.runtime.contains("pypy"))
     {
         let base = split_name(&c.name).0;
         match groups.iter_mut().find(|(b, _)| *b == base) {
@@ -42,12 +45,8 @@ fn version_pairs<'a>(run: &'a Run, language: &str) -> Vec<(&'a ContenderInfo, &'
 }
 
 /// Compare every pair per workload; returns the largest clear improvement.
-fn compare_versions(
-    run: &Run,
-    language: &str,
-    label: &str,
-    d: &mut Draft,
-) -> Option<(f64, String)> {
+fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> Option<(f64, String)> {
+    let label = language.label();
     let mut best: Option<(f64, String)> = None;
     for (old, new) in version_pairs(run, language) {
         for cell in run.cells.iter().filter(|c| c.contender == old.name) {
@@ -74,7 +73,7 @@ fn compare_versions(
             if d.compare(&n, &o) == Order::Greater
                 && best.as_ref().is_none_or(|(s, _)| speedup > *s)
             {
-                best = Some((speedup, cell.workload.clone()));
+                best = Some((speedup, cell.workload.to_string()));
             }
         }
     }
@@ -101,7 +100,7 @@ fn decide(d: &mut Draft, best: Option<(f64, String)>, newer: &str) {
 
 pub(super) fn claim7_python_versions(run: &Run) -> ClaimResult {
     let mut d = Draft::new();
-    let best = compare_versions(run, "python", "Python", &mut d);
+    let best = compare_versions(run, &Language::Python, &mut d);
     if d.evidence.is_empty() {
         d.missing
             .push("the same Python contender on two interpreter versions".into());
@@ -128,7 +127,7 @@ pub(super) fn claim7_python_versions(run: &Run) -> ClaimResult {
 /// bakeoff's own observation, checked as claim 7 is: not the blog's.
 pub(super) fn node_versions_observation(run: &Run) -> ClaimResult {
     let mut d = Draft::new();
-    let best = compare_versions(run, "node", "Node.js", &mut d);
+    let best = compare_versions(run, &Language::Node, &mut d);
     if d.evidence.is_empty() {
         d.missing
             .push("the same Node.js contender on two Node.js versions".into());

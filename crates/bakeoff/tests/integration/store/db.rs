@@ -4,8 +4,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use bakeoff::model::{RunStatus, Settings};
+use bakeoff::model::{Flag, Language, RunStatus, Settings};
 use bakeoff::store::{Store, StoreError, SCHEMA_VERSION};
+use bakeoff::workload::Workload;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 
@@ -153,6 +154,47 @@ fn a_version_1_store_with_runs_is_migrated_and_still_reads() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
+}
+
+/// Names this bakeoff does not know (a custom workload, another language) read
+/// back as themselves instead of failing, and are written again unchanged.
+#[test]
+fn unknown_workload_and_language_names_read_back_as_custom_and_round_trip() {
+    let (_dir, path) = temp_db();
+    let expected = stored_rich_run(&path);
+    raw(&path)
+        .execute_batch(
+            "UPDATE cells SET workload = 'checkout-flow', flags_json = '[\"noisy\",\"hot-cache\"]'
+                 WHERE id = (SELECT min(id) FROM cells);
+             UPDATE runs SET workloads_json = '[\"json\",\"checkout-flow\"]';
+             UPDATE contenders SET language = 'ruby' WHERE position = 0;",
+        )
+        .unwrap();
+    let mut store = Store::open(&path).unwrap();
+    let run = store.load_run(expected.id).unwrap();
+    let custom = Workload::Custom("checkout-flow".into());
+    assert_eq!(run.cells[0].workload, custom);
+    assert_eq!(
+        run.cells[0].flags,
+        [Flag::Noisy, Flag::Other("hot-cache".into())]
+    );
+    assert_eq!(run.settings.workloads, [Workload::Json, custom.clone()]);
+    assert_eq!(run.contenders[0].language, Language::Other("ruby".into()));
+    assert_eq!(run.contenders[1..], expected.contenders[1..]);
+    assert_eq!(run.cells[1..], expected.cells[1..]);
+    // The JSON document carries the names as they were.
+    let doc = serde_json::to_value(&run).unwrap();
+    assert_eq!(doc["cells"][0]["workload"], "checkout-flow");
+    assert_eq!(doc["settings"]["workloads"][1], "checkout-flow");
+    assert_eq!(doc["contenders"][0]["language"], "ruby");
+    // Written again, the custom cell reads back equal.
+    let again = write_run(
+        &mut store,
+        "2026-11-29T12:00:00Z",
+        vec![run.cells[0].clone()],
+        RunStatus::Complete,
+    );
+    assert_eq!(store.load_run(again.id).unwrap().cells, again.cells);
 }
 
 #[test]
@@ -383,7 +425,7 @@ fn the_newest_complete_run_of_the_same_plan_gives_its_equal_load_rates() {
     let got = store.previous_equal_rates(&settings()).unwrap().unwrap();
     assert_ne!(got.run_id, older.id);
     assert_eq!(got.run_id, newer.id);
-    assert_eq!(got.rates, vec![("json".to_string(), 1, 1_200.0)]);
+    assert_eq!(got.rates, vec![(Workload::Json, 1, 1_200.0)]);
     let other = Settings {
         slo_p99_ms: 50.0,
         ..settings()

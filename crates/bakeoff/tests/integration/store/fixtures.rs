@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bakeoff::model::{
-    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
-    Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
+    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval,
+    Language, Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
     TimelinePoint, Trial, TrialOutcome, VariantInfo, WsPoint,
 };
 use bakeoff::store::{Store, StoreError};
+use bakeoff::workload::Workload;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
@@ -19,7 +20,12 @@ pub(crate) fn settings() -> Settings {
         trials: 3,
         duration_scale: 0.1,
         contenders: vec!["node-fastify".into(), "python-flask".into()],
-        workloads: vec!["json".into(), "io".into(), "ws".into(), "startup".into()],
+        workloads: vec![
+            Workload::Json,
+            Workload::Io,
+            Workload::Ws,
+            Workload::Startup,
+        ],
         workers: vec![1, 2],
         database: Default::default(),
     }
@@ -45,7 +51,7 @@ pub(crate) fn environment() -> Environment {
 pub(crate) fn contenders() -> Vec<ContenderInfo> {
     let node = ContenderInfo {
         name: "node-fastify".into(),
-        language: "node".into(),
+        language: Language::Node,
         runtime: "node".into(),
         runtime_version: "v20.20.2".into(),
         framework: "fastify".into(),
@@ -62,7 +68,7 @@ pub(crate) fn contenders() -> Vec<ContenderInfo> {
     };
     let flask = ContenderInfo {
         name: "python-flask".into(),
-        language: "python".into(),
+        language: Language::Python,
         runtime: "python".into(),
         runtime_version: "3.11.7".into(),
         framework: "flask".into(),
@@ -177,7 +183,7 @@ pub(crate) fn ok_cell(
 ) -> Cell {
     Cell {
         contender: contender.into(),
-        workload: workload.into(),
+        workload: Workload::from_name(workload),
         workers,
         status: CellStatus::Ok,
         capacity: Some(estimate(cap, 3)),
@@ -228,7 +234,7 @@ pub(crate) fn ok_cell(
 /// Every kind of cell, with every optional part populated somewhere.
 pub(crate) fn rich_cells() -> Vec<Cell> {
     let mut json1 = ok_cell("node-fastify", "json", 1, 12_000.0, 2.4, 0.081);
-    json1.flags = vec!["noisy".into(), "truncated".into()];
+    json1.flags = vec![Flag::Noisy, Flag::Truncated];
     json1.notes = vec!["cv 12% over 3 trials".into()];
     json1.trials[1].capacity_rps = None;
     json1.trials[1].outcome = TrialOutcome::NoCapacity;
@@ -255,7 +261,7 @@ pub(crate) fn rich_cells() -> Vec<Cell> {
     json1.equal_load.as_mut().unwrap().idle_cpu_cores = None;
     let mut json2 = ok_cell("node-fastify", "json", 2, 21_000.0, 2.1, 0.09);
     json2.scaling_efficiency = Some(0.875);
-    json2.flags = vec!["contended".into()];
+    json2.flags = vec![Flag::Contended];
     let failed = Cell {
         status: CellStatus::Failed {
             reason: "crashed mid-run (exit 137)".into(),

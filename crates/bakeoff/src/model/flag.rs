@@ -1,0 +1,140 @@
+//! A cell's flags: what the suite noticed about a measurement.
+//!
+//! An open kind, like [`super::Language`]: a name this bakeoff does not know (a
+//! flag of an older or newer version) is kept as [`Flag::Other`]. Flags order
+//! by name, the order the store and the JSON documents have always listed them in.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One of a cell's flags; their meanings are in `report::table::flag_meaning`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Flag {
+    /// Trials disagree by more than 10% (coefficient of variation).
+    Noisy,
+    /// The load generator shared CPUs with the contender's workers.
+    Contended,
+    /// The generator could not send at the target rate.
+    GeneratorLimited,
+    /// No clean window could be had.
+    MachineNoisy,
+    /// The search stopped before its resolution.
+    Truncated,
+    /// The engine's counts disagree with an independent count.
+    Inconsistent,
+    /// The machine slowed down during a search.
+    Drift,
+    /// A flag this bakeoff does not know, by its name. Never one of the names
+    /// above: build it with [`Flag::from_name`].
+    Other(String),
+}
+
+impl Flag {
+    /// The flags this bakeoff raises.
+    pub const KNOWN: [Flag; 7] = [
+        Flag::Noisy,
+        Flag::Contended,
+        Flag::GeneratorLimited,
+        Flag::MachineNoisy,
+        Flag::Truncated,
+        Flag::Inconsistent,
+        Flag::Drift,
+    ];
+
+    /// The flag's text in the store, the JSON documents and the reports.
+    pub fn name(&self) -> &str {
+        match self {
+            Flag::Noisy => "noisy",
+            Flag::Contended => "contended",
+            Flag::GeneratorLimited => "generator-limited",
+            Flag::MachineNoisy => "machine-noisy",
+            Flag::Truncated => "truncated",
+            Flag::Inconsistent => "inconsistent",
+            Flag::Drift => "drift",
+            Flag::Other(name) => name,
+        }
+    }
+
+    /// The flag of this name; any name is one (see [`Flag::Other`]).
+    pub fn from_name(s: &str) -> Flag {
+        Flag::KNOWN
+            .into_iter()
+            .find(|f| f.name() == s)
+            .unwrap_or_else(|| Flag::Other(s.to_string()))
+    }
+
+    /// The flags' names joined by `sep`, e.g. "noisy, contended".
+    pub fn list(flags: &[Flag], sep: &str) -> String {
+        flags.iter().map(Flag::name).collect::<Vec<_>>().join(sep)
+    }
+}
+
+impl Ord for Flag {
+    fn cmp(&self, o: &Flag) -> Ordering {
+        self.name()
+            .cmp(o.name())
+            .then_with(|| matches!(self, Flag::Other(_)).cmp(&matches!(o, Flag::Other(_))))
+    }
+}
+
+impl PartialOrd for Flag {
+    fn partial_cmp(&self, o: &Flag) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl fmt::Display for Flag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Flag {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Flag, Self::Err> {
+        Ok(Flag::from_name(s))
+    }
+}
+
+impl Serialize for Flag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Flag, D::Error> {
+        Ok(Flag::from_name(&String::deserialize(d)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_round_trip_and_unknown_ones_are_kept() {
+        let mut all = Flag::KNOWN.to_vec();
+        all.push(Flag::Other("littles-law".into()));
+        for f in &all {
+            assert_eq!(&f.name().parse::<Flag>().unwrap(), f);
+            let json = serde_json::to_string(f).unwrap();
+            assert_eq!(json, format!("\"{}\"", f.name()));
+            assert_eq!(&serde_json::from_str::<Flag>(&json).unwrap(), f);
+        }
+        assert_eq!(Flag::from_name("drift"), Flag::Drift);
+    }
+
+    #[test]
+    fn flags_order_by_name() {
+        let mut set: Vec<Flag> = Flag::KNOWN.to_vec();
+        set.sort();
+        let names: Vec<&str> = set.iter().map(Flag::name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+    }
+}
