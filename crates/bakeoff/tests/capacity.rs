@@ -225,7 +225,8 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
         "--slo-p99".into(),
         "100ms".into(),
         "--max-time".into(),
-        "40s".into(),
+        // Room for three 10 s confirmation windows (half the time).
+        "60s".into(),
         "--json".into(),
     ];
     if let Some(cpu) = generator {
@@ -276,5 +277,5 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
         "{doc:#}"
     );
     // Bounded by --max-time (and the drains after overloaded windows).
-    assert!(doc["elapsed_s"].as_f64().unwrap() < 50.0, "{doc:#}");
+    assert!(doc["elapsed_s"].as_f64().unwrap() < 70.0, "{doc:#}");
 }
