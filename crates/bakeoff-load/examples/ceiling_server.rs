@@ -4,6 +4,9 @@
 //!
 //! `cargo run -p bakeoff-load --features testkit --example ceiling_server -- --service 2ms --cpu 1`
 
+// A benchmark tool: it prints its address for the script that runs it.
+#![allow(clippy::print_stdout)]
+
 use std::time::Duration;
 
 use bakeoff_load::testkit::FixedServiceServer;

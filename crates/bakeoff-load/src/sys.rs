@@ -1,6 +1,9 @@
 //! The dedicated engine thread: CPU pinning, a current-thread runtime, and the
 //! thread's own CPU time from `getrusage(RUSAGE_THREAD)`.
 
+// getrusage(RUSAGE_THREAD) and sysconf have no safe wrapper on the hot path.
+#![allow(unsafe_code)]
+
 use std::future::Future;
 use std::time::{Duration, Instant};
 

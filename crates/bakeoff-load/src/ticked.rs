@@ -11,6 +11,9 @@
 //! invisible to the latency figures (`SO_TIMESTAMPNS`, the time the kernel
 //! received the last bytes read).
 
+// epoll and recvmsg with SO_TIMESTAMPNS: the reason this module exists (docs/benchmarks.md).
+#![allow(unsafe_code)]
+
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -57,7 +57,7 @@ fn with_database_cells(mut run: Run, pg: &Run) -> Run {
 }
 
 /// `measure` is `bakeoff run`, called with `--measure` for the missing cells.
-pub async fn execute(
+pub(super) async fn execute(
     args: AdviseArgs,
     cancel: CancellationToken,
     measure: impl AsyncFnOnce(RunArgs, CancellationToken) -> Result<u8>,

@@ -12,7 +12,7 @@ use crate::contender::cache::{self, Entry, Prune};
 use crate::report::table::text_table;
 use crate::InputError;
 
-pub fn execute(args: CacheArgs) -> Result<u8> {
+pub(super) fn execute(args: CacheArgs) -> Result<u8> {
     // The results directory only matters when there is no HOME to put the cache in.
     let dir = cache::default_dir(&PathBuf::from("bakeoff-results"));
     match args.action {

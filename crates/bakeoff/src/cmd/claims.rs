@@ -8,7 +8,7 @@ use super::load_stored_run;
 use crate::cli::ClaimsArgs;
 use crate::verdict::{claims, render};
 
-pub async fn execute(args: ClaimsArgs) -> Result<u8> {
+pub(super) async fn execute(args: ClaimsArgs) -> Result<u8> {
     let run = load_stored_run(args.db.as_deref(), &args.run)?;
     let results = claims::check_all(&run);
     let mut out = super::stdout();

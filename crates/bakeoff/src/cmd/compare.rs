@@ -8,7 +8,7 @@ use crate::cli::{CompareArgs, ReportFormat};
 use crate::report::compare::{render, Comparison, Format};
 use crate::InputError;
 
-pub async fn execute(args: CompareArgs) -> Result<u8> {
+pub(super) async fn execute(args: CompareArgs) -> Result<u8> {
     let format = match args.format {
         ReportFormat::Text => Format::Text,
         ReportFormat::Md => Format::Md,

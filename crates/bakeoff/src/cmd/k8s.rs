@@ -10,7 +10,7 @@ use crate::distributed::k8s::{to_yaml, JobPlan};
 use crate::distributed::{format_time, parse_start_at};
 use crate::InputError;
 
-pub fn execute(args: K8sArgs) -> Result<u8> {
+pub(super) fn execute(args: K8sArgs) -> Result<u8> {
     match args.command {
         K8sCommand::Job(a) => job(a),
     }

@@ -23,7 +23,7 @@ const AUTO_WARMUP_CAP: Duration = Duration::from_secs(30);
 /// The time bound of a run given only `--requests`.
 const REQUESTS_ONLY_CAP: Duration = Duration::from_secs(600);
 
-pub async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
+pub(super) async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
     let config = config_from_args(&args)?;
     if args.find_capacity {
         return super::load_capacity::execute(&args, config, cancel).await;

@@ -24,7 +24,11 @@ use crate::Interrupted;
 /// The first rate tried: the search ramps ×4 from it.
 const START_RPS: f64 = 50.0;
 
-pub async fn execute(args: &LoadArgs, config: LoadConfig, cancel: CancellationToken) -> Result<u8> {
+pub(super) async fn execute(
+    args: &LoadArgs,
+    config: LoadConfig,
+    cancel: CancellationToken,
+) -> Result<u8> {
     let slo = parse_duration("--slo-p99", &args.slo_p99, false)?;
     if slo < Duration::from_millis(1) || slo > Duration::from_secs(60) {
         return Err(input(format!(

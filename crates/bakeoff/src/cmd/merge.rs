@@ -12,7 +12,7 @@ use crate::InputError;
 
 use super::load::{summary, Shape};
 
-pub fn execute(args: MergeArgs) -> Result<u8> {
+pub(super) fn execute(args: MergeArgs) -> Result<u8> {
     let mut parts = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();

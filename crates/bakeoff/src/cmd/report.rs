@@ -11,7 +11,7 @@ use crate::model::Run;
 use crate::report;
 use crate::store;
 
-pub async fn execute(args: ReportArgs) -> Result<u8> {
+pub(super) async fn execute(args: ReportArgs) -> Result<u8> {
     let db = args
         .db
         .clone()

@@ -33,7 +33,7 @@ use crate::{InputError, Interrupted};
 /// failure of the server, not of the generator's patience.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<u8> {
+pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<u8> {
     let began = Instant::now();
     let quiet = args.quiet;
     let say = |msg: &str| {

@@ -9,7 +9,7 @@ use crate::cli::SetupArgs;
 use crate::contender::setup::{self, SetupError, SetupOptions};
 use crate::Interrupted;
 
-pub async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
+pub(super) async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
     let selection = select_config(&args.contenders, &args.runtimes);
     let results_dir = selection.results_dir.clone();
     let contenders = select_contenders(&selection, false, &cancel).await?;

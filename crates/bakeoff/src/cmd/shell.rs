@@ -6,14 +6,14 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs};
 
-pub fn completions(args: CompletionsArgs) -> Result<u8> {
+pub(super) fn completions(args: CompletionsArgs) -> Result<u8> {
     // Into a buffer first: clap_complete panics on a write error (a closed pipe).
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "bakeoff", &mut buf);
     print(&buf).context("writing the completion script")
 }
 
-pub fn man() -> Result<u8> {
+pub(super) fn man() -> Result<u8> {
     let mut buf = Vec::new();
     man_page(&mut buf).context("rendering the man page")?;
     print(&buf).context("writing the man page")
@@ -30,7 +30,7 @@ fn print(bytes: &[u8]) -> std::io::Result<u8> {
 }
 
 /// The roff man page of `bakeoff` and its subcommands' one-line summaries.
-pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub(super) fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     clap_mangen::Man::new(Cli::command()).render(out)
 }
 

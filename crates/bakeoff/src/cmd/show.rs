@@ -8,7 +8,7 @@ use crate::model::{CellStatus, Flag, Run};
 use crate::report::compare::table_text;
 use crate::store::Store;
 
-pub async fn runs(args: StoreArgs) -> Result<u8> {
+pub(super) async fn runs(args: StoreArgs) -> Result<u8> {
     let path = db_path(args.db);
     if !path.exists() {
         if args.json {
@@ -71,7 +71,7 @@ pub async fn runs(args: StoreArgs) -> Result<u8> {
     Ok(0)
 }
 
-pub async fn show(args: ShowArgs) -> Result<u8> {
+pub(super) async fn show(args: ShowArgs) -> Result<u8> {
     let path = db_path(args.store.db);
     let store = open_existing(&path)?;
     let id = resolve(&store, &args.run)?;

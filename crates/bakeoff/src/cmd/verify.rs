@@ -25,7 +25,7 @@ struct Report<'a> {
     contenders: &'a [Verdict],
 }
 
-pub async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> {
+pub(super) async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> {
     let selection = select_config(&args.contenders, &args.runtimes);
     let results_dir = selection.results_dir.clone();
     let contenders = select_contenders(&selection, false, &cancel).await?;

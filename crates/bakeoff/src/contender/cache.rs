@@ -238,8 +238,7 @@ impl CacheLock {
             .open(&path)?;
         let deadline = Instant::now() + wait;
         loop {
-            let locked =
-                rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive);
+            let locked = flock(&file, FlockOperation::NonBlockingLockExclusive);
             if locked.is_ok() {
                 return Ok(CacheLock(file));
             }
@@ -261,7 +260,7 @@ impl CacheLock {
 impl Drop for CacheLock {
     fn drop(&mut self) {
         // Closing would release it anyway.
-        let _ = rustix::fs::flock(&self.0, rustix::fs::FlockOperation::Unlock);
+        let _ = flock(&self.0, FlockOperation::Unlock);
     }
 }
 

@@ -202,8 +202,7 @@ mod tests {
 
     #[test]
     fn a_variant_on_another_interpreter_keeps_its_suffix() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders/python-flask");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders/python-flask");
         let base = Contender::load(&dir).unwrap();
         let py = Interpreter {
             version: "3.13.1".into(),

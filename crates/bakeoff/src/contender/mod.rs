@@ -517,8 +517,8 @@ mod tests {
     }
 
     /// An install record for spawn-spec tests (nothing is installed).
-    fn installed(c: &Contender) -> super::Installed {
-        super::Installed {
+    fn installed(c: &Contender) -> Installed {
+        Installed {
             contender: c.clone(),
             info: c.base_info(),
             python: "python3".into(),
@@ -557,8 +557,8 @@ mod tests {
             spec: DataSpec::default(),
         };
         assert_ne!(
-            super::verify_stamps::key(&installed(&both[0]), &data),
-            super::verify_stamps::key(&installed(&both[1]), &data)
+            verify_stamps::key(&installed(&both[0]), &data),
+            verify_stamps::key(&installed(&both[1]), &data)
         );
     }
 

@@ -173,8 +173,7 @@ mod tests {
 
     #[test]
     fn a_node_contender_on_another_release() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders/node-fastify");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders/node-fastify");
         let base = Contender::load(&dir).unwrap();
         let node = NodeRuntime {
             version: "v22.11.0".into(),

@@ -449,6 +449,7 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
     if let Some(mask) = mask {
         // SAFETY: the closure only calls sched_setaffinity, which is async-signal-safe,
         // on a mask built before fork.
+        #[allow(unsafe_code)] // pre_exec: the only way to pin a child before it runs
         unsafe {
             cmd.pre_exec(move || mask.apply());
         }

@@ -509,6 +509,7 @@ fn prepare_child(cmd: &mut std::process::Command, owner: Option<Owner>, mask: Op
         // SAFETY: between fork and exec the closure makes one async-signal-safe
         // syscall (sched_setaffinity) on a mask built before the fork; it
         // allocates nothing.
+        #[allow(unsafe_code)] // pre_exec: the only way to pin a child before it runs
         unsafe {
             cmd.pre_exec(move || mask.apply());
         }

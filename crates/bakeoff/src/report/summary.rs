@@ -482,7 +482,7 @@ mod tests {
         let mut md = Vec::new();
         crate::report::render_markdown(&run, &mut md).unwrap();
         assert!(String::from_utf8(md).unwrap().contains("checkout-flow"));
-        let io_claim = crate::verdict::claims::check_all(&run)
+        let io_claim = verdict::claims::check_all(&run)
             .into_iter()
             .find(|c| c.id == 3)
             .unwrap();

@@ -260,7 +260,7 @@ fn row(r: &Row<'_>, kind: Kind, db_cpu: bool) -> Vec<TableCell> {
 }
 
 /// The cell's flags, with `noisy` added when the capacity estimate says so.
-pub fn flags(cell: &crate::model::Cell) -> Vec<Flag> {
+pub fn flags(cell: &Cell) -> Vec<Flag> {
     let mut flags = cell.flags.clone();
     if cell.capacity.is_some_and(|c| c.noisy) && !flags.contains(&Flag::Noisy) {
         flags.push(Flag::Noisy);

@@ -21,7 +21,7 @@ use crate::model::Percentiles;
 /// cutoff are censored (overload errors) and stay queued in the server: the next
 /// window starts with whatever has not drained meanwhile, on tokio's clock.
 #[derive(Debug, Clone)]
-pub struct ServerModel {
+pub(super) struct ServerModel {
     /// The service ceiling (requests per second the server completes).
     ceiling: f64,
     base_ms: f64,
@@ -61,14 +61,14 @@ const FAKE_GRACE: f64 = 0.2;
 /// The SLO a fake driver abandons decided windows at (the tests' SLO).
 const FAKE_SLO_MS: f64 = 100.0;
 /// Deliveries per second a fake room fans out before it falls behind.
-pub const WS_FAKE_CEILING: f64 = 50_000.0;
+pub(super) const WS_FAKE_CEILING: f64 = 50_000.0;
 
 /// Arrivals simulated per window (evenly spaced, as the engine's uniform schedule).
 const ARRIVALS: usize = 600;
 
 impl ServerModel {
     /// A 5 ms service up to `capacity`; beyond it the backlog grows at R − C.
-    pub fn knee(capacity: f64) -> Self {
+    pub(super) fn knee(capacity: f64) -> Self {
         ServerModel {
             ceiling: capacity,
             base_ms: 5.0,
@@ -87,7 +87,7 @@ impl ServerModel {
     }
 
     /// M/M/1: p99 = ln(100) / (μ − λ), with μ chosen so p99 = 100 ms at `capacity`.
-    pub fn mm1(capacity: f64) -> Self {
+    pub(super) fn mm1(capacity: f64) -> Self {
         ServerModel {
             ceiling: capacity + 100f64.ln() / 0.1,
             base_ms: 0.0,
@@ -97,51 +97,51 @@ impl ServerModel {
     }
 
     /// Each second of a window sees the ceiling scaled by a uniform factor in 1 ± `frac`.
-    pub fn with_noise(mut self, frac: f64, seed: u64) -> Self {
+    pub(super) fn with_noise(mut self, frac: f64, seed: u64) -> Self {
         self.noise = Noise::Uniform(frac);
         self.seed = seed;
         self
     }
 
     /// Most seconds see the ceiling within ±1%; one in `rare` anywhere in ±`frac`.
-    pub fn with_rare_noise(mut self, frac: f64, rare: u32, seed: u64) -> Self {
+    pub(super) fn with_rare_noise(mut self, frac: f64, rare: u32, seed: u64) -> Self {
         self.noise = Noise::Rare { frac, rare };
         self.seed = seed;
         self
     }
 
     /// A share of windows is stalled by the machine.
-    pub fn with_stalls(mut self, share: f64) -> Self {
+    pub(super) fn with_stalls(mut self, share: f64) -> Self {
         self.stalls = share;
         self
     }
 
     /// Sustained load wears the server down: `after_s` seconds into a window
     /// its ceiling drops to `share` of itself (a short window never sees it).
-    pub fn with_fade(mut self, after_s: f64, share: f64) -> Self {
+    pub(super) fn with_fade(mut self, after_s: f64, share: f64) -> Self {
         self.fade = Some((after_s, share));
         self
     }
 
     /// The machine stalls every window longer than `secs` (the long ones).
-    pub fn with_long_windows_stalled(mut self, secs: f64) -> Self {
+    pub(super) fn with_long_windows_stalled(mut self, secs: f64) -> Self {
         self.stall_longer_than = Some(secs);
         self
     }
 
-    pub fn with_errors_above(mut self, rate: f64, frac: f64) -> Self {
+    pub(super) fn with_errors_above(mut self, rate: f64, frac: f64) -> Self {
         self.errors_above = Some((rate, frac));
         self
     }
 
-    pub fn with_generator_limit(mut self, rate: f64) -> Self {
+    pub(super) fn with_generator_limit(mut self, rate: f64) -> Self {
         self.generator_limit = Some(rate);
         self
     }
 
     /// The generator falls behind above `rate` only in windows longer than
     /// `secs` (it holds a burst, not a sustained rate).
-    pub fn with_generator_limit_in_long_windows(mut self, rate: f64, secs: f64) -> Self {
+    pub(super) fn with_generator_limit_in_long_windows(mut self, rate: f64, secs: f64) -> Self {
         self.generator_limit = Some(rate);
         self.generator_limit_longer_than = secs;
         self
@@ -186,14 +186,14 @@ impl ServerModel {
 
     /// One window of `secs` at `rate` after `settle` seconds at the same rate;
     /// answers count until `grace` past its end.
-    pub fn window(&mut self, rate: f64, settle: f64, secs: f64, grace: f64) -> WindowResult {
+    pub(super) fn window(&mut self, rate: f64, settle: f64, secs: f64, grace: f64) -> WindowResult {
         self.window_abandoning(rate, settle, secs, grace, None)
     }
 
     /// [`ServerModel::window`], called as the window starts, which ends early
     /// as the engine's `Abandon` rule does when `abandon_ms` is given: once
     /// more than 1% of the planned arrivals are known to be over it.
-    pub fn window_abandoning(
+    pub(super) fn window_abandoning(
         &mut self,
         rate: f64,
         settle: f64,
@@ -382,7 +382,7 @@ fn quantile(v: &[f64], p: f64) -> f64 {
 
 /// One fake contender's behaviour and state.
 #[derive(Debug, Clone)]
-pub struct FakeContender {
+pub(super) struct FakeContender {
     pub model: ServerModel,
     pub fail_launch: bool,
     /// Crash while serving this many-th window (1-based), counted over its life.
@@ -392,7 +392,7 @@ pub struct FakeContender {
 }
 
 impl FakeContender {
-    pub fn new(model: ServerModel) -> Self {
+    pub(super) fn new(model: ServerModel) -> Self {
         FakeContender {
             model,
             fail_launch: false,
@@ -405,7 +405,7 @@ impl FakeContender {
 
 /// A driven window, for assertions.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WindowLog {
+pub(super) struct WindowLog {
     pub contender: String,
     pub workload: Option<Workload>,
     pub rate: f64,
@@ -414,7 +414,7 @@ pub struct WindowLog {
 }
 
 #[derive(Debug, Default)]
-pub struct World {
+pub(super) struct World {
     pub contenders: BTreeMap<String, FakeContender>,
     pub launches: Vec<(String, u32)>,
     /// Whether each launch was given the dataset.
@@ -426,9 +426,9 @@ pub struct World {
     pub core_speeds: std::collections::VecDeque<f64>,
 }
 
-pub type SharedWorld = Arc<Mutex<World>>;
+pub(super) type SharedWorld = Arc<Mutex<World>>;
 
-pub fn world(contenders: Vec<(&str, FakeContender)>) -> SharedWorld {
+pub(super) fn world(contenders: Vec<(&str, FakeContender)>) -> SharedWorld {
     Arc::new(Mutex::new(World {
         contenders: contenders
             .into_iter()
@@ -444,13 +444,13 @@ fn name_of(url: &str) -> String {
 }
 
 /// Drives a [`ServerModel`], sleeping the window's length on tokio's clock.
-pub struct FakeDriver {
+pub(super) struct FakeDriver {
     world: SharedWorld,
 }
 
 impl FakeDriver {
     /// A driver for one server at `http://fake`.
-    pub fn new(model: ServerModel) -> Self {
+    pub(super) fn new(model: ServerModel) -> Self {
         let mut c = FakeContender::new(model);
         c.alive = true;
         FakeDriver {
@@ -458,11 +458,11 @@ impl FakeDriver {
         }
     }
 
-    pub fn on(world: SharedWorld) -> Self {
+    pub(super) fn on(world: SharedWorld) -> Self {
         FakeDriver { world }
     }
 
-    pub fn windows(&self) -> usize {
+    pub(super) fn windows(&self) -> usize {
         self.world.lock().unwrap().windows.len()
     }
 
@@ -569,13 +569,13 @@ impl Driver for FakeDriver {
     }
 }
 
-pub struct FakeLauncher {
+pub(super) struct FakeLauncher {
     world: SharedWorld,
     pub startup: Duration,
 }
 
 impl FakeLauncher {
-    pub fn on(world: SharedWorld) -> Self {
+    pub(super) fn on(world: SharedWorld) -> Self {
         FakeLauncher {
             world,
             startup: Duration::from_millis(800),
@@ -657,7 +657,7 @@ impl Launcher for FakeLauncher {
 }
 
 /// 0.5 CPU-seconds per second sampled; 100 MB plus 10 kB per ws client seen.
-pub struct FakeSampler {
+pub(super) struct FakeSampler {
     pub world: SharedWorld,
 }
 

@@ -470,7 +470,7 @@ async fn a_failing_sink_stops_the_run() {
 /// stays inside the plan's worst-case budget.
 #[tokio::test(start_paused = true)]
 async fn quick_profile_runs_inside_its_budget() {
-    let names = super::plan::DEFAULT_CONTENDERS;
+    let names = plan::DEFAULT_CONTENDERS;
     let mut h = Harness::new(names.iter().map(|n| (*n, fc(800.0))).collect());
     let p = Plan::build(
         &opts(Profile::Quick),
@@ -500,7 +500,7 @@ async fn quick_profile_runs_inside_its_budget() {
     assert_eq!(out.cells.len(), 4 * 6);
     assert!(out.cells.iter().all(|c| c.status == CellStatus::Ok));
     // FakeLauncher takes 0.8 s per start against the budget's 3 s.
-    let budget = p.budget(super::plan::ASSUMED_STARTUP);
+    let budget = p.budget(plan::ASSUMED_STARTUP);
     assert!(took <= budget, "took {took:?}, budget {budget:?}");
     // Overhead outside measurements: the fake start-ups of 0.8 s each.
     assert_eq!(out.wall, took);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::model::*;
 use crate::workload::Workload;
 
-pub fn est(median: f64, half_width: f64, n: u32) -> Estimate {
+pub(crate) fn est(median: f64, half_width: f64, n: u32) -> Estimate {
     Estimate {
         median,
         mean: median,
@@ -24,7 +24,7 @@ pub fn est(median: f64, half_width: f64, n: u32) -> Estimate {
     }
 }
 
-pub fn pct(p99: f64) -> Percentiles {
+pub(crate) fn pct(p99: f64) -> Percentiles {
     Percentiles {
         p50: p99 / 4.0,
         p90: p99 / 2.0,
@@ -36,7 +36,7 @@ pub fn pct(p99: f64) -> Percentiles {
     }
 }
 
-pub fn contender(name: &str, language: &str, server: &str, loc: u32) -> ContenderInfo {
+pub(crate) fn contender(name: &str, language: &str, server: &str, loc: u32) -> ContenderInfo {
     let language = Language::from_name(language);
     let node = language == Language::Node;
     ContenderInfo {
@@ -58,7 +58,7 @@ pub fn contender(name: &str, language: &str, server: &str, loc: u32) -> Contende
     }
 }
 
-pub fn cell(contender: &str, workload: &str, capacity: Option<Estimate>) -> Cell {
+pub(crate) fn cell(contender: &str, workload: &str, capacity: Option<Estimate>) -> Cell {
     Cell {
         contender: contender.into(),
         workload: Workload::from_name(workload),
@@ -75,7 +75,7 @@ pub fn cell(contender: &str, workload: &str, capacity: Option<Estimate>) -> Cell
     }
 }
 
-pub fn equal_load(p99: f64, light_p99: Option<f64>, rss: u64) -> EqualLoad {
+pub(crate) fn equal_load(p99: f64, light_p99: Option<f64>, rss: u64) -> EqualLoad {
     EqualLoad {
         target_rps: 100.0,
         achieved_rps: 100.0,
@@ -98,7 +98,7 @@ pub fn equal_load(p99: f64, light_p99: Option<f64>, rss: u64) -> EqualLoad {
     }
 }
 
-pub fn ws_point(clients: u32, p99: f64, per_conn: f64) -> WsPoint {
+pub(crate) fn ws_point(clients: u32, p99: f64, per_conn: f64) -> WsPoint {
     WsPoint {
         clients,
         rate: 50.0,
@@ -116,7 +116,7 @@ pub fn ws_point(clients: u32, p99: f64, per_conn: f64) -> WsPoint {
 
 /// A three-trial run of four contenders where Node leads on json, io and ws,
 /// Python on data, with clear (non-overlapping) intervals.
-pub fn run() -> Run {
+pub(crate) fn run() -> Run {
     let mut cells = Vec::new();
     let caps: [(&str, &str, f64); 20] = [
         ("node-fastify", "json", 12000.0),

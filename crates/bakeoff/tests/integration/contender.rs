@@ -10,13 +10,13 @@ use bakeoff::contender::Installed;
 use bakeoff::contender::{discover, Contender, ContenderError, ContendersDir, Selection};
 use tokio_util::sync::CancellationToken;
 
-pub fn fixtures_dir() -> PathBuf {
+pub(crate) fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// A temp dir holding copies of the named fixtures (and their shared `_lib`), so
 /// tests never write into the source tree.
-pub fn copy_fixtures(names: &[&str]) -> tempfile::TempDir {
+pub(crate) fn copy_fixtures(names: &[&str]) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     for name in names.iter().chain(&["_lib"]) {
         copy_dir(&fixtures_dir().join(name), &tmp.path().join(name));
@@ -42,7 +42,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Set up a (`kind = "none"`) fixture contender from the source tree, caching into `cache`.
-pub async fn installed(name: &str, cache: &Path) -> Installed {
+pub(crate) async fn installed(name: &str, cache: &Path) -> Installed {
     let c = Contender::load(&fixtures_dir().join(name)).unwrap();
     let mut opts = SetupOptions::new(cache, false);
     opts.cache_dir = cache.join("cache");
@@ -52,7 +52,7 @@ pub async fn installed(name: &str, cache: &Path) -> Installed {
 }
 
 /// A spawn spec for a fixture that does not touch the data or the upstream.
-pub fn spec(installed: &Installed, workers: u32, logs: &Path) -> SpawnSpec {
+pub(crate) fn spec(installed: &Installed, workers: u32, logs: &Path) -> SpawnSpec {
     let env = ContractEnv {
         sqlite: logs.join("unused.sqlite"),
         data: logs.join("unused.csv"),
@@ -65,7 +65,7 @@ pub fn spec(installed: &Installed, workers: u32, logs: &Path) -> SpawnSpec {
 
 /// Live (non-zombie) processes whose `/proc/<pid>/<file>` has a NUL-separated entry
 /// equal to `needle` (`environ` or `cmdline`).
-pub fn live_processes_with(file: &str, needle: &str) -> Vec<u32> {
+pub(crate) fn live_processes_with(file: &str, needle: &str) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {

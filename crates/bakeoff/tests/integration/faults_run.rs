@@ -14,37 +14,37 @@ use bakeoff::workload::Workload;
 use crate::hardening::{fixture, run_bounded, Finished, Marker};
 
 /// A run's working area: results directory, database, events file.
-pub struct Area {
+pub(crate) struct Area {
     pub dir: tempfile::TempDir,
 }
 
 impl Area {
-    pub fn new() -> Area {
+    pub(crate) fn new() -> Area {
         Area {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
-    pub fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.dir.path().join("bakeoff.db")
     }
 
-    pub fn results(&self) -> PathBuf {
+    pub(crate) fn results(&self) -> PathBuf {
         self.dir.path().join("results")
     }
 
-    pub fn events(&self) -> PathBuf {
+    pub(crate) fn events(&self) -> PathBuf {
         self.dir.path().join("events")
     }
 
     /// `bakeoff run` of these fault fixtures on `json` at a duration scale, with
     /// this area's database and results directory.
-    pub fn run_cmd(&self, marker: &Marker, fixtures: &[&str], scale: &str) -> Command {
+    pub(crate) fn run_cmd(&self, marker: &Marker, fixtures: &[&str], scale: &str) -> Command {
         self.run_cmd_at(marker, fixtures, scale, &self.db(), &self.results())
     }
 
     /// [`Area::run_cmd`] with another database and results directory.
-    pub fn run_cmd_at(
+    pub(crate) fn run_cmd_at(
         &self,
         marker: &Marker,
         fixtures: &[&str],
@@ -68,7 +68,7 @@ impl Area {
     }
 
     /// The latest stored run.
-    pub fn latest(&self) -> Run {
+    pub(crate) fn latest(&self) -> Run {
         let store = Store::open(&self.db()).expect("the database opens");
         let id = store.resolve("latest").expect("a run is stored");
         store.load_run(id).unwrap()
@@ -76,7 +76,7 @@ impl Area {
 }
 
 /// `PRAGMA integrity_check` on a database file.
-pub fn integrity_ok(db: &Path) {
+pub(crate) fn integrity_ok(db: &Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let verdict: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The variable a test sets on the bakeoff it spawns; children inherit it.
-pub const MARKER_VAR: &str = "BAKEOFF_TEST_MARKER";
+pub(crate) const MARKER_VAR: &str = "BAKEOFF_TEST_MARKER";
 
 /// A fault fixture's directory (`tests/fixtures/faults/<name>`).
-pub fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/faults")
         .join(name)
@@ -22,10 +22,10 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// A unique marker value per test. Dropping it kills (and reports) any process
 /// still carrying it, so a failing test leaves nothing running either.
-pub struct Marker(pub String);
+pub(crate) struct Marker(pub String);
 
 impl Marker {
-    pub fn new() -> Marker {
+    pub(crate) fn new() -> Marker {
         static N: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -39,7 +39,7 @@ impl Marker {
     }
 
     /// A `bakeoff` command with the marker set, stdin closed, output captured.
-    pub fn bakeoff(&self) -> Command {
+    pub(crate) fn bakeoff(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bakeoff"));
         cmd.env(MARKER_VAR, &self.0)
             .stdin(Stdio::null())
@@ -50,7 +50,7 @@ impl Marker {
 
     /// Live processes (not zombies) whose environment carries this marker, with
     /// their command lines.
-    pub fn survivors(&self) -> Vec<(i32, String)> {
+    pub(crate) fn survivors(&self) -> Vec<(i32, String)> {
         let needle = format!("{MARKER_VAR}={}", self.0);
         let me = std::process::id() as i32;
         let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -77,7 +77,7 @@ impl Marker {
 
     /// Assert that nothing carrying the marker is left, allowing `grace` for exits
     /// already under way. Survivors are killed before the assertion fails.
-    pub fn assert_no_orphans(&self, grace: Duration) {
+    pub(crate) fn assert_no_orphans(&self, grace: Duration) {
         let deadline = Instant::now() + grace;
         loop {
             let left = self.survivors();
@@ -93,7 +93,7 @@ impl Marker {
     }
 
     /// SIGKILL every process carrying the marker.
-    pub fn kill_all(&self) {
+    pub(crate) fn kill_all(&self) {
         for (pid, _) in self.survivors() {
             // SAFETY: kill has no memory-safety preconditions.
             unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -109,7 +109,7 @@ impl Drop for Marker {
 
 /// What a bounded run of the CLI printed.
 #[derive(Debug)]
-pub struct Finished {
+pub(crate) struct Finished {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
@@ -119,20 +119,20 @@ pub struct Finished {
 }
 
 impl Finished {
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.status.code()
     }
 }
 
 /// Spawn `cmd` (in its own process group) and wait at most `limit`; a run that
 /// exceeds it is SIGKILLed and the test fails as a hang.
-pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Finished {
+pub(crate) fn run_bounded(cmd: &mut Command, limit: Duration) -> Finished {
     let child = cmd.process_group(0).spawn().expect("spawn bakeoff");
     wait_bounded(child, limit)
 }
 
 /// Wait for a spawned child at most `limit`, collecting its output.
-pub fn wait_bounded(mut child: Child, limit: Duration) -> Finished {
+pub(crate) fn wait_bounded(mut child: Child, limit: Duration) -> Finished {
     let start = Instant::now();
     let mut out_pipe = child.stdout.take();
     let mut err_pipe = child.stderr.take();
@@ -163,7 +163,7 @@ pub fn wait_bounded(mut child: Child, limit: Duration) -> Finished {
 }
 
 /// `VmHWM` (peak resident set) of a live process, KiB.
-pub fn vm_hwm_kib(pid: u32) -> Option<u64> {
+pub(crate) fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
@@ -179,13 +179,13 @@ fn read_all(pipe: Option<&mut impl Read>) -> String {
 
 /// A fault fixture started directly (not through bakeoff), for driving
 /// `bakeoff load` at it. Its process group is SIGKILLed on drop.
-pub struct FaultServer {
+pub(crate) struct FaultServer {
     child: Child,
     pub port: u16,
 }
 
 impl FaultServer {
-    pub fn start(name: &str, marker: &Marker) -> FaultServer {
+    pub(crate) fn start(name: &str, marker: &Marker) -> FaultServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -213,7 +213,7 @@ impl FaultServer {
         server
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 }
@@ -227,7 +227,7 @@ impl Drop for FaultServer {
 }
 
 /// Send a signal to a process.
-pub fn signal(pid: u32, sig: i32) {
+pub(crate) fn signal(pid: u32, sig: i32) {
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(pid as i32, sig) };
 }

@@ -1,3 +1,5 @@
+// The tests signal their children (SIGINT, SIGSTOP, SIGKILL) through libc.
+#![allow(unsafe_code)]
 mod anywhere;
 mod browser;
 mod contender;

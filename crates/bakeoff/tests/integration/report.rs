@@ -9,7 +9,7 @@ use bakeoff::report::{self, fixtures::sample_run, HtmlExtras};
 
 /// The charts the fixture's page must carry, listed from the fixture's shape
 /// (not from the renderer): per-workload charts plus three per measured HTTP cell.
-pub fn expected_charts(run: &Run) -> Vec<String> {
+pub(crate) fn expected_charts(run: &Run) -> Vec<String> {
     let mut out: Vec<String> = [
         "capacity-json",
         "capacity-io",
@@ -48,7 +48,7 @@ pub fn expected_charts(run: &Run) -> Vec<String> {
 }
 
 /// `data-chart` name -> number of `class="mark"` elements inside that SVG.
-pub fn chart_marks(html: &str) -> BTreeMap<String, usize> {
+pub(crate) fn chart_marks(html: &str) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     let mut rest = html;
     while let Some(i) = rest.find("<svg ") {

@@ -12,19 +12,19 @@ use std::time::{Duration, Instant};
 
 /// Contender installs are shared by every test and every `cargo test` of this
 /// checkout (CI points BAKEOFF_CACHE_DIR at a cache outside the clone).
-pub fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     std::env::var_os("BAKEOFF_CACHE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("contender-cache"))
 }
 
-pub fn contenders_dir() -> PathBuf {
+pub(crate) fn contenders_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders")
 }
 
 /// A `bakeoff` command against the real contenders, tagged with `marker` so its
 /// whole process tree can be found afterwards.
-pub fn bakeoff(results: &Path, marker: &Marker) -> Command {
+pub(crate) fn bakeoff(results: &Path, marker: &Marker) -> Command {
     let mut cmd = marker.bakeoff();
     cmd.env("BAKEOFF_CACHE_DIR", cache_dir())
         .env("BAKEOFF_CONTENDERS_DIR", contenders_dir())
@@ -33,7 +33,7 @@ pub fn bakeoff(results: &Path, marker: &Marker) -> Command {
     cmd
 }
 
-pub fn assert_no_orphans(marker: &Marker) {
+pub(crate) fn assert_no_orphans(marker: &Marker) {
     marker.assert_no_orphans(Duration::from_secs(10));
 }
 

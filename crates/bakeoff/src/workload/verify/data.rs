@@ -14,7 +14,7 @@ use super::{Probe, VerifyContext};
 use crate::workload::REGIONS;
 
 /// Relative tolerance on floating-point results (docs/contract.md).
-pub const REL_TOLERANCE: f64 = 1e-6;
+pub(super) const REL_TOLERANCE: f64 = 1e-6;
 
 /// One product's aggregate within a region.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@
 use super::{Kind, Probe, VerifyContext};
 
 /// The fortune every app adds at request time.
-pub const ADDED_FORTUNE: &str = "Additional fortune added at request time.";
+pub(super) const ADDED_FORTUNE: &str = "Additional fortune added at request time.";
 
 /// One `<tr><td>id</td><td>message</td></tr>` of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -297,12 +297,12 @@ impl<'a> Probe<'a> {
     }
 
     /// The server stopped answering; further requests are skipped.
-    pub fn is_dead(&self) -> bool {
+    pub(crate) fn is_dead(&self) -> bool {
         self.dead
     }
 
     /// Record "GET path: expected X, got Y" with Y cut to a snippet.
-    pub fn fail(&mut self, path: &str, expected: impl Display, got: impl Display) {
+    pub(crate) fn fail(&mut self, path: &str, expected: impl Display, got: impl Display) {
         self.reasons.push(format!(
             "GET {path}: expected {expected}, got {}",
             snippet(&got.to_string())
@@ -312,7 +312,7 @@ impl<'a> Probe<'a> {
     /// GET `path`, expecting `status` and a `kind` body. Checks the common
     /// headers (failures are recorded, the response still returned). Returns
     /// `None` when the exchange failed or the status was wrong.
-    pub async fn get(&mut self, path: &str, status: u16, kind: Kind) -> Option<Response> {
+    pub(crate) async fn get(&mut self, path: &str, status: u16, kind: Kind) -> Option<Response> {
         if self.dead {
             return None;
         }
@@ -349,7 +349,7 @@ impl<'a> Probe<'a> {
     }
 
     /// [`Probe::get`] and parse the body as JSON.
-    pub async fn get_json(
+    pub(crate) async fn get_json(
         &mut self,
         path: &str,
         status: u16,

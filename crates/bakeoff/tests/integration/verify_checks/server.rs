@@ -31,7 +31,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// Ways to break the contract, one per flag.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Faults {
+pub(super) struct Faults {
     pub wrong_json: bool,
     pub unescaped_fortunes: bool,
     pub unclamped_queries: bool,
@@ -76,7 +76,7 @@ pub struct Faults {
 }
 
 /// A running test server; stops when dropped.
-pub struct TestServer {
+pub(super) struct TestServer {
     pub base_url: String,
     _guard: DropGuard,
 }
@@ -110,7 +110,12 @@ struct State {
 type Resp = Response<Full<Bytes>>;
 
 /// Start the mini contender, as a real one is started: db, dataset, upstream.
-pub async fn start(sqlite: &Path, data: &Path, upstream: &str, faults: Faults) -> TestServer {
+pub(super) async fn start(
+    sqlite: &Path,
+    data: &Path,
+    upstream: &str,
+    faults: Faults,
+) -> TestServer {
     let db = rusqlite::Connection::open(sqlite).unwrap();
     db.busy_timeout(Duration::from_secs(5)).unwrap();
     db.pragma_update(None, "synchronous", "NORMAL").unwrap();
@@ -529,7 +534,7 @@ where
 
 /// How a raw misbehaving server answers.
 #[derive(Debug, Clone, Copy)]
-pub enum Raw {
+pub(super) enum Raw {
     /// Reads the request and never answers.
     Hang,
     /// Answers with bytes that are not HTTP.
@@ -547,7 +552,7 @@ pub enum Raw {
 }
 
 /// Start a raw misbehaving server; stops when dropped.
-pub async fn start_raw(kind: Raw) -> TestServer {
+pub(super) async fn start_raw(kind: Raw) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let cancel = CancellationToken::new();
