@@ -5,9 +5,6 @@
 //! by name, the order the store and the JSON documents have always listed them in.
 
 use std::cmp::Ordering;
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
 
 /// One of a cell's flags; their meanings are in `report::table::flag_meaning`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -85,31 +82,7 @@ impl PartialOrd for Flag {
     }
 }
 
-impl fmt::Display for Flag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Flag {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Flag, Self::Err> {
-        Ok(Flag::from_name(s))
-    }
-}
-
-impl Serialize for Flag {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for Flag {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Flag, D::Error> {
-        Ok(Flag::from_name(&String::deserialize(d)?))
-    }
-}
+super::text::open_text!(Flag);
 
 #[cfg(test)]
 mod tests {

@@ -7,10 +7,6 @@
 //! [`crate::workload::Workload`]) keep a variant for any other name, so text
 //! written by another bakeoff reads back instead of failing.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 /// Text that names none of a kind's known values (a closed kind, or the built-in workloads).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} `{name}`; expected one of: {expected}")]
@@ -71,6 +67,41 @@ macro_rules! text_enum {
 }
 pub(crate) use text_enum;
 
+/// `Display`, `FromStr`, `Serialize` and `Deserialize` for an open kind: every
+/// name is a value (`from_name`), written back as it was read (`name`).
+macro_rules! open_text {
+    ($t:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = std::convert::Infallible;
+
+            fn from_str(s: &str) -> Result<$t, Self::Err> {
+                Ok(<$t>::from_name(s))
+            }
+        }
+
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                Ok(<$t>::from_name(
+                    &<String as serde::Deserialize>::deserialize(d)?,
+                ))
+            }
+        }
+    };
+}
+pub(crate) use open_text;
+
 /// A contender's language: what the verdict compares ("Node.js vs Python").
 ///
 /// Its text is [`Language::name`]; any name other than `node` and `python` is
@@ -122,34 +153,14 @@ impl Default for Language {
     }
 }
 
-impl fmt::Display for Language {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Language {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Language, Self::Err> {
-        Ok(Language::from_name(s))
-    }
-}
-
-impl Serialize for Language {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for Language {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Language, D::Error> {
-        Ok(Language::from_name(&String::deserialize(d)?))
-    }
-}
+open_text!(Language);
 
 #[cfg(test)]
 mod tests {
+    use std::fmt;
+
+    use serde::Serialize;
+
     use super::*;
     use crate::model::{Interval, RunStatus, StepPhase, StepVerdict, TrialOutcome};
 

@@ -61,6 +61,33 @@ pub struct ProcessSet {
     pub pids: Vec<u32>,
 }
 
+/// `new` (a message alone) and `caused` (a message and the error behind it)
+/// for an error of a `message` and a `source: Option<Cause>`.
+macro_rules! message_and_cause {
+    ($t:ident) => {
+        impl $t {
+            /// A failure with no underlying error.
+            pub fn new(message: impl Into<String>) -> Self {
+                $t {
+                    message: message.into(),
+                    source: None,
+                }
+            }
+
+            /// A failure caused by `source`.
+            pub fn caused(
+                message: impl Into<String>,
+                source: impl std::error::Error + Send + Sync + 'static,
+            ) -> Self {
+                $t {
+                    message: message.into(),
+                    source: Some(std::sync::Arc::new(source)),
+                }
+            }
+        }
+    };
+}
+
 /// An underlying error kept as a source; shared, so the suite's errors stay `Clone`.
 pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
 
@@ -74,26 +101,7 @@ pub struct LaunchError {
     pub source: Option<Cause>,
 }
 
-impl LaunchError {
-    /// A failure with no underlying error.
-    pub fn new(message: impl Into<String>) -> Self {
-        LaunchError {
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    /// A failure caused by `source`.
-    pub fn caused(
-        message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        LaunchError {
-            message: message.into(),
-            source: Some(std::sync::Arc::new(source)),
-        }
-    }
-}
+message_and_cause!(LaunchError);
 
 /// A started contender. Dropping it without [`RunningContender::stop`] is a bug in
 /// the caller; the real implementation also kills its group on drop.
@@ -337,26 +345,7 @@ pub struct SampleError {
     pub source: Option<Cause>,
 }
 
-impl SampleError {
-    /// A failure with no underlying error.
-    pub fn new(message: impl Into<String>) -> Self {
-        SampleError {
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    /// A failure caused by `source`.
-    pub fn caused(
-        message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        SampleError {
-            message: message.into(),
-            source: Some(std::sync::Arc::new(source)),
-        }
-    }
-}
+message_and_cause!(SampleError);
 
 /// A sampling in progress; [`Sampling::finish`] stops it and returns the totals.
 pub trait Sampling: Send {

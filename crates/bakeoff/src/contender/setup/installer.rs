@@ -29,17 +29,8 @@ impl Installer<'_> {
         dir: &Path,
         path_dirs: &[PathBuf],
     ) -> Result<(), SetupError> {
-        let io = |source| SetupError::Io {
-            name: self.name.to_string(),
-            path: self.log.to_path_buf(),
-            source,
-        };
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log)
-            .map_err(io)?;
-        let log2 = log.try_clone().map_err(io)?;
+        let log = self.log()?;
+        let log2 = log.try_clone().map_err(|e| self.log_error(e))?;
         let mut cmd = self.command(argv, dir, path_dirs);
         cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log2));
         self.finish(argv, cmd).await.map(|_| ())
@@ -47,19 +38,27 @@ impl Installer<'_> {
 
     /// Run and return stdout (stderr goes to the log).
     pub(super) async fn output(&self, argv: &[String], dir: &Path) -> Result<Vec<u8>, SetupError> {
-        let io = |source| SetupError::Io {
-            name: self.name.to_string(),
-            path: self.log.to_path_buf(),
-            source,
-        };
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log)
-            .map_err(io)?;
+        let log = self.log()?;
         let mut cmd = self.command(argv, dir, &[]);
         cmd.stdout(Stdio::piped()).stderr(Stdio::from(log));
         self.finish(argv, cmd).await
+    }
+
+    /// The install log, opened for appending.
+    fn log(&self) -> Result<std::fs::File, SetupError> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log)
+            .map_err(|e| self.log_error(e))
+    }
+
+    fn log_error(&self, source: std::io::Error) -> SetupError {
+        SetupError::Io {
+            name: self.name.to_string(),
+            path: self.log.to_path_buf(),
+            source,
+        }
     }
 
     fn command(&self, argv: &[String], dir: &Path, path_dirs: &[PathBuf]) -> Command {
