@@ -62,11 +62,33 @@ impl RunStatus {
 }
 text_enum!(RunStatus, "run status");
 
+/// How much a run measures: quick (one trial, short windows), standard (three
+/// trials, the data workload) or full (every contender and workload, sweeps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Profile {
+    Quick,
+    Standard,
+    Full,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Quick, Profile::Standard, Profile::Full];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Quick => "quick",
+            Profile::Standard => "standard",
+            Profile::Full => "full",
+        }
+    }
+}
+text_enum!(Profile, "profile");
+
 /// What the user asked for, after the profile was applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
-    /// quick | standard | full
-    pub profile: String,
+    pub profile: Profile,
     pub slo_p99_ms: f64,
     pub trials: u32,
     pub duration_scale: f64,

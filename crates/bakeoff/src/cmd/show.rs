@@ -54,7 +54,7 @@ pub(super) async fn runs(args: StoreArgs) -> Result<u8> {
                 r.id.to_string(),
                 r.started_at.clone(),
                 r.status.as_str().to_string(),
-                r.profile.clone(),
+                r.profile.to_string(),
                 r.contenders.join(","),
                 r.workloads
                     .iter()

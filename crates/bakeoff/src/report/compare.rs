@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::model::{Cell, CellStatus, Run, RunStatus};
+use crate::model::{Cell, CellStatus, Profile, Run, RunStatus};
 use crate::verdict::{self, Order};
 use crate::workload::Workload;
 
@@ -38,7 +38,7 @@ pub enum Format {
 pub struct RunHeader {
     pub id: i64,
     pub started_at: String,
-    pub profile: String,
+    pub profile: Profile,
     pub status: RunStatus,
 }
 
@@ -195,7 +195,7 @@ fn header(run: &Run) -> RunHeader {
     RunHeader {
         id: run.id,
         started_at: run.started_at.clone(),
-        profile: run.settings.profile.clone(),
+        profile: run.settings.profile,
         status: run.status,
     }
 }

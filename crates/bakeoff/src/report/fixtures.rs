@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::model::{
     Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval,
-    Language, Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
-    TimelinePoint, Trial, TrialOutcome, WsPoint,
+    Language, Percentiles, Profile, Run, RunStatus, SearchStep, Settings, Startup, StepPhase,
+    StepVerdict, TimelinePoint, Trial, TrialOutcome, WsPoint,
 };
 use crate::workload::Workload;
 
@@ -87,7 +87,7 @@ pub fn sample_run() -> Run {
         finished_at: Some("2026-11-28T14:42:10Z".into()),
         status: RunStatus::Complete,
         settings: Settings {
-            profile: "quick".into(),
+            profile: Profile::Quick,
             slo_p99_ms: 100.0,
             trials: 3,
             duration_scale: 1.0,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::model::{Cell, ContenderInfo, Environment, Run, RunStatus, Settings};
+use crate::model::{Cell, ContenderInfo, Environment, Profile, Run, RunStatus, Settings};
 use crate::workload::Workload;
 
 mod columns;
@@ -74,7 +74,7 @@ pub struct RunSummary {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub status: RunStatus,
-    pub profile: String,
+    pub profile: Profile,
     pub contenders: Vec<String>,
     pub workloads: Vec<Workload>,
     pub cells_ok: u32,

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::{RunSummary, StoredEqualRates};
 use crate::model::{
     Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
-    Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
+    Percentiles, Profile, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
     TimelinePoint, Trial, TrialOutcome, VariantInfo, WsPoint,
 };
 
@@ -63,7 +63,7 @@ pub(super) fn previous_equal_rates(
                AND database = ?6
              ORDER BY id DESC LIMIT 1",
             params![
-                settings.profile,
+                settings.profile.as_str(),
                 settings.slo_p99_ms,
                 settings.duration_scale,
                 contenders,
@@ -111,7 +111,7 @@ pub(super) fn list_runs(conn: &Connection) -> rusqlite::Result<Vec<RunSummary>> 
                 started_at: r.get(1)?,
                 finished_at: r.get(2)?,
                 status: parse_text(r, 3, "run status", RunStatus::parse)?,
-                profile: r.get(4)?,
+                profile: parse_text(r, 4, "profile", Profile::parse)?,
                 contenders: from_json(&r.get::<_, String>(5)?)?,
                 workloads: from_json(&r.get::<_, String>(6)?)?,
                 cells_ok: r.get(7)?,
@@ -147,7 +147,7 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
                     r.get::<_, Option<String>>(1)?,
                     parse_text(r, 2, "run status", RunStatus::parse)?,
                     Settings {
-                        profile: r.get(3)?,
+                        profile: parse_text(r, 3, "profile", Profile::parse)?,
                         slo_p99_ms: real(r, 4)?,
                         trials: r.get(5)?,
                         duration_scale: real(r, 6)?,

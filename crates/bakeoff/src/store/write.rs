@@ -40,7 +40,7 @@ pub(super) fn begin_run(
             started_at,
             pid,
             start,
-            settings.profile,
+            settings.profile.as_str(),
             settings.slo_p99_ms,
             settings.trials,
             settings.duration_scale,

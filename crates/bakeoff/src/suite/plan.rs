@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::search::SearchConfig;
+pub use crate::model::Profile;
 use crate::model::Settings;
 use crate::workload::Workload;
 
@@ -55,24 +56,6 @@ pub fn default_contenders(profile: Profile) -> Option<&'static [&'static str]> {
         Profile::Quick | Profile::Standard => Some(&DEFAULT_CONTENDERS),
         Profile::Full => None,
     }
-}
-
-pub fn profile_name(profile: Profile) -> &'static str {
-    match profile {
-        Profile::Quick => "quick",
-        Profile::Standard => "standard",
-        Profile::Full => "full",
-    }
-}
-
-/// How much a run measures: quick (one trial, short windows), standard (three
-/// trials, the data workload) or full (every contender and workload, sweeps).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-pub enum Profile {
-    Quick,
-    Standard,
-    Full,
 }
 
 /// The options of `bakeoff run` that shape the plan, as typed by the user.
@@ -380,7 +363,7 @@ impl Plan {
 
     pub fn settings(&self) -> Settings {
         Settings {
-            profile: profile_name(self.profile).into(),
+            profile: self.profile,
             slo_p99_ms: self.slo_p99_ms,
             trials: self.trials,
             duration_scale: self.duration_scale,

@@ -43,7 +43,7 @@ fn quick_profile_defaults() {
     // 4 HTTP + ws + startup per contender, all with one worker.
     assert_eq!(p.cells().len(), 4 * 6);
     let s = p.settings();
-    assert_eq!(s.profile, "quick");
+    assert_eq!(s.profile, Profile::Quick);
     assert_eq!(s.workloads[3], Workload::CpuMixed);
 }
 

@@ -161,7 +161,7 @@ pub async fn run_plan(
         if key.workload == Workload::Ws && !plan.phases.ws_search {
             st.notes.push(format!(
                 "fan-out capacity not searched in the {} profile (standard and full search it)",
-                super::plan::profile_name(plan.profile)
+                plan.profile.as_str()
             ));
         }
         r.cells.insert(key, st);

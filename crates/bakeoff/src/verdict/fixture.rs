@@ -178,7 +178,7 @@ pub(crate) fn run() -> Run {
         finished_at: Some("2026-11-28T12:30:00Z".into()),
         status: RunStatus::Complete,
         settings: Settings {
-            profile: "standard".into(),
+            profile: Profile::Standard,
             slo_p99_ms: 100.0,
             trials: 3,
             duration_scale: 1.0,

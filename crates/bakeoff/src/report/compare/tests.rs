@@ -67,7 +67,7 @@ fn run(id: i64, cells: Vec<Cell>) -> Run {
         finished_at: None,
         status: RunStatus::Complete,
         settings: Settings {
-            profile: "standard".into(),
+            profile: Profile::Standard,
             slo_p99_ms: 100.0,
             trials: 3,
             duration_scale: 1.0,

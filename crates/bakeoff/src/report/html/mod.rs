@@ -529,7 +529,7 @@ fn environment(run: &Run, h: &mut String) {
     let _ = write!(
         h,
         "<tr><th>profile</th><td>{}</td></tr><tr><th>SLO</th><td>p99 &le; {} ms</td></tr><tr><th>trials</th><td>{}</td></tr><tr><th>duration scale</th><td>{}</td></tr><tr><th>workers</th><td>{}</td></tr></table>",
-        esc(&s.profile),
+        esc(s.profile.as_str()),
         fmt_ms(s.slo_p99_ms),
         s.trials,
         s.duration_scale,

@@ -15,7 +15,7 @@ use hdrhistogram::Histogram;
 
 pub(crate) fn settings() -> Settings {
     Settings {
-        profile: "standard".into(),
+        profile: bakeoff::model::Profile::Standard,
         slo_p99_ms: 100.0,
         trials: 3,
         duration_scale: 0.1,
