@@ -36,6 +36,26 @@
 //!   `name`), so strings appear only in SQLite columns, JSON and the CLI.
 //!
 //! The load engine itself is the `bakeoff-load` crate.
+//!
+//! # Where a change goes
+//!
+//! - **A workload**: a variant of [`workload::Workload`] with its name, requests
+//!   and contract endpoint in `workload/mod.rs` (its check in `workload/verify`).
+//!   The compiler then names each exhaustive match that must decide about it:
+//!   its start rate (`suite::search`), the profiles that run it (`suite::plan`)
+//!   and its report kind (`report::summary`). A name bakeoff does not define
+//!   reads back as `Workload::Custom`, so stores stay readable.
+//! - **A contender field**: its table's struct in `contender/manifest_toml.rs`
+//!   (serde names it in errors), its rule in `contender/manifest.rs`, and what
+//!   the run records of it in `model::ContenderInfo`.
+//! - **A report format**: a pure `render_*(run, w: impl Write)` in `report/`
+//!   with a snapshot test, a `ReportFormat` value in `cli.rs`, and its arm in
+//!   `cmd/report.rs`.
+//! - **A claim**: a function returning `ClaimResult` in `verdict/claims.rs` (or
+//!   a module beside it, as `claims/versions.rs`), listed in `check_all`, with
+//!   tests in `verdict/claims/tests.rs` on the sample runs of `report::fixtures`.
+//! - **A JSON document**: serde structs deriving `JsonSchema`, and one line in
+//!   [`schema::all`]; the schema test writes `docs/schema/` on request.
 
 #[cfg(feature = "cli")]
 pub mod cli;
