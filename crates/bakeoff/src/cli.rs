@@ -199,7 +199,7 @@ pub struct MergeArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct ContenderArgs {
     /// Comma-separated reference contenders (e.g. node-fastify,python-flask); a
-    /// configuration variant is <contender>@<variant> (e.g. python-flask@sync).
+    /// configuration variant is `<contender>@<variant>` (e.g. python-flask@sync).
     #[arg(long, value_delimiter = ',')]
     pub contenders: Vec<String>,
     /// A user's contender directory (with bakeoff.toml), or DIR@variant; repeatable.
@@ -362,7 +362,7 @@ pub struct ReportArgs {
     pub run: String,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
-    /// Write to this file instead of stdout (html defaults to bakeoff-results/run-<id>/report.html).
+    /// Write to this file instead of stdout (html defaults to `bakeoff-results/run-<id>/report.html`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[arg(long)]

@@ -152,7 +152,7 @@ pub struct VariantInfo {
 }
 
 impl ContenderInfo {
-    /// "python-flask@sync — variant of python-flask: <description>", or just the name.
+    /// `python-flask@sync — variant of python-flask: <description>`, or just the name.
     pub fn label(&self) -> String {
         match &self.variant {
             Some(v) => format!("{} — variant of {}: {}", self.name, v.of, v.description),

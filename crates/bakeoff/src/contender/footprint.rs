@@ -180,7 +180,7 @@ pub fn roots(names: &[String], requires: &BTreeMap<String, Vec<String>>) -> Vec<
 }
 
 /// Run by the venv's python: prints `{"framework_version": ..., "requires": {name: [dep, ...]}}`
-/// for the framework (argv[1]) and the requirement names (argv[2:]).
+/// for the framework (`argv[1]`) and the requirement names (`argv[2:]`).
 pub const PIP_PROBE: &str = r#"
 import json, platform, re, sys
 import importlib.metadata as md

@@ -14,7 +14,7 @@ const ITERATIONS: u64 = 2_000_000;
 const ROUNDS: usize = 5;
 
 /// Millions of loop iterations per second on `cpu` (anywhere if `None`): the
-/// median of [`ROUNDS`] timings, on a thread of its own so the caller's
+/// median of `ROUNDS` timings, on a thread of its own so the caller's
 /// threads keep their pinning. About 15 ms.
 pub fn core_speed(cpu: Option<usize>) -> Result<f64, MeasureError> {
     let probe = move || -> Result<f64, MeasureError> {

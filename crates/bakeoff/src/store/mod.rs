@@ -1,7 +1,7 @@
 //! The SQLite results store: the only module that speaks SQL.
 //!
 //! One file (default [`DEFAULT_DB`]) in WAL mode with foreign keys on, versioned by
-//! `PRAGMA user_version` ([`migrations`]); the tables are in `schema_v1.sql`, amended by
+//! `PRAGMA user_version` (`migrations`); the tables are in `schema_v1.sql`, amended by
 //! the later `schema_v*.sql`.
 //! [`Store::record_cell`] writes one finished cell in one transaction, so an
 //! interrupted run keeps exactly the cells that finished. [`Store::open`] never

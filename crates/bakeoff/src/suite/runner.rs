@@ -5,7 +5,7 @@
 //! 1. the capacity trials, in the plan's Latin-square order, each trial an
 //!    independent search ([`search_capacity`]) — no trial is seeded from another;
 //! 2. with every trial done, the equal-load rates (half the lowest median
-//!    capacity of each workload, [`EqualRates`]);
+//!    capacity of each workload, `EqualRates`);
 //! 3. one final launch per contender for the equal-load windows and the
 //!    WebSocket memory points, then extra spawns for the `startup` samples.
 //!
