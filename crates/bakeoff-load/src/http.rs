@@ -152,7 +152,10 @@ pub(crate) struct Conn {
 
 impl Conn {
     /// Connect; with a `ticker`, the socket is read on its ticks (open loop).
-    pub async fn connect(addr: SocketAddr, ticker: Option<&Rc<Ticker>>) -> std::io::Result<Conn> {
+    pub(crate) async fn connect(
+        addr: SocketAddr,
+        ticker: Option<&Rc<Ticker>>,
+    ) -> std::io::Result<Conn> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let stream = match ticker {
@@ -171,7 +174,7 @@ impl Conn {
     /// Send one pre-serialized request and read its response. `head` says the
     /// request was a HEAD (no body follows); with `keep_body`, the body is
     /// kept in [`Conn::body`] instead of skipped.
-    pub async fn exchange(
+    pub(crate) async fn exchange(
         &mut self,
         request: &[u8],
         head: bool,

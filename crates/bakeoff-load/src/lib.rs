@@ -24,6 +24,8 @@
 //! runtime, so the caller's runtime is untouched and the generator's CPU use is
 //! measurable; [`shard::run_sharded`] runs several such engines and merges them.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -65,10 +67,14 @@ pub const MAX_START_LATE: Duration = Duration::from_secs(60);
 pub struct RequestSpec {
     /// Name used in [`LoadReport::classes`].
     pub class: String,
+    /// HTTP method, letters only, e.g. `GET`.
     pub method: String,
     /// Path and query, e.g. `/queries?queries=20`.
     pub path: String,
+    /// Extra headers as (name, value), sent in this order; `Host` and
+    /// `Content-Length` are added when absent.
     pub headers: Vec<(String, String)>,
+    /// Request body, sent as is (empty: none).
     pub body: bytes::Bytes,
     /// Relative weight in the mix (0 = never chosen).
     pub weight: u32,
@@ -108,10 +114,12 @@ pub enum Schedule {
 /// The warm-up excluded from the statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Warmup {
+    /// Exactly this long.
     Fixed(Duration),
     /// Ends once throughput is stable within 2% over three consecutive 1 s windows,
     /// or at `max`.
     Adaptive {
+        /// The longest the warm-up may last.
         max: Duration,
     },
 }
@@ -123,14 +131,17 @@ pub struct LoadConfig {
     pub target: Url,
     /// Weighted mix, chosen per request.
     pub requests: Vec<RequestSpec>,
+    /// TCP connections to the target (at most [`MAX_CONNECTIONS`]).
     pub connections: u32,
     /// Requests per second; `None` is a closed loop (maximum throughput).
     pub rate: Option<f64>,
+    /// How open-loop send times are spaced (ignored by a closed loop).
     pub schedule: Schedule,
     /// Measured duration (after warm-up).
     pub duration: Option<Duration>,
     /// Stop after this many measured requests.
     pub max_requests: Option<u64>,
+    /// The warm-up before the measured window.
     pub warmup: Warmup,
     /// Per-request timeout, from the actual send.
     pub timeout: Duration,
@@ -193,7 +204,9 @@ impl LoadConfig {
 /// overloaded server further (a capacity search's doomed windows).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Abandon {
+    /// The corrected latency a request must exceed to count.
     pub latency: Duration,
+    /// The window ends once more than this many requests are over `latency`.
     pub count: u64,
 }
 
@@ -249,6 +262,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in their `Ord` order.
     pub const ALL: [ErrorKind; 7] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
@@ -259,6 +273,7 @@ impl ErrorKind {
         ErrorKind::Overload,
     ];
 
+    /// The kind's snake_case name, as serialized.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Connect => "connect",
@@ -282,16 +297,20 @@ pub struct ClassStats {
     pub successes: u64,
     /// The class's failed requests by kind.
     pub errors: BTreeMap<ErrorKind, u64>,
+    /// Corrected latency of the class's requests, µs.
     pub latency: Histogram<u64>,
+    /// Service time of the class's successes, from the actual send, µs.
     pub service: Histogram<u64>,
 }
 
 /// One second of the measured run, by completion time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Second {
+    /// Seconds since the measured window's start (0 is the first).
     pub second: u32,
     /// Responses completed in this second (any status).
     pub requests: u64,
+    /// Failures completed in this second, non-2xx and missed expectations included.
     pub errors: u64,
     /// Corrected p99 of what completed in this second (2xx answers and
     /// failures, non-2xx excluded; see [`LoadReport::latency`]).
@@ -306,6 +325,7 @@ pub struct TrendThird {
     /// Corrected latency percentiles of those requests (the rules of
     /// [`LoadReport::latency`]: censored overloads in, non-2xx out), µs.
     pub p50_us: u64,
+    /// The same requests' corrected p90, µs.
     pub p90_us: u64,
     /// Mean requests in flight (sent, unanswered) seen by each send in this third.
     pub mean_in_flight: f64,
@@ -315,6 +335,7 @@ pub struct TrendThird {
 /// in-flight counts rising from the first third to the last.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Trend {
+    /// First, middle and last third, in order.
     pub thirds: [TrendThird; 3],
 }
 
@@ -323,6 +344,7 @@ pub struct Trend {
 pub struct Progress {
     /// Since the start, warm-up included.
     pub elapsed: Duration,
+    /// The run is still in its warm-up.
     pub warming_up: bool,
     /// Measured responses so far.
     pub requests: u64,
@@ -339,6 +361,7 @@ pub struct Progress {
 /// then, or answered later, is an [`ErrorKind::Overload`] error.
 #[derive(Debug, Clone)]
 pub struct LoadReport {
+    /// The configured open-loop rate, req/s; `None` for a closed loop.
     pub target_rate: Option<f64>,
     /// `successes` ÷ the window's length.
     pub achieved_rate: f64,
@@ -348,7 +371,9 @@ pub struct LoadReport {
     pub requests: u64,
     /// The measured window.
     pub elapsed: Duration,
+    /// Measured failures by kind (non-2xx answers and missed expectations included).
     pub errors: BTreeMap<ErrorKind, u64>,
+    /// Measured answers by HTTP status code.
     pub status: BTreeMap<u16, u64>,
     /// From the intended send time (coordinated-omission corrected) to the
     /// answer (open loop: the kernel's arrival time of its last bytes), for
@@ -359,7 +384,9 @@ pub struct LoadReport {
     pub latency: Histogram<u64>,
     /// 2xx answers only, from the actual send.
     pub service: Histogram<u64>,
+    /// Statistics per [`RequestSpec::class`].
     pub classes: BTreeMap<String, ClassStats>,
+    /// The measured window second by second.
     pub timeline: Vec<Second>,
     /// Time-averaged requests in flight during the measured window.
     pub mean_in_flight: f64,
@@ -370,6 +397,7 @@ pub struct LoadReport {
     /// catching up after such a send. The rest waited for the server's answers
     /// or connects.
     pub late_stalled: u64,
+    /// Open loop: the longest of the `late_sends` behind its intended time (zero if none).
     pub max_send_lag: Duration,
     /// Measured requests never sent by the cutoff (overload errors).
     pub unsent: u64,
@@ -399,6 +427,7 @@ pub struct LoadReport {
     /// first wake in it to the stop): the run's shares include connects,
     /// priming and the grace, and understate a short window's.
     pub window_generator_cpu: Option<f64>,
+    /// [`generator_core_busy`](Self::generator_core_busy) over the measured window.
     pub window_core_busy: Option<f64>,
     /// Connections re-opened after the server closed them.
     pub reconnects: u64,
@@ -407,7 +436,10 @@ pub struct LoadReport {
     /// The window was ended early by [`LoadConfig::abandon`]: its statistics
     /// cover what ran (`elapsed`), and it has no trend.
     pub abandoned: Option<Abandoned>,
+    /// Something was measured, some answer came, and the generator did not
+    /// limit the rate; `warnings` say why not.
     pub valid: bool,
+    /// What a reader should know about the run, one sentence each.
     pub warnings: Vec<String>,
     /// The first few responses that missed their class's expectation (see
     /// [`ErrorKind::Expectation`]), quoted with the start of their body.
@@ -433,41 +465,76 @@ impl LoadReport {
 /// Why a run could not start or finish.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The target URL has no host or no port.
     #[error("invalid target URL `{url}`: {reason}")]
-    InvalidUrl { url: String, reason: String },
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What it lacks.
+        reason: String,
+    },
+    /// The URL's scheme is not the one this engine speaks.
     #[error("unsupported URL scheme `{scheme}`; use {expected}")]
     UnsupportedScheme {
+        /// The scheme given.
         scheme: String,
+        /// The scheme to use instead.
         expected: &'static str,
     },
+    /// The target's host name did not resolve.
     #[error("cannot resolve `{host}`: {source}")]
     Resolve {
+        /// The host name.
         host: String,
+        /// The resolver's error.
         source: std::io::Error,
     },
+    /// The target resolves to a remote address and remote targets are not allowed.
     #[error("`{host}` resolves to {addr}, which is not a loopback address; bakeoff only loads this machine unless --allow-remote is given")]
     NotLoopback {
+        /// The host name.
         host: String,
+        /// The first of its addresses that is not loopback.
         addr: std::net::IpAddr,
     },
+    /// No address of the target accepted a TCP connection.
     #[error("nothing is listening at {target}: {reason}; start the server first or fix the port")]
-    Unreachable { target: String, reason: String },
+    Unreachable {
+        /// The target's host and port.
+        target: String,
+        /// The last address tried and why it failed.
+        reason: String,
+    },
+    /// A configuration value is out of range or inconsistent; the text says which.
     #[error("invalid load configuration: {0}")]
     InvalidConfig(String),
+    /// The engine thread could not be pinned to the CPU asked for.
     #[error("cannot pin the load thread to CPU {cpu}: {source}")]
-    Pin { cpu: usize, source: std::io::Error },
+    Pin {
+        /// The CPU index asked for.
+        cpu: usize,
+        /// The system's error.
+        source: std::io::Error,
+    },
     /// The engine could not run (a thread, runtime or epoll set it needs); the
     /// source, when there is one, is the system's error.
     #[error("load engine failure: {what}")]
     Engine {
+        /// What failed.
         what: String,
+        /// The underlying error, if any.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// The caller cancelled the run.
     #[error("the run was cancelled")]
     Cancelled,
+    /// The run reached [`LoadConfig::start_at`] more than [`MAX_START_LATE`] late.
     #[error("this run reached its start time {late:.1?} late, more than the {max:?} allowed, so it would not overlap the test's other segments; refusing to run (check this machine's clock (NTP) and start the test with a later --start-at)", max = MAX_START_LATE)]
-    TooLate { late: Duration },
+    TooLate {
+        /// How late it was.
+        late: Duration,
+    },
 }
 
 impl LoadError {

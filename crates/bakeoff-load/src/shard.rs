@@ -24,12 +24,19 @@ pub const MAX_SHARDS: u32 = 256;
 pub struct ShardInfo {
     /// The CPU its thread was pinned to, if any.
     pub cpu: Option<usize>,
+    /// Its share of the connections.
     pub connections: u32,
+    /// Its share of the open-loop rate, req/s; `None` for a closed loop.
     pub target_rate: Option<f64>,
+    /// Its [`LoadReport::achieved_rate`], req/s.
     pub achieved_rate: f64,
+    /// Its measured answers of any status by the cutoff.
     pub requests: u64,
+    /// User + system CPU of its engine thread, warm-up included, seconds.
     pub generator_cpu_s: f64,
+    /// Wall time of its engine thread, warm-up included, seconds.
     pub generator_wall_s: f64,
+    /// Its own report was valid.
     pub valid: bool,
 }
 
@@ -61,7 +68,9 @@ impl ShardInfo {
 /// The merged result of a sharded run, with each shard's own figures.
 #[derive(Debug, Clone)]
 pub struct ShardedReport {
+    /// The shards' reports merged ([`merge_reports`]).
     pub report: LoadReport,
+    /// Each shard's own figures, in shard order.
     pub shards: Vec<ShardInfo>,
     /// The wall-clock time the first shard's clock started.
     pub started_at: SystemTime,
@@ -214,10 +223,17 @@ async fn sum_progress(
 /// Why reports could not be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// No report was given.
     #[error("there is nothing to merge")]
     Empty,
+    /// Two histograms could not be added.
     #[error("cannot add the {what} histograms: {reason}")]
-    Histogram { what: String, reason: String },
+    Histogram {
+        /// Which histograms: `latency`, `service time`, or a class's name.
+        what: String,
+        /// The histogram library's error.
+        reason: String,
+    },
 }
 
 fn add(into: &mut Histogram<u64>, from: &Histogram<u64>, what: &str) -> Result<(), MergeError> {

@@ -127,7 +127,7 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(classes: usize, measure_start: Option<Instant>, now: Instant) -> Self {
+    pub(crate) fn new(classes: usize, measure_start: Option<Instant>, now: Instant) -> Self {
         Recorder {
             measure_start,
             window_end: None,
@@ -172,12 +172,12 @@ impl Recorder {
     }
 
     /// Each class's expectation (by class index); a status it lists is a success.
-    pub fn expect(&mut self, per_class: Vec<Option<Arc<Expect>>>) {
+    pub(crate) fn expect(&mut self, per_class: Vec<Option<Arc<Expect>>>) {
         self.accept = per_class;
     }
 
     /// Quote a missed expectation, while fewer than [`crate::expect::EXAMPLES`] are.
-    pub fn missed(&mut self, example: String) {
+    pub(crate) fn missed(&mut self, example: String) {
         if self.examples.len() < crate::expect::EXAMPLES {
             self.examples.push(example);
         }
@@ -191,7 +191,7 @@ impl Recorder {
     }
 
     /// End the warm-up now (adaptive warm-up).
-    pub fn start_measuring(&mut self, at: Instant) {
+    pub(crate) fn start_measuring(&mut self, at: Instant) {
         self.measure_start = Some(at);
         // Everything in flight was sent before `at`: it counts from `at`.
         self.in_flight_sent = f64::from(self.in_flight) * self.secs(at);
@@ -201,7 +201,7 @@ impl Recorder {
     /// The measured window ends at `end` (set once `measure_start` is);
     /// answers after `cutoff` are overload errors; `trend` splits the window
     /// in thirds.
-    pub fn set_window(&mut self, end: Instant, cutoff: Option<Instant>, trend: bool) {
+    pub(crate) fn set_window(&mut self, end: Instant, cutoff: Option<Instant>, trend: bool) {
         self.window_end = Some(end);
         self.cutoff = cutoff;
         let Some(start) = self.measure_start.filter(|_| trend) else {
@@ -220,7 +220,7 @@ impl Recorder {
 
     /// Keep the corrected latency by intended time over the window (set once
     /// `measure_start` and the end are), for [`Recorder::growth`].
-    pub fn track_growth(&mut self, end: Instant) {
+    pub(crate) fn track_growth(&mut self, end: Instant) {
         if let Some(start) = self.measure_start {
             self.slope = Some(Box::new(SlopeRec {
                 start,
@@ -234,7 +234,7 @@ impl Recorder {
     /// The rise of the corrected latency (s per s of intended time) over the
     /// last third of [start, `fit_end`): a weighted least-squares slope of the
     /// buckets' mean latencies. `None` with fewer than three buckets answered.
-    pub fn growth(&self, fit_end: Instant) -> Option<f64> {
+    pub(crate) fn growth(&self, fit_end: Instant) -> Option<f64> {
         let s = self.slope.as_deref()?;
         let end = fit_end.saturating_duration_since(s.start).as_secs_f64();
         let from = end * 2.0 / 3.0;
@@ -263,14 +263,14 @@ impl Recorder {
     /// End the measured window at `at`, ahead of its planned end: requests
     /// intended from then on are not measured, and what is unanswered then is
     /// censored at its age. The thirds of the planned window mean nothing now.
-    pub fn end_early(&mut self, at: Instant) {
+    pub(crate) fn end_early(&mut self, at: Instant) {
         self.window_end = Some(at);
         self.cutoff = Some(at);
         self.trend = None;
     }
 
     /// Measured errors so far.
-    pub fn error_count(&self) -> u64 {
+    pub(crate) fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
 
@@ -285,7 +285,7 @@ impl Recorder {
     }
 
     /// A request intended at `intended` was written at `sent`.
-    pub fn on_send(&mut self, intended: Instant, sent: Instant) {
+    pub(crate) fn on_send(&mut self, intended: Instant, sent: Instant) {
         self.sent_all += 1;
         if let Some(t) = &mut self.trend {
             if let Some(i) = t.third(intended) {
@@ -300,7 +300,7 @@ impl Recorder {
     /// A request sent at `sent` is done at `done`. Calls may come out of time
     /// order (tick-harvested responses carry earlier arrival times), so the area
     /// is summed per request rather than integrated between events.
-    pub fn on_done(&mut self, sent: Instant, done: Instant) {
+    pub(crate) fn on_done(&mut self, sent: Instant, done: Instant) {
         let from = self.clipped(sent);
         self.in_flight = self.in_flight.saturating_sub(1);
         self.in_flight_sent -= from;
@@ -310,13 +310,13 @@ impl Recorder {
     }
 
     /// Requests sent and not yet done.
-    pub fn in_flight(&self) -> u32 {
+    pub(crate) fn in_flight(&self) -> u32 {
         self.in_flight
     }
 
     /// Time-averaged requests in flight over `window` of measurement, those
     /// still in flight counted up to `end`.
-    pub fn mean_in_flight(&self, end: Instant, window: Duration) -> f64 {
+    pub(crate) fn mean_in_flight(&self, end: Instant, window: Duration) -> f64 {
         if window.is_zero() || self.measure_start.is_none() {
             return 0.0;
         }
@@ -326,7 +326,7 @@ impl Recorder {
 
     /// A measured request still unsent (`sent` false) or unanswered at the
     /// cutoff: an overload error at its age then (a censored latency).
-    pub fn censor(&mut self, class: usize, intended: Instant, sent: bool) {
+    pub(crate) fn censor(&mut self, class: usize, intended: Instant, sent: bool) {
         let (Some(start), Some(cutoff)) = (self.measure_start, self.cutoff) else {
             return;
         };
@@ -345,7 +345,7 @@ impl Recorder {
     /// error. 2xx answers enter both histograms, non-2xx neither, failures the
     /// corrected one at their elapsed time. An answer after the cutoff is an
     /// overload error at its age at the cutoff.
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         class: usize,
         intended: Instant,
@@ -459,7 +459,7 @@ impl Recorder {
     }
 
     /// The window in thirds, when it was asked for.
-    pub fn trend(&self) -> Option<Trend> {
+    pub(crate) fn trend(&self) -> Option<Trend> {
         let t = self.trend.as_deref()?;
         let q = |h: &Histogram<u64>, p: f64| {
             if h.is_empty() {
@@ -483,7 +483,7 @@ impl Recorder {
     }
 
     /// Per class: requests, corrected and service-time histograms.
-    pub fn class_stats(&self) -> Vec<ClassStats> {
+    pub(crate) fn class_stats(&self) -> Vec<ClassStats> {
         if self.classes.len() == 1 {
             return vec![ClassStats {
                 requests: self.requests,
@@ -530,7 +530,7 @@ impl Recorder {
     }
 
     /// Flush the last, partial second.
-    pub fn finish_timeline(&mut self) {
+    pub(crate) fn finish_timeline(&mut self) {
         if self.measure_start.is_some() && (self.sec_requests > 0 || self.sec_errors > 0) {
             self.close_second();
         }

@@ -95,7 +95,7 @@ fn parse_steal(stat: &str) -> Option<(Duration, usize)> {
 
 impl Usage {
     /// CPU use as a fraction of one core.
-    pub fn cpu_fraction(&self) -> f64 {
+    pub(crate) fn cpu_fraction(&self) -> f64 {
         let wall = self.wall.as_secs_f64();
         if wall > 0.0 {
             self.cpu.as_secs_f64() / wall

@@ -26,26 +26,48 @@ use crate::rng::Rng;
 /// Why a template or a table cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
+    /// A `{{` with no `}}` after it; the byte offset of the `{{` in the source.
     #[error("`{{{{` at byte {0} is never closed with `}}}}`")]
     Unclosed(usize),
+    /// A placeholder name that is none of the five; the name.
     #[error("unknown placeholder `{{{{ {0} }}}}`: use int, pick, csv, seq or uuid")]
     Unknown(String),
+    /// A known placeholder with wrong arguments.
     #[error("`{{{{ {placeholder} }}}}`: {why}")]
-    Arguments { placeholder: String, why: String },
+    Arguments {
+        /// The placeholder's text between the braces.
+        placeholder: String,
+        /// What is wrong and an example of the right form.
+        why: String,
+    },
+    /// A `csv` placeholder names a table the scenario does not declare.
     #[error("`{{{{ csv {reference} }}}}`: no table `{table}`; declare it under [data.{table}]")]
-    NoTable { reference: String, table: String },
+    NoTable {
+        /// The `table.column` as written.
+        reference: String,
+        /// The table's name.
+        table: String,
+    },
+    /// A `csv` placeholder names a column its table does not have.
     #[error("`{{{{ csv {table}.{column} }}}}`: the table has no column `{column}`; its columns are {columns}")]
     NoColumn {
+        /// The table's name.
         table: String,
+        /// The missing column's name.
         column: String,
+        /// The table's columns, comma-separated.
         columns: String,
     },
+    /// A header template reads a table value that contains a line break.
     #[error(
         "table `{table}`, row {row}: column `{column}` has a line break and is used in a header"
     )]
     LineBreak {
+        /// The table's name.
         table: String,
+        /// The row's number, from 1.
         row: usize,
+        /// The column's name.
         column: String,
     },
 }
@@ -75,9 +97,13 @@ pub enum Order {
 /// Rows of named columns (a CSV file's), read by `{{ csv name.column }}`.
 #[derive(Debug, PartialEq)]
 pub struct Table {
+    /// The name `csv` placeholders use (`{{ csv name.column }}`).
     pub name: String,
+    /// The column names, in order.
     pub columns: Vec<String>,
+    /// The rows, each one value per column in `columns`' order.
     pub rows: Vec<Vec<Bytes>>,
+    /// How rows are handed out.
     pub order: Order,
 }
 
@@ -321,10 +347,15 @@ impl Render<'_> {
 /// A request whose path, header values or body are templates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestTemplate {
+    /// HTTP method, e.g. `POST`.
     pub method: String,
+    /// Path and query, parsed for [`Context::Path`].
     pub path: Text,
+    /// Header names and their value templates ([`Context::Header`]).
     pub headers: Vec<(String, Text)>,
+    /// The body template ([`Context::Body`]).
     pub body: Text,
+    /// The tables its `csv` placeholders read.
     pub tables: Tables,
 }
 

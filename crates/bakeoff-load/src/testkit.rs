@@ -86,6 +86,7 @@ impl FixedServiceServer {
         })
     }
 
+    /// The loopback address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

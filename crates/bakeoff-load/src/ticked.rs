@@ -60,7 +60,7 @@ pub(crate) struct Ticker {
 }
 
 impl Ticker {
-    pub fn new() -> io::Result<Rc<Ticker>> {
+    pub(crate) fn new() -> io::Result<Rc<Ticker>> {
         // SAFETY: epoll_create1 has no memory-safety preconditions.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if fd < 0 {
@@ -82,7 +82,7 @@ impl Ticker {
     /// period doubles, up to [`MAX_PERIOD`], while harvests find nothing, so a
     /// slow server (answers 50 ms apart) costs a few wake-ups per answer instead
     /// of one per millisecond; a busy one is harvested every tick.
-    pub async fn run(self: Rc<Self>) {
+    pub(crate) async fn run(self: Rc<Self>) {
         let sleep = tokio::time::sleep(TICK);
         tokio::pin!(sleep);
         let mut period = TICK;
@@ -249,7 +249,10 @@ pub(crate) struct TickedStream {
 
 impl TickedStream {
     /// Take `stream` out of tokio's reactor into the ticker's epoll set.
-    pub fn new(stream: tokio::net::TcpStream, ticker: &Rc<Ticker>) -> io::Result<TickedStream> {
+    pub(crate) fn new(
+        stream: tokio::net::TcpStream,
+        ticker: &Rc<Ticker>,
+    ) -> io::Result<TickedStream> {
         let sock = stream.into_std()?;
         let on: libc::c_int = 1;
         // SAFETY: the option value is a c_int of the size given.
@@ -275,7 +278,7 @@ impl TickedStream {
     }
 
     /// The kernel arrival time of the bytes read last, if the kernel gave one.
-    pub fn take_last_rx(&mut self) -> Option<Instant> {
+    pub(crate) fn take_last_rx(&mut self) -> Option<Instant> {
         self.last_rx.take()
     }
 }

@@ -38,17 +38,22 @@ const LATE: Duration = Duration::from_millis(2);
 pub struct WsConfig {
     /// `ws://host:port/path`
     pub url: Url,
+    /// WebSocket clients, each its own connection, all in the one room.
     pub clients: u32,
     /// Messages per second in total, spread over the clients.
     pub rate: f64,
+    /// Length of the sending window.
     pub duration: Duration,
+    /// Bound on each client's connect and handshake, and on one blocked send.
     pub connect_timeout: Duration,
     /// Size of each text message (at least the timestamp header).
     pub message_bytes: usize,
     /// Deliveries arriving after the window's end + grace are missing, and
     /// messages not sent by then are unsent. `None` is 2 s.
     pub grace: Option<Duration>,
+    /// Pin the engine thread to this CPU.
     pub pin_cpu: Option<usize>,
+    /// Allow a target that does not resolve to a loopback address.
     pub allow_remote: bool,
 }
 
@@ -72,8 +77,11 @@ impl WsConfig {
 /// The result of one WebSocket run. Latencies are microseconds.
 #[derive(Debug, Clone)]
 pub struct WsReport {
+    /// Clients asked for.
     pub clients: u32,
+    /// Clients that connected and joined.
     pub connected: u32,
+    /// Messages sent in the window.
     pub sent: u64,
     /// Messages intended in the window but not sent by the cutoff.
     pub unsent: u64,
@@ -83,16 +91,20 @@ pub struct WsReport {
     pub expected_deliveries: u64,
     /// Deliveries received by the cutoff (the window's end + grace).
     pub deliveries: u64,
+    /// `expected_deliveries` − `deliveries`.
     pub missing: u64,
     /// From the message's intended send time to its receipt, every delivery
     /// (by the cutoff) at every receiver.
     pub latency: Histogram<u64>,
     /// By kind: "connect", "handshake", "send", "closed", "protocol".
     pub errors: BTreeMap<String, u64>,
+    /// User + system CPU of the engine thread over the run, seconds.
     pub generator_cpu_s: f64,
     /// The hypervisor's share of this machine's CPU time during the run.
     pub steal: Option<f64>,
+    /// Every client connected and the generator did not saturate; `warnings` say why not.
     pub valid: bool,
+    /// What a reader should know about the run, one sentence each.
     pub warnings: Vec<String>,
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 
 /// How the HTTP test server answers.
 #[derive(Debug, Clone, Copy)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// 200 with a small Content-Length body after a fixed delay.
     Delay(Duration),
     /// Like `Delay`, but every request arriving in [from, from+len) after the
@@ -46,7 +46,7 @@ pub enum Mode {
     Echo,
 }
 
-pub struct HttpServer {
+pub(crate) struct HttpServer {
     pub addr: SocketAddr,
     pub requests: Arc<AtomicU64>,
     /// Connections accepted, and how many had been when the first request came.
@@ -64,12 +64,12 @@ impl Drop for HttpServer {
 }
 
 impl HttpServer {
-    pub fn url(&self, path: &str) -> url::Url {
+    pub(crate) fn url(&self, path: &str) -> url::Url {
         url::Url::parse(&format!("http://{}{path}", self.addr)).unwrap()
     }
 }
 
-pub async fn http(mode: Mode) -> HttpServer {
+pub(crate) async fn http(mode: Mode) -> HttpServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let requests = Arc::new(AtomicU64::new(0));
@@ -260,7 +260,7 @@ async fn serve(
 }
 
 /// A WebSocket chat room: every text message goes to every connected client.
-pub struct WsServer {
+pub(crate) struct WsServer {
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }
@@ -271,7 +271,7 @@ impl Drop for WsServer {
     }
 }
 
-pub async fn ws_room() -> WsServer {
+pub(crate) async fn ws_room() -> WsServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, _) = broadcast::channel::<String>(65_536);
