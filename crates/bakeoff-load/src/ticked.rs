@@ -262,7 +262,7 @@ impl TickedStream {
                 libc::SOL_SOCKET,
                 libc::SO_TIMESTAMPNS,
                 (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                size_of::<libc::c_int>() as libc::socklen_t,
             )
         };
         if rc != 0 {
@@ -346,7 +346,7 @@ impl AsyncRead for TickedStream {
             msg.msg_iov = &mut iov;
             msg.msg_iovlen = 1;
             msg.msg_control = control.as_mut_ptr().cast();
-            msg.msg_controllen = std::mem::size_of_val(&control) as _;
+            msg.msg_controllen = size_of_val(&control) as _;
             // SAFETY: msg points at live buffers of the lengths it states.
             let n = unsafe { libc::recvmsg(this.sock.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
             if n < 0 {
