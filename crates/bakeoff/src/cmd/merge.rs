@@ -8,9 +8,8 @@ use crate::cli::MergeArgs;
 use crate::distributed::merge::{histograms_doc, merge_segments, read_segment};
 use crate::distributed::{format_time, DistError};
 use crate::load_doc::{LoadDoc, MergedSegmentDoc};
+use crate::report::load::{summary, Shape};
 use crate::InputError;
-
-use super::load::{summary, Shape};
 
 pub(super) fn execute(args: MergeArgs) -> Result<u8> {
     let mut parts = Vec::new();

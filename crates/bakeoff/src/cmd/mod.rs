@@ -44,7 +44,6 @@ mod claims;
 mod compare;
 mod k8s;
 mod load;
-mod load_capacity;
 mod merge;
 mod report;
 mod run;

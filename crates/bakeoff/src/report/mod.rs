@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod html;
 #[cfg(test)]
 mod indicative_tests;
+pub mod load;
 pub mod markdown;
 pub mod runtimes;
 pub mod summary;

@@ -7,15 +7,17 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use bakeoff_load::shard::{self, run_sharded, ShardInfo};
-use bakeoff_load::{Histogram, LoadConfig, LoadError, LoadReport, RequestSpec, Schedule, Warmup};
+use bakeoff_load::{LoadConfig, LoadError, RequestSpec, Schedule, Warmup};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::LoadArgs;
 use crate::distributed::merge::add_segment;
 use crate::distributed::{format_time, parse_start_at, Segment, TestIdentity};
 use crate::load_doc::{LoadDoc, ShardDoc};
-use crate::suite::live;
+use crate::report::load::{summary, Shape};
 use crate::{InputError, Interrupted};
+
+mod capacity;
 
 /// The adaptive warm-up's cap (`--warmup auto`).
 const AUTO_WARMUP_CAP: Duration = Duration::from_secs(30);
@@ -26,7 +28,7 @@ const REQUESTS_ONLY_CAP: Duration = Duration::from_secs(600);
 pub(super) async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result<u8> {
     let config = config_from_args(&args)?;
     if args.find_capacity {
-        return super::load_capacity::execute(&args, config, cancel).await;
+        return capacity::execute(&args, config, cancel).await;
     }
     let shown_url = config.target.to_string();
     let plan = plan_from_args(&args, &config, SystemTime::now())?;
@@ -80,21 +82,6 @@ pub(super) async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result
         out!("{text}")?;
     }
     Ok(0)
-}
-
-/// What the output needs of the whole test's options.
-pub(crate) struct Shape {
-    pub connections: u32,
-    pub schedule: Schedule,
-}
-
-impl Shape {
-    fn of(cfg: &LoadConfig) -> Shape {
-        Shape {
-            connections: cfg.connections,
-            schedule: cfg.schedule,
-        }
-    }
 }
 
 /// A segment of a distributed test.
@@ -382,128 +369,6 @@ fn progress_line(
         }
     });
     bar
-}
-
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
-fn latency_line(label: &str, h: &Histogram<u64>) -> String {
-    if h.is_empty() {
-        return format!("  {label:<20} no responses\n");
-    }
-    let p = live::percentiles(h);
-    format!(
-        "  {label:<20} p50 {:>8.2}  p90 {:>8.2}  p99 {:>8.2}  p99.9 {:>8.2}  max {:>8.2}  mean {:>8.2}  (ms)\n",
-        p.p50, p.p90, p.p99, p.p999, p.max, p.mean
-    )
-}
-
-/// `label  a: 1, b: 2`, or `none`.
-fn counts_line(label: &str, items: impl Iterator<Item = String>) -> String {
-    let items: Vec<String> = items.collect();
-    let text = if items.is_empty() {
-        "none".to_string()
-    } else {
-        items.join(", ")
-    };
-    format!("  {label:<20} {text}\n")
-}
-
-pub(crate) fn summary(url: &str, cfg: &Shape, r: &LoadReport) -> String {
-    let mode = match (r.target_rate, cfg.schedule) {
-        (Some(rate), Schedule::Poisson) => format!("open loop at {rate} req/s (Poisson)"),
-        (Some(rate), Schedule::Uniform) => format!("open loop at {rate} req/s"),
-        (None, _) => "closed loop".to_string(),
-    };
-    let mut s = format!(
-        "bakeoff load {url}: {mode}, {} connections, {:.2}s measured after {:.1}s warm-up\n",
-        cfg.connections,
-        r.elapsed.as_secs_f64(),
-        r.warmup.as_secs_f64()
-    );
-    s += &format!(
-        "  {:<20} {:.1} req/s ({} 2xx of {} responses by the cutoff)\n",
-        "throughput", r.achieved_rate, r.successes, r.requests
-    );
-    s += &latency_line("latency (corrected)", &r.latency);
-    s += &latency_line("service time", &r.service);
-    let status = r.status.iter().map(|(c, n)| format!("{c}: {n}"));
-    s += &counts_line("status", status);
-    let errors = r
-        .errors
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| format!("{}: {n}", k.as_str()));
-    s += &counts_line("errors", errors);
-    s += &format!(
-        "  {:<20} {} reconnects, {:.1} in flight on average\n",
-        "connections", r.reconnects, r.mean_in_flight
-    );
-    if r.target_rate.is_some() {
-        s += &format!(
-            "  {:<20} {} late sends ({} held up by the generator), max lag {:.1} ms, {} never sent, {} unanswered at the cutoff\n",
-            "schedule",
-            r.late_sends,
-            r.late_stalled,
-            r.max_send_lag.as_secs_f64() * 1000.0,
-            r.unsent,
-            r.outstanding
-        );
-        if let Some(t) = &r.trend {
-            let thirds: Vec<String> = t
-                .thirds
-                .iter()
-                .map(|x| {
-                    format!(
-                        "p90 {:.2} ms, {:.1} in flight",
-                        ms(x.p90_us),
-                        x.mean_in_flight
-                    )
-                })
-                .collect();
-            s += &format!("  {:<20} {}\n", "trend (thirds)", thirds.join(" | "));
-        }
-    }
-    let share = 100.0 * r.generator_cpu_share();
-    let core = r
-        .generator_core_busy
-        .map(|c| format!("; its core busy {:.0}%", c * 100.0))
-        .unwrap_or_default();
-    s += &format!(
-        "  {:<20} {:.2} CPU-s ({share:.0}% of a core{core})\n",
-        "generator", r.generator_cpu_s
-    );
-    if r.classes.len() > 1 {
-        s += "  per class:\n";
-        for (name, c) in &r.classes {
-            let errors: Vec<String> = c
-                .errors
-                .iter()
-                .filter(|(_, n)| **n > 0)
-                .map(|(k, n)| format!("{}: {n}", k.as_str()))
-                .collect();
-            s += &format!(
-                "    {name}: {} answers, {} ok{}\n",
-                c.requests,
-                c.successes,
-                if errors.is_empty() {
-                    String::new()
-                } else {
-                    format!(", errors {}", errors.join(", "))
-                }
-            );
-            s += &latency_line("  latency (corrected)", &c.latency);
-        }
-    }
-    for example in &r.expectation_examples {
-        s += &format!("  missed: {example}\n");
-    }
-    s += &format!("  {:<20} {}\n", "valid", if r.valid { "yes" } else { "NO" });
-    for w in &r.warnings {
-        s += &format!("  warning: {w}\n");
-    }
-    s
 }
 
 #[cfg(test)]

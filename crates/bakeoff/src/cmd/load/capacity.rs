@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use bakeoff_load::LoadConfig;
 use tokio_util::sync::CancellationToken;
 
-use super::load::{input, parse_duration};
+use super::{input, parse_duration};
 use crate::cli::LoadArgs;
 use crate::load_doc::CapacityDoc;
 use crate::model::{SearchStep, TrialOutcome};

@@ -1,0 +1,146 @@
+//! The text summary of a `bakeoff load` run (and of `bakeoff merge`'s merged
+//! segments): the mode, the rates, each class's latencies and errors, and what
+//! held the generator up. Its JSON twin is [`crate::load_doc`].
+
+use bakeoff_load::{Histogram, LoadConfig, LoadReport, Schedule};
+
+use crate::suite::live;
+
+/// What the output needs of the whole test's options.
+pub struct Shape {
+    pub connections: u32,
+    pub schedule: Schedule,
+}
+
+impl Shape {
+    /// The shape of `cfg`.
+    pub fn of(cfg: &LoadConfig) -> Shape {
+        Shape {
+            connections: cfg.connections,
+            schedule: cfg.schedule,
+        }
+    }
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn latency_line(label: &str, h: &Histogram<u64>) -> String {
+    if h.is_empty() {
+        return format!("  {label:<20} no responses\n");
+    }
+    let p = live::percentiles(h);
+    format!(
+        "  {label:<20} p50 {:>8.2}  p90 {:>8.2}  p99 {:>8.2}  p99.9 {:>8.2}  max {:>8.2}  mean {:>8.2}  (ms)\n",
+        p.p50, p.p90, p.p99, p.p999, p.max, p.mean
+    )
+}
+
+/// `label  a: 1, b: 2`, or `none`.
+fn counts_line(label: &str, items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    let text = if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    };
+    format!("  {label:<20} {text}\n")
+}
+
+/// The text summary of a `bakeoff load` (or `bakeoff merge`) run.
+pub fn summary(url: &str, cfg: &Shape, r: &LoadReport) -> String {
+    let mode = match (r.target_rate, cfg.schedule) {
+        (Some(rate), Schedule::Poisson) => format!("open loop at {rate} req/s (Poisson)"),
+        (Some(rate), Schedule::Uniform) => format!("open loop at {rate} req/s"),
+        (None, _) => "closed loop".to_string(),
+    };
+    let mut s = format!(
+        "bakeoff load {url}: {mode}, {} connections, {:.2}s measured after {:.1}s warm-up\n",
+        cfg.connections,
+        r.elapsed.as_secs_f64(),
+        r.warmup.as_secs_f64()
+    );
+    s += &format!(
+        "  {:<20} {:.1} req/s ({} 2xx of {} responses by the cutoff)\n",
+        "throughput", r.achieved_rate, r.successes, r.requests
+    );
+    s += &latency_line("latency (corrected)", &r.latency);
+    s += &latency_line("service time", &r.service);
+    let status = r.status.iter().map(|(c, n)| format!("{c}: {n}"));
+    s += &counts_line("status", status);
+    let errors = r
+        .errors
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{}: {n}", k.as_str()));
+    s += &counts_line("errors", errors);
+    s += &format!(
+        "  {:<20} {} reconnects, {:.1} in flight on average\n",
+        "connections", r.reconnects, r.mean_in_flight
+    );
+    if r.target_rate.is_some() {
+        s += &format!(
+            "  {:<20} {} late sends ({} held up by the generator), max lag {:.1} ms, {} never sent, {} unanswered at the cutoff\n",
+            "schedule",
+            r.late_sends,
+            r.late_stalled,
+            r.max_send_lag.as_secs_f64() * 1000.0,
+            r.unsent,
+            r.outstanding
+        );
+        if let Some(t) = &r.trend {
+            let thirds: Vec<String> = t
+                .thirds
+                .iter()
+                .map(|x| {
+                    format!(
+                        "p90 {:.2} ms, {:.1} in flight",
+                        ms(x.p90_us),
+                        x.mean_in_flight
+                    )
+                })
+                .collect();
+            s += &format!("  {:<20} {}\n", "trend (thirds)", thirds.join(" | "));
+        }
+    }
+    let share = 100.0 * r.generator_cpu_share();
+    let core = r
+        .generator_core_busy
+        .map(|c| format!("; its core busy {:.0}%", c * 100.0))
+        .unwrap_or_default();
+    s += &format!(
+        "  {:<20} {:.2} CPU-s ({share:.0}% of a core{core})\n",
+        "generator", r.generator_cpu_s
+    );
+    if r.classes.len() > 1 {
+        s += "  per class:\n";
+        for (name, c) in &r.classes {
+            let errors: Vec<String> = c
+                .errors
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{}: {n}", k.as_str()))
+                .collect();
+            s += &format!(
+                "    {name}: {} answers, {} ok{}\n",
+                c.requests,
+                c.successes,
+                if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(", errors {}", errors.join(", "))
+                }
+            );
+            s += &latency_line("  latency (corrected)", &c.latency);
+        }
+    }
+    for example in &r.expectation_examples {
+        s += &format!("  missed: {example}\n");
+    }
+    s += &format!("  {:<20} {}\n", "valid", if r.valid { "yes" } else { "NO" });
+    for w in &r.warnings {
+        s += &format!("  warning: {w}\n");
+    }
+    s
+}
