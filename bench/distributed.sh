@@ -13,51 +13,18 @@ SERVER_CPU=${SERVER_CPU:-1}
 SEGMENTS=${SEGMENTS:-16}
 bakeoff=${BAKEOFF:-$(cd "$(dirname "$0")/.." && pwd)/target/release/bakeoff}
 work=$(mktemp -d /tmp/bakeoff-dist.XXXXXX)
+source "$(dirname "$0")/lib/nginx.sh"
 nginx_pid=""
 
 cleanup() {
     if [[ -z "$nginx_pid" && -s "$work/nginx.pid" ]]; then nginx_pid=$(cat "$work/nginx.pid"); fi
-    if [[ -n "$nginx_pid" ]]; then
-        kill -TERM -- "-$nginx_pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$nginx_pid" 2>/dev/null || true
-    fi
+    stop_group "$nginx_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$work"/{body,proxy,fastcgi,uwsgi,scgi}
-cat >"$work/nginx.conf" <<CONF
-user root;
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $work/body;
-    proxy_temp_path $work/proxy;
-    fastcgi_temp_path $work/fastcgi;
-    uwsgi_temp_path $work/uwsgi;
-    scgi_temp_path $work/scgi;
-    server {
-        listen 127.0.0.1:$PORT;
-        location / { default_type text/plain; return 200 "Hello, World!"; }
-    }
-}
-CONF
-setsid taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -p "$work" >"$work/nginx.out" 2>&1 &
-for i in $(seq 101); do
-    if [[ -s "$work/nginx.pid" ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-        nginx_pid=$(cat "$work/nginx.pid"); break
-    fi
-    [[ $i == 101 ]] && { echo "error: nginx did not start on 127.0.0.1:$PORT" >&2; exit 1; }
-    sleep 0.1
-done
+nginx_start "$work" "$PORT" "$SERVER_CPU"
 url="http://127.0.0.1:$PORT/"
 
 summary() { # file label

@@ -26,19 +26,12 @@ OHA=${OHA:-$(command -v oha || true)} # optional; empty skips oha
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/bakeoff-bench.XXXXXX)
+source "$(dirname "$0")/lib/nginx.sh"
 nginx_pid=""
 
 cleanup() {
-    # nginx runs in its own session (setsid), so its master's pid is its process
-    # group: stop the whole group. setsid may fork, so the pid comes from nginx.
-    if [[ -z "$nginx_pid" && -s "$work/nginx.pid" ]]; then
-        nginx_pid=$(cat "$work/nginx.pid")
-    fi
-    if [[ -n "$nginx_pid" ]]; then
-        kill -TERM -- "-$nginx_pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$nginx_pid" 2>/dev/null || true
-    fi
+    if [[ -z "$nginx_pid" && -s "$work/nginx.pid" ]]; then nginx_pid=$(cat "$work/nginx.pid"); fi
+    stop_group "$nginx_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,42 +50,7 @@ echo "building bakeoff (release)..." >&2
 bakeoff="$root/target/release/bakeoff"
 floor="$root/target/release/examples/floor"
 
-mkdir -p "$work"/{body,proxy,fastcgi,uwsgi,scgi}
-cat >"$work/nginx.conf" <<CONF
-user root;
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $work/body;
-    proxy_temp_path $work/proxy;
-    fastcgi_temp_path $work/fastcgi;
-    uwsgi_temp_path $work/uwsgi;
-    scgi_temp_path $work/scgi;
-    server {
-        listen 127.0.0.1:$PORT;
-        location / { default_type text/plain; return 200 "Hello, World!"; }
-    }
-}
-CONF
-setsid taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -p "$work" >"$work/nginx.out" 2>&1 &
-for i in $(seq 101); do
-    if [[ -s "$work/nginx.pid" ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-        nginx_pid=$(cat "$work/nginx.pid")
-        break
-    fi
-    if [[ $i == 101 ]]; then
-        echo "error: nginx did not start on 127.0.0.1:$PORT (is the port taken? set PORT=...):" >&2
-        cat "$work/nginx.out" "$work/error.log" >&2 2>/dev/null
-        exit 1
-    fi
-    sleep 0.1
-done
+nginx_start "$work" "$PORT" "$SERVER_CPU"
 url="http://127.0.0.1:$PORT/"
 
 # timed NAME CMD...: run pinned to GEN_CPU; leaves "user sys maxrss_kib" in $work/NAME.time

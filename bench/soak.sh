@@ -23,17 +23,14 @@ PORT=${PORT:-18091}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/bakeoff-soak.XXXXXX)
+source "$(dirname "$0")/lib/nginx.sh"
 server_pid=""
 load_pid=""
 
 cleanup() {
     [[ -n "$load_pid" ]] && kill -TERM "$load_pid" 2>/dev/null || true
-    if [[ -n "$server_pid" ]]; then
-        # The server runs in its own process group (setsid): stop the whole group.
-        kill -TERM -- "-$server_pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$server_pid" 2>/dev/null || true
-    fi
+    # The server runs in its own process group (setsid): stop the whole group.
+    stop_group "$server_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,28 +47,7 @@ done
 
 # --- the server -------------------------------------------------------------
 if command -v nginx >/dev/null; then
-    mkdir -p "$work"/{body,proxy,fastcgi,uwsgi,scgi}
-    cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $work/body;
-    proxy_temp_path $work/proxy;
-    fastcgi_temp_path $work/fastcgi;
-    uwsgi_temp_path $work/uwsgi;
-    scgi_temp_path $work/scgi;
-    server {
-        listen 127.0.0.1:$PORT;
-        location / { default_type text/plain; return 200 "Hello, World!"; }
-    }
-}
-CONF
+    nginx_config "$work" "$PORT"
     setsid nginx -c "$work/nginx.conf" -p "$work" &
     server="nginx (1 worker)"
 else

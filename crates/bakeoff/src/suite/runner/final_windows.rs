@@ -1,0 +1,224 @@
+//! The final launch's windows of a contender: the equal-load window of each
+//! HTTP workload (latency, CPU per request and memory at one rate for every
+//! contender) and the WebSocket memory points.
+
+use super::*;
+
+impl PlanExecution<'_> {
+    pub(super) async fn equal_load(
+        &mut self,
+        key: &CellKey,
+        url: &str,
+        procs: &ProcessSet,
+        idle_cpu: Option<f64>,
+    ) -> Result<(), DriveError> {
+        let Some(equal) = self.equal_rates.get(self.plan, key) else {
+            self.state(key)
+                .notes
+                .push("no equal-load window: no contender met the SLO on this workload".into());
+            return Ok(());
+        };
+        let rate = equal.rps;
+        if let Some(run) = equal.reused_from {
+            self.state(key).notes.push(format!(
+                "equal-load rate {rate} req/s as in run {run} (the same plan), still between a quarter and three quarters of the lowest capacity"
+            ));
+        }
+        let p = &self.plan.phases;
+        let settle = self.plan.scaled(p.step_warmup);
+        self.report(
+            &key.to_string(),
+            ProgressPhase::EqualLoad,
+            Some((rate, &key.workload)),
+            None,
+        );
+        // Warm up apart from the measured window, so its CPU is not charged.
+        let warm = WindowSpec {
+            base_url: url.to_string(),
+            workload: key.workload.clone(),
+            rate,
+            duration: settle,
+            warmup: Warmup::Adaptive {
+                max: self.plan.scaled(p.equal_warmup_max),
+            },
+            purpose: WindowPurpose::EqualLoad,
+        };
+        self.driver.http_window(&warm, self.cancel).await?;
+        let spec = WindowSpec {
+            duration: self.plan.scaled(p.equal_window),
+            warmup: Warmup::Fixed(settle),
+            ..warm
+        };
+        let sampling = self.sampler.start(procs);
+        let started = Instant::now();
+        let res = self.driver.http_window(&spec, self.cancel).await;
+        let sampled_secs = started.elapsed().as_secs_f64();
+        let usage: Result<ResourceUsage, crate::suite::SampleError> = match sampling {
+            Ok(s) => s.finish().await,
+            Err(e) => Err(e),
+        };
+        let r = res?;
+        self.report(
+            &key.to_string(),
+            ProgressPhase::EqualLoad,
+            Some((r.achieved_rps, &key.workload)),
+            Some(r.latency.p99),
+        );
+        let st = self.state(key);
+        let cost = match usage {
+            Ok(u) if r.achieved_rps > 0.0 && sampled_secs > 0.0 => {
+                if !u.pss {
+                    st.notes
+                        .push("memory is RSS: this kernel gave no PSS".into());
+                }
+                Some(Cost::of(&u, sampled_secs, r.achieved_rps, idle_cpu))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                st.notes.push(format!(
+                    "{}; CPU and memory at equal load not measured",
+                    chain(&e)
+                ));
+                None
+            }
+        };
+        if r.achieved_rps < MIN_ACHIEVED_RATIO * rate {
+            st.notes.push(format!(
+                "at the equal-load rate of {rate:.0} req/s it achieved only {:.0} req/s",
+                r.achieved_rps
+            ));
+        }
+        if !r.generator_valid {
+            st.flag(
+                Flag::GeneratorLimited,
+                format!(
+                    "the load generator fell behind during the equal-load window{}",
+                    r.generator_note
+                        .as_ref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+        if let Some(c) = r.consistency.as_ref().filter(|c| !c.ok) {
+            st.flag(Flag::Inconsistent, format!("{}: {}", c.check, c.detail));
+        }
+        let cost = cost.unwrap_or_default();
+        st.equal = Some(EqualLoad {
+            target_rps: rate,
+            achieved_rps: r.achieved_rps,
+            requests: r.requests,
+            errors: r.errors,
+            latency: r.latency,
+            service: r.service,
+            light: r.light,
+            spectrum: r.spectrum,
+            service_spectrum: r.service_spectrum,
+            cpu_ms_per_request: cost.cpu_ms,
+            idle_cpu_cores: idle_cpu,
+            marginal_cpu_ms_per_request: cost.marginal_cpu_ms,
+            database_cpu_ms_per_request: r
+                .database_cpu_cores
+                .filter(|_| r.achieved_rps > 0.0)
+                .map(|cores| cores / r.achieved_rps * 1000.0),
+            rss_peak_bytes: cost.peak,
+            rss_mean_bytes: cost.mean,
+            timeline: r.timeline,
+            consistency: r.consistency,
+            histograms: r.histograms,
+        });
+        Ok(())
+    }
+
+    /// Memory per connection and fan-out latency at each client count.
+    pub(super) async fn ws_points(
+        &mut self,
+        key: &CellKey,
+        url: &str,
+        procs: &ProcessSet,
+    ) -> Result<(), DriveError> {
+        let rate = self.plan.phases.ws_rate;
+        for clients in self.plan.ws_clients() {
+            if self.cancel.is_cancelled() {
+                return Err(DriveError::Cancelled);
+            }
+            self.report(
+                &key.to_string(),
+                ProgressPhase::Ws { clients },
+                Some((rate, &Workload::Ws)),
+                None,
+            );
+            let idle = match self
+                .sampled(procs, self.plan.scaled(self.plan.phases.idle_sample))
+                .await
+            {
+                Ok(u) => u,
+                Err(Abort::Cancelled) | Err(Abort::Sink(_)) => return Err(DriveError::Cancelled),
+            };
+            let windows = WsWindows {
+                driver: self.driver,
+                base_url: url,
+                clients,
+                min_deliveries: self.plan.ws_min_deliveries(),
+            };
+            let spec = WsSpec {
+                base_url: url.to_string(),
+                clients,
+                rate,
+                duration: windows.duration(rate, self.plan.scaled(self.plan.phases.ws_window)),
+                warmup: Duration::ZERO,
+            };
+            let sampling = self.sampler.start(procs);
+            let res = self.driver.ws_window(&spec, self.cancel).await;
+            let loaded = match sampling {
+                Ok(s) => s.finish().await.map(|u| u.mem_peak_bytes),
+                Err(e) => Err(e),
+            };
+            let r = res?;
+            let st = self.state(key);
+            let (idle, loaded) = match (idle, loaded) {
+                (Ok(i), Ok(l)) => (i.mem_mean_bytes, l),
+                (Err(e), _) | (_, Err(e)) => {
+                    st.notes
+                        .push(format!("{}; ws memory not measured", chain(&e)));
+                    (0, 0)
+                }
+            };
+            if r.connected < clients {
+                st.notes.push(format!(
+                    "only {} of {clients} ws clients connected",
+                    r.connected
+                ));
+            }
+            for w in &r.warnings {
+                let note = format!("ws {clients} clients: {w}");
+                if !st.notes.contains(&note) {
+                    st.notes.push(note);
+                }
+            }
+            if !r.valid {
+                st.flag(
+                    Flag::GeneratorLimited,
+                    format!(
+                        "ws {clients} clients: the window is not valid ({})",
+                        r.warnings.join("; ")
+                    ),
+                );
+            }
+            st.ws.push(WsPoint {
+                clients,
+                rate: spec.rate,
+                sent: r.sent,
+                expected_deliveries: r.expected_deliveries,
+                deliveries: r.deliveries,
+                missing: r.expected_deliveries.saturating_sub(r.deliveries),
+                p50_ms: r.p50_ms,
+                p99_ms: r.p99_ms,
+                rss_idle_bytes: idle,
+                rss_loaded_bytes: loaded,
+                bytes_per_connection: (loaded as f64 - idle as f64) / clients.max(1) as f64,
+            });
+        }
+        Ok(())
+    }
+}
