@@ -58,6 +58,7 @@ fn driver(generator: Option<usize>) -> EngineDriver {
         database_down: None,
         database_procs: None,
         requests: None,
+        sessions: Vec::new(),
     }
 }
 

@@ -283,6 +283,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         }),
         database_procs: postgres.as_ref().map(|pg| pg.server.processes()),
         requests: None,
+        sessions: Vec::new(),
     };
     // bakeoff's own threads (the upstream service, the sampler, the runtime)
     // share the generator's core, never the contender's.

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bakeoff_load::{self as load, Histogram, LoadConfig, LoadError, RequestSpec, Schedule};
+use bakeoff_load::{
+    self as load, Histogram, LoadConfig, LoadError, RequestSpec, Schedule, SessionSpec,
+};
 use futures_util::future::BoxFuture;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use tokio_util::sync::CancellationToken;
@@ -203,6 +205,8 @@ pub struct EngineDriver {
     /// The requests of `bakeoff load --find-capacity` (a URL's, or a
     /// scenario's mix) instead of the workload's.
     pub requests: Option<Vec<RequestSpec>>,
+    /// A scenario's sessions over `requests` (empty: each request by weight).
+    pub sessions: Vec<SessionSpec>,
 }
 
 /// A window is the machine's, not the server's, when its sends were held up
@@ -267,6 +271,7 @@ impl Driver for EngineDriver {
             };
             let config = LoadConfig {
                 requests,
+                sessions: self.sessions.clone(),
                 connections: self.connections(spec.rate),
                 rate: Some(spec.rate),
                 schedule: Schedule::Uniform,
@@ -750,6 +755,7 @@ mod tests {
             database_down: None,
             database_procs: None,
             requests: None,
+            sessions: Vec::new(),
         };
         assert_eq!(d.grace(), Duration::from_millis(200));
         assert_eq!(d.connections(10.0), 16);
