@@ -418,6 +418,12 @@ pub struct LoadReport {
     pub classes: BTreeMap<String, ClassStats>,
     /// The measured window second by second.
     pub timeline: Vec<Second>,
+    /// Each [`timeline`](Self::timeline) second's corrected latencies, the
+    /// histogram its `p99_us` was read from, as HdrHistogram V2 bytes
+    /// ([`shard::histogram_bytes`]), so that merged seconds get exact
+    /// percentiles. Empty when not kept (a report read back from a document
+    /// without them); a merge then takes the parts' largest p99.
+    pub second_latency: Vec<Vec<u8>>,
     /// Time-averaged requests in flight during the measured window.
     pub mean_in_flight: f64,
     /// Open loop: measured sends more than 2 ms behind their intended time.
@@ -440,6 +446,9 @@ pub struct LoadReport {
     pub unanswered: u64,
     /// Open loop with a duration: the measured window in thirds.
     pub trend: Option<Trend>,
+    /// The [`trend`](Self::trend)'s thirds' corrected latencies, V2 bytes as
+    /// [`second_latency`](Self::second_latency), for exact merged p50 and p90.
+    pub trend_latency: Vec<Vec<u8>>,
     /// Requests written over the whole run, warm-up included.
     pub sent_all: u64,
     /// 2xx answers received over the whole run, warm-up included (late ones too).
