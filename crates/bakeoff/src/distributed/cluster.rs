@@ -300,7 +300,7 @@ async fn cleanup<C: Cluster>(
     namespace: &str,
     outcome: Result<Merged, RunError>,
 ) -> Result<Merged, RunError> {
-    match cluster.delete_job(name).await {
+    match bounded(format!("deleting Job {name}"), cluster.delete_job(name)).await {
         Ok(()) => outcome,
         Err(delete) => Err(RunError::Left {
             error: outcome.err().map(Box::new),
@@ -311,8 +311,25 @@ async fn cleanup<C: Cluster>(
     }
 }
 
+/// The bound of each call made once the run is over (the deletion, the
+/// timeout's look at the pods): cleanup must not hang on a silent server.
+pub const CALL_BOUND: Duration = Duration::from_secs(30);
+
+async fn bounded<T>(
+    action: String,
+    call: impl Future<Output = Result<T, ClusterError>>,
+) -> Result<T, ClusterError> {
+    match tokio::time::timeout(CALL_BOUND, call).await {
+        Ok(r) => r,
+        Err(_) => Err(ClusterError::Transport {
+            action,
+            source: format!("no answer within {} s", CALL_BOUND.as_secs()).into(),
+        }),
+    }
+}
+
 async fn timeout<C: Cluster>(cluster: &C, name: &str, after: Duration) -> RunError {
-    let pods = match cluster.job_pods(name).await {
+    let pods = match bounded(format!("listing Job {name}'s pods"), cluster.job_pods(name)).await {
         Ok(p) if p.is_empty() => "none was created".to_string(),
         Ok(mut p) => {
             p.sort_by_key(pod_index);

@@ -31,6 +31,7 @@ struct Fake {
     looks: Mutex<VecDeque<Look>>,
     exists: bool,
     delete_fails: bool,
+    delete_hangs: bool,
     pods: Vec<Pod>,
     logs: BTreeMap<String, String>,
     created: Mutex<Vec<Job>>,
@@ -107,6 +108,9 @@ impl Cluster for Fake {
     }
     async fn delete_job(&self, name: &str) -> Result<(), ClusterError> {
         self.deleted.lock().unwrap().push(name.into());
+        if self.delete_hangs {
+            std::future::pending::<()>().await;
+        }
         if self.delete_fails {
             return Err(api(403, "Forbidden"));
         }
@@ -373,6 +377,33 @@ async fn a_failed_deletion_is_reported_with_the_command_to_finish_it() {
     assert!(
         text.contains("kubectl delete job checkout-load -n loadtest"),
         "{text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deletion_without_an_answer_is_bounded() {
+    let fake = Fake {
+        looks: Mutex::new([Look::Failed].into()),
+        delete_hangs: true,
+        ..Default::default()
+    };
+    let began = tokio::time::Instant::now();
+    let (r, _) = run(&fake, FAST).await;
+    let e = r.unwrap_err();
+    assert_eq!(began.elapsed(), CALL_BOUND);
+    let RunError::Left {
+        error: Some(first),
+        delete,
+        ..
+    } = &e
+    else {
+        panic!("{e}");
+    };
+    assert!(matches!(**first, RunError::Failed { .. }), "{first}");
+    let why = crate::error::chain(delete);
+    assert!(
+        why.contains("deleting Job checkout-load: no answer within 30 s"),
+        "{why}"
     );
 }
 
