@@ -16,7 +16,9 @@
 //!   end-of-life dates in `eol`), the supervisor (processes, health, logs,
 //!   teardown), and the contract's `verification` with its `verify_stamps`.
 //! - [`distributed`]: a test split into segments run on many machines, their
-//!   exact merge, and the Kubernetes Indexed Job that runs them.
+//!   exact merge, the Kubernetes Indexed Job that runs them, and `k8s run`'s
+//!   create/wait/collect/delete behind the `Cluster` trait (its kube client
+//!   in `kube_cluster`, feature `k8s`).
 //! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.
 //! - [`load_doc`]: the `bakeoff load --json` document as serde structs, and
 //!   the schema generated from them.

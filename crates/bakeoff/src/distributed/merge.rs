@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use bakeoff_load::{ClassStats, LoadReport, Second, Trend, TrendThird};
 
-use crate::load_doc::{ClassHistogramsDoc, HistogramsDoc, LoadDoc, SegmentDoc};
+use crate::load_doc::{ClassHistogramsDoc, HistogramsDoc, LoadDoc, MergedSegmentDoc, SegmentDoc};
 
 use super::{decode_histogram, encode_histogram, DistError, Segment, TestIdentity, SKEW_WARNING};
 
@@ -30,6 +30,29 @@ pub struct Merged {
     pub segments: Vec<(Segment, String, SystemTime, Duration)>,
     /// The spread of the segments' start times.
     pub skew: Duration,
+}
+
+impl Merged {
+    /// The merged test as `bakeoff load --json` with the test, its
+    /// histograms, the segments and their skew (`bakeoff merge --json`).
+    pub fn doc(&self) -> LoadDoc {
+        let mut doc = LoadDoc::of(&self.test.url, self.test.connections, &self.report);
+        doc.test = Some(self.test.clone());
+        doc.histograms = Some(histograms_doc(&self.report));
+        doc.segments = Some(
+            self.segments
+                .iter()
+                .map(|(seg, file, at, after)| MergedSegmentDoc {
+                    index: seg.index,
+                    file: file.clone(),
+                    started_at: super::format_time(*at),
+                    start_offset_ms: after.as_secs_f64() * 1000.0,
+                })
+                .collect(),
+        );
+        doc.skew_ms = Some(self.skew.as_secs_f64() * 1000.0);
+        doc
+    }
 }
 
 fn us(ms: f64) -> u64 {

@@ -21,7 +21,7 @@ fn schema() -> jsonschema::Validator {
     jsonschema::validator_for(&schema).expect("the schema compiles")
 }
 
-fn assert_valid(doc: &serde_json::Value) {
+pub(super) fn assert_valid(doc: &serde_json::Value) {
     let problems: Vec<String> = schema().iter_errors(doc).map(|e| e.to_string()).collect();
     assert!(problems.is_empty(), "{problems:?}\n{doc:#}");
 }
@@ -38,7 +38,7 @@ fn assert_refused(args: &[&str], needle: &str) {
     );
 }
 
-fn rfc3339(t: SystemTime) -> String {
+pub(super) fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
@@ -129,7 +129,7 @@ fn bad_segments_and_start_times_are_refused() {
 }
 
 /// Spawn every segment of a test at once and collect each one's stdout.
-fn run_segments(url: &str, count: u32, start: &str, dir: &Path) -> Vec<String> {
+pub(super) fn run_segments(url: &str, count: u32, start: &str, dir: &Path) -> Vec<String> {
     let children: Vec<_> = (0..count)
         .map(|i| {
             let seg = format!("{i}/{count}");
@@ -168,6 +168,14 @@ fn run_segments(url: &str, count: u32, start: &str, dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The segments' documents, from their files.
+pub(super) fn read_docs(files: &[String]) -> Vec<serde_json::Value> {
+    files
+        .iter()
+        .map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
+        .collect()
+}
+
 #[test]
 fn segments_with_a_shared_start_merge_and_bad_sets_are_refused() {
     let srv = FixedServiceServer::start(Duration::from_micros(20), None).unwrap();
@@ -176,10 +184,7 @@ fn segments_with_a_shared_start_merge_and_bad_sets_are_refused() {
     // Far enough ahead for three debug processes to start and connect.
     let start = rfc3339(SystemTime::now() + Duration::from_secs(4));
     let files = run_segments(&url, 3, &start, dir.path());
-    let docs: Vec<serde_json::Value> = files
-        .iter()
-        .map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
-        .collect();
+    let docs = read_docs(&files);
     for (i, d) in docs.iter().enumerate() {
         assert_valid(d);
         assert_eq!(d["segment"]["index"], i);

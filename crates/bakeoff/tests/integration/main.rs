@@ -12,6 +12,7 @@ mod faults_supervisor;
 mod hardening;
 mod hardening_cli;
 mod hardening_security;
+mod k8s_run;
 mod load;
 mod netns;
 mod postgres;
