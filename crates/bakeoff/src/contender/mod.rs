@@ -121,6 +121,22 @@ impl Contender {
         out
     }
 
+    /// The request mix of each of its own workloads (`[[workloads]]`) by
+    /// name, read from their scenario files (paths relative to the base URL).
+    pub fn custom_requests(
+        &self,
+    ) -> Result<BTreeMap<String, Vec<bakeoff_load::RequestSpec>>, crate::scenario::ScenarioError>
+    {
+        self.manifest
+            .workloads
+            .iter()
+            .map(|w| {
+                let scenario = crate::scenario::load(&self.dir.join(&w.scenario))?;
+                Ok((w.name.clone(), scenario.requests))
+            })
+            .collect()
+    }
+
     /// Load `<dir>/bakeoff.toml`.
     pub fn load(dir: &Path) -> Result<Contender, ContenderError> {
         let dir = std::path::absolute(dir).map_err(|source| ContenderError::Io {

@@ -203,7 +203,12 @@ pub struct EngineDriver {
     /// The requests of `bakeoff load --find-capacity` (a URL's, or a
     /// scenario's mix) instead of the workload's.
     pub requests: Option<Vec<RequestSpec>>,
+    /// Each contender's own workloads' request mixes (their scenario files).
+    pub custom: CustomRequests,
 }
+
+/// Contender name → custom workload name → its scenario's request mix.
+pub type CustomRequests = BTreeMap<String, BTreeMap<String, Vec<RequestSpec>>>;
 
 /// A window is the machine's, not the server's, when its sends were held up
 /// by the generator ([`load::sends_stalled`])…
@@ -252,9 +257,20 @@ impl Driver for EngineDriver {
             let target = load::Url::parse(&spec.base_url).map_err(|e| {
                 DriveError::caused(format!("bad contender URL {}", spec.base_url), e)
             })?;
-            let requests = match &self.requests {
-                Some(own) => own.clone(),
-                None => spec
+            let requests = match (&self.requests, &spec.workload) {
+                (Some(own), _) => own.clone(),
+                (None, Workload::Custom(name)) => self
+                    .custom
+                    .get(&spec.contender)
+                    .and_then(|c| c.get(name))
+                    .cloned()
+                    .ok_or_else(|| {
+                        DriveError::failed(format!(
+                            "{} declares no workload `{name}`: no requests to send",
+                            spec.contender
+                        ))
+                    })?,
+                (None, _) => spec
                     .workload
                     .requests()
                     .into_iter()
@@ -750,6 +766,7 @@ mod tests {
             database_down: None,
             database_procs: None,
             requests: None,
+            custom: CustomRequests::new(),
         };
         assert_eq!(d.grace(), Duration::from_millis(200));
         assert_eq!(d.connections(10.0), 16);

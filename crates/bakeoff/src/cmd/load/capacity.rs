@@ -55,9 +55,11 @@ pub(super) async fn execute(
         database_down: None,
         database_procs: None,
         requests: Some(config.requests.clone()),
+        custom: Default::default(),
     };
     let windows = HttpWindows {
         driver: &driver,
+        contender: "load",
         base_url: &url,
         // The driver sends the requests given; a custom workload has no
         // built-in requests, database or upstream checks.
