@@ -121,24 +121,33 @@ command = ["python3", "app.py", "{port}"]
                 .unwrap_err()
                 .to_string()
         };
-        let e = err("[[workloads]]\nname = \"json\"\nscenario = \"a.toml\"\n");
-        assert!(
-            e.contains("workloads[0].name") && e.contains("is a built-in workload"),
-            "{e}"
-        );
-        let e = err("[[workloads]]\nname = \"Shop Flow\"\nscenario = \"a.toml\"\n");
-        assert!(e.contains("only a-z"), "{e}");
-        let e = err("[[workloads]]\nname = \"a\"\nscenario = \"a.toml\"\n[[workloads]]\nname = \"a\"\nscenario = \"b.toml\"\n");
-        assert!(
-            e.contains("workloads[1].name") && e.contains("declared twice"),
-            "{e}"
-        );
-        let e = err("[[workloads]]\nname = \"a\"\n");
-        assert!(e.contains("workloads[0].scenario: is required"), "{e}");
-        let e = err("[[workloads]]\nname = \"a\"\nscenario = \"../a.toml\"\n");
-        assert!(e.contains("inside the contender directory"), "{e}");
-        let e = err("[[workloads]]\nname = \"a\"\nscenario = \"a.toml\"\nweight = 2\n");
-        assert!(e.contains("unknown key") && e.contains("scenario"), "{e}");
+        let one = |name: &str, scenario: &str| {
+            format!("[[workloads]]\nname = \"{name}\"\nscenario = \"{scenario}\"\n")
+        };
+        let cases = [
+            (
+                one("json", "a.toml"),
+                "workloads[0].name: `json` is a built-in workload",
+            ),
+            (one("Shop Flow", "a.toml"), "only a-z"),
+            (
+                one("a", "a.toml") + &one("a", "b.toml"),
+                "workloads[1].name: `a` is declared twice",
+            ),
+            (
+                "[[workloads]]\nname = \"a\"\n".into(),
+                "workloads[0].scenario: is required",
+            ),
+            (one("a", "../a.toml"), "inside the contender directory"),
+            (
+                one("a", "a.toml") + "weight = 2\n",
+                "unknown key; allowed here: name, scenario",
+            ),
+        ];
+        for (workloads, needle) in cases {
+            let e = err(&workloads);
+            assert!(e.contains(needle), "{needle:?} not in {e}");
+        }
     }
 
     #[test]

@@ -5,28 +5,13 @@
 //! manifest's errors, and `examples/crud.toml` against a real reference contender.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use crate::contender::copy_fixtures;
 use crate::hardening::Marker;
-use crate::run::{assert_no_orphans, bakeoff};
+use crate::run::{assert_no_orphans, bakeoff, text};
+use crate::variants::ok;
 use bakeoff::model::{CellStatus, Run};
 use bakeoff::workload::Workload;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?}):\n{}\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// The classes of one contender's verify verdict: (`workload/class`, status, reasons).
 fn classes(doc: &serde_json::Value, contender: &str) -> Vec<(String, String, String)> {
