@@ -1,5 +1,6 @@
 //! The rules of the manifest's `[[workloads]]`: custom workloads, each a name
-//! (never a built-in workload's) and a scenario file (docs/scenarios.md) inside
+//! (never a built-in workload's, nor a category of the advisor's mix, which
+//! names them too) and a scenario file (docs/scenarios.md) inside
 //! the contender directory, loaded and checked with the manifest.
 
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use serde::Serialize;
 
 use super::raw::RawWorkload;
 use super::{escapes, invalid, is_slug, Check, Manifest, R};
+use crate::verdict::profile::Category;
 use crate::workload::Workload;
 
 /// One `[[workloads]]` entry: an app's own workload, measured like a built-in one
@@ -32,6 +34,12 @@ impl Check<'_> {
                 return Err(self.err(
                     &field,
                     format!("`{name}` is a built-in workload; give your own workload another name, e.g. name = \"my-{name}\""),
+                ));
+            }
+            if Category::ALL.iter().any(|c| c.name() == name) {
+                return Err(self.err(
+                    &field,
+                    format!("`{name}` is a category of `bakeoff advise --mix`, which names custom workloads too; give yours another name, e.g. name = \"my-{name}\""),
                 ));
             }
             if !is_slug(&name) {
@@ -130,6 +138,10 @@ command = ["python3", "app.py", "{port}"]
                 "workloads[0].name: `json` is a built-in workload",
             ),
             (one("Shop Flow", "a.toml"), "only a-z"),
+            (
+                one("crud", "a.toml"),
+                "`crud` is a category of `bakeoff advise --mix`",
+            ),
             (
                 one("a", "a.toml") + &one("a", "b.toml"),
                 "workloads[1].name: `a` is declared twice",

@@ -226,7 +226,8 @@ fn a_bad_custom_workload_is_refused_naming_the_manifest() {
 }
 
 /// `examples/crud.toml` as the custom workload of a copy of node-http: every
-/// class passes its expectation against the real reference contender.
+/// class passes its expectation against the real reference contender, and a
+/// brief run measures it.
 #[test]
 fn the_crud_example_passes_against_a_reference_contender() {
     let tmp = tempfile::tempdir().unwrap();
@@ -236,7 +237,7 @@ fn the_crud_example_passes_against_a_reference_contender() {
     std::fs::copy(example, app.join("crud.toml")).unwrap();
     let manifest = app.join("bakeoff.toml");
     let mut text_ = std::fs::read_to_string(&manifest).unwrap();
-    text_.push_str("\n[[workloads]]\nname = \"crud\"\nscenario = \"crud.toml\"\n");
+    text_.push_str("\n[[workloads]]\nname = \"shop-crud\"\nscenario = \"crud.toml\"\n");
     std::fs::write(&manifest, text_).unwrap();
     let results = tmp.path().join("results");
     let marker = Marker::new();
@@ -251,10 +252,45 @@ fn the_crud_example_passes_against_a_reference_contender() {
     for class in ["list", "get", "create", "search"] {
         let e = endpoints
             .iter()
-            .find(|e| e["endpoint"] == format!("crud/{class}"))
-            .unwrap_or_else(|| panic!("no crud/{class}: {doc}"));
+            .find(|e| e["endpoint"] == format!("shop-crud/{class}"))
+            .unwrap_or_else(|| panic!("no shop-crud/{class}: {doc}"));
         assert_eq!(e["status"], "pass", "{e}");
     }
     assert_eq!(doc["passed"], true, "{doc}");
+
+    // Briefly measured under load beside nothing else: its mix reaches the
+    // real server, every class answered as expected.
+    let out = bakeoff(&results, &marker)
+        .args(["run", "--profile", "quick", "--contender"])
+        .arg(&app)
+        .args([
+            "--workloads",
+            "shop-crud",
+            "--duration-scale",
+            "0.1",
+            "--quiet",
+        ])
+        .arg("--results-dir")
+        .arg(&results)
+        .output()
+        .unwrap();
+    ok(&out, "bakeoff run");
+    let out = bakeoff(&results, &marker)
+        .args(["show", "latest", "--json", "--db"])
+        .arg(results.join("bakeoff.db"))
+        .output()
+        .unwrap();
+    let run: Run = serde_json::from_str(&ok(&out, "bakeoff show")).unwrap();
+    let cell = run
+        .cell("node-http", &Workload::from_name("shop-crud"))
+        .expect("a shop-crud cell");
+    assert!(cell.status.is_ok(), "{:?}", cell.status);
+    let steps = &cell.trials[0].steps;
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.achieved_rps > 0.0 && s.error_rate < 0.01),
+        "{steps:?}"
+    );
     assert_no_orphans(&marker);
 }
