@@ -59,6 +59,7 @@ fn driver(generator: Option<usize>) -> EngineDriver {
         database_procs: None,
         requests: None,
         custom: Default::default(),
+        sessions: Vec::new(),
     }
 }
 

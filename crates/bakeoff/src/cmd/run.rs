@@ -66,7 +66,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     let mut custom = crate::suite::live::CustomRequests::new();
     for c in &contenders {
         let mixes = c
-            .custom_requests()
+            .custom_scenarios()
             .with_context(|| format!("reading {}'s own workloads", c.name()))?;
         if !mixes.is_empty() {
             custom.insert(c.name().to_string(), mixes);
@@ -300,6 +300,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         database_procs: postgres.as_ref().map(|pg| pg.server.processes()),
         requests: None,
         custom,
+        sessions: Vec::new(),
     };
     // bakeoff's own threads (the upstream service, the sampler, the runtime)
     // share the generator's core, never the contender's.

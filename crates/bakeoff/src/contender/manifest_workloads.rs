@@ -71,16 +71,25 @@ impl Check<'_> {
 }
 
 /// Load every custom workload's scenario (relative to `dir`, the manifest's
-/// directory): an error names the manifest, the workload and the scenario's own error.
+/// directory): an error names the manifest, the workload and the scenario's own
+/// error. `bakeoff run` drives it open-loop, where a think time has no meaning.
 pub(super) fn check_scenarios(file: &Path, dir: &Path, m: &Manifest) -> R<()> {
     for (i, w) in m.workloads.iter().enumerate() {
-        crate::scenario::load(&dir.join(&w.scenario)).map_err(|e| {
-            invalid(
+        let field = format!("workloads[{i}].scenario");
+        let scenario = crate::scenario::load(&dir.join(&w.scenario))
+            .map_err(|e| invalid(file, &field, format!("workload `{}`: {e}", w.name)))?;
+        if let Some(s) = scenario.sessions.iter().find(|s| s.think.is_some()) {
+            return Err(invalid(
                 file,
-                &format!("workloads[{i}].scenario"),
-                format!("workload `{}`: {e}", w.name),
-            )
-        })?;
+                &field,
+                format!(
+                    "workload `{}`: session `{}` has a think time, but `bakeoff run` measures open-loop (the rate sets when requests are sent); remove `think` from {}",
+                    w.name,
+                    s.name,
+                    w.scenario.display()
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -191,12 +200,26 @@ command = ["python3", "app.py", "{port}"]
         write("bad.toml");
         let e = load(&file).unwrap_err().to_string();
         assert!(e.contains("must start with /"), "{e}");
-        std::fs::write(
-            dir.path().join("ok.toml"),
-            "[[request]]\nname = \"a\"\npath = \"/a\"\n",
-        )
-        .unwrap();
+        let ok = "[[request]]\nname = \"a\"\npath = \"/a\"\n";
+        std::fs::write(dir.path().join("ok.toml"), ok).unwrap();
         write("ok.toml");
         assert_eq!(load(&file).unwrap().workloads[0].name, "shop");
+        // Sessions run open-loop in `bakeoff run`: a think time is refused.
+        let session = format!("{ok}[[session]]\nname = \"s\"\nsteps = [\"a\"]\n");
+        std::fs::write(dir.path().join("ok.toml"), &session).unwrap();
+        assert!(
+            load(&file).is_ok(),
+            "a session without think runs open-loop"
+        );
+        std::fs::write(
+            dir.path().join("ok.toml"),
+            format!("{session}think = \"1s\"\n"),
+        )
+        .unwrap();
+        let e = load(&file).unwrap_err().to_string();
+        assert!(
+            e.contains("session `s` has a think time") && e.contains("open-loop"),
+            "{e}"
+        );
     }
 }

@@ -121,18 +121,18 @@ impl Contender {
         out
     }
 
-    /// The request mix of each of its own workloads (`[[workloads]]`) by
-    /// name, read from their scenario files (paths relative to the base URL).
-    pub fn custom_requests(
+    /// The scenario (requests and sessions) of each of its own workloads
+    /// (`[[workloads]]`) by name, read from their files; their paths are
+    /// relative to the contender's base URL, their `target` unused.
+    pub fn custom_scenarios(
         &self,
-    ) -> Result<BTreeMap<String, Vec<bakeoff_load::RequestSpec>>, crate::scenario::ScenarioError>
-    {
+    ) -> Result<BTreeMap<String, crate::scenario::Scenario>, crate::scenario::ScenarioError> {
         self.manifest
             .workloads
             .iter()
             .map(|w| {
                 let scenario = crate::scenario::load(&self.dir.join(&w.scenario))?;
-                Ok((w.name.clone(), scenario.requests))
+                Ok((w.name.clone(), scenario))
             })
             .collect()
     }

@@ -21,6 +21,7 @@ use super::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
 use super::Contender;
 use super::Installed;
 use crate::database::{Database, Postgres};
+use crate::scenario::Scenario;
 use crate::workload::upstream::Upstream;
 use crate::workload::verify::{verify_contender, VerifyContext, COMMON};
 use crate::Interrupted;
@@ -147,7 +148,7 @@ pub async fn verify_one(
             ));
         }
     }
-    let custom = match c.custom_requests() {
+    let custom = match c.custom_scenarios() {
         Ok(m) => m,
         Err(e) => return Ok(Verdict::failed(c, e.to_string())),
     };
@@ -250,12 +251,12 @@ const CLASS_TIMEOUT: Duration = Duration::from_secs(10);
 /// 2xx). `None` when cancelled.
 pub async fn check_custom(
     base_url: &str,
-    workloads: &BTreeMap<String, Vec<RequestSpec>>,
+    workloads: &BTreeMap<String, Scenario>,
     cancel: &CancellationToken,
 ) -> Option<Vec<EndpointResult>> {
     let mut out = Vec::new();
-    for (workload, requests) in workloads {
-        for r in requests {
+    for (workload, scenario) in workloads {
+        for r in &scenario.requests {
             let endpoint = format!("{workload}/{}", r.class);
             let reasons = match check_class(base_url, r, cancel).await {
                 Err(bakeoff_load::LoadError::Cancelled) => return None,

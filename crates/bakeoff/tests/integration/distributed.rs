@@ -211,6 +211,36 @@ fn segments_with_a_shared_start_merge_and_bad_sets_are_refused() {
         .map(|d| d["latency_ms"]["max"].as_f64().unwrap());
     let max = lo.fold(0.0, f64::max);
     assert_eq!(merged["latency_ms"]["max"].as_f64().unwrap(), max);
+    // Each merged second's p99 is that of the segments' seconds added: exact.
+    let mut seconds: std::collections::BTreeMap<u64, bakeoff_load::Histogram<u64>> =
+        Default::default();
+    for d in &docs {
+        let timeline = d["timeline"].as_array().unwrap();
+        let hists = d["histograms"]["seconds"].as_array().unwrap();
+        assert_eq!(timeline.len(), hists.len(), "a histogram per second");
+        for (s, h) in timeline.iter().zip(hists) {
+            let h = bakeoff::distributed::decode_histogram(h.as_str().unwrap()).unwrap();
+            let at = s["second"].as_u64().unwrap();
+            match seconds.get_mut(&at) {
+                Some(into) => into.add(&h).unwrap(),
+                None => {
+                    seconds.insert(at, h);
+                }
+            }
+        }
+    }
+    let merged_timeline = merged["timeline"].as_array().unwrap();
+    assert_eq!(merged_timeline.len(), seconds.len());
+    for s in merged_timeline {
+        let h = &seconds[&s["second"].as_u64().unwrap()];
+        let want = if h.is_empty() {
+            0
+        } else {
+            h.value_at_quantile(0.99)
+        };
+        let got = (s["p99_ms"].as_f64().unwrap() * 1000.0).round() as u64;
+        assert_eq!(got, want, "second {}", s["second"]);
+    }
     let text = bakeoff(&["merge", f[0], f[1], f[2]]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("3 of test"));
 
@@ -224,6 +254,13 @@ fn segments_with_a_shared_start_merge_and_bad_sets_are_refused() {
     assert_refused(
         &["merge", f[0], bad.to_str().unwrap(), f[2]],
         "histogram is corrupt",
+    );
+    let mut corrupt = docs[1].clone();
+    corrupt["histograms"]["seconds"][0] = "HISTfAAAA".into();
+    std::fs::write(&bad, corrupt.to_string()).unwrap();
+    assert_refused(
+        &["merge", f[0], bad.to_str().unwrap(), f[2]],
+        "a second's latency histogram is corrupt",
     );
     let mut other = docs[1].clone();
     other["test"]["connections"] = 7.into();
