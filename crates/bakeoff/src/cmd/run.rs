@@ -385,9 +385,14 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         overhead_pct(wall, outcome.measuring)
     )?;
     writeln!(out, "HTML report: {}", html.display())?;
+    // A run of the user's own workloads is advised on them.
+    let mix = match plan.workloads.iter().find_map(|w| w.custom_name()) {
+        Some(name) => format!("{name}=100"),
+        None => "io=50,api=50".into(),
+    };
     writeln!(
         out,
-        "Next: `bakeoff claims`, `bakeoff advise --mix io=50,api=50 --team js`"
+        "Next: `bakeoff claims`, `bakeoff advise --mix {mix} --team js`"
     )?;
     Ok(0)
 }
