@@ -423,7 +423,8 @@ pub struct AdviseArgs {
     /// Run id, or "latest".
     #[arg(long, default_value = "latest")]
     pub run: String,
-    /// Workload mix in percent, e.g. realtime=40,io=40,data=20.
+    /// Workload mix in percent, e.g. realtime=40,io=40,data=20 (categories api, crud,
+    /// io, cpu, data, realtime, or a custom workload the run measured by its name).
     #[arg(long)]
     pub mix: Option<String>,
     /// The team's skills: js, python or both.

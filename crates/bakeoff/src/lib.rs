@@ -47,6 +47,9 @@
 //!   its start rate (`suite::search`), the profiles that run it (`suite::plan`)
 //!   and its report kind (`report::summary`). A name bakeoff does not define
 //!   reads back as `Workload::Custom`, so stores stay readable.
+//! - **A user's own workload** needs no code: a contender's `[[workloads]]`
+//!   (`contender/manifest_workloads.rs`) names a scenario file, measured as
+//!   `Workload::Custom(name)` with the scenario's mix (`suite::live::CustomRequests`).
 //! - **A contender field**: its table's struct in `contender/manifest_toml.rs`
 //!   (serde names it in errors), its rule in `contender/manifest.rs`, and what
 //!   the run records of it in `model::ContenderInfo`.

@@ -610,6 +610,21 @@ expect = { json = { pointer = "/ok", equals = true } }
         );
     }
 
+    /// `examples/crud.toml` loads, with the four CRUD classes and their checks.
+    #[test]
+    fn the_crud_example_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/crud.toml");
+        let s = load(&path).unwrap();
+        assert_eq!(s.classes(), ["list", "get", "create", "search"]);
+        assert!(s.requests.iter().all(|r| r.expect.is_some()));
+        let create = s.requests[2].template.as_ref().unwrap();
+        assert!(!create.body.is_static(), "a templated JSON body");
+        assert!(create
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type")));
+    }
+
     const BROWSE: &str = r#"
 [[request]]
 name = "list"

@@ -3,7 +3,8 @@
 //! The file is parsed as TOML, deserialized into structs that mirror its tables
 //! (`manifest_toml.rs`: `deny_unknown_fields`, type errors with the dotted field),
 //! then checked rule by rule here and in `manifest_variants.rs` (`[[variants]]`,
-//! `setup.lockfiles`, `databases`). Every error names the file, the dotted field
+//! `setup.lockfiles`, `databases`) and `manifest_workloads.rs` (`[[workloads]]`,
+//! custom workloads and their scenario files). Every error names the file, the dotted field
 //! and the fix. Nothing here panics on any input.
 //!
 //! A new field: one line in its table's struct in `manifest_toml.rs`, its rule in
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use raw::{RawEndpoints, RawManifest, RawSetup, RawStart, RawWorkers};
 use serde::Serialize;
+pub use workloads::CustomWorkload;
 
 use crate::database::Database;
 
@@ -54,7 +56,8 @@ pub struct Manifest {
     pub workers: Workers,
     /// Contract endpoint names, in manifest order.
     pub supported: Vec<String>,
-    /// Endpoint name -> why the stack cannot serve it idiomatically.
+    /// Endpoint name -> why the stack cannot serve it idiomatically (for an
+    /// app with custom workloads, every endpoint it does not list as supported).
     pub unsupported: BTreeMap<String, String>,
     pub disclosures: Vec<String>,
     /// `[[variants]]`: named configurations of the same app, in manifest order.
@@ -62,6 +65,8 @@ pub struct Manifest {
     /// `databases`: where the app can read the db workloads' rows (absent:
     /// `["sqlite"]`), in manifest order, each once.
     pub databases: Vec<Database>,
+    /// `[[workloads]]`: the app's own workloads, in manifest order.
+    pub workloads: Vec<CustomWorkload>,
 }
 
 /// One `[[variants]]` entry: the same install, started differently.
@@ -190,6 +195,7 @@ pub fn load(file: &Path) -> Result<Manifest, ManifestError> {
             ));
         }
     }
+    workloads::check_scenarios(file, dir, &manifest)?;
     Ok(manifest)
 }
 
@@ -327,7 +333,14 @@ impl Check<'_> {
         let setup = self.setup(self.section("setup", raw.setup)?)?;
         let start = self.start(self.section("start", raw.start)?)?;
         let workers = self.workers(raw.workers)?;
-        let (supported, unsupported) = self.endpoints(self.section("endpoints", raw.endpoints)?)?;
+        let workloads = self.workloads(raw.workloads)?;
+        // An app with its own workloads needs none of the contract's endpoints.
+        let endpoints = match (raw.endpoints, workloads.is_empty()) {
+            (Some(e), _) => e,
+            (None, false) => RawEndpoints::default(),
+            (None, true) => self.section("endpoints", None)?,
+        };
+        let (supported, unsupported) = self.endpoints(endpoints, !workloads.is_empty())?;
         let disclosures = raw
             .disclosures
             .into_iter()
@@ -358,6 +371,7 @@ impl Check<'_> {
             disclosures,
             variants,
             databases,
+            workloads,
         })
     }
 
@@ -505,7 +519,16 @@ impl Check<'_> {
         Ok(Workers { default, max })
     }
 
-    fn endpoints(&self, raw: RawEndpoints) -> R<(Vec<String>, BTreeMap<String, String>)> {
+    /// `custom`: the app declares `[[workloads]]`, so `supported` may be
+    /// absent (none) and an endpoint it does not list is unsupported.
+    fn endpoints(
+        &self,
+        mut raw: RawEndpoints,
+        custom: bool,
+    ) -> R<(Vec<String>, BTreeMap<String, String>)> {
+        if custom && raw.supported.is_none() {
+            raw.supported = Some(Vec::new());
+        }
         let Some(supported) = raw.supported else {
             return Err(self.err(
                 "endpoints.supported",
@@ -539,16 +562,26 @@ impl Check<'_> {
                 ));
             }
         }
+        let mut unsupported = raw.unsupported;
+        if custom {
+            for e in ENDPOINTS {
+                if !supported.iter().any(|s| s == e) {
+                    unsupported
+                        .entry(e.to_string())
+                        .or_insert_with(|| "not served: the app has its own [[workloads]]".into());
+                }
+            }
+        }
         // Every gap is declared with a reason, so reports can show it honestly.
         for e in ENDPOINTS {
-            if !supported.iter().any(|s| s == e) && !raw.unsupported.contains_key(e) {
+            if !supported.iter().any(|s| s == e) && !unsupported.contains_key(e) {
                 return Err(self.err(
                     "endpoints",
                     format!("`{e}` is neither supported nor unsupported; add it to endpoints.supported or give the reason under [endpoints.unsupported]"),
                 ));
             }
         }
-        Ok((supported, raw.unsupported))
+        Ok((supported, unsupported))
     }
 
     fn check_endpoint_name(&self, field: &str, e: &str) -> R<()> {
@@ -611,6 +644,8 @@ pub fn substitute(arg: &str, port: u16, workers: u32, python: &str) -> String {
 mod raw;
 #[path = "manifest_variants.rs"]
 mod variants;
+#[path = "manifest_workloads.rs"]
+mod workloads;
 
 #[cfg(test)]
 #[path = "manifest_tests.rs"]

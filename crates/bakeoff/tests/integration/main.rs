@@ -3,6 +3,7 @@
 mod anywhere;
 mod browser;
 mod contender;
+mod custom;
 mod distributed;
 mod faults_files;
 mod faults_load;

@@ -61,10 +61,12 @@ pub(super) async fn execute(
         database_down: None,
         database_procs: None,
         requests: Some(config.requests.clone()),
+        custom: Default::default(),
         sessions: config.sessions.clone(),
     };
     let windows = HttpWindows {
         driver: &driver,
+        contender: "load",
         base_url: &url,
         // The driver sends the requests given; a custom workload has no
         // built-in requests, database or upstream checks.
