@@ -441,6 +441,20 @@ impl Plan {
         self.worker_counts(c).into_iter().min().unwrap_or(1)
     }
 
+    /// The workloads of `c` at `workers` measured in the dataset's own
+    /// launches ([`Workload::needs_dataset`]).
+    fn dataset_workloads(
+        &self,
+        http: &[Workload],
+        c: &ContenderSpec,
+        workers: u32,
+    ) -> Vec<Workload> {
+        http.iter()
+            .filter(|w| w.needs_dataset() && self.runnable(c, w, workers))
+            .cloned()
+            .collect()
+    }
+
     fn http_workloads(&self) -> Vec<Workload> {
         self.workloads
             .iter()
@@ -527,8 +541,9 @@ impl Plan {
     /// Order is a Latin square: trial t runs the contenders rotated by t, and
     /// each launch's workloads rotated by t plus the contender's position, so
     /// no contender or workload always goes first (drift, thermal state).
-    /// `data` runs in launches of its own, the only ones given the dataset, so
-    /// no other measurement (start-up, idle memory) carries it.
+    /// `data` and custom workloads run in launches of their own, the only ones
+    /// given the dataset ([`Workload::needs_dataset`]), so no other measurement
+    /// (start-up, idle memory) carries it.
     pub fn launches(&self) -> Vec<Launch> {
         let http = self.http_workloads();
         let ws = self.has(&Workload::Ws);
@@ -543,7 +558,7 @@ impl Plan {
                 for &workers in &counts {
                     let mut workloads: Vec<Workload> = http
                         .iter()
-                        .filter(|&w| *w != Workload::Data && self.runnable(c, w, workers))
+                        .filter(|&w| !w.needs_dataset() && self.runnable(c, w, workers))
                         .cloned()
                         .collect();
                     if !workloads.is_empty() {
@@ -560,18 +575,16 @@ impl Plan {
                         ws_here,
                         false,
                     );
-                    if http.contains(&Workload::Data) && self.runnable(c, &Workload::Data, workers)
-                    {
-                        push(
-                            &mut out,
-                            LaunchKind::Capacity { trial },
-                            c,
-                            workers,
-                            vec![Workload::Data],
-                            false,
-                            true,
-                        );
-                    }
+                    let dataset = self.dataset_workloads(&http, c, workers);
+                    push(
+                        &mut out,
+                        LaunchKind::Capacity { trial },
+                        c,
+                        workers,
+                        dataset,
+                        false,
+                        true,
+                    );
                 }
                 if ws_search && !counts.contains(&1) && self.runnable(c, &Workload::Ws, 1) {
                     push(
@@ -597,7 +610,7 @@ impl Plan {
                 let measured = counts.contains(&workers);
                 let workloads: Vec<Workload> = http
                     .iter()
-                    .filter(|&w| measured && *w != Workload::Data && self.runnable(c, w, workers))
+                    .filter(|&w| measured && !w.needs_dataset() && self.runnable(c, w, workers))
                     .cloned()
                     .collect();
                 push(
@@ -609,16 +622,14 @@ impl Plan {
                     ws_runnable && workers == 1,
                     false,
                 );
-                if measured
-                    && http.contains(&Workload::Data)
-                    && self.runnable(c, &Workload::Data, workers)
-                {
+                if measured {
+                    let dataset = self.dataset_workloads(&http, c, workers);
                     push(
                         &mut out,
                         LaunchKind::Final,
                         c,
                         workers,
-                        vec![Workload::Data],
+                        dataset,
                         false,
                         true,
                     );

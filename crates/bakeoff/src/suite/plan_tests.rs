@@ -310,6 +310,12 @@ fn custom_workloads_join_the_plan_for_their_contenders() {
         .map(|l| l.contender.as_str())
         .collect();
     assert_eq!(with_shop, ["my-app", "other-app", "my-app", "other-app"]);
+    // In the dataset's launches, apart from the built-in workloads: a scenario
+    // may call /data, which answers only where BAKEOFF_DATA is given.
+    for l in launches.iter().filter(|l| l.workloads.contains(&shop)) {
+        assert!(l.data, "{l:?}");
+        assert!(l.workloads.iter().all(Workload::needs_dataset), "{l:?}");
+    }
 
     let named = PlanOptions {
         workloads: vec!["shop".into(), "json".into()],
