@@ -4,7 +4,7 @@
 //! database from version `i` to `i + 1`: its SQL, then an optional Rust fix-up for
 //! what SQL cannot compute. Never edit a shipped migration; append one.
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::model::{Estimate, Interval};
 use crate::suite::stats;
@@ -12,6 +12,10 @@ use crate::suite::stats;
 struct Migration {
     sql: &'static str,
     fixup: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
+    /// It rebuilds a table others reference: foreign keys are off around it
+    /// (SQLite ignores the switch inside a transaction), and checked before
+    /// its commit.
+    rebuilds: bool,
 }
 
 /// The migrations, in order. `MIGRATIONS.len()` is the version this binary writes.
@@ -19,18 +23,27 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         sql: include_str!("schema_v1.sql"),
         fixup: None,
+        rebuilds: false,
     },
     Migration {
         sql: include_str!("schema_v2.sql"),
         fixup: Some(v2_fixup),
+        rebuilds: false,
     },
     Migration {
         sql: include_str!("schema_v3.sql"),
         fixup: None,
+        rebuilds: false,
     },
     Migration {
         sql: include_str!("schema_v4.sql"),
         fixup: None,
+        rebuilds: false,
+    },
+    Migration {
+        sql: include_str!("schema_v5.sql"),
+        fixup: None,
+        rebuilds: true,
     },
 ];
 
@@ -72,19 +85,49 @@ pub(super) fn check(conn: &Connection) -> Result<u32, Refusal> {
 /// version bump, so a crash mid-way leaves a consistent older version.
 pub(super) fn apply(conn: &mut Connection, from: u32) -> rusqlite::Result<()> {
     for (i, m) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // Re-read under the write lock: another process may have migrated meanwhile.
-        if user_version(&tx)? > i as u32 {
+        if !m.rebuilds {
+            apply_one(conn, i, m)?;
             continue;
         }
-        tx.execute_batch(m.sql)?;
-        if let Some(fixup) = m.fixup {
-            fixup(&tx)?;
-        }
-        tx.pragma_update(None, "user_version", i as u32 + 1)?;
-        tx.commit()?;
+        let keys_on: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+        conn.pragma_update(None, "foreign_keys", false)?;
+        let applied = apply_one(conn, i, m);
+        // Back on whatever happened: the connection is used on.
+        conn.pragma_update(None, "foreign_keys", keys_on)?;
+        applied?;
     }
     Ok(())
+}
+
+/// Migration `i` in its own transaction with its version bump.
+fn apply_one(conn: &mut Connection, i: usize, m: &Migration) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    if user_version(&tx)? > i as u32 {
+        return Ok(());
+    }
+    tx.execute_batch(m.sql)?;
+    if let Some(fixup) = m.fixup {
+        fixup(&tx)?;
+    }
+    if m.rebuilds {
+        let broken: Option<String> = tx
+            .query_row("SELECT \"table\" FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+                Some(format!(
+                    "schema v{}: rows of {table} lost their parent",
+                    i + 1
+                )),
+            ));
+        }
+    }
+    tx.pragma_update(None, "user_version", i as u32 + 1)?;
+    tx.commit()
 }
 
 pub(super) fn user_version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -411,6 +411,7 @@ pub(super) struct WindowLog {
     pub rate: f64,
     pub purpose: Option<WindowPurpose>,
     pub warmup: Warmup,
+    pub database: Option<crate::database::Database>,
 }
 
 #[derive(Debug, Default)]
@@ -419,6 +420,8 @@ pub(super) struct World {
     pub launches: Vec<(String, u32)>,
     /// Whether each launch was given the dataset.
     pub with_data: Vec<bool>,
+    /// The database each launch was given.
+    pub on_database: Vec<crate::database::Database>,
     pub stops: u32,
     pub windows: Vec<WindowLog>,
     pub ws_clients_seen: u32,
@@ -508,6 +511,7 @@ impl Driver for FakeDriver {
                 rate: spec.rate,
                 purpose: Some(spec.purpose),
                 warmup: spec.warmup,
+                database: spec.database,
             })?;
             let mut r = {
                 let mut w = self.world.lock().unwrap();
@@ -544,6 +548,7 @@ impl Driver for FakeDriver {
                 rate: spec.rate,
                 purpose: None,
                 warmup: Warmup::None,
+                database: None,
             })?;
             self.world.lock().unwrap().ws_clients_seen = spec.clients;
             sleep_or_cancel(spec.warmup + spec.duration, cancel).await?;
@@ -628,6 +633,7 @@ impl Launcher for FakeLauncher {
         contender: &'a str,
         workers: u32,
         data: bool,
+        database: crate::database::Database,
         _cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>> {
         async move {
@@ -635,6 +641,7 @@ impl Launcher for FakeLauncher {
             let mut w = self.world.lock().unwrap();
             w.launches.push((contender.to_string(), workers));
             w.with_data.push(data);
+            w.on_database.push(database);
             let c = w
                 .contenders
                 .get_mut(contender)

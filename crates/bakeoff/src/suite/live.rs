@@ -19,7 +19,7 @@ use super::{
 use crate::contender::datagen::DataFiles;
 use crate::contender::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
 use crate::contender::Installed;
-use crate::database::Postgres;
+use crate::database::{Database, Postgres};
 use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
@@ -77,9 +77,17 @@ impl Launcher for SupervisorLauncher {
         contender: &'a str,
         workers: u32,
         data: bool,
+        database: Database,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>> {
         Box::pin(async move {
+            // A launch on SQLite is not given the server, so its db endpoints read the file.
+            let postgres = match database {
+                Database::Sqlite => None,
+                Database::Postgres => Some(self.postgres.as_ref().ok_or_else(|| {
+                    LaunchError::new("a launch on PostgreSQL, but the run started no PostgreSQL server")
+                })?),
+            };
             if let Some(reason) = self.rejected.get(contender) {
                 return Err(LaunchError::new(reason.clone()));
             }
@@ -91,7 +99,7 @@ impl Launcher for SupervisorLauncher {
                 .data
                 .working_copy(contender)
                 .map_err(|e| LaunchError::caused("preparing its data", e))?;
-            if let Some(pg) = &self.postgres {
+            if let Some(pg) = postgres {
                 // A server that died is reported by the db cells themselves
                 // ([`EngineDriver::database_down`]); the others still run.
                 if let Err(e) = pg.reset().await {
@@ -105,14 +113,14 @@ impl Launcher for SupervisorLauncher {
                 data: self.data.csv.clone(),
                 upstream: self.upstream.clone(),
                 log_dir: self.log_dir.clone(),
-                database_url: self.postgres.as_ref().map(|pg| pg.server.url()),
+                database_url: postgres.map(|pg| pg.server.url()),
             };
             let mut spec = SpawnSpec::new(installed, workers, &env);
             if !data {
                 spec = spec.without_data();
             }
             spec.cpus = self.cpus.clone();
-            let max_connections = self.postgres.as_ref().map(|pg| pg.server.max_connections());
+            let max_connections = postgres.map(|pg| pg.server.max_connections());
             match Running::start(&spec, cancel).await {
                 Ok(r) => Ok(Box::new(Live {
                     running: Some(r),
@@ -244,7 +252,7 @@ impl Driver for EngineDriver {
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<WindowResult, DriveError>> {
         Box::pin(async move {
-            if spec.workload.uses_database() {
+            if spec.database == Some(Database::Postgres) {
                 if let Some(why) = self.database_down.as_ref().and_then(|f| f()) {
                     return Err(DriveError::failed(why));
                 }
@@ -295,7 +303,7 @@ impl Driver for EngineDriver {
             let before = counter.map(|c| c());
             let db_sampling = match &self.database_procs {
                 Some(p)
-                    if spec.workload.uses_database()
+                    if spec.database == Some(Database::Postgres)
                         && spec.purpose == super::WindowPurpose::EqualLoad =>
                 {
                     let sampler = crate::measure::ProcSampler {

@@ -525,8 +525,8 @@ async fn an_earlier_runs_equal_load_rate_is_reused_while_it_still_fits() {
         let mut h = Harness::new(vec![("a", fc(800.0)), ("b", fc(300.0))]);
         let mut p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
         let rows = vec![
-            (Workload::Json, 1, earlier),
-            (Workload::from_name("no-such-workload"), 1, 5.0),
+            (Workload::Json, 1, None, earlier),
+            (Workload::from_name("no-such-workload"), 1, None, 5.0),
         ];
         p.previous_equal_rates = Some(PreviousRates::from_rows(&p, 7, &rows));
         h.run(&p, &CancellationToken::new()).await.unwrap();

@@ -34,6 +34,7 @@ async fn search_on(driver: &FakeDriver, c: &SearchConfig) -> SearchOutcome {
         driver,
         base_url: "http://fake",
         workload: Workload::Json,
+        database: None,
     };
     let cancel = CancellationToken::new();
     search_capacity(&windows, c, &cancel, &mut |_| {})
@@ -448,6 +449,7 @@ async fn cancellation_stops_before_the_next_window() {
         driver: &driver,
         base_url: "http://fake",
         workload: Workload::Json,
+        database: None,
     };
     let cancel = CancellationToken::new();
     let c = cfg(Workload::Json);

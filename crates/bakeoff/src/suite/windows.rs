@@ -16,6 +16,8 @@ pub struct HttpWindows<'a> {
     pub driver: &'a dyn Driver,
     pub base_url: &'a str,
     pub workload: Workload,
+    /// The database a database workload reads (none for the others).
+    pub database: Option<crate::database::Database>,
 }
 
 impl Windows for HttpWindows<'_> {
@@ -28,6 +30,7 @@ impl Windows for HttpWindows<'_> {
             let spec = WindowSpec {
                 base_url: self.base_url.to_string(),
                 workload: self.workload.clone(),
+                database: self.database,
                 rate: probe.rate,
                 duration: probe.duration,
                 warmup: probe.warmup,

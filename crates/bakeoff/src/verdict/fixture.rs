@@ -59,9 +59,13 @@ pub(crate) fn contender(name: &str, language: &str, server: &str, loc: u32) -> C
 }
 
 pub(crate) fn cell(contender: &str, workload: &str, capacity: Option<Estimate>) -> Cell {
+    let workload = Workload::from_name(workload);
     Cell {
         contender: contender.into(),
-        workload: Workload::from_name(workload),
+        database: workload
+            .uses_database()
+            .then_some(crate::database::Database::Sqlite),
+        workload,
         workers: 1,
         status: CellStatus::Ok,
         capacity,
@@ -186,6 +190,7 @@ pub(crate) fn run() -> Run {
             workloads: vec![],
             workers: vec![1],
             database: Default::default(),
+            databases: vec![],
         },
         environment: Environment {
             cpu_model: "Test CPU".into(),

@@ -36,6 +36,7 @@ impl PlanExecution<'_> {
         let warm = WindowSpec {
             base_url: url.to_string(),
             workload: key.workload.clone(),
+            database: key.database,
             rate,
             duration: settle,
             warmup: Warmup::Adaptive {
