@@ -584,6 +584,12 @@ impl Run {
             .min_by_key(|c| c.workers)
     }
 
+    /// Whether verdicts read `cell`: it has no database, or the one its
+    /// workload's verdicts rest on ([`Run::verdict_database`]).
+    pub fn in_verdicts(&self, cell: &Cell) -> bool {
+        cell.database.is_none() || cell.database == self.verdict_database(&cell.workload)
+    }
+
     /// The database whose cells of `workload` the verdicts (claims, advice)
     /// rest on: PostgreSQL when the run measured the workload on it, as
     /// production services reach their data, else the one it ran on; none

@@ -286,9 +286,33 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         "Measured in {}; it says nothing beyond this machine and these versions.",
         scope(run)
     )];
+    if run.settings.databases().len() > 1 {
+        let on: Vec<String> = run
+            .cells
+            .iter()
+            .filter(|c| c.workload.uses_database())
+            .filter_map(|c| c.database.filter(|_| run.in_verdicts(c)))
+            .map(|d| d.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !on.is_empty() {
+            caveats.push(format!(
+                "The database workloads were measured on {}; the advice uses the {} figures, as a real service reaches its data over a socket.",
+                run.settings
+                    .databases()
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                on.join(", ")
+            ));
+        }
+    }
     let indicative = run
         .cells
         .iter()
+        .filter(|c| run.in_verdicts(c))
         .any(|c| c.status.is_ok() && c.verdict_capacity().is_some_and(|e| e.n < 2));
     if indicative {
         caveats.push(format!(
@@ -299,10 +323,15 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     let left_out: Vec<String> = run
         .cells
         .iter()
-        .filter(|c| c.capacity.is_some())
+        .filter(|c| c.capacity.is_some() && run.in_verdicts(c))
         .filter_map(|c| {
-            c.out_of_verdicts()
-                .map(|why| format!("{}/{} ({why})", c.contender, c.workload))
+            c.out_of_verdicts().map(|why| {
+                format!(
+                    "{}/{} ({why})",
+                    c.contender,
+                    crate::report::cell_workload(run, c)
+                )
+            })
         })
         .collect();
     if !left_out.is_empty() {
@@ -322,12 +351,12 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     let flagged: Vec<String> = run
         .cells
         .iter()
-        .filter(|c| !c.flags.is_empty())
+        .filter(|c| !c.flags.is_empty() && run.in_verdicts(c))
         .map(|c| {
             format!(
                 "{}/{} ({})",
                 c.contender,
-                c.workload,
+                crate::report::cell_workload(run, c),
                 Flag::list(&c.flags, ", ")
             )
         })
