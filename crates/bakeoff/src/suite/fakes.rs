@@ -385,6 +385,8 @@ fn quantile(v: &[f64], p: f64) -> f64 {
 pub(super) struct FakeContender {
     pub model: ServerModel,
     pub fail_launch: bool,
+    /// Fail to start when given this database (a driver that cannot connect).
+    pub fail_launch_on: Option<crate::database::Database>,
     /// Crash while serving this many-th window (1-based), counted over its life.
     pub crash_at_window: Option<u32>,
     pub windows: u32,
@@ -396,6 +398,7 @@ impl FakeContender {
         FakeContender {
             model,
             fail_launch: false,
+            fail_launch_on: None,
             crash_at_window: None,
             windows: 0,
             alive: false,
@@ -646,7 +649,7 @@ impl Launcher for FakeLauncher {
                 .contenders
                 .get_mut(contender)
                 .ok_or_else(|| LaunchError::new(format!("unknown fake contender {contender}")))?;
-            if c.fail_launch {
+            if c.fail_launch || c.fail_launch_on == Some(database) {
                 return Err(LaunchError::new(format!(
                     "{contender} exited before it was healthy (exit status 1)"
                 )));

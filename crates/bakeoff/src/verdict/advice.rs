@@ -441,7 +441,7 @@ fn plan_row(run: &Run, c: &ContenderInfo, profile: &TeamProfile, peak: f64) -> P
             .and_then(|cell| {
                 cell.verdict_capacity().map(|e| {
                     (
-                        cell.workload.clone(),
+                        crate::report::cell_workload(run, cell),
                         e.center() / cell.workers.max(1) as f64,
                     )
                 })
@@ -679,5 +679,38 @@ mod tests {
             .unwrap();
         assert_eq!(flask.breakdown.fit, 0.0);
         assert_eq!(flask.breakdown.performance, 0.0);
+    }
+
+    /// On a run that measured both databases the advisor ranks and sizes the
+    /// crud mix on the PostgreSQL figures, and says so.
+    #[test]
+    fn the_advisor_uses_the_postgres_figures_when_the_run_has_them() {
+        let run = fixture::run_on_both_databases();
+        let a = advise(&run, &profile("crud=100", "both"), &Ecosystem::builtin());
+        let rank = |name: &str| a.ranking.iter().position(|r| r.contender == name).unwrap();
+        // Python leads on PostgreSQL (3,000 vs 1,000 req/s), Node on SQLite.
+        assert!(rank("python-fastapi") < rank("node-fastify"), "{:?}", a.ranking);
+        let plan = |name: &str| a.plan.iter().find(|r| r.contender == name).unwrap();
+        assert_eq!(plan("python-fastapi").per_core_rps, Some(3000.0));
+        assert_eq!(plan("node-fastify").per_core_rps, Some(1000.0));
+        assert!(
+            plan("node-fastify").basis.contains("db (on postgres)"),
+            "{}",
+            plan("node-fastify").basis
+        );
+        assert!(
+            a.caveats.iter().any(|c| c.contains("uses the postgres figures")),
+            "{:?}",
+            a.caveats
+        );
+        // Without the postgres cells, the same mix ranks on SQLite's.
+        let mut sqlite = run.clone();
+        sqlite.settings.databases = vec![crate::database::Database::Sqlite];
+        sqlite
+            .cells
+            .retain(|c| c.database != Some(crate::database::Database::Postgres));
+        let a = advise(&sqlite, &profile("crud=100", "both"), &Ecosystem::builtin());
+        let plan = a.plan.iter().find(|r| r.contender == "node-fastify").unwrap();
+        assert_eq!(plan.per_core_rps, Some(4000.0));
     }
 }
