@@ -101,6 +101,7 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
             driver: &driver,
             base_url: &base,
             workload: Workload::Json,
+            database: None,
         };
         let cancel = CancellationToken::new();
         let mut outcome = None;
@@ -162,6 +163,7 @@ async fn a_window_with_a_stopped_generator_is_retried() {
         driver: &driver,
         base_url: &base,
         workload: Workload::Json,
+        database: None,
     };
     let mut c = config(500.0);
     c.first_warmup = Warmup::Fixed(Duration::ZERO);

@@ -210,7 +210,8 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
                 "{}: verifying the app contract on {on} …",
                 c.name()
             ));
-            let verdict = verify_one(&inst, &data, &upstream, with, log_dir.clone(), &cancel).await?;
+            let verdict =
+                verify_one(&inst, &data, &upstream, with, log_dir.clone(), &cancel).await?;
             if verdict.passed() {
                 verify_stamps::record(&results_dir, &stamp, &key);
             } else {

@@ -514,11 +514,7 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
             let k = &cell.key;
             [("A", &cell.problem_a), ("B", &cell.problem_b)]
                 .into_iter()
-                .filter_map(move |(side, p)| {
-                    p.as_ref().map(|p| {
-                        format!("{k} in {side}: {p}")
-                    })
-                })
+                .filter_map(move |(side, p)| p.as_ref().map(|p| format!("{k} in {side}: {p}")))
         })
         .collect();
     section(out, md, "Cells that did not run", bullet, &notes)?;
@@ -542,11 +538,7 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
         bullet,
         &rates,
     )?;
-    let keys = |ks: &[CellKey]| -> Vec<String> {
-        ks.iter()
-            .map(|k| k.to_string())
-            .collect()
-    };
+    let keys = |ks: &[CellKey]| -> Vec<String> { ks.iter().map(|k| k.to_string()).collect() };
     for (label, id, ks) in [("A", c.a.id, &c.only_a), ("B", c.b.id, &c.only_b)] {
         let title = format!("Only in run {id} ({label})");
         section(out, md, &title, bullet, &keys(ks))?;

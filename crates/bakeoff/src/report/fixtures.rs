@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::database::Database;
 use crate::model::{
     Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval,
     Language, Percentiles, Profile, Run, RunStatus, SearchStep, Settings, Startup, StepPhase,
     StepVerdict, TimelinePoint, Trial, TrialOutcome, WsPoint,
 };
-use crate::database::Database;
 use crate::workload::Workload;
 
 /// (name, language, relative speed, framework, server)

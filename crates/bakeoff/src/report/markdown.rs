@@ -50,11 +50,7 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
     }
     for s in &summaries {
         writeln!(w)?;
-        writeln!(
-            w,
-            "## {}",
-            cell_text(&s.label)
-        )?;
+        writeln!(w, "## {}", cell_text(&s.label))?;
         writeln!(w)?;
         if s.rows.is_empty() {
             writeln!(w, "No cell measured.")?;

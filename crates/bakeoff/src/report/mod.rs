@@ -58,7 +58,10 @@ fn subtitle(run: &Run) -> String {
         [db] => format!(", database {db}"),
         all => format!(
             ", databases {}",
-            all.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ")
+            all.iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     format!(

@@ -247,7 +247,13 @@ pub fn databases_of(run: &Run, workload: &Workload) -> Vec<Option<Database>> {
         .iter()
         .filter(|c| c.workload == *workload)
         .map(|c| c.database);
-    for db in run.settings.databases().into_iter().map(Some).chain(in_cells) {
+    for db in run
+        .settings
+        .databases()
+        .into_iter()
+        .map(Some)
+        .chain(in_cells)
+    {
         let here = run
             .cells
             .iter()

@@ -37,11 +37,7 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
     let summaries = summary::summarize(run);
     for s in &summaries {
         writeln!(w)?;
-        writeln!(
-            w,
-            "{}",
-            p.paint(BOLD, &s.label)
-        )?;
+        writeln!(w, "{}", p.paint(BOLD, &s.label))?;
         if s.rows.is_empty() {
             writeln!(w, "  no cell measured")?;
         } else {

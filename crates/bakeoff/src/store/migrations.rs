@@ -441,9 +441,20 @@ mod tests {
         let run = super::super::read::load_run(&conn, 1).unwrap().unwrap();
         assert_eq!(run.settings.database, Database::Postgres);
         assert_eq!(run.settings.databases, [Database::Postgres]);
-        let db = run.cells.iter().find(|c| c.workload.name() == "db").unwrap();
-        let json = run.cells.iter().find(|c| c.workload.name() == "json").unwrap();
-        assert_eq!((db.database, json.database), (Some(Database::Postgres), None));
+        let db = run
+            .cells
+            .iter()
+            .find(|c| c.workload.name() == "db")
+            .unwrap();
+        let json = run
+            .cells
+            .iter()
+            .find(|c| c.workload.name() == "json")
+            .unwrap();
+        assert_eq!(
+            (db.database, json.database),
+            (Some(Database::Postgres), None)
+        );
         assert_eq!(db.trials.len(), 1, "the trials kept their cell");
         let eq = db.equal_load.as_ref().unwrap();
         assert_eq!(eq.database_cpu_ms_per_request, Some(0.2));
@@ -455,7 +466,10 @@ mod tests {
             database: Some(Database::Sqlite),
             ..db.clone()
         };
-        assert_eq!(record_cell(&mut conn, 1, &on_sqlite).unwrap(), Recorded::Done);
+        assert_eq!(
+            record_cell(&mut conn, 1, &on_sqlite).unwrap(),
+            Recorded::Done
+        );
         for dup in [&on_sqlite, db, json] {
             assert_eq!(record_cell(&mut conn, 1, dup).unwrap(), Recorded::Duplicate);
         }

@@ -70,9 +70,7 @@ impl EqualRates {
             let Some(m) = st.equal_load_basis() else {
                 continue;
             };
-            let e = lowest
-                .entry(rate_key(plan, key))
-                .or_insert(m);
+            let e = lowest.entry(rate_key(plan, key)).or_insert(m);
             *e = e.min(m);
         }
         let previous = plan.previous_equal_rates.as_ref();

@@ -85,7 +85,9 @@ impl Launcher for SupervisorLauncher {
             let postgres = match database {
                 Database::Sqlite => None,
                 Database::Postgres => Some(self.postgres.as_ref().ok_or_else(|| {
-                    LaunchError::new("a launch on PostgreSQL, but the run started no PostgreSQL server")
+                    LaunchError::new(
+                        "a launch on PostgreSQL, but the run started no PostgreSQL server",
+                    )
                 })?),
             };
             if let Some(reason) = self.rejected.get(contender) {

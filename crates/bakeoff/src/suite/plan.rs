@@ -109,7 +109,9 @@ pub enum PlanError {
     NoContenders,
     #[error("contender `{0}` is listed twice; name each contender once")]
     DuplicateContender(String),
-    #[error("--database lists `{0}` twice; name each database once, e.g. --database sqlite,postgres")]
+    #[error(
+        "--database lists `{0}` twice; name each database once, e.g. --database sqlite,postgres"
+    )]
     DuplicateDatabase(Database),
 }
 
@@ -694,10 +696,7 @@ impl Plan {
                     .filter(|l| Self::samples_startup(l, &c.name, sw, primary))
                     .count() as u32;
                 for _ in have..self.phases.startup_spawns {
-                    push(
-                        &mut out,
-                        launch(LaunchKind::StartupOnly, c, sw, primary),
-                    );
+                    push(&mut out, launch(LaunchKind::StartupOnly, c, sw, primary));
                 }
             }
         }

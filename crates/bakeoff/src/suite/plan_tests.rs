@@ -224,7 +224,10 @@ fn the_database_axis_doubles_the_database_cells_only() {
     for l in &launches {
         if l.database == Database::Postgres {
             assert!(l.workloads.iter().all(|w| w.uses_database()), "{l:?}");
-            assert!(!l.ws && !l.data && l.kind != LaunchKind::StartupOnly, "{l:?}");
+            assert!(
+                !l.ws && !l.data && l.kind != LaunchKind::StartupOnly,
+                "{l:?}"
+            );
             assert_eq!(l.contender, "a", "b has no postgres launch: {l:?}");
         }
     }
@@ -269,7 +272,10 @@ fn the_database_axis_doubles_the_database_cells_only() {
     );
     // A single database: one db cell, every launch on it.
     p.set_databases(&[Database::Postgres]).unwrap();
-    assert!(p.launches().iter().all(|l| l.database == Database::Postgres));
+    assert!(p
+        .launches()
+        .iter()
+        .all(|l| l.database == Database::Postgres));
     assert_eq!(
         p.cells()
             .iter()

@@ -312,8 +312,7 @@ impl PlanExecution<'_> {
     async fn run_launch(&mut self, launch: &Launch) -> Result<(), Abort> {
         let startup_key = Self::key(launch, Workload::Startup);
         // A launch with the dataset loaded says nothing about a plain start-up.
-        let wants_startup =
-            self.plan.launch_samples_startup(launch) && self.pending(&startup_key);
+        let wants_startup = self.plan.launch_samples_startup(launch) && self.pending(&startup_key);
         let any_http = launch
             .workloads
             .iter()
@@ -334,10 +333,9 @@ impl PlanExecution<'_> {
                 trial + 1,
                 self.plan.trials
             ),
-            LaunchKind::Final => format!(
-                "{} ×{}{on}, equal load",
-                launch.contender, launch.workers
-            ),
+            LaunchKind::Final => {
+                format!("{} ×{}{on}, equal load", launch.contender, launch.workers)
+            }
             LaunchKind::StartupOnly => format!("{} ×{}, startup", launch.contender, launch.workers),
         };
         self.report(&label, ProgressPhase::Starting, None, None);

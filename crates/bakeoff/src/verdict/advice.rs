@@ -689,7 +689,11 @@ mod tests {
         let a = advise(&run, &profile("crud=100", "both"), &Ecosystem::builtin());
         let rank = |name: &str| a.ranking.iter().position(|r| r.contender == name).unwrap();
         // Python leads on PostgreSQL (3,000 vs 1,000 req/s), Node on SQLite.
-        assert!(rank("python-fastapi") < rank("node-fastify"), "{:?}", a.ranking);
+        assert!(
+            rank("python-fastapi") < rank("node-fastify"),
+            "{:?}",
+            a.ranking
+        );
         let plan = |name: &str| a.plan.iter().find(|r| r.contender == name).unwrap();
         assert_eq!(plan("python-fastapi").per_core_rps, Some(3000.0));
         assert_eq!(plan("node-fastify").per_core_rps, Some(1000.0));
@@ -699,7 +703,9 @@ mod tests {
             plan("node-fastify").basis
         );
         assert!(
-            a.caveats.iter().any(|c| c.contains("uses the postgres figures")),
+            a.caveats
+                .iter()
+                .any(|c| c.contains("uses the postgres figures")),
             "{:?}",
             a.caveats
         );
@@ -710,7 +716,11 @@ mod tests {
             .cells
             .retain(|c| c.database != Some(crate::database::Database::Postgres));
         let a = advise(&sqlite, &profile("crud=100", "both"), &Ecosystem::builtin());
-        let plan = a.plan.iter().find(|r| r.contender == "node-fastify").unwrap();
+        let plan = a
+            .plan
+            .iter()
+            .find(|r| r.contender == "node-fastify")
+            .unwrap();
         assert_eq!(plan.per_core_rps, Some(4000.0));
     }
 }

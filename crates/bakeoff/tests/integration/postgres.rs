@@ -315,14 +315,23 @@ fn one_run_on_both_databases_has_a_db_row_per_database() {
     let results = tmp.path().join("results");
     let marker = Marker::new();
     let mut cmd = bakeoff(&results, &marker);
-    cmd.args(["run", "--database", "sqlite,postgres", "--contenders", "node-http"])
-        .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"]);
+    cmd.args([
+        "run",
+        "--database",
+        "sqlite,postgres",
+        "--contenders",
+        "node-http",
+    ])
+    .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"]);
     let done = run_bounded(&mut cmd, Duration::from_secs(600));
     assert_eq!(done.code(), Some(0), "{}", done.stderr);
     let db_file = results.join("bakeoff.db");
     let store = bakeoff::store::Store::open(&db_file).unwrap();
     let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
-    assert_eq!(run.settings.databases, [Database::Sqlite, Database::Postgres]);
+    assert_eq!(
+        run.settings.databases,
+        [Database::Sqlite, Database::Postgres]
+    );
     let mut db: Vec<_> = run
         .cells
         .iter()
@@ -354,7 +363,10 @@ fn one_run_on_both_databases_has_a_db_row_per_database() {
     }
     let doc: serde_json::Value =
         serde_json::from_str(&report(&results, &marker, &db_file, "json")).unwrap();
-    assert_eq!(doc["settings"]["databases"], serde_json::json!(["sqlite", "postgres"]));
+    assert_eq!(
+        doc["settings"]["databases"],
+        serde_json::json!(["sqlite", "postgres"])
+    );
     let on: Vec<&str> = doc["cells"]
         .as_array()
         .unwrap()
@@ -364,7 +376,8 @@ fn one_run_on_both_databases_has_a_db_row_per_database() {
         .collect();
     assert_eq!(on.len(), 2, "{on:?}");
     assert!(on.contains(&"sqlite") && on.contains(&"postgres"), "{on:?}");
-    let html = std::fs::read_to_string(results.join(format!("run-{}/report.html", run.id))).unwrap();
+    let html =
+        std::fs::read_to_string(results.join(format!("run-{}/report.html", run.id))).unwrap();
     assert!(html.contains("db (on postgres)") && html.contains("db (on sqlite)"));
     crate::run::assert_no_orphans(&marker);
 }
@@ -376,7 +389,11 @@ fn report(results: &Path, marker: &Marker, db: &Path, format: &str) -> String {
         .arg(db)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

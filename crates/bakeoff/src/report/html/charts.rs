@@ -40,10 +40,7 @@ fn look_of(looks: &BTreeMap<String, Look>, name: &str) -> Look {
 }
 
 /// The measured cells of a summary's workload on its database.
-fn ok_cells<'a>(
-    run: &'a Run,
-    s: &'a WorkloadSummary<'_>,
-) -> impl Iterator<Item = &'a Cell> + 'a {
+fn ok_cells<'a>(run: &'a Run, s: &'a WorkloadSummary<'_>) -> impl Iterator<Item = &'a Cell> + 'a {
     let (workload, database) = (s.workload, s.database);
     run.cells
         .iter()
@@ -76,8 +73,7 @@ pub fn capacity(
             bars: summary::contenders_of(run, s.workload)
                 .into_iter()
                 .filter_map(|name| {
-                    let cell = ok_cells(run, s)
-                        .find(|c| c.contender == name && c.workers == w)?;
+                    let cell = ok_cells(run, s).find(|c| c.contender == name && c.workers == w)?;
                     let e = summary::headline_estimate(cell)?;
                     Some(Bar {
                         label: name.to_string(),

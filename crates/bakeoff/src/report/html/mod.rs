@@ -180,11 +180,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
         legend_keys()
     );
     for s in &summaries {
-        let _ = write!(
-            h,
-            "<h3>{}</h3>",
-            esc(&s.label)
-        );
+        let _ = write!(h, "<h3>{}</h3>", esc(&s.label));
         if let Some(svg) = charts::capacity(run, s, &looks) {
             h.push_str(&svg);
         }

@@ -265,7 +265,11 @@ fn claims_on_both_databases_rest_on_postgres_and_say_so() {
             "claim {} rests on a SQLite figure",
             c.id
         );
-        assert!(c.scope.contains("verdicts on them rest on postgres"), "{}", c.scope);
+        assert!(
+            c.scope.contains("verdicts on them rest on postgres"),
+            "{}",
+            c.scope
+        );
     }
     // The same run on SQLite alone: the db evidence has no database to name.
     let mut sqlite = run.clone();
