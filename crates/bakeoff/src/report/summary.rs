@@ -556,4 +556,38 @@ mod tests {
             io_claim.missing
         );
     }
+
+    /// A run on both databases: `db` has a table and a headline per database,
+    /// each of its own cells, and every renderer names the database.
+    #[test]
+    fn a_database_workload_on_two_databases_has_a_table_each() {
+        let run = verdict::fixture::run_on_both_databases();
+        let s = summarize(&run);
+        let db: Vec<&WorkloadSummary<'_>> =
+            s.iter().filter(|s| *s.workload == Workload::Db).collect();
+        let labels: Vec<&str> = db.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["db (on sqlite)", "db (on postgres)"]);
+        for t in &db {
+            assert_eq!(t.rows.len(), 4);
+            assert!(t.rows.iter().all(|r| r.cell.database == t.database));
+        }
+        assert_eq!(db[1].slug(), "db-postgres");
+        let json = s.iter().find(|s| *s.workload == Workload::Json).unwrap();
+        assert_eq!((json.label.as_str(), json.slug()), ("json", "json".into()));
+        let heads = headlines(&s);
+        let on = |label: &str| heads.iter().find(|h| h.label == label).unwrap();
+        // Node ahead on SQLite, Python on PostgreSQL.
+        assert!(on("db (on sqlite)").ratio.value > 1.0);
+        assert!(on("db (on postgres)").ratio.value < 1.0);
+        let mut text = Vec::new();
+        crate::report::render_text(&run, false, &mut text).unwrap();
+        let mut md = Vec::new();
+        crate::report::render_markdown(&run, &mut md).unwrap();
+        for out in [text, md] {
+            let out = String::from_utf8(out).unwrap();
+            assert!(out.contains("databases sqlite, postgres"), "{out}");
+            assert!(out.contains("db (on sqlite)"), "{out}");
+            assert!(out.contains("db (on postgres)"), "{out}");
+        }
+    }
 }

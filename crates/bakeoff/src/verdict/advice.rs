@@ -710,11 +710,7 @@ mod tests {
             a.caveats
         );
         // Without the postgres cells, the same mix ranks on SQLite's.
-        let mut sqlite = run.clone();
-        sqlite.settings.databases = vec![crate::database::Database::Sqlite];
-        sqlite
-            .cells
-            .retain(|c| c.database != Some(crate::database::Database::Postgres));
+        let sqlite = fixture::on_sqlite_only(run);
         let a = advise(&sqlite, &profile("crud=100", "both"), &Ecosystem::builtin());
         let plan = a
             .plan

@@ -235,3 +235,11 @@ pub(crate) fn run_on_both_databases() -> Run {
     }
     r
 }
+
+/// `run` without its PostgreSQL cells, as a SQLite-only run.
+pub(crate) fn on_sqlite_only(mut run: Run) -> Run {
+    use crate::database::Database;
+    run.settings.databases = vec![Database::Sqlite];
+    run.cells.retain(|c| c.database != Some(Database::Postgres));
+    run
+}

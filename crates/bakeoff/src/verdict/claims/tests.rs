@@ -272,12 +272,7 @@ fn claims_on_both_databases_rest_on_postgres_and_say_so() {
         );
     }
     // The same run on SQLite alone: the db evidence has no database to name.
-    let mut sqlite = run.clone();
-    sqlite.settings.databases = vec![crate::database::Database::Sqlite];
-    sqlite
-        .cells
-        .retain(|c| c.database != Some(crate::database::Database::Postgres));
-    let r = check_all(&sqlite);
+    let r = check_all(&fixture::on_sqlite_only(run));
     let node = by_id(&r, 6)
         .evidence
         .iter()
