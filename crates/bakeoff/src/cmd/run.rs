@@ -167,6 +167,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     let mut installed: Vec<Installed> = Vec::new();
     let mut infos: Vec<ContenderInfo> = Vec::new();
     let mut rejected = BTreeMap::new();
+    let mut rejected_on = BTreeMap::new();
     for c in &contenders {
         check_cancel(&cancel)?;
         say(&format!("{}: setting up …", c.name()));
@@ -196,6 +197,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             Some(_) => plan.databases.clone(),
             None => vec![Database::Sqlite],
         };
+        let several = checked_on.len() > 1;
         for on in checked_on {
             let (stamp, key) = verify_stamps::key_on(&inst, &data, on);
             let with = match on {
@@ -220,11 +222,14 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
                     "{}: FAILED verification on {on}: {reason}",
                     c.name()
                 ));
-                rejected.insert(
-                    c.name().to_string(),
-                    format!("failed verification on {on}: {reason}"),
-                );
-                break;
+                let why = format!("failed verification on {on}: {reason}");
+                // On a further database only its own cells fail; on the first,
+                // which runs every workload, all of them.
+                if !several || on == plan.primary_database() {
+                    rejected.insert(c.name().to_string(), why);
+                    break;
+                }
+                rejected_on.insert((c.name().to_string(), on), why);
             }
         }
         infos.push(inst.info.clone());
@@ -283,6 +288,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         log_dir,
         (!layout.contender.is_empty()).then(|| layout.contender.clone()),
     );
+    launcher = launcher.with_rejected_on(rejected_on);
     if let Some(pg) = &postgres {
         launcher = launcher.with_postgres(pg.clone());
     }

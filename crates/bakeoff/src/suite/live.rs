@@ -33,6 +33,8 @@ pub struct SupervisorLauncher {
     installed: BTreeMap<String, Installed>,
     /// Contenders that may not run, with the reason (failed setup or verification).
     rejected: BTreeMap<String, String>,
+    /// Contenders that may not run on one database (failed verification there).
+    rejected_on: BTreeMap<(String, Database), String>,
     data: DataFiles,
     upstream: String,
     log_dir: std::path::PathBuf,
@@ -56,12 +58,23 @@ impl SupervisorLauncher {
                 .map(|i| (i.contender.name().to_string(), i))
                 .collect(),
             rejected,
+            rejected_on: BTreeMap::new(),
             data,
             upstream,
             log_dir,
             cpus,
             postgres: None,
         }
+    }
+
+    /// Refuse the launches of contenders on a database, with the reason (they
+    /// failed verification there, on a run that measures several).
+    pub fn with_rejected_on(
+        mut self,
+        rejected_on: BTreeMap<(String, Database), String>,
+    ) -> SupervisorLauncher {
+        self.rejected_on = rejected_on;
+        self
     }
 
     /// Give contenders the PostgreSQL server (URL, pool size), reset before each start.
@@ -90,7 +103,11 @@ impl Launcher for SupervisorLauncher {
                     )
                 })?),
             };
-            if let Some(reason) = self.rejected.get(contender) {
+            if let Some(reason) = self
+                .rejected
+                .get(contender)
+                .or_else(|| self.rejected_on.get(&(contender.to_string(), database)))
+            {
                 return Err(LaunchError::new(reason.clone()));
             }
             let installed = self
