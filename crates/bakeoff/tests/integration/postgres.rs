@@ -382,6 +382,31 @@ fn one_run_on_both_databases_has_a_db_row_per_database() {
     crate::run::assert_no_orphans(&marker);
 }
 
+/// `--database postgres` with no database workload starts no server, and the
+/// other workloads still run (their launches are on PostgreSQL, without it).
+#[test]
+fn a_postgres_run_without_database_workloads_runs_the_others() {
+    let tmp = results();
+    let results = tmp.path().join("results");
+    let marker = Marker::new();
+    let mut cmd = bakeoff(&results, &marker);
+    cmd.args(["run", "--database", "postgres", "--contenders", "node-http"])
+        .args(["--workloads", "json", "--duration-scale", "0.1"]);
+    let done = run_bounded(&mut cmd, Duration::from_secs(300));
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("PostgreSQL is not started"),
+        "{}",
+        done.stderr
+    );
+    let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
+    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
+    let json = run.cell("node-http", &Workload::Json).unwrap();
+    assert!(json.status.is_ok(), "{:?}", json.status);
+    assert!(!results.join("postgres").exists());
+    crate::run::assert_no_orphans(&marker);
+}
+
 /// `bakeoff report latest --format FORMAT` on `db`.
 fn report(results: &Path, marker: &Marker, db: &Path, format: &str) -> String {
     let out = bakeoff(results, marker)
