@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use bakeoff::contender::datagen::{self, FORTUNES, WORLD_ROWS};
 use bakeoff::database::{binaries, ClusterOptions, Database, Postgres, Server, DB_NAME};
+use bakeoff::model::Run;
 use bakeoff::workload::Workload;
 use tokio_util::sync::CancellationToken;
 
-use crate::hardening::{run_bounded, Marker};
+use crate::hardening::{run_bounded, Finished, Marker};
 use crate::run::bakeoff;
 
 /// Whole-test bound: initdb and a start take a few seconds on a loaded machine.
@@ -248,18 +249,32 @@ fn declares_postgres(name: &str) -> bool {
     c.manifest.databases.contains(&Database::Postgres)
 }
 
+/// `bakeoff run --contenders node-http --duration-scale 0.1 ARGS` into
+/// `results`, bounded; it must succeed. What it printed, and the run stored.
+fn small_run(results: &Path, marker: &Marker, args: &[&str]) -> (Finished, Run) {
+    let mut cmd = bakeoff(results, marker);
+    cmd.args([
+        "run",
+        "--contenders",
+        "node-http",
+        "--duration-scale",
+        "0.1",
+    ])
+    .args(args);
+    let done = run_bounded(&mut cmd, Duration::from_secs(600));
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
+    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
+    (done, run)
+}
+
 #[test]
 fn a_small_postgres_run_measures_the_db_workload_and_stops_the_server() {
     let tmp = results();
     let results = tmp.path().join("results");
     let marker = Marker::new();
-    let mut cmd = bakeoff(&results, &marker);
-    cmd.args(["run", "--database", "postgres", "--contenders", "node-http"])
-        .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"]);
-    let done = run_bounded(&mut cmd, Duration::from_secs(600));
-    assert_eq!(done.code(), Some(0), "{}", done.stderr);
-    let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
-    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
+    let args = ["--database", "postgres", "--workloads", "db,json", "-q"];
+    let (_, run) = small_run(&results, &marker, &args);
     assert_eq!(run.settings.database, Database::Postgres);
     assert!(
         run.environment
@@ -314,20 +329,15 @@ fn one_run_on_both_databases_has_a_db_row_per_database() {
     let tmp = results();
     let results = tmp.path().join("results");
     let marker = Marker::new();
-    let mut cmd = bakeoff(&results, &marker);
-    cmd.args([
-        "run",
+    let args = [
         "--database",
         "sqlite,postgres",
-        "--contenders",
-        "node-http",
-    ])
-    .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"]);
-    let done = run_bounded(&mut cmd, Duration::from_secs(600));
-    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+        "--workloads",
+        "db,json",
+        "-q",
+    ];
+    let (done, run) = small_run(&results, &marker, &args);
     let db_file = results.join("bakeoff.db");
-    let store = bakeoff::store::Store::open(&db_file).unwrap();
-    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
     assert_eq!(
         run.settings.databases,
         [Database::Sqlite, Database::Postgres]
@@ -389,18 +399,13 @@ fn a_postgres_run_without_database_workloads_runs_the_others() {
     let tmp = results();
     let results = tmp.path().join("results");
     let marker = Marker::new();
-    let mut cmd = bakeoff(&results, &marker);
-    cmd.args(["run", "--database", "postgres", "--contenders", "node-http"])
-        .args(["--workloads", "json", "--duration-scale", "0.1"]);
-    let done = run_bounded(&mut cmd, Duration::from_secs(300));
-    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    let args = ["--database", "postgres", "--workloads", "json"];
+    let (done, run) = small_run(&results, &marker, &args);
     assert!(
         done.stderr.contains("PostgreSQL is not started"),
         "{}",
         done.stderr
     );
-    let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
-    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
     let json = run.cell("node-http", &Workload::Json).unwrap();
     assert!(json.status.is_ok(), "{:?}", json.status);
     assert!(!results.join("postgres").exists());
