@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::database::Database;
 use crate::model::{
     Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval,
     Language, Percentiles, Profile, Run, RunStatus, SearchStep, Settings, Startup, StepPhase,
@@ -101,6 +102,7 @@ pub fn sample_run() -> Run {
             ],
             workers: vec![1, 2],
             database: Default::default(),
+            databases: Vec::new(),
         },
         environment: Environment {
             cpu_model: "Sample CPU @ 3.00GHz".into(),
@@ -288,6 +290,7 @@ fn http_cell(
         contender: name.into(),
         workload: workload.clone(),
         workers,
+        database: workload.uses_database().then_some(Database::Sqlite),
         status: CellStatus::Ok,
         capacity: Some(cap),
         trials,
@@ -431,6 +434,7 @@ fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
         contender: name.into(),
         workload: Workload::Ws,
         workers: 1,
+        database: None,
         status: CellStatus::Ok,
         capacity: Some(estimate((base * speed).round(), 0.05)),
         trials: Vec::new(),
@@ -453,6 +457,7 @@ fn startup_cell(name: &str, language: &Language, ci: usize) -> Cell {
         contender: name.into(),
         workload: Workload::Startup,
         workers: 1,
+        database: None,
         status: CellStatus::Ok,
         capacity: None,
         trials: Vec::new(),
@@ -473,6 +478,7 @@ fn failed_cell(name: &str, workload: &Workload, workers: u32, reason: &str) -> C
         contender: name.into(),
         workload: workload.clone(),
         workers,
+        database: workload.uses_database().then_some(Database::Sqlite),
         status: CellStatus::Failed {
             reason: reason.into(),
         },

@@ -59,9 +59,13 @@ pub(crate) fn contender(name: &str, language: &str, server: &str, loc: u32) -> C
 }
 
 pub(crate) fn cell(contender: &str, workload: &str, capacity: Option<Estimate>) -> Cell {
+    let workload = Workload::from_name(workload);
     Cell {
         contender: contender.into(),
-        workload: Workload::from_name(workload),
+        database: workload
+            .uses_database()
+            .then_some(crate::database::Database::Sqlite),
+        workload,
         workers: 1,
         status: CellStatus::Ok,
         capacity,
@@ -186,6 +190,7 @@ pub(crate) fn run() -> Run {
             workloads: vec![],
             workers: vec![1],
             database: Default::default(),
+            databases: vec![],
         },
         environment: Environment {
             cpu_model: "Test CPU".into(),
@@ -206,4 +211,35 @@ pub(crate) fn run() -> Run {
         ],
         cells,
     }
+}
+
+/// [`run`] measured with `--database sqlite,postgres`: `db` cells on both, Node
+/// ahead on SQLite (4,000 vs 2,000 req/s) and Python ahead on PostgreSQL
+/// (1,000 vs 3,000), so a verdict shows which database it read.
+pub(crate) fn run_on_both_databases() -> Run {
+    use crate::database::Database;
+    let mut r = run();
+    r.settings.databases = vec![Database::Sqlite, Database::Postgres];
+    for (name, sqlite, postgres) in [
+        ("node-fastify", 4000.0, 1000.0),
+        ("node-express", 3500.0, 900.0),
+        ("python-fastapi", 2000.0, 3000.0),
+        ("python-flask", 1500.0, 2500.0),
+    ] {
+        for (db, cap) in [(Database::Sqlite, sqlite), (Database::Postgres, postgres)] {
+            let mut c = cell(name, "db", Some(est(cap, cap * 0.03, 3)));
+            c.database = Some(db);
+            c.equal_load = Some(equal_load(5.0, None, 70_000_000));
+            r.cells.push(c);
+        }
+    }
+    r
+}
+
+/// `run` without its PostgreSQL cells, as a SQLite-only run.
+pub(crate) fn on_sqlite_only(mut run: Run) -> Run {
+    use crate::database::Database;
+    run.settings.databases = vec![Database::Sqlite];
+    run.cells.retain(|c| c.database != Some(Database::Postgres));
+    run
 }

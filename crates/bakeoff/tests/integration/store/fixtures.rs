@@ -28,6 +28,7 @@ pub(crate) fn settings() -> Settings {
         ],
         workers: vec![1, 2],
         database: Default::default(),
+        databases: vec![Default::default()],
     }
 }
 
@@ -181,9 +182,11 @@ pub(crate) fn ok_cell(
     p99: f64,
     cpu: f64,
 ) -> Cell {
+    let workload = Workload::from_name(workload);
     Cell {
         contender: contender.into(),
-        workload: Workload::from_name(workload),
+        database: workload.uses_database().then_some(Default::default()),
+        workload,
         workers,
         status: CellStatus::Ok,
         capacity: Some(estimate(cap, 3)),
