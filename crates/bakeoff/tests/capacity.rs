@@ -60,6 +60,7 @@ fn driver(generator: Option<usize>) -> EngineDriver {
         requests: None,
         custom: Default::default(),
         sessions: Vec::new(),
+        threads: Default::default(),
     }
 }
 
@@ -211,6 +212,51 @@ async fn a_window_with_a_stopped_generator_is_retried() {
         "{:#?}",
         out.steps
     );
+}
+
+/// Once one engine thread could not drive a rate, windows near it run on the
+/// spare CPU's thread too, against the real server: two shards, their reports
+/// merged, the rate held; a slow window keeps one thread. (Which windows one
+/// thread cannot drive is the engine's self-check, tested in the engine.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_past_one_threads_limit_run_on_the_spare_cpu_too() {
+    use bakeoff::suite::{Driver, WindowPurpose, WindowSpec};
+    let _serial = SERIAL.lock().await;
+    let (generator, server_cpu) = cpus();
+    let (Some(_), Some(spare)) = (generator, server_cpu) else {
+        eprintln!("skipped: needs two CPUs to pin two generator threads");
+        return;
+    };
+    let mut driver = driver(generator);
+    // The server's core doubles as the spare here: what is tested is the
+    // switch and the merged window, not the extra throughput.
+    driver.threads = bakeoff::suite::live::GeneratorThreads::on(vec![spare]);
+    let server =
+        FixedServiceServer::start(Duration::from_micros(20), server_cpu).expect("test server");
+    let spec = |rate: f64| WindowSpec {
+        contender: "server".into(),
+        base_url: format!("http://{}", server.addr()),
+        workload: Workload::Json,
+        database: None,
+        rate,
+        duration: Duration::from_secs(1),
+        warmup: Warmup::None,
+        purpose: WindowPurpose::EqualLoad,
+    };
+    let cancel = CancellationToken::new();
+    let one = driver.http_window(&spec(2_000.0), &cancel).await.unwrap();
+    assert_eq!(one.generator_threads, 1);
+    assert!(driver.threads.limited_at(2_100.0));
+    let two = driver.http_window(&spec(2_000.0), &cancel).await.unwrap();
+    assert_eq!(two.generator_threads, 2);
+    assert_eq!(two.errors, 0, "{two:?}");
+    assert!(
+        (1_900.0..=2_100.0).contains(&two.achieved_rps),
+        "achieved {} of 2000 req/s on two threads",
+        two.achieved_rps
+    );
+    let slow = driver.http_window(&spec(200.0), &cancel).await.unwrap();
+    assert_eq!(slow.generator_threads, 1);
 }
 
 /// `bakeoff load --find-capacity` through the binary, pinned to the generator's

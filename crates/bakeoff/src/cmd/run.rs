@@ -320,6 +320,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         requests: None,
         custom,
         sessions: Vec::new(),
+        threads: crate::suite::live::GeneratorThreads::on(layout.generator_spare.clone()),
     };
     // bakeoff's own threads (the upstream service, the sampler, the runtime)
     // share the generator's core, never the contender's.

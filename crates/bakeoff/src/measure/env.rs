@@ -103,6 +103,10 @@ pub fn pin_processes(
 pub struct PinLayout {
     /// `None`: unpinned.
     pub generator: Option<usize>,
+    /// CPUs kept for the generator's extra threads, used only by a window one
+    /// thread cannot drive (`suite::live::GeneratorThreads`): one in eight
+    /// CPUs from 8 up, none below.
+    pub generator_spare: Vec<usize>,
     /// Empty: unpinned.
     pub contender: Vec<usize>,
     /// The run's database server (PostgreSQL); empty: none, or unpinned.
@@ -111,12 +115,31 @@ pub struct PinLayout {
     pub description: String,
 }
 
+/// `cpu 3` or `cpus 2,3,4`.
+fn cpu_list(cpus: &[usize]) -> String {
+    if cpus.len() == 1 {
+        format!("cpu {}", cpus[0])
+    } else {
+        format!(
+            "cpus {}",
+            cpus.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    }
+}
+
 impl PinLayout {
-    /// With ≥ 2 allowed CPUs: the generator on the first, the contender on the rest.
+    /// With ≥ 2 allowed CPUs: the generator on the first, the contender on the
+    /// rest; from 8 CPUs up, one in eight after the first stays with the
+    /// generator for extra threads (a 32-core server's contender outruns one
+    /// generator thread, about 130,000 req/s here).
     pub fn for_cpus(cpus: &[usize]) -> PinLayout {
         if cpus.len() < 2 {
             return PinLayout {
                 generator: None,
+                generator_spare: Vec::new(),
                 contender: Vec::new(),
                 database: Vec::new(),
                 description: format!(
@@ -126,24 +149,25 @@ impl PinLayout {
                 ),
             };
         }
-        let rest = cpus[1..].to_vec();
-        let list = if rest.len() == 1 {
-            format!("cpu {}", rest[0])
+        let spare = if cpus.len() >= 8 { cpus.len() / 8 } else { 0 };
+        let generator_spare = cpus[1..1 + spare].to_vec();
+        let rest = cpus[1 + spare..].to_vec();
+        let extra = if generator_spare.is_empty() {
+            String::new()
         } else {
             format!(
-                "cpus {}",
-                rest.iter()
-                    .map(|c| c.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
+                " (more generator threads on {} when one is not enough)",
+                cpu_list(&generator_spare)
             )
         };
         PinLayout {
             generator: Some(cpus[0]),
             description: format!(
-                "generator, upstream and bakeoff: cpu {}; contender: {list}",
-                cpus[0]
+                "generator, upstream and bakeoff: cpu {}{extra}; contender: {}",
+                cpus[0],
+                cpu_list(&rest)
             ),
+            generator_spare,
             contender: rest,
             database: Vec::new(),
         }
@@ -187,6 +211,28 @@ mod tests {
         assert!(e.kernel.starts_with("Linux "), "{}", e.kernel);
         assert!(!e.os.is_empty() && !e.cpu_model.is_empty());
         assert_eq!(e.bakeoff_version, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn the_generator_keeps_spare_cpus_from_eight_up() {
+        let four = PinLayout::for_cpus(&[0, 1, 2, 3]);
+        assert!(four.generator_spare.is_empty());
+        assert_eq!(four.contender, vec![1, 2, 3]);
+        let sixteen: Vec<usize> = (0..16).collect();
+        let l = PinLayout::for_cpus(&sixteen);
+        assert_eq!(
+            (l.generator, l.generator_spare.clone()),
+            (Some(0), vec![1, 2])
+        );
+        assert_eq!(l.contender, (3..16).collect::<Vec<_>>());
+        assert!(
+            l.description.contains("more generator threads on cpus 1,2"),
+            "{}",
+            l.description
+        );
+        let db = PinLayout::with_database(&sixteen);
+        assert!(!db.contender.contains(&15) && db.database == vec![15]);
+        assert!(db.generator_spare.iter().all(|c| !db.contender.contains(c)));
     }
 
     #[test]

@@ -234,6 +234,56 @@ pub struct EngineDriver {
     pub custom: CustomRequests,
     /// A scenario's sessions over `requests` (empty: each request by weight).
     pub sessions: Vec<SessionSpec>,
+    /// More generator threads for the windows one thread cannot drive.
+    pub threads: GeneratorThreads,
+}
+
+/// The generator's extra threads: a window whose one engine thread was at its
+/// limit (generator-limited) is run again with a thread on each spare CPU
+/// too, and so is every later window at 90% of that rate or more.
+#[derive(Debug, Default)]
+pub struct GeneratorThreads {
+    /// CPUs reserved for the generator beyond its first
+    /// ([`crate::measure::PinLayout::generator_spare`]): never the
+    /// contender's or the database's. Empty: one thread, always.
+    pub spare: Vec<usize>,
+    /// The lowest rate one thread could not drive, once seen.
+    limit: std::sync::Mutex<Option<f64>>,
+}
+
+impl GeneratorThreads {
+    /// Extra threads on these CPUs.
+    pub fn on(spare: Vec<usize>) -> GeneratorThreads {
+        GeneratorThreads {
+            spare,
+            limit: Default::default(),
+        }
+    }
+
+    fn all(&self) -> u32 {
+        1 + self.spare.len() as u32
+    }
+
+    /// The threads a window at `rate` starts with.
+    pub fn for_rate(&self, rate: f64) -> u32 {
+        let limit = *self.limit.lock().unwrap_or_else(|e| e.into_inner());
+        if limit.is_some_and(|l| rate >= 0.9 * l) {
+            self.all()
+        } else {
+            1
+        }
+    }
+
+    /// One thread could not drive `rate` (a generator-limited window):
+    /// remembered, and whether more threads can.
+    pub fn limited_at(&self, rate: f64) -> bool {
+        if self.spare.is_empty() {
+            return false;
+        }
+        let mut limit = self.limit.lock().unwrap_or_else(|e| e.into_inner());
+        *limit = Some(limit.map_or(rate, |l| l.min(rate)));
+        true
+    }
 }
 
 /// Contender name → custom workload name → its scenario (requests, sessions).
@@ -261,6 +311,29 @@ impl EngineDriver {
     /// req/s, 0.3 s windows, had a p99 of 73–432 ms over 2,048 connections
     /// (the priming burst and thousands of sockets each read once in 128 ms)
     /// and 1.3–4 ms over 256, with 36–40 requests in flight on average.
+    /// One window with `threads` engine threads: the first on the generator's
+    /// CPU, the others on its spare ones; their reports merged exactly.
+    async fn drive(
+        &self,
+        config: LoadConfig,
+        threads: u32,
+        cancel: &CancellationToken,
+    ) -> Result<load::LoadReport, DriveError> {
+        if threads <= 1 {
+            return load::run(config, cancel.clone(), None)
+                .await
+                .map_err(drive_error);
+        }
+        let pins = std::iter::once(self.pin_cpu)
+            .chain(self.threads.spare.iter().map(|&c| Some(c)))
+            .take(threads as usize)
+            .collect();
+        load::shard::run_sharded(config, pins, cancel.clone(), None)
+            .await
+            .map(|s| s.report)
+            .map_err(drive_error)
+    }
+
     fn connections(&self, rate: f64) -> u32 {
         (rate * self.slo.as_secs_f64() * 2.0)
             .ceil()
@@ -340,7 +413,7 @@ impl Driver for EngineDriver {
                 .upstream_calls
                 .as_ref()
                 .filter(|_| spec.workload == Workload::Io);
-            let before = counter.map(|c| c());
+            let mut before = counter.map(|c| c());
             let db_sampling = match &self.database_procs {
                 Some(p)
                     if spec.database == Some(Database::Postgres)
@@ -355,10 +428,16 @@ impl Driver for EngineDriver {
                 _ => None,
             };
             let sampled_from = std::time::Instant::now();
-            let report = load::run(config, cancel.clone(), None)
-                .await
-                .map_err(drive_error)?;
+            let mut threads = self.threads.for_rate(spec.rate);
+            let mut report = self.drive(config.clone(), threads, cancel).await?;
             let mut result = window_result(&report);
+            if threads == 1 && !result.generator_valid && self.threads.limited_at(spec.rate) {
+                threads = self.threads.all();
+                before = counter.map(|c| c());
+                report = self.drive(config, threads, cancel).await?;
+                result = window_result(&report);
+            }
+            result.generator_threads = threads;
             // The run lasted its warm-up, its window, and the grace unless abandoned.
             let grace = if report.abandoned.is_some() {
                 Duration::ZERO
@@ -531,6 +610,7 @@ pub fn window_result(r: &load::LoadReport) -> WindowResult {
             .chain(r.warnings.iter().cloned())
             .reduce(|a, b| format!("{a}; {b}")),
         database_cpu_cores: None,
+        generator_threads: 1,
     }
 }
 
@@ -749,6 +829,21 @@ mod tests {
         assert!(upstream_check(0, &r).ok);
     }
 
+    #[test]
+    fn more_generator_threads_from_the_rate_one_could_not_drive() {
+        let none = GeneratorThreads::default();
+        assert!(!none.limited_at(50_000.0), "no spare CPU: nothing to add");
+        assert_eq!(none.for_rate(60_000.0), 1);
+        let two = GeneratorThreads::on(vec![3, 5]);
+        assert_eq!(two.for_rate(1e9), 1, "one thread until one falls short");
+        assert!(two.limited_at(50_000.0));
+        assert_eq!(two.for_rate(45_000.0), 3);
+        assert_eq!(two.for_rate(44_000.0), 1);
+        // The lowest rate one thread failed at stands.
+        assert!(two.limited_at(80_000.0));
+        assert_eq!(two.for_rate(45_000.0), 3);
+    }
+
     fn empty_report() -> load::LoadReport {
         let h = || Histogram::<u64>::new(3).unwrap();
         load::LoadReport {
@@ -802,6 +897,7 @@ mod tests {
             requests: None,
             custom: CustomRequests::new(),
             sessions: Vec::new(),
+            threads: GeneratorThreads::default(),
         };
         assert_eq!(d.grace(), Duration::from_millis(200));
         assert_eq!(d.connections(10.0), 16);

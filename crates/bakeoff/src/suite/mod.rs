@@ -235,6 +235,8 @@ pub struct WindowResult {
     /// Cores the database server used over the window, when it was sampled
     /// (equal-load windows of database workloads on PostgreSQL).
     pub database_cpu_cores: Option<f64>,
+    /// Generator threads that drove the window; 0 or 1: one.
+    pub generator_threads: u32,
 }
 
 impl WindowResult {

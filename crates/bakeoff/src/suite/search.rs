@@ -92,6 +92,9 @@ pub struct Observed {
     /// The window ended early, its p99 already decided over the SLO (the
     /// engine's `Abandon` rule). It has no trend.
     pub abandoned: Option<bakeoff_load::Abandoned>,
+    /// Generator threads that drove it, when more than one (one was at its
+    /// limit and the machine had spare cores: `EngineDriver::spare_cpus`).
+    pub generator_threads: u32,
 }
 
 /// One window to run.
@@ -690,7 +693,13 @@ impl Search<'_> {
                 return Err(DriveError::Cancelled);
             }
             let o = self.windows.run(probe, self.cancel).await?;
-            let (verdict, reasons) = judge(&o, probe.rate, self.cfg.slo_p99_ms);
+            let (verdict, mut reasons) = judge(&o, probe.rate, self.cfg.slo_p99_ms);
+            if o.generator_threads > 1 {
+                reasons.push(format!(
+                    "driven by {} generator threads: one was at its limit",
+                    o.generator_threads
+                ));
+            }
             let step = SearchStep {
                 index: self.steps.len() as u32,
                 phase,

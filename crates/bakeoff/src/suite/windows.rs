@@ -62,6 +62,7 @@ pub fn observed(r: &WindowResult) -> Observed {
         served: r.served_rps,
         duration: r.duration,
         abandoned: r.abandoned,
+        generator_threads: r.generator_threads,
     }
 }
 
@@ -134,5 +135,6 @@ pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
         served: 0.0,
         duration: spec.duration,
         abandoned: None,
+        generator_threads: 1,
     }
 }

@@ -63,6 +63,9 @@ pub(super) async fn execute(
         requests: Some(config.requests.clone()),
         custom: Default::default(),
         sessions: config.sessions.clone(),
+        // One thread, as the suite's windows start with; `--threads` is
+        // refused with --find-capacity.
+        threads: Default::default(),
     };
     let windows = HttpWindows {
         driver: &driver,
