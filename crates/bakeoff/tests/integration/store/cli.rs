@@ -203,7 +203,7 @@ fn compare_reports_deltas_and_gates_the_exit_status() {
         fastify.contains("-20.0%") && fastify.contains("+10.0%"),
         "{fastify}"
     );
-    // Welch's t-test tells 10000 from 8000 (sd 2.1% over 3 trials each).
+    // Welch's t-test tells 10000 from 8000 (sd 2% over 3 trials each).
     assert!(fastify.contains(" * "), "{fastify}");
     assert!(text.contains("python-flask io ×1"), "{text}");
     assert!(text.contains("node-fastify io ×1"), "{text}");
