@@ -226,6 +226,8 @@ impl<'de> serde::Deserialize<'de> for Workload {
     }
 }
 
+crate::model::open_schema!(Workload, "A workload", Workload::ALL);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,25 +132,28 @@ fn json_report_is_the_whole_run() {
     let expected = serde_json::to_value(&run).unwrap();
     assert_json_close(&serde_json::to_value(&back).unwrap(), &expected, "$");
     let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/schema/run.json");
-    match std::fs::read_to_string(schema_path) {
-        Ok(schema) => {
-            let schema: serde_json::Value =
-                serde_json::from_str(&schema).expect("the schema is JSON");
-            let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
-            let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-            let errors: Vec<String> = validator
-                .iter_errors(&doc)
-                .map(|e| format!("{e} at {}", e.instance_path))
-                .collect();
-            assert!(
-                errors.is_empty(),
-                "report JSON violates docs/schema/run.json: {errors:#?}"
-            );
-        }
-        Err(_) => eprintln!(
-            "SKIPPED schema validation: docs/schema/run.json is not checked in on this branch yet"
-        ),
-    }
+    let schema = std::fs::read_to_string(schema_path).expect("docs/schema/run.json is checked in");
+    let schema: serde_json::Value = serde_json::from_str(&schema).expect("the schema is JSON");
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report JSON violates docs/schema/run.json: {errors:#?}"
+    );
+    // Strict: the derived `indicative` is required, and no field may be added.
+    let mut missing = doc.clone();
+    missing["cells"][0]["capacity"]
+        .as_object_mut()
+        .unwrap()
+        .remove("indicative");
+    assert!(!validator.is_valid(&missing));
+    let mut extra = doc;
+    extra["runtime_versions"]["colour"] = "blue".into();
+    assert!(!validator.is_valid(&extra));
 }
 
 #[test]
