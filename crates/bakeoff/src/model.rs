@@ -17,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::workload::Workload;
 
 mod flag;
+mod keys;
 mod text;
 pub use flag::Flag;
+pub use keys::{Endpoint, RuntimeKey};
 pub(crate) use text::open_schema;
 use text::text_enum;
 pub use text::{Language, UnknownName};
@@ -116,8 +118,9 @@ pub struct Environment {
     pub git_revision: Option<String>,
     /// e.g. "generator: cpu 0; contender: cpu 1", or "unpinned (1 core)".
     pub pinning: String,
-    /// Runtime name -> version, e.g. "node" -> "v20.20.2", "python" -> "3.11.7".
-    pub runtimes: BTreeMap<String, String>,
+    /// Runtime -> version (node -> "v20.20.2", python -> "3.11.7"), and on some
+    /// runs the PostgreSQL server, its pool size and the Python interpreters found.
+    pub runtimes: BTreeMap<RuntimeKey, String>,
 }
 
 /// A contender as set up for this run: identity plus the measured footprint
@@ -137,8 +140,8 @@ pub struct ContenderInfo {
     pub install_bytes: u64,
     pub install_secs: f64,
     pub app_loc: u32,
-    /// Endpoint/workload name -> reason it is not served.
-    pub unsupported: BTreeMap<String, String>,
+    /// Endpoint -> reason it is not served.
+    pub unsupported: BTreeMap<Endpoint, String>,
     /// The base's disclosures, then the variant's own.
     pub disclosures: Vec<String>,
     /// Set when this contender is a configuration variant (`<of>@<name>`).

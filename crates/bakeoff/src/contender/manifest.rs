@@ -17,20 +17,7 @@ use raw::{RawEndpoints, RawManifest, RawSetup, RawStart, RawWorkers};
 use serde::Serialize;
 
 use crate::database::Database;
-
-/// The contract's endpoint names, as used in `endpoints.supported`.
-pub const ENDPOINTS: [&str; 10] = [
-    "plaintext",
-    "json",
-    "db",
-    "queries",
-    "fortunes",
-    "updates",
-    "io",
-    "cpu",
-    "data",
-    "ws",
-];
+use crate::model::Endpoint;
 
 /// Placeholders allowed in `start.command`.
 pub const PLACEHOLDERS: [&str; 3] = ["{port}", "{workers}", "{python}"];
@@ -52,10 +39,10 @@ pub struct Manifest {
     pub setup: Setup,
     pub start: Start,
     pub workers: Workers,
-    /// Contract endpoint names, in manifest order.
-    pub supported: Vec<String>,
-    /// Endpoint name -> why the stack cannot serve it idiomatically.
-    pub unsupported: BTreeMap<String, String>,
+    /// Contract endpoints, in manifest order.
+    pub supported: Vec<Endpoint>,
+    /// Endpoint -> why the stack cannot serve it idiomatically.
+    pub unsupported: BTreeMap<Endpoint, String>,
     pub disclosures: Vec<String>,
     /// `[[variants]]`: named configurations of the same app, in manifest order.
     pub variants: Vec<Variant>,
@@ -505,7 +492,7 @@ impl Check<'_> {
         Ok(Workers { default, max })
     }
 
-    fn endpoints(&self, raw: RawEndpoints) -> R<(Vec<String>, BTreeMap<String, String>)> {
+    fn endpoints(&self, raw: RawEndpoints) -> R<(Vec<Endpoint>, BTreeMap<Endpoint, String>)> {
         let Some(supported) = raw.supported else {
             return Err(self.err(
                 "endpoints.supported",
@@ -514,19 +501,20 @@ impl Check<'_> {
         };
         let mut seen = Vec::new();
         for e in &supported {
-            self.check_endpoint_name("endpoints.supported", e)?;
-            if seen.contains(e) {
+            let endpoint = self.endpoint("endpoints.supported", e)?;
+            if seen.contains(&endpoint) {
                 return Err(self.err(
                     "endpoints.supported",
                     format!("`{e}` is listed twice; list it once"),
                 ));
             }
-            seen.push(e.clone());
+            seen.push(endpoint);
         }
+        let mut unsupported = BTreeMap::new();
         for (e, reason) in &raw.unsupported {
             let field = format!("endpoints.unsupported.{e}");
-            self.check_endpoint_name(&field, e)?;
-            if supported.contains(e) {
+            let endpoint = self.endpoint(&field, e)?;
+            if seen.contains(&endpoint) {
                 return Err(self.err(
                     &field,
                     format!("`{e}` is also in endpoints.supported; an endpoint is either supported or not"),
@@ -538,31 +526,32 @@ impl Check<'_> {
                     format!("must be a non-empty string giving the reason, e.g. {e} = \"Django needs Channels for WebSockets\""),
                 ));
             }
+            unsupported.insert(endpoint, reason.clone());
         }
         // Every gap is declared with a reason, so reports can show it honestly.
-        for e in ENDPOINTS {
-            if !supported.iter().any(|s| s == e) && !raw.unsupported.contains_key(e) {
+        for e in Endpoint::ALL {
+            if !seen.contains(&e) && !unsupported.contains_key(&e) {
                 return Err(self.err(
                     "endpoints",
                     format!("`{e}` is neither supported nor unsupported; add it to endpoints.supported or give the reason under [endpoints.unsupported]"),
                 ));
             }
         }
-        Ok((supported, raw.unsupported))
+        Ok((seen, unsupported))
     }
 
-    fn check_endpoint_name(&self, field: &str, e: &str) -> R<()> {
-        if ENDPOINTS.contains(&e) {
-            Ok(())
-        } else {
-            Err(self.err(
+    /// The contract endpoint `e` names, at `field`.
+    fn endpoint(&self, field: &str, e: &str) -> R<Endpoint> {
+        Endpoint::parse(e).ok_or_else(|| {
+            let names: Vec<&str> = Endpoint::ALL.iter().map(|e| e.as_str()).collect();
+            self.err(
                 field,
                 format!(
                     "`{e}` is not a contract endpoint; use one of: {}",
-                    ENDPOINTS.join(", ")
+                    names.join(", ")
                 ),
-            ))
-        }
+            )
+        })
     }
 }
 

@@ -123,7 +123,7 @@ macro_rules! open_schema {
             }
 
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                let known: Vec<&str> = $known.iter().map(|v| v.name()).collect();
+                let known: Vec<String> = $known.iter().map(|v| v.name().to_string()).collect();
                 let description = format!(
                     "{}: {}, or any other name (read back as it is)",
                     $what,

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::{
-    Cell, Consistency, ContenderInfo, EqualLoad, Estimate, Flag, Language, Profile, Run,
+    Cell, Consistency, ContenderInfo, Endpoint, EqualLoad, Estimate, Flag, Language, Profile, Run,
     SearchStep, Settings, Startup, StepPhase, StepVerdict, TimelinePoint, Trial, WsPoint,
 };
 use crate::workload::Workload;
@@ -120,7 +120,7 @@ fn contender_info(
     )];
     if name == "python-flask" {
         unsupported.insert(
-            "ws".to_string(),
+            Endpoint::Ws,
             "Flask has no WebSocket support without an extension".to_string(),
         );
         disclosures

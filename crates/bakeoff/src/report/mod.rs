@@ -114,7 +114,7 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
         ),
     ];
     for (name, version) in &e.runtimes {
-        rows.push((name.clone(), version.clone()));
+        rows.push((name.to_string(), version.clone()));
     }
     rows
 }

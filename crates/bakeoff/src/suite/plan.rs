@@ -80,8 +80,8 @@ pub struct ContenderSpec {
     pub name: String,
     pub default_workers: u32,
     pub max_workers: u32,
-    /// Endpoint name → why it is not served.
-    pub unsupported: BTreeMap<String, String>,
+    /// Endpoint → why it is not served.
+    pub unsupported: BTreeMap<crate::model::Endpoint, String>,
     /// Why none of its cells is measured (e.g. its dependencies do not install on
     /// the runtime it was derived for); set after setup by [`Plan::skip_contender`].
     pub skipped: Option<String>,
@@ -466,7 +466,7 @@ impl Plan {
             return Some(why.clone());
         }
         for ep in key.workload.endpoints() {
-            if let Some(why) = c.unsupported.get(*ep) {
+            if let Some(why) = c.unsupported.get(ep) {
                 return Some(format!("`{ep}` is not served by {}: {why}", c.name));
             }
         }

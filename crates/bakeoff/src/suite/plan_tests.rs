@@ -141,7 +141,7 @@ fn ws_gets_a_one_worker_launch_and_unsupported_is_skipped() {
     o.workloads = vec!["json".into(), "ws".into(), "db".into()];
     let mut b = spec("b");
     b.unsupported
-        .insert("db".into(), "no database driver".into());
+        .insert(crate::model::Endpoint::Db, "no database driver".into());
     let p = Plan::build(&o, vec![spec("a"), b]).unwrap();
     let finals: Vec<Launch> = p
         .launches()

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use bakeoff::model::{CellStatus, Run};
+use bakeoff::model::{CellStatus, Endpoint, Run};
 use bakeoff::report::{self, fixtures::sample_run, HtmlExtras};
 
 /// The charts the fixture's page must carry, listed from the fixture's shape
@@ -197,7 +197,7 @@ fn html_escapes_everything_from_the_run() {
     run.contenders[0].disclosures.push(evil.into());
     run.contenders[1]
         .unsupported
-        .insert("<u>ws</u>".into(), evil.into());
+        .insert(Endpoint::Ws, format!("<u>ws</u> {evil}"));
     run.environment.cpu_model = evil.into();
     let page = html(&run, &HtmlExtras::default());
     assert!(!page.contains("<script"), "raw script tag leaked");

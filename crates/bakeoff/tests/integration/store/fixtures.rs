@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bakeoff::model::{
-    Cell, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval, Language,
-    Profile, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict, TimelinePoint,
-    TrialOutcome, VariantInfo, WsPoint,
+    Cell, Consistency, ContenderInfo, Endpoint, Environment, EqualLoad, Estimate, Flag, Interval,
+    Language, Profile, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
+    TimelinePoint, TrialOutcome, VariantInfo, WsPoint,
 };
 use bakeoff::report::fixtures::{self as build, percentiles, step, trial, RunBuilder};
 use bakeoff::store::{Store, StoreError};
@@ -47,7 +47,7 @@ pub(crate) fn contenders() -> Vec<ContenderInfo> {
         install_bytes: i64::MAX as u64,
         install_secs: 4.25,
         app_loc: 180,
-        unsupported: BTreeMap::from([("ws-binary".into(), "text frames only".into())]),
+        unsupported: BTreeMap::from([(Endpoint::Ws, "text frames only".into())]),
         disclosures: vec!["uses fast-json-stringify".into(), "cluster module".into()],
         ..build::contender("node-fastify", Language::Node)
     };
