@@ -238,21 +238,36 @@ pub(crate) fn write_run(
     cells: Vec<Cell>,
     status: RunStatus,
 ) -> Run {
-    let id = begin(store, started);
-    for cell in &cells {
-        store.record_cell(id, cell).unwrap();
-    }
-    let finished = "2026-11-28T12:10:00Z";
-    store.finish_run(id, status, finished).unwrap();
-    RunBuilder::new()
-        .id(id)
-        .times(started, Some(finished))
+    let run = RunBuilder::new()
+        .times(started, Some("2026-11-28T12:10:00Z"))
         .status(status)
         .settings(settings())
         .environment(environment())
         .contenders(contenders())
         .cells(cells)
-        .build()
+        .build();
+    Run {
+        id: store_run(store, &run),
+        ..run
+    }
+}
+
+/// Write `run` through the store API (begin, each cell, finish); returns its id.
+pub(crate) fn store_run(store: &mut Store, run: &Run) -> i64 {
+    let id = store
+        .begin_run(
+            &run.started_at,
+            &run.settings,
+            &run.environment,
+            &run.contenders,
+        )
+        .unwrap();
+    for cell in &run.cells {
+        store.record_cell(id, cell).unwrap();
+    }
+    let finished = run.finished_at.as_deref().expect("a finished run");
+    store.finish_run(id, run.status, finished).unwrap();
+    id
 }
 
 pub(crate) fn temp_db() -> (tempfile::TempDir, PathBuf) {
