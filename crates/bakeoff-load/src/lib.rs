@@ -85,6 +85,31 @@ pub struct RequestSpec {
     pub expect: Option<std::sync::Arc<expect::Expect>>,
 }
 
+/// A session: requests sent in a fixed order on one connection, like a user
+/// who lists, then opens one, then searches (scenario files' `[[session]]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSpec {
+    /// Its name, for messages.
+    pub name: String,
+    /// Indexes into [`LoadConfig::requests`], in the order they are sent.
+    pub steps: Vec<usize>,
+    /// Relative weight among the sessions (0 = never chosen).
+    pub weight: u32,
+    /// A closed loop's pause after each step (a virtual user's think time),
+    /// drawn uniformly from `min..=max`; refused in an open loop, whose rate
+    /// alone sets when requests are sent.
+    pub think: Option<Think>,
+}
+
+/// A think time: uniform between `min` and `max`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Think {
+    /// The shortest pause.
+    pub min: Duration,
+    /// The longest pause.
+    pub max: Duration,
+}
+
 impl RequestSpec {
     /// A `GET path` of weight 1 whose class is the path.
     pub fn get(path: impl Into<String>) -> Self {
@@ -131,6 +156,10 @@ pub struct LoadConfig {
     pub target: Url,
     /// Weighted mix, chosen per request.
     pub requests: Vec<RequestSpec>,
+    /// When not empty, the mix is these sessions instead: each connection
+    /// sends one session's steps in order, then picks the next session by
+    /// weight; `requests` are only what the steps name.
+    pub sessions: Vec<SessionSpec>,
     /// TCP connections to the target (at most [`MAX_CONNECTIONS`]).
     pub connections: u32,
     /// Requests per second; `None` is a closed loop (maximum throughput).
@@ -178,6 +207,7 @@ impl LoadConfig {
         LoadConfig {
             target,
             requests: Vec::new(),
+            sessions: Vec::new(),
             connections: 64,
             rate: None,
             schedule: Schedule::Uniform,
@@ -388,6 +418,12 @@ pub struct LoadReport {
     pub classes: BTreeMap<String, ClassStats>,
     /// The measured window second by second.
     pub timeline: Vec<Second>,
+    /// Each [`timeline`](Self::timeline) second's corrected latencies, the
+    /// histogram its `p99_us` was read from, as HdrHistogram V2 bytes
+    /// ([`shard::histogram_bytes`]), so that merged seconds get exact
+    /// percentiles. Empty when not kept (a report read back from a document
+    /// without them); a merge then takes the parts' largest p99.
+    pub second_latency: Vec<Vec<u8>>,
     /// Time-averaged requests in flight during the measured window.
     pub mean_in_flight: f64,
     /// Open loop: measured sends more than 2 ms behind their intended time.
@@ -410,6 +446,9 @@ pub struct LoadReport {
     pub unanswered: u64,
     /// Open loop with a duration: the measured window in thirds.
     pub trend: Option<Trend>,
+    /// The [`trend`](Self::trend)'s thirds' corrected latencies, V2 bytes as
+    /// [`second_latency`](Self::second_latency), for exact merged p50 and p90.
+    pub trend_latency: Vec<Vec<u8>>,
     /// Requests written over the whole run, warm-up included.
     pub sent_all: u64,
     /// 2xx answers received over the whole run, warm-up included (late ones too).

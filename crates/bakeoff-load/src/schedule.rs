@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::expect::Expect;
 use crate::rng::Rng;
 use crate::template::{Render, RequestTemplate, Tables};
-use crate::{http, LoadConfig, LoadError, RequestSpec};
+use crate::{http, LoadConfig, LoadError, RequestSpec, Think};
 
 /// Pre-serialized requests and their weights; a templated request's bytes
 /// are one sample rendering (for priming), its template renders each send.
@@ -29,6 +29,10 @@ pub(crate) struct Plan {
     pub(crate) class_of: Vec<usize>,
     pub(crate) class_names: Vec<String>,
     pub(crate) cumulative: Vec<u64>,
+    /// The sessions (steps as request indexes, think time) and their
+    /// cumulative weights; empty: each request is picked by its own weight.
+    pub(crate) sessions: Vec<(Vec<usize>, Option<Think>)>,
+    pub(crate) session_cumulative: Vec<u64>,
 }
 
 impl Plan {
@@ -52,8 +56,16 @@ impl Plan {
             class_of: Vec::new(),
             class_names: Vec::new(),
             cumulative: Vec::new(),
+            sessions: Vec::new(),
+            session_cumulative: Vec::new(),
         };
         let mut total = 0u64;
+        for session in &cfg.sessions {
+            total += u64::from(session.weight);
+            plan.sessions.push((session.steps.clone(), session.think));
+            plan.session_cumulative.push(total);
+        }
+        total = 0;
         for spec in &specs {
             match &spec.template {
                 Some(t) => {
@@ -92,10 +104,44 @@ impl Plan {
         if self.bytes.len() == 1 {
             return 0;
         }
-        let total = *self.cumulative.last().unwrap_or(&1);
-        let x = rng.next_u64() % total.max(1);
-        self.cumulative.partition_point(|&c| c <= x)
+        draw(&self.cumulative, rng)
     }
+
+    /// The next request of a connection following sessions: the next step of
+    /// its current one, or the first of a session drawn by weight. `at` is the
+    /// connection's (session, step); its think time comes with the request
+    /// when the session goes on after it.
+    pub(crate) fn next_step(&self, at: &mut Option<(usize, usize)>, rng: &mut Rng) -> Step {
+        if self.sessions.is_empty() {
+            return Step {
+                request: self.pick(rng),
+                think: None,
+            };
+        }
+        let (session, step) = match *at {
+            Some((s, i)) if i < self.sessions[s].0.len() => (s, i),
+            _ => (draw(&self.session_cumulative, rng), 0),
+        };
+        *at = Some((session, step + 1));
+        let (steps, think) = &self.sessions[session];
+        Step {
+            request: steps[step],
+            think: *think,
+        }
+    }
+}
+
+/// A request to send, and the pause that follows it.
+pub(crate) struct Step {
+    pub(crate) request: usize,
+    pub(crate) think: Option<Think>,
+}
+
+/// An index drawn from cumulative weights.
+fn draw(cumulative: &[u64], rng: &mut Rng) -> usize {
+    let total = *cumulative.last().unwrap_or(&1);
+    let x = rng.next_u64() % total.max(1);
+    cumulative.partition_point(|&c| c <= x)
 }
 
 /// One rendering of a templated request, checked as a request line and
@@ -337,6 +383,57 @@ mod tests {
         assert!(stable(&[100.0, 101.0, 99.5]));
         assert!(!stable(&[100.0, 105.0, 100.0]));
         assert!(!stable(&[0.0, 0.0, 0.0]));
+    }
+
+    #[test]
+    fn sessions_send_their_steps_in_order_and_are_drawn_by_weight() {
+        use crate::SessionSpec;
+        let cfg = LoadConfig {
+            requests: ["/list", "/get", "/search"]
+                .into_iter()
+                .map(RequestSpec::get)
+                .collect(),
+            sessions: vec![
+                SessionSpec {
+                    name: "browse".into(),
+                    steps: vec![0, 1, 1],
+                    weight: 3,
+                    think: None,
+                },
+                SessionSpec {
+                    name: "find".into(),
+                    steps: vec![2, 1],
+                    weight: 1,
+                    think: None,
+                },
+            ],
+            ..LoadConfig::new(url::Url::parse("http://127.0.0.1:1/").unwrap())
+        };
+        let plan = Plan::new(&cfg, "h").unwrap();
+        let mut rng = Rng::new(11);
+        let mut at = None;
+        let (mut browse, mut find) = (0u32, 0u32);
+        let mut sent = Vec::new();
+        for _ in 0..4_000 {
+            // Each session runs to its end before the next begins.
+            match plan.next_step(&mut at, &mut rng).request {
+                0 => {
+                    browse += 1;
+                    sent.push(0);
+                    for want in [1, 1] {
+                        assert_eq!(plan.next_step(&mut at, &mut rng).request, want);
+                    }
+                }
+                2 => {
+                    find += 1;
+                    assert_eq!(plan.next_step(&mut at, &mut rng).request, 1);
+                }
+                other => panic!("a session began with step {other}"),
+            }
+        }
+        let share = f64::from(browse) / f64::from(browse + find);
+        assert!((0.72..0.78).contains(&share), "{share}");
+        assert!(!sent.is_empty());
     }
 
     #[test]

@@ -246,9 +246,11 @@ fn add(into: &mut Histogram<u64>, from: &Histogram<u64>, what: &str) -> Result<(
 /// Merge the reports of shards or segments that ran the same test at the same
 /// time. Exact where the data allows: histograms are added, counts, rates and
 /// mean in-flight counts summed, the windows' lengths and lags the largest,
-/// `valid` only when every part is. Each second's and third's percentiles are
-/// the largest of the parts' (an upper bound of the exact figure: no part has
-/// more than 1% of its samples over its own p99), as only their figures are kept.
+/// `valid` only when every part is. Each second's and third's percentiles come
+/// from the parts' histograms added ([`LoadReport::second_latency`],
+/// [`LoadReport::trend_latency`]): exact. Where a part lacks them (read back
+/// from a document without them) they are the largest of the parts' figures,
+/// an upper bound (no part has more than 1% of its samples over its own p99).
 /// Generator CPU and wall time are summed, so `generator_cpu_share` is the
 /// mean share per thread. Warnings are deduplicated, first seen first.
 pub fn merge_reports(reports: Vec<LoadReport>) -> Result<LoadReport, MergeError> {
@@ -286,7 +288,11 @@ pub fn merge_reports(reports: Vec<LoadReport>) -> Result<LoadReport, MergeError>
                 }
             }
         }
-        m.timeline = merge_timelines(&m.timeline, &r.timeline);
+        let seconds = merge_seconds(
+            (&m.timeline, &m.second_latency),
+            (&r.timeline, &r.second_latency),
+        )?;
+        (m.timeline, m.second_latency) = seconds;
         m.mean_in_flight += r.mean_in_flight;
         m.late_sends += r.late_sends;
         m.late_stalled += r.late_stalled;
@@ -294,9 +300,26 @@ pub fn merge_reports(reports: Vec<LoadReport>) -> Result<LoadReport, MergeError>
         m.unsent += r.unsent;
         m.outstanding += r.outstanding;
         m.unanswered += r.unanswered;
-        m.trend = match (m.trend, r.trend) {
-            (Some(a), Some(b)) => Some(merge_trends(a, b)),
-            (a, b) => a.or(b),
+        (m.trend, m.trend_latency) = match (m.trend, r.trend) {
+            (Some(a), Some(b)) => {
+                let mut t = merge_trends(a, b);
+                let exact = m.trend_latency.len() == 3 && r.trend_latency.len() == 3;
+                let thirds = if exact {
+                    let mut out = Vec::with_capacity(3);
+                    for (i, (x, y)) in m.trend_latency.iter().zip(&r.trend_latency).enumerate() {
+                        let h = added(x, y, "a trend third's latency")?;
+                        t.thirds[i].p50_us = quantile(&h, 0.5);
+                        t.thirds[i].p90_us = quantile(&h, 0.9);
+                        out.push(histogram_bytes(&h));
+                    }
+                    out
+                } else {
+                    Vec::new()
+                };
+                (Some(t), thirds)
+            }
+            (Some(a), None) => (Some(a), std::mem::take(&mut m.trend_latency)),
+            (None, b) => (b, r.trend_latency),
         };
         m.sent_all += r.sent_all;
         m.ok_all += r.ok_all;
@@ -369,7 +392,76 @@ fn sum_into<K: Ord + Copy>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>)
     }
 }
 
-/// Second by second: counts summed, p99 the largest of the parts'.
+/// A histogram as HdrHistogram V2 bytes (no deflate): small for a sparse
+/// histogram such as one second's, and what [`histogram_from_bytes`] reads.
+pub fn histogram_bytes(h: &Histogram<u64>) -> Vec<u8> {
+    use hdrhistogram::serialization::{Serializer as _, V2Serializer};
+    let mut out = Vec::new();
+    V2Serializer::new()
+        .serialize(h, &mut out)
+        .expect("a histogram of the engine's bounds serializes into memory");
+    out
+}
+
+/// The inverse of [`histogram_bytes`] (V2 with or without deflate).
+pub fn histogram_from_bytes(bytes: &[u8], what: &str) -> Result<Histogram<u64>, MergeError> {
+    let mut cursor = bytes;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut cursor)
+        .map_err(|e| MergeError::Histogram {
+            what: what.to_string(),
+            reason: format!("not an HdrHistogram V2: {e:?}"),
+        })
+}
+
+fn added(a: &[u8], b: &[u8], what: &str) -> Result<Histogram<u64>, MergeError> {
+    let mut h = histogram_from_bytes(a, what)?;
+    add(&mut h, &histogram_from_bytes(b, what)?, what)?;
+    Ok(h)
+}
+
+fn quantile(h: &Histogram<u64>, q: f64) -> u64 {
+    if h.is_empty() {
+        0
+    } else {
+        h.value_at_quantile(q)
+    }
+}
+
+/// Second by second: counts summed; the p99 from the seconds' histograms
+/// added when both sides carry one for each of their seconds (exact), else the
+/// largest of the parts' p99s. Returns the seconds and, when exact, their
+/// histograms.
+pub fn merge_seconds(
+    a: (&[Second], &[Vec<u8>]),
+    b: (&[Second], &[Vec<u8>]),
+) -> Result<(Vec<Second>, Vec<Vec<u8>>), MergeError> {
+    let exact = a.0.len() == a.1.len() && b.0.len() == b.1.len();
+    let mut seconds = merge_timelines(a.0, b.0);
+    if !exact {
+        return Ok((seconds, Vec::new()));
+    }
+    let mut by_second: BTreeMap<u32, Histogram<u64>> = BTreeMap::new();
+    for (s, bytes) in a.0.iter().zip(a.1).chain(b.0.iter().zip(b.1)) {
+        let h = histogram_from_bytes(bytes, "a second's latency")?;
+        match by_second.get_mut(&s.second) {
+            Some(into) => add(into, &h, "a second's latency")?,
+            None => {
+                by_second.insert(s.second, h);
+            }
+        }
+    }
+    let mut histograms = Vec::with_capacity(seconds.len());
+    for s in &mut seconds {
+        let h = &by_second[&s.second];
+        s.p99_us = quantile(h, 0.99);
+        histograms.push(histogram_bytes(h));
+    }
+    Ok((seconds, histograms))
+}
+
+/// Second by second: counts summed, p99 the largest of the parts' (an upper
+/// bound; [`merge_seconds`] is exact when the histograms are kept).
 pub fn merge_timelines(a: &[Second], b: &[Second]) -> Vec<Second> {
     let mut by_second: BTreeMap<u32, Second> = BTreeMap::new();
     for s in a.iter().chain(b) {
@@ -485,7 +577,7 @@ mod tests {
             errors: BTreeMap::from([(ErrorKind::Timeout, 1)]),
             status: BTreeMap::from([(200, n)]),
             service: latency.clone(),
-            latency,
+            latency: latency.clone(),
             classes,
             timeline: vec![Second {
                 second: 0,
@@ -493,6 +585,7 @@ mod tests {
                 errors: 1,
                 p99_us: p99,
             }],
+            second_latency: vec![histogram_bytes(&latency)],
             mean_in_flight: 2.0,
             late_sends: 1,
             late_stalled: 0,
@@ -500,9 +593,24 @@ mod tests {
             unsent: 0,
             outstanding: 1,
             unanswered: 1,
+            // Every sample in the first third, none in the others.
             trend: Some(Trend {
-                thirds: [TrendThird::default(); 3],
+                thirds: [
+                    TrendThird {
+                        requests: n,
+                        p50_us: quantile(&latency, 0.5),
+                        p90_us: quantile(&latency, 0.9),
+                        mean_in_flight: 2.0,
+                    },
+                    TrendThird::default(),
+                    TrendThird::default(),
+                ],
             }),
+            trend_latency: vec![
+                histogram_bytes(&latency),
+                histogram_bytes(&new_histogram()),
+                histogram_bytes(&new_histogram()),
+            ],
             sent_all: n + 1,
             ok_all: n,
             steal: None,
@@ -560,8 +668,16 @@ mod tests {
         assert_eq!(merged.achieved_rate, n as f64);
         assert_eq!(merged.timeline.len(), 1);
         assert_eq!(merged.timeline[0].requests, n);
-        // The second's p99 is bounded by the largest part's, never below the exact one.
-        assert!(merged.timeline[0].p99_us >= all.value_at_quantile(0.99));
+        // The second's p99 and the thirds' p50 and p90 are exact, from the
+        // parts' histograms added, not the largest of the parts' figures.
+        assert_eq!(merged.timeline[0].p99_us, all.value_at_quantile(0.99));
+        let first = merged.trend.unwrap().thirds[0];
+        assert_eq!(first.p50_us, all.value_at_quantile(0.5));
+        assert_eq!(first.p90_us, all.value_at_quantile(0.9));
+        assert_eq!(first.requests, n);
+        assert_eq!(merged.second_latency.len(), 1);
+        let back = histogram_from_bytes(&merged.second_latency[0], "second").unwrap();
+        assert_eq!(back.len(), n);
         assert_eq!(merged.mean_in_flight, 10.0);
         assert_eq!(
             (merged.generator_cpu_s, merged.generator_wall_s),
@@ -570,6 +686,25 @@ mod tests {
         assert_eq!(merged.warnings.iter().filter(|w| *w == "shared").count(), 1);
         assert_eq!(merged.warnings.len(), 6);
         assert!(merged.valid);
+    }
+
+    /// A part without its seconds' histograms (read back from an older
+    /// document): the merged p99 is the parts' largest, an upper bound.
+    #[test]
+    fn seconds_without_histograms_merge_to_an_upper_bound() {
+        let (fast, slow) = ([100u64; 300], [5_000u64; 100]);
+        let mut a = report_of(&fast, None);
+        a.second_latency.clear();
+        a.trend_latency.clear();
+        let m = merge_reports(vec![a, report_of(&slow, None)]).unwrap();
+        let p99 = m.timeline[0].p99_us;
+        assert!((4_990..=5_010).contains(&p99), "{p99}");
+        assert!(m.second_latency.is_empty() && m.trend_latency.is_empty());
+        // With both, the exact p99 of 300 fast and 100 slow samples is slow too,
+        // but the p50 of the first third is the fast one.
+        let m = merge_reports(vec![report_of(&fast, None), report_of(&slow, None)]).unwrap();
+        assert!((99..=101).contains(&m.trend.unwrap().thirds[0].p50_us));
+        assert!(histogram_from_bytes(b"nonsense", "x").is_err());
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub(crate) struct Recorder {
     pub service: Histogram<u64>,
     pub classes: Vec<ClassRec>,
     pub timeline: Vec<Second>,
+    /// Each closed second's histogram, V2 bytes (see `LoadReport::second_latency`).
+    pub second_latency: Vec<Vec<u8>>,
     /// Every response, warm-up included (drives the adaptive warm-up and progress).
     pub all_responses: u64,
     /// Requests written and 2xx answers received, warm-up and late ones included.
@@ -150,6 +152,7 @@ impl Recorder {
                 })
                 .collect(),
             timeline: Vec::new(),
+            second_latency: Vec::new(),
             all_responses: 0,
             sent_all: 0,
             ok_all: 0,
@@ -482,6 +485,16 @@ impl Recorder {
         })
     }
 
+    /// The trend's thirds' histograms as V2 bytes (empty without a trend).
+    pub(crate) fn trend_latency(&self) -> Vec<Vec<u8>> {
+        self.trend.as_deref().map_or_else(Vec::new, |t| {
+            t.latency
+                .iter()
+                .map(crate::shard::histogram_bytes)
+                .collect()
+        })
+    }
+
     /// Per class: requests, corrected and service-time histograms.
     pub(crate) fn class_stats(&self) -> Vec<ClassStats> {
         if self.classes.len() == 1 {
@@ -523,6 +536,8 @@ impl Recorder {
                 self.sec_hist.value_at_quantile(0.99)
             },
         });
+        self.second_latency
+            .push(crate::shard::histogram_bytes(&self.sec_hist));
         self.sec += 1;
         self.sec_hist.reset();
         self.sec_requests = 0;

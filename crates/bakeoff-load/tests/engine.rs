@@ -7,7 +7,9 @@ mod server;
 
 use std::time::{Duration, Instant};
 
-use bakeoff_load::{run, ErrorKind, LoadConfig, LoadError, RequestSpec, Schedule, Warmup};
+use bakeoff_load::{
+    run, ErrorKind, LoadConfig, LoadError, RequestSpec, Schedule, SessionSpec, Think, Warmup,
+};
 use server::Mode;
 use tokio_util::sync::CancellationToken;
 
@@ -429,4 +431,32 @@ async fn weighted_mix_sends_posts_with_headers_and_bodies() {
     assert_eq!(posts + gets, 2000);
     assert!((380..=620).contains(&posts), "posts {posts}");
     assert_eq!(r.classes["post"].latency.len(), posts);
+}
+
+/// Closed-loop virtual users with a think time: each connection sends a
+/// session's steps in order and pauses 40 ms after each, so two users make
+/// about 2 × 1 s ÷ 40 ms requests, not the thousands a closed loop without
+/// pauses makes, and the steps alternate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_users_follow_their_sessions_and_think() {
+    let srv = server::http(Mode::Delay(Duration::ZERO)).await;
+    let mut cfg = config(srv.url("/"), None, 2, 1.0);
+    cfg.requests = vec![RequestSpec::get("/a"), RequestSpec::get("/b")];
+    cfg.sessions = vec![SessionSpec {
+        name: "ab".into(),
+        steps: vec![0, 1],
+        weight: 1,
+        think: Some(Think {
+            min: Duration::from_millis(40),
+            max: Duration::from_millis(40),
+        }),
+    }];
+    let started = Instant::now();
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    // The last pause is cut at the window's end, not waited out.
+    assert!(started.elapsed() < Duration::from_millis(2500));
+    assert_eq!(r.error_count(), 0);
+    assert!((30..=56).contains(&r.requests), "{} requests", r.requests);
+    let (a, b) = (r.classes["/a"].requests, r.classes["/b"].requests);
+    assert!(a.abs_diff(b) <= 2, "a {a}, b {b}: not in order");
 }

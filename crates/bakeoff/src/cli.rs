@@ -25,7 +25,8 @@ pub enum Command {
     Load(LoadArgs),
     /// Merge the JSON of a test's segments (`load --segment I/N --json`) into one result, exactly.
     Merge(MergeArgs),
-    /// Run a test's segments on Kubernetes: write the Indexed Job (`k8s job`).
+    /// Run a test's segments on Kubernetes: write the Indexed Job (`k8s job`),
+    /// or run it and merge its segments (`k8s run`).
     K8s(K8sArgs),
     /// Install the contenders from their lockfiles and generate the data.
     Setup(SetupArgs),
@@ -149,6 +150,28 @@ pub enum K8sCommand {
     /// Print an Indexed Job manifest (YAML) whose N pods each run one segment
     /// of the test from a shared start; apply it with `kubectl apply -f -`.
     Job(K8sJobArgs),
+    /// Run that Job through the Kubernetes API (your kubeconfig): create it,
+    /// wait, merge its pods' segments, print the result, delete the Job.
+    Run(K8sRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sRunArgs {
+    #[command(flatten)]
+    pub job: K8sJobArgs,
+    /// The kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Give up (and delete the Job) after this long, e.g. 10m (default: the
+    /// Job's deadline, start + 60 s + duration + 2 min, plus 30 s).
+    #[arg(long, allow_hyphen_values = true)]
+    pub timeout: Option<String>,
+    /// Print one JSON document (the schema of `load --json`) and nothing else on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -400,7 +423,8 @@ pub struct AdviseArgs {
     /// Run id, or "latest".
     #[arg(long, default_value = "latest")]
     pub run: String,
-    /// Workload mix in percent, e.g. realtime=40,io=40,data=20.
+    /// Workload mix in percent, e.g. realtime=40,io=40,data=20 (categories api, crud,
+    /// io, cpu, data, realtime, or a custom workload the run measured by its name).
     #[arg(long)]
     pub mix: Option<String>,
     /// The team's skills: js, python or both.

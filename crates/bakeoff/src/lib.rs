@@ -16,7 +16,9 @@
 //!   end-of-life dates in `eol`), the supervisor (processes, health, logs,
 //!   teardown), and the contract's `verification` with its `verify_stamps`.
 //! - [`distributed`]: a test split into segments run on many machines, their
-//!   exact merge, and the Kubernetes Indexed Job that runs them.
+//!   exact merge, the Kubernetes Indexed Job that runs them, and `k8s run`'s
+//!   create/wait/collect/delete behind the `Cluster` trait (its kube client
+//!   in `kube_cluster`, feature `k8s`).
 //! - [`database`]: SQLite or a private PostgreSQL server for the db workloads.
 //! - [`load_doc`]: the `bakeoff load --json` document as serde structs, and
 //!   the schema generated from them.
@@ -49,6 +51,9 @@
 //!   its start rate (`suite::search`), the profiles that run it (`suite::plan`)
 //!   and its report kind (`report::summary`). A name bakeoff does not define
 //!   reads back as `Workload::Custom`, so stores stay readable.
+//! - **A user's own workload** needs no code: a contender's `[[workloads]]`
+//!   (`contender/manifest_workloads.rs`) names a scenario file, measured as
+//!   `Workload::Custom(name)` with the scenario's mix (`suite::live::CustomRequests`).
 //! - **A contender field**: its table's struct in `contender/manifest_toml.rs`
 //!   (serde names it in errors), its rule in `contender/manifest.rs`, and what
 //!   the run records of it in `model::ContenderInfo`.

@@ -286,6 +286,14 @@ pub struct HistogramsDoc {
     pub service: String,
     #[serde(default)]
     pub classes: BTreeMap<String, ClassHistogramsDoc>,
+    /// Each timeline second's corrected latencies (the same form), in the
+    /// timeline's order, so merged seconds get exact p99s; absent from older
+    /// documents, whose merged seconds take the segments' largest p99.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seconds: Vec<String>,
+    /// The trend's thirds' corrected latencies (the same form).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thirds: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

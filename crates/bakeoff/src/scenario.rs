@@ -7,10 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bakeoff_load::expect::Expect;
 use bakeoff_load::template::{Context, Order, RequestTemplate, Table, Tables, Text};
-use bakeoff_load::RequestSpec;
+use bakeoff_load::{RequestSpec, SessionSpec, Think};
 use bytes::Bytes;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -29,6 +30,8 @@ pub struct Scenario {
     /// The service's base URL, when the file names one.
     pub target: Option<String>,
     pub requests: Vec<RequestSpec>,
+    /// `[[session]]`s: when there are any, the mix is theirs.
+    pub sessions: Vec<SessionSpec>,
 }
 
 impl Scenario {
@@ -56,6 +59,25 @@ struct File {
     /// The request classes.
     #[serde(default)]
     request: Vec<RequestFile>,
+    /// Requests in a fixed order on one connection; when any is given, the mix
+    /// is the sessions' (by their weights), not the requests'.
+    #[serde(default)]
+    session: Vec<SessionFile>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct SessionFile {
+    /// Its name, for messages; unique.
+    name: String,
+    /// Request names, in the order they are sent (a name may repeat).
+    steps: Vec<String>,
+    /// Share of the sessions' mix (0 = never).
+    #[serde(default = "one")]
+    weight: u32,
+    /// A closed loop's pause after each step, `"1s"` or a range `"500ms..2s"`
+    /// (virtual users; refused with a rate).
+    think: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -101,9 +123,9 @@ struct RequestFile {
     /// The body, templated (or `body_file`, relative to the scenario file).
     body: Option<String>,
     body_file: Option<String>,
-    /// Share of the mix (0 = never).
-    #[serde(default = "one")]
-    weight: u32,
+    /// Share of the mix (0 = never; default 1). Not given with sessions,
+    /// whose own weights make the mix.
+    weight: Option<u32>,
     expect: Option<ExpectFile>,
 }
 
@@ -191,7 +213,8 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
                 .map_err(|e| format!("request `{}`: {e}", r.name))?,
         );
     }
-    if requests.iter().all(|r| r.weight == 0) {
+    let sessions = sessions(&file)?;
+    if sessions.is_empty() && requests.iter().all(|r| r.weight == 0) {
         return Err("every request has weight 0; give at least one a weight above 0".into());
     }
     if let Some(target) = &file.target {
@@ -205,7 +228,110 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
     Ok(Scenario {
         target: file.target,
         requests,
+        sessions,
     })
+}
+
+/// The `[[session]]`s with their steps as request indexes; every request
+/// must be a step of some session, and none may carry its own weight.
+fn sessions(file: &File) -> Result<Vec<SessionSpec>, String> {
+    if file.session.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Some(r) = file.request.iter().find(|r| r.weight.is_some()) {
+        return Err(format!(
+            "request `{}` has a weight, but the scenario has sessions, whose weights make the mix; remove the request's weight",
+            r.name
+        ));
+    }
+    let index = |name: &str| file.request.iter().position(|r| r.name == name);
+    let mut names = BTreeSet::new();
+    let mut out = Vec::new();
+    for s in &file.session {
+        if s.name.trim().is_empty() {
+            return Err("a [[session]] has an empty name; give each a name".into());
+        }
+        if !names.insert(s.name.as_str()) {
+            return Err(format!(
+                "two [[session]]s are named `{}`; names must be unique",
+                s.name
+            ));
+        }
+        if s.steps.is_empty() {
+            return Err(format!(
+                "session `{}` has no steps; list request names, e.g. steps = [\"login\", \"search\"]",
+                s.name
+            ));
+        }
+        let steps = s
+            .steps
+            .iter()
+            .map(|step| {
+                index(step).ok_or_else(|| {
+                    format!(
+                        "session `{}`: step `{step}` is not a [[request]] name (there are: {})",
+                        s.name,
+                        file.request
+                            .iter()
+                            .map(|r| r.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let think = match &s.think {
+            Some(text) => Some(think(text).map_err(|e| format!("session `{}`: {e}", s.name))?),
+            None => None,
+        };
+        out.push(SessionSpec {
+            name: s.name.clone(),
+            steps,
+            weight: s.weight,
+            think,
+        });
+    }
+    if out.iter().all(|s| s.weight == 0) {
+        return Err("every session has weight 0; give at least one a weight above 0".into());
+    }
+    if let Some(unused) = (0..file.request.len()).find(|i| !out.iter().any(|s| s.steps.contains(i)))
+    {
+        return Err(format!(
+            "request `{}` is a step of no session, so it would never be sent; add it to a session's steps or remove it",
+            file.request[unused].name
+        ));
+    }
+    Ok(out)
+}
+
+/// `"1s"` or `"500ms..2s"`.
+fn think(text: &str) -> Result<Think, String> {
+    let span = |t: &str| {
+        humantime::parse_duration(t.trim()).map_err(|e| {
+            format!(
+                "think `{text}`: `{}` is not a duration ({e}); write e.g. \"1s\" or \"500ms..2s\"",
+                t.trim()
+            )
+        })
+    };
+    let (min, max) = match text.split_once("..") {
+        Some((a, b)) => (span(a)?, span(b)?),
+        None => {
+            let d = span(text)?;
+            (d, d)
+        }
+    };
+    if min > max {
+        return Err(format!(
+            "think `{text}`: the range runs from the shorter pause to the longer"
+        ));
+    }
+    if max > Duration::from_secs(3600) {
+        return Err(format!(
+            "think `{text}`: a pause of over an hour is not a think time"
+        ));
+    }
+    Ok(Think { min, max })
 }
 
 fn table(name: &str, d: &DataFile, dir: &Path) -> Result<Table, String> {
@@ -319,7 +445,7 @@ fn request(
     };
     Ok(RequestSpec {
         class: r.name.clone(),
-        weight: r.weight,
+        weight: r.weight.unwrap_or(1),
         template: Some(Arc::new(RequestTemplate {
             method: method.clone(),
             path,
@@ -482,6 +608,111 @@ expect = { json = { pointer = "/ok", equals = true } }
             "{}",
             err("[[request]]\nname = \"a\"\n")
         );
+    }
+
+    /// `examples/crud.toml` loads, with the four CRUD classes and their checks.
+    #[test]
+    fn the_crud_example_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/crud.toml");
+        let s = load(&path).unwrap();
+        assert_eq!(s.classes(), ["list", "get", "create", "search"]);
+        assert!(s.requests.iter().all(|r| r.expect.is_some()));
+        let create = s.requests[2].template.as_ref().unwrap();
+        assert!(!create.body.is_static(), "a templated JSON body");
+        assert!(create
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type")));
+    }
+
+    const BROWSE: &str = r#"
+[[request]]
+name = "list"
+path = "/items"
+
+[[request]]
+name = "get"
+path = "/items/{{ int 1 100 }}"
+
+[[request]]
+name = "search"
+path = "/search?q=x"
+
+[[session]]
+name = "browse"
+steps = ["list", "get", "get"]
+weight = 3
+think = "100ms..2s"
+
+[[session]]
+name = "find"
+steps = ["search", "get"]
+"#;
+
+    #[test]
+    fn sessions_name_their_steps_and_think() {
+        let s = parse(BROWSE, Path::new(".")).unwrap();
+        assert_eq!(s.classes(), ["list", "get", "search"]);
+        assert_eq!(s.sessions.len(), 2);
+        let browse = &s.sessions[0];
+        assert_eq!(
+            (browse.steps.as_slice(), browse.weight),
+            ([0, 1, 1].as_slice(), 3)
+        );
+        let think = browse.think.unwrap();
+        assert_eq!(
+            (think.min, think.max),
+            (Duration::from_millis(100), Duration::from_secs(2))
+        );
+        let find = &s.sessions[1];
+        assert_eq!(
+            (find.steps.as_slice(), find.weight, find.think),
+            ([2, 1].as_slice(), 1, None)
+        );
+        assert_eq!(
+            parse(&BROWSE.replace("100ms..2s", "1s"), Path::new("."))
+                .unwrap()
+                .sessions[0]
+                .think
+                .map(|t| (t.min, t.max)),
+            Some((Duration::from_secs(1), Duration::from_secs(1)))
+        );
+    }
+
+    #[test]
+    fn session_mistakes_are_named_with_their_fix() {
+        let err = |text: &str| parse(text, Path::new(".")).unwrap_err();
+        let bad = err(&BROWSE.replace("\"list\", \"get\", \"get\"", "\"list\", \"buy\""));
+        assert!(
+            bad.contains("step `buy` is not a [[request]] name (there are: list, get, search)"),
+            "{bad}"
+        );
+        let bad = err(&BROWSE.replace("[\"search\", \"get\"]", "[\"get\"]"));
+        assert!(
+            bad.contains("request `search` is a step of no session"),
+            "{bad}"
+        );
+        let bad = err(&BROWSE.replace("path = \"/items\"\n", "path = \"/items\"\nweight = 2\n"));
+        assert!(
+            bad.contains("request `list` has a weight") && bad.contains("sessions"),
+            "{bad}"
+        );
+        let bad = err(&BROWSE.replace("100ms..2s", "2s..100ms"));
+        assert!(
+            bad.contains("session `browse`: think") && bad.contains("shorter"),
+            "{bad}"
+        );
+        let bad = err(&BROWSE.replace("100ms..2s", "soon"));
+        assert!(bad.contains("`soon` is not a duration"), "{bad}");
+        let bad = err(&BROWSE.replace("[\"search\", \"get\"]", "[]"));
+        assert!(bad.contains("session `find` has no steps"), "{bad}");
+        let bad = err(&BROWSE.replace("name = \"find\"", "name = \"browse\""));
+        assert!(bad.contains("two [[session]]s are named `browse`"), "{bad}");
+        let zero = BROWSE.replace("weight = 3", "weight = 0").replace(
+            "steps = [\"search\", \"get\"]",
+            "steps = [\"search\", \"get\"]\nweight = 0",
+        );
+        assert!(err(&zero).contains("every session has weight 0"));
     }
 
     #[test]

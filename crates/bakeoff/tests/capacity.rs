@@ -58,6 +58,8 @@ fn driver(generator: Option<usize>) -> EngineDriver {
         database_down: None,
         database_procs: None,
         requests: None,
+        custom: Default::default(),
+        sessions: Vec::new(),
     }
 }
 
@@ -99,6 +101,7 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
         let base = format!("http://{}", server.addr());
         let windows = HttpWindows {
             driver: &driver,
+            contender: "server",
             base_url: &base,
             workload: Workload::Json,
         };
@@ -160,6 +163,7 @@ async fn a_window_with_a_stopped_generator_is_retried() {
     let base = format!("http://{}", server.addr());
     let windows = HttpWindows {
         driver: &driver,
+        contender: "server",
         base_url: &base,
         workload: Workload::Json,
     };

@@ -39,11 +39,14 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
     let mut engine_lag = Duration::ZERO;
     // A templated request's rendering, its body's, and its table rows: reused.
     let (mut rendered, mut scratch, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+    // Following sessions: this connection's (session, next step).
+    let mut session = None;
     loop {
         let Some(intended) = e.sched.borrow_mut().next_ticket(now) else {
             break;
         };
-        let idx = e.plan.pick(&mut e.rng.borrow_mut());
+        let step = e.plan.next_step(&mut session, &mut e.rng.borrow_mut());
+        let idx = step.request;
         let class = e.plan.class_of[idx];
         let mut ticket = Ticket {
             intended,
@@ -200,6 +203,19 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
         free_since = done;
         record(&e, class, intended, sent, done, outcome, true);
         held.set(None);
+        if let Some(think) = step.think {
+            // A virtual user's pause (closed loop only), cut short at the
+            // window's end so the run does not wait for it.
+            let pause = think.min + (think.max - think.min).mul_f64(e.rng.borrow_mut().fraction());
+            let end = e.sched.borrow().end;
+            let until = end.map_or(now + pause, |end| (now + pause).min(end));
+            if until > now {
+                wait.as_mut().reset(until);
+                (&mut wait).await;
+                now = Instant::now();
+                free_since = now;
+            }
+        }
     }
     e.live.set(e.live.get() - 1);
     if e.live.get() == 0 {

@@ -94,8 +94,45 @@ pub(crate) fn validate(cfg: &LoadConfig) -> Result<(), LoadError> {
     {
         return bad("the abandon latency must be greater than zero and at most 7 days");
     }
-    if !cfg.requests.is_empty() && cfg.requests.iter().all(|r| r.weight == 0) {
-        return bad("every request in the mix has weight 0");
+    if cfg.sessions.is_empty() {
+        if !cfg.requests.is_empty() && cfg.requests.iter().all(|r| r.weight == 0) {
+            return bad("every request in the mix has weight 0");
+        }
+        return Ok(());
+    }
+    validate_sessions(cfg)
+}
+
+fn validate_sessions(cfg: &LoadConfig) -> Result<(), LoadError> {
+    let bad = |m: String| Err(LoadError::InvalidConfig(m));
+    if cfg.sessions.iter().all(|s| s.weight == 0) {
+        return bad("every session in the mix has weight 0".into());
+    }
+    for s in &cfg.sessions {
+        if s.steps.is_empty() {
+            return bad(format!("session `{}` has no steps", s.name));
+        }
+        if let Some(i) = s.steps.iter().find(|&&i| i >= cfg.requests.len()) {
+            return bad(format!(
+                "session `{}` names request {i}, but there are {} requests",
+                s.name,
+                cfg.requests.len()
+            ));
+        }
+        if let Some(t) = s.think {
+            if cfg.rate.is_some() {
+                return bad(format!(
+                    "session `{}` has a think time, which only a closed loop has: an open loop's rate alone sets when requests are sent; drop the rate for virtual users (-c N), or the think time",
+                    s.name
+                ));
+            }
+            if t.min > t.max || t.max > crate::MAX_SPAN {
+                return bad(format!(
+                    "session `{}`: the think time must run from a minimum up to a maximum of at most 7 days",
+                    s.name
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -479,6 +516,7 @@ pub(crate) async fn drive(
         service: rec.service.clone(),
         classes,
         timeline: std::mem::take(&mut rec.timeline),
+        second_latency: std::mem::take(&mut rec.second_latency),
         mean_in_flight,
         late_sends: engine.late_sends.get(),
         late_stalled: engine.late_stalled.get(),
@@ -487,6 +525,7 @@ pub(crate) async fn drive(
         outstanding: rec.outstanding,
         unanswered: u64::from(rec.in_flight()),
         trend: rec.trend(),
+        trend_latency: rec.trend_latency(),
         sent_all: rec.sent_all,
         ok_all: rec.ok_all,
         steal: None,
@@ -641,8 +680,31 @@ mod tests {
         let mut c = base.clone();
         c.duration = Some(Duration::ZERO);
         assert!(validate(&c).unwrap_err().to_string().contains("duration"));
-        let mut c = base;
+        let mut c = base.clone();
         c.duration = None;
         assert!(validate(&c).is_err());
+        // Think time is a closed loop's: an open loop's rate sets the sends.
+        let mut c = base;
+        c.requests = vec![crate::RequestSpec::get("/")];
+        c.sessions = vec![crate::SessionSpec {
+            name: "browse".into(),
+            steps: vec![0],
+            weight: 1,
+            think: Some(crate::Think {
+                min: Duration::from_millis(10),
+                max: Duration::from_millis(20),
+            }),
+        }];
+        assert!(validate(&c).is_ok());
+        c.rate = Some(100.0);
+        let why = validate(&c).unwrap_err().to_string();
+        assert!(
+            why.contains("session `browse`") && why.contains("closed loop"),
+            "{why}"
+        );
+        c.rate = None;
+        c.sessions[0].steps = vec![1];
+        let why = validate(&c).unwrap_err().to_string();
+        assert!(why.contains("names request 1"), "{why}");
     }
 }

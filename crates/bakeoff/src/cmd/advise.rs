@@ -100,14 +100,7 @@ pub(super) async fn execute(
         );
         run = with_database_cells(run, &pg);
     }
-    let measured: Vec<Category> = Category::ALL
-        .into_iter()
-        .filter(|c| {
-            run.cells
-                .iter()
-                .any(|cell| c.workloads().contains(&cell.workload) && cell.status.is_ok())
-        })
-        .collect();
+    let measured = Category::measured(&run);
     let profile = inputs
         .validate(&measured, &eco.need_names())
         .map_err(flag_input)?;

@@ -1,18 +1,33 @@
 //! `bakeoff k8s job …`: a distributed test as a Kubernetes Indexed Job
-//! manifest on stdout; the explicit target and the shared start on stderr.
+//! manifest on stdout; `bakeoff k8s run …`: that Job run through the API (the
+//! library's `distributed::cluster`), its merged result on stdout. The
+//! explicit target, the shared start and the progress go to stderr.
 
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
+use tokio_util::sync::CancellationToken;
 
-use crate::cli::{K8sArgs, K8sCommand, K8sJobArgs};
+use crate::cli::{K8sArgs, K8sCommand, K8sJobArgs, K8sRunArgs};
+use crate::distributed::cluster::{run_job, Cluster as _, ClusterError, RunConfig, RunError};
 use crate::distributed::k8s::{to_yaml, JobPlan};
+use crate::distributed::kube_cluster::{KubeCluster, KubeOptions};
 use crate::distributed::{format_time, parse_start_at};
-use crate::InputError;
+use crate::report::load::merged_summary;
+use crate::{InputError, Interrupted};
 
-pub(super) fn execute(args: K8sArgs) -> Result<u8> {
+/// How often `k8s run` reads the Job's status.
+const POLL: Duration = Duration::from_secs(1);
+
+/// `k8s run`'s default bound past the Job's own deadline, so that Kubernetes
+/// fails a late Job first (with its reason).
+const TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
+
+pub(super) async fn execute(args: K8sArgs, cancel: CancellationToken) -> Result<u8> {
     match args.command {
         K8sCommand::Job(a) => job(a),
+        K8sCommand::Run(a) => run(a, cancel).await,
     }
 }
 
@@ -56,13 +71,13 @@ pub(crate) fn plan(a: &K8sJobArgs, now: SystemTime) -> Result<JobPlan> {
     Ok(plan)
 }
 
-fn job(a: K8sJobArgs) -> Result<u8> {
-    let p = plan(&a, SystemTime::now())?;
+/// The plan in words, for stderr: the explicit target, the test, the pods.
+fn describe(p: &JobPlan) -> String {
     let size = p.pod_size();
-    eprintln!(
+    format!(
         "target: {} (remote: each of the {} pods loads it with --allow-remote)\n\
          test {}: {} from {}, {} s measured; per pod {}m CPU, {} MiB, {} thread(s)\n\
-         the pods' clocks must agree (NTP); collect each pod's log (its JSON) and run `bakeoff merge`",
+         the pods' clocks must agree (NTP)",
         p.target,
         p.agents,
         p.test().id,
@@ -74,8 +89,77 @@ fn job(a: K8sJobArgs) -> Result<u8> {
         size.cpu_millis,
         size.memory_mib,
         size.threads,
+    )
+}
+
+fn job(a: K8sJobArgs) -> Result<u8> {
+    let p = plan(&a, SystemTime::now())?;
+    eprintln!(
+        "{}; collect each pod's log (its JSON) and run `bakeoff merge`, or use `bakeoff k8s run`",
+        describe(&p)
     );
     out!("{}", to_yaml(&p.job()))?;
+    Ok(0)
+}
+
+/// A kubeconfig that is missing or unusable is the user's to fix (exit 2).
+fn connect_error(e: ClusterError) -> anyhow::Error {
+    match e {
+        ClusterError::NoKubeconfig { .. } | ClusterError::Kubeconfig { .. } => {
+            input(crate::error::chain(&e))
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+async fn run(a: K8sRunArgs, cancel: CancellationToken) -> Result<u8> {
+    let mut p = plan(&a.job, SystemTime::now())?;
+    let timeout = match &a.timeout {
+        Some(t) => match duration("--timeout", t)? {
+            Duration::ZERO => return Err(input("--timeout must be above zero, e.g. 10m")),
+            d => d,
+        },
+        None => p.active_deadline() + TIMEOUT_MARGIN,
+    };
+    let options = KubeOptions {
+        kubeconfig: a.kubeconfig.clone(),
+        context: a.context.clone(),
+        namespace: p.namespace.clone(),
+    };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let env = std::env::var_os("KUBECONFIG");
+    let cluster = KubeCluster::connect(&options, env.as_deref(), home.as_deref())
+        .await
+        .map_err(connect_error)?;
+    p.namespace = Some(cluster.namespace().to_string());
+    eprintln!(
+        "{}\nAPI server {}, namespace {}; waiting at most {} (--timeout)",
+        describe(&p),
+        cluster.server(),
+        cluster.namespace(),
+        humantime::format_duration(timeout)
+    );
+    let config = RunConfig {
+        timeout,
+        poll: POLL,
+    };
+    let say = |s: &str| eprintln!("{s}");
+    let m = match run_job(&cluster, &p.job(), &config, &cancel, &say).await {
+        Ok(m) => m,
+        Err(RunError::Interrupted) => return Err(Interrupted.into()),
+        Err(e) if e.is_interrupted() => {
+            // The Job may be left: say so before the usual "interrupted".
+            eprintln!("error: {}", crate::error::chain(&e));
+            return Err(Interrupted.into());
+        }
+        Err(e @ RunError::Exists { .. }) => return Err(input(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(&m.doc())?)?;
+    } else {
+        out!("{}", merged_summary(&m))?;
+    }
     Ok(0)
 }
 

@@ -200,7 +200,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Load(args) => load::execute(args, cancel).await,
         Command::Merge(args) => merge::execute(args),
-        Command::K8s(args) => k8s::execute(args),
+        Command::K8s(args) => k8s::execute(args, cancel).await,
         Command::Setup(args) => setup::execute(args, cancel).await,
         Command::Verify(args) => verify::execute(args, cancel).await,
         Command::Run(args) => run::execute(args, cancel).await,

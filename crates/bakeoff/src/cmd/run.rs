@@ -62,6 +62,16 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     }
     let results_dir = selection.results_dir.clone();
     let contenders = select_contenders(&selection, quiet, &cancel).await?;
+    // Each contender's own workloads' mixes, read before anything starts.
+    let mut custom = crate::suite::live::CustomRequests::new();
+    for c in &contenders {
+        let mixes = c
+            .custom_scenarios()
+            .with_context(|| format!("reading {}'s own workloads", c.name()))?;
+        if !mixes.is_empty() {
+            custom.insert(c.name().to_string(), mixes);
+        }
+    }
     let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
     let database = args.database.database();
     let specs: Vec<ContenderSpec> = contenders
@@ -71,6 +81,12 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             default_workers: c.manifest.workers.default,
             max_workers: c.manifest.workers.max,
             unsupported: c.unsupported_on(database),
+            custom: c
+                .manifest
+                .workloads
+                .iter()
+                .map(|w| w.name.clone())
+                .collect(),
             skipped: None,
         })
         .collect();
@@ -283,6 +299,8 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         }),
         database_procs: postgres.as_ref().map(|pg| pg.server.processes()),
         requests: None,
+        custom,
+        sessions: Vec::new(),
     };
     // bakeoff's own threads (the upstream service, the sampler, the runtime)
     // share the generator's core, never the contender's.
@@ -367,9 +385,14 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         overhead_pct(wall, outcome.measuring)
     )?;
     writeln!(out, "HTML report: {}", html.display())?;
+    // A run of the user's own workloads is advised on them.
+    let mix = match plan.workloads.iter().find_map(|w| w.custom_name()) {
+        Some(name) => format!("{name}=100"),
+        None => "io=50,api=50".into(),
+    };
     writeln!(
         out,
-        "Next: `bakeoff claims`, `bakeoff advise --mix io=50,api=50 --team js`"
+        "Next: `bakeoff claims`, `bakeoff advise --mix {mix} --team js`"
     )?;
     Ok(0)
 }

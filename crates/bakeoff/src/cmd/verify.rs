@@ -140,9 +140,12 @@ fn render(verdicts: &[Verdict]) -> String {
             };
             rows.push(vec![v.contender.clone(), e.endpoint.clone(), result]);
             if e.status == EndpointStatus::Fail {
-                // The common check is no endpoint: no leading slash.
+                // The common check is no endpoint, nor is a custom workload's
+                // class (`workload/class`): no leading slash.
                 let label = if e.endpoint == COMMON {
                     format!("({COMMON})")
+                } else if e.endpoint.contains('/') {
+                    e.endpoint.clone()
                 } else {
                     format!("/{}", e.endpoint)
                 };
@@ -207,6 +210,7 @@ mod tests {
                     endpoint("json", EndpointStatus::Fail, &["expected {\"message\":..}"]),
                     endpoint("db", EndpointStatus::Pass, &[]),
                     endpoint("http", EndpointStatus::Fail, &["keep-alive: declared"]),
+                    endpoint("shop/new", EndpointStatus::Fail, &["JSON /ok is false"]),
                     endpoint("ws", EndpointStatus::NotApplicable, &["no broker"]),
                     endpoint("io", EndpointStatus::NotApplicable, &[&long]),
                 ],
@@ -230,6 +234,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("- a (http): keep-alive: declared"), "{out}");
+        assert!(out.contains("- a shop/new: JSON /ok is false"), "{out}");
         assert!(out.contains("b          (start)   FAIL"), "{out}");
         assert!(
             out.contains("- b (start): b exited (exit status: 3)"),

@@ -3,7 +3,8 @@
 //! The file is parsed as TOML, deserialized into structs that mirror its tables
 //! (`manifest_toml.rs`: `deny_unknown_fields`, type errors with the dotted field),
 //! then checked rule by rule here and in `manifest_variants.rs` (`[[variants]]`,
-//! `setup.lockfiles`, `databases`). Every error names the file, the dotted field
+//! `setup.lockfiles`, `databases`) and `manifest_workloads.rs` (`[[workloads]]`,
+//! custom workloads and their scenario files). Every error names the file, the dotted field
 //! and the fix. Nothing here panics on any input.
 //!
 //! A new field: one line in its table's struct in `manifest_toml.rs`, its rule in
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use raw::{RawEndpoints, RawManifest, RawSetup, RawStart, RawWorkers};
 use serde::Serialize;
+pub use workloads::CustomWorkload;
 
 use crate::database::Database;
 use crate::model::Endpoint;
@@ -41,7 +43,8 @@ pub struct Manifest {
     pub workers: Workers,
     /// Contract endpoints, in manifest order.
     pub supported: Vec<Endpoint>,
-    /// Endpoint -> why the stack cannot serve it idiomatically.
+    /// Endpoint -> why the stack cannot serve it idiomatically (for an app
+    /// with custom workloads, every endpoint it does not list as supported).
     pub unsupported: BTreeMap<Endpoint, String>,
     pub disclosures: Vec<String>,
     /// `[[variants]]`: named configurations of the same app, in manifest order.
@@ -49,6 +52,8 @@ pub struct Manifest {
     /// `databases`: where the app can read the db workloads' rows (absent:
     /// `["sqlite"]`), in manifest order, each once.
     pub databases: Vec<Database>,
+    /// `[[workloads]]`: the app's own workloads, in manifest order.
+    pub workloads: Vec<CustomWorkload>,
 }
 
 /// One `[[variants]]` entry: the same install, started differently.
@@ -177,6 +182,7 @@ pub fn load(file: &Path) -> Result<Manifest, ManifestError> {
             ));
         }
     }
+    workloads::check_scenarios(file, dir, &manifest)?;
     Ok(manifest)
 }
 
@@ -314,7 +320,14 @@ impl Check<'_> {
         let setup = self.setup(self.section("setup", raw.setup)?)?;
         let start = self.start(self.section("start", raw.start)?)?;
         let workers = self.workers(raw.workers)?;
-        let (supported, unsupported) = self.endpoints(self.section("endpoints", raw.endpoints)?)?;
+        let workloads = self.workloads(raw.workloads)?;
+        // An app with its own workloads needs none of the contract's endpoints.
+        let endpoints = match (raw.endpoints, workloads.is_empty()) {
+            (Some(e), _) => e,
+            (None, false) => RawEndpoints::default(),
+            (None, true) => self.section("endpoints", None)?,
+        };
+        let (supported, unsupported) = self.endpoints(endpoints, !workloads.is_empty())?;
         let disclosures = raw
             .disclosures
             .into_iter()
@@ -345,6 +358,7 @@ impl Check<'_> {
             disclosures,
             variants,
             databases,
+            workloads,
         })
     }
 
@@ -492,7 +506,16 @@ impl Check<'_> {
         Ok(Workers { default, max })
     }
 
-    fn endpoints(&self, raw: RawEndpoints) -> R<(Vec<Endpoint>, BTreeMap<Endpoint, String>)> {
+    /// `custom`: the app declares `[[workloads]]`, so `supported` may be
+    /// absent (none) and an endpoint it does not list is unsupported.
+    fn endpoints(
+        &self,
+        mut raw: RawEndpoints,
+        custom: bool,
+    ) -> R<(Vec<Endpoint>, BTreeMap<Endpoint, String>)> {
+        if custom && raw.supported.is_none() {
+            raw.supported = Some(Vec::new());
+        }
         let Some(supported) = raw.supported else {
             return Err(self.err(
                 "endpoints.supported",
@@ -527,6 +550,15 @@ impl Check<'_> {
                 ));
             }
             unsupported.insert(endpoint, reason.clone());
+        }
+        if custom {
+            for e in Endpoint::ALL {
+                if !seen.contains(&e) {
+                    unsupported
+                        .entry(e)
+                        .or_insert_with(|| "not served: the app has its own [[workloads]]".into());
+                }
+            }
         }
         // Every gap is declared with a reason, so reports can show it honestly.
         for e in Endpoint::ALL {
@@ -600,6 +632,8 @@ pub fn substitute(arg: &str, port: u16, workers: u32, python: &str) -> String {
 mod raw;
 #[path = "manifest_variants.rs"]
 mod variants;
+#[path = "manifest_workloads.rs"]
+mod workloads;
 
 #[cfg(test)]
 #[path = "manifest_tests.rs"]

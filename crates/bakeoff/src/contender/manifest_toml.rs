@@ -37,6 +37,8 @@ pub(super) struct RawManifest {
     pub variants: Vec<RawVariant>,
     #[serde(default, deserialize_with = "strings")]
     pub databases: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "workloads")]
+    pub workloads: Vec<RawWorkload>,
 }
 
 /// `[setup]`.
@@ -75,7 +77,7 @@ pub(super) struct RawWorkers {
 }
 
 /// `[endpoints]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEndpoints {
     #[serde(default, deserialize_with = "strings")]
@@ -105,6 +107,14 @@ pub(super) struct RawVariant {
     pub keep_alive: Option<bool>,
     #[serde(default, deserialize_with = "strings")]
     pub disclosures: Option<Vec<String>>,
+}
+
+/// One `[[workloads]]` entry: a custom workload.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWorkload {
+    pub name: Option<String>,
+    pub scenario: Option<String>,
 }
 
 /// What a start command must be.
@@ -165,6 +175,12 @@ fn disclosures<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawDisclosure>, D:
 fn variants<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawVariant>, D::Error> {
     d.deserialize_any(Tables::new(
         "[[variants]] tables with name = \"...\" and description = \"...\"",
+    ))
+}
+
+fn workloads<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawWorkload>, D::Error> {
+    d.deserialize_any(Tables::new(
+        "[[workloads]] tables with name = \"...\" and scenario = \"file.toml\"",
     ))
 }
 

@@ -124,6 +124,22 @@ impl Contender {
         out
     }
 
+    /// The scenario (requests and sessions) of each of its own workloads
+    /// (`[[workloads]]`) by name, read from their files; their paths are
+    /// relative to the contender's base URL, their `target` unused.
+    pub fn custom_scenarios(
+        &self,
+    ) -> Result<BTreeMap<String, crate::scenario::Scenario>, crate::scenario::ScenarioError> {
+        self.manifest
+            .workloads
+            .iter()
+            .map(|w| {
+                let scenario = crate::scenario::load(&self.dir.join(&w.scenario))?;
+                Ok((w.name.clone(), scenario))
+            })
+            .collect()
+    }
+
     /// Load `<dir>/bakeoff.toml`.
     pub fn load(dir: &Path) -> Result<Contender, ContenderError> {
         let dir = std::path::absolute(dir).map_err(|source| ContenderError::Io {

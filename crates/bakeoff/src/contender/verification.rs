@@ -1,11 +1,17 @@
 //! One verification of an installed contender, giving its [`Verdict`]: start it
 //! on a fresh database, run the contract checks (`workload::verify`, one per
-//! endpoint) on its supported endpoints, stop it. A contender that cannot start
+//! endpoint) on its supported endpoints and one request of each class of its
+//! own workloads (`[[workloads]]`, checked against the class's expectation),
+//! stop it. A contender that cannot start
 //! is a failed verdict carrying the error and log tail, not a crash. The
 //! `bakeoff verify` command runs it for each contender, `bakeoff run` before
 //! measuring; [`super::verify_stamps`] remembers which passed.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use bakeoff_load::RequestSpec;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +22,7 @@ use super::Contender;
 use super::Installed;
 use crate::database::{Database, Postgres};
 use crate::model::Endpoint;
+use crate::scenario::Scenario;
 use crate::workload::upstream::Upstream;
 use crate::workload::verify::{verify_contender, VerifyContext, COMMON};
 use crate::Interrupted;
@@ -31,7 +38,8 @@ pub struct Verdict {
     /// The contender's log file, when it was started.
     pub log: Option<PathBuf>,
     /// Supported endpoints first (in manifest order), then the common check of
-    /// every response ([`COMMON`]: Date, keep-alive), then the unsupported ones.
+    /// every response ([`COMMON`]: Date, keep-alive), then each class of each
+    /// custom workload (`workload/class`), then the unsupported endpoints.
     pub endpoints: Vec<EndpointResult>,
 }
 
@@ -97,7 +105,7 @@ fn unsupported(c: &Contender) -> Vec<EndpointResult> {
     not_applicable(&c.manifest.unsupported)
 }
 
-fn not_applicable(gaps: &std::collections::BTreeMap<Endpoint, String>) -> Vec<EndpointResult> {
+fn not_applicable(gaps: &BTreeMap<Endpoint, String>) -> Vec<EndpointResult> {
     gaps.iter()
         .map(|(e, why)| EndpointResult {
             endpoint: e.to_string(),
@@ -141,6 +149,10 @@ pub async fn verify_one(
             ));
         }
     }
+    let custom = match c.custom_scenarios() {
+        Ok(m) => m,
+        Err(e) => return Ok(Verdict::failed(c, e.to_string())),
+    };
     let sqlite = match data.working_copy(c.name()) {
         Ok(p) => p,
         Err(e) => return Ok(Verdict::failed(c, e.to_string())),
@@ -177,6 +189,14 @@ pub async fn verify_one(
             running.stop().await;
             return Err(Interrupted);
         }
+    };
+    let classes = tokio::select! {
+        classes = check_custom(running.base_url(), &custom, cancel) => classes,
+        _ = cancel.cancelled() => None,
+    };
+    let Some(classes) = classes else {
+        running.stop().await;
+        return Err(Interrupted);
     };
     let crashed = running.try_exited();
     let mut verdict = Verdict {
@@ -220,6 +240,86 @@ pub async fn verify_one(
         };
         verdict.endpoints.push(result);
     }
+    verdict.endpoints.extend(classes);
     verdict.endpoints.extend(not_applicable(&gaps));
     Ok(verdict)
+}
+
+/// How long one custom class's request may take in verification.
+const CLASS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One request of each class of each custom workload (named `workload/class`),
+/// sent by the load engine and judged by the class's expectation (default: a
+/// 2xx). `None` when cancelled.
+pub async fn check_custom(
+    base_url: &str,
+    workloads: &BTreeMap<String, Scenario>,
+    cancel: &CancellationToken,
+) -> Option<Vec<EndpointResult>> {
+    let mut out = Vec::new();
+    for (workload, scenario) in workloads {
+        for r in &scenario.requests {
+            let endpoint = format!("{workload}/{}", r.class);
+            let reasons = match check_class(base_url, r, cancel).await {
+                Err(bakeoff_load::LoadError::Cancelled) => return None,
+                Err(e) => vec![format!("could not send it: {e}")],
+                Ok(reasons) => reasons,
+            };
+            out.push(EndpointResult {
+                endpoint,
+                status: match reasons.is_empty() {
+                    true => EndpointStatus::Pass,
+                    false => EndpointStatus::Fail,
+                },
+                reasons,
+            });
+        }
+    }
+    Some(out)
+}
+
+/// Why the one request of class `r` failed (empty: it passed).
+async fn check_class(
+    base_url: &str,
+    r: &RequestSpec,
+    cancel: &CancellationToken,
+) -> Result<Vec<String>, bakeoff_load::LoadError> {
+    let target = match bakeoff_load::Url::parse(base_url) {
+        Ok(t) => t,
+        Err(e) => return Ok(vec![format!("bad contender URL {base_url}: {e}")]),
+    };
+    let config = bakeoff_load::LoadConfig {
+        requests: vec![RequestSpec {
+            weight: 1,
+            ..r.clone()
+        }],
+        connections: 1,
+        duration: None,
+        max_requests: Some(1),
+        timeout: CLASS_TIMEOUT,
+        ..bakeoff_load::LoadConfig::new(target)
+    };
+    let report = bakeoff_load::run(config, cancel.child_token(), None).await?;
+    if report.successes == 1 {
+        return Ok(Vec::new());
+    }
+    if !report.expectation_examples.is_empty() {
+        return Ok(report.expectation_examples.clone());
+    }
+    let mut why: Vec<String> = report
+        .errors
+        .iter()
+        .map(|(kind, n)| format!("{n} {} error(s)", kind.as_str()))
+        .collect();
+    why.extend(
+        report
+            .status
+            .keys()
+            .filter(|s| !(200..300).contains(*s))
+            .map(|s| format!("status {s}, expected a 2xx (or set the class's expect.status)")),
+    );
+    if why.is_empty() {
+        why.push("no answer".into());
+    }
+    Ok(why)
 }

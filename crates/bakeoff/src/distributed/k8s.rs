@@ -157,6 +157,19 @@ impl JobPlan {
         }
     }
 
+    /// The Job's `activeDeadlineSeconds`, from its creation: the lead to the
+    /// start, 60 s of lateness, the window, and a margin for the grace and exit.
+    pub fn active_deadline(&self) -> Duration {
+        let lead = self
+            .start_at
+            .duration_since(self.created)
+            .unwrap_or_default()
+            .as_secs();
+        Duration::from_secs(
+            lead + bakeoff_load::MAX_START_LATE.as_secs() + self.duration.as_secs() + 120,
+        )
+    }
+
     /// The container's arguments after `bakeoff`.
     pub fn args(&self) -> Vec<String> {
         let mut a = vec!["load".to_string(), self.target.to_string()];
@@ -237,14 +250,7 @@ impl JobPlan {
             ]),
             ..Default::default()
         };
-        // Scheduling before the start, the run, and a margin for the grace and exit.
-        let lead = self
-            .start_at
-            .duration_since(self.created)
-            .unwrap_or_default()
-            .as_secs();
-        let deadline =
-            lead + bakeoff_load::MAX_START_LATE.as_secs() + self.duration.as_secs() + 120;
+        let deadline = self.active_deadline().as_secs();
         Job {
             metadata: ObjectMeta {
                 name: Some(self.name.clone()),

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use bakeoff_load::{ClassStats, LoadReport, Second, Trend, TrendThird};
 
-use crate::load_doc::{ClassHistogramsDoc, HistogramsDoc, LoadDoc, SegmentDoc};
+use crate::load_doc::{ClassHistogramsDoc, HistogramsDoc, LoadDoc, MergedSegmentDoc, SegmentDoc};
 
 use super::{decode_histogram, encode_histogram, DistError, Segment, TestIdentity, SKEW_WARNING};
 
@@ -30,6 +30,29 @@ pub struct Merged {
     pub segments: Vec<(Segment, String, SystemTime, Duration)>,
     /// The spread of the segments' start times.
     pub skew: Duration,
+}
+
+impl Merged {
+    /// The merged test as `bakeoff load --json` with the test, its
+    /// histograms, the segments and their skew (`bakeoff merge --json`).
+    pub fn doc(&self) -> LoadDoc {
+        let mut doc = LoadDoc::of(&self.test.url, self.test.connections, &self.report);
+        doc.test = Some(self.test.clone());
+        doc.histograms = Some(histograms_doc(&self.report));
+        doc.segments = Some(
+            self.segments
+                .iter()
+                .map(|(seg, file, at, after)| MergedSegmentDoc {
+                    index: seg.index,
+                    file: file.clone(),
+                    started_at: super::format_time(*at),
+                    start_offset_ms: after.as_secs_f64() * 1000.0,
+                })
+                .collect(),
+        );
+        doc.skew_ms = Some(self.skew.as_secs_f64() * 1000.0);
+        doc
+    }
 }
 
 fn us(ms: f64) -> u64 {
@@ -71,7 +94,20 @@ pub fn histograms_doc(r: &LoadReport) -> HistogramsDoc {
                 (name.clone(), doc)
             })
             .collect(),
+        seconds: rewire(&r.second_latency),
+        thirds: rewire(&r.trend_latency),
     }
+}
+
+/// The engine's V2 bytes in the document's form (V2 + deflate, base64); a
+/// histogram that does not read back is left out, and with it the rest, so a
+/// merge falls back to the bounded p99 rather than misalign the seconds.
+fn rewire(engine: &[Vec<u8>]) -> Vec<String> {
+    engine
+        .iter()
+        .map(|b| bakeoff_load::shard::histogram_from_bytes(b, "").map(|h| encode_histogram(&h)))
+        .collect::<Result<_, _>>()
+        .unwrap_or_default()
 }
 
 /// Read one segment's document (`file` names it in errors).
@@ -109,6 +145,21 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         })
     };
     let latency = decode("latency", &hist.latency)?;
+    let engine_bytes = |what: &str, texts: &[String]| {
+        texts
+            .iter()
+            .map(|t| decode(what, t).map(|h| bakeoff_load::shard::histogram_bytes(&h)))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let second_latency = engine_bytes("a second's latency", &hist.seconds)?;
+    let trend_latency = engine_bytes("a trend third's latency", &hist.thirds)?;
+    if !second_latency.is_empty() && second_latency.len() != doc.timeline.len() {
+        return Err(bad(format!(
+            "it has {} seconds' histograms for {} timeline seconds: the document was edited",
+            second_latency.len(),
+            doc.timeline.len()
+        )));
+    }
     let service = decode("service time", &hist.service)?;
     if service.len() > latency.len() {
         return Err(DistError::CorruptHistogram {
@@ -169,6 +220,7 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
                 p99_us: us(s.p99_ms),
             })
             .collect(),
+        second_latency,
         mean_in_flight: doc.mean_in_flight,
         late_sends: doc.late_sends,
         late_stalled: doc.late_stalled,
@@ -184,6 +236,7 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
                 mean_in_flight: x.mean_in_flight,
             }),
         }),
+        trend_latency,
         sent_all: doc.sent_all,
         ok_all: doc.ok_all,
         steal: doc.steal,

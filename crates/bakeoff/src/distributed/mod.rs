@@ -5,7 +5,9 @@
 //! - this file: a segment's identity (`I/N`, the shared start, the test's
 //!   hash) and the histograms' wire form (HdrHistogram V2 + deflate, base64);
 //! - `merge`: reading segments' JSON back and merging them, with the checks;
-//! - `k8s`: the Indexed Job manifest from typed Kubernetes structs.
+//! - `k8s`: the Indexed Job manifest from typed Kubernetes structs;
+//! - `cluster`: `k8s run`'s create/wait/collect/merge/delete, behind the
+//!   `Cluster` trait; `kube_cluster` (feature `k8s`): that trait on the kube client.
 //!
 //! The flow and its rules are in `docs/distributed.md`.
 
@@ -17,7 +19,10 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub mod cluster;
 pub mod k8s;
+#[cfg(feature = "k8s")]
+pub mod kube_cluster;
 pub mod merge;
 
 /// Why a segment's options, document or merge was refused.

@@ -4,6 +4,7 @@
 
 use bakeoff_load::{Histogram, LoadConfig, LoadReport, Schedule};
 
+use crate::distributed::merge::Merged;
 use crate::suite::live;
 
 /// What the output needs of the whole test's options.
@@ -46,6 +47,25 @@ fn counts_line(label: &str, items: impl Iterator<Item = String>) -> String {
         items.join(", ")
     };
     format!("  {label:<20} {text}\n")
+}
+
+/// The text summary of merged segments (`bakeoff merge`, `bakeoff k8s run`):
+/// the load's, and a line on the segments and their skew.
+pub fn merged_summary(m: &Merged) -> String {
+    let shape = Shape {
+        connections: m.test.connections,
+        schedule: Schedule::Uniform,
+    };
+    let mut text = summary(&m.test.url, &shape, &m.report);
+    text += &format!(
+        "  {:<20} {} of test {} (start {}), started within {:.1} ms of each other\n",
+        "segments",
+        m.segments.len(),
+        m.test.id,
+        m.test.start_at,
+        m.skew.as_secs_f64() * 1000.0
+    );
+    text
 }
 
 /// The text summary of a `bakeoff load` (or `bakeoff merge`) run.

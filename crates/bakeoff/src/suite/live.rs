@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bakeoff_load::{self as load, Histogram, LoadConfig, LoadError, RequestSpec, Schedule};
+use bakeoff_load::{
+    self as load, Histogram, LoadConfig, LoadError, RequestSpec, Schedule, SessionSpec,
+};
 use futures_util::future::BoxFuture;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use tokio_util::sync::CancellationToken;
@@ -203,7 +205,14 @@ pub struct EngineDriver {
     /// The requests of `bakeoff load --find-capacity` (a URL's, or a
     /// scenario's mix) instead of the workload's.
     pub requests: Option<Vec<RequestSpec>>,
+    /// Each contender's own workloads' scenarios (requests and sessions).
+    pub custom: CustomRequests,
+    /// A scenario's sessions over `requests` (empty: each request by weight).
+    pub sessions: Vec<SessionSpec>,
 }
+
+/// Contender name → custom workload name → its scenario (requests, sessions).
+pub type CustomRequests = BTreeMap<String, BTreeMap<String, crate::scenario::Scenario>>;
 
 /// A window is the machine's, not the server's, when its sends were held up
 /// by the generator ([`load::sends_stalled`])…
@@ -252,21 +261,35 @@ impl Driver for EngineDriver {
             let target = load::Url::parse(&spec.base_url).map_err(|e| {
                 DriveError::caused(format!("bad contender URL {}", spec.base_url), e)
             })?;
-            let requests = match &self.requests {
-                Some(own) => own.clone(),
-                None => spec
-                    .workload
-                    .requests()
-                    .into_iter()
-                    .map(|r| RequestSpec {
-                        class: r.class.to_string(),
-                        weight: r.weight,
-                        ..RequestSpec::get(r.path)
-                    })
-                    .collect(),
+            let (requests, sessions) = match (&self.requests, &spec.workload) {
+                (Some(own), _) => (own.clone(), self.sessions.clone()),
+                (None, Workload::Custom(name)) => self
+                    .custom
+                    .get(&spec.contender)
+                    .and_then(|c| c.get(name))
+                    .map(|s| (s.requests.clone(), s.sessions.clone()))
+                    .ok_or_else(|| {
+                        DriveError::failed(format!(
+                            "{} declares no workload `{name}`: no requests to send",
+                            spec.contender
+                        ))
+                    })?,
+                (None, _) => (
+                    spec.workload
+                        .requests()
+                        .into_iter()
+                        .map(|r| RequestSpec {
+                            class: r.class.to_string(),
+                            weight: r.weight,
+                            ..RequestSpec::get(r.path)
+                        })
+                        .collect(),
+                    Vec::new(),
+                ),
             };
             let config = LoadConfig {
                 requests,
+                sessions,
                 connections: self.connections(spec.rate),
                 rate: Some(spec.rate),
                 schedule: Schedule::Uniform,
@@ -715,6 +738,7 @@ mod tests {
             service: h(),
             classes: BTreeMap::new(),
             timeline: Vec::new(),
+            second_latency: Vec::new(),
             mean_in_flight: 0.0,
             late_sends: 0,
             late_stalled: 0,
@@ -723,6 +747,7 @@ mod tests {
             outstanding: 0,
             unanswered: 0,
             trend: None,
+            trend_latency: Vec::new(),
             sent_all: 0,
             ok_all: 0,
             steal: None,
@@ -750,6 +775,8 @@ mod tests {
             database_down: None,
             database_procs: None,
             requests: None,
+            custom: CustomRequests::new(),
+            sessions: Vec::new(),
         };
         assert_eq!(d.grace(), Duration::from_millis(200));
         assert_eq!(d.connections(10.0), 16);

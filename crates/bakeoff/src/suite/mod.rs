@@ -173,6 +173,8 @@ impl WindowPurpose {
 /// One open-loop HTTP window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowSpec {
+    /// The contender's name (whose own requests a custom workload sends).
+    pub contender: String,
     pub base_url: String,
     pub workload: Workload,
     pub rate: f64,

@@ -62,7 +62,7 @@ pub fn default_contenders(profile: Profile) -> Option<&'static [&'static str]> {
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
     pub profile: Profile,
-    /// Empty: the profile's workloads.
+    /// Empty: the profile's workloads, then every contender's custom ones.
     pub workloads: Vec<String>,
     pub trials: Option<u32>,
     /// Empty: each contender's manifest default (full: 1, 2, 4).
@@ -82,6 +82,9 @@ pub struct ContenderSpec {
     pub max_workers: u32,
     /// Endpoint → why it is not served.
     pub unsupported: BTreeMap<crate::model::Endpoint, String>,
+    /// The names of its own workloads (manifest `[[workloads]]`); other
+    /// contenders' custom workloads are skipped for it.
+    pub custom: Vec<String>,
     /// Why none of its cells is measured (e.g. its dependencies do not install on
     /// the runtime it was derived for); set after setup by [`Plan::skip_contender`].
     pub skipped: Option<String>,
@@ -310,18 +313,38 @@ impl Plan {
         }
         let slo_p99_ms = parse_slo(&opts.slo_p99)?;
         let workloads = if opts.workloads.is_empty() {
-            match opts.profile {
+            let mut v = match opts.profile {
                 // Standard is quick's plan plus `data`, three times, with longer
                 // windows, inside 45 minutes; the rest with --workloads or full.
                 Profile::Quick => QUICK_WORKLOADS.to_vec(),
                 Profile::Standard => STANDARD_WORKLOADS.to_vec(),
                 Profile::Full => Workload::ALL.to_vec(),
+            };
+            // The contenders' own workloads join every profile, each name
+            // once; then the profile's workloads none of them serves are left
+            // out (a user's app with only its own workloads runs those alone).
+            let mut custom = Vec::new();
+            for name in contenders.iter().flat_map(|c| &c.custom) {
+                let w = Workload::Custom(name.clone());
+                if !custom.contains(&w) {
+                    custom.push(w);
+                }
             }
+            if !custom.is_empty() {
+                v.retain(|w| {
+                    contenders.iter().any(|c| {
+                        w.endpoints()
+                            .iter()
+                            .all(|ep| !c.unsupported.contains_key(ep))
+                    })
+                });
+            }
+            v.extend(custom);
+            v
         } else {
             let mut v = Vec::new();
             for name in &opts.workloads {
-                let w = Workload::parse(name.trim())
-                    .map_err(|e| PlanError::UnknownWorkload(e.to_string()))?;
+                let w = parse_workload(name.trim(), &contenders)?;
                 if v.contains(&w) {
                     return Err(PlanError::DuplicateWorkload(w.name().into()));
                 }
@@ -464,6 +487,14 @@ impl Plan {
         let c = self.contender(&key.contender)?;
         if let Some(why) = &c.skipped {
             return Some(why.clone());
+        }
+        if let Some(name) = key.workload.custom_name() {
+            if !c.custom.iter().any(|n| n == name) {
+                return Some(format!(
+                    "{} declares no workload `{name}` (its bakeoff.toml's [[workloads]])",
+                    c.name
+                ));
+            }
         }
         for ep in key.workload.endpoints() {
             if let Some(why) = c.unsupported.get(ep) {
@@ -681,6 +712,28 @@ fn push(
         ws,
         data,
     });
+}
+
+/// A `--workloads` name: a built-in workload, or one a contender declares.
+fn parse_workload(name: &str, contenders: &[ContenderSpec]) -> Result<Workload, PlanError> {
+    Workload::parse(name).or_else(|e| {
+        let declared = contenders
+            .iter()
+            .any(|c| c.custom.iter().any(|n| n == name));
+        if declared {
+            return Ok(Workload::Custom(name.to_string()));
+        }
+        let mut custom: Vec<&str> = contenders
+            .iter()
+            .flat_map(|c| c.custom.iter().map(String::as_str))
+            .collect();
+        custom.sort_unstable();
+        custom.dedup();
+        Err(PlanError::UnknownWorkload(match custom.is_empty() {
+            true => e.to_string(),
+            false => format!("{e}, or a contender's own: {}", custom.join(", ")),
+        }))
+    })
 }
 
 fn parse_slo(value: &str) -> Result<f64, PlanError> {

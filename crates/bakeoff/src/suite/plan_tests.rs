@@ -9,6 +9,7 @@ pub(crate) fn spec(name: &str) -> ContenderSpec {
         default_workers: 1,
         max_workers: 64,
         unsupported: BTreeMap::new(),
+        custom: Vec::new(),
         skipped: None,
     }
 }
@@ -261,4 +262,68 @@ fn full_profile_sweeps_workers() {
         .map(|k| k.workers)
         .collect();
     assert_eq!(json, vec![1, 2, 4]);
+}
+
+/// A contender's own workloads join the profile's, are measured only for the
+/// contenders that declare them, and can be named with `--workloads`.
+#[test]
+fn custom_workloads_join_the_plan_for_their_contenders() {
+    let mut mine = spec("my-app");
+    mine.custom = vec!["shop".into()];
+    let mut other = spec("other-app");
+    other.custom = vec!["shop".into(), "login".into()];
+    let contenders = vec![mine, spec("node-http"), other];
+    let p = Plan::build(&opts(Profile::Quick), contenders.clone()).unwrap();
+    let shop = Workload::Custom("shop".into());
+    let login = Workload::Custom("login".into());
+    assert_eq!(p.workloads[..QUICK_WORKLOADS.len()], QUICK_WORKLOADS);
+    assert_eq!(
+        p.workloads[QUICK_WORKLOADS.len()..],
+        [shop.clone(), login.clone()]
+    );
+    let key = |c: &str, w: &Workload| CellKey {
+        contender: c.into(),
+        workload: w.clone(),
+        workers: 1,
+    };
+    assert_eq!(p.skip_reason(&key("my-app", &shop)), None);
+    assert_eq!(p.skip_reason(&key("other-app", &shop)), None);
+    let why = p.skip_reason(&key("node-http", &shop)).unwrap();
+    assert!(why.contains("declares no workload `shop`"), "{why}");
+    assert!(p.skip_reason(&key("my-app", &login)).is_some());
+    // Apps that serve no contract endpoint run only their own (and startup).
+    let mut only = spec("my-app");
+    only.custom = vec!["shop".into()];
+    only.unsupported = crate::model::Endpoint::ALL
+        .iter()
+        .map(|e| (*e, "own workloads".to_string()))
+        .collect();
+    let alone = Plan::build(&opts(Profile::Quick), vec![only.clone()]).unwrap();
+    assert_eq!(alone.workloads, [Workload::Startup, shop.clone()]);
+    let beside = Plan::build(&opts(Profile::Quick), vec![only, spec("node-http")]).unwrap();
+    assert_eq!(beside.workloads.len(), QUICK_WORKLOADS.len() + 1);
+    // Measured in the capacity launches of the contenders that declare it.
+    let launches = p.launches();
+    let with_shop: Vec<&str> = launches
+        .iter()
+        .filter(|l| l.workloads.contains(&shop))
+        .map(|l| l.contender.as_str())
+        .collect();
+    assert_eq!(with_shop, ["my-app", "other-app", "my-app", "other-app"]);
+
+    let named = PlanOptions {
+        workloads: vec!["shop".into(), "json".into()],
+        ..opts(Profile::Quick)
+    };
+    let p = Plan::build(&named, contenders.clone()).unwrap();
+    assert_eq!(p.workloads, [shop, Workload::Json]);
+    let unknown = PlanOptions {
+        workloads: vec!["checkout".into()],
+        ..opts(Profile::Quick)
+    };
+    let err = Plan::build(&unknown, contenders).unwrap_err().to_string();
+    assert!(
+        err.contains("checkout") && err.contains("a contender's own: login, shop"),
+        "{err}"
+    );
 }

@@ -481,6 +481,7 @@ impl PlanExecution<'_> {
         let (driver, cancel) = (self.driver, self.cancel);
         let http = HttpWindows {
             driver,
+            contender: &key.contender,
             base_url: url,
             workload: key.workload.clone(),
         };

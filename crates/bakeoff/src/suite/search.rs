@@ -155,6 +155,8 @@ impl SearchConfig {
             Workload::Io | Workload::CpuMixed | Workload::Data => 100.0,
             Workload::Cpu | Workload::Updates | Workload::Queries => 25.0,
             Workload::Ws => 10.0,
+            // An app's own requests may write or compute: start low, ramp ×4.
+            Workload::Custom(_) => 100.0,
             _ => 1_000.0,
         }
     }

@@ -32,6 +32,7 @@ fn cfg(workload: Workload) -> SearchConfig {
 async fn search_on(driver: &FakeDriver, c: &SearchConfig) -> SearchOutcome {
     let windows = HttpWindows {
         driver,
+        contender: "fake",
         base_url: "http://fake",
         workload: Workload::Json,
     };
@@ -446,6 +447,7 @@ async fn cancellation_stops_before_the_next_window() {
     let driver = FakeDriver::new(ServerModel::knee(800.0));
     let windows = HttpWindows {
         driver: &driver,
+        contender: "fake",
         base_url: "http://fake",
         workload: Workload::Json,
     };

@@ -14,6 +14,7 @@ use crate::workload::Workload;
 /// A workload's HTTP windows against one contender.
 pub struct HttpWindows<'a> {
     pub driver: &'a dyn Driver,
+    pub contender: &'a str,
     pub base_url: &'a str,
     pub workload: Workload,
 }
@@ -26,6 +27,7 @@ impl Windows for HttpWindows<'_> {
     ) -> BoxFuture<'a, Result<Observed, DriveError>> {
         Box::pin(async move {
             let spec = WindowSpec {
+                contender: self.contender.to_string(),
                 base_url: self.base_url.to_string(),
                 workload: self.workload.clone(),
                 rate: probe.rate,

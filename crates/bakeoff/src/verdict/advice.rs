@@ -116,18 +116,18 @@ pub struct Advice {
 }
 
 /// The cell that measures `cat` for `contender`: the first workload of the category present.
-fn category_cell<'a>(run: &'a Run, contender: &str, cat: Category) -> Option<&'a Cell> {
+fn category_cell<'a>(run: &'a Run, contender: &str, cat: &Category) -> Option<&'a Cell> {
     cat.workloads().iter().find_map(|w| run.cell(contender, w))
 }
 
 /// Performance value of a cell for its category: capacity (for realtime, the
 /// fan-out capacity), or for a realtime cell without one the inverse fan-out
 /// p99 weighted by the delivered share (higher is better).
-fn perf_value(cell: &Cell, cat: Category) -> Option<f64> {
+fn perf_value(cell: &Cell, cat: &Category) -> Option<f64> {
     if !cell.status.is_ok() {
         return None;
     }
-    if cat == Category::Realtime {
+    if *cat == Category::Realtime {
         // The fan-out capacity (messages per second into a room) when measured.
         if let Some(e) = cell.verdict_capacity() {
             return Some(e.center());
@@ -144,8 +144,8 @@ fn perf_value(cell: &Cell, cat: Category) -> Option<f64> {
 }
 
 /// p99 at equal load (lower is better), or the ws fan-out p99.
-fn latency_value(cell: &Cell, cat: Category) -> Option<f64> {
-    if cat == Category::Realtime {
+fn latency_value(cell: &Cell, cat: &Category) -> Option<f64> {
+    if *cat == Category::Realtime {
         return cell.ws.iter().max_by_key(|p| p.clients).map(|p| p.p99_ms);
     }
     cell.equal_load.as_ref().map(|e| e.latency.p99)
@@ -160,16 +160,16 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     // Per category: the best performance value and best latency across contenders.
     let mut best_perf = BTreeMap::new();
     let mut best_lat = BTreeMap::new();
-    for &cat in profile.mix.keys() {
+    for cat in profile.mix.keys() {
         for c in &contenders {
             match category_cell(run, &c.name, cat) {
                 Some(cell) => {
                     if let Some(v) = perf_value(cell, cat) {
-                        let e = best_perf.entry(cat).or_insert(0.0_f64);
+                        let e = best_perf.entry(cat.clone()).or_insert(0.0_f64);
                         *e = e.max(v);
                     }
                     if let Some(l) = latency_value(cell, cat).filter(|l| *l > 0.0) {
-                        let e = best_lat.entry(cat).or_insert(f64::INFINITY);
+                        let e = best_lat.entry(cat.clone()).or_insert(f64::INFINITY);
                         *e = e.min(l);
                     }
                 }
@@ -206,18 +206,18 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         .iter()
         .map(|c| {
             let (mut perf, mut fit) = (0.0, 0.0);
-            for (&cat, &share) in &profile.mix {
+            for (cat, &share) in &profile.mix {
                 let w = share / total_share;
                 let Some(cell) = category_cell(run, &c.name, cat) else {
                     continue;
                 };
-                if let (Some(v), Some(best)) = (perf_value(cell, cat), best_perf.get(&cat)) {
+                if let (Some(v), Some(best)) = (perf_value(cell, cat), best_perf.get(cat)) {
                     if *best > 0.0 {
                         perf += w * v / best;
                     }
                 }
                 if cell.status.is_ok() {
-                    let lat = match (latency_value(cell, cat), best_lat.get(&cat)) {
+                    let lat = match (latency_value(cell, cat), best_lat.get(cat)) {
                         (Some(l), Some(b)) if l > 0.0 => b / l,
                         _ => 1.0,
                     };
@@ -393,7 +393,7 @@ fn plan_row(run: &Run, c: &ContenderInfo, profile: &TeamProfile, peak: f64) -> P
         .mix
         .iter()
         .filter(|(k, _)| **k != Category::Realtime)
-        .map(|(k, v)| (*k, *v))
+        .map(|(k, v)| (k.clone(), *v))
         .collect();
     if sized.is_empty() {
         return PlanRow {
@@ -407,7 +407,7 @@ fn plan_row(run: &Run, c: &ContenderInfo, profile: &TeamProfile, peak: f64) -> P
     let mut inv = 0.0;
     let mut parts = Vec::new();
     for (cat, share) in &sized {
-        let cap = category_cell(run, &c.name, *cat)
+        let cap = category_cell(run, &c.name, cat)
             .filter(|cell| cell.status.is_ok())
             .and_then(|cell| {
                 cell.verdict_capacity().map(|e| {

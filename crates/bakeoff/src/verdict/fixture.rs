@@ -9,7 +9,7 @@ use crate::workload::Workload;
 
 /// A contender as the verdict's run lists it: `server`, `loc` lines of app code,
 /// Node's dependency tree three times Python's.
-fn listed(name: &str, language: Language, server: &str, loc: u32) -> ContenderInfo {
+pub(crate) fn listed(name: &str, language: Language, server: &str, loc: u32) -> ContenderInfo {
     let node = language == Language::Node;
     ContenderInfo {
         runtime: if node { "node" } else { "python3" }.into(),

@@ -14,7 +14,7 @@ pub mod claims;
 pub mod profile;
 pub mod render;
 
-use crate::model::{Cell, Estimate, Interval, Language, Run};
+use crate::model::{Cell, ContenderInfo, Estimate, Interval, Language, Run};
 use crate::suite::stats;
 use crate::workload::Workload;
 
@@ -154,12 +154,30 @@ pub fn language_of<'a>(run: &'a Run, contender: &str) -> Option<&'a Language> {
     run.contender(contender).map(|c| &c.language)
 }
 
-/// The successful cells of one workload for one language, at each contender's lowest worker count.
+/// Whether a contender is a language's own entry in the contest: not a
+/// configuration variant (`<base>@<name>`) and not a copy on another runtime
+/// version (`<base>-node22`, `<base>-py312`). Claims 1–6 compare these, so one
+/// language's extra variants or runtimes cannot win it a claim the other
+/// language was never offered; variants and versions have their own sections
+/// and claim 7 (docs/methodology.md, "Variants and runtime versions").
+pub fn is_primary(c: &ContenderInfo) -> bool {
+    c.variant.is_none() && crate::contender::runtimes::split_name(&c.name).1.is_none()
+}
+
+/// The successful cells of one workload for one language, at each contender's
+/// lowest worker count: its primary contenders' ([`is_primary`]), or, when the
+/// run has none of those for the language, whatever it has (the evidence then
+/// names a variant or a version).
 pub fn cells_of<'a>(run: &'a Run, workload: &Workload, language: &Language) -> Vec<&'a Cell> {
-    let mut names: Vec<&str> = run
-        .cells
-        .iter()
-        .filter(|c| c.workload == *workload && language_of(run, &c.contender) == Some(language))
+    let primary = |name: &str| run.contender(name).is_some_and(is_primary);
+    let of_language = || {
+        run.cells
+            .iter()
+            .filter(|c| c.workload == *workload && language_of(run, &c.contender) == Some(language))
+    };
+    let any_primary = of_language().any(|c| primary(&c.contender));
+    let mut names: Vec<&str> = of_language()
+        .filter(|c| !any_primary || primary(&c.contender))
         .map(|c| c.contender.as_str())
         .collect();
     names.sort_unstable();
@@ -229,6 +247,48 @@ mod tests {
 
     fn est(samples: &[f64]) -> Estimate {
         stats::estimate(samples).unwrap()
+    }
+
+    /// A variant or another runtime's copy that beats its base does not become
+    /// the language's best in claims 1–6; alone, it stands in (and is named).
+    #[test]
+    fn the_contest_is_between_primary_contenders() {
+        use crate::model::VariantInfo;
+        use crate::report::fixtures::{cell, estimate};
+        use crate::verdict::fixture;
+        let mut run = fixture::run();
+        let mut add = |name: &str, variant: Option<VariantInfo>, cap: f64| {
+            let mut c = fixture::listed(name, Language::Python, "gunicorn", 100);
+            c.variant = variant;
+            run.contenders.push(c);
+            run.cells.push(Cell {
+                capacity: Some(estimate(cap, 100.0, 3)),
+                ..cell(name, Workload::Json)
+            });
+        };
+        let fast = VariantInfo {
+            of: "python-fastapi".into(),
+            name: "fast".into(),
+            description: "a faster configuration".into(),
+        };
+        add("python-fastapi@fast", Some(fast), 50_000.0);
+        add("python-fastapi-py313", None, 60_000.0);
+        let (best, _) = best_capacity(&run, &Workload::Json, &Language::Python).unwrap();
+        assert_eq!(best.contender, "python-fastapi");
+        let names: Vec<_> = cells_of(&run, &Workload::Json, &Language::Python)
+            .iter()
+            .map(|c| c.contender.clone())
+            .collect();
+        assert_eq!(names, ["python-fastapi", "python-flask"]);
+
+        // A run of variants only: they are what the language has.
+        run.cells.retain(|c| {
+            c.workload != Workload::Json
+                || !c.contender.starts_with("python-")
+                || c.contender.contains('@')
+        });
+        let (best, _) = best_capacity(&run, &Workload::Json, &Language::Python).unwrap();
+        assert_eq!(best.contender, "python-fastapi@fast");
     }
 
     #[test]

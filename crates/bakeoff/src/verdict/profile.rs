@@ -13,8 +13,7 @@ use crate::model::Language;
 use crate::workload::Workload;
 
 /// A use-case category of the mix, and the workloads that measure it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Category {
     /// JSON APIs: `json`, else `plaintext`.
     Api,
@@ -28,6 +27,14 @@ pub enum Category {
     Data,
     /// Real-time WebSocket broadcast: `ws`.
     Realtime,
+    /// A custom workload of the run (a contender's `[[workloads]]`), by name.
+    Custom(String),
+}
+
+impl Serialize for Category {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 impl Category {
@@ -40,7 +47,7 @@ impl Category {
         Category::Realtime,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             Category::Api => "api",
             Category::Crud => "crud",
@@ -48,38 +55,78 @@ impl Category {
             Category::Cpu => "cpu",
             Category::Data => "data",
             Category::Realtime => "realtime",
+            Category::Custom(name) => name,
         }
     }
 
     /// Workloads that measure this category, in order of preference.
-    pub fn workloads(self) -> &'static [Workload] {
+    pub fn workloads(&self) -> Vec<Workload> {
         match self {
-            Category::Api => &[Workload::Json, Workload::Plaintext],
-            Category::Crud => &[
+            Category::Api => vec![Workload::Json, Workload::Plaintext],
+            Category::Crud => vec![
                 Workload::Db,
                 Workload::Queries,
                 Workload::Updates,
                 Workload::Fortunes,
             ],
-            Category::Io => &[Workload::Io],
-            Category::Cpu => &[Workload::CpuMixed, Workload::Cpu],
-            Category::Data => &[Workload::Data],
-            Category::Realtime => &[Workload::Ws],
+            Category::Io => vec![Workload::Io],
+            Category::Cpu => vec![Workload::CpuMixed, Workload::Cpu],
+            Category::Data => vec![Workload::Data],
+            Category::Realtime => vec![Workload::Ws],
+            Category::Custom(name) => vec![Workload::Custom(name.clone())],
         }
     }
 
-    fn parse(s: &str) -> Result<Category, ProfileError> {
+    /// The categories `run` measured (a cell of theirs is ok): the built-in
+    /// ones, then each custom workload.
+    pub fn measured(run: &crate::model::Run) -> Vec<Category> {
+        let ok = |w: &Workload| {
+            run.cells
+                .iter()
+                .any(|c| c.status.is_ok() && c.workload == *w)
+        };
+        let custom = run
+            .settings
+            .workloads
+            .iter()
+            .filter_map(|w| w.custom_name().map(|n| Category::Custom(n.to_string())));
         Category::ALL
             .into_iter()
+            .chain(custom)
+            .filter(|c| c.workloads().iter().any(ok))
+            .collect()
+    }
+
+    /// A built-in category, or one of `custom` (the run's custom workloads) by name.
+    fn parse(s: &str, custom: &[Category]) -> Result<Category, ProfileError> {
+        Category::ALL
+            .into_iter()
+            .chain(custom.iter().cloned())
             .find(|c| c.name() == s)
             .ok_or_else(|| {
-                ProfileError::new("mix", format!("unknown category `{s}`; use {}", names()))
+                ProfileError::new(
+                    "mix",
+                    format!("unknown category `{s}`; use {}", names(custom)),
+                )
             })
     }
 }
 
-fn names() -> String {
-    Category::ALL.map(Category::name).join(", ")
+/// The built-in categories, then the measured custom workloads among `known`.
+fn names(known: &[Category]) -> String {
+    let custom: Vec<&str> = known
+        .iter()
+        .filter(|c| matches!(c, Category::Custom(_)))
+        .map(Category::name)
+        .collect();
+    let builtin = Category::ALL.map(|c| c.name().to_string()).join(", ");
+    match custom.is_empty() {
+        true => builtin,
+        false => format!(
+            "{builtin}, or a custom workload of the run: {}",
+            custom.join(", ")
+        ),
+    }
 }
 
 impl fmt::Display for Category {
@@ -263,24 +310,28 @@ impl Inputs {
         self
     }
 
-    /// Validate into a profile. A missing mix defaults to an even split over `default_mix`;
-    /// a missing team to `both`.
+    /// Validate into a profile. A missing mix defaults to an even split over
+    /// `default_mix` (the run's measured categories, whose custom workloads the
+    /// mix may also name); a missing team to `both`.
     pub fn validate(
         self,
         default_mix: &[Category],
         known_needs: &[String],
     ) -> Result<TeamProfile, ProfileError> {
         let mix = match self.mix {
-            Some(raw) => validate_mix(&raw)?,
+            Some(raw) => validate_mix(&raw, default_mix)?,
             None => {
                 if default_mix.is_empty() {
                     return Err(ProfileError::new(
                         "mix",
-                        format!("give a mix such as --mix io=50,api=50 ({})", names()),
+                        format!(
+                            "give a mix such as --mix io=50,api=50 ({})",
+                            names(default_mix)
+                        ),
                     ));
                 }
                 let share = 100.0 / default_mix.len() as f64;
-                default_mix.iter().map(|c| (*c, share)).collect()
+                default_mix.iter().map(|c| (c.clone(), share)).collect()
             }
         };
         let team = match self.team {
@@ -353,10 +404,13 @@ pub fn parse_pairs(s: &str, key: &str) -> Result<BTreeMap<String, f64>, ProfileE
     Ok(out)
 }
 
-fn validate_mix(raw: &BTreeMap<String, f64>) -> Result<BTreeMap<Category, f64>, ProfileError> {
+fn validate_mix(
+    raw: &BTreeMap<String, f64>,
+    known: &[Category],
+) -> Result<BTreeMap<Category, f64>, ProfileError> {
     let mut mix = BTreeMap::new();
     for (k, &v) in raw {
-        let c = Category::parse(k)?;
+        let c = Category::parse(k, known)?;
         if !v.is_finite() || v < 0.0 {
             return Err(ProfileError::new(
                 "mix",
@@ -488,5 +542,27 @@ mod tests {
             vec![50.0, 50.0]
         );
         assert!(Inputs::default().validate(&[], &known()).is_err());
+    }
+
+    /// A custom workload the run measured is a category of the mix by its
+    /// name; one it did not measure is unknown, and the error lists the ones it did.
+    #[test]
+    fn a_measured_custom_workload_is_a_category() {
+        let shop = Category::Custom("shop".into());
+        let measured = [Category::Io, shop.clone()];
+        let p = inputs("shop=70,io=30")
+            .validate(&measured, &known())
+            .unwrap();
+        assert_eq!(p.mix[&shop], 70.0);
+        assert_eq!(shop.workloads(), [Workload::Custom("shop".into())]);
+        assert_eq!(serde_json::to_value(&p.mix).unwrap()["shop"], 70.0);
+        let e = inputs("login=100")
+            .validate(&measured, &known())
+            .unwrap_err();
+        assert!(
+            e.message.contains("unknown category `login`")
+                && e.message.contains("a custom workload of the run: shop"),
+            "{e}"
+        );
     }
 }

@@ -260,14 +260,7 @@ pub fn html_extras(run: &crate::model::Run) -> crate::report::HtmlExtras {
     let mut claims = Vec::new();
     let _ = claims_html(&check_all(run), &mut claims);
     let eco = Ecosystem::builtin();
-    let measured: Vec<Category> = Category::ALL
-        .into_iter()
-        .filter(|c| {
-            run.cells
-                .iter()
-                .any(|cell| cell.status.is_ok() && c.workloads().contains(&cell.workload))
-        })
-        .collect();
+    let measured = Category::measured(run);
     let advice = Inputs::default()
         .validate(&measured, &eco.need_names())
         .ok()

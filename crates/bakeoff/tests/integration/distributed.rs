@@ -21,7 +21,7 @@ fn schema() -> jsonschema::Validator {
     jsonschema::validator_for(&schema).expect("the schema compiles")
 }
 
-fn assert_valid(doc: &serde_json::Value) {
+pub(super) fn assert_valid(doc: &serde_json::Value) {
     let problems: Vec<String> = schema().iter_errors(doc).map(|e| e.to_string()).collect();
     assert!(problems.is_empty(), "{problems:?}\n{doc:#}");
 }
@@ -38,7 +38,7 @@ fn assert_refused(args: &[&str], needle: &str) {
     );
 }
 
-fn rfc3339(t: SystemTime) -> String {
+pub(super) fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
@@ -129,7 +129,7 @@ fn bad_segments_and_start_times_are_refused() {
 }
 
 /// Spawn every segment of a test at once and collect each one's stdout.
-fn run_segments(url: &str, count: u32, start: &str, dir: &Path) -> Vec<String> {
+pub(super) fn run_segments(url: &str, count: u32, start: &str, dir: &Path) -> Vec<String> {
     let children: Vec<_> = (0..count)
         .map(|i| {
             let seg = format!("{i}/{count}");
@@ -168,6 +168,14 @@ fn run_segments(url: &str, count: u32, start: &str, dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The segments' documents, from their files.
+pub(super) fn read_docs(files: &[String]) -> Vec<serde_json::Value> {
+    files
+        .iter()
+        .map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
+        .collect()
+}
+
 #[test]
 fn segments_with_a_shared_start_merge_and_bad_sets_are_refused() {
     let srv = FixedServiceServer::start(Duration::from_micros(20), None).unwrap();
@@ -176,10 +184,7 @@ fn segments_with_a_shared_start_merge_and_bad_sets_are_refused() {
     // Far enough ahead for three debug processes to start and connect.
     let start = rfc3339(SystemTime::now() + Duration::from_secs(4));
     let files = run_segments(&url, 3, &start, dir.path());
-    let docs: Vec<serde_json::Value> = files
-        .iter()
-        .map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
-        .collect();
+    let docs = read_docs(&files);
     for (i, d) in docs.iter().enumerate() {
         assert_valid(d);
         assert_eq!(d["segment"]["index"], i);
@@ -211,6 +216,36 @@ fn segments_with_a_shared_start_merge_and_bad_sets_are_refused() {
         .map(|d| d["latency_ms"]["max"].as_f64().unwrap());
     let max = lo.fold(0.0, f64::max);
     assert_eq!(merged["latency_ms"]["max"].as_f64().unwrap(), max);
+    // Each merged second's p99 is that of the segments' seconds added: exact.
+    let mut seconds: std::collections::BTreeMap<u64, bakeoff_load::Histogram<u64>> =
+        Default::default();
+    for d in &docs {
+        let timeline = d["timeline"].as_array().unwrap();
+        let hists = d["histograms"]["seconds"].as_array().unwrap();
+        assert_eq!(timeline.len(), hists.len(), "a histogram per second");
+        for (s, h) in timeline.iter().zip(hists) {
+            let h = bakeoff::distributed::decode_histogram(h.as_str().unwrap()).unwrap();
+            let at = s["second"].as_u64().unwrap();
+            match seconds.get_mut(&at) {
+                Some(into) => into.add(&h).unwrap(),
+                None => {
+                    seconds.insert(at, h);
+                }
+            }
+        }
+    }
+    let merged_timeline = merged["timeline"].as_array().unwrap();
+    assert_eq!(merged_timeline.len(), seconds.len());
+    for s in merged_timeline {
+        let h = &seconds[&s["second"].as_u64().unwrap()];
+        let want = if h.is_empty() {
+            0
+        } else {
+            h.value_at_quantile(0.99)
+        };
+        let got = (s["p99_ms"].as_f64().unwrap() * 1000.0).round() as u64;
+        assert_eq!(got, want, "second {}", s["second"]);
+    }
     let text = bakeoff(&["merge", f[0], f[1], f[2]]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("3 of test"));
 
@@ -224,6 +259,13 @@ fn segments_with_a_shared_start_merge_and_bad_sets_are_refused() {
     assert_refused(
         &["merge", f[0], bad.to_str().unwrap(), f[2]],
         "histogram is corrupt",
+    );
+    let mut corrupt = docs[1].clone();
+    corrupt["histograms"]["seconds"][0] = "HISTfAAAA".into();
+    std::fs::write(&bad, corrupt.to_string()).unwrap();
+    assert_refused(
+        &["merge", f[0], bad.to_str().unwrap(), f[2]],
+        "a second's latency histogram is corrupt",
     );
     let mut other = docs[1].clone();
     other["test"]["connections"] = 7.into();

@@ -270,6 +270,56 @@ expect = {{ body_contains = "results" }}
     );
 }
 
+/// Sessions through the binary: two virtual users (`-c 2`, a closed loop)
+/// each send `home` then `search` and think 50 ms after each, so a second
+/// holds about 2 × 1 s ÷ 50 ms requests, half of each class. A think time
+/// with a rate (an open loop) is refused before any load.
+#[test]
+fn virtual_users_run_sessions_with_think_times() {
+    let addr = hello_server();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"target = "http://{addr}"
+
+[[request]]
+name = "home"
+path = "/"
+
+[[request]]
+name = "search"
+path = "/search?q=1"
+
+[[session]]
+name = "visit"
+steps = ["home", "search"]
+think = "50ms"
+"#
+        ),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = bakeoff(&["--scenario", path, "-c", "2", "-d", "1s", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let requests = doc["requests"].as_u64().unwrap();
+    assert!(
+        (20..=50).contains(&requests),
+        "{requests} requests: {doc:#}"
+    );
+    let class = |name: &str| doc["classes"][name]["requests"].as_u64().unwrap();
+    assert!(class("home").abs_diff(class("search")) <= 2, "{doc:#}");
+
+    assert_input_error(
+        &["--scenario", path, "--rate", "100", "-d", "1s"],
+        "think time",
+    );
+    assert_input_error(&["--scenario", path, "--find-capacity"], "think time");
+}
+
 #[test]
 fn a_bad_scenario_file_names_the_field_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();

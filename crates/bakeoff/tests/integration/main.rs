@@ -3,6 +3,7 @@
 mod anywhere;
 mod browser;
 mod contender;
+mod custom;
 mod distributed;
 mod faults_files;
 mod faults_load;
@@ -12,6 +13,7 @@ mod faults_supervisor;
 mod hardening;
 mod hardening_cli;
 mod hardening_security;
+mod k8s_run;
 mod load;
 mod netns;
 mod postgres;

@@ -37,7 +37,7 @@ pub(crate) fn assert_no_orphans(marker: &Marker) {
     marker.assert_no_orphans(Duration::from_secs(10));
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 

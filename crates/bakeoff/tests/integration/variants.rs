@@ -8,7 +8,8 @@ use crate::hardening::Marker;
 use crate::run::{assert_no_orphans, bakeoff};
 use bakeoff::workload::Workload;
 
-fn ok(out: &Output, what: &str) -> String {
+/// The stdout of a command that must have succeeded (else its output, in the panic).
+pub(crate) fn ok(out: &Output, what: &str) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),

@@ -36,6 +36,12 @@ pub(super) async fn execute(
             args.slo_p99
         )));
     }
+    if let Some(s) = config.sessions.iter().find(|s| s.think.is_some()) {
+        return Err(input(format!(
+            "--find-capacity searches with an open loop, whose rate alone sets when requests are sent; session `{}` has a think time, which only virtual users (-c N, no --find-capacity) have: remove its think for a capacity search",
+            s.name
+        )));
+    }
     let max_time = parse_duration("--max-time", &args.max_time, false)?;
     if max_time < STANDALONE_MIN_TIME || max_time > Duration::from_secs(3600) {
         return Err(input(format!(
@@ -55,9 +61,12 @@ pub(super) async fn execute(
         database_down: None,
         database_procs: None,
         requests: Some(config.requests.clone()),
+        custom: Default::default(),
+        sessions: config.sessions.clone(),
     };
     let windows = HttpWindows {
         driver: &driver,
+        contender: "load",
         base_url: &url,
         // The driver sends the requests given; a custom workload has no
         // built-in requests, database or upstream checks.

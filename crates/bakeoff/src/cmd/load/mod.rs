@@ -316,13 +316,14 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         template: None,
         expect: None,
     };
-    let requests = match scenario {
-        Some(s) => s.requests,
-        None => vec![spec],
+    let (requests, sessions) = match scenario {
+        Some(s) => (s.requests, s.sessions),
+        None => (vec![spec], Vec::new()),
     };
     Ok(LoadConfig {
         target: url,
         requests,
+        sessions,
         connections: args.connections,
         rate: args.rate,
         schedule: if args.poisson {

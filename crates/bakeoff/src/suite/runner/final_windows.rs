@@ -34,6 +34,7 @@ impl PlanExecution<'_> {
         );
         // Warm up apart from the measured window, so its CPU is not charged.
         let warm = WindowSpec {
+            contender: key.contender.clone(),
             base_url: url.to_string(),
             workload: key.workload.clone(),
             rate,
