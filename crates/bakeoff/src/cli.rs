@@ -326,9 +326,17 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub workloads: Vec<String>,
     /// Where the db, queries, fortunes and updates workloads read their rows:
-    /// sqlite (in the app) or postgres (a private server, over TCP, through a pool).
-    #[arg(long, value_enum, default_value_t = DatabaseArg::Sqlite)]
-    pub database: DatabaseArg,
+    /// sqlite (in the app) or postgres (a private server, over TCP, through a
+    /// pool); both (`sqlite,postgres`) measure each database workload on each,
+    /// as two rows, and the other workloads once.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sqlite",
+        value_name = "sqlite|postgres"
+    )]
+    pub database: Vec<DatabaseArg>,
     /// Latency SLO on the corrected p99, e.g. 100ms.
     #[arg(long, default_value = "100ms", allow_hyphen_values = true)]
     pub slo_p99: String,

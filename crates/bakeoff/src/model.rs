@@ -101,9 +101,27 @@ pub struct Settings {
     pub contenders: Vec<String>,
     pub workloads: Vec<Workload>,
     pub workers: Vec<u32>,
-    /// Where the database workloads read their rows (sqlite for older runs).
+    /// Where the database workloads read their rows (sqlite for older runs);
+    /// with several, the first: the one the other workloads' launches had.
     #[serde(default)]
     pub database: crate::database::Database,
+    /// Every database the database workloads ran on, in the order asked
+    /// (`--database sqlite,postgres`); empty in runs stored before the axis,
+    /// meaning `[database]` (see [`Settings::databases`]).
+    #[serde(default)]
+    pub databases: Vec<crate::database::Database>,
+}
+
+impl Settings {
+    /// The databases the run's database workloads ran on: `databases`, or
+    /// `[database]` for a run stored before the axis.
+    pub fn databases(&self) -> Vec<crate::database::Database> {
+        if self.databases.is_empty() {
+            vec![self.database]
+        } else {
+            self.databases.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -178,6 +196,10 @@ pub struct Cell {
     pub contender: String,
     pub workload: Workload,
     pub workers: u32,
+    /// The database a database workload's cell ran on; none for the others.
+    /// With `--database sqlite,postgres` a contender has one db cell per database.
+    #[serde(default)]
+    pub database: Option<crate::database::Database>,
     pub status: CellStatus,
     /// Capacity at the SLO (req/s) across trials. For `ws`, messages/s.
     pub capacity: Option<Estimate>,
@@ -582,11 +604,36 @@ impl Run {
     }
 
     /// The cell for this contender and workload at the run's default worker count
-    /// (the lowest worker count measured for that pair).
+    /// (the lowest worker count measured for that pair); for a database
+    /// workload measured on several databases, the one on
+    /// [`Run::verdict_database`] (PostgreSQL when it ran).
     pub fn cell(&self, contender: &str, workload: &Workload) -> Option<&Cell> {
+        let on = workload
+            .uses_database()
+            .then(|| self.verdict_database(workload))
+            .flatten();
         self.cells
             .iter()
             .filter(|c| c.contender == contender && c.workload == *workload)
+            .filter(|c| on.is_none() || c.database == on)
             .min_by_key(|c| c.workers)
+    }
+
+    /// Whether verdicts read `cell`: it has no database, or the one its
+    /// workload's verdicts rest on ([`Run::verdict_database`]).
+    pub fn in_verdicts(&self, cell: &Cell) -> bool {
+        cell.database.is_none() || cell.database == self.verdict_database(&cell.workload)
+    }
+
+    /// The database whose cells of `workload` the verdicts (claims, advice)
+    /// rest on: PostgreSQL when the run measured the workload on it, as
+    /// production services reach their data, else the one it ran on; none
+    /// for a workload without database cells.
+    pub fn verdict_database(&self, workload: &Workload) -> Option<crate::database::Database> {
+        self.cells
+            .iter()
+            .filter(|c| c.workload == *workload)
+            .filter_map(|c| c.database)
+            .max()
     }
 }

@@ -104,6 +104,7 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
             contender: "server",
             base_url: &base,
             workload: Workload::Json,
+            database: None,
         };
         let cancel = CancellationToken::new();
         let mut outcome = None;
@@ -166,6 +167,7 @@ async fn a_window_with_a_stopped_generator_is_retried() {
         contender: "server",
         base_url: &base,
         workload: Workload::Json,
+        database: None,
     };
     let mut c = config(500.0);
     c.first_warmup = Warmup::Fixed(Duration::ZERO);

@@ -18,10 +18,11 @@ use crate::workload::Workload;
 use crate::InputError;
 
 /// The newest complete PostgreSQL run with measured database cells, when `run`
-/// is a SQLite one: a real service reaches its data over a socket, so the
-/// advisor prefers those figures.
+/// has none of its own (a SQLite run): a real service reaches its data over a
+/// socket, so the advisor prefers those figures. A run that measured both
+/// databases already has them (the advisor reads its postgres cells).
 fn postgres_run(db: Option<&std::path::Path>, run: &Run) -> Result<Option<Run>> {
-    if run.settings.database != Database::Sqlite {
+    if run.settings.databases().contains(&Database::Postgres) {
         return Ok(None);
     }
     let path = db_path(db.map(std::path::Path::to_path_buf));
@@ -53,6 +54,7 @@ fn with_database_cells(mut run: Run, pg: &Run) -> Run {
         }
     }
     run.settings.database = pg.settings.database;
+    run.settings.databases = pg.settings.databases();
     run
 }
 
@@ -125,10 +127,15 @@ pub(super) async fn execute(
                     .map(Workload::to_string)
                     .collect(),
                 // Measure on the database the advice rests on.
-                database: match run.settings.database {
-                    Database::Sqlite => crate::cli::DatabaseArg::Sqlite,
-                    Database::Postgres => crate::cli::DatabaseArg::Postgres,
-                },
+                database: run
+                    .settings
+                    .databases()
+                    .into_iter()
+                    .map(|d| match d {
+                        Database::Sqlite => crate::cli::DatabaseArg::Sqlite,
+                        Database::Postgres => crate::cli::DatabaseArg::Postgres,
+                    })
+                    .collect(),
                 slo_p99: format!("{}ms", run.settings.slo_p99_ms),
                 trials: None,
                 workers: Vec::new(),

@@ -73,14 +73,14 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         }
     }
     let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
-    let database = args.database.database();
+    let databases: Vec<Database> = args.database.iter().map(|d| d.database()).collect();
     let specs: Vec<ContenderSpec> = contenders
         .iter()
         .map(|c| ContenderSpec {
             name: c.name().to_string(),
             default_workers: c.manifest.workers.default,
             max_workers: c.manifest.workers.max,
-            unsupported: c.unsupported_on(database),
+            unsupported: c.manifest.unsupported.clone(),
             custom: c
                 .manifest
                 .workloads
@@ -88,6 +88,10 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
                 .map(|w| w.name.clone())
                 .collect(),
             skipped: None,
+            databases_unsupported: databases
+                .iter()
+                .filter_map(|&d| Some((d, c.database_unsupported(d)?)))
+                .collect(),
         })
         .collect();
     let mut plan = Plan::build(
@@ -103,11 +107,13 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         specs,
     )
     .map_err(InputError::from)?;
-    plan.database = database;
+    plan.set_databases(&databases).map_err(InputError::from)?;
     let reads_db = plan.workloads.iter().any(|w| w.uses_database());
-    let layout = match database {
-        Database::Postgres if reads_db => PinLayout::with_database(&cpus),
-        _ => PinLayout::for_cpus(&cpus),
+    let on_postgres = databases.contains(&Database::Postgres);
+    let layout = if on_postgres && reads_db {
+        PinLayout::with_database(&cpus)
+    } else {
+        PinLayout::for_cpus(&cpus)
     };
 
     // Open the store first: a locked or unwritable database fails before any work.
@@ -139,13 +145,13 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     ));
     let data = generate_data(&results_dir).await?;
     // Sized to the largest worker count any cell starts, pinned off the generator's core.
-    let postgres = match database {
-        Database::Sqlite => None,
-        Database::Postgres if !reads_db => {
+    let postgres = match (on_postgres, reads_db) {
+        (false, _) => None,
+        (true, false) => {
             say("no database workload in the plan: PostgreSQL is not started");
             None
         }
-        Database::Postgres => {
+        (true, true) => {
             let max_workers = plan.cells().iter().map(|k| k.workers).max().unwrap_or(1);
             let pg = start_postgres(
                 &results_dir,
@@ -177,6 +183,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     let mut installed: Vec<Installed> = Vec::new();
     let mut infos: Vec<ContenderInfo> = Vec::new();
     let mut rejected = BTreeMap::new();
+    let mut rejected_on = BTreeMap::new();
     for c in &contenders {
         check_cancel(&cancel)?;
         say(&format!("{}: setting up …", c.name()));
@@ -200,34 +207,45 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
                 continue;
             }
         };
-        // Verified where its db endpoints are checked: PostgreSQL when it runs.
+        // Verified on each database its db endpoints are measured on
+        // (SQLite alone when no PostgreSQL runs).
         let checked_on = match postgres {
-            Some(_) => Database::Postgres,
-            None => Database::Sqlite,
+            Some(_) => plan.databases.clone(),
+            None => vec![Database::Sqlite],
         };
-        let (stamp, key) = verify_stamps::key_on(&inst, &data, checked_on);
-        if verify_stamps::is_verified(&results_dir, &stamp, &key) {
-            say(&format!("{}: verified before, unchanged", c.name()));
-        } else {
-            say(&format!("{}: verifying the app contract …", c.name()));
-            let verdict = verify_one(
-                &inst,
-                &data,
-                &upstream,
-                postgres.as_deref(),
-                log_dir.clone(),
-                &cancel,
-            )
-            .await?;
+        let several = checked_on.len() > 1;
+        for on in checked_on {
+            let (stamp, key) = verify_stamps::key_on(&inst, &data, on);
+            let with = match on {
+                Database::Sqlite => None,
+                Database::Postgres => postgres.as_deref(),
+            };
+            if verify_stamps::is_verified(&results_dir, &stamp, &key) {
+                say(&format!("{}: verified on {on} before, unchanged", c.name()));
+                continue;
+            }
+            say(&format!(
+                "{}: verifying the app contract on {on} …",
+                c.name()
+            ));
+            let verdict =
+                verify_one(&inst, &data, &upstream, with, log_dir.clone(), &cancel).await?;
             if verdict.passed() {
                 verify_stamps::record(&results_dir, &stamp, &key);
             } else {
                 let reason = verdict.failure_summary();
-                say(&format!("{}: FAILED verification: {reason}", c.name()));
-                rejected.insert(
-                    c.name().to_string(),
-                    format!("failed verification: {reason}"),
-                );
+                say(&format!(
+                    "{}: FAILED verification on {on}: {reason}",
+                    c.name()
+                ));
+                let why = format!("failed verification on {on}: {reason}");
+                // On a further database only its own cells fail; on the first,
+                // which runs every workload, all of them.
+                if !several || on == plan.primary_database() {
+                    rejected.insert(c.name().to_string(), why);
+                    break;
+                }
+                rejected_on.insert((c.name().to_string(), on), why);
             }
         }
         infos.push(inst.info.clone());
@@ -286,6 +304,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         log_dir,
         (!layout.contender.is_empty()).then(|| layout.contender.clone()),
     );
+    launcher = launcher.with_rejected_on(rejected_on);
     if let Some(pg) = &postgres {
         launcher = launcher.with_postgres(pg.clone());
     }

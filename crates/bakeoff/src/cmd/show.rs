@@ -180,7 +180,13 @@ fn summary(run: &Run) -> String {
             CellStatus::Failed { reason } => format!("FAILED: {reason}"),
             CellStatus::Skipped { reason } => format!("skipped: {reason}"),
         };
-        let _ = writeln!(s, "  {} {} ×{}: {what}", c.contender, c.workload, c.workers);
+        let _ = writeln!(
+            s,
+            "  {} {} ×{}: {what}",
+            c.contender,
+            crate::report::cell_workload(run, c),
+            c.workers
+        );
     }
     let _ = writeln!(s, "Everything: bakeoff show {} --json", run.id);
     s

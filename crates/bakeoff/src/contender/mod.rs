@@ -107,18 +107,13 @@ impl Contender {
         database: crate::database::Database,
     ) -> BTreeMap<crate::model::Endpoint, String> {
         let mut out = self.manifest.unsupported.clone();
-        if !self.manifest.databases.contains(&database) {
+        if let Some(why) = self.database_unsupported(database) {
             let db_endpoints = crate::workload::Workload::ALL
                 .into_iter()
                 .filter(|w| w.uses_database())
                 .flat_map(|w| w.endpoints().iter());
             for ep in db_endpoints {
-                out.entry(*ep).or_insert_with(|| {
-                    format!(
-                        "{} does not declare `{database}` in its manifest's `databases`",
-                        self.name()
-                    )
-                });
+                out.entry(*ep).or_insert_with(|| why.clone());
             }
         }
         out
@@ -138,6 +133,17 @@ impl Contender {
                 Ok((w.name.clone(), scenario))
             })
             .collect()
+    }
+
+    /// Why the database workloads cannot run on `database`, if they cannot:
+    /// the manifest's `databases` does not declare it.
+    pub fn database_unsupported(&self, database: crate::database::Database) -> Option<String> {
+        (!self.manifest.databases.contains(&database)).then(|| {
+            format!(
+                "{} does not declare `{database}` in its manifest's `databases`",
+                self.name()
+            )
+        })
     }
 
     /// Load `<dir>/bakeoff.toml`.

@@ -47,15 +47,43 @@ pub struct CellKey {
     pub contender: String,
     pub workload: Workload,
     pub workers: u32,
+    /// A database workload's database, when either run measured several
+    /// (two single-database runs compare their db cells across databases,
+    /// with a caveat).
+    pub database: Option<crate::database::Database>,
+}
+
+impl CellKey {
+    /// The workload, with the database when the key has one: "db on postgres".
+    pub fn workload_label(&self) -> String {
+        match self.database {
+            Some(d) => format!("{} on {d}", self.workload),
+            None => self.workload.to_string(),
+        }
+    }
+}
+
+/// "contender workload ×workers", then " on database" when the key has one.
+impl std::fmt::Display for CellKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} ×{}",
+            self.contender,
+            self.workload_label(),
+            self.workers
+        )
+    }
 }
 
 /// By contender, then workload name (the comparison lists cells alphabetically),
-/// then workers.
+/// then workers, then database.
 impl Ord for CellKey {
     fn cmp(&self, o: &CellKey) -> std::cmp::Ordering {
         (&self.contender, self.workload.name(), self.workers)
             .cmp(&(&o.contender, o.workload.name(), o.workers))
             .then_with(|| self.workload.cmp(&o.workload))
+            .then_with(|| self.database.cmp(&o.database))
     }
 }
 
@@ -130,8 +158,12 @@ pub struct Comparison {
 impl Comparison {
     /// Compare run `a` (baseline) with run `b` (candidate).
     pub fn new(a: &Run, b: &Run, threshold_pct: Option<f64>) -> Comparison {
+        let axis = a.settings.databases().len() > 1 || b.settings.databases().len() > 1;
         let index = |run: &Run| -> BTreeMap<CellKey, Cell> {
-            run.cells.iter().map(|c| (key_of(c), c.clone())).collect()
+            run.cells
+                .iter()
+                .map(|c| (key_of(c, axis), c.clone()))
+                .collect()
         };
         let (cells_a, cells_b) = (index(a), index(b));
         let cells = cells_a
@@ -179,7 +211,7 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
         ("trials", sa.trials.to_string(), sb.trials.to_string()),
         // The database is an axis: the same contender on SQLite and on
         // PostgreSQL are two runs, compared here.
-        ("database", sa.database.to_string(), sb.database.to_string()),
+        ("database", databases(sa), databases(sb)),
         ("CPU", ea.cpu_model.clone(), eb.cpu_model.clone()),
         ("cores", ea.cores.to_string(), eb.cores.to_string()),
         ("pinning", ea.pinning.clone(), eb.pinning.clone()),
@@ -191,6 +223,15 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
         .collect()
 }
 
+/// "sqlite", or "sqlite,postgres" for a run that measured both.
+fn databases(s: &crate::model::Settings) -> String {
+    s.databases()
+        .iter()
+        .map(|d| d.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn header(run: &Run) -> RunHeader {
     RunHeader {
         id: run.id,
@@ -200,11 +241,13 @@ fn header(run: &Run) -> RunHeader {
     }
 }
 
-fn key_of(c: &Cell) -> CellKey {
+/// `axis`: a run measured several databases, so the database is part of the key.
+fn key_of(c: &Cell, axis: bool) -> CellKey {
     CellKey {
         contender: c.contender.clone(),
         workload: c.workload.clone(),
         workers: c.workers,
+        database: c.database.filter(|_| axis),
     }
 }
 
@@ -387,7 +430,7 @@ fn rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
             };
             let mut row = vec![
                 cell.key.contender.clone(),
-                cell.key.workload.to_string(),
+                cell.key.workload_label(),
                 cell.key.workers.to_string(),
                 side(&cell.problem_a, cell.capacity.a),
                 side(&cell.problem_b, cell.capacity.b),
@@ -471,14 +514,7 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
             let k = &cell.key;
             [("A", &cell.problem_a), ("B", &cell.problem_b)]
                 .into_iter()
-                .filter_map(move |(side, p)| {
-                    p.as_ref().map(|p| {
-                        format!(
-                            "{} {} ×{} in {side}: {p}",
-                            k.contender, k.workload, k.workers
-                        )
-                    })
-                })
+                .filter_map(move |(side, p)| p.as_ref().map(|p| format!("{k} in {side}: {p}")))
         })
         .collect();
     section(out, md, "Cells that did not run", bullet, &notes)?;
@@ -489,10 +525,7 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
             let (ra, rb) = cell.rates_differ?;
             let k = &cell.key;
             Some(format!(
-                "{} {} ×{}: {} req/s (A) vs {} req/s (B)",
-                k.contender,
-                k.workload,
-                k.workers,
+                "{k}: {} req/s (A) vs {} req/s (B)",
                 num(Some(ra)),
                 num(Some(rb))
             ))
@@ -505,11 +538,7 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
         bullet,
         &rates,
     )?;
-    let keys = |ks: &[CellKey]| -> Vec<String> {
-        ks.iter()
-            .map(|k| format!("{} {} ×{}", k.contender, k.workload, k.workers))
-            .collect()
-    };
+    let keys = |ks: &[CellKey]| -> Vec<String> { ks.iter().map(|k| k.to_string()).collect() };
     for (label, id, ks) in [("A", c.a.id, &c.only_a), ("B", c.b.id, &c.only_b)] {
         let title = format!("Only in run {id} ({label})");
         section(out, md, &title, bullet, &keys(ks))?;
@@ -533,13 +562,7 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
                 .filter(|cell| !cell.regressions.is_empty())
                 .map(|cell| {
                     let k = &cell.key;
-                    format!(
-                        "{} {} ×{}: {}",
-                        k.contender,
-                        k.workload,
-                        k.workers,
-                        cell.regressions.join(", ")
-                    )
+                    format!("{k}: {}", cell.regressions.join(", "))
                 })
                 .collect();
             if failing.is_empty() {

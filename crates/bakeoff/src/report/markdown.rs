@@ -36,7 +36,7 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
             writeln!(
                 w,
                 "| {} | {} {} {unit} | {} {} {unit} | {} | {} |",
-                cell_text(h.workload.name()),
+                cell_text(&h.label),
                 cell_text(&h.node.contender),
                 f(h.node_est.center()),
                 cell_text(&h.python.contender),
@@ -50,11 +50,7 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
     }
     for s in &summaries {
         writeln!(w)?;
-        writeln!(
-            w,
-            "## {}",
-            cell_text(&super::workload_heading(run, s.workload))
-        )?;
+        writeln!(w, "## {}", cell_text(&s.label))?;
         writeln!(w)?;
         if s.rows.is_empty() {
             writeln!(w, "No cell measured.")?;

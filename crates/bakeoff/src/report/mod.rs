@@ -69,12 +69,21 @@ fn title(run: &Run) -> String {
     format!("bakeoff run {}: {}", run.id, run.status.as_str())
 }
 
-/// Profile, SLO, trials and times in one line (and the database, when not SQLite).
+/// Profile, SLO, trials and times in one line (and the databases, when not
+/// SQLite alone).
 fn subtitle(run: &Run) -> String {
     let s = &run.settings;
-    let database = match s.database {
-        crate::database::Database::Sqlite => String::new(),
-        db => format!(", database {db}"),
+    let databases = s.databases();
+    let database = match databases.as_slice() {
+        [crate::database::Database::Sqlite] => String::new(),
+        [db] => format!(", database {db}"),
+        all => format!(
+            ", databases {}",
+            all.iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     format!(
         "profile {}, SLO p99 <= {} ms, {} trial{}{database}, started {}, finished {}",
@@ -87,14 +96,29 @@ fn subtitle(run: &Run) -> String {
     )
 }
 
-/// A workload's heading: a database workload of a non-SQLite run says its
-/// database, so a figure is never read as the other database's.
-pub(crate) fn workload_heading(run: &Run, workload: &crate::workload::Workload) -> String {
-    let db = run.settings.database;
-    match (db, workload.uses_database()) {
-        (crate::database::Database::Sqlite, _) | (_, false) => workload.to_string(),
-        (db, true) => format!("{workload} (on {db})"),
+/// A workload's heading: a database workload says its database when the run
+/// measured it on PostgreSQL or on several databases, so a figure is never
+/// read as the other database's ("db (on postgres)"). `database`: the cells'
+/// (none for cells stored without one: the run's).
+pub(crate) fn workload_heading(
+    run: &Run,
+    workload: &crate::workload::Workload,
+    database: Option<crate::database::Database>,
+) -> String {
+    use crate::database::Database;
+    let db = database.or(workload.uses_database().then_some(run.settings.database));
+    match db {
+        Some(db) if run.settings.databases() != [Database::Sqlite] => {
+            format!("{workload} (on {db})")
+        }
+        _ => workload.to_string(),
     }
+}
+
+/// A cell's workload as the reports name it: its heading's rule ("db (on
+/// postgres)").
+pub(crate) fn cell_workload(run: &Run, cell: &crate::model::Cell) -> String {
+    workload_heading(run, &cell.workload, cell.database)
 }
 
 /// The environment as (label, value) rows, shared by Markdown and HTML.

@@ -111,6 +111,10 @@ fn age_key(c: &ContenderInfo) -> (bool, Vec<u32>) {
 pub fn runtime_versions(run: &Run) -> RuntimeVersions {
     let mut groups = Vec::new();
     for s in summary::summarize(run) {
+        // A database workload on several databases: the one verdicts rest on.
+        if s.database.is_some() && s.database != run.verdict_database(s.workload) {
+            continue;
+        }
         let mut bases: Vec<String> = Vec::new();
         for r in &s.rows {
             let base = split_name(&r.cell.contender).0;

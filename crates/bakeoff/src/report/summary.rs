@@ -3,6 +3,7 @@
 //! with its ratio, an interval that says what it is, and the verdict's test
 //! ([`crate::verdict::compare_estimates`]). Pure functions of a [`Run`].
 
+use crate::database::Database;
 use crate::model::{Cell, CellStatus, Estimate, Language, Run};
 use crate::verdict::{self, Order, RatioKind};
 use crate::workload::Workload;
@@ -64,10 +65,17 @@ impl Row<'_> {
 }
 
 /// A workload's table: its measured rows (at the lowest worker count) and the
-/// cells that failed or were skipped (at any worker count).
+/// cells that failed or were skipped (at any worker count). A database
+/// workload measured on several databases has a table per database.
 #[derive(Debug, Clone)]
 pub struct WorkloadSummary<'a> {
     pub workload: &'a Workload,
+    /// The database of a database workload's cells (none for the others, and
+    /// for cells stored without one).
+    pub database: Option<Database>,
+    /// The heading: the workload, with the database where it says something
+    /// ("db (on postgres)"; see [`crate::report::workload_heading`]).
+    pub label: String,
     pub kind: Kind,
     pub rows: Vec<Row<'a>>,
     pub problems: Vec<&'a Cell>,
@@ -77,6 +85,9 @@ pub struct WorkloadSummary<'a> {
 #[derive(Debug, Clone)]
 pub struct Headline<'a> {
     pub workload: &'a Workload,
+    /// The summary's database and heading.
+    pub database: Option<Database>,
+    pub label: String,
     pub kind: Kind,
     pub node: &'a Cell,
     pub python: &'a Cell,
@@ -219,11 +230,49 @@ pub fn language_of<'a>(run: &'a Run, contender: &str) -> &'a Language {
 pub fn summarize(run: &Run) -> Vec<WorkloadSummary<'_>> {
     workloads(run)
         .into_iter()
-        .map(|w| summarize_workload(run, w))
+        .flat_map(|w| {
+            databases_of(run, w)
+                .into_iter()
+                .map(move |db| summarize_workload(run, w, db))
+        })
         .collect()
 }
 
-fn summarize_workload<'a>(run: &'a Run, workload: &'a Workload) -> WorkloadSummary<'a> {
+/// The databases `workload`'s cells ran on, in the run's order (`[None]` for
+/// a workload without database cells).
+pub fn databases_of(run: &Run, workload: &Workload) -> Vec<Option<Database>> {
+    let mut out: Vec<Option<Database>> = Vec::new();
+    let in_cells = run
+        .cells
+        .iter()
+        .filter(|c| c.workload == *workload)
+        .map(|c| c.database);
+    for db in run
+        .settings
+        .databases()
+        .into_iter()
+        .map(Some)
+        .chain(in_cells)
+    {
+        let here = run
+            .cells
+            .iter()
+            .any(|c| c.workload == *workload && c.database == db);
+        if here && !out.contains(&db) {
+            out.push(db);
+        }
+    }
+    if out.is_empty() {
+        out.push(None);
+    }
+    out
+}
+
+fn summarize_workload<'a>(
+    run: &'a Run,
+    workload: &'a Workload,
+    database: Option<Database>,
+) -> WorkloadSummary<'a> {
     let kind = Kind::of(workload);
     let mut rows = Vec::new();
     let mut problems = Vec::new();
@@ -231,7 +280,7 @@ fn summarize_workload<'a>(run: &'a Run, workload: &'a Workload) -> WorkloadSumma
         let mut cells: Vec<&Cell> = run
             .cells
             .iter()
-            .filter(|c| c.contender == name && c.workload == *workload)
+            .filter(|c| c.contender == name && c.workload == *workload && c.database == database)
             .collect();
         cells.sort_by_key(|c| c.workers);
         problems.extend(cells.iter().copied().filter(|c| !c.status.is_ok()));
@@ -249,6 +298,8 @@ fn summarize_workload<'a>(run: &'a Run, workload: &'a Workload) -> WorkloadSumma
     }
     WorkloadSummary {
         workload,
+        database,
+        label: crate::report::workload_heading(run, workload, database),
         kind,
         rows,
         problems,
@@ -293,6 +344,8 @@ pub fn headlines<'a>(summaries: &[WorkloadSummary<'a>]) -> Vec<Headline<'a>> {
             let (python, python_est) = best(&Language::Python)?;
             Some(Headline {
                 workload: s.workload,
+                database: s.database,
+                label: s.label.clone(),
                 kind: s.kind,
                 node,
                 python,
@@ -334,6 +387,17 @@ impl Headline<'_> {
             (false, true) => format!(
                 "no clear difference ({winner} {factor:.2}x {what}, within the 25% margin; indicative: single trial)"
             ),
+        }
+    }
+}
+
+impl WorkloadSummary<'_> {
+    /// A name for ids and anchors: the workload, then the database when the
+    /// run measured the workload on several ("db-postgres").
+    pub fn slug(&self) -> String {
+        match self.database {
+            Some(d) if self.label != self.workload.name() => format!("{}-{d}", self.workload),
+            _ => self.workload.to_string(),
         }
     }
 }
@@ -491,5 +555,39 @@ mod tests {
             "{:?}",
             io_claim.missing
         );
+    }
+
+    /// A run on both databases: `db` has a table and a headline per database,
+    /// each of its own cells, and every renderer names the database.
+    #[test]
+    fn a_database_workload_on_two_databases_has_a_table_each() {
+        let run = verdict::fixture::run_on_both_databases();
+        let s = summarize(&run);
+        let db: Vec<&WorkloadSummary<'_>> =
+            s.iter().filter(|s| *s.workload == Workload::Db).collect();
+        let labels: Vec<&str> = db.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["db (on sqlite)", "db (on postgres)"]);
+        for t in &db {
+            assert_eq!(t.rows.len(), 4);
+            assert!(t.rows.iter().all(|r| r.cell.database == t.database));
+        }
+        assert_eq!(db[1].slug(), "db-postgres");
+        let json = s.iter().find(|s| *s.workload == Workload::Json).unwrap();
+        assert_eq!((json.label.as_str(), json.slug()), ("json", "json".into()));
+        let heads = headlines(&s);
+        let on = |label: &str| heads.iter().find(|h| h.label == label).unwrap();
+        // Node ahead on SQLite, Python on PostgreSQL.
+        assert!(on("db (on sqlite)").ratio.value > 1.0);
+        assert!(on("db (on postgres)").ratio.value < 1.0);
+        let mut text = Vec::new();
+        crate::report::render_text(&run, false, &mut text).unwrap();
+        let mut md = Vec::new();
+        crate::report::render_markdown(&run, &mut md).unwrap();
+        for out in [text, md] {
+            let out = String::from_utf8(out).unwrap();
+            assert!(out.contains("databases sqlite, postgres"), "{out}");
+            assert!(out.contains("db (on sqlite)"), "{out}");
+            assert!(out.contains("db (on postgres)"), "{out}");
+        }
     }
 }

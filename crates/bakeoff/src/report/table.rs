@@ -303,7 +303,7 @@ pub fn explained_notes(run: &Run) -> Vec<String> {
             format!(
                 "{} {} ×{}: {}",
                 c.contender,
-                c.workload,
+                super::cell_workload(run, c),
                 c.workers,
                 c.notes.join("; ")
             )

@@ -37,11 +37,7 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
     let summaries = summary::summarize(run);
     for s in &summaries {
         writeln!(w)?;
-        writeln!(
-            w,
-            "{}",
-            p.paint(BOLD, &super::workload_heading(run, s.workload))
-        )?;
+        writeln!(w, "{}", p.paint(BOLD, &s.label))?;
         if s.rows.is_empty() {
             writeln!(w, "  no cell measured")?;
         } else {
@@ -139,7 +135,7 @@ fn headline_line(h: &Headline<'_>) -> String {
     };
     format!(
         "{}: {} {} {unit} vs {} {} {unit} -> {}: {}",
-        h.workload,
+        h.label,
         h.node.contender,
         f(h.node_est.center()),
         h.python.contender,

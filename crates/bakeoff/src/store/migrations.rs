@@ -4,7 +4,7 @@
 //! database from version `i` to `i + 1`: its SQL, then an optional Rust fix-up for
 //! what SQL cannot compute. Never edit a shipped migration; append one.
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::model::{Estimate, Interval};
 use crate::suite::stats;
@@ -12,6 +12,10 @@ use crate::suite::stats;
 struct Migration {
     sql: &'static str,
     fixup: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
+    /// It rebuilds a table others reference: foreign keys are off around it
+    /// (SQLite ignores the switch inside a transaction), and checked before
+    /// its commit.
+    rebuilds: bool,
 }
 
 /// The migrations, in order. `MIGRATIONS.len()` is the version this binary writes.
@@ -19,18 +23,27 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         sql: include_str!("schema_v1.sql"),
         fixup: None,
+        rebuilds: false,
     },
     Migration {
         sql: include_str!("schema_v2.sql"),
         fixup: Some(v2_fixup),
+        rebuilds: false,
     },
     Migration {
         sql: include_str!("schema_v3.sql"),
         fixup: None,
+        rebuilds: false,
     },
     Migration {
         sql: include_str!("schema_v4.sql"),
         fixup: None,
+        rebuilds: false,
+    },
+    Migration {
+        sql: include_str!("schema_v5.sql"),
+        fixup: None,
+        rebuilds: true,
     },
 ];
 
@@ -72,19 +85,49 @@ pub(super) fn check(conn: &Connection) -> Result<u32, Refusal> {
 /// version bump, so a crash mid-way leaves a consistent older version.
 pub(super) fn apply(conn: &mut Connection, from: u32) -> rusqlite::Result<()> {
     for (i, m) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // Re-read under the write lock: another process may have migrated meanwhile.
-        if user_version(&tx)? > i as u32 {
+        if !m.rebuilds {
+            apply_one(conn, i, m)?;
             continue;
         }
-        tx.execute_batch(m.sql)?;
-        if let Some(fixup) = m.fixup {
-            fixup(&tx)?;
-        }
-        tx.pragma_update(None, "user_version", i as u32 + 1)?;
-        tx.commit()?;
+        let keys_on: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+        conn.pragma_update(None, "foreign_keys", false)?;
+        let applied = apply_one(conn, i, m);
+        // Back on whatever happened: the connection is used on.
+        conn.pragma_update(None, "foreign_keys", keys_on)?;
+        applied?;
     }
     Ok(())
+}
+
+/// Migration `i` in its own transaction with its version bump.
+fn apply_one(conn: &mut Connection, i: usize, m: &Migration) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    if user_version(&tx)? > i as u32 {
+        return Ok(());
+    }
+    tx.execute_batch(m.sql)?;
+    if let Some(fixup) = m.fixup {
+        fixup(&tx)?;
+    }
+    if m.rebuilds {
+        let broken: Option<String> = tx
+            .query_row("SELECT \"table\" FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+                Some(format!(
+                    "schema v{}: rows of {table} lost their parent",
+                    i + 1
+                )),
+            ));
+        }
+    }
+    tx.pragma_update(None, "user_version", i as u32 + 1)?;
+    tx.commit()
 }
 
 pub(super) fn user_version(conn: &Connection) -> rusqlite::Result<u32> {
@@ -351,5 +394,101 @@ mod tests {
         tx.execute_batch(MIGRATIONS[0].sql).unwrap();
         tx.pragma_update(None, "user_version", 1).unwrap();
         tx.commit().unwrap();
+    }
+
+    /// A v4 store (one database per run, cells unique without it) reads after
+    /// the v5 rebuild: its db cells carry the run's database, the others none,
+    /// the rows under them survive, and a second database's cell can join.
+    #[test]
+    fn a_v4_database_gains_the_database_axis() {
+        use crate::database::Database;
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        for (i, m) in MIGRATIONS.iter().enumerate().take(4) {
+            apply_one(&mut conn, i, m).unwrap();
+        }
+        conn.execute_batch(
+            r#"
+            INSERT INTO runs (id, started_at, status, profile, slo_p99_ms, trials, duration_scale,
+                              contenders_json, workloads_json, workers_json, database)
+            VALUES (1, '2026-11-01T00:00:00Z', 'complete', 'quick', 100, 1, 1,
+                    '["a"]', '["json","db"]', '[]', 'postgres');
+            INSERT INTO environment VALUES (1, 'cpu', 2, 1, 'k', 'os', '0.1', NULL, 'p', '{}');
+            INSERT INTO cells (id, run_id, contender, workload, workers, state, has_capacity,
+                               capacity_median, capacity_ci_low, capacity_ci_high, capacity_cv,
+                               capacity_n, capacity_noisy, capacity_mean, capacity_sd,
+                               capacity_interval, has_scaling, flags_json, notes_json)
+            VALUES (10, 1, 'a', 'db', 1, 'ok', 1, 700, 700, 700, 0, 1, 0, 700, 0, 'single',
+                    0, '[]', '[]'),
+                   (11, 1, 'a', 'json', 1, 'ok', 1, 900, 900, 900, 0, 1, 0, 900, 0, 'single',
+                    0, '[]', '[]');
+            INSERT INTO trials (id, cell_id, position, idx, has_capacity, capacity_rps, outcome)
+            VALUES (100, 10, 0, 0, 1, 700, 'confirmed');
+            INSERT INTO equal_load (cell_id, target_rps, achieved_rps, requests, errors, p99_ms,
+                                    cpu_ms_per_request, rss_peak_bytes, rss_mean_bytes,
+                                    database_cpu_ms_per_request)
+            VALUES (10, 300, 299, 3000, 0, 4, 0.5, 1000, 900, 0.2);
+            "#,
+        )
+        .unwrap();
+        apply(&mut conn, 4).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let keys: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(keys, "foreign keys are back on after the rebuild");
+
+        let run = super::super::read::load_run(&conn, 1).unwrap().unwrap();
+        assert_eq!(run.settings.database, Database::Postgres);
+        assert_eq!(run.settings.databases, [Database::Postgres]);
+        let db = run
+            .cells
+            .iter()
+            .find(|c| c.workload.name() == "db")
+            .unwrap();
+        let json = run
+            .cells
+            .iter()
+            .find(|c| c.workload.name() == "json")
+            .unwrap();
+        assert_eq!(
+            (db.database, json.database),
+            (Some(Database::Postgres), None)
+        );
+        assert_eq!(db.trials.len(), 1, "the trials kept their cell");
+        let eq = db.equal_load.as_ref().unwrap();
+        assert_eq!(eq.database_cpu_ms_per_request, Some(0.2));
+
+        // The same contender's db cell on SQLite is a cell of its own; a
+        // second of either, or of json, is a duplicate.
+        use super::super::write::{record_cell, Recorded};
+        let on_sqlite = crate::model::Cell {
+            database: Some(Database::Sqlite),
+            ..db.clone()
+        };
+        assert_eq!(
+            record_cell(&mut conn, 1, &on_sqlite).unwrap(),
+            Recorded::Done
+        );
+        for dup in [&on_sqlite, db, json] {
+            assert_eq!(record_cell(&mut conn, 1, dup).unwrap(), Recorded::Duplicate);
+        }
+        // The index holds without the check: NULL counts as a value.
+        assert!(conn
+            .execute(
+                "INSERT INTO cells (run_id, contender, workload, workers, state, has_capacity,
+                                    has_scaling, flags_json, notes_json)
+                 VALUES (1, 'a', 'json', 1, 'ok', 0, 0, '[]', '[]')",
+                [],
+            )
+            .is_err());
+        let run = super::super::read::load_run(&conn, 1).unwrap().unwrap();
+        let dbs: Vec<_> = run
+            .cells
+            .iter()
+            .filter(|c| c.workload.name() == "db")
+            .map(|c| c.database)
+            .collect();
+        assert_eq!(dbs, [Some(Database::Postgres), Some(Database::Sqlite)]);
     }
 }

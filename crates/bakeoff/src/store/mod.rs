@@ -28,8 +28,8 @@ pub use migrations::SCHEMA_VERSION;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEqualRates {
     pub run_id: i64,
-    /// (workload, workers, req/s).
-    pub rates: Vec<(Workload, u32, f64)>,
+    /// (workload, workers, a database workload's database, req/s).
+    pub rates: Vec<(Workload, u32, Option<crate::database::Database>, f64)>,
 }
 
 /// The default database path, relative to the working directory.
@@ -213,7 +213,13 @@ impl Store {
             Ok(write::Recorded::NoSuchRun) => Err(StoreError::NoSuchRun(run_id.to_string())),
             Ok(write::Recorded::Duplicate) => Err(StoreError::DuplicateCell {
                 run_id,
-                cell: format!("{} {} ×{}", cell.contender, cell.workload, cell.workers),
+                cell: match cell.database {
+                    Some(d) => format!(
+                        "{} {} ×{} on {d}",
+                        cell.contender, cell.workload, cell.workers
+                    ),
+                    None => format!("{} {} ×{}", cell.contender, cell.workload, cell.workers),
+                },
             }),
             Err(e) => Err(self.err(e)),
         }
@@ -247,15 +253,17 @@ impl Store {
         read::previous_equal_rates(&self.conn, settings).map_err(|e| self.err(e))
     }
 
-    /// The newest complete run whose database workloads ran on `database`.
+    /// The newest complete run whose database workloads ran on `database`
+    /// (alone or beside another).
     pub fn latest_complete_on(
         &self,
         database: crate::database::Database,
     ) -> Result<Option<i64>, StoreError> {
         self.conn
             .query_row(
-                "SELECT max(id) FROM runs WHERE status = 'complete' AND database = ?1",
-                [database.as_str()],
+                "SELECT max(id) FROM runs WHERE status = 'complete'
+                   AND instr(databases_json, ?1) > 0",
+                [format!("\"{database}\"")],
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))

@@ -3,11 +3,21 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{RunSummary, StoredEqualRates};
+use crate::database::Database;
 use crate::model::{
     Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Interval,
     Percentiles, Profile, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
     TimelinePoint, Trial, TrialOutcome, VariantInfo, WsPoint,
 };
+
+/// A stored database name, or none (NULL).
+fn database(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Database>> {
+    row.get::<_, Option<String>>(idx)?
+        .map(|name| {
+            Database::parse(&name).ok_or_else(|| bad_data(format!("unknown database `{name}`")))
+        })
+        .transpose()
+}
 
 fn bad_data(msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
@@ -55,12 +65,14 @@ pub(super) fn previous_equal_rates(
     let contenders =
         serde_json::to_string(&settings.contenders).map_err(|e| bad_data(e.to_string()))?;
     let workers = serde_json::to_string(&settings.workers).map_err(|e| bad_data(e.to_string()))?;
+    let databases =
+        serde_json::to_string(&settings.databases()).map_err(|e| bad_data(e.to_string()))?;
     let run: Option<i64> = conn
         .query_row(
             "SELECT id FROM runs
              WHERE status = 'complete' AND profile = ?1 AND slo_p99_ms = ?2
                AND duration_scale = ?3 AND contenders_json = ?4 AND workers_json = ?5
-               AND database = ?6
+               AND database = ?6 AND databases_json = ?7
              ORDER BY id DESC LIMIT 1",
             params![
                 settings.profile.as_str(),
@@ -68,20 +80,23 @@ pub(super) fn previous_equal_rates(
                 settings.duration_scale,
                 contenders,
                 workers,
-                settings.database.as_str()
+                settings.database.as_str(),
+                databases
             ],
             |r| r.get(0),
         )
         .optional()?;
     let Some(run) = run else { return Ok(None) };
     let mut stmt = conn.prepare(
-        "SELECT c.workload, c.workers, max(e.target_rps) FROM equal_load e
+        "SELECT c.workload, c.workers, c.database, max(e.target_rps) FROM equal_load e
          JOIN cells c ON c.id = e.cell_id
          WHERE c.run_id = ?1 AND e.target_rps > 0
-         GROUP BY c.workload, c.workers",
+         GROUP BY c.workload, c.workers, c.database",
     )?;
     let rows = stmt
-        .query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([run], |r| {
+            Ok((r.get(0)?, r.get(1)?, database(r, 2)?, r.get(3)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Some(StoredEqualRates {
         run_id: run,
@@ -138,7 +153,7 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
     let head = conn
         .query_row(
             "SELECT started_at, finished_at, status, profile, slo_p99_ms, trials, duration_scale,
-                    contenders_json, workloads_json, workers_json, database
+                    contenders_json, workloads_json, workers_json, database, databases_json
              FROM runs WHERE id = ?1",
             [id],
             |r| {
@@ -154,11 +169,8 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
                         contenders: from_json(&r.get::<_, String>(7)?)?,
                         workloads: from_json(&r.get::<_, String>(8)?)?,
                         workers: from_json(&r.get::<_, String>(9)?)?,
-                        database: {
-                            let name: String = r.get(10)?;
-                            crate::database::Database::parse(&name)
-                                .ok_or_else(|| bad_data(format!("unknown database `{name}`")))?
-                        },
+                        database: database(r, 10)?.unwrap_or_default(),
+                        databases: from_json(&r.get::<_, String>(11)?)?,
                     },
                 ))
             },
@@ -246,7 +258,7 @@ fn load_cells(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<Cell>> {
             "SELECT id, contender, workload, workers, state, reason, has_capacity,
                     capacity_median, capacity_ci_low, capacity_ci_high, capacity_cv, capacity_n,
                     capacity_noisy, has_scaling, scaling_efficiency, flags_json, notes_json,
-                    capacity_mean, capacity_sd, capacity_interval
+                    capacity_mean, capacity_sd, capacity_interval, database
              FROM cells WHERE run_id = ?1 ORDER BY id",
         )?
         .query_map([run_id], |r| {
@@ -278,6 +290,7 @@ fn load_cells(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<Cell>> {
                 contender: r.get(1)?,
                 workload: r.get(2)?,
                 workers: r.get(3)?,
+                database: database(r, 20)?,
                 status,
                 capacity,
                 trials: Vec::new(),

@@ -34,8 +34,8 @@ pub(super) fn begin_run(
     tx.execute(
         "INSERT INTO runs (started_at, status, owner_pid, owner_start, profile, slo_p99_ms,
                            trials, duration_scale, contenders_json, workloads_json, workers_json,
-                           database)
-         VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                           database, databases_json)
+         VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             started_at,
             pid,
@@ -48,6 +48,7 @@ pub(super) fn begin_run(
             json(&settings.workloads)?,
             json(&settings.workers)?,
             settings.database.as_str(),
+            json(&settings.databases())?,
         ],
     )?;
     let run_id = tx.last_insert_rowid();
@@ -110,7 +111,8 @@ pub(super) fn begin_run(
 pub(super) enum Recorded {
     Done,
     NoSuchRun,
-    /// The run already has a cell for this contender, workload and worker count.
+    /// The run already has a cell for this contender, workload, worker count
+    /// and database.
     Duplicate,
 }
 
@@ -130,8 +132,15 @@ pub(super) fn record_cell(
     let duplicate = tx
         .query_row(
             "SELECT 1 FROM cells
-             WHERE run_id = ?1 AND contender = ?2 AND workload = ?3 AND workers = ?4",
-            params![run_id, cell.contender, cell.workload, cell.workers],
+             WHERE run_id = ?1 AND contender = ?2 AND workload = ?3 AND workers = ?4
+               AND database IS ?5",
+            params![
+                run_id,
+                cell.contender,
+                cell.workload,
+                cell.workers,
+                cell.database.map(|d| d.as_str())
+            ],
             |_| Ok(()),
         )
         .optional()?
@@ -149,9 +158,9 @@ pub(super) fn record_cell(
         "INSERT INTO cells (run_id, contender, workload, workers, state, reason,
              has_capacity, capacity_median, capacity_ci_low, capacity_ci_high, capacity_cv,
              capacity_n, capacity_noisy, has_scaling, scaling_efficiency, flags_json, notes_json,
-             capacity_mean, capacity_sd, capacity_interval)
+             capacity_mean, capacity_sd, capacity_interval, database)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20)",
+                 ?18, ?19, ?20, ?21)",
         params![
             run_id,
             cell.contender,
@@ -173,6 +182,7 @@ pub(super) fn record_cell(
             cap.map(|c| c.mean),
             cap.map(|c| c.sd),
             cap.map(|c| c.interval.as_str()),
+            cell.database.map(|d| d.as_str()),
         ],
     )?;
     let cell_id = tx.last_insert_rowid();

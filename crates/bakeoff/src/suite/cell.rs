@@ -233,6 +233,7 @@ impl CellState {
             contender: key.contender.clone(),
             workload: key.workload.clone(),
             workers: key.workers,
+            database: key.database,
             status,
             capacity,
             trials: std::mem::take(&mut self.trials),
@@ -273,6 +274,7 @@ mod tests {
             contender: "a".into(),
             workload: Workload::Json,
             workers: 1,
+            database: None,
         }
     }
 

@@ -7,7 +7,12 @@ use std::collections::BTreeMap;
 use super::cell::CellState;
 use super::plan::{CellKey, Plan};
 use super::ResourceUsage;
+use crate::database::Database;
 use crate::workload::Workload;
+
+/// An equal-load rate's group: the workload, the worker group, and a database
+/// workload's database (each database compares the contenders at its own rate).
+type RateKey = (Workload, u32, Option<Database>);
 
 /// The equal-load rate of each (workload, worker group): half the lowest median
 /// capacity among the contenders measured on it ([`CellState::equal_load_basis`]:
@@ -19,7 +24,7 @@ use crate::workload::Workload;
 /// three quarters of that lowest capacity, so runs of one plan compare CPU and
 /// p99 at the same rate.
 #[derive(Debug, Default)]
-pub(super) struct EqualRates(BTreeMap<(Workload, u32), EqualRate>);
+pub(super) struct EqualRates(BTreeMap<RateKey, EqualRate>);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct EqualRate {
@@ -29,20 +34,24 @@ pub(super) struct EqualRate {
 }
 
 /// The equal-load rates of an earlier run of the same plan (see
-/// `Store::previous_equal_rates`), by workload and worker group.
+/// `Store::previous_equal_rates`), by workload, worker group and database.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PreviousRates {
     pub run_id: i64,
-    rates: BTreeMap<(Workload, u32), f64>,
+    rates: BTreeMap<RateKey, f64>,
 }
 
 impl PreviousRates {
-    /// From the store's rows (workload, workers, rate).
-    pub fn from_rows(plan: &Plan, run_id: i64, rows: &[(Workload, u32, f64)]) -> PreviousRates {
+    /// From the store's rows (workload, workers, database, rate).
+    pub fn from_rows(
+        plan: &Plan,
+        run_id: i64,
+        rows: &[(Workload, u32, Option<Database>, f64)],
+    ) -> PreviousRates {
         let rates = rows
             .iter()
-            .filter(|(_, _, rps)| rps.is_finite() && *rps > 0.0)
-            .map(|(w, workers, rps)| ((w.clone(), worker_group(plan, *workers)), *rps))
+            .filter(|(_, _, _, rps)| rps.is_finite() && *rps > 0.0)
+            .map(|(w, workers, db, rps)| ((w.clone(), worker_group(plan, *workers), *db), *rps))
             .collect();
         PreviousRates { run_id, rates }
     }
@@ -53,7 +62,7 @@ const REUSE_WITHIN: (f64, f64) = (0.25, 0.75);
 
 impl EqualRates {
     pub(super) fn of(cells: &BTreeMap<CellKey, CellState>, plan: &Plan) -> EqualRates {
-        let mut lowest: BTreeMap<(Workload, u32), f64> = BTreeMap::new();
+        let mut lowest: BTreeMap<RateKey, f64> = BTreeMap::new();
         for (key, st) in cells {
             if st.failed.is_some() || st.skipped.is_some() {
                 continue;
@@ -61,9 +70,7 @@ impl EqualRates {
             let Some(m) = st.equal_load_basis() else {
                 continue;
             };
-            let e = lowest
-                .entry((key.workload.clone(), worker_group(plan, key.workers)))
-                .or_insert(m);
+            let e = lowest.entry(rate_key(plan, key)).or_insert(m);
             *e = e.min(m);
         }
         let previous = plan.previous_equal_rates.as_ref();
@@ -91,10 +98,16 @@ impl EqualRates {
     }
 
     pub(super) fn get(&self, plan: &Plan, key: &CellKey) -> Option<EqualRate> {
-        self.0
-            .get(&(key.workload.clone(), worker_group(plan, key.workers)))
-            .copied()
+        self.0.get(&rate_key(plan, key)).copied()
     }
+}
+
+fn rate_key(plan: &Plan, key: &CellKey) -> RateKey {
+    (
+        key.workload.clone(),
+        worker_group(plan, key.workers),
+        key.database,
+    )
 }
 
 /// Contenders run at their own default worker counts unless the run sweeps them.

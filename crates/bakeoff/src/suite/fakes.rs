@@ -385,6 +385,8 @@ fn quantile(v: &[f64], p: f64) -> f64 {
 pub(super) struct FakeContender {
     pub model: ServerModel,
     pub fail_launch: bool,
+    /// Fail to start when given this database (a driver that cannot connect).
+    pub fail_launch_on: Option<crate::database::Database>,
     /// Crash while serving this many-th window (1-based), counted over its life.
     pub crash_at_window: Option<u32>,
     pub windows: u32,
@@ -396,6 +398,7 @@ impl FakeContender {
         FakeContender {
             model,
             fail_launch: false,
+            fail_launch_on: None,
             crash_at_window: None,
             windows: 0,
             alive: false,
@@ -411,6 +414,7 @@ pub(super) struct WindowLog {
     pub rate: f64,
     pub purpose: Option<WindowPurpose>,
     pub warmup: Warmup,
+    pub database: Option<crate::database::Database>,
 }
 
 #[derive(Debug, Default)]
@@ -419,6 +423,8 @@ pub(super) struct World {
     pub launches: Vec<(String, u32)>,
     /// Whether each launch was given the dataset.
     pub with_data: Vec<bool>,
+    /// The database each launch was given.
+    pub on_database: Vec<crate::database::Database>,
     pub stops: u32,
     pub windows: Vec<WindowLog>,
     pub ws_clients_seen: u32,
@@ -508,6 +514,7 @@ impl Driver for FakeDriver {
                 rate: spec.rate,
                 purpose: Some(spec.purpose),
                 warmup: spec.warmup,
+                database: spec.database,
             })?;
             let mut r = {
                 let mut w = self.world.lock().unwrap();
@@ -544,6 +551,7 @@ impl Driver for FakeDriver {
                 rate: spec.rate,
                 purpose: None,
                 warmup: Warmup::None,
+                database: None,
             })?;
             self.world.lock().unwrap().ws_clients_seen = spec.clients;
             sleep_or_cancel(spec.warmup + spec.duration, cancel).await?;
@@ -628,6 +636,7 @@ impl Launcher for FakeLauncher {
         contender: &'a str,
         workers: u32,
         data: bool,
+        database: crate::database::Database,
         _cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>> {
         async move {
@@ -635,11 +644,12 @@ impl Launcher for FakeLauncher {
             let mut w = self.world.lock().unwrap();
             w.launches.push((contender.to_string(), workers));
             w.with_data.push(data);
+            w.on_database.push(database);
             let c = w
                 .contenders
                 .get_mut(contender)
                 .ok_or_else(|| LaunchError::new(format!("unknown fake contender {contender}")))?;
-            if c.fail_launch {
+            if c.fail_launch || c.fail_launch_on == Some(database) {
                 return Err(LaunchError::new(format!(
                     "{contender} exited before it was healthy (exit status 1)"
                 )));

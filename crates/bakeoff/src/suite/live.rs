@@ -21,7 +21,7 @@ use super::{
 use crate::contender::datagen::DataFiles;
 use crate::contender::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
 use crate::contender::Installed;
-use crate::database::Postgres;
+use crate::database::{Database, Postgres};
 use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
@@ -35,6 +35,8 @@ pub struct SupervisorLauncher {
     installed: BTreeMap<String, Installed>,
     /// Contenders that may not run, with the reason (failed setup or verification).
     rejected: BTreeMap<String, String>,
+    /// Contenders that may not run on one database (failed verification there).
+    rejected_on: BTreeMap<(String, Database), String>,
     data: DataFiles,
     upstream: String,
     log_dir: std::path::PathBuf,
@@ -58,12 +60,23 @@ impl SupervisorLauncher {
                 .map(|i| (i.contender.name().to_string(), i))
                 .collect(),
             rejected,
+            rejected_on: BTreeMap::new(),
             data,
             upstream,
             log_dir,
             cpus,
             postgres: None,
         }
+    }
+
+    /// Refuse the launches of contenders on a database, with the reason (they
+    /// failed verification there, on a run that measures several).
+    pub fn with_rejected_on(
+        mut self,
+        rejected_on: BTreeMap<(String, Database), String>,
+    ) -> SupervisorLauncher {
+        self.rejected_on = rejected_on;
+        self
     }
 
     /// Give contenders the PostgreSQL server (URL, pool size), reset before each start.
@@ -79,10 +92,22 @@ impl Launcher for SupervisorLauncher {
         contender: &'a str,
         workers: u32,
         data: bool,
+        database: Database,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>> {
         Box::pin(async move {
-            if let Some(reason) = self.rejected.get(contender) {
+            // A launch on SQLite is not given the server, so its db endpoints
+            // read the file. The run starts one whenever a database workload
+            // runs on PostgreSQL; without one, a launch on it runs none.
+            let postgres = match database {
+                Database::Sqlite => None,
+                Database::Postgres => self.postgres.as_ref(),
+            };
+            if let Some(reason) = self
+                .rejected
+                .get(contender)
+                .or_else(|| self.rejected_on.get(&(contender.to_string(), database)))
+            {
                 return Err(LaunchError::new(reason.clone()));
             }
             let installed = self
@@ -93,7 +118,7 @@ impl Launcher for SupervisorLauncher {
                 .data
                 .working_copy(contender)
                 .map_err(|e| LaunchError::caused("preparing its data", e))?;
-            if let Some(pg) = &self.postgres {
+            if let Some(pg) = postgres {
                 // A server that died is reported by the db cells themselves
                 // ([`EngineDriver::database_down`]); the others still run.
                 if let Err(e) = pg.reset().await {
@@ -107,14 +132,14 @@ impl Launcher for SupervisorLauncher {
                 data: self.data.csv.clone(),
                 upstream: self.upstream.clone(),
                 log_dir: self.log_dir.clone(),
-                database_url: self.postgres.as_ref().map(|pg| pg.server.url()),
+                database_url: postgres.map(|pg| pg.server.url()),
             };
             let mut spec = SpawnSpec::new(installed, workers, &env);
             if !data {
                 spec = spec.without_data();
             }
             spec.cpus = self.cpus.clone();
-            let max_connections = self.postgres.as_ref().map(|pg| pg.server.max_connections());
+            let max_connections = postgres.map(|pg| pg.server.max_connections());
             match Running::start(&spec, cancel).await {
                 Ok(r) => Ok(Box::new(Live {
                     running: Some(r),
@@ -253,7 +278,7 @@ impl Driver for EngineDriver {
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<WindowResult, DriveError>> {
         Box::pin(async move {
-            if spec.workload.uses_database() {
+            if spec.database == Some(Database::Postgres) {
                 if let Some(why) = self.database_down.as_ref().and_then(|f| f()) {
                     return Err(DriveError::failed(why));
                 }
@@ -318,7 +343,7 @@ impl Driver for EngineDriver {
             let before = counter.map(|c| c());
             let db_sampling = match &self.database_procs {
                 Some(p)
-                    if spec.workload.uses_database()
+                    if spec.database == Some(Database::Postgres)
                         && spec.purpose == super::WindowPurpose::EqualLoad =>
                 {
                     let sampler = crate::measure::ProcSampler {

@@ -120,12 +120,14 @@ pub trait RunningContender: Send {
 /// Starts contenders; the real one is the supervisor.
 pub trait Launcher: Send + Sync {
     /// Start `contender` with `workers` workers and wait (bounded) until healthy;
-    /// `data`: give it the dataset (`BAKEOFF_DATA`).
+    /// `data`: give it the dataset (`BAKEOFF_DATA`); `database`: where its
+    /// database endpoints read their rows.
     fn launch<'a>(
         &'a self,
         contender: &'a str,
         workers: u32,
         data: bool,
+        database: crate::database::Database,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<Box<dyn RunningContender>, LaunchError>>;
 }
@@ -177,6 +179,8 @@ pub struct WindowSpec {
     pub contender: String,
     pub base_url: String,
     pub workload: Workload,
+    /// The database a database workload's window reads (none for the others).
+    pub database: Option<crate::database::Database>,
     pub rate: f64,
     pub duration: Duration,
     pub warmup: Warmup,

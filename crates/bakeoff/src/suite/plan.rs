@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::search::SearchConfig;
+use crate::database::Database;
 pub use crate::model::Profile;
 use crate::model::Settings;
 use crate::workload::Workload;
@@ -88,6 +89,9 @@ pub struct ContenderSpec {
     /// Why none of its cells is measured (e.g. its dependencies do not install on
     /// the runtime it was derived for); set after setup by [`Plan::skip_contender`].
     pub skipped: Option<String>,
+    /// Database → why its database workloads cannot run on it (the manifest
+    /// does not declare it).
+    pub databases_unsupported: BTreeMap<Database, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -108,6 +112,10 @@ pub enum PlanError {
     NoContenders,
     #[error("contender `{0}` is listed twice; name each contender once")]
     DuplicateContender(String),
+    #[error(
+        "--database lists `{0}` twice; name each database once, e.g. --database sqlite,postgres"
+    )]
+    DuplicateDatabase(Database),
 }
 
 impl From<PlanError> for crate::InputError {
@@ -244,11 +252,17 @@ pub struct CellKey {
     pub contender: String,
     pub workload: Workload,
     pub workers: u32,
+    /// The database of a database workload's cell; none for the others.
+    pub database: Option<Database>,
 }
 
 impl std::fmt::Display for CellKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} ×{}", self.contender, self.workload, self.workers)
+        write!(f, "{} {} ×{}", self.contender, self.workload, self.workers)?;
+        match self.database {
+            Some(d) => write!(f, " on {d}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -274,6 +288,10 @@ pub struct Launch {
     pub ws: bool,
     /// The contender gets the dataset (`BAKEOFF_DATA`): only launches of `data`.
     pub data: bool,
+    /// The database the contender is given. Launches on the plan's first
+    /// database run every workload; those on the others only the database
+    /// workloads.
+    pub database: Database,
 }
 
 /// A validated plan.
@@ -292,8 +310,10 @@ pub struct Plan {
     /// The equal-load rates an earlier run of the same plan used, to reuse
     /// (set by the caller from the store; none: derived afresh).
     pub previous_equal_rates: Option<super::equal::PreviousRates>,
-    /// Where the database workloads read their rows (set by the caller).
-    pub database: crate::database::Database,
+    /// Where the database workloads read their rows, each database its own
+    /// cells (set by the caller; never empty, without repeats). The first is
+    /// the one the other workloads' launches get.
+    pub databases: Vec<Database>,
 }
 
 impl Plan {
@@ -380,8 +400,46 @@ impl Plan {
             workers,
             phases: Phases::for_profile(opts.profile),
             previous_equal_rates: None,
-            database: crate::database::Database::default(),
+            databases: vec![Database::default()],
         })
+    }
+
+    /// Measure the database workloads on each of `databases`, in this order
+    /// (empty: the default, SQLite).
+    pub fn set_databases(&mut self, databases: &[Database]) -> Result<(), PlanError> {
+        let mut v: Vec<Database> = Vec::new();
+        for &d in databases {
+            if v.contains(&d) {
+                return Err(PlanError::DuplicateDatabase(d));
+            }
+            v.push(d);
+        }
+        if v.is_empty() {
+            v.push(Database::default());
+        }
+        self.databases = v;
+        Ok(())
+    }
+
+    /// The database of the launches that run every workload (the first asked).
+    pub fn primary_database(&self) -> Database {
+        self.databases.first().copied().unwrap_or_default()
+    }
+
+    /// The databases a workload's cells run on: each of the plan's for a
+    /// database workload, none (one cell) for the others.
+    pub fn databases_of(&self, w: &Workload) -> Vec<Option<Database>> {
+        if w.uses_database() {
+            self.databases.iter().map(|&d| Some(d)).collect()
+        } else {
+            vec![None]
+        }
+    }
+
+    /// Whether `key`'s cell is measured in launches on `database`: a database
+    /// workload's on its own database, the others' on the primary one.
+    pub fn measured_on(&self, key: &CellKey, database: Database) -> bool {
+        key.database.unwrap_or(self.primary_database()) == database
     }
 
     pub fn settings(&self) -> Settings {
@@ -393,7 +451,8 @@ impl Plan {
             contenders: self.contenders.iter().map(|c| c.name.clone()).collect(),
             workloads: self.workloads.clone(),
             workers: self.workers.clone(),
-            database: self.database,
+            database: self.primary_database(),
+            databases: self.databases.clone(),
         }
     }
 
@@ -441,6 +500,20 @@ impl Plan {
         self.worker_counts(c).into_iter().min().unwrap_or(1)
     }
 
+    /// The workloads of `c` at `workers` measured in the dataset's own
+    /// launches ([`Workload::needs_dataset`]), on the first database.
+    fn dataset_workloads(
+        &self,
+        http: &[Workload],
+        c: &ContenderSpec,
+        workers: u32,
+    ) -> Vec<Workload> {
+        http.iter()
+            .filter(|w| w.needs_dataset() && self.runnable(c, w, workers, self.primary_database()))
+            .cloned()
+            .collect()
+    }
+
     fn http_workloads(&self) -> Vec<Workload> {
         self.workloads
             .iter()
@@ -464,11 +537,14 @@ impl Plan {
                     _ => self.worker_counts(c),
                 };
                 for workers in counts {
-                    out.push(CellKey {
-                        contender: c.name.clone(),
-                        workload: w.clone(),
-                        workers,
-                    });
+                    for database in self.databases_of(w) {
+                        out.push(CellKey {
+                            contender: c.name.clone(),
+                            workload: w.clone(),
+                            workers,
+                            database,
+                        });
+                    }
                 }
             }
         }
@@ -501,6 +577,9 @@ impl Plan {
                 return Some(format!("`{ep}` is not served by {}: {why}", c.name));
             }
         }
+        if let Some(why) = key.database.and_then(|d| c.databases_unsupported.get(&d)) {
+            return Some(why.clone());
+        }
         if key.workers > c.max_workers {
             return Some(format!(
                 "{} allows at most {} workers (manifest `workers.max`)",
@@ -510,14 +589,34 @@ impl Plan {
         None
     }
 
-    /// No skip reason: the plan measures `w` for `c` at `workers`.
-    fn runnable(&self, c: &ContenderSpec, w: &Workload, workers: u32) -> bool {
+    /// No skip reason: the plan measures `w` for `c` at `workers` (on
+    /// `database`, for a database workload).
+    fn runnable(&self, c: &ContenderSpec, w: &Workload, workers: u32, database: Database) -> bool {
         self.skip_reason(&CellKey {
             contender: c.name.clone(),
             workload: w.clone(),
             workers,
+            database: w.uses_database().then_some(database),
         })
         .is_none()
+    }
+
+    /// The HTTP workloads (`data` aside) a launch of `c` at `workers` on
+    /// `database` measures: all of them on the primary database, the
+    /// database workloads alone on the others.
+    fn launch_workloads(
+        &self,
+        http: &[Workload],
+        c: &ContenderSpec,
+        workers: u32,
+        database: Database,
+    ) -> Vec<Workload> {
+        let primary = database == self.primary_database();
+        http.iter()
+            .filter(|&w| !w.needs_dataset() && (primary || w.uses_database()))
+            .filter(|&w| self.runnable(c, w, workers, database))
+            .cloned()
+            .collect()
     }
 
     /// The launches in order: the capacity trials interleaved, then one final
@@ -527,100 +626,100 @@ impl Plan {
     /// Order is a Latin square: trial t runs the contenders rotated by t, and
     /// each launch's workloads rotated by t plus the contender's position, so
     /// no contender or workload always goes first (drift, thermal state).
-    /// `data` runs in launches of its own, the only ones given the dataset, so
-    /// no other measurement (start-up, idle memory) carries it.
+    /// `data` and custom workloads run in launches of their own, the only ones
+    /// given the dataset ([`Workload::needs_dataset`]), so no other measurement
+    /// (start-up, idle memory) carries it. With several
+    /// databases, each beyond the first gets launches of its own for the
+    /// database workloads, next to the first's (their order rotated by trial).
     pub fn launches(&self) -> Vec<Launch> {
         let http = self.http_workloads();
         let ws = self.has(&Workload::Ws);
         let ws_search = ws && self.phases.ws_search;
+        let primary = self.primary_database();
         let mut out = Vec::new();
         let n = self.contenders.len().max(1);
         for trial in 0..self.trials {
+            // The databases rotated by trial too, so neither always goes first.
+            let mut databases = self.databases.clone();
+            let turn = trial as usize % databases.len().max(1);
+            databases.rotate_left(turn);
             for k in 0..n {
                 let i = (k + trial as usize) % n;
                 let c = &self.contenders[i];
                 let counts = self.worker_counts(c);
+                let kind = LaunchKind::Capacity { trial };
                 for &workers in &counts {
-                    let mut workloads: Vec<Workload> = http
-                        .iter()
-                        .filter(|&w| *w != Workload::Data && self.runnable(c, w, workers))
-                        .cloned()
-                        .collect();
-                    if !workloads.is_empty() {
-                        let r = (trial as usize + i) % workloads.len();
-                        workloads.rotate_left(r);
-                    }
-                    let ws_here = ws_search && workers == 1 && self.runnable(c, &Workload::Ws, 1);
-                    push(
-                        &mut out,
-                        LaunchKind::Capacity { trial },
-                        c,
-                        workers,
-                        workloads,
-                        ws_here,
-                        false,
-                    );
-                    if http.contains(&Workload::Data) && self.runnable(c, &Workload::Data, workers)
-                    {
+                    for &database in &databases {
+                        let mut workloads = self.launch_workloads(&http, c, workers, database);
+                        if !workloads.is_empty() {
+                            let r = (trial as usize + i) % workloads.len();
+                            workloads.rotate_left(r);
+                        }
                         push(
                             &mut out,
-                            LaunchKind::Capacity { trial },
-                            c,
-                            workers,
-                            vec![Workload::Data],
-                            false,
-                            true,
+                            Launch {
+                                workloads,
+                                ws: database == primary
+                                    && ws_search
+                                    && workers == 1
+                                    && self.runnable(c, &Workload::Ws, 1, primary),
+                                ..launch(kind, c, workers, database)
+                            },
                         );
                     }
-                }
-                if ws_search && !counts.contains(&1) && self.runnable(c, &Workload::Ws, 1) {
                     push(
                         &mut out,
-                        LaunchKind::Capacity { trial },
-                        c,
-                        1,
-                        Vec::new(),
-                        true,
-                        false,
+                        Launch {
+                            workloads: self.dataset_workloads(&http, c, workers),
+                            data: true,
+                            ..launch(kind, c, workers, primary)
+                        },
+                    );
+                }
+                if ws_search && !counts.contains(&1) && self.runnable(c, &Workload::Ws, 1, primary)
+                {
+                    push(
+                        &mut out,
+                        Launch {
+                            ws: true,
+                            ..launch(kind, c, 1, primary)
+                        },
                     );
                 }
             }
         }
         for c in &self.contenders {
             let counts = self.worker_counts(c);
-            let ws_runnable = ws && self.runnable(c, &Workload::Ws, 1);
+            let ws_runnable = ws && self.runnable(c, &Workload::Ws, 1, primary);
             let mut all = counts.clone();
             if ws_runnable && !all.contains(&1) {
                 all.insert(0, 1);
             }
             for workers in all {
                 let measured = counts.contains(&workers);
-                let workloads: Vec<Workload> = http
-                    .iter()
-                    .filter(|&w| measured && *w != Workload::Data && self.runnable(c, w, workers))
-                    .cloned()
-                    .collect();
-                push(
-                    &mut out,
-                    LaunchKind::Final,
-                    c,
-                    workers,
-                    workloads,
-                    ws_runnable && workers == 1,
-                    false,
-                );
-                if measured
-                    && http.contains(&Workload::Data)
-                    && self.runnable(c, &Workload::Data, workers)
-                {
+                for &database in &self.databases {
+                    let workloads = if measured {
+                        self.launch_workloads(&http, c, workers, database)
+                    } else {
+                        Vec::new()
+                    };
                     push(
                         &mut out,
-                        LaunchKind::Final,
-                        c,
-                        workers,
-                        vec![Workload::Data],
-                        false,
-                        true,
+                        Launch {
+                            workloads,
+                            ws: ws_runnable && workers == 1 && database == primary,
+                            ..launch(LaunchKind::Final, c, workers, database)
+                        },
+                    );
+                }
+                if measured {
+                    push(
+                        &mut out,
+                        Launch {
+                            workloads: self.dataset_workloads(&http, c, workers),
+                            data: true,
+                            ..launch(LaunchKind::Final, c, workers, primary)
+                        },
                     );
                 }
             }
@@ -628,29 +727,31 @@ impl Plan {
         if self.has(&Workload::Startup) {
             for c in &self.contenders {
                 let sw = self.startup_workers(c);
-                if !self.runnable(c, &Workload::Startup, sw) {
+                if !self.runnable(c, &Workload::Startup, sw, primary) {
                     continue;
                 }
                 let have = out
                     .iter()
-                    .filter(|l| l.contender == c.name && l.workers == sw && !l.data)
+                    .filter(|l| Self::samples_startup(l, &c.name, sw, primary))
                     .count() as u32;
                 for _ in have..self.phases.startup_spawns {
-                    push(
-                        &mut out,
-                        LaunchKind::StartupOnly,
-                        c,
-                        sw,
-                        Vec::new(),
-                        false,
-                        false,
-                    );
+                    push(&mut out, launch(LaunchKind::StartupOnly, c, sw, primary));
                 }
             }
         }
         out
     }
 
+    /// Whether `l` samples the start-up of `contender` at `workers`: a plain
+    /// start (no dataset) on the primary database.
+    fn samples_startup(l: &Launch, contender: &str, workers: u32, primary: Database) -> bool {
+        l.contender == contender && l.workers == workers && !l.data && l.database == primary
+    }
+
+    /// Whether `l` samples the start-up cell of its contender and worker count.
+    pub fn launch_samples_startup(&self, l: &Launch) -> bool {
+        Self::samples_startup(l, &l.contender, l.workers, self.primary_database())
+    }
     /// The longest one launch can take at this scale, with `startup` per start,
     /// from the same settings the runner uses.
     pub fn launch_budget(&self, launch: &Launch, startup: Duration) -> Duration {
@@ -691,27 +792,25 @@ impl Plan {
     }
 }
 
-/// Add a launch unless it has nothing to do (a start-up spawn always has).
-fn push(
-    out: &mut Vec<Launch>,
-    kind: LaunchKind,
-    c: &ContenderSpec,
-    workers: u32,
-    workloads: Vec<Workload>,
-    ws: bool,
-    data: bool,
-) {
-    if workloads.is_empty() && !ws && kind != LaunchKind::StartupOnly {
-        return;
-    }
-    out.push(Launch {
+/// A launch of `c` that measures nothing yet.
+fn launch(kind: LaunchKind, c: &ContenderSpec, workers: u32, database: Database) -> Launch {
+    Launch {
         kind,
         contender: c.name.clone(),
         workers,
-        workloads,
-        ws,
-        data,
-    });
+        workloads: Vec::new(),
+        ws: false,
+        data: false,
+        database,
+    }
+}
+
+/// Add a launch unless it has nothing to do (a start-up spawn always has).
+fn push(out: &mut Vec<Launch>, launch: Launch) {
+    if launch.workloads.is_empty() && !launch.ws && launch.kind != LaunchKind::StartupOnly {
+        return;
+    }
+    out.push(launch);
 }
 
 /// A `--workloads` name: a built-in workload, or one a contender declares.

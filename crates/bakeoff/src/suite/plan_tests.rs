@@ -11,6 +11,7 @@ pub(crate) fn spec(name: &str) -> ContenderSpec {
         unsupported: BTreeMap::new(),
         custom: Vec::new(),
         skipped: None,
+        databases_unsupported: BTreeMap::new(),
     }
 }
 
@@ -176,12 +177,113 @@ fn ws_gets_a_one_worker_launch_and_unsupported_is_skipped() {
         contender: "b".into(),
         workload: Workload::Db,
         workers: 2,
+        database: Some(Database::Sqlite),
     };
     assert!(p.skip_reason(&key).unwrap().contains("no database driver"));
     assert!(p
         .launches()
         .iter()
         .all(|l| !(l.contender == "b" && l.workloads.contains(&Workload::Db))));
+}
+
+/// `--database sqlite,postgres`: each database workload has a cell per
+/// database, measured in launches on that database; the other workloads run
+/// once, on the first; a contender that does not declare a database has its
+/// cells there skipped; a database listed twice is refused.
+#[test]
+fn the_database_axis_doubles_the_database_cells_only() {
+    let mut o = opts(Profile::Standard);
+    o.workloads = vec!["json".into(), "db".into(), "startup".into()];
+    let mut b = spec("b");
+    b.databases_unsupported
+        .insert(Database::Postgres, "b does not declare `postgres`".into());
+    let mut p = Plan::build(&o, vec![spec("a"), b]).unwrap();
+    p.set_databases(&[Database::Sqlite, Database::Postgres])
+        .unwrap();
+    assert_eq!(p.primary_database(), Database::Sqlite);
+    let a_cells: Vec<(Workload, Option<Database>)> = p
+        .cells()
+        .into_iter()
+        .filter(|k| k.contender == "a")
+        .map(|k| (k.workload, k.database))
+        .collect();
+    assert_eq!(
+        a_cells,
+        [
+            (Workload::Json, None),
+            (Workload::Db, Some(Database::Sqlite)),
+            (Workload::Db, Some(Database::Postgres)),
+            (Workload::Startup, None),
+        ]
+    );
+    let settings = p.settings();
+    assert_eq!(
+        (settings.database, settings.databases.clone()),
+        (Database::Sqlite, vec![Database::Sqlite, Database::Postgres])
+    );
+    let launches = p.launches();
+    for l in &launches {
+        if l.database == Database::Postgres {
+            assert!(l.workloads.iter().all(|w| w.uses_database()), "{l:?}");
+            assert!(
+                !l.ws && !l.data && l.kind != LaunchKind::StartupOnly,
+                "{l:?}"
+            );
+            assert_eq!(l.contender, "a", "b has no postgres launch: {l:?}");
+        }
+    }
+    // One capacity launch per trial and one final on postgres for `a`; the
+    // order of the two databases turns with the trial.
+    let on_pg = |kind: fn(&LaunchKind) -> bool| {
+        launches
+            .iter()
+            .filter(|l| l.database == Database::Postgres && kind(&l.kind))
+            .count()
+    };
+    assert_eq!(
+        on_pg(|k| matches!(k, LaunchKind::Capacity { .. })),
+        p.trials as usize
+    );
+    assert_eq!(on_pg(|k| *k == LaunchKind::Final), 1);
+    let first_of_trial = |t: u32| {
+        launches
+            .iter()
+            .find(|l| l.contender == "a" && l.kind == LaunchKind::Capacity { trial: t })
+            .map(|l| l.database)
+    };
+    assert_eq!(first_of_trial(0), Some(Database::Sqlite));
+    assert_eq!(first_of_trial(1), Some(Database::Postgres));
+    let b_pg = CellKey {
+        contender: "b".into(),
+        workload: Workload::Db,
+        workers: 1,
+        database: Some(Database::Postgres),
+    };
+    assert!(p.skip_reason(&b_pg).unwrap().contains("postgres"));
+    assert!(p
+        .skip_reason(&CellKey {
+            database: Some(Database::Sqlite),
+            ..b_pg.clone()
+        })
+        .is_none());
+    assert_eq!(b_pg.to_string(), "b db ×1 on postgres");
+    assert_eq!(
+        p.set_databases(&[Database::Postgres, Database::Postgres]),
+        Err(PlanError::DuplicateDatabase(Database::Postgres))
+    );
+    // A single database: one db cell, every launch on it.
+    p.set_databases(&[Database::Postgres]).unwrap();
+    assert!(p
+        .launches()
+        .iter()
+        .all(|l| l.database == Database::Postgres));
+    assert_eq!(
+        p.cells()
+            .iter()
+            .filter(|k| k.contender == "a" && k.workload == Workload::Db)
+            .count(),
+        1
+    );
 }
 
 /// A contender skipped after setup (e.g. its dependencies do not install on
@@ -285,6 +387,7 @@ fn custom_workloads_join_the_plan_for_their_contenders() {
         contender: c.into(),
         workload: w.clone(),
         workers: 1,
+        database: None,
     };
     assert_eq!(p.skip_reason(&key("my-app", &shop)), None);
     assert_eq!(p.skip_reason(&key("other-app", &shop)), None);
@@ -310,6 +413,12 @@ fn custom_workloads_join_the_plan_for_their_contenders() {
         .map(|l| l.contender.as_str())
         .collect();
     assert_eq!(with_shop, ["my-app", "other-app", "my-app", "other-app"]);
+    // In the dataset's launches, apart from the built-in workloads: a scenario
+    // may call /data, which answers only where BAKEOFF_DATA is given.
+    for l in launches.iter().filter(|l| l.workloads.contains(&shop)) {
+        assert!(l.data, "{l:?}");
+        assert!(l.workloads.iter().all(Workload::needs_dataset), "{l:?}");
+    }
 
     let named = PlanOptions {
         workloads: vec!["shop".into(), "json".into()],

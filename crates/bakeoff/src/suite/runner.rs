@@ -272,6 +272,7 @@ impl PlanExecution<'_> {
 
     fn key(launch: &Launch, workload: Workload) -> CellKey {
         CellKey {
+            database: workload.uses_database().then_some(launch.database),
             contender: launch.contender.clone(),
             workload,
             workers: launch.workers,
@@ -311,7 +312,7 @@ impl PlanExecution<'_> {
     async fn run_launch(&mut self, launch: &Launch) -> Result<(), Abort> {
         let startup_key = Self::key(launch, Workload::Startup);
         // A launch with the dataset loaded says nothing about a plain start-up.
-        let wants_startup = !launch.data && self.pending(&startup_key);
+        let wants_startup = self.plan.launch_samples_startup(launch) && self.pending(&startup_key);
         let any_http = launch
             .workloads
             .iter()
@@ -320,21 +321,33 @@ impl PlanExecution<'_> {
         if !wants_startup && !any_http && !any_ws {
             return Ok(());
         }
+        let on = match self.plan.databases.len() {
+            1 => String::new(),
+            _ => format!(" on {}", launch.database),
+        };
         let label = match launch.kind {
             LaunchKind::Capacity { trial } => format!(
-                "{} ×{}, trial {}/{}",
+                "{} ×{}{on}, trial {}/{}",
                 launch.contender,
                 launch.workers,
                 trial + 1,
                 self.plan.trials
             ),
-            LaunchKind::Final => format!("{} ×{}, equal load", launch.contender, launch.workers),
+            LaunchKind::Final => {
+                format!("{} ×{}{on}, equal load", launch.contender, launch.workers)
+            }
             LaunchKind::StartupOnly => format!("{} ×{}, startup", launch.contender, launch.workers),
         };
         self.report(&label, ProgressPhase::Starting, None, None);
         let launched = self
             .launcher
-            .launch(&launch.contender, launch.workers, launch.data, self.cancel)
+            .launch(
+                &launch.contender,
+                launch.workers,
+                launch.data,
+                launch.database,
+                self.cancel,
+            )
             .await;
         if self.cancel.is_cancelled() {
             if let Ok(h) = launched {
@@ -484,6 +497,7 @@ impl PlanExecution<'_> {
             contender: &key.contender,
             base_url: url,
             workload: key.workload.clone(),
+            database: key.database,
         };
         let ws = WsWindows {
             driver,
@@ -557,13 +571,18 @@ impl PlanExecution<'_> {
         }
     }
 
-    /// Every unfinished cell of this contender at this worker count fails.
+    /// Every unfinished cell of this contender at this worker count fails,
+    /// among those measured on the launch's database.
     fn fail_group(&mut self, launch: &Launch, reason: &str) -> Result<(), Abort> {
+        let plan = self.plan;
         let keys: Vec<CellKey> = self
             .cells
             .iter()
             .filter(|(k, s)| {
-                k.contender == launch.contender && k.workers == launch.workers && s.pending()
+                k.contender == launch.contender
+                    && k.workers == launch.workers
+                    && plan.measured_on(k, launch.database)
+                    && s.pending()
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -527,8 +527,8 @@ async fn an_earlier_runs_equal_load_rate_is_reused_while_it_still_fits() {
         let mut h = Harness::new(vec![("a", fc(800.0)), ("b", fc(300.0))]);
         let mut p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
         let rows = vec![
-            (Workload::Json, 1, earlier),
-            (Workload::from_name("no-such-workload"), 1, 5.0),
+            (Workload::Json, 1, None, earlier),
+            (Workload::from_name("no-such-workload"), 1, None, 5.0),
         ];
         p.previous_equal_rates = Some(PreviousRates::from_rows(&p, 7, &rows));
         h.run(&p, &CancellationToken::new()).await.unwrap();
@@ -546,4 +546,94 @@ async fn an_earlier_runs_equal_load_rate_is_reused_while_it_still_fits() {
             }
         }
     }
+}
+
+/// `--database sqlite,postgres`: the db workload is measured once per
+/// database, in launches given that database, and its windows say which; the
+/// other workloads and start-up run once, on the first database. A launch
+/// that fails on PostgreSQL fails only the PostgreSQL cells.
+#[tokio::test(start_paused = true)]
+async fn the_database_axis_measures_db_once_per_database() {
+    use crate::database::Database;
+    let mut h = Harness::new(vec![("a", fc(800.0)), ("b", fc(500.0))]);
+    h.world
+        .lock()
+        .unwrap()
+        .contenders
+        .get_mut("b")
+        .unwrap()
+        .fail_launch_on = Some(Database::Postgres);
+    let mut p = plan(
+        vec![spec("a"), spec("b")],
+        &["json", "db", "startup"],
+        1,
+        &[],
+    );
+    p.set_databases(&[Database::Sqlite, Database::Postgres])
+        .unwrap();
+    let out = h.run(&p, &CancellationToken::new()).await.unwrap();
+    let of = |name: &str| -> Vec<(String, Option<Database>, bool)> {
+        out.cells
+            .iter()
+            .filter(|c| c.contender == name)
+            .map(|c| (c.workload.to_string(), c.database, c.status.is_ok()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    assert_eq!(
+        of("a"),
+        [
+            ("db".to_string(), Some(Database::Sqlite), true),
+            ("db".to_string(), Some(Database::Postgres), true),
+            ("json".to_string(), None, true),
+            ("startup".to_string(), None, true),
+        ]
+    );
+    // b's driver cannot reach PostgreSQL: that cell fails, its others stand.
+    let b = of("b");
+    assert_eq!(b.len(), 4, "{b:?}");
+    for (w, db, ok) in &b {
+        assert_eq!(*ok, *db != Some(Database::Postgres), "{w} {db:?}");
+    }
+    let failed = out
+        .cells
+        .iter()
+        .find(|c| c.contender == "b" && c.database == Some(Database::Postgres))
+        .unwrap();
+    assert!(
+        matches!(&failed.status, CellStatus::Failed { reason } if reason.contains("failed to start")),
+        "{:?}",
+        failed.status
+    );
+    let w = h.world.lock().unwrap();
+    // Every window of the db workload said its database; no other did.
+    for win in &w.windows {
+        match &win.workload {
+            Some(Workload::Db) => assert!(win.database.is_some(), "{win:?}"),
+            _ => assert_eq!(win.database, None, "{win:?}"),
+        }
+    }
+    for (i, db) in w.on_database.iter().enumerate() {
+        let name = &w.launches[i].0;
+        if *db == Database::Postgres {
+            // Only db windows ran while a was up on PostgreSQL.
+            assert!(!w.with_data[i], "{name}");
+        }
+    }
+    assert!(w
+        .windows
+        .iter()
+        .any(|win| win.contender == "a" && win.database == Some(Database::Postgres)));
+    // Both db cells of `a` reached the equal-load pass.
+    for db in [Database::Sqlite, Database::Postgres] {
+        let c = out
+            .cells
+            .iter()
+            .find(|c| c.contender == "a" && c.database == Some(db))
+            .unwrap();
+        assert!(c.equal_load.is_some(), "{db}: {c:?}");
+    }
+    let startup = h.cell("a", "startup").startup.unwrap();
+    assert_eq!(startup.to_healthy_ms.n, p.phases.startup_spawns);
 }

@@ -35,6 +35,7 @@ async fn search_on(driver: &FakeDriver, c: &SearchConfig) -> SearchOutcome {
         contender: "fake",
         base_url: "http://fake",
         workload: Workload::Json,
+        database: None,
     };
     let cancel = CancellationToken::new();
     search_capacity(&windows, c, &cancel, &mut |_| {})
@@ -450,6 +451,7 @@ async fn cancellation_stops_before_the_next_window() {
         contender: "fake",
         base_url: "http://fake",
         workload: Workload::Json,
+        database: None,
     };
     let cancel = CancellationToken::new();
     let c = cfg(Workload::Json);

@@ -17,6 +17,8 @@ pub struct HttpWindows<'a> {
     pub contender: &'a str,
     pub base_url: &'a str,
     pub workload: Workload,
+    /// The database a database workload reads (none for the others).
+    pub database: Option<crate::database::Database>,
 }
 
 impl Windows for HttpWindows<'_> {
@@ -30,6 +32,7 @@ impl Windows for HttpWindows<'_> {
                 contender: self.contender.to_string(),
                 base_url: self.base_url.to_string(),
                 workload: self.workload.clone(),
+                database: self.database,
                 rate: probe.rate,
                 duration: probe.duration,
                 warmup: probe.warmup,

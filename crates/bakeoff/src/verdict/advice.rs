@@ -286,9 +286,33 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         "Measured in {}; it says nothing beyond this machine and these versions.",
         scope(run)
     )];
+    if run.settings.databases().len() > 1 {
+        let on: Vec<String> = run
+            .cells
+            .iter()
+            .filter(|c| c.workload.uses_database())
+            .filter_map(|c| c.database.filter(|_| run.in_verdicts(c)))
+            .map(|d| d.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !on.is_empty() {
+            caveats.push(format!(
+                "The database workloads were measured on {}; the advice uses the {} figures, as a real service reaches its data over a socket.",
+                run.settings
+                    .databases()
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                on.join(", ")
+            ));
+        }
+    }
     let indicative = run
         .cells
         .iter()
+        .filter(|c| run.in_verdicts(c))
         .any(|c| c.status.is_ok() && c.verdict_capacity().is_some_and(|e| e.n < 2));
     if indicative {
         caveats.push(format!(
@@ -299,10 +323,15 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     let left_out: Vec<String> = run
         .cells
         .iter()
-        .filter(|c| c.capacity.is_some())
+        .filter(|c| c.capacity.is_some() && run.in_verdicts(c))
         .filter_map(|c| {
-            c.out_of_verdicts()
-                .map(|why| format!("{}/{} ({why})", c.contender, c.workload))
+            c.out_of_verdicts().map(|why| {
+                format!(
+                    "{}/{} ({why})",
+                    c.contender,
+                    crate::report::cell_workload(run, c)
+                )
+            })
         })
         .collect();
     if !left_out.is_empty() {
@@ -322,12 +351,12 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     let flagged: Vec<String> = run
         .cells
         .iter()
-        .filter(|c| !c.flags.is_empty())
+        .filter(|c| !c.flags.is_empty() && run.in_verdicts(c))
         .map(|c| {
             format!(
                 "{}/{} ({})",
                 c.contender,
-                c.workload,
+                crate::report::cell_workload(run, c),
                 Flag::list(&c.flags, ", ")
             )
         })
@@ -412,7 +441,7 @@ fn plan_row(run: &Run, c: &ContenderInfo, profile: &TeamProfile, peak: f64) -> P
             .and_then(|cell| {
                 cell.verdict_capacity().map(|e| {
                     (
-                        cell.workload.clone(),
+                        crate::report::cell_workload(run, cell),
                         e.center() / cell.workers.max(1) as f64,
                     )
                 })
@@ -650,5 +679,44 @@ mod tests {
             .unwrap();
         assert_eq!(flask.breakdown.fit, 0.0);
         assert_eq!(flask.breakdown.performance, 0.0);
+    }
+
+    /// On a run that measured both databases the advisor ranks and sizes the
+    /// crud mix on the PostgreSQL figures, and says so.
+    #[test]
+    fn the_advisor_uses_the_postgres_figures_when_the_run_has_them() {
+        let run = fixture::run_on_both_databases();
+        let a = advise(&run, &profile("crud=100", "both"), &Ecosystem::builtin());
+        let rank = |name: &str| a.ranking.iter().position(|r| r.contender == name).unwrap();
+        // Python leads on PostgreSQL (3,000 vs 1,000 req/s), Node on SQLite.
+        assert!(
+            rank("python-fastapi") < rank("node-fastify"),
+            "{:?}",
+            a.ranking
+        );
+        let plan = |name: &str| a.plan.iter().find(|r| r.contender == name).unwrap();
+        assert_eq!(plan("python-fastapi").per_core_rps, Some(3000.0));
+        assert_eq!(plan("node-fastify").per_core_rps, Some(1000.0));
+        assert!(
+            plan("node-fastify").basis.contains("db (on postgres)"),
+            "{}",
+            plan("node-fastify").basis
+        );
+        assert!(
+            a.caveats
+                .iter()
+                .any(|c| c.contains("uses the postgres figures")),
+            "{:?}",
+            a.caveats
+        );
+        // Without the postgres cells, the same mix ranks on SQLite's.
+        let sqlite = fixture::on_sqlite_only(run);
+        let a = advise(&sqlite, &profile("crud=100", "both"), &Ecosystem::builtin());
+        let plan = a
+            .plan
+            .iter()
+            .find(|r| r.contender == "node-fastify")
+            .unwrap();
+        assert_eq!(plan.per_core_rps, Some(4000.0));
     }
 }

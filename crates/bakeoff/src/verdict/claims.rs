@@ -203,8 +203,7 @@ fn node_vs_python(run: &Run, workload: &Workload, d: &mut Draft) -> Option<(Orde
         }
     }
     let ((nc, ne), (pc, pe)) = (node?, py?);
-    // "db (on postgres)": a database figure names the database it rests on.
-    let workload = &crate::report::workload_heading(run, workload);
+    let workload = &heading(run, workload);
     d.ev(
         format!("{workload} capacity, best Node.js"),
         Some(&nc.contender),
@@ -285,6 +284,13 @@ fn claim1_speed(run: &Run) -> ClaimResult {
         "The best Node.js contender has a higher capacity than the best Python one on json and plaintext, and Python stays within 2× of it.",
         "Best Node.js ÷ best Python capacity at the SLO on json and plaintext.",
     )
+}
+
+/// The workload as evidence names it: "db (on postgres)" when its figures
+/// rest on PostgreSQL or the run measured several databases, so a database
+/// figure always names the database it rests on ([`Run::verdict_database`]).
+fn heading(run: &Run, workload: &Workload) -> String {
+    crate::report::workload_heading(run, workload, run.verdict_database(workload))
 }
 
 fn fmt_ratios(results: &[(Workload, (Order, f64))]) -> String {
@@ -482,6 +488,7 @@ fn claim4_memory(run: &Run) -> ClaimResult {
             (min_rss(&Language::Node), min_rss(&Language::Python))
         {
             compared += 1;
+            let w = heading(run, w);
             d.ev(format!("{w} mean RSS at equal load"), Some(&nn), n, "bytes");
             d.ev(format!("{w} mean RSS at equal load"), Some(&pn), p, "bytes");
             match compare_points(p, n) {
@@ -600,6 +607,7 @@ fn claim6_high_load(run: &Run) -> ClaimResult {
                 .max_by(|a, b| a.1.center().total_cmp(&b.1.center()))
         };
         let (sync, asyn) = (best_of(false), best_of(true));
+        let w = heading(run, w);
         if let Some((n, e)) = &sync {
             d.ev(
                 format!("{w} capacity, best sync Python"),

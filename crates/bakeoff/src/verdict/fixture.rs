@@ -1,7 +1,7 @@
 //! The run the verdict's unit tests share, built with [`crate::report::fixtures`]:
 //! numbers chosen to sit on the boundaries the claims and the advisor decide on.
 
-use crate::model::{CellStatus, ContenderInfo, Environment, Language, Run};
+use crate::model::{Cell, CellStatus, ContenderInfo, Environment, Language, Run};
 use crate::report::fixtures::{
     cell, contender, environment, equal_load, estimate, percentiles, ws_point, RunBuilder,
 };
@@ -99,4 +99,37 @@ pub(crate) fn run() -> Run {
         ])
         .cells(cells)
         .build()
+}
+
+/// [`run`] measured with `--database sqlite,postgres`: `db` cells on both, Node
+/// ahead on SQLite (4,000 vs 2,000 req/s) and Python ahead on PostgreSQL
+/// (1,000 vs 3,000), so a verdict shows which database it read.
+pub(crate) fn run_on_both_databases() -> Run {
+    use crate::database::Database;
+    let mut r = run();
+    r.settings.databases = vec![Database::Sqlite, Database::Postgres];
+    for (name, sqlite, postgres) in [
+        ("node-fastify", 4000.0, 1000.0),
+        ("node-express", 3500.0, 900.0),
+        ("python-fastapi", 2000.0, 3000.0),
+        ("python-flask", 1500.0, 2500.0),
+    ] {
+        for (db, cap) in [(Database::Sqlite, sqlite), (Database::Postgres, postgres)] {
+            r.cells.push(Cell {
+                database: Some(db),
+                capacity: Some(estimate(cap, cap * 0.03, 3)),
+                equal_load: Some(equal_load(100.0, 5.0, 70_000_000)),
+                ..cell(name, Workload::Db)
+            });
+        }
+    }
+    r
+}
+
+/// `run` without its PostgreSQL cells, as a SQLite-only run.
+pub(crate) fn on_sqlite_only(mut run: Run) -> Run {
+    use crate::database::Database;
+    run.settings.databases = vec![Database::Sqlite];
+    run.cells.retain(|c| c.database != Some(Database::Postgres));
+    run
 }

@@ -209,15 +209,20 @@ pub fn scope(run: &Run) -> String {
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    let db_cells = run.cells.iter().any(|c| c.workload.uses_database());
-    let database = match (db_cells, run.settings.database) {
-        (false, _) => String::new(),
-        (true, crate::database::Database::Sqlite) => {
-            ", database workloads on SQLite (inside each app)".to_string()
+    use crate::database::Database;
+    let mut dbs: Vec<Database> = Vec::new();
+    for c in run.cells.iter().filter(|c| c.workload.uses_database()) {
+        let db = c.database.unwrap_or(run.settings.database);
+        if !dbs.contains(&db) {
+            dbs.push(db);
         }
-        (true, db) => {
-            format!(", database workloads on {db} (a private server over loopback)")
-        }
+    }
+    dbs.sort_unstable();
+    let database = match dbs.as_slice() {
+        [] => String::new(),
+        [Database::Sqlite] => ", database workloads on SQLite (inside each app)".to_string(),
+        [db] => format!(", database workloads on {db} (a private server over loopback)"),
+        _ => ", database workloads on SQLite (inside each app) and on postgres (a private server over loopback); verdicts on them rest on postgres".to_string(),
     };
     format!(
         "run {} on this machine ({}, {} cores), {}, profile `{}`, SLO p99 ≤ {} ms{database}",

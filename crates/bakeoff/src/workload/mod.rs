@@ -126,6 +126,14 @@ impl Workload {
         Workload::parse(s).unwrap_or_else(|_| Workload::Custom(s.to_string()))
     }
 
+    /// Whether its launches get the dataset (`BAKEOFF_DATA`): `data` reads it,
+    /// and a custom workload's scenario may call any endpoint, `/data`
+    /// included. The contract gives the dataset to no other launch, since
+    /// loading it costs start-up time and memory.
+    pub fn needs_dataset(&self) -> bool {
+        matches!(self, Workload::Data | Workload::Custom(_))
+    }
+
     /// Whether the workload reads the database (SQLite or PostgreSQL).
     pub fn uses_database(&self) -> bool {
         matches!(

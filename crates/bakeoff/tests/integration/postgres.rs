@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use bakeoff::contender::datagen::{self, FORTUNES, WORLD_ROWS};
 use bakeoff::database::{binaries, ClusterOptions, Database, Postgres, Server, DB_NAME};
+use bakeoff::model::Run;
 use bakeoff::workload::Workload;
 use tokio_util::sync::CancellationToken;
 
-use crate::hardening::{run_bounded, Marker};
+use crate::hardening::{run_bounded, Finished, Marker};
 use crate::run::bakeoff;
 
 /// Whole-test bound: initdb and a start take a few seconds on a loaded machine.
@@ -248,18 +249,32 @@ fn declares_postgres(name: &str) -> bool {
     c.manifest.databases.contains(&Database::Postgres)
 }
 
+/// `bakeoff run --contenders node-http --duration-scale 0.1 ARGS` into
+/// `results`, bounded; it must succeed. What it printed, and the run stored.
+fn small_run(results: &Path, marker: &Marker, args: &[&str]) -> (Finished, Run) {
+    let mut cmd = bakeoff(results, marker);
+    cmd.args([
+        "run",
+        "--contenders",
+        "node-http",
+        "--duration-scale",
+        "0.1",
+    ])
+    .args(args);
+    let done = run_bounded(&mut cmd, Duration::from_secs(600));
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
+    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
+    (done, run)
+}
+
 #[test]
 fn a_small_postgres_run_measures_the_db_workload_and_stops_the_server() {
     let tmp = results();
     let results = tmp.path().join("results");
     let marker = Marker::new();
-    let mut cmd = bakeoff(&results, &marker);
-    cmd.args(["run", "--database", "postgres", "--contenders", "node-http"])
-        .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"]);
-    let done = run_bounded(&mut cmd, Duration::from_secs(600));
-    assert_eq!(done.code(), Some(0), "{}", done.stderr);
-    let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
-    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
+    let args = ["--database", "postgres", "--workloads", "db,json", "-q"];
+    let (_, run) = small_run(&results, &marker, &args);
     assert_eq!(run.settings.database, Database::Postgres);
     assert!(
         run.environment
@@ -304,6 +319,112 @@ fn a_small_postgres_run_measures_the_db_workload_and_stops_the_server() {
     assert!(json.status.is_ok(), "{:?}", json.status);
     assert!(!pid_file(&results).exists(), "PostgreSQL outlived the run");
     crate::run::assert_no_orphans(&marker);
+}
+
+/// `--database sqlite,postgres`: one run measures `db` on each database (two
+/// cells, two rows) and `json` once; the store, the text, Markdown, JSON and
+/// HTML reports all say which database each db row ran on.
+#[test]
+fn one_run_on_both_databases_has_a_db_row_per_database() {
+    let tmp = results();
+    let results = tmp.path().join("results");
+    let marker = Marker::new();
+    let args = [
+        "--database",
+        "sqlite,postgres",
+        "--workloads",
+        "db,json",
+        "-q",
+    ];
+    let (done, run) = small_run(&results, &marker, &args);
+    let db_file = results.join("bakeoff.db");
+    assert_eq!(
+        run.settings.databases,
+        [Database::Sqlite, Database::Postgres]
+    );
+    let mut db: Vec<_> = run
+        .cells
+        .iter()
+        .filter(|c| c.workload == Workload::Db)
+        .collect();
+    db.sort_by_key(|c| c.database);
+    let on: Vec<_> = db.iter().map(|c| c.database).collect();
+    assert_eq!(on, [Some(Database::Sqlite), Some(Database::Postgres)]);
+    for c in &db {
+        assert!(c.status.is_ok(), "{:?}: {:?}", c.database, c.status);
+    }
+    // Only the PostgreSQL row has the server's CPU.
+    if let Some(eq) = &db[0].equal_load {
+        assert_eq!(eq.database_cpu_ms_per_request, None, "{eq:?}");
+    }
+    let json: Vec<_> = run
+        .cells
+        .iter()
+        .filter(|c| c.workload == Workload::Json)
+        .collect();
+    assert_eq!(json.len(), 1, "json runs once");
+    assert_eq!(json[0].database, None);
+    assert!(!pid_file(&results).exists(), "PostgreSQL outlived the run");
+
+    // The summary printed by `run`, and each report format.
+    for text in [&done.stdout, &report(&results, &marker, &db_file, "md")] {
+        assert!(text.contains("db (on sqlite)"), "{text}");
+        assert!(text.contains("db (on postgres)"), "{text}");
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&report(&results, &marker, &db_file, "json")).unwrap();
+    assert_eq!(
+        doc["settings"]["databases"],
+        serde_json::json!(["sqlite", "postgres"])
+    );
+    let on: Vec<&str> = doc["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["workload"] == "db")
+        .filter_map(|c| c["database"].as_str())
+        .collect();
+    assert_eq!(on.len(), 2, "{on:?}");
+    assert!(on.contains(&"sqlite") && on.contains(&"postgres"), "{on:?}");
+    let html =
+        std::fs::read_to_string(results.join(format!("run-{}/report.html", run.id))).unwrap();
+    assert!(html.contains("db (on postgres)") && html.contains("db (on sqlite)"));
+    crate::run::assert_no_orphans(&marker);
+}
+
+/// `--database postgres` with no database workload starts no server, and the
+/// other workloads still run (their launches are on PostgreSQL, without it).
+#[test]
+fn a_postgres_run_without_database_workloads_runs_the_others() {
+    let tmp = results();
+    let results = tmp.path().join("results");
+    let marker = Marker::new();
+    let args = ["--database", "postgres", "--workloads", "json"];
+    let (done, run) = small_run(&results, &marker, &args);
+    assert!(
+        done.stderr.contains("PostgreSQL is not started"),
+        "{}",
+        done.stderr
+    );
+    let json = run.cell("node-http", &Workload::Json).unwrap();
+    assert!(json.status.is_ok(), "{:?}", json.status);
+    assert!(!results.join("postgres").exists());
+    crate::run::assert_no_orphans(&marker);
+}
+
+/// `bakeoff report latest --format FORMAT` on `db`.
+fn report(results: &Path, marker: &Marker, db: &Path, format: &str) -> String {
+    let out = bakeoff(results, marker)
+        .args(["report", "latest", "--format", format, "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

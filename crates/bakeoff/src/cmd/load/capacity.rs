@@ -71,6 +71,7 @@ pub(super) async fn execute(
         // The driver sends the requests given; a custom workload has no
         // built-in requests, database or upstream checks.
         workload: Workload::Custom("load".into()),
+        database: None,
     };
     let started = Instant::now();
     let mut on_step = |s: &SearchStep| eprintln!("{}", step_line(s));

@@ -39,10 +39,12 @@ fn look_of(looks: &BTreeMap<String, Look>, name: &str) -> Look {
         .unwrap_or_else(|| Look::new(&Language::default(), 0))
 }
 
-fn ok_cells<'a>(run: &'a Run, workload: &'a Workload) -> impl Iterator<Item = &'a Cell> + 'a {
+/// The measured cells of a summary's workload on its database.
+fn ok_cells<'a>(run: &'a Run, s: &'a WorkloadSummary<'_>) -> impl Iterator<Item = &'a Cell> + 'a {
+    let (workload, database) = (s.workload, s.database);
     run.cells
         .iter()
-        .filter(move |c| c.workload == *workload && c.status.is_ok())
+        .filter(move |c| c.workload == *workload && c.database == database && c.status.is_ok())
 }
 
 /// Capacity (or time to healthy) per contender, grouped by worker count, with CI error bars.
@@ -57,7 +59,7 @@ pub fn capacity(
     } else {
         fmt_rate
     };
-    let mut workers: Vec<u32> = ok_cells(run, s.workload).map(|c| c.workers).collect();
+    let mut workers: Vec<u32> = ok_cells(run, s).map(|c| c.workers).collect();
     workers.sort_unstable();
     workers.dedup();
     let groups: Vec<BarGroup> = workers
@@ -71,8 +73,7 @@ pub fn capacity(
             bars: summary::contenders_of(run, s.workload)
                 .into_iter()
                 .filter_map(|name| {
-                    let cell = ok_cells(run, s.workload)
-                        .find(|c| c.contender == name && c.workers == w)?;
+                    let cell = ok_cells(run, s).find(|c| c.contender == name && c.workers == w)?;
                     let e = summary::headline_estimate(cell)?;
                     Some(Bar {
                         label: name.to_string(),
@@ -97,10 +98,10 @@ pub fn capacity(
     }
     let title = format!(
         "{}: {metric} over trials (whiskers: the range below 5 trials, the 95% t-interval from 5)",
-        s.workload
+        s.label
     );
     Some(svg::bar_chart(
-        &format!("capacity-{}", s.workload),
+        &format!("capacity-{}", s.slug()),
         &title,
         &format!("{metric} ({unit})"),
         &groups,
@@ -150,8 +151,8 @@ pub fn spectrum(
     };
     let _ = run;
     Some(svg::line_chart(
-        &format!("{chart}-{}", s.workload),
-        &format!("{}: {kind} at {} req/s", s.workload, fmt_rate(rate)),
+        &format!("{chart}-{}", s.slug()),
+        &format!("{}: {kind} at {} req/s", s.label, fmt_rate(rate)),
         &Axis {
             label: "percentile".into(),
             scale: Scale::Nines {
@@ -182,7 +183,7 @@ fn cost(
     let groups: Vec<BarGroup> = summary::summarize(run)
         .iter()
         .map(|s| BarGroup {
-            label: s.workload.to_string(),
+            label: s.label.clone(),
             bars: s
                 .rows
                 .iter()
@@ -263,7 +264,7 @@ pub fn scaling(
     let series: Vec<Series> = summary::contenders_of(run, s.workload)
         .into_iter()
         .map(|name| {
-            let mut points: Vec<(f64, f64)> = ok_cells(run, s.workload)
+            let mut points: Vec<(f64, f64)> = ok_cells(run, s)
                 .filter(|c| c.contender == name)
                 .filter_map(|c| Some((f64::from(c.workers), c.capacity?.center())))
                 .collect();
@@ -291,8 +292,8 @@ pub fn scaling(
         .fold(0.0, f64::max);
     let unit = s.kind.metric().1;
     Some(svg::line_chart(
-        &format!("scaling-{}", s.workload),
-        &format!("{}: capacity against workers", s.workload),
+        &format!("scaling-{}", s.slug()),
+        &format!("{}: capacity against workers", s.label),
         &Axis {
             label: "workers".into(),
             scale: Scale::linear_from_zero(max_w),
@@ -344,8 +345,8 @@ pub fn fanout(
         .fold(0.0, f64::max);
     let _ = run;
     Some(svg::line_chart(
-        &format!("fanout-{}", s.workload),
-        &format!("{}: broadcast p99 against connected clients", s.workload),
+        &format!("fanout-{}", s.slug()),
+        &format!("{}: broadcast p99 against connected clients", s.label),
         &Axis {
             label: "connected clients".into(),
             scale: Scale::linear_from_zero(max_x),
@@ -363,7 +364,10 @@ pub fn fanout(
 
 /// The `data-chart` suffix naming a cell.
 pub fn cell_key(cell: &Cell) -> String {
-    format!("{}-{}-w{}", cell.contender, cell.workload, cell.workers)
+    match cell.database {
+        Some(d) => format!("{}-{}-{d}-w{}", cell.contender, cell.workload, cell.workers),
+        None => format!("{}-{}-w{}", cell.contender, cell.workload, cell.workers),
+    }
 }
 
 /// Each trial's capacity search: target rate per step; circle = met the SLO,

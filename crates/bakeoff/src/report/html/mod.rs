@@ -180,11 +180,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
         legend_keys()
     );
     for s in &summaries {
-        let _ = write!(
-            h,
-            "<h3>{}</h3>",
-            esc(&super::workload_heading(run, s.workload))
-        );
+        let _ = write!(h, "<h3>{}</h3>", esc(&s.label));
         if let Some(svg) = charts::capacity(run, s, &looks) {
             h.push_str(&svg);
         }
@@ -202,7 +198,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
             let _ = write!(
                 h,
                 "<h3>{}</h3><div class=\"charts\">{}</div>",
-                esc(s.workload.name()),
+                esc(&s.label),
                 pair.join("")
             );
         }
@@ -326,7 +322,7 @@ fn headline(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
             h,
             "<div class=\"card\"><div><b>{w}</b> <span class=\"muted\">{m}</span></div><div class=\"ratio\">{r:.2}&times; <span class=\"muted\" style=\"font-size:15px\">{interval}</span></div>\
              <div>{sent}</div><div class=\"who\">Node/Python: {n} {nv} {unit} vs {p} {pv} {unit}</div></div>",
-            w = esc(hd.workload.name()),
+            w = esc(&hd.label),
             m = esc(hd.kind.metric().0),
             r = hd.ratio.value,
             interval = esc(&match hd.ratio.kind {
@@ -411,7 +407,7 @@ fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &m
             "<details{}><summary>{} &middot; {} &middot; {} worker{}{}</summary><div class=\"charts\">{}</div></details>",
             if first { " open" } else { "" },
             esc(&c.contender),
-            esc(c.workload.name()),
+            esc(&super::cell_workload(run, c)),
             c.workers,
             if c.workers == 1 { "" } else { "s" },
             esc(&cap),
@@ -423,22 +419,22 @@ fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &m
 
 fn problems(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
     section(h, "problems", "Failed and skipped cells");
-    let all: Vec<&crate::model::Cell> = summaries
+    let all: Vec<(&str, &crate::model::Cell)> = summaries
         .iter()
-        .flat_map(|s| s.problems.iter().copied())
+        .flat_map(|s| s.problems.iter().map(|&c| (s.label.as_str(), c)))
         .collect();
     if all.is_empty() {
         h.push_str("<p>Every cell was measured.</p>");
         return;
     }
     h.push_str("<table><tr><th>contender</th><th>workload</th><th>workers</th><th>state</th><th>reason</th></tr>");
-    for c in all {
+    for (label, c) in all {
         let (state, reason) = summary::problem(c);
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"state-{state}\">{state}</td><td>{}</td></tr>",
             esc(&c.contender),
-            esc(c.workload.name()),
+            esc(label),
             c.workers,
             esc(reason)
         );
@@ -563,7 +559,7 @@ fn flags(run: &Run, h: &mut String) {
             h,
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"warn\">{}</td><td>{}</td></tr>",
             esc(&c.contender),
-            esc(c.workload.name()),
+            esc(&super::cell_workload(run, c)),
             c.workers,
             esc(&Flag::list(&table::flags(c), ", ")),
             esc(&c.notes.join("; "))

@@ -37,6 +37,7 @@ impl PlanExecution<'_> {
             contender: key.contender.clone(),
             base_url: url.to_string(),
             workload: key.workload.clone(),
+            database: key.database,
             rate,
             duration: settle,
             warmup: Warmup::Adaptive {

@@ -230,3 +230,54 @@ fn a_workload_left_out_of_the_plan_says_how_to_measure_it() {
         );
     }
 }
+
+/// A run on both databases: the claims read the `db` cells on PostgreSQL and
+/// their evidence says so; none rests on the SQLite figures.
+#[test]
+fn claims_on_both_databases_rest_on_postgres_and_say_so() {
+    let run = fixture::run_on_both_databases();
+    let r = check_all(&run);
+    let high_load = by_id(&r, 6);
+    let db: Vec<&Evidence> = high_load
+        .evidence
+        .iter()
+        .filter(|e| e.what.starts_with("db"))
+        .collect();
+    assert!(!db.is_empty(), "{:?}", high_load.evidence);
+    for e in &db {
+        assert!(e.what.starts_with("db (on postgres) "), "{}", e.what);
+    }
+    let node = db
+        .iter()
+        .find(|e| e.what.ends_with("best Node.js"))
+        .unwrap();
+    assert_eq!(
+        (node.contender.as_deref(), node.value),
+        (Some("node-fastify"), 1000.0)
+    );
+    let asyn = db
+        .iter()
+        .find(|e| e.what.ends_with("best async Python"))
+        .unwrap();
+    assert_eq!(asyn.value, 3000.0);
+    for c in &r {
+        assert!(
+            c.evidence.iter().all(|e| !e.what.contains("sqlite")),
+            "claim {} rests on a SQLite figure",
+            c.id
+        );
+        assert!(
+            c.scope.contains("verdicts on them rest on postgres"),
+            "{}",
+            c.scope
+        );
+    }
+    // The same run on SQLite alone: the db evidence has no database to name.
+    let r = check_all(&fixture::on_sqlite_only(run));
+    let node = by_id(&r, 6)
+        .evidence
+        .iter()
+        .find(|e| e.what == "db capacity, best Node.js")
+        .unwrap();
+    assert_eq!(node.value, 4000.0);
+}

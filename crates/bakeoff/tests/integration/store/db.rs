@@ -425,7 +425,7 @@ fn the_newest_complete_run_of_the_same_plan_gives_its_equal_load_rates() {
     let got = store.previous_equal_rates(&settings()).unwrap().unwrap();
     assert_ne!(got.run_id, older.id);
     assert_eq!(got.run_id, newer.id);
-    assert_eq!(got.rates, vec![(Workload::Json, 1, 1_200.0)]);
+    assert_eq!(got.rates, vec![(Workload::Json, 1, None, 1_200.0)]);
     let other = Settings {
         slo_p99_ms: 50.0,
         ..settings()

@@ -26,6 +26,7 @@ pub(crate) fn settings() -> Settings {
             Workload::Startup,
         ],
         workers: vec![1, 2],
+        databases: vec![Default::default()],
         ..build::settings(Profile::Standard)
     }
 }
