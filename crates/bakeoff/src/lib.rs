@@ -30,10 +30,13 @@
 //! - [`suite`]: the plan, the capacity search, trials and statistics.
 //! - [`measure`]: resource sampling of a process tree from `/proc`.
 //! - [`store`]: the SQLite results store (the only module that speaks SQL).
-//! - [`report`]: pure renderers from [`model`] to text, Markdown, JSON and HTML.
+//! - [`report`]: pure renderers from [`model`] to text, Markdown, JSON and HTML;
+//!   and `report::fixtures` (tests and feature `fixtures`), the one builder of
+//!   runs for tests, with the sample run the renderers are snapshot-tested on.
 //! - [`verdict`]: the blog's claims checked, and the advisor.
 //! - [`model`]: the results as plain data, shared by all of the above. Its kinds
-//!   (workload, language, flag, status, outcome, phase, verdict) are enums, each
+//!   (workload, language, flag, status, outcome, phase, verdict, endpoint, runtime
+//!   entry) are enums, each
 //!   mapped to and from its text in one place (`model::text` and the kind's own
 //!   `name`), so strings appear only in SQLite columns, JSON and the CLI.
 //!
@@ -42,7 +45,8 @@
 //! # Where a change goes
 //!
 //! - **A workload**: a variant of [`workload::Workload`] with its name, requests
-//!   and contract endpoint in `workload/mod.rs` (its check in `workload/verify`).
+//!   and contract endpoints in `workload/mod.rs` (a new endpoint is a
+//!   `model::Endpoint` variant, its check in `workload/verify`).
 //!   The compiler then names each exhaustive match that must decide about it:
 //!   its start rate (`suite::search`), the profiles that run it (`suite::plan`)
 //!   and its report kind (`report::summary`). A name bakeoff does not define
@@ -58,7 +62,8 @@
 //!   `cmd/report.rs`.
 //! - **A claim**: a function returning `ClaimResult` in `verdict/claims.rs` (or
 //!   a module beside it, as `claims/versions.rs`), listed in `check_all`, with
-//!   tests in `verdict/claims/tests.rs` on the sample runs of `report::fixtures`.
+//!   tests in `verdict/claims/tests.rs` on runs built with `report::fixtures`
+//!   (the verdict's boundary run is `verdict/fixture.rs`).
 //! - **A JSON document**: serde structs deriving `JsonSchema`, and one line in
 //!   [`schema::all`]; the schema test writes `docs/schema/` on request.
 

@@ -11,18 +11,23 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::workload::Workload;
 
 mod flag;
+mod keys;
 mod text;
 pub use flag::Flag;
+pub use keys::{Endpoint, RuntimeKey};
+pub(crate) use text::open_schema;
 use text::text_enum;
 pub use text::{Language, UnknownName};
 
 /// One `bakeoff run`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Run {
     pub id: i64,
     /// RFC 3339, UTC.
@@ -86,7 +91,8 @@ impl Profile {
 text_enum!(Profile, "profile");
 
 /// What the user asked for, after the profile was applied.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Settings {
     pub profile: Profile,
     pub slo_p99_ms: f64,
@@ -118,7 +124,8 @@ impl Settings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Environment {
     pub cpu_model: String,
     pub cores: u32,
@@ -129,13 +136,15 @@ pub struct Environment {
     pub git_revision: Option<String>,
     /// e.g. "generator: cpu 0; contender: cpu 1", or "unpinned (1 core)".
     pub pinning: String,
-    /// Runtime name -> version, e.g. "node" -> "v20.20.2", "python" -> "3.11.7".
-    pub runtimes: BTreeMap<String, String>,
+    /// Runtime -> version (node -> "v20.20.2", python -> "3.11.7"), and on some
+    /// runs the PostgreSQL server, its pool size and the Python interpreters found.
+    pub runtimes: BTreeMap<RuntimeKey, String>,
 }
 
 /// A contender as set up for this run: identity plus the measured footprint
 /// (the "frameworks, libraries" and "learning curve" grounds).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ContenderInfo {
     pub name: String,
     pub language: Language,
@@ -149,8 +158,8 @@ pub struct ContenderInfo {
     pub install_bytes: u64,
     pub install_secs: f64,
     pub app_loc: u32,
-    /// Endpoint/workload name -> reason it is not served.
-    pub unsupported: BTreeMap<String, String>,
+    /// Endpoint -> reason it is not served.
+    pub unsupported: BTreeMap<Endpoint, String>,
     /// The base's disclosures, then the variant's own.
     pub disclosures: Vec<String>,
     /// Set when this contender is a configuration variant (`<of>@<name>`).
@@ -160,7 +169,8 @@ pub struct ContenderInfo {
 
 /// A contender's `[[variants]]` identity: `python-flask@sync` is variant `sync`
 /// of `python-flask`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct VariantInfo {
     /// The base contender's name.
     pub of: String,
@@ -180,7 +190,8 @@ impl ContenderInfo {
 }
 
 /// One contender × workload × worker count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Cell {
     pub contender: String,
     pub workload: Workload,
@@ -207,8 +218,9 @@ pub struct Cell {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub enum CellStatus {
     Ok,
     Failed { reason: String },
@@ -224,7 +236,8 @@ impl CellStatus {
 /// A cell's value across trials, with an interval whose kind says what it is.
 /// Serialized with one derived field more, `indicative` (a single trial), so a
 /// JSON reader need not know the rule.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, transform = with_indicative)]
 pub struct Estimate {
     pub median: f64,
     pub mean: f64,
@@ -257,6 +270,20 @@ impl Serialize for Estimate {
         st.serialize_field("interval", &self.interval)?;
         st.serialize_field("indicative", &self.is_single())?;
         st.end()
+    }
+}
+
+/// The schema of [`Estimate`]'s one serialized field more.
+fn with_indicative(schema: &mut schemars::Schema) {
+    let indicative = schemars::json_schema!({
+        "type": "boolean",
+        "description": "A single trial (n < 2): any verdict on it is indicative only. Derived; ignored when read."
+    });
+    if let Some(p) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        p.insert("indicative".into(), indicative.into());
+    }
+    if let Some(r) = schema.get_mut("required").and_then(|r| r.as_array_mut()) {
+        r.push("indicative".into());
     }
 }
 
@@ -348,7 +375,8 @@ impl TrialOutcome {
 text_enum!(TrialOutcome, "trial outcome");
 
 /// One trial's capacity search.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Trial {
     pub index: u32,
     /// See [`TrialOutcome`] for what this is under each outcome.
@@ -426,7 +454,8 @@ impl StepVerdict {
 text_enum!(StepVerdict, "step verdict");
 
 /// One window of the capacity search.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SearchStep {
     pub index: u32,
     pub phase: StepPhase,
@@ -448,7 +477,8 @@ impl SearchStep {
 }
 
 /// Latency percentiles in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Percentiles {
     pub p50: f64,
     pub p90: f64,
@@ -459,7 +489,8 @@ pub struct Percentiles {
     pub mean: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct EqualLoad {
     pub target_rps: f64,
     pub achieved_rps: f64,
@@ -495,7 +526,8 @@ pub struct EqualLoad {
     pub histograms: Vec<(String, Vec<u8>)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TimelinePoint {
     pub second: u32,
     pub rps: f64,
@@ -505,14 +537,16 @@ pub struct TimelinePoint {
 
 /// A cross-check of the engine's counts against an independent source, e.g.
 /// check "upstream calls": ok_all ≤ calls ≤ sent_all.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Consistency {
     pub check: String,
     pub ok: bool,
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct WsPoint {
     pub clients: u32,
     /// Messages sent per second into the room.
@@ -529,7 +563,8 @@ pub struct WsPoint {
     pub bytes_per_connection: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Startup {
     /// Spawn to first healthy answer, across trials.
     pub to_healthy_ms: Estimate,

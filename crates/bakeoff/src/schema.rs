@@ -9,6 +9,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("load.json", crate::load_doc::schema()),
         ("capacity.json", crate::load_doc::capacity_schema()),
         ("scenario.json", crate::scenario::schema()),
+        ("run.json", crate::report::run_schema()),
     ]
 }
 

@@ -229,18 +229,25 @@ fn prompt(inputs: &mut Inputs, eco: &Ecosystem) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::fixture::{cell, est, run};
+    use crate::model::Cell;
+    use crate::report::fixtures::{cell, estimate};
+    use crate::verdict::fixture::run;
+
+    fn db_cell(capacity: f64) -> Cell {
+        Cell {
+            capacity: Some(estimate(capacity, 10.0, 3)),
+            ..cell("node-http", Workload::Db)
+        }
+    }
 
     #[test]
     fn postgres_cells_replace_the_database_workloads_only() {
         let mut sqlite = run();
-        sqlite
-            .cells
-            .push(cell("node-http", "db", Some(est(900.0, 10.0, 3))));
+        sqlite.cells.push(db_cell(900.0));
         let mut pg = run();
         pg.id = sqlite.id + 1;
         pg.settings.database = Database::Postgres;
-        pg.cells = vec![cell("node-http", "db", Some(est(400.0, 10.0, 3)))];
+        pg.cells = vec![db_cell(400.0)];
         let others_before = sqlite
             .cells
             .iter()

@@ -19,7 +19,7 @@ use crate::contender::Installed;
 use crate::contender::{interpreters, verify_stamps};
 use crate::database::{Database, Postgres};
 use crate::measure::{self, PinLayout, ProcSampler};
-use crate::model::{ContenderInfo, RunStatus};
+use crate::model::{ContenderInfo, RunStatus, RuntimeKey};
 use crate::store::Store;
 use crate::suite::live::{EngineDriver, SupervisorLauncher};
 use crate::suite::plan::default_contenders;
@@ -257,9 +257,9 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     if let Some(pg) = &postgres {
         environment
             .runtimes
-            .insert("postgresql".into(), pg.description());
+            .insert(RuntimeKey::Postgresql, pg.description());
         environment.runtimes.insert(
-            "postgresql pool per process".into(),
+            RuntimeKey::PostgresqlPool,
             format!(
                 "max(2, ceil({} / workers)); max_connections {}",
                 crate::database::CONNECTION_BUDGET,
@@ -272,7 +272,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         if !info.runtime_version.is_empty() {
             environment
                 .runtimes
-                .entry(info.language.to_string())
+                .entry(RuntimeKey::Runtime(info.language.clone()))
                 .or_insert_with(|| info.runtime_version.clone());
         }
     }
@@ -286,7 +286,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     if !found.is_empty() {
         environment
             .runtimes
-            .insert("python interpreters found".into(), found.join(", "));
+            .insert(RuntimeKey::PythonInterpreters, found.join(", "));
     }
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let run_id = store

@@ -19,20 +19,7 @@ use serde::Serialize;
 pub use workloads::CustomWorkload;
 
 use crate::database::Database;
-
-/// The contract's endpoint names, as used in `endpoints.supported`.
-pub const ENDPOINTS: [&str; 10] = [
-    "plaintext",
-    "json",
-    "db",
-    "queries",
-    "fortunes",
-    "updates",
-    "io",
-    "cpu",
-    "data",
-    "ws",
-];
+use crate::model::Endpoint;
 
 /// Placeholders allowed in `start.command`.
 pub const PLACEHOLDERS: [&str; 3] = ["{port}", "{workers}", "{python}"];
@@ -54,11 +41,11 @@ pub struct Manifest {
     pub setup: Setup,
     pub start: Start,
     pub workers: Workers,
-    /// Contract endpoint names, in manifest order.
-    pub supported: Vec<String>,
-    /// Endpoint name -> why the stack cannot serve it idiomatically (for an
-    /// app with custom workloads, every endpoint it does not list as supported).
-    pub unsupported: BTreeMap<String, String>,
+    /// Contract endpoints, in manifest order.
+    pub supported: Vec<Endpoint>,
+    /// Endpoint -> why the stack cannot serve it idiomatically (for an app
+    /// with custom workloads, every endpoint it does not list as supported).
+    pub unsupported: BTreeMap<Endpoint, String>,
     pub disclosures: Vec<String>,
     /// `[[variants]]`: named configurations of the same app, in manifest order.
     pub variants: Vec<Variant>,
@@ -525,7 +512,7 @@ impl Check<'_> {
         &self,
         mut raw: RawEndpoints,
         custom: bool,
-    ) -> R<(Vec<String>, BTreeMap<String, String>)> {
+    ) -> R<(Vec<Endpoint>, BTreeMap<Endpoint, String>)> {
         if custom && raw.supported.is_none() {
             raw.supported = Some(Vec::new());
         }
@@ -537,19 +524,20 @@ impl Check<'_> {
         };
         let mut seen = Vec::new();
         for e in &supported {
-            self.check_endpoint_name("endpoints.supported", e)?;
-            if seen.contains(e) {
+            let endpoint = self.endpoint("endpoints.supported", e)?;
+            if seen.contains(&endpoint) {
                 return Err(self.err(
                     "endpoints.supported",
                     format!("`{e}` is listed twice; list it once"),
                 ));
             }
-            seen.push(e.clone());
+            seen.push(endpoint);
         }
+        let mut unsupported = BTreeMap::new();
         for (e, reason) in &raw.unsupported {
             let field = format!("endpoints.unsupported.{e}");
-            self.check_endpoint_name(&field, e)?;
-            if supported.contains(e) {
+            let endpoint = self.endpoint(&field, e)?;
+            if seen.contains(&endpoint) {
                 return Err(self.err(
                     &field,
                     format!("`{e}` is also in endpoints.supported; an endpoint is either supported or not"),
@@ -561,41 +549,41 @@ impl Check<'_> {
                     format!("must be a non-empty string giving the reason, e.g. {e} = \"Django needs Channels for WebSockets\""),
                 ));
             }
+            unsupported.insert(endpoint, reason.clone());
         }
-        let mut unsupported = raw.unsupported;
         if custom {
-            for e in ENDPOINTS {
-                if !supported.iter().any(|s| s == e) {
+            for e in Endpoint::ALL {
+                if !seen.contains(&e) {
                     unsupported
-                        .entry(e.to_string())
+                        .entry(e)
                         .or_insert_with(|| "not served: the app has its own [[workloads]]".into());
                 }
             }
         }
         // Every gap is declared with a reason, so reports can show it honestly.
-        for e in ENDPOINTS {
-            if !supported.iter().any(|s| s == e) && !unsupported.contains_key(e) {
+        for e in Endpoint::ALL {
+            if !seen.contains(&e) && !unsupported.contains_key(&e) {
                 return Err(self.err(
                     "endpoints",
                     format!("`{e}` is neither supported nor unsupported; add it to endpoints.supported or give the reason under [endpoints.unsupported]"),
                 ));
             }
         }
-        Ok((supported, unsupported))
+        Ok((seen, unsupported))
     }
 
-    fn check_endpoint_name(&self, field: &str, e: &str) -> R<()> {
-        if ENDPOINTS.contains(&e) {
-            Ok(())
-        } else {
-            Err(self.err(
+    /// The contract endpoint `e` names, at `field`.
+    fn endpoint(&self, field: &str, e: &str) -> R<Endpoint> {
+        Endpoint::parse(e).ok_or_else(|| {
+            let names: Vec<&str> = Endpoint::ALL.iter().map(|e| e.as_str()).collect();
+            self.err(
                 field,
                 format!(
                     "`{e}` is not a contract endpoint; use one of: {}",
-                    ENDPOINTS.join(", ")
+                    names.join(", ")
                 ),
-            ))
-        }
+            )
+        })
     }
 }
 

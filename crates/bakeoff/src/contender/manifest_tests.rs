@@ -61,7 +61,7 @@ fn valid_manifest_parses() {
         }
     );
     assert_eq!(m.supported.len(), 9);
-    assert_eq!(m.unsupported["ws"], "no broker");
+    assert_eq!(m.unsupported[&Endpoint::Ws], "no broker");
     assert_eq!(m.disclosures, vec!["something to disclose".to_string()]);
     assert!(m.keep_alive, "keep-alive is the default");
 }

@@ -97,6 +97,7 @@ pub(super) fn check_scenarios(file: &Path, dir: &Path, m: &Manifest) -> R<()> {
 #[cfg(test)]
 mod tests {
     use super::super::{load, parse};
+    use crate::model::Endpoint;
     use std::path::Path;
 
     const BASE: &str = r#"
@@ -119,13 +120,16 @@ command = ["python3", "app.py", "{port}"]
         assert_eq!(m.workloads[0].name, "shop");
         assert_eq!(m.workloads[0].scenario, Path::new("shop.toml"));
         assert!(m.supported.is_empty());
-        assert_eq!(m.unsupported.len(), super::super::ENDPOINTS.len());
-        assert!(m.unsupported["json"].contains("[[workloads]]"));
+        assert_eq!(m.unsupported.len(), Endpoint::ALL.len());
+        assert!(m.unsupported[&Endpoint::Json].contains("[[workloads]]"));
         // Some built-in endpoints served, the rest implicitly not.
         let text = format!("{text}[endpoints]\nsupported = [\"json\"]\n");
         let m = parse(Path::new("bakeoff.toml"), &text).unwrap();
-        assert_eq!(m.supported, ["json"]);
-        assert!(!m.unsupported.contains_key("json") && m.unsupported.contains_key("db"));
+        assert_eq!(m.supported, [Endpoint::Json]);
+        assert!(
+            !m.unsupported.contains_key(&Endpoint::Json)
+                && m.unsupported.contains_key(&Endpoint::Db)
+        );
         // Without custom workloads the section stays required.
         let err = parse(Path::new("bakeoff.toml"), BASE).unwrap_err();
         assert_eq!(err.field(), Some("endpoints"), "{err}");

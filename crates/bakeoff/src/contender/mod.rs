@@ -102,7 +102,10 @@ pub struct VariantOf {
 impl Contender {
     /// The manifest's unsupported endpoints, plus the database endpoints when
     /// the contender does not declare `database` in its `databases`.
-    pub fn unsupported_on(&self, database: crate::database::Database) -> BTreeMap<String, String> {
+    pub fn unsupported_on(
+        &self,
+        database: crate::database::Database,
+    ) -> BTreeMap<crate::model::Endpoint, String> {
         let mut out = self.manifest.unsupported.clone();
         if let Some(why) = self.database_unsupported(database) {
             let db_endpoints = crate::workload::Workload::ALL
@@ -110,7 +113,7 @@ impl Contender {
                 .filter(|w| w.uses_database())
                 .flat_map(|w| w.endpoints().iter());
             for ep in db_endpoints {
-                out.entry(ep.to_string()).or_insert_with(|| why.clone());
+                out.entry(*ep).or_insert_with(|| why.clone());
             }
         }
         out

@@ -21,6 +21,7 @@ use super::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
 use super::Contender;
 use super::Installed;
 use crate::database::{Database, Postgres};
+use crate::model::Endpoint;
 use crate::scenario::Scenario;
 use crate::workload::upstream::Upstream;
 use crate::workload::verify::{verify_contender, VerifyContext, COMMON};
@@ -104,10 +105,10 @@ fn unsupported(c: &Contender) -> Vec<EndpointResult> {
     not_applicable(&c.manifest.unsupported)
 }
 
-fn not_applicable(gaps: &BTreeMap<String, String>) -> Vec<EndpointResult> {
+fn not_applicable(gaps: &BTreeMap<Endpoint, String>) -> Vec<EndpointResult> {
     gaps.iter()
         .map(|(e, why)| EndpointResult {
-            endpoint: e.clone(),
+            endpoint: e.to_string(),
             status: EndpointStatus::NotApplicable,
             reasons: vec![why.clone()],
         })
@@ -132,12 +133,12 @@ pub async fn verify_one(
         None => Database::Sqlite,
     };
     let gaps = c.unsupported_on(database);
-    let supported: Vec<String> = c
+    let supported: Vec<Endpoint> = c
         .manifest
         .supported
         .iter()
         .filter(|e| !gaps.contains_key(*e))
-        .cloned()
+        .copied()
         .collect();
     let postgres = postgres.filter(|_| c.manifest.databases.contains(&Database::Postgres));
     if let Some(pg) = postgres {
@@ -213,9 +214,10 @@ pub async fn verify_one(
         endpoints: Vec::new(),
     };
     running.stop().await;
-    for endpoint in supported.iter().chain([&COMMON.to_string()]) {
+    let names = supported.iter().map(|e| e.as_str()).chain([COMMON]);
+    for endpoint in names.map(String::from) {
         // An endpoint the verifier did not report is a failure, never a silent pass.
-        let result = match checks.iter().find(|ch| &ch.endpoint == endpoint) {
+        let result = match checks.iter().find(|ch| ch.endpoint == endpoint) {
             Some(ch) if ch.passed => EndpointResult {
                 endpoint: endpoint.clone(),
                 status: EndpointStatus::Pass,

@@ -36,6 +36,7 @@ pub use cluster::{ClusterOptions, Server};
     Ord,
     serde::Serialize,
     serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Database {

@@ -83,6 +83,7 @@ impl PartialOrd for Flag {
 }
 
 super::text::open_text!(Flag);
+super::text::open_schema!(Flag, "A flag", Flag::KNOWN);
 
 #[cfg(test)]
 mod tests {

@@ -63,6 +63,17 @@ macro_rules! text_enum {
                 name.parse().map_err(serde::de::Error::custom)
             }
         }
+
+        impl schemars::JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($t).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let names: Vec<&str> = <$t>::ALL.iter().map(|v| v.as_str()).collect();
+                schemars::json_schema!({ "type": "string", "enum": names })
+            }
+        }
     };
 }
 pub(crate) use text_enum;
@@ -101,6 +112,29 @@ macro_rules! open_text {
     };
 }
 pub(crate) use open_text;
+
+/// The JSON Schema of an open kind: any string, its known names (`$known`, each
+/// with a `name()`) listed in the description.
+macro_rules! open_schema {
+    ($t:ty, $what:literal, $known:expr) => {
+        impl schemars::JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($t).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let known: Vec<String> = $known.iter().map(|v| v.name().to_string()).collect();
+                let description = format!(
+                    "{}: {}, or any other name (read back as it is)",
+                    $what,
+                    known.join(", ")
+                );
+                schemars::json_schema!({ "type": "string", "description": description })
+            }
+        }
+    };
+}
+pub(crate) use open_schema;
 
 /// A contender's language: what the verdict compares ("Node.js vs Python").
 ///
@@ -154,6 +188,7 @@ impl Default for Language {
 }
 
 open_text!(Language);
+open_schema!(Language, "A language", Language::COMPARED);
 
 #[cfg(test)]
 mod tests {

@@ -1,16 +1,19 @@
-//! A rich sample [`Run`] built in code, for the renderers' tests, the browser
-//! test and the `compare` tests. Deterministic: every figure is a formula of
-//! the contender and workload, so snapshots are stable. Not measured data.
+//! Runs built in code for tests: the builder every test's run comes from
+//! ([`build`], re-exported here), and a rich sample [`Run`] built with it for the
+//! renderers' tests, the browser test and the `compare` tests. Deterministic:
+//! every figure is a formula of the contender and workload, so snapshots are
+//! stable. Not measured data.
 
 use std::collections::BTreeMap;
 
-use crate::database::Database;
 use crate::model::{
-    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval,
-    Language, Percentiles, Profile, Run, RunStatus, SearchStep, Settings, Startup, StepPhase,
-    StepVerdict, TimelinePoint, Trial, TrialOutcome, WsPoint,
+    Cell, Consistency, ContenderInfo, Endpoint, EqualLoad, Estimate, Flag, Language, Profile, Run,
+    SearchStep, Settings, Startup, StepPhase, StepVerdict, TimelinePoint, Trial, WsPoint,
 };
 use crate::workload::Workload;
+
+pub mod build;
+pub use build::*;
 
 /// (name, language, relative speed, framework, server)
 const CONTENDERS: [(&str, Language, f64, &str, &str); 4] = [
@@ -56,7 +59,7 @@ pub fn sample_run() -> Run {
                 continue;
             }
             if *workload == Workload::CpuMixed && name == "node-express" {
-                cells.push(failed_cell(name, workload, 1, "contender exited during the capacity search: exit status 137 (killed: out of memory?)"));
+                cells.push(failed_cell(name, workload.clone(), "contender exited during the capacity search: exit status 137 (killed: out of memory?)"));
                 continue;
             }
             let workers: &[u32] = if *workload == Workload::Json {
@@ -82,16 +85,9 @@ pub fn sample_run() -> Run {
         }
         cells.push(startup_cell(name, language, ci));
     }
-    Run {
-        id: 7,
-        started_at: "2026-11-28T14:00:00Z".into(),
-        finished_at: Some("2026-11-28T14:42:10Z".into()),
-        status: RunStatus::Complete,
-        settings: Settings {
-            profile: Profile::Quick,
-            slo_p99_ms: 100.0,
-            trials: 3,
-            duration_scale: 1.0,
+    RunBuilder::new()
+        .times("2026-11-28T14:00:00Z", Some("2026-11-28T14:42:10Z"))
+        .settings(Settings {
             contenders: CONTENDERS.iter().map(|c| c.0.to_string()).collect(),
             workloads: vec![
                 Workload::Json,
@@ -101,30 +97,16 @@ pub fn sample_run() -> Run {
                 Workload::Startup,
             ],
             workers: vec![1, 2],
-            database: Default::default(),
-            databases: Vec::new(),
-        },
-        environment: Environment {
-            cpu_model: "Sample CPU @ 3.00GHz".into(),
-            cores: 2,
-            memory_bytes: 8 << 30,
-            kernel: "6.1.0-sample".into(),
-            os: "Debian GNU/Linux 12 (bookworm)".into(),
-            bakeoff_version: "0.1.0".into(),
-            git_revision: Some("e0f0793".into()),
-            pinning: "generator: cpu 0; contender: cpu 1".into(),
-            runtimes: BTreeMap::from([
-                ("node".to_string(), "v20.20.2".to_string()),
-                ("python".to_string(), "3.11.7".to_string()),
-            ]),
-        },
-        contenders: CONTENDERS
-            .iter()
-            .enumerate()
-            .map(|(i, c)| contender_info(i, c))
-            .collect(),
-        cells,
-    }
+            ..settings(Profile::Quick)
+        })
+        .contenders(
+            CONTENDERS
+                .iter()
+                .enumerate()
+                .map(|(i, c)| contender_info(i, c)),
+        )
+        .cells(cells)
+        .build()
 }
 
 fn contender_info(
@@ -138,7 +120,7 @@ fn contender_info(
     )];
     if name == "python-flask" {
         unsupported.insert(
-            "ws".to_string(),
+            Endpoint::Ws,
             "Flask has no WebSocket support without an extension".to_string(),
         );
         disclosures
@@ -150,15 +132,6 @@ fn contender_info(
     }
     let i = i as u32;
     ContenderInfo {
-        name: name.into(),
-        language: language.clone(),
-        runtime: language.to_string(),
-        runtime_version: if *language == Language::Node {
-            "v20.20.2"
-        } else {
-            "3.11.7"
-        }
-        .into(),
         framework: framework.into(),
         framework_version: format!("{}.{}.0", 4 + i, 10 + i),
         server: server.into(),
@@ -169,46 +142,22 @@ fn contender_info(
         app_loc: 120 + 15 * i,
         unsupported,
         disclosures,
-        variant: None,
+        ..contender(name, language.clone())
     }
 }
 
-fn estimate(median: f64, spread: f64) -> Estimate {
+/// An estimate over three trials whose spread widens its interval and its cv.
+fn spread_estimate(median: f64, spread: f64) -> Estimate {
     let cv = spread / 2.0;
     Estimate {
-        median,
         mean: median * (1.0 - spread * 0.05),
         sd: cv * median,
         ci_low: median * (1.0 - spread),
         ci_high: median * (1.0 + spread * 0.8),
         cv,
-        n: 3,
         noisy: cv > 0.10,
-        interval: Interval::Range,
+        ..estimate(median, 0.0, 3)
     }
-}
-
-fn percentiles(p99: f64) -> Percentiles {
-    Percentiles {
-        p50: p99 * 0.35,
-        p90: p99 * 0.7,
-        p99,
-        p999: p99 * 1.9,
-        p9999: p99 * 3.2,
-        max: p99 * 4.0,
-        mean: p99 * 0.42,
-    }
-}
-
-fn spectrum(p: &Percentiles) -> Vec<[f64; 2]> {
-    vec![
-        [0.5, p.p50],
-        [0.75, (p.p50 + p.p90) / 2.0],
-        [0.9, p.p90],
-        [0.99, p.p99],
-        [0.999, p.p999],
-        [0.9999, p.p9999],
-    ]
 }
 
 fn http_cell(
@@ -227,7 +176,7 @@ fn http_cell(
     } else {
         0.04 + 0.01 * ci as f64
     };
-    let cap = estimate(capacity.round(), spread);
+    let cap = spread_estimate(capacity.round(), spread);
     let trials = (0..3)
         .map(|t| {
             search_trial(
@@ -243,8 +192,6 @@ fn http_cell(
         .map_or(100.0, |w| w.1)
         * 0.25)
         .round();
-    let latency = percentiles(base_p99 * slowdown);
-    let service = percentiles(base_p99 * slowdown * 0.8);
     let mut flags = Vec::new();
     let mut notes = Vec::new();
     if cap.noisy {
@@ -286,39 +233,26 @@ fn http_cell(
             errors: u64::from(s == 7 && ci == 3),
         })
         .collect();
+    let rss = |base: u64, per: u64| (base + per * ci as u64 + 8 * u64::from(workers)) << 20;
     Cell {
-        contender: name.into(),
-        workload: workload.clone(),
         workers,
-        database: workload.uses_database().then_some(Database::Sqlite),
-        status: CellStatus::Ok,
         capacity: Some(cap),
         trials,
         equal_load: Some(EqualLoad {
-            target_rps: common,
             achieved_rps: common * 0.995,
-            requests: (common * 10.0) as u64,
             errors: u64::from(ci == 3),
             light: mixed.then(|| percentiles(base_p99 * slowdown * 0.3)),
-            spectrum: spectrum(&latency),
-            service_spectrum: spectrum(&service),
-            latency,
-            service,
             cpu_ms_per_request: cpu_ms,
             idle_cpu_cores: Some(0.002 + 0.003 * ci as f64),
             marginal_cpu_ms_per_request: Some(cpu_ms - (0.002 + 0.003 * ci as f64) / common * 1e3),
-            database_cpu_ms_per_request: None,
-            rss_peak_bytes: (48 + 21 * ci as u64 + 8 * u64::from(workers)) << 20,
-            rss_mean_bytes: (44 + 20 * ci as u64 + 8 * u64::from(workers)) << 20,
+            rss_peak_bytes: rss(48, 21),
             timeline,
             consistency,
-            histograms: Vec::new(),
+            ..equal_load(common, base_p99 * slowdown, rss(44, 20))
         }),
-        ws: Vec::new(),
-        startup: None,
-        scaling_efficiency: None,
         flags,
         notes,
+        ..cell(name, workload.clone())
     }
 }
 
@@ -329,7 +263,7 @@ fn search_trial(index: u32, capacity: f64, p99_at_capacity: f64) -> Trial {
     let mut rate = (capacity / 8.0).round();
     let mut i = 0;
     loop {
-        let s = step(i, StepPhase::Ramp, rate, capacity, p99_at_capacity);
+        let s = search_step(i, StepPhase::Ramp, rate, capacity, p99_at_capacity);
         i += 1;
         let pass = s.pass();
         steps.push(s);
@@ -341,7 +275,7 @@ fn search_trial(index: u32, capacity: f64, p99_at_capacity: f64) -> Trial {
     let (mut lo, mut hi) = (rate / 2.0, rate);
     for _ in 0..3 {
         let mid = ((lo + hi) / 2.0).round();
-        let s = step(i, StepPhase::Bisect, mid, capacity, p99_at_capacity);
+        let s = search_step(i, StepPhase::Bisect, mid, capacity, p99_at_capacity);
         if s.pass() {
             lo = mid;
         } else {
@@ -350,16 +284,10 @@ fn search_trial(index: u32, capacity: f64, p99_at_capacity: f64) -> Trial {
         steps.push(s);
         i += 1;
     }
-    Trial {
-        index,
-        capacity_rps: Some(lo),
-        outcome: TrialOutcome::Confirmed,
-        note: None,
-        steps,
-    }
+    trial(index, lo, steps)
 }
 
-fn step(
+fn search_step(
     index: u32,
     phase: StepPhase,
     target: f64,
@@ -373,35 +301,30 @@ fn step(
     } else {
         100.0 * load * load * 2.0
     };
+    let verdict = if pass {
+        StepVerdict::Pass
+    } else {
+        StepVerdict::Fail
+    };
     SearchStep {
-        index,
-        phase,
-        target_rps: target,
         achieved_rps: target.min(capacity * 1.05),
-        p99_ms,
         error_rate: if pass { 0.0 } else { 0.002 },
-        verdict: if pass {
-            StepVerdict::Pass
-        } else {
-            StepVerdict::Fail
-        },
-        duration_s: 2.0,
         reasons: if pass {
             Vec::new()
         } else {
             vec![format!("p99 {p99_ms:.0} ms > 100 ms")]
         },
+        ..step(index, phase, target, p99_ms, verdict)
     }
 }
 
 fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
     if name == "python-flask" {
-        return Cell {
-            status: CellStatus::Skipped {
-                reason: "python-flask does not serve ws: Flask has no WebSocket support without an extension".into(),
-            },
-            ..failed_cell(name, &Workload::Ws, 1, "")
-        };
+        return skipped_cell(
+            name,
+            Workload::Ws,
+            "python-flask does not serve ws: Flask has no WebSocket support without an extension",
+        );
     }
     let ws = [10u32, 50, 100, 200]
         .iter()
@@ -415,35 +338,27 @@ fn ws_cell(name: &str, speed: f64, base: f64, p99: f64) -> Cell {
             let idle = 40u64 << 20;
             let per_conn = 30_000.0 / speed;
             WsPoint {
-                clients,
-                rate: 20.0,
                 sent: 600,
                 expected_deliveries: expected,
                 // node-express drops a few broadcasts at its busiest point.
                 deliveries: expected - lost,
                 missing: lost,
                 p50_ms: p99 / speed * 0.4 * (1.0 + f64::from(clients) / 100.0),
-                p99_ms: p99 / speed * (1.0 + f64::from(clients) / 60.0),
                 rss_idle_bytes: idle,
                 rss_loaded_bytes: idle + (per_conn * f64::from(clients)) as u64,
-                bytes_per_connection: per_conn,
+                ..ws_point(
+                    clients,
+                    20.0,
+                    p99 / speed * (1.0 + f64::from(clients) / 60.0),
+                    per_conn,
+                )
             }
         })
         .collect();
     Cell {
-        contender: name.into(),
-        workload: Workload::Ws,
-        workers: 1,
-        database: None,
-        status: CellStatus::Ok,
-        capacity: Some(estimate((base * speed).round(), 0.05)),
-        trials: Vec::new(),
-        equal_load: None,
+        capacity: Some(spread_estimate((base * speed).round(), 0.05)),
         ws,
-        startup: None,
-        scaling_efficiency: None,
-        flags: Vec::new(),
-        notes: Vec::new(),
+        ..cell(name, Workload::Ws)
     }
 }
 
@@ -454,42 +369,11 @@ fn startup_cell(name: &str, language: &Language, ci: usize) -> Cell {
         650.0
     };
     Cell {
-        contender: name.into(),
-        workload: Workload::Startup,
-        workers: 1,
-        database: None,
-        status: CellStatus::Ok,
-        capacity: None,
-        trials: Vec::new(),
-        equal_load: None,
-        ws: Vec::new(),
         startup: Some(Startup {
-            to_healthy_ms: estimate(base * (1.0 + 0.2 * ci as f64), 0.06),
+            to_healthy_ms: spread_estimate(base * (1.0 + 0.2 * ci as f64), 0.06),
             idle_rss_bytes: (35 + 12 * ci as u64) << 20,
         }),
-        scaling_efficiency: None,
-        flags: Vec::new(),
-        notes: Vec::new(),
-    }
-}
-
-fn failed_cell(name: &str, workload: &Workload, workers: u32, reason: &str) -> Cell {
-    Cell {
-        contender: name.into(),
-        workload: workload.clone(),
-        workers,
-        database: workload.uses_database().then_some(Database::Sqlite),
-        status: CellStatus::Failed {
-            reason: reason.into(),
-        },
-        capacity: None,
-        trials: Vec::new(),
-        equal_load: None,
-        ws: Vec::new(),
-        startup: None,
-        scaling_efficiency: None,
-        flags: Vec::new(),
-        notes: Vec::new(),
+        ..cell(name, Workload::Startup)
     }
 }
 

@@ -25,19 +25,40 @@ pub use html::{
 pub use markdown::render_markdown;
 pub use text::render_text;
 
-/// The whole run as JSON: the same document as `bakeoff show --json`
-/// (schema: `docs/schema/run.json`), with the "Runtime versions" section
-/// ([`runtimes::runtime_versions`]) as `runtime_versions`.
+/// The run document: the run's own fields, and with `bakeoff report --format
+/// json` the "Runtime versions" section ([`runtimes::runtime_versions`]) as
+/// `runtime_versions` (absent from `bakeoff show --json`). Its schema is
+/// `docs/schema/run.json` ([`run_schema`]).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[schemars(
+    title = "bakeoff run",
+    description = "One stored `bakeoff run`, as printed by `bakeoff show RUN --json` and `bakeoff report --format json`. Latencies are milliseconds, rates requests (or messages) per second, memory bytes. Optional values are present as null. Serialized HdrHistograms are kept in the database, not in this document.",
+    deny_unknown_fields
+)]
+pub struct RunDocument<'a> {
+    #[serde(flatten)]
+    pub run: &'a Run,
+    /// The report's Runtime versions section (derived from the run, not stored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime_versions: Option<runtimes::RuntimeVersions>,
+}
+
+/// The JSON Schema of [`RunDocument`], as written (a derived field such as
+/// `indicative` is required; an `Option` is present as null).
+pub fn run_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<RunDocument<'static>>())
+        .expect("a schema is plain JSON")
+}
+
+/// The whole run as JSON: `bakeoff show --json`'s document with the "Runtime
+/// versions" section as `runtime_versions` (see [`RunDocument`]).
 pub fn render_json<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
-    #[derive(serde::Serialize)]
-    struct Document<'a> {
-        #[serde(flatten)]
-        run: &'a Run,
-        runtime_versions: runtimes::RuntimeVersions,
-    }
-    let doc = Document {
+    let doc = RunDocument {
         run,
-        runtime_versions: runtimes::runtime_versions(run),
+        runtime_versions: Some(runtimes::runtime_versions(run)),
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)
@@ -117,7 +138,7 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
         ),
     ];
     for (name, version) in &e.runtimes {
-        rows.push((name.clone(), version.clone()));
+        rows.push((name.to_string(), version.clone()));
     }
     rows
 }

@@ -16,7 +16,8 @@ use super::summary::{self, Kind, Ratio};
 use super::table::{fmt_estimate, fmt_ms, fmt_rate, Style, Table, TableCell};
 
 /// The section's content (also the `runtime_versions` member of the JSON report).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RuntimeVersions {
     /// One per base contender × workload measured on two or more runtimes.
     pub groups: Vec<VersionGroup>,
@@ -24,7 +25,8 @@ pub struct RuntimeVersions {
     pub end_of_life: Vec<EolNote>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct VersionGroup {
     /// The base contender, e.g. "python-flask".
     pub contender: String,
@@ -38,7 +40,8 @@ pub struct VersionGroup {
     pub versions: Vec<VersionPoint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct VersionPoint {
     /// The contender as measured, e.g. "python-flask-py313".
     pub contender: String,
@@ -52,7 +55,8 @@ pub struct VersionPoint {
     pub ratio_to_oldest: Option<VersionRatio>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct VersionRatio {
     pub value: f64,
     pub low: f64,
@@ -65,7 +69,8 @@ pub struct VersionRatio {
     pub indicative: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct EolNote {
     /// The runtime, e.g. "Node.js v20.20.2".
     pub runtime: String,

@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn a_failed_consistency_check_flags_the_cell() {
-        let mut eq = crate::verdict::fixture::equal_load(5.0, None, 1 << 20);
+        let mut eq = crate::report::fixtures::equal_load(100.0, 5.0, 1 << 20);
         eq.consistency = Some(Consistency {
             check: "upstream calls".into(),
             ok: false,

@@ -81,8 +81,8 @@ pub struct ContenderSpec {
     pub name: String,
     pub default_workers: u32,
     pub max_workers: u32,
-    /// Endpoint name → why it is not served.
-    pub unsupported: BTreeMap<String, String>,
+    /// Endpoint → why it is not served.
+    pub unsupported: BTreeMap<crate::model::Endpoint, String>,
     /// The names of its own workloads (manifest `[[workloads]]`); other
     /// contenders' custom workloads are skipped for it.
     pub custom: Vec<String>,
@@ -355,7 +355,7 @@ impl Plan {
                     contenders.iter().any(|c| {
                         w.endpoints()
                             .iter()
-                            .all(|ep| !c.unsupported.contains_key(*ep))
+                            .all(|ep| !c.unsupported.contains_key(ep))
                     })
                 });
             }
@@ -573,7 +573,7 @@ impl Plan {
             }
         }
         for ep in key.workload.endpoints() {
-            if let Some(why) = c.unsupported.get(*ep) {
+            if let Some(why) = c.unsupported.get(ep) {
                 return Some(format!("`{ep}` is not served by {}: {why}", c.name));
             }
         }

@@ -143,7 +143,7 @@ fn ws_gets_a_one_worker_launch_and_unsupported_is_skipped() {
     o.workloads = vec!["json".into(), "ws".into(), "db".into()];
     let mut b = spec("b");
     b.unsupported
-        .insert("db".into(), "no database driver".into());
+        .insert(crate::model::Endpoint::Db, "no database driver".into());
     let p = Plan::build(&o, vec![spec("a"), b]).unwrap();
     let finals: Vec<Launch> = p
         .launches()
@@ -397,9 +397,9 @@ fn custom_workloads_join_the_plan_for_their_contenders() {
     // Apps that serve no contract endpoint run only their own (and startup).
     let mut only = spec("my-app");
     only.custom = vec!["shop".into()];
-    only.unsupported = crate::contender::manifest::ENDPOINTS
+    only.unsupported = crate::model::Endpoint::ALL
         .iter()
-        .map(|e| (e.to_string(), "own workloads".to_string()))
+        .map(|e| (*e, "own workloads".to_string()))
         .collect();
     let alone = Plan::build(&opts(Profile::Quick), vec![only.clone()]).unwrap();
     assert_eq!(alone.workloads, [Workload::Startup, shop.clone()]);

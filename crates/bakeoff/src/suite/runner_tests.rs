@@ -349,8 +349,10 @@ async fn crash_mid_run_fails_the_rest_of_that_contender() {
 #[tokio::test(start_paused = true)]
 async fn unsupported_endpoints_are_skipped() {
     let mut b = spec("b");
-    b.unsupported
-        .insert("ws".into(), "Django needs Channels for WebSockets".into());
+    b.unsupported.insert(
+        crate::model::Endpoint::Ws,
+        "Django needs Channels for WebSockets".into(),
+    );
     let mut h = Harness::new(vec![("a", fc(500.0)), ("b", fc(500.0))]);
     let p = plan(vec![spec("a"), b], &["json", "ws"], 1, &[]);
     h.run(&p, &CancellationToken::new()).await.unwrap();

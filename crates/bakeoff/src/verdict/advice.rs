@@ -176,7 +176,7 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
                 None if !c
                     .unsupported
                     .keys()
-                    .any(|k| cat.workloads().contains(&Workload::from_name(k))) =>
+                    .any(|k| cat.workloads().contains(&k.workload())) =>
                 {
                     let first = &cat.workloads()[0];
                     missing.push(format!("{}/{first}", c.name));
@@ -665,7 +665,7 @@ mod tests {
             .find(|c| c.name == "python-flask")
             .unwrap()
             .unsupported
-            .insert("ws".into(), "sync".into());
+            .insert(crate::model::Endpoint::Ws, "sync".into());
         let a = advise(
             &run,
             &profile("realtime=100", "python"),

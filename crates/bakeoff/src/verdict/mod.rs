@@ -259,17 +259,17 @@ mod tests {
     #[test]
     fn the_contest_is_between_primary_contenders() {
         use crate::model::VariantInfo;
+        use crate::report::fixtures::{cell, estimate};
         use crate::verdict::fixture;
         let mut run = fixture::run();
         let mut add = |name: &str, variant: Option<VariantInfo>, cap: f64| {
-            let mut c = fixture::contender(name, "python", "gunicorn", 100);
+            let mut c = fixture::listed(name, Language::Python, "gunicorn", 100);
             c.variant = variant;
             run.contenders.push(c);
-            run.cells.push(fixture::cell(
-                name,
-                "json",
-                Some(fixture::est(cap, 100.0, 3)),
-            ));
+            run.cells.push(Cell {
+                capacity: Some(estimate(cap, 100.0, 3)),
+                ..cell(name, Workload::Json)
+            });
         };
         let fast = VariantInfo {
             of: "python-fastapi".into(),

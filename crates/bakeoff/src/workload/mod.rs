@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::model::UnknownName;
+use crate::model::{Endpoint, UnknownName};
 
 pub mod upstream;
 pub mod verify;
@@ -143,19 +143,19 @@ impl Workload {
     }
 
     /// The contract endpoints (manifest `endpoints.supported` names) this workload needs.
-    pub fn endpoints(&self) -> &'static [&'static str] {
+    pub fn endpoints(&self) -> &'static [Endpoint] {
         match self {
-            Workload::Plaintext => &["plaintext"],
-            Workload::Json => &["json"],
-            Workload::Db => &["db"],
-            Workload::Queries => &["queries"],
-            Workload::Fortunes => &["fortunes"],
-            Workload::Updates => &["updates"],
-            Workload::Io => &["io"],
-            Workload::Cpu => &["cpu"],
-            Workload::CpuMixed => &["json", "cpu"],
-            Workload::Data => &["data"],
-            Workload::Ws => &["ws"],
+            Workload::Plaintext => &[Endpoint::Plaintext],
+            Workload::Json => &[Endpoint::Json],
+            Workload::Db => &[Endpoint::Db],
+            Workload::Queries => &[Endpoint::Queries],
+            Workload::Fortunes => &[Endpoint::Fortunes],
+            Workload::Updates => &[Endpoint::Updates],
+            Workload::Io => &[Endpoint::Io],
+            Workload::Cpu => &[Endpoint::Cpu],
+            Workload::CpuMixed => &[Endpoint::Json, Endpoint::Cpu],
+            Workload::Data => &[Endpoint::Data],
+            Workload::Ws => &[Endpoint::Ws],
             Workload::Startup | Workload::Custom(_) => &[],
         }
     }
@@ -233,6 +233,8 @@ impl<'de> serde::Deserialize<'de> for Workload {
         Ok(Workload::from_name(&name))
     }
 }
+
+crate::model::open_schema!(Workload, "A workload", Workload::ALL);
 
 #[cfg(test)]
 mod tests {

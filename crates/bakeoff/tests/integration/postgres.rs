@@ -279,7 +279,7 @@ fn a_small_postgres_run_measures_the_db_workload_and_stops_the_server() {
     assert!(
         run.environment
             .runtimes
-            .get("postgresql")
+            .get(&bakeoff::model::RuntimeKey::Postgresql)
             .is_some_and(|v| v.contains("max_connections")),
         "{:?}",
         run.environment.runtimes

@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use bakeoff::model::{CellStatus, Run};
+use bakeoff::model::{CellStatus, Endpoint, Run};
 use bakeoff::report::{self, fixtures::sample_run, HtmlExtras};
+
+use crate::store::fixtures::store_run;
 
 /// The charts the fixture's page must carry, listed from the fixture's shape
 /// (not from the renderer): per-workload charts plus three per measured HTTP cell.
@@ -77,10 +79,43 @@ fn text(run: &Run, color: bool) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn html(run: &Run, extras: &HtmlExtras) -> String {
+pub(crate) fn html(run: &Run, extras: &HtmlExtras) -> String {
     let mut out = Vec::new();
     report::render_html(run, extras, &mut out).unwrap();
     String::from_utf8(out).unwrap()
+}
+
+pub(crate) fn markdown(run: &Run) -> String {
+    let mut out = Vec::new();
+    report::render_markdown(run, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// `bakeoff report --format json`'s document of `run`.
+pub(crate) fn json(run: &Run) -> serde_json::Value {
+    let mut out = Vec::new();
+    report::render_json(run, &mut out).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
+/// The checked-in `docs/schema/run.json`, compiled.
+pub(crate) fn run_schema() -> jsonschema::Validator {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/schema/run.json");
+    let schema = std::fs::read_to_string(path).expect("docs/schema/run.json is checked in");
+    let schema: serde_json::Value = serde_json::from_str(&schema).expect("the schema is JSON");
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+/// `doc` fits `docs/schema/run.json`, or the test fails naming every violation.
+pub(crate) fn assert_fits_run_schema(doc: &serde_json::Value) {
+    let errors: Vec<String> = run_schema()
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the document violates docs/schema/run.json: {errors:#?}"
+    );
 }
 
 #[test]
@@ -118,9 +153,7 @@ fn text_report_colours_only_when_asked() {
 
 #[test]
 fn markdown_report_snapshot() {
-    let mut out = Vec::new();
-    report::render_markdown(&sample_run(), &mut out).unwrap();
-    insta::assert_snapshot!("markdown_report", String::from_utf8(out).unwrap());
+    insta::assert_snapshot!("markdown_report", markdown(&sample_run()));
 }
 
 #[test]
@@ -131,26 +164,19 @@ fn json_report_is_the_whole_run() {
     let back: Run = serde_json::from_slice(&out).unwrap();
     let expected = serde_json::to_value(&run).unwrap();
     assert_json_close(&serde_json::to_value(&back).unwrap(), &expected, "$");
-    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/schema/run.json");
-    match std::fs::read_to_string(schema_path) {
-        Ok(schema) => {
-            let schema: serde_json::Value =
-                serde_json::from_str(&schema).expect("the schema is JSON");
-            let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
-            let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-            let errors: Vec<String> = validator
-                .iter_errors(&doc)
-                .map(|e| format!("{e} at {}", e.instance_path))
-                .collect();
-            assert!(
-                errors.is_empty(),
-                "report JSON violates docs/schema/run.json: {errors:#?}"
-            );
-        }
-        Err(_) => eprintln!(
-            "SKIPPED schema validation: docs/schema/run.json is not checked in on this branch yet"
-        ),
-    }
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_fits_run_schema(&doc);
+    let validator = run_schema();
+    // Strict: the derived `indicative` is required, and no field may be added.
+    let mut missing = doc.clone();
+    missing["cells"][0]["capacity"]
+        .as_object_mut()
+        .unwrap()
+        .remove("indicative");
+    assert!(!validator.is_valid(&missing));
+    let mut extra = doc;
+    extra["runtime_versions"]["colour"] = "blue".into();
+    assert!(!validator.is_valid(&extra));
 }
 
 #[test]
@@ -194,7 +220,7 @@ fn html_escapes_everything_from_the_run() {
     run.contenders[0].disclosures.push(evil.into());
     run.contenders[1]
         .unsupported
-        .insert("<u>ws</u>".into(), evil.into());
+        .insert(Endpoint::Ws, format!("<u>ws</u> {evil}"));
     run.environment.cpu_model = evil.into();
     let page = html(&run, &HtmlExtras::default());
     assert!(!page.contains("<script"), "raw script tag leaked");
@@ -202,10 +228,8 @@ fn html_escapes_everything_from_the_run() {
     assert!(
         page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quoted&quot;")
     );
-    let mut md = Vec::new();
-    report::render_markdown(&run, &mut md).unwrap();
     assert!(
-        !String::from_utf8(md).unwrap().contains("<script"),
+        !markdown(&run).contains("<script"),
         "Markdown escapes HTML too"
     );
 }
@@ -257,12 +281,7 @@ fn run_with_a_variant() -> Run {
 fn every_report_labels_a_variant_and_shows_its_disclosures() {
     let run = run_with_a_variant();
     let label = "python-flask@sync — variant of python-flask: gunicorn sync workers, no keep-alive";
-    let mut text = Vec::new();
-    report::render_text(&run, false, &mut text).unwrap();
-    let mut md = Vec::new();
-    report::render_markdown(&run, &mut md).unwrap();
-    for out in [text, md] {
-        let out = String::from_utf8(out).unwrap();
+    for out in [text(&run, false), markdown(&run)] {
         assert!(out.contains(label), "{out}");
         let at = out.find(label).unwrap();
         assert!(
@@ -365,25 +384,7 @@ fn cli_report_renders_a_stored_run() {
     use bakeoff::store::Store;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bakeoff.db");
-    let run = sample_run();
-    let id = {
-        let mut store = Store::open(&db).unwrap();
-        let id = store
-            .begin_run(
-                &run.started_at,
-                &run.settings,
-                &run.environment,
-                &run.contenders,
-            )
-            .unwrap();
-        for cell in &run.cells {
-            store.record_cell(id, cell).unwrap();
-        }
-        store
-            .finish_run(id, run.status, run.finished_at.as_deref().unwrap())
-            .unwrap();
-        id
-    };
+    let id = store_run(&mut Store::open(&db).unwrap(), &sample_run());
     let stored = Store::open(&db).unwrap().load_run(id).unwrap();
     let bin = env!("CARGO_BIN_EXE_bakeoff");
     let md = std::process::Command::new(bin)
@@ -396,9 +397,7 @@ fn cli_report_renders_a_stored_run() {
         "{}",
         String::from_utf8_lossy(&md.stderr)
     );
-    let mut expected = Vec::new();
-    report::render_markdown(&stored, &mut expected).unwrap();
-    assert_eq!(md.stdout, expected);
+    assert_eq!(String::from_utf8(md.stdout).unwrap(), markdown(&stored));
     let html = std::process::Command::new(bin)
         .args(["report", &id.to_string(), "--format", "html", "--db"])
         .arg(&db)
@@ -485,7 +484,6 @@ fn degenerate_runs_render_everywhere() {
             "page shows raw non-numbers"
         );
         let _ = text(&run, true);
-        let mut md = Vec::new();
-        report::render_markdown(&run, &mut md).unwrap();
+        let _ = markdown(&run);
     }
 }

@@ -86,15 +86,7 @@ fn a_small_real_run_is_stored_and_read_back() {
         .unwrap();
     ok(&out, "bakeoff show");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schema/run.json");
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    crate::report::assert_fits_run_schema(&doc);
 
     let run: bakeoff::model::Run = serde_json::from_value(doc).unwrap();
     assert_eq!(run.status, bakeoff::model::RunStatus::Complete);

@@ -4,7 +4,7 @@
 //! contender whose runtime is too old or whose dependencies do not install, and
 //! two versions' rows through the store into the report's section.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -13,12 +13,14 @@ use bakeoff::contender::runtimes::on_node;
 use bakeoff::contender::setup::{self, SetupOptions};
 use bakeoff::contender::supervisor::Running;
 use bakeoff::contender::Contender;
-use bakeoff::report::{self, fixtures::run_on_two_pythons, runtimes};
+use bakeoff::report::{fixtures::run_on_two_pythons, runtimes};
 use bakeoff::store::Store;
 use bakeoff::workload::Workload;
 use tokio_util::sync::CancellationToken;
 
 use crate::contender::{copy_fixtures, fixtures_dir, spec};
+use crate::report::{assert_fits_run_schema, html, json, markdown};
+use crate::store::fixtures::store_run;
 
 fn bakeoff(args: &[&str], dir: &Path, cache: &Path) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
@@ -152,13 +154,7 @@ fn versions_that_cannot_be_had_are_clear_errors() {
 fn a_contender_that_cannot_run_on_an_interpreter_is_skipped_with_the_reason() {
     let fx = copy_fixtures(&["pip-tiny", "pip-missing"]);
     let cache = fx.path().join("cache");
-    // An interpreter below the floor (as Debian's PyPy 3.9 is): `--version` is all setup asks.
-    let old = fx.path().join("bin/python3.9");
-    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
-    std::fs::write(&old, "#!/bin/sh\necho 'Python 3.9.18'\n").unwrap();
-    let mut perm = std::fs::metadata(&old).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(&old, perm).unwrap();
+    let old = old_python(fx.path());
     let old_arg = old.display().to_string();
     let (code, out, err) = bakeoff(
         &["setup", "--contenders", "pip-tiny", "--python", &old_arg],
@@ -198,6 +194,18 @@ fn a_contender_that_cannot_run_on_an_interpreter_is_skipped_with_the_reason() {
     );
 }
 
+/// An interpreter below the floor (as Debian's PyPy 3.9 is) at `<dir>/bin/python3.9`:
+/// it answers `--version` with 3.9.18, which is all setup asks.
+fn old_python(dir: &Path) -> PathBuf {
+    let old = dir.join("bin/python3.9");
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    std::fs::write(&old, "#!/bin/sh\necho 'Python 3.9.18'\n").unwrap();
+    let mut perm = std::fs::metadata(&old).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&old, perm).unwrap();
+    old
+}
+
 /// The PATH's `python3`, by path, so `--python` derives a contender from it.
 fn which_python() -> String {
     let out = Command::new("sh")
@@ -209,23 +217,9 @@ fn which_python() -> String {
 
 #[test]
 fn two_versions_rows_land_in_the_store_and_the_report_section() {
-    let run = run_on_two_pythons();
     let tmp = tempfile::tempdir().unwrap();
     let mut store = Store::open(&tmp.path().join("bakeoff.db")).unwrap();
-    let id = store
-        .begin_run(
-            &run.started_at,
-            &run.settings,
-            &run.environment,
-            &run.contenders,
-        )
-        .unwrap();
-    for cell in &run.cells {
-        store.record_cell(id, cell).unwrap();
-    }
-    store
-        .finish_run(id, run.status, run.finished_at.as_deref().unwrap())
-        .unwrap();
+    let id = store_run(&mut store, &run_on_two_pythons());
     let back = store.load_run(id).unwrap();
     let derived = back.contender("python-fastapi-py313").unwrap();
     assert_eq!(derived.runtime_version, "3.13.1");
@@ -242,9 +236,7 @@ fn two_versions_rows_land_in_the_store_and_the_report_section() {
     let r = g.versions[1].ratio_to_oldest.as_ref().unwrap();
     assert!((r.value - 1.5).abs() < 1e-9, "{r:?}");
 
-    let mut md = Vec::new();
-    report::render_markdown(&back, &mut md).unwrap();
-    let md = String::from_utf8(md).unwrap();
+    let md = markdown(&back);
     let section = md.split("## Runtime versions").nth(1).expect("the section");
     assert!(
         section.contains("| python-fastapi | json | CPython 3.11.7 |"),
@@ -261,28 +253,13 @@ fn two_versions_rows_land_in_the_store_and_the_report_section() {
         "{section}"
     );
 
-    let mut json = Vec::new();
-    report::render_json(&back, &mut json).unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let doc = json(&back);
     let groups = doc["runtime_versions"]["groups"].as_array().unwrap();
     assert_eq!(groups.len(), rv.groups.len());
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../docs/schema/run.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    assert_fits_run_schema(&doc);
 
-    let mut html = Vec::new();
-    report::render_html(&back, &Default::default(), &mut html).unwrap();
-    let html = String::from_utf8(html).unwrap();
     assert!(
-        html.contains("data-chart=\"runtimes-json\""),
+        html(&back, &Default::default()).contains("data-chart=\"runtimes-json\""),
         "the HTML draws it"
     );
 }
@@ -292,12 +269,7 @@ fn two_versions_rows_land_in_the_store_and_the_report_section() {
 #[test]
 fn a_run_records_a_skipped_runtime_with_its_reason() {
     let fx = copy_fixtures(&["pip-tiny"]);
-    let old = fx.path().join("bin/python3.9");
-    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
-    std::fs::write(&old, "#!/bin/sh\necho 'Python 3.9.18'\n").unwrap();
-    let mut perm = std::fs::metadata(&old).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(&old, perm).unwrap();
+    let old = old_python(fx.path());
     let results = fx.path().join("results");
     let db = results.join("bakeoff.db");
     let marker = crate::hardening::Marker::new();

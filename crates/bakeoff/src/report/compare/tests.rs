@@ -1,87 +1,30 @@
 //! Unit and snapshot tests of the comparison and its renderers.
 
 use super::*;
-use crate::model::{Environment, EqualLoad, Estimate, Interval, Percentiles, Settings};
+use crate::model::{Environment, EqualLoad, Estimate};
+use crate::report::fixtures::{self, equal_load, estimate, RunBuilder};
 
-fn estimate(median: f64, half_width: f64, n: u32) -> Estimate {
-    Estimate {
-        median,
-        mean: median,
-        ci_low: median - half_width,
-        ci_high: median + half_width,
-        cv: 0.02,
-        sd: 0.02 * median,
-        n,
-        noisy: false,
-        interval: if n == 1 {
-            Interval::Single
-        } else {
-            Interval::Range
-        },
-    }
-}
-
+/// An ok cell of `workload` at 500 req/s equal load (499 achieved) with this
+/// p99 and CPU per request.
 fn cell(contender: &str, workload: &str, cap: Estimate, p99: f64, cpu: f64) -> Cell {
     Cell {
-        contender: contender.into(),
-        workload: Workload::from_name(workload),
-        workers: 1,
-        database: None,
-        status: CellStatus::Ok,
         capacity: Some(cap),
-        trials: Vec::new(),
         equal_load: Some(EqualLoad {
-            target_rps: 500.0,
             achieved_rps: 499.0,
-            requests: 5000,
-            errors: 0,
-            latency: Percentiles {
-                p99,
-                ..Percentiles::default()
-            },
-            service: Percentiles::default(),
-            light: None,
-            spectrum: Vec::new(),
-            service_spectrum: Vec::new(),
             cpu_ms_per_request: cpu,
-            rss_peak_bytes: 0,
-            rss_mean_bytes: 0,
-            timeline: Vec::new(),
-            idle_cpu_cores: None,
-            marginal_cpu_ms_per_request: None,
-            database_cpu_ms_per_request: None,
-            consistency: None,
-            histograms: Vec::new(),
+            ..equal_load(500.0, p99, 0)
         }),
-        ws: Vec::new(),
-        startup: None,
-        scaling_efficiency: None,
-        flags: Vec::new(),
-        notes: Vec::new(),
+        ..fixtures::cell(contender, Workload::from_name(workload))
     }
 }
 
 fn run(id: i64, cells: Vec<Cell>) -> Run {
-    Run {
-        id,
-        started_at: format!("2026-11-2{id}T10:00:00Z"),
-        finished_at: None,
-        status: RunStatus::Complete,
-        settings: Settings {
-            profile: Profile::Standard,
-            slo_p99_ms: 100.0,
-            trials: 3,
-            duration_scale: 1.0,
-            contenders: Vec::new(),
-            workloads: Vec::new(),
-            workers: vec![1],
-            database: Default::default(),
-            databases: Vec::new(),
-        },
-        environment: Environment::default(),
-        contenders: Vec::new(),
-        cells,
-    }
+    RunBuilder::new()
+        .id(id)
+        .times(&format!("2026-11-2{id}T10:00:00Z"), None)
+        .environment(Environment::default())
+        .cells(cells)
+        .build()
 }
 
 /// A: baseline. B: fastify json lost 20% capacity (significant), flask json

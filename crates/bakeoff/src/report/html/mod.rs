@@ -506,7 +506,7 @@ fn contenders(run: &Run, extras: &HtmlExtras, h: &mut String) {
             let _ = write!(
                 h,
                 "<li>does not serve <code>{}</code>: {}</li>",
-                esc(endpoint),
+                esc(endpoint.as_str()),
                 esc(reason)
             );
         }

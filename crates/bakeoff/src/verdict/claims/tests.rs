@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::Flag;
+use crate::report::fixtures::estimate;
 use crate::verdict::fixture;
 
 fn by_id(results: &[ClaimResult], id: u8) -> &ClaimResult {
@@ -48,7 +49,7 @@ fn no_clear_difference_gives_inconclusive() {
         .iter_mut()
         .filter(|c| c.workload == Workload::Data)
     {
-        c.capacity = Some(fixture::est(300.0, 60.0, 3));
+        c.capacity = Some(estimate(300.0, 60.0, 3));
     }
     let r = check_all(&run);
     assert_eq!(by_id(&r, 5).verdict, Verdict::Inconclusive);
@@ -134,7 +135,7 @@ fn python_far_behind_contradicts_claim_one() {
         c.contender == "python-fastapi"
             && (c.workload == Workload::Json || c.workload == Workload::Plaintext)
     }) {
-        c.capacity = Some(fixture::est(1000.0, 30.0, 3));
+        c.capacity = Some(estimate(1000.0, 30.0, 3));
     }
     assert_eq!(check_all(&run)[0].verdict, Verdict::NotSupported);
 }
@@ -148,7 +149,7 @@ fn a_faster_newer_python_supports_claim_seven() {
     run.contenders.push(newer);
     let mut cell = run.cell("python-flask", &Workload::Json).unwrap().clone();
     cell.contender = "python-flask-py313".into();
-    cell.capacity = Some(fixture::est(3500.0, 50.0, 3));
+    cell.capacity = Some(estimate(3500.0, 50.0, 3));
     run.cells.push(cell);
     let c7 = check_all(&run).into_iter().find(|c| c.id == 7).unwrap();
     assert_eq!(c7.verdict, Verdict::Supported, "{c7:?}");
@@ -166,7 +167,7 @@ fn claim_seven_pairs_a_contender_with_itself_only() {
     run.contenders.push(other);
     let mut cell = run.cell("python-flask", &Workload::Json).unwrap().clone();
     cell.contender = "python-flask-py313@sync".into();
-    cell.capacity = Some(fixture::est(9000.0, 50.0, 3));
+    cell.capacity = Some(estimate(9000.0, 50.0, 3));
     run.cells.push(cell);
     let c7 = check_all(&run).into_iter().find(|c| c.id == 7).unwrap();
     assert_eq!(c7.verdict, Verdict::Inconclusive, "{c7:?}");
@@ -192,7 +193,7 @@ fn newer_node_is_checked_against_the_oldest_version() {
         run.contenders.push(c);
         let mut cell = json.clone();
         cell.contender = format!("{}-node{major}", base.name);
-        cell.capacity = Some(fixture::est(old * factor, 50.0, 3));
+        cell.capacity = Some(estimate(old * factor, 50.0, 3));
         run.cells.push(cell);
     }
     let r = check_all(&run).into_iter().find(|c| c.id == 8).unwrap();

@@ -6,7 +6,7 @@
 
 use super::{ClaimResult, Draft, Source, Verdict};
 use crate::contender::runtimes::split_name;
-use crate::model::{ContenderInfo, Language, Run};
+use crate::model::{ContenderInfo, Language, Run, RuntimeKey};
 use crate::verdict::Order;
 
 /// The smallest improvement that supports "faster".
@@ -107,7 +107,7 @@ pub(super) fn claim7_python_versions(run: &Run) -> ClaimResult {
         let found = run
             .environment
             .runtimes
-            .get("python interpreters found")
+            .get(&RuntimeKey::PythonInterpreters)
             .map(String::as_str)
             .unwrap_or("none recorded");
         d.reason = format!(

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::http::{self, Conn, FetchError};
 use super::{VerifyContext, VerifyOptions};
+use crate::model::Endpoint;
 
 /// The name of this check in reports: it belongs to no single endpoint.
 pub const COMMON: &str = "http";
@@ -22,12 +23,12 @@ const DATE_POLL: Duration = Duration::from_millis(250);
 
 /// The path the common checks request: a measured endpoint when the contender
 /// serves one without side effects, else its health check.
-pub(super) fn probe_path<'a>(endpoints: &[String], ctx: &'a VerifyContext<'_>) -> &'a str {
-    ["plaintext", "json"]
+pub(super) fn probe_path<'a>(endpoints: &[Endpoint], ctx: &'a VerifyContext<'_>) -> &'a str {
+    [Endpoint::Plaintext, Endpoint::Json]
         .into_iter()
-        .find(|e| endpoints.iter().any(|s| s == e))
+        .find(|e| endpoints.contains(e))
         .map_or(ctx.health_path.as_str(), |e| match e {
-            "plaintext" => "/plaintext",
+            Endpoint::Plaintext => "/plaintext",
             _ => "/json",
         })
 }

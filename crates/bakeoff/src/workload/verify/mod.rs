@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::upstream::Upstream;
+use crate::model::Endpoint;
 
 mod basic;
 mod common;
@@ -32,20 +33,6 @@ pub use data::{reference_aggregation, ProductAggregate, RegionAggregates};
 pub use fortunes::{decode_entities, parse_fortunes, FortuneRow, FortunesPage};
 
 use http::{Response, Target};
-
-/// The contract endpoints the verifier knows, in the contract's order.
-pub const ENDPOINTS: [&str; 10] = [
-    "plaintext",
-    "json",
-    "db",
-    "queries",
-    "fortunes",
-    "updates",
-    "io",
-    "cpu",
-    "data",
-    "ws",
-];
 
 /// What the verifier needs besides the contender's URL.
 pub struct VerifyContext<'a> {
@@ -68,7 +55,7 @@ pub struct VerifyContext<'a> {
 /// The outcome of checking one endpoint.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Check {
-    /// Contract endpoint name: "json", "fortunes", "queries", ...
+    /// The contract endpoint's name ("json", "fortunes", ...), or [`COMMON`].
     pub endpoint: String,
     pub passed: bool,
     /// Why it failed (empty when it passed). Names what was expected and what came.
@@ -99,12 +86,12 @@ impl Default for VerifyOptions {
     }
 }
 
-/// Check each of `endpoints` (contract names) on the contender at `base_url`,
+/// Check each of `endpoints` on the contender at `base_url`,
 /// then the rules of every response (the check named [`COMMON`], last).
 /// Never panics on a lying server; every network step is bounded in time.
 pub async fn verify_contender(
     base_url: &str,
-    endpoints: &[String],
+    endpoints: &[Endpoint],
     ctx: &VerifyContext<'_>,
 ) -> Vec<Check> {
     verify_contender_with(base_url, endpoints, ctx, &VerifyOptions::default()).await
@@ -115,7 +102,7 @@ pub async fn verify_contender(
 /// traffic); the common check, which touches neither, runs alongside them.
 pub async fn verify_contender_with(
     base_url: &str,
-    endpoints: &[String],
+    endpoints: &[Endpoint],
     ctx: &VerifyContext<'_>,
     opts: &VerifyOptions,
 ) -> Vec<Check> {
@@ -124,7 +111,7 @@ pub async fn verify_contender_with(
         Err(e) => {
             return endpoints
                 .iter()
-                .map(String::as_str)
+                .map(|e| e.as_str())
                 .chain([COMMON])
                 .map(|ep| failed(ep, vec![e.to_string()]))
                 .collect()
@@ -153,14 +140,14 @@ pub async fn verify_contender_with(
 
 async fn check_endpoints(
     target: &Target,
-    endpoints: &[String],
+    endpoints: &[Endpoint],
     ctx: &VerifyContext<'_>,
     opts: &VerifyOptions,
 ) -> Vec<Check> {
     let mut checks = Vec::with_capacity(endpoints.len() + 1);
     for ep in endpoints {
         let mut probe = Probe::new(target, opts);
-        let run = check_endpoint(ep, &mut probe, ctx);
+        let run = check_endpoint(*ep, &mut probe, ctx);
         if tokio::time::timeout(opts.endpoint_timeout, run)
             .await
             .is_err()
@@ -177,7 +164,7 @@ async fn check_endpoints(
             reasons.push(format!("{ep}: ... and {more} more failures"));
         }
         checks.push(Check {
-            endpoint: ep.clone(),
+            endpoint: ep.to_string(),
             passed: reasons.is_empty(),
             reasons,
         });
@@ -185,22 +172,18 @@ async fn check_endpoints(
     checks
 }
 
-async fn check_endpoint(ep: &str, p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
+async fn check_endpoint(ep: Endpoint, p: &mut Probe<'_>, ctx: &VerifyContext<'_>) {
     match ep {
-        "plaintext" => basic::plaintext(p).await,
-        "json" => basic::json(p).await,
-        "db" => db::db(p, ctx).await,
-        "queries" => db::queries(p, ctx).await,
-        "fortunes" => fortunes::check(p, ctx).await,
-        "updates" => db::updates(p, ctx).await,
-        "io" => basic::io(p, ctx).await,
-        "cpu" => basic::cpu(p).await,
-        "data" => data::check(p, ctx).await,
-        "ws" => ws::check(p).await,
-        other => p.reasons.push(format!(
-            "`{other}` is not a contract endpoint; known endpoints: {}",
-            ENDPOINTS.join(", ")
-        )),
+        Endpoint::Plaintext => basic::plaintext(p).await,
+        Endpoint::Json => basic::json(p).await,
+        Endpoint::Db => db::db(p, ctx).await,
+        Endpoint::Queries => db::queries(p, ctx).await,
+        Endpoint::Fortunes => fortunes::check(p, ctx).await,
+        Endpoint::Updates => db::updates(p, ctx).await,
+        Endpoint::Io => basic::io(p, ctx).await,
+        Endpoint::Cpu => basic::cpu(p).await,
+        Endpoint::Data => data::check(p, ctx).await,
+        Endpoint::Ws => ws::check(p).await,
     }
 }
 

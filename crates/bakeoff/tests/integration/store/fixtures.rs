@@ -1,13 +1,15 @@
-//! Runs built in code with every field populated, written through the store API.
+//! The store tests' runs: every field populated, built with the shared builder
+//! (`bakeoff::report::fixtures`) and written through the store API.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bakeoff::model::{
-    Cell, CellStatus, Consistency, ContenderInfo, Environment, EqualLoad, Estimate, Flag, Interval,
-    Language, Percentiles, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
-    TimelinePoint, Trial, TrialOutcome, VariantInfo, WsPoint,
+    Cell, Consistency, ContenderInfo, Endpoint, Environment, EqualLoad, Estimate, Flag, Interval,
+    Language, Profile, Run, RunStatus, SearchStep, Settings, Startup, StepPhase, StepVerdict,
+    TimelinePoint, TrialOutcome, VariantInfo, WsPoint,
 };
+use bakeoff::report::fixtures::{self as build, percentiles, step, trial, RunBuilder};
 use bakeoff::store::{Store, StoreError};
 use bakeoff::workload::Workload;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
@@ -15,9 +17,6 @@ use hdrhistogram::Histogram;
 
 pub(crate) fn settings() -> Settings {
     Settings {
-        profile: bakeoff::model::Profile::Standard,
-        slo_p99_ms: 100.0,
-        trials: 3,
         duration_scale: 0.1,
         contenders: vec!["node-fastify".into(), "python-flask".into()],
         workloads: vec![
@@ -27,35 +26,21 @@ pub(crate) fn settings() -> Settings {
             Workload::Startup,
         ],
         workers: vec![1, 2],
-        database: Default::default(),
         databases: vec![Default::default()],
+        ..build::settings(Profile::Standard)
     }
 }
 
+/// A terabyte of memory: the column holds more than 32 bits.
 pub(crate) fn environment() -> Environment {
     Environment {
-        cpu_model: "Test CPU @ 3.0GHz".into(),
-        cores: 2,
         memory_bytes: 1 << 40,
-        kernel: "6.1.0-test".into(),
-        os: "Debian GNU/Linux 12".into(),
-        bakeoff_version: "0.1.0".into(),
-        git_revision: Some("e0f0793".into()),
-        pinning: "generator: cpu 0; contender: cpu 1".into(),
-        runtimes: BTreeMap::from([
-            ("node".into(), "v20.20.2".into()),
-            ("python".into(), "3.11.7".into()),
-        ]),
+        ..build::environment()
     }
 }
 
 pub(crate) fn contenders() -> Vec<ContenderInfo> {
     let node = ContenderInfo {
-        name: "node-fastify".into(),
-        language: Language::Node,
-        runtime: "node".into(),
-        runtime_version: "v20.20.2".into(),
-        framework: "fastify".into(),
         framework_version: "4.28.1".into(),
         server: "node:http".into(),
         deps_direct: 3,
@@ -63,19 +48,14 @@ pub(crate) fn contenders() -> Vec<ContenderInfo> {
         install_bytes: i64::MAX as u64,
         install_secs: 4.25,
         app_loc: 180,
-        unsupported: BTreeMap::from([("ws-binary".into(), "text frames only".into())]),
+        unsupported: BTreeMap::from([(Endpoint::Ws, "text frames only".into())]),
         disclosures: vec!["uses fast-json-stringify".into(), "cluster module".into()],
-        variant: None,
+        ..build::contender("node-fastify", Language::Node)
     };
     let flask = ContenderInfo {
-        name: "python-flask".into(),
-        language: Language::Python,
-        runtime: "python".into(),
-        runtime_version: "3.11.7".into(),
-        framework: "flask".into(),
         framework_version: "3.0.3".into(),
         server: "gunicorn".into(),
-        ..ContenderInfo::default()
+        ..build::contender("python-flask", Language::Python)
     };
     // A configuration variant: its identity must round-trip too.
     let flask_sync = ContenderInfo {
@@ -101,50 +81,25 @@ pub(crate) fn hdr_blob(scale: u64) -> Vec<u8> {
     buf
 }
 
-pub(crate) fn percentiles(base: f64) -> Percentiles {
-    Percentiles {
-        p50: base,
-        p90: base * 1.5,
-        p99: base * 3.0,
-        p999: base * 5.0,
-        p9999: base * 8.0,
-        max: base * 10.0,
-        mean: base * 1.1,
-    }
-}
-
+/// Over `n` trials, ±3%, sd 2%; the mean a little off the median so a swapped
+/// column shows.
 pub(crate) fn estimate(median: f64, n: u32) -> Estimate {
     Estimate {
-        median,
         mean: median * 1.001,
-        sd: median * 0.021,
-        ci_low: median * 0.97,
-        ci_high: median * 1.03,
-        cv: 0.021,
-        n,
-        noisy: false,
-        interval: if n >= 5 {
-            Interval::TInterval95
-        } else {
-            Interval::Range
-        },
+        ..build::estimate(median, median * 0.03, n)
     }
 }
 
 pub(crate) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
     EqualLoad {
-        target_rps: 1500.0,
         achieved_rps: 1499.7,
         requests: 44_991,
         errors: 2,
-        latency: percentiles(p99 / 3.0),
-        service: percentiles(p99 / 4.0),
-        light: Some(percentiles(0.4)),
+        light: Some(percentiles(1.2)),
         spectrum: vec![[50.0, 0.8], [99.0, 2.4], [99.99, 6.4]],
         service_spectrum: vec![[50.0, 0.6], [99.0, 1.8]],
         cpu_ms_per_request: cpu,
         rss_peak_bytes: 81_000_000,
-        rss_mean_bytes: 78_500_000,
         timeline: vec![
             TimelinePoint {
                 second: 0,
@@ -161,7 +116,6 @@ pub(crate) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
         ],
         idle_cpu_cores: Some(0.004),
         marginal_cpu_ms_per_request: Some(cpu * 0.97),
-        database_cpu_ms_per_request: None,
         consistency: Some(Consistency {
             check: "upstream calls".into(),
             ok: true,
@@ -171,6 +125,7 @@ pub(crate) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
             ("latency".into(), hdr_blob(10)),
             ("service".into(), hdr_blob(7)),
         ],
+        ..build::equal_load(1500.0, p99, 78_500_000)
     }
 }
 
@@ -182,55 +137,31 @@ pub(crate) fn ok_cell(
     p99: f64,
     cpu: f64,
 ) -> Cell {
-    let workload = Workload::from_name(workload);
+    let steps = vec![
+        SearchStep {
+            achieved_rps: cap / 2.0 - 1.0,
+            duration_s: 1.5,
+            ..step(0, StepPhase::Ramp, cap / 2.0, 3.0, StepVerdict::Pass)
+        },
+        SearchStep {
+            achieved_rps: cap,
+            error_rate: 0.002,
+            duration_s: 1.5,
+            reasons: vec![
+                "p99 250 ms > 100 ms".into(),
+                "backlog grew: p50 4 → 38 ms across the window".into(),
+            ],
+            ..step(1, StepPhase::Bisect, cap * 1.1, 250.0, StepVerdict::Fail)
+        },
+    ];
     Cell {
-        contender: contender.into(),
-        database: workload.uses_database().then_some(Default::default()),
-        workload,
         workers,
-        status: CellStatus::Ok,
         capacity: Some(estimate(cap, 3)),
         trials: (0..3)
-            .map(|i| Trial {
-                index: i,
-                capacity_rps: Some(cap * (0.98 + 0.02 * i as f64)),
-                outcome: TrialOutcome::Confirmed,
-                note: None,
-                steps: vec![
-                    SearchStep {
-                        index: 0,
-                        phase: StepPhase::Ramp,
-                        target_rps: cap / 2.0,
-                        achieved_rps: cap / 2.0 - 1.0,
-                        p99_ms: 3.0,
-                        error_rate: 0.0,
-                        verdict: StepVerdict::Pass,
-                        duration_s: 1.5,
-                        reasons: Vec::new(),
-                    },
-                    SearchStep {
-                        index: 1,
-                        phase: StepPhase::Bisect,
-                        target_rps: cap * 1.1,
-                        achieved_rps: cap,
-                        p99_ms: 250.0,
-                        error_rate: 0.002,
-                        verdict: StepVerdict::Fail,
-                        duration_s: 1.5,
-                        reasons: vec![
-                            "p99 250 ms > 100 ms".into(),
-                            "backlog grew: p50 4 → 38 ms across the window".into(),
-                        ],
-                    },
-                ],
-            })
+            .map(|i| trial(i, cap * (0.98 + 0.02 * f64::from(i)), steps.clone()))
             .collect(),
         equal_load: Some(equal_load(p99, cpu)),
-        ws: Vec::new(),
-        startup: None,
-        scaling_efficiency: None,
-        flags: Vec::new(),
-        notes: Vec::new(),
+        ..build::cell(contender, Workload::from_name(workload))
     }
 }
 
@@ -265,46 +196,25 @@ pub(crate) fn rich_cells() -> Vec<Cell> {
     let mut json2 = ok_cell("node-fastify", "json", 2, 21_000.0, 2.1, 0.09);
     json2.scaling_efficiency = Some(0.875);
     json2.flags = vec![Flag::Contended];
-    let failed = Cell {
-        status: CellStatus::Failed {
-            reason: "crashed mid-run (exit 137)".into(),
-        },
-        capacity: None,
-        equal_load: None,
-        trials: Vec::new(),
-        ..ok_cell("python-flask", "io", 1, 1.0, 1.0, 1.0)
-    };
-    let skipped = Cell {
-        status: CellStatus::Skipped {
-            reason: "does not serve /ws".into(),
-        },
-        capacity: None,
-        equal_load: None,
-        trials: Vec::new(),
-        ..ok_cell("python-flask", "ws", 1, 1.0, 1.0, 1.0)
-    };
+    let failed = build::failed_cell("python-flask", Workload::Io, "crashed mid-run (exit 137)");
+    let skipped = build::skipped_cell("python-flask", Workload::Ws, "does not serve /ws");
     let mut ws = ok_cell("node-fastify", "ws", 1, 50_000.0, 1.0, 1.0);
     ws.equal_load = None;
     ws.ws = [100u32, 1000]
         .iter()
-        .map(|&clients| WsPoint {
-            clients,
-            rate: 50.0,
-            sent: 500,
-            expected_deliveries: 500 * clients as u64,
-            deliveries: 500 * clients as u64 - 3,
-            missing: 3,
-            p50_ms: 1.5,
-            p99_ms: 9.25,
-            rss_idle_bytes: 60_000_000,
-            rss_loaded_bytes: 60_000_000 + 41_000 * clients as u64,
-            bytes_per_connection: 41_000.0,
+        .map(|&clients| {
+            let point = build::ws_point(clients, 50.0, 9.25, 41_000.0);
+            WsPoint {
+                deliveries: point.expected_deliveries - 3,
+                missing: 3,
+                p50_ms: 1.5,
+                rss_idle_bytes: 60_000_000,
+                rss_loaded_bytes: 60_000_000 + 41_000 * u64::from(clients),
+                ..point
+            }
         })
         .collect();
-    let mut startup = ok_cell("python-flask", "startup", 1, 1.0, 1.0, 1.0);
-    startup.capacity = None;
-    startup.trials = Vec::new();
-    startup.equal_load = None;
+    let mut startup = build::cell("python-flask", Workload::Startup);
     startup.startup = Some(Startup {
         to_healthy_ms: Estimate {
             median: 412.0,
@@ -329,22 +239,36 @@ pub(crate) fn write_run(
     cells: Vec<Cell>,
     status: RunStatus,
 ) -> Run {
-    let id = begin(store, started);
-    for cell in &cells {
+    let run = RunBuilder::new()
+        .times(started, Some("2026-11-28T12:10:00Z"))
+        .status(status)
+        .settings(settings())
+        .environment(environment())
+        .contenders(contenders())
+        .cells(cells)
+        .build();
+    Run {
+        id: store_run(store, &run),
+        ..run
+    }
+}
+
+/// Write `run` through the store API (begin, each cell, finish); returns its id.
+pub(crate) fn store_run(store: &mut Store, run: &Run) -> i64 {
+    let id = store
+        .begin_run(
+            &run.started_at,
+            &run.settings,
+            &run.environment,
+            &run.contenders,
+        )
+        .unwrap();
+    for cell in &run.cells {
         store.record_cell(id, cell).unwrap();
     }
-    let finished = "2026-11-28T12:10:00Z";
-    store.finish_run(id, status, finished).unwrap();
-    Run {
-        id,
-        started_at: started.into(),
-        finished_at: Some(finished.into()),
-        status,
-        settings: settings(),
-        environment: environment(),
-        contenders: contenders(),
-        cells,
-    }
+    let finished = run.finished_at.as_deref().expect("a finished run");
+    store.finish_run(id, run.status, finished).unwrap();
+    id
 }
 
 pub(crate) fn temp_db() -> (tempfile::TempDir, PathBuf) {
