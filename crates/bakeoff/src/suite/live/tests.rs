@@ -1,0 +1,194 @@
+//! The driver's window rules and its thread and pool sizing.
+use super::*;
+
+#[test]
+fn percentiles_are_milliseconds() {
+    let mut h = Histogram::<u64>::new(3).unwrap();
+    for us in 1..=1000u64 {
+        h.record(us * 1000).unwrap();
+    }
+    let p = percentiles(&h);
+    assert!((p.p50 - 500.0).abs() < 1.0, "{p:?}");
+    assert!((p.p99 - 990.0).abs() < 2.0, "{p:?}");
+    assert!((p.max - 1000.0).abs() < 1.0, "{p:?}");
+    let s = spectrum(&h);
+    assert_eq!(s.len(), SPECTRUM.len());
+    assert!(s.windows(2).all(|w| w[0][1] <= w[1][1]));
+    assert!(percentiles(&Histogram::<u64>::new(3).unwrap()).p99 == 0.0);
+}
+
+#[test]
+fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
+    assert_eq!(stall(10, 1000, None, true), None);
+    assert!(stall(11, 1000, None, true)
+        .unwrap()
+        .contains("1.1% of sends"));
+    // A server that fell behind delays the sends itself.
+    assert_eq!(stall(110, 1000, None, false), None);
+    assert_eq!(stall(0, 1000, Some(0.019), true), None);
+    assert!(stall(0, 1000, Some(0.02), false).unwrap().contains("steal"));
+    assert_eq!(stall(5, 0, None, true), None);
+    // One or two late sends in a window of 50 are not a stalled machine.
+    assert_eq!(stall(2, 50, None, true), None);
+    assert!(stall(3, 50, None, true).is_some());
+}
+
+/// Late sends are the machine's when the generator's thread was mostly
+/// idle (it was held up), the generator's own when it was busy.
+#[test]
+fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
+    let r = load::LoadReport {
+        target_rate: Some(40_000.0),
+        achieved_rate: 40_000.0,
+        successes: 12_000,
+        late_stalled: 600,
+        generator_cpu_s: 0.3,
+        generator_wall_s: 0.4,
+        ..empty_report()
+    };
+    let w = window_result(&r);
+    assert_eq!(w.stalled, None);
+    assert!(!w.generator_valid);
+    let note = w.generator_note.unwrap();
+    assert!(
+        note.contains("5.0% of sends") && note.contains("75% of a core"),
+        "{note}"
+    );
+    // A thread that barely ran on a core busy with its sockets' kernel work.
+    let softirq = load::LoadReport {
+        generator_cpu_s: 0.1,
+        generator_core_busy: Some(0.9),
+        ..r.clone()
+    };
+    let w = window_result(&softirq);
+    assert!(!w.generator_valid && w.stalled.is_none());
+    assert!(w.generator_note.unwrap().contains("core was busy 90%"));
+    // A thread that barely ran on an idle core was held up: the machine's, retried.
+    let idle = load::LoadReport {
+        generator_cpu_s: 0.1,
+        generator_core_busy: Some(0.3),
+        ..r.clone()
+    };
+    let w = window_result(&idle);
+    assert!(w.generator_valid, "{:?}", w.generator_note);
+    assert!(w.stalled.unwrap().contains("held up by the machine"));
+    // The window's own shares decide over the run's: a thread busy in the
+    // window is the generator's limit though the whole run averaged low…
+    let busy_window = load::LoadReport {
+        window_generator_cpu: Some(0.8),
+        window_core_busy: Some(0.85),
+        ..idle.clone()
+    };
+    let w = window_result(&busy_window);
+    assert!(!w.generator_valid && w.stalled.is_none());
+    assert!(w.generator_note.unwrap().contains("80% of a core"));
+    // …and an idle window is the machine's though the run averaged high.
+    let idle_window = load::LoadReport {
+        window_generator_cpu: Some(0.1),
+        window_core_busy: Some(0.2),
+        ..r.clone()
+    };
+    assert!(window_result(&idle_window).stalled.is_some());
+    // A server that fell behind owns its late sends.
+    let behind = load::LoadReport {
+        achieved_rate: 30_000.0,
+        ..r
+    };
+    let w = window_result(&behind);
+    assert!(w.generator_valid && w.stalled.is_none());
+}
+
+#[test]
+fn answers_without_upstream_calls_are_inconsistent() {
+    let mut r = load::LoadReport {
+        ok_all: 100,
+        sent_all: 120,
+        ..empty_report()
+    };
+    assert!(upstream_check(100, &r).ok);
+    assert!(upstream_check(130, &r).ok, "leftovers of an earlier window");
+    let c = upstream_check(60, &r);
+    assert!(
+        !c.ok && c.detail.contains("did not come from the upstream"),
+        "{c:?}"
+    );
+    r.ok_all = 0;
+    assert!(upstream_check(0, &r).ok);
+}
+
+#[test]
+fn more_generator_threads_from_the_rate_one_could_not_drive() {
+    let none = GeneratorThreads::default();
+    assert!(!none.limited_at(50_000.0), "no spare CPU: nothing to add");
+    assert_eq!(none.for_rate(60_000.0), 1);
+    let two = GeneratorThreads::on(vec![3, 5]);
+    assert_eq!(two.for_rate(1e9), 1, "one thread until one falls short");
+    assert!(two.limited_at(50_000.0));
+    assert_eq!(two.for_rate(45_000.0), 3);
+    assert_eq!(two.for_rate(44_000.0), 1);
+    // The lowest rate one thread failed at stands.
+    assert!(two.limited_at(80_000.0));
+    assert_eq!(two.for_rate(45_000.0), 3);
+}
+
+fn empty_report() -> load::LoadReport {
+    let h = || Histogram::<u64>::new(3).unwrap();
+    load::LoadReport {
+        target_rate: None,
+        achieved_rate: 0.0,
+        successes: 0,
+        requests: 0,
+        elapsed: Duration::ZERO,
+        errors: BTreeMap::new(),
+        status: BTreeMap::new(),
+        latency: h(),
+        service: h(),
+        classes: BTreeMap::new(),
+        timeline: Vec::new(),
+        second_latency: Vec::new(),
+        mean_in_flight: 0.0,
+        late_sends: 0,
+        late_stalled: 0,
+        max_send_lag: Duration::ZERO,
+        unsent: 0,
+        outstanding: 0,
+        unanswered: 0,
+        trend: None,
+        trend_latency: Vec::new(),
+        sent_all: 0,
+        ok_all: 0,
+        steal: None,
+        generator_cpu_s: 0.0,
+        generator_wall_s: 0.0,
+        generator_core_busy: None,
+        window_generator_cpu: None,
+        window_core_busy: None,
+        reconnects: 0,
+        warmup: Duration::ZERO,
+        abandoned: None,
+        valid: true,
+        warnings: Vec::new(),
+        expectation_examples: Vec::new(),
+    }
+}
+
+#[test]
+fn the_pool_follows_the_rate() {
+    let d = EngineDriver {
+        pin_cpu: None,
+        timeout: Duration::from_secs(5),
+        slo: Duration::from_millis(100),
+        upstream_calls: None,
+        database_down: None,
+        database_procs: None,
+        requests: None,
+        custom: CustomRequests::new(),
+        sessions: Vec::new(),
+        threads: GeneratorThreads::default(),
+    };
+    assert_eq!(d.grace(), Duration::from_millis(200));
+    assert_eq!(d.connections(10.0), 16);
+    assert_eq!(d.connections(1000.0), 200);
+    assert_eq!(d.connections(2_000.0), 400);
+    assert_eq!(d.connections(1e6), 512);
+}
