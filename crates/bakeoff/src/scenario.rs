@@ -16,6 +16,9 @@ use bytes::Bytes;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+/// The largest body a request may carry (before its templates are rendered).
+pub const MAX_BODY: usize = 256 * 1024;
+
 /// Why a scenario file cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("scenario {}: {message}", path.display())]
@@ -193,7 +196,14 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
     let tables = Tables(Arc::new(
         file.data
             .iter()
-            .map(|(name, d)| table(name, d, dir))
+            .map(|(name, d)| {
+                table(name, d, dir).map_err(|e| {
+                    format!(
+                        "{}{e}",
+                        at_line(line_of(text, &format!("[data.{name}]"), None))
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?,
     ));
     let mut names = BTreeSet::new();
@@ -208,10 +218,10 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
                 r.name
             ));
         }
-        requests.push(
-            request(r, &file.defaults, &tables, dir)
-                .map_err(|e| format!("request `{}`: {e}", r.name))?,
-        );
+        requests.push(request(r, &file.defaults, &tables, dir).map_err(|e| {
+            let line = line_of(text, "[[request]]", Some(&r.name));
+            format!("{}request `{}`: {e}", at_line(line), r.name)
+        })?);
     }
     let sessions = sessions(&file)?;
     if sessions.is_empty() && requests.iter().all(|r| r.weight == 0) {
@@ -334,6 +344,44 @@ fn think(text: &str) -> Result<Think, String> {
     Ok(Think { min, max })
 }
 
+/// The line (from 1) of the table headed `header` whose `name` is `name`
+/// (any such table when `None`): where a message sends the user.
+fn line_of(text: &str, header: &str, name: Option<&str>) -> Option<usize> {
+    let mut in_table = false;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_table = line == header;
+            if in_table && name.is_none() {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        let Some(name) = name.filter(|_| in_table) else {
+            continue;
+        };
+        let value = line
+            .strip_prefix("name")
+            .map(str::trim_start)
+            .and_then(|l| l.strip_prefix('='))
+            .map(|v| {
+                v.split('#')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches(['"', '\''])
+            });
+        if value == Some(name) {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+fn at_line(line: Option<usize>) -> String {
+    line.map(|n| format!("line {n}: ")).unwrap_or_default()
+}
+
 fn table(name: &str, d: &DataFile, dir: &Path) -> Result<Table, String> {
     let valid_name = !name.is_empty()
         && name
@@ -420,6 +468,16 @@ fn request(
         if value.contains(['\r', '\n']) {
             return Err(format!("header `{name}` has a line break in its value"));
         }
+        // bakeoff frames each rendered body itself: a length of the user's
+        // would disagree with a templated body, and chunked framing it cannot send.
+        if ["content-length", "transfer-encoding"]
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h))
+        {
+            return Err(format!(
+                "header `{name}` would break the request's framing: bakeoff sends each rendered body with its own Content-Length; remove the header"
+            ));
+        }
         let text = Text::parse(value, Context::Header, tables)
             .map_err(|e| format!("header `{name}`: {e}"))?;
         text.check_header_values(tables)
@@ -438,6 +496,13 @@ fn request(
         }
         (None, None) => String::new(),
     };
+    if body.len() > MAX_BODY {
+        return Err(format!(
+            "the body is {} bytes, over the {} KiB limit: every send renders and writes it, so a larger body measures the generator; send a smaller one",
+            body.len(),
+            MAX_BODY / 1024
+        ));
+    }
     let body = Text::parse(&body, Context::Body, tables).map_err(|e| format!("body: {e}"))?;
     let expect = match r.expect.clone().or_else(|| defaults.expect.clone()) {
         Some(e) => Some(Arc::new(expectation(e)?)),
@@ -589,6 +654,21 @@ expect = { json = { pointer = "/ok", equals = true } }
                 .contains("not an HTTP status")
         );
         assert!(err("[[request]]\nname = \"a\"\npath = \"/\"\nweight = 0\n").contains("weight 0"));
+        for framing in ["Content-Length", "transfer-encoding"] {
+            let bad = err(&format!(
+                "[[request]]\nname = \"a\"\npath = \"/\"\nheaders = {{ {framing} = \"3\" }}\n"
+            ));
+            assert!(bad.contains("break the request's framing"), "{bad}");
+        }
+        let huge = "x".repeat(MAX_BODY + 1);
+        let bad = err(&format!(
+            "[[request]]\nname = \"a\"\npath = \"/\"\nbody = \"{huge}\"\n"
+        ));
+        assert!(
+            bad.contains("over the 256 KiB limit"),
+            "{}",
+            &bad[..200.min(bad.len())]
+        );
         assert!(
             err("[[request]]\nname = \"a\"\npath = \"/\"\nmethod = \"GE T\"\n")
                 .contains("not an HTTP method")
@@ -713,6 +793,20 @@ steps = ["search", "get"]
             "steps = [\"search\", \"get\"]\nweight = 0",
         );
         assert!(err(&zero).contains("every session has weight 0"));
+    }
+
+    #[test]
+    fn request_and_table_mistakes_name_their_line() {
+        let err = |text: &str| parse(text, Path::new(".")).unwrap_err();
+        let text = "[[request]]\nname = \"ok\"\npath = \"/\"\n\n[[request]]\nname = 'bad'  # the one\npath = \"x\"\n";
+        let bad = err(text);
+        assert!(
+            bad.starts_with("line 6: request `bad`: path `x` must start with /"),
+            "{bad}"
+        );
+        let bad =
+            err("[[request]]\nname = \"a\"\npath = \"/\"\n\n[data.users]\nfile = \"none.csv\"\n");
+        assert!(bad.starts_with("line 5: [data.users] file"), "{bad}");
     }
 
     #[test]
