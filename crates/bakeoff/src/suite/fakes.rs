@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::model::Percentiles;
+use bakeoff_load::rng::Rng;
 
 /// How a synthetic server answers an open-loop rate: a queue with a ceiling.
 ///
@@ -27,7 +28,9 @@ pub(super) struct ServerModel {
     base_ms: f64,
     mm1: bool,
     noise: Noise,
-    seed: u64,
+    rng: Rng,
+    /// The per-second ceilings each window drew, in the order the windows ran.
+    realized: Vec<Vec<f64>>,
     errors_above: Option<(f64, f64)>,
     generator_limit: Option<f64>,
     /// The generator limit applies only to windows longer than this (seconds).
@@ -74,7 +77,8 @@ impl ServerModel {
             base_ms: 5.0,
             mm1: false,
             noise: Noise::None,
-            seed: 1,
+            rng: Rng::new(1),
+            realized: Vec::new(),
             errors_above: None,
             generator_limit: None,
             generator_limit_longer_than: 0.0,
@@ -99,14 +103,14 @@ impl ServerModel {
     /// Each second of a window sees the ceiling scaled by a uniform factor in 1 ± `frac`.
     pub(super) fn with_noise(mut self, frac: f64, seed: u64) -> Self {
         self.noise = Noise::Uniform(frac);
-        self.seed = seed;
+        self.rng = Rng::new(seed);
         self
     }
 
     /// Most seconds see the ceiling within ±1%; one in `rare` anywhere in ±`frac`.
     pub(super) fn with_rare_noise(mut self, frac: f64, rare: u32, seed: u64) -> Self {
         self.noise = Noise::Rare { frac, rare };
-        self.seed = seed;
+        self.rng = Rng::new(seed);
         self
     }
 
@@ -147,17 +151,28 @@ impl ServerModel {
         self
     }
 
-    /// Uniform in [0, 1). Not the shared `bakeoff_load::rng::Rng`: the search
-    /// tests' tolerances were surveyed on this stream (`SEARCH_SURVEY=1`), and on
-    /// splitmix64's, of the same quality, 8 of 199 noisy searches land short
-    /// where `lands_near_the_truth_through_noise_and_stalls_over_many_seeds`
-    /// allows 3: the search's margin under rare noise is thinner than the test says.
+    /// Uniform in [0, 1), from the shared RNG.
     fn unit(&mut self) -> f64 {
-        self.seed = self
-            .seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.seed >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.fraction()
+    }
+
+    /// What each window so far could really sustain at `slo_ms` (see
+    /// [`sustained`]), given the ceilings it drew, in order.
+    pub(super) fn realized(&self, slo_ms: f64) -> Vec<f64> {
+        self.realized
+            .iter()
+            .map(|cs| sustained(cs, self.base_ms, slo_ms))
+            .collect()
+    }
+
+    /// The capacity at `slo_ms` this server holds over a long run
+    /// (`seconds` of its noise, drawn from `seed`): with rare dips it is below
+    /// the nominal ceiling, since a dip queues requests past the SLO.
+    pub(super) fn long_run(&self, seconds: usize, seed: u64) -> f64 {
+        let mut m = self.clone();
+        m.rng = Rng::new(seed);
+        let cs = m.window_ceilings(seconds as f64);
+        sustained(&cs, self.base_ms, FAKE_SLO_MS)
     }
 
     /// The ceiling each second of a window of `secs` sees: the noise is drawn
@@ -205,6 +220,7 @@ impl ServerModel {
         let cs = self.window_ceilings(planned);
         let ceiling_at = |t: f64| cs[((t.max(0.0)) as usize).min(cs.len() - 1)];
         let c = cs.iter().sum::<f64>() / cs.len() as f64;
+        self.realized.push(cs.clone());
         // What the server still held from earlier windows, less what it served since.
         let gap = self
             .last_cutoff
@@ -356,6 +372,40 @@ impl ServerModel {
     }
 }
 
+/// The capacity at `slo_ms` of a fluid queue (a knee: `base_ms` plus the
+/// backlog ÷ the ceiling) whose ceiling each second is `ceilings[i]`, from an
+/// empty queue: the highest rate whose arrivals' p99 stays within the SLO,
+/// and never above the mean ceiling (no queue holds more than it serves).
+pub(super) fn sustained(ceilings: &[f64], base_ms: f64, slo_ms: f64) -> f64 {
+    const STEPS: usize = 50;
+    let mean = ceilings.iter().sum::<f64>() / ceilings.len() as f64;
+    let p99_at = |rate: f64| {
+        let mut backlog = 0.0f64;
+        let mut lat = Vec::with_capacity(ceilings.len() * STEPS);
+        for &c in ceilings {
+            for _ in 0..STEPS {
+                backlog = (backlog + (rate - c) / STEPS as f64).max(0.0);
+                lat.push(base_ms + backlog / c * 1000.0);
+            }
+        }
+        lat.sort_by(f64::total_cmp);
+        quantile(&lat, 0.99)
+    };
+    let (mut lo, mut hi) = (0.0, mean);
+    if p99_at(hi) <= slo_ms {
+        return hi;
+    }
+    for _ in 0..40 {
+        let mid = (lo + hi) / 2.0;
+        if p99_at(mid) <= slo_ms {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 /// The engine's slope of latency over intended time (`Recorder::growth`):
 /// least squares over the arrivals in the last third of [0, `fit_end`).
 fn growth(arrivals: &[(f64, f64, f64)], fit_end: f64) -> Option<f64> {
@@ -470,6 +520,13 @@ impl FakeDriver {
 
     pub(super) fn windows(&self) -> usize {
         self.world.lock().unwrap().windows.len()
+    }
+
+    /// What each of the server's windows could really sustain at the tests'
+    /// SLO, in order (see [`ServerModel::realized`]).
+    pub(super) fn realized(&self) -> Vec<f64> {
+        let w = self.world.lock().unwrap();
+        w.contenders["fake"].model.realized(FAKE_SLO_MS)
     }
 
     /// Count the window and apply a crash; the error a dead server gives.

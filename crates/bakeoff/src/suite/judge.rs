@@ -2,6 +2,8 @@
 //! errors, achieved rate), a growing backlog, and the machine's or the
 //! generator's windows, which say nothing about the server.
 
+use std::time::Duration;
+
 use super::search::{Observed, MAX_ERROR_RATE, MIN_ACHIEVED_RATIO};
 use crate::model::StepVerdict;
 
@@ -32,7 +34,10 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<St
             MIN_ACHIEVED_RATIO * 100.0
         ));
     }
-    if let Some(why) = o.trend_p50_ms.and_then(|t| backlog_grew(t, slo_p99_ms)) {
+    if let Some(why) = o
+        .trend_p50_ms
+        .and_then(|t| backlog_grew(t, slo_p99_ms, o.duration))
+    {
         reasons.push(why);
     }
     if let Some(a) = o.abandoned {
@@ -54,14 +59,25 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<St
 
 /// A growing backlog: the median corrected latency of the window's last third
 /// exceeds its first third's by more than 5% of the SLO, a quarter of the
-/// first third's, and 1 ms. An overload ε = (R − C)/C adds about ε × t of
-/// queueing delay after t seconds, so this sees 1.5% of overload in a 0.5 s
-/// window and less in longer ones, where a p99 would need far more. A median
-/// moves only when most of a third is delayed: a short pause does not move it.
-pub fn backlog_grew(p50_ms: [f64; 3], slo_p99_ms: f64) -> Option<String> {
+/// first third's, 1 ms, and what 0.5% of overload adds over the thirds' span.
+/// An overload ε = (R − C)/C adds about ε × t of queueing delay after t
+/// seconds, so this sees 1.5% of overload in a 0.5 s window and 0.5% in a long
+/// one, where a p99 would need far more. A median moves only when most of a
+/// third is delayed: a short pause does not move it. A long window does not
+/// fail on a lesser rise: a second's dip in the server's speed late in it
+/// raises its last third though the server held the rate over the window.
+pub fn backlog_grew(p50_ms: [f64; 3], slo_p99_ms: f64, window: Duration) -> Option<String> {
     let [first, _, last] = p50_ms;
-    let margin = (0.05 * slo_p99_ms).max(0.25 * first).max(1.0);
+    let span_ms = window.as_secs_f64() * 2.0 / 3.0 * 1000.0;
+    let margin = (0.05 * slo_p99_ms)
+        .max(0.25 * first)
+        .max(1.0)
+        .max(MIN_OVERLOAD * span_ms);
     (last - first > margin).then(|| {
         format!("backlog grew: median latency {first:.1} → {last:.1} ms across the window")
     })
 }
+
+/// The least overload a long window's rising median is taken for (0.5%,
+/// a sixth of the standard profile's resolution).
+pub(super) const MIN_OVERLOAD: f64 = 0.005;

@@ -24,7 +24,8 @@
 //!    below a failure, or a jump to the capacity a growing queue measured, and
 //!    bisection once a long window passed), until a rate that held one has a
 //!    long-window failure within the resolution above it; at most
-//!    `max_confirms` windows. Short windows find the bracket cheaply; only long
+//!    `max_confirms` windows' worth of running time, and what the short
+//!    windows left of their budget. Short windows find the bracket cheaply; only long
 //!    windows decide the capacity. A long window the generator could not hold
 //!    ends the trial generator-limited: below it only the generator is measured.
 //! 6. **Decided windows stop**: a search or confirmation window whose p99 is
@@ -249,18 +250,29 @@ impl SearchConfig {
     /// The longest one search can take: warm-up, the budget plus one window
     /// that starts just before it ends, the confirmations, drains and retries.
     pub fn worst_case(&self) -> Duration {
+        self.without_retries() + self.retry_reserve()
+    }
+
+    /// [`SearchConfig::worst_case`] without the stalled windows' re-runs: the
+    /// time a search plans with. Long windows may use what the short ones
+    /// left of it (see [`Search::confirm`]).
+    fn without_retries(&self) -> Duration {
         let window = self.settle + self.step_max + self.max_drain;
         let per_confirm = self.settle + self.max_drain;
-        let retries = (window + window) * self.max_retries;
         self.first_warmup.max()
             + window
             + self.budget
             + window
             + self.confirm * self.max_confirms
             + per_confirm * (2 * self.max_confirms)
-            // The last confirmation's stalls may run past its budget.
-            + (self.confirm + per_confirm) * self.max_retries
-            + retries
+    }
+
+    /// Room for re-running stalled windows: the search's and, past its
+    /// budget, the last confirmation's.
+    fn retry_reserve(&self) -> Duration {
+        let window = self.settle + self.step_max + self.max_drain;
+        let per_confirm = self.settle + self.max_drain;
+        (window + window) * self.max_retries + (self.confirm + per_confirm) * self.max_retries
     }
 }
 
@@ -289,6 +301,8 @@ pub async fn search_capacity(
         on_step,
         steps: Vec::new(),
         fails: Vec::new(),
+        planned_end: Instant::now() + cfg.without_retries(),
+        leftover: Duration::ZERO,
     };
     s.run().await
 }
@@ -325,6 +339,10 @@ struct Search<'a> {
     steps: Vec<SearchStep>,
     /// Every rate that failed (a retest that passes looks for the next bound).
     fails: Vec<f64>,
+    /// When the search's planned time runs out (its worst case, retries apart).
+    planned_end: Instant,
+    /// What the short windows left of their time budget.
+    leftover: Duration,
 }
 
 /// Why the long windows ended without a capacity.
@@ -348,7 +366,9 @@ enum Attempt {
 
 impl Search<'_> {
     async fn run(&mut self) -> Result<SearchOutcome, DriveError> {
+        let t0 = Instant::now();
         let bracket = self.bracket().await?;
+        self.leftover = self.cfg.budget.saturating_sub(t0.elapsed());
         let out = |outcome, capacity, note: Option<String>, steps| SearchOutcome {
             outcome,
             capacity,
@@ -554,12 +574,20 @@ impl Search<'_> {
         // abandoned window costs only what it ran, so a failure decided early
         // leaves room for more steps. A window starts while half of one fits.
         let budget = (cfg.confirm * cfg.max_confirms.max(1)).as_secs_f64();
+        // Past it, what the short windows left of their budget goes to
+        // closing the bracket rather than to a truncated trial: a window
+        // starts while half of one fits in that too, and it ends (drain
+        // included) inside the search's planned time.
+        let spare = budget + self.leftover.as_secs_f64();
         let first = self.steps.len();
         let mut tries = 0;
         loop {
             let spent: f64 = self.steps[first..].iter().map(|s| s.duration_s).sum();
-            let fits = spent + cfg.confirm.as_secs_f64() / 2.0 <= budget;
-            if tries >= 2 * cfg.max_confirms.max(1) || (tries > 0 && !fits) {
+            let fits = |budget: f64| spent + cfg.confirm.as_secs_f64() / 2.0 <= budget;
+            let within = tries < 2 * cfg.max_confirms.max(1) && (tries == 0 || fits(budget));
+            let extra = fits(spare)
+                && Instant::now() + cfg.settle + cfg.confirm + cfg.max_drain <= self.planned_end;
+            if !(within || (tries > 0 && extra)) {
                 break;
             }
             tries += 1;

@@ -49,13 +49,16 @@ async fn search(model: ServerModel, c: &SearchConfig) -> SearchOutcome {
 
 /// Confirmed within 5% of the true capacity and never more than 2% above it.
 fn check(out: &SearchOutcome, capacity: f64, max_windows: usize) {
+    check_between(out, 0.95 * capacity, 1.02 * capacity, max_windows);
+}
+
+/// Confirmed at a rate in `min..=max`, in at most `max_windows` windows.
+fn check_between(out: &SearchOutcome, min: f64, max: f64, max_windows: usize) {
     assert_eq!(out.outcome, TrialOutcome::Confirmed, "{out:?}");
     let got = out.capacity.expect("a confirmed capacity");
-    let ratio = got / capacity;
     assert!(
-        (0.95..=1.02).contains(&ratio),
-        "capacity {got:.1} vs {capacity} ({:.1}%): {:?}",
-        (ratio - 1.0) * 100.0,
+        (min..=max).contains(&got),
+        "capacity {got:.1} outside {min:.1}–{max:.1}: {:?}",
         out.steps
     );
     assert!(
@@ -76,7 +79,8 @@ fn check(out: &SearchOutcome, capacity: f64, max_windows: usize) {
 }
 
 /// The long windows ran at most `max_confirms` windows' worth of time, plus
-/// the half window the last may start with, and twice as many windows at most.
+/// the half window the last may start with, plus what the short windows left
+/// of their budget; and twice as many windows at most, plus those.
 fn within_confirm_budget(out: &SearchOutcome, c: &SearchConfig) {
     let long: Vec<&SearchStep> = out
         .steps
@@ -84,13 +88,19 @@ fn within_confirm_budget(out: &SearchOutcome, c: &SearchConfig) {
         .filter(|s| s.phase == StepPhase::Confirm)
         .collect();
     let ran: f64 = long.iter().map(|s| s.duration_s).sum();
-    let budget = c.confirm.as_secs_f64() * (f64::from(c.max_confirms) + 0.5);
+    let spare = c.budget.as_secs_f64();
+    let budget = c.confirm.as_secs_f64() * (f64::from(c.max_confirms) + 0.5) + spare;
     assert!(
         ran <= budget + 1e-6,
         "{ran:.2} s of long windows: {:?}",
         out.steps
     );
-    assert!(long.len() <= 2 * c.max_confirms as usize, "{:?}", out.steps);
+    let extra = (spare / c.confirm.as_secs_f64()).ceil() as usize + 1;
+    assert!(
+        long.len() <= 2 * c.max_confirms as usize + extra,
+        "{:?}",
+        out.steps
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -130,35 +140,60 @@ async fn a_growing_backlog_fails_a_window_the_p99_would_pass() {
 
 #[test]
 fn backlog_growth_needs_more_than_jitter() {
-    assert!(backlog_grew([5.0, 6.0, 9.0], 100.0).is_none());
-    assert!(backlog_grew([5.0, 9.0, 11.0], 100.0).is_some());
+    let short = Duration::from_millis(500);
+    assert!(backlog_grew([5.0, 6.0, 9.0], 100.0, short).is_none());
+    assert!(backlog_grew([5.0, 9.0, 11.0], 100.0, short).is_some());
     // A slow base latency needs a proportionally larger rise.
-    assert!(backlog_grew([50.0, 55.0, 62.0], 100.0).is_none());
-    assert!(backlog_grew([50.0, 60.0, 70.0], 100.0).is_some());
+    assert!(backlog_grew([50.0, 55.0, 62.0], 100.0, short).is_none());
+    assert!(backlog_grew([50.0, 60.0, 70.0], 100.0, short).is_some());
+    // A long window needs the rise 0.5% of overload makes over its span (in
+    // 10 s, 33 ms): a dip late in it raises the last third less.
+    let long = Duration::from_secs(10);
+    assert!(backlog_grew([5.0, 15.0, 35.0], 100.0, long).is_none());
+    assert!(backlog_grew([5.0, 20.0, 40.0], 100.0, long).is_some());
 }
 
 /// The test: capacity noise of up to ±15% between windows and the
 /// machine stalling now and then; over many seeds the search lands within 5%
 /// of the true capacity, never more than 2% above it, in bounded windows and
-/// time. A long window that meets a dip of the server fails, and then what
-/// the search finds is what the server held through its dips: at most 2% of
-/// the searches may end below 95% of the nominal ceiling (confirmed there, or
-/// truncated with a lower bound; 3 of 200 do, at 92.6–94.8%), none below 90%
-/// and none above 102%.
+/// time.
+///
+/// The truth is the model's own, not its nominal ceiling. Each second one in
+/// twenty draws its ceiling anywhere in ±15%, and a dip queues requests past
+/// the SLO, so what the server holds over a long run ([`ServerModel::long_run`])
+/// is below the nominal ceiling: a search may not land more than 5% under
+/// that. A confirmation window sees a few seconds only, and may meet no dip or
+/// a rise: the confirmed rate may not be more than 2% above what that window's
+/// own ceilings could sustain ([`ServerModel::realized`]). At most 2% of the
+/// searches may end short (truncated, or under 95%), none under 90%.
 #[tokio::test(start_paused = true)]
 async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
     let c = cfg(Workload::Json);
+    let first: u64 = std::env::var("SEARCH_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let noisy = |capacity, seed| {
+        ServerModel::knee(capacity)
+            .with_rare_noise(0.15, 20, seed)
+            .with_stalls(0.05)
+    };
     let mut worst = (f64::MAX, f64::MIN);
     let mut low = Vec::new();
     let mut searches = 0;
-    for seed in 0..100u64 {
-        for capacity in [300.0, 4_000.0] {
-            let model = ServerModel::knee(capacity)
-                .with_rare_noise(0.15, 20, 100 + seed)
-                .with_stalls(0.05);
+    for capacity in [300.0, 4_000.0] {
+        let truth = noisy(capacity, 0).long_run(4_000, 1);
+        assert!(
+            (0.9..1.0).contains(&(truth / capacity)),
+            "long-run capacity {truth:.1} of a nominal {capacity}"
+        );
+        for seed in first..first + 100 {
             let t0 = Instant::now();
-            let out = search(model, &c).await;
+            let driver = FakeDriver::new(noisy(capacity, seed));
+            let out = search_on(&driver, &c).await;
             let took = t0.elapsed();
+            let realized = driver.realized();
+            assert_eq!(realized.len(), out.steps.len(), "a window per step");
             assert!(
                 took <= c.worst_case(),
                 "seed {seed}: {took:?} > {:?}",
@@ -167,42 +202,52 @@ async fn lands_near_the_truth_through_noise_and_stalls_over_many_seeds() {
             if out.outcome == TrialOutcome::MachineNoisy {
                 continue; // three stalls in a row: told, not judged
             }
-            let r = out.capacity.unwrap_or(0.0) / capacity;
+            let r = out.capacity.unwrap_or(0.0) / truth;
+            // What the window that confirmed it could hold.
+            let held = out
+                .steps
+                .iter()
+                .zip(&realized)
+                .rev()
+                .find(|(s, _)| s.phase == StepPhase::Confirm && s.pass())
+                .map_or(truth, |(_, &h)| h);
             if std::env::var("SEARCH_SURVEY").is_ok() {
                 eprintln!(
-                    "seed {seed} cap {capacity}: {:?} {r:.3} in {} windows",
+                    "seed {seed} cap {capacity}: {:?} {r:.3} of {truth:.0} (window held {:.3}) in {} windows",
                     out.outcome,
+                    held / truth,
                     out.steps.len()
                 );
-                if !(0.95..=1.02).contains(&r) {
-                    for st in &out.steps {
-                        eprintln!(
-                            "   {:?} {:.1} p99 {:.1} {:?} {:?}",
-                            st.phase, st.target_rps, st.p99_ms, st.verdict, st.reasons
-                        );
-                    }
+                for (st, real) in out.steps.iter().zip(&realized) {
+                    eprintln!(
+                        "   {:?} {:.1} (holds {:.3}) p99 {:.1} {:?} {:?}",
+                        st.phase,
+                        st.target_rps,
+                        real / truth,
+                        st.p99_ms,
+                        st.verdict,
+                        st.reasons
+                    );
                 }
-                worst = (worst.0.min(r), worst.1.max(r));
-                continue;
             }
             searches += 1;
             let short = out.outcome == TrialOutcome::Truncated || r < 0.95;
             if short && (0.90..=1.02).contains(&r) {
                 low.push((seed, capacity, r));
             } else {
-                check(&out, capacity, 40);
+                check_between(&out, 0.95 * truth, 1.02 * held, 40);
             }
             worst = (worst.0.min(r), worst.1.max(r));
         }
     }
+    eprintln!(
+        "capacity ÷ long-run truth over all seeds: {:.3}–{:.3}; short: {low:?}",
+        worst.0, worst.1
+    );
     assert!(
         low.len() * 50 <= searches,
         "{} of {searches} searches truncated or below 95%: {low:?}",
         low.len()
-    );
-    eprintln!(
-        "capacity ÷ truth over all seeds: {:.3}–{:.3}",
-        worst.0, worst.1
     );
 }
 
@@ -255,8 +300,9 @@ async fn a_failed_confirmation_steps_down_and_confirms_again() {
     assert!(!confirms[0].pass() && confirms[0].target_rps > 1_000.0);
     assert!(confirms[1].target_rps < confirms[0].target_rps);
     assert_eq!(out.outcome, TrialOutcome::Confirmed);
+    // A long window's growing median sees an overload from 0.5% up.
     let got = out.capacity.unwrap();
-    assert!((950.0..=1_000.1).contains(&got), "{got}: {:?}", out.steps);
+    assert!((950.0..=1_005.0).contains(&got), "{got}: {:?}", out.steps);
 }
 
 /// A server whose throughput wears down after a second of sustained load
@@ -304,6 +350,8 @@ async fn a_server_that_wears_down_is_searched_with_long_windows() {
 async fn out_of_long_windows_is_truncated_with_the_long_pass_as_a_lower_bound() {
     let mut c = cfg(Workload::Json);
     c.max_confirms = 2;
+    // Short windows that use their whole budget leave the long ones no more.
+    c.budget = Duration::from_secs(6);
     let out = search(ServerModel::knee(1_000.0).with_fade(1.0, 0.6), &c).await;
     assert_eq!(out.outcome, TrialOutcome::Truncated, "{:?}", out.steps);
     let long: Vec<&SearchStep> = out
@@ -383,7 +431,11 @@ async fn converges_under_the_profiles_own_limits() {
             let c = SearchConfig::for_plan(&plan, &w, true);
             let t0 = Instant::now();
             let out = search(model, &c).await;
-            check(&out, capacity, (plan.phases.max_steps + 4) as usize);
+            // Within the profile's resolution below (quick's is wider than
+            // 5%), less the noise's 2.5%; never more than 2% above.
+            let min = capacity * (0.975 / (1.0 + c.resolution)).min(0.95);
+            let windows = (plan.phases.max_steps + 4) as usize;
+            check_between(&out, min, 1.02 * capacity, windows);
             assert!(t0.elapsed() <= c.worst_case());
         }
     }
