@@ -455,6 +455,9 @@ pub struct LoadReport {
     pub ok_all: u64,
     /// The hypervisor's share of this machine's CPU time during the run.
     pub steal: Option<f64>,
+    /// Each CPU's steal share during the run, indexed by CPU number (empty
+    /// where the kernel reports none).
+    pub cpu_steal: Vec<f64>,
     /// User + system CPU of the engine thread, warm-up included.
     pub generator_cpu_s: f64,
     /// Wall time of the engine thread, warm-up included.

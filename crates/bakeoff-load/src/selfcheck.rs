@@ -36,6 +36,7 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
     r.generator_wall_s = usage.wall.as_secs_f64();
     r.generator_core_busy = usage.core_busy;
     r.steal = usage.steal;
+    r.cpu_steal = usage.cpu_steal.clone();
     let cpu = usage.cpu_fraction();
     if let Some(why) = generator_saturated(cpu, r.achieved_rate, r.target_rate) {
         r.valid = false;

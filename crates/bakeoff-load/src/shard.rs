@@ -327,6 +327,12 @@ pub fn merge_reports(reports: Vec<LoadReport>) -> Result<LoadReport, MergeError>
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
+        if m.cpu_steal.len() < r.cpu_steal.len() {
+            m.cpu_steal.resize(r.cpu_steal.len(), 0.0);
+        }
+        for (m, r) in m.cpu_steal.iter_mut().zip(&r.cpu_steal) {
+            *m = m.max(*r);
+        }
         m.generator_cpu_s += r.generator_cpu_s;
         m.generator_wall_s += r.generator_wall_s;
         core_busy.push(r.generator_core_busy);
@@ -614,6 +620,7 @@ mod tests {
             sent_all: n + 1,
             ok_all: n,
             steal: None,
+            cpu_steal: vec![0.01 * n as f64, 0.0],
             generator_cpu_s: 0.5,
             generator_wall_s: 1.0,
             generator_core_busy: Some(0.5),
@@ -668,6 +675,8 @@ mod tests {
         assert_eq!(merged.achieved_rate, n as f64);
         assert_eq!(merged.timeline.len(), 1);
         assert_eq!(merged.timeline[0].requests, n);
+        // Each CPU's steal is the worst any thread saw (the largest part's).
+        assert_eq!(merged.cpu_steal, vec![0.01 * (1000 + 700 * 4) as f64, 0.0]);
         // The second's p99 and the thirds' p50 and p90 are exact, from the
         // parts' histograms added, not the largest of the parts' figures.
         assert_eq!(merged.timeline[0].p99_us, all.value_at_quantile(0.99));

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::LoadError;
 
 /// CPU and wall time the engine thread used.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Usage {
     pub cpu: Duration,
     pub wall: Duration,
@@ -21,6 +21,10 @@ pub(crate) struct Usage {
     /// and steal: this thread, the kernel's network work for its sockets, and
     /// whatever else runs there).
     pub core_busy: Option<f64>,
+    /// Each CPU's steal share meanwhile, indexed by CPU number (empty where
+    /// the kernel reports none): a hypervisor that takes one vCPU shows here
+    /// and not in the machine's average.
+    pub cpu_steal: Vec<f64>,
 }
 
 /// What the run reads of /proc/stat at its start and end: the steal of the
@@ -33,12 +37,13 @@ pub(crate) struct StatSnapshot {
 
 impl StatSnapshot {
     pub(crate) fn read(pin: Option<usize>) -> StatSnapshot {
-        let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
-            return StatSnapshot::default();
-        };
+        Self::parse(&read_stat(), pin)
+    }
+
+    fn parse(stat: &str, pin: Option<usize>) -> StatSnapshot {
         StatSnapshot {
-            steal: parse_steal(&stat),
-            core: pin.and_then(|cpu| cpu_ticks(&stat, cpu)),
+            steal: parse_steal(stat),
+            core: pin.and_then(|cpu| cpu_ticks(stat, cpu)),
         }
     }
 
@@ -59,6 +64,49 @@ impl StatSnapshot {
         };
         (steal, core_busy)
     }
+}
+
+/// /proc/stat, or nothing where it cannot be read.
+fn read_stat() -> String {
+    std::fs::read_to_string("/proc/stat").unwrap_or_default()
+}
+
+/// Each CPU's steal ticks from /proc/stat, indexed by CPU number (a CPU
+/// missing from the file, offline, reads 0).
+fn cpu_steal_ticks(stat: &str) -> Vec<u64> {
+    let mut ticks = Vec::new();
+    for line in stat.lines() {
+        let mut f = line.split_whitespace();
+        let Some(cpu) = f
+            .next()
+            .and_then(|n| n.strip_prefix("cpu"))
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        // cpuN user nice system idle iowait irq softirq steal ...
+        let Some(steal) = f.nth(7).and_then(|v| v.parse().ok()) else {
+            continue;
+        };
+        if ticks.len() <= cpu {
+            ticks.resize(cpu + 1, 0);
+        }
+        ticks[cpu] = steal;
+    }
+    ticks
+}
+
+/// Each CPU's steal share between two [`cpu_steal_ticks`] readings `wall` apart.
+fn cpu_steal_shares(before: &[u64], after: &[u64], wall: Duration) -> Vec<f64> {
+    let hz = rustix::param::clock_ticks_per_second() as f64;
+    if hz <= 0.0 || wall.is_zero() || before.len() != after.len() {
+        return Vec::new();
+    }
+    before
+        .iter()
+        .zip(after)
+        .map(|(b, a)| (a.saturating_sub(*b) as f64 / hz / wall.as_secs_f64()).min(1.0))
+        .collect()
 }
 
 /// (busy, busy + idle) ticks of one CPU from /proc/stat: busy is user, nice,
@@ -185,7 +233,9 @@ where
                     .build()
                     .map_err(|e| LoadError::engine("cannot start the runtime", e))?;
                 let cpu0 = thread_cpu();
-                let stat0 = StatSnapshot::read(pin);
+                let text = read_stat();
+                let stat0 = StatSnapshot::parse(&text, pin);
+                let steal0 = cpu_steal_ticks(&text);
                 let t0 = Instant::now();
                 let local = tokio::task::LocalSet::new();
                 let value = local.block_on(&rt, make())?;
@@ -193,12 +243,14 @@ where
                 drop(local);
                 drop(rt);
                 let wall = t0.elapsed();
-                let (steal, core_busy) = stat0.shares(StatSnapshot::read(pin), wall);
+                let text = read_stat();
+                let (steal, core_busy) = stat0.shares(StatSnapshot::parse(&text, pin), wall);
                 let usage = Usage {
                     cpu: thread_cpu().saturating_sub(cpu0),
                     wall,
                     steal,
                     core_busy,
+                    cpu_steal: cpu_steal_shares(&steal0, &cpu_steal_ticks(&text), wall),
                 };
                 Ok((value, usage))
             })();
@@ -269,6 +321,23 @@ mod tests {
             StatSnapshot::read(None).steal.is_some(),
             "this kernel reports steal"
         );
+    }
+
+    #[test]
+    fn each_cpus_steal_is_read_by_its_number() {
+        assert_eq!(cpu_steal_ticks(STAT), vec![47997, 48930]);
+        // A gap in the numbering (an offline CPU) keeps the indices.
+        let gap = "cpu  1 1 1 1 1 1 1 9\ncpu0 1 1 1 1 1 1 1 4\ncpu2 1 1 1 1 1 1 1 5\n";
+        assert_eq!(cpu_steal_ticks(gap), vec![4, 0, 5]);
+        assert!(
+            cpu_steal_ticks("cpu0 1 2 3\n").is_empty(),
+            "no steal column"
+        );
+        let hz = rustix::param::clock_ticks_per_second() as f64;
+        let shares = cpu_steal_shares(&[0, 0], &[0, (hz / 10.0) as u64], Duration::from_secs(1));
+        assert_eq!(shares[0], 0.0);
+        assert!((shares[1] - 0.1).abs() < 0.02, "{shares:?}");
+        assert!(cpu_steal_shares(&[0], &[1, 2], Duration::from_secs(1)).is_empty());
     }
 
     #[test]

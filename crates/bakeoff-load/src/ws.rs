@@ -102,6 +102,8 @@ pub struct WsReport {
     pub generator_cpu_s: f64,
     /// The hypervisor's share of this machine's CPU time during the run.
     pub steal: Option<f64>,
+    /// Each CPU's steal share during the run, indexed by CPU number.
+    pub cpu_steal: Vec<f64>,
     /// Every client connected and the generator did not saturate; `warnings` say why not.
     pub valid: bool,
     /// What a reader should know about the run, one sentence each.
@@ -154,6 +156,7 @@ pub async fn run(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, L
     let (mut report, usage) = sys::on_engine_thread(pin, move || drive(cfg, engine_cancel)).await?;
     report.generator_cpu_s = usage.cpu.as_secs_f64();
     report.steal = usage.steal;
+    report.cpu_steal = usage.cpu_steal.clone();
     if let Some(why) = crate::generator_saturated(usage.cpu_fraction(), 0.0, None) {
         report.valid = false;
         report.warnings.push(why);
@@ -325,6 +328,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         errors,
         generator_cpu_s: 0.0,
         steal: None,
+        cpu_steal: Vec::new(),
         valid,
         warnings,
     })

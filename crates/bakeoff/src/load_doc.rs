@@ -75,6 +75,10 @@ pub struct LoadDoc {
     /// The hypervisor's share of this machine's CPU time during the run; null
     /// where the kernel does not report it.
     pub steal: Option<f64>,
+    /// Each CPU's steal share during the run, by CPU number; empty where the
+    /// kernel does not report it.
+    #[serde(default)]
+    pub cpu_steal: Vec<f64>,
     pub reconnects: u64,
     /// User + system CPU of the load generator's threads, summed.
     pub generator_cpu_s: f64,
@@ -364,6 +368,7 @@ impl LoadDoc {
             sent_all: r.sent_all,
             ok_all: r.ok_all,
             steal: r.steal,
+            cpu_steal: r.cpu_steal.clone(),
             reconnects: r.reconnects,
             generator_cpu_s: r.generator_cpu_s,
             generator_wall_s: r.generator_wall_s,

@@ -61,6 +61,7 @@ fn driver(generator: Option<usize>) -> EngineDriver {
         custom: Default::default(),
         sessions: Vec::new(),
         threads: Default::default(),
+        watched_cpus: Vec::new(),
     }
 }
 

@@ -529,6 +529,7 @@ pub(crate) async fn drive(
         sent_all: rec.sent_all,
         ok_all: rec.ok_all,
         steal: None,
+        cpu_steal: Vec::new(),
         generator_cpu_s: 0.0,
         generator_wall_s: 0.0,
         generator_core_busy: None,

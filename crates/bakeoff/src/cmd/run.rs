@@ -321,6 +321,12 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         custom,
         sessions: Vec::new(),
         threads: crate::suite::live::GeneratorThreads::on(layout.generator_spare.clone()),
+        watched_cpus: layout
+            .contender
+            .iter()
+            .chain(&layout.database)
+            .copied()
+            .collect(),
     };
     // bakeoff's own threads (the upstream service, the sampler, the runtime)
     // share the generator's core, never the contender's.

@@ -240,6 +240,7 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         sent_all: doc.sent_all,
         ok_all: doc.ok_all,
         steal: doc.steal,
+        cpu_steal: doc.cpu_steal.clone(),
         generator_cpu_s: doc.generator_cpu_s,
         generator_wall_s: doc.generator_wall_s,
         generator_core_busy: doc.generator_core_busy,

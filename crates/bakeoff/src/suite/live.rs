@@ -236,6 +236,10 @@ pub struct EngineDriver {
     pub sessions: Vec<SessionSpec>,
     /// More generator threads for the windows one thread cannot drive.
     pub threads: GeneratorThreads,
+    /// The other CPUs the measurement runs on (the contender's, the
+    /// database's): steal on one of them, or on the generator's, voids a
+    /// window as the machine's (see [`worst_steal`]).
+    pub watched_cpus: Vec<usize>,
 }
 
 /// The generator's extra threads: a window whose one engine thread was at its
@@ -334,6 +338,15 @@ impl EngineDriver {
             .map_err(drive_error)
     }
 
+    /// The CPUs whose steal voids a window: the generator's and the watched.
+    fn watched(&self) -> Vec<usize> {
+        self.pin_cpu
+            .iter()
+            .chain(&self.watched_cpus)
+            .copied()
+            .collect()
+    }
+
     fn connections(&self, rate: f64) -> u32 {
         (rate * self.slo.as_secs_f64() * 2.0)
             .ceil()
@@ -430,12 +443,12 @@ impl Driver for EngineDriver {
             let sampled_from = std::time::Instant::now();
             let mut threads = self.threads.for_rate(spec.rate);
             let mut report = self.drive(config.clone(), threads, cancel).await?;
-            let mut result = window_result(&report);
+            let mut result = window_result(&report, &self.watched());
             if threads == 1 && !result.generator_valid && self.threads.limited_at(spec.rate) {
                 threads = self.threads.all();
                 before = counter.map(|c| c());
                 report = self.drive(config, threads, cancel).await?;
-                result = window_result(&report);
+                result = window_result(&report, &self.watched());
             }
             result.generator_threads = threads;
             // The run lasted its warm-up, its window, and the grace unless abandoned.
@@ -501,7 +514,12 @@ impl Driver for EngineDriver {
                 trend_p50_ms: None,
                 // A late ws send may be the server's backpressure: only steal
                 // marks the window as the machine's.
-                stalled: stall(0, r.sent, r.steal, true),
+                stalled: stall(
+                    0,
+                    r.sent,
+                    worst_steal(r.steal, &r.cpu_steal, &self.watched()),
+                    true,
+                ),
                 valid: r.valid,
                 warnings: r.warnings.clone(),
             })
@@ -553,8 +571,9 @@ fn v2(h: &Histogram<u64>) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// Translate an engine report into the suite's window result.
-pub fn window_result(r: &load::LoadReport) -> WindowResult {
+/// Translate an engine report into the suite's window result; steal on a
+/// `watched` CPU (or the machine's) voids it as the machine's.
+pub fn window_result(r: &load::LoadReport, watched: &[usize]) -> WindowResult {
     let light = r.classes.get("light").map(|c| &c.latency);
     let mut histograms = Vec::new();
     for (name, h) in [
@@ -592,7 +611,10 @@ pub fn window_result(r: &load::LoadReport) -> WindowResult {
         trend_p50_ms: r.trend.map(|t| t.thirds.map(|third| ms(third.p50_us))),
         stalled: busy_late
             .is_none()
-            .then(|| stall(r.late_stalled, r.successes + errors, r.steal, kept_up(r)))
+            .then(|| {
+                let steal = worst_steal(r.steal, &r.cpu_steal, watched);
+                stall(r.late_stalled, r.successes + errors, steal, kept_up(r))
+            })
             .flatten(),
         // What the server still holds: the window's unanswered requests, and
         // the settle's too when the window was abandoned early.
@@ -668,22 +690,56 @@ fn kept_up(r: &load::LoadReport) -> bool {
         && overload == 0
 }
 
+/// The hypervisor's largest take over a window where it matters, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stolen {
+    pub share: f64,
+    /// `None`: the machine's average; `Some(n)`: CPU n alone.
+    pub cpu: Option<usize>,
+}
+
+/// The larger of the machine's steal share and any watched CPU's: a
+/// hypervisor that takes the contender's (or the generator's) vCPU slows the
+/// measurement as much, but moves the machine's average by 1/N of it.
+pub fn worst_steal(machine: Option<f64>, cpu_steal: &[f64], watched: &[usize]) -> Option<Stolen> {
+    let one = watched.iter().filter_map(|&c| {
+        cpu_steal.get(c).map(|&share| Stolen {
+            share,
+            cpu: Some(c),
+        })
+    });
+    machine
+        .map(|share| Stolen { share, cpu: None })
+        .into_iter()
+        .chain(one)
+        .max_by(|a, b| a.share.total_cmp(&b.share))
+}
+
 /// Why a window is the machine's rather than the server's, if it is: the
 /// hypervisor took CPU time, or its sends were held up by the generator's own
 /// thread while the server kept up. (When the server falls behind, its queue
 /// delays the sends too, and lateness cannot be told apart: the window is
 /// judged as the server's.)
-pub fn stall(late_stalled: u64, sends: u64, steal: Option<f64>, kept_up: bool) -> Option<String> {
+pub fn stall(
+    late_stalled: u64,
+    sends: u64,
+    steal: Option<Stolen>,
+    kept_up: bool,
+) -> Option<String> {
     if kept_up && load::sends_stalled(late_stalled, sends) {
         return Some(format!(
             "{:.1}% of sends left late through the generator (held up by the machine)",
             100.0 * late_stalled as f64 / sends as f64
         ));
     }
-    steal.filter(|s| *s >= STALLED_STEAL).map(|s| {
+    steal.filter(|s| s.share >= STALLED_STEAL).map(|s| {
+        let of = match s.cpu {
+            None => "the machine's CPU time".to_string(),
+            Some(c) => format!("cpu {c}'s time"),
+        };
         format!(
-            "the hypervisor took {:.1}% of the machine's CPU time (steal) during the window",
-            s * 100.0
+            "the hypervisor took {:.1}% of {of} (steal) during the window",
+            s.share * 100.0
         )
     })
 }

@@ -66,6 +66,9 @@ pub(super) async fn execute(
         // One thread, as the suite's windows start with; `--threads` is
         // refused with --find-capacity.
         threads: Default::default(),
+        // The server's CPUs are not known here: the machine's steal and the
+        // generator's own CPU are watched.
+        watched_cpus: Vec::new(),
     };
     let windows = HttpWindows {
         driver: &driver,

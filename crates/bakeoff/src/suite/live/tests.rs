@@ -25,12 +25,53 @@ fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
         .contains("1.1% of sends"));
     // A server that fell behind delays the sends itself.
     assert_eq!(stall(110, 1000, None, false), None);
-    assert_eq!(stall(0, 1000, Some(0.019), true), None);
-    assert!(stall(0, 1000, Some(0.02), false).unwrap().contains("steal"));
+    let machine = |share| Some(Stolen { share, cpu: None });
+    assert_eq!(stall(0, 1000, machine(0.019), true), None);
+    assert!(stall(0, 1000, machine(0.02), false)
+        .unwrap()
+        .contains("steal"));
     assert_eq!(stall(5, 0, None, true), None);
     // One or two late sends in a window of 50 are not a stalled machine.
     assert_eq!(stall(2, 50, None, true), None);
     assert!(stall(3, 50, None, true).is_some());
+}
+
+/// A hypervisor that takes one vCPU: 6% of cpu 1 is 3% of two CPUs' average
+/// and voids the window whichever it is; on a CPU the measurement does not
+/// run on it is the average's share only.
+#[test]
+fn steal_on_one_watched_cpu_voids_the_window() {
+    let cpus = [0.0, 0.06, 0.0, 0.0];
+    let w = worst_steal(Some(0.015), &cpus, &[0, 1]).unwrap();
+    assert_eq!(
+        w,
+        Stolen {
+            share: 0.06,
+            cpu: Some(1)
+        }
+    );
+    let why = stall(0, 1000, Some(w), true).unwrap();
+    assert_eq!(
+        why,
+        "the hypervisor took 6.0% of cpu 1's time (steal) during the window"
+    );
+    let unwatched = worst_steal(Some(0.015), &cpus, &[0, 2]).unwrap();
+    assert_eq!(unwatched.cpu, None);
+    assert_eq!(stall(0, 1000, Some(unwatched), true), None);
+    // A watched CPU the kernel did not report is no reading.
+    assert_eq!(worst_steal(None, &cpus, &[9]), None);
+    // Through a window: the contender's CPU (1) is watched by the driver.
+    let r = load::LoadReport {
+        steal: Some(0.015),
+        cpu_steal: cpus.to_vec(),
+        successes: 1_000,
+        ..empty_report()
+    };
+    assert!(window_result(&r, &[0, 1])
+        .stalled
+        .unwrap()
+        .contains("cpu 1"));
+    assert_eq!(window_result(&r, &[0]).stalled, None);
 }
 
 /// Late sends are the machine's when the generator's thread was mostly
@@ -46,7 +87,7 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         generator_wall_s: 0.4,
         ..empty_report()
     };
-    let w = window_result(&r);
+    let w = window_result(&r, &[]);
     assert_eq!(w.stalled, None);
     assert!(!w.generator_valid);
     let note = w.generator_note.unwrap();
@@ -60,7 +101,7 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         generator_core_busy: Some(0.9),
         ..r.clone()
     };
-    let w = window_result(&softirq);
+    let w = window_result(&softirq, &[]);
     assert!(!w.generator_valid && w.stalled.is_none());
     assert!(w.generator_note.unwrap().contains("core was busy 90%"));
     // A thread that barely ran on an idle core was held up: the machine's, retried.
@@ -69,7 +110,7 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         generator_core_busy: Some(0.3),
         ..r.clone()
     };
-    let w = window_result(&idle);
+    let w = window_result(&idle, &[]);
     assert!(w.generator_valid, "{:?}", w.generator_note);
     assert!(w.stalled.unwrap().contains("held up by the machine"));
     // The window's own shares decide over the run's: a thread busy in the
@@ -79,7 +120,7 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         window_core_busy: Some(0.85),
         ..idle.clone()
     };
-    let w = window_result(&busy_window);
+    let w = window_result(&busy_window, &[]);
     assert!(!w.generator_valid && w.stalled.is_none());
     assert!(w.generator_note.unwrap().contains("80% of a core"));
     // …and an idle window is the machine's though the run averaged high.
@@ -88,13 +129,13 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         window_core_busy: Some(0.2),
         ..r.clone()
     };
-    assert!(window_result(&idle_window).stalled.is_some());
+    assert!(window_result(&idle_window, &[]).stalled.is_some());
     // A server that fell behind owns its late sends.
     let behind = load::LoadReport {
         achieved_rate: 30_000.0,
         ..r
     };
-    let w = window_result(&behind);
+    let w = window_result(&behind, &[]);
     assert!(w.generator_valid && w.stalled.is_none());
 }
 
@@ -158,6 +199,7 @@ fn empty_report() -> load::LoadReport {
         sent_all: 0,
         ok_all: 0,
         steal: None,
+        cpu_steal: Vec::new(),
         generator_cpu_s: 0.0,
         generator_wall_s: 0.0,
         generator_core_busy: None,
@@ -185,6 +227,7 @@ fn the_pool_follows_the_rate() {
         custom: CustomRequests::new(),
         sessions: Vec::new(),
         threads: GeneratorThreads::default(),
+        watched_cpus: Vec::new(),
     };
     assert_eq!(d.grace(), Duration::from_millis(200));
     assert_eq!(d.connections(10.0), 16);
