@@ -244,7 +244,7 @@ pub enum DatabaseArg {
     #[default]
     Sqlite,
     /// A private PostgreSQL server bakeoff starts from the machine's own
-    /// `postgresql` package, pinned next to the generator.
+    /// `postgresql` package, pinned off the generator's core.
     Postgres,
 }
 
@@ -273,9 +273,10 @@ impl From<crate::database::Database> for DatabaseArg {
 pub struct DatabaseArgs {
     /// Where the db, queries, fortunes and updates workloads read their rows:
     /// sqlite (in the app) or postgres (a private server, over TCP, through a
-    /// pool); both (`sqlite,postgres`): `run` measures each database workload
-    /// on each, as two rows, and the other workloads once; `verify` checks each
-    /// contender on each; `setup` prepares each.
+    /// pool). Both, as a comma list (`sqlite,postgres`) or the flag repeated:
+    /// `run` measures each database workload on each, as two rows, and the
+    /// other workloads once; `verify` checks each contender on each; `setup`
+    /// prepares each.
     #[arg(
         long = "database",
         value_enum,
