@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bakeoff::contender::datagen::{self, FORTUNES, WORLD_ROWS};
+use bakeoff::database::seed::Seed;
 use bakeoff::database::{binaries, ClusterOptions, Database, Postgres, Server, DB_NAME};
 use bakeoff::model::Run;
 use bakeoff::workload::Workload;
@@ -37,6 +38,14 @@ async fn start(results: &Path) -> Postgres {
     .await
     .expect("PostgreSQL starts within the limit")
     .expect("PostgreSQL starts")
+}
+
+/// A cluster made, seeded and stopped in `results`; the port it had.
+async fn made_and_stopped(results: &Path) -> u16 {
+    let pg = start(results).await;
+    let port = pg.server.port();
+    pg.server.stop().await.unwrap();
+    port
 }
 
 async fn count(pg: &Postgres, table: &str) -> usize {
@@ -121,6 +130,27 @@ async fn an_unchanged_seed_reuses_the_cluster_and_a_drop_stops_it() {
     again.server.stop().await.unwrap();
 }
 
+/// `Server::start` in `results` trying `port` first, bounded; its seed.
+async fn start_on(
+    results: &Path,
+    sqlite: &Path,
+    port: u16,
+) -> (Result<Server, bakeoff::database::DatabaseError>, Seed) {
+    let opts = ClusterOptions {
+        first_port: Some(port),
+        ..ClusterOptions::new(results, 100)
+    };
+    let bins = binaries::find().unwrap();
+    let seed = Seed::from_sqlite(sqlite).unwrap();
+    let started = tokio::time::timeout(
+        LIMIT,
+        Server::start(&bins, &seed, &opts, &CancellationToken::new()),
+    )
+    .await
+    .expect("PostgreSQL starts within the limit");
+    (started, seed)
+}
+
 /// A port taken between the pick and PostgreSQL's bind (here: held by the test
 /// before the start) sends the start to another free port, and the server
 /// answers there.
@@ -130,19 +160,8 @@ async fn a_port_already_in_use_moves_the_server_to_a_free_one() {
     let data = datagen::ensure(tmp.path()).unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = taken.local_addr().unwrap().port();
-    let opts = ClusterOptions {
-        first_port: Some(busy),
-        ..ClusterOptions::new(tmp.path(), 100)
-    };
-    let bins = binaries::find().unwrap();
-    let seed = bakeoff::database::seed::Seed::from_sqlite(&data.sqlite).unwrap();
-    let server = tokio::time::timeout(
-        LIMIT,
-        Server::start(&bins, &seed, &opts, &CancellationToken::new()),
-    )
-    .await
-    .expect("PostgreSQL starts within the limit")
-    .expect("PostgreSQL starts on another port");
+    let (server, seed) = start_on(tmp.path(), &data.sqlite, busy).await;
+    let server = server.expect("PostgreSQL starts on another port");
     assert_ne!(server.port(), busy, "not on the port someone else holds");
     let log = std::fs::read_to_string(server.dir().join("server.log")).unwrap();
     assert!(
@@ -158,9 +177,7 @@ async fn a_port_already_in_use_moves_the_server_to_a_free_one() {
 #[tokio::test]
 async fn a_crashed_runs_server_and_stale_pid_file_are_cleaned_up() {
     let tmp = results();
-    let pg = start(tmp.path()).await;
-    let port = pg.server.port();
-    pg.server.stop().await.unwrap();
+    let port = made_and_stopped(tmp.path()).await;
     // A crashed bakeoff's server: started behind our back, still running.
     let bins = binaries::find().unwrap();
     let data = tmp.path().join("postgres/data");
@@ -206,9 +223,7 @@ async fn a_crashed_runs_server_and_stale_pid_file_are_cleaned_up() {
 #[tokio::test]
 async fn a_crashed_runs_lock_files_naming_a_reused_pid_do_not_block_the_start() {
     let tmp = results();
-    let pg = start(tmp.path()).await;
-    let port = pg.server.port();
-    pg.server.stop().await.unwrap();
+    let port = made_and_stopped(tmp.path()).await;
     let mut sleeper = not_postgres();
     let reused = sleeper.id();
     let cluster = tmp.path().join("postgres");
@@ -221,18 +236,7 @@ async fn a_crashed_runs_lock_files_naming_a_reused_pid_do_not_block_the_start() 
     let socket_lock = cluster.join(format!(".s.PGSQL.{port}.lock"));
     std::fs::write(&socket_lock, format!("{reused}\n{}\n", data_dir.display())).unwrap();
     let data = datagen::ensure(tmp.path()).unwrap();
-    let opts = ClusterOptions {
-        first_port: Some(port),
-        ..ClusterOptions::new(tmp.path(), 100)
-    };
-    let bins = binaries::find().unwrap();
-    let seed = bakeoff::database::seed::Seed::from_sqlite(&data.sqlite).unwrap();
-    let started = tokio::time::timeout(
-        LIMIT,
-        Server::start(&bins, &seed, &opts, &CancellationToken::new()),
-    )
-    .await
-    .expect("PostgreSQL starts within the limit");
+    let (started, seed) = start_on(tmp.path(), &data.sqlite, port).await;
     let _ = sleeper.kill();
     let _ = sleeper.wait();
     let server = started.expect("the stale lock files do not stop the start");

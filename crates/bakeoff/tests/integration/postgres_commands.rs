@@ -16,6 +16,12 @@ fn bakeoff_bounded(results: &Path, marker: &Marker, args: &[&str]) -> Finished {
     run_bounded(&mut cmd, LIMIT)
 }
 
+/// `bakeoff setup ARGS --contenders node-http` into `results`, bounded.
+fn setup(results: &Path, marker: &Marker, args: &[&str]) -> Finished {
+    let args = [&["setup"], args, &["--contenders", "node-http"]].concat();
+    bakeoff_bounded(results, marker, &args)
+}
+
 #[test]
 fn setup_prepares_each_listed_database() {
     let tmp = results();
@@ -23,17 +29,12 @@ fn setup_prepares_each_listed_database() {
     let marker = Marker::new();
     let cluster = results.join("postgres");
     // One database, the default: no cluster.
-    let sqlite = bakeoff_bounded(&results, &marker, &["setup", "--contenders", "node-http"]);
+    let sqlite = setup(&results, &marker, &[]);
     assert_eq!(sqlite.code(), Some(0), "{}", sqlite.stderr);
     assert!(sqlite.stderr.contains("SQLite: "), "{}", sqlite.stderr);
     assert!(!cluster.exists(), "sqlite alone starts no PostgreSQL");
 
-    let both = ["setup", "--database", "sqlite,postgres"];
-    let done = bakeoff_bounded(
-        &results,
-        &marker,
-        &[&both[..], &["--contenders", "node-http"]].concat(),
-    );
+    let done = setup(&results, &marker, &["--database", "sqlite,postgres"]);
     assert_eq!(done.code(), Some(0), "{}", done.stderr);
     assert!(done.stderr.contains("SQLite: "), "{}", done.stderr);
     assert!(
@@ -50,45 +51,25 @@ fn setup_prepares_each_listed_database() {
     assert!(done.stdout.contains("node-http"), "{}", done.stdout);
 
     // The flag repeated, in the other order: the same cluster, reused.
-    let again = bakeoff_bounded(
+    let again = setup(
         &results,
         &marker,
-        &[
-            "setup",
-            "--database",
-            "postgres",
-            "--database",
-            "sqlite",
-            "--contenders",
-            "node-http",
-        ],
+        &["--database", "postgres", "--database", "sqlite"],
     );
     assert_eq!(again.code(), Some(0), "{}", again.stderr);
-    assert!(
-        again.stderr.contains("reused: the seed is unchanged"),
-        "{}",
-        again.stderr
-    );
+    let reused = "reused: the seed is unchanged";
+    assert!(again.stderr.contains(reused), "{}", again.stderr);
     assert!(!pid_file(&results).exists());
 
     // A database named twice is bad input, refused before any work.
-    let twice = bakeoff_bounded(
+    let twice = setup(
         &results,
         &marker,
-        &[
-            "setup",
-            "--database",
-            "postgres,sqlite,postgres",
-            "--contenders",
-            "node-http",
-        ],
+        &["--database", "postgres,sqlite,postgres"],
     );
     assert_eq!(twice.code(), Some(2), "{}", twice.stderr);
-    assert!(
-        twice.stderr.contains("`postgres` twice"),
-        "{}",
-        twice.stderr
-    );
+    let named = twice.stderr.contains("`postgres` twice");
+    assert!(named, "{}", twice.stderr);
     crate::run::assert_no_orphans(&marker);
 }
 
