@@ -244,7 +244,7 @@ pub enum DatabaseArg {
     #[default]
     Sqlite,
     /// A private PostgreSQL server bakeoff starts from the machine's own
-    /// `postgresql` package, pinned next to the generator.
+    /// `postgresql` package, pinned off the generator's core.
     Postgres,
 }
 
@@ -254,6 +254,50 @@ impl DatabaseArg {
         match self {
             DatabaseArg::Sqlite => crate::database::Database::Sqlite,
             DatabaseArg::Postgres => crate::database::Database::Postgres,
+        }
+    }
+}
+
+impl From<crate::database::Database> for DatabaseArg {
+    fn from(d: crate::database::Database) -> DatabaseArg {
+        match d {
+            crate::database::Database::Sqlite => DatabaseArg::Sqlite,
+            crate::database::Database::Postgres => DatabaseArg::Postgres,
+        }
+    }
+}
+
+/// `--database` of `setup`, `verify` and `run`: one flag, one parser, one set
+/// of names, a comma list or the flag repeated.
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct DatabaseArgs {
+    /// Where the db, queries, fortunes and updates workloads read their rows:
+    /// sqlite (in the app) or postgres (a private server, over TCP, through a
+    /// pool). Both, as a comma list (`sqlite,postgres`) or the flag repeated:
+    /// `run` measures each database workload on each, as two rows, and the
+    /// other workloads once; `verify` checks each contender on each; `setup`
+    /// prepares each.
+    #[arg(
+        long = "database",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sqlite",
+        value_name = "sqlite|postgres"
+    )]
+    pub databases: Vec<DatabaseArg>,
+}
+
+impl DatabaseArgs {
+    /// The library's list, as typed (`crate::database::distinct` checks it).
+    pub fn list(&self) -> Vec<crate::database::Database> {
+        self.databases.iter().map(|d| d.database()).collect()
+    }
+}
+
+impl From<Vec<crate::database::Database>> for DatabaseArgs {
+    fn from(list: Vec<crate::database::Database>) -> DatabaseArgs {
+        DatabaseArgs {
+            databases: list.into_iter().map(DatabaseArg::from).collect(),
         }
     }
 }
@@ -293,9 +337,9 @@ pub struct SetupArgs {
     pub contenders: ContenderArgs,
     #[command(flatten)]
     pub runtimes: RuntimeArgs,
-    /// With postgres, also prepare the PostgreSQL cluster (init and seed) for later runs.
-    #[arg(long, value_enum, default_value_t = DatabaseArg::Sqlite)]
-    pub database: DatabaseArg,
+    // With postgres, the cluster is initialised and seeded for later runs.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// Reinstall even when the lockfile is unchanged.
     #[arg(long)]
     pub force: bool,
@@ -307,9 +351,8 @@ pub struct VerifyArgs {
     pub contenders: ContenderArgs,
     #[command(flatten)]
     pub runtimes: RuntimeArgs,
-    /// The database the db endpoints are checked on.
-    #[arg(long, value_enum, default_value_t = DatabaseArg::Sqlite)]
-    pub database: DatabaseArg,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -325,18 +368,8 @@ pub struct RunArgs {
     /// Comma-separated workloads (default: the profile's).
     #[arg(long, value_delimiter = ',')]
     pub workloads: Vec<String>,
-    /// Where the db, queries, fortunes and updates workloads read their rows:
-    /// sqlite (in the app) or postgres (a private server, over TCP, through a
-    /// pool); both (`sqlite,postgres`) measure each database workload on each,
-    /// as two rows, and the other workloads once.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "sqlite",
-        value_name = "sqlite|postgres"
-    )]
-    pub database: Vec<DatabaseArg>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// Latency SLO on the corrected p99, e.g. 100ms.
     #[arg(long, default_value = "100ms", allow_hyphen_values = true)]
     pub slo_p99: String,
@@ -513,5 +546,42 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// `setup`, `verify` and `run` take `--database` alike: default sqlite, a
+    /// comma list, the flag repeated, the same names.
+    #[test]
+    fn setup_verify_and_run_take_the_same_database_list() {
+        use crate::database::Database::{Postgres, Sqlite};
+        let parse = |line: &str| -> Vec<crate::database::Database> {
+            let cli = Cli::try_parse_from(line.split_whitespace()).unwrap();
+            match cli.command {
+                Command::Setup(a) => a.database.list(),
+                Command::Verify(a) => a.database.list(),
+                Command::Run(a) => a.database.list(),
+                other => panic!("{other:?}"),
+            }
+        };
+        for cmd in ["setup", "verify", "run"] {
+            assert_eq!(parse(&format!("bakeoff {cmd}")), [Sqlite]);
+            assert_eq!(
+                parse(&format!("bakeoff {cmd} --database postgres")),
+                [Postgres]
+            );
+            assert_eq!(
+                parse(&format!("bakeoff {cmd} --database sqlite,postgres")),
+                [Sqlite, Postgres]
+            );
+            assert_eq!(
+                parse(&format!(
+                    "bakeoff {cmd} --database postgres --database sqlite"
+                )),
+                [Postgres, Sqlite]
+            );
+            let e = Cli::try_parse_from(["bakeoff", cmd, "--database", "sqlite,mysql"])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("mysql") && e.contains("postgres"), "{e}");
+        }
     }
 }

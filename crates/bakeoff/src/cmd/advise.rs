@@ -127,15 +127,7 @@ pub(super) async fn execute(
                     .map(Workload::to_string)
                     .collect(),
                 // Measure on the database the advice rests on.
-                database: run
-                    .settings
-                    .databases()
-                    .into_iter()
-                    .map(|d| match d {
-                        Database::Sqlite => crate::cli::DatabaseArg::Sqlite,
-                        Database::Postgres => crate::cli::DatabaseArg::Postgres,
-                    })
-                    .collect(),
+                database: run.settings.databases().into(),
                 slo_p99: format!("{}ms", run.settings.slo_p99_ms),
                 trials: None,
                 workers: Vec::new(),

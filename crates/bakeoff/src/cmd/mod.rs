@@ -17,7 +17,7 @@ use crate::cli::{Cli, Command, ContenderArgs, RuntimeArgs};
 use crate::contender::datagen::DataFiles;
 use crate::contender::select::{self, SelectConfig, SelectError};
 use crate::contender::Contender;
-use crate::database::{DatabaseError, Postgres};
+use crate::database::{Database, DatabaseError, Postgres};
 use crate::error::StdoutClosed;
 use crate::store::{Store, StoreError, DEFAULT_DB};
 use crate::{InputError, Interrupted};
@@ -146,6 +146,32 @@ async fn start_postgres(
         ) => Err(InputError::new(e.to_string()).into()),
         Err(e) => Err(anyhow::Error::new(e).context("starting PostgreSQL")),
     }
+}
+
+/// The databases `--database` names, each once (a repeat is bad input).
+fn databases(args: &crate::cli::DatabaseArgs) -> Result<Vec<Database>> {
+    Ok(crate::database::distinct(&args.list()).map_err(InputError::from)?)
+}
+
+/// The server `setup` and `verify` start when postgres is among `databases`,
+/// sized to the contenders' default worker counts (those they start).
+async fn postgres_for(
+    databases: &[Database],
+    results_dir: &Path,
+    data: &DataFiles,
+    contenders: &[Contender],
+    cancel: &CancellationToken,
+) -> Result<Option<Postgres>> {
+    if !databases.contains(&Database::Postgres) {
+        return Ok(None);
+    }
+    let max_workers = contenders
+        .iter()
+        .map(|c| c.manifest.workers.default)
+        .max()
+        .unwrap_or(1);
+    let pg = start_postgres(results_dir, data, max_workers, None, cancel).await?;
+    Ok(Some(pg))
 }
 
 /// Stop the server (`pg_ctl stop -m fast`); a clone still alive stops it on drop.

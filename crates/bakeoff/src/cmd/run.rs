@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    generate_data, select_config, select_contenders, selection_error, start_postgres, stop_postgres,
+    databases, generate_data, select_config, select_contenders, selection_error, start_postgres,
+    stop_postgres,
 };
 use crate::cli::RunArgs;
 use crate::contender::setup::{self, SetupError, SetupOptions};
@@ -51,6 +52,8 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         ));
     }
 
+    // A repeated database is bad input: refused before any work.
+    let databases = databases(&args.database)?;
     // The profile's contenders, unless named, or the user brought their own.
     let mut selection = select_config(&args.contenders, &args.runtimes);
     if selection.names.is_empty() && selection.paths.is_empty() {
@@ -73,7 +76,6 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         }
     }
     let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
-    let databases: Vec<Database> = args.database.iter().map(|d| d.database()).collect();
     let specs: Vec<ContenderSpec> = contenders
         .iter()
         .map(|c| ContenderSpec {

@@ -1,15 +1,19 @@
 //! `bakeoff setup`: install the selected contenders from their lockfiles, generate
-//! the data, and print the recorded footprint of each.
+//! the data, prepare each `--database` (SQLite: the file; PostgreSQL: its
+//! cluster, initialised and seeded or reused), and print the recorded
+//! footprint of each contender.
 
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use super::{generate_data, select_config, select_contenders, start_postgres};
+use super::{databases, generate_data, postgres_for, select_config, select_contenders};
 use crate::cli::SetupArgs;
 use crate::contender::setup::{self, SetupError, SetupOptions};
+use crate::database::Database;
 use crate::Interrupted;
 
 pub(super) async fn execute(args: SetupArgs, cancel: CancellationToken) -> Result<u8> {
+    let databases = databases(&args.database)?;
     let selection = select_config(&args.contenders, &args.runtimes);
     let results_dir = selection.results_dir.clone();
     let contenders = select_contenders(&selection, false, &cancel).await?;
@@ -17,16 +21,14 @@ pub(super) async fn execute(args: SetupArgs, cancel: CancellationToken) -> Resul
         "generating the data in {}",
         results_dir.join("data").display()
     );
+    // SQLite needs only the file; PostgreSQL's seed is read from it too.
     let data = generate_data(&results_dir).await?;
     eprintln!("  {} and {}", data.sqlite.display(), data.csv.display());
-    if args.database.database() == crate::database::Database::Postgres {
-        // Init and seed now, so the first run only starts the server.
-        let max_workers = contenders
-            .iter()
-            .map(|c| c.manifest.workers.default)
-            .max()
-            .unwrap_or(1);
-        let pg = start_postgres(&results_dir, &data, max_workers, None, &cancel).await?;
+    if databases.contains(&Database::Sqlite) {
+        eprintln!("SQLite: {} (copied into each app)", data.sqlite.display());
+    }
+    // Init and seed now, so the first run only starts the server.
+    if let Some(pg) = postgres_for(&databases, &results_dir, &data, &contenders, &cancel).await? {
         eprintln!(
             "PostgreSQL: {} ({})",
             pg.description(),

@@ -1,13 +1,17 @@
-//! `bakeoff verify`, the command: set up, generate the data, start the upstream,
-//! then verify each contender (start, check, stop: [`crate::contender::verification`])
-//! and stamp those that pass ([`crate::contender::verify_stamps`]); print a
-//! pass/fail table (or one JSON document) and exit 1 if anything failed.
+//! `bakeoff verify`, the command: set up, generate the data, start the upstream
+//! (and PostgreSQL when `--database` names it), then verify each contender on
+//! each database (start, check, stop: [`crate::contender::verification`]) and
+//! stamp each pass per database ([`crate::contender::verify_stamps`]); print a
+//! pass/fail table naming the database of every check (or one JSON document)
+//! and exit 1 if anything failed.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::{generate_data, select_config, select_contenders, start_postgres, stop_postgres};
+use super::{
+    databases, generate_data, postgres_for, select_config, select_contenders, stop_postgres,
+};
 use crate::cli::VerifyArgs;
 use crate::contender::setup::{self, SetupError, SetupOptions};
 use crate::contender::verification::{verify_one, EndpointStatus, Verdict};
@@ -22,28 +26,23 @@ use std::sync::Arc;
 #[derive(Debug, Serialize)]
 struct Report<'a> {
     passed: bool,
+    /// As `--database` named them; each verdict says its own.
+    databases: &'a [Database],
     contenders: &'a [Verdict],
 }
 
 pub(super) async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Result<u8> {
+    let databases = databases(&args.database)?;
     let selection = select_config(&args.contenders, &args.runtimes);
     let results_dir = selection.results_dir.clone();
     let contenders = select_contenders(&selection, false, &cancel).await?;
     let data = generate_data(&results_dir).await?;
-    let database = args.database.database();
-    let postgres = match database {
-        Database::Sqlite => None,
-        Database::Postgres => {
-            let max_workers = contenders
-                .iter()
-                .map(|c| c.manifest.workers.default)
-                .max()
-                .unwrap_or(1);
-            let pg = start_postgres(&results_dir, &data, max_workers, None, &cancel).await?;
-            eprintln!("PostgreSQL: {}", pg.description());
-            Some(Arc::new(pg))
-        }
-    };
+    let postgres = postgres_for(&databases, &results_dir, &data, &contenders, &cancel)
+        .await?
+        .map(Arc::new);
+    if let Some(pg) = &postgres {
+        eprintln!("PostgreSQL: {}", pg.description());
+    }
     let upstream = Upstream::start(cancel.child_token())
         .await
         .context("starting the upstream service")?;
@@ -63,37 +62,41 @@ pub(super) async fn execute(args: VerifyArgs, cancel: CancellationToken) -> Resu
                     eprintln!("{}: skipped: {reason}", c.name());
                     continue;
                 }
-                verdicts.push(Verdict::failed(c, format!("setup failed: {e}")));
+                // Checked on no database: a failure on each asked.
+                for &on in &databases {
+                    verdicts.push(Verdict::failed(c, on, format!("setup failed: {e}")));
+                }
                 continue;
             }
         };
-        eprintln!("{}: starting and verifying …", c.name());
-        let verdict = verify_one(
-            &installed,
-            &data,
-            &upstream,
-            postgres.as_deref(),
-            log_dir.clone(),
-            &cancel,
-        )
-        .await?;
-        if verdict.passed() {
-            // `bakeoff run` skips verifying what passed and has not changed since.
-            let (stamp, key) = verify_stamps::key_on(&installed, &data, database);
-            verify_stamps::record(&results_dir, &stamp, &key);
+        for &on in &databases {
+            if cancel.is_cancelled() {
+                return Err(Interrupted.into());
+            }
+            eprintln!("{}: starting and verifying on {on} …", c.name());
+            let with = postgres.as_deref().filter(|_| on == Database::Postgres);
+            let verdict =
+                verify_one(&installed, &data, &upstream, with, log_dir.clone(), &cancel).await?;
+            if verdict.passed() {
+                // `bakeoff run` skips verifying what passed on this database
+                // and has not changed since.
+                let (stamp, key) = verify_stamps::key_on(&installed, &data, on);
+                verify_stamps::record(&results_dir, &stamp, &key);
+            }
+            eprintln!(
+                "{}: {} on {on}",
+                c.name(),
+                if verdict.passed() { "pass" } else { "FAIL" }
+            );
+            verdicts.push(verdict);
         }
-        eprintln!(
-            "{}: {}",
-            c.name(),
-            if verdict.passed() { "pass" } else { "FAIL" }
-        );
-        verdicts.push(verdict);
     }
     stop_postgres(postgres, &|m: &str| eprintln!("{m}")).await;
     let passed = verdicts.iter().all(Verdict::passed);
     if args.json {
         let doc = serde_json::to_string_pretty(&Report {
             passed,
+            databases: &databases,
             contenders: &verdicts,
         })
         .context("serializing the verify report")?;
@@ -116,15 +119,29 @@ fn shorten(s: &str, width: usize) -> String {
     }
 }
 
-/// The pass/fail table, then each failure's reasons.
+/// The pass/fail table (a row per contender, database and endpoint), then
+/// each failure's reasons under the database it happened on.
 fn render(verdicts: &[Verdict]) -> String {
+    // The databases in the order checked.
+    let mut databases: Vec<Database> = Vec::new();
+    for v in verdicts {
+        if !databases.contains(&v.database) {
+            databases.push(v.database);
+        }
+    }
     let mut rows = Vec::new();
-    let mut details = Vec::new();
+    let mut details: Vec<(Database, String)> = Vec::new();
     let mut unsupported = Vec::new();
     for v in verdicts {
+        let on = v.database.to_string();
         if let Some(err) = &v.error {
-            rows.push(vec![v.contender.clone(), "(start)".into(), "FAIL".into()]);
-            details.push(format!("{} (start): {err}", v.contender));
+            rows.push(vec![
+                v.contender.clone(),
+                on.clone(),
+                "(start)".into(),
+                "FAIL".into(),
+            ]);
+            details.push((v.database, format!("{} (start): {err}", v.contender)));
         }
         for e in &v.endpoints {
             let result = match e.status {
@@ -132,13 +149,20 @@ fn render(verdicts: &[Verdict]) -> String {
                 EndpointStatus::Fail => "FAIL".to_string(),
                 EndpointStatus::NotApplicable => {
                     let why = e.reasons.join("; ");
-                    if why.chars().count() > REASON_WIDTH {
-                        unsupported.push(format!("{} /{}: {why}", v.contender, e.endpoint));
+                    let line = format!("{} /{}: {why}", v.contender, e.endpoint);
+                    // The same manifest gap on each database: listed once.
+                    if why.chars().count() > REASON_WIDTH && !unsupported.contains(&line) {
+                        unsupported.push(line);
                     }
                     format!("n/a ({})", shorten(&why, REASON_WIDTH))
                 }
             };
-            rows.push(vec![v.contender.clone(), e.endpoint.clone(), result]);
+            rows.push(vec![
+                v.contender.clone(),
+                on.clone(),
+                e.endpoint.clone(),
+                result,
+            ]);
             if e.status == EndpointStatus::Fail {
                 // The common check is no endpoint, nor is a custom workload's
                 // class (`workload/class`): no leading slash.
@@ -150,21 +174,21 @@ fn render(verdicts: &[Verdict]) -> String {
                     format!("/{}", e.endpoint)
                 };
                 for r in &e.reasons {
-                    details.push(format!("{} {label}: {r}", v.contender));
+                    details.push((v.database, format!("{} {label}: {r}", v.contender)));
                 }
             }
         }
     }
-    let mut out = text_table(&["contender", "endpoint", "result"], &rows);
-    if !details.is_empty() {
-        out.push_str("\n\nfailures:\n");
-        out.push_str(
-            &details
-                .iter()
-                .map(|d| format!("- {d}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        );
+    let mut out = text_table(&["contender", "database", "endpoint", "result"], &rows);
+    for &d in &databases {
+        let lines: Vec<String> = details
+            .iter()
+            .filter(|(on, _)| *on == d)
+            .map(|(_, l)| format!("- {l}"))
+            .collect();
+        if !lines.is_empty() {
+            out.push_str(&format!("\n\nfailures on {d}:\n{}", lines.join("\n")));
+        }
     }
     if !unsupported.is_empty() {
         out.push_str("\n\nnot applicable (from the manifests):\n");
@@ -176,11 +200,19 @@ fn render(verdicts: &[Verdict]) -> String {
                 .join("\n"),
         );
     }
-    let passed = verdicts.iter().filter(|v| v.passed()).count();
-    out.push_str(&format!(
-        "\n\n{passed}/{} contenders passed",
-        verdicts.len()
-    ));
+    let tallies: Vec<String> = databases
+        .iter()
+        .map(|&d| {
+            let on: Vec<&Verdict> = verdicts.iter().filter(|v| v.database == d).collect();
+            let passed = on.iter().filter(|v| v.passed()).count();
+            format!("{passed}/{} contenders passed on {d}", on.len())
+        })
+        .collect();
+    if tallies.is_empty() {
+        out.push_str("\n\n0/0 contenders passed");
+    } else {
+        out.push_str(&format!("\n\n{}", tallies.join("; ")));
+    }
     out
 }
 
@@ -197,12 +229,19 @@ mod tests {
         }
     }
 
+    /// The table's row for these cells, as text_table spaces them.
+    fn row(out: &str, cells: &[&str]) -> bool {
+        out.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().starts_with(cells))
+    }
+
     #[test]
     fn table_shows_failures_reasons_and_gaps() {
         let long = "x".repeat(80);
         let verdicts = vec![
             Verdict {
                 contender: "a".into(),
+                database: Database::Sqlite,
                 error: None,
                 startup_ms: Some(10.0),
                 log: None,
@@ -217,6 +256,7 @@ mod tests {
             },
             Verdict {
                 contender: "b".into(),
+                database: Database::Sqlite,
                 error: Some("b exited (exit status: 3)".into()),
                 startup_ms: None,
                 log: None,
@@ -224,23 +264,56 @@ mod tests {
             },
         ];
         let out = render(&verdicts);
-        assert!(out.contains("a          json      FAIL"), "{out}");
+        assert!(row(&out, &["a", "sqlite", "json", "FAIL"]), "{out}");
         assert!(
-            out.contains("a          ws        n/a (no broker)"),
+            row(&out, &["a", "sqlite", "ws", "n/a", "(no", "broker)"]),
             "{out}"
         );
-        assert!(
-            out.contains("- a /json: expected {\"message\":..}"),
-            "{out}"
-        );
+        assert!(out.contains("failures on sqlite:\n- a /json: expected {\"message\":..}"));
         assert!(out.contains("- a (http): keep-alive: declared"), "{out}");
         assert!(out.contains("- a shop/new: JSON /ok is false"), "{out}");
-        assert!(out.contains("b          (start)   FAIL"), "{out}");
+        assert!(row(&out, &["b", "sqlite", "(start)", "FAIL"]), "{out}");
         assert!(
             out.contains("- b (start): b exited (exit status: 3)"),
             "{out}"
         );
         assert!(out.contains(&format!("- a /io: {long}")), "{out}");
-        assert!(out.ends_with("0/2 contenders passed"), "{out}");
+        assert!(out.ends_with("0/2 contenders passed on sqlite"), "{out}");
+    }
+
+    /// On two databases every row and failure names its database, a gap the
+    /// manifest declares is listed once, and each database has its tally.
+    #[test]
+    fn each_check_names_its_database() {
+        let long = "y".repeat(80);
+        let on = |database, db: EndpointStatus, reasons: &[&str]| Verdict {
+            contender: "a".into(),
+            database,
+            error: None,
+            startup_ms: Some(10.0),
+            log: None,
+            endpoints: vec![
+                endpoint("json", EndpointStatus::Pass, &[]),
+                endpoint("db", db, reasons),
+                endpoint("io", EndpointStatus::NotApplicable, &[&long]),
+            ],
+        };
+        let verdicts = vec![
+            on(Database::Sqlite, EndpointStatus::Pass, &[]),
+            on(Database::Postgres, EndpointStatus::Fail, &["row 7 differs"]),
+        ];
+        let out = render(&verdicts);
+        assert!(row(&out, &["a", "sqlite", "db", "pass"]), "{out}");
+        assert!(row(&out, &["a", "postgres", "db", "FAIL"]), "{out}");
+        assert!(
+            out.contains("failures on postgres:\n- a /db: row 7 differs"),
+            "{out}"
+        );
+        assert!(!out.contains("failures on sqlite"), "{out}");
+        assert_eq!(out.matches(&format!("- a /io: {long}")).count(), 1, "{out}");
+        assert!(
+            out.ends_with("1/1 contenders passed on sqlite; 0/1 contenders passed on postgres"),
+            "{out}"
+        );
     }
 }

@@ -31,6 +31,8 @@ use crate::Interrupted;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub contender: String,
+    /// The database its db endpoints were checked on.
+    pub database: Database,
     /// Why it could not be checked at all (setup or start failure), with the log tail.
     pub error: Option<String>,
     /// Spawn to healthy, when it started.
@@ -70,10 +72,11 @@ impl Verdict {
                 .all(|e| e.status != EndpointStatus::Fail)
     }
 
-    /// A contender that could not be checked.
-    pub fn failed(c: &Contender, error: String) -> Verdict {
+    /// A contender that could not be checked on `database`.
+    pub fn failed(c: &Contender, database: Database, error: String) -> Verdict {
         Verdict {
             contender: c.name().to_string(),
+            database,
             error: Some(error),
             startup_ms: None,
             log: None,
@@ -145,17 +148,18 @@ pub async fn verify_one(
         if let Err(e) = pg.reset().await {
             return Ok(Verdict::failed(
                 c,
+                database,
                 format!("resetting PostgreSQL to the seed: {e}"),
             ));
         }
     }
     let custom = match c.custom_scenarios() {
         Ok(m) => m,
-        Err(e) => return Ok(Verdict::failed(c, e.to_string())),
+        Err(e) => return Ok(Verdict::failed(c, database, e.to_string())),
     };
     let sqlite = match data.working_copy(c.name()) {
         Ok(p) => p,
-        Err(e) => return Ok(Verdict::failed(c, e.to_string())),
+        Err(e) => return Ok(Verdict::failed(c, database, e.to_string())),
     };
     let env = ContractEnv {
         sqlite: sqlite.clone(),
@@ -173,7 +177,7 @@ pub async fn verify_one(
     let mut running = match Running::start(&spec, cancel).await {
         Ok(r) => r,
         Err(SuperviseError::Cancelled { .. }) => return Err(Interrupted),
-        Err(e) => return Ok(Verdict::failed(c, explain(e.to_string()))),
+        Err(e) => return Ok(Verdict::failed(c, database, explain(e.to_string()))),
     };
     let ctx = VerifyContext {
         sqlite,
@@ -201,6 +205,7 @@ pub async fn verify_one(
     let crashed = running.try_exited();
     let mut verdict = Verdict {
         contender: c.name().to_string(),
+        database,
         error: crashed.map(|status| {
             explain(format!(
                 "{} exited ({status}) during verification; last lines of {}:\n{}",

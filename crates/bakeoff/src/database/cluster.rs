@@ -5,7 +5,8 @@
 //!   hash) is unchanged;
 //! - `server.log`: the server's log; `bakeoff.lock`: held (flock) while a
 //!   bakeoff uses the cluster, so a `postmaster.pid` found with the lock free is
-//!   a crashed run's, and that server is stopped before going on.
+//!   a crashed run's, and that server is stopped (and its pid and socket lock
+//!   files removed) before going on.
 //!
 //! PostgreSQL refuses to run as root: when bakeoff is root, initdb, pg_ctl and
 //! the server run as the `postgres` system user (setuid in the child), and the
@@ -412,18 +413,20 @@ impl Server {
     }
 
     /// A `postmaster.pid` while we hold the lock is a crashed run's: stop that
-    /// server (it may still be running), or drop the stale file.
+    /// server (it may still be running), or drop the stale file. Its socket
+    /// lock files go too: one naming a pid reused since would stop a server
+    /// that gets the same port ("lock file already exists").
     async fn stop_stale(&mut self) {
-        let Some(pid) = read_pid(&self.data) else {
-            return;
-        };
-        if alive(pid) && is_postgres(pid) {
-            self.pid = pid;
-            let _ = self.pg_ctl(&["stop", "-m", "immediate"]).await;
-            kill_hard(pid);
-            self.pid = 0;
+        if let Some(pid) = read_pid(&self.data) {
+            if alive(pid) && is_postgres(pid) {
+                self.pid = pid;
+                let _ = self.pg_ctl(&["stop", "-m", "immediate"]).await;
+                kill_hard(pid);
+                self.pid = 0;
+            }
+            let _ = std::fs::remove_file(self.data.join("postmaster.pid"));
         }
-        let _ = std::fs::remove_file(self.data.join("postmaster.pid"));
+        remove_sockets(&self.dir);
     }
 
     async fn pg_ctl(&self, args: &[&str]) -> Result<String, DatabaseError> {
@@ -596,6 +599,19 @@ fn lock(dir: &Path) -> Result<File, DatabaseError> {
             dir: dir.to_path_buf(),
         }),
         Err(e) => Err(io("locking", &path, e.into())),
+    }
+}
+
+/// The Unix sockets in `dir` (`.s.PGSQL.<port>` and its `.lock`): a crashed
+/// server's, since no server of this cluster runs while we hold its lock.
+fn remove_sockets(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().as_encoded_bytes().starts_with(b".s.PGSQL.") {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 

@@ -70,6 +70,33 @@ impl fmt::Display for Database {
     }
 }
 
+/// A `--database` list that names a database twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("--database lists `{0}` twice; name each database once, e.g. --database sqlite,postgres")]
+pub struct DuplicateDatabase(pub Database);
+
+impl From<DuplicateDatabase> for crate::InputError {
+    fn from(e: DuplicateDatabase) -> Self {
+        crate::InputError::new(e.to_string())
+    }
+}
+
+/// The databases a command acts on (`run`, `verify`, `setup`), in the order
+/// asked, each once; an empty list is the default, SQLite.
+pub fn distinct(asked: &[Database]) -> Result<Vec<Database>, DuplicateDatabase> {
+    let mut v: Vec<Database> = Vec::new();
+    for &d in asked {
+        if v.contains(&d) {
+            return Err(DuplicateDatabase(d));
+        }
+        v.push(d);
+    }
+    if v.is_empty() {
+        v.push(Database::default());
+    }
+    Ok(v)
+}
+
 /// The contract's user, password and database name (docs/contract.md).
 pub const USER: &str = "bakeoff";
 pub const PASSWORD: &str = "bakeoff";
@@ -251,6 +278,16 @@ mod tests {
         }
         assert_eq!(Database::parse("mysql"), None);
         assert_eq!(Database::default(), Database::Sqlite);
+    }
+
+    #[test]
+    fn a_database_list_is_each_once_in_order() {
+        use Database::*;
+        assert_eq!(distinct(&[]), Ok(vec![Sqlite]));
+        assert_eq!(distinct(&[Postgres, Sqlite]), Ok(vec![Postgres, Sqlite]));
+        let e = distinct(&[Postgres, Sqlite, Postgres]).unwrap_err();
+        assert_eq!(e, DuplicateDatabase(Postgres));
+        assert!(e.to_string().contains("`postgres` twice"), "{e}");
     }
 
     #[test]

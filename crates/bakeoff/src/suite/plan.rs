@@ -112,10 +112,8 @@ pub enum PlanError {
     NoContenders,
     #[error("contender `{0}` is listed twice; name each contender once")]
     DuplicateContender(String),
-    #[error(
-        "--database lists `{0}` twice; name each database once, e.g. --database sqlite,postgres"
-    )]
-    DuplicateDatabase(Database),
+    #[error(transparent)]
+    DuplicateDatabase(#[from] crate::database::DuplicateDatabase),
 }
 
 impl From<PlanError> for crate::InputError {
@@ -407,17 +405,7 @@ impl Plan {
     /// Measure the database workloads on each of `databases`, in this order
     /// (empty: the default, SQLite).
     pub fn set_databases(&mut self, databases: &[Database]) -> Result<(), PlanError> {
-        let mut v: Vec<Database> = Vec::new();
-        for &d in databases {
-            if v.contains(&d) {
-                return Err(PlanError::DuplicateDatabase(d));
-            }
-            v.push(d);
-        }
-        if v.is_empty() {
-            v.push(Database::default());
-        }
-        self.databases = v;
+        self.databases = crate::database::distinct(databases)?;
         Ok(())
     }
 

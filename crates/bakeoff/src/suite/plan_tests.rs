@@ -269,7 +269,9 @@ fn the_database_axis_doubles_the_database_cells_only() {
     assert_eq!(b_pg.to_string(), "b db ×1 on postgres");
     assert_eq!(
         p.set_databases(&[Database::Postgres, Database::Postgres]),
-        Err(PlanError::DuplicateDatabase(Database::Postgres))
+        Err(PlanError::DuplicateDatabase(
+            crate::database::DuplicateDatabase(Database::Postgres)
+        ))
     );
     // A single database: one db cell, every launch on it.
     p.set_databases(&[Database::Postgres]).unwrap();

@@ -17,6 +17,7 @@ mod k8s_run;
 mod load;
 mod netns;
 mod postgres;
+mod postgres_commands;
 mod report;
 mod run;
 mod runtimes;

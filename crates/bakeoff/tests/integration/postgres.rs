@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bakeoff::contender::datagen::{self, FORTUNES, WORLD_ROWS};
+use bakeoff::database::seed::Seed;
 use bakeoff::database::{binaries, ClusterOptions, Database, Postgres, Server, DB_NAME};
 use bakeoff::model::Run;
 use bakeoff::workload::Workload;
@@ -18,10 +19,10 @@ use crate::hardening::{run_bounded, Finished, Marker};
 use crate::run::bakeoff;
 
 /// Whole-test bound: initdb and a start take a few seconds on a loaded machine.
-const LIMIT: Duration = Duration::from_secs(120);
+pub(crate) const LIMIT: Duration = Duration::from_secs(120);
 
 /// A results directory under /tmp (the `postgres` user must reach it when root).
-fn results() -> tempfile::TempDir {
+pub(crate) fn results() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("bakeoff-pg-")
         .tempdir_in("/tmp")
@@ -37,6 +38,14 @@ async fn start(results: &Path) -> Postgres {
     .await
     .expect("PostgreSQL starts within the limit")
     .expect("PostgreSQL starts")
+}
+
+/// A cluster made, seeded and stopped in `results`; the port it had.
+async fn made_and_stopped(results: &Path) -> u16 {
+    let pg = start(results).await;
+    let port = pg.server.port();
+    pg.server.stop().await.unwrap();
+    port
 }
 
 async fn count(pg: &Postgres, table: &str) -> usize {
@@ -59,7 +68,7 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-fn pid_file(results: &Path) -> PathBuf {
+pub(crate) fn pid_file(results: &Path) -> PathBuf {
     results.join("postgres/data/postmaster.pid")
 }
 
@@ -121,6 +130,27 @@ async fn an_unchanged_seed_reuses_the_cluster_and_a_drop_stops_it() {
     again.server.stop().await.unwrap();
 }
 
+/// `Server::start` in `results` trying `port` first, bounded; its seed.
+async fn start_on(
+    results: &Path,
+    sqlite: &Path,
+    port: u16,
+) -> (Result<Server, bakeoff::database::DatabaseError>, Seed) {
+    let opts = ClusterOptions {
+        first_port: Some(port),
+        ..ClusterOptions::new(results, 100)
+    };
+    let bins = binaries::find().unwrap();
+    let seed = Seed::from_sqlite(sqlite).unwrap();
+    let started = tokio::time::timeout(
+        LIMIT,
+        Server::start(&bins, &seed, &opts, &CancellationToken::new()),
+    )
+    .await
+    .expect("PostgreSQL starts within the limit");
+    (started, seed)
+}
+
 /// A port taken between the pick and PostgreSQL's bind (here: held by the test
 /// before the start) sends the start to another free port, and the server
 /// answers there.
@@ -130,19 +160,8 @@ async fn a_port_already_in_use_moves_the_server_to_a_free_one() {
     let data = datagen::ensure(tmp.path()).unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = taken.local_addr().unwrap().port();
-    let opts = ClusterOptions {
-        first_port: Some(busy),
-        ..ClusterOptions::new(tmp.path(), 100)
-    };
-    let bins = binaries::find().unwrap();
-    let seed = bakeoff::database::seed::Seed::from_sqlite(&data.sqlite).unwrap();
-    let server = tokio::time::timeout(
-        LIMIT,
-        Server::start(&bins, &seed, &opts, &CancellationToken::new()),
-    )
-    .await
-    .expect("PostgreSQL starts within the limit")
-    .expect("PostgreSQL starts on another port");
+    let (server, seed) = start_on(tmp.path(), &data.sqlite, busy).await;
+    let server = server.expect("PostgreSQL starts on another port");
     assert_ne!(server.port(), busy, "not on the port someone else holds");
     let log = std::fs::read_to_string(server.dir().join("server.log")).unwrap();
     assert!(
@@ -158,9 +177,7 @@ async fn a_port_already_in_use_moves_the_server_to_a_free_one() {
 #[tokio::test]
 async fn a_crashed_runs_server_and_stale_pid_file_are_cleaned_up() {
     let tmp = results();
-    let pg = start(tmp.path()).await;
-    let port = pg.server.port();
-    pg.server.stop().await.unwrap();
+    let port = made_and_stopped(tmp.path()).await;
     // A crashed bakeoff's server: started behind our back, still running.
     let bins = binaries::find().unwrap();
     let data = tmp.path().join("postgres/data");
@@ -196,6 +213,80 @@ async fn a_crashed_runs_server_and_stale_pid_file_are_cleaned_up() {
     std::fs::write(pid_file(tmp.path()), "4194000\n").unwrap();
     let pg = start(tmp.path()).await;
     assert_eq!(count(&pg, "fortune").await, FORTUNES.len());
+    pg.server.stop().await.unwrap();
+}
+
+/// After a reboot, a crashed run's `postmaster.pid` and socket lock file may
+/// name a pid some other process has since: PostgreSQL would take it for a
+/// live server and refuse to start ("lock file already exists"), on the same
+/// port too. bakeoff clears both, and the server starts on that port.
+#[tokio::test]
+async fn a_crashed_runs_lock_files_naming_a_reused_pid_do_not_block_the_start() {
+    let tmp = results();
+    let port = made_and_stopped(tmp.path()).await;
+    let mut sleeper = not_postgres();
+    let reused = sleeper.id();
+    let cluster = tmp.path().join("postgres");
+    let data_dir = cluster.join("data");
+    std::fs::write(
+        pid_file(tmp.path()),
+        format!("{reused}\n{}\n", data_dir.display()),
+    )
+    .unwrap();
+    let socket_lock = cluster.join(format!(".s.PGSQL.{port}.lock"));
+    std::fs::write(&socket_lock, format!("{reused}\n{}\n", data_dir.display())).unwrap();
+    let data = datagen::ensure(tmp.path()).unwrap();
+    let (started, seed) = start_on(tmp.path(), &data.sqlite, port).await;
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let server = started.expect("the stale lock files do not stop the start");
+    assert_eq!(
+        server.port(),
+        port,
+        "on the port the stale socket lock named"
+    );
+    let pg = Postgres { server, seed };
+    assert_eq!(count(&pg, "fortune").await, FORTUNES.len());
+    pg.server.stop().await.unwrap();
+}
+
+/// A live process that is not PostgreSQL, owned by the user the server runs as
+/// (so that the server's check of a lock file's pid finds it alive).
+fn not_postgres() -> std::process::Child {
+    let mut cmd = std::process::Command::new("sleep");
+    cmd.arg("120");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let id = |flag: &str| -> u32 {
+            let out = std::process::Command::new("id")
+                .args([flag, "postgres"])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+        };
+        cmd.uid(id("-u")).gid(id("-g"));
+    }
+    cmd.spawn().unwrap()
+}
+
+/// A run that crashed inside initdb or the seeding left a cluster directory
+/// without its stamp (written last): it is made again, not reused.
+#[tokio::test]
+async fn a_cluster_whose_init_never_finished_is_made_again() {
+    let tmp = results();
+    let data = tmp.path().join("postgres/data");
+    std::fs::create_dir_all(data.join("base")).unwrap();
+    std::fs::write(data.join("PG_VERSION"), "15\n").unwrap();
+    std::fs::write(data.join("base/half-written"), "x").unwrap();
+    let pg = start(tmp.path()).await;
+    assert!(!pg.server.reused(), "no stamp: initdb again");
+    assert_eq!(count(&pg, "world").await, WORLD_ROWS as usize);
+    pg.server.stop().await.unwrap();
+    // Seeded, stamped; then a crash while seeding a new seed removed the stamp.
+    std::fs::remove_file(tmp.path().join("postgres/stamp.json")).unwrap();
+    let pg = start(tmp.path()).await;
+    assert!(!pg.server.reused());
+    assert_eq!(count(&pg, "world").await, WORLD_ROWS as usize);
     pg.server.stop().await.unwrap();
 }
 
@@ -534,4 +625,36 @@ fn a_pool_past_max_connections_is_named_with_its_size() {
     );
     crate::run::assert_no_orphans(&marker);
     assert!(!pid_file(&fx.path().join("results")).exists());
+}
+
+/// The same app in `bakeoff run`: its db cell fails with the explanation
+/// (pool size and limit), and the run still ends cleanly with no server left.
+#[test]
+fn a_run_names_the_pool_that_exhausted_max_connections() {
+    let fx = crate::contender::copy_fixtures(&["pool-hog"]);
+    let results = fx.path().join("results");
+    let marker = Marker::new();
+    let mut cmd = marker.bakeoff();
+    cmd.args(["run", "--database", "postgres", "--workloads", "db", "-q"])
+        .args(["--duration-scale", "0.1", "--contenders", "pool-hog"])
+        .arg("--contenders-dir")
+        .arg(fx.path())
+        .arg("--results-dir")
+        .arg(&results)
+        .env("BAKEOFF_CACHE_DIR", fx.path().join("cache"));
+    let done = run_bounded(&mut cmd, Duration::from_secs(300));
+    assert_eq!(done.code(), Some(0), "{}\n{}", done.stdout, done.stderr);
+    let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
+    let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
+    let db = run.cell("pool-hog", &Workload::Db).expect("a db cell");
+    let status = format!("{:?}", db.status);
+    let pool = bakeoff::database::pool_size(1);
+    assert!(
+        status.contains("Failed")
+            && status.contains("too many clients")
+            && status.contains(&format!("pool {pool}")),
+        "{status}"
+    );
+    assert!(!pid_file(&results).exists(), "PostgreSQL outlived the run");
+    crate::run::assert_no_orphans(&marker);
 }

@@ -22,7 +22,7 @@ fn verify_names_each_broken_endpoint() {
     let row = |endpoint: &str| {
         stdout
             .lines()
-            .find(|l| l.split_whitespace().nth(1) == Some(endpoint))
+            .find(|l| l.split_whitespace().nth(2) == Some(endpoint))
             .unwrap_or_else(|| panic!("no row for {endpoint}:\n{stdout}"))
             .to_string()
     };
