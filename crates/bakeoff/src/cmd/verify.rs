@@ -15,7 +15,6 @@ use crate::contender::verify_stamps;
 use crate::database::Database;
 use crate::report::table::text_table;
 use crate::workload::upstream::Upstream;
-use crate::workload::verify::COMMON;
 use crate::Interrupted;
 use std::sync::Arc;
 
@@ -133,22 +132,15 @@ fn render(verdicts: &[Verdict]) -> String {
                 EndpointStatus::NotApplicable => {
                     let why = e.reasons.join("; ");
                     if why.chars().count() > REASON_WIDTH {
-                        unsupported.push(format!("{} /{}: {why}", v.contender, e.endpoint));
+                        let label = e.endpoint.failure_label();
+                        unsupported.push(format!("{} {label}: {why}", v.contender));
                     }
                     format!("n/a ({})", shorten(&why, REASON_WIDTH))
                 }
             };
-            rows.push(vec![v.contender.clone(), e.endpoint.clone(), result]);
+            rows.push(vec![v.contender.clone(), e.endpoint.to_string(), result]);
             if e.status == EndpointStatus::Fail {
-                // The common check is no endpoint, nor is a custom workload's
-                // class (`workload/class`): no leading slash.
-                let label = if e.endpoint == COMMON {
-                    format!("({COMMON})")
-                } else if e.endpoint.contains('/') {
-                    e.endpoint.clone()
-                } else {
-                    format!("/{}", e.endpoint)
-                };
+                let label = e.endpoint.failure_label();
                 for r in &e.reasons {
                     details.push(format!("{} {label}: {r}", v.contender));
                 }
@@ -188,10 +180,16 @@ fn render(verdicts: &[Verdict]) -> String {
 mod tests {
     use super::*;
     use crate::contender::verification::EndpointResult;
+    use crate::model::Endpoint;
+    use crate::workload::verify::CheckTarget;
 
-    fn endpoint(name: &str, status: EndpointStatus, reasons: &[&str]) -> EndpointResult {
+    fn endpoint(
+        target: impl Into<CheckTarget>,
+        status: EndpointStatus,
+        reasons: &[&str],
+    ) -> EndpointResult {
         EndpointResult {
-            endpoint: name.into(),
+            endpoint: target.into(),
             status,
             reasons: reasons.iter().map(|r| r.to_string()).collect(),
         }
@@ -207,12 +205,27 @@ mod tests {
                 startup_ms: Some(10.0),
                 log: None,
                 endpoints: vec![
-                    endpoint("json", EndpointStatus::Fail, &["expected {\"message\":..}"]),
-                    endpoint("db", EndpointStatus::Pass, &[]),
-                    endpoint("http", EndpointStatus::Fail, &["keep-alive: declared"]),
-                    endpoint("shop/new", EndpointStatus::Fail, &["JSON /ok is false"]),
-                    endpoint("ws", EndpointStatus::NotApplicable, &["no broker"]),
-                    endpoint("io", EndpointStatus::NotApplicable, &[&long]),
+                    endpoint(
+                        Endpoint::Json,
+                        EndpointStatus::Fail,
+                        &["expected {\"message\":..}"],
+                    ),
+                    endpoint(Endpoint::Db, EndpointStatus::Pass, &[]),
+                    endpoint(
+                        CheckTarget::Http,
+                        EndpointStatus::Fail,
+                        &["keep-alive: declared"],
+                    ),
+                    endpoint(
+                        CheckTarget::Class {
+                            workload: "shop".into(),
+                            class: "new".into(),
+                        },
+                        EndpointStatus::Fail,
+                        &["JSON /ok is false"],
+                    ),
+                    endpoint(Endpoint::Ws, EndpointStatus::NotApplicable, &["no broker"]),
+                    endpoint(Endpoint::Io, EndpointStatus::NotApplicable, &[&long]),
                 ],
             },
             Verdict {
