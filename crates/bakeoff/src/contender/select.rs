@@ -211,6 +211,12 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders")
     }
 
+    /// The names of what `cfg` selects.
+    fn discovered(cfg: &SelectConfig) -> Vec<String> {
+        let found = cfg.discover().unwrap();
+        found.iter().map(|c| c.name().to_string()).collect()
+    }
+
     #[test]
     fn a_config_discovers_names_and_paths() {
         let cfg = SelectConfig {
@@ -219,13 +225,7 @@ mod tests {
             contenders_dir: Some(reference()),
             ..SelectConfig::default()
         };
-        let names: Vec<String> = cfg
-            .discover()
-            .unwrap()
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
-        assert_eq!(names, ["node-http", "python-flask"]);
+        assert_eq!(discovered(&cfg), ["node-http", "python-flask"]);
     }
 
     #[test]
@@ -255,13 +255,10 @@ mod tests {
         let again = cfg.remeasure(7, &run).unwrap();
         assert_eq!(again.names, ["node-http"]);
         assert_eq!(again.paths, cfg.paths);
-        let names: Vec<String> = again
-            .discover()
-            .unwrap()
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
-        assert_eq!(names, ["node-http", "python-flask", "python-flask@sync"]);
+        assert_eq!(
+            discovered(&again),
+            ["node-http", "python-flask", "python-flask@sync"]
+        );
 
         // Without paths, the names as they are.
         let by_name = SelectConfig::default().remeasure(7, &run).unwrap();
