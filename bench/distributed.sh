@@ -11,18 +11,10 @@ CONNS=${CONNS:-64}
 PORT=${PORT:-18091}
 SERVER_CPU=${SERVER_CPU:-1}
 SEGMENTS=${SEGMENTS:-16}
-bakeoff=${BAKEOFF:-$(cd "$(dirname "$0")/.." && pwd)/target/release/bakeoff}
-work=$(mktemp -d /tmp/bakeoff-dist.XXXXXX)
+source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/nginx.sh"
-nginx_pid=""
-
-cleanup() {
-    if [[ -z "$nginx_pid" && -s "$work/nginx.pid" ]]; then nginx_pid=$(cat "$work/nginx.pid"); fi
-    stop_group "$nginx_pid"
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bakeoff=${BAKEOFF:-$root/target/release/bakeoff}
+bench_work dist
 
 nginx_start "$work" "$PORT" "$SERVER_CPU"
 url="http://127.0.0.1:$PORT/"

@@ -21,29 +21,25 @@ WARM=${WARM:-5}
 RUNS=${RUNS:-10}
 PORT=${PORT:-18091}
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/bakeoff-soak.XXXXXX)
+source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/nginx.sh"
+bench_work soak
 server_pid=""
 load_pid=""
 
-cleanup() {
+stop_soak() {
     [[ -n "$load_pid" ]] && kill -TERM "$load_pid" 2>/dev/null || true
     # The server runs in its own process group (setsid): stop the whole group.
     stop_group "$server_pid"
-    rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit stop_soak
 
 if [[ -z "${BAKEOFF:-}" ]]; then
     echo "building bakeoff (debug; set BAKEOFF=target/release/bakeoff for a release binary)..." >&2
     (cd "$root" && cargo build -q -p bakeoff)
     BAKEOFF="$root/target/debug/bakeoff"
 fi
-for tool in python3 sqlite3; do
-    command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 2; }
-done
+require python3 sqlite3
 
 # --- the server -------------------------------------------------------------
 if command -v nginx >/dev/null; then

@@ -21,25 +21,15 @@ PORT=${PORT:-18091}
 SERVER_CPU=${SERVER_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/bakeoff-templates.XXXXXX)
+source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/nginx.sh"
-nginx_pid=""
-cleanup() {
-    if [[ -z "$nginx_pid" && -s "$work/nginx.pid" ]]; then nginx_pid=$(cat "$work/nginx.pid"); fi
-    stop_group "$nginx_pid"
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work templates
 
 if ! command -v nginx >/dev/null; then
     echo "installing nginx (apt-get)..." >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
 fi
-for tool in taskset python3 /usr/bin/time; do
-    command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 2; }
-done
+require taskset python3 /usr/bin/time
 
 echo "building bakeoff (release)..." >&2
 (cd "$root" && cargo build --release -q -p bakeoff)

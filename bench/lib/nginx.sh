@@ -1,7 +1,10 @@
 # Shared by the bench scripts: a one-worker nginx answering "Hello, World!" on
 # 127.0.0.1:PORT, the server of known behaviour the generators are measured on.
-# Source it, then: nginx_config WORK PORT; nginx_start WORK PORT [CPU]; and in
-# the EXIT trap: stop_group PID.
+# Source it after lib/common.sh, then: nginx_start WORK PORT [CPU] (stopped at
+# exit), or nginx_config WORK PORT to start it yourself; stop_group PID stops a
+# process group.
+
+nginx_pid=""
 
 # The config (and its temp dirs) under WORK.
 nginx_config() { # work port
@@ -37,6 +40,8 @@ CONF
 nginx_start() { # work port [cpu]
     local work=$1 port=$2 cpu=${3:-}
     nginx_config "$work" "$port"
+    nginx_work=$work
+    on_exit nginx_stop
     if [[ -n "$cpu" ]]; then
         setsid taskset -c "$cpu" nginx -c "$work/nginx.conf" -p "$work" >"$work/nginx.out" 2>&1 &
     else
@@ -54,6 +59,12 @@ nginx_start() { # work port [cpu]
         fi
         sleep 0.1
     done
+}
+
+# At exit: stop nginx, also when it started before nginx_start read its pid.
+nginx_stop() {
+    if [[ -z "$nginx_pid" && -s "$nginx_work/nginx.pid" ]]; then nginx_pid=$(cat "$nginx_work/nginx.pid"); fi
+    stop_group "$nginx_pid"
 }
 
 # Stop a process group (TERM, up to 5 s, then KILL).

@@ -489,6 +489,17 @@ pub struct AdviseArgs {
     /// Run the missing measurements first.
     #[arg(long)]
     pub measure: bool,
+    /// With --measure: a contender of the run that was given as a directory
+    /// (DIR or DIR@variant, as to `bakeoff run --contender`); repeatable. The
+    /// others are looked up by name.
+    #[arg(long = "contender", requires = "measure")]
+    pub contender_paths: Vec<PathBuf>,
+    /// With --measure: the reference contenders' directory, as for `bakeoff run`.
+    #[arg(long, env = "BAKEOFF_CONTENDERS_DIR")]
+    pub contenders_dir: Option<PathBuf>,
+    /// With --measure: the results directory (caches, data, logs), as for `bakeoff run`.
+    #[arg(long, env = "BAKEOFF_RESULTS_DIR", default_value = "bakeoff-results")]
+    pub results_dir: PathBuf,
     #[arg(long)]
     pub json: bool,
     #[arg(long)]

@@ -6,8 +6,9 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use super::{db_path, load_stored_run, open_existing};
+use super::{db_path, load_stored_run, open_existing, selection_error};
 use crate::cli::{AdviseArgs, ContenderArgs, RunArgs};
+use crate::contender::select::SelectConfig;
 use crate::database::Database;
 use crate::model::Run;
 use crate::suite::Profile;
@@ -111,14 +112,22 @@ pub(super) async fn execute(
     if args.measure {
         if let Some(cmd) = &advice.measure_command {
             eprintln!("measuring the missing cells: {cmd}");
-            let contenders = run.contenders.iter().map(|c| c.name.clone()).collect();
+            let names: Vec<String> = run.contenders.iter().map(|c| c.name.clone()).collect();
+            // A contender the run took from a user's directory is found there again.
+            let selection = SelectConfig {
+                paths: args.contender_paths.clone(),
+                contenders_dir: args.contenders_dir.clone(),
+                results_dir: args.results_dir.clone(),
+                ..SelectConfig::default()
+            }
+            .remeasure(run.id, &names)
+            .map_err(selection_error)?;
             let run_args = RunArgs {
                 contenders: ContenderArgs {
-                    contenders,
-                    contender_paths: Vec::new(),
-                    // The same lookup as every command: the clone's, else the built-in copy.
-                    contenders_dir: None,
-                    results_dir: "bakeoff-results".into(),
+                    contenders: selection.names,
+                    contender_paths: selection.paths,
+                    contenders_dir: selection.contenders_dir,
+                    results_dir: selection.results_dir,
                 },
                 profile: Profile::Quick,
                 workloads: advice
@@ -132,7 +141,8 @@ pub(super) async fn execute(
                 trials: None,
                 workers: Vec::new(),
                 runtimes: Default::default(),
-                duration_scale: 1.0,
+                // The run's own scale: the new cells compare with its others.
+                duration_scale: run.settings.duration_scale,
                 db: args.db.clone(),
                 quiet: false,
             };

@@ -144,7 +144,7 @@ async fn run(a: K8sRunArgs, cancel: CancellationToken) -> Result<u8> {
         poll: POLL,
     };
     let say = |s: &str| eprintln!("{s}");
-    let m = match run_job(&cluster, &p.job(), &config, &cancel, &say).await {
+    let m = match run_job(&cluster, &p.job(), &p.test(), &config, &cancel, &say).await {
         Ok(m) => m,
         Err(RunError::Interrupted) => return Err(Interrupted.into()),
         Err(e) if e.is_interrupted() => {

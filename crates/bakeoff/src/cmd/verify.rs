@@ -19,7 +19,6 @@ use crate::contender::verify_stamps;
 use crate::database::Database;
 use crate::report::table::text_table;
 use crate::workload::upstream::Upstream;
-use crate::workload::verify::COMMON;
 use crate::Interrupted;
 use std::sync::Arc;
 
@@ -149,7 +148,8 @@ fn render(verdicts: &[Verdict]) -> String {
                 EndpointStatus::Fail => "FAIL".to_string(),
                 EndpointStatus::NotApplicable => {
                     let why = e.reasons.join("; ");
-                    let line = format!("{} /{}: {why}", v.contender, e.endpoint);
+                    let label = e.endpoint.failure_label();
+                    let line = format!("{} {label}: {why}", v.contender);
                     // The same manifest gap on each database: listed once.
                     if why.chars().count() > REASON_WIDTH && !unsupported.contains(&line) {
                         unsupported.push(line);
@@ -160,19 +160,11 @@ fn render(verdicts: &[Verdict]) -> String {
             rows.push(vec![
                 v.contender.clone(),
                 on.clone(),
-                e.endpoint.clone(),
+                e.endpoint.to_string(),
                 result,
             ]);
             if e.status == EndpointStatus::Fail {
-                // The common check is no endpoint, nor is a custom workload's
-                // class (`workload/class`): no leading slash.
-                let label = if e.endpoint == COMMON {
-                    format!("({COMMON})")
-                } else if e.endpoint.contains('/') {
-                    e.endpoint.clone()
-                } else {
-                    format!("/{}", e.endpoint)
-                };
+                let label = e.endpoint.failure_label();
                 for r in &e.reasons {
                     details.push((v.database, format!("{} {label}: {r}", v.contender)));
                 }
@@ -220,10 +212,16 @@ fn render(verdicts: &[Verdict]) -> String {
 mod tests {
     use super::*;
     use crate::contender::verification::EndpointResult;
+    use crate::model::Endpoint;
+    use crate::workload::verify::CheckTarget;
 
-    fn endpoint(name: &str, status: EndpointStatus, reasons: &[&str]) -> EndpointResult {
+    fn endpoint(
+        target: impl Into<CheckTarget>,
+        status: EndpointStatus,
+        reasons: &[&str],
+    ) -> EndpointResult {
         EndpointResult {
-            endpoint: name.into(),
+            endpoint: target.into(),
             status,
             reasons: reasons.iter().map(|r| r.to_string()).collect(),
         }
@@ -246,12 +244,27 @@ mod tests {
                 startup_ms: Some(10.0),
                 log: None,
                 endpoints: vec![
-                    endpoint("json", EndpointStatus::Fail, &["expected {\"message\":..}"]),
-                    endpoint("db", EndpointStatus::Pass, &[]),
-                    endpoint("http", EndpointStatus::Fail, &["keep-alive: declared"]),
-                    endpoint("shop/new", EndpointStatus::Fail, &["JSON /ok is false"]),
-                    endpoint("ws", EndpointStatus::NotApplicable, &["no broker"]),
-                    endpoint("io", EndpointStatus::NotApplicable, &[&long]),
+                    endpoint(
+                        Endpoint::Json,
+                        EndpointStatus::Fail,
+                        &["expected {\"message\":..}"],
+                    ),
+                    endpoint(Endpoint::Db, EndpointStatus::Pass, &[]),
+                    endpoint(
+                        CheckTarget::Http,
+                        EndpointStatus::Fail,
+                        &["keep-alive: declared"],
+                    ),
+                    endpoint(
+                        CheckTarget::Class {
+                            workload: "shop".into(),
+                            class: "new".into(),
+                        },
+                        EndpointStatus::Fail,
+                        &["JSON /ok is false"],
+                    ),
+                    endpoint(Endpoint::Ws, EndpointStatus::NotApplicable, &["no broker"]),
+                    endpoint(Endpoint::Io, EndpointStatus::NotApplicable, &[&long]),
                 ],
             },
             Verdict {
@@ -293,9 +306,9 @@ mod tests {
             startup_ms: Some(10.0),
             log: None,
             endpoints: vec![
-                endpoint("json", EndpointStatus::Pass, &[]),
-                endpoint("db", db, reasons),
-                endpoint("io", EndpointStatus::NotApplicable, &[&long]),
+                endpoint(Endpoint::Json, EndpointStatus::Pass, &[]),
+                endpoint(Endpoint::Db, db, reasons),
+                endpoint(Endpoint::Io, EndpointStatus::NotApplicable, &[&long]),
             ],
         };
         let verdicts = vec![

@@ -41,6 +41,14 @@ pub enum SelectError {
     /// A runtime asked for is not available (bad input), or its install was cancelled.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// A directory given to measure a stored run's contenders again holds none of them.
+    #[error("--contender {path}: `{name}` is not a contender of run {run}, whose contenders are {names}", path = .path.display())]
+    NotInRun {
+        path: PathBuf,
+        name: String,
+        run: i64,
+        names: String,
+    },
 }
 
 impl SelectError {
@@ -53,6 +61,7 @@ impl SelectError {
             SelectError::Locate(_) => false,
             SelectError::Contender(e) => !system_failure(e),
             SelectError::Runtime(e) => !e.is_cancelled() && !system_failure(e),
+            SelectError::NotInRun { .. } => true,
         }
     }
 
@@ -101,6 +110,41 @@ impl SelectConfig {
             },
         };
         Ok(super::discover(&selection)?)
+    }
+
+    /// The selection that measures run `run`'s `contenders` (stored by name)
+    /// again: those that `paths` hold (a user's directories, as `run` takes
+    /// them) from there, the others by name from the reference directory.
+    /// A path holding none of them is refused: it was not in the run.
+    pub fn remeasure(&self, run: i64, contenders: &[String]) -> Result<SelectConfig, SelectError> {
+        let given = match self.paths.is_empty() {
+            // No names and no paths would discover every reference contender.
+            true => Vec::new(),
+            false => SelectConfig {
+                names: Vec::new(),
+                ..self.clone()
+            }
+            .discover()?,
+        };
+        if let Some(c) = given
+            .iter()
+            .find(|c| !contenders.iter().any(|n| n == c.name()))
+        {
+            return Err(SelectError::NotInRun {
+                path: c.dir.clone(),
+                name: c.name().to_string(),
+                run,
+                names: contenders.join(", "),
+            });
+        }
+        Ok(SelectConfig {
+            names: contenders
+                .iter()
+                .filter(|n| !given.iter().any(|c| c.name() == n.as_str()))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        })
     }
 
     /// The selection plus the same contenders on the other runtimes; Node.js
@@ -167,6 +211,12 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contenders")
     }
 
+    /// The names of what `cfg` selects.
+    fn discovered(cfg: &SelectConfig) -> Vec<String> {
+        let found = cfg.discover().unwrap();
+        found.iter().map(|c| c.name().to_string()).collect()
+    }
+
     #[test]
     fn a_config_discovers_names_and_paths() {
         let cfg = SelectConfig {
@@ -175,13 +225,7 @@ mod tests {
             contenders_dir: Some(reference()),
             ..SelectConfig::default()
         };
-        let names: Vec<String> = cfg
-            .discover()
-            .unwrap()
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
-        assert_eq!(names, ["node-http", "python-flask"]);
+        assert_eq!(discovered(&cfg), ["node-http", "python-flask"]);
     }
 
     #[test]
@@ -194,5 +238,43 @@ mod tests {
         let e = cfg.discover().unwrap_err();
         assert!(e.is_input() && !e.is_cancelled(), "{e}");
         assert!(e.to_string().contains("no-such-contender"), "{e}");
+    }
+
+    #[test]
+    fn a_remeasure_takes_the_given_directories_and_the_rest_by_name() {
+        let flask = reference().join("python-flask");
+        let flask_sync = PathBuf::from(format!("{}@sync", flask.display()));
+        let cfg = SelectConfig {
+            paths: vec![flask.clone(), flask_sync],
+            contenders_dir: Some(reference()),
+            ..SelectConfig::default()
+        };
+        let run: Vec<String> = ["node-http", "python-flask", "python-flask@sync"]
+            .map(String::from)
+            .into();
+        let again = cfg.remeasure(7, &run).unwrap();
+        assert_eq!(again.names, ["node-http"]);
+        assert_eq!(again.paths, cfg.paths);
+        assert_eq!(
+            discovered(&again),
+            ["node-http", "python-flask", "python-flask@sync"]
+        );
+
+        // Without paths, the names as they are.
+        let by_name = SelectConfig::default().remeasure(7, &run).unwrap();
+        assert_eq!(by_name.names, run);
+
+        // A directory of a contender the run did not measure is refused.
+        let other = SelectConfig {
+            paths: vec![flask],
+            ..SelectConfig::default()
+        };
+        let e = other.remeasure(7, &run[..1]).unwrap_err();
+        assert!(e.is_input(), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("`python-flask` is not a contender of run 7") && msg.contains("node-http"),
+            "{msg}"
+        );
     }
 }

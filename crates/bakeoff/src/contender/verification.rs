@@ -24,7 +24,7 @@ use crate::database::{Database, Postgres};
 use crate::model::Endpoint;
 use crate::scenario::Scenario;
 use crate::workload::upstream::Upstream;
-use crate::workload::verify::{verify_contender, VerifyContext, COMMON};
+use crate::workload::verify::{verify_contender, CheckTarget, VerifyContext};
 use crate::Interrupted;
 
 /// The outcome of verifying one contender.
@@ -40,14 +40,14 @@ pub struct Verdict {
     /// The contender's log file, when it was started.
     pub log: Option<PathBuf>,
     /// Supported endpoints first (in manifest order), then the common check of
-    /// every response ([`COMMON`]: Date, keep-alive), then each class of each
-    /// custom workload (`workload/class`), then the unsupported endpoints.
+    /// every response ([`CheckTarget::Http`]: Date, keep-alive), then each class
+    /// of each custom workload (`workload/class`), then the unsupported endpoints.
     pub endpoints: Vec<EndpointResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EndpointResult {
-    pub endpoint: String,
+    pub endpoint: CheckTarget,
     pub status: EndpointStatus,
     /// Failure reasons, or the reason an endpoint is unsupported.
     pub reasons: Vec<String>,
@@ -111,7 +111,7 @@ fn unsupported(c: &Contender) -> Vec<EndpointResult> {
 fn not_applicable(gaps: &BTreeMap<Endpoint, String>) -> Vec<EndpointResult> {
     gaps.iter()
         .map(|(e, why)| EndpointResult {
-            endpoint: e.to_string(),
+            endpoint: CheckTarget::Endpoint(*e),
             status: EndpointStatus::NotApplicable,
             reasons: vec![why.clone()],
         })
@@ -219,8 +219,8 @@ pub async fn verify_one(
         endpoints: Vec::new(),
     };
     running.stop().await;
-    let names = supported.iter().map(|e| e.as_str()).chain([COMMON]);
-    for endpoint in names.map(String::from) {
+    let targets = supported.iter().map(|&e| CheckTarget::Endpoint(e));
+    for endpoint in targets.chain([CheckTarget::Http]) {
         // An endpoint the verifier did not report is a failure, never a silent pass.
         let result = match checks.iter().find(|ch| ch.endpoint == endpoint) {
             Some(ch) if ch.passed => EndpointResult {
@@ -264,7 +264,10 @@ pub async fn check_custom(
     let mut out = Vec::new();
     for (workload, scenario) in workloads {
         for r in &scenario.requests {
-            let endpoint = format!("{workload}/{}", r.class);
+            let endpoint = CheckTarget::Class {
+                workload: workload.clone(),
+                class: r.class.clone(),
+            };
             let reasons = match check_class(base_url, r, cancel).await {
                 Err(bakeoff_load::LoadError::Cancelled) => return None,
                 Err(e) => vec![format!("could not send it: {e}")],

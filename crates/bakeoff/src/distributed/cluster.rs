@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::Pod;
 use tokio_util::sync::CancellationToken;
 
 use super::merge::{merge_segments, read_segment, Merged};
-use super::DistError;
+use super::{DistError, TestIdentity};
 
 /// The label Kubernetes sets on a Job's pods (the selector of `job_pods`).
 pub const JOB_NAME_LABEL: &str = "batch.kubernetes.io/job-name";
@@ -103,6 +103,16 @@ pub enum RunError {
         pod: String,
         index: String,
         tail: String,
+    },
+    #[error("pod {pod} (segment {index}) ran test {got}, not the Job's test {want} ({diff}; the pod's value first): a pod of an earlier Job of this name, or a Job changed after it was created, so its segment is refused; run again once `kubectl get pods -l {JOB_NAME_LABEL}={job} -n {namespace}` lists none")]
+    OtherTest {
+        pod: String,
+        index: String,
+        job: String,
+        namespace: String,
+        got: String,
+        want: String,
+        diff: String,
     },
     #[error("the pods' segments do not merge: {0}")]
     Merge(#[from] DistError),
@@ -261,11 +271,13 @@ pub fn tail(text: &str, n: usize) -> String {
 }
 
 /// Create `job`, wait for it within `config.timeout`, merge its pods'
-/// segments, and delete it whatever happened (a Job already there is not
-/// ours: it is named, never deleted). `say` gets progress lines.
+/// segments (each must be of `test`, the Job's plan), and delete it whatever
+/// happened (a Job already there is not ours: it is named, never deleted).
+/// `say` gets progress lines.
 pub async fn run_job<C: Cluster>(
     cluster: &C,
     job: &Job,
+    test: &TestIdentity,
     config: &RunConfig,
     cancel: &CancellationToken,
     say: &dyn Fn(&str),
@@ -283,7 +295,7 @@ pub async fn run_job<C: Cluster>(
     }
     say(&format!("created Job {name} in namespace {namespace}"));
     let outcome = tokio::select! {
-        r = tokio::time::timeout(config.timeout, wait_and_collect(cluster, &name, config.poll, say)) => match r {
+        r = tokio::time::timeout(config.timeout, wait_and_collect(cluster, &name, test, config.poll, say)) => match r {
             Ok(r) => r,
             Err(_) => Err(timeout(cluster, &name, config.timeout).await),
         },
@@ -350,6 +362,7 @@ const POLL_RETRIES: u32 = 3;
 async fn wait_and_collect<C: Cluster>(
     cluster: &C,
     name: &str,
+    test: &TestIdentity,
     poll: Duration,
     say: &dyn Fn(&str),
 ) -> Result<Merged, RunError> {
@@ -371,7 +384,7 @@ async fn wait_and_collect<C: Cluster>(
         match job_state(&job) {
             JobState::Complete => {
                 let total = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(0);
-                return collect(cluster, name, total.max(0) as u32).await;
+                return collect(cluster, name, test, total.max(0) as u32).await;
             }
             JobState::Failed { reason, message } => {
                 return Err(failed(cluster, name, reason, message).await)
@@ -435,9 +448,14 @@ async fn failed<C: Cluster>(cluster: &C, name: &str, reason: String, message: St
     }
 }
 
-/// Every succeeded pod's segment, merged (the merge checks that each segment
-/// is there exactly once).
-async fn collect<C: Cluster>(cluster: &C, name: &str, count: u32) -> Result<Merged, RunError> {
+/// Every succeeded pod's segment, checked to be of `test` and merged (the
+/// merge checks that each segment is there exactly once).
+async fn collect<C: Cluster>(
+    cluster: &C,
+    name: &str,
+    test: &TestIdentity,
+    count: u32,
+) -> Result<Merged, RunError> {
     let mut pods = cluster.job_pods(name).await?;
     pods.retain(|p| pod_phase(p) == "Succeeded");
     if pods.is_empty() {
@@ -460,10 +478,20 @@ async fn collect<C: Cluster>(cluster: &C, name: &str, count: u32) -> Result<Merg
             index: index.clone(),
             tail: tail(&log, TAIL_LINES),
         })?;
-        parts.push(read_segment(
-            &format!("pod {pod_name} (segment {index})"),
-            doc,
-        )?);
+        let part = read_segment(&format!("pod {pod_name} (segment {index})"), doc)?;
+        // The merge compares the segments with each other only: all could be another test's.
+        if part.test.id != test.id {
+            return Err(RunError::OtherTest {
+                pod: pod_name,
+                index,
+                job: name.to_string(),
+                namespace: cluster.namespace().to_string(),
+                got: part.test.id.clone(),
+                want: test.id.clone(),
+                diff: test.differences(&part.test).join(", "),
+            });
+        }
+        parts.push(part);
     }
     Ok(merge_segments(parts)?)
 }

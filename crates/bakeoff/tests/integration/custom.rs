@@ -186,6 +186,52 @@ fn a_user_app_with_only_custom_workloads_goes_through_run_report_and_compare() {
         stderr.contains("unknown category `checkout`") && stderr.contains("shop"),
         "{stderr}"
     );
+
+    // `advise --measure` measures a missing cell of the app again from its
+    // directory, as `run` took it; by name alone it is not found.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    let deleted = conn
+        .execute(
+            "DELETE FROM cells WHERE run_id = ?1 AND contender = 'custom-app@slow'",
+            [first.id],
+        )
+        .unwrap();
+    assert_eq!(deleted, 1);
+    drop(conn);
+    let measure = |dirs: &[PathBuf]| {
+        let mut cmd = bakeoff(&results, &marker);
+        cmd.args([
+            "advise",
+            "--run",
+            &first.id.to_string(),
+            "--mix",
+            "shop=100",
+        ])
+        .args(["--team", "python", "--measure", "--db"])
+        .arg(&db);
+        for d in dirs {
+            cmd.arg("--contender").arg(d);
+        }
+        cmd.output().unwrap()
+    };
+    let out = measure(&[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unknown contender `custom-app`") && stderr.contains("--contender"),
+        "{stderr}"
+    );
+    let advice = ok(&measure(&[app.clone(), app_at("slow")]), "advise --measure");
+    assert!(advice.contains("custom-app@slow"), "{advice}");
+    let third = show("latest");
+    assert!(third.id > second.id);
+    // Measured again at the run's own scale, the app from its directory.
+    assert_eq!(third.settings.duration_scale, first.settings.duration_scale);
+    for contender in ["custom-app", "custom-app@slow"] {
+        assert!(third.cell(contender, &shop).is_some(), "{contender}");
+    }
+    assert_no_orphans(&marker);
 }
 
 /// A manifest naming a scenario that does not exist, or a built-in workload's

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use bakeoff::distributed::TestIdentity;
 use bakeoff_load::testkit::FixedServiceServer;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -288,11 +289,13 @@ impl FakeApi {
     }
 }
 
+const TARGET: &str = "http://checkout.shop:8080/json";
+
 const PLAN: [&str; 12] = [
     "--name",
     NAME,
     "--target",
-    "http://checkout.shop:8080/json",
+    TARGET,
     "--rate",
     "400000",
     "--duration",
@@ -314,6 +317,48 @@ fn k8s_run(kubeconfig: &Path, extra: &[&str]) -> Output {
         .expect("run bakeoff")
 }
 
+/// The test of the Job that `k8s run` makes of [`PLAN`] starting at `start`:
+/// what each of its pods computes from the arguments the Job gives it.
+fn plan_test(start: &str) -> TestIdentity {
+    let start = humantime::parse_rfc3339_weak(start).unwrap();
+    let connections = 64 * 2;
+    let duration = Duration::from_secs(60);
+    TestIdentity::new(
+        TARGET,
+        "GET",
+        Some(400000.0),
+        connections,
+        duration,
+        2,
+        start,
+    )
+}
+
+/// Two real segments against a local server (started 4 s from now), as two
+/// pods' logs: a stderr line, then the JSON; `test` stands for the test they
+/// ran (the Job's pods load `TARGET`, which does not resolve here).
+fn segment_pods(test: Option<&TestIdentity>) -> (Vec<FakePod>, Vec<Value>) {
+    let srv = FixedServiceServer::start(Duration::from_micros(20), None).unwrap();
+    let url = srv.url("/").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let start = rfc3339(SystemTime::now() + Duration::from_secs(4));
+    let files = run_segments(&url, 2, &start, dir.path());
+    let mut docs = read_docs(&files);
+    let pods = docs
+        .iter_mut()
+        .enumerate()
+        .map(|(i, doc)| {
+            if let Some(test) = test {
+                doc["url"] = json!(test.url);
+                doc["test"] = serde_json::to_value(test).unwrap();
+            }
+            let log = format!("segment {i}/2 of test …: starting at {start}\n{doc:#}\n");
+            pod(i as u32, "Succeeded", log)
+        })
+        .collect();
+    (pods, docs)
+}
+
 fn pod(index: u32, phase: &'static str, log: String) -> FakePod {
     FakePod {
         name: format!("{NAME}-{index}-x{index}"),
@@ -326,25 +371,14 @@ fn pod(index: u32, phase: &'static str, log: String) -> FakePod {
 
 #[test]
 fn k8s_run_creates_the_job_merges_the_pods_segments_and_deletes_it() {
-    let srv = FixedServiceServer::start(Duration::from_micros(20), None).unwrap();
-    let url = srv.url("/").to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let start = rfc3339(SystemTime::now() + Duration::from_secs(4));
-    let files = run_segments(&url, 2, &start, dir.path());
-    let docs = read_docs(&files);
-    // A pod's log: its stderr line, then the JSON on stdout.
-    let pods = (0..2)
-        .map(|i| {
-            let log = format!(
-                "segment {i}/2 of test …: starting at {start}\n{}",
-                std::fs::read_to_string(&files[i as usize]).unwrap()
-            );
-            pod(i, "Succeeded", log)
-        })
-        .collect();
+    // The Job's start, given so that the pods' test is known beforehand.
+    let start = rfc3339(SystemTime::now() + Duration::from_secs(3600));
+    let test = plan_test(&start);
+    let (pods, docs) = segment_pods(Some(&test));
     let api = FakeApi::start(Mode::Complete, pods);
+    let dir = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(dir.path());
-    let out = k8s_run(&kubeconfig, &["--json"]);
+    let out = k8s_run(&kubeconfig, &["--json", "--start-at", &start]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -360,7 +394,7 @@ fn k8s_run_creates_the_job_merges_the_pods_segments_and_deletes_it() {
     let sum = |k: &str| docs.iter().map(|d| d[k].as_u64().unwrap()).sum::<u64>();
     assert_eq!(merged["requests"].as_u64().unwrap(), sum("requests"));
     assert_eq!(merged["successes"].as_u64().unwrap(), sum("successes"));
-    assert_eq!(merged["test"]["id"], docs[0]["test"]["id"]);
+    assert_eq!(merged["test"]["id"], test.id);
     let segs = merged["segments"].as_array().unwrap();
     assert_eq!(segs[1]["file"], format!("pod {NAME}-1-x1 (segment 1)"));
 
@@ -369,7 +403,9 @@ fn k8s_run_creates_the_job_merges_the_pods_segments_and_deletes_it() {
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].auth, "Bearer fake-token", "the kubeconfig's user");
     let posted: Job = serde_json::from_str(&posts[0].body).unwrap();
-    let at = posted.metadata.annotations.as_ref().unwrap()["bakeoff.dev/start-at"].clone();
+    let annotations = posted.metadata.annotations.as_ref().unwrap();
+    assert_eq!(annotations["bakeoff.dev/test"], test.id);
+    let at = annotations["bakeoff.dev/start-at"].clone();
     let manifest = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
         .args(["k8s", "job"])
         .args(PLAN)
@@ -407,7 +443,7 @@ fn k8s_run_creates_the_job_merges_the_pods_segments_and_deletes_it() {
     assert_eq!(logs.len(), 2);
 
     // The text output, from a second run of the same Job name.
-    let out = k8s_run(&kubeconfig, &[]);
+    let out = k8s_run(&kubeconfig, &["--start-at", &start]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -415,8 +451,39 @@ fn k8s_run_creates_the_job_merges_the_pods_segments_and_deletes_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains(&format!("bakeoff load {url}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("bakeoff load {TARGET}")),
+        "{stdout}"
+    );
     assert!(stdout.contains("2 of test"), "{stdout}");
+    assert!(!api.job_left());
+}
+
+#[test]
+fn segments_of_another_test_than_the_jobs_are_refused_and_the_job_deleted() {
+    // Whole and consistent with each other, but loaded with other arguments
+    // than the Job's (another target and start): the merge alone takes them.
+    let (pods, docs) = segment_pods(None);
+    let theirs = docs[0]["test"]["id"].as_str().unwrap().to_string();
+    let api = FakeApi::start(Mode::Complete, pods);
+    let dir = tempfile::tempdir().unwrap();
+    let start = rfc3339(SystemTime::now() + Duration::from_secs(3600));
+    let out = k8s_run(
+        &api.kubeconfig(dir.path()),
+        &["--json", "--start-at", &start],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let ours = plan_test(&start).id;
+    assert!(
+        stderr.contains(&format!(
+            "pod {NAME}-0-x0 (segment 0) ran test {theirs}, not the Job's test {ours}"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("vs {TARGET}")), "{stderr}");
+    assert_eq!(api.seen(Method::DELETE).len(), 1);
     assert!(!api.job_left());
 }
 

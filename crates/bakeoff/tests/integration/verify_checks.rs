@@ -13,7 +13,7 @@ use bakeoff::model::Endpoint;
 use bakeoff::workload::upstream::Upstream;
 use bakeoff::workload::verify::http::{self, Target};
 use bakeoff::workload::verify::{
-    verify_contender, verify_contender_with, Check, VerifyContext, VerifyOptions, COMMON,
+    verify_contender, verify_contender_with, Check, CheckTarget, VerifyContext, VerifyOptions,
 };
 use rand::{Rng, SeedableRng};
 use server::{Faults, Raw};
@@ -158,9 +158,12 @@ async fn verify_declared(faults: Faults, endpoints: &[&str], keep_alive: bool) -
     verify_contender(&srv.base_url, &names(endpoints), &ctx).await
 }
 
-/// The reasons of the single failed check of `endpoint`.
+/// The reasons of the single failed check labelled `endpoint`.
 fn failed_reasons(checks: &[Check], endpoint: &str) -> String {
-    let c = checks.iter().find(|c| c.endpoint == endpoint).unwrap();
+    let c = checks
+        .iter()
+        .find(|c| c.endpoint.to_string() == endpoint)
+        .unwrap();
     assert!(!c.passed, "{endpoint} should fail: {c:?}");
     assert!(!c.reasons.is_empty());
     c.reasons.join("\n")
@@ -170,7 +173,7 @@ fn failed_reasons(checks: &[Check], endpoint: &str) -> String {
 async fn a_correct_contender_passes_every_check() {
     let checks = verify_faulty(Faults::default(), &ENDPOINTS).await;
     assert_eq!(checks.len(), ENDPOINTS.len() + 1);
-    assert_eq!(checks.last().unwrap().endpoint, COMMON);
+    assert_eq!(checks.last().unwrap().endpoint, CheckTarget::Http);
     for c in &checks {
         assert!(c.passed, "{}: {:#?}", c.endpoint, c.reasons);
     }

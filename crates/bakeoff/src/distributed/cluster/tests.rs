@@ -136,20 +136,25 @@ fn pod(name: &str, index: u32, phase: &str) -> Pod {
     }
 }
 
-/// `count` segments of one test, each a real short closed loop against a
-/// local server, as `bakeoff load … --segment I/N --json` prints them.
-async fn segments(count: u32) -> Vec<String> {
-    let srv = FixedServiceServer::start(Duration::from_micros(20), None).unwrap();
-    let url = srv.url("/");
-    let test = TestIdentity::new(
-        url.as_str(),
+/// The test of the Job's plan, at a fixed start.
+fn plan(count: u32) -> TestIdentity {
+    TestIdentity::new(
+        "http://checkout.shop:8080/json",
         "GET",
         None,
         count,
         Duration::from_secs(1),
         count,
-        SystemTime::now(),
-    );
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+    )
+}
+
+/// `count` segments of `test`, each a real short closed loop against a local
+/// server (named as the test's target), as `bakeoff load … --segment I/N
+/// --json` prints them.
+async fn segments_of(test: &TestIdentity, count: u32) -> Vec<String> {
+    let srv = FixedServiceServer::start(Duration::from_micros(20), None).unwrap();
+    let url = srv.url("/");
     let mut docs = Vec::new();
     for index in 0..count {
         let mut cfg = bakeoff_load::LoadConfig::new(url.clone());
@@ -159,12 +164,17 @@ async fn segments(count: u32) -> Vec<String> {
         let report = bakeoff_load::run(cfg, CancellationToken::new(), None)
             .await
             .unwrap();
-        let mut doc = LoadDoc::of(url.as_str(), 1, &report);
+        let mut doc = LoadDoc::of(&test.url, 1, &report);
         let seg = Segment { index, count };
-        add_segment(&mut doc, &test, seg, SystemTime::now(), &report);
+        add_segment(&mut doc, test, seg, SystemTime::now(), &report);
         docs.push(serde_json::to_string_pretty(&doc).unwrap());
     }
     docs
+}
+
+/// `count` segments of the plan's test.
+async fn segments(count: u32) -> Vec<String> {
+    segments_of(&plan(count), count).await
 }
 
 fn job() -> Job {
@@ -185,7 +195,16 @@ const FAST: RunConfig = RunConfig {
 async fn run(fake: &Fake, config: RunConfig) -> (Result<Merged, RunError>, Vec<String>) {
     let said = Mutex::new(Vec::new());
     let say = |s: &str| said.lock().unwrap().push(s.to_string());
-    let r = run_job(fake, &job(), &config, &CancellationToken::new(), &say).await;
+    let test = plan(2);
+    let r = run_job(
+        fake,
+        &job(),
+        &test,
+        &config,
+        &CancellationToken::new(),
+        &say,
+    )
+    .await;
     (r, said.into_inner().unwrap())
 }
 
@@ -308,7 +327,7 @@ async fn ctrl_c_deletes_the_job() {
         tokio::time::sleep(Duration::from_millis(30)).await;
         stop.cancel();
     });
-    let e = run_job(&fake, &job(), &FAST, &cancel, &|_| {})
+    let e = run_job(&fake, &job(), &plan(2), &FAST, &cancel, &|_| {})
         .await
         .unwrap_err();
     assert!(e.is_interrupted(), "{e}");
@@ -362,6 +381,44 @@ async fn logs_without_a_segment_or_with_a_segment_twice_are_refused_and_deleted(
     let (r, _) = run(&one, FAST).await;
     let text = r.unwrap_err().to_string();
     assert!(text.contains("segment 1 of 2 is missing"), "{text}");
+}
+
+#[tokio::test]
+async fn segments_of_another_test_than_the_plan_are_refused_and_deleted() {
+    // Consistent with each other, so the merge alone would take them.
+    let later = TestIdentity::new(
+        "http://checkout.shop:8080/json",
+        "GET",
+        None,
+        2,
+        Duration::from_secs(1),
+        2,
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_060),
+    );
+    let fake = done(&segments_of(&later, 2).await);
+    let (r, _) = run(&fake, FAST).await;
+    let e = r.unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, RunError::OtherTest { .. }), "{text}");
+    assert!(
+        text.contains(&format!(
+            "pod checkout-load-0-x (segment 0) ran test {}, not the Job's test {}",
+            later.id,
+            plan(2).id
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("start_at 2027-01-15T08:01:00.000000Z vs 2027-01-15T08:00:00.000000Z"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "kubectl get pods -l batch.kubernetes.io/job-name=checkout-load -n loadtest`"
+        ),
+        "{text}"
+    );
+    assert_eq!(*fake.deleted.lock().unwrap(), ["checkout-load"]);
 }
 
 #[tokio::test]

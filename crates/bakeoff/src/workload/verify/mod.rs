@@ -8,7 +8,8 @@
 //!
 //! Submodules: [`http`] (the bounded client), `basic` (plaintext, json, io,
 //! cpu), `db` (db, queries, updates), `fortunes`, `data`, `ws`, `common`
-//! (Date and keep-alive, reported as the check named [`COMMON`]).
+//! (Date and keep-alive, reported as the check named [`COMMON`]). Each result
+//! names what it is about with a [`CheckTarget`].
 //! Every network step is bounded in time; a lying server yields a failed
 //! [`Check`] with reasons, never a panic or a hang. See docs/verification.md.
 
@@ -52,11 +53,57 @@ pub struct VerifyContext<'a> {
     pub postgres: Option<&'a crate::database::Postgres>,
 }
 
+/// What one verification result is about. Its text (`Display`, and serde
+/// through it) is the one table of the labels in `verify`'s table and JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckTarget {
+    /// A contract endpoint: its name ("json", "fortunes", ...).
+    Endpoint(Endpoint),
+    /// The rules of every response (Date, keep-alive), named [`COMMON`].
+    Http,
+    /// One request class of a contender's own workload: `workload/class`.
+    Class { workload: String, class: String },
+}
+
+impl CheckTarget {
+    /// How a failure's reasons name it: `/json` for an endpoint, `(http)` for
+    /// the common check, `shop/new` for a class (neither is a path).
+    pub fn failure_label(&self) -> String {
+        match self {
+            CheckTarget::Endpoint(e) => format!("/{e}"),
+            CheckTarget::Http => format!("({COMMON})"),
+            CheckTarget::Class { .. } => self.to_string(),
+        }
+    }
+}
+
+impl Display for CheckTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckTarget::Endpoint(e) => f.write_str(e.as_str()),
+            CheckTarget::Http => f.write_str(COMMON),
+            CheckTarget::Class { workload, class } => write!(f, "{workload}/{class}"),
+        }
+    }
+}
+
+impl serde::Serialize for CheckTarget {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<Endpoint> for CheckTarget {
+    fn from(e: Endpoint) -> Self {
+        CheckTarget::Endpoint(e)
+    }
+}
+
 /// The outcome of checking one endpoint.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Check {
-    /// The contract endpoint's name ("json", "fortunes", ...), or [`COMMON`].
-    pub endpoint: String,
+    /// The endpoint checked, or the common check ([`CheckTarget::Http`]).
+    pub endpoint: CheckTarget,
     pub passed: bool,
     /// Why it failed (empty when it passed). Names what was expected and what came.
     pub reasons: Vec<String>,
@@ -111,9 +158,13 @@ pub async fn verify_contender_with(
         Err(e) => {
             return endpoints
                 .iter()
-                .map(|e| e.as_str())
-                .chain([COMMON])
-                .map(|ep| failed(ep, vec![e.to_string()]))
+                .map(|&ep| CheckTarget::Endpoint(ep))
+                .chain([CheckTarget::Http])
+                .map(|ep| Check {
+                    endpoint: ep,
+                    passed: false,
+                    reasons: vec![e.to_string()],
+                })
                 .collect()
         }
     };
@@ -128,7 +179,7 @@ pub async fn verify_contender_with(
             )],
         };
         Check {
-            endpoint: COMMON.to_string(),
+            endpoint: CheckTarget::Http,
             passed: reasons.is_empty(),
             reasons,
         }
@@ -164,7 +215,7 @@ async fn check_endpoints(
             reasons.push(format!("{ep}: ... and {more} more failures"));
         }
         checks.push(Check {
-            endpoint: ep.to_string(),
+            endpoint: CheckTarget::Endpoint(*ep),
             passed: reasons.is_empty(),
             reasons,
         });
@@ -184,14 +235,6 @@ async fn check_endpoint(ep: Endpoint, p: &mut Probe<'_>, ctx: &VerifyContext<'_>
         Endpoint::Cpu => basic::cpu(p).await,
         Endpoint::Data => data::check(p, ctx).await,
         Endpoint::Ws => ws::check(p).await,
-    }
-}
-
-fn failed(endpoint: &str, reasons: Vec<String>) -> Check {
-    Check {
-        endpoint: endpoint.to_string(),
-        passed: false,
-        reasons,
     }
 }
 
@@ -470,6 +513,24 @@ mod tests {
             "{r:?}"
         );
         assert!(r[1].contains("no Content-Type"), "{r:?}");
+    }
+
+    #[test]
+    fn check_targets_have_one_text() {
+        let shop = CheckTarget::Class {
+            workload: "shop".into(),
+            class: "new".into(),
+        };
+        let cases = [
+            (CheckTarget::from(Endpoint::Json), "json", "/json"),
+            (CheckTarget::Http, "http", "(http)"),
+            (shop, "shop/new", "shop/new"),
+        ];
+        for (target, text, label) in cases {
+            assert_eq!(target.to_string(), text);
+            assert_eq!(serde_json::to_value(&target).unwrap(), text);
+            assert_eq!(target.failure_label(), label);
+        }
     }
 
     #[test]
