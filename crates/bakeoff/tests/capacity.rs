@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use bakeoff::suite::live::EngineDriver;
+use bakeoff::suite::live::{stall, worst_steal, EngineDriver};
 use bakeoff::suite::search::{search_capacity, SearchConfig};
 use bakeoff::suite::windows::HttpWindows;
 use bakeoff::suite::Warmup;
@@ -32,20 +32,39 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The ceiling a closed loop measures: the most the server completes per
 /// second. Many connections keep its queue deep, so a generator held up by a
-/// busy machine does not leave the server idle.
-async fn ceiling(server: &FixedServiceServer, generator: Option<usize>) -> f64 {
-    let config = LoadConfig {
-        connections: 64,
-        duration: Some(Duration::from_secs(3)),
-        warmup: bakeoff_load::Warmup::Fixed(Duration::from_millis(500)),
-        pin_cpu: generator,
-        ..LoadConfig::new(server.url("/json"))
-    };
-    let r = bakeoff_load::run(config, CancellationToken::new(), None)
-        .await
-        .expect("closed loop");
-    assert_eq!(r.error_count(), 0, "{:?}", r.errors);
-    r.achieved_rate
+/// busy machine does not leave the server idle. Judged as the search judges
+/// its windows: a reading during which the hypervisor took the server's or
+/// the generator's CPU (steal, 5–7% in bursts on this VM) is the machine's
+/// and is taken again: two clean readings in at most four, the better
+/// standing (or the best of any, if none was clean), since
+/// steal only ever lowers one, and a low reference would pass a search that
+/// overstates.
+async fn ceiling(server: &FixedServiceServer, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    let watched: Vec<usize> = [cpus.0, cpus.1].into_iter().flatten().collect();
+    let (mut clean, mut any) = (Vec::new(), 0.0f64);
+    for _ in 0..4 {
+        if clean.len() == 2 {
+            break;
+        }
+        let config = LoadConfig {
+            connections: 64,
+            duration: Some(Duration::from_secs(3)),
+            warmup: bakeoff_load::Warmup::Fixed(Duration::from_millis(500)),
+            pin_cpu: cpus.0,
+            ..LoadConfig::new(server.url("/json"))
+        };
+        let r = bakeoff_load::run(config, CancellationToken::new(), None)
+            .await
+            .expect("closed loop");
+        assert_eq!(r.error_count(), 0, "{:?}", r.errors);
+        any = any.max(r.achieved_rate);
+        let wall = Duration::from_secs_f64(r.generator_wall_s);
+        let steal = worst_steal(r.steal, &r.cpu_steal, &watched, wall);
+        if stall(0, 1, steal, true).is_none() {
+            clean.push(r.achieved_rate);
+        }
+    }
+    clean.into_iter().reduce(f64::max).unwrap_or(any)
 }
 
 /// The suite's driver, as `bakeoff run` builds it, on the generator's CPU.
@@ -61,7 +80,8 @@ fn driver(generator: Option<usize>) -> EngineDriver {
         custom: Default::default(),
         sessions: Vec::new(),
         threads: Default::default(),
-        watched_cpus: Vec::new(),
+        // The server's CPU, as `bakeoff run` watches the contender's.
+        watched_cpus: cpus().1.into_iter().collect(),
     }
 }
 
@@ -99,7 +119,7 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
         (Duration::from_micros(250), 400.0),
     ] {
         let server = FixedServiceServer::start(service, server_cpu).expect("test server");
-        let before = ceiling(&server, generator).await;
+        let before = ceiling(&server, (generator, server_cpu)).await;
         let base = format!("http://{}", server.addr());
         let windows = HttpWindows {
             driver: &driver,
@@ -125,7 +145,7 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
         let out = outcome.expect("a search that got clean windows");
         // Measured on both sides of the search: a busy moment in one closed
         // loop does not lower the ceiling.
-        let after = ceiling(&server, generator).await;
+        let after = ceiling(&server, (generator, server_cpu)).await;
         let ceiling = before.max(after);
         // The ceiling is a measurement too: the two closed loops' own spread
         // (0.5% to 2%) is how far above it a capacity may land and still be
@@ -269,7 +289,7 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
     let (generator, server_cpu) = cpus();
     let server =
         FixedServiceServer::start(Duration::from_micros(2_500), server_cpu).expect("test server");
-    let before = ceiling(&server, generator).await;
+    let before = ceiling(&server, (generator, server_cpu)).await;
     let url = server.url("/json").to_string();
     let mut args = vec![
         "load".to_string(),
@@ -305,7 +325,7 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
             break;
         }
     }
-    let after = ceiling(&server, generator).await;
+    let after = ceiling(&server, (generator, server_cpu)).await;
     let ceiling = before.max(after);
     let spread = ((before - after).abs() / ceiling).clamp(0.005, 0.02);
 

@@ -297,6 +297,11 @@ pub type CustomRequests = BTreeMap<String, BTreeMap<String, crate::scenario::Sce
 /// by the generator ([`load::sends_stalled`])…
 /// …or the hypervisor took this share of the machine's CPU time meanwhile.
 pub const STALLED_STEAL: f64 = 0.02;
+/// Steal on one watched CPU voids a window from this share of it.
+pub const STALLED_CPU_STEAL: f64 = 0.05;
+/// The least stolen time one CPU's reading is taken for: three clock ticks
+/// at the usual 100 Hz.
+pub const MIN_STOLEN: Duration = Duration::from_millis(30);
 
 impl EngineDriver {
     /// How long after a window's end its answers still count: twice the SLO
@@ -517,7 +522,7 @@ impl Driver for EngineDriver {
                 stalled: stall(
                     0,
                     r.sent,
-                    worst_steal(r.steal, &r.cpu_steal, &self.watched()),
+                    worst_steal(r.steal, &r.cpu_steal, &self.watched(), spec.duration),
                     true,
                 ),
                 valid: r.valid,
@@ -612,7 +617,8 @@ pub fn window_result(r: &load::LoadReport, watched: &[usize]) -> WindowResult {
         stalled: busy_late
             .is_none()
             .then(|| {
-                let steal = worst_steal(r.steal, &r.cpu_steal, watched);
+                let wall = Duration::from_secs_f64(r.generator_wall_s);
+                let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall);
                 stall(r.late_stalled, r.successes + errors, steal, kept_up(r))
             })
             .flatten(),
@@ -690,7 +696,7 @@ fn kept_up(r: &load::LoadReport) -> bool {
         && overload == 0
 }
 
-/// The hypervisor's largest take over a window where it matters, and where.
+/// The hypervisor's take over a window where it matters, and where.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stolen {
     pub share: f64,
@@ -698,21 +704,42 @@ pub struct Stolen {
     pub cpu: Option<usize>,
 }
 
-/// The larger of the machine's steal share and any watched CPU's: a
-/// hypervisor that takes the contender's (or the generator's) vCPU slows the
-/// measurement as much, but moves the machine's average by 1/N of it.
-pub fn worst_steal(machine: Option<f64>, cpu_steal: &[f64], watched: &[usize]) -> Option<Stolen> {
-    let one = watched.iter().filter_map(|&c| {
-        cpu_steal.get(c).map(|&share| Stolen {
-            share,
-            cpu: Some(c),
+impl Stolen {
+    /// The share from which it voids a window: one CPU's reading moves in
+    /// whole ticks and a quiet VM here shows 1–2% on each, so it needs more.
+    fn threshold(&self) -> f64 {
+        match self.cpu {
+            None => STALLED_STEAL,
+            Some(_) => STALLED_CPU_STEAL,
+        }
+    }
+}
+
+/// The worst of the machine's steal share and each watched CPU's over a run
+/// of `wall`, against its own threshold: a hypervisor that takes the
+/// contender's (or the generator's) vCPU slows the measurement as much, but
+/// moves the machine's average by 1/N of it. One CPU's reading counts from
+/// [`MIN_STOLEN`] of stolen time: one tick in a half-second window reads 2%.
+pub fn worst_steal(
+    machine: Option<f64>,
+    cpu_steal: &[f64],
+    watched: &[usize],
+    wall: Duration,
+) -> Option<Stolen> {
+    let one = watched
+        .iter()
+        .filter_map(|&c| {
+            cpu_steal.get(c).map(|&share| Stolen {
+                share,
+                cpu: Some(c),
+            })
         })
-    });
+        .filter(|s| s.share * wall.as_secs_f64() >= MIN_STOLEN.as_secs_f64());
     machine
         .map(|share| Stolen { share, cpu: None })
         .into_iter()
         .chain(one)
-        .max_by(|a, b| a.share.total_cmp(&b.share))
+        .max_by(|a, b| (a.share / a.threshold()).total_cmp(&(b.share / b.threshold())))
 }
 
 /// Why a window is the machine's rather than the server's, if it is: the
@@ -732,7 +759,7 @@ pub fn stall(
             100.0 * late_stalled as f64 / sends as f64
         ));
     }
-    steal.filter(|s| s.share >= STALLED_STEAL).map(|s| {
+    steal.filter(|s| s.share >= s.threshold()).map(|s| {
         let of = match s.cpu {
             None => "the machine's CPU time".to_string(),
             Some(c) => format!("cpu {c}'s time"),

@@ -38,11 +38,13 @@ fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
 
 /// A hypervisor that takes one vCPU: 6% of cpu 1 is 3% of two CPUs' average
 /// and voids the window whichever it is; on a CPU the measurement does not
-/// run on it is the average's share only.
+/// run on it is the average's share only. One CPU's reading needs 5% and
+/// three ticks' worth of time, since it moves in ticks.
 #[test]
 fn steal_on_one_watched_cpu_voids_the_window() {
+    let second = Duration::from_secs(1);
     let cpus = [0.0, 0.06, 0.0, 0.0];
-    let w = worst_steal(Some(0.015), &cpus, &[0, 1]).unwrap();
+    let w = worst_steal(Some(0.015), &cpus, &[0, 1], second).unwrap();
     assert_eq!(
         w,
         Stolen {
@@ -55,16 +57,24 @@ fn steal_on_one_watched_cpu_voids_the_window() {
         why,
         "the hypervisor took 6.0% of cpu 1's time (steal) during the window"
     );
-    let unwatched = worst_steal(Some(0.015), &cpus, &[0, 2]).unwrap();
+    let unwatched = worst_steal(Some(0.015), &cpus, &[0, 2], second).unwrap();
     assert_eq!(unwatched.cpu, None);
     assert_eq!(stall(0, 1000, Some(unwatched), true), None);
     // A watched CPU the kernel did not report is no reading.
-    assert_eq!(worst_steal(None, &cpus, &[9]), None);
+    assert_eq!(worst_steal(None, &cpus, &[9], second), None);
+    // 4% of one CPU is under its threshold; the machine's 2.5% is over its own.
+    let w = worst_steal(Some(0.025), &[0.0, 0.04], &[0, 1], second).unwrap();
+    assert_eq!(w.cpu, None);
+    assert!(stall(0, 1000, Some(w), true).is_some());
+    // One 10 ms tick in a 0.2 s window reads 5%: quantization, not a stall.
+    let tick = worst_steal(Some(0.0), &[0.0, 0.05], &[1], Duration::from_millis(200));
+    assert_eq!(tick.unwrap().cpu, None);
     // Through a window: the contender's CPU (1) is watched by the driver.
     let r = load::LoadReport {
         steal: Some(0.015),
         cpu_steal: cpus.to_vec(),
         successes: 1_000,
+        generator_wall_s: 1.0,
         ..empty_report()
     };
     assert!(window_result(&r, &[0, 1])
