@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use super::{db_path, load_stored_run, open_existing, selection_error};
-use crate::cli::{AdviseArgs, ContenderArgs, RunArgs};
+use crate::cli::{AdviseArgs, ContenderArgs, RunArgs, RuntimeArgs};
+use crate::contender::runtimes::RuntimeAxis;
 use crate::contender::select::SelectConfig;
 use crate::database::Database;
 use crate::model::Run;
@@ -112,7 +113,9 @@ pub(super) async fn execute(
     if args.measure {
         if let Some(cmd) = &advice.measure_command {
             eprintln!("measuring the missing cells: {cmd}");
-            let names: Vec<String> = run.contenders.iter().map(|c| c.name.clone()).collect();
+            let stored: Vec<String> = run.contenders.iter().map(|c| c.name.clone()).collect();
+            // A contender on another runtime is its base on that runtime again.
+            let (names, axis) = RuntimeAxis::of_names(&stored);
             // A contender the run took from a user's directory is found there again.
             let selection = SelectConfig {
                 paths: args.contender_paths.clone(),
@@ -140,7 +143,10 @@ pub(super) async fn execute(
                 slo_p99: format!("{}ms", run.settings.slo_p99_ms),
                 trials: None,
                 workers: Vec::new(),
-                runtimes: Default::default(),
+                runtimes: RuntimeArgs {
+                    pythons: axis.python,
+                    nodes: axis.node,
+                },
                 // The run's own scale: the new cells compare with its others.
                 duration_scale: run.settings.duration_scale,
                 db: args.db.clone(),

@@ -137,6 +137,38 @@ pub fn split_name(name: &str) -> (String, Option<String>) {
     (name.to_string(), None)
 }
 
+impl RuntimeAxis {
+    /// The bases of stored contender `names` (in order, once each) and the
+    /// axis that derives the others again: `python-flask-py313` is
+    /// `python-flask` on `--python 3.13`, `-pypy39` on `pypy3`,
+    /// `node-fastify-node22` on `--node 22` (its newest release: the stored
+    /// name keeps only the major).
+    pub fn of_names(names: &[String]) -> (Vec<String>, RuntimeAxis) {
+        let mut bases: Vec<String> = Vec::new();
+        let mut axis = RuntimeAxis::default();
+        for name in names {
+            let (base, tag) = split_name(name);
+            if !bases.contains(&base) {
+                bases.push(base);
+            }
+            let (list, value) = match tag.as_deref() {
+                Some(t) if t.starts_with("node") => (&mut axis.node, t["node".len()..].to_string()),
+                Some(t) if t.starts_with("pypy") => (&mut axis.python, "pypy3".to_string()),
+                Some(t) => {
+                    let digits = &t["py".len()..];
+                    let (major, minor) = digits.split_at(1.min(digits.len()));
+                    (&mut axis.python, format!("{major}.{minor}"))
+                }
+                None => continue,
+            };
+            if !list.contains(&value) {
+                list.push(value);
+            }
+        }
+        (bases, axis)
+    }
+}
+
 /// The interpreter a derived Python contender runs on (for the disclosure).
 pub(super) fn python_disclosure(python: &Interpreter) -> String {
     let runtime = match python.pypy {
@@ -151,6 +183,39 @@ pub(super) fn python_disclosure(python: &Interpreter) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stored_names_give_their_bases_and_the_axis_again() {
+        let names: Vec<String> = [
+            "node-fastify",
+            "node-fastify-node22",
+            "node-express-node24",
+            "python-flask-py313",
+            "python-flask-py310@sync",
+            "python-fastapi-pypy39",
+            "python-fastapi-py313",
+        ]
+        .map(String::from)
+        .to_vec();
+        let (bases, axis) = RuntimeAxis::of_names(&names);
+        assert_eq!(
+            bases,
+            [
+                "node-fastify",
+                "node-express",
+                "python-flask",
+                "python-flask@sync",
+                "python-fastapi"
+            ]
+        );
+        assert_eq!(axis.node, ["22", "24"]);
+        assert_eq!(axis.python, ["3.13", "3.10", "pypy3"]);
+        let (bases, axis) = RuntimeAxis::of_names(&["custom-app".to_string()]);
+        assert_eq!(
+            (bases, axis),
+            (vec!["custom-app".to_string()], Default::default())
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -371,19 +371,8 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         recommendation = format!("Indicative (single trial): {recommendation}");
     }
     let measure_command = (!missing_workloads.is_empty()).then(|| {
-        format!(
-            "bakeoff run --contenders {} --workloads {}",
-            contenders
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            missing_workloads
-                .iter()
-                .map(Workload::name)
-                .collect::<Vec<_>>()
-                .join(",")
-        )
+        let names: Vec<String> = contenders.iter().map(|c| c.name.clone()).collect();
+        measure_command(&names, &missing_workloads)
     });
     let ecosystem = profile
         .needs
@@ -544,8 +533,35 @@ fn explain(run: &Run, ranking: &[Ranked], plan: &[PlanRow]) -> (String, Vec<Stri
     (rec, reasons)
 }
 
+/// The `bakeoff run` that measures `missing` workloads for contenders
+/// `names`: one on another runtime is its base on that runtime again.
+fn measure_command(names: &[String], missing: &[Workload]) -> String {
+    let (bases, axis) = crate::contender::runtimes::RuntimeAxis::of_names(names);
+    let workloads: Vec<&str> = missing.iter().map(Workload::name).collect();
+    let mut cmd = format!(
+        "bakeoff run --contenders {} --workloads {}",
+        bases.join(","),
+        workloads.join(",")
+    );
+    for (flag, list) in [("--python", &axis.python), ("--node", &axis.node)] {
+        if !list.is_empty() {
+            cmd.push_str(&format!(" {flag} {}", list.join(",")));
+        }
+    }
+    cmd
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_measure_command_names_bases_and_their_runtimes() {
+        let names = ["node-fastify", "node-fastify-node22", "python-flask-py313"].map(String::from);
+        assert_eq!(
+            measure_command(&names, &[Workload::Io, Workload::Ws]),
+            "bakeoff run --contenders node-fastify,python-flask --workloads io,ws --python 3.13 --node 22"
+        );
+    }
+
     use super::*;
     use crate::verdict::fixture;
     use crate::verdict::profile::{parse_pairs, Inputs, Weights};
