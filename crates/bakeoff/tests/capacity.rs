@@ -47,7 +47,7 @@ async fn ceiling(server: &FixedServiceServer, cpus: (Option<usize>, Option<usize
             break;
         }
         let config = LoadConfig {
-            connections: 64,
+            connections: 256,
             duration: Some(Duration::from_secs(3)),
             warmup: bakeoff_load::Warmup::Fixed(Duration::from_millis(500)),
             pin_cpu: cpus.0,
@@ -174,10 +174,11 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
             // threads up for stretches of minutes. A timer probe on the
             // generator's CPU says whether it really does now; if it does,
             // accuracy cannot be judged here, and if it does not, the stall
-            // rule blamed the machine wrongly.
+            // rule blamed the machine wrongly. (Quiet, none of two thousand
+            // sleeps wakes 2 ms late; stalling, this VM shows 0.8–2%.)
             let late = timer_lateness(generator);
             assert!(
-                late > 0.01,
+                late > 0.002,
                 "every search ended machine-noisy ({noisy:?}), but a timer probe on the generator's CPU found only {:.2}% of 1 ms sleeps over 2 ms late",
                 late * 100.0
             );
