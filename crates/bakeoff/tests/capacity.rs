@@ -67,31 +67,6 @@ async fn ceiling(server: &FixedServiceServer, cpus: (Option<usize>, Option<usize
     clean.into_iter().reduce(f64::max).unwrap_or(any)
 }
 
-/// The share of 1 ms sleeps, over two seconds on `cpu`, that woke more than
-/// 2 ms late: an idle machine's threads wake on time.
-fn timer_lateness(cpu: Option<usize>) -> f64 {
-    std::thread::spawn(move || {
-        if let Some(cpu) = cpu {
-            let mut set = rustix::thread::CpuSet::new();
-            set.set(cpu);
-            rustix::thread::sched_setaffinity(None, &set).expect("pin the probe");
-        }
-        let (mut late, mut n) = (0u32, 0u32);
-        let t0 = std::time::Instant::now();
-        while t0.elapsed() < Duration::from_secs(2) {
-            let t = std::time::Instant::now();
-            std::thread::sleep(Duration::from_millis(1));
-            n += 1;
-            if t.elapsed() > Duration::from_millis(3) {
-                late += 1;
-            }
-        }
-        f64::from(late) / f64::from(n)
-    })
-    .join()
-    .expect("probe thread")
-}
-
 /// The suite's driver, as `bakeoff run` builds it, on the generator's CPU.
 fn driver(generator: Option<usize>) -> EngineDriver {
     EngineDriver {
@@ -176,7 +151,8 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
             // accuracy cannot be judged here, and if it does not, the stall
             // rule blamed the machine wrongly. (Quiet, none of two thousand
             // sleeps wakes 2 ms late; stalling, this VM shows 0.8–2%.)
-            let late = timer_lateness(generator);
+            let late = bakeoff::measure::speed::idle_stalls(generator, Duration::from_secs(2))
+                .expect("stall probe");
             assert!(
                 late > 0.002,
                 "every search ended machine-noisy ({noisy:?}), but a timer probe on the generator's CPU found only {:.2}% of 1 ms sleeps over 2 ms late",

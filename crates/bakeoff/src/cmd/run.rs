@@ -30,6 +30,27 @@ use crate::suite::{
 use crate::workload::upstream::Upstream;
 use crate::{InputError, Interrupted};
 
+/// From this share of an idle thread's wake-ups held up, a run is warned.
+const STALLS_WARNED: f64 = 0.005;
+
+/// A warning when an idle thread on `cpu` (the `role`'s) wakes late more than
+/// [`STALLS_WARNED`] of the time over half a second.
+fn stalls_warning(role: &str, cpu: Option<usize>) -> Option<String> {
+    let share = measure::speed::idle_stalls(cpu, Duration::from_millis(500)).ok()?;
+    stalls_message(role, cpu, share)
+}
+
+fn stalls_message(role: &str, cpu: Option<usize>, share: f64) -> Option<String> {
+    (share > STALLS_WARNED).then(|| {
+        let on = cpu.map_or("any CPU".to_string(), |c| format!("cpu {c}"));
+        format!(
+            "warning: this machine held an idle thread on {on} (the {role}'s) up for more than {} ms in {:.1}% of its wake-ups; windows with more than 1% of sends held up are the machine's and are re-run, so expect machine-noisy cells (a busy or oversubscribed host): run when it is quieter, or on another machine",
+            measure::speed::LATE_WAKE.as_millis(),
+            share * 100.0
+        )
+    })
+}
+
 /// Per-request timeout of measured windows: far above any SLO, so a timeout is a
 /// failure of the server, not of the generator's patience.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -145,6 +166,16 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         plan.trials,
         layout.description
     ));
+    // A machine that holds idle threads up voids windows as its own: say so
+    // before minutes of machine-noisy cells do.
+    for (role, cpu) in [
+        ("generator", layout.generator),
+        ("contender", layout.contender.first().copied()),
+    ] {
+        if let Some(why) = stalls_warning(role, cpu) {
+            eprintln!("{why}");
+        }
+    }
     let data = generate_data(&results_dir).await?;
     // Sized to the largest worker count any cell starts, pinned off the generator's core.
     let postgres = match (on_postgres, reads_db) {
@@ -490,4 +521,22 @@ fn git_revision() -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalling_machine_is_warned_with_its_cpu_and_share() {
+        assert_eq!(stalls_message("generator", Some(0), 0.004), None);
+        let w = stalls_message("contender", Some(1), 0.018).unwrap();
+        assert!(
+            w.starts_with("warning: this machine held an idle thread on cpu 1 (the contender's) up for more than 2 ms in 1.8% of its wake-ups"),
+            "{w}"
+        );
+        assert!(stalls_message("generator", None, 0.02)
+            .unwrap()
+            .contains("on any CPU"));
+    }
 }

@@ -1,7 +1,9 @@
 //! The machine-drift probe: a fixed integer loop timed on one core. The runner
 //! times it on the contender's core at the run's start and around each
 //! capacity search, so a machine that slowed down (a busy neighbour on the
-//! host, a lower clock) is told apart from a server that did.
+//! host, a lower clock) is told apart from a server that did. And the stall
+//! probe ([`idle_stalls`]): how often an idle thread wakes late, which is the
+//! share of a window's sends the machine itself would hold up.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -42,6 +44,41 @@ pub fn core_speed(cpu: Option<usize>) -> Result<f64, MeasureError> {
     })
 }
 
+/// How late a thread wakes counts as held up: the engine's bar for a late send.
+pub const LATE_WAKE: Duration = Duration::from_millis(2);
+
+/// The share of 1 ms sleeps on `cpu` (anywhere if `None`), over `span`, that
+/// woke more than [`LATE_WAKE`] late. On an idle machine that is none; a
+/// hypervisor that holds vCPUs up for milliseconds shows here, and a window
+/// then has as large a share of its sends late through the machine, which
+/// the stall rule (more than 1%) voids.
+pub fn idle_stalls(cpu: Option<usize>, span: Duration) -> Result<f64, MeasureError> {
+    let probe = move || -> Result<f64, MeasureError> {
+        if let Some(c) = cpu {
+            set_affinity(0, &[c])?;
+        }
+        let nap = Duration::from_millis(1);
+        let (mut late, mut n) = (0u32, 0u32);
+        let t0 = Instant::now();
+        while t0.elapsed() < span {
+            let t = Instant::now();
+            std::thread::sleep(nap);
+            n += 1;
+            if t.elapsed() > nap + LATE_WAKE {
+                late += 1;
+            }
+        }
+        Ok(f64::from(late) / f64::from(n.max(1)))
+    };
+    std::thread::scope(|s| {
+        s.spawn(probe).join().unwrap_or_else(|_| {
+            Err(MeasureError::Affinity(
+                "the stall probe's thread panicked".into(),
+            ))
+        })
+    })
+}
+
 /// A dependent chain of shifts and adds: one core's integer speed, with no
 /// memory traffic to make it depend on the other core's.
 fn spin(n: u64) -> u64 {
@@ -69,5 +106,13 @@ mod tests {
     #[test]
     fn a_core_that_does_not_exist_is_an_error() {
         assert!(core_speed(Some(100_000)).is_err());
+        assert!(idle_stalls(Some(100_000), Duration::from_millis(10)).is_err());
+    }
+
+    #[test]
+    fn the_stall_probe_gives_a_share() {
+        let cpu = crate::measure::allowed_cpus().unwrap().first().copied();
+        let s = idle_stalls(cpu, Duration::from_millis(50)).unwrap();
+        assert!((0.0..=1.0).contains(&s), "{s}");
     }
 }
