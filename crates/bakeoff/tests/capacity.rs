@@ -67,6 +67,21 @@ async fn ceiling(server: &FixedServiceServer, cpus: (Option<usize>, Option<usize
     clean.into_iter().reduce(f64::max).unwrap_or(any)
 }
 
+/// Whether this VM's hypervisor holds threads up now (it does for stretches
+/// of minutes): a timer probe on the generator's CPU. A search that ended
+/// machine-noisy on a machine that does not is the stall rule's mistake.
+/// (Quiet, none of four thousand 1 ms sleeps wakes 2 ms late; stalling, this
+/// VM shows 0.8–2.3%, and 0.1–0.2% in its calmer minutes between.)
+fn machine_stalls(generator: Option<usize>) -> bool {
+    let late = bakeoff::measure::speed::idle_stalls(generator, Duration::from_secs(4))
+        .expect("stall probe");
+    eprintln!(
+        "stall probe: {:.2}% of 1 ms sleeps over 2 ms late",
+        late * 100.0
+    );
+    late > 0.0005
+}
+
 /// The suite's driver, as `bakeoff run` builds it, on the generator's CPU.
 fn driver(generator: Option<usize>) -> EngineDriver {
     EngineDriver {
@@ -145,24 +160,12 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
             noisy.push(out.note);
         }
         let Some(out) = outcome else {
-            // Every search was the machine's: this VM's hypervisor holds
-            // threads up for stretches of minutes. A timer probe on the
-            // generator's CPU says whether it really does now; if it does,
-            // accuracy cannot be judged here, and if it does not, the stall
-            // rule blamed the machine wrongly. (Quiet, none of four thousand
-            // sleeps wakes 2 ms late; stalling, this VM shows 0.8–2%, and
-            // 0.1–0.2% in its calmer minutes between.)
-            let late = bakeoff::measure::speed::idle_stalls(generator, Duration::from_secs(4))
-                .expect("stall probe");
+            // Every search was the machine's: accuracy cannot be judged.
             assert!(
-                late > 0.0005,
-                "every search ended machine-noisy ({noisy:?}), but a timer probe on the generator's CPU found only {:.2}% of 1 ms sleeps over 2 ms late",
-                late * 100.0
+                machine_stalls(generator),
+                "every search ended machine-noisy ({noisy:?}), but the machine is not stalling"
             );
-            eprintln!(
-                "service {service:?}: not judged, the machine is stalling ({:.1}% of 1 ms sleeps over 2 ms late): {noisy:?}",
-                late * 100.0
-            );
+            eprintln!("service {service:?}: not judged, the machine is stalling: {noisy:?}");
             continue;
         };
         // Measured on both sides of the search: a busy moment in one closed
@@ -356,6 +359,10 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let problems: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
     assert!(problems.is_empty(), "{problems:?}\n{doc:#}");
+    if doc["outcome"] == "machine_noisy" && machine_stalls(generator) {
+        eprintln!("--find-capacity: not judged, the machine is stalling: {doc:#}");
+        return;
+    }
     assert_eq!(doc["outcome"], "confirmed", "{doc:#}");
     let capacity = doc["capacity_rps"].as_f64().unwrap();
     let ratio = capacity / ceiling;
