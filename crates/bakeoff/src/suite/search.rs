@@ -302,7 +302,6 @@ pub async fn search_capacity(
         steps: Vec::new(),
         fails: Vec::new(),
         planned_end: Instant::now() + cfg.without_retries(),
-        leftover: Duration::ZERO,
     };
     s.run().await
 }
@@ -341,8 +340,6 @@ struct Search<'a> {
     fails: Vec<f64>,
     /// When the search's planned time runs out (its worst case, retries apart).
     planned_end: Instant,
-    /// What the short windows left of their time budget.
-    leftover: Duration,
 }
 
 /// Why the long windows ended without a capacity.
@@ -368,7 +365,8 @@ impl Search<'_> {
     async fn run(&mut self) -> Result<SearchOutcome, DriveError> {
         let t0 = Instant::now();
         let bracket = self.bracket().await?;
-        self.leftover = self.cfg.budget.saturating_sub(t0.elapsed());
+        // What the short windows left of their time budget.
+        let leftover = self.cfg.budget.saturating_sub(t0.elapsed());
         let out = |outcome, capacity, note: Option<String>, steps| SearchOutcome {
             outcome,
             capacity,
@@ -377,7 +375,7 @@ impl Search<'_> {
         };
         Ok(match bracket {
             Bracket::Closed { low, high } => {
-                let confirmed = self.confirm(low, high).await?;
+                let confirmed = self.confirm(low, high, leftover).await?;
                 let steps = std::mem::take(&mut self.steps);
                 match confirmed {
                     Ok(rate) => out(TrialOutcome::Confirmed, Some(rate), None, steps),
@@ -560,6 +558,7 @@ impl Search<'_> {
         &mut self,
         candidate: f64,
         bound: f64,
+        leftover: Duration,
     ) -> Result<Result<f64, Unconfirmed>, DriveError> {
         let cfg = self.cfg;
         let res = cfg.resolution;
@@ -578,7 +577,7 @@ impl Search<'_> {
         // closing the bracket rather than to a truncated trial: a window
         // starts while half of one fits in that too, and it ends (drain
         // included) inside the search's planned time.
-        let spare = budget + self.leftover.as_secs_f64();
+        let spare = budget + leftover.as_secs_f64();
         let first = self.steps.len();
         let mut tries = 0;
         loop {
