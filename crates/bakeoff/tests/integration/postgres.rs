@@ -518,13 +518,15 @@ fn report(results: &Path, marker: &Marker, db: &Path, format: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A run on both databases: PostgreSQL's death fails only its own cells;
+/// the same workload on SQLite is measured as usual.
 #[test]
 fn postgres_killed_mid_run_fails_the_db_cells_and_the_run_ends_cleanly() {
     let tmp = results();
     let results = tmp.path().join("results");
     let marker = Marker::new();
     let mut cmd = bakeoff(&results, &marker);
-    cmd.args(["run", "--database", "postgres", "--contenders", "node-http"])
+    cmd.args(["run", "--database", "sqlite,postgres", "--contenders", "node-http"])
         .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"])
         .process_group(0);
     let child = cmd.spawn().unwrap();
@@ -551,21 +553,24 @@ fn postgres_killed_mid_run_fails_the_db_cells_and_the_run_ends_cleanly() {
     assert_eq!(done.code(), Some(0), "{}", done.stderr);
     let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
     let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
-    let status = |w: &str| {
+    let status = |w: &str, on: Option<Database>| {
         run.cells
             .iter()
-            .find(|c| c.workload.name() == w)
+            .find(|c| c.workload.name() == w && c.database == on)
             .map(|c| format!("{:?}", c.status))
-            .unwrap()
+            .unwrap_or_else(|| panic!("no {w} cell on {on:?}: {:#?}", run.cells))
     };
     if declares_postgres("node-http") {
-        let db = status("db");
+        let db = status("db", Some(Database::Postgres));
         assert!(
             db.contains("Failed") && db.contains("PostgreSQL"),
             "the db cell names the dead server: {db}"
         );
     }
-    assert!(status("json").contains("Ok"), "{}", status("json"));
+    let sqlite = status("db", Some(Database::Sqlite));
+    assert!(sqlite.contains("Ok"), "SQLite's db cell: {sqlite}");
+    let json = status("json", None);
+    assert!(json.contains("Ok"), "{json}");
     assert!(!alive(pid));
     crate::run::assert_no_orphans(&marker);
 }
