@@ -71,27 +71,35 @@ fn read_stat() -> String {
     std::fs::read_to_string("/proc/stat").unwrap_or_default()
 }
 
+/// One `cpu` row of /proc/stat: which CPU (`None` for the machine's total
+/// row) and its first `N` tick columns (user nice system idle iowait irq
+/// softirq steal …). The one reader of the file's rows; a row short of `N`
+/// columns, or not a number, is none.
+fn cpu_rows<const N: usize>(stat: &str) -> impl Iterator<Item = (Option<usize>, [u64; N])> + '_ {
+    stat.lines().filter_map(|line| {
+        let mut f = line.split_whitespace();
+        let cpu = match f.next()?.strip_prefix("cpu")? {
+            "" => None,
+            n => Some(n.parse::<usize>().ok()?),
+        };
+        let mut ticks = [0u64; N];
+        for t in &mut ticks {
+            *t = f.next()?.parse().ok()?;
+        }
+        Some((cpu, ticks))
+    })
+}
+
 /// Each CPU's steal ticks from /proc/stat, indexed by CPU number (a CPU
 /// missing from the file, offline, reads 0).
 fn cpu_steal_ticks(stat: &str) -> Vec<u64> {
     let mut ticks = Vec::new();
-    for line in stat.lines() {
-        let mut f = line.split_whitespace();
-        let Some(cpu) = f
-            .next()
-            .and_then(|n| n.strip_prefix("cpu"))
-            .and_then(|n| n.parse::<usize>().ok())
-        else {
-            continue;
-        };
-        // cpuN user nice system idle iowait irq softirq steal ...
-        let Some(steal) = f.nth(7).and_then(|v| v.parse().ok()) else {
-            continue;
-        };
+    for (cpu, row) in cpu_rows::<8>(stat) {
+        let Some(cpu) = cpu else { continue };
         if ticks.len() <= cpu {
             ticks.resize(cpu + 1, 0);
         }
-        ticks[cpu] = steal;
+        ticks[cpu] = row[7];
     }
     ticks
 }
@@ -112,33 +120,18 @@ fn cpu_steal_shares(before: &[u64], after: &[u64], wall: Duration) -> Vec<f64> {
 /// (busy, busy + idle) ticks of one CPU from /proc/stat: busy is user, nice,
 /// system, irq and softirq; idle is idle and iowait (steal is neither).
 fn cpu_ticks(stat: &str, cpu: usize) -> Option<(u64, u64)> {
-    let name = format!("cpu{cpu}");
-    let line = stat
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
-    let f: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .take(7)
-        .map(|v| v.parse().ok())
-        .collect::<Option<_>>()?;
-    let [user, nice, system, idle, iowait, irq, softirq] = f[..] else {
-        return None;
-    };
+    let (_, [user, nice, system, idle, iowait, irq, softirq]) =
+        cpu_rows::<7>(stat).find(|(n, _)| *n == Some(cpu))?;
     let busy = user + nice + system + irq + softirq;
     Some((busy, busy + idle + iowait))
 }
 
+/// The machine's total steal and its number of CPUs, from /proc/stat.
 fn parse_steal(stat: &str) -> Option<(Duration, usize)> {
-    let total = stat.lines().find(|l| l.starts_with("cpu "))?;
-    // cpu user nice system idle iowait irq softirq steal ...
-    let ticks: u64 = total.split_whitespace().nth(8)?.parse().ok()?;
-    let cpus = stat
-        .lines()
-        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
-        .count();
+    let (_, total) = cpu_rows::<8>(stat).find(|(n, _)| n.is_none())?;
+    let cpus = cpu_rows::<0>(stat).filter(|(n, _)| n.is_some()).count();
     let hz = rustix::param::clock_ticks_per_second();
-    (hz > 0 && cpus > 0).then(|| (Duration::from_secs_f64(ticks as f64 / hz as f64), cpus))
+    (hz > 0 && cpus > 0).then(|| (Duration::from_secs_f64(total[7] as f64 / hz as f64), cpus))
 }
 
 impl Usage {

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use bakeoff::suite::live::{stall, worst_steal, EngineDriver};
+use bakeoff::suite::live::{worst_steal, EngineDriver, Stolen};
 use bakeoff::suite::search::{search_capacity, SearchConfig};
 use bakeoff::suite::windows::HttpWindows;
 use bakeoff::suite::Warmup;
@@ -62,7 +62,7 @@ async fn closed_loop(
     );
     let wall = Duration::from_secs_f64(r.generator_wall_s);
     let steal = worst_steal(r.steal, &r.cpu_steal, &watched, wall);
-    if stall(0, 1, steal, true).is_none() {
+    if !steal.as_ref().is_some_and(Stolen::voids) {
         assert!(
             reached >= 0.9,
             "the server delivers {reached:.3}× its ceiling"

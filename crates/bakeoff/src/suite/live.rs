@@ -713,6 +713,11 @@ impl Stolen {
             Some(_) => STALLED_CPU_STEAL,
         }
     }
+
+    /// Whether it makes its window the machine's: at or over its threshold.
+    pub fn voids(&self) -> bool {
+        self.share >= self.threshold()
+    }
 }
 
 /// The worst of the machine's steal share and each watched CPU's over a run
@@ -759,7 +764,7 @@ pub fn stall(
             100.0 * late_stalled as f64 / sends as f64
         ));
     }
-    steal.filter(|s| s.share >= s.threshold()).map(|s| {
+    steal.filter(Stolen::voids).map(|s| {
         let of = match s.cpu {
             None => "the machine's CPU time".to_string(),
             Some(c) => format!("cpu {c}'s time"),

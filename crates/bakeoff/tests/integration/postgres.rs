@@ -526,9 +526,15 @@ fn postgres_killed_mid_run_fails_the_db_cells_and_the_run_ends_cleanly() {
     let results = tmp.path().join("results");
     let marker = Marker::new();
     let mut cmd = bakeoff(&results, &marker);
-    cmd.args(["run", "--database", "sqlite,postgres", "--contenders", "node-http"])
-        .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"])
-        .process_group(0);
+    cmd.args([
+        "run",
+        "--database",
+        "sqlite,postgres",
+        "--contenders",
+        "node-http",
+    ])
+    .args(["--workloads", "db,json", "--duration-scale", "0.1", "-q"])
+    .process_group(0);
     let child = cmd.spawn().unwrap();
     // Verified on PostgreSQL: measuring starts now. Kill the server (SIGKILL
     // cannot be handled: the crash of a real database).
