@@ -199,7 +199,17 @@ pub struct LoadConfig {
     /// shared start of a test's segments on several machines). A run that
     /// reaches it more than [`MAX_START_LATE`] late refuses to start.
     pub start_at: Option<std::time::SystemTime>,
+    /// Open loop: how late a send the engine itself held up must be to count
+    /// in [`LoadReport::late_stalled`] (at least [`LATE_SEND`]). A caller
+    /// judging against a latency objective sets it from that objective: a
+    /// smaller delay cannot decide a verdict there.
+    pub stalled_after: Duration,
 }
+
+/// An open-loop send later than this behind its intended time counts as late
+/// ([`LoadReport::late_sends`]). Tokio's timer has 1 ms granularity, so
+/// smaller lags are the clock, not a backlog.
+pub const LATE_SEND: Duration = Duration::from_millis(2);
 
 impl LoadConfig {
     /// A 10 s closed loop over 64 connections against `target`, no warm-up, 2 s timeout.
@@ -222,6 +232,7 @@ impl LoadConfig {
             pin_cpu: None,
             allow_remote: false,
             start_at: None,
+            stalled_after: LATE_SEND,
         }
     }
 }
@@ -429,9 +440,9 @@ pub struct LoadReport {
     /// Open loop: measured sends more than 2 ms behind their intended time.
     pub late_sends: u64,
     /// Those of them late through the engine thread itself (a busy or stalling
-    /// machine): their connection was free at the intended time, or busy only
-    /// catching up after such a send. The rest waited for the server's answers
-    /// or connects.
+    /// machine) by more than [`LoadConfig::stalled_after`]: their connection
+    /// was free at the intended time, or busy only catching up after such a
+    /// send. The rest waited for the server's answers or connects.
     pub late_stalled: u64,
     /// Open loop: the longest of the `late_sends` behind its intended time (zero if none).
     pub max_send_lag: Duration,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::engine::{RawReport, LATE};
+use crate::engine::RawReport;
 use crate::sys::Usage;
 use crate::{ErrorKind, LoadReport};
 
@@ -53,7 +53,13 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
         .map(|k| r.errors.get(k).unwrap_or(&0))
         .sum::<u64>();
     let sends = r.requests + r.error_count() - answered_errors;
-    if let Some(w) = stall_warning(r.late_stalled, sends, r.max_send_lag, usage.steal) {
+    let stalls = Stalls {
+        late_stalled: r.late_stalled,
+        sends,
+        after: raw.stalled_after,
+        max_lag: r.max_send_lag,
+    };
+    if let Some(w) = stall_warning(&stalls, usage.steal) {
         r.warnings.push(w);
     }
     if r.requests == 0 && r.valid {
@@ -71,17 +77,27 @@ pub fn sends_stalled(late_stalled: u64, sends: u64) -> bool {
     sends > 0 && late_stalled >= 3 && late_stalled * 100 > sends
 }
 
+/// The sends a run's thread held up: how many, of how many, past what lag.
+#[derive(Debug, Clone, Copy)]
+struct Stalls {
+    late_stalled: u64,
+    sends: u64,
+    after: Duration,
+    max_lag: Duration,
+}
+
 /// A warning when [`sends_stalled`].
 /// Not a reason to mark the run invalid: the corrected latency stays honest (it
 /// counts from the intended time), but part of it is then the machine's.
 /// `steal` is the share of the machine's CPU time its hypervisor took, named
 /// when it is large enough to explain the delays.
-fn stall_warning(
-    late_stalled: u64,
-    sends: u64,
-    max_lag: Duration,
-    steal: Option<f64>,
-) -> Option<String> {
+fn stall_warning(s: &Stalls, steal: Option<f64>) -> Option<String> {
+    let Stalls {
+        late_stalled,
+        sends,
+        after,
+        max_lag,
+    } = *s;
     sends_stalled(late_stalled, sends).then(|| {
         let stolen = match steal {
             Some(share) if share >= 0.02 => format!(
@@ -95,7 +111,7 @@ fn stall_warning(
              server: its thread was held up (a busy or stalling machine; the longest lag was \
              {:.0} ms), and the corrected latency includes those delays{stolen}",
             100.0 * late_stalled as f64 / sends as f64,
-            LATE.as_millis(),
+            after.as_millis(),
             max_lag.as_secs_f64() * 1000.0
         )
     })
@@ -105,22 +121,36 @@ fn stall_warning(
 mod tests {
     use super::*;
 
+    fn stalls(late_stalled: u64, sends: u64) -> Stalls {
+        Stalls {
+            late_stalled,
+            sends,
+            after: Duration::from_millis(2),
+            max_lag: Duration::from_millis(230),
+        }
+    }
+
     #[test]
     fn stalls_past_one_percent_of_sends_are_named() {
-        let lag = Duration::from_millis(230);
-        assert_eq!(stall_warning(10, 1000, lag, None), None);
-        let w = stall_warning(11, 1000, lag, Some(0.01)).unwrap();
-        assert!(w.starts_with("11 sends (1.1%)"), "{w}");
+        assert_eq!(stall_warning(&stalls(10, 1000), None), None);
+        let w = stall_warning(&stalls(11, 1000), Some(0.01)).unwrap();
+        assert!(w.starts_with("11 sends (1.1%) left over 2 ms late"), "{w}");
         assert!(w.contains("held up") && w.contains("230 ms"), "{w}");
         assert!(!w.contains("steal"), "1% steal explains nothing: {w}");
-        let w = stall_warning(300, 1000, lag, Some(0.27)).unwrap();
+        let w = stall_warning(&stalls(300, 1000), Some(0.27)).unwrap();
         assert!(
             w.ends_with("took 27% of this machine's CPU time (steal)"),
             "{w}"
         );
-        assert_eq!(stall_warning(0, 0, lag, None), None);
+        assert_eq!(stall_warning(&stalls(0, 0), None), None);
         // One or two late sends in a window of 50 are not a stalled machine.
-        assert_eq!(stall_warning(2, 50, lag, None), None);
-        assert!(stall_warning(3, 50, lag, None).is_some());
+        assert_eq!(stall_warning(&stalls(2, 50), None), None);
+        assert!(stall_warning(&stalls(3, 50), None).is_some());
+        let later = Stalls {
+            after: Duration::from_millis(5),
+            ..stalls(11, 1000)
+        };
+        let w = stall_warning(&later, None).unwrap();
+        assert!(w.contains("left over 5 ms late"), "{w}");
     }
 }

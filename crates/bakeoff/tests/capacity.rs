@@ -77,10 +77,11 @@ async fn closed_loop(
 /// (Quiet, none of four thousand 1 ms sleeps wakes 2 ms late; stalling, this
 /// VM shows 0.8–2.3%, and 0.1–0.2% in its calmer minutes between.)
 fn machine_stalls(generator: Option<usize>) -> bool {
-    let late = bakeoff::measure::speed::idle_stalls(generator, Duration::from_secs(4))
+    let bar = driver(generator).stalled_after();
+    let late = bakeoff::measure::speed::idle_stalls(generator, Duration::from_secs(4), bar)
         .expect("stall probe");
     eprintln!(
-        "stall probe: {:.2}% of 1 ms sleeps over 2 ms late",
+        "stall probe: {:.2}% of 1 ms sleeps over {bar:?} late",
         late * 100.0
     );
     late > 0.0005

@@ -126,7 +126,7 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
         if e.open_loop && lag > LATE && measured() {
             e.late_sends.set(e.late_sends.get() + 1);
             e.max_lag.set(e.max_lag.get().max(lag));
-            if engine_late {
+            if engine_late && lag > e.stalled_after {
                 e.late_stalled.set(e.late_stalled.get() + 1);
             }
         }

@@ -38,9 +38,8 @@ use crate::{
 };
 use connection::connection;
 
-/// A send later than this behind its intended time counts as late. Tokio's
-/// timer has 1 ms granularity, so smaller lags are the clock, not a backlog.
-pub(crate) const LATE: Duration = Duration::from_millis(2);
+/// See [`crate::LATE_SEND`].
+pub(crate) const LATE: Duration = crate::LATE_SEND;
 /// Open loop: how far ahead of its intended time a request may be sent.
 const EARLY: Duration = Duration::from_millis(1);
 const TICK: Duration = Duration::from_millis(250);
@@ -148,6 +147,8 @@ struct Engine {
     rng: RefCell<Rng>,
     late_sends: Cell<u64>,
     late_stalled: Cell<u64>,
+    /// [`LoadConfig::stalled_after`], at least [`LATE`].
+    stalled_after: Duration,
     max_lag: Cell<Duration>,
     reconnects: Cell<u64>,
     live: Cell<u32>,
@@ -180,6 +181,8 @@ pub(crate) struct RawReport {
     pub(crate) connections: u32,
     /// The wall-clock time the run's clock started.
     pub(crate) started_at: std::time::SystemTime,
+    /// How late an engine-held send counted in `late_stalled`.
+    pub(crate) stalled_after: Duration,
 }
 
 /// Run the load on the current (engine) thread.
@@ -284,6 +287,7 @@ pub(crate) async fn drive(
         rng: RefCell::new(Rng::new(seed.rotate_left(17))),
         late_sends: Cell::new(0),
         late_stalled: Cell::new(0),
+        stalled_after: cfg.stalled_after.max(LATE),
         max_lag: Cell::new(Duration::ZERO),
         reconnects: Cell::new(0),
         live: Cell::new(cfg.connections),
@@ -546,6 +550,7 @@ pub(crate) async fn drive(
         report,
         connections: cfg.connections,
         started_at,
+        stalled_after: cfg.stalled_after.max(LATE),
     })
 }
 

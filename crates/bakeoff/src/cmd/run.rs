@@ -33,19 +33,20 @@ use crate::{InputError, Interrupted};
 /// From this share of an idle thread's wake-ups held up, a run is warned.
 const STALLS_WARNED: f64 = 0.005;
 
-/// A warning when an idle thread on `cpu` (the `role`'s) wakes late more than
-/// [`STALLS_WARNED`] of the time over half a second.
-fn stalls_warning(role: &str, cpu: Option<usize>) -> Option<String> {
-    let share = measure::speed::idle_stalls(cpu, Duration::from_millis(500)).ok()?;
-    stalls_message(role, cpu, share)
+/// A warning when an idle thread on `cpu` (the `role`'s) wakes more than
+/// `late` late (the stall rule's bar) more than [`STALLS_WARNED`] of the time
+/// over half a second.
+fn stalls_warning(role: &str, cpu: Option<usize>, late: Duration) -> Option<String> {
+    let share = measure::speed::idle_stalls(cpu, Duration::from_millis(500), late).ok()?;
+    stalls_message(role, cpu, share, late)
 }
 
-fn stalls_message(role: &str, cpu: Option<usize>, share: f64) -> Option<String> {
+fn stalls_message(role: &str, cpu: Option<usize>, share: f64, late: Duration) -> Option<String> {
     (share > STALLS_WARNED).then(|| {
         let on = cpu.map_or("any CPU".to_string(), |c| format!("cpu {c}"));
         format!(
-            "warning: this machine held an idle thread on {on} (the {role}'s) up for more than {} ms in {:.1}% of its wake-ups; windows with more than 1% of sends held up are the machine's and are re-run, so expect machine-noisy cells (a busy or oversubscribed host): run when it is quieter, or on another machine",
-            measure::speed::LATE_WAKE.as_millis(),
+            "warning: this machine held an idle thread on {on} (the {role}'s) up for more than {} ms in {:.1}% of its wake-ups; windows with more than 1% of sends held up that long are the machine's and are re-run, so expect machine-noisy cells (a busy or oversubscribed host): run when it is quieter, or on another machine",
+            late.as_millis(),
             share * 100.0
         )
     })
@@ -168,11 +169,12 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     ));
     // A machine that holds idle threads up voids windows as its own: say so
     // before minutes of machine-noisy cells do.
+    let late = crate::suite::live::stalled_after(Duration::from_secs_f64(plan.slo_p99_ms / 1000.0));
     for (role, cpu) in [
         ("generator", layout.generator),
         ("contender", layout.contender.first().copied()),
     ] {
-        if let Some(why) = stalls_warning(role, cpu) {
+        if let Some(why) = stalls_warning(role, cpu, late) {
             eprintln!("{why}");
         }
     }
@@ -529,13 +531,14 @@ mod tests {
 
     #[test]
     fn a_stalling_machine_is_warned_with_its_cpu_and_share() {
-        assert_eq!(stalls_message("generator", Some(0), 0.004), None);
-        let w = stalls_message("contender", Some(1), 0.018).unwrap();
+        let late = Duration::from_millis(5);
+        assert_eq!(stalls_message("generator", Some(0), 0.004, late), None);
+        let w = stalls_message("contender", Some(1), 0.018, late).unwrap();
         assert!(
-            w.starts_with("warning: this machine held an idle thread on cpu 1 (the contender's) up for more than 2 ms in 1.8% of its wake-ups"),
+            w.starts_with("warning: this machine held an idle thread on cpu 1 (the contender's) up for more than 5 ms in 1.8% of its wake-ups"),
             "{w}"
         );
-        assert!(stalls_message("generator", None, 0.02)
+        assert!(stalls_message("generator", None, 0.02, late)
             .unwrap()
             .contains("on any CPU"));
     }

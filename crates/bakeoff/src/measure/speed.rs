@@ -44,31 +44,33 @@ pub fn core_speed(cpu: Option<usize>) -> Result<f64, MeasureError> {
     })
 }
 
-/// How late a thread wakes counts as held up: the engine's bar for a late send.
-pub const LATE_WAKE: Duration = Duration::from_millis(2);
-
 /// The share of 1 ms sleeps on `cpu` (anywhere if `None`), over `span`, that
-/// woke more than [`LATE_WAKE`] late. On an idle machine that is none; a
+/// woke more than `late` late (the stall rule's bar for a send,
+/// `suite::live::stalled_after`). On an idle machine that is none; a
 /// hypervisor that holds vCPUs up for milliseconds shows here, and a window
 /// then has as large a share of its sends late through the machine, which
 /// the stall rule (more than 1%) voids.
-pub fn idle_stalls(cpu: Option<usize>, span: Duration) -> Result<f64, MeasureError> {
+pub fn idle_stalls(
+    cpu: Option<usize>,
+    span: Duration,
+    late: Duration,
+) -> Result<f64, MeasureError> {
     let probe = move || -> Result<f64, MeasureError> {
         if let Some(c) = cpu {
             set_affinity(0, &[c])?;
         }
         let nap = Duration::from_millis(1);
-        let (mut late, mut n) = (0u32, 0u32);
+        let (mut held, mut n) = (0u32, 0u32);
         let t0 = Instant::now();
         while t0.elapsed() < span {
             let t = Instant::now();
             std::thread::sleep(nap);
             n += 1;
-            if t.elapsed() > nap + LATE_WAKE {
-                late += 1;
+            if t.elapsed() > nap + late {
+                held += 1;
             }
         }
-        Ok(f64::from(late) / f64::from(n.max(1)))
+        Ok(f64::from(held) / f64::from(n.max(1)))
     };
     std::thread::scope(|s| {
         s.spawn(probe).join().unwrap_or_else(|_| {
@@ -106,13 +108,18 @@ mod tests {
     #[test]
     fn a_core_that_does_not_exist_is_an_error() {
         assert!(core_speed(Some(100_000)).is_err());
-        assert!(idle_stalls(Some(100_000), Duration::from_millis(10)).is_err());
+        assert!(idle_stalls(
+            Some(100_000),
+            Duration::from_millis(10),
+            Duration::from_millis(2)
+        )
+        .is_err());
     }
 
     #[test]
     fn the_stall_probe_gives_a_share() {
         let cpu = crate::measure::allowed_cpus().unwrap().first().copied();
-        let s = idle_stalls(cpu, Duration::from_millis(50)).unwrap();
+        let s = idle_stalls(cpu, Duration::from_millis(50), Duration::from_millis(2)).unwrap();
         assert!((0.0..=1.0).contains(&s), "{s}");
     }
 }

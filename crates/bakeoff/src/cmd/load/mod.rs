@@ -342,6 +342,7 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         pin_cpu: args.pin,
         allow_remote: args.allow_remote,
         start_at: None,
+        stalled_after: bakeoff_load::LATE_SEND,
     })
 }
 

@@ -36,6 +36,16 @@ fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
     assert!(stall(3, 50, None, true).is_some());
 }
 
+/// A send held up counts against the window from a twentieth of the SLO,
+/// never under the engine's 2 ms bar for a late send.
+#[test]
+fn the_stall_bar_is_a_twentieth_of_the_slo() {
+    let ms = Duration::from_millis;
+    assert_eq!(stalled_after(ms(100)), ms(5));
+    assert_eq!(stalled_after(ms(1000)), ms(50));
+    assert_eq!(stalled_after(ms(20)), load::LATE_SEND);
+}
+
 /// A hypervisor that takes one vCPU: 6% of cpu 1 is 3% of two CPUs' average
 /// and voids the window whichever it is; on a CPU the measurement does not
 /// run on it is the average's share only. One CPU's reading needs 5% and
