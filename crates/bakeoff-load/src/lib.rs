@@ -32,6 +32,7 @@ use std::time::Duration;
 pub use hdrhistogram::Histogram;
 pub use selfcheck::{generator_saturated, sends_stalled};
 use serde::Serialize;
+pub use sys::{StealMeter, StealShares};
 use tokio_util::sync::CancellationToken;
 pub use url::Url;
 

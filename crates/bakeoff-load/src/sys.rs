@@ -66,6 +66,67 @@ impl StatSnapshot {
     }
 }
 
+/// What the hypervisor took (steal, from /proc/stat) over a span of time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StealShares {
+    /// The span's length.
+    pub wall: Duration,
+    /// The machine's steal share, where the kernel reports it.
+    pub machine: Option<f64>,
+    /// Each CPU's steal share, indexed by CPU number (empty where the kernel
+    /// reports none).
+    pub cpus: Vec<f64>,
+}
+
+/// Reads /proc/stat at a span's start and end: the hypervisor's take
+/// meanwhile, and one CPU's busy share. The engine thread's, and any
+/// caller's that wants to know whether the machine was its own (a probe).
+pub struct StealMeter {
+    t0: Instant,
+    stat: StatSnapshot,
+    cpu_steal: Vec<u64>,
+    pin: Option<usize>,
+}
+
+impl StealMeter {
+    /// Start a span now.
+    pub fn start() -> StealMeter {
+        Self::start_on(None)
+    }
+
+    /// Start a span now, also reading `pin`'s busy share.
+    fn start_on(pin: Option<usize>) -> StealMeter {
+        let text = read_stat();
+        StealMeter {
+            t0: Instant::now(),
+            stat: StatSnapshot::parse(&text, pin),
+            cpu_steal: cpu_steal_ticks(&text),
+            pin,
+        }
+    }
+
+    /// The steal since [`StealMeter::start`].
+    pub fn stop(self) -> StealShares {
+        self.finish().0
+    }
+
+    /// The steal since the start, and the pinned CPU's busy share.
+    fn finish(self) -> (StealShares, Option<f64>) {
+        let wall = self.t0.elapsed();
+        let text = read_stat();
+        let (machine, core_busy) = self.stat.shares(StatSnapshot::parse(&text, self.pin), wall);
+        let cpus = cpu_steal_shares(&self.cpu_steal, &cpu_steal_ticks(&text), wall);
+        (
+            StealShares {
+                wall,
+                machine,
+                cpus,
+            },
+            core_busy,
+        )
+    }
+}
+
 /// /proc/stat, or nothing where it cannot be read.
 fn read_stat() -> String {
     std::fs::read_to_string("/proc/stat").unwrap_or_default()
@@ -226,24 +287,19 @@ where
                     .build()
                     .map_err(|e| LoadError::engine("cannot start the runtime", e))?;
                 let cpu0 = thread_cpu();
-                let text = read_stat();
-                let stat0 = StatSnapshot::parse(&text, pin);
-                let steal0 = cpu_steal_ticks(&text);
-                let t0 = Instant::now();
+                let meter = StealMeter::start_on(pin);
                 let local = tokio::task::LocalSet::new();
                 let value = local.block_on(&rt, make())?;
                 // Close sockets and timers before reading the clock, so they count.
                 drop(local);
                 drop(rt);
-                let wall = t0.elapsed();
-                let text = read_stat();
-                let (steal, core_busy) = stat0.shares(StatSnapshot::parse(&text, pin), wall);
+                let (stolen, core_busy) = meter.finish();
                 let usage = Usage {
                     cpu: thread_cpu().saturating_sub(cpu0),
-                    wall,
-                    steal,
+                    wall: stolen.wall,
+                    steal: stolen.machine,
                     core_busy,
-                    cpu_steal: cpu_steal_shares(&steal0, &cpu_steal_ticks(&text), wall),
+                    cpu_steal: stolen.cpus,
                 };
                 Ok((value, usage))
             })();

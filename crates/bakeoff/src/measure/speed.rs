@@ -3,7 +3,8 @@
 //! capacity search, so a machine that slowed down (a busy neighbour on the
 //! host, a lower clock) is told apart from a server that did. And the stall
 //! probe ([`idle_stalls`]): how often an idle thread wakes late, which is the
-//! share of a window's sends the machine itself would hold up.
+//! share of a window's sends the machine itself would hold up, and what the
+//! hypervisor took meanwhile.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -44,23 +45,34 @@ pub fn core_speed(cpu: Option<usize>) -> Result<f64, MeasureError> {
     })
 }
 
-/// The share of 1 ms sleeps on `cpu` (anywhere if `None`), over `span`, that
-/// woke more than `late` late (the stall rule's bar for a send,
-/// `suite::live::stalled_after`). On an idle machine that is none; a
-/// hypervisor that holds vCPUs up for milliseconds shows here, and a window
-/// then has as large a share of its sends late through the machine, which
-/// the stall rule (more than 1%) voids.
+/// What an idle thread saw over [`idle_stalls`]' span.
+#[derive(Debug, Clone)]
+pub struct IdleProbe {
+    /// The share of its wake-ups that came late past the bar.
+    pub held: f64,
+    /// What the hypervisor took meanwhile (steal), the machine's and each CPU's.
+    pub steal: bakeoff_load::StealShares,
+}
+
+/// 1 ms sleeps on `cpu` (anywhere if `None`) over `span`: the share that woke
+/// more than `late` late (the stall rule's bar for a send,
+/// `suite::live::stalled_after`), and the steal meanwhile. On an idle machine
+/// no wake-up is that late; a hypervisor that holds vCPUs up for milliseconds
+/// shows here, and a window then has as large a share of its sends late
+/// through the machine, which the stall rule (more than 1%) voids, as it
+/// voids a window with as much steal.
 pub fn idle_stalls(
     cpu: Option<usize>,
     span: Duration,
     late: Duration,
-) -> Result<f64, MeasureError> {
-    let probe = move || -> Result<f64, MeasureError> {
+) -> Result<IdleProbe, MeasureError> {
+    let probe = move || -> Result<IdleProbe, MeasureError> {
         if let Some(c) = cpu {
             set_affinity(0, &[c])?;
         }
         let nap = Duration::from_millis(1);
         let (mut held, mut n) = (0u32, 0u32);
+        let meter = bakeoff_load::StealMeter::start();
         let t0 = Instant::now();
         while t0.elapsed() < span {
             let t = Instant::now();
@@ -70,7 +82,10 @@ pub fn idle_stalls(
                 held += 1;
             }
         }
-        Ok(f64::from(held) / f64::from(n.max(1)))
+        Ok(IdleProbe {
+            held: f64::from(held) / f64::from(n.max(1)),
+            steal: meter.stop(),
+        })
     };
     std::thread::scope(|s| {
         s.spawn(probe).join().unwrap_or_else(|_| {
@@ -120,6 +135,7 @@ mod tests {
     fn the_stall_probe_gives_a_share() {
         let cpu = crate::measure::allowed_cpus().unwrap().first().copied();
         let s = idle_stalls(cpu, Duration::from_millis(50), Duration::from_millis(2)).unwrap();
-        assert!((0.0..=1.0).contains(&s), "{s}");
+        assert!((0.0..=1.0).contains(&s.held), "{s:?}");
+        assert!(s.steal.wall >= Duration::from_millis(50), "{s:?}");
     }
 }
