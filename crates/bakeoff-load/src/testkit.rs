@@ -28,6 +28,21 @@ const OK: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, World!";
 const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
+/// Stop this whole process (SIGSTOP) `after` from now for `pause`, as a
+/// stalling machine would hold it up, from a shell of its own; wait for the
+/// returned child to know the pause is over.
+pub fn stop_this_process(after: Duration, pause: Duration) -> std::io::Result<std::process::Child> {
+    let pid = std::process::id();
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "sleep {}; kill -STOP {pid}; sleep {}; kill -CONT {pid}",
+            after.as_secs_f64(),
+            pause.as_secs_f64()
+        ))
+        .spawn()
+}
+
 /// The server; it stops when dropped.
 pub struct FixedServiceServer {
     addr: SocketAddr,

@@ -24,14 +24,11 @@ async fn stopped_run(url: url::Url, stalled_after: Duration) -> LoadReport {
         stalled_after,
         ..LoadConfig::new(url)
     };
-    let pid = std::process::id();
-    let mut stopper = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "sleep 0.8; kill -STOP {pid}; sleep 0.3; kill -CONT {pid}"
-        ))
-        .spawn()
-        .expect("sh runs");
+    let mut stopper = bakeoff_load::testkit::stop_this_process(
+        Duration::from_millis(800),
+        Duration::from_millis(300),
+    )
+    .expect("sh runs");
     let r = run(cfg, CancellationToken::new(), None).await.unwrap();
     assert!(stopper.wait().unwrap().success());
     r

@@ -22,14 +22,11 @@ async fn a_stalled_sender_shows_in_the_fan_out_latency() {
         ..bakeoff_load::ws::WsConfig::new(url)
     };
     // Stop the process 0.8 s in for 0.5 s, from a process of its own.
-    let pid = std::process::id();
-    let mut stopper = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "sleep 0.8; kill -STOP {pid}; sleep 0.5; kill -CONT {pid}"
-        ))
-        .spawn()
-        .expect("sh runs");
+    let mut stopper = bakeoff_load::testkit::stop_this_process(
+        Duration::from_millis(800),
+        Duration::from_millis(500),
+    )
+    .expect("sh runs");
     let r = bakeoff_load::ws::run(cfg, CancellationToken::new())
         .await
         .unwrap();

@@ -229,14 +229,11 @@ async fn a_window_with_a_stopped_generator_is_retried() {
     c.step_max = Duration::from_secs(2);
     c.max_steps = 1;
     // Stop this process for 300 ms in the middle of the first window.
-    let pid = std::process::id();
-    let mut stopper = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "sleep 0.8; kill -STOP {pid}; sleep 0.3; kill -CONT {pid}"
-        ))
-        .spawn()
-        .expect("sh");
+    let mut stopper = bakeoff_load::testkit::stop_this_process(
+        Duration::from_millis(800),
+        Duration::from_millis(300),
+    )
+    .expect("sh");
     let out = search_capacity(&windows, &c, &CancellationToken::new(), &mut |_| {})
         .await
         .expect("search");

@@ -78,7 +78,13 @@ fn steal_on_one_watched_cpu_voids_the_window() {
     assert!(stall(0, 1000, Some(w), true).is_some());
     // One 10 ms tick in a 0.2 s window reads 5%: quantization, not a stall.
     let tick = worst_steal(Some(0.0), &[0.0, 0.05], &[1], Duration::from_millis(200));
-    assert_eq!(tick.unwrap().cpu, None);
+    assert_eq!(tick, None);
+    // The machine's share the same: 2.5% of two CPUs over 0.5 s is 25 ms,
+    // two ticks and a half; over a second it is 50 ms and voids.
+    let half = Duration::from_millis(500);
+    assert_eq!(worst_steal(Some(0.025), &[0.0, 0.05], &[], half), None);
+    let w = worst_steal(Some(0.025), &[0.0, 0.05], &[], second).unwrap();
+    assert!(w.voids() && w.cpu.is_none(), "{w:?}");
     // Through a window: the contender's CPU (1) is watched by the driver.
     let r = load::LoadReport {
         steal: Some(0.015),
