@@ -32,6 +32,34 @@ impl CellState {
     pub(super) fn pending(&self) -> bool {
         !self.done && self.failed.is_none() && self.skipped.is_none()
     }
+    /// Whether trial `trial` ended machine-noisy.
+    pub(super) fn machine_noisy(&self, trial: u32) -> bool {
+        self.trials
+            .iter()
+            .any(|t| t.index == trial && t.outcome == TrialOutcome::MachineNoisy)
+    }
+
+    /// Add a trial's result. A trial searched again (after the machine left it
+    /// machine-noisy) replaces the first search in its place, with the first
+    /// search's steps before its own, numbered on.
+    pub(super) fn record_trial(&mut self, mut trial: Trial) {
+        let Some(first) = self.trials.iter_mut().find(|t| t.index == trial.index) else {
+            self.trials.push(trial);
+            return;
+        };
+        let offset = first.steps.len() as u32;
+        for s in &mut trial.steps {
+            s.index += offset;
+        }
+        let mut steps = std::mem::take(&mut first.steps);
+        steps.append(&mut trial.steps);
+        let n = trial.index + 1;
+        *first = Trial { steps, ..trial };
+        self.notes.push(format!(
+            "trial {n}: searched again at the end of the capacity pass, the machine having stalled its first search"
+        ));
+    }
+
     pub(super) fn flag(&mut self, flag: Flag, note: String) {
         self.flags.insert(flag);
         if !self.notes.contains(&note) {

@@ -41,6 +41,8 @@ pub(super) struct ServerModel {
     fade: Option<(f64, f64)>,
     /// Windows longer than this many seconds are stalled by the machine.
     stall_longer_than: Option<f64>,
+    /// The machine stalls this many windows more, the next ones it serves.
+    stall_next: u32,
     /// Requests left queued at the last cutoff, and when that was.
     backlog: f64,
     last_cutoff: Option<tokio::time::Instant>,
@@ -85,6 +87,7 @@ impl ServerModel {
             stalls: 0.0,
             fade: None,
             stall_longer_than: None,
+            stall_next: 0,
             backlog: 0.0,
             last_cutoff: None,
         }
@@ -124,6 +127,12 @@ impl ServerModel {
     /// its ceiling drops to `share` of itself (a short window never sees it).
     pub(super) fn with_fade(mut self, after_s: f64, share: f64) -> Self {
         self.fade = Some((after_s, share));
+        self
+    }
+
+    /// The machine stalls the next `n` windows (a stretch of a noisy host).
+    pub(super) fn with_next_windows_stalled(mut self, n: u32) -> Self {
+        self.stall_next = n;
         self
     }
 
@@ -236,7 +245,9 @@ impl ServerModel {
             (0.0, 0.0)
         };
         let stalled = (self.stalls > 0.0 && self.unit() < self.stalls)
-            || self.stall_longer_than.is_some_and(|s| planned > s);
+            || self.stall_longer_than.is_some_and(|s| planned > s)
+            || self.stall_next > 0;
+        self.stall_next = self.stall_next.saturating_sub(1);
         let stall_s = if stalled { 0.2 } else { 0.0 };
         let dt = planned / ARRIVALS as f64;
         // Each arrival's time, latency, and the backlog after it.

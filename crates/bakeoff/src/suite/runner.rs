@@ -183,6 +183,7 @@ pub async fn run_plan(
         .unwrap_or(launches.len());
     for (i, launch) in launches.iter().enumerate() {
         if i == finals {
+            r.search_again(&launches[..finals], began).await?;
             // Every trial is done: the common rates of the final pass.
             r.equal_rates = EqualRates::of(&r.cells, plan);
         }
@@ -206,6 +207,9 @@ pub async fn run_plan(
                 r.emit(&key)?;
             }
         }
+    }
+    if finals == launches.len() {
+        r.search_again(&launches, began).await?;
     }
     let rest: Vec<CellKey> = r
         .cells
@@ -307,6 +311,51 @@ impl PlanExecution<'_> {
             done,
             eta,
         });
+    }
+
+    /// Search once more each trial the machine left machine-noisy, in the
+    /// capacity pass's order, while the plan's worst case still has room for
+    /// the trial's launch: a machine that stalls comes and goes in minutes
+    /// (a machine-noisy trial ends in seconds, so the room is what it saved).
+    /// The new search replaces the trial; its steps follow the first's.
+    async fn search_again(
+        &mut self,
+        capacity: &[Launch],
+        began: Instant,
+    ) -> Result<(), SuiteError> {
+        let planned: Duration = self.budgets.iter().sum();
+        for (i, launch) in capacity.iter().enumerate() {
+            let LaunchKind::Capacity { trial } = launch.kind else {
+                continue;
+            };
+            let noisy = |w: &Workload| {
+                self.cells
+                    .get(&Self::key(launch, w.clone()))
+                    .is_some_and(|st| st.pending() && st.machine_noisy(trial))
+            };
+            let again = Launch {
+                workloads: launch
+                    .workloads
+                    .iter()
+                    .filter(|w| noisy(w))
+                    .cloned()
+                    .collect(),
+                ws: launch.ws && noisy(&Workload::Ws),
+                ..launch.clone()
+            };
+            if again.workloads.is_empty() && !again.ws {
+                continue;
+            }
+            if began.elapsed() + self.budgets[i] > planned {
+                break;
+            }
+            match self.run_launch(&again).await {
+                Ok(()) => {}
+                Err(Abort::Cancelled) => return Err(self.interrupted()),
+                Err(Abort::Sink(e)) => return Err(SuiteError::Sink(e)),
+            }
+        }
+        Ok(())
     }
 
     async fn run_launch(&mut self, launch: &Launch) -> Result<(), Abort> {
@@ -539,7 +588,7 @@ impl PlanExecution<'_> {
         if let Some(n) = &out.note {
             st.notes.push(format!("trial {}: {n}", trial + 1));
         }
-        st.trials.push(Trial {
+        st.record_trial(Trial {
             index: trial,
             capacity_rps: out.capacity,
             outcome: out.outcome,

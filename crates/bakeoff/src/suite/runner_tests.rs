@@ -8,7 +8,7 @@ use super::fakes::*;
 use super::plan::tests::{opts, spec};
 use super::plan::{ContenderSpec, Plan, PlanOptions};
 use super::*;
-use crate::model::{Cell, CellStatus, Flag};
+use crate::model::{Cell, CellStatus, Flag, StepVerdict, TrialOutcome};
 use crate::suite::plan::Profile;
 use crate::suite::PreviousRates;
 use crate::workload::Workload;
@@ -200,6 +200,63 @@ async fn launches_interleave_contenders_across_trials() {
     assert_eq!(order, ["a", "b", "c", "b", "c", "a", "a", "b", "c"]);
     let w = h.world.lock().unwrap();
     assert_eq!(w.stops, 9, "every launch was stopped");
+}
+
+/// A trial the machine left machine-noisy (its first window stalled three
+/// times) is searched once more at the end of the capacity pass, inside the
+/// plan's worst case, and the new search replaces it with both searches' steps.
+#[tokio::test(start_paused = true)]
+async fn a_machine_noisy_trial_is_searched_again_at_the_end() {
+    let a = FakeContender::new(ServerModel::mm1(500.0).with_next_windows_stalled(3));
+    let mut h = Harness::new(vec![("a", a), ("b", fc(800.0))]);
+    let p = plan(vec![spec("a"), spec("b")], &["json"], 2, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let order: Vec<String> = h
+        .world
+        .lock()
+        .unwrap()
+        .launches
+        .iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    // The Latin square, a's first trial again, then the final pass.
+    assert_eq!(order, ["a", "b", "b", "a", "a", "a", "b"]);
+    let cell = h.cell("a", "json");
+    assert_eq!(cell.trials.len(), 2, "{:#?}", cell.trials);
+    let first = cell.trials.iter().find(|t| t.index == 0).unwrap();
+    assert_eq!(first.outcome, TrialOutcome::Confirmed, "{first:#?}");
+    let stalled = first
+        .steps
+        .iter()
+        .take_while(|s| s.verdict == StepVerdict::Stalled)
+        .count();
+    assert_eq!(stalled, 3, "the first search's steps come first");
+    let indices: Vec<u32> = first.steps.iter().map(|s| s.index).collect();
+    assert!(indices.windows(2).all(|w| w[1] == w[0] + 1), "{indices:?}");
+    assert!(
+        !cell.flags.contains(&Flag::MachineNoisy),
+        "{:?}",
+        cell.flags
+    );
+    assert!(
+        cell.notes.iter().any(|n| n.contains("searched again")),
+        "{:?}",
+        cell.notes
+    );
+    // A machine that keeps stalling leaves the trial machine-noisy after one
+    // more search.
+    let a = FakeContender::new(ServerModel::mm1(500.0).with_stalls(1.0));
+    let mut h = Harness::new(vec![("a", a)]);
+    let p = plan(vec![spec("a")], &["json"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let cell = h.cell("a", "json");
+    assert_eq!(cell.trials[0].outcome, TrialOutcome::MachineNoisy);
+    assert_eq!(
+        cell.trials[0].steps.len(),
+        6,
+        "two searches of three attempts"
+    );
+    assert!(cell.flags.contains(&Flag::MachineNoisy));
 }
 
 /// A core that ran 30% slower around a search than the run's fastest reading
