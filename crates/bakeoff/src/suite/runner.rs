@@ -324,6 +324,8 @@ impl PlanExecution<'_> {
         began: Instant,
     ) -> Result<(), SuiteError> {
         let planned: Duration = self.budgets.iter().sum();
+        // The final pass still to come keeps its worst case.
+        let finals: Duration = self.budgets[capacity.len()..].iter().sum();
         for (i, launch) in capacity.iter().enumerate() {
             let LaunchKind::Capacity { trial } = launch.kind else {
                 continue;
@@ -346,7 +348,7 @@ impl PlanExecution<'_> {
             if again.workloads.is_empty() && !again.ws {
                 continue;
             }
-            if began.elapsed() + self.budgets[i] > planned {
+            if began.elapsed() + self.budgets[i] + finals > planned {
                 break;
             }
             match self.run_launch(&again).await {

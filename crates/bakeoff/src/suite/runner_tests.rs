@@ -245,9 +245,9 @@ async fn a_machine_noisy_trial_is_searched_again_at_the_end() {
     );
     // A machine that keeps stalling leaves the trial machine-noisy after one
     // more search.
-    let a = FakeContender::new(ServerModel::mm1(500.0).with_stalls(1.0));
-    let mut h = Harness::new(vec![("a", a)]);
-    let p = plan(vec![spec("a")], &["json"], 1, &[]);
+    let a = || FakeContender::new(ServerModel::mm1(500.0).with_stalls(1.0));
+    let mut h = Harness::new(vec![("a", a()), ("b", fc(800.0))]);
+    let p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
     h.run(&p, &CancellationToken::new()).await.unwrap();
     let cell = h.cell("a", "json");
     assert_eq!(cell.trials[0].outcome, TrialOutcome::MachineNoisy);
@@ -257,6 +257,12 @@ async fn a_machine_noisy_trial_is_searched_again_at_the_end() {
         "two searches of three attempts"
     );
     assert!(cell.flags.contains(&Flag::MachineNoisy));
+    // With no trial that ended early before it, a search again would overrun
+    // the plan's worst case: none is made.
+    let mut h = Harness::new(vec![("a", a())]);
+    let p = plan(vec![spec("a")], &["json"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    assert_eq!(h.cell("a", "json").trials[0].steps.len(), 3);
 }
 
 /// A core that ran 30% slower around a search than the run's fastest reading
