@@ -27,7 +27,7 @@ use super::{
     DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, Sampler, Warmup,
     WindowPurpose, WindowSpec, WsSpec,
 };
-use crate::model::{Cell, EqualLoad, Flag, SearchStep, Trial, WsPoint};
+use crate::model::{Cell, EqualLoad, Flag, SearchStep, Trial, TrialOutcome, WsPoint};
 use crate::workload::Workload;
 
 mod final_windows;
@@ -154,6 +154,7 @@ pub async fn run_plan(
         equal_rates: EqualRates::default(),
         measuring: Duration::ZERO,
         fastest_core_speed: sampler.core_speed(),
+        searches: Vec::new(),
     };
     for key in plan.cells() {
         let mut st = CellState {
@@ -257,6 +258,8 @@ struct PlanExecution<'a> {
     /// The fastest drift-probe reading on the contender's core so far (the
     /// first before the first launch).
     fastest_core_speed: Option<f64>,
+    /// Each search so far: whether it ended machine-noisy, and how long it took.
+    searches: Vec<(bool, Duration)>,
 }
 
 /// What a contender did at rest, right after it started.
@@ -314,18 +317,30 @@ impl PlanExecution<'_> {
     }
 
     /// Search once more each trial the machine left machine-noisy, in the
-    /// capacity pass's order, while the plan's worst case still has room for
-    /// the trial's launch: a machine that stalls comes and goes in minutes
-    /// (a machine-noisy trial ends in seconds, so the room is what it saved).
-    /// The new search replaces the trial; its steps follow the first's.
+    /// capacity pass's order: a machine that stalls comes and goes in
+    /// minutes, and a machine-noisy trial ends in seconds. Together they spend
+    /// at most what the machine-noisy trials would have taken as clean ones
+    /// (the mean of the run's clean searches each), so a run takes about as
+    /// long as on a quiet machine, plus the seconds of the voided searches, and
+    /// never past the plan's worst case (the final pass keeps its own). The new
+    /// search replaces the trial; its steps follow the first's.
     async fn search_again(
         &mut self,
         capacity: &[Launch],
         began: Instant,
     ) -> Result<(), SuiteError> {
         let planned: Duration = self.budgets.iter().sum();
-        // The final pass still to come keeps its worst case.
         let finals: Duration = self.budgets[capacity.len()..].iter().sum();
+        let (noisy, clean): (Vec<_>, Vec<_>) = self.searches.iter().partition(|(n, _)| *n);
+        let Some(typical) = clean
+            .iter()
+            .map(|(_, d)| *d)
+            .sum::<Duration>()
+            .checked_div(clean.len() as u32)
+        else {
+            return Ok(()); // no clean search to go by: the machine never let up
+        };
+        let mut room = typical * noisy.len() as u32;
         for (i, launch) in capacity.iter().enumerate() {
             let LaunchKind::Capacity { trial } = launch.kind else {
                 continue;
@@ -348,14 +363,17 @@ impl PlanExecution<'_> {
             if again.workloads.is_empty() && !again.ws {
                 continue;
             }
-            if began.elapsed() + self.budgets[i] + finals > planned {
+            let searches = again.workloads.len() as u32 + u32::from(again.ws);
+            if began.elapsed() + self.budgets[i] + finals > planned || typical * searches > room {
                 break;
             }
+            let t = Instant::now();
             match self.run_launch(&again).await {
                 Ok(()) => {}
                 Err(Abort::Cancelled) => return Err(self.interrupted()),
                 Err(Abort::Sink(e)) => return Err(SuiteError::Sink(e)),
             }
+            room = room.saturating_sub(t.elapsed());
         }
         Ok(())
     }
@@ -576,7 +594,12 @@ impl PlanExecution<'_> {
             });
         };
         let speed_before = self.sampler.core_speed();
+        let searching = Instant::now();
         let out = search_capacity(windows, &cfg, cancel, &mut on_step).await?;
+        self.searches.push((
+            out.outcome == TrialOutcome::MachineNoisy,
+            searching.elapsed(),
+        ));
         let speed_after = self.sampler.core_speed();
         // The fastest reading so far: a start the machine slowed down is not
         // the yardstick for the whole run.

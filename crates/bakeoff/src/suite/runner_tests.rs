@@ -257,8 +257,8 @@ async fn a_machine_noisy_trial_is_searched_again_at_the_end() {
         "two searches of three attempts"
     );
     assert!(cell.flags.contains(&Flag::MachineNoisy));
-    // With no trial that ended early before it, a search again would overrun
-    // the plan's worst case: none is made.
+    // With no clean search in the run to size it by (the machine never let
+    // up), none is made.
     let mut h = Harness::new(vec![("a", a())]);
     let p = plan(vec![spec("a")], &["json"], 1, &[]);
     h.run(&p, &CancellationToken::new()).await.unwrap();
