@@ -3,7 +3,9 @@
 //!
 //! Three phases (see docs/methodology.md):
 //! 1. the capacity trials, in the plan's Latin-square order, each trial an
-//!    independent search ([`search_capacity`]) — no trial is seeded from another;
+//!    independent search ([`search_capacity`]) — no trial is seeded from another —
+//!    then one more search of each trial the machine left machine-noisy, in the
+//!    time those would have taken clean (`search_again`);
 //! 2. with every trial done, the equal-load rates (half the lowest median
 //!    capacity of each workload, `EqualRates`);
 //! 3. one final launch per contender for the equal-load windows and the
