@@ -68,6 +68,12 @@ impl Harness {
         .await
     }
 
+    /// The contenders in the order they were launched.
+    fn launch_order(&self) -> Vec<String> {
+        let w = self.world.lock().unwrap();
+        w.launches.iter().map(|(n, _)| n.clone()).collect()
+    }
+
     fn cell(&self, contender: &str, workload: &str) -> &Cell {
         self.cells
             .iter()
@@ -188,14 +194,7 @@ async fn launches_interleave_contenders_across_trials() {
     let mut h = Harness::new(vec![("a", fc(500.0)), ("b", fc(500.0)), ("c", fc(500.0))]);
     let p = plan(vec![spec("a"), spec("b"), spec("c")], &["json"], 2, &[]);
     h.run(&p, &CancellationToken::new()).await.unwrap();
-    let order: Vec<String> = h
-        .world
-        .lock()
-        .unwrap()
-        .launches
-        .iter()
-        .map(|(n, _)| n.clone())
-        .collect();
+    let order = h.launch_order();
     // Capacity trials in a Latin square, then the final pass in plan order.
     assert_eq!(order, ["a", "b", "c", "b", "c", "a", "a", "b", "c"]);
     let w = h.world.lock().unwrap();
@@ -211,14 +210,7 @@ async fn a_machine_noisy_trial_is_searched_again_at_the_end() {
     let mut h = Harness::new(vec![("a", a), ("b", fc(800.0))]);
     let p = plan(vec![spec("a"), spec("b")], &["json"], 2, &[]);
     h.run(&p, &CancellationToken::new()).await.unwrap();
-    let order: Vec<String> = h
-        .world
-        .lock()
-        .unwrap()
-        .launches
-        .iter()
-        .map(|(n, _)| n.clone())
-        .collect();
+    let order = h.launch_order();
     // The Latin square, a's first trial again, then the final pass.
     assert_eq!(order, ["a", "b", "b", "a", "a", "a", "b"]);
     let cell = h.cell("a", "json");
