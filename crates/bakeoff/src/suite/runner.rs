@@ -320,12 +320,12 @@ impl PlanExecution<'_> {
 
     /// Search once more each trial the machine left machine-noisy, in the
     /// capacity pass's order: a machine that stalls comes and goes in
-    /// minutes, and a machine-noisy trial ends in seconds. Together they spend
-    /// at most what the machine-noisy trials would have taken as clean ones
+    /// minutes, and a machine-noisy trial ends in seconds. They start while
+    /// time is left of what the machine-noisy trials saved against clean ones
     /// (the mean of the run's clean searches each), so a run takes about as
-    /// long as on a quiet machine, plus the seconds of the voided searches, and
-    /// never past the plan's worst case (the final pass keeps its own). The new
-    /// search replaces the trial; its steps follow the first's.
+    /// long as on a quiet machine, at most one search more, and never past
+    /// the plan's worst case (the final pass keeps its own). The new search
+    /// replaces the trial; its steps follow the first's.
     async fn search_again(
         &mut self,
         capacity: &[Launch],
@@ -342,7 +342,8 @@ impl PlanExecution<'_> {
         else {
             return Ok(()); // no clean search to go by: the machine never let up
         };
-        let mut room = typical * noisy.len() as u32;
+        // What the machine-noisy trials saved against clean ones.
+        let mut room: Duration = noisy.iter().map(|(_, d)| typical.saturating_sub(*d)).sum();
         for (i, launch) in capacity.iter().enumerate() {
             let LaunchKind::Capacity { trial } = launch.kind else {
                 continue;
@@ -365,8 +366,7 @@ impl PlanExecution<'_> {
             if again.workloads.is_empty() && !again.ws {
                 continue;
             }
-            let searches = again.workloads.len() as u32 + u32::from(again.ws);
-            if began.elapsed() + self.budgets[i] + finals > planned || typical * searches > room {
+            if began.elapsed() + self.budgets[i] + finals > planned || room.is_zero() {
                 break;
             }
             let t = Instant::now();
