@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use bakeoff::suite::live::{worst_steal, EngineDriver, Stolen};
+use bakeoff::suite::live::{voiding_steal, worst_steal, EngineDriver, Stolen};
 use bakeoff::suite::search::{search_capacity, SearchConfig};
 use bakeoff::suite::windows::HttpWindows;
 use bakeoff::suite::Warmup;
@@ -83,13 +83,12 @@ fn machine_stalls(generator: Option<usize>) -> bool {
     let probe = bakeoff::measure::speed::idle_stalls(generator, Duration::from_secs(4), bar)
         .expect("stall probe");
     let watched: Vec<usize> = generator.into_iter().chain(driver.watched_cpus).collect();
-    let s = &probe.steal;
-    let steal = worst_steal(s.machine, &s.cpus, &watched, s.wall);
+    let steal = voiding_steal(&probe.steal, &watched);
     eprintln!(
-        "stall probe: {:.2}% of 1 ms sleeps over {bar:?} late; steal {steal:?}",
+        "stall probe: {:.2}% of 1 ms sleeps over {bar:?} late; voiding steal {steal:?}",
         probe.held * 100.0
     );
-    probe.held > 0.0005 || steal.as_ref().is_some_and(Stolen::voids)
+    probe.held > 0.0005 || steal.is_some()
 }
 
 /// The suite's driver, as `bakeoff run` builds it, on the generator's CPU.

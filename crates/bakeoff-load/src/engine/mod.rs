@@ -550,7 +550,7 @@ pub(crate) async fn drive(
         report,
         connections: cfg.connections,
         started_at,
-        stalled_after: cfg.stalled_after.max(LATE),
+        stalled_after: engine.stalled_after,
     })
 }
 

@@ -22,7 +22,7 @@ use crate::database::{Database, Postgres};
 use crate::measure::{self, PinLayout, ProcSampler};
 use crate::model::{ContenderInfo, RunStatus, RuntimeKey};
 use crate::store::Store;
-use crate::suite::live::{worst_steal, EngineDriver, Stolen, SupervisorLauncher};
+use crate::suite::live::{voiding_steal, EngineDriver, Stolen, SupervisorLauncher};
 use crate::suite::plan::default_contenders;
 use crate::suite::{
     run_plan, ContenderSpec, Plan, PlanOptions, PreviousRates, Progress, SuiteError,
@@ -39,13 +39,7 @@ const STALLS_WARNED: f64 = 0.005;
 /// (or the machine) as voids a window.
 fn stalls_warning(role: &str, cpu: Option<usize>, late: Duration) -> Option<String> {
     let probe = measure::speed::idle_stalls(cpu, Duration::from_millis(500), late).ok()?;
-    let steal = worst_steal(
-        probe.steal.machine,
-        &probe.steal.cpus,
-        &cpu.into_iter().collect::<Vec<_>>(),
-        probe.steal.wall,
-    )
-    .filter(Stolen::voids);
+    let steal = voiding_steal(&probe.steal, &cpu.into_iter().collect::<Vec<_>>());
     stalls_message(role, cpu, probe.held, steal, late)
 }
 
