@@ -9,7 +9,9 @@
 //! send schedule wakes on anyway (less often while nothing arrives). A connection therefore becomes free again up
 //! to one tick after its response arrived; the timestamps make that delay
 //! invisible to the latency figures (`SO_TIMESTAMPNS`, the time the kernel
-//! received the last bytes read).
+//! received the last bytes read). The kernel turns stamping on through deferred
+//! work the first time a socket asks, so the first replies of a process may
+//! come unstamped; those count from the read, at most a tick late.
 
 // epoll and recvmsg with SO_TIMESTAMPNS: the reason this module exists (docs/benchmarks.md).
 #![allow(unsafe_code)]
@@ -443,7 +445,7 @@ mod tests {
         tokio::task::LocalSet::new().block_on(&rt, f);
     }
 
-    /// A reply to `ping` from a peer on its own thread; then it waits for EOF.
+    /// A reply to every `ping` from a peer on its own thread, until EOF.
     fn echo_peer() -> std::net::SocketAddr {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -451,11 +453,21 @@ mod tests {
         std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
             let mut b = [0u8; 4];
-            s.read_exact(&mut b).unwrap();
-            s.write_all(b"pong").unwrap();
-            let _ = s.read(&mut b);
+            while s.read_exact(&mut b).is_ok() && s.write_all(b"pong").is_ok() {}
         });
         addr
+    }
+
+    /// One ping-pong; the kernel's arrival stamp of the reply, if it gave one.
+    async fn ping(s: &mut TickedStream) -> Option<Instant> {
+        s.write_all(b"ping").await.unwrap();
+        let mut out = [0u8; 4];
+        tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut out))
+            .await
+            .expect("the reply is harvested")
+            .unwrap();
+        assert_eq!(&out, b"pong");
+        s.take_last_rx()
     }
 
     /// Stamps are converted through the harvest's clock reading, before or after it.
@@ -485,6 +497,17 @@ mod tests {
             let run = tokio::task::spawn_local(ticker.clone().run());
             let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
             let mut s = TickedStream::new(stream, &ticker).unwrap();
+            // The first socket to ask for stamps turns them on through deferred
+            // kernel work (net_enable_timestamp): replies may come unstamped
+            // for a moment, so wait for one that is stamped.
+            let warm = Instant::now();
+            while ping(&mut s).await.is_none() {
+                assert!(
+                    warm.elapsed() < Duration::from_secs(5),
+                    "no kernel arrival stamp in 5 s"
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
             let sent = Instant::now();
             s.write_all(b"ping").await.unwrap();
             // Block this thread: the reply arrives meanwhile and is read late.
