@@ -137,6 +137,15 @@ pub struct LoadArgs {
         allow_hyphen_values = true
     )]
     pub max_time: String,
+    /// --find-capacity: the machine's steal, in percent, from which a window
+    /// is the machine's (as `bakeoff run --max-steal`).
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        requires = "find_capacity",
+        allow_hyphen_values = true
+    )]
+    pub max_steal: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -384,6 +393,13 @@ pub struct RunArgs {
     /// Multiply every phase's duration by this factor (tests use 0.1).
     #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub duration_scale: f64,
+    /// The machine's steal (the CPU time its hypervisor takes), in percent,
+    /// from which a window is the machine's and is re-run: 2 by default, up to
+    /// 33 for a host whose steal never falls below 2%. Steal only slows the
+    /// server, so capacities may read low; the run records it and its reports
+    /// say so.
+    #[arg(long, value_name = "PERCENT", allow_hyphen_values = true)]
+    pub max_steal: Option<f64>,
     /// The results database.
     #[arg(long)]
     pub db: Option<PathBuf>,

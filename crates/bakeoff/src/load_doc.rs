@@ -430,6 +430,10 @@ pub struct CapacityDoc {
     pub note: Option<String>,
     /// The whole search's wall time.
     pub elapsed_s: f64,
+    /// The machine's steal, in percent, from which a window was the
+    /// machine's (`--max-steal`; 2 by default). Raised, the capacity may
+    /// read low.
+    pub max_steal_percent: f64,
     /// Every window, in order.
     pub steps: Vec<StepDoc>,
 }
@@ -459,6 +463,7 @@ impl CapacityDoc {
         slo_p99_ms: f64,
         out: &crate::suite::SearchOutcome,
         elapsed: std::time::Duration,
+        steal_limit: live::StealLimit,
     ) -> CapacityDoc {
         CapacityDoc {
             url: url.to_string(),
@@ -467,6 +472,7 @@ impl CapacityDoc {
             capacity_rps: out.capacity,
             note: out.note.clone(),
             elapsed_s: elapsed.as_secs_f64(),
+            max_steal_percent: steal_limit.machine() * 100.0,
             steps: out
                 .steps
                 .iter()

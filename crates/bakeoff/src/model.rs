@@ -110,6 +110,11 @@ pub struct Settings {
     /// meaning `[database]` (see [`Settings::databases`]).
     #[serde(default)]
     pub databases: Vec<crate::database::Database>,
+    /// The machine's steal, in percent, from which a window was voided as the
+    /// machine's (`--max-steal`; 2 by default); none in runs stored before it
+    /// could be set, which used 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steal_percent: Option<f64>,
 }
 
 impl Settings {
@@ -121,6 +126,14 @@ impl Settings {
         } else {
             self.databases.clone()
         }
+    }
+
+    /// The steal limit the run raised above the default, in percent, if it did:
+    /// its windows with steal under it were judged as the server's, and its
+    /// capacities may read low.
+    pub fn raised_steal_limit(&self) -> Option<f64> {
+        self.max_steal_percent
+            .filter(|p| *p > crate::suite::live::STALLED_STEAL * 100.0)
     }
 }
 

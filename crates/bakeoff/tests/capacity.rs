@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use bakeoff::suite::live::{voiding_steal, worst_steal, EngineDriver, Stolen};
+use bakeoff::suite::live::{voiding_steal, worst_steal, EngineDriver, StealLimit, Stolen};
 use bakeoff::suite::search::{search_capacity, SearchConfig};
 use bakeoff::suite::windows::HttpWindows;
 use bakeoff::suite::Warmup;
@@ -61,7 +61,7 @@ async fn closed_loop(
         "a closed loop beat the ceiling: {reached:.3}×"
     );
     let wall = Duration::from_secs_f64(r.generator_wall_s);
-    let steal = worst_steal(r.steal, &r.cpu_steal, &watched, wall);
+    let steal = worst_steal(r.steal, &r.cpu_steal, &watched, wall, StealLimit::default());
     if !steal.as_ref().is_some_and(Stolen::voids) {
         assert!(
             reached >= 0.9,
@@ -83,7 +83,7 @@ fn machine_stalls(generator: Option<usize>) -> bool {
     let probe = bakeoff::measure::speed::idle_stalls(generator, Duration::from_secs(4), bar)
         .expect("stall probe");
     let watched: Vec<usize> = generator.into_iter().chain(driver.watched_cpus).collect();
-    let steal = voiding_steal(&probe.steal, &watched);
+    let steal = voiding_steal(&probe.steal, &watched, StealLimit::default());
     eprintln!(
         "stall probe: {:.2}% of 1 ms sleeps over {bar:?} late; voiding steal {steal:?}",
         probe.held * 100.0
@@ -106,6 +106,7 @@ fn driver(generator: Option<usize>) -> EngineDriver {
         threads: Default::default(),
         // The server's CPU, as `bakeoff run` watches the contender's.
         watched_cpus: cpus().1.into_iter().collect(),
+        steal_limit: StealLimit::default(),
     }
 }
 

@@ -149,6 +149,8 @@ pub(super) async fn execute(
                 },
                 // The run's own scale: the new cells compare with its others.
                 duration_scale: run.settings.duration_scale,
+                // The run's steal limit: its new cells are judged alike.
+                max_steal: run.settings.raised_steal_limit(),
                 db: args.db.clone(),
                 quiet: false,
             };

@@ -22,7 +22,7 @@ use crate::database::{Database, Postgres};
 use crate::measure::{self, PinLayout, ProcSampler};
 use crate::model::{ContenderInfo, RunStatus, RuntimeKey};
 use crate::store::Store;
-use crate::suite::live::{voiding_steal, EngineDriver, Stolen, SupervisorLauncher};
+use crate::suite::live::{voiding_steal, EngineDriver, StealLimit, Stolen, SupervisorLauncher};
 use crate::suite::plan::default_contenders;
 use crate::suite::{
     run_plan, ContenderSpec, Plan, PlanOptions, PreviousRates, Progress, SuiteError,
@@ -37,9 +37,14 @@ const STALLS_WARNED: f64 = 0.005;
 /// wakes more than `late` late (the stall rule's bar) more than
 /// [`STALLS_WARNED`] of the time, or the hypervisor takes as much of that CPU
 /// (or the machine) as voids a window.
-fn stalls_warning(role: &str, cpu: Option<usize>, late: Duration) -> Option<String> {
+fn stalls_warning(
+    role: &str,
+    cpu: Option<usize>,
+    late: Duration,
+    limit: StealLimit,
+) -> Option<String> {
     let probe = measure::speed::idle_stalls(cpu, Duration::from_millis(500), late).ok()?;
-    let steal = voiding_steal(&probe.steal, &cpu.into_iter().collect::<Vec<_>>());
+    let steal = voiding_steal(&probe.steal, &cpu.into_iter().collect::<Vec<_>>(), limit);
     stalls_message(role, cpu, probe.held, steal, late)
 }
 
@@ -71,8 +76,14 @@ fn stalls_message(
         ),
         None => return None,
     };
+    // Steal that never falls can be accepted; held-up sends cannot.
+    let hatch = if held > STALLS_WARNED {
+        ""
+    } else {
+        "; if this host's steal never falls, --max-steal PERCENT judges windows under that share of the machine as the server's (its capacities may then read low)"
+    };
     Some(format!(
-        "warning: {what}; {windows} are the machine's and are re-run, so expect machine-noisy cells (a busy or oversubscribed host): run when it is quieter, or on another machine"
+        "warning: {what}; {windows} are the machine's and are re-run, so expect machine-noisy cells (a busy or oversubscribed host): run when it is quieter, or on another machine{hatch}"
     ))
 }
 
@@ -151,6 +162,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             slo_p99: args.slo_p99.clone(),
             duration_scale: args.duration_scale,
             available_cores: cpus.len() as u32,
+            max_steal: args.max_steal,
         },
         specs,
     )
@@ -198,7 +210,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         ("generator", layout.generator),
         ("contender", layout.contender.first().copied()),
     ] {
-        if let Some(why) = stalls_warning(role, cpu, late) {
+        if let Some(why) = stalls_warning(role, cpu, late, plan.steal_limit) {
             eprintln!("{why}");
         }
     }
@@ -386,6 +398,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             .chain(&layout.database)
             .copied()
             .collect(),
+        steal_limit: plan.steal_limit,
     };
     // bakeoff's own threads (the upstream service, the sampler, the runtime)
     // share the generator's core, never the contender's.
@@ -568,12 +581,14 @@ mod tests {
         let stolen = Stolen {
             share: 0.06,
             cpu: Some(1),
+            limit: 0.05,
         };
         let w = stalls_message("contender", Some(1), 0.0, Some(stolen), late).unwrap();
         assert!(
             w.starts_with("warning: this machine's hypervisor took 6.0% of cpu 1's time (steal) while an idle thread on cpu 1 (the contender's) was timed; windows with that much steal are the machine's"),
             "{w}"
         );
+        assert!(w.ends_with("(its capacities may then read low)"), "{w}");
         assert!(stalls_message("generator", None, 0.02, None, late)
             .unwrap()
             .contains("on any CPU"));

@@ -108,9 +108,13 @@ fn summary(run: &Run) -> String {
             .map(|f| format!(", finished {f}"))
             .unwrap_or_default()
     );
+    let steal = st
+        .raised_steal_limit()
+        .map(|p| format!(", steal tolerated up to {p}%"))
+        .unwrap_or_default();
     let _ = writeln!(
         s,
-        "Settings: SLO p99 {} ms, {} trial(s), duration scale {}, workers {:?}",
+        "Settings: SLO p99 {} ms, {} trial(s), duration scale {}, workers {:?}{steal}",
         st.slo_p99_ms, st.trials, st.duration_scale, st.workers
     );
     let _ = writeln!(

@@ -209,6 +209,7 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
             sb.duration_scale.to_string(),
         ),
         ("trials", sa.trials.to_string(), sb.trials.to_string()),
+        ("steal limit (%)", steal_limit(sa), steal_limit(sb)),
         // The database is an axis: the same contender on SQLite and on
         // PostgreSQL are two runs, compared here.
         ("database", databases(sa), databases(sb)),
@@ -221,6 +222,13 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
         .filter(|(_, x, y)| x != y)
         .map(|(what, x, y)| format!("{what} differs: {x} (A) vs {y} (B)"))
         .collect()
+}
+
+/// The run's steal limit in percent: 2 unless raised (`--max-steal`).
+fn steal_limit(s: &crate::model::Settings) -> String {
+    s.raised_steal_limit()
+        .unwrap_or(crate::suite::live::STALLED_STEAL * 100.0)
+        .to_string()
 }
 
 /// "sqlite", or "sqlite,postgres" for a run that measured both.

@@ -15,6 +15,8 @@ mod indicative_tests;
 pub mod load;
 pub mod markdown;
 pub mod runtimes;
+#[cfg(test)]
+mod steal_tests;
 pub mod summary;
 pub mod table;
 pub mod text;
@@ -85,8 +87,12 @@ fn subtitle(run: &Run) -> String {
                 .join(", ")
         ),
     };
+    let steal = s
+        .raised_steal_limit()
+        .map(|p| format!(", steal tolerated up to {p}% (capacities may read low)"))
+        .unwrap_or_default();
     format!(
-        "profile {}, SLO p99 <= {} ms, {} trial{}{database}, started {}, finished {}",
+        "profile {}, SLO p99 <= {} ms, {} trial{}{database}{steal}, started {}, finished {}",
         s.profile,
         table::fmt_ms(s.slo_p99_ms),
         s.trials,
@@ -145,7 +151,19 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
 
 /// The short methodology paragraph, with this run's SLO and trial count.
 fn methodology(run: &Run) -> String {
-    format!(
+    let steal = run
+        .settings
+        .raised_steal_limit()
+        .map(|p| {
+            format!(
+                " This run raised the steal limit to {p}% of the machine's CPU time \
+                 (--max-steal; 2% by default): windows the hypervisor took less from \
+                 were judged as the server's. Steal only slows what is measured, so \
+                 its capacities may read low, never high."
+            )
+        })
+        .unwrap_or_default();
+    let text = format!(
         "Load is open-loop at fixed rates, and latency is measured from each request's \
          intended send time, so a stalled server cannot hide its queue (coordinated \
          omission corrected); service time, from the actual send, is shown alongside. \
@@ -158,7 +176,8 @@ fn methodology(run: &Run) -> String {
          Generator and contender run on separate cores when the machine allows it.",
         table::fmt_ms(run.settings.slo_p99_ms),
         run.settings.trials
-    )
+    );
+    text + &steal
 }
 
 /// The contenders that have something to say next to their numbers: a variant

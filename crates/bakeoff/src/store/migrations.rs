@@ -45,6 +45,11 @@ const MIGRATIONS: &[Migration] = &[
         fixup: None,
         rebuilds: true,
     },
+    Migration {
+        sql: include_str!("schema_v6.sql"),
+        fixup: None,
+        rebuilds: false,
+    },
 ];
 
 /// The schema version this binary knows.

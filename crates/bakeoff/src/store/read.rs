@@ -153,7 +153,8 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
     let head = conn
         .query_row(
             "SELECT started_at, finished_at, status, profile, slo_p99_ms, trials, duration_scale,
-                    contenders_json, workloads_json, workers_json, database, databases_json
+                    contenders_json, workloads_json, workers_json, database, databases_json,
+                    max_steal_percent
              FROM runs WHERE id = ?1",
             [id],
             |r| {
@@ -171,6 +172,7 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
                         workers: from_json(&r.get::<_, String>(9)?)?,
                         database: database(r, 10)?.unwrap_or_default(),
                         databases: from_json(&r.get::<_, String>(11)?)?,
+                        max_steal_percent: r.get(12)?,
                     },
                 ))
             },

@@ -34,8 +34,8 @@ pub(super) fn begin_run(
     tx.execute(
         "INSERT INTO runs (started_at, status, owner_pid, owner_start, profile, slo_p99_ms,
                            trials, duration_scale, contenders_json, workloads_json, workers_json,
-                           database, databases_json)
-         VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                           database, databases_json, max_steal_percent)
+         VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             started_at,
             pid,
@@ -49,6 +49,7 @@ pub(super) fn begin_run(
             json(&settings.workers)?,
             settings.database.as_str(),
             json(&settings.databases())?,
+            settings.max_steal_percent,
         ],
     )?;
     let run_id = tx.last_insert_rowid();

@@ -26,8 +26,8 @@ use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
 pub use stall::{
-    stall, stalled_after, voiding_steal, worst_steal, Stolen, MIN_STOLEN, STALLED_CPU_STEAL,
-    STALLED_STEAL,
+    stall, stalled_after, voiding_steal, worst_steal, StealLimit, Stolen, MIN_STOLEN,
+    STALLED_CPU_STEAL, STALLED_STEAL,
 };
 
 /// Quantiles drawn in the percentile spectrum.
@@ -245,6 +245,8 @@ pub struct EngineDriver {
     /// database's): steal on one of them, or on the generator's, voids a
     /// window as the machine's (see [`worst_steal`]).
     pub watched_cpus: Vec<usize>,
+    /// How much steal voids a window (the run's `--max-steal`).
+    pub steal_limit: StealLimit,
 }
 
 /// The generator's extra threads: a window whose one engine thread was at its
@@ -449,12 +451,12 @@ impl Driver for EngineDriver {
             let sampled_from = std::time::Instant::now();
             let mut threads = self.threads.for_rate(spec.rate);
             let mut report = self.drive(config.clone(), threads, cancel).await?;
-            let mut result = window_result(&report, &self.watched());
+            let mut result = window_result(&report, &self.watched(), self.steal_limit);
             if threads == 1 && !result.generator_valid && self.threads.limited_at(spec.rate) {
                 threads = self.threads.all();
                 before = counter.map(|c| c());
                 report = self.drive(config, threads, cancel).await?;
-                result = window_result(&report, &self.watched());
+                result = window_result(&report, &self.watched(), self.steal_limit);
             }
             result.generator_threads = threads;
             // The run lasted its warm-up, its window, and the grace unless abandoned.
@@ -523,7 +525,13 @@ impl Driver for EngineDriver {
                 stalled: stall(
                     0,
                     r.sent,
-                    worst_steal(r.steal, &r.cpu_steal, &self.watched(), spec.duration),
+                    worst_steal(
+                        r.steal,
+                        &r.cpu_steal,
+                        &self.watched(),
+                        spec.duration,
+                        self.steal_limit,
+                    ),
                     true,
                 ),
                 valid: r.valid,
@@ -579,7 +587,11 @@ fn v2(h: &Histogram<u64>) -> Option<Vec<u8>> {
 
 /// Translate an engine report into the suite's window result; steal on a
 /// `watched` CPU (or the machine's) voids it as the machine's.
-pub fn window_result(r: &load::LoadReport, watched: &[usize]) -> WindowResult {
+pub fn window_result(
+    r: &load::LoadReport,
+    watched: &[usize],
+    steal_limit: StealLimit,
+) -> WindowResult {
     let light = r.classes.get("light").map(|c| &c.latency);
     let mut histograms = Vec::new();
     for (name, h) in [
@@ -619,7 +631,7 @@ pub fn window_result(r: &load::LoadReport, watched: &[usize]) -> WindowResult {
             .is_none()
             .then(|| {
                 let wall = Duration::from_secs_f64(r.generator_wall_s);
-                let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall);
+                let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit);
                 stall(r.late_stalled, r.successes + errors, steal, kept_up(r))
             })
             .flatten(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::database::Database;
 pub use crate::model::Profile;
 use crate::model::Settings;
+use crate::suite::live::{StealLimit, STALLED_STEAL};
 use crate::workload::Workload;
 
 /// The contenders of quick and standard: the two most used frameworks of each
@@ -73,6 +74,9 @@ pub struct PlanOptions {
     pub duration_scale: f64,
     /// Cores available to this process (for the `contended` flag).
     pub available_cores: u32,
+    /// The machine's steal, in percent, from which a window is voided (none:
+    /// the default, see [`crate::suite::live::StealLimit`]).
+    pub max_steal: Option<f64>,
 }
 
 /// A contender as the plan needs it (resolved by the caller from its manifest).
@@ -112,8 +116,17 @@ pub enum PlanError {
     NoContenders,
     #[error("contender `{0}` is listed twice; name each contender once")]
     DuplicateContender(String),
+    #[error("--max-steal {0}: give the machine's steal, in percent, from which a window is the machine's: from {lo} (the default) to {hi}", lo = STALLED_STEAL * 100.0, hi = StealLimit::MAX_PERCENT)]
+    MaxSteal(f64),
     #[error(transparent)]
     DuplicateDatabase(#[from] crate::database::DuplicateDatabase),
+}
+
+/// The steal limit of `--max-steal PERCENT` (none: the default).
+pub fn steal_limit(percent: Option<f64>) -> Result<StealLimit, PlanError> {
+    percent.map_or(Ok(StealLimit::default()), |p| {
+        StealLimit::from_percent(p).ok_or(PlanError::MaxSteal(p))
+    })
 }
 
 impl From<PlanError> for crate::InputError {
@@ -312,6 +325,8 @@ pub struct Plan {
     /// cells (set by the caller; never empty, without repeats). The first is
     /// the one the other workloads' launches get.
     pub databases: Vec<Database>,
+    /// How much steal voids a window.
+    pub steal_limit: StealLimit,
 }
 
 impl Plan {
@@ -330,6 +345,7 @@ impl Plan {
             return Err(PlanError::Scale(scale));
         }
         let slo_p99_ms = parse_slo(&opts.slo_p99)?;
+        let steal_limit = steal_limit(opts.max_steal)?;
         let workloads = if opts.workloads.is_empty() {
             let mut v = match opts.profile {
                 // Standard is quick's plan plus `data`, three times, with longer
@@ -399,6 +415,7 @@ impl Plan {
             phases: Phases::for_profile(opts.profile),
             previous_equal_rates: None,
             databases: vec![Database::default()],
+            steal_limit,
         })
     }
 
@@ -441,6 +458,7 @@ impl Plan {
             workers: self.workers.clone(),
             database: self.primary_database(),
             databases: self.databases.clone(),
+            max_steal_percent: Some(self.steal_limit.machine() * 100.0),
         }
     }
 

@@ -25,6 +25,7 @@ pub(crate) fn opts(profile: Profile) -> PlanOptions {
         slo_p99: "100ms".into(),
         duration_scale: 1.0,
         available_cores: 2,
+        max_steal: None,
     }
 }
 
@@ -341,6 +342,16 @@ fn bad_options_name_the_option_and_the_fix() {
         assert!(e.contains("--slo-p99") && e.contains("100ms"), "{bad}: {e}");
     }
 
+    for bad in [1.0, 40.0, f64::NAN, -2.0] {
+        let mut o = opts(Profile::Quick);
+        o.max_steal = Some(bad);
+        let e = Plan::build(&o, cs()).unwrap_err().to_string();
+        assert!(
+            e.contains("--max-steal") && e.contains("from 2 (the default) to 33"),
+            "{bad}: {e}"
+        );
+    }
+
     let mut o = opts(Profile::Quick);
     o.workers = vec![1, 0];
     let e = Plan::build(&o, cs()).unwrap_err().to_string();
@@ -352,6 +363,20 @@ fn bad_options_name_the_option_and_the_fix() {
     assert!(e.contains("--contenders"), "{e}");
     let e = Plan::build(&opts(Profile::Quick), vec![spec("a"), spec("a")]).unwrap_err();
     assert_eq!(e, PlanError::DuplicateContender("a".into()));
+}
+
+/// The steal limit goes into the plan and its settings: 2% unless raised.
+#[test]
+fn the_steal_limit_is_the_runs_and_recorded() {
+    let p = Plan::build(&opts(Profile::Quick), vec![spec("a")]).unwrap();
+    assert!(p.steal_limit.is_default());
+    assert_eq!(p.settings().max_steal_percent, Some(2.0));
+    assert_eq!(p.settings().raised_steal_limit(), None);
+    let mut o = opts(Profile::Quick);
+    o.max_steal = Some(8.0);
+    let p = Plan::build(&o, vec![spec("a")]).unwrap();
+    assert!((p.steal_limit.machine() - 0.08).abs() < 1e-12);
+    assert_eq!(p.settings().raised_steal_limit(), Some(8.0));
 }
 
 #[test]

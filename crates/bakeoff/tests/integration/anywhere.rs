@@ -69,16 +69,19 @@ fn a_tiny_run_outside_the_clone_uses_the_built_in_contenders() {
             "node-http",
             "--duration-scale",
             "0.05",
+            // A raised steal limit is recorded with the run.
+            "--max-steal",
+            "10",
             "-q",
         ],
     );
     assert_eq!(done.code(), Some(0), "{}\n{}", done.stdout, done.stderr);
     let db = tmp.path().join("bakeoff-results/bakeoff.db");
-    let runs = bakeoff::store::Store::open(&db)
-        .unwrap()
-        .list_runs()
-        .unwrap();
+    let store = bakeoff::store::Store::open(&db).unwrap();
+    let runs = store.list_runs().unwrap();
     assert_eq!(runs.len(), 1);
+    let stored = store.load_run(runs[0].id).unwrap();
+    assert_eq!(stored.settings.raised_steal_limit(), Some(10.0));
     assert_eq!(runs[0].contenders, ["node-http"]);
     assert_eq!(runs[0].status, bakeoff::model::RunStatus::Complete);
     assert!(unpacked(tmp.path())[0]

@@ -89,6 +89,8 @@ fn load_options_at_and_beyond_their_bounds() {
         ("--timeout", &["--timeout", HUGE_DURATION, "-n", "3"]),
         ("--pin", &["--pin", "-1"]),
         ("--pin", &["--pin", "99999", "-n", "1"]),
+        ("--max-steal", &["--find-capacity", "--max-steal", "50"]),
+        ("--max-steal", &["--find-capacity", "--max-steal", "x"]),
     ];
     all_rejected(
         cases
@@ -128,6 +130,11 @@ fn run_options_at_and_beyond_their_bounds() {
         ("--slo-p99", &["--slo-p99", "100"]),
         ("--slo-p99", &["--slo-p99", "fast"]),
         ("--slo-p99", &["--slo-p99", HUGE_DURATION]),
+        ("--max-steal", &["--max-steal", "1"]),
+        ("--max-steal", &["--max-steal", "40"]),
+        ("--max-steal", &["--max-steal", "NaN"]),
+        ("--max-steal", &["--max-steal", "-5"]),
+        ("--max-steal", &["--max-steal", "lots"]),
     ];
     all_rejected(
         cases

@@ -69,6 +69,8 @@ pub(super) async fn execute(
         // The server's CPUs are not known here: the machine's steal and the
         // generator's own CPU are watched.
         watched_cpus: Vec::new(),
+        steal_limit: crate::suite::plan::steal_limit(args.max_steal)
+            .map_err(|e| input(e.to_string()))?,
     };
     let windows = HttpWindows {
         driver: &driver,
@@ -86,7 +88,7 @@ pub(super) async fn execute(
         Err(DriveError::Cancelled) => return Err(Interrupted.into()),
         Err(e) => return Err(e).context("the capacity search failed"),
     };
-    let doc = CapacityDoc::of(&url, slo_ms, &out, started.elapsed());
+    let doc = CapacityDoc::of(&url, slo_ms, &out, started.elapsed(), driver.steal_limit);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
@@ -138,12 +140,18 @@ fn summary(doc: &CapacityDoc, outcome: &TrialOutcome) -> String {
             outcome.as_str().replace('_', " ")
         ),
         TrialOutcome::MachineNoisy => {
-            "no capacity: the machine held the generator up in every retry of a window".to_string()
+            "no capacity: every retry of a window was the machine's (held-up sends or steal, below); run when the host is quieter, or, if its steal never falls, raise --max-steal".to_string()
         }
     };
     let mut text = format!("{}\n  {headline}\n", doc.url);
     if let Some(note) = &doc.note {
         text += &format!("  {note}\n");
+    }
+    if doc.max_steal_percent > crate::suite::live::STALLED_STEAL * 100.0 {
+        text += &format!(
+            "  steal tolerated up to {}% of the machine (--max-steal): the capacity may read low\n",
+            doc.max_steal_percent
+        );
     }
     text += &format!(
         "  {} windows in {:.1}s; a single search is indicative: repeat it to see its spread\n",

@@ -2,7 +2,8 @@
 //! (sends the generator held up past a bar set from the SLO, or the
 //! hypervisor's steal on the machine or a watched CPU), and the readings it
 //! rests on. The driver applies it to each window; `bakeoff run` and the
-//! known-ceiling tests apply it to their probes.
+//! known-ceiling tests apply it to their probes. [`StealLimit`] is the one
+//! part a user may move (`bakeoff run --max-steal`).
 
 use std::time::Duration;
 
@@ -29,32 +30,76 @@ pub fn stalled_after(slo: Duration) -> Duration {
     (slo / 20).max(load::LATE_SEND)
 }
 
+/// How much steal voids a window: [`STALLED_STEAL`] of the machine, and
+/// [`STALLED_CPU_STEAL`] of one watched CPU (one CPU's reading moves in whole
+/// ticks, and a quiet VM here shows 1–2% on each, so it needs more). A host
+/// whose steal never falls under that voids every window of every cell; a
+/// user there may raise the machine's share (`bakeoff run --max-steal`), the
+/// one CPU's moving with it. Steal only slows what is measured, so windows
+/// judged under a raised limit can read capacities low, never high; the run
+/// records the limit and its reports say so.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StealLimit {
+    machine: f64,
+}
+
+impl Default for StealLimit {
+    fn default() -> Self {
+        StealLimit {
+            machine: STALLED_STEAL,
+        }
+    }
+}
+
+impl StealLimit {
+    /// The highest `--max-steal` a run takes, in percent: past it the
+    /// hypervisor has a third of the machine and capacities say little.
+    pub const MAX_PERCENT: f64 = 33.0;
+
+    /// The limit at `percent` of the machine's CPU time, when it is one a
+    /// run takes: from the default up to [`StealLimit::MAX_PERCENT`].
+    pub fn from_percent(percent: f64) -> Option<StealLimit> {
+        (percent.is_finite() && (STALLED_STEAL * 100.0..=Self::MAX_PERCENT).contains(&percent))
+            .then(|| StealLimit {
+                machine: percent / 100.0,
+            })
+    }
+
+    /// The share of the machine's CPU time from which a window is voided.
+    pub fn machine(&self) -> f64 {
+        self.machine
+    }
+
+    /// The share of one watched CPU's time from which a window is voided.
+    pub fn one_cpu(&self) -> f64 {
+        self.machine * STALLED_CPU_STEAL / STALLED_STEAL
+    }
+
+    /// Whether this is the default limit rather than one a user raised.
+    pub fn is_default(&self) -> bool {
+        *self == StealLimit::default()
+    }
+}
+
 /// The hypervisor's take over a window where it matters, and where.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stolen {
     pub share: f64,
     /// `None`: the machine's average; `Some(n)`: CPU n alone.
     pub cpu: Option<usize>,
+    /// The share from which it voids a window (see [`StealLimit`]).
+    pub limit: f64,
 }
 
 impl Stolen {
-    /// The share from which it voids a window: one CPU's reading moves in
-    /// whole ticks and a quiet VM here shows 1–2% on each, so it needs more.
-    fn threshold(&self) -> f64 {
-        match self.cpu {
-            None => STALLED_STEAL,
-            Some(_) => STALLED_CPU_STEAL,
-        }
-    }
-
-    /// Whether it makes its window the machine's: at or over its threshold.
+    /// Whether it makes its window the machine's: at or over its limit.
     pub fn voids(&self) -> bool {
-        self.share >= self.threshold()
+        self.share >= self.limit
     }
 }
 
 /// The worst of the machine's steal share and each watched CPU's over a run
-/// of `wall`, against its own threshold: a hypervisor that takes the
+/// of `wall`, against its own share of `limit`: a hypervisor that takes the
 /// contender's (or the generator's) vCPU slows the measurement as much, but
 /// moves the machine's average by 1/N of it. Each reading counts from
 /// [`MIN_STOLEN`] of stolen time (the machine's summed over its CPUs, as many
@@ -65,6 +110,7 @@ pub fn worst_steal(
     cpu_steal: &[f64],
     watched: &[usize],
     wall: Duration,
+    limit: StealLimit,
 ) -> Option<Stolen> {
     let one = watched
         .iter()
@@ -72,22 +118,31 @@ pub fn worst_steal(
             cpu_steal.get(c).map(|&share| Stolen {
                 share,
                 cpu: Some(c),
+                limit: limit.one_cpu(),
             })
         })
         .filter(|s| s.share * wall.as_secs_f64() >= MIN_STOLEN.as_secs_f64());
     let cpus = cpu_steal.len().max(1) as f64;
     machine
         .filter(|share| share * wall.as_secs_f64() * cpus >= MIN_STOLEN.as_secs_f64())
-        .map(|share| Stolen { share, cpu: None })
+        .map(|share| Stolen {
+            share,
+            cpu: None,
+            limit: limit.machine(),
+        })
         .into_iter()
         .chain(one)
-        .max_by(|a, b| (a.share / a.threshold()).total_cmp(&(b.share / b.threshold())))
+        .max_by(|a, b| (a.share / a.limit).total_cmp(&(b.share / b.limit)))
 }
 
 /// The steal over a probe's span (`bakeoff_load::StealMeter`) that would void
-/// a window watching `watched`, if any.
-pub fn voiding_steal(s: &load::StealShares, watched: &[usize]) -> Option<Stolen> {
-    worst_steal(s.machine, &s.cpus, watched, s.wall).filter(Stolen::voids)
+/// a window watching `watched` under `limit`, if any.
+pub fn voiding_steal(
+    s: &load::StealShares,
+    watched: &[usize],
+    limit: StealLimit,
+) -> Option<Stolen> {
+    worst_steal(s.machine, &s.cpus, watched, s.wall, limit).filter(Stolen::voids)
 }
 
 /// Why a window is the machine's rather than the server's, if it is: the
@@ -112,8 +167,17 @@ pub fn stall(
             None => "the machine's CPU time".to_string(),
             Some(c) => format!("cpu {c}'s time"),
         };
+        let default = match s.cpu {
+            None => StealLimit::default().machine(),
+            Some(_) => StealLimit::default().one_cpu(),
+        };
+        let raised = if s.limit > default {
+            format!(", over the run's raised limit of {:.1}%", s.limit * 100.0)
+        } else {
+            String::new()
+        };
         format!(
-            "the hypervisor took {:.1}% of {of} (steal) during the window",
+            "the hypervisor took {:.1}% of {of} (steal) during the window{raised}",
             s.share * 100.0
         )
     })

@@ -25,7 +25,13 @@ fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
         .contains("1.1% of sends"));
     // A server that fell behind delays the sends itself.
     assert_eq!(stall(110, 1000, None, false), None);
-    let machine = |share| Some(Stolen { share, cpu: None });
+    let machine = |share| {
+        Some(Stolen {
+            share,
+            cpu: None,
+            limit: STALLED_STEAL,
+        })
+    };
     assert_eq!(stall(0, 1000, machine(0.019), true), None);
     assert!(stall(0, 1000, machine(0.02), false)
         .unwrap()
@@ -34,6 +40,46 @@ fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
     // One or two late sends in a window of 50 are not a stalled machine.
     assert_eq!(stall(2, 50, None, true), None);
     assert!(stall(3, 50, None, true).is_some());
+}
+
+/// `--max-steal 8`: windows with up to 8% of the machine's steal (20% of one
+/// watched CPU) are the server's; past it the stall names the raised limit.
+/// The percentages a run takes run from the default to a third.
+#[test]
+fn a_raised_steal_limit_judges_more_windows_as_the_servers() {
+    let second = Duration::from_secs(1);
+    let raised = StealLimit::from_percent(8.0).unwrap();
+    assert!((raised.one_cpu() - 0.2).abs() < 1e-9);
+    let w = worst_steal(Some(0.05), &[0.05, 0.05], &[0, 1], second, raised).unwrap();
+    assert!(!w.voids(), "{w:?}");
+    assert_eq!(stall(0, 1000, Some(w), true), None);
+    let w = worst_steal(Some(0.09), &[0.09, 0.09], &[0, 1], second, raised).unwrap();
+    assert_eq!(
+        stall(0, 1000, Some(w), true).unwrap(),
+        "the hypervisor took 9.0% of the machine's CPU time (steal) during the window, over the run's raised limit of 8.0%"
+    );
+    let w = worst_steal(Some(0.05), &[0.0, 0.21], &[0, 1], second, raised).unwrap();
+    assert_eq!(w.cpu, Some(1));
+    assert!(w.voids());
+    // Late sends void a window whatever the steal limit.
+    assert!(stall(20, 1000, None, true).is_some());
+    assert!(StealLimit::default().is_default() && !raised.is_default());
+    assert_eq!(StealLimit::from_percent(2.0), Some(StealLimit::default()));
+    for bad in [1.9, 33.1, f64::NAN, f64::INFINITY, -5.0] {
+        assert_eq!(StealLimit::from_percent(bad), None, "{bad}");
+    }
+    // Through a window.
+    let r = load::LoadReport {
+        steal: Some(0.05),
+        cpu_steal: vec![0.05, 0.05],
+        successes: 1_000,
+        generator_wall_s: 1.0,
+        ..empty_report()
+    };
+    assert!(window_result(&r, &[0, 1], StealLimit::default())
+        .stalled
+        .is_some());
+    assert_eq!(window_result(&r, &[0, 1], raised).stalled, None);
 }
 
 /// A send held up counts against the window from a twentieth of the SLO,
@@ -54,12 +100,13 @@ fn the_stall_bar_is_a_twentieth_of_the_slo() {
 fn steal_on_one_watched_cpu_voids_the_window() {
     let second = Duration::from_secs(1);
     let cpus = [0.0, 0.06, 0.0, 0.0];
-    let w = worst_steal(Some(0.015), &cpus, &[0, 1], second).unwrap();
+    let w = worst_steal(Some(0.015), &cpus, &[0, 1], second, StealLimit::default()).unwrap();
     assert_eq!(
         w,
         Stolen {
             share: 0.06,
-            cpu: Some(1)
+            cpu: Some(1),
+            limit: STALLED_CPU_STEAL,
         }
     );
     let why = stall(0, 1000, Some(w), true).unwrap();
@@ -67,23 +114,50 @@ fn steal_on_one_watched_cpu_voids_the_window() {
         why,
         "the hypervisor took 6.0% of cpu 1's time (steal) during the window"
     );
-    let unwatched = worst_steal(Some(0.015), &cpus, &[0, 2], second).unwrap();
+    let unwatched =
+        worst_steal(Some(0.015), &cpus, &[0, 2], second, StealLimit::default()).unwrap();
     assert_eq!(unwatched.cpu, None);
     assert_eq!(stall(0, 1000, Some(unwatched), true), None);
     // A watched CPU the kernel did not report is no reading.
-    assert_eq!(worst_steal(None, &cpus, &[9], second), None);
+    assert_eq!(
+        worst_steal(None, &cpus, &[9], second, StealLimit::default()),
+        None
+    );
     // 4% of one CPU is under its threshold; the machine's 2.5% is over its own.
-    let w = worst_steal(Some(0.025), &[0.0, 0.04], &[0, 1], second).unwrap();
+    let w = worst_steal(
+        Some(0.025),
+        &[0.0, 0.04],
+        &[0, 1],
+        second,
+        StealLimit::default(),
+    )
+    .unwrap();
     assert_eq!(w.cpu, None);
     assert!(stall(0, 1000, Some(w), true).is_some());
     // One 10 ms tick in a 0.2 s window reads 5%: quantization, not a stall.
-    let tick = worst_steal(Some(0.0), &[0.0, 0.05], &[1], Duration::from_millis(200));
+    let tick = worst_steal(
+        Some(0.0),
+        &[0.0, 0.05],
+        &[1],
+        Duration::from_millis(200),
+        StealLimit::default(),
+    );
     assert_eq!(tick, None);
     // The machine's share the same: 2.5% of two CPUs over 0.5 s is 25 ms,
     // two ticks and a half; over a second it is 50 ms and voids.
     let half = Duration::from_millis(500);
-    assert_eq!(worst_steal(Some(0.025), &[0.0, 0.05], &[], half), None);
-    let w = worst_steal(Some(0.025), &[0.0, 0.05], &[], second).unwrap();
+    assert_eq!(
+        worst_steal(Some(0.025), &[0.0, 0.05], &[], half, StealLimit::default()),
+        None
+    );
+    let w = worst_steal(
+        Some(0.025),
+        &[0.0, 0.05],
+        &[],
+        second,
+        StealLimit::default(),
+    )
+    .unwrap();
     assert!(w.voids() && w.cpu.is_none(), "{w:?}");
     // Through a window: the contender's CPU (1) is watched by the driver.
     let r = load::LoadReport {
@@ -93,11 +167,11 @@ fn steal_on_one_watched_cpu_voids_the_window() {
         generator_wall_s: 1.0,
         ..empty_report()
     };
-    assert!(window_result(&r, &[0, 1])
+    assert!(window_result(&r, &[0, 1], StealLimit::default())
         .stalled
         .unwrap()
         .contains("cpu 1"));
-    assert_eq!(window_result(&r, &[0]).stalled, None);
+    assert_eq!(window_result(&r, &[0], StealLimit::default()).stalled, None);
 }
 
 /// Late sends are the machine's when the generator's thread was mostly
@@ -113,7 +187,7 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         generator_wall_s: 0.4,
         ..empty_report()
     };
-    let w = window_result(&r, &[]);
+    let w = window_result(&r, &[], StealLimit::default());
     assert_eq!(w.stalled, None);
     assert!(!w.generator_valid);
     let note = w.generator_note.unwrap();
@@ -127,7 +201,7 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         generator_core_busy: Some(0.9),
         ..r.clone()
     };
-    let w = window_result(&softirq, &[]);
+    let w = window_result(&softirq, &[], StealLimit::default());
     assert!(!w.generator_valid && w.stalled.is_none());
     assert!(w.generator_note.unwrap().contains("core was busy 90%"));
     // A thread that barely ran on an idle core was held up: the machine's, retried.
@@ -136,7 +210,7 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         generator_core_busy: Some(0.3),
         ..r.clone()
     };
-    let w = window_result(&idle, &[]);
+    let w = window_result(&idle, &[], StealLimit::default());
     assert!(w.generator_valid, "{:?}", w.generator_note);
     assert!(w.stalled.unwrap().contains("held up by the machine"));
     // The window's own shares decide over the run's: a thread busy in the
@@ -146,7 +220,7 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         window_core_busy: Some(0.85),
         ..idle.clone()
     };
-    let w = window_result(&busy_window, &[]);
+    let w = window_result(&busy_window, &[], StealLimit::default());
     assert!(!w.generator_valid && w.stalled.is_none());
     assert!(w.generator_note.unwrap().contains("80% of a core"));
     // …and an idle window is the machine's though the run averaged high.
@@ -155,13 +229,15 @@ fn late_sends_of_a_busy_generator_limit_the_window_not_stall_it() {
         window_core_busy: Some(0.2),
         ..r.clone()
     };
-    assert!(window_result(&idle_window, &[]).stalled.is_some());
+    assert!(window_result(&idle_window, &[], StealLimit::default())
+        .stalled
+        .is_some());
     // A server that fell behind owns its late sends.
     let behind = load::LoadReport {
         achieved_rate: 30_000.0,
         ..r
     };
-    let w = window_result(&behind, &[]);
+    let w = window_result(&behind, &[], StealLimit::default());
     assert!(w.generator_valid && w.stalled.is_none());
 }
 
@@ -254,6 +330,7 @@ fn the_pool_follows_the_rate() {
         sessions: Vec::new(),
         threads: GeneratorThreads::default(),
         watched_cpus: Vec::new(),
+        steal_limit: StealLimit::default(),
     };
     assert_eq!(d.grace(), Duration::from_millis(200));
     assert_eq!(d.connections(10.0), 16);

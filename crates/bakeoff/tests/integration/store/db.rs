@@ -149,6 +149,9 @@ fn a_version_1_store_with_runs_is_migrated_and_still_reads() {
     assert_eq!(run.contenders[0].name, "python-flask");
     assert_eq!(run.contenders[0].disclosures, vec!["sync workers"]);
     assert_eq!(run.contenders[0].variant, None);
+    // Stored before the steal limit could be raised: it used the default.
+    assert_eq!(run.settings.max_steal_percent, None);
+    assert_eq!(run.settings.raised_steal_limit(), None);
     drop(store);
     let version: u32 = raw(&path)
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -27,6 +27,8 @@ pub(crate) fn settings() -> Settings {
         ],
         workers: vec![1, 2],
         databases: vec![Default::default()],
+        // Raised (`--max-steal 8`): the column round-trips.
+        max_steal_percent: Some(8.0),
         ..build::settings(Profile::Standard)
     }
 }
