@@ -8,6 +8,7 @@
 # Usage: bench/repeatability.sh
 #   PROFILE=standard RUNS=3 CONTENDERS=node-fastify,python-flask WORKLOADS=json,db (the defaults)
 #   PROFILE=quick RUNS=2 CONTENDERS= WORKLOADS=   (the profile's own contenders and workloads)
+#   EXTRA="--max-steal 10"   (more `bakeoff run` options, e.g. on a host whose steal never falls)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,7 @@ bin="$root/target/release/bakeoff"
 opts=(--profile "$profile" --quiet --results-dir "$work/results")
 if [[ -n "$contenders" ]]; then opts+=(--contenders "$contenders"); fi
 if [[ -n "$workloads" ]]; then opts+=(--workloads "$workloads"); fi
+if [[ -n "${EXTRA:-}" ]]; then read -ra extra <<<"$EXTRA"; opts+=("${extra[@]}"); fi
 
 for i in $(seq 1 "$runs"); do
   echo "run $i of $runs: bakeoff run ${opts[*]}"
