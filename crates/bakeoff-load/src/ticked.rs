@@ -458,9 +458,12 @@ mod tests {
         addr
     }
 
-    /// One ping-pong; the kernel's arrival stamp of the reply, if it gave one.
-    async fn ping(s: &mut TickedStream) -> Option<Instant> {
+    /// One ping-pong, the thread blocked for `hold` after the send (the reply
+    /// arrives meanwhile and is read late); the kernel's arrival stamp of the
+    /// reply, if it gave one.
+    async fn ping(s: &mut TickedStream, hold: Duration) -> Option<Instant> {
         s.write_all(b"ping").await.unwrap();
+        std::thread::sleep(hold);
         let mut out = [0u8; 4];
         tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut out))
             .await
@@ -501,7 +504,7 @@ mod tests {
             // kernel work (net_enable_timestamp): replies may come unstamped
             // for a moment, so wait for one that is stamped.
             let warm = Instant::now();
-            while ping(&mut s).await.is_none() {
+            while ping(&mut s, Duration::ZERO).await.is_none() {
                 assert!(
                     warm.elapsed() < Duration::from_secs(5),
                     "no kernel arrival stamp in 5 s"
@@ -509,16 +512,9 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             let sent = Instant::now();
-            s.write_all(b"ping").await.unwrap();
-            // Block this thread: the reply arrives meanwhile and is read late.
-            std::thread::sleep(Duration::from_millis(50));
-            let mut out = [0u8; 4];
-            tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut out))
+            let at = ping(&mut s, Duration::from_millis(50))
                 .await
-                .expect("the reply is harvested")
-                .unwrap();
-            assert_eq!(&out, b"pong");
-            let at = s.take_last_rx().expect("a kernel timestamp");
+                .expect("a kernel timestamp");
             let rtt = at - sent;
             assert!(
                 rtt < Duration::from_millis(40),
