@@ -472,7 +472,7 @@ impl CapacityDoc {
             capacity_rps: out.capacity,
             note: out.note.clone(),
             elapsed_s: elapsed.as_secs_f64(),
-            max_steal_percent: steal_limit.machine() * 100.0,
+            max_steal_percent: steal_limit.percent(),
             steps: out
                 .steps
                 .iter()

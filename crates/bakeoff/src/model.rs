@@ -133,7 +133,7 @@ impl Settings {
     /// capacities may read low.
     pub fn raised_steal_limit(&self) -> Option<f64> {
         self.max_steal_percent
-            .filter(|p| *p > crate::suite::live::STALLED_STEAL * 100.0)
+            .filter(|&p| crate::suite::live::StealLimit::is_raised(p))
     }
 }
 

@@ -227,7 +227,7 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
 /// The run's steal limit in percent: 2 unless raised (`--max-steal`).
 fn steal_limit(s: &crate::model::Settings) -> String {
     s.raised_steal_limit()
-        .unwrap_or(crate::suite::live::STALLED_STEAL * 100.0)
+        .unwrap_or(crate::suite::live::StealLimit::DEFAULT_PERCENT)
         .to_string()
 }
 

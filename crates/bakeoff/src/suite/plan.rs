@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::database::Database;
 pub use crate::model::Profile;
 use crate::model::Settings;
-use crate::suite::live::{StealLimit, STALLED_STEAL};
+use crate::suite::live::StealLimit;
 use crate::workload::Workload;
 
 /// The contenders of quick and standard: the two most used frameworks of each
@@ -116,7 +116,7 @@ pub enum PlanError {
     NoContenders,
     #[error("contender `{0}` is listed twice; name each contender once")]
     DuplicateContender(String),
-    #[error("--max-steal {0}: give the machine's steal, in percent, from which a window is the machine's: from {lo} (the default) to {hi}", lo = STALLED_STEAL * 100.0, hi = StealLimit::MAX_PERCENT)]
+    #[error("--max-steal {0}: give the machine's steal, in percent, from which a window is the machine's: from {lo} (the default) to {hi}", lo = StealLimit::DEFAULT_PERCENT, hi = StealLimit::MAX_PERCENT)]
     MaxSteal(f64),
     #[error(transparent)]
     DuplicateDatabase(#[from] crate::database::DuplicateDatabase),
@@ -458,7 +458,7 @@ impl Plan {
             workers: self.workers.clone(),
             database: self.primary_database(),
             databases: self.databases.clone(),
-            max_steal_percent: Some(self.steal_limit.machine() * 100.0),
+            max_steal_percent: Some(self.steal_limit.percent()),
         }
     }
 

@@ -377,6 +377,10 @@ fn the_steal_limit_is_the_runs_and_recorded() {
     let p = Plan::build(&o, vec![spec("a")]).unwrap();
     assert!((p.steal_limit.machine() - 0.08).abs() < 1e-12);
     assert_eq!(p.settings().raised_steal_limit(), Some(8.0));
+    // Recorded as given: 7, not 0.07 × 100 = 7.000000000000001.
+    o.max_steal = Some(7.0);
+    let p = Plan::build(&o, vec![spec("a")]).unwrap();
+    assert_eq!(p.settings().max_steal_percent, Some(7.0));
 }
 
 #[test]

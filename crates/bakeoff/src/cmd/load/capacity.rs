@@ -147,7 +147,7 @@ fn summary(doc: &CapacityDoc, outcome: &TrialOutcome) -> String {
     if let Some(note) = &doc.note {
         text += &format!("  {note}\n");
     }
-    if doc.max_steal_percent > crate::suite::live::STALLED_STEAL * 100.0 {
+    if crate::suite::live::StealLimit::is_raised(doc.max_steal_percent) {
         text += &format!(
             "  steal tolerated up to {}% of the machine (--max-steal): the capacity may read low\n",
             doc.max_steal_percent

@@ -38,20 +38,24 @@ pub fn stalled_after(slo: Duration) -> Duration {
 /// one CPU's moving with it. Steal only slows what is measured, so windows
 /// judged under a raised limit can read capacities low, never high; the run
 /// records the limit and its reports say so.
+/// Kept in percent as given, so the run records and prints `7`, not the
+/// `7.000000000000001` a share multiplied back would give.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StealLimit {
-    machine: f64,
+    percent: f64,
 }
 
 impl Default for StealLimit {
     fn default() -> Self {
         StealLimit {
-            machine: STALLED_STEAL,
+            percent: Self::DEFAULT_PERCENT,
         }
     }
 }
 
 impl StealLimit {
+    /// The default, in percent of the machine's CPU time ([`STALLED_STEAL`]).
+    pub const DEFAULT_PERCENT: f64 = STALLED_STEAL * 100.0;
     /// The highest `--max-steal` a run takes, in percent: past it the
     /// hypervisor has a third of the machine and capacities say little.
     pub const MAX_PERCENT: f64 = 33.0;
@@ -59,25 +63,33 @@ impl StealLimit {
     /// The limit at `percent` of the machine's CPU time, when it is one a
     /// run takes: from the default up to [`StealLimit::MAX_PERCENT`].
     pub fn from_percent(percent: f64) -> Option<StealLimit> {
-        (percent.is_finite() && (STALLED_STEAL * 100.0..=Self::MAX_PERCENT).contains(&percent))
-            .then(|| StealLimit {
-                machine: percent / 100.0,
-            })
+        (percent.is_finite() && (Self::DEFAULT_PERCENT..=Self::MAX_PERCENT).contains(&percent))
+            .then_some(StealLimit { percent })
+    }
+
+    /// Whether `percent` (a stored run's) is above the default.
+    pub fn is_raised(percent: f64) -> bool {
+        percent > Self::DEFAULT_PERCENT
+    }
+
+    /// The limit in percent of the machine's CPU time, as given.
+    pub fn percent(&self) -> f64 {
+        self.percent
     }
 
     /// The share of the machine's CPU time from which a window is voided.
     pub fn machine(&self) -> f64 {
-        self.machine
+        self.percent / 100.0
     }
 
     /// The share of one watched CPU's time from which a window is voided.
     pub fn one_cpu(&self) -> f64 {
-        self.machine * STALLED_CPU_STEAL / STALLED_STEAL
+        self.machine() * STALLED_CPU_STEAL / STALLED_STEAL
     }
 
     /// Whether this is the default limit rather than one a user raised.
     pub fn is_default(&self) -> bool {
-        *self == StealLimit::default()
+        !Self::is_raised(self.percent)
     }
 }
 
