@@ -586,11 +586,19 @@ pub struct Startup {
 
 /// Flags that keep a cell's capacity out of verdicts: the search could not give a
 /// plain capacity.
-pub const FLAGS_OUT_OF_VERDICTS: [Flag; 2] = [Flag::MachineNoisy, Flag::Truncated];
+pub const FLAGS_OUT_OF_VERDICTS: [Flag; 1] = [Flag::Truncated];
 
 impl Cell {
     /// Why this cell's capacity is left out of verdicts, if it is: a flag in
-    /// [`FLAGS_OUT_OF_VERDICTS`], or a trial that only gave a lower bound.
+    /// [`FLAGS_OUT_OF_VERDICTS`], a trial that only gave a lower bound, or
+    /// machine-noisy trials and no clean one.
+    ///
+    /// A machine-noisy trial is the machine's, not the server's: the stall
+    /// rule voided its windows whatever the server did. So it is left out of
+    /// the estimate and the cell's clean trials stand for it, with their own
+    /// `n` (one clean trial is indicative). A truncated or generator-limited
+    /// trial is the server's search giving only a lower bound: dropping it
+    /// would bias the estimate low, so it keeps the whole cell out.
     pub fn out_of_verdicts(&self) -> Option<Flag> {
         if let Some(f) = self
             .flags
@@ -599,10 +607,15 @@ impl Cell {
         {
             return Some(f.clone());
         }
-        self.trials
+        if self
+            .trials
             .iter()
-            .find(|t| t.outcome == TrialOutcome::GeneratorLimited)
-            .map(|_| Flag::GeneratorLimited)
+            .any(|t| t.outcome == TrialOutcome::GeneratorLimited)
+        {
+            return Some(Flag::GeneratorLimited);
+        }
+        let clean = self.capacity.is_some_and(|e| e.n > 0);
+        (self.flags.contains(&Flag::MachineNoisy) && !clean).then_some(Flag::MachineNoisy)
     }
 
     /// The capacity, unless the cell is left out of verdicts.

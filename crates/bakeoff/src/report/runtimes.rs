@@ -323,6 +323,7 @@ are listed as skipped cells.";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Cell, Flag};
     use crate::report::fixtures::{run_on_two_pythons, sample_run};
 
     #[test]
@@ -351,6 +352,32 @@ mod tests {
         assert_eq!(t.rows.len(), 2 * rv.groups.len());
         assert!(t.rows[1][4].text.starts_with("1.50x"), "{:?}", t.rows[1][4]);
         assert!(table(&runtime_versions(&sample_run())).is_none());
+    }
+
+    /// A version's machine-noisy trials leave its clean ones standing for the
+    /// ratio; a truncated trial of the oldest version withholds the group's.
+    #[test]
+    fn a_ratio_rests_on_clean_trials_but_not_on_a_lower_bound() {
+        let ratio = |run: &Run| {
+            runtime_versions(run)
+                .groups
+                .into_iter()
+                .find(|g| g.workload == Workload::Json)
+                .and_then(|g| g.versions[1].ratio_to_oldest.clone())
+        };
+        let mut run = run_on_two_pythons();
+        let json = |c: &Cell| c.workload == Workload::Json;
+        for c in run.cells.iter_mut().filter(|c| json(c)) {
+            c.flags.push(Flag::MachineNoisy);
+        }
+        assert!(ratio(&run).is_some_and(|r| (r.value - 1.5).abs() < 1e-9));
+        let oldest = run
+            .cells
+            .iter_mut()
+            .find(|c| json(c) && c.contender == "python-fastapi")
+            .unwrap();
+        oldest.flags.push(Flag::Truncated);
+        assert_eq!(ratio(&run), None);
     }
 
     #[test]

@@ -274,7 +274,7 @@ pub fn flag_meaning(flag: &Flag) -> &'static str {
         Flag::Noisy => "trials disagree by more than 10% (coefficient of variation); rerun on a quieter machine",
         Flag::Contended => "the load generator competed for CPU; figures are a lower bound",
         Flag::GeneratorLimited => "the generator could not send at the target rate; capacity may be higher (a lower bound, left out of verdicts)",
-        Flag::MachineNoisy => "the machine held the generator up in every retry, so no clean window could be had; left out of verdicts",
+        Flag::MachineNoisy => "the machine held the generator up in every retry of a trial, so that trial had no clean window and is left out; the clean trials stand, and a cell with none is left out of verdicts",
         Flag::Truncated => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
         Flag::Inconsistent => "the engine's counts disagree with an independent count (see the cell's notes)",
         Flag::Drift => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",

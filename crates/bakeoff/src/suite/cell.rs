@@ -171,8 +171,24 @@ impl CellState {
                     format!("trial {}{bound}{note}", t.index + 1)
                 })
                 .collect();
+            // A machine-noisy trial is the machine's: the clean trials stand
+            // for the cell ([`Cell::out_of_verdicts`]).
+            let clean = self.samples().len();
+            let bounded = self.trials.iter().any(|t| {
+                matches!(
+                    t.outcome,
+                    TrialOutcome::Truncated | TrialOutcome::GeneratorLimited
+                )
+            });
+            let left_out = match outcome {
+                TrialOutcome::MachineNoisy if clean > 0 && !bounded => format!(
+                    "left out of the estimate, which rests on the {clean} clean {}",
+                    if clean == 1 { "trial" } else { "trials" }
+                ),
+                _ => "left out of the estimate and of verdicts".to_string(),
+            };
             let note = format!(
-                "{} of {total} trials {what}, left out of the estimate and of verdicts; {}",
+                "{} of {total} trials {what}, {left_out}; {}",
                 hit.len(),
                 why.join("; ")
             );
@@ -350,6 +366,13 @@ mod tests {
         for flag in [Flag::Truncated, Flag::MachineNoisy, Flag::GeneratorLimited] {
             assert!(cell.flags.contains(&flag), "{flag}: {:?}", cell.flags);
         }
+        assert!(
+            cell.notes
+                .iter()
+                .any(|n| n.starts_with("1 of 4 trials machine-noisy (no clean window), left out of the estimate and of verdicts")),
+            "{:?}",
+            cell.notes
+        );
         let truncated = cell
             .notes
             .iter()
@@ -361,6 +384,50 @@ mod tests {
         );
         assert!(cell.out_of_verdicts().is_some());
         assert!(cell.verdict_capacity().is_none());
+    }
+
+    /// A machine-noisy trial is the machine's: the clean trials stand for the
+    /// cell in verdicts, with their own n; with none clean, the cell is out.
+    #[test]
+    fn clean_trials_stand_for_a_cell_whose_other_trials_were_machine_noisy() {
+        let mut st = CellState {
+            trials: vec![
+                trial(0, Some(1000.0), TrialOutcome::Confirmed),
+                trial(1, None, TrialOutcome::MachineNoisy),
+                trial(2, Some(1100.0), TrialOutcome::Confirmed),
+            ],
+            ..CellState::default()
+        };
+        let cell = st.finish(&key(), None, 4);
+        assert!(cell.flags.contains(&Flag::MachineNoisy), "{:?}", cell.flags);
+        assert_eq!(cell.out_of_verdicts(), None);
+        let cap = cell.verdict_capacity().expect("the clean trials stand");
+        assert_eq!((cap.n, cap.center()), (2, 1050.0));
+        assert!(
+            cell.notes.iter().any(|n| n.starts_with(
+                "1 of 3 trials machine-noisy (no clean window), left out of the estimate, which rests on the 2 clean trials; trial 2: note 1"
+            )),
+            "{:?}",
+            cell.notes
+        );
+
+        let mut st = CellState {
+            trials: vec![
+                trial(0, None, TrialOutcome::MachineNoisy),
+                trial(1, None, TrialOutcome::MachineNoisy),
+            ],
+            ..CellState::default()
+        };
+        let cell = st.finish(&key(), None, 4);
+        assert_eq!(cell.capacity, None);
+        assert_eq!(cell.out_of_verdicts(), Some(Flag::MachineNoisy));
+        assert!(
+            cell.notes
+                .iter()
+                .any(|n| n.contains("left out of the estimate and of verdicts")),
+            "{:?}",
+            cell.notes
+        );
     }
 
     #[test]

@@ -323,7 +323,7 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     let left_out: Vec<String> = run
         .cells
         .iter()
-        .filter(|c| c.capacity.is_some() && run.in_verdicts(c))
+        .filter(|c| run.in_verdicts(c))
         .filter_map(|c| {
             c.out_of_verdicts().map(|why| {
                 format!(
@@ -734,5 +734,37 @@ mod tests {
             .find(|r| r.contender == "node-fastify")
             .unwrap();
         assert_eq!(plan.per_core_rps, Some(4000.0));
+    }
+
+    /// A cell with machine-noisy trials and clean ones is ranked on the clean
+    /// ones; with none clean it is named among those left out.
+    #[test]
+    fn machine_noisy_cells_rank_on_their_clean_trials_or_are_named() {
+        let mut run = fixture::run();
+        let io = |c: &Cell| c.contender == "python-flask" && c.workload == Workload::Io;
+        let cell = run.cells.iter_mut().find(|c| io(c)).unwrap();
+        cell.flags.push(Flag::MachineNoisy);
+        let left_out = |a: &Advice| {
+            a.caveats
+                .iter()
+                .find(|c| c.starts_with("Left out of the ranking"))
+                .cloned()
+        };
+        let a = advise(&run, &profile("io=100", "both"), &Ecosystem::builtin());
+        assert_eq!(left_out(&a), None, "{:?}", a.caveats);
+        let flask = a
+            .plan
+            .iter()
+            .find(|r| r.contender == "python-flask")
+            .unwrap();
+        assert!(flask.per_core_rps.is_some(), "{flask:?}");
+
+        run.cells.iter_mut().find(|c| io(c)).unwrap().capacity = None;
+        let a = advise(&run, &profile("io=100", "both"), &Ecosystem::builtin());
+        let caveat = left_out(&a).expect("the cell is named");
+        assert!(
+            caveat.contains("python-flask/io (machine-noisy)"),
+            "{caveat}"
+        );
     }
 }

@@ -174,7 +174,6 @@ fn missing_capacity(run: &Run, workload: &Workload, language: &Language) -> Stri
     }
     let left_out: Vec<String> = cells_of(run, workload, language)
         .into_iter()
-        .filter(|c| c.capacity.is_some())
         .filter_map(|c| {
             c.out_of_verdicts()
                 .map(|why| format!("{} {why}", c.contender))

@@ -68,6 +68,8 @@ fn truncated_and_machine_noisy_cells_are_left_out_and_named() {
         let flag = if c.contender.starts_with("python") {
             Flag::Truncated
         } else {
+            // Every trial machine-noisy: no clean one, no capacity.
+            c.capacity = None;
             Flag::MachineNoisy
         };
         c.flags.push(flag);
@@ -82,7 +84,36 @@ fn truncated_and_machine_noisy_cells_are_left_out_and_named() {
         "{:?}",
         c5.missing
     );
-    assert!(c5.missing.iter().any(|m| m.contains("machine-noisy")));
+    assert!(
+        c5.missing
+            .iter()
+            .any(|m| m.starts_with("node/data (left out of verdicts:")
+                && m.contains("machine-noisy")),
+        "{:?}",
+        c5.missing
+    );
+
+    // With clean trials beside the machine-noisy ones, those stand: Node is no
+    // longer missing, Python (truncated) still is.
+    let clean = fixture::run();
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.workload == Workload::Data && c.contender.starts_with("node"))
+    {
+        c.capacity = clean
+            .cells
+            .iter()
+            .find(|k| k.contender == c.contender && k.workload == c.workload)
+            .and_then(|k| k.capacity);
+    }
+    let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+    assert!(
+        c5.missing.iter().all(|m| !m.starts_with("node/data")),
+        "{:?}",
+        c5.missing
+    );
+    assert!(c5.missing.iter().any(|m| m.starts_with("python/data")));
 }
 
 #[test]
