@@ -33,10 +33,10 @@ pub fn generator_saturated(cpu: f64, achieved: f64, target: Option<f64>) -> Opti
 pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
     let mut r = raw.report;
     r.generator_cpu_s = usage.cpu.as_secs_f64();
-    r.generator_wall_s = usage.wall.as_secs_f64();
+    r.generator_wall_s = usage.stolen.wall.as_secs_f64();
     r.generator_core_busy = usage.core_busy;
-    r.steal = usage.steal;
-    r.cpu_steal = usage.cpu_steal.clone();
+    r.steal = usage.stolen.machine;
+    r.cpu_steal = usage.stolen.cpus.clone();
     let cpu = usage.cpu_fraction();
     if let Some(why) = generator_saturated(cpu, r.achieved_rate, r.target_rate) {
         r.valid = false;
@@ -59,7 +59,7 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
         after: raw.stalled_after,
         max_lag: r.max_send_lag,
     };
-    if let Some(w) = stall_warning(&stalls, usage.steal) {
+    if let Some(w) = stall_warning(&stalls, usage.stolen.machine) {
         r.warnings.push(w);
     }
     if r.requests == 0 && r.valid {

@@ -13,18 +13,12 @@ use crate::LoadError;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Usage {
     pub cpu: Duration,
-    pub wall: Duration,
-    /// Share of the machine's CPU time its hypervisor took meanwhile ("steal"
-    /// in /proc/stat), where the kernel reports it.
-    pub steal: Option<f64>,
+    /// The hypervisor's take meanwhile; its `wall` is the thread's wall time.
+    pub stolen: StealShares,
     /// Share of the pinned CPU's time it was busy meanwhile (anything but idle
     /// and steal: this thread, the kernel's network work for its sockets, and
     /// whatever else runs there).
     pub core_busy: Option<f64>,
-    /// Each CPU's steal share meanwhile, indexed by CPU number (empty where
-    /// the kernel reports none): a hypervisor that takes one vCPU shows here
-    /// and not in the machine's average.
-    pub cpu_steal: Vec<f64>,
 }
 
 /// What the run reads of /proc/stat at its start and end: the steal of the
@@ -198,7 +192,7 @@ fn parse_steal(stat: &str) -> Option<(Duration, usize)> {
 impl Usage {
     /// CPU use as a fraction of one core.
     pub(crate) fn cpu_fraction(&self) -> f64 {
-        let wall = self.wall.as_secs_f64();
+        let wall = self.stolen.wall.as_secs_f64();
         if wall > 0.0 {
             self.cpu.as_secs_f64() / wall
         } else {
@@ -296,10 +290,8 @@ where
                 let (stolen, core_busy) = meter.finish();
                 let usage = Usage {
                     cpu: thread_cpu().saturating_sub(cpu0),
-                    wall: stolen.wall,
-                    steal: stolen.machine,
+                    stolen,
                     core_busy,
-                    cpu_steal: stolen.cpus,
                 };
                 Ok((value, usage))
             })();

@@ -155,8 +155,8 @@ pub async fn run(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, L
     let pin = cfg.pin_cpu;
     let (mut report, usage) = sys::on_engine_thread(pin, move || drive(cfg, engine_cancel)).await?;
     report.generator_cpu_s = usage.cpu.as_secs_f64();
-    report.steal = usage.steal;
-    report.cpu_steal = usage.cpu_steal.clone();
+    report.steal = usage.stolen.machine;
+    report.cpu_steal = usage.stolen.cpus.clone();
     if let Some(why) = crate::generator_saturated(usage.cpu_fraction(), 0.0, None) {
         report.valid = false;
         report.warnings.push(why);

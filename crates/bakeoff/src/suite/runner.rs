@@ -157,6 +157,7 @@ pub async fn run_plan(
         measuring: Duration::ZERO,
         fastest_core_speed: sampler.core_speed(),
         searches: Vec::new(),
+        again_until: None,
     };
     for key in plan.cells() {
         let mut st = CellState {
@@ -231,14 +232,24 @@ pub async fn run_plan(
 }
 
 /// (share of launches done, upper estimate of the time left) from the worst-case
-/// budget of each launch.
-fn eta(budgets: &[Duration], current: usize, started: Instant) -> (f64, Duration) {
+/// budget of each launch; while trials are searched again, from the plan's
+/// worst case (`deadline`), which they never pass.
+fn eta(
+    budgets: &[Duration],
+    current: usize,
+    started: Instant,
+    deadline: Option<Instant>,
+) -> (f64, Duration) {
     let n = budgets.len().max(1);
     let left: Duration = budgets.iter().skip(current + 1).sum();
     let here = budgets
         .get(current)
         .map_or(Duration::ZERO, |b| b.saturating_sub(started.elapsed()));
-    (current as f64 / n as f64, left + here)
+    let left = match deadline {
+        Some(d) => d.saturating_duration_since(Instant::now()),
+        None => left + here,
+    };
+    (current as f64 / n as f64, left)
 }
 
 /// The state of one plan's execution: the cells so far, the budgets, the equal-load rates.
@@ -262,6 +273,9 @@ struct PlanExecution<'a> {
     fastest_core_speed: Option<f64>,
     /// Each search so far: whether it ended machine-noisy, and how long it took.
     searches: Vec<(bool, Duration)>,
+    /// While machine-noisy trials are searched again: the plan's worst-case
+    /// end, which those searches never pass.
+    again_until: Option<Instant>,
 }
 
 /// What a contender did at rest, right after it started.
@@ -306,7 +320,12 @@ impl PlanExecution<'_> {
         rate: Option<(f64, &Workload)>,
         p99: Option<f64>,
     ) {
-        let (done, eta) = eta(&self.budgets, self.current, self.current_started);
+        let (done, eta) = eta(
+            &self.budgets,
+            self.current,
+            self.current_started,
+            self.again_until,
+        );
         (self.progress)(&Progress {
             cell: what.to_string(),
             phase,
@@ -370,7 +389,10 @@ impl PlanExecution<'_> {
                 break;
             }
             let t = Instant::now();
-            match self.run_launch(&again).await {
+            self.again_until = Some(began + planned);
+            let ran = self.run_launch(&again).await;
+            self.again_until = None;
+            match ran {
                 Ok(()) => {}
                 Err(Abort::Cancelled) => return Err(self.interrupted()),
                 Err(Abort::Sink(e)) => return Err(SuiteError::Sink(e)),
@@ -378,6 +400,16 @@ impl PlanExecution<'_> {
             room = room.saturating_sub(t.elapsed());
         }
         Ok(())
+    }
+
+    /// "trial 1/3", and "searched again" while it is.
+    fn trial_label(&self, trial: u32) -> String {
+        let again = if self.again_until.is_some() {
+            ", searched again"
+        } else {
+            ""
+        };
+        format!("trial {}/{}{again}", trial + 1, self.plan.trials)
     }
 
     async fn run_launch(&mut self, launch: &Launch) -> Result<(), Abort> {
@@ -398,11 +430,10 @@ impl PlanExecution<'_> {
         };
         let label = match launch.kind {
             LaunchKind::Capacity { trial } => format!(
-                "{} ×{}{on}, trial {}/{}",
+                "{} ×{}{on}, {}",
                 launch.contender,
                 launch.workers,
-                trial + 1,
-                self.plan.trials
+                self.trial_label(trial)
             ),
             LaunchKind::Final => {
                 format!("{} ×{}{on}, equal load", launch.contender, launch.workers)
@@ -561,7 +592,7 @@ impl PlanExecution<'_> {
         first: bool,
     ) -> Result<(), DriveError> {
         let cfg = SearchConfig::for_plan(self.plan, &key.workload, first);
-        let what = format!("{key}, trial {}/{}", trial + 1, self.plan.trials);
+        let what = format!("{key}, {}", self.trial_label(trial));
         let (driver, cancel) = (self.driver, self.cancel);
         let http = HttpWindows {
             driver,
@@ -581,10 +612,15 @@ impl PlanExecution<'_> {
         } else {
             &http
         };
-        let (budgets, current, started) = (&self.budgets, self.current, self.current_started);
+        let (budgets, current, started, until) = (
+            &self.budgets,
+            self.current,
+            self.current_started,
+            self.again_until,
+        );
         let progress = &mut *self.progress;
         let mut on_step = |s: &SearchStep| {
-            let (done, eta) = eta(budgets, current, started);
+            let (done, eta) = eta(budgets, current, started, until);
             progress(&Progress {
                 cell: what.clone(),
                 phase: ProgressPhase::Search { step: s.index },

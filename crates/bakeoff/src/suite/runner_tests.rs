@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::fakes::*;
 use super::plan::tests::{opts, spec};
-use super::plan::{ContenderSpec, Plan, PlanOptions};
+use super::plan::{ContenderSpec, Launch, LaunchKind, Plan, PlanOptions};
 use super::*;
 use crate::model::{Cell, CellStatus, Flag, StepVerdict, TrialOutcome};
 use crate::suite::plan::Profile;
@@ -234,6 +234,27 @@ async fn a_machine_noisy_trial_is_searched_again_at_the_end() {
         cell.notes.iter().any(|n| n.contains("searched again")),
         "{:?}",
         cell.notes
+    );
+    // Its progress says so, and the time left covers that search and the
+    // final pass (the plan's worst case, not the final pass alone).
+    let again = h
+        .progress
+        .iter()
+        .find(|p| p.cell.contains("trial 1/2, searched again"))
+        .expect("progress names the search again");
+    let launches = p.launches();
+    let budget = |l: &Launch| p.launch_budget(l, plan::ASSUMED_STARTUP);
+    let finals: Duration = launches
+        .iter()
+        .filter(|l| l.kind == LaunchKind::Final)
+        .map(budget)
+        .sum();
+    assert!(
+        again.eta >= budget(&launches[0]) + finals,
+        "{:?} < {:?} + {:?}",
+        again.eta,
+        budget(&launches[0]),
+        finals
     );
     // A machine that keeps stalling leaves the trial machine-noisy after one
     // more search.
