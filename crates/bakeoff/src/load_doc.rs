@@ -434,6 +434,10 @@ pub struct CapacityDoc {
     /// machine's (`--max-steal`; 2 by default). Raised, the capacity may
     /// read low.
     pub max_steal_percent: f64,
+    /// Windows judged as the server's with steal over the default 2% that
+    /// only a raised `--max-steal` let through (their reasons say so).
+    #[serde(default)]
+    pub steal_tolerated_windows: u32,
     /// Every window, in order.
     pub steps: Vec<StepDoc>,
 }
@@ -473,6 +477,7 @@ impl CapacityDoc {
             note: out.note.clone(),
             elapsed_s: elapsed.as_secs_f64(),
             max_steal_percent: steal_limit.percent(),
+            steal_tolerated_windows: out.steal_tolerated,
             steps: out
                 .steps
                 .iter()

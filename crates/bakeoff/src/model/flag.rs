@@ -23,6 +23,8 @@ pub enum Flag {
     Inconsistent,
     /// The machine slowed down during a search.
     Drift,
+    /// Windows were judged with steal only the run's raised limit let through.
+    StealTolerated,
     /// A flag this bakeoff does not know, by its name. Never one of the names
     /// above: build it with [`Flag::from_name`].
     Other(String),
@@ -30,7 +32,7 @@ pub enum Flag {
 
 impl Flag {
     /// The flags this bakeoff raises.
-    pub const KNOWN: [Flag; 7] = [
+    pub const KNOWN: [Flag; 8] = [
         Flag::Noisy,
         Flag::Contended,
         Flag::GeneratorLimited,
@@ -38,6 +40,7 @@ impl Flag {
         Flag::Truncated,
         Flag::Inconsistent,
         Flag::Drift,
+        Flag::StealTolerated,
     ];
 
     /// The flag's text in the store, the JSON documents and the reports.
@@ -50,6 +53,7 @@ impl Flag {
             Flag::Truncated => "truncated",
             Flag::Inconsistent => "inconsistent",
             Flag::Drift => "drift",
+            Flag::StealTolerated => "steal-tolerated",
             Flag::Other(name) => name,
         }
     }

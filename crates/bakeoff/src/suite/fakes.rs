@@ -43,6 +43,8 @@ pub(super) struct ServerModel {
     stall_longer_than: Option<f64>,
     /// The machine stalls this many windows more, the next ones it serves.
     stall_next: u32,
+    /// Every window not stalled ran with steal a raised limit let through.
+    steal_tolerated: bool,
     /// Requests left queued at the last cutoff, and when that was.
     backlog: f64,
     last_cutoff: Option<tokio::time::Instant>,
@@ -88,6 +90,7 @@ impl ServerModel {
             fade: None,
             stall_longer_than: None,
             stall_next: 0,
+            steal_tolerated: false,
             backlog: 0.0,
             last_cutoff: None,
         }
@@ -133,6 +136,13 @@ impl ServerModel {
     /// The machine stalls the next `n` windows (a stretch of a noisy host).
     pub(super) fn with_next_windows_stalled(mut self, n: u32) -> Self {
         self.stall_next = n;
+        self
+    }
+
+    /// Every window the machine does not stall ran with steal over the
+    /// default limit that the run's raised one let through.
+    pub(super) fn with_tolerated_steal(mut self) -> Self {
+        self.steal_tolerated = true;
         self
     }
 
@@ -362,6 +372,9 @@ impl ServerModel {
             // What the server answered over the settle and the window.
             served_rps: rate.min(c),
             stalled: stalled.then(|| "5.0% of sends left late through the generator".into()),
+            steal_tolerated: (self.steal_tolerated && !stalled).then(|| {
+                "the hypervisor took 5.0% of the machine's CPU time (steal), tolerated".into()
+            }),
             outstanding: (overload.round() as u64).max(self.backlog.round() as u64),
             duration: Duration::from_secs_f64(secs),
             generator_valid: generator.is_none(),
@@ -636,9 +649,8 @@ impl Driver for FakeDriver {
                 p50_ms: p99 / 2.0,
                 p99_ms: p99,
                 trend_p50_ms: Some([p99 / 2.0; 3]),
-                stalled: None,
                 valid: true,
-                warnings: Vec::new(),
+                ..WsResult::default()
             })
         }
         .boxed()

@@ -26,8 +26,8 @@ use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
 pub use stall::{
-    stall, stalled_after, voiding_steal, worst_steal, StealLimit, Stolen, MIN_STOLEN,
-    STALLED_CPU_STEAL, STALLED_STEAL,
+    stall, stalled_after, tolerated_steal, voiding_steal, worst_steal, StealLimit, Stolen,
+    MIN_STOLEN, STALLED_CPU_STEAL, STALLED_STEAL,
 };
 
 /// Quantiles drawn in the percentile spectrum.
@@ -512,6 +512,11 @@ impl Driver for EngineDriver {
                     errors.join(", ")
                 )));
             }
+            let watched = self.watched();
+            let steal = |limit| worst_steal(r.steal, &r.cpu_steal, &watched, spec.duration, limit);
+            // A late ws send may be the server's backpressure: only steal
+            // marks the window as the machine's.
+            let stalled = stall(0, r.sent, steal(self.steal_limit), true);
             Ok(WsResult {
                 connected: r.connected,
                 sent: r.sent,
@@ -520,20 +525,19 @@ impl Driver for EngineDriver {
                 p50_ms: ms(r.latency.value_at_quantile(0.5)),
                 p99_ms: ms(r.latency.value_at_quantile(0.99)),
                 trend_p50_ms: None,
-                // A late ws send may be the server's backpressure: only steal
-                // marks the window as the machine's.
-                stalled: stall(
-                    0,
-                    r.sent,
-                    worst_steal(
-                        r.steal,
-                        &r.cpu_steal,
-                        &self.watched(),
-                        spec.duration,
-                        self.steal_limit,
-                    ),
-                    true,
-                ),
+                steal_tolerated: stalled
+                    .is_none()
+                    .then(|| {
+                        tolerated_steal(
+                            r.steal,
+                            &r.cpu_steal,
+                            &watched,
+                            spec.duration,
+                            self.steal_limit,
+                        )
+                    })
+                    .flatten(),
+                stalled,
                 valid: r.valid,
                 warnings: r.warnings.clone(),
             })
@@ -605,6 +609,18 @@ pub fn window_result(
     }
     let errors = r.error_count();
     let busy_late = generator_late(r, r.successes + errors);
+    let wall = Duration::from_secs_f64(r.generator_wall_s);
+    let stalled = busy_late
+        .is_none()
+        .then(|| {
+            let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit);
+            stall(r.late_stalled, r.successes + errors, steal, kept_up(r))
+        })
+        .flatten();
+    let steal_tolerated = stalled
+        .is_none()
+        .then(|| tolerated_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit))
+        .flatten();
     WindowResult {
         target_rps: r.target_rate.unwrap_or(0.0),
         achieved_rps: r.achieved_rate,
@@ -627,14 +643,8 @@ pub fn window_result(
             .collect(),
         histograms,
         trend_p50_ms: r.trend.map(|t| t.thirds.map(|third| ms(third.p50_us))),
-        stalled: busy_late
-            .is_none()
-            .then(|| {
-                let wall = Duration::from_secs_f64(r.generator_wall_s);
-                let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit);
-                stall(r.late_stalled, r.successes + errors, steal, kept_up(r))
-            })
-            .flatten(),
+        stalled,
+        steal_tolerated,
         // What the server still holds: the window's unanswered requests, and
         // the settle's too when the window was abandoned early.
         outstanding: r.outstanding.max(r.unanswered),

@@ -214,6 +214,9 @@ pub struct WindowResult {
     /// The machine held the generator up (late sends, hypervisor steal): the
     /// window says nothing about the server and is re-run.
     pub stalled: Option<String>,
+    /// Steal over the default limit that the run's raised limit let through
+    /// ([`live::tolerated_steal`]): judged as the server's.
+    pub steal_tolerated: Option<String>,
     /// Requests the server still held at the window's cutoff.
     pub outstanding: u64,
     /// The measured window's length.
@@ -275,6 +278,8 @@ pub struct WsResult {
     pub trend_p50_ms: Option<[f64; 3]>,
     /// The machine held the generator up: re-run the window.
     pub stalled: Option<String>,
+    /// See [`WindowResult::steal_tolerated`].
+    pub steal_tolerated: Option<String>,
     /// False when the generator could not keep its schedule, or clients failed.
     pub valid: bool,
     pub warnings: Vec<String>,

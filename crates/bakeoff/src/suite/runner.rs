@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cell::CellState;
 use super::equal::{Cost, EqualRates};
+use super::live::StealLimit;
 use super::plan::{CellKey, Launch, LaunchKind, Plan, ASSUMED_STARTUP};
 use super::search::{search_capacity, SearchConfig, Windows, MIN_ACHIEVED_RATIO};
 use super::windows::{HttpWindows, WsWindows};
@@ -29,7 +30,7 @@ use super::{
     DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, Sampler, Warmup,
     WindowPurpose, WindowSpec, WsSpec,
 };
-use crate::model::{Cell, EqualLoad, Flag, SearchStep, Trial, TrialOutcome, WsPoint};
+use crate::model::{Cell, EqualLoad, Flag, SearchStep, StepVerdict, Trial, TrialOutcome, WsPoint};
 use crate::workload::Workload;
 
 mod final_windows;
@@ -646,8 +647,26 @@ impl PlanExecution<'_> {
             .flatten()
             .reduce(f64::max);
         self.fastest_core_speed = fastest;
+        let limit = self.plan.steal_limit;
         let st = self.state(key);
         st.check_drift(trial, [fastest, speed_before, speed_after]);
+        if out.steal_tolerated > 0 {
+            let judged = out
+                .steps
+                .iter()
+                .filter(|s| s.verdict != StepVerdict::Stalled)
+                .count();
+            st.flag(
+                Flag::StealTolerated,
+                format!(
+                    "trial {}: {} of its {judged} judged windows ran with hypervisor steal over the default {}% and under the run's raised {}% (--max-steal), judged as the server's: the capacity may read low",
+                    trial + 1,
+                    out.steal_tolerated,
+                    StealLimit::DEFAULT_PERCENT,
+                    limit.percent()
+                ),
+            );
+        }
         if let Some(n) = &out.note {
             st.notes.push(format!("trial {}: {n}", trial + 1));
         }

@@ -278,6 +278,42 @@ async fn a_machine_noisy_trial_is_searched_again_at_the_end() {
     assert_eq!(h.cell("a", "json").trials[0].steps.len(), 3);
 }
 
+/// Windows judged with steal that only the run's raised limit let through flag
+/// their cell, and its note counts them: such a capacity may read low.
+#[tokio::test(start_paused = true)]
+async fn windows_judged_under_a_raised_steal_limit_flag_their_cell() {
+    let a = FakeContender::new(ServerModel::mm1(500.0).with_tolerated_steal());
+    let mut h = Harness::new(vec![("a", a), ("b", fc(800.0))]);
+    let mut p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
+    p.steal_limit = live::StealLimit::from_percent(10.0).unwrap();
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let cell = h.cell("a", "json");
+    assert!(
+        cell.flags.contains(&Flag::StealTolerated),
+        "{:?}",
+        cell.flags
+    );
+    assert_eq!(
+        cell.out_of_verdicts(),
+        None,
+        "a lower reading is disclosed, not dropped"
+    );
+    let judged = cell.trials[0].steps.len();
+    let note = format!(
+        "trial 1: {judged} of its {judged} judged windows ran with hypervisor steal over the default 2% and under the run's raised 10% (--max-steal)"
+    );
+    assert!(
+        cell.notes.iter().any(|n| n.starts_with(&note)),
+        "{note}\n{:?}",
+        cell.notes
+    );
+    assert!(cell.trials[0]
+        .steps
+        .iter()
+        .all(|s| s.reasons.iter().any(|r| r.contains("tolerated"))));
+    assert!(!h.cell("b", "json").flags.contains(&Flag::StealTolerated));
+}
+
 /// A core that ran 30% slower around a search than the run's fastest reading
 /// flags that trial's cell `drift`, with the probe's readings; a steady core
 /// (or a faster one) flags nothing.

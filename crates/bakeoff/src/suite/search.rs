@@ -83,6 +83,8 @@ pub struct Observed {
     pub generator_limited: Option<String>,
     /// The machine held the generator up: the window says nothing about the server.
     pub stalled: Option<String>,
+    /// Steal only a raised limit let through: judged, but may read low.
+    pub steal_tolerated: Option<String>,
     /// Requests the server still held at the window's cutoff.
     pub outstanding: u64,
     /// 2xx answers per second over the whole run, settle included: an
@@ -285,6 +287,9 @@ pub struct SearchOutcome {
     pub steps: Vec<SearchStep>,
     /// Why the search ended as it did, for the cell's notes.
     pub note: Option<String>,
+    /// Windows judged as the server's with steal only a raised limit let
+    /// through ([`Observed::steal_tolerated`]).
+    pub steal_tolerated: u32,
 }
 
 /// Run the search. `on_step` sees every window as it finishes.
@@ -302,6 +307,7 @@ pub async fn search_capacity(
         steps: Vec::new(),
         fails: Vec::new(),
         planned_end: Instant::now() + cfg.without_retries(),
+        steal_tolerated: 0,
     };
     s.run().await
 }
@@ -340,6 +346,8 @@ struct Search<'a> {
     fails: Vec<f64>,
     /// When the search's planned time runs out (its worst case, retries apart).
     planned_end: Instant,
+    /// Judged windows with steal only a raised limit let through.
+    steal_tolerated: u32,
 }
 
 /// Why the long windows ended without a capacity.
@@ -372,8 +380,9 @@ impl Search<'_> {
             capacity,
             steps,
             note,
+            steal_tolerated: 0,
         };
-        Ok(match bracket {
+        let mut outcome = match bracket {
             Bracket::Closed { low, high } => {
                 let confirmed = self.confirm(low, high, leftover).await?;
                 let steps = std::mem::take(&mut self.steps);
@@ -417,7 +426,9 @@ impl Search<'_> {
                 Some(why),
                 std::mem::take(&mut self.steps),
             ),
-        })
+        };
+        outcome.steal_tolerated = self.steal_tolerated;
+        Ok(outcome)
     }
 
     /// Ramp and bisect until the bracket is narrow enough, or a bound stops it.
@@ -675,6 +686,14 @@ impl Search<'_> {
                     "driven by {} generator threads: one was at its limit",
                     o.generator_threads
                 ));
+            }
+            if let Some(t) = o
+                .steal_tolerated
+                .as_ref()
+                .filter(|_| verdict != StepVerdict::Stalled)
+            {
+                reasons.push(t.clone());
+                self.steal_tolerated += 1;
             }
             let step = SearchStep {
                 index: self.steps.len() as u32,

@@ -58,6 +58,7 @@ pub fn observed(r: &WindowResult) -> Observed {
                 .unwrap_or_else(|| "the generator fell behind its schedule".into())
         }),
         stalled: r.stalled.clone(),
+        steal_tolerated: r.steal_tolerated.clone(),
         outstanding: r.outstanding,
         served: r.served_rps,
         duration: r.duration,
@@ -131,6 +132,7 @@ pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
         trend_p50_ms: r.trend_p50_ms,
         generator_limited: (!r.valid && all_joined).then(|| r.warnings.join("; ")),
         stalled: r.stalled.clone(),
+        steal_tolerated: r.steal_tolerated.clone(),
         outstanding: 0,
         served: 0.0,
         duration: spec.duration,

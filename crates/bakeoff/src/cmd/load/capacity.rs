@@ -149,8 +149,8 @@ fn summary(doc: &CapacityDoc, outcome: &TrialOutcome) -> String {
     }
     if crate::suite::live::StealLimit::is_raised(doc.max_steal_percent) {
         text += &format!(
-            "  steal tolerated up to {}% of the machine (--max-steal): the capacity may read low\n",
-            doc.max_steal_percent
+            "  steal tolerated up to {}% of the machine (--max-steal), over the default in {} of its windows: the capacity may read low\n",
+            doc.max_steal_percent, doc.steal_tolerated_windows
         );
     }
     text += &format!(

@@ -108,6 +108,41 @@ impl Stolen {
     pub fn voids(&self) -> bool {
         self.share >= self.limit
     }
+
+    /// Whose time it was, for messages: "the machine's CPU time", "cpu 1's time".
+    fn of(&self) -> String {
+        match self.cpu {
+            None => "the machine's CPU time".to_string(),
+            Some(c) => format!("cpu {c}'s time"),
+        }
+    }
+}
+
+/// Steal that only a raised limit let through: over the default limit and
+/// under `limit`, so its window was judged as the server's. Such a window can
+/// only make the server look slower; its cell says so ([`Flag::StealTolerated`]).
+///
+/// [`Flag::StealTolerated`]: crate::model::Flag::StealTolerated
+pub fn tolerated_steal(
+    machine: Option<f64>,
+    cpu_steal: &[f64],
+    watched: &[usize],
+    wall: Duration,
+    limit: StealLimit,
+) -> Option<String> {
+    let voided =
+        |limit| worst_steal(machine, cpu_steal, watched, wall, limit).filter(Stolen::voids);
+    if limit.is_default() || voided(limit).is_some() {
+        return None;
+    }
+    voided(StealLimit::default()).map(|s| {
+        format!(
+            "the hypervisor took {:.1}% of {} (steal), over the default limit and under the run's raised {}%: judged as the server's",
+            s.share * 100.0,
+            s.of(),
+            limit.percent()
+        )
+    })
 }
 
 /// The worst of the machine's steal share and each watched CPU's over a run
@@ -175,10 +210,7 @@ pub fn stall(
         ));
     }
     steal.filter(Stolen::voids).map(|s| {
-        let of = match s.cpu {
-            None => "the machine's CPU time".to_string(),
-            Some(c) => format!("cpu {c}'s time"),
-        };
+        let of = s.of();
         let default = match s.cpu {
             None => StealLimit::default().machine(),
             Some(_) => StealLimit::default().one_cpu(),

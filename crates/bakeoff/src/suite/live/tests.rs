@@ -80,6 +80,36 @@ fn a_raised_steal_limit_judges_more_windows_as_the_servers() {
         .stalled
         .is_some());
     assert_eq!(window_result(&r, &[0, 1], raised).stalled, None);
+    // Judged as the server's, and said to be: over the default, under the raised.
+    assert_eq!(
+        window_result(&r, &[0, 1], raised).steal_tolerated.as_deref(),
+        Some("the hypervisor took 5.0% of the machine's CPU time (steal), over the default limit and under the run's raised 8%: judged as the server's")
+    );
+    assert_eq!(
+        window_result(&r, &[0, 1], StealLimit::default()).steal_tolerated,
+        None
+    );
+    let voided = load::LoadReport {
+        steal: Some(0.09),
+        cpu_steal: vec![0.09, 0.09],
+        ..r.clone()
+    };
+    assert_eq!(
+        window_result(&voided, &[0, 1], raised).steal_tolerated,
+        None
+    );
+    let quiet = load::LoadReport {
+        steal: Some(0.01),
+        cpu_steal: vec![0.01, 0.01],
+        ..r
+    };
+    assert_eq!(window_result(&quiet, &[0, 1], raised).steal_tolerated, None);
+    // One watched CPU: 6% is over its default 5% and under its raised 20%.
+    let one = tolerated_steal(Some(0.01), &[0.0, 0.06], &[0, 1], second, raised).unwrap();
+    assert!(
+        one.starts_with("the hypervisor took 6.0% of cpu 1's time"),
+        "{one}"
+    );
 }
 
 /// A send held up counts against the window from a twentieth of the SLO,
