@@ -41,6 +41,9 @@ pub(super) struct ServerModel {
     fade: Option<(f64, f64)>,
     /// Windows longer than this many seconds are stalled by the machine.
     stall_longer_than: Option<f64>,
+    /// ... once this many such windows have run unstalled.
+    stall_long_after: u32,
+    long_seen: u32,
     /// The machine stalls this many windows more, the next ones it serves.
     stall_next: u32,
     /// Every window not stalled ran with steal a raised limit let through.
@@ -89,6 +92,8 @@ impl ServerModel {
             stalls: 0.0,
             fade: None,
             stall_longer_than: None,
+            stall_long_after: 0,
+            long_seen: 0,
             stall_next: 0,
             steal_tolerated: false,
             backlog: 0.0,
@@ -149,6 +154,14 @@ impl ServerModel {
     /// The machine stalls every window longer than `secs` (the long ones).
     pub(super) fn with_long_windows_stalled(mut self, secs: f64) -> Self {
         self.stall_longer_than = Some(secs);
+        self
+    }
+
+    /// The machine stalls every window longer than `secs` once `n` of them
+    /// have run (a host that turns noisy in the middle of a confirmation).
+    pub(super) fn with_long_windows_stalled_after(mut self, secs: f64, n: u32) -> Self {
+        self.stall_longer_than = Some(secs);
+        self.stall_long_after = n;
         self
     }
 
@@ -254,9 +267,11 @@ impl ServerModel {
         } else {
             (0.0, 0.0)
         };
+        let long = self.stall_longer_than.is_some_and(|s| planned > s);
         let stalled = (self.stalls > 0.0 && self.unit() < self.stalls)
-            || self.stall_longer_than.is_some_and(|s| planned > s)
+            || (long && self.long_seen >= self.stall_long_after)
             || self.stall_next > 0;
+        self.long_seen += u32::from(long);
         self.stall_next = self.stall_next.saturating_sub(1);
         let stall_s = if stalled { 0.2 } else { 0.0 };
         let dt = planned / ARRIVALS as f64;

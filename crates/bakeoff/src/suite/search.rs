@@ -608,11 +608,15 @@ impl Search<'_> {
                 purpose: WindowPurpose::Confirm,
             };
             let next = match self.attempt(StepPhase::Confirm, probe).await? {
+                // The machine's, even after a rate held: the trial is searched
+                // again, and its cell's clean trials stand for it meanwhile
+                // (a truncated "lower bound" would keep the cell out).
                 Attempt::Stalled(why) => {
-                    return Ok(Err(match held {
-                        None => Unconfirmed::Stalled(why),
-                        low => Unconfirmed::Short { low, why },
-                    }))
+                    let why = match held {
+                        Some(h) => format!("{why}; a confirmation window had held {h:.0} req/s"),
+                        None => why,
+                    };
+                    return Ok(Err(Unconfirmed::Stalled(why)));
                 }
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     fails_in_a_row = 0;

@@ -412,6 +412,36 @@ async fn a_confirmation_the_machine_always_stalls_is_machine_noisy() {
     assert_eq!(stalled as u32, c.max_retries + 1, "{:?}", out.steps);
 }
 
+/// A machine that turns noisy after a confirmation held, while the search
+/// closes the bracket above it: the trial is the machine's (searched again,
+/// its cell's clean trials standing), not a truncated lower bound.
+#[tokio::test(start_paused = true)]
+async fn a_stall_after_a_held_confirmation_is_machine_noisy() {
+    let c = cfg(Workload::Json);
+    // Long windows fail at the candidate (the server fades), the step down
+    // holds, and every long window after those two stalls.
+    let model = ServerModel::knee(1_000.0)
+        .with_fade(1.0, 0.8)
+        .with_long_windows_stalled_after(2.0, 2);
+    let out = search(model, &c).await;
+    let confirms: Vec<StepVerdict> = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Confirm)
+        .map(|s| s.verdict)
+        .collect();
+    assert_eq!(
+        &confirms[..2],
+        [StepVerdict::Fail, StepVerdict::Pass],
+        "{:?}",
+        out.steps
+    );
+    assert_eq!(out.outcome, TrialOutcome::MachineNoisy, "{:?}", out.steps);
+    assert_eq!(out.capacity, None);
+    let note = out.note.unwrap();
+    assert!(note.contains("a confirmation window had held"), "{note}");
+}
+
 /// The real profiles' settings (time budget included) still converge.
 #[tokio::test(start_paused = true)]
 async fn converges_under_the_profiles_own_limits() {
