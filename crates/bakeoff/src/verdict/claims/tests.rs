@@ -241,6 +241,57 @@ fn newer_node_is_checked_against_the_oldest_version() {
     assert!(one.reason.contains("--node 22,24"), "{}", one.reason);
 }
 
+/// A version claim is indicative when the improvement it names rests on one
+/// trial, not whenever some other pair does.
+#[test]
+fn a_version_claim_is_indicative_only_through_the_pair_it_rests_on() {
+    let with_versions = |single: u32, multi: u32| {
+        let mut run = fixture::run();
+        let base = run
+            .contenders
+            .iter()
+            .find(|c| c.language == Language::Node)
+            .unwrap()
+            .clone();
+        let mut json = run.cell(&base.name, &Workload::Json).unwrap().clone();
+        let old = 10_000.0;
+        json.capacity = Some(estimate(old, 100.0, 3));
+        let i = run
+            .cells
+            .iter()
+            .position(|c| c.contender == base.name && c.workload == Workload::Json)
+            .unwrap();
+        run.cells[i] = json.clone();
+        // Node 22 from one trial, Node 24 from three.
+        for (major, factor, n) in [
+            (22, 1.0 + f64::from(single) / 100.0, 1),
+            (24, 1.0 + f64::from(multi) / 100.0, 3),
+        ] {
+            let mut c = base.clone();
+            c.name = format!("{}-node{major}", base.name);
+            c.runtime_version = format!("v{major}.1.0");
+            run.contenders.push(c);
+            let mut cell = json.clone();
+            cell.contender = format!("{}-node{major}", base.name);
+            cell.capacity = Some(estimate(old * factor, 100.0, n));
+            run.cells.push(cell);
+        }
+        check_all(&run).into_iter().find(|c| c.id == 8).unwrap()
+    };
+    // The named 40% rests on three trials a side; the single-trial 30% beside it
+    // does not make the verdict indicative.
+    let r = with_versions(30, 40);
+    assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
+    assert!(r.reason.contains("40%") && !r.indicative, "{r:?}");
+    // The named 60% rests on one trial: indicative.
+    let r = with_versions(60, 40);
+    assert!(r.reason.contains("60%") && r.indicative, "{r:?}");
+    // Nothing faster, with one pair on a single trial: indicative too.
+    let r = with_versions(0, 0);
+    assert_eq!(r.verdict, Verdict::NotSupported, "{r:?}");
+    assert!(r.indicative, "{r:?}");
+}
+
 #[test]
 fn version_keys_order_numerically() {
     assert!(version_key("3.9.18") < version_key("3.13.0"));

@@ -7,7 +7,7 @@
 use super::{ClaimResult, Draft, Source, Verdict};
 use crate::contender::runtimes::split_name;
 use crate::model::{ContenderInfo, Language, Run, RuntimeKey};
-use crate::verdict::Order;
+use crate::verdict::{compare_estimates, is_indicative, Order};
 
 /// The smallest improvement that supports "faster".
 const MEANINGFUL: f64 = 0.10;
@@ -44,10 +44,16 @@ fn version_pairs<'a>(
     out
 }
 
-/// Compare every pair per workload; returns the largest clear improvement.
-fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> Option<(f64, String)> {
+/// The largest clear improvement: (speedup, workload, whether it rests on a
+/// single trial).
+type Best = Option<(f64, String, bool)>;
+
+/// Compare every pair per workload; returns the largest clear improvement, and
+/// whether any pair rested on a single trial.
+fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> (Best, bool) {
     let label = language.label();
-    let mut best: Option<(f64, String)> = None;
+    let mut best: Best = None;
+    let mut any_single = false;
     for (old, new) in version_pairs(run, language) {
         for cell in run.cells.iter().filter(|c| c.contender == old.name) {
             let (Some(o), Some(n)) = (
@@ -70,20 +76,28 @@ fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> Option<(f6
                 speedup * 100.0,
                 "% change",
             );
-            if d.compare(&n, &o) == Order::Greater
-                && best.as_ref().is_none_or(|(s, _)| speedup > *s)
+            let single = is_indicative(&n, &o);
+            any_single |= single;
+            if compare_estimates(&n, &o) == Order::Greater
+                && best.as_ref().is_none_or(|(s, ..)| speedup > *s)
             {
-                best = Some((speedup, cell.workload.to_string()));
+                best = Some((speedup, cell.workload.to_string(), single));
             }
         }
     }
-    best
+    (best, any_single)
 }
 
-/// The verdict from the largest clear improvement, if any was measured.
-fn decide(d: &mut Draft, best: Option<(f64, String)>, newer: &str) {
+/// The verdict from the largest clear improvement, if any was measured. It is
+/// indicative when the improvement it names rests on a single trial; "not
+/// faster" is when any pair does, since that pair could have been.
+fn decide(d: &mut Draft, (best, any_single): (Best, bool), newer: &str) {
+    d.indicative = match &best {
+        Some((.., single)) => *single,
+        None => any_single,
+    };
     match best {
-        Some((s, w)) => {
+        Some((s, w, _)) => {
             d.verdict = if s >= MEANINGFUL {
                 Verdict::Supported
             } else {
