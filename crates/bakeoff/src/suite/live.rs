@@ -513,10 +513,16 @@ impl Driver for EngineDriver {
                 )));
             }
             let watched = self.watched();
-            let steal = |limit| worst_steal(r.steal, &r.cpu_steal, &watched, spec.duration, limit);
+            let steal = worst_steal(
+                r.steal,
+                &r.cpu_steal,
+                &watched,
+                spec.duration,
+                self.steal_limit,
+            );
             // A late ws send may be the server's backpressure: only steal
             // marks the window as the machine's.
-            let stalled = stall(0, r.sent, steal(self.steal_limit), true);
+            let stalled = stall(0, r.sent, steal, true);
             Ok(WsResult {
                 connected: r.connected,
                 sent: r.sent,
