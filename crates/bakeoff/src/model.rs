@@ -614,8 +614,9 @@ impl Cell {
         {
             return Some(Flag::GeneratorLimited);
         }
-        let clean = self.capacity.is_some_and(|e| e.n > 0);
-        (self.flags.contains(&Flag::MachineNoisy) && !clean).then_some(Flag::MachineNoisy)
+        // The capacity is the clean trials' estimate: none, no clean trial.
+        (self.flags.contains(&Flag::MachineNoisy) && self.capacity.is_none())
+            .then_some(Flag::MachineNoisy)
     }
 
     /// The capacity, unless the cell is left out of verdicts.

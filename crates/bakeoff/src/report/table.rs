@@ -278,7 +278,7 @@ pub fn flag_meaning(flag: &Flag) -> &'static str {
         Flag::Truncated => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
         Flag::Inconsistent => "the engine's counts disagree with an independent count (see the cell's notes)",
         Flag::Drift => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",
-        Flag::StealTolerated => "windows of its search ran with hypervisor steal over the default 2% and under the run's raised --max-steal, and were judged as the server's: its capacity may read low, never high",
+        Flag::StealTolerated => "windows of its search ran with hypervisor steal over the default limit (2% of the machine, 5% of one CPU) and under the run's raised --max-steal, and were judged as the server's: its capacity may read low, never high",
         Flag::Other(_) => "see the cell's notes",
     }
 }

@@ -131,6 +131,15 @@ impl CellState {
     /// Flag and explain the trials that are not samples, one line per outcome.
     fn flag_unsampled_trials(&mut self) {
         let total = self.trials.len();
+        // A machine-noisy trial is the machine's: the clean trials stand for
+        // the cell unless a lower bound keeps it out ([`Cell::out_of_verdicts`]).
+        let clean = self.samples().len();
+        let bounded = self.trials.iter().any(|t| {
+            matches!(
+                t.outcome,
+                TrialOutcome::Truncated | TrialOutcome::GeneratorLimited
+            )
+        });
         for (outcome, flag, what) in [
             (
                 TrialOutcome::Truncated,
@@ -171,15 +180,6 @@ impl CellState {
                     format!("trial {}{bound}{note}", t.index + 1)
                 })
                 .collect();
-            // A machine-noisy trial is the machine's: the clean trials stand
-            // for the cell ([`Cell::out_of_verdicts`]).
-            let clean = self.samples().len();
-            let bounded = self.trials.iter().any(|t| {
-                matches!(
-                    t.outcome,
-                    TrialOutcome::Truncated | TrialOutcome::GeneratorLimited
-                )
-            });
             let left_out = match outcome {
                 TrialOutcome::MachineNoisy if clean > 0 && !bounded => format!(
                     "left out of the estimate, which rests on the {clean} clean {}",

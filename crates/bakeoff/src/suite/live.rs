@@ -522,6 +522,7 @@ impl Driver for EngineDriver {
             );
             // A late ws send may be the server's backpressure: only steal
             // marks the window as the machine's.
+            let steal_tolerated = tolerated_steal(steal.as_ref());
             let stalled = stall(0, r.sent, steal, true);
             Ok(WsResult {
                 connected: r.connected,
@@ -531,18 +532,7 @@ impl Driver for EngineDriver {
                 p50_ms: ms(r.latency.value_at_quantile(0.5)),
                 p99_ms: ms(r.latency.value_at_quantile(0.99)),
                 trend_p50_ms: None,
-                steal_tolerated: stalled
-                    .is_none()
-                    .then(|| {
-                        tolerated_steal(
-                            r.steal,
-                            &r.cpu_steal,
-                            &watched,
-                            spec.duration,
-                            self.steal_limit,
-                        )
-                    })
-                    .flatten(),
+                steal_tolerated: steal_tolerated.filter(|_| stalled.is_none()),
                 stalled,
                 valid: r.valid,
                 warnings: r.warnings.clone(),
@@ -616,17 +606,13 @@ pub fn window_result(
     let errors = r.error_count();
     let busy_late = generator_late(r, r.successes + errors);
     let wall = Duration::from_secs_f64(r.generator_wall_s);
+    let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit);
+    let steal_tolerated = tolerated_steal(steal.as_ref());
     let stalled = busy_late
         .is_none()
-        .then(|| {
-            let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit);
-            stall(r.late_stalled, r.successes + errors, steal, kept_up(r))
-        })
+        .then(|| stall(r.late_stalled, r.successes + errors, steal, kept_up(r)))
         .flatten();
-    let steal_tolerated = stalled
-        .is_none()
-        .then(|| tolerated_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit))
-        .flatten();
+    let steal_tolerated = steal_tolerated.filter(|_| stalled.is_none());
     WindowResult {
         target_rps: r.target_rate.unwrap_or(0.0),
         achieved_rps: r.achieved_rate,

@@ -22,7 +22,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::cell::CellState;
 use super::equal::{Cost, EqualRates};
-use super::live::StealLimit;
 use super::plan::{CellKey, Launch, LaunchKind, Plan, ASSUMED_STARTUP};
 use super::search::{search_capacity, SearchConfig, Windows, MIN_ACHIEVED_RATIO};
 use super::windows::{HttpWindows, WsWindows};
@@ -659,10 +658,9 @@ impl PlanExecution<'_> {
             st.flag(
                 Flag::StealTolerated,
                 format!(
-                    "trial {}: {} of its {judged} judged windows ran with hypervisor steal over the default {}% and under the run's raised {}% (--max-steal), judged as the server's: the capacity may read low",
+                    "trial {}: {} of its {judged} judged windows ran with hypervisor steal over the default limit and under the run's raised --max-steal {}, judged as the server's: the capacity may read low",
                     trial + 1,
                     out.steal_tolerated,
-                    StealLimit::DEFAULT_PERCENT,
                     limit.percent()
                 ),
             );

@@ -300,7 +300,7 @@ async fn windows_judged_under_a_raised_steal_limit_flag_their_cell() {
     );
     let judged = cell.trials[0].steps.len();
     let note = format!(
-        "trial 1: {judged} of its {judged} judged windows ran with hypervisor steal over the default 2% and under the run's raised 10% (--max-steal)"
+        "trial 1: {judged} of its {judged} judged windows ran with hypervisor steal over the default limit and under the run's raised --max-steal 10,"
     );
     assert!(
         cell.notes.iter().any(|n| n.starts_with(&note)),

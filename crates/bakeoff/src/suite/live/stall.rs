@@ -109,6 +109,14 @@ impl Stolen {
         self.share >= self.limit
     }
 
+    /// What its limit would be by default: 2% of the machine, 5% of one CPU.
+    fn default_limit(&self) -> f64 {
+        match self.cpu {
+            None => StealLimit::default().machine(),
+            Some(_) => StealLimit::default().one_cpu(),
+        }
+    }
+
     /// Whose time it was, for messages: "the machine's CPU time", "cpu 1's time".
     fn of(&self) -> String {
         match self.cpu {
@@ -118,31 +126,25 @@ impl Stolen {
     }
 }
 
-/// Steal that only a raised limit let through: over the default limit and
-/// under `limit`, so its window was judged as the server's. Such a window can
-/// only make the server look slower; its cell says so ([`Flag::StealTolerated`]).
+/// Why a window's steal was judged as the server's only because the run's
+/// limit was raised: the reading ([`worst_steal`] at the run's limit) is over
+/// its default limit and under its raised one. (Both limits scale together, so
+/// the worst reading is the same under either.) Such a window can only make
+/// the server look slower; its cell says so ([`Flag::StealTolerated`]).
 ///
 /// [`Flag::StealTolerated`]: crate::model::Flag::StealTolerated
-pub fn tolerated_steal(
-    machine: Option<f64>,
-    cpu_steal: &[f64],
-    watched: &[usize],
-    wall: Duration,
-    limit: StealLimit,
-) -> Option<String> {
-    let voided =
-        |limit| worst_steal(machine, cpu_steal, watched, wall, limit).filter(Stolen::voids);
-    if limit.is_default() || voided(limit).is_some() {
-        return None;
-    }
-    voided(StealLimit::default()).map(|s| {
-        format!(
-            "the hypervisor took {:.1}% of {} (steal), over the default limit and under the run's raised {}%: judged as the server's",
-            s.share * 100.0,
-            s.of(),
-            limit.percent()
-        )
-    })
+pub fn tolerated_steal(steal: Option<&Stolen>) -> Option<String> {
+    steal
+        .filter(|s| !s.voids() && s.share >= s.default_limit())
+        .map(|s| {
+            format!(
+                "the hypervisor took {:.1}% of {} (steal), over its default limit of {:.1}% and under the run's raised {:.1}%: judged as the server's",
+                s.share * 100.0,
+                s.of(),
+                s.default_limit() * 100.0,
+                s.limit * 100.0
+            )
+        })
 }
 
 /// The worst of the machine's steal share and each watched CPU's over a run
@@ -211,11 +213,7 @@ pub fn stall(
     }
     steal.filter(Stolen::voids).map(|s| {
         let of = s.of();
-        let default = match s.cpu {
-            None => StealLimit::default().machine(),
-            Some(_) => StealLimit::default().one_cpu(),
-        };
-        let raised = if s.limit > default {
+        let raised = if s.limit > s.default_limit() {
             format!(", over the run's raised limit of {:.1}%", s.limit * 100.0)
         } else {
             String::new()

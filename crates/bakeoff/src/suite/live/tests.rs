@@ -83,7 +83,7 @@ fn a_raised_steal_limit_judges_more_windows_as_the_servers() {
     // Judged as the server's, and said to be: over the default, under the raised.
     assert_eq!(
         window_result(&r, &[0, 1], raised).steal_tolerated.as_deref(),
-        Some("the hypervisor took 5.0% of the machine's CPU time (steal), over the default limit and under the run's raised 8%: judged as the server's")
+        Some("the hypervisor took 5.0% of the machine's CPU time (steal), over its default limit of 2.0% and under the run's raised 8.0%: judged as the server's")
     );
     assert_eq!(
         window_result(&r, &[0, 1], StealLimit::default()).steal_tolerated,
@@ -104,12 +104,22 @@ fn a_raised_steal_limit_judges_more_windows_as_the_servers() {
         ..r
     };
     assert_eq!(window_result(&quiet, &[0, 1], raised).steal_tolerated, None);
-    // One watched CPU: 6% is over its default 5% and under its raised 20%.
-    let one = tolerated_steal(Some(0.01), &[0.0, 0.06], &[0, 1], second, raised).unwrap();
-    assert!(
-        one.starts_with("the hypervisor took 6.0% of cpu 1's time"),
-        "{one}"
+    // One watched CPU: 6% is over its default 5% and under its raised 20%,
+    // and the message gives that CPU's limits, not the machine's.
+    let w = worst_steal(Some(0.01), &[0.0, 0.06], &[0, 1], second, raised);
+    assert_eq!(
+        tolerated_steal(w.as_ref()).as_deref(),
+        Some("the hypervisor took 6.0% of cpu 1's time (steal), over its default limit of 5.0% and under the run's raised 20.0%: judged as the server's")
     );
+    // Under the default limit nothing is tolerated: it voids or it is under.
+    let w = worst_steal(
+        Some(0.01),
+        &[0.0, 0.06],
+        &[0, 1],
+        second,
+        StealLimit::default(),
+    );
+    assert_eq!(tolerated_steal(w.as_ref()), None);
 }
 
 /// A send held up counts against the window from a twentieth of the SLO,
