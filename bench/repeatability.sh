@@ -58,7 +58,7 @@ print()
 print("capacity per run (req/s; msg/s for ws), CV and largest gap across the runs")
 head = ["contender", "workload"] + [f"run {r}" for r in runs] + ["CV", "max/min"]
 print(" | ".join(head))
-cvs, gaps = [], []
+cvs, gaps, partial = [], [], []
 for (contender, workload), by_run in sorted(cells.items()):
     row, values = [contender, workload], []
     for r in runs:
@@ -74,6 +74,13 @@ for (contender, workload), by_run in sorted(cells.items()):
         cvs.append(cv)
         gaps.append(gap)
         row += [f"{cv * 100:.1f}%", f"{gap:.3f}"]
+    elif len(values) >= 2:
+        # Some runs left the cell out: the spread of those that did not, said
+        # as such, and kept out of the every-run summary below.
+        gap = max(values) / min(values)
+        partial.append(gap)
+        row += [f"({len(values)} of {len(runs)} runs) "
+                f"{statistics.stdev(values) / statistics.mean(values) * 100:.1f}%", f"{gap:.3f}"]
     else:
         row += ["-", "-"]
     print(" | ".join(row))
@@ -82,5 +89,9 @@ if cvs:
     print(f"cells with a capacity in every run: {len(cvs)} of {len(cells)}")
     print(f"CV: median {statistics.median(cvs) * 100:.1f}%, worst {max(cvs) * 100:.1f}%")
     print(f"largest gap between two runs: {(max(gaps) - 1) * 100:.1f}%")
+if partial:
+    print()
+    print(f"cells with a capacity in only some runs (2 or more): {len(partial)}; "
+          f"largest gap among those runs: {(max(partial) - 1) * 100:.1f}%")
 EOF
 echo "(results in $work)"

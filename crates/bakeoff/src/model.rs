@@ -373,6 +373,11 @@ impl TrialOutcome {
         }
     }
 
+    /// Whether such a trial is a sample of the estimate (see [`TrialOutcome::sample`]).
+    pub fn is_sample(self) -> bool {
+        matches!(self, TrialOutcome::Confirmed | TrialOutcome::NoCapacity)
+    }
+
     /// The trial's sample for the cell's estimate: its capacity when confirmed, 0
     /// when nothing passed, and none (not a sample) otherwise.
     pub fn sample(self, capacity_rps: Option<f64>) -> Option<f64> {

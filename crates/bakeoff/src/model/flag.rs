@@ -25,6 +25,8 @@ pub enum Flag {
     Drift,
     /// Windows were judged with steal only the run's raised limit let through.
     StealTolerated,
+    /// Well below its capacity, its p99 already took over half the SLO's room.
+    SloTight,
     /// A flag this bakeoff does not know, by its name. Never one of the names
     /// above: build it with [`Flag::from_name`].
     Other(String),
@@ -32,7 +34,7 @@ pub enum Flag {
 
 impl Flag {
     /// The flags this bakeoff raises.
-    pub const KNOWN: [Flag; 8] = [
+    pub const KNOWN: [Flag; 9] = [
         Flag::Noisy,
         Flag::Contended,
         Flag::GeneratorLimited,
@@ -41,6 +43,7 @@ impl Flag {
         Flag::Inconsistent,
         Flag::Drift,
         Flag::StealTolerated,
+        Flag::SloTight,
     ];
 
     /// The flag's text in the store, the JSON documents and the reports.
@@ -54,6 +57,7 @@ impl Flag {
             Flag::Inconsistent => "inconsistent",
             Flag::Drift => "drift",
             Flag::StealTolerated => "steal-tolerated",
+            Flag::SloTight => "slo-tight",
             Flag::Other(name) => name,
         }
     }

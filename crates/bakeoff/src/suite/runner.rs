@@ -647,8 +647,13 @@ impl PlanExecution<'_> {
             .reduce(f64::max);
         self.fastest_core_speed = fastest;
         let limit = self.plan.steal_limit;
+        // A search again has notes of its own beside the first search's.
+        let label = match self.again_until {
+            Some(_) => format!("trial {}, searched again", trial + 1),
+            None => format!("trial {}", trial + 1),
+        };
         let st = self.state(key);
-        st.check_drift(trial, [fastest, speed_before, speed_after]);
+        st.check_drift(&label, [fastest, speed_before, speed_after]);
         if out.steal_tolerated > 0 {
             let judged = out
                 .steps
@@ -658,15 +663,16 @@ impl PlanExecution<'_> {
             st.flag(
                 Flag::StealTolerated,
                 format!(
-                    "trial {}: {} of its {judged} judged windows ran with hypervisor steal over the default limit and under the run's raised --max-steal {}, judged as the server's: the capacity may read low",
-                    trial + 1,
+                    "{label}: {} of its {judged} judged windows ran with hypervisor steal over the default limit and under the run's raised --max-steal {}, judged as the server's: the capacity may read low",
                     out.steal_tolerated,
                     limit.percent()
                 ),
             );
         }
-        if let Some(n) = &out.note {
-            st.notes.push(format!("trial {}: {n}", trial + 1));
+        // A trial that is no sample has its note in its flag's line
+        // (`CellState::finish`), or in the search again's if one replaces it.
+        if let Some(n) = out.note.as_ref().filter(|_| out.outcome.is_sample()) {
+            st.notes.push(format!("{label}: {n}"));
         }
         st.record_trial(Trial {
             index: trial,

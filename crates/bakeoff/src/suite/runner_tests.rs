@@ -230,8 +230,11 @@ async fn a_machine_noisy_trial_is_searched_again_at_the_end() {
         "{:?}",
         cell.flags
     );
+    // The note says why the first search was replaced.
     assert!(
-        cell.notes.iter().any(|n| n.contains("searched again")),
+        cell.notes.iter().any(|n| n.starts_with(
+            "trial 1: searched again at the end of the capacity pass, the machine having stalled its first search (no clean window at"
+        )),
         "{:?}",
         cell.notes
     );
@@ -270,6 +273,16 @@ async fn a_machine_noisy_trial_is_searched_again_at_the_end() {
         "two searches of three attempts"
     );
     assert!(cell.flags.contains(&Flag::MachineNoisy));
+    // Each search's reason is said once: the first's in the search again's
+    // note, the last in the flag's line.
+    let said = |what: &str| {
+        cell.notes
+            .iter()
+            .map(|n| n.matches(what).count())
+            .sum::<usize>()
+    };
+    assert_eq!(said("no clean window at"), 2, "{:?}", cell.notes);
+    assert_eq!(said("searched again"), 1, "{:?}", cell.notes);
     // With no clean search in the run to size it by (the machine never let
     // up), none is made.
     let mut h = Harness::new(vec![("a", a())]);
@@ -312,6 +325,39 @@ async fn windows_judged_under_a_raised_steal_limit_flag_their_cell() {
         .iter()
         .all(|s| s.reasons.iter().any(|r| r.contains("tolerated"))));
     assert!(!h.cell("b", "json").flags.contains(&Flag::StealTolerated));
+}
+
+/// An M/M/1 server of capacity 60 req/s at the 100 ms SLO has a p99 of about
+/// 60 ms at half of it (ln 100 / (106 − 30) s): its own service time fills most
+/// of the SLO, and its cell says so. A 5 ms server at the same rate does not.
+#[tokio::test(start_paused = true)]
+async fn a_p99_near_the_slo_well_below_capacity_flags_slo_tight() {
+    let b = FakeContender::new(ServerModel::knee(1_000.0));
+    let mut h = Harness::new(vec![("a", fc(60.0)), ("b", b)]);
+    // Full-length windows: at 60 req/s a search needs its whole time limit.
+    let mut p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
+    p.duration_scale = 1.0;
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let a = h.cell("a", "json");
+    let el = a.equal_load.as_ref().expect("an equal-load window");
+    assert!(el.latency.p99 > 50.0, "{:?}", el.latency);
+    assert!(
+        a.flags.contains(&Flag::SloTight),
+        "{:?} {:?}",
+        a.flags,
+        a.notes
+    );
+    let note = format!("at the equal-load rate of {:.0} req/s (", el.target_rps);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.starts_with(&note) && n.contains("of the 100 ms SLO")),
+        "{note}\n{:?}",
+        a.notes
+    );
+    assert_eq!(a.out_of_verdicts(), None, "disclosed, not dropped");
+    let b = h.cell("b", "json");
+    assert!(!b.flags.contains(&Flag::SloTight), "{:?}", b.notes);
 }
 
 /// A core that ran 30% slower around a search than the run's fastest reading

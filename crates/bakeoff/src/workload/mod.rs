@@ -109,6 +109,15 @@ impl Workload {
         }
     }
 
+    /// What every request of this workload waits by design (`io`'s upstream
+    /// delay), in ms: time the machine's speed does not change.
+    pub fn designed_wait_ms(&self) -> f64 {
+        match self {
+            Workload::Io => f64::from(IO_WAIT_MS),
+            _ => 0.0,
+        }
+    }
+
     /// A built-in workload by name; any other name is an error that lists them.
     pub fn parse(s: &str) -> Result<Workload, UnknownName> {
         Workload::ALL
@@ -176,7 +185,7 @@ impl Workload {
             Workload::Queries => one("/queries?queries=20"),
             Workload::Fortunes => one("/fortunes"),
             Workload::Updates => one("/updates?queries=5"),
-            Workload::Io => one("/io?ms=50"),
+            Workload::Io => one(&format!("/io?ms={IO_WAIT_MS}")),
             Workload::Cpu => one(&format!("/cpu?n={CPU_N}")),
             Workload::CpuMixed => vec![
                 WeightedRequest {
@@ -202,6 +211,9 @@ impl Workload {
         }
     }
 }
+
+/// `/io?ms=` for the `io` workload: the upstream's delay per request.
+pub const IO_WAIT_MS: u32 = 50;
 
 /// `/cpu?n=` for the CPU workloads: a few milliseconds of trial division per request.
 pub const CPU_N: u32 = 30_000;
