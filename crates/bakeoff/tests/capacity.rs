@@ -361,7 +361,10 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let problems: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
     assert!(problems.is_empty(), "{problems:?}\n{doc:#}");
-    if doc["outcome"] == "machine_noisy" && machine_stalls(generator) {
+    // As above: steal is the hypervisor's own account; a late-send verdict
+    // needs the probe to confirm the machine holds threads up.
+    let stolen = doc["note"].as_str().is_some_and(|n| n.contains("(steal)"));
+    if doc["outcome"] == "machine_noisy" && (stolen || machine_stalls(generator)) {
         eprintln!("--find-capacity: not judged, the machine is stalling: {doc:#}");
         return;
     }

@@ -25,8 +25,6 @@ pub enum Flag {
     Drift,
     /// Windows were judged with steal only the run's raised limit let through.
     StealTolerated,
-    /// Well below its capacity, its p99 already took over half the SLO's room.
-    SloTight,
     /// A flag this bakeoff does not know, by its name. Never one of the names
     /// above: build it with [`Flag::from_name`].
     Other(String),
@@ -34,7 +32,7 @@ pub enum Flag {
 
 impl Flag {
     /// The flags this bakeoff raises.
-    pub const KNOWN: [Flag; 9] = [
+    pub const KNOWN: [Flag; 8] = [
         Flag::Noisy,
         Flag::Contended,
         Flag::GeneratorLimited,
@@ -43,7 +41,6 @@ impl Flag {
         Flag::Inconsistent,
         Flag::Drift,
         Flag::StealTolerated,
-        Flag::SloTight,
     ];
 
     /// The flag's text in the store, the JSON documents and the reports.
@@ -57,7 +54,6 @@ impl Flag {
             Flag::Inconsistent => "inconsistent",
             Flag::Drift => "drift",
             Flag::StealTolerated => "steal-tolerated",
-            Flag::SloTight => "slo-tight",
             Flag::Other(name) => name,
         }
     }

@@ -279,21 +279,19 @@ pub fn flag_meaning(flag: &Flag) -> &'static str {
         Flag::Inconsistent => "the engine's counts disagree with an independent count (see the cell's notes)",
         Flag::Drift => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",
         Flag::StealTolerated => "windows of its search ran with hypervisor steal over the default limit (2% of the machine, 5% of one CPU) and under the run's raised --max-steal, and were judged as the server's: its capacity may read low, never high",
-        Flag::SloTight => "well below its capacity its p99 already took over half the SLO (over half the room above io's designed wait): its capacity sits where a little queueing tips the p99 over, and moves more with the machine's speed than one with room to spare; read its range, or measure with a longer --slo-p99",
         Flag::Other(_) => "see the cell's notes",
     }
 }
 
 /// Flags whose reason the text and Markdown reports spell out per cell (the
 /// cell's notes), since they change what its figures mean.
-pub const EXPLAINED_FLAGS: [Flag; 7] = [
+pub const EXPLAINED_FLAGS: [Flag; 6] = [
     Flag::Truncated,
     Flag::MachineNoisy,
     Flag::GeneratorLimited,
     Flag::Inconsistent,
     Flag::Drift,
     Flag::StealTolerated,
-    Flag::SloTight,
 ];
 
 /// "contender workload ×w: note; note" for each cell carrying an

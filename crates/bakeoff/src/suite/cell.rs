@@ -1,9 +1,8 @@
 //! The state of one cell while a run measures it, and its assembly into a
 //! finished [`Cell`]: capacity estimate over trials, scaling efficiency, the
-//! `noisy`, `truncated`, `machine-noisy`, `generator-limited`, `contended`,
-//! `drift` and `slo-tight` flags, the start-up estimate, and the status.
+//! `noisy`, `truncated`, `machine-noisy`, `generator-limited`, `contended`
+//! and `drift` flags, the start-up estimate, and the status.
 
-use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use super::plan::CellKey;
@@ -74,10 +73,6 @@ impl CellState {
     }
 }
 
-/// An equal-load p99 over this share of the SLO's room flags `slo-tight`
-/// ([`CellState::check_slo_room`]).
-pub(super) const SLO_ROOM: f64 = 0.5;
-
 /// More than this slowdown in the drift probe flags a trial.
 const DRIFT: f64 = 0.10;
 
@@ -105,42 +100,6 @@ impl CellState {
                 ),
             );
         }
-    }
-
-    /// Flag `slo-tight` when the equal-load window, at `rate` (at most three
-    /// quarters of this cell's capacity, usually half or less), already had a
-    /// p99 over [`SLO_ROOM`] of the room the SLO leaves above the workload's
-    /// designed wait (`io`'s upstream delay, `wait_ms`): the requests' own time
-    /// then takes much of the SLO, and the capacity sits where a little
-    /// queueing tips the p99 over it (Python's `cpu-mixed`, whose heavy
-    /// requests take tens of ms). A disclosure: the capacity stands, and its
-    /// range says how much it moved.
-    pub(super) fn check_slo_room(&mut self, rate: f64, p99_ms: f64, slo_ms: f64, wait_ms: f64) {
-        let Some(capacity) = self.median_capacity().filter(|c| *c > 0.0) else {
-            return;
-        };
-        let share = rate / capacity;
-        let room = slo_ms - wait_ms;
-        // A NaN p99 (no answers) says nothing either way.
-        let tight = (p99_ms - wait_ms).partial_cmp(&(SLO_ROOM * room)) == Some(Ordering::Greater);
-        if share > 0.75 || room <= 0.0 || !tight {
-            return;
-        }
-        let above_wait = if wait_ms > 0.0 {
-            format!(
-                " (over half of the {room:.0} ms it leaves above the workload's designed {wait_ms:.0} ms wait)"
-            )
-        } else {
-            String::new()
-        };
-        self.flag(
-            Flag::SloTight,
-            format!(
-                "at the equal-load rate of {rate:.0} req/s ({:.0}% of its capacity) its p99 was already {p99_ms:.0} ms, {:.0}% of the {slo_ms:.0} ms SLO{above_wait}: its requests' own time takes much of the SLO, so its capacity sits where a little queueing tips the p99 over it and moves more with the machine's speed than one with room to spare (its trials' range shows how much); a longer --slo-p99 measures it more steadily",
-                share * 100.0,
-                p99_ms / slo_ms * 100.0
-            ),
-        );
     }
 
     /// The trials' samples: confirmed capacities, and 0 for each trial where
@@ -365,62 +324,6 @@ mod tests {
             workers: 1,
             database: None,
         }
-    }
-
-    #[test]
-    fn slo_tight_needs_a_capacity_and_a_p99_over_half_the_slo_well_below_it() {
-        let with = |cap: Option<f64>| CellState {
-            trials: vec![trial(
-                0,
-                cap,
-                if cap.is_some() {
-                    TrialOutcome::Confirmed
-                } else {
-                    TrialOutcome::MachineNoisy
-                },
-            )],
-            ..CellState::default()
-        };
-        // (capacity, rate, p99 ms, flagged)
-        for (cap, rate, p99, want) in [
-            (Some(100.0), 50.0, 60.0, true),
-            (Some(100.0), 50.0, 50.0, false),
-            (Some(100.0), 50.0, 20.0, false),
-            // Past three quarters of the capacity a high p99 is queueing.
-            (Some(100.0), 80.0, 90.0, false),
-            (Some(100.0), 75.0, 90.0, true),
-            (None, 50.0, 90.0, false),
-            (Some(100.0), 50.0, f64::NAN, false),
-        ] {
-            let mut st = with(cap);
-            st.check_slo_room(rate, p99, 100.0, 0.0);
-            assert_eq!(
-                st.flags.contains(&Flag::SloTight),
-                want,
-                "{cap:?} {rate} {p99}: {:?}",
-                st.notes
-            );
-            if want {
-                assert_eq!(st.notes, vec![format!(
-                    "at the equal-load rate of {rate:.0} req/s ({rate:.0}% of its capacity) its p99 was already {p99:.0} ms, {p99:.0}% of the 100 ms SLO: its requests' own time takes much of the SLO, so its capacity sits where a little queueing tips the p99 over it and moves more with the machine's speed than one with room to spare (its trials' range shows how much); a longer --slo-p99 measures it more steadily"
-                )]);
-            }
-        }
-        // `io` waits 50 ms by design: the room is the 50 ms above it.
-        for (p99, want) in [(57.0, false), (74.0, false), (76.0, true)] {
-            let mut st = with(Some(100.0));
-            st.check_slo_room(50.0, p99, 100.0, 50.0);
-            assert_eq!(st.flags.contains(&Flag::SloTight), want, "{p99}");
-            if want {
-                assert!(st.notes[0].contains(
-                    "76% of the 100 ms SLO (over half of the 50 ms it leaves above the workload's designed 50 ms wait)"
-                ), "{:?}", st.notes);
-            }
-        }
-        // An SLO inside the designed wait leaves no room to judge.
-        let mut st = with(Some(100.0));
-        st.check_slo_room(50.0, 90.0, 40.0, 50.0);
-        assert!(st.flags.is_empty());
     }
 
     #[test]

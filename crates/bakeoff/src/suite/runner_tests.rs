@@ -327,39 +327,6 @@ async fn windows_judged_under_a_raised_steal_limit_flag_their_cell() {
     assert!(!h.cell("b", "json").flags.contains(&Flag::StealTolerated));
 }
 
-/// An M/M/1 server of capacity 60 req/s at the 100 ms SLO has a p99 of about
-/// 60 ms at half of it (ln 100 / (106 − 30) s): its own service time fills most
-/// of the SLO, and its cell says so. A 5 ms server at the same rate does not.
-#[tokio::test(start_paused = true)]
-async fn a_p99_near_the_slo_well_below_capacity_flags_slo_tight() {
-    let b = FakeContender::new(ServerModel::knee(1_000.0));
-    let mut h = Harness::new(vec![("a", fc(60.0)), ("b", b)]);
-    // Full-length windows: at 60 req/s a search needs its whole time limit.
-    let mut p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
-    p.duration_scale = 1.0;
-    h.run(&p, &CancellationToken::new()).await.unwrap();
-    let a = h.cell("a", "json");
-    let el = a.equal_load.as_ref().expect("an equal-load window");
-    assert!(el.latency.p99 > 50.0, "{:?}", el.latency);
-    assert!(
-        a.flags.contains(&Flag::SloTight),
-        "{:?} {:?}",
-        a.flags,
-        a.notes
-    );
-    let note = format!("at the equal-load rate of {:.0} req/s (", el.target_rps);
-    assert!(
-        a.notes
-            .iter()
-            .any(|n| n.starts_with(&note) && n.contains("of the 100 ms SLO")),
-        "{note}\n{:?}",
-        a.notes
-    );
-    assert_eq!(a.out_of_verdicts(), None, "disclosed, not dropped");
-    let b = h.cell("b", "json");
-    assert!(!b.flags.contains(&Flag::SloTight), "{:?}", b.notes);
-}
-
 /// A core that ran 30% slower around a search than the run's fastest reading
 /// flags that trial's cell `drift`, with the probe's readings; a steady core
 /// (or a faster one) flags nothing.

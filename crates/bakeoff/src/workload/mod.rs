@@ -109,15 +109,6 @@ impl Workload {
         }
     }
 
-    /// What every request of this workload waits by design (`io`'s upstream
-    /// delay), in ms: time the machine's speed does not change.
-    pub fn designed_wait_ms(&self) -> f64 {
-        match self {
-            Workload::Io => f64::from(IO_WAIT_MS),
-            _ => 0.0,
-        }
-    }
-
     /// A built-in workload by name; any other name is an error that lists them.
     pub fn parse(s: &str) -> Result<Workload, UnknownName> {
         Workload::ALL

@@ -66,9 +66,7 @@ impl PlanExecution<'_> {
             Some((r.achieved_rps, &key.workload)),
             Some(r.latency.p99),
         );
-        let slo_ms = self.plan.slo_p99_ms;
         let st = self.state(key);
-        st.check_slo_room(rate, r.latency.p99, slo_ms, key.workload.designed_wait_ms());
         let cost = match usage {
             Ok(u) if r.achieved_rps > 0.0 && sampled_secs > 0.0 => {
                 if !u.pss {
