@@ -671,9 +671,10 @@ impl PlanExecution<'_> {
         }
         // A trial that is no sample has its note in its flag's line
         // (`CellState::finish`), or in the search again's if one replaces it.
-        if let Some(n) = out.note.as_ref().filter(|_| out.outcome.is_sample()) {
-            st.notes.push(format!("{label}: {n}"));
-        }
+        let said = (out.outcome.is_sample())
+            .then(|| out.note.as_ref().map(|n| format!("{label}: {n}")))
+            .flatten();
+        // After the trial, so a search again's note follows "searched again".
         st.record_trial(Trial {
             index: trial,
             capacity_rps: out.capacity,
@@ -681,6 +682,7 @@ impl PlanExecution<'_> {
             note: out.note,
             steps: out.steps,
         });
+        st.notes.extend(said);
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //! named when missing or left out.
 
 use super::*;
-use crate::model::Flag;
+use crate::model::{Cell, ContenderInfo, Estimate, Flag};
 use crate::report::fixtures::estimate;
 use crate::verdict::fixture;
 
@@ -205,27 +205,51 @@ fn claim_seven_pairs_a_contender_with_itself_only() {
     assert!(c7.evidence.is_empty(), "{c7:?}");
 }
 
+/// The fixture's Node.js contender.
+fn node_base(run: &Run) -> ContenderInfo {
+    run.contenders
+        .iter()
+        .find(|c| c.language == Language::Node)
+        .unwrap()
+        .clone()
+}
+
+/// `base` on Node.js `major`, with `json`'s cell at `capacity`.
+fn add_node_major(
+    run: &mut Run,
+    base: &ContenderInfo,
+    json: &Cell,
+    major: u32,
+    capacity: Estimate,
+) {
+    let name = format!("{}-node{major}", base.name);
+    run.contenders.push(ContenderInfo {
+        name: name.clone(),
+        runtime_version: format!("v{major}.1.0"),
+        ..base.clone()
+    });
+    run.cells.push(Cell {
+        contender: name,
+        capacity: Some(capacity),
+        ..json.clone()
+    });
+}
+
 /// bakeoff's own Node.js observation, tested as claim 7 is, over three majors.
 #[test]
 fn newer_node_is_checked_against_the_oldest_version() {
     let mut run = fixture::run();
-    let base = run
-        .contenders
-        .iter()
-        .find(|c| c.language == Language::Node)
-        .unwrap()
-        .clone();
+    let base = node_base(&run);
     let json = run.cell(&base.name, &Workload::Json).unwrap().clone();
     let old = json.capacity.unwrap().center();
     for (major, factor) in [(22, 1.02), (24, 1.25)] {
-        let mut c = base.clone();
-        c.name = format!("{}-node{major}", base.name);
-        c.runtime_version = format!("v{major}.1.0");
-        run.contenders.push(c);
-        let mut cell = json.clone();
-        cell.contender = format!("{}-node{major}", base.name);
-        cell.capacity = Some(estimate(old * factor, 50.0, 3));
-        run.cells.push(cell);
+        add_node_major(
+            &mut run,
+            &base,
+            &json,
+            major,
+            estimate(old * factor, 50.0, 3),
+        );
     }
     let r = check_all(&run).into_iter().find(|c| c.id == 8).unwrap();
     assert_eq!(r.source, Source::Bakeoff);
@@ -247,12 +271,7 @@ fn newer_node_is_checked_against_the_oldest_version() {
 fn a_version_claim_is_indicative_only_through_the_pair_it_rests_on() {
     let with_versions = |single: u32, multi: u32| {
         let mut run = fixture::run();
-        let base = run
-            .contenders
-            .iter()
-            .find(|c| c.language == Language::Node)
-            .unwrap()
-            .clone();
+        let base = node_base(&run);
         let mut json = run.cell(&base.name, &Workload::Json).unwrap().clone();
         let old = 10_000.0;
         json.capacity = Some(estimate(old, 100.0, 3));
@@ -267,14 +286,13 @@ fn a_version_claim_is_indicative_only_through_the_pair_it_rests_on() {
             (22, 1.0 + f64::from(single) / 100.0, 1),
             (24, 1.0 + f64::from(multi) / 100.0, 3),
         ] {
-            let mut c = base.clone();
-            c.name = format!("{}-node{major}", base.name);
-            c.runtime_version = format!("v{major}.1.0");
-            run.contenders.push(c);
-            let mut cell = json.clone();
-            cell.contender = format!("{}-node{major}", base.name);
-            cell.capacity = Some(estimate(old * factor, 100.0, n));
-            run.cells.push(cell);
+            add_node_major(
+                &mut run,
+                &base,
+                &json,
+                major,
+                estimate(old * factor, 100.0, n),
+            );
         }
         check_all(&run).into_iter().find(|c| c.id == 8).unwrap()
     };
