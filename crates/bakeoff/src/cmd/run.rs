@@ -323,8 +323,26 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         installed.push(inst);
     }
 
+    // bakeoff's own threads (the upstream service, the sampler, the runtime)
+    // share the generator's core, never the contender's. Pinned before the
+    // layout is recorded, so that the run says what was applied.
+    let mut pinning = layout.description.clone();
+    if let Some(cpu) = layout.generator {
+        let me = crate::suite::ProcessSet {
+            pgid: None,
+            pids: vec![std::process::id()],
+        };
+        if let Err(e) = measure::pin_processes(&me, &[cpu]) {
+            say(&format!(
+                "warning: could not pin bakeoff's threads to cpu {cpu}: {e}"
+            ));
+            pinning.push_str(&format!(
+                "; bakeoff's own threads NOT pinned to cpu {cpu} ({e})"
+            ));
+        }
+    }
     let mut environment = measure::probe_environment();
-    environment.pinning = layout.description.clone();
+    environment.pinning = pinning;
     if let Some(pg) = &postgres {
         environment
             .runtimes
@@ -400,19 +418,6 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             .collect(),
         steal_limit: plan.steal_limit,
     };
-    // bakeoff's own threads (the upstream service, the sampler, the runtime)
-    // share the generator's core, never the contender's.
-    if let Some(cpu) = layout.generator {
-        let me = crate::suite::ProcessSet {
-            pgid: None,
-            pids: vec![std::process::id()],
-        };
-        if let Err(e) = measure::pin_processes(&me, &[cpu]) {
-            say(&format!(
-                "warning: could not pin bakeoff's threads to cpu {cpu}: {e}"
-            ));
-        }
-    }
     let sampler = ProcSampler {
         probe_cpu: layout.contender.first().copied(),
         ..ProcSampler::default()

@@ -129,7 +129,8 @@ pub struct MetricDelta {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellComparison {
     pub key: CellKey,
-    /// None when ok; otherwise "failed: reason" / "skipped: reason".
+    /// None when ok; otherwise "failed: reason", "skipped: reason" or
+    /// "truncated: left out of verdicts" (any flag that keeps it out).
     pub problem_a: Option<String>,
     pub problem_b: Option<String>,
     pub capacity: MetricDelta,
@@ -259,9 +260,14 @@ fn key_of(c: &Cell, axis: bool) -> CellKey {
     }
 }
 
+/// Why a side has no capacity to compare: the cell failed or was skipped, or
+/// its capacity is left out of verdicts (truncated, generator-limited, no
+/// clean trial), which the gate cannot judge either.
 fn problem(c: &Cell) -> Option<String> {
     match &c.status {
-        CellStatus::Ok => None,
+        CellStatus::Ok => c
+            .out_of_verdicts()
+            .map(|f| format!("{}: left out of verdicts", f.name())),
         CellStatus::Failed { reason } => Some(format!("failed: {reason}")),
         CellStatus::Skipped { reason } => Some(format!("skipped: {reason}")),
     }
@@ -275,7 +281,8 @@ enum Worse {
 }
 
 fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> CellComparison {
-    let capacity_mark = match (&a.capacity, &b.capacity) {
+    let (cap_a, cap_b) = (a.verdict_capacity(), b.verdict_capacity());
+    let capacity_mark = match (&cap_a, &cap_b) {
         (Some(x), Some(y)) if !verdict::is_indicative(x, y) => {
             match verdict::compare_estimates(x, y) {
                 Order::Overlap => Mark::Overlap,
@@ -294,8 +301,8 @@ fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> Ce
         _ => None,
     };
     let capacity = metric(
-        a.capacity.map(|e| e.center()),
-        b.capacity.map(|e| e.center()),
+        cap_a.map(|e| e.center()),
+        cap_b.map(|e| e.center()),
         capacity_mark,
         Worse::Lower,
         threshold,
@@ -525,7 +532,13 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
                 .filter_map(move |(side, p)| p.as_ref().map(|p| format!("{k} in {side}: {p}")))
         })
         .collect();
-    section(out, md, "Cells that did not run", bullet, &notes)?;
+    section(
+        out,
+        md,
+        "Cells without a capacity to compare",
+        bullet,
+        &notes,
+    )?;
     let rates: Vec<String> = c
         .cells
         .iter()

@@ -48,6 +48,13 @@ fn json_and_html_call_one_trial_indicative() {
         html.contains("indicative: single trial"),
         "the headline sentence"
     );
+    // Below five trials the whiskers are a range: no sentence claims coverage.
+    let three = out(|w| render_html(&sample_run(), &HtmlExtras::default(), w));
+    assert!(
+        !three.contains("95% confidence interval"),
+        "a range is no CI"
+    );
+    assert!(three.contains("range below five (no coverage claimed)"));
 }
 
 fn advice_of(run: &crate::model::Run) -> crate::verdict::advice::Advice {

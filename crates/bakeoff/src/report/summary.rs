@@ -151,7 +151,9 @@ test: the two must differ by more than 25%, and the verdict is indicative. Each 
 median of its trials below five trials and the mean from five up. The ratio's interval says what \
 it is: with fewer than five trials on a side, a range of ratios (from the extremes of the two \
 ranges; no coverage is claimed); with five or more on both, a 95% interval (two 97.5% \
-t-intervals combined by Bonferroni). Truncated and machine-noisy cells are left out.";
+t-intervals combined by Bonferroni). A cell with a truncated or generator-limited trial is left \
+out, and so is a machine-noisy cell without a clean trial; a machine-noisy cell with clean trials \
+stands on those alone, with their n.";
 
 pub fn headline_estimate(cell: &Cell) -> Option<Estimate> {
     if !cell.status.is_ok() {

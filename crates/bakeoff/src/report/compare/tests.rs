@@ -244,3 +244,27 @@ fn a_sqlite_run_against_a_postgres_run_says_the_database_differs() {
         c.caveats
     );
 }
+
+#[test]
+fn a_capacity_left_out_of_verdicts_is_named_and_not_gated() {
+    let a = run(
+        1,
+        vec![cell("a", "json", estimate(1000.0, 10.0, 3), 1.0, 1.0)],
+    );
+    let mut truncated = cell("a", "json", estimate(600.0, 10.0, 3), 1.0, 1.0);
+    truncated.flags.push(crate::model::Flag::Truncated);
+    let b = run(2, vec![truncated]);
+    let c = Comparison::new(&a, &b, Some(10.0));
+    let cell = &c.cells[0];
+    assert_eq!(
+        cell.capacity.b, None,
+        "a truncated capacity is a lower bound"
+    );
+    assert_eq!(cell.capacity.mark, Mark::NotApplicable);
+    assert!(cell.regressions.is_empty(), "{:?}", cell.regressions);
+    let text = rendered(&c, Format::Text);
+    assert!(
+        text.contains("a json ×1 in B: truncated: left out of verdicts"),
+        "{text}"
+    );
+}

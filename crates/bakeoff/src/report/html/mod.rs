@@ -174,7 +174,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
     section(h, "capacity", "Capacity at the SLO");
     let _ = write!(
         h,
-        "<p>The highest rate each contender sustained with p99 at or under {} ms. Bars are the median over trials; whiskers the 95% confidence interval. \
+        "<p>The highest rate each contender sustained with p99 at or under {} ms. Bars are the median of the trials below five trials and their mean from five up; whiskers are the trials' range below five (no coverage claimed) and the 95% t-interval from five. \
          {} Node.js is drawn solid in warm tones, Python hatched in blue.</p>",
         fmt_ms(run.settings.slo_p99_ms),
         legend_keys()
