@@ -24,6 +24,7 @@
 //!   the schema generated from them.
 //! - [`schema`]: every JSON Schema checked in under `docs/schema/`, generated
 //!   from serde structs; a new document's schema is one line there.
+//! - [`input_file`]: reading a file the user names, with a size limit.
 //! - [`scenario`]: scenario files (a service's own requests, templates and
 //!   expectations) turned into the engine's request mix.
 //! - [`workload`]: the workloads, the upstream service, and `verify`.
@@ -75,6 +76,7 @@ pub mod contender;
 pub mod database;
 pub mod distributed;
 pub mod error;
+pub mod input_file;
 pub mod load_doc;
 pub mod measure;
 pub mod model;

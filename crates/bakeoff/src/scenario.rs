@@ -174,9 +174,19 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         path: path.to_path_buf(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it ({e})")))?;
+    let text = crate::input_file::read_to_string(path, crate::input_file::TEXT_LIMIT)
+        .map_err(|e| fail(format!("cannot read it ({e})")))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     parse(&text, dir).map_err(fail)
+}
+
+/// A body over [`MAX_BODY`], of `len` bytes when known.
+fn body_too_large(len: Option<usize>) -> String {
+    let is = len.map_or("over".to_string(), |n| format!("{n} bytes, over"));
+    format!(
+        "the body is {is} the {} KiB limit: every send renders and writes it, so a larger body measures the generator; send a smaller one",
+        MAX_BODY / 1024
+    )
 }
 
 /// Parse a scenario's text; `dir` is where its relative file names start.
@@ -293,8 +303,9 @@ fn table(name: &str, d: &DataFile, dir: &Path) -> Result<Table, String> {
     }
     let path = dir.join(&d.file);
     let bad = |why: String| format!("[data.{name}] file {}: {why}", path.display());
-    let mut reader =
-        csv::Reader::from_path(&path).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let file = crate::input_file::open(&path, crate::input_file::DATA_LIMIT)
+        .map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let mut reader = csv::Reader::from_reader(file);
     let columns: Vec<String> = reader
         .headers()
         .map_err(|e| bad(format!("no header line ({e})")))?
@@ -390,17 +401,23 @@ fn request(
         (Some(b), None) => b.clone(),
         (None, Some(f)) => {
             let p = dir.join(f);
-            std::fs::read_to_string(&p)
-                .map_err(|e| format!("body_file {}: cannot read it ({e})", p.display()))?
+            // One byte past the limit is enough to refuse it below.
+            let bytes =
+                crate::input_file::read(&p, MAX_BODY as u64 + 1).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::InvalidData => body_too_large(None),
+                    _ => format!("body_file {}: cannot read it ({e})", p.display()),
+                })?;
+            String::from_utf8(bytes).map_err(|_| {
+                format!(
+                    "body_file {}: not UTF-8 text; a body template is text",
+                    p.display()
+                )
+            })?
         }
         (None, None) => String::new(),
     };
     if body.len() > MAX_BODY {
-        return Err(format!(
-            "the body is {} bytes, over the {} KiB limit: every send renders and writes it, so a larger body measures the generator; send a smaller one",
-            body.len(),
-            MAX_BODY / 1024
-        ));
+        return Err(body_too_large(Some(body.len())));
     }
     let body = Text::parse(&body, Context::Body, tables).map_err(|e| format!("body: {e}"))?;
     let expect = match r.expect.clone().or_else(|| defaults.expect.clone()) {
@@ -713,5 +730,23 @@ steps = ["search", "get"]
     fn query_keys_are_encoded_and_appended() {
         assert_eq!(encode_key("page no"), "page%20no");
         assert_eq!(encode_key("a-b_c"), "a-b_c");
+    }
+
+    #[test]
+    fn endless_or_huge_files_are_refused_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        // A sparse file: huge to `stat`, nothing on disk.
+        let huge = dir.path().join("huge.json");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(4 << 30)
+            .unwrap();
+        let err = |text: &str| parse(text, dir.path()).unwrap_err();
+        let bad = err("[[request]]\nname = \"a\"\npath = \"/\"\nbody_file = \"huge.json\"\n");
+        assert!(bad.contains("over the 256 KiB limit"), "{bad}");
+        let bad = err("[[request]]\nname = \"a\"\npath = \"/\"\n[data.u]\nfile = \"/dev/zero\"\n");
+        assert!(bad.contains("is this the right file?"), "{bad}");
+        let bad = load(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(bad.contains("larger than 16 MiB"), "{bad}");
     }
 }

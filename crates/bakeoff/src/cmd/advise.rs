@@ -86,7 +86,7 @@ pub(super) async fn execute(
             .map_err(input)?,
     };
     if let Some(path) = &args.profile {
-        let text = std::fs::read_to_string(path)
+        let text = crate::input_file::read_to_string(path, crate::input_file::TEXT_LIMIT)
             .map_err(|e| InputError::new(format!("--profile {}: {e}", path.display())))?;
         let file = ProfileFile::parse(&text)
             .map_err(|e| InputError::new(format!("--profile {}: {e}", path.display())))?;

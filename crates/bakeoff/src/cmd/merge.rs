@@ -14,7 +14,7 @@ pub(super) fn execute(args: MergeArgs) -> Result<u8> {
     let mut parts = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
+        let text = crate::input_file::read_to_string(path, crate::input_file::DATA_LIMIT)
             .map_err(|e| InputError::new(format!("{name}: cannot read the file ({e})")))?;
         parts.push(read_segment(&name, &text).map_err(refusal)?);
     }

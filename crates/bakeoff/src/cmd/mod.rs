@@ -243,21 +243,52 @@ pub async fn execute(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Cancel on the first SIGINT or SIGTERM. Commands then stop their load, reap their
-/// children and return [`crate::Interrupted`].
+/// How long a second signal waits for the first's cleanup before exiting.
+const FORCED_EXIT_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Stderr may be gone (SIGHUP: the terminal closed); that is no reason to panic.
+fn eprint_quietly(s: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), s.as_bytes());
+}
+
+/// Cancel on the first SIGINT, SIGTERM, SIGHUP (the terminal closed) or
+/// SIGQUIT. Commands then stop their load, reap their children and return
+/// [`crate::Interrupted`]. A second signal gives that cleanup a bounded while
+/// (a command blocked reading a pipe never sees the first), a third none;
+/// then bakeoff SIGKILLs its contenders and exits 130.
 fn spawn_signal_watcher(cancel: CancellationToken) {
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        let kinds = [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+            SignalKind::quit(),
+        ];
+        let Ok(mut signals) = kinds.into_iter().map(signal).collect::<Result<Vec<_>, _>>() else {
             return;
         };
-        tokio::select! {
-            _ = int.recv() => {},
-            _ = term.recv() => {},
+        async fn any(signals: &mut [tokio::signal::unix::Signal]) {
+            futures_util::future::select_all(signals.iter_mut().map(|s| Box::pin(s.recv()))).await;
         }
+        any(&mut signals).await;
         cancel.cancel();
+        any(&mut signals).await;
+        // Cleanup after the first is bounded and usually done by now; give it
+        // a little longer unless a third signal insists.
+        eprint_quietly(&format!(
+            "bakeoff: stopping; exiting in {} s at the latest (a third signal exits now)\n",
+            FORCED_EXIT_AFTER.as_secs()
+        ));
+        tokio::select! {
+            _ = any(&mut signals) => {}
+            _ = tokio::time::sleep(FORCED_EXIT_AFTER) => {}
+        }
+        let left = crate::contender::supervisor::kill_own();
+        eprint_quietly(&format!(
+            "bakeoff: stopped without cleaning up ({} contender process(es) killed)\n",
+            left.len()
+        ));
+        std::process::exit(130);
     });
 }

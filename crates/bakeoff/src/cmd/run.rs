@@ -488,6 +488,9 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         overhead_pct(wall, outcome.measuring)
     )?;
     writeln!(out, "HTML report: {}", html.display())?;
+    if let Some(why) = nothing_measured(&run) {
+        anyhow::bail!("run {run_id} measured no cell: {why}");
+    }
     // A run of the user's own workloads is advised on them.
     let mix = match plan.workloads.iter().find_map(|w| w.custom_name()) {
         Some(name) => format!("{name}=100"),
@@ -565,6 +568,32 @@ fn git_revision() -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+/// Why no cell of the run was measured (each failed or was skipped), with the
+/// first reasons and the fix; `None` when one was.
+fn nothing_measured(run: &crate::model::Run) -> Option<String> {
+    use crate::model::CellStatus;
+    if run.cells.iter().any(|c| c.status.is_ok()) {
+        return None;
+    }
+    let mut reasons: Vec<String> = Vec::new();
+    for c in &run.cells {
+        let why = match &c.status {
+            CellStatus::Failed { reason } | CellStatus::Skipped { reason } => reason,
+            CellStatus::Ok => continue,
+        };
+        let line = format!("{} {}: {why}", c.contender, c.workload.name());
+        if !reasons.contains(&line) && reasons.len() < 3 {
+            reasons.push(line);
+        }
+    }
+    let more = run.cells.len().saturating_sub(reasons.len());
+    Some(format!(
+        "{}{}; fix the contenders (their logs are named above) or choose workloads they serve (`bakeoff verify` checks each contender against the contract)",
+        if reasons.is_empty() { "the plan had no cells".to_string() } else { reasons.join("; ") },
+        if more > 0 { format!(" (and {more} more)") } else { String::new() }
+    ))
 }
 
 #[cfg(test)]

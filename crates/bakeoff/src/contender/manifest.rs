@@ -150,10 +150,12 @@ impl ManifestError {
 /// Read and validate `<dir>/bakeoff.toml`. The lockfile's existence is checked
 /// against `dir`.
 pub fn load(file: &Path) -> Result<Manifest, ManifestError> {
-    let text = std::fs::read_to_string(file).map_err(|source| ManifestError::Read {
-        file: file.to_path_buf(),
-        source,
-    })?;
+    let text = crate::input_file::read_to_string(file, crate::input_file::TEXT_LIMIT).map_err(
+        |source| ManifestError::Read {
+            file: file.to_path_buf(),
+            source,
+        },
+    )?;
     let manifest = parse(file, &text)?;
     let dir = file.parent().unwrap_or(Path::new("."));
     for (minor, lock) in &manifest.setup.lockfiles {

@@ -515,6 +515,20 @@ pub fn reap_orphans() -> Vec<u32> {
     orphans
 }
 
+/// SIGKILL every contender process this bakeoff started (its tag's owner is
+/// this process), for an exit that cannot wait for [`Running::stop`]. Returns
+/// their pids.
+pub fn kill_own() -> Vec<u32> {
+    let mine = format!("{}-", owner_tag());
+    let pids: Vec<u32> = procs::env_values(INSTANCE_VAR)
+        .into_iter()
+        .filter(|(_, value)| value.starts_with(&mine))
+        .map(|(pid, _)| pid)
+        .collect();
+    procs::signal_pids(&pids, Signal::KILL);
+    pids
+}
+
 /// An ephemeral port that was free a moment ago (bind, read, release).
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

@@ -68,6 +68,37 @@ pub fn merged_summary(m: &Merged) -> String {
     text
 }
 
+/// Failures beyond 1% of the measured requests, by kind: the figures are
+/// then of a failing server. `None` when at most 1% failed.
+pub fn failures(r: &LoadReport) -> Option<String> {
+    let failed: u64 = r.errors.values().sum();
+    let total = r.successes + failed;
+    if total == 0 || (failed as f64) <= 0.01 * total as f64 {
+        return None;
+    }
+    let kinds: Vec<String> = r
+        .errors
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{}: {n}", k.as_str()))
+        .collect();
+    let statuses: Vec<String> = r
+        .status
+        .iter()
+        .filter(|(c, _)| !(200..300).contains(*c))
+        .map(|(c, n)| format!("status {c}: {n}"))
+        .collect();
+    let detail = [kinds, statuses].concat().join(", ");
+    Some(if r.successes == 0 {
+        format!("no request succeeded ({detail}): the server failed every one, so these figures are of its failures")
+    } else {
+        format!(
+            "{:.1}% of the requests failed ({detail}): latency and throughput count the successes only",
+            100.0 * failed as f64 / total as f64
+        )
+    })
+}
+
 /// The text summary of a `bakeoff load` (or `bakeoff merge`) run.
 pub fn summary(url: &str, cfg: &Shape, r: &LoadReport) -> String {
     let mode = match (r.target_rate, cfg.schedule) {
@@ -159,7 +190,7 @@ pub fn summary(url: &str, cfg: &Shape, r: &LoadReport) -> String {
         s += &format!("  missed: {example}\n");
     }
     s += &format!("  {:<20} {}\n", "valid", if r.valid { "yes" } else { "NO" });
-    for w in &r.warnings {
+    for w in r.warnings.iter().cloned().chain(failures(r)) {
         s += &format!("  warning: {w}\n");
     }
     s

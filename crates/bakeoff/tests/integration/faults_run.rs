@@ -84,6 +84,7 @@ pub(crate) fn integrity_ok(db: &Path) {
     assert_eq!(verdict, "ok", "integrity_check of {}", db.display());
 }
 
+/// Run the fault fixtures; the run must exit 0 (some cell measured).
 fn run_faults(marker: &Marker, area: &Area, fixtures: &[&str], limit: u64) -> Finished {
     let done = run_bounded(
         &mut area.run_cmd(marker, fixtures, "0.05"),
@@ -92,6 +93,13 @@ fn run_faults(marker: &Marker, area: &Area, fixtures: &[&str], limit: u64) -> Fi
     assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
     assert_eq!(done.code(), Some(0), "stderr: {}", done.stderr);
     done
+}
+
+/// A run in which no cell was measured: it is stored, and exits 1 saying so.
+fn assert_measured_nothing(done: &Finished) {
+    assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
+    assert_eq!(done.code(), Some(1), "stderr: {}", done.stderr);
+    assert!(done.stderr.contains("measured no cell"), "{}", done.stderr);
 }
 
 fn cell<'a>(run: &'a Run, contender: &str) -> &'a Cell {
@@ -136,7 +144,16 @@ fn contract_breakers_fail_their_cells_and_the_run_continues() {
 fn a_slowloris_contender_fails_within_the_verifier_timeout() {
     let marker = Marker::new();
     let area = Area::new();
-    let done = run_faults(&marker, &area, &["slowloris"], 120);
+    let done = run_bounded(
+        &mut area.run_cmd(&marker, &["slowloris"], "0.05"),
+        Duration::from_secs(120),
+    );
+    assert_measured_nothing(&done);
+    assert!(
+        done.stderr.contains("fault-slowloris json"),
+        "{}",
+        done.stderr
+    );
     let reason = failure(&area.latest(), "fault-slowloris");
     assert!(reason.contains("no complete response"), "{reason}");
     assert!(done.took < Duration::from_secs(60), "took {:?}", done.took);
@@ -192,8 +209,7 @@ fn missing_runtimes_fail_their_cells_with_a_clear_reason() {
         .args(["--workloads", "plaintext"])
         .env("PATH", &empty);
     let done = run_bounded(&mut cmd, Duration::from_secs(60));
-    assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
-    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    assert_measured_nothing(&done);
     let run = area.latest();
     let reason = failure(&run, "fault-steady");
     assert!(

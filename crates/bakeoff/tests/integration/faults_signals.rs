@@ -192,3 +192,36 @@ fn sigkill_mid_run_leaves_a_database_the_next_start_repairs() {
     assert_eq!(next.code(), Some(2), "{}", next.stderr);
     marker.assert_no_orphans(Duration::from_secs(10));
 }
+
+#[test]
+fn sighup_while_measuring() {
+    // The terminal closed: the same cleanup as Ctrl-C.
+    interrupt_during(Phase::Measuring, &[libc::SIGHUP]);
+}
+
+/// `merge` blocked reading a pipe that never ends: the first signal cannot
+/// reach it; a second bounds the wait, a third ends it at once.
+#[test]
+fn repeated_signals_end_a_command_blocked_on_a_pipe() {
+    let marker = Marker::new();
+    let child = marker
+        .bakeoff()
+        .args(["merge", "/dev/stdin", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn bakeoff merge");
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..3 {
+        signal(child.id(), libc::SIGINT);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // The child's stdin (its pipe's write end) is still open in `child`.
+    let done = wait_bounded(child, Duration::from_secs(10));
+    assert_eq!(done.code(), Some(130), "stderr: {}", done.stderr);
+    assert!(
+        done.stderr.contains("stopped without cleaning up"),
+        "{}",
+        done.stderr
+    );
+}

@@ -16,6 +16,12 @@ fn bakeoff(args: &[&str]) -> Output {
 /// A keep-alive HTTP/1.1 server on 127.0.0.1:0 (one thread per connection),
 /// alive until the test process exits.
 fn hello_server() -> SocketAddr {
+    status_server(&[200])
+}
+
+/// A server like [`hello_server`] whose answers on each connection take their
+/// status from `statuses`, in turn.
+fn status_server(statuses: &'static [u16]) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -24,13 +30,17 @@ fn hello_server() -> SocketAddr {
                 let mut reader = BufReader::new(sock.try_clone().unwrap());
                 let mut writer = sock;
                 let mut line = String::new();
+                let mut next = statuses.iter().cycle();
                 loop {
                     line.clear();
                     match reader.read_line(&mut line) {
                         Ok(0) | Err(_) => return,
                         Ok(_) if line == "\r\n" => {
-                            let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
-                            if writer.write_all(ok).is_err() {
+                            let code = next.next().copied().unwrap_or(200);
+                            let answer = format!(
+                                "HTTP/1.1 {code} X\r\nContent-Length: 13\r\n\r\nHello, World!"
+                            );
+                            if writer.write_all(answer.as_bytes()).is_err() {
                                 return;
                             }
                         }
@@ -146,6 +156,31 @@ fn load_text_summary_reports_both_latencies() {
     ] {
         assert!(stdout.contains(needle), "missing `{needle}` in:\n{stdout}");
     }
+}
+
+/// A server that fails: every request (exit 1, the summary says why) or half
+/// of them (a warning; the figures are of the successes).
+#[test]
+fn failing_servers_are_named_in_the_summary_and_the_exit_status() {
+    let url = format!("http://{}/", status_server(&[500]));
+    let out = bakeoff(&[&url, "-c", "2", "--rate", "100", "-d", "1s"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("warning: no request succeeded (") && stdout.contains("status 500: "),
+        "{stdout}"
+    );
+    assert!(stderr.contains("no request succeeded"), "{stderr}");
+
+    let url = format!("http://{}/", status_server(&[200, 503]));
+    let out = bakeoff(&[&url, "-c", "2", "--rate", "100", "-d", "1s"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("% of the requests failed (") && stdout.contains("status 503: "),
+        "{stdout}"
+    );
 }
 
 /// A generator held up by its own machine (here: the whole process stopped for

@@ -81,6 +81,11 @@ pub(super) async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result
         }
         out!("{text}")?;
     }
+    if out.report.successes == 0 {
+        // The report above says why; a script must not read it as a result.
+        eprintln!("bakeoff load: no request succeeded against {shown_url}; exiting 1");
+        return Ok(1);
+    }
     Ok(0)
 }
 
@@ -295,7 +300,7 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         None => bytes::Bytes::new(),
         Some(b) => match b.strip_prefix('@') {
             Some(path) => bytes::Bytes::from(
-                std::fs::read(path)
+                crate::input_file::read(std::path::Path::new(path), crate::input_file::DATA_LIMIT)
                     .map_err(|e| input(format!("--body @{path}: cannot read the file ({e})")))?,
             ),
             None => bytes::Bytes::from(b.to_string()),
