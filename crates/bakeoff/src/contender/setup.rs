@@ -97,6 +97,12 @@ pub enum SetupError {
         log: PathBuf,
         tail: String,
     },
+    #[error("the install cache {dir} cannot be used: {source}; set BAKEOFF_CACHE_DIR to a writable directory", dir = .dir.display())]
+    Cache {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("interrupted while setting up {name}")]
     Cancelled { name: String },
 }
@@ -197,6 +203,7 @@ pub async fn ensure_one(
     opts: &SetupOptions,
     cancel: &CancellationToken,
 ) -> Result<Installed, SetupError> {
+    writable_cache(&opts.cache_dir)?;
     let runtime_version = check_runtime(c).await?;
     let inputs = Inputs::read(c, runtime_version)?;
     let entry = Entry::lock(c, &inputs.key, opts, cancel).await?;
@@ -221,6 +228,21 @@ pub async fn ensure_one(
         cached,
         in_use: Some(std::sync::Arc::new(entry.in_use)),
     })
+}
+
+/// The cache directory exists (or is made) and takes a file: a cache that is a
+/// file, or read-only, is named as the cache with its fix, not as one
+/// contender's path.
+fn writable_cache(dir: &Path) -> Result<(), SetupError> {
+    let err = |source| SetupError::Cache {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(format!(".bakeoff-write-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(err)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// `SetupError::Io` for `path`, naming the contender.
@@ -712,5 +734,17 @@ mod tests {
                 && note.contains("no lockfile for Python 3.10 (it has 3.12)"),
             "{note}"
         );
+    }
+
+    #[test]
+    fn a_cache_that_is_a_file_is_named_with_its_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let e = writable_cache(&file).unwrap_err().to_string();
+        assert!(e.contains("the install cache"), "{e}");
+        assert!(e.contains("set BAKEOFF_CACHE_DIR to a writable directory"), "{e}");
+        writable_cache(&tmp.path().join("new/cache")).unwrap();
+        assert!(tmp.path().join("new/cache").is_dir());
     }
 }

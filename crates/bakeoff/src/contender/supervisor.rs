@@ -157,12 +157,14 @@ pub enum SuperviseError {
         log: PathBuf,
         tail: String,
     },
-    #[error("{name} did not answer its health check with 200 within {timeout:?} (last attempt: {last}); raise start.start_timeout in its bakeoff.toml if it is just slow; last lines of {log}:\n{tail}", log = .log.display())]
+    #[error("{name} did not answer its health check with 200 within {timeout:?} (last attempt: {last}); {hint}; last lines of {log}:\n{tail}", log = .log.display())]
     Unhealthy {
         name: String,
         timeout: Duration,
         /// e.g. "GET /health: status 503".
         last: String,
+        /// What to do, from the last attempt.
+        hint: String,
         log: PathBuf,
         tail: String,
     },
@@ -362,6 +364,7 @@ impl Running {
                 return Err(SuperviseError::Unhealthy {
                     name: self.name.clone(),
                     timeout: spec.start_timeout,
+                    hint: unhealthy_hint(&last, self.port),
                     last,
                     log: self.log_path.clone(),
                     tail: self.log_tail(),
@@ -529,6 +532,19 @@ pub fn kill_own() -> Vec<u32> {
     pids
 }
 
+/// What to do about a contender that never answered its health check: a
+/// refused connection to the end means nothing listened on its port.
+fn unhealthy_hint(last: &str, port: u16) -> String {
+    let slow = "raise start.start_timeout in its bakeoff.toml if it is just slow";
+    if last.contains("connect:") && last.to_ascii_lowercase().contains("refused") {
+        format!(
+            "nothing listened on 127.0.0.1:{port}: the app must listen on the port bakeoff gives it (the PORT variable, or {{port}} in its start command); {slow}"
+        )
+    } else {
+        slow.to_string()
+    }
+}
+
 /// An ephemeral port that was free a moment ago (bind, read, release).
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -577,5 +593,18 @@ mod tests {
         ));
         assert!(port_taken("OSError: [Errno 98] Address already in use"));
         assert!(!port_taken("SyntaxError"));
+    }
+
+    #[test]
+    fn a_port_nobody_listened_on_is_named_with_the_fix() {
+        let refused = unhealthy_hint(
+            "GET /health: connect: Connection refused (os error 111)",
+            4100,
+        );
+        assert!(refused.contains("nothing listened on 127.0.0.1:4100"), "{refused}");
+        assert!(refused.contains("PORT"), "{refused}");
+        let slow = unhealthy_hint("GET /health: status 503", 4100);
+        assert!(!slow.contains("nothing listened"), "{slow}");
+        assert!(slow.contains("start.start_timeout"), "{slow}");
     }
 }
