@@ -196,7 +196,12 @@ fn open_existing(path: &Path) -> Result<Store> {
             path.display()
         );
     }
-    Ok(Store::open(path)?)
+    // A file bakeoff may not write (a read-only mount, another user's) is
+    // still read: only the opening for writing failed.
+    match Store::open(path) {
+        Ok(store) => Ok(store),
+        Err(e) => Store::open_read_only(path).map_err(|_| e.into()),
+    }
 }
 
 /// "latest" or an id. A malformed or unknown reference is bad input (exit 2).

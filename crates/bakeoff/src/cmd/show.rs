@@ -6,7 +6,6 @@ use super::{db_path, open_existing, resolve};
 use crate::cli::{ShowArgs, StoreArgs};
 use crate::model::{CellStatus, Flag, Run};
 use crate::report::compare::table_text;
-use crate::store::Store;
 
 pub(super) async fn runs(args: StoreArgs) -> Result<u8> {
     let path = db_path(args.db);
@@ -21,7 +20,7 @@ pub(super) async fn runs(args: StoreArgs) -> Result<u8> {
         }
         return Ok(0);
     }
-    let store = Store::open(&path)?;
+    let store = open_existing(&path)?;
     let runs = store.list_runs()?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&runs)?)?;

@@ -743,7 +743,10 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         let e = writable_cache(&file).unwrap_err().to_string();
         assert!(e.contains("the install cache"), "{e}");
-        assert!(e.contains("set BAKEOFF_CACHE_DIR to a writable directory"), "{e}");
+        assert!(
+            e.contains("set BAKEOFF_CACHE_DIR to a writable directory"),
+            "{e}"
+        );
         writable_cache(&tmp.path().join("new/cache")).unwrap();
         assert!(tmp.path().join("new/cache").is_dir());
     }

@@ -601,7 +601,10 @@ mod tests {
             "GET /health: connect: Connection refused (os error 111)",
             4100,
         );
-        assert!(refused.contains("nothing listened on 127.0.0.1:4100"), "{refused}");
+        assert!(
+            refused.contains("nothing listened on 127.0.0.1:4100"),
+            "{refused}"
+        );
         assert!(refused.contains("PORT"), "{refused}");
         let slow = unhealthy_hint("GET /health: status 503", 4100);
         assert!(!slow.contains("nothing listened"), "{slow}");

@@ -182,6 +182,57 @@ impl Store {
         Ok(store)
     }
 
+    /// Open an existing database only to read it, for a file bakeoff may not
+    /// write (a read-only mount, another user's file): no migration, no
+    /// marking of dead runs. A WAL database whose `-shm` cannot be made is
+    /// opened immutable, which is sound only because nothing can write it.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |message: String| StoreError::Open {
+            path: path.to_path_buf(),
+            message,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let checked = |conn: Connection| {
+            migrations::check(&conn)
+                .map(|v| (conn, v))
+                .map_err(|r| match r {
+                    migrations::Refusal::Sql(e) => describe_open_error(&e, path),
+                    migrations::Refusal::Newer(v) => {
+                        format!("created by a newer bakeoff (schema v{v}); upgrade bakeoff")
+                    }
+                    migrations::Refusal::Foreign => "is not a bakeoff results database".to_string(),
+                })
+        };
+        let plain = Connection::open_with_flags(path, flags)
+            .map_err(|e| describe_open_error(&e, path))
+            .and_then(checked);
+        let (conn, version) = match plain {
+            Ok(found) => found,
+            Err(first) => {
+                let uri = url::Url::from_file_path(std::path::absolute(path).unwrap_or_default())
+                    .map_err(|()| open_err(first.clone()))?;
+                Connection::open_with_flags(
+                    format!("{uri}?immutable=1"),
+                    flags | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(|e| describe_open_error(&e, path))
+                .and_then(checked)
+                .map_err(|_| open_err(first))?
+            }
+        };
+        if version != SCHEMA_VERSION {
+            return Err(open_err(format!(
+                "is at schema v{version}; reading it needs a migration to v{SCHEMA_VERSION}, \
+                 which needs write access: copy it somewhere writable and pass --db the copy"
+            )));
+        }
+        Ok(Store {
+            path: path.to_path_buf(),
+            conn,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+        })
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -99,6 +99,41 @@ fn a_read_only_results_directory_is_a_clear_error() {
     marker.assert_no_orphans(Duration::from_secs(10));
 }
 
+/// A results database on a read-only mount is still read: every command that
+/// only reads opens it read-only (no migration, no marking of dead runs).
+#[test]
+fn a_database_on_a_read_only_mount_is_read() {
+    let Some(fs) = Tmpfs::mount("size=4m") else {
+        return;
+    };
+    let db = fs.path.join("bakeoff.db");
+    crate::store::fixtures::stored_rich_run(&db);
+    let remounted = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&fs.path)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(remounted, "remount read-only");
+    assert!(
+        Store::open(&db).is_err(),
+        "the read-write open must fail here"
+    );
+    let marker = Marker::new();
+    for args in [
+        vec!["runs"],
+        vec!["report", "latest"],
+        vec!["show", "latest"],
+        vec!["claims", "latest"],
+    ] {
+        let done = run_bounded(
+            marker.bakeoff().args(&args).arg("--db").arg(&db),
+            Duration::from_secs(60),
+        );
+        assert_eq!(done.code(), Some(0), "{args:?}: {}", done.stderr);
+        assert!(!done.stdout.is_empty(), "{args:?}");
+    }
+}
+
 /// Fill the filesystem holding `dir` (the file is left in place).
 fn fill(dir: &Path) -> PathBuf {
     use std::io::Write;
