@@ -157,14 +157,14 @@ pub enum SuperviseError {
         log: PathBuf,
         tail: String,
     },
-    #[error("{name} did not answer its health check with 200 within {timeout:?} (last attempt: {last}); {hint}; last lines of {log}:\n{tail}", log = .log.display())]
+    #[error("{name} did not answer its health check with 200 within {timeout:?} (last attempt: {last}); {hint}; last lines of {log}:\n{tail}", log = .log.display(), hint = unhealthy_hint(.last, *.port))]
     Unhealthy {
         name: String,
         timeout: Duration,
         /// e.g. "GET /health: status 503".
         last: String,
-        /// What to do, from the last attempt.
-        hint: String,
+        /// Where it should have listened (for the hint).
+        port: u16,
         log: PathBuf,
         tail: String,
     },
@@ -364,7 +364,7 @@ impl Running {
                 return Err(SuperviseError::Unhealthy {
                     name: self.name.clone(),
                     timeout: spec.start_timeout,
-                    hint: unhealthy_hint(&last, self.port),
+                    port: self.port,
                     last,
                     log: self.log_path.clone(),
                     tail: self.log_tail(),
