@@ -1,6 +1,8 @@
 //! The final launch's windows of a contender: the equal-load window of each
 //! HTTP workload (latency, CPU per request and memory at one rate for every
-//! contender) and the WebSocket memory points.
+//! contender) and the WebSocket memory points. Both follow the search's stall
+//! rule ([`until_clean`]): a window the machine stalled is run again, and one
+//! that never runs clean flags the cell's figures `equal-load-stalled`.
 
 use super::*;
 
