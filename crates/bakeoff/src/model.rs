@@ -524,8 +524,10 @@ pub struct EqualLoad {
     pub spectrum: Vec<[f64; 2]>,
     /// (quantile, ms) points from p50 to p99.99, service time.
     pub service_spectrum: Vec<[f64; 2]>,
-    /// Average CPU per request, the contender's idle CPU included.
-    pub cpu_ms_per_request: f64,
+    /// Average CPU per request over the measured window, the contender's idle
+    /// CPU included; `None`: not measured (sampling failed, nothing achieved).
+    #[serde(default)]
+    pub cpu_ms_per_request: Option<f64>,
     /// The contender's idle CPU, in cores, when measured.
     pub idle_cpu_cores: Option<f64>,
     /// CPU per request with the idle baseline subtracted.
@@ -622,6 +624,14 @@ impl Cell {
         // The capacity is the clean trials' estimate: none, no clean trial.
         (self.flags.contains(&Flag::MachineNoisy) && self.capacity.is_none())
             .then_some(Flag::MachineNoisy)
+    }
+
+    /// The equal-load figures, unless the machine stalled every attempt at
+    /// that window ([`Flag::EqualLoadStalled`]): verdicts read these.
+    pub fn verdict_equal_load(&self) -> Option<&EqualLoad> {
+        self.equal_load
+            .as_ref()
+            .filter(|_| !self.flags.contains(&Flag::EqualLoadStalled))
     }
 
     /// The capacity, unless the cell is left out of verdicts.

@@ -165,8 +165,11 @@ fn summary(run: &Run) -> String {
                 }
                 if let Some(eq) = &c.equal_load {
                     parts.push(format!(
-                        "p99 {:.2} ms at {:.0}/s, CPU {:.3} ms/req",
-                        eq.latency.p99, eq.target_rps, eq.cpu_ms_per_request
+                        "p99 {:.2} ms at {:.0}/s, CPU {} ms/req",
+                        eq.latency.p99,
+                        eq.target_rps,
+                        eq.cpu_ms_per_request
+                            .map_or("-".into(), |v| format!("{v:.3}"))
                     ));
                 }
                 if let Some(st) = &c.startup {

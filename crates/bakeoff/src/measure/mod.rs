@@ -2,10 +2,13 @@
 //! of a contender's process group over a window, and the machine-drift probe of
 //! [`speed`]), the environment probe, and CPU pinning.
 //!
-//! - CPU: utime + stime of every member of the process group (and any explicit
-//!   pids), in clock ticks; the window's figure is the sum over processes of
-//!   last − first reading. A process's first reading is its baseline, so time a
-//!   worker used before it was first seen, or after its last sample, is not counted.
+//! - CPU: the scheduler's nanoseconds of every member of the process group (and
+//!   any explicit pids), summed over each one's threads (`schedstat`); where the
+//!   kernel has no schedstat, utime + stime in clock ticks (10 ms). The window's
+//!   figure is the sum over processes of last − first reading. A process's
+//!   first reading is its baseline, so time a worker used before it was first
+//!   seen, or after its last sample, is not counted; nor is a thread's that
+//!   exited between two readings of the nanosecond count.
 //! - Memory: PSS from `smaps_rollup` where the kernel has it (forked workers share
 //!   pages; summing RSS would count them once per worker), else VmRSS. Sampled
 //!   every [`DEFAULT_INTERVAL`] on a background task; peak and mean of the sums.
@@ -91,10 +94,37 @@ pub fn children_of(parents: &[u32]) -> Vec<u32> {
         .collect()
 }
 
+/// A process's CPU time so far, in nanoseconds, and whether it is the
+/// scheduler's (else clock ticks): a process keeps the source of its first
+/// reading, so last − first never mixes the two.
+#[derive(Debug, Clone, Copy)]
+struct CpuReading {
+    ns: u64,
+    precise: bool,
+}
+
+impl CpuReading {
+    fn read(pid: u32, ticks: u64, precise: Option<bool>) -> Option<CpuReading> {
+        let from_ticks = CpuReading {
+            ns: (ticks as f64 * 1e9 / procfs::clock_ticks()) as u64,
+            precise: false,
+        };
+        match precise {
+            Some(false) => Some(from_ticks),
+            Some(true) => procfs::read_cpu_ns(pid).map(|ns| CpuReading { ns, precise: true }),
+            None => Some(
+                procfs::read_cpu_ns(pid)
+                    .map(|ns| CpuReading { ns, precise: true })
+                    .unwrap_or(from_ticks),
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Acc {
-    first_ticks: HashMap<u32, u64>,
-    last_ticks: HashMap<u32, u64>,
+    first_cpu: HashMap<u32, CpuReading>,
+    last_cpu: HashMap<u32, u64>,
     mem: Vec<u64>,
     all_pss: bool,
     children: bool,
@@ -115,8 +145,11 @@ impl Acc {
                 continue;
             };
             seen += 1;
-            self.first_ticks.entry(pid).or_insert(stat.cpu_ticks);
-            self.last_ticks.insert(pid, stat.cpu_ticks);
+            let source = self.first_cpu.get(&pid).map(|r| r.precise);
+            if let Some(r) = CpuReading::read(pid, stat.cpu_ticks, source) {
+                self.first_cpu.entry(pid).or_insert(r);
+                self.last_cpu.insert(pid, r.ns);
+            }
             if let Some((bytes, kind)) = procfs::read_memory(pid) {
                 total += bytes;
                 self.all_pss &= kind == MemKind::Pss;
@@ -129,14 +162,14 @@ impl Acc {
     }
 
     fn usage(&self) -> ResourceUsage {
-        let ticks: u64 = self
-            .last_ticks
+        let ns: u64 = self
+            .last_cpu
             .iter()
-            .map(|(pid, last)| last.saturating_sub(self.first_ticks[pid]))
+            .map(|(pid, last)| last.saturating_sub(self.first_cpu[pid].ns))
             .sum();
         let n = self.mem.len().max(1) as u64;
         ResourceUsage {
-            cpu_seconds: ticks as f64 / procfs::clock_ticks(),
+            cpu_seconds: ns as f64 / 1e9,
             mem_peak_bytes: self.mem.iter().copied().max().unwrap_or(0),
             mem_mean_bytes: self.mem.iter().sum::<u64>() / n,
             samples: self.mem.len() as u32,
@@ -289,6 +322,39 @@ mod tests {
             "{u:?}"
         );
         assert!(u.mem_peak_bytes < 512 * 1024 * 1024, "{u:?}");
+    }
+
+    /// The scheduler's nanoseconds, not 10 ms ticks: a busy child's CPU over
+    /// a few short windows is almost never a whole number of ticks.
+    #[tokio::test]
+    async fn cpu_time_is_finer_than_a_clock_tick() {
+        let g = spawn_group("while :; do :; done");
+        let target = ProcessSet {
+            pgid: Some(g.0.id()),
+            pids: vec![],
+        };
+        let tick = 1.0 / procfs::clock_ticks();
+        let mut off_tick = 0;
+        for _ in 0..5 {
+            let s = ProcSampler::default().start(&target).unwrap();
+            tokio::time::sleep(Duration::from_millis(37)).await;
+            let u = s.finish().await.unwrap();
+            let frac = (u.cpu_seconds / tick).fract();
+            if u.cpu_seconds > 0.0 && frac > 0.01 && frac < 0.99 {
+                off_tick += 1;
+            }
+        }
+        assert!(off_tick >= 3, "{off_tick} of 5 readings off a tick");
+    }
+
+    #[test]
+    fn a_process_keeps_the_source_of_its_first_reading() {
+        let me = std::process::id();
+        let precise = CpuReading::read(me, 7, None).unwrap();
+        assert!(precise.precise, "this kernel has schedstat");
+        let ticks = CpuReading::read(me, 7, Some(false)).unwrap();
+        assert!(!ticks.precise);
+        assert_eq!(ticks.ns, (7.0 * 1e9 / procfs::clock_ticks()) as u64);
     }
 
     #[tokio::test]

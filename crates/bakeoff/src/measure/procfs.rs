@@ -1,4 +1,5 @@
 //! Reading `/proc`: a process's CPU ticks and process group from `stat`, its
+//! CPU nanoseconds from its threads' `schedstat`, its
 //! memory from `smaps_rollup` (PSS) or `status` (VmRSS), and the members of a
 //! process group.
 
@@ -40,6 +41,24 @@ pub fn parse_stat(line: &str) -> Option<ProcStat> {
 
 pub fn read_stat(pid: u32) -> Option<ProcStat> {
     parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// CPU time a process's live threads have run, in nanoseconds: the first field
+/// of each `/proc/PID/task/TID/schedstat` (the scheduler's own count, where
+/// `stat`'s utime + stime are in 10 ms ticks). `None` where the kernel has no
+/// schedstat. A thread that exits takes its time with it.
+pub fn read_cpu_ns(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        match fs::read_to_string(path) {
+            Ok(text) => total += text.split_whitespace().next()?.parse::<u64>().ok()?,
+            // The thread exited since the listing.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => return None,
+        }
+    }
+    Some(total)
 }
 
 /// Which figure a memory reading is.

@@ -25,6 +25,9 @@ pub enum Flag {
     Drift,
     /// Windows were judged with steal only the run's raised limit let through.
     StealTolerated,
+    /// The machine stalled every attempt at an equal-load window (or a
+    /// WebSocket point): those figures are left out of verdicts.
+    EqualLoadStalled,
     /// A flag this bakeoff does not know, by its name. Never one of the names
     /// above: build it with [`Flag::from_name`].
     Other(String),
@@ -32,7 +35,7 @@ pub enum Flag {
 
 impl Flag {
     /// The flags this bakeoff raises.
-    pub const KNOWN: [Flag; 8] = [
+    pub const KNOWN: [Flag; 9] = [
         Flag::Noisy,
         Flag::Contended,
         Flag::GeneratorLimited,
@@ -41,6 +44,7 @@ impl Flag {
         Flag::Inconsistent,
         Flag::Drift,
         Flag::StealTolerated,
+        Flag::EqualLoadStalled,
     ];
 
     /// The flag's text in the store, the JSON documents and the reports.
@@ -54,6 +58,7 @@ impl Flag {
             Flag::Inconsistent => "inconsistent",
             Flag::Drift => "drift",
             Flag::StealTolerated => "steal-tolerated",
+            Flag::EqualLoadStalled => "equal-load-stalled",
             Flag::Other(name) => name,
         }
     }

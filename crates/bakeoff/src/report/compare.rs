@@ -308,7 +308,7 @@ fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> Ce
         threshold,
     );
     let p99 = |c: &Cell| c.equal_load.as_ref().map(|e| e.latency.p99);
-    let cpu = |c: &Cell| c.equal_load.as_ref().map(|e| e.cpu_ms_per_request);
+    let cpu = |c: &Cell| c.equal_load.as_ref().and_then(|e| e.cpu_ms_per_request);
     let p99_ms = metric(
         p99(a),
         p99(b),

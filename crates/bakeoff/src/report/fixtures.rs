@@ -242,7 +242,7 @@ fn http_cell(
             achieved_rps: common * 0.995,
             errors: u64::from(ci == 3),
             light: mixed.then(|| percentiles(base_p99 * slowdown * 0.3)),
-            cpu_ms_per_request: cpu_ms,
+            cpu_ms_per_request: Some(cpu_ms),
             idle_cpu_cores: Some(0.002 + 0.003 * ci as f64),
             marginal_cpu_ms_per_request: Some(cpu_ms - (0.002 + 0.003 * ci as f64) / common * 1e3),
             rss_peak_bytes: rss(48, 21),

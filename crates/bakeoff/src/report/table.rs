@@ -206,7 +206,8 @@ fn row(r: &Row<'_>, kind: Kind, db_cpu: bool) -> Vec<TableCell> {
                 el.map_or("-".into(), |e| fmt_ms(e.latency.p99)),
             ));
             out.push(TableCell::plain(
-                el.map_or("-".into(), |e| fmt_ms(e.cpu_ms_per_request)),
+                el.and_then(|e| e.cpu_ms_per_request)
+                    .map_or("-".into(), fmt_ms),
             ));
             out.push(TableCell::plain(
                 el.and_then(|e| e.marginal_cpu_ms_per_request)
@@ -279,19 +280,21 @@ pub fn flag_meaning(flag: &Flag) -> &'static str {
         Flag::Inconsistent => "the engine's counts disagree with an independent count (see the cell's notes)",
         Flag::Drift => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",
         Flag::StealTolerated => "windows of its search ran with hypervisor steal over the default limit (2% of the machine, 5% of one CPU) and under the run's raised --max-steal, and were judged as the server's: its capacity may read low, never high",
+        Flag::EqualLoadStalled => "the machine held the generator up in every retry of its equal-load window (or a WebSocket point), so its latency, CPU and memory there are the machine's as much as the server's; they are left out of verdicts",
         Flag::Other(_) => "see the cell's notes",
     }
 }
 
 /// Flags whose reason the text and Markdown reports spell out per cell (the
 /// cell's notes), since they change what its figures mean.
-pub const EXPLAINED_FLAGS: [Flag; 6] = [
+pub const EXPLAINED_FLAGS: [Flag; 7] = [
     Flag::Truncated,
     Flag::MachineNoisy,
     Flag::GeneratorLimited,
     Flag::Inconsistent,
     Flag::Drift,
     Flag::StealTolerated,
+    Flag::EqualLoadStalled,
 ];
 
 /// "contender workload ×w: note; note" for each cell carrying an
@@ -521,6 +524,41 @@ mod tests {
         assert_eq!(row[5].style, Style::Warn);
         run.cells.retain(|c| c.workers == 1);
         assert!(scaling_table(&run).is_none());
+    }
+
+    /// CPU not measured is `-`, never 0.00; a store without the field reads
+    /// as not measured, one with it as it was.
+    #[test]
+    fn cpu_not_measured_is_a_dash() {
+        let mut run = crate::report::fixtures::sample_run();
+        let cell = run
+            .cells
+            .iter_mut()
+            .find(|c| c.equal_load.is_some())
+            .unwrap();
+        let (name, workload) = (cell.contender.clone(), cell.workload.clone());
+        let eq = cell.equal_load.as_mut().unwrap();
+        eq.cpu_ms_per_request = None;
+        eq.marginal_cpu_ms_per_request = None;
+        let mut json = serde_json::to_value(&*eq).unwrap();
+        let s = summary::summarize(&run);
+        let s = s.iter().find(|s| s.workload == &workload).unwrap();
+        let t = workload_table(s);
+        let col = t.headers.iter().position(|h| h == "CPU ms/req").unwrap();
+        let row = t
+            .rows
+            .iter()
+            .find(|r| r[0].text.starts_with(&name))
+            .unwrap();
+        assert_eq!(row[col].text, "-");
+        assert_eq!(row[col + 1].text, "-");
+
+        json.as_object_mut().unwrap().remove("cpu_ms_per_request");
+        let old: crate::model::EqualLoad = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(old.cpu_ms_per_request, None);
+        json["cpu_ms_per_request"] = serde_json::json!(0.25);
+        let old: crate::model::EqualLoad = serde_json::from_value(json).unwrap();
+        assert_eq!(old.cpu_ms_per_request, Some(0.25));
     }
 
     #[test]

@@ -383,7 +383,7 @@ mod tests {
         );
         assert!(steps[0].duration_s.is_nan() && steps[0].reasons.is_empty());
         let eq = cell.equal_load.as_ref().unwrap();
-        assert_eq!(eq.cpu_ms_per_request, 0.4);
+        assert_eq!(eq.cpu_ms_per_request, Some(0.4));
         assert!(eq.consistency.is_none() && eq.marginal_cpu_ms_per_request.is_none());
         // Start-up kept only its summary: five samples become a t-interval.
         let st = run.cells[1].startup.unwrap().to_healthy_ms;

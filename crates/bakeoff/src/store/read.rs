@@ -384,7 +384,7 @@ fn load_equal_load(conn: &Connection, cell_id: i64) -> rusqlite::Result<Option<E
                 light: None,
                 spectrum: Vec::new(),
                 service_spectrum: Vec::new(),
-                cpu_ms_per_request: real(r, 4)?,
+                cpu_ms_per_request: r.get(4)?,
                 idle_cpu_cores: opt_real(r, 7, 8)?,
                 marginal_cpu_ms_per_request: opt_real(r, 9, 10)?,
                 database_cpu_ms_per_request: r.get(14)?,

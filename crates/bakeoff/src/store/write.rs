@@ -254,7 +254,7 @@ fn insert_equal_load(tx: &Transaction<'_>, cell_id: i64, eq: &EqualLoad) -> rusq
             eq.requests,
             eq.errors,
             eq.latency.p99,
-            eq.cpu_ms_per_request,
+            eq.cpu_ms_per_request.filter(|v| v.is_finite()),
             eq.rss_peak_bytes,
             eq.rss_mean_bytes,
             eq.idle_cpu_cores.is_some(),

@@ -128,8 +128,8 @@ fn two_figures_down(x: f64) -> f64 {
     (x / scale).floor() * scale
 }
 
-/// CPU and memory at equal load.
-#[derive(Debug, Default)]
+/// CPU and memory at equal load, when sampled.
+#[derive(Debug)]
 pub(super) struct Cost {
     /// CPU rate over request rate: the settle runs at the same rate as the window.
     pub(super) cpu_ms: f64,

@@ -28,6 +28,10 @@ pub(super) struct FakeContender {
     pub crash_at_window: Option<u32>,
     pub windows: u32,
     pub alive: bool,
+    /// The machine stalls this many equal-load windows (the warm-up's too)
+    /// and ws windows, the next ones it serves.
+    pub stall_equal_load: u32,
+    pub stall_ws: u32,
 }
 
 impl FakeContender {
@@ -39,6 +43,8 @@ impl FakeContender {
             crash_at_window: None,
             windows: 0,
             alive: false,
+            stall_equal_load: 0,
+            stall_ws: 0,
         }
     }
 }
@@ -85,6 +91,9 @@ pub(super) fn world(contenders: Vec<(&str, FakeContender)>) -> SharedWorld {
 fn name_of(url: &str) -> String {
     url.trim_start_matches("http://").to_string()
 }
+
+/// Why the fakes' machine stalled a window.
+pub(super) const FAKE_STALL: &str = "5.0% of sends left late through the generator";
 
 /// Drives a [`ServerModel`], sleeping the window's length on tokio's clock.
 pub(super) struct FakeDriver {
@@ -163,13 +172,18 @@ impl Driver for FakeDriver {
             let mut r = {
                 let mut w = self.world.lock().unwrap();
                 let c = w.contenders.get_mut(&name).expect("entered");
-                c.model.window_abandoning(
+                let mut r = c.model.window_abandoning(
                     spec.rate,
                     spec.warmup.max().as_secs_f64(),
                     spec.duration.as_secs_f64(),
                     FAKE_GRACE,
                     spec.purpose.abandons().then_some(FAKE_SLO_MS),
-                )
+                );
+                if spec.purpose == WindowPurpose::EqualLoad && c.stall_equal_load > 0 {
+                    c.stall_equal_load -= 1;
+                    r.stalled = Some(FAKE_STALL.into());
+                }
+                r
             };
             sleep_or_cancel(spec.warmup.max() + r.duration, cancel).await?;
             if spec.workload == Workload::CpuMixed {
@@ -197,7 +211,17 @@ impl Driver for FakeDriver {
                 warmup: Warmup::None,
                 database: None,
             })?;
-            self.world.lock().unwrap().ws_clients_seen = spec.clients;
+            let stalled = {
+                let mut w = self.world.lock().unwrap();
+                w.ws_clients_seen = spec.clients;
+                let c = w
+                    .contenders
+                    .get_mut(&name_of(&spec.base_url))
+                    .expect("entered");
+                let stalled = c.stall_ws > 0;
+                c.stall_ws = c.stall_ws.saturating_sub(1);
+                stalled.then(|| FAKE_STALL.to_string())
+            };
             sleep_or_cancel(spec.warmup + spec.duration, cancel).await?;
             // A room that fans out WS_FAKE_CEILING deliveries per second.
             let sent = (spec.rate * spec.duration.as_secs_f64()).round() as u64;
@@ -213,6 +237,7 @@ impl Driver for FakeDriver {
                 p99_ms: p99,
                 trend_p50_ms: Some([p99 / 2.0; 3]),
                 valid: true,
+                stalled,
                 ..WsResult::default()
             })
         }

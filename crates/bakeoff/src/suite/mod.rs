@@ -46,6 +46,8 @@ pub mod windows;
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]
+mod final_windows_tests;
+#[cfg(test)]
 mod runner_tests;
 
 pub use equal::PreviousRates;

@@ -692,15 +692,13 @@ impl PlanExecution<'_> {
         procs: &ProcessSet,
         d: Duration,
     ) -> Result<Result<ResourceUsage, super::SampleError>, Abort> {
-        let sampling = self.sampler.start(procs);
-        let slept = tokio::select! {
-            _ = tokio::time::sleep(d) => true,
-            _ = self.cancel.cancelled() => false,
+        let sleep = async {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => true,
+                _ = self.cancel.cancelled() => false,
+            }
         };
-        let usage = match sampling {
-            Ok(s) => s.finish().await,
-            Err(e) => Err(e),
-        };
+        let (slept, usage, _) = sampled_around(self.sampler, procs, sleep).await;
         if slept {
             Ok(usage)
         } else {
@@ -745,4 +743,22 @@ impl PlanExecution<'_> {
         self.emitted.push(cell);
         Ok(())
     }
+}
+
+/// `window` with the contender's resources sampled around it: its output, the
+/// usage, and the seconds sampled.
+async fn sampled_around<T>(
+    sampler: &dyn Sampler,
+    procs: &ProcessSet,
+    window: impl std::future::Future<Output = T>,
+) -> (T, Result<ResourceUsage, crate::suite::SampleError>, f64) {
+    let sampling = sampler.start(procs);
+    let started = Instant::now();
+    let out = window.await;
+    let secs = started.elapsed().as_secs_f64();
+    let usage = match sampling {
+        Ok(s) => s.finish().await,
+        Err(e) => Err(e),
+    };
+    (out, usage, secs)
 }

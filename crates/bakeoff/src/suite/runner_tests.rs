@@ -13,7 +13,12 @@ use crate::suite::plan::Profile;
 use crate::suite::PreviousRates;
 use crate::workload::Workload;
 
-fn plan(contenders: Vec<ContenderSpec>, workloads: &[&str], trials: u32, workers: &[u32]) -> Plan {
+pub(super) fn plan(
+    contenders: Vec<ContenderSpec>,
+    workloads: &[&str],
+    trials: u32,
+    workers: &[u32],
+) -> Plan {
     let opts = PlanOptions {
         workloads: workloads.iter().map(|s| s.to_string()).collect(),
         trials: Some(trials),
@@ -24,14 +29,14 @@ fn plan(contenders: Vec<ContenderSpec>, workloads: &[&str], trials: u32, workers
     Plan::build(&opts, contenders).unwrap()
 }
 
-struct Harness {
-    world: SharedWorld,
+pub(super) struct Harness {
+    pub(super) world: SharedWorld,
     cells: Vec<Cell>,
     progress: Vec<Progress>,
 }
 
 impl Harness {
-    fn new(contenders: Vec<(&str, FakeContender)>) -> Self {
+    pub(super) fn new(contenders: Vec<(&str, FakeContender)>) -> Self {
         Harness {
             world: world(contenders),
             cells: Vec::new(),
@@ -39,7 +44,7 @@ impl Harness {
         }
     }
 
-    async fn run(
+    pub(super) async fn run(
         &mut self,
         plan: &Plan,
         cancel: &CancellationToken,
@@ -74,7 +79,7 @@ impl Harness {
         w.launches.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    fn cell(&self, contender: &str, workload: &str) -> &Cell {
+    pub(super) fn cell(&self, contender: &str, workload: &str) -> &Cell {
         self.cells
             .iter()
             .find(|c| c.contender == contender && c.workload.name() == workload)
@@ -82,7 +87,7 @@ impl Harness {
     }
 }
 
-fn fc(capacity: f64) -> FakeContender {
+pub(super) fn fc(capacity: f64) -> FakeContender {
     FakeContender::new(ServerModel::mm1(capacity))
 }
 
@@ -137,11 +142,8 @@ async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
         assert_eq!(el.idle_cpu_cores, Some(0.5));
         // FakeSampler: 0.5 CPU-s per s; at rate R that is 500/R ms per request.
         let want = 500.0 / el.achieved_rps;
-        assert!(
-            (el.cpu_ms_per_request - want).abs() / want < 0.01,
-            "{} vs {want}",
-            el.cpu_ms_per_request
-        );
+        let cpu = el.cpu_ms_per_request.expect("measured");
+        assert!((cpu - want).abs() / want < 0.01, "{cpu} vs {want}");
         assert_eq!(el.rss_mean_bytes, 100_000_000);
         assert!(!el.histograms.is_empty());
         // 2 workers + 1 generator core fit 2 cores? 1 + 1 = 2: not contended.

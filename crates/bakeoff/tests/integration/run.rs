@@ -122,7 +122,11 @@ fn a_small_real_run_is_stored_and_read_back() {
                 ),
             }
             if let Some(eq) = &cell.equal_load {
-                assert!(eq.requests > 0 && eq.latency.p99 > 0.0 && eq.cpu_ms_per_request > 0.0);
+                assert!(
+                    eq.requests > 0
+                        && eq.latency.p99 > 0.0
+                        && eq.cpu_ms_per_request.is_some_and(|c| c > 0.0)
+                );
                 assert!(eq.rss_peak_bytes > 0);
             }
         }

@@ -11,7 +11,7 @@ fn cell(contender: &str, workload: &str, cap: Estimate, p99: f64, cpu: f64) -> C
         capacity: Some(cap),
         equal_load: Some(EqualLoad {
             achieved_rps: 499.0,
-            cpu_ms_per_request: cpu,
+            cpu_ms_per_request: Some(cpu),
             ..equal_load(500.0, p99, 0)
         }),
         ..fixtures::cell(contender, Workload::from_name(workload))
@@ -167,6 +167,21 @@ fn single_trials_have_no_significance() {
     // A zero baseline has no percentage.
     let c = Comparison::new(&b, &a, Some(10.0));
     assert_eq!(c.cells[0].cpu_ms_per_request.delta_pct, None);
+    assert!(c.cells[0].regressions.is_empty());
+}
+
+#[test]
+fn cpu_not_measured_is_no_change_and_no_number() {
+    let a = run(
+        1,
+        vec![cell("a", "json", estimate(100.0, 0.0, 1), 1.0, 1.0)],
+    );
+    let mut unmeasured = cell("a", "json", estimate(100.0, 0.0, 1), 1.0, 1.0);
+    unmeasured.equal_load.as_mut().unwrap().cpu_ms_per_request = None;
+    let b = run(2, vec![unmeasured]);
+    let c = Comparison::new(&a, &b, Some(10.0));
+    let m = &c.cells[0].cpu_ms_per_request;
+    assert_eq!((m.a, m.b, m.delta_pct), (Some(1.0), None, None));
     assert!(c.cells[0].regressions.is_empty());
 }
 

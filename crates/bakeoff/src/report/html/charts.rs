@@ -215,7 +215,7 @@ pub fn costs(run: &Run, looks: &BTreeMap<String, Look>) -> Vec<String> {
             "cost-cpu",
             "CPU time per request at equal load (average, idle CPU included)",
             "CPU ms per request",
-            |c| c.equal_load.as_ref().map(|e| e.cpu_ms_per_request),
+            |c| c.equal_load.as_ref().and_then(|e| e.cpu_ms_per_request),
             |v| format!("{} ms", fmt_ms(v)),
         ),
         cost(

@@ -193,12 +193,16 @@ impl Plan {
                 }
             }
             LaunchKind::Final => {
-                // Adaptive warm-up + its short window, then settle + measured window.
-                let per = p.equal_warmup_max + p.step_warmup * 2 + p.equal_window;
+                // Adaptive warm-up + its short window, then settle + measured
+                // window, re-run while the machine stalls it.
+                let tries = 1 + p.max_retries;
+                let per =
+                    p.equal_warmup_max + p.step_warmup + (p.step_warmup + p.equal_window) * tries;
                 t += self.scaled(per) * launch.workloads.len() as u32;
                 if launch.ws {
-                    // Idle sample, window, and about a second to connect the clients.
-                    let per = p.idle_sample + p.ws_window + Duration::from_secs(1);
+                    // Idle sample, then the window and about a second to
+                    // connect the clients, re-run while the machine stalls it.
+                    let per = p.idle_sample + (p.ws_window + Duration::from_secs(1)) * tries;
                     t += self.scaled(per) * self.phases.ws_clients.len() as u32;
                 }
             }

@@ -1,6 +1,8 @@
 //! The final launch's windows of a contender: the equal-load window of each
 //! HTTP workload (latency, CPU per request and memory at one rate for every
-//! contender) and the WebSocket memory points.
+//! contender) and the WebSocket memory points. Both follow the search's stall
+//! rule ([`until_clean`]): a window the machine stalled is run again, and one
+//! that never runs clean flags the cell's figures `equal-load-stalled`.
 
 use super::*;
 
@@ -51,15 +53,24 @@ impl PlanExecution<'_> {
             warmup: Warmup::Fixed(settle),
             ..warm
         };
-        let sampling = self.sampler.start(procs);
-        let started = Instant::now();
-        let res = self.driver.http_window(&spec, self.cancel).await;
-        let sampled_secs = started.elapsed().as_secs_f64();
-        let usage: Result<ResourceUsage, crate::suite::SampleError> = match sampling {
-            Ok(s) => s.finish().await,
-            Err(e) => Err(e),
-        };
-        let r = res?;
+        let (driver, sampler, cancel, spec) = (self.driver, self.sampler, self.cancel, &spec);
+        let tries = until_clean(
+            self.plan.phases.max_retries,
+            cancel,
+            move || async move {
+                let (res, usage, secs) =
+                    sampled_around(sampler, procs, driver.http_window(spec, cancel)).await;
+                res.map(|r| (r, usage, secs))
+            },
+            |(r, _, _)| r.stalled.clone(),
+        )
+        .await?;
+        self.record_stalls(
+            key,
+            &format!("the equal-load window at {rate:.0} req/s"),
+            &tries,
+        );
+        let (r, usage, sampled_secs) = tries.last;
         self.report(
             &key.to_string(),
             ProgressPhase::EqualLoad,
@@ -105,7 +116,6 @@ impl PlanExecution<'_> {
         if let Some(c) = r.consistency.as_ref().filter(|c| !c.ok) {
             st.flag(Flag::Inconsistent, format!("{}: {}", c.check, c.detail));
         }
-        let cost = cost.unwrap_or_default();
         st.equal = Some(EqualLoad {
             target_rps: rate,
             achieved_rps: r.achieved_rps,
@@ -116,15 +126,15 @@ impl PlanExecution<'_> {
             light: r.light,
             spectrum: r.spectrum,
             service_spectrum: r.service_spectrum,
-            cpu_ms_per_request: cost.cpu_ms,
+            cpu_ms_per_request: cost.as_ref().map(|c| c.cpu_ms),
             idle_cpu_cores: idle_cpu,
-            marginal_cpu_ms_per_request: cost.marginal_cpu_ms,
+            marginal_cpu_ms_per_request: cost.as_ref().and_then(|c| c.marginal_cpu_ms),
             database_cpu_ms_per_request: r
                 .database_cpu_cores
                 .filter(|_| r.achieved_rps > 0.0)
                 .map(|cores| cores / r.achieved_rps * 1000.0),
-            rss_peak_bytes: cost.peak,
-            rss_mean_bytes: cost.mean,
+            rss_peak_bytes: cost.as_ref().map_or(0, |c| c.peak),
+            rss_mean_bytes: cost.as_ref().map_or(0, |c| c.mean),
             timeline: r.timeline,
             consistency: r.consistency,
             histograms: r.histograms,
@@ -170,13 +180,24 @@ impl PlanExecution<'_> {
                 duration: windows.duration(rate, self.plan.scaled(self.plan.phases.ws_window)),
                 warmup: Duration::ZERO,
             };
-            let sampling = self.sampler.start(procs);
-            let res = self.driver.ws_window(&spec, self.cancel).await;
-            let loaded = match sampling {
-                Ok(s) => s.finish().await.map(|u| u.mem_peak_bytes),
-                Err(e) => Err(e),
-            };
-            let r = res?;
+            let (driver, sampler, cancel, ws) = (self.driver, self.sampler, self.cancel, &spec);
+            let tries = until_clean(
+                self.plan.phases.max_retries,
+                cancel,
+                move || async move {
+                    let (res, usage, _) =
+                        sampled_around(sampler, procs, driver.ws_window(ws, cancel)).await;
+                    res.map(|r| (r, usage.map(|u| u.mem_peak_bytes)))
+                },
+                |(r, _)| r.stalled.clone(),
+            )
+            .await?;
+            self.record_stalls(
+                key,
+                &format!("the ws window with {clients} clients"),
+                &tries,
+            );
+            let (r, loaded) = tries.last;
             let st = self.state(key);
             let (idle, loaded) = match (idle, loaded) {
                 (Ok(i), Ok(l)) => (i.mem_mean_bytes, l),
@@ -222,5 +243,70 @@ impl PlanExecution<'_> {
             });
         }
         Ok(())
+    }
+}
+
+/// One final window after the search's stall rule ([`Observed::stalled`]):
+/// the last run, and why each stalled run did.
+///
+/// [`Observed::stalled`]: crate::suite::search::Observed::stalled
+struct Tries<T> {
+    last: T,
+    stalls: Vec<String>,
+    clean: bool,
+}
+
+/// Run a final window again while the machine stalls it, at most
+/// `max_retries` times, as the search does (`phases.max_retries`): a stalled
+/// window's latency and CPU are the machine's, not the server's.
+async fn until_clean<T, Fut>(
+    max_retries: u32,
+    cancel: &CancellationToken,
+    mut run: impl FnMut() -> Fut,
+    stalled: impl Fn(&T) -> Option<String>,
+) -> Result<Tries<T>, DriveError>
+where
+    Fut: std::future::Future<Output = Result<T, DriveError>>,
+{
+    let mut stalls = Vec::new();
+    loop {
+        if cancel.is_cancelled() {
+            return Err(DriveError::Cancelled);
+        }
+        let last = run().await?;
+        let Some(why) = stalled(&last) else {
+            return Ok(Tries {
+                last,
+                stalls,
+                clean: true,
+            });
+        };
+        stalls.push(why);
+        if stalls.len() > max_retries as usize {
+            return Ok(Tries {
+                last,
+                stalls,
+                clean: false,
+            });
+        }
+    }
+}
+
+impl PlanExecution<'_> {
+    /// Every stalled attempt is a note; no clean window flags the cell's
+    /// equal-load figures, which verdicts then leave out.
+    fn record_stalls<T>(&mut self, key: &CellKey, what: &str, tries: &Tries<T>) {
+        let n = tries.stalls.len() + usize::from(tries.clean);
+        let st = self.state(key);
+        for (i, why) in tries.stalls.iter().enumerate() {
+            st.notes
+                .push(format!("{what}, attempt {} of {n}, stalled: {why}", i + 1));
+        }
+        if !tries.clean {
+            st.flag(
+                Flag::EqualLoadStalled,
+                format!("{what} had no clean run in {n} attempts: the machine stalled each"),
+            );
+        }
     }
 }

@@ -48,6 +48,9 @@ fn nan_and_optional_numbers_stay_distinct() {
     a.scaling_efficiency = Some(f64::NAN);
     let mut b = ok_cell("b", "json", 1, 100.0, 1.0, 1.0);
     b.scaling_efficiency = None;
+    // CPU not measured stays not measured, never 0.
+    b.equal_load.as_mut().unwrap().cpu_ms_per_request = None;
+    b.flags.push(Flag::EqualLoadStalled);
     let run = write_run(
         &mut store,
         "2026-11-28T12:00:00Z",
@@ -58,6 +61,9 @@ fn nan_and_optional_numbers_stay_distinct() {
     assert!(got.cells[0].capacity.unwrap().cv.is_nan());
     assert!(got.cells[0].scaling_efficiency.unwrap().is_nan());
     assert_eq!(got.cells[1].scaling_efficiency, None);
+    let eq = |i: usize| got.cells[i].equal_load.as_ref().unwrap().cpu_ms_per_request;
+    assert_eq!((eq(0), eq(1)), (Some(1.0), None));
+    assert_eq!(got.cells[1].flags, [Flag::EqualLoadStalled]);
 }
 
 #[test]
