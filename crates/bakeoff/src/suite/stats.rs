@@ -6,6 +6,9 @@
 //!   with so few samples no interval has a coverage worth stating.
 //! - 5 samples or more: mean ± t(0.975, n − 1) · sd / √n ([`Interval::TInterval95`]).
 //!
+//! Welch's test floors each side's sd at the search's grid step (see
+//! [`grid_sd_floor`]): trials on the same grid value are not exact.
+//!
 //! The Student t distribution is computed exactly (regularized incomplete beta),
 //! so Welch's fractional degrees of freedom need no table.
 
@@ -94,16 +97,31 @@ pub fn estimate(samples: &[f64]) -> Option<Estimate> {
     })
 }
 
-/// Welch's two-sided t-test of equal means from two estimates' summaries.
-/// `None` when either side has fewer than two samples. Both standard deviations
-/// zero: the means differ for sure when they are unequal (p = 0), not at all
-/// when equal (p = 1).
+/// The coarsest search resolution of any profile (quick's 8%): a trial's
+/// capacity is the last passing rate of a bisection that stops when the failing
+/// rate is within this step above it, so it lies somewhere in one grid step
+/// below the true capacity. Trials often land on the same grid value.
+pub const SEARCH_RESOLUTION_MAX: f64 = 0.08;
+
+/// The smallest standard deviation the test grants a side, relative to its
+/// mean: that of a value spread evenly over one search step (step ÷ √12),
+/// at the coarsest step, since an estimate does not record its profile and
+/// `compare` may pair runs of different profiles. Identical trials thus say
+/// "within one grid step", not "no spread at all".
+pub fn grid_sd_floor(mean: f64) -> f64 {
+    mean.abs() * SEARCH_RESOLUTION_MAX / 12f64.sqrt()
+}
+
+/// Welch's two-sided t-test of equal means from two estimates' summaries, each
+/// side's sd floored at [`grid_sd_floor`]. `None` when either side has fewer
+/// than two samples. Both means zero (so no spread at all): p = 1.
 pub fn welch_p(a: &Estimate, b: &Estimate) -> Option<f64> {
     if a.n < 2 || b.n < 2 {
         return None;
     }
     let (na, nb) = (a.n as f64, b.n as f64);
-    let (va, vb) = (a.sd * a.sd / na, b.sd * b.sd / nb);
+    let sd = |e: &Estimate| e.sd.max(grid_sd_floor(e.mean));
+    let (va, vb) = (sd(a).powi(2) / na, sd(b).powi(2) / nb);
     let se2 = va + vb;
     let diff = a.mean - b.mean;
     if se2.is_nan() || se2 <= 0.0 {
@@ -120,6 +138,24 @@ pub fn welch_p(a: &Estimate, b: &Estimate) -> Option<f64> {
     }
     let df = se2 * se2 / den;
     Some(2.0 * t_sf(t.abs(), df))
+}
+
+/// Holm's step-down correction: which of `p`'s hypotheses are rejected with
+/// the family-wise error rate held at `alpha`. Sorted ascending, the k-th
+/// smallest (from 0) is rejected when it and every smaller one are below
+/// alpha ÷ (m − k).
+pub fn holm(p: &[f64], alpha: f64) -> Vec<bool> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut rejected = vec![false; m];
+    for (k, &i) in order.iter().enumerate() {
+        if p[i] >= alpha / (m - k) as f64 {
+            break;
+        }
+        rejected[i] = true;
+    }
+    rejected
 }
 
 /// Upper tail P(T > t) of Student's t with `df` degrees of freedom, t ≥ 0.

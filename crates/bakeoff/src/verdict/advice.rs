@@ -6,6 +6,10 @@
 //!   category of the mix (for `realtime`, the fan-out capacity, else the fan-out p99 and delivered share);
 //! - **fit**: whether the contender serves each category at all (unsupported
 //!   and failed cells score 0), times its p99 at equal load relative to the best;
+//!
+//! Both measured grounds go through the verdicts' test ([`relative`]): a
+//! contender the test cannot tell from the category's best scores as the best,
+//! so no lead rests on a difference the evidence does not show.
 //! - **ecosystem**: the curated `data/ecosystem.toml` strength for the team's
 //!   needs (80%), and the measured transitive dependency count (20%, fewer is better);
 //! - **learning**: the team's skills (70%) and the measured app size (30%, smaller is easier).
@@ -15,8 +19,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::profile::{Category, TeamProfile, DEFAULT_PEAK_RPS};
-use super::scope;
-use crate::model::{Cell, ContenderInfo, Flag, Language, Run};
+use super::{compare_estimates, compare_readings, scope, unsteady, Order, Reading};
+use crate::model::{Cell, ContenderInfo, Estimate, Flag, Language, Run};
 use crate::workload::Workload;
 
 /// The curated ecosystem knowledge, compiled in.
@@ -120,35 +124,91 @@ fn category_cell<'a>(run: &'a Run, contender: &str, cat: &Category) -> Option<&'
     cat.workloads().iter().find_map(|w| run.cell(contender, w))
 }
 
-/// Performance value of a cell for its category: capacity (for realtime, the
-/// fan-out capacity), or for a realtime cell without one the inverse fan-out
-/// p99 weighted by the delivered share (higher is better).
-fn perf_value(cell: &Cell, cat: &Category) -> Option<f64> {
+/// A cell's performance evidence for its category (higher is better).
+#[derive(Debug, Clone, Copy)]
+enum Perf {
+    /// Capacity (for realtime, the fan-out capacity) across trials.
+    Capacity(Estimate),
+    /// A realtime cell without a capacity: the delivered share ÷ the fan-out
+    /// p99, one reading.
+    Reading(f64),
+}
+
+impl Perf {
+    fn value(self) -> f64 {
+        match self {
+            Perf::Capacity(e) => e.center(),
+            Perf::Reading(v) => v,
+        }
+    }
+}
+
+/// Performance evidence of a cell for its category: capacity (for realtime,
+/// the fan-out capacity), or for a realtime cell without one the inverse
+/// fan-out p99 weighted by the delivered share.
+fn perf_value(cell: &Cell, cat: &Category) -> Option<Perf> {
     if !cell.status.is_ok() {
         return None;
     }
-    if *cat == Category::Realtime {
-        // The fan-out capacity (messages per second into a room) when measured.
-        if let Some(e) = cell.verdict_capacity() {
-            return Some(e.center());
-        }
-        let p = cell.ws.iter().max_by_key(|p| p.clients)?;
-        let delivered = if p.expected_deliveries == 0 {
-            0.0
-        } else {
-            p.deliveries as f64 / p.expected_deliveries as f64
-        };
-        return (p.p99_ms > 0.0).then(|| delivered / p.p99_ms);
+    if let Some(e) = cell.verdict_capacity() {
+        return Some(Perf::Capacity(e));
     }
-    cell.verdict_capacity().map(|e| e.center())
+    if *cat != Category::Realtime {
+        return None;
+    }
+    let p = cell.ws.iter().max_by_key(|p| p.clients)?;
+    let delivered = if p.expected_deliveries == 0 {
+        0.0
+    } else {
+        p.deliveries as f64 / p.expected_deliveries as f64
+    };
+    (p.p99_ms > 0.0).then(|| Perf::Reading(delivered / p.p99_ms))
 }
 
-/// p99 at equal load (lower is better), or the ws fan-out p99.
-fn latency_value(cell: &Cell, cat: &Category) -> Option<f64> {
-    if *cat == Category::Realtime {
-        return cell.ws.iter().max_by_key(|p| p.clients).map(|p| p.p99_ms);
+/// A contender's score on a measured ground against the category's best
+/// (higher is better), and whether a single reading decided it. The best's
+/// own score, 1, when the test finds no clear difference: Welch's t-test at 5%
+/// between capacities of several trials, the indicative margin with a single
+/// trial ([`compare_estimates`]), the reading factor between two readings
+/// ([`compare_readings`]), and always when either reading's cell is
+/// [`unsteady`].
+fn relative(v: (Perf, &Cell), best: (Perf, &Cell)) -> (f64, bool) {
+    let order = match (v.0, best.0) {
+        (Perf::Capacity(a), Perf::Capacity(b)) => compare_estimates(&a, &b),
+        _ if unsteady(v.1).is_some() || unsteady(best.1).is_some() => Order::Overlap,
+        (a, b) => compare_readings(a.value(), b.value(), Reading::Latency),
+    };
+    let reading = !matches!((v.0, best.0), (Perf::Capacity(_), Perf::Capacity(_)));
+    match order {
+        Order::Overlap => (1.0, false),
+        _ if best.0.value() > 0.0 => (v.0.value() / best.0.value(), reading),
+        _ => (0.0, reading),
     }
-    cell.equal_load.as_ref().map(|e| e.latency.p99)
+}
+
+/// p99 at equal load, or the ws fan-out p99, as [`Perf`] (its inverse: higher
+/// is better), one reading.
+fn latency_value(cell: &Cell, cat: &Category) -> Option<Perf> {
+    let p99 = if *cat == Category::Realtime {
+        cell.ws.iter().max_by_key(|p| p.clients).map(|p| p.p99_ms)
+    } else {
+        cell.equal_load.as_ref().map(|e| e.latency.p99)
+    };
+    p99.filter(|l| *l > 0.0).map(|l| Perf::Reading(1.0 / l))
+}
+
+/// Per category, the cell with the highest value of `value`.
+fn best_of<'a>(
+    run: &'a Run,
+    contenders: &[&ContenderInfo],
+    cat: &Category,
+    value: fn(&Cell, &Category) -> Option<Perf>,
+) -> Option<(Perf, &'a Cell)> {
+    contenders
+        .iter()
+        .filter_map(|c| category_cell(run, &c.name, cat))
+        .filter_map(|cell| value(cell, cat).map(|v| (v, cell)))
+        .max_by(|a, b| a.0.value().total_cmp(&b.0.value()))
 }
 
 pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
@@ -157,34 +217,27 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     let mut missing = Vec::new();
     let mut missing_workloads = Vec::new();
 
-    // Per category: the best performance value and best latency across contenders.
+    // Per category: the best performance and the best latency across contenders.
     let mut best_perf = BTreeMap::new();
     let mut best_lat = BTreeMap::new();
     for cat in profile.mix.keys() {
+        if let Some(b) = best_of(run, &contenders, cat, perf_value) {
+            best_perf.insert(cat.clone(), b);
+        }
+        if let Some(b) = best_of(run, &contenders, cat, latency_value) {
+            best_lat.insert(cat.clone(), b);
+        }
         for c in &contenders {
-            match category_cell(run, &c.name, cat) {
-                Some(cell) => {
-                    if let Some(v) = perf_value(cell, cat) {
-                        let e = best_perf.entry(cat.clone()).or_insert(0.0_f64);
-                        *e = e.max(v);
-                    }
-                    if let Some(l) = latency_value(cell, cat).filter(|l| *l > 0.0) {
-                        let e = best_lat.entry(cat.clone()).or_insert(f64::INFINITY);
-                        *e = e.min(l);
-                    }
+            let unsupported = c
+                .unsupported
+                .keys()
+                .any(|k| cat.workloads().contains(&k.workload()));
+            if category_cell(run, &c.name, cat).is_none() && !unsupported {
+                let first = &cat.workloads()[0];
+                missing.push(format!("{}/{first}", c.name));
+                if !missing_workloads.contains(first) {
+                    missing_workloads.push(first.clone());
                 }
-                None if !c
-                    .unsupported
-                    .keys()
-                    .any(|k| cat.workloads().contains(&k.workload())) =>
-                {
-                    let first = &cat.workloads()[0];
-                    missing.push(format!("{}/{first}", c.name));
-                    if !missing_workloads.contains(first) {
-                        missing_workloads.push(first.clone());
-                    }
-                }
-                None => {}
             }
         }
     }
@@ -202,6 +255,8 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         .min()
         .unwrap_or(0);
 
+    // Whether a single reading (not a capacity) set some score below the best's.
+    let mut reading_decided = false;
     let mut ranking: Vec<Ranked> = contenders
         .iter()
         .map(|c| {
@@ -211,14 +266,18 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
                 let Some(cell) = category_cell(run, &c.name, cat) else {
                     continue;
                 };
-                if let (Some(v), Some(best)) = (perf_value(cell, cat), best_perf.get(cat)) {
-                    if *best > 0.0 {
-                        perf += w * v / best;
-                    }
+                if let (Some(v), Some(&best)) = (perf_value(cell, cat), best_perf.get(cat)) {
+                    let (score, reading) = relative((v, cell), best);
+                    reading_decided |= reading;
+                    perf += w * score;
                 }
                 if cell.status.is_ok() {
                     let lat = match (latency_value(cell, cat), best_lat.get(cat)) {
-                        (Some(l), Some(b)) if l > 0.0 => b / l,
+                        (Some(l), Some(&best)) => {
+                            let (score, reading) = relative((l, cell), best);
+                            reading_decided |= reading;
+                            score
+                        }
                         _ => 1.0,
                     };
                     fit += w * lat;
@@ -309,17 +368,26 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
             ));
         }
     }
-    let indicative = run
+    caveats.push(format!(
+        "Performance and fit score a contender as the category's best unless it is clearly behind: by Welch's t-test at 5% between capacities of several trials, by more than {:.0}% between single trials, by more than a factor of {:.0} between single p99 readings (equal load, fan-out).",
+        super::INDICATIVE_MARGIN * 100.0,
+        Reading::Latency.factor()
+    ));
+    let single_trial = run
         .cells
         .iter()
         .filter(|c| run.in_verdicts(c))
         .any(|c| c.status.is_ok() && c.verdict_capacity().is_some_and(|e| e.n < 2));
-    if indicative {
+    if single_trial {
         caveats.push(format!(
-            "Indicative: some capacities rest on a single trial, so differences under {:.0}% are treated as ties and none is tested. `--profile standard` runs several independent trials.",
+            "Indicative: some capacities rest on a single trial, which no test can compare: they differ only beyond {:.0}%. `--profile standard` runs several independent trials.",
             super::INDICATIVE_MARGIN * 100.0
         ));
     }
+    if reading_decided {
+        caveats.push("Indicative: a single p99 reading, which no test can compare, set some score below the best's.".into());
+    }
+    let indicative = single_trial || reading_decided;
     let left_out: Vec<String> = run
         .cells
         .iter()
@@ -367,8 +435,10 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     caveats.push("The plan assumes capacity grows linearly with cores; a worker sweep (`--workers 1,2`) measures the real scaling.".into());
 
     let (mut recommendation, reasons) = explain(run, &ranking, &plan);
-    if indicative {
+    if single_trial {
         recommendation = format!("Indicative (single trial): {recommendation}");
+    } else if reading_decided {
+        recommendation = format!("Indicative (single reading): {recommendation}");
     }
     let measure_command = (!missing_workloads.is_empty()).then(|| {
         let names: Vec<String> = contenders.iter().map(|c| c.name.clone()).collect();
@@ -468,18 +538,34 @@ fn explain(run: &Run, ranking: &[Ranked], plan: &[PlanRow]) -> (String, Vec<Stri
             .find(|p| p.contender == name)
             .and_then(|p| p.cores)
     };
-    let mut rec = format!(
-        "Choose {} ({}), score {:.0}/100",
-        top.contender,
-        top.language.label(),
-        top.score
-    );
-    if let Some(n) = cores(&top.contender) {
-        rec.push_str(&format!(
-            ", {n} core{} for the peak",
-            if n == 1 { "" } else { "s" }
-        ));
-    }
+    // Scores that round alike are a tie: nothing the evidence shows separates them.
+    let tied: Vec<&str> = ranking[1..]
+        .iter()
+        .filter(|r| (top.score - r.score).round() == 0.0)
+        .map(|r| r.contender.as_str())
+        .collect();
+    let mut rec = if tied.is_empty() {
+        let mut rec = format!(
+            "Choose {} ({}), score {:.0}/100",
+            top.contender,
+            top.language.label(),
+            top.score
+        );
+        if let Some(n) = cores(&top.contender) {
+            rec.push_str(&format!(
+                ", {n} core{} for the peak",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        rec
+    } else {
+        format!(
+            "No clear difference between {} and {} ({:.0}/100): nothing measured here separates them",
+            top.contender,
+            tied.join(" and "),
+            top.score
+        )
+    };
     rec.push('.');
     let mut reasons = Vec::new();
     if let Some(rival) = ranking.iter().find(|r| r.language != top.language) {
@@ -493,9 +579,16 @@ fn explain(run: &Run, ranking: &[Ranked], plan: &[PlanRow]) -> (String, Vec<Stri
         let mut diffs: Vec<_> = grounds.iter().map(|(g, a, r)| (g, a - r, a, r)).collect();
         diffs.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
         for (g, d, a, r) in diffs.into_iter().take(3) {
-            let word = if d > 0.0 { "ahead" } else { "behind" };
+            // A measured ground is 0 apart when its test found no clear difference.
+            let word = if d.abs() < 0.005 {
+                "no clear difference from"
+            } else if d > 0.0 {
+                "ahead of"
+            } else {
+                "behind"
+            };
             reasons.push(format!(
-                "{g}: {word} of {} ({:.2} vs {:.2})",
+                "{g}: {word} {} ({:.2} vs {:.2})",
                 rival.contender, a, r
             ));
         }
@@ -552,219 +645,4 @@ fn measure_command(names: &[String], missing: &[Workload]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn the_measure_command_names_bases_and_their_runtimes() {
-        let names = ["node-fastify", "node-fastify-node22", "python-flask-py313"].map(String::from);
-        assert_eq!(
-            measure_command(&names, &[Workload::Io, Workload::Ws]),
-            "bakeoff run --contenders node-fastify,python-flask --workloads io,ws --python 3.13 --node 22"
-        );
-    }
-
-    use super::*;
-    use crate::verdict::fixture;
-    use crate::verdict::profile::{parse_pairs, Inputs, Weights};
-
-    fn profile(mix: &str, team: &str) -> TeamProfile {
-        Inputs {
-            mix: Some(parse_pairs(mix, "mix").unwrap()),
-            team: Some(team.into()),
-            ..Inputs::default()
-        }
-        .validate(&[], &Ecosystem::builtin().need_names())
-        .unwrap()
-    }
-
-    #[test]
-    fn the_ecosystem_file_is_complete() {
-        let eco = Ecosystem::builtin();
-        assert!(eco.needs.len() >= 8);
-        for (name, need) in &eco.needs {
-            for e in [&need.node, &need.python] {
-                assert!((0.0..=1.0).contains(&e.strength), "{name}");
-                assert!(e.source.starts_with("https://"), "{name} needs a source");
-                assert!(!e.libraries.is_empty(), "{name}");
-            }
-        }
-    }
-
-    #[test]
-    fn realtime_for_a_js_team_picks_node_with_a_plan() {
-        let run = fixture::run();
-        let a = advise(&run, &profile("realtime=100", "js"), &Ecosystem::builtin());
-        assert_eq!(a.ranking[0].language, Language::Node);
-        assert!(
-            a.recommendation.contains("node-fastify"),
-            "{}",
-            a.recommendation
-        );
-        assert_eq!(a.plan.len(), 4);
-        assert!(a.peak_is_default);
-    }
-
-    #[test]
-    fn the_capacity_plan_blends_the_mix() {
-        let run = fixture::run();
-        let mut p = profile("io=50,data=50", "both");
-        p.peak_rps = Some(1000.0);
-        let a = advise(&run, &p, &Ecosystem::builtin());
-        let row = a
-            .plan
-            .iter()
-            .find(|r| r.contender == "python-flask")
-            .unwrap();
-        // 1 / (0.5/55 + 0.5/350) = 95.06 req/s per core → 11 cores.
-        assert!((row.per_core_rps.unwrap() - 95.06).abs() < 0.1, "{row:?}");
-        assert_eq!(row.cores, Some(11));
-        let fast = a
-            .plan
-            .iter()
-            .find(|r| r.contender == "node-fastify")
-            .unwrap();
-        assert_eq!(fast.cores, Some(3));
-    }
-
-    #[test]
-    fn weights_change_the_ranking_as_documented() {
-        let run = fixture::run();
-        let eco = Ecosystem::builtin();
-        let mut p = profile("data=100", "python");
-        p.needs = vec!["ml".into(), "data-science".into()];
-        let a = advise(&run, &p, &eco);
-        assert_eq!(a.ranking[0].language, Language::Python);
-        // With only the learning ground and a JS team, Node wins.
-        let mut p = profile("data=100", "js");
-        p.weights = Weights::default()
-            .with_overrides(
-                &parse_pairs("performance=0,fit=0,ecosystem=0,learning=100", "weights").unwrap(),
-            )
-            .unwrap();
-        let a = advise(&run, &p, &eco);
-        assert_eq!(a.ranking[0].language, Language::Node);
-        // With only performance, the data leader (python-fastapi) wins whatever the team.
-        p.weights = Weights::default()
-            .with_overrides(
-                &parse_pairs("performance=100,fit=0,ecosystem=0,learning=0", "weights").unwrap(),
-            )
-            .unwrap();
-        let a = advise(&run, &p, &eco);
-        assert_eq!(a.ranking[0].contender, "python-fastapi");
-        assert!((a.ranking[0].score - 100.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn missing_cells_are_named_with_the_command() {
-        let mut run = fixture::run();
-        run.cells.retain(|c| c.workload != Workload::Io);
-        let a = advise(&run, &profile("io=100", "both"), &Ecosystem::builtin());
-        assert!(
-            a.missing.contains(&"node-fastify/io".to_string()),
-            "{:?}",
-            a.missing
-        );
-        let cmd = a.measure_command.unwrap();
-        assert!(
-            cmd.starts_with("bakeoff run --contenders ") && cmd.ends_with("--workloads io"),
-            "{cmd}"
-        );
-        assert!(a.plan.iter().all(|r| r.cores.is_none()));
-    }
-
-    #[test]
-    fn unsupported_is_not_missing_and_scores_zero_fit() {
-        let mut run = fixture::run();
-        run.cells
-            .retain(|c| !(c.contender == "python-flask" && c.workload == Workload::Ws));
-        run.contenders
-            .iter_mut()
-            .find(|c| c.name == "python-flask")
-            .unwrap()
-            .unsupported
-            .insert(crate::model::Endpoint::Ws, "sync".into());
-        let a = advise(
-            &run,
-            &profile("realtime=100", "python"),
-            &Ecosystem::builtin(),
-        );
-        assert!(a.missing.is_empty(), "{:?}", a.missing);
-        let flask = a
-            .ranking
-            .iter()
-            .find(|r| r.contender == "python-flask")
-            .unwrap();
-        assert_eq!(flask.breakdown.fit, 0.0);
-        assert_eq!(flask.breakdown.performance, 0.0);
-    }
-
-    /// On a run that measured both databases the advisor ranks and sizes the
-    /// crud mix on the PostgreSQL figures, and says so.
-    #[test]
-    fn the_advisor_uses_the_postgres_figures_when_the_run_has_them() {
-        let run = fixture::run_on_both_databases();
-        let a = advise(&run, &profile("crud=100", "both"), &Ecosystem::builtin());
-        let rank = |name: &str| a.ranking.iter().position(|r| r.contender == name).unwrap();
-        // Python leads on PostgreSQL (3,000 vs 1,000 req/s), Node on SQLite.
-        assert!(
-            rank("python-fastapi") < rank("node-fastify"),
-            "{:?}",
-            a.ranking
-        );
-        let plan = |name: &str| a.plan.iter().find(|r| r.contender == name).unwrap();
-        assert_eq!(plan("python-fastapi").per_core_rps, Some(3000.0));
-        assert_eq!(plan("node-fastify").per_core_rps, Some(1000.0));
-        assert!(
-            plan("node-fastify").basis.contains("db (on postgres)"),
-            "{}",
-            plan("node-fastify").basis
-        );
-        assert!(
-            a.caveats
-                .iter()
-                .any(|c| c.contains("uses the postgres figures")),
-            "{:?}",
-            a.caveats
-        );
-        // Without the postgres cells, the same mix ranks on SQLite's.
-        let sqlite = fixture::on_sqlite_only(run);
-        let a = advise(&sqlite, &profile("crud=100", "both"), &Ecosystem::builtin());
-        let plan = a
-            .plan
-            .iter()
-            .find(|r| r.contender == "node-fastify")
-            .unwrap();
-        assert_eq!(plan.per_core_rps, Some(4000.0));
-    }
-
-    /// A cell with machine-noisy trials and clean ones is ranked on the clean
-    /// ones; with none clean it is named among those left out.
-    #[test]
-    fn machine_noisy_cells_rank_on_their_clean_trials_or_are_named() {
-        let mut run = fixture::run();
-        let io = |c: &Cell| c.contender == "python-flask" && c.workload == Workload::Io;
-        let cell = run.cells.iter_mut().find(|c| io(c)).unwrap();
-        cell.flags.push(Flag::MachineNoisy);
-        let left_out = |a: &Advice| {
-            a.caveats
-                .iter()
-                .find(|c| c.starts_with("Left out of the ranking"))
-                .cloned()
-        };
-        let a = advise(&run, &profile("io=100", "both"), &Ecosystem::builtin());
-        assert_eq!(left_out(&a), None, "{:?}", a.caveats);
-        let flask = a
-            .plan
-            .iter()
-            .find(|r| r.contender == "python-flask")
-            .unwrap();
-        assert!(flask.per_core_rps.is_some(), "{flask:?}");
-
-        run.cells.iter_mut().find(|c| io(c)).unwrap().capacity = None;
-        let a = advise(&run, &profile("io=100", "both"), &Ecosystem::builtin());
-        let caveat = left_out(&a).expect("the cell is named");
-        assert!(
-            caveat.contains("python-flask/io (machine-noisy)"),
-            "{caveat}"
-        );
-    }
-}
+mod tests;

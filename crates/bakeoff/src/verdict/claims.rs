@@ -4,16 +4,19 @@
 //! inconclusive when the capacities show no clear difference (Welch's t-test at
 //! 5%, see [`super::compare_estimates`]) or when a cell it needs is missing or
 //! left out of verdicts (truncated, machine-noisy); those cells are named. A
-//! verdict that rests on a single-trial comparison is marked `indicative`. Every
-//! verdict carries the numbers behind it and the scope it holds for.
+//! verdict that rests on a single-trial comparison, or on single readings (a
+//! p99 or a memory sample, one per cell: [`super::compare_readings`]), is marked
+//! `indicative`; a p99 from a machine-noisy or generator-limited cell decides
+//! nothing. Every verdict carries the numbers behind it and the scope
+//! it holds for.
 
 use serde::Serialize;
 
 use super::{
-    best_capacity, cells_of, compare_estimates, compare_points, is_indicative, ratio_interval,
-    scope, Order, RatioKind,
+    best_capacity, cells_of, compare_estimates, compare_ratio, compare_readings, is_indicative,
+    ratio_interval, scope, unsteady, Order, RatioInterval, RatioKind, Reading,
 };
-use crate::model::{Estimate, Language, Run, WsPoint};
+use crate::model::{Cell, Estimate, Language, Run, WsPoint};
 use crate::workload::Workload;
 
 mod versions;
@@ -71,19 +74,26 @@ pub struct ClaimResult {
     pub evidence: Vec<Evidence>,
     /// Cells (`contender-language/workload`) that were needed but not measured.
     pub missing: Vec<String>,
-    /// Some comparison behind the verdict rests on a single trial: indicative only.
+    /// Some comparison behind the verdict rests on a single trial or on single
+    /// readings: indicative only.
     pub indicative: bool,
+    /// A capacity comparison behind the verdict rests on a single trial.
+    pub single_trial: bool,
+    /// Single readings (one p99 or memory sample per cell) entered the verdict.
+    pub single_readings: bool,
     pub scope: String,
 }
 
 impl ClaimResult {
-    /// The verdict's label, marked when it rests on a single trial.
+    /// The verdict's label, marked when it rests on a single trial or reading.
     pub fn verdict_label(&self) -> String {
-        if self.indicative {
-            format!("{} (indicative: single trial)", self.verdict.label())
-        } else {
-            self.verdict.label().to_string()
-        }
+        let why = match (self.single_trial, self.single_readings) {
+            (true, false) => "single trial",
+            (false, true) => "single readings",
+            (true, true) => "single trial and readings",
+            (false, false) => return self.verdict.label().to_string(),
+        };
+        format!("{} (indicative: {why})", self.verdict.label())
     }
 }
 
@@ -112,6 +122,7 @@ struct Draft {
     evidence: Vec<Evidence>,
     missing: Vec<String>,
     indicative: bool,
+    single_readings: bool,
 }
 
 impl Draft {
@@ -122,6 +133,32 @@ impl Draft {
             evidence: Vec::new(),
             missing: Vec::new(),
             indicative: false,
+            single_readings: false,
+        }
+    }
+
+    /// [`compare_readings`] of two cells' readings: always indicative, and for
+    /// a p99 no difference when either cell is [`unsteady`] (named among the
+    /// missing). A memory sample is no timing: a stall does not change it.
+    fn compare_readings(&mut self, a: (&Cell, f64), b: (&Cell, f64), kind: Reading) -> Order {
+        self.single_readings = true;
+        let mut steady = true;
+        for cell in [a.0, b.0].into_iter().filter(|_| kind == Reading::Latency) {
+            if let Some(flag) = unsteady(cell) {
+                steady = false;
+                let m = format!(
+                    "{}/{} (its reading is left out of verdicts: {flag})",
+                    cell.contender, cell.workload
+                );
+                if !self.missing.contains(&m) {
+                    self.missing.push(m);
+                }
+            }
+        }
+        if steady {
+            compare_readings(a.1, b.1, kind)
+        } else {
+            Order::Overlap
         }
     }
 
@@ -157,7 +194,9 @@ impl Draft {
             reason: self.reason,
             evidence: self.evidence,
             missing: self.missing,
-            indicative: self.indicative,
+            indicative: self.indicative || self.single_readings,
+            single_trial: self.indicative,
+            single_readings: self.single_readings,
             scope: String::new(),
         }
     }
@@ -190,7 +229,7 @@ fn missing_capacity(run: &Run, workload: &Workload, language: &Language) -> Stri
 }
 
 /// Best Node vs best Python capacity on one workload: the order, the ratio, and evidence.
-fn node_vs_python(run: &Run, workload: &Workload, d: &mut Draft) -> Option<(Order, f64)> {
+fn node_vs_python(run: &Run, workload: &Workload, d: &mut Draft) -> Option<(Order, RatioInterval)> {
     let node = best_capacity(run, workload, &Language::Node);
     let py = best_capacity(run, workload, &Language::Python);
     for (lang, found) in [
@@ -231,7 +270,7 @@ fn node_vs_python(run: &Run, workload: &Workload, d: &mut Draft) -> Option<(Orde
             "×",
         );
     }
-    Some((d.compare(&ne, &pe), r.ratio))
+    Some((d.compare(&ne, &pe), r))
 }
 
 fn claim1_speed(run: &Run) -> ClaimResult {
@@ -251,6 +290,9 @@ fn claim1_speed(run: &Run) -> ClaimResult {
                 .is_some_and(|k| k.ends_with(&plaintext))
         });
     }
+    // Within 2×: the ratio's whole interval (or range) at or below 2; more than
+    // 2×: all of it above. One that straddles 2 cannot say.
+    let within = |r: &RatioInterval| compare_ratio(r, 2.0);
     if results.is_empty() {
         d.reason = "needs json (or plaintext) capacity for both languages".into();
     } else if results.iter().any(|(_, (o, _))| *o == Order::Less) {
@@ -258,7 +300,7 @@ fn claim1_speed(run: &Run) -> ClaimResult {
         d.reason = "the best Python contender had the higher capacity".into();
     } else if results
         .iter()
-        .all(|(_, (o, r))| *o == Order::Greater && *r <= 2.0)
+        .all(|(_, (o, r))| *o == Order::Greater && within(r) == Order::Less)
     {
         d.verdict = Verdict::Supported;
         d.reason = format!(
@@ -267,11 +309,16 @@ fn claim1_speed(run: &Run) -> ClaimResult {
         );
     } else if results
         .iter()
-        .any(|(_, (o, r))| *o == Order::Greater && *r > 2.0)
+        .any(|(_, (o, r))| *o == Order::Greater && within(r) == Order::Greater)
     {
         d.verdict = Verdict::NotSupported;
         d.reason = format!(
             "Node.js led by more than 2×: Python was far behind ({})",
+            fmt_ratios(&results)
+        );
+    } else if results.iter().any(|(_, (o, _))| *o == Order::Greater) {
+        d.reason = format!(
+            "Node.js led, but whether Python stayed within 2× the trials cannot tell: the ratio's range straddles 2, or a single trial's ratio is within 25% of it ({})",
             fmt_ratios(&results)
         );
     } else {
@@ -292,23 +339,28 @@ fn heading(run: &Run, workload: &Workload) -> String {
     crate::report::workload_heading(run, workload, run.verdict_database(workload))
 }
 
-fn fmt_ratios(results: &[(Workload, (Order, f64))]) -> String {
+fn fmt_ratios(results: &[(Workload, (Order, RatioInterval))]) -> String {
     results
         .iter()
-        .map(|(w, (_, r))| format!("{w}: {r:.2}×"))
+        .map(|(w, (_, r))| match r.kind {
+            RatioKind::Point => format!("{w}: {:.2}×", r.ratio),
+            k => format!(
+                "{w}: {:.2}× ({} {:.2}–{:.2})",
+                r.ratio,
+                k.label(),
+                r.low,
+                r.high
+            ),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// The ws point with the most clients for the best (lowest p99) contender of a language.
-fn best_ws<'a>(run: &'a Run, language: &Language) -> Option<(String, &'a WsPoint)> {
+fn best_ws<'a>(run: &'a Run, language: &Language) -> Option<(&'a Cell, &'a WsPoint)> {
     cells_of(run, &Workload::Ws, language)
         .into_iter()
-        .filter_map(|c| {
-            c.ws.iter()
-                .max_by_key(|p| p.clients)
-                .map(|p| (c.contender.clone(), p))
-        })
+        .filter_map(|c| c.ws.iter().max_by_key(|p| p.clients).map(|p| (c, p)))
         .min_by(|a, b| a.1.p99_ms.total_cmp(&b.1.p99_ms))
 }
 
@@ -322,45 +374,51 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
     if py.is_none() {
         d.missing.push("python/ws".into());
     }
-    if let (Some((nn, np)), Some((pn, pp))) = (node, py) {
+    if let (Some((nc, np)), Some((pc, pp))) = (node, py) {
+        let (nn, pn) = (nc.contender.as_str(), pc.contender.as_str());
         d.ev(
             format!("fan-out p99 at {} clients", np.clients),
-            Some(&nn),
+            Some(nn),
             np.p99_ms,
             "ms",
         );
         d.ev(
             format!("fan-out p99 at {} clients", pp.clients),
-            Some(&pn),
+            Some(pn),
             pp.p99_ms,
             "ms",
         );
         d.ev(
             "memory per connection",
-            Some(&nn),
+            Some(nn),
             np.bytes_per_connection,
             "bytes",
         );
         d.ev(
             "memory per connection",
-            Some(&pn),
+            Some(pn),
             pp.bytes_per_connection,
             "bytes",
         );
         d.ev(
             "missing deliveries",
-            Some(&nn),
+            Some(nn),
             np.missing as f64,
             "messages",
         );
         d.ev(
             "missing deliveries",
-            Some(&pn),
+            Some(pn),
             pp.missing as f64,
             "messages",
         );
-        let latency = compare_points(pp.p99_ms, np.p99_ms); // Greater: Python slower
-        let memory = compare_points(pp.bytes_per_connection, np.bytes_per_connection);
+        // Greater: Python slower, or heavier.
+        let latency = d.compare_readings((pc, pp.p99_ms), (nc, np.p99_ms), Reading::Latency);
+        let memory = d.compare_readings(
+            (pc, pp.bytes_per_connection),
+            (nc, np.bytes_per_connection),
+            Reading::MemoryPerConnection,
+        );
         let lossier_node = np.missing > pp.missing;
         (d.verdict, d.reason) = match (latency, memory) {
             (Order::Greater, Order::Greater | Order::Overlap) if !lossier_node => (
@@ -373,7 +431,10 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
             ),
             _ => (
                 Verdict::Inconclusive,
-                "fan-out latency and memory per connection are within the noise, or lost messages disagree".to_string(),
+                format!(
+                    "no clear difference: one reading each, p99 {:.1} vs {:.1} ms and {:.0} vs {:.0} bytes/connection, within the ×{:.0} that repeated readings of one cell vary by (or a reading is flagged, or lost messages disagree)",
+                    np.p99_ms, pp.p99_ms, np.bytes_per_connection, pp.bytes_per_connection, Reading::Latency.factor()
+                ),
             ),
         };
     } else {
@@ -400,7 +461,7 @@ fn claim3_io(run: &Run) -> ClaimResult {
                 c.equal_load
                     .as_ref()
                     .and_then(|e| e.light)
-                    .map(|l| (c.contender.clone(), l.p99))
+                    .map(|l| (c, l.p99))
             })
             .min_by(|a, b| a.1.total_cmp(&b.1))
     };
@@ -412,39 +473,36 @@ fn claim3_io(run: &Run) -> ClaimResult {
         d.missing.push("python/cpu-mixed".into());
     }
     let heavy = match (&nl, &pl) {
-        (Some((nn, n)), Some((pn, p))) => {
-            d.ev(
-                "cpu-mixed light-request p99 at equal load",
-                Some(nn),
-                *n,
-                "ms",
-            );
-            d.ev(
-                "cpu-mixed light-request p99 at equal load",
-                Some(pn),
-                *p,
-                "ms",
-            );
-            Some(compare_points(*n, *p)) // Greater: Node's light requests wait longer
+        (Some((nc, n)), Some((pc, p))) => {
+            for (c, v) in [(nc, n), (pc, p)] {
+                d.ev(
+                    "cpu-mixed light-request p99 at equal load",
+                    Some(&c.contender),
+                    *v,
+                    "ms",
+                );
+            }
+            // Greater: Node's light requests wait longer.
+            Some(d.compare_readings((nc, *n), (pc, *p), Reading::Latency))
         }
         _ => None,
     };
     (d.verdict, d.reason) = match (io, heavy) {
-        (Some((Order::Greater, r)), Some(Order::Greater)) => (
+        (Some((Order::Greater, RatioInterval { ratio: r, .. })), Some(Order::Greater)) => (
             Verdict::Supported,
             format!("Node.js served {r:.2}× the I/O-bound capacity, and its light requests suffered more from heavy ones (head-of-line blocking)"),
         ),
-        (Some((Order::Less, r)), _) => (
+        (Some((Order::Less, RatioInterval { ratio: r, .. })), _) => (
             Verdict::NotSupported,
             format!("Python served more I/O-bound load ({r:.2}× Node.js ÷ Python)"),
         ),
-        (Some((Order::Greater, r)), Some(Order::Less)) => (
+        (Some((Order::Greater, RatioInterval { ratio: r, .. })), Some(Order::Less)) => (
             Verdict::NotSupported,
             format!("Node.js led on I/O ({r:.2}×) but its light requests fared better than Python's under heavy requests, so heavy processing did not hurt it more"),
         ),
-        (Some((Order::Greater, r)), _) => (
+        (Some((Order::Greater, RatioInterval { ratio: r, .. })), _) => (
             Verdict::Inconclusive,
-            format!("Node.js led on I/O ({r:.2}×), but the heavy-processing half is missing or within the noise"),
+            format!("Node.js led on I/O ({r:.2}×), but the heavy-processing half is missing, flagged, or within what one reading can show (×{:.0})", Reading::Latency.factor()),
         ),
         _ => (Verdict::Inconclusive, "the I/O capacities show no clear difference, or are missing".to_string()),
     };
@@ -475,46 +533,48 @@ fn claim4_memory(run: &Run) -> ClaimResult {
         let min_rss = |lang: &Language| {
             cells_of(run, w, lang)
                 .into_iter()
-                .filter_map(|c| {
-                    c.equal_load
-                        .as_ref()
-                        .map(|e| (c.contender.clone(), e.rss_mean_bytes as f64))
-                })
+                .filter_map(|c| c.equal_load.as_ref().map(|e| (c, e.rss_mean_bytes as f64)))
                 .filter(|(_, r)| *r > 0.0)
                 .min_by(|a, b| a.1.total_cmp(&b.1))
         };
-        if let (Some((nn, n)), Some((pn, p))) =
+        if let (Some((nc, n)), Some((pc, p))) =
             (min_rss(&Language::Node), min_rss(&Language::Python))
         {
             compared += 1;
             let w = heading(run, w);
-            d.ev(format!("{w} mean RSS at equal load"), Some(&nn), n, "bytes");
-            d.ev(format!("{w} mean RSS at equal load"), Some(&pn), p, "bytes");
-            match compare_points(p, n) {
+            for (c, v) in [(nc, n), (pc, p)] {
+                d.ev(
+                    format!("{w} mean RSS at equal load"),
+                    Some(&c.contender),
+                    v,
+                    "bytes",
+                );
+            }
+            match d.compare_readings((pc, p), (nc, n), Reading::Memory) {
                 Order::Greater => node_wins += 1,
                 Order::Less => py_wins += 1,
                 Order::Overlap => {}
             }
         }
     }
-    if let (Some((nn, np)), Some((pn, pp))) = (
+    if let (Some((nc, np)), Some((pc, pp))) = (
         best_ws(run, &Language::Node),
         best_ws(run, &Language::Python),
     ) {
         compared += 1;
-        d.ev(
-            "memory per WebSocket connection",
-            Some(&nn),
-            np.bytes_per_connection,
-            "bytes",
-        );
-        d.ev(
-            "memory per WebSocket connection",
-            Some(&pn),
-            pp.bytes_per_connection,
-            "bytes",
-        );
-        match compare_points(pp.bytes_per_connection, np.bytes_per_connection) {
+        for (c, p) in [(nc, np), (pc, pp)] {
+            d.ev(
+                "memory per WebSocket connection",
+                Some(&c.contender),
+                p.bytes_per_connection,
+                "bytes",
+            );
+        }
+        match d.compare_readings(
+            (pc, pp.bytes_per_connection),
+            (nc, np.bytes_per_connection),
+            Reading::MemoryPerConnection,
+        ) {
             Order::Greater => node_wins += 1,
             Order::Less => py_wins += 1,
             Order::Overlap => {}
@@ -544,15 +604,15 @@ fn claim5_data(run: &Run) -> ClaimResult {
     let mut d = Draft::new();
     let cap = node_vs_python(run, &Workload::Data, &mut d);
     (d.verdict, d.reason) = match cap {
-        Some((Order::Less, r)) => (
+        Some((Order::Less, RatioInterval { ratio: r, .. })) => (
             Verdict::Supported,
             format!("the best Python contender (pandas) aggregated with the higher capacity (Node.js ÷ Python = {r:.2}×)"),
         ),
-        Some((Order::Greater, r)) => (
+        Some((Order::Greater, RatioInterval { ratio: r, .. })) => (
             Verdict::NotSupported,
             format!("plain JavaScript aggregated with the higher capacity (Node.js ÷ Python = {r:.2}×)"),
         ),
-        Some((Order::Overlap, r)) => (Verdict::Inconclusive, format!("no clear difference ({r:.2}×)")),
+        Some((Order::Overlap, RatioInterval { ratio: r, .. })) => (Verdict::Inconclusive, format!("no clear difference ({r:.2}×)")),
         None => (Verdict::Inconclusive, "needs data cells for both languages".to_string()),
     };
     for lang in Language::COMPARED {

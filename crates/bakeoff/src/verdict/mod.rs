@@ -7,14 +7,16 @@
 //! only when Welch's two-sided t-test at 5% says so (both sides with at least two
 //! trials). With a single trial on either side there is no test: the two values
 //! must differ by more than [`INDICATIVE_MARGIN`], and the verdict is labelled
-//! *indicative* ([`is_indicative`]) in every output.
+//! *indicative* ([`is_indicative`]) in every output. Single readings (a p99,
+//! a memory sample) have no trials to test: they differ only beyond a
+//! per-kind factor ([`compare_readings`]), indicatively.
 
 pub mod advice;
 pub mod claims;
 pub mod profile;
 pub mod render;
 
-use crate::model::{Cell, ContenderInfo, Estimate, Interval, Language, Run};
+use crate::model::{Cell, ContenderInfo, Estimate, Flag, Interval, Language, Run};
 use crate::suite::stats;
 use crate::workload::Workload;
 
@@ -24,10 +26,56 @@ use crate::workload::Workload;
 /// between quick runs), so a smaller margin would call noise a difference.
 pub const INDICATIVE_MARGIN: f64 = 0.25;
 
-/// Relative difference required between two single measurements that are not
-/// trials (an equal-load p99, a WebSocket point), matching the 10%
-/// coefficient-of-variation noise threshold.
-pub const SINGLE_POINT_MARGIN: f64 = 0.10;
+/// What a single reading measures. An equal-load window, a WebSocket point and
+/// a memory sample are taken once per cell, so no test applies to two of them:
+/// their difference counts only beyond the largest ratio between two readings
+/// of the same cell seen on this machine ([`Reading::factor`]), and any verdict
+/// on them is indicative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// A p99: equal-load, light-request or WebSocket fan-out.
+    Latency,
+    /// A process group's mean memory (PSS) at equal load.
+    Memory,
+    /// WebSocket memory per connection: (loaded − idle) ÷ clients, a
+    /// difference of two memory samples.
+    MemoryPerConnection,
+}
+
+impl Reading {
+    /// The ratio two readings of this kind must exceed to differ. Repeated
+    /// readings of the same cell (docs/benchmarks.md, qa11 and sr11) moved by up
+    /// to 4.4× (an equal-load p99), 4.7× (memory per connection) and 1.15×
+    /// (mean memory); each factor is that, rounded up.
+    pub fn factor(self) -> f64 {
+        match self {
+            Reading::Latency | Reading::MemoryPerConnection => 5.0,
+            Reading::Memory => 1.25,
+        }
+    }
+}
+
+/// Compare two single readings of one kind ([`Reading::factor`]).
+pub fn compare_readings(a: f64, b: f64, kind: Reading) -> Order {
+    let (lo, hi) = (a.min(b), a.max(b));
+    if hi <= 0.0 || (lo > 0.0 && hi / lo <= kind.factor()) {
+        Order::Overlap
+    } else if a > b {
+        Order::Greater
+    } else {
+        Order::Less
+    }
+}
+
+/// Why a cell's single p99 readings cannot decide a verdict on their own: the
+/// machine stalled its trials (`machine-noisy`) or the generator could not
+/// keep up (`generator-limited`), so its one window's timing may be the
+/// machine's. (Its memory samples stand: a stall does not change them.)
+pub fn unsteady(cell: &Cell) -> Option<&Flag> {
+    cell.flags
+        .iter()
+        .find(|f| matches!(f, Flag::MachineNoisy | Flag::GeneratorLimited))
+}
 
 /// The result of comparing two measurements where larger means more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,9 +110,17 @@ pub fn is_indicative(a: &Estimate, b: &Estimate) -> bool {
     a.n < 2 || b.n < 2
 }
 
-/// Compare two single measurements with [`SINGLE_POINT_MARGIN`].
-pub fn compare_points(a: f64, b: f64) -> Order {
-    compare_margin(a, b, SINGLE_POINT_MARGIN)
+/// Where a ratio's interval lies against `threshold`: `Greater` when all of
+/// it is above, `Less` when all of it is at or below, `Overlap` when it
+/// straddles. A single trial's point ratio has no interval: it must clear the
+/// threshold by [`INDICATIVE_MARGIN`].
+pub fn compare_ratio(r: &RatioInterval, threshold: f64) -> Order {
+    match r.kind {
+        RatioKind::Point => compare_margin(r.ratio, threshold, INDICATIVE_MARGIN),
+        _ if r.low > threshold => Order::Greater,
+        _ if r.high <= threshold => Order::Less,
+        _ => Order::Overlap,
+    }
 }
 
 fn compare_margin(a: f64, b: f64, margin: f64) -> Order {
@@ -313,6 +369,10 @@ mod tests {
         let f = est(&[150.0, 190.0]);
         assert!(e.ci_high < f.ci_low);
         assert_eq!(compare_estimates(&e, &f), Order::Overlap);
+        // Identical trials one 3% grid step apart: no clear difference.
+        let g = est(&[1000.0, 1000.0]);
+        let h = est(&[1030.0, 1030.0]);
+        assert_eq!(compare_estimates(&g, &h), Order::Overlap);
     }
 
     #[test]
@@ -322,8 +382,47 @@ mod tests {
         assert_eq!(compare_estimates(&one, &est(&[124.0])), Order::Overlap);
         assert_eq!(compare_estimates(&one, &est(&[140.0])), Order::Less);
         assert_eq!(compare_estimates(&est(&[140.0]), &one), Order::Greater);
-        assert_eq!(compare_points(0.0, 0.0), Order::Overlap);
-        assert_eq!(compare_points(100.0, 112.0), Order::Less);
+    }
+
+    #[test]
+    fn single_readings_differ_only_beyond_their_factor() {
+        use Reading::*;
+        assert_eq!(compare_readings(0.0, 0.0, Latency), Order::Overlap);
+        // std7's ws p99s: 63 vs 95 ms is within what one reading can show.
+        assert_eq!(compare_readings(63.1, 94.8, Latency), Order::Overlap);
+        assert_eq!(compare_readings(10.0, 60.0, Latency), Order::Less);
+        assert_eq!(compare_readings(60.0, 10.0, Latency), Order::Greater);
+        assert_eq!(
+            compare_readings(10e3, 28.3e3, MemoryPerConnection),
+            Order::Overlap
+        );
+        assert_eq!(compare_readings(60e6, 70e6, Memory), Order::Overlap);
+        assert_eq!(compare_readings(60e6, 90e6, Memory), Order::Less);
+        assert_eq!(compare_readings(0.0, 1.0, Memory), Order::Less);
+    }
+
+    #[test]
+    fn a_ratio_clears_a_threshold_only_with_all_its_interval() {
+        let r = |ratio, low, high, kind| RatioInterval {
+            ratio,
+            low,
+            high,
+            kind,
+        };
+        // Node [180, 205, 230] vs Python [95, 100, 105]: 2.05×, range 1.71–2.42.
+        let cases = [
+            (
+                r(2.05, 180.0 / 105.0, 230.0 / 95.0, RatioKind::Range),
+                Order::Overlap,
+            ),
+            (r(2.3, 2.1, 2.5, RatioKind::Range), Order::Greater),
+            (r(1.5, 1.4, 2.0, RatioKind::Bonferroni95), Order::Less),
+            (r(2.4, 2.4, 2.4, RatioKind::Point), Order::Overlap),
+            (r(2.8, 2.8, 2.8, RatioKind::Point), Order::Greater),
+        ];
+        for (ratio, order) in cases {
+            assert_eq!(compare_ratio(&ratio, 2.0), order, "{ratio:?}");
+        }
     }
 
     #[test]

@@ -90,11 +90,49 @@ fn welch_on_fixed_samples() {
     let c = estimate(&[12.0, 12.0, 12.0]).unwrap();
     let p = welch_p(&a, &c).unwrap();
     assert!(p > 0.9, "{p}");
-    // Neither side varies: equal means are no difference, unequal ones are one.
-    let d = estimate(&[13.0, 13.0]).unwrap();
     assert_eq!(welch_p(&c, &c), Some(1.0));
-    assert_eq!(welch_p(&c, &d), Some(0.0));
     assert_eq!(welch_p(&estimate(&[1.0]).unwrap(), &a), None);
+    assert_eq!(
+        welch_p(
+            &estimate(&[0.0, 0.0]).unwrap(),
+            &estimate(&[0.0, 0.0]).unwrap()
+        ),
+        Some(1.0)
+    );
+}
+
+/// Identical trials are one grid value, not an exact one: two trials at 1,000
+/// and two at 1,030 (one standard step apart) are no clear difference; a gap
+/// of many steps still is.
+#[test]
+fn identical_trials_keep_the_grid_step_as_their_spread() {
+    let e = |v: f64| estimate(&[v, v]).unwrap();
+    let p = welch_p(&e(1000.0), &e(1030.0)).unwrap();
+    assert!(p > ALPHA, "{p}");
+    let p = welch_p(&e(1000.0), &e(1300.0)).unwrap();
+    assert!(p < ALPHA, "{p}");
+}
+
+#[test]
+fn holm_steps_down_from_the_smallest_p() {
+    // m = 3: 0.01 < 0.05/3, 0.02 < 0.05/2, 0.04 < 0.05/1: all three.
+    assert_eq!(holm(&[0.04, 0.01, 0.02], 0.05), [true, true, true]);
+    // 0.02 ≥ 0.05/3 stops the first step: none, though each is below 5%.
+    assert_eq!(holm(&[0.02, 0.03, 0.04], 0.05), [false, false, false]);
+    assert_eq!(holm(&[0.001, 0.5, 0.02], 0.05), [true, false, true]);
+    assert!(holm(&[], 0.05).is_empty());
+}
+
+/// The floor is the coarsest step any profile bisects to.
+#[test]
+fn the_floor_follows_the_profiles_resolution() {
+    use crate::model::Profile;
+    use crate::suite::plan::Phases;
+    let coarsest = Profile::ALL
+        .into_iter()
+        .map(|p| Phases::for_profile(p).resolution)
+        .fold(0.0, f64::max);
+    assert_eq!(SEARCH_RESOLUTION_MAX, coarsest);
 }
 
 /// A mildly right-skewed capacity-like sample: log-normal with σ = 0.25.
@@ -175,6 +213,42 @@ fn welch_on_identical_distributions_rarely_finds_a_difference() {
             // Welch is slightly conservative for equal variances (3.2–4.5% here).
             assert!(rate <= ALPHA, "n {n}, skewed {skewed}: {rate:.4}");
             assert!(rate > 0.02, "a test that never fires is no test: {rate:.4}");
+        }
+    }
+}
+
+/// Trials as the search returns them: the last passing rate of a geometric
+/// grid of one resolution's steps, under a capacity that moves a little between
+/// trials. Many trials are the same grid value; identical capacities must still
+/// rarely look different (the floor), at the standard and quick steps.
+#[test]
+fn grid_valued_trials_rarely_find_a_difference() {
+    const PAIRS: usize = 20_000;
+    let mut rng = StdRng::seed_from_u64(0x6772_6964);
+    for resolution in [0.03, SEARCH_RESOLUTION_MAX] {
+        for n in [2usize, 3] {
+            let mut false_differences = 0;
+            for _ in 0..PAIRS {
+                // Where the true capacity sits on the grid is anyone's guess.
+                let capacity = 1000.0 * (1.0 + resolution).powf(rng.random::<f64>());
+                let step = (1.0 + resolution).ln();
+                let mut draw = || -> Estimate {
+                    let s: Vec<f64> = (0..n)
+                        .map(|_| {
+                            let c = capacity * (1.0 + 0.02 * normal(&mut rng));
+                            ((c.ln() / step).floor() * step).exp()
+                        })
+                        .collect();
+                    estimate(&s).unwrap()
+                };
+                let (a, b) = (draw(), draw());
+                if welch_p(&a, &b).unwrap() < ALPHA {
+                    false_differences += 1;
+                }
+            }
+            let rate = false_differences as f64 / PAIRS as f64;
+            eprintln!("grid {resolution}, n {n} vs {n}: false differences {rate:.4}");
+            assert!(rate <= ALPHA, "grid {resolution}, n {n}: {rate:.4}");
         }
     }
 }

@@ -25,16 +25,23 @@ fn all_seven_claims_and_the_observation_get_a_verdict_and_scope() {
 #[test]
 fn verdicts_on_the_fixture() {
     let r = check_all(&fixture::run());
-    // json 2.0x and plaintext 2.0x: Node leads, Python within 2x.
-    assert_eq!(
-        by_id(&r, 1).verdict,
-        Verdict::Supported,
-        "{:?}",
-        by_id(&r, 1)
-    );
-    assert_eq!(by_id(&r, 2).verdict, Verdict::Supported);
-    assert_eq!(by_id(&r, 3).verdict, Verdict::Supported);
+    // json 2.0× and plaintext 2.0×, ranges 1.88–2.12: Node leads, but whether
+    // Python stays within 2× the ranges cannot say.
+    let c1 = by_id(&r, 1);
+    assert_eq!(c1.verdict, Verdict::Inconclusive, "{c1:?}");
+    assert!(c1.reason.contains("cannot tell"), "{}", c1.reason);
+    // ws p99 8 vs 30 ms, 20 vs 60 kB per connection, light p99 40 vs 12 ms:
+    // one reading each, within what repeated readings vary by.
+    assert_eq!(by_id(&r, 2).verdict, Verdict::Inconclusive);
+    assert_eq!(by_id(&r, 3).verdict, Verdict::Inconclusive);
+    // Mean memory 60 vs 90 MB in five workloads: beyond the 1.25× of memory.
     assert_eq!(by_id(&r, 4).verdict, Verdict::Supported);
+    for id in [2, 3, 4] {
+        assert!(
+            by_id(&r, id).indicative,
+            "claim {id} rests on single readings"
+        );
+    }
     assert_eq!(by_id(&r, 5).verdict, Verdict::Supported);
     assert_eq!(by_id(&r, 6).verdict, Verdict::NotSupported);
     assert_eq!(by_id(&r, 7).verdict, Verdict::Inconclusive);
@@ -380,4 +387,122 @@ fn claims_on_both_databases_rest_on_postgres_and_say_so() {
         .find(|e| e.what == "db capacity, best Node.js")
         .unwrap();
     assert_eq!(node.value, 4000.0);
+}
+
+/// The ws cells of one contender: a point at 1,000 clients with `p99` and
+/// `per_conn`, and `flags`.
+fn set_ws(run: &mut Run, contender: &str, p99: f64, per_conn: f64, flags: &[Flag]) {
+    let c = run
+        .cells
+        .iter_mut()
+        .find(|c| c.contender == contender && c.workload == Workload::Ws)
+        .unwrap();
+    c.ws = vec![crate::report::fixtures::ws_point(1000, 10.0, p99, per_conn)];
+    c.flags = flags.to_vec();
+}
+
+/// Claim 2 rests on one fan-out window and one memory reading a contender,
+/// whatever the trial count: indicative, and a gap one reading can show (std7:
+/// 63 vs 95 ms, 10 vs 28 kB, cells flagged) is no clear difference.
+#[test]
+fn claim_two_rests_on_single_readings() {
+    let claim2 = |run: &Run| by_id(&check_all(run), 2).clone();
+    let mut run = fixture::run();
+    for node in ["node-fastify", "node-express"] {
+        set_ws(&mut run, node, 63.1, 10_000.0, &[]);
+    }
+    set_ws(&mut run, "python-fastapi", 94.8, 28_300.0, &[]);
+    let c2 = claim2(&run);
+    assert_eq!(c2.verdict, Verdict::Inconclusive, "{c2:?}");
+    assert!(c2.indicative && c2.single_readings, "{c2:?}");
+    assert!(c2.reason.contains("no clear difference"), "{}", c2.reason);
+    assert!(c2.verdict_label().contains("indicative: single readings"));
+
+    // Beyond the factor: supported, still indicative.
+    set_ws(&mut run, "python-fastapi", 400.0, 60_000.0, &[]);
+    let c2 = claim2(&run);
+    assert_eq!(c2.verdict, Verdict::Supported, "{c2:?}");
+    assert!(c2.indicative);
+
+    // The same gap from a flagged cell decides nothing, and the cell is named.
+    set_ws(
+        &mut run,
+        "python-fastapi",
+        400.0,
+        60_000.0,
+        &[Flag::GeneratorLimited],
+    );
+    let c2 = claim2(&run);
+    assert_eq!(c2.verdict, Verdict::Inconclusive, "{c2:?}");
+    assert!(
+        c2.missing
+            .iter()
+            .any(|m| m.starts_with("python-fastapi/ws") && m.contains("generator-limited")),
+        "{:?}",
+        c2.missing
+    );
+}
+
+/// "Within 2×" is tested: Node [180, 205, 230] against Python [95, 100, 105]
+/// leads clearly, at 2.05×, but its range of ratios (1.71–2.42) straddles 2.
+#[test]
+fn claim_one_tests_the_two_fold_threshold() {
+    let mut run = fixture::run();
+    let est = |s: &[f64]| crate::suite::stats::estimate(s).unwrap();
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| matches!(c.workload, Workload::Json | Workload::Plaintext))
+    {
+        c.capacity = Some(match c.contender.as_str() {
+            "node-fastify" => est(&[180.0, 205.0, 230.0]),
+            "python-fastapi" => est(&[95.0, 100.0, 105.0]),
+            _ => est(&[10.0, 11.0, 12.0]),
+        });
+    }
+    let c1 = check_all(&run).into_iter().next().unwrap();
+    assert_eq!(c1.verdict, Verdict::Inconclusive, "{c1:?}");
+    assert!(c1.reason.contains("1.71–2.42"), "{}", c1.reason);
+    // Entirely within 2×: supported.
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.contender == "node-fastify")
+    {
+        if matches!(c.workload, Workload::Json | Workload::Plaintext) {
+            c.capacity = Some(est(&[150.0, 155.0, 160.0]));
+        }
+    }
+    assert_eq!(check_all(&run)[0].verdict, Verdict::Supported);
+}
+
+/// Six newer Node.js majors, each faster by a margin one 5% test would pass
+/// (p ≈ 0.04) but the six together would by chance: Holm's correction finds
+/// none; a seventh far faster stands.
+#[test]
+fn version_claims_correct_for_their_many_pairs() {
+    let est = |s: &[f64]| crate::suite::stats::estimate(s).unwrap();
+    let mut run = fixture::run();
+    let base = node_base(&run);
+    let i = run
+        .cells
+        .iter()
+        .position(|c| c.contender == base.name && c.workload == Workload::Json)
+        .unwrap();
+    run.cells[i].capacity = Some(est(&[1000.0, 1100.0, 1200.0]));
+    let json = run.cells[i].clone();
+    let newer = est(&[1250.0, 1350.0, 1450.0]);
+    let p = crate::suite::stats::welch_p(&newer, &json.capacity.unwrap()).unwrap();
+    assert!(p < 0.05 && p > 0.05 / 6.0, "{p}");
+    for major in 22..28 {
+        add_node_major(&mut run, &base, &json, major, newer);
+    }
+    let r = check_all(&run).into_iter().find(|c| c.id == 8).unwrap();
+    assert_eq!(r.verdict, Verdict::NotSupported, "{r:?}");
+    assert!(r.reason.contains("Holm"), "{}", r.reason);
+
+    add_node_major(&mut run, &base, &json, 28, est(&[2000.0, 2050.0, 2100.0]));
+    let r = check_all(&run).into_iter().find(|c| c.id == 8).unwrap();
+    assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
+    assert!(r.reason.contains("86%"), "{}", r.reason);
 }

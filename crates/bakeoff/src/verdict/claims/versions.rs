@@ -2,11 +2,13 @@
 //! improvement" with Python's latest release) and bakeoff's own parallel
 //! observation for Node.js ("newer Node.js is faster"), tested the same way:
 //! the same contender (by base name, [`split_name`]) on each newer version
-//! against its oldest, per workload, by the capacity test of every claim.
+//! against its oldest, per workload, by the capacity test of every claim, its
+//! 5% shared over the pairs by Holm's correction.
 
 use super::{ClaimResult, Draft, Source, Verdict};
 use crate::contender::runtimes::split_name;
 use crate::model::{ContenderInfo, Language, Run, RuntimeKey};
+use crate::suite::stats;
 use crate::verdict::{compare_estimates, is_indicative, Order};
 
 /// The smallest improvement that supports "faster".
@@ -48,12 +50,24 @@ fn version_pairs<'a>(
 /// single trial).
 type Best = Option<(f64, String, bool)>;
 
+/// One newer-against-oldest comparison of one workload.
+struct Pair {
+    speedup: f64,
+    workload: String,
+    /// Welch's p when both sides have two trials or more (1 when slower).
+    p: Option<f64>,
+    /// A single trial on either side: faster beyond the indicative margin.
+    single_faster: bool,
+}
+
 /// Compare every pair per workload; returns the largest clear improvement, and
-/// whether any pair rested on a single trial.
+/// whether any pair rested on a single trial. With a dozen or more pairs, one
+/// would pass a 5% test by chance alone, so the tested pairs share the 5%
+/// by Holm's correction ([`stats::holm`]); single-trial pairs have no p and
+/// keep the indicative margin.
 fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> (Best, bool) {
     let label = language.label();
-    let mut best: Best = None;
-    let mut any_single = false;
+    let mut pairs = Vec::new();
     for (old, new) in version_pairs(run, language) {
         for cell in run.cells.iter().filter(|c| c.contender == old.name) {
             let (Some(o), Some(n)) = (
@@ -76,13 +90,27 @@ fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> (Best, boo
                 speedup * 100.0,
                 "% change",
             );
-            let single = is_indicative(&n, &o);
-            any_single |= single;
-            if compare_estimates(&n, &o) == Order::Greater
-                && best.as_ref().is_none_or(|(s, ..)| speedup > *s)
-            {
-                best = Some((speedup, cell.workload.to_string(), single));
-            }
+            pairs.push(Pair {
+                speedup,
+                workload: cell.workload.to_string(),
+                // Two-sided, as every verdict; a slower newer version still
+                // counts among the tests.
+                p: stats::welch_p(&n, &o).map(|p| if n.mean > o.mean { p } else { 1.0 }),
+                single_faster: is_indicative(&n, &o) && compare_estimates(&n, &o) == Order::Greater,
+            });
+        }
+    }
+    let any_single = pairs.iter().any(|p| p.p.is_none());
+    let tested: Vec<f64> = pairs.iter().filter_map(|p| p.p).collect();
+    let mut rejected = stats::holm(&tested, stats::ALPHA).into_iter();
+    let mut best: Best = None;
+    for p in &pairs {
+        let faster = match p.p {
+            Some(_) => rejected.next().unwrap_or(false),
+            None => p.single_faster,
+        };
+        if faster && best.as_ref().is_none_or(|(s, ..)| p.speedup > *s) {
+            best = Some((p.speedup, p.workload.clone(), p.p.is_none()));
         }
     }
     (best, any_single)
@@ -103,11 +131,14 @@ fn decide(d: &mut Draft, (best, any_single): (Best, bool), newer: &str) {
             } else {
                 Verdict::Inconclusive
             };
-            d.reason = format!("the newer {newer} was up to {:.0}% faster ({w})", s * 100.0);
+            d.reason = format!(
+                "the newer {newer} was up to {:.0}% faster ({w}; tested pairs Holm-corrected at 5% over all of them)",
+                s * 100.0
+            );
         }
         None => {
             d.verdict = Verdict::NotSupported;
-            d.reason = format!("the newer {newer} was not measurably faster on any workload");
+            d.reason = format!("the newer {newer} was not measurably faster on any workload (tested pairs Holm-corrected at 5% over all of them)");
         }
     }
 }
