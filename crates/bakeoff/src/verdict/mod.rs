@@ -68,13 +68,17 @@ pub fn compare_readings(a: f64, b: f64, kind: Reading) -> Order {
 }
 
 /// Why a cell's single p99 readings cannot decide a verdict on their own: the
-/// machine stalled its trials (`machine-noisy`) or the generator could not
-/// keep up (`generator-limited`), so its one window's timing may be the
-/// machine's. (Its memory samples stand: a stall does not change them.)
+/// machine stalled its trials (`machine-noisy`) or every attempt at its
+/// equal-load window (`equal-load-stalled`), or the generator could not keep
+/// up (`generator-limited`), so its one window's timing may be the machine's.
+/// (Its memory samples stand: a stall does not change them.)
 pub fn unsteady(cell: &Cell) -> Option<&Flag> {
-    cell.flags
-        .iter()
-        .find(|f| matches!(f, Flag::MachineNoisy | Flag::GeneratorLimited))
+    cell.flags.iter().find(|f| {
+        matches!(
+            f,
+            Flag::MachineNoisy | Flag::GeneratorLimited | Flag::EqualLoadStalled
+        )
+    })
 }
 
 /// The result of comparing two measurements where larger means more.

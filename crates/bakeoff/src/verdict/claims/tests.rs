@@ -441,6 +441,21 @@ fn claim_two_rests_on_single_readings() {
         "{:?}",
         c2.missing
     );
+    // So does one whose every equal-load or fan-out attempt stalled.
+    set_ws(
+        &mut run,
+        "python-fastapi",
+        400.0,
+        60_000.0,
+        &[Flag::EqualLoadStalled],
+    );
+    let c2 = claim2(&run);
+    assert_eq!(c2.verdict, Verdict::Inconclusive, "{c2:?}");
+    assert!(
+        c2.missing.iter().any(|m| m.contains("equal-load-stalled")),
+        "{:?}",
+        c2.missing
+    );
 }
 
 /// "Within 2×" is tested: Node [180, 205, 230] against Python [95, 100, 105]
