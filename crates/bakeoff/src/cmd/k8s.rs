@@ -268,6 +268,12 @@ mod tests {
         let mut past = BASE.to_vec();
         past.extend(["--start-at", "2026-12-01T09:00:00Z"]);
         assert!(args(&past).unwrap_err().to_string().contains("in the past"));
+        let mut ns = BASE.to_vec();
+        ns.extend(["--namespace", "BAD NS"]);
+        assert!(args(&ns)
+            .unwrap_err()
+            .to_string()
+            .contains("not a Kubernetes namespace"));
         let mut few = BASE.to_vec();
         few.extend(["-c", "3"]);
         assert!(args(&few).unwrap_err().to_string().contains("-c 3"));

@@ -30,6 +30,8 @@ pub const JOB_LABEL: &str = "bakeoff.dev/job";
 pub enum K8sError {
     #[error("--name `{0}` is not a Kubernetes name: use 1 to 52 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit")]
     Name(String),
+    #[error("--namespace `{0}` is not a Kubernetes namespace: use 1 to 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit")]
+    Namespace(String),
     #[error("--target `{url}`: {reason}")]
     Target { url: String, reason: String },
     #[error("--agents {0}: give between 1 and {max} pods", max = MAX_SEGMENTS)]
@@ -72,17 +74,24 @@ pub struct PodSize {
     pub threads: u32,
 }
 
+/// A DNS label of at most `max` bytes (RFC 1123, as Kubernetes names are),
+/// starting with a letter.
+fn dns_label(n: &str, max: usize) -> bool {
+    !n.is_empty()
+        && n.len() <= max
+        && n.starts_with(|c: char| c.is_ascii_lowercase())
+        && n.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 impl JobPlan {
     pub fn validate(&self) -> Result<(), K8sError> {
-        let n = &self.name;
-        let ok_name = !n.is_empty()
-            && n.len() <= 52
-            && n.starts_with(|c: char| c.is_ascii_lowercase())
-            && n.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && n.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !ok_name {
-            return Err(K8sError::Name(n.clone()));
+        if !dns_label(&self.name, 52) {
+            return Err(K8sError::Name(self.name.clone()));
+        }
+        if let Some(ns) = self.namespace.as_ref().filter(|ns| !dns_label(ns, 63)) {
+            return Err(K8sError::Namespace(ns.clone()));
         }
         let bad = |reason: &str| K8sError::Target {
             url: self.target.to_string(),

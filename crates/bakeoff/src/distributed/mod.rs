@@ -38,6 +38,8 @@ pub enum DistError {
     StartSyntax { text: String, reason: String },
     #[error("--start-at {text} is {ago:.1?} in the past; the segments must share a start in the future (e.g. two minutes from now), and one more than 60 s late refuses to run")]
     StartPast { text: String, ago: Duration },
+    #[error("--start-at {text} is {ahead} away; a segment waits at most a day for its start (a typo in the date?): give a start minutes from now")]
+    StartFar { text: String, ahead: String },
     #[error("{file}: {reason}")]
     Document { file: String, reason: String },
     #[error("{file}: the {what} histogram is corrupt ({reason})")]
@@ -112,9 +114,18 @@ pub fn parse_start_at(
             text: text.to_string(),
             ago,
         }),
+        Err(ahead) if ahead.duration() > MAX_START_AHEAD => Err(DistError::StartFar {
+            text: text.to_string(),
+            ahead: humantime::format_duration(Duration::from_secs(ahead.duration().as_secs()))
+                .to_string(),
+        }),
         _ => Ok(at),
     }
 }
+
+/// The longest a segment waits for its start: a load test is never planned
+/// days ahead, and a wrong year would otherwise wait for it.
+pub const MAX_START_AHEAD: Duration = Duration::from_secs(24 * 3600);
 
 /// RFC 3339 with microseconds, UTC.
 pub fn format_time(t: SystemTime) -> String {
@@ -288,6 +299,11 @@ mod tests {
         let late = Duration::from_secs(60);
         assert!(parse_start_at("2026-12-01T09:59:00Z", now, late).is_ok());
         assert!(parse_start_at("2026-12-01T09:58:59Z", now, late).is_err());
+        // A start beyond a day ahead is a typo, not a plan.
+        assert!(parse_start_at("2026-12-02T10:00:00Z", now, z).is_ok());
+        let far = parse_start_at("2099-01-01T00:00:00Z", now, z).unwrap_err();
+        assert!(matches!(far, DistError::StartFar { .. }), "{far}");
+        assert!(far.to_string().contains("at most a day"), "{far}");
         assert!(matches!(
             parse_start_at("tomorrow", now, z),
             Err(DistError::StartSyntax { .. })
