@@ -130,6 +130,7 @@ fn config(start: f64) -> SearchConfig {
         confirm: Duration::from_secs(5),
         max_confirms: 3,
         max_drain: Duration::from_secs(2),
+        deadline: None,
     }
 }
 

@@ -152,6 +152,10 @@ pub struct SearchConfig {
     pub max_confirms: u32,
     /// The longest wait for an overloaded server to work off its queue.
     pub max_drain: Duration,
+    /// The longest the whole search may take, from its start (warm-up, drains
+    /// and retries included): no window starts that cannot end before it,
+    /// and one still running at it is stopped. A search it ends is truncated.
+    pub deadline: Option<Duration>,
 }
 
 impl SearchConfig {
@@ -184,15 +188,22 @@ impl SearchConfig {
 
     /// A search outside a run (`bakeoff load --find-capacity`): the standard
     /// profile's windows, resolution and confirmation, all of it bounded by
-    /// `max_time` (at least [`STANDALONE_MIN_TIME`]): confirmations get at
-    /// most half of it, the search windows the rest.
+    /// `max_time` (at least [`STANDALONE_MIN_TIME`]), a hard
+    /// [`SearchConfig::deadline`]: confirmations get at most half of it, the
+    /// search windows what is left once the first warm-up, a window started
+    /// at the budget's end and the confirmations' settles are taken off.
     pub fn standalone(slo_p99_ms: f64, start_rps: f64, max_time: Duration) -> Self {
         let phases = Phases::for_profile(Profile::Standard);
         let mut cfg = SearchConfig::from_phases(&phases, |d| d, slo_p99_ms, start_rps, true);
-        let half = max_time.max(STANDALONE_MIN_TIME) / 2;
-        let fit = (half.as_secs_f64() / cfg.confirm.as_secs_f64()).floor() as u32;
+        let max_time = max_time.max(STANDALONE_MIN_TIME);
+        let fit = (max_time.as_secs_f64() / 2.0 / cfg.confirm.as_secs_f64()).floor() as u32;
         cfg.max_confirms = fit.clamp(1, cfg.max_confirms);
-        cfg.budget = max_time.max(STANDALONE_MIN_TIME) - cfg.confirm * cfg.max_confirms;
+        let fixed = cfg.first_warmup.max()
+            + cfg.settle
+            + cfg.step_max
+            + (cfg.confirm + cfg.settle) * cfg.max_confirms;
+        cfg.budget = max_time.saturating_sub(fixed);
+        cfg.deadline = Some(max_time);
         cfg
     }
 
@@ -236,6 +247,7 @@ impl SearchConfig {
             max_confirms: p.max_confirms,
             // The server's queue drains at its own pace, whatever the scale.
             max_drain: p.max_drain,
+            deadline: None,
         }
     }
 
@@ -252,7 +264,8 @@ impl SearchConfig {
     /// The longest one search can take: warm-up, the budget plus one window
     /// that starts just before it ends, the confirmations, drains and retries.
     pub fn worst_case(&self) -> Duration {
-        self.without_retries() + self.retry_reserve()
+        let worst = self.without_retries() + self.retry_reserve();
+        self.deadline.map_or(worst, |d| worst.min(d))
     }
 
     /// [`SearchConfig::worst_case`] without the stalled windows' re-runs: the
@@ -307,6 +320,7 @@ pub async fn search_capacity(
         steps: Vec::new(),
         fails: Vec::new(),
         planned_end: Instant::now() + cfg.without_retries(),
+        deadline: cfg.deadline.map(|d| Instant::now() + d),
         steal_tolerated: 0,
     };
     s.run().await
@@ -346,6 +360,8 @@ struct Search<'a> {
     fails: Vec<f64>,
     /// When the search's planned time runs out (its worst case, retries apart).
     planned_end: Instant,
+    /// When the search must have ended ([`SearchConfig::deadline`]).
+    deadline: Option<Instant>,
     /// Judged windows with steal only a raised limit let through.
     steal_tolerated: u32,
 }
@@ -367,6 +383,8 @@ enum Attempt {
     Judged(StepVerdict, Observed),
     /// Every attempt stalled.
     Stalled(String),
+    /// The search's deadline came before the window could end.
+    OutOfTime(String),
 }
 
 impl Search<'_> {
@@ -488,6 +506,7 @@ impl Search<'_> {
             let was_retest = std::mem::replace(&mut retesting, false);
             match attempt {
                 Attempt::Stalled(why) => return Ok(Bracket::MachineNoisy { why }),
+                Attempt::OutOfTime(why) => return Ok(truncated(lo, why)),
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     lo = Some(lo.map_or(rate, |l| l.max(rate)));
                     if was_retest {
@@ -618,6 +637,13 @@ impl Search<'_> {
                     };
                     return Ok(Err(Unconfirmed::Stalled(why)));
                 }
+                Attempt::OutOfTime(why) => {
+                    let why = match held {
+                        Some(h) => format!("{why}; the capacity is at least {h:.0} req/s, which held a confirmation window"),
+                        None => why,
+                    };
+                    return Ok(Err(Unconfirmed::Short { low: held, why }));
+                }
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     fails_in_a_row = 0;
                     held = Some(rate);
@@ -683,7 +709,9 @@ impl Search<'_> {
             if self.cancel.is_cancelled() {
                 return Err(DriveError::Cancelled);
             }
-            let o = self.windows.run(probe, self.cancel).await?;
+            let Some(o) = self.run_window(probe).await? else {
+                return Ok(Attempt::OutOfTime(self.out_of_time()));
+            };
             let (verdict, mut reasons) = judge(&o, probe.rate, self.cfg.slo_p99_ms);
             if o.generator_threads > 1 {
                 reasons.push(format!(
@@ -728,6 +756,38 @@ impl Search<'_> {
         }
     }
 
+    /// Run one window within the deadline: `None` when it would not end
+    /// before it (not started) or was still running at it (stopped).
+    async fn run_window(&self, probe: Probe) -> Result<Option<Observed>, DriveError> {
+        let Some(deadline) = self.deadline else {
+            return self.windows.run(probe, self.cancel).await.map(Some);
+        };
+        if Instant::now() + probe.warmup.max() + probe.duration > deadline {
+            return Ok(None);
+        }
+        let stop = self.cancel.child_token();
+        let run = self.windows.run(probe, &stop);
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => r.map(Some),
+            _ = tokio::time::sleep_until(deadline) => {
+                // Stopped by us, not the user: wait for it to let go of the
+                // target, and ignore what it says.
+                stop.cancel();
+                let _ = run.await;
+                if self.cancel.is_cancelled() {
+                    return Err(DriveError::Cancelled);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn out_of_time(&self) -> String {
+        let limit = self.cfg.deadline.unwrap_or_default().as_secs_f64();
+        format!("the search stopped at its {limit:.0} s limit on the whole search (--max-time)")
+    }
+
     /// After an overloaded window the server still works through the requests
     /// it queued; starting the next window before it has would charge them to it.
     async fn drain(&self, o: &Observed) -> Result<(), DriveError> {
@@ -737,8 +797,12 @@ impl Search<'_> {
         // An abandoned window's achieved rate is low by what it censored.
         let secs = 1.2 * o.outstanding as f64 / o.achieved.max(o.served).max(1.0);
         let wait = Duration::from_secs_f64(secs.min(self.cfg.max_drain.as_secs_f64()));
+        // Past the deadline no window starts, so there is nothing to drain for.
+        let until = self
+            .deadline
+            .map_or(Instant::now() + wait, |d| d.min(Instant::now() + wait));
         tokio::select! {
-            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = tokio::time::sleep_until(until) => Ok(()),
             _ = self.cancel.cancelled() => Err(DriveError::Cancelled),
         }
     }
