@@ -265,6 +265,58 @@ async fn a_window_with_a_stopped_generator_is_retried() {
     );
 }
 
+/// Near the capacity, a generator stopped mid-window leaves a burst of late
+/// sends that the server, with 3% to spare, cannot work off by the cutoff:
+/// requests are still outstanding and the achieved rate is short, yet the
+/// window is the machine's (stalled, run again), not the server's failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generator_stopped_near_the_capacity_stalls_the_window_not_fails_it() {
+    use bakeoff::model::StepVerdict;
+    use bakeoff::suite::search::{judge, Probe, Windows};
+    use bakeoff::suite::WindowPurpose;
+    let _serial = SERIAL.lock().await;
+    let (generator, server_cpu) = cpus();
+    let driver = driver(generator);
+    let server =
+        FixedServiceServer::start(Duration::from_millis(2), server_cpu).expect("test server");
+    // What the server delivers now: a busy host's share of its core.
+    let closed = closed_loop(&server, 500.0, (generator, server_cpu)).await;
+    let base = format!("http://{}", server.addr());
+    let windows = HttpWindows {
+        driver: &driver,
+        contender: "server",
+        base_url: &base,
+        workload: Workload::Json,
+        database: None,
+    };
+    let rate = 0.97 * closed;
+    let probe = Probe {
+        rate,
+        duration: Duration::from_secs(2),
+        warmup: Warmup::Fixed(Duration::ZERO),
+        purpose: WindowPurpose::Search,
+    };
+    // Stop this process (generator and server) for 150 ms mid-window.
+    let mut stopper = bakeoff_load::testkit::stop_this_process(
+        Duration::from_millis(800),
+        Duration::from_millis(150),
+    )
+    .expect("sh");
+    let o = windows
+        .run(probe, &CancellationToken::new())
+        .await
+        .expect("window");
+    stopper.wait().expect("stopper");
+    let (verdict, reasons) = judge(&o, rate, 100.0);
+    assert_eq!(verdict, StepVerdict::Stalled, "{reasons:?}: {o:#?}");
+    // The late sends stall it, unless the hypervisor's steal did first.
+    let why = o.stalled.unwrap_or_default();
+    assert!(
+        why.contains("late through the generator") || why.contains("steal"),
+        "{why}"
+    );
+}
+
 /// Once one engine thread could not drive a rate, windows near it run on the
 /// spare CPU's thread too, against the real server: two shards, their reports
 /// merged, the rate held; a slow window keeps one thread. (Which windows one

@@ -617,7 +617,11 @@ async fn a_standalone_search_ends_within_its_max_time() {
             let out = search(model, &c).await;
             let took = t0.elapsed();
             assert!(took <= max_time, "{secs} s: took {took:?}: {out:?}");
-            if out.note.as_deref().is_some_and(|n| n.contains("--max-time")) {
+            if out
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("--max-time"))
+            {
                 assert_ne!(out.outcome, TrialOutcome::Confirmed, "{out:?}");
             }
         }
@@ -631,5 +635,8 @@ async fn a_standalone_search_ends_within_its_max_time() {
     assert!(t0.elapsed() <= Duration::from_secs(8));
     assert_eq!(out.outcome, TrialOutcome::Truncated, "{out:?}");
     assert!(out.capacity.is_some(), "{out:?}");
-    assert!(out.note.as_deref().unwrap().contains("--max-time"), "{out:?}");
+    assert!(
+        out.note.as_deref().unwrap().contains("--max-time"),
+        "{out:?}"
+    );
 }
