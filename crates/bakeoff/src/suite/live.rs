@@ -606,7 +606,12 @@ pub fn window_result(
     let errors = r.error_count();
     let busy = generator_busy(r);
     let busy_late = busy.and_then(|b| generator_late(r, r.successes + errors, b));
-    let wall = Duration::from_secs_f64(r.generator_wall_s);
+    // The steal's span: the measured window's where the engine read it there.
+    let wall = if r.window_generator_cpu.is_some() {
+        r.elapsed
+    } else {
+        Duration::from_secs_f64(r.generator_wall_s)
+    };
     let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit);
     let steal_tolerated = tolerated_steal(steal.as_ref());
     let stalled = busy_late
@@ -616,7 +621,10 @@ pub fn window_result(
     let steal_tolerated = steal_tolerated.filter(|_| stalled.is_none());
     WindowResult {
         target_rps: r.target_rate.unwrap_or(0.0),
-        achieved_rps: r.achieved_rate,
+        // Never more than the server delivered in the window: answers up to
+        // the cutoff, over the window alone, would read up to (window +
+        // grace) ÷ window times its throughput.
+        achieved_rps: r.achieved_rate.min(r.delivered_rate),
         requests: r.successes,
         errors,
         latency: percentiles(&r.latency),

@@ -70,7 +70,8 @@ pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
 /// What the search needs to know of one window.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Observed {
-    /// Successful answers per second that arrived within the window's grace.
+    /// Successful answers per second that arrived within the window's grace,
+    /// at most the 2xx answers per second delivered inside the window.
     pub achieved: f64,
     /// Corrected p50 and p99 (failures at their elapsed time, the unanswered
     /// censored).

@@ -327,6 +327,7 @@ fn empty_report() -> load::LoadReport {
     load::LoadReport {
         target_rate: None,
         achieved_rate: 0.0,
+        delivered_rate: f64::INFINITY,
         successes: 0,
         requests: 0,
         elapsed: Duration::ZERO,
