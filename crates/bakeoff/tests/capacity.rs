@@ -427,6 +427,7 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
             .any(|s| s["phase"] == "confirm" && s["verdict"] == "pass"),
         "{doc:#}"
     );
-    // Bounded by --max-time (and the drains after overloaded windows).
-    assert!(doc["elapsed_s"].as_f64().unwrap() < 70.0, "{doc:#}");
+    // Bounded by --max-time, drains and retries included (a window stopped
+    // at it lets go of the target within a moment).
+    assert!(doc["elapsed_s"].as_f64().unwrap() <= 61.0, "{doc:#}");
 }
