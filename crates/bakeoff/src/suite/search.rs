@@ -756,57 +756,6 @@ impl Search<'_> {
             retries += 1;
         }
     }
-
-    /// Run one window within the deadline: `None` when it would not end
-    /// before it (not started) or was still running at it (stopped).
-    async fn run_window(&self, probe: Probe) -> Result<Option<Observed>, DriveError> {
-        let Some(deadline) = self.deadline else {
-            return self.windows.run(probe, self.cancel).await.map(Some);
-        };
-        if Instant::now() + probe.warmup.max() + probe.duration > deadline {
-            return Ok(None);
-        }
-        let stop = self.cancel.child_token();
-        let run = self.windows.run(probe, &stop);
-        tokio::pin!(run);
-        tokio::select! {
-            r = &mut run => r.map(Some),
-            _ = tokio::time::sleep_until(deadline) => {
-                // Stopped by us, not the user: wait for it to let go of the
-                // target, and ignore what it says.
-                stop.cancel();
-                let _ = run.await;
-                if self.cancel.is_cancelled() {
-                    return Err(DriveError::Cancelled);
-                }
-                Ok(None)
-            }
-        }
-    }
-
-    fn out_of_time(&self) -> String {
-        let limit = self.cfg.deadline.unwrap_or_default().as_secs_f64();
-        format!("the search stopped at its {limit:.0} s limit on the whole search (--max-time)")
-    }
-
-    /// After an overloaded window the server still works through the requests
-    /// it queued; starting the next window before it has would charge them to it.
-    async fn drain(&self, o: &Observed) -> Result<(), DriveError> {
-        if o.outstanding == 0 {
-            return Ok(());
-        }
-        // An abandoned window's achieved rate is low by what it censored.
-        let secs = 1.2 * o.outstanding as f64 / o.achieved.max(o.served).max(1.0);
-        let wait = Duration::from_secs_f64(secs.min(self.cfg.max_drain.as_secs_f64()));
-        // Past the deadline no window starts, so there is nothing to drain for.
-        let until = self
-            .deadline
-            .map_or(Instant::now() + wait, |d| d.min(Instant::now() + wait));
-        tokio::select! {
-            _ = tokio::time::sleep_until(until) => Ok(()),
-            _ = self.cancel.cancelled() => Err(DriveError::Cancelled),
-        }
-    }
 }
 
 fn truncated(low: Option<f64>, why: String) -> Bracket {
@@ -814,6 +763,7 @@ fn truncated(low: Option<f64>, why: String) -> Bracket {
 }
 
 mod step_down;
+mod timing;
 #[cfg(test)]
 use step_down::{abandoned_step, blind_step};
 
