@@ -44,6 +44,9 @@ pub struct WsConfig {
     pub rate: f64,
     /// Length of the sending window.
     pub duration: Duration,
+    /// Messages sent at the rate before the window and never measured: the
+    /// room settles (buffers, the server's first allocations) before it.
+    pub warmup: Duration,
     /// Bound on each client's connect and handshake, and on one blocked send.
     pub connect_timeout: Duration,
     /// Size of each text message (at least the timestamp header).
@@ -65,6 +68,7 @@ impl WsConfig {
             clients: 10,
             rate: 100.0,
             duration: Duration::from_secs(10),
+            warmup: Duration::ZERO,
             connect_timeout: Duration::from_secs(5),
             message_bytes: 64,
             grace: None,
@@ -121,6 +125,8 @@ struct Shared {
     stopping: Cell<bool>,
     /// Deliveries after this instant do not count.
     cutoff: Cell<Option<Instant>>,
+    /// Messages intended before this (µs since `base`) are the warm-up's.
+    measure_from_us: Cell<u64>,
 }
 
 impl Shared {
@@ -181,6 +187,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         errors: RefCell::new(BTreeMap::new()),
         stopping: Cell::new(false),
         cutoff: Cell::new(None),
+        measure_from_us: Cell::new(0),
     });
 
     // Connect every client concurrently, each bounded by the connect timeout.
@@ -225,7 +232,11 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     let mut send_error = false;
     if connected > 0 {
         let origin = Instant::now();
-        let end = origin + cfg.duration;
+        let measured_from = origin + cfg.warmup;
+        shared
+            .measure_from_us
+            .set((measured_from - shared.base).as_micros() as u64);
+        let end = measured_from + cfg.duration;
         let cutoff = end + cfg.grace.unwrap_or(DEFAULT_GRACE);
         shared.cutoff.set(Some(cutoff));
         let sleep = tokio::time::sleep(Duration::ZERO);
@@ -244,10 +255,13 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
             let now = Instant::now();
             if now >= cutoff {
                 // The rest of the window's messages are never sent.
-                unsent += ((end - at).as_secs_f64() * cfg.rate).ceil() as u64;
+                let from = at.max(measured_from);
+                unsent += ((end - from).as_secs_f64() * cfg.rate).ceil() as u64;
                 break;
             }
-            if now - at > LATE {
+            // The warm-up's messages go out, and count nowhere.
+            let measured = at >= measured_from;
+            if measured && now - at > LATE {
                 late_sends += 1;
             }
             let client = (k % u64::from(connected)) as usize;
@@ -260,14 +274,14 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
             let until = cutoff.min(now + cfg.connect_timeout);
             let send = tokio::time::timeout_at(until, sinks[client].send(Message::text(text)));
             match send.await {
-                Ok(Ok(())) => sent += 1,
+                Ok(Ok(())) => sent += u64::from(measured),
                 Ok(Err(_)) => {
                     // Its deliveries are expected, and missing.
-                    failed += 1;
+                    failed += u64::from(measured);
                     shared.error("send");
                 }
                 Err(_) => {
-                    unsent += 1; // held until the cutoff
+                    unsent += u64::from(measured); // held until the cutoff
                     if Instant::now() < cutoff {
                         shared.error("send");
                         send_error = true;
@@ -347,6 +361,9 @@ async fn receive(
         match msg {
             Ok(Message::Text(text)) => {
                 if let Some(sent_us) = parse_stamp(text.as_str(), &shared.nonce) {
+                    if sent_us < shared.measure_from_us.get() {
+                        continue; // the warm-up's
+                    }
                     let now = Instant::now();
                     if shared.cutoff.get().is_some_and(|c| now > c) {
                         continue; // after the cutoff: missing

@@ -497,6 +497,7 @@ impl Driver for EngineDriver {
                 clients: spec.clients,
                 rate: spec.rate,
                 duration: spec.duration,
+                warmup: spec.warmup,
                 grace: Some(self.grace()),
                 pin_cpu: self.pin_cpu,
                 ..load::ws::WsConfig::new(url)
