@@ -405,8 +405,14 @@ pub struct Progress {
 pub struct LoadReport {
     /// The configured open-loop rate, req/s; `None` for a closed loop.
     pub target_rate: Option<f64>,
-    /// `successes` ÷ the window's length.
+    /// `successes` ÷ the window's length. Answers count up to the cutoff
+    /// (the window plus its grace), so a short window's rate can exceed what
+    /// the server delivered in it: see [`delivered_rate`](Self::delivered_rate).
     pub achieved_rate: f64,
+    /// 2xx answers that arrived inside the measured window, whatever their
+    /// intended time (the settle's included), ÷ its length: the server's
+    /// throughput in the window.
+    pub delivered_rate: f64,
     /// Measured 2xx answers that arrived by the cutoff.
     pub successes: u64,
     /// Measured answers of any status that arrived by the cutoff.
@@ -465,10 +471,13 @@ pub struct LoadReport {
     pub sent_all: u64,
     /// 2xx answers received over the whole run, warm-up included (late ones too).
     pub ok_all: u64,
-    /// The hypervisor's share of this machine's CPU time during the run.
+    /// The hypervisor's share of this machine's CPU time during the measured
+    /// window (over [`elapsed`](Self::elapsed)) when the engine measured one
+    /// ([`window_generator_cpu`](Self::window_generator_cpu) is then set),
+    /// else during the run.
     pub steal: Option<f64>,
-    /// Each CPU's steal share during the run, indexed by CPU number (empty
-    /// where the kernel reports none).
+    /// Each CPU's steal share over the same span as [`steal`](Self::steal),
+    /// indexed by CPU number (empty where the kernel reports none).
     pub cpu_steal: Vec<f64>,
     /// User + system CPU of the engine thread, warm-up included.
     pub generator_cpu_s: f64,

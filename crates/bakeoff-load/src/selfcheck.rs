@@ -35,8 +35,10 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
     r.generator_cpu_s = usage.cpu.as_secs_f64();
     r.generator_wall_s = usage.stolen.wall.as_secs_f64();
     r.generator_core_busy = usage.core_busy;
-    r.steal = usage.stolen.machine;
-    r.cpu_steal = usage.stolen.cpus.clone();
+    // The window's steal where the engine measured one, else the run's.
+    let stolen = raw.window_steal.as_ref().unwrap_or(&usage.stolen);
+    r.steal = stolen.machine;
+    r.cpu_steal = stolen.cpus.clone();
     let cpu = usage.cpu_fraction();
     if let Some(why) = generator_saturated(cpu, r.achieved_rate, r.target_rate) {
         r.valid = false;
@@ -59,7 +61,7 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
         after: raw.stalled_after,
         max_lag: r.max_send_lag,
     };
-    if let Some(w) = stall_warning(&stalls, usage.stolen.machine) {
+    if let Some(w) = stall_warning(&stalls, r.steal) {
         r.warnings.push(w);
     }
     if r.requests == 0 && r.valid {
@@ -152,5 +154,35 @@ mod tests {
         };
         let w = stall_warning(&later, None).unwrap();
         assert!(w.contains("left over 5 ms late"), "{w}");
+    }
+
+    /// A burst of steal in a short window is read over the window, not
+    /// diluted by the run's connects, priming and grace around it.
+    #[test]
+    fn the_steal_is_the_windows_where_the_engine_read_one() {
+        use crate::StealShares;
+        let shares = |wall_ms, machine: f64| StealShares {
+            wall: Duration::from_millis(wall_ms),
+            machine: Some(machine),
+            cpus: vec![machine * 2.0, 0.0],
+        };
+        let usage = Usage {
+            cpu: Duration::from_millis(100),
+            stolen: shares(700, 0.012),
+            core_busy: None,
+        };
+        let raw = |window_steal| RawReport {
+            report: crate::shard::tests::report_of(&[1_000; 10], Some(10.0)),
+            connections: 1,
+            started_at: std::time::SystemTime::now(),
+            stalled_after: Duration::from_millis(2),
+            window_steal,
+        };
+        let r = finish_report(raw(Some(shares(300, 0.028))), usage.clone());
+        assert_eq!(r.steal, Some(0.028));
+        assert_eq!(r.cpu_steal, vec![0.056, 0.0]);
+        // No window measured (a run without one): the run's.
+        let r = finish_report(raw(None), usage);
+        assert_eq!(r.steal, Some(0.012));
     }
 }

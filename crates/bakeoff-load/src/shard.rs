@@ -265,6 +265,7 @@ pub fn merge_reports(reports: Vec<LoadReport>) -> Result<LoadReport, MergeError>
             (a, b) => a.or(b),
         };
         m.achieved_rate += r.achieved_rate;
+        m.delivered_rate += r.delivered_rate;
         m.successes += r.successes;
         m.requests += r.requests;
         m.elapsed = m.elapsed.max(r.elapsed);
@@ -546,13 +547,13 @@ pub fn online_cpus() -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{ErrorKind, TrendThird};
     use rand::{Rng, SeedableRng};
 
     /// A report holding `samples` (µs) as 2xx answers, over a 1 s window.
-    fn report_of(samples: &[u64], rate: Option<f64>) -> LoadReport {
+    pub(crate) fn report_of(samples: &[u64], rate: Option<f64>) -> LoadReport {
         let mut latency = new_histogram();
         for &s in samples {
             latency.record(s).unwrap();
@@ -577,6 +578,7 @@ mod tests {
         LoadReport {
             target_rate: rate,
             achieved_rate: n as f64,
+            delivered_rate: n as f64,
             successes: n,
             requests: n,
             elapsed: Duration::from_secs(1),

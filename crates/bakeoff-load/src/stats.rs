@@ -104,6 +104,9 @@ pub(crate) struct Recorder {
     /// Requests written and 2xx answers received, warm-up and late ones included.
     pub sent_all: u64,
     pub ok_all: u64,
+    /// 2xx answers that arrived inside the measured window, whatever their
+    /// intended time.
+    pub ok_in_window: u64,
     pub last_done: Option<Instant>,
     /// Measured requests timed over `over_us` (see `LoadConfig::abandon`).
     pub over: u64,
@@ -156,6 +159,7 @@ impl Recorder {
             all_responses: 0,
             sent_all: 0,
             ok_all: 0,
+            ok_in_window: 0,
             last_done: None,
             over: 0,
             over_us: None,
@@ -360,6 +364,11 @@ impl Recorder {
             self.all_responses += 1;
             if self.accepts(class, status) {
                 self.ok_all += 1;
+                let inside = self.measure_start.is_some_and(|s| done >= s)
+                    && self.window_end.is_none_or(|e| done <= e);
+                if inside {
+                    self.ok_in_window += 1;
+                }
             }
         }
         if outcome == Err(ErrorKind::Expectation) {
@@ -581,6 +590,30 @@ mod tests {
         r.service.reset();
         r.record(0, intended, sent, sent + Duration::from_millis(3), Ok(200));
         assert_eq!(r.latency.max(), r.service.max());
+    }
+
+    /// The server's throughput in the window counts the answers that arrived
+    /// inside it, whatever their intended time; the window's answers arriving
+    /// in the grace count as successes but were not delivered in it.
+    #[test]
+    fn delivered_in_the_window_counts_arrivals_inside_it() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let start = t0 + ms(100);
+        let end = start + ms(300);
+        let mut r = Recorder::new(1, Some(start), t0);
+        r.set_window(end, Some(end + ms(200)), false);
+        // Intended in the settle, answered in the window: delivered in it.
+        r.record(0, t0, t0, start + ms(10), Ok(200));
+        // Intended and answered in the window.
+        r.record(0, start, start, start + ms(50), Ok(200));
+        // Intended in the window, answered in the grace: a success only.
+        r.record(0, end - ms(10), end - ms(10), end + ms(150), Ok(200));
+        // A non-2xx answer is neither.
+        r.record(0, start, start, start + ms(60), Ok(503));
+        assert_eq!(r.successes, 2);
+        assert_eq!(r.ok_in_window, 2);
+        assert_eq!(r.ok_all, 3);
     }
 
     /// Non-2xx answers are errors kept out of both histograms; failures that

@@ -30,10 +30,6 @@ pub(crate) struct StatSnapshot {
 }
 
 impl StatSnapshot {
-    pub(crate) fn read(pin: Option<usize>) -> StatSnapshot {
-        Self::parse(&read_stat(), pin)
-    }
-
     fn parse(stat: &str, pin: Option<usize>) -> StatSnapshot {
         StatSnapshot {
             steal: parse_steal(stat),
@@ -212,33 +208,41 @@ pub(crate) fn thread_cpu() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
-/// The engine thread's CPU and its core's busy share over part of a run:
-/// [`WindowProbe::start`] on the engine thread, then [`WindowProbe::finish`].
-#[derive(Debug, Clone, Copy)]
+/// The engine thread's CPU, its core's busy share and the steal over part of
+/// a run: [`WindowProbe::start`] on the engine thread, then
+/// [`WindowProbe::finish`].
 pub(crate) struct WindowProbe {
-    at: Instant,
     cpu: Duration,
-    stat: StatSnapshot,
-    pin: Option<usize>,
+    meter: StealMeter,
+}
+
+/// What a [`WindowProbe`] read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WindowUsage {
+    /// The thread's CPU as a share of a core.
+    pub(crate) cpu: f64,
+    /// The pinned core's busy share.
+    pub(crate) core_busy: Option<f64>,
+    pub(crate) stolen: StealShares,
 }
 
 impl WindowProbe {
     pub(crate) fn start(pin: Option<usize>) -> WindowProbe {
         WindowProbe {
-            at: Instant::now(),
             cpu: thread_cpu(),
-            stat: StatSnapshot::read(pin),
-            pin,
+            meter: StealMeter::start_on(pin),
         }
     }
 
-    /// (the thread's CPU as a share of a core, the pinned core's busy share).
-    pub(crate) fn finish(self) -> (f64, Option<f64>) {
-        let wall = self.at.elapsed();
-        let cpu =
-            thread_cpu().saturating_sub(self.cpu).as_secs_f64() / wall.as_secs_f64().max(1e-9);
-        let (_, core) = self.stat.shares(StatSnapshot::read(self.pin), wall);
-        (cpu, core)
+    pub(crate) fn finish(self) -> WindowUsage {
+        let (stolen, core_busy) = self.meter.finish();
+        let cpu = thread_cpu().saturating_sub(self.cpu).as_secs_f64()
+            / stolen.wall.as_secs_f64().max(1e-9);
+        WindowUsage {
+            cpu,
+            core_busy,
+            stolen,
+        }
     }
 }
 
@@ -359,7 +363,7 @@ mod tests {
         assert!((steal.as_secs_f64() - 96927.0 / hz).abs() < 1e-6);
         assert!(parse_steal("cpu  1 2 3\n").is_none(), "no steal column");
         assert!(
-            StatSnapshot::read(None).steal.is_some(),
+            StatSnapshot::parse(&read_stat(), None).steal.is_some(),
             "this kernel reports steal"
         );
     }

@@ -401,6 +401,31 @@ async fn websocket_fan_out_delivers_every_message_to_every_client() {
     assert!(r.valid, "{:?}", r.warnings);
 }
 
+/// The settle's messages go out at the rate but count nowhere: the window's
+/// sends, deliveries and latencies are its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_warm_up_messages_are_sent_but_not_measured() {
+    let srv = server::ws_room().await;
+    let url = url::Url::parse(&format!("ws://{}/ws", srv.addr)).unwrap();
+    let cfg = bakeoff_load::ws::WsConfig {
+        clients: 3,
+        rate: 50.0,
+        duration: Duration::from_secs(1),
+        warmup: Duration::from_millis(500),
+        ..bakeoff_load::ws::WsConfig::new(url)
+    };
+    let t0 = Instant::now();
+    let r = bakeoff_load::ws::run(cfg, CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(t0.elapsed() >= Duration::from_millis(1_500));
+    assert!((45..=51).contains(&r.sent), "sent {}", r.sent);
+    assert_eq!(r.expected_deliveries, r.sent * 3);
+    assert_eq!(r.deliveries, r.sent * 3, "{:?}", r.errors);
+    assert_eq!(r.latency.len(), r.deliveries);
+    assert_eq!(r.missing, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weighted_mix_sends_posts_with_headers_and_bodies() {
     let srv = server::http(Mode::CheckPost).await;

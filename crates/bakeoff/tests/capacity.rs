@@ -130,7 +130,25 @@ fn config(start: f64) -> SearchConfig {
         confirm: Duration::from_secs(5),
         max_confirms: 3,
         max_drain: Duration::from_secs(2),
+        deadline: None,
     }
+}
+
+/// The search's windows on the test server at `base`, as `json`.
+fn server_windows<'a>(driver: &'a EngineDriver, base: &'a str) -> HttpWindows<'a> {
+    HttpWindows {
+        driver,
+        contender: "server",
+        base_url: base,
+        workload: Workload::Json,
+        database: None,
+    }
+}
+
+/// Stop this whole process (generator and in-process server) for `pause`,
+/// 0.8 s from now: in the middle of a 2 s window started at once.
+fn stop_mid_window(pause: Duration) -> std::process::Child {
+    bakeoff_load::testkit::stop_this_process(Duration::from_millis(800), pause).expect("sh")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,13 +165,7 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
         let ceiling = 1.0 / service.as_secs_f64();
         let closed = closed_loop(&server, ceiling, (generator, server_cpu)).await;
         let base = format!("http://{}", server.addr());
-        let windows = HttpWindows {
-            driver: &driver,
-            contender: "server",
-            base_url: &base,
-            workload: Workload::Json,
-            database: None,
-        };
+        let windows = server_windows(&driver, &base);
         let cancel = CancellationToken::new();
         let mut outcome = None;
         let mut noisy = Vec::new();
@@ -216,24 +228,14 @@ async fn a_window_with_a_stopped_generator_is_retried() {
     let server =
         FixedServiceServer::start(Duration::from_micros(250), server_cpu).expect("test server");
     let base = format!("http://{}", server.addr());
-    let windows = HttpWindows {
-        driver: &driver,
-        contender: "server",
-        base_url: &base,
-        workload: Workload::Json,
-        database: None,
-    };
+    let windows = server_windows(&driver, &base);
     let mut c = config(500.0);
     c.first_warmup = Warmup::Fixed(Duration::ZERO);
     c.step_min = Duration::from_secs(2);
     c.step_max = Duration::from_secs(2);
     c.max_steps = 1;
     // Stop this process for 300 ms in the middle of the first window.
-    let mut stopper = bakeoff_load::testkit::stop_this_process(
-        Duration::from_millis(800),
-        Duration::from_millis(300),
-    )
-    .expect("sh");
+    let mut stopper = stop_mid_window(Duration::from_millis(300));
     let out = search_capacity(&windows, &c, &CancellationToken::new(), &mut |_| {})
         .await
         .expect("search");
@@ -261,6 +263,48 @@ async fn a_window_with_a_stopped_generator_is_retried() {
         judged || out.outcome == bakeoff::model::TrialOutcome::MachineNoisy,
         "{:#?}",
         out.steps
+    );
+}
+
+/// Near the capacity, a generator stopped mid-window leaves a burst of late
+/// sends that the server, with 3% to spare, cannot work off by the cutoff:
+/// requests are still outstanding and the achieved rate is short, yet the
+/// window is the machine's (stalled, run again), not the server's failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generator_stopped_near_the_capacity_stalls_the_window_not_fails_it() {
+    use bakeoff::model::StepVerdict;
+    use bakeoff::suite::search::{judge, Probe, Windows};
+    use bakeoff::suite::WindowPurpose;
+    let _serial = SERIAL.lock().await;
+    let (generator, server_cpu) = cpus();
+    let driver = driver(generator);
+    let server =
+        FixedServiceServer::start(Duration::from_millis(2), server_cpu).expect("test server");
+    // What the server delivers now: a busy host's share of its core.
+    let closed = closed_loop(&server, 500.0, (generator, server_cpu)).await;
+    let base = format!("http://{}", server.addr());
+    let windows = server_windows(&driver, &base);
+    let rate = 0.97 * closed;
+    let probe = Probe {
+        rate,
+        duration: Duration::from_secs(2),
+        warmup: Warmup::Fixed(Duration::ZERO),
+        purpose: WindowPurpose::Search,
+    };
+    // Stop this process (generator and server) for 150 ms mid-window.
+    let mut stopper = stop_mid_window(Duration::from_millis(150));
+    let o = windows
+        .run(probe, &CancellationToken::new())
+        .await
+        .expect("window");
+    stopper.wait().expect("stopper");
+    let (verdict, reasons) = judge(&o, rate, 100.0);
+    assert_eq!(verdict, StepVerdict::Stalled, "{reasons:?}: {o:#?}");
+    // The late sends stall it, unless the hypervisor's steal did first.
+    let why = o.stalled.unwrap_or_default();
+    assert!(
+        why.contains("late through the generator") || why.contains("steal"),
+        "{why}"
     );
 }
 
@@ -383,6 +427,7 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
             .any(|s| s["phase"] == "confirm" && s["verdict"] == "pass"),
         "{doc:#}"
     );
-    // Bounded by --max-time (and the drains after overloaded windows).
-    assert!(doc["elapsed_s"].as_f64().unwrap() < 70.0, "{doc:#}");
+    // Bounded by --max-time, drains and retries included (a window stopped
+    // at it lets go of the target within a moment).
+    assert!(doc["elapsed_s"].as_f64().unwrap() <= 61.0, "{doc:#}");
 }

@@ -183,6 +183,8 @@ pub(crate) struct RawReport {
     pub(crate) started_at: std::time::SystemTime,
     /// How late an engine-held send counted in `late_stalled`.
     pub(crate) stalled_after: Duration,
+    /// The steal over the measured window, when the engine measured one.
+    pub(crate) window_steal: Option<crate::StealShares>,
 }
 
 /// Run the load on the current (engine) thread.
@@ -370,13 +372,13 @@ pub(crate) async fn drive(
             _ = check.tick(), if abandon.is_some() => {}
         }
         let now = Instant::now();
-        if window_probe.is_none() {
+        if window_probe.is_none() && window_usage.is_none() {
             let start = engine.rec.borrow().measure_start;
             if start.is_some_and(|m| now >= m.into()) {
                 window_probe = Some(WindowProbe::start(cfg.pin_cpu));
             }
         } else if window_usage.is_none() && engine.sched.borrow().end.is_some_and(|e| now >= e) {
-            window_usage = window_probe.map(WindowProbe::finish);
+            window_usage = window_probe.take().map(WindowProbe::finish);
         }
         held_up |= abandon.is_some() && now - last_wake > HELD_UP;
         last_wake = now;
@@ -443,6 +445,9 @@ pub(crate) async fn drive(
     }
     abort_all();
     let window_usage = window_usage.or_else(|| window_probe.map(WindowProbe::finish));
+    // The steal the stall rule judges is the window's, as its CPU shares are
+    // (the run's includes connects, priming and the grace, diluting a burst).
+    let window_steal = window_usage.as_ref().map(|u| u.stolen.clone());
     if cutoff.is_some() {
         censor_at_cutoff(&engine);
     }
@@ -511,6 +516,11 @@ pub(crate) async fn drive(
         } else {
             rec.successes as f64 / window.as_secs_f64()
         },
+        delivered_rate: if window.is_zero() {
+            0.0
+        } else {
+            rec.ok_in_window as f64 / window.as_secs_f64()
+        },
         successes: rec.successes,
         requests: rec.requests,
         elapsed: window,
@@ -537,8 +547,8 @@ pub(crate) async fn drive(
         generator_cpu_s: 0.0,
         generator_wall_s: 0.0,
         generator_core_busy: None,
-        window_generator_cpu: window_usage.map(|u| u.0),
-        window_core_busy: window_usage.and_then(|u| u.1),
+        window_generator_cpu: window_usage.as_ref().map(|u| u.cpu),
+        window_core_busy: window_usage.as_ref().and_then(|u| u.core_busy),
         reconnects: engine.reconnects.get(),
         warmup: warmup_len,
         abandoned,
@@ -551,6 +561,7 @@ pub(crate) async fn drive(
         connections: cfg.connections,
         started_at,
         stalled_after: engine.stalled_after,
+        window_steal,
     })
 }
 

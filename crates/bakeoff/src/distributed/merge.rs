@@ -202,6 +202,8 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
     let report = LoadReport {
         target_rate: doc.target_rate,
         achieved_rate: doc.achieved_rate,
+        // The document does not carry it: the achieved rate stands for it.
+        delivered_rate: doc.achieved_rate,
         successes: doc.successes,
         requests: doc.requests,
         elapsed: Duration::from_secs_f64(doc.duration_s.max(0.0)),

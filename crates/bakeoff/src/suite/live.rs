@@ -497,6 +497,7 @@ impl Driver for EngineDriver {
                 clients: spec.clients,
                 rate: spec.rate,
                 duration: spec.duration,
+                warmup: spec.warmup,
                 grace: Some(self.grace()),
                 pin_cpu: self.pin_cpu,
                 ..load::ws::WsConfig::new(url)
@@ -523,7 +524,7 @@ impl Driver for EngineDriver {
             // A late ws send may be the server's backpressure: only steal
             // marks the window as the machine's.
             let steal_tolerated = tolerated_steal(steal.as_ref());
-            let stalled = stall(0, r.sent, steal, true);
+            let stalled = stall(0, r.sent, steal, false);
             Ok(WsResult {
                 connected: r.connected,
                 sent: r.sent,
@@ -604,18 +605,27 @@ pub fn window_result(
         }
     }
     let errors = r.error_count();
-    let busy_late = generator_late(r, r.successes + errors);
-    let wall = Duration::from_secs_f64(r.generator_wall_s);
+    let busy = generator_busy(r);
+    let busy_late = busy.and_then(|b| generator_late(r, r.successes + errors, b));
+    // The steal's span: the measured window's where the engine read it there.
+    let wall = if r.window_generator_cpu.is_some() {
+        r.elapsed
+    } else {
+        Duration::from_secs_f64(r.generator_wall_s)
+    };
     let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit);
     let steal_tolerated = tolerated_steal(steal.as_ref());
     let stalled = busy_late
         .is_none()
-        .then(|| stall(r.late_stalled, r.successes + errors, steal, kept_up(r)))
+        .then(|| stall(r.late_stalled, r.successes + errors, steal, busy.is_some()))
         .flatten();
     let steal_tolerated = steal_tolerated.filter(|_| stalled.is_none());
     WindowResult {
         target_rps: r.target_rate.unwrap_or(0.0),
-        achieved_rps: r.achieved_rate,
+        // Never more than the server delivered in the window: answers up to
+        // the cutoff, over the window alone, would read up to (window +
+        // grace) ÷ window times its throughput.
+        achieved_rps: r.achieved_rate.min(r.delivered_rate),
         requests: r.successes,
         errors,
         latency: percentiles(&r.latency),
@@ -671,15 +681,9 @@ const GENERATOR_CORE_BUSY: f64 = 0.7;
 /// req/s on `json` here, where one engine thread, sharing its core with
 /// bakeoff's upstream and sampler, starts leaving sends late.) An idle core
 /// whose thread was held up is the machine's: see [`stall`].
-fn generator_late(r: &load::LoadReport, sends: u64) -> Option<String> {
-    // The window's own shares where the engine took them: the run's include
-    // connects, priming and the grace, and understate a short window's.
-    let cpu = r
-        .window_generator_cpu
-        .unwrap_or_else(|| r.generator_cpu_share());
-    let core_share = r.window_core_busy.or(r.generator_core_busy);
-    let busy = cpu >= GENERATOR_BUSY || core_share.unwrap_or(0.0) >= GENERATOR_CORE_BUSY;
-    (kept_up(r) && load::sends_stalled(r.late_stalled, sends) && busy).then(|| {
+fn generator_late(r: &load::LoadReport, sends: u64, busy: GeneratorBusy) -> Option<String> {
+    let GeneratorBusy { cpu, core_share } = busy;
+    (kept_up(r) && load::sends_stalled(r.late_stalled, sends)).then(|| {
         format!(
             "{:.1}% of sends left late through the generator while its thread used {:.0}% of a core{}: at this rate the generator, not the server, sets the limit",
             100.0 * r.late_stalled as f64 / sends.max(1) as f64,
@@ -689,6 +693,26 @@ fn generator_late(r: &load::LoadReport, sends: u64) -> Option<String> {
                 .unwrap_or_default()
         )
     })
+}
+
+/// The generator's thread's share of a core, and its core's busy share.
+#[derive(Debug, Clone, Copy)]
+struct GeneratorBusy {
+    cpu: f64,
+    core_share: Option<f64>,
+}
+
+/// The generator's own load in the window, when it was busy enough to hold
+/// its sends up itself (see [`generator_late`]).
+fn generator_busy(r: &load::LoadReport) -> Option<GeneratorBusy> {
+    // The window's own shares where the engine took them: the run's include
+    // connects, priming and the grace, and understate a short window's.
+    let cpu = r
+        .window_generator_cpu
+        .unwrap_or_else(|| r.generator_cpu_share());
+    let core_share = r.window_core_busy.or(r.generator_core_busy);
+    (cpu >= GENERATOR_BUSY || core_share.unwrap_or(0.0) >= GENERATOR_CORE_BUSY)
+        .then_some(GeneratorBusy { cpu, core_share })
 }
 
 /// The generator, not the server, limited the window (the engine's own

@@ -70,7 +70,8 @@ pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
 /// What the search needs to know of one window.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Observed {
-    /// Successful answers per second that arrived within the window's grace.
+    /// Successful answers per second that arrived within the window's grace,
+    /// at most the 2xx answers per second delivered inside the window.
     pub achieved: f64,
     /// Corrected p50 and p99 (failures at their elapsed time, the unanswered
     /// censored).
@@ -152,6 +153,10 @@ pub struct SearchConfig {
     pub max_confirms: u32,
     /// The longest wait for an overloaded server to work off its queue.
     pub max_drain: Duration,
+    /// The longest the whole search may take, from its start (warm-up, drains
+    /// and retries included): no window starts that cannot end before it,
+    /// and one still running at it is stopped. A search it ends is truncated.
+    pub deadline: Option<Duration>,
 }
 
 impl SearchConfig {
@@ -184,15 +189,22 @@ impl SearchConfig {
 
     /// A search outside a run (`bakeoff load --find-capacity`): the standard
     /// profile's windows, resolution and confirmation, all of it bounded by
-    /// `max_time` (at least [`STANDALONE_MIN_TIME`]): confirmations get at
-    /// most half of it, the search windows the rest.
+    /// `max_time` (at least [`STANDALONE_MIN_TIME`]), a hard
+    /// [`SearchConfig::deadline`]: confirmations get at most half of it, the
+    /// search windows what is left once the first warm-up, a window started
+    /// at the budget's end and the confirmations' settles are taken off.
     pub fn standalone(slo_p99_ms: f64, start_rps: f64, max_time: Duration) -> Self {
         let phases = Phases::for_profile(Profile::Standard);
         let mut cfg = SearchConfig::from_phases(&phases, |d| d, slo_p99_ms, start_rps, true);
-        let half = max_time.max(STANDALONE_MIN_TIME) / 2;
-        let fit = (half.as_secs_f64() / cfg.confirm.as_secs_f64()).floor() as u32;
+        let max_time = max_time.max(STANDALONE_MIN_TIME);
+        let fit = (max_time.as_secs_f64() / 2.0 / cfg.confirm.as_secs_f64()).floor() as u32;
         cfg.max_confirms = fit.clamp(1, cfg.max_confirms);
-        cfg.budget = max_time.max(STANDALONE_MIN_TIME) - cfg.confirm * cfg.max_confirms;
+        let fixed = cfg.first_warmup.max()
+            + cfg.settle
+            + cfg.step_max
+            + (cfg.confirm + cfg.settle) * cfg.max_confirms;
+        cfg.budget = max_time.saturating_sub(fixed);
+        cfg.deadline = Some(max_time);
         cfg
     }
 
@@ -236,6 +248,7 @@ impl SearchConfig {
             max_confirms: p.max_confirms,
             // The server's queue drains at its own pace, whatever the scale.
             max_drain: p.max_drain,
+            deadline: None,
         }
     }
 
@@ -252,7 +265,8 @@ impl SearchConfig {
     /// The longest one search can take: warm-up, the budget plus one window
     /// that starts just before it ends, the confirmations, drains and retries.
     pub fn worst_case(&self) -> Duration {
-        self.without_retries() + self.retry_reserve()
+        let worst = self.without_retries() + self.retry_reserve();
+        self.deadline.map_or(worst, |d| worst.min(d))
     }
 
     /// [`SearchConfig::worst_case`] without the stalled windows' re-runs: the
@@ -307,6 +321,7 @@ pub async fn search_capacity(
         steps: Vec::new(),
         fails: Vec::new(),
         planned_end: Instant::now() + cfg.without_retries(),
+        deadline: cfg.deadline.map(|d| Instant::now() + d),
         steal_tolerated: 0,
     };
     s.run().await
@@ -346,6 +361,8 @@ struct Search<'a> {
     fails: Vec<f64>,
     /// When the search's planned time runs out (its worst case, retries apart).
     planned_end: Instant,
+    /// When the search must have ended ([`SearchConfig::deadline`]).
+    deadline: Option<Instant>,
     /// Judged windows with steal only a raised limit let through.
     steal_tolerated: u32,
 }
@@ -367,6 +384,8 @@ enum Attempt {
     Judged(StepVerdict, Observed),
     /// Every attempt stalled.
     Stalled(String),
+    /// The search's deadline came before the window could end.
+    OutOfTime(String),
 }
 
 impl Search<'_> {
@@ -488,6 +507,7 @@ impl Search<'_> {
             let was_retest = std::mem::replace(&mut retesting, false);
             match attempt {
                 Attempt::Stalled(why) => return Ok(Bracket::MachineNoisy { why }),
+                Attempt::OutOfTime(why) => return Ok(truncated(lo, why)),
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     lo = Some(lo.map_or(rate, |l| l.max(rate)));
                     if was_retest {
@@ -618,6 +638,13 @@ impl Search<'_> {
                     };
                     return Ok(Err(Unconfirmed::Stalled(why)));
                 }
+                Attempt::OutOfTime(why) => {
+                    let why = match held {
+                        Some(h) => format!("{why}; the capacity is at least {h:.0} req/s, which held a confirmation window"),
+                        None => why,
+                    };
+                    return Ok(Err(Unconfirmed::Short { low: held, why }));
+                }
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     fails_in_a_row = 0;
                     held = Some(rate);
@@ -683,7 +710,9 @@ impl Search<'_> {
             if self.cancel.is_cancelled() {
                 return Err(DriveError::Cancelled);
             }
-            let o = self.windows.run(probe, self.cancel).await?;
+            let Some(o) = self.run_window(probe).await? else {
+                return Ok(Attempt::OutOfTime(self.out_of_time()));
+            };
             let (verdict, mut reasons) = judge(&o, probe.rate, self.cfg.slo_p99_ms);
             if o.generator_threads > 1 {
                 reasons.push(format!(
@@ -727,21 +756,6 @@ impl Search<'_> {
             retries += 1;
         }
     }
-
-    /// After an overloaded window the server still works through the requests
-    /// it queued; starting the next window before it has would charge them to it.
-    async fn drain(&self, o: &Observed) -> Result<(), DriveError> {
-        if o.outstanding == 0 {
-            return Ok(());
-        }
-        // An abandoned window's achieved rate is low by what it censored.
-        let secs = 1.2 * o.outstanding as f64 / o.achieved.max(o.served).max(1.0);
-        let wait = Duration::from_secs_f64(secs.min(self.cfg.max_drain.as_secs_f64()));
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => Ok(()),
-            _ = self.cancel.cancelled() => Err(DriveError::Cancelled),
-        }
-    }
 }
 
 fn truncated(low: Option<f64>, why: String) -> Bracket {
@@ -749,6 +763,7 @@ fn truncated(low: Option<f64>, why: String) -> Bracket {
 }
 
 mod step_down;
+mod timing;
 #[cfg(test)]
 use step_down::{abandoned_step, blind_step};
 

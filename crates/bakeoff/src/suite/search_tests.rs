@@ -26,6 +26,7 @@ fn cfg(workload: Workload) -> SearchConfig {
         confirm: Duration::from_secs(5),
         max_confirms: 4,
         max_drain: Duration::from_secs(5),
+        deadline: None,
     }
 }
 
@@ -595,4 +596,47 @@ fn a_blind_step_grows_with_the_tail_and_with_each_failure() {
     assert!((step(2, 345.0) - 0.24).abs() < 1e-12);
     // A p99 under the SLO (another reason failed it) is a plain step.
     assert!((step(0, 20.0) - 0.03).abs() < 1e-12);
+}
+
+/// `--max-time` bounds the whole standalone search, warm-up, drains,
+/// confirmations and the retries of stalled windows included; a search it
+/// stops is truncated, never a plain capacity.
+#[tokio::test(start_paused = true)]
+async fn a_standalone_search_ends_within_its_max_time() {
+    for secs in [20, 45, 120] {
+        let max_time = Duration::from_secs(secs);
+        let c = SearchConfig::standalone(100.0, 50.0, max_time);
+        for model in [
+            // every confirmation stalls, and is retried
+            ServerModel::knee(1_000.0).with_long_windows_stalled(2.0),
+            // long windows fail below what short ones passed, and drain
+            ServerModel::knee(1_000.0).with_fade(1.0, 0.5),
+            ServerModel::mm1(20_000.0).with_stalls(0.3),
+        ] {
+            let t0 = Instant::now();
+            let out = search(model, &c).await;
+            let took = t0.elapsed();
+            assert!(took <= max_time, "{secs} s: took {took:?}: {out:?}");
+            if out
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("--max-time"))
+            {
+                assert_ne!(out.outcome, TrialOutcome::Confirmed, "{out:?}");
+            }
+        }
+    }
+    // A deadline that comes before the search's own budget stops it there,
+    // truncated with its best lower bound, and says so.
+    let mut c = cfg(Workload::Json);
+    c.deadline = Some(Duration::from_secs(8));
+    let t0 = Instant::now();
+    let out = search(ServerModel::mm1(20_000.0), &c).await;
+    assert!(t0.elapsed() <= Duration::from_secs(8));
+    assert_eq!(out.outcome, TrialOutcome::Truncated, "{out:?}");
+    assert!(out.capacity.is_some(), "{out:?}");
+    assert!(
+        out.note.as_deref().unwrap().contains("--max-time"),
+        "{out:?}"
+    );
 }

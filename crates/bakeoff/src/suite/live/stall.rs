@@ -196,16 +196,15 @@ pub fn voiding_steal(
 
 /// Why a window is the machine's rather than the server's, if it is: the
 /// hypervisor took CPU time, or its sends were held up by the generator's own
-/// thread while the server kept up. (When the server falls behind, its queue
-/// delays the sends too, and lateness cannot be told apart: the window is
-/// judged as the server's.)
-pub fn stall(
-    late_stalled: u64,
-    sends: u64,
-    steal: Option<Stolen>,
-    kept_up: bool,
-) -> Option<String> {
-    if kept_up && load::sends_stalled(late_stalled, sends) {
+/// thread while that thread was not `busy` with its own load (a busy one's
+/// late sends are the generator's limit, or the server's when it fell
+/// behind). `late_stalled` counts only sends whose connection was free at
+/// their time, so a server that falls behind does not make them: a machine
+/// that stops the generator near the capacity leaves a burst the server
+/// cannot catch up with by the cutoff, and that window is still the
+/// machine's.
+pub fn stall(late_stalled: u64, sends: u64, steal: Option<Stolen>, busy: bool) -> Option<String> {
+    if !busy && load::sends_stalled(late_stalled, sends) {
         return Some(format!(
             "{:.1}% of sends left late through the generator (held up by the machine)",
             100.0 * late_stalled as f64 / sends as f64

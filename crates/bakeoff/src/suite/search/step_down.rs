@@ -12,7 +12,8 @@ impl Search<'_> {
     /// estimate of the capacity.
     ///
     /// What the window measured comes first. A server that fell behind showed
-    /// its sustained throughput: the answers per second it achieved. A queue
+    /// its sustained throughput: the answers per second it achieved, never more
+    /// than it delivered inside the window ([`Observed::achieved`]). A queue
     /// that grew measured the overload: at R > C the delay rises by (R − C)/C
     /// per second, so C ≈ R ÷ (1 + the rise per second). A full window's rise
     /// is between the medians of its first and last thirds (2/3 of the window
