@@ -421,10 +421,7 @@ impl Search<'_> {
             Bracket::None => out(
                 TrialOutcome::NoCapacity,
                 None,
-                Some(format!(
-                    "fails the SLO even at {:.1} req/s",
-                    self.cfg.min_rps
-                )),
+                Some(no_capacity_reason(&self.steps, self.cfg.min_rps)),
                 std::mem::take(&mut self.steps),
             ),
             Bracket::GeneratorLimited { low, why } => out(
@@ -760,6 +757,28 @@ impl Search<'_> {
 
 fn truncated(low: Option<f64>, why: String) -> Bracket {
     Bracket::Truncated { low, why }
+}
+
+/// Why no rate passed, from the lowest failed window: a server that answers
+/// mostly with errors is failing, not slow, and is named so.
+fn no_capacity_reason(steps: &[SearchStep], min_rps: f64) -> String {
+    let lowest = steps
+        .iter()
+        .filter(|s| s.verdict == StepVerdict::Fail)
+        .min_by(|a, b| a.target_rps.total_cmp(&b.target_rps));
+    let Some(step) = lowest else {
+        return format!("fails the SLO even at {min_rps:.1} req/s");
+    };
+    let why = step.reasons.join("; ");
+    if step.error_rate >= 0.5 {
+        format!(
+            "answered {:.0}% of its requests with errors even at {:.1} req/s ({why}): the server is failing, not slow; its log may say why",
+            step.error_rate * 100.0,
+            step.target_rps
+        )
+    } else {
+        format!("fails the SLO even at {:.1} req/s ({why})", step.target_rps)
+    }
 }
 
 mod step_down;

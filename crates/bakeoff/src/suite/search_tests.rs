@@ -640,3 +640,42 @@ async fn a_standalone_search_ends_within_its_max_time() {
         "{out:?}"
     );
 }
+
+/// A server that answers with errors at every rate is named as failing, with
+/// the lowest window's reasons; a slow one keeps "fails the SLO".
+#[test]
+fn no_capacity_names_a_failing_server_apart_from_a_slow_one() {
+    let step = |target_rps: f64, error_rate: f64, reasons: &[&str]| SearchStep {
+        index: 0,
+        phase: StepPhase::Ramp,
+        target_rps,
+        achieved_rps: 0.0,
+        p99_ms: 5.0,
+        error_rate,
+        verdict: StepVerdict::Fail,
+        duration_s: 0.5,
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+    };
+    let failing = [
+        step(50.0, 1.0, &["100.00% errors > 0.1%"]),
+        step(1.0, 1.0, &["100.00% errors > 0.1%"]),
+    ];
+    let why = no_capacity_reason(&failing, 1.0);
+    assert!(
+        why.starts_with(
+            "answered 100% of its requests with errors even at 1.0 req/s (100.00% errors"
+        ),
+        "{why}"
+    );
+    assert!(why.contains("failing, not slow"), "{why}");
+    let slow = [step(1.0, 0.0, &["p99 180.0 ms > 100 ms"])];
+    let why = no_capacity_reason(&slow, 1.0);
+    assert_eq!(
+        why,
+        "fails the SLO even at 1.0 req/s (p99 180.0 ms > 100 ms)"
+    );
+    assert_eq!(
+        no_capacity_reason(&[], 1.0),
+        "fails the SLO even at 1.0 req/s"
+    );
+}
