@@ -419,6 +419,10 @@ pub struct LoadReport {
     pub requests: u64,
     /// The measured window.
     pub elapsed: Duration,
+    /// When the measured window began (`None`: nothing measured, or a report
+    /// read back from a document), so that a caller can read its own meters
+    /// (the server's CPU) over the same span.
+    pub measured_from: Option<std::time::Instant>,
     /// Measured failures by kind (non-2xx answers and missed expectations included).
     pub errors: BTreeMap<ErrorKind, u64>,
     /// Measured answers by HTTP status code.

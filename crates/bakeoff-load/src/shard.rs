@@ -269,6 +269,10 @@ pub fn merge_reports(reports: Vec<LoadReport>) -> Result<LoadReport, MergeError>
         m.successes += r.successes;
         m.requests += r.requests;
         m.elapsed = m.elapsed.max(r.elapsed);
+        m.measured_from = match (m.measured_from, r.measured_from) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         sum_into(&mut m.errors, &r.errors);
         sum_into(&mut m.status, &r.status);
         add(&mut m.latency, &r.latency, "latency")?;
@@ -582,6 +586,7 @@ pub(crate) mod tests {
             successes: n,
             requests: n,
             elapsed: Duration::from_secs(1),
+            measured_from: None,
             errors: BTreeMap::from([(ErrorKind::Timeout, 1)]),
             status: BTreeMap::from([(200, n)]),
             service: latency.clone(),

@@ -57,6 +57,30 @@ async fn known_delay_gives_service_p50_within_ten_percent() {
     assert!(r.generator_cpu_s > 0.0);
 }
 
+/// The report says when its measured window began: after the warm-up, so a
+/// caller reading its own meters over the window leaves the warm-up out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_measured_window_begins_after_the_warmup() {
+    let srv = server::http(Mode::Delay(Duration::from_millis(1))).await;
+    let mut cfg = config(srv.url("/"), Some(200.0), 4, 0.5);
+    cfg.warmup = Warmup::Fixed(Duration::from_millis(300));
+    let before = Instant::now();
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    let after = Instant::now();
+    let from = r.measured_from.expect("a measured window");
+    assert!(
+        from >= before + Duration::from_millis(300),
+        "{:?}",
+        from - before
+    );
+    assert!(
+        from + r.elapsed <= after,
+        "{:?} {:?}",
+        from - before,
+        r.elapsed
+    );
+}
+
 /// Open-loop answers are collected on 1 ms ticks but timed by the kernel's
 /// arrival stamp: read on the tick alone, an instant answer would take ~1 ms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -524,6 +524,7 @@ pub(crate) async fn drive(
         successes: rec.successes,
         requests: rec.requests,
         elapsed: window,
+        measured_from: rec.measure_start.filter(|_| measured),
         errors: std::mem::take(&mut rec.errors),
         status: std::mem::take(&mut rec.status),
         latency: rec.latency.clone(),

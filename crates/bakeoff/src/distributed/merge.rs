@@ -207,6 +207,7 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         successes: doc.successes,
         requests: doc.requests,
         elapsed: Duration::from_secs_f64(doc.duration_s.max(0.0)),
+        measured_from: None,
         errors,
         status,
         latency,

@@ -128,6 +128,8 @@ struct Acc {
     mem: Vec<u64>,
     all_pss: bool,
     children: bool,
+    /// (when, CPU seconds since the first reading) at each sample.
+    cpu_timeline: Vec<(std::time::Instant, f64)>,
 }
 
 impl Acc {
@@ -158,15 +160,21 @@ impl Acc {
         if seen > 0 {
             self.mem.push(total);
         }
+        let now = std::time::Instant::now();
+        self.cpu_timeline.push((now, self.cpu_ns() as f64 / 1e9));
         seen
     }
 
-    fn usage(&self) -> ResourceUsage {
-        let ns: u64 = self
-            .last_cpu
+    /// CPU nanoseconds since each process's first reading, summed.
+    fn cpu_ns(&self) -> u64 {
+        self.last_cpu
             .iter()
             .map(|(pid, last)| last.saturating_sub(self.first_cpu[pid].ns))
-            .sum();
+            .sum()
+    }
+
+    fn usage(&self) -> ResourceUsage {
+        let ns = self.cpu_ns();
         let n = self.mem.len().max(1) as u64;
         ResourceUsage {
             cpu_seconds: ns as f64 / 1e9,
@@ -174,6 +182,7 @@ impl Acc {
             mem_mean_bytes: self.mem.iter().sum::<u64>() / n,
             samples: self.mem.len() as u32,
             pss: self.all_pss && !self.mem.is_empty(),
+            cpu_timeline: self.cpu_timeline.clone(),
         }
     }
 }
@@ -322,6 +331,18 @@ mod tests {
             "{u:?}"
         );
         assert!(u.mem_peak_bytes < 512 * 1024 * 1024, "{u:?}");
+        // The timeline: a reading per sample, rising, ending at the total.
+        let tl = &u.cpu_timeline;
+        assert!(tl.len() >= 5, "{tl:?}");
+        assert!(tl.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+        assert!((tl.last().unwrap().1 - u.cpu_seconds).abs() < 1e-9);
+        let (from, to) = (tl[1].0, tl[tl.len() - 2].0);
+        let inner = u.cpu_seconds_over(from, to - from).unwrap();
+        assert!(
+            inner > 0.0 && inner < u.cpu_seconds,
+            "{inner} of {}",
+            u.cpu_seconds
+        );
     }
 
     /// The scheduler's nanoseconds, not 10 ms ticks: a busy child's CPU over

@@ -154,6 +154,7 @@ impl Cost {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn equal_rates_round_down_to_two_figures() {
@@ -175,5 +176,32 @@ mod tests {
         assert!((c.cpu_ms - 2.0).abs() < 1e-9);
         assert!((c.marginal_cpu_ms.unwrap() - 1.5).abs() < 1e-9);
         assert_eq!(Cost::of(&u, 3.0, 500.0, None).marginal_cpu_ms, None);
+    }
+
+    #[test]
+    fn cpu_over_a_span_interpolates_between_the_readings() {
+        let t0 = std::time::Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // 1 s of CPU before the window (priming), then half a core.
+        let u = ResourceUsage {
+            cpu_seconds: 2.0,
+            cpu_timeline: vec![
+                (at(0), 0.0),
+                (at(200), 1.0),
+                (at(400), 1.1),
+                (at(2200), 2.0),
+            ],
+            ..ResourceUsage::default()
+        };
+        let over = |from, len| u.cpu_seconds_over(at(from), Duration::from_millis(len));
+        let window = over(400, 1000).unwrap();
+        assert!((window - 0.5).abs() < 1e-9, "{window}");
+        // Between readings: linear.
+        assert!((over(100, 100).unwrap() - 0.5).abs() < 1e-9);
+        assert!((over(200, 0).unwrap()).abs() < 1e-12);
+        // Outside the readings: unknown, not guessed.
+        assert_eq!(over(2000, 400), None);
+        let none = ResourceUsage::default();
+        assert_eq!(none.cpu_seconds_over(t0, Duration::from_secs(1)), None);
     }
 }

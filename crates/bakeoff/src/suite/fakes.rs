@@ -371,6 +371,8 @@ impl Sampling for FakeSampling {
                 mem_mean_bytes: mem,
                 samples: 5,
                 pss: true,
+                // No readings: the runner falls back to the whole span.
+                cpu_timeline: Vec::new(),
             })
         }
         .boxed()

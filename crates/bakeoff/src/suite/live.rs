@@ -651,6 +651,7 @@ pub fn window_result(
         // the settle's too when the window was abandoned early.
         outstanding: r.outstanding.max(r.unanswered),
         duration: r.elapsed,
+        measured_from: r.measured_from,
         abandoned: r.abandoned,
         // The driver knows the grace the run lasted (see `http_window`).
         served_rps: 0.0,

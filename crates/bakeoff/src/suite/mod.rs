@@ -223,6 +223,9 @@ pub struct WindowResult {
     pub outstanding: u64,
     /// The measured window's length.
     pub duration: Duration,
+    /// When the measured window began, where the engine measured one (the
+    /// equal-load CPU is read over it; see `ResourceUsage::cpu_seconds_over`).
+    pub measured_from: Option<std::time::Instant>,
     /// Ended early with its p99 decided over the SLO.
     pub abandoned: Option<bakeoff_load::Abandoned>,
     /// 2xx answers per second over the whole run, settle and grace included.
@@ -339,7 +342,7 @@ pub trait Driver: Send + Sync {
 }
 
 /// Resources of a process set over a window.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResourceUsage {
     /// user + system CPU seconds consumed during the window.
     pub cpu_seconds: f64,
@@ -349,6 +352,28 @@ pub struct ResourceUsage {
     pub samples: u32,
     /// Every memory reading was PSS (else some were RSS).
     pub pss: bool,
+    /// The CPU seconds used since the sampling began, at each reading.
+    pub cpu_timeline: Vec<(std::time::Instant, f64)>,
+}
+
+impl ResourceUsage {
+    /// The CPU seconds used over `[from, from + len]`, read from
+    /// [`cpu_timeline`](Self::cpu_timeline), linear between readings; `None`
+    /// when the readings do not span it.
+    pub fn cpu_seconds_over(&self, from: std::time::Instant, len: Duration) -> Option<f64> {
+        let at = |t: std::time::Instant| -> Option<f64> {
+            let tl = &self.cpu_timeline;
+            let after = tl.partition_point(|(ti, _)| *ti < t);
+            let (t1, c1) = *tl.get(after)?;
+            if t1 == t {
+                return Some(c1);
+            }
+            let (t0, c0) = *tl.get(after.checked_sub(1)?)?;
+            let span = (t1 - t0).as_secs_f64();
+            Some(c0 + (c1 - c0) * (t - t0).as_secs_f64() / span.max(1e-9))
+        };
+        Some((at(from + len)? - at(from)?).max(0.0))
+    }
 }
 
 /// Resources could not be sampled; `source`, when there is one, says why.

@@ -654,7 +654,9 @@ fn a_run_names_the_pool_that_exhausted_max_connections() {
         .arg(&results)
         .env("BAKEOFF_CACHE_DIR", fx.path().join("cache"));
     let done = run_bounded(&mut cmd, Duration::from_secs(300));
-    assert_eq!(done.code(), Some(0), "{}\n{}", done.stdout, done.stderr);
+    // Its only cell failed: the run is stored, and exits 1 saying so.
+    assert_eq!(done.code(), Some(1), "{}\n{}", done.stdout, done.stderr);
+    assert!(done.stderr.contains("measured no cell"), "{}", done.stderr);
     let store = bakeoff::store::Store::open(&results.join("bakeoff.db")).unwrap();
     let run = store.load_run(store.resolve("latest").unwrap()).unwrap();
     let db = run.cell("pool-hog", &Workload::Db).expect("a db cell");

@@ -331,6 +331,7 @@ fn empty_report() -> load::LoadReport {
         successes: 0,
         requests: 0,
         elapsed: Duration::ZERO,
+        measured_from: None,
         errors: BTreeMap::new(),
         status: BTreeMap::new(),
         latency: h(),

@@ -84,7 +84,20 @@ impl PlanExecution<'_> {
                     st.notes
                         .push("memory is RSS: this kernel gave no PSS".into());
                 }
-                Some(Cost::of(&u, sampled_secs, r.achieved_rps, idle_cpu))
+                // Over the measured window alone where the sampler's readings
+                // span it: the target check, the priming of the connections,
+                // the settle and the grace are not the window's requests'.
+                let window = r.duration.as_secs_f64();
+                let (cpu_seconds, secs) = match r
+                    .measured_from
+                    .filter(|_| window > 0.0)
+                    .and_then(|from| u.cpu_seconds_over(from, r.duration))
+                {
+                    Some(c) => (c, window),
+                    None => (u.cpu_seconds, sampled_secs),
+                };
+                let u = ResourceUsage { cpu_seconds, ..u };
+                Some(Cost::of(&u, secs, r.achieved_rps, idle_cpu))
             }
             Ok(_) => None,
             Err(e) => {
