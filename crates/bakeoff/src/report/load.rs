@@ -76,10 +76,11 @@ pub fn failures(r: &LoadReport) -> Option<String> {
     if total == 0 || (failed as f64) <= 0.01 * total as f64 {
         return None;
     }
+    // Non-2xx answers are named by their codes below, not as "status: N".
     let kinds: Vec<String> = r
         .errors
         .iter()
-        .filter(|(_, n)| **n > 0)
+        .filter(|(k, n)| **n > 0 && **k != bakeoff_load::ErrorKind::Status)
         .map(|(k, n)| format!("{}: {n}", k.as_str()))
         .collect();
     let statuses: Vec<String> = r
