@@ -201,6 +201,14 @@ mod tests {
         assert!((over(200, 0).unwrap()).abs() < 1e-12);
         // Outside the readings: unknown, not guessed.
         assert_eq!(over(2000, 400), None);
+        // A load that returned before its window's end (its last request
+        // answered) used nothing after the final reading.
+        let load = u.cpu_seconds_of_load(at(2000), Duration::from_millis(400));
+        assert!((load.unwrap() - 0.1).abs() < 1e-9, "{load:?}");
+        assert_eq!(
+            u.cpu_seconds_of_load(at(2300), Duration::from_millis(100)),
+            None
+        );
         let none = ResourceUsage::default();
         assert_eq!(none.cpu_seconds_over(t0, Duration::from_secs(1)), None);
     }

@@ -91,7 +91,7 @@ impl PlanExecution<'_> {
                 let (cpu_seconds, secs) = match r
                     .measured_from
                     .filter(|_| window > 0.0)
-                    .and_then(|from| u.cpu_seconds_over(from, r.duration))
+                    .and_then(|from| u.cpu_seconds_of_load(from, r.duration))
                 {
                     Some(c) => (c, window),
                     None => (u.cpu_seconds, sampled_secs),
