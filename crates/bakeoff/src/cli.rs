@@ -129,7 +129,7 @@ pub struct LoadArgs {
         allow_hyphen_values = true
     )]
     pub slo_p99: String,
-    /// --find-capacity: the longest the whole search may take (at least 20s).
+    /// --find-capacity: the longest the whole search may take (at least 30s).
     #[arg(
         long,
         default_value = "2m",

@@ -61,9 +61,10 @@ pub const MAX_ERROR_RATE: f64 = 0.001;
 /// A window fails when it achieved less than this share of its target rate
 /// (less one request, the schedule's rounding at the window's edges).
 pub const MIN_ACHIEVED_RATIO: f64 = 0.98;
-/// The shortest `--max-time` of a standalone search: two standard
-/// confirmation windows' worth.
-pub const STANDALONE_MIN_TIME: Duration = Duration::from_secs(20);
+/// The shortest `--max-time` of a standalone search: the first warm-up, one
+/// standard confirmation window and ~14 s of search windows (at 20 s the
+/// windows had ~4 s and most searches ended truncated).
+pub const STANDALONE_MIN_TIME: Duration = Duration::from_secs(30);
 /// The fewest requests a search window holds (see [`SearchConfig::window_for`]).
 pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
 

@@ -603,7 +603,7 @@ fn a_blind_step_grows_with_the_tail_and_with_each_failure() {
 /// stops is truncated, never a plain capacity.
 #[tokio::test(start_paused = true)]
 async fn a_standalone_search_ends_within_its_max_time() {
-    for secs in [20, 45, 120] {
+    for secs in [30, 45, 120] {
         let max_time = Duration::from_secs(secs);
         let c = SearchConfig::standalone(100.0, 50.0, max_time);
         for model in [
@@ -626,6 +626,19 @@ async fn a_standalone_search_ends_within_its_max_time() {
             }
         }
     }
+    // At the shortest --max-time, a steady server is still found and
+    // confirmed: the search windows are not squeezed out by the fixed parts.
+    let c = SearchConfig::standalone(100.0, 50.0, STANDALONE_MIN_TIME);
+    assert!(c.budget >= Duration::from_secs(10), "{:?}", c.budget);
+    let out = search(ServerModel::knee(1_000.0), &c).await;
+    let found = out.capacity.unwrap_or(0.0);
+    assert!((950.0..=1_000.0).contains(&found), "{out:?}");
+    assert!(
+        out.steps
+            .iter()
+            .any(|s| s.phase == StepPhase::Confirm && s.verdict == StepVerdict::Pass),
+        "{out:?}"
+    );
     // A deadline that comes before the search's own budget stops it there,
     // truncated with its best lower bound, and says so.
     let mut c = cfg(Workload::Json);

@@ -393,6 +393,11 @@ fn find_capacity_refuses_what_the_search_sets_and_bad_bounds() {
         assert!(stderr.contains("cannot be used with"), "{args:?}: {stderr}");
     }
     assert_input_error(&[url, "--find-capacity", "--max-time", "5s"], "--max-time");
+    // 20 s left the search windows ~4 s: the shortest bound is 30 s.
+    assert_input_error(
+        &[url, "--find-capacity", "--max-time", "29s"],
+        "between 30s",
+    );
     assert_input_error(&[url, "--find-capacity", "--slo-p99", "0ms"], "--slo-p99");
     assert_input_error(&[url, "--find-capacity", "--slo-p99", "fast"], "--slo-p99");
     // The SLO and the time bound belong to the search.

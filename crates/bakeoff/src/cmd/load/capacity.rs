@@ -45,7 +45,7 @@ pub(super) async fn execute(
     let max_time = parse_duration("--max-time", &args.max_time, false)?;
     if max_time < STANDALONE_MIN_TIME || max_time > Duration::from_secs(3600) {
         return Err(input(format!(
-            "--max-time `{}` must be between {}s (two confirmation windows) and 1h",
+            "--max-time `{}` must be between {}s (a warm-up, a confirmation window and the search's own) and 1h",
             args.max_time,
             STANDALONE_MIN_TIME.as_secs()
         )));
