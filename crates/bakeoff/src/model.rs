@@ -627,11 +627,15 @@ impl Cell {
     }
 
     /// The equal-load figures, unless the machine stalled every attempt at
-    /// that window ([`Flag::EqualLoadStalled`]): verdicts read these.
+    /// that window ([`Flag::EqualLoadStalled`]) or its rate was set without
+    /// this cell's capacity ([`Flag::EqualLoadUnbased`]): verdicts read these.
     pub fn verdict_equal_load(&self) -> Option<&EqualLoad> {
-        self.equal_load
-            .as_ref()
-            .filter(|_| !self.flags.contains(&Flag::EqualLoadStalled))
+        self.equal_load.as_ref().filter(|_| {
+            !self
+                .flags
+                .iter()
+                .any(|f| matches!(f, Flag::EqualLoadStalled | Flag::EqualLoadUnbased))
+        })
     }
 
     /// The capacity, unless the cell is left out of verdicts.

@@ -1,7 +1,8 @@
 //! The "Runtime versions" section: each contender measured on several runtime
 //! versions (`--python`, `--node`: `<name>-py313`, `<name>-node22`, grouped back
 //! by [`split_name`]) per workload, as a ratio to its oldest version with the
-//! interval and test of the headline ([`Ratio`]); and the runtimes in use that
+//! interval and test of the headline ([`Ratio`]), Holm-corrected as claims 7
+//! and 8 are (their pairs take the claims' own orders); and the runtimes in use that
 //! are past their end of life ([`crate::contender::eol`]). Pure functions of a [`Run`].
 
 use serde::Serialize;
@@ -9,7 +10,9 @@ use serde::Serialize;
 use crate::contender::eol;
 use crate::contender::runtimes::split_name;
 use crate::model::{ContenderInfo, Estimate, Language, Run};
-use crate::verdict::Order;
+use crate::suite::stats;
+use crate::verdict::claims::versions::{version_tests, VersionTest};
+use crate::verdict::{holm_orders, Order};
 use crate::workload::Workload;
 
 use super::summary::{self, Kind, Ratio};
@@ -109,7 +112,18 @@ fn age_key(c: &ContenderInfo) -> (bool, Vec<u32>) {
 }
 
 pub fn runtime_versions(run: &Run) -> RuntimeVersions {
-    let mut groups = Vec::new();
+    // Claims 7 and 8 test each newer CPython or Node.js version's capacity
+    // against its oldest, Holm-corrected over their language's pairs: the
+    // section takes their orders, so the two cannot disagree on a pair.
+    let claimed: Vec<VersionTest> = [Language::Python, Language::Node]
+        .iter()
+        .flat_map(|l| version_tests(run, l))
+        .collect();
+    let mut groups: Vec<VersionGroup> = Vec::new();
+    // The section's other tested pairs (PyPy, start-up time, other
+    // languages): (group, version, Welch's p, whether the newer is larger),
+    // Holm-corrected over the section below.
+    let mut rest: Vec<(usize, usize, f64, bool)> = Vec::new();
     for s in summary::summarize(run) {
         // A database workload on several databases: the one verdicts rest on.
         if s.database.is_some() && s.database != run.verdict_database(s.workload) {
@@ -135,20 +149,32 @@ pub fn runtime_versions(run: &Run) -> RuntimeVersions {
             rows.sort_by_key(|(c, _)| age_key(c));
             let oldest = rows[0].1.verdict_headline();
             let (metric, unit) = s.kind.metric();
-            let versions = rows
-                .iter()
-                .enumerate()
-                .map(|(i, (c, r))| VersionPoint {
+            let mut versions = Vec::new();
+            for (i, (c, r)) in rows.iter().enumerate() {
+                let ratio_to_oldest = match (i, r.verdict_headline(), oldest) {
+                    (1.., Some(e), Some(o)) => {
+                        let claim = claimed.iter().find(|t| {
+                            t.old.name == rows[0].0.name
+                                && t.new.name == c.name
+                                && t.workload == s.workload
+                        });
+                        let order = claim.map(|t| t.order);
+                        let ratio = version_ratio(&e, &o, s.kind, order);
+                        if let (Some(_), None, Some(p)) = (&ratio, order, stats::welch_p(&e, &o)) {
+                            rest.push((groups.len(), i, p, e.mean > o.mean));
+                        }
+                        ratio
+                    }
+                    _ => None,
+                };
+                versions.push(VersionPoint {
                     contender: r.cell.contender.clone(),
                     runtime: runtime_label(c),
                     estimate: r.headline(),
                     lower_bound: summary::lower_bound(r.cell),
-                    ratio_to_oldest: match (i, r.verdict_headline(), oldest) {
-                        (1.., Some(e), Some(o)) => version_ratio(&e, &o, s.kind),
-                        _ => None,
-                    },
-                })
-                .collect();
+                    ratio_to_oldest,
+                });
+            }
             groups.push(VersionGroup {
                 language: rows[0].0.language.clone(),
                 contender: base,
@@ -160,25 +186,45 @@ pub fn runtime_versions(run: &Run) -> RuntimeVersions {
             });
         }
     }
+    let family: Vec<(f64, bool)> = rest.iter().map(|&(.., p, larger)| (p, larger)).collect();
+    for (&(g, i, ..), order) in rest.iter().zip(holm_orders(&family)) {
+        let better = groups[g].higher_is_better;
+        if let Some(r) = groups[g].versions[i].ratio_to_oldest.as_mut() {
+            r.verdict = verdict_word(order, better).to_string();
+        }
+    }
     RuntimeVersions {
         groups,
         end_of_life: eol_notes(run),
     }
 }
 
-fn version_ratio(e: &Estimate, oldest: &Estimate, kind: Kind) -> Option<VersionRatio> {
-    let r = Ratio::of(e, oldest)?;
-    let verdict = match (r.order, kind.higher_is_better()) {
+/// "better", "worse" or "no clear difference", for a newer version's order
+/// against the oldest.
+fn verdict_word(order: Order, higher_is_better: bool) -> &'static str {
+    match (order, higher_is_better) {
         (Order::Overlap, _) => "no clear difference",
         (Order::Greater, true) | (Order::Less, false) => "better",
         _ => "worse",
-    };
+    }
+}
+
+/// The ratio of `e` to the oldest's, its verdict by `order` where a Holm
+/// family decided it, else by the ratio's own test (a single trial's margin;
+/// a tested pair's verdict is then set by the section's family).
+fn version_ratio(
+    e: &Estimate,
+    oldest: &Estimate,
+    kind: Kind,
+    order: Option<Order>,
+) -> Option<VersionRatio> {
+    let r = Ratio::of(e, oldest)?;
     Some(VersionRatio {
         value: r.value,
         low: r.low,
         high: r.high,
         interval: r.kind.label().to_string(),
-        verdict: verdict.to_string(),
+        verdict: verdict_word(order.unwrap_or(r.order), kind.higher_is_better()).to_string(),
         indicative: r.indicative,
     })
 }
@@ -316,7 +362,10 @@ pub fn table(rv: &RuntimeVersions) -> Option<Table> {
 /// What the section says before its table.
 pub const INTRO: &str = "The same contender on each runtime version measured (--python, \
 --node), per workload: its headline figure, and its ratio to the oldest version with the \
-interval and test of the headline (better or worse only when the test says so). Each \
+interval and test of the headline (better or worse only when the test says so). The \
+tested pairs share the 5% by Holm's correction, as claims 7 and 8 do: a newer CPython \
+or Node.js version's capacity takes those claims' own test, over their language's pairs; \
+the others (PyPy, start-up time) are corrected over this section's. Each \
 version's dependencies were installed for it; versions whose dependencies do not install \
 are listed as skipped cells.";
 
@@ -378,6 +427,67 @@ mod tests {
             .unwrap();
         oldest.flags.push(Flag::Truncated);
         assert_eq!(ratio(&run), None);
+    }
+
+    /// A newer version 6.5% faster on json (p ≈ 0.03, which a lone test calls
+    /// better) is no clear difference once Holm shares the 5% with the other
+    /// pairs, in the section as in claim 7.
+    #[test]
+    fn version_pairs_are_holm_corrected_as_the_claims_are() {
+        let mut run = run_on_two_pythons();
+        let old = stats::estimate(&[100.0, 102.0, 98.0]).unwrap();
+        let new = stats::estimate(&[106.5, 108.5, 104.5]).unwrap();
+        let p = stats::welch_p(&new, &old).unwrap();
+        assert!(p > 0.025 && p < 0.05, "{p}");
+        assert_eq!(
+            crate::verdict::compare_estimates(&new, &old),
+            Order::Greater
+        );
+        let olds: Vec<Cell> = run
+            .cells
+            .iter()
+            .filter(|c| c.contender == "python-fastapi")
+            .cloned()
+            .collect();
+        let mut others = 0;
+        for c in run.cells.iter_mut() {
+            let json = c.workload == Workload::Json;
+            match c.contender.as_str() {
+                "python-fastapi" if json => c.capacity = Some(old),
+                "python-fastapi-py313" if json => c.capacity = Some(new),
+                // The other pairs: the same capacity on both versions (p = 1).
+                "python-fastapi-py313" => {
+                    c.capacity = olds
+                        .iter()
+                        .find(|o| o.workload == c.workload)
+                        .unwrap()
+                        .capacity;
+                    others += usize::from(c.capacity.is_some_and(|e| e.n >= 2));
+                }
+                _ => {}
+            }
+        }
+        assert!(others >= 1, "a family of two or more pairs");
+        let rv = runtime_versions(&run);
+        let json = rv
+            .groups
+            .iter()
+            .find(|g| g.workload == Workload::Json)
+            .unwrap();
+        let r = json.versions[1].ratio_to_oldest.as_ref().unwrap();
+        assert_eq!(r.verdict, "no clear difference", "{r:?}");
+        assert!(r.text().ends_with(", no clear difference"), "{}", r.text());
+        let c7 = crate::verdict::claims::check_all(&run)
+            .into_iter()
+            .find(|c| c.id == 7)
+            .unwrap();
+        assert!(c7.reason.contains("not measurably faster"), "{}", c7.reason);
+        // Alone, the pair is better in both.
+        run.cells
+            .retain(|c| c.workload == Workload::Json || !c.contender.starts_with("python-fastapi"));
+        let rv = runtime_versions(&run);
+        let r = rv.groups[0].versions[1].ratio_to_oldest.clone().unwrap();
+        assert_eq!(r.verdict, "better", "{r:?}");
     }
 
     #[test]

@@ -281,13 +281,14 @@ pub fn flag_meaning(flag: &Flag) -> &'static str {
         Flag::Drift => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10% below the fastest this run measured); compare with care",
         Flag::StealTolerated => "windows of its search ran with hypervisor steal over the default limit (2% of the machine, 5% of one CPU) and under the run's raised --max-steal, and were judged as the server's: its capacity may read low, never high",
         Flag::EqualLoadStalled => "the machine held the generator up in every retry of its equal-load window (or a WebSocket point), so its latency, CPU and memory there are the machine's as much as the server's; they are left out of verdicts",
+        Flag::EqualLoadUnbased => "the equal-load rate was set without this contender's capacity (every trial machine-noisy or a lower bound, no clean window failed), so it may be above what it sustains; its latency and CPU there may describe an overloaded server and are left out of verdicts",
         Flag::Other(_) => "see the cell's notes",
     }
 }
 
 /// Flags whose reason the text and Markdown reports spell out per cell (the
 /// cell's notes), since they change what its figures mean.
-pub const EXPLAINED_FLAGS: [Flag; 7] = [
+pub const EXPLAINED_FLAGS: [Flag; 8] = [
     Flag::Truncated,
     Flag::MachineNoisy,
     Flag::GeneratorLimited,
@@ -295,6 +296,7 @@ pub const EXPLAINED_FLAGS: [Flag; 7] = [
     Flag::Drift,
     Flag::StealTolerated,
     Flag::EqualLoadStalled,
+    Flag::EqualLoadUnbased,
 ];
 
 /// "contender workload ×w: note; note" for each cell carrying an

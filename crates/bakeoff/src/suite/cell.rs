@@ -114,22 +114,41 @@ impl CellState {
         stats::estimate(&self.samples()).map(|e| e.center())
     }
 
-    /// What the equal-load rate of this cell's workload may rest on: the
-    /// median capacity, or without one, the lowest rate a truncated trial
-    /// failed in a confirmation-length window. The server did not sustain that
-    /// rate, so half of it keeps the equal-load window below what it can;
-    /// leaving such a cell out would put it far past its capacity.
+    /// What the equal-load rate of this cell's workload may rest on, first
+    /// found of: the median capacity; the lowest rate a truncated trial failed
+    /// in a confirmation-length window; with no sample at all (every trial
+    /// machine-noisy, truncated or generator-limited), the lowest rate any
+    /// clean window of its searches failed at (a stalled window is recorded
+    /// as `stalled`, never `fail`). The server did not sustain such a rate,
+    /// so half of it keeps the equal-load window below what it can; leaving
+    /// the cell out would put it past its capacity, unflagged. A cell whose
+    /// clean trials found no rate meeting the SLO (a median of 0) has none:
+    /// its lowest failure is the search's floor, which would set every
+    /// contender's rate near zero.
     pub(super) fn equal_load_basis(&self) -> Option<f64> {
-        self.median_capacity().filter(|m| *m > 0.0).or_else(|| {
+        let lowest_fail = |truncated_confirms: bool| {
             self.trials
                 .iter()
-                .filter(|t| t.outcome == TrialOutcome::Truncated)
+                .filter(|t| !truncated_confirms || t.outcome == TrialOutcome::Truncated)
                 .flat_map(|t| &t.steps)
-                .filter(|s| s.phase == StepPhase::Confirm && s.verdict == StepVerdict::Fail)
+                .filter(|s| !truncated_confirms || s.phase == StepPhase::Confirm)
+                .filter(|s| s.verdict == StepVerdict::Fail)
                 .map(|s| s.target_rps)
                 .filter(|r| r.is_finite() && *r > 0.0)
                 .min_by(f64::total_cmp)
-        })
+        };
+        let median = self.median_capacity();
+        median
+            .filter(|m| *m > 0.0)
+            .or_else(|| lowest_fail(true))
+            .or_else(|| median.is_none().then(|| lowest_fail(false)).flatten())
+    }
+
+    /// No basis for the equal-load rate and no clean trial: the rate was set
+    /// without this contender, and may be past what it sustains
+    /// ([`Flag::EqualLoadUnbased`]).
+    pub(super) fn equal_load_unbased(&self) -> bool {
+        self.median_capacity().is_none() && self.equal_load_basis().is_none()
     }
 
     /// Flag and explain the trials that are not samples, one line per outcome.
@@ -454,8 +473,9 @@ mod tests {
             .contains(&"upstream calls check failed: 412 calls > 400 sent".to_string()));
     }
 
-    /// A truncated cell still bounds the equal-load rate: by the lowest rate
-    /// it failed in a long window; a confirmed capacity comes first.
+    /// A cell without a capacity still bounds the equal-load rate: by the
+    /// lowest rate a truncated trial failed in a long window, else by the
+    /// lowest clean failure of any window; a confirmed capacity comes first.
     #[test]
     fn equal_load_rests_on_the_capacity_or_the_lowest_long_failure() {
         use crate::model::SearchStep;
@@ -488,5 +508,28 @@ mod tests {
         let limited = trial(0, Some(700.0), TrialOutcome::GeneratorLimited);
         st.trials = vec![limited];
         assert_eq!(st.equal_load_basis(), None);
+        assert!(st.equal_load_unbased());
+        // No sample: the lowest clean failure of any window, of any trial;
+        // a stalled window is no failure.
+        let mut noisy = trial(1, None, TrialOutcome::MachineNoisy);
+        noisy.steps = vec![
+            step(StepPhase::Ramp, 800.0, StepVerdict::Pass),
+            step(StepPhase::Ramp, 1_600.0, StepVerdict::Fail),
+            step(StepPhase::Bisect, 1_300.0, StepVerdict::Fail),
+            step(StepPhase::Confirm, 1_000.0, StepVerdict::Stalled),
+        ];
+        st.trials.push(noisy);
+        assert_eq!(st.equal_load_basis(), Some(1_300.0));
+        assert!(!st.equal_load_unbased());
+        // A truncated trial's long failure still comes first.
+        st.trials.push(t);
+        assert_eq!(st.equal_load_basis(), Some(1_200.0));
+        // Clean trials that found no rate meeting the SLO (a median of 0)
+        // have no basis: their lowest failure is the search's floor.
+        let mut none = trial(0, None, TrialOutcome::NoCapacity);
+        none.steps = vec![step(StepPhase::Ramp, 1.0, StepVerdict::Fail)];
+        st.trials = vec![none];
+        assert_eq!(st.equal_load_basis(), None);
+        assert!(!st.equal_load_unbased(), "a clean trial: capacity 0");
     }
 }

@@ -16,13 +16,15 @@ type RateKey = (Workload, u32, Option<Database>);
 
 /// The equal-load rate of each (workload, worker group): half the lowest median
 /// capacity among the contenders measured on it ([`CellState::equal_load_basis`]:
-/// for a truncated cell, the lowest rate it failed in a long window). Contenders
-/// whose launch failed, that met the SLO at no rate, or whose trials were
-/// otherwise inconclusive do not lower it. Rounded down to two significant figures, so that small run-to-run
-/// differences in the lowest capacity rarely move it; and the rate an earlier
-/// run of the same plan used is kept while it still lies between a quarter and
-/// three quarters of that lowest capacity, so runs of one plan compare CPU and
-/// p99 at the same rate.
+/// without one, the lowest rate the cell failed at). Contenders whose launch
+/// failed, that met the SLO at no rate, or that have no basis at all (flagged
+/// `equal-load-unbased` when their window runs) do not lower it. Rounded down
+/// to two significant figures, so that small run-to-run differences in the
+/// lowest capacity rarely move it; and the rate an earlier run of the same
+/// plan used is kept while it still lies between a quarter and three quarters
+/// of that lowest capacity, so runs of one plan compare CPU and p99 at the
+/// same rate, unless a contender of the group has no basis: the check cannot
+/// vouch for it, so its rate is set afresh at half, the most cautious.
 #[derive(Debug, Default)]
 pub(super) struct EqualRates(BTreeMap<RateKey, EqualRate>);
 
@@ -63,9 +65,13 @@ const REUSE_WITHIN: (f64, f64) = (0.25, 0.75);
 impl EqualRates {
     pub(super) fn of(cells: &BTreeMap<CellKey, CellState>, plan: &Plan) -> EqualRates {
         let mut lowest: BTreeMap<RateKey, f64> = BTreeMap::new();
+        let mut unbased: Vec<RateKey> = Vec::new();
         for (key, st) in cells {
             if st.failed.is_some() || st.skipped.is_some() {
                 continue;
+            }
+            if st.equal_load_unbased() {
+                unbased.push(rate_key(plan, key));
             }
             let Some(m) = st.equal_load_basis() else {
                 continue;
@@ -78,7 +84,7 @@ impl EqualRates {
             lowest
                 .into_iter()
                 .map(|(k, low)| {
-                    let reused = previous.and_then(|p| {
+                    let reused = previous.filter(|_| !unbased.contains(&k)).and_then(|p| {
                         let rps = *p.rates.get(&k)?;
                         (REUSE_WITHIN.0 * low..=REUSE_WITHIN.1 * low)
                             .contains(&rps)
@@ -163,6 +169,51 @@ mod tests {
         assert_eq!(two_figures_down(5.0), 5.0);
         assert!((two_figures_down(0.876) - 0.87).abs() < 1e-12);
         assert_eq!(two_figures_down(0.0), 0.0);
+    }
+
+    /// A contender with no basis does not lower the rate, and keeps an
+    /// earlier run's rate from being reused: the reuse check cannot vouch
+    /// for it, so the rate is set afresh at half the lowest capacity.
+    #[test]
+    fn a_contender_without_a_basis_keeps_an_earlier_rate_from_being_reused() {
+        use crate::model::{Trial, TrialOutcome};
+        use crate::suite::plan::tests::spec;
+        let trial = |capacity_rps, outcome| Trial {
+            index: 0,
+            capacity_rps,
+            outcome,
+            note: None,
+            steps: Vec::new(),
+        };
+        let mut p = crate::suite::runner_tests::plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
+        let rows = [(Workload::Json, 1, None, 500.0)];
+        p.previous_equal_rates = Some(PreviousRates::from_rows(&p, 7, &rows));
+        let key = |name: &str| CellKey {
+            contender: name.into(),
+            workload: Workload::Json,
+            workers: 1,
+            database: None,
+        };
+        let cell = |t| CellState {
+            trials: vec![t],
+            ..CellState::default()
+        };
+        let mut cells = BTreeMap::new();
+        cells.insert(key("a"), cell(trial(Some(800.0), TrialOutcome::Confirmed)));
+        let rate = |cells: &BTreeMap<CellKey, CellState>| {
+            EqualRates::of(cells, &p).get(&p, &key("a")).unwrap()
+        };
+        // 500 is within a quarter and three quarters of 800: reused.
+        assert_eq!(rate(&cells).reused_from, Some(7));
+        cells.insert(key("b"), cell(trial(None, TrialOutcome::MachineNoisy)));
+        assert!(cells[&key("b")].equal_load_unbased());
+        assert_eq!(
+            rate(&cells),
+            EqualRate {
+                rps: 400.0,
+                reused_from: None
+            }
+        );
     }
 
     #[test]

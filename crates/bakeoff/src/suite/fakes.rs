@@ -32,6 +32,8 @@ pub(super) struct FakeContender {
     /// and ws windows, the next ones it serves.
     pub stall_equal_load: u32,
     pub stall_ws: u32,
+    /// The machine stalls every search and confirmation window.
+    pub stall_search: bool,
 }
 
 impl FakeContender {
@@ -45,6 +47,7 @@ impl FakeContender {
             alive: false,
             stall_equal_load: 0,
             stall_ws: 0,
+            stall_search: false,
         }
     }
 }
@@ -181,6 +184,9 @@ impl Driver for FakeDriver {
                 );
                 if spec.purpose == WindowPurpose::EqualLoad && c.stall_equal_load > 0 {
                     c.stall_equal_load -= 1;
+                    r.stalled = Some(FAKE_STALL.into());
+                }
+                if spec.purpose.abandons() && c.stall_search {
                     r.stalled = Some(FAKE_STALL.into());
                 }
                 r

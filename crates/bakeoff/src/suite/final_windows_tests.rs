@@ -4,11 +4,11 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::fakes::FAKE_STALL;
+use super::fakes::{FakeContender, ServerModel, FAKE_STALL};
 use super::plan::tests::spec;
 use super::runner_tests::{fc, plan, Harness};
 use super::WindowPurpose;
-use crate::model::Flag;
+use crate::model::{Flag, StepVerdict};
 
 /// Equal-load windows the fake driver ran for contender `a` (the warm-up's too).
 fn equal_windows(h: &Harness) -> usize {
@@ -98,4 +98,65 @@ async fn stalled_ws_points_are_run_again_and_flagged() {
     h.run(&p, &CancellationToken::new()).await.unwrap();
     let ws = h.cell("a", "ws");
     assert!(ws.flags.contains(&Flag::EqualLoadStalled), "{:?}", ws.flags);
+}
+
+/// A contender whose every search window the machine stalled has no capacity
+/// and no failed window: the equal-load rate is set without it (half of the
+/// other's capacity), and its figures there are flagged and left out of
+/// verdicts; the measured contender's are not.
+#[tokio::test(start_paused = true)]
+async fn an_equal_load_rate_set_without_a_contenders_capacity_is_flagged() {
+    let mut b = fc(300.0);
+    b.stall_search = true;
+    let mut h = Harness::new(vec![("a", fc(800.0)), ("b", b)]);
+    let p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let b = h.cell("b", "json");
+    assert_eq!(b.capacity, None, "{:?}", b.trials);
+    let el = b.equal_load.as_ref().expect("its window still runs");
+    assert!(
+        el.target_rps > 300.0,
+        "past b's capacity: {}",
+        el.target_rps
+    );
+    assert!(b.flags.contains(&Flag::EqualLoadUnbased), "{:?}", b.flags);
+    let note = format!(
+        "the equal-load rate {} req/s was set without this contender's capacity (no clean trial); it may be above what it sustains",
+        el.target_rps
+    );
+    assert!(b.notes.contains(&note), "{:?}", b.notes);
+    assert!(b.verdict_equal_load().is_none());
+    assert!(crate::verdict::unsteady(b).is_some());
+    let a = h.cell("a", "json");
+    assert!(!a.flags.contains(&Flag::EqualLoadUnbased), "{:?}", a.flags);
+    assert!(a.verdict_equal_load().is_some());
+}
+
+/// A contender whose confirmation windows the machine stalled has no
+/// capacity, but its clean search windows failed: the lowest of them bounds
+/// the equal-load rate, which then sits below what it sustains, unflagged.
+#[tokio::test(start_paused = true)]
+async fn a_contenders_failed_clean_windows_bound_the_equal_load_rate() {
+    let p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
+    let confirm = p.scaled(p.phases.confirm_window).as_secs_f64();
+    let b = FakeContender::new(ServerModel::mm1(300.0).with_long_windows_stalled(confirm * 0.9));
+    let mut h = Harness::new(vec![("a", fc(800.0)), ("b", b)]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let b = h.cell("b", "json");
+    assert_eq!(b.capacity, None, "{:?}", b.trials);
+    let failed = b
+        .trials
+        .iter()
+        .flat_map(|t| &t.steps)
+        .filter(|s| s.verdict == StepVerdict::Fail)
+        .map(|s| s.target_rps)
+        .min_by(f64::total_cmp)
+        .expect("a clean window failed");
+    let rate = b.equal_load.as_ref().unwrap().target_rps;
+    assert!(rate <= failed / 2.0 && rate < 300.0, "{rate} for {failed}");
+    assert!(!b.flags.contains(&Flag::EqualLoadUnbased), "{:?}", b.flags);
+    assert_eq!(
+        h.cell("a", "json").equal_load.as_ref().unwrap().target_rps,
+        rate
+    );
 }

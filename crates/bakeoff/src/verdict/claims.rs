@@ -19,7 +19,7 @@ use super::{
 use crate::model::{Cell, Estimate, Language, Run, WsPoint};
 use crate::workload::Workload;
 
-mod versions;
+pub(crate) mod versions;
 #[cfg(test)]
 use versions::version_key;
 

@@ -2,7 +2,8 @@
 //! HTTP workload (latency, CPU per request and memory at one rate for every
 //! contender) and the WebSocket memory points. Both follow the search's stall
 //! rule ([`until_clean`]): a window the machine stalled is run again, and one
-//! that never runs clean flags the cell's figures `equal-load-stalled`.
+//! that never runs clean flags the cell's figures `equal-load-stalled`. A
+//! cell whose rate was set without its capacity is flagged `equal-load-unbased`.
 
 use super::*;
 
@@ -21,6 +22,13 @@ impl PlanExecution<'_> {
             return Ok(());
         };
         let rate = equal.rps;
+        if self.state(key).equal_load_unbased() {
+            // Its window runs, for what it shows, but may overload it.
+            self.state(key).flag(
+                Flag::EqualLoadUnbased,
+                format!("the equal-load rate {rate} req/s was set without this contender's capacity (no clean trial); it may be above what it sustains"),
+            );
+        }
         if let Some(run) = equal.reused_from {
             self.state(key).notes.push(format!(
                 "equal-load rate {rate} req/s as in run {run} (the same plan), still between a quarter and three quarters of the lowest capacity"

@@ -3,13 +3,15 @@
 //! observation for Node.js ("newer Node.js is faster"), tested the same way:
 //! the same contender (by base name, [`split_name`]) on each newer version
 //! against its oldest, per workload, by the capacity test of every claim, its
-//! 5% shared over the pairs by Holm's correction.
+//! 5% shared over the pairs by Holm's correction ([`version_tests`], which the
+//! runtime versions section reads too).
 
 use super::{ClaimResult, Draft, Source, Verdict};
 use crate::contender::runtimes::split_name;
-use crate::model::{ContenderInfo, Language, Run, RuntimeKey};
+use crate::model::{ContenderInfo, Estimate, Language, Run, RuntimeKey};
 use crate::suite::stats;
-use crate::verdict::{compare_estimates, is_indicative, Order};
+use crate::verdict::{compare_estimates, holm_orders, is_indicative, Order};
+use crate::workload::Workload;
 
 /// The smallest improvement that supports "faster".
 const MEANINGFUL: f64 = 0.10;
@@ -50,26 +52,36 @@ fn version_pairs<'a>(
 /// single trial).
 type Best = Option<(f64, String, bool)>;
 
-/// One newer-against-oldest comparison of one workload.
-struct Pair {
-    speedup: f64,
-    workload: String,
-    /// Welch's p when both sides have two trials or more (1 when slower).
-    p: Option<f64>,
-    /// A single trial on either side: faster beyond the indicative margin.
-    single_faster: bool,
+/// One newer version's capacity against its oldest's on one workload (the
+/// cells verdicts read: [`Run::cell`]), as claims 7 and 8 test it.
+pub(crate) struct VersionTest<'a> {
+    pub(crate) old: &'a ContenderInfo,
+    pub(crate) new: &'a ContenderInfo,
+    pub(crate) workload: &'a Workload,
+    pub(crate) old_capacity: Estimate,
+    pub(crate) new_capacity: Estimate,
+    /// Newer against oldest: after Holm's correction over `language`'s tested
+    /// pairs ([`holm_orders`]); the indicative margin for a single trial.
+    pub(crate) order: Order,
 }
 
-/// Compare every pair per workload; returns the largest clear improvement, and
-/// whether any pair rested on a single trial. With a dozen or more pairs, one
-/// would pass a 5% test by chance alone, so the tested pairs share the 5%
-/// by Holm's correction ([`stats::holm`]); single-trial pairs have no p and
-/// keep the indicative margin.
-fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> (Best, bool) {
-    let label = language.label();
-    let mut pairs = Vec::new();
+/// Every pair of `language`, per workload. With a dozen or more pairs, one
+/// would pass a 5% test by chance alone, so the tested pairs (two trials or
+/// more on both sides) share the 5% by Holm's correction; single-trial pairs
+/// have no p and keep the indicative margin. The runtime versions section
+/// reads these orders, so it and the claims cannot disagree on a pair.
+pub(crate) fn version_tests<'a>(run: &'a Run, language: &Language) -> Vec<VersionTest<'a>> {
+    let mut tests = Vec::new();
     for (old, new) in version_pairs(run, language) {
         for cell in run.cells.iter().filter(|c| c.contender == old.name) {
+            // One pair per workload: the cells verdicts read (no other worker
+            // count, no other database).
+            if !run
+                .cell(&old.name, &cell.workload)
+                .is_some_and(|c| std::ptr::eq(c, cell))
+            {
+                continue;
+            }
             let (Some(o), Some(n)) = (
                 cell.verdict_capacity(),
                 run.cell(&new.name, &cell.workload)
@@ -80,37 +92,53 @@ fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> (Best, boo
             if o.center() <= 0.0 {
                 continue;
             }
-            let speedup = n.center() / o.center() - 1.0;
-            d.ev(
-                format!(
-                    "{} capacity, {label} {} → {}",
-                    cell.workload, old.runtime_version, new.runtime_version
-                ),
-                Some(&new.name),
-                speedup * 100.0,
-                "% change",
-            );
-            pairs.push(Pair {
-                speedup,
-                workload: cell.workload.to_string(),
-                // Two-sided, as every verdict; a slower newer version still
-                // counts among the tests.
-                p: stats::welch_p(&n, &o).map(|p| if n.mean > o.mean { p } else { 1.0 }),
-                single_faster: is_indicative(&n, &o) && compare_estimates(&n, &o) == Order::Greater,
+            tests.push(VersionTest {
+                old,
+                new,
+                workload: &cell.workload,
+                old_capacity: o,
+                new_capacity: n,
+                order: compare_estimates(&n, &o),
             });
         }
     }
-    let any_single = pairs.iter().any(|p| p.p.is_none());
-    let tested: Vec<f64> = pairs.iter().filter_map(|p| p.p).collect();
-    let mut rejected = stats::holm(&tested, stats::ALPHA).into_iter();
+    let tested: Vec<(usize, (f64, bool))> = tests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let (n, o) = (&t.new_capacity, &t.old_capacity);
+            Some((i, (stats::welch_p(n, o)?, n.mean > o.mean)))
+        })
+        .collect();
+    let family: Vec<(f64, bool)> = tested.iter().map(|(_, t)| *t).collect();
+    for ((i, _), order) in tested.iter().zip(holm_orders(&family)) {
+        tests[*i].order = order;
+    }
+    tests
+}
+
+/// Compare every pair per workload ([`version_tests`]); returns the largest
+/// clear improvement, and whether any pair rested on a single trial.
+fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> (Best, bool) {
+    let label = language.label();
+    let mut any_single = false;
     let mut best: Best = None;
-    for p in &pairs {
-        let faster = match p.p {
-            Some(_) => rejected.next().unwrap_or(false),
-            None => p.single_faster,
-        };
-        if faster && best.as_ref().is_none_or(|(s, ..)| p.speedup > *s) {
-            best = Some((p.speedup, p.workload.clone(), p.p.is_none()));
+    for t in version_tests(run, language) {
+        let (n, o) = (&t.new_capacity, &t.old_capacity);
+        let speedup = n.center() / o.center() - 1.0;
+        d.ev(
+            format!(
+                "{} capacity, {label} {} → {}",
+                t.workload, t.old.runtime_version, t.new.runtime_version
+            ),
+            Some(&t.new.name),
+            speedup * 100.0,
+            "% change",
+        );
+        let single = is_indicative(n, o);
+        any_single |= single;
+        if t.order == Order::Greater && best.as_ref().is_none_or(|(s, ..)| speedup > *s) {
+            best = Some((speedup, t.workload.to_string(), single));
         }
     }
     (best, any_single)
