@@ -115,6 +115,12 @@ pub struct Settings {
     /// could be set, which used 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_steal_percent: Option<f64>,
+    /// The capacity search bisected until its bracket's high ÷ low was at
+    /// most 1 + this (0.08 in quick): a capacity is a rate that passed, up to
+    /// this share below the highest that would have. None in runs stored
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_resolution: Option<f64>,
 }
 
 impl Settings {

@@ -111,9 +111,13 @@ fn summary(run: &Run) -> String {
         .raised_steal_limit()
         .map(|p| format!(", steal tolerated up to {p}%"))
         .unwrap_or_default();
+    let resolution = st
+        .search_resolution
+        .map(|r| format!(", capacities found to {}", crate::report::fmt_resolution(r)))
+        .unwrap_or_default();
     let _ = writeln!(
         s,
-        "Settings: SLO p99 {} ms, {} trial(s), duration scale {}, workers {:?}{steal}",
+        "Settings: SLO p99 {} ms, {} trial(s), duration scale {}, workers {:?}{resolution}{steal}",
         st.slo_p99_ms, st.trials, st.duration_scale, st.workers
     );
     let _ = writeln!(

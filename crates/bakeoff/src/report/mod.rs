@@ -91,8 +91,14 @@ fn subtitle(run: &Run) -> String {
         .raised_steal_limit()
         .map(|p| format!(", steal tolerated up to {p}% (capacities may read low)"))
         .unwrap_or_default();
+    // A capacity is the highest rate that passed, up to this much below the
+    // true one: two capacities within it may be the same grid value.
+    let resolution = s
+        .search_resolution
+        .map(|r| format!(", capacities found to {}", fmt_resolution(r)))
+        .unwrap_or_default();
     format!(
-        "profile {}, SLO p99 <= {} ms, {} trial{}{database}{steal}, started {}, finished {}",
+        "profile {}, SLO p99 <= {} ms, {} trial{}{resolution}{database}{steal}, started {}, finished {}",
         s.profile,
         table::fmt_ms(s.slo_p99_ms),
         s.trials,
@@ -100,6 +106,13 @@ fn subtitle(run: &Run) -> String {
         run.started_at,
         run.finished_at.as_deref().unwrap_or("-"),
     )
+}
+
+/// A search resolution as a percentage ("8%", "2.5%").
+pub(crate) fn fmt_resolution(r: f64) -> String {
+    let pct = r * 100.0;
+    let digits = if (pct - pct.round()).abs() < 1e-6 { 0 } else { 1 };
+    format!("{pct:.digits$}%")
 }
 
 /// A workload's heading: a database workload says its database when the run

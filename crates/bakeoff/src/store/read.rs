@@ -154,7 +154,7 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
         .query_row(
             "SELECT started_at, finished_at, status, profile, slo_p99_ms, trials, duration_scale,
                     contenders_json, workloads_json, workers_json, database, databases_json,
-                    max_steal_percent
+                    max_steal_percent, search_resolution
              FROM runs WHERE id = ?1",
             [id],
             |r| {
@@ -173,6 +173,7 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
                         database: database(r, 10)?.unwrap_or_default(),
                         databases: from_json(&r.get::<_, String>(11)?)?,
                         max_steal_percent: r.get(12)?,
+                        search_resolution: r.get(13)?,
                     },
                 ))
             },

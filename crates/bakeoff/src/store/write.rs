@@ -34,8 +34,8 @@ pub(super) fn begin_run(
     tx.execute(
         "INSERT INTO runs (started_at, status, owner_pid, owner_start, profile, slo_p99_ms,
                            trials, duration_scale, contenders_json, workloads_json, workers_json,
-                           database, databases_json, max_steal_percent)
-         VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                           database, databases_json, max_steal_percent, search_resolution)
+         VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             started_at,
             pid,
@@ -50,6 +50,7 @@ pub(super) fn begin_run(
             settings.database.as_str(),
             json(&settings.databases())?,
             settings.max_steal_percent,
+            settings.search_resolution,
         ],
     )?;
     let run_id = tx.last_insert_rowid();

@@ -459,6 +459,7 @@ impl Plan {
             database: self.primary_database(),
             databases: self.databases.clone(),
             max_steal_percent: Some(self.steal_limit.percent()),
+            search_resolution: Some(self.phases.resolution),
         }
     }
 

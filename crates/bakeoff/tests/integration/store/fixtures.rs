@@ -29,6 +29,7 @@ pub(crate) fn settings() -> Settings {
         databases: vec![Default::default()],
         // Raised (`--max-steal 8`): the column round-trips.
         max_steal_percent: Some(8.0),
+        search_resolution: Some(0.03),
         ..build::settings(Profile::Standard)
     }
 }
