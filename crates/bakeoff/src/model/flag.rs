@@ -28,6 +28,9 @@ pub enum Flag {
     /// The machine stalled every attempt at an equal-load window (or a
     /// WebSocket point): those figures are left out of verdicts.
     EqualLoadStalled,
+    /// A trial's server answered mostly with errors even at the lowest rate:
+    /// it is failing, not slow, and the cell is left out of verdicts.
+    Failing,
     /// A flag this bakeoff does not know, by its name. Never one of the names
     /// above: build it with [`Flag::from_name`].
     Other(String),
@@ -35,7 +38,7 @@ pub enum Flag {
 
 impl Flag {
     /// The flags this bakeoff raises.
-    pub const KNOWN: [Flag; 9] = [
+    pub const KNOWN: [Flag; 10] = [
         Flag::Noisy,
         Flag::Contended,
         Flag::GeneratorLimited,
@@ -45,6 +48,7 @@ impl Flag {
         Flag::Drift,
         Flag::StealTolerated,
         Flag::EqualLoadStalled,
+        Flag::Failing,
     ];
 
     /// The flag's text in the store, the JSON documents and the reports.
@@ -59,6 +63,7 @@ impl Flag {
             Flag::Drift => "drift",
             Flag::StealTolerated => "steal-tolerated",
             Flag::EqualLoadStalled => "equal-load-stalled",
+            Flag::Failing => "failing",
             Flag::Other(name) => name,
         }
     }

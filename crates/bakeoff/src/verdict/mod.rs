@@ -70,13 +70,15 @@ pub fn compare_readings(a: f64, b: f64, kind: Reading) -> Order {
 /// Why a cell's single p99 readings cannot decide a verdict on their own: the
 /// machine stalled its trials (`machine-noisy`) or every attempt at its
 /// equal-load window (`equal-load-stalled`), or the generator could not keep
-/// up (`generator-limited`), so its one window's timing may be the machine's.
-/// (Its memory samples stand: a stall does not change them.)
+/// up (`generator-limited`), so its one window's timing may be the machine's;
+/// or a trial's server answered mostly with errors (`failing`), so its timing
+/// is a broken app's, not its stack's. (Its memory samples stand: a stall
+/// does not change them.)
 pub fn unsteady(cell: &Cell) -> Option<&Flag> {
     cell.flags.iter().find(|f| {
         matches!(
             f,
-            Flag::MachineNoisy | Flag::GeneratorLimited | Flag::EqualLoadStalled
+            Flag::MachineNoisy | Flag::GeneratorLimited | Flag::EqualLoadStalled | Flag::Failing
         )
     })
 }
