@@ -419,7 +419,8 @@ pub struct CapacityDoc {
     /// The corrected p99 each rate had to hold.
     pub slo_p99_ms: f64,
     /// confirmed (the capacity held a confirmation window), no_capacity (even
-    /// the lowest rate failed), truncated (the time ran out: a lower bound),
+    /// the lowest rate failed), failing (even the lowest rate failed, mostly
+    /// with errors: the server is failing, not slow), truncated (the time ran out: a lower bound),
     /// machine_noisy (no clean window could be had), generator_limited (the
     /// generator could not go higher: a lower bound).
     pub outcome: String,

@@ -352,6 +352,10 @@ pub enum TrialOutcome {
     Confirmed,
     /// Even the lowest rate failed; `capacity_rps` is None and counts as a 0 sample.
     NoCapacity,
+    /// Even the lowest rate failed, answered mostly with errors: the server is
+    /// broken, not slow. `capacity_rps` is None and no sample: a 0 would be a
+    /// verdict on a broken app, not on its stack.
+    Failing,
     /// The search stopped before its resolution; `capacity_rps` is a lower bound.
     Truncated,
     /// No clean window could be had; `capacity_rps` is None.
@@ -361,9 +365,10 @@ pub enum TrialOutcome {
 }
 
 impl TrialOutcome {
-    pub const ALL: [TrialOutcome; 5] = [
+    pub const ALL: [TrialOutcome; 6] = [
         TrialOutcome::Confirmed,
         TrialOutcome::NoCapacity,
+        TrialOutcome::Failing,
         TrialOutcome::Truncated,
         TrialOutcome::MachineNoisy,
         TrialOutcome::GeneratorLimited,
@@ -373,6 +378,7 @@ impl TrialOutcome {
         match self {
             TrialOutcome::Confirmed => "confirmed",
             TrialOutcome::NoCapacity => "no_capacity",
+            TrialOutcome::Failing => "failing",
             TrialOutcome::Truncated => "truncated",
             TrialOutcome::MachineNoisy => "machine_noisy",
             TrialOutcome::GeneratorLimited => "generator_limited",
@@ -390,7 +396,8 @@ impl TrialOutcome {
         match self {
             TrialOutcome::Confirmed => capacity_rps,
             TrialOutcome::NoCapacity => Some(0.0),
-            TrialOutcome::Truncated
+            TrialOutcome::Failing
+            | TrialOutcome::Truncated
             | TrialOutcome::MachineNoisy
             | TrialOutcome::GeneratorLimited => None,
         }
@@ -598,8 +605,9 @@ pub struct Startup {
 }
 
 /// Flags that keep a cell's capacity out of verdicts: the search could not give a
-/// plain capacity.
-pub const FLAGS_OUT_OF_VERDICTS: [Flag; 1] = [Flag::Truncated];
+/// plain capacity (truncated), or the server answered a trial mostly with
+/// errors (failing: its other trials' capacity is not the stack's either).
+pub const FLAGS_OUT_OF_VERDICTS: [Flag; 2] = [Flag::Truncated, Flag::Failing];
 
 impl Cell {
     /// Why this cell's capacity is left out of verdicts, if it is: a flag in
@@ -611,7 +619,8 @@ impl Cell {
     /// the estimate and the cell's clean trials stand for it, with their own
     /// `n` (one clean trial is indicative). A truncated or generator-limited
     /// trial is the server's search giving only a lower bound: dropping it
-    /// would bias the estimate low, so it keeps the whole cell out.
+    /// would bias the estimate low, so it keeps the whole cell out. A failing
+    /// trial is the app's, broken, and keeps the cell out too.
     pub fn out_of_verdicts(&self) -> Option<Flag> {
         if let Some(f) = self
             .flags

@@ -31,6 +31,9 @@ pub enum Flag {
     /// The equal-load rate was set without this cell's capacity (no clean
     /// trial, no failed window): its figures there are left out of verdicts.
     EqualLoadUnbased,
+    /// A trial's server answered mostly with errors even at the lowest rate:
+    /// it is failing, not slow, and the cell is left out of verdicts.
+    Failing,
     /// A flag this bakeoff does not know, by its name. Never one of the names
     /// above: build it with [`Flag::from_name`].
     Other(String),
@@ -38,7 +41,7 @@ pub enum Flag {
 
 impl Flag {
     /// The flags this bakeoff raises.
-    pub const KNOWN: [Flag; 10] = [
+    pub const KNOWN: [Flag; 11] = [
         Flag::Noisy,
         Flag::Contended,
         Flag::GeneratorLimited,
@@ -49,6 +52,7 @@ impl Flag {
         Flag::StealTolerated,
         Flag::EqualLoadStalled,
         Flag::EqualLoadUnbased,
+        Flag::Failing,
     ];
 
     /// The flag's text in the store, the JSON documents and the reports.
@@ -64,6 +68,7 @@ impl Flag {
             Flag::StealTolerated => "steal-tolerated",
             Flag::EqualLoadStalled => "equal-load-stalled",
             Flag::EqualLoadUnbased => "equal-load-unbased",
+            Flag::Failing => "failing",
             Flag::Other(name) => name,
         }
     }

@@ -261,8 +261,8 @@ fn key_of(c: &Cell, axis: bool) -> CellKey {
 }
 
 /// Why a side has no capacity to compare: the cell failed or was skipped, or
-/// its capacity is left out of verdicts (truncated, generator-limited, no
-/// clean trial), which the gate cannot judge either.
+/// its capacity is left out of verdicts (truncated, generator-limited,
+/// failing, no clean trial), which the gate cannot judge either.
 fn problem(c: &Cell) -> Option<String> {
     match &c.status {
         CellStatus::Ok => c

@@ -111,7 +111,11 @@ fn subtitle(run: &Run) -> String {
 /// A search resolution as a percentage ("8%", "2.5%").
 pub(crate) fn fmt_resolution(r: f64) -> String {
     let pct = r * 100.0;
-    let digits = if (pct - pct.round()).abs() < 1e-6 { 0 } else { 1 };
+    let digits = if (pct - pct.round()).abs() < 1e-6 {
+        0
+    } else {
+        1
+    };
     format!("{pct:.digits$}%")
 }
 

@@ -1,5 +1,6 @@
 //! A run that raised its steal limit (`--max-steal`) says so in every output,
-//! and a comparison with a run that did not names the difference.
+//! and a comparison with a run that did not names the difference; every
+//! output names the resolution its capacities were found to.
 
 use super::compare::Comparison;
 use super::fixtures::sample_run;
@@ -55,4 +56,25 @@ fn runs_of_different_steal_limits_compare_with_a_caveat() {
         "{:?}",
         c.caveats
     );
+}
+
+/// Every report's header says how finely the capacities were found; a run
+/// stored before the resolution was recorded says nothing of it.
+#[test]
+fn the_search_resolution_is_named_in_every_report() {
+    let mut run = sample_run();
+    run.settings.search_resolution = Some(0.025);
+    let said = "capacities found to 2.5%";
+    let text = out(|w| render_text(&run, false, w));
+    assert!(text.contains(said), "{text}");
+    let md = out(|w| render_markdown(&run, w));
+    assert!(md.contains(said), "{md}");
+    let html = out(|w| render_html(&run, &HtmlExtras::default(), w));
+    assert!(html.contains(said));
+    run.settings.search_resolution = Some(0.08);
+    let text = out(|w| render_text(&run, false, w));
+    assert!(text.contains("capacities found to 8%,"), "{text}");
+    run.settings.search_resolution = None;
+    let text = out(|w| render_text(&run, false, w));
+    assert!(!text.contains("capacities found"), "{text}");
 }

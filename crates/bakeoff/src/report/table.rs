@@ -282,13 +282,15 @@ pub fn flag_meaning(flag: &Flag) -> &'static str {
         Flag::StealTolerated => "windows of its search ran with hypervisor steal over the default limit (2% of the machine, 5% of one CPU) and under the run's raised --max-steal, and were judged as the server's: its capacity may read low, never high",
         Flag::EqualLoadStalled => "the machine held the generator up in every retry of its equal-load window (or a WebSocket point), so its latency, CPU and memory there are the machine's as much as the server's; they are left out of verdicts",
         Flag::EqualLoadUnbased => "the equal-load rate was set without this contender's capacity (every trial machine-noisy or a lower bound, no clean window failed), so it may be above what it sustains; its latency and CPU there may describe an overloaded server and are left out of verdicts",
+        Flag::Failing => "the server answered mostly with errors even at the lowest rate of a trial: it is failing, not slow (its log may say why); that trial is no sample, and the cell is left out of verdicts",
         Flag::Other(_) => "see the cell's notes",
     }
 }
 
 /// Flags whose reason the text and Markdown reports spell out per cell (the
 /// cell's notes), since they change what its figures mean.
-pub const EXPLAINED_FLAGS: [Flag; 8] = [
+pub const EXPLAINED_FLAGS: [Flag; 9] = [
+    Flag::Failing,
     Flag::Truncated,
     Flag::MachineNoisy,
     Flag::GeneratorLimited,
@@ -526,6 +528,44 @@ mod tests {
         assert_eq!(row[5].style, Style::Warn);
         run.cells.retain(|c| c.workers == 1);
         assert!(scaling_table(&run).is_none());
+    }
+
+    /// A failing cell shows `-`, never a capacity of 0; the text and
+    /// Markdown reports give the flag's meaning and the cell's note.
+    #[test]
+    fn a_failing_cell_is_flagged_and_explained_not_shown_as_zero() {
+        use crate::model::{Trial, TrialOutcome};
+        let mut run = crate::report::fixtures::sample_run();
+        let cell = &mut run.cells[0];
+        let note = "1 of 1 trials failing (answered mostly with errors even at the lowest rate), left out of the estimate and of verdicts; trial 1: answered 100% of its requests with errors even at 1.0 req/s";
+        cell.capacity = None;
+        cell.trials = vec![Trial {
+            index: 0,
+            capacity_rps: None,
+            outcome: TrialOutcome::Failing,
+            note: None,
+            steps: Vec::new(),
+        }];
+        cell.flags = vec![Flag::Failing];
+        cell.notes = vec![note.into()];
+        assert_eq!(summary::lower_bound(cell), None);
+        let notes = explained_notes(&run);
+        assert!(notes.iter().any(|n| n.ends_with(note)), "{notes:?}");
+        let mut text = Vec::new();
+        crate::report::render_text(&run, false, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains(&format!("failing: {}", flag_meaning(&Flag::Failing))),
+            "{text}"
+        );
+        assert!(text.contains(note), "{text}");
+        let mut md = Vec::new();
+        crate::report::render_markdown(&run, &mut md).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        assert!(
+            md.contains("- `failing`: the server answered mostly with errors"),
+            "{md}"
+        );
     }
 
     /// CPU not measured is `-`, never 0.00; a store without the field reads

@@ -50,6 +50,16 @@ const MIGRATIONS: &[Migration] = &[
         fixup: None,
         rebuilds: false,
     },
+    Migration {
+        sql: include_str!("schema_v7.sql"),
+        fixup: None,
+        rebuilds: true,
+    },
+    Migration {
+        sql: include_str!("schema_v8.sql"),
+        fixup: None,
+        rebuilds: false,
+    },
 ];
 
 /// The schema version this binary knows.
@@ -495,5 +505,65 @@ mod tests {
             .map(|c| c.database)
             .collect();
         assert_eq!(dbs, [Some(Database::Postgres), Some(Database::Sqlite)]);
+    }
+
+    /// A v6 store's trials and their search steps survive the v7 rebuild,
+    /// and a failing trial, which v6's check refused, records and reads back.
+    #[test]
+    fn a_v6_database_keeps_its_trials_and_takes_failing_ones() {
+        use crate::model::TrialOutcome;
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        for (i, m) in MIGRATIONS.iter().enumerate().take(6) {
+            apply_one(&mut conn, i, m).unwrap();
+        }
+        conn.execute_batch(
+            r#"
+            INSERT INTO runs (id, started_at, status, profile, slo_p99_ms, trials, duration_scale,
+                              contenders_json, workloads_json, workers_json)
+            VALUES (1, '2026-11-01T00:00:00Z', 'complete', 'quick', 100, 1, 1,
+                    '["a"]', '["json"]', '[]');
+            INSERT INTO environment VALUES (1, 'cpu', 2, 1, 'k', 'os', '0.1', NULL, 'p', '{}');
+            INSERT INTO cells (id, run_id, contender, workload, workers, state, has_capacity,
+                               has_scaling, flags_json, notes_json)
+            VALUES (10, 1, 'a', 'json', 1, 'ok', 0, 0, '[]', '[]');
+            INSERT INTO trials (id, cell_id, position, idx, has_capacity, capacity_rps, outcome,
+                                note)
+            VALUES (100, 10, 0, 0, 0, NULL, 'no_capacity', 'fails the SLO');
+            INSERT INTO search_steps (trial_id, position, idx, phase, target_rps, achieved_rps,
+                                      p99_ms, error_rate, pass, verdict, duration_s)
+            VALUES (100, 0, 0, 'ramp', 50, 50, 300, 0, 0, 'fail', 1);
+            "#,
+        )
+        .unwrap();
+        let failing = "INSERT INTO trials (cell_id, position, idx, has_capacity, outcome)
+                       VALUES (10, 1, 1, 0, 'failing')";
+        assert!(conn.execute(failing, []).is_err(), "v6 refuses it");
+        apply(&mut conn, 6).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let keys: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(keys, "foreign keys are back on after the rebuild");
+        conn.execute(failing, []).unwrap();
+        assert!(conn
+            .execute(
+                "INSERT INTO trials (cell_id, position, idx, has_capacity, outcome)
+                 VALUES (10, 2, 2, 0, 'bogus')",
+                [],
+            )
+            .is_err());
+
+        let run = super::super::read::load_run(&conn, 1).unwrap().unwrap();
+        let trials = &run.cells[0].trials;
+        let outcomes: Vec<_> = trials.iter().map(|t| t.outcome).collect();
+        assert_eq!(outcomes, [TrialOutcome::NoCapacity, TrialOutcome::Failing]);
+        assert_eq!(trials[0].steps.len(), 1, "the steps kept their trial");
+        // Deleting the run still cascades through the rebuilt table.
+        conn.execute("DELETE FROM runs WHERE id = 1", []).unwrap();
+        let steps: i64 = conn
+            .query_row("SELECT count(*) FROM search_steps", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(steps, 0);
     }
 }

@@ -103,8 +103,8 @@ impl CellState {
     }
 
     /// The trials' samples: confirmed capacities, and 0 for each trial where
-    /// nothing passed. Truncated, machine-noisy and generator-limited trials are
-    /// not samples.
+    /// nothing passed. Failing, truncated, machine-noisy and generator-limited
+    /// trials are not samples.
     pub(super) fn samples(&self) -> Vec<f64> {
         self.trials.iter().filter_map(Trial::sample).collect()
     }
@@ -155,15 +155,21 @@ impl CellState {
     fn flag_unsampled_trials(&mut self) {
         let total = self.trials.len();
         // A machine-noisy trial is the machine's: the clean trials stand for
-        // the cell unless a lower bound keeps it out ([`Cell::out_of_verdicts`]).
+        // the cell unless a lower bound or a failing server keeps it out
+        // ([`Cell::out_of_verdicts`]).
         let clean = self.samples().len();
-        let bounded = self.trials.iter().any(|t| {
+        let kept_out = self.trials.iter().any(|t| {
             matches!(
                 t.outcome,
-                TrialOutcome::Truncated | TrialOutcome::GeneratorLimited
+                TrialOutcome::Truncated | TrialOutcome::GeneratorLimited | TrialOutcome::Failing
             )
         });
         for (outcome, flag, what) in [
+            (
+                TrialOutcome::Failing,
+                Flag::Failing,
+                "failing (answered mostly with errors even at the lowest rate)",
+            ),
             (
                 TrialOutcome::Truncated,
                 Flag::Truncated,
@@ -204,7 +210,7 @@ impl CellState {
                 })
                 .collect();
             let left_out = match outcome {
-                TrialOutcome::MachineNoisy if clean > 0 && !bounded => format!(
+                TrialOutcome::MachineNoisy if clean > 0 && !kept_out => format!(
                     "left out of the estimate, which rests on the {clean} clean {}",
                     if clean == 1 { "trial" } else { "trials" }
                 ),
@@ -367,6 +373,57 @@ mod tests {
             .notes
             .iter()
             .any(|n| n.contains("1 of 3 trials found no rate")));
+    }
+
+    /// A trial whose server answered mostly with errors is no sample (not a
+    /// 0): the cell is flagged, its note counts the trial among all of them,
+    /// and it is left out of verdicts, whatever its other trials found.
+    #[test]
+    fn a_failing_trial_is_no_sample_and_keeps_the_cell_out_of_verdicts() {
+        let mut st = CellState {
+            trials: vec![
+                trial(0, Some(1000.0), TrialOutcome::Confirmed),
+                trial(1, None, TrialOutcome::Failing),
+                trial(2, Some(1100.0), TrialOutcome::Confirmed),
+            ],
+            ..CellState::default()
+        };
+        assert_eq!(st.samples(), [1000.0, 1100.0]);
+        let cell = st.finish(&key(), None, 4);
+        assert_eq!(cell.capacity.map(|c| c.n), Some(2));
+        assert!(cell.flags.contains(&Flag::Failing), "{:?}", cell.flags);
+        assert!(
+            cell.notes.iter().any(|n| n
+                == "1 of 3 trials failing (answered mostly with errors even at the lowest rate), left out of the estimate and of verdicts; trial 2: note 1"),
+            "{:?}",
+            cell.notes
+        );
+        assert!(
+            !cell.notes.iter().any(|n| n.contains("counted as 0")),
+            "{:?}",
+            cell.notes
+        );
+        assert_eq!(cell.out_of_verdicts(), Some(Flag::Failing));
+        assert!(cell.verdict_capacity().is_none());
+
+        let mut st = CellState {
+            trials: vec![
+                trial(0, None, TrialOutcome::Failing),
+                trial(1, None, TrialOutcome::Failing),
+            ],
+            ..CellState::default()
+        };
+        let cell = st.finish(&key(), None, 4);
+        assert_eq!(cell.capacity, None);
+        assert_eq!(st.equal_load_basis(), None, "no equal-load window");
+        assert_eq!(cell.out_of_verdicts(), Some(Flag::Failing));
+        assert!(
+            cell.notes
+                .iter()
+                .any(|n| n.starts_with("2 of 2 trials failing")),
+            "{:?}",
+            cell.notes
+        );
     }
 
     #[test]

@@ -33,7 +33,11 @@
 //!    answered or still waiting) ends there, a failure whatever followed
 //!    (the engine's `Abandon` rule); how soon it got there estimates the
 //!    overload for the step down.
-//! 7. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
+//! 7. **Nothing passed**: even the lowest rate failed. A server whose lowest
+//!    failed window was mostly errors is failing, not slow
+//!    ([`TrialOutcome::Failing`], see [`is_failing`]); any other has no
+//!    capacity ([`TrialOutcome::NoCapacity`]).
+//! 8. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
 //!    short reports its best lower bound as [`TrialOutcome::Truncated`], never
 //!    as a plain capacity.
 //!
@@ -419,12 +423,10 @@ impl Search<'_> {
                     }
                 }
             }
-            Bracket::None => out(
-                TrialOutcome::NoCapacity,
-                None,
-                Some(no_capacity_reason(&self.steps, self.cfg.min_rps)),
-                std::mem::take(&mut self.steps),
-            ),
+            Bracket::None => {
+                let (outcome, why) = nothing_passed(&self.steps, self.cfg.min_rps);
+                out(outcome, None, Some(why), std::mem::take(&mut self.steps))
+            }
             Bracket::GeneratorLimited { low, why } => out(
                 TrialOutcome::GeneratorLimited,
                 low,
@@ -760,30 +762,11 @@ fn truncated(low: Option<f64>, why: String) -> Bracket {
     Bracket::Truncated { low, why }
 }
 
-/// Why no rate passed, from the lowest failed window: a server that answers
-/// mostly with errors is failing, not slow, and is named so.
-fn no_capacity_reason(steps: &[SearchStep], min_rps: f64) -> String {
-    let lowest = steps
-        .iter()
-        .filter(|s| s.verdict == StepVerdict::Fail)
-        .min_by(|a, b| a.target_rps.total_cmp(&b.target_rps));
-    let Some(step) = lowest else {
-        return format!("fails the SLO even at {min_rps:.1} req/s");
-    };
-    let why = step.reasons.join("; ");
-    if step.error_rate >= 0.5 {
-        format!(
-            "answered {:.0}% of its requests with errors even at {:.1} req/s ({why}): the server is failing, not slow; its log may say why",
-            step.error_rate * 100.0,
-            step.target_rps
-        )
-    } else {
-        format!("fails the SLO even at {:.1} req/s ({why})", step.target_rps)
-    }
-}
-
+mod nothing_passed;
 mod step_down;
 mod timing;
+use nothing_passed::nothing_passed;
+pub use nothing_passed::{is_failing, FAILING_ERROR_RATE};
 #[cfg(test)]
 use step_down::{abandoned_step, blind_step};
 

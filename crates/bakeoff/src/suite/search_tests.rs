@@ -501,8 +501,36 @@ async fn a_server_that_never_meets_the_slo_has_no_capacity() {
     let out = search(ServerModel::knee(0.1), &c).await;
     assert_eq!(out.outcome, TrialOutcome::NoCapacity);
     assert_eq!(out.capacity, None);
+    assert_eq!(out.outcome.sample(out.capacity), Some(0.0), "a 0 sample");
     assert!(out.steps.iter().all(|s| !s.pass()));
     assert!(out.note.unwrap().contains("fails the SLO"));
+}
+
+/// A fast server that answers every request with an error, at every rate, is
+/// failing: no capacity and no sample, the lowest window's errors its reason.
+#[tokio::test(start_paused = true)]
+async fn a_server_that_answers_only_errors_is_failing_not_slow() {
+    let mut c = cfg(Workload::Json);
+    c.budget = Duration::from_secs(60); // low-rate windows last up to 5 s
+    let out = search(ServerModel::knee(1e9).with_errors_above(0.0, 1.0), &c).await;
+    assert_eq!(out.outcome, TrialOutcome::Failing, "{out:?}");
+    assert_eq!(out.capacity, None);
+    assert_eq!(out.outcome.sample(out.capacity), None, "not a sample");
+    assert!(!out.outcome.is_sample());
+    assert!(out.steps.iter().all(|s| !s.pass()));
+    let lowest = out
+        .steps
+        .iter()
+        .map(|s| s.target_rps)
+        .fold(f64::MAX, f64::min);
+    assert_eq!(lowest, c.min_rps);
+    let note = out.note.unwrap();
+    // The fake counts its errors beside its answers: half of all requests.
+    assert!(
+        note.starts_with("answered 50% of its requests with errors even at 1.0 req/s ("),
+        "{note}"
+    );
+    assert!(note.contains("the server is failing, not slow"), "{note}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -654,10 +682,10 @@ async fn a_standalone_search_ends_within_its_max_time() {
     );
 }
 
-/// A server that answers with errors at every rate is named as failing, with
+/// A server that answers with errors at every rate is failing, named with
 /// the lowest window's reasons; a slow one keeps "fails the SLO".
 #[test]
-fn no_capacity_names_a_failing_server_apart_from_a_slow_one() {
+fn nothing_passed_tells_a_failing_server_from_a_slow_one() {
     let step = |target_rps: f64, error_rate: f64, reasons: &[&str]| SearchStep {
         index: 0,
         phase: StepPhase::Ramp,
@@ -673,7 +701,8 @@ fn no_capacity_names_a_failing_server_apart_from_a_slow_one() {
         step(50.0, 1.0, &["100.00% errors > 0.1%"]),
         step(1.0, 1.0, &["100.00% errors > 0.1%"]),
     ];
-    let why = no_capacity_reason(&failing, 1.0);
+    let (outcome, why) = nothing_passed(&failing, 1.0);
+    assert_eq!(outcome, TrialOutcome::Failing);
     assert!(
         why.starts_with(
             "answered 100% of its requests with errors even at 1.0 req/s (100.00% errors"
@@ -681,14 +710,24 @@ fn no_capacity_names_a_failing_server_apart_from_a_slow_one() {
         "{why}"
     );
     assert!(why.contains("failing, not slow"), "{why}");
+    // The rule is the lowest failed window's: errors at 50% are failing, just under are not.
+    let (outcome, _) = nothing_passed(&[step(1.0, FAILING_ERROR_RATE, &[])], 1.0);
+    assert_eq!(outcome, TrialOutcome::Failing);
+    let (outcome, _) = nothing_passed(&[step(1.0, 0.49, &[]), step(4.0, 1.0, &[])], 1.0);
+    assert_eq!(outcome, TrialOutcome::NoCapacity);
     let slow = [step(1.0, 0.0, &["p99 180.0 ms > 100 ms"])];
-    let why = no_capacity_reason(&slow, 1.0);
     assert_eq!(
-        why,
-        "fails the SLO even at 1.0 req/s (p99 180.0 ms > 100 ms)"
+        nothing_passed(&slow, 1.0),
+        (
+            TrialOutcome::NoCapacity,
+            "fails the SLO even at 1.0 req/s (p99 180.0 ms > 100 ms)".to_string()
+        )
     );
     assert_eq!(
-        no_capacity_reason(&[], 1.0),
-        "fails the SLO even at 1.0 req/s"
+        nothing_passed(&[], 1.0),
+        (
+            TrialOutcome::NoCapacity,
+            "fails the SLO even at 1.0 req/s".to_string()
+        )
     );
 }

@@ -153,7 +153,9 @@ fn perf_value(cell: &Cell, cat: &Category) -> Option<Perf> {
     if let Some(e) = cell.verdict_capacity() {
         return Some(Perf::Capacity(e));
     }
-    if *cat != Category::Realtime {
+    // A failing server's reading would score a broken app: it has none (an
+    // unsteady reading would instead tie with the best, see [`relative`]).
+    if *cat != Category::Realtime || cell.flags.contains(&Flag::Failing) {
         return None;
     }
     let p = cell.ws.iter().max_by_key(|p| p.clients)?;
@@ -404,7 +406,7 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         .collect();
     if !left_out.is_empty() {
         caveats.push(format!(
-            "Left out of the ranking, their capacity being only a lower bound or unmeasurable on this machine: {}.",
+            "Left out of the ranking, their capacity being only a lower bound, unmeasurable on this machine, or a failing server's: {}.",
             left_out.join("; ")
         ));
     }

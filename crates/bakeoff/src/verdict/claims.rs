@@ -203,7 +203,7 @@ impl Draft {
 }
 
 /// `language/workload`, with why: not in the run's plan, or measured but left
-/// out of verdicts (truncated, machine-noisy, generator-limited).
+/// out of verdicts (truncated, machine-noisy, generator-limited, failing).
 fn missing_capacity(run: &Run, workload: &Workload, language: &Language) -> String {
     if run.cells.iter().all(|c| c.workload != *workload) {
         // Quick leaves `data` to standard, and `--workloads` narrows any plan.

@@ -72,7 +72,9 @@ pub fn compare_readings(a: f64, b: f64, kind: Reading) -> Order {
 /// equal-load window (`equal-load-stalled`), or the generator could not keep
 /// up (`generator-limited`), so its one window's timing may be the machine's;
 /// or its equal-load rate was set without its capacity (`equal-load-unbased`),
-/// so that window may have overloaded it. (Its memory samples stand: a stall
+/// so that window may have overloaded it; or a trial's server answered mostly
+/// with errors (`failing`), so its timing is a broken app's, not its stack's.
+/// (Its memory samples stand: a stall
 /// does not change them.)
 pub fn unsteady(cell: &Cell) -> Option<&Flag> {
     cell.flags.iter().find(|f| {
@@ -82,6 +84,7 @@ pub fn unsteady(cell: &Cell) -> Option<&Flag> {
                 | Flag::GeneratorLimited
                 | Flag::EqualLoadStalled
                 | Flag::EqualLoadUnbased
+                | Flag::Failing
         )
     })
 }

@@ -183,6 +183,36 @@ fn failing_servers_are_named_in_the_summary_and_the_exit_status() {
     );
 }
 
+/// `--find-capacity` against a server that answers every request with 500 is
+/// a failing server, not a capacity of 0: the reason, the fix, and exit 1.
+#[test]
+fn find_capacity_names_a_failing_server_and_exits_1() {
+    let url = format!("http://{}/", status_server(&[500]));
+    // Its low-rate windows last 5 s: the shared host's steal would void them
+    // (machine-noisy), which is not what this test is about.
+    let out = bakeoff(&[
+        &url,
+        "--find-capacity",
+        "--max-time",
+        "60s",
+        "--max-steal",
+        "33",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    for needle in [
+        "the server is failing, not slow",
+        "answered 100% of its requests with errors even at 1.0 req/s",
+    ] {
+        assert!(stdout.contains(needle), "missing `{needle}` in:\n{stdout}");
+    }
+    assert!(
+        stderr.contains("check the server's log and the URL; exiting 1"),
+        "{stderr}"
+    );
+}
+
 /// A generator held up by its own machine (here: the whole process stopped for
 /// 300 ms) is told apart from connections kept busy by the server, and the run
 /// says so.

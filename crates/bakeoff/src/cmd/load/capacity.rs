@@ -94,6 +94,14 @@ pub(super) async fn execute(
     } else {
         out!("{}", summary(&doc, &out.outcome))?;
     }
+    if out.outcome == TrialOutcome::Failing {
+        // Like a run where no request succeeded: a script must not read it
+        // as a capacity of 0.
+        eprintln!(
+            "bakeoff load: {url} answered mostly with errors at every rate: it is failing, not slow; check the server's log and the URL; exiting 1"
+        );
+        return Ok(1);
+    }
     Ok(0)
 }
 
@@ -131,6 +139,10 @@ fn summary(doc: &CapacityDoc, outcome: &TrialOutcome) -> String {
         ),
         TrialOutcome::NoCapacity => format!(
             "no capacity at p99 ≤ {} ms: even the lowest rate failed",
+            doc.slo_p99_ms
+        ),
+        TrialOutcome::Failing => format!(
+            "no capacity at p99 ≤ {} ms: the server is failing, not slow (the reason below)",
             doc.slo_p99_ms
         ),
         TrialOutcome::Truncated | TrialOutcome::GeneratorLimited => format!(

@@ -183,36 +183,57 @@ fn the_advisor_uses_the_postgres_figures_when_the_run_has_them() {
     assert_eq!(plan.per_core_rps, Some(4000.0));
 }
 
-/// A cell with machine-noisy trials and clean ones is ranked on the clean
-/// ones; with none clean it is named among those left out.
-#[test]
-fn machine_noisy_cells_rank_on_their_clean_trials_or_are_named() {
-    let mut run = fixture::run();
-    let io = |c: &Cell| c.contender == "python-flask" && c.workload == Workload::Io;
-    let cell = run.cells.iter_mut().find(|c| io(c)).unwrap();
-    cell.flags.push(Flag::MachineNoisy);
-    let left_out = |a: &Advice| {
-        a.caveats
-            .iter()
-            .find(|c| c.starts_with("Left out of the ranking"))
-            .cloned()
-    };
-    let a = advise(&run, &profile("io=100", "both"), &Ecosystem::builtin());
-    assert_eq!(left_out(&a), None, "{:?}", a.caveats);
+/// The fixture's python-flask io cell.
+fn flask_io(run: &mut Run) -> &mut Cell {
+    run.cells
+        .iter_mut()
+        .find(|c| c.contender == "python-flask" && c.workload == Workload::Io)
+        .unwrap()
+}
+
+/// The caveat naming the cells left out of the ranking, if any, and whether
+/// python-flask's plan has a per-core capacity.
+fn left_out_and_flask_sized(run: &Run) -> (Option<String>, bool) {
+    let a = advise(run, &profile("io=100", "both"), &Ecosystem::builtin());
+    let caveat = a
+        .caveats
+        .iter()
+        .find(|c| c.starts_with("Left out of the ranking"))
+        .cloned();
     let flask = a
         .plan
         .iter()
         .find(|r| r.contender == "python-flask")
         .unwrap();
-    assert!(flask.per_core_rps.is_some(), "{flask:?}");
+    (caveat, flask.per_core_rps.is_some())
+}
 
-    run.cells.iter_mut().find(|c| io(c)).unwrap().capacity = None;
-    let a = advise(&run, &profile("io=100", "both"), &Ecosystem::builtin());
-    let caveat = left_out(&a).expect("the cell is named");
+/// A cell with machine-noisy trials and clean ones is ranked on the clean
+/// ones; with none clean it is named among those left out.
+#[test]
+fn machine_noisy_cells_rank_on_their_clean_trials_or_are_named() {
+    let mut run = fixture::run();
+    flask_io(&mut run).flags.push(Flag::MachineNoisy);
+    assert_eq!(left_out_and_flask_sized(&run), (None, true));
+
+    flask_io(&mut run).capacity = None;
+    let caveat = left_out_and_flask_sized(&run).0.expect("the cell is named");
     assert!(
         caveat.contains("python-flask/io (machine-noisy)"),
         "{caveat}"
     );
+}
+
+/// A cell with a failing trial is no capacity to rank on, not even its
+/// confirmed trials': it is named among those left out.
+#[test]
+fn failing_cells_are_left_out_of_the_ranking_and_named() {
+    let mut run = fixture::run();
+    flask_io(&mut run).flags.push(Flag::Failing);
+    let (caveat, sized) = left_out_and_flask_sized(&run);
+    let caveat = caveat.expect("the cell is named");
+    assert!(caveat.contains("python-flask/io (failing)"), "{caveat}");
+    assert!(!sized, "no per-core capacity from a failing cell");
 }
 
 /// Single-trial capacities 100 and 110 are no clear difference (within the

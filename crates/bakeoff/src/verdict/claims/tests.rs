@@ -391,6 +391,30 @@ fn claims_on_both_databases_rest_on_postgres_and_say_so() {
 
 /// The ws cells of one contender: a point at 1,000 clients with `p99` and
 /// `per_conn`, and `flags`.
+/// A cell with a failing trial is left out and named even when its other
+/// trials were confirmed: its capacity is a broken app's, not a 0 to compare.
+#[test]
+fn failing_cells_are_left_out_and_named() {
+    let mut run = fixture::run();
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.workload == Workload::Data && c.contender.starts_with("python"))
+    {
+        assert!(c.capacity.is_some());
+        c.flags.push(Flag::Failing);
+    }
+    let c5 = check_all(&run).into_iter().find(|c| c.id == 5).unwrap();
+    assert_eq!(c5.verdict, Verdict::Inconclusive);
+    assert!(
+        c5.missing
+            .iter()
+            .any(|m| m.starts_with("python/data (left out of verdicts:") && m.contains("failing")),
+        "{:?}",
+        c5.missing
+    );
+}
+
 fn set_ws(run: &mut Run, contender: &str, p99: f64, per_conn: f64, flags: &[Flag]) {
     let c = run
         .cells
@@ -424,38 +448,32 @@ fn claim_two_rests_on_single_readings() {
     assert_eq!(c2.verdict, Verdict::Supported, "{c2:?}");
     assert!(c2.indicative);
 
-    // The same gap from a flagged cell decides nothing, and the cell is named.
-    set_ws(
-        &mut run,
-        "python-fastapi",
-        400.0,
-        60_000.0,
-        &[Flag::GeneratorLimited],
-    );
-    let c2 = claim2(&run);
-    assert_eq!(c2.verdict, Verdict::Inconclusive, "{c2:?}");
-    assert!(
-        c2.missing
-            .iter()
-            .any(|m| m.starts_with("python-fastapi/ws") && m.contains("generator-limited")),
-        "{:?}",
-        c2.missing
-    );
-    // So does one whose every equal-load or fan-out attempt stalled.
-    set_ws(
-        &mut run,
-        "python-fastapi",
-        400.0,
-        60_000.0,
-        &[Flag::EqualLoadStalled],
-    );
-    let c2 = claim2(&run);
-    assert_eq!(c2.verdict, Verdict::Inconclusive, "{c2:?}");
-    assert!(
-        c2.missing.iter().any(|m| m.contains("equal-load-stalled")),
-        "{:?}",
-        c2.missing
-    );
+    // The same gap from a flagged cell decides nothing, and the cell is named:
+    // the generator could not keep up, every equal-load or fan-out attempt
+    // stalled, or the server answered a trial mostly with errors (a broken
+    // app's timing, not its stack's).
+    for flag in [
+        Flag::GeneratorLimited,
+        Flag::EqualLoadStalled,
+        Flag::Failing,
+    ] {
+        set_ws(
+            &mut run,
+            "python-fastapi",
+            400.0,
+            60_000.0,
+            std::slice::from_ref(&flag),
+        );
+        let c2 = claim2(&run);
+        assert_eq!(c2.verdict, Verdict::Inconclusive, "{flag}: {c2:?}");
+        assert!(
+            c2.missing
+                .iter()
+                .any(|m| m.starts_with("python-fastapi/ws") && m.contains(flag.name())),
+            "{:?}",
+            c2.missing
+        );
+    }
 }
 
 /// "Within 2×" is tested: Node [180, 205, 230] against Python [95, 100, 105]
