@@ -628,6 +628,14 @@ pub fn window_result(
         achieved_rps: r.achieved_rate.min(r.delivered_rate),
         requests: r.successes,
         errors,
+        answered_errors: r
+            .errors
+            .iter()
+            .filter(|(kind, _)| {
+                !matches!(kind, load::ErrorKind::Timeout | load::ErrorKind::Overload)
+            })
+            .map(|(_, n)| n)
+            .sum(),
         latency: percentiles(&r.latency),
         service: percentiles(&r.service),
         light: light.map(percentiles),

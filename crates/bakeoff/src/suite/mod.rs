@@ -197,8 +197,13 @@ pub struct WindowResult {
     pub achieved_rps: f64,
     /// Requests answered without error (the ones in the histograms).
     pub requests: u64,
-    /// Requests that failed (connect, timeout, reset, parse, non-2xx status).
+    /// Requests that failed (connect, timeout, reset, parse, non-2xx status,
+    /// and overload: unsent or unanswered at the cutoff).
     pub errors: u64,
+    /// Of `errors`, those the server itself answered or refused: non-2xx
+    /// statuses, missed expectations, resets, connect and parse errors. Not
+    /// timeouts or overload: a slow server has those, a failing one these.
+    pub answered_errors: u64,
     /// From the intended send time (coordinated-omission corrected).
     pub latency: Percentiles,
     /// From the actual send.
@@ -249,11 +254,21 @@ pub struct WindowResult {
 
 impl WindowResult {
     pub fn error_rate(&self) -> f64 {
+        self.share(self.errors)
+    }
+
+    /// The share of the window's requests the server answered or refused with
+    /// an error ([`WindowResult::answered_errors`]).
+    pub fn answered_error_rate(&self) -> f64 {
+        self.share(self.answered_errors)
+    }
+
+    fn share(&self, n: u64) -> f64 {
         let total = self.requests + self.errors;
         if total == 0 {
             0.0
         } else {
-            self.errors as f64 / total as f64
+            n as f64 / total as f64
         }
     }
 }

@@ -83,6 +83,9 @@ pub struct Observed {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub error_rate: f64,
+    /// The share the server answered or refused with an error (not timed out,
+    /// not left unanswered): at half or more, it is failing, not slow.
+    pub answered_error_rate: f64,
     /// Median corrected latency of each third of the window, by intended time.
     pub trend_p50_ms: Option<[f64; 3]>,
     /// The generator could not keep its schedule: nothing is known above this rate.
@@ -324,6 +327,7 @@ pub async fn search_capacity(
         cancel,
         on_step,
         steps: Vec::new(),
+        answered_errors: Vec::new(),
         fails: Vec::new(),
         planned_end: Instant::now() + cfg.without_retries(),
         deadline: cfg.deadline.map(|d| Instant::now() + d),
@@ -362,6 +366,9 @@ struct Search<'a> {
     cancel: &'a CancellationToken,
     on_step: &'a mut (dyn FnMut(&SearchStep) + Send),
     steps: Vec<SearchStep>,
+    /// Each step's share of requests the server answered with errors
+    /// ([`Observed::answered_error_rate`]; not stored with the step).
+    answered_errors: Vec<f64>,
     /// Every rate that failed (a retest that passes looks for the next bound).
     fails: Vec<f64>,
     /// When the search's planned time runs out (its worst case, retries apart).
@@ -386,7 +393,7 @@ enum Unconfirmed {
 
 /// One window's verdict, after any retries of stalls.
 enum Attempt {
-    Judged(StepVerdict, Observed),
+    Judged(StepVerdict, Box<Observed>),
     /// Every attempt stalled.
     Stalled(String),
     /// The search's deadline came before the window could end.
@@ -424,7 +431,8 @@ impl Search<'_> {
                 }
             }
             Bracket::None => {
-                let (outcome, why) = nothing_passed(&self.steps, self.cfg.min_rps);
+                let (outcome, why) =
+                    nothing_passed(&self.steps, &self.answered_errors, self.cfg.min_rps);
                 out(outcome, None, Some(why), std::mem::take(&mut self.steps))
             }
             Bracket::GeneratorLimited { low, why } => out(
@@ -741,9 +749,10 @@ impl Search<'_> {
             };
             (self.on_step)(&step);
             self.steps.push(step);
+            self.answered_errors.push(o.answered_error_rate);
             self.drain(&o).await?;
             if verdict != StepVerdict::Stalled {
-                return Ok(Attempt::Judged(verdict, o));
+                return Ok(Attempt::Judged(verdict, Box::new(o)));
             }
             if retries >= self.cfg.max_retries {
                 return Ok(Attempt::Stalled(format!(

@@ -683,7 +683,8 @@ async fn a_standalone_search_ends_within_its_max_time() {
 }
 
 /// A server that answers with errors at every rate is failing, named with
-/// the lowest window's reasons; a slow one keeps "fails the SLO".
+/// the lowest window's reasons; a slow one keeps "fails the SLO", even when
+/// its window, stopped early, left most requests unanswered (overload).
 #[test]
 fn nothing_passed_tells_a_failing_server_from_a_slow_one() {
     let step = |target_rps: f64, error_rate: f64, reasons: &[&str]| SearchStep {
@@ -701,7 +702,7 @@ fn nothing_passed_tells_a_failing_server_from_a_slow_one() {
         step(50.0, 1.0, &["100.00% errors > 0.1%"]),
         step(1.0, 1.0, &["100.00% errors > 0.1%"]),
     ];
-    let (outcome, why) = nothing_passed(&failing, 1.0);
+    let (outcome, why) = nothing_passed(&failing, &[1.0, 1.0], 1.0);
     assert_eq!(outcome, TrialOutcome::Failing);
     assert!(
         why.starts_with(
@@ -710,21 +711,37 @@ fn nothing_passed_tells_a_failing_server_from_a_slow_one() {
         "{why}"
     );
     assert!(why.contains("failing, not slow"), "{why}");
-    // The rule is the lowest failed window's: errors at 50% are failing, just under are not.
-    let (outcome, _) = nothing_passed(&[step(1.0, FAILING_ERROR_RATE, &[])], 1.0);
-    assert_eq!(outcome, TrialOutcome::Failing);
-    let (outcome, _) = nothing_passed(&[step(1.0, 0.49, &[]), step(4.0, 1.0, &[])], 1.0);
-    assert_eq!(outcome, TrialOutcome::NoCapacity);
+    // The rule is the lowest failed window's: answered errors at 50% are
+    // failing, just under are not.
+    let one = [step(1.0, FAILING_ERROR_RATE, &[])];
+    assert_eq!(
+        nothing_passed(&one, &[FAILING_ERROR_RATE], 1.0).0,
+        TrialOutcome::Failing
+    );
+    let two = [step(1.0, 0.49, &[]), step(4.0, 1.0, &[])];
+    assert_eq!(
+        nothing_passed(&two, &[0.49, 1.0], 1.0).0,
+        TrialOutcome::NoCapacity
+    );
+    // 90% errors, all of them requests unanswered at an early stop: slow.
+    let stopped = [step(
+        1.0,
+        0.9,
+        &["90.00% errors > 0.1%", "p99 2000.0 ms > 100 ms"],
+    )];
+    let (outcome, why) = nothing_passed(&stopped, &[0.0], 1.0);
+    assert_eq!(outcome, TrialOutcome::NoCapacity, "{why}");
+    assert!(why.starts_with("fails the SLO even at 1.0 req/s"), "{why}");
     let slow = [step(1.0, 0.0, &["p99 180.0 ms > 100 ms"])];
     assert_eq!(
-        nothing_passed(&slow, 1.0),
+        nothing_passed(&slow, &[0.0], 1.0),
         (
             TrialOutcome::NoCapacity,
             "fails the SLO even at 1.0 req/s (p99 180.0 ms > 100 ms)".to_string()
         )
     );
     assert_eq!(
-        nothing_passed(&[], 1.0),
+        nothing_passed(&[], &[], 1.0),
         (
             TrialOutcome::NoCapacity,
             "fails the SLO even at 1.0 req/s".to_string()

@@ -51,6 +51,7 @@ pub fn observed(r: &WindowResult) -> Observed {
         p50_ms: r.latency.p50,
         p99_ms: r.latency.p99,
         error_rate: r.error_rate(),
+        answered_error_rate: r.answered_error_rate(),
         trend_p50_ms: r.trend_p50_ms,
         generator_limited: (!r.generator_valid).then(|| {
             r.generator_note
@@ -129,6 +130,9 @@ pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
         p50_ms: r.p50_ms,
         p99_ms: r.p99_ms,
         error_rate,
+        // Clients the server refused; a missing delivery may be a slow one's.
+        answered_error_rate: 1.0
+            - f64::from(r.connected.min(spec.clients)) / f64::from(spec.clients.max(1)),
         trend_p50_ms: r.trend_p50_ms,
         generator_limited: (!r.valid && all_joined).then(|| r.warnings.join("; ")),
         stalled: r.stalled.clone(),

@@ -355,11 +355,12 @@ impl ServerModel {
             generator = Some(format!("fell behind its schedule above {g:.0} req/s"));
         }
         let requests = (achieved * secs).round() as u64;
-        let mut errors = overload.round() as u64;
-        if let Some((r, f)) = self.errors_above.filter(|(r, _)| rate > *r) {
-            let _ = r;
-            errors += (requests as f64 * f).ceil() as u64;
-        }
+        // The server's own error answers, beside the overload a slow one has.
+        let answered_errors = self
+            .errors_above
+            .filter(|(r, _)| rate > *r)
+            .map_or(0, |(_, f)| (requests as f64 * f).ceil() as u64);
+        let errors = overload.round() as u64 + answered_errors;
         let pct = Percentiles {
             p50: trend[1],
             p90: (trend[1] + p99) / 2.0,
@@ -374,6 +375,7 @@ impl ServerModel {
             achieved_rps: achieved,
             requests,
             errors,
+            answered_errors,
             latency: pct,
             service: pct,
             light: None,

@@ -388,3 +388,26 @@ fn the_pool_follows_the_rate() {
     assert_eq!(d.connections(2_000.0), 400);
     assert_eq!(d.connections(1e6), 512);
 }
+
+/// A window's answered errors are the server's own (statuses, resets,
+/// refusals), not the timeouts and unanswered requests a slow server has.
+#[test]
+fn answered_errors_leave_out_timeouts_and_overload() {
+    use load::ErrorKind;
+    let r = load::LoadReport {
+        successes: 100,
+        errors: BTreeMap::from([
+            (ErrorKind::Overload, 600),
+            (ErrorKind::Timeout, 100),
+            (ErrorKind::Status, 150),
+            (ErrorKind::Reset, 40),
+            (ErrorKind::Connect, 10),
+        ]),
+        generator_wall_s: 1.0,
+        ..empty_report()
+    };
+    let w = window_result(&r, &[0, 1], StealLimit::default());
+    assert_eq!((w.errors, w.answered_errors), (900, 200));
+    assert!((w.error_rate() - 0.9).abs() < 1e-12);
+    assert!((w.answered_error_rate() - 0.2).abs() < 1e-12);
+}

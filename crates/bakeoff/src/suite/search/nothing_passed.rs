@@ -4,33 +4,42 @@
 
 use crate::model::{SearchStep, StepVerdict, TrialOutcome};
 
-/// A window with at least this share of errors is a failing server's.
+/// A window in which the server answered at least this share of its requests
+/// with errors is a failing server's.
 pub const FAILING_ERROR_RATE: f64 = 0.5;
 
-/// Whether the server of this window was failing rather than slow: it
-/// answered at least [`FAILING_ERROR_RATE`] of its requests with errors.
-pub fn is_failing(step: &SearchStep) -> bool {
-    step.error_rate >= FAILING_ERROR_RATE
+/// Whether the server of a window was failing rather than slow, from the
+/// share of its requests it answered or refused with an error. Timeouts and
+/// requests unanswered at the cutoff do not count: a slow server's window,
+/// stopped early with its p99 decided, may leave most of them unanswered.
+pub fn is_failing(answered_error_rate: f64) -> bool {
+    answered_error_rate >= FAILING_ERROR_RATE
 }
 
 /// The outcome and reason of a search no rate passed, from its lowest failed
-/// window (none: `min_rps` was never reached).
-pub(super) fn nothing_passed(steps: &[SearchStep], min_rps: f64) -> (TrialOutcome, String) {
+/// window (none: `min_rps` was never reached). `answered[i]` is step `i`'s
+/// share of requests the server answered with errors.
+pub(super) fn nothing_passed(
+    steps: &[SearchStep],
+    answered: &[f64],
+    min_rps: f64,
+) -> (TrialOutcome, String) {
     let lowest = steps
         .iter()
-        .filter(|s| s.verdict == StepVerdict::Fail)
-        .min_by(|a, b| a.target_rps.total_cmp(&b.target_rps));
-    let Some(step) = lowest else {
+        .zip(answered.iter().copied().chain(std::iter::repeat(0.0)))
+        .filter(|(s, _)| s.verdict == StepVerdict::Fail)
+        .min_by(|(a, _), (b, _)| a.target_rps.total_cmp(&b.target_rps));
+    let Some((step, answered)) = lowest else {
         return (
             TrialOutcome::NoCapacity,
             format!("fails the SLO even at {min_rps:.1} req/s"),
         );
     };
     let why = step.reasons.join("; ");
-    if is_failing(step) {
+    if is_failing(answered) {
         let why = format!(
             "answered {:.0}% of its requests with errors even at {:.1} req/s ({why}): the server is failing, not slow; its log may say why",
-            step.error_rate * 100.0,
+            answered * 100.0,
             step.target_rps
         );
         (TrialOutcome::Failing, why)
