@@ -82,7 +82,7 @@ async fn the_measured_window_begins_after_the_warmup() {
         from - before,
         r.elapsed
     );
-    assert!(r.elapsed == Duration::from_millis(500), "{:?}", r.elapsed);
+    assert_eq!(r.elapsed, Duration::from_millis(500));
 }
 
 /// Open-loop answers are collected on 1 ms ticks but timed by the kernel's

@@ -144,11 +144,17 @@ impl CellState {
             .or_else(|| median.is_none().then(|| lowest_fail(false)).flatten())
     }
 
-    /// No basis for the equal-load rate and no clean trial: the rate was set
-    /// without this contender, and may be past what it sustains
-    /// ([`Flag::EqualLoadUnbased`]).
-    pub(super) fn equal_load_unbased(&self) -> bool {
-        self.median_capacity().is_none() && self.equal_load_basis().is_none()
+    /// Whether an equal-load window at `rate` would rest on nothing this
+    /// contender showed: no capacity, no basis for the rate, and no
+    /// generator-limited trial that sustained `rate` or more (its lower bound
+    /// is a rate the server kept up with) ([`Flag::EqualLoadUnbased`]).
+    pub(super) fn equal_load_unbased(&self, rate: f64) -> bool {
+        self.median_capacity().is_none()
+            && self.equal_load_basis().is_none()
+            && !self.trials.iter().any(|t| {
+                t.outcome == TrialOutcome::GeneratorLimited
+                    && t.capacity_rps.is_some_and(|low| low >= rate)
+            })
     }
 
     /// Flag and explain the trials that are not samples, one line per outcome.
@@ -565,7 +571,10 @@ mod tests {
         let limited = trial(0, Some(700.0), TrialOutcome::GeneratorLimited);
         st.trials = vec![limited];
         assert_eq!(st.equal_load_basis(), None);
-        assert!(st.equal_load_unbased());
+        // Its lower bound is a rate it sustained: a window at or below it
+        // rests on that, one above it on nothing.
+        assert!(!st.equal_load_unbased(350.0) && !st.equal_load_unbased(700.0));
+        assert!(st.equal_load_unbased(701.0));
         // No sample: the lowest clean failure of any window, of any trial;
         // a stalled window is no failure.
         let mut noisy = trial(1, None, TrialOutcome::MachineNoisy);
@@ -577,7 +586,7 @@ mod tests {
         ];
         st.trials.push(noisy);
         assert_eq!(st.equal_load_basis(), Some(1_300.0));
-        assert!(!st.equal_load_unbased());
+        assert!(!st.equal_load_unbased(1_000.0));
         // A truncated trial's long failure still comes first.
         st.trials.push(t);
         assert_eq!(st.equal_load_basis(), Some(1_200.0));
@@ -587,6 +596,6 @@ mod tests {
         none.steps = vec![step(StepPhase::Ramp, 1.0, StepVerdict::Fail)];
         st.trials = vec![none];
         assert_eq!(st.equal_load_basis(), None);
-        assert!(!st.equal_load_unbased(), "a clean trial: capacity 0");
+        assert!(!st.equal_load_unbased(1_000.0), "a clean trial: capacity 0");
     }
 }

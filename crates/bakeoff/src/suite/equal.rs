@@ -65,13 +65,15 @@ const REUSE_WITHIN: (f64, f64) = (0.25, 0.75);
 impl EqualRates {
     pub(super) fn of(cells: &BTreeMap<CellKey, CellState>, plan: &Plan) -> EqualRates {
         let mut lowest: BTreeMap<RateKey, f64> = BTreeMap::new();
-        let mut unbased: Vec<RateKey> = Vec::new();
+        // Cells that do not lower the rate: a reused one must not be
+        // unbased for any of them.
+        let mut without: Vec<(RateKey, &CellState)> = Vec::new();
         for (key, st) in cells {
             if st.failed.is_some() || st.skipped.is_some() {
                 continue;
             }
-            if st.equal_load_unbased() {
-                unbased.push(rate_key(plan, key));
+            if st.median_capacity().is_none() && st.equal_load_basis().is_none() {
+                without.push((rate_key(plan, key), st));
             }
             let Some(m) = st.equal_load_basis() else {
                 continue;
@@ -84,10 +86,12 @@ impl EqualRates {
             lowest
                 .into_iter()
                 .map(|(k, low)| {
-                    let reused = previous.filter(|_| !unbased.contains(&k)).and_then(|p| {
+                    let reused = previous.and_then(|p| {
                         let rps = *p.rates.get(&k)?;
-                        (REUSE_WITHIN.0 * low..=REUSE_WITHIN.1 * low)
-                            .contains(&rps)
+                        let vouched = !without
+                            .iter()
+                            .any(|(wk, st)| *wk == k && st.equal_load_unbased(rps));
+                        (vouched && (REUSE_WITHIN.0 * low..=REUSE_WITHIN.1 * low).contains(&rps))
                             .then_some(EqualRate {
                                 rps,
                                 reused_from: Some(p.run_id),
@@ -206,7 +210,7 @@ mod tests {
         // 500 is within a quarter and three quarters of 800: reused.
         assert_eq!(rate(&cells).reused_from, Some(7));
         cells.insert(key("b"), cell(trial(None, TrialOutcome::MachineNoisy)));
-        assert!(cells[&key("b")].equal_load_unbased());
+        assert!(cells[&key("b")].equal_load_unbased(500.0));
         assert_eq!(
             rate(&cells),
             EqualRate {
@@ -214,6 +218,10 @@ mod tests {
                 reused_from: None
             }
         );
+        // A generator-limited contender that sustained 600 vouches for 500.
+        let limited = trial(Some(600.0), TrialOutcome::GeneratorLimited);
+        cells.insert(key("b"), cell(limited));
+        assert_eq!(rate(&cells).reused_from, Some(7));
     }
 
     #[test]

@@ -22,7 +22,7 @@ impl PlanExecution<'_> {
             return Ok(());
         };
         let rate = equal.rps;
-        if self.state(key).equal_load_unbased() {
+        if self.state(key).equal_load_unbased(rate) {
             // Its window runs, for what it shows, but may overload it.
             self.state(key).flag(
                 Flag::EqualLoadUnbased,
