@@ -429,6 +429,28 @@ async fn websocket_fan_out_delivers_every_message_to_every_client() {
     assert!(r.valid, "{:?}", r.warnings);
 }
 
+/// A message larger than a client's read buffer (8 KiB) still arrives whole:
+/// the buffer is small for the cost of reading, not a limit on frames.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_messages_larger_than_the_read_buffer_are_delivered() {
+    let srv = server::ws_room().await;
+    let url = url::Url::parse(&format!("ws://{}/ws", srv.addr)).unwrap();
+    let cfg = bakeoff_load::ws::WsConfig {
+        clients: 3,
+        rate: 40.0,
+        duration: Duration::from_millis(500),
+        message_bytes: 100_000,
+        ..bakeoff_load::ws::WsConfig::new(url)
+    };
+    let r = bakeoff_load::ws::run(cfg, CancellationToken::new())
+        .await
+        .unwrap();
+    assert!((18..=21).contains(&r.sent), "sent {}", r.sent);
+    assert_eq!(r.deliveries, r.sent * 3, "{:?} {:?}", r.errors, r.warnings);
+    assert_eq!(r.latency.len(), r.deliveries);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+}
+
 /// The settle's messages go out at the rate but count nowhere: the window's
 /// sends, deliveries and latencies are its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

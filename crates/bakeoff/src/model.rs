@@ -653,6 +653,16 @@ impl Cell {
         })
     }
 
+    /// The equal-load memory verdicts read: a stall does not change a memory
+    /// sample (an `equal-load-stalled` cell's counts), but a rate above what
+    /// the cell sustains may, an overloaded server holding its queue
+    /// ([`Flag::EqualLoadUnbased`]).
+    pub fn verdict_equal_load_memory(&self) -> Option<&EqualLoad> {
+        self.equal_load
+            .as_ref()
+            .filter(|_| !self.flags.contains(&Flag::EqualLoadUnbased))
+    }
+
     /// The capacity, unless the cell is left out of verdicts.
     pub fn verdict_capacity(&self) -> Option<Estimate> {
         self.capacity.filter(|_| self.out_of_verdicts().is_none())

@@ -131,6 +131,7 @@ fn config(start: f64) -> SearchConfig {
         max_confirms: 3,
         max_drain: Duration::from_secs(2),
         deadline: None,
+        unit: "req/s",
     }
 }
 
@@ -298,7 +299,7 @@ async fn a_generator_stopped_near_the_capacity_stalls_the_window_not_fails_it() 
         .await
         .expect("window");
     stopper.wait().expect("stopper");
-    let (verdict, reasons) = judge(&o, rate, 100.0);
+    let (verdict, reasons) = judge(&o, rate, 100.0, "req/s");
     assert_eq!(verdict, StepVerdict::Stalled, "{reasons:?}: {o:#?}");
     // The late sends stall it, unless the hypervisor's steal did first.
     let why = o.stalled.unwrap_or_default();

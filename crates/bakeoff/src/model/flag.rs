@@ -29,7 +29,8 @@ pub enum Flag {
     /// WebSocket point): those figures are left out of verdicts.
     EqualLoadStalled,
     /// The equal-load rate was set without this cell's capacity (no clean
-    /// trial, no failed window): its figures there are left out of verdicts.
+    /// trial, no failed window), or the cell met the SLO at no rate: its
+    /// figures there are left out of verdicts.
     EqualLoadUnbased,
     /// A trial's server answered mostly with errors even at the lowest rate:
     /// it is failing, not slow, and the cell is left out of verdicts.

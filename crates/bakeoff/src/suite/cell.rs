@@ -145,20 +145,21 @@ impl CellState {
     }
 
     /// Whether an equal-load window at `rate` would rest on nothing this
-    /// contender showed: no capacity, no basis for the rate, and no
-    /// generator-limited trial that sustained `rate` or more (its lower bound
-    /// is a rate the server kept up with) ([`Flag::EqualLoadUnbased`]).
+    /// contender showed: no basis for the rate (no capacity, or a capacity of
+    /// 0: it met the SLO at no rate, so any window is above what it sustains),
+    /// and no generator-limited trial that sustained `rate` or more (its lower
+    /// bound is a rate the server kept up with) ([`Flag::EqualLoadUnbased`]).
     pub(super) fn equal_load_unbased(&self, rate: f64) -> bool {
-        self.median_capacity().is_none()
-            && self.equal_load_basis().is_none()
+        self.equal_load_basis().is_none()
             && !self.trials.iter().any(|t| {
                 t.outcome == TrialOutcome::GeneratorLimited
                     && t.capacity_rps.is_some_and(|low| low >= rate)
             })
     }
 
-    /// Flag and explain the trials that are not samples, one line per outcome.
-    fn flag_unsampled_trials(&mut self) {
+    /// Flag and explain the trials that are not samples, one line per
+    /// outcome; `unit` is what the workload's rate counts.
+    fn flag_unsampled_trials(&mut self, unit: &str) {
         let total = self.trials.len();
         // A machine-noisy trial is the machine's: the clean trials stand for
         // the cell unless a lower bound or a failing server keeps it out
@@ -205,7 +206,7 @@ impl CellState {
                 .map(|t| {
                     let bound = t
                         .capacity_rps
-                        .map(|c| format!(" at ≥ {c:.0} rps"))
+                        .map(|c| format!(" at ≥ {c:.0} {unit}"))
                         .unwrap_or_default();
                     let note = t
                         .note
@@ -237,7 +238,7 @@ impl CellState {
         self.done = true;
         let samples = self.samples();
         let capacity = stats::estimate(&samples);
-        self.flag_unsampled_trials();
+        self.flag_unsampled_trials(key.workload.rate_unit());
         if let Some(e) = capacity {
             if e.noisy {
                 self.flag(
@@ -465,11 +466,26 @@ mod tests {
             .find(|n| n.starts_with("1 of 4 trials truncated"))
             .expect("a note on the truncated trial");
         assert!(
-            truncated.contains("trial 2 at ≥ 700 rps: note 1"),
+            truncated.contains("trial 2 at ≥ 700 req/s: note 1"),
             "{truncated}"
         );
         assert!(cell.out_of_verdicts().is_some());
         assert!(cell.verdict_capacity().is_none());
+        // A fan-out search's rate counts messages.
+        st.done = false;
+        st.notes.clear();
+        let ws = CellKey {
+            workload: Workload::Ws,
+            ..key()
+        };
+        let cell = st.finish(&ws, None, 4);
+        assert!(
+            cell.notes
+                .iter()
+                .any(|n| n.contains("trial 2 at ≥ 700 msg/s: note 1")),
+            "{:?}",
+            cell.notes
+        );
     }
 
     /// A machine-noisy trial is the machine's: the clean trials stand for the
@@ -596,6 +612,7 @@ mod tests {
         none.steps = vec![step(StepPhase::Ramp, 1.0, StepVerdict::Fail)];
         st.trials = vec![none];
         assert_eq!(st.equal_load_basis(), None);
-        assert!(!st.equal_load_unbased(1_000.0), "a clean trial: capacity 0");
+        // Its window is above what it sustains at the SLO (any rate is).
+        assert!(st.equal_load_unbased(1_000.0), "a clean trial: capacity 0");
     }
 }

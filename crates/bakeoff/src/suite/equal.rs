@@ -72,7 +72,7 @@ impl EqualRates {
             if st.failed.is_some() || st.skipped.is_some() {
                 continue;
             }
-            if st.median_capacity().is_none() && st.equal_load_basis().is_none() {
+            if st.equal_load_basis().is_none() {
                 without.push((rate_key(plan, key), st));
             }
             let Some(m) = st.equal_load_basis() else {

@@ -132,6 +132,41 @@ async fn an_equal_load_rate_set_without_a_contenders_capacity_is_flagged() {
     assert!(a.verdict_equal_load().is_some());
 }
 
+/// A contender that met the SLO at no rate (capacity 0) does not lower the
+/// equal-load rate, and its window there is above what it sustains: flagged,
+/// its figures out of verdicts, the note saying why.
+#[tokio::test(start_paused = true)]
+async fn a_contender_without_a_rate_meeting_the_slo_is_flagged_at_equal_load() {
+    let mut h = Harness::new(vec![
+        ("a", fc(800.0)),
+        ("b", FakeContender::new(ServerModel::knee(0.1))),
+    ]);
+    let p = plan(vec![spec("a"), spec("b")], &["json"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let b = h.cell("b", "json");
+    assert_eq!(
+        b.capacity.as_ref().map(|e| e.center()),
+        Some(0.0),
+        "{:?}",
+        b.trials
+    );
+    let rate = b
+        .equal_load
+        .as_ref()
+        .expect("its window still runs")
+        .target_rps;
+    assert!(rate >= 200.0, "half of a's capacity, not b's floor: {rate}");
+    assert!(b.flags.contains(&Flag::EqualLoadUnbased), "{:?}", b.flags);
+    let note = format!(
+        "the equal-load rate {rate} req/s is above what this contender sustains: its clean trials met the SLO at no rate"
+    );
+    assert!(b.notes.contains(&note), "{:?}", b.notes);
+    assert!(b.verdict_equal_load().is_none());
+    let a = h.cell("a", "json");
+    assert!(!a.flags.contains(&Flag::EqualLoadUnbased), "{:?}", a.flags);
+    assert_eq!(a.equal_load.as_ref().unwrap().target_rps, rate);
+}
+
 /// A contender whose confirmation windows the machine stalled has no
 /// capacity, but its clean search windows failed: the lowest of them bounds
 /// the equal-load rate, which then sits below what it sustains, unflagged.

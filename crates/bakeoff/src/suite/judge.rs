@@ -4,15 +4,22 @@
 
 use std::time::Duration;
 
-use super::search::{Observed, MAX_ERROR_RATE, MIN_ACHIEVED_RATIO};
+use super::search::{is_failing, Observed, MAX_ERROR_RATE, MIN_ACHIEVED_RATIO};
 use crate::model::StepVerdict;
 
 /// Judge one window against its target and the SLO: the verdict and why.
-pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<String>) {
-    if let Some(why) = &o.stalled {
+/// `unit` is what the rate counts ("req/s", "msg/s").
+///
+/// A window the machine stalled, or the generator limited, says nothing about
+/// the server, unless the server answered most of it with errors (statuses,
+/// resets, refusals: [`is_failing`]): late or bunched sends slow a server, they
+/// do not make it answer 500, so such a window fails as the server's.
+pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64, unit: &str) -> (StepVerdict, Vec<String>) {
+    let failing = is_failing(o.answered_error_rate);
+    if let Some(why) = o.stalled.as_ref().filter(|_| !failing) {
         return (StepVerdict::Stalled, vec![why.clone()]);
     }
-    if let Some(why) = &o.generator_limited {
+    if let Some(why) = o.generator_limited.as_ref().filter(|_| !failing) {
         return (StepVerdict::GeneratorLimited, vec![why.clone()]);
     }
     let mut reasons = Vec::new();
@@ -29,7 +36,7 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<St
     let one_request = 1.0 / o.duration.as_secs_f64().max(1e-3);
     if o.achieved < MIN_ACHIEVED_RATIO * target - one_request {
         reasons.push(format!(
-            "achieved {:.0} of {target:.0} req/s (< {:.0}%)",
+            "achieved {:.0} of {target:.0} {unit} (< {:.0}%)",
             o.achieved,
             MIN_ACHIEVED_RATIO * 100.0
         ));
@@ -49,6 +56,13 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64) -> (StepVerdict, Vec<St
                 .map(|g| format!(" (latency rising {:.0} ms per s)", g * 1000.0))
                 .unwrap_or_default()
         ));
+    }
+    if failing {
+        if let Some(why) = o.stalled.as_ref().or(o.generator_limited.as_ref()) {
+            reasons.push(format!(
+                "the server's errors, though {why}: a machine slows a server, it does not make it answer errors"
+            ));
+        }
     }
     if reasons.is_empty() {
         (StepVerdict::Pass, reasons)

@@ -165,6 +165,8 @@ pub struct SearchConfig {
     /// and retries included): no window starts that cannot end before it,
     /// and one still running at it is stopped. A search it ends is truncated.
     pub deadline: Option<Duration>,
+    /// What a rate counts, in notes: "req/s", or "msg/s" for ws.
+    pub unit: &'static str,
 }
 
 impl SearchConfig {
@@ -186,13 +188,16 @@ impl SearchConfig {
     /// Windows keep a floor at any scale: shorter ones hold too few requests
     /// per third to see a queue grow, and the budget holds its windows.
     pub fn for_plan(plan: &Plan, workload: &Workload, first: bool) -> Self {
-        SearchConfig::from_phases(
-            &plan.phases,
-            |d| plan.scaled(d),
-            plan.slo_p99_ms,
-            SearchConfig::start_rate(workload),
-            first,
-        )
+        SearchConfig {
+            unit: workload.rate_unit(),
+            ..SearchConfig::from_phases(
+                &plan.phases,
+                |d| plan.scaled(d),
+                plan.slo_p99_ms,
+                SearchConfig::start_rate(workload),
+                first,
+            )
+        }
     }
 
     /// A search outside a run (`bakeoff load --find-capacity`): the standard
@@ -257,6 +262,7 @@ impl SearchConfig {
             // The server's queue drains at its own pace, whatever the scale.
             max_drain: p.max_drain,
             deadline: None,
+            unit: "req/s",
         }
     }
 
@@ -431,8 +437,12 @@ impl Search<'_> {
                 }
             }
             Bracket::None => {
-                let (outcome, why) =
-                    nothing_passed(&self.steps, &self.answered_errors, self.cfg.min_rps);
+                let (outcome, why) = nothing_passed(
+                    &self.steps,
+                    &self.answered_errors,
+                    self.cfg.min_rps,
+                    self.cfg.unit,
+                );
                 out(outcome, None, Some(why), std::mem::take(&mut self.steps))
             }
             Bracket::GeneratorLimited { low, why } => out(
@@ -530,7 +540,8 @@ impl Search<'_> {
                 }
                 Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
                     generator_note = Some(format!(
-                        "the load generator could not sustain {rate:.0} req/s ({}); the capacity is at least the highest rate that passed",
+                        "the load generator could not sustain {rate:.0} {} ({}); the capacity is at least the highest rate that passed",
+                        cfg.unit,
                         o.generator_limited.as_deref().unwrap_or("fell behind")
                     ));
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
@@ -560,7 +571,10 @@ impl Search<'_> {
                     if l >= cfg.max_rps {
                         return Ok(truncated(
                             Some(l),
-                            format!("passed at the search ceiling of {:.0} req/s", cfg.max_rps),
+                            format!(
+                                "passed at the search ceiling of {:.0} {}",
+                                cfg.max_rps, cfg.unit
+                            ),
                         ));
                     }
                     let factor = if retested {
@@ -641,14 +655,16 @@ impl Search<'_> {
                 // (a truncated "lower bound" would keep the cell out).
                 Attempt::Stalled(why) => {
                     let why = match held {
-                        Some(h) => format!("{why}; a confirmation window had held {h:.0} req/s"),
+                        Some(h) => {
+                            format!("{why}; a confirmation window had held {h:.0} {}", cfg.unit)
+                        }
                         None => why,
                     };
                     return Ok(Err(Unconfirmed::Stalled(why)));
                 }
                 Attempt::OutOfTime(why) => {
                     let why = match held {
-                        Some(h) => format!("{why}; the capacity is at least {h:.0} req/s, which held a confirmation window"),
+                        Some(h) => format!("{why}; the capacity is at least {h:.0} {}, which held a confirmation window", cfg.unit),
                         None => why,
                     };
                     return Ok(Err(Unconfirmed::Short { low: held, why }));
@@ -674,7 +690,8 @@ impl Search<'_> {
                     return Ok(Err(Unconfirmed::GeneratorLimited {
                         low: held,
                         why: format!(
-                            "the load generator could not hold {rate:.0} req/s for a confirmation window ({}); the capacity is at least the highest rate that held one",
+                            "the load generator could not hold {rate:.0} {} for a confirmation window ({}); the capacity is at least the highest rate that held one",
+                            cfg.unit,
                             o.generator_limited.as_deref().unwrap_or("fell behind")
                         ),
                     }));
@@ -700,11 +717,13 @@ impl Search<'_> {
         }
         let why = match (held, broke) {
             (Some(h), Some(b)) => format!(
-                "{tries} confirmation windows left {h:.0}–{b:.0} req/s wider than the {:.0}% resolution; the capacity is at least {h:.0}",
+                "{tries} confirmation windows left {h:.0}–{b:.0} {} wider than the {:.0}% resolution; the capacity is at least {h:.0}",
+                cfg.unit,
                 res * 100.0
             ),
             _ => format!(
-                "no confirmation window passed ({tries} tried, from {candidate:.0} req/s down)"
+                "no confirmation window passed ({tries} tried, from {candidate:.0} {} down)",
+                cfg.unit
             ),
         };
         Ok(Err(Unconfirmed::Short { low: held, why }))
@@ -721,7 +740,7 @@ impl Search<'_> {
             let Some(o) = self.run_window(probe).await? else {
                 return Ok(Attempt::OutOfTime(self.out_of_time()));
             };
-            let (verdict, mut reasons) = judge(&o, probe.rate, self.cfg.slo_p99_ms);
+            let (verdict, mut reasons) = judge(&o, probe.rate, self.cfg.slo_p99_ms, self.cfg.unit);
             if o.generator_threads > 1 {
                 reasons.push(format!(
                     "driven by {} generator threads: one was at its limit",
@@ -756,8 +775,9 @@ impl Search<'_> {
             }
             if retries >= self.cfg.max_retries {
                 return Ok(Attempt::Stalled(format!(
-                    "no clean window at {:.0} req/s in {} attempts: {}",
+                    "no clean window at {:.0} {} in {} attempts: {}",
                     probe.rate,
+                    self.cfg.unit,
                     retries + 1,
                     o.stalled.unwrap_or_default()
                 )));

@@ -533,7 +533,10 @@ fn claim4_memory(run: &Run) -> ClaimResult {
         let min_rss = |lang: &Language| {
             cells_of(run, w, lang)
                 .into_iter()
-                .filter_map(|c| c.equal_load.as_ref().map(|e| (c, e.rss_mean_bytes as f64)))
+                .filter_map(|c| {
+                    c.verdict_equal_load_memory()
+                        .map(|e| (c, e.rss_mean_bytes as f64))
+                })
                 .filter(|(_, r)| *r > 0.0)
                 .min_by(|a, b| a.1.total_cmp(&b.1))
         };

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use bakeoff::model::{Cell, CellStatus, Run, RunStatus};
+use bakeoff::model::{Cell, CellStatus, Flag, Run, RunStatus, TrialOutcome};
 use bakeoff::store::Store;
 use bakeoff::workload::Workload;
 
@@ -173,6 +173,45 @@ fn a_crash_mid_measurement_fails_the_cell_with_the_exit_status() {
         "the log tail is kept: {reason}"
     );
     assert!(cell(&run, "fault-steady").status.is_ok(), "{:?}", run.cells);
+    marker.assert_no_orphans(Duration::from_secs(10));
+}
+
+/// A server that passes verification and then answers 500 to every request
+/// is failing, not slow: its cell is measured (not a failed launch), each
+/// trial ends `failing` with no sample, the cell is flagged and has no
+/// capacity (never a 0 that verdicts would count).
+#[test]
+fn a_server_answering_only_errors_under_load_is_failing_not_slow() {
+    let marker = Marker::new();
+    let area = Area::new();
+    // Its search steps down to 1 req/s, whose windows need seconds to hold a
+    // few requests: a scaled-down run's time limit ends it truncated first.
+    let done = run_bounded(
+        &mut area.run_cmd(&marker, &["errors-mid"], "1"),
+        Duration::from_secs(240),
+    );
+    assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
+    assert_eq!(done.code(), Some(0), "stderr: {}", done.stderr);
+    let run = area.latest();
+    let c = cell(&run, "fault-errors-mid");
+    assert!(
+        c.status.is_ok(),
+        "measured, not a failed launch: {:?}",
+        c.status
+    );
+    assert!(!c.trials.is_empty());
+    // A stalling machine does not hide it: no stall makes a server answer 500.
+    for t in &c.trials {
+        assert_eq!(t.outcome, TrialOutcome::Failing, "{:?}", t.note);
+        assert_eq!(t.capacity_rps, None);
+    }
+    assert!(
+        c.capacity.is_none(),
+        "no 0 that verdicts count: {:?}",
+        c.capacity
+    );
+    assert!(c.flags.contains(&Flag::Failing), "{:?}", c.flags);
+    assert!(done.stdout.contains("failing"), "{}", done.stdout);
     marker.assert_no_orphans(Duration::from_secs(10));
 }
 

@@ -355,11 +355,13 @@ impl ServerModel {
             generator = Some(format!("fell behind its schedule above {g:.0} req/s"));
         }
         let requests = (achieved * secs).round() as u64;
-        // The server's own error answers, beside the overload a slow one has.
+        // The server's own error answers, beside the overload a slow one has:
+        // a share of every request sent, as errors are answered at once, even
+        // in a window whose other answers the stall or the backlog held up.
         let answered_errors = self
             .errors_above
             .filter(|(r, _)| rate > *r)
-            .map_or(0, |(_, f)| (requests as f64 * f).ceil() as u64);
+            .map_or(0, |(_, f)| (sent.ceil() * f).ceil() as u64);
         let errors = overload.round() as u64 + answered_errors;
         let pct = Percentiles {
             p50: trend[1],

@@ -24,10 +24,12 @@ impl PlanExecution<'_> {
         let rate = equal.rps;
         if self.state(key).equal_load_unbased(rate) {
             // Its window runs, for what it shows, but may overload it.
-            self.state(key).flag(
-                Flag::EqualLoadUnbased,
-                format!("the equal-load rate {rate} req/s was set without this contender's capacity (no clean trial); it may be above what it sustains"),
-            );
+            let why = if self.state(key).median_capacity() == Some(0.0) {
+                format!("the equal-load rate {rate} req/s is above what this contender sustains: its clean trials met the SLO at no rate")
+            } else {
+                format!("the equal-load rate {rate} req/s was set without this contender's capacity (no clean trial); it may be above what it sustains")
+            };
+            self.state(key).flag(Flag::EqualLoadUnbased, why);
         }
         if let Some(run) = equal.reused_from {
             self.state(key).notes.push(format!(

@@ -18,11 +18,12 @@ pub fn is_failing(answered_error_rate: f64) -> bool {
 
 /// The outcome and reason of a search no rate passed, from its lowest failed
 /// window (none: `min_rps` was never reached). `answered[i]` is step `i`'s
-/// share of requests the server answered with errors.
+/// share of requests the server answered with errors; `unit` what a rate counts.
 pub(super) fn nothing_passed(
     steps: &[SearchStep],
     answered: &[f64],
     min_rps: f64,
+    unit: &str,
 ) -> (TrialOutcome, String) {
     let lowest = steps
         .iter()
@@ -32,19 +33,22 @@ pub(super) fn nothing_passed(
     let Some((step, answered)) = lowest else {
         return (
             TrialOutcome::NoCapacity,
-            format!("fails the SLO even at {min_rps:.1} req/s"),
+            format!("fails the SLO even at {min_rps:.1} {unit}"),
         );
     };
     let why = step.reasons.join("; ");
     if is_failing(answered) {
         let why = format!(
-            "answered {:.0}% of its requests with errors even at {:.1} req/s ({why}): the server is failing, not slow; its log may say why",
+            "answered {:.0}% of its requests with errors even at {:.1} {unit} ({why}): the server is failing, not slow; its log may say why",
             answered * 100.0,
             step.target_rps
         );
         (TrialOutcome::Failing, why)
     } else {
-        let why = format!("fails the SLO even at {:.1} req/s ({why})", step.target_rps);
+        let why = format!(
+            "fails the SLO even at {:.1} {unit} ({why})",
+            step.target_rps
+        );
         (TrialOutcome::NoCapacity, why)
     }
 }

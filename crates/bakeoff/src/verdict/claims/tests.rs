@@ -539,3 +539,41 @@ fn version_claims_correct_for_their_many_pairs() {
     assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
     assert!(r.reason.contains("86%"), "{}", r.reason);
 }
+
+/// Memory at equal load is compared as a stalled window's is (a stall does
+/// not change it), but not at a rate above what the cell sustains: an
+/// overloaded server holds its queue. Such a cell's RSS is no evidence.
+#[test]
+fn memory_above_a_cells_capacity_is_no_evidence() {
+    let mut run = fixture::run();
+    let tiny = 1 << 20;
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.workload == Workload::Json && c.contender.starts_with("python"))
+    {
+        c.equal_load.as_mut().unwrap().rss_mean_bytes = tiny;
+        c.flags.push(Flag::EqualLoadUnbased);
+    }
+    let c4 = check_all(&run).into_iter().find(|c| c.id == 4).unwrap();
+    assert!(
+        !c4.evidence.iter().any(|e| e.value == tiny as f64),
+        "{:?}",
+        c4.evidence
+    );
+    // A stalled equal-load window's memory still counts.
+    for c in run
+        .cells
+        .iter_mut()
+        .filter(|c| c.flags.contains(&Flag::EqualLoadUnbased))
+    {
+        c.flags.retain(|f| *f != Flag::EqualLoadUnbased);
+        c.flags.push(Flag::EqualLoadStalled);
+    }
+    let c4 = check_all(&run).into_iter().find(|c| c.id == 4).unwrap();
+    assert!(
+        c4.evidence.iter().any(|e| e.value == tiny as f64),
+        "{:?}",
+        c4.evidence
+    );
+}
