@@ -49,7 +49,7 @@
 //!   and contract endpoints in `workload/mod.rs` (a new endpoint is a
 //!   `model::Endpoint` variant, its check in `workload/verify`).
 //!   The compiler then names each exhaustive match that must decide about it:
-//!   its start rate (`suite::search`), the profiles that run it (`suite::plan`)
+//!   its start rate (`suite::search::config`), the profiles that run it (`suite::plan`)
 //!   and its report kind (`report::summary`). A name bakeoff does not define
 //!   reads back as `Workload::Custom`, so stores stay readable.
 //! - **A user's own workload** needs no code: a contender's `[[workloads]]`

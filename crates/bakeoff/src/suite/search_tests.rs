@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::suite::fakes::{FakeDriver, ServerModel};
+use crate::suite::plan::Plan;
 use crate::suite::windows::HttpWindows;
+use crate::workload::Workload;
 
 fn cfg(workload: Workload) -> SearchConfig {
     SearchConfig {

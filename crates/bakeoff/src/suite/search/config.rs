@@ -1,0 +1,190 @@
+//! The search's configuration: its rules' parameters (ramp, resolution,
+//! windows, confirmation, retries, budget) from a profile's phases, for a
+//! run's cell or a standalone `load --find-capacity`, and the time the
+//! search may take at most, which the plan's budget adds up.
+
+use std::time::Duration;
+
+use super::{MIN_WINDOW_REQUESTS, STANDALONE_MIN_TIME};
+use crate::suite::plan::{Phases, Plan, Profile};
+use crate::suite::Warmup;
+use crate::workload::Workload;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchConfig {
+    pub slo_p99_ms: f64,
+    pub start_rps: f64,
+    /// Multiplier of the ramp before the first failure above a pass.
+    pub ramp_factor: f64,
+    /// The largest step after it (≤ 2).
+    pub narrow_factor: f64,
+    pub min_rps: f64,
+    pub max_rps: f64,
+    /// Bisect until high ÷ low ≤ 1 + resolution.
+    pub resolution: f64,
+    /// Search windows at most (retries of stalled windows and confirmations apart).
+    pub max_steps: u32,
+    /// Re-runs of a stalled window, per step.
+    pub max_retries: u32,
+    /// No search window starts after this much time past the first one.
+    pub budget: Duration,
+    /// Warm-up before the first window (a workload's warm-up).
+    pub first_warmup: Warmup,
+    /// Settle time before every later window.
+    pub settle: Duration,
+    /// A search window lasts `target_requests / rate`, clamped to these bounds.
+    pub step_min: Duration,
+    pub step_max: Duration,
+    pub target_requests: u32,
+    /// The confirmation window's length.
+    pub confirm: Duration,
+    /// Confirmation windows' worth of running time at most (each failure
+    /// steps down; an abandoned one costs what it ran), and twice as many
+    /// windows at most.
+    pub max_confirms: u32,
+    /// The longest wait for an overloaded server to work off its queue.
+    pub max_drain: Duration,
+    /// The longest the whole search may take, from its start (warm-up, drains
+    /// and retries included): no window starts that cannot end before it,
+    /// and one still running at it is stopped. A search it ends is truncated.
+    pub deadline: Option<Duration>,
+    /// What a rate counts, in notes: "req/s", or "msg/s" for ws.
+    pub unit: &'static str,
+}
+
+impl SearchConfig {
+    /// The first rate tried, by workload (trials never seed each other).
+    pub fn start_rate(workload: &Workload) -> f64 {
+        match workload {
+            Workload::Io | Workload::CpuMixed | Workload::Data => 100.0,
+            Workload::Cpu | Workload::Updates | Workload::Queries => 25.0,
+            Workload::Ws => 10.0,
+            // An app's own requests may write or compute: start low, ramp ×4.
+            Workload::Custom(_) => 100.0,
+            _ => 1_000.0,
+        }
+    }
+
+    /// The search of `workload` under this plan's phases and scale. `first`: the
+    /// contender's first workload since it started (longer warm-up cap).
+    ///
+    /// Windows keep a floor at any scale: shorter ones hold too few requests
+    /// per third to see a queue grow, and the budget holds its windows.
+    pub fn for_plan(plan: &Plan, workload: &Workload, first: bool) -> Self {
+        SearchConfig {
+            unit: workload.rate_unit(),
+            ..SearchConfig::from_phases(
+                &plan.phases,
+                |d| plan.scaled(d),
+                plan.slo_p99_ms,
+                SearchConfig::start_rate(workload),
+                first,
+            )
+        }
+    }
+
+    /// A search outside a run (`bakeoff load --find-capacity`): the standard
+    /// profile's windows, resolution and confirmation, all of it bounded by
+    /// `max_time` (at least [`STANDALONE_MIN_TIME`]), a hard
+    /// [`SearchConfig::deadline`]: confirmations get at most half of it, the
+    /// search windows what is left once the first warm-up, a window started
+    /// at the budget's end and the confirmations' settles are taken off.
+    pub fn standalone(slo_p99_ms: f64, start_rps: f64, max_time: Duration) -> Self {
+        let phases = Phases::for_profile(Profile::Standard);
+        let mut cfg = SearchConfig::from_phases(&phases, |d| d, slo_p99_ms, start_rps, true);
+        let max_time = max_time.max(STANDALONE_MIN_TIME);
+        let fit = (max_time.as_secs_f64() / 2.0 / cfg.confirm.as_secs_f64()).floor() as u32;
+        cfg.max_confirms = fit.clamp(1, cfg.max_confirms);
+        let fixed = cfg.first_warmup.max()
+            + cfg.settle
+            + cfg.step_max
+            + (cfg.confirm + cfg.settle) * cfg.max_confirms;
+        cfg.budget = max_time.saturating_sub(fixed);
+        cfg.deadline = Some(max_time);
+        cfg
+    }
+
+    fn from_phases(
+        p: &Phases,
+        scaled: impl Fn(Duration) -> Duration,
+        slo_p99_ms: f64,
+        start_rps: f64,
+        first: bool,
+    ) -> Self {
+        const MIN_WINDOW: Duration = Duration::from_millis(250);
+        const MIN_CONFIRM: Duration = Duration::from_secs(1);
+        let warm = if first {
+            p.first_warmup_max
+        } else {
+            p.warmup_max
+        };
+        let settle = scaled(p.step_warmup);
+        let step_min = scaled(p.step_min).max(MIN_WINDOW);
+        let step_max = scaled(p.step_max).max(MIN_WINDOW);
+        // Room for every window, and for the drains after a few overloads.
+        let budget =
+            scaled(p.search_budget).max((settle + step_max) * p.max_steps + p.max_drain * 3);
+        SearchConfig {
+            slo_p99_ms,
+            start_rps,
+            ramp_factor: 4.0,
+            narrow_factor: 2.0,
+            min_rps: 1.0,
+            max_rps: 1_000_000.0,
+            resolution: p.resolution,
+            max_steps: p.max_steps,
+            max_retries: p.max_retries,
+            budget,
+            first_warmup: Warmup::Adaptive { max: scaled(warm) },
+            settle,
+            step_min,
+            step_max,
+            target_requests: p.step_target_requests,
+            confirm: scaled(p.confirm_window).max(MIN_CONFIRM),
+            max_confirms: p.max_confirms,
+            // The server's queue drains at its own pace, whatever the scale.
+            max_drain: p.max_drain,
+            deadline: None,
+            unit: "req/s",
+        }
+    }
+
+    /// A window lasts `target_requests / rate` within the step bounds, but
+    /// holds at least [`MIN_WINDOW_REQUESTS`] (at most 5 s): at a few requests
+    /// per window one late answer would be several percent of them.
+    pub fn window_for(&self, rate: f64) -> Duration {
+        let per = |n: f64| Duration::from_secs_f64(n / rate.max(1e-3));
+        let want = per(f64::from(self.target_requests))
+            .clamp(self.step_min, self.step_max.max(self.step_min));
+        want.max(per(MIN_WINDOW_REQUESTS).min(Duration::from_secs(5)))
+    }
+
+    /// The longest one search can take: warm-up, the budget plus one window
+    /// that starts just before it ends, the confirmations, drains and retries.
+    pub fn worst_case(&self) -> Duration {
+        let worst = self.without_retries() + self.retry_reserve();
+        self.deadline.map_or(worst, |d| worst.min(d))
+    }
+
+    /// [`SearchConfig::worst_case`] without the stalled windows' re-runs: the
+    /// time a search plans with. Long windows may use what the short ones
+    /// left of it (see [`Search::confirm`]).
+    pub(super) fn without_retries(&self) -> Duration {
+        let window = self.settle + self.step_max + self.max_drain;
+        let per_confirm = self.settle + self.max_drain;
+        self.first_warmup.max()
+            + window
+            + self.budget
+            + window
+            + self.confirm * self.max_confirms
+            + per_confirm * (2 * self.max_confirms)
+    }
+
+    /// Room for re-running stalled windows: the search's and, past its
+    /// budget, the last confirmation's.
+    fn retry_reserve(&self) -> Duration {
+        let window = self.settle + self.step_max + self.max_drain;
+        let per_confirm = self.settle + self.max_drain;
+        (window + window) * self.max_retries + (self.confirm + per_confirm) * self.max_retries
+    }
+}
