@@ -591,6 +591,24 @@ impl PlanExecution<'_> {
         trial: u32,
         first: bool,
     ) -> Result<(), DriveError> {
+        // A failing server's cell is out of verdicts whatever its other
+        // trials find: they are recorded failing, unsearched (each ~20 s).
+        if let Some(earlier) = self
+            .state(key)
+            .trials
+            .iter()
+            .find(|t| t.outcome == TrialOutcome::Failing)
+            .map(|t| t.index + 1)
+        {
+            self.state(key).record_trial(Trial {
+                index: trial,
+                capacity_rps: None,
+                outcome: TrialOutcome::Failing,
+                note: Some(format!("not searched: trial {earlier} was failing")),
+                steps: Vec::new(),
+            });
+            return Ok(());
+        }
         let cfg = SearchConfig::for_plan(self.plan, &key.workload, first);
         let what = format!("{key}, {}", self.trial_label(trial));
         let (driver, cancel) = (self.driver, self.cancel);

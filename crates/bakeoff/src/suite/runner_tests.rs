@@ -764,3 +764,48 @@ async fn the_database_axis_measures_db_once_per_database() {
     let startup = h.cell("a", "startup").startup.unwrap();
     assert_eq!(startup.to_healthy_ms.n, p.phases.startup_spawns);
 }
+
+/// A failing server's later trials are recorded failing and not searched:
+/// its cell is out of verdicts whatever they would find, and each search of
+/// a server answering only errors steps down to the lowest rate (~20 s).
+#[tokio::test(start_paused = true)]
+async fn trials_after_a_failing_one_are_not_searched() {
+    let failing = FakeContender::new(ServerModel::knee(1e9).with_errors_above(0.0, 1.0));
+    let mut h = Harness::new(vec![("a", fc(800.0)), ("b", failing)]);
+    let p = plan(vec![spec("a"), spec("b")], &["json"], 3, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let b = h.cell("b", "json");
+    assert_eq!(b.trials.len(), 3, "n counts every trial");
+    assert!(
+        b.trials.iter().all(|t| t.outcome == TrialOutcome::Failing),
+        "{:?}",
+        b.trials
+    );
+    let first = b
+        .trials
+        .iter()
+        .find(|t| !t.steps.is_empty())
+        .expect("one was searched");
+    for t in b.trials.iter().filter(|t| t.index != first.index) {
+        assert!(t.steps.is_empty(), "{:?}", t.steps);
+        assert_eq!(
+            t.note.as_deref(),
+            Some(format!("not searched: trial {} was failing", first.index + 1).as_str())
+        );
+    }
+    assert!(b.flags.contains(&Flag::Failing), "{:?}", b.flags);
+    let w = h.world.lock().unwrap();
+    let searched = w
+        .windows
+        .iter()
+        .filter(|l| l.contender == "b" && l.purpose == Some(WindowPurpose::Search))
+        .count();
+    assert_eq!(
+        searched,
+        first.steps.len(),
+        "only the first trial's windows ran"
+    );
+    drop(w);
+    let a = h.cell("a", "json");
+    assert_eq!(a.trials.len(), 3);
+}

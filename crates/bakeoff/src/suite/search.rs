@@ -270,12 +270,18 @@ impl Search<'_> {
                 Some(why),
                 std::mem::take(&mut self.steps),
             ),
-            Bracket::Truncated { low, why } => out(
-                TrialOutcome::Truncated,
-                low,
-                Some(why),
-                std::mem::take(&mut self.steps),
-            ),
+            Bracket::Truncated { low, why } => {
+                // With no rate passed, a server answering only errors is failing.
+                let failing = low.is_none().then(|| {
+                    failing_when_cut_short(&self.steps, &self.answered_errors, self.cfg.unit, &why)
+                });
+                let failing = failing.flatten();
+                let steps = std::mem::take(&mut self.steps);
+                match failing {
+                    Some(note) => out(TrialOutcome::Failing, None, Some(note), steps),
+                    None => out(TrialOutcome::Truncated, low, Some(why), steps),
+                }
+            }
             Bracket::MachineNoisy { why } => out(
                 TrialOutcome::MachineNoisy,
                 None,
@@ -615,7 +621,7 @@ mod nothing_passed;
 mod step_down;
 mod timing;
 pub use config::SearchConfig;
-use nothing_passed::nothing_passed;
+use nothing_passed::{failing_when_cut_short, nothing_passed};
 pub use nothing_passed::{is_failing, FAILING_ERROR_RATE};
 #[cfg(test)]
 use step_down::{abandoned_step, blind_step};

@@ -574,6 +574,33 @@ async fn a_failing_server_is_failing_on_a_stalling_machine_too() {
     assert_eq!(out.outcome, TrialOutcome::MachineNoisy, "{out:?}");
 }
 
+/// A search cut short before the lowest rate (low rates need long windows;
+/// a scaled-down run's budget ends first) is still a failing server's when it
+/// answered every window mostly with errors; one that passed a rate is not.
+#[tokio::test(start_paused = true)]
+async fn a_failing_server_cut_short_is_failing_not_truncated() {
+    let mut c = cfg(Workload::Json);
+    c.budget = Duration::from_secs(3);
+    let out = search(ServerModel::knee(1e9).with_errors_above(0.0, 1.0), &c).await;
+    assert_eq!(out.outcome, TrialOutcome::Failing, "{out:?}");
+    let note = out.note.unwrap();
+    assert!(
+        note.contains("with errors at every rate tried, down to ")
+            && note.contains("when the search stopped at its"),
+        "{note}"
+    );
+    assert!(
+        out.steps.iter().all(|s| s.target_rps > c.min_rps),
+        "cut short"
+    );
+    // Errors only above 500 req/s: a rate passed, so a cut-short search is truncated.
+    let mut c = cfg(Workload::Json);
+    c.max_steps = 3;
+    c.start_rps = 100.0;
+    let out = search(ServerModel::knee(1e9).with_errors_above(500.0, 1.0), &c).await;
+    assert_eq!(out.outcome, TrialOutcome::Truncated, "{out:?}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn errors_fail_a_window() {
     // Fine latency, but 1% errors above 500 rps.

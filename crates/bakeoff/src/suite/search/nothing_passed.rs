@@ -52,3 +52,34 @@ pub(super) fn nothing_passed(
         (TrialOutcome::NoCapacity, why)
     }
 }
+
+/// A search cut short (`stopped`: its time or window limit) before any rate
+/// passed is a failing server's when the server answered every window it was
+/// judged on mostly with errors: the note says so, not only that time ran
+/// out. Low rates need long windows to hold a few requests, so a scaled-down
+/// run's limit may stop the step down before the lowest rate.
+pub(super) fn failing_when_cut_short(
+    steps: &[SearchStep],
+    answered: &[f64],
+    unit: &str,
+    stopped: &str,
+) -> Option<String> {
+    let judged: Vec<(&SearchStep, f64)> = steps
+        .iter()
+        .zip(answered.iter().copied().chain(std::iter::repeat(0.0)))
+        .filter(|(s, _)| matches!(s.verdict, StepVerdict::Fail | StepVerdict::Pass))
+        .collect();
+    let failing = !judged.is_empty()
+        && judged
+            .iter()
+            .all(|(s, a)| s.verdict == StepVerdict::Fail && is_failing(*a));
+    let (lowest, share) = judged
+        .iter()
+        .min_by(|(a, _), (b, _)| a.target_rps.total_cmp(&b.target_rps))
+        .filter(|_| failing)?;
+    Some(format!(
+        "answered {:.0}% of its requests with errors at every rate tried, down to {:.1} {unit}, when {stopped}: the server is failing, not slow; its log may say why",
+        share * 100.0,
+        lowest.target_rps
+    ))
+}
