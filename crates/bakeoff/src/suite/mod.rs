@@ -49,6 +49,8 @@ mod fakes;
 mod final_windows_tests;
 #[cfg(test)]
 mod runner_tests;
+#[cfg(test)]
+mod trials_tests;
 
 pub use equal::PreviousRates;
 pub use plan::{ContenderSpec, Phases, Plan, PlanError, PlanOptions, Profile};
