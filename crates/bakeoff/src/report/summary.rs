@@ -74,7 +74,7 @@ pub struct WorkloadSummary<'a> {
     /// for cells stored without one).
     pub database: Option<Database>,
     /// The heading: the workload, with the database where it says something
-    /// ("db (on postgres)"; see [`crate::report::workload_heading`]).
+    /// ("db (on postgres)"; see `report::workload_heading`).
     pub label: String,
     pub kind: Kind,
     pub rows: Vec<Row<'a>>,

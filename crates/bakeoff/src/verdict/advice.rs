@@ -7,7 +7,7 @@
 //! - **fit**: whether the contender serves each category at all (unsupported
 //!   and failed cells score 0), times its p99 at equal load relative to the best;
 //!
-//! Both measured grounds go through the verdicts' test ([`relative`]): a
+//! Both measured grounds go through the verdicts' test (`relative`): a
 //! contender the test cannot tell from the category's best scores as the best,
 //! so no lead rests on a difference the evidence does not show.
 //! - **ecosystem**: the curated `data/ecosystem.toml` strength for the team's
