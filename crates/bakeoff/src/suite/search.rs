@@ -627,5 +627,8 @@ pub use nothing_passed::{is_failing, FAILING_ERROR_RATE};
 use step_down::{abandoned_step, blind_step};
 
 #[cfg(test)]
+#[path = "search_failing_tests.rs"]
+mod failing_tests;
+#[cfg(test)]
 #[path = "search_tests.rs"]
 mod tests;
