@@ -25,9 +25,7 @@ pub(super) fn nothing_passed(
     min_rps: f64,
     unit: &str,
 ) -> (TrialOutcome, String) {
-    let lowest = steps
-        .iter()
-        .zip(answered.iter().copied().chain(std::iter::repeat(0.0)))
+    let lowest = with_answered(steps, answered)
         .filter(|(s, _)| s.verdict == StepVerdict::Fail)
         .min_by(|(a, _), (b, _)| a.target_rps.total_cmp(&b.target_rps));
     let Some((step, answered)) = lowest else {
@@ -64,9 +62,7 @@ pub(super) fn failing_when_cut_short(
     unit: &str,
     stopped: &str,
 ) -> Option<String> {
-    let judged: Vec<(&SearchStep, f64)> = steps
-        .iter()
-        .zip(answered.iter().copied().chain(std::iter::repeat(0.0)))
+    let judged: Vec<(&SearchStep, f64)> = with_answered(steps, answered)
         .filter(|(s, _)| matches!(s.verdict, StepVerdict::Fail | StepVerdict::Pass))
         .collect();
     let failing = !judged.is_empty()
@@ -82,4 +78,15 @@ pub(super) fn failing_when_cut_short(
         share * 100.0,
         lowest.target_rps
     ))
+}
+
+/// Each step with its share of requests answered with errors (0 past the
+/// shares recorded).
+fn with_answered<'a>(
+    steps: &'a [SearchStep],
+    answered: &'a [f64],
+) -> impl Iterator<Item = (&'a SearchStep, f64)> {
+    steps
+        .iter()
+        .zip(answered.iter().copied().chain(std::iter::repeat(0.0)))
 }
