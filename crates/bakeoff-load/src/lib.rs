@@ -450,10 +450,12 @@ pub struct LoadReport {
     pub mean_in_flight: f64,
     /// Open loop: measured sends more than 2 ms behind their intended time.
     pub late_sends: u64,
-    /// Those of them late through the engine thread itself (a busy or stalling
-    /// machine) by more than [`LoadConfig::stalled_after`]: their connection
-    /// was free at the intended time, or busy only catching up after such a
-    /// send. The rest waited for the server's answers or connects.
+    /// Those of them held up by the engine thread itself (a busy or stalling
+    /// machine) by more than [`LoadConfig::stalled_after`], counted from when
+    /// their connection was free (at the intended time at the earliest), or,
+    /// for a send catching up after such a send, at most by that send's delay.
+    /// The rest waited for the server's answers or connects: a server that
+    /// falls behind makes none.
     pub late_stalled: u64,
     /// Open loop: the longest of the `late_sends` behind its intended time (zero if none).
     pub max_send_lag: Duration,

@@ -51,9 +51,10 @@ pub struct LoadDoc {
     pub mean_in_flight: f64,
     /// Open loop: measured sends more than 2 ms behind their intended time.
     pub late_sends: u64,
-    /// Of late_sends, those late through the generator itself (a busy or
-    /// stalling machine): their connection was free at the intended time, or
-    /// busy only catching up after such a send. The rest waited for the server.
+    /// Of late_sends, those held up by the generator itself (a busy or
+    /// stalling machine) past the stall bar, counted from when their
+    /// connection was free, or catching up after such a send (at most its
+    /// delay). The rest waited for the server.
     pub late_stalled: u64,
     pub max_send_lag_ms: f64,
     /// Measured requests never sent by the cutoff (overload errors).

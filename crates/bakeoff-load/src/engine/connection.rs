@@ -55,12 +55,16 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
         };
         held.set(Some(ticket));
         // Whose is a late send? The engine's when this connection was free at
-        // the intended time, or would have been had its previous send not been
-        // late through the engine (catching up after a stall); the server's (or
-        // the connection count's) when it was waiting for an answer or a connect.
-        let mut engines = free_since
-            .checked_sub(engine_lag)
-            .is_none_or(|free| free <= intended + LATE);
+        // the intended time (`direct`), or would have been had its previous
+        // send not been held up by the engine (catching up after a stall); the
+        // server's (or the connection count's) when it was waiting for an
+        // answer or a connect.
+        let direct = free_since <= intended + LATE;
+        let mut engines = direct
+            || (engine_lag > Duration::ZERO
+                && free_since
+                    .checked_sub(engine_lag)
+                    .is_none_or(|free| free <= intended + LATE));
         // Tokio's timer fires on the first 1 ms tick at or after a deadline; aiming
         // one tick early keeps the timer's slack out of the corrected latency.
         if intended > now + EARLY {
@@ -116,8 +120,19 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
         ticket.sent = true;
         held.set(Some(ticket));
         let lag = sent.saturating_duration_since(intended);
-        let engine_late = e.open_loop && lag > LATE && engines;
-        engine_lag = if engine_late { lag } else { Duration::ZERO };
+        // The engine's own part of the lag: from when the connection was free
+        // (at the intended time at the earliest) to the send; catching up, at
+        // most the part that held up the send it catches up after. So it never
+        // grows along a chain of sends: a server that falls behind delays the
+        // answers, and each catching-up send with them, by its own queue, which
+        // is not the engine's to carry (a backlog in the schedule looked like
+        // an ever longer engine stall before).
+        let part = match (e.open_loop && engines, direct) {
+            (false, _) => Duration::ZERO,
+            (true, true) => sent.saturating_duration_since(intended.max(free_since)),
+            (true, false) => lag.min(engine_lag),
+        };
+        engine_lag = if part > LATE { part } else { Duration::ZERO };
         // Only late sends look at the window (most sends are on time).
         let measured = || {
             let start = e.rec.borrow().measure_start;
@@ -126,7 +141,7 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
         if e.open_loop && lag > LATE && measured() {
             e.late_sends.set(e.late_sends.get() + 1);
             e.max_lag.set(e.max_lag.get().max(lag));
-            if engine_late && lag > e.stalled_after {
+            if part > e.stalled_after {
                 e.late_stalled.set(e.late_stalled.get() + 1);
             }
         }

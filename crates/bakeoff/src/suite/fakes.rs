@@ -29,7 +29,7 @@ pub(super) struct FakeContender {
     pub windows: u32,
     pub alive: bool,
     /// The machine stalls this many equal-load windows (the warm-up's too)
-    /// and ws windows, the next ones it serves.
+    /// and ws points, the next ones it serves.
     pub stall_equal_load: u32,
     pub stall_ws: u32,
     /// The machine stalls every search and confirmation window.
@@ -211,9 +211,9 @@ impl Driver for FakeDriver {
         async move {
             self.enter(WindowLog {
                 contender: name_of(&spec.base_url),
-                workload: None,
+                workload: Some(Workload::Ws),
                 rate: spec.rate,
-                purpose: None,
+                purpose: spec.purpose,
                 warmup: Warmup::None,
                 database: None,
             })?;
@@ -224,8 +224,15 @@ impl Driver for FakeDriver {
                     .contenders
                     .get_mut(&name_of(&spec.base_url))
                     .expect("entered");
-                let stalled = c.stall_ws > 0;
-                c.stall_ws = c.stall_ws.saturating_sub(1);
+                // `stall_ws` counts the points; a search's windows stall by `stall_search`.
+                let stalled = match spec.purpose {
+                    Some(_) => c.stall_search,
+                    None => {
+                        let stalled = c.stall_ws > 0;
+                        c.stall_ws = c.stall_ws.saturating_sub(1);
+                        stalled
+                    }
+                };
                 stalled.then(|| FAKE_STALL.to_string())
             };
             sleep_or_cancel(spec.warmup + spec.duration, cancel).await?;

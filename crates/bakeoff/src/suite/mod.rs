@@ -284,6 +284,8 @@ pub struct WsSpec {
     pub duration: Duration,
     /// Time before the measured window (connects, settle).
     pub warmup: Duration,
+    /// A fan-out search's window; `None` for a point at the profile's rate.
+    pub purpose: Option<WindowPurpose>,
 }
 
 /// What one WebSocket window measured.

@@ -166,10 +166,6 @@ pub struct Phases {
     /// Idle memory sampling after start-up and before each ws point.
     pub idle_sample: Duration,
     pub ws_clients: Vec<u32>,
-    /// Search the WebSocket fan-out capacity. Quick does not: on 2 cores the
-    /// generator, not the server, bounds it, and the search would cost quick
-    /// about a minute and a half for a lower bound (docs/benchmarks.md, "Time").
-    pub ws_search: bool,
     /// Messages per second into the room.
     pub ws_rate: f64,
     pub ws_window: Duration,
@@ -202,7 +198,6 @@ impl Phases {
                 equal_window: secs(1.0),
                 idle_sample: secs(0.5),
                 ws_clients: vec![100, 1000],
-                ws_search: false,
                 ws_rate: 10.0,
                 ws_window: secs(3.0),
                 startup_spawns: 3,
@@ -225,7 +220,6 @@ impl Phases {
                 equal_window: secs(3.0),
                 idle_sample: secs(0.5),
                 ws_clients: vec![100, 1000],
-                ws_search: true,
                 ws_rate: 10.0,
                 ws_window: secs(3.0),
                 startup_spawns: 5,
@@ -248,7 +242,6 @@ impl Phases {
                 equal_window: secs(15.0),
                 idle_sample: secs(1.0),
                 ws_clients: vec![100, 1000, 5000],
-                ws_search: true,
                 ws_rate: 10.0,
                 ws_window: secs(10.0),
                 startup_spawns: 10,

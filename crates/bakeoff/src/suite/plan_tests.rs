@@ -154,23 +154,21 @@ fn ws_gets_a_one_worker_launch_and_unsupported_is_skipped() {
     assert!(finals
         .iter()
         .any(|l| l.contender == "a" && l.workers == 1 && l.ws && l.workloads.is_empty()));
-    // Quick searches no fan-out capacity; standard does, in each trial, with
-    // one worker.
-    let capacity_ws = |p: &Plan| {
-        p.launches()
+    // Every profile searches the fan-out capacity, in each trial, with one
+    // worker (a launch of its own when the cell's worker counts lack 1).
+    for profile in [Profile::Quick, Profile::Standard] {
+        o.profile = profile;
+        let plan = Plan::build(&o, vec![spec("a")]).unwrap();
+        let searched: Vec<Launch> = plan
+            .launches()
+            .into_iter()
+            .filter(|l| matches!(l.kind, LaunchKind::Capacity { .. }) && l.ws)
+            .collect();
+        assert_eq!(searched.len() as u32, plan.trials, "{profile:?}");
+        assert!(searched
             .iter()
-            .any(|l| matches!(l.kind, LaunchKind::Capacity { .. }) && l.ws)
-    };
-    assert!(!capacity_ws(&p));
-    o.profile = Profile::Standard;
-    let standard = Plan::build(&o, vec![spec("a")]).unwrap();
-    assert!(standard
-        .launches()
-        .iter()
-        .any(|l| matches!(l.kind, LaunchKind::Capacity { .. })
-            && l.contender == "a"
-            && l.workers == 1
-            && l.ws));
+            .all(|l| l.contender == "a" && l.workers == 1 && l.workloads.is_empty()));
+    }
     assert!(finals
         .iter()
         .any(|l| l.contender == "a" && l.workers == 2 && !l.ws));

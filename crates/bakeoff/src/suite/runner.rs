@@ -160,16 +160,10 @@ pub async fn run_plan(
         again_until: None,
     };
     for key in plan.cells() {
-        let mut st = CellState {
+        let st = CellState {
             skipped: plan.skip_reason(&key),
             ..CellState::default()
         };
-        if key.workload == Workload::Ws && !plan.phases.ws_search {
-            st.notes.push(format!(
-                "fan-out capacity not searched in the {} profile (standard and full search it)",
-                plan.profile.as_str()
-            ));
-        }
         r.cells.insert(key, st);
     }
     let skipped: Vec<CellKey> = r

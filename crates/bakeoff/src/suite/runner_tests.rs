@@ -94,14 +94,12 @@ pub(super) fn fc(capacity: f64) -> FakeContender {
 #[tokio::test(start_paused = true)]
 async fn full_quick_shape_with_equal_load_at_half_the_lowest_capacity() {
     let mut h = Harness::new(vec![("a", fc(800.0)), ("b", fc(300.0)), ("c", fc(2000.0))]);
-    let mut p = plan(
+    let p = plan(
         vec![spec("a"), spec("b"), spec("c")],
         &["json", "cpu-mixed", "ws", "startup"],
         2,
         &[],
     );
-    // Quick's phases with standard's fan-out search.
-    p.phases.ws_search = true;
     let out = h.run(&p, &CancellationToken::new()).await.unwrap();
     assert_eq!(out.cells.len(), 3 * 4);
     assert_eq!(
@@ -203,29 +201,31 @@ async fn launches_interleave_contenders_across_trials() {
     assert_eq!(w.stops, 9, "every launch was stopped");
 }
 
-/// Quick measures the ws points but searches no fan-out capacity, and says so.
+/// Quick, the default profile, searches the fan-out capacity too (the summary
+/// and the advisor's `realtime` share rest on it), and measures the ws points.
 #[tokio::test(start_paused = true)]
-async fn quick_measures_ws_points_without_a_fan_out_search() {
+async fn quick_searches_the_fan_out_capacity_and_measures_the_ws_points() {
     let mut h = Harness::new(vec![("a", fc(800.0))]);
     let p = plan(vec![spec("a")], &["json", "ws"], 1, &[]);
-    assert!(!p.phases.ws_search);
+    assert_eq!(p.profile, Profile::Quick);
     h.run(&p, &CancellationToken::new()).await.unwrap();
     let ws = h.cell("a", "ws");
-    assert!(ws.trials.is_empty(), "{:?}", ws.trials);
-    assert_eq!(ws.capacity, None);
+    assert_eq!(ws.trials.len(), 1, "{:?}", ws.trials);
+    assert!(ws.capacity.is_some(), "{:?}", ws.trials);
     assert_eq!(ws.ws.len(), 2, "both client counts measured");
-    assert!(
-        ws.notes
-            .iter()
-            .any(|n| n.contains("not searched in the quick profile")),
-        "{:?}",
-        ws.notes
-    );
     let w = h.world.lock().unwrap();
-    assert!(w
+    let searched: Vec<f64> = w
         .windows
         .iter()
-        .all(|l| l.purpose != Some(WindowPurpose::Search) || l.workload != Some(Workload::Ws)));
+        .filter(|l| l.purpose == Some(WindowPurpose::Search) && l.workload == Some(Workload::Ws))
+        .map(|l| l.rate)
+        .collect();
+    assert!(!searched.is_empty());
+    assert_eq!(
+        searched[0],
+        SearchConfig::start_rate(&Workload::Ws),
+        "the first fan-out window runs at the search's start rate"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -335,7 +335,7 @@ async fn unsupported_endpoints_are_skipped() {
     assert!(!w
         .windows
         .iter()
-        .any(|l| l.contender == "b" && l.workload.is_none()));
+        .any(|l| l.contender == "b" && l.workload == Some(Workload::Ws)));
 }
 
 #[tokio::test(start_paused = true)]

@@ -103,6 +103,7 @@ impl Windows for WsWindows<'_> {
                 rate: probe.rate,
                 duration: self.duration(probe.rate, probe.duration),
                 warmup: probe.warmup.max(),
+                purpose: Some(probe.purpose),
             };
             let r = self.driver.ws_window(&spec, cancel).await?;
             Ok(ws_observed(&r, &spec))

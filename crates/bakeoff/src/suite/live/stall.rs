@@ -198,8 +198,9 @@ pub fn voiding_steal(
 /// hypervisor took CPU time, or its sends were held up by the generator's own
 /// thread while that thread was not `busy` with its own load (a busy one's
 /// late sends are the generator's limit, or the server's when it fell
-/// behind). `late_stalled` counts only sends whose connection was free at
-/// their time, so a server that falls behind does not make them: a machine
+/// behind). `late_stalled` counts only the time sends waited on the engine
+/// once their connection was free, so a server that falls behind does not
+/// make them (`bakeoff_load::LoadReport::late_stalled`): a machine
 /// that stops the generator near the capacity leaves a burst the server
 /// cannot catch up with by the cutoff, and that window is still the
 /// machine's.

@@ -58,7 +58,6 @@ impl Plan {
     pub fn launches(&self) -> Vec<Launch> {
         let http = self.http_workloads();
         let ws = self.has(&Workload::Ws);
-        let ws_search = ws && self.phases.ws_search;
         let primary = self.primary_database();
         let mut out = Vec::new();
         let n = self.contenders.len().max(1);
@@ -84,7 +83,7 @@ impl Plan {
                             Launch {
                                 workloads,
                                 ws: database == primary
-                                    && ws_search
+                                    && ws
                                     && workers == 1
                                     && self.runnable(c, &Workload::Ws, 1, primary),
                                 ..launch(kind, c, workers, database)
@@ -100,8 +99,7 @@ impl Plan {
                         },
                     );
                 }
-                if ws_search && !counts.contains(&1) && self.runnable(c, &Workload::Ws, 1, primary)
-                {
+                if ws && !counts.contains(&1) && self.runnable(c, &Workload::Ws, 1, primary) {
                     push(
                         &mut out,
                         Launch {

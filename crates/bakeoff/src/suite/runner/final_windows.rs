@@ -202,6 +202,7 @@ impl PlanExecution<'_> {
                 rate,
                 duration: windows.duration(rate, self.plan.scaled(self.plan.phases.ws_window)),
                 warmup: Duration::ZERO,
+                purpose: None,
             };
             let (driver, sampler, cancel, ws) = (self.driver, self.sampler, self.cancel, &spec);
             let tries = until_clean(
