@@ -59,12 +59,11 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
         // send not been held up by the engine (catching up after a stall); the
         // server's (or the connection count's) when it was waiting for an
         // answer or a connect.
+        // (With no carried lag, or a connection free in time, both agree.)
         let direct = free_since <= intended + LATE;
-        let mut engines = direct
-            || (engine_lag > Duration::ZERO
-                && free_since
-                    .checked_sub(engine_lag)
-                    .is_none_or(|free| free <= intended + LATE));
+        let mut engines = free_since
+            .checked_sub(engine_lag)
+            .is_none_or(|free| free <= intended + LATE);
         // Tokio's timer fires on the first 1 ms tick at or after a deadline; aiming
         // one tick early keeps the timer's slack out of the corrected latency.
         if intended > now + EARLY {
