@@ -37,10 +37,13 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// the server idle. Never above the known ceiling; within 10% under it unless
 /// the hypervisor took the server's or the generator's CPU during the reading
 /// (steal only lowers it), else the server does not deliver the ceiling the
-/// search is judged against.
+/// search is judged against. A server whose own work per request (reads,
+/// writes, wake-ups) nears its service time falls short of 1/service
+/// ([`FixedServiceServer`]): `floor` is the share it must still reach.
 async fn closed_loop(
     server: &FixedServiceServer,
     known: f64,
+    floor: f64,
     cpus: (Option<usize>, Option<usize>),
 ) -> f64 {
     let watched: Vec<usize> = [cpus.0, cpus.1].into_iter().flatten().collect();
@@ -64,7 +67,7 @@ async fn closed_loop(
     let steal = worst_steal(r.steal, &r.cpu_steal, &watched, wall, StealLimit::default());
     if !steal.as_ref().is_some_and(Stolen::voids) {
         assert!(
-            reached >= 0.9,
+            reached >= floor,
             "the server delivers {reached:.3}× its ceiling"
         );
     }
@@ -157,14 +160,20 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
     let _serial = SERIAL.lock().await;
     let (generator, server_cpu) = cpus();
     let driver = driver(generator);
-    // A few hundred and a few thousand requests per second.
-    for (service, start) in [
-        (Duration::from_micros(2_500), 50.0),
-        (Duration::from_micros(250), 400.0),
+    // A few hundred, a few thousand and about 25,000 requests per second: at
+    // the last, Node's rates, every connection of an overloaded window is
+    // busy, which is where a server's backlog once passed for the generator's
+    // stall. There the server's own work per request is near its 40 µs of
+    // service, so its ceiling is what the closed loop measures (0.93× of
+    // 1/service where this was written).
+    for (service, start, floor) in [
+        (Duration::from_micros(2_500), 50.0, 0.9),
+        (Duration::from_micros(250), 400.0, 0.9),
+        (Duration::from_micros(40), 4_000.0, 0.75),
     ] {
         let server = FixedServiceServer::start(service, server_cpu).expect("test server");
         let ceiling = 1.0 / service.as_secs_f64();
-        let closed = closed_loop(&server, ceiling, (generator, server_cpu)).await;
+        let closed = closed_loop(&server, ceiling, floor, (generator, server_cpu)).await;
         let base = format!("http://{}", server.addr());
         let windows = server_windows(&driver, &base);
         let cancel = CancellationToken::new();
@@ -196,9 +205,11 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
             continue;
         };
         let capacity = out.capacity.unwrap_or(0.0);
-        let ratio = capacity / ceiling;
+        // The reference: the ceiling a closed loop measures here.
+        let ratio = capacity / closed;
         eprintln!(
-            "service {service:?}: ceiling {ceiling:.0} req/s (a closed loop reached {closed:.0}), capacity {capacity:.0} ({ratio:.3}×), {:?}, {} windows",
+            "service {service:?}: ceiling {ceiling:.0} req/s, a closed loop reached {closed:.0}; capacity {capacity:.0} ({ratio:.3}× the closed loop, {:.3}× 1/service), {:?}, {} windows",
+            capacity / ceiling,
             out.outcome,
             out.steps.len()
         );
@@ -210,10 +221,11 @@ async fn capacity_lies_between_85_and_100_percent_of_a_known_ceiling() {
             out.steps
         );
         // The judge fails a window whose backlog grows by 0.5% of its rate
-        // (`judge::MIN_OVERLOAD`): a capacity may land that far above.
+        // (`judge::MIN_OVERLOAD`): a capacity may land that far above the
+        // ceiling, never more; and 2% above a closed loop's reading of it.
         assert!(
-            (0.85..=1.005).contains(&ratio),
-            "capacity {capacity:.0} vs ceiling {ceiling:.0} ({ratio:.3}×; a closed loop reached {closed:.0}): {:#?}",
+            capacity <= 1.005 * ceiling && (0.85..=1.02).contains(&ratio),
+            "capacity {capacity:.0} vs ceiling {ceiling:.0} ({ratio:.3}× the {closed:.0} a closed loop reached): {:#?}",
             out.steps
         );
     }
@@ -282,7 +294,7 @@ async fn a_generator_stopped_near_the_capacity_stalls_the_window_not_fails_it() 
     let server =
         FixedServiceServer::start(Duration::from_millis(2), server_cpu).expect("test server");
     // What the server delivers now: a busy host's share of its core.
-    let closed = closed_loop(&server, 500.0, (generator, server_cpu)).await;
+    let closed = closed_loop(&server, 500.0, 0.9, (generator, server_cpu)).await;
     let base = format!("http://{}", server.addr());
     let windows = server_windows(&driver, &base);
     let rate = 0.97 * closed;
@@ -364,7 +376,7 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
     let server =
         FixedServiceServer::start(Duration::from_micros(2_500), server_cpu).expect("test server");
     let ceiling = 1.0 / 0.002_5;
-    let closed = closed_loop(&server, ceiling, (generator, server_cpu)).await;
+    let closed = closed_loop(&server, ceiling, 0.9, (generator, server_cpu)).await;
     let url = server.url("/json").to_string();
     let mut args = vec![
         "load".to_string(),

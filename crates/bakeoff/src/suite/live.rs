@@ -14,6 +14,7 @@ use futures_util::future::BoxFuture;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use tokio_util::sync::CancellationToken;
 
+use super::search::Thirds;
 use super::{
     DriveError, Driver, LaunchError, Launcher, ProcessSet, RunningContender, Sampler, Warmup,
     WindowResult, WindowSpec, WsResult, WsSpec,
@@ -532,7 +533,7 @@ impl Driver for EngineDriver {
                 deliveries: r.deliveries,
                 p50_ms: ms(r.latency.value_at_quantile(0.5)),
                 p99_ms: ms(r.latency.value_at_quantile(0.99)),
-                trend_p50_ms: None,
+                trend: None,
                 steal_tolerated: steal_tolerated.filter(|_| stalled.is_none()),
                 stalled,
                 valid: r.valid,
@@ -652,7 +653,10 @@ pub fn window_result(
             })
             .collect(),
         histograms,
-        trend_p50_ms: r.trend.map(|t| t.thirds.map(|third| ms(third.p50_us))),
+        trend: r.trend.map(|t| Thirds {
+            p50_ms: t.thirds.map(|third| ms(third.p50_us)),
+            p90_ms: t.thirds.map(|third| ms(third.p90_us)),
+        }),
         stalled,
         steal_tolerated,
         // What the server still holds: the window's unanswered requests, and

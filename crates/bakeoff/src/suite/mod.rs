@@ -217,9 +217,9 @@ pub struct WindowResult {
     pub timeline: Vec<TimelinePoint>,
     /// HdrHistogram V2 (deflate) blobs by name ("latency", "service", "light").
     pub histograms: Vec<(String, Vec<u8>)>,
-    /// Median corrected latency of each third of the window, by intended send
-    /// time: a rising one is a growing backlog.
-    pub trend_p50_ms: Option<[f64; 3]>,
+    /// Corrected latency of each third of the window, by intended send time:
+    /// a rising median is a growing backlog.
+    pub trend: Option<search::Thirds>,
     /// The machine held the generator up (late sends, hypervisor steal): the
     /// window says nothing about the server and is re-run.
     pub stalled: Option<String>,
@@ -298,8 +298,8 @@ pub struct WsResult {
     /// Fan-out latency, intended send to receipt, over all deliveries.
     pub p50_ms: f64,
     pub p99_ms: f64,
-    /// Median latency of each third of the window, by intended send time.
-    pub trend_p50_ms: Option<[f64; 3]>,
+    /// Latency of each third of the window, by intended send time.
+    pub trend: Option<search::Thirds>,
     /// The machine held the generator up: re-run the window.
     pub stalled: Option<String>,
     /// See [`WindowResult::steal_tolerated`].

@@ -18,7 +18,9 @@
 //!    it bounds nothing.
 //! 4. **Bisect** geometrically until high ÷ low ≤ 1 + `resolution`; then
 //!    re-test the upper bound once, since one failing window may have been a
-//!    dip in the server's capacity (if it passes, the search goes on above it).
+//!    dip in the server's capacity (if it passes, the search goes on above it,
+//!    and the next bound it closes on gets its own re-test, up to
+//!    [`MAX_RETESTS`] bounds).
 //! 5. **Confirm** the candidate with a window of `confirm` length. If it fails,
 //!    the search goes on below it with windows of that length (steps that grow
 //!    below a failure, or a jump to the capacity a growing queue measured, and
@@ -56,7 +58,7 @@ use tokio_util::sync::CancellationToken;
 use super::{DriveError, Warmup, WindowPurpose};
 use crate::model::{SearchStep, StepPhase, StepVerdict, TrialOutcome};
 
-pub use super::judge::{backlog_grew, judge};
+pub use super::judge::{backlog_grew, backlog_margin_ms, judge, Thirds};
 
 /// Errors above this share fail a window (0.1%).
 pub const MAX_ERROR_RATE: f64 = 0.001;
@@ -67,6 +69,8 @@ pub const MIN_ACHIEVED_RATIO: f64 = 0.98;
 /// standard confirmation window and ~14 s of search windows (at 20 s the
 /// windows had ~4 s and most searches ended truncated).
 pub const STANDALONE_MIN_TIME: Duration = Duration::from_secs(30);
+/// The most upper bounds a search re-tests (each once) before its bracket closes.
+pub const MAX_RETESTS: usize = 2;
 /// The fewest requests a search window holds (see [`SearchConfig::window_for`]).
 pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
 
@@ -84,8 +88,8 @@ pub struct Observed {
     /// The share the server answered or refused with an error (not timed out,
     /// not left unanswered): at half or more, it is failing, not slow.
     pub answered_error_rate: f64,
-    /// Median corrected latency of each third of the window, by intended time.
-    pub trend_p50_ms: Option<[f64; 3]>,
+    /// Corrected latency of each third of the window, by intended time.
+    pub trend: Option<Thirds>,
     /// The generator could not keep its schedule: nothing is known above this rate.
     pub generator_limited: Option<String>,
     /// The machine held the generator up: the window says nothing about the server.
@@ -303,9 +307,12 @@ impl Search<'_> {
         let mut rate = cfg.start_rps.clamp(cfg.min_rps, cfg.max_rps);
         let mut windows = 0u32;
         // A single failing window may have been a dip in the server's capacity
-        // (another tenant, a GC): before the bracket closes on it, its upper
-        // bound is re-tested once. A bound that fails twice stands.
-        let mut retested = false;
+        // (another tenant, a GC): before the bracket closes on a bound, that
+        // bound is re-tested once. A bound that fails twice stands; a dip at
+        // one rate says nothing of the next bound's window. At most
+        // `MAX_RETESTS` bounds: past that, a server whose speed wanders would
+        // have the search chase its wander up while only long windows decide.
+        let mut retested: Vec<f64> = Vec::new();
         let mut retesting = false;
         loop {
             if windows >= cfg.max_steps {
@@ -382,10 +389,10 @@ impl Search<'_> {
                         if let Some(why) = generator_note {
                             return Ok(Bracket::GeneratorLimited { low: Some(l), why });
                         }
-                        if retested {
+                        if retested.contains(&h) || retested.len() >= MAX_RETESTS {
                             return Ok(Bracket::Closed { low: l, high: h });
                         }
-                        retested = true;
+                        retested.push(h);
                         retesting = true;
                         h
                     } else {
@@ -402,7 +409,7 @@ impl Search<'_> {
                             ),
                         ));
                     }
-                    let factor = if retested {
+                    let factor = if !retested.is_empty() {
                         cfg.narrow_factor
                     } else {
                         cfg.ramp_factor

@@ -125,6 +125,38 @@ async fn converges_on_a_queue_with_noise() {
     }
 }
 
+/// Every bound the bracket closes on is re-tested once: two dips at two
+/// rates, each in one short window, leave the search bracketing the
+/// capacity, not the second dip (re-testing only the first bound, it ended
+/// at about 3,900 of 10,000).
+#[tokio::test(start_paused = true)]
+async fn each_bound_gets_its_retest() {
+    let model = ServerModel::knee(10_000.0).with_dips_above(3_000.0, 2, 0.3);
+    let c = SearchConfig {
+        max_steps: 32,
+        ..cfg(Workload::Json)
+    };
+    let out = search(model, &c).await;
+    check(&out, 10_000.0, 32);
+    let retests = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Retest)
+        .count();
+    assert_eq!(retests, 2, "{:#?}", out.steps);
+    // A server that dips at every new bound gets MAX_RETESTS re-tests, then
+    // its bracket closes on a bound that failed once.
+    let model = ServerModel::knee(10_000.0).with_dips_above(3_000.0, 12, 0.3);
+    let out = search(model, &c).await;
+    let retests = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Retest)
+        .count();
+    assert_eq!(retests, MAX_RETESTS, "{:#?}", out.steps);
+    assert!(out.steps.len() < 32, "{:#?}", out.steps);
+}
+
 /// A growing backlog fails a window whose p99 alone would pass: at 4% above
 /// the ceiling a one-second window's tail stays far under the SLO.
 #[tokio::test(start_paused = true)]
@@ -146,19 +178,71 @@ async fn a_growing_backlog_fails_a_window_the_p99_would_pass() {
     );
 }
 
+/// Thirds with no spread of their own (a server of fixed cost).
+fn flat(p50_ms: [f64; 3]) -> Thirds {
+    Thirds {
+        p50_ms,
+        p90_ms: p50_ms,
+    }
+}
+
 #[test]
 fn backlog_growth_needs_more_than_jitter() {
     let short = Duration::from_millis(500);
-    assert!(backlog_grew([5.0, 6.0, 9.0], 100.0, short).is_none());
-    assert!(backlog_grew([5.0, 9.0, 11.0], 100.0, short).is_some());
+    assert!(backlog_grew(&flat([5.0, 6.0, 9.0]), 100.0, short).is_none());
+    assert!(backlog_grew(&flat([5.0, 9.0, 11.0]), 100.0, short).is_some());
     // A slow base latency needs a proportionally larger rise.
-    assert!(backlog_grew([50.0, 55.0, 62.0], 100.0, short).is_none());
-    assert!(backlog_grew([50.0, 60.0, 70.0], 100.0, short).is_some());
+    assert!(backlog_grew(&flat([50.0, 55.0, 62.0]), 100.0, short).is_none());
+    assert!(backlog_grew(&flat([50.0, 60.0, 70.0]), 100.0, short).is_some());
     // A long window needs the rise 0.5% of overload makes over its span (in
     // 10 s, 33 ms): a dip late in it raises the last third less.
     let long = Duration::from_secs(10);
-    assert!(backlog_grew([5.0, 15.0, 35.0], 100.0, long).is_none());
-    assert!(backlog_grew([5.0, 20.0, 40.0], 100.0, long).is_some());
+    assert!(backlog_grew(&flat([5.0, 15.0, 35.0]), 100.0, long).is_none());
+    assert!(backlog_grew(&flat([5.0, 20.0, 40.0]), 100.0, long).is_some());
+    // A queue of mixed costs swings by its spread without growing: the
+    // python-flask `cpu-mixed` window of a quick run (median 1.1 → 8.9 ms at
+    // a p90 near 30 ms) is within it; a rise past the spread is not.
+    let mixed = |p50_ms: [f64; 3]| Thirds {
+        p50_ms,
+        p90_ms: p50_ms.map(|m| m + 28.0),
+    };
+    assert!(backlog_grew(&mixed([1.1, 4.0, 8.9]), 100.0, short).is_none());
+    assert!(backlog_grew(&mixed([1.1, 15.0, 30.0]), 100.0, short).is_some());
+}
+
+/// The achieved rate counts answers inside the window: a short window whose
+/// latency ends higher than it began, by less than the latency's own spread,
+/// falls short by that rise's answers and is no overload; past it, or with no
+/// spread to explain it, it is.
+#[test]
+fn a_rise_within_the_backlog_margin_is_no_shortfall() {
+    let window = Duration::from_millis(770);
+    let o = |achieved: f64, spread: f64| Observed {
+        achieved,
+        p50_ms: 5.0,
+        p99_ms: 70.0,
+        trend: Some(Thirds {
+            p50_ms: [1.1, 4.0, 8.9],
+            p90_ms: [1.1 + spread, 30.0, 40.0],
+        }),
+        duration: window,
+        ..Observed::default()
+    };
+    // 252 of 259 req/s: 7 answers, 27 ms of a 259 req/s stream.
+    assert_eq!(
+        judge(&o(252.0, 28.0), 259.0, 100.0, "req/s").0,
+        StepVerdict::Pass
+    );
+    // With no spread, the same shortfall fails, and so does the rise itself.
+    let (verdict, reasons) = judge(&o(248.0, 0.0), 259.0, 100.0, "req/s");
+    assert_eq!(verdict, StepVerdict::Fail);
+    assert!(reasons[0].contains("achieved 248 of 259"), "{reasons:?}");
+    assert!(reasons[1].contains("backlog grew"), "{reasons:?}");
+    // A shortfall past what the spread explains fails.
+    assert_eq!(
+        judge(&o(235.0, 28.0), 259.0, 100.0, "req/s").0,
+        StepVerdict::Fail
+    );
 }
 
 /// The test: capacity noise of up to ±15% between windows and the

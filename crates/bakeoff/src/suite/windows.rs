@@ -52,7 +52,7 @@ pub fn observed(r: &WindowResult) -> Observed {
         p99_ms: r.latency.p99,
         error_rate: r.error_rate(),
         answered_error_rate: r.answered_error_rate(),
-        trend_p50_ms: r.trend_p50_ms,
+        trend: r.trend,
         generator_limited: (!r.generator_valid).then(|| {
             r.generator_note
                 .clone()
@@ -134,7 +134,7 @@ pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
         // Clients the server refused; a missing delivery may be a slow one's.
         answered_error_rate: 1.0
             - f64::from(r.connected.min(spec.clients)) / f64::from(spec.clients.max(1)),
-        trend_p50_ms: r.trend_p50_ms,
+        trend: r.trend,
         generator_limited: (!r.valid && all_joined).then(|| r.warnings.join("; ")),
         stalled: r.stalled.clone(),
         steal_tolerated: r.steal_tolerated.clone(),

@@ -41,6 +41,12 @@ pub(in crate::suite) struct ServerModel {
     stall_next: u32,
     /// Every window not stalled ran with steal a raised limit let through.
     steal_tolerated: bool,
+    /// The next this-many windows above a rate, each at a rate not run before,
+    /// run at a share of the ceiling (rate, windows left, share): dips a
+    /// retest does not see again.
+    dips: Option<(f64, u32, f64)>,
+    /// Every rate a window ran at, in order.
+    rates: Vec<f64>,
     /// Requests left queued at the last cutoff, and when that was.
     backlog: f64,
     last_cutoff: Option<tokio::time::Instant>,
@@ -89,6 +95,8 @@ impl ServerModel {
             long_seen: 0,
             stall_next: 0,
             steal_tolerated: false,
+            dips: None,
+            rates: Vec::new(),
             backlog: 0.0,
             last_cutoff: None,
         }
@@ -155,6 +163,14 @@ impl ServerModel {
     pub(in crate::suite) fn with_long_windows_stalled_after(mut self, secs: f64, n: u32) -> Self {
         self.stall_longer_than = Some(secs);
         self.stall_long_after = n;
+        self
+    }
+
+    /// The first `n` windows above `rate` dip to `share` of the ceiling (a
+    /// GC, another tenant), each at a new rate: the same rate again runs at
+    /// full speed.
+    pub(in crate::suite) fn with_dips_above(mut self, rate: f64, n: u32, share: f64) -> Self {
+        self.dips = Some((rate, n, share));
         self
     }
 
@@ -252,7 +268,15 @@ impl ServerModel {
         abandon_ms: Option<f64>,
     ) -> WindowResult {
         let start = tokio::time::Instant::now();
-        let cs = self.window_ceilings(planned);
+        let mut cs = self.window_ceilings(planned);
+        let new_rate = !self.rates.contains(&rate);
+        self.rates.push(rate);
+        if let Some((above, left, share)) = self.dips.as_mut() {
+            if rate > *above && *left > 0 && new_rate {
+                *left -= 1;
+                cs.iter_mut().for_each(|c| *c *= *share);
+            }
+        }
         let ceiling_at = |t: f64| cs[((t.max(0.0)) as usize).min(cs.len() - 1)];
         let c = cs.iter().sum::<f64>() / cs.len() as f64;
         self.realized.push(cs.clone());
@@ -263,12 +287,13 @@ impl ServerModel {
         let b0 = (self.backlog - self.ceiling * gap.max(0.0)).max(0.0);
         let mut backlog = (b0 + (rate - cs[0]) * settle).max(0.0);
         // Stationary queueing below the ceiling (M/M/1), in seconds.
-        let (q50, q99) = if self.mm1 && rate < c {
-            (2f64.ln() / (c - rate), 100f64.ln() / (c - rate))
+        let (q50, q90, q99) = if self.mm1 && rate < c {
+            let q = |p: f64| (1.0 / (1.0 - p)).ln() / (c - rate);
+            (q(0.5), q(0.9), q(0.99))
         } else if self.mm1 {
-            (1.0, 10.0)
+            (1.0, 5.0, 10.0)
         } else {
-            (0.0, 0.0)
+            (0.0, 0.0, 0.0)
         };
         let long = self.stall_longer_than.is_some_and(|s| planned > s);
         let stalled = (self.stalls > 0.0 && self.unit() < self.stalls)
@@ -330,13 +355,15 @@ impl ServerModel {
         let mut all: Vec<f64> = lat.iter().flatten().copied().collect();
         all.sort_by(f64::total_cmp);
         let p99 = (quantile(&all, 0.99) + q99) * 1000.0;
-        let trend = lat.map(|mut v| {
-            if v.is_empty() {
-                return q50 * 1000.0;
-            }
+        let third = |v: &[f64], q: f64, offset: f64| {
+            let mut v = v.to_vec();
             v.sort_by(f64::total_cmp);
-            (quantile(&v, 0.5) + q50) * 1000.0
-        });
+            (if v.is_empty() { 0.0 } else { quantile(&v, q) } + offset) * 1000.0
+        };
+        let trend = search::Thirds {
+            p50_ms: [0, 1, 2].map(|i| third(&lat[i], 0.5, q50)),
+            p90_ms: [0, 1, 2].map(|i| third(&lat[i], 0.9, q90)),
+        };
         let sent = rate * secs;
         let overload = sent * censored as f64 / kept as f64;
         // Only the requests on the generator's connections reached the server;
@@ -364,13 +391,13 @@ impl ServerModel {
             .map_or(0, |(_, f)| (sent.ceil() * f).ceil() as u64);
         let errors = overload.round() as u64 + answered_errors;
         let pct = Percentiles {
-            p50: trend[1],
-            p90: (trend[1] + p99) / 2.0,
+            p50: trend.p50_ms[1],
+            p90: (trend.p50_ms[1] + p99) / 2.0,
             p99,
             p999: p99 * 1.2,
             p9999: p99 * 1.4,
             max: p99 * 1.5,
-            mean: (trend[0] + trend[1] + trend[2]) / 3.0,
+            mean: trend.p50_ms.iter().sum::<f64>() / 3.0,
         };
         WindowResult {
             target_rps: rate,
@@ -385,7 +412,7 @@ impl ServerModel {
             service_spectrum: vec![[50.0, pct.p50], [99.0, pct.p99]],
             timeline: vec![],
             histograms: vec![("latency".into(), vec![1, 2, 3])],
-            trend_p50_ms: stop.is_none().then_some(trend),
+            trend: stop.is_none().then_some(trend),
             abandoned: stop.map(|tau| bakeoff_load::Abandoned {
                 planned: Duration::from_secs_f64(planned),
                 over: (sent / 100.0) as u64 + 1,

@@ -25,7 +25,7 @@ impl Search<'_> {
     pub(super) fn step_down(&self, failed: f64, o: &Observed, k: u32) -> (f64, bool) {
         let res = self.cfg.resolution;
         let span = o.duration.as_secs_f64() * 2.0 / 3.0;
-        let from_trend = match o.trend_p50_ms {
+        let from_trend = match o.trend.map(|t| t.p50_ms) {
             Some([first, _, last]) if last > first && span > 0.0 => {
                 Some(failed / (1.0 + (last - first) / 1000.0 / span))
             }
