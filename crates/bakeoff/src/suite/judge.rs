@@ -94,7 +94,9 @@ impl Thirds {
 }
 
 /// A growing backlog: the median corrected latency of the window's last third
-/// exceeds its first third's by more than [`backlog_margin_ms`].
+/// exceeds its first third's by more than 5% of the SLO, a quarter of the
+/// first third's median, 1 ms, what 0.5% of overload adds over the thirds'
+/// span, and the first third's own spread (its p90 − p50).
 pub fn backlog_grew(t: &Thirds, slo_p99_ms: f64, window: Duration) -> Option<String> {
     let [first, _, last] = t.p50_ms;
     (last - first > backlog_margin_ms(t, slo_p99_ms, window)).then(|| {
@@ -103,9 +105,7 @@ pub fn backlog_grew(t: &Thirds, slo_p99_ms: f64, window: Duration) -> Option<Str
 }
 
 /// How far a window's median may rise from its first third to its last before
-/// the backlog counts as growing: more than 5% of the SLO, a quarter of the
-/// first third's median, 1 ms, what 0.5% of overload adds over the thirds'
-/// span, and the first third's own spread (its p90 − p50).
+/// the backlog counts as growing (see [`backlog_grew`]).
 ///
 /// An overload ε = (R − C)/C adds about ε × t of queueing delay after t
 /// seconds, so this sees 1.5% of overload in a 0.5 s window and 0.5% in a long
@@ -117,7 +117,7 @@ pub fn backlog_grew(t: &Thirds, slo_p99_ms: f64, window: Duration) -> Option<Str
 /// queue that swings by about its latency's spread from one third of a short
 /// window to the next without growing; an overload's rise outgrows that
 /// spread, which it widens by only a fifth of the rise.
-pub fn backlog_margin_ms(t: &Thirds, slo_p99_ms: f64, window: Duration) -> f64 {
+fn backlog_margin_ms(t: &Thirds, slo_p99_ms: f64, window: Duration) -> f64 {
     let first = t.p50_ms[0];
     let span_ms = window.as_secs_f64() * 2.0 / 3.0 * 1000.0;
     (0.05 * slo_p99_ms)

@@ -58,7 +58,7 @@ use tokio_util::sync::CancellationToken;
 use super::{DriveError, Warmup, WindowPurpose};
 use crate::model::{SearchStep, StepPhase, StepVerdict, TrialOutcome};
 
-pub use super::judge::{backlog_grew, backlog_margin_ms, judge, Thirds};
+pub use super::judge::{backlog_grew, judge, Thirds};
 
 /// Errors above this share fail a window (0.1%).
 pub const MAX_ERROR_RATE: f64 = 0.001;
