@@ -11,7 +11,6 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use super::search::Thirds;
 use super::*;
 use crate::model::Percentiles;
 
@@ -249,10 +248,6 @@ impl Driver for FakeDriver {
                 deliveries: if load < 1.0 { expected } else { expected / 2 },
                 p50_ms: p99 / 2.0,
                 p99_ms: p99,
-                trend: Some(Thirds {
-                    p50_ms: [p99 / 2.0; 3],
-                    p90_ms: [p99 / 2.0; 3],
-                }),
                 valid: true,
                 stalled,
                 ..WsResult::default()

@@ -533,7 +533,6 @@ impl Driver for EngineDriver {
                 deliveries: r.deliveries,
                 p50_ms: ms(r.latency.value_at_quantile(0.5)),
                 p99_ms: ms(r.latency.value_at_quantile(0.99)),
-                trend: None,
                 steal_tolerated: steal_tolerated.filter(|_| stalled.is_none()),
                 stalled,
                 valid: r.valid,

@@ -298,8 +298,6 @@ pub struct WsResult {
     /// Fan-out latency, intended send to receipt, over all deliveries.
     pub p50_ms: f64,
     pub p99_ms: f64,
-    /// Latency of each third of the window, by intended send time.
-    pub trend: Option<search::Thirds>,
     /// The machine held the generator up: re-run the window.
     pub stalled: Option<String>,
     /// See [`WindowResult::steal_tolerated`].
