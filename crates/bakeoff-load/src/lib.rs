@@ -15,7 +15,7 @@
 //! - `ticked`: open-loop sockets harvested once per 1 ms tick, with kernel arrival times;
 //! - `shard`: N engine threads for one run, and the exact merge of their reports;
 //! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`;
-//! - `testkit` (feature `testkit`): a server of known ceiling for tests.
+//! - `testkit` (feature `testkit`): servers of known ceiling for tests (HTTP, and a WebSocket room).
 //!
 //! The window semantics (what counts as an answer, what is overload, what goes
 //! into which histogram) are on [`LoadReport`] and in `docs/methodology.md`.

@@ -1,4 +1,7 @@
-//! A known-ceiling HTTP/1.1 server for tests (feature `testkit`): ONE OS
+//! Servers of known ceiling for tests (feature `testkit`): an HTTP/1.1
+//! server here, a WebSocket chat room in [`room`].
+//!
+//! The HTTP server is ONE OS
 //! thread, optionally pinned, serving any number of keep-alive connections,
 //! where every request costs a busy spin of a fixed service time on that
 //! thread before its 200 answer. Requests queue on the thread as on a real
@@ -16,6 +19,7 @@
 //! ceiling holds while that work is under the service time; with shorter
 //! services, it is 1/(service + the server's own work).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +27,9 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+mod room;
+pub use room::FixedServiceRoom;
 
 const OK: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, World!";
@@ -48,73 +55,33 @@ pub struct FixedServiceServer {
     addr: SocketAddr,
     requests: Arc<AtomicU64>,
     accepts: Arc<AtomicU64>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: ServerThread,
 }
 
 impl FixedServiceServer {
     /// Start on 127.0.0.1:0, each request costing `service` of busy CPU on the
     /// server's one thread, pinned to `cpu` when given.
     pub fn start(service: Duration, cpu: Option<usize>) -> std::io::Result<FixedServiceServer> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let requests = Arc::new(AtomicU64::new(0));
         let accepts = Arc::new(AtomicU64::new(0));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let (req, acc) = (requests.clone(), accepts.clone());
-        let thread = std::thread::Builder::new()
-            .name("fixed-service".into())
-            .spawn(move || {
-                let setup = (|| {
-                    if let Some(cpu) = cpu {
-                        crate::sys::pin_current_thread(cpu)?;
-                    }
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    let listener = rt.block_on(async { TcpListener::from_std(listener) })?;
-                    Ok((rt, listener))
-                })();
-                let (rt, listener) = match setup {
-                    Ok(v) => {
-                        let _ = ready_tx.send(Ok(()));
-                        v
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    let clock = Arc::new(Mutex::new(None));
-                    let accept = async {
-                        while let Ok((sock, _)) = listener.accept().await {
-                            acc.fetch_add(1, Ordering::SeqCst);
-                            let served = Served {
-                                service,
-                                requests: req.clone(),
-                                clock: clock.clone(),
-                            };
-                            tokio::spawn(serve(sock, served));
-                        }
+        let (addr, thread) =
+            ServerThread::start("fixed-service", cpu, move |listener| async move {
+                let clock = Clock::new(service);
+                while let Ok((sock, _)) = listener.accept().await {
+                    acc.fetch_add(1, Ordering::SeqCst);
+                    let served = Served {
+                        clock: clock.clone(),
+                        requests: req.clone(),
                     };
-                    tokio::select! {
-                        _ = accept => {}
-                        _ = stopped => {}
-                    }
-                });
+                    tokio::spawn(serve(sock, served));
+                }
             })?;
-        ready_rx
-            .recv()
-            .map_err(|_| std::io::Error::other("the server thread exited"))??;
         Ok(FixedServiceServer {
             addr,
             requests,
             accepts,
-            stop: Some(stop),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -139,7 +106,73 @@ impl FixedServiceServer {
     }
 }
 
-impl Drop for FixedServiceServer {
+/// A test server's one OS thread (pinned to `cpu` when given), running a
+/// current-thread runtime that serves a listener on 127.0.0.1:0; it stops
+/// and is joined when dropped.
+struct ServerThread {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    fn start<F, Fut>(
+        name: &str,
+        cpu: Option<usize>,
+        serve: F,
+    ) -> std::io::Result<(SocketAddr, ServerThread)>
+    where
+        F: FnOnce(TcpListener) -> Fut + Send + 'static,
+        Fut: Future<Output = ()>,
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let setup = (|| {
+                    if let Some(cpu) = cpu {
+                        crate::sys::pin_current_thread(cpu)?;
+                    }
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    let listener = rt.block_on(async { TcpListener::from_std(listener) })?;
+                    Ok((rt, listener))
+                })();
+                let (rt, listener) = match setup {
+                    Ok(v) => {
+                        let _ = ready_tx.send(Ok(()));
+                        v
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    tokio::select! {
+                        _ = serve(listener) => {}
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the server thread exited"))??;
+        Ok((
+            addr,
+            ServerThread {
+                stop: Some(stop),
+                thread: Some(thread),
+            },
+        ))
+    }
+}
+
+impl Drop for ServerThread {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -152,20 +185,33 @@ impl Drop for FixedServiceServer {
 
 /// What every connection of one server shares.
 struct Served {
-    service: Duration,
+    clock: Clock,
     requests: Arc<AtomicU64>,
-    /// When the last request's service ended (see the module's notes).
-    clock: Arc<Mutex<Option<Instant>>>,
 }
 
-impl Served {
-    /// Busy-wait on this thread until this request's service ends: one
+/// A server's one service: when the last piece of work ended (see the
+/// module's notes).
+#[derive(Clone)]
+struct Clock {
+    service: Duration,
+    last: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Clock {
+    fn new(service: Duration) -> Clock {
+        Clock {
+            service,
+            last: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Busy-wait on this thread until this piece of work's service ends: one
     /// service time after the last one's end while the server was still busy
     /// with it, else one service time from now. Completions are never closer
     /// than `service` apart.
     fn spin(&self) {
         let end = {
-            let mut last = self.clock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             let end = match *last {
                 Some(prev) if now.saturating_duration_since(prev) < self.service => {
@@ -216,7 +262,7 @@ async fn serve(mut sock: TcpStream, served: Served) {
             }
         }
         buf.drain(..end + length);
-        served.spin();
+        served.clock.spin();
         served.requests.fetch_add(1, Ordering::SeqCst);
         if sock.write_all(OK).await.is_err() {
             return;

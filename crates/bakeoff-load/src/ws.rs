@@ -8,6 +8,11 @@
 //! latency rather than hiding it (coordinated omission). Deliveries arriving
 //! after the window's end + grace are missing.
 //!
+//! With an [`Abandon`] rule (a capacity search's windows) the window ends as
+//! soon as more of its planned deliveries are over the rule's latency than the
+//! rule allows: delivered that late, or still missing that long after their
+//! message's intended time. Its p99 is then decided, as in the HTTP engine.
+//!
 //! Runs on the same dedicated engine thread as the HTTP engine.
 
 use std::cell::{Cell, RefCell};
@@ -25,8 +30,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::engine::{ABANDON_CHECK, HELD_UP};
 use crate::stats::new_histogram;
-use crate::{sys, target, LoadError};
+use crate::{sys, target, Abandon, Abandoned, LoadError, Trend, TrendThird};
 
 /// The default grace: how long after the window deliveries still count.
 const DEFAULT_GRACE: Duration = Duration::from_secs(2);
@@ -58,6 +64,9 @@ pub struct WsConfig {
     pub pin_cpu: Option<usize>,
     /// Allow a target that does not resolve to a loopback address.
     pub allow_remote: bool,
+    /// End the window once its delivery p99 is decided over a latency (see
+    /// [`Abandon`]; its count is of deliveries: messages × clients).
+    pub abandon: Option<Abandon>,
 }
 
 impl WsConfig {
@@ -74,6 +83,7 @@ impl WsConfig {
             grace: None,
             pin_cpu: None,
             allow_remote: false,
+            abandon: None,
         }
     }
 }
@@ -108,6 +118,15 @@ pub struct WsReport {
     pub steal: Option<f64>,
     /// Each CPU's steal share during the run, indexed by CPU number.
     pub cpu_steal: Vec<f64>,
+    /// The measured window's length: the configured one, or less when abandoned.
+    pub elapsed: Duration,
+    /// Ended early with its delivery p99 decided over the abandon rule's latency.
+    pub abandoned: Option<Abandoned>,
+    /// The measured window in thirds by intended send time: each third's
+    /// deliveries (its `requests`) and their latency (no in-flight count).
+    /// A room whose queue grows shows its latency rising from the first
+    /// third to the last. `None` when the window was abandoned.
+    pub trend: Option<Trend>,
     /// Every client connected and the generator did not saturate; `warnings` say why not.
     pub valid: bool,
     /// What a reader should know about the run, one sentence each.
@@ -127,6 +146,13 @@ struct Shared {
     cutoff: Cell<Option<Instant>>,
     /// Messages intended before this (µs since `base`) are the warm-up's.
     measure_from_us: Cell<u64>,
+    /// The measured window's length, µs: where its thirds are.
+    window_us: Cell<u64>,
+    /// Latency of the deliveries of each third of the window, by intended time.
+    thirds: RefCell<[Histogram<u64>; 3]>,
+    /// With an abandon rule: its latency, and each message's deliveries
+    /// within it, by sequence number.
+    on_time: Option<(u64, RefCell<Vec<u32>>)>,
 }
 
 impl Shared {
@@ -188,6 +214,17 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         stopping: Cell::new(false),
         cutoff: Cell::new(None),
         measure_from_us: Cell::new(0),
+        window_us: Cell::new(cfg.duration.as_micros().max(1) as u64),
+        thirds: RefCell::new(std::array::from_fn(|_| new_histogram())),
+        on_time: cfg.abandon.and_then(|rule| {
+            // Every message of the run has its counter; a run too large for
+            // them runs its length.
+            let messages = (cfg.warmup + cfg.duration).as_secs_f64() * cfg.rate + 1.0;
+            (messages <= MAX_COUNTED as f64).then(|| {
+                let latency_us = rule.latency.as_micros() as u64;
+                (latency_us, RefCell::new(vec![0; messages.ceil() as usize]))
+            })
+        }),
     });
 
     // Connect every client concurrently, each bounded by the connect timeout.
@@ -230,6 +267,8 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     let mut failed = 0u64;
     let mut late_sends = 0u64;
     let mut send_error = false;
+    let mut elapsed = Duration::ZERO;
+    let mut abandoned = None;
     if connected > 0 {
         let origin = Instant::now();
         let measured_from = origin + cfg.warmup;
@@ -239,6 +278,29 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         let end = measured_from + cfg.duration;
         let cutoff = end + cfg.grace.unwrap_or(DEFAULT_GRACE);
         shared.cutoff.set(Some(cutoff));
+        let window = Window {
+            origin,
+            rate: cfg.rate,
+            first: messages_before(cfg.warmup, cfg.rate),
+            last: messages_before(cfg.warmup + cfg.duration, cfg.rate),
+            clients: u64::from(connected),
+        };
+        // The window's tail is decided: it ends there (see `watch`).
+        let decided = Rc::new(Cell::new(None));
+        let stop = CancellationToken::new();
+        let watcher = cfg
+            .abandon
+            .filter(|_| shared.on_time.is_some())
+            .map(|rule| {
+                tokio::task::spawn_local(watch(
+                    shared.clone(),
+                    rule.count,
+                    window,
+                    decided.clone(),
+                    stop.clone(),
+                ))
+            });
+        let _stop_watching = watcher.map(AbortOnDrop);
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
         let mut k = 0u64;
@@ -250,6 +312,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
             sleep.as_mut().reset(at);
             tokio::select! {
                 _ = &mut sleep => {}
+                _ = stop.cancelled() => break,
                 _ = cancel.cancelled() => return Err(LoadError::Cancelled),
             }
             let now = Instant::now();
@@ -273,7 +336,11 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
             }
             let until = cutoff.min(now + cfg.connect_timeout);
             let send = tokio::time::timeout_at(until, sinks[client].send(Message::text(text)));
-            match send.await {
+            let outcome = tokio::select! {
+                r = send => r,
+                _ = stop.cancelled() => break,
+            };
+            match outcome {
                 Ok(Ok(())) => sent += u64::from(measured),
                 Ok(Err(_)) => {
                     // Its deliveries are expected, and missing.
@@ -290,12 +357,27 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
             }
             k += 1;
         }
-        // Wait for the last deliveries, up to the cutoff.
-        let expected = (sent + unsent + failed) * u64::from(connected);
-        while shared.deliveries.get() < expected && Instant::now() < cutoff {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-                _ = cancel.cancelled() => return Err(LoadError::Cancelled),
+        elapsed = cfg.duration;
+        if let Some((at, over)) = decided.get() {
+            // Messages due by the decision and not sent are unsent; later
+            // ones were never part of the window that ran.
+            let due = messages_before(at - origin, cfg.rate).min(window.last);
+            unsent += due.saturating_sub(k.max(window.first));
+            shared.cutoff.set(Some(at));
+            elapsed = at.saturating_duration_since(measured_from);
+            abandoned = Some(Abandoned {
+                planned: cfg.duration,
+                over,
+                growth: None,
+            });
+        } else {
+            // Wait for the last deliveries, up to the cutoff.
+            let expected = (sent + unsent + failed) * u64::from(connected);
+            while shared.deliveries.get() < expected && Instant::now() < cutoff {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                    _ = cancel.cancelled() => return Err(LoadError::Cancelled),
+                }
             }
         }
     }
@@ -333,6 +415,14 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     }
     let latency = shared.latency.borrow().clone();
     let errors = shared.errors.borrow().clone();
+    let trend = (connected > 0 && abandoned.is_none()).then(|| Trend {
+        thirds: shared.thirds.borrow().each_ref().map(|h| TrendThird {
+            requests: h.len(),
+            p50_us: h.value_at_quantile(0.5),
+            p90_us: h.value_at_quantile(0.9),
+            mean_in_flight: 0.0,
+        }),
+    });
     Ok(WsReport {
         clients: cfg.clients,
         connected,
@@ -344,6 +434,9 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         missing,
         latency,
         errors,
+        elapsed,
+        abandoned,
+        trend,
         generator_cpu_s: 0.0,
         steal: None,
         cpu_steal: Vec::new(),
@@ -360,7 +453,7 @@ async fn receive(
     while let Some(msg) = stream.next().await {
         match msg {
             Ok(Message::Text(text)) => {
-                if let Some(sent_us) = parse_stamp(text.as_str(), &shared.nonce) {
+                if let Some((seq, sent_us)) = parse_stamp(text.as_str(), &shared.nonce) {
                     if sent_us < shared.measure_from_us.get() {
                         continue; // the warm-up's
                     }
@@ -369,11 +462,19 @@ async fn receive(
                         continue; // after the cutoff: missing
                     }
                     let now_us = (now - shared.base).as_micros() as u64;
-                    shared
-                        .latency
-                        .borrow_mut()
-                        .saturating_record(now_us.saturating_sub(sent_us).max(1));
+                    let latency = now_us.saturating_sub(sent_us).max(1);
+                    shared.latency.borrow_mut().saturating_record(latency);
                     shared.deliveries.set(shared.deliveries.get() + 1);
+                    let into = sent_us - shared.measure_from_us.get();
+                    let third = (3 * into / shared.window_us.get()).min(2) as usize;
+                    shared.thirds.borrow_mut()[third].saturating_record(latency);
+                    if let Some((within, counts)) = &shared.on_time {
+                        let mut counts = counts.borrow_mut();
+                        match counts.get_mut(seq as usize) {
+                            Some(n) if latency <= *within => *n += 1,
+                            _ => {}
+                        }
+                    }
                 }
             }
             Ok(Message::Close(_)) => break,
@@ -416,15 +517,96 @@ where
     let _ = tokio::time::timeout(within, all).await;
 }
 
-/// The intended send time of a message from this run (`<nonce> <client> <seq> <us> pad`).
-fn parse_stamp(text: &str, nonce: &str) -> Option<u64> {
+/// The sequence number and intended send time (µs) of a message from this
+/// run (`<nonce> <client> <seq> <us> pad`).
+fn parse_stamp(text: &str, nonce: &str) -> Option<(u64, u64)> {
     let mut parts = text.split(' ');
     if parts.next()? != nonce {
         return None;
     }
     parts.next()?;
-    parts.next()?;
-    parts.next()?.parse().ok()
+    let seq = parts.next()?.parse().ok()?;
+    Some((seq, parts.next()?.parse().ok()?))
+}
+
+/// The most messages a run with an abandon rule keeps counters for (16 MiB);
+/// a larger run has no rule.
+const MAX_COUNTED: usize = 1 << 22;
+
+/// Message `k` is intended at `origin + k ÷ rate`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    origin: Instant,
+    rate: f64,
+    /// The first measured message (the warm-up's are before it).
+    first: u64,
+    /// One past the last measured message.
+    last: u64,
+    /// Deliveries expected per message.
+    clients: u64,
+}
+
+/// How many messages, from the first, are intended before `t` after the origin.
+fn messages_before(t: Duration, rate: f64) -> u64 {
+    (t.as_secs_f64() * rate).ceil() as u64
+}
+
+/// The abandon rule's watch: every [`ABANDON_CHECK`], the measured deliveries
+/// over the rule's latency are every expected delivery of a message intended
+/// more than that latency ago less those that arrived within it (a message's
+/// on-time count is final by then). Once they pass `count`, record when and
+/// how many in `decided` and stop the sender. A watch that wakes late was
+/// held up with the whole engine thread: the window then runs its length, so
+/// that the caller's stall rule can judge it (as the HTTP engine does).
+async fn watch(
+    shared: Rc<Shared>,
+    count: u64,
+    w: Window,
+    decided: Rc<Cell<Option<(Instant, u64)>>>,
+    stop: CancellationToken,
+) {
+    let Some((within_us, counts)) = &shared.on_time else {
+        return;
+    };
+    let within = Duration::from_micros(*within_us);
+    let measured_from = w.origin + Duration::from_secs_f64(w.first as f64 / w.rate);
+    let end = w.origin + Duration::from_secs_f64(w.last as f64 / w.rate);
+    let mut tick = tokio::time::interval(ABANDON_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_wake = Instant::now();
+    let (mut next, mut on_time) = (w.first, 0u64);
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        if now - last_wake > HELD_UP || now >= end {
+            return;
+        }
+        last_wake = now;
+        let Some(old) = now.checked_sub(within).filter(|&old| old > measured_from) else {
+            continue;
+        };
+        let due = messages_before(old - w.origin, w.rate).min(w.last);
+        let counts = counts.borrow();
+        while next < due {
+            on_time += u64::from(counts.get(next as usize).copied().unwrap_or(0));
+            next += 1;
+        }
+        let over = (due.saturating_sub(w.first) * w.clients).saturating_sub(on_time);
+        if over > count {
+            decided.set(Some((now, over)));
+            stop.cancel();
+            return;
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped (the window ended, or was cancelled).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]
@@ -433,7 +615,7 @@ mod tests {
 
     #[test]
     fn stamps_round_trip_and_foreign_messages_are_ignored() {
-        assert_eq!(parse_stamp("bk1 3 9 12345 xxxx", "bk1"), Some(12345));
+        assert_eq!(parse_stamp("bk1 3 9 12345 xxxx", "bk1"), Some((9, 12345)));
         assert_eq!(parse_stamp("bk2 3 9 12345 xxxx", "bk1"), None);
         assert_eq!(parse_stamp("hello", "bk1"), None);
     }

@@ -44,12 +44,12 @@ pub(crate) const LATE: Duration = crate::LATE_SEND;
 const EARLY: Duration = Duration::from_millis(1);
 const TICK: Duration = Duration::from_millis(250);
 /// How often a window with an [`Abandon`] rule checks whether it is decided.
-const ABANDON_CHECK: Duration = Duration::from_millis(50);
+pub(crate) const ABANDON_CHECK: Duration = Duration::from_millis(50);
 /// A control loop that wakes this much later than its checks are due was
 /// held up with the whole engine thread (a stopped or starved process): the
 /// window's late answers are then the machine's, and it runs its length so
 /// that the caller's stall rule can judge it.
-const HELD_UP: Duration = Duration::from_millis(ABANDON_CHECK.as_millis() as u64 + 25);
+pub(crate) const HELD_UP: Duration = Duration::from_millis(ABANDON_CHECK.as_millis() as u64 + 25);
 
 /// Reject values that cannot describe a run.
 pub(crate) fn validate(cfg: &LoadConfig) -> Result<(), LoadError> {

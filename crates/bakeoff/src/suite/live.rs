@@ -501,6 +501,11 @@ impl Driver for EngineDriver {
                 warmup: spec.warmup,
                 grace: Some(self.grace()),
                 pin_cpu: self.pin_cpu,
+                // Deliveries, not messages: each message reaches every client.
+                abandon: spec.purpose.filter(|p| p.abandons()).map(|_| {
+                    let deliveries = spec.rate * f64::from(spec.clients);
+                    load::Abandon::p99_over(self.slo, deliveries, spec.duration)
+                }),
                 ..load::ws::WsConfig::new(url)
             };
             let r = load::ws::run(config, cancel.clone())
@@ -535,6 +540,9 @@ impl Driver for EngineDriver {
                 p99_ms: ms(r.latency.value_at_quantile(0.99)),
                 steal_tolerated: steal_tolerated.filter(|_| stalled.is_none()),
                 stalled,
+                abandoned: r.abandoned,
+                measured: r.abandoned.map(|_| r.elapsed),
+                trend: r.trend.as_ref().map(thirds),
                 valid: r.valid,
                 warnings: r.warnings.clone(),
             })
@@ -551,6 +559,14 @@ fn drive_error(e: LoadError) -> DriveError {
 
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
+}
+
+/// The search's view of a window's thirds.
+fn thirds(t: &load::Trend) -> Thirds {
+    Thirds {
+        p50_ms: t.thirds.map(|third| ms(third.p50_us)),
+        p90_ms: t.thirds.map(|third| ms(third.p90_us)),
+    }
 }
 
 /// Percentiles in milliseconds from a microsecond histogram.
@@ -652,10 +668,7 @@ pub fn window_result(
             })
             .collect(),
         histograms,
-        trend: r.trend.map(|t| Thirds {
-            p50_ms: t.thirds.map(|third| ms(third.p50_us)),
-            p90_ms: t.thirds.map(|third| ms(third.p90_us)),
-        }),
+        trend: r.trend.as_ref().map(thirds),
         stalled,
         steal_tolerated,
         // What the server still holds: the window's unanswered requests, and

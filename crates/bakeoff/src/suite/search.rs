@@ -31,10 +31,10 @@
 //!    windows decide the capacity. A long window the generator could not hold
 //!    ends the trial generator-limited: below it only the generator is measured.
 //! 6. **Decided windows stop**: a search or confirmation window whose p99 is
-//!    already over the SLO (more than 1% of its planned requests over it,
-//!    answered or still waiting) ends there, a failure whatever followed
-//!    (the engine's `Abandon` rule); how soon it got there estimates the
-//!    overload for the step down.
+//!    already over the SLO (more than 1% of its planned requests, or
+//!    deliveries, over it, answered or still waiting) ends there, a failure
+//!    whatever followed (the engine's `Abandon` rule, HTTP and fan-out); how
+//!    soon it got there estimates the overload for the step down.
 //! 7. **Nothing passed**: even the lowest rate failed. A server whose lowest
 //!    failed window was mostly errors is failing, not slow
 //!    ([`TrialOutcome::Failing`], see [`is_failing`]); any other has no

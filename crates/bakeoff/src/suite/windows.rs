@@ -113,7 +113,8 @@ impl Windows for WsWindows<'_> {
 
 /// What the search judges of a fan-out window.
 pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
-    let secs = spec.duration.as_secs_f64().max(1e-9);
+    let duration = r.measured.unwrap_or(spec.duration);
+    let secs = duration.as_secs_f64().max(1e-9);
     let per_client = r.deliveries as f64 / f64::from(r.connected.max(1));
     let missing = r.expected_deliveries.saturating_sub(r.deliveries);
     let mut error_rate = if r.expected_deliveries == 0 {
@@ -134,15 +135,111 @@ pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
         // Clients the server refused; a missing delivery may be a slow one's.
         answered_error_rate: 1.0
             - f64::from(r.connected.min(spec.clients)) / f64::from(spec.clients.max(1)),
-        // The fan-out driver reports no thirds: its windows have no backlog test.
-        trend: None,
+        trend: r.trend,
         generator_limited: (!r.valid && all_joined).then(|| r.warnings.join("; ")),
         stalled: r.stalled.clone(),
         steal_tolerated: r.steal_tolerated.clone(),
-        outstanding: 0,
+        // Messages the room had not yet fanned out when the window ended:
+        // it works through them before the next window (see `Search::drain`).
+        outstanding: r
+            .sent
+            .saturating_sub(r.deliveries / u64::from(r.connected.max(1))),
         served: 0.0,
-        duration: spec.duration,
-        abandoned: None,
+        duration,
+        abandoned: r.abandoned,
         generator_threads: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::StepVerdict;
+    use crate::suite::search::{judge, Thirds};
+    use crate::suite::WindowPurpose;
+
+    fn spec() -> WsSpec {
+        WsSpec {
+            base_url: "http://127.0.0.1:1".into(),
+            clients: 10,
+            rate: 500.0,
+            duration: Duration::from_secs(5),
+            warmup: Duration::ZERO,
+            purpose: Some(WindowPurpose::Confirm),
+        }
+    }
+
+    fn delivered(sent: u64, deliveries: u64) -> WsResult {
+        WsResult {
+            connected: 10,
+            sent,
+            expected_deliveries: sent * 10,
+            deliveries,
+            p50_ms: 5.0,
+            p99_ms: 40.0,
+            valid: true,
+            ..WsResult::default()
+        }
+    }
+
+    /// A room whose median delivery latency climbs across a window it
+    /// otherwise passes (p99 under the SLO, nothing missing) is overloaded:
+    /// the fan-out windows get the HTTP windows' backlog test.
+    #[test]
+    fn a_fan_out_windows_rising_latency_fails_it() {
+        let flat = Thirds {
+            p50_ms: [5.0, 5.5, 5.2],
+            p90_ms: [9.0, 9.5, 9.2],
+        };
+        let rising = Thirds {
+            p50_ms: [5.0, 25.0, 45.0],
+            p90_ms: [9.0, 30.0, 50.0],
+        };
+        let judged = |trend| {
+            let r = WsResult {
+                trend: Some(trend),
+                ..delivered(2_500, 25_000)
+            };
+            judge(&ws_observed(&r, &spec()), 500.0, 100.0, "msg/s")
+        };
+        assert_eq!(judged(flat).0, StepVerdict::Pass);
+        let (verdict, reasons) = judged(rising);
+        assert_eq!(verdict, StepVerdict::Fail);
+        assert!(reasons[0].starts_with("backlog grew"), "{reasons:?}");
+    }
+
+    /// An abandoned fan-out window is judged over what ran, fails as
+    /// stopped, and leaves what the room had not fanned out to drain.
+    #[test]
+    fn an_abandoned_fan_out_window_is_judged_over_what_ran() {
+        let r = WsResult {
+            abandoned: Some(bakeoff_load::Abandoned {
+                planned: Duration::from_secs(5),
+                over: 300,
+                growth: None,
+            }),
+            measured: Some(Duration::from_millis(500)),
+            p99_ms: 140.0,
+            ..delivered(250, 1_500)
+        };
+        let o = ws_observed(&r, &spec());
+        assert_eq!(o.duration, Duration::from_millis(500));
+        // 150 of the 250 messages reached every client, over half a second.
+        assert!((o.achieved - 300.0).abs() < 1e-9, "{}", o.achieved);
+        assert_eq!(o.outstanding, 100);
+        let (verdict, reasons) = judge(&o, 500.0, 100.0, "msg/s");
+        assert_eq!(verdict, StepVerdict::Fail);
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.starts_with("stopped after 0.50 of 5.00 s")),
+            "{reasons:?}"
+        );
+        // A window that ran its length had nothing left in the room.
+        let full = ws_observed(&delivered(2_500, 25_000), &spec());
+        assert_eq!(
+            (full.outstanding, full.duration),
+            (0, Duration::from_secs(5))
+        );
     }
 }
