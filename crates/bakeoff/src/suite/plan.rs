@@ -15,7 +15,7 @@ use crate::workload::Workload;
 /// The contenders of quick and standard: the two most used frameworks of each
 /// language. node-http and python-django join with `--contenders` or in full;
 /// six contenders × three trials do not fit standard's 45 minutes on 2 cores
-/// (docs/benchmarks.md, "Time").
+/// (docs/capacity-passes.md, "Time").
 pub const DEFAULT_CONTENDERS: [&str; 4] = [
     "node-fastify",
     "node-express",
@@ -23,7 +23,7 @@ pub const DEFAULT_CONTENDERS: [&str; 4] = [
     "python-flask",
 ];
 /// Quick leaves `data` to standard: its own launch and low rates (long
-/// windows) cost quick about 140 s of its 8 minutes (docs/benchmarks.md, "Time").
+/// windows) cost quick about 140 s of its 8 minutes (docs/capacity-passes.md, "Time").
 const QUICK_WORKLOADS: [Workload; 6] = [
     Workload::Json,
     Workload::Db,

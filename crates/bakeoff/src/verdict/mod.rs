@@ -44,7 +44,7 @@ pub enum Reading {
 
 impl Reading {
     /// The ratio two readings of this kind must exceed to differ. Repeated
-    /// readings of the same cell (docs/benchmarks.md, qa11 and sr11) moved by up
+    /// readings of the same cell (docs/capacity-passes.md, qa11 and sr11) moved by up
     /// to 4.4× (an equal-load p99), 4.7× (memory per connection) and 1.15×
     /// (mean memory); each factor is that, rounded up.
     pub fn factor(self) -> f64 {
