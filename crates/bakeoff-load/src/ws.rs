@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 use url::Url;
 
 use crate::engine::{ABANDON_CHECK, HELD_UP};
@@ -147,7 +148,7 @@ struct Shared {
     /// Messages intended before this (µs since `base`) are the warm-up's.
     measure_from_us: Cell<u64>,
     /// The measured window's length, µs: where its thirds are.
-    window_us: Cell<u64>,
+    window_us: u64,
     /// Latency of the deliveries of each third of the window, by intended time.
     thirds: RefCell<[Histogram<u64>; 3]>,
     /// With an abandon rule: its latency, and each message's deliveries
@@ -214,7 +215,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         stopping: Cell::new(false),
         cutoff: Cell::new(None),
         measure_from_us: Cell::new(0),
-        window_us: Cell::new(cfg.duration.as_micros().max(1) as u64),
+        window_us: cfg.duration.as_micros().max(1) as u64,
         thirds: RefCell::new(std::array::from_fn(|_| new_histogram())),
         on_time: cfg.abandon.and_then(|rule| {
             // Every message of the run has its counter; a run too large for
@@ -300,7 +301,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
                     stop.clone(),
                 ))
             });
-        let _stop_watching = watcher.map(AbortOnDrop);
+        let _stop_watching = watcher.map(AbortOnDropHandle::new);
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
         let mut k = 0u64;
@@ -466,7 +467,7 @@ async fn receive(
                     shared.latency.borrow_mut().saturating_record(latency);
                     shared.deliveries.set(shared.deliveries.get() + 1);
                     let into = sent_us - shared.measure_from_us.get();
-                    let third = (3 * into / shared.window_us.get()).min(2) as usize;
+                    let third = (3 * into / shared.window_us).min(2) as usize;
                     shared.thirds.borrow_mut()[third].saturating_record(latency);
                     if let Some((within, counts)) = &shared.on_time {
                         let mut counts = counts.borrow_mut();
@@ -597,15 +598,6 @@ async fn watch(
             stop.cancel();
             return;
         }
-    }
-}
-
-/// Aborts a spawned task when dropped (the window ended, or was cancelled).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

@@ -7,6 +7,7 @@ mod server;
 
 use std::time::{Duration, Instant};
 
+use bakeoff_load::testkit::FixedServiceRoom;
 use bakeoff_load::{
     run, ErrorKind, LoadConfig, LoadError, RequestSpec, Schedule, SessionSpec, Think, Warmup,
 };
@@ -408,8 +409,8 @@ async fn adaptive_warmup_ends_when_throughput_settles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_fan_out_delivers_every_message_to_every_client() {
-    let srv = server::ws_room().await;
-    let url = url::Url::parse(&format!("ws://{}/ws", srv.addr)).unwrap();
+    let room = FixedServiceRoom::start(Duration::ZERO, None).expect("test room");
+    let url = room.url("/ws");
     let cfg = bakeoff_load::ws::WsConfig {
         clients: 5,
         rate: 50.0,
@@ -433,8 +434,8 @@ async fn websocket_fan_out_delivers_every_message_to_every_client() {
 /// the buffer is small for the cost of reading, not a limit on frames.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_messages_larger_than_the_read_buffer_are_delivered() {
-    let srv = server::ws_room().await;
-    let url = url::Url::parse(&format!("ws://{}/ws", srv.addr)).unwrap();
+    let room = FixedServiceRoom::start(Duration::ZERO, None).expect("test room");
+    let url = room.url("/ws");
     let cfg = bakeoff_load::ws::WsConfig {
         clients: 3,
         rate: 40.0,
@@ -455,8 +456,8 @@ async fn websocket_messages_larger_than_the_read_buffer_are_delivered() {
 /// sends, deliveries and latencies are its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_warm_up_messages_are_sent_but_not_measured() {
-    let srv = server::ws_room().await;
-    let url = url::Url::parse(&format!("ws://{}/ws", srv.addr)).unwrap();
+    let room = FixedServiceRoom::start(Duration::ZERO, None).expect("test room");
+    let url = room.url("/ws");
     let cfg = bakeoff_load::ws::WsConfig {
         clients: 3,
         rate: 50.0,

@@ -4,17 +4,15 @@
 //! it delayed. Timed from the actual send, those messages would look fast.
 //! Its own test binary: the stop would disturb other tests' timing.
 
-#[allow(dead_code)]
-mod server;
-
 use std::time::Duration;
 
+use bakeoff_load::testkit::FixedServiceRoom;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_sender_shows_in_the_fan_out_latency() {
-    let srv = server::ws_room().await;
-    let url = url::Url::parse(&format!("ws://{}/ws", srv.addr)).unwrap();
+    let room = FixedServiceRoom::start(Duration::ZERO, None).expect("test room");
+    let url = room.url("/ws");
     let cfg = bakeoff_load::ws::WsConfig {
         clients: 2,
         rate: 100.0,

@@ -1,15 +1,14 @@
-//! Real HTTP/1.1 and WebSocket test servers on 127.0.0.1:0, written on raw tokio
-//! sockets so each test can choose exactly how the server misbehaves.
+//! Real HTTP/1.1 test servers on 127.0.0.1:0, written on raw tokio sockets so
+//! each test can choose exactly how the server misbehaves (the WebSocket room
+//! is `bakeoff_load::testkit::FixedServiceRoom`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
 
 /// How the HTTP test server answers.
 #[derive(Debug, Clone, Copy)]
@@ -257,52 +256,4 @@ async fn serve(
             }
         }
     }
-}
-
-/// A WebSocket chat room: every text message goes to every connected client.
-pub(crate) struct WsServer {
-    pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for WsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-pub(crate) async fn ws_room() -> WsServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, _) = broadcast::channel::<String>(65_536);
-    let task = tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let Ok(ws) = tokio_tungstenite::accept_async(sock).await else {
-                    return;
-                };
-                let (mut sink, mut stream) = ws.split();
-                let mut rx = tx.subscribe();
-                let forward = tokio::spawn(async move {
-                    while let Ok(text) = rx.recv().await {
-                        if sink
-                            .send(tokio_tungstenite::tungstenite::Message::text(text))
-                            .await
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                });
-                while let Some(Ok(msg)) = stream.next().await {
-                    if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
-                        let _ = tx.send(t.as_str().to_string());
-                    }
-                }
-                forward.abort();
-            });
-        }
-    });
-    WsServer { addr, task }
 }
