@@ -525,6 +525,24 @@ mod tests {
             "{msg}"
         );
         let msg = select(&["node-http@x"]).unwrap_err().to_string();
+        assert!(msg.contains("available: node-http@v8-pool-1"), "{msg}");
+        // An app without variants says how to add one.
+        let app = tempfile::tempdir().unwrap();
+        let manifest =
+            std::fs::read_to_string(reference().path.join("node-http/bakeoff.toml")).unwrap();
+        let without = manifest.split("\n[[variants]]").next().unwrap();
+        std::fs::write(app.path().join("bakeoff.toml"), without).unwrap();
+        for file in ["package.json", "package-lock.json"] {
+            let from = reference().path.join("node-http").join(file);
+            std::fs::copy(from, app.path().join(file)).unwrap();
+        }
+        let msg = discover(&Selection {
+            names: Vec::new(),
+            paths: vec![PathBuf::from(format!("{}@x", app.path().display()))],
+            dir: Some(reference()),
+        })
+        .unwrap_err()
+        .to_string();
         assert!(msg.contains("available: none (add [[variants]]"), "{msg}");
     }
 

@@ -39,8 +39,10 @@
 //!    failed window was mostly errors is failing, not slow
 //!    ([`TrialOutcome::Failing`], see [`is_failing`]); any other has no
 //!    capacity ([`TrialOutcome::NoCapacity`]).
-//! 8. **Bounds**: `max_steps` search windows and a time `budget`; a search cut
-//!    short reports its best lower bound as [`TrialOutcome::Truncated`], never
+//! 8. **Bounds**: `max_steps` search windows and a time `budget`. A search cut
+//!    short with a passing and a failing rate goes on to confirm (5) from that
+//!    wider bracket, since only long windows decide; one cut short without
+//!    both reports its best lower bound as [`TrialOutcome::Truncated`], never
 //!    as a plain capacity.
 //!
 //! After an overloaded window the server still holds the requests it had
@@ -315,23 +317,27 @@ impl Search<'_> {
         let mut retested: Vec<f64> = Vec::new();
         let mut retesting = false;
         loop {
-            if windows >= cfg.max_steps {
-                return Ok(truncated(
-                    lo,
-                    format!(
-                        "the search stopped at its limit of {} windows",
-                        cfg.max_steps
-                    ),
-                ));
-            }
-            if started.is_some_and(|t| t.elapsed() >= cfg.budget) {
-                return Ok(truncated(
-                    lo,
-                    format!(
-                        "the search stopped at its {:.1} s time limit",
-                        cfg.budget.as_secs_f64()
-                    ),
-                ));
+            let limit = if windows >= cfg.max_steps {
+                Some(format!(
+                    "the search stopped at its limit of {} windows",
+                    cfg.max_steps
+                ))
+            } else if started.is_some_and(|t| t.elapsed() >= cfg.budget) {
+                Some(format!(
+                    "the search stopped at its {:.1} s time limit",
+                    cfg.budget.as_secs_f64()
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = limit {
+                return Ok(match (lo, hi, generator_note) {
+                    // A bracket, only wider than the resolution (a server
+                    // whose short windows pass and fail around its capacity):
+                    // long windows decide, as for a closed one.
+                    (Some(low), Some(high), None) => Bracket::Closed { low, high },
+                    _ => truncated(lo, why),
+                });
             }
             let phase = if retesting {
                 StepPhase::Retest
@@ -452,6 +458,7 @@ impl Search<'_> {
         let mut held: Option<f64> = None;
         let mut broke: Option<f64> = None;
         let mut fails_in_a_row = 0;
+        let mut passes_in_a_row = 0;
         // Whether the last step down was blind (no estimate to land near).
         let mut blind = false;
         // The budget is `max_confirms` windows' worth of running time: an
@@ -503,20 +510,13 @@ impl Search<'_> {
                 }
                 Attempt::Judged(StepVerdict::Pass, _) => {
                     fails_in_a_row = 0;
+                    passes_in_a_row += 1;
                     held = Some(rate);
                     let above = broke.unwrap_or(bound);
                     if closed(rate, above) {
                         return Ok(Ok(rate));
                     }
-                    // After an estimate the pass is usually just below the
-                    // capacity, unless the failure above was a dip: climb two
-                    // resolutions at most. After a blind step, bisect.
-                    let mid = (rate * above).sqrt();
-                    if blind {
-                        mid
-                    } else {
-                        mid.min(rate * (1.0 + 2.0 * res))
-                    }
+                    climb(rate, above, res, blind, passes_in_a_row)
                 }
                 Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
                     return Ok(Err(Unconfirmed::GeneratorLimited {
@@ -529,6 +529,7 @@ impl Search<'_> {
                     }));
                 }
                 Attempt::Judged(_, o) => {
+                    passes_in_a_row = 0;
                     broke = Some(rate);
                     match held {
                         Some(h) if closed(h, rate) => return Ok(Ok(h)),
@@ -619,6 +620,22 @@ impl Search<'_> {
     }
 }
 
+/// The next confirmation rate above `rate`, which held a long window, below
+/// `above`, which failed one (or the search's bound), the `passes`-th pass in
+/// a row. After a step that landed on an estimate the pass is usually just
+/// below the capacity, unless the failure above was a dip: two resolutions at
+/// most. A second pass in a row says the estimate was low (a dip during the
+/// failed window, an error burst read as a fast-growing queue), and a blind
+/// step knows nothing: bisect.
+fn climb(rate: f64, above: f64, resolution: f64, blind: bool, passes: u32) -> f64 {
+    let mid = (rate * above).sqrt();
+    if blind || passes >= 2 {
+        mid
+    } else {
+        mid.min(rate * (1.0 + 2.0 * resolution))
+    }
+}
+
 fn truncated(low: Option<f64>, why: String) -> Bracket {
     Bracket::Truncated { low, why }
 }
@@ -633,6 +650,9 @@ pub use nothing_passed::{is_failing, FAILING_ERROR_RATE};
 #[cfg(test)]
 use step_down::{abandoned_step, blind_step};
 
+#[cfg(test)]
+#[path = "search_bounds_tests.rs"]
+mod bounds_tests;
 #[cfg(test)]
 #[path = "search_failing_tests.rs"]
 mod failing_tests;

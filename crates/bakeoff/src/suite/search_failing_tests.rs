@@ -101,12 +101,20 @@ async fn a_failing_server_cut_short_is_failing_not_truncated() {
         out.steps.iter().all(|s| s.target_rps > c.min_rps),
         "cut short"
     );
-    // Errors only above 500 req/s: a rate passed, so a cut-short search is truncated.
+    // Errors only above 500 req/s: a rate passed, so a search cut short
+    // before any failed is truncated, and one cut short with a bracket is
+    // decided by long windows.
     let mut c = cfg(Workload::Json);
-    c.max_steps = 3;
+    c.max_steps = 2;
     c.start_rps = 100.0;
-    let out = search(ServerModel::knee(1e9).with_errors_above(500.0, 1.0), &c).await;
+    let server = || ServerModel::knee(1e9).with_errors_above(500.0, 1.0);
+    let out = search(server(), &c).await;
     assert_eq!(out.outcome, TrialOutcome::Truncated, "{out:?}");
+    c.max_steps = 3;
+    let out = search(server(), &c).await;
+    assert_eq!(out.outcome, TrialOutcome::Confirmed, "{out:?}");
+    let capacity = out.capacity.unwrap();
+    assert!((475.0..=500.0).contains(&capacity), "{out:?}");
 }
 
 /// A server that answers with errors at every rate is failing, named with
