@@ -7,18 +7,64 @@
 # within 10% there, whatever the search does (docs/benchmarks.md,
 # "Launch-to-launch variance").
 # Usage: bench/launches.sh  (env: CONTENDER=node-fastify LAUNCHES=10 PATH_=/json
-#                            NODE_EXTRA="--v8-pool-size=1" to pass flags to node)
+#                            NODE_EXTRA="--v8-pool-size=1" to pass flags to node,
+#                            CONNECTIONS=64 the closed loop's connections,
+#                            REPEAT=2 to measure each launch twice (new
+#                            connections each time: what a launch keeps for its
+#                            life repeats, what its connections decide does not),
+#                            TRACE_GC=1 to add --trace-gc and print how the first
+#                            full GC of each launch was marked)
+# With TRACE_GC=1 each launch also shows its first mark-compact's incremental
+# steps on the main thread: on one core the slow launches were those whose
+# start-up mark-compact the main thread marked itself, in tens of steps with a
+# biggest step of ~10 ms, where the fast ones left it to V8's background
+# markers, in two or three steps (docs/benchmarks.md, "Launch-to-launch
+# variance").
 # The contender must be set up and its database seeded first (`bakeoff verify
 # --contenders node-fastify` does both, into RESULTS_DIR, default
-# ./bakeoff-results); Node.js contenders only.
+# ./bakeoff-results). Any contender under contenders/: its manifest's start
+# command, one worker, `{python}` the venv `bakeoff setup` made in
+# BAKEOFF_CACHE_DIR (default ~/.cache/bakeoff); NODE_EXTRA and TRACE_GC apply
+# to Node.js contenders only.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 contender=${CONTENDER:-node-fastify}
 launches=${LAUNCHES:-10}
 path=${PATH_:-/json}
 dir="$root/contenders/$contender"
-[[ -f "$dir/server.js" ]] || { echo "$contender: no server.js in $dir (Node.js contenders only)" >&2; exit 2; }
-[[ -d "$dir/node_modules" ]] || { echo "$contender: run \`bakeoff setup --contenders $contender\` first" >&2; exit 2; }
+[[ -f "$dir/bakeoff.toml" ]] || { echo "$contender: no bakeoff.toml in $dir" >&2; exit 2; }
+cache=${BAKEOFF_CACHE_DIR:-$HOME/.cache/bakeoff}
+# The start command, one argument per line: `{python}` is the newest venv of
+# this contender in the cache, Node's flags go right after `node`.
+command_of() {
+  python3 - "$dir/bakeoff.toml" "$cache" "$contender" "$1" "${NODE_EXTRA:-}" "${TRACE_GC:-}" <<'PY'
+import glob, os, sys
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    sys.exit("bench/launches.sh reads the manifest with tomllib: Python 3.11 or later")
+manifest, cache, name, port, node_extra, trace = sys.argv[1:7]
+cmd = tomllib.load(open(manifest, "rb"))["start"]["command"]
+if "{python}" in cmd:
+    venvs = sorted(glob.glob(f"{cache}/pip/{name}-*/venv/bin/python"), key=os.path.getmtime)
+    if not venvs:
+        sys.exit(f"{name}: no venv in {cache}/pip: run `bakeoff setup --contenders {name}` first")
+    python = venvs[-1]
+flags = node_extra.split() + (["--trace-gc"] if trace else [])
+out = []
+for arg in cmd:
+    out.append(arg.replace("{port}", port).replace("{workers}", "1").replace("{python}", python if "{python}" in arg else ""))
+    if arg == "node":
+        out += flags
+if flags and "node" not in cmd:
+    sys.exit(f"{name}: NODE_EXTRA and TRACE_GC are for Node.js contenders")
+print("\n".join(out))
+PY
+}
+if grep -q '"node"' "$dir/bakeoff.toml"; then
+  [[ -d "$dir/node_modules" ]] || { echo "$contender: run \`bakeoff setup --contenders $contender\` first" >&2; exit 2; }
+fi
+command_of 0 >/dev/null
 seeded=${RESULTS_DIR:-$root/bakeoff-results}/data/bakeoff.sqlite
 [[ -f "$seeded" ]] || { echo "no seeded database at $seeded: run \`bakeoff verify --contenders $contender\` first (or set RESULTS_DIR)" >&2; exit 2; }
 (cd "$root" && cargo build --release -q -p bakeoff)
@@ -29,30 +75,56 @@ cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf
 trap cleanup EXIT
 cp "$seeded" "$work/app.sqlite"
 
-read -ra extra <<<"${NODE_EXTRA:-}"
 for i in $(seq 1 "$launches"); do
   port=$((18100 + i))
+  mapfile -t cmd < <(command_of "$port")
   (cd "$dir" && PORT=$port BAKEOFF_UPSTREAM=http://127.0.0.1:9 BAKEOFF_SQLITE="$work/app.sqlite" \
-    BAKEOFF_WORKERS=1 exec taskset -c 1 node "${extra[@]}" server.js >"$work/launch-$i.log" 2>&1) &
+    BAKEOFF_WORKERS=1 exec taskset -c 1 "${cmd[@]}" >"$work/launch-$i.log" 2>&1) &
   pid=$!
-  for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+  up=
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null && { up=1; break; }
     sleep 0.1
   done
-  "$bin" load --pin 0 -c 64 -d 5s --warmup 2s --json "http://127.0.0.1:$port$path" >"$work/load-$i.json"
+  [[ -n "$up" ]] || { echo "launch $i never answered /health in 30 s:" >&2; cat "$work/launch-$i.log" >&2; exit 1; }
+  for r in $(seq 1 "${REPEAT:-1}"); do
+    "$bin" load --pin 0 -c "${CONNECTIONS:-64}" -d 5s --warmup 2s --json "http://127.0.0.1:$port$path" >"$work/load-$i-$r.json"
+  done
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
   sleep 1
 done
 
-python3 - "$work" "$launches" "$contender" "${NODE_EXTRA:-}" <<'EOF'
-import json, statistics, sys
-work, n, contender, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-rates = [json.load(open(f"{work}/load-{i}.json"))["achieved_rate"] for i in range(1, n + 1)]
+python3 - "$work" "$launches" "$contender" "${NODE_EXTRA:-}" "${TRACE_GC:-}" "${REPEAT:-1}" <<'EOF'
+import json, re, statistics, sys
+work, n, contender, extra, trace = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+
+
+def first_mark_compact(i):
+    """The steps the main thread took in the launch's first mark-compact."""
+    for line in open(f"{work}/launch-{i}.log", errors="replace"):
+        if "Mark-Compact" in line:
+            m = re.search(r"in (\d+) steps since start of marking, biggest step ([\d.]+) ms", line)
+            if m:
+                return f"  first mark-compact: {m[1]} steps on the main thread, biggest {m[2]} ms"
+    return "  no mark-compact logged"
+
+
+repeat = int(sys.argv[6])
+loads = [
+    [json.load(open(f"{work}/load-{i}-{r}.json"))["achieved_rate"] for r in range(1, repeat + 1)]
+    for i in range(1, n + 1)
+]
+rates = [statistics.mean(l) for l in loads]
 med = statistics.median(rates)
 print(f"{contender} {extra}".strip() + f": {n} launches, closed loop, req/s")
-for i, r in enumerate(rates, 1):
-    print(f"  launch {i:2}: {r:9,.0f}  {r / med:.3f}× the median")
+for i, (r, l) in enumerate(zip(rates, loads), 1):
+    gc = first_mark_compact(i) if trace else ""
+    each = f"  (each: {' / '.join(f'{x:,.0f}' for x in l)})" if repeat > 1 else ""
+    print(f"  launch {i:2}: {r:9,.0f}  {r / med:.3f}× the median{each}{gc}")
 slow = sum(r < 0.9 * med for r in rates)
 cv = statistics.pstdev(rates) / statistics.mean(rates) * 100
 print(f"median {med:,.0f}, min/median {min(rates) / med:.3f}, CV {cv:.1f}%, {slow} of {n} more than 10% below the median")
+if repeat > 1:
+    within = statistics.median((max(l) - min(l)) / statistics.mean(l) * 100 for l in loads)
+    print(f"within a launch: the median gap between its {repeat} measurements {within:.1f}%")
 EOF
