@@ -34,9 +34,10 @@ path=${PATH_:-/json}
 dir="$root/contenders/$contender"
 [[ -f "$dir/bakeoff.toml" ]] || { echo "$contender: no bakeoff.toml in $dir" >&2; exit 2; }
 cache=${BAKEOFF_CACHE_DIR:-$HOME/.cache/bakeoff}
-# The start command, one argument per line: `{python}` is the newest venv of
-# this contender in the cache, Node's flags go right after `node`.
-command_of() {
+# The manifest's health path, then its start command, one line each:
+# `{python}` is the newest venv of this contender in the cache (bakeoff's own
+# cache key is not recomputed here), Node's flags go right after `node`.
+spec_of() {
   python3 - "$dir/bakeoff.toml" "$cache" "$contender" "$1" "${NODE_EXTRA:-}" "${TRACE_GC:-}" <<'PY'
 import glob, os, sys
 try:
@@ -44,16 +45,18 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     sys.exit("bench/launches.sh reads the manifest with tomllib: Python 3.11 or later")
 manifest, cache, name, port, node_extra, trace = sys.argv[1:7]
-cmd = tomllib.load(open(manifest, "rb"))["start"]["command"]
+start = tomllib.load(open(manifest, "rb"))["start"]
+cmd = start["command"]
 if "{python}" in cmd:
     venvs = sorted(glob.glob(f"{cache}/pip/{name}-*/venv/bin/python"), key=os.path.getmtime)
     if not venvs:
         sys.exit(f"{name}: no venv in {cache}/pip: run `bakeoff setup --contenders {name}` first")
     python = venvs[-1]
 flags = node_extra.split() + (["--trace-gc"] if trace else [])
-out = []
+out = [start.get("health_path", "/health")]
 for arg in cmd:
-    out.append(arg.replace("{port}", port).replace("{workers}", "1").replace("{python}", python if "{python}" in arg else ""))
+    arg = arg.replace("{port}", port).replace("{workers}", "1")
+    out.append(arg.replace("{python}", python) if "{python}" in arg else arg)
     if arg == "node":
         out += flags
 if flags and "node" not in cmd:
@@ -64,7 +67,7 @@ PY
 if grep -q '"node"' "$dir/bakeoff.toml"; then
   [[ -d "$dir/node_modules" ]] || { echo "$contender: run \`bakeoff setup --contenders $contender\` first" >&2; exit 2; }
 fi
-command_of 0 >/dev/null
+spec_of 0 >/dev/null
 seeded=${RESULTS_DIR:-$root/bakeoff-results}/data/bakeoff.sqlite
 [[ -f "$seeded" ]] || { echo "no seeded database at $seeded: run \`bakeoff verify --contenders $contender\` first (or set RESULTS_DIR)" >&2; exit 2; }
 (cd "$root" && cargo build --release -q -p bakeoff)
@@ -77,16 +80,17 @@ cp "$seeded" "$work/app.sqlite"
 
 for i in $(seq 1 "$launches"); do
   port=$((18100 + i))
-  mapfile -t cmd < <(command_of "$port")
+  mapfile -t spec < <(spec_of "$port")
+  health=${spec[0]} cmd=("${spec[@]:1}")
   (cd "$dir" && PORT=$port BAKEOFF_UPSTREAM=http://127.0.0.1:9 BAKEOFF_SQLITE="$work/app.sqlite" \
     BAKEOFF_WORKERS=1 exec taskset -c 1 "${cmd[@]}" >"$work/launch-$i.log" 2>&1) &
   pid=$!
   up=
   for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null && { up=1; break; }
+    curl -sf "http://127.0.0.1:$port$health" >/dev/null && { up=1; break; }
     sleep 0.1
   done
-  [[ -n "$up" ]] || { echo "launch $i never answered /health in 30 s:" >&2; cat "$work/launch-$i.log" >&2; exit 1; }
+  [[ -n "$up" ]] || { echo "launch $i never answered $health in 30 s:" >&2; cat "$work/launch-$i.log" >&2; exit 1; }
   for r in $(seq 1 "${REPEAT:-1}"); do
     "$bin" load --pin 0 -c "${CONNECTIONS:-64}" -d 5s --warmup 2s --json "http://127.0.0.1:$port$path" >"$work/load-$i-$r.json"
   done
@@ -100,12 +104,18 @@ work, n, contender, extra, trace = sys.argv[1], int(sys.argv[2]), sys.argv[3], s
 
 
 def first_mark_compact(i):
-    """The steps the main thread took in the launch's first mark-compact."""
+    """The steps the main thread took in the launch's first mark-compact, in
+    the process that logged the most GC lines (a cluster's worker, not its
+    primary, which shares the log)."""
+    by_pid = {}
     for line in open(f"{work}/launch-{i}.log", errors="replace"):
-        if "Mark-Compact" in line:
-            m = re.search(r"in (\d+) steps since start of marking, biggest step ([\d.]+) ms", line)
-            if m:
-                return f"  first mark-compact: {m[1]} steps on the main thread, biggest {m[2]} ms"
+        pid = re.match(r"\[(\d+):", line)
+        if pid:
+            by_pid.setdefault(pid[1], []).append(line)
+    for line in max(by_pid.values(), key=len, default=[]):
+        m = re.search(r"Mark-Compact.*in (\d+) steps since start of marking, biggest step ([\d.]+) ms", line)
+        if m:
+            return f"  first mark-compact: {m[1]} steps on the main thread, biggest {m[2]} ms"
     return "  no mark-compact logged"
 
 
