@@ -130,6 +130,7 @@ fn config(start: f64) -> SearchConfig {
         step_min: Duration::from_millis(600),
         step_max: Duration::from_millis(1200),
         target_requests: 300,
+        retest_max: Duration::from_secs(3),
         confirm: Duration::from_secs(5),
         max_confirms: 3,
         max_drain: Duration::from_secs(2),
@@ -355,7 +356,7 @@ async fn a_window_with_a_stopped_generator_is_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generator_stopped_near_the_capacity_stalls_the_window_not_fails_it() {
     use bakeoff::model::StepVerdict;
-    use bakeoff::suite::search::{judge, Probe, Windows};
+    use bakeoff::suite::search::{judge, Judgement, Probe, Windows};
     use bakeoff::suite::WindowPurpose;
     let _serial = SERIAL.lock().await;
     let (generator, server_cpu) = cpus();
@@ -380,7 +381,9 @@ async fn a_generator_stopped_near_the_capacity_stalls_the_window_not_fails_it() 
         .await
         .expect("window");
     stopper.wait().expect("stopper");
-    let (verdict, reasons) = judge(&o, rate, 100.0, "req/s");
+    let Judgement {
+        verdict, reasons, ..
+    } = judge(&o, rate, 100.0, "req/s");
     assert_eq!(verdict, StepVerdict::Stalled, "{reasons:?}: {o:#?}");
     // The late sends stall it, unless the hypervisor's steal did first.
     let why = o.stalled.unwrap_or_default();

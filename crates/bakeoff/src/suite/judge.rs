@@ -7,6 +7,21 @@ use std::time::Duration;
 use super::search::{is_failing, Observed, MAX_ERROR_RATE, MIN_ACHIEVED_RATIO};
 use crate::model::StepVerdict;
 
+/// One window's verdict, why, and whether only a short window's edge may have
+/// failed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    pub verdict: StepVerdict,
+    pub reasons: Vec<String>,
+    /// It failed on the achieved rate alone (p99 within the SLO, no errors,
+    /// no growing backlog, run to its end): the seconds of the target's
+    /// stream it fell short by. One pause at a window's end leaves its
+    /// answers past it, so a short window fails so though the server keeps
+    /// up (30 ms of 0.3 s is 10%); a longer window tells (see
+    /// [`SearchConfig::retest_window`](super::search::SearchConfig::retest_window)).
+    pub shortfall_s: Option<f64>,
+}
+
 /// Judge one window against its target and the SLO: the verdict and why.
 /// `unit` is what the rate counts ("req/s", "msg/s").
 ///
@@ -14,13 +29,18 @@ use crate::model::StepVerdict;
 /// the server, unless the server answered most of it with errors (statuses,
 /// resets, refusals: [`is_failing`]): late or bunched sends slow a server, they
 /// do not make it answer 500, so such a window fails as the server's.
-pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64, unit: &str) -> (StepVerdict, Vec<String>) {
+pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64, unit: &str) -> Judgement {
     let failing = is_failing(o.answered_error_rate);
+    let not_the_servers = |verdict, why: &String| Judgement {
+        verdict,
+        reasons: vec![why.clone()],
+        shortfall_s: None,
+    };
     if let Some(why) = o.stalled.as_ref().filter(|_| !failing) {
-        return (StepVerdict::Stalled, vec![why.clone()]);
+        return not_the_servers(StepVerdict::Stalled, why);
     }
     if let Some(why) = o.generator_limited.as_ref().filter(|_| !failing) {
-        return (StepVerdict::GeneratorLimited, vec![why.clone()]);
+        return not_the_servers(StepVerdict::GeneratorLimited, why);
     }
     let mut reasons = Vec::new();
     if o.p99_ms > slo_p99_ms {
@@ -40,7 +60,8 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64, unit: &str) -> (StepVer
     // latency's own spread is no shortfall (only that: a laxer rule passes
     // short windows above the capacity, and the long ones then step down).
     let edge = o.trend.map_or(0.0, |t| t.spread_ms() / 1000.0);
-    if o.achieved < MIN_ACHIEVED_RATIO * target - (1.0 + target * edge) / secs {
+    let short = o.achieved < MIN_ACHIEVED_RATIO * target - (1.0 + target * edge) / secs;
+    if short {
         reasons.push(format!(
             "achieved {:.0} of {target:.0} {unit} (< {:.0}%)",
             o.achieved,
@@ -70,10 +91,17 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64, unit: &str) -> (StepVer
             ));
         }
     }
-    if reasons.is_empty() {
-        (StepVerdict::Pass, reasons)
+    let verdict = if reasons.is_empty() {
+        StepVerdict::Pass
     } else {
-        (StepVerdict::Fail, reasons)
+        StepVerdict::Fail
+    };
+    Judgement {
+        verdict,
+        // The achieved rule's reason, and no other.
+        shortfall_s: (short && reasons.len() == 1)
+            .then(|| (1.0 - o.achieved / target.max(1e-9)).max(0.0) * secs),
+        reasons,
     }
 }
 

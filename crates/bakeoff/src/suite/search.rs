@@ -20,7 +20,10 @@
 //!    re-test the upper bound once, since one failing window may have been a
 //!    dip in the server's capacity (if it passes, the search goes on above it,
 //!    and the next bound it closes on gets its own re-test, up to
-//!    [`MAX_RETESTS`] bounds).
+//!    [`MAX_RETESTS`] bounds). A bound whose windows failed on the achieved
+//!    rate alone is re-tested with a longer window
+//!    ([`SearchConfig::retest_window`]): a pause at a short window's end
+//!    fails it so, though the server keeps up.
 //! 5. **Confirm** the candidate with a window of `confirm` length. If it fails,
 //!    the search goes on below it with windows of that length (steps that grow
 //!    below a failure, or a jump to the capacity a growing queue measured, and
@@ -60,7 +63,7 @@ use tokio_util::sync::CancellationToken;
 use super::{DriveError, Warmup, WindowPurpose};
 use crate::model::{SearchStep, StepPhase, StepVerdict, TrialOutcome};
 
-pub use super::judge::{backlog_grew, judge, Thirds};
+pub use super::judge::{backlog_grew, judge, Judgement, Thirds};
 
 /// Errors above this share fail a window (0.1%).
 pub const MAX_ERROR_RATE: f64 = 0.001;
@@ -71,7 +74,9 @@ pub const MIN_ACHIEVED_RATIO: f64 = 0.98;
 /// standard confirmation window and ~14 s of search windows (at 20 s the
 /// windows had ~4 s and most searches ended truncated).
 pub const STANDALONE_MIN_TIME: Duration = Duration::from_secs(30);
-/// The most upper bounds a search re-tests (each once) before its bracket closes.
+/// The most upper bounds a search re-tests (each once) before its bracket
+/// closes, of each kind: with a search window, and with a longer one (a bound
+/// only the achieved rule set).
 pub const MAX_RETESTS: usize = 2;
 /// The fewest requests a search window holds (see [`SearchConfig::window_for`]).
 pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
@@ -201,13 +206,21 @@ struct Search<'a> {
     /// ([`Observed::answered_error_rate`]; not stored with the step).
     answered_errors: Vec<f64>,
     /// Every rate that failed (a retest that passes looks for the next bound).
-    fails: Vec<f64>,
+    fails: Vec<Failed>,
     /// When the search's planned time runs out (its worst case, retries apart).
     planned_end: Instant,
     /// When the search must have ended ([`SearchConfig::deadline`]).
     deadline: Option<Instant>,
     /// Judged windows with steal only a raised limit let through.
     steal_tolerated: u32,
+}
+
+/// A rate a search window failed at.
+#[derive(Debug, Clone, Copy)]
+struct Failed {
+    rate: f64,
+    /// What it fell short by, when only the achieved rule failed it.
+    shortfall_s: Option<f64>,
 }
 
 /// Why the long windows ended without a capacity.
@@ -224,7 +237,9 @@ enum Unconfirmed {
 
 /// One window's verdict, after any retries of stalls.
 enum Attempt {
-    Judged(StepVerdict, Box<Observed>),
+    /// The verdict, the window, and what it fell short by when only the
+    /// achieved rule failed it ([`Judgement::shortfall_s`]).
+    Judged(StepVerdict, Box<Observed>, Option<f64>),
     /// Every attempt stalled.
     Stalled(String),
     /// The search's deadline came before the window could end.
@@ -314,7 +329,9 @@ impl Search<'_> {
         // one rate says nothing of the next bound's window. At most
         // `MAX_RETESTS` bounds: past that, a server whose speed wanders would
         // have the search chase its wander up while only long windows decide.
-        let mut retested: Vec<f64> = Vec::new();
+        // Bounds only the achieved rule set, re-tested with longer windows
+        // that a wander passes less easily, count apart (`true`).
+        let mut retested: Vec<(f64, bool)> = Vec::new();
         let mut retesting = false;
         loop {
             let limit = if windows >= cfg.max_steps {
@@ -351,9 +368,14 @@ impl Search<'_> {
             } else {
                 Warmup::Fixed(cfg.settle)
             };
+            let duration = if retesting {
+                cfg.retest_window(rate, self.shortfall_at(rate))
+            } else {
+                cfg.window_for(rate)
+            };
             let probe = Probe {
                 rate,
-                duration: cfg.window_for(rate),
+                duration,
                 warmup,
                 purpose: WindowPurpose::Search,
             };
@@ -364,19 +386,19 @@ impl Search<'_> {
             match attempt {
                 Attempt::Stalled(why) => return Ok(Bracket::MachineNoisy { why }),
                 Attempt::OutOfTime(why) => return Ok(truncated(lo, why)),
-                Attempt::Judged(StepVerdict::Pass, _) => {
+                Attempt::Judged(StepVerdict::Pass, ..) => {
                     lo = Some(lo.map_or(rate, |l| l.max(rate)));
                     if was_retest {
                         // The bound was a dip: the next failure above it is the bound.
                         hi = self
                             .fails
                             .iter()
-                            .copied()
+                            .map(|f| f.rate)
                             .filter(|&f| f > rate * (1.0 + cfg.resolution / 2.0))
                             .min_by(f64::total_cmp);
                     }
                 }
-                Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
+                Attempt::Judged(StepVerdict::GeneratorLimited, o, _) => {
                     generator_note = Some(format!(
                         "the load generator could not sustain {rate:.0} {} ({}); the capacity is at least the highest rate that passed",
                         cfg.unit,
@@ -384,8 +406,8 @@ impl Search<'_> {
                     ));
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
-                Attempt::Judged(_, _) => {
-                    self.fails.push(rate);
+                Attempt::Judged(_, _, shortfall_s) => {
+                    self.fails.push(Failed { rate, shortfall_s });
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
             }
@@ -395,10 +417,12 @@ impl Search<'_> {
                         if let Some(why) = generator_note {
                             return Ok(Bracket::GeneratorLimited { low: Some(l), why });
                         }
-                        if retested.contains(&h) || retested.len() >= MAX_RETESTS {
+                        let long = self.shortfall_at(h).is_some();
+                        let of_kind = retested.iter().filter(|r| r.1 == long).count();
+                        if retested.iter().any(|r| r.0 == h) || of_kind >= MAX_RETESTS {
                             return Ok(Bracket::Closed { low: l, high: h });
                         }
-                        retested.push(h);
+                        retested.push((h, long));
                         retesting = true;
                         h
                     } else {
@@ -508,7 +532,7 @@ impl Search<'_> {
                     };
                     return Ok(Err(Unconfirmed::Short { low: held, why }));
                 }
-                Attempt::Judged(StepVerdict::Pass, _) => {
+                Attempt::Judged(StepVerdict::Pass, ..) => {
                     fails_in_a_row = 0;
                     passes_in_a_row += 1;
                     held = Some(rate);
@@ -518,7 +542,7 @@ impl Search<'_> {
                     }
                     climb(rate, above, res, blind, passes_in_a_row)
                 }
-                Attempt::Judged(StepVerdict::GeneratorLimited, o) => {
+                Attempt::Judged(StepVerdict::GeneratorLimited, o, _) => {
                     return Ok(Err(Unconfirmed::GeneratorLimited {
                         low: held,
                         why: format!(
@@ -528,7 +552,7 @@ impl Search<'_> {
                         ),
                     }));
                 }
-                Attempt::Judged(_, o) => {
+                Attempt::Judged(_, o, _) => {
                     passes_in_a_row = 0;
                     broke = Some(rate);
                     match held {
@@ -562,6 +586,17 @@ impl Search<'_> {
         Ok(Err(Unconfirmed::Short { low: held, why }))
     }
 
+    /// What the windows that failed at `rate` fell short by, when the
+    /// achieved rule alone failed each of them (the largest): a bound that
+    /// a pause at a short window's end may have set.
+    fn shortfall_at(&self, rate: f64) -> Option<f64> {
+        let mut worst: Option<f64> = None;
+        for f in self.fails.iter().filter(|f| f.rate == rate) {
+            worst = Some(worst.unwrap_or(0.0).max(f.shortfall_s?));
+        }
+        worst
+    }
+
     /// Run one window, re-running it while the machine stalls it; record every
     /// attempt; wait for an overloaded server to drain.
     async fn attempt(&mut self, phase: StepPhase, probe: Probe) -> Result<Attempt, DriveError> {
@@ -573,7 +608,11 @@ impl Search<'_> {
             let Some(o) = self.run_window(probe).await? else {
                 return Ok(Attempt::OutOfTime(self.out_of_time()));
             };
-            let (verdict, mut reasons) = judge(&o, probe.rate, self.cfg.slo_p99_ms, self.cfg.unit);
+            let Judgement {
+                verdict,
+                mut reasons,
+                shortfall_s,
+            } = judge(&o, probe.rate, self.cfg.slo_p99_ms, self.cfg.unit);
             if o.generator_threads > 1 {
                 reasons.push(format!(
                     "driven by {} generator threads: one was at its limit",
@@ -604,7 +643,7 @@ impl Search<'_> {
             self.answered_errors.push(o.answered_error_rate);
             self.drain(&o).await?;
             if verdict != StepVerdict::Stalled {
-                return Ok(Attempt::Judged(verdict, Box::new(o)));
+                return Ok(Attempt::Judged(verdict, Box::new(o), shortfall_s));
             }
             if retries >= self.cfg.max_retries {
                 return Ok(Attempt::Stalled(format!(

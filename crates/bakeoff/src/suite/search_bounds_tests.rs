@@ -1,6 +1,7 @@
 //! The search's bounds on paused-clock fakes: a search cut short by its
-//! window or time limit, the long windows' budget, and the climb back above a
-//! long window that held.
+//! window or time limit, the long windows' budget, the climb back above a
+//! long window that held, and the longer re-test of a bound only the achieved
+//! rule set.
 
 use super::tests::{cfg, check, long_windows, search, within_confirm_budget};
 use super::*;
@@ -132,4 +133,205 @@ async fn a_bracket_cut_short_is_confirmed() {
             max_steps as usize + 2 * c.max_confirms as usize,
         );
     }
+}
+
+/// A server of capacity `ceiling` that pauses `pause` at the end of every
+/// window it runs at a rate in `paused` (a collection, say, at 4,000 req/s):
+/// the answers of the pause's span arrive past the window, so a short window
+/// falls short of its target on the achieved rule alone, its p99 35 ms, its
+/// latency flat. Up to 10% over the ceiling it falls short so too (an
+/// overload's queue is still small); further over, it fails hard.
+struct EndPause {
+    ceiling: f64,
+    paused: Vec<std::ops::RangeInclusive<f64>>,
+    pause: Duration,
+    /// Rates whose first window dips (its backlog grows, p99 60 ms).
+    dips: Vec<std::ops::RangeInclusive<f64>>,
+    dipped: std::sync::Mutex<Vec<f64>>,
+}
+
+impl EndPause {
+    fn new(ceiling: f64, paused: &[std::ops::RangeInclusive<f64>]) -> Self {
+        EndPause {
+            ceiling,
+            paused: paused.to_vec(),
+            pause: Duration::from_millis(30),
+            dips: Vec::new(),
+            dipped: Default::default(),
+        }
+    }
+}
+
+impl Windows for EndPause {
+    fn run<'a>(
+        &'a self,
+        probe: Probe,
+        _cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Observed, DriveError>> {
+        let r = probe.rate;
+        let t = probe.duration.as_secs_f64();
+        let flat = Thirds {
+            p50_ms: [2.0; 3],
+            p90_ms: [3.0; 3],
+        };
+        let dip = self.dips.iter().any(|d| d.contains(&r)) && {
+            let mut dipped = self.dipped.lock().unwrap();
+            let first = !dipped.contains(&r);
+            dipped.push(r);
+            first
+        };
+        let o = if dip {
+            Observed {
+                achieved: r,
+                p50_ms: 20.0,
+                p99_ms: 60.0,
+                trend: Some(Thirds {
+                    p50_ms: [5.0, 20.0, 40.0],
+                    p90_ms: [8.0, 25.0, 45.0],
+                }),
+                ..Observed::default()
+            }
+        } else if r > 1.1 * self.ceiling {
+            Observed {
+                achieved: 0.8 * self.ceiling,
+                p50_ms: 150.0,
+                p99_ms: 400.0,
+                error_rate: 0.2,
+                ..Observed::default()
+            }
+        } else {
+            let paused = self.paused.iter().any(|p| p.contains(&r));
+            let lost = if paused {
+                self.pause.as_secs_f64() / t
+            } else {
+                0.0
+            };
+            Observed {
+                achieved: r.min(self.ceiling) * (1.0 - lost),
+                p50_ms: 2.0,
+                p99_ms: if paused { 35.0 } else { 10.0 },
+                trend: Some(flat),
+                ..Observed::default()
+            }
+        };
+        Box::pin(async move {
+            tokio::time::sleep(probe.duration).await;
+            Ok(Observed {
+                duration: probe.duration,
+                ..o
+            })
+        })
+    }
+}
+
+async fn search_end_pause(server: EndPause, c: &SearchConfig) -> SearchOutcome {
+    let cancel = CancellationToken::new();
+    search_capacity(&server, c, &cancel, &mut |_| {})
+        .await
+        .unwrap()
+}
+
+/// node-express `json` in a quick run: 4,000 req/s failed its short window
+/// and that window's re-test on the achieved rule alone (p99 33–36 ms, no
+/// backlog, no errors), and 3,830 was confirmed where the other run held
+/// 9,895. A bound only the achieved rule set is re-tested with a window long
+/// enough that the pause is 1% of it: it holds, and the search goes on above
+/// it to the capacity. With a search-length re-test (as before), the search
+/// confirms under 4,000.
+#[tokio::test(start_paused = true)]
+async fn a_pause_at_a_short_windows_end_is_retested_long() {
+    let c = cfg(Workload::Json);
+    let server = || EndPause::new(10_000.0, &[3_950.0..=4_050.0]);
+    let out = search_end_pause(server(), &c).await;
+    check(&out, 10_000.0, 16 + 4);
+    let retest = out
+        .steps
+        .iter()
+        .find(|s| s.phase == StepPhase::Retest && s.target_rps == 4_000.0)
+        .expect("4,000 re-tested");
+    assert!(retest.pass(), "{:#?}", out.steps);
+    // 30 ms of a 0.5 s window is 6% of it: 3 s (the longest) makes it 1%.
+    assert_eq!(retest.duration_s, 3.0, "{retest:?}");
+    // A re-test no longer than a search window fails again.
+    let short = SearchConfig {
+        retest_max: Duration::ZERO,
+        ..c.clone()
+    };
+    let out = search_end_pause(server(), &short).await;
+    assert!(out.capacity.unwrap() < 4_000.0, "{:#?}", out.steps);
+}
+
+/// Bounds only the achieved rule set count apart from the others' re-tests:
+/// node-express `json` in a quick run re-tested a backlog's bound (3,830
+/// req/s, which passed) and a pause's (4,000, passed long), then closed on
+/// 7,336, failed so too, untested, and confirmed 7,025; the other run held
+/// 11,314. Here a dip at 2,828 and pauses at 4,000 and 9,514: three
+/// re-tests, the last two long, and the capacity found.
+#[tokio::test(start_paused = true)]
+async fn each_kind_of_bound_has_its_own_retests() {
+    let c = SearchConfig {
+        max_steps: 32,
+        ..cfg(Workload::Json)
+    };
+    let mut server = EndPause::new(10_000.0, &[3_950.0..=4_050.0, 9_500.0..=9_530.0]);
+    server.dips = vec![2_820.0..=2_830.0];
+    let out = search_end_pause(server, &c).await;
+    let retests: Vec<_> = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Retest)
+        .map(|s| {
+            (
+                s.target_rps.round(),
+                s.duration_s > c.step_max.as_secs_f64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        retests,
+        [(2_828.0, false), (4_000.0, true), (9_514.0, true)],
+        "{:#?}",
+        out.steps
+    );
+    check(&out, 10_000.0, 32 + 4);
+}
+
+/// A bound a slight overload set fails its short window on the achieved rule
+/// alone too, and its longer re-test again (the shortfall of an overload is a
+/// share of the window, not a fixed pause): the capacity below it stands,
+/// within the resolution of the ceiling, never above it. A bound a hard
+/// failure set is re-tested with a search window.
+#[tokio::test(start_paused = true)]
+async fn an_overloads_shortfall_fails_its_longer_retest() {
+    let c = cfg(Workload::Json);
+    let out = search_end_pause(EndPause::new(5_000.0, &[]), &c).await;
+    check(&out, 5_000.0, 16 + 4);
+    let retests: Vec<_> = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Retest)
+        .collect();
+    assert!(!retests.is_empty(), "{:#?}", out.steps);
+    for r in &retests {
+        let soft = r.target_rps <= 1.1 * 5_000.0;
+        assert_eq!(r.pass(), r.target_rps <= 5_000.0, "{r:?}");
+        if soft && !r.pass() {
+            assert!(r.duration_s > c.step_max.as_secs_f64(), "{r:?}");
+        } else if !soft {
+            assert!(r.duration_s <= c.step_max.as_secs_f64(), "{r:?}");
+        }
+    }
+}
+
+/// The re-test window: the shortfall held to 1% of it, between the search
+/// window's length at that rate and `retest_max`; none for any other bound.
+#[test]
+fn a_retest_window_holds_the_shortfall_to_a_percent() {
+    let c = cfg(Workload::Json);
+    let search = c.window_for(4_000.0);
+    assert_eq!(c.retest_window(4_000.0, None), search);
+    assert_eq!(c.retest_window(4_000.0, Some(0.02)), Duration::from_secs(2));
+    assert_eq!(c.retest_window(4_000.0, Some(0.5)), c.retest_max);
+    assert_eq!(c.retest_window(4_000.0, Some(0.000_1)), search);
+    assert_eq!(c.retest_window(4_000.0, Some(f64::NAN)), search);
 }

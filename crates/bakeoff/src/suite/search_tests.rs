@@ -25,6 +25,7 @@ pub(super) fn cfg(workload: Workload) -> SearchConfig {
         step_min: Duration::from_millis(500),
         step_max: Duration::from_millis(1500),
         target_requests: 300,
+        retest_max: Duration::from_secs(3),
         confirm: Duration::from_secs(5),
         max_confirms: 4,
         max_drain: Duration::from_secs(5),
@@ -169,14 +170,16 @@ async fn a_growing_backlog_fails_a_window_the_p99_would_pass() {
     let r = model.window(1_040.0, 0.2, 1.0, 0.2);
     assert!(r.latency.p99 < 100.0, "{:?}", r.latency);
     let o = crate::suite::windows::observed(&r);
-    let (verdict, reasons) = judge(&o, 1_040.0, 100.0, "req/s");
+    let Judgement {
+        verdict, reasons, ..
+    } = judge(&o, 1_040.0, 100.0, "req/s");
     assert_eq!(verdict, StepVerdict::Fail, "{o:?}");
     assert!(reasons[0].contains("backlog grew"), "{reasons:?}");
     // and a flat one passes
     let mut model = ServerModel::knee(1_000.0);
     let o = crate::suite::windows::observed(&model.window(960.0, 0.2, 1.0, 0.2));
     assert_eq!(
-        judge(&o, 960.0, 100.0, "req/s").0,
+        judge(&o, 960.0, 100.0, "req/s").verdict,
         StepVerdict::Pass,
         "{o:?}"
     );
@@ -236,18 +239,26 @@ fn a_rise_within_the_latencys_spread_is_no_shortfall() {
     };
     // 252 of 259 req/s: 7 answers, 27 ms of a 259 req/s stream.
     assert_eq!(
-        judge(&o(252.0, 28.0), 259.0, 100.0, "req/s").0,
+        judge(&o(252.0, 28.0), 259.0, 100.0, "req/s").verdict,
         StepVerdict::Pass
     );
     // With no spread, the same shortfall fails, and so does the rise itself.
-    let (verdict, reasons) = judge(&o(248.0, 0.0), 259.0, 100.0, "req/s");
+    let Judgement {
+        verdict, reasons, ..
+    } = judge(&o(248.0, 0.0), 259.0, 100.0, "req/s");
     assert_eq!(verdict, StepVerdict::Fail);
     assert!(reasons[0].contains("achieved 248 of 259"), "{reasons:?}");
     assert!(reasons[1].contains("backlog grew"), "{reasons:?}");
     // A shortfall past what the spread explains fails.
+    let j = judge(&o(235.0, 28.0), 259.0, 100.0, "req/s");
+    assert_eq!(j.verdict, StepVerdict::Fail);
+    // On that rule alone: it fell 24 answers, 71 ms of the stream, short.
+    let s = j.shortfall_s.expect("achieved rule alone");
+    assert!((s - (1.0 - 235.0 / 259.0) * 0.77).abs() < 1e-9, "{s}");
+    // With a growing backlog too, it is an overload's, not a pause's.
     assert_eq!(
-        judge(&o(235.0, 28.0), 259.0, 100.0, "req/s").0,
-        StepVerdict::Fail
+        judge(&o(248.0, 0.0), 259.0, 100.0, "req/s").shortfall_s,
+        None
     );
 }
 

@@ -155,7 +155,7 @@ pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
 mod tests {
     use super::*;
     use crate::model::StepVerdict;
-    use crate::suite::search::{judge, Thirds};
+    use crate::suite::search::{judge, Judgement, Thirds};
     use crate::suite::WindowPurpose;
 
     fn spec() -> WsSpec {
@@ -202,8 +202,10 @@ mod tests {
             };
             judge(&ws_observed(&r, &spec()), 500.0, 100.0, "msg/s")
         };
-        assert_eq!(judged(flat).0, StepVerdict::Pass);
-        let (verdict, reasons) = judged(rising);
+        assert_eq!(judged(flat).verdict, StepVerdict::Pass);
+        let Judgement {
+            verdict, reasons, ..
+        } = judged(rising);
         assert_eq!(verdict, StepVerdict::Fail);
         assert!(reasons[0].starts_with("backlog grew"), "{reasons:?}");
     }
@@ -227,7 +229,9 @@ mod tests {
         // 150 of the 250 messages reached every client, over half a second.
         assert!((o.achieved - 300.0).abs() < 1e-9, "{}", o.achieved);
         assert_eq!(o.outstanding, 100);
-        let (verdict, reasons) = judge(&o, 500.0, 100.0, "msg/s");
+        let Judgement {
+            verdict, reasons, ..
+        } = judge(&o, 500.0, 100.0, "msg/s");
         assert_eq!(verdict, StepVerdict::Fail);
         assert!(
             reasons

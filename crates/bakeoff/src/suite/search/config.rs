@@ -10,6 +10,12 @@ use crate::suite::plan::{Phases, Plan, Profile};
 use crate::suite::Warmup;
 use crate::workload::Workload;
 
+/// A re-test window holds what a short window fell short by as this share of
+/// itself at most (half the achieved rule's 2%).
+const RETEST_SHORTFALL_SHARE: f64 = 0.01;
+/// A re-test window is this many of the longest search windows at most.
+const RETEST_MAX_STEPS: u32 = 3;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchConfig {
     pub slo_p99_ms: f64,
@@ -36,6 +42,9 @@ pub struct SearchConfig {
     pub step_min: Duration,
     pub step_max: Duration,
     pub target_requests: u32,
+    /// The longest re-test of a bound that only the achieved rule failed
+    /// ([`SearchConfig::retest_window`]).
+    pub retest_max: Duration,
     /// The confirmation window's length.
     pub confirm: Duration,
     /// Confirmation windows' worth of running time at most (each failure
@@ -143,6 +152,7 @@ impl SearchConfig {
             step_min,
             step_max,
             target_requests: p.step_target_requests,
+            retest_max: step_max * RETEST_MAX_STEPS,
             confirm: scaled(p.confirm_window).max(MIN_CONFIRM),
             max_confirms: p.max_confirms,
             // The server's queue drains at its own pace, whatever the scale.
@@ -162,6 +172,24 @@ impl SearchConfig {
         want.max(per(MIN_WINDOW_REQUESTS).min(Duration::from_secs(5)))
     }
 
+    /// The re-test window of a bound at `rate`, whose window fell short by
+    /// `shortfall_s` seconds of its stream on the achieved rule alone
+    /// ([`Judgement::shortfall_s`](crate::suite::judge::Judgement::shortfall_s)):
+    /// long enough that the same shortfall, if one pause at its end caused
+    /// it, is 1% of the window, half what the rule
+    /// allows; an overload's shortfall grows with the window and fails it
+    /// again. Any other bound gets a search window.
+    pub fn retest_window(&self, rate: f64, shortfall_s: Option<f64>) -> Duration {
+        let short = self.window_for(rate);
+        match shortfall_s {
+            Some(s) if s.is_finite() && s > 0.0 => {
+                let want = Duration::from_secs_f64((s / RETEST_SHORTFALL_SHARE).min(3_600.0));
+                want.clamp(short, self.retest_max.max(short))
+            }
+            _ => short,
+        }
+    }
+
     /// The longest one search can take: warm-up, the budget plus one window
     /// that starts just before it ends, the confirmations, drains and retries.
     pub fn worst_case(&self) -> Duration {
@@ -173,12 +201,12 @@ impl SearchConfig {
     /// time a search plans with. Long windows may use what the short ones
     /// left of it (see [`Search::confirm`]).
     pub(super) fn without_retries(&self) -> Duration {
-        let window = self.settle + self.step_max + self.max_drain;
+        let (first, last) = self.edge_windows();
         let per_confirm = self.settle + self.max_drain;
         self.first_warmup.max()
-            + window
+            + first
             + self.budget
-            + window
+            + last
             + self.confirm * self.max_confirms
             + per_confirm * (2 * self.max_confirms)
     }
@@ -186,8 +214,19 @@ impl SearchConfig {
     /// Room for re-running stalled windows: the search's and, past its
     /// budget, the last confirmation's.
     fn retry_reserve(&self) -> Duration {
-        let window = self.settle + self.step_max + self.max_drain;
+        let (first, last) = self.edge_windows();
         let per_confirm = self.settle + self.max_drain;
-        (window + window) * self.max_retries + (self.confirm + per_confirm) * self.max_retries
+        (first + last) * self.max_retries + (self.confirm + per_confirm) * self.max_retries
+    }
+
+    /// The search windows outside its budget, settle and drain included: the
+    /// first (a ramp step: the budget counts from its end) and one started
+    /// just before the budget ends (a re-test's, at the longest).
+    fn edge_windows(&self) -> (Duration, Duration) {
+        let around = self.settle + self.max_drain;
+        (
+            around + self.step_max,
+            around + self.step_max.max(self.retest_max),
+        )
     }
 }
