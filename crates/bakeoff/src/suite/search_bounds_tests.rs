@@ -136,7 +136,7 @@ async fn a_bracket_cut_short_is_confirmed() {
 }
 
 /// A server of capacity `ceiling` that pauses `pause` at the end of every
-/// window it runs at a rate in `paused` (a collection, say, at 4,000 req/s):
+/// window it runs at a rate in `paused` (a garbage collection, say, at 4,000 req/s):
 /// the answers of the pause's span arrive past the window, so a short window
 /// falls short of its target on the achieved rule alone, its p99 35 ms, its
 /// latency flat. Up to 10% over the ceiling it falls short so too (an
