@@ -1,104 +1,76 @@
 #!/usr/bin/env bash
 # Launch-to-launch variance of one contender: LAUNCHES fresh launches, each
-# pinned to CPU 1 and driven closed loop (`bakeoff load`, 64 connections, 2 s
-# warm-up, 5 s measured) from CPU 0; then each launch's throughput ÷ the median,
-# and how many launches ran more than 10% below it. A `quick` run measures one
-# launch per contender, so a contender whose launches are bimodal cannot repeat
-# within 10% there, whatever the search does (docs/benchmarks.md,
-# "Launch-to-launch variance").
-# Usage: bench/launches.sh  (env: CONTENDER=node-fastify LAUNCHES=10 PATH_=/json
-#                            NODE_EXTRA="--v8-pool-size=1" to pass flags to node,
+# started by `bakeoff serve` exactly as `bakeoff run` starts it (its manifest,
+# its variant's environment, bakeoff's install, pinned off CPU 0) and driven
+# closed loop (`bakeoff load`, 64 connections, 2 s warm-up, 5 s measured) from
+# CPU 0; then each launch's throughput ÷ the median, and how many launches ran
+# more than 10% below it. A `quick` run measures one launch per contender, so a
+# contender whose launches are bimodal cannot repeat within 10% there, whatever
+# the search does (docs/benchmarks.md, "Launch-to-launch variance").
+# Usage: bench/launches.sh  (env: CONTENDER=node-fastify, or a variant such as
+#                            node-fastify@v8-pool-1; LAUNCHES=10 PATH_=/json
+#                            NODE_EXTRA="--max-semi-space-size=32" for Node.js
+#                            flags that NODE_OPTIONS allows (it replaces a
+#                            variant's NODE_OPTIONS),
 #                            CONNECTIONS=64 the closed loop's connections,
 #                            REPEAT=2 to measure each launch twice (new
 #                            connections each time: what a launch keeps for its
 #                            life repeats, what its connections decide does not),
-#                            TRACE_GC=1 to add --trace-gc and print how the first
-#                            full GC of each launch was marked)
+#                            TRACE_GC=1 to trace V8's GC from start-up and print
+#                            how the first full GC of each launch was marked)
 # With TRACE_GC=1 each launch also shows its first mark-compact's incremental
 # steps on the main thread: on one core the slow launches were those whose
 # start-up mark-compact the main thread marked itself, in tens of steps with a
 # biggest step of ~10 ms, where the fast ones left it to V8's background
 # markers, in two or three steps (docs/benchmarks.md, "Launch-to-launch
-# variance").
-# The contender must be set up and its database seeded first (`bakeoff verify
-# --contenders node-fastify` does both, into RESULTS_DIR, default
-# ./bakeoff-results). Any contender under contenders/: its manifest's start
-# command, one worker, `{python}` the venv `bakeoff setup` made in
-# BAKEOFF_CACHE_DIR (default ~/.cache/bakeoff); NODE_EXTRA and TRACE_GC apply
-# to Node.js contenders only.
+# variance"). NODE_EXTRA and TRACE_GC apply to Node.js contenders only.
+# `bakeoff serve` installs the contender and generates the data on first use
+# (BAKEOFF_CACHE_DIR, default ~/.cache/bakeoff).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 contender=${CONTENDER:-node-fastify}
 launches=${LAUNCHES:-10}
 path=${PATH_:-/json}
-dir="$root/contenders/$contender"
-[[ -f "$dir/bakeoff.toml" ]] || { echo "$contender: no bakeoff.toml in $dir" >&2; exit 2; }
-cache=${BAKEOFF_CACHE_DIR:-$HOME/.cache/bakeoff}
-# The manifest's health path, then its start command, one line each:
-# `{python}` is the newest venv of this contender in the cache (bakeoff's own
-# cache key is not recomputed here), Node's flags go right after `node`.
-spec_of() {
-  python3 - "$dir/bakeoff.toml" "$cache" "$contender" "$1" "${NODE_EXTRA:-}" "${TRACE_GC:-}" <<'PY'
-import glob, os, sys
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    sys.exit("bench/launches.sh reads the manifest with tomllib: Python 3.11 or later")
-manifest, cache, name, port, node_extra, trace = sys.argv[1:7]
-start = tomllib.load(open(manifest, "rb"))["start"]
-cmd = start["command"]
-if "{python}" in cmd:
-    venvs = sorted(glob.glob(f"{cache}/pip/{name}-*/venv/bin/python"), key=os.path.getmtime)
-    if not venvs:
-        sys.exit(f"{name}: no venv in {cache}/pip: run `bakeoff setup --contenders {name}` first")
-    python = venvs[-1]
-flags = node_extra.split() + (["--trace-gc"] if trace else [])
-out = [start.get("health_path", "/health")]
-for arg in cmd:
-    arg = arg.replace("{port}", port).replace("{workers}", "1")
-    out.append(arg.replace("{python}", python) if "{python}" in arg else arg)
-    if arg == "node":
-        out += flags
-if flags and "node" not in cmd:
-    sys.exit(f"{name}: NODE_EXTRA and TRACE_GC are for Node.js contenders")
-print("\n".join(out))
-PY
-}
-if grep -q '"node"' "$dir/bakeoff.toml"; then
-  [[ -d "$dir/node_modules" ]] || { echo "$contender: run \`bakeoff setup --contenders $contender\` first" >&2; exit 2; }
-fi
-spec_of 0 >/dev/null
-seeded=${RESULTS_DIR:-$root/bakeoff-results}/data/bakeoff.sqlite
-[[ -f "$seeded" ]] || { echo "no seeded database at $seeded: run \`bakeoff verify --contenders $contender\` first (or set RESULTS_DIR)" >&2; exit 2; }
+export BAKEOFF_CACHE_DIR=${BAKEOFF_CACHE_DIR:-$HOME/.cache/bakeoff}
+export BAKEOFF_CONTENDERS_DIR="$root/contenders"
 (cd "$root" && cargo build --release -q -p bakeoff)
 bin="$root/target/release/bakeoff"
 work=$(mktemp -d /tmp/bakeoff-launches.XXXXXX)
+export BAKEOFF_RESULTS_DIR="$work/results"
 pid=
-cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; [[ -n "${KEEP:-}" ]] || rm -rf "$work"; }
 trap cleanup EXIT
-cp "$seeded" "$work/app.sqlite"
+
+# Node.js takes --trace-gc only on its command line; a preload turns it on
+# before the app's modules load (the start-up mark-compact comes ~0.3 s in).
+node_options=${NODE_EXTRA:-}
+if [[ -n "${TRACE_GC:-}" ]]; then
+  echo "require('v8').setFlagsFromString('--trace-gc');" >"$work/trace-gc.js"
+  node_options="$node_options --require $work/trace-gc.js"
+fi
+env_args=()
+if [[ -n "${node_options// /}" ]]; then env_args=(--env "NODE_OPTIONS=${node_options# }"); fi
 
 for i in $(seq 1 "$launches"); do
-  port=$((18100 + i))
-  mapfile -t spec < <(spec_of "$port")
-  health=${spec[0]} cmd=("${spec[@]:1}")
-  (cd "$dir" && PORT=$port BAKEOFF_UPSTREAM=http://127.0.0.1:9 BAKEOFF_SQLITE="$work/app.sqlite" \
-    BAKEOFF_WORKERS=1 exec taskset -c 1 "${cmd[@]}" >"$work/launch-$i.log" 2>&1) &
+  "$bin" serve "$contender" "${env_args[@]}" >"$work/url-$i" 2>"$work/serve-$i.log" &
   pid=$!
-  up=
-  for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$port$health" >/dev/null && { up=1; break; }
+  for _ in $(seq 1 1200); do
+    [[ -s "$work/url-$i" ]] && break
+    kill -0 "$pid" 2>/dev/null || { echo "launch $i: bakeoff serve ended:" >&2; cat "$work/serve-$i.log" >&2; exit 1; }
     sleep 0.1
   done
-  [[ -n "$up" ]] || { echo "launch $i never answered $health in 30 s:" >&2; cat "$work/launch-$i.log" >&2; exit 1; }
+  url=$(head -1 "$work/url-$i")
+  [[ -n "$url" ]] || { echo "launch $i never served in 120 s:" >&2; cat "$work/serve-$i.log" >&2; exit 1; }
   for r in $(seq 1 "${REPEAT:-1}"); do
-    "$bin" load --pin 0 -c "${CONNECTIONS:-64}" -d 5s --warmup 2s --json "http://127.0.0.1:$port$path" >"$work/load-$i-$r.json"
+    "$bin" load --pin 0 -c "${CONNECTIONS:-64}" -d 5s --warmup 2s --json "$url$path" >"$work/load-$i-$r.json"
   done
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+  kill -INT "$pid"; wait "$pid" || { echo "launch $i: bakeoff serve failed:" >&2; cat "$work/serve-$i.log" >&2; exit 1; }
+  pid=
+  cp "$BAKEOFF_RESULTS_DIR"/logs/*-p"${url##*:}".log "$work/launch-$i.log"
   sleep 1
 done
 
-python3 - "$work" "$launches" "$contender" "${NODE_EXTRA:-}" "${TRACE_GC:-}" "${REPEAT:-1}" <<'EOF'
+python3 - "$work" "$launches" "$contender" "${node_options:-}" "${TRACE_GC:-}" "${REPEAT:-1}" <<'PY'
 import json, re, statistics, sys
 work, n, contender, extra, trace = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 
@@ -137,4 +109,4 @@ print(f"median {med:,.0f}, min/median {min(rates) / med:.3f}, CV {cv:.1f}%, {slo
 if repeat > 1:
     within = statistics.median((max(l) - min(l)) / statistics.mean(l) * 100 for l in loads)
     print(f"within a launch: the median gap between its {repeat} measurements {within:.1f}%")
-EOF
+PY

@@ -32,6 +32,9 @@ pub enum Command {
     Setup(SetupArgs),
     /// Check that every contender really serves the app contract.
     Verify(VerifyArgs),
+    /// Start one contender as `run` starts it (pinned, with its data and the
+    /// upstream service) and keep it up for another tool until Ctrl-C or --for.
+    Serve(ServeArgs),
     /// Run the contenders through the workloads and store the evidence.
     Run(RunArgs),
     /// List the stored runs.
@@ -365,6 +368,38 @@ pub struct VerifyArgs {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The contender: a reference name, or `<name>@<variant>` (e.g.
+    /// node-fastify@v8-pool-1); a user's app is `--contender DIR` instead.
+    #[arg(required_unless_present_any = ["contenders", "contender_paths"])]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub contenders: ContenderArgs,
+    /// Where its db endpoints read their rows: sqlite (the default) or postgres.
+    #[arg(
+        long = "database",
+        value_enum,
+        default_value = "sqlite",
+        value_name = "sqlite|postgres"
+    )]
+    pub database: DatabaseArg,
+    /// Workers (default: the manifest's default).
+    #[arg(long, allow_hyphen_values = true)]
+    pub workers: Option<u32>,
+    /// Give it the dataset (`BAKEOFF_DATA`), as `run` does for the `data`
+    /// workload's launches only (it costs an app memory and start-up time).
+    #[arg(long)]
+    pub data: bool,
+    /// Stop after this long, e.g. 30s (default: at Ctrl-C).
+    #[arg(long = "for", value_name = "DURATION", allow_hyphen_values = true)]
+    pub serve_for: Option<String>,
+    /// More environment for the app, KEY=VALUE, set after its manifest's and
+    /// its variant's (e.g. NODE_OPTIONS=--max-semi-space-size=32); repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
@@ -47,6 +48,7 @@ mod load;
 mod merge;
 mod report;
 mod run;
+mod serve;
 mod setup;
 mod shell;
 mod show;
@@ -116,6 +118,40 @@ async fn select_contenders(
         .select(&notify, cancel)
         .await
         .map_err(selection_error)
+}
+
+/// A duration flag (`10s`, `500ms`, `2m`), at most [`bakeoff_load::MAX_SPAN`];
+/// a malformed one, or zero where `allow_zero` is false, is bad input naming
+/// the option.
+pub(crate) fn parse_duration(option: &str, text: &str, allow_zero: bool) -> Result<Duration> {
+    let bad = |msg: String| anyhow::Error::new(InputError::new(msg));
+    let d = humantime::parse_duration(text.trim()).map_err(|e| {
+        bad(format!(
+            "{option} `{text}` is not a duration ({e}); write e.g. 10s, 500ms or 2m"
+        ))
+    })?;
+    if d.is_zero() && !allow_zero {
+        return Err(bad(format!("{option} must be greater than zero")));
+    }
+    if d > bakeoff_load::MAX_SPAN {
+        return Err(bad(format!(
+            "{option} `{text}` is longer than the 7-day limit; write e.g. 10s, 500ms or 2m"
+        )));
+    }
+    Ok(d)
+}
+
+/// Pin bakeoff's own threads (the runtime, the upstream service, the sampler)
+/// to the generator's `cpu`, never the contender's; what could not be pinned,
+/// as a warning to print and record.
+fn pin_own_threads(cpu: usize) -> Option<String> {
+    let me = crate::suite::ProcessSet {
+        pgid: None,
+        pids: vec![std::process::id()],
+    };
+    crate::measure::pin_processes(&me, &[cpu])
+        .err()
+        .map(|e| format!("bakeoff's own threads NOT pinned to cpu {cpu} ({e})"))
 }
 
 async fn generate_data(results_dir: &Path) -> Result<DataFiles> {
@@ -234,6 +270,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::K8s(args) => k8s::execute(args, cancel).await,
         Command::Setup(args) => setup::execute(args, cancel).await,
         Command::Verify(args) => verify::execute(args, cancel).await,
+        Command::Serve(args) => serve::execute(args, cancel).await,
         Command::Run(args) => run::execute(args, cancel).await,
         Command::Runs(args) => show::runs(args).await,
         Command::Show(args) => show::show(args).await,
@@ -249,7 +286,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
 }
 
 /// How long a second signal waits for the first's cleanup before exiting.
-const FORCED_EXIT_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
+const FORCED_EXIT_AFTER: Duration = Duration::from_secs(15);
 
 /// Stderr may be gone (SIGHUP: the terminal closed); that is no reason to panic.
 fn eprint_quietly(s: &str) {

@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    databases, generate_data, select_config, select_contenders, selection_error, start_postgres,
-    stop_postgres,
+    databases, generate_data, pin_own_threads, select_config, select_contenders, selection_error,
+    start_postgres, stop_postgres,
 };
 use crate::cli::RunArgs;
 use crate::contender::setup::{self, SetupError, SetupOptions};
@@ -327,19 +327,9 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     // share the generator's core, never the contender's. Pinned before the
     // layout is recorded, so that the run says what was applied.
     let mut pinning = layout.description.clone();
-    if let Some(cpu) = layout.generator {
-        let me = crate::suite::ProcessSet {
-            pgid: None,
-            pids: vec![std::process::id()],
-        };
-        if let Err(e) = measure::pin_processes(&me, &[cpu]) {
-            say(&format!(
-                "warning: could not pin bakeoff's threads to cpu {cpu}: {e}"
-            ));
-            pinning.push_str(&format!(
-                "; bakeoff's own threads NOT pinned to cpu {cpu} ({e})"
-            ));
-        }
+    if let Some(why) = layout.generator.and_then(pin_own_threads) {
+        say(&format!("warning: {why}"));
+        pinning.push_str(&format!("; {why}"));
     }
     let mut environment = measure::probe_environment();
     environment.pinning = pinning;

@@ -49,6 +49,8 @@ pub struct SupervisorLauncher {
     cpus: Option<Vec<usize>>,
     /// The run's PostgreSQL, reset to the seed before each start.
     postgres: Option<Arc<Postgres>>,
+    /// Set after the manifest's and its variant's (`bakeoff serve --env`).
+    env: Vec<(String, String)>,
 }
 
 impl SupervisorLauncher {
@@ -72,7 +74,15 @@ impl SupervisorLauncher {
             log_dir,
             cpus,
             postgres: None,
+            env: Vec::new(),
         }
+    }
+
+    /// More environment for every launch, after the manifest's and its
+    /// variant's, so it overrides them.
+    pub fn with_env(mut self, env: Vec<(String, String)>) -> SupervisorLauncher {
+        self.env = env;
+        self
     }
 
     /// Refuse the launches of contenders on a database, with the reason (they
@@ -145,6 +155,7 @@ impl Launcher for SupervisorLauncher {
                 spec = spec.without_data();
             }
             spec.cpus = self.cpus.clone();
+            spec.env.extend(self.env.iter().cloned());
             let max_connections = postgres.map(|pg| pg.server.max_connections());
             match Running::start(&spec, cancel).await {
                 Ok(r) => Ok(Box::new(Live {

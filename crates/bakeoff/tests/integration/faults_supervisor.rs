@@ -170,7 +170,7 @@ async fn a_stolen_port_is_retried_on_another() {
 }
 
 /// One `GET /json` on a fresh connection; the status code, if any.
-fn get_json(port: u16) -> Option<u16> {
+pub(crate) fn get_json(port: u16) -> Option<u16> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     s.write_all(b"GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -21,6 +21,7 @@ mod postgres_commands;
 mod report;
 mod run;
 mod runtimes;
+mod serve;
 mod setup;
 mod store;
 mod supervisor;

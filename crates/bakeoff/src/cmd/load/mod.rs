@@ -202,22 +202,7 @@ pub(super) fn input(msg: String) -> anyhow::Error {
     InputError::new(msg).into()
 }
 
-pub(super) fn parse_duration(option: &str, text: &str, allow_zero: bool) -> Result<Duration> {
-    let d = humantime::parse_duration(text.trim()).map_err(|e| {
-        input(format!(
-            "{option} `{text}` is not a duration ({e}); write e.g. 10s, 500ms or 2m"
-        ))
-    })?;
-    if d.is_zero() && !allow_zero {
-        return Err(input(format!("{option} must be greater than zero")));
-    }
-    if d > bakeoff_load::MAX_SPAN {
-        return Err(input(format!(
-            "{option} `{text}` is longer than the 7-day limit; write e.g. 10s, 500ms or 2m"
-        )));
-    }
-    Ok(d)
-}
+pub(super) use super::parse_duration;
 
 /// Turn the command line into a checked config; every error names the option.
 fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
