@@ -32,8 +32,9 @@ pub enum Command {
     Setup(SetupArgs),
     /// Check that every contender really serves the app contract.
     Verify(VerifyArgs),
-    /// Start one contender as `run` starts it (pinned, with its data and the
-    /// upstream service) and keep it up for another tool until Ctrl-C or --for.
+    /// Start one contender as `run` starts it (pinned, on a fresh copy of the
+    /// seeded database, with the upstream service) and keep it up for another
+    /// tool until Ctrl-C or --for.
     Serve(ServeArgs),
     /// Run the contenders through the workloads and store the evidence.
     Run(RunArgs),

@@ -16,8 +16,8 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    generate_data, parse_duration, pin_own_threads, postgres_for, select_config, select_contenders,
-    stop_postgres,
+    generate_data, parse_duration, pin_own_threads, select_config, select_contenders,
+    start_postgres, stop_postgres,
 };
 use crate::cli::{RuntimeArgs, ServeArgs};
 use crate::contender::setup::{self, SetupError, SetupOptions};
@@ -72,16 +72,26 @@ pub(super) async fn execute(args: ServeArgs, cancel: CancellationToken) -> Resul
         return Err(InputError::new(format!("{name} cannot serve on {database}: {why}")).into());
     }
 
+    let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
+    let layout = match database {
+        Database::Postgres => PinLayout::with_database(&cpus),
+        Database::Sqlite => PinLayout::for_cpus(&cpus),
+    };
     let data = generate_data(&results_dir).await?;
-    let postgres = postgres_for(
-        &[database],
-        &results_dir,
-        &data,
-        std::slice::from_ref(&contender),
-        &cancel,
-    )
-    .await?
-    .map(Arc::new);
+    // Sized and pinned as `run` sizes and pins it.
+    let postgres = match database {
+        Database::Sqlite => None,
+        Database::Postgres => Some(Arc::new(
+            start_postgres(
+                &results_dir,
+                &data,
+                workers,
+                (!layout.database.is_empty()).then(|| layout.database.clone()),
+                &cancel,
+            )
+            .await?,
+        )),
+    };
     eprintln!("{name}: setting up …");
     let installed =
         match setup::ensure_one(&contender, &SetupOptions::new(&results_dir, false), &cancel).await
@@ -93,11 +103,6 @@ pub(super) async fn execute(args: ServeArgs, cancel: CancellationToken) -> Resul
     let upstream = Upstream::start(cancel.child_token())
         .await
         .context("starting the upstream service")?;
-    let cpus = measure::allowed_cpus().unwrap_or_else(|_| vec![0]);
-    let layout = match database {
-        Database::Postgres => PinLayout::with_database(&cpus),
-        Database::Sqlite => PinLayout::for_cpus(&cpus),
-    };
     let mut pinning = layout.description.clone();
     if let Some(why) = layout.generator.and_then(pin_own_threads) {
         eprintln!("warning: {why}");
