@@ -66,7 +66,9 @@ for i in $(seq 1 "$launches"); do
   done
   kill -INT "$pid"; wait "$pid" || { echo "launch $i: bakeoff serve failed:" >&2; cat "$work/serve-$i.log" >&2; exit 1; }
   pid=
-  cp "$BAKEOFF_RESULTS_DIR"/logs/*-p"${url##*:}".log "$work/launch-$i.log"
+  # The newest log on this port: an ephemeral port may come round again.
+  log=$(ls -t "$BAKEOFF_RESULTS_DIR"/logs/*-p"${url##*:}".log | head -1)
+  cp "$log" "$work/launch-$i.log"
   sleep 1
 done
 

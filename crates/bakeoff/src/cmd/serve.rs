@@ -139,14 +139,14 @@ pub(super) async fn execute(args: ServeArgs, cancel: CancellationToken) -> Resul
         }
     };
     let url = running.base_url().to_string();
+    // Only a pinned layout has a generator's core to point an outside tool at.
+    let drive = layout.generator.map_or(String::new(), |c| {
+        format!("drive it from the generator's core (e.g. `taskset -c {c} wrk …`); ")
+    });
     eprintln!(
-        "{name}: serving at {url} (healthy {:.2} s after spawn); {pinning}; its upstream at {}; \
-         drive it from the generator's core (e.g. `taskset -c {} wrk …`); {}",
+        "{name}: serving at {url} (healthy {:.2} s after spawn); {pinning}; its upstream at {}; {drive}{}",
         running.startup_time().as_secs_f64(),
         upstream.base_url(),
-        layout
-            .generator
-            .map_or("any".to_string(), |c| c.to_string()),
         match serve_for {
             Some(d) => format!("stops in {}", humantime::format_duration(d)),
             None => "Ctrl-C stops it".to_string(),
@@ -193,13 +193,11 @@ fn parse_env(pairs: &[String]) -> Result<Vec<(String, String)>> {
     pairs
         .iter()
         .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let valid = !key.is_empty()
-                && pair.contains('=')
-                && key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !key.starts_with(|c: char| c.is_ascii_digit());
+            let (key, value) = pair.split_once('=').unwrap_or(("", ""));
+            let valid = key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
             if valid {
                 Ok((key.to_string(), value.to_string()))
             } else {
