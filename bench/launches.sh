@@ -17,13 +17,21 @@
 #                            connections each time: what a launch keeps for its
 #                            life repeats, what its connections decide does not),
 #                            TRACE_GC=1 to trace V8's GC from start-up and print
-#                            how the first full GC of each launch was marked)
+#                            how the first full GC of each launch was marked,
+#                            CPU_PROFILE=1 to profile each launch's busiest
+#                            process from 2 s after start-up to its exit and
+#                            print the functions whose share of its samples
+#                            differs most between launches)
 # With TRACE_GC=1 each launch also shows its first mark-compact's incremental
 # steps on the main thread: on one core the slow launches were those whose
 # start-up mark-compact the main thread marked itself, in tens of steps with a
 # biggest step of ~10 ms, where the fast ones left it to V8's background
 # markers, in two or three steps (docs/benchmarks.md, "Launch-to-launch
-# variance"). NODE_EXTRA and TRACE_GC apply to Node.js contenders only.
+# variance"). With CPU_PROFILE=1 the slow launches showed where their time
+# goes: 14-17% of the worker's samples in Node's process.nextTick (its
+# object literal with computed symbol keys), ~1% in the fast ones
+# ("Twenty-second pass"). NODE_EXTRA, TRACE_GC and CPU_PROFILE apply to
+# Node.js contenders only.
 # `bakeoff serve` installs the contender and generates the data on first use
 # (BAKEOFF_CACHE_DIR, default ~/.cache/bakeoff).
 set -euo pipefail
@@ -48,11 +56,39 @@ if [[ -n "${TRACE_GC:-}" ]]; then
   echo "require('v8').setFlagsFromString('--trace-gc');" >"$work/trace-gc.js"
   node_options="$node_options --require $work/trace-gc.js"
 fi
+# `--cpu-prof` is not allowed in NODE_OPTIONS: a preload runs V8's profiler
+# through node:inspector and writes one profile per process on exit.
+if [[ -n "${CPU_PROFILE:-}" ]]; then
+  cat >"$work/cpu-prof.js" <<'JS'
+const inspector = require('node:inspector');
+const fs = require('node:fs');
+const dir = process.env.LAUNCH_PROFILE_DIR;
+const session = new inspector.Session();
+session.connect();
+let started = false;
+setTimeout(() => {
+  session.post('Profiler.enable', () => session.post('Profiler.start', () => { started = true; }));
+}, 2000).unref();
+process.on('exit', () => {
+  if (!started || !dir) return;
+  // An in-process session answers synchronously, so this writes before exit.
+  session.post('Profiler.stop', (err, res) => {
+    if (!err) fs.writeFileSync(`${dir}/${process.pid}.cpuprofile`, JSON.stringify(res.profile));
+  });
+});
+JS
+  node_options="$node_options --require $work/cpu-prof.js"
+fi
 env_args=()
 if [[ -n "${node_options// /}" ]]; then env_args=(--env "NODE_OPTIONS=${node_options# }"); fi
 
 for i in $(seq 1 "$launches"); do
-  "$bin" serve "$contender" "${env_args[@]}" >"$work/url-$i" 2>"$work/serve-$i.log" &
+  launch_env=("${env_args[@]}")
+  if [[ -n "${CPU_PROFILE:-}" ]]; then
+    mkdir -p "$work/profile-$i"
+    launch_env+=(--env "LAUNCH_PROFILE_DIR=$work/profile-$i")
+  fi
+  "$bin" serve "$contender" "${launch_env[@]}" >"$work/url-$i" 2>"$work/serve-$i.log" &
   pid=$!
   for _ in $(seq 1 1200); do
     [[ -s "$work/url-$i" ]] && break
@@ -72,9 +108,10 @@ for i in $(seq 1 "$launches"); do
   sleep 1
 done
 
-python3 - "$work" "$launches" "$contender" "${node_options:-}" "${TRACE_GC:-}" "${REPEAT:-1}" <<'PY'
-import json, re, statistics, sys
+python3 - "$work" "$launches" "$contender" "${node_options:-}" "${TRACE_GC:-}" "${REPEAT:-1}" "${CPU_PROFILE:-}" <<'PY'
+import collections, glob, json, os, re, statistics, sys
 work, n, contender, extra, trace = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+profile = sys.argv[7]
 
 
 def first_mark_compact(i):
@@ -111,4 +148,35 @@ print(f"median {med:,.0f}, min/median {min(rates) / med:.3f}, CV {cv:.1f}%, {slo
 if repeat > 1:
     within = statistics.median((max(l) - min(l)) / statistics.mean(l) * 100 for l in loads)
     print(f"within a launch: the median gap between its {repeat} measurements {within:.1f}%")
+
+IDLE = {"(idle)", "(program)", "(root)"}
+
+
+def shares(i):
+    """Each function's share of the busy samples of launch i's busiest
+    process (a cluster's worker, not its primary), by self time."""
+    best = None
+    for path in glob.glob(f"{work}/profile-{i}/*.cpuprofile"):
+        p = json.load(open(path))
+        nodes = {node["id"]: node["callFrame"] for node in p["nodes"]}
+        t = collections.Counter()
+        for sample, dt in zip(p["samples"], p["timeDeltas"]):
+            cf = nodes[sample]
+            name = cf["functionName"] or "(anonymous)"
+            if name not in IDLE:
+                t[f"{name} {os.path.basename(cf['url'])}:{cf['lineNumber'] + 1}"] += dt
+        if best is None or sum(t.values()) > sum(best.values()):
+            best = t
+    total = sum(best.values()) if best else 0
+    return {k: v / total for k, v in best.items()} if total else {}
+
+
+if profile:
+    per = [shares(i) for i in range(1, n + 1)]
+    names = set().union(*per)
+    spread = sorted(names, key=lambda k: max(s.get(k, 0) for s in per) - min(s.get(k, 0) for s in per), reverse=True)
+    print("share of each launch's busy samples (self time), the functions that differ most between launches:")
+    print("  " + " ".join(f"{'L' + str(i):>6}" for i in range(1, n + 1)) + "  function")
+    for k in spread[:5]:
+        print("  " + " ".join(f"{100 * s.get(k, 0):5.1f}%" for s in per) + f"  {k}")
 PY

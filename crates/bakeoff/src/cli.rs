@@ -373,8 +373,10 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The contender: a reference name, or `<name>@<variant>` (e.g.
-    /// node-fastify@v8-pool-1); a user's app is `--contender DIR` instead.
+    /// The contender: a reference name, `<name>@<variant>` (e.g.
+    /// node-fastify@v8-pool-1), or a name on another runtime as a run's report
+    /// gives it (node-fastify-node24, python-flask-py313); a user's app is
+    /// `--contender DIR` instead.
     #[arg(required_unless_present_any = ["contenders", "contender_paths"])]
     pub name: Option<String>,
     #[command(flatten)]

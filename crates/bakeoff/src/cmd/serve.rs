@@ -4,6 +4,10 @@
 //! off the generator's core) and keep it up for another tool (wrk, oha, a
 //! browser, `bench/launches.sh`) until Ctrl-C, SIGTERM or `--for`.
 //!
+//! A contender on another runtime is named as a run's report names it
+//! (`node-fastify-node24`, `python-flask-py313@sync`): that runtime is
+//! installed or found as `run --node`/`--python` would.
+//!
 //! Its base URL is the one line on stdout, once it answers its health check,
 //! so a script can read it; everything else goes to stderr. It exits 0 when
 //! stopped so, 1 when the contender exits on its own (with its log's tail).
@@ -20,6 +24,7 @@ use super::{
     start_postgres, stop_postgres,
 };
 use crate::cli::{RuntimeArgs, ServeArgs};
+use crate::contender::runtimes::{split_name, RuntimeAxis};
 use crate::contender::setup::{self, SetupError, SetupOptions};
 use crate::database::Database;
 use crate::measure::{self, PinLayout};
@@ -41,11 +46,35 @@ pub(super) async fn execute(args: ServeArgs, cancel: CancellationToken) -> Resul
     let database = args.database.database();
     let mut contender_args = args.contenders;
     contender_args.contenders.extend(args.name);
-    let selection = select_config(&contender_args, &RuntimeArgs::default());
+    // A name a run's report gives a contender on another runtime
+    // (node-fastify-node24, python-flask-py313@sync) is its base on that runtime.
+    let asked = contender_args.contenders.clone();
+    let (bases, axis) = RuntimeAxis::of_names(&asked);
+    let derived = axis != RuntimeAxis::default();
+    contender_args.contenders = bases.clone();
+    let mut selection = select_config(&contender_args, &RuntimeArgs::default());
+    selection.runtimes = axis;
     let results_dir = selection.results_dir.clone();
     let mut contenders = select_contenders(&selection, false, &cancel).await?;
+    if derived {
+        // Only what was named: not the bases of derived names, nor their
+        // other runtimes (`--contender DIR` apps are neither).
+        contenders.retain(|c| {
+            let name = c.name();
+            asked.iter().any(|a| a == name)
+                || (split_name(name).1.is_none() && !bases.iter().any(|b| b == name))
+        });
+    }
     let contender = match contenders.len() {
         1 => contenders.remove(0),
+        0 => {
+            let named = asked.join(", ");
+            let plain = bases.join(", ");
+            return Err(InputError::new(format!(
+                "{named}: that runtime is the one on PATH, whose contenders go by their plain names: `bakeoff serve {plain}`"
+            ))
+            .into());
+        }
         n => {
             return Err(InputError::new(format!(
                 "bakeoff serve starts one contender, and {n} were named ({}): name one",

@@ -21,6 +21,12 @@ fn text_and_markdown_call_one_trial_indicative() {
     assert!(text.contains("(1 trial, indicative)"), "{text}");
     assert!(text.contains("indicative: single trial"), "{text}");
     assert!(!text.contains("range "), "no range with one trial:\n{text}");
+    for line in text
+        .lines()
+        .filter(|l| l.contains(" vs ") && l.contains(" -> "))
+    {
+        assert_eq!(line.matches("indicative").count(), 1, "said once: {line}");
+    }
     insta::assert_snapshot!("one_trial_text", text);
     let md = out(|w| render_markdown(&run, w));
     assert!(md.contains("(1 trial, indicative)") && md.contains("indicative: 1 trial"));

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use crate::model::Run;
+use crate::verdict::RatioKind;
 
 use super::summary::{self, Headline};
 use super::table::{self, column_widths, pad, Style, Table, BEST_MARK};
@@ -133,6 +134,12 @@ fn headline_line(h: &Headline<'_>) -> String {
     } else {
         table::fmt_ms
     };
+    // A single trial's ratio has no interval, and its verdict already says
+    // "indicative: single trial": the label once, not twice on one line.
+    let ratio = match h.ratio.kind {
+        RatioKind::Point => format!("{:.2}x", h.ratio.value),
+        _ => h.ratio.text(),
+    };
     format!(
         "{}: {} {} {unit} vs {} {} {unit} -> {}: {}",
         h.label,
@@ -140,7 +147,7 @@ fn headline_line(h: &Headline<'_>) -> String {
         f(h.node_est.center()),
         h.python.contender,
         f(h.python_est.center()),
-        h.ratio.text(),
+        ratio,
         h.sentence()
     )
 }

@@ -1,9 +1,10 @@
 //! Runtime versions as an axis: a Node.js release installed from the npm
-//! registry into a fresh cache with a contender started on it (network: the
-//! registry), the errors for versions that cannot be had, the skip path of a
+//! registry into a fresh cache with a contender started on it, and served by
+//! its derived name (network: the registry), the errors for versions that cannot be had, the skip path of a
 //! contender whose runtime is too old or whose dependencies do not install, and
 //! two versions' rows through the store into the report's section.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -19,7 +20,10 @@ use bakeoff::workload::Workload;
 use tokio_util::sync::CancellationToken;
 
 use crate::contender::{copy_fixtures, fixtures_dir, spec};
+use crate::faults_supervisor::get_json;
+use crate::hardening::{signal, wait_bounded, Marker};
 use crate::report::{assert_fits_run_schema, html, json, markdown};
+use crate::serve::port_of;
 use crate::store::fixtures::store_run;
 
 fn bakeoff(args: &[&str], dir: &Path, cache: &Path) -> (i32, String, String) {
@@ -113,6 +117,37 @@ async fn a_node_release_installs_from_the_registry_and_a_contender_runs_on_it() 
     running.stop().await;
     let bin = node.bin().canonicalize().unwrap();
     assert!(exe.contains(&bin), "{exe:?} runs {}", bin.display());
+
+    // `bakeoff serve` takes the name a run's report gives it, and runs it on
+    // that Node.js (the cache is this test's, so any process of `bin` is serve's).
+    let fx = copy_fixtures(&["npm-tiny"]);
+    let marker = Marker::new();
+    let mut child = marker
+        .bakeoff()
+        .args(["serve", &format!("npm-tiny-node{major}"), "--for", "120s"])
+        .arg("--contenders-dir")
+        .arg(fx.path())
+        .arg("--results-dir")
+        .arg(fx.path().join("results"))
+        .env("BAKEOFF_CACHE_DIR", &cache)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let port = port_of(&mut child);
+    assert!(get_json(port).is_some(), "it answers at {port}"); // 404: it serves no /json
+    let on_bin = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path().join("exe")).ok())
+            .filter(|exe| exe == &bin)
+            .count()
+    };
+    assert!(on_bin() > 0, "no process of {} while served", bin.display());
+    signal(child.id(), libc::SIGINT);
+    let done = wait_bounded(child, Duration::from_secs(30));
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    marker.assert_no_orphans(Duration::from_secs(10));
+    assert_eq!(on_bin(), 0, "serve left a process of {}", bin.display());
 }
 
 #[test]
@@ -272,7 +307,7 @@ fn a_run_records_a_skipped_runtime_with_its_reason() {
     let old = old_python(fx.path());
     let results = fx.path().join("results");
     let db = results.join("bakeoff.db");
-    let marker = crate::hardening::Marker::new();
+    let marker = Marker::new();
     let out = crate::run::bakeoff(&results, &marker)
         .arg("run")
         .arg("--contender")

@@ -31,7 +31,7 @@ fn serve(name: &str, args: &[&str], dir: &Path, marker: &Marker) -> Child {
 
 /// The port of the base URL serve prints, read within 60 s (the first run
 /// generates the data); the stdout pipe is handed back to `child`.
-fn port_of(child: &mut Child) -> u16 {
+pub(crate) fn port_of(child: &mut Child) -> u16 {
     let out = child.stdout.take().expect("stdout piped");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -151,5 +151,41 @@ fn serve_refuses_bad_input_with_the_fix() {
         assert_eq!(done.code(), Some(2), "{args:?}: {}", done.stderr);
         assert!(done.stderr.contains(want), "{args:?}: {}", done.stderr);
     }
+    // A runtime-derived name on the runtime already on PATH has no derived
+    // contender: the plain name serves it.
+    let major = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|v| {
+            v.trim()
+                .trim_start_matches('v')
+                .split('.')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .expect("node on PATH");
+    let child = marker
+        .bakeoff()
+        .env("BAKEOFF_CACHE_DIR", tmp.path().join("cache"))
+        .env("BAKEOFF_RESULTS_DIR", tmp.path().join("results"))
+        .args([
+            "serve",
+            &format!("npm-tiny-node{major}"),
+            "--contenders-dir",
+        ])
+        .arg(crate::contender::fixtures_dir())
+        .spawn()
+        .unwrap();
+    let done = wait_bounded(child, Duration::from_secs(60));
+    assert_eq!(done.code(), Some(2), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("that runtime is the one on PATH")
+            && done.stderr.contains("`bakeoff serve npm-tiny`"),
+        "{}",
+        done.stderr
+    );
     marker.assert_no_orphans(Duration::from_secs(10));
 }
