@@ -71,7 +71,7 @@ pub(super) async fn execute(args: ServeArgs, cancel: CancellationToken) -> Resul
             let named = asked.join(", ");
             let plain = bases.join(", ");
             return Err(InputError::new(format!(
-                "{named}: that runtime is the one on PATH, whose contenders go by their plain names: `bakeoff serve {plain}`"
+                "{named}: no such contender: a contender on another runtime is `<name>-node<major>` (a Node.js one, on a major other than PATH's) or `<name>-py<version>` (a Python one); on the runtime on PATH it goes by its plain name: `bakeoff serve {plain}`"
             ))
             .into());
         }

@@ -182,7 +182,8 @@ fn serve_refuses_bad_input_with_the_fix() {
     let done = wait_bounded(child, Duration::from_secs(60));
     assert_eq!(done.code(), Some(2), "{}", done.stderr);
     assert!(
-        done.stderr.contains("that runtime is the one on PATH")
+        done.stderr
+            .contains("on the runtime on PATH it goes by its plain name")
             && done.stderr.contains("`bakeoff serve npm-tiny`"),
         "{}",
         done.stderr
