@@ -28,7 +28,7 @@
 # biggest step of ~10 ms, where the fast ones left it to V8's background
 # markers, in two or three steps (docs/benchmarks.md, "Launch-to-launch
 # variance"). With CPU_PROFILE=1 the slow launches showed where their time
-# goes: 14-17% of the worker's samples in Node's process.nextTick (its
+# goes: 14-20% of the worker's samples in Node's process.nextTick (its
 # object literal with computed symbol keys), ~1% in the fast ones
 # ("Twenty-second pass"). NODE_EXTRA, TRACE_GC and CPU_PROFILE apply to
 # Node.js contenders only.

@@ -1,8 +1,9 @@
 //! Runtime versions as an axis: a Node.js release installed from the npm
 //! registry into a fresh cache with a contender started on it, and served by
-//! its derived name (network: the registry), the errors for versions that cannot be had, the skip path of a
-//! contender whose runtime is too old or whose dependencies do not install, and
-//! two versions' rows through the store into the report's section.
+//! its derived name (network: the registry), the errors for versions that
+//! cannot be had, the skip path of a contender whose runtime is too old or
+//! whose dependencies do not install, and two versions' rows through the
+//! store into the report's section.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

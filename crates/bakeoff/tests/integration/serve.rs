@@ -153,19 +153,9 @@ fn serve_refuses_bad_input_with_the_fix() {
     }
     // A runtime-derived name on the runtime already on PATH has no derived
     // contender: the plain name serves it.
-    let major = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|v| {
-            v.trim()
-                .trim_start_matches('v')
-                .split('.')
-                .next()?
-                .parse::<u32>()
-                .ok()
-        })
+    let major = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(bakeoff::contender::node_versions::path_major())
         .expect("node on PATH");
     let child = marker
         .bakeoff()
