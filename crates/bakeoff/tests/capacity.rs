@@ -98,18 +98,9 @@ fn machine_stalls(generator: Option<usize>) -> bool {
 fn driver(generator: Option<usize>) -> EngineDriver {
     EngineDriver {
         pin_cpu: generator,
-        timeout: Duration::from_secs(5),
-        slo: Duration::from_millis(100),
-        upstream_calls: None,
-        database_down: None,
-        database_procs: None,
-        requests: None,
-        custom: Default::default(),
-        sessions: Vec::new(),
-        threads: Default::default(),
         // The server's CPU, as `bakeoff run` watches the contender's.
         watched_cpus: cpus().1.into_iter().collect(),
-        steal_limit: StealLimit::default(),
+        ..EngineDriver::new(Duration::from_millis(100), Duration::from_secs(5))
     }
 }
 
@@ -522,4 +513,54 @@ async fn load_find_capacity_reports_a_capacity_the_server_sustains() {
     // Bounded by --max-time, drains and retries included (a window stopped
     // at it lets go of the target within a moment).
     assert!(doc["elapsed_s"].as_f64().unwrap() <= 61.0, "{doc:#}");
+}
+
+/// A machine that holds bakeoff's upstream up makes its known delay longer
+/// than asked: the delays due while this process is stopped are counted
+/// late (the driver then voids the `io` window; see
+/// `an_io_window_whose_upstream_answered_late_is_the_machines`), and none of
+/// those due after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_held_up_by_the_machine_counts_its_delays_late() {
+    use bakeoff::workload::upstream::{Upstream, LATE_AFTER};
+    use bakeoff::workload::verify::http::{self, Target};
+    let _serial = SERIAL.lock().await;
+    let up = Upstream::start(CancellationToken::new())
+        .await
+        .expect("upstream");
+    let counters = up.counters();
+    let target = Target::parse(&up.base_url()).unwrap();
+    let call = |ms: u64| {
+        let t = target.clone();
+        tokio::spawn(async move {
+            let r = http::get(&t, &format!("/delay?ms={ms}"), Duration::from_secs(5), 4096).await;
+            assert_eq!(r.expect("delay").status, 200);
+        })
+    };
+    // Ten calls due at 0.3 s, the process stopped from 0.2 to 0.5 s; ten due
+    // at 1.5 s, long after.
+    let mut stopper = bakeoff_load::testkit::stop_this_process(
+        Duration::from_millis(200),
+        Duration::from_millis(300),
+    )
+    .expect("sh");
+    let calls: Vec<_> = (0..10)
+        .map(|_| call(300))
+        .chain((0..10).map(|_| call(1500)))
+        .collect();
+    for c in calls {
+        c.await.expect("call");
+    }
+    stopper.wait().expect("stopper");
+    let tally = counters.read();
+    assert_eq!(tally.calls, 20);
+    assert!(
+        tally.late >= 10,
+        "{tally:?}: the delays due in the stop ended ~200 ms late, over {LATE_AFTER:?}"
+    );
+    // The later ten were due well after the stop: only a stalling host
+    // (this VM's hypervisor) makes any of them late.
+    if tally.late > 10 {
+        eprintln!("{tally:?}: more late than the stop made; the host held the upstream up too");
+    }
 }

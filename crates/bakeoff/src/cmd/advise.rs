@@ -87,7 +87,12 @@ pub(super) async fn execute(
     };
     if let Some(path) = &args.profile {
         let text = crate::input_file::read_to_string(path, crate::input_file::TEXT_LIMIT)
-            .map_err(|e| InputError::new(format!("--profile {}: {e}", path.display())))?;
+            .map_err(|e| {
+                InputError::new(format!(
+                    "--profile {}: {e}; give a TOML file of the team's profile, with any of the keys mix, team, needs, peak_rps, slo_p99, weights (e.g. `mix = {{ io = 60, api = 40 }}` and `team = \"js\"`)",
+                    path.display()
+                ))
+            })?;
         let file = ProfileFile::parse(&text)
             .map_err(|e| InputError::new(format!("--profile {}: {e}", path.display())))?;
         inputs = inputs.or_file(file);

@@ -391,7 +391,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         pin_cpu: layout.generator,
         timeout: REQUEST_TIMEOUT,
         slo: Duration::from_secs_f64(plan.slo_p99_ms / 1000.0),
-        upstream_calls: Some(upstream.call_counter()),
+        upstream: Some(upstream.counters()),
         database_down: postgres.clone().map(|pg| {
             Arc::new(move || down_reason(&pg)) as Arc<dyn Fn() -> Option<String> + Send + Sync>
         }),
@@ -408,6 +408,8 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             .collect(),
         steal_limit: plan.steal_limit,
     };
+    // A late delay counts toward the stall rule from the generator's own bar.
+    upstream.set_late_after(driver.stalled_after());
     let sampler = ProcSampler {
         probe_cpu: layout.contender.first().copied(),
         ..ProcSampler::default()

@@ -23,8 +23,12 @@ use crate::contender::datagen::DataFiles;
 use crate::contender::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
 use crate::contender::Installed;
 use crate::database::{Database, Postgres};
-use crate::model::{Consistency, Percentiles, TimelinePoint};
+use crate::model::{Percentiles, TimelinePoint};
+use crate::workload::upstream::UpstreamCounters;
 use crate::workload::Workload;
+
+use stall::{generator_bound, generator_busy, generator_late};
+pub use upstream::{judge_upstream, upstream_check};
 
 pub use stall::{
     stall, stalled_after, tolerated_steal, voiding_steal, worst_steal, StealLimit, Stolen,
@@ -236,8 +240,9 @@ pub struct EngineDriver {
     pub timeout: Duration,
     /// Latency objective: sizes the connection pool and the windows' grace.
     pub slo: Duration,
-    /// The upstream service's call counter, checked against the `io` windows.
-    pub upstream_calls: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
+    /// The upstream service's counters, read around the `io` windows: its
+    /// calls against the answers, its late delays against the stall rule.
+    pub upstream: Option<UpstreamCounters>,
     /// Why the run's database server is down, if it is: a window of a
     /// workload that reads it then fails with that reason instead of running.
     pub database_down: Option<Arc<dyn Fn() -> Option<String> + Send + Sync>>,
@@ -313,6 +318,26 @@ impl GeneratorThreads {
 pub type CustomRequests = BTreeMap<String, BTreeMap<String, crate::scenario::Scenario>>;
 
 impl EngineDriver {
+    /// A driver for `slo` and a per-request `timeout`, on no pinned CPU,
+    /// reading no upstream, database or custom requests, with one thread and
+    /// the default steal limit: callers set what they have beside it.
+    pub fn new(slo: Duration, timeout: Duration) -> EngineDriver {
+        EngineDriver {
+            pin_cpu: None,
+            timeout,
+            slo,
+            upstream: None,
+            database_down: None,
+            database_procs: None,
+            requests: None,
+            custom: CustomRequests::new(),
+            sessions: Vec::new(),
+            threads: GeneratorThreads::default(),
+            watched_cpus: Vec::new(),
+            steal_limit: StealLimit::default(),
+        }
+    }
+
     /// How long after a window's end its answers still count: twice the SLO
     /// (an answer later than that fails the SLO anyway), at least 50 ms.
     pub fn grace(&self) -> Duration {
@@ -443,10 +468,10 @@ impl Driver for EngineDriver {
                 ..LoadConfig::new(target)
             };
             let counter = self
-                .upstream_calls
+                .upstream
                 .as_ref()
                 .filter(|_| spec.workload == Workload::Io);
-            let mut before = counter.map(|c| c());
+            let mut before = counter.map(UpstreamCounters::read);
             let db_sampling = match &self.database_procs {
                 Some(p)
                     if spec.database == Some(Database::Postgres)
@@ -466,7 +491,7 @@ impl Driver for EngineDriver {
             let mut result = window_result(&report, &self.watched(), self.steal_limit);
             if threads == 1 && !result.generator_valid && self.threads.limited_at(spec.rate) {
                 threads = self.threads.all();
-                before = counter.map(|c| c());
+                before = counter.map(UpstreamCounters::read);
                 report = self.drive(config, threads, cancel).await?;
                 result = window_result(&report, &self.watched(), self.steal_limit);
             }
@@ -490,7 +515,10 @@ impl Driver for EngineDriver {
                 }
             }
             if let (Some(c), Some(before)) = (counter, before) {
-                result.consistency = Some(upstream_check(c() - before, &report));
+                let tally = c.read() - before;
+                result.consistency = Some(upstream_check(tally.calls, &report));
+                let bar = c.late_after().as_secs_f64() * 1000.0;
+                judge_upstream(&mut result, tally, bar, generator_busy(&report).is_some());
             }
             Ok(result)
         })
@@ -703,96 +731,7 @@ pub fn window_result(
     }
 }
 
-/// From these shares up (of the engine thread's CPU, or of its core's busy
-/// time), sends late through the generator are its own load's, not a stall.
-const GENERATOR_BUSY: f64 = 0.5;
-const GENERATOR_CORE_BUSY: f64 = 0.7;
-
-/// Sends left late through the generator while the server kept up, with the
-/// generator busy: its thread used half its core, or the core was busy 70% of
-/// the time (the kernel's work for the generator's sockets runs there too, as
-/// softirq time no thread is charged). The generator's own load held the sends
-/// up, so the window is generator-limited, not a stall to retry: a retry at the
-/// same rate would be held up the same way. (node-fastify reaches 25,000–50,000
-/// req/s on `json` here, where one engine thread, sharing its core with
-/// bakeoff's upstream and sampler, starts leaving sends late.) An idle core
-/// whose thread was held up is the machine's: see [`stall`].
-fn generator_late(r: &load::LoadReport, sends: u64, busy: GeneratorBusy) -> Option<String> {
-    let GeneratorBusy { cpu, core_share } = busy;
-    (kept_up(r) && load::sends_stalled(r.late_stalled, sends)).then(|| {
-        format!(
-            "{:.1}% of sends left late through the generator while its thread used {:.0}% of a core{}: at this rate the generator, not the server, sets the limit",
-            100.0 * r.late_stalled as f64 / sends.max(1) as f64,
-            cpu * 100.0,
-            core_share
-                .map(|c| format!(" and its core was busy {:.0}% of the time", c * 100.0))
-                .unwrap_or_default()
-        )
-    })
-}
-
-/// The generator's thread's share of a core, and its core's busy share.
-#[derive(Debug, Clone, Copy)]
-struct GeneratorBusy {
-    cpu: f64,
-    core_share: Option<f64>,
-}
-
-/// The generator's own load in the window, when it was busy enough to hold
-/// its sends up itself (see [`generator_late`]).
-fn generator_busy(r: &load::LoadReport) -> Option<GeneratorBusy> {
-    // The window's own shares where the engine took them: the run's include
-    // connects, priming and the grace, and understate a short window's.
-    let cpu = r
-        .window_generator_cpu
-        .unwrap_or_else(|| r.generator_cpu_share());
-    let core_share = r.window_core_busy.or(r.generator_core_busy);
-    (cpu >= GENERATOR_BUSY || core_share.unwrap_or(0.0) >= GENERATOR_CORE_BUSY)
-        .then_some(GeneratorBusy { cpu, core_share })
-}
-
-/// The generator, not the server, limited the window (the engine's own
-/// self-check). A server that answered nothing is a failing server, not a
-/// limited generator.
-fn generator_bound(r: &load::LoadReport) -> bool {
-    load::generator_saturated(r.generator_cpu_share(), r.achieved_rate, r.target_rate).is_some()
-}
-
-/// The server kept up with the schedule: it achieved the rate, and nothing was
-/// left unsent or unanswered at the cutoff.
-fn kept_up(r: &load::LoadReport) -> bool {
-    let overload = r
-        .errors
-        .get(&load::ErrorKind::Overload)
-        .copied()
-        .unwrap_or(0);
-    r.target_rate
-        .is_none_or(|t| r.achieved_rate >= super::search::MIN_ACHIEVED_RATIO * t)
-        && overload == 0
-}
-
-/// Every successful `/io` answer needs one upstream call: ok ≤ calls over the
-/// whole window, or some answers did not come from the upstream. (More calls
-/// than sends can be an earlier window's abandoned requests finishing: noted,
-/// not a failure.)
-pub fn upstream_check(calls: u64, r: &load::LoadReport) -> Consistency {
-    let ok = r.ok_all <= calls;
-    Consistency {
-        check: "upstream calls".into(),
-        ok,
-        detail: format!(
-            "the upstream received {calls} calls for {} requests sent and {} answered 2xx{}",
-            r.sent_all,
-            r.ok_all,
-            if ok {
-                ""
-            } else {
-                ": some answers did not come from the upstream (a cache, or a fake)"
-            }
-        ),
-    }
-}
-
 mod stall;
 #[cfg(test)]
 mod tests;
+mod upstream;

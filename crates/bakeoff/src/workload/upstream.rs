@@ -1,6 +1,7 @@
 //! The upstream service that `/io` calls: `GET /delay?ms=M` answers
-//! `{"ms":M,"seq":S}` after M ms and counts its calls; `GET /stats` answers
-//! `{"calls":n}`. Binds 127.0.0.1 only.
+//! `{"ms":M,"seq":S}` after M ms and counts its calls, and those whose delay
+//! ended late (its thread held up: the known delay was not what the
+//! contender got); `GET /stats` answers `{"calls":n}`. Binds 127.0.0.1 only.
 //!
 //! It runs on a dedicated thread with a single-threaded tokio runtime, one
 //! hyper HTTP/1.1 connection task per socket (keep-alive), so thousands of
@@ -20,6 +21,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Longest delay `/delay` honours; larger values are clamped.
@@ -27,6 +29,11 @@ pub const MAX_DELAY_MS: u64 = 10_000;
 
 /// Listen backlog: the io workload opens thousands of connections at once.
 const BACKLOG: u32 = 4096;
+
+/// A delay that ends later than this past its due time counts as late
+/// (until [`Upstream::set_late_after`]): the timer's own 1 ms granularity
+/// stays under it.
+pub const LATE_AFTER: Duration = Duration::from_millis(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -40,8 +47,59 @@ pub enum UpstreamError {
 pub struct Upstream {
     addr: SocketAddr,
     cancel: CancellationToken,
-    calls: Arc<AtomicU64>,
+    counters: UpstreamCounters,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The upstream's counters, shared with its thread: readable from anywhere
+/// (the driver reads them around each `io` window).
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamCounters {
+    calls: Arc<AtomicU64>,
+    late: Arc<AtomicU64>,
+    /// [`LATE_AFTER`] or what [`Upstream::set_late_after`] set, in ns.
+    late_after_ns: Arc<AtomicU64>,
+}
+
+/// The upstream's counts at one moment, or between two (`after - before`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpstreamTally {
+    /// `/delay` calls received.
+    pub calls: u64,
+    /// Calls whose delay ended more than the late bar after it was due.
+    pub late: u64,
+}
+
+impl std::ops::Sub for UpstreamTally {
+    type Output = UpstreamTally;
+    fn sub(self, before: UpstreamTally) -> UpstreamTally {
+        UpstreamTally {
+            calls: self.calls.saturating_sub(before.calls),
+            late: self.late.saturating_sub(before.late),
+        }
+    }
+}
+
+impl UpstreamCounters {
+    fn new() -> UpstreamCounters {
+        let c = UpstreamCounters::default();
+        c.late_after_ns
+            .store(LATE_AFTER.as_nanos() as u64, Ordering::Relaxed);
+        c
+    }
+
+    /// The counts so far.
+    pub fn read(&self) -> UpstreamTally {
+        UpstreamTally {
+            calls: self.calls.load(Ordering::SeqCst),
+            late: self.late.load(Ordering::SeqCst),
+        }
+    }
+
+    /// How late a delay may end before it counts as late.
+    pub fn late_after(&self) -> Duration {
+        Duration::from_nanos(self.late_after_ns.load(Ordering::Relaxed))
+    }
 }
 
 impl Upstream {
@@ -54,14 +112,14 @@ impl Upstream {
         // A child token: cancelling the parent stops us, and Drop stops us
         // without touching the parent.
         let cancel = cancel.child_token();
-        let calls = Arc::new(AtomicU64::new(0));
+        let counters = UpstreamCounters::new();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("bakeoff-upstream".into())
             .spawn({
                 let cancel = cancel.clone();
-                let calls = calls.clone();
-                move || serve_on_this_thread(ready_tx, cancel, calls)
+                let counters = counters.clone();
+                move || serve_on_this_thread(ready_tx, cancel, counters)
             })
             .map_err(UpstreamError::Thread)?;
         let addr = match ready_rx.await {
@@ -75,7 +133,7 @@ impl Upstream {
         Ok(Upstream {
             addr,
             cancel,
-            calls,
+            counters,
             thread: Some(thread),
         })
     }
@@ -91,13 +149,21 @@ impl Upstream {
 
     /// Number of `/delay` calls received so far.
     pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::SeqCst)
+        self.counters.read().calls
     }
 
-    /// A reader of the call counter that outlives this borrow (for the driver).
-    pub fn call_counter(&self) -> Arc<dyn Fn() -> u64 + Send + Sync> {
-        let calls = self.calls.clone();
-        Arc::new(move || calls.load(Ordering::SeqCst))
+    /// The counters, readable after this borrow ends (for the driver).
+    pub fn counters(&self) -> UpstreamCounters {
+        self.counters.clone()
+    }
+
+    /// Count a delay as late from `bar` past its due time (a run sets the
+    /// stall rule's bar for its SLO).
+    pub fn set_late_after(&self, bar: Duration) {
+        self.counters.late_after_ns.store(
+            bar.as_nanos().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// Stop serving and wait until the service's thread has ended (its
@@ -120,7 +186,7 @@ impl Drop for Upstream {
 
 type Ready = tokio::sync::oneshot::Sender<Result<SocketAddr, UpstreamError>>;
 
-fn serve_on_this_thread(ready: Ready, cancel: CancellationToken, calls: Arc<AtomicU64>) {
+fn serve_on_this_thread(ready: Ready, cancel: CancellationToken, counters: UpstreamCounters) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -143,7 +209,7 @@ fn serve_on_this_thread(ready: Ready, cancel: CancellationToken, calls: Arc<Atom
                 return;
             }
         };
-        accept_loop(listener, cancel, calls).await;
+        accept_loop(listener, cancel, counters).await;
     });
     // Dropping the runtime drops every connection task still alive.
 }
@@ -155,7 +221,7 @@ fn bind() -> std::io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
-async fn accept_loop(listener: TcpListener, cancel: CancellationToken, calls: Arc<AtomicU64>) {
+async fn accept_loop(listener: TcpListener, cancel: CancellationToken, counters: UpstreamCounters) {
     loop {
         let accepted = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -163,7 +229,7 @@ async fn accept_loop(listener: TcpListener, cancel: CancellationToken, calls: Ar
         };
         match accepted {
             Ok((stream, _)) => {
-                tokio::spawn(serve_connection(stream, cancel.clone(), calls.clone()));
+                tokio::spawn(serve_connection(stream, cancel.clone(), counters.clone()));
             }
             // Out of file descriptors and the like: back off instead of spinning.
             Err(_) => {
@@ -176,9 +242,13 @@ async fn accept_loop(listener: TcpListener, cancel: CancellationToken, calls: Ar
     }
 }
 
-async fn serve_connection(stream: TcpStream, cancel: CancellationToken, calls: Arc<AtomicU64>) {
+async fn serve_connection(
+    stream: TcpStream,
+    cancel: CancellationToken,
+    counters: UpstreamCounters,
+) {
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |req| handle(req, calls.clone()));
+    let service = service_fn(move |req| handle(req, counters.clone()));
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
@@ -192,7 +262,7 @@ async fn serve_connection(stream: TcpStream, cancel: CancellationToken, calls: A
 
 async fn handle(
     req: Request<Incoming>,
-    calls: Arc<AtomicU64>,
+    counters: UpstreamCounters,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.method() != hyper::Method::GET {
         return Ok(json(
@@ -203,9 +273,13 @@ async fn handle(
     match req.uri().path() {
         "/delay" => {
             let ms = delay_ms(req.uri().query());
-            let seq = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            let seq = counters.calls.fetch_add(1, Ordering::SeqCst) + 1;
             if ms > 0 {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
+                let due = Instant::now() + Duration::from_millis(ms);
+                tokio::time::sleep_until(due).await;
+                if due.elapsed() > counters.late_after() {
+                    counters.late.fetch_add(1, Ordering::SeqCst);
+                }
             }
             Ok(json(
                 StatusCode::OK,
@@ -213,7 +287,7 @@ async fn handle(
             ))
         }
         "/stats" => {
-            let n = calls.load(Ordering::SeqCst);
+            let n = counters.calls.load(Ordering::SeqCst);
             Ok(json(StatusCode::OK, format!(r#"{{"calls":{n}}}"#)))
         }
         _ => Ok(json(

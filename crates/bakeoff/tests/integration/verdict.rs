@@ -104,4 +104,13 @@ fn bad_profiles_get_clear_errors() {
         "{}",
         text(&out.stderr)
     );
+    // A profile file that is not there: the error says what the file holds.
+    let missing = dir.path().join("no-such-team.toml");
+    let out = bakeoff(&["advise", "--db", db, "--profile", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no-such-team.toml") && err.contains("TOML file") && err.contains("peak_rps"),
+        "{err}"
+    );
 }

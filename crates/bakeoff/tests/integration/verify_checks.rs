@@ -528,3 +528,82 @@ async fn upstream_stops_on_cancel_and_on_drop() {
     assert!(pending.await.unwrap().is_err());
     assert!(started.elapsed() < Duration::from_secs(8));
 }
+
+/// The upstream counts a delay as late past its bar: none at a bar of a
+/// second, every one at a bar of zero (a timer ends past its due time);
+/// `ms=0` calls are no delays.
+#[tokio::test]
+async fn upstream_counts_the_delays_that_end_late() {
+    use bakeoff::workload::upstream::{UpstreamTally, LATE_AFTER};
+    let up = Upstream::start(CancellationToken::new()).await.unwrap();
+    let target = Target::parse(&up.base_url()).unwrap();
+    let counters = up.counters();
+    assert_eq!(counters.late_after(), LATE_AFTER);
+    up.set_late_after(Duration::from_secs(1));
+    for _ in 0..5 {
+        delay(&target, "/delay?ms=5").await;
+    }
+    assert_eq!(counters.read(), UpstreamTally { calls: 5, late: 0 });
+    up.set_late_after(Duration::ZERO);
+    for _ in 0..5 {
+        delay(&target, "/delay?ms=5").await;
+    }
+    delay(&target, "/delay?ms=0").await;
+    let now = counters.read();
+    assert_eq!(now, UpstreamTally { calls: 11, late: 5 });
+    assert_eq!(
+        now - UpstreamTally { calls: 5, late: 0 },
+        UpstreamTally { calls: 6, late: 5 }
+    );
+}
+
+/// The driver reads the upstream around each `io` window: a window whose
+/// upstream answered late is the machine's (stalled, re-run), not the
+/// server's; one whose upstream kept time is judged as any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_io_window_whose_upstream_answered_late_is_the_machines() {
+    use bakeoff::suite::live::EngineDriver;
+    use bakeoff::suite::search::{Probe, Windows};
+    use bakeoff::suite::windows::HttpWindows;
+    use bakeoff::suite::{Warmup, WindowPurpose};
+    use bakeoff::workload::Workload;
+    let fx = fixture().await;
+    let srv = server::start(
+        &fx.sqlite,
+        &fx.data,
+        &fx.upstream.base_url(),
+        Faults::default(),
+    )
+    .await;
+    let driver = EngineDriver {
+        upstream: Some(fx.upstream.counters()),
+        ..EngineDriver::new(Duration::from_millis(100), Duration::from_secs(5))
+    };
+    let windows = HttpWindows {
+        driver: &driver,
+        contender: "mini",
+        base_url: &srv.base_url,
+        workload: Workload::Io,
+        database: None,
+    };
+    let window = || Probe {
+        rate: 100.0,
+        duration: Duration::from_millis(800),
+        warmup: Warmup::Fixed(Duration::ZERO),
+        purpose: WindowPurpose::Search,
+    };
+    let cancel = CancellationToken::new();
+    // Every delay counted late: the window is the upstream's stall.
+    fx.upstream.set_late_after(Duration::ZERO);
+    let o = windows.run(window(), &cancel).await.unwrap();
+    let why = o.stalled.clone().unwrap_or_default();
+    assert!(why.contains("upstream answers"), "{o:#?}");
+    // None late: whatever else may stall it (the host's steal), not the upstream.
+    fx.upstream.set_late_after(Duration::from_secs(1));
+    let o = windows.run(window(), &cancel).await.unwrap();
+    assert!(
+        !o.stalled.clone().unwrap_or_default().contains("upstream"),
+        "{o:#?}"
+    );
+    assert!(o.achieved > 0.0, "{o:#?}");
+}

@@ -55,22 +55,14 @@ pub(super) async fn execute(
     let url = config.target.to_string();
     let driver = EngineDriver {
         pin_cpu: config.pin_cpu,
-        timeout: config.timeout,
-        slo,
-        upstream_calls: None,
-        database_down: None,
-        database_procs: None,
         requests: Some(config.requests.clone()),
-        custom: Default::default(),
         sessions: config.sessions.clone(),
-        // One thread, as the suite's windows start with; `--threads` is
-        // refused with --find-capacity.
-        threads: Default::default(),
-        // The server's CPUs are not known here: the machine's steal and the
-        // generator's own CPU are watched.
-        watched_cpus: Vec::new(),
+        // One thread, as the suite's windows start with (`--threads` is
+        // refused with --find-capacity); the server's CPUs are not known
+        // here: the machine's steal and the generator's own CPU are watched.
         steal_limit: crate::suite::plan::steal_limit(args.max_steal)
             .map_err(|e| input(e.to_string()))?,
+        ..EngineDriver::new(slo, config.timeout)
     };
     let windows = HttpWindows {
         driver: &driver,

@@ -3,7 +3,9 @@
 //! hypervisor's steal on the machine or a watched CPU), and the readings it
 //! rests on. The driver applies it to each window; `bakeoff run` and the
 //! known-ceiling tests apply it to their probes. [`StealLimit`] is the one
-//! part a user may move (`bakeoff run --max-steal`).
+//! part a user may move (`bakeoff run --max-steal`). Also the other side of
+//! the line: late sends the generator's own load caused (generator-limited,
+//! not a stall to retry).
 
 use std::time::Duration;
 
@@ -223,4 +225,76 @@ pub fn stall(late_stalled: u64, sends: u64, steal: Option<Stolen>, busy: bool) -
             s.share * 100.0
         )
     })
+}
+
+/// From these shares up (of the engine thread's CPU, or of its core's busy
+/// time), sends late through the generator are its own load's, not a stall.
+const GENERATOR_BUSY: f64 = 0.5;
+const GENERATOR_CORE_BUSY: f64 = 0.7;
+
+/// Sends left late through the generator while the server kept up, with the
+/// generator busy: its thread used half its core, or the core was busy 70% of
+/// the time (the kernel's work for the generator's sockets runs there too, as
+/// softirq time no thread is charged). The generator's own load held the sends
+/// up, so the window is generator-limited, not a stall to retry: a retry at the
+/// same rate would be held up the same way. (node-fastify reaches 25,000–50,000
+/// req/s on `json` here, where one engine thread, sharing its core with
+/// bakeoff's upstream and sampler, starts leaving sends late.) An idle core
+/// whose thread was held up is the machine's: see [`stall`].
+pub(super) fn generator_late(
+    r: &load::LoadReport,
+    sends: u64,
+    busy: GeneratorBusy,
+) -> Option<String> {
+    let GeneratorBusy { cpu, core_share } = busy;
+    (kept_up(r) && load::sends_stalled(r.late_stalled, sends)).then(|| {
+        format!(
+            "{:.1}% of sends left late through the generator while its thread used {:.0}% of a core{}: at this rate the generator, not the server, sets the limit",
+            100.0 * r.late_stalled as f64 / sends.max(1) as f64,
+            cpu * 100.0,
+            core_share
+                .map(|c| format!(" and its core was busy {:.0}% of the time", c * 100.0))
+                .unwrap_or_default()
+        )
+    })
+}
+
+/// The generator's thread's share of a core, and its core's busy share.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct GeneratorBusy {
+    cpu: f64,
+    core_share: Option<f64>,
+}
+
+/// The generator's own load in the window, when it was busy enough to hold
+/// its sends up itself (see [`generator_late`]).
+pub(super) fn generator_busy(r: &load::LoadReport) -> Option<GeneratorBusy> {
+    // The window's own shares where the engine took them: the run's include
+    // connects, priming and the grace, and understate a short window's.
+    let cpu = r
+        .window_generator_cpu
+        .unwrap_or_else(|| r.generator_cpu_share());
+    let core_share = r.window_core_busy.or(r.generator_core_busy);
+    (cpu >= GENERATOR_BUSY || core_share.unwrap_or(0.0) >= GENERATOR_CORE_BUSY)
+        .then_some(GeneratorBusy { cpu, core_share })
+}
+
+/// The generator, not the server, limited the window (the engine's own
+/// self-check). A server that answered nothing is a failing server, not a
+/// limited generator.
+pub(super) fn generator_bound(r: &load::LoadReport) -> bool {
+    load::generator_saturated(r.generator_cpu_share(), r.achieved_rate, r.target_rate).is_some()
+}
+
+/// The server kept up with the schedule: it achieved the rate, and nothing was
+/// left unsent or unanswered at the cutoff.
+fn kept_up(r: &load::LoadReport) -> bool {
+    let overload = r
+        .errors
+        .get(&load::ErrorKind::Overload)
+        .copied()
+        .unwrap_or(0);
+    r.target_rate
+        .is_none_or(|t| r.achieved_rate >= super::super::search::MIN_ACHIEVED_RATIO * t)
+        && overload == 0
 }

@@ -307,6 +307,43 @@ fn answers_without_upstream_calls_are_inconsistent() {
     assert!(upstream_check(0, &r).ok);
 }
 
+/// An `io` window whose upstream answered late is the machine's (idle
+/// generator core) or bakeoff's limit (busy core), never the server's.
+#[test]
+fn late_upstream_answers_void_an_io_window() {
+    use crate::workload::upstream::UpstreamTally;
+    let clean = || window_result(&empty_report(), &[], StealLimit::default());
+    let tally = |calls, late| UpstreamTally { calls, late };
+    // 1% (and fewer than three) is not enough.
+    for (calls, late) in [(1000, 10), (100, 2), (0, 0)] {
+        let mut w = clean();
+        judge_upstream(&mut w, tally(calls, late), 5.0, false);
+        assert!(w.stalled.is_none() && w.generator_valid, "{calls} {late}");
+    }
+    let mut w = clean();
+    w.steal_tolerated = Some("some steal".into());
+    judge_upstream(&mut w, tally(1000, 11), 5.0, false);
+    let why = w.stalled.expect("stalled");
+    assert!(
+        why.contains("1.1% of bakeoff's upstream answers") && why.contains("over 5 ms"),
+        "{why}"
+    );
+    assert!(w.steal_tolerated.is_none() && w.generator_valid);
+    // With the generator's core busy, a retry would be held up the same way.
+    let mut w = clean();
+    judge_upstream(&mut w, tally(1000, 50), 5.0, true);
+    assert!(w.stalled.is_none() && !w.generator_valid);
+    assert!(w
+        .generator_note
+        .unwrap()
+        .contains("bakeoff, not the server"));
+    // A window already the machine's keeps its first reason.
+    let mut w = clean();
+    w.stalled = Some("steal".into());
+    judge_upstream(&mut w, tally(1000, 50), 5.0, false);
+    assert_eq!(w.stalled.as_deref(), Some("steal"));
+}
+
 #[test]
 fn more_generator_threads_from_the_rate_one_could_not_drive() {
     let none = GeneratorThreads::default();
@@ -368,20 +405,7 @@ fn empty_report() -> load::LoadReport {
 
 #[test]
 fn the_pool_follows_the_rate() {
-    let d = EngineDriver {
-        pin_cpu: None,
-        timeout: Duration::from_secs(5),
-        slo: Duration::from_millis(100),
-        upstream_calls: None,
-        database_down: None,
-        database_procs: None,
-        requests: None,
-        custom: CustomRequests::new(),
-        sessions: Vec::new(),
-        threads: GeneratorThreads::default(),
-        watched_cpus: Vec::new(),
-        steal_limit: StealLimit::default(),
-    };
+    let d = EngineDriver::new(Duration::from_millis(100), Duration::from_secs(5));
     assert_eq!(d.grace(), Duration::from_millis(200));
     assert_eq!(d.connections(10.0), 16);
     assert_eq!(d.connections(1000.0), 200);
