@@ -158,6 +158,14 @@ async fn verify_declared(faults: Faults, endpoints: &[&str], keep_alive: bool) -
     verify_contender(&srv.base_url, &names(endpoints), &ctx).await
 }
 
+/// Verify `endpoint` alone on a mini contender broken by `fault`: the
+/// reasons its check failed with.
+async fn fails(fault: impl FnOnce(&mut Faults), endpoint: &str) -> String {
+    let mut faults = Faults::default();
+    fault(&mut faults);
+    failed_reasons(&verify_faulty(faults, &[endpoint]).await, endpoint)
+}
+
 /// The reasons of the single failed check labelled `endpoint`.
 fn failed_reasons(checks: &[Check], endpoint: &str) -> String {
     let c = checks
@@ -199,15 +207,7 @@ async fn wrong_json_fails_naming_the_expected_body() {
 
 #[tokio::test]
 async fn unescaped_fortunes_fail() {
-    let checks = verify_faulty(
-        Faults {
-            unescaped_fortunes: true,
-            ..Faults::default()
-        },
-        &["fortunes"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "fortunes");
+    let r = fails(|f| f.unescaped_fortunes = true, "fortunes").await;
     assert!(
         r.contains("GET /fortunes") && r.contains("unescaped") && r.contains("<script>"),
         "{r}"
@@ -216,15 +216,7 @@ async fn unescaped_fortunes_fail() {
 
 #[tokio::test]
 async fn unclamped_queries_fail() {
-    let checks = verify_faulty(
-        Faults {
-            unclamped_queries: true,
-            ..Faults::default()
-        },
-        &["queries"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "queries");
+    let r = fails(|f| f.unclamped_queries = true, "queries").await;
     assert!(
         r.contains("GET /queries?queries=501: expected 500 rows"),
         "{r}"
@@ -251,15 +243,7 @@ async fn a_missing_date_header_fails_every_endpoint() {
 
 #[tokio::test]
 async fn io_that_skips_the_upstream_fails() {
-    let checks = verify_faulty(
-        Faults {
-            fake_io: true,
-            ..Faults::default()
-        },
-        &["io"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "io");
+    let r = fails(|f| f.fake_io = true, "io").await;
     assert!(
         r.contains("GET /io?ms=20") && r.contains("did not return the upstream's answer"),
         "{r}"
@@ -272,15 +256,7 @@ async fn io_that_skips_the_upstream_fails() {
 
 #[tokio::test]
 async fn wrong_data_sums_fail() {
-    let checks = verify_faulty(
-        Faults {
-            wrong_data: true,
-            ..Faults::default()
-        },
-        &["data"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "data");
+    let r = fails(|f| f.wrong_data = true, "data").await;
     assert!(
         r.contains("GET /data?region=europe") && r.contains("expected revenue"),
         "{r}"
@@ -308,15 +284,7 @@ async fn unpersisted_updates_fail() {
 
 #[tokio::test]
 async fn a_chat_room_that_skips_the_sender_fails() {
-    let checks = verify_faulty(
-        Faults {
-            ws_no_self_echo: true,
-            ..Faults::default()
-        },
-        &["ws"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "ws");
+    let r = fails(|f| f.ws_no_self_echo = true, "ws").await;
     for c in 0..3 {
         assert!(
             r.contains(&format!("client {c}: expected its own message")),
@@ -559,10 +527,13 @@ async fn upstream_counts_the_delays_that_end_late() {
 
 /// The driver reads the upstream around each `io` window: a window whose
 /// upstream answered late is the machine's (stalled, re-run), not the
-/// server's; one whose upstream kept time is judged as any other.
+/// server's; one whose upstream kept time is judged as any other. The other
+/// stall rules are loosened (a 2 s SLO's 100 ms bar for late sends, the
+/// highest steal limit), since a window they void first keeps their reason
+/// and this test runs beside the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_io_window_whose_upstream_answered_late_is_the_machines() {
-    use bakeoff::suite::live::EngineDriver;
+    use bakeoff::suite::live::{EngineDriver, StealLimit};
     use bakeoff::suite::search::{Probe, Windows};
     use bakeoff::suite::windows::HttpWindows;
     use bakeoff::suite::{Warmup, WindowPurpose};
@@ -577,7 +548,8 @@ async fn an_io_window_whose_upstream_answered_late_is_the_machines() {
     .await;
     let driver = EngineDriver {
         upstream: Some(fx.upstream.counters()),
-        ..EngineDriver::new(Duration::from_millis(100), Duration::from_secs(5))
+        steal_limit: StealLimit::from_percent(StealLimit::MAX_PERCENT).unwrap(),
+        ..EngineDriver::new(Duration::from_secs(2), Duration::from_secs(5))
     };
     let windows = HttpWindows {
         driver: &driver,
@@ -593,11 +565,28 @@ async fn an_io_window_whose_upstream_answered_late_is_the_machines() {
         purpose: WindowPurpose::Search,
     };
     let cancel = CancellationToken::new();
-    // Every delay counted late: the window is the upstream's stall.
+    // Every delay counted late: the window is the upstream's stall. A window
+    // the host voided first anyway is run again, as the search would.
     fx.upstream.set_late_after(Duration::ZERO);
-    let o = windows.run(window(), &cancel).await.unwrap();
-    let why = o.stalled.clone().unwrap_or_default();
-    assert!(why.contains("upstream answers"), "{o:#?}");
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let o = windows.run(window(), &cancel).await.unwrap();
+        // Stalled, or generator-limited where the generator's core was busy
+        // (a loaded test machine): never judged as the server's.
+        let why = o
+            .stalled
+            .clone()
+            .or(o.generator_limited.clone())
+            .expect("every late delay voids the window");
+        if why.contains("upstream answers") {
+            break;
+        }
+        seen.push(why);
+    }
+    assert!(
+        seen.len() < 4,
+        "every window voided by another rule: {seen:?}"
+    );
     // None late: whatever else may stall it (the host's steal), not the upstream.
     fx.upstream.set_late_after(Duration::from_secs(1));
     let o = windows.run(window(), &cancel).await.unwrap();

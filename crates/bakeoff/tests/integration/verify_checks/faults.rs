@@ -3,7 +3,7 @@
 //! is deterministic: none relies on the verifier's random draws.
 
 use super::server::{Faults, Raw};
-use super::{failed_reasons, verify_declared, verify_faulty, verify_raw};
+use super::{failed_reasons, fails, verify_declared, verify_faulty, verify_raw};
 use bakeoff::workload::verify::COMMON;
 
 #[tokio::test]
@@ -58,15 +58,7 @@ async fn declaring_no_keep_alive_for_a_server_that_keeps_it_fails() {
 
 #[tokio::test]
 async fn counting_primes_below_n_fails_on_prime_n() {
-    let checks = verify_faulty(
-        Faults {
-            cpu_below_n: true,
-            ..Faults::default()
-        },
-        &["cpu"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "cpu");
+    let r = fails(|f| f.cpu_below_n = true, "cpu").await;
     assert!(
         r.contains(r#"GET /cpu?n=7919: expected {"n":7919,"primes":1000} (primes ≤ 7919 counts 7919 itself"#),
         "{r}"
@@ -77,15 +69,7 @@ async fn counting_primes_below_n_fails_on_prime_n() {
 
 #[tokio::test]
 async fn io_answers_cached_per_delay_fail() {
-    let checks = verify_faulty(
-        Faults {
-            cached_io: true,
-            ..Faults::default()
-        },
-        &["io"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "io");
+    let r = fails(|f| f.cached_io = true, "io").await;
     assert!(
         r.contains("GET /io?ms=20") && r.contains("did not return the upstream's answer"),
         "{r}"
@@ -143,15 +127,7 @@ async fn a_constant_row_fails_the_randomness_checks() {
 
 #[tokio::test]
 async fn queries_that_ignore_n_fail() {
-    let checks = verify_faulty(
-        Faults {
-            queries_ignore_n: true,
-            ..Faults::default()
-        },
-        &["queries"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "queries");
+    let r = fails(|f| f.queries_ignore_n = true, "queries").await;
     assert!(
         r.contains("GET /queries?queries=20: expected 20 rows") && r.contains("got 1 rows"),
         "{r}"
@@ -164,15 +140,7 @@ async fn queries_that_ignore_n_fail() {
 
 #[tokio::test]
 async fn updates_that_persist_other_values_fail() {
-    let checks = verify_faulty(
-        Faults {
-            updates_persist_other: true,
-            ..Faults::default()
-        },
-        &["updates"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "updates");
+    let r = fails(|f| f.updates_persist_other = true, "updates").await;
     assert!(
         r.contains("GET /updates?queries=5: row id")
             && r.contains("to hold the returned randomNumber")
@@ -183,15 +151,7 @@ async fn updates_that_persist_other_values_fail() {
 
 #[tokio::test]
 async fn fortunes_without_the_added_row_fail() {
-    let checks = verify_faulty(
-        Faults {
-            fortunes_no_added_row: true,
-            ..Faults::default()
-        },
-        &["fortunes"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "fortunes");
+    let r = fails(|f| f.fortunes_no_added_row = true, "fortunes").await;
     assert!(r.contains("expected 13 fortune rows"), "{r}");
     assert!(
         r.contains("(0, \"Additional fortune added at request time.\")") && r.contains("missing"),
@@ -201,30 +161,14 @@ async fn fortunes_without_the_added_row_fail() {
 
 #[tokio::test]
 async fn unsorted_fortunes_fail() {
-    let checks = verify_faulty(
-        Faults {
-            fortunes_unsorted: true,
-            ..Faults::default()
-        },
-        &["fortunes"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "fortunes");
+    let r = fails(|f| f.fortunes_unsorted = true, "fortunes").await;
     assert!(r.contains("expected rows sorted by message"), "{r}");
     assert!(!r.contains("missing"), "only the order is wrong: {r}");
 }
 
 #[tokio::test]
 async fn a_fortunes_page_rendered_once_fails() {
-    let checks = verify_faulty(
-        Faults {
-            fortunes_cached: true,
-            ..Faults::default()
-        },
-        &["fortunes"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "fortunes");
+    let r = fails(|f| f.fortunes_cached = true, "fortunes").await;
     assert!(
         r.contains("as the database holds it at request time") && r.contains("bakeoff-verify"),
         "{r}"
@@ -233,15 +177,7 @@ async fn a_fortunes_page_rendered_once_fails() {
 
 #[tokio::test]
 async fn data_sorted_by_product_fails() {
-    let checks = verify_faulty(
-        Faults {
-            data_unsorted: true,
-            ..Faults::default()
-        },
-        &["data"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "data");
+    let r = fails(|f| f.data_unsorted = true, "data").await;
     assert!(
         r.contains("GET /data?region=africa: expected products sorted by revenue descending"),
         "{r}"
@@ -254,15 +190,7 @@ async fn data_sorted_by_product_fails() {
 
 #[tokio::test]
 async fn data_rounded_to_cents_fails() {
-    let checks = verify_faulty(
-        Faults {
-            data_rounded: true,
-            ..Faults::default()
-        },
-        &["data"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "data");
+    let r = fails(|f| f.data_rounded = true, "data").await;
     assert!(
         r.contains("expected mean_unit_price") && r.contains("±1e-6 relative"),
         "{r}"
@@ -271,15 +199,7 @@ async fn data_rounded_to_cents_fails() {
 
 #[tokio::test]
 async fn data_for_an_unknown_region_must_be_404() {
-    let checks = verify_faulty(
-        Faults {
-            data_unknown_region_ok: true,
-            ..Faults::default()
-        },
-        &["data"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "data");
+    let r = fails(|f| f.data_unknown_region_ok = true, "data").await;
     assert!(
         r.contains("GET /data?region=atlantis: expected status 404, got status 200"),
         "{r}"
@@ -315,15 +235,7 @@ async fn keep_alive_ignored_silently_fails() {
 
 #[tokio::test]
 async fn an_echo_server_is_not_a_chat_room() {
-    let checks = verify_faulty(
-        Faults {
-            ws_echo_only: true,
-            ..Faults::default()
-        },
-        &["ws"],
-    )
-    .await;
-    let r = failed_reasons(&checks, "ws");
+    let r = fails(|f| f.ws_echo_only = true, "ws").await;
     assert!(r.contains("client 0: expected client 1's message"), "{r}");
     assert!(!r.contains("its own message"), "{r}");
 }
