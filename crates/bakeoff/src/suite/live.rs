@@ -27,8 +27,9 @@ use crate::model::{Percentiles, TimelinePoint};
 use crate::workload::upstream::UpstreamCounters;
 use crate::workload::Workload;
 
+pub use stall::GeneratorLoad;
 use stall::{generator_bound, generator_busy, generator_late};
-pub use upstream::{judge_upstream, upstream_check};
+pub use upstream::{judge_upstream, upstream_check, BEYOND_LATE};
 
 pub use stall::{
     stall, stalled_after, tolerated_steal, voiding_steal, worst_steal, StealLimit, Stolen,
@@ -518,7 +519,7 @@ impl Driver for EngineDriver {
                 let tally = c.read() - before;
                 result.consistency = Some(upstream_check(tally.calls, &report));
                 let bar = c.late_after().as_secs_f64() * 1000.0;
-                judge_upstream(&mut result, tally, bar, generator_busy(&report).is_some());
+                judge_upstream(&mut result, tally, bar, GeneratorLoad::of(&report));
             }
             Ok(result)
         })
@@ -710,6 +711,7 @@ pub fn window_result(
         trend: r.trend.as_ref().map(thirds),
         stalled,
         steal_tolerated,
+        notes: vec![],
         // What the server still holds: the window's unanswered requests, and
         // the settle's too when the window was abandoned early.
         outstanding: r.outstanding.max(r.unanswered),

@@ -226,6 +226,10 @@ pub struct WindowResult {
     /// Steal over the default limit that the run's raised limit let through
     /// ([`live::tolerated_steal`]): judged as the server's.
     pub steal_tolerated: Option<String>,
+    /// What the window's judgement discloses without changing it (an
+    /// upstream that answered late while the server failed on its own:
+    /// [`live::judge_upstream`]); added to the step's reasons.
+    pub notes: Vec<String>,
     /// Requests the server still held at the window's cutoff.
     pub outstanding: u64,
     /// The measured window's length.

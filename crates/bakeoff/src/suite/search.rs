@@ -103,6 +103,8 @@ pub struct Observed {
     pub stalled: Option<String>,
     /// Steal only a raised limit let through: judged, but may read low.
     pub steal_tolerated: Option<String>,
+    /// Disclosed with the step's reasons, the verdict unchanged.
+    pub notes: Vec<String>,
     /// Requests the server still held at the window's cutoff.
     pub outstanding: u64,
     /// 2xx answers per second over the whole run, settle included: an
@@ -627,6 +629,7 @@ impl Search<'_> {
                 reasons.push(t.clone());
                 self.steal_tolerated += 1;
             }
+            reasons.extend(o.notes.iter().cloned());
             let step = SearchStep {
                 index: self.steps.len() as u32,
                 phase,

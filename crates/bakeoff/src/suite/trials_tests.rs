@@ -138,6 +138,25 @@ async fn windows_judged_under_a_raised_steal_limit_flag_their_cell() {
     assert!(!h.cell("b", "json").flags.contains(&Flag::StealTolerated));
 }
 
+/// What a window discloses without its verdict changing reaches its step's
+/// reasons, as stored and reported.
+#[tokio::test(start_paused = true)]
+async fn a_windows_disclosures_reach_its_steps_reasons() {
+    let note = "2.0% of bakeoff's upstream answers ended over 5 ms past their delay";
+    let a = FakeContender::new(ServerModel::mm1(500.0).with_note(note));
+    let mut h = Harness::new(vec![("a", a)]);
+    let p = plan(vec![spec("a")], &["json"], 1, &[]);
+    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let cell = h.cell("a", "json");
+    let steps = &cell.trials[0].steps;
+    assert!(!steps.is_empty());
+    assert!(
+        steps.iter().all(|s| s.reasons.iter().any(|r| r == note)),
+        "{steps:?}"
+    );
+    assert!(cell.trials[0].capacity_rps.is_some(), "the verdicts stand");
+}
+
 /// A core that ran 30% slower around a search than the run's fastest reading
 /// flags that trial's cell `drift`, with the probe's readings; a steady core
 /// (or a faster one) flags nothing.

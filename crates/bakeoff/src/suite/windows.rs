@@ -60,6 +60,7 @@ pub fn observed(r: &WindowResult) -> Observed {
         }),
         stalled: r.stalled.clone(),
         steal_tolerated: r.steal_tolerated.clone(),
+        notes: r.notes.clone(),
         outstanding: r.outstanding,
         served: r.served_rps,
         duration: r.duration,
@@ -148,6 +149,7 @@ pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
         duration,
         abandoned: r.abandoned,
         generator_threads: 1,
+        notes: vec![],
     }
 }
 

@@ -52,8 +52,9 @@ pub struct Upstream {
 }
 
 /// The upstream's counters, shared with its thread: readable from anywhere
-/// (the driver reads them around each `io` window).
-#[derive(Debug, Clone, Default)]
+/// (the driver reads them around each `io` window). No `Default`: its late
+/// bar would be 0 ns, every delay late.
+#[derive(Debug, Clone)]
 pub struct UpstreamCounters {
     calls: Arc<AtomicU64>,
     late: Arc<AtomicU64>,
@@ -82,10 +83,11 @@ impl std::ops::Sub for UpstreamTally {
 
 impl UpstreamCounters {
     fn new() -> UpstreamCounters {
-        let c = UpstreamCounters::default();
-        c.late_after_ns
-            .store(LATE_AFTER.as_nanos() as u64, Ordering::Relaxed);
-        c
+        UpstreamCounters {
+            calls: Arc::default(),
+            late: Arc::default(),
+            late_after_ns: Arc::new(AtomicU64::new(LATE_AFTER.as_nanos() as u64)),
+        }
     }
 
     /// The counts so far.

@@ -41,6 +41,7 @@ pub(in crate::suite) struct ServerModel {
     stall_next: u32,
     /// Every window not stalled ran with steal a raised limit let through.
     steal_tolerated: bool,
+    notes: Vec<String>,
     /// The next this-many windows above a rate, each at a rate not run before,
     /// run at a share of the ceiling (rate, windows left, share): dips a
     /// retest does not see again.
@@ -95,6 +96,7 @@ impl ServerModel {
             long_seen: 0,
             stall_next: 0,
             steal_tolerated: false,
+            notes: vec![],
             dips: None,
             rates: Vec::new(),
             backlog: 0.0,
@@ -149,6 +151,13 @@ impl ServerModel {
     /// default limit that the run's raised one let through.
     pub(in crate::suite) fn with_tolerated_steal(mut self) -> Self {
         self.steal_tolerated = true;
+        self
+    }
+
+    /// Every window discloses `note` without its verdict changing (as an
+    /// upstream that answered late while the server failed on its own).
+    pub(in crate::suite) fn with_note(mut self, note: &str) -> Self {
+        self.notes.push(note.into());
         self
     }
 
@@ -424,6 +433,7 @@ impl ServerModel {
             steal_tolerated: (self.steal_tolerated && !stalled).then(|| {
                 "the hypervisor took 5.0% of the machine's CPU time (steal), tolerated".into()
             }),
+            notes: self.notes.clone(),
             outstanding: (overload.round() as u64).max(self.backlog.round() as u64),
             duration: Duration::from_secs_f64(secs),
             generator_valid: generator.is_none(),

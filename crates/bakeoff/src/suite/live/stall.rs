@@ -244,39 +244,61 @@ const GENERATOR_CORE_BUSY: f64 = 0.7;
 pub(super) fn generator_late(
     r: &load::LoadReport,
     sends: u64,
-    busy: GeneratorBusy,
+    busy: GeneratorLoad,
 ) -> Option<String> {
-    let GeneratorBusy { cpu, core_share } = busy;
     (kept_up(r) && load::sends_stalled(r.late_stalled, sends)).then(|| {
         format!(
-            "{:.1}% of sends left late through the generator while its thread used {:.0}% of a core{}: at this rate the generator, not the server, sets the limit",
+            "{:.1}% of sends left late through the generator while {}: at this rate the generator, not the server, sets the limit",
             100.0 * r.late_stalled as f64 / sends.max(1) as f64,
-            cpu * 100.0,
-            core_share
-                .map(|c| format!(" and its core was busy {:.0}% of the time", c * 100.0))
-                .unwrap_or_default()
+            busy.describe()
         )
     })
 }
 
-/// The generator's thread's share of a core, and its core's busy share.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct GeneratorBusy {
-    cpu: f64,
-    core_share: Option<f64>,
+/// The generator's thread's share of a core, and its core's busy share, in
+/// one window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeneratorLoad {
+    pub cpu: f64,
+    pub core_share: Option<f64>,
+}
+
+impl GeneratorLoad {
+    /// The window's own shares where the engine took them: the run's include
+    /// connects, priming and the grace, and understate a short window's.
+    pub(super) fn of(r: &load::LoadReport) -> GeneratorLoad {
+        GeneratorLoad {
+            cpu: r
+                .window_generator_cpu
+                .unwrap_or_else(|| r.generator_cpu_share()),
+            core_share: r.window_core_busy.or(r.generator_core_busy),
+        }
+    }
+
+    /// Busy enough that its own load holds sends (and bakeoff's upstream,
+    /// which shares the core) up.
+    pub fn busy(self) -> bool {
+        self.cpu >= GENERATOR_BUSY || self.core_share.unwrap_or(0.0) >= GENERATOR_CORE_BUSY
+    }
+
+    /// "the generator's thread used 30% of a core and its core was busy 45%
+    /// of the time".
+    pub fn describe(self) -> String {
+        format!(
+            "the generator's thread used {:.0}% of a core{}",
+            self.cpu * 100.0,
+            self.core_share
+                .map(|c| format!(" and its core was busy {:.0}% of the time", c * 100.0))
+                .unwrap_or_default()
+        )
+    }
 }
 
 /// The generator's own load in the window, when it was busy enough to hold
-/// its sends up itself (see [`generator_late`]).
-pub(super) fn generator_busy(r: &load::LoadReport) -> Option<GeneratorBusy> {
-    // The window's own shares where the engine took them: the run's include
-    // connects, priming and the grace, and understate a short window's.
-    let cpu = r
-        .window_generator_cpu
-        .unwrap_or_else(|| r.generator_cpu_share());
-    let core_share = r.window_core_busy.or(r.generator_core_busy);
-    (cpu >= GENERATOR_BUSY || core_share.unwrap_or(0.0) >= GENERATOR_CORE_BUSY)
-        .then_some(GeneratorBusy { cpu, core_share })
+/// its sends up (see [`generator_late`]).
+pub(super) fn generator_busy(r: &load::LoadReport) -> Option<GeneratorLoad> {
+    let load = GeneratorLoad::of(r);
+    load.busy().then_some(load)
 }
 
 /// The generator, not the server, limited the window (the engine's own

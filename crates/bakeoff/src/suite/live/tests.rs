@@ -314,34 +314,70 @@ fn late_upstream_answers_void_an_io_window() {
     use crate::workload::upstream::UpstreamTally;
     let clean = || window_result(&empty_report(), &[], StealLimit::default());
     let tally = |calls, late| UpstreamTally { calls, late };
+    let idle = GeneratorLoad {
+        cpu: 0.2,
+        core_share: Some(0.35),
+    };
+    let busy = GeneratorLoad {
+        cpu: 0.3,
+        core_share: Some(0.8),
+    };
     // 1% (and fewer than three) is not enough.
     for (calls, late) in [(1000, 10), (100, 2), (0, 0)] {
         let mut w = clean();
-        judge_upstream(&mut w, tally(calls, late), 5.0, false);
+        judge_upstream(&mut w, tally(calls, late), 5.0, idle);
         assert!(w.stalled.is_none() && w.generator_valid, "{calls} {late}");
     }
     let mut w = clean();
     w.steal_tolerated = Some("some steal".into());
-    judge_upstream(&mut w, tally(1000, 11), 5.0, false);
+    judge_upstream(&mut w, tally(1000, 11), 5.0, idle);
     let why = w.stalled.expect("stalled");
     assert!(
-        why.contains("1.1% of bakeoff's upstream answers") && why.contains("over 5 ms"),
+        why.contains("1.1% of bakeoff's upstream answers")
+            && why.contains("over 5 ms")
+            && why.contains("its core was busy 35%"),
         "{why}"
     );
     assert!(w.steal_tolerated.is_none() && w.generator_valid);
     // With the generator's core busy, a retry would be held up the same way.
     let mut w = clean();
-    judge_upstream(&mut w, tally(1000, 50), 5.0, true);
+    judge_upstream(&mut w, tally(1000, 50), 5.0, busy);
     assert!(w.stalled.is_none() && !w.generator_valid);
-    assert!(w
-        .generator_note
-        .unwrap()
-        .contains("bakeoff, not the server"));
+    let note = w.generator_note.unwrap();
+    assert!(
+        note.contains("bakeoff, not the server") && note.contains("busy 80%"),
+        "{note}"
+    );
     // A window already the machine's keeps its first reason.
     let mut w = clean();
     w.stalled = Some("steal".into());
-    judge_upstream(&mut w, tally(1000, 50), 5.0, false);
+    judge_upstream(&mut w, tally(1000, 50), 5.0, idle);
     assert_eq!(w.stalled.as_deref(), Some("steal"));
+    // A server that failed beyond what 2% late answers could cause (30% of its
+    // requests) keeps its verdict, the lateness disclosed, on either core.
+    for load in [idle, busy] {
+        let mut w = clean();
+        (w.requests, w.errors) = (700, 300);
+        judge_upstream(&mut w, tally(1000, 20), 5.0, load);
+        assert!(w.stalled.is_none() && w.generator_valid);
+        assert!(
+            w.notes.len() == 1
+                && w.notes[0].contains("2.0% of bakeoff's upstream answers")
+                && w.notes[0].contains("30% of the window's requests failed"),
+            "{:?}",
+            w.notes
+        );
+    }
+    // A shortfall from the target rate counts as failed too.
+    let mut w = clean();
+    (w.target_rps, w.achieved_rps) = (1000.0, 800.0);
+    judge_upstream(&mut w, tally(1000, 20), 5.0, idle);
+    assert!(w.stalled.is_none() && w.notes.len() == 1, "{:?}", w.notes);
+    // Within twice the late share, the lateness may have caused it: re-run.
+    let mut w = clean();
+    (w.requests, w.errors) = (970, 30);
+    judge_upstream(&mut w, tally(1000, 20), 5.0, idle);
+    assert!(w.stalled.is_some() && w.notes.is_empty());
 }
 
 #[test]

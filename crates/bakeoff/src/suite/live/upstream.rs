@@ -7,6 +7,7 @@
 use bakeoff_load as load;
 
 use super::super::WindowResult;
+use super::stall::GeneratorLoad;
 use crate::model::Consistency;
 use crate::workload::upstream::UpstreamTally;
 
@@ -38,16 +39,44 @@ pub fn upstream_check(calls: u64, r: &load::LoadReport) -> Consistency {
 /// machine's (a stall, re-run) when the generator's core was otherwise idle,
 /// and bakeoff's limit (generator-limited) when that core was busy, since a
 /// retry at the same rate would be held up the same way. A window already
-/// stalled or generator-limited keeps its first reason.
-pub fn judge_upstream(w: &mut WindowResult, tally: UpstreamTally, late_after_ms: f64, busy: bool) {
+/// stalled or generator-limited keeps its first reason. Either reason states
+/// the generator's load, so a reader can tell the two apart.
+///
+/// Except where the server failed on its own: each late answer held one
+/// request up (and, on a worker that waits, the requests queued behind it),
+/// so a window whose failed or unserved share is more than
+/// [`BEYOND_LATE`] times the late share failed beyond anything the lateness
+/// could cause. Its verdict stands, the lateness disclosed in its reasons:
+/// an overloaded contender's bursts of new upstream connections hold the
+/// upstream's thread up themselves, so voiding such windows would re-run
+/// overloads as stalls.
+pub fn judge_upstream(
+    w: &mut WindowResult,
+    tally: UpstreamTally,
+    late_after_ms: f64,
+    load: GeneratorLoad,
+) {
     if w.stalled.is_some() || !w.generator_valid || !load::sends_stalled(tally.late, tally.calls) {
         return;
     }
-    let share = 100.0 * tally.late as f64 / tally.calls as f64;
-    if busy {
+    let late_share = tally.late as f64 / tally.calls as f64;
+    let late = format!(
+        "{:.1}% of bakeoff's upstream answers ended over {late_after_ms:.0} ms past their delay",
+        100.0 * late_share
+    );
+    let failed = failed_share(w);
+    if failed > BEYOND_LATE * late_share {
+        w.notes.push(format!(
+            "{late}, while {:.0}% of the window's requests failed or went unserved: more than the lateness could cause, so the verdict is the server's",
+            100.0 * failed
+        ));
+        return;
+    }
+    if load.busy() {
         w.generator_valid = false;
         let why = format!(
-            "{share:.1}% of bakeoff's upstream answers ended over {late_after_ms:.0} ms past their delay while the generator's core (which the upstream shares) was busy: at this rate bakeoff, not the server, sets the limit"
+            "{late} while {} (the upstream shares that core): at this rate bakeoff, not the server, sets the limit",
+            load.describe()
         );
         w.generator_note = Some(match w.generator_note.take() {
             Some(n) => format!("{why}; {n}"),
@@ -55,8 +84,26 @@ pub fn judge_upstream(w: &mut WindowResult, tally: UpstreamTally, late_after_ms:
         });
     } else {
         w.stalled = Some(format!(
-            "{share:.1}% of bakeoff's upstream answers ended over {late_after_ms:.0} ms past their delay (its thread held up by the machine)"
+            "{late} (its thread held up by the machine, while {})",
+            load.describe()
         ));
         w.steal_tolerated = None;
     }
+}
+
+/// How many times the late share a window's failed share must be before its
+/// failure is the server's own: one request per late answer, and as many
+/// again queued behind the workers those answers held.
+pub const BEYOND_LATE: f64 = 2.0;
+
+/// The share of the window's requests that failed (errors, the unanswered at
+/// the cutoff among them), or its shortfall from the target rate, whichever
+/// is larger.
+fn failed_share(w: &WindowResult) -> f64 {
+    let short = if w.target_rps > 0.0 {
+        1.0 - w.achieved_rps / w.target_rps
+    } else {
+        0.0
+    };
+    w.error_rate().max(short).clamp(0.0, 1.0)
 }
