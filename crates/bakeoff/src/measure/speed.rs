@@ -1,7 +1,8 @@
-//! The machine-drift probe: a fixed integer loop timed on one core. The runner
-//! times it on the contender's core at the run's start and around each
-//! capacity search, so a machine that slowed down (a busy neighbour on the
-//! host, a lower clock) is told apart from a server that did. And the stall
+//! The machine-drift probe: a fixed throughput-bound integer loop timed on one
+//! core. The runner times it on the contender's core at the run's start and
+//! around each capacity search, so a machine that slowed down (a busy
+//! neighbour on the host's sibling hyperthread, a lower clock) is told apart
+//! from a server that did. And the stall
 //! probe ([`idle_stalls`]): how often an idle thread wakes late, which is the
 //! share of a window's sends the machine itself would hold up, and what the
 //! hypervisor took meanwhile.
@@ -18,7 +19,7 @@ const ROUNDS: usize = 5;
 
 /// Millions of loop iterations per second on `cpu` (anywhere if `None`): the
 /// median of `ROUNDS` timings, on a thread of its own so the caller's
-/// threads keep their pinning. About 15 ms.
+/// threads keep their pinning. About 20 ms.
 pub fn core_speed(cpu: Option<usize>) -> Result<f64, MeasureError> {
     let probe = move || -> Result<f64, MeasureError> {
         if let Some(c) = cpu {
@@ -96,17 +97,28 @@ pub fn idle_stalls(
     })
 }
 
-/// A dependent chain of shifts and adds: one core's integer speed, with no
-/// memory traffic to make it depend on the other core's.
+/// Six interleaved chains of shifts, xors and adds: a throughput-bound loop,
+/// as an interpreter's is. A busy neighbour on the core's sibling hyperthread
+/// takes issue slots from it as it takes them from a server; a single
+/// dependent chain (this probe until December 2026) leaves most slots idle and
+/// hardly notices (timed beside a Python loop on this VM, its timings
+/// correlated 0.1–0.2 with the Python loop's, this one's 0.75: docs/benchmarks.md
+/// "How steady this machine is").
 fn spin(n: u64) -> u64 {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let (mut a, mut b, mut c, mut d, mut e, mut f) = (1u64, 2u64, 3u64, 4u64, 5u64, 6u64);
     for i in 0..n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x = x.wrapping_add(i);
+        a ^= a << 13;
+        b ^= b >> 7;
+        c ^= c << 17;
+        d = d.wrapping_add(i);
+        e ^= e >> 5;
+        f = f.wrapping_add(a);
+        a = a.wrapping_add(f);
+        b ^= d;
+        c = c.wrapping_add(e);
+        e = e.wrapping_add(i);
     }
-    x
+    a ^ b ^ c ^ d ^ e ^ f
 }
 
 #[cfg(test)]
