@@ -158,6 +158,48 @@ pub struct Environment {
     /// Runtime -> version (node -> "v20.20.2", python -> "3.11.7"), and on some
     /// runs the PostgreSQL server, its pool size and the Python interpreters found.
     pub runtimes: BTreeMap<RuntimeKey, String>,
+    /// The contender's core's speed over the run, as the drift probe read it;
+    /// none for runs stored before it was kept, or cut short.
+    #[serde(default)]
+    pub core_speed: Option<CoreSpeed>,
+}
+
+/// The drift probe's readings over one run (`measure::speed::core_speed`, on
+/// the contender's core at the start and around every capacity search), in
+/// millions of loop iterations per second: two runs whose medians differ ran
+/// on a machine of different speed, and their capacities moved with it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CoreSpeed {
+    pub readings: u32,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl CoreSpeed {
+    /// The summary of `readings` (positive, finite ones); none without any.
+    pub fn of(readings: &[f64]) -> Option<CoreSpeed> {
+        let r: Vec<f64> = readings
+            .iter()
+            .copied()
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .collect();
+        Some(CoreSpeed {
+            readings: r.len() as u32,
+            median: crate::suite::stats::median(&r)?,
+            min: r.iter().copied().reduce(f64::min)?,
+            max: r.iter().copied().reduce(f64::max)?,
+        })
+    }
+
+    /// "586 M loop iterations/s (median of 40 readings, 391–674)".
+    pub fn describe(&self) -> String {
+        format!(
+            "{:.0} M loop iterations/s (median of {} readings, {:.0}–{:.0})",
+            self.median, self.readings, self.min, self.max
+        )
+    }
 }
 
 /// A contender as set up for this run: identity plus the measured footprint
@@ -706,5 +748,29 @@ impl Run {
             .filter(|c| c.workload == *workload)
             .filter_map(|c| c.database)
             .max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runs_core_speed_summarises_its_readings() {
+        assert_eq!(CoreSpeed::of(&[]), None);
+        assert_eq!(
+            CoreSpeed::of(&[0.0, f64::NAN, -1.0]),
+            None,
+            "no real reading"
+        );
+        let s = CoreSpeed::of(&[650.0, 455.0, 0.0, 640.0, 460.0]).unwrap();
+        assert_eq!(
+            (s.readings, s.median, s.min, s.max),
+            (4, 550.0, 455.0, 650.0)
+        );
+        assert_eq!(
+            s.describe(),
+            "550 M loop iterations/s (median of 4 readings, 455–650)"
+        );
     }
 }

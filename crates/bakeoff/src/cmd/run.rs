@@ -462,6 +462,9 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             return Err(anyhow::Error::new(e).context(format!("run {run_id} failed")));
         }
     };
+    if let Some(speed) = &outcome.core_speed {
+        store.record_core_speed(run_id, speed)?;
+    }
     store.finish_run(run_id, RunStatus::Complete, &finished_at)?;
 
     let run = store.load_run(run_id).context("reading the run back")?;

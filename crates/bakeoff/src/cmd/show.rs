@@ -130,6 +130,13 @@ fn summary(run: &Run) -> String {
         env.kernel,
         env.pinning
     );
+    if let Some(speed) = &env.core_speed {
+        let _ = writeln!(
+            s,
+            "Contender core's speed (drift probe): {}",
+            speed.describe()
+        );
+    }
     let _ = writeln!(
         s,
         "bakeoff {}{}",

@@ -47,6 +47,8 @@ pub fn probe_environment() -> Environment {
         git_revision: None,
         pinning: PinLayout::for_cpus(&cpus).description,
         runtimes: Default::default(),
+        // Known at the run's end (the runner's drift-probe readings).
+        core_speed: None,
     }
 }
 

@@ -14,6 +14,10 @@
 //! rate. When a cell's equal-load `target_rps` differs between the runs, the
 //! report says so, and the gate does not judge that cell's p99 and CPU.
 //!
+//! **The machine's speed**: when both runs kept their drift-probe readings and
+//! the medians differ by more than [`SPEED_DIFFERS`], a caveat says by how
+//! much, since every capacity moves with the machine.
+//!
 //! **The regression gate** (`--fail-on-regression PCT`) fails a cell when its
 //! capacity dropped by more than PCT %, its p99 or CPU per request rose by more
 //! than PCT %, or it was ok in A and failed in B. The gate looks at the size of
@@ -22,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::model::{Cell, CellStatus, Profile, Run, RunStatus};
+use crate::model::{Cell, CellStatus, CoreSpeed, Profile, Run, RunStatus};
 use crate::verdict::{self, Order};
 use crate::workload::Workload;
 
@@ -222,7 +226,29 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
         .into_iter()
         .filter(|(_, x, y)| x != y)
         .map(|(what, x, y)| format!("{what} differs: {x} (A) vs {y} (B)"))
+        .chain(speed_caveat(ea.core_speed.as_ref(), eb.core_speed.as_ref()))
         .collect()
+}
+
+/// More than this apart, the two runs' drift-probe medians say the machine
+/// itself ran at another speed.
+pub const SPEED_DIFFERS: f64 = 0.05;
+
+/// The machine ran at another speed in B than in A (the drift probe's
+/// medians over each run more than [`SPEED_DIFFERS`] apart): a capacity
+/// moves with it, on the same build and the same server.
+fn speed_caveat(a: Option<&CoreSpeed>, b: Option<&CoreSpeed>) -> Option<String> {
+    let (a, b) = (a?, b?);
+    let ratio = b.median / a.median;
+    ((ratio - 1.0).abs() > SPEED_DIFFERS && ratio.is_finite()).then(|| {
+        format!(
+            "the contender's core ran {:.0}% {} in B (drift probe: {} in A, {} in B): capacities move with the machine, so changes of about that size may be its, not the servers'",
+            (ratio - 1.0).abs() * 100.0,
+            if ratio < 1.0 { "slower" } else { "faster" },
+            a.describe(),
+            b.describe()
+        )
+    })
 }
 
 /// The run's steal limit in percent: 2 unless raised (`--max-steal`).

@@ -163,6 +163,9 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
     for (name, version) in &e.runtimes {
         rows.push((name.to_string(), version.clone()));
     }
+    if let Some(s) = &e.core_speed {
+        rows.push(("contender core's speed (drift probe)".into(), s.describe()));
+    }
     rows
 }
 

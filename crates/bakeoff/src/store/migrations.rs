@@ -60,6 +60,11 @@ const MIGRATIONS: &[Migration] = &[
         fixup: None,
         rebuilds: false,
     },
+    Migration {
+        sql: include_str!("schema_v9.sql"),
+        fixup: None,
+        rebuilds: false,
+    },
 ];
 
 /// The schema version this binary knows.

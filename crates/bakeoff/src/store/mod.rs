@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::model::{Cell, ContenderInfo, Environment, Profile, Run, RunStatus, Settings};
+use crate::model::{
+    Cell, ContenderInfo, CoreSpeed, Environment, Profile, Run, RunStatus, Settings,
+};
 use crate::workload::Workload;
 
 mod columns;
@@ -272,6 +274,15 @@ impl Store {
                     None => format!("{} {} ×{}", cell.contender, cell.workload, cell.workers),
                 },
             }),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    /// Keep the drift probe's summary over the run (see [`CoreSpeed`]).
+    pub fn record_core_speed(&mut self, run_id: i64, speed: &CoreSpeed) -> Result<(), StoreError> {
+        match write::record_core_speed(&mut self.conn, run_id, speed) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StoreError::NoSuchRun(run_id.to_string())),
             Err(e) => Err(self.err(e)),
         }
     }

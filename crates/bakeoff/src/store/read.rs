@@ -197,7 +197,7 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
 fn load_environment(conn: &Connection, run_id: i64) -> rusqlite::Result<Environment> {
     conn.query_row(
         "SELECT cpu_model, cores, memory_bytes, kernel, os, bakeoff_version, git_revision,
-                pinning, runtimes_json
+                pinning, runtimes_json, core_speed_json
          FROM environment WHERE run_id = ?1",
         [run_id],
         |r| {
@@ -211,6 +211,10 @@ fn load_environment(conn: &Connection, run_id: i64) -> rusqlite::Result<Environm
                 git_revision: r.get(6)?,
                 pinning: r.get(7)?,
                 runtimes: from_json(&r.get::<_, String>(8)?)?,
+                core_speed: r
+                    .get::<_, Option<String>>(9)?
+                    .map(|j| from_json(&j))
+                    .transpose()?,
             })
         },
     )

@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use super::owner;
 use crate::model::{
-    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Percentiles, RunStatus, Settings,
-    Startup, Trial, WsPoint,
+    Cell, CellStatus, ContenderInfo, CoreSpeed, Environment, EqualLoad, Percentiles, RunStatus,
+    Settings, Startup, Trial, WsPoint,
 };
 
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> rusqlite::Result<String> {
@@ -56,8 +56,9 @@ pub(super) fn begin_run(
     let run_id = tx.last_insert_rowid();
     tx.execute(
         "INSERT INTO environment (run_id, cpu_model, cores, memory_bytes, kernel, os,
-                                  bakeoff_version, git_revision, pinning, runtimes_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                  bakeoff_version, git_revision, pinning, runtimes_json,
+                                  core_speed_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             run_id,
             env.cpu_model,
@@ -69,6 +70,7 @@ pub(super) fn begin_run(
             env.git_revision,
             env.pinning,
             json(&env.runtimes)?,
+            env.core_speed.as_ref().map(json).transpose()?,
         ],
     )?;
     {
@@ -361,6 +363,22 @@ fn insert_startup(tx: &Transaction<'_>, cell_id: i64, s: &Startup) -> rusqlite::
         ],
     )?;
     Ok(())
+}
+
+/// The drift probe's summary over the run, known at its end. False when the
+/// run does not exist.
+pub(super) fn record_core_speed(
+    conn: &mut Connection,
+    run_id: i64,
+    speed: &CoreSpeed,
+) -> rusqlite::Result<bool> {
+    let tx = write_tx(conn)?;
+    let changed = tx.execute(
+        "UPDATE environment SET core_speed_json = ?2 WHERE run_id = ?1",
+        params![run_id, json(speed)?],
+    )?;
+    tx.commit()?;
+    Ok(changed == 1)
 }
 
 /// False when the run does not exist.

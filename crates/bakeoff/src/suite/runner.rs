@@ -69,6 +69,8 @@ pub struct RunOutcome {
     /// Time inside measurements (warm-ups, windows, idle samples); the rest is
     /// bakeoff's overhead (start-ups, stops, bookkeeping).
     pub measuring: Duration,
+    /// The drift probe's readings over the run, summarised.
+    pub core_speed: Option<crate::model::CoreSpeed>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,7 +157,7 @@ pub async fn run_plan(
         current_started: Instant::now(),
         equal_rates: EqualRates::default(),
         measuring: Duration::ZERO,
-        fastest_core_speed: sampler.core_speed(),
+        core_speeds: sampler.core_speed().into_iter().collect(),
         searches: Vec::new(),
         again_until: None,
     };
@@ -222,6 +224,7 @@ pub async fn run_plan(
         cells: r.emitted,
         wall: began.elapsed(),
         measuring: r.measuring,
+        core_speed: crate::model::CoreSpeed::of(&r.core_speeds),
     })
 }
 
@@ -262,9 +265,9 @@ struct PlanExecution<'a> {
     current_started: Instant,
     equal_rates: EqualRates,
     measuring: Duration,
-    /// The fastest drift-probe reading on the contender's core so far (the
-    /// first before the first launch).
-    fastest_core_speed: Option<f64>,
+    /// The drift probe's readings on the contender's core so far (the first
+    /// before the first launch, then before and after each search).
+    core_speeds: Vec<f64>,
     /// Each search so far: whether it ended machine-noisy, and how long it took.
     searches: Vec<(bool, Duration)>,
     /// While machine-noisy trials are searched again: the plan's worst-case
@@ -651,13 +654,11 @@ impl PlanExecution<'_> {
             searching.elapsed(),
         ));
         let speed_after = self.sampler.core_speed();
+        self.core_speeds
+            .extend(speed_before.into_iter().chain(speed_after));
         // The fastest reading so far: a start the machine slowed down is not
         // the yardstick for the whole run.
-        let fastest = [self.fastest_core_speed, speed_before, speed_after]
-            .into_iter()
-            .flatten()
-            .reduce(f64::max);
-        self.fastest_core_speed = fastest;
+        let fastest = self.core_speeds.iter().copied().reduce(f64::max);
         let limit = self.plan.steal_limit;
         // A search again has notes of its own beside the first search's.
         let label = match self.again_until {

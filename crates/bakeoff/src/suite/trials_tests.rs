@@ -168,7 +168,13 @@ async fn a_slower_machine_around_a_search_flags_drift() {
     // whichever the rotation puts first): steady, then slowed. The yardstick
     // is the fastest reading so far (101).
     h.world.lock().unwrap().core_speeds = [100.0, 101.0, 99.0, 70.0, 72.0].into();
-    h.run(&p, &CancellationToken::new()).await.unwrap();
+    let outcome = h.run(&p, &CancellationToken::new()).await.unwrap();
+    // The run keeps every reading's summary, for `compare`.
+    let speed = outcome.core_speed.expect("five readings");
+    assert_eq!(
+        (speed.readings, speed.median, speed.min, speed.max),
+        (5, 99.0, 70.0, 101.0)
+    );
     let flagged: Vec<&Cell> = h
         .cells
         .iter()

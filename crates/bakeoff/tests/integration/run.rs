@@ -92,6 +92,16 @@ fn a_small_real_run_is_stored_and_read_back() {
     assert_eq!(run.status, bakeoff::model::RunStatus::Complete);
     assert_eq!(run.contenders.len(), 2);
     assert!(!run.environment.pinning.is_empty());
+    // The drift probe's readings over the run: the start, and before and
+    // after each of its searches.
+    let speed = run.environment.core_speed.expect("the run's core speed");
+    assert!(
+        speed.readings >= 3
+            && speed.min > 0.0
+            && speed.min <= speed.median
+            && speed.median <= speed.max,
+        "{speed:?}"
+    );
     for contender in ["node-fastify", "python-flask"] {
         for workload in ["json", "io"] {
             let cell = run

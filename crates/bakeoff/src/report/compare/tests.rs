@@ -283,3 +283,48 @@ fn a_capacity_left_out_of_verdicts_is_named_and_not_gated() {
         "{text}"
     );
 }
+
+/// Two runs whose drift-probe medians are more than 5% apart ran on a machine
+/// of another speed: the comparison says so with both readings; within 5%, or
+/// with either run's readings missing (stored before they were kept), not.
+#[test]
+fn a_machine_of_another_speed_is_a_caveat() {
+    let speed = |median: f64| CoreSpeed {
+        readings: 40,
+        median,
+        min: median * 0.7,
+        max: median * 1.1,
+    };
+    let with = |id, s: Option<CoreSpeed>| {
+        let mut r = run(id, vec![]);
+        r.environment.core_speed = s;
+        r
+    };
+    let c = Comparison::new(
+        &with(1, Some(speed(600.0))),
+        &with(2, Some(speed(480.0))),
+        None,
+    );
+    assert_eq!(
+        c.caveats,
+        ["the contender's core ran 20% slower in B (drift probe: 600 M loop iterations/s (median of 40 readings, 420–660) in A, 480 M loop iterations/s (median of 40 readings, 336–528) in B): capacities move with the machine, so changes of about that size may be its, not the servers'"]
+    );
+    let c = Comparison::new(
+        &with(1, Some(speed(600.0))),
+        &with(2, Some(speed(650.0))),
+        None,
+    );
+    assert!(
+        c.caveats[0].contains("ran 8% faster in B"),
+        "{:?}",
+        c.caveats
+    );
+    for (a, b) in [
+        (Some(speed(600.0)), Some(speed(620.0))),
+        (None, Some(speed(480.0))),
+        (Some(speed(600.0)), None),
+    ] {
+        let c = Comparison::new(&with(1, a), &with(2, b), None);
+        assert!(c.caveats.is_empty(), "{:?}", c.caveats);
+    }
+}

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use bakeoff::model::{Flag, Language, RunStatus, Settings};
+use bakeoff::model::{CoreSpeed, Flag, Language, RunStatus, Settings};
 use bakeoff::store::{Store, StoreError, SCHEMA_VERSION};
 use bakeoff::workload::Workload;
 use hdrhistogram::serialization::Deserializer;
@@ -129,6 +129,33 @@ fn concurrent_first_opens_of_a_new_file_all_succeed() {
     }
 }
 
+/// The drift probe's summary is kept with the run's environment (as begun,
+/// and as recorded at its end) and read back; a run that does not exist is
+/// an error.
+#[test]
+fn a_runs_core_speed_is_kept_with_its_environment() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let id = begin(&mut store, "2026-11-28T12:00:00Z");
+    assert_eq!(
+        store.load_run(id).unwrap().environment.core_speed,
+        environment().core_speed
+    );
+    let speed = CoreSpeed::of(&[650.0, 455.0, 640.0]).unwrap();
+    store.record_core_speed(id, &speed).unwrap();
+    store
+        .finish_run(id, RunStatus::Complete, "2026-11-28T12:10:00Z")
+        .unwrap();
+    assert_eq!(
+        store.load_run(id).unwrap().environment.core_speed,
+        Some(speed)
+    );
+    assert!(matches!(
+        store.record_core_speed(id + 1, &speed),
+        Err(StoreError::NoSuchRun(_))
+    ));
+}
+
 #[test]
 fn a_version_1_store_with_runs_is_migrated_and_still_reads() {
     let (_dir, path) = temp_db();
@@ -155,6 +182,8 @@ fn a_version_1_store_with_runs_is_migrated_and_still_reads() {
     assert_eq!(run.contenders[0].name, "python-flask");
     assert_eq!(run.contenders[0].disclosures, vec!["sync workers"]);
     assert_eq!(run.contenders[0].variant, None);
+    // Stored before the machine's speed was kept.
+    assert_eq!(run.environment.core_speed, None);
     // Stored before the steal limit could be raised: it used the default.
     assert_eq!(run.settings.max_steal_percent, None);
     assert_eq!(run.settings.raised_steal_limit(), None);
