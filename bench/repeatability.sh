@@ -84,6 +84,19 @@ for (contender, workload), by_run in sorted(cells.items()):
     else:
         row += ["-", "-"]
     print(" | ".join(row))
+# The machine's speed per run (the drift probe's median over the run, kept
+# since store schema v9): capacities move with it, so a pair whose medians
+# differ by more than a few percent measured the machine as much as the servers.
+try:
+    speeds = dict(db.execute("SELECT run_id, core_speed_json FROM environment"))
+except sqlite3.OperationalError:
+    speeds = {}
+if any(speeds.get(r) for r in runs):
+    print()
+    print("contender core's speed per run (drift probe, M loop iterations/s): " + "; ".join(
+        f"run {r} " + (lambda s: f"median {s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f}, "
+                       f"{s['readings']} readings)")(json.loads(speeds[r]))
+        if speeds.get(r) else f"run {r} -" for r in runs))
 if cvs:
     print()
     print(f"cells with a capacity in every run: {len(cvs)} of {len(cells)}")
