@@ -97,11 +97,20 @@ if any(speeds.get(r) for r in runs):
         f"run {r} " + (lambda s: f"median {s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f}, "
                        f"{s['readings']} readings)")(json.loads(speeds[r]))
         if speeds.get(r) else f"run {r} -" for r in runs))
+    medians = [json.loads(speeds[r])["median"] for r in runs if speeds.get(r)]
+    if len(medians) >= 2:
+        apart = max(medians) / min(medians) - 1
+        # bakeoff compare's caveat (report::compare::SPEED_DIFFERS).
+        print(f"the runs' machines ran {apart * 100:.0f}% apart in speed" + (
+            ": more than 5%, so the runs measured the machine as much as the servers; "
+            "not countable toward the targets" if apart > 0.05 else " (within 5%)"))
 if cvs:
     print()
     print(f"cells with a capacity in every run: {len(cvs)} of {len(cells)}")
     print(f"CV: median {statistics.median(cvs) * 100:.1f}%, worst {max(cvs) * 100:.1f}%")
     print(f"largest gap between two runs: {(max(gaps) - 1) * 100:.1f}%")
+    within = sum(g <= 1.10 for g in gaps)
+    print(f"cells whose runs are all within 10% of each other: {within} of {len(gaps)}")
 if partial:
     print()
     print(f"cells with a capacity in only some runs (2 or more): {len(partial)}; "

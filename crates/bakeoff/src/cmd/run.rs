@@ -323,6 +323,9 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         installed.push(inst);
     }
 
+    // The machine is read before bakeoff pins itself: its core count is the
+    // CPUs the run was given, not the one core bakeoff keeps.
+    let mut environment = measure::probe_environment();
     // bakeoff's own threads (the upstream service, the sampler, the runtime)
     // share the generator's core, never the contender's. Pinned before the
     // layout is recorded, so that the run says what was applied.
@@ -331,7 +334,6 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         say(&format!("warning: {why}"));
         pinning.push_str(&format!("; {why}"));
     }
-    let mut environment = measure::probe_environment();
     environment.pinning = pinning;
     if let Some(pg) = &postgres {
         environment

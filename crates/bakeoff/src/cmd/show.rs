@@ -85,10 +85,6 @@ pub(super) async fn show(args: ShowArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
-}
-
 /// A short human summary of a run; `--json` has everything.
 fn summary(run: &Run) -> String {
     use std::fmt::Write;
@@ -120,22 +116,8 @@ fn summary(run: &Run) -> String {
         "Settings: SLO p99 {} ms, {} trial(s), duration scale {}, workers {:?}{resolution}{steal}",
         st.slo_p99_ms, st.trials, st.duration_scale, st.workers
     );
-    let _ = writeln!(
-        s,
-        "Machine: {}, {} cores, {}, {} ({}); {}",
-        env.cpu_model,
-        env.cores,
-        gib(env.memory_bytes),
-        env.os,
-        env.kernel,
-        env.pinning
-    );
-    if let Some(speed) = &env.core_speed {
-        let _ = writeln!(
-            s,
-            "Contender core's speed (drift probe): {}",
-            speed.describe()
-        );
+    for line in crate::report::machine_lines(env) {
+        let _ = writeln!(s, "{line}");
     }
     let _ = writeln!(
         s,

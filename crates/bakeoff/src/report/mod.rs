@@ -169,6 +169,28 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
     rows
 }
 
+/// The machine in one line, and the contender core's speed where the run kept
+/// it: what `show` and the text report print (Markdown and HTML have
+/// [`environment_rows`]).
+pub(crate) fn machine_lines(e: &crate::model::Environment) -> Vec<String> {
+    let mut lines = vec![format!(
+        "Machine: {}, {} cores, {:.1} GiB, {} ({}); {}",
+        e.cpu_model,
+        e.cores,
+        e.memory_bytes as f64 / (1u64 << 30) as f64,
+        e.os,
+        e.kernel,
+        e.pinning
+    )];
+    if let Some(speed) = &e.core_speed {
+        lines.push(format!(
+            "Contender core's speed (drift probe): {}",
+            speed.describe()
+        ));
+    }
+    lines
+}
+
 /// The short methodology paragraph, with this run's SLO and trial count.
 fn methodology(run: &Run) -> String {
     let steal = run

@@ -116,6 +116,10 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
             p.paint(DIM, &format!("{flag}: {}", table::flag_meaning(&flag)))
         )?;
     }
+    writeln!(w)?;
+    for line in super::machine_lines(&run.environment) {
+        writeln!(w, "{}", p.paint(DIM, &line))?;
+    }
     let notes = table::explained_notes(run);
     if !notes.is_empty() {
         writeln!(w)?;

@@ -92,6 +92,10 @@ fn a_small_real_run_is_stored_and_read_back() {
     assert_eq!(run.status, bakeoff::model::RunStatus::Complete);
     assert_eq!(run.contenders.len(), 2);
     assert!(!run.environment.pinning.is_empty());
+    // The machine's cores are the CPUs the run was given (this test's), read
+    // before bakeoff pins itself to one of them.
+    let given = bakeoff::measure::allowed_cpus().unwrap().len() as u32;
+    assert_eq!(run.environment.cores, given, "{:?}", run.environment);
     // The drift probe's readings over the run: the start, and before and
     // after each of its searches.
     let speed = run.environment.core_speed.expect("the run's core speed");
