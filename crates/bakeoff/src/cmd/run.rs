@@ -451,7 +451,11 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     let finished_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let outcome = match outcome {
         Ok(o) => o,
-        Err(SuiteError::Interrupted { .. }) => {
+        Err(SuiteError::Interrupted { core_speed, .. }) => {
+            // Its finished cells were measured on that machine too.
+            if let Some(speed) = &core_speed {
+                store.record_core_speed(run_id, speed)?;
+            }
             store.finish_run(run_id, RunStatus::Interrupted, &finished_at)?;
             eprintln!(
                 "run {run_id} interrupted; its finished cells are kept in {}",

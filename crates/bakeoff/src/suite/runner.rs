@@ -53,6 +53,8 @@ pub enum SuiteError {
     #[error("run interrupted after {finished} finished cells")]
     Interrupted {
         finished: usize,
+        /// The drift probe's readings until then, as [`RunOutcome::core_speed`].
+        core_speed: Option<crate::model::CoreSpeed>,
         #[source]
         source: crate::Interrupted,
     },
@@ -286,6 +288,7 @@ impl PlanExecution<'_> {
     fn interrupted(&self) -> SuiteError {
         SuiteError::Interrupted {
             finished: self.emitted.len(),
+            core_speed: crate::model::CoreSpeed::of(&self.core_speeds),
             source: crate::Interrupted,
         }
     }

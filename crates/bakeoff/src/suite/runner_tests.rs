@@ -347,6 +347,7 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
         1,
         &[],
     );
+    h.world.lock().unwrap().core_speeds = [600.0, 580.0, 610.0, 590.0, 620.0].into();
     let cancel = CancellationToken::new();
     // Cancel while the final pass of `b` runs: `a`'s cells are finished by then.
     let trigger = cancel.clone();
@@ -364,10 +365,18 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
     });
     let err = h.run(&p, &cancel).await.unwrap_err();
     watcher.await.unwrap();
-    let SuiteError::Interrupted { finished, .. } = &err else {
+    let SuiteError::Interrupted {
+        finished,
+        core_speed,
+        ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(*finished, h.cells.len());
+    // The machine's speed until then, kept with the finished cells.
+    let speed = core_speed.as_ref().expect("the readings so far");
+    assert!(speed.readings >= 3 && speed.min >= 580.0, "{speed:?}");
     let names: Vec<(&str, &str)> = h
         .cells
         .iter()

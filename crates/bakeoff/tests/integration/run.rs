@@ -264,6 +264,12 @@ fn sigint_keeps_finished_cells_and_leaves_nothing_running() {
         .query_row("SELECT status FROM runs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(status, "interrupted");
+    // The machine's speed until the interrupt is kept with the finished cells
+    // (the drift probe reads it as the run starts).
+    let speed: Option<String> = conn
+        .query_row("SELECT core_speed_json FROM environment", [], |r| r.get(0))
+        .unwrap();
+    assert!(speed.is_some_and(|s| s.contains("median")), "no core speed");
 }
 
 #[test]
