@@ -174,10 +174,10 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
 /// [`environment_rows`]).
 pub(crate) fn machine_lines(e: &crate::model::Environment) -> Vec<String> {
     let mut lines = vec![format!(
-        "Machine: {}, {} cores, {:.1} GiB, {} ({}); {}",
+        "Machine: {}, {} cores, {}, {} ({}); {}",
         e.cpu_model,
         e.cores,
-        e.memory_bytes as f64 / (1u64 << 30) as f64,
+        table::fmt_bytes(e.memory_bytes as f64),
         e.os,
         e.kernel,
         e.pinning
