@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::datagen::{self, DataError, DataFiles};
 use super::locate::{self, ContendersDir, LocateError};
+use super::node_versions;
 use super::runtimes::{self, RuntimeAxis, RuntimeError};
 use super::{Contender, ContenderError, Selection};
 
@@ -156,6 +157,10 @@ impl SelectConfig {
     ) -> Result<Vec<Contender>, SelectError> {
         let contenders = self.discover()?;
         let axis = &self.runtimes;
+        // A bad --node value is refused before "installing" is announced.
+        for spec in &axis.node {
+            node_versions::parse_spec(spec).map_err(RuntimeError::Node)?;
+        }
         if !axis.node.is_empty() {
             notify(&format!(
                 "Node.js {}: installing from the npm registry where not cached …",
@@ -238,6 +243,28 @@ mod tests {
         let e = cfg.discover().unwrap_err();
         assert!(e.is_input() && !e.is_cancelled(), "{e}");
         assert!(e.to_string().contains("no-such-contender"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_bad_node_major_is_refused_before_any_install_is_announced() {
+        let cfg = SelectConfig {
+            names: vec!["node-http".into()],
+            contenders_dir: Some(reference()),
+            runtimes: RuntimeAxis {
+                node: vec!["24".into(), "3".into()],
+                ..RuntimeAxis::default()
+            },
+            results_dir: std::env::temp_dir(),
+            ..SelectConfig::default()
+        };
+        let said = std::sync::Mutex::new(Vec::<String>::new());
+        let notify = |m: &str| said.lock().unwrap().push(m.to_string());
+        let e = cfg
+            .select(&notify, &CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert!(e.is_input() && e.to_string().contains("--node 3"), "{e}");
+        assert!(said.lock().unwrap().is_empty(), "{:?}", said.lock().unwrap());
     }
 
     #[test]
