@@ -264,7 +264,8 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.is_input() && e.to_string().contains("--node 3"), "{e}");
-        assert!(said.lock().unwrap().is_empty(), "{:?}", said.lock().unwrap());
+        let said = said.lock().unwrap();
+        assert!(said.is_empty(), "{said:?}");
     }
 
     #[test]
