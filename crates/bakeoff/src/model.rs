@@ -193,6 +193,17 @@ impl CoreSpeed {
         })
     }
 
+    /// A reading more than this share below the fastest is a slowed machine
+    /// (a trial around it is flagged `drift`).
+    pub const DRIFT: f64 = 0.10;
+
+    /// The slowest reading as a share of the fastest, when it is more than
+    /// [`CoreSpeed::DRIFT`] below it: the machine's speed moved during the run.
+    pub fn moved(&self) -> Option<f64> {
+        let share = self.min / self.max;
+        (self.max > 0.0 && share < 1.0 - Self::DRIFT).then_some(share)
+    }
+
     /// "586 M loop iterations/s (median of 40 readings, 391–674)".
     pub fn describe(&self) -> String {
         format!(

@@ -74,7 +74,7 @@ impl CellState {
 }
 
 /// More than this slowdown in the drift probe flags a trial.
-const DRIFT: f64 = 0.10;
+const DRIFT: f64 = crate::model::CoreSpeed::DRIFT;
 
 /// The core's speed before and after a search as shares of the fastest
 /// reading of the run so far (`[fastest, before, after]`), when either is more

@@ -319,8 +319,22 @@ pub fn scope(run: &Run) -> String {
         [db] => format!(", database workloads on {db} (a private server over loopback)"),
         _ => ", database workloads on SQLite (inside each app) and on postgres (a private server over loopback); verdicts on them rest on postgres".to_string(),
     };
+    // Every verdict rests on this machine's speed: say when it moved.
+    let speed = env
+        .core_speed
+        .as_ref()
+        .and_then(|s| Some((s.moved()?, s)))
+        .map(|(share, s)| {
+            format!(
+                "; the contender's core slowed to {:.0}% of its fastest during the run (drift probe: {:.0}–{:.0} M loop iterations/s), so cells flagged `drift` may read low",
+                share * 100.0,
+                s.min,
+                s.max
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "run {} on this machine ({}, {} cores), {}, profile `{}`, SLO p99 ≤ {} ms{database}",
+        "run {} on this machine ({}, {} cores), {}, profile `{}`, SLO p99 ≤ {} ms{database}{speed}",
         run.id,
         if env.cpu_model.is_empty() {
             "unknown CPU"
@@ -352,6 +366,34 @@ mod tests {
     /// Each direction is tested over the whole family, the other direction's
     /// pairs at p = 1 (as claims 7 and 8 always did for "faster"): 0.04
     /// passes alone, not as one of two pairs.
+    /// The scope says when the machine's speed moved, and only then.
+    #[test]
+    fn the_scope_names_a_machine_whose_speed_moved() {
+        use crate::model::CoreSpeed;
+        use crate::verdict::fixture;
+        let mut run = fixture::run();
+        run.environment.core_speed = None;
+        assert!(!scope(&run).contains("drift probe"), "{}", scope(&run));
+        let steady = CoreSpeed {
+            readings: 40,
+            median: 600.0,
+            min: 560.0,
+            max: 610.0,
+        };
+        run.environment.core_speed = Some(steady);
+        assert!(!scope(&run).contains("drift probe"), "{}", scope(&run));
+        run.environment.core_speed = Some(CoreSpeed {
+            min: 172.0,
+            max: 669.0,
+            ..steady
+        });
+        let s = scope(&run);
+        assert!(
+            s.contains("slowed to 26% of its fastest") && s.contains("172–669"),
+            "{s}"
+        );
+    }
+
     #[test]
     fn holm_orders_correct_each_direction_over_the_family() {
         let orders = holm_orders(&[(0.001, false), (0.04, true)]);
