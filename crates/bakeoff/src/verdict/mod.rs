@@ -363,9 +363,6 @@ mod tests {
         stats::estimate(samples).unwrap()
     }
 
-    /// Each direction is tested over the whole family, the other direction's
-    /// pairs at p = 1 (as claims 7 and 8 always did for "faster"): 0.04
-    /// passes alone, not as one of two pairs.
     /// The scope says when the machine's speed moved, and only then.
     #[test]
     fn the_scope_names_a_machine_whose_speed_moved() {
@@ -394,6 +391,9 @@ mod tests {
         );
     }
 
+    /// Each direction is tested over the whole family, the other direction's
+    /// pairs at p = 1 (as claims 7 and 8 always did for "faster"): 0.04
+    /// passes alone, not as one of two pairs.
     #[test]
     fn holm_orders_correct_each_direction_over_the_family() {
         let orders = holm_orders(&[(0.001, false), (0.04, true)]);
