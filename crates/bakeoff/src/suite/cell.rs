@@ -73,17 +73,14 @@ impl CellState {
     }
 }
 
-/// More than this slowdown in the drift probe flags a trial.
-const DRIFT: f64 = crate::model::CoreSpeed::DRIFT;
-
 /// The core's speed before and after a search as shares of the fastest
 /// reading of the run so far (`[fastest, before, after]`), when either is more
-/// than [`DRIFT`] below it.
+/// than [`CoreSpeed::DRIFT`](crate::model::CoreSpeed::DRIFT) below it.
 pub(super) fn drift([fastest, before, after]: [Option<f64>; 3]) -> Option<(f64, f64)> {
     let fastest = fastest.filter(|&s| s > 0.0)?;
     let (a, b) = (before? / fastest, after? / fastest);
     let (lo, hi) = (a.min(b), a.max(b));
-    (lo < 1.0 - DRIFT).then_some((lo, hi))
+    (lo < 1.0 - crate::model::CoreSpeed::DRIFT).then_some((lo, hi))
 }
 
 impl CellState {
