@@ -25,6 +25,9 @@ pub(super) struct CellState {
     pub(super) idle_mem: Vec<u64>,
     pub(super) flags: BTreeSet<Flag>,
     pub(super) notes: Vec<String>,
+    /// The searches the core slowed around (label, lowest and highest share of
+    /// the run's fastest reading): one note for all of them at [`Self::finish`].
+    pub(super) drifts: Vec<(String, f64, f64)>,
 }
 
 impl CellState {
@@ -88,15 +91,26 @@ impl CellState {
     /// (`[fastest of the run so far, before, after]`) fell behind.
     pub(super) fn check_drift(&mut self, trial: &str, speeds: [Option<f64>; 3]) {
         if let Some((lo, hi)) = drift(speeds) {
-            self.flag(
-                Flag::Drift,
-                format!(
-                    "{trial}: the contender's core ran at {:.0}–{:.0}% of the fastest speed this run measured on it (a fixed loop timed before and after the search): the machine slowed down, not only the server",
-                    lo * 100.0,
-                    hi * 100.0
-                ),
-            );
+            self.flags.insert(Flag::Drift);
+            self.drifts.push((trial.to_string(), lo, hi));
         }
+    }
+
+    /// The `drift` note: one sentence for every search the core slowed around,
+    /// each with its shares, so a noisy host does not repeat it per trial.
+    fn drift_note(&self) -> Option<String> {
+        if self.drifts.is_empty() {
+            return None;
+        }
+        let each: Vec<String> = self
+            .drifts
+            .iter()
+            .map(|(trial, lo, hi)| format!("{trial} {:.0}–{:.0}%", lo * 100.0, hi * 100.0))
+            .collect();
+        Some(format!(
+            "the contender's core ran slower than the fastest speed this run measured on it (a fixed loop timed before and after each search; share of the fastest): {}; the machine slowed down, not only the server",
+            each.join(", ")
+        ))
     }
 
     /// The trials' samples: confirmed capacities, and 0 for each trial where
@@ -233,6 +247,9 @@ impl CellState {
     /// capacity of the same contender and workload with one worker, if measured.
     pub(super) fn finish(&mut self, key: &CellKey, cap1: Option<f64>, cores: u32) -> Cell {
         self.done = true;
+        if let Some(note) = self.drift_note() {
+            self.notes.push(note);
+        }
         let samples = self.samples();
         let capacity = stats::estimate(&samples);
         self.flag_unsampled_trials(key.workload.rate_unit());
@@ -547,6 +564,36 @@ mod tests {
         assert!(cell
             .notes
             .contains(&"upstream calls check failed: 412 calls > 400 sent".to_string()));
+    }
+
+    /// Every search the core slowed around is named in one `drift` note with
+    /// its shares; a steady search adds nothing, and a steady cell no note.
+    #[test]
+    fn drifting_searches_share_one_note() {
+        let mut st = CellState::default();
+        st.check_drift("trial 1", [Some(100.0), Some(70.0), Some(72.0)]);
+        st.check_drift("trial 2", [Some(100.0), Some(99.0), Some(98.0)]);
+        st.check_drift("trial 3", [Some(100.0), Some(85.0), Some(95.0)]);
+        let cell = st.finish(&key(), None, 4);
+        assert!(cell.flags.contains(&Flag::Drift));
+        let drift: Vec<&String> = cell
+            .notes
+            .iter()
+            .filter(|n| n.contains("fastest speed"))
+            .collect();
+        assert_eq!(drift.len(), 1, "{:?}", cell.notes);
+        assert!(
+            drift[0].contains("trial 1 70–72%, trial 3 85–95%;"),
+            "{}",
+            drift[0]
+        );
+        assert!(!drift[0].contains("trial 2"), "{}", drift[0]);
+
+        let mut steady = CellState::default();
+        steady.check_drift("trial 1", [Some(100.0), Some(99.0), Some(98.0)]);
+        let cell = steady.finish(&key(), None, 4);
+        assert!(!cell.flags.contains(&Flag::Drift));
+        assert!(cell.notes.is_empty(), "{:?}", cell.notes);
     }
 
     /// A cell without a capacity still bounds the equal-load rate: by the

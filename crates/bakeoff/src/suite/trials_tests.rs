@@ -184,7 +184,7 @@ async fn a_slower_machine_around_a_search_flags_drift() {
     let note = flagged[0]
         .notes
         .iter()
-        .find(|n| n.contains("of the fastest speed this run measured"))
+        .find(|n| n.contains("the fastest speed this run measured"))
         .unwrap();
     assert!(note.contains("69–71%"), "{note}");
     use super::cell::drift;
