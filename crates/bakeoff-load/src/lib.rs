@@ -150,6 +150,30 @@ pub enum Warmup {
     },
 }
 
+/// How `preconnect` readies the connections before the run's clock starts.
+/// Primed, every connection has been accepted and served by the server before
+/// the run, so a window measures the server's steady state, not a storm of new
+/// connections (a Node.js cluster hands each one from its primary to a
+/// worker). A connection whose priming fails connects lazily at its first
+/// request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prime {
+    /// Connect only.
+    Off,
+    /// Every connection at once, each carrying the mix's first request.
+    Together,
+    /// One connection at a time (in at most 32 rounds: more share a round),
+    /// each carrying this request (a cheap one: a health check), the next
+    /// opened only once the last has its answer, as clients arriving over
+    /// time open theirs. A pre-fork server whose
+    /// workers share one listen socket (gunicorn) then spreads them over its
+    /// workers; opened at once, they queue in the kernel's backlog and the
+    /// first worker to wake accepts them all. The first failure ends the
+    /// priming: the rest connect lazily, so a server that does not answer
+    /// costs one timeout, not one per connection.
+    InTurn(RequestSpec),
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -182,13 +206,9 @@ pub struct LoadConfig {
     /// Open every connection before the run's clock starts (a failed one
     /// connects lazily later). Off: each connects at its first request.
     pub preconnect: bool,
-    /// With `preconnect`: each connection also carries one request (the mix's
-    /// first) before the clock starts, its answer discarded, so the server has
-    /// accepted and served every connection before the run. A window then
-    /// measures the server's steady state, not a storm of new connections (a
-    /// Node.js cluster hands each one from its primary to a worker). A
-    /// connection that fails it connects lazily at its first request.
-    pub prime: bool,
+    /// With `preconnect`: whether each connection also carries one request
+    /// before the clock starts, and in what order ([`Prime`]).
+    pub prime: Prime,
     /// Open loop with a duration: end the measured window as soon as its
     /// tail is decided (see [`Abandon`]).
     pub abandon: Option<Abandon>,
@@ -228,7 +248,7 @@ impl LoadConfig {
             timeout: Duration::from_secs(2),
             grace: None,
             preconnect: true,
-            prime: false,
+            prime: Prime::Off,
             abandon: None,
             pin_cpu: None,
             allow_remote: false,

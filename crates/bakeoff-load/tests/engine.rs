@@ -5,11 +5,14 @@
 #[allow(dead_code)] // each test binary uses some of the servers
 mod server;
 
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bakeoff_load::testkit::FixedServiceRoom;
 use bakeoff_load::{
-    run, ErrorKind, LoadConfig, LoadError, RequestSpec, Schedule, SessionSpec, Think, Warmup,
+    run, ErrorKind, LoadConfig, LoadError, Prime, RequestSpec, Schedule, SessionSpec, Think, Warmup,
 };
 use server::Mode;
 use tokio_util::sync::CancellationToken;
@@ -160,7 +163,7 @@ async fn chunked_responses_are_read_whole() {
     cfg.max_requests = Some(500);
     let r = run(cfg, CancellationToken::new(), None).await.unwrap();
     assert_eq!(r.requests, 500);
-    assert_eq!(srv.requests.load(std::sync::atomic::Ordering::SeqCst), 500);
+    assert_eq!(srv.requests.load(SeqCst), 500);
     assert_eq!(r.status.get(&200), Some(&500));
     assert_eq!(r.error_count(), 0, "{:?}", r.errors);
     // Keep-alive held: one connection each, no reconnects.
@@ -318,7 +321,7 @@ async fn connections_open_before_the_run() {
         // The probe's connection, then the 24.
         if preconnect {
             assert_eq!(at_first, 25, "accepted before the first request");
-            assert_eq!(srv.accepts.load(std::sync::atomic::Ordering::SeqCst), 25);
+            assert_eq!(srv.accepts.load(SeqCst), 25);
         } else {
             assert!(
                 at_first < 10,
@@ -332,10 +335,9 @@ async fn connections_open_before_the_run() {
 /// (the server accepted and served it), and none of those is counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn primed_connections_each_carry_one_request_before_the_run() {
-    use std::sync::atomic::Ordering::SeqCst;
     let srv = server::http(Mode::Delay(Duration::ZERO)).await;
     let mut cfg = config(srv.url("/"), Some(20.0), 24, 0.5);
-    cfg.prime = true;
+    cfg.prime = Prime::Together;
     let r = run(cfg, CancellationToken::new(), None).await.unwrap();
     assert_eq!(r.error_count(), 0, "{:?}", r.errors);
     assert!(r.successes >= 8, "{}", r.successes);
@@ -535,4 +537,105 @@ async fn virtual_users_follow_their_sessions_and_think() {
     assert!((30..=56).contains(&r.requests), "{} requests", r.requests);
     let (a, b) = (r.classes["/a"].requests, r.classes["/b"].requests);
     assert!(a.abs_diff(b) <= 2, "a {a}, b {b}: not in order");
+}
+
+/// A server that notes, at each accept, how many requests it had answered,
+/// and every request's path; `close_on` closes a connection unanswered when
+/// that path arrives on it.
+async fn accept_log(
+    close_on: Option<&'static str>,
+) -> (url::Url, Arc<Mutex<Vec<u64>>>, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = url::Url::parse(&format!("http://{}/work", listener.local_addr().unwrap())).unwrap();
+    let (at_accept, paths) = (
+        Arc::<Mutex<Vec<u64>>>::default(),
+        Arc::<Mutex<Vec<String>>>::default(),
+    );
+    let answered = Arc::new(AtomicU64::new(0));
+    let (log, seen) = (at_accept.clone(), paths.clone());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            log.lock().unwrap().push(answered.load(SeqCst));
+            let (answered, seen) = (answered.clone(), seen.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        let mut chunk = [0u8; 4096];
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end + 4);
+                    let path = head.split(' ').nth(1).unwrap_or("").to_string();
+                    seen.lock().unwrap().push(path.clone());
+                    if close_on == Some(path.as_str()) {
+                        return;
+                    }
+                    // Counted before the answer leaves: a client that has it
+                    // finds the count already raised.
+                    answered.fetch_add(1, SeqCst);
+                    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                    if sock.write_all(ok).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, at_accept, paths)
+}
+
+/// Primed in turn, each connection is opened only once the one before has its
+/// answer (the server had answered k requests when it accepted the k-th), and
+/// carries the priming request, not the mix's: the run's own requests follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_primed_in_turn_open_one_after_another() {
+    let (url, at_accept, paths) = accept_log(None).await;
+    let mut cfg = config(url, Some(50.0), 12, 0.4);
+    cfg.prime = Prime::InTurn(RequestSpec::get("/health"));
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    assert_eq!(r.error_count(), 0, "{:?}", r.errors);
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("primed")),
+        "{:?}",
+        r.warnings
+    );
+    // The target probe's connection first (no request), then the twelve.
+    let accepts = at_accept.lock().unwrap().clone();
+    assert_eq!(accepts, [0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    let paths = paths.lock().unwrap().clone();
+    assert!(paths[..12].iter().all(|p| p == "/health"), "{paths:?}");
+    assert!(paths.len() > 12, "the run's requests follow: {paths:?}");
+    assert!(paths[12..].iter().all(|p| p == "/work"), "{paths:?}");
+}
+
+/// A priming that fails stops the priming there: one attempt, one warning
+/// naming the connection, and the run's connections connect at their first
+/// request instead (no error for the run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_priming_in_turn_stops_it_without_failing_the_run() {
+    let (url, _, paths) = accept_log(Some("/health")).await;
+    let mut cfg = config(url, Some(50.0), 12, 0.4);
+    cfg.prime = Prime::InTurn(RequestSpec::get("/health"));
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    assert_eq!(r.error_count(), 0, "{:?}", r.errors);
+    assert!(r.successes >= 10, "{}", r.successes);
+    let paths = paths.lock().unwrap().clone();
+    assert_eq!(
+        paths.iter().filter(|p| *p == "/health").count(),
+        1,
+        "{paths:?}"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("priming stopped at connection 1 of 12:")),
+        "{:?}",
+        r.warnings
+    );
 }

@@ -25,18 +25,20 @@ use tokio::sync::{watch, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::http::Conn;
 use crate::rng::Rng;
 use crate::schedule::{Plan, Scheduler, WarmupTracker};
 use crate::stats::Recorder;
 use crate::sys::WindowProbe;
 use crate::ticked::Ticker;
 mod connection;
+mod preconnect;
 
 use crate::{
-    target, Abandon, Abandoned, LoadConfig, LoadError, LoadReport, Progress, Schedule, Warmup,
+    target, Abandon, Abandoned, LoadConfig, LoadError, LoadReport, Prime, Progress, Schedule,
+    Warmup,
 };
 use connection::connection;
+use preconnect::Opening;
 
 /// See [`crate::LATE_SEND`].
 pub(crate) const LATE: Duration = crate::LATE_SEND;
@@ -199,6 +201,14 @@ pub(crate) async fn drive(
         _ = cancel.cancelled() => return Err(LoadError::Cancelled),
     };
     let plan = Plan::new(&cfg, &target.authority)?;
+    // The request that primes connections opened in turn, and whether it is a HEAD.
+    let in_turn = match &cfg.prime {
+        Prime::InTurn(spec) => Some((
+            crate::http::serialize(spec, &target.authority)?,
+            spec.method.eq_ignore_ascii_case("HEAD"),
+        )),
+        Prime::Off | Prime::Together => None,
+    };
     let classes = plan.class_names.len();
     // The closed loop reacts to each response at once (it is about maximum
     // throughput); the open loop batches its reads on the timer's ticks.
@@ -214,36 +224,27 @@ pub(crate) async fn drive(
     // Open the connections before the clock starts, so their cost stays out of
     // the run; primed, each has carried one exchange too.
     let preconnected = if cfg.preconnect {
-        let prime = cfg.prime.then(|| (&plan.bytes[0], plan.head[0]));
-        let connects = (0..cfg.connections).map(|_| async {
-            let connect = Conn::connect(target.addr, ticker.as_ref());
-            let mut conn = tokio::time::timeout(cfg.timeout, connect)
-                .await
-                .ok()?
-                .ok()?;
-            if let Some((request, head)) = prime {
-                match tokio::time::timeout(cfg.timeout, conn.exchange(request, head, false)).await {
-                    Ok(Ok(resp)) if !resp.close => {}
-                    _ => return None,
-                }
-            }
-            Some(conn)
-        });
-        let all = futures_util::future::join_all(connects);
-        let opened: Vec<Option<Conn>> = tokio::select! {
-            r = all => r,
+        let prime = match &cfg.prime {
+            Prime::Off => None,
+            Prime::Together => Some((&plan.bytes[0][..], plan.head[0])),
+            Prime::InTurn(_) => in_turn.as_ref().map(|(bytes, head)| (&bytes[..], *head)),
+        };
+        let open = Opening {
+            connections: cfg.connections as usize,
+            addr: target.addr,
+            ticker: ticker.as_ref(),
+            timeout: cfg.timeout,
+            prime,
+            in_turn: in_turn.is_some(),
+        };
+        let (opened, warning) = tokio::select! {
+            r = open.run() => r,
             _ = cancel.cancelled() => {
                 harvester.iter().for_each(|t| t.abort());
                 return Err(LoadError::Cancelled);
             }
         };
-        let failed = opened.iter().filter(|c| c.is_none()).count();
-        if failed > 0 {
-            warnings.push(format!(
-                "{failed} of {} connections could not be opened (or primed) before the run; they connect at their first request",
-                cfg.connections
-            ));
-        }
+        warnings.extend(warning);
         opened
     } else {
         (0..cfg.connections).map(|_| None).collect()

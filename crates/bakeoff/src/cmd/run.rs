@@ -409,6 +409,10 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             .copied()
             .collect(),
         steal_limit: plan.steal_limit,
+        prime_paths: contenders
+            .iter()
+            .map(|c| (c.name().to_string(), c.manifest.start.health_path.clone()))
+            .collect(),
     };
     // A late delay counts toward the stall rule from the generator's own bar.
     upstream.set_late_after(driver.stalled_after());

@@ -265,6 +265,12 @@ pub struct EngineDriver {
     pub watched_cpus: Vec<usize>,
     /// How much steal voids a window (the run's `--max-steal`).
     pub steal_limit: StealLimit,
+    /// Each contender's health path: a window opens its connections in turn,
+    /// each primed with it ([`load::Prime::InTurn`]), so a pre-fork server
+    /// spreads them over its workers as it would clients arriving over time.
+    /// A target without one (`bakeoff load --find-capacity`'s URL) has its
+    /// connections primed together with the mix's first request.
+    pub prime_paths: BTreeMap<String, String>,
 }
 
 /// The generator's extra threads: a window whose one engine thread was at its
@@ -336,6 +342,7 @@ impl EngineDriver {
             threads: GeneratorThreads::default(),
             watched_cpus: Vec::new(),
             steal_limit: StealLimit::default(),
+            prime_paths: BTreeMap::new(),
         }
     }
 
@@ -348,6 +355,15 @@ impl EngineDriver {
     /// See [`stalled_after`].
     pub fn stalled_after(&self) -> Duration {
         stalled_after(self.slo)
+    }
+
+    /// How a window against `contender` primes its connections (see
+    /// [`EngineDriver::prime_paths`]).
+    pub fn prime(&self, contender: &str) -> load::Prime {
+        match self.prime_paths.get(contender) {
+            Some(path) => load::Prime::InTurn(RequestSpec::get(path.clone())),
+            None => load::Prime::Together,
+        }
     }
 }
 
@@ -459,7 +475,7 @@ impl Driver for EngineDriver {
                 grace: Some(self.grace()),
                 // Every connection accepted and served before the settle: a
                 // window measures steady state, not a connection storm.
-                prime: true,
+                prime: self.prime(&spec.contender),
                 abandon: spec
                     .purpose
                     .abandons()

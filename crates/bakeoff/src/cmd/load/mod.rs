@@ -327,7 +327,7 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         timeout,
         grace: None,
         preconnect: true,
-        prime: false,
+        prime: bakeoff_load::Prime::Off,
         abandon: None,
         pin_cpu: args.pin,
         allow_remote: args.allow_remote,

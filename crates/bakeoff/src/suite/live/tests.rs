@@ -449,6 +449,21 @@ fn the_pool_follows_the_rate() {
     assert_eq!(d.connections(1e6), 512);
 }
 
+/// A contender's windows prime their connections in turn with its health
+/// path; a target without one (`load --find-capacity`'s URL), all together
+/// with the mix's first request.
+#[test]
+fn a_contenders_connections_are_primed_in_turn_with_its_health_path() {
+    let mut d = EngineDriver::new(Duration::from_millis(100), Duration::from_secs(5));
+    d.prime_paths
+        .insert("python-flask".into(), "/healthz".into());
+    assert_eq!(
+        d.prime("python-flask"),
+        load::Prime::InTurn(RequestSpec::get("/healthz"))
+    );
+    assert_eq!(d.prime("a URL"), load::Prime::Together);
+}
+
 /// A window's answered errors are the server's own (statuses, resets,
 /// refusals), not the timeouts and unanswered requests a slow server has.
 #[test]

@@ -1,0 +1,111 @@
+//! Opening a run's connections before its clock starts, and priming them
+//! ([`crate::Prime`]): all at once, or in turn so that a pre-fork server
+//! spreads them over its workers as it would clients arriving over time.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::http::Conn;
+use crate::ticked::Ticker;
+
+/// The most rounds connections primed in turn are opened in. Each round waits
+/// for its answers, which the open loop reads on its 1 ms ticks, so 512
+/// connections one by one cost a window about a second (a quick run's 300
+/// windows: three minutes); 32 rounds cost tens of milliseconds and still
+/// give a pre-fork server 32 separate arrivals to spread over its workers.
+const PRIME_ROUNDS: usize = 32;
+
+/// How to open a run's connections.
+pub(super) struct Opening<'a> {
+    pub(super) connections: usize,
+    pub(super) addr: SocketAddr,
+    /// The open loop's ticker, which reads the connections.
+    pub(super) ticker: Option<&'a Rc<Ticker>>,
+    /// Each connect's bound, and each priming exchange's.
+    pub(super) timeout: Duration,
+    /// The request each connection carries first (its bytes, and whether it is
+    /// a HEAD); none: connect only.
+    pub(super) prime: Option<(&'a [u8], bool)>,
+    /// Open them in rounds, each after the last's answers ([`prime_rounds`]).
+    pub(super) in_turn: bool,
+}
+
+impl Opening<'_> {
+    /// The connections (`None` where one failed: it connects lazily at its
+    /// first request), and a warning when any failed.
+    pub(super) async fn run(&self) -> (Vec<Option<Conn>>, Option<String>) {
+        let n = self.connections;
+        if !self.in_turn {
+            let opened = futures_util::future::join_all((0..n).map(|_| self.open())).await;
+            let failed = opened.iter().filter(|c| c.is_none()).count();
+            let warning = (failed > 0).then(|| format!(
+                "{failed} of {n} connections could not be opened (or primed) before the run; they connect at their first request"
+            ));
+            return (opened, warning);
+        }
+        let mut opened = Vec::with_capacity(n);
+        let mut stopped = None;
+        for round in prime_rounds(n) {
+            let at = opened.len();
+            let conns = futures_util::future::join_all((0..round).map(|_| self.open())).await;
+            let failed = conns.iter().any(Option::is_none);
+            opened.extend(conns);
+            if failed {
+                stopped = Some(at);
+                break;
+            }
+        }
+        opened.resize_with(n, || None);
+        let failed = opened.iter().filter(|c| c.is_none()).count();
+        let warning = stopped.map(|at| format!(
+            "priming stopped at connection {} of {n}: it, or one opened in its round, could not be opened or primed before the run; the {failed} not primed connect at their first request",
+            at + 1
+        ));
+        (opened, warning)
+    }
+
+    /// One connection, primed if asked: `None` if either step failed or the
+    /// server closed it after the priming answer.
+    async fn open(&self) -> Option<Conn> {
+        let connect = Conn::connect(self.addr, self.ticker);
+        let mut conn = tokio::time::timeout(self.timeout, connect)
+            .await
+            .ok()?
+            .ok()?;
+        if let Some((request, head)) = self.prime {
+            match tokio::time::timeout(self.timeout, conn.exchange(request, head, false)).await {
+                Ok(Ok(resp)) if !resp.close => {}
+                _ => return None,
+            }
+        }
+        Some(conn)
+    }
+}
+
+/// The sizes of the rounds `n` connections primed in turn are opened in: one
+/// each up to [`PRIME_ROUNDS`], then as even as they divide.
+fn prime_rounds(n: usize) -> impl Iterator<Item = usize> {
+    let rounds = n.min(PRIME_ROUNDS);
+    (0..rounds).map(move |i| n / rounds + usize::from(i < n % rounds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections primed in turn open one by one up to 32, then in 32 rounds
+    /// as even as they divide, every connection in one.
+    #[test]
+    fn priming_rounds_are_single_then_even() {
+        assert_eq!(prime_rounds(3).collect::<Vec<_>>(), [1, 1, 1]);
+        assert_eq!(prime_rounds(32).collect::<Vec<_>>(), [1; 32]);
+        let r: Vec<usize> = prime_rounds(512).collect();
+        assert_eq!((r.len(), r.iter().sum::<usize>()), (32, 512));
+        assert!(r.iter().all(|&k| k == 16), "{r:?}");
+        let r: Vec<usize> = prime_rounds(100).collect();
+        assert_eq!((r.len(), r.iter().sum::<usize>()), (32, 100));
+        assert!(r.iter().all(|&k| k == 3 || k == 4), "{r:?}");
+        assert_eq!(prime_rounds(0).count(), 0);
+    }
+}
