@@ -22,6 +22,12 @@ use crate::{LoadError, RequestSpec};
 const MAX_HEAD: usize = 64 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Whether `method` is HEAD, whose answers have headers and no body (RFC 9110
+/// §9.3.2), however long their `Content-Length`.
+pub(crate) fn is_head(method: &str) -> bool {
+    method.eq_ignore_ascii_case("HEAD")
+}
+
 /// Serialize one request with a `Host` header and, when there is a body or the
 /// method usually carries one, a `Content-Length`.
 pub(crate) fn serialize(spec: &RequestSpec, authority: &str) -> Result<Bytes, LoadError> {

@@ -70,14 +70,14 @@ impl Plan {
             match &spec.template {
                 Some(t) => {
                     plan.bytes.push(sample(spec, t, authority)?);
-                    plan.head.push(t.method.eq_ignore_ascii_case("HEAD"));
+                    plan.head.push(http::is_head(&t.method));
                     if plan.tables.0.is_empty() {
                         plan.tables = t.tables.clone();
                     }
                 }
                 None => {
                     plan.bytes.push(http::serialize(spec, authority)?);
-                    plan.head.push(spec.method.eq_ignore_ascii_case("HEAD"));
+                    plan.head.push(http::is_head(&spec.method));
                 }
             }
             plan.template.push(spec.template.clone());

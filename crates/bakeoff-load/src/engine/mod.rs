@@ -205,7 +205,7 @@ pub(crate) async fn drive(
     let in_turn = match &cfg.prime {
         Prime::InTurn(spec) => Some((
             crate::http::serialize(spec, &target.authority)?,
-            spec.method.eq_ignore_ascii_case("HEAD"),
+            crate::http::is_head(&spec.method),
         )),
         Prime::Off | Prime::Together => None,
     };

@@ -105,7 +105,15 @@ impl CellState {
         let each: Vec<String> = self
             .drifts
             .iter()
-            .map(|(trial, lo, hi)| format!("{trial} {:.0}–{:.0}%", lo * 100.0, hi * 100.0))
+            .map(|(trial, lo, hi)| {
+                // Two readings that round alike are one share, not a range.
+                let (lo, hi) = ((lo * 100.0).round(), (hi * 100.0).round());
+                if lo == hi {
+                    format!("{trial} {lo:.0}%")
+                } else {
+                    format!("{trial} {lo:.0}–{hi:.0}%")
+                }
+            })
             .collect();
         Some(format!(
             "the contender's core ran slower than the fastest speed this run measured on it (a fixed loop timed before and after each search; share of the fastest): {}; the machine slowed down, not only the server",
@@ -574,6 +582,7 @@ mod tests {
         st.check_drift("trial 1", [Some(100.0), Some(70.0), Some(72.0)]);
         st.check_drift("trial 2", [Some(100.0), Some(99.0), Some(98.0)]);
         st.check_drift("trial 3", [Some(100.0), Some(85.0), Some(95.0)]);
+        st.check_drift("trial 4", [Some(100.0), Some(89.2), Some(88.8)]);
         let cell = st.finish(&key(), None, 4);
         assert!(cell.flags.contains(&Flag::Drift));
         let drift: Vec<&String> = cell
@@ -583,7 +592,7 @@ mod tests {
             .collect();
         assert_eq!(drift.len(), 1, "{:?}", cell.notes);
         assert!(
-            drift[0].contains("trial 1 70–72%, trial 3 85–95%;"),
+            drift[0].contains("trial 1 70–72%, trial 3 85–95%, trial 4 89%;"),
             "{}",
             drift[0]
         );
