@@ -39,9 +39,10 @@ async fn an_overloaded_fan_out_window_stops_once_its_p99_is_decided() {
     let (r, wall) = window(400.0, planned).await;
     let a = r.abandoned.expect("twice the ceiling is abandoned");
     assert_eq!(a.planned, planned);
-    // 1% of 4,000 deliveries over 100 ms: a queue growing a second per
-    // second passes it about 0.15 s in; the check runs every 50 ms.
-    assert!(a.over > 20, "{a:?}");
+    // More than 1% of the 4,000 planned deliveries (41) over 100 ms: a
+    // queue growing a second per second passes it about 0.15 s in; the
+    // check runs every 50 ms.
+    assert!(a.over > 41, "{a:?}");
     assert!(
         r.elapsed < Duration::from_millis(1_500),
         "ran {:?} of {planned:?}",
@@ -56,11 +57,15 @@ async fn an_overloaded_fan_out_window_stops_once_its_p99_is_decided() {
         (measured - due).abs() <= 0.1 * due + 3.0,
         "{measured} messages for {due:.0} due"
     );
-    // The deliveries it timed were already past the SLO at the p99.
-    let p99 = r.latency.value_at_quantile(0.99);
+    // The deliveries it timed show the queue: the last waited over half the
+    // SLO. Their p99 need not pass the SLO: what tipped the rule may be
+    // deliveries still missing 100 ms after their message was due, which are
+    // never timed (a room slowed by a busy machine: 50 timed in 0.25 s, p99
+    // 96 ms, 72 over).
+    let max = r.latency.max();
     assert!(
-        p99 > 100_000,
-        "p99 {p99} µs over {} deliveries in {:?} (over: {})",
+        max > 50_000,
+        "slowest {max} µs of {} deliveries in {:?} (over: {})",
         r.latency.len(),
         r.elapsed,
         a.over

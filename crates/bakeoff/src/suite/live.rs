@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::search::Thirds;
 use super::{
     DriveError, Driver, LaunchError, Launcher, ProcessSet, RunningContender, Sampler, Warmup,
-    WindowResult, WindowSpec, WsResult, WsSpec,
+    WindowResult, WindowSpec, WsAbandoned, WsResult, WsSpec,
 };
 use crate::contender::datagen::DataFiles;
 use crate::contender::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
@@ -596,8 +596,10 @@ impl Driver for EngineDriver {
                 p99_ms: ms(r.latency.value_at_quantile(0.99)),
                 steal_tolerated: steal_tolerated.filter(|_| stalled.is_none()),
                 stalled,
-                abandoned: r.abandoned,
-                measured: r.abandoned.map(|_| r.elapsed),
+                abandoned: r.abandoned.map(|rule| WsAbandoned {
+                    rule,
+                    after: r.elapsed,
+                }),
                 trend: r.trend.as_ref().map(thirds),
                 valid: r.valid,
                 warnings: r.warnings.clone(),

@@ -307,17 +307,22 @@ pub struct WsResult {
     /// See [`WindowResult::steal_tolerated`].
     pub steal_tolerated: Option<String>,
     /// Ended early with its delivery p99 decided over the SLO (a search's
-    /// windows, as HTTP's).
-    pub abandoned: Option<bakeoff_load::Abandoned>,
-    /// How long the measured window ran when shorter than the spec's
-    /// (abandoned); `None`: the spec's length.
-    pub measured: Option<Duration>,
+    /// windows, as HTTP's); `None`: it ran the spec's length.
+    pub abandoned: Option<WsAbandoned>,
     /// Delivery latency of each third of the window, by intended send time:
     /// a rising median is a growing queue in the room (as HTTP's).
     pub trend: Option<search::Thirds>,
     /// False when the generator could not keep its schedule, or clients failed.
     pub valid: bool,
     pub warnings: Vec<String>,
+}
+
+/// A fan-out window that ended early: the abandon rule's figures, and how
+/// long its measured part ran.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WsAbandoned {
+    pub rule: bakeoff_load::Abandoned,
+    pub after: Duration,
 }
 
 /// A window could not run.

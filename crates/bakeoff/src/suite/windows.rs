@@ -114,7 +114,7 @@ impl Windows for WsWindows<'_> {
 
 /// What the search judges of a fan-out window.
 pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
-    let duration = r.measured.unwrap_or(spec.duration);
+    let duration = r.abandoned.map_or(spec.duration, |a| a.after);
     let secs = duration.as_secs_f64().max(1e-9);
     let per_client = r.deliveries as f64 / f64::from(r.connected.max(1));
     let missing = r.expected_deliveries.saturating_sub(r.deliveries);
@@ -147,7 +147,7 @@ pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
             .saturating_sub(r.deliveries / u64::from(r.connected.max(1))),
         served: 0.0,
         duration,
-        abandoned: r.abandoned,
+        abandoned: r.abandoned.map(|a| a.rule),
         generator_threads: 1,
         notes: vec![],
     }
@@ -158,7 +158,7 @@ mod tests {
     use super::*;
     use crate::model::StepVerdict;
     use crate::suite::search::{judge, Judgement, Thirds};
-    use crate::suite::WindowPurpose;
+    use crate::suite::{WindowPurpose, WsAbandoned};
 
     fn spec() -> WsSpec {
         WsSpec {
@@ -217,12 +217,14 @@ mod tests {
     #[test]
     fn an_abandoned_fan_out_window_is_judged_over_what_ran() {
         let r = WsResult {
-            abandoned: Some(bakeoff_load::Abandoned {
-                planned: Duration::from_secs(5),
-                over: 300,
-                growth: None,
+            abandoned: Some(WsAbandoned {
+                rule: bakeoff_load::Abandoned {
+                    planned: Duration::from_secs(5),
+                    over: 300,
+                    growth: None,
+                },
+                after: Duration::from_millis(500),
             }),
-            measured: Some(Duration::from_millis(500)),
             p99_ms: 140.0,
             ..delivered(250, 1_500)
         };
