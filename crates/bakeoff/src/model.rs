@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::workload::Workload;
 
+mod core_speed;
 mod flag;
 mod keys;
 mod text;
+pub use core_speed::CoreSpeed;
 pub use flag::Flag;
 pub use keys::{Endpoint, RuntimeKey};
 pub(crate) use text::open_schema;
@@ -162,55 +164,6 @@ pub struct Environment {
     /// none for runs stored before it was kept, or cut short.
     #[serde(default)]
     pub core_speed: Option<CoreSpeed>,
-}
-
-/// The drift probe's readings over one run (`measure::speed::core_speed`, on
-/// the contender's core at the start and around every capacity search), in
-/// millions of loop iterations per second: two runs whose medians differ ran
-/// on a machine of different speed, and their capacities moved with it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct CoreSpeed {
-    pub readings: u32,
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-impl CoreSpeed {
-    /// The summary of `readings` (positive, finite ones); none without any.
-    pub fn of(readings: &[f64]) -> Option<CoreSpeed> {
-        let r: Vec<f64> = readings
-            .iter()
-            .copied()
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .collect();
-        Some(CoreSpeed {
-            readings: r.len() as u32,
-            median: crate::suite::stats::median(&r)?,
-            min: r.iter().copied().reduce(f64::min)?,
-            max: r.iter().copied().reduce(f64::max)?,
-        })
-    }
-
-    /// A reading more than this share below the fastest is a slowed machine
-    /// (a trial around it is flagged `drift`).
-    pub const DRIFT: f64 = 0.10;
-
-    /// The slowest reading as a share of the fastest, when it is more than
-    /// [`CoreSpeed::DRIFT`] below it: the machine's speed moved during the run.
-    pub fn moved(&self) -> Option<f64> {
-        let share = self.min / self.max;
-        (self.max > 0.0 && share < 1.0 - Self::DRIFT).then_some(share)
-    }
-
-    /// "586 M loop iterations/s (median of 40 readings, 391–674)".
-    pub fn describe(&self) -> String {
-        format!(
-            "{:.0} M loop iterations/s (median of {} readings, {:.0}–{:.0})",
-            self.median, self.readings, self.min, self.max
-        )
-    }
 }
 
 /// A contender as set up for this run: identity plus the measured footprint
@@ -759,29 +712,5 @@ impl Run {
             .filter(|c| c.workload == *workload)
             .filter_map(|c| c.database)
             .max()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_runs_core_speed_summarises_its_readings() {
-        assert_eq!(CoreSpeed::of(&[]), None);
-        assert_eq!(
-            CoreSpeed::of(&[0.0, f64::NAN, -1.0]),
-            None,
-            "no real reading"
-        );
-        let s = CoreSpeed::of(&[650.0, 455.0, 0.0, 640.0, 460.0]).unwrap();
-        assert_eq!(
-            (s.readings, s.median, s.min, s.max),
-            (4, 550.0, 455.0, 650.0)
-        );
-        assert_eq!(
-            s.describe(),
-            "550 M loop iterations/s (median of 4 readings, 455–650)"
-        );
     }
 }

@@ -26,7 +26,7 @@ pub(super) struct CellState {
     pub(super) flags: BTreeSet<Flag>,
     pub(super) notes: Vec<String>,
     /// The searches the core slowed around (label, lowest and highest share of
-    /// the run's fastest reading): one note for all of them at [`Self::finish`].
+    /// the run's reference speed): one note for all of them at [`Self::finish`].
     pub(super) drifts: Vec<(String, f64, f64)>,
 }
 
@@ -76,19 +76,26 @@ impl CellState {
     }
 }
 
-/// The core's speed before and after a search as shares of the fastest
-/// reading of the run so far (`[fastest, before, after]`), when either is more
-/// than [`CoreSpeed::DRIFT`](crate::model::CoreSpeed::DRIFT) below it.
-pub(super) fn drift([fastest, before, after]: [Option<f64>; 3]) -> Option<(f64, f64)> {
-    let fastest = fastest.filter(|&s| s > 0.0)?;
-    let (a, b) = (before? / fastest, after? / fastest);
+/// The core's speed before and after a search as shares of the run's
+/// [`CoreSpeed::reference`](crate::model::CoreSpeed::reference) so far
+/// (`[reference, before, after]`), when either is more than
+/// [`CoreSpeed::DRIFT`](crate::model::CoreSpeed::DRIFT) below it.
+pub(super) fn drift([reference, before, after]: [Option<f64>; 3]) -> Option<(f64, f64)> {
+    let reference = reference.filter(|&s| s > 0.0)?;
+    let (a, b) = (before? / reference, after? / reference);
     let (lo, hi) = (a.min(b), a.max(b));
     (lo < 1.0 - crate::model::CoreSpeed::DRIFT).then_some((lo, hi))
 }
 
+/// A share as a whole percentage, rounded down (a hair of slack for a share
+/// such as 0.7 whose product with 100 lands just under 70).
+fn percent_down(share: f64) -> f64 {
+    (share * 100.0 + 1e-9).floor()
+}
+
 impl CellState {
     /// Flag `drift` when the probe readings around a search (`trial`, its label)
-    /// (`[fastest of the run so far, before, after]`) fell behind.
+    /// (`[the run's reference so far, before, after]`) fell behind.
     pub(super) fn check_drift(&mut self, trial: &str, speeds: [Option<f64>; 3]) {
         if let Some((lo, hi)) = drift(speeds) {
             self.flags.insert(Flag::Drift);
@@ -106,8 +113,9 @@ impl CellState {
             .drifts
             .iter()
             .map(|(trial, lo, hi)| {
-                // Two readings that round alike are one share, not a range.
-                let (lo, hi) = ((lo * 100.0).round(), (hi * 100.0).round());
+                // Rounded down, so a share flagged for being under 90% never
+                // reads "90%"; two that round alike are one share, not a range.
+                let (lo, hi) = (percent_down(*lo), percent_down(*hi));
                 if lo == hi {
                     format!("{trial} {lo:.0}%")
                 } else {
@@ -116,7 +124,7 @@ impl CellState {
             })
             .collect();
         Some(format!(
-            "the contender's core ran slower than the fastest speed this run measured on it (a fixed loop timed before and after each search; share of the fastest): {}; the machine slowed down, not only the server",
+            "the contender's core ran more than 10% slower than its usual top speed in this run (a fixed loop timed before and after each search; shares of the 90th percentile of the run's readings so far, rounded down): {}; the machine slowed down, not only the server",
             each.join(", ")
         ))
     }
@@ -582,13 +590,14 @@ mod tests {
         st.check_drift("trial 1", [Some(100.0), Some(70.0), Some(72.0)]);
         st.check_drift("trial 2", [Some(100.0), Some(99.0), Some(98.0)]);
         st.check_drift("trial 3", [Some(100.0), Some(85.0), Some(95.0)]);
-        st.check_drift("trial 4", [Some(100.0), Some(89.2), Some(88.8)]);
+        // Under 90% both, so neither reads "90%" (rounded, 89.8 would).
+        st.check_drift("trial 4", [Some(100.0), Some(89.2), Some(89.8)]);
         let cell = st.finish(&key(), None, 4);
         assert!(cell.flags.contains(&Flag::Drift));
         let drift: Vec<&String> = cell
             .notes
             .iter()
-            .filter(|n| n.contains("fastest speed"))
+            .filter(|n| n.contains("usual top speed"))
             .collect();
         assert_eq!(drift.len(), 1, "{:?}", cell.notes);
         assert!(

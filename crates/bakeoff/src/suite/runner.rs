@@ -659,9 +659,7 @@ impl PlanExecution<'_> {
         let speed_after = self.sampler.core_speed();
         self.core_speeds
             .extend(speed_before.into_iter().chain(speed_after));
-        // The fastest reading so far: a start the machine slowed down is not
-        // the yardstick for the whole run.
-        let fastest = self.core_speeds.iter().copied().reduce(f64::max);
+        let reference = crate::model::CoreSpeed::reference(&self.core_speeds);
         let limit = self.plan.steal_limit;
         // A search again has notes of its own beside the first search's.
         let label = match self.again_until {
@@ -669,7 +667,7 @@ impl PlanExecution<'_> {
             None => format!("trial {}", trial + 1),
         };
         let st = self.state(key);
-        st.check_drift(&label, [fastest, speed_before, speed_after]);
+        st.check_drift(&label, [reference, speed_before, speed_after]);
         if out.steal_tolerated > 0 {
             let judged = out
                 .steps

@@ -21,9 +21,10 @@
 //!    dip in the server's capacity (if it passes, the search goes on above it,
 //!    and the next bound it closes on gets its own re-test, up to
 //!    [`MAX_RETESTS`] bounds). A bound whose windows failed on the achieved
-//!    rate alone is re-tested with a longer window
-//!    ([`SearchConfig::retest_window`]): a pause at a short window's end
-//!    fails it so, though the server keeps up.
+//!    rate or a growing backlog alone (p99 within the SLO, no errors) is
+//!    re-tested with a longer window ([`SearchConfig::retest_window`]): one
+//!    pause late in a short window fails it so, though the server keeps up
+//!    ([`Pause`]).
 //! 5. **Confirm** the candidate with a window of `confirm` length. If it fails,
 //!    the search goes on below it with windows of that length (steps that grow
 //!    below a failure, or a jump to the capacity a growing queue measured, and
@@ -63,7 +64,7 @@ use tokio_util::sync::CancellationToken;
 use super::{DriveError, Warmup, WindowPurpose};
 use crate::model::{SearchStep, StepPhase, StepVerdict, TrialOutcome};
 
-pub use super::judge::{backlog_grew, judge, Judgement, Thirds};
+pub use super::judge::{backlog_grew, judge, Judgement, Pause, Thirds};
 
 /// Errors above this share fail a window (0.1%).
 pub const MAX_ERROR_RATE: f64 = 0.001;
@@ -221,8 +222,8 @@ struct Search<'a> {
 #[derive(Debug, Clone, Copy)]
 struct Failed {
     rate: f64,
-    /// What it fell short by, when only the achieved rule failed it.
-    shortfall_s: Option<f64>,
+    /// How one pause may have failed it ([`Judgement::pause`]).
+    pause: Option<Pause>,
 }
 
 /// Why the long windows ended without a capacity.
@@ -239,9 +240,9 @@ enum Unconfirmed {
 
 /// One window's verdict, after any retries of stalls.
 enum Attempt {
-    /// The verdict, the window, and what it fell short by when only the
-    /// achieved rule failed it ([`Judgement::shortfall_s`]).
-    Judged(StepVerdict, Box<Observed>, Option<f64>),
+    /// The verdict, the window, and how one pause may have failed it
+    /// ([`Judgement::pause`]).
+    Judged(StepVerdict, Box<Observed>, Option<Pause>),
     /// Every attempt stalled.
     Stalled(String),
     /// The search's deadline came before the window could end.
@@ -371,7 +372,7 @@ impl Search<'_> {
                 Warmup::Fixed(cfg.settle)
             };
             let duration = if retesting {
-                cfg.retest_window(rate, self.shortfall_at(rate))
+                cfg.retest_window(rate, self.pause_at(rate))
             } else {
                 cfg.window_for(rate)
             };
@@ -408,8 +409,8 @@ impl Search<'_> {
                     ));
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
-                Attempt::Judged(_, _, shortfall_s) => {
-                    self.fails.push(Failed { rate, shortfall_s });
+                Attempt::Judged(_, _, pause) => {
+                    self.fails.push(Failed { rate, pause });
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
             }
@@ -419,7 +420,7 @@ impl Search<'_> {
                         if let Some(why) = generator_note {
                             return Ok(Bracket::GeneratorLimited { low: Some(l), why });
                         }
-                        let long = self.shortfall_at(h).is_some();
+                        let long = self.pause_at(h).is_some();
                         let of_kind = retested.iter().filter(|r| r.1 == long).count();
                         if retested.iter().any(|r| r.0 == h) || of_kind >= MAX_RETESTS {
                             return Ok(Bracket::Closed { low: l, high: h });
@@ -588,13 +589,18 @@ impl Search<'_> {
         Ok(Err(Unconfirmed::Short { low: held, why }))
     }
 
-    /// What the windows that failed at `rate` fell short by, when the
-    /// achieved rule alone failed each of them (the largest): a bound that
-    /// a pause at a short window's end may have set.
-    fn shortfall_at(&self, rate: f64) -> Option<f64> {
-        let mut worst: Option<f64> = None;
+    /// How one pause may have failed every window that failed at `rate` (a
+    /// growing backlog if any did, else the largest shortfall): a bound that
+    /// a pause late in a short window may have set. None if any failed for
+    /// another reason.
+    fn pause_at(&self, rate: f64) -> Option<Pause> {
+        let mut worst: Option<Pause> = None;
         for f in self.fails.iter().filter(|f| f.rate == rate) {
-            worst = Some(worst.unwrap_or(0.0).max(f.shortfall_s?));
+            worst = Some(match (worst, f.pause?) {
+                (Some(Pause::Backlog), _) | (_, Pause::Backlog) => Pause::Backlog,
+                (Some(Pause::Shortfall(a)), Pause::Shortfall(b)) => Pause::Shortfall(a.max(b)),
+                (None, p) => p,
+            });
         }
         worst
     }
@@ -613,7 +619,7 @@ impl Search<'_> {
             let Judgement {
                 verdict,
                 mut reasons,
-                shortfall_s,
+                pause,
             } = judge(&o, probe.rate, self.cfg.slo_p99_ms, self.cfg.unit);
             if o.generator_threads > 1 {
                 reasons.push(format!(
@@ -646,7 +652,7 @@ impl Search<'_> {
             self.answered_errors.push(o.answered_error_rate);
             self.drain(&o).await?;
             if verdict != StepVerdict::Stalled {
-                return Ok(Attempt::Judged(verdict, Box::new(o), shortfall_s));
+                return Ok(Attempt::Judged(verdict, Box::new(o), pause));
             }
             if retries >= self.cfg.max_retries {
                 return Ok(Attempt::Stalled(format!(

@@ -140,11 +140,14 @@ async fn a_bracket_cut_short_is_confirmed() {
 /// the answers of the pause's span arrive past the window, so a short window
 /// falls short of its target on the achieved rule alone, its p99 35 ms, its
 /// latency flat. Up to 10% over the ceiling it falls short so too (an
-/// overload's queue is still small); further over, it fails hard.
+/// overload's queue is still small); further over, it fails hard. With
+/// `jump`, a window under a second at a paused rate shows the pause's slow
+/// drain instead: its median jumps in the last third, no shortfall.
 struct EndPause {
     ceiling: f64,
     paused: Vec<std::ops::RangeInclusive<f64>>,
     pause: Duration,
+    jump: bool,
     /// Rates whose first window dips (its backlog grows, p99 60 ms).
     dips: Vec<std::ops::RangeInclusive<f64>>,
     dipped: std::sync::Mutex<Vec<f64>>,
@@ -156,6 +159,7 @@ impl EndPause {
             ceiling,
             paused: paused.to_vec(),
             pause: Duration::from_millis(30),
+            jump: false,
             dips: Vec::new(),
             dipped: Default::default(),
         }
@@ -199,6 +203,17 @@ impl Windows for EndPause {
                 error_rate: 0.2,
                 ..Observed::default()
             }
+        } else if self.jump && t < 1.0 && self.paused.iter().any(|p| p.contains(&r)) {
+            Observed {
+                achieved: r.min(self.ceiling),
+                p50_ms: 2.0,
+                p99_ms: 30.0,
+                trend: Some(Thirds {
+                    p50_ms: [2.0, 2.2, 12.0],
+                    p90_ms: [3.0, 8.0, 25.0],
+                }),
+                ..Observed::default()
+            }
         } else {
             let paused = self.paused.iter().any(|p| p.contains(&r));
             let lost = if paused {
@@ -224,6 +239,17 @@ impl Windows for EndPause {
     }
 }
 
+/// The re-test at `rate`, which held.
+fn held_retest(out: &SearchOutcome, rate: f64) -> &SearchStep {
+    let retest = out
+        .steps
+        .iter()
+        .find(|s| s.phase == StepPhase::Retest && s.target_rps == rate)
+        .unwrap_or_else(|| panic!("{rate} re-tested: {:#?}", out.steps));
+    assert!(retest.pass(), "{:#?}", out.steps);
+    retest
+}
+
 async fn search_end_pause(server: EndPause, c: &SearchConfig) -> SearchOutcome {
     let cancel = CancellationToken::new();
     search_capacity(&server, c, &cancel, &mut |_| {})
@@ -244,12 +270,7 @@ async fn a_pause_at_a_short_windows_end_is_retested_long() {
     let server = || EndPause::new(10_000.0, &[3_950.0..=4_050.0]);
     let out = search_end_pause(server(), &c).await;
     check(&out, 10_000.0, 16 + 4);
-    let retest = out
-        .steps
-        .iter()
-        .find(|s| s.phase == StepPhase::Retest && s.target_rps == 4_000.0)
-        .expect("4,000 re-tested");
-    assert!(retest.pass(), "{:#?}", out.steps);
+    let retest = held_retest(&out, 4_000.0);
     // 30 ms of a 0.5 s window is 6% of it: 3 s (the longest) makes it 1%.
     assert_eq!(retest.duration_s, 3.0, "{retest:?}");
     // A re-test no longer than a search window fails again.
@@ -324,14 +345,57 @@ async fn an_overloads_shortfall_fails_its_longer_retest() {
 }
 
 /// The re-test window: the shortfall held to 1% of it, between the search
-/// window's length at that rate and `retest_max`; none for any other bound.
+/// window's length at that rate and `retest_max`; the longest for a growing
+/// backlog; none for any other bound.
 #[test]
 fn a_retest_window_holds_the_shortfall_to_a_percent() {
     let c = cfg(Workload::Json);
     let search = c.window_for(4_000.0);
+    let short = |s| Some(Pause::Shortfall(s));
     assert_eq!(c.retest_window(4_000.0, None), search);
-    assert_eq!(c.retest_window(4_000.0, Some(0.02)), Duration::from_secs(2));
-    assert_eq!(c.retest_window(4_000.0, Some(0.5)), c.retest_max);
-    assert_eq!(c.retest_window(4_000.0, Some(0.000_1)), search);
-    assert_eq!(c.retest_window(4_000.0, Some(f64::NAN)), search);
+    assert_eq!(
+        c.retest_window(4_000.0, short(0.02)),
+        Duration::from_secs(2)
+    );
+    assert_eq!(c.retest_window(4_000.0, short(0.5)), c.retest_max);
+    assert_eq!(c.retest_window(4_000.0, short(0.000_1)), search);
+    assert_eq!(c.retest_window(4_000.0, short(f64::NAN)), search);
+    assert_eq!(c.retest_window(4_000.0, Some(Pause::Backlog)), c.retest_max);
+}
+
+/// node-express `json` in a quick run (~20 ms pauses; 5 s windows held
+/// 9,500–11,500 req/s at p99 21–26 ms in 14 of 15): its 0.3 s windows failed
+/// at 11,314, 10,375 and 9,935 on a median that jumped in their last third
+/// (1.0 → 7.5 ms, p99 ~30 ms), a short re-test failed so again, and the
+/// search confirmed 9,514 where the other run held 11,786. A jump is a
+/// pause's: re-tested with the longest window, it holds, and the search goes
+/// on to the capacity. As a hard bound (a search-length re-test), the search
+/// confirms under it.
+#[tokio::test(start_paused = true)]
+async fn a_jump_in_a_short_windows_median_is_retested_long() {
+    let c = cfg(Workload::Json);
+    let server = || {
+        let mut s = EndPause::new(10_000.0, &[3_950.0..=4_050.0]);
+        s.jump = true;
+        s
+    };
+    let out = search_end_pause(server(), &c).await;
+    check(&out, 10_000.0, 16 + 4);
+    let retest = held_retest(&out, 4_000.0);
+    assert_eq!(retest.duration_s, c.retest_max.as_secs_f64(), "{retest:?}");
+    let failed = out
+        .steps
+        .iter()
+        .find(|s| s.target_rps == 4_000.0 && !s.pass())
+        .expect("4,000 failed a short window");
+    assert!(
+        failed.reasons.iter().all(|r| r.contains("backlog grew")),
+        "{failed:?}"
+    );
+    let short = SearchConfig {
+        retest_max: Duration::ZERO,
+        ..c.clone()
+    };
+    let out = search_end_pause(server(), &short).await;
+    assert!(out.capacity.unwrap() < 4_000.0, "{:#?}", out.steps);
 }

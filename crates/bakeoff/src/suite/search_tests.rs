@@ -253,13 +253,38 @@ fn a_rise_within_the_latencys_spread_is_no_shortfall() {
     let j = judge(&o(235.0, 28.0), 259.0, 100.0, "req/s");
     assert_eq!(j.verdict, StepVerdict::Fail);
     // On that rule alone: it fell 24 answers, 71 ms of the stream, short.
-    let s = j.shortfall_s.expect("achieved rule alone");
+    let Some(Pause::Shortfall(s)) = j.pause else {
+        panic!("achieved rule alone: {j:?}")
+    };
     assert!((s - (1.0 - 235.0 / 259.0) * 0.77).abs() < 1e-9, "{s}");
-    // With a growing backlog too, it is an overload's, not a pause's.
-    assert_eq!(
-        judge(&o(248.0, 0.0), 259.0, 100.0, "req/s").shortfall_s,
-        None
+    // With a backlog that grew third by third too, it is an overload's.
+    assert_eq!(judge(&o(248.0, 0.0), 259.0, 100.0, "req/s").pause, None);
+    // One that grew in one jump (p99 within the SLO, no errors) may have been
+    // a pause late in the window: a backlog's.
+    let jump = Observed {
+        trend: Some(Thirds {
+            p50_ms: [1.1, 1.3, 8.9],
+            p90_ms: [1.1, 2.0, 12.0],
+        }),
+        ..o(248.0, 0.0)
+    };
+    let j = judge(&jump, 259.0, 100.0, "req/s");
+    assert!(
+        j.reasons.iter().any(|r| r.contains("backlog grew")),
+        "{j:?}"
     );
+    assert_eq!(j.pause, Some(Pause::Backlog));
+    // With the p99 over the SLO, or errors, no pause did it.
+    let over = Observed {
+        p99_ms: 120.0,
+        ..jump
+    };
+    assert_eq!(judge(&over, 259.0, 100.0, "req/s").pause, None);
+    let errors = Observed {
+        error_rate: 0.01,
+        ..o(235.0, 28.0)
+    };
+    assert_eq!(judge(&errors, 259.0, 100.0, "req/s").pause, None);
 }
 
 /// The test: capacity noise of up to ±15% between windows and the

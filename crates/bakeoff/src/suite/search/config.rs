@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{MIN_WINDOW_REQUESTS, STANDALONE_MIN_TIME};
+use super::{Pause, MIN_WINDOW_REQUESTS, STANDALONE_MIN_TIME};
 use crate::suite::plan::{Phases, Plan, Profile};
 use crate::suite::Warmup;
 use crate::workload::Workload;
@@ -172,20 +172,24 @@ impl SearchConfig {
         want.max(per(MIN_WINDOW_REQUESTS).min(Duration::from_secs(5)))
     }
 
-    /// The re-test window of a bound at `rate`, whose window fell short by
-    /// `shortfall_s` seconds of its stream on the achieved rule alone
-    /// ([`Judgement::shortfall_s`](crate::suite::judge::Judgement::shortfall_s)):
-    /// long enough that the same shortfall, if one pause at its end caused
-    /// it, is 1% of the window, half what the rule
-    /// allows; an overload's shortfall grows with the window and fails it
-    /// again. Any other bound gets a search window.
-    pub fn retest_window(&self, rate: f64, shortfall_s: Option<f64>) -> Duration {
+    /// The re-test window of a bound at `rate` that one pause late in a
+    /// short window may have set ([`Pause`]). A window that fell short by `s`
+    /// seconds of its stream on the achieved rule alone gets one long enough
+    /// that the same shortfall, if one pause at its end caused it, is 1% of
+    /// the window, half what the rule allows; an overload's shortfall grows
+    /// with the window and fails it again. A growing backlog gets the longest:
+    /// a pause's slow drain near the capacity fills less of its last third,
+    /// while an overload's rise grows with it. Any other bound gets a search
+    /// window.
+    pub fn retest_window(&self, rate: f64, pause: Option<Pause>) -> Duration {
         let short = self.window_for(rate);
-        match shortfall_s {
-            Some(s) if s.is_finite() && s > 0.0 => {
+        let longest = self.retest_max.max(short);
+        match pause {
+            Some(Pause::Shortfall(s)) if s.is_finite() && s > 0.0 => {
                 let want = Duration::from_secs_f64((s / RETEST_SHORTFALL_SHARE).min(3_600.0));
-                want.clamp(short, self.retest_max.max(short))
+                want.clamp(short, longest)
             }
+            Some(Pause::Backlog) => longest,
             _ => short,
         }
     }
