@@ -20,11 +20,7 @@ pub struct CoreSpeed {
 impl CoreSpeed {
     /// The summary of `readings` (positive, finite ones); none without any.
     pub fn of(readings: &[f64]) -> Option<CoreSpeed> {
-        let r: Vec<f64> = readings
-            .iter()
-            .copied()
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .collect();
+        let r = real(readings);
         Some(CoreSpeed {
             readings: r.len() as u32,
             median: crate::suite::stats::median(&r)?,
@@ -46,11 +42,7 @@ impl CoreSpeed {
     /// cells. Not the first: a start the machine happened to slow would make
     /// every later search look fast.
     pub fn reference(readings: &[f64]) -> Option<f64> {
-        let mut r: Vec<f64> = readings
-            .iter()
-            .copied()
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .collect();
+        let mut r = real(readings);
         r.sort_by(f64::total_cmp);
         // ⌈0.9 n⌉ in integers: 0.9 × n in floating point may land above n × 9 / 10.
         let rank = (9 * r.len()).div_ceil(10);
@@ -71,6 +63,15 @@ impl CoreSpeed {
             self.median, self.readings, self.min, self.max
         )
     }
+}
+
+/// The readings a probe really took: positive and finite.
+fn real(readings: &[f64]) -> Vec<f64> {
+    readings
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .collect()
 }
 
 #[cfg(test)]
