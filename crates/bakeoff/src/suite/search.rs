@@ -24,7 +24,7 @@
 //!    rate or a growing backlog alone (p99 within the SLO, no errors) is
 //!    re-tested with a longer window ([`SearchConfig::retest_window`]): one
 //!    pause late in a short window fails it so, though the server keeps up
-//!    ([`Pause`]).
+//!    ([`Pause`]), up to [`MAX_PAUSE_RETESTS`] such bounds.
 //! 5. **Confirm** the candidate with a window of `confirm` length. If it fails,
 //!    the search goes on below it with windows of that length (steps that grow
 //!    below a failure, or a jump to the capacity a growing queue measured, and
@@ -75,10 +75,14 @@ pub const MIN_ACHIEVED_RATIO: f64 = 0.98;
 /// standard confirmation window and ~14 s of search windows (at 20 s the
 /// windows had ~4 s and most searches ended truncated).
 pub const STANDALONE_MIN_TIME: Duration = Duration::from_secs(30);
-/// The most upper bounds a search re-tests (each once) before its bracket
-/// closes, of each kind: with a search window, and with a longer one (a bound
-/// only the achieved rule set).
+/// The most upper bounds a search re-tests (each once) with a search window
+/// before its bracket closes.
 pub const MAX_RETESTS: usize = 2;
+/// The most bounds a pause may have set ([`Pause`]) that a search re-tests
+/// with a longer window: a server that pauses fails short windows so at
+/// most rates near its capacity, and four re-tests of at most 3 s (quick
+/// and standard) still leave the short windows a quarter of the budget.
+pub const MAX_PAUSE_RETESTS: usize = 4;
 /// The fewest requests a search window holds (see [`SearchConfig::window_for`]).
 pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
 
@@ -332,8 +336,9 @@ impl Search<'_> {
         // one rate says nothing of the next bound's window. At most
         // `MAX_RETESTS` bounds: past that, a server whose speed wanders would
         // have the search chase its wander up while only long windows decide.
-        // Bounds only the achieved rule set, re-tested with longer windows
-        // that a wander passes less easily, count apart (`true`).
+        // Bounds a pause may have set, re-tested with longer windows that a
+        // wander passes less easily, count apart (`true`), up to
+        // `MAX_PAUSE_RETESTS`.
         let mut retested: Vec<(f64, bool)> = Vec::new();
         let mut retesting = false;
         loop {
@@ -422,7 +427,8 @@ impl Search<'_> {
                         }
                         let long = self.pause_at(h).is_some();
                         let of_kind = retested.iter().filter(|r| r.1 == long).count();
-                        if retested.iter().any(|r| r.0 == h) || of_kind >= MAX_RETESTS {
+                        let most = if long { MAX_PAUSE_RETESTS } else { MAX_RETESTS };
+                        if retested.iter().any(|r| r.0 == h) || of_kind >= most {
                             return Ok(Bracket::Closed { low: l, high: h });
                         }
                         retested.push((h, long));

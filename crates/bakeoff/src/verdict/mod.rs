@@ -319,17 +319,26 @@ pub fn scope(run: &Run) -> String {
         [db] => format!(", database workloads on {db} (a private server over loopback)"),
         _ => ", database workloads on SQLite (inside each app) and on postgres (a private server over loopback); verdicts on them rest on postgres".to_string(),
     };
-    // Every verdict rests on this machine's speed: say when it moved.
+    // Every verdict rests on this machine's speed: say when it moved under a
+    // search. A run's slowest reading against its fastest is an extreme pair
+    // that moves on most long runs; only `drift` flags say a search ran slow.
+    let drifted = run
+        .cells
+        .iter()
+        .filter(|c| c.flags.contains(&Flag::Drift))
+        .count();
     let speed = env
         .core_speed
         .as_ref()
+        .filter(|_| drifted > 0)
         .and_then(|s| Some((s.moved()?, s)))
         .map(|(share, s)| {
             format!(
-                "; the contender's core slowed to {:.0}% of its fastest during the run (drift probe: {:.0}–{:.0} M loop iterations/s), so cells flagged `drift` may read low",
+                "; the contender's core slowed to {:.0}% of its fastest during the run (drift probe: {:.0}–{:.0} M loop iterations/s), so the {drifted} {} flagged `drift` may read low",
                 share * 100.0,
                 s.min,
-                s.max
+                s.max,
+                if drifted == 1 { "cell" } else { "cells" }
             )
         })
         .unwrap_or_default();
@@ -363,12 +372,16 @@ mod tests {
         stats::estimate(samples).unwrap()
     }
 
-    /// The scope says when the machine's speed moved, and only then.
+    /// The scope says when the machine's speed moved under a search (a cell
+    /// flagged `drift`), and only then.
     #[test]
     fn the_scope_names_a_machine_whose_speed_moved() {
-        use crate::model::CoreSpeed;
+        use crate::model::{CoreSpeed, Flag};
         use crate::verdict::fixture;
         let mut run = fixture::run();
+        for c in &mut run.cells {
+            c.flags.retain(|f| *f != Flag::Drift);
+        }
         run.environment.core_speed = None;
         assert!(!scope(&run).contains("drift probe"), "{}", scope(&run));
         let steady = CoreSpeed {
@@ -384,10 +397,21 @@ mod tests {
             max: 669.0,
             ..steady
         });
+        // Its readings moved, but no search ran slow.
+        assert!(!scope(&run).contains("drift probe"), "{}", scope(&run));
+        run.cells[0].flags.push(Flag::Drift);
         let s = scope(&run);
         assert!(
-            s.contains("slowed to 26% of its fastest") && s.contains("172–669"),
+            s.contains("slowed to 26% of its fastest")
+                && s.contains("172–669")
+                && s.contains("the 1 cell flagged `drift`"),
             "{s}"
+        );
+        run.cells[1].flags.push(Flag::Drift);
+        assert!(
+            scope(&run).contains("the 2 cells flagged"),
+            "{}",
+            scope(&run)
         );
     }
 
