@@ -81,7 +81,8 @@ pub const MAX_RETESTS: usize = 2;
 /// The most bounds a pause may have set ([`Pause`]) that a search re-tests
 /// with a longer window: a server that pauses fails short windows so at
 /// most rates near its capacity, and four re-tests of at most 3 s (quick
-/// and standard) still leave the short windows a quarter of the budget.
+/// and standard) still leave the short windows a quarter of the budget
+/// (docs/benchmarks.md, "Thirtieth pass").
 pub const MAX_PAUSE_RETESTS: usize = 4;
 /// The fewest requests a search window holds (see [`SearchConfig::window_for`]).
 pub const MIN_WINDOW_REQUESTS: f64 = 50.0;
