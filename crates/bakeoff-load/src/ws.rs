@@ -6,7 +6,10 @@
 //! Each message carries its **intended** send time (origin + k/rate), so a
 //! sender held up (by the server's backpressure or this machine) shows in the
 //! latency rather than hiding it (coordinated omission). Deliveries arriving
-//! after the window's end + grace are missing.
+//! after the window's end + grace are missing, and go into the latency at
+//! their age at that cutoff (censored: at least that late), as the HTTP
+//! engine's unanswered requests do: a room that drops or falls behind shows in
+//! its p99 rather than vanishing from it.
 //!
 //! With an [`Abandon`] rule (a capacity search's windows) the window ends as
 //! soon as more of its planned deliveries are over the rule's latency than the
@@ -109,7 +112,8 @@ pub struct WsReport {
     /// `expected_deliveries` − `deliveries`.
     pub missing: u64,
     /// From the message's intended send time to its receipt, every delivery
-    /// (by the cutoff) at every receiver.
+    /// (by the cutoff) at every receiver; and every missing one at its age at
+    /// the cutoff (censored). It counts `expected_deliveries`.
     pub latency: Histogram<u64>,
     /// By kind: "connect", "handshake", "send", "closed", "protocol".
     pub errors: BTreeMap<String, u64>,
@@ -124,7 +128,8 @@ pub struct WsReport {
     /// Ended early with its delivery p99 decided over the abandon rule's latency.
     pub abandoned: Option<Abandoned>,
     /// The measured window in thirds by intended send time: each third's
-    /// deliveries (its `requests`) and their latency (no in-flight count).
+    /// deliveries (its `requests`, missing ones included) and their latency,
+    /// censored as in `latency` (no in-flight count).
     /// A room whose queue grows shows its latency rising from the first
     /// third to the last. `None` when the window was abandoned.
     pub trend: Option<Trend>,
@@ -151,6 +156,8 @@ struct Shared {
     window_us: u64,
     /// Latency of the deliveries of each third of the window, by intended time.
     thirds: RefCell<[Histogram<u64>; 3]>,
+    /// Each client's measured deliveries by the cutoff, by its join order.
+    received: Vec<Cell<u64>>,
     /// With an abandon rule: its latency, and each message's deliveries
     /// within it, by sequence number.
     on_time: Option<(u64, RefCell<Vec<u32>>)>,
@@ -217,6 +224,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         measure_from_us: Cell::new(0),
         window_us: cfg.duration.as_micros().max(1) as u64,
         thirds: RefCell::new(std::array::from_fn(|_| new_histogram())),
+        received: (0..cfg.clients).map(|_| Cell::new(0)).collect(),
         on_time: cfg.abandon.and_then(|rule| {
             // Every message of the run has its counter; a run too large for
             // them runs its length.
@@ -254,8 +262,13 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         match r {
             Ok(Ok(ws)) => {
                 let (sink, stream) = ws.split();
+                let client = sinks.len();
                 sinks.push(sink);
-                readers.push(tokio::task::spawn_local(receive(stream, shared.clone())));
+                readers.push(tokio::task::spawn_local(receive(
+                    stream,
+                    shared.clone(),
+                    client,
+                )));
             }
             Ok(Err(kind)) => shared.error(kind),
             Err(_) => shared.error("connect"),
@@ -270,6 +283,8 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     let mut send_error = false;
     let mut elapsed = Duration::ZERO;
     let mut abandoned = None;
+    // The measured window, once it ran: whose missing deliveries are censored.
+    let mut ran = None;
     if connected > 0 {
         let origin = Instant::now();
         let measured_from = origin + cfg.warmup;
@@ -306,7 +321,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         tokio::pin!(sleep);
         let mut k = 0u64;
         loop {
-            let at = origin + Duration::from_secs_f64(k as f64 / cfg.rate);
+            let at = window.at(k);
             if at >= end {
                 break;
             }
@@ -381,11 +396,15 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
                 }
             }
         }
+        ran = shared.cutoff.get().map(|c| (window, c));
     }
     let expected = (sent + unsent + failed) * u64::from(connected);
     shared.stopping.set(true);
     close_all(&mut sinks, CLOSE_WITHIN).await;
     readers.iter().for_each(|r| r.abort());
+    if let Some((window, cutoff)) = ran {
+        censor_missing(&shared, &window, sent + unsent + failed, cutoff);
+    }
 
     let deliveries = shared.deliveries.get();
     let missing = expected.saturating_sub(deliveries);
@@ -450,6 +469,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
 async fn receive(
     mut stream: futures_util::stream::SplitStream<WebSocketStream<TcpStream>>,
     shared: Rc<Shared>,
+    client: usize,
 ) {
     while let Some(msg) = stream.next().await {
         match msg {
@@ -466,6 +486,8 @@ async fn receive(
                     let latency = now_us.saturating_sub(sent_us).max(1);
                     shared.latency.borrow_mut().saturating_record(latency);
                     shared.deliveries.set(shared.deliveries.get() + 1);
+                    let mine = &shared.received[client];
+                    mine.set(mine.get() + 1);
                     let into = sent_us - shared.measure_from_us.get();
                     let third = (3 * into / shared.window_us).min(2) as usize;
                     shared.thirds.borrow_mut()[third].saturating_record(latency);
@@ -491,6 +513,46 @@ async fn receive(
     if !shared.stopping.get() {
         shared.error("closed");
     }
+}
+
+/// Put every expected delivery of the window's `messages` (measured, from
+/// `w.first`) that had not arrived by `cutoff` into the latency and its
+/// third, at its age then: a censored value, at least that late. A room
+/// writes to each client in order, so a client's missing deliveries are its
+/// last messages'; a room that dropped an earlier one is then censored
+/// younger than it was, still a lower bound.
+fn censor_missing(shared: &Shared, w: &Window, messages: u64, cutoff: Instant) {
+    let received = shared.received[..w.clients as usize].iter().map(Cell::get);
+    let mut latency = shared.latency.borrow_mut();
+    let mut thirds = shared.thirds.borrow_mut();
+    let base_us = |t: Instant| (t - shared.base).as_micros() as u64;
+    let cutoff_us = base_us(cutoff);
+    for (j, clients) in (1..).zip(missing_from_last(received, messages)) {
+        let intended_us = base_us(w.at(w.first + messages - j));
+        let age = cutoff_us.saturating_sub(intended_us).max(1);
+        latency.saturating_record_n(age, clients);
+        let into = intended_us.saturating_sub(shared.measure_from_us.get());
+        let third = (3 * into / shared.window_us).min(2) as usize;
+        thirds[third].saturating_record_n(age, clients);
+    }
+}
+
+/// How many clients miss each message, from the last of `messages` back,
+/// given how many each received: a client missing m misses the last m.
+fn missing_from_last(received: impl Iterator<Item = u64>, messages: u64) -> Vec<u64> {
+    let mut missing: Vec<u64> = received.map(|r| messages.saturating_sub(r)).collect();
+    missing.sort_unstable();
+    let most = missing.last().copied().unwrap_or(0);
+    // The j-th last message is missed by the clients missing j or more.
+    let mut fewer = 0;
+    (1..=most)
+        .map(|j| {
+            while missing[fewer] < j {
+                fewer += 1;
+            }
+            (missing.len() - fewer) as u64
+        })
+        .collect()
 }
 
 /// Each client's read buffer. tungstenite zero-fills the free part of its read
@@ -547,6 +609,13 @@ struct Window {
     clients: u64,
 }
 
+impl Window {
+    /// When message `k` is intended.
+    fn at(&self, k: u64) -> Instant {
+        self.origin + Duration::from_secs_f64(k as f64 / self.rate)
+    }
+}
+
 /// How many messages, from the first, are intended before `t` after the origin.
 fn messages_before(t: Duration, rate: f64) -> u64 {
     (t.as_secs_f64() * rate).ceil() as u64
@@ -570,8 +639,7 @@ async fn watch(
         return;
     };
     let within = Duration::from_micros(*within_us);
-    let measured_from = w.origin + Duration::from_secs_f64(w.first as f64 / w.rate);
-    let end = w.origin + Duration::from_secs_f64(w.last as f64 / w.rate);
+    let (measured_from, end) = (w.at(w.first), w.at(w.last));
     let mut tick = tokio::time::interval(ABANDON_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_wake = Instant::now();
@@ -604,6 +672,17 @@ async fn watch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_clients_missing_deliveries_are_its_last_messages() {
+        // Of 10 messages: one client has all, one misses the last 3, one
+        // the last 1; a client that counted more than sent misses none.
+        let by_client = [10, 7, 9, 12];
+        assert_eq!(missing_from_last(by_client.into_iter(), 10), [2, 1, 1]);
+        assert_eq!(missing_from_last([10, 10].into_iter(), 10), [0u64; 0]);
+        assert_eq!(missing_from_last([0, 0].into_iter(), 2), [2, 2]);
+        assert_eq!(missing_from_last(std::iter::empty(), 5), [0u64; 0]);
+    }
 
     #[test]
     fn stamps_round_trip_and_foreign_messages_are_ignored() {
