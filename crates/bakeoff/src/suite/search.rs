@@ -409,7 +409,7 @@ impl Search<'_> {
                 }
                 Attempt::Judged(StepVerdict::GeneratorLimited, o, _) => {
                     generator_note = Some(format!(
-                        "the load generator could not sustain {rate:.0} {} ({}); the capacity is at least the highest rate that passed",
+                        "the load generator could not sustain {rate:.0} {} ({})",
                         cfg.unit,
                         o.generator_limited.as_deref().unwrap_or("fell behind")
                     ));
@@ -424,6 +424,7 @@ impl Search<'_> {
                 (Some(l), Some(h)) => {
                     if h / l <= 1.0 + cfg.resolution {
                         if let Some(why) = generator_note {
+                            let why = at_least(why, Some(l), "passed", cfg.unit);
                             return Ok(Bracket::GeneratorLimited { low: Some(l), why });
                         }
                         let long = self.pause_at(h).is_some();
@@ -458,6 +459,7 @@ impl Search<'_> {
                 }
                 (None, Some(h)) => {
                     if let Some(why) = generator_note.take() {
+                        let why = at_least(why, None, "passed", cfg.unit);
                         return Ok(Bracket::GeneratorLimited { low: None, why });
                     }
                     if h <= cfg.min_rps {
@@ -553,13 +555,14 @@ impl Search<'_> {
                     climb(rate, above, res, blind, passes_in_a_row)
                 }
                 Attempt::Judged(StepVerdict::GeneratorLimited, o, _) => {
+                    let why = format!(
+                        "the load generator could not hold {rate:.0} {} for a confirmation window ({})",
+                        cfg.unit,
+                        o.generator_limited.as_deref().unwrap_or("fell behind")
+                    );
                     return Ok(Err(Unconfirmed::GeneratorLimited {
                         low: held,
-                        why: format!(
-                            "the load generator could not hold {rate:.0} {} for a confirmation window ({}); the capacity is at least the highest rate that held one",
-                            cfg.unit,
-                            o.generator_limited.as_deref().unwrap_or("fell behind")
-                        ),
+                        why: at_least(why, held, "held a confirmation window", cfg.unit),
                     }));
                 }
                 Attempt::Judged(_, o, _) => {
@@ -688,6 +691,17 @@ fn climb(rate: f64, above: f64, resolution: f64, blind: bool, passes: u32) -> f6
         mid
     } else {
         mid.min(rate * (1.0 + 2.0 * resolution))
+    }
+}
+
+/// A generator-limited trial's note: why, and the lower bound it leaves, the
+/// highest rate that `did` (passed, held a confirmation window), if one did.
+fn at_least(why: String, low: Option<f64>, did: &str, unit: &str) -> String {
+    match low {
+        Some(l) => {
+            format!("{why}; the capacity is at least {l:.0} {unit}, the highest rate that {did}")
+        }
+        None => format!("{why}; no lower rate {did}, so there is no lower bound"),
     }
 }
 

@@ -487,7 +487,13 @@ async fn a_generator_that_cannot_hold_a_long_window_ends_the_trial() {
     let long = long_windows(&out);
     assert_eq!(long.len(), 1, "{:?}", out.steps);
     assert_eq!(long[0].verdict, StepVerdict::GeneratorLimited);
-    assert!(out.note.unwrap().contains("confirmation window"));
+    let note = out.note.unwrap();
+    assert!(note.contains("confirmation window"), "{note}");
+    // Nothing held one: the note says so rather than promise a bound.
+    assert!(
+        note.ends_with("no lower rate held a confirmation window, so there is no lower bound"),
+        "{note}"
+    );
 }
 
 /// A machine that stalls every long window before one held: machine-noisy,
@@ -587,7 +593,14 @@ async fn generator_limit_is_flagged_not_failed() {
     assert_eq!(out.outcome, TrialOutcome::GeneratorLimited, "{out:?}");
     let cap = out.capacity.unwrap();
     assert!((3_000.0 * 0.95..=3_000.0).contains(&cap), "{cap}");
-    assert!(out.note.unwrap().contains("generator"));
+    let note = out.note.unwrap();
+    assert!(note.contains("generator"), "{note}");
+    assert!(
+        note.ends_with(&format!(
+            "the capacity is at least {cap:.0} req/s, the highest rate that passed"
+        )),
+        "{note}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
