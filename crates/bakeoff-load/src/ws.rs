@@ -145,7 +145,6 @@ struct Shared {
     base: Instant,
     nonce: String,
     latency: RefCell<Histogram<u64>>,
-    deliveries: Cell<u64>,
     errors: RefCell<BTreeMap<String, u64>>,
     stopping: Cell<bool>,
     /// Deliveries after this instant do not count.
@@ -156,7 +155,8 @@ struct Shared {
     window_us: u64,
     /// Latency of the deliveries of each third of the window, by intended time.
     thirds: RefCell<[Histogram<u64>; 3]>,
-    /// Each client's measured deliveries by the cutoff, by its join order.
+    /// Each client's measured deliveries by the cutoff, by its join order
+    /// (their sum is the run's deliveries).
     received: Vec<Cell<u64>>,
     /// With an abandon rule: its latency, and each message's deliveries
     /// within it, by sequence number.
@@ -164,6 +164,18 @@ struct Shared {
 }
 
 impl Shared {
+    /// Measured deliveries by the cutoff, every client's.
+    fn deliveries(&self) -> u64 {
+        self.received.iter().map(Cell::get).sum()
+    }
+
+    /// The third of the measured window a message intended at `intended_us`
+    /// (µs since `base`, not before the window) belongs to.
+    fn third(&self, intended_us: u64) -> usize {
+        let into = intended_us.saturating_sub(self.measure_from_us.get());
+        (3 * into / self.window_us).min(2) as usize
+    }
+
     fn error(&self, kind: &str) {
         *self
             .errors
@@ -217,7 +229,6 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
             (start.elapsed().as_nanos() as u32) ^ std::process::id().rotate_left(13)
         ),
         latency: RefCell::new(new_histogram()),
-        deliveries: Cell::new(0),
         errors: RefCell::new(BTreeMap::new()),
         stopping: Cell::new(false),
         cutoff: Cell::new(None),
@@ -389,7 +400,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         } else {
             // Wait for the last deliveries, up to the cutoff.
             let expected = (sent + unsent + failed) * u64::from(connected);
-            while shared.deliveries.get() < expected && Instant::now() < cutoff {
+            while shared.deliveries() < expected && Instant::now() < cutoff {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(20)) => {}
                     _ = cancel.cancelled() => return Err(LoadError::Cancelled),
@@ -406,7 +417,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         censor_missing(&shared, &window, sent + unsent + failed, cutoff);
     }
 
-    let deliveries = shared.deliveries.get();
+    let deliveries = shared.deliveries();
     let missing = expected.saturating_sub(deliveries);
     let mut warnings = Vec::new();
     let mut valid = true;
@@ -485,12 +496,9 @@ async fn receive(
                     let now_us = (now - shared.base).as_micros() as u64;
                     let latency = now_us.saturating_sub(sent_us).max(1);
                     shared.latency.borrow_mut().saturating_record(latency);
-                    shared.deliveries.set(shared.deliveries.get() + 1);
                     let mine = &shared.received[client];
                     mine.set(mine.get() + 1);
-                    let into = sent_us - shared.measure_from_us.get();
-                    let third = (3 * into / shared.window_us).min(2) as usize;
-                    shared.thirds.borrow_mut()[third].saturating_record(latency);
+                    shared.thirds.borrow_mut()[shared.third(sent_us)].saturating_record(latency);
                     if let Some((within, counts)) = &shared.on_time {
                         let mut counts = counts.borrow_mut();
                         match counts.get_mut(seq as usize) {
@@ -531,9 +539,7 @@ fn censor_missing(shared: &Shared, w: &Window, messages: u64, cutoff: Instant) {
         let intended_us = base_us(w.at(w.first + messages - j));
         let age = cutoff_us.saturating_sub(intended_us).max(1);
         latency.saturating_record_n(age, clients);
-        let into = intended_us.saturating_sub(shared.measure_from_us.get());
-        let third = (3 * into / shared.window_us).min(2) as usize;
-        thirds[third].saturating_record_n(age, clients);
+        thirds[shared.third(intended_us)].saturating_record_n(age, clients);
     }
 }
 
