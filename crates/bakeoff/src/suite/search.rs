@@ -32,8 +32,14 @@
 //!    long-window failure within the resolution above it; at most
 //!    `max_confirms` windows' worth of running time, and what the short
 //!    windows left of their budget. Short windows find the bracket cheaply; only long
-//!    windows decide the capacity. A long window the generator could not hold
-//!    ends the trial generator-limited: below it only the generator is measured.
+//!    windows decide the capacity (`confirm`). A long window the generator
+//!    could not hold ends the trial generator-limited: below it only the
+//!    generator is measured. A short window the generator could not hold
+//!    caps the bracket instead of failing it, and the highest rate that passed
+//!    below it is confirmed like any candidate: a long failure there means the
+//!    server's capacity lies below the generator's limit, and the long windows
+//!    find it; a hold with only the generator's limit above it is the
+//!    generator-limited trial's lower bound.
 //! 6. **Decided windows stop**: a search or confirmation window whose p99 is
 //!    already over the SLO (more than 1% of its planned requests, or
 //!    deliveries, over it, answered or still waiting) ends there, a failure
@@ -189,9 +195,12 @@ enum Bracket {
     },
     /// Even the lowest rate failed.
     None,
-    /// The generator could not go higher; `low` is a lower bound.
+    /// The generator could not sustain `high`: with a rate below it passed
+    /// (`low`), long windows decide whether the server or the generator
+    /// bounds it; with none, nothing is known.
     GeneratorLimited {
         low: Option<f64>,
+        high: f64,
         why: String,
     },
     /// Cut short: `low` is a lower bound.
@@ -229,6 +238,15 @@ struct Failed {
     rate: f64,
     /// How one pause may have failed it ([`Judgement::pause`]).
     pause: Option<Pause>,
+}
+
+/// A rate that held a confirmation window, the bracket above it within the
+/// resolution.
+struct Held {
+    rate: f64,
+    /// Closed by a long window that failed above it, rather than by the
+    /// bound the confirmation was given.
+    by_failure: bool,
 }
 
 /// Why the long windows ended without a capacity.
@@ -272,7 +290,7 @@ impl Search<'_> {
                 let confirmed = self.confirm(low, high, leftover).await?;
                 let steps = std::mem::take(&mut self.steps);
                 match confirmed {
-                    Ok(rate) => out(TrialOutcome::Confirmed, Some(rate), None, steps),
+                    Ok(held) => out(TrialOutcome::Confirmed, Some(held.rate), None, steps),
                     Err(Unconfirmed::Stalled(why)) => {
                         out(TrialOutcome::MachineNoisy, None, Some(why), steps)
                     }
@@ -293,10 +311,47 @@ impl Search<'_> {
                 );
                 out(outcome, None, Some(why), std::mem::take(&mut self.steps))
             }
-            Bracket::GeneratorLimited { low, why } => out(
+            // Only long windows decide, here too: a short window's pass
+            // below the generator's limit is no lower bound. Held for a
+            // confirmation window, it is one; failing one, the server's
+            // capacity lies below the generator's limit, and the long
+            // windows below find it.
+            Bracket::GeneratorLimited {
+                low: Some(low),
+                high,
+                why,
+            } => {
+                let confirmed = self.confirm(low, high, leftover).await?;
+                let steps = std::mem::take(&mut self.steps);
+                let unit = self.cfg.unit;
+                match confirmed {
+                    Ok(held) if held.by_failure => {
+                        out(TrialOutcome::Confirmed, Some(held.rate), None, steps)
+                    }
+                    Ok(Held { rate, .. }) => out(
+                        TrialOutcome::GeneratorLimited,
+                        Some(rate),
+                        Some(at_least(why, Some(rate), HELD, unit)),
+                        steps,
+                    ),
+                    Err(Unconfirmed::Stalled(w)) => {
+                        out(TrialOutcome::MachineNoisy, None, Some(w), steps)
+                    }
+                    Err(Unconfirmed::Short { low, why: w }) => out(
+                        TrialOutcome::Truncated,
+                        low,
+                        Some(format!("{why}; {w}")),
+                        steps,
+                    ),
+                    Err(Unconfirmed::GeneratorLimited { low, why: w }) => {
+                        out(TrialOutcome::GeneratorLimited, low, Some(w), steps)
+                    }
+                }
+            }
+            Bracket::GeneratorLimited { low: None, why, .. } => out(
                 TrialOutcome::GeneratorLimited,
-                low,
-                Some(why),
+                None,
+                Some(at_least(why, None, "passed", self.cfg.unit)),
                 std::mem::take(&mut self.steps),
             ),
             Bracket::Truncated { low, why } => {
@@ -362,6 +417,11 @@ impl Search<'_> {
                     // whose short windows pass and fail around its capacity):
                     // long windows decide, as for a closed one.
                     (Some(low), Some(high), None) => Bracket::Closed { low, high },
+                    (Some(low), Some(high), Some(why)) => Bracket::GeneratorLimited {
+                        low: Some(low),
+                        high,
+                        why,
+                    },
                     _ => truncated(lo, why),
                 });
             }
@@ -424,8 +484,11 @@ impl Search<'_> {
                 (Some(l), Some(h)) => {
                     if h / l <= 1.0 + cfg.resolution {
                         if let Some(why) = generator_note {
-                            let why = at_least(why, Some(l), "passed", cfg.unit);
-                            return Ok(Bracket::GeneratorLimited { low: Some(l), why });
+                            return Ok(Bracket::GeneratorLimited {
+                                low: Some(l),
+                                high: h,
+                                why,
+                            });
                         }
                         let long = self.pause_at(h).is_some();
                         let of_kind = retested.iter().filter(|r| r.1 == long).count();
@@ -459,8 +522,11 @@ impl Search<'_> {
                 }
                 (None, Some(h)) => {
                     if let Some(why) = generator_note.take() {
-                        let why = at_least(why, None, "passed", cfg.unit);
-                        return Ok(Bracket::GeneratorLimited { low: None, why });
+                        return Ok(Bracket::GeneratorLimited {
+                            low: None,
+                            high: h,
+                            why,
+                        });
                     }
                     if h <= cfg.min_rps {
                         return Ok(Bracket::None);
@@ -470,133 +536,6 @@ impl Search<'_> {
                 (None, None) => unreachable!("every judged window sets a bound"),
             };
         }
-    }
-
-    /// Hold the candidate for confirmation-length windows, and if it fails,
-    /// search below it with windows of that length, so the capacity is a rate
-    /// that held a long window with a long-window failure (or the search's
-    /// retested bound `bound`) within the resolution above it.
-    ///
-    /// Below a failure it goes to what the window measured, or takes a blind
-    /// step that grows ([`Search::step_down`]); above a pass it is one
-    /// resolution at most, since a pass after a measured estimate is usually
-    /// just below the capacity.
-    async fn confirm(
-        &mut self,
-        candidate: f64,
-        bound: f64,
-        leftover: Duration,
-    ) -> Result<Result<f64, Unconfirmed>, DriveError> {
-        let cfg = self.cfg;
-        let res = cfg.resolution;
-        let closed = |low: f64, high: f64| high / low <= 1.0 + res + 1e-9;
-        let mut rate = candidate;
-        let mut held: Option<f64> = None;
-        let mut broke: Option<f64> = None;
-        let mut fails_in_a_row = 0;
-        let mut passes_in_a_row = 0;
-        // Whether the last step down was blind (no estimate to land near).
-        let mut blind = false;
-        // The budget is `max_confirms` windows' worth of running time: an
-        // abandoned window costs only what it ran, so a failure decided early
-        // leaves room for more steps. A window starts while half of one fits.
-        let budget = (cfg.confirm * cfg.max_confirms.max(1)).as_secs_f64();
-        // Past it, what the short windows left of their budget goes to
-        // closing the bracket rather than to a truncated trial: a window
-        // starts while half of one fits in that too, and it ends (drain
-        // included) inside the search's planned time.
-        let spare = budget + leftover.as_secs_f64();
-        let first = self.steps.len();
-        let mut tries = 0;
-        loop {
-            let spent: f64 = self.steps[first..].iter().map(|s| s.duration_s).sum();
-            let fits = |budget: f64| spent + cfg.confirm.as_secs_f64() / 2.0 <= budget;
-            let within = tries < 2 * cfg.max_confirms.max(1) && (tries == 0 || fits(budget));
-            let extra = fits(spare)
-                && Instant::now() + cfg.settle + cfg.confirm + cfg.max_drain <= self.planned_end;
-            if !(within || (tries > 0 && extra)) {
-                break;
-            }
-            tries += 1;
-            let probe = Probe {
-                rate,
-                duration: cfg.confirm,
-                warmup: Warmup::Fixed(cfg.settle),
-                purpose: WindowPurpose::Confirm,
-            };
-            let next = match self.attempt(StepPhase::Confirm, probe).await? {
-                // The machine's, even after a rate held: the trial is searched
-                // again, and its cell's clean trials stand for it meanwhile
-                // (a truncated "lower bound" would keep the cell out).
-                Attempt::Stalled(why) => {
-                    let why = match held {
-                        Some(h) => {
-                            format!("{why}; a confirmation window had held {h:.0} {}", cfg.unit)
-                        }
-                        None => why,
-                    };
-                    return Ok(Err(Unconfirmed::Stalled(why)));
-                }
-                Attempt::OutOfTime(why) => {
-                    let why = match held {
-                        Some(h) => format!("{why}; the capacity is at least {h:.0} {}, which held a confirmation window", cfg.unit),
-                        None => why,
-                    };
-                    return Ok(Err(Unconfirmed::Short { low: held, why }));
-                }
-                Attempt::Judged(StepVerdict::Pass, ..) => {
-                    fails_in_a_row = 0;
-                    passes_in_a_row += 1;
-                    held = Some(rate);
-                    let above = broke.unwrap_or(bound);
-                    if closed(rate, above) {
-                        return Ok(Ok(rate));
-                    }
-                    climb(rate, above, res, blind, passes_in_a_row)
-                }
-                Attempt::Judged(StepVerdict::GeneratorLimited, o, _) => {
-                    let why = format!(
-                        "the load generator could not hold {rate:.0} {} for a confirmation window ({})",
-                        cfg.unit,
-                        o.generator_limited.as_deref().unwrap_or("fell behind")
-                    );
-                    return Ok(Err(Unconfirmed::GeneratorLimited {
-                        low: held,
-                        why: at_least(why, held, "held a confirmation window", cfg.unit),
-                    }));
-                }
-                Attempt::Judged(_, o, _) => {
-                    passes_in_a_row = 0;
-                    broke = Some(rate);
-                    match held {
-                        Some(h) if closed(h, rate) => return Ok(Ok(h)),
-                        Some(h) => (h * rate).sqrt(),
-                        None => {
-                            let (next, estimated) = self.step_down(rate, &o, fails_in_a_row);
-                            blind = !estimated;
-                            fails_in_a_row += 1;
-                            next
-                        }
-                    }
-                }
-            };
-            if next < cfg.min_rps {
-                break;
-            }
-            rate = next;
-        }
-        let why = match (held, broke) {
-            (Some(h), Some(b)) => format!(
-                "{tries} confirmation windows left {h:.0}–{b:.0} {} wider than the {:.0}% resolution; the capacity is at least {h:.0}",
-                cfg.unit,
-                res * 100.0
-            ),
-            _ => format!(
-                "no confirmation window passed ({tries} tried, from {candidate:.0} {} down)",
-                cfg.unit
-            ),
-        };
-        Ok(Err(Unconfirmed::Short { low: held, why }))
     }
 
     /// How one pause may have failed every window that failed at `rate` (a
@@ -678,22 +617,6 @@ impl Search<'_> {
     }
 }
 
-/// The next confirmation rate above `rate`, which held a long window, below
-/// `above`, which failed one (or the search's bound), the `passes`-th pass in
-/// a row. After a step that landed on an estimate the pass is usually just
-/// below the capacity, unless the failure above was a dip: two resolutions at
-/// most. A second pass in a row says the estimate was low (a dip during the
-/// failed window, an error burst read as a fast-growing queue), and a blind
-/// step knows nothing: bisect.
-fn climb(rate: f64, above: f64, resolution: f64, blind: bool, passes: u32) -> f64 {
-    let mid = (rate * above).sqrt();
-    if blind || passes >= 2 {
-        mid
-    } else {
-        mid.min(rate * (1.0 + 2.0 * resolution))
-    }
-}
-
 /// A generator-limited trial's note: why, and the lower bound it leaves, the
 /// highest rate that `did` (passed, held a confirmation window), if one did.
 fn at_least(why: String, low: Option<f64>, did: &str, unit: &str) -> String {
@@ -705,15 +628,21 @@ fn at_least(why: String, low: Option<f64>, did: &str, unit: &str) -> String {
     }
 }
 
+/// What a generator-limited trial's lower bound did.
+const HELD: &str = "held a confirmation window";
+
 fn truncated(low: Option<f64>, why: String) -> Bracket {
     Bracket::Truncated { low, why }
 }
 
 mod config;
+mod confirm;
 mod nothing_passed;
 mod step_down;
 mod timing;
 pub use config::SearchConfig;
+#[cfg(test)]
+use confirm::climb;
 use nothing_passed::{failing_when_cut_short, nothing_passed};
 pub use nothing_passed::{is_failing, FAILING_ERROR_RATE};
 #[cfg(test)]

@@ -586,6 +586,8 @@ async fn errors_fail_a_window() {
     check(&out, 500.0, 16);
 }
 
+/// A server faster than the generator: flagged, not failed, and its lower
+/// bound is a rate that held a confirmation window.
 #[tokio::test(start_paused = true)]
 async fn generator_limit_is_flagged_not_failed() {
     let model = ServerModel::knee(1e9).with_generator_limit(3_000.0);
@@ -593,13 +595,55 @@ async fn generator_limit_is_flagged_not_failed() {
     assert_eq!(out.outcome, TrialOutcome::GeneratorLimited, "{out:?}");
     let cap = out.capacity.unwrap();
     assert!((3_000.0 * 0.95..=3_000.0).contains(&cap), "{cap}");
+    let held = long_windows(&out);
+    assert!(
+        held.iter()
+            .any(|s| s.verdict == StepVerdict::Pass && s.target_rps == cap),
+        "the bound held a long window: {:?}",
+        out.steps
+    );
     let note = out.note.unwrap();
     assert!(note.contains("generator"), "{note}");
     assert!(
         note.ends_with(&format!(
-            "the capacity is at least {cap:.0} req/s, the highest rate that passed"
+            "the capacity is at least {cap:.0} req/s, the highest rate that held a confirmation window"
         )),
         "{note}"
+    );
+}
+
+/// Short windows pass up to the generator's limit, but the server holds
+/// only 2,500 req/s for a long window: a short window's pass is no lower
+/// bound, and the long windows find the server's capacity below the
+/// generator's limit, a confirmed one. (Before, the trial ended
+/// generator-limited "at least" the short windows' 2,900 req/s.)
+#[tokio::test(start_paused = true)]
+async fn a_server_that_fails_a_long_window_below_the_generators_limit_is_measured() {
+    let c = cfg(Workload::Json);
+    let model = ServerModel::knee(5_000.0)
+        .with_fade(1.0, 0.5)
+        .with_generator_limit(3_000.0);
+    let out = search(model, &c).await;
+    assert!(
+        out.steps
+            .iter()
+            .any(|s| s.verdict == StepVerdict::GeneratorLimited),
+        "the short windows met the generator's limit: {:?}",
+        out.steps
+    );
+    assert_eq!(out.outcome, TrialOutcome::Confirmed, "{:?}", out.steps);
+    let cap = out.capacity.unwrap();
+    assert!(
+        (2_500.0 / (1.0 + c.resolution) / 1.05..=2_500.0 * 1.02).contains(&cap),
+        "{cap}: {:?}",
+        out.steps
+    );
+    assert!(
+        long_windows(&out)
+            .iter()
+            .any(|s| s.verdict == StepVerdict::Fail && s.target_rps > cap),
+        "a long window failed above it: {:?}",
+        out.steps
     );
 }
 
