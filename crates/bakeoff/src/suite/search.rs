@@ -477,6 +477,10 @@ impl Search<'_> {
                 }
                 Attempt::Judged(_, _, pause) => {
                     self.fails.push(Failed { rate, pause });
+                    if hi.is_none_or(|h| rate <= h) {
+                        // The server's failure bounds the bracket now, not the generator.
+                        generator_note = None;
+                    }
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
             }

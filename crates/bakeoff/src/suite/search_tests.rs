@@ -612,6 +612,30 @@ async fn generator_limit_is_flagged_not_failed() {
     );
 }
 
+/// The generator's limit caps the ramp, but the server fails below it: the
+/// bracket is the server's, and the trial a confirmed capacity, not a
+/// generator-limited lower bound.
+#[tokio::test(start_paused = true)]
+async fn a_server_failure_below_the_generators_limit_bounds_the_bracket() {
+    let c = cfg(Workload::Json);
+    let model = ServerModel::knee(2_000.0).with_generator_limit(3_000.0);
+    let out = search(model, &c).await;
+    assert!(
+        out.steps
+            .iter()
+            .any(|s| s.verdict == StepVerdict::GeneratorLimited),
+        "the ramp met the generator's limit: {:?}",
+        out.steps
+    );
+    assert_eq!(out.outcome, TrialOutcome::Confirmed, "{:?}", out.steps);
+    check_between(
+        &out,
+        2_000.0 / (1.0 + c.resolution) / 1.02,
+        2_000.0 * 1.02,
+        20,
+    );
+}
+
 /// Short windows pass up to the generator's limit, but the server holds
 /// only 2,500 req/s for a long window: a short window's pass is no lower
 /// bound, and the long windows find the server's capacity below the
