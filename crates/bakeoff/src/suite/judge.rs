@@ -48,6 +48,26 @@ fn steady_rise(t: &Thirds) -> bool {
     mid - first >= quarter && last - mid >= quarter
 }
 
+/// What a window's errors were, when not all of them were the server's
+/// answers: an overloaded window's errors are mostly requests (or fan-out
+/// deliveries) still unanswered at its cutoff or timed out, which "errors"
+/// alone would read as a server answering 500s.
+fn error_kinds(o: &Observed) -> String {
+    let answered = o.answered_error_rate.clamp(0.0, o.error_rate);
+    let unanswered = o.error_rate - answered;
+    if unanswered * 100.0 < 0.005 {
+        String::new()
+    } else if answered * 100.0 < 0.005 {
+        " (all unanswered by the cutoff or timed out)".into()
+    } else {
+        format!(
+            " ({:.2}% answered or refused with an error, {:.2}% unanswered by the cutoff or timed out)",
+            answered * 100.0,
+            unanswered * 100.0
+        )
+    }
+}
+
 /// Judge one window against its target and the SLO: the verdict and why.
 /// `unit` is what the rate counts ("req/s", "msg/s").
 ///
@@ -74,9 +94,10 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64, unit: &str) -> Judgemen
     }
     if o.error_rate > MAX_ERROR_RATE {
         reasons.push(format!(
-            "{:.2}% errors > {:.1}%",
+            "{:.2}% errors > {:.1}%{}",
             o.error_rate * 100.0,
-            MAX_ERROR_RATE * 100.0
+            MAX_ERROR_RATE * 100.0,
+            error_kinds(o)
         ));
     }
     let secs = o.duration.as_secs_f64().max(1e-3);

@@ -287,6 +287,35 @@ fn a_rise_within_the_latencys_spread_is_no_shortfall() {
     assert_eq!(judge(&errors, 259.0, 100.0, "req/s").pause, None);
 }
 
+/// A window's errors say what they were when not all were the server's
+/// answers: an overloaded window's unanswered requests read as "errors"
+/// alone like a server answering 500s.
+#[test]
+fn a_windows_errors_say_which_were_unanswered() {
+    let reason = |error_rate: f64, answered_error_rate: f64| {
+        let o = Observed {
+            achieved: 100.0,
+            p99_ms: 20.0,
+            error_rate,
+            answered_error_rate,
+            duration: Duration::from_secs(1),
+            ..Observed::default()
+        };
+        let j = judge(&o, 100.0, 100.0, "req/s");
+        assert_eq!(j.verdict, StepVerdict::Fail);
+        j.reasons[0].clone()
+    };
+    assert_eq!(reason(0.05, 0.05), "5.00% errors > 0.1%");
+    assert_eq!(
+        reason(0.1265, 0.0),
+        "12.65% errors > 0.1% (all unanswered by the cutoff or timed out)"
+    );
+    assert_eq!(
+        reason(0.10, 0.03),
+        "10.00% errors > 0.1% (3.00% answered or refused with an error, 7.00% unanswered by the cutoff or timed out)"
+    );
+}
+
 /// The test: capacity noise of up to ±15% between windows and the
 /// machine stalling now and then; over many seeds the search lands within 5%
 /// of the true capacity, never more than 2% above it, in bounded windows and
