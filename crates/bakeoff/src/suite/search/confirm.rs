@@ -15,8 +15,9 @@ use super::{
 impl Search<'_> {
     /// Hold the candidate for confirmation-length windows, and if it fails,
     /// search below it with windows of that length, so the capacity is a rate
-    /// that held a long window with a long-window failure (or the search's
-    /// retested bound `bound`) within the resolution above it.
+    /// that held a long window with a long-window failure (or `bound`: the
+    /// search's retested bound, or the rate the generator could not sustain)
+    /// within the resolution above it; [`Held::by_failure`] says which.
     ///
     /// Below a failure it goes to what the window measured, or takes a blind
     /// step that grows ([`Search::step_down`]); above a pass it is one
