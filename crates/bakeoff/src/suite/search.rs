@@ -659,5 +659,8 @@ mod bounds_tests;
 #[path = "search_failing_tests.rs"]
 mod failing_tests;
 #[cfg(test)]
+#[path = "search_generator_tests.rs"]
+mod generator_tests;
+#[cfg(test)]
 #[path = "search_tests.rs"]
 mod tests;

@@ -58,7 +58,7 @@ pub(super) fn check(out: &SearchOutcome, capacity: f64, max_windows: usize) {
 }
 
 /// Confirmed at a rate in `min..=max`, in at most `max_windows` windows.
-fn check_between(out: &SearchOutcome, min: f64, max: f64, max_windows: usize) {
+pub(super) fn check_between(out: &SearchOutcome, min: f64, max: f64, max_windows: usize) {
     assert_eq!(out.outcome, TrialOutcome::Confirmed, "{out:?}");
     let got = out.capacity.expect("a confirmed capacity");
     assert!(
@@ -499,32 +499,6 @@ async fn a_server_that_wears_down_is_searched_with_long_windows() {
     }
 }
 
-/// A generator that holds short bursts but not a long window's rate ends the
-/// trial generator-limited at once: stepping down would measure the generator.
-#[tokio::test(start_paused = true)]
-async fn a_generator_that_cannot_hold_a_long_window_ends_the_trial() {
-    let c = cfg(Workload::Json);
-    let model = ServerModel::knee(1_000.0).with_generator_limit_in_long_windows(800.0, 2.0);
-    let out = search(model, &c).await;
-    assert_eq!(
-        out.outcome,
-        TrialOutcome::GeneratorLimited,
-        "{:?}",
-        out.steps
-    );
-    assert_eq!(out.capacity, None, "no long window held");
-    let long = long_windows(&out);
-    assert_eq!(long.len(), 1, "{:?}", out.steps);
-    assert_eq!(long[0].verdict, StepVerdict::GeneratorLimited);
-    let note = out.note.unwrap();
-    assert!(note.contains("confirmation window"), "{note}");
-    // Nothing held one: the note says so rather than promise a bound.
-    assert!(
-        note.ends_with("no lower rate held a confirmation window, so there is no lower bound"),
-        "{note}"
-    );
-}
-
 /// A machine that stalls every long window before one held: machine-noisy,
 /// never a truncated "lower bound" of nothing.
 #[tokio::test(start_paused = true)]
@@ -613,91 +587,6 @@ async fn errors_fail_a_window() {
     )
     .await;
     check(&out, 500.0, 16);
-}
-
-/// A server faster than the generator: flagged, not failed, and its lower
-/// bound is a rate that held a confirmation window.
-#[tokio::test(start_paused = true)]
-async fn generator_limit_is_flagged_not_failed() {
-    let model = ServerModel::knee(1e9).with_generator_limit(3_000.0);
-    let out = search(model, &cfg(Workload::Json)).await;
-    assert_eq!(out.outcome, TrialOutcome::GeneratorLimited, "{out:?}");
-    let cap = out.capacity.unwrap();
-    assert!((3_000.0 * 0.95..=3_000.0).contains(&cap), "{cap}");
-    let held = long_windows(&out);
-    assert!(
-        held.iter()
-            .any(|s| s.verdict == StepVerdict::Pass && s.target_rps == cap),
-        "the bound held a long window: {:?}",
-        out.steps
-    );
-    let note = out.note.unwrap();
-    assert!(note.contains("generator"), "{note}");
-    assert!(
-        note.ends_with(&format!(
-            "the capacity is at least {cap:.0} req/s, the highest rate that held a confirmation window"
-        )),
-        "{note}"
-    );
-}
-
-/// The generator's limit caps the ramp, but the server fails below it: the
-/// bracket is the server's, and the trial a confirmed capacity, not a
-/// generator-limited lower bound.
-#[tokio::test(start_paused = true)]
-async fn a_server_failure_below_the_generators_limit_bounds_the_bracket() {
-    let c = cfg(Workload::Json);
-    let model = ServerModel::knee(2_000.0).with_generator_limit(3_000.0);
-    let out = search(model, &c).await;
-    assert!(
-        out.steps
-            .iter()
-            .any(|s| s.verdict == StepVerdict::GeneratorLimited),
-        "the ramp met the generator's limit: {:?}",
-        out.steps
-    );
-    assert_eq!(out.outcome, TrialOutcome::Confirmed, "{:?}", out.steps);
-    check_between(
-        &out,
-        2_000.0 / (1.0 + c.resolution) / 1.02,
-        2_000.0 * 1.02,
-        20,
-    );
-}
-
-/// Short windows pass up to the generator's limit, but the server holds
-/// only 2,500 req/s for a long window: a short window's pass is no lower
-/// bound, and the long windows find the server's capacity below the
-/// generator's limit, a confirmed one. (Before, the trial ended
-/// generator-limited "at least" the short windows' 2,900 req/s.)
-#[tokio::test(start_paused = true)]
-async fn a_server_that_fails_a_long_window_below_the_generators_limit_is_measured() {
-    let c = cfg(Workload::Json);
-    let model = ServerModel::knee(5_000.0)
-        .with_fade(1.0, 0.5)
-        .with_generator_limit(3_000.0);
-    let out = search(model, &c).await;
-    assert!(
-        out.steps
-            .iter()
-            .any(|s| s.verdict == StepVerdict::GeneratorLimited),
-        "the short windows met the generator's limit: {:?}",
-        out.steps
-    );
-    assert_eq!(out.outcome, TrialOutcome::Confirmed, "{:?}", out.steps);
-    let cap = out.capacity.unwrap();
-    assert!(
-        (2_500.0 / (1.0 + c.resolution) / 1.05..=2_500.0 * 1.02).contains(&cap),
-        "{cap}: {:?}",
-        out.steps
-    );
-    assert!(
-        long_windows(&out)
-            .iter()
-            .any(|s| s.verdict == StepVerdict::Fail && s.target_rps > cap),
-        "a long window failed above it: {:?}",
-        out.steps
-    );
 }
 
 #[tokio::test(start_paused = true)]
