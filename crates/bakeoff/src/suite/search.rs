@@ -188,19 +188,19 @@ pub async fn search_capacity(
 
 /// Why the search part ended.
 enum Bracket {
-    /// high ÷ low ≤ 1 + resolution; confirm `low`.
+    /// high ÷ low ≤ 1 + resolution (or wider, cut short); confirm `low`.
+    /// `capped`: `high` is the rate the generator could not sustain, not a
+    /// failure of the server's.
     Closed {
         low: f64,
         high: f64,
+        capped: Option<String>,
     },
     /// Even the lowest rate failed.
     None,
-    /// The generator could not sustain `high`: with a rate below it passed
-    /// (`low`), long windows decide whether the server or the generator
-    /// bounds it; with none, nothing is known.
+    /// The generator could not sustain the lowest rate tried: nothing is
+    /// known of the server.
     GeneratorLimited {
-        low: Option<f64>,
-        high: f64,
         why: String,
     },
     /// Cut short: `low` is a lower bound.
@@ -286,18 +286,33 @@ impl Search<'_> {
             steal_tolerated: 0,
         };
         let mut outcome = match bracket {
-            Bracket::Closed { low, high } => {
+            // Only long windows decide, at the generator's limit too: a
+            // short window's pass below it is no lower bound. Held for a
+            // confirmation window, it is one; failing one, the server's
+            // capacity lies below the generator's limit, and the long
+            // windows below find it.
+            Bracket::Closed { low, high, capped } => {
                 let confirmed = self.confirm(low, high, leftover).await?;
                 let steps = std::mem::take(&mut self.steps);
-                match confirmed {
-                    Ok(held) => out(TrialOutcome::Confirmed, Some(held.rate), None, steps),
-                    Err(Unconfirmed::Stalled(why)) => {
+                match (confirmed, capped) {
+                    (Ok(held), Some(why)) if !held.by_failure => out(
+                        TrialOutcome::GeneratorLimited,
+                        Some(held.rate),
+                        Some(at_least(why, Some(held.rate), self.cfg.unit)),
+                        steps,
+                    ),
+                    (Ok(held), _) => out(TrialOutcome::Confirmed, Some(held.rate), None, steps),
+                    (Err(Unconfirmed::Stalled(why)), _) => {
                         out(TrialOutcome::MachineNoisy, None, Some(why), steps)
                     }
-                    Err(Unconfirmed::Short { low, why }) => {
+                    (Err(Unconfirmed::Short { low, why }), capped) => {
+                        let why = match capped {
+                            Some(c) => format!("{c}; {why}"),
+                            None => why,
+                        };
                         out(TrialOutcome::Truncated, low, Some(why), steps)
                     }
-                    Err(Unconfirmed::GeneratorLimited { low, why }) => {
+                    (Err(Unconfirmed::GeneratorLimited { low, why }), _) => {
                         out(TrialOutcome::GeneratorLimited, low, Some(why), steps)
                     }
                 }
@@ -311,47 +326,10 @@ impl Search<'_> {
                 );
                 out(outcome, None, Some(why), std::mem::take(&mut self.steps))
             }
-            // Only long windows decide, here too: a short window's pass
-            // below the generator's limit is no lower bound. Held for a
-            // confirmation window, it is one; failing one, the server's
-            // capacity lies below the generator's limit, and the long
-            // windows below find it.
-            Bracket::GeneratorLimited {
-                low: Some(low),
-                high,
-                why,
-            } => {
-                let confirmed = self.confirm(low, high, leftover).await?;
-                let steps = std::mem::take(&mut self.steps);
-                let unit = self.cfg.unit;
-                match confirmed {
-                    Ok(held) if held.by_failure => {
-                        out(TrialOutcome::Confirmed, Some(held.rate), None, steps)
-                    }
-                    Ok(Held { rate, .. }) => out(
-                        TrialOutcome::GeneratorLimited,
-                        Some(rate),
-                        Some(at_least(why, Some(rate), HELD, unit)),
-                        steps,
-                    ),
-                    Err(Unconfirmed::Stalled(w)) => {
-                        out(TrialOutcome::MachineNoisy, None, Some(w), steps)
-                    }
-                    Err(Unconfirmed::Short { low, why: w }) => out(
-                        TrialOutcome::Truncated,
-                        low,
-                        Some(format!("{why}; {w}")),
-                        steps,
-                    ),
-                    Err(Unconfirmed::GeneratorLimited { low, why: w }) => {
-                        out(TrialOutcome::GeneratorLimited, low, Some(w), steps)
-                    }
-                }
-            }
-            Bracket::GeneratorLimited { low: None, why, .. } => out(
+            Bracket::GeneratorLimited { why } => out(
                 TrialOutcome::GeneratorLimited,
                 None,
-                Some(at_least(why, None, "passed", self.cfg.unit)),
+                Some(at_least(why, None, self.cfg.unit)),
                 std::mem::take(&mut self.steps),
             ),
             Bracket::Truncated { low, why } => {
@@ -416,12 +394,7 @@ impl Search<'_> {
                     // A bracket, only wider than the resolution (a server
                     // whose short windows pass and fail around its capacity):
                     // long windows decide, as for a closed one.
-                    (Some(low), Some(high), None) => Bracket::Closed { low, high },
-                    (Some(low), Some(high), Some(why)) => Bracket::GeneratorLimited {
-                        low: Some(low),
-                        high,
-                        why,
-                    },
+                    (Some(low), Some(high), capped) => Bracket::Closed { low, high, capped },
                     _ => truncated(lo, why),
                 });
             }
@@ -477,28 +450,31 @@ impl Search<'_> {
                 }
                 Attempt::Judged(_, _, pause) => {
                     self.fails.push(Failed { rate, pause });
-                    if hi.is_none_or(|h| rate <= h) {
-                        // The server's failure bounds the bracket now, not the generator.
-                        generator_note = None;
-                    }
+                    // The search never goes above its upper bound: the
+                    // server's failure bounds the bracket now, not the generator.
+                    generator_note = None;
                     hi = Some(hi.map_or(rate, |h| h.min(rate)));
                 }
             }
             rate = match (lo, hi) {
                 (Some(l), Some(h)) => {
                     if h / l <= 1.0 + cfg.resolution {
-                        if let Some(why) = generator_note {
-                            return Ok(Bracket::GeneratorLimited {
-                                low: Some(l),
+                        if generator_note.is_some() {
+                            return Ok(Bracket::Closed {
+                                low: l,
                                 high: h,
-                                why,
+                                capped: generator_note,
                             });
                         }
                         let long = self.pause_at(h).is_some();
                         let of_kind = retested.iter().filter(|r| r.1 == long).count();
                         let most = if long { MAX_PAUSE_RETESTS } else { MAX_RETESTS };
                         if retested.iter().any(|r| r.0 == h) || of_kind >= most {
-                            return Ok(Bracket::Closed { low: l, high: h });
+                            return Ok(Bracket::Closed {
+                                low: l,
+                                high: h,
+                                capped: None,
+                            });
                         }
                         retested.push((h, long));
                         retesting = true;
@@ -526,11 +502,7 @@ impl Search<'_> {
                 }
                 (None, Some(h)) => {
                     if let Some(why) = generator_note.take() {
-                        return Ok(Bracket::GeneratorLimited {
-                            low: None,
-                            high: h,
-                            why,
-                        });
+                        return Ok(Bracket::GeneratorLimited { why });
                     }
                     if h <= cfg.min_rps {
                         return Ok(Bracket::None);
@@ -622,18 +594,15 @@ impl Search<'_> {
 }
 
 /// A generator-limited trial's note: why, and the lower bound it leaves, the
-/// highest rate that `did` (passed, held a confirmation window), if one did.
-fn at_least(why: String, low: Option<f64>, did: &str, unit: &str) -> String {
+/// highest rate that held a confirmation window, if one did.
+fn at_least(why: String, low: Option<f64>, unit: &str) -> String {
     match low {
-        Some(l) => {
-            format!("{why}; the capacity is at least {l:.0} {unit}, the highest rate that {did}")
-        }
-        None => format!("{why}; no lower rate {did}, so there is no lower bound"),
+        Some(l) => format!(
+            "{why}; the capacity is at least {l:.0} {unit}, the highest rate that held a confirmation window"
+        ),
+        None => format!("{why}; no lower rate held a confirmation window, so there is no lower bound"),
     }
 }
-
-/// What a generator-limited trial's lower bound did.
-const HELD: &str = "held a confirmation window";
 
 fn truncated(low: Option<f64>, why: String) -> Bracket {
     Bracket::Truncated { low, why }

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::{
     at_least, Attempt, DriveError, Held, Probe, Search, StepPhase, StepVerdict, Unconfirmed,
-    Warmup, WindowPurpose, HELD,
+    Warmup, WindowPurpose,
 };
 
 impl Search<'_> {
@@ -107,7 +107,7 @@ impl Search<'_> {
                     );
                     return Ok(Err(Unconfirmed::GeneratorLimited {
                         low: held,
-                        why: at_least(why, held, HELD, cfg.unit),
+                        why: at_least(why, held, cfg.unit),
                     }));
                 }
                 Attempt::Judged(_, o, _) => {
