@@ -551,7 +551,7 @@ fn choose_lockfile(
         None => (
             m.setup.lockfile.clone(),
             Some(format!(
-                "dependencies installed from {}: setup.lockfiles lists no lockfile for Python {} (it has {})",
+                "dependencies installed from {}, the default lockfile (setup.lockfile), for Python {}: setup.lockfiles has others only for {}",
                 fallback.display(),
                 minor.as_deref().unwrap_or(runtime_version),
                 locks.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -731,7 +731,7 @@ mod tests {
         let note = note.unwrap();
         assert!(
             note.contains(&format!("from {}", base.display()))
-                && note.contains("no lockfile for Python 3.10 (it has 3.12)"),
+                && note.contains("the default lockfile (setup.lockfile), for Python 3.10: setup.lockfiles has others only for 3.12"),
             "{note}"
         );
     }
