@@ -15,7 +15,7 @@ use bakeoff::suite::live::{voiding_steal, worst_steal, EngineDriver, StealLimit,
 use bakeoff::suite::search::{search_capacity, SearchConfig, SearchOutcome, Windows};
 use bakeoff::suite::windows::{HttpWindows, WsWindows};
 use bakeoff::suite::Warmup;
-use bakeoff::workload::Workload;
+use bakeoff::workload::{RateUnit, Workload};
 use bakeoff_load::testkit::{FixedServiceRoom, FixedServiceServer};
 use bakeoff_load::LoadConfig;
 use tokio_util::sync::CancellationToken;
@@ -126,7 +126,7 @@ fn config(start: f64) -> SearchConfig {
         max_confirms: 3,
         max_drain: Duration::from_secs(2),
         deadline: None,
-        unit: "req/s",
+        unit: RateUnit::Requests,
     }
 }
 
@@ -260,7 +260,7 @@ async fn fan_out_capacity_lies_within_a_known_rooms_ceiling() {
         min_deliveries: 1_000,
     };
     let c = SearchConfig {
-        unit: "msg/s",
+        unit: RateUnit::Messages,
         ..config(50.0)
     };
     let Some(out) = clean_search(&windows, &c, generator).await else {
@@ -381,7 +381,7 @@ async fn a_generator_stopped_near_the_capacity_stalls_the_window_not_fails_it() 
     stopper.wait().expect("stopper");
     let Judgement {
         verdict, reasons, ..
-    } = judge(&o, rate, 100.0, "req/s");
+    } = judge(&o, rate, 100.0, RateUnit::Requests);
     assert_eq!(verdict, StepVerdict::Stalled, "{reasons:?}: {o:#?}");
     // The late sends stall it, unless the hypervisor's steal did first.
     let why = o.stalled.unwrap_or_default();

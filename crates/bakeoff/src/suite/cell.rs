@@ -11,7 +11,7 @@ use crate::model::{
     Cell, CellStatus, EqualLoad, Flag, Startup, StepPhase, StepVerdict, Trial, TrialOutcome,
     WsPoint,
 };
-use crate::workload::Workload;
+use crate::workload::{RateUnit, Workload};
 
 #[derive(Debug, Default)]
 pub(super) struct CellState {
@@ -186,7 +186,7 @@ impl CellState {
 
     /// Flag and explain the trials that are not samples, one line per
     /// outcome; `unit` is what the workload's rate counts.
-    fn flag_unsampled_trials(&mut self, unit: &str) {
+    fn flag_unsampled_trials(&mut self, unit: RateUnit) {
         let total = self.trials.len();
         // A machine-noisy trial is the machine's: the clean trials stand for
         // the cell unless a lower bound or a failing server keeps it out

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::search::{is_failing, Observed, MAX_ERROR_RATE, MIN_ACHIEVED_RATIO};
 use crate::model::StepVerdict;
+use crate::workload::RateUnit;
 
 /// One window's verdict, why, and whether only a short window's edge may have
 /// failed it.
@@ -49,33 +50,42 @@ fn steady_rise(t: &Thirds) -> bool {
 }
 
 /// What a window's errors were, when not all of them were the server's
-/// answers: an overloaded window's errors are mostly requests (or fan-out
-/// deliveries) still unanswered at its cutoff or timed out, which "errors"
-/// alone would read as a server answering 500s.
-fn error_kinds(o: &Observed) -> String {
+/// answers: an overloaded window's errors are mostly requests still
+/// unanswered at its cutoff or timed out, or fan-out deliveries missing at it,
+/// which "errors" alone would read as a server answering 500s. A fan-out
+/// window's error share is the larger of its refused clients' and its missing
+/// deliveries' (they do not add up).
+fn error_kinds(o: &Observed, unit: RateUnit) -> String {
     let answered = o.answered_error_rate.clamp(0.0, o.error_rate);
     let unanswered = o.error_rate - answered;
-    if unanswered * 100.0 < 0.005 {
-        String::new()
-    } else if answered * 100.0 < 0.005 {
-        " (all unanswered by the cutoff or timed out)".into()
-    } else {
-        format!(
+    let some = |share: f64| share * 100.0 >= 0.005;
+    match (unit, some(answered), some(unanswered)) {
+        (RateUnit::Requests, _, false) => String::new(),
+        (RateUnit::Requests, false, true) => " (all unanswered by the cutoff or timed out)".into(),
+        (RateUnit::Requests, true, true) => format!(
             " ({:.2}% answered or refused with an error, {:.2}% unanswered by the cutoff or timed out)",
             answered * 100.0,
             unanswered * 100.0
-        )
+        ),
+        (RateUnit::Messages, false, false) => String::new(),
+        (RateUnit::Messages, true, false) => " (clients the server refused)".into(),
+        (RateUnit::Messages, false, true) => " (deliveries missing at the cutoff)".into(),
+        (RateUnit::Messages, true, true) => format!(
+            " ({:.2}% of the clients refused, {:.2}% of the deliveries missing at the cutoff)",
+            answered * 100.0,
+            o.error_rate * 100.0
+        ),
     }
 }
 
 /// Judge one window against its target and the SLO: the verdict and why.
-/// `unit` is what the rate counts ("req/s", "msg/s").
+/// `unit` is what the rate counts.
 ///
 /// A window the machine stalled, or the generator limited, says nothing about
 /// the server, unless the server answered most of it with errors (statuses,
 /// resets, refusals: [`is_failing`]): late or bunched sends slow a server, they
 /// do not make it answer 500, so such a window fails as the server's.
-pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64, unit: &str) -> Judgement {
+pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64, unit: RateUnit) -> Judgement {
     let failing = is_failing(o.answered_error_rate);
     let not_the_servers = |verdict, why: &String| Judgement {
         verdict,
@@ -97,7 +107,7 @@ pub fn judge(o: &Observed, target: f64, slo_p99_ms: f64, unit: &str) -> Judgemen
             "{:.2}% errors > {:.1}%{}",
             o.error_rate * 100.0,
             MAX_ERROR_RATE * 100.0,
-            error_kinds(o)
+            error_kinds(o, unit)
         ));
     }
     let secs = o.duration.as_secs_f64().max(1e-3);

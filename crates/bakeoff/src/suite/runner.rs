@@ -30,7 +30,7 @@ use super::{
     WindowPurpose, WindowSpec, WsSpec,
 };
 use crate::model::{Cell, EqualLoad, Flag, SearchStep, StepVerdict, Trial, TrialOutcome, WsPoint};
-use crate::workload::Workload;
+use crate::workload::{RateUnit, Workload};
 
 mod final_windows;
 
@@ -103,8 +103,8 @@ pub struct Progress {
     pub cell: String,
     pub phase: ProgressPhase,
     pub rate: Option<f64>,
-    /// What `rate` counts ("req/s", or "msg/s" for ws).
-    pub unit: &'static str,
+    /// What `rate` counts.
+    pub unit: RateUnit,
     pub p99_ms: Option<f64>,
     /// Launches done / all launches.
     pub done: f64,
@@ -330,7 +330,7 @@ impl PlanExecution<'_> {
             cell: what.to_string(),
             phase,
             rate: rate.map(|(r, _)| r),
-            unit: rate.map_or("req/s", |(_, w)| w.rate_unit()),
+            unit: rate.map_or(RateUnit::Requests, |(_, w)| w.rate_unit()),
             p99_ms: p99,
             done,
             eta,

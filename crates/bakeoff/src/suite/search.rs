@@ -69,6 +69,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{DriveError, Warmup, WindowPurpose};
 use crate::model::{SearchStep, StepPhase, StepVerdict, TrialOutcome};
+use crate::workload::RateUnit;
 
 pub use super::judge::{backlog_grew, judge, Judgement, Pause, Thirds};
 
@@ -595,7 +596,7 @@ impl Search<'_> {
 
 /// A generator-limited trial's note: why, and the lower bound it leaves, the
 /// highest rate that held a confirmation window, if one did.
-fn at_least(why: String, low: Option<f64>, unit: &str) -> String {
+fn at_least(why: String, low: Option<f64>, unit: RateUnit) -> String {
     match low {
         Some(l) => format!(
             "{why}; the capacity is at least {l:.0} {unit}, the highest rate that held a confirmation window"

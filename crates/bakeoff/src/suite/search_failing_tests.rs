@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::tests::{cfg, search};
 use super::*;
 use crate::suite::fakes::ServerModel;
-use crate::workload::Workload;
+use crate::workload::{RateUnit, Workload};
 
 #[tokio::test(start_paused = true)]
 async fn a_server_that_never_meets_the_slo_has_no_capacity() {
@@ -137,7 +137,7 @@ fn nothing_passed_tells_a_failing_server_from_a_slow_one() {
         step(50.0, 1.0, &["100.00% errors > 0.1%"]),
         step(1.0, 1.0, &["100.00% errors > 0.1%"]),
     ];
-    let (outcome, why) = nothing_passed(&failing, &[1.0, 1.0], 1.0, "req/s");
+    let (outcome, why) = nothing_passed(&failing, &[1.0, 1.0], 1.0, RateUnit::Requests);
     assert_eq!(outcome, TrialOutcome::Failing);
     assert!(
         why.starts_with(
@@ -146,16 +146,22 @@ fn nothing_passed_tells_a_failing_server_from_a_slow_one() {
         "{why}"
     );
     assert!(why.contains("failing, not slow"), "{why}");
+    // A room's answered errors are the clients it refused.
+    let (_, why) = nothing_passed(&failing, &[1.0, 1.0], 1.0, RateUnit::Messages);
+    assert!(
+        why.starts_with("refused 100% of its clients even at 1.0 msg/s"),
+        "{why}"
+    );
     // The rule is the lowest failed window's: answered errors at 50% are
     // failing, just under are not.
     let one = [step(1.0, FAILING_ERROR_RATE, &[])];
     assert_eq!(
-        nothing_passed(&one, &[FAILING_ERROR_RATE], 1.0, "req/s").0,
+        nothing_passed(&one, &[FAILING_ERROR_RATE], 1.0, RateUnit::Requests).0,
         TrialOutcome::Failing
     );
     let two = [step(1.0, 0.49, &[]), step(4.0, 1.0, &[])];
     assert_eq!(
-        nothing_passed(&two, &[0.49, 1.0], 1.0, "req/s").0,
+        nothing_passed(&two, &[0.49, 1.0], 1.0, RateUnit::Requests).0,
         TrialOutcome::NoCapacity
     );
     // 90% errors, all of them requests unanswered at an early stop: slow.
@@ -164,19 +170,19 @@ fn nothing_passed_tells_a_failing_server_from_a_slow_one() {
         0.9,
         &["90.00% errors > 0.1%", "p99 2000.0 ms > 100 ms"],
     )];
-    let (outcome, why) = nothing_passed(&stopped, &[0.0], 1.0, "req/s");
+    let (outcome, why) = nothing_passed(&stopped, &[0.0], 1.0, RateUnit::Requests);
     assert_eq!(outcome, TrialOutcome::NoCapacity, "{why}");
     assert!(why.starts_with("fails the SLO even at 1.0 req/s"), "{why}");
     let slow = [step(1.0, 0.0, &["p99 180.0 ms > 100 ms"])];
     assert_eq!(
-        nothing_passed(&slow, &[0.0], 1.0, "req/s"),
+        nothing_passed(&slow, &[0.0], 1.0, RateUnit::Requests),
         (
             TrialOutcome::NoCapacity,
             "fails the SLO even at 1.0 req/s (p99 180.0 ms > 100 ms)".to_string()
         )
     );
     assert_eq!(
-        nothing_passed(&[], &[], 1.0, "req/s"),
+        nothing_passed(&[], &[], 1.0, RateUnit::Requests),
         (
             TrialOutcome::NoCapacity,
             "fails the SLO even at 1.0 req/s".to_string()

@@ -4,7 +4,7 @@ use super::*;
 use crate::suite::fakes::{FakeDriver, ServerModel};
 use crate::suite::plan::Plan;
 use crate::suite::windows::HttpWindows;
-use crate::workload::Workload;
+use crate::workload::{RateUnit, Workload};
 
 pub(super) fn cfg(workload: Workload) -> SearchConfig {
     SearchConfig {
@@ -172,14 +172,14 @@ async fn a_growing_backlog_fails_a_window_the_p99_would_pass() {
     let o = crate::suite::windows::observed(&r);
     let Judgement {
         verdict, reasons, ..
-    } = judge(&o, 1_040.0, 100.0, "req/s");
+    } = judge(&o, 1_040.0, 100.0, RateUnit::Requests);
     assert_eq!(verdict, StepVerdict::Fail, "{o:?}");
     assert!(reasons[0].contains("backlog grew"), "{reasons:?}");
     // and a flat one passes
     let mut model = ServerModel::knee(1_000.0);
     let o = crate::suite::windows::observed(&model.window(960.0, 0.2, 1.0, 0.2));
     assert_eq!(
-        judge(&o, 960.0, 100.0, "req/s").verdict,
+        judge(&o, 960.0, 100.0, RateUnit::Requests).verdict,
         StepVerdict::Pass,
         "{o:?}"
     );
@@ -239,18 +239,18 @@ fn a_rise_within_the_latencys_spread_is_no_shortfall() {
     };
     // 252 of 259 req/s: 7 answers, 27 ms of a 259 req/s stream.
     assert_eq!(
-        judge(&o(252.0, 28.0), 259.0, 100.0, "req/s").verdict,
+        judge(&o(252.0, 28.0), 259.0, 100.0, RateUnit::Requests).verdict,
         StepVerdict::Pass
     );
     // With no spread, the same shortfall fails, and so does the rise itself.
     let Judgement {
         verdict, reasons, ..
-    } = judge(&o(248.0, 0.0), 259.0, 100.0, "req/s");
+    } = judge(&o(248.0, 0.0), 259.0, 100.0, RateUnit::Requests);
     assert_eq!(verdict, StepVerdict::Fail);
     assert!(reasons[0].contains("achieved 248 of 259"), "{reasons:?}");
     assert!(reasons[1].contains("backlog grew"), "{reasons:?}");
     // A shortfall past what the spread explains fails.
-    let j = judge(&o(235.0, 28.0), 259.0, 100.0, "req/s");
+    let j = judge(&o(235.0, 28.0), 259.0, 100.0, RateUnit::Requests);
     assert_eq!(j.verdict, StepVerdict::Fail);
     // On that rule alone: it fell 24 answers, 71 ms of the stream, short.
     let Some(Pause::Shortfall(s)) = j.pause else {
@@ -258,7 +258,10 @@ fn a_rise_within_the_latencys_spread_is_no_shortfall() {
     };
     assert!((s - (1.0 - 235.0 / 259.0) * 0.77).abs() < 1e-9, "{s}");
     // With a backlog that grew third by third too, it is an overload's.
-    assert_eq!(judge(&o(248.0, 0.0), 259.0, 100.0, "req/s").pause, None);
+    assert_eq!(
+        judge(&o(248.0, 0.0), 259.0, 100.0, RateUnit::Requests).pause,
+        None
+    );
     // One that grew in one jump (p99 within the SLO, no errors) may have been
     // a pause late in the window: a backlog's.
     let jump = Observed {
@@ -268,7 +271,7 @@ fn a_rise_within_the_latencys_spread_is_no_shortfall() {
         }),
         ..o(248.0, 0.0)
     };
-    let j = judge(&jump, 259.0, 100.0, "req/s");
+    let j = judge(&jump, 259.0, 100.0, RateUnit::Requests);
     assert!(
         j.reasons.iter().any(|r| r.contains("backlog grew")),
         "{j:?}"
@@ -279,12 +282,12 @@ fn a_rise_within_the_latencys_spread_is_no_shortfall() {
         p99_ms: 120.0,
         ..jump
     };
-    assert_eq!(judge(&over, 259.0, 100.0, "req/s").pause, None);
+    assert_eq!(judge(&over, 259.0, 100.0, RateUnit::Requests).pause, None);
     let errors = Observed {
         error_rate: 0.01,
         ..o(235.0, 28.0)
     };
-    assert_eq!(judge(&errors, 259.0, 100.0, "req/s").pause, None);
+    assert_eq!(judge(&errors, 259.0, 100.0, RateUnit::Requests).pause, None);
 }
 
 /// A window's errors say what they were when not all were the server's
@@ -301,7 +304,7 @@ fn a_windows_errors_say_which_were_unanswered() {
             duration: Duration::from_secs(1),
             ..Observed::default()
         };
-        let j = judge(&o, 100.0, 100.0, "req/s");
+        let j = judge(&o, 100.0, 100.0, RateUnit::Requests);
         assert_eq!(j.verdict, StepVerdict::Fail);
         j.reasons[0].clone()
     };

@@ -159,6 +159,7 @@ mod tests {
     use crate::model::StepVerdict;
     use crate::suite::search::{judge, Judgement, Thirds};
     use crate::suite::{WindowPurpose, WsAbandoned};
+    use crate::workload::RateUnit;
 
     fn spec() -> WsSpec {
         WsSpec {
@@ -202,7 +203,7 @@ mod tests {
                 trend: Some(trend),
                 ..delivered(2_500, 25_000)
             };
-            judge(&ws_observed(&r, &spec()), 500.0, 100.0, "msg/s")
+            judge(&ws_observed(&r, &spec()), 500.0, 100.0, RateUnit::Messages)
         };
         assert_eq!(judged(flat).verdict, StepVerdict::Pass);
         let Judgement {
@@ -235,7 +236,7 @@ mod tests {
         assert_eq!(o.outstanding, 100);
         let Judgement {
             verdict, reasons, ..
-        } = judge(&o, 500.0, 100.0, "msg/s");
+        } = judge(&o, 500.0, 100.0, RateUnit::Messages);
         assert_eq!(verdict, StepVerdict::Fail);
         assert!(
             reasons
@@ -248,6 +249,46 @@ mod tests {
         assert_eq!(
             (full.outstanding, full.duration),
             (0, Duration::from_secs(5))
+        );
+    }
+
+    /// A fan-out window's errors say what they were in a room's words:
+    /// deliveries missing at the cutoff, clients the server refused, or
+    /// both (the error share is the larger of the two, which do not add up).
+    #[test]
+    fn a_fan_out_windows_errors_say_what_went_missing() {
+        let errors = |r: &WsResult| {
+            let j = judge(&ws_observed(r, &spec()), 500.0, 100.0, RateUnit::Messages);
+            assert_eq!(j.verdict, StepVerdict::Fail);
+            j.reasons
+                .into_iter()
+                .find(|r| r.contains("errors"))
+                .expect("an errors reason")
+        };
+        // 5% of 25,000 deliveries missing, every client joined.
+        assert_eq!(
+            errors(&delivered(2_500, 23_750)),
+            "5.00% errors > 0.1% (deliveries missing at the cutoff)"
+        );
+        // Two of ten clients refused; the eight joined got everything.
+        let refused = WsResult {
+            connected: 8,
+            expected_deliveries: 20_000,
+            ..delivered(2_500, 20_000)
+        };
+        assert_eq!(
+            errors(&refused),
+            "20.00% errors > 0.1% (clients the server refused)"
+        );
+        // One refused, and 30% of the nine's deliveries missing.
+        let both = WsResult {
+            connected: 9,
+            expected_deliveries: 22_500,
+            ..delivered(2_500, 15_750)
+        };
+        assert_eq!(
+            errors(&both),
+            "30.00% errors > 0.1% (10.00% of the clients refused, 30.00% of the deliveries missing at the cutoff)"
         );
     }
 }

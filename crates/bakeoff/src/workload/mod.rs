@@ -102,10 +102,10 @@ impl Workload {
     }
 
     /// What a rate of this workload counts: messages for `ws`, else requests.
-    pub fn rate_unit(&self) -> &'static str {
+    pub fn rate_unit(&self) -> RateUnit {
         match self {
-            Workload::Ws => "msg/s",
-            _ => "req/s",
+            Workload::Ws => RateUnit::Messages,
+            _ => RateUnit::Requests,
         }
     }
 
@@ -238,6 +238,30 @@ impl<'de> serde::Deserialize<'de> for Workload {
 }
 
 crate::model::open_schema!(Workload, "A workload", Workload::ALL);
+
+/// What a workload's rate counts: requests for HTTP, messages into a room
+/// (each fanned out to its clients) for `ws`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateUnit {
+    Requests,
+    Messages,
+}
+
+impl RateUnit {
+    /// "req/s" or "msg/s".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateUnit::Requests => "req/s",
+            RateUnit::Messages => "msg/s",
+        }
+    }
+}
+
+impl fmt::Display for RateUnit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[cfg(test)]
 mod tests {

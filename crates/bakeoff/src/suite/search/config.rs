@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{Pause, MIN_WINDOW_REQUESTS, STANDALONE_MIN_TIME};
 use crate::suite::plan::{Phases, Plan, Profile};
 use crate::suite::Warmup;
-use crate::workload::Workload;
+use crate::workload::{RateUnit, Workload};
 
 /// A re-test window holds what a short window fell short by as this share of
 /// itself at most (half the achieved rule's 2%).
@@ -57,8 +57,8 @@ pub struct SearchConfig {
     /// and retries included): no window starts that cannot end before it,
     /// and one still running at it is stopped. A search it ends is truncated.
     pub deadline: Option<Duration>,
-    /// What a rate counts, in notes: "req/s", or "msg/s" for ws.
-    pub unit: &'static str,
+    /// What a rate counts, in notes.
+    pub unit: RateUnit,
 }
 
 impl SearchConfig {
@@ -158,7 +158,7 @@ impl SearchConfig {
             // The server's queue drains at its own pace, whatever the scale.
             max_drain: p.max_drain,
             deadline: None,
-            unit: "req/s",
+            unit: RateUnit::Requests,
         }
     }
 

@@ -3,6 +3,7 @@
 //! sample); any other is [`TrialOutcome::NoCapacity`], a 0 sample.
 
 use crate::model::{SearchStep, StepVerdict, TrialOutcome};
+use crate::workload::RateUnit;
 
 /// A window in which the server answered at least this share of its requests
 /// with errors is a failing server's.
@@ -23,7 +24,7 @@ pub(super) fn nothing_passed(
     steps: &[SearchStep],
     answered: &[f64],
     min_rps: f64,
-    unit: &str,
+    unit: RateUnit,
 ) -> (TrialOutcome, String) {
     let lowest = with_answered(steps, answered)
         .filter(|(s, _)| s.verdict == StepVerdict::Fail)
@@ -37,8 +38,8 @@ pub(super) fn nothing_passed(
     let why = step.reasons.join("; ");
     if is_failing(answered) {
         let why = format!(
-            "answered {:.0}% of its requests with errors even at {:.1} {unit} ({why}): the server is failing, not slow; its log may say why",
-            answered * 100.0,
+            "{} even at {:.1} {unit} ({why}): the server is failing, not slow; its log may say why",
+            failed(answered, unit),
             step.target_rps
         );
         (TrialOutcome::Failing, why)
@@ -59,7 +60,7 @@ pub(super) fn nothing_passed(
 pub(super) fn failing_when_cut_short(
     steps: &[SearchStep],
     answered: &[f64],
-    unit: &str,
+    unit: RateUnit,
     stopped: &str,
 ) -> Option<String> {
     let judged: Vec<(&SearchStep, f64)> = with_answered(steps, answered)
@@ -74,10 +75,20 @@ pub(super) fn failing_when_cut_short(
         .min_by(|(a, _), (b, _)| a.target_rps.total_cmp(&b.target_rps))
         .filter(|_| failing)?;
     Some(format!(
-        "answered {:.0}% of its requests with errors at every rate tried, down to {:.1} {unit}, when {stopped}: the server is failing, not slow; its log may say why",
-        share * 100.0,
+        "{} at every rate tried, down to {:.1} {unit}, when {stopped}: the server is failing, not slow; its log may say why",
+        failed(*share, unit),
         lowest.target_rps
     ))
+}
+
+/// "answered 100% of its requests with errors", or for fan-out "refused 100%
+/// of its clients" (what [`is_failing`] reads of a room).
+fn failed(share: f64, unit: RateUnit) -> String {
+    let pct = share * 100.0;
+    match unit {
+        RateUnit::Requests => format!("answered {pct:.0}% of its requests with errors"),
+        RateUnit::Messages => format!("refused {pct:.0}% of its clients"),
+    }
 }
 
 /// Each step with its share of requests answered with errors (0 past the
