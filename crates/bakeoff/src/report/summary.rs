@@ -6,7 +6,7 @@
 use crate::database::Database;
 use crate::model::{Cell, CellStatus, Estimate, Language, Run};
 use crate::verdict::{self, Order, RatioKind};
-use crate::workload::Workload;
+use crate::workload::{RateUnit, Workload};
 
 /// What a workload's headline figure measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +31,8 @@ impl Kind {
     /// The headline metric's name and unit.
     pub fn metric(self) -> (&'static str, &'static str) {
         match self {
-            Kind::Http => ("capacity at SLO", "req/s"),
-            Kind::Ws => ("fan-out capacity", "msg/s"),
+            Kind::Http => ("capacity at SLO", RateUnit::Requests.as_str()),
+            Kind::Ws => ("fan-out capacity", RateUnit::Messages.as_str()),
             Kind::Startup => ("time to healthy", "ms"),
         }
     }
@@ -421,10 +421,13 @@ pub fn ws_p99(cell: &Cell) -> Option<(u32, f64)> {
         .map(|p| (p.clients, p.p99_ms))
 }
 
-/// Mean bytes per WebSocket connection over the measured points.
+/// Bytes per WebSocket connection at the highest client count (the point the
+/// claims compare), where the process's fixed cost is spread thinnest.
 pub fn ws_bytes_per_connection(cell: &Cell) -> Option<f64> {
-    (!cell.ws.is_empty())
-        .then(|| cell.ws.iter().map(|p| p.bytes_per_connection).sum::<f64>() / cell.ws.len() as f64)
+    cell.ws
+        .iter()
+        .max_by_key(|p| p.clients)
+        .map(|p| p.bytes_per_connection)
 }
 
 #[cfg(test)]
@@ -450,6 +453,26 @@ mod tests {
         assert!(one.decisive() && one.indicative);
         assert_eq!(one.text(), "2.00x (indicative: 1 trial)");
         assert!(Ratio::of(&est(&[1.0]), &est(&[0.0])).is_none());
+    }
+
+    /// The table's memory per connection is the claims' point, the most
+    /// clients, not a mean that a small point's fixed cost would raise.
+    #[test]
+    fn ws_memory_per_connection_is_read_at_the_most_clients() {
+        use crate::report::fixtures::build::ws_point;
+        let mut run = sample_run();
+        let cell = run
+            .cells
+            .iter_mut()
+            .find(|c| c.workload == Workload::Ws)
+            .expect("a ws cell");
+        cell.ws = vec![
+            ws_point(1_000, 10.0, 20.0, 18_000.0),
+            ws_point(100, 10.0, 7.0, 40_000.0),
+        ];
+        assert_eq!(ws_bytes_per_connection(cell), Some(18_000.0));
+        cell.ws.clear();
+        assert_eq!(ws_bytes_per_connection(cell), None);
     }
 
     #[test]

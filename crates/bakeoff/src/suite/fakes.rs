@@ -73,7 +73,11 @@ pub(super) struct World {
     pub on_database: Vec<crate::database::Database>,
     pub stops: u32,
     pub windows: Vec<WindowLog>,
-    pub ws_clients_seen: u32,
+    /// Bytes the running process holds above its 100 MB start: its
+    /// high-water mark, as a real heap keeps the pages it grew to (HTTP load
+    /// takes it to [`HTTP_HEAP`], ws clients to 10 kB each); a launch starts
+    /// at 0.
+    pub resident: u64,
     /// The drift probe's readings, one per call, in order; none: no probe.
     pub core_speeds: std::collections::VecDeque<f64>,
 }
@@ -174,6 +178,7 @@ impl Driver for FakeDriver {
             })?;
             let mut r = {
                 let mut w = self.world.lock().unwrap();
+                w.resident = w.resident.max(HTTP_HEAP);
                 let c = w.contenders.get_mut(&name).expect("entered");
                 let mut r = c.model.window_abandoning(
                     spec.rate,
@@ -219,7 +224,7 @@ impl Driver for FakeDriver {
             })?;
             let stalled = {
                 let mut w = self.world.lock().unwrap();
-                w.ws_clients_seen = spec.clients;
+                w.resident = w.resident.max(u64::from(spec.clients) * WS_CLIENT_BYTES);
                 let c = w
                     .contenders
                     .get_mut(&name_of(&spec.base_url))
@@ -323,6 +328,7 @@ impl Launcher for FakeLauncher {
             tokio::time::sleep(self.startup).await;
             let mut w = self.world.lock().unwrap();
             w.launches.push((contender.to_string(), workers));
+            w.resident = 0;
             w.with_data.push(data);
             w.on_database.push(database);
             let c = w
@@ -346,7 +352,13 @@ impl Launcher for FakeLauncher {
     }
 }
 
-/// 0.5 CPU-seconds per second sampled; 100 MB plus 10 kB per ws client seen.
+/// What HTTP load grows a fake process's heap to, and keeps.
+pub(super) const HTTP_HEAP: u64 = 5_000_000;
+/// What each ws client takes, while connected or after (see [`World::resident`]).
+const WS_CLIENT_BYTES: u64 = 10_000;
+
+/// 0.5 CPU-seconds per second sampled; memory 100 MB plus what the process
+/// holds ([`World::resident`]), its peak 1 MB over that.
 pub(super) struct FakeSampler {
     pub world: SharedWorld,
 }
@@ -358,8 +370,6 @@ struct FakeSampling {
 
 impl Sampler for FakeSampler {
     fn start(&self, _target: &ProcessSet) -> Result<Box<dyn Sampling>, SampleError> {
-        // Only the clients connected while sampling count.
-        self.world.lock().unwrap().ws_clients_seen = 0;
         Ok(Box::new(FakeSampling {
             started: tokio::time::Instant::now(),
             world: self.world.clone(),
@@ -375,8 +385,7 @@ impl Sampling for FakeSampling {
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<ResourceUsage, SampleError>> {
         async move {
             let secs = self.started.elapsed().as_secs_f64();
-            let clients = std::mem::take(&mut self.world.lock().unwrap().ws_clients_seen);
-            let mem = 100_000_000 + clients as u64 * 10_000;
+            let mem = 100_000_000 + self.world.lock().unwrap().resident;
             Ok(ResourceUsage {
                 cpu_seconds: secs * 0.5,
                 mem_peak_bytes: mem + 1_000_000,

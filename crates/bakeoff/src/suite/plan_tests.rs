@@ -110,10 +110,24 @@ fn launches_interleave_trials_then_final_then_startup() {
     assert_eq!(&names[..6], ["a", "b", "c", "b", "c", "a"]);
     assert_eq!(order[0].1, LaunchKind::Capacity { trial: 0 });
     assert_eq!(order[3].1, LaunchKind::Capacity { trial: 1 });
-    assert_eq!(&names[6..9], ["a", "b", "c"]);
-    assert!(order[6..9].iter().all(|(_, k)| *k == LaunchKind::Final));
-    // 2 capacity + 1 final launches give 3 start-up samples: no extra spawns.
-    assert_eq!(order.len(), 9);
+    assert_eq!(&names[6..12], ["a", "a", "b", "b", "c", "c"]);
+    assert!(order[6..12].iter().all(|(_, k)| *k == LaunchKind::Final));
+    // 2 capacity + 2 final launches give 4 start-up samples: no extra spawns.
+    assert_eq!(order.len(), 12);
+    // The ws points run in a fresh process, not after the equal-load windows
+    // (a heap they grew hides the memory each client takes).
+    let finals: Vec<Launch> = p
+        .launches()
+        .into_iter()
+        .filter(|l| l.kind == LaunchKind::Final)
+        .collect();
+    assert_eq!(
+        finals
+            .iter()
+            .map(|l| (l.ws, l.workloads.clone()))
+            .collect::<Vec<_>>()[..2],
+        [(true, vec![]), (false, vec![Workload::Json])]
+    );
 }
 
 #[test]

@@ -429,13 +429,33 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
                 Verdict::NotSupported,
                 format!("Python was faster or leaner: p99 {:.1} vs {:.1} ms, {:.0} vs {:.0} bytes/connection", pp.p99_ms, np.p99_ms, pp.bytes_per_connection, np.bytes_per_connection),
             ),
-            _ => (
-                Verdict::Inconclusive,
-                format!(
-                    "no clear difference: one reading each, p99 {:.1} vs {:.1} ms and {:.0} vs {:.0} bytes/connection, within the ×{:.0} that repeated readings of one cell vary by (or a reading is flagged, or lost messages disagree)",
-                    np.p99_ms, pp.p99_ms, np.bytes_per_connection, pp.bytes_per_connection, Reading::Latency.factor()
-                ),
-            ),
+            _ => {
+                // Each reading said apart: one may differ while the other does not.
+                let within = |o: Order, kind: Reading, ahead: &str| match o {
+                    Order::Overlap => format!(
+                        "no clear difference: within the ×{} that repeated readings of one cell vary by, or a reading is flagged",
+                        kind.factor()
+                    ),
+                    _ => ahead.to_string(),
+                };
+                let lost = if lossier_node {
+                    format!("; Node.js lost more messages ({} vs {})", np.missing, pp.missing)
+                } else {
+                    String::new()
+                };
+                (
+                    Verdict::Inconclusive,
+                    format!(
+                        "one reading each: p99 {:.1} vs {:.1} ms ({}); {:.0} vs {:.0} bytes/connection ({}){lost}",
+                        np.p99_ms,
+                        pp.p99_ms,
+                        within(latency, Reading::Latency, "Node.js lower"),
+                        np.bytes_per_connection,
+                        pp.bytes_per_connection,
+                        within(memory, Reading::MemoryPerConnection, "Node.js leaner"),
+                    ),
+                )
+            }
         };
     } else {
         d.reason =

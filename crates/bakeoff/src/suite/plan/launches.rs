@@ -44,8 +44,8 @@ impl Plan {
     }
 
     /// The launches in order: the capacity trials interleaved, then one final
-    /// pass per contender (equal load, ws memory), then any extra spawns the
-    /// `startup` cells need.
+    /// pass per contender (the ws points in a launch of their own, then equal
+    /// load), then any extra spawns the `startup` cells need.
     ///
     /// Order is a Latin square: trial t runs the contenders rotated by t, and
     /// each launch's workloads rotated by t plus the contender's position, so
@@ -111,39 +111,36 @@ impl Plan {
             }
         }
         for c in &self.contenders {
-            let counts = self.worker_counts(c);
-            let ws_runnable = ws && self.runnable(c, &Workload::Ws, 1, primary);
-            let mut all = counts.clone();
-            if ws_runnable && !all.contains(&1) {
-                all.insert(0, 1);
+            // The ws points in a launch of their own: their memory per
+            // connection is what a fresh process grows by to hold the
+            // clients, which a heap grown by HTTP windows hides.
+            if ws && self.runnable(c, &Workload::Ws, 1, primary) {
+                push(
+                    &mut out,
+                    Launch {
+                        ws: true,
+                        ..launch(LaunchKind::Final, c, 1, primary)
+                    },
+                );
             }
-            for workers in all {
-                let measured = counts.contains(&workers);
+            for workers in self.worker_counts(c) {
                 for &database in &self.databases {
-                    let workloads = if measured {
-                        self.launch_workloads(&http, c, workers, database)
-                    } else {
-                        Vec::new()
-                    };
                     push(
                         &mut out,
                         Launch {
-                            workloads,
-                            ws: ws_runnable && workers == 1 && database == primary,
+                            workloads: self.launch_workloads(&http, c, workers, database),
                             ..launch(LaunchKind::Final, c, workers, database)
                         },
                     );
                 }
-                if measured {
-                    push(
-                        &mut out,
-                        Launch {
-                            workloads: self.dataset_workloads(&http, c, workers),
-                            data: true,
-                            ..launch(LaunchKind::Final, c, workers, primary)
-                        },
-                    );
-                }
+                push(
+                    &mut out,
+                    Launch {
+                        workloads: self.dataset_workloads(&http, c, workers),
+                        data: true,
+                        ..launch(LaunchKind::Final, c, workers, primary)
+                    },
+                );
             }
         }
         if self.has(&Workload::Startup) {
@@ -198,10 +195,12 @@ impl Plan {
                     p.equal_warmup_max + p.step_warmup + (p.step_warmup + p.equal_window) * tries;
                 t += self.scaled(per) * launch.workloads.len() as u32;
                 if launch.ws {
-                    // Idle sample, then the window and about a second to
-                    // connect the clients, re-run while the machine stalls it.
-                    let per = p.idle_sample + (p.ws_window + Duration::from_secs(1)) * tries;
-                    t += self.scaled(per) * self.phases.ws_clients.len() as u32;
+                    // One idle sample, then per point the window and about a
+                    // second to connect the clients, re-run while the machine
+                    // stalls it.
+                    let per = (p.ws_window + Duration::from_secs(1)) * tries;
+                    t += self.scaled(p.idle_sample)
+                        + self.scaled(per) * self.phases.ws_clients.len() as u32;
                 }
             }
             LaunchKind::StartupOnly => {}

@@ -165,7 +165,13 @@ impl PlanExecution<'_> {
         Ok(())
     }
 
-    /// Memory per connection and fan-out latency at each client count.
+    /// Memory per connection and fan-out latency at each client count, in a
+    /// launch of their own (`Plan::launches`): each point's memory is what
+    /// the process grew by from its idle memory, sampled once before the
+    /// first point, to hold that many clients. A heap keeps the pages it
+    /// grew to, so neither earlier HTTP windows (node-express after its
+    /// equal-load windows: 3 bytes per connection) nor the smaller point
+    /// before may lend it room.
     pub(super) async fn ws_points(
         &mut self,
         key: &CellKey,
@@ -173,6 +179,13 @@ impl PlanExecution<'_> {
         procs: &ProcessSet,
     ) -> Result<(), DriveError> {
         let rate = self.plan.phases.ws_rate;
+        let idle = match self
+            .sampled(procs, self.plan.scaled(self.plan.phases.idle_sample))
+            .await
+        {
+            Ok(u) => u.map(|u| u.mem_mean_bytes),
+            Err(Abort::Cancelled) | Err(Abort::Sink(_)) => return Err(DriveError::Cancelled),
+        };
         for clients in self.plan.ws_clients() {
             if self.cancel.is_cancelled() {
                 return Err(DriveError::Cancelled);
@@ -183,13 +196,6 @@ impl PlanExecution<'_> {
                 Some((rate, &Workload::Ws)),
                 None,
             );
-            let idle = match self
-                .sampled(procs, self.plan.scaled(self.plan.phases.idle_sample))
-                .await
-            {
-                Ok(u) => u,
-                Err(Abort::Cancelled) | Err(Abort::Sink(_)) => return Err(DriveError::Cancelled),
-            };
             let windows = WsWindows {
                 driver: self.driver,
                 base_url: url,
@@ -223,11 +229,13 @@ impl PlanExecution<'_> {
             );
             let (r, loaded) = tries.last;
             let st = self.state(key);
-            let (idle, loaded) = match (idle, loaded) {
-                (Ok(i), Ok(l)) => (i.mem_mean_bytes, l),
+            let (idle, loaded) = match (&idle, &loaded) {
+                (Ok(i), Ok(l)) => (*i, *l),
                 (Err(e), _) | (_, Err(e)) => {
-                    st.notes
-                        .push(format!("{}; ws memory not measured", chain(&e)));
+                    let note = format!("{}; ws memory not measured", chain(e));
+                    if !st.notes.contains(&note) {
+                        st.notes.push(note);
+                    }
                     (0, 0)
                 }
             };
