@@ -85,15 +85,18 @@ for (contender, workload), by_run in sorted(cells.items()):
         row += ["-", "-"]
     print(" | ".join(row))
 # The machine's speed per run (the drift probe's median over the run, kept
-# since store schema v9): capacities move with it, so a pair whose medians
-# differ by more than a few percent measured the machine as much as the servers.
-try:
-    speeds = dict(db.execute("SELECT run_id, core_speed_json FROM environment"))
-except sqlite3.OperationalError:
-    speeds = {}
-if any(speeds.get(r) for r in runs):
+# since store schema v9; the generator's core since v10): capacities move with
+# it, so a pair whose medians differ by more than a few percent measured the
+# machine as much as the servers.
+for whose, column in (("contender", "core_speed_json"), ("generator", "generator_core_speed_json")):
+    try:
+        speeds = dict(db.execute(f"SELECT run_id, {column} FROM environment"))
+    except sqlite3.OperationalError:
+        speeds = {}
+    if not any(speeds.get(r) for r in runs):
+        continue
     print()
-    print("contender core's speed per run (drift probe, M loop iterations/s): " + "; ".join(
+    print(f"{whose} core's speed per run (drift probe, M loop iterations/s): " + "; ".join(
         f"run {r} " + (lambda s: f"median {s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f}, "
                        f"{s['readings']} readings)")(json.loads(speeds[r]))
         if speeds.get(r) else f"run {r} -" for r in runs))
@@ -101,7 +104,7 @@ if any(speeds.get(r) for r in runs):
     if len(medians) >= 2:
         apart = max(medians) / min(medians) - 1
         # bakeoff compare's caveat (report::compare::SPEED_DIFFERS).
-        print(f"the runs' machines ran {apart * 100:.0f}% apart in speed" + (
+        print(f"the runs' {whose} cores ran {apart * 100:.0f}% apart in speed" + (
             ": more than 5%, so the runs measured the machine as much as the servers; "
             "not countable toward the targets" if apart > 0.05 else " (within 5%)"))
 if cvs:

@@ -20,7 +20,7 @@ mod core_speed;
 mod flag;
 mod keys;
 mod text;
-pub use core_speed::CoreSpeed;
+pub use core_speed::{CoreSpeed, CoreSpeeds};
 pub use flag::Flag;
 pub use keys::{Endpoint, RuntimeKey};
 pub(crate) use text::open_schema;
@@ -164,6 +164,12 @@ pub struct Environment {
     /// none for runs stored before it was kept, or cut short.
     #[serde(default)]
     pub core_speed: Option<CoreSpeed>,
+    /// The generator's core's speed, read at the same moments: the generator, the
+    /// upstream and the kernel's half of the loopback traffic share it, so a
+    /// slower one lowers the fastest servers' capacities. None as above, and
+    /// when the generator is not pinned.
+    #[serde(default)]
+    pub generator_core_speed: Option<CoreSpeed>,
 }
 
 /// A contender as set up for this run: identity plus the measured footprint

@@ -418,6 +418,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     upstream.set_late_after(driver.stalled_after());
     let sampler = ProcSampler {
         probe_cpu: layout.contender.first().copied(),
+        generator_cpu: layout.generator,
         ..ProcSampler::default()
     };
     let bar = progress_bar(quiet);
@@ -455,11 +456,9 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     let finished_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let outcome = match outcome {
         Ok(o) => o,
-        Err(SuiteError::Interrupted { core_speed, .. }) => {
+        Err(SuiteError::Interrupted { core_speeds, .. }) => {
             // Its finished cells were measured on that machine too.
-            if let Some(speed) = &core_speed {
-                store.record_core_speed(run_id, speed)?;
-            }
+            store.record_core_speeds(run_id, &core_speeds)?;
             store.finish_run(run_id, RunStatus::Interrupted, &finished_at)?;
             eprintln!(
                 "run {run_id} interrupted; its finished cells are kept in {}",
@@ -472,9 +471,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             return Err(anyhow::Error::new(e).context(format!("run {run_id} failed")));
         }
     };
-    if let Some(speed) = &outcome.core_speed {
-        store.record_core_speed(run_id, speed)?;
-    }
+    store.record_core_speeds(run_id, &outcome.core_speeds)?;
     store.finish_run(run_id, RunStatus::Complete, &finished_at)?;
 
     let run = store.load_run(run_id).context("reading the run back")?;

@@ -49,6 +49,7 @@ pub fn probe_environment() -> Environment {
         runtimes: Default::default(),
         // Known at the run's end (the runner's drift-probe readings).
         core_speed: None,
+        generator_core_speed: None,
     }
 }
 

@@ -46,6 +46,9 @@ pub struct ProcSampler {
     pub interval: Duration,
     /// The contender's core, where the drift probe runs (`None`: unpinned).
     pub probe_cpu: Option<usize>,
+    /// The generator's core, which the drift probe reads too (`None`:
+    /// unpinned, not read).
+    pub generator_cpu: Option<usize>,
     /// Also sample every child of the target's pids, wherever its process
     /// group: PostgreSQL's backends each lead their own session.
     pub children: bool,
@@ -56,6 +59,7 @@ impl Default for ProcSampler {
         ProcSampler {
             interval: DEFAULT_INTERVAL,
             probe_cpu: None,
+            generator_cpu: None,
             children: false,
         }
     }
@@ -200,6 +204,10 @@ impl Sampler for ProcSampler {
 
     fn core_speed(&self) -> Option<f64> {
         speed::core_speed(self.probe_cpu).ok()
+    }
+
+    fn generator_core_speed(&self) -> Option<f64> {
+        speed::core_speed(Some(self.generator_cpu?)).ok()
     }
 }
 

@@ -65,6 +65,26 @@ impl CoreSpeed {
     }
 }
 
+/// The drift probe's summaries over a run, one per core it reads: what a run
+/// (or an interrupted one) hands to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CoreSpeeds {
+    /// The contender's core ([`Environment::core_speed`](super::Environment::core_speed)).
+    pub contender: Option<CoreSpeed>,
+    /// The generator's core ([`Environment::generator_core_speed`](super::Environment::generator_core_speed)).
+    pub generator: Option<CoreSpeed>,
+}
+
+impl CoreSpeeds {
+    /// The summaries of each core's readings.
+    pub fn of(contender: &[f64], generator: &[f64]) -> CoreSpeeds {
+        CoreSpeeds {
+            contender: CoreSpeed::of(contender),
+            generator: CoreSpeed::of(generator),
+        }
+    }
+}
+
 /// The readings a probe really took: positive and finite.
 fn real(readings: &[f64]) -> Vec<f64> {
     readings

@@ -226,7 +226,16 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
         .into_iter()
         .filter(|(_, x, y)| x != y)
         .map(|(what, x, y)| format!("{what} differs: {x} (A) vs {y} (B)"))
-        .chain(speed_caveat(ea.core_speed.as_ref(), eb.core_speed.as_ref()))
+        .chain(speed_caveat(
+            "contender",
+            ea.core_speed.as_ref(),
+            eb.core_speed.as_ref(),
+        ))
+        .chain(speed_caveat(
+            "generator",
+            ea.generator_core_speed.as_ref(),
+            eb.generator_core_speed.as_ref(),
+        ))
         .collect()
 }
 
@@ -235,14 +244,17 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
 pub const SPEED_DIFFERS: f64 = 0.05;
 
 /// The machine ran at another speed in B than in A (the drift probe's
-/// medians over each run more than [`SPEED_DIFFERS`] apart): a capacity
-/// moves with it, on the same build and the same server.
-fn speed_caveat(a: Option<&CoreSpeed>, b: Option<&CoreSpeed>) -> Option<String> {
+/// medians over each run more than [`SPEED_DIFFERS`] apart, on `whose`
+/// core): a capacity moves with it, on the same build and the same server.
+/// The generator's core counts too: the fastest servers' capacities are
+/// partly its (the generator and the kernel's half of the loopback traffic
+/// run there).
+fn speed_caveat(whose: &str, a: Option<&CoreSpeed>, b: Option<&CoreSpeed>) -> Option<String> {
     let (a, b) = (a?, b?);
     let ratio = b.median / a.median;
     ((ratio - 1.0).abs() > SPEED_DIFFERS && ratio.is_finite()).then(|| {
         format!(
-            "the contender's core ran {:.0}% {} in B (drift probe: {} in A, {} in B): capacities move with the machine, so changes of about that size may be its, not the servers'",
+            "the {whose}'s core ran {:.0}% {} in B (drift probe: {} in A, {} in B): capacities move with the machine, so changes of about that size may be its, not the servers'",
             (ratio - 1.0).abs() * 100.0,
             if ratio < 1.0 { "slower" } else { "faster" },
             a.describe(),

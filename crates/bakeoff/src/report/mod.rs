@@ -163,14 +163,30 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
     for (name, version) in &e.runtimes {
         rows.push((name.to_string(), version.clone()));
     }
-    if let Some(s) = &e.core_speed {
-        rows.push(("contender core's speed (drift probe)".into(), s.describe()));
+    for (whose, speed) in core_speeds(e) {
+        rows.push((
+            format!("{whose} core's speed (drift probe)"),
+            speed.describe(),
+        ));
     }
     rows
 }
 
-/// The machine in one line, and the contender core's speed where the run kept
-/// it: what `show` and the text report print (Markdown and HTML have
+/// Each core the drift probe read, by whose it is: the contender's, then the
+/// generator's.
+fn core_speeds(
+    e: &crate::model::Environment,
+) -> impl Iterator<Item = (&'static str, &crate::model::CoreSpeed)> {
+    [
+        ("contender", &e.core_speed),
+        ("generator", &e.generator_core_speed),
+    ]
+    .into_iter()
+    .filter_map(|(whose, s)| Some((whose, s.as_ref()?)))
+}
+
+/// The machine in one line, and each core's speed where the run kept it:
+/// what `show` and the text report print (Markdown and HTML have
 /// [`environment_rows`]).
 pub(crate) fn machine_lines(e: &crate::model::Environment) -> Vec<String> {
     let mut lines = vec![format!(
@@ -182,9 +198,11 @@ pub(crate) fn machine_lines(e: &crate::model::Environment) -> Vec<String> {
         e.kernel,
         e.pinning
     )];
-    if let Some(speed) = &e.core_speed {
+    for (whose, speed) in core_speeds(e) {
         lines.push(format!(
-            "Contender core's speed (drift probe): {}",
+            "{}{} core's speed (drift probe): {}",
+            whose[..1].to_uppercase(),
+            &whose[1..],
             speed.describe()
         ));
     }

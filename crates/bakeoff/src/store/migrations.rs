@@ -65,6 +65,11 @@ const MIGRATIONS: &[Migration] = &[
         fixup: None,
         rebuilds: false,
     },
+    Migration {
+        sql: include_str!("schema_v10.sql"),
+        fixup: None,
+        rebuilds: false,
+    },
 ];
 
 /// The schema version this binary knows.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::model::{
-    Cell, ContenderInfo, CoreSpeed, Environment, Profile, Run, RunStatus, Settings,
+    Cell, ContenderInfo, CoreSpeeds, Environment, Profile, Run, RunStatus, Settings,
 };
 use crate::workload::Workload;
 
@@ -278,9 +278,14 @@ impl Store {
         }
     }
 
-    /// Keep the drift probe's summary over the run (see [`CoreSpeed`]).
-    pub fn record_core_speed(&mut self, run_id: i64, speed: &CoreSpeed) -> Result<(), StoreError> {
-        match write::record_core_speed(&mut self.conn, run_id, speed) {
+    /// Keep the drift probe's summaries over the run, the contender's core's
+    /// and the generator's (see [`CoreSpeed`](crate::model::CoreSpeed)).
+    pub fn record_core_speeds(
+        &mut self,
+        run_id: i64,
+        speeds: &CoreSpeeds,
+    ) -> Result<(), StoreError> {
+        match write::record_core_speeds(&mut self.conn, run_id, speeds) {
             Ok(true) => Ok(()),
             Ok(false) => Err(StoreError::NoSuchRun(run_id.to_string())),
             Err(e) => Err(self.err(e)),

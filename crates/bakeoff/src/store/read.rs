@@ -197,7 +197,7 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
 fn load_environment(conn: &Connection, run_id: i64) -> rusqlite::Result<Environment> {
     conn.query_row(
         "SELECT cpu_model, cores, memory_bytes, kernel, os, bakeoff_version, git_revision,
-                pinning, runtimes_json, core_speed_json
+                pinning, runtimes_json, core_speed_json, generator_core_speed_json
          FROM environment WHERE run_id = ?1",
         [run_id],
         |r| {
@@ -213,6 +213,10 @@ fn load_environment(conn: &Connection, run_id: i64) -> rusqlite::Result<Environm
                 runtimes: from_json(&r.get::<_, String>(8)?)?,
                 core_speed: r
                     .get::<_, Option<String>>(9)?
+                    .map(|j| from_json(&j))
+                    .transpose()?,
+                generator_core_speed: r
+                    .get::<_, Option<String>>(10)?
                     .map(|j| from_json(&j))
                     .transpose()?,
             })

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use super::owner;
 use crate::model::{
-    Cell, CellStatus, ContenderInfo, CoreSpeed, Environment, EqualLoad, Percentiles, RunStatus,
+    Cell, CellStatus, ContenderInfo, CoreSpeeds, Environment, EqualLoad, Percentiles, RunStatus,
     Settings, Startup, Trial, WsPoint,
 };
 
@@ -57,8 +57,8 @@ pub(super) fn begin_run(
     tx.execute(
         "INSERT INTO environment (run_id, cpu_model, cores, memory_bytes, kernel, os,
                                   bakeoff_version, git_revision, pinning, runtimes_json,
-                                  core_speed_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                  core_speed_json, generator_core_speed_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             run_id,
             env.cpu_model,
@@ -71,6 +71,7 @@ pub(super) fn begin_run(
             env.pinning,
             json(&env.runtimes)?,
             env.core_speed.as_ref().map(json).transpose()?,
+            env.generator_core_speed.as_ref().map(json).transpose()?,
         ],
     )?;
     {
@@ -365,17 +366,25 @@ fn insert_startup(tx: &Transaction<'_>, cell_id: i64, s: &Startup) -> rusqlite::
     Ok(())
 }
 
-/// The drift probe's summary over the run, known at its end. False when the
-/// run does not exist.
-pub(super) fn record_core_speed(
+/// The drift probe's summaries over the run, known at its end (a core's
+/// stays as begun where the probe read none). False when the run does not
+/// exist.
+pub(super) fn record_core_speeds(
     conn: &mut Connection,
     run_id: i64,
-    speed: &CoreSpeed,
+    speeds: &CoreSpeeds,
 ) -> rusqlite::Result<bool> {
     let tx = write_tx(conn)?;
     let changed = tx.execute(
-        "UPDATE environment SET core_speed_json = ?2 WHERE run_id = ?1",
-        params![run_id, json(speed)?],
+        "UPDATE environment SET
+             core_speed_json = COALESCE(?2, core_speed_json),
+             generator_core_speed_json = COALESCE(?3, generator_core_speed_json)
+         WHERE run_id = ?1",
+        params![
+            run_id,
+            speeds.contender.as_ref().map(json).transpose()?,
+            speeds.generator.as_ref().map(json).transpose()?,
+        ],
     )?;
     tx.commit()?;
     Ok(changed == 1)

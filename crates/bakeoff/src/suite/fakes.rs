@@ -80,6 +80,8 @@ pub(super) struct World {
     pub resident: u64,
     /// The drift probe's readings, one per call, in order; none: no probe.
     pub core_speeds: std::collections::VecDeque<f64>,
+    /// Its readings on the generator's core, likewise.
+    pub generator_speeds: std::collections::VecDeque<f64>,
 }
 
 pub(super) type SharedWorld = Arc<Mutex<World>>;
@@ -378,6 +380,10 @@ impl Sampler for FakeSampler {
 
     fn core_speed(&self) -> Option<f64> {
         self.world.lock().unwrap().core_speeds.pop_front()
+    }
+
+    fn generator_core_speed(&self) -> Option<f64> {
+        self.world.lock().unwrap().generator_speeds.pop_front()
     }
 }
 

@@ -446,4 +446,10 @@ pub trait Sampler: Send + Sync {
     fn core_speed(&self) -> Option<f64> {
         None
     }
+
+    /// The speed of the generator's core now, in the same units; `None` when
+    /// it cannot be probed (the generator is not pinned).
+    fn generator_core_speed(&self) -> Option<f64> {
+        None
+    }
 }

@@ -29,7 +29,9 @@ use super::{
     DriveError, Driver, Launcher, ProcessSet, ResourceUsage, RunningContender, Sampler, Warmup,
     WindowPurpose, WindowSpec, WsSpec,
 };
-use crate::model::{Cell, EqualLoad, Flag, SearchStep, StepVerdict, Trial, TrialOutcome, WsPoint};
+use crate::model::{
+    Cell, CoreSpeeds, EqualLoad, Flag, SearchStep, StepVerdict, Trial, TrialOutcome, WsPoint,
+};
 use crate::workload::{RateUnit, Workload};
 
 mod final_windows;
@@ -53,8 +55,8 @@ pub enum SuiteError {
     #[error("run interrupted after {finished} finished cells")]
     Interrupted {
         finished: usize,
-        /// The drift probe's readings until then, as [`RunOutcome::core_speed`].
-        core_speed: Option<crate::model::CoreSpeed>,
+        /// The drift probe's readings until then, as [`RunOutcome::core_speeds`].
+        core_speeds: CoreSpeeds,
         #[source]
         source: crate::Interrupted,
     },
@@ -71,8 +73,8 @@ pub struct RunOutcome {
     /// Time inside measurements (warm-ups, windows, idle samples); the rest is
     /// bakeoff's overhead (start-ups, stops, bookkeeping).
     pub measuring: Duration,
-    /// The drift probe's readings over the run, summarised.
-    pub core_speed: Option<crate::model::CoreSpeed>,
+    /// The drift probe's readings over the run, summarised per core.
+    pub core_speeds: CoreSpeeds,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -160,6 +162,7 @@ pub async fn run_plan(
         equal_rates: EqualRates::default(),
         measuring: Duration::ZERO,
         core_speeds: sampler.core_speed().into_iter().collect(),
+        generator_speeds: sampler.generator_core_speed().into_iter().collect(),
         searches: Vec::new(),
         again_until: None,
     };
@@ -222,11 +225,12 @@ pub async fn run_plan(
     for key in rest {
         r.emit(&key)?;
     }
+    let core_speeds = r.speeds();
     Ok(RunOutcome {
         cells: r.emitted,
         wall: began.elapsed(),
         measuring: r.measuring,
-        core_speed: crate::model::CoreSpeed::of(&r.core_speeds),
+        core_speeds,
     })
 }
 
@@ -270,6 +274,8 @@ struct PlanExecution<'a> {
     /// The drift probe's readings on the contender's core so far (the first
     /// before the first launch, then before and after each search).
     core_speeds: Vec<f64>,
+    /// Its readings on the generator's core, at the same moments.
+    generator_speeds: Vec<f64>,
     /// Each search so far: whether it ended machine-noisy, and how long it took.
     searches: Vec<(bool, Duration)>,
     /// While machine-noisy trials are searched again: the plan's worst-case
@@ -288,9 +294,14 @@ impl PlanExecution<'_> {
     fn interrupted(&self) -> SuiteError {
         SuiteError::Interrupted {
             finished: self.emitted.len(),
-            core_speed: crate::model::CoreSpeed::of(&self.core_speeds),
+            core_speeds: self.speeds(),
             source: crate::Interrupted,
         }
+    }
+
+    /// The drift probe's readings so far, summarised per core.
+    fn speeds(&self) -> CoreSpeeds {
+        CoreSpeeds::of(&self.core_speeds, &self.generator_speeds)
     }
 
     fn key(launch: &Launch, workload: Workload) -> CellKey {
@@ -650,6 +661,7 @@ impl PlanExecution<'_> {
             });
         };
         let speed_before = self.sampler.core_speed();
+        let generator_before = self.sampler.generator_core_speed();
         let searching = Instant::now();
         let out = search_capacity(windows, &cfg, cancel, &mut on_step).await?;
         self.searches.push((
@@ -659,6 +671,9 @@ impl PlanExecution<'_> {
         let speed_after = self.sampler.core_speed();
         self.core_speeds
             .extend(speed_before.into_iter().chain(speed_after));
+        let generator_after = self.sampler.generator_core_speed();
+        self.generator_speeds
+            .extend(generator_before.into_iter().chain(generator_after));
         let reference = crate::model::CoreSpeed::reference(&self.core_speeds);
         let limit = self.plan.steal_limit;
         // A search again has notes of its own beside the first search's.

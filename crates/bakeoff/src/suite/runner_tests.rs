@@ -375,7 +375,7 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
     watcher.await.unwrap();
     let SuiteError::Interrupted {
         finished,
-        core_speed,
+        core_speeds,
         ..
     } = &err
     else {
@@ -383,8 +383,9 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
     };
     assert_eq!(*finished, h.cells.len());
     // The machine's speed until then, kept with the finished cells.
-    let speed = core_speed.as_ref().expect("the readings so far");
+    let speed = core_speeds.contender.expect("the readings so far");
     assert!(speed.readings >= 3 && speed.min >= 580.0, "{speed:?}");
+    assert_eq!(core_speeds.generator, None, "no generator readings");
     let names: Vec<(&str, &str)> = h
         .cells
         .iter()

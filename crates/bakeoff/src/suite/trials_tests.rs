@@ -168,12 +168,24 @@ async fn a_slower_machine_around_a_search_flags_drift() {
     // whichever the rotation puts first): steady, then slowed. The yardstick
     // is the 90th percentile of the readings so far, here the fastest (101).
     h.world.lock().unwrap().core_speeds = [100.0, 101.0, 99.0, 70.0, 72.0].into();
+    // The generator's core, read at the same moments, kept apart.
+    h.world.lock().unwrap().generator_speeds = [80.0, 81.0, 79.0, 82.0, 60.0].into();
     let outcome = h.run(&p, &CancellationToken::new()).await.unwrap();
     // The run keeps every reading's summary, for `compare`.
-    let speed = outcome.core_speed.expect("five readings");
+    let speed = outcome.core_speeds.contender.expect("five readings");
     assert_eq!(
         (speed.readings, speed.median, speed.min, speed.max),
         (5, 99.0, 70.0, 101.0)
+    );
+    let generator = outcome.core_speeds.generator.expect("five readings");
+    assert_eq!(
+        (
+            generator.readings,
+            generator.median,
+            generator.min,
+            generator.max
+        ),
+        (5, 80.0, 60.0, 82.0)
     );
     let flagged: Vec<&Cell> = h
         .cells

@@ -106,6 +106,14 @@ fn a_small_real_run_is_stored_and_read_back() {
             && speed.median <= speed.max,
         "{speed:?}"
     );
+    // And on the generator's core, at the same moments, when it has one.
+    if !run.environment.pinning.starts_with("unpinned") {
+        let g = run
+            .environment
+            .generator_core_speed
+            .expect("the generator core's speed");
+        assert!(g.readings == speed.readings && g.min > 0.0, "{g:?}");
+    }
     for contender in ["node-fastify", "python-flask"] {
         for workload in ["json", "io"] {
             let cell = run

@@ -327,4 +327,16 @@ fn a_machine_of_another_speed_is_a_caveat() {
         let c = Comparison::new(&with(1, a), &with(2, b), None);
         assert!(c.caveats.is_empty(), "{:?}", c.caveats);
     }
+    // The generator's core is read and compared too: the contender's the
+    // same, the generator's a quarter slower in B.
+    let (mut a, mut b) = (with(1, Some(speed(600.0))), with(2, Some(speed(600.0))));
+    a.environment.generator_core_speed = Some(speed(600.0));
+    b.environment.generator_core_speed = Some(speed(450.0));
+    let c = Comparison::new(&a, &b, None);
+    assert_eq!(c.caveats.len(), 1, "{:?}", c.caveats);
+    assert!(
+        c.caveats[0].starts_with("the generator's core ran 25% slower in B (drift probe: 600"),
+        "{:?}",
+        c.caveats
+    );
 }

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use bakeoff::model::{CoreSpeed, Flag, Language, RunStatus, Settings};
+use bakeoff::model::{CoreSpeed, CoreSpeeds, Flag, Language, RunStatus, Settings};
 use bakeoff::store::{Store, StoreError, SCHEMA_VERSION};
 use bakeoff::workload::Workload;
 use hdrhistogram::serialization::Deserializer;
@@ -142,16 +142,36 @@ fn a_runs_core_speed_is_kept_with_its_environment() {
         environment().core_speed
     );
     let speed = CoreSpeed::of(&[650.0, 455.0, 640.0]).unwrap();
-    store.record_core_speed(id, &speed).unwrap();
+    let generator = CoreSpeed::of(&[510.0, 530.0]).unwrap();
+    store
+        .record_core_speeds(
+            id,
+            &CoreSpeeds {
+                contender: Some(speed),
+                generator: Some(generator),
+            },
+        )
+        .unwrap();
+    // A core the probe read nothing of keeps what the run began with.
+    store
+        .record_core_speeds(
+            id,
+            &CoreSpeeds {
+                contender: None,
+                generator: None,
+            },
+        )
+        .unwrap();
     store
         .finish_run(id, RunStatus::Complete, "2026-11-28T12:10:00Z")
         .unwrap();
+    let env = store.load_run(id).unwrap().environment;
     assert_eq!(
-        store.load_run(id).unwrap().environment.core_speed,
-        Some(speed)
+        (env.core_speed, env.generator_core_speed),
+        (Some(speed), Some(generator))
     );
     assert!(matches!(
-        store.record_core_speed(id + 1, &speed),
+        store.record_core_speeds(id + 1, &CoreSpeeds::default()),
         Err(StoreError::NoSuchRun(_))
     ));
 }
