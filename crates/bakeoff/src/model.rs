@@ -166,7 +166,8 @@ pub struct Environment {
     pub core_speed: Option<CoreSpeed>,
     /// The generator's core's speed, read at the same moments: the generator, the
     /// upstream and the kernel's half of the loopback traffic share it, so a
-    /// slower one lowers the fastest servers' capacities. None as above, and
+    /// slower one adds its delay to every measured request, and near the
+    /// generator's limit caps a capacity. None as above, and
     /// when the generator is not pinned.
     #[serde(default)]
     pub generator_core_speed: Option<CoreSpeed>,

@@ -246,9 +246,8 @@ pub const SPEED_DIFFERS: f64 = 0.05;
 /// The machine ran at another speed in B than in A (the drift probe's
 /// medians over each run more than [`SPEED_DIFFERS`] apart, on `whose`
 /// core): a capacity moves with it, on the same build and the same server.
-/// The generator's core counts too: the fastest servers' capacities are
-/// partly its (the generator and the kernel's half of the loopback traffic
-/// run there).
+/// The generator's core counts too: the generator and the kernel's half of
+/// the loopback traffic run there, so its delay is in every measured request.
 fn speed_caveat(whose: &str, a: Option<&CoreSpeed>, b: Option<&CoreSpeed>) -> Option<String> {
     let (a, b) = (a?, b?);
     let ratio = b.median / a.median;
