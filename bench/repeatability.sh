@@ -85,10 +85,14 @@ for (contender, workload), by_run in sorted(cells.items()):
         row += ["-", "-"]
     print(" | ".join(row))
 # The machine's speed per run (the drift probe's median over the run, kept
-# since store schema v9; the generator's core since v10): capacities move with
-# it, so a pair whose medians differ by more than a few percent measured the
-# machine as much as the servers.
-for whose, column in (("contender", "core_speed_json"), ("generator", "generator_core_speed_json")):
+# since store schema v9; the generator's core since v10; the loopback probe
+# since v11): capacities move with it, so a pair whose medians differ by more
+# than a few percent measured the machine as much as the servers.
+probes = (("contender core's speed", "core_speed_json", "drift probe, M loop iterations/s"),
+          ("generator core's speed", "generator_core_speed_json", "drift probe, M loop iterations/s"),
+          ("loopback between the cores", "loopback_speed_json", "loopback probe, k round trips/s"))
+loopback = {}
+for whose, column, unit in probes:
     try:
         speeds = dict(db.execute(f"SELECT run_id, {column} FROM environment"))
     except sqlite3.OperationalError:
@@ -96,15 +100,17 @@ for whose, column in (("contender", "core_speed_json"), ("generator", "generator
     if not any(speeds.get(r) for r in runs):
         continue
     print()
-    print(f"{whose} core's speed per run (drift probe, M loop iterations/s): " + "; ".join(
+    print(f"{whose} per run ({unit}): " + "; ".join(
         f"run {r} " + (lambda s: f"median {s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f}, "
                        f"{s['readings']} readings)")(json.loads(speeds[r]))
         if speeds.get(r) else f"run {r} -" for r in runs))
     medians = [json.loads(speeds[r])["median"] for r in runs if speeds.get(r)]
+    if column == "loopback_speed_json" and len(medians) == len(runs):
+        loopback = {r: json.loads(speeds[r])["median"] for r in runs}
     if len(medians) >= 2:
         apart = max(medians) / min(medians) - 1
         # bakeoff compare's caveat (report::compare::SPEED_DIFFERS).
-        print(f"the runs' {whose} cores ran {apart * 100:.0f}% apart in speed" + (
+        print(f"the runs' {whose} ran {apart * 100:.0f}% apart" + (
             ": more than 5%, so the runs measured the machine as much as the servers; "
             "not countable toward the targets" if apart > 0.05 else " (within 5%)"))
 if cvs:
@@ -114,6 +120,20 @@ if cvs:
     print(f"largest gap between two runs: {(max(gaps) - 1) * 100:.1f}%")
     within = sum(g <= 1.10 for g in gaps)
     print(f"cells whose runs are all within 10% of each other: {within} of {len(gaps)}")
+# A diagnostic, not the target: each capacity divided by its run's loopback
+# median (relative to their mean), the spread left once the host's loopback
+# speed, which moved with the servers one for one on a shared VM
+# (docs/benchmarks.md, thirty-fourth pass), is taken out.
+if cvs and loopback:
+    mean_lb = statistics.mean(loopback.values())
+    adjusted = []
+    for by_run in cells.values():
+        values = [by_run[r][0] / (loopback[r] / mean_lb) for r in runs
+                  if by_run.get(r, (None,))[0] is not None]
+        if len(values) == len(runs) and len(values) >= 2:
+            adjusted.append(statistics.stdev(values) / statistics.mean(values))
+    print(f"CV with each run's loopback speed taken out (diagnostic, not the target): "
+          f"median {statistics.median(adjusted) * 100:.1f}%, worst {max(adjusted) * 100:.1f}%")
 if partial:
     print()
     print(f"cells with a capacity in only some runs (2 or more): {len(partial)}; "

@@ -20,7 +20,7 @@ mod core_speed;
 mod flag;
 mod keys;
 mod text;
-pub use core_speed::{CoreSpeed, CoreSpeeds};
+pub use core_speed::{CoreSpeed, CoreSpeeds, Probe, ProbeReadings};
 pub use flag::Flag;
 pub use keys::{Endpoint, RuntimeKey};
 pub(crate) use text::open_schema;
@@ -171,6 +171,13 @@ pub struct Environment {
     /// when the generator is not pinned.
     #[serde(default)]
     pub generator_core_speed: Option<CoreSpeed>,
+    /// Loopback TCP round trips between the contender's core and the
+    /// generator's, timed at the same moments: the path every measured request
+    /// takes, which moved with the servers' capacities on a host where the
+    /// integer loop did not. None for runs stored before it was kept, or cut
+    /// short before any reading.
+    #[serde(default)]
+    pub loopback_speed: Option<CoreSpeed>,
 }
 
 /// A contender as set up for this run: identity plus the measured footprint

@@ -50,6 +50,7 @@ pub fn probe_environment() -> Environment {
         // Known at the run's end (the runner's drift-probe readings).
         core_speed: None,
         generator_core_speed: None,
+        loopback_speed: None,
     }
 }
 

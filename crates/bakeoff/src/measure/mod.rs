@@ -38,6 +38,9 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(200);
 pub enum MeasureError {
     #[error("CPU affinity: {0}")]
     Affinity(String),
+    /// The loopback probe's socket failed (shared, so the error stays `Clone`).
+    #[error("the loopback probe's socket")]
+    Loopback(#[source] std::sync::Arc<std::io::Error>),
 }
 
 /// The real sampler over `/proc`.
@@ -208,6 +211,10 @@ impl Sampler for ProcSampler {
 
     fn generator_core_speed(&self) -> Option<f64> {
         speed::core_speed(Some(self.generator_cpu?)).ok()
+    }
+
+    fn loopback_speed(&self) -> Option<f64> {
+        speed::loopback_speed(self.probe_cpu, self.generator_cpu).ok()
     }
 }
 

@@ -5,9 +5,14 @@
 //! from a server that did. And the stall
 //! probe ([`idle_stalls`]): how often an idle thread wakes late, which is the
 //! share of a window's sends the machine itself would hold up, and what the
-//! hypervisor took meanwhile.
+//! hypervisor took meanwhile. And the loopback probe ([`loopback_speed`]):
+//! small messages echoed between the two cores over loopback TCP, the path
+//! every measured request takes, which the integer loop does not see slow.
 
 use std::hint::black_box;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{set_affinity, MeasureError};
@@ -44,6 +49,114 @@ pub fn core_speed(cpu: Option<usize>) -> Result<f64, MeasureError> {
             ))
         })
     })
+}
+
+/// Round trips per timing of the loopback probe: a few milliseconds.
+const ROUND_TRIPS: u32 = 400;
+/// Untimed round trips first: the connection's and the caches' warm-up.
+const WARM_ROUND_TRIPS: u32 = 200;
+/// The longest the loopback probe waits for one echo: a machine that stalls
+/// this long reads as no reading, never as a hang.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Thousands of round trips per second of a 32-byte message over loopback
+/// TCP, echoed by a thread on `server_cpu` to one on `client_cpu` (anywhere
+/// where `None`): the median of `ROUNDS` timings. About 30 ms.
+///
+/// The integer loop of [`core_speed`] runs from the core's own caches; what
+/// moved every server's capacity by a quarter on the shared VM this was built
+/// on did not touch it, while this probe's round-trip time moved with the
+/// servers' throughput, about one for one (docs/benchmarks.md, "Thirty-fourth
+/// pass"). It crosses what a request crosses: the kernel's TCP stack, a wake-up
+/// on the other core, and the memory between them.
+pub fn loopback_speed(
+    server_cpu: Option<usize>,
+    client_cpu: Option<usize>,
+) -> Result<f64, MeasureError> {
+    let io = |e: std::io::Error| MeasureError::Loopback(Arc::new(e));
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io)?;
+    let addr = listener.local_addr().map_err(io)?;
+    let total = WARM_ROUND_TRIPS + ROUND_TRIPS * ROUNDS as u32;
+    let echo = move || -> Result<(), MeasureError> {
+        if let Some(c) = server_cpu {
+            set_affinity(0, &[c])?;
+        }
+        let mut s = accept_within(&listener, ECHO_TIMEOUT).map_err(io)?;
+        prepare(&s).map_err(io)?;
+        let mut msg = [0u8; 32];
+        for _ in 0..total {
+            s.read_exact(&mut msg).map_err(io)?;
+            s.write_all(&msg).map_err(io)?;
+        }
+        Ok(())
+    };
+    let client = move || -> Result<f64, MeasureError> {
+        if let Some(c) = client_cpu {
+            set_affinity(0, &[c])?;
+        }
+        let mut s = TcpStream::connect_timeout(&addr, ECHO_TIMEOUT).map_err(io)?;
+        prepare(&s).map_err(io)?;
+        let mut msg = [7u8; 32];
+        let mut trip = |n: u32| -> Result<(), MeasureError> {
+            for _ in 0..n {
+                s.write_all(&msg).map_err(io)?;
+                s.read_exact(&mut msg).map_err(io)?;
+            }
+            Ok(())
+        };
+        trip(WARM_ROUND_TRIPS)?;
+        let mut times = Vec::with_capacity(ROUNDS);
+        for _ in 0..ROUNDS {
+            let t = Instant::now();
+            trip(ROUND_TRIPS)?;
+            times.push(t.elapsed());
+        }
+        times.sort_unstable();
+        let median = times[ROUNDS / 2].as_secs_f64().max(1e-9);
+        Ok(f64::from(ROUND_TRIPS) / median / 1e3)
+    };
+    std::thread::scope(|s| {
+        let server = s.spawn(echo);
+        let speed = s.spawn(client).join();
+        // A client that failed closed its socket, so the echo's read ends too.
+        let served = server.join();
+        let panicked = || MeasureError::Affinity("the loopback probe's thread panicked".into());
+        served.map_err(|_| panicked())??;
+        speed.map_err(|_| panicked())?
+    })
+}
+
+/// The first connection to `listener`, or `TimedOut` after `limit`: a client
+/// that failed before connecting leaves no thread waiting.
+fn accept_within(listener: &TcpListener, limit: Duration) -> std::io::Result<TcpStream> {
+    listener.set_nonblocking(true)?;
+    let t = Instant::now();
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false)?;
+                return Ok(s);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if t.elapsed() >= limit {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no client connected",
+                    ));
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// No Nagle delay (each message goes at once, as a server's answer does) and
+/// a bound on every wait.
+fn prepare(s: &TcpStream) -> std::io::Result<()> {
+    s.set_nodelay(true)?;
+    s.set_read_timeout(Some(ECHO_TIMEOUT))?;
+    s.set_write_timeout(Some(ECHO_TIMEOUT))
 }
 
 /// What an idle thread saw over [`idle_stalls`]' span.
@@ -133,8 +246,21 @@ mod tests {
     }
 
     #[test]
+    fn the_loopback_probe_measures_round_trips_between_two_cores() {
+        let cpus = crate::measure::allowed_cpus().unwrap();
+        let (a, b) = (cpus.first().copied(), cpus.last().copied());
+        let s = loopback_speed(a, b).unwrap();
+        // Loopback round trips take microseconds: between 100/s and 10M/s.
+        assert!(s.is_finite() && (0.1..10_000.0).contains(&s), "{s} k/s");
+        assert!(loopback_speed(None, None).unwrap() > 0.0);
+    }
+
+    #[test]
     fn a_core_that_does_not_exist_is_an_error() {
         assert!(core_speed(Some(100_000)).is_err());
+        // Either side pinned to a missing core fails, and neither hangs.
+        assert!(loopback_speed(Some(100_000), None).is_err());
+        assert!(loopback_speed(None, Some(100_000)).is_err());
         assert!(idle_stalls(
             Some(100_000),
             Duration::from_millis(10),

@@ -1,4 +1,5 @@
-//! The drift probe's readings over a run, summarised for the store and
+//! The machine probes' readings over a run (the drift probe's integer loop on
+//! each core, the loopback probe between them), summarised for the store and
 //! `compare`, and the yardstick a search's readings are held against.
 
 use schemars::JsonSchema;
@@ -56,31 +57,74 @@ impl CoreSpeed {
         (self.max > 0.0 && share < 1.0 - Self::DRIFT).then_some(share)
     }
 
-    /// "586 M loop iterations/s (median of 40 readings, 391–674)".
-    pub fn describe(&self) -> String {
+    /// "586 M loop iterations/s (median of 40 readings, 391–674)", in the
+    /// unit of the `probe` that read it.
+    pub fn describe(&self, probe: Probe) -> String {
         format!(
-            "{:.0} M loop iterations/s (median of {} readings, {:.0}–{:.0})",
-            self.median, self.readings, self.min, self.max
+            "{:.0} {} (median of {} readings, {:.0}–{:.0})",
+            self.median,
+            probe.unit(),
+            self.readings,
+            self.min,
+            self.max
         )
     }
 }
 
-/// The drift probe's summaries over a run, one per core it reads: what a run
-/// (or an interrupted one) hands to the store.
+/// What a [`CoreSpeed`] timed: the unit of its readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// The drift probe's integer loop on one core (`measure::speed::core_speed`).
+    Loop,
+    /// Messages echoed over loopback TCP from the contender's core to the
+    /// generator's (`measure::speed::loopback_speed`).
+    Loopback,
+}
+
+impl Probe {
+    pub fn name(self) -> &'static str {
+        match self {
+            Probe::Loop => "drift probe",
+            Probe::Loopback => "loopback probe",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Probe::Loop => "M loop iterations/s",
+            Probe::Loopback => "k round trips/s",
+        }
+    }
+}
+
+/// The probes' summaries over a run, one per core the drift probe reads and
+/// the loopback between them: what a run (or an interrupted one) hands to the
+/// store.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct CoreSpeeds {
     /// The contender's core ([`Environment::core_speed`](super::Environment::core_speed)).
     pub contender: Option<CoreSpeed>,
     /// The generator's core ([`Environment::generator_core_speed`](super::Environment::generator_core_speed)).
     pub generator: Option<CoreSpeed>,
+    /// The loopback between them ([`Environment::loopback_speed`](super::Environment::loopback_speed)).
+    pub loopback: Option<CoreSpeed>,
 }
 
-impl CoreSpeeds {
-    /// The summaries of each core's readings.
-    pub fn of(contender: &[f64], generator: &[f64]) -> CoreSpeeds {
+/// The probes' readings over a run so far, in the order they were taken.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProbeReadings {
+    pub contender: Vec<f64>,
+    pub generator: Vec<f64>,
+    pub loopback: Vec<f64>,
+}
+
+impl ProbeReadings {
+    /// The summaries of each probe's readings.
+    pub fn summary(&self) -> CoreSpeeds {
         CoreSpeeds {
-            contender: CoreSpeed::of(contender),
-            generator: CoreSpeed::of(generator),
+            contender: CoreSpeed::of(&self.contender),
+            generator: CoreSpeed::of(&self.generator),
+            loopback: CoreSpeed::of(&self.loopback),
         }
     }
 }
@@ -112,8 +156,12 @@ mod tests {
             (4, 550.0, 455.0, 650.0)
         );
         assert_eq!(
-            s.describe(),
+            s.describe(Probe::Loop),
             "550 M loop iterations/s (median of 4 readings, 455–650)"
+        );
+        assert_eq!(
+            s.describe(Probe::Loopback),
+            "550 k round trips/s (median of 4 readings, 455–650)"
         );
     }
 

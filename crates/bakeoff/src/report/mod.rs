@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::model::{ContenderInfo, Run};
+use crate::model::{ContenderInfo, Probe, Run};
 
 pub mod compare;
 #[cfg(any(test, feature = "fixtures"))]
@@ -163,26 +163,36 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
     for (name, version) in &e.runtimes {
         rows.push((name.to_string(), version.clone()));
     }
-    for (whose, speed) in core_speeds(e) {
-        rows.push((
-            format!("{whose} core's speed (drift probe)"),
-            speed.describe(),
-        ));
+    for (what, probe, speed) in probe_speeds(e) {
+        rows.push((what.to_string(), speed.describe(probe)));
     }
     rows
 }
 
-/// Each core the drift probe read, by whose it is: the contender's, then the
-/// generator's.
-fn core_speeds(
+/// What each probe read over the run, named: the drift probe on the
+/// contender's core, then on the generator's, then the loopback between them.
+fn probe_speeds(
     e: &crate::model::Environment,
-) -> impl Iterator<Item = (&'static str, &crate::model::CoreSpeed)> {
+) -> impl Iterator<Item = (&'static str, Probe, &crate::model::CoreSpeed)> {
     [
-        ("contender", &e.core_speed),
-        ("generator", &e.generator_core_speed),
+        (
+            "contender core's speed (drift probe)",
+            Probe::Loop,
+            &e.core_speed,
+        ),
+        (
+            "generator core's speed (drift probe)",
+            Probe::Loop,
+            &e.generator_core_speed,
+        ),
+        (
+            "loopback between the cores (loopback probe)",
+            Probe::Loopback,
+            &e.loopback_speed,
+        ),
     ]
     .into_iter()
-    .filter_map(|(whose, s)| Some((whose, s.as_ref()?)))
+    .filter_map(|(what, probe, s)| Some((what, probe, s.as_ref()?)))
 }
 
 /// The machine in one line, and each core's speed where the run kept it:
@@ -198,12 +208,12 @@ pub(crate) fn machine_lines(e: &crate::model::Environment) -> Vec<String> {
         e.kernel,
         e.pinning
     )];
-    for (whose, speed) in core_speeds(e) {
+    for (what, probe, speed) in probe_speeds(e) {
         lines.push(format!(
-            "{}{} core's speed (drift probe): {}",
-            whose[..1].to_uppercase(),
-            &whose[1..],
-            speed.describe()
+            "{}{}: {}",
+            what[..1].to_uppercase(),
+            &what[1..],
+            speed.describe(probe)
         ));
     }
     lines

@@ -70,6 +70,11 @@ const MIGRATIONS: &[Migration] = &[
         fixup: None,
         rebuilds: false,
     },
+    Migration {
+        sql: include_str!("schema_v11.sql"),
+        fixup: None,
+        rebuilds: false,
+    },
 ];
 
 /// The schema version this binary knows.

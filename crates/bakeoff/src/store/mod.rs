@@ -278,8 +278,9 @@ impl Store {
         }
     }
 
-    /// Keep the drift probe's summaries over the run, the contender's core's
-    /// and the generator's (see [`CoreSpeed`](crate::model::CoreSpeed)).
+    /// Keep the probes' summaries over the run: the drift probe's on the
+    /// contender's core and the generator's, and the loopback probe's between
+    /// them (see [`CoreSpeed`](crate::model::CoreSpeed)).
     pub fn record_core_speeds(
         &mut self,
         run_id: i64,

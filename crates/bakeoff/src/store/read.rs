@@ -197,7 +197,8 @@ pub(super) fn load_run(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ru
 fn load_environment(conn: &Connection, run_id: i64) -> rusqlite::Result<Environment> {
     conn.query_row(
         "SELECT cpu_model, cores, memory_bytes, kernel, os, bakeoff_version, git_revision,
-                pinning, runtimes_json, core_speed_json, generator_core_speed_json
+                pinning, runtimes_json, core_speed_json, generator_core_speed_json,
+                loopback_speed_json
          FROM environment WHERE run_id = ?1",
         [run_id],
         |r| {
@@ -217,6 +218,10 @@ fn load_environment(conn: &Connection, run_id: i64) -> rusqlite::Result<Environm
                     .transpose()?,
                 generator_core_speed: r
                     .get::<_, Option<String>>(10)?
+                    .map(|j| from_json(&j))
+                    .transpose()?,
+                loopback_speed: r
+                    .get::<_, Option<String>>(11)?
                     .map(|j| from_json(&j))
                     .transpose()?,
             })

@@ -57,8 +57,9 @@ pub(super) fn begin_run(
     tx.execute(
         "INSERT INTO environment (run_id, cpu_model, cores, memory_bytes, kernel, os,
                                   bakeoff_version, git_revision, pinning, runtimes_json,
-                                  core_speed_json, generator_core_speed_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                  core_speed_json, generator_core_speed_json,
+                                  loopback_speed_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             run_id,
             env.cpu_model,
@@ -72,6 +73,7 @@ pub(super) fn begin_run(
             json(&env.runtimes)?,
             env.core_speed.as_ref().map(json).transpose()?,
             env.generator_core_speed.as_ref().map(json).transpose()?,
+            env.loopback_speed.as_ref().map(json).transpose()?,
         ],
     )?;
     {
@@ -366,8 +368,8 @@ fn insert_startup(tx: &Transaction<'_>, cell_id: i64, s: &Startup) -> rusqlite::
     Ok(())
 }
 
-/// The drift probe's summaries over the run, known at its end (a core's
-/// stays as begun where the probe read none). False when the run does not
+/// The probes' summaries over the run, known at its end (a probe's stays as
+/// begun where it read nothing). False when the run does not
 /// exist.
 pub(super) fn record_core_speeds(
     conn: &mut Connection,
@@ -378,12 +380,14 @@ pub(super) fn record_core_speeds(
     let changed = tx.execute(
         "UPDATE environment SET
              core_speed_json = COALESCE(?2, core_speed_json),
-             generator_core_speed_json = COALESCE(?3, generator_core_speed_json)
+             generator_core_speed_json = COALESCE(?3, generator_core_speed_json),
+             loopback_speed_json = COALESCE(?4, loopback_speed_json)
          WHERE run_id = ?1",
         params![
             run_id,
             speeds.contender.as_ref().map(json).transpose()?,
             speeds.generator.as_ref().map(json).transpose()?,
+            speeds.loopback.as_ref().map(json).transpose()?,
         ],
     )?;
     tx.commit()?;

@@ -82,6 +82,8 @@ pub(super) struct World {
     pub core_speeds: std::collections::VecDeque<f64>,
     /// Its readings on the generator's core, likewise.
     pub generator_speeds: std::collections::VecDeque<f64>,
+    /// The loopback probe's readings, likewise.
+    pub loopback_speeds: std::collections::VecDeque<f64>,
 }
 
 pub(super) type SharedWorld = Arc<Mutex<World>>;
@@ -384,6 +386,10 @@ impl Sampler for FakeSampler {
 
     fn generator_core_speed(&self) -> Option<f64> {
         self.world.lock().unwrap().generator_speeds.pop_front()
+    }
+
+    fn loopback_speed(&self) -> Option<f64> {
+        self.world.lock().unwrap().loopback_speeds.pop_front()
     }
 }
 

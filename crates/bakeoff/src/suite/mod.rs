@@ -452,4 +452,20 @@ pub trait Sampler: Send + Sync {
     fn generator_core_speed(&self) -> Option<f64> {
         None
     }
+
+    /// Loopback round trips now between the contender's core and the
+    /// generator's, in thousands per second; `None` when it cannot be timed.
+    fn loopback_speed(&self) -> Option<f64> {
+        None
+    }
+
+    /// Time every probe now and keep what each read in `into`; the
+    /// contender's core's reading, which the drift check compares.
+    fn read_probes(&self, into: &mut crate::model::ProbeReadings) -> Option<f64> {
+        let contender = self.core_speed();
+        into.contender.extend(contender);
+        into.generator.extend(self.generator_core_speed());
+        into.loopback.extend(self.loopback_speed());
+        contender
+    }
 }

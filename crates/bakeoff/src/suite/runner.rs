@@ -30,7 +30,8 @@ use super::{
     WindowPurpose, WindowSpec, WsSpec,
 };
 use crate::model::{
-    Cell, CoreSpeeds, EqualLoad, Flag, SearchStep, StepVerdict, Trial, TrialOutcome, WsPoint,
+    Cell, CoreSpeeds, EqualLoad, Flag, ProbeReadings, SearchStep, StepVerdict, Trial, TrialOutcome,
+    WsPoint,
 };
 use crate::workload::{RateUnit, Workload};
 
@@ -55,8 +56,9 @@ pub enum SuiteError {
     #[error("run interrupted after {finished} finished cells")]
     Interrupted {
         finished: usize,
-        /// The drift probe's readings until then, as [`RunOutcome::core_speeds`].
-        core_speeds: CoreSpeeds,
+        /// The probes' readings until then, as [`RunOutcome::core_speeds`]
+        /// (boxed: the error stays small).
+        core_speeds: Box<CoreSpeeds>,
         #[source]
         source: crate::Interrupted,
     },
@@ -73,7 +75,7 @@ pub struct RunOutcome {
     /// Time inside measurements (warm-ups, windows, idle samples); the rest is
     /// bakeoff's overhead (start-ups, stops, bookkeeping).
     pub measuring: Duration,
-    /// The drift probe's readings over the run, summarised per core.
+    /// The probes' readings over the run, summarised per probe.
     pub core_speeds: CoreSpeeds,
 }
 
@@ -161,11 +163,12 @@ pub async fn run_plan(
         current_started: Instant::now(),
         equal_rates: EqualRates::default(),
         measuring: Duration::ZERO,
-        core_speeds: sampler.core_speed().into_iter().collect(),
-        generator_speeds: sampler.generator_core_speed().into_iter().collect(),
+        probes: ProbeReadings::default(),
         searches: Vec::new(),
         again_until: None,
     };
+    // The run's first readings, before any launch.
+    sampler.read_probes(&mut r.probes);
     for key in plan.cells() {
         let st = CellState {
             skipped: plan.skip_reason(&key),
@@ -225,12 +228,11 @@ pub async fn run_plan(
     for key in rest {
         r.emit(&key)?;
     }
-    let core_speeds = r.speeds();
     Ok(RunOutcome {
+        core_speeds: r.probes.summary(),
         cells: r.emitted,
         wall: began.elapsed(),
         measuring: r.measuring,
-        core_speeds,
     })
 }
 
@@ -271,11 +273,9 @@ struct PlanExecution<'a> {
     current_started: Instant,
     equal_rates: EqualRates,
     measuring: Duration,
-    /// The drift probe's readings on the contender's core so far (the first
-    /// before the first launch, then before and after each search).
-    core_speeds: Vec<f64>,
-    /// Its readings on the generator's core, at the same moments.
-    generator_speeds: Vec<f64>,
+    /// The probes' readings so far (the first before the first launch, then
+    /// before and after each search).
+    probes: ProbeReadings,
     /// Each search so far: whether it ended machine-noisy, and how long it took.
     searches: Vec<(bool, Duration)>,
     /// While machine-noisy trials are searched again: the plan's worst-case
@@ -294,14 +294,9 @@ impl PlanExecution<'_> {
     fn interrupted(&self) -> SuiteError {
         SuiteError::Interrupted {
             finished: self.emitted.len(),
-            core_speeds: self.speeds(),
+            core_speeds: Box::new(self.probes.summary()),
             source: crate::Interrupted,
         }
-    }
-
-    /// The drift probe's readings so far, summarised per core.
-    fn speeds(&self) -> CoreSpeeds {
-        CoreSpeeds::of(&self.core_speeds, &self.generator_speeds)
     }
 
     fn key(launch: &Launch, workload: Workload) -> CellKey {
@@ -660,21 +655,15 @@ impl PlanExecution<'_> {
                 eta,
             });
         };
-        let speed_before = self.sampler.core_speed();
-        let generator_before = self.sampler.generator_core_speed();
+        let speed_before = self.sampler.read_probes(&mut self.probes);
         let searching = Instant::now();
         let out = search_capacity(windows, &cfg, cancel, &mut on_step).await?;
         self.searches.push((
             out.outcome == TrialOutcome::MachineNoisy,
             searching.elapsed(),
         ));
-        let speed_after = self.sampler.core_speed();
-        self.core_speeds
-            .extend(speed_before.into_iter().chain(speed_after));
-        let generator_after = self.sampler.generator_core_speed();
-        self.generator_speeds
-            .extend(generator_before.into_iter().chain(generator_after));
-        let reference = crate::model::CoreSpeed::reference(&self.core_speeds);
+        let speed_after = self.sampler.read_probes(&mut self.probes);
+        let reference = crate::model::CoreSpeed::reference(&self.probes.contender);
         let limit = self.plan.steal_limit;
         // A search again has notes of its own beside the first search's.
         let label = match self.again_until {

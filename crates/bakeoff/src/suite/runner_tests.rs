@@ -386,6 +386,7 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
     let speed = core_speeds.contender.expect("the readings so far");
     assert!(speed.readings >= 3 && speed.min >= 580.0, "{speed:?}");
     assert_eq!(core_speeds.generator, None, "no generator readings");
+    assert_eq!(core_speeds.loopback, None, "no loopback readings");
     let names: Vec<(&str, &str)> = h
         .cells
         .iter()

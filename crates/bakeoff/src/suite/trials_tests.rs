@@ -168,8 +168,10 @@ async fn a_slower_machine_around_a_search_flags_drift() {
     // whichever the rotation puts first): steady, then slowed. The yardstick
     // is the 90th percentile of the readings so far, here the fastest (101).
     h.world.lock().unwrap().core_speeds = [100.0, 101.0, 99.0, 70.0, 72.0].into();
-    // The generator's core, read at the same moments, kept apart.
+    // The generator's core and the loopback, read at the same moments, kept
+    // apart; a slower loopback flags nothing (the drift check is the loop's).
     h.world.lock().unwrap().generator_speeds = [80.0, 81.0, 79.0, 82.0, 60.0].into();
+    h.world.lock().unwrap().loopback_speeds = [90.0, 91.0, 60.0, 92.0, 89.0].into();
     let outcome = h.run(&p, &CancellationToken::new()).await.unwrap();
     // The run keeps every reading's summary, for `compare`.
     let speed = outcome.core_speeds.contender.expect("five readings");
@@ -186,6 +188,16 @@ async fn a_slower_machine_around_a_search_flags_drift() {
             generator.max
         ),
         (5, 80.0, 60.0, 82.0)
+    );
+    let loopback = outcome.core_speeds.loopback.expect("five readings");
+    assert_eq!(
+        (
+            loopback.readings,
+            loopback.median,
+            loopback.min,
+            loopback.max
+        ),
+        (5, 90.0, 60.0, 92.0)
     );
     let flagged: Vec<&Cell> = h
         .cells

@@ -114,6 +114,12 @@ fn a_small_real_run_is_stored_and_read_back() {
             .expect("the generator core's speed");
         assert!(g.readings == speed.readings && g.min > 0.0, "{g:?}");
     }
+    // The loopback probe, at the same moments, pinned or not.
+    let l = run
+        .environment
+        .loopback_speed
+        .expect("the loopback's speed");
+    assert!(l.readings == speed.readings && l.min > 0.0, "{l:?}");
     for contender in ["node-fastify", "python-flask"] {
         for workload in ["json", "io"] {
             let cell = run

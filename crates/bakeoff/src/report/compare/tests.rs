@@ -339,4 +339,18 @@ fn a_machine_of_another_speed_is_a_caveat() {
         "{:?}",
         c.caveats
     );
+    // And the loopback between the cores, in its own unit: both cores' loops
+    // the same, the round trips a fifth slower in B (a host whose memory and
+    // kernel path slowed while the integer loop did not).
+    a.environment.generator_core_speed = Some(speed(600.0));
+    b.environment.generator_core_speed = Some(speed(600.0));
+    a.environment.loopback_speed = Some(speed(90.0));
+    b.environment.loopback_speed = Some(speed(72.0));
+    let c = Comparison::new(&a, &b, None);
+    assert_eq!(
+        c.caveats,
+        ["the loopback between the cores ran 20% slower in B (loopback probe: 90 k round trips/s (median of 40 readings, 63–99) in A, 72 k round trips/s (median of 40 readings, 50–79) in B): capacities move with the machine, so changes of about that size may be its, not the servers'"]
+    );
+    b.environment.loopback_speed = Some(speed(88.0));
+    assert!(Comparison::new(&a, &b, None).caveats.is_empty());
 }

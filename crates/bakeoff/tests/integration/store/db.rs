@@ -143,32 +143,28 @@ fn a_runs_core_speed_is_kept_with_its_environment() {
     );
     let speed = CoreSpeed::of(&[650.0, 455.0, 640.0]).unwrap();
     let generator = CoreSpeed::of(&[510.0, 530.0]).unwrap();
+    let loopback = CoreSpeed::of(&[84.0, 90.0, 66.0]).unwrap();
     store
         .record_core_speeds(
             id,
             &CoreSpeeds {
                 contender: Some(speed),
                 generator: Some(generator),
+                loopback: Some(loopback),
             },
         )
         .unwrap();
-    // A core the probe read nothing of keeps what the run began with.
+    // A probe that read nothing keeps what the run began with.
     store
-        .record_core_speeds(
-            id,
-            &CoreSpeeds {
-                contender: None,
-                generator: None,
-            },
-        )
+        .record_core_speeds(id, &CoreSpeeds::default())
         .unwrap();
     store
         .finish_run(id, RunStatus::Complete, "2026-11-28T12:10:00Z")
         .unwrap();
     let env = store.load_run(id).unwrap().environment;
     assert_eq!(
-        (env.core_speed, env.generator_core_speed),
-        (Some(speed), Some(generator))
+        (env.core_speed, env.generator_core_speed, env.loopback_speed),
+        (Some(speed), Some(generator), Some(loopback))
     );
     assert!(matches!(
         store.record_core_speeds(id + 1, &CoreSpeeds::default()),
