@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::workload::Workload;
 
-mod core_speed;
 mod flag;
 mod keys;
+mod probe;
 mod text;
-pub use core_speed::{CoreSpeed, CoreSpeeds, Probe, ProbeReadings};
 pub use flag::Flag;
 pub use keys::{Endpoint, RuntimeKey};
+pub use probe::{Probe, ProbeReading, ProbeReadings, ProbeSite, ProbeSummaries, ProbeSummary};
 pub(crate) use text::open_schema;
 use text::text_enum;
 pub use text::{Language, UnknownName};
@@ -163,21 +163,40 @@ pub struct Environment {
     /// The contender's core's speed over the run, as the drift probe read it;
     /// none for runs stored before it was kept, or cut short.
     #[serde(default)]
-    pub core_speed: Option<CoreSpeed>,
+    pub core_speed: Option<ProbeSummary>,
     /// The generator's core's speed, read at the same moments: the generator, the
     /// upstream and the kernel's half of the loopback traffic share it, so a
     /// slower one adds its delay to every measured request, and near the
     /// generator's limit caps a capacity. None as above, and
     /// when the generator is not pinned.
     #[serde(default)]
-    pub generator_core_speed: Option<CoreSpeed>,
+    pub generator_core_speed: Option<ProbeSummary>,
     /// Loopback TCP round trips between the contender's core and the
     /// generator's, timed at the same moments: the path every measured request
     /// takes, which moved with the servers' capacities on a host where the
     /// integer loop did not. None for runs stored before it was kept, or cut
     /// short before any reading.
     #[serde(default)]
-    pub loopback_speed: Option<CoreSpeed>,
+    pub loopback_speed: Option<ProbeSummary>,
+}
+
+impl Environment {
+    /// What the probe at `site` read over the run, where the run kept it.
+    pub fn probe_at(&self, site: ProbeSite) -> Option<&ProbeSummary> {
+        match site {
+            ProbeSite::ContenderCore => self.core_speed.as_ref(),
+            ProbeSite::GeneratorCore => self.generator_core_speed.as_ref(),
+            ProbeSite::Loopback => self.loopback_speed.as_ref(),
+        }
+    }
+
+    /// Each probe's summary the run kept, with where it read, in the order
+    /// reports list them.
+    pub fn probes(&self) -> impl Iterator<Item = (ProbeSite, &ProbeSummary)> {
+        ProbeSite::ALL
+            .into_iter()
+            .filter_map(|site| Some((site, self.probe_at(site)?)))
+    }
 }
 
 /// A contender as set up for this run: identity plus the measured footprint

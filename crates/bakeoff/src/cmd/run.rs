@@ -456,9 +456,9 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     let finished_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let outcome = match outcome {
         Ok(o) => o,
-        Err(SuiteError::Interrupted { core_speeds, .. }) => {
+        Err(SuiteError::Interrupted { probes, .. }) => {
             // Its finished cells were measured on that machine too.
-            store.record_core_speeds(run_id, &core_speeds)?;
+            store.record_probe_summaries(run_id, &probes)?;
             store.finish_run(run_id, RunStatus::Interrupted, &finished_at)?;
             eprintln!(
                 "run {run_id} interrupted; its finished cells are kept in {}",
@@ -471,7 +471,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             return Err(anyhow::Error::new(e).context(format!("run {run_id} failed")));
         }
     };
-    store.record_core_speeds(run_id, &outcome.core_speeds)?;
+    store.record_probe_summaries(run_id, &outcome.probes)?;
     store.finish_run(run_id, RunStatus::Complete, &finished_at)?;
 
     let run = store.load_run(run_id).context("reading the run back")?;

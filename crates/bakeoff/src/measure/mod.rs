@@ -41,6 +41,10 @@ pub enum MeasureError {
     /// The loopback probe's socket failed (shared, so the error stays `Clone`).
     #[error("the loopback probe's socket")]
     Loopback(#[source] std::sync::Arc<std::io::Error>),
+    /// A probe's thread panicked (named: "speed", "loopback", "stall"); a bug
+    /// in bakeoff, not the machine.
+    #[error("the {0} probe's thread panicked")]
+    ProbePanicked(&'static str),
 }
 
 /// The real sampler over `/proc`.

@@ -43,11 +43,9 @@ pub fn core_speed(cpu: Option<usize>) -> Result<f64, MeasureError> {
         Ok(ITERATIONS as f64 / median / 1e6)
     };
     std::thread::scope(|s| {
-        s.spawn(probe).join().unwrap_or_else(|_| {
-            Err(MeasureError::Affinity(
-                "the speed probe's thread panicked".into(),
-            ))
-        })
+        s.spawn(probe)
+            .join()
+            .unwrap_or(Err(MeasureError::ProbePanicked("speed")))
     })
 }
 
@@ -121,9 +119,9 @@ pub fn loopback_speed(
         let speed = s.spawn(client).join();
         // A client that failed closed its socket, so the echo's read ends too.
         let served = server.join();
-        let panicked = || MeasureError::Affinity("the loopback probe's thread panicked".into());
-        served.map_err(|_| panicked())??;
-        speed.map_err(|_| panicked())?
+        let panicked = |_| MeasureError::ProbePanicked("loopback");
+        served.map_err(panicked)??;
+        speed.map_err(panicked)?
     })
 }
 
@@ -203,11 +201,9 @@ pub fn idle_stalls(
         })
     };
     std::thread::scope(|s| {
-        s.spawn(probe).join().unwrap_or_else(|_| {
-            Err(MeasureError::Affinity(
-                "the stall probe's thread panicked".into(),
-            ))
-        })
+        s.spawn(probe)
+            .join()
+            .unwrap_or(Err(MeasureError::ProbePanicked("stall")))
     })
 }
 

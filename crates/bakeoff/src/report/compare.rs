@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::model::{Cell, CellStatus, CoreSpeed, Probe, Profile, Run, RunStatus};
+use crate::model::{Cell, CellStatus, ProbeSite, ProbeSummary, Profile, Run, RunStatus};
 use crate::verdict::{self, Order};
 use crate::workload::Workload;
 
@@ -226,24 +226,11 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
         .into_iter()
         .filter(|(_, x, y)| x != y)
         .map(|(what, x, y)| format!("{what} differs: {x} (A) vs {y} (B)"))
-        .chain(speed_caveat(
-            "the contender's core",
-            Probe::Loop,
-            ea.core_speed.as_ref(),
-            eb.core_speed.as_ref(),
-        ))
-        .chain(speed_caveat(
-            "the generator's core",
-            Probe::Loop,
-            ea.generator_core_speed.as_ref(),
-            eb.generator_core_speed.as_ref(),
-        ))
-        .chain(speed_caveat(
-            "the loopback between the cores",
-            Probe::Loopback,
-            ea.loopback_speed.as_ref(),
-            eb.loopback_speed.as_ref(),
-        ))
+        .chain(
+            ProbeSite::ALL
+                .into_iter()
+                .filter_map(|site| speed_caveat(site, ea.probe_at(site), eb.probe_at(site))),
+        )
         .collect()
 }
 
@@ -252,23 +239,23 @@ fn caveats(a: &Run, b: &Run) -> Vec<String> {
 pub const SPEED_DIFFERS: f64 = 0.05;
 
 /// The machine ran at another speed in B than in A (a probe's medians over
-/// each run more than [`SPEED_DIFFERS`] apart, on `what`): a capacity moves
+/// each run more than [`SPEED_DIFFERS`] apart, at `site`): a capacity moves
 /// with it, on the same build and the same server. The generator's core
 /// counts too: the generator and the kernel's half of the loopback traffic
 /// run there, so its delay is in every measured request; and the loopback
 /// probe crosses the path a request takes between the two.
 fn speed_caveat(
-    what: &str,
-    probe: Probe,
-    a: Option<&CoreSpeed>,
-    b: Option<&CoreSpeed>,
+    site: ProbeSite,
+    a: Option<&ProbeSummary>,
+    b: Option<&ProbeSummary>,
 ) -> Option<String> {
     let (a, b) = (a?, b?);
     let ratio = b.median / a.median;
+    let (what, probe) = (site.what(), site.probe());
     let name = probe.name();
     ((ratio - 1.0).abs() > SPEED_DIFFERS && ratio.is_finite()).then(|| {
         format!(
-            "{what} ran {:.0}% {} in B ({name}: {} in A, {} in B): capacities move with the machine, so changes of about that size may be its, not the servers'",
+            "the {what} ran {:.0}% {} in B ({name}: {} in A, {} in B): capacities move with the machine, so changes of about that size may be its, not the servers'",
             (ratio - 1.0).abs() * 100.0,
             if ratio < 1.0 { "slower" } else { "faster" },
             a.describe(probe),

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::model::{ContenderInfo, Probe, Run};
+use crate::model::{ContenderInfo, Run};
 
 pub mod compare;
 #[cfg(any(test, feature = "fixtures"))]
@@ -163,36 +163,14 @@ fn environment_rows(run: &Run) -> Vec<(String, String)> {
     for (name, version) in &e.runtimes {
         rows.push((name.to_string(), version.clone()));
     }
-    for (what, probe, speed) in probe_speeds(e) {
-        rows.push((what.to_string(), speed.describe(probe)));
+    for (site, speed) in e.probes() {
+        let probe = site.probe();
+        rows.push((
+            format!("{} ({})", site.what(), probe.name()),
+            speed.describe(probe),
+        ));
     }
     rows
-}
-
-/// What each probe read over the run, named: the drift probe on the
-/// contender's core, then on the generator's, then the loopback between them.
-fn probe_speeds(
-    e: &crate::model::Environment,
-) -> impl Iterator<Item = (&'static str, Probe, &crate::model::CoreSpeed)> {
-    [
-        (
-            "contender core's speed (drift probe)",
-            Probe::Loop,
-            &e.core_speed,
-        ),
-        (
-            "generator core's speed (drift probe)",
-            Probe::Loop,
-            &e.generator_core_speed,
-        ),
-        (
-            "loopback between the cores (loopback probe)",
-            Probe::Loopback,
-            &e.loopback_speed,
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(what, probe, s)| Some((what, probe, s.as_ref()?)))
 }
 
 /// The machine in one line, and each core's speed where the run kept it:
@@ -208,11 +186,13 @@ pub(crate) fn machine_lines(e: &crate::model::Environment) -> Vec<String> {
         e.kernel,
         e.pinning
     )];
-    for (what, probe, speed) in probe_speeds(e) {
+    for (site, speed) in e.probes() {
+        let (what, probe) = (site.what(), site.probe());
         lines.push(format!(
-            "{}{}: {}",
+            "{}{} ({}): {}",
             what[..1].to_uppercase(),
             &what[1..],
+            probe.name(),
             speed.describe(probe)
         ));
     }

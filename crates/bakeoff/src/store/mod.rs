@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::model::{
-    Cell, ContenderInfo, CoreSpeeds, Environment, Profile, Run, RunStatus, Settings,
+    Cell, ContenderInfo, Environment, ProbeSummaries, Profile, Run, RunStatus, Settings,
 };
 use crate::workload::Workload;
 
@@ -280,13 +280,13 @@ impl Store {
 
     /// Keep the probes' summaries over the run: the drift probe's on the
     /// contender's core and the generator's, and the loopback probe's between
-    /// them (see [`CoreSpeed`](crate::model::CoreSpeed)).
-    pub fn record_core_speeds(
+    /// them (see [`ProbeSummary`](crate::model::ProbeSummary)).
+    pub fn record_probe_summaries(
         &mut self,
         run_id: i64,
-        speeds: &CoreSpeeds,
+        speeds: &ProbeSummaries,
     ) -> Result<(), StoreError> {
-        match write::record_core_speeds(&mut self.conn, run_id, speeds) {
+        match write::record_probe_summaries(&mut self.conn, run_id, speeds) {
             Ok(true) => Ok(()),
             Ok(false) => Err(StoreError::NoSuchRun(run_id.to_string())),
             Err(e) => Err(self.err(e)),

@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use super::owner;
 use crate::model::{
-    Cell, CellStatus, ContenderInfo, CoreSpeeds, Environment, EqualLoad, Percentiles, RunStatus,
-    Settings, Startup, Trial, WsPoint,
+    Cell, CellStatus, ContenderInfo, Environment, EqualLoad, Percentiles, ProbeSummaries,
+    RunStatus, Settings, Startup, Trial, WsPoint,
 };
 
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> rusqlite::Result<String> {
@@ -371,10 +371,10 @@ fn insert_startup(tx: &Transaction<'_>, cell_id: i64, s: &Startup) -> rusqlite::
 /// The probes' summaries over the run, known at its end (a probe's stays as
 /// begun where it read nothing). False when the run does not
 /// exist.
-pub(super) fn record_core_speeds(
+pub(super) fn record_probe_summaries(
     conn: &mut Connection,
     run_id: i64,
-    speeds: &CoreSpeeds,
+    speeds: &ProbeSummaries,
 ) -> rusqlite::Result<bool> {
     let tx = write_tx(conn)?;
     let changed = tx.execute(

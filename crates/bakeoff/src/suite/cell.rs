@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use super::plan::CellKey;
 use super::stats;
 use crate::model::{
-    Cell, CellStatus, EqualLoad, Flag, Startup, StepPhase, StepVerdict, Trial, TrialOutcome,
-    WsPoint,
+    Cell, CellStatus, EqualLoad, Flag, Probe, ProbeSite, Startup, StepPhase, StepVerdict, Trial,
+    TrialOutcome, WsPoint,
 };
 use crate::workload::{RateUnit, Workload};
 
@@ -25,9 +25,10 @@ pub(super) struct CellState {
     pub(super) idle_mem: Vec<u64>,
     pub(super) flags: BTreeSet<Flag>,
     pub(super) notes: Vec<String>,
-    /// The searches the core slowed around (label, lowest and highest share of
-    /// the run's reference speed): one note for all of them at [`Self::finish`].
-    pub(super) drifts: Vec<(String, f64, f64)>,
+    /// The searches the machine slowed around (where the probe read it, the
+    /// search's label, lowest and highest share of the run's reference): one
+    /// note per site at [`Self::finish`].
+    pub(super) drifts: Vec<(ProbeSite, String, f64, f64)>,
 }
 
 impl CellState {
@@ -76,15 +77,18 @@ impl CellState {
     }
 }
 
-/// The core's speed before and after a search as shares of the run's
-/// [`CoreSpeed::reference`](crate::model::CoreSpeed::reference) so far
-/// (`[reference, before, after]`), when either is more than
-/// [`CoreSpeed::DRIFT`](crate::model::CoreSpeed::DRIFT) below it.
-pub(super) fn drift([reference, before, after]: [Option<f64>; 3]) -> Option<(f64, f64)> {
+/// A probe's readings before and after a search as shares of the run's
+/// [`ProbeSummary::reference`](crate::model::ProbeSummary::reference) so far
+/// (`[reference, before, after]`), when either is more than the probe's
+/// [`Probe::drift`] below it.
+pub(super) fn drift(
+    probe: Probe,
+    [reference, before, after]: [Option<f64>; 3],
+) -> Option<(f64, f64)> {
     let reference = reference.filter(|&s| s > 0.0)?;
     let (a, b) = (before? / reference, after? / reference);
     let (lo, hi) = (a.min(b), a.max(b));
-    (lo < 1.0 - crate::model::CoreSpeed::DRIFT).then_some((lo, hi))
+    (lo < 1.0 - probe.drift()).then_some((lo, hi))
 }
 
 /// A share as a whole percentage, rounded down (a hair of slack for a share
@@ -94,25 +98,31 @@ fn percent_down(share: f64) -> f64 {
 }
 
 impl CellState {
-    /// Flag `drift` when the probe readings around a search (`trial`, its label)
-    /// (`[the run's reference so far, before, after]`) fell behind.
-    pub(super) fn check_drift(&mut self, trial: &str, speeds: [Option<f64>; 3]) {
-        if let Some((lo, hi)) = drift(speeds) {
+    /// Flag `drift` when the readings at `site` around a search (`trial`, its
+    /// label) (`[the run's reference so far, before, after]`) fell behind.
+    pub(super) fn check_drift(&mut self, trial: &str, site: ProbeSite, speeds: [Option<f64>; 3]) {
+        if let Some((lo, hi)) = drift(site.probe(), speeds) {
             self.flags.insert(Flag::Drift);
-            self.drifts.push((trial.to_string(), lo, hi));
+            self.drifts.push((site, trial.to_string(), lo, hi));
         }
     }
 
-    /// The `drift` note: one sentence for every search the core slowed around,
-    /// each with its shares, so a noisy host does not repeat it per trial.
-    fn drift_note(&self) -> Option<String> {
-        if self.drifts.is_empty() {
-            return None;
-        }
+    /// The `drift` notes: per site, one sentence for every search the machine
+    /// slowed around, each with its shares, so a noisy host does not repeat it
+    /// per trial.
+    fn drift_notes(&self) -> Vec<String> {
+        ProbeSite::ALL
+            .into_iter()
+            .filter_map(|site| self.drift_note(site))
+            .collect()
+    }
+
+    fn drift_note(&self, site: ProbeSite) -> Option<String> {
         let each: Vec<String> = self
             .drifts
             .iter()
-            .map(|(trial, lo, hi)| {
+            .filter(|d| d.0 == site)
+            .map(|(_, trial, lo, hi)| {
                 // Rounded down, so a share flagged for being under 90% never
                 // reads "90%"; two that round alike are one share, not a range.
                 let (lo, hi) = (percent_down(*lo), percent_down(*hi));
@@ -123,8 +133,18 @@ impl CellState {
                 }
             })
             .collect();
+        if each.is_empty() {
+            return None;
+        }
+        let probe = site.probe();
+        let timed = match probe {
+            Probe::Loop => "a fixed loop on it",
+            Probe::Loopback => "32-byte round trips over it",
+        };
         Some(format!(
-            "the contender's core ran more than 10% slower than its usual top speed in this run (a fixed loop timed before and after each search; shares of the 90th percentile of the run's readings so far, rounded down): {}; the machine slowed down, not only the server",
+            "the {} ran more than {:.0}% slower than its usual top speed in this run ({timed} timed before and after each search; shares of the 90th percentile of the run's readings so far, rounded down): {}; the machine slowed down, not only the server",
+            site.what(),
+            probe.drift() * 100.0,
             each.join(", ")
         ))
     }
@@ -263,9 +283,8 @@ impl CellState {
     /// capacity of the same contender and workload with one worker, if measured.
     pub(super) fn finish(&mut self, key: &CellKey, cap1: Option<f64>, cores: u32) -> Cell {
         self.done = true;
-        if let Some(note) = self.drift_note() {
-            self.notes.push(note);
-        }
+        let drifted = self.drift_notes();
+        self.notes.extend(drifted);
         let samples = self.samples();
         let capacity = stats::estimate(&samples);
         self.flag_unsampled_trials(key.workload.rate_unit());
@@ -582,16 +601,22 @@ mod tests {
             .contains(&"upstream calls check failed: 412 calls > 400 sent".to_string()));
     }
 
-    /// Every search the core slowed around is named in one `drift` note with
-    /// its shares; a steady search adds nothing, and a steady cell no note.
+    /// Every search the machine slowed around is named in one `drift` note per
+    /// probe with its shares, each held to its probe's bar; a steady search
+    /// adds nothing, and a steady cell no note.
     #[test]
     fn drifting_searches_share_one_note() {
         let mut st = CellState::default();
-        st.check_drift("trial 1", [Some(100.0), Some(70.0), Some(72.0)]);
-        st.check_drift("trial 2", [Some(100.0), Some(99.0), Some(98.0)]);
-        st.check_drift("trial 3", [Some(100.0), Some(85.0), Some(95.0)]);
+        let by_loop = ProbeSite::ContenderCore;
+        st.check_drift("trial 1", by_loop, [Some(100.0), Some(70.0), Some(72.0)]);
+        st.check_drift("trial 2", by_loop, [Some(100.0), Some(99.0), Some(98.0)]);
+        st.check_drift("trial 3", by_loop, [Some(100.0), Some(85.0), Some(95.0)]);
         // Under 90% both, so neither reads "90%" (rounded, 89.8 would).
-        st.check_drift("trial 4", [Some(100.0), Some(89.2), Some(89.8)]);
+        st.check_drift("trial 4", by_loop, [Some(100.0), Some(89.2), Some(89.8)]);
+        // The loopback's bar is 25%: 80% is within it, 70% is not.
+        let by_loopback = ProbeSite::Loopback;
+        st.check_drift("trial 1", by_loopback, [Some(60.0), Some(48.0), Some(55.0)]);
+        st.check_drift("trial 2", by_loopback, [Some(60.0), Some(59.0), Some(42.0)]);
         let cell = st.finish(&key(), None, 4);
         assert!(cell.flags.contains(&Flag::Drift));
         let drift: Vec<&String> = cell
@@ -599,16 +624,23 @@ mod tests {
             .iter()
             .filter(|n| n.contains("usual top speed"))
             .collect();
-        assert_eq!(drift.len(), 1, "{:?}", cell.notes);
+        assert_eq!(drift.len(), 2, "{:?}", cell.notes);
         assert!(
-            drift[0].contains("trial 1 70–72%, trial 3 85–95%, trial 4 89%;"),
+            drift[0].starts_with("the contender's core ran more than 10% slower")
+                && drift[0].contains("trial 1 70–72%, trial 3 85–95%, trial 4 89%;"),
             "{}",
             drift[0]
         );
         assert!(!drift[0].contains("trial 2"), "{}", drift[0]);
+        assert!(
+            drift[1].starts_with("the loopback between the cores ran more than 25% slower")
+                && drift[1].contains("): trial 2 70–98%;"),
+            "{}",
+            drift[1]
+        );
 
         let mut steady = CellState::default();
-        steady.check_drift("trial 1", [Some(100.0), Some(99.0), Some(98.0)]);
+        steady.check_drift("trial 1", by_loop, [Some(100.0), Some(99.0), Some(98.0)]);
         let cell = steady.finish(&key(), None, 4);
         assert!(!cell.flags.contains(&Flag::Drift));
         assert!(cell.notes.is_empty(), "{:?}", cell.notes);

@@ -79,7 +79,7 @@ pub(super) struct World {
     /// at 0.
     pub resident: u64,
     /// The drift probe's readings, one per call, in order; none: no probe.
-    pub core_speeds: std::collections::VecDeque<f64>,
+    pub contender_speeds: std::collections::VecDeque<f64>,
     /// Its readings on the generator's core, likewise.
     pub generator_speeds: std::collections::VecDeque<f64>,
     /// The loopback probe's readings, likewise.
@@ -381,7 +381,7 @@ impl Sampler for FakeSampler {
     }
 
     fn core_speed(&self) -> Option<f64> {
-        self.world.lock().unwrap().core_speeds.pop_front()
+        self.world.lock().unwrap().contender_speeds.pop_front()
     }
 
     fn generator_core_speed(&self) -> Option<f64> {

@@ -459,13 +459,15 @@ pub trait Sampler: Send + Sync {
         None
     }
 
-    /// Time every probe now and keep what each read in `into`; the
-    /// contender's core's reading, which the drift check compares.
-    fn read_probes(&self, into: &mut crate::model::ProbeReadings) -> Option<f64> {
-        let contender = self.core_speed();
-        into.contender.extend(contender);
-        into.generator.extend(self.generator_core_speed());
-        into.loopback.extend(self.loopback_speed());
-        contender
+    /// Time every probe now and keep what each read in `into`; what they
+    /// read, which the drift check compares.
+    fn read_probes(&self, into: &mut crate::model::ProbeReadings) -> crate::model::ProbeReading {
+        let now = crate::model::ProbeReading {
+            contender: self.core_speed(),
+            generator: self.generator_core_speed(),
+            loopback: self.loopback_speed(),
+        };
+        into.push(now);
+        now
     }
 }

@@ -30,8 +30,8 @@ use super::{
     WindowPurpose, WindowSpec, WsSpec,
 };
 use crate::model::{
-    Cell, CoreSpeeds, EqualLoad, Flag, ProbeReadings, SearchStep, StepVerdict, Trial, TrialOutcome,
-    WsPoint,
+    Cell, EqualLoad, Flag, ProbeReadings, ProbeSummaries, SearchStep, StepVerdict, Trial,
+    TrialOutcome, WsPoint,
 };
 use crate::workload::{RateUnit, Workload};
 
@@ -56,9 +56,9 @@ pub enum SuiteError {
     #[error("run interrupted after {finished} finished cells")]
     Interrupted {
         finished: usize,
-        /// The probes' readings until then, as [`RunOutcome::core_speeds`]
+        /// The probes' readings until then, as [`RunOutcome::probes`]
         /// (boxed: the error stays small).
-        core_speeds: Box<CoreSpeeds>,
+        probes: Box<ProbeSummaries>,
         #[source]
         source: crate::Interrupted,
     },
@@ -76,7 +76,7 @@ pub struct RunOutcome {
     /// bakeoff's overhead (start-ups, stops, bookkeeping).
     pub measuring: Duration,
     /// The probes' readings over the run, summarised per probe.
-    pub core_speeds: CoreSpeeds,
+    pub probes: ProbeSummaries,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -229,7 +229,7 @@ pub async fn run_plan(
         r.emit(&key)?;
     }
     Ok(RunOutcome {
-        core_speeds: r.probes.summary(),
+        probes: r.probes.summary(),
         cells: r.emitted,
         wall: began.elapsed(),
         measuring: r.measuring,
@@ -294,7 +294,7 @@ impl PlanExecution<'_> {
     fn interrupted(&self) -> SuiteError {
         SuiteError::Interrupted {
             finished: self.emitted.len(),
-            core_speeds: Box::new(self.probes.summary()),
+            probes: Box::new(self.probes.summary()),
             source: crate::Interrupted,
         }
     }
@@ -655,15 +655,15 @@ impl PlanExecution<'_> {
                 eta,
             });
         };
-        let speed_before = self.sampler.read_probes(&mut self.probes);
+        let before = self.sampler.read_probes(&mut self.probes);
         let searching = Instant::now();
         let out = search_capacity(windows, &cfg, cancel, &mut on_step).await?;
         self.searches.push((
             out.outcome == TrialOutcome::MachineNoisy,
             searching.elapsed(),
         ));
-        let speed_after = self.sampler.read_probes(&mut self.probes);
-        let reference = crate::model::CoreSpeed::reference(&self.probes.contender);
+        let after = self.sampler.read_probes(&mut self.probes);
+        let around: Vec<_> = self.probes.around(before, after).collect();
         let limit = self.plan.steal_limit;
         // A search again has notes of its own beside the first search's.
         let label = match self.again_until {
@@ -671,7 +671,9 @@ impl PlanExecution<'_> {
             None => format!("trial {}", trial + 1),
         };
         let st = self.state(key);
-        st.check_drift(&label, [reference, speed_before, speed_after]);
+        for (site, speeds) in around {
+            st.check_drift(&label, site, speeds);
+        }
         if out.steal_tolerated > 0 {
             let judged = out
                 .steps

@@ -355,7 +355,7 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
         1,
         &[],
     );
-    h.world.lock().unwrap().core_speeds = [600.0, 580.0, 610.0, 590.0, 620.0].into();
+    h.world.lock().unwrap().contender_speeds = [600.0, 580.0, 610.0, 590.0, 620.0].into();
     let cancel = CancellationToken::new();
     // Cancel while the final pass of `b` runs: `a`'s cells are finished by then.
     let trigger = cancel.clone();
@@ -374,19 +374,17 @@ async fn cancellation_mid_plan_returns_interrupted_after_the_sink_got_finished_c
     let err = h.run(&p, &cancel).await.unwrap_err();
     watcher.await.unwrap();
     let SuiteError::Interrupted {
-        finished,
-        core_speeds,
-        ..
+        finished, probes, ..
     } = &err
     else {
         panic!("{err:?}")
     };
     assert_eq!(*finished, h.cells.len());
     // The machine's speed until then, kept with the finished cells.
-    let speed = core_speeds.contender.expect("the readings so far");
+    let speed = probes.contender.expect("the readings so far");
     assert!(speed.readings >= 3 && speed.min >= 580.0, "{speed:?}");
-    assert_eq!(core_speeds.generator, None, "no generator readings");
-    assert_eq!(core_speeds.loopback, None, "no loopback readings");
+    assert_eq!(probes.generator, None, "no generator readings");
+    assert_eq!(probes.loopback, None, "no loopback readings");
     let names: Vec<(&str, &str)> = h
         .cells
         .iter()

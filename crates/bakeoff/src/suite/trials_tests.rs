@@ -10,7 +10,7 @@ use super::plan::tests::spec;
 use super::plan::{Launch, LaunchKind};
 use super::runner_tests::{fc, plan, Harness};
 use super::*;
-use crate::model::{Cell, Flag, StepVerdict, TrialOutcome};
+use crate::model::{Cell, Flag, Probe, StepVerdict, TrialOutcome};
 
 /// A trial the machine left machine-noisy (its first window stalled three
 /// times) is searched once more at the end of the capacity pass, inside the
@@ -158,8 +158,10 @@ async fn a_windows_disclosures_reach_its_steps_reasons() {
 }
 
 /// A core that ran 30% slower around a search than the run's usual top speed
-/// (with five readings, the fastest) flags that trial's cell `drift`, with the
-/// probe's readings; a steady core (or a faster one) flags nothing.
+/// (with five readings, the fastest) flags that trial's cell `drift`, and so
+/// does a loopback 34% slower around the other cell's search, each with its
+/// probe's readings; the generator's core flags nothing, and a steady run
+/// nothing at all.
 #[tokio::test(start_paused = true)]
 async fn a_slower_machine_around_a_search_flags_drift() {
     let mut h = Harness::new(vec![("a", fc(500.0))]);
@@ -167,19 +169,19 @@ async fn a_slower_machine_around_a_search_flags_drift() {
     // The run's start, then before and after each search (json or db first,
     // whichever the rotation puts first): steady, then slowed. The yardstick
     // is the 90th percentile of the readings so far, here the fastest (101).
-    h.world.lock().unwrap().core_speeds = [100.0, 101.0, 99.0, 70.0, 72.0].into();
-    // The generator's core and the loopback, read at the same moments, kept
-    // apart; a slower loopback flags nothing (the drift check is the loop's).
+    h.world.lock().unwrap().contender_speeds = [100.0, 101.0, 99.0, 70.0, 72.0].into();
+    // The generator's core and the loopback, read at the same moments and
+    // kept apart: the loopback slowed after the first search (60 of 91).
     h.world.lock().unwrap().generator_speeds = [80.0, 81.0, 79.0, 82.0, 60.0].into();
     h.world.lock().unwrap().loopback_speeds = [90.0, 91.0, 60.0, 92.0, 89.0].into();
     let outcome = h.run(&p, &CancellationToken::new()).await.unwrap();
     // The run keeps every reading's summary, for `compare`.
-    let speed = outcome.core_speeds.contender.expect("five readings");
+    let speed = outcome.probes.contender.expect("five readings");
     assert_eq!(
         (speed.readings, speed.median, speed.min, speed.max),
         (5, 99.0, 70.0, 101.0)
     );
-    let generator = outcome.core_speeds.generator.expect("five readings");
+    let generator = outcome.probes.generator.expect("five readings");
     assert_eq!(
         (
             generator.readings,
@@ -189,7 +191,7 @@ async fn a_slower_machine_around_a_search_flags_drift() {
         ),
         (5, 80.0, 60.0, 82.0)
     );
-    let loopback = outcome.core_speeds.loopback.expect("five readings");
+    let loopback = outcome.probes.loopback.expect("five readings");
     assert_eq!(
         (
             loopback.readings,
@@ -199,24 +201,70 @@ async fn a_slower_machine_around_a_search_flags_drift() {
         ),
         (5, 90.0, 60.0, 92.0)
     );
+    let note_of = |c: &Cell, what: &str| {
+        c.notes
+            .iter()
+            .find(|n| n.starts_with(what) && n.contains("usual top speed in this run"))
+            .cloned()
+    };
     let flagged: Vec<&Cell> = h
         .cells
         .iter()
         .filter(|c| c.flags.contains(&Flag::Drift))
         .collect();
-    assert_eq!(flagged.len(), 1, "{:#?}", h.cells);
-    let note = flagged[0]
-        .notes
+    assert_eq!(flagged.len(), 2, "{:#?}", h.cells);
+    let by_loop: Vec<String> = flagged
         .iter()
-        .find(|n| n.contains("usual top speed in this run"))
-        .unwrap();
-    assert!(note.contains("69–71%"), "{note}");
+        .filter_map(|c| note_of(c, "the contender's core"))
+        .collect();
+    let by_loopback: Vec<String> = flagged
+        .iter()
+        .filter_map(|c| note_of(c, "the loopback between the cores"))
+        .collect();
+    assert_eq!((by_loop.len(), by_loopback.len()), (1, 1), "{flagged:#?}");
+    assert!(by_loop[0].contains("trial 1 69–71%"), "{}", by_loop[0]);
+    assert!(
+        by_loopback[0].contains("trial 1 65–100%"),
+        "{}",
+        by_loopback[0]
+    );
+    let one_each = flagged.iter().all(|c| {
+        c.notes
+            .iter()
+            .filter(|n| n.contains("usual top speed"))
+            .count()
+            == 1
+    });
+    assert!(one_each, "each cell slowed by one probe: {flagged:#?}");
+
+    // The same run on a steady machine flags nothing.
+    let mut steady = Harness::new(vec![("a", fc(500.0))]);
+    steady.world.lock().unwrap().contender_speeds = [100.0, 101.0, 99.0, 98.0, 100.0].into();
+    steady.world.lock().unwrap().loopback_speeds = [90.0, 91.0, 85.0, 80.0, 89.0].into();
+    steady.run(&p, &CancellationToken::new()).await.unwrap();
+    assert!(
+        steady.cells.iter().all(|c| !c.flags.contains(&Flag::Drift)),
+        "{:#?}",
+        steady.cells
+    );
+
     use super::cell::drift;
-    assert_eq!(drift([Some(100.0), Some(95.0), Some(105.0)]), None);
-    assert_eq!(drift([None, Some(50.0), Some(50.0)]), None);
     assert_eq!(
-        drift([Some(100.0), Some(85.0), Some(95.0)]),
+        drift(Probe::Loop, [Some(100.0), Some(95.0), Some(105.0)]),
+        None
+    );
+    assert_eq!(drift(Probe::Loop, [None, Some(50.0), Some(50.0)]), None);
+    assert_eq!(
+        drift(Probe::Loop, [Some(100.0), Some(85.0), Some(95.0)]),
         Some((0.85, 0.95))
+    );
+    assert_eq!(
+        drift(Probe::Loopback, [Some(100.0), Some(85.0), Some(95.0)]),
+        None
+    );
+    assert_eq!(
+        drift(Probe::Loopback, [Some(100.0), Some(74.0), Some(95.0)]),
+        Some((0.74, 0.95))
     );
 }
 

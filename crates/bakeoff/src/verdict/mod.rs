@@ -330,21 +330,34 @@ pub fn scope(run: &Run) -> String {
         .iter()
         .filter(|c| c.flags.contains(&Flag::Drift))
         .count();
-    let speed = env
-        .core_speed
-        .as_ref()
-        .filter(|_| drifted > 0)
-        .and_then(|s| Some((s.moved()?, s)))
-        .map(|(share, s)| {
-            format!(
-                "; the contender's core slowed to {:.0}% of its fastest during the run (drift probe: {:.0}–{:.0} M loop iterations/s), so the {drifted} {} flagged `drift` may read low",
+    // Each probe the drift check reads, where its readings moved by more
+    // than its bar.
+    let moved: Vec<String> = env
+        .probes()
+        .filter(|(site, _)| drifted > 0 && site.drift_checked())
+        .filter_map(|(site, s)| {
+            let probe = site.probe();
+            let share = s.moved(probe)?;
+            Some(format!(
+                "the {} slowed to {:.0}% of its fastest during the run ({}: {:.0}–{:.0} {})",
+                site.what(),
                 share * 100.0,
+                probe.name(),
                 s.min,
                 s.max,
-                if drifted == 1 { "cell" } else { "cells" }
-            )
+                probe.unit()
+            ))
         })
-        .unwrap_or_default();
+        .collect();
+    let speed = if moved.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {}, so the {drifted} {} flagged `drift` may read low",
+            moved.join(" and "),
+            if drifted == 1 { "cell" } else { "cells" }
+        )
+    };
     format!(
         "run {} on this machine ({}, {} cores), {}, profile `{}`, SLO p99 ≤ {} ms{database}{speed}",
         run.id,
@@ -379,7 +392,7 @@ mod tests {
     /// flagged `drift`), and only then.
     #[test]
     fn the_scope_names_a_machine_whose_speed_moved() {
-        use crate::model::{CoreSpeed, Flag};
+        use crate::model::{Flag, ProbeSummary};
         use crate::verdict::fixture;
         let mut run = fixture::run();
         for c in &mut run.cells {
@@ -387,7 +400,7 @@ mod tests {
         }
         run.environment.core_speed = None;
         assert!(!scope(&run).contains("drift probe"), "{}", scope(&run));
-        let steady = CoreSpeed {
+        let steady = ProbeSummary {
             readings: 40,
             median: 600.0,
             min: 560.0,
@@ -395,7 +408,7 @@ mod tests {
         };
         run.environment.core_speed = Some(steady);
         assert!(!scope(&run).contains("drift probe"), "{}", scope(&run));
-        run.environment.core_speed = Some(CoreSpeed {
+        run.environment.core_speed = Some(ProbeSummary {
             min: 172.0,
             max: 669.0,
             ..steady
@@ -415,6 +428,31 @@ mod tests {
             scope(&run).contains("the 2 cells flagged"),
             "{}",
             scope(&run)
+        );
+        // The loopback, held to its own bar: 80% of its fastest is within it,
+        // 60% is not; the generator's core is not what the check reads.
+        run.environment.core_speed = Some(steady);
+        run.environment.generator_core_speed = Some(ProbeSummary {
+            min: 100.0,
+            ..steady
+        });
+        run.environment.loopback_speed = Some(ProbeSummary {
+            readings: 40,
+            median: 50.0,
+            min: 44.0,
+            max: 55.0,
+        });
+        assert!(!scope(&run).contains("slowed to"), "{}", scope(&run));
+        run.environment.loopback_speed = Some(ProbeSummary {
+            readings: 40,
+            median: 50.0,
+            min: 33.0,
+            max: 55.0,
+        });
+        let s = scope(&run);
+        assert!(
+            s.contains("; the loopback between the cores slowed to 60% of its fastest during the run (loopback probe: 33–55 k round trips/s), so the 2 cells flagged `drift` may read low"),
+            "{s}"
         );
     }
 

@@ -289,13 +289,13 @@ fn a_capacity_left_out_of_verdicts_is_named_and_not_gated() {
 /// with either run's readings missing (stored before they were kept), not.
 #[test]
 fn a_machine_of_another_speed_is_a_caveat() {
-    let speed = |median: f64| CoreSpeed {
+    let speed = |median: f64| ProbeSummary {
         readings: 40,
         median,
         min: median * 0.7,
         max: median * 1.1,
     };
-    let with = |id, s: Option<CoreSpeed>| {
+    let with = |id, s: Option<ProbeSummary>| {
         let mut r = run(id, vec![]);
         r.environment.core_speed = s;
         r

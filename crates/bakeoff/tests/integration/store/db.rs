@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use bakeoff::model::{CoreSpeed, CoreSpeeds, Flag, Language, RunStatus, Settings};
+use bakeoff::model::{Flag, Language, ProbeSummaries, ProbeSummary, RunStatus, Settings};
 use bakeoff::store::{Store, StoreError, SCHEMA_VERSION};
 use bakeoff::workload::Workload;
 use hdrhistogram::serialization::Deserializer;
@@ -141,13 +141,13 @@ fn a_runs_core_speed_is_kept_with_its_environment() {
         store.load_run(id).unwrap().environment.core_speed,
         environment().core_speed
     );
-    let speed = CoreSpeed::of(&[650.0, 455.0, 640.0]).unwrap();
-    let generator = CoreSpeed::of(&[510.0, 530.0]).unwrap();
-    let loopback = CoreSpeed::of(&[84.0, 90.0, 66.0]).unwrap();
+    let speed = ProbeSummary::of(&[650.0, 455.0, 640.0]).unwrap();
+    let generator = ProbeSummary::of(&[510.0, 530.0]).unwrap();
+    let loopback = ProbeSummary::of(&[84.0, 90.0, 66.0]).unwrap();
     store
-        .record_core_speeds(
+        .record_probe_summaries(
             id,
-            &CoreSpeeds {
+            &ProbeSummaries {
                 contender: Some(speed),
                 generator: Some(generator),
                 loopback: Some(loopback),
@@ -156,7 +156,7 @@ fn a_runs_core_speed_is_kept_with_its_environment() {
         .unwrap();
     // A probe that read nothing keeps what the run began with.
     store
-        .record_core_speeds(id, &CoreSpeeds::default())
+        .record_probe_summaries(id, &ProbeSummaries::default())
         .unwrap();
     store
         .finish_run(id, RunStatus::Complete, "2026-11-28T12:10:00Z")
@@ -167,7 +167,7 @@ fn a_runs_core_speed_is_kept_with_its_environment() {
         (Some(speed), Some(generator), Some(loopback))
     );
     assert!(matches!(
-        store.record_core_speeds(id + 1, &CoreSpeeds::default()),
+        store.record_probe_summaries(id + 1, &ProbeSummaries::default()),
         Err(StoreError::NoSuchRun(_))
     ));
 }
