@@ -278,7 +278,7 @@ pub fn flag_meaning(flag: &Flag) -> &'static str {
         Flag::MachineNoisy => "the machine held the generator up in every retry of a trial, so that trial had no clean window and is left out; the clean trials stand, and a cell with none is left out of verdicts",
         Flag::Truncated => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
         Flag::Inconsistent => "the engine's counts disagree with an independent count (see the cell's notes)",
-        Flag::Drift => "the machine slowed down during a search (a fixed CPU loop on the contender's core ran more than 10%, or round trips over loopback between the cores more than 25%, below their usual top speed in this run, the 90th percentile of the probe's readings); compare with care",
+        Flag::Drift => "the machine slowed down during a search (timed before and after it, the contender's core more than 10% or the loopback between the cores more than 25% below its usual top speed in this run, the 90th percentile of the probe's readings: a fixed CPU loop on the one, 32-byte round trips over the other); compare with care",
         Flag::StealTolerated => "windows of its search ran with hypervisor steal over the default limit (2% of the machine, 5% of one CPU) and under the run's raised --max-steal, and were judged as the server's: its capacity may read low, never high",
         Flag::EqualLoadStalled => "the machine held the generator up in every retry of its equal-load window (or a WebSocket point), so its latency, CPU and memory there are the machine's as much as the server's; they are left out of verdicts",
         Flag::EqualLoadUnbased => "the equal-load rate was set without this contender's capacity (every trial machine-noisy or a lower bound under the rate, no clean window failed), or the contender met the SLO at no rate, so it may be above what it sustains; its latency and CPU there may describe an overloaded server and are left out of verdicts",
@@ -618,5 +618,17 @@ mod tests {
         assert_eq!(fmt_rate(f64::NAN), "-");
         assert_eq!(fmt_count(0), "0");
         assert_eq!(fmt_count(1_234_567), "1,234,567");
+    }
+
+    /// The `drift` legend states each probe's bar as the check applies it.
+    #[test]
+    fn the_drift_legend_states_the_probes_bars() {
+        use crate::model::ProbeSite;
+        let meaning = flag_meaning(&Flag::Drift);
+        for site in ProbeSite::ALL.into_iter().filter(|s| s.drift_checked()) {
+            let bar = site.probe().drift() * 100.0;
+            let said = format!("{} more than {bar:.0}%", site.what());
+            assert!(meaning.contains(&said), "{said:?} not in {meaning:?}");
+        }
     }
 }
