@@ -100,8 +100,9 @@ impl Probe {
     /// flagged `drift`). The loop's readings on a quiet core lie within a few
     /// percent; a single loopback reading spreads about 10% on a quiet host,
     /// so its bar is higher. Beside two served contenders for 22 minutes every
-    /// reading 25% below its reference came with a server running more than
-    /// 10% slower (36 of 36; `docs/benchmarks.md`, thirty-fifth pass).
+    /// pair of readings with one 25% below its reference came with a server
+    /// running more than 10% slower (36 of 36; `docs/benchmarks.md`,
+    /// thirty-fifth pass).
     pub fn drift(self) -> f64 {
         match self {
             Probe::Loop => 0.10,
