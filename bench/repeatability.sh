@@ -120,6 +120,31 @@ if cvs:
     print(f"largest gap between two runs: {(max(gaps) - 1) * 100:.1f}%")
     within = sum(g <= 1.10 for g in gaps)
     print(f"cells whose runs are all within 10% of each other: {within} of {len(gaps)}")
+# Also not the target, but what a verdict rests on: per workload, the best
+# Node.js capacity over the best Python one in each run, as the reports'
+# headline pairs them. Both sides of it ran in the same run, their trials
+# interleaved, so a host that moved a whole run moved both; the ratio can
+# hold where the capacities did not.
+language = dict(db.execute("SELECT DISTINCT name, language FROM contenders"))
+best = {}
+for (contender, workload), by_run in cells.items():
+    for r, (cap, _) in by_run.items():
+        if cap is not None and language.get(contender) in ("node", "python"):
+            key = (workload, r, language[contender])
+            best[key] = max(best.get(key, 0.0), cap)
+ratio_rows = []
+for workload in sorted({w for (_, w) in cells}):
+    ratios = [best[(workload, r, "node")] / best[(workload, r, "python")] for r in runs
+              if (workload, r, "node") in best and (workload, r, "python") in best]
+    if len(ratios) >= 2:
+        cv = statistics.stdev(ratios) / statistics.mean(ratios)
+        ratio_rows.append(f"  {workload}: " + ", ".join(f"{x:.2f}" for x in ratios)
+                          + f" ({len(ratios)} of {len(runs)} runs): CV {cv * 100:.1f}%, "
+                          f"max/min {max(ratios) / min(ratios):.3f}")
+if ratio_rows:
+    print()
+    print("best Node.js over best Python per run (the headline ratio; diagnostic, not the target)")
+    print("\n".join(ratio_rows))
 # A diagnostic, not the target: each capacity divided by its run's loopback
 # median (relative to their mean), the spread left once the host's loopback
 # speed, which moved with the servers one for one on a shared VM

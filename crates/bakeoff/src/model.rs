@@ -22,7 +22,9 @@ mod probe;
 mod text;
 pub use flag::Flag;
 pub use keys::{Endpoint, RuntimeKey};
-pub use probe::{Probe, ProbeReading, ProbeReadings, ProbeSite, ProbeSummaries, ProbeSummary};
+pub use probe::{
+    BySite, Probe, ProbeReading, ProbeReadings, ProbeSite, ProbeSummaries, ProbeSummary,
+};
 pub(crate) use text::open_schema;
 use text::text_enum;
 pub use text::{Language, UnknownName};
@@ -183,11 +185,12 @@ pub struct Environment {
 impl Environment {
     /// What the probe at `site` read over the run, where the run kept it.
     pub fn probe_at(&self, site: ProbeSite) -> Option<&ProbeSummary> {
-        match site {
-            ProbeSite::ContenderCore => self.core_speed.as_ref(),
-            ProbeSite::GeneratorCore => self.generator_core_speed.as_ref(),
-            ProbeSite::Loopback => self.loopback_speed.as_ref(),
-        }
+        let kept = BySite {
+            contender: self.core_speed.as_ref(),
+            generator: self.generator_core_speed.as_ref(),
+            loopback: self.loopback_speed.as_ref(),
+        };
+        *kept.at(site)
     }
 
     /// Each probe's summary the run kept, with where it read, in the order

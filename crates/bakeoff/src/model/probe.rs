@@ -152,52 +152,21 @@ impl ProbeSite {
     }
 }
 
-/// One timing of every probe (`None`: that probe could not be read).
+/// One value per place a probe reads ([`ProbeSite`]): what one timing read,
+/// the readings over a run, their summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct ProbeReading {
+pub struct BySite<T> {
     /// The drift probe on the contender's core.
-    pub contender: Option<f64>,
+    pub contender: T,
     /// The drift probe on the generator's core.
-    pub generator: Option<f64>,
+    pub generator: T,
     /// The loopback probe between them.
-    pub loopback: Option<f64>,
+    pub loopback: T,
 }
 
-/// The probes' summaries over a run, one per core the drift probe reads and
-/// the loopback between them: what a run (or an interrupted one) hands to the
-/// store.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ProbeSummaries {
-    /// The contender's core ([`Environment::core_speed`](super::Environment::core_speed)).
-    pub contender: Option<ProbeSummary>,
-    /// The generator's core ([`Environment::generator_core_speed`](super::Environment::generator_core_speed)).
-    pub generator: Option<ProbeSummary>,
-    /// The loopback between them ([`Environment::loopback_speed`](super::Environment::loopback_speed)).
-    pub loopback: Option<ProbeSummary>,
-}
-
-/// The probes' readings over a run so far, in the order they were taken.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProbeReadings {
-    pub contender: Vec<f64>,
-    pub generator: Vec<f64>,
-    pub loopback: Vec<f64>,
-}
-
-impl ProbeReading {
-    /// What the probe at `site` read.
-    pub fn at(&self, site: ProbeSite) -> Option<f64> {
-        match site {
-            ProbeSite::ContenderCore => self.contender,
-            ProbeSite::GeneratorCore => self.generator,
-            ProbeSite::Loopback => self.loopback,
-        }
-    }
-}
-
-impl ProbeReadings {
-    /// The readings taken at `site`.
-    pub fn at(&self, site: ProbeSite) -> &[f64] {
+impl<T> BySite<T> {
+    /// The value at `site`.
+    pub fn at(&self, site: ProbeSite) -> &T {
         match site {
             ProbeSite::ContenderCore => &self.contender,
             ProbeSite::GeneratorCore => &self.generator,
@@ -205,6 +174,29 @@ impl ProbeReadings {
         }
     }
 
+    /// `f` of each site's value.
+    pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> BySite<U> {
+        BySite {
+            contender: f(&self.contender),
+            generator: f(&self.generator),
+            loopback: f(&self.loopback),
+        }
+    }
+}
+
+/// One timing of every probe (`None`: that probe could not be read).
+pub type ProbeReading = BySite<Option<f64>>;
+
+/// The probes' readings over a run so far, in the order they were taken.
+pub type ProbeReadings = BySite<Vec<f64>>;
+
+/// The probes' summaries over a run: what a run (or an interrupted one) hands
+/// to the store, as [`Environment::core_speed`](super::Environment::core_speed),
+/// [`generator_core_speed`](super::Environment::generator_core_speed) and
+/// [`loopback_speed`](super::Environment::loopback_speed).
+pub type ProbeSummaries = BySite<Option<ProbeSummary>>;
+
+impl ProbeReadings {
     /// Keep what one timing of the probes read.
     pub fn push(&mut self, r: ProbeReading) {
         self.contender.extend(r.contender);
@@ -225,17 +217,13 @@ impl ProbeReadings {
             .filter(|site| site.drift_checked())
             .map(move |site| {
                 let reference = ProbeSummary::reference(self.at(site));
-                (site, [reference, before.at(site), after.at(site)])
+                (site, [reference, *before.at(site), *after.at(site)])
             })
     }
 
     /// The summaries of each probe's readings.
     pub fn summary(&self) -> ProbeSummaries {
-        ProbeSummaries {
-            contender: ProbeSummary::of(&self.contender),
-            generator: ProbeSummary::of(&self.generator),
-            loopback: ProbeSummary::of(&self.loopback),
-        }
+        self.map(|r| ProbeSummary::of(r))
     }
 }
 
@@ -337,8 +325,8 @@ mod tests {
         assert_eq!(r.contender, [600.0, 610.0]);
         assert_eq!(r.generator, [590.0]);
         assert_eq!(r.loopback, [50.0]);
-        assert_eq!(r.at(ProbeSite::GeneratorCore), [590.0]);
-        assert_eq!(second.at(ProbeSite::Loopback), None);
+        assert_eq!(*r.at(ProbeSite::GeneratorCore), [590.0]);
+        assert_eq!(*second.at(ProbeSite::Loopback), None);
         let around: Vec<_> = r.around(first, second).collect();
         assert_eq!(
             around,

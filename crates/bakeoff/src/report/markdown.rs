@@ -127,11 +127,11 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         w,
         "`{BEST_MARK}` (bold) marks the best contender of each language on that workload."
     )?;
-    let flags = table::run_flags(run);
-    if !flags.is_empty() {
+    let legends = table::legends(run);
+    if !legends.is_empty() {
         writeln!(w)?;
-        for flag in flags {
-            writeln!(w, "- `{flag}`: {}", table::flag_meaning(&flag))?;
+        for (flag, legend) in legends {
+            writeln!(w, "- `{flag}`: {legend}")?;
         }
     }
     let notes = table::explained_notes(run);

@@ -320,17 +320,42 @@ pub fn explained_notes(run: &Run) -> Vec<String> {
         .collect()
 }
 
-/// All distinct flags in the run, in first-seen order.
-pub fn run_flags(run: &Run) -> Vec<Flag> {
-    let mut out: Vec<Flag> = Vec::new();
+/// Each distinct flag in the run, in first-seen order, with its legend: its
+/// meaning, and for `drift` carried by most of the run's searched cells, that
+/// the machine moved through the run rather than under a search or two.
+pub fn legends(run: &Run) -> Vec<(Flag, String)> {
+    let mut out: Vec<(Flag, String)> = Vec::new();
     for c in &run.cells {
         for f in flags(c) {
-            if !out.contains(&f) {
-                out.push(f);
+            if !out.iter().any(|(seen, _)| *seen == f) {
+                let legend = legend(run, &f);
+                out.push((f, legend));
             }
         }
     }
     out
+}
+
+fn legend(run: &Run, flag: &Flag) -> String {
+    let meaning = flag_meaning(flag);
+    if *flag != Flag::Drift {
+        return meaning.to_string();
+    }
+    let searched: Vec<&Cell> = run.cells.iter().filter(|c| !c.trials.is_empty()).collect();
+    let drifted = searched
+        .iter()
+        .filter(|c| c.flags.contains(&Flag::Drift))
+        .count();
+    // On a host that moves all run every cell carries it, and a flag on
+    // every cell singles none out: say what it says of the run.
+    if searched.len() >= 2 && 2 * drifted > searched.len() {
+        format!(
+            "{meaning}. Here {drifted} of the {} searched cells carry it: the machine moved through most of the run, not under a search or two, so its capacities describe this host's slow stretches as much as the contenders; rerun on a quieter machine",
+            searched.len()
+        )
+    } else {
+        meaning.to_string()
+    }
 }
 
 /// An estimate with its interval named: "51,200 (1 trial, indicative)",
@@ -568,6 +593,51 @@ mod tests {
         );
     }
 
+    /// `drift` on one searched cell of many singles that cell out; on most
+    /// of them its legend says the machine moved through the run, in every
+    /// format.
+    #[test]
+    fn drift_on_most_cells_is_said_of_the_run() {
+        let mut run = crate::report::fixtures::sample_run();
+        let searched: Vec<usize> = (0..run.cells.len())
+            .filter(|&i| !run.cells[i].trials.is_empty())
+            .collect();
+        assert!(searched.len() >= 3, "the sample run has searched cells");
+        for c in &mut run.cells {
+            c.flags.retain(|f| *f != Flag::Drift);
+        }
+        let drift = |run: &Run| {
+            legends(run)
+                .into_iter()
+                .find(|(f, _)| *f == Flag::Drift)
+                .map(|(_, legend)| legend)
+        };
+        assert_eq!(drift(&run), None);
+        run.cells[searched[0]].flags.push(Flag::Drift);
+        assert_eq!(drift(&run).as_deref(), Some(flag_meaning(&Flag::Drift)));
+        let most = searched.len() / 2 + 1;
+        for &i in &searched[1..most] {
+            run.cells[i].flags.push(Flag::Drift);
+        }
+        let said = format!(
+            "Here {most} of the {} searched cells carry it: the machine moved through most of the run",
+            searched.len()
+        );
+        let legend = drift(&run).unwrap();
+        assert!(legend.starts_with(flag_meaning(&Flag::Drift)), "{legend}");
+        assert!(legend.contains(&said), "{legend}");
+        let mut text = Vec::new();
+        crate::report::render_text(&run, false, &mut text).unwrap();
+        let mut md = Vec::new();
+        crate::report::render_markdown(&run, &mut md).unwrap();
+        let mut html = Vec::new();
+        crate::report::render_html(&run, &crate::report::HtmlExtras::default(), &mut html).unwrap();
+        for out in [text, md, html] {
+            let out = String::from_utf8(out).unwrap();
+            assert!(out.contains(&said), "{out}");
+        }
+    }
+
     /// CPU not measured is `-`, never 0.00; a store without the field reads
     /// as not measured, one with it as it was.
     #[test]
@@ -620,15 +690,28 @@ mod tests {
         assert_eq!(fmt_count(1_234_567), "1,234,567");
     }
 
-    /// The `drift` legend states each probe's bar as the check applies it.
+    /// The legends state each bar as the check applies it: the probes' for
+    /// `drift`, the CV for `noisy`, the default steal limit for
+    /// `steal-tolerated`.
     #[test]
-    fn the_drift_legend_states_the_probes_bars() {
+    fn the_legends_state_the_bars_the_checks_apply() {
         use crate::model::ProbeSite;
+        use crate::suite::{live, stats};
         let meaning = flag_meaning(&Flag::Drift);
         for site in ProbeSite::ALL.into_iter().filter(|s| s.drift_checked()) {
             let bar = site.probe().drift() * 100.0;
             let said = format!("{} more than {bar:.0}%", site.what());
             assert!(meaning.contains(&said), "{said:?} not in {meaning:?}");
         }
+        let said = format!("more than {:.0}%", stats::NOISY_CV * 100.0);
+        let meaning = flag_meaning(&Flag::Noisy);
+        assert!(meaning.contains(&said), "{said:?} not in {meaning:?}");
+        let said = format!(
+            "({:.0}% of the machine, {:.0}% of one CPU)",
+            live::STALLED_STEAL * 100.0,
+            live::STALLED_CPU_STEAL * 100.0
+        );
+        let meaning = flag_meaning(&Flag::StealTolerated);
+        assert!(meaning.contains(&said), "{said:?} not in {meaning:?}");
     }
 }

@@ -109,12 +109,8 @@ pub fn render_text<W: Write>(run: &Run, color: bool, w: &mut W) -> io::Result<()
             &format!("{BEST_MARK} best of its language on that workload")
         )
     )?;
-    for flag in table::run_flags(run) {
-        writeln!(
-            w,
-            "{}",
-            p.paint(DIM, &format!("{flag}: {}", table::flag_meaning(&flag)))
-        )?;
+    for (flag, legend) in table::legends(run) {
+        writeln!(w, "{}", p.paint(DIM, &format!("{flag}: {legend}")))?;
     }
     writeln!(w)?;
     for line in super::machine_lines(&run.environment) {

@@ -545,12 +545,12 @@ fn flags(run: &Run, h: &mut String) {
         return;
     }
     h.push_str("<ul>");
-    for f in table::run_flags(run) {
+    for (f, legend) in table::legends(run) {
         let _ = write!(
             h,
             "<li><code>{}</code>: {}</li>",
             esc(f.name()),
-            esc(table::flag_meaning(&f))
+            esc(&legend)
         );
     }
     h.push_str("</ul><table><tr><th>contender</th><th>workload</th><th>workers</th><th>flags</th><th>notes</th></tr>");
