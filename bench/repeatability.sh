@@ -123,8 +123,9 @@ if cvs:
 # Also not the target, but what a verdict rests on: per workload, the best
 # Node.js capacity over the best Python one in each run, as the reports'
 # headline pairs them. Both sides of it ran in the same run, their trials
-# interleaved, so a host that moved a whole run moved both; the ratio can
-# hold where the capacities did not.
+# interleaved, so a host that moved a whole run moved both; but one that moves
+# minute by minute moves them apart, and on the thirty-sixth pass's host the
+# ratio spread as much as the capacities (docs/benchmarks.md).
 language = dict(db.execute("SELECT DISTINCT name, language FROM contenders"))
 best = {}
 for (contender, workload), by_run in cells.items():
