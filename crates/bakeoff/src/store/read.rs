@@ -27,6 +27,16 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> 
     serde_json::from_str(text).map_err(|e| bad_data(format!("stored JSON {text:?}: {e}")))
 }
 
+/// An optional JSON column: NULL is none.
+fn opt_json<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<T>> {
+    row.get::<_, Option<String>>(idx)?
+        .map(|j| from_json(&j))
+        .transpose()
+}
+
 /// A non-optional REAL: NULL is how SQLite stored a NaN.
 fn real(row: &Row<'_>, idx: usize) -> rusqlite::Result<f64> {
     Ok(row.get::<_, Option<f64>>(idx)?.unwrap_or(f64::NAN))
@@ -212,18 +222,9 @@ fn load_environment(conn: &Connection, run_id: i64) -> rusqlite::Result<Environm
                 git_revision: r.get(6)?,
                 pinning: r.get(7)?,
                 runtimes: from_json(&r.get::<_, String>(8)?)?,
-                core_speed: r
-                    .get::<_, Option<String>>(9)?
-                    .map(|j| from_json(&j))
-                    .transpose()?,
-                generator_core_speed: r
-                    .get::<_, Option<String>>(10)?
-                    .map(|j| from_json(&j))
-                    .transpose()?,
-                loopback_speed: r
-                    .get::<_, Option<String>>(11)?
-                    .map(|j| from_json(&j))
-                    .transpose()?,
+                core_speed: opt_json(r, 9)?,
+                generator_core_speed: opt_json(r, 10)?,
+                loopback_speed: opt_json(r, 11)?,
             })
         },
     )

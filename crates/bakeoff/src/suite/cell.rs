@@ -136,15 +136,12 @@ impl CellState {
         if each.is_empty() {
             return None;
         }
-        let probe = site.probe();
-        let timed = match probe {
-            Probe::Loop => "a fixed loop on it",
-            Probe::Loopback => "32-byte round trips over it",
-        };
+        // What the probe times and what a share is of are the flag's legend,
+        // printed once under the table, not in every cell's note.
         Some(format!(
-            "the {} ran more than {:.0}% slower than its usual top speed in this run ({timed} timed before and after each search; shares of the 90th percentile of the run's readings so far, rounded down): {}; the machine slowed down, not only the server",
+            "the {} ran more than {:.0}% slower than its usual top speed in this run: {}",
             site.what(),
-            probe.drift() * 100.0,
+            site.probe().drift() * 100.0,
             each.join(", ")
         ))
     }
@@ -627,14 +624,14 @@ mod tests {
         assert_eq!(drift.len(), 2, "{:?}", cell.notes);
         assert!(
             drift[0].starts_with("the contender's core ran more than 10% slower")
-                && drift[0].contains("trial 1 70–72%, trial 3 85–95%, trial 4 89%;"),
+                && drift[0].ends_with(": trial 1 70–72%, trial 3 85–95%, trial 4 89%"),
             "{}",
             drift[0]
         );
         assert!(!drift[0].contains("trial 2"), "{}", drift[0]);
         assert!(
             drift[1].starts_with("the loopback between the cores ran more than 25% slower")
-                && drift[1].contains("): trial 2 70–98%;"),
+                && drift[1].ends_with("in this run: trial 2 70–98%"),
             "{}",
             drift[1]
         );

@@ -110,7 +110,6 @@ pub fn capacity(
 
 /// The latency percentile spectrum at equal load, corrected or service time.
 pub fn spectrum(
-    run: &Run,
     s: &WorkloadSummary<'_>,
     looks: &BTreeMap<String, Look>,
     service: bool,
@@ -149,7 +148,6 @@ pub fn spectrum(
     } else {
         ("corrected latency (from the intended send)", "spectrum")
     };
-    let _ = run;
     Some(svg::line_chart(
         &format!("{chart}-{}", s.slug()),
         &format!("{}: {kind} at {} req/s", s.label, fmt_rate(rate)),
@@ -282,14 +280,7 @@ pub fn scaling(
     if series.is_empty() {
         return None;
     }
-    let max_w = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
-        .fold(1.0, f64::max);
-    let max_c = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(0.0, f64::max);
+    let (max_w, max_c) = top(&series);
     let unit = s.kind.metric().1;
     Some(svg::line_chart(
         &format!("scaling-{}", s.slug()),
@@ -309,12 +300,18 @@ pub fn scaling(
     ))
 }
 
+/// The largest x (at least 1) and y (at least 0) of the series' points: the
+/// line charts' axes start at zero.
+fn top(series: &[Series]) -> (f64, f64) {
+    let points = || series.iter().flat_map(|s| s.points.iter());
+    (
+        points().map(|p| p.0).fold(1.0, f64::max),
+        points().map(|p| p.1).fold(0.0, f64::max),
+    )
+}
+
 /// Fan-out p99 against connected clients for a `ws` workload.
-pub fn fanout(
-    run: &Run,
-    s: &WorkloadSummary<'_>,
-    looks: &BTreeMap<String, Look>,
-) -> Option<String> {
+pub fn fanout(s: &WorkloadSummary<'_>, looks: &BTreeMap<String, Look>) -> Option<String> {
     let series: Vec<Series> = s
         .rows
         .iter()
@@ -335,15 +332,7 @@ pub fn fanout(
     if series.is_empty() {
         return None;
     }
-    let max_x = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
-        .fold(1.0, f64::max);
-    let max_y = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(0.0, f64::max);
-    let _ = run;
+    let (max_x, max_y) = top(&series);
     Some(svg::line_chart(
         &format!("fanout-{}", s.slug()),
         &format!("{}: broadcast p99 against connected clients", s.label),
@@ -402,14 +391,7 @@ pub fn search(cell: &Cell) -> Option<String> {
     if series.is_empty() {
         return None;
     }
-    let max_x = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
-        .fold(1.0, f64::max);
-    let max_y = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(0.0, f64::max);
+    let (max_x, max_y) = top(&series);
     Some(svg::line_chart(
         &format!("search-{}", cell_key(cell)),
         "capacity search (o met SLO, x missed, diamond not judged: stalled or generator-limited)",

@@ -192,7 +192,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
     for s in summaries.iter().filter(|s| s.kind == Kind::Http) {
         let pair: Vec<String> = [false, true]
             .iter()
-            .filter_map(|&svc| charts::spectrum(run, s, &looks, svc))
+            .filter_map(|&svc| charts::spectrum(s, &looks, svc))
             .collect();
         if !pair.is_empty() {
             let _ = write!(
@@ -216,7 +216,7 @@ fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
     let mut any = false;
     for s in &summaries {
         let chart = match s.kind {
-            Kind::Ws => charts::fanout(run, s, &looks),
+            Kind::Ws => charts::fanout(s, &looks),
             _ => charts::scaling(run, s, &looks),
         };
         if let Some(svg) = chart {
