@@ -38,6 +38,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the contenders through the workloads and store the evidence.
     Run(RunArgs),
+    /// How steady this machine is: time the run's probes (each core's speed,
+    /// the loopback between them) and the hypervisor's steal for a while,
+    /// with nothing served, and say whether a run now would measure the
+    /// machine's moves as much as the servers.
+    Machine(MachineArgs),
     /// List the stored runs.
     Runs(StoreArgs),
     /// Dump one stored run.
@@ -558,6 +563,26 @@ pub struct AdviseArgs {
     pub json: bool,
     #[arg(long)]
     pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MachineArgs {
+    /// How long to time the probes, e.g. 30s or 2m (at most 1h).
+    #[arg(
+        long = "for",
+        value_name = "DURATION",
+        default_value = "30s",
+        allow_hyphen_values = true
+    )]
+    pub span: String,
+    /// From one timing to the next, e.g. 400ms (a timing takes 50-100 ms).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "400ms",
+        allow_hyphen_values = true
+    )]
+    pub every: String,
 }
 
 #[derive(Debug, Args)]

@@ -29,7 +29,8 @@
 //!   expectations) turned into the engine's request mix.
 //! - [`workload`]: the workloads, the upstream service, and `verify`.
 //! - [`suite`]: the plan, the capacity search, trials and statistics.
-//! - [`measure`]: resource sampling of a process tree from `/proc`.
+//! - [`measure`]: resource sampling of a process tree from `/proc`, the
+//!   machine probes (`speed`), pinning, and `bakeoff machine`'s `survey`.
 //! - [`store`]: the SQLite results store (the only module that speaks SQL).
 //! - [`report`]: pure renderers from [`model`] to text, Markdown, JSON and HTML;
 //!   and `report::fixtures` (tests and feature `fixtures`), the one builder of

@@ -45,6 +45,7 @@ mod claims;
 mod compare;
 mod k8s;
 mod load;
+mod machine;
 mod merge;
 mod report;
 mod run;
@@ -272,6 +273,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::Verify(args) => verify::execute(args, cancel).await,
         Command::Serve(args) => serve::execute(args, cancel).await,
         Command::Run(args) => run::execute(args, cancel).await,
+        Command::Machine(args) => machine::execute(args, cancel).await,
         Command::Runs(args) => show::runs(args).await,
         Command::Show(args) => show::show(args).await,
         Command::Report(args) => report::execute(args).await,

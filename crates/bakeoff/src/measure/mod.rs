@@ -1,6 +1,7 @@
 //! Resource measurement from `/proc`: the real [`Sampler`] (CPU seconds and memory
 //! of a contender's process group over a window, and the machine-drift probe of
-//! [`speed`]), the environment probe, and CPU pinning.
+//! [`speed`]), the environment probe, CPU pinning, and `bakeoff machine`'s
+//! [`survey`] of how steady the machine is.
 //!
 //! - CPU: the scheduler's nanoseconds of every member of the process group (and
 //!   any explicit pids), summed over each one's threads (`schedstat`); where the
@@ -26,6 +27,7 @@ use crate::suite::{ProcessSet, ResourceUsage, SampleError, Sampler, Sampling};
 pub mod env;
 pub mod procfs;
 pub mod speed;
+pub mod survey;
 
 pub use env::{
     allowed_cpus, available_cores, pin_processes, probe_environment, set_affinity, PinLayout,

@@ -18,6 +18,7 @@ pub mod runtimes;
 #[cfg(test)]
 mod steal_tests;
 pub mod summary;
+pub mod survey;
 pub mod table;
 pub mod text;
 

@@ -272,7 +272,7 @@ pub fn flags(cell: &Cell) -> Vec<Flag> {
 /// What each flag means, for the legends.
 pub fn flag_meaning(flag: &Flag) -> &'static str {
     match flag {
-        Flag::Noisy => "trials disagree by more than 10% (coefficient of variation); rerun on a quieter machine",
+        Flag::Noisy => "trials disagree by more than 10% (coefficient of variation); rerun on a quieter machine (`bakeoff machine` tells how steady this one is)",
         Flag::Contended => "the load generator competed for CPU; figures are a lower bound",
         Flag::GeneratorLimited => "the generator could not send at the target rate; capacity may be higher (a lower bound, left out of verdicts)",
         Flag::MachineNoisy => "the machine held the generator up in every retry of a trial, so that trial had no clean window and is left out; the clean trials stand, and a cell with none is left out of verdicts",
@@ -350,7 +350,7 @@ fn legend(run: &Run, flag: &Flag) -> String {
     // every cell singles none out: say what it says of the run.
     if searched.len() >= 2 && 2 * drifted > searched.len() {
         format!(
-            "{meaning}. Here {drifted} of the {} searched cells carry it: the machine moved through most of the run, not under a search or two, so its capacities describe this host's slow stretches as much as the contenders; rerun on a quieter machine",
+            "{meaning}. Here {drifted} of the {} searched cells carry it: the machine moved through most of the run, not under a search or two, so its capacities describe this host's slow stretches as much as the contenders; rerun on a quieter machine (`bakeoff machine` tells how steady this one is)",
             searched.len()
         )
     } else {

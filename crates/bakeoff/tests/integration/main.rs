@@ -15,6 +15,7 @@ mod hardening_cli;
 mod hardening_security;
 mod k8s_run;
 mod load;
+mod machine;
 mod netns;
 mod postgres;
 mod postgres_commands;

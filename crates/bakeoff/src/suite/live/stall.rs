@@ -120,7 +120,7 @@ impl Stolen {
     }
 
     /// Whose time it was, for messages: "the machine's CPU time", "cpu 1's time".
-    fn of(&self) -> String {
+    pub fn of(&self) -> String {
         match self.cpu {
             None => "the machine's CPU time".to_string(),
             Some(c) => format!("cpu {c}'s time"),
