@@ -583,6 +583,10 @@ pub struct MachineArgs {
         allow_hyphen_values = true
     )]
     pub every: String,
+    /// The SLO the run would use, e.g. 100ms: a wake-up a twentieth of it
+    /// late (at least 2 ms) is held up, as the run's stall rule counts a send.
+    #[arg(long, default_value = "100ms", allow_hyphen_values = true)]
+    pub slo_p99: String,
 }
 
 #[derive(Debug, Args)]

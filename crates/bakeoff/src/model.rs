@@ -23,7 +23,7 @@ mod text;
 pub use flag::Flag;
 pub use keys::{Endpoint, RuntimeKey};
 pub use probe::{
-    BySite, Probe, ProbeReading, ProbeReadings, ProbeSite, ProbeSummaries, ProbeSummary,
+    BySite, Probe, ProbeReading, ProbeReadings, ProbeSite, ProbeSummaries, ProbeSummary, Wakeups,
 };
 pub(crate) use text::open_schema;
 use text::text_enum;

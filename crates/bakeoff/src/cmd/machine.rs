@@ -1,6 +1,7 @@
 //! `bakeoff machine`: time the run's probes on the cores `run` would pin (the
-//! generator's and the contender's) and the loopback between them, with the
-//! steal over the span, and print how steady the machine is. Ctrl-C prints
+//! generator's and the contender's) and the loopback between them, idle
+//! sleeps on each core between timings, and the steal over the span, and
+//! print how steady the machine is. Ctrl-C prints
 //! what was read so far, then exits 130.
 
 use std::time::Duration;
@@ -13,6 +14,7 @@ use crate::cli::MachineArgs;
 use crate::measure::survey::{survey, SurveyConfig};
 use crate::measure::{self, PinLayout, ProcSampler};
 use crate::report::survey::render_survey;
+use crate::suite::live::stalled_after;
 use crate::{InputError, Interrupted};
 
 /// The longest survey: a check before a run, not a soak.
@@ -67,7 +69,12 @@ fn config(args: &MachineArgs) -> Result<SurveyConfig> {
         ))
         .into());
     }
-    Ok(SurveyConfig { span, interval })
+    let slo = parse_duration("--slo-p99", &args.slo_p99, false)?;
+    Ok(SurveyConfig {
+        span,
+        interval,
+        late: stalled_after(slo),
+    })
 }
 
 #[cfg(test)]
@@ -78,6 +85,7 @@ mod tests {
         MachineArgs {
             span: span.into(),
             every: every.into(),
+            slo_p99: "100ms".into(),
         }
     }
 
@@ -90,8 +98,18 @@ mod tests {
         assert!(err(args("10s", "0s")).contains("--every must be greater than zero"));
         let ok = config(&args("30s", "400ms")).unwrap();
         assert_eq!(
-            (ok.span, ok.interval),
-            (Duration::from_secs(30), Duration::from_millis(400))
+            (ok.span, ok.interval, ok.late),
+            (
+                Duration::from_secs(30),
+                Duration::from_millis(400),
+                Duration::from_millis(5)
+            )
         );
+        let mut tight = args("30s", "400ms");
+        tight.slo_p99 = "20ms".into();
+        // A twentieth of 20 ms is under the engine's 2 ms floor.
+        assert_eq!(config(&tight).unwrap().late, Duration::from_millis(2));
+        tight.slo_p99 = "0ms".into();
+        assert!(format!("{:#}", config(&tight).unwrap_err()).contains("--slo-p99"));
     }
 }

@@ -22,7 +22,9 @@ use crate::database::{Database, Postgres};
 use crate::measure::{self, PinLayout, ProcSampler};
 use crate::model::{ContenderInfo, RunStatus, RuntimeKey};
 use crate::store::Store;
-use crate::suite::live::{voiding_steal, EngineDriver, StealLimit, Stolen, SupervisorLauncher};
+use crate::suite::live::{
+    voiding_steal, EngineDriver, StealLimit, Stolen, SupervisorLauncher, HELD_WAKEUPS_WARNED,
+};
 use crate::suite::plan::default_contenders;
 use crate::suite::{
     run_plan, ContenderSpec, Plan, PlanOptions, PreviousRates, Progress, SuiteError,
@@ -30,12 +32,9 @@ use crate::suite::{
 use crate::workload::upstream::Upstream;
 use crate::{InputError, Interrupted};
 
-/// From this share of an idle thread's wake-ups held up, a run is warned.
-const STALLS_WARNED: f64 = 0.005;
-
 /// A warning when, over half a second, an idle thread on `cpu` (the `role`'s)
 /// wakes more than `late` late (the stall rule's bar) more than
-/// [`STALLS_WARNED`] of the time, or the hypervisor takes as much of that CPU
+/// [`HELD_WAKEUPS_WARNED`] of the time, or the hypervisor takes as much of that CPU
 /// (or the machine) as voids a window.
 fn stalls_warning(
     role: &str,
@@ -57,7 +56,7 @@ fn stalls_message(
 ) -> Option<String> {
     let on = cpu.map_or("any CPU".to_string(), |c| format!("cpu {c}"));
     let (what, windows) = match steal {
-        _ if held > STALLS_WARNED => (
+        _ if held > HELD_WAKEUPS_WARNED => (
             format!(
                 "this machine held an idle thread on {on} (the {role}'s) up for more than {} ms in {:.1}% of its wake-ups",
                 late.as_millis(),
@@ -77,7 +76,7 @@ fn stalls_message(
         None => return None,
     };
     // Steal that never falls can be accepted; held-up sends cannot.
-    let hatch = if held > STALLS_WARNED {
+    let hatch = if held > HELD_WAKEUPS_WARNED {
         ""
     } else {
         "; if this host's steal never falls, --max-steal PERCENT judges windows under that share of the machine as the server's (its capacities may then read low)"

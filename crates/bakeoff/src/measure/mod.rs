@@ -22,6 +22,7 @@ use futures_util::FutureExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::model::{ProbeSite, Wakeups};
 use crate::suite::{ProcessSet, ResourceUsage, SampleError, Sampler, Sampling};
 
 pub mod env;
@@ -221,6 +222,19 @@ impl Sampler for ProcSampler {
 
     fn loopback_speed(&self) -> Option<f64> {
         speed::loopback_speed(self.probe_cpu, self.generator_cpu).ok()
+    }
+
+    fn idle_wakeups(&self, site: ProbeSite, span: Duration, late: Duration) -> Option<Wakeups> {
+        let cpu = match site {
+            ProbeSite::ContenderCore => self.probe_cpu,
+            ProbeSite::GeneratorCore => Some(self.generator_cpu?),
+            ProbeSite::Loopback => return None,
+        };
+        let p = speed::idle_stalls(cpu, span, late).ok()?;
+        Some(Wakeups {
+            late: p.late_naps,
+            naps: p.naps,
+        })
     }
 }
 

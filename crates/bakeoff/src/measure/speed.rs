@@ -163,6 +163,9 @@ fn prepare(s: &TcpStream) -> std::io::Result<()> {
 pub struct IdleProbe {
     /// The share of its wake-ups that came late past the bar.
     pub held: f64,
+    /// How many of its wake-ups came that late, of how many.
+    pub late_naps: u32,
+    pub naps: u32,
     /// What the hypervisor took meanwhile (steal), the machine's and each CPU's.
     pub steal: bakeoff_load::StealShares,
 }
@@ -197,6 +200,8 @@ pub fn idle_stalls(
         }
         Ok(IdleProbe {
             held: f64::from(held) / f64::from(n.max(1)),
+            late_naps: held,
+            naps: n,
             steal: meter.stop(),
         })
     };

@@ -2,15 +2,17 @@
 //! spends its minutes finding out. The run's own probes (the integer loop on
 //! the contender's and the generator's cores, 32-byte round trips over the
 //! loopback between them) timed at a fixed interval with nothing of bakeoff's
-//! serving, each reading held to the drift check's bar, and the hypervisor's
-//! steal over the span held to the limit that voids a window.
+//! serving, each reading held to the drift check's bar; between timings, an
+//! idle thread's 1 ms sleeps on each core in turn, held to the stall rule's
+//! bar (what `bakeoff run` checks for half a second at its start); and the
+//! hypervisor's steal over the span, held to the limit that voids a window.
 
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{ProbeReadings, ProbeSite, ProbeSummary};
-use crate::suite::live::{voiding_steal, StealLimit, Stolen};
+use crate::model::{BySite, ProbeReadings, ProbeSite, ProbeSummary, Wakeups};
+use crate::suite::live::{voiding_steal, StealLimit, Stolen, HELD_WAKEUPS_WARNED};
 use crate::suite::Sampler;
 
 /// How long the survey reads, and how often.
@@ -19,6 +21,9 @@ pub struct SurveyConfig {
     pub span: Duration,
     /// From one timing's start to the next (the probes take 50–100 ms).
     pub interval: Duration,
+    /// How late a wake-up counts as held up: the stall rule's bar at the
+    /// SLO a run would use (`suite::live::stalled_after`).
+    pub late: Duration,
 }
 
 /// What the probes and the steal meter read over the survey.
@@ -32,6 +37,8 @@ pub struct Survey {
     /// reading that time).
     pub timings: u32,
     pub readings: ProbeReadings,
+    /// The idle sleeps between timings, per core (the loopback's is none).
+    pub wakeups: BySite<Option<Wakeups>>,
     /// The steal that would void a window watching the probed CPUs, if any.
     pub steal: Option<Stolen>,
     /// The machine's steal share over the span, where the kernel reports it.
@@ -78,12 +85,26 @@ impl Survey {
             .collect()
     }
 
-    /// Steady: no drift-checked reading under its bar and no steal that voids
-    /// a window: a run then would flag no `drift` and void no window for
-    /// steal, as far as this span tells. (Sends held up by the machine are
-    /// `bakeoff run`'s own check at its start, not this one's.)
+    /// The cores whose idle sleeps woke late more often than
+    /// [`HELD_WAKEUPS_WARNED`], each with its share.
+    pub fn held_up(&self) -> Vec<(ProbeSite, f64)> {
+        ProbeSite::ALL
+            .into_iter()
+            .filter_map(|site| {
+                let share = self.wakeups.at(site).as_ref()?.late_share()?;
+                (share > HELD_WAKEUPS_WARNED).then_some((site, share))
+            })
+            .collect()
+    }
+
+    /// Steady: no drift-checked reading under its bar, no core holding idle
+    /// threads up, no steal that voids a window: a run then would flag no
+    /// `drift` and void no window for the machine's sake, as far as this
+    /// span tells.
     pub fn steady(&self) -> bool {
-        self.steal.is_none() && !self.sites().iter().any(SiteSteadiness::moved)
+        self.steal.is_none()
+            && self.held_up().is_empty()
+            && !self.sites().iter().any(SiteSteadiness::moved)
     }
 }
 
@@ -100,15 +121,23 @@ pub fn survey(
     let meter = bakeoff_load::StealMeter::start();
     let start = Instant::now();
     let (mut interrupted, mut timings) = (false, 0);
+    let mut wakeups: BySite<Option<Wakeups>> = BySite::default();
     // On a schedule, one timing every interval from the start: a probe that
     // ran long is followed at once, not shifted, so the span holds its count.
     let count = cfg.span.as_nanos() / cfg.interval.as_nanos().max(1) + 1;
     let count = u32::try_from(count).unwrap_or(u32::MAX);
     for k in 0..count {
         let due = start + cfg.interval * k;
-        // Short sleeps, so Ctrl-C is seen within a tenth of a second.
+        // The wait is spent in idle sleeps on one core, the generator's and
+        // the contender's in turn, a tenth of a second at a time so Ctrl-C
+        // is seen soon.
+        let core = [ProbeSite::GeneratorCore, ProbeSite::ContenderCore][k as usize % 2];
         while Instant::now() < due && !cancel.is_cancelled() {
-            std::thread::sleep(due.saturating_duration_since(Instant::now()).min(TICK));
+            let chunk = due.saturating_duration_since(Instant::now()).min(TICK);
+            match sampler.idle_wakeups(core, chunk, cfg.late) {
+                Some(w) => wakeups.at_mut(core).get_or_insert_default().add(w),
+                None => std::thread::sleep(chunk),
+            }
         }
         if cancel.is_cancelled() {
             interrupted = true;
@@ -123,6 +152,7 @@ pub fn survey(
         interrupted,
         timings,
         readings,
+        wakeups,
         steal: voiding_steal(&shares, cpus, StealLimit::default()),
         machine_steal: shares.machine,
     }
@@ -136,9 +166,11 @@ mod tests {
     use crate::model::ProbeReading;
     use std::sync::Mutex;
 
-    /// A sampler whose probes read the next of fixed sequences.
+    /// A sampler whose probes read the next of fixed sequences, and whose
+    /// idle sleeps on each core see a fixed count per call, taking the span.
     struct Scripted {
         readings: Mutex<Vec<ProbeReading>>,
+        wakeups: BySite<Option<Wakeups>>,
     }
 
     impl Sampler for Scripted {
@@ -147,6 +179,11 @@ mod tests {
             _: &crate::suite::ProcessSet,
         ) -> Result<Box<dyn crate::suite::Sampling>, crate::suite::SampleError> {
             unreachable!("the survey samples no process")
+        }
+
+        fn idle_wakeups(&self, site: ProbeSite, span: Duration, _: Duration) -> Option<Wakeups> {
+            std::thread::sleep(span);
+            *self.wakeups.at(site)
         }
 
         fn read_probes(&self, into: &mut ProbeReadings) -> ProbeReading {
@@ -173,10 +210,12 @@ mod tests {
         let n = readings.len() as u32;
         let sampler = Scripted {
             readings: Mutex::new(readings),
+            wakeups: BySite::default(),
         };
         let cfg = SurveyConfig {
             span: Duration::from_millis(n.saturating_sub(1).into()),
             interval: Duration::from_millis(1),
+            late: Duration::from_millis(5),
         };
         let mut s = survey(&sampler, &[], cfg, &CancellationToken::new());
         // The host's own steal is not this test's.
@@ -240,17 +279,52 @@ mod tests {
     fn ctrl_c_stops_the_survey() {
         let sampler = Scripted {
             readings: Mutex::new(vec![reading(1.0, 1.0, 1.0); 100]),
+            wakeups: BySite::default(),
         };
         let cancel = CancellationToken::new();
         cancel.cancel();
         let cfg = SurveyConfig {
             span: Duration::from_secs(60),
             interval: Duration::from_secs(1),
+            late: Duration::from_millis(5),
         };
         let s = survey(&sampler, &[], cfg, &cancel);
         assert!(s.interrupted);
         assert_eq!(s.timings, 0);
         assert!(s.readings.contender.is_empty());
         assert!(s.elapsed < Duration::from_secs(1));
+    }
+
+    /// The waits between timings are idle sleeps on the generator's core and
+    /// the contender's in turn, counted per core; a core whose sleeps woke
+    /// late more than 0.5% of the time makes the machine moving, however
+    /// steady its probes read.
+    #[test]
+    fn held_up_wakeups_are_counted_per_core() {
+        let sampler = Scripted {
+            readings: Mutex::new(vec![reading(700.0, 700.0, 80.0); 6]),
+            wakeups: BySite {
+                contender: Some(Wakeups { late: 0, naps: 100 }),
+                generator: Some(Wakeups { late: 1, naps: 100 }),
+                loopback: None,
+            },
+        };
+        let cfg = SurveyConfig {
+            span: Duration::from_millis(100),
+            interval: Duration::from_millis(20),
+            late: Duration::from_millis(5),
+        };
+        let s = survey(&sampler, &[], cfg, &CancellationToken::new());
+        assert_eq!(s.timings, 6);
+        let (g, c) = (s.wakeups.generator.unwrap(), s.wakeups.contender.unwrap());
+        assert!(
+            g.naps >= 100 && g.naps % 100 == 0 && g.late * 100 == g.naps,
+            "{g:?}"
+        );
+        assert!(c.naps >= 100 && c.late == 0, "{c:?}");
+        assert_eq!(s.wakeups.loopback, None);
+        assert_eq!(s.held_up(), vec![(ProbeSite::GeneratorCore, 0.01)]);
+        assert!(s.sites().iter().all(|x| !x.moved()));
+        assert!(!s.steady());
     }
 }

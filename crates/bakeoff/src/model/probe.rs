@@ -174,6 +174,15 @@ impl<T> BySite<T> {
         }
     }
 
+    /// The value at `site`, to change.
+    pub fn at_mut(&mut self, site: ProbeSite) -> &mut T {
+        match site {
+            ProbeSite::ContenderCore => &mut self.contender,
+            ProbeSite::GeneratorCore => &mut self.generator,
+            ProbeSite::Loopback => &mut self.loopback,
+        }
+    }
+
     /// `f` of each site's value.
     pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> BySite<U> {
         BySite {
@@ -181,6 +190,27 @@ impl<T> BySite<T> {
             generator: f(&self.generator),
             loopback: f(&self.loopback),
         }
+    }
+}
+
+/// What an idle thread's 1 ms sleeps on one core saw: how many woke later
+/// than the stall rule's bar, of how many (`measure::speed::idle_stalls`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wakeups {
+    pub late: u32,
+    pub naps: u32,
+}
+
+impl Wakeups {
+    /// The share that woke late; none before any sleep.
+    pub fn late_share(&self) -> Option<f64> {
+        (self.naps > 0).then(|| f64::from(self.late) / f64::from(self.naps))
+    }
+
+    /// Both counts added.
+    pub fn add(&mut self, other: Wakeups) {
+        self.late += other.late;
+        self.naps += other.naps;
     }
 }
 

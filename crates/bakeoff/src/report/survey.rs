@@ -2,9 +2,11 @@
 //! the bars a run holds its searches to, and whether this is a time to run.
 
 use std::io::{self, Write};
+use std::time::Duration;
 
 use crate::measure::survey::{SiteSteadiness, Survey, SurveyConfig};
-use crate::suite::live::{STALLED_CPU_STEAL, STALLED_STEAL};
+use crate::model::ProbeSite;
+use crate::suite::live::{HELD_WAKEUPS_WARNED, STALLED_CPU_STEAL, STALLED_STEAL};
 
 /// The survey as text: a line per probe site, the steal, then the verdict.
 pub fn render_survey<W: Write>(
@@ -32,6 +34,9 @@ pub fn render_survey<W: Write>(
     for site in &sites {
         writeln!(w, "  {}", site_line(site))?;
     }
+    if let Some(line) = wakeups_line(s, cfg.late) {
+        writeln!(w, "  {line}")?;
+    }
     writeln!(w, "  {}", steal_line(s))?;
     writeln!(w)?;
     writeln!(w, "{}", verdict(s, &sites))
@@ -57,6 +62,32 @@ fn site_line(s: &SiteSteadiness) -> String {
         probe.name(),
         s.summary.describe(probe)
     )
+}
+
+/// One line for the idle sleeps of every core that had them.
+fn wakeups_line(s: &Survey, late: Duration) -> Option<String> {
+    let each: Vec<String> = ProbeSite::ALL
+        .into_iter()
+        .filter_map(|site| {
+            let wk = (*s.wakeups.at(site))?;
+            let share = wk.late_share()?;
+            Some(format!(
+                "the {} {} of {} ({:.2}%)",
+                site.what(),
+                wk.late,
+                wk.naps,
+                share * 100.0
+            ))
+        })
+        .collect();
+    (!each.is_empty()).then(|| {
+        format!(
+            "idle 1 ms sleeps that woke more than {} late: {} (a run warns from {:.1}%; it retries a window with more than 1% of its sends held up that long)",
+            humantime::format_duration(late),
+            each.join(", "),
+            HELD_WAKEUPS_WARNED * 100.0
+        )
+    })
 }
 
 fn steal_line(s: &Survey) -> String {
@@ -91,7 +122,7 @@ fn verdict(s: &Survey, sites: &[SiteSteadiness]) -> String {
     }
     if s.steady() {
         return format!(
-            "steady: no reading more than its bar below its usual top speed and no steal that voids a window, over {secs:.0} s: a run now would flag no `drift` and void no window for steal, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes, and checks at its start that the machine does not hold up the generator's sends"
+            "steady: no reading more than its bar below its usual top speed, no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag no `drift` and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes"
         );
     }
     let mut what: Vec<String> = sites
@@ -102,6 +133,14 @@ fn verdict(s: &Survey, sites: &[SiteSteadiness]) -> String {
     let mut would = Vec::new();
     if !what.is_empty() {
         would.push("would flag `drift` on the searches timed in such moments, its capacities moving with the machine");
+    }
+    let held = s.held_up();
+    if !held.is_empty() {
+        what.extend(
+            held.iter()
+                .map(|(site, _)| format!("idle wake-ups on the {}", site.what())),
+        );
+        would.push("would retry the windows whose sends the machine held up, and leave out a cell with no clean window (`machine-noisy`)");
     }
     if s.steal.is_some() {
         what.push("the hypervisor's steal".to_string());
@@ -116,10 +155,8 @@ fn verdict(s: &Survey, sites: &[SiteSteadiness]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::model::ProbeReadings;
+    use crate::model::{BySite, ProbeReadings, Wakeups};
     use crate::suite::live::Stolen;
 
     fn survey(contender: Vec<f64>, loopback: Vec<f64>, steal: Option<Stolen>) -> Survey {
@@ -132,6 +169,17 @@ mod tests {
                 contender,
                 loopback,
             },
+            wakeups: BySite {
+                contender: Some(Wakeups {
+                    late: 0,
+                    naps: 1_800,
+                }),
+                generator: Some(Wakeups {
+                    late: 3,
+                    naps: 1_500,
+                }),
+                loopback: None,
+            },
             steal,
             machine_steal: Some(0.001),
         }
@@ -141,6 +189,7 @@ mod tests {
         let cfg = SurveyConfig {
             span: Duration::from_secs(2),
             interval: Duration::from_millis(500),
+            late: Duration::from_millis(5),
         };
         let mut out = Vec::new();
         render_survey(s, &cfg, "generator: cpu 0; contender: cpu 1", &mut out).unwrap();
@@ -169,5 +218,27 @@ mod tests {
             }),
         );
         insta::assert_snapshot!(rendered(&s));
+    }
+
+    #[test]
+    fn steady_probes_on_a_machine_that_holds_threads_up() {
+        let mut s = survey(
+            vec![700.0, 705.0, 702.0, 698.0, 710.0],
+            vec![80.0, 78.0, 82.0, 79.0, 81.0],
+            None,
+        );
+        s.wakeups.generator = Some(Wakeups {
+            late: 24,
+            naps: 1_500,
+        });
+        let text = rendered(&s);
+        assert!(
+            text.contains("\nmoving (idle wake-ups on the generator's core): a run now would retry the windows whose sends the machine held up"),
+            "{text}"
+        );
+        assert!(
+            text.contains("woke more than 5ms late: the contender's core 0 of 1800 (0.00%), the generator's core 24 of 1500 (1.60%)"),
+            "{text}"
+        );
     }
 }

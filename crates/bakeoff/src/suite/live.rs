@@ -33,7 +33,7 @@ pub use upstream::{judge_upstream, upstream_check, BEYOND_LATE};
 
 pub use stall::{
     stall, stalled_after, tolerated_steal, voiding_steal, worst_steal, StealLimit, Stolen,
-    MIN_STOLEN, STALLED_CPU_STEAL, STALLED_STEAL,
+    HELD_WAKEUPS_WARNED, MIN_STOLEN, STALLED_CPU_STEAL, STALLED_STEAL,
 };
 
 /// Quantiles drawn in the percentile spectrum.

@@ -459,6 +459,18 @@ pub trait Sampler: Send + Sync {
         None
     }
 
+    /// An idle thread's 1 ms sleeps on the core at `site` (the contender's
+    /// or the generator's) for `span`: how many woke more than `late` late.
+    /// `None` when that core cannot be probed.
+    fn idle_wakeups(
+        &self,
+        _site: crate::model::ProbeSite,
+        _span: Duration,
+        _late: Duration,
+    ) -> Option<crate::model::Wakeups> {
+        None
+    }
+
     /// Time every probe now and keep what each read in `into`; what they
     /// read, which the drift check compares.
     fn read_probes(&self, into: &mut crate::model::ProbeReadings) -> crate::model::ProbeReading {

@@ -16,13 +16,14 @@ fn machine(args: &[&str]) -> Command {
     cmd
 }
 
-/// Two seconds of real probes: a reading per site a run reads (both cores
+/// Four seconds of real probes: a reading per site a run reads (both cores
 /// where there are two, the loopback), each line with its median and count,
-/// the steal, and one verdict.
+/// the idle sleeps between timings (room for them even in a debug build
+/// beside other tests), the steal, and one verdict.
 #[test]
 fn the_real_probes_are_timed_and_judged() {
     let done = run_bounded(
-        &mut machine(&["--for", "2s", "--every", "250ms"]),
+        &mut machine(&["--for", "4s", "--every", "500ms"]),
         Duration::from_secs(60),
     );
     assert_eq!(done.code(), Some(0), "{}", done.stderr);
@@ -42,6 +43,10 @@ fn the_real_probes_are_timed_and_judged() {
         assert!(out.contains("; contender: cpu "), "{out}");
     }
     assert!(out.contains("\n  steal: "), "{out}");
+    assert!(
+        out.contains("\n  idle 1 ms sleeps that woke more than 5ms late: the "),
+        "{out}"
+    );
     let verdicts = out
         .lines()
         .filter(|l| l.starts_with("steady: ") || l.starts_with("moving ("))
@@ -85,6 +90,8 @@ fn its_options_at_and_beyond_their_bounds() {
         (&["--every", "0ms"], "--every"),
         (&["--every", "1m"], "--every"),
         (&["--every", "fast"], "--every"),
+        (&["--slo-p99", "0ms"], "--slo-p99"),
+        (&["--slo-p99", "-5ms"], "--slo-p99"),
     ];
     let mut failures = Vec::new();
     for (args, option) in cases {

@@ -21,6 +21,12 @@ pub const STALLED_CPU_STEAL: f64 = 0.05;
 /// at the usual 100 Hz.
 pub const MIN_STOLEN: Duration = Duration::from_millis(30);
 
+/// From this share of an idle thread's 1 ms sleeps waking later than
+/// [`stalled_after`], a machine is said to hold threads up: `bakeoff run`
+/// warns before it starts, and `bakeoff machine` calls it moving. At that
+/// rate many windows pass the 1% of late sends that voids them.
+pub const HELD_WAKEUPS_WARNED: f64 = 0.005;
+
 /// How late a send the generator itself held up must be to count toward the
 /// stall rule's 1% (see [`stall`]) under a p99 objective of `slo`: a
 /// twentieth of it, at least the engine's 2 ms. A smaller delay adds at most
