@@ -127,7 +127,14 @@ pub fn survey(
     let count = cfg.span.as_nanos() / cfg.interval.as_nanos().max(1) + 1;
     let count = u32::try_from(count).unwrap_or(u32::MAX);
     for k in 0..count {
-        let due = start + cfg.interval * k;
+        // A span past what an Instant holds ends the survey, not the process.
+        let Some(due) = cfg
+            .interval
+            .checked_mul(k)
+            .and_then(|d| start.checked_add(d))
+        else {
+            break;
+        };
         // The wait is spent in idle sleeps on one core, the generator's and
         // the contender's in turn, a tenth of a second at a time so Ctrl-C
         // is seen soon.
