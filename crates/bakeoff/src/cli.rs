@@ -587,6 +587,10 @@ pub struct MachineArgs {
     /// late (at least 2 ms) is held up, as the run's stall rule counts a send.
     #[arg(long, default_value = "100ms", allow_hyphen_values = true)]
     pub slo_p99: String,
+    /// Print one JSON document (schema: docs/schema/machine.json) and nothing
+    /// else on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("capacity.json", crate::load_doc::capacity_schema()),
         ("scenario.json", crate::scenario::schema()),
         ("run.json", crate::report::run_schema()),
+        ("machine.json", crate::report::survey::survey_schema()),
     ]
 }
 

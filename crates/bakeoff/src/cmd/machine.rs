@@ -1,8 +1,8 @@
 //! `bakeoff machine`: time the run's probes on the cores `run` would pin (the
 //! generator's and the contender's) and the loopback between them, idle
 //! sleeps on each core between timings, and the steal over the span, and
-//! print how steady the machine is. Ctrl-C prints
-//! what was read so far, then exits 130.
+//! print how steady the machine is (text, or one JSON document with
+//! `--json`). Ctrl-C prints what was read so far, then exits 130.
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use super::parse_duration;
 use crate::cli::MachineArgs;
 use crate::measure::survey::{survey, SurveyConfig};
 use crate::measure::{self, PinLayout, ProcSampler};
-use crate::report::survey::render_survey;
+use crate::report::survey::{render_survey, survey_document};
 use crate::suite::live::stalled_after;
 use crate::{InputError, Interrupted};
 
@@ -43,9 +43,14 @@ pub(super) async fn execute(args: MachineArgs, cancel: CancellationToken) -> Res
     let s = tokio::task::spawn_blocking(move || survey(&sampler, &watched, cfg, &c))
         .await
         .context("the survey's thread")?;
-    let mut text = Vec::new();
-    render_survey(&s, &cfg, &layout.description, &mut text)?;
-    out!("{}", String::from_utf8_lossy(&text))?;
+    if args.json {
+        let doc = survey_document(&s, &cfg, &layout.description);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        let mut text = Vec::new();
+        render_survey(&s, &cfg, &layout.description, &mut text)?;
+        out!("{}", String::from_utf8_lossy(&text))?;
+    }
     if s.interrupted {
         return Err(Interrupted.into());
     }
@@ -86,6 +91,7 @@ mod tests {
             span: span.into(),
             every: every.into(),
             slo_p99: "100ms".into(),
+            json: false,
         }
     }
 

@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use schemars::JsonSchema;
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::{BySite, ProbeReadings, ProbeSite, ProbeSummary, Wakeups};
@@ -43,6 +45,32 @@ pub struct Survey {
     pub steal: Option<Stolen>,
     /// The machine's steal share over the span, where the kernel reports it.
     pub machine_steal: Option<f64>,
+}
+
+/// What makes a survey call the machine moving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Cause {
+    /// A reading at `site` more than its probe's drift bar under the
+    /// readings' 90th percentile: a run would flag `drift`.
+    Slowed { site: ProbeSite },
+    /// Idle sleeps on the core at `site` woke late more often than
+    /// [`HELD_WAKEUPS_WARNED`]: a run would retry windows for late sends.
+    HeldUp { site: ProbeSite },
+    /// Steal that voids a window.
+    Steal,
+}
+
+/// The survey's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// No [`Cause`] over the span.
+    Steady,
+    /// At least one [`Cause`].
+    Moving,
+    /// No probe gave a reading.
+    Unknown,
 }
 
 /// One probe site's readings held to its drift bar.
@@ -97,14 +125,39 @@ impl Survey {
             .collect()
     }
 
+    /// Every reason the machine was not steady, in the report's order: the
+    /// probes' sites, the cores' idle sleeps, the steal.
+    pub fn causes(&self) -> Vec<Cause> {
+        let slowed = self
+            .sites()
+            .into_iter()
+            .filter(SiteSteadiness::moved)
+            .map(|x| Cause::Slowed { site: x.site });
+        let held = self
+            .held_up()
+            .into_iter()
+            .map(|(site, _)| Cause::HeldUp { site });
+        let steal = self.steal.is_some().then_some(Cause::Steal);
+        slowed.chain(held).chain(steal).collect()
+    }
+
     /// Steady: no drift-checked reading under its bar, no core holding idle
     /// threads up, no steal that voids a window: a run then would flag no
     /// `drift` and void no window for the machine's sake, as far as this
-    /// span tells.
+    /// span tells. Unknown without a single reading.
+    pub fn verdict(&self) -> Verdict {
+        if self.sites().is_empty() {
+            Verdict::Unknown
+        } else if self.causes().is_empty() {
+            Verdict::Steady
+        } else {
+            Verdict::Moving
+        }
+    }
+
+    /// [`Survey::verdict`] is [`Verdict::Steady`].
     pub fn steady(&self) -> bool {
-        self.steal.is_none()
-            && self.held_up().is_empty()
-            && !self.sites().iter().any(SiteSteadiness::moved)
+        self.verdict() == Verdict::Steady
     }
 }
 
@@ -251,6 +304,12 @@ mod tests {
         let mut slow_core = steady.clone();
         slow_core[4].contender = Some(620.0);
         let s = surveyed(slow_core);
+        assert_eq!(
+            s.causes(),
+            [Cause::Slowed {
+                site: ProbeSite::ContenderCore
+            }]
+        );
         let core = s.sites()[0];
         assert_eq!(
             (core.site, core.below_bar),
@@ -279,6 +338,9 @@ mod tests {
         let s = surveyed(vec![r; 3]);
         let sites: Vec<ProbeSite> = s.sites().iter().map(|s| s.site).collect();
         assert_eq!(sites, [ProbeSite::ContenderCore, ProbeSite::GeneratorCore]);
+        // And with no reading at all, the verdict is unknown, not steady.
+        let none = surveyed(vec![ProbeReading::default(); 3]);
+        assert_eq!((none.timings, none.verdict()), (3, Verdict::Unknown));
     }
 
     /// A cancelled survey takes no further reading and says so.
@@ -331,6 +393,12 @@ mod tests {
         assert!(c.naps >= 100 && c.late == 0, "{c:?}");
         assert_eq!(s.wakeups.loopback, None);
         assert_eq!(s.held_up(), vec![(ProbeSite::GeneratorCore, 0.01)]);
+        assert_eq!(
+            s.causes()[0],
+            Cause::HeldUp {
+                site: ProbeSite::GeneratorCore
+            }
+        );
         assert!(s.sites().iter().all(|x| !x.moved()));
         assert!(!s.steady());
     }

@@ -71,7 +71,8 @@ impl ProbeSummary {
 /// What a [`ProbeSummary`] timed: its name, the unit of its readings, and how
 /// far below the run's [`ProbeSummary::reference`] a reading says the machine
 /// slowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Probe {
     /// The drift probe's integer loop on one core (`measure::speed::core_speed`).
     Loop,
@@ -112,8 +113,10 @@ impl Probe {
 }
 
 /// Where a probe reads: the loop on either core, the loopback between them.
-/// The one place their names are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The one place their names are written (in JSON, snake case:
+/// `contender_core`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum ProbeSite {
     ContenderCore,
     GeneratorCore,

@@ -1,11 +1,15 @@
 //! `bakeoff machine`'s report: what each probe read over the survey, held to
-//! the bars a run holds its searches to, and whether this is a time to run.
+//! the bars a run holds its searches to, and whether this is a time to run;
+//! as text, and as the `--json` document with its schema.
 
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::measure::survey::{SiteSteadiness, Survey, SurveyConfig};
-use crate::model::ProbeSite;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::measure::survey::{Cause, SiteSteadiness, Survey, SurveyConfig, Verdict};
+use crate::model::{Probe, ProbeSite, ProbeSummary};
 use crate::suite::live::{HELD_WAKEUPS_WARNED, STALLED_CPU_STEAL, STALLED_STEAL};
 
 /// The survey as text: a line per probe site, the steal, then the verdict.
@@ -39,7 +43,7 @@ pub fn render_survey<W: Write>(
     }
     writeln!(w, "  {}", steal_line(s))?;
     writeln!(w)?;
-    writeln!(w, "{}", verdict(s, &sites))
+    writeln!(w, "{}", verdict(s))
 }
 
 fn site_line(s: &SiteSteadiness) -> String {
@@ -110,40 +114,41 @@ fn steal_line(s: &Survey) -> String {
     }
 }
 
-fn verdict(s: &Survey, sites: &[SiteSteadiness]) -> String {
+fn verdict(s: &Survey) -> String {
     let secs = s.elapsed.as_secs_f64();
-    if sites.is_empty() {
-        return if s.interrupted {
-            "unknown: stopped before any probe was timed".to_string()
-        } else {
-            "unknown: no probe could be timed here, so a run's drift check cannot be either"
+    let causes = s.causes();
+    match s.verdict() {
+        Verdict::Unknown if s.interrupted => {
+            return "unknown: stopped before any probe was timed".to_string()
+        }
+        Verdict::Unknown => {
+            return "unknown: no probe could be timed here, so a run's drift check cannot be either"
                 .to_string()
-        };
+        }
+        Verdict::Steady => {
+            return format!(
+                "steady: no reading more than its bar below its usual top speed, no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag no `drift` and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes"
+            )
+        }
+        Verdict::Moving => {}
     }
-    if s.steady() {
-        return format!(
-            "steady: no reading more than its bar below its usual top speed, no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag no `drift` and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes"
-        );
-    }
-    let mut what: Vec<String> = sites
+    let what: Vec<String> = causes
         .iter()
-        .filter(|x| x.moved())
-        .map(|x| format!("the {}", x.site.what()))
+        .map(|c| match c {
+            Cause::Slowed { site } => format!("the {}", site.what()),
+            Cause::HeldUp { site } => format!("idle wake-ups on the {}", site.what()),
+            Cause::Steal => "the hypervisor's steal".to_string(),
+        })
         .collect();
+    let any = |f: fn(&Cause) -> bool| causes.iter().any(f);
     let mut would = Vec::new();
-    if !what.is_empty() {
+    if any(|c| matches!(c, Cause::Slowed { .. })) {
         would.push("would flag `drift` on the searches timed in such moments, its capacities moving with the machine");
     }
-    let held = s.held_up();
-    if !held.is_empty() {
-        what.extend(
-            held.iter()
-                .map(|(site, _)| format!("idle wake-ups on the {}", site.what())),
-        );
+    if any(|c| matches!(c, Cause::HeldUp { .. })) {
         would.push("would retry the windows whose sends the machine held up, and leave out a cell with no clean window (`machine-noisy`)");
     }
-    if s.steal.is_some() {
-        what.push("the hypervisor's steal".to_string());
+    if any(|c| matches!(c, Cause::Steal)) {
         would.push("would retry the windows that much steal falls on, and leave out a cell with no clean window (`machine-noisy`)");
     }
     format!(
@@ -151,6 +156,131 @@ fn verdict(s: &Survey, sites: &[SiteSteadiness]) -> String {
         what.join(", "),
         would.join("; it ")
     )
+}
+
+/// The `bakeoff machine --json` document: the survey as measured, with its
+/// verdict and causes. Rates in each probe's unit, times in seconds or
+/// milliseconds as named, shares from 0 to 1.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(
+    title = "bakeoff machine",
+    description = "How steady this machine is, as printed by `bakeoff machine --json`: the run's probes timed on the cores a run pins, idle sleeps on each core, and the hypervisor's steal, held to the bars a run uses. Optional values are present as null.",
+    deny_unknown_fields
+)]
+pub struct SurveyDocument {
+    pub verdict: Verdict,
+    /// Why it is moving (empty when steady).
+    pub causes: Vec<Cause>,
+    /// Stopped by Ctrl-C before its span.
+    pub interrupted: bool,
+    pub elapsed_s: f64,
+    pub interval_s: f64,
+    /// How many times the probes were timed.
+    pub timings: u32,
+    /// Which core each role was pinned to, e.g. "generator: cpu 0; contender: cpu 1".
+    pub pinning: String,
+    pub sites: Vec<SiteDocument>,
+    /// How late an idle sleep's wake-up counts as held up.
+    pub late_ms: f64,
+    /// From this share of late wake-ups a core holds threads up.
+    pub held_up_from: f64,
+    pub wakeups: Vec<WakeupsDocument>,
+    /// The machine's steal share over the span, where the kernel reports it.
+    pub machine_steal: Option<f64>,
+    /// The steal that would void a window, where there was such.
+    pub voiding_steal: Option<StealDocument>,
+}
+
+/// One site's readings held to its bar.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SiteDocument {
+    pub site: ProbeSite,
+    pub probe: Probe,
+    /// The unit of `summary` and `reference`, e.g. "M loop iterations/s".
+    pub unit: String,
+    pub summary: ProbeSummary,
+    /// The readings' 90th percentile (nearest rank).
+    pub reference: f64,
+    /// The share under `reference` past which a reading is slowed; null for
+    /// a site the drift check does not read.
+    pub bar: Option<f64>,
+    /// Readings past the bar; null with it.
+    pub below_bar: Option<u32>,
+}
+
+/// One core's idle sleeps.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct WakeupsDocument {
+    pub site: ProbeSite,
+    pub late: u32,
+    pub naps: u32,
+}
+
+/// Steal that voids a window.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct StealDocument {
+    pub share: f64,
+    /// The CPU it was read on; null for the machine's average.
+    pub cpu: Option<usize>,
+    /// The share from which it voids a window.
+    pub limit: f64,
+}
+
+/// The survey as its JSON document.
+pub fn survey_document(s: &Survey, cfg: &SurveyConfig, pinning: &str) -> SurveyDocument {
+    SurveyDocument {
+        verdict: s.verdict(),
+        causes: s.causes(),
+        interrupted: s.interrupted,
+        elapsed_s: s.elapsed.as_secs_f64(),
+        interval_s: cfg.interval.as_secs_f64(),
+        timings: s.timings,
+        pinning: pinning.to_string(),
+        sites: s
+            .sites()
+            .into_iter()
+            .map(|x| SiteDocument {
+                site: x.site,
+                probe: x.site.probe(),
+                unit: x.site.probe().unit().to_string(),
+                summary: x.summary,
+                reference: x.reference,
+                bar: x.below_bar.map(|_| x.site.probe().drift()),
+                below_bar: x.below_bar,
+            })
+            .collect(),
+        late_ms: cfg.late.as_secs_f64() * 1000.0,
+        held_up_from: HELD_WAKEUPS_WARNED,
+        wakeups: ProbeSite::ALL
+            .into_iter()
+            .filter_map(|site| {
+                let w = (*s.wakeups.at(site))?;
+                Some(WakeupsDocument {
+                    site,
+                    late: w.late,
+                    naps: w.naps,
+                })
+            })
+            .collect(),
+        machine_steal: s.machine_steal,
+        voiding_steal: s.steal.as_ref().map(|st| StealDocument {
+            share: st.share,
+            cpu: st.cpu,
+            limit: st.limit,
+        }),
+    }
+}
+
+/// The JSON Schema of [`SurveyDocument`] (`docs/schema/machine.json`).
+pub fn survey_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<SurveyDocument>())
+        .expect("a schema is plain JSON")
 }
 
 #[cfg(test)]
@@ -185,12 +315,30 @@ mod tests {
         }
     }
 
-    fn rendered(s: &Survey) -> String {
-        let cfg = SurveyConfig {
+    /// The contender's core slowed (4 of 5 readings under its bar) and 7.1%
+    /// of cpu 1 stolen.
+    fn moving_under_steal() -> Survey {
+        survey(
+            vec![700.0, 405.0, 702.0, 520.0, 890.0],
+            vec![80.0, 78.0, 82.0, 79.0, 81.0],
+            Some(Stolen {
+                share: 0.071,
+                cpu: Some(1),
+                limit: 0.05,
+            }),
+        )
+    }
+
+    fn config() -> SurveyConfig {
+        SurveyConfig {
             span: Duration::from_secs(2),
             interval: Duration::from_millis(500),
             late: Duration::from_millis(5),
-        };
+        }
+    }
+
+    fn rendered(s: &Survey) -> String {
+        let cfg = config();
         let mut out = Vec::new();
         render_survey(s, &cfg, "generator: cpu 0; contender: cpu 1", &mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -208,15 +356,7 @@ mod tests {
 
     #[test]
     fn a_moving_machine_under_steal() {
-        let s = survey(
-            vec![700.0, 405.0, 702.0, 520.0, 890.0],
-            vec![80.0, 78.0, 82.0, 79.0, 81.0],
-            Some(Stolen {
-                share: 0.071,
-                cpu: Some(1),
-                limit: 0.05,
-            }),
-        );
+        let s = moving_under_steal();
         insta::assert_snapshot!(rendered(&s));
     }
 
@@ -240,5 +380,40 @@ mod tests {
             text.contains("woke more than 5ms late: the contender's core 0 of 1800 (0.00%), the generator's core 24 of 1500 (1.60%)"),
             "{text}"
         );
+    }
+
+    /// The JSON document fits its schema, and says what the text says.
+    #[test]
+    fn the_json_document_fits_its_schema() {
+        let s = moving_under_steal();
+        let cfg = config();
+        let doc = serde_json::to_value(survey_document(
+            &s,
+            &cfg,
+            "generator: cpu 0; contender: cpu 1",
+        ))
+        .unwrap();
+        let schema = survey_schema();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(doc["verdict"], "moving");
+        assert_eq!(
+            doc["causes"],
+            serde_json::json!([
+                {"kind": "slowed", "site": "contender_core"},
+                {"kind": "steal"}
+            ])
+        );
+        assert_eq!(doc["sites"][0]["below_bar"], 4);
+        assert_eq!(doc["sites"][0]["bar"], 0.1);
+        assert_eq!(doc["sites"][1]["bar"], serde_json::Value::Null);
+        assert_eq!(doc["sites"][2]["probe"], "loopback");
+        assert_eq!(doc["wakeups"][1]["site"], "generator_core");
+        assert_eq!(doc["voiding_steal"]["cpu"], 1);
+        // Not a rubber stamp: a field the schema does not know fails it.
+        let mut bad = doc.clone();
+        bad["verdikt"] = "steady".into();
+        assert!(!validator.is_valid(&bad));
     }
 }

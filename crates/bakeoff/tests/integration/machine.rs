@@ -55,6 +55,30 @@ fn the_real_probes_are_timed_and_judged() {
     assert!(done.took < Duration::from_secs(30), "{:?}", done.took);
 }
 
+/// `--json` prints one document and nothing else on stdout: the verdict,
+/// each site's summary, the idle sleeps, the steal.
+#[test]
+fn json_is_one_document() {
+    let done = run_bounded(
+        &mut machine(&["--for", "2s", "--every", "500ms", "--json"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&done.stdout).expect("one JSON document");
+    assert!(
+        ["steady", "moving"].contains(&doc["verdict"].as_str().unwrap_or_default()),
+        "{doc}"
+    );
+    assert_eq!(doc["timings"], 5, "{doc}");
+    assert_eq!(doc["sites"][0]["site"], "contender_core", "{doc}");
+    assert_eq!(doc["sites"][0]["summary"]["readings"], 5, "{doc}");
+    assert_eq!(doc["late_ms"], 5.0, "{doc}");
+    assert!(
+        doc["wakeups"].as_array().is_some_and(|w| !w.is_empty()),
+        "{doc}"
+    );
+}
+
 /// SIGINT prints what was read so far, says it was stopped, and exits 130.
 #[test]
 fn ctrl_c_prints_what_was_read() {
