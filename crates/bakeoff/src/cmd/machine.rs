@@ -47,9 +47,7 @@ pub(super) async fn execute(args: MachineArgs, cancel: CancellationToken) -> Res
         let doc = survey_document(&s, &cfg, &layout.description);
         outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
-        let mut text = Vec::new();
-        render_survey(&s, &cfg, &layout.description, &mut text)?;
-        out!("{}", String::from_utf8_lossy(&text))?;
+        render_survey(&s, &cfg, &layout.description, &mut super::stdout())?;
     }
     if s.interrupted {
         return Err(Interrupted.into());

@@ -12,7 +12,8 @@ use crate::measure::survey::{Cause, SiteSteadiness, Survey, SurveyConfig, Verdic
 use crate::model::{Probe, ProbeSite, ProbeSummary};
 use crate::suite::live::{HELD_WAKEUPS_WARNED, STALLED_CPU_STEAL, STALLED_STEAL};
 
-/// The survey as text: a line per probe site, the steal, then the verdict.
+/// The survey as text: a line per probe site, one for the cores' idle
+/// sleeps, the steal, then the verdict.
 pub fn render_survey<W: Write>(
     s: &Survey,
     cfg: &SurveyConfig,
