@@ -89,9 +89,9 @@ fn machine_stalls(generator: Option<usize>) -> bool {
     let steal = voiding_steal(&probe.steal, &watched, StealLimit::default());
     eprintln!(
         "stall probe: {:.2}% of 1 ms sleeps over {bar:?} late; voiding steal {steal:?}",
-        probe.held * 100.0
+        probe.held() * 100.0
     );
-    probe.held > 0.0005 || steal.is_some()
+    probe.held() > 0.0005 || steal.is_some()
 }
 
 /// The suite's driver, as `bakeoff run` builds it, on the generator's CPU.

@@ -44,7 +44,7 @@ fn stalls_warning(
 ) -> Option<String> {
     let probe = measure::speed::idle_stalls(cpu, Duration::from_millis(500), late).ok()?;
     let steal = voiding_steal(&probe.steal, &cpu.into_iter().collect::<Vec<_>>(), limit);
-    stalls_message(role, cpu, probe.held, steal, late)
+    stalls_message(role, cpu, probe.held(), steal, late)
 }
 
 fn stalls_message(

@@ -230,11 +230,7 @@ impl Sampler for ProcSampler {
             ProbeSite::GeneratorCore => Some(self.generator_cpu?),
             ProbeSite::Loopback => return None,
         };
-        let p = speed::idle_stalls(cpu, span, late).ok()?;
-        Some(Wakeups {
-            late: p.late_naps,
-            naps: p.naps,
-        })
+        Some(speed::idle_stalls(cpu, span, late).ok()?.wakeups)
     }
 }
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{set_affinity, MeasureError};
+use crate::model::Wakeups;
 
 /// Loop iterations per timing: a few milliseconds on a current x86 core.
 const ITERATIONS: u64 = 2_000_000;
@@ -161,13 +162,17 @@ fn prepare(s: &TcpStream) -> std::io::Result<()> {
 /// What an idle thread saw over [`idle_stalls`]' span.
 #[derive(Debug, Clone)]
 pub struct IdleProbe {
-    /// The share of its wake-ups that came late past the bar.
-    pub held: f64,
-    /// How many of its wake-ups came that late, of how many.
-    pub late_naps: u32,
-    pub naps: u32,
+    /// How many of its wake-ups came late past the bar, of how many.
+    pub wakeups: Wakeups,
     /// What the hypervisor took meanwhile (steal), the machine's and each CPU's.
     pub steal: bakeoff_load::StealShares,
+}
+
+impl IdleProbe {
+    /// The share of its wake-ups that came late past the bar (0 before any).
+    pub fn held(&self) -> f64 {
+        self.wakeups.late_share().unwrap_or(0.0)
+    }
 }
 
 /// 1 ms sleeps on `cpu` (anywhere if `None`) over `span`: the share that woke
@@ -199,9 +204,10 @@ pub fn idle_stalls(
             }
         }
         Ok(IdleProbe {
-            held: f64::from(held) / f64::from(n.max(1)),
-            late_naps: held,
-            naps: n,
+            wakeups: Wakeups {
+                late: held,
+                naps: n,
+            },
             steal: meter.stop(),
         })
     };
@@ -275,7 +281,7 @@ mod tests {
     fn the_stall_probe_gives_a_share() {
         let cpu = crate::measure::allowed_cpus().unwrap().first().copied();
         let s = idle_stalls(cpu, Duration::from_millis(50), Duration::from_millis(2)).unwrap();
-        assert!((0.0..=1.0).contains(&s.held), "{s:?}");
+        assert!((0.0..=1.0).contains(&s.held()), "{s:?}");
         assert!(s.steal.wall >= Duration::from_millis(50), "{s:?}");
     }
 }

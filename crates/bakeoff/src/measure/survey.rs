@@ -101,8 +101,10 @@ impl Survey {
                 let readings = self.readings.at(site);
                 let summary = ProbeSummary::of(readings)?;
                 let reference = ProbeSummary::reference(readings)?;
-                let floor = reference * (1.0 - site.probe().drift());
-                let below = readings.iter().filter(|&&r| r < floor).count() as u32;
+                let below = readings
+                    .iter()
+                    .filter(|&&r| site.probe().slowed(r / reference))
+                    .count() as u32;
                 Some(SiteSteadiness {
                     site,
                     summary,
@@ -153,11 +155,6 @@ impl Survey {
         } else {
             Verdict::Moving
         }
-    }
-
-    /// [`Survey::verdict`] is [`Verdict::Steady`].
-    pub fn steady(&self) -> bool {
-        self.verdict() == Verdict::Steady
     }
 }
 
@@ -294,7 +291,7 @@ mod tests {
             .collect();
         let s = surveyed(steady.clone());
         assert_eq!((s.timings, s.readings.contender.len()), (10, 10), "{s:?}");
-        assert!(s.steady(), "{:?}", s.sites());
+        assert_eq!(s.verdict(), Verdict::Steady, "{:?}", s.sites());
         let generator = s.sites()[1];
         assert_eq!(
             (generator.site, generator.below_bar),
@@ -316,18 +313,18 @@ mod tests {
             (ProbeSite::ContenderCore, Some(1))
         );
         assert_eq!(core.reference, 708.0);
-        assert!(!s.steady());
+        assert_eq!(s.verdict(), Verdict::Moving);
 
         // 8.8% under the reference (708) is within the core's 10% bar.
         let mut within = steady.clone();
         within[4].contender = Some(646.0);
-        assert!(surveyed(within).steady());
+        assert_eq!(surveyed(within).verdict(), Verdict::Steady);
 
         let mut slow_loopback = steady;
         slow_loopback[2].loopback = Some(56.0);
         let s = surveyed(slow_loopback);
         assert_eq!(s.sites()[2].below_bar, Some(1));
-        assert!(!s.steady());
+        assert_eq!(s.verdict(), Verdict::Moving);
     }
 
     /// A probe that never read leaves its site out rather than a zero.
@@ -400,6 +397,6 @@ mod tests {
             }
         );
         assert!(s.sites().iter().all(|x| !x.moved()));
-        assert!(!s.steady());
+        assert_eq!(s.verdict(), Verdict::Moving);
     }
 }

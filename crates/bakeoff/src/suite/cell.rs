@@ -88,7 +88,7 @@ pub(super) fn drift(
     let reference = reference.filter(|&s| s > 0.0)?;
     let (a, b) = (before? / reference, after? / reference);
     let (lo, hi) = (a.min(b), a.max(b));
-    (lo < 1.0 - probe.drift()).then_some((lo, hi))
+    probe.slowed(lo).then_some((lo, hi))
 }
 
 /// A share as a whole percentage, rounded down (a hair of slack for a share
