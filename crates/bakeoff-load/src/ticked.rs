@@ -431,6 +431,64 @@ impl AsyncWrite for TickedStream {
     }
 }
 
+/// A [`TickedStream`] for a protocol layer that owns it (tungstenite's
+/// WebSocket): every read publishes its arrival stamp to a cell the caller
+/// keeps, where [`TickedStream::take_last_rx`] would need the stream. A read
+/// the kernel did not stamp leaves `None` (time it at its read), never an
+/// older read's stamp.
+pub(crate) struct Stamped {
+    inner: TickedStream,
+    arrived: Rc<Cell<Option<Instant>>>,
+}
+
+impl Stamped {
+    /// The stream, and the cell its reads stamp.
+    pub(crate) fn new(inner: TickedStream) -> (Stamped, Rc<Cell<Option<Instant>>>) {
+        let arrived = Rc::new(Cell::new(None));
+        (
+            Stamped {
+                inner,
+                arrived: arrived.clone(),
+            },
+            arrived,
+        )
+    }
+}
+
+impl AsyncRead for Stamped {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if matches!(read, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            this.arrived.set(this.inner.take_last_rx());
+        }
+        read
+    }
+}
+
+impl AsyncWrite for Stamped {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

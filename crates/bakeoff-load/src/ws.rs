@@ -16,7 +16,12 @@
 //! rule allows: delivered that late, or still missing that long after their
 //! message's intended time. Its p99 is then decided, as in the HTTP engine.
 //!
-//! Runs on the same dedicated engine thread as the HTTP engine.
+//! Runs on the same dedicated engine thread as the HTTP engine, and reads its
+//! sockets as the open loop does: on the 1 ms ticks of a [`Ticker`], each
+//! delivery timed at the kernel's arrival of the read that completed it
+//! (`SO_TIMESTAMPNS`). A room writes every message to every client, and one
+//! wake-up and read per delivery cost the generator as much CPU as the room
+//! spent writing it (bench/ws.sh); a tick's read takes all that arrived since.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -36,6 +41,7 @@ use url::Url;
 
 use crate::engine::{ABANDON_CHECK, HELD_UP};
 use crate::stats::new_histogram;
+use crate::ticked::{Stamped, TickedStream, Ticker};
 use crate::{sys, target, Abandon, Abandoned, LoadError, Trend, TrendThird};
 
 /// The default grace: how long after the window deliveries still count.
@@ -139,7 +145,9 @@ pub struct WsReport {
     pub warnings: Vec<String>,
 }
 
-type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
+type Sink = SplitSink<WebSocketStream<Stamped>, Message>;
+/// The kernel's arrival time of a client's last read ([`Stamped`]).
+type Arrived = Rc<Cell<Option<std::time::Instant>>>;
 
 struct Shared {
     base: Instant,
@@ -247,16 +255,21 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         }),
     });
 
+    let ticker = Ticker::new().map_err(|e| LoadError::engine("cannot create an epoll set", e))?;
+    let _harvester = AbortOnDropHandle::new(tokio::task::spawn_local(ticker.clone().run()));
     // Connect every client concurrently, each bounded by the connect timeout.
     let connects = (0..cfg.clients).map(|_| {
         let url = cfg.url.as_str().to_string();
         let addr = target.addr;
+        let ticker = &ticker;
         async move {
             let stream = TcpStream::connect(addr).await.map_err(|_| "connect")?;
             let _ = stream.set_nodelay(true);
+            let ticked = TickedStream::new(stream, ticker).map_err(|_| "connect")?;
+            let (stream, arrived) = Stamped::new(ticked);
             tokio_tungstenite::client_async_with_config(url, stream, Some(read_config()))
                 .await
-                .map(|(ws, _)| ws)
+                .map(|(ws, _)| (ws, arrived))
                 .map_err(|_| "handshake")
         }
     });
@@ -271,12 +284,13 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     let mut readers = Vec::new();
     for r in results {
         match r {
-            Ok(Ok(ws)) => {
+            Ok(Ok((ws, arrived))) => {
                 let (sink, stream) = ws.split();
                 let client = sinks.len();
                 sinks.push(sink);
                 readers.push(tokio::task::spawn_local(receive(
                     stream,
+                    arrived,
                     shared.clone(),
                     client,
                 )));
@@ -476,9 +490,12 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     })
 }
 
-/// One client's receiving side: time every message of this run.
+/// One client's receiving side: time every message of this run, at the
+/// arrival of the read that completed it (at most a tick before it was read;
+/// a message read with later bytes is timed at theirs: never early).
 async fn receive(
-    mut stream: futures_util::stream::SplitStream<WebSocketStream<TcpStream>>,
+    mut stream: futures_util::stream::SplitStream<WebSocketStream<Stamped>>,
+    arrived: Arrived,
     shared: Rc<Shared>,
     client: usize,
 ) {
@@ -489,7 +506,7 @@ async fn receive(
                     if sent_us < shared.measure_from_us.get() {
                         continue; // the warm-up's
                     }
-                    let now = Instant::now();
+                    let now = arrived.get().map_or_else(Instant::now, Instant::from_std);
                     if shared.cutoff.get().is_some_and(|c| now > c) {
                         continue; // after the cutoff: missing
                     }

@@ -432,6 +432,33 @@ async fn websocket_fan_out_delivers_every_message_to_every_client() {
     assert!(r.valid, "{:?}", r.warnings);
 }
 
+/// Deliveries are timed at the kernel's arrival, not at their read: the
+/// clients' sockets are read on the ticker's ticks, which back off to 16 ms
+/// between a slow room's messages, yet a room serving each message in 20 ms
+/// shows 20 ms (about 22 with the sender's timer and the room's own work;
+/// about 30 timed at the read), never less: a stamp is never early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_deliveries_are_timed_at_their_arrival_not_their_read() {
+    let service = Duration::from_millis(20);
+    let room = FixedServiceRoom::start(service, None).expect("test room");
+    let cfg = bakeoff_load::ws::WsConfig {
+        clients: 3,
+        rate: 10.0,
+        duration: Duration::from_secs(3),
+        ..bakeoff_load::ws::WsConfig::new(room.url("/ws"))
+    };
+    let r = bakeoff_load::ws::run(cfg, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!((r.missing, r.deliveries), (0, r.sent * 3), "{:?}", r.errors);
+    let (min, p50) = (ms(r.latency.min()), ms(r.latency.value_at_quantile(0.5)));
+    assert!(min >= 19.9, "min {min} ms: timed before the room served it");
+    assert!(
+        p50 <= 25.0,
+        "p50 {p50} ms: timed at the read, not the arrival"
+    );
+}
+
 /// A message larger than a client's read buffer (8 KiB) still arrives whole:
 /// the buffer is small for the cost of reading, not a limit on frames.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
