@@ -33,8 +33,10 @@
 //!    `max_confirms` windows' worth of running time, and what the short
 //!    windows left of their budget. Short windows find the bracket cheaply; only long
 //!    windows decide the capacity (`confirm`). A long window the generator
-//!    could not hold ends the trial generator-limited: below it only the
-//!    generator is measured. A short window the generator could not hold
+//!    could not hold after one held ends the trial generator-limited; before
+//!    any held, the long windows step below it, and what holds there (with
+//!    no server failure between) is the trial's lower bound, generator-limited
+//!    too. A short window the generator could not hold
 //!    caps the bracket instead of failing it, and the highest rate that passed
 //!    below it is confirmed like any candidate: a long failure there means the
 //!    server's capacity lies below the generator's limit, and the long windows
@@ -258,7 +260,8 @@ enum Unconfirmed {
     /// rate that held one, a lower bound.
     Short { low: Option<f64>, why: String },
     /// The generator could not hold a long window's rate: nothing is known
-    /// above it, and stepping down would only measure the generator.
+    /// above it. `low` is the best rate that held one below it (the long
+    /// windows step down to find one), a lower bound.
     GeneratorLimited { low: Option<f64>, why: String },
 }
 

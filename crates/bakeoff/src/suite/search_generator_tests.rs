@@ -1,6 +1,6 @@
 //! The search at the generator's limit, on paused-clock fakes: a limit met
-//! in short windows caps the bracket, only long windows decide what lies
-//! below it, and a limit met in a long window ends the trial.
+//! in short windows caps the bracket, and only long windows decide what lies
+//! below it, a limit met in a long window too.
 
 use super::tests::{cfg, check_between, long_windows, search};
 use super::*;
@@ -18,10 +18,11 @@ fn met_the_generators_limit(out: &SearchOutcome) {
     );
 }
 
-/// A generator that holds short bursts but not a long window's rate ends the
-/// trial generator-limited at once: stepping down would measure the generator.
+/// A generator that holds short bursts but not a long window's rate: the
+/// long windows step below it, and the trial ends generator-limited with the
+/// rate that held one as its lower bound (before, it ended with none).
 #[tokio::test(start_paused = true)]
-async fn a_generator_that_cannot_hold_a_long_window_ends_the_trial() {
+async fn a_generator_that_cannot_hold_a_long_window_leaves_a_lower_bound() {
     let c = cfg(Workload::Json);
     let model = ServerModel::knee(1_000.0).with_generator_limit_in_long_windows(800.0, 2.0);
     let out = search(model, &c).await;
@@ -31,13 +32,69 @@ async fn a_generator_that_cannot_hold_a_long_window_ends_the_trial() {
         "{:?}",
         out.steps
     );
-    assert_eq!(out.capacity, None, "no long window held");
     let long = long_windows(&out);
-    assert_eq!(long.len(), 1, "{:?}", out.steps);
-    assert_eq!(long[0].verdict, StepVerdict::GeneratorLimited);
+    assert_eq!(long[0].verdict, StepVerdict::GeneratorLimited, "{long:?}");
+    let low = out
+        .capacity
+        .expect("a rate below the generator's limit held");
+    assert!(
+        (800.0 / (1.0 + c.resolution).powi(2)..=800.0).contains(&low),
+        "{low}: {long:?}"
+    );
+    assert!(
+        long.iter()
+            .any(|s| s.verdict == StepVerdict::Pass && s.target_rps == low),
+        "the bound held a long window: {long:?}"
+    );
+    assert!(
+        !long.iter().any(|s| s.verdict == StepVerdict::Fail),
+        "the server never failed: {long:?}"
+    );
     let note = out.note.unwrap();
-    assert!(note.contains("confirmation window"), "{note}");
-    // Nothing held one: the note says so rather than promise a bound.
+    assert!(note.contains("could not hold"), "{note}");
+    assert!(
+        note.ends_with(&format!(
+            "the capacity is at least {low:.0} req/s, the highest rate that held a confirmation window"
+        )),
+        "{note}"
+    );
+}
+
+/// The generator cannot hold the candidate for a long window, and the server
+/// fails a long window below it: that failure is the server's, and the trial
+/// a confirmed capacity under it.
+#[tokio::test(start_paused = true)]
+async fn a_server_failing_below_a_long_windows_generator_limit_is_confirmed() {
+    let c = cfg(Workload::Json);
+    let model = ServerModel::knee(5_000.0)
+        .with_fade(1.0, 0.5)
+        .with_generator_limit_in_long_windows(3_000.0, 1.1);
+    let out = search(model, &c).await;
+    let long = long_windows(&out);
+    assert_eq!(long[0].verdict, StepVerdict::GeneratorLimited, "{long:?}");
+    assert_eq!(out.outcome, TrialOutcome::Confirmed, "{long:?}");
+    let cap = out.capacity.unwrap();
+    assert!(
+        (2_500.0 / (1.0 + c.resolution) / 1.05..=2_500.0 * 1.02).contains(&cap),
+        "{cap}: {long:?}"
+    );
+}
+
+/// A generator that cannot hold any long window down to the search's floor
+/// leaves no lower bound, and the note says so.
+#[tokio::test(start_paused = true)]
+async fn a_generator_that_holds_no_long_window_leaves_no_lower_bound() {
+    let c = cfg(Workload::Json);
+    let model = ServerModel::knee(1_000.0).with_generator_limit_in_long_windows(0.0, 2.0);
+    let out = search(model, &c).await;
+    assert_eq!(
+        out.outcome,
+        TrialOutcome::GeneratorLimited,
+        "{:?}",
+        out.steps
+    );
+    assert_eq!(out.capacity, None, "{:?}", out.steps);
+    let note = out.note.unwrap();
     assert!(
         note.ends_with("no lower rate held a confirmation window, so there is no lower bound"),
         "{note}"

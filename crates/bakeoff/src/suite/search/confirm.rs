@@ -22,7 +22,10 @@ impl Search<'_> {
     /// Below a failure it goes to what the window measured, or takes a blind
     /// step that grows ([`Search::step_down`]); above a pass it is one
     /// resolution at most, since a pass after a measured estimate is usually
-    /// just below the capacity.
+    /// just below the capacity. A long window the generator could not hold
+    /// before any held is stepped below the same way, its rate the bound
+    /// above: what then holds is a lower bound (generator-limited), unless
+    /// the server fails a long window below it, which is the server's.
     pub(super) async fn confirm(
         &mut self,
         candidate: f64,
@@ -33,8 +36,13 @@ impl Search<'_> {
         let res = cfg.resolution;
         let closed = |low: f64, high: f64| high / low <= 1.0 + res + 1e-9;
         let mut rate = candidate;
+        let mut bound = bound;
         let mut held: Option<f64> = None;
         let mut broke: Option<f64> = None;
+        // Why a long window met the generator's limit before any rate held
+        // one: the bound above is then the generator's, and a rate held
+        // below it (no server failure between) is a lower bound only.
+        let mut capped: Option<String> = None;
         let mut fails_in_a_row = 0;
         let mut passes_in_a_row = 0;
         // Whether the last step down was blind (no estimate to land near).
@@ -92,6 +100,12 @@ impl Search<'_> {
                     held = Some(rate);
                     let above = broke.unwrap_or(bound);
                     if closed(rate, above) {
+                        if let (None, Some(why)) = (broke, &capped) {
+                            return Ok(Err(Unconfirmed::GeneratorLimited {
+                                low: held,
+                                why: at_least(why.clone(), held, cfg.unit),
+                            }));
+                        }
                         return Ok(Ok(Held {
                             rate,
                             by_failure: broke.is_some(),
@@ -105,10 +119,22 @@ impl Search<'_> {
                         cfg.unit,
                         o.generator_limited.as_deref().unwrap_or("fell behind")
                     );
-                    return Ok(Err(Unconfirmed::GeneratorLimited {
-                        low: held,
-                        why: at_least(why, held, cfg.unit),
-                    }));
+                    if held.is_some() || broke.is_some() {
+                        return Ok(Err(Unconfirmed::GeneratorLimited {
+                            low: held,
+                            why: at_least(why, held, cfg.unit),
+                        }));
+                    }
+                    // Nothing held yet: below the generator's limit a rate
+                    // that holds is a lower bound, and a server failure
+                    // there is the server's, measured as any other.
+                    passes_in_a_row = 0;
+                    bound = bound.min(rate);
+                    capped.get_or_insert(why);
+                    let (next, estimated) = self.step_down(rate, &o, fails_in_a_row);
+                    blind = !estimated;
+                    fails_in_a_row += 1;
+                    next
                 }
                 Attempt::Judged(_, o, _) => {
                     passes_in_a_row = 0;
@@ -134,6 +160,12 @@ impl Search<'_> {
                 break;
             }
             rate = next;
+        }
+        if let (None, Some(why)) = (broke, capped) {
+            return Ok(Err(Unconfirmed::GeneratorLimited {
+                low: held,
+                why: at_least(why, held, cfg.unit),
+            }));
         }
         let why = match (held, broke) {
             (Some(h), Some(b)) => format!(
