@@ -39,9 +39,9 @@ impl Search<'_> {
         let mut bound = bound;
         let mut held: Option<f64> = None;
         let mut broke: Option<f64> = None;
-        // Why a long window met the generator's limit before any rate held
-        // one: the bound above is then the generator's, and a rate held
-        // below it (no server failure between) is a lower bound only.
+        // Why the last long window that met the generator's limit before any
+        // rate held one did: the bound above is then the generator's, and a
+        // rate held below it (no server failure between) is a lower bound.
         let mut capped: Option<String> = None;
         let mut fails_in_a_row = 0;
         let mut passes_in_a_row = 0;
@@ -130,7 +130,7 @@ impl Search<'_> {
                     // there is the server's, measured as any other.
                     passes_in_a_row = 0;
                     bound = bound.min(rate);
-                    capped.get_or_insert(why);
+                    capped = Some(why); // the lowest such rate says most
                     let (next, estimated) = self.step_down(rate, &o, fails_in_a_row);
                     blind = !estimated;
                     fails_in_a_row += 1;
