@@ -17,7 +17,7 @@
 //! message's intended time. Its p99 is then decided, as in the HTTP engine.
 //!
 //! Runs on the same dedicated engine thread as the HTTP engine, and reads its
-//! sockets as the open loop does: on the 1 ms ticks of a [`Ticker`], each
+//! sockets as the open loop does: on the 1 ms ticks of a `ticked::Ticker`, each
 //! delivery timed at the kernel's arrival of the read that completed it
 //! (`SO_TIMESTAMPNS`). A room writes every message to every client, and one
 //! wake-up and read per delivery cost the generator as much CPU as the room
