@@ -49,11 +49,16 @@ pub struct RunDocument<'a> {
 /// The JSON Schema of [`RunDocument`], as written (a derived field such as
 /// `indicative` is required; an `Option` is present as null).
 pub fn run_schema() -> serde_json::Value {
+    serialized_schema::<RunDocument<'static>>()
+}
+
+/// The JSON Schema (draft 2020-12) of a document as it is serialized: every
+/// report document's schema comes from here.
+pub(crate) fn serialized_schema<T: schemars::JsonSchema>() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12()
         .for_serialize()
         .into_generator();
-    serde_json::to_value(generator.into_root_schema_for::<RunDocument<'static>>())
-        .expect("a schema is plain JSON")
+    serde_json::to_value(generator.into_root_schema_for::<T>()).expect("a schema is plain JSON")
 }
 
 /// The whole run as JSON: `bakeoff show --json`'s document with the "Runtime

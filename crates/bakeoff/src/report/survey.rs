@@ -277,11 +277,7 @@ pub fn survey_document(s: &Survey, cfg: &SurveyConfig, pinning: &str) -> SurveyD
 
 /// The JSON Schema of [`SurveyDocument`] (`docs/schema/machine.json`).
 pub fn survey_schema() -> serde_json::Value {
-    let generator = schemars::generate::SchemaSettings::draft2020_12()
-        .for_serialize()
-        .into_generator();
-    serde_json::to_value(generator.into_root_schema_for::<SurveyDocument>())
-        .expect("a schema is plain JSON")
+    super::serialized_schema::<SurveyDocument>()
 }
 
 #[cfg(test)]
