@@ -84,6 +84,8 @@ pub(super) struct World {
     pub generator_speeds: std::collections::VecDeque<f64>,
     /// The loopback probe's readings, likewise.
     pub loopback_speeds: std::collections::VecDeque<f64>,
+    /// Every sampling fails to start, as on a process already gone.
+    pub sampling_fails: bool,
 }
 
 pub(super) type SharedWorld = Arc<Mutex<World>>;
@@ -102,6 +104,9 @@ pub(super) fn world(contenders: Vec<(&str, FakeContender)>) -> SharedWorld {
 fn name_of(url: &str) -> String {
     url.trim_start_matches("http://").to_string()
 }
+
+/// Why the fakes' sampler could not sample (`World::sampling_fails`).
+pub(super) const FAKE_UNSAMPLED: &str = "no process of the contender is running";
 
 /// Why the fakes' machine stalled a window.
 pub(super) const FAKE_STALL: &str = "5.0% of sends left late through the generator";
@@ -374,6 +379,9 @@ struct FakeSampling {
 
 impl Sampler for FakeSampler {
     fn start(&self, _target: &ProcessSet) -> Result<Box<dyn Sampling>, SampleError> {
+        if self.world.lock().unwrap().sampling_fails {
+            return Err(SampleError::new(FAKE_UNSAMPLED.to_string()));
+        }
         Ok(Box::new(FakeSampling {
             started: tokio::time::Instant::now(),
             world: self.world.clone(),

@@ -567,7 +567,7 @@ impl PlanExecution<'_> {
     async fn idle(&mut self, launch: &Launch, procs: &ProcessSet) -> Result<Option<Idle>, Abort> {
         let d = self.plan.scaled(self.plan.phases.idle_sample);
         let t = Instant::now();
-        let usage = self.sampled(procs, d).await?;
+        let usage = self.sampled(procs, d).await;
         self.measuring += t.elapsed();
         let secs = t.elapsed().as_secs_f64();
         match usage {
@@ -579,7 +579,8 @@ impl PlanExecution<'_> {
                     0.0
                 },
             })),
-            Err(e) => {
+            Err(Unsampled::Cancelled) => Err(Abort::Cancelled),
+            Err(Unsampled::Failed(e)) => {
                 let key = Self::key(launch, Workload::Startup);
                 if let Some(st) = self.cells.get_mut(&key) {
                     st.notes.push(chain(&e));
@@ -707,11 +708,7 @@ impl PlanExecution<'_> {
     }
 
     /// Sample the process set for `d`, stopping early on cancellation.
-    async fn sampled(
-        &self,
-        procs: &ProcessSet,
-        d: Duration,
-    ) -> Result<Result<ResourceUsage, super::SampleError>, Abort> {
+    async fn sampled(&self, procs: &ProcessSet, d: Duration) -> Result<ResourceUsage, Unsampled> {
         let sleep = async {
             tokio::select! {
                 _ = tokio::time::sleep(d) => true,
@@ -719,10 +716,9 @@ impl PlanExecution<'_> {
             }
         };
         let (slept, usage, _) = sampled_around(self.sampler, procs, sleep).await;
-        if slept {
-            Ok(usage)
-        } else {
-            Err(Abort::Cancelled)
+        match (slept, usage) {
+            (false, _) => Err(Unsampled::Cancelled),
+            (true, usage) => usage.map_err(Unsampled::Failed),
         }
     }
 
@@ -763,6 +759,12 @@ impl PlanExecution<'_> {
         self.emitted.push(cell);
         Ok(())
     }
+}
+
+/// Why [`PlanExecution::sampled`] has no usage: a stop, or a sampling error (a note).
+enum Unsampled {
+    Cancelled,
+    Failed(super::SampleError),
 }
 
 /// `window` with the contender's resources sampled around it: its output, the

@@ -622,3 +622,30 @@ async fn the_database_axis_measures_db_once_per_database() {
     let startup = h.cell("a", "startup").startup.unwrap();
     assert_eq!(startup.to_healthy_ms.n, p.phases.startup_spawns);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_sampler_that_cannot_sample_leaves_notes_not_an_aborted_run() {
+    let mut h = Harness::new(vec![("a", fc(800.0))]);
+    h.world.lock().unwrap().sampling_fails = true;
+    let p = plan(vec![spec("a")], &["json", "ws", "startup"], 1, &[]);
+    let out = h.run(&p, &CancellationToken::new()).await.unwrap();
+    for c in &out.cells {
+        assert_eq!(c.status, CellStatus::Ok, "{c:?}");
+    }
+    assert!(h.cell("a", "json").capacity.is_some());
+    // The idle sample before start-up's cell, and before the ws points.
+    let startup = h.cell("a", "startup");
+    assert!(
+        startup.notes.iter().any(|n| n.contains(FAKE_UNSAMPLED)),
+        "{:?}",
+        startup.notes
+    );
+    let ws = h.cell("a", "ws");
+    assert!(
+        ws.notes
+            .iter()
+            .any(|n| n.ends_with(&format!("{FAKE_UNSAMPLED}; ws memory not measured"))),
+        "{:?}",
+        ws.notes
+    );
+}

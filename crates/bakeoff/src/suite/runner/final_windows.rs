@@ -183,8 +183,9 @@ impl PlanExecution<'_> {
             .sampled(procs, self.plan.scaled(self.plan.phases.idle_sample))
             .await
         {
-            Ok(u) => u.map(|u| u.mem_mean_bytes),
-            Err(Abort::Cancelled) | Err(Abort::Sink(_)) => return Err(DriveError::Cancelled),
+            Ok(u) => Ok(u.mem_mean_bytes),
+            Err(Unsampled::Failed(e)) => Err(e),
+            Err(Unsampled::Cancelled) => return Err(DriveError::Cancelled),
         };
         for clients in self.plan.ws_clients() {
             if self.cancel.is_cancelled() {
