@@ -16,6 +16,7 @@
 # default ~/.cache/bakeoff).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/serve.sh"
 contender=${CONTENDER:-node-fastify}
 paths=${PATHS:-/json /db}
 export BAKEOFF_CACHE_DIR=${BAKEOFF_CACHE_DIR:-$HOME/.cache/bakeoff}
@@ -28,15 +29,9 @@ pid=
 stop_serve() { [[ -z "$pid" ]] || { kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }; }
 on_exit stop_serve
 
-"$bin" serve "$contender" >"$work/url" 2>"$work/serve.log" &
-pid=$!
-for _ in $(seq 1 1200); do
-  [[ -s "$work/url" ]] && break
-  kill -0 "$pid" 2>/dev/null || { echo "bakeoff serve ended:" >&2; cat "$work/serve.log" >&2; exit 1; }
-  sleep 0.1
-done
+serve_start "$bin" "$contender" "$work/url" "$work/serve.log"
+pid=$serve_pid
 url=$(head -1 "$work/url")
-[[ -n "$url" ]] || { echo "$contender never served in 120 s:" >&2; cat "$work/serve.log" >&2; exit 1; }
 grep -o "generator.*contender: cpu [0-9,]*" "$work/serve.log" | head -1
 
 closed() { # path connections out

@@ -36,6 +36,7 @@
 # (BAKEOFF_CACHE_DIR, default ~/.cache/bakeoff).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/bench/lib/serve.sh"
 contender=${CONTENDER:-node-fastify}
 launches=${LAUNCHES:-10}
 path=${PATH_:-/json}
@@ -88,15 +89,9 @@ for i in $(seq 1 "$launches"); do
     mkdir -p "$work/profile-$i"
     launch_env+=(--env "LAUNCH_PROFILE_DIR=$work/profile-$i")
   fi
-  "$bin" serve "$contender" "${launch_env[@]}" >"$work/url-$i" 2>"$work/serve-$i.log" &
-  pid=$!
-  for _ in $(seq 1 1200); do
-    [[ -s "$work/url-$i" ]] && break
-    kill -0 "$pid" 2>/dev/null || { echo "launch $i: bakeoff serve ended:" >&2; cat "$work/serve-$i.log" >&2; exit 1; }
-    sleep 0.1
-  done
+  serve_start "$bin" "$contender" "$work/url-$i" "$work/serve-$i.log" "${launch_env[@]}"
+  pid=$serve_pid
   url=$(head -1 "$work/url-$i")
-  [[ -n "$url" ]] || { echo "launch $i never served in 120 s:" >&2; cat "$work/serve-$i.log" >&2; exit 1; }
   for r in $(seq 1 "${REPEAT:-1}"); do
     "$bin" load --pin 0 -c "${CONNECTIONS:-64}" -d 5s --warmup 2s --json "$url$path" >"$work/load-$i-$r.json"
   done
