@@ -443,7 +443,7 @@ pub struct RunArgs {
     /// say so.
     #[arg(long, value_name = "PERCENT", allow_hyphen_values = true)]
     pub max_steal: Option<f64>,
-    /// The results database.
+    /// The results database (default: bakeoff.db in the results directory).
     #[arg(long)]
     pub db: Option<PathBuf>,
     /// No live progress.
@@ -451,11 +451,32 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// Where a command that reads stored runs finds them: where `bakeoff run`
+/// stores them, given the same --results-dir (or $BAKEOFF_RESULTS_DIR).
 #[derive(Debug, Args)]
-pub struct StoreArgs {
-    /// The results database (default: bakeoff-results/bakeoff.db).
+pub struct DbArgs {
+    /// The results database (default: bakeoff.db in the results directory).
     #[arg(long)]
     pub db: Option<PathBuf>,
+    /// The results directory, as for `bakeoff run`: its bakeoff.db is the
+    /// database read, unless --db names another.
+    #[arg(long, env = "BAKEOFF_RESULTS_DIR", default_value = "bakeoff-results")]
+    pub results_dir: PathBuf,
+}
+
+impl DbArgs {
+    /// --db, else bakeoff.db in the results directory (as `bakeoff run` writes).
+    pub fn path(&self) -> PathBuf {
+        self.db
+            .clone()
+            .unwrap_or_else(|| self.results_dir.join("bakeoff.db"))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -485,11 +506,11 @@ pub struct ReportArgs {
     pub run: String,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
-    /// Write to this file instead of stdout (html defaults to `bakeoff-results/run-<id>/report.html`).
+    /// Write to this file instead of stdout (html defaults to `run-<id>/report.html` beside the database).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -503,8 +524,8 @@ pub struct CompareArgs {
     /// Exit 1 when any cell regressed by more than PCT percent.
     #[arg(long, value_name = "PCT", allow_hyphen_values = true)]
     pub fail_on_regression: Option<f64>,
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -514,8 +535,8 @@ pub struct ClaimsArgs {
     pub run: String,
     #[arg(long)]
     pub json: bool,
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -556,13 +577,12 @@ pub struct AdviseArgs {
     /// With --measure: the reference contenders' directory, as for `bakeoff run`.
     #[arg(long, env = "BAKEOFF_CONTENDERS_DIR")]
     pub contenders_dir: Option<PathBuf>,
-    /// With --measure: the results directory (caches, data, logs), as for `bakeoff run`.
-    #[arg(long, env = "BAKEOFF_RESULTS_DIR", default_value = "bakeoff-results")]
-    pub results_dir: PathBuf,
     #[arg(long)]
     pub json: bool,
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    // The run's database; with --measure, also where the missing cells are
+    // measured (caches, data, logs) and stored.
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use super::{db_path, load_stored_run, open_existing, selection_error};
+use super::{load_stored_run, open_existing, selection_error};
 use crate::cli::{AdviseArgs, ContenderArgs, RunArgs, RuntimeArgs};
 use crate::contender::runtimes::RuntimeAxis;
 use crate::contender::select::SelectConfig;
@@ -23,12 +23,11 @@ use crate::InputError;
 /// has none of its own (a SQLite run): a real service reaches its data over a
 /// socket, so the advisor prefers those figures. A run that measured both
 /// databases already has them (the advisor reads its postgres cells).
-fn postgres_run(db: Option<&std::path::Path>, run: &Run) -> Result<Option<Run>> {
+fn postgres_run(path: &std::path::Path, run: &Run) -> Result<Option<Run>> {
     if run.settings.databases().contains(&Database::Postgres) {
         return Ok(None);
     }
-    let path = db_path(db.map(std::path::Path::to_path_buf));
-    let store = open_existing(&path)?;
+    let store = open_existing(path)?;
     let Some(id) = store.latest_complete_on(Database::Postgres)? else {
         return Ok(None);
     };
@@ -101,8 +100,9 @@ pub(super) async fn execute(
         prompt(&mut inputs, &eco)?;
     }
 
-    let mut run = load_stored_run(args.db.as_deref(), &args.run)?;
-    if let Some(pg) = postgres_run(args.db.as_deref(), &run)? {
+    let db = args.db.path();
+    let mut run = load_stored_run(&db, &args.run)?;
+    if let Some(pg) = postgres_run(&db, &run)? {
         eprintln!(
             "database workloads: the figures of run {} (PostgreSQL) replace run {}'s (SQLite)",
             pg.id, run.id
@@ -125,7 +125,7 @@ pub(super) async fn execute(
             let selection = SelectConfig {
                 paths: args.contender_paths.clone(),
                 contenders_dir: args.contenders_dir.clone(),
-                results_dir: args.results_dir.clone(),
+                results_dir: args.db.results_dir.clone(),
                 ..SelectConfig::default()
             }
             .remeasure(run.id, &names)
@@ -156,13 +156,13 @@ pub(super) async fn execute(
                 duration_scale: run.settings.duration_scale,
                 // The run's steal limit: its new cells are judged alike.
                 max_steal: run.settings.raised_steal_limit(),
-                db: args.db.clone(),
+                db: args.db.db.clone(),
                 quiet: false,
             };
             measure(run_args, cancel)
                 .await
                 .context("measuring the missing cells")?;
-            run = load_stored_run(args.db.as_deref(), "latest")?;
+            run = load_stored_run(&db, "latest")?;
             advice = advise(&run, &profile, &eco);
         }
     }

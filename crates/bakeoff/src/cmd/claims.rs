@@ -9,7 +9,7 @@ use crate::cli::ClaimsArgs;
 use crate::verdict::{claims, render};
 
 pub(super) async fn execute(args: ClaimsArgs) -> Result<u8> {
-    let run = load_stored_run(args.db.as_deref(), &args.run)?;
+    let run = load_stored_run(&args.db.path(), &args.run)?;
     let results = claims::check_all(&run);
     let mut out = super::stdout();
     if args.json {

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use super::{db_path, open_existing, resolve};
+use super::{open_existing, resolve};
 use crate::cli::{CompareArgs, ReportFormat};
 use crate::report::compare::{render, Comparison, Format};
 use crate::InputError;
@@ -27,7 +27,7 @@ pub(super) async fn execute(args: CompareArgs) -> Result<u8> {
             .into());
         }
     }
-    let path = db_path(args.db);
+    let path = args.db.path();
     let store = open_existing(&path)?;
     let a = resolve(&store, &args.a).context("run A")?;
     let b = resolve(&store, &args.b).context("run B")?;

@@ -7,7 +7,7 @@
 //! into exit statuses (bad input 2, an interruption 130: `crate::error`), and
 //! the opening of an existing results store.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use crate::contender::select::{self, SelectConfig, SelectError};
 use crate::contender::Contender;
 use crate::database::{Database, DatabaseError, Postgres};
 use crate::error::StdoutClosed;
-use crate::store::{Store, StoreError, DEFAULT_DB};
+use crate::store::{Store, StoreError};
 use crate::{InputError, Interrupted};
 
 /// `println!` through [`stdout`]: returns the write's error instead of panicking.
@@ -220,16 +220,11 @@ async fn stop_postgres(postgres: Option<Arc<Postgres>>, say: &dyn Fn(&str)) {
     }
 }
 
-/// The database path a command uses.
-fn db_path(db: Option<PathBuf>) -> PathBuf {
-    db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
-}
-
 /// Open a database that must already exist (reading never creates one).
 fn open_existing(path: &Path) -> Result<Store> {
     if !path.exists() {
         anyhow::bail!(
-            "no results database at {}; `bakeoff run` makes one, or pass --db PATH",
+            "no results database at {}; `bakeoff run` makes one, or pass --results-dir DIR (the one `bakeoff run` was given) or --db PATH",
             path.display()
         );
     }
@@ -252,9 +247,8 @@ fn resolve(store: &Store, run: &str) -> Result<i64> {
 }
 
 /// Open an existing results store and load one run ("latest" or an id).
-pub(crate) fn load_stored_run(db: Option<&Path>, run: &str) -> Result<crate::model::Run> {
-    let path = db_path(db.map(Path::to_path_buf));
-    let store = open_existing(&path)?;
+pub(crate) fn load_stored_run(path: &Path, run: &str) -> Result<crate::model::Run> {
+    let store = open_existing(path)?;
     let id = resolve(&store, run)?;
     store
         .load_run(id)

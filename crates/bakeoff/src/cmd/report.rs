@@ -9,14 +9,10 @@ use anyhow::{Context, Result};
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::model::Run;
 use crate::report;
-use crate::store;
 
 pub(super) async fn execute(args: ReportArgs) -> Result<u8> {
-    let db = args
-        .db
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(store::DEFAULT_DB));
-    let run = super::load_stored_run(Some(&db), &args.run)?;
+    let db = args.db.path();
+    let run = super::load_stored_run(&db, &args.run)?;
     match (args.format, &args.out) {
         (ReportFormat::Html, None) => {
             let dir = results_dir(&db);

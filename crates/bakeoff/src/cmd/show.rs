@@ -2,13 +2,13 @@
 
 use anyhow::{Context, Result};
 
-use super::{db_path, open_existing, resolve};
+use super::{open_existing, resolve};
 use crate::cli::{ShowArgs, StoreArgs};
 use crate::model::{CellStatus, Flag, Run};
 use crate::report::compare::table_text;
 
 pub(super) async fn runs(args: StoreArgs) -> Result<u8> {
-    let path = db_path(args.db);
+    let path = args.db.path();
     if !path.exists() {
         if args.json {
             outln!("[]")?;
@@ -71,7 +71,7 @@ pub(super) async fn runs(args: StoreArgs) -> Result<u8> {
 }
 
 pub(super) async fn show(args: ShowArgs) -> Result<u8> {
-    let path = db_path(args.store.db);
+    let path = args.store.db.path();
     let store = open_existing(&path)?;
     let id = resolve(&store, &args.run)?;
     let run = store

@@ -148,6 +148,80 @@ fn show_and_runs_on_the_command_line() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
+/// The reading commands find the database where `bakeoff run` stores it: in
+/// the results directory given as `run` takes it (`--results-dir`, or
+/// `$BAKEOFF_RESULTS_DIR`), unless `--db` names another file.
+#[test]
+fn reading_commands_read_the_results_directory_run_wrote_to() {
+    let (dir, path) = temp_db();
+    let run = stored_rich_run(&path);
+    let results = path.parent().unwrap().to_str().unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let id = run.id.to_string();
+    let commands: [&[&str]; 5] = [
+        &["runs", "--json"],
+        &["show", "latest", "--json"],
+        &["report", "latest", "--format", "json"],
+        &["claims", "latest", "--json"],
+        &["compare", &id, &id],
+    ];
+    for args in commands {
+        // Run from another directory, so the default `bakeoff-results` is not it.
+        let by_flag = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+            .args(args)
+            .args(["--results-dir", results])
+            .current_dir(&elsewhere)
+            .env_remove("BAKEOFF_RESULTS_DIR")
+            .output()
+            .unwrap();
+        assert!(by_flag.status.success(), "{args:?}: {}", stderr(&by_flag));
+        assert!(
+            !stdout(&by_flag).trim().is_empty() && !stdout(&by_flag).contains("No runs yet"),
+            "{args:?}: {}",
+            stdout(&by_flag)
+        );
+        if args[0] == "runs" {
+            assert!(
+                stdout(&by_flag).contains(&run.started_at),
+                "{}",
+                stdout(&by_flag)
+            );
+        }
+        let by_env = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+            .args(args)
+            .current_dir(&elsewhere)
+            .env("BAKEOFF_RESULTS_DIR", results)
+            .output()
+            .unwrap();
+        assert!(by_env.status.success(), "{args:?}: {}", stderr(&by_env));
+        assert_eq!(stdout(&by_env), stdout(&by_flag), "{args:?}");
+    }
+    // --db wins over the results directory; a directory with no database
+    // says how to point at one.
+    let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(["show", "latest", "--db", path.to_str().unwrap()])
+        .args(["--results-dir", elsewhere.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args([
+            "show",
+            "latest",
+            "--results-dir",
+            elsewhere.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--results-dir DIR (the one `bakeoff run` was given)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// Baseline A and candidate B: in B fastify json lost 20% of its capacity and its
 /// p99 rose 10%; flask json is unchanged; one cell on each side is unmatched.
 fn compare_fixture(path: &Path) -> (i64, i64) {
