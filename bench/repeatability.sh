@@ -5,7 +5,10 @@
 # Targets (issue 11): CV ≤ 5% over three `standard` runs; every capacity within
 # 10% between two `quick` runs. Cells out of verdicts (a truncated or
 # generator-limited trial, or no clean trial) are shown with their flags and not
-# counted; a cell's machine-noisy trials leave its clean ones standing.
+# counted; a cell's machine-noisy trials leave its clean ones standing. With
+# one trial per cell (quick), each cell more than 10% apart is told by its
+# trials' brackets: overlapping (the search's resolution), a run flagged
+# `drift`, or the server's.
 # Usage: bench/repeatability.sh
 #   PROFILE=standard RUNS=3 CONTENDERS=node-fastify,python-flask WORKLOADS=json,db (the defaults)
 #   PROFILE=quick RUNS=2 CONTENDERS= WORKLOADS=   (the profile's own contenders and workloads)
@@ -160,6 +163,41 @@ if cvs and loopback:
             adjusted.append(statistics.stdev(values) / statistics.mean(values))
     print(f"CV with each run's loopback speed taken out (diagnostic, not the target): "
           f"median {statistics.median(adjusted) * 100:.1f}%, worst {max(adjusted) * 100:.1f}%")
+# What the misses are made of, where a run has one trial per cell (quick):
+# each trial's bracket, the rate it held and the lowest rate a window of any
+# length failed above it (a short window holds at least what a long one
+# does, so its failure bounds the capacity too; none: open above). Brackets that overlap fit one capacity, so
+# the gap is the search's resolution; a run flagged `drift` had its core slow
+# under the search; the rest are the servers' own (a launch, a workload whose
+# p99 crosses the SLO flatly).
+brackets = {}
+for run, contender, workload, held, failed in db.execute(
+    "SELECT c.run_id, c.contender, c.workload, t.capacity_rps, "
+    "(SELECT MIN(s.target_rps) FROM search_steps s WHERE s.trial_id = t.id "
+    " AND s.verdict = 'fail' AND s.target_rps > t.capacity_rps) "
+    "FROM trials t JOIN cells c ON c.id = t.cell_id WHERE t.outcome = 'confirmed'"
+):
+    brackets.setdefault((contender, workload, run), []).append((held, failed or float("inf")))
+misses = []
+for (contender, workload), by_run in sorted(cells.items()):
+    values = [by_run.get(r, (None,))[0] for r in runs]
+    if None in values or len(values) < 2 or max(values) / min(values) <= 1.10:
+        continue
+    each = [brackets.get((contender, workload, r), []) for r in runs]
+    if any(len(b) != 1 for b in each):
+        continue
+    low, high = max(b[0][0] for b in each), min(b[0][1] for b in each)
+    drift = [r for r in runs if "drift" in by_run[r][1]]
+    why = ("the resolution (the brackets overlap)" if low <= high
+           else f"drift in run {', '.join(map(str, drift))}" if drift
+           else "the server's (disjoint brackets, no drift)")
+    shown = ", ".join(f"{b[0][0]:,.0f}-" + ("open" if b[0][1] == float("inf") else f"{b[0][1]:,.0f}")
+                      for b in each)
+    misses.append(f"  {contender} {workload}: {max(values) / min(values):.3f}, brackets {shown}: {why}")
+if misses:
+    print()
+    print("cells more than 10% apart, by what each run's one trial bracketed (held - lowest failure above):")
+    print("\n".join(misses))
 if partial:
     print()
     print(f"cells with a capacity in only some runs (2 or more): {len(partial)}; "
