@@ -164,20 +164,37 @@ if cvs and loopback:
     print(f"CV with each run's loopback speed taken out (diagnostic, not the target): "
           f"median {statistics.median(adjusted) * 100:.1f}%, worst {max(adjusted) * 100:.1f}%")
 # What the misses are made of, where a run has one trial per cell (quick):
-# each trial's bracket, the rate it held and the lowest rate a window of any
-# length failed above it (a short window holds at least what a long one
-# does, so its failure bounds the capacity too; none: open above). Brackets that overlap fit one capacity, so
-# the gap is the search's resolution; a run flagged `drift` had its core slow
+# each trial's bracket, the rate it held and the lowest failure above it that
+# the trial's own windows left standing, as the search reads them: a long
+# window's failure unless a long window held at or above its rate, a short
+# one's unless any window did (a short window holds at least what a long one
+# does; none: open above). Brackets that overlap fit one capacity, so the
+# gap is the search's resolution; a run flagged `drift` had its core slow
 # under the search; the rest are the servers' own (a launch, a workload whose
 # p99 crosses the SLO flatly).
+steps = {}
+for trial, phase, target, verdict in db.execute(
+    "SELECT trial_id, phase, target_rps, verdict FROM search_steps WHERE target_rps IS NOT NULL"
+):
+    steps.setdefault(trial, []).append((phase == "confirm", target, verdict))
+
+
+def failed_above(trial, held):
+    windows = steps.get(trial, [])
+    standing = [
+        target for long, target, verdict in windows
+        if verdict == "fail" and target > held
+        and not any(v == "pass" and t >= target and (l or not long) for l, t, v in windows)
+    ]
+    return min(standing, default=float("inf"))
+
+
 brackets = {}
-for run, contender, workload, held, failed in db.execute(
-    "SELECT c.run_id, c.contender, c.workload, t.capacity_rps, "
-    "(SELECT MIN(s.target_rps) FROM search_steps s WHERE s.trial_id = t.id "
-    " AND s.verdict = 'fail' AND s.target_rps > t.capacity_rps) "
+for trial, run, contender, workload, held in db.execute(
+    "SELECT t.id, c.run_id, c.contender, c.workload, t.capacity_rps "
     "FROM trials t JOIN cells c ON c.id = t.cell_id WHERE t.outcome = 'confirmed'"
 ):
-    brackets.setdefault((contender, workload, run), []).append((held, failed or float("inf")))
+    brackets.setdefault((contender, workload, run), []).append((held, failed_above(trial, held)))
 misses = []
 for (contender, workload), by_run in sorted(cells.items()):
     values = [by_run.get(r, (None,))[0] for r in runs]

@@ -469,7 +469,7 @@ impl DbArgs {
     pub fn path(&self) -> PathBuf {
         self.db
             .clone()
-            .unwrap_or_else(|| self.results_dir.join("bakeoff.db"))
+            .unwrap_or_else(|| crate::store::db_in(&self.results_dir))
     }
 }
 

@@ -179,7 +179,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     let db = args
         .db
         .clone()
-        .unwrap_or_else(|| results_dir.join("bakeoff.db"));
+        .unwrap_or_else(|| crate::store::db_in(&results_dir));
     let mut store = Store::open(&db)
         .with_context(|| format!("opening the results database {}", db.display()))?;
     // Runs of one plan measure CPU and p99 at the same equal-load rates.

@@ -1,6 +1,6 @@
 //! The SQLite results store: the only module that speaks SQL.
 //!
-//! One file (default [`DEFAULT_DB`]) in WAL mode with foreign keys on, versioned by
+//! One file ([`db_in`] the results directory) in WAL mode with foreign keys on, versioned by
 //! `PRAGMA user_version` (`migrations`); the tables are in `schema_v1.sql`, amended by
 //! the later `schema_v*.sql`.
 //! [`Store::record_cell`] writes one finished cell in one transaction, so an
@@ -34,8 +34,11 @@ pub struct StoredEqualRates {
     pub rates: Vec<(Workload, u32, Option<crate::database::Database>, f64)>,
 }
 
-/// The default database path, relative to the working directory.
-pub const DEFAULT_DB: &str = "bakeoff-results/bakeoff.db";
+/// Where a run's results directory keeps its database: `bakeoff run` writes
+/// there and the commands that read runs look there, unless given a file.
+pub fn db_in(results_dir: &Path) -> PathBuf {
+    results_dir.join("bakeoff.db")
+}
 
 /// How long a write waits for another process's write to finish.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
