@@ -177,6 +177,16 @@ impl Conn {
         })
     }
 
+    /// Move a connection opened without a ticker into `ticker`'s set, so the
+    /// open loop reads it on its ticks from here on (one already there stays).
+    pub(crate) fn into_ticked(self, ticker: &Rc<Ticker>) -> std::io::Result<Conn> {
+        let stream = match self.stream {
+            Stream::Reactor(s) => Stream::Ticked(TickedStream::new(s, ticker)?),
+            ticked @ Stream::Ticked(_) => ticked,
+        };
+        Ok(Conn { stream, ..self })
+    }
+
     /// Send one pre-serialized request and read its response. `head` says the
     /// request was a HEAD (no body follows); with `keep_body`, the body is
     /// kept in [`Conn::body`] instead of skipped.

@@ -159,6 +159,12 @@ impl Ticker {
         self.clocks.get()
     }
 
+    /// Sockets in the set now.
+    #[cfg(test)]
+    pub(crate) fn registered(&self) -> usize {
+        self.slots.borrow().len() - self.free.borrow().len()
+    }
+
     fn register(&self, fd: i32) -> io::Result<usize> {
         let index = self.free.borrow_mut().pop().unwrap_or_else(|| {
             let mut slots = self.slots.borrow_mut();

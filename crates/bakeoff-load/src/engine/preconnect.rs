@@ -10,10 +10,10 @@ use crate::http::Conn;
 use crate::ticked::Ticker;
 
 /// The most rounds connections primed in turn are opened in. Each round waits
-/// for its answers, which the open loop reads on its 1 ms ticks, so 512
-/// connections one by one cost a window about a second (a quick run's 300
-/// windows: three minutes); 32 rounds cost tens of milliseconds and still
-/// give a pre-fork server 32 separate arrivals to spread over its workers.
+/// for its answers, so 512 connections one by one cost a window tens of
+/// milliseconds at the least (a quick run's 300 windows: tens of seconds);
+/// 32 rounds still give a pre-fork server 32 separate arrivals to spread
+/// over its workers.
 const PRIME_ROUNDS: usize = 32;
 
 /// How to open a run's connections.
@@ -67,8 +67,15 @@ impl Opening<'_> {
 
     /// One connection, primed if asked: `None` if either step failed or the
     /// server closed it after the priming answer.
+    ///
+    /// It is opened and primed in tokio's reactor, which wakes on the answer,
+    /// and only then moved to the open loop's ticker: read on the ticker's
+    /// ticks (which back off to 16 ms while nothing arrives), each round cost
+    /// ~4 ms, and 32 rounds of 512 connections 0.12–0.23 s a window, as long
+    /// as a quick run's 0.3 s search windows themselves (docs/benchmarks.md,
+    /// "Fortieth pass").
     async fn open(&self) -> Option<Conn> {
-        let connect = Conn::connect(self.addr, self.ticker);
+        let connect = Conn::connect(self.addr, None);
         let mut conn = tokio::time::timeout(self.timeout, connect)
             .await
             .ok()?
@@ -79,7 +86,10 @@ impl Opening<'_> {
                 _ => return None,
             }
         }
-        Some(conn)
+        match self.ticker {
+            Some(t) => conn.into_ticked(t).ok(),
+            None => Some(conn),
+        }
     }
 }
 
@@ -107,5 +117,39 @@ mod tests {
         assert_eq!((r.len(), r.iter().sum::<usize>()), (32, 100));
         assert!(r.iter().all(|&k| k == 3 || k == 4), "{r:?}");
         assert_eq!(prime_rounds(0).count(), 0);
+    }
+
+    /// Priming reads its answers in tokio's reactor, not on the open loop's
+    /// ticks: with no harvester running at all it still completes, and every
+    /// connection ends up in the ticker's set for the run. (Read on ticks,
+    /// each of the 32 rounds cost ~4 ms, a quick run's windows 0.12–0.23 s.)
+    #[test]
+    fn priming_needs_no_tick_and_hands_the_connections_to_the_ticker() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, async {
+            let srv = crate::testkit::FixedServiceServer::start(Duration::ZERO, None).unwrap();
+            let ticker = Ticker::new().unwrap(); // its `run` is never spawned
+            let authority = srv.addr().to_string();
+            let request =
+                crate::http::serialize(&crate::RequestSpec::get("/"), &authority).unwrap();
+            let open = Opening {
+                connections: 40,
+                addr: srv.addr(),
+                ticker: Some(&ticker),
+                timeout: Duration::from_secs(5),
+                prime: Some((&request, false)),
+                in_turn: true,
+            };
+            let (conns, warning) = tokio::time::timeout(Duration::from_secs(20), open.run())
+                .await
+                .expect("priming waited for a tick that never came");
+            assert_eq!(warning, None);
+            assert!(conns.iter().all(Option::is_some));
+            assert_eq!(ticker.registered(), 40);
+            assert_eq!((srv.accepts(), srv.requests()), (40, 40));
+        });
     }
 }
