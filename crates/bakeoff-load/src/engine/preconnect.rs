@@ -10,10 +10,10 @@ use crate::http::Conn;
 use crate::ticked::Ticker;
 
 /// The most rounds connections primed in turn are opened in. Each round waits
-/// for its answers, so 512 connections one by one cost a window tens of
-/// milliseconds at the least (a quick run's 300 windows: tens of seconds);
-/// 32 rounds still give a pre-fork server 32 separate arrivals to spread
-/// over its workers.
+/// for its answers, a round trip to the server: 512 connections one by one
+/// cost a window about a second when those answers were read on the open
+/// loop's ticks (see [`Opening::open`]). 32 rounds still give a pre-fork
+/// server 32 separate arrivals to spread over its workers.
 const PRIME_ROUNDS: usize = 32;
 
 /// How to open a run's connections.
