@@ -164,17 +164,17 @@ impl Conn {
     ) -> std::io::Result<Conn> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        let stream = match ticker {
-            Some(t) => Stream::Ticked(TickedStream::new(stream, t)?),
-            None => Stream::Reactor(stream),
-        };
-        Ok(Conn {
-            stream,
+        let conn = Conn {
+            stream: Stream::Reactor(stream),
             buf: BytesMut::with_capacity(READ_CHUNK),
             body: Vec::new(),
             keep_body: false,
             served: 0,
-        })
+        };
+        match ticker {
+            Some(t) => conn.into_ticked(t),
+            None => Ok(conn),
+        }
     }
 
     /// Move a connection opened without a ticker into `ticker`'s set, so the

@@ -71,7 +71,7 @@ impl Opening<'_> {
     /// It is opened and primed in tokio's reactor, which wakes on the answer,
     /// and only then moved to the open loop's ticker: read on the ticker's
     /// ticks (which back off to 16 ms while nothing arrives), each round cost
-    /// ~4 ms, and 32 rounds of 512 connections 0.12–0.23 s a window, as long
+    /// ~4 ms, and 32 rounds of 512 connections 0.08–0.23 s a window, as long
     /// as a quick run's 0.3 s search windows themselves (docs/benchmarks.md,
     /// "Fortieth pass").
     async fn open(&self) -> Option<Conn> {
@@ -122,7 +122,7 @@ mod tests {
     /// Priming reads its answers in tokio's reactor, not on the open loop's
     /// ticks: with no harvester running at all it still completes, and every
     /// connection ends up in the ticker's set for the run. (Read on ticks,
-    /// each of the 32 rounds cost ~4 ms, a quick run's windows 0.12–0.23 s.)
+    /// each of the 32 rounds cost ~4 ms, a quick run's windows 0.08–0.23 s.)
     #[test]
     fn priming_needs_no_tick_and_hands_the_connections_to_the_ticker() {
         let rt = tokio::runtime::Builder::new_current_thread()
