@@ -59,6 +59,8 @@ pub(crate) struct Ticker {
     /// Both clocks as read at the last harvest: arrival stamps are converted
     /// through it (two clock reads per tick instead of per response).
     clocks: Cell<Option<Clocks>>,
+    /// The open loop's next unclaimed send (see [`Ticker::next_send`]).
+    next_send: Cell<Option<tokio::time::Instant>>,
 }
 
 impl Ticker {
@@ -77,13 +79,33 @@ impl Ticker {
             wake: Notify::new(),
             harvests: Cell::new(0),
             clocks: Cell::new(None),
+            next_send: Cell::new(None),
         }))
+    }
+
+    /// When the open loop's next send is due, as its schedule stands after the
+    /// last ticket a connection took (`None` once it stops). A free connection
+    /// takes the next ticket at once, so one due and unclaimed means every
+    /// connection waits on an answer: see [`Ticker::run`].
+    pub(crate) fn next_send(&self, at: Option<tokio::time::Instant>) {
+        self.next_send.set(at);
+    }
+
+    /// A send is due and no connection is free to take it.
+    fn send_waits(&self) -> bool {
+        self.next_send
+            .get()
+            .is_some_and(|at| at <= tokio::time::Instant::now())
     }
 
     /// Harvest while anyone waits; sleep otherwise. Runs until aborted. The
     /// period doubles, up to [`MAX_PERIOD`], while harvests find nothing, so a
     /// slow server (answers 50 ms apart) costs a few wake-ups per answer instead
-    /// of one per millisecond; a busy one is harvested every tick.
+    /// of one per millisecond; a busy one is harvested every tick. Never past
+    /// the next unclaimed send, and every tick while one waits: the answer
+    /// that frees a connection for it is read at the next harvest, so after a
+    /// server's pause a backed-off harvest held such sends up to 16 ms, the
+    /// engine's delay (read as a machine's stall), not the server's.
     pub(crate) async fn run(self: Rc<Self>) {
         let sleep = tokio::time::sleep(TICK);
         tokio::pin!(sleep);
@@ -94,9 +116,16 @@ impl Ticker {
                 self.clocks.set(None); // too old to convert stamps by now
                 period = TICK;
             }
-            sleep.as_mut().reset(tokio::time::Instant::now() + period);
+            // Never past the next unclaimed send: should no connection free up
+            // by then, it waits on an answer this harvest reads.
+            let now = tokio::time::Instant::now();
+            let at = match self.next_send.get() {
+                Some(send) => (now + period).min(send.max(now + TICK)),
+                None => now + period,
+            };
+            sleep.as_mut().reset(at);
             (&mut sleep).await;
-            period = if self.harvest() {
+            period = if self.harvest() || self.send_waits() {
                 TICK
             } else {
                 (period * 2).min(MAX_PERIOD)
@@ -501,12 +530,12 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Run `f` as the engine runs: a current-thread runtime with a `LocalSet`.
-    fn on_engine_like_thread(f: impl std::future::Future<Output = ()>) {
+    fn on_engine_like_thread<T>(f: impl std::future::Future<Output = T>) -> T {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        tokio::task::LocalSet::new().block_on(&rt, f);
+        tokio::task::LocalSet::new().block_on(&rt, f)
     }
 
     /// A reply to every `ping` from a peer on its own thread, until EOF.
@@ -591,11 +620,11 @@ mod tests {
         });
     }
 
-    /// A reader parks until the answer comes; waiting 100 ms for it takes a
-    /// handful of harvests (the back-off), not one per tick.
-    #[test]
-    fn a_silent_peer_parks_the_reader_and_harvests_back_off() {
-        on_engine_like_thread(async {
+    /// How many harvests a reader takes to get an answer sent 100 ms after it
+    /// starts waiting, with a send `due` (as the engine tells the ticker) or
+    /// none.
+    fn harvests_for_a_silent_peer(due: Option<tokio::time::Instant>) -> u64 {
+        on_engine_like_thread(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             tokio::spawn(async move {
@@ -604,6 +633,7 @@ mod tests {
                 s.write_all(b"late").await.unwrap();
             });
             let ticker = Ticker::new().unwrap();
+            ticker.next_send(due);
             let run = tokio::task::spawn_local(ticker.clone().run());
             let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
             let mut s = TickedStream::new(stream, &ticker).unwrap();
@@ -615,9 +645,25 @@ mod tests {
                 .unwrap();
             assert_eq!(out, b"late");
             assert!(t0.elapsed() >= Duration::from_millis(90));
-            let n = ticker.harvests.get();
-            assert!((1..30).contains(&n), "{n} harvests for one 100 ms wait");
             run.abort();
-        });
+            ticker.harvests.get()
+        })
+    }
+
+    /// A reader parks until the answer comes; waiting 100 ms for it takes a
+    /// handful of harvests (the back-off), not one per tick.
+    #[test]
+    fn a_silent_peer_parks_the_reader_and_harvests_back_off() {
+        let n = harvests_for_a_silent_peer(None);
+        assert!((1..30).contains(&n), "{n} harvests for one 100 ms wait");
+    }
+
+    /// The same wait while a send is due and unclaimed (every connection
+    /// waiting on an answer): a harvest on every tick, so the answer frees
+    /// its connection within a tick or two of arriving.
+    #[test]
+    fn a_waiting_send_keeps_the_harvests_on_every_tick() {
+        let n = harvests_for_a_silent_peer(Some(tokio::time::Instant::now()));
+        assert!(n >= 30, "{n} harvests for one 100 ms wait with a send due");
     }
 }

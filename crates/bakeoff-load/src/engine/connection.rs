@@ -41,10 +41,7 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
     let (mut rendered, mut scratch, mut rows) = (Vec::new(), Vec::new(), Vec::new());
     // Following sessions: this connection's (session, next step).
     let mut session = None;
-    loop {
-        let Some(intended) = e.sched.borrow_mut().next_ticket(now) else {
-            break;
-        };
+    while let Some(intended) = e.next_ticket(now) {
         let step = e.plan.next_step(&mut session, &mut e.rng.borrow_mut());
         let idx = step.request;
         let class = e.plan.class_of[idx];

@@ -169,6 +169,32 @@ struct Engine {
     cursors: Box<[Cell<usize>]>,
 }
 
+impl Engine {
+    /// The next ticket for a free connection; the ticker learns when the one
+    /// after it is due, so it keeps harvesting every tick while that send
+    /// waits for a connection.
+    fn next_ticket(&self, now: Instant) -> Option<Instant> {
+        let mut sched = self.sched.borrow_mut();
+        let ticket = sched.next_ticket(now);
+        self.tell_ticker(&sched);
+        ticket
+    }
+
+    /// No send is made after this: the window ended early, or its cutoff came.
+    fn stop_sending(&self) {
+        let mut sched = self.sched.borrow_mut();
+        sched.stopped = true;
+        self.tell_ticker(&sched);
+    }
+
+    /// The schedule's next unclaimed send, for the ticker's back-off.
+    fn tell_ticker(&self, sched: &Scheduler) {
+        if let Some(t) = &self.ticker {
+            t.next_send((!sched.stopped && sched.rate.is_some()).then_some(sched.next));
+        }
+    }
+}
+
 /// A request a connection holds, from taking its ticket until it is recorded.
 #[derive(Clone, Copy)]
 struct Ticket {
@@ -360,7 +386,7 @@ pub(crate) async fn drive(
             }
             // Precisely at the cutoff: what has not arrived by now never counts.
             _ = &mut stop, if cutoff.is_some() => {
-                engine.sched.borrow_mut().stopped = true;
+                engine.stop_sending();
                 if let Some(t) = &ticker {
                     // Answers that arrived by the cutoff but wait for the
                     // next harvest: hand them to their connections first.
@@ -389,7 +415,7 @@ pub(crate) async fn drive(
         {
             // The window's tail is decided: end it here, as at a cutoff.
             engine.sched.borrow_mut().end = Some(now);
-            engine.sched.borrow_mut().stopped = true;
+            engine.stop_sending();
             // Requests intended in the last 1.5 × the latency are still
             // mostly unanswered (they would be censored short): fit before.
             let fit_end = now.checked_sub(rule.latency.mul_f64(1.5)).unwrap_or(now);

@@ -22,6 +22,15 @@ pub(crate) enum Mode {
         from: Duration,
         len: Duration,
     },
+    /// Like `Delay`, but no answer leaves during the first `pause` of every
+    /// `every` (from the first request): each one due then waits for the
+    /// pause's end, and they all leave together, as after a garbage
+    /// collector's pause.
+    Pauses {
+        delay: Duration,
+        every: Duration,
+        pause: Duration,
+    },
     /// 200 with a chunked body sent in several writes.
     Chunked,
     /// Announce `Connection: close` on every n-th response and close.
@@ -165,6 +174,20 @@ async fn serve(
                     tokio::time::sleep_until((t0 + from + len).into()).await;
                 }
                 tokio::time::sleep(base).await;
+                sock.write_all(OK).await?;
+            }
+            Mode::Pauses {
+                delay,
+                every,
+                pause,
+            } => {
+                let t0 = *first.get_or_init(|| arrived);
+                tokio::time::sleep(delay).await;
+                let since = t0.elapsed();
+                let into = Duration::from_nanos((since.as_nanos() % every.as_nanos()) as u64);
+                if into < pause {
+                    tokio::time::sleep(pause - into).await;
+                }
                 sock.write_all(OK).await?;
             }
             Mode::Chunked => {
