@@ -4,9 +4,9 @@
 # BLOCK ms every EVERY ms (a garbage collector's pause, as a client sees it),
 # pinned to CPU 1; `bakeoff load` drives it from CPU 0 over 100 connections, few
 # enough that a pause ties every one up. Prints, per rate, the sends left more
-# than 5 ms late through the engine (`late_stalled`, which the stall rule reads
-# as a machine holding the generator up when over 1%), all late sends, and the
-# corrected p99. With OLD=path/to/another/bakeoff both binaries run side by
+# than 2 ms late through the engine (`late_stalled` at `bakeoff load`'s bar; a
+# run's is a twentieth of the SLO, and over 1% of sends its stall rule reads as
+# a machine holding the generator up), all late sends, and the corrected p99. With OLD=path/to/another/bakeoff both binaries run side by
 # side, alternating, for a before/after.
 # Usage: bench/pause.sh [rates]   (default "1000 1600")
 set -euo pipefail
