@@ -91,13 +91,6 @@ impl Ticker {
         self.next_send.set(at);
     }
 
-    /// A send is due and no connection is free to take it.
-    fn send_waits(&self) -> bool {
-        self.next_send
-            .get()
-            .is_some_and(|at| at <= tokio::time::Instant::now())
-    }
-
     /// Harvest while anyone waits; sleep otherwise. Runs until aborted. The
     /// period doubles, up to [`MAX_PERIOD`], while harvests find nothing, so a
     /// slow server (answers 50 ms apart) costs a few wake-ups per answer instead
@@ -117,7 +110,8 @@ impl Ticker {
                 period = TICK;
             }
             // Never past the next unclaimed send: should no connection free up
-            // by then, it waits on an answer this harvest reads.
+            // by then, it waits on an answer this harvest reads. One already
+            // due makes every sleep a tick until a connection claims it.
             let now = tokio::time::Instant::now();
             let at = match self.next_send.get() {
                 Some(send) => (now + period).min(send.max(now + TICK)),
@@ -125,7 +119,7 @@ impl Ticker {
             };
             sleep.as_mut().reset(at);
             (&mut sleep).await;
-            period = if self.harvest() || self.send_waits() {
+            period = if self.harvest() {
                 TICK
             } else {
                 (period * 2).min(MAX_PERIOD)
