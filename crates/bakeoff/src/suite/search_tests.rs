@@ -647,6 +647,34 @@ fn an_abandoned_step_is_bounded_whatever_the_window_measured() {
     assert!((step - 0.06 / 1.9).abs() < 1e-9, "{step}");
 }
 
+/// A window stopped early enough that its slope was fit over a fraction of
+/// a second steps by when it stopped, not by that slope: a server's pause
+/// reads as a steep queue there (q63: 531 ms per s at 4% over the capacity).
+/// From [`MIN_SLOPE_RUN`] the slope estimates the capacity.
+#[test]
+fn a_slope_fit_over_a_moment_does_not_set_the_step() {
+    let window = |secs: f64| Observed {
+        p50_ms: 20.0,
+        duration: Duration::from_secs_f64(secs),
+        abandoned: Some(bakeoff_load::Abandoned {
+            planned: Duration::from_secs(5),
+            over: 60,
+            growth: Some(0.531),
+        }),
+        ..Observed::default()
+    };
+    let early = window(0.85);
+    let (next, estimated) = step_below(2181.0, &early, 0, 0.08, 100.0);
+    let step = abandoned_step(0.08, 0, &early, Duration::from_secs(5), 100.0);
+    assert!(!estimated);
+    assert!((next - 2181.0 / (1.0 + step)).abs() < 1e-9, "{next}");
+    assert!(next > 1950.0, "{next}: the slope's 1,369 was 35% below");
+    let late = window(MIN_SLOPE_RUN.as_secs_f64());
+    let (next, estimated) = step_below(2181.0, &late, 0, 0.08, 100.0);
+    assert!(estimated);
+    assert!((next - 2181.0 / 1.531 / 1.04).abs() < 1e-9, "{next}");
+}
+
 #[test]
 fn a_blind_step_grows_with_the_tail_and_with_each_failure() {
     let step = |k, p99: f64| blind_step(0.03, k, p99 / 100.0);

@@ -22,8 +22,12 @@ pub(in crate::suite) struct ServerModel {
     mm1: bool,
     noise: Noise,
     rng: Rng,
-    /// The per-second ceilings each window drew, in the order the windows ran.
-    realized: Vec<Vec<f64>>,
+    /// The per-second ceilings and pauses each window drew, in the order the
+    /// windows ran.
+    realized: Vec<(Vec<f64>, Vec<Option<f64>>)>,
+    /// The share of seconds in which the server stops serving for a moment,
+    /// and how long (seconds): a collection, a blocked event loop.
+    pauses: Option<(f64, f64)>,
     errors_above: Option<(f64, f64)>,
     generator_limit: Option<f64>,
     /// The generator limit applies only to windows longer than this (seconds).
@@ -86,6 +90,7 @@ impl ServerModel {
             noise: Noise::None,
             rng: Rng::new(1),
             realized: Vec::new(),
+            pauses: None,
             errors_above: None,
             generator_limit: None,
             generator_limit_longer_than: 0.0,
@@ -125,6 +130,14 @@ impl ServerModel {
     pub(in crate::suite) fn with_rare_noise(mut self, frac: f64, rare: u32, seed: u64) -> Self {
         self.noise = Noise::Rare { frac, rare };
         self.rng = Rng::new(seed);
+        self
+    }
+
+    /// In `share` of the seconds the server stops serving for `len_s` at a
+    /// random moment: its latency jumps for a moment at any rate, so a
+    /// window stopped early fits a steep slope to it.
+    pub(in crate::suite) fn with_pauses(mut self, share: f64, len_s: f64) -> Self {
+        self.pauses = Some((share, len_s));
         self
     }
 
@@ -215,7 +228,7 @@ impl ServerModel {
     pub(in crate::suite) fn realized(&self, slo_ms: f64) -> Vec<f64> {
         self.realized
             .iter()
-            .map(|cs| sustained(cs, self.base_ms, slo_ms))
+            .map(|(cs, ps)| sustained(cs, &self.paused(ps), self.base_ms, slo_ms))
             .collect()
     }
 
@@ -225,15 +238,22 @@ impl ServerModel {
     pub(in crate::suite) fn long_run(&self, seconds: usize, seed: u64) -> f64 {
         let mut m = self.clone();
         m.rng = Rng::new(seed);
-        let cs = m.window_ceilings(seconds as f64);
-        sustained(&cs, self.base_ms, FAKE_SLO_MS)
+        let (cs, ps) = m.window_ceilings(seconds as f64);
+        sustained(&cs, &self.paused(&ps), self.base_ms, FAKE_SLO_MS)
+    }
+
+    /// Each second's pause as (start within the second, length).
+    fn paused(&self, starts: &[Option<f64>]) -> Vec<Option<(f64, f64)>> {
+        let len = self.pauses.map_or(0.0, |p| p.1);
+        starts.iter().map(|s| s.map(|s| (s, len))).collect()
     }
 
     /// The ceiling each second of a window of `secs` sees: the noise is drawn
-    /// per second (a busy neighbour for a second), and the queue follows it.
-    fn window_ceilings(&mut self, secs: f64) -> Vec<f64> {
+    /// per second (a busy neighbour for a second), and the queue follows it;
+    /// and where in each second the server pauses, if it does.
+    fn window_ceilings(&mut self, secs: f64) -> (Vec<f64>, Vec<Option<f64>>) {
         let draws = secs.ceil().max(1.0) as usize;
-        (0..draws)
+        let cs = (0..draws)
             .map(|_| {
                 let noise = match self.noise {
                     Noise::None => 0.0,
@@ -250,7 +270,16 @@ impl ServerModel {
                 };
                 self.ceiling * (1.0 + noise)
             })
-            .collect()
+            .collect();
+        // Drawn only for a pausing server: the others' draws stay as they were.
+        let ps = (0..draws)
+            .map(|_| {
+                let (share, len) = self.pauses?;
+                let at = self.unit() * (1.0 - len).max(0.0);
+                (self.unit() < share).then_some(at)
+            })
+            .collect();
+        (cs, ps)
     }
 
     /// One window of `secs` at `rate` after `settle` seconds at the same rate;
@@ -277,7 +306,8 @@ impl ServerModel {
         abandon_ms: Option<f64>,
     ) -> WindowResult {
         let start = tokio::time::Instant::now();
-        let mut cs = self.window_ceilings(planned);
+        let (mut cs, ps) = self.window_ceilings(planned);
+        let pauses = self.paused(&ps);
         let new_rate = !self.rates.contains(&rate);
         self.rates.push(rate);
         if let Some((above, left, share)) = self.dips.as_mut() {
@@ -288,7 +318,7 @@ impl ServerModel {
         }
         let ceiling_at = |t: f64| cs[((t.max(0.0)) as usize).min(cs.len() - 1)];
         let c = cs.iter().sum::<f64>() / cs.len() as f64;
-        self.realized.push(cs.clone());
+        self.realized.push((cs.clone(), ps));
         // What the server still held from earlier windows, less what it served since.
         let gap = self
             .last_cutoff
@@ -320,8 +350,10 @@ impl ServerModel {
                 Some((after, share)) if t > after => ceiling_at(t) * share,
                 _ => ceiling_at(t),
             };
-            backlog = (backlog + (rate - ct) * dt).max(0.0);
-            let l = self.base_ms / 1000.0 + backlog / ct + stall_s;
+            let left = pause_left(&pauses, t);
+            let served = if left > 0.0 { 0.0 } else { ct };
+            backlog = (backlog + (rate - served) * dt).max(0.0);
+            let l = self.base_ms / 1000.0 + backlog / ct + left + stall_s;
             arrivals.push((t, l, backlog));
         }
         // Abandoned as the engine would: only a window whose p99 fails, when
@@ -459,16 +491,28 @@ impl ServerModel {
 /// backlog ÷ the ceiling) whose ceiling each second is `ceilings[i]`, from an
 /// empty queue: the highest rate whose arrivals' p99 stays within the SLO,
 /// and never above the mean ceiling (no queue holds more than it serves).
-pub(in crate::suite) fn sustained(ceilings: &[f64], base_ms: f64, slo_ms: f64) -> f64 {
+pub(in crate::suite) fn sustained(
+    ceilings: &[f64],
+    pauses: &[Option<(f64, f64)>],
+    base_ms: f64,
+    slo_ms: f64,
+) -> f64 {
     const STEPS: usize = 50;
-    let mean = ceilings.iter().sum::<f64>() / ceilings.len() as f64;
+    let served = |i: usize| {
+        let share = pauses.get(i).copied().flatten().map_or(0.0, |p| p.1);
+        ceilings[i] * (1.0 - share.min(1.0))
+    };
+    let mean = (0..ceilings.len()).map(served).sum::<f64>() / ceilings.len() as f64;
     let p99_at = |rate: f64| {
         let mut backlog = 0.0f64;
         let mut lat = Vec::with_capacity(ceilings.len() * STEPS);
-        for &c in ceilings {
-            for _ in 0..STEPS {
-                backlog = (backlog + (rate - c) / STEPS as f64).max(0.0);
-                lat.push(base_ms + backlog / c * 1000.0);
+        for (i, &c) in ceilings.iter().enumerate() {
+            for j in 0..STEPS {
+                let t = i as f64 + (j as f64 + 0.5) / STEPS as f64;
+                let left = pause_left(pauses, t);
+                let out = if left > 0.0 { 0.0 } else { c };
+                backlog = (backlog + (rate - out) / STEPS as f64).max(0.0);
+                lat.push(base_ms + (backlog / c + left) * 1000.0);
             }
         }
         lat.sort_by(f64::total_cmp);
@@ -506,6 +550,15 @@ fn growth(arrivals: &[(f64, f64, f64)], fit_end: f64) -> Option<f64> {
     let stt: f64 = pts.iter().map(|p| (p.0 - mt).powi(2)).sum();
     let stl: f64 = pts.iter().map(|p| (p.0 - mt) * (p.1 - ml)).sum();
     (stt > 0.0).then(|| stl / stt)
+}
+
+/// How much of a pause is left at `t` (seconds into the window): 0 outside one.
+fn pause_left(pauses: &[Option<(f64, f64)>], t: f64) -> f64 {
+    let second = t.max(0.0).floor();
+    match pauses.get(second as usize).copied().flatten() {
+        Some((at, len)) if (second + at..second + at + len).contains(&t) => second + at + len - t,
+        _ => 0.0,
+    }
 }
 
 /// The `p` quantile of sorted values.

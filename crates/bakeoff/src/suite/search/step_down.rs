@@ -19,46 +19,61 @@ impl Search<'_> {
     /// is between the medians of its first and last thirds (2/3 of the window
     /// apart); an abandoned window's is the slope of its latency before it
     /// stopped (its achieved rate is not the server's: what was in flight
-    /// when it stopped is censored, a large share of a window stopped early).
-    /// The next rate is half a step below the lower estimate. With none, see
-    /// [`blind_step`] and [`abandoned_step`].
+    /// when it stopped is censored, a large share of a window stopped early),
+    /// if it ran [`MIN_SLOPE_RUN`]. The next rate is half a step below the
+    /// lower estimate. With none, see [`blind_step`] and [`abandoned_step`].
     pub(super) fn step_down(&self, failed: f64, o: &Observed, k: u32) -> (f64, bool) {
-        let res = self.cfg.resolution;
-        let span = o.duration.as_secs_f64() * 2.0 / 3.0;
-        let from_trend = match o.trend.map(|t| t.p50_ms) {
-            Some([first, _, last]) if last > first && span > 0.0 => {
-                Some(failed / (1.0 + (last - first) / 1000.0 / span))
-            }
-            _ => None,
-        };
-        let from_growth = o
-            .abandoned
-            .and_then(|a| a.growth)
-            .filter(|&g| g > 0.0)
-            .map(|g| failed / (1.0 + g));
-        let from_throughput =
-            (o.abandoned.is_none() && o.achieved > 0.0 && o.achieved < MIN_ACHIEVED_RATIO * failed)
-                .then_some(o.achieved);
-        let estimate = [from_trend, from_growth, from_throughput]
-            .into_iter()
-            .flatten()
-            .min_by(f64::total_cmp);
-        match (estimate, o.abandoned) {
-            (Some(estimate), _) => (
-                (estimate / (1.0 + res / 2.0)).min(failed / (1.0 + res)),
-                true,
-            ),
-            (None, Some(a)) => {
-                let step = abandoned_step(res, k, o, a.planned, self.cfg.slo_p99_ms);
-                (failed / (1.0 + step), false)
-            }
-            (None, None) => {
-                let excess = o.p99_ms / self.cfg.slo_p99_ms.max(1e-9);
-                (failed / (1.0 + blind_step(res, k, excess)), false)
-            }
+        step_below(failed, o, k, self.cfg.resolution, self.cfg.slo_p99_ms)
+    }
+}
+
+/// [`Search::step_down`] at resolution `res` and an SLO of `slo_ms`.
+pub(super) fn step_below(failed: f64, o: &Observed, k: u32, res: f64, slo_ms: f64) -> (f64, bool) {
+    let span = o.duration.as_secs_f64() * 2.0 / 3.0;
+    let from_trend = match o.trend.map(|t| t.p50_ms) {
+        Some([first, _, last]) if last > first && span > 0.0 => {
+            Some(failed / (1.0 + (last - first) / 1000.0 / span))
+        }
+        _ => None,
+    };
+    let from_growth = o
+        .abandoned
+        .filter(|_| o.duration >= MIN_SLOPE_RUN)
+        .and_then(|a| a.growth)
+        .filter(|&g| g > 0.0)
+        .map(|g| failed / (1.0 + g));
+    let from_throughput =
+        (o.abandoned.is_none() && o.achieved > 0.0 && o.achieved < MIN_ACHIEVED_RATIO * failed)
+            .then_some(o.achieved);
+    let estimate = [from_trend, from_growth, from_throughput]
+        .into_iter()
+        .flatten()
+        .min_by(f64::total_cmp);
+    match (estimate, o.abandoned) {
+        (Some(estimate), _) => (
+            (estimate / (1.0 + res / 2.0)).min(failed / (1.0 + res)),
+            true,
+        ),
+        (None, Some(a)) => {
+            let step = abandoned_step(res, k, o, a.planned, slo_ms);
+            (failed / (1.0 + step), false)
+        }
+        (None, None) => {
+            let excess = o.p99_ms / slo_ms.max(1e-9);
+            (failed / (1.0 + blind_step(res, k, excess)), false)
         }
     }
 }
+
+/// The shortest abandoned window whose latency slope estimates the overload.
+/// The engine fits the slope over the last third of what was answered 1.5 ×
+/// the SLO before it stopped: under 1.5 s that is under 0.45 s, where a
+/// server's own jitter (a pause, a collection) reads as a steep queue. In two
+/// quick runs such fits read 107–920 ms per s at rates 3–24% over the
+/// capacity their cells held, while the same cells' windows that ran 2.8 s or
+/// more read 16–45 ms per s, and the steps they set landed a pass 20–37%
+/// below the capacity, to be climbed back in 5 s windows.
+pub(super) const MIN_SLOPE_RUN: Duration = Duration::from_millis(1500);
 
 /// The step below a long window that failed on its tail alone (no growing
 /// queue, no shortfall to estimate from), as a share of the rate: one
