@@ -414,7 +414,7 @@ pub struct ServeArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub contenders: ContenderArgs,
-    /// quick (default, 1 trial, no data workload, 6–8 min on 2 cores), standard (quick's plan and data, 3 trials, longer windows, 43–49 min), full (every contender and workload, sweeps, 5 trials).
+    /// quick (default, 1 trial, no data workload, 7–9 min on 2 cores), standard (quick's plan and data, 3 trials, longer windows, 43–49 min), full (every contender and workload, sweeps, 5 trials).
     #[arg(long, value_enum, default_value_t = Profile::Quick)]
     pub profile: Profile,
     /// Comma-separated workloads (default: the profile's).
@@ -467,9 +467,7 @@ pub struct DbArgs {
 impl DbArgs {
     /// --db, else bakeoff.db in the results directory (as `bakeoff run` writes).
     pub fn path(&self) -> PathBuf {
-        self.db
-            .clone()
-            .unwrap_or_else(|| crate::store::db_in(&self.results_dir))
+        crate::store::db_path(self.db.as_deref(), &self.results_dir)
     }
 }
 

@@ -176,10 +176,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     };
 
     // Open the store first: a locked or unwritable database fails before any work.
-    let db = args
-        .db
-        .clone()
-        .unwrap_or_else(|| crate::store::db_in(&results_dir));
+    let db = crate::store::db_path(args.db.as_deref(), &results_dir);
     let mut store = Store::open(&db)
         .with_context(|| format!("opening the results database {}", db.display()))?;
     // Runs of one plan measure CPU and p99 at the same equal-load rates.

@@ -40,6 +40,12 @@ pub fn db_in(results_dir: &Path) -> PathBuf {
     results_dir.join("bakeoff.db")
 }
 
+/// The database a command uses: the file it was given (`--db`), else the
+/// results directory's ([`db_in`]).
+pub fn db_path(db: Option<&Path>, results_dir: &Path) -> PathBuf {
+    db.map_or_else(|| db_in(results_dir), Path::to_path_buf)
+}
+
 /// How long a write waits for another process's write to finish.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

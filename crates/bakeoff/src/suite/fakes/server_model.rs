@@ -1,5 +1,6 @@
 //! The synthetic server the fakes answer with: a queue with a ceiling (a sharp
-//! knee or an M/M/1 queue), capacity noise, stalls and steal, on tokio's clock.
+//! knee or an M/M/1 queue), capacity noise, pauses, stalls and steal, on
+//! tokio's clock.
 
 use std::time::Duration;
 
@@ -488,9 +489,10 @@ impl ServerModel {
 }
 
 /// The capacity at `slo_ms` of a fluid queue (a knee: `base_ms` plus the
-/// backlog ÷ the ceiling) whose ceiling each second is `ceilings[i]`, from an
-/// empty queue: the highest rate whose arrivals' p99 stays within the SLO,
-/// and never above the mean ceiling (no queue holds more than it serves).
+/// backlog ÷ the ceiling) whose ceiling each second is `ceilings[i]`, serving
+/// nothing through that second's pause (`pauses[i]`: its start and length),
+/// from an empty queue: the highest rate whose arrivals' p99 stays within the
+/// SLO, and never above the mean it serves (no queue holds more than that).
 pub(in crate::suite) fn sustained(
     ceilings: &[f64],
     pauses: &[Option<(f64, f64)>],
