@@ -6,11 +6,11 @@
 
 use tokio::time::Instant;
 
+use super::tests::search_on;
 use super::*;
 use crate::suite::fakes::{FakeDriver, ServerModel};
 use crate::suite::plan::tests::{opts, spec};
 use crate::suite::plan::{Plan, Profile};
-use crate::suite::windows::HttpWindows;
 use crate::workload::Workload;
 
 /// One search's cost and landing.
@@ -22,18 +22,8 @@ struct Cost {
 }
 
 async fn cost(model: ServerModel, c: &SearchConfig, truth: f64) -> Cost {
-    let driver = FakeDriver::new(model);
-    let windows = HttpWindows {
-        driver: &driver,
-        contender: "fake",
-        base_url: "http://fake",
-        workload: Workload::Json,
-        database: None,
-    };
     let t0 = Instant::now();
-    let out = search_capacity(&windows, c, &CancellationToken::new(), &mut |_| {})
-        .await
-        .unwrap();
+    let out = search_on(&FakeDriver::new(model), c).await;
     if std::env::var("SEARCH_TRACE").is_ok() {
         let steps: Vec<String> = out
             .steps

@@ -34,7 +34,7 @@ pub(super) fn cfg(workload: Workload) -> SearchConfig {
     }
 }
 
-async fn search_on(driver: &FakeDriver, c: &SearchConfig) -> SearchOutcome {
+pub(super) async fn search_on(driver: &FakeDriver, c: &SearchConfig) -> SearchOutcome {
     let windows = HttpWindows {
         driver,
         contender: "fake",
