@@ -24,11 +24,14 @@ struct Cost {
 async fn cost(model: ServerModel, c: &SearchConfig, truth: f64) -> Cost {
     let t0 = Instant::now();
     let out = search_on(&FakeDriver::new(model), c).await;
+    let long: Vec<_> = out
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Confirm)
+        .collect();
     if std::env::var("SEARCH_TRACE").is_ok() {
-        let steps: Vec<String> = out
-            .steps
+        let steps: Vec<String> = long
             .iter()
-            .filter(|s| s.phase == StepPhase::Confirm)
             .map(|s| {
                 format!(
                     "{:.3}:{:?}:{:.1}",
@@ -40,11 +43,6 @@ async fn cost(model: ServerModel, c: &SearchConfig, truth: f64) -> Cost {
             .collect();
         eprintln!("truth {truth:.0}: {}", steps.join(" "));
     }
-    let long: Vec<_> = out
-        .steps
-        .iter()
-        .filter(|s| s.phase == StepPhase::Confirm)
-        .collect();
     Cost {
         secs: t0.elapsed().as_secs_f64(),
         long_secs: long
@@ -170,7 +168,14 @@ async fn quick_searches_cost_and_landing_over_many_seeds() {
     // Quick's 8 minutes leave its 19 searches about 20 s each once start-up,
     // the equal-load windows and the fan-out points have theirs.
     assert!(overall.secs <= 20.0, "{}", overall.line);
-    for kind in ["rare dips", "noise 5%", "M/M/1", "pauses", "wears down"] {
+    let mut kinds: Vec<&str> = Vec::new();
+    for kind in servers(0).iter().map(|s| s.kind) {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    for kind in kinds {
         let these: Vec<&Cost> = costs
             .iter()
             .filter(|(k, _)| *k == kind)

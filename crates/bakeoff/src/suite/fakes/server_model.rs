@@ -25,7 +25,7 @@ pub(in crate::suite) struct ServerModel {
     rng: Rng,
     /// The per-second ceilings and pauses each window drew, in the order the
     /// windows ran.
-    realized: Vec<(Vec<f64>, Vec<Option<f64>>)>,
+    realized: Vec<(Vec<f64>, Vec<Pause>)>,
     /// The share of seconds in which the server stops serving for a moment,
     /// and how long (seconds): a collection, a blocked event loop.
     pauses: Option<(f64, f64)>,
@@ -229,7 +229,7 @@ impl ServerModel {
     pub(in crate::suite) fn realized(&self, slo_ms: f64) -> Vec<f64> {
         self.realized
             .iter()
-            .map(|(cs, ps)| sustained(cs, &self.paused(ps), self.base_ms, slo_ms))
+            .map(|(cs, ps)| sustained(cs, ps, self.base_ms, slo_ms))
             .collect()
     }
 
@@ -240,19 +240,13 @@ impl ServerModel {
         let mut m = self.clone();
         m.rng = Rng::new(seed);
         let (cs, ps) = m.window_ceilings(seconds as f64);
-        sustained(&cs, &self.paused(&ps), self.base_ms, FAKE_SLO_MS)
-    }
-
-    /// Each second's pause as (start within the second, length).
-    fn paused(&self, starts: &[Option<f64>]) -> Vec<Option<(f64, f64)>> {
-        let len = self.pauses.map_or(0.0, |p| p.1);
-        starts.iter().map(|s| s.map(|s| (s, len))).collect()
+        sustained(&cs, &ps, self.base_ms, FAKE_SLO_MS)
     }
 
     /// The ceiling each second of a window of `secs` sees: the noise is drawn
     /// per second (a busy neighbour for a second), and the queue follows it;
     /// and where in each second the server pauses, if it does.
-    fn window_ceilings(&mut self, secs: f64) -> (Vec<f64>, Vec<Option<f64>>) {
+    fn window_ceilings(&mut self, secs: f64) -> (Vec<f64>, Vec<Pause>) {
         let draws = secs.ceil().max(1.0) as usize;
         let cs = (0..draws)
             .map(|_| {
@@ -277,7 +271,7 @@ impl ServerModel {
             .map(|_| {
                 let (share, len) = self.pauses?;
                 let at = self.unit() * (1.0 - len).max(0.0);
-                (self.unit() < share).then_some(at)
+                (self.unit() < share).then_some((at, len))
             })
             .collect();
         (cs, ps)
@@ -307,8 +301,7 @@ impl ServerModel {
         abandon_ms: Option<f64>,
     ) -> WindowResult {
         let start = tokio::time::Instant::now();
-        let (mut cs, ps) = self.window_ceilings(planned);
-        let pauses = self.paused(&ps);
+        let (mut cs, pauses) = self.window_ceilings(planned);
         let new_rate = !self.rates.contains(&rate);
         self.rates.push(rate);
         if let Some((above, left, share)) = self.dips.as_mut() {
@@ -319,7 +312,7 @@ impl ServerModel {
         }
         let ceiling_at = |t: f64| cs[((t.max(0.0)) as usize).min(cs.len() - 1)];
         let c = cs.iter().sum::<f64>() / cs.len() as f64;
-        self.realized.push((cs.clone(), ps));
+        self.realized.push((cs.clone(), pauses.clone()));
         // What the server still held from earlier windows, less what it served since.
         let gap = self
             .last_cutoff
@@ -495,7 +488,7 @@ impl ServerModel {
 /// SLO, and never above the mean it serves (no queue holds more than that).
 pub(in crate::suite) fn sustained(
     ceilings: &[f64],
-    pauses: &[Option<(f64, f64)>],
+    pauses: &[Pause],
     base_ms: f64,
     slo_ms: f64,
 ) -> f64 {
@@ -554,8 +547,12 @@ fn growth(arrivals: &[(f64, f64, f64)], fit_end: f64) -> Option<f64> {
     (stt > 0.0).then(|| stl / stt)
 }
 
+/// A second's pause, if it has one: its start within the second and its
+/// length, both in seconds.
+type Pause = Option<(f64, f64)>;
+
 /// How much of a pause is left at `t` (seconds into the window): 0 outside one.
-fn pause_left(pauses: &[Option<(f64, f64)>], t: f64) -> f64 {
+fn pause_left(pauses: &[Pause], t: f64) -> f64 {
     let second = t.max(0.0).floor();
     match pauses.get(second as usize).copied().flatten() {
         Some((at, len)) if (second + at..second + at + len).contains(&t) => second + at + len - t,

@@ -67,8 +67,9 @@ pub(super) fn step_below(failed: f64, o: &Observed, k: u32, res: f64, slo_ms: f6
 
 /// The shortest abandoned window whose latency slope estimates the overload.
 /// The engine fits the slope over the last third of what was answered 1.5 ×
-/// the SLO before it stopped: under 1.5 s that is under 0.45 s, where a
-/// server's own jitter (a pause, a collection) reads as a steep queue. In a
+/// the SLO before it stopped: under 1.5 s that is under 0.45 s at the
+/// default 100 ms SLO (less at a longer one), where a server's own jitter (a
+/// pause, a collection) reads as a steep queue. In a
 /// quick run six such fits read 107–920 ms per s at rates 4–31% over the
 /// capacity their cells held, while the same cells' windows that ran 2.8 s or
 /// more read 16–45 ms per s; four of the steps they set landed a pass 16–35%
