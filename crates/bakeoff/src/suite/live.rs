@@ -32,8 +32,8 @@ use stall::{generator_bound, generator_busy, generator_late};
 pub use upstream::{judge_upstream, upstream_check, BEYOND_LATE};
 
 pub use stall::{
-    stall, stalled_after, tolerated_steal, voiding_steal, worst_steal, StealLimit, Stolen,
-    HELD_WAKEUPS_WARNED, MIN_STOLEN, STALLED_CPU_STEAL, STALLED_STEAL,
+    stall, stalled_after, stalls_warning, tolerated_steal, voiding_steal, worst_steal, StealLimit,
+    Stolen, HELD_WAKEUPS_WARNED, MIN_STOLEN, STALLED_CPU_STEAL, STALLED_STEAL,
 };
 
 /// Quantiles drawn in the percentile spectrum.

@@ -623,7 +623,7 @@ use confirm::climb;
 use nothing_passed::{failing_when_cut_short, nothing_passed};
 pub use nothing_passed::{is_failing, FAILING_ERROR_RATE};
 #[cfg(test)]
-use step_down::{abandoned_step, blind_step, step_below, MIN_SLOPE_RUN};
+use step_down::{abandoned_step, blind_step, step_below, MAX_STEP, MIN_SLOPE_RUN};
 
 #[cfg(test)]
 #[path = "search_bounds_tests.rs"]

@@ -690,6 +690,21 @@ fn a_blind_step_grows_with_the_tail_and_with_each_failure() {
     assert!((step(2, 345.0) - 0.24).abs() < 1e-12);
     // A p99 under the SLO (another reason failed it) is a plain step.
     assert!((step(0, 20.0) - 0.03).abs() < 1e-12);
+    // Never more than a third down: q65's fifth failure in a row at quick's
+    // 8%, a full window at 60.3 req/s with a p99 of 113 ms, went to 26.4.
+    assert_eq!(blind_step(0.08, 4, 1.13), MAX_STEP);
+    assert_eq!(blind_step(0.08, 0, 8.4), MAX_STEP);
+    assert_eq!(blind_step(0.03, 20, 100.0), MAX_STEP);
+    let full = Observed {
+        achieved: 60.0,
+        p50_ms: 38.0,
+        p99_ms: 113.2,
+        duration: Duration::from_secs(5),
+        ..Observed::default()
+    };
+    let (next, estimated) = step_below(60.3, &full, 4, 0.08, 100.0);
+    assert!(!estimated);
+    assert!((next - 60.3 / 1.5).abs() < 1e-9, "{next}");
 }
 
 /// `--max-time` bounds the whole standalone search, warm-up, drains,

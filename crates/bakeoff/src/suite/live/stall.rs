@@ -2,7 +2,9 @@
 //! (sends the generator held up past a bar set from the SLO, or the
 //! hypervisor's steal on the machine or a watched CPU), and the readings it
 //! rests on. The driver applies it to each window; `bakeoff run` and the
-//! known-ceiling tests apply it to their probes. [`StealLimit`] is the one
+//! known-ceiling tests apply it to their probes, and `bakeoff run` warns
+//! before it starts when an idle probe already reads a stalling machine
+//! ([`stalls_warning`]). [`StealLimit`] is the one
 //! part a user may move (`bakeoff run --max-steal`). Also the other side of
 //! the line: late sends the generator's own load caused (generator-limited,
 //! not a stall to retry).
@@ -325,4 +327,91 @@ fn kept_up(r: &load::LoadReport) -> bool {
     r.target_rate
         .is_none_or(|t| r.achieved_rate >= super::super::search::MIN_ACHIEVED_RATIO * t)
         && overload == 0
+}
+
+/// A warning when, over half a second, an idle thread on `cpu` (the `role`'s)
+/// wakes more than `late` late (the stall rule's bar) more than
+/// [`HELD_WAKEUPS_WARNED`] of the time, or the hypervisor takes as much of that CPU
+/// (or the machine) as voids a window.
+pub fn stalls_warning(
+    role: &str,
+    cpu: Option<usize>,
+    late: Duration,
+    limit: StealLimit,
+) -> Option<String> {
+    let probe = crate::measure::speed::idle_stalls(cpu, Duration::from_millis(500), late).ok()?;
+    let steal = voiding_steal(&probe.steal, cpu.as_slice(), limit);
+    stalls_message(role, cpu, probe.held(), steal, late)
+}
+
+fn stalls_message(
+    role: &str,
+    cpu: Option<usize>,
+    held: f64,
+    steal: Option<Stolen>,
+    late: Duration,
+) -> Option<String> {
+    let on = cpu.map_or("any CPU".to_string(), |c| format!("cpu {c}"));
+    let (what, windows) = match steal {
+        _ if held > HELD_WAKEUPS_WARNED => (
+            format!(
+                "this machine held an idle thread on {on} (the {role}'s) up for more than {} ms in {:.1}% of its wake-ups",
+                late.as_millis(),
+                held * 100.0
+            ),
+            "windows with more than 1% of sends held up that long",
+        ),
+        Some(s) => (
+            format!(
+                "this machine's hypervisor took {:.1}% of {} (steal) while an idle thread on {on} (the {role}'s) was timed",
+                s.share * 100.0,
+                s.cpu
+                    .map_or("the machine's CPU time".to_string(), |c| format!("cpu {c}'s time"))
+            ),
+            "windows with that much steal",
+        ),
+        None => return None,
+    };
+    // Steal that never falls can be accepted; held-up sends cannot.
+    let hatch = if held > HELD_WAKEUPS_WARNED {
+        ""
+    } else {
+        "; if this host's steal never falls, --max-steal PERCENT judges windows under that share of the machine as the server's (its capacities may then read low)"
+    };
+    Some(format!(
+        "warning: {what}; {windows} are the machine's and are re-run, so expect machine-noisy cells (a busy or oversubscribed host): run when it is quieter, or on another machine{hatch}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalling_machine_is_warned_with_its_cpu_and_share() {
+        let late = Duration::from_millis(5);
+        assert_eq!(
+            stalls_message("generator", Some(0), 0.004, None, late),
+            None
+        );
+        let w = stalls_message("contender", Some(1), 0.018, None, late).unwrap();
+        assert!(
+            w.starts_with("warning: this machine held an idle thread on cpu 1 (the contender's) up for more than 5 ms in 1.8% of its wake-ups"),
+            "{w}"
+        );
+        let stolen = Stolen {
+            share: 0.06,
+            cpu: Some(1),
+            limit: 0.05,
+        };
+        let w = stalls_message("contender", Some(1), 0.0, Some(stolen), late).unwrap();
+        assert!(
+            w.starts_with("warning: this machine's hypervisor took 6.0% of cpu 1's time (steal) while an idle thread on cpu 1 (the contender's) was timed; windows with that much steal are the machine's"),
+            "{w}"
+        );
+        assert!(w.ends_with("(its capacities may then read low)"), "{w}");
+        assert!(stalls_message("generator", None, 0.02, None, late)
+            .unwrap()
+            .contains("on any CPU"));
+    }
 }

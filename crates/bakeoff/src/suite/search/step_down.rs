@@ -80,12 +80,23 @@ pub(super) const MIN_SLOPE_RUN: Duration = Duration::from_millis(1500);
 /// queue, no shortfall to estimate from), as a share of the rate: one
 /// resolution, doubled for each failure in a row (`k`), and doubled again for
 /// each doubling of `excess` (the p99 ÷ the SLO) up to three, since a tail
-/// several times the SLO is rarely one resolution step from it. A pass below
-/// then turns the search into a bisection, so a step too large costs little.
+/// several times the SLO is rarely one resolution step from it; at most
+/// [`MAX_STEP`]. A pass below then turns the search into a bisection.
 pub(super) fn blind_step(resolution: f64, k: u32, excess: f64) -> f64 {
     let doublings = k + (excess.max(1.0).log2().floor() as u32).min(3);
-    resolution * f64::from(1u32 << doublings.min(8))
+    (resolution * f64::from(1u32 << doublings.min(8))).min(MAX_STEP)
 }
+
+/// The largest step below a failed long window that measured no capacity:
+/// the next rate a third under it. A window that ran its length before its
+/// tail failed it was near the capacity, and a failure in a row more is the
+/// next window's: uncapped, quick's fifth failure in a row stepped 128%
+/// (python-fastapi `cpu-mixed` failing at 60 req/s on a p99 of 113 ms went
+/// to 26, then climbed back through 39 and 49 in 5 s windows until its
+/// search ran out of confirmations). Each bisection window back up costs a
+/// long window, so a step past what the failures showed costs time, not
+/// only the step.
+pub(super) const MAX_STEP: f64 = 0.5;
 
 /// The step below a window abandoned with its p99 decided too early to fit
 /// its latency's slope, as a share of the rate. A queue growing at ε = (R − C)/C per second takes (SLO − base) ÷ ε
@@ -94,7 +105,7 @@ pub(super) fn blind_step(resolution: f64, k: u32, excess: f64) -> f64 {
 /// planned one), the window's median standing in for the base latency (at
 /// least a tenth of the SLO is left). A tail that crossed the SLO without a
 /// queue reads as a large ε, so the step is at least [`blind_step`]'s for a
-/// tail just past the SLO, and at most half the rate.
+/// tail just past the SLO, and at most [`MAX_STEP`].
 ///
 /// `o.p50_ms` may be anything the window measured, and `k` any count.
 pub(super) fn abandoned_step(
@@ -106,9 +117,7 @@ pub(super) fn abandoned_step(
 ) -> f64 {
     let span = (o.duration.as_secs_f64() - 0.01 * planned.as_secs_f64()).max(0.05);
     let headroom = (slo_ms - o.p50_ms).max(0.1 * slo_ms) / 1000.0;
-    // `max` then `min`: the blind step alone passes half the rate after a
-    // few failures in a row, and a clamp with its bounds crossed would panic.
     (headroom / span)
         .max(blind_step(resolution, k, 1.0))
-        .min(0.5)
+        .min(MAX_STEP)
 }
