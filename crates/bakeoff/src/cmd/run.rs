@@ -20,7 +20,7 @@ use crate::contender::Installed;
 use crate::contender::{interpreters, verify_stamps};
 use crate::database::{Database, Postgres};
 use crate::measure::{self, PinLayout, ProcSampler};
-use crate::model::{ContenderInfo, RunStatus, RuntimeKey};
+use crate::model::{ContenderInfo, ProbeSite, RunStatus, RuntimeKey};
 use crate::store::Store;
 use crate::suite::live::{stalls_warning, EngineDriver, SupervisorLauncher};
 use crate::suite::plan::default_contenders;
@@ -146,11 +146,11 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     // A machine that holds idle threads up voids windows as its own: say so
     // before minutes of machine-noisy cells do.
     let late = crate::suite::live::stalled_after(Duration::from_secs_f64(plan.slo_p99_ms / 1000.0));
-    for (role, cpu) in [
-        ("generator", layout.generator),
-        ("contender", layout.contender.first().copied()),
+    for (site, cpu) in [
+        (ProbeSite::GeneratorCore, layout.generator),
+        (ProbeSite::ContenderCore, layout.contender.first().copied()),
     ] {
-        if let Some(why) = stalls_warning(role, cpu, late, plan.steal_limit) {
+        if let Some(why) = stalls_warning(site, cpu, late, plan.steal_limit) {
             eprintln!("{why}");
         }
     }

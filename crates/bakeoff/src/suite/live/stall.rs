@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use bakeoff_load as load;
 
+use crate::model::ProbeSite;
+
 /// A window is the machine's, not the server's, when its sends were held up
 /// by the generator ([`load::sends_stalled`])…
 /// …or the hypervisor took this share of the machine's CPU time meanwhile.
@@ -329,23 +331,23 @@ fn kept_up(r: &load::LoadReport) -> bool {
         && overload == 0
 }
 
-/// A warning when, over half a second, an idle thread on `cpu` (the `role`'s)
-/// wakes more than `late` late (the stall rule's bar) more than
+/// A warning when, over half a second, an idle thread on `cpu` (the `site`'s,
+/// a core) wakes more than `late` late (the stall rule's bar) more than
 /// [`HELD_WAKEUPS_WARNED`] of the time, or the hypervisor takes as much of that CPU
 /// (or the machine) as voids a window.
 pub fn stalls_warning(
-    role: &str,
+    site: ProbeSite,
     cpu: Option<usize>,
     late: Duration,
     limit: StealLimit,
 ) -> Option<String> {
     let probe = crate::measure::speed::idle_stalls(cpu, Duration::from_millis(500), late).ok()?;
     let steal = voiding_steal(&probe.steal, cpu.as_slice(), limit);
-    stalls_message(role, cpu, probe.held(), steal, late)
+    stalls_message(site, cpu, probe.held(), steal, late)
 }
 
 fn stalls_message(
-    role: &str,
+    site: ProbeSite,
     cpu: Option<usize>,
     held: f64,
     steal: Option<Stolen>,
@@ -355,7 +357,8 @@ fn stalls_message(
     let (what, windows) = match steal {
         _ if held > HELD_WAKEUPS_WARNED => (
             format!(
-                "this machine held an idle thread on {on} (the {role}'s) up for more than {} ms in {:.1}% of its wake-ups",
+                "this machine held an idle thread on {on} (the {}) up for more than {} ms in {:.1}% of its wake-ups",
+                site.what(),
                 late.as_millis(),
                 held * 100.0
             ),
@@ -363,10 +366,11 @@ fn stalls_message(
         ),
         Some(s) => (
             format!(
-                "this machine's hypervisor took {:.1}% of {} (steal) while an idle thread on {on} (the {role}'s) was timed",
+                "this machine's hypervisor took {:.1}% of {} (steal) while an idle thread on {on} (the {}) was timed",
                 s.share * 100.0,
                 s.cpu
-                    .map_or("the machine's CPU time".to_string(), |c| format!("cpu {c}'s time"))
+                    .map_or("the machine's CPU time".to_string(), |c| format!("cpu {c}'s time")),
+                site.what()
             ),
             "windows with that much steal",
         ),
@@ -391,12 +395,12 @@ mod tests {
     fn a_stalling_machine_is_warned_with_its_cpu_and_share() {
         let late = Duration::from_millis(5);
         assert_eq!(
-            stalls_message("generator", Some(0), 0.004, None, late),
+            stalls_message(ProbeSite::GeneratorCore, Some(0), 0.004, None, late),
             None
         );
-        let w = stalls_message("contender", Some(1), 0.018, None, late).unwrap();
+        let w = stalls_message(ProbeSite::ContenderCore, Some(1), 0.018, None, late).unwrap();
         assert!(
-            w.starts_with("warning: this machine held an idle thread on cpu 1 (the contender's) up for more than 5 ms in 1.8% of its wake-ups"),
+            w.starts_with("warning: this machine held an idle thread on cpu 1 (the contender's core) up for more than 5 ms in 1.8% of its wake-ups"),
             "{w}"
         );
         let stolen = Stolen {
@@ -404,14 +408,16 @@ mod tests {
             cpu: Some(1),
             limit: 0.05,
         };
-        let w = stalls_message("contender", Some(1), 0.0, Some(stolen), late).unwrap();
+        let w = stalls_message(ProbeSite::ContenderCore, Some(1), 0.0, Some(stolen), late).unwrap();
         assert!(
-            w.starts_with("warning: this machine's hypervisor took 6.0% of cpu 1's time (steal) while an idle thread on cpu 1 (the contender's) was timed; windows with that much steal are the machine's"),
+            w.starts_with("warning: this machine's hypervisor took 6.0% of cpu 1's time (steal) while an idle thread on cpu 1 (the contender's core) was timed; windows with that much steal are the machine's"),
             "{w}"
         );
         assert!(w.ends_with("(its capacities may then read low)"), "{w}");
-        assert!(stalls_message("generator", None, 0.02, None, late)
-            .unwrap()
-            .contains("on any CPU"));
+        assert!(
+            stalls_message(ProbeSite::GeneratorCore, None, 0.02, None, late)
+                .unwrap()
+                .contains("on any CPU")
+        );
     }
 }
