@@ -89,13 +89,11 @@ pub(super) fn blind_step(resolution: f64, k: u32, excess: f64) -> f64 {
 
 /// The largest step below a failed long window that measured no capacity:
 /// the next rate a third under it. A window that ran its length before its
-/// tail failed it was near the capacity, and a failure in a row more is the
-/// next window's: uncapped, quick's fifth failure in a row stepped 128%
-/// (python-fastapi `cpu-mixed` failing at 60 req/s on a p99 of 113 ms went
-/// to 26, then climbed back through 39 and 49 in 5 s windows until its
-/// search ran out of confirmations). Each bisection window back up costs a
-/// long window, so a step past what the failures showed costs time, not
-/// only the step.
+/// tail failed it was near the capacity, however many failed before it, and
+/// every window of the bisection back up is a long one. Uncapped, quick's
+/// fifth failure in a row stepped 128%: python-fastapi `cpu-mixed`, failing
+/// at 60 req/s on a p99 of 113 ms, went to 26, climbed back through 39 and
+/// 49, and ran out of confirmations (truncated).
 pub(super) const MAX_STEP: f64 = 0.5;
 
 /// The step below a window abandoned with its p99 decided too early to fit
