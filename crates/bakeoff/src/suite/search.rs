@@ -243,17 +243,12 @@ struct Failed {
     pause: Option<Pause>,
 }
 
-/// A rate that held a confirmation window, the bracket above it within the
-/// resolution.
-struct Held {
-    rate: f64,
-    /// Closed by a long window that failed above it, rather than by the
-    /// bound the confirmation was given.
-    by_failure: bool,
-}
-
-/// Why the long windows ended without a capacity.
-enum Unconfirmed {
+/// What the long windows found ([`Search::confirm`]).
+enum LongWindows {
+    /// `rate` held a confirmation window, the bracket above it within the
+    /// resolution. `by_failure`: closed by a long window that failed above
+    /// it, rather than by the bound the confirmation was given.
+    Held { rate: f64, by_failure: bool },
     /// The machine stalled every attempt at a long window before any held.
     Stalled(String),
     /// Out of long windows (or stalled after one held): `low` is the best
@@ -299,24 +294,26 @@ impl Search<'_> {
                 let confirmed = self.confirm(low, high, leftover).await?;
                 let steps = std::mem::take(&mut self.steps);
                 match (confirmed, capped) {
-                    (Ok(held), Some(why)) if !held.by_failure => out(
+                    (LongWindows::Held { rate, by_failure }, Some(why)) if !by_failure => out(
                         TrialOutcome::GeneratorLimited,
-                        Some(held.rate),
-                        Some(at_least(why, Some(held.rate), self.cfg.unit)),
+                        Some(rate),
+                        Some(at_least(why, Some(rate), self.cfg.unit)),
                         steps,
                     ),
-                    (Ok(held), _) => out(TrialOutcome::Confirmed, Some(held.rate), None, steps),
-                    (Err(Unconfirmed::Stalled(why)), _) => {
+                    (LongWindows::Held { rate, .. }, _) => {
+                        out(TrialOutcome::Confirmed, Some(rate), None, steps)
+                    }
+                    (LongWindows::Stalled(why), _) => {
                         out(TrialOutcome::MachineNoisy, None, Some(why), steps)
                     }
-                    (Err(Unconfirmed::Short { low, why }), capped) => {
+                    (LongWindows::Short { low, why }, capped) => {
                         let why = match capped {
                             Some(c) => format!("{c}; {why}"),
                             None => why,
                         };
                         out(TrialOutcome::Truncated, low, Some(why), steps)
                     }
-                    (Err(Unconfirmed::GeneratorLimited { low, why }), _) => {
+                    (LongWindows::GeneratorLimited { low, why }, _) => {
                         out(TrialOutcome::GeneratorLimited, low, Some(why), steps)
                     }
                 }

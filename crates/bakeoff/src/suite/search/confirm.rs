@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{
-    at_least, Attempt, DriveError, Held, Probe, Search, StepPhase, StepVerdict, Unconfirmed,
-    Warmup, WindowPurpose,
+    at_least, Attempt, DriveError, LongWindows, Probe, Search, StepPhase, StepVerdict, Warmup,
+    WindowPurpose,
 };
 
 impl Search<'_> {
@@ -17,7 +17,7 @@ impl Search<'_> {
     /// search below it with windows of that length, so the capacity is a rate
     /// that held a long window with a long-window failure (or `bound`: the
     /// search's retested bound, or the rate the generator could not sustain)
-    /// within the resolution above it; [`Held::by_failure`] says which.
+    /// within the resolution above it; [`LongWindows::Held`] says which.
     ///
     /// Below a failure it goes to what the window measured, or takes a blind
     /// step that grows ([`Search::step_down`]); above a pass it is one
@@ -31,7 +31,7 @@ impl Search<'_> {
         candidate: f64,
         bound: f64,
         leftover: Duration,
-    ) -> Result<Result<Held, Unconfirmed>, DriveError> {
+    ) -> Result<LongWindows, DriveError> {
         let cfg = self.cfg;
         let res = cfg.resolution;
         let closed = |low: f64, high: f64| high / low <= 1.0 + res + 1e-9;
@@ -85,14 +85,14 @@ impl Search<'_> {
                         }
                         None => why,
                     };
-                    return Ok(Err(Unconfirmed::Stalled(why)));
+                    return Ok(LongWindows::Stalled(why));
                 }
                 Attempt::OutOfTime(why) => {
                     let why = match held {
                         Some(h) => format!("{why}; the capacity is at least {h:.0} {}, which held a confirmation window", cfg.unit),
                         None => why,
                     };
-                    return Ok(Err(Unconfirmed::Short { low: held, why }));
+                    return Ok(LongWindows::Short { low: held, why });
                 }
                 Attempt::Judged(StepVerdict::Pass, ..) => {
                     fails_in_a_row = 0;
@@ -101,15 +101,15 @@ impl Search<'_> {
                     let above = broke.unwrap_or(bound);
                     if closed(rate, above) {
                         if let (None, Some(why)) = (broke, &capped) {
-                            return Ok(Err(Unconfirmed::GeneratorLimited {
+                            return Ok(LongWindows::GeneratorLimited {
                                 low: held,
                                 why: at_least(why.clone(), held, cfg.unit),
-                            }));
+                            });
                         }
-                        return Ok(Ok(Held {
+                        return Ok(LongWindows::Held {
                             rate,
                             by_failure: broke.is_some(),
-                        }));
+                        });
                     }
                     climb(rate, above, res, blind, passes_in_a_row)
                 }
@@ -120,10 +120,10 @@ impl Search<'_> {
                         o.generator_limited.as_deref().unwrap_or("fell behind")
                     );
                     if held.is_some() || broke.is_some() {
-                        return Ok(Err(Unconfirmed::GeneratorLimited {
+                        return Ok(LongWindows::GeneratorLimited {
                             low: held,
                             why: at_least(why, held, cfg.unit),
-                        }));
+                        });
                     }
                     // Nothing held yet: below the generator's limit a rate
                     // that holds is a lower bound, and a server failure
@@ -141,10 +141,10 @@ impl Search<'_> {
                     broke = Some(rate);
                     match held {
                         Some(h) if closed(h, rate) => {
-                            return Ok(Ok(Held {
+                            return Ok(LongWindows::Held {
                                 rate: h,
                                 by_failure: true,
-                            }))
+                            })
                         }
                         Some(h) => (h * rate).sqrt(),
                         None => {
@@ -162,10 +162,10 @@ impl Search<'_> {
             rate = next;
         }
         if let (None, Some(why)) = (broke, capped) {
-            return Ok(Err(Unconfirmed::GeneratorLimited {
+            return Ok(LongWindows::GeneratorLimited {
                 low: held,
                 why: at_least(why, held, cfg.unit),
-            }));
+            });
         }
         let why = match (held, broke) {
             (Some(h), Some(b)) => format!(
@@ -178,7 +178,7 @@ impl Search<'_> {
                 cfg.unit
             ),
         };
-        Ok(Err(Unconfirmed::Short { low: held, why }))
+        Ok(LongWindows::Short { low: held, why })
     }
 }
 
