@@ -15,6 +15,7 @@
 //! - `ticked`: open-loop sockets harvested once per 1 ms tick, with kernel arrival times;
 //! - `shard`: N engine threads for one run, and the exact merge of their reports;
 //! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`;
+//! - `files`: the open-files limit the connections count against;
 //! - `testkit` (feature `testkit`): servers of known ceiling for tests (HTTP, and a WebSocket room).
 //!
 //! The window semantics (what counts as an answer, what is overload, what goes
@@ -29,6 +30,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use files::{open_files_limit, raise_open_files_limit};
 pub use hdrhistogram::Histogram;
 pub use selfcheck::{generator_saturated, sends_stalled};
 use serde::Serialize;
@@ -38,6 +40,7 @@ pub use url::Url;
 
 mod engine;
 pub mod expect;
+mod files;
 pub mod head;
 mod http;
 pub mod rng;

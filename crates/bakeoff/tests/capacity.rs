@@ -11,13 +11,15 @@
 
 use std::time::Duration;
 
+use bakeoff::model::StepVerdict;
 use bakeoff::suite::live::{voiding_steal, worst_steal, EngineDriver, StealLimit, Stolen};
-use bakeoff::suite::search::{search_capacity, SearchConfig, SearchOutcome, Windows};
+use bakeoff::suite::search::{judge, search_capacity, Probe, SearchConfig, SearchOutcome, Windows};
 use bakeoff::suite::windows::{HttpWindows, WsWindows};
-use bakeoff::suite::Warmup;
+use bakeoff::suite::{Warmup, WindowPurpose};
+use bakeoff::workload::upstream::Upstream;
 use bakeoff::workload::{RateUnit, Workload};
 use bakeoff_load::testkit::{FixedServiceRoom, FixedServiceServer};
-use bakeoff_load::LoadConfig;
+use bakeoff_load::{LoadConfig, RequestSpec};
 use tokio_util::sync::CancellationToken;
 
 /// (generator, server) CPUs: different cores when there are two.
@@ -322,12 +324,7 @@ async fn a_window_with_a_stopped_generator_is_retried() {
         .expect("search");
     stopper.wait().expect("stopper");
     let first = &out.steps[0];
-    assert_eq!(
-        first.verdict,
-        bakeoff::model::StepVerdict::Stalled,
-        "{:#?}",
-        out.steps
-    );
+    assert_eq!(first.verdict, StepVerdict::Stalled, "{:#?}", out.steps);
     assert!(
         first.reasons[0].contains("late through the generator"),
         "{first:?}"
@@ -336,10 +333,7 @@ async fn a_window_with_a_stopped_generator_is_retried() {
     // machine that keeps stalling ends the trial as machine-noisy, never judged.
     let second = &out.steps[1];
     assert_eq!(second.target_rps, first.target_rps);
-    let judged = out
-        .steps
-        .iter()
-        .any(|s| s.verdict != bakeoff::model::StepVerdict::Stalled);
+    let judged = out.steps.iter().any(|s| s.verdict != StepVerdict::Stalled);
     assert!(
         judged || out.outcome == bakeoff::model::TrialOutcome::MachineNoisy,
         "{:#?}",
@@ -563,4 +557,55 @@ async fn an_upstream_held_up_by_the_machine_counts_its_delays_late() {
     if tally.late > 10 {
         eprintln!("{tally:?}: more late than the stop made; the host held the upstream up too");
     }
+}
+
+/// `io`'s pool: 512 connections hold 10,240 req/s at its 50 ms wait, so a
+/// window at 12,000 against a server that only waits 50 ms (bakeoff's
+/// upstream) held its rate only once `io` got the connections it needs; on
+/// 512 its sends queued for a connection and the corrected p99 grew past
+/// the SLO (152 ms, the window stopped at 0.15 s), the generator's limit
+/// read as the server's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_wait_past_512_connections_holds_its_rate() {
+    let _serial = SERIAL.lock().await;
+    bakeoff_load::raise_open_files_limit();
+    let (generator, _) = cpus();
+    let cancel = CancellationToken::new();
+    let upstream = Upstream::start(cancel.clone()).await.expect("upstream");
+    let driver = EngineDriver {
+        requests: Some(vec![RequestSpec::get("/delay?ms=50")]),
+        ..driver(generator)
+    };
+    let base = upstream.base_url();
+    let windows = HttpWindows {
+        driver: &driver,
+        contender: "upstream",
+        base_url: &base,
+        workload: Workload::Io,
+        database: None,
+    };
+    let rate = 12_000.0;
+    let probe = Probe {
+        rate,
+        duration: Duration::from_secs(2),
+        warmup: Warmup::Fixed(Duration::from_millis(500)),
+        purpose: WindowPurpose::Search,
+    };
+    let mut judged = false;
+    for _ in 0..4 {
+        let o = windows.run(probe, &cancel).await.expect("a window");
+        let j = judge(&o, rate, 100.0, RateUnit::Requests);
+        if j.verdict == StepVerdict::Stalled {
+            eprintln!("not judged, the machine's: {:?}", j.reasons);
+            continue;
+        }
+        assert_eq!(j.verdict, StepVerdict::Pass, "{:?} {o:?}", j.reasons);
+        assert!(o.p50_ms < 60.0, "{o:?}");
+        judged = true;
+        break;
+    }
+    // Four windows the machine stalled: only a machine that does stall now.
+    assert!(judged || machine_stalls(generator), "no window judged");
+    cancel.cancel();
+    upstream.shutdown().await;
 }

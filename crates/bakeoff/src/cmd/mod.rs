@@ -257,6 +257,9 @@ pub(crate) fn load_stored_run(path: &Path, run: &str) -> Result<crate::model::Ru
 
 /// Run one parsed command line; returns the process exit status.
 pub async fn execute(cli: Cli) -> Result<u8> {
+    // Before any contender starts, so it inherits the limit: `io` holds
+    // two descriptors a connection in bakeoff and in the contender.
+    bakeoff_load::raise_open_files_limit();
     let cancel = CancellationToken::new();
     spawn_signal_watcher(cancel.clone());
     match cli.command {

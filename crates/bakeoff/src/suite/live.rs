@@ -408,15 +408,16 @@ impl EngineDriver {
             .collect()
     }
 
-    fn connections(&self, rate: f64) -> u32 {
-        (rate * self.slo.as_secs_f64() * 2.0)
-            .ceil()
-            .clamp(16.0, MAX_POOL) as u32
+    /// The connections a window at `rate` opens ([`pool::connections`]).
+    fn connections(&self, rate: f64, workload: &Workload) -> u32 {
+        pool::connections(
+            rate,
+            self.slo,
+            workload.known_wait(),
+            load::open_files_limit(),
+        )
     }
 }
-
-/// The most connections a window opens (see [`EngineDriver::connections`]).
-const MAX_POOL: f64 = 512.0;
 
 impl Driver for EngineDriver {
     fn http_window<'a>(
@@ -462,7 +463,7 @@ impl Driver for EngineDriver {
             let config = LoadConfig {
                 requests,
                 sessions,
-                connections: self.connections(spec.rate),
+                connections: self.connections(spec.rate, &spec.workload),
                 rate: Some(spec.rate),
                 schedule: Schedule::Uniform,
                 duration: Some(spec.duration),
@@ -751,6 +752,7 @@ pub fn window_result(
     }
 }
 
+mod pool;
 mod stall;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,77 @@
+//! How many connections a window's generator opens.
+
+use std::time::Duration;
+
+/// The most connections a window opens for a workload with no known wait:
+/// TechEmpower's highest concurrency. A pool of 2,048 made every window prime
+/// 2,048 requests at once and failed short windows far below what long ones
+/// held (docs/methodology.md, "Connections").
+pub(super) const MAX_POOL: f64 = 512.0;
+
+/// The most a workload with a known wait opens, whatever the files allow.
+pub(super) const MAX_WAIT_POOL: f64 = 8_192.0;
+
+/// Descriptors a connection costs bakeoff: its socket, and for `io` the
+/// upstream's end of the contender's call (the upstream runs in bakeoff).
+const FILES_PER_CONNECTION: u64 = 2;
+/// Descriptors kept for everything else: the store, logs, pipes, runtimes.
+const FILES_KEPT: u64 = 256;
+
+/// Connections for a window at `rate`: enough to hold it at a mean latency
+/// of twice the SLO, 16 at least and [`MAX_POOL`] at most. A workload whose
+/// every request waits a known time (`wait`: `io`'s upstream) gets enough for
+/// twice that wait too, since [`MAX_POOL`] would bind before the server does
+/// (512 connections hold 10,240 req/s at a 50 ms wait, and a Node.js server
+/// held 8,667 on two cores): up to [`MAX_WAIT_POOL`] and what the open-files
+/// limit (`files`) leaves room for.
+pub(super) fn connections(
+    rate: f64,
+    slo: Duration,
+    wait: Option<Duration>,
+    files: Option<u64>,
+) -> u32 {
+    let pool = (rate * slo.as_secs_f64() * 2.0)
+        .ceil()
+        .clamp(16.0, MAX_POOL);
+    let Some(wait) = wait else {
+        return pool as u32;
+    };
+    let room = files.map_or(MAX_WAIT_POOL, |f| {
+        (f.saturating_sub(FILES_KEPT) / FILES_PER_CONNECTION) as f64
+    });
+    let held = (rate * wait.min(slo).as_secs_f64() * 2.0).ceil();
+    pool.max(held.min(room).min(MAX_WAIT_POOL)) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SLO: Duration = Duration::from_millis(100);
+    const WAIT: Option<Duration> = Some(Duration::from_millis(50));
+
+    #[test]
+    fn the_pool_follows_the_rate_up_to_512() {
+        assert_eq!(connections(10.0, SLO, None, None), 16);
+        assert_eq!(connections(1000.0, SLO, None, None), 200);
+        assert_eq!(connections(2_000.0, SLO, None, None), 400);
+        assert_eq!(connections(1e6, SLO, None, None), 512);
+    }
+
+    /// 512 connections hold 10,240 req/s at a 50 ms wait: past that a known
+    /// wait gets twice what it holds, within the files and the cap.
+    #[test]
+    fn a_known_wait_gets_the_connections_it_holds() {
+        assert_eq!(connections(1000.0, SLO, WAIT, None), 200);
+        assert_eq!(connections(5_000.0, SLO, WAIT, None), 512);
+        assert_eq!(connections(10_000.0, SLO, WAIT, None), 1_000);
+        assert_eq!(connections(12_000.0, SLO, WAIT, Some(20_000)), 1_200);
+        assert_eq!(connections(1e6, SLO, WAIT, None), 8_192);
+        // 1,024 files leave room for 384 connections: never under 512.
+        assert_eq!(connections(12_000.0, SLO, WAIT, Some(1_024)), 512);
+        assert_eq!(connections(12_000.0, SLO, WAIT, Some(2_256)), 1_000);
+        // A wait longer than the SLO needs no more than the SLO's pool.
+        let long = Some(Duration::from_millis(400));
+        assert_eq!(connections(10_000.0, SLO, long, None), 2_000);
+    }
+}
