@@ -353,6 +353,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             .iter()
             .map(|c| (c.name().to_string(), c.manifest.start.health_path.clone()))
             .collect(),
+        floors: Default::default(),
     };
     // A late delay counts toward the stall rule from the generator's own bar.
     upstream.set_late_after(driver.stalled_after());

@@ -27,6 +27,7 @@ use crate::model::{Percentiles, TimelinePoint};
 use crate::workload::upstream::UpstreamCounters;
 use crate::workload::Workload;
 
+pub use pool::LatencyFloors;
 pub use stall::GeneratorLoad;
 use stall::{generator_bound, generator_busy, generator_late};
 pub use upstream::{judge_upstream, upstream_check, BEYOND_LATE};
@@ -271,6 +272,9 @@ pub struct EngineDriver {
     /// A target without one (`bakeoff load --find-capacity`'s URL) has its
     /// connections primed together with the mix's first request.
     pub prime_paths: BTreeMap<String, String>,
+    /// The least latency each contender's workload has answered in, which
+    /// sizes its connections ([`EngineDriver::connections`]).
+    pub floors: LatencyFloors,
 }
 
 /// The generator's extra threads: a window whose one engine thread was at its
@@ -343,6 +347,7 @@ impl EngineDriver {
             watched_cpus: Vec::new(),
             steal_limit: StealLimit::default(),
             prime_paths: BTreeMap::new(),
+            floors: LatencyFloors::default(),
         }
     }
 
@@ -408,14 +413,13 @@ impl EngineDriver {
             .collect()
     }
 
-    /// The connections a window at `rate` opens ([`pool::connections`]).
-    fn connections(&self, rate: f64, workload: &Workload) -> u32 {
-        pool::connections(
-            rate,
-            self.slo,
-            workload.known_wait(),
-            load::open_files_limit(),
-        )
+    /// The connections a window at `rate` opens against `contender`
+    /// ([`pool::connections`]): the workload's known wait, or the least
+    /// latency the contender has answered it in, whichever is longer.
+    fn connections(&self, rate: f64, contender: &str, workload: &Workload) -> u32 {
+        let floor = self.floors.get(contender, workload.name());
+        let wait = workload.known_wait().max(floor);
+        pool::connections(rate, self.slo, wait, load::open_files_limit())
     }
 }
 
@@ -463,7 +467,7 @@ impl Driver for EngineDriver {
             let config = LoadConfig {
                 requests,
                 sessions,
-                connections: self.connections(spec.rate, &spec.workload),
+                connections: self.connections(spec.rate, &spec.contender, &spec.workload),
                 rate: Some(spec.rate),
                 schedule: Schedule::Uniform,
                 duration: Some(spec.duration),
@@ -514,6 +518,11 @@ impl Driver for EngineDriver {
                 result = window_result(&report, &self.watched(), self.steal_limit);
             }
             result.generator_threads = threads;
+            if result.requests > 0 {
+                let workload = spec.workload.name();
+                self.floors
+                    .learn(&spec.contender, workload, result.service.p50);
+            }
             // The run lasted its warm-up, its window, and the grace unless abandoned.
             let grace = if report.abandoned.is_some() {
                 Duration::ZERO

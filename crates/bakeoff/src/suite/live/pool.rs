@@ -1,14 +1,17 @@
-//! How many connections a window's generator opens.
+//! How many connections a window's generator opens, and the least latency
+//! each target has answered in, which sizes them.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
-/// The most connections a window opens for a workload with no known wait:
+/// The most connections a window opens for a workload that does not wait:
 /// TechEmpower's highest concurrency. A pool of 2,048 made every window prime
 /// 2,048 requests at once and failed short windows far below what long ones
 /// held (docs/methodology.md, "Connections").
 pub(super) const MAX_POOL: f64 = 512.0;
 
-/// The most a workload with a known wait opens, whatever the files allow.
+/// The most a workload that waits opens, whatever the files allow.
 pub(super) const MAX_WAIT_POOL: f64 = 8_192.0;
 
 /// Descriptors a connection costs bakeoff: its socket, and for `io` the
@@ -19,11 +22,12 @@ const FILES_KEPT: u64 = 256;
 
 /// Connections for a window at `rate`: enough to hold it at a mean latency
 /// of twice the SLO, 16 at least and [`MAX_POOL`] at most. A workload whose
-/// every request waits a known time (`wait`: `io`'s upstream) gets enough for
-/// twice that wait too, since [`MAX_POOL`] would bind before the server does
-/// (512 connections hold 10,240 req/s at a 50 ms wait, and a Node.js server
-/// held 8,667 on two cores): up to [`MAX_WAIT_POOL`] and what the open-files
-/// limit (`files`) leaves room for.
+/// every request waits (`wait`: `io`'s upstream, or the least latency the
+/// target has answered in) gets enough for twice that wait too, since
+/// [`MAX_POOL`] would bind before the server does (512 connections hold
+/// 10,240 req/s at a 50 ms wait, and a Node.js server held 8,667 on two
+/// cores): up to [`MAX_WAIT_POOL`] and what the open-files limit (`files`)
+/// leaves room for.
 pub(super) fn connections(
     rate: f64,
     slo: Duration,
@@ -41,6 +45,37 @@ pub(super) fn connections(
     });
     let held = (rate * wait.min(slo).as_secs_f64() * 2.0).ceil();
     pool.max(held.min(room).min(MAX_WAIT_POOL)) as u32
+}
+
+/// The least latency each target (a contender's workload, or a URL) has
+/// answered in: the median from the actual send of its windows, the lowest
+/// seen, which its light first window reads. A workload of a contender's own
+/// that waits on something slow gets its connections from it as `io` does
+/// from its known wait.
+#[derive(Debug, Default)]
+pub struct LatencyFloors {
+    seen: Mutex<BTreeMap<(String, String), f64>>,
+}
+
+impl LatencyFloors {
+    /// The floor of `workload` against `target`, once a window has read one.
+    pub(super) fn get(&self, target: &str, workload: &str) -> Option<Duration> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.get(&(target.to_string(), workload.to_string()))
+            .map(|&ms| Duration::from_secs_f64(ms / 1000.0))
+    }
+
+    /// A window's median service latency, in ms (none answered: nothing).
+    pub(super) fn learn(&self, target: &str, workload: &str, p50_ms: f64) {
+        if !(p50_ms.is_finite() && p50_ms > 0.0) {
+            return;
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let floor = seen
+            .entry((target.to_string(), workload.to_string()))
+            .or_insert(p50_ms);
+        *floor = floor.min(p50_ms);
+    }
 }
 
 #[cfg(test)]
@@ -73,5 +108,20 @@ mod tests {
         // A wait longer than the SLO needs no more than the SLO's pool.
         let long = Some(Duration::from_millis(400));
         assert_eq!(connections(10_000.0, SLO, long, None), 2_000);
+    }
+
+    #[test]
+    fn a_floor_is_the_least_median_a_target_answered_in() {
+        let f = LatencyFloors::default();
+        assert_eq!(f.get("a", "io"), None);
+        f.learn("a", "io", 0.0); // nothing answered
+        f.learn("a", "io", f64::NAN);
+        assert_eq!(f.get("a", "io"), None);
+        f.learn("a", "io", 80.0);
+        f.learn("a", "io", 52.0);
+        f.learn("a", "io", 300.0);
+        assert_eq!(f.get("a", "io"), Some(Duration::from_millis(52)));
+        assert_eq!(f.get("a", "json"), None);
+        assert_eq!(f.get("b", "io"), None);
     }
 }
