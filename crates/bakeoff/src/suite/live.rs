@@ -273,7 +273,7 @@ pub struct EngineDriver {
     /// connections primed together with the mix's first request.
     pub prime_paths: BTreeMap<String, String>,
     /// The least latency each contender's workload has answered in, which
-    /// sizes its connections ([`EngineDriver::connections`]).
+    /// sizes its connections for the workloads that wait ([`LatencyFloors`]).
     pub floors: LatencyFloors,
 }
 
