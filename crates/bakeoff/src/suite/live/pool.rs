@@ -8,7 +8,7 @@ use std::time::Duration;
 /// The most connections a window opens for a workload that does not wait:
 /// TechEmpower's highest concurrency. A pool of 2,048 made every window prime
 /// 2,048 requests at once and failed short windows far below what long ones
-/// held (docs/methodology.md, "Connections").
+/// held (docs/methodology.md, "Open loop and coordinated omission").
 pub(super) const MAX_POOL: f64 = 512.0;
 
 /// The most a workload that waits opens, whatever the files allow.
