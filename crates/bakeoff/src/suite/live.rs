@@ -414,11 +414,10 @@ impl EngineDriver {
     }
 
     /// The connections a window at `rate` opens against `contender`
-    /// ([`pool::connections`]): the workload's known wait, or the least
-    /// latency the contender has answered it in, whichever is longer.
+    /// ([`pool::connections`]), for the least latency the contender has
+    /// answered `workload` in: a search's light first window reads it.
     fn connections(&self, rate: f64, contender: &str, workload: &Workload) -> u32 {
-        let floor = self.floors.get(contender, workload.name());
-        let wait = workload.known_wait().max(floor);
+        let wait = self.floors.get(contender, workload.name());
         pool::connections(rate, self.slo, wait, load::open_files_limit())
     }
 }

@@ -3,7 +3,6 @@
 //! verifier (`verify`).
 
 use std::fmt;
-use std::time::Duration;
 
 use crate::model::{Endpoint, UnknownName};
 
@@ -158,15 +157,6 @@ impl Workload {
             Workload::Data => &[Endpoint::Data],
             Workload::Ws => &[Endpoint::Ws],
             Workload::Startup | Workload::Custom(_) => &[],
-        }
-    }
-
-    /// What every request of this workload waits on outside the contender
-    /// (`io`'s upstream delay): the least latency it can answer in.
-    pub fn known_wait(&self) -> Option<Duration> {
-        match self {
-            Workload::Io => Some(Duration::from_millis(u64::from(IO_WAIT_MS))),
-            _ => None,
         }
     }
 

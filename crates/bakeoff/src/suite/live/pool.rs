@@ -22,8 +22,9 @@ const FILES_KEPT: u64 = 256;
 
 /// Connections for a window at `rate`: enough to hold it at a mean latency
 /// of twice the SLO, 16 at least and [`MAX_POOL`] at most. A workload whose
-/// every request waits (`wait`: `io`'s upstream, or the least latency the
-/// target has answered in) gets enough for twice that wait too, since
+/// every request waits (`wait`: the least latency the target has answered
+/// it in, 50 ms and more for `io`'s upstream) gets enough for twice that
+/// wait too, since
 /// [`MAX_POOL`] would bind before the server does (512 connections hold
 /// 10,240 req/s at a 50 ms wait, and a Node.js server held 8,667 on two
 /// cores): up to [`MAX_WAIT_POOL`] and what the open-files limit (`files`)
@@ -49,9 +50,8 @@ pub(super) fn connections(
 
 /// The least latency each target (a contender's workload, or a URL) has
 /// answered in: the median from the actual send of its windows, the lowest
-/// seen, which its light first window reads. A workload of a contender's own
-/// that waits on something slow gets its connections from it as `io` does
-/// from its known wait.
+/// seen, which its light first window reads. `io` waits 50 ms on its
+/// upstream; a workload of a contender's own may wait on something slower.
 #[derive(Debug, Default)]
 pub struct LatencyFloors {
     seen: Mutex<BTreeMap<(String, String), f64>>,
@@ -93,10 +93,10 @@ mod tests {
         assert_eq!(connections(1e6, SLO, None, None), 512);
     }
 
-    /// 512 connections hold 10,240 req/s at a 50 ms wait: past that a known
-    /// wait gets twice what it holds, within the files and the cap.
+    /// 512 connections hold 10,240 req/s at a 50 ms wait: past that a wait
+    /// gets twice what it holds, within the files and the cap.
     #[test]
-    fn a_known_wait_gets_the_connections_it_holds() {
+    fn a_wait_gets_the_connections_it_holds() {
         assert_eq!(connections(1000.0, SLO, WAIT, None), 200);
         assert_eq!(connections(5_000.0, SLO, WAIT, None), 512);
         assert_eq!(connections(10_000.0, SLO, WAIT, None), 1_000);
