@@ -103,6 +103,12 @@ pub struct LoadArgs {
     /// Per-request timeout.
     #[arg(long, default_value = "2s", allow_hyphen_values = true)]
     pub timeout: String,
+    /// Open the connections one at a time before the clock starts, each
+    /// primed with GET PATH (a cheap one, e.g. /health), as `bakeoff run`
+    /// does: every connection accepted and served once, so the test measures
+    /// the server's steady state, not a storm of new connections.
+    #[arg(long, value_name = "PATH", allow_hyphen_values = true)]
+    pub prime: Option<String>,
     /// Pin the generator thread to this CPU (with --threads N, shard i to CPU PIN+i).
     #[arg(long, allow_hyphen_values = true)]
     pub pin: Option<usize>,

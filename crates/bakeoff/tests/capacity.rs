@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use bakeoff::model::StepVerdict;
 use bakeoff::suite::live::{voiding_steal, worst_steal, EngineDriver, StealLimit, Stolen};
-use bakeoff::suite::search::{judge, search_capacity, Probe, SearchConfig, SearchOutcome, Windows};
+use bakeoff::suite::search::{
+    judge, search_capacity, Observed, Probe, SearchConfig, SearchOutcome, Windows,
+};
 use bakeoff::suite::windows::{HttpWindows, WsWindows};
 use bakeoff::suite::{Warmup, WindowPurpose};
 use bakeoff::workload::upstream::Upstream;
@@ -570,13 +572,46 @@ async fn an_upstream_held_up_by_the_machine_counts_its_delays_late() {
 async fn a_measured_wait_past_512_connections_holds_its_rate() {
     let _serial = SERIAL.lock().await;
     bakeoff_load::raise_open_files_limit();
+    let (light, heavy) = the_upstream_light_then_at(12_000.0, None).await;
+    assert!(light.as_ref().is_none_or(|o| o.p50_ms >= 50.0), "{light:?}");
+    if let Some(o) = heavy {
+        let j = judge(&o, 12_000.0, 100.0, RateUnit::Requests);
+        assert_eq!(j.verdict, StepVerdict::Pass, "{:?} {o:?}", j.reasons);
+        assert!(o.p50_ms < 60.0, "{o:?}");
+    }
+}
+
+/// Where the open-files limit holds the pool under what the rate needs at the
+/// server's floor (1,024 files: `json`'s 512), the window is the generator's,
+/// not a failure of the server's: 512 connections hold 10,240 req/s at the
+/// 50 ms the server answers in (the window, alone, fails: p99 152 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_the_files_hold_under_the_wait_is_the_generators_limit() {
+    let _serial = SERIAL.lock().await;
+    let (_, heavy) = the_upstream_light_then_at(12_000.0, Some(1_024)).await;
+    if let Some(o) = heavy {
+        let why = o.generator_limited.clone().unwrap_or_default();
+        assert!(why.contains("the generator's 512 connections"), "{o:?}");
+        let j = judge(&o, 12_000.0, 100.0, RateUnit::Requests);
+        assert_eq!(j.verdict, StepVerdict::GeneratorLimited, "{:?}", j.reasons);
+    }
+}
+
+/// Against bakeoff's upstream, which answers `/delay?ms=50` in 50 ms: a
+/// window at 200 req/s, as a search's light first one, then one at `rate`,
+/// on pools that fit `files` open files (the process's limit when none).
+async fn the_upstream_light_then_at(
+    rate: f64,
+    files: Option<u64>,
+) -> (Option<Observed>, Option<Observed>) {
     let (generator, _) = cpus();
     let cancel = CancellationToken::new();
     let upstream = Upstream::start(cancel.clone()).await.expect("upstream");
-    let driver = EngineDriver {
+    let mut driver = EngineDriver {
         requests: Some(vec![RequestSpec::get("/delay?ms=50")]),
         ..driver(generator)
     };
+    driver.files = files.or(driver.files);
     let base = upstream.base_url();
     let io = HttpWindows {
         driver: &driver,
@@ -586,15 +621,10 @@ async fn a_measured_wait_past_512_connections_holds_its_rate() {
         database: None,
     };
     let light = judged(&io, 200.0, generator, &cancel).await;
-    assert!(light.as_ref().is_none_or(|o| o.p50_ms >= 50.0), "{light:?}");
-    let rate = 12_000.0;
-    if let Some(o) = judged(&io, rate, generator, &cancel).await {
-        let j = judge(&o, rate, 100.0, RateUnit::Requests);
-        assert_eq!(j.verdict, StepVerdict::Pass, "{:?} {o:?}", j.reasons);
-        assert!(o.p50_ms < 60.0, "{o:?}");
-    }
+    let heavy = judged(&io, rate, generator, &cancel).await;
     cancel.cancel();
     upstream.shutdown().await;
+    (light, heavy)
 }
 
 /// A 2 s window at `rate` that the machine did not stall, of four; `None`
@@ -604,7 +634,7 @@ async fn judged(
     rate: f64,
     generator: Option<usize>,
     cancel: &CancellationToken,
-) -> Option<bakeoff::suite::search::Observed> {
+) -> Option<Observed> {
     let probe = Probe {
         rate,
         duration: Duration::from_secs(2),

@@ -289,6 +289,12 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
         );
     }
     environment.git_revision = git_revision();
+    // Raised at start (`cmd::execute`): what the generator's pools fit in.
+    let files = bakeoff_load::open_files_limit();
+    environment.runtimes.insert(
+        RuntimeKey::GeneratorConnections,
+        crate::suite::live::pool_rule(files),
+    );
     for info in &infos {
         if !info.runtime_version.is_empty() {
             environment
@@ -329,18 +335,15 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     if let Some(pg) = &postgres {
         launcher = launcher.with_postgres(pg.clone());
     }
+    let slo = Duration::from_secs_f64(plan.slo_p99_ms / 1000.0);
     let driver = EngineDriver {
         pin_cpu: layout.generator,
-        timeout: REQUEST_TIMEOUT,
-        slo: Duration::from_secs_f64(plan.slo_p99_ms / 1000.0),
         upstream: Some(upstream.counters()),
         database_down: postgres.clone().map(|pg| {
             Arc::new(move || down_reason(&pg)) as Arc<dyn Fn() -> Option<String> + Send + Sync>
         }),
         database_procs: postgres.as_ref().map(|pg| pg.server.processes()),
-        requests: None,
         custom,
-        sessions: Vec::new(),
         threads: crate::suite::live::GeneratorThreads::on(layout.generator_spare.clone()),
         watched_cpus: layout
             .contender
@@ -353,7 +356,8 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
             .iter()
             .map(|c| (c.name().to_string(), c.manifest.start.health_path.clone()))
             .collect(),
-        floors: Default::default(),
+        files,
+        ..EngineDriver::new(slo, REQUEST_TIMEOUT)
     };
     // A late delay counts toward the stall rule from the generator's own bar.
     upstream.set_late_after(driver.stalled_after());

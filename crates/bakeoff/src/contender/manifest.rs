@@ -440,9 +440,7 @@ impl Check<'_> {
         let health_path = self
             .text("start.health_path", raw.health_path, "/health")?
             .unwrap_or_else(|| "/health".into());
-        let path_ok =
-            health_path.starts_with('/') && health_path.bytes().all(|b| b.is_ascii_graphic());
-        if !path_ok {
+        if !is_url_path(&health_path) {
             return Err(self.err(
                 "start.health_path",
                 format!("`{health_path}` must be a URL path starting with '/' without spaces, e.g. \"/health\""),
@@ -596,6 +594,12 @@ fn escapes(path: &str) -> bool {
         || p.is_absolute()
         || p.components()
             .any(|c| matches!(c, std::path::Component::ParentDir))
+}
+
+/// A URL path a request line can carry as it is: starting with '/', no
+/// spaces or control characters (a health check's, or `load --prime`'s).
+pub(crate) fn is_url_path(path: &str) -> bool {
+    path.starts_with('/') && path.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// `[a-z0-9-]`, not starting with '-', at most 64 characters.

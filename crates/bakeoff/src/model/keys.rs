@@ -100,14 +100,18 @@ pub enum RuntimeKey {
     PostgresqlPool,
     /// The Python interpreters found on the machine (for `--python`).
     PythonInterpreters,
+    /// How many connections the generator's windows open (the rule, and the
+    /// open-files limit it fits in).
+    GeneratorConnections,
 }
 
 impl RuntimeKey {
     /// The entries that are not a language's runtime.
-    pub const OTHERS: [RuntimeKey; 3] = [
+    pub const OTHERS: [RuntimeKey; 4] = [
         RuntimeKey::Postgresql,
         RuntimeKey::PostgresqlPool,
         RuntimeKey::PythonInterpreters,
+        RuntimeKey::GeneratorConnections,
     ];
 
     /// The entry's name in the store, the JSON documents and the reports.
@@ -117,6 +121,7 @@ impl RuntimeKey {
             RuntimeKey::Postgresql => "postgresql",
             RuntimeKey::PostgresqlPool => "postgresql pool per process",
             RuntimeKey::PythonInterpreters => "python interpreters found",
+            RuntimeKey::GeneratorConnections => "generator connections",
         }
     }
 
@@ -152,6 +157,7 @@ open_schema!(
         RuntimeKey::Postgresql,
         RuntimeKey::PostgresqlPool,
         RuntimeKey::PythonInterpreters,
+        RuntimeKey::GeneratorConnections,
     ]
 );
 

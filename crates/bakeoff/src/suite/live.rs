@@ -27,7 +27,7 @@ use crate::model::{Percentiles, TimelinePoint};
 use crate::workload::upstream::UpstreamCounters;
 use crate::workload::Workload;
 
-pub use pool::LatencyFloors;
+pub use pool::{rule as pool_rule, LatencyFloors};
 pub use stall::GeneratorLoad;
 use stall::{generator_bound, generator_busy, generator_late};
 pub use upstream::{judge_upstream, upstream_check, BEYOND_LATE};
@@ -275,6 +275,10 @@ pub struct EngineDriver {
     /// The least latency each contender's workload has answered in, which
     /// sizes its connections for the workloads that wait ([`LatencyFloors`]).
     pub floors: LatencyFloors,
+    /// The open-files limit the pools fit in (see [`pool_rule`]): the
+    /// process's, read when the driver is made (after
+    /// [`load::raise_open_files_limit`]); none when unlimited.
+    pub files: Option<u64>,
 }
 
 /// The generator's extra threads: a window whose one engine thread was at its
@@ -348,6 +352,7 @@ impl EngineDriver {
             steal_limit: StealLimit::default(),
             prime_paths: BTreeMap::new(),
             floors: LatencyFloors::default(),
+            files: load::open_files_limit(),
         }
     }
 
@@ -413,12 +418,11 @@ impl EngineDriver {
             .collect()
     }
 
-    /// The connections a window at `rate` opens against `contender`
-    /// ([`pool::connections`]), for the least latency the contender has
-    /// answered `workload` in: a search's light first window reads it.
-    fn connections(&self, rate: f64, contender: &str, workload: &Workload) -> u32 {
-        let wait = self.floors.get(contender, workload.name());
-        pool::connections(rate, self.slo, wait, load::open_files_limit())
+    /// The connections a window at `rate` opens ([`pool::connections`]),
+    /// for the least latency its target has answered its workload in
+    /// (`wait`): a search's light first window reads it.
+    fn connections(&self, rate: f64, wait: Option<Duration>) -> u32 {
+        pool::connections(rate, self.slo, wait, self.files)
     }
 }
 
@@ -463,10 +467,13 @@ impl Driver for EngineDriver {
                     Vec::new(),
                 ),
             };
+            let workload = spec.workload.name();
+            let floor = self.floors.get(&spec.contender, workload);
+            let connections = self.connections(spec.rate, floor);
             let config = LoadConfig {
                 requests,
                 sessions,
-                connections: self.connections(spec.rate, &spec.contender, &spec.workload),
+                connections,
                 rate: Some(spec.rate),
                 schedule: Schedule::Uniform,
                 duration: Some(spec.duration),
@@ -518,9 +525,15 @@ impl Driver for EngineDriver {
             }
             result.generator_threads = threads;
             if result.requests > 0 {
-                let workload = spec.workload.name();
                 self.floors
                     .learn(&spec.contender, workload, result.service.p50);
+            }
+            if let Some(why) = pool::short(connections, spec.rate, floor) {
+                result.generator_valid = false;
+                result.generator_note = Some(match result.generator_note.take() {
+                    Some(other) => format!("{why}; {other}"),
+                    None => why,
+                });
             }
             // The run lasted its warm-up, its window, and the grace unless abandoned.
             let grace = if report.abandoned.is_some() {

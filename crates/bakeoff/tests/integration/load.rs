@@ -53,6 +53,47 @@ fn status_server(statuses: &'static [u16]) -> SocketAddr {
     addr
 }
 
+/// The request lines a [`paths_server`] read: (connection number, path), in
+/// the order they arrived.
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>>;
+
+/// A server like [`hello_server`] that records each request's connection
+/// and path.
+fn paths_server() -> (SocketAddr, Requests) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Requests::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for (n, sock) in listener.incoming().flatten().enumerate() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(sock.try_clone().unwrap());
+                let mut writer = sock;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    match reader.read_line(&mut line) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if line == "\r\n" => {
+                            let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                            if writer.write_all(answer.as_bytes()).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) if line.starts_with("GET ") => {
+                            let path = line.split(' ').nth(1).unwrap_or_default().to_string();
+                            log.lock().unwrap().push((n, path));
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
 fn assert_input_error(args: &[&str], needle: &str) {
     let out = bakeoff(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -433,4 +474,37 @@ fn find_capacity_refuses_what_the_search_sets_and_bad_bounds() {
     // The SLO and the time bound belong to the search.
     let out = bakeoff(&[url, "--max-time", "30s"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--prime PATH` serves every connection one GET PATH before the test's
+/// requests, as `run` primes a contender's; without it, none.
+#[test]
+fn prime_serves_each_connection_its_path_first() {
+    for prime in [true, false] {
+        let (addr, seen) = paths_server();
+        let url = format!("http://{addr}/hello");
+        let mut args = vec![url.as_str(), "-c", "4", "-n", "40", "--rate", "400"];
+        if prime {
+            args.extend(["--prime", "/health"]);
+        }
+        let out = bakeoff(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        let seen = seen.lock().unwrap().clone();
+        let health = seen.iter().filter(|(_, p)| p == "/health").count();
+        let hello = seen.iter().filter(|(_, p)| p == "/hello").count();
+        assert!(hello >= 40, "{args:?}: {seen:?}");
+        if !prime {
+            assert_eq!(health, 0, "{seen:?}");
+            continue;
+        }
+        assert_eq!(health, 4, "one per connection: {seen:?}");
+        let conns: std::collections::BTreeSet<usize> = seen.iter().map(|(c, _)| *c).collect();
+        for c in conns {
+            let first = seen.iter().find(|(n, _)| *n == c).unwrap();
+            assert_eq!(first.1, "/health", "connection {c} first: {seen:?}");
+        }
+    }
+    assert_input_error(&["http://127.0.0.1:9/", "--prime", "health"], "--prime");
+    assert_input_error(&["http://127.0.0.1:9/", "--prime", "/a b"], "--prime");
 }

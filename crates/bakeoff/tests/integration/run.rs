@@ -92,6 +92,9 @@ fn a_small_real_run_is_stored_and_read_back() {
     assert_eq!(run.status, bakeoff::model::RunStatus::Complete);
     assert_eq!(run.contenders.len(), 2);
     assert!(!run.environment.pinning.is_empty());
+    // The generator's pools and the open-files limit they fit in.
+    let pools = &run.environment.runtimes[&bakeoff::model::RuntimeKey::GeneratorConnections];
+    assert!(pools.contains("2 × rate × SLO"), "{pools}");
     // The machine's cores are the CPUs the run was given (this test's), read
     // before bakeoff pins itself to one of them.
     let given = bakeoff::measure::allowed_cpus().unwrap().len() as u32;

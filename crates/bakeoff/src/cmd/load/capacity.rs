@@ -24,6 +24,9 @@ use crate::Interrupted;
 /// The first rate tried: the search ramps ×4 from it.
 const START_RPS: f64 = 50.0;
 
+/// The target's name in the search's windows (a suite's contender name).
+const TARGET: &str = "load";
+
 pub(super) async fn execute(
     args: &LoadArgs,
     config: LoadConfig,
@@ -62,11 +65,17 @@ pub(super) async fn execute(
         // here: the machine's steal and the generator's own CPU are watched.
         steal_limit: crate::suite::plan::steal_limit(args.max_steal)
             .map_err(|e| input(e.to_string()))?,
+        // `--prime PATH`: in turn, as `run` primes a contender's; without
+        // it, together with the URL's own request.
+        prime_paths: match &config.prime {
+            bakeoff_load::Prime::InTurn(spec) => [(TARGET.to_string(), spec.path.clone())].into(),
+            _ => Default::default(),
+        },
         ..EngineDriver::new(slo, config.timeout)
     };
     let windows = HttpWindows {
         driver: &driver,
-        contender: "load",
+        contender: TARGET,
         base_url: &url,
         // The driver sends the requests given; a custom workload has no
         // built-in requests, database or upstream checks.

@@ -261,6 +261,17 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         Warmup::Fixed(parse_duration("--warmup", &args.warmup, true)?)
     };
     let timeout = parse_duration("--timeout", &args.timeout, false)?;
+    let prime = match args.prime.as_deref() {
+        None => bakeoff_load::Prime::Off,
+        Some(p) if crate::contender::manifest::is_url_path(p) => {
+            bakeoff_load::Prime::InTurn(RequestSpec::get(p.to_string()))
+        }
+        Some(p) => {
+            return Err(input(format!(
+                "--prime `{p}` must be a URL path starting with '/' without spaces: a cheap GET such as /health"
+            )))
+        }
+    };
     let method = args.method.trim().to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(input(format!(
@@ -327,7 +338,7 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         timeout,
         grace: None,
         preconnect: true,
-        prime: bakeoff_load::Prime::Off,
+        prime,
         abandon: None,
         pin_cpu: args.pin,
         allow_remote: args.allow_remote,

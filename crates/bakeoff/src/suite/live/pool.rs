@@ -41,11 +41,46 @@ pub(super) fn connections(
     let Some(wait) = wait else {
         return pool as u32;
     };
+    let held = (rate * wait.min(slo).as_secs_f64() * 2.0).ceil();
+    pool.max(held.min(wait_cap(files))) as u32
+}
+
+/// The most connections a workload that waits opens: [`MAX_WAIT_POOL`], or
+/// fewer where the open-files limit (`files`) leaves room for fewer.
+fn wait_cap(files: Option<u64>) -> f64 {
     let room = files.map_or(MAX_WAIT_POOL, |f| {
         (f.saturating_sub(FILES_KEPT) / FILES_PER_CONNECTION) as f64
     });
-    let held = (rate * wait.min(slo).as_secs_f64() * 2.0).ceil();
-    pool.max(held.min(room).min(MAX_WAIT_POOL)) as u32
+    room.min(MAX_WAIT_POOL)
+}
+
+/// The rule a window's connections follow under the open-files limit
+/// `files`, as a run's environment records it.
+pub fn rule(files: Option<u64>) -> String {
+    let limit = files.map_or("no open-files limit".into(), |f| format!("{f} open files"));
+    format!(
+        "2 × rate × SLO, 16 to {MAX_POOL}; a workload that waits, at least 2 × rate × its least median latency, up to {} ({limit})",
+        wait_cap(files).max(MAX_POOL)
+    )
+}
+
+/// Why a window's pool, not its server, limits its rate: at the least latency
+/// the target has answered in (`floor`), `connections` turn over
+/// `connections ÷ floor` times a second, and a `rate` of 95% of that or more
+/// queues its sends for a connection in the generator even were the server to
+/// answer each at its floor, a wait the corrected latency would count as the
+/// server's (Little's law: the rate times the latency is what is in flight).
+/// Only a pool its caps (the open-files limit, [`MAX_WAIT_POOL`]) hold under
+/// `rate × floor` gets here: [`connections`] gives twice that otherwise.
+pub(super) fn short(connections: u32, rate: f64, floor: Option<Duration>) -> Option<String> {
+    let floor = floor?.as_secs_f64();
+    let holds = f64::from(connections) / floor;
+    (rate >= 0.95 * holds).then(|| {
+        format!(
+            "the generator's {connections} connections (its cap) hold at most {holds:.0} req/s at the least median the server answered in ({:.1} ms): the pool, not the server, limits this rate",
+            floor * 1000.0
+        )
+    })
 }
 
 /// The least latency each target (a contender's workload, or a URL) has
@@ -108,6 +143,33 @@ mod tests {
         // A wait longer than the SLO needs no more than the SLO's pool.
         let long = Some(Duration::from_millis(400));
         assert_eq!(connections(10_000.0, SLO, long, None), 2_000);
+    }
+
+    /// A pool is blamed only for a rate it cannot hold at the server's
+    /// floor: whatever the server does at a rate it can hold is the server's.
+    #[test]
+    fn a_rate_the_pool_cannot_hold_at_the_floor_is_the_generators() {
+        let floor = Some(Duration::from_millis(50));
+        // 512 connections turn over 10,240 times a second at 50 ms.
+        let capped = short(512, 12_000.0, floor);
+        assert!(capped.is_some_and(|w| w.contains("512 connections") && w.contains("10240 req/s")));
+        assert!(short(512, 9_800.0, floor).is_some());
+        assert_eq!(short(512, 9_600.0, floor), None);
+        assert_eq!(short(512, 12_000.0, None), None);
+        // Never the pool the rule gives: twice what the rate needs at the floor.
+        let pool = connections(12_000.0, SLO, floor, Some(20_000));
+        assert_eq!(short(pool, 12_000.0, floor), None);
+        // `json` at its 0.3 ms floor: 512 hold 1.7 million req/s.
+        let json = Some(Duration::from_micros(300));
+        assert_eq!(short(512, 200_000.0, json), None);
+    }
+
+    #[test]
+    fn the_rule_names_the_caps_the_files_allow() {
+        assert!(rule(Some(20_000)).contains("up to 8192 (20000 open files)"));
+        assert!(rule(Some(2_256)).contains("up to 1000 (2256 open files)"));
+        assert!(rule(Some(1_024)).contains("up to 512 (1024 open files)"));
+        assert!(rule(None).contains("16 to 512") && rule(None).contains("up to 8192"));
     }
 
     #[test]
