@@ -575,6 +575,13 @@ async fn a_measured_wait_past_512_connections_holds_its_rate() {
     let (light, heavy) = the_upstream_light_then_at(12_000.0, None).await;
     assert!(light.as_ref().is_none_or(|o| o.p50_ms >= 50.0), "{light:?}");
     if let Some(o) = heavy {
+        if let Some(why) = &o.generator_limited {
+            // The pool's limit is what this test is for; a machine whose
+            // generator cannot send 12,000 req/s says nothing about it.
+            assert!(!why.contains("connections"), "the pool held it: {why}");
+            eprintln!("not judged, the generator's own limit: {why}");
+            return;
+        }
         let j = judge(&o, 12_000.0, 100.0, RateUnit::Requests);
         assert_eq!(j.verdict, StepVerdict::Pass, "{:?} {o:?}", j.reasons);
         assert!(o.p50_ms < 60.0, "{o:?}");

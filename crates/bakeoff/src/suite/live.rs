@@ -528,7 +528,7 @@ impl Driver for EngineDriver {
                 self.floors
                     .learn(&spec.contender, workload, result.service.p50);
             }
-            if let Some(why) = pool::short(connections, spec.rate, floor) {
+            if let Some(why) = pool::short(connections, spec.rate, floor, self.slo) {
                 result.generator_valid = false;
                 result.generator_note = Some(match result.generator_note.take() {
                     Some(other) => format!("{why}; {other}"),

@@ -71,9 +71,16 @@ pub fn rule(files: Option<u64>) -> String {
 /// answer each at its floor, a wait the corrected latency would count as the
 /// server's (Little's law: the rate times the latency is what is in flight).
 /// Only a pool its caps (the open-files limit, [`MAX_WAIT_POOL`]) hold under
-/// `rate × floor` gets here: [`connections`] gives twice that otherwise.
-pub(super) fn short(connections: u32, rate: f64, floor: Option<Duration>) -> Option<String> {
-    let floor = floor?.as_secs_f64();
+/// `rate × floor` gets here: [`connections`] gives twice that otherwise. A
+/// floor at or over the SLO is the server's to fail at any rate, whatever
+/// the pool.
+pub(super) fn short(
+    connections: u32,
+    rate: f64,
+    floor: Option<Duration>,
+    slo: Duration,
+) -> Option<String> {
+    let floor = floor.filter(|f| *f < slo)?.as_secs_f64();
     let holds = f64::from(connections) / floor;
     (rate >= 0.95 * holds).then(|| {
         format!(
@@ -151,17 +158,23 @@ mod tests {
     fn a_rate_the_pool_cannot_hold_at_the_floor_is_the_generators() {
         let floor = Some(Duration::from_millis(50));
         // 512 connections turn over 10,240 times a second at 50 ms.
-        let capped = short(512, 12_000.0, floor);
+        let capped = short(512, 12_000.0, floor, SLO);
         assert!(capped.is_some_and(|w| w.contains("512 connections") && w.contains("10240 req/s")));
-        assert!(short(512, 9_800.0, floor).is_some());
-        assert_eq!(short(512, 9_600.0, floor), None);
-        assert_eq!(short(512, 12_000.0, None), None);
+        assert!(short(512, 9_800.0, floor, SLO).is_some());
+        assert_eq!(short(512, 9_600.0, floor, SLO), None);
+        assert_eq!(short(512, 12_000.0, None, SLO), None);
         // Never the pool the rule gives: twice what the rate needs at the floor.
         let pool = connections(12_000.0, SLO, floor, Some(20_000));
-        assert_eq!(short(pool, 12_000.0, floor), None);
+        assert_eq!(short(pool, 12_000.0, floor, SLO), None);
         // `json` at its 0.3 ms floor: 512 hold 1.7 million req/s.
         let json = Some(Duration::from_micros(300));
-        assert_eq!(short(512, 200_000.0, json), None);
+        assert_eq!(short(512, 200_000.0, json, SLO), None);
+        // A server slower than the SLO fails it at any rate: its own failure,
+        // though its pool (2 × rate × SLO) holds less than rate × floor.
+        let slow = Some(Duration::from_millis(400));
+        let pool = connections(1_000.0, SLO, slow, Some(20_000));
+        assert_eq!(short(pool, 1_000.0, slow, SLO), None);
+        assert_eq!(short(512, 12_000.0, floor, Duration::from_millis(20)), None);
     }
 
     #[test]
