@@ -145,7 +145,8 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     ));
     // A machine that holds idle threads up voids windows as its own: say so
     // before minutes of machine-noisy cells do.
-    let late = crate::suite::live::stalled_after(Duration::from_secs_f64(plan.slo_p99_ms / 1000.0));
+    let slo = Duration::from_secs_f64(plan.slo_p99_ms / 1000.0);
+    let late = crate::suite::live::stalled_after(slo);
     for (site, cpu) in [
         (ProbeSite::GeneratorCore, layout.generator),
         (ProbeSite::ContenderCore, layout.contender.first().copied()),
@@ -335,7 +336,6 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     if let Some(pg) = &postgres {
         launcher = launcher.with_postgres(pg.clone());
     }
-    let slo = Duration::from_secs_f64(plan.slo_p99_ms / 1000.0);
     let driver = EngineDriver {
         pin_cpu: layout.generator,
         upstream: Some(upstream.counters()),

@@ -528,6 +528,8 @@ impl Driver for EngineDriver {
                 self.floors
                     .learn(&spec.contender, workload, result.service.p50);
             }
+            // This window's own answers may have lowered the floor.
+            let floor = self.floors.get(&spec.contender, workload);
             if let Some(why) = pool::short(connections, spec.rate, floor, self.slo) {
                 result.generator_valid = false;
                 result.generator_note = Some(match result.generator_note.take() {

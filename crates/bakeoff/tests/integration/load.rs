@@ -22,44 +22,16 @@ fn hello_server() -> SocketAddr {
 /// A server like [`hello_server`] whose answers on each connection take their
 /// status from `statuses`, in turn.
 fn status_server(statuses: &'static [u16]) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for sock in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(sock.try_clone().unwrap());
-                let mut writer = sock;
-                let mut line = String::new();
-                let mut next = statuses.iter().cycle();
-                loop {
-                    line.clear();
-                    match reader.read_line(&mut line) {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) if line == "\r\n" => {
-                            let code = next.next().copied().unwrap_or(200);
-                            let answer = format!(
-                                "HTTP/1.1 {code} X\r\nContent-Length: 13\r\n\r\nHello, World!"
-                            );
-                            if writer.write_all(answer.as_bytes()).is_err() {
-                                return;
-                            }
-                        }
-                        Ok(_) => {}
-                    }
-                }
-            });
-        }
-    });
-    addr
+    recording_server(statuses).0
 }
 
-/// The request lines a [`paths_server`] read: (connection number, path), in
+/// The requests a [`recording_server`] read: (connection number, path), in
 /// the order they arrived.
 type Requests = std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>>;
 
-/// A server like [`hello_server`] that records each request's connection
-/// and path.
-fn paths_server() -> (SocketAddr, Requests) {
+/// A server like [`status_server`] that also records each request's
+/// connection and path.
+fn recording_server(statuses: &'static [u16]) -> (SocketAddr, Requests) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Requests::default();
@@ -71,19 +43,26 @@ fn paths_server() -> (SocketAddr, Requests) {
                 let mut reader = BufReader::new(sock.try_clone().unwrap());
                 let mut writer = sock;
                 let mut line = String::new();
+                let mut next = statuses.iter().cycle();
+                let mut request_line = true;
                 loop {
                     line.clear();
                     match reader.read_line(&mut line) {
                         Ok(0) | Err(_) => return,
                         Ok(_) if line == "\r\n" => {
-                            let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                            request_line = true;
+                            let code = next.next().copied().unwrap_or(200);
+                            let answer = format!(
+                                "HTTP/1.1 {code} X\r\nContent-Length: 13\r\n\r\nHello, World!"
+                            );
                             if writer.write_all(answer.as_bytes()).is_err() {
                                 return;
                             }
                         }
-                        Ok(_) if line.starts_with("GET ") => {
-                            let path = line.split(' ').nth(1).unwrap_or_default().to_string();
-                            log.lock().unwrap().push((n, path));
+                        Ok(_) if request_line => {
+                            request_line = false;
+                            let path = line.split(' ').nth(1).unwrap_or_default();
+                            log.lock().unwrap().push((n, path.to_string()));
                         }
                         Ok(_) => {}
                     }
@@ -481,7 +460,7 @@ fn find_capacity_refuses_what_the_search_sets_and_bad_bounds() {
 #[test]
 fn prime_serves_each_connection_its_path_first() {
     for prime in [true, false] {
-        let (addr, seen) = paths_server();
+        let (addr, seen) = recording_server(&[200]);
         let url = format!("http://{addr}/hello");
         let mut args = vec![url.as_str(), "-c", "4", "-n", "40", "--rate", "400"];
         if prime {
