@@ -14,7 +14,9 @@
 //! - `target`: URL checks, loopback policy, the reachability probe;
 //! - `ticked`: open-loop sockets harvested once per 1 ms tick, with kernel arrival times;
 //! - `shard`: N engine threads for one run, and the exact merge of their reports;
-//! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`;
+//! - `sys`: the dedicated engine thread, CPU pinning and `getrusage`, and the
+//!   steal over a span from /proc/stat ([`StealMeter`]);
+//! - [`bursts`]: the steal within each half second of a span, on a thread of its own;
 //! - `files`: the open-files limit the connections count against;
 //! - `testkit` (feature `testkit`): servers of known ceiling for tests (HTTP, and a WebSocket room).
 //!
@@ -38,6 +40,7 @@ pub use sys::{StealMeter, StealShares};
 use tokio_util::sync::CancellationToken;
 pub use url::Url;
 
+pub mod bursts;
 mod engine;
 pub mod expect;
 mod files;
@@ -508,6 +511,9 @@ pub struct LoadReport {
     /// Each CPU's steal share over the same span as [`steal`](Self::steal),
     /// indexed by CPU number (empty where the kernel reports none).
     pub cpu_steal: Vec<f64>,
+    /// Each CPU's most stolen time within one [`bursts::SPAN`] over the same
+    /// span, indexed by CPU number (empty where none was read).
+    pub steal_bursts: Vec<Duration>,
     /// User + system CPU of the engine thread, warm-up included.
     pub generator_cpu_s: f64,
     /// Wall time of the engine thread, warm-up included.

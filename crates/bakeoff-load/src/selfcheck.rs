@@ -39,6 +39,7 @@ pub(crate) fn finish_report(raw: RawReport, usage: Usage) -> LoadReport {
     let stolen = raw.window_steal.as_ref().unwrap_or(&usage.stolen);
     r.steal = stolen.machine;
     r.cpu_steal = stolen.cpus.clone();
+    r.steal_bursts = stolen.bursts.clone();
     let cpu = usage.cpu_fraction();
     if let Some(why) = generator_saturated(cpu, r.achieved_rate, r.target_rate) {
         r.valid = false;
@@ -165,6 +166,7 @@ mod tests {
             wall: Duration::from_millis(wall_ms),
             machine: Some(machine),
             cpus: vec![machine * 2.0, 0.0],
+            bursts: Vec::new(),
         };
         let usage = Usage {
             cpu: Duration::from_millis(100),

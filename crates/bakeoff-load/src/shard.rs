@@ -332,12 +332,8 @@ pub fn merge_reports(reports: Vec<LoadReport>) -> Result<LoadReport, MergeError>
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        if m.cpu_steal.len() < r.cpu_steal.len() {
-            m.cpu_steal.resize(r.cpu_steal.len(), 0.0);
-        }
-        for (m, r) in m.cpu_steal.iter_mut().zip(&r.cpu_steal) {
-            *m = m.max(*r);
-        }
+        most_by_cpu(&mut m.cpu_steal, &r.cpu_steal);
+        most_by_cpu(&mut m.steal_bursts, &r.steal_bursts);
         m.generator_cpu_s += r.generator_cpu_s;
         m.generator_wall_s += r.generator_wall_s;
         core_busy.push(r.generator_core_busy);
@@ -394,6 +390,19 @@ impl Share {
     }
     fn mean(&self) -> Option<f64> {
         (self.n > 0).then(|| self.sum / f64::from(self.n))
+    }
+}
+
+/// Each CPU's larger reading of two engines' (the engines share the machine:
+/// the worst of what each saw).
+fn most_by_cpu<T: PartialOrd + Copy + Default>(into: &mut Vec<T>, from: &[T]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), T::default());
+    }
+    for (m, r) in into.iter_mut().zip(from) {
+        if *r > *m {
+            *m = *r;
+        }
     }
 }
 
@@ -628,6 +637,7 @@ pub(crate) mod tests {
             ok_all: n,
             steal: None,
             cpu_steal: vec![0.01 * n as f64, 0.0],
+            steal_bursts: vec![Duration::ZERO, Duration::from_millis(n / 10)],
             generator_cpu_s: 0.5,
             generator_wall_s: 1.0,
             generator_core_busy: Some(0.5),
@@ -684,6 +694,10 @@ pub(crate) mod tests {
         assert_eq!(merged.timeline[0].requests, n);
         // Each CPU's steal is the worst any thread saw (the largest part's).
         assert_eq!(merged.cpu_steal, vec![0.01 * (1000 + 700 * 4) as f64, 0.0]);
+        assert_eq!(
+            merged.steal_bursts,
+            vec![Duration::ZERO, Duration::from_millis((1000 + 700 * 4) / 10)]
+        );
         // The second's p99 and the thirds' p50 and p90 are exact, from the
         // parts' histograms added, not the largest of the parts' figures.
         assert_eq!(merged.timeline[0].p99_us, all.value_at_quantile(0.99));

@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use crate::bursts::BurstSampler;
 use crate::LoadError;
 
 /// CPU and wall time the engine thread used.
@@ -66,16 +67,21 @@ pub struct StealShares {
     /// Each CPU's steal share, indexed by CPU number (empty where the kernel
     /// reports none).
     pub cpus: Vec<f64>,
+    /// Each CPU's most stolen time within one [`crate::bursts::SPAN`] of the span,
+    /// indexed by CPU number (empty where none was read).
+    pub bursts: Vec<Duration>,
 }
 
 /// Reads /proc/stat at a span's start and end: the hypervisor's take
-/// meanwhile, and one CPU's busy share. The engine thread's, and any
-/// caller's that wants to know whether the machine was its own (a probe).
+/// meanwhile, and one CPU's busy share; and, on a thread of its own, each
+/// slice between ([`bursts`]). The engine thread's, and any caller's that
+/// wants to know whether the machine was its own (a probe).
 pub struct StealMeter {
     t0: Instant,
     stat: StatSnapshot,
     cpu_steal: Vec<u64>,
     pin: Option<usize>,
+    bursts: Option<BurstSampler>,
 }
 
 impl StealMeter {
@@ -87,10 +93,12 @@ impl StealMeter {
     /// Start a span now, also reading `pin`'s busy share.
     fn start_on(pin: Option<usize>) -> StealMeter {
         let text = read_stat();
+        let cpu_steal = cpu_steal_ticks(&text);
         StealMeter {
             t0: Instant::now(),
             stat: StatSnapshot::parse(&text, pin),
-            cpu_steal: cpu_steal_ticks(&text),
+            bursts: BurstSampler::start(cpu_steal.clone()),
+            cpu_steal,
             pin,
         }
     }
@@ -106,11 +114,13 @@ impl StealMeter {
         let text = read_stat();
         let (machine, core_busy) = self.stat.shares(StatSnapshot::parse(&text, self.pin), wall);
         let cpus = cpu_steal_shares(&self.cpu_steal, &cpu_steal_ticks(&text), wall);
+        let bursts = self.bursts.map(BurstSampler::finish).unwrap_or_default();
         (
             StealShares {
                 wall,
                 machine,
                 cpus,
+                bursts,
             },
             core_busy,
         )
@@ -118,7 +128,7 @@ impl StealMeter {
 }
 
 /// /proc/stat, or nothing where it cannot be read.
-fn read_stat() -> String {
+pub(crate) fn read_stat() -> String {
     std::fs::read_to_string("/proc/stat").unwrap_or_default()
 }
 
@@ -143,7 +153,7 @@ fn cpu_rows<const N: usize>(stat: &str) -> impl Iterator<Item = (Option<usize>, 
 
 /// Each CPU's steal ticks from /proc/stat, indexed by CPU number (a CPU
 /// missing from the file, offline, reads 0).
-fn cpu_steal_ticks(stat: &str) -> Vec<u64> {
+pub(crate) fn cpu_steal_ticks(stat: &str) -> Vec<u64> {
     let mut ticks = Vec::new();
     for (cpu, row) in cpu_rows::<8>(stat) {
         let Some(cpu) = cpu else { continue };

@@ -129,6 +129,9 @@ pub struct WsReport {
     pub steal: Option<f64>,
     /// Each CPU's steal share during the run, indexed by CPU number.
     pub cpu_steal: Vec<f64>,
+    /// Each CPU's most stolen time within one [`crate::bursts::SPAN`] during
+    /// the run, indexed by CPU number.
+    pub steal_bursts: Vec<Duration>,
     /// The measured window's length: the configured one, or less when abandoned.
     pub elapsed: Duration,
     /// Ended early with its delivery p99 decided over the abandon rule's latency.
@@ -217,6 +220,7 @@ pub async fn run(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, L
     report.generator_cpu_s = usage.cpu.as_secs_f64();
     report.steal = usage.stolen.machine;
     report.cpu_steal = usage.stolen.cpus.clone();
+    report.steal_bursts = usage.stolen.bursts.clone();
     if let Some(why) = crate::generator_saturated(usage.cpu_fraction(), 0.0, None) {
         report.valid = false;
         report.warnings.push(why);
@@ -485,6 +489,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         generator_cpu_s: 0.0,
         steal: None,
         cpu_steal: Vec::new(),
+        steal_bursts: Vec::new(),
         valid,
         warnings,
     })

@@ -87,6 +87,9 @@ async fn the_measured_window_begins_after_the_warmup() {
         r.elapsed
     );
     assert_eq!(r.elapsed, Duration::from_millis(500));
+    // The window's steal is read per CPU, its bursts too (bursts.rs).
+    assert!(!r.cpu_steal.is_empty(), "this kernel reports steal per CPU");
+    assert_eq!(r.steal_bursts.len(), r.cpu_steal.len());
 }
 
 /// Open-loop answers are collected on 1 ms ticks but timed by the kernel's
@@ -430,6 +433,8 @@ async fn websocket_fan_out_delivers_every_message_to_every_client() {
     assert_eq!(r.latency.len(), r.deliveries);
     assert!(r.latency.value_at_quantile(0.5) < 50_000);
     assert!(r.valid, "{:?}", r.warnings);
+    assert!(!r.cpu_steal.is_empty(), "this kernel reports steal per CPU");
+    assert_eq!(r.steal_bursts.len(), r.cpu_steal.len());
 }
 
 /// Deliveries are timed at the kernel's arrival, not at their read: the

@@ -80,6 +80,10 @@ pub struct LoadDoc {
     /// kernel does not report it.
     #[serde(default)]
     pub cpu_steal: Vec<f64>,
+    /// Each CPU's most stolen time within half a second of the run, in ms, by
+    /// CPU number: a burst its average hides; empty where none was read.
+    #[serde(default)]
+    pub steal_bursts_ms: Vec<f64>,
     pub reconnects: u64,
     /// User + system CPU of the load generator's threads, summed.
     pub generator_cpu_s: f64,
@@ -370,6 +374,11 @@ impl LoadDoc {
             ok_all: r.ok_all,
             steal: r.steal,
             cpu_steal: r.cpu_steal.clone(),
+            steal_bursts_ms: r
+                .steal_bursts
+                .iter()
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .collect(),
             reconnects: r.reconnects,
             generator_cpu_s: r.generator_cpu_s,
             generator_wall_s: r.generator_wall_s,

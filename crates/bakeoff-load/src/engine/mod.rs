@@ -572,6 +572,7 @@ pub(crate) async fn drive(
         ok_all: rec.ok_all,
         steal: None,
         cpu_steal: Vec::new(),
+        steal_bursts: Vec::new(),
         generator_cpu_s: 0.0,
         generator_wall_s: 0.0,
         generator_core_busy: None,

@@ -227,7 +227,7 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         mean_in_flight: doc.mean_in_flight,
         late_sends: doc.late_sends,
         late_stalled: doc.late_stalled,
-        max_send_lag: Duration::from_secs_f64(doc.max_send_lag_ms.max(0.0) / 1000.0),
+        max_send_lag: Duration::from_micros(us(doc.max_send_lag_ms)),
         unsent: doc.unsent,
         outstanding: doc.outstanding,
         unanswered: doc.unanswered,
@@ -244,6 +244,11 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         ok_all: doc.ok_all,
         steal: doc.steal,
         cpu_steal: doc.cpu_steal.clone(),
+        steal_bursts: doc
+            .steal_bursts_ms
+            .iter()
+            .map(|&ms| Duration::from_micros(us(ms)))
+            .collect(),
         generator_cpu_s: doc.generator_cpu_s,
         generator_wall_s: doc.generator_wall_s,
         generator_core_busy: doc.generator_core_busy,

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::measure::survey::{Cause, SiteSteadiness, Survey, SurveyConfig, Verdict};
 use crate::model::{Probe, ProbeSite, ProbeSummary};
-use crate::suite::live::{HELD_WAKEUPS_WARNED, STALLED_CPU_STEAL, STALLED_STEAL};
+use crate::suite::live::{HELD_WAKEUPS_WARNED, STALLED_BURST, STALLED_CPU_STEAL, STALLED_STEAL};
 
 /// The survey as text: a line per probe site, one for the cores' idle
 /// sleeps, the steal, then the verdict.
@@ -97,9 +97,11 @@ fn wakeups_line(s: &Survey, late: Duration) -> Option<String> {
 
 fn steal_line(s: &Survey) -> String {
     let limits = format!(
-        "a run retries a window from {:.0}% of the machine, {:.0}% of one CPU",
+        "a run retries a window from {:.0}% of the machine, {:.0}% of one CPU, or {} ms of one within {} s",
         STALLED_STEAL * 100.0,
-        STALLED_CPU_STEAL * 100.0
+        STALLED_CPU_STEAL * 100.0,
+        STALLED_BURST.as_millis(),
+        bakeoff_load::bursts::SPAN.as_secs_f64()
     );
     let machine = s.machine_steal.map_or_else(
         || "steal: not reported by this kernel".to_string(),
@@ -107,9 +109,8 @@ fn steal_line(s: &Survey) -> String {
     );
     match &s.steal {
         Some(st) => format!(
-            "{machine}; {:.1}% of {}, enough to void a window ({limits})",
-            st.share * 100.0,
-            st.of()
+            "{machine}; {}, enough to void a window ({limits})",
+            st.amount()
         ),
         None => format!("{machine} ({limits})"),
     }
@@ -228,6 +229,9 @@ pub struct StealDocument {
     pub cpu: Option<usize>,
     /// The share from which it voids a window.
     pub limit: f64,
+    /// Null: the share of the whole probe; else the span, in ms, of the burst
+    /// whose share it is (the most the CPU lost within that span).
+    pub within_ms: Option<f64>,
 }
 
 /// The survey as its JSON document.
@@ -271,6 +275,7 @@ pub fn survey_document(s: &Survey, cfg: &SurveyConfig, pinning: &str) -> SurveyD
             share: st.share,
             cpu: st.cpu,
             limit: st.limit,
+            within_ms: st.within.map(|d| d.as_secs_f64() * 1000.0),
         }),
     }
 }
@@ -322,6 +327,7 @@ mod tests {
                 share: 0.071,
                 cpu: Some(1),
                 limit: 0.05,
+                within: None,
             }),
         )
     }

@@ -33,8 +33,9 @@ use stall::{generator_bound, generator_busy, generator_late};
 pub use upstream::{judge_upstream, upstream_check, BEYOND_LATE};
 
 pub use stall::{
-    stall, stalled_after, stalls_warning, tolerated_steal, voiding_steal, worst_steal, StealLimit,
-    Stolen, HELD_WAKEUPS_WARNED, MIN_STOLEN, STALLED_CPU_STEAL, STALLED_STEAL,
+    burst_steal, stall, stalled_after, stalls_warning, tolerated_steal, voiding_steal, worse,
+    worst_steal, StealLimit, Stolen, HELD_WAKEUPS_WARNED, MIN_STOLEN, STALLED_BURST,
+    STALLED_CPU_STEAL, STALLED_STEAL,
 };
 
 /// Quantiles drawn in the percentile spectrum.
@@ -600,12 +601,15 @@ impl Driver for EngineDriver {
                 )));
             }
             let watched = self.watched();
-            let steal = worst_steal(
-                r.steal,
-                &r.cpu_steal,
-                &watched,
-                spec.duration,
-                self.steal_limit,
+            let steal = worse(
+                worst_steal(
+                    r.steal,
+                    &r.cpu_steal,
+                    &watched,
+                    spec.duration,
+                    self.steal_limit,
+                ),
+                burst_steal(&r.steal_bursts, &watched, self.steal_limit),
             );
             // A late ws send may be the server's backpressure: only steal
             // marks the window as the machine's.
@@ -685,7 +689,8 @@ fn v2(h: &Histogram<u64>) -> Option<Vec<u8>> {
 }
 
 /// Translate an engine report into the suite's window result; steal on a
-/// `watched` CPU (or the machine's) voids it as the machine's.
+/// `watched` CPU (or the machine's), over the window or in a burst, voids it
+/// as the machine's.
 pub fn window_result(
     r: &load::LoadReport,
     watched: &[usize],
@@ -711,7 +716,10 @@ pub fn window_result(
     } else {
         Duration::from_secs_f64(r.generator_wall_s)
     };
-    let steal = worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit);
+    let steal = worse(
+        worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit),
+        burst_steal(&r.steal_bursts, watched, steal_limit),
+    );
     let steal_tolerated = tolerated_steal(steal.as_ref());
     let stalled = busy_late
         .is_none()

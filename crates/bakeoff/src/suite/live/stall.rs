@@ -24,6 +24,12 @@ pub const STALLED_CPU_STEAL: f64 = 0.05;
 /// The least stolen time one CPU's reading is taken for: three clock ticks
 /// at the usual 100 Hz.
 pub const MIN_STOLEN: Duration = Duration::from_millis(30);
+/// A pause of one watched CPU voids a window from this much stolen time
+/// within one [`load::bursts::SPAN`], whatever the window's average: it
+/// holds every request it meets by up to that, half the default SLO, and a
+/// server near its capacity takes longer still to catch up. A quiet VM's
+/// scattered steal (10 ms ticks, 1–2% of a CPU) sums to a tick or two there.
+pub const STALLED_BURST: Duration = Duration::from_millis(50);
 
 /// From this share of an idle thread's 1 ms sleeps waking later than
 /// [`stalled_after`], a machine is said to hold threads up: `bakeoff run`
@@ -42,9 +48,10 @@ pub fn stalled_after(slo: Duration) -> Duration {
     (slo / 20).max(load::LATE_SEND)
 }
 
-/// How much steal voids a window: [`STALLED_STEAL`] of the machine, and
+/// How much steal voids a window: [`STALLED_STEAL`] of the machine,
 /// [`STALLED_CPU_STEAL`] of one watched CPU (one CPU's reading moves in whole
-/// ticks, and a quiet VM here shows 1–2% on each, so it needs more). A host
+/// ticks, and a quiet VM here shows 1–2% on each, so it needs more), and
+/// [`STALLED_BURST`] of one watched CPU within half a second. A host
 /// whose steal never falls under that voids every window of every cell; a
 /// user there may raise the machine's share (`bakeoff run --max-steal`), the
 /// one CPU's moving with it. Steal only slows what is measured, so windows
@@ -99,6 +106,12 @@ impl StealLimit {
         self.machine() * STALLED_CPU_STEAL / STALLED_STEAL
     }
 
+    /// The stolen time within one [`load::bursts::SPAN`] of one watched CPU
+    /// from which a window is voided ([`STALLED_BURST`], raised with the rest).
+    pub fn burst(&self) -> Duration {
+        STALLED_BURST.mul_f64(self.machine() / STALLED_STEAL)
+    }
+
     /// Whether this is the default limit rather than one a user raised.
     pub fn is_default(&self) -> bool {
         !Self::is_raised(self.percent)
@@ -113,6 +126,9 @@ pub struct Stolen {
     pub cpu: Option<usize>,
     /// The share from which it voids a window (see [`StealLimit`]).
     pub limit: f64,
+    /// `None`: the share of the whole window; `Some(span)`: of the one span
+    /// of it where the CPU lost the most (a burst, [`burst_steal`]).
+    pub within: Option<Duration>,
 }
 
 impl Stolen {
@@ -121,11 +137,40 @@ impl Stolen {
         self.share >= self.limit
     }
 
-    /// What its limit would be by default: 2% of the machine, 5% of one CPU.
+    /// Orders readings by how far toward their own limits they are.
+    fn against_limit(a: &Stolen, b: &Stolen) -> std::cmp::Ordering {
+        (a.share / a.limit).total_cmp(&(b.share / b.limit))
+    }
+
+    /// What its limit would be by default: 2% of the machine, 5% of one CPU,
+    /// [`STALLED_BURST`] within a span.
     fn default_limit(&self) -> f64 {
-        match self.cpu {
-            None => StealLimit::default().machine(),
-            Some(_) => StealLimit::default().one_cpu(),
+        match (self.cpu, self.within) {
+            (_, Some(span)) => StealLimit::default().burst().as_secs_f64() / span.as_secs_f64(),
+            (None, None) => StealLimit::default().machine(),
+            (Some(_), None) => StealLimit::default().one_cpu(),
+        }
+    }
+
+    /// How much of whose time, for messages: "6.0% of cpu 1's time", or
+    /// "80 ms of cpu 1's time within 0.5 s".
+    pub fn amount(&self) -> String {
+        match self.within {
+            None => format!("{:.1}% of {}", self.share * 100.0, self.of()),
+            Some(span) => format!(
+                "{:.0} ms of {} within {} s",
+                self.share * span.as_secs_f64() * 1000.0,
+                self.of(),
+                span.as_secs_f64()
+            ),
+        }
+    }
+
+    /// A limit of this reading's, for messages: "5.0%", or "50 ms".
+    fn bar(&self, limit: f64) -> String {
+        match self.within {
+            None => format!("{:.1}%", limit * 100.0),
+            Some(span) => format!("{:.0} ms", limit * span.as_secs_f64() * 1000.0),
         }
     }
 
@@ -150,11 +195,10 @@ pub fn tolerated_steal(steal: Option<&Stolen>) -> Option<String> {
         .filter(|s| !s.voids() && s.share >= s.default_limit())
         .map(|s| {
             format!(
-                "the hypervisor took {:.1}% of {} (steal), over its default limit of {:.1}% and under the run's raised {:.1}%: judged as the server's",
-                s.share * 100.0,
-                s.of(),
-                s.default_limit() * 100.0,
-                s.limit * 100.0
+                "the hypervisor took {} (steal), over its default limit of {} and under the run's raised {}: judged as the server's",
+                s.amount(),
+                s.bar(s.default_limit()),
+                s.bar(s.limit)
             )
         })
 }
@@ -180,6 +224,7 @@ pub fn worst_steal(
                 share,
                 cpu: Some(c),
                 limit: limit.one_cpu(),
+                within: None,
             })
         })
         .filter(|s| s.share * wall.as_secs_f64() >= MIN_STOLEN.as_secs_f64());
@@ -190,10 +235,34 @@ pub fn worst_steal(
             share,
             cpu: None,
             limit: limit.machine(),
+            within: None,
         })
         .into_iter()
         .chain(one)
-        .max_by(|a, b| (a.share / a.limit).total_cmp(&(b.share / b.limit)))
+        .max_by(Stolen::against_limit)
+}
+
+/// The worst burst on a `watched` CPU: its most stolen time within one
+/// [`load::bursts::SPAN`] (`bursts`, by CPU number), against [`StealLimit::burst`].
+pub fn burst_steal(bursts: &[Duration], watched: &[usize], limit: StealLimit) -> Option<Stolen> {
+    let span = load::bursts::SPAN.as_secs_f64();
+    watched
+        .iter()
+        .filter_map(|&c| {
+            bursts.get(c).map(|stolen| Stolen {
+                share: stolen.as_secs_f64() / span,
+                cpu: Some(c),
+                limit: limit.burst().as_secs_f64() / span,
+                within: Some(load::bursts::SPAN),
+            })
+        })
+        .filter(|s| s.share > 0.0)
+        .max_by(Stolen::against_limit)
+}
+
+/// The worse of a window's average steal and its worst burst.
+pub fn worse(a: Option<Stolen>, b: Option<Stolen>) -> Option<Stolen> {
+    a.into_iter().chain(b).max_by(Stolen::against_limit)
 }
 
 /// The steal over a probe's span (`bakeoff_load::StealMeter`) that would void
@@ -203,7 +272,11 @@ pub fn voiding_steal(
     watched: &[usize],
     limit: StealLimit,
 ) -> Option<Stolen> {
-    worst_steal(s.machine, &s.cpus, watched, s.wall, limit).filter(Stolen::voids)
+    worse(
+        worst_steal(s.machine, &s.cpus, watched, s.wall, limit),
+        burst_steal(&s.bursts, watched, limit),
+    )
+    .filter(Stolen::voids)
 }
 
 /// Why a window is the machine's rather than the server's, if it is: the
@@ -224,15 +297,14 @@ pub fn stall(late_stalled: u64, sends: u64, steal: Option<Stolen>, busy: bool) -
         ));
     }
     steal.filter(Stolen::voids).map(|s| {
-        let of = s.of();
         let raised = if s.limit > s.default_limit() {
-            format!(", over the run's raised limit of {:.1}%", s.limit * 100.0)
+            format!(", over the run's raised limit of {}", s.bar(s.limit))
         } else {
             String::new()
         };
         format!(
-            "the hypervisor took {:.1}% of {of} (steal) during the window{raised}",
-            s.share * 100.0
+            "the hypervisor took {} (steal) during the window{raised}",
+            s.amount()
         )
     })
 }
@@ -366,10 +438,8 @@ fn stalls_message(
         ),
         Some(s) => (
             format!(
-                "this machine's hypervisor took {:.1}% of {} (steal) while an idle thread on {on} (the {}) was timed",
-                s.share * 100.0,
-                s.cpu
-                    .map_or("the machine's CPU time".to_string(), |c| format!("cpu {c}'s time")),
+                "this machine's hypervisor took {} (steal) while an idle thread on {on} (the {}) was timed",
+                s.amount(),
                 site.what()
             ),
             "windows with that much steal",
@@ -407,6 +477,7 @@ mod tests {
             share: 0.06,
             cpu: Some(1),
             limit: 0.05,
+            within: None,
         };
         let w = stalls_message(ProbeSite::ContenderCore, Some(1), 0.0, Some(stolen), late).unwrap();
         assert!(

@@ -30,6 +30,7 @@ fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
             share,
             cpu: None,
             limit: STALLED_STEAL,
+            within: None,
         })
     };
     assert_eq!(stall(0, 1000, machine(0.019), false), None);
@@ -122,6 +123,76 @@ fn a_raised_steal_limit_judges_more_windows_as_the_servers() {
     assert_eq!(tolerated_steal(w.as_ref()), None);
 }
 
+/// A pause of the contender's vCPU that its window's average hides (80 ms
+/// within half a second, 1.6% of its 5 s) voids the window; a quiet VM's
+/// scattered ticks do not, nor a pause of a CPU the measurement is not on.
+/// A raised `--max-steal` raises the burst's bar with the rest.
+#[test]
+fn a_burst_of_steal_voids_the_window_its_average_hides() {
+    let window = Duration::from_secs(5);
+    let ms = Duration::from_millis;
+    let paused = [ms(0), ms(80)];
+    let limit = StealLimit::default();
+    assert_eq!(limit.burst(), STALLED_BURST);
+    let average = worst_steal(Some(0.008), &[0.0, 0.016], &[0, 1], window, limit);
+    assert!(!average.unwrap().voids());
+    let w = burst_steal(&paused, &[0, 1], limit).unwrap();
+    assert_eq!((w.cpu, w.within), (Some(1), Some(load::bursts::SPAN)));
+    assert_eq!(
+        stall(0, 1000, Some(w), false).as_deref(),
+        Some("the hypervisor took 80 ms of cpu 1's time within 0.5 s (steal) during the window")
+    );
+    assert_eq!(
+        burst_steal(&[ms(20), ms(40)], &[0, 1], limit).filter(Stolen::voids),
+        None
+    );
+    assert_eq!(burst_steal(&paused, &[0], limit), None);
+    assert_eq!(burst_steal(&paused, &[7], limit), None);
+    // The worse of the two readings is the one judged.
+    let average = worst_steal(Some(0.03), &[0.0, 0.06], &[0, 1], window, limit);
+    assert_eq!(worse(average.clone(), None), average);
+    let quiet = burst_steal(&[ms(0), ms(10)], &[0, 1], limit);
+    assert_eq!(worse(average.clone(), quiet).unwrap().within, None);
+    assert_eq!(
+        worse(average, burst_steal(&[ms(0), ms(200)], &[0, 1], limit))
+            .unwrap()
+            .within,
+        Some(load::bursts::SPAN)
+    );
+    // Raised to 8%: the bar is 200 ms; 80 ms is judged as the server's, and said.
+    let raised = StealLimit::from_percent(8.0).unwrap();
+    assert_eq!(raised.burst(), ms(200));
+    let w = burst_steal(&paused, &[0, 1], raised);
+    assert_eq!(
+        tolerated_steal(w.as_ref()).as_deref(),
+        Some("the hypervisor took 80 ms of cpu 1's time within 0.5 s (steal), over its default limit of 50 ms and under the run's raised 200 ms: judged as the server's")
+    );
+    // Through a window, and through a probe's span.
+    let r = load::LoadReport {
+        steal: Some(0.008),
+        cpu_steal: vec![0.0, 0.016],
+        steal_bursts: paused.to_vec(),
+        successes: 1_000,
+        elapsed: window,
+        window_generator_cpu: Some(0.1),
+        ..empty_report()
+    };
+    assert!(window_result(&r, &[0, 1], limit)
+        .stalled
+        .unwrap()
+        .contains("80 ms of cpu 1's time"));
+    assert_eq!(window_result(&r, &[0], limit).stalled, None);
+    assert!(window_result(&r, &[0, 1], raised).steal_tolerated.is_some());
+    let probe = load::StealShares {
+        wall: window,
+        machine: Some(0.008),
+        cpus: vec![0.0, 0.016],
+        bursts: paused.to_vec(),
+    };
+    assert_eq!(voiding_steal(&probe, &[1], limit).unwrap().cpu, Some(1));
+    assert_eq!(voiding_steal(&probe, &[0], limit), None);
+}
+
 /// A send held up counts against the window from a twentieth of the SLO,
 /// never under the engine's 2 ms bar for a late send.
 #[test]
@@ -147,6 +218,7 @@ fn steal_on_one_watched_cpu_voids_the_window() {
             share: 0.06,
             cpu: Some(1),
             limit: STALLED_CPU_STEAL,
+            within: None,
         }
     );
     let why = stall(0, 1000, Some(w), false).unwrap();
@@ -425,6 +497,7 @@ fn empty_report() -> load::LoadReport {
         ok_all: 0,
         steal: None,
         cpu_steal: Vec::new(),
+        steal_bursts: Vec::new(),
         generator_cpu_s: 0.0,
         generator_wall_s: 0.0,
         generator_core_busy: None,
