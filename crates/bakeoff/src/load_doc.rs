@@ -115,6 +115,11 @@ pub struct LoadDoc {
     /// Every thread's and segment's run was valid.
     pub valid: bool,
     pub warnings: Vec<String>,
+    /// The request each connection carried, one connection at a time, before
+    /// the clock (`--prime`), as `GET /health`; absent when they were only
+    /// opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primed_with: Option<String>,
     /// Generator threads (shards) of this run (`--threads`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
@@ -329,7 +334,7 @@ fn ms(us: u64) -> f64 {
 }
 
 impl LoadDoc {
-    /// A run's document; the optional parts (threads, segment, merge) are
+    /// A run's document; the optional parts (priming, threads, segment, merge) are
     /// filled in by the command that has them.
     pub fn of(url: &str, connections: u32, r: &LoadReport) -> LoadDoc {
         LoadDoc {
@@ -402,6 +407,7 @@ impl LoadDoc {
             expectation_examples: r.expectation_examples.clone(),
             valid: r.valid,
             warnings: r.warnings.clone(),
+            primed_with: None,
             threads: None,
             shards: None,
             test: None,

@@ -2,7 +2,7 @@
 //! segments): the mode, the rates, each class's latencies and errors, and what
 //! held the generator up. Its JSON twin is [`crate::load_doc`].
 
-use bakeoff_load::{Histogram, LoadConfig, LoadReport, Schedule};
+use bakeoff_load::{Histogram, LoadConfig, LoadReport, Prime, Schedule};
 
 use crate::distributed::merge::Merged;
 use crate::suite::live;
@@ -11,6 +11,9 @@ use crate::suite::live;
 pub struct Shape {
     pub connections: u32,
     pub schedule: Schedule,
+    /// The request each connection carried, one at a time, before the clock
+    /// (`--prime`), as `GET /health`.
+    pub primed_with: Option<String>,
 }
 
 impl Shape {
@@ -19,6 +22,10 @@ impl Shape {
         Shape {
             connections: cfg.connections,
             schedule: cfg.schedule,
+            primed_with: match &cfg.prime {
+                Prime::InTurn(r) => Some(format!("{} {}", r.method, r.path)),
+                Prime::Off | Prime::Together => None,
+            },
         }
     }
 }
@@ -55,6 +62,7 @@ pub fn merged_summary(m: &Merged) -> String {
     let shape = Shape {
         connections: m.test.connections,
         schedule: Schedule::Uniform,
+        primed_with: None,
     };
     let mut text = summary(&m.test.url, &shape, &m.report);
     text += &format!(
@@ -107,8 +115,11 @@ pub fn summary(url: &str, cfg: &Shape, r: &LoadReport) -> String {
         (Some(rate), Schedule::Uniform) => format!("open loop at {rate} req/s"),
         (None, _) => "closed loop".to_string(),
     };
+    let primed = cfg.primed_with.as_ref().map_or(String::new(), |r| {
+        format!(" (each primed in turn with {r})")
+    });
     let mut s = format!(
-        "bakeoff load {url}: {mode}, {} connections, {:.2}s measured after {:.1}s warm-up\n",
+        "bakeoff load {url}: {mode}, {} connections{primed}, {:.2}s measured after {:.1}s warm-up\n",
         cfg.connections,
         r.elapsed.as_secs_f64(),
         r.warmup.as_secs_f64()

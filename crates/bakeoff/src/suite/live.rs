@@ -783,7 +783,7 @@ pub fn window_result(
     }
 }
 
-mod pool;
+pub(super) mod pool;
 mod stall;
 #[cfg(test)]
 mod tests;

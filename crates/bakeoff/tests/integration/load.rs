@@ -469,6 +469,10 @@ fn prime_serves_each_connection_its_path_first() {
         let out = bakeoff(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        // The output says how its connections were primed.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let said = stdout.contains("4 connections (each primed in turn with GET /health)");
+        assert_eq!(said, prime, "{stdout}");
         let seen = seen.lock().unwrap().clone();
         let health = seen.iter().filter(|(_, p)| p == "/health").count();
         let hello = seen.iter().filter(|(_, p)| p == "/hello").count();
@@ -484,6 +488,11 @@ fn prime_serves_each_connection_its_path_first() {
             assert_eq!(first.1, "/health", "connection {c} first: {seen:?}");
         }
     }
+    let (addr, _) = recording_server(&[200]);
+    let url = format!("http://{addr}/hello");
+    let out = bakeoff(&[&url, "-c", "2", "-n", "10", "--prime", "/health", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["primed_with"], "GET /health");
     assert_input_error(&["http://127.0.0.1:9/", "--prime", "health"], "--prime");
     assert_input_error(&["http://127.0.0.1:9/", "--prime", "/a b"], "--prime");
 }

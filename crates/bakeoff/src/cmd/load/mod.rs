@@ -55,6 +55,7 @@ pub(super) async fn execute(args: LoadArgs, cancel: CancellationToken) -> Result
     if json_out {
         let mut doc = LoadDoc::of(&shown_url, shape.connections, &out.report);
         doc.threads = Some(out.shards.len());
+        doc.primed_with = shape.primed_with.clone();
         doc.shards = Some(out.shards.iter().map(ShardDoc::of).collect());
         if let Some(seg) = &plan.segment {
             add_segment(

@@ -403,7 +403,8 @@ impl ServerModel {
         let overload = sent * censored as f64 / kept as f64;
         // Only the requests on the generator's connections reached the server;
         // the rest were never sent and leave nothing behind.
-        let pool = (rate * 0.2).clamp(16.0, 512.0);
+        let slo = Duration::from_secs_f64(FAKE_SLO_MS / 1000.0);
+        let pool = f64::from(live::pool::connections(rate, slo, None, None));
         let drained = if stop.is_some() { 0.0 } else { grace };
         self.backlog = (backlog - ceiling_at(secs) * drained).clamp(0.0, pool);
         self.last_cutoff = Some(start + Duration::from_secs_f64(settle + secs));

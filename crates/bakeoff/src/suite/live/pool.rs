@@ -29,7 +29,7 @@ const FILES_KEPT: u64 = 256;
 /// 10,240 req/s at a 50 ms wait, and a Node.js server held 8,667 on two
 /// cores): up to [`MAX_WAIT_POOL`] and what the open-files limit (`files`)
 /// leaves room for.
-pub(super) fn connections(
+pub(in crate::suite) fn connections(
     rate: f64,
     slo: Duration,
     wait: Option<Duration>,
