@@ -205,9 +205,11 @@ fn failing_servers_are_named_in_the_summary_and_the_exit_status() {
 
 /// `--find-capacity` against a server that answers every request with 500 is
 /// a failing server, not a capacity of 0: the reason, the fix, and exit 1.
+/// With `--prime`, the search's windows prime their connections with it.
 #[test]
 fn find_capacity_names_a_failing_server_and_exits_1() {
-    let url = format!("http://{}/", status_server(&[500]));
+    let (addr, seen) = recording_server(&[500]);
+    let url = format!("http://{addr}/");
     // Its low-rate windows last 5 s: the shared host's steal would void them
     // (machine-noisy), which is not what this test is about.
     let out = bakeoff(&[
@@ -217,7 +219,15 @@ fn find_capacity_names_a_failing_server_and_exits_1() {
         "60s",
         "--max-steal",
         "33",
+        "--prime",
+        "/health",
     ]);
+    // The first request is a priming one (a failed one ends the priming:
+    // the rest connect lazily), and so is each window's.
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.first().map(|(_, p)| p.as_str()), Some("/health"));
+    let windows = seen.iter().filter(|(_, p)| p == "/health").count();
+    assert!(windows >= 2, "{seen:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
