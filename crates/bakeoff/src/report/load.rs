@@ -176,6 +176,28 @@ pub fn summary(url: &str, cfg: &Shape, r: &LoadReport) -> String {
         "  {:<20} {:.2} CPU-s ({share:.0}% of a core{core})\n",
         "generator", r.generator_cpu_s
     );
+    if let Some(machine) = r.steal {
+        // The worst half second beside the average, which hides a burst.
+        let burst = r
+            .steal_bursts
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, d)| **d)
+            .filter(|(_, d)| !d.is_zero())
+            .map(|(cpu, d)| {
+                format!(
+                    "; at most {} ms of cpu {cpu}'s time within {} s",
+                    d.as_millis(),
+                    bakeoff_load::bursts::SPAN.as_secs_f64()
+                )
+            })
+            .unwrap_or_default();
+        s += &format!(
+            "  {:<20} {:.1}% of the machine's CPU time taken by the hypervisor{burst}\n",
+            "steal",
+            machine * 100.0
+        );
+    }
     if r.classes.len() > 1 {
         s += "  per class:\n";
         for (name, c) in &r.classes {
@@ -206,4 +228,42 @@ pub fn summary(url: &str, cfg: &Shape, r: &LoadReport) -> String {
         s += &format!("  warning: {w}\n");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::suite::live::tests::empty_report;
+
+    /// The steal line: the machine's average, and the worst half second of
+    /// any CPU beside it (the burst the average hides); none where the kernel
+    /// reports no steal.
+    #[test]
+    fn the_summary_gives_the_steal_and_its_worst_half_second() {
+        let shape = Shape {
+            connections: 4,
+            schedule: Schedule::Uniform,
+            primed_with: None,
+        };
+        let r = LoadReport {
+            steal: Some(0.004),
+            steal_bursts: vec![Duration::from_millis(10), Duration::from_millis(60)],
+            ..empty_report()
+        };
+        let text = summary("http://x/", &shape, &r);
+        assert!(
+            text.contains("steal                0.4% of the machine's CPU time taken by the hypervisor; at most 60 ms of cpu 1's time within 0.5 s\n"),
+            "{text}"
+        );
+        let quiet = LoadReport {
+            steal_bursts: vec![Duration::ZERO; 2],
+            ..r.clone()
+        };
+        let text = summary("http://x/", &shape, &quiet);
+        assert!(text.contains("taken by the hypervisor\n"), "{text}");
+        let text = summary("http://x/", &shape, &empty_report());
+        assert!(!text.contains("steal"), "{text}");
+    }
 }

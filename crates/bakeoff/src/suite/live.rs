@@ -786,5 +786,5 @@ pub fn window_result(
 pub(super) mod pool;
 mod stall;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod upstream;

@@ -467,7 +467,8 @@ fn more_generator_threads_from_the_rate_one_could_not_drive() {
     assert_eq!(two.for_rate(45_000.0), 3);
 }
 
-fn empty_report() -> load::LoadReport {
+/// A report of nothing, for tests to fill in the fields they read.
+pub(crate) fn empty_report() -> load::LoadReport {
     let h = || Histogram::<u64>::new(3).unwrap();
     load::LoadReport {
         target_rate: None,
