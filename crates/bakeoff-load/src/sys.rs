@@ -74,7 +74,7 @@ pub struct StealShares {
 
 /// Reads /proc/stat at a span's start and end: the hypervisor's take
 /// meanwhile, and one CPU's busy share; and, on a thread of its own, each
-/// slice between ([`bursts`]). The engine thread's, and any caller's that
+/// slice between ([`crate::bursts`]). The engine thread's, and any caller's that
 /// wants to know whether the machine was its own (a probe).
 pub struct StealMeter {
     t0: Instant,
