@@ -12,9 +12,7 @@
 use std::time::Duration;
 
 use bakeoff::model::StepVerdict;
-use bakeoff::suite::live::{
-    burst_steal, voiding_steal, worse, worst_steal, EngineDriver, StealLimit, Stolen,
-};
+use bakeoff::suite::live::{voiding_steal, window_steal, EngineDriver, StealLimit, Stolen};
 use bakeoff::suite::search::{
     judge, search_capacity, Observed, Probe, SearchConfig, SearchOutcome, Windows,
 };
@@ -70,9 +68,13 @@ async fn closed_loop(
         "a closed loop beat the ceiling: {reached:.3}×"
     );
     let wall = Duration::from_secs_f64(r.generator_wall_s);
-    let steal = worse(
-        worst_steal(r.steal, &r.cpu_steal, &watched, wall, StealLimit::default()),
-        burst_steal(&r.steal_bursts, &watched, StealLimit::default()),
+    let steal = window_steal(
+        r.steal,
+        &r.cpu_steal,
+        &r.steal_bursts,
+        &watched,
+        wall,
+        StealLimit::default(),
     );
     if !steal.as_ref().is_some_and(Stolen::voids) {
         assert!(

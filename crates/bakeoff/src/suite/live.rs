@@ -33,8 +33,8 @@ use stall::{generator_bound, generator_busy, generator_late};
 pub use upstream::{judge_upstream, upstream_check, BEYOND_LATE};
 
 pub use stall::{
-    burst_steal, stall, stalled_after, stalls_warning, tolerated_steal, voiding_steal, worse,
-    worst_steal, StealLimit, Stolen, HELD_WAKEUPS_WARNED, MIN_STOLEN, STALLED_BURST,
+    burst_steal, stall, stalled_after, stalls_warning, tolerated_steal, voiding_steal,
+    window_steal, worst_steal, StealLimit, Stolen, HELD_WAKEUPS_WARNED, MIN_STOLEN, STALLED_BURST,
     STALLED_CPU_STEAL, STALLED_STEAL,
 };
 
@@ -601,15 +601,13 @@ impl Driver for EngineDriver {
                 )));
             }
             let watched = self.watched();
-            let steal = worse(
-                worst_steal(
-                    r.steal,
-                    &r.cpu_steal,
-                    &watched,
-                    spec.duration,
-                    self.steal_limit,
-                ),
-                burst_steal(&r.steal_bursts, &watched, self.steal_limit),
+            let steal = window_steal(
+                r.steal,
+                &r.cpu_steal,
+                &r.steal_bursts,
+                &watched,
+                spec.duration,
+                self.steal_limit,
             );
             // A late ws send may be the server's backpressure: only steal
             // marks the window as the machine's.
@@ -716,9 +714,13 @@ pub fn window_result(
     } else {
         Duration::from_secs_f64(r.generator_wall_s)
     };
-    let steal = worse(
-        worst_steal(r.steal, &r.cpu_steal, watched, wall, steal_limit),
-        burst_steal(&r.steal_bursts, watched, steal_limit),
+    let steal = window_steal(
+        r.steal,
+        &r.cpu_steal,
+        &r.steal_bursts,
+        watched,
+        wall,
+        steal_limit,
     );
     let steal_tolerated = tolerated_steal(steal.as_ref());
     let stalled = busy_late

@@ -260,9 +260,20 @@ pub fn burst_steal(bursts: &[Duration], watched: &[usize], limit: StealLimit) ->
         .max_by(Stolen::against_limit)
 }
 
-/// The worse of a window's average steal and its worst burst.
-pub fn worse(a: Option<Stolen>, b: Option<Stolen>) -> Option<Stolen> {
-    a.into_iter().chain(b).max_by(Stolen::against_limit)
+/// What a window's steal is judged on: the worse of its averages over
+/// `wall` ([`worst_steal`]) and its worst burst ([`burst_steal`]).
+pub fn window_steal(
+    machine: Option<f64>,
+    cpu_steal: &[f64],
+    bursts: &[Duration],
+    watched: &[usize],
+    wall: Duration,
+    limit: StealLimit,
+) -> Option<Stolen> {
+    worst_steal(machine, cpu_steal, watched, wall, limit)
+        .into_iter()
+        .chain(burst_steal(bursts, watched, limit))
+        .max_by(Stolen::against_limit)
 }
 
 /// The steal over a probe's span (`bakeoff_load::StealMeter`) that would void
@@ -272,11 +283,7 @@ pub fn voiding_steal(
     watched: &[usize],
     limit: StealLimit,
 ) -> Option<Stolen> {
-    worse(
-        worst_steal(s.machine, &s.cpus, watched, s.wall, limit),
-        burst_steal(&s.bursts, watched, limit),
-    )
-    .filter(Stolen::voids)
+    window_steal(s.machine, &s.cpus, &s.bursts, watched, s.wall, limit).filter(Stolen::voids)
 }
 
 /// Why a window is the machine's rather than the server's, if it is: the
