@@ -163,6 +163,42 @@ if cvs and loopback:
             adjusted.append(statistics.stdev(values) / statistics.mean(values))
     print(f"CV with each run's loopback speed taken out (diagnostic, not the target): "
           f"median {statistics.median(adjusted) * 100:.1f}%, worst {max(adjusted) * 100:.1f}%")
+# A diagnostic, not the target, where runs have several trials per cell
+# (standard; each trial a launch of its own): how far apart a run's median
+# could land from the launches alone. Every confirmed trial of the cell over
+# all runs is pooled; a run's median of n is drawn from that pool many times
+# (fixed seed), and the CV of those medians is what runs would show if they
+# differed by nothing but which launches each drew. An observed CV within it
+# is the servers' launch-to-launch spread (Node.js 20's bimodal node-fastify,
+# docs/benchmarks.md, "Twenty-second pass"), not a run measuring differently.
+launches = {}
+for run, contender, workload, cap in db.execute(
+    "SELECT c.run_id, c.contender, c.workload, t.capacity_rps FROM trials t "
+    "JOIN cells c ON c.id = t.cell_id WHERE t.outcome = 'confirmed' AND t.has_capacity "
+    "AND c.workload NOT IN ('startup')"
+):
+    launches.setdefault((contender, workload), {}).setdefault(run, []).append(cap)
+spread_rows = []
+draw = __import__("random").Random(11)
+for (contender, workload), by_run in sorted(launches.items()):
+    per_run = [by_run.get(r, []) for r in runs]
+    n = min(len(t) for t in per_run)
+    if len(runs) < 2 or n < 2 or (contender, workload) not in cells:
+        continue
+    pool = [c for t in per_run for c in t]
+    medians = [statistics.median(draw.choices(pool, k=n)) for _ in range(4000)]
+    expected = statistics.stdev(medians) / statistics.mean(medians)
+    observed = [statistics.median(t) for t in per_run]
+    seen = statistics.stdev(observed) / statistics.mean(observed)
+    spread_rows.append(
+        f"  {contender} {workload}: {len(pool)} launches {min(pool):,.0f}-{max(pool):,.0f} "
+        f"(CV {statistics.stdev(pool) / statistics.mean(pool) * 100:.1f}%); a median of {n} "
+        f"drawn from them: CV {expected * 100:.1f}%; the runs' medians: CV {seen * 100:.1f}%")
+if spread_rows:
+    print()
+    print("the launches' own spread (diagnostic, not the target): every run's trials pooled, "
+          "and the CV a run's median would have from the launches alone")
+    print("\n".join(spread_rows))
 # What the misses are made of, where a run has one trial per cell (quick):
 # each trial's bracket, the rate it held and the lowest failure above it that
 # the trial's own windows left standing, as the search reads them: a long

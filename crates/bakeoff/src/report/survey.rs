@@ -8,7 +8,9 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::measure::survey::{Cause, SiteSteadiness, Survey, SurveyConfig, Verdict};
+use crate::measure::survey::{
+    Cause, SiteSteadiness, Survey, SurveyConfig, Verdict, SLOWED_TOLERATED,
+};
 use crate::model::{Probe, ProbeSite, ProbeSummary};
 use crate::suite::live::{HELD_WAKEUPS_WARNED, STALLED_BURST, STALLED_CPU_STEAL, STALLED_STEAL};
 
@@ -128,16 +130,35 @@ fn verdict(s: &Survey) -> String {
                 .to_string()
         }
         Verdict::Steady => {
-            return format!(
-                "steady: no reading more than its bar below its usual top speed, no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag no `drift` and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes"
-            )
+            let dipped = dipped(s);
+            return if dipped.is_empty() {
+                format!(
+                    "steady: no reading more than its bar below its usual top speed, no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag no `drift` and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes"
+                )
+            } else {
+                format!(
+                    "steady: at most {:.0}% of a site's readings more than its bar below its usual top speed ({}), no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag `drift` on {} and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes",
+                    SLOWED_TOLERATED * 100.0,
+                    dipped.join(", "),
+                    drift_share(s),
+                )
+            };
         }
         Verdict::Moving => {}
     }
     let what: Vec<String> = causes
         .iter()
         .map(|c| match c {
-            Cause::Slowed { site } => format!("the {}", site.what()),
+            Cause::Slowed { site } => format!(
+                "the {}{}",
+                site.what(),
+                s.sites()
+                    .iter()
+                    .find(|x| x.site == *site)
+                    .and_then(below_of)
+                    .map(|b| format!(": {b} under its bar"))
+                    .unwrap_or_default()
+            ),
             Cause::HeldUp { site } => format!("idle wake-ups on the {}", site.what()),
             Cause::Steal => "the hypervisor's steal".to_string(),
         })
@@ -145,18 +166,50 @@ fn verdict(s: &Survey) -> String {
     let any = |f: fn(&Cause) -> bool| causes.iter().any(f);
     let mut would = Vec::new();
     if any(|c| matches!(c, Cause::Slowed { .. })) {
-        would.push("would flag `drift` on the searches timed in such moments, its capacities moving with the machine");
+        would.push(format!(
+            "would flag `drift` on {}, its capacities moving with the machine",
+            drift_share(s)
+        ));
     }
     if any(|c| matches!(c, Cause::HeldUp { .. })) {
-        would.push("would retry the windows whose sends the machine held up, and leave out a cell with no clean window (`machine-noisy`)");
+        would.push("would retry the windows whose sends the machine held up, and leave out a cell with no clean window (`machine-noisy`)".to_string());
     }
     if any(|c| matches!(c, Cause::Steal)) {
-        would.push("would retry the windows that much steal falls on, and leave out a cell with no clean window (`machine-noisy`)");
+        would.push("would retry the windows that much steal falls on, and leave out a cell with no clean window (`machine-noisy`)".to_string());
     }
     format!(
         "moving ({}): a run now {}; run when this says steady, or compare only runs whose probe medians agree within 5% (`bakeoff compare` says when they do not)",
         what.join(", "),
         would.join("; it ")
+    )
+}
+
+/// "3 of 76 readings (3.9%)" for a site held to its bar with readings under
+/// it.
+fn below_of(x: &SiteSteadiness) -> Option<String> {
+    let n = x.below_bar.filter(|&n| n > 0)?;
+    Some(format!(
+        "{n} of {} readings ({:.1}%)",
+        x.summary.readings,
+        x.share_below()? * 100.0
+    ))
+}
+
+/// Each drift-checked site with readings under its bar, "the contender's
+/// core 3 of 76 readings (3.9%)".
+fn dipped(s: &Survey) -> Vec<String> {
+    s.sites()
+        .iter()
+        .filter_map(|x| Some(format!("the {} {}", x.site.what(), below_of(x)?)))
+        .collect()
+}
+
+/// "about 10% of its searches (each timed before and after)".
+fn drift_share(s: &Survey) -> String {
+    let share = s.drift_share().unwrap_or(0.0);
+    format!(
+        "about {:.0}% of its searches (each timed before and after)",
+        share * 100.0
     )
 }
 
@@ -182,6 +235,13 @@ pub struct SurveyDocument {
     /// Which core each role was pinned to, e.g. "generator: cpu 0; contender: cpu 1".
     pub pinning: String,
     pub sites: Vec<SiteDocument>,
+    /// A site with more than this share of its readings under its bar is
+    /// moving.
+    pub slowed_tolerated: f64,
+    /// The share of a run's searches its drift check would flag at this
+    /// span's rate of slowed readings (each search timed before and after);
+    /// null without a drift-checked reading.
+    pub drift_share: Option<f64>,
     /// How late an idle sleep's wake-up counts as held up.
     pub late_ms: f64,
     /// From this share of late wake-ups a core holds threads up.
@@ -257,6 +317,8 @@ pub fn survey_document(s: &Survey, cfg: &SurveyConfig, pinning: &str) -> SurveyD
                 below_bar: x.below_bar,
             })
             .collect(),
+        slowed_tolerated: SLOWED_TOLERATED,
+        drift_share: s.drift_share(),
         late_ms: cfg.late.as_secs_f64() * 1000.0,
         held_up_from: HELD_WAKEUPS_WARNED,
         wakeups: ProbeSite::ALL
@@ -357,6 +419,24 @@ mod tests {
         insta::assert_snapshot!(rendered(&s));
     }
 
+    /// One reading of 40 under the contender's bar (2.5%, within the 5%
+    /// tolerated) leaves the machine steady, and says what a run would flag.
+    #[test]
+    fn a_steady_machine_whose_core_dipped_once() {
+        let mut core = vec![700.0; 40];
+        core[17] = 600.0;
+        let s = survey(core, vec![80.0; 40], None);
+        let text = rendered(&s);
+        assert!(
+            text.contains("\nsteady: at most 5% of a site's readings more than its bar below its usual top speed (the contender's core 1 of 40 readings (2.5%)), no core holding"),
+            "{text}"
+        );
+        assert!(
+            text.contains("a run now would flag `drift` on about 5% of its searches (each timed before and after)"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_moving_machine_under_steal() {
         let s = moving_under_steal();
@@ -409,6 +489,10 @@ mod tests {
             ])
         );
         assert_eq!(doc["sites"][0]["below_bar"], 4);
+        assert_eq!(doc["slowed_tolerated"], 0.05);
+        // 4 of 5 readings under the bar: 1 − 0.2² of the searches.
+        let share = doc["drift_share"].as_f64().unwrap();
+        assert!((share - 0.96).abs() < 1e-9, "{share}");
         assert_eq!(doc["sites"][0]["bar"], 0.1);
         assert_eq!(doc["sites"][1]["bar"], serde_json::Value::Null);
         assert_eq!(doc["sites"][2]["probe"], "loopback");
