@@ -41,7 +41,7 @@ for i in $(seq 1 "$runs"); do
 done
 
 python3 - "$work/results/bakeoff.db" <<'EOF'
-import json, sqlite3, statistics, sys
+import json, random, sqlite3, statistics, sys
 
 db = sqlite3.connect(sys.argv[1])
 runs = [r[0] for r in db.execute("SELECT id FROM runs WHERE status = 'complete' ORDER BY id")]
@@ -179,7 +179,7 @@ for run, contender, workload, cap in db.execute(
 ):
     launches.setdefault((contender, workload), {}).setdefault(run, []).append(cap)
 spread_rows = []
-draw = __import__("random").Random(11)
+draw = random.Random(11)
 for (contender, workload), by_run in sorted(launches.items()):
     per_run = [by_run.get(r, []) for r in runs]
     n = min(len(t) for t in per_run)

@@ -1,6 +1,7 @@
 //! Process groups on Linux: who is in a group (from `/proc/*/stat`), signalling a
 //! whole group, the processes that carry an environment tag (which finds children
-//! that left the group with `setsid`), and the CPU affinity mask applied before `exec`.
+//! that left the group with `setsid`), who holds the socket listening on a port, and
+//! the CPU affinity mask applied before `exec`.
 
 use std::io;
 
@@ -67,6 +68,52 @@ pub fn tagged(var: &str, value: &str) -> Vec<u32> {
 }
 
 pub use rustix::process::Signal;
+
+/// Inodes of the TCP sockets listening on `port` (any address, IPv4 and IPv6),
+/// from the kernel's socket tables. Empty where the listener lives in another
+/// network namespace (a container's port mapping), or on a kernel without them.
+pub fn listening_inodes(port: u16) -> Vec<u64> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .flat_map(|table| listeners_in(&table, port))
+        .collect()
+}
+
+/// The listening sockets' inodes on `port` in one `/proc/net/tcp{,6}` table:
+/// rows are `sl local_address rem_address st … uid timeout inode …`, the port in
+/// hex after the address's colon, state `0A` for LISTEN.
+fn listeners_in(table: &str, port: u16) -> Vec<u64> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|row| {
+            let f: Vec<&str> = row.split_whitespace().collect();
+            let local_port = f.get(1)?.rsplit_once(':')?.1;
+            let listening = *f.get(3)? == "0A";
+            let ours = u16::from_str_radix(local_port, 16).ok()? == port;
+            (listening && ours).then(|| f.get(9)?.parse().ok())?
+        })
+        .collect()
+}
+
+/// Whether `pid` holds any of the sockets `inodes` (its `fd` links read
+/// `socket:[inode]`). False where its `fd` directory is not ours to read.
+pub fn holds_socket(pid: u32, inodes: &[u64]) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok).any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|target| {
+            let target = target.to_string_lossy();
+            target
+                .strip_prefix("socket:[")
+                .and_then(|rest| rest.strip_suffix(']'))
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|inode| inodes.contains(&inode))
+        })
+    })
+}
 
 /// Send `sig` to each of `pids` (never to pid 0 or 1).
 pub fn signal_pids(pids: &[u32], sig: Signal) {
@@ -210,6 +257,37 @@ mod tests {
         assert_eq!(signal_tagged("BAKEOFF_PROCS_TEST", &value, Signal::KILL), 1);
         child.wait().unwrap();
         assert!(tagged("BAKEOFF_PROCS_TEST", &value).is_empty());
+    }
+
+    #[test]
+    fn listeners_are_read_from_the_kernel_tables() {
+        // Port 8080 (1F90): one listener on 127.0.0.1, one established
+        // connection from it, and a listener on another port.
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000 100 0 0 10 0
+   1: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0000 20 4 30 10 -1
+   2: 00000000:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4444 1 0000 100 0 0 10 0
+";
+        assert_eq!(listeners_in(table, 8080), vec![4242]);
+        assert_eq!(listeners_in(table, 8081), vec![4444]);
+        assert!(listeners_in(table, 80).is_empty());
+        assert!(listeners_in("garbage\n 0: nonsense", 8080).is_empty());
+        let v6 = "  sl  local_address                         remote_address                        st
+   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 77 1 0000 100 0 0 10 0
+";
+        assert_eq!(listeners_in(v6, 8080), vec![77]);
+    }
+
+    #[test]
+    fn a_listener_is_found_with_the_process_that_holds_it() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let inodes = listening_inodes(port);
+        assert_eq!(inodes.len(), 1, "{inodes:?}");
+        assert!(holds_socket(std::process::id(), &inodes));
+        assert!(!holds_socket(std::process::id(), &[u64::MAX]));
+        drop(listener);
+        assert!(listening_inodes(port).is_empty());
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! port with the contract's environment, logs its output to a file, waits for its
 //! health check, knows its process tree, and stops it (SIGTERM, then SIGKILL after
 //! the grace period). Dropping a [`Running`] SIGKILLs the group, so nothing outlives
-//! an error path or a panic.
+//! an error path or a panic. A port lost to another bakeoff's contender (it
+//! bound first, or answered the health check) is retried on another port.
 
+use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::io::Errno;
@@ -168,6 +171,13 @@ pub enum SuperviseError {
         log: PathBuf,
         tail: String,
     },
+    #[error("another bakeoff's contender (pids {pids:?}) listens on 127.0.0.1:{port}, the port {name} was given, and it was so on {PORT_ATTEMPTS} ports in a row; are several bakeoffs starting contenders at once? retry, or run them one after another")]
+    PortClash {
+        name: String,
+        port: u16,
+        /// The rival's processes holding the listening socket.
+        pids: Vec<u32>,
+    },
     #[error("interrupted while starting {name}")]
     Cancelled { name: String },
 }
@@ -204,6 +214,19 @@ impl Running {
         spec: &SpawnSpec,
         cancel: &CancellationToken,
     ) -> Result<Running, SuperviseError> {
+        Running::start_with_ports(spec, cancel, free_port).await
+    }
+
+    /// [`Running::start`] with the ports taken from `ports` ([`free_port`] there).
+    /// A port is free when picked, not when the child binds it: another
+    /// bakeoff's contender may bind it first. The child then dies on the bind
+    /// (retried here), or, worse, the rival answers the health check, so after
+    /// the first 200 the port's listener is checked too (retried alike).
+    pub async fn start_with_ports(
+        spec: &SpawnSpec,
+        cancel: &CancellationToken,
+        mut ports: impl FnMut() -> std::io::Result<u16>,
+    ) -> Result<Running, SuperviseError> {
         let mask = match &spec.cpus {
             Some(cpus) => Some(CpuMask::new(cpus).map_err(|source| SuperviseError::Pin {
                 name: spec.name.clone(),
@@ -219,13 +242,20 @@ impl Running {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let port = free_port().map_err(SuperviseError::Port)?;
+            let port = ports().map_err(SuperviseError::Port)?;
             let mut running = spawn(spec, port, mask)?;
-            match running.wait_healthy(spec, cancel).await {
+            let outcome = match running.wait_healthy(spec, cancel).await {
+                Ok(()) => running.rivals_on_port(),
+                Err(e) => Err(e),
+            };
+            match outcome {
                 Ok(()) => return Ok(running),
                 Err(SuperviseError::ExitedEarly { ref tail, .. })
                     if attempt < PORT_ATTEMPTS && port_taken(tail) =>
                 {
+                    running.kill_now().await;
+                }
+                Err(SuperviseError::PortClash { .. }) if attempt < PORT_ATTEMPTS => {
                     running.kill_now().await;
                 }
                 Err(e) => {
@@ -334,6 +364,30 @@ impl Running {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         status
+    }
+
+    /// An error if another bakeoff's contender (a process tagged with another
+    /// [`INSTANCE_VAR`]) holds a socket listening on our port: it may have
+    /// answered the health check for ours. Untagged holders pass: a container's
+    /// port mapping (docker-proxy) holds the port for a contender legitimately.
+    fn rivals_on_port(&self) -> Result<(), SuperviseError> {
+        let inodes = procs::listening_inodes(self.port);
+        if inodes.is_empty() {
+            return Ok(());
+        }
+        let pids: Vec<u32> = procs::env_values(INSTANCE_VAR)
+            .into_iter()
+            .filter(|(pid, value)| *value != self.instance && procs::holds_socket(*pid, &inodes))
+            .map(|(pid, _)| pid)
+            .collect();
+        if pids.is_empty() {
+            return Ok(());
+        }
+        Err(SuperviseError::PortClash {
+            name: self.name.clone(),
+            port: self.port,
+            pids,
+        })
     }
 
     async fn wait_healthy(
@@ -545,9 +599,27 @@ fn unhealthy_hint(last: &str, port: u16) -> String {
     }
 }
 
-/// An ephemeral port that was free a moment ago (bind, read, release).
+/// Ports this process handed out lately: the kernel may give a released port
+/// to the next `bind(0)` while the contender it went to has not bound it yet.
+static HANDED_OUT: Mutex<VecDeque<u16>> = Mutex::new(VecDeque::new());
+const REMEMBERED_PORTS: usize = 64;
+
+/// An ephemeral port that was free a moment ago (bind, read, release) and that
+/// this process has not handed out lately.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    let mut handed = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut port = 0;
+    for _ in 0..16 {
+        port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        if !handed.contains(&port) {
+            break;
+        }
+    }
+    if handed.len() == REMEMBERED_PORTS {
+        handed.pop_front();
+    }
+    handed.push_back(port);
+    Ok(port)
 }
 
 fn port_taken(tail: &str) -> bool {

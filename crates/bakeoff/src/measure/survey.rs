@@ -134,13 +134,7 @@ impl Survey {
     /// after, at every drift-checked site, and flagged when any of them falls
     /// under its bar. None without a drift-checked reading.
     pub fn drift_share(&self) -> Option<f64> {
-        let shares: Vec<f64> = self
-            .sites()
-            .iter()
-            .filter_map(|x| x.share_below())
-            .collect();
-        (!shares.is_empty())
-            .then(|| 1.0 - shares.iter().map(|p| (1.0 - p).powi(2)).product::<f64>())
+        drift_share_of(&self.sites())
     }
 
     /// The cores whose idle sleeps woke late more often than
@@ -185,6 +179,15 @@ impl Survey {
             Verdict::Moving
         }
     }
+}
+
+/// [`Survey::drift_share`] over sites already summarised.
+pub fn drift_share_of(sites: &[SiteSteadiness]) -> Option<f64> {
+    let shares: Vec<f64> = sites
+        .iter()
+        .filter_map(SiteSteadiness::share_below)
+        .collect();
+    (!shares.is_empty()).then(|| 1.0 - shares.iter().map(|p| (1.0 - p).powi(2)).product::<f64>())
 }
 
 /// Time every probe of `sampler` every `cfg.interval` for `cfg.span` (or

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::measure::survey::{
-    Cause, SiteSteadiness, Survey, SurveyConfig, Verdict, SLOWED_TOLERATED,
+    drift_share_of, Cause, SiteSteadiness, Survey, SurveyConfig, Verdict, SLOWED_TOLERATED,
 };
 use crate::model::{Probe, ProbeSite, ProbeSummary};
 use crate::suite::live::{HELD_WAKEUPS_WARNED, STALLED_BURST, STALLED_CPU_STEAL, STALLED_STEAL};
@@ -120,6 +120,7 @@ fn steal_line(s: &Survey) -> String {
 
 fn verdict(s: &Survey) -> String {
     let secs = s.elapsed.as_secs_f64();
+    let sites = s.sites();
     let causes = s.causes();
     match s.verdict() {
         Verdict::Unknown if s.interrupted => {
@@ -130,7 +131,7 @@ fn verdict(s: &Survey) -> String {
                 .to_string()
         }
         Verdict::Steady => {
-            let dipped = dipped(s);
+            let dipped = dipped(&sites);
             return if dipped.is_empty() {
                 format!(
                     "steady: no reading more than its bar below its usual top speed, no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag no `drift` and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes"
@@ -140,7 +141,7 @@ fn verdict(s: &Survey) -> String {
                     "steady: at most {:.0}% of a site's readings more than its bar below its usual top speed ({}), no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag `drift` on {} and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes",
                     SLOWED_TOLERATED * 100.0,
                     dipped.join(", "),
-                    drift_share(s),
+                    drift_share(&sites),
                 )
             };
         }
@@ -152,7 +153,7 @@ fn verdict(s: &Survey) -> String {
             Cause::Slowed { site } => format!(
                 "the {}{}",
                 site.what(),
-                s.sites()
+                sites
                     .iter()
                     .find(|x| x.site == *site)
                     .and_then(below_of)
@@ -168,7 +169,7 @@ fn verdict(s: &Survey) -> String {
     if any(|c| matches!(c, Cause::Slowed { .. })) {
         would.push(format!(
             "would flag `drift` on {}, its capacities moving with the machine",
-            drift_share(s)
+            drift_share(&sites)
         ));
     }
     if any(|c| matches!(c, Cause::HeldUp { .. })) {
@@ -197,20 +198,23 @@ fn below_of(x: &SiteSteadiness) -> Option<String> {
 
 /// Each drift-checked site with readings under its bar, "the contender's
 /// core 3 of 76 readings (3.9%)".
-fn dipped(s: &Survey) -> Vec<String> {
-    s.sites()
+fn dipped(sites: &[SiteSteadiness]) -> Vec<String> {
+    sites
         .iter()
         .filter_map(|x| Some(format!("the {} {}", x.site.what(), below_of(x)?)))
         .collect()
 }
 
-/// "about 10% of its searches (each timed before and after)".
-fn drift_share(s: &Survey) -> String {
-    let share = s.drift_share().unwrap_or(0.0);
-    format!(
-        "about {:.0}% of its searches (each timed before and after)",
-        share * 100.0
-    )
+/// "about 10% of its searches (each timed before and after)"; "under 1%"
+/// where a whole percent would round to nothing.
+fn drift_share(sites: &[SiteSteadiness]) -> String {
+    let share = drift_share_of(sites).unwrap_or(0.0) * 100.0;
+    let share = if share < 1.0 {
+        "under 1%".to_string()
+    } else {
+        format!("about {share:.0}%")
+    };
+    format!("{share} of its searches (each timed before and after)")
 }
 
 /// The `bakeoff machine --json` document: the survey as measured, with its
@@ -433,6 +437,14 @@ mod tests {
         );
         assert!(
             text.contains("a run now would flag `drift` on about 5% of its searches (each timed before and after)"),
+            "{text}"
+        );
+        // One dip in 400 readings: 0.5% of searches, not "about 0%".
+        let mut core = vec![700.0; 400];
+        core[17] = 600.0;
+        let text = rendered(&survey(core, vec![80.0; 400], None));
+        assert!(
+            text.contains("flag `drift` on under 1% of its searches"),
             "{text}"
         );
     }

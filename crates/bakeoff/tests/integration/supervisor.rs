@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bakeoff::contender::procs;
-use bakeoff::contender::supervisor::{probe, Running, SuperviseError};
+use bakeoff::contender::supervisor::{free_port, probe, Running, SuperviseError};
 use tokio_util::sync::CancellationToken;
 
 use crate::contender::{installed, spec};
@@ -221,4 +221,54 @@ async fn a_leader_that_dies_early_does_not_leave_its_children() {
         crate::contender::live_processes_with("environ", &marker),
         Vec::<u32>::new()
     );
+}
+
+/// Two bakeoffs given the same port (each picked it while it was free): the
+/// rival's contender answers the health check meant for ours. The start must
+/// notice the listener is not its own and move to another port, never hand
+/// back a contender whose traffic goes to someone else's process.
+#[tokio::test]
+async fn a_port_answered_by_another_bakeoffs_contender_is_given_up() {
+    let (_tmp, rival, _) = start("healthy", 1).await;
+    let rival = rival.unwrap();
+    let taken = rival.port();
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("healthy", tmp.path()).await;
+    let mut handed = Vec::new();
+    let ours = Running::start_with_ports(
+        &spec(&inst, 1, tmp.path()),
+        &CancellationToken::new(),
+        || {
+            let port = if handed.is_empty() {
+                taken
+            } else {
+                free_port()?
+            };
+            handed.push(port);
+            Ok(port)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(handed.first(), Some(&taken));
+    assert_ne!(ours.port(), taken, "started on the rival's port");
+    // Our own processes hold the listener we measure.
+    let inodes = procs::listening_inodes(ours.port());
+    assert!(
+        ours.pids()
+            .iter()
+            .any(|&pid| procs::holds_socket(pid, &inodes)),
+        "{inodes:?} not held by {:?}",
+        ours.pids()
+    );
+    // The rival was left alone.
+    assert_eq!(
+        probe(taken, "/health", Duration::from_secs(2)).await,
+        Ok(200)
+    );
+    let (a, b) = (ours.pgid(), rival.pgid());
+    ours.stop().await;
+    rival.stop().await;
+    assert_group_gone(a).await;
+    assert_group_gone(b).await;
 }
