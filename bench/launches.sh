@@ -12,6 +12,10 @@
 #                            NODE_EXTRA="--max-semi-space-size=32" for Node.js
 #                            flags that NODE_OPTIONS allows (it replaces a
 #                            variant's NODE_OPTIONS),
+#                            NODE_ARGS="--hash-seed=1 --random-seed=1" for
+#                            flags it does not, and NO_ASLR=1 to start under
+#                            `setarch -R`: both launch a copy of a reference
+#                            contender whose start command carries them,
 #                            CONNECTIONS=64 the closed loop's connections,
 #                            REPEAT=2 to measure each launch twice (new
 #                            connections each time: what a launch keeps for its
@@ -83,13 +87,40 @@ fi
 env_args=()
 if [[ -n "${node_options// /}" ]]; then env_args=(--env "NODE_OPTIONS=${node_options# }"); fi
 
+# NODE_ARGS and NO_ASLR change the start command itself: a copy of the
+# reference contender, renamed, served by directory (`--contender DIR@variant`).
+target=("$contender")
+if [[ -n "${NODE_ARGS:-}${NO_ASLR:-}" ]]; then
+  name=${contender%%@*}
+  variant=${contender#"$name"}
+  [[ -f "$root/contenders/$name/bakeoff.toml" ]] || { echo "NODE_ARGS/NO_ASLR: $name is not a reference contender" >&2; exit 2; }
+  cp -r "$root/contenders/$name" "$work/$name-launches"
+  python3 - "$work/$name-launches/bakeoff.toml" "${NODE_ARGS:-}" "${NO_ASLR:-}" <<'PY'
+import json, re, shlex, sys
+path, args, no_aslr = sys.argv[1], shlex.split(sys.argv[2]), sys.argv[3]
+text = open(path).read()
+m = re.search(r'^command = (\[.*\])', text, re.M)
+cmd = json.loads(m[1])
+if args and cmd[0] != "node":
+    sys.exit(f"NODE_ARGS: the start command {cmd} does not run node")
+cmd = cmd[:1] + args + cmd[1:]
+if no_aslr:
+    cmd = ["setarch", "-R"] + cmd
+text = text[: m.start(1)] + json.dumps(cmd) + text[m.end(1) :]
+text = re.sub(r'^name = "([^"]+)"', r'name = "\1-launches"', text, count=1, flags=re.M)
+open(path, "w").write(text)
+print(f"start command: {' '.join(cmd)}")
+PY
+  target=(--contender "$work/$name-launches$variant")
+fi
+
 for i in $(seq 1 "$launches"); do
   launch_env=("${env_args[@]}")
   if [[ -n "${CPU_PROFILE:-}" ]]; then
     mkdir -p "$work/profile-$i"
     launch_env+=(--env "LAUNCH_PROFILE_DIR=$work/profile-$i")
   fi
-  serve_start "$bin" "$contender" "$work/url-$i" "$work/serve-$i.log" "${launch_env[@]}"
+  serve_start "$bin" "${target[0]}" "$work/url-$i" "$work/serve-$i.log" "${target[@]:1}" "${launch_env[@]}"
   pid=$serve_pid
   url=$(head -1 "$work/url-$i")
   for r in $(seq 1 "${REPEAT:-1}"); do
@@ -103,7 +134,7 @@ for i in $(seq 1 "$launches"); do
   sleep 1
 done
 
-python3 - "$work" "$launches" "$contender" "${node_options:-}" "${TRACE_GC:-}" "${REPEAT:-1}" "${CPU_PROFILE:-}" <<'PY'
+python3 - "$work" "$launches" "$contender" "${node_options:-} ${NODE_ARGS:-}${NO_ASLR:+ (setarch -R)}" "${TRACE_GC:-}" "${REPEAT:-1}" "${CPU_PROFILE:-}" <<'PY'
 import collections, glob, json, os, re, statistics, sys
 work, n, contender, extra, trace = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 profile = sys.argv[7]

@@ -152,10 +152,14 @@ impl Survey {
     /// Every reason the machine was not steady, in the report's order: the
     /// probes' sites, the cores' idle sleeps, the steal.
     pub fn causes(&self) -> Vec<Cause> {
-        let slowed = self
-            .sites()
-            .into_iter()
-            .filter(SiteSteadiness::moved)
+        self.causes_at(&self.sites())
+    }
+
+    /// [`Survey::causes`] with the sites already summarised.
+    fn causes_at(&self, sites: &[SiteSteadiness]) -> Vec<Cause> {
+        let slowed = sites
+            .iter()
+            .filter(|x| x.moved())
             .map(|x| Cause::Slowed { site: x.site });
         let held = self
             .held_up()
@@ -171,9 +175,10 @@ impl Survey {
     /// ([`Survey::drift_share`]) and void no window for the machine's sake,
     /// as far as this span tells. Unknown without a single reading.
     pub fn verdict(&self) -> Verdict {
-        if self.sites().is_empty() {
+        let sites = self.sites();
+        if sites.is_empty() {
             Verdict::Unknown
-        } else if self.causes().is_empty() {
+        } else if self.causes_at(&sites).is_empty() {
             Verdict::Steady
         } else {
             Verdict::Moving
