@@ -171,7 +171,7 @@ pub enum SuperviseError {
         log: PathBuf,
         tail: String,
     },
-    #[error("another bakeoff's contender (pids {pids:?}) listens on 127.0.0.1:{port}, the port {name} was given, and it was so on {PORT_ATTEMPTS} ports in a row; are several bakeoffs starting contenders at once? retry, or run them one after another")]
+    #[error("another bakeoff's contender (pids {pids:?}) listens on 127.0.0.1:{port}, the port {name} was given, the last of {PORT_ATTEMPTS} ports tried: several bakeoffs are starting contenders at once; retry, or run them one after another")]
     PortClash {
         name: String,
         port: u16,

@@ -272,3 +272,44 @@ async fn a_port_answered_by_another_bakeoffs_contender_is_given_up() {
     assert_group_gone(a).await;
     assert_group_gone(b).await;
 }
+
+/// Every port handed out taken by a rival: the start gives up after its
+/// attempts with an error naming the rival and the fix, and leaves nothing.
+#[tokio::test]
+async fn a_port_always_answered_by_a_rival_ends_in_a_clear_error() {
+    let (_tmp, rival, _) = start("healthy", 1).await;
+    let rival = rival.unwrap();
+    let taken = rival.port();
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("healthy", tmp.path()).await;
+    let mut attempts = 0;
+    let err = Running::start_with_ports(
+        &spec(&inst, 1, tmp.path()),
+        &CancellationToken::new(),
+        || {
+            attempts += 1;
+            Ok(taken)
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(attempts, 3);
+    let msg = err.to_string();
+    assert!(matches!(err, SuperviseError::PortClash { .. }), "{msg}");
+    assert!(msg.contains(&format!("pids [{}", rival.pgid())), "{msg}");
+    assert!(msg.contains("the last of 3 ports tried"), "{msg}");
+    assert!(msg.contains("run them one after another"), "{msg}");
+    // None of our attempts survived; the rival still serves.
+    let marker = format!("{}", tmp.path().display());
+    assert_eq!(
+        crate::contender::live_processes_with("environ", &marker),
+        Vec::<u32>::new()
+    );
+    assert_eq!(
+        probe(taken, "/health", Duration::from_secs(2)).await,
+        Ok(200)
+    );
+    let pgid = rival.pgid();
+    rival.stop().await;
+    assert_group_gone(pgid).await;
+}
