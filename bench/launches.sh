@@ -100,6 +100,8 @@ import json, re, shlex, sys
 path, args, no_aslr = sys.argv[1], shlex.split(sys.argv[2]), sys.argv[3]
 text = open(path).read()
 m = re.search(r'^command = (\[.*\])', text, re.M)
+if not m:
+    sys.exit(f"NODE_ARGS/NO_ASLR: no one-line start command (command = [...]) in {path}")
 cmd = json.loads(m[1])
 if args and cmd[0] != "node":
     sys.exit(f"NODE_ARGS: the start command {cmd} does not run node")

@@ -134,7 +134,42 @@ impl Survey {
     /// after, at every drift-checked site, and flagged when any of them falls
     /// under its bar. None without a drift-checked reading.
     pub fn drift_share(&self) -> Option<f64> {
-        drift_share_of(&self.sites())
+        self.assess().drift_share
+    }
+
+    /// The sites summarised, the causes read from them, the verdict they
+    /// give and the drift share, in one pass (the report needs them all).
+    pub fn assess(&self) -> Assessment {
+        let sites = self.sites();
+        let slowed = sites
+            .iter()
+            .filter(|x| x.moved())
+            .map(|x| Cause::Slowed { site: x.site });
+        let held = self
+            .held_up()
+            .into_iter()
+            .map(|(site, _)| Cause::HeldUp { site });
+        let steal = self.steal.is_some().then_some(Cause::Steal);
+        let causes: Vec<Cause> = slowed.chain(held).chain(steal).collect();
+        let verdict = if sites.is_empty() {
+            Verdict::Unknown
+        } else if causes.is_empty() {
+            Verdict::Steady
+        } else {
+            Verdict::Moving
+        };
+        let shares: Vec<f64> = sites
+            .iter()
+            .filter_map(SiteSteadiness::share_below)
+            .collect();
+        let drift_share = (!shares.is_empty())
+            .then(|| 1.0 - shares.iter().map(|p| (1.0 - p).powi(2)).product::<f64>());
+        Assessment {
+            sites,
+            causes,
+            verdict,
+            drift_share,
+        }
     }
 
     /// The cores whose idle sleeps woke late more often than
@@ -152,21 +187,7 @@ impl Survey {
     /// Every reason the machine was not steady, in the report's order: the
     /// probes' sites, the cores' idle sleeps, the steal.
     pub fn causes(&self) -> Vec<Cause> {
-        self.causes_at(&self.sites())
-    }
-
-    /// [`Survey::causes`] with the sites already summarised.
-    fn causes_at(&self, sites: &[SiteSteadiness]) -> Vec<Cause> {
-        let slowed = sites
-            .iter()
-            .filter(|x| x.moved())
-            .map(|x| Cause::Slowed { site: x.site });
-        let held = self
-            .held_up()
-            .into_iter()
-            .map(|(site, _)| Cause::HeldUp { site });
-        let steal = self.steal.is_some().then_some(Cause::Steal);
-        slowed.chain(held).chain(steal).collect()
+        self.assess().causes
     }
 
     /// Steady: no drift-checked site with more than [`SLOWED_TOLERATED`] of
@@ -175,24 +196,18 @@ impl Survey {
     /// ([`Survey::drift_share`]) and void no window for the machine's sake,
     /// as far as this span tells. Unknown without a single reading.
     pub fn verdict(&self) -> Verdict {
-        let sites = self.sites();
-        if sites.is_empty() {
-            Verdict::Unknown
-        } else if self.causes_at(&sites).is_empty() {
-            Verdict::Steady
-        } else {
-            Verdict::Moving
-        }
+        self.assess().verdict
     }
 }
 
-/// [`Survey::drift_share`] over sites already summarised.
-pub fn drift_share_of(sites: &[SiteSteadiness]) -> Option<f64> {
-    let shares: Vec<f64> = sites
-        .iter()
-        .filter_map(SiteSteadiness::share_below)
-        .collect();
-    (!shares.is_empty()).then(|| 1.0 - shares.iter().map(|p| (1.0 - p).powi(2)).product::<f64>())
+/// What [`Survey::assess`] reads from a survey.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub sites: Vec<SiteSteadiness>,
+    pub causes: Vec<Cause>,
+    pub verdict: Verdict,
+    /// [`Survey::drift_share`].
+    pub drift_share: Option<f64>,
 }
 
 /// Time every probe of `sampler` every `cfg.interval` for `cfg.span` (or

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::measure::survey::{
-    drift_share_of, Cause, SiteSteadiness, Survey, SurveyConfig, Verdict, SLOWED_TOLERATED,
+    Assessment, Cause, SiteSteadiness, Survey, SurveyConfig, Verdict, SLOWED_TOLERATED,
 };
 use crate::model::{Probe, ProbeSite, ProbeSummary};
 use crate::suite::live::{HELD_WAKEUPS_WARNED, STALLED_BURST, STALLED_CPU_STEAL, STALLED_STEAL};
@@ -34,11 +34,11 @@ pub fn render_survey<W: Write>(
         s.elapsed.as_secs_f64(),
         humantime::format_duration(cfg.interval),
     )?;
-    let sites = s.sites();
-    if sites.is_empty() {
+    let a = s.assess();
+    if a.sites.is_empty() {
         writeln!(w, "  no probe gave a reading")?;
     }
-    for site in &sites {
+    for site in &a.sites {
         writeln!(w, "  {}", site_line(site))?;
     }
     if let Some(line) = wakeups_line(s, cfg.late) {
@@ -46,7 +46,7 @@ pub fn render_survey<W: Write>(
     }
     writeln!(w, "  {}", steal_line(s))?;
     writeln!(w)?;
-    writeln!(w, "{}", verdict(s))
+    writeln!(w, "{}", verdict(s, &a))
 }
 
 fn site_line(s: &SiteSteadiness) -> String {
@@ -118,11 +118,16 @@ fn steal_line(s: &Survey) -> String {
     }
 }
 
-fn verdict(s: &Survey) -> String {
+fn verdict(s: &Survey, a: &Assessment) -> String {
     let secs = s.elapsed.as_secs_f64();
-    let sites = s.sites();
-    let causes = s.causes();
-    match s.verdict() {
+    let Assessment {
+        sites,
+        causes,
+        verdict,
+        drift_share,
+    } = a;
+    let drift_share = flagged(*drift_share);
+    match verdict {
         Verdict::Unknown if s.interrupted => {
             return "unknown: stopped before any probe was timed".to_string()
         }
@@ -131,7 +136,7 @@ fn verdict(s: &Survey) -> String {
                 .to_string()
         }
         Verdict::Steady => {
-            let dipped = dipped(&sites);
+            let dipped = dipped(sites);
             return if dipped.is_empty() {
                 format!(
                     "steady: no reading more than its bar below its usual top speed, no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag no `drift` and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes"
@@ -141,7 +146,7 @@ fn verdict(s: &Survey) -> String {
                     "steady: at most {:.0}% of a site's readings more than its bar below its usual top speed ({}), no core holding idle threads up and no steal that voids a window, over {secs:.0} s: a run now would flag `drift` on {} and void no window for the machine's sake, as far as that span tells; `bakeoff run` times the same probes throughout and says if that changes",
                     SLOWED_TOLERATED * 100.0,
                     dipped.join(", "),
-                    drift_share(&sites),
+                    drift_share,
                 )
             };
         }
@@ -168,8 +173,7 @@ fn verdict(s: &Survey) -> String {
     let mut would = Vec::new();
     if any(|c| matches!(c, Cause::Slowed { .. })) {
         would.push(format!(
-            "would flag `drift` on {}, its capacities moving with the machine",
-            drift_share(&sites)
+            "would flag `drift` on {drift_share}, its capacities moving with the machine"
         ));
     }
     if any(|c| matches!(c, Cause::HeldUp { .. })) {
@@ -207,8 +211,8 @@ fn dipped(sites: &[SiteSteadiness]) -> Vec<String> {
 
 /// "about 10% of its searches (each timed before and after)"; "under 1%"
 /// where a whole percent would round to nothing.
-fn drift_share(sites: &[SiteSteadiness]) -> String {
-    let share = drift_share_of(sites).unwrap_or(0.0) * 100.0;
+fn flagged(drift_share: Option<f64>) -> String {
+    let share = drift_share.unwrap_or(0.0) * 100.0;
     let share = if share < 1.0 {
         "under 1%".to_string()
     } else {
@@ -300,16 +304,17 @@ pub struct StealDocument {
 
 /// The survey as its JSON document.
 pub fn survey_document(s: &Survey, cfg: &SurveyConfig, pinning: &str) -> SurveyDocument {
+    let a = s.assess();
     SurveyDocument {
-        verdict: s.verdict(),
-        causes: s.causes(),
+        verdict: a.verdict,
+        causes: a.causes,
         interrupted: s.interrupted,
         elapsed_s: s.elapsed.as_secs_f64(),
         interval_s: cfg.interval.as_secs_f64(),
         timings: s.timings,
         pinning: pinning.to_string(),
-        sites: s
-            .sites()
+        sites: a
+            .sites
             .into_iter()
             .map(|x| SiteDocument {
                 site: x.site,
@@ -322,7 +327,7 @@ pub fn survey_document(s: &Survey, cfg: &SurveyConfig, pinning: &str) -> SurveyD
             })
             .collect(),
         slowed_tolerated: SLOWED_TOLERATED,
-        drift_share: s.drift_share(),
+        drift_share: a.drift_share,
         late_ms: cfg.late.as_secs_f64() * 1000.0,
         held_up_from: HELD_WAKEUPS_WARNED,
         wakeups: ProbeSite::ALL

@@ -223,6 +223,22 @@ async fn a_leader_that_dies_early_does_not_leave_its_children() {
     );
 }
 
+/// Fixture `healthy` started with its ports from `ports`: the directory (keep
+/// it while the contender runs) and the outcome.
+async fn start_on_ports(
+    ports: impl FnMut() -> std::io::Result<u16>,
+) -> (tempfile::TempDir, Result<Running, SuperviseError>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = installed("healthy", tmp.path()).await;
+    let outcome = Running::start_with_ports(
+        &spec(&inst, 1, tmp.path()),
+        &CancellationToken::new(),
+        ports,
+    )
+    .await;
+    (tmp, outcome)
+}
+
 /// Two bakeoffs given the same port (each picked it while it was free): the
 /// rival's contender answers the health check meant for ours. The start must
 /// notice the listener is not its own and move to another port, never hand
@@ -232,24 +248,18 @@ async fn a_port_answered_by_another_bakeoffs_contender_is_given_up() {
     let (_tmp, rival, _) = start("healthy", 1).await;
     let rival = rival.unwrap();
     let taken = rival.port();
-    let tmp = tempfile::tempdir().unwrap();
-    let inst = installed("healthy", tmp.path()).await;
     let mut handed = Vec::new();
-    let ours = Running::start_with_ports(
-        &spec(&inst, 1, tmp.path()),
-        &CancellationToken::new(),
-        || {
-            let port = if handed.is_empty() {
-                taken
-            } else {
-                free_port()?
-            };
-            handed.push(port);
-            Ok(port)
-        },
-    )
-    .await
-    .unwrap();
+    let (_ours_tmp, ours) = start_on_ports(|| {
+        let port = if handed.is_empty() {
+            taken
+        } else {
+            free_port()?
+        };
+        handed.push(port);
+        Ok(port)
+    })
+    .await;
+    let ours = ours.unwrap();
     assert_eq!(handed.first(), Some(&taken));
     assert_ne!(ours.port(), taken, "started on the rival's port");
     // Our own processes hold the listener we measure.
@@ -280,19 +290,13 @@ async fn a_port_always_answered_by_a_rival_ends_in_a_clear_error() {
     let (_tmp, rival, _) = start("healthy", 1).await;
     let rival = rival.unwrap();
     let taken = rival.port();
-    let tmp = tempfile::tempdir().unwrap();
-    let inst = installed("healthy", tmp.path()).await;
     let mut attempts = 0;
-    let err = Running::start_with_ports(
-        &spec(&inst, 1, tmp.path()),
-        &CancellationToken::new(),
-        || {
-            attempts += 1;
-            Ok(taken)
-        },
-    )
-    .await
-    .unwrap_err();
+    let (tmp, outcome) = start_on_ports(|| {
+        attempts += 1;
+        Ok(taken)
+    })
+    .await;
+    let err = outcome.unwrap_err();
     assert_eq!(attempts, 3);
     let msg = err.to_string();
     assert!(matches!(err, SuperviseError::PortClash { .. }), "{msg}");
