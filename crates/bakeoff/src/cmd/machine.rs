@@ -14,7 +14,7 @@ use crate::cli::MachineArgs;
 use crate::measure::survey::{survey, SurveyConfig};
 use crate::measure::{self, PinLayout, ProcSampler};
 use crate::report::survey::{render_survey, survey_document};
-use crate::suite::live::stalled_after;
+use crate::suite::live::{stalled_after, StealLimit};
 use crate::{InputError, Interrupted};
 
 /// The longest survey: a check before a run, not a soak.
@@ -77,6 +77,7 @@ fn config(args: &MachineArgs) -> Result<SurveyConfig> {
         span,
         interval,
         late: stalled_after(slo),
+        steal: StealLimit::default().for_slo(slo),
     })
 }
 
@@ -113,6 +114,14 @@ mod tests {
         tight.slo_p99 = "20ms".into();
         // A twentieth of 20 ms is under the engine's 2 ms floor.
         assert_eq!(config(&tight).unwrap().late, Duration::from_millis(2));
+        // The steal that voids a window follows the SLO too: half of it.
+        assert_eq!(ok.steal.burst(), Duration::from_millis(50));
+        let mut loose = args("30s", "400ms");
+        loose.slo_p99 = "400ms".into();
+        assert_eq!(
+            config(&loose).unwrap().steal.burst(),
+            Duration::from_millis(200)
+        );
         tight.slo_p99 = "0ms".into();
         assert!(format!("{:#}", config(&tight).unwrap_err()).contains("--slo-p99"));
     }

@@ -32,6 +32,8 @@ pub struct SurveyConfig {
     /// How late a wake-up counts as held up: the stall rule's bar at the
     /// SLO a run would use (`suite::live::stalled_after`).
     pub late: Duration,
+    /// The steal that voids a window at that SLO (its burst bar half of it).
+    pub steal: StealLimit,
 }
 
 /// What the probes and the steal meter read over the survey.
@@ -262,7 +264,7 @@ pub fn survey(
         timings,
         readings,
         wakeups,
-        steal: voiding_steal(&shares, cpus, StealLimit::default()),
+        steal: voiding_steal(&shares, cpus, cfg.steal),
         machine_steal: shares.machine,
     }
 }
@@ -325,6 +327,7 @@ mod tests {
             span: Duration::from_millis(n.saturating_sub(1).into()),
             interval: Duration::from_millis(1),
             late: Duration::from_millis(5),
+            steal: StealLimit::default(),
         };
         let mut s = survey(&sampler, &[], cfg, &CancellationToken::new());
         // The host's own steal is not this test's.
@@ -437,6 +440,7 @@ mod tests {
             span: Duration::from_secs(60),
             interval: Duration::from_secs(1),
             late: Duration::from_millis(5),
+            steal: StealLimit::default(),
         };
         let s = survey(&sampler, &[], cfg, &cancel);
         assert!(s.interrupted);
@@ -463,6 +467,7 @@ mod tests {
             span: Duration::from_millis(100),
             interval: Duration::from_millis(20),
             late: Duration::from_millis(5),
+            steal: StealLimit::default(),
         };
         let s = survey(&sampler, &[], cfg, &CancellationToken::new());
         assert_eq!(s.timings, 6);

@@ -12,7 +12,7 @@ use crate::measure::survey::{
     Assessment, Cause, SiteSteadiness, Survey, SurveyConfig, Verdict, SLOWED_TOLERATED,
 };
 use crate::model::{Probe, ProbeSite, ProbeSummary};
-use crate::suite::live::{HELD_WAKEUPS_WARNED, STALLED_BURST, STALLED_CPU_STEAL, STALLED_STEAL};
+use crate::suite::live::{StealLimit, HELD_WAKEUPS_WARNED};
 
 /// The survey as text: a line per probe site, one for the cores' idle
 /// sleeps, the steal, then the verdict.
@@ -44,7 +44,7 @@ pub fn render_survey<W: Write>(
     if let Some(line) = wakeups_line(s, cfg.late) {
         writeln!(w, "  {line}")?;
     }
-    writeln!(w, "  {}", steal_line(s))?;
+    writeln!(w, "  {}", steal_line(s, cfg.steal))?;
     writeln!(w)?;
     writeln!(w, "{}", verdict(s, &a))
 }
@@ -97,12 +97,12 @@ fn wakeups_line(s: &Survey, late: Duration) -> Option<String> {
     })
 }
 
-fn steal_line(s: &Survey) -> String {
+fn steal_line(s: &Survey, limit: StealLimit) -> String {
     let limits = format!(
-        "a run retries a window from {:.0}% of the machine, {:.0}% of one CPU, or {} ms of one within {} s",
-        STALLED_STEAL * 100.0,
-        STALLED_CPU_STEAL * 100.0,
-        STALLED_BURST.as_millis(),
+        "a run retries a window from {:.0}% of the machine, {:.0}% of one CPU, or {} ms of one within {} s (half the SLO)",
+        limit.machine() * 100.0,
+        limit.one_cpu() * 100.0,
+        limit.burst().as_millis(),
         bakeoff_load::bursts::SPAN.as_secs_f64()
     );
     let machine = s.machine_steal.map_or_else(
@@ -398,6 +398,7 @@ mod tests {
                 share: 0.071,
                 cpu: Some(1),
                 limit: 0.05,
+                default_limit: 0.05,
                 within: None,
             }),
         )
@@ -408,6 +409,7 @@ mod tests {
             span: Duration::from_secs(2),
             interval: Duration::from_millis(500),
             late: Duration::from_millis(5),
+            steal: StealLimit::default(),
         }
     }
 

@@ -33,7 +33,7 @@ use stall::{generator_bound, generator_busy, generator_late};
 pub use upstream::{judge_upstream, upstream_check, BEYOND_LATE};
 
 pub use stall::{
-    burst_steal, stall, stalled_after, stalls_warning, tolerated_steal, voiding_steal,
+    burst_bar, burst_steal, stall, stalled_after, stalls_warning, tolerated_steal, voiding_steal,
     window_steal, worst_steal, StealLimit, Stolen, HELD_WAKEUPS_WARNED, MIN_STOLEN, STALLED_BURST,
     STALLED_CPU_STEAL, STALLED_STEAL,
 };
@@ -350,7 +350,7 @@ impl EngineDriver {
             sessions: Vec::new(),
             threads: GeneratorThreads::default(),
             watched_cpus: Vec::new(),
-            steal_limit: StealLimit::default(),
+            steal_limit: StealLimit::default().for_slo(slo),
             prime_paths: BTreeMap::new(),
             floors: LatencyFloors::default(),
             files: load::open_files_limit(),

@@ -122,11 +122,13 @@ pub enum PlanError {
     DuplicateDatabase(#[from] crate::database::DuplicateDatabase),
 }
 
-/// The steal limit of `--max-steal PERCENT` (none: the default).
-pub fn steal_limit(percent: Option<f64>) -> Result<StealLimit, PlanError> {
-    percent.map_or(Ok(StealLimit::default()), |p| {
+/// The steal limit of `--max-steal PERCENT` (none: the default) under a p99
+/// objective of `slo` (its burst bar is half the SLO).
+pub fn steal_limit(percent: Option<f64>, slo: Duration) -> Result<StealLimit, PlanError> {
+    let limit = percent.map_or(Ok(StealLimit::default()), |p| {
         StealLimit::from_percent(p).ok_or(PlanError::MaxSteal(p))
-    })
+    })?;
+    Ok(limit.for_slo(slo))
 }
 
 impl From<PlanError> for crate::InputError {
@@ -338,7 +340,7 @@ impl Plan {
             return Err(PlanError::Scale(scale));
         }
         let slo_p99_ms = parse_slo(&opts.slo_p99)?;
-        let steal_limit = steal_limit(opts.max_steal)?;
+        let steal_limit = steal_limit(opts.max_steal, Duration::from_secs_f64(slo_p99_ms / 1e3))?;
         let workloads = if opts.workloads.is_empty() {
             let mut v = match opts.profile {
                 // Standard is quick's plan plus `data`, three times, with longer

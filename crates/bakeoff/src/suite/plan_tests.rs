@@ -389,6 +389,15 @@ fn the_steal_limit_is_the_runs_and_recorded() {
     let p = Plan::build(&o, vec![spec("a")]).unwrap();
     assert!((p.steal_limit.machine() - 0.08).abs() < 1e-12);
     assert_eq!(p.settings().raised_steal_limit(), Some(8.0));
+    // Its burst bar is half the run's SLO, raised with the rest.
+    assert_eq!(p.steal_limit.burst(), Duration::from_millis(200));
+    o.slo_p99 = "120ms".into();
+    let p = Plan::build(&o, vec![spec("a")]).unwrap();
+    assert_eq!(p.steal_limit.burst(), Duration::from_millis(240));
+    assert_eq!(
+        p.steal_limit.at_default().burst(),
+        Duration::from_millis(60)
+    );
     // Recorded as given: 7, not 0.07 × 100 = 7.000000000000001.
     o.max_steal = Some(7.0);
     let p = Plan::build(&o, vec![spec("a")]).unwrap();

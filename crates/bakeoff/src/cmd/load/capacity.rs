@@ -63,7 +63,7 @@ pub(super) async fn execute(
         // One thread, as the suite's windows start with (`--threads` is
         // refused with --find-capacity); the server's CPUs are not known
         // here: the machine's steal and the generator's own CPU are watched.
-        steal_limit: crate::suite::plan::steal_limit(args.max_steal)
+        steal_limit: crate::suite::plan::steal_limit(args.max_steal, slo)
             .map_err(|e| input(e.to_string()))?,
         // `--prime PATH`: in turn, as `run` primes a contender's; without
         // it, together with the URL's own request.

@@ -25,11 +25,20 @@ pub const STALLED_CPU_STEAL: f64 = 0.05;
 /// at the usual 100 Hz.
 pub const MIN_STOLEN: Duration = Duration::from_millis(30);
 /// A pause of one watched CPU voids a window from this much stolen time
-/// within one [`load::bursts::SPAN`], whatever the window's average: it
-/// holds every request it meets by up to that, half the default SLO, and a
-/// server near its capacity takes longer still to catch up. A quiet VM's
-/// scattered steal (10 ms ticks, 1–2% of a CPU) sums to a tick or two there.
+/// within one [`load::bursts::SPAN`], whatever the window's average, under
+/// the default SLO: it holds every request it meets by up to that, half the
+/// SLO, and a server near its capacity takes longer still to catch up. A
+/// run's bar is half its own SLO ([`burst_bar`]).
 pub const STALLED_BURST: Duration = Duration::from_millis(50);
+
+/// The burst that voids a window under a p99 objective of `slo` (at the
+/// default `--max-steal`): half the SLO, as [`STALLED_BURST`] is of the
+/// default's. At least [`MIN_STOLEN`], since a quiet VM's scattered steal
+/// (10 ms ticks, 1–2% of a CPU) sums to a tick or two in a span; at most the
+/// span itself, whose whole loss is then the one burst that voids.
+pub fn burst_bar(slo: Duration) -> Duration {
+    (slo / 2).clamp(MIN_STOLEN, load::bursts::SPAN)
+}
 
 /// From this share of an idle thread's 1 ms sleeps waking later than
 /// [`stalled_after`], a machine is said to hold threads up: `bakeoff run`
@@ -51,7 +60,7 @@ pub fn stalled_after(slo: Duration) -> Duration {
 /// How much steal voids a window: [`STALLED_STEAL`] of the machine,
 /// [`STALLED_CPU_STEAL`] of one watched CPU (one CPU's reading moves in whole
 /// ticks, and a quiet VM here shows 1–2% on each, so it needs more), and
-/// [`STALLED_BURST`] of one watched CPU within half a second. A host
+/// half the SLO of one watched CPU within half a second ([`burst_bar`]). A host
 /// whose steal never falls under that voids every window of every cell; a
 /// user there may raise the machine's share (`bakeoff run --max-steal`), the
 /// one CPU's moving with it. Steal only slows what is measured, so windows
@@ -62,12 +71,16 @@ pub fn stalled_after(slo: Duration) -> Duration {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StealLimit {
     percent: f64,
+    /// The burst bar at the default percent: half the SLO ([`burst_bar`]).
+    burst: Duration,
 }
 
 impl Default for StealLimit {
+    /// The default limit under the default SLO.
     fn default() -> Self {
         StealLimit {
             percent: Self::DEFAULT_PERCENT,
+            burst: STALLED_BURST,
         }
     }
 }
@@ -83,7 +96,20 @@ impl StealLimit {
     /// run takes: from the default up to [`StealLimit::MAX_PERCENT`].
     pub fn from_percent(percent: f64) -> Option<StealLimit> {
         (percent.is_finite() && (Self::DEFAULT_PERCENT..=Self::MAX_PERCENT).contains(&percent))
-            .then_some(StealLimit { percent })
+            .then_some(StealLimit {
+                percent,
+                ..StealLimit::default()
+            })
+    }
+
+    /// This limit under a p99 objective of `slo`: its burst bar half the SLO
+    /// ([`burst_bar`]), so a pause that alone breaks a tight SLO voids its
+    /// window and one a loose SLO absorbs does not.
+    pub fn for_slo(self, slo: Duration) -> StealLimit {
+        StealLimit {
+            burst: burst_bar(slo),
+            ..self
+        }
     }
 
     /// Whether `percent` (a stored run's) is above the default.
@@ -107,9 +133,18 @@ impl StealLimit {
     }
 
     /// The stolen time within one [`load::bursts::SPAN`] of one watched CPU
-    /// from which a window is voided ([`STALLED_BURST`], raised with the rest).
+    /// from which a window is voided (half the SLO, raised with the rest).
     pub fn burst(&self) -> Duration {
-        STALLED_BURST.mul_f64(self.machine() / STALLED_STEAL)
+        self.burst.mul_f64(self.machine() / STALLED_STEAL)
+    }
+
+    /// The default `--max-steal` under the same SLO: what a raised limit is
+    /// told apart from ([`tolerated_steal`]).
+    pub fn at_default(&self) -> StealLimit {
+        StealLimit {
+            percent: Self::DEFAULT_PERCENT,
+            ..*self
+        }
     }
 
     /// Whether this is the default limit rather than one a user raised.
@@ -126,6 +161,9 @@ pub struct Stolen {
     pub cpu: Option<usize>,
     /// The share from which it voids a window (see [`StealLimit`]).
     pub limit: f64,
+    /// The share from which it would void one at the default `--max-steal`
+    /// (the same as `limit` unless the run raised it).
+    pub default_limit: f64,
     /// `None`: the share of the whole window; `Some(span)`: of the one span
     /// of it where the CPU lost the most (a burst, [`burst_steal`]).
     pub within: Option<Duration>,
@@ -140,16 +178,6 @@ impl Stolen {
     /// Orders readings by how far toward their own limits they are.
     fn against_limit(a: &Stolen, b: &Stolen) -> std::cmp::Ordering {
         (a.share / a.limit).total_cmp(&(b.share / b.limit))
-    }
-
-    /// What its limit would be by default: 2% of the machine, 5% of one CPU,
-    /// [`STALLED_BURST`] within a span.
-    fn default_limit(&self) -> f64 {
-        match (self.cpu, self.within) {
-            (_, Some(span)) => StealLimit::default().burst().as_secs_f64() / span.as_secs_f64(),
-            (None, None) => StealLimit::default().machine(),
-            (Some(_), None) => StealLimit::default().one_cpu(),
-        }
     }
 
     /// How much of whose time, for messages: "6.0% of cpu 1's time", or
@@ -192,12 +220,12 @@ impl Stolen {
 /// [`Flag::StealTolerated`]: crate::model::Flag::StealTolerated
 pub fn tolerated_steal(steal: Option<&Stolen>) -> Option<String> {
     steal
-        .filter(|s| !s.voids() && s.share >= s.default_limit())
+        .filter(|s| !s.voids() && s.share >= s.default_limit)
         .map(|s| {
             format!(
                 "the hypervisor took {} (steal), over its default limit of {} and under the run's raised {}: judged as the server's",
                 s.amount(),
-                s.bar(s.default_limit()),
+                s.bar(s.default_limit),
                 s.bar(s.limit)
             )
         })
@@ -224,6 +252,7 @@ pub fn worst_steal(
                 share,
                 cpu: Some(c),
                 limit: limit.one_cpu(),
+                default_limit: limit.at_default().one_cpu(),
                 within: None,
             })
         })
@@ -235,6 +264,7 @@ pub fn worst_steal(
             share,
             cpu: None,
             limit: limit.machine(),
+            default_limit: limit.at_default().machine(),
             within: None,
         })
         .into_iter()
@@ -253,6 +283,7 @@ pub fn burst_steal(bursts: &[Duration], watched: &[usize], limit: StealLimit) ->
                 share: stolen.as_secs_f64() / span,
                 cpu: Some(c),
                 limit: limit.burst().as_secs_f64() / span,
+                default_limit: limit.at_default().burst().as_secs_f64() / span,
                 within: Some(load::bursts::SPAN),
             })
         })
@@ -304,7 +335,7 @@ pub fn stall(late_stalled: u64, sends: u64, steal: Option<Stolen>, busy: bool) -
         ));
     }
     steal.filter(Stolen::voids).map(|s| {
-        let raised = if s.limit > s.default_limit() {
+        let raised = if s.limit > s.default_limit {
             format!(", over the run's raised limit of {}", s.bar(s.limit))
         } else {
             String::new()
@@ -484,6 +515,7 @@ mod tests {
             share: 0.06,
             cpu: Some(1),
             limit: 0.05,
+            default_limit: 0.05,
             within: None,
         };
         let w = stalls_message(ProbeSite::ContenderCore, Some(1), 0.0, Some(stolen), late).unwrap();

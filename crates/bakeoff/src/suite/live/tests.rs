@@ -30,6 +30,7 @@ fn a_window_is_the_machines_past_one_percent_late_or_two_percent_steal() {
             share,
             cpu: None,
             limit: STALLED_STEAL,
+            default_limit: STALLED_STEAL,
             within: None,
         })
     };
@@ -190,6 +191,41 @@ fn a_burst_of_steal_voids_the_window_its_average_hides() {
     assert_eq!(voiding_steal(&probe, &[0], limit), None);
 }
 
+/// The burst bar is half the run's SLO: a 40 ms pause voids a window judged
+/// against 20 ms (it alone breaks that p99) and not one judged against the
+/// default 100 ms; 150 ms voids at 100 ms and not at 1 s. It stays within
+/// three ticks and the span, and a raised `--max-steal` tells its default
+/// bar under the same SLO.
+#[test]
+fn the_burst_bar_is_half_the_slo() {
+    let ms = Duration::from_millis;
+    assert_eq!(burst_bar(ms(100)), STALLED_BURST);
+    assert_eq!(burst_bar(ms(400)), ms(200));
+    assert_eq!(burst_bar(ms(20)), MIN_STOLEN);
+    assert_eq!(burst_bar(Duration::from_secs(5)), load::bursts::SPAN);
+    let voids = |pause: u64, slo: u64| {
+        let limit = StealLimit::default().for_slo(ms(slo));
+        burst_steal(&[ms(0), ms(pause)], &[1], limit).is_some_and(|s| s.voids())
+    };
+    assert!(voids(40, 20));
+    assert!(!voids(40, 100));
+    assert!(voids(150, 100));
+    assert!(!voids(150, 1000));
+    assert!(!voids(20, 20), "two ticks of a quiet VM");
+    // Raised to 4% under a 400 ms SLO: the bar 400 ms, its default 200 ms.
+    let raised = StealLimit::from_percent(4.0).unwrap().for_slo(ms(400));
+    assert_eq!(raised.burst(), ms(400));
+    assert_eq!(raised.at_default().burst(), ms(200));
+    let w = burst_steal(&[ms(0), ms(250)], &[1], raised);
+    assert_eq!(
+        tolerated_steal(w.as_ref()).as_deref(),
+        Some("the hypervisor took 250 ms of cpu 1's time within 0.5 s (steal), over its default limit of 200 ms and under the run's raised 400 ms: judged as the server's")
+    );
+    // The engine's driver takes its SLO's bar.
+    let driver = EngineDriver::new(ms(20), Duration::from_secs(5));
+    assert_eq!(driver.steal_limit.burst(), MIN_STOLEN);
+}
+
 /// A send held up counts against the window from a twentieth of the SLO,
 /// never under the engine's 2 ms bar for a late send.
 #[test]
@@ -215,6 +251,7 @@ fn steal_on_one_watched_cpu_voids_the_window() {
             share: 0.06,
             cpu: Some(1),
             limit: STALLED_CPU_STEAL,
+            default_limit: STALLED_CPU_STEAL,
             within: None,
         }
     );
