@@ -436,7 +436,7 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     }
     caveats.push("The plan assumes capacity grows linearly with cores; a worker sweep (`--workers 1,2`) measures the real scaling.".into());
 
-    let (mut recommendation, reasons) = explain(run, &ranking, &plan);
+    let (mut recommendation, reasons) = explain(run, profile, &ranking, &plan);
     if single_trial {
         recommendation = format!("Indicative (single trial): {recommendation}");
     } else if reading_decided {
@@ -531,7 +531,12 @@ fn plan_row(run: &Run, c: &ContenderInfo, profile: &TeamProfile, peak: f64) -> P
     }
 }
 
-fn explain(run: &Run, ranking: &[Ranked], plan: &[PlanRow]) -> (String, Vec<String>) {
+fn explain(
+    run: &Run,
+    profile: &TeamProfile,
+    ranking: &[Ranked],
+    plan: &[PlanRow],
+) -> (String, Vec<String>) {
     let Some(top) = ranking.first() else {
         return ("No contender in this run can be ranked.".into(), Vec::new());
     };
@@ -608,21 +613,38 @@ fn explain(run: &Run, ranking: &[Ranked], plan: &[PlanRow]) -> (String, Vec<Stri
             rival.score
         ));
     }
-    for cat in [Workload::Io, Workload::Data, Workload::Ws] {
-        if let Some(cell) = run.cell(&top.contender, &cat) {
-            if let Some(e) = cell.verdict_capacity() {
-                reasons.push(format!(
-                    "{} sustained {:.0} req/s on `{cat}` at p99 ≤ {} ms{}.",
-                    top.contender,
-                    e.center(),
-                    run.settings.slo_p99_ms,
-                    if e.n < 2 {
-                        " (1 trial, indicative)"
-                    } else {
-                        ""
-                    }
-                ));
-            }
+    // What the choice sustained on each category of the team's mix, the
+    // largest share first, in its workload's unit (a ws cell's is msg/s).
+    let mut mix: Vec<(&Category, f64)> = profile
+        .mix
+        .iter()
+        .filter(|(_, share)| **share > 0.0)
+        .map(|(c, s)| (c, *s))
+        .collect();
+    mix.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (cat, share) in mix {
+        let Some(cell) = category_cell(run, &top.contender, cat) else {
+            continue;
+        };
+        if let Some(e) = cell.verdict_capacity() {
+            let workload = crate::report::cell_workload(run, cell);
+            // The category named where its workload's name does not say it.
+            let of_mix = match cat.name() == workload {
+                true => format!("{share:.0}% of your mix"),
+                false => format!("{}, {share:.0}% of your mix", cat.name()),
+            };
+            reasons.push(format!(
+                "{} sustained {:.0} {} on `{workload}` ({of_mix}) at p99 ≤ {} ms{}.",
+                top.contender,
+                e.center(),
+                cell.workload.rate_unit(),
+                run.settings.slo_p99_ms,
+                if e.n < 2 {
+                    " (1 trial, indicative)"
+                } else {
+                    ""
+                }
+            ));
         }
     }
     (rec, reasons)

@@ -48,6 +48,37 @@ fn realtime_for_a_js_team_picks_node_with_a_plan() {
     );
     assert_eq!(a.plan.len(), 4);
     assert!(a.peak_is_default);
+    // The evidence is the mix's, in the fan-out's own unit.
+    let mut run = run;
+    let ws = run
+        .cells
+        .iter_mut()
+        .find(|c| c.contender == "node-fastify" && c.workload == Workload::Ws)
+        .unwrap();
+    ws.capacity = Some(crate::report::fixtures::estimate(3000.0, 90.0, 3));
+    let said = |mix: &str| -> Vec<String> {
+        let a = advise(&run, &profile(mix, "js"), &Ecosystem::builtin());
+        a.reasons
+            .into_iter()
+            .filter(|r| r.contains(" sustained "))
+            .collect()
+    };
+    let realtime = said("realtime=100");
+    assert_eq!(realtime.len(), 1, "{realtime:?}");
+    assert!(
+        realtime[0].contains(" msg/s on `ws` (realtime, 100% of your mix) at p99 ≤ 100 ms"),
+        "{realtime:?}"
+    );
+    let said = said("api=70,io=30");
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].contains(" req/s on `json` (api, 70% of your mix)"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].contains(" req/s on `io` (30% of your mix)"),
+        "{said:?}"
+    );
 }
 
 #[test]
