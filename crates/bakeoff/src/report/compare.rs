@@ -456,8 +456,8 @@ const HEADINGS: [&str; 13] = [
     "contender",
     "workload",
     "workers",
-    "capacity A req/s",
-    "capacity B req/s",
+    "capacity A",
+    "capacity B",
     "Δ capacity",
     "sig",
     "p99 A ms",
@@ -605,9 +605,9 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
     }
     writeln!(
         out,
-        "Δ = (B − A) / A. sig (capacity): * Welch's t-test at 5% finds a difference, \
-         ~ no clear difference, n/a a single trial on either side; p99 and CPU are single \
-         measurements."
+        "Capacities in req/s, a ws cell's in fan-out msg/s. Δ = (B − A) / A. sig (capacity): \
+         * Welch's t-test at 5% finds a difference, ~ no clear difference, n/a a single trial \
+         on either side; p99 and CPU are single measurements."
     )?;
     writeln!(out)?;
     match c.threshold_pct {

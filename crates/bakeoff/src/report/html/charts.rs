@@ -401,7 +401,7 @@ pub fn search(cell: &Cell) -> Option<String> {
             fmt: svg::whole_number,
         },
         &Axis {
-            label: "target rate (req/s)".into(),
+            label: format!("target rate ({})", cell.workload.rate_unit()),
             scale: Scale::linear_from_zero(max_y),
             fmt: svg::short_number,
         },

@@ -400,7 +400,11 @@ fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &m
             continue;
         }
         let cap = c.capacity.map_or(String::new(), |e| {
-            format!(": capacity {} req/s", fmt_estimate(&e, fmt_rate))
+            format!(
+                ": capacity {} {}",
+                fmt_estimate(&e, fmt_rate),
+                c.workload.rate_unit()
+            )
         });
         let _ = write!(
             h,
@@ -640,4 +644,38 @@ fn fanout_table(s: &summary::WorkloadSummary<'_>, h: &mut String) {
         }
     }
     h.push_str("</table>");
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::workload::Workload;
+
+    /// A ws cell's capacity and its search's rates are fan-out messages a
+    /// second, and the page says so; an HTTP cell's are requests.
+    #[test]
+    fn each_cell_says_its_own_rate_unit() {
+        let mut run = crate::report::fixtures::sample_run();
+        // The sample's fan-outs have no search steps: borrow an HTTP cell's.
+        let steps = run.cells.iter().find(|c| c.workload == Workload::Json);
+        let trials = steps.map(|c| c.trials.clone()).unwrap_or_default();
+        assert!(trials.iter().any(|t| !t.steps.is_empty()));
+        let ws = run
+            .cells
+            .iter_mut()
+            .find(|c| c.workload == Workload::Ws && c.capacity.is_some())
+            .expect("the sample run has a ws cell with a capacity");
+        ws.trials = trials;
+        let ws = ws.clone();
+        let mut html = Vec::new();
+        super::render_html(&run, &super::HtmlExtras::default(), &mut html).unwrap();
+        let html = String::from_utf8(html).unwrap();
+        let summary = html
+            .split("<summary>")
+            .find(|s| s.starts_with(&format!("{} &middot; ws", ws.contender)))
+            .expect("the ws cell's details");
+        assert!(summary.contains(" msg/s</summary>"), "{summary}");
+        assert!(!summary.contains("req/s"), "{summary}");
+        assert!(html.contains("target rate (msg/s)"), "the ws search chart");
+        assert!(html.contains("target rate (req/s)"), "an HTTP search chart");
+    }
 }
