@@ -361,18 +361,26 @@ fn legend(run: &Run, flag: &Flag) -> String {
 /// An estimate with its interval named: "51,200 (1 trial, indicative)",
 /// "51,200 (range 48,000–53,000 of 3)", "51,200 (95% CI 50,100–52,300, n 5)".
 pub fn fmt_estimate(e: &Estimate, f: fn(f64) -> String) -> String {
+    fmt_estimate_in(e, f, "")
+}
+
+/// As [`fmt_estimate`], with `unit` right after the value where it is not
+/// empty: "2,167 msg/s (1 trial, indicative)".
+pub fn fmt_estimate_in(e: &Estimate, f: fn(f64) -> String, unit: &str) -> String {
+    let value = match unit {
+        "" => f(e.center()),
+        _ => format!("{} {unit}", f(e.center())),
+    };
     match e.interval {
-        Interval::Single => format!("{} (1 trial, indicative)", f(e.center())),
+        Interval::Single => format!("{value} (1 trial, indicative)"),
         Interval::Range => format!(
-            "{} (range {}–{} of {})",
-            f(e.center()),
+            "{value} (range {}–{} of {})",
             f(e.ci_low),
             f(e.ci_high),
             e.n
         ),
         Interval::TInterval95 => format!(
-            "{} (95% CI {}–{}, n {})",
-            f(e.center()),
+            "{value} (95% CI {}–{}, n {})",
             f(e.ci_low),
             f(e.ci_high),
             e.n

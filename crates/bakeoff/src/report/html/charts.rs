@@ -96,10 +96,8 @@ pub fn capacity(
     if groups.is_empty() {
         return None;
     }
-    let title = format!(
-        "{}: {metric} over trials (whiskers: the range below 5 trials, the 95% t-interval from 5)",
-        s.label
-    );
+    // The whiskers' meaning is the paragraph's above the charts.
+    let title = format!("{}: {metric} over trials", s.label);
     Some(svg::bar_chart(
         &format!("capacity-{}", s.slug()),
         &title,
@@ -394,7 +392,9 @@ pub fn search(cell: &Cell) -> Option<String> {
     let (max_x, max_y) = top(&series);
     Some(svg::line_chart(
         &format!("search-{}", cell_key(cell)),
-        "capacity search (o met SLO, x missed, diamond not judged: stalled or generator-limited)",
+        // Its markers' legend is the section's paragraph: a small chart's
+        // title has room for a few words.
+        "capacity search",
         &Axis {
             label: "step".into(),
             scale: Scale::linear_from_zero(max_x),

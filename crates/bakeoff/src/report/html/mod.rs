@@ -10,7 +10,7 @@ use crate::model::{ContenderInfo, Flag, Language, Run};
 use crate::workload::Workload;
 
 use super::summary::{self, Kind, RATIO_METHOD};
-use super::table::{self, fmt_bytes, fmt_count, fmt_estimate, fmt_ms, fmt_rate, Style, Table};
+use super::table::{self, fmt_bytes, fmt_count, fmt_estimate_in, fmt_ms, fmt_rate, Style, Table};
 
 pub mod charts;
 pub mod svg;
@@ -391,7 +391,7 @@ fn scaling_table(run: &Run, h: &mut String) {
 
 fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &mut String) {
     section(h, "cells", "Capacity search and timeline per cell");
-    h.push_str("<p>Each trial's search: a ramp until the SLO broke, then bisection. Below it, throughput and p99 second by second during the equal-load window.</p>");
+    h.push_str("<p>Each trial's search, step by step (o met the SLO, x missed it, diamond not judged: the machine stalled or the generator fell behind): a ramp until the SLO broke, bisection, then longer confirmation windows at the candidate. Below it, throughput and p99 second by second during the equal-load window.</p>");
     let mut first = true;
     for c in run.cells.iter().filter(|c| c.status.is_ok()) {
         let mut svgs: Vec<String> = charts::search(c).into_iter().collect();
@@ -400,10 +400,10 @@ fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &m
             continue;
         }
         let cap = c.capacity.map_or(String::new(), |e| {
+            let unit = c.workload.rate_unit();
             format!(
-                ": capacity {} {}",
-                fmt_estimate(&e, fmt_rate),
-                c.workload.rate_unit()
+                ": capacity {}",
+                fmt_estimate_in(&e, fmt_rate, unit.as_str())
             )
         });
         let _ = write!(
@@ -673,7 +673,10 @@ mod tests {
             .split("<summary>")
             .find(|s| s.starts_with(&format!("{} &middot; ws", ws.contender)))
             .expect("the ws cell's details");
-        assert!(summary.contains(" msg/s</summary>"), "{summary}");
+        assert!(
+            summary.contains(": capacity 30,000 msg/s (range "),
+            "{summary}"
+        );
         assert!(!summary.contains("req/s"), "{summary}");
         assert!(html.contains("target rate (msg/s)"), "the ws search chart");
         assert!(html.contains("target rate (req/s)"), "an HTTP search chart");

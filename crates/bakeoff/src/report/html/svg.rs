@@ -232,20 +232,33 @@ pub struct BarGroup {
     pub bars: Vec<Bar>,
 }
 
+/// About how wide `s` sets in the charts' 12 px type, in px.
+fn text_width(s: &str) -> f64 {
+    s.chars().count() as f64 * 7.0
+}
+
 /// Horizontal grouped bars, one row per bar, labelled on the left.
 pub fn bar_chart(chart: &str, title: &str, x_label: &str, groups: &[BarGroup]) -> String {
-    const W: f64 = 680.0;
     const LEFT: f64 = 170.0;
-    const RIGHT: f64 = 110.0;
+    const PLOT: f64 = 400.0;
     const ROW: f64 = 22.0;
     const TOP: f64 = 34.0;
+    // Room after the plot for the longest value ("86,672 req/s (1 trial,
+    // indicative)") and across for the title, at ~7 px a glyph of 12–13 px
+    // type, so neither is cut off at the chart's edge.
+    let right = groups
+        .iter()
+        .flat_map(|g| &g.bars)
+        .map(|b| text_width(&b.value_text) + 12.0)
+        .fold(110.0, f64::max);
+    let w = (LEFT + PLOT + right).max(text_width(title) * 1.1 + 16.0);
     let max = groups
         .iter()
         .flat_map(|g| &g.bars)
         .map(|b| b.interval.map_or(b.value, |(_, hi)| hi.max(b.value)))
         .fold(0.0, f64::max);
     let scale = Scale::linear_from_zero(max);
-    let plot_w = W - LEFT - RIGHT;
+    let plot_w = PLOT;
     let x = |v: f64| LEFT + scale.norm(v) * plot_w;
     let show_groups = groups.len() > 1 || groups.first().is_some_and(|g| !g.label.is_empty());
     let mut body = String::new();
@@ -330,7 +343,7 @@ pub fn bar_chart(chart: &str, title: &str, x_label: &str, groups: &[BarGroup]) -
     }
     let h = plot_bottom + 40.0;
     format!(
-        r#"<svg class="chart" data-chart="{chart}" role="img" aria-label="{t}" viewBox="0 0 {W} {h:.0}" width="{W}" height="{h:.0}"><defs>{defs}</defs><text class="title" x="8" y="18">{t}</text>{axis}<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{plot_bottom:.1}"/>{body}<text class="axis-label" x="{:.1}" y="{:.1}" text-anchor="middle">{xl}</text></svg>"#,
+        r#"<svg class="chart" data-chart="{chart}" role="img" aria-label="{t}" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" height="{h:.0}"><defs>{defs}</defs><text class="title" x="8" y="18">{t}</text>{axis}<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{plot_bottom:.1}"/>{body}<text class="axis-label" x="{:.1}" y="{:.1}" text-anchor="middle">{xl}</text></svg>"#,
         LEFT + plot_w / 2.0,
         h - 8.0,
         chart = esc(chart),
@@ -563,6 +576,41 @@ mod tests {
             }
         }
         assert!(!looks[0].hatched && looks[2].hatched);
+    }
+
+    /// The longest value after a bar and a long title stay inside the
+    /// chart: its width grows with them, the plot's does not.
+    #[test]
+    fn bar_values_and_titles_fit_the_chart() {
+        let bar = |value: f64, text: &str| Bar {
+            label: "node-fastify".into(),
+            value,
+            interval: None,
+            look: Look::new(&Language::Node, 0),
+            value_text: text.into(),
+        };
+        let width = |svg: &str| -> f64 {
+            let w = svg.split("width=\"").nth(1).unwrap();
+            w[..w.find('"').unwrap()].parse().unwrap()
+        };
+        let group = |text: &str| {
+            vec![BarGroup {
+                label: String::new(),
+                bars: vec![bar(86_672.0, text), bar(5_712.0, "5,712 req/s")],
+            }]
+        };
+        let short = bar_chart("c", "json", "req/s", &group("86,672 req/s"));
+        assert_eq!(width(&short), 680.0);
+        let long = "86,672 req/s (1 trial, indicative)";
+        let svg = bar_chart("c", "json", "req/s", &group(long));
+        // The top bar ends at the plot's right edge; its text starts 5 px on.
+        assert!(
+            width(&svg) >= 170.0 + 400.0 + 5.0 + text_width(long),
+            "{svg}"
+        );
+        let title = "json: capacity at SLO over trials, with a title longer than the plot is wide";
+        let svg = bar_chart("c", title, "req/s", &group("1"));
+        assert!(width(&svg) >= 8.0 + text_width(title), "{svg}");
     }
 
     #[test]
