@@ -224,7 +224,9 @@ fn methodology(run: &Run) -> String {
          intended send time, so a stalled server cannot hide its queue (coordinated \
          omission corrected); service time, from the actual send, is shown alongside. \
          Capacity is the highest rate whose p99 stays within {} ms without excess errors, \
-         found by a ramp then a bisection, repeated over {} independent trial(s). One trial \
+         found by a ramp and a bisection in short windows, then held for a longer \
+         confirmation window (stepped down while one fails), repeated over {} independent \
+         trial(s). One trial \
          is shown alone and is indicative only; two to four trials show their median and \
          range; five or more show the mean with a 95% t-interval. Latency percentiles, CPU \
          time per request (average, and marginal with the idle baseline subtracted) and peak \
