@@ -6,6 +6,7 @@ use super::{open_existing, resolve};
 use crate::cli::{ShowArgs, StoreArgs};
 use crate::model::{CellStatus, Flag, Run};
 use crate::report::compare::table_text;
+use crate::report::table::{fmt_estimate_in, fmt_rate};
 
 pub(super) async fn runs(args: StoreArgs) -> Result<u8> {
     let path = args.db.path();
@@ -150,17 +151,18 @@ fn summary(run: &Run) -> String {
         let what = match &c.status {
             CellStatus::Ok => {
                 let mut parts = Vec::new();
+                let unit = c.workload.rate_unit();
                 if let Some(cap) = &c.capacity {
                     parts.push(format!(
-                        "capacity {}/s",
-                        crate::report::table::fmt_estimate(cap, crate::report::table::fmt_rate)
+                        "capacity {}",
+                        fmt_estimate_in(cap, fmt_rate, unit.as_str())
                     ));
                 }
                 if let Some(eq) = &c.equal_load {
                     parts.push(format!(
-                        "p99 {:.2} ms at {:.0}/s, CPU {} ms/req",
+                        "p99 {:.2} ms at {} {unit}, CPU {} ms/req",
                         eq.latency.p99,
-                        eq.target_rps,
+                        fmt_rate(eq.target_rps),
                         eq.cpu_ms_per_request
                             .map_or("-".into(), |v| format!("{v:.3}"))
                     ));
@@ -189,4 +191,31 @@ fn summary(run: &Run) -> String {
     }
     let _ = writeln!(s, "Everything: bakeoff show {} --json", run.id);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::workload::Workload;
+
+    /// Each cell's rates in its own unit, right after the number: a fan-out's
+    /// in msg/s.
+    #[test]
+    fn the_summary_gives_each_cell_its_unit() {
+        let run = crate::report::fixtures::sample_run();
+        let text = super::summary(&run);
+        let line = |workload: &str| {
+            text.lines()
+                .find(|l| l.starts_with(&format!("  node-fastify {workload} ×1:")))
+                .unwrap_or_else(|| panic!("no node-fastify {workload} line in {text}"))
+                .to_string()
+        };
+        let ws = line(Workload::Ws.name());
+        assert!(ws.contains(" msg/s (range "), "{ws}");
+        assert!(!ws.contains("req/s") && !ws.contains(")/s"), "{ws}");
+        let io = line(Workload::Io.name());
+        assert!(
+            io.contains(" req/s (range ") && io.contains(" req/s, CPU "),
+            "{io}"
+        );
+    }
 }
