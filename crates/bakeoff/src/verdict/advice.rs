@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::profile::{Category, TeamProfile, DEFAULT_PEAK_RPS};
 use super::{compare_estimates, compare_readings, scope, unsteady, Order, Reading};
 use crate::model::{Cell, ContenderInfo, Estimate, Flag, Language, Run};
+use crate::report::table::fmt_rate;
 use crate::workload::Workload;
 
 /// The curated ecosystem knowledge, compiled in.
@@ -510,7 +511,7 @@ fn plan_row(run: &Run, c: &ContenderInfo, profile: &TeamProfile, peak: f64) -> P
         match cap {
             Some((w, per_core)) if per_core > 0.0 => {
                 inv += share / total / per_core;
-                parts.push(format!("{w} {per_core:.0} req/s"));
+                parts.push(format!("{w} {} req/s", fmt_rate(per_core)));
             }
             _ => {
                 return PlanRow {
@@ -629,14 +630,15 @@ fn explain(
         if let Some(e) = cell.verdict_capacity() {
             let workload = crate::report::cell_workload(run, cell);
             // The category named where its workload's name does not say it.
-            let of_mix = match cat.name() == workload {
-                true => format!("{share:.0}% of your mix"),
-                false => format!("{}, {share:.0}% of your mix", cat.name()),
+            let of_mix = if cat.name() == workload {
+                format!("{share:.0}% of your mix")
+            } else {
+                format!("{}, {share:.0}% of your mix", cat.name())
             };
             reasons.push(format!(
-                "{} sustained {:.0} {} on `{workload}` ({of_mix}) at p99 ≤ {} ms{}.",
+                "{} sustained {} {} on `{workload}` ({of_mix}) at p99 ≤ {} ms{}.",
                 top.contender,
-                e.center(),
+                fmt_rate(e.center()),
                 cell.workload.rate_unit(),
                 run.settings.slo_p99_ms,
                 if e.n < 2 {
