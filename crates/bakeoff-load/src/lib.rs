@@ -395,7 +395,9 @@ pub struct TrendThird {
     pub p50_us: u64,
     /// The same requests' corrected p90, µs.
     pub p90_us: u64,
-    /// Mean requests in flight (sent, unanswered) seen by each send in this third.
+    /// Requests in flight (sent, unanswered) on average over this third of the
+    /// window's time, from the answers' own arrival times (as
+    /// [`LoadReport::mean_in_flight`] over the window).
     pub mean_in_flight: f64,
 }
 

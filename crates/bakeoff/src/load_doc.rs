@@ -240,7 +240,8 @@ pub struct ThirdDoc {
     /// Corrected latency, as latency_ms.
     pub p50_ms: f64,
     pub p90_ms: f64,
-    /// Requests sent and unanswered, averaged over the sends of this third.
+    /// Requests sent and unanswered, averaged over this third's time (as
+    /// mean_in_flight over the window).
     pub mean_in_flight: f64,
 }
 

@@ -141,7 +141,7 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
                 e.late_stalled.set(e.late_stalled.get() + 1);
             }
         }
-        e.rec.borrow_mut().on_send(intended.into(), sent.into());
+        e.rec.borrow_mut().on_send(sent.into());
         let deadline = sent + e.timeout;
         let request: &[u8] = match template {
             Some(_) => &rendered,
