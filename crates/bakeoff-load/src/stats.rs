@@ -98,7 +98,7 @@ impl TrendRec {
         })
     }
 
-    /// Which third `intended` falls in (comparisons only: this runs per send).
+    /// Which third `intended` falls in (comparisons only: this runs per request).
     fn third(&self, intended: Instant) -> Option<usize> {
         if intended < self.start {
             None
@@ -737,8 +737,6 @@ mod tests {
         assert_eq!(r.successes, 1);
     }
 
-    /// Thirds by intended time: counts, censored latencies, and the requests
-    /// in flight on average over each.
     /// The thirds' in flight is a time average from the answers' own times,
     /// as the window's: answers harvested in batches (on ticks) do not count
     /// as in flight meanwhile. One send a millisecond, each answered 2 ms
@@ -785,6 +783,8 @@ mod tests {
         assert!((growing[1] - 17.0).abs() < 2.0, "{growing:?}");
     }
 
+    /// Thirds by intended time: counts, censored latencies, and the requests
+    /// in flight on average over each.
     #[test]
     fn the_trend_splits_the_window_in_thirds() {
         let t0 = Instant::now();
