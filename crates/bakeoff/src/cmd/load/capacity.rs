@@ -126,7 +126,11 @@ fn step_line(s: &SearchStep) -> String {
 }
 
 fn summary(doc: &CapacityDoc, outcome: &TrialOutcome) -> String {
-    let rate = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.0} req/s"));
+    let rate = |r: Option<f64>| {
+        r.map_or("-".to_string(), |r| {
+            format!("{} req/s", crate::report::table::fmt_rate(r))
+        })
+    };
     let headline = match outcome {
         TrialOutcome::Confirmed => format!(
             "capacity at p99 ≤ {} ms: {} (held a {:.0}s confirmation window)",
@@ -172,4 +176,42 @@ fn summary(doc: &CapacityDoc, outcome: &TrialOutcome) -> String {
         doc.elapsed_s
     );
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load_doc::StepDoc;
+
+    /// The headline's rate as the reports write one: "4,829 req/s".
+    #[test]
+    fn the_headline_reads_as_the_reports() {
+        let confirm = StepDoc {
+            index: 0,
+            phase: "confirm".into(),
+            target_rps: 4829.4,
+            achieved_rps: 4826.0,
+            p99_ms: 77.0,
+            error_rate: 0.0,
+            verdict: "pass".into(),
+            duration_s: 10.0,
+            reasons: Vec::new(),
+        };
+        let doc = CapacityDoc {
+            url: "http://127.0.0.1:8080/json".into(),
+            slo_p99_ms: 100.0,
+            outcome: "confirmed".into(),
+            capacity_rps: Some(4829.4),
+            note: None,
+            elapsed_s: 29.1,
+            max_steal_percent: 2.0,
+            steal_tolerated_windows: 0,
+            steps: vec![confirm],
+        };
+        let text = summary(&doc, &TrialOutcome::Confirmed);
+        assert!(
+            text.contains("capacity at p99 ≤ 100 ms: 4,829 req/s (held a 10s confirmation window)"),
+            "{text}"
+        );
+    }
 }
