@@ -10,7 +10,7 @@
 //! - [`head`]: the framing rules of a response head (status line, Content-Length,
 //!   Transfer-Encoding, Connection), shared with bakeoff's verifier and health probe;
 //! - [`rng`]: the one seeded generator (splitmix64) both crates use;
-//! - `stats`: the recorder (histograms, timeline, trend, in-flight averages);
+//! - `stats`: the recorder (histograms, timeline, in-flight averages; `stats::trend` the window in thirds);
 //! - `target`: URL checks, loopback policy, the reachability probe;
 //! - `ticked`: open-loop sockets harvested once per 1 ms tick, with kernel arrival times;
 //! - `shard`: N engine threads for one run, and the exact merge of their reports;
