@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::workload::Workload;
 
+mod estimate;
 mod flag;
 mod keys;
 mod probe;
 mod text;
+pub use estimate::{Estimate, Interval};
 pub use flag::Flag;
 pub use keys::{Endpoint, RuntimeKey};
 pub use probe::{
@@ -250,9 +252,11 @@ impl ContenderInfo {
     }
 }
 
-/// One contender × workload × worker count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+/// One contender × workload × worker count. Serialized with one derived
+/// field more, `rate_unit` (the workload's, "req/s" or "msg/s"), so a JSON
+/// reader need not know which workloads count messages.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, transform = with_rate_unit)]
 pub struct Cell {
     pub contender: String,
     pub workload: Workload,
@@ -262,7 +266,8 @@ pub struct Cell {
     #[serde(default)]
     pub database: Option<crate::database::Database>,
     pub status: CellStatus,
-    /// Capacity at the SLO (req/s) across trials. For `ws`, messages/s.
+    /// Capacity at the SLO across trials, in `rate_unit` (req/s; a `ws`
+    /// cell's fan-out messages/s), as are its trials' rates.
     pub capacity: Option<Estimate>,
     pub trials: Vec<Trial>,
     /// Latency and cost at the workload's common rate.
@@ -279,6 +284,60 @@ pub struct Cell {
     pub notes: Vec<String>,
 }
 
+impl Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        // Every field, so a field added to `Cell` and not here fails the
+        // report's validation against its schema (integration `report`).
+        let Cell {
+            contender,
+            workload,
+            workers,
+            database,
+            status,
+            capacity,
+            trials,
+            equal_load,
+            ws,
+            startup,
+            scaling_efficiency,
+            flags,
+            notes,
+        } = self;
+        let mut st = s.serialize_struct("Cell", 14)?;
+        st.serialize_field("contender", contender)?;
+        st.serialize_field("workload", workload)?;
+        st.serialize_field("rate_unit", workload.rate_unit().as_str())?;
+        st.serialize_field("workers", workers)?;
+        st.serialize_field("database", database)?;
+        st.serialize_field("status", status)?;
+        st.serialize_field("capacity", capacity)?;
+        st.serialize_field("trials", trials)?;
+        st.serialize_field("equal_load", equal_load)?;
+        st.serialize_field("ws", ws)?;
+        st.serialize_field("startup", startup)?;
+        st.serialize_field("scaling_efficiency", scaling_efficiency)?;
+        st.serialize_field("flags", flags)?;
+        st.serialize_field("notes", notes)?;
+        st.end()
+    }
+}
+
+/// The schema of [`Cell`]'s one serialized field more.
+fn with_rate_unit(schema: &mut schemars::Schema) {
+    let unit = schemars::json_schema!({
+        "type": "string",
+        "enum": crate::workload::RateUnit::ALL.map(|u| u.as_str()),
+        "description": "What the cell's rates count: req/s, or msg/s for a `ws` cell (messages fanned out to a room's clients). Derived from the workload; ignored when read."
+    });
+    if let Some(p) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        p.insert("rate_unit".into(), unit.into());
+    }
+    if let Some(r) = schema.get_mut("required").and_then(|r| r.as_array_mut()) {
+        r.push("rate_unit".into());
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 #[schemars(deny_unknown_fields)]
@@ -293,99 +352,6 @@ impl CellStatus {
         matches!(self, CellStatus::Ok)
     }
 }
-
-/// A cell's value across trials, with an interval whose kind says what it is.
-/// Serialized with one derived field more, `indicative` (a single trial), so a
-/// JSON reader need not know the rule.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields, transform = with_indicative)]
-pub struct Estimate {
-    pub median: f64,
-    pub mean: f64,
-    /// Sample standard deviation (n − 1); 0 for one sample.
-    pub sd: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    /// Coefficient of variation of the samples.
-    pub cv: f64,
-    /// Number of samples (every trial that counts, a failed one as 0).
-    pub n: u32,
-    /// cv > 10%
-    pub noisy: bool,
-    /// What `ci_low..ci_high` is.
-    pub interval: Interval,
-}
-
-impl Serialize for Estimate {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Estimate", 10)?;
-        st.serialize_field("median", &self.median)?;
-        st.serialize_field("mean", &self.mean)?;
-        st.serialize_field("sd", &self.sd)?;
-        st.serialize_field("ci_low", &self.ci_low)?;
-        st.serialize_field("ci_high", &self.ci_high)?;
-        st.serialize_field("cv", &self.cv)?;
-        st.serialize_field("n", &self.n)?;
-        st.serialize_field("noisy", &self.noisy)?;
-        st.serialize_field("interval", &self.interval)?;
-        st.serialize_field("indicative", &self.is_single())?;
-        st.end()
-    }
-}
-
-/// The schema of [`Estimate`]'s one serialized field more.
-fn with_indicative(schema: &mut schemars::Schema) {
-    let indicative = schemars::json_schema!({
-        "type": "boolean",
-        "description": "A single trial (n < 2): any verdict on it is indicative only. Derived; ignored when read."
-    });
-    if let Some(p) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
-        p.insert("indicative".into(), indicative.into());
-    }
-    if let Some(r) = schema.get_mut("required").and_then(|r| r.as_array_mut()) {
-        r.push("indicative".into());
-    }
-}
-
-impl Estimate {
-    /// The headline value: the mean under a t-interval, the median otherwise.
-    pub fn center(&self) -> f64 {
-        match self.interval {
-            Interval::TInterval95 => self.mean,
-            Interval::Single | Interval::Range => self.median,
-        }
-    }
-
-    /// One sample: the value is indicative, with no interval at all.
-    pub fn is_single(&self) -> bool {
-        self.n < 2
-    }
-}
-
-/// The kind of interval an [`Estimate`] carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interval {
-    /// One sample: `ci_low = ci_high = ` the value; indicative only.
-    Single,
-    /// 2 to 4 samples: `[min, max]` of the samples; no coverage is claimed.
-    Range,
-    /// 5 samples or more: mean ± t(0.975, n − 1) · sd / √n.
-    TInterval95,
-}
-
-impl Interval {
-    pub const ALL: [Interval; 3] = [Interval::Single, Interval::Range, Interval::TInterval95];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Interval::Single => "single",
-            Interval::Range => "range",
-            Interval::TInterval95 => "t_interval_95",
-        }
-    }
-}
-text_enum!(Interval, "interval");
 
 /// How one trial's capacity search ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,7 +418,8 @@ text_enum!(TrialOutcome, "trial outcome");
 #[schemars(deny_unknown_fields)]
 pub struct Trial {
     pub index: u32,
-    /// See [`TrialOutcome`] for what this is under each outcome.
+    /// See [`TrialOutcome`] for what this is under each outcome; in its
+    /// cell's `rate_unit`.
     pub capacity_rps: Option<f64>,
     pub outcome: TrialOutcome,
     /// Why the trial ended as it did, when it is not plainly confirmed.
@@ -532,7 +499,9 @@ text_enum!(StepVerdict, "step verdict");
 pub struct SearchStep {
     pub index: u32,
     pub phase: StepPhase,
+    /// The window's offered rate, in its cell's `rate_unit`.
     pub target_rps: f64,
+    /// What it answered within the window (and its grace), in the same unit.
     pub achieved_rps: f64,
     pub p99_ms: f64,
     pub error_rate: f64,

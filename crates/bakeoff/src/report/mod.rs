@@ -271,3 +271,41 @@ pub fn fairness_doc() -> Option<PathBuf> {
     .find(|p| p.is_file())
     .and_then(|p| p.canonicalize().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::sample_run;
+    use super::*;
+    use crate::workload::Workload;
+
+    #[test]
+    fn each_json_cell_names_its_rate_unit_and_reads_back() {
+        let run = sample_run();
+        let mut buf = Vec::new();
+        render_json(&run, &mut buf).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        let cells = doc["cells"].as_array().unwrap();
+        let unit = |w: &str| {
+            let cell = cells.iter().find(|c| c["workload"] == w).unwrap();
+            cell["rate_unit"].as_str().unwrap().to_string()
+        };
+        assert_eq!(unit("ws"), "msg/s");
+        assert_eq!(unit("json"), "req/s");
+        // Derived, so a document read back is the run it came from.
+        let back: Vec<crate::model::Cell> = serde_json::from_value(doc["cells"].clone()).unwrap();
+        let keys = |cells: &[crate::model::Cell]| {
+            cells
+                .iter()
+                .map(|c| {
+                    (
+                        c.contender.clone(),
+                        c.workload.clone(),
+                        c.capacity.map(|e| e.n),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&back), keys(&run.cells));
+        assert!(back.iter().any(|c| c.workload == Workload::Ws));
+    }
+}

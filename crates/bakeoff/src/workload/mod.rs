@@ -248,6 +248,8 @@ pub enum RateUnit {
 }
 
 impl RateUnit {
+    pub const ALL: [RateUnit; 2] = [RateUnit::Requests, RateUnit::Messages];
+
     /// "req/s" or "msg/s".
     pub fn as_str(self) -> &'static str {
         match self {
