@@ -49,11 +49,17 @@ fn json_and_html_call_one_trial_indicative() {
         html.contains("(1 trial, indicative)"),
         "cell headers and bars"
     );
-    assert!(html.contains("(indicative: 1 trial)"), "the headline ratio");
-    assert!(
-        html.contains("indicative: single trial"),
-        "the headline sentence"
-    );
+    // Each headline card says it once, in its sentence.
+    let cards: Vec<&str> = html
+        .split("<div class=\"card\">")
+        .skip(1)
+        .map(|c| &c[..c.find("</div></div>").unwrap()])
+        .collect();
+    assert!(!cards.is_empty());
+    for card in cards {
+        assert_eq!(card.matches("indicative").count(), 1, "{card}");
+        assert!(card.contains("indicative: single trial"), "{card}");
+    }
     // Below five trials the whiskers are a range: no sentence claims coverage.
     let three = out(|w| render_html(&sample_run(), &HtmlExtras::default(), w));
     assert!(

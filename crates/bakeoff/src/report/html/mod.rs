@@ -326,7 +326,8 @@ fn headline(summaries: &[summary::WorkloadSummary<'_>], h: &mut String) {
             m = esc(hd.kind.metric().0),
             r = hd.ratio.value,
             interval = esc(&match hd.ratio.kind {
-                crate::verdict::RatioKind::Point => format!("({})", hd.ratio.kind.label()),
+                // The sentence below says "indicative: single trial": once per card.
+                crate::verdict::RatioKind::Point => String::new(),
                 k => format!("{} {:.2}–{:.2}", k.label(), hd.ratio.low, hd.ratio.high),
             }),
             sent = esc(&hd.sentence()),
