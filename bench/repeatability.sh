@@ -13,6 +13,7 @@
 #   PROFILE=standard RUNS=3 CONTENDERS=node-fastify,python-flask WORKLOADS=json,db (the defaults)
 #   PROFILE=quick RUNS=2 CONTENDERS= WORKLOADS=   (the profile's own contenders and workloads)
 #   EXTRA="--max-steal 10"   (more `bakeoff run` options, e.g. on a host whose steal never falls)
+#   EXTRA="--trials 5"       (five trials per cell: the headline is then the mean, as the reports')
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,8 +47,11 @@ import json, random, sqlite3, statistics, sys
 db = sqlite3.connect(sys.argv[1])
 runs = [r[0] for r in db.execute("SELECT id FROM runs WHERE status = 'complete' ORDER BY id")]
 cells = {}
+# The headline each report prints (Estimate::center): the mean under a
+# t-interval (five trials or more), the median otherwise.
 for run, contender, workload, has, cap, flags in db.execute(
-    "SELECT run_id, contender, workload, has_capacity, capacity_median, flags_json FROM cells "
+    "SELECT run_id, contender, workload, has_capacity, CASE WHEN capacity_interval = "
+    "'t_interval_95' THEN capacity_mean ELSE capacity_median END, flags_json FROM cells "
     "WHERE state = 'ok' AND workload NOT IN ('startup')"
 ):
     flags = [f for f in json.loads(flags) if f not in ("noisy",)]
@@ -186,14 +190,16 @@ for (contender, workload), by_run in sorted(launches.items()):
     if len(runs) < 2 or n < 2 or (contender, workload) not in cells:
         continue
     pool = [c for t in per_run for c in t]
-    medians = [statistics.median(draw.choices(pool, k=n)) for _ in range(4000)]
+    # The run's headline statistic of n trials, as above.
+    center, name = (statistics.mean, "mean") if n >= 5 else (statistics.median, "median")
+    medians = [center(draw.choices(pool, k=n)) for _ in range(4000)]
     expected = statistics.stdev(medians) / statistics.mean(medians)
-    observed = [statistics.median(t) for t in per_run]
+    observed = [center(t) for t in per_run]
     seen = statistics.stdev(observed) / statistics.mean(observed)
     spread_rows.append(
         f"  {contender} {workload}: {len(pool)} launches {min(pool):,.0f}-{max(pool):,.0f} "
-        f"(CV {statistics.stdev(pool) / statistics.mean(pool) * 100:.1f}%); a median of {n} "
-        f"drawn from them: CV {expected * 100:.1f}%; the runs' medians: CV {seen * 100:.1f}%")
+        f"(CV {statistics.stdev(pool) / statistics.mean(pool) * 100:.1f}%); a {name} of {n} "
+        f"drawn from them: CV {expected * 100:.1f}%; the runs' {name}s: CV {seen * 100:.1f}%")
 if spread_rows:
     print()
     print("the launches' own spread (diagnostic, not the target): every run's trials pooled, "

@@ -233,8 +233,10 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
     if let Some(rate) = args.rate {
         if !(rate.is_finite() && rate > 0.0 && rate <= bakeoff_load::MAX_RATE) {
             return Err(input(format!(
-                "--rate must be a number of requests per second greater than zero and at most {} (got {rate})",
-                bakeoff_load::MAX_RATE
+                "--rate must be a number of requests per second greater than zero and at most {} (got {})",
+                bakeoff_load::MAX_RATE,
+                // 1e308 as typed, not its 309 digits.
+                if rate.abs() < 1e12 { format!("{rate}") } else { format!("{rate:e}") }
             )));
         }
     }
@@ -436,6 +438,9 @@ mod tests {
         assert!(is_input(parse(&["ftp://127.0.0.1/"])));
         assert!(is_input(parse(&["http://127.0.0.1/", "--rate=0"])));
         assert!(is_input(parse(&["http://127.0.0.1/", "--rate=-3"])));
+        // A huge rate is echoed as typed, not as its 301 digits.
+        let e = parse(&["http://127.0.0.1/", "--rate=1e300"]).unwrap_err();
+        assert!(e.to_string().ends_with("(got 1e300)"), "{e}");
         assert!(is_input(parse(&["http://127.0.0.1/", "-d", "0s"])));
         assert!(is_input(parse(&["http://127.0.0.1/", "--duration=-1s"])));
         assert!(is_input(parse(&["http://127.0.0.1/", "--timeout", "soon"])));
