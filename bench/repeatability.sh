@@ -91,6 +91,15 @@ for (contender, workload), by_run in sorted(cells.items()):
     else:
         row += ["-", "-"]
     print(" | ".join(row))
+# The cells each run flagged `drift` (a core slower than the run's usual speed
+# during a trial): probes' medians that agree say the runs' hosts matched on
+# the whole, not that no run had a slow stretch (fifty-first pass: st73's
+# runs flagged two, none and three of four cells; the third read all four
+# 7-20% lower).
+drifted = {r: sum("drift" in by_run.get(r, (None, []))[1] for by_run in cells.values())
+           for r in runs}
+if any(drifted.values()):
+    print("cells flagged drift: " + "; ".join(f"run {r} {drifted[r]} of {len(cells)}" for r in runs))
 # The machine's speed per run (the drift probe's median over the run, kept
 # since store schema v9; the generator's core since v10; the loopback probe
 # since v11): capacities move with it, so a pair whose medians differ by more
