@@ -287,8 +287,8 @@ pub struct Cell {
 impl Serialize for Cell {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        // Every field, so a field added to `Cell` and not here fails the
-        // report's validation against its schema (integration `report`).
+        // Destructured without `..`: a field added to `Cell` and not
+        // serialized here does not compile.
         let Cell {
             contender,
             workload,
