@@ -177,10 +177,11 @@ if cvs and loopback:
     print(f"CV with each run's loopback speed taken out (diagnostic, not the target): "
           f"median {statistics.median(adjusted) * 100:.1f}%, worst {max(adjusted) * 100:.1f}%")
 # A diagnostic, not the target, where runs have several trials per cell
-# (standard; each trial a launch of its own): how far apart a run's median
-# could land from the launches alone. Every confirmed trial of the cell over
-# all runs is pooled; a run's median of n is drawn from that pool many times
-# (fixed seed), and the CV of those medians is what runs would show if they
+# (standard; each trial a launch of its own): how far apart a run's headline
+# (the median of n, the mean from five) could land from the launches alone.
+# Every confirmed trial of the cell over all runs is pooled; a run's headline
+# is drawn from that pool many times (fixed seed), and the CV of those
+# headlines is what runs would show if they
 # differed by nothing but which launches each drew. An observed CV within it
 # is the servers' launch-to-launch spread (Node.js 20's bimodal node-fastify,
 # docs/benchmarks.md, "Twenty-second pass"), not a run measuring differently.
@@ -201,8 +202,8 @@ for (contender, workload), by_run in sorted(launches.items()):
     pool = [c for t in per_run for c in t]
     # The run's headline statistic of n trials, as above.
     center, name = (statistics.mean, "mean") if n >= 5 else (statistics.median, "median")
-    medians = [center(draw.choices(pool, k=n)) for _ in range(4000)]
-    expected = statistics.stdev(medians) / statistics.mean(medians)
+    centers = [center(draw.choices(pool, k=n)) for _ in range(4000)]
+    expected = statistics.stdev(centers) / statistics.mean(centers)
     observed = [center(t) for t in per_run]
     seen = statistics.stdev(observed) / statistics.mean(observed)
     spread_rows.append(
@@ -212,7 +213,7 @@ for (contender, workload), by_run in sorted(launches.items()):
 if spread_rows:
     print()
     print("the launches' own spread (diagnostic, not the target): every run's trials pooled, "
-          "and the CV a run's median would have from the launches alone")
+          "and the CV a run's headline would have from the launches alone")
     print("\n".join(spread_rows))
 # What the misses are made of, where a run has one trial per cell (quick):
 # each trial's bracket, the rate it held and the lowest failure above it that

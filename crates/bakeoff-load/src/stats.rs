@@ -195,6 +195,8 @@ impl Recorder {
         let Some(start) = self.measure_start.filter(|_| trend) else {
             return;
         };
+        // The trend's window is the recorder's: it takes the same clipped
+        // send and answer times (`clipped`), converted once per event.
         self.trend = Some(Box::new(TrendRec::new(
             start,
             end,
@@ -272,25 +274,27 @@ impl Recorder {
     /// A request was written at `sent`: in flight from then.
     pub(crate) fn on_send(&mut self, sent: Instant) {
         self.sent_all += 1;
+        let s = self.clipped(sent);
         if let Some(t) = &mut self.trend {
-            t.on_send(sent);
+            t.on_send(s);
         }
         self.in_flight += 1;
-        self.in_flight_sent += self.clipped(sent);
+        self.in_flight_sent += s;
     }
 
     /// A request sent at `sent` is done at `done`. Calls may come out of time
     /// order (tick-harvested responses carry earlier arrival times), so the area
     /// is summed per request rather than integrated between events.
     pub(crate) fn on_done(&mut self, sent: Instant, done: Instant) {
-        if let Some(t) = &mut self.trend {
-            t.on_done(sent, done);
-        }
         let from = self.clipped(sent);
         self.in_flight = self.in_flight.saturating_sub(1);
         self.in_flight_sent -= from;
         if self.measure_start.is_some() {
-            self.in_flight_area += (self.clipped(done) - from).max(0.0);
+            let to = self.clipped(done);
+            self.in_flight_area += (to - from).max(0.0);
+            if let Some(t) = &mut self.trend {
+                t.on_done(from, to);
+            }
         }
     }
 

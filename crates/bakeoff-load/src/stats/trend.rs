@@ -14,8 +14,6 @@ pub(super) struct TrendRec {
     /// Where the second and third thirds start, and where the window ends.
     bounds: [Instant; 3],
     start: Instant,
-    /// The recorder's clock's zero, from which `edges` count seconds.
-    base: Instant,
     requests: [u64; 3],
     latency: [Histogram<u64>; 3],
     /// The thirds' edges in the recorder's seconds: start, two bounds, end.
@@ -40,7 +38,6 @@ impl TrendRec {
         TrendRec {
             bounds,
             start,
-            base,
             requests: [0; 3],
             latency: std::array::from_fn(|_| new_histogram()),
             edges,
@@ -50,19 +47,21 @@ impl TrendRec {
         }
     }
 
-    /// A request was sent at `sent`: in flight from then.
-    pub(super) fn on_send(&mut self, sent: Instant) {
-        if let Some((i, s)) = self.entered(self.secs(sent)) {
+    /// A request was sent at `sent`, in the recorder's seconds clipped to
+    /// the window (its start for one sent before, its end for one after):
+    /// in flight from then.
+    pub(super) fn on_send(&mut self, sent: f64) {
+        if let Some((i, s)) = self.entered(sent) {
             self.open[i] += 1;
             self.open_sent[i] += s;
         }
     }
 
     /// A request sent at `sent` was answered at `done` (the answer's own
-    /// arrival time, whenever it is harvested).
-    pub(super) fn on_done(&mut self, sent: Instant, done: Instant) {
-        let done = self.secs(done);
-        if let Some((i, s)) = self.entered(self.secs(sent)) {
+    /// arrival time, whenever it is harvested), both clipped as in
+    /// [`TrendRec::on_send`].
+    pub(super) fn on_done(&mut self, sent: f64, done: f64) {
+        if let Some((i, s)) = self.entered(sent) {
             self.open[i] = self.open[i].saturating_sub(1);
             self.open_sent[i] -= s;
             for k in 0..3 {
@@ -111,12 +110,9 @@ impl TrendRec {
             .collect()
     }
 
-    fn secs(&self, t: Instant) -> f64 {
-        secs_since(self.base, t)
-    }
-
     /// The third a request sent at `sent` (seconds) entered flight in, and
-    /// when: the window's start for one sent before it; none after its end.
+    /// when: the window's start for one sent before it; none at or after its
+    /// end (a clipped send time there is the end itself).
     fn entered(&self, sent: f64) -> Option<(usize, f64)> {
         let s = sent.max(self.edges[0]);
         (s < self.edges[3]).then(|| {

@@ -153,10 +153,7 @@ fn summary(run: &Run) -> String {
                 let mut parts = Vec::new();
                 let unit = c.workload.rate_unit();
                 if let Some(cap) = &c.capacity {
-                    parts.push(format!(
-                        "capacity {}",
-                        fmt_estimate_in(cap, fmt_rate, unit.as_str())
-                    ));
+                    parts.push(format!("capacity {}", fmt_estimate_in(cap, fmt_rate, unit)));
                 }
                 if let Some(eq) = &c.equal_load {
                     parts.push(format!(

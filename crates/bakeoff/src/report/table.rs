@@ -3,7 +3,7 @@
 //! the one plain-text table layout (column widths, padding) every command uses.
 
 use crate::model::{Cell, Estimate, Flag, Interval, Run};
-use crate::workload::Workload;
+use crate::workload::{RateUnit, Workload};
 
 use super::summary::{self, Kind, Row, WorkloadSummary};
 
@@ -361,16 +361,17 @@ fn legend(run: &Run, flag: &Flag) -> String {
 /// An estimate with its interval named: "51,200 (1 trial, indicative)",
 /// "51,200 (range 48,000–53,000 of 3)", "51,200 (95% CI 50,100–52,300, n 5)".
 pub fn fmt_estimate(e: &Estimate, f: fn(f64) -> String) -> String {
-    fmt_estimate_in(e, f, "")
+    with_interval(e, f, f(e.center()))
 }
 
-/// As [`fmt_estimate`], with `unit` right after the value where it is not
-/// empty: "2,167 msg/s (1 trial, indicative)".
-pub fn fmt_estimate_in(e: &Estimate, f: fn(f64) -> String, unit: &str) -> String {
-    let value = match unit {
-        "" => f(e.center()),
-        _ => format!("{} {unit}", f(e.center())),
-    };
+/// As [`fmt_estimate`], with the rate's unit right after the value:
+/// "2,167 msg/s (1 trial, indicative)".
+pub fn fmt_estimate_in(e: &Estimate, f: fn(f64) -> String, unit: RateUnit) -> String {
+    with_interval(e, f, format!("{} {unit}", f(e.center())))
+}
+
+/// `value` (the estimate's headline, formatted) followed by its interval.
+fn with_interval(e: &Estimate, f: fn(f64) -> String, value: String) -> String {
     match e.interval {
         Interval::Single => format!("{value} (1 trial, indicative)"),
         Interval::Range => format!(

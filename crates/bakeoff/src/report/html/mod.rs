@@ -402,10 +402,7 @@ fn cells(run: &Run, looks: &std::collections::BTreeMap<String, svg::Look>, h: &m
         }
         let cap = c.capacity.map_or(String::new(), |e| {
             let unit = c.workload.rate_unit();
-            format!(
-                ": capacity {}",
-                fmt_estimate_in(&e, fmt_rate, unit.as_str())
-            )
+            format!(": capacity {}", fmt_estimate_in(&e, fmt_rate, unit))
         });
         let _ = write!(
             h,
