@@ -16,7 +16,10 @@
 //!
 //! **The machine's speed**: when both runs kept their drift-probe readings and
 //! the medians differ by more than [`SPEED_DIFFERS`], a caveat says by how
-//! much, since every capacity moves with the machine.
+//! much, since every capacity moves with the machine. When every compared
+//! capacity moved the same way, across both languages, or a contender's
+//! runtime or framework version changed, a caveat says that too; and each
+//! run's own Node.js ÷ Python ratio is set beside the other's (`shared`).
 //!
 //! **The regression gate** (`--fail-on-regression PCT`) fails a cell when its
 //! capacity dropped by more than PCT %, its p99 or CPU per request rose by more
@@ -29,6 +32,9 @@ use std::io::{self, Write};
 use crate::model::{Cell, CellStatus, ProbeSite, ProbeSummary, Profile, Run, RunStatus};
 use crate::verdict::{self, Order};
 use crate::workload::Workload;
+
+mod shared;
+pub use shared::RatioComparison;
 
 /// Output format of [`render`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +164,8 @@ pub struct Comparison {
     pub only_b: Vec<CellKey>,
     /// Differences in settings or machine that make the runs less comparable.
     pub caveats: Vec<String>,
+    /// Each run's best Node.js over best Python, per workload both runs have.
+    pub ratios: Vec<RatioComparison>,
 }
 
 impl Comparison {
@@ -171,7 +179,7 @@ impl Comparison {
                 .collect()
         };
         let (cells_a, cells_b) = (index(a), index(b));
-        let cells = cells_a
+        let cells: Vec<CellComparison> = cells_a
             .iter()
             .filter_map(|(k, ca)| {
                 cells_b
@@ -182,14 +190,18 @@ impl Comparison {
         let only = |x: &BTreeMap<CellKey, Cell>, y: &BTreeMap<CellKey, Cell>| {
             x.keys().filter(|k| !y.contains_key(*k)).cloned().collect()
         };
+        let mut caveats = caveats(a, b);
+        caveats.extend(shared::versions_differ(a, b, &cells));
+        caveats.extend(shared::shared_shift(a, b, &cells));
         Comparison {
             a: header(a),
             b: header(b),
             threshold_pct,
             only_a: only(&cells_a, &cells_b),
             only_b: only(&cells_b, &cells_a),
+            ratios: shared::ratios(a, b),
             cells,
-            caveats: caveats(a, b),
+            caveats,
         }
     }
 
@@ -597,6 +609,14 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
         "Equal-load rates differ: p99 and CPU at different rates are not comparable (the gate skips them)",
         bullet,
         &rates,
+    )?;
+    let ratios: Vec<String> = c.ratios.iter().map(RatioComparison::line).collect();
+    section(
+        out,
+        md,
+        "Best Node.js over best Python, each run's own (as its report pairs them: both sides measured in that run, their trials interleaved)",
+        bullet,
+        &ratios,
     )?;
     let keys = |ks: &[CellKey]| -> Vec<String> { ks.iter().map(|k| k.to_string()).collect() };
     for (label, id, ks) in [("A", c.a.id, &c.only_a), ("B", c.b.id, &c.only_b)] {

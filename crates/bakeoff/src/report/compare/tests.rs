@@ -1,7 +1,7 @@
 //! Unit and snapshot tests of the comparison and its renderers.
 
 use super::*;
-use crate::model::{Environment, EqualLoad, Estimate};
+use crate::model::{Environment, EqualLoad, Estimate, Language};
 use crate::report::fixtures::{self, equal_load, estimate, RunBuilder};
 
 /// An ok cell of `workload` at 500 req/s equal load (499 achieved) with this
@@ -30,7 +30,7 @@ fn run(id: i64, cells: Vec<Cell>) -> Run {
 /// A: baseline. B: fastify json lost 20% capacity (significant), flask json
 /// is within noise, express io failed, and one cell on each side is unmatched.
 fn pair() -> (Run, Run) {
-    let a = run(
+    let a = listed(
         1,
         vec![
             cell(
@@ -59,7 +59,7 @@ fn pair() -> (Run, Run) {
     failed.equal_load = None;
     let mut a = a;
     a.environment.cores = 2;
-    let mut b = run(
+    let mut b = listed(
         2,
         vec![
             cell(
@@ -353,4 +353,137 @@ fn a_machine_of_another_speed_is_a_caveat() {
     );
     b.environment.loopback_speed = Some(speed(88.0));
     assert!(Comparison::new(&a, &b, None).caveats.is_empty());
+}
+
+/// Runs of `cells` whose contenders the run lists with their languages
+/// (fixtures' versions: Node.js v22.x, CPython 3.12.x, framework 1.0.0).
+fn listed(id: i64, cells: Vec<Cell>) -> Run {
+    let mut r = run(id, cells);
+    for name in [
+        "node-fastify",
+        "node-express",
+        "python-flask",
+        "python-fastapi",
+    ] {
+        let language = if name.starts_with("node") {
+            Language::Node
+        } else {
+            Language::Python
+        };
+        r.contenders.push(fixtures::contender(name, language));
+    }
+    r
+}
+
+/// Capacities (node-fastify json, node-express json, python-flask json) in
+/// one run, three trials each.
+fn three(id: i64, caps: [f64; 3]) -> Run {
+    let names = ["node-fastify", "node-express", "python-flask"];
+    let cells = names
+        .iter()
+        .zip(caps)
+        .map(|(n, c)| cell(n, "json", estimate(c, c * 0.02, 3), 2.0, 0.05))
+        .collect();
+    listed(id, cells)
+}
+
+fn shift_caveats(c: &Comparison) -> Vec<&String> {
+    c.caveats
+        .iter()
+        .filter(|s| s.starts_with("every capacity moved"))
+        .collect()
+}
+
+/// Every capacity of both languages up (or down) by more than 5% is named
+/// as a shift they share, with its range; one cell within 5%, cells moving
+/// both ways, a single language, or fewer than three cells are not.
+#[test]
+fn a_shift_every_contender_shares_is_named() {
+    let a = three(1, [10_000.0, 5_000.0, 1_000.0]);
+    let c = Comparison::new(&a, &three(2, [12_000.0, 5_400.0, 1_100.0]), None);
+    assert_eq!(
+        shift_caveats(&c),
+        ["every capacity moved the same way, up by 8% to 20% in B (3 cells of 3 contenders, in 2 languages): a change every contender shares is more likely the machine's, or bakeoff's, than each server's; a host can move a whole run without its probes seeing it, while each run's own Node.js ÷ Python ratio sets the languages side by side on one machine (docs/methodology.md, \"How many trials, and what two runs can agree on\")"]
+    );
+    let c = Comparison::new(&a, &three(2, [8_000.0, 4_500.0, 850.0]), None);
+    assert!(
+        shift_caveats(&c)[0].contains("down by 10% to 20% in B"),
+        "{:?}",
+        c.caveats
+    );
+    for b in [[12_000.0, 5_400.0, 1_040.0], [12_000.0, 4_000.0, 1_100.0]] {
+        let c = Comparison::new(&a, &three(2, b), None);
+        assert!(shift_caveats(&c).is_empty(), "{b:?}: {:?}", c.caveats);
+    }
+    // Node.js alone: a change of its runtime moves every Node.js cell.
+    let node_only = |id, caps: [f64; 3]| {
+        let mut r = three(id, caps);
+        let python = r.cells.iter_mut().find(|c| c.contender == "python-flask");
+        python.expect("in three").contender = "node-http".into();
+        r.contenders
+            .push(fixtures::contender("node-http", Language::Node));
+        r
+    };
+    let c = Comparison::new(
+        &node_only(1, [10_000.0, 5_000.0, 1_000.0]),
+        &node_only(2, [12_000.0, 6_000.0, 1_200.0]),
+        None,
+    );
+    assert_eq!(c.cells.len(), 3);
+    assert!(shift_caveats(&c).is_empty(), "{:?}", c.caveats);
+    // A cell left out in either run is not read.
+    let mut b = three(2, [12_000.0, 5_400.0, 1_100.0]);
+    b.cells[1].status = CellStatus::Failed {
+        reason: "crashed".into(),
+    };
+    let c = Comparison::new(&a, &b, None);
+    assert!(shift_caveats(&c).is_empty(), "{:?}", c.caveats);
+}
+
+/// A contender on another runtime or framework version in B is named with
+/// both versions; the same versions say nothing.
+#[test]
+fn a_contender_on_other_versions_is_a_caveat() {
+    let a = three(1, [10_000.0, 5_000.0, 1_000.0]);
+    let mut b = three(2, [10_000.0, 5_000.0, 1_000.0]);
+    assert!(Comparison::new(&a, &b, None).caveats.is_empty());
+    let fastify = b.contenders.iter_mut().find(|c| c.name == "node-fastify");
+    let fastify = fastify.expect("listed");
+    fastify.runtime_version = "v24.1.0".into();
+    fastify.framework_version = "5.2.0".into();
+    let c = Comparison::new(&a, &b, None);
+    let ra = crate::report::runtimes::runtime_label(a.contender("node-fastify").unwrap());
+    assert_eq!(
+        c.caveats,
+        [
+            format!("node-fastify's runtime differs: {ra} (A) vs Node.js v24.1.0 (B)"),
+            "node-fastify's framework differs: fastify 1.0.0 (A) vs fastify 5.2.0 (B)".into(),
+        ]
+    );
+}
+
+/// Each run's headline ratio, as its report pairs them (the best Node.js
+/// over the best Python), is set beside the other run's and rendered.
+#[test]
+fn each_runs_headline_ratio_is_set_beside_the_others() {
+    let a = three(1, [10_000.0, 5_000.0, 1_000.0]);
+    let b = three(2, [9_000.0, 9_500.0, 1_250.0]);
+    let c = Comparison::new(&a, &b, None);
+    assert_eq!(c.ratios.len(), 1, "{:?}", c.ratios);
+    let r = &c.ratios[0];
+    assert_eq!(r.label, "json");
+    assert!(
+        (r.a - 10.0).abs() < 1e-9 && (r.b - 7.6).abs() < 1e-9,
+        "{r:?}"
+    );
+    assert!((r.delta_pct + 24.0).abs() < 1e-9, "{r:?}");
+    let text = rendered(&c, Format::Text);
+    assert!(
+        text.contains("  json: 10.00x (A) vs 7.60x (B), -24.0% (A: node-fastify ÷ python-flask; B: node-express ÷ python-flask)"),
+        "{text}"
+    );
+    // Without a Python side in B there is no ratio to compare.
+    let mut b = b;
+    b.cells.retain(|c| c.contender.starts_with("node"));
+    assert!(Comparison::new(&a, &b, None).ratios.is_empty());
 }
