@@ -84,9 +84,9 @@ const MIN_CELLS: usize = 3;
 /// (docs/benchmarks.md, "Fifty-second pass": every cell of three contenders
 /// 8–19% lower in one run whose probes read like the others').
 pub(super) fn shared_shift(a: &Run, b: &Run, cells: &[CellComparison]) -> Option<String> {
+    // A side left out of verdicts has no capacity delta, so it is not read.
     let moved: Vec<(&CellComparison, f64)> = cells
         .iter()
-        .filter(|c| c.problem_a.is_none() && c.problem_b.is_none())
         .filter_map(|c| Some((c, c.capacity.delta_pct?)))
         .filter(|(_, d)| d.is_finite())
         .collect();

@@ -431,13 +431,23 @@ fn a_shift_every_contender_shares_is_named() {
     );
     assert_eq!(c.cells.len(), 3);
     assert!(shift_caveats(&c).is_empty(), "{:?}", c.caveats);
-    // A cell left out in either run is not read.
-    let mut b = three(2, [12_000.0, 5_400.0, 1_100.0]);
-    b.cells[1].status = CellStatus::Failed {
-        reason: "crashed".into(),
-    };
-    let c = Comparison::new(&a, &b, None);
-    assert!(shift_caveats(&c).is_empty(), "{:?}", c.caveats);
+    // A cell left out of verdicts in either run is not read, even where its
+    // capacity moved the other way.
+    let fastapi = |cap: f64| cell("python-fastapi", "json", estimate(cap, 40.0, 3), 2.0, 0.1);
+    let mut a4 = three(1, [10_000.0, 5_000.0, 1_000.0]);
+    a4.cells.push(fastapi(2_000.0));
+    let mut b4 = three(2, [12_000.0, 5_400.0, 1_100.0]);
+    b4.cells.push(Cell {
+        flags: vec![crate::model::Flag::Truncated],
+        ..fastapi(1_500.0)
+    });
+    let c = Comparison::new(&a4, &b4, None);
+    assert_eq!(c.cells.len(), 4);
+    assert!(
+        shift_caveats(&c)[0].contains("up by 8% to 20% in B (3 cells of 3 contenders"),
+        "{:?}",
+        c.caveats
+    );
 }
 
 /// A contender on another runtime or framework version in B is named with
