@@ -11,6 +11,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("scenario.json", crate::scenario::schema()),
         ("run.json", crate::report::run_schema()),
         ("machine.json", crate::report::survey::survey_schema()),
+        ("compare.json", crate::report::compare::compare_schema()),
     ]
 }
 

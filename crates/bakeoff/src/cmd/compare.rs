@@ -12,9 +12,10 @@ pub(super) async fn execute(args: CompareArgs) -> Result<u8> {
     let format = match args.format {
         ReportFormat::Text => Format::Text,
         ReportFormat::Md => Format::Md,
-        ReportFormat::Json | ReportFormat::Html => {
+        ReportFormat::Json => Format::Json,
+        ReportFormat::Html => {
             return Err(InputError::new(
-                "--format json and html are not available for compare; use text or md",
+                "--format html is not available for compare; use text, md or json",
             )
             .into())
         }

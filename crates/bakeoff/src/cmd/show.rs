@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use super::{open_existing, resolve};
 use crate::cli::{ShowArgs, StoreArgs};
 use crate::model::{CellStatus, Flag, Run};
-use crate::report::compare::table_text;
+use crate::report::compare::render::table_text;
 use crate::report::table::{fmt_estimate_in, fmt_rate};
 
 pub(super) async fn runs(args: StoreArgs) -> Result<u8> {

@@ -1,5 +1,5 @@
-//! `bakeoff compare`: cell-by-cell differences between two stored runs, and their
-//! text and Markdown rendering. Pure: runs in, a [`Comparison`] out, bytes out.
+//! `bakeoff compare`: cell-by-cell differences between two stored runs; `render`
+//! prints them as text, Markdown or JSON. Pure: runs in, a [`Comparison`] out.
 //!
 //! Cells match on (contender, workload, workers). Per matched cell three metrics
 //! are compared: capacity at the SLO, the corrected p99 at equal load, and
@@ -21,38 +21,37 @@
 //! runtime or framework version changed, a caveat says that too; and each
 //! run's own Node.js ÷ Python ratio is set beside the other's (`shared`).
 //!
+//! **JSON** (`--format json`): the [`Comparison`] itself as a
+//! [`CompareDocument`], its schema `docs/schema/compare.json`.
+//!
 //! **The regression gate** (`--fail-on-regression PCT`) fails a cell when its
 //! capacity dropped by more than PCT %, its p99 or CPU per request rose by more
 //! than PCT %, or it was ok in A and failed in B. The gate looks at the size of
 //! the change, not its significance: quick runs have one trial and no interval.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
 
 use crate::model::{Cell, CellStatus, ProbeSite, ProbeSummary, Profile, Run, RunStatus};
 use crate::verdict::{self, Order};
 use crate::workload::Workload;
 
+pub(crate) mod render;
 mod shared;
+pub use render::{compare_schema, render, CompareDocument, Format};
 pub use shared::RatioComparison;
 
-/// Output format of [`render`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Md,
-}
-
 /// Which run a comparison side is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct RunHeader {
+    /// The run's id in the store.
     pub id: i64,
+    /// RFC 3339, UTC.
     pub started_at: String,
     pub profile: Profile,
     pub status: RunStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct CellKey {
     pub contender: String,
     pub workload: Workload,
@@ -104,11 +103,12 @@ impl PartialOrd for CellKey {
 }
 
 /// The significance mark of one metric's change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Mark {
     /// Welch's t-test at 5% finds a difference.
     Significant,
-    /// It does not.
+    /// It does not: no clear difference.
     Overlap,
     /// No interval to judge by (single trial or single measurement).
     NotApplicable,
@@ -125,9 +125,12 @@ impl Mark {
 }
 
 /// One metric of one cell in both runs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct MetricDelta {
+    /// Run A's figure: a capacity's headline, or the equal-load p99 (ms) or
+    /// CPU per request (ms); null where A has none.
     pub a: Option<f64>,
+    /// Run B's, as `a`.
     pub b: Option<f64>,
     /// (b − a) / a × 100, when both exist and a ≠ 0.
     pub delta_pct: Option<f64>,
@@ -136,12 +139,14 @@ pub struct MetricDelta {
     pub regressed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// One cell present in both runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct CellComparison {
     pub key: CellKey,
     /// None when ok; otherwise "failed: reason", "skipped: reason" or
     /// "truncated: left out of verdicts" (any flag that keeps it out).
     pub problem_a: Option<String>,
+    /// As `problem_a`, for run B.
     pub problem_b: Option<String>,
     pub capacity: MetricDelta,
     pub p99_ms: MetricDelta,
@@ -153,14 +158,17 @@ pub struct CellComparison {
     pub regressions: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Comparison {
     pub a: RunHeader,
     pub b: RunHeader,
     /// The `--fail-on-regression` threshold in percent, if given.
     pub threshold_pct: Option<f64>,
+    /// The cells present in both runs.
     pub cells: Vec<CellComparison>,
+    /// The cells only run A has.
     pub only_a: Vec<CellKey>,
+    /// The cells only run B has.
     pub only_b: Vec<CellKey>,
     /// Differences in settings or machine that make the runs less comparable.
     pub caveats: Vec<String>,
@@ -436,286 +444,8 @@ fn metric(
     }
 }
 
-/// A number with precision that suits its size.
-fn num(x: Option<f64>) -> String {
-    match x {
-        None => "—".into(),
-        Some(x) if !x.is_finite() => "—".into(),
-        Some(x) => {
-            let m = x.abs();
-            if m >= 100.0 {
-                format!("{x:.0}")
-            } else if m >= 10.0 {
-                format!("{x:.1}")
-            } else if m >= 1.0 {
-                format!("{x:.2}")
-            } else {
-                format!("{x:.3}")
-            }
-        }
-    }
-}
-
 fn pct(d: f64) -> String {
     format!("{d:+.1}%")
-}
-
-fn delta(m: &MetricDelta) -> String {
-    m.delta_pct.map(pct).unwrap_or_else(|| "—".into())
-}
-
-const HEADINGS: [&str; 13] = [
-    "contender",
-    "workload",
-    "workers",
-    "capacity A",
-    "capacity B",
-    "Δ capacity",
-    "sig",
-    "p99 A ms",
-    "p99 B ms",
-    "Δ p99",
-    "CPU A ms/req",
-    "CPU B ms/req",
-    "Δ CPU",
-];
-
-fn rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
-    let gate = c.threshold_pct.is_some();
-    let mut head: Vec<String> = HEADINGS.iter().map(|s| s.to_string()).collect();
-    if gate {
-        head.push("gate".into());
-    }
-    let body = c
-        .cells
-        .iter()
-        .map(|cell| {
-            let side = |problem: &Option<String>, v: Option<f64>| match problem {
-                Some(p) => p.split(':').next().unwrap_or("failed").to_string(),
-                None => num(v),
-            };
-            let mut row = vec![
-                cell.key.contender.clone(),
-                cell.key.workload_label(),
-                cell.key.workers.to_string(),
-                side(&cell.problem_a, cell.capacity.a),
-                side(&cell.problem_b, cell.capacity.b),
-                delta(&cell.capacity),
-                cell.capacity.mark.symbol().into(),
-                num(cell.p99_ms.a),
-                num(cell.p99_ms.b),
-                delta(&cell.p99_ms),
-                num(cell.cpu_ms_per_request.a),
-                num(cell.cpu_ms_per_request.b),
-                delta(&cell.cpu_ms_per_request),
-            ];
-            if gate {
-                let verdict = if cell.regressions.is_empty() {
-                    "ok"
-                } else {
-                    "REGRESSED"
-                };
-                row.push(verdict.into());
-            }
-            row
-        })
-        .collect();
-    (head, body)
-}
-
-fn describe(h: &RunHeader) -> String {
-    format!(
-        "run {} ({}, {}, {})",
-        h.id,
-        h.started_at,
-        h.profile,
-        h.status.as_str()
-    )
-}
-
-/// Columns that hold numbers are right-aligned.
-fn numeric_column(i: usize) -> bool {
-    (2..13).contains(&i) && i != 6
-}
-
-/// Render a comparison as an aligned text table or a Markdown document.
-pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Result<()> {
-    let (head, body) = rows(c);
-    let md = format == Format::Md;
-    if md {
-        writeln!(
-            out,
-            "## Comparison: {} → {}",
-            describe(&c.a),
-            describe(&c.b)
-        )?;
-    } else {
-        writeln!(out, "Comparison: A = {}", describe(&c.a))?;
-        writeln!(out, "            B = {}", describe(&c.b))?;
-    }
-    writeln!(out)?;
-    if !c.caveats.is_empty() {
-        let bullet = if md { "- " } else { "  " };
-        section(
-            out,
-            md,
-            "Caveats (the runs are less comparable)",
-            bullet,
-            &c.caveats,
-        )?;
-    }
-    if body.is_empty() {
-        writeln!(out, "No cell is present in both runs.")?;
-    } else if md {
-        table_md(out, &head, &body)?;
-    } else {
-        table_text(out, &head, &body, numeric_column)?;
-    }
-    writeln!(out)?;
-    let bullet = if md { "- " } else { "  " };
-    let notes: Vec<String> = c
-        .cells
-        .iter()
-        .flat_map(|cell| {
-            let k = &cell.key;
-            [("A", &cell.problem_a), ("B", &cell.problem_b)]
-                .into_iter()
-                .filter_map(move |(side, p)| p.as_ref().map(|p| format!("{k} in {side}: {p}")))
-        })
-        .collect();
-    section(
-        out,
-        md,
-        "Cells without a capacity to compare",
-        bullet,
-        &notes,
-    )?;
-    let rates: Vec<String> = c
-        .cells
-        .iter()
-        .filter_map(|cell| {
-            let (ra, rb) = cell.rates_differ?;
-            let k = &cell.key;
-            Some(format!(
-                "{k}: {} req/s (A) vs {} req/s (B)",
-                num(Some(ra)),
-                num(Some(rb))
-            ))
-        })
-        .collect();
-    section(
-        out,
-        md,
-        "Equal-load rates differ: p99 and CPU at different rates are not comparable (the gate skips them)",
-        bullet,
-        &rates,
-    )?;
-    let ratios: Vec<String> = c.ratios.iter().map(RatioComparison::line).collect();
-    section(
-        out,
-        md,
-        "Best Node.js over best Python, each run's own (as its report pairs them: both sides measured in that run, their trials interleaved)",
-        bullet,
-        &ratios,
-    )?;
-    let keys = |ks: &[CellKey]| -> Vec<String> { ks.iter().map(|k| k.to_string()).collect() };
-    for (label, id, ks) in [("A", c.a.id, &c.only_a), ("B", c.b.id, &c.only_b)] {
-        let title = format!("Only in run {id} ({label})");
-        section(out, md, &title, bullet, &keys(ks))?;
-    }
-    writeln!(
-        out,
-        "Capacities in req/s, a ws cell's in fan-out msg/s. Δ = (B − A) / A. sig (capacity): \
-         * Welch's t-test at 5% finds a difference, ~ no clear difference, n/a a single trial \
-         on either side; p99 and CPU are single measurements."
-    )?;
-    writeln!(out)?;
-    match c.threshold_pct {
-        None => writeln!(
-            out,
-            "No regression gate (--fail-on-regression PCT not given)."
-        )?,
-        Some(t) => {
-            let failing: Vec<String> = c
-                .cells
-                .iter()
-                .filter(|cell| !cell.regressions.is_empty())
-                .map(|cell| {
-                    let k = &cell.key;
-                    format!("{k}: {}", cell.regressions.join(", "))
-                })
-                .collect();
-            if failing.is_empty() {
-                writeln!(out, "Gate: no cell regressed by more than {t}%.")?;
-            } else {
-                writeln!(out)?;
-                section(
-                    out,
-                    md,
-                    &format!("REGRESSIONS beyond {t}% (capacity down, p99 or CPU/request up)"),
-                    bullet,
-                    &failing,
-                )?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn section(
-    out: &mut impl Write,
-    md: bool,
-    title: &str,
-    bullet: &str,
-    lines: &[String],
-) -> io::Result<()> {
-    if lines.is_empty() {
-        return Ok(());
-    }
-    if md {
-        writeln!(out, "**{title}**")?;
-        writeln!(out)?;
-    } else {
-        writeln!(out, "{title}:")?;
-    }
-    for line in lines {
-        writeln!(out, "{bullet}{line}")?;
-    }
-    writeln!(out)
-}
-
-/// An aligned plain-text table; `right_align(i)` for columns of numbers.
-pub(crate) fn table_text(
-    out: &mut impl Write,
-    head: &[String],
-    body: &[Vec<String>],
-    right_align: impl Fn(usize) -> bool,
-) -> io::Result<()> {
-    for line in super::table::plain_lines(head, body, right_align, false) {
-        writeln!(out, "{line}")?;
-    }
-    Ok(())
-}
-
-fn table_md(out: &mut impl Write, head: &[String], body: &[Vec<String>]) -> io::Result<()> {
-    let esc = |s: &String| s.replace('|', "\\|");
-    writeln!(
-        out,
-        "| {} |",
-        head.iter().map(esc).collect::<Vec<_>>().join(" | ")
-    )?;
-    let rule: Vec<&str> = (0..head.len())
-        .map(|i| if numeric_column(i) { "---:" } else { "---" })
-        .collect();
-    writeln!(out, "| {} |", rule.join(" | "))?;
-    for row in body {
-        writeln!(
-            out,
-            "| {} |",
-            row.iter().map(esc).collect::<Vec<_>>().join(" | ")
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::verdict::language_of;
 
 /// One workload's headline ratio in each run: its best Node.js capacity over
 /// its best Python one, both measured in that run, their trials interleaved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct RatioComparison {
     /// The reports' heading: the workload, with its database where it says
     /// something ("db (on postgres)").

@@ -497,3 +497,40 @@ fn each_runs_headline_ratio_is_set_beside_the_others() {
     b.cells.retain(|c| c.contender.starts_with("node"));
     assert!(Comparison::new(&a, &b, None).ratios.is_empty());
 }
+
+/// `--format json`: the comparison's own fields and the gate's outcome, valid
+/// against `docs/schema/compare.json`'s schema, which refuses a field it does
+/// not name.
+#[test]
+fn the_json_document_fits_its_schema() {
+    let (a, b) = pair();
+    let c = Comparison::new(&a, &b, Some(5.0));
+    let doc: serde_json::Value = serde_json::from_str(&rendered(&c, Format::Json)).unwrap();
+    let schema = compare_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(doc["regressed"], true);
+    assert_eq!(doc["threshold_pct"], 5.0);
+    assert_eq!(
+        (doc["a"]["id"].clone(), doc["b"]["id"].clone()),
+        (1.into(), 2.into())
+    );
+    let cells = doc["cells"].as_array().unwrap();
+    let fastify = cells
+        .iter()
+        .find(|c| c["key"]["contender"] == "node-fastify")
+        .unwrap();
+    assert_eq!(fastify["key"]["workload"], "json");
+    assert_eq!(fastify["capacity"]["a"], 10_000.0);
+    assert_eq!(fastify["capacity"]["b"], 8_000.0);
+    let delta = fastify["capacity"]["delta_pct"].as_f64().unwrap();
+    assert!((delta + 20.0).abs() < 1e-9, "{delta}");
+    assert_eq!(fastify["capacity"]["mark"], "significant");
+    assert_eq!(fastify["regressions"][0], "capacity -20.0%");
+    assert_eq!(doc["ratios"][0]["label"], "json");
+    assert_eq!(doc["only_a"][0]["contender"], "node-express");
+    let mut bad = doc.clone();
+    bad["extra"] = 1.into();
+    assert!(!validator.is_valid(&bad));
+}

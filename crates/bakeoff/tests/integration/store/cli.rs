@@ -298,6 +298,31 @@ fn compare_reports_deltas_and_gates_the_exit_status() {
         stdout(&out)
     );
 
+    // JSON: the same figures and the gate's outcome, with the gate's exit status.
+    let out = bakeoff(&[
+        "compare",
+        &a,
+        &b,
+        "--format",
+        "json",
+        "--fail-on-regression",
+        "10",
+        "--db",
+        db,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["regressed"], true, "{doc}");
+    let fastify = doc["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"]["contender"] == "node-fastify" && c["key"]["workload"] == "json")
+        .unwrap();
+    assert_eq!(fastify["capacity"]["a"], 10_000.0, "{fastify}");
+    assert_eq!(fastify["capacity"]["b"], 8_000.0, "{fastify}");
+    assert_eq!(fastify["capacity"]["mark"], "significant", "{fastify}");
+
     for bad in [
         vec!["compare", &a, "x1", "--db", db],
         vec!["compare", &a, &b, "--format", "html", "--db", db],
