@@ -444,6 +444,7 @@ fn metric(
     }
 }
 
+/// A change in percent, signed: "+4.2%", "-20.0%".
 fn pct(d: f64) -> String {
     format!("{d:+.1}%")
 }

@@ -59,6 +59,10 @@ pub(super) fn ratios(a: &Run, b: &Run) -> Vec<RatioComparison> {
         .filter_map(|ha| {
             let hb = hb.iter().find(|h| h.label == ha.label)?;
             let (ra, rb) = (ha.ratio.value, hb.ratio.value);
+            // A zero capacity on the Node.js side leaves no change to state.
+            if !(ra > 0.0 && ra.is_finite() && rb.is_finite()) {
+                return None;
+            }
             let pair =
                 |h: &summary::Headline| (h.node.contender.clone(), h.python.contender.clone());
             Some(RatioComparison {

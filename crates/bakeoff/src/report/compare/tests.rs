@@ -492,6 +492,9 @@ fn each_runs_headline_ratio_is_set_beside_the_others() {
         text.contains("  json: 10.00x (A) vs 7.60x (B), -24.0% (A: node-fastify ÷ python-flask; B: node-express ÷ python-flask)"),
         "{text}"
     );
+    // A zero Node.js capacity in A leaves no change to state (no infinity).
+    let zero = three(1, [0.0, 0.0, 1_000.0]);
+    assert!(Comparison::new(&zero, &b, None).ratios.is_empty());
     // Without a Python side in B there is no ratio to compare.
     let mut b = b;
     b.cells.retain(|c| c.contender.starts_with("node"));
