@@ -28,7 +28,7 @@ pub use probe::{
     BySite, Probe, ProbeReading, ProbeReadings, ProbeSite, ProbeSummaries, ProbeSummary, Wakeups,
 };
 pub(crate) use text::open_schema;
-use text::text_enum;
+pub(crate) use text::text_enum;
 pub use text::{Language, UnknownName};
 
 /// One `bakeoff run`.

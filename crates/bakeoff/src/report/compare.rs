@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{Cell, CellStatus, ProbeSite, ProbeSummary, Profile, Run, RunStatus};
 use crate::verdict::{self, Order};
-use crate::workload::Workload;
+use crate::workload::{RateUnit, Workload};
 
 pub(crate) mod render;
 mod shared;
@@ -148,6 +148,9 @@ pub struct CellComparison {
     pub problem_a: Option<String>,
     /// As `problem_a`, for run B.
     pub problem_b: Option<String>,
+    /// What `capacity` counts: req/s, or msg/s for a `ws` cell (messages
+    /// fanned out to a room's clients).
+    pub rate_unit: RateUnit,
     pub capacity: MetricDelta,
     pub p99_ms: MetricDelta,
     pub cpu_ms_per_request: MetricDelta,
@@ -407,6 +410,7 @@ fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> Ce
         key: key.clone(),
         problem_a: problem(a),
         problem_b: problem(b),
+        rate_unit: key.workload.rate_unit(),
         capacity,
         p99_ms,
         cpu_ms_per_request,

@@ -259,11 +259,7 @@ impl RateUnit {
     }
 }
 
-impl fmt::Display for RateUnit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::model::text_enum!(RateUnit, "rate unit");
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,7 @@ pub enum Format {
 #[derive(serde::Serialize, schemars::JsonSchema)]
 #[schemars(
     title = "bakeoff compare",
-    description = "Two stored runs compared cell by cell, as printed by `bakeoff compare A B --format json`: per cell the capacity at the SLO (the headline: the mean from five trials, else the median), the corrected p99 and the CPU per request at equal load, in A and in B, with Δ = (B − A) / A in percent; each run's best Node.js over best Python per workload; the caveats that make the runs less comparable; and the regression gate's outcome. Rates are requests per second (a ws cell's fan-out messages per second). Optional values are present as null.",
+    description = "Two stored runs compared cell by cell, as printed by `bakeoff compare A B --format json`: per cell the capacity at the SLO (the headline: the mean from five trials, else the median), the corrected p99 and the CPU per request at equal load, in A and in B, with Δ = (B − A) / A in percent; each run's best Node.js over best Python per workload; the caveats that make the runs less comparable; and the regression gate's outcome. Each cell's `rate_unit` names what its capacity counts (req/s, or msg/s for a ws cell's fan-out). Optional values are present as null.",
     deny_unknown_fields
 )]
 pub struct CompareDocument<'a> {

@@ -525,6 +525,7 @@ fn the_json_document_fits_its_schema() {
         .find(|c| c["key"]["contender"] == "node-fastify")
         .unwrap();
     assert_eq!(fastify["key"]["workload"], "json");
+    assert_eq!(fastify["rate_unit"], "req/s");
     assert_eq!(fastify["capacity"]["a"], 10_000.0);
     assert_eq!(fastify["capacity"]["b"], 8_000.0);
     let delta = fastify["capacity"]["delta_pct"].as_f64().unwrap();
