@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 use super::{open_existing, resolve};
 use crate::cli::{ShowArgs, StoreArgs};
 use crate::model::{CellStatus, Flag, Run};
-use crate::report::compare::render::table_text;
 use crate::report::table::{fmt_estimate_in, fmt_rate};
+use crate::report::table::{plain_lines, write_lines};
 
 pub(super) async fn runs(args: StoreArgs) -> Result<u8> {
     let path = args.db.path();
@@ -67,7 +67,10 @@ pub(super) async fn runs(args: StoreArgs) -> Result<u8> {
         })
         .collect();
     let mut out = super::stdout();
-    table_text(&mut out, &head, &body, |i| i == 0 || i >= 6)?;
+    write_lines(
+        &mut out,
+        plain_lines(&head, &body, |i| i == 0 || i >= 6, false),
+    )?;
     Ok(0)
 }
 

@@ -35,7 +35,7 @@ use crate::model::{Cell, CellStatus, ProbeSite, ProbeSummary, Profile, Run, RunS
 use crate::verdict::{self, Order};
 use crate::workload::{RateUnit, Workload};
 
-pub(crate) mod render;
+mod render;
 mod shared;
 pub use render::{compare_schema, render, CompareDocument, Format};
 pub use shared::RatioComparison;

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use crate::model::Run;
 
 use super::summary::{self, RATIO_METHOD};
-use super::table::{self, Style, Table, BEST_MARK};
+use super::table::{self, md_cell, Style, Table, BEST_MARK};
 
 /// Render the run as Markdown.
 pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
@@ -21,36 +21,49 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         writeln!(w)?;
         writeln!(w, "## Best Node.js vs best Python")?;
         writeln!(w)?;
-        writeln!(
+        let head = [
+            "workload",
+            "best Node.js",
+            "best Python",
+            "Node/Python",
+            "verdict",
+        ];
+        let body: Vec<Vec<String>> = headlines
+            .iter()
+            .map(|h| {
+                let unit = h.kind.metric().1;
+                let f = if h.kind.higher_is_better() {
+                    table::fmt_rate
+                } else {
+                    table::fmt_ms
+                };
+                vec![
+                    md_cell(&h.label),
+                    format!(
+                        "{} {} {unit}",
+                        md_cell(&h.node.contender),
+                        f(h.node_est.center())
+                    ),
+                    format!(
+                        "{} {} {unit}",
+                        md_cell(&h.python.contender),
+                        f(h.python_est.center())
+                    ),
+                    md_cell(&h.ratio.text()),
+                    md_cell(&h.sentence()),
+                ]
+            })
+            .collect();
+        table::write_lines(
             w,
-            "| workload | best Node.js | best Python | Node/Python | verdict |"
+            table::markdown_lines(&head.map(String::from), &body, |i| i == 3),
         )?;
-        writeln!(w, "|---|---|---|---:|---|")?;
-        for h in &headlines {
-            let unit = h.kind.metric().1;
-            let f = if h.kind.higher_is_better() {
-                table::fmt_rate
-            } else {
-                table::fmt_ms
-            };
-            writeln!(
-                w,
-                "| {} | {} {} {unit} | {} {} {unit} | {} | {} |",
-                cell_text(&h.label),
-                cell_text(&h.node.contender),
-                f(h.node_est.center()),
-                cell_text(&h.python.contender),
-                f(h.python_est.center()),
-                cell_text(&h.ratio.text()),
-                cell_text(&h.sentence())
-            )?;
-        }
         writeln!(w)?;
         writeln!(w, "{RATIO_METHOD}")?;
     }
     for s in &summaries {
         writeln!(w)?;
-        writeln!(w, "## {}", cell_text(&s.label))?;
+        writeln!(w, "## {}", md_cell(&s.label))?;
         writeln!(w)?;
         if s.rows.is_empty() {
             writeln!(w, "No cell measured.")?;
@@ -64,10 +77,10 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
                 writeln!(
                     w,
                     "- **{}** ({} worker{}) {state}: {}",
-                    cell_text(&cell.contender),
+                    md_cell(&cell.contender),
                     cell.workers,
                     if cell.workers == 1 { "" } else { "s" },
-                    cell_text(reason)
+                    md_cell(reason)
                 )?;
             }
         }
@@ -78,12 +91,12 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         writeln!(w, "## Contenders: variants and disclosures")?;
         for c in notes {
             writeln!(w)?;
-            writeln!(w, "**{}**", cell_text(&c.label()))?;
+            writeln!(w, "**{}**", md_cell(&c.label()))?;
             if !c.disclosures.is_empty() {
                 writeln!(w)?;
             }
             for d in &c.disclosures {
-                writeln!(w, "- {}", cell_text(d))?;
+                writeln!(w, "- {}", md_cell(d))?;
             }
         }
         writeln!(w)?;
@@ -115,7 +128,7 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
             writeln!(w)?;
         }
         for n in past {
-            writeln!(w, "- **{}**", cell_text(&n.sentence()))?;
+            writeln!(w, "- **{}**", md_cell(&n.sentence()))?;
         }
         if !rv.end_of_life.iter().all(|n| !n.past) {
             writeln!(w)?;
@@ -140,17 +153,20 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
         writeln!(w, "Why cells are flagged:")?;
         writeln!(w)?;
         for n in notes {
-            writeln!(w, "- {}", cell_text(&n))?;
+            writeln!(w, "- {}", md_cell(&n))?;
         }
     }
     writeln!(w)?;
     writeln!(w, "## Environment")?;
     writeln!(w)?;
-    writeln!(w, "| | |")?;
-    writeln!(w, "|---|---|")?;
-    for (k, v) in super::environment_rows(run) {
-        writeln!(w, "| {} | {} |", cell_text(&k), cell_text(&v))?;
-    }
+    let body: Vec<Vec<String>> = super::environment_rows(run)
+        .iter()
+        .map(|(k, v)| vec![md_cell(k), md_cell(v)])
+        .collect();
+    table::write_lines(
+        w,
+        table::markdown_lines(&[String::new(), String::new()], &body, |_| false),
+    )?;
     writeln!(w)?;
     writeln!(w, "## Methodology")?;
     writeln!(w)?;
@@ -162,38 +178,20 @@ pub fn render_markdown<W: Write>(run: &Run, w: &mut W) -> io::Result<()> {
     Ok(())
 }
 
-/// Text safe inside a table cell: no pipes, no newlines, no raw HTML.
-fn cell_text(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('|', "\\|")
-        .replace('*', "\\*")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 fn write_table<W: Write>(t: &Table, w: &mut W) -> io::Result<()> {
-    let header: Vec<String> = t.headers.iter().map(|h| cell_text(h)).collect();
-    writeln!(w, "| {} |", header.join(" | "))?;
-    let align: Vec<&str> = t
-        .numeric
+    let head: Vec<String> = t.headers.iter().map(|h| md_cell(h)).collect();
+    let body: Vec<Vec<String>> = t
+        .rows
         .iter()
-        .map(|&n| if n { "---:" } else { "---" })
+        .map(|row| {
+            row.iter()
+                .map(|c| match c.style {
+                    Style::Best => format!("**{}**", md_cell(&c.text)),
+                    _ => md_cell(&c.text),
+                })
+                .collect()
+        })
         .collect();
-    writeln!(w, "|{}|", align.join("|"))?;
-    for row in &t.rows {
-        let cells: Vec<String> = row
-            .iter()
-            .map(|c| {
-                let text = cell_text(&c.text);
-                match c.style {
-                    Style::Best => format!("**{text}**"),
-                    _ => text,
-                }
-            })
-            .collect();
-        writeln!(w, "| {} |", cells.join(" | "))?;
-    }
-    Ok(())
+    let numeric = |i: usize| t.numeric.get(i).copied().unwrap_or(false);
+    table::write_lines(w, table::markdown_lines(&head, &body, numeric))
 }

@@ -1,6 +1,9 @@
 //! The summary tables as rows of formatted strings with a style hint per cell,
 //! shared by the text, Markdown and HTML renderers, plus number formatting and
-//! the one plain-text table layout (column widths, padding) every command uses.
+//! the one plain-text and one Markdown table layout every report and command
+//! uses.
+
+use std::io::{self, Write};
 
 use crate::model::{Cell, Estimate, Flag, Interval, Run};
 use crate::workload::{RateUnit, Workload};
@@ -508,9 +511,64 @@ pub fn plain_lines<S: AsRef<str>>(
     out
 }
 
+/// A table's lines (from [`plain_lines`] or [`markdown_lines`]) written to
+/// `out`, one a line.
+pub fn write_lines(
+    out: &mut impl Write,
+    lines: impl IntoIterator<Item = String>,
+) -> io::Result<()> {
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Text safe inside a Markdown table cell: one line, no pipes, no emphasis,
+/// no raw HTML (a contender's name comes from a user's manifest).
+pub fn md_cell(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+        .replace('*', "\\*")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A Markdown table, one string per line: `head` and `body` are Markdown
+/// already (escaped with [`md_cell`], and emphasised where the caller wants),
+/// and the columns where `right(i)` are right-aligned.
+pub fn markdown_lines(
+    head: &[String],
+    body: &[Vec<String>],
+    right: impl Fn(usize) -> bool,
+) -> Vec<String> {
+    let row = |cells: &[String]| format!("| {} |", cells.join(" | "));
+    let rule: Vec<&str> = (0..head.len())
+        .map(|i| if right(i) { "---:" } else { "---" })
+        .collect();
+    let mut out = vec![row(head), format!("|{}|", rule.join("|"))];
+    out.extend(body.iter().map(|r| row(r)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_tables_escape_what_a_manifest_could_carry() {
+        let head = vec![md_cell("name"), md_cell("n")];
+        let body = vec![vec![md_cell("a|b <i>*x*\nc"), "**7**".to_string()]];
+        assert_eq!(
+            markdown_lines(&head, &body, |i| i == 1),
+            [
+                "| name | n |",
+                "|---|---:|",
+                "| a\\|b &lt;i&gt;\\*x\\* c | **7** |",
+            ]
+        );
+    }
 
     #[test]
     fn text_table_aligns_columns() {

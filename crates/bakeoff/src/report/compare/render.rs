@@ -4,6 +4,8 @@
 
 use std::io::{self, Write};
 
+use crate::report::table::{markdown_lines, md_cell, plain_lines, write_lines};
+
 use super::{pct, CellKey, Comparison, MetricDelta, RatioComparison, RunHeader};
 
 /// Output format of [`render`].
@@ -170,9 +172,11 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
     if body.is_empty() {
         writeln!(out, "No cell is present in both runs.")?;
     } else if md {
-        table_md(out, &head, &body)?;
+        let esc = |cells: &[String]| cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>();
+        let body: Vec<Vec<String>> = body.iter().map(|r| esc(r)).collect();
+        write_lines(out, markdown_lines(&esc(&head), &body, numeric_column))?;
     } else {
-        table_text(out, &head, &body, numeric_column)?;
+        write_lines(out, plain_lines(&head, &body, numeric_column, false))?;
     }
     writeln!(out)?;
     let bullet = if md { "- " } else { "  " };
@@ -285,38 +289,4 @@ fn section(
         writeln!(out, "{bullet}{line}")?;
     }
     writeln!(out)
-}
-
-/// An aligned plain-text table; `right_align(i)` for columns of numbers.
-pub(crate) fn table_text(
-    out: &mut impl Write,
-    head: &[String],
-    body: &[Vec<String>],
-    right_align: impl Fn(usize) -> bool,
-) -> io::Result<()> {
-    for line in crate::report::table::plain_lines(head, body, right_align, false) {
-        writeln!(out, "{line}")?;
-    }
-    Ok(())
-}
-
-fn table_md(out: &mut impl Write, head: &[String], body: &[Vec<String>]) -> io::Result<()> {
-    let esc = |s: &String| s.replace('|', "\\|");
-    writeln!(
-        out,
-        "| {} |",
-        head.iter().map(esc).collect::<Vec<_>>().join(" | ")
-    )?;
-    let rule: Vec<&str> = (0..head.len())
-        .map(|i| if numeric_column(i) { "---:" } else { "---" })
-        .collect();
-    writeln!(out, "| {} |", rule.join(" | "))?;
-    for row in body {
-        writeln!(
-            out,
-            "| {} |",
-            row.iter().map(esc).collect::<Vec<_>>().join(" | ")
-        )?;
-    }
-    Ok(())
 }
