@@ -21,7 +21,8 @@ pub enum Flag {
     Truncated,
     /// The engine's counts disagree with an independent count.
     Inconsistent,
-    /// The machine slowed down during a search.
+    /// A probe read the machine slower around a search (a warning: on a
+    /// steady host hardly more often a slower search than an unflagged one).
     Drift,
     /// Windows were judged with steal only the run's raised limit let through.
     StealTolerated,

@@ -281,7 +281,7 @@ pub fn flag_meaning(flag: &Flag) -> &'static str {
         Flag::MachineNoisy => "the machine held the generator up in every retry of a trial, so that trial had no clean window and is left out; the clean trials stand, and a cell with none is left out of verdicts",
         Flag::Truncated => "the search stopped before its resolution; capacity is a lower bound, left out of verdicts",
         Flag::Inconsistent => "the engine's counts disagree with an independent count (see the cell's notes)",
-        Flag::Drift => "the machine slowed down during a search (timed before and after it, the contender's core more than 10% or the loopback between the cores more than 25% below its usual top speed in this run, the 90th percentile of the probe's readings: a fixed CPU loop on the one, 32-byte round trips over the other; each cell's note gives the readings around its flagged searches as shares of it, rounded down); compare with care",
+        Flag::Drift => "a probe read the machine slower around a search (timed before and after it, the contender's core more than 10% or the loopback between the cores more than 25% below its usual top speed in this run, the 90th percentile of the probe's readings: a fixed CPU loop on the one, 32-byte round trips over the other; each cell's note gives the readings around its flagged searches as shares of it, rounded down); on a host taking steal such a search ran slower, on a steady host hardly more often than an unflagged one: compare with care",
         Flag::StealTolerated => "windows of its search ran with hypervisor steal over the default limit (2% of the machine, 5% of one CPU) and under the run's raised --max-steal, and were judged as the server's: its capacity may read low, never high",
         Flag::EqualLoadStalled => "the machine held the generator up in every retry of its equal-load window (or a WebSocket point), so its latency, CPU and memory there are the machine's as much as the server's; they are left out of verdicts",
         Flag::EqualLoadUnbased => "the equal-load rate was set without this contender's capacity (every trial machine-noisy or a lower bound under the rate, no clean window failed), or the contender met the SLO at no rate, so it may be above what it sustains; its latency and CPU there may describe an overloaded server and are left out of verdicts",
@@ -353,7 +353,7 @@ fn legend(run: &Run, flag: &Flag) -> String {
     // every cell singles none out: say what it says of the run.
     if searched.len() >= 2 && 2 * drifted > searched.len() {
         format!(
-            "{meaning}. Here {drifted} of the {} searched cells carry it: the machine moved through most of the run, not under a search or two, so its capacities describe this host's slow stretches as much as the contenders; rerun on a quieter machine (`bakeoff machine` tells how steady this one is)",
+            "{meaning}. Here {drifted} of the {} searched cells carry it: the probes read the machine slower around most of the run, not a search or two; where the host moved, the capacities describe its slow stretches as much as the contenders (set the trials' ranges beside another run's, or rerun on a quieter machine: `bakeoff machine` tells how steady this one is)",
             searched.len()
         )
     } else {
@@ -687,7 +687,7 @@ mod tests {
             run.cells[i].flags.push(Flag::Drift);
         }
         let said = format!(
-            "Here {most} of the {} searched cells carry it: the machine moved through most of the run",
+            "Here {most} of the {} searched cells carry it: the probes read the machine slower around most of the run",
             searched.len()
         );
         let legend = drift(&run).unwrap();
