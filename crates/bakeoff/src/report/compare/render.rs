@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use crate::report::table::{markdown_lines, md_cell, plain_lines, write_lines};
+use crate::report::table::{fmt_ms, markdown_lines, md_cell, plain_lines, write_lines};
 
 use super::{pct, CellKey, Comparison, MetricDelta, RatioComparison, RunHeader};
 
@@ -37,23 +37,13 @@ pub fn compare_schema() -> serde_json::Value {
     crate::report::serialized_schema::<CompareDocument<'static>>()
 }
 
-/// A number with precision that suits its size.
+/// A figure as the reports print milliseconds ([`fmt_ms`]), with a third
+/// decimal under 1 (a CPU cost per request of 0.050 ms); "—" for none.
 fn num(x: Option<f64>) -> String {
     match x {
-        None => "—".into(),
-        Some(x) if !x.is_finite() => "—".into(),
-        Some(x) => {
-            let m = x.abs();
-            if m >= 100.0 {
-                format!("{x:.0}")
-            } else if m >= 10.0 {
-                format!("{x:.1}")
-            } else if m >= 1.0 {
-                format!("{x:.2}")
-            } else {
-                format!("{x:.3}")
-            }
-        }
+        Some(x) if x.is_finite() && x.abs() < 1.0 => format!("{x:.3}"),
+        Some(x) if x.is_finite() => fmt_ms(x),
+        _ => "—".into(),
     }
 }
 
