@@ -61,7 +61,7 @@
 //!   the run records of it in `model::ContenderInfo`.
 //! - **A report format**: a pure `render_*(run, w: impl Write)` in `report/`
 //!   with a snapshot test, a `ReportFormat` value in `cli.rs`, and its arm in
-//!   `cmd/report.rs`.
+//!   `cmd/report.rs` (and in `report/compare/render.rs`, for `bakeoff compare`).
 //! - **A claim**: a function returning `ClaimResult` in `verdict/claims.rs` (or
 //!   a module beside it, as `claims/versions.rs`), listed in `check_all`, with
 //!   tests in `verdict/claims/tests.rs` on runs built with `report::fixtures`

@@ -13,12 +13,7 @@ pub(super) async fn execute(args: CompareArgs) -> Result<u8> {
         ReportFormat::Text => Format::Text,
         ReportFormat::Md => Format::Md,
         ReportFormat::Json => Format::Json,
-        ReportFormat::Html => {
-            return Err(InputError::new(
-                "--format html is not available for compare; use text, md or json",
-            )
-            .into())
-        }
+        ReportFormat::Html => Format::Html,
     };
     if let Some(pct) = args.fail_on_regression {
         if !pct.is_finite() || pct < 0.0 {

@@ -1,5 +1,6 @@
 //! `bakeoff compare`: cell-by-cell differences between two stored runs; `render`
-//! prints them as text, Markdown or JSON. Pure: runs in, a [`Comparison`] out.
+//! prints them as text, Markdown, JSON or one HTML page. Pure: runs in, a
+//! [`Comparison`] out.
 //!
 //! Cells match on (contender, workload, workers). Per matched cell three metrics
 //! are compared: capacity at the SLO, the corrected p99 at equal load, and
@@ -22,7 +23,9 @@
 //! run's own Node.js ÷ Python ratio is set beside the other's (`shared`).
 //!
 //! **JSON** (`--format json`): the [`Comparison`] itself as a
-//! [`CompareDocument`], its schema `docs/schema/compare.json`.
+//! [`CompareDocument`], its schema `docs/schema/compare.json`. **HTML**
+//! (`--format html`): the text page's table, lists and gate as one page, opened
+//! as the run report's.
 //!
 //! **The regression gate** (`--fail-on-regression PCT`) fails a cell when its
 //! capacity dropped by more than PCT %, its p99 or CPU per request rose by more

@@ -1,12 +1,14 @@
-//! `bakeoff compare`'s output: the comparison as a text or Markdown page, or
-//! as one JSON document ([`CompareDocument`]). Pure: a [`Comparison`] in, bytes
-//! out.
+//! `bakeoff compare`'s output: the comparison as a text or Markdown page, one
+//! JSON document ([`CompareDocument`]), or one HTML page (`html`). Pure: a
+//! [`Comparison`] in, bytes out.
 
 use std::io::{self, Write};
 
 use crate::report::table::{fmt_ms, markdown_lines, md_cell, plain_lines, write_lines};
 
 use super::{pct, CellKey, Comparison, MetricDelta, RatioComparison, RunHeader};
+
+mod html;
 
 /// Output format of [`render`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +17,8 @@ pub enum Format {
     Md,
     /// [`CompareDocument`], whose schema is `docs/schema/compare.json`.
     Json,
+    /// One self-contained page, as the run report's (`report::html`).
+    Html,
 }
 
 /// The comparison as JSON (`bakeoff compare --format json`): its own fields,
@@ -125,51 +129,10 @@ fn numeric_column(i: usize) -> bool {
     (2..13).contains(&i) && i != 6
 }
 
-/// Render a comparison as an aligned text table or a Markdown document.
-pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Result<()> {
-    if format == Format::Json {
-        let doc = CompareDocument {
-            comparison: c,
-            regressed: c.regressed(),
-        };
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-        return writeln!(out);
-    }
-    let (head, body) = rows(c);
-    let md = format == Format::Md;
-    if md {
-        writeln!(
-            out,
-            "## Comparison: {} → {}",
-            describe(&c.a),
-            describe(&c.b)
-        )?;
-    } else {
-        writeln!(out, "Comparison: A = {}", describe(&c.a))?;
-        writeln!(out, "            B = {}", describe(&c.b))?;
-    }
-    writeln!(out)?;
-    if !c.caveats.is_empty() {
-        let bullet = if md { "- " } else { "  " };
-        section(
-            out,
-            md,
-            "Caveats (the runs are less comparable)",
-            bullet,
-            &c.caveats,
-        )?;
-    }
-    if body.is_empty() {
-        writeln!(out, "No cell is present in both runs.")?;
-    } else if md {
-        let esc = |cells: &[String]| cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>();
-        let body: Vec<Vec<String>> = body.iter().map(|r| esc(r)).collect();
-        write_lines(out, markdown_lines(&esc(&head), &body, numeric_column))?;
-    } else {
-        write_lines(out, plain_lines(&head, &body, numeric_column, false))?;
-    }
-    writeln!(out)?;
-    let bullet = if md { "- " } else { "  " };
+/// The lists after the table, each under its title, in the page's order
+/// (an empty list is left out): cells without a capacity, equal-load rates
+/// that differ, each run's headline ratio, the cells only one run has.
+fn lists(c: &Comparison) -> Vec<(String, Vec<String>)> {
     let notes: Vec<String> = c
         .cells
         .iter()
@@ -180,13 +143,6 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
                 .filter_map(move |(side, p)| p.as_ref().map(|p| format!("{k} in {side}: {p}")))
         })
         .collect();
-    section(
-        out,
-        md,
-        "Cells without a capacity to compare",
-        bullet,
-        &notes,
-    )?;
     let rates: Vec<String> = c
         .cells
         .iter()
@@ -200,63 +156,128 @@ pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Resul
             ))
         })
         .collect();
-    section(
-        out,
-        md,
-        "Equal-load rates differ: p99 and CPU at different rates are not comparable (the gate skips them)",
-        bullet,
-        &rates,
-    )?;
     let ratios: Vec<String> = c.ratios.iter().map(RatioComparison::line).collect();
-    section(
-        out,
-        md,
-        "Best Node.js over best Python, each run's own (as its report pairs them: both sides measured in that run, their trials interleaved)",
-        bullet,
-        &ratios,
-    )?;
     let keys = |ks: &[CellKey]| -> Vec<String> { ks.iter().map(|k| k.to_string()).collect() };
+    let mut out = vec![
+        ("Cells without a capacity to compare".to_string(), notes),
+        (
+            "Equal-load rates differ: p99 and CPU at different rates are not comparable (the gate skips them)".to_string(),
+            rates,
+        ),
+        (
+            "Best Node.js over best Python, each run's own (as its report pairs them: both sides measured in that run, their trials interleaved)".to_string(),
+            ratios,
+        ),
+    ];
     for (label, id, ks) in [("A", c.a.id, &c.only_a), ("B", c.b.id, &c.only_b)] {
-        let title = format!("Only in run {id} ({label})");
-        section(out, md, &title, bullet, &keys(ks))?;
+        out.push((format!("Only in run {id} ({label})"), keys(ks)));
     }
-    writeln!(
-        out,
-        "Capacities in req/s, a ws cell's in fan-out msg/s. Δ = (B − A) / A. sig (capacity): \
-         * Welch's t-test at 5% finds a difference, ~ no clear difference, n/a a single trial \
-         on either side; p99 and CPU are single measurements."
-    )?;
-    writeln!(out)?;
-    match c.threshold_pct {
-        None => writeln!(
+    out
+}
+
+/// What the table's figures and its `sig` column mean.
+const LEGEND: &str =
+    "Capacities in req/s, a ws cell's in fan-out msg/s. Δ = (B − A) / A. sig (capacity): \
+     * Welch's t-test at 5% finds a difference, ~ no clear difference, n/a a single trial \
+     on either side; p99 and CPU are single measurements.";
+
+/// The regression gate's outcome.
+enum Gate {
+    Unset,
+    Passed(f64),
+    /// The threshold, and each regressed cell with what regressed.
+    Failed(f64, Vec<String>),
+}
+
+fn gate(c: &Comparison) -> Gate {
+    let Some(t) = c.threshold_pct else {
+        return Gate::Unset;
+    };
+    let failing: Vec<String> = c
+        .cells
+        .iter()
+        .filter(|cell| !cell.regressions.is_empty())
+        .map(|cell| {
+            let k = &cell.key;
+            format!("{k}: {}", cell.regressions.join(", "))
+        })
+        .collect();
+    if failing.is_empty() {
+        Gate::Passed(t)
+    } else {
+        Gate::Failed(t, failing)
+    }
+}
+
+const NO_GATE: &str = "No regression gate (--fail-on-regression PCT not given).";
+
+fn gate_passed(t: f64) -> String {
+    format!("Gate: no cell regressed by more than {t}%.")
+}
+
+fn gate_failed(t: f64) -> String {
+    format!("REGRESSIONS beyond {t}% (capacity down, p99 or CPU/request up)")
+}
+
+const CAVEATS: &str = "Caveats (the runs are less comparable)";
+const NO_COMMON_CELL: &str = "No cell is present in both runs.";
+
+/// Render a comparison as an aligned text table, a Markdown document, one
+/// JSON document, or one self-contained HTML page.
+pub fn render(c: &Comparison, format: Format, out: &mut impl Write) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            let doc = CompareDocument {
+                comparison: c,
+                regressed: c.regressed(),
+            };
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)
+        }
+        Format::Html => out.write_all(html::page(c).as_bytes()),
+        Format::Text | Format::Md => lines(c, format == Format::Md, out),
+    }
+}
+
+fn lines(c: &Comparison, md: bool, out: &mut impl Write) -> io::Result<()> {
+    let (head, body) = rows(c);
+    if md {
+        writeln!(
             out,
-            "No regression gate (--fail-on-regression PCT not given)."
-        )?,
-        Some(t) => {
-            let failing: Vec<String> = c
-                .cells
-                .iter()
-                .filter(|cell| !cell.regressions.is_empty())
-                .map(|cell| {
-                    let k = &cell.key;
-                    format!("{k}: {}", cell.regressions.join(", "))
-                })
-                .collect();
-            if failing.is_empty() {
-                writeln!(out, "Gate: no cell regressed by more than {t}%.")?;
-            } else {
-                writeln!(out)?;
-                section(
-                    out,
-                    md,
-                    &format!("REGRESSIONS beyond {t}% (capacity down, p99 or CPU/request up)"),
-                    bullet,
-                    &failing,
-                )?;
-            }
+            "## Comparison: {} → {}",
+            describe(&c.a),
+            describe(&c.b)
+        )?;
+    } else {
+        writeln!(out, "Comparison: A = {}", describe(&c.a))?;
+        writeln!(out, "            B = {}", describe(&c.b))?;
+    }
+    writeln!(out)?;
+    let bullet = if md { "- " } else { "  " };
+    section(out, md, CAVEATS, bullet, &c.caveats)?;
+    if body.is_empty() {
+        writeln!(out, "{NO_COMMON_CELL}")?;
+    } else if md {
+        let esc = |cells: &[String]| cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>();
+        let body: Vec<Vec<String>> = body.iter().map(|r| esc(r)).collect();
+        write_lines(out, markdown_lines(&esc(&head), &body, numeric_column))?;
+    } else {
+        write_lines(out, plain_lines(&head, &body, numeric_column, false))?;
+    }
+    writeln!(out)?;
+    for (title, lines) in lists(c) {
+        section(out, md, &title, bullet, &lines)?;
+    }
+    writeln!(out, "{LEGEND}")?;
+    writeln!(out)?;
+    match gate(c) {
+        Gate::Unset => writeln!(out, "{NO_GATE}"),
+        Gate::Passed(t) => writeln!(out, "{}", gate_passed(t)),
+        Gate::Failed(t, failing) => {
+            writeln!(out)?;
+            section(out, md, &gate_failed(t), bullet, &failing)
         }
     }
-    Ok(())
 }
 
 fn section(

@@ -203,6 +203,55 @@ fn markdown_snapshot() {
     insta::assert_snapshot!(rendered(&Comparison::new(&a, &b, None), Format::Md));
 }
 
+/// The page without its style sheet (the run report's, snapshot there).
+#[test]
+fn html_snapshot() {
+    let (a, b) = pair();
+    let page = rendered(&Comparison::new(&a, &b, Some(5.0)), Format::Html);
+    let start = page.find("<style>").unwrap();
+    let end = page.find("</style>").unwrap() + "</style>".len();
+    insta::assert_snapshot!(format!("{}{}", &page[..start], &page[end..]));
+}
+
+/// Whatever a manifest or a stored note carries reaches the page as text:
+/// a contender's name, a caveat, a failed cell's reason.
+#[test]
+fn the_html_page_escapes_what_the_runs_carry() {
+    let evil = "x<script>alert(1)</script>&\"'";
+    let mut a = run(
+        1,
+        vec![cell(evil, "json", estimate(100.0, 1.0, 3), 1.0, 0.1)],
+    );
+    let mut b = run(
+        2,
+        vec![cell(evil, "json", estimate(50.0, 1.0, 3), 1.0, 0.1)],
+    );
+    b.cells[0].status = CellStatus::Failed {
+        reason: "<img src=x onerror=alert(2)>".into(),
+    };
+    b.cells[0].capacity = None;
+    a.settings.slo_p99_ms = 100.0;
+    b.settings.slo_p99_ms = 250.0;
+    let c = Comparison::new(&a, &b, Some(5.0));
+    assert!(!c.caveats.is_empty(), "the SLOs differ: a caveat");
+    let page = rendered(&c, Format::Html);
+    for raw in ["<script>", "<img", "onerror=alert(2)>"] {
+        assert!(!page.contains(raw), "{raw} unescaped in {page}");
+    }
+    assert!(
+        page.contains("x&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;"),
+        "{page}"
+    );
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(2)&gt;"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<h2 class=\"state-failed\">REGRESSIONS beyond 5%"),
+        "{page}"
+    );
+}
+
 #[test]
 fn no_common_cells() {
     let a = run(

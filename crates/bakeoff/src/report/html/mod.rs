@@ -130,20 +130,27 @@ pub fn render_html<W: Write>(run: &Run, extras: &HtmlExtras, w: &mut W) -> io::R
     w.write_all(h.as_bytes())
 }
 
-fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
-    let summaries = summary::summarize(run);
-    let looks = charts::looks(run);
-    let title = super::title(run);
-    let disclosed = disclosed(run);
+/// The start of a page, to its heading and the line under it (both escaped):
+/// inline CSS, and a policy that lets the page fetch nothing. `bakeoff
+/// compare`'s page opens the same way.
+pub(crate) fn open_page(h: &mut String, title: &str, subtitle: &str) {
     let _ = write!(
         h,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title><style>{CSS}</style></head><body>\
          <h1>{t}</h1><p class=\"sub\">{s}</p>",
-        t = esc(&title),
-        s = esc(&super::subtitle(run))
+        t = esc(title),
+        s = esc(subtitle)
     );
+}
+
+fn page(run: &Run, extras: &HtmlExtras, h: &mut String) {
+    let summaries = summary::summarize(run);
+    let looks = charts::looks(run);
+    let title = super::title(run);
+    let disclosed = disclosed(run);
+    open_page(h, &title, &super::subtitle(run));
     let mut nav = vec![
         ("headline", "Headline"),
         ("capacity", "Capacity"),

@@ -324,9 +324,29 @@ fn compare_reports_deltas_and_gates_the_exit_status() {
     assert_eq!(fastify["capacity"]["b"], 8_000.0, "{fastify}");
     assert_eq!(fastify["capacity"]["mark"], "significant", "{fastify}");
 
+    // HTML: one page, the same cell and the gate's failure, same exit status.
+    let out = bakeoff(&[
+        "compare",
+        &a,
+        &b,
+        "--format",
+        "html",
+        "--fail-on-regression",
+        "10",
+        "--db",
+        db,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>\n"));
+    assert!(
+        page.contains("<td>node-fastify</td><td>json</td><td class=\"num\">1</td><td class=\"num\">10000</td><td class=\"num\">8000</td>"),
+        "{page}"
+    );
+    assert!(page.contains("REGRESSIONS beyond 10%"), "{page}");
+
     for bad in [
         vec!["compare", &a, "x1", "--db", db],
-        vec!["compare", &a, &b, "--format", "html", "--db", db],
         vec!["compare", &a, &b, "--fail-on-regression", "-5", "--db", db],
     ] {
         let out = bakeoff(&bad);
