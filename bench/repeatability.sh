@@ -3,9 +3,10 @@
 # back to back into one database, then each cell's headline capacity per run,
 # its coefficient of variation across the runs and the largest pairwise gap.
 # Targets (issue 11): CV ≤ 5% over three `standard` runs; every capacity within
-# 10% between two `quick` runs. Cells out of verdicts (a truncated or
-# generator-limited trial, or no clean trial) are shown with their flags and not
-# counted; a cell's machine-noisy trials leave its clean ones standing. With
+# 10% between two `quick` runs. Cells out of verdicts (a truncated trial whose
+# bracket could move the headline beyond the resolution, a generator-limited
+# trial, or no clean trial) are shown with their flags and not counted; a
+# cell's machine-noisy trials leave its clean ones standing. With
 # one trial per cell (quick), each cell more than 10% apart is told by its
 # trials' brackets: overlapping (the search's resolution), a run flagged
 # `drift`, or the server's. The runs count toward the targets when the

@@ -364,7 +364,9 @@ pub enum TrialOutcome {
     /// broken, not slow. `capacity_rps` is None and no sample: a 0 would be a
     /// verdict on a broken app, not on its stack.
     Failing,
-    /// The search stopped before its resolution; `capacity_rps` is a lower bound.
+    /// The search stopped before its resolution; `capacity_rps` is a lower
+    /// bound (a sample at it only where its cell's bracket rule counts it:
+    /// `suite::bracket`).
     Truncated,
     /// No clean window could be had; `capacity_rps` is None.
     MachineNoisy,
@@ -630,8 +632,11 @@ impl Cell {
     /// the estimate and the cell's clean trials stand for it, with their own
     /// `n` (one clean trial is indicative). A truncated or generator-limited
     /// trial is the server's search giving only a lower bound: dropping it
-    /// would bias the estimate low, so it keeps the whole cell out. A failing
-    /// trial is the app's, broken, and keeps the cell out too.
+    /// would leave the estimate on the trials that finished, so it keeps the
+    /// whole cell out (flagged), unless its bracket leaves the headline within
+    /// the resolution, when it is a sample and the cell is not flagged
+    /// (`suite::bracket`). A failing trial is the app's, broken, and keeps the
+    /// cell out too.
     pub fn out_of_verdicts(&self) -> Option<Flag> {
         if let Some(f) = self
             .flags

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use super::plan::CellKey;
-use super::stats;
+use super::plan::{CellKey, Plan};
+use super::{bracket, stats};
 use crate::model::{
     Cell, CellStatus, EqualLoad, Flag, Probe, ProbeSite, Startup, StepPhase, StepVerdict, Trial,
     TrialOutcome, WsPoint,
@@ -29,9 +29,23 @@ pub(super) struct CellState {
     /// search's label, lowest and highest share of the run's reference): one
     /// note per site at [`Self::finish`].
     pub(super) drifts: Vec<(ProbeSite, String, f64, f64)>,
+    /// The run's search resolution, which a truncated trial's bracket is held
+    /// to ([`bracket::counted`]); none outside a run, where no truncated
+    /// trial counts.
+    pub(super) resolution: Option<f64>,
 }
 
 impl CellState {
+    /// The state of `key` before a run measures it: skipped where the plan
+    /// skips it, its truncated trials held to the plan's resolution.
+    pub(super) fn planned(plan: &Plan, key: &CellKey) -> Self {
+        CellState {
+            skipped: plan.skip_reason(key),
+            resolution: Some(plan.phases.resolution),
+            ..CellState::default()
+        }
+    }
+
     /// Still to be measured: not finished, failed or skipped.
     pub(super) fn pending(&self) -> bool {
         !self.done && self.failed.is_none() && self.skipped.is_none()
@@ -146,11 +160,31 @@ impl CellState {
         ))
     }
 
-    /// The trials' samples: confirmed capacities, and 0 for each trial where
-    /// nothing passed. Failing, truncated, machine-noisy and generator-limited
-    /// trials are not samples.
+    /// The trials' samples: confirmed capacities, 0 for each trial where
+    /// nothing passed, and truncated trials at the rate they held when their
+    /// brackets leave the headline within the resolution
+    /// ([`bracket::counted`]). Failing, machine-noisy and generator-limited
+    /// trials, and other truncated ones, are not samples.
     pub(super) fn samples(&self) -> Vec<f64> {
-        self.trials.iter().filter_map(Trial::sample).collect()
+        let counted = self.counted_brackets();
+        self.trials
+            .iter()
+            .filter_map(|t| {
+                t.sample().or_else(|| {
+                    let b = counted
+                        .as_ref()?
+                        .brackets
+                        .iter()
+                        .find(|b| b.index == t.index)?;
+                    Some(b.held)
+                })
+            })
+            .collect()
+    }
+
+    /// The truncated trials that count, and how far they could move the headline.
+    fn counted_brackets(&self) -> Option<bracket::Counted> {
+        bracket::counted(&self.trials, self.resolution)
     }
 
     /// The headline capacity over the samples so far ([`crate::model::Estimate::center`]).
@@ -208,12 +242,12 @@ impl CellState {
         // A machine-noisy trial is the machine's: the clean trials stand for
         // the cell unless a lower bound or a failing server keeps it out
         // ([`Cell::out_of_verdicts`]).
+        let counted = self.counted_brackets();
         let clean = self.samples().len();
-        let kept_out = self.trials.iter().any(|t| {
-            matches!(
-                t.outcome,
-                TrialOutcome::Truncated | TrialOutcome::GeneratorLimited | TrialOutcome::Failing
-            )
+        let kept_out = self.trials.iter().any(|t| match t.outcome {
+            TrialOutcome::Truncated => counted.is_none(),
+            TrialOutcome::GeneratorLimited | TrialOutcome::Failing => true,
+            _ => false,
         });
         for (outcome, flag, what) in [
             (
@@ -260,11 +294,28 @@ impl CellState {
                     format!("trial {}{bound}{note}", t.index + 1)
                 })
                 .collect();
-            let left_out = match outcome {
-                TrialOutcome::MachineNoisy if clean > 0 && !kept_out => format!(
+            let left_out = match (outcome, &counted) {
+                (TrialOutcome::MachineNoisy, _) if clean > 0 && !kept_out => format!(
                     "left out of the estimate, which rests on the {clean} clean {}",
                     if clean == 1 { "trial" } else { "trials" }
                 ),
+                (TrialOutcome::Truncated, Some(c)) => {
+                    // Counted: the cell stays in verdicts, so no flag, but
+                    // the note says what the estimate rests on.
+                    let note = format!(
+                        "{} of {total} trials {what}, counted at the rate {} held a confirmation window: anywhere between that and the long failure above, {} the estimate by {:.1}% at most, within the {:.0}% resolution; {}",
+                        hit.len(),
+                        if hit.len() == 1 { "it" } else { "each" },
+                        if hit.len() == 1 { "it moves" } else { "they move" },
+                        c.shift * 100.0,
+                        self.resolution.unwrap_or_default() * 100.0,
+                        why.join("; ")
+                    );
+                    if !self.notes.contains(&note) {
+                        self.notes.push(note);
+                    }
+                    continue;
+                }
                 _ => "left out of the estimate and of verdicts".to_string(),
             };
             let note = format!(

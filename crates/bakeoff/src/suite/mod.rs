@@ -12,8 +12,10 @@
 //! launch order), [`search`] (capacity at the SLO: the window rules, retries of
 //! stalled windows, confirmation), [`windows`] (HTTP and WebSocket windows as the
 //! search sees them), [`runner`] (executes a plan), `equal` (the equal-load rates
-//! and the cost figures at them), [`stats`] (estimates over
-//! trials, Welch's test), [`live`] (the real launcher and driver).
+//! and the cost figures at them), `cell` (a cell's trials into its estimate
+//! and flags), `bracket` (which truncated trials still count), [`stats`]
+//! (estimates over trials, Welch's test), [`live`] (the real launcher and
+//! driver).
 //!
 //! Wiring (in `cmd::run`): resolve the contenders (names from
 //! [`plan::default_contenders`] or `--contenders`) into [`ContenderSpec`]s, build
@@ -33,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
+mod bracket;
 mod cell;
 mod equal;
 mod judge;

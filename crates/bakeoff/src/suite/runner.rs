@@ -170,10 +170,7 @@ pub async fn run_plan(
     // The run's first readings, before any launch.
     sampler.read_probes(&mut r.probes);
     for key in plan.cells() {
-        let st = CellState {
-            skipped: plan.skip_reason(&key),
-            ..CellState::default()
-        };
+        let st = CellState::planned(plan, &key);
         r.cells.insert(key, st);
     }
     let skipped: Vec<CellKey> = r

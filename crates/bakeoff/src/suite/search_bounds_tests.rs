@@ -67,7 +67,54 @@ async fn out_of_long_windows_is_truncated_with_the_long_pass_as_a_lower_bound() 
         Some(low) => assert!(long.iter().any(|s| s.pass() && s.target_rps == low)),
         None => assert!(long.iter().all(|s| !s.pass())),
     }
+    // What its cell reads as the trial's bracket (`suite::bracket`): the
+    // held rate, and the lowest long failure above it.
+    let above = long
+        .iter()
+        .filter(|s| s.verdict == StepVerdict::Fail && Some(s.target_rps) > out.capacity)
+        .map(|s| s.target_rps)
+        .min_by(f64::total_cmp);
+    let bracket = crate::suite::bracket::bracket(&as_trial(&out));
+    assert_eq!(bracket.map(|b| (b.held, b.failed)), out.capacity.zip(above));
     assert!(out.note.unwrap().contains("confirmation window"));
+}
+
+/// The trial a run records of `out`.
+fn as_trial(out: &SearchOutcome) -> crate::model::Trial {
+    crate::model::Trial {
+        index: 0,
+        capacity_rps: out.capacity,
+        outcome: out.outcome,
+        note: out.note.clone(),
+        steps: out.steps.clone(),
+    }
+}
+
+/// A search cut short between a long pass and a long failure leaves the
+/// bracket its cell reads (`suite::bracket`): the rate that held, its lower
+/// bound, and the lowest long failure above it, which its note names.
+#[tokio::test(start_paused = true)]
+async fn a_truncated_search_leaves_its_bracket() {
+    let mut found = 0;
+    for max_confirms in 2..=6 {
+        let mut c = cfg(Workload::Json);
+        c.max_confirms = max_confirms;
+        c.budget = Duration::from_secs(6);
+        let out = search(ServerModel::knee(1_000.0).with_fade(1.0, 0.6), &c).await;
+        let Some(b) = crate::suite::bracket::bracket(&as_trial(&out)) else {
+            continue;
+        };
+        found += 1;
+        assert_eq!(out.outcome, TrialOutcome::Truncated);
+        assert_eq!(Some(b.held), out.capacity);
+        assert!(b.failed / b.held > 1.0 + c.resolution, "{b:?}");
+        let note = out.note.unwrap();
+        assert!(
+            note.contains(&format!("left {:.0}–{:.0} req/s", b.held, b.failed)),
+            "{note}"
+        );
+    }
+    assert!(found > 0, "no configuration left a bracket");
 }
 
 #[tokio::test(start_paused = true)]
