@@ -109,12 +109,12 @@ function sqliteRoutes(config, app) {
 
   app.get('/updates', { schema: { response: { 200: worldsSchema } } }, async (request) => {
     const n = intParam(request.query.queries, 1, 1, 500);
-    const worlds = [];
-    for (let i = 0; i < n; i += 1) {
-      const world = selectWorld.get(randomId());
+    // Distinct ids, as on PostgreSQL: each returned row is the row persisted.
+    const worlds = pgDatabase.distinctIds(n).map((id) => {
+      const world = selectWorld.get(id);
       world.randomNumber = randomId();
-      worlds.push(world);
-    }
+      return world;
+    });
     updateWorlds.immediate(worlds);
     return worlds;
   });

@@ -76,12 +76,12 @@ function sqliteRoutes(config, { send, sendJson, renderFortunes }) {
     },
     '/updates': (req, res, query) => {
       const n = intParam(query.get('queries'), 1, 1, 500);
-      const worlds = [];
-      for (let i = 0; i < n; i += 1) {
-        const world = selectWorld.get(randomId());
+      // Distinct ids, as on PostgreSQL: each returned row is the row persisted.
+      const worlds = pgDatabase.distinctIds(n).map((id) => {
+        const world = selectWorld.get(id);
         world.randomNumber = randomId();
-        worlds.push(world);
-      }
+        return world;
+      });
       updateWorlds.immediate(worlds);
       sendJson(res, 200, worlds);
     },

@@ -32,7 +32,7 @@ DB_LAYER = choice("DB_LAYER", ("raw", "orm"))
 HTTP_CLIENT = choice("HTTP_CLIENT", ("httpx", "aiohttp"))
 UPSTREAM = os.environ["BAKEOFF_UPSTREAM"].rstrip("/")
 DATA_PATH = os.environ.get("BAKEOFF_DATA")
-IO_TIMEOUT_S = 30.0  # upstream delays are at most 10 s
+IO_TIMEOUT_S = 15.0  # upstream delays are at most 10 s; 15 s in every contender
 
 if DB_LAYER == "orm":
     import db_orm as db_layer

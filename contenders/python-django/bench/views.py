@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from .models import Fortune, World
 
-IO_TIMEOUT_S = 30  # upstream delays are at most 10 s
+IO_TIMEOUT_S = 15  # upstream delays are at most 10 s; 15 s in every contender
 
 # One pooled keep-alive client per worker process.
 http = requests.Session()
