@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -21,6 +21,8 @@ use crate::{LoadError, RequestSpec};
 
 const MAX_HEAD: usize = 64 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
+/// The shortest window [`Conn::keep_alive_race`] allows.
+const KEEP_ALIVE_RACE: Duration = Duration::from_millis(10);
 
 /// Whether `method` is HEAD, whose answers have headers and no body (RFC 9110
 /// §9.3.2), however long their `Content-Length`.
@@ -154,6 +156,8 @@ pub(crate) struct Conn {
     keep_body: bool,
     /// Responses completed on this connection.
     pub served: u64,
+    /// How long the TCP handshake took: about one round trip.
+    handshake: Duration,
 }
 
 impl Conn {
@@ -162,7 +166,9 @@ impl Conn {
         addr: SocketAddr,
         ticker: Option<&Rc<Ticker>>,
     ) -> std::io::Result<Conn> {
+        let start = tokio::time::Instant::now();
         let stream = TcpStream::connect(addr).await?;
+        let handshake = start.elapsed();
         stream.set_nodelay(true)?;
         let conn = Conn {
             stream: Stream::Reactor(stream),
@@ -170,11 +176,22 @@ impl Conn {
             body: Vec::new(),
             keep_body: false,
             served: 0,
+            handshake,
         };
         match ticker {
             Some(t) => conn.into_ticked(t),
             None => Ok(conn),
         }
+    }
+
+    /// How soon after a request is sent a close still counts as the
+    /// keep-alive race, the server closing an idle connection as the request
+    /// was on its way: within a few round trips (the close was already
+    /// coming), at least [`KEEP_ALIVE_RACE`] for a tick's harvest and a busy
+    /// event loop. A close later than that met a request the server held: a
+    /// worker that died, not an idle timeout, and the request failed.
+    pub(crate) fn keep_alive_race(&self) -> Duration {
+        (self.handshake * 4).max(KEEP_ALIVE_RACE)
     }
 
     /// Move a connection opened without a ticker into `ticker`'s set, so the

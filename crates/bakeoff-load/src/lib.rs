@@ -63,6 +63,9 @@ pub mod ws;
 pub const MAX_CONNECTIONS: u32 = 50_000;
 /// The highest open-loop rate accepted, requests per second.
 pub const MAX_RATE: f64 = 10_000_000.0;
+/// The lowest open-loop rate accepted, requests per second (one request in
+/// 1,000 s): far lower, a ticket's time overflows the clock.
+pub const MIN_RATE: f64 = 0.001;
 /// The longest duration, warm-up or timeout accepted (deadlines must not overflow).
 pub const MAX_SPAN: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How late past [`LoadConfig::start_at`] a run may still start: later, it
@@ -310,9 +313,10 @@ pub struct Abandoned {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
-    /// The TCP connection could not be opened.
+    /// The TCP connection was refused or failed (one that did not open within
+    /// the timeout is a [`ErrorKind::Timeout`]).
     Connect,
-    /// No complete response within the timeout.
+    /// No complete response within the timeout, or no connection.
     Timeout,
     /// The connection broke (reset, or closed mid-response).
     Reset,

@@ -186,6 +186,53 @@ async fn server_closing_connections_is_counted_not_an_error() {
     }
 }
 
+/// A connection the server closes while it holds a request (a worker that
+/// dies mid-request) fails that request: it is no keep-alive race (a close
+/// that meets the request on its way in), so it is not sent again on a new
+/// connection to come back a success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_the_server_drops_after_holding_it_is_an_error() {
+    let hold = Duration::from_millis(80);
+    let srv = server::http(Mode::DropMidRequest { after: 3, hold }).await;
+    let mut cfg = config(srv.url("/"), Some(200.0), 4, 1.0);
+    cfg.timeout = Duration::from_secs(1);
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    // Every fourth request on a connection is dropped: about 50 in the second.
+    let resets = errors(&r, ErrorKind::Reset);
+    assert!(
+        resets >= 25,
+        "{resets} resets of {}: {:?}",
+        r.requests,
+        r.errors
+    );
+    assert!(r.requests >= 3 * resets / 2, "{} answered", r.requests);
+}
+
+/// A server too busy to accept (its backlog full, so the kernel drops the
+/// SYNs) times a connect out: that is a timeout, not a refusal it answered,
+/// which the judge would read as a failing server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_that_times_out_is_a_timeout() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accept the engine's reachability check, then never again: the next
+    // connection fills the backlog of 0 and is never answered, and each one
+    // after it waits for a SYN-ACK that never comes.
+    let held = tokio::spawn(async move {
+        let first = listener.accept().await;
+        (listener, first)
+    });
+    let url = url::Url::parse(&format!("http://{addr}/")).unwrap();
+    let mut cfg = config(url, Some(20.0), 1, 1.0);
+    cfg.timeout = Duration::from_millis(200);
+    let r = run(cfg, CancellationToken::new(), None).await.unwrap();
+    assert!(errors(&r, ErrorKind::Timeout) >= 2, "{:?}", r.errors);
+    assert_eq!(errors(&r, ErrorKind::Connect), 0, "{:?}", r.errors);
+    held.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_2xx_statuses_are_counted_by_code() {
     let srv = server::http(Mode::AlternateStatus).await;

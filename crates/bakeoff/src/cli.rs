@@ -55,7 +55,7 @@ pub enum Command {
     Claims(ClaimsArgs),
     /// Recommend a stack for a team's profile, with a capacity plan.
     Advise(AdviseArgs),
-    /// List or prune the install cache ($BAKEOFF_CACHE_DIR, else ~/.cache/bakeoff).
+    /// List or prune the install cache ($BAKEOFF_CACHE_DIR, else $XDG_CACHE_HOME/bakeoff, else ~/.cache/bakeoff).
     Cache(CacheArgs),
     /// Print a shell completion script, e.g. `bakeoff completions bash > ~/.local/share/bash-completion/completions/bakeoff`.
     Completions(CompletionsArgs),
@@ -256,7 +256,8 @@ pub struct ContenderArgs {
     /// bakeoff's clone, else the copy built into bakeoff).
     #[arg(long, env = "BAKEOFF_CONTENDERS_DIR")]
     pub contenders_dir: Option<PathBuf>,
-    /// Results directory (caches, data, logs, default database).
+    /// Results directory (data, logs, default database; the install cache too
+    /// when there is no home directory).
     #[arg(long, env = "BAKEOFF_RESULTS_DIR", default_value = "bakeoff-results")]
     pub results_dir: PathBuf,
 }

@@ -48,17 +48,24 @@
 //!
 //! - **A workload**: a variant of [`workload::Workload`] with its name, requests
 //!   and contract endpoints in `workload/mod.rs` (a new endpoint is a
-//!   `model::Endpoint` variant, its check in `workload/verify`).
-//!   The compiler then names each exhaustive match that must decide about it:
-//!   its start rate (`suite::search::config`), the profiles that run it (`suite::plan`)
-//!   and its report kind (`report::summary`). A name bakeoff does not define
-//!   reads back as `Workload::Custom`, so stores stay readable.
+//!   `model::Endpoint` variant, its check in `workload/verify`), and an entry in
+//!   `Workload::ALL` (without it `--workloads` refuses its name and `full` skips
+//!   it). The compiler then names each exhaustive match that must decide about
+//!   it: its start rate (`suite::search::config`) and its report kind
+//!   (`report::summary`). Two lists it cannot check: the profiles that run it
+//!   (`suite::plan`'s workload arrays) and the advisor's category that it
+//!   measures (`verdict::profile`'s `Category::workloads`). A name bakeoff does
+//!   not define reads back as `Workload::Custom`, so stores stay readable.
 //! - **A user's own workload** needs no code: a contender's `[[workloads]]`
 //!   (`contender/manifest_workloads.rs`) names a scenario file, measured as
 //!   `Workload::Custom(name)` with the scenario's mix (`suite::live::CustomRequests`).
 //! - **A contender field**: its table's struct in `contender/manifest_toml.rs`
 //!   (serde names it in errors), its rule in `contender/manifest.rs`, and what
-//!   the run records of it in `model::ContenderInfo`.
+//!   the run records of it in `model::ContenderInfo`; stored, that is a column
+//!   in a new `store/schema_vN.sql` with its step in `store/migrations.rs`, the
+//!   INSERT in `store/write.rs` and the read in `store/read.rs` (SQL the compiler
+//!   does not check; the store's round-trip test does), and the run document's
+//!   schema regenerated (`BAKEOFF_UPDATE_SCHEMAS=1 cargo test -p bakeoff --lib schema`).
 //! - **A report format**: a pure `render_*(run, w: impl Write)` in `report/`
 //!   with a snapshot test, a `ReportFormat` value in `cli.rs`, and its arm in
 //!   `cmd/report.rs` (and in `report/compare/render.rs`, for `bakeoff compare`).

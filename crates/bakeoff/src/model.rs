@@ -603,10 +603,13 @@ pub struct WsPoint {
     pub missing: u64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// 0 when not measured (see `bytes_per_connection`).
     pub rss_idle_bytes: u64,
     pub rss_loaded_bytes: u64,
-    /// (rss_loaded - rss_idle) / clients
-    pub bytes_per_connection: f64,
+    /// (rss_loaded - rss_idle) / clients; `None` when the sampler could not
+    /// read the server's memory (the cell's notes say why), so that no claim
+    /// reads an unmeasured server as the leaner.
+    pub bytes_per_connection: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]

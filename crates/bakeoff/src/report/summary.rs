@@ -24,7 +24,17 @@ impl Kind {
         match workload {
             Workload::Ws => Kind::Ws,
             Workload::Startup => Kind::Startup,
-            _ => Kind::Http,
+            Workload::Plaintext
+            | Workload::Json
+            | Workload::Db
+            | Workload::Queries
+            | Workload::Fortunes
+            | Workload::Updates
+            | Workload::Io
+            | Workload::Cpu
+            | Workload::CpuMixed
+            | Workload::Data
+            | Workload::Custom(_) => Kind::Http,
         }
     }
 
@@ -151,7 +161,8 @@ test: the two must differ by more than 25%, and the verdict is indicative. Each 
 median of its trials below five trials and the mean from five up. The ratio's interval says what \
 it is: with fewer than five trials on a side, a range of ratios (from the extremes of the two \
 ranges; no coverage is claimed); with five or more on both, a 95% interval (two 97.5% \
-t-intervals combined by Bonferroni). A cell with a truncated or generator-limited trial is left \
+t-intervals combined by Bonferroni); with five or more on one side only, that side's 95% \
+t-interval against the other's range (no coverage is claimed). A cell with a truncated or generator-limited trial is left \
 out, and so is a machine-noisy cell without a clean trial; a machine-noisy cell with clean trials \
 stands on those alone, with their n.";
 
@@ -427,7 +438,7 @@ pub fn ws_bytes_per_connection(cell: &Cell) -> Option<f64> {
     cell.ws
         .iter()
         .max_by_key(|p| p.clients)
-        .map(|p| p.bytes_per_connection)
+        .and_then(|p| p.bytes_per_connection)
 }
 
 #[cfg(test)]

@@ -238,6 +238,7 @@ fn row(r: &Row<'_>, kind: Kind, db_cpu: bool) -> Vec<TableCell> {
                 .ws
                 .iter()
                 .max_by_key(|p| p.clients)
+                .filter(|p| p.bytes_per_connection.is_some())
                 .map(|p| p.rss_loaded_bytes);
             out.push(TableCell::plain(
                 loaded.map_or("-".into(), |b| fmt_bytes(b as f64)),

@@ -495,7 +495,12 @@ fn load_ws(conn: &Connection, cell_id: i64) -> rusqlite::Result<Vec<WsPoint>> {
             p99_ms: real(r, 7)?,
             rss_idle_bytes: r.get(8)?,
             rss_loaded_bytes: r.get(9)?,
-            bytes_per_connection: real(r, 10)?,
+            // Runs stored before it was optional wrote 0 for an unmeasured
+            // point, with a loaded RSS of 0 that no running server has.
+            bytes_per_connection: match r.get::<_, u64>(9)? {
+                0 => None,
+                _ => r.get::<_, Option<f64>>(10)?,
+            },
         })
     })?
     .collect()

@@ -142,6 +142,21 @@ impl Perf {
             Perf::Reading(v) => v,
         }
     }
+
+    /// The order a category's best is chosen in: any capacity before any
+    /// reading (the two are in different units), then by value.
+    fn rank(self) -> (bool, f64) {
+        (matches!(self, Perf::Capacity(_)), self.value())
+    }
+}
+
+/// Whether `cell` has no performance to compare for a reason that is not the
+/// server's failure: its capacity is only a lower bound (truncated,
+/// generator-limited) or unmeasurable on this machine (machine-noisy, no clean
+/// trial). It scores as no clear difference from its category's best; a
+/// failing server's cell scores nothing.
+fn unknown_perf(cell: &Cell) -> bool {
+    cell.status.is_ok() && cell.out_of_verdicts().is_some_and(|f| f != Flag::Failing)
 }
 
 /// Performance evidence of a cell for its category: capacity (for realtime,
@@ -175,13 +190,17 @@ fn perf_value(cell: &Cell, cat: &Category) -> Option<Perf> {
 /// trial ([`compare_estimates`]), the reading factor between two readings
 /// ([`compare_readings`]), and always when either reading's cell is
 /// [`unsteady`].
+///
+/// A capacity and a reading (a realtime cell with a fan-out capacity against
+/// one without) are in different units: no clear difference either.
 fn relative(v: (Perf, &Cell), best: (Perf, &Cell)) -> (f64, bool) {
+    let steady = unsteady(v.1).is_none() && unsteady(best.1).is_none();
     let order = match (v.0, best.0) {
         (Perf::Capacity(a), Perf::Capacity(b)) => compare_estimates(&a, &b),
-        _ if unsteady(v.1).is_some() || unsteady(best.1).is_some() => Order::Overlap,
-        (a, b) => compare_readings(a.value(), b.value(), Reading::Latency),
+        (Perf::Reading(a), Perf::Reading(b)) if steady => compare_readings(a, b, Reading::Latency),
+        _ => Order::Overlap,
     };
-    let reading = !matches!((v.0, best.0), (Perf::Capacity(_), Perf::Capacity(_)));
+    let reading = matches!((v.0, best.0), (Perf::Reading(_), Perf::Reading(_)));
     match order {
         Order::Overlap => (1.0, false),
         _ if best.0.value() > 0.0 => (v.0.value() / best.0.value(), reading),
@@ -200,7 +219,7 @@ fn latency_value(cell: &Cell, cat: &Category) -> Option<Perf> {
     p99.filter(|l| *l > 0.0).map(|l| Perf::Reading(1.0 / l))
 }
 
-/// Per category, the cell with the highest value of `value`.
+/// Per category, the cell with the highest value of `value` ([`Perf::rank`]).
 fn best_of<'a>(
     run: &'a Run,
     contenders: &[&ContenderInfo],
@@ -211,7 +230,10 @@ fn best_of<'a>(
         .iter()
         .filter_map(|c| category_cell(run, &c.name, cat))
         .filter_map(|cell| value(cell, cat).map(|v| (v, cell)))
-        .max_by(|a, b| a.0.value().total_cmp(&b.0.value()))
+        .max_by(|a, b| {
+            let (a, b) = (a.0.rank(), b.0.rank());
+            a.0.cmp(&b.0).then(a.1.total_cmp(&b.1))
+        })
 }
 
 pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
@@ -269,10 +291,14 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
                 let Some(cell) = category_cell(run, &c.name, cat) else {
                     continue;
                 };
-                if let (Some(v), Some(&best)) = (perf_value(cell, cat), best_perf.get(cat)) {
-                    let (score, reading) = relative((v, cell), best);
-                    reading_decided |= reading;
-                    perf += w * score;
+                match (perf_value(cell, cat), best_perf.get(cat)) {
+                    (Some(v), Some(&best)) => {
+                        let (score, reading) = relative((v, cell), best);
+                        reading_decided |= reading;
+                        perf += w * score;
+                    }
+                    (None, Some(_)) if unknown_perf(cell) => perf += w,
+                    _ => {}
                 }
                 if cell.status.is_ok() {
                     let lat = match (latency_value(cell, cat), best_lat.get(cat)) {
@@ -391,24 +417,34 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
         caveats.push("Indicative: a single p99 reading, which no test can compare, set some score below the best's.".into());
     }
     let indicative = single_trial || reading_decided;
-    let left_out: Vec<String> = run
+    let left_out: Vec<(String, Flag)> = run
         .cells
         .iter()
         .filter(|c| run.in_verdicts(c))
         .filter_map(|c| {
             c.out_of_verdicts().map(|why| {
-                format!(
-                    "{}/{} ({why})",
-                    c.contender,
-                    crate::report::cell_workload(run, c)
-                )
+                let workload = crate::report::cell_workload(run, c);
+                (format!("{}/{workload} ({why})", c.contender), why)
             })
         })
         .collect();
-    if !left_out.is_empty() {
+    let named = |failing: bool| {
+        left_out
+            .iter()
+            .filter(|(_, why)| (*why == Flag::Failing) == failing)
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let (unknown, failing) = (named(false), named(true));
+    if !unknown.is_empty() {
         caveats.push(format!(
-            "Left out of the ranking, their capacity being only a lower bound, unmeasurable on this machine, or a failing server's: {}.",
-            left_out.join("; ")
+            "Not compared on performance, their capacity being only a lower bound or unmeasurable on this machine, so each scores as its category's best (no clear difference): {unknown}."
+        ));
+    }
+    if !failing.is_empty() {
+        caveats.push(format!(
+            "Scored nothing on performance, a failing server's: {failing}."
         ));
     }
     if let Some(slo) = profile.slo_p99_ms {

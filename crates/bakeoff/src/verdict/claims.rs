@@ -241,18 +241,19 @@ fn node_vs_python(run: &Run, workload: &Workload, d: &mut Draft) -> Option<(Orde
         }
     }
     let ((nc, ne), (pc, pe)) = (node?, py?);
+    let unit = workload.rate_unit().as_str();
     let workload = &heading(run, workload);
     d.ev(
         format!("{workload} capacity, best Node.js"),
         Some(&nc.contender),
         ne.center(),
-        "req/s",
+        unit,
     );
     d.ev(
         format!("{workload} capacity, best Python"),
         Some(&pc.contender),
         pe.center(),
-        "req/s",
+        unit,
     );
     let r = ratio_interval(&ne, &pe)?;
     d.ev(format!("{workload} Node.js ÷ Python"), None, r.ratio, "×");
@@ -356,6 +357,12 @@ fn fmt_ratios(results: &[(Workload, (Order, RatioInterval))]) -> String {
         .join(", ")
 }
 
+/// A ws point's memory per connection as the claims print it.
+fn per_connection(p: &WsPoint) -> String {
+    p.bytes_per_connection
+        .map_or("not measured".into(), |b| format!("{b:.0}"))
+}
+
 /// The ws point with the most clients for the best (lowest p99) contender of a language.
 fn best_ws<'a>(run: &'a Run, language: &Language) -> Option<(&'a Cell, &'a WsPoint)> {
     cells_of(run, &Workload::Ws, language)
@@ -388,18 +395,12 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
             pp.p99_ms,
             "ms",
         );
-        d.ev(
-            "memory per connection",
-            Some(nn),
-            np.bytes_per_connection,
-            "bytes",
-        );
-        d.ev(
-            "memory per connection",
-            Some(pn),
-            pp.bytes_per_connection,
-            "bytes",
-        );
+        for (name, p) in [(nn, np), (pn, pp)] {
+            match p.bytes_per_connection {
+                Some(b) => d.ev("memory per connection", Some(name), b, "bytes"),
+                None => d.missing.push(format!("{name}/ws memory (not measured)")),
+            }
+        }
         d.ev(
             "missing deliveries",
             Some(nn),
@@ -414,11 +415,14 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
         );
         // Greater: Python slower, or heavier.
         let latency = d.compare_readings((pc, pp.p99_ms), (nc, np.p99_ms), Reading::Latency);
-        let memory = d.compare_readings(
-            (pc, pp.bytes_per_connection),
-            (nc, np.bytes_per_connection),
-            Reading::MemoryPerConnection,
-        );
+        let measured = pp.bytes_per_connection.is_some() && np.bytes_per_connection.is_some();
+        let memory = match (pp.bytes_per_connection, np.bytes_per_connection) {
+            (Some(p), Some(n)) => {
+                d.compare_readings((pc, p), (nc, n), Reading::MemoryPerConnection)
+            }
+            // A server whose memory was not read is neither leaner nor heavier.
+            _ => Order::Overlap,
+        };
         let lossier_node = np.missing > pp.missing;
         (d.verdict, d.reason) = match (latency, memory) {
             (Order::Greater, Order::Greater | Order::Overlap) if !lossier_node => (
@@ -427,7 +431,7 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
             ),
             (Order::Less, _) | (_, Order::Less) => (
                 Verdict::NotSupported,
-                format!("Python was faster or leaner: p99 {:.1} vs {:.1} ms, {:.0} vs {:.0} bytes/connection", pp.p99_ms, np.p99_ms, pp.bytes_per_connection, np.bytes_per_connection),
+                format!("Python was faster or leaner: p99 {:.1} vs {:.1} ms, {} vs {} bytes/connection", pp.p99_ms, np.p99_ms, per_connection(pp), per_connection(np)),
             ),
             _ => {
                 // Each reading said apart: one may differ while the other does not.
@@ -452,13 +456,17 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
                 (
                     Verdict::Inconclusive,
                     format!(
-                        "one reading each: p99 {:.1} vs {:.1} ms ({}); {:.0} vs {:.0} bytes/connection ({}){lost}",
+                        "one reading each: p99 {:.1} vs {:.1} ms ({}); {} vs {} bytes/connection ({}){lost}",
                         np.p99_ms,
                         pp.p99_ms,
                         within(latency, Reading::Latency, "Node.js lower"),
-                        np.bytes_per_connection,
-                        pp.bytes_per_connection,
-                        within(memory, Reading::MemoryPerConnection, "Node.js leaner"),
+                        per_connection(np),
+                        per_connection(pp),
+                        if measured {
+                            within(memory, Reading::MemoryPerConnection, "Node.js leaner")
+                        } else {
+                            "not compared".to_string()
+                        },
                     ),
                 )
             }
@@ -586,24 +594,23 @@ fn claim4_memory(run: &Run) -> ClaimResult {
             }
         }
     }
-    if let (Some((nc, np)), Some((pc, pp))) = (
-        best_ws(run, &Language::Node),
-        best_ws(run, &Language::Python),
+    // A point whose memory the sampler could not read compares nothing.
+    let per_connection =
+        |l: &Language| best_ws(run, l).and_then(|(c, p)| p.bytes_per_connection.map(|b| (c, b)));
+    if let (Some((nc, n)), Some((pc, p))) = (
+        per_connection(&Language::Node),
+        per_connection(&Language::Python),
     ) {
         compared += 1;
-        for (c, p) in [(nc, np), (pc, pp)] {
+        for (c, b) in [(nc, n), (pc, p)] {
             d.ev(
                 "memory per WebSocket connection",
                 Some(&c.contender),
-                p.bytes_per_connection,
+                b,
                 "bytes",
             );
         }
-        match d.compare_readings(
-            (pc, pp.bytes_per_connection),
-            (nc, np.bytes_per_connection),
-            Reading::MemoryPerConnection,
-        ) {
+        match d.compare_readings((pc, p), (nc, n), Reading::MemoryPerConnection) {
             Order::Greater => node_wins += 1,
             Order::Less => py_wins += 1,
             Order::Overlap => {}
@@ -695,13 +702,14 @@ fn claim6_high_load(run: &Run) -> ClaimResult {
                 .max_by(|a, b| a.1.center().total_cmp(&b.1.center()))
         };
         let (sync, asyn) = (best_of(false), best_of(true));
+        let unit = w.rate_unit().as_str();
         let w = heading(run, w);
         if let Some((n, e)) = &sync {
             d.ev(
                 format!("{w} capacity, best sync Python"),
                 Some(n),
                 e.center(),
-                "req/s",
+                unit,
             );
         }
         if let Some((n, e)) = &asyn {
@@ -709,7 +717,7 @@ fn claim6_high_load(run: &Run) -> ClaimResult {
                 format!("{w} capacity, best async Python"),
                 Some(n),
                 e.center(),
-                "req/s",
+                unit,
             );
         }
         let best_py = [sync, asyn]
@@ -721,7 +729,7 @@ fn claim6_high_load(run: &Run) -> ClaimResult {
                 format!("{w} capacity, best Node.js"),
                 Some(&nc.contender),
                 ne.center(),
-                "req/s",
+                unit,
             );
             compared += 1;
             match d.compare(&pe, &ne) {

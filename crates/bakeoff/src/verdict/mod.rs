@@ -187,6 +187,11 @@ pub enum RatioKind {
     /// Both sides have t-intervals: each taken at 97.5%, so both hold at least
     /// 95% of the time (Bonferroni) and the ratio of the means lies inside.
     Bonferroni95,
+    /// Five or more trials on one side only: the extremes of one side's range
+    /// against the other's 95% t-interval of its mean. Neither a range of
+    /// ratios (the t-side's trials may lie outside its interval) nor an
+    /// interval of known coverage: no coverage is claimed.
+    Mixed,
 }
 
 impl RatioKind {
@@ -196,6 +201,7 @@ impl RatioKind {
             RatioKind::Point => "indicative: 1 trial",
             RatioKind::Range => "range of ratios",
             RatioKind::Bonferroni95 => "95% interval",
+            RatioKind::Mixed => "range against a 95% interval",
         }
     }
 }
@@ -218,19 +224,24 @@ pub fn ratio_interval(a: &Estimate, b: &Estimate) -> Option<RatioInterval> {
     }
     let ratio = ca / cb;
     let div = |x: f64, y: f64| if y > 0.0 { x / y } else { f64::INFINITY };
-    let both_t = a.interval == Interval::TInterval95 && b.interval == Interval::TInterval95;
+    let t_sides = [a, b]
+        .iter()
+        .filter(|e| e.interval == Interval::TInterval95)
+        .count();
     let (kind, low, high) = if is_indicative(a, b) {
         (RatioKind::Point, ratio, ratio)
-    } else if both_t {
+    } else if t_sides == 2 {
         let (al, ah) = t_interval(a, 0.975);
         let (bl, bh) = t_interval(b, 0.975);
         (RatioKind::Bonferroni95, div(al, bh), div(ah, bl))
     } else {
-        (
-            RatioKind::Range,
-            div(a.ci_low, b.ci_high),
-            div(a.ci_high, b.ci_low),
-        )
+        // Each side's stored bounds: a range's extremes, or a t-interval.
+        let kind = if t_sides == 1 {
+            RatioKind::Mixed
+        } else {
+            RatioKind::Range
+        };
+        (kind, div(a.ci_low, b.ci_high), div(a.ci_high, b.ci_low))
     };
     Some(RatioInterval {
         ratio,
@@ -613,6 +624,19 @@ mod tests {
             "{r:?}"
         );
         assert!(r.low < 2.0 && r.high > 2.0);
+
+        // Five trials on one side, three on the other: the five's stored
+        // bounds are a 95% t-interval, not its extremes (190 and 210 lie
+        // outside it), so the pair is no range of ratios.
+        let r = ratio_interval(&a, &est(&[90.0, 100.0, 110.0])).unwrap();
+        assert_eq!(r.kind, RatioKind::Mixed);
+        assert!(a.ci_low > 190.0 && a.ci_high < 210.0, "{a:?}");
+        assert!((r.low - a.ci_low / 110.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(r.kind.label(), "range against a 95% interval");
+        assert_eq!(
+            ratio_interval(&b, &a).unwrap().kind,
+            RatioKind::Bonferroni95
+        );
 
         assert!(ratio_interval(&est(&[1.0]), &est(&[0.0])).is_none());
         let r = ratio_interval(&est(&[1.0, 2.0]), &est(&[0.0, 1.0])).unwrap();

@@ -11,7 +11,7 @@ fn fmt_value(v: f64, unit: &str) -> String {
         "bytes" if v >= 1e6 => format!("{:.1} MB", v / 1e6),
         "bytes" if v >= 1e3 => format!("{:.1} kB", v / 1e3),
         "bytes" => format!("{v:.0} B"),
-        "req/s" => format!("{v:.0} req/s"),
+        "req/s" | "msg/s" => format!("{v:.0} {unit}"),
         "ms" => format!("{v:.2} ms"),
         "×" => format!("{v:.2}×"),
         "% change" => format!("{v:+.1}%"),

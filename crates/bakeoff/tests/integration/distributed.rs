@@ -271,6 +271,16 @@ fn segments_with_a_shared_start_merge_and_bad_sets_are_refused() {
     other["test"]["connections"] = 7.into();
     std::fs::write(&bad, other.to_string()).unwrap();
     assert_refused(&["merge", f[0], bad.to_str().unwrap(), f[2]], "was edited");
+    // A span no clock holds: refused, not a panic.
+    for (field, value) in [("duration_s", 1e300), ("warmup_s", -1.0)] {
+        let mut edited = docs[1].clone();
+        edited[field] = value.into();
+        std::fs::write(&bad, edited.to_string()).unwrap();
+        assert_refused(
+            &["merge", f[0], bad.to_str().unwrap(), f[2]],
+            &format!("its `{field}` of"),
+        );
+    }
     // A consistent identity of another test: a start one second later.
     let later = humantime::parse_rfc3339_weak(&start).unwrap() + Duration::from_secs(1);
     let test = bakeoff::distributed::TestIdentity::new(

@@ -64,6 +64,7 @@ fn load_options_at_and_beyond_their_bounds() {
         ("--rate", &["--rate", "inf"]),
         ("--rate", &["--rate", "-inf"]),
         ("--rate", &["--rate", "1e300"]),
+        ("--rate", &["--rate", "1e-20"]),
         ("--rate", &["--rate", "ten"]),
         ("--connections", &["--connections", "0"]),
         ("--connections", &["--connections", "-1"]),
@@ -89,6 +90,7 @@ fn load_options_at_and_beyond_their_bounds() {
         ("--timeout", &["--timeout", HUGE_DURATION, "-n", "3"]),
         ("--pin", &["--pin", "-1"]),
         ("--pin", &["--pin", "99999", "-n", "1"]),
+        ("--pin", &["--pin", "18446744073709551615", "-n", "1"]),
         ("--max-steal", &["--find-capacity", "--max-steal", "50"]),
         ("--max-steal", &["--find-capacity", "--max-steal", "x"]),
     ];

@@ -231,12 +231,18 @@ fn config_from_args(args: &LoadArgs) -> Result<LoadConfig> {
         )));
     }
     if let Some(rate) = args.rate {
-        if !(rate.is_finite() && rate > 0.0 && rate <= bakeoff_load::MAX_RATE) {
+        if !(rate.is_finite() && (bakeoff_load::MIN_RATE..=bakeoff_load::MAX_RATE).contains(&rate))
+        {
             return Err(input(format!(
-                "--rate must be a number of requests per second greater than zero and at most {} (got {})",
+                "--rate must be a number of requests per second from {} to {} (got {})",
+                bakeoff_load::MIN_RATE,
                 bakeoff_load::MAX_RATE,
                 // 1e308 as typed, not its 309 digits.
-                if rate.abs() < 1e12 { format!("{rate}") } else { format!("{rate:e}") }
+                if rate.abs() < 1e12 {
+                    format!("{rate}")
+                } else {
+                    format!("{rate:e}")
+                }
             )));
         }
     }

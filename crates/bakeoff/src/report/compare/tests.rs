@@ -316,7 +316,7 @@ fn a_capacity_left_out_of_verdicts_is_named_and_not_gated() {
         vec![cell("a", "json", estimate(1000.0, 10.0, 3), 1.0, 1.0)],
     );
     let mut truncated = cell("a", "json", estimate(600.0, 10.0, 3), 1.0, 1.0);
-    truncated.flags.push(crate::model::Flag::Truncated);
+    truncated.flags.push(Flag::Truncated);
     let b = run(2, vec![truncated]);
     let c = Comparison::new(&a, &b, Some(10.0));
     let cell = &c.cells[0];
@@ -331,6 +331,23 @@ fn a_capacity_left_out_of_verdicts_is_named_and_not_gated() {
         text.contains("a json ×1 in B: truncated: left out of verdicts"),
         "{text}"
     );
+
+    // A server that now answers mostly with errors has no capacity to judge
+    // either, but it is a regression; failing in both runs, it is not a new one.
+    let mut failing = self::cell("a", "json", estimate(990.0, 10.0, 3), 1.0, 1.0);
+    failing.flags.push(Flag::Failing);
+    let b = run(2, vec![failing.clone()]);
+    let c = Comparison::new(&a, &b, Some(10.0));
+    assert_eq!(
+        c.cells[0].regressions,
+        ["was serving, now failing: a trial answered mostly with errors"]
+    );
+    assert!(c.regressed());
+    let c = Comparison::new(&run(1, vec![failing]), &b, Some(10.0));
+    assert!(c.cells[0].regressions.is_empty());
+    assert!(Comparison::new(&a, &b, None).cells[0]
+        .regressions
+        .is_empty());
 }
 
 /// Two runs whose drift-probe medians are more than 5% apart ran on a machine
@@ -487,7 +504,7 @@ fn a_shift_every_contender_shares_is_named() {
     a4.cells.push(fastapi(2_000.0));
     let mut b4 = three(2, [12_000.0, 5_400.0, 1_100.0]);
     b4.cells.push(Cell {
-        flags: vec![crate::model::Flag::Truncated],
+        flags: vec![Flag::Truncated],
         ..fastapi(1_500.0)
     });
     let c = Comparison::new(&a4, &b4, None);

@@ -626,6 +626,11 @@ fn fanout_table(s: &summary::WorkloadSummary<'_>, h: &mut String) {
     h.push_str("<table><tr><th>contender</th><th>clients</th><th>messages/s in</th><th>deliveries</th><th>missing</th><th>p50</th><th>p99</th><th>RSS idle</th><th>RSS loaded</th><th>per connection</th></tr>");
     for r in &s.rows {
         for p in &r.cell.ws {
+            // The sampler could not read the server's memory: none of it.
+            let memory = |b: f64| match p.bytes_per_connection {
+                Some(_) => fmt_bytes(b),
+                None => "-".to_string(),
+            };
             let missing = if p.missing > 0 {
                 " class=\"num warn\""
             } else {
@@ -642,9 +647,9 @@ fn fanout_table(s: &summary::WorkloadSummary<'_>, h: &mut String) {
                 p.missing,
                 fmt_ms(p.p50_ms),
                 fmt_ms(p.p99_ms),
-                fmt_bytes(p.rss_idle_bytes as f64),
-                fmt_bytes(p.rss_loaded_bytes as f64),
-                fmt_bytes(p.bytes_per_connection)
+                memory(p.rss_idle_bytes as f64),
+                memory(p.rss_loaded_bytes as f64),
+                memory(p.bytes_per_connection.unwrap_or(0.0))
             );
         }
     }

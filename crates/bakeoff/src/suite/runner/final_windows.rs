@@ -240,6 +240,7 @@ impl PlanExecution<'_> {
                     (0, 0)
                 }
             };
+            let measured = idle > 0 && loaded > 0;
             if r.connected < clients {
                 st.notes.push(format!(
                     "only {} of {clients} ws clients connected",
@@ -272,7 +273,8 @@ impl PlanExecution<'_> {
                 p99_ms: r.p99_ms,
                 rss_idle_bytes: idle,
                 rss_loaded_bytes: loaded,
-                bytes_per_connection: (loaded as f64 - idle as f64) / clients.max(1) as f64,
+                bytes_per_connection: measured
+                    .then(|| (loaded as f64 - idle as f64) / clients.max(1) as f64),
             });
         }
         Ok(())

@@ -73,7 +73,9 @@ impl SearchConfig {
             Workload::Ws => 100.0,
             // An app's own requests may write or compute: start low, ramp ×4.
             Workload::Custom(_) => 100.0,
-            _ => 1_000.0,
+            Workload::Plaintext | Workload::Json | Workload::Db | Workload::Fortunes => 1_000.0,
+            // Not searched (start-up is timed, not loaded).
+            Workload::Startup => 1_000.0,
         }
     }
 

@@ -49,13 +49,20 @@ fn realtime_for_a_js_team_picks_node_with_a_plan() {
     assert_eq!(a.plan.len(), 4);
     assert!(a.peak_is_default);
     // The evidence is the mix's, in the fan-out's own unit.
+    // Every ws cell with a fan-out capacity, as a run measures them.
     let mut run = run;
-    let ws = run
-        .cells
-        .iter_mut()
-        .find(|c| c.contender == "node-fastify" && c.workload == Workload::Ws)
-        .unwrap();
-    ws.capacity = Some(crate::report::fixtures::estimate(3000.0, 90.0, 3));
+    for (name, cap) in [
+        ("node-fastify", 3000.0),
+        ("node-express", 2000.0),
+        ("python-fastapi", 1000.0),
+    ] {
+        let ws = run
+            .cells
+            .iter_mut()
+            .find(|c| c.contender == name && c.workload == Workload::Ws)
+            .unwrap();
+        ws.capacity = Some(crate::report::fixtures::estimate(cap, cap * 0.03, 3));
+    }
     let said = |mix: &str| -> Vec<String> {
         let a = advise(&run, &profile(mix, "js"), &Ecosystem::builtin());
         a.reasons
@@ -222,14 +229,14 @@ fn flask_io(run: &mut Run) -> &mut Cell {
         .unwrap()
 }
 
-/// The caveat naming the cells left out of the ranking, if any, and whether
-/// python-flask's plan has a per-core capacity.
+/// The caveat naming the cells left out of the ranking's comparisons, if any,
+/// and whether python-flask's plan has a per-core capacity.
 fn left_out_and_flask_sized(run: &Run) -> (Option<String>, bool) {
     let a = advise(run, &profile("io=100", "both"), &Ecosystem::builtin());
     let caveat = a
         .caveats
         .iter()
-        .find(|c| c.starts_with("Left out of the ranking"))
+        .find(|c| c.starts_with("Not compared on performance") || c.starts_with("Scored nothing"))
         .cloned();
     let flask = a
         .plan
@@ -256,15 +263,100 @@ fn machine_noisy_cells_rank_on_their_clean_trials_or_are_named() {
 }
 
 /// A cell with a failing trial is no capacity to rank on, not even its
-/// confirmed trials': it is named among those left out.
+/// confirmed trials': it scores nothing, and is named.
 #[test]
 fn failing_cells_are_left_out_of_the_ranking_and_named() {
     let mut run = fixture::run();
     flask_io(&mut run).flags.push(Flag::Failing);
     let (caveat, sized) = left_out_and_flask_sized(&run);
     let caveat = caveat.expect("the cell is named");
+    assert!(caveat.starts_with("Scored nothing"), "{caveat}");
     assert!(caveat.contains("python-flask/io (failing)"), "{caveat}");
     assert!(!sized, "no per-core capacity from a failing cell");
+    assert_eq!(performance(&run, "io=100", "python-flask"), 0.0);
+}
+
+/// A contender's performance share under `mix`, performance weighted alone.
+fn performance(run: &Run, mix: &str, contender: &str) -> f64 {
+    let mut p = profile(mix, "both");
+    p.weights = Weights::default()
+        .with_overrides(
+            &parse_pairs("performance=100,fit=0,ecosystem=0,learning=0", "weights").unwrap(),
+        )
+        .unwrap();
+    let a = advise(run, &p, &Ecosystem::builtin());
+    a.ranking
+        .iter()
+        .find(|r| r.contender == contender)
+        .unwrap()
+        .breakdown
+        .performance
+}
+
+/// A capacity that is only a lower bound (a trial the generator could not
+/// drive to the server's limit, or cut short) is no evidence the server is
+/// behind: it scores as the category's best, where it used to score nothing
+/// and sink the fastest server of all.
+#[test]
+fn a_lower_bound_scores_as_no_clear_difference_not_as_nothing() {
+    let mut run = fixture::run();
+    assert!((performance(&run, "io=100", "python-flask") - 55.0 / 3000.0).abs() < 1e-9);
+    use crate::model::TrialOutcome;
+    for outcome in [TrialOutcome::GeneratorLimited, TrialOutcome::Truncated] {
+        let io = flask_io(&mut run);
+        io.trials = vec![crate::model::Trial {
+            index: 0,
+            capacity_rps: Some(55.0),
+            outcome,
+            note: None,
+            steps: Vec::new(),
+        }];
+        if outcome == TrialOutcome::Truncated {
+            io.flags = vec![Flag::Truncated];
+        }
+        assert!(io.out_of_verdicts().is_some());
+        assert_eq!(
+            performance(&run, "io=100", "python-flask"),
+            1.0,
+            "{outcome:?}"
+        );
+        let (caveat, _) = left_out_and_flask_sized(&run);
+        let caveat = caveat.expect("the cell is named");
+        assert!(
+            caveat.starts_with("Not compared on performance"),
+            "{caveat}"
+        );
+        assert!(caveat.contains("python-flask/io ("), "{caveat}");
+    }
+}
+
+/// Realtime: a fan-out capacity (msg/s) and a reading (delivered share ÷
+/// p99, per ms) are in different units. The capacity is the category's best,
+/// and the reading against it is no clear difference, not a score near zero
+/// that a single reading decided.
+#[test]
+fn a_fan_out_capacity_and_a_reading_are_not_compared() {
+    let mut run = fixture::run();
+    let ws = run
+        .cells
+        .iter_mut()
+        .find(|c| c.contender == "node-express" && c.workload == Workload::Ws)
+        .unwrap();
+    ws.capacity = Some(crate::report::fixtures::estimate(3000.0, 90.0, 3));
+    for other in ["node-fastify", "python-fastapi"] {
+        assert_eq!(performance(&run, "realtime=100", other), 1.0, "{other}");
+    }
+    assert_eq!(performance(&run, "realtime=100", "node-express"), 1.0);
+    let a = advise(
+        &run,
+        &profile("realtime=100", "both"),
+        &Ecosystem::builtin(),
+    );
+    assert!(
+        !a.recommendation.starts_with("Indicative (single reading)"),
+        "{}",
+        a.recommendation
+    );
 }
 
 /// Single-trial capacities 100 and 110 are no clear difference (within the

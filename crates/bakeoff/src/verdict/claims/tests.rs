@@ -276,7 +276,7 @@ fn newer_node_is_checked_against_the_oldest_version() {
 /// trial, not whenever some other pair does.
 #[test]
 fn a_version_claim_is_indicative_only_through_the_pair_it_rests_on() {
-    let with_versions = |single: u32, multi: u32| {
+    let with_versions = |single: i32, multi: i32| {
         let mut run = fixture::run();
         let base = node_base(&run);
         let mut json = run.cell(&base.name, &Workload::Json).unwrap().clone();
@@ -311,10 +311,15 @@ fn a_version_claim_is_indicative_only_through_the_pair_it_rests_on() {
     // The named 60% rests on one trial: indicative.
     let r = with_versions(60, 40);
     assert!(r.reason.contains("60%") && r.indicative, "{r:?}");
-    // Nothing faster, with one pair on a single trial: indicative too.
+    // Nothing faster, with one pair on a single trial: no clear difference
+    // (inconclusive, as for every claim), indicative too.
     let r = with_versions(0, 0);
-    assert_eq!(r.verdict, Verdict::NotSupported, "{r:?}");
+    assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
     assert!(r.indicative, "{r:?}");
+    // Clearly slower on every pair: not supported.
+    let r = with_versions(-50, -40);
+    assert_eq!(r.verdict, Verdict::NotSupported, "{r:?}");
+    assert!(r.reason.contains("slower on every workload"), "{r:?}");
 }
 
 #[test]
@@ -545,7 +550,7 @@ fn version_claims_correct_for_their_many_pairs() {
         add_node_major(&mut run, &base, &json, major, newer);
     }
     let r = check_all(&run).into_iter().find(|c| c.id == 8).unwrap();
-    assert_eq!(r.verdict, Verdict::NotSupported, "{r:?}");
+    assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
     assert!(r.reason.contains("Holm"), "{}", r.reason);
 
     add_node_major(&mut run, &base, &json, 28, est(&[2000.0, 2050.0, 2100.0]));
@@ -590,4 +595,47 @@ fn memory_above_a_cells_capacity_is_no_evidence() {
         "{:?}",
         c4.evidence
     );
+}
+
+/// A fan-out point whose memory the sampler could not read has none: claim 2
+/// decides on its p99 alone and names the gap, and claim 4 leaves the
+/// WebSocket comparison out, where a stored 0 bytes used to read as the leaner
+/// server and win it.
+#[test]
+fn unmeasured_ws_memory_compares_nothing() {
+    let mut run = fixture::run();
+    for node in ["node-fastify", "node-express"] {
+        set_ws(&mut run, node, 63.1, 30_000.0, &[]);
+    }
+    set_ws(&mut run, "python-fastapi", 94.8, 28_300.0, &[]);
+    let ws_memory = |run: &Run| {
+        by_id(&check_all(run), 4)
+            .evidence
+            .iter()
+            .filter(|e| e.what == "memory per WebSocket connection")
+            .count()
+    };
+    assert_eq!(ws_memory(&run), 2);
+    let fastapi = run
+        .cells
+        .iter_mut()
+        .find(|c| c.contender == "python-fastapi" && c.workload == Workload::Ws)
+        .unwrap();
+    fastapi.ws[0].bytes_per_connection = None;
+    let c2 = by_id(&check_all(&run), 2).clone();
+    assert_eq!(c2.verdict, Verdict::Inconclusive, "{c2:?}");
+    assert!(
+        c2.reason
+            .ends_with("30000 vs not measured bytes/connection (not compared)"),
+        "{}",
+        c2.reason
+    );
+    assert!(
+        c2.missing
+            .iter()
+            .any(|m| m == "python-fastapi/ws memory (not measured)"),
+        "{:?}",
+        c2.missing
+    );
+    assert_eq!(ws_memory(&run), 0);
 }

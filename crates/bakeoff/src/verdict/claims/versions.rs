@@ -52,6 +52,15 @@ fn version_pairs<'a>(
 /// single trial).
 type Best = Option<(f64, String, bool)>;
 
+/// What the pairs of one language showed: the largest clear improvement,
+/// whether any pair rested on a single trial, and whether every pair was
+/// clearly slower on the newer version.
+struct Pairs {
+    best: Best,
+    any_single: bool,
+    all_slower: bool,
+}
+
 /// One newer version's capacity against its oldest's on one workload (the
 /// cells verdicts read: [`Run::cell`]), as claims 7 and 8 test it.
 pub(crate) struct VersionTest<'a> {
@@ -117,11 +126,11 @@ pub(crate) fn version_tests<'a>(run: &'a Run, language: &Language) -> Vec<Versio
     tests
 }
 
-/// Compare every pair per workload ([`version_tests`]); returns the largest
-/// clear improvement, and whether any pair rested on a single trial.
-fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> (Best, bool) {
+/// Compare every pair per workload ([`version_tests`]).
+fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> Pairs {
     let label = language.label();
     let mut any_single = false;
+    let mut all_slower = true;
     let mut best: Best = None;
     for t in version_tests(run, language) {
         let (n, o) = (&t.new_capacity, &t.old_capacity);
@@ -137,17 +146,30 @@ fn compare_versions(run: &Run, language: &Language, d: &mut Draft) -> (Best, boo
         );
         let single = is_indicative(n, o);
         any_single |= single;
+        all_slower &= t.order == Order::Less;
         if t.order == Order::Greater && best.as_ref().is_none_or(|(s, ..)| speedup > *s) {
             best = Some((speedup, t.workload.to_string(), single));
         }
     }
-    (best, any_single)
+    Pairs {
+        best,
+        any_single,
+        all_slower,
+    }
 }
 
 /// The verdict from the largest clear improvement, if any was measured. It is
 /// indicative when the improvement it names rests on a single trial; "not
-/// faster" is when any pair does, since that pair could have been.
-fn decide(d: &mut Draft, (best, any_single): (Best, bool), newer: &str) {
+/// faster" is when any pair does, since that pair could have been. No clear
+/// improvement is "not supported" only when the newer version was clearly
+/// slower on every workload; otherwise the test found no clear difference
+/// somewhere, which is inconclusive, as for every claim.
+fn decide(d: &mut Draft, pairs: Pairs, newer: &str) {
+    let Pairs {
+        best,
+        any_single,
+        all_slower,
+    } = pairs;
     d.indicative = match &best {
         Some((.., single)) => *single,
         None => any_single,
@@ -164,9 +186,13 @@ fn decide(d: &mut Draft, (best, any_single): (Best, bool), newer: &str) {
                 s * 100.0
             );
         }
-        None => {
+        None if all_slower => {
             d.verdict = Verdict::NotSupported;
-            d.reason = format!("the newer {newer} was not measurably faster on any workload (tested pairs Holm-corrected at 5% over all of them)");
+            d.reason = format!("the newer {newer} was slower on every workload (tested pairs Holm-corrected at 5% over all of them)");
+        }
+        None => {
+            d.verdict = Verdict::Inconclusive;
+            d.reason = format!("the newer {newer} was not measurably faster on any workload: no clear difference on some (tested pairs Holm-corrected at 5% over all of them)");
         }
     }
 }
