@@ -68,23 +68,38 @@ pub(super) fn bracket(t: &Trial) -> Option<Bracket> {
 /// cell built outside a run), or either condition fails.
 pub(super) fn counted(trials: &[Trial], resolution: Option<f64>) -> Option<Counted> {
     let resolution = resolution?;
-    let truncated = trials
-        .iter()
-        .filter(|t| t.outcome == TrialOutcome::Truncated);
-    let brackets: Vec<Bracket> = truncated.map(bracket).collect::<Option<_>>()?;
-    if brackets.is_empty() {
-        return None;
-    }
-    let others: Vec<f64> = trials.iter().filter_map(Trial::sample).collect();
-    let center = |at: fn(&Bracket) -> f64| {
-        let mut samples = others.clone();
-        samples.extend(brackets.iter().map(at));
-        stats::estimate(&samples).map(|e| e.center())
-    };
-    let low = center(|b| b.held).filter(|c| *c > 0.0)?;
-    let high = center(|b| b.failed)?;
+    let brackets = brackets(trials)?;
+    let low = center(trials, &brackets, |b| b.held).filter(|c| *c > 0.0)?;
+    let high = center(trials, &brackets, |b| b.failed)?;
     let shift = high / low - 1.0;
     (shift <= resolution + 1e-9).then_some(Counted { brackets, shift })
+}
+
+/// The highest a cell's headline could be when truncated trials keep it out
+/// of verdicts: the estimate with each at the long failure above it. `None`
+/// without a truncated trial, or with one that has no bracket (nothing
+/// above it failed a long window, so nothing bounds it).
+pub fn headline_upper_bound(trials: &[Trial]) -> Option<f64> {
+    center(trials, &brackets(trials)?, |b| b.failed)
+}
+
+/// Every truncated trial's bracket: `None` when there is no truncated trial,
+/// or one has none.
+fn brackets(trials: &[Trial]) -> Option<Vec<Bracket>> {
+    let brackets: Vec<Bracket> = trials
+        .iter()
+        .filter(|t| t.outcome == TrialOutcome::Truncated)
+        .map(bracket)
+        .collect::<Option<_>>()?;
+    (!brackets.is_empty()).then_some(brackets)
+}
+
+/// The headline over the trials' samples with each bracketed trial `at` a
+/// point of its bracket.
+fn center(trials: &[Trial], brackets: &[Bracket], at: fn(&Bracket) -> f64) -> Option<f64> {
+    let mut samples: Vec<f64> = trials.iter().filter_map(Trial::sample).collect();
+    samples.extend(brackets.iter().map(at));
+    stats::estimate(&samples).map(|e| e.center())
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ use crate::model::{Consistency, Percentiles, TimelinePoint};
 use crate::workload::Workload;
 
 mod bracket;
+pub use bracket::headline_upper_bound;
 mod cell;
 mod equal;
 mod judge;

@@ -153,10 +153,28 @@ impl Perf {
 /// Whether `cell` has no performance to compare for a reason that is not the
 /// server's failure: its capacity is only a lower bound (truncated,
 /// generator-limited) or unmeasurable on this machine (machine-noisy, no clean
-/// trial). It scores as no clear difference from its category's best; a
-/// failing server's cell scores nothing.
+/// trial). A failing server's cell scores nothing.
 fn unknown_perf(cell: &Cell) -> bool {
     cell.status.is_ok() && cell.out_of_verdicts().is_some_and(|f| f != Flag::Failing)
+}
+
+/// The score of an [`unknown_perf`] cell against its category's `best`: no
+/// clear difference (the best's 1), unless its truncated trials' long
+/// failures bound it clearly below (by more than the single-trial margin):
+/// then the ratio of that bound, the most it could score.
+fn unknown_score(cell: &Cell, best: Perf) -> f64 {
+    let bound = crate::suite::headline_upper_bound(&cell.trials);
+    match (bound, best) {
+        (Some(h), Perf::Capacity(b)) if b.center() > 0.0 => {
+            let ratio = h / b.center();
+            if ratio < 1.0 - super::INDICATIVE_MARGIN {
+                ratio
+            } else {
+                1.0
+            }
+        }
+        _ => 1.0,
+    }
 }
 
 /// Performance evidence of a cell for its category: capacity (for realtime,
@@ -297,7 +315,9 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
                         reading_decided |= reading;
                         perf += w * score;
                     }
-                    (None, Some(_)) if unknown_perf(cell) => perf += w,
+                    (None, Some(&(best, _))) if unknown_perf(cell) => {
+                        perf += w * unknown_score(cell, best);
+                    }
                     _ => {}
                 }
                 if cell.status.is_ok() {
@@ -439,7 +459,7 @@ pub fn advise(run: &Run, profile: &TeamProfile, eco: &Ecosystem) -> Advice {
     let (unknown, failing) = (named(false), named(true));
     if !unknown.is_empty() {
         caveats.push(format!(
-            "Not compared on performance, their capacity being only a lower bound or unmeasurable on this machine, so each scores as its category's best (no clear difference): {unknown}."
+            "Not compared on performance, their capacity being only a lower bound or unmeasurable on this machine, so each scores as its category's best (no clear difference) unless the long windows it failed bound it clearly below, then at that bound: {unknown}."
         ));
     }
     if !failing.is_empty() {
