@@ -165,8 +165,6 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
             };
             let exchange = c.exchange(request, head, keep_body);
             let result = within(deadline, expiry.as_mut(), exchange).await;
-            let served = c.served;
-            let race = c.keep_alive_race();
             match result {
                 Some(Ok(resp)) => {
                     let checked = expect.map_or(Ok(()), |x| {
@@ -194,7 +192,9 @@ pub(super) async fn connection(e: Rc<Engine>, id: usize, mut conn: Option<Conn>)
                 // request was on its way: retry once. A close that came later
                 // met a request it held (`Conn::keep_alive_race`): an error.
                 Some(Err(ExchangeError::ClosedBeforeResponse))
-                    if !retried && (served > 0 || idle_since_open) && sent.elapsed() <= race =>
+                    if !retried
+                        && (c.served > 0 || idle_since_open)
+                        && sent.elapsed() <= c.keep_alive_race() =>
                 {
                     retried = true;
                     conn = None;

@@ -61,7 +61,11 @@ pub(crate) fn validate(cfg: &LoadConfig) -> Result<(), LoadError> {
     }
     if let Some(r) = cfg.rate {
         if !(r.is_finite() && (crate::MIN_RATE..=crate::MAX_RATE).contains(&r)) {
-            return bad("the rate must be a number of requests per second from 0.001 to 10000000");
+            return bad(&format!(
+                "the rate must be a number of requests per second from {} to {}",
+                crate::MIN_RATE,
+                crate::MAX_RATE
+            ));
         }
     }
     // Deadlines are `Instant + span`: an unbounded span overflows (a panic).

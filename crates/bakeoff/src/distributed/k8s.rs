@@ -41,7 +41,9 @@ pub enum K8sError {
     #[error("--image `{0}` is empty or has whitespace; give the image that holds bakeoff, e.g. ghcr.io/you/bakeoff:0.1")]
     Image(String),
     #[error(
-        "--rate must be a number of requests per second from 0.001 to 10000000 per agent (got {0})"
+        "--rate must be a number of requests per second from {min} to {max} per agent (got {0})",
+        min = bakeoff_load::MIN_RATE,
+        max = bakeoff_load::MAX_RATE
     )]
     Rate(f64),
     #[error("--duration must be between 1 s and 24 h")]

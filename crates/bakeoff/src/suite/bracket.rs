@@ -185,6 +185,13 @@ mod tests {
         let c = counted(&trials, Some(0.03)).expect("counted");
         assert_eq!(c.shift, 0.0);
         assert_eq!(c.brackets.len(), 1);
+        // At its failure the trial is still the lowest: the median stays.
+        assert_eq!(headline_upper_bound(&trials), Some(71_684.0));
+        assert_eq!(
+            headline_upper_bound(&trials[..2]),
+            None,
+            "nothing truncated"
+        );
     }
 
     /// A bracket that straddles the median moves it: by 2.4% (sfull70's
@@ -200,6 +207,7 @@ mod tests {
         let c = counted(&trials, Some(0.03)).expect("within 3%");
         assert!((c.shift - (3_266.0 / 3_191.0 - 1.0)).abs() < 1e-12, "{c:?}");
         assert_eq!(counted(&trials, Some(0.02)), None);
+        assert_eq!(headline_upper_bound(&trials), Some(3_266.0));
     }
 
     /// A lone truncated trial is its own headline: a bracket wider than the

@@ -415,16 +415,15 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
         );
         // Greater: Python slower, or heavier.
         let latency = d.compare_readings((pc, pp.p99_ms), (nc, np.p99_ms), Reading::Latency);
-        let measured = pp.bytes_per_connection.is_some() && np.bytes_per_connection.is_some();
+        // None when a server's memory was not read: neither leaner nor heavier.
         let memory = match (pp.bytes_per_connection, np.bytes_per_connection) {
             (Some(p), Some(n)) => {
-                d.compare_readings((pc, p), (nc, n), Reading::MemoryPerConnection)
+                Some(d.compare_readings((pc, p), (nc, n), Reading::MemoryPerConnection))
             }
-            // A server whose memory was not read is neither leaner nor heavier.
-            _ => Order::Overlap,
+            _ => None,
         };
         let lossier_node = np.missing > pp.missing;
-        (d.verdict, d.reason) = match (latency, memory) {
+        (d.verdict, d.reason) = match (latency, memory.unwrap_or(Order::Overlap)) {
             (Order::Greater, Order::Greater | Order::Overlap) if !lossier_node => (
                 Verdict::Supported,
                 format!("Node.js delivered with lower p99 ({:.1} vs {:.1} ms) and no more memory per connection", np.p99_ms, pp.p99_ms),
@@ -462,11 +461,9 @@ fn claim2_realtime(run: &Run) -> ClaimResult {
                         within(latency, Reading::Latency, "Node.js lower"),
                         per_connection(np),
                         per_connection(pp),
-                        if measured {
-                            within(memory, Reading::MemoryPerConnection, "Node.js leaner")
-                        } else {
-                            "not compared".to_string()
-                        },
+                        memory.map_or("not compared".to_string(), |o| {
+                            within(o, Reading::MemoryPerConnection, "Node.js leaner")
+                        }),
                     ),
                 )
             }
