@@ -20,6 +20,8 @@ from typing import AsyncIterator
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from workers import StartBarrier
+
 
 def choice(name: str, allowed: tuple[str, ...]) -> str:
     value = os.environ.get(name, allowed[0])
@@ -85,7 +87,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.http = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=UPSTREAM, timeout=IO_TIMEOUT_S)
             )
-        yield
+        barrier = StartBarrier()
+        await barrier.wait()
+        try:
+            yield
+        finally:
+            barrier.leave()
     await db_layer.close()
 
 

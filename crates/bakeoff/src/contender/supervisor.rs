@@ -201,6 +201,8 @@ pub struct Running {
     base_url: String,
     log_path: PathBuf,
     startup: Duration,
+    /// The group's processes read as the health check first answered 200.
+    pids_at_healthy: Vec<u32>,
     stop_grace: Duration,
     stopped: bool,
     /// The value of [`INSTANCE_VAR`] this start was given.
@@ -297,6 +299,12 @@ impl Running {
     /// Spawn to the first healthy answer.
     pub fn startup_time(&self) -> Duration {
         self.startup
+    }
+
+    /// The group's processes as the health check first answered 200 (verify's
+    /// `ready` check compares the group with them).
+    pub fn pids_at_healthy(&self) -> &[u32] {
+        &self.pids_at_healthy
     }
 
     /// `Some(status)` once the leader has exited (a crash under load, say).
@@ -428,6 +436,7 @@ impl Running {
             match probe(self.port, &spec.health_path, budget).await {
                 Ok(200) => {
                     self.startup = spawned.elapsed();
+                    self.pids_at_healthy = self.pids();
                     return Ok(());
                 }
                 Ok(code) => last = format!("GET {}: status {code}", spec.health_path),
@@ -538,6 +547,7 @@ fn spawn(spec: &SpawnSpec, port: u16, mask: Option<CpuMask>) -> Result<Running, 
         base_url: format!("http://127.0.0.1:{port}"),
         log_path,
         startup: Duration::ZERO,
+        pids_at_healthy: Vec::new(),
         stop_grace: spec.stop_grace,
         stopped: false,
         instance,

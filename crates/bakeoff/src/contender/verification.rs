@@ -1,6 +1,8 @@
 //! One verification of an installed contender, giving its [`Verdict`]: start it
-//! on a fresh database, run the contract checks (`workload::verify`, one per
-//! endpoint) on its supported endpoints and one request of each class of its
+//! on a fresh database, watch its process group for workers started after it
+//! answered healthy (the `ready` check), run the contract checks
+//! (`workload::verify`, one per endpoint) on its supported endpoints and one
+//! request of each class of its
 //! own workloads (`[[workloads]]`, checked against the class's expectation),
 //! stop it. A contender that cannot start
 //! is a failed verdict carrying the error and log tail, not a crash. The
@@ -24,7 +26,7 @@ use crate::database::{Database, Postgres};
 use crate::model::Endpoint;
 use crate::scenario::Scenario;
 use crate::workload::upstream::Upstream;
-use crate::workload::verify::{verify_contender, CheckTarget, VerifyContext};
+use crate::workload::verify::{verify_contender, Check, CheckTarget, VerifyContext};
 use crate::Interrupted;
 
 /// The outcome of verifying one contender.
@@ -40,7 +42,8 @@ pub struct Verdict {
     /// The contender's log file, when it was started.
     pub log: Option<PathBuf>,
     /// Supported endpoints first (in manifest order), then the common check of
-    /// every response ([`CheckTarget::Http`]: Date, keep-alive), then each class
+    /// every response ([`CheckTarget::Http`]: Date, keep-alive), the readiness
+    /// check ([`CheckTarget::Ready`]), then each class
     /// of each custom workload (`workload/class`), then the unsupported endpoints.
     pub endpoints: Vec<EndpointResult>,
 }
@@ -179,6 +182,10 @@ pub async fn verify_one(
         Err(SuperviseError::Cancelled { .. }) => return Err(Interrupted),
         Err(e) => return Ok(Verdict::failed(c, database, explain(e.to_string()))),
     };
+    let Some(ready) = ready_check(&running, cancel).await else {
+        running.stop().await;
+        return Err(Interrupted);
+    };
     let ctx = VerifyContext {
         sqlite,
         data: data.csv.clone(),
@@ -187,7 +194,7 @@ pub async fn verify_one(
         health_path: c.manifest.start.health_path.clone(),
         postgres,
     };
-    let checks = tokio::select! {
+    let mut checks = tokio::select! {
         checks = verify_contender(running.base_url(), &supported, &ctx) => checks,
         _ = cancel.cancelled() => {
             running.stop().await;
@@ -219,8 +226,9 @@ pub async fn verify_one(
         endpoints: Vec::new(),
     };
     running.stop().await;
+    checks.push(ready);
     let targets = supported.iter().map(|&e| CheckTarget::Endpoint(e));
-    for endpoint in targets.chain([CheckTarget::Http]) {
+    for endpoint in targets.chain([CheckTarget::Http, CheckTarget::Ready]) {
         // An endpoint the verifier did not report is a failure, never a silent pass.
         let result = match checks.iter().find(|ch| ch.endpoint == endpoint) {
             Some(ch) if ch.passed => EndpointResult {
@@ -248,6 +256,44 @@ pub async fn verify_one(
     verdict.endpoints.extend(classes);
     verdict.endpoints.extend(not_applicable(&gaps));
     Ok(verdict)
+}
+
+/// How long the process group is watched after `/health` first answered 200:
+/// as long as the idle-memory sample taken there (docs/methodology.md).
+const READY_WATCH: Duration = Duration::from_millis(500);
+
+/// The readiness check: no process joins the contender's group in the
+/// [`READY_WATCH`] after `/health` first answered 200 (compared with the group
+/// read at that answer, before bakeoff's own checks of the port). The contract wants 200
+/// only once every worker serves; a worker forked later (a gunicorn master
+/// forks its workers 0–0.1 s apart, the first answering alone) makes start-up
+/// time and idle memory read short. `None` when cancelled.
+async fn ready_check(running: &Running, cancel: &CancellationToken) -> Option<Check> {
+    let at_health = running.pids_at_healthy();
+    tokio::select! {
+        _ = tokio::time::sleep(READY_WATCH) => {}
+        _ = cancel.cancelled() => return None,
+    }
+    let late: Vec<String> = running
+        .pids()
+        .into_iter()
+        .filter(|p| !at_health.contains(p))
+        .map(|p| p.to_string())
+        .collect();
+    let reasons = match late.len() {
+        0 => Vec::new(),
+        n => vec![format!(
+            "{n} process(es) joined its group within {READY_WATCH:?} after the health check first \
+             answered 200 (pid {}): answer 200 only once every worker serves, or start-up time \
+             and idle memory read short (docs/contract.md)",
+            late.join(", ")
+        )],
+    };
+    Some(Check {
+        endpoint: CheckTarget::Ready,
+        passed: reasons.is_empty(),
+        reasons,
+    })
 }
 
 /// How long one custom class's request may take in verification.

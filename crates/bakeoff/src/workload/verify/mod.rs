@@ -30,6 +30,9 @@ mod truth;
 mod ws;
 
 pub use common::COMMON;
+
+/// The name of the readiness check in reports.
+pub const READY: &str = "ready";
 pub use data::{reference_aggregation, ProductAggregate, RegionAggregates};
 pub use fortunes::{decode_entities, parse_fortunes, FortuneRow, FortunesPage};
 
@@ -61,6 +64,9 @@ pub enum CheckTarget {
     Endpoint(Endpoint),
     /// The rules of every response (Date, keep-alive), named [`COMMON`].
     Http,
+    /// `/health` answered 200 only with every worker up, named [`READY`]
+    /// (checked on the process group, `contender::verification`).
+    Ready,
     /// One request class of a contender's own workload: `workload/class`.
     Class { workload: String, class: String },
 }
@@ -72,6 +78,7 @@ impl CheckTarget {
         match self {
             CheckTarget::Endpoint(e) => format!("/{e}"),
             CheckTarget::Http => format!("({COMMON})"),
+            CheckTarget::Ready => format!("({READY})"),
             CheckTarget::Class { .. } => self.to_string(),
         }
     }
@@ -82,6 +89,7 @@ impl Display for CheckTarget {
         match self {
             CheckTarget::Endpoint(e) => f.write_str(e.as_str()),
             CheckTarget::Http => f.write_str(COMMON),
+            CheckTarget::Ready => f.write_str(READY),
             CheckTarget::Class { workload, class } => write!(f, "{workload}/{class}"),
         }
     }
