@@ -77,6 +77,9 @@ pub struct WsConfig {
     /// End the window once its delivery p99 is decided over a latency (see
     /// [`Abandon`]; its count is of deliveries: messages × clients).
     pub abandon: Option<Abandon>,
+    /// How late a send the engine itself held up must be to count in
+    /// [`WsReport::late_stalled`] (as HTTP's [`crate::LoadConfig::stalled_after`]).
+    pub stalled_after: Duration,
 }
 
 impl WsConfig {
@@ -94,6 +97,7 @@ impl WsConfig {
             pin_cpu: None,
             allow_remote: false,
             abandon: None,
+            stalled_after: crate::LATE_SEND,
         }
     }
 }
@@ -111,10 +115,20 @@ pub struct WsReport {
     pub unsent: u64,
     /// Sends more than 2 ms behind their intended time.
     pub late_sends: u64,
+    /// Those of them the engine thread itself held up (a busy or stalling
+    /// machine) by more than [`WsConfig::stalled_after`]: counted from when the
+    /// previous send had finished (at the intended time at the earliest), or,
+    /// for a send catching up after such a send, at most by that send's delay.
+    /// A room that reads slowly holds the previous send up instead: none.
+    pub late_stalled: u64,
     /// (`sent` + `unsent`) × connected clients.
     pub expected_deliveries: u64,
     /// Deliveries received by the cutoff (the window's end + grace).
     pub deliveries: u64,
+    /// Deliveries that arrived inside the measured window, whatever their
+    /// intended time (the warm-up's included): the room's throughput in it,
+    /// × clients. `deliveries` ÷ the window would count the grace's too.
+    pub delivered_in_window: u64,
     /// `expected_deliveries` − `deliveries`.
     pub missing: u64,
     /// From the message's intended send time to its receipt, every delivery
@@ -125,12 +139,18 @@ pub struct WsReport {
     pub errors: BTreeMap<String, u64>,
     /// User + system CPU of the engine thread over the run, seconds.
     pub generator_cpu_s: f64,
-    /// The hypervisor's share of this machine's CPU time during the run.
+    /// The engine thread's share of a core over the measured window alone (the
+    /// run's includes the connects, the grace and the closes), where it ran.
+    pub window_generator_cpu: Option<f64>,
+    /// The engine's core's busy share over the measured window, where pinned.
+    pub window_core_busy: Option<f64>,
+    /// The hypervisor's share of this machine's CPU time during the measured
+    /// window (the run's, where no window ran).
     pub steal: Option<f64>,
-    /// Each CPU's steal share during the run, indexed by CPU number.
+    /// Each CPU's steal share, over the same span, indexed by CPU number.
     pub cpu_steal: Vec<f64>,
-    /// Each CPU's most stolen time within one [`crate::bursts::SPAN`] during
-    /// the run, indexed by CPU number.
+    /// Each CPU's most stolen time within one [`crate::bursts::SPAN`] of the
+    /// same span, indexed by CPU number.
     pub steal_bursts: Vec<Duration>,
     /// The measured window's length: the configured one, or less when abandoned.
     pub elapsed: Duration,
@@ -169,6 +189,8 @@ struct Shared {
     /// Each client's measured deliveries by the cutoff, by its join order
     /// (their sum is the run's deliveries).
     received: Vec<Cell<u64>>,
+    /// Deliveries of this run that arrived inside the measured window.
+    in_window: Cell<u64>,
     /// With an abandon rule: its latency, and each message's deliveries
     /// within it, by sequence number.
     on_time: Option<(u64, RefCell<Vec<u32>>)>,
@@ -218,10 +240,18 @@ pub async fn run(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, L
     let pin = cfg.pin_cpu;
     let (mut report, usage) = sys::on_engine_thread(pin, move || drive(cfg, engine_cancel)).await?;
     report.generator_cpu_s = usage.cpu.as_secs_f64();
-    report.steal = usage.stolen.machine;
-    report.cpu_steal = usage.stolen.cpus.clone();
-    report.steal_bursts = usage.stolen.bursts.clone();
-    if let Some(why) = crate::generator_saturated(usage.cpu_fraction(), 0.0, None) {
+    // The measured window's CPU and steal where one ran (it has a CPU share):
+    // the run's include the connects, the grace and the closes, diluting a
+    // short window's.
+    if report.window_generator_cpu.is_none() {
+        report.steal = usage.stolen.machine;
+        report.cpu_steal = usage.stolen.cpus.clone();
+        report.steal_bursts = usage.stolen.bursts.clone();
+    }
+    let cpu = report
+        .window_generator_cpu
+        .unwrap_or_else(|| usage.cpu_fraction());
+    if let Some(why) = crate::generator_saturated(cpu, 0.0, None) {
         report.valid = false;
         report.warnings.push(why);
     }
@@ -236,10 +266,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     let start = Instant::now();
     let shared = Rc::new(Shared {
         base: start,
-        nonce: format!(
-            "bk{:08x}",
-            (start.elapsed().as_nanos() as u32) ^ std::process::id().rotate_left(13)
-        ),
+        nonce: run_nonce(),
         latency: RefCell::new(new_histogram()),
         errors: RefCell::new(BTreeMap::new()),
         stopping: Cell::new(false),
@@ -248,6 +275,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         window_us: cfg.duration.as_micros().max(1) as u64,
         thirds: RefCell::new(std::array::from_fn(|_| new_histogram())),
         received: (0..cfg.clients).map(|_| Cell::new(0)).collect(),
+        in_window: Cell::new(0),
         on_time: cfg.abandon.and_then(|rule| {
             // Every message of the run has its counter; a run too large for
             // them runs its length.
@@ -309,7 +337,13 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
     // Sends the socket refused: never sent, and never delivered.
     let mut failed = 0u64;
     let mut late_sends = 0u64;
+    let mut late_stalled = 0u64;
     let mut send_error = false;
+    // The engine's CPU and the machine's steal over the measured window: from
+    // the first send in it to the last (the connects, the grace and the
+    // closes are not the window's).
+    let mut window_probe = None;
+    let mut window_usage = None;
     let mut elapsed = Duration::ZERO;
     let mut abandoned = None;
     // The measured window, once it ran: whose missing deliveries are censored.
@@ -349,10 +383,16 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
         let mut k = 0u64;
+        // When the previous send finished, and the engine's own part of its lag.
+        let mut prev_done = origin;
+        let mut engine_lag = Duration::ZERO;
         loop {
             let at = window.at(k);
             if at >= end {
                 break;
+            }
+            if window_probe.is_none() && at >= measured_from {
+                window_probe = Some(sys::WindowProbe::start(cfg.pin_cpu));
             }
             sleep.as_mut().reset(at);
             tokio::select! {
@@ -369,8 +409,22 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
             }
             // The warm-up's messages go out, and count nowhere.
             let measured = at >= measured_from;
-            if measured && now - at > LATE {
+            // The engine's part of the lag: from when the previous send was
+            // done (at the intended time at the earliest); catching up after
+            // it, at most the part that held that one up. A room that reads
+            // slowly holds the previous send up, which is not the engine's.
+            let lag = now - at;
+            let part = if prev_done < at {
+                now - at
+            } else {
+                lag.min(engine_lag)
+            };
+            engine_lag = if part > LATE { part } else { Duration::ZERO };
+            if measured && lag > LATE {
                 late_sends += 1;
+                if part > cfg.stalled_after {
+                    late_stalled += 1;
+                }
             }
             let client = (k % u64::from(connected)) as usize;
             // The intended time, not the actual send: a held-up sender shows.
@@ -385,6 +439,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
                 r = send => r,
                 _ = stop.cancelled() => break,
             };
+            prev_done = Instant::now();
             match outcome {
                 Ok(Ok(())) => sent += u64::from(measured),
                 Ok(Err(_)) => {
@@ -402,6 +457,7 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
             }
             k += 1;
         }
+        window_usage = window_probe.take().map(sys::WindowProbe::finish);
         elapsed = cfg.duration;
         if let Some((at, over)) = decided.get() {
             // Messages due by the decision and not sent are unsent; later
@@ -478,8 +534,10 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         sent,
         unsent,
         late_sends,
+        late_stalled,
         expected_deliveries: expected,
         deliveries,
+        delivered_in_window: shared.in_window.get(),
         missing,
         latency,
         errors,
@@ -487,9 +545,14 @@ async fn drive(cfg: WsConfig, cancel: CancellationToken) -> Result<WsReport, Loa
         abandoned,
         trend,
         generator_cpu_s: 0.0,
-        steal: None,
-        cpu_steal: Vec::new(),
-        steal_bursts: Vec::new(),
+        window_generator_cpu: window_usage.as_ref().map(|u| u.cpu),
+        window_core_busy: window_usage.as_ref().and_then(|u| u.core_busy),
+        steal: window_usage.as_ref().and_then(|u| u.stolen.machine),
+        cpu_steal: window_usage
+            .as_ref()
+            .map(|u| u.stolen.cpus.clone())
+            .unwrap_or_default(),
+        steal_bursts: window_usage.map(|u| u.stolen.bursts).unwrap_or_default(),
         valid,
         warnings,
     })
@@ -508,14 +571,18 @@ async fn receive(
         match msg {
             Ok(Message::Text(text)) => {
                 if let Some((seq, sent_us)) = parse_stamp(text.as_str(), &shared.nonce) {
-                    if sent_us < shared.measure_from_us.get() {
+                    let now = arrived.get().map_or_else(Instant::now, Instant::from_std);
+                    let now_us = (now - shared.base).as_micros() as u64;
+                    let from_us = shared.measure_from_us.get();
+                    if (from_us..from_us + shared.window_us).contains(&now_us) {
+                        shared.in_window.set(shared.in_window.get() + 1);
+                    }
+                    if sent_us < from_us {
                         continue; // the warm-up's
                     }
-                    let now = arrived.get().map_or_else(Instant::now, Instant::from_std);
                     if shared.cutoff.get().is_some_and(|c| now > c) {
                         continue; // after the cutoff: missing
                     }
-                    let now_us = (now - shared.base).as_micros() as u64;
                     let latency = now_us.saturating_sub(sent_us).max(1);
                     shared.latency.borrow_mut().saturating_record(latency);
                     let mine = &shared.received[client];
@@ -610,6 +677,13 @@ where
 
 /// The sequence number and intended send time (µs) of a message from this
 /// run (`<nonce> <client> <seq> <us> pad`).
+/// A run's own tag on its messages, drawn afresh for every run: a room still
+/// broadcasting an earlier window's backlog to this window's clients sends
+/// messages whose times count from another base, and they must not pass.
+fn run_nonce() -> String {
+    format!("bk{:016x}", crate::rng::Rng::unseeded().next_u64())
+}
+
 fn parse_stamp(text: &str, nonce: &str) -> Option<(u64, u64)> {
     let mut parts = text.split(' ');
     if parts.next()? != nonce {
@@ -698,61 +772,4 @@ async fn watch(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_clients_missing_deliveries_are_its_last_messages() {
-        // Of 10 messages: one client has all, one misses the last 3, one
-        // the last 1; a client that counted more than sent misses none.
-        let by_client = [10, 7, 9, 12];
-        assert_eq!(missing_from_last(by_client.into_iter(), 10), [2, 1, 1]);
-        assert_eq!(missing_from_last([10, 10].into_iter(), 10), [0u64; 0]);
-        assert_eq!(missing_from_last([0, 0].into_iter(), 2), [2, 2]);
-        assert_eq!(missing_from_last(std::iter::empty(), 5), [0u64; 0]);
-    }
-
-    #[test]
-    fn stamps_round_trip_and_foreign_messages_are_ignored() {
-        assert_eq!(parse_stamp("bk1 3 9 12345 xxxx", "bk1"), Some((9, 12345)));
-        assert_eq!(parse_stamp("bk2 3 9 12345 xxxx", "bk1"), None);
-        assert_eq!(parse_stamp("hello", "bk1"), None);
-    }
-
-    /// A sink whose close never completes (its peer stopped reading).
-    struct Stuck;
-
-    impl futures_util::Sink<()> for Stuck {
-        type Error = ();
-        fn poll_ready(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Result<(), ()>> {
-            std::task::Poll::Ready(Ok(()))
-        }
-        fn start_send(self: std::pin::Pin<&mut Self>, _: ()) -> Result<(), ()> {
-            Ok(())
-        }
-        fn poll_flush(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Result<(), ()>> {
-            std::task::Poll::Pending
-        }
-        fn poll_close(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Result<(), ()>> {
-            std::task::Poll::Pending
-        }
-    }
-
-    /// A thousand clients that never finish closing cost one timeout, not one each.
-    #[tokio::test(start_paused = true)]
-    async fn stuck_closes_end_together_within_one_timeout() {
-        let mut sinks: Vec<Stuck> = (0..1_000).map(|_| Stuck).collect();
-        let t0 = Instant::now();
-        close_all(&mut sinks, CLOSE_WITHIN).await;
-        assert_eq!(t0.elapsed(), CLOSE_WITHIN);
-    }
-}
+mod tests;

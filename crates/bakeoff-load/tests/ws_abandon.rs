@@ -122,3 +122,38 @@ async fn a_fan_out_window_under_its_ceiling_runs_its_length() {
     assert!((195..=201).contains(&r.sent), "sent {}", r.sent);
     assert_eq!(r.latency.len(), r.expected_deliveries);
 }
+
+/// A room's throughput in a window is what it fanned out inside it: at 1.25×
+/// the ceiling with a grace of half the window, nearly every message arrives
+/// by the cutoff (its queue drains in the grace), but the window saw only the
+/// ceiling's 200 messages a second. Counted by the cutoff, the room would
+/// read at the rate it was offered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_windows_throughput_is_what_arrived_inside_it() {
+    let room = FixedServiceRoom::start(SERVICE, None).expect("test room");
+    let duration = Duration::from_secs(1);
+    let cfg = WsConfig {
+        clients: 1,
+        rate: 250.0,
+        duration,
+        grace: Some(Duration::from_millis(500)),
+        ..WsConfig::new(room.url("/ws"))
+    };
+    let r = bakeoff_load::ws::run(cfg, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(r.connected, 1);
+    // 250 sent; the 50 queued behind the ceiling drain within 0.25 s.
+    assert!(
+        r.deliveries >= 240,
+        "{} delivered by the cutoff",
+        r.deliveries
+    );
+    // The window itself saw at most its ceiling's 200 (a little over, for
+    // the queue's first messages served as the window opened).
+    assert!(
+        (150..=215).contains(&r.delivered_in_window),
+        "{} delivered inside the window",
+        r.delivered_in_window
+    );
+}

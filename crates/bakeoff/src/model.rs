@@ -561,8 +561,10 @@ pub struct EqualLoad {
     /// The database server's CPU per request (postgres runs' db workloads).
     #[serde(default)]
     pub database_cpu_ms_per_request: Option<f64>,
-    pub rss_peak_bytes: u64,
-    pub rss_mean_bytes: u64,
+    /// The contender's memory (PSS where the kernel has it) over the window,
+    /// peak and mean; `None` where it could not be sampled.
+    pub rss_peak_bytes: Option<u64>,
+    pub rss_mean_bytes: Option<u64>,
     pub timeline: Vec<TimelinePoint>,
     /// A check of the measurement against an independent count, when one exists.
     pub consistency: Option<Consistency>,
@@ -623,7 +625,7 @@ pub struct Startup {
 /// Flags that keep a cell's capacity out of verdicts: the search could not give a
 /// plain capacity (truncated), or the server answered a trial mostly with
 /// errors (failing: its other trials' capacity is not the stack's either).
-pub const FLAGS_OUT_OF_VERDICTS: [Flag; 2] = [Flag::Truncated, Flag::Failing];
+pub const FLAGS_OUT_OF_VERDICTS: [Flag; 3] = [Flag::Truncated, Flag::Failing, Flag::Interrupted];
 
 impl Cell {
     /// Why this cell's capacity is left out of verdicts, if it is: a flag in

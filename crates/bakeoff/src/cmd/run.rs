@@ -118,6 +118,7 @@ pub(super) async fn execute(args: RunArgs, cancel: CancellationToken) -> Result<
     } else {
         PinLayout::for_cpus(&cpus)
     };
+    plan.contender_cores = layout.contender.len() as u32;
 
     // Open the store first: a locked or unwritable database fails before any work.
     let db = crate::store::db_path(args.db.as_deref(), &results_dir);

@@ -118,19 +118,33 @@ struct CpuReading {
 }
 
 impl CpuReading {
-    fn read(pid: u32, ticks: u64, precise: Option<bool>) -> Option<CpuReading> {
+    /// The process's CPU time: from its threads' schedstat where the kernel has
+    /// it (`precise`: `None` at the first reading, then the first's source),
+    /// else from `stat`'s `ticks`. `threads` holds each thread's last reading:
+    /// one that exited keeps it, since its time was the process's (anyio ends
+    /// FastAPI's idle pool threads after 10 s: summed over live threads alone,
+    /// a window they left read their whole lives' CPU off the process's).
+    fn read(
+        pid: u32,
+        ticks: u64,
+        precise: Option<bool>,
+        threads: &mut HashMap<u32, u64>,
+    ) -> Option<CpuReading> {
         let from_ticks = CpuReading {
             ns: (ticks as f64 * 1e9 / procfs::clock_ticks()) as u64,
             precise: false,
         };
+        let mut from_threads = || {
+            threads.extend(procfs::read_thread_cpu_ns(pid)?);
+            Some(CpuReading {
+                ns: threads.values().sum(),
+                precise: true,
+            })
+        };
         match precise {
             Some(false) => Some(from_ticks),
-            Some(true) => procfs::read_cpu_ns(pid).map(|ns| CpuReading { ns, precise: true }),
-            None => Some(
-                procfs::read_cpu_ns(pid)
-                    .map(|ns| CpuReading { ns, precise: true })
-                    .unwrap_or(from_ticks),
-            ),
+            Some(true) => from_threads(),
+            None => Some(from_threads().unwrap_or(from_ticks)),
         }
     }
 }
@@ -139,6 +153,8 @@ impl CpuReading {
 struct Acc {
     first_cpu: HashMap<u32, CpuReading>,
     last_cpu: HashMap<u32, u64>,
+    /// Each process's threads' last CPU readings (see [`CpuReading::read`]).
+    threads: HashMap<u32, HashMap<u32, u64>>,
     mem: Vec<u64>,
     all_pss: bool,
     children: bool,
@@ -162,7 +178,8 @@ impl Acc {
             };
             seen += 1;
             let source = self.first_cpu.get(&pid).map(|r| r.precise);
-            if let Some(r) = CpuReading::read(pid, stat.cpu_ticks, source) {
+            let threads = self.threads.entry(pid).or_default();
+            if let Some(r) = CpuReading::read(pid, stat.cpu_ticks, source, threads) {
                 self.first_cpu.entry(pid).or_insert(r);
                 self.last_cpu.insert(pid, r.ns);
             }
@@ -376,6 +393,38 @@ mod tests {
         );
     }
 
+    /// A thread that exits keeps the CPU it ran: a thread spinning 0.6 s then
+    /// ending (as anyio ends FastAPI's idle pool threads) is the process's
+    /// time. Summed over the live threads alone, the process's total fell by
+    /// its whole life when it left, and the window read about nothing.
+    #[tokio::test]
+    async fn a_thread_that_exits_keeps_its_cpu() {
+        let script = "import threading, time\n\
+                      def spin():\n    t = time.monotonic()\n    while time.monotonic() - t < 0.6: pass\n\
+                      time.sleep(0.2)\n\
+                      th = threading.Thread(target=spin); th.start(); th.join()\n\
+                      time.sleep(30)\n";
+        let g = Group(
+            Command::new("python3")
+                .args(["-c", script])
+                .process_group(0)
+                .spawn()
+                .expect("spawn python3"),
+        );
+        let target = ProcessSet {
+            pgid: Some(g.0.id()),
+            pids: vec![],
+        };
+        let sampler = ProcSampler {
+            interval: Duration::from_millis(50),
+            ..ProcSampler::default()
+        };
+        let s = sampler.start(&target).unwrap();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let u = s.finish().await.unwrap();
+        assert!(u.cpu_seconds > 0.2, "{u:?}");
+    }
+
     /// The scheduler's nanoseconds, not 10 ms ticks: a child that sleeps and
     /// wakes (as a server does; the kernel updates a task's runtime when it
     /// switches, and at its own tick for one that never does) has a CPU over
@@ -416,9 +465,9 @@ mod tests {
     #[test]
     fn a_process_keeps_the_source_of_its_first_reading() {
         let me = std::process::id();
-        let precise = CpuReading::read(me, 7, None).unwrap();
+        let precise = CpuReading::read(me, 7, None, &mut HashMap::new()).unwrap();
         assert!(precise.precise, "this kernel has schedstat");
-        let ticks = CpuReading::read(me, 7, Some(false)).unwrap();
+        let ticks = CpuReading::read(me, 7, Some(false), &mut HashMap::new()).unwrap();
         assert!(!ticks.precise);
         assert_eq!(ticks.ns, (7.0 * 1e9 / procfs::clock_ticks()) as u64);
     }

@@ -43,22 +43,31 @@ pub fn read_stat(pid: u32) -> Option<ProcStat> {
     parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
-/// CPU time a process's live threads have run, in nanoseconds: the first field
-/// of each `/proc/PID/task/TID/schedstat` (the scheduler's own count, where
-/// `stat`'s utime + stime are in 10 ms ticks). `None` where the kernel has no
-/// schedstat. A thread that exits takes its time with it.
+/// CPU time a process's live threads have run, in nanoseconds: the sum of
+/// [`read_thread_cpu_ns`]. A thread that exits takes its time with it.
 pub fn read_cpu_ns(pid: u32) -> Option<u64> {
-    let mut total = 0;
+    Some(read_thread_cpu_ns(pid)?.iter().map(|(_, ns)| ns).sum())
+}
+
+/// Each live thread's CPU time, in nanoseconds, by thread id: the first field
+/// of its `/proc/PID/task/TID/schedstat` (the scheduler's own count, where
+/// `stat`'s utime + stime are in 10 ms ticks). `None` where the kernel has no
+/// schedstat.
+pub fn read_thread_cpu_ns(pid: u32) -> Option<Vec<(u32, u64)>> {
+    let mut threads = Vec::new();
     for task in fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-        let path = task.ok()?.path().join("schedstat");
-        match fs::read_to_string(path) {
-            Ok(text) => total += text.split_whitespace().next()?.parse::<u64>().ok()?,
+        let task = task.ok()?;
+        let Ok(tid) = task.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        match fs::read_to_string(task.path().join("schedstat")) {
+            Ok(text) => threads.push((tid, text.split_whitespace().next()?.parse::<u64>().ok()?)),
             // The thread exited since the listing.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(_) => return None,
         }
     }
-    Some(total)
+    Some(threads)
 }
 
 /// Which figure a memory reading is.

@@ -36,6 +36,9 @@ pub enum Flag {
     /// A trial's server answered mostly with errors even at the lowest rate:
     /// it is failing, not slow, and the cell is left out of verdicts.
     Failing,
+    /// The run was stopped (Ctrl-C) before the cell was finished: what it
+    /// measured is kept, and left out of verdicts.
+    Interrupted,
     /// A flag this bakeoff does not know, by its name. Never one of the names
     /// above: build it with [`Flag::from_name`].
     Other(String),
@@ -43,7 +46,7 @@ pub enum Flag {
 
 impl Flag {
     /// The flags this bakeoff raises.
-    pub const KNOWN: [Flag; 11] = [
+    pub const KNOWN: [Flag; 12] = [
         Flag::Noisy,
         Flag::Contended,
         Flag::GeneratorLimited,
@@ -55,6 +58,7 @@ impl Flag {
         Flag::EqualLoadStalled,
         Flag::EqualLoadUnbased,
         Flag::Failing,
+        Flag::Interrupted,
     ];
 
     /// The flag's text in the store, the JSON documents and the reports.
@@ -71,6 +75,7 @@ impl Flag {
             Flag::EqualLoadStalled => "equal-load-stalled",
             Flag::EqualLoadUnbased => "equal-load-unbased",
             Flag::Failing => "failing",
+            Flag::Interrupted => "interrupted",
             Flag::Other(name) => name,
         }
     }

@@ -245,7 +245,7 @@ fn http_cell(
             cpu_ms_per_request: Some(cpu_ms),
             idle_cpu_cores: Some(0.002 + 0.003 * ci as f64),
             marginal_cpu_ms_per_request: Some(cpu_ms - (0.002 + 0.003 * ci as f64) / common * 1e3),
-            rss_peak_bytes: rss(48, 21),
+            rss_peak_bytes: Some(rss(48, 21)),
             timeline,
             consistency,
             ..equal_load(common, base_p99 * slowdown, rss(44, 20))

@@ -223,7 +223,8 @@ fn row(r: &Row<'_>, kind: Kind, db_cpu: bool) -> Vec<TableCell> {
                 ));
             }
             out.push(TableCell::plain(
-                el.map_or("-".into(), |e| fmt_bytes(e.rss_peak_bytes as f64)),
+                el.and_then(|e| e.rss_peak_bytes)
+                    .map_or("-".into(), |b| fmt_bytes(b as f64)),
             ));
         }
         Kind::Ws => {
@@ -287,14 +288,16 @@ pub fn flag_meaning(flag: &Flag) -> &'static str {
         Flag::EqualLoadStalled => "the machine held the generator up in every retry of its equal-load window (or a WebSocket point), so its latency, CPU and memory there are the machine's as much as the server's; they are left out of verdicts",
         Flag::EqualLoadUnbased => "the equal-load rate was set without this contender's capacity (every trial machine-noisy or a lower bound under the rate, no clean window failed), or the contender met the SLO at no rate, so it may be above what it sustains; its latency and CPU there may describe an overloaded server and are left out of verdicts",
         Flag::Failing => "the server answered mostly with errors even at the lowest rate of a trial: it is failing, not slow (its log may say why); that trial is no sample, and the cell is left out of verdicts",
+        Flag::Interrupted => "the run was stopped before this cell was finished: its trials so far are kept, with no equal-load window, and left out of verdicts",
         Flag::Other(_) => "see the cell's notes",
     }
 }
 
 /// Flags whose reason the text and Markdown reports spell out per cell (the
 /// cell's notes), since they change what its figures mean.
-pub const EXPLAINED_FLAGS: [Flag; 9] = [
+pub const EXPLAINED_FLAGS: [Flag; 10] = [
     Flag::Failing,
+    Flag::Interrupted,
     Flag::Truncated,
     Flag::MachineNoisy,
     Flag::GeneratorLimited,
@@ -709,7 +712,7 @@ mod tests {
     /// CPU not measured is `-`, never 0.00; a store without the field reads
     /// as not measured, one with it as it was.
     #[test]
-    fn cpu_not_measured_is_a_dash() {
+    fn cpu_or_memory_not_measured_is_a_dash() {
         let mut run = crate::report::fixtures::sample_run();
         let cell = run
             .cells
@@ -720,6 +723,7 @@ mod tests {
         let eq = cell.equal_load.as_mut().unwrap();
         eq.cpu_ms_per_request = None;
         eq.marginal_cpu_ms_per_request = None;
+        eq.rss_peak_bytes = None;
         let mut json = serde_json::to_value(&*eq).unwrap();
         let s = summary::summarize(&run);
         let s = s.iter().find(|s| s.workload == &workload).unwrap();
@@ -732,6 +736,8 @@ mod tests {
             .unwrap();
         assert_eq!(row[col].text, "-");
         assert_eq!(row[col + 1].text, "-");
+        let mem = t.headers.iter().position(|h| h == "RSS peak").unwrap();
+        assert_eq!(row[mem].text, "-", "not 0 B: the leanest-looking");
 
         json.as_object_mut().unwrap().remove("cpu_ms_per_request");
         let old: crate::model::EqualLoad = serde_json::from_value(json.clone()).unwrap();

@@ -403,8 +403,9 @@ fn load_equal_load(conn: &Connection, cell_id: i64) -> rusqlite::Result<Option<E
                 idle_cpu_cores: opt_real(r, 7, 8)?,
                 marginal_cpu_ms_per_request: opt_real(r, 9, 10)?,
                 database_cpu_ms_per_request: r.get(14)?,
-                rss_peak_bytes: r.get(5)?,
-                rss_mean_bytes: r.get(6)?,
+                // Stored as 0 when unmeasured (no running server has none).
+                rss_peak_bytes: Some(r.get::<_, u64>(5)?).filter(|&b| b > 0),
+                rss_mean_bytes: Some(r.get::<_, u64>(6)?).filter(|&b| b > 0),
                 timeline: Vec::new(),
                 consistency: match r.get::<_, Option<String>>(11)? {
                     Some(check) => Some(Consistency {

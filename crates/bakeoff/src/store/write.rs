@@ -261,8 +261,9 @@ fn insert_equal_load(tx: &Transaction<'_>, cell_id: i64, eq: &EqualLoad) -> rusq
             eq.errors,
             eq.latency.p99,
             eq.cpu_ms_per_request.filter(|v| v.is_finite()),
-            eq.rss_peak_bytes,
-            eq.rss_mean_bytes,
+            // 0 for unmeasured, which no running server's memory is.
+            eq.rss_peak_bytes.unwrap_or(0),
+            eq.rss_mean_bytes.unwrap_or(0),
             eq.idle_cpu_cores.is_some(),
             eq.idle_cpu_cores,
             eq.marginal_cpu_ms_per_request.is_some(),

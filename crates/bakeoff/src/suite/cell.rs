@@ -328,7 +328,8 @@ impl CellState {
     }
 
     /// Assemble the finished cell and mark this state done. `cap1` is the median
-    /// capacity of the same contender and workload with one worker, if measured.
+    /// capacity of the same contender and workload with one worker, if measured;
+    /// `cores`, the CPUs the contender is pinned to (0: unpinned).
     pub(super) fn finish(&mut self, key: &CellKey, cap1: Option<f64>, cores: u32) -> Cell {
         self.done = true;
         let drifted = self.drift_notes();
@@ -376,13 +377,16 @@ impl CellState {
             );
         }
         let loads = !matches!(key.workload, Workload::Startup);
-        if loads && self.skipped.is_none() && key.workers + 1 > cores {
+        if loads && self.skipped.is_none() && key.workers > cores {
             self.flag(
                 Flag::Contended,
-                format!(
-                    "{} workers + 1 generator core > {cores} cores: they share CPUs",
-                    key.workers
-                ),
+                match cores {
+                    0 => "unpinned: the contender shares the generator's CPUs".to_string(),
+                    _ => format!(
+                        "{} workers on {cores} CPU(s) of the contender's own: they share CPUs",
+                        key.workers
+                    ),
+                },
             );
         }
         let startup = stats::estimate(&self.startup_ms).map(|to_healthy_ms| Startup {

@@ -270,5 +270,29 @@ mod tests {
         );
         let none = ResourceUsage::default();
         assert_eq!(none.cpu_seconds_over(t0, Duration::from_secs(1)), None);
+
+        // A window's CPU and its span (the contender's at equal load, the
+        // database server's): the window's where the readings span it, else
+        // all that was sampled over all its seconds.
+        assert_eq!(
+            u.cpu_of_window(Some(at(400)), Duration::from_millis(1000), 2.2)
+                .1,
+            1.0
+        );
+        assert!(
+            (u.cpu_of_window(Some(at(400)), Duration::from_millis(1000), 2.2)
+                .0
+                - 0.5)
+                .abs()
+                < 1e-9
+        );
+        assert_eq!(
+            u.cpu_of_window(None, Duration::from_millis(1000), 2.2),
+            (2.0, 2.2)
+        );
+        assert_eq!(
+            u.cpu_of_window(Some(at(2300)), Duration::from_millis(100), 2.2),
+            (2.0, 2.2)
+        );
     }
 }

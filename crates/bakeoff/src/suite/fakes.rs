@@ -260,6 +260,7 @@ impl Driver for FakeDriver {
                 sent,
                 expected_deliveries: expected,
                 deliveries: if load < 1.0 { expected } else { expected / 2 },
+                delivered_in_window: if load < 1.0 { expected } else { expected / 2 },
                 p50_ms: p99 / 2.0,
                 p99_ms: p99,
                 valid: true,

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::search::Thirds;
 use super::{
     DriveError, Driver, LaunchError, Launcher, ProcessSet, RunningContender, Sampler, Warmup,
-    WindowResult, WindowSpec, WsAbandoned, WsResult, WsSpec,
+    WindowResult, WindowSpec, WsResult, WsSpec,
 };
 use crate::contender::datagen::DataFiles;
 use crate::contender::supervisor::{ContractEnv, Running, SpawnSpec, SuperviseError};
@@ -553,7 +553,9 @@ impl Driver for EngineDriver {
             if let Some(s) = db_sampling {
                 let secs = sampled_from.elapsed().as_secs_f64();
                 if let Ok(u) = s.finish().await {
-                    result.database_cpu_cores = (secs > 0.0).then(|| u.cpu_seconds / secs);
+                    // Over the measured window, as the contender's CPU.
+                    let (cpu, secs) = u.cpu_of_window(result.measured_from, result.duration, secs);
+                    result.database_cpu_cores = (secs > 0.0).then(|| cpu / secs);
                 }
             }
             if let (Some(c), Some(before)) = (counter, before) {
@@ -571,66 +573,7 @@ impl Driver for EngineDriver {
         spec: &'a WsSpec,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<WsResult, DriveError>> {
-        Box::pin(async move {
-            let url = format!("{}/ws", spec.base_url.replacen("http://", "ws://", 1));
-            let url = load::Url::parse(&url)
-                .map_err(|e| DriveError::caused(format!("bad WebSocket URL {url}"), e))?;
-            let config = load::ws::WsConfig {
-                clients: spec.clients,
-                rate: spec.rate,
-                duration: spec.duration,
-                warmup: spec.warmup,
-                grace: Some(self.grace()),
-                pin_cpu: self.pin_cpu,
-                // Deliveries, not messages: each message reaches every client.
-                abandon: spec.purpose.filter(|p| p.abandons()).map(|_| {
-                    let deliveries = spec.rate * f64::from(spec.clients);
-                    load::Abandon::p99_over(self.slo, deliveries, spec.duration)
-                }),
-                ..load::ws::WsConfig::new(url)
-            };
-            let r = load::ws::run(config, cancel.clone())
-                .await
-                .map_err(drive_error)?;
-            if r.connected == 0 {
-                let errors: Vec<String> =
-                    r.errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                return Err(DriveError::failed(format!(
-                    "no WebSocket client could join the room ({})",
-                    errors.join(", ")
-                )));
-            }
-            let watched = self.watched();
-            let steal = window_steal(
-                r.steal,
-                &r.cpu_steal,
-                &r.steal_bursts,
-                &watched,
-                spec.duration,
-                self.steal_limit,
-            );
-            // A late ws send may be the server's backpressure: only steal
-            // marks the window as the machine's.
-            let steal_tolerated = tolerated_steal(steal.as_ref());
-            let stalled = stall(0, r.sent, steal, false);
-            Ok(WsResult {
-                connected: r.connected,
-                sent: r.sent,
-                expected_deliveries: r.expected_deliveries,
-                deliveries: r.deliveries,
-                p50_ms: ms(r.latency.value_at_quantile(0.5)),
-                p99_ms: ms(r.latency.value_at_quantile(0.99)),
-                steal_tolerated: steal_tolerated.filter(|_| stalled.is_none()),
-                stalled,
-                abandoned: r.abandoned.map(|rule| WsAbandoned {
-                    rule,
-                    after: r.elapsed,
-                }),
-                trend: r.trend.as_ref().map(thirds),
-                valid: r.valid,
-                warnings: r.warnings.clone(),
-            })
-        })
+        Box::pin(self.fan_out(spec, cancel))
     }
 }
 
@@ -790,3 +733,4 @@ mod stall;
 #[cfg(test)]
 pub(crate) mod tests;
 mod upstream;
+mod ws;

@@ -303,6 +303,9 @@ pub struct WsResult {
     pub sent: u64,
     pub expected_deliveries: u64,
     pub deliveries: u64,
+    /// Deliveries that arrived inside the measured window (any message's):
+    /// the room's throughput in it, × clients.
+    pub delivered_in_window: u64,
     /// Fan-out latency, intended send to receipt, over all deliveries.
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -422,6 +425,26 @@ impl ResourceUsage {
     pub fn cpu_seconds_of_load(&self, from: std::time::Instant, len: Duration) -> Option<f64> {
         let last = self.cpu_timeline.last()?.0;
         self.cpu_seconds_over(from, len.min(last.checked_duration_since(from)?))
+    }
+
+    /// CPU seconds and the seconds they were spent over: the measured window
+    /// (`len` from `from`) where the readings span it, else all that was
+    /// sampled (`sampled_secs`). The target check, the priming of the
+    /// connections, the settle and the grace are not the window's requests'.
+    pub fn cpu_of_window(
+        &self,
+        from: Option<std::time::Instant>,
+        len: Duration,
+        sampled_secs: f64,
+    ) -> (f64, f64) {
+        let window = len.as_secs_f64();
+        match from
+            .filter(|_| window > 0.0)
+            .and_then(|from| self.cpu_seconds_of_load(from, len))
+        {
+            Some(c) => (c, window),
+            None => (self.cpu_seconds, sampled_secs),
+        }
     }
 }
 

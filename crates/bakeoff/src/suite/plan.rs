@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::database::Database;
+use crate::measure::PinLayout;
 pub use crate::model::Profile;
 use crate::model::Settings;
 use crate::suite::live::StealLimit;
@@ -72,7 +73,8 @@ pub struct PlanOptions {
     /// e.g. "100ms".
     pub slo_p99: String,
     pub duration_scale: f64,
-    /// Cores available to this process (for the `contended` flag).
+    /// CPUs this process may use; the contender's are these less the
+    /// generator's ([`Plan::contender_cores`], for the `contended` flag).
     pub available_cores: u32,
     /// The machine's steal, in percent, from which a window is voided (none:
     /// the default, see [`crate::suite::live::StealLimit`]).
@@ -307,7 +309,11 @@ pub struct Plan {
     pub slo_p99_ms: f64,
     pub trials: u32,
     pub duration_scale: f64,
-    pub available_cores: u32,
+    /// CPUs the contender is pinned to, for the `contended` flag: the machine's
+    /// less the generator's (as [`PinLayout::for_cpus`] lays them out); `run`
+    /// sets the layout's own, which a database server or spare generator
+    /// cores make smaller. 0: unpinned, sharing the generator's.
+    pub contender_cores: u32,
     pub contenders: Vec<ContenderSpec>,
     pub workloads: Vec<Workload>,
     /// The worker counts asked for (empty: each contender's default).
@@ -403,7 +409,11 @@ impl Plan {
             slo_p99_ms,
             trials,
             duration_scale: scale,
-            available_cores: opts.available_cores.max(1),
+            contender_cores: PinLayout::for_cpus(
+                &(0..opts.available_cores.max(1) as usize).collect::<Vec<_>>(),
+            )
+            .contender
+            .len() as u32,
             contenders,
             workloads,
             workers,

@@ -50,6 +50,20 @@ fn quick_profile_defaults() {
     assert_eq!(s.workloads[3], Workload::CpuMixed);
 }
 
+/// The contender's CPUs, for the `contended` flag, leave out the generator's
+/// (and its spares from 8 CPUs up): 8 CPUs give 2 workers' cells 6 of their own.
+#[test]
+fn contender_cores_leave_out_the_generators() {
+    for (cpus, contender) in [(1, 0), (2, 1), (3, 2), (8, 6), (16, 13)] {
+        let o = PlanOptions {
+            available_cores: cpus,
+            ..opts(Profile::Quick)
+        };
+        let p = Plan::build(&o, quick_contenders()).unwrap();
+        assert_eq!(p.contender_cores, contender, "{cpus} CPUs");
+    }
+}
+
 /// The worst case (every warm-up at its cap, every search to its limits,
 /// every retry and confirmation) bounds the ETA; the 8-minute target of
 /// quick is measured (docs/benchmarks.md), since typical searches end early.
@@ -110,7 +124,8 @@ fn launches_interleave_trials_then_final_then_startup() {
     assert_eq!(&names[..6], ["a", "b", "c", "b", "c", "a"]);
     assert_eq!(order[0].1, LaunchKind::Capacity { trial: 0 });
     assert_eq!(order[3].1, LaunchKind::Capacity { trial: 1 });
-    assert_eq!(&names[6..12], ["a", "a", "b", "b", "c", "c"]);
+    // The final pass continues the square as a third trial: c first.
+    assert_eq!(&names[6..12], ["c", "c", "a", "a", "b", "b"]);
     assert!(order[6..12].iter().all(|(_, k)| *k == LaunchKind::Final));
     // 2 capacity + 2 final launches give 4 start-up samples: no extra spawns.
     assert_eq!(order.len(), 12);
@@ -149,6 +164,17 @@ fn workloads_rotate_and_data_runs_alone_with_the_dataset() {
     assert!(launches
         .iter()
         .any(|l| l.data && l.kind == LaunchKind::Final));
+    // The final pass rotates too, as a third trial (a first again, after
+    // trial 1's b), the two contenders' equal-load workloads in different
+    // orders: in plan order both would start with json.
+    let finals: Vec<&Launch> = launches
+        .iter()
+        .filter(|l| l.kind == LaunchKind::Final && !l.data)
+        .collect();
+    assert_eq!(finals[0].contender, "a");
+    assert_eq!(finals[0].workloads, vec![Workload::Json, Workload::Db]);
+    assert_eq!(finals[1].contender, "b");
+    assert_eq!(finals[1].workloads, vec![Workload::Db, Workload::Json]);
 }
 
 #[test]
@@ -464,7 +490,8 @@ fn custom_workloads_join_the_plan_for_their_contenders() {
         .filter(|l| l.workloads.contains(&shop))
         .map(|l| l.contender.as_str())
         .collect();
-    assert_eq!(with_shop, ["my-app", "other-app", "my-app", "other-app"]);
+    // (The final pass continues the Latin square: other-app first.)
+    assert_eq!(with_shop, ["my-app", "other-app", "other-app", "my-app"]);
     // In the dataset's launches, apart from the built-in workloads: a scenario
     // may call /data, which answers only where BAKEOFF_DATA is given.
     for l in launches.iter().filter(|l| l.workloads.contains(&shop)) {

@@ -35,6 +35,7 @@ use crate::model::{
 };
 use crate::workload::{RateUnit, Workload};
 
+mod emit;
 mod final_windows;
 
 /// Receives each finished cell (the store writes it in one transaction).
@@ -193,13 +194,13 @@ pub async fn run_plan(
             r.equal_rates = EqualRates::of(&r.cells, plan);
         }
         if cancel.is_cancelled() {
-            return Err(r.interrupted());
+            return Err(r.interrupted()?);
         }
         r.current = i;
         r.current_started = Instant::now();
         match r.run_launch(launch).await {
             Ok(()) => {}
-            Err(Abort::Cancelled) => return Err(r.interrupted()),
+            Err(Abort::Cancelled) => return Err(r.interrupted()?),
             Err(Abort::Sink(e)) => return Err(SuiteError::Sink(e)),
         }
         // Startup cells are done after their contender's last spawn at that count.
@@ -288,14 +289,6 @@ struct Idle {
 }
 
 impl PlanExecution<'_> {
-    fn interrupted(&self) -> SuiteError {
-        SuiteError::Interrupted {
-            finished: self.emitted.len(),
-            probes: Box::new(self.probes.summary()),
-            source: crate::Interrupted,
-        }
-    }
-
     fn key(launch: &Launch, workload: Workload) -> CellKey {
         CellKey {
             database: workload.uses_database().then_some(launch.database),
@@ -397,7 +390,7 @@ impl PlanExecution<'_> {
             self.again_until = None;
             match ran {
                 Ok(()) => {}
-                Err(Abort::Cancelled) => return Err(self.interrupted()),
+                Err(Abort::Cancelled) => return Err(self.interrupted()?),
                 Err(Abort::Sink(e)) => return Err(SuiteError::Sink(e)),
             }
             room = room.saturating_sub(t.elapsed());
@@ -717,44 +710,6 @@ impl PlanExecution<'_> {
             (false, _) => Err(Unsampled::Cancelled),
             (true, usage) => usage.map_err(Unsampled::Failed),
         }
-    }
-
-    /// Every unfinished cell of this contender at this worker count fails,
-    /// among those measured on the launch's database.
-    fn fail_group(&mut self, launch: &Launch, reason: &str) -> Result<(), Abort> {
-        let plan = self.plan;
-        let keys: Vec<CellKey> = self
-            .cells
-            .iter()
-            .filter(|(k, s)| {
-                k.contender == launch.contender
-                    && k.workers == launch.workers
-                    && plan.measured_on(k, launch.database)
-                    && s.pending()
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in keys {
-            self.state(&key).failed = Some(reason.to_string());
-            self.emit(&key)?;
-        }
-        Ok(())
-    }
-
-    /// Build the cell from its state, hand it to the sink, and mark it done.
-    fn emit(&mut self, key: &CellKey) -> Result<(), SuiteError> {
-        let cap1 = self
-            .cells
-            .get(&CellKey {
-                workers: 1,
-                ..key.clone()
-            })
-            .and_then(CellState::median_capacity);
-        let cores = self.plan.available_cores;
-        let cell = self.state(key).finish(key, cap1, cores);
-        self.sink.cell_finished(&cell).map_err(SuiteError::Sink)?;
-        self.emitted.push(cell);
-        Ok(())
     }
 }
 

@@ -116,7 +116,10 @@ impl Windows for WsWindows<'_> {
 pub fn ws_observed(r: &WsResult, spec: &WsSpec) -> Observed {
     let duration = r.abandoned.map_or(spec.duration, |a| a.after);
     let secs = duration.as_secs_f64().max(1e-9);
-    let per_client = r.deliveries as f64 / f64::from(r.connected.max(1));
+    // Never more than the room fanned out inside the window: deliveries up
+    // to the cutoff, over the window alone, would read up to (window + grace)
+    // ÷ window times its throughput (as HTTP's achieved rate).
+    let per_client = r.deliveries.min(r.delivered_in_window) as f64 / f64::from(r.connected.max(1));
     let missing = r.expected_deliveries.saturating_sub(r.deliveries);
     let mut error_rate = if r.expected_deliveries == 0 {
         1.0
@@ -178,6 +181,7 @@ mod tests {
             sent,
             expected_deliveries: sent * 10,
             deliveries,
+            delivered_in_window: deliveries,
             p50_ms: 5.0,
             p99_ms: 40.0,
             valid: true,
@@ -211,6 +215,26 @@ mod tests {
         } = judged(rising);
         assert_eq!(verdict, StepVerdict::Fail);
         assert!(reasons[0].starts_with("backlog grew"), "{reasons:?}");
+    }
+
+    /// A fan-out window's achieved rate is what the room fanned out inside
+    /// it: every delivery by the cutoff (the grace's included) would read a
+    /// room of 300 msg/s as keeping up with 500.
+    #[test]
+    fn a_fan_out_windows_achieved_rate_is_what_arrived_inside_it() {
+        let r = WsResult {
+            delivered_in_window: 15_000,
+            ..delivered(2_500, 25_000)
+        };
+        let o = ws_observed(&r, &spec());
+        assert!((o.achieved - 300.0).abs() < 1e-9, "{}", o.achieved);
+        let j = judge(&o, 500.0, 100.0, RateUnit::Messages);
+        assert_eq!(j.verdict, StepVerdict::Fail);
+        assert!(
+            j.reasons[0].starts_with("achieved 300 of 500"),
+            "{:?}",
+            j.reasons
+        );
     }
 
     /// An abandoned fan-out window is judged over what ran, fails as

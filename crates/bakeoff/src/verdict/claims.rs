@@ -566,9 +566,8 @@ fn claim4_memory(run: &Run) -> ClaimResult {
                 .into_iter()
                 .filter_map(|c| {
                     c.verdict_equal_load_memory()
-                        .map(|e| (c, e.rss_mean_bytes as f64))
+                        .and_then(|e| Some((c, e.rss_mean_bytes? as f64)))
                 })
-                .filter(|(_, r)| *r > 0.0)
                 .min_by(|a, b| a.1.total_cmp(&b.1))
         };
         if let (Some((nc, n)), Some((pc, p))) =

@@ -233,7 +233,12 @@ pub fn costs(run: &Run, looks: &BTreeMap<String, Look>) -> Vec<String> {
             "cost-rss",
             "Peak resident memory at equal load",
             "peak RSS (MiB)",
-            |c| c.equal_load.as_ref().map(|e| mib(e.rss_peak_bytes as f64)),
+            |c| {
+                c.equal_load
+                    .as_ref()
+                    .and_then(|e| e.rss_peak_bytes)
+                    .map(|b| mib(b as f64))
+            },
             |v| fmt_bytes(v * 1024.0 * 1024.0),
         ),
         cost(

@@ -49,7 +49,10 @@ impl Plan {
     ///
     /// Order is a Latin square: trial t runs the contenders rotated by t, and
     /// each launch's workloads rotated by t plus the contender's position, so
-    /// no contender or workload always goes first (drift, thermal state).
+    /// no contender or workload always goes first (drift, thermal state). The
+    /// final pass continues it as trial `trials`: its equal-load windows are
+    /// where CPU, p99 and memory are read, and in plan order the same
+    /// contender and workload would always have gone first.
     /// `data` and custom workloads run in launches of their own, the only ones
     /// given the dataset ([`Workload::needs_dataset`]), so no other measurement
     /// (start-up, idle memory) carries it. With several
@@ -110,7 +113,9 @@ impl Plan {
                 }
             }
         }
-        for c in &self.contenders {
+        for k in 0..n {
+            let i = (k + self.trials as usize) % n;
+            let c = &self.contenders[i];
             // The ws points in a launch of their own: their memory per
             // connection is what a fresh process grows by to hold the
             // clients, which a heap grown by HTTP windows hides.
@@ -125,10 +130,15 @@ impl Plan {
             }
             for workers in self.worker_counts(c) {
                 for &database in &self.databases {
+                    let mut workloads = self.launch_workloads(&http, c, workers, database);
+                    if !workloads.is_empty() {
+                        let r = (self.trials as usize + i) % workloads.len();
+                        workloads.rotate_left(r);
+                    }
                     push(
                         &mut out,
                         Launch {
-                            workloads: self.launch_workloads(&http, c, workers, database),
+                            workloads,
                             ..launch(LaunchKind::Final, c, workers, database)
                         },
                     );

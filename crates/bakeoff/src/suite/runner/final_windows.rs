@@ -94,18 +94,8 @@ impl PlanExecution<'_> {
                     st.notes
                         .push("memory is RSS: this kernel gave no PSS".into());
                 }
-                // Over the measured window alone where the sampler's readings
-                // span it: the target check, the priming of the connections,
-                // the settle and the grace are not the window's requests'.
-                let window = r.duration.as_secs_f64();
-                let (cpu_seconds, secs) = match r
-                    .measured_from
-                    .filter(|_| window > 0.0)
-                    .and_then(|from| u.cpu_seconds_of_load(from, r.duration))
-                {
-                    Some(c) => (c, window),
-                    None => (u.cpu_seconds, sampled_secs),
-                };
+                let (cpu_seconds, secs) =
+                    u.cpu_of_window(r.measured_from, r.duration, sampled_secs);
                 let u = ResourceUsage { cpu_seconds, ..u };
                 Some(Cost::of(&u, secs, r.achieved_rps, idle_cpu))
             }
@@ -156,8 +146,8 @@ impl PlanExecution<'_> {
                 .database_cpu_cores
                 .filter(|_| r.achieved_rps > 0.0)
                 .map(|cores| cores / r.achieved_rps * 1000.0),
-            rss_peak_bytes: cost.as_ref().map_or(0, |c| c.peak),
-            rss_mean_bytes: cost.as_ref().map_or(0, |c| c.mean),
+            rss_peak_bytes: cost.as_ref().map(|c| c.peak),
+            rss_mean_bytes: cost.as_ref().map(|c| c.mean),
             timeline: r.timeline,
             consistency: r.consistency,
             histograms: r.histograms,

@@ -571,7 +571,7 @@ fn memory_above_a_cells_capacity_is_no_evidence() {
         .iter_mut()
         .filter(|c| c.workload == Workload::Json && c.contender.starts_with("python"))
     {
-        c.equal_load.as_mut().unwrap().rss_mean_bytes = tiny;
+        c.equal_load.as_mut().unwrap().rss_mean_bytes = Some(tiny);
         c.flags.push(Flag::EqualLoadUnbased);
     }
     let c4 = check_all(&run).into_iter().find(|c| c.id == 4).unwrap();

@@ -102,7 +102,7 @@ pub(crate) fn equal_load(p99: f64, cpu: f64) -> EqualLoad {
         spectrum: vec![[50.0, 0.8], [99.0, 2.4], [99.99, 6.4]],
         service_spectrum: vec![[50.0, 0.6], [99.0, 1.8]],
         cpu_ms_per_request: Some(cpu),
-        rss_peak_bytes: 81_000_000,
+        rss_peak_bytes: Some(81_000_000),
         timeline: vec![
             TimelinePoint {
                 second: 0,
