@@ -675,8 +675,6 @@ where
     let _ = tokio::time::timeout(within, all).await;
 }
 
-/// The sequence number and intended send time (µs) of a message from this
-/// run (`<nonce> <client> <seq> <us> pad`).
 /// A run's own tag on its messages, drawn afresh for every run: a room still
 /// broadcasting an earlier window's backlog to this window's clients sends
 /// messages whose times count from another base, and they must not pass.
@@ -684,6 +682,8 @@ fn run_nonce() -> String {
     format!("bk{:016x}", crate::rng::Rng::unseeded().next_u64())
 }
 
+/// The sequence number and intended send time (µs) of a message from this
+/// run (`<nonce> <client> <seq> <us> pad`).
 fn parse_stamp(text: &str, nonce: &str) -> Option<(u64, u64)> {
     let mut parts = text.split(' ');
     if parts.next()? != nonce {
