@@ -150,11 +150,16 @@ pub(super) struct Cost {
 }
 
 impl Cost {
+    /// The window's cost at `rps`; the marginal CPU is `None` where the idle
+    /// baseline (read right after start-up) is above the window's CPU: that
+    /// baseline caught start-up work, and a 0 would read as a measurement.
     pub(super) fn of(u: &ResourceUsage, secs: f64, rps: f64, idle_cores: Option<f64>) -> Cost {
         let cores = u.cpu_seconds / secs;
         Cost {
             cpu_ms: cores / rps * 1000.0,
-            marginal_cpu_ms: idle_cores.map(|idle| (cores - idle).max(0.0) / rps * 1000.0),
+            marginal_cpu_ms: idle_cores
+                .filter(|&idle| idle <= cores)
+                .map(|idle| (cores - idle) / rps * 1000.0),
             peak: u.mem_peak_bytes,
             mean: u.mem_mean_bytes,
         }
@@ -235,6 +240,8 @@ mod tests {
         assert!((c.cpu_ms - 2.0).abs() < 1e-9);
         assert!((c.marginal_cpu_ms.unwrap() - 1.5).abs() < 1e-9);
         assert_eq!(Cost::of(&u, 3.0, 500.0, None).marginal_cpu_ms, None);
+        // An idle baseline above the window's CPU gives none, not 0.
+        assert_eq!(Cost::of(&u, 3.0, 500.0, Some(1.2)).marginal_cpu_ms, None);
     }
 
     #[test]

@@ -97,7 +97,14 @@ impl PlanExecution<'_> {
                 let (cpu_seconds, secs) =
                     u.cpu_of_window(r.measured_from, r.duration, sampled_secs);
                 let u = ResourceUsage { cpu_seconds, ..u };
-                Some(Cost::of(&u, secs, r.achieved_rps, idle_cpu))
+                let cost = Cost::of(&u, secs, r.achieved_rps, idle_cpu);
+                if let (Some(idle), None) = (idle_cpu, cost.marginal_cpu_ms) {
+                    st.notes.push(format!(
+                        "no marginal CPU at equal load: the idle baseline ({idle:.3} cores, read right after start-up) was above the window's {:.3}",
+                        cpu_seconds / secs
+                    ));
+                }
+                Some(cost)
             }
             Ok(_) => None,
             Err(e) => {
