@@ -13,7 +13,8 @@
 //!
 //! **Equal-load rates**: p99 and CPU per request are only comparable at the same
 //! rate. When a cell's equal-load `target_rps` differs between the runs, the
-//! report says so, and the gate does not judge that cell's p99 and CPU.
+//! report says so, shows no change between its p99s and CPUs, and the gate
+//! does not judge them.
 //!
 //! **The machine's speed**: when both runs kept their drift-probe readings and
 //! the medians differ by more than [`SPEED_DIFFERS`], a caveat says by how
@@ -374,20 +375,28 @@ fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> Ce
     );
     let p99 = |c: &Cell| c.equal_load.as_ref().map(|e| e.latency.p99);
     let cpu = |c: &Cell| c.equal_load.as_ref().and_then(|e| e.cpu_ms_per_request);
-    let p99_ms = metric(
+    let mut p99_ms = metric(
         p99(a),
         p99(b),
         Mark::NotApplicable,
         Worse::Higher,
         threshold,
     );
-    let cpu_ms_per_request = metric(
+    let mut cpu_ms_per_request = metric(
         cpu(a),
         cpu(b),
         Mark::NotApplicable,
         Worse::Higher,
         threshold,
     );
+    // p99 and CPU at different rates are not comparable: both are shown,
+    // with no change between them (and nothing for the gate).
+    if rates_differ.is_some() {
+        for m in [&mut p99_ms, &mut cpu_ms_per_request] {
+            m.delta_pct = None;
+            m.regressed = false;
+        }
+    }
 
     let mut regressions = Vec::new();
     if threshold.is_some() {
@@ -400,16 +409,11 @@ fn compare_cell(key: &CellKey, a: &Cell, b: &Cell, threshold: Option<f64>) -> Ce
             regressions
                 .push("was serving, now failing: a trial answered mostly with errors".into());
         }
-        let same_rate = rates_differ.is_none();
         for (name, m) in [
-            ("capacity", &capacity, true),
-            ("p99", &p99_ms, same_rate),
-            ("CPU per request", &cpu_ms_per_request, same_rate),
-        ]
-        .into_iter()
-        .filter(|(_, _, comparable)| *comparable)
-        .map(|(name, m, _)| (name, m))
-        {
+            ("capacity", &capacity),
+            ("p99", &p99_ms),
+            ("CPU per request", &cpu_ms_per_request),
+        ] {
             if let (true, Some(d)) = (m.regressed, m.delta_pct) {
                 regressions.push(format!("{name} {}", pct(d)));
             }

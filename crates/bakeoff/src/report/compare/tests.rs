@@ -276,7 +276,10 @@ fn different_equal_load_rates_are_named_and_not_gated() {
         .find(|x| x.key.contender == "python-flask")
         .unwrap();
     assert_eq!(flask.rates_differ, Some((500.0, 620.0)));
-    assert!(flask.p99_ms.delta_pct.unwrap() > 50.0);
+    // Both p99s are shown, with no change between them.
+    assert!(flask.p99_ms.b.unwrap() > 1.5 * flask.p99_ms.a.unwrap());
+    assert_eq!(flask.p99_ms.delta_pct, None);
+    assert_eq!(flask.cpu_ms_per_request.delta_pct, None);
     assert!(
         flask.regressions.iter().all(|r| !r.starts_with("p99")),
         "{:?}",
