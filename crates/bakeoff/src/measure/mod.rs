@@ -357,9 +357,8 @@ mod tests {
         assert!(!found.contains(&std::process::id()));
     }
 
-    #[tokio::test]
-    async fn samples_cpu_and_memory_of_a_busy_child() {
-        let g = spawn_group("while :; do :; done");
+    /// `g`'s process group sampled every 50 ms for `span`.
+    async fn sampled_for(g: &Group, span: Duration) -> ResourceUsage {
         let target = ProcessSet {
             pgid: Some(g.0.id()),
             pids: vec![],
@@ -369,8 +368,14 @@ mod tests {
             ..ProcSampler::default()
         };
         let s = sampler.start(&target).unwrap();
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        let u = s.finish().await.unwrap();
+        tokio::time::sleep(span).await;
+        s.finish().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn samples_cpu_and_memory_of_a_busy_child() {
+        let g = spawn_group("while :; do :; done");
+        let u = sampled_for(&g, Duration::from_millis(800)).await;
         // A busy loop on a shared 2-core machine still gets a good share of 0.8 s.
         assert!(u.cpu_seconds > 0.1 && u.cpu_seconds < 2.0, "{u:?}");
         assert!(u.samples >= 5, "{u:?}");
@@ -411,17 +416,7 @@ mod tests {
                 .spawn()
                 .expect("spawn python3"),
         );
-        let target = ProcessSet {
-            pgid: Some(g.0.id()),
-            pids: vec![],
-        };
-        let sampler = ProcSampler {
-            interval: Duration::from_millis(50),
-            ..ProcSampler::default()
-        };
-        let s = sampler.start(&target).unwrap();
-        tokio::time::sleep(Duration::from_millis(1200)).await;
-        let u = s.finish().await.unwrap();
+        let u = sampled_for(&g, Duration::from_millis(1200)).await;
         assert!(u.cpu_seconds > 0.2, "{u:?}");
     }
 
